@@ -1,0 +1,92 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Layers, bottom to top; a dependency arrow never points up.
+//   CLockdSystem     epoll/eventfd/accept4 wrappers Glibc's module does not expose
+//   LockdTransport   event loops (epoll) that are also task executors; sockets
+//   LockdHTTP        HTTP/1.1 parser, encoder, router and server — no lock knowledge
+//   RESP             the Redis wire codec — pure, no I/O
+//   LockdRedis       Redis connections, pool, scripts, pub/sub — no HTTP knowledge
+//   LockEngine       lock semantics over the LockStore protocol (Redis and in-memory stores)
+//   LockdAPI         HTTP ↔ engine: routes, JSON bodies, problem details
+//   lockd            the executable: configuration and wiring only
+//   lockbench        load generator for a running lockd
+//   LockdClient      the Swift SDK: generated from openapi.yaml, plus LockClient
+let strictSwift: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "lockd",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "lockd", targets: ["lockd"]),
+        .executable(name: "lockbench", targets: ["lockbench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
+    ],
+    targets: [
+        .target(name: "CLockdSystem"),
+        .target(
+            name: "LockdTransport",
+            dependencies: ["CLockdSystem"],
+            swiftSettings: strictSwift
+        ),
+        .target(
+            name: "LockdHTTP",
+            dependencies: ["LockdTransport", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSwift
+        ),
+        .target(name: "RESP", swiftSettings: strictSwift),
+        .target(
+            name: "LockdRedis",
+            dependencies: ["RESP", "LockdTransport", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSwift
+        ),
+        .target(
+            name: "LockEngine",
+            dependencies: ["LockdRedis", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSwift
+        ),
+        .target(
+            name: "LockdAPI",
+            dependencies: ["LockEngine", "LockdHTTP", .product(name: "Logging", package: "swift-log")],
+            resources: [.copy("openapi.yaml")],
+            swiftSettings: strictSwift
+        ),
+        .executableTarget(
+            name: "lockd",
+            dependencies: [
+                "LockdAPI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .executableTarget(
+            name: "lockbench",
+            dependencies: [
+                "LockdTransport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .target(
+            name: "LockdTestSupport",
+            dependencies: ["LockdTransport"],
+            path: "Tests/LockdTestSupport",
+            swiftSettings: strictSwift
+        ),
+        .testTarget(name: "LockdTransportTests", dependencies: ["LockdTransport"], swiftSettings: strictSwift),
+        .testTarget(name: "LockdHTTPTests", dependencies: ["LockdHTTP", "LockdTestSupport"], swiftSettings: strictSwift),
+        .testTarget(name: "RESPTests", dependencies: ["RESP"], swiftSettings: strictSwift),
+        .testTarget(name: "LockdRedisTests", dependencies: ["LockdRedis", "LockdTestSupport"], swiftSettings: strictSwift),
+        .testTarget(name: "LockEngineTests", dependencies: ["LockEngine", "LockdTestSupport"], swiftSettings: strictSwift),
+        .testTarget(name: "LockdAPITests", dependencies: ["LockdAPI", "LockdTestSupport"], swiftSettings: strictSwift),
+    ]
+)

@@ -1,0 +1,58 @@
+// Thin wrappers for Linux calls that Glibc's Swift module does not expose
+// (epoll, eventfd, accept4) and for constants it imports badly.
+#ifndef CLOCKD_SYSTEM_H
+#define CLOCKD_SYSTEM_H
+
+#ifdef __linux__
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <stdint.h>
+
+static inline int clockd_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+
+static inline int clockd_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data) {
+    struct epoll_event ev;
+    ev.events = events;
+    ev.data.u64 = data;
+    return epoll_ctl(epfd, op, fd, &ev);
+}
+
+/// Waits for events and writes each one's (events, data) pair into the two arrays.
+static inline int clockd_epoll_wait(int epfd, uint32_t *events, uint64_t *data, int max, int timeout_ms) {
+    struct epoll_event buf[256];
+    if (max > 256) max = 256;
+    int n = epoll_wait(epfd, buf, max, timeout_ms);
+    for (int i = 0; i < n; i++) { events[i] = buf[i].events; data[i] = buf[i].data.u64; }
+    return n;
+}
+
+static inline int clockd_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
+
+// Declared by hand: defining _GNU_SOURCE here would make these headers
+// disagree with the Glibc module Swift imports.
+extern int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
+
+static inline int clockd_accept(int fd) { return accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC); }
+
+static inline int clockd_socket(int domain) { return socket(domain, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0); }
+
+static inline int clockd_errno(void) { return errno; }
+
+static const uint32_t CLOCKD_EPOLLIN = EPOLLIN;
+static const uint32_t CLOCKD_EPOLLOUT = EPOLLOUT;
+static const uint32_t CLOCKD_EPOLLERR = EPOLLERR;
+static const uint32_t CLOCKD_EPOLLHUP = EPOLLHUP;
+static const uint32_t CLOCKD_EPOLLRDHUP = EPOLLRDHUP;
+static const uint32_t CLOCKD_EPOLLET = EPOLLET;
+static const int CLOCKD_MSG_NOSIGNAL = MSG_NOSIGNAL;
+#endif
+
+#endif

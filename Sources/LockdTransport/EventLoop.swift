@@ -1,0 +1,247 @@
+import CLockdSystem
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One thread running an epoll loop; it also runs Swift tasks that prefer it.
+///
+/// A loop owns the sockets registered with it and calls their handlers on its
+/// own thread. As a `TaskExecutor` it lets a request's task run on the thread
+/// that owns the request's connection (and the Redis connection serving it),
+/// so a request never hops to the global executor and back.
+///
+/// ```swift
+/// let loop = try EventLoop.spawn(name: "loop-0")
+/// Task(executorPreference: loop) { await handle(request) }
+/// loop.execute { print(loop.inEventLoop) }   // true
+/// ```
+public final class EventLoop: TaskExecutor, @unchecked Sendable {
+    // Safe to share: `epollFD`, `wakeFD` and `name` never change; `shared` is
+    // a Mutex; `threadID` is atomic; `handlers`, `timers` and `runnable` are
+    // touched only on the loop's own thread — by `run()` and by the methods
+    // that call `preconditionInEventLoop()` first.
+
+    /// A name for logs and thread listings.
+    public let name: String
+    private let epollFD: Int32
+    private let wakeFD: Int32
+    private let shared = Mutex(SharedState())
+    private let threadID = Atomic<UInt>(0)
+    private var handlers: [Int32: any EventHandler] = [:]
+    private var timers = TimerQueue()
+    private var runnable: [Job] = []
+
+    private enum Job: Sendable {
+        case closure(@Sendable () -> Void)
+        case task(UnownedJob)
+    }
+
+    private struct SharedState {
+        var jobs: [Job] = []
+        /// True while the loop blocks in `epoll_wait` with no job pending, so
+        /// exactly one enqueuer writes the eventfd to wake it.
+        var sleeping = false
+        var stopping = false
+        var thread: pthread_t?
+    }
+
+    private init(name: String) throws {
+        self.name = name
+        let epollFD = clockd_epoll_create()
+        guard epollFD >= 0 else { throw TransportError("epoll_create1", code: clockd_errno()) }
+        let wakeFD = clockd_eventfd()
+        guard wakeFD >= 0 else {
+            let code = clockd_errno()
+            close(epollFD)
+            throw TransportError("eventfd", code: code)
+        }
+        guard clockd_epoll_ctl(epollFD, EPOLL_CTL_ADD, wakeFD, CLOCKD_EPOLLIN, UInt64(UInt32(bitPattern: wakeFD))) == 0 else {
+            let code = clockd_errno()
+            close(epollFD)
+            close(wakeFD)
+            throw TransportError("epoll_ctl", code: code)
+        }
+        self.epollFD = epollFD
+        self.wakeFD = wakeFD
+    }
+
+    deinit {
+        close(epollFD)
+        close(wakeFD)
+    }
+
+    /// Creates a loop and starts its thread.
+    /// - Throws: ``TransportError`` when the kernel refuses epoll, eventfd or a thread.
+    public static func spawn(name: String) throws -> EventLoop {
+        let loop = try EventLoop(name: name)
+        let start = Unmanaged.passRetained(loop).toOpaque()
+        var thread = pthread_t()
+        let result = pthread_create(&thread, nil, { argument in
+            guard let argument else { return nil }
+            let loop = Unmanaged<EventLoop>.fromOpaque(argument).takeRetainedValue()
+            loop.run()
+            return nil
+        }, start)
+        guard result == 0 else {
+            Unmanaged<EventLoop>.fromOpaque(start).release()
+            throw TransportError("pthread_create", code: result)
+        }
+        loop.shared.withLock { $0.thread = thread }
+        return loop
+    }
+
+    /// Whether the caller runs on this loop's thread.
+    public var inEventLoop: Bool {
+        threadID.load(ordering: .relaxed) == UInt(pthread_self())
+    }
+
+    /// Traps unless the caller runs on this loop's thread.
+    public func preconditionInEventLoop(file: StaticString = #fileID, line: UInt = #line) {
+        precondition(inEventLoop, "must run on event loop \(name)", file: file, line: line)
+    }
+
+    /// Runs `work` on the loop's thread, after the events being handled now.
+    public func execute(_ work: @escaping @Sendable () -> Void) {
+        submit(.closure(work))
+    }
+
+    /// Runs a task job on the loop's thread (the `TaskExecutor` entry point).
+    public func enqueue(_ job: consuming ExecutorJob) {
+        submit(.task(UnownedJob(job)))
+    }
+
+    private func submit(_ job: Job) {
+        let mustWake = shared.withLock { state -> Bool in
+            state.jobs.append(job)
+            guard state.sleeping else { return false }
+            state.sleeping = false
+            return true
+        }
+        if mustWake {
+            var one: UInt64 = 1
+            _ = write(wakeFD, &one, 8)
+        }
+    }
+
+    /// Stops the loop after the current iteration and waits for its thread to end.
+    ///
+    /// Handlers still registered are dropped without being called again; their
+    /// owners close their descriptors. Must not be called on the loop itself.
+    public func shutdown() {
+        precondition(!inEventLoop, "an event loop cannot join its own thread")
+        let thread = shared.withLock { state -> pthread_t? in
+            state.stopping = true
+            return state.thread.take()
+        }
+        var one: UInt64 = 1
+        _ = write(wakeFD, &one, 8)
+        if let thread { pthread_join(thread, nil) }
+    }
+
+    // MARK: Registration (loop thread only)
+
+    /// Starts watching `fd` for `events`, calling `handler` when they occur.
+    /// - Throws: ``TransportError`` when epoll refuses the descriptor.
+    public func register(fd: Int32, events: EpollEvents, handler: any EventHandler) throws {
+        preconditionInEventLoop()
+        guard clockd_epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, events.rawValue, UInt64(UInt32(bitPattern: fd))) == 0 else {
+            throw TransportError("epoll_ctl(ADD)", code: clockd_errno())
+        }
+        handlers[fd] = handler
+    }
+
+    /// Changes the events watched on a registered `fd`.
+    /// - Throws: ``TransportError`` when epoll refuses the change.
+    public func modify(fd: Int32, events: EpollEvents) throws {
+        preconditionInEventLoop()
+        guard clockd_epoll_ctl(epollFD, EPOLL_CTL_MOD, fd, events.rawValue, UInt64(UInt32(bitPattern: fd))) == 0 else {
+            throw TransportError("epoll_ctl(MOD)", code: clockd_errno())
+        }
+    }
+
+    /// Stops watching `fd`; call before closing it.
+    public func deregister(fd: Int32) {
+        preconditionInEventLoop()
+        _ = clockd_epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, 0, 0)
+        handlers[fd] = nil
+    }
+
+    // MARK: Timers (loop thread only)
+
+    /// Runs `work` on the loop after `delay`, unless cancelled first.
+    @discardableResult
+    public func scheduleTimer(after delay: Duration, _ work: @escaping @Sendable () -> Void) -> TimerID {
+        preconditionInEventLoop()
+        return timers.schedule(at: MonotonicClock.now() + MonotonicClock.nanoseconds(delay), work)
+    }
+
+    /// Cancels a timer that has not fired; does nothing for one that has.
+    public func cancelTimer(_ id: TimerID) {
+        preconditionInEventLoop()
+        timers.cancel(id)
+    }
+
+    // MARK: The loop
+
+    private func run() {
+        threadID.store(UInt(pthread_self()), ordering: .relaxed)
+        let capacity = 256
+        var events = [UInt32](repeating: 0, count: capacity)
+        var data = [UInt64](repeating: 0, count: capacity)
+        while true {
+            guard let timeout = prepareToWait() else { break }
+            let count = clockd_epoll_wait(epollFD, &events, &data, Int32(capacity), timeout)
+            if count < 0 {
+                let code = clockd_errno()
+                precondition(code == EINTR, "epoll_wait failed: errno \(code)")
+                continue
+            }
+            for index in 0..<Int(count) {
+                let fd = Int32(bitPattern: UInt32(truncatingIfNeeded: data[index]))
+                if fd == wakeFD {
+                    var value: UInt64 = 0
+                    _ = read(wakeFD, &value, 8)
+                } else if let handler = handlers[fd] {
+                    handler.handleEvents(EpollEvents(rawValue: events[index]))
+                }
+            }
+            if timers.nextDeadline.map({ $0 <= MonotonicClock.now() }) == true {
+                for body in timers.popDue(now: MonotonicClock.now()) { body() }
+            }
+            runJobs()
+        }
+        handlers.removeAll()
+        timers = TimerQueue()
+    }
+
+    /// The epoll timeout in milliseconds (0 when work is pending), or nil to stop.
+    private func prepareToWait() -> Int32? {
+        let nextTimer = timers.nextDeadline
+        return shared.withLock { state -> Int32? in
+            if state.stopping { return nil }
+            if !state.jobs.isEmpty { return 0 }
+            state.sleeping = true
+            guard let nextTimer else { return -1 }
+            let now = MonotonicClock.now()
+            guard nextTimer > now else { return 0 }
+            // Round up so a timer never fires early and spins the loop.
+            return Int32(clamping: (nextTimer - now + 999_999) / 1_000_000)
+        }
+    }
+
+    private func runJobs() {
+        shared.withLock { state in
+            state.sleeping = false
+            swap(&state.jobs, &runnable)
+        }
+        for job in runnable {
+            switch job {
+            case .closure(let work): work()
+            case .task(let job): job.runSynchronously(on: asUnownedTaskExecutor())
+            }
+        }
+        runnable.removeAll(keepingCapacity: true)
+    }
+}

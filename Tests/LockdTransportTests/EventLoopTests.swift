@@ -1,0 +1,83 @@
+import Synchronization
+import Testing
+
+@testable import LockdTransport
+
+@Suite struct EventLoopTests {
+    @Test func executeRunsOnTheLoopThread() async throws {
+        let loop = try EventLoop.spawn(name: "test")
+        defer { loop.shutdown() }
+        let ranOnLoop = await withCheckedContinuation { continuation in
+            loop.execute { continuation.resume(returning: loop.inEventLoop) }
+        }
+        #expect(ranOnLoop)
+        #expect(!loop.inEventLoop)
+    }
+
+    @Test func tasksPreferringTheLoopRunOnIt() async throws {
+        let loop = try EventLoop.spawn(name: "test")
+        defer { loop.shutdown() }
+        let before = await Task(executorPreference: loop) { loop.inEventLoop }.value
+        let afterSuspension = await Task(executorPreference: loop) { () async -> Bool in
+            try? await Task.sleep(for: .milliseconds(5))
+            return loop.inEventLoop
+        }.value
+        #expect(before)
+        #expect(afterSuspension)
+    }
+
+    @Test func timersFireInDeadlineOrderAndCancelledOnesDoNot() async throws {
+        let loop = try EventLoop.spawn(name: "test")
+        defer { loop.shutdown() }
+        let fired = Locked<[Int]>([])
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            loop.execute {
+                loop.scheduleTimer(after: .milliseconds(30)) { fired.withLock { $0.append(3) } }
+                loop.scheduleTimer(after: .milliseconds(10)) { fired.withLock { $0.append(1) } }
+                let cancelled = loop.scheduleTimer(after: .milliseconds(20)) { fired.withLock { $0.append(2) } }
+                loop.cancelTimer(cancelled)
+                loop.scheduleTimer(after: .milliseconds(50)) { continuation.resume() }
+            }
+        }
+        #expect(fired.withLock { $0 } == [1, 3])
+    }
+
+    @Test func manyJobsFromOtherThreadsAllRun() async throws {
+        let loop = try EventLoop.spawn(name: "test")
+        defer { loop.shutdown() }
+        let count = Locked(0)
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<1000 {
+                group.addTask {
+                    await withCheckedContinuation { continuation in
+                        loop.execute {
+                            count.withLock { $0 += 1 }
+                            continuation.resume()
+                        }
+                    }
+                }
+            }
+        }
+        #expect(count.withLock { $0 } == 1000)
+    }
+
+    @Test func addressesParse() throws {
+        #expect(try SocketAddress(parsing: "127.0.0.1:7070").description == "127.0.0.1:7070")
+        #expect(try SocketAddress(parsing: "[::1]:80").description == "[::1]:80")
+        #expect(throws: SocketAddressError.self) { try SocketAddress(parsing: "nonsense") }
+        #expect(throws: SocketAddressError.self) { try SocketAddress(parsing: "1.2.3.4:99999") }
+    }
+
+    @Test func listenerOnPortZeroLearnsItsPort() throws {
+        let listener = try Socket.listen(on: SocketAddress(parsing: "127.0.0.1:0"))
+        defer { listener.close() }
+        #expect(try listener.localAddress().port != 0)
+    }
+}
+
+/// A Mutex in a class, so closures can share it.
+final class Locked<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+    init(_ value: Value) { mutex = Mutex(value) }
+    func withLock<R: Sendable>(_ body: (inout Value) -> R) -> R { mutex.withLock { body(&$0) } }
+}
