@@ -148,8 +148,14 @@ public final class InMemoryLockStore: LockStore {
         for (message, handler) in wakeups { handler(message) }
     }
 
-    public func startWakeups(_ handler: @escaping @Sendable (Wakeup) -> Void) async {
+    public func deliverWakeups(to handler: @escaping @Sendable (Wakeup) -> Void) async {
         state.withLock { $0.wakeHandler = handler }
+        // Wake-ups are delivered by the calls that cause them; this task only
+        // marks how long the handler stays installed.
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(3_600))
+        }
+        state.withLock { $0.wakeHandler = nil }
     }
 
     public func checkReady() async throws(LockError) {}

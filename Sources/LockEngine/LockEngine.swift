@@ -87,12 +87,22 @@ public final class LockEngine: Sendable {
     /// Delivers wake-ups and heart-beats this process's waiters until the
     /// task is cancelled. Run it for as long as the engine serves.
     public func run() async {
-        await store.startWakeups { [waiters] wakeup in waiters.wake(wakeup.waiter) }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { [store, waiters] in
+                await store.deliverWakeups { wakeup in waiters.wake(wakeup.waiter) }
+            }
+            group.addTask { [self] in
+                await heartbeatWaiters()
+            }
+        }
+    }
+
+    private func heartbeatWaiters() async {
         while !Task.isCancelled {
             do {
                 try await Task.sleep(for: configuration.heartbeatInterval)
             } catch {
-                break
+                return
             }
             let snapshot = waiters.snapshot()
             guard !snapshot.isEmpty else { continue }

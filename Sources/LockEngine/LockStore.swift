@@ -112,13 +112,14 @@ public protocol LockStore: Sendable {
     /// - Throws: ``LockError/unavailable(_:)`` when the store cannot serve.
     func heartbeat(_ waiters: [LockName: [WaiterID]]) async throws(LockError)
 
-    /// Wake-ups for waiters, delivered to `handler` until ``close()``.
-    func startWakeups(_ handler: @escaping @Sendable (Wakeup) -> Void) async
+    /// Delivers wake-ups for waiters to `handler` until the calling task is
+    /// cancelled.
+    func deliverWakeups(to handler: @escaping @Sendable (Wakeup) -> Void) async
 
     /// Throws unless the store can serve requests now.
     /// - Throws: ``LockError/unavailable(_:)``.
     func checkReady() async throws(LockError)
 
-    /// Stops wake-ups and releases the store's connections.
+    /// Releases the store's connections.
     func close() async
 }

@@ -82,7 +82,7 @@ final class StalledStore: LockStore {
         try await inner.removeWaiter(waiter, from: name)
     }
     func heartbeat(_ waiters: [LockName: [WaiterID]]) async throws(LockError) { try await inner.heartbeat(waiters) }
-    func startWakeups(_ handler: @escaping @Sendable (Wakeup) -> Void) async {}
+    func deliverWakeups(to handler: @escaping @Sendable (Wakeup) -> Void) async {}
     func checkReady() async throws(LockError) { try await inner.checkReady() }
     func close() async {}
 }
