@@ -105,8 +105,10 @@ public struct LockAPI: Sendable {
             }
             let page = try await engine.list(prefix: query["prefix"] ?? "", limit: limit, cursor: query["cursor"].flatMap { $0.isEmpty ? nil : $0 })
             return HTTPResponse(status: .ok, headers: ["Content-Type": "application/json"], body: LockJSON.page(page))
-        } catch {
+        } catch let error as LockError {
             return error.response
+        } catch {
+            return LockError.unavailable("unexpected failure").response
         }
     }
 

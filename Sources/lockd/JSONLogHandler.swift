@@ -18,21 +18,20 @@ struct JSONLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    func log(
-        level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?,
-        source: String, file: String, function: String, line: UInt
-    ) {
+    func log(event: LogEvent) {
         var spec = timespec()
         clock_gettime(CLOCK_REALTIME, &spec)
         var text = #"{"ts":"# + String(Int64(spec.tv_sec) * 1_000 + Int64(spec.tv_nsec) / 1_000_000)
-        text += #","level":"# + Self.quote(level.rawValue)
+        text += #","level":"# + Self.quote(event.level.rawValue)
         text += #","label":"# + Self.quote(label)
-        text += #","msg":"# + Self.quote("\(message)")
-        for (key, value) in metadata.merging(explicit ?? [:], uniquingKeysWith: { $1 }).sorted(by: { $0.key < $1.key }) {
+        text += #","msg":"# + Self.quote("\(event.message)")
+        for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }).sorted(by: { $0.key < $1.key }) {
             text += "," + Self.quote(key) + ":" + Self.quote("\(value)")
         }
         text += "}\n"
-        fputs(text, stderr)
+        // One write(2) per line, so lines from several threads never interleave.
+        var bytes = Array(text.utf8)
+        _ = bytes.withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress, $0.count) }
     }
 
     private static func quote(_ text: String) -> String {

@@ -40,7 +40,7 @@ struct Lockd {
 
     /// The URL's host and port without credentials, for logs.
     static func endpoint(of url: String) -> String {
-        guard let scheme = url.range(of: "://") else { return "?" }
+        guard let scheme = url.firstRange(of: "://") else { return "?" }
         var rest = url[scheme.upperBound...]
         if let at = rest.lastIndex(of: "@") { rest = rest[rest.index(after: at)...] }
         if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }
