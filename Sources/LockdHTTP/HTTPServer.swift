@@ -133,6 +133,9 @@ public final class HTTPServer: Sendable {
 
     // MARK: Connection accounting (called by listeners and connections)
 
+    /// Connections open now (for tests and diagnostics).
+    var openConnectionCount: Int { lifecycle.withLock { $0.openConnections } }
+
     var isDraining: Bool { draining.load(ordering: .relaxed) }
 
     /// Counts a new connection; false when the cap is reached (or the server is draining).
