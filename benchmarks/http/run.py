@@ -70,8 +70,9 @@ def wrk(url, duration, script=None):
     cmd = ["wrk", "-t2", "-c64", f"-d{duration}s", "--latency"] + (["-s", script] if script else []) + [url]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p50 = to_us(re.search(r"50%\s+(\S+)", out).group(1))
-    p99 = to_us(re.search(r"99%\s+(\S+)", out).group(1))
+    # Anchored: "+/- Stdev" columns such as "77.50%" must not match.
+    p50 = to_us(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
+    p99 = to_us(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)|Socket errors: .*", out)
     if errors:
         print(f"  warning: {errors.group(0)}", flush=True)
