@@ -183,6 +183,8 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
         guard !isClosed else { return }
         let keepAlive = finished.keepAlive && !draining
         if !keepAlive { closeAfterOutput = true }
+        // A request pipelined behind a long poll gets its head deadline from now.
+        if !pending.isEmpty { requestStartedAt = MonotonicClock.now() }
         encode(response, headOnly: finished.headOnly, keepAlive: keepAlive, version: finished.version)
         if !driving { pump() }
     }
