@@ -79,8 +79,9 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
     /// Called once, after registration with the loop.
     func start() {
         remoteAddress = try? socket.remoteAddress()
-        if server.isDraining { draining = true }
         setDeadline(.idle)
+        // Accepted just before shutdown began: nothing is in flight yet, so close.
+        if server.isDraining { beginDrain() }
     }
 
     // MARK: Events

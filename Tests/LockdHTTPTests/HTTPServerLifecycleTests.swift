@@ -26,14 +26,16 @@ import Testing
         try idle.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(try idle.readResponse().status == 200)
         let busy = try server.client()
-        try busy.send("GET /slow?300 HTTP/1.1\r\nHost: x\r\n\r\n")
-        try await Task.sleep(for: .milliseconds(50))
+        try busy.send("GET /gate HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(await server.nextEvent() == "started")
 
         async let stopped: Void = server.server.shutdown(gracePeriod: .seconds(5))
+        #expect(await eventually { server.server.isDraining })
         #expect(idle.closedByServer(within: .seconds(2)))
+        server.gate.open()
         let response = try busy.readResponse(timeout: .seconds(3))
         #expect(response.status == 200)
-        #expect(response.text == "slow")
+        #expect(response.text == "through")
         #expect(response.header("Connection") == "close")
         _ = await stopped
         #expect(throws: RawHTTPClientError.self) { _ = try server.client() }

@@ -1,4 +1,6 @@
 import LockdTestSupport
+import LockdTransport
+import Logging
 import Testing
 
 @testable import LockdHTTP
@@ -128,6 +130,17 @@ import Testing
 
             try client.send("GET /items/%zz HTTP/1.1\r\nHost: x\r\n\r\n")
             #expect(try client.readResponse().status == 400)
+        }
+    }
+
+    @Test func aSecondServerOnTheSamePortFailsToStart() async throws {
+        try await TestServer.with { server in
+            let group = try EventLoopGroup(loopCount: 1)
+            defer { group.shutdown() }
+            let second = HTTPServer(
+                configuration: HTTPServerConfiguration(listenAddress: "127.0.0.1:\(server.port)"),
+                responder: Router(), eventLoopGroup: group, logger: Logger(label: "test"))
+            #expect(throws: TransportError.self) { try second.start() }
         }
     }
 

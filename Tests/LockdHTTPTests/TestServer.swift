@@ -14,6 +14,8 @@ final class TestServer: Sendable {
     /// What the `/wait` handler reports: "started", then "cancelled" or "finished".
     let events: AsyncStream<String>
     private let eventSink: AsyncStream<String>.Continuation
+    /// Holds every `/gate` request until opened.
+    let gate = Gate()
 
     init(configuration: HTTPServerConfiguration = HTTPServerConfiguration(listenAddress: "127.0.0.1:0"), loops: Int = 2) throws {
         let (events, sink) = AsyncStream.makeStream(of: String.self)
@@ -24,7 +26,7 @@ final class TestServer: Sendable {
         if configuration.listenAddress == HTTPServerConfiguration().listenAddress {
             configuration.listenAddress = "127.0.0.1:0"
         }
-        server = HTTPServer(configuration: configuration, responder: Self.router(sink), eventLoopGroup: group, logger: Logger(label: "test"))
+        server = HTTPServer(configuration: configuration, responder: Self.router(sink, gate), eventLoopGroup: group, logger: Logger(label: "test"))
         port = try server.start()[0].port
     }
 
@@ -70,7 +72,7 @@ final class TestServer: Sendable {
         }
     }
 
-    private static func router(_ sink: AsyncStream<String>.Continuation) -> Router {
+    private static func router(_ sink: AsyncStream<String>.Continuation, _ gate: Gate) -> Router {
         var router = Router()
         router.add(.get, "/healthz") { _, _ in
             HTTPResponse(status: .ok, headers: ["Content-Type": "text/plain"], body: Array("ok".utf8))
@@ -95,6 +97,11 @@ final class TestServer: Sendable {
             sink.yield(Task.isCancelled ? "cancelled" : "finished")
             return HTTPResponse(status: .ok)
         }
+        router.add(.get, "/gate") { _, _ in
+            sink.yield("started")
+            await gate.wait()
+            return HTTPResponse(status: .ok, body: Array("through".utf8))
+        }
         router.add(.get, "/loop") { _, context in
             HTTPResponse(status: .ok, body: Array("\(context.eventLoop.inEventLoop)".utf8))
         }
@@ -110,4 +117,29 @@ func eventually(within timeout: Duration = .seconds(5), _ condition: () -> Bool)
         try? await Task.sleep(for: .milliseconds(10))
     }
     return condition()
+}
+
+/// A one-shot barrier: `wait()` returns once `open()` was called.
+final class Gate: Sendable {
+    private let state = Mutex<(isOpen: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let resumeNow = state.withLock { state -> Bool in
+                if state.isOpen { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if resumeNow { continuation.resume() }
+        }
+    }
+
+    func open() {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.isOpen = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
 }
