@@ -47,12 +47,16 @@ RUN install -D -m 0755 .build/release/lockd /staging/usr/local/bin/lockd \
 # -------------------------------------------------------------- runtime stage
 FROM ${RUNTIME_IMAGE}
 
+LABEL org.opencontainers.image.title="lockd" \
+      org.opencontainers.image.description="A lock service that speaks HTTP, with leases and fencing tokens in Redis"
+
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 
 # With the Swift standard library, Foundation and Dispatch linked in
 # statically, the binary still loads glibc (libc, libm), libstdc++ and
 # libgcc_s — `ldd` on it lists exactly these. libssl3 and ca-certificates serve
-# rediss:// (TLS to Redis); zlib1g comes with the product's system packages.
+# rediss:// (TLS to Redis); zlib1g is the runtime half of the product's
+# zlib1g-dev.
 # No libcurl: lockd does not use FoundationNetworking. No curl either: the
 # health check speaks HTTP through bash (see deploy/docker/healthcheck.sh).
 # hadolint ignore=DL3008
