@@ -27,6 +27,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
     ],
     targets: [
@@ -49,12 +51,22 @@ let package = Package(
         ),
         .target(
             name: "LockEngine",
-            dependencies: ["LockdRedis", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "LockdRedis",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ],
             swiftSettings: strictSwift
         ),
         .target(
             name: "LockdAPI",
-            dependencies: ["LockEngine", "LockdHTTP", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "LockEngine",
+                "LockdHTTP",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
             resources: [.embedInCode("openapi.yaml")],
             swiftSettings: strictSwift
         ),
