@@ -23,6 +23,19 @@ import Testing
     }
 
     @Test(arguments: StoreKind.allCases)
+    func aWaitingAcquireOfAFreeLockIsGrantedAtOnce(store: StoreKind) async throws {
+        try await store.withEngine { engine, _ in
+            let name = try uniqueName()
+            let grant = try await engine.acquire(AcquireRequest(name: name, ttlMs: 5_000, waitMs: 5_000))
+            #expect(!grant.isRetry)
+            #expect(engine.waiterCount == 0)
+            try await engine.release(name, token: grant.lease.token)
+            let again = try await engine.acquire(AcquireRequest(name: name, ttlMs: 5_000, waitMs: 5_000))
+            #expect(again.lease.fence > grant.lease.fence)
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
     func anExpiryHandsTheLockToTheWaiter(store: StoreKind) async throws {
         try await store.withEngine { engine, _ in
             let name = try uniqueName()
