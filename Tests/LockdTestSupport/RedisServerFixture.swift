@@ -24,7 +24,7 @@ public final class RedisServerFixture: Sendable {
     /// Extra `redis-server` arguments, such as `["--requirepass", "secret"]`.
     public let arguments: [String]
     private let directory: URL
-    private let process = Mutex<Process?>(nil)
+    private let pid = Mutex<pid_t?>(nil)
 
     /// `redis://127.0.0.1:PORT`.
     public var url: String { "redis://127.0.0.1:\(port)" }
@@ -64,17 +64,13 @@ public final class RedisServerFixture: Sendable {
     /// and waits until it answers. Does nothing while it runs.
     /// - Throws: ``RedisServerFixtureError`` when it does not answer within 10 s.
     public func restart() throws {
-        if process.withLock({ $0?.isRunning == true }) { return }
-        let server = Process()
-        server.executableURL = try Self.executable()
-        server.currentDirectoryURL = directory
-        server.arguments = [
+        if pid.withLock({ $0 }) != nil { return }
+        let server = try ChildProcess.spawn(try Self.executable().path, arguments: [
             "--port", "\(port)", "--bind", "127.0.0.1", "--dir", directory.path,
             "--save", "", "--appendonly", "no", "--daemonize", "no",
             "--logfile", directory.appendingPathComponent("redis.log").path,
-        ] + arguments
-        try server.run()
-        process.withLock { $0 = server }
+        ] + arguments)
+        pid.withLock { $0 = server }
         try waitUntilAnswering(server)
     }
 
@@ -94,18 +90,16 @@ public final class RedisServerFixture: Sendable {
     }
 
     private func signal(_ number: Int32) {
-        guard let server = process.withLock({ $0.take() }) else { return }
-        if server.isRunning {
-            _ = Glibc.kill(server.processIdentifier, number)
-        }
-        server.waitUntilExit()
+        guard let server = pid.withLock({ $0.take() }) else { return }
+        ChildProcess.stop(server, signal: number)
     }
 
-    private func waitUntilAnswering(_ server: Process) throws {
+    private func waitUntilAnswering(_ server: pid_t) throws {
         let address = try SocketAddress(parsing: "127.0.0.1:\(port)")
         let deadline = MonotonicClock.now() + 10_000_000_000
         while MonotonicClock.now() < deadline {
-            guard server.isRunning else {
+            guard ChildProcess.isRunning(server) else {
+                pid.withLock { $0 = nil }
                 throw RedisServerFixtureError("redis-server exited at start: \(log.suffix(500))")
             }
             if Self.answersPing(address) { return }
@@ -126,7 +120,9 @@ public final class RedisServerFixture: Sendable {
             if !reply.isEmpty {
                 var buffer = [UInt8](repeating: 0, count: 64)
                 if case .bytes(let count) = socket.read(into: &buffer, count: buffer.count) {
-                    return String(decoding: buffer[..<count], as: UTF8.self).hasPrefix("+PONG")
+                    // With --requirepass the answer is -NOAUTH: the server is up all the same.
+                    let reply = String(decoding: buffer[..<count], as: UTF8.self)
+                    return reply.hasPrefix("+PONG") || reply.hasPrefix("-NOAUTH")
                 }
             }
             usleep(2_000)
