@@ -32,7 +32,9 @@ final class RedisConnection: EventHandler, Sendable {
     private let maxUnreadBytes: Int
     private let io: LoopBound<IOState>
 
-    private struct IOState {
+    /// Loop-confined state; a class so that reading it through `LoopBound`
+    /// costs one retain, not a copy of every field.
+    private final class IOState {
         var machine: Machine
         var socket: Socket?
         var receive = ReceiveBuffer()
@@ -46,6 +48,10 @@ final class RedisConnection: EventHandler, Sendable {
         var reportedDown = false
         var onReady: (() -> Void)?
         var onMessage: ((RedisPubSubMessage, RedisSubscriptionKind) -> Void)?
+
+        init(machine: Machine) {
+            self.machine = machine
+        }
     }
 
     init(configuration: RedisConfiguration, loop: EventLoop, isSubscriber: Bool, seed: UInt64, logger: Logger) {
@@ -74,22 +80,26 @@ final class RedisConnection: EventHandler, Sendable {
 
     /// Starts connecting now rather than at the first command.
     func start() {
-        perform(io.value.machine.start(now: MonotonicClock.now()))
+        let state = io.value
+        perform(state.machine.start(now: MonotonicClock.now()))
     }
 
     /// Sends a command expecting `replies` frames; `waiter` is resumed on this loop.
     func send(_ arguments: [RESPBulk], replies: Int = 1, id: UInt64, waiter: Waiter) {
-        perform(io.value.machine.send(arguments, replies: replies, id: id, waiter: waiter, now: MonotonicClock.now()))
+        let state = io.value
+        perform(state.machine.send(arguments, replies: replies, id: id, waiter: waiter, now: MonotonicClock.now()))
     }
 
     /// The caller of command `id` gave up waiting.
     func cancel(id: UInt64) {
-        perform(io.value.machine.cancel(id: id, now: MonotonicClock.now()))
+        let state = io.value
+        perform(state.machine.cancel(id: id, now: MonotonicClock.now()))
     }
 
     /// Closes for good; waiting commands fail with `shutDown`.
     func shutdown() {
-        perform(io.value.machine.shutdown())
+        let state = io.value
+        perform(state.machine.shutdown())
     }
 
     /// Commands waiting on this connection.
@@ -101,13 +111,15 @@ final class RedisConnection: EventHandler, Sendable {
     /// Installs pub/sub hooks: `onReady` after every successful handshake,
     /// `onMessage` for each published message.
     func setHandlers(onReady: @escaping () -> Void, onMessage: @escaping (RedisPubSubMessage, RedisSubscriptionKind) -> Void) {
-        io.value.onReady = onReady
-        io.value.onMessage = onMessage
+        let state = io.value
+        state.onReady = onReady
+        state.onMessage = onMessage
     }
 
     // MARK: Actions
 
     private func perform(_ action: Machine.Action) {
+        let state = io.value
         switch action {
         case .none:
             break
@@ -122,13 +134,13 @@ final class RedisConnection: EventHandler, Sendable {
         case .failAll(let failures):
             for (waiter, error) in failures { resume(waiter, .failure(error)) }
         case .deliver(let message, let kind):
-            io.value.onMessage?(message, kind)
+            state.onMessage?(message, kind)
         case .becameReady:
-            if io.value.reportedDown {
+            if state.reportedDown {
                 logger.info("Redis connection ready again", metadata: ["redis.endpoint": "\(host):\(port)"])
             }
-            io.value.reportedDown = false
-            io.value.onReady?()
+            state.reportedDown = false
+            state.onReady?()
             scheduleFlush()
         case .disconnect(let reason, let failing, let next):
             closeSocket()
@@ -138,15 +150,15 @@ final class RedisConnection: EventHandler, Sendable {
             case .reconnectNow:
                 openSocket()
             case .reconnect(let delay):
-                io.value.reconnectTimer = loop.scheduleTimer(after: delay) { [self] in
+                state.reconnectTimer = loop.scheduleTimer(after: delay) { [self] in
                     io.value.reconnectTimer = nil
                     perform(io.value.machine.reconnectDue(now: MonotonicClock.now()))
                 }
             case .stop:
-                if let timer = io.value.timer { loop.cancelTimer(timer.id) }
-                if let timer = io.value.reconnectTimer { loop.cancelTimer(timer) }
-                io.value.timer = nil
-                io.value.reconnectTimer = nil
+                if let timer = state.timer { loop.cancelTimer(timer.id) }
+                if let timer = state.reconnectTimer { loop.cancelTimer(timer) }
+                state.timer = nil
+                state.reconnectTimer = nil
                 return
             }
         }
@@ -161,14 +173,15 @@ final class RedisConnection: EventHandler, Sendable {
     }
 
     private func report(_ reason: RedisError, next: Machine.Next) {
+        let state = io.value
         let metadata: Logger.Metadata = ["redis.endpoint": "\(host):\(port)", "redis.error": "\(reason.message)"]
         if next == .stop || reason.kind == .cancelled || reason.kind == .timeout {
             logger.debug("Redis connection closed", metadata: metadata)
-        } else if io.value.reportedDown {
+        } else if state.reportedDown {
             logger.debug("Redis still unavailable", metadata: metadata)
         } else {
             logger.warning("Redis connection lost; reconnecting", metadata: metadata)
-            io.value.reportedDown = true
+            state.reportedDown = true
         }
     }
 
@@ -177,8 +190,9 @@ final class RedisConnection: EventHandler, Sendable {
     /// Keeps one timer armed for the machine's earliest deadline. Deadlines
     /// only grow as commands queue, so a timer firing early just re-arms.
     private func armTimer() {
-        guard let deadline = io.value.machine.nextDeadline else { return }
-        if let timer = io.value.timer {
+        let state = io.value
+        guard let deadline = state.machine.nextDeadline else { return }
+        if let timer = state.timer {
             if timer.deadline <= deadline { return }
             loop.cancelTimer(timer.id)
         }
@@ -188,14 +202,15 @@ final class RedisConnection: EventHandler, Sendable {
             io.value.timer = nil
             perform(io.value.machine.tick(now: MonotonicClock.now()))
         }
-        io.value.timer = (id, deadline)
+        state.timer = (id, deadline)
     }
 
     // MARK: Socket
 
     private func openSocket() {
-        io.value.generation &+= 1
-        let generation = io.value.generation
+        let state = io.value
+        state.generation &+= 1
+        let generation = state.generation
         let (host, port) = (self.host, self.port)
         // Name lookup can block for seconds: never on the loop's thread.
         DispatchQueue.global().async { [self] in
@@ -205,61 +220,65 @@ final class RedisConnection: EventHandler, Sendable {
     }
 
     private func connect(to address: Result<SocketAddress, any Error>, generation: UInt64) {
-        guard io.value.generation == generation, io.value.machine.state == .connecting else { return }
+        let state = io.value
+        guard state.generation == generation, state.machine.state == .connecting else { return }
         let now = MonotonicClock.now()
         do {
             let socket = try Socket.connect(to: address.get())
-            io.value.socket = socket
-            io.value.awaitingConnect = true
+            state.socket = socket
+            state.awaitingConnect = true
             try loop.register(fd: socket.fd, events: [.writable, .readHangup], handler: self)
         } catch {
             closeSocket()
-            perform(io.value.machine.connectFailed(RedisError(.unreachable, message: "cannot connect to Redis at \(host):\(port): \(error)"), now: now))
+            perform(state.machine.connectFailed(RedisError(.unreachable, message: "cannot connect to Redis at \(host):\(port): \(error)"), now: now))
         }
     }
 
     private func closeSocket() {
-        guard let socket = io.value.socket else { return }
+        let state = io.value
+        guard let socket = state.socket else { return }
         loop.deregister(fd: socket.fd)
         socket.close()
-        io.value.socket = nil
-        io.value.awaitingConnect = false
-        io.value.watchingWritable = false
-        io.value.receive.reset()
+        state.socket = nil
+        state.awaitingConnect = false
+        state.watchingWritable = false
+        state.receive.reset()
     }
 
     func handleEvents(_ events: EpollEvents) {
-        guard let socket = io.value.socket else { return }
-        if io.value.awaitingConnect {
+        let state = io.value
+        guard let socket = state.socket else { return }
+        if state.awaitingConnect {
             let code = socket.pendingError()
             let now = MonotonicClock.now()
             guard code == 0 else {
                 closeSocket()
                 let error = TransportError("connect", code: code)
-                perform(io.value.machine.connectFailed(RedisError(.unreachable, message: "cannot connect to Redis at \(host):\(port): \(error)"), now: now))
+                perform(state.machine.connectFailed(RedisError(.unreachable, message: "cannot connect to Redis at \(host):\(port): \(error)"), now: now))
                 return
             }
-            io.value.awaitingConnect = false
+            state.awaitingConnect = false
             do {
                 try loop.modify(fd: socket.fd, events: [.readable, .readHangup])
             } catch {
-                perform(io.value.machine.closed(RedisError(.unreachable, message: "\(error)"), now: now))
+                perform(state.machine.closed(RedisError(.unreachable, message: "\(error)"), now: now))
                 return
             }
-            perform(io.value.machine.connected(now: now))
+            perform(state.machine.connected(now: now))
             return
         }
         if !events.intersection([.readable, .error, .hangup, .readHangup]).isEmpty {
             readAndDecode(socket)
         }
-        if events.contains(.writable), io.value.socket == socket {
+        if events.contains(.writable), state.socket == socket {
             flush()
         }
     }
 
     private func readAndDecode(_ socket: Socket) {
+        let state = io.value
         var outcome = Socket.ReadResult.wouldBlock
-        _ = io.value.receive.fill(minimum: 16 << 10) { pointer, count in
+        _ = state.receive.fill(minimum: 16 << 10) { pointer, count in
             outcome = socket.read(into: pointer, count: count)
             if case .bytes(let read) = outcome { return read }
             return 0
@@ -270,40 +289,42 @@ final class RedisConnection: EventHandler, Sendable {
         case .wouldBlock:
             return
         case .endOfFile:
-            perform(io.value.machine.closed(RedisError(.unreachable, message: "Redis closed the connection"), now: MonotonicClock.now()))
+            perform(state.machine.closed(RedisError(.unreachable, message: "Redis closed the connection"), now: MonotonicClock.now()))
         case .failed(let code):
-            perform(io.value.machine.closed(RedisError(.unreachable, message: "\(TransportError("read", code: code))"), now: MonotonicClock.now()))
+            perform(state.machine.closed(RedisError(.unreachable, message: "\(TransportError("read", code: code))"), now: MonotonicClock.now()))
         }
     }
 
     private func decodeReplies(_ socket: Socket) {
+        let state = io.value
         let decoder = self.decoder
-        while io.value.socket == socket {
+        while state.socket == socket {
             let decoded: (value: RESPValue, consumed: Int)?
             do {
-                decoded = try io.value.receive.withUnreadBytes { bytes in
+                decoded = try state.receive.withUnreadBytes { bytes in
                     try decoder.decode(bytes)
                 }
             } catch {
-                perform(io.value.machine.closed(RedisError(.protocolViolation, message: "\(error)"), now: MonotonicClock.now()))
+                perform(state.machine.closed(RedisError(.protocolViolation, message: "\(error)"), now: MonotonicClock.now()))
                 return
             }
             guard let decoded else {
-                if io.value.receive.unreadCount > maxUnreadBytes {
-                    perform(io.value.machine.closed(RedisError(.protocolViolation, message: "a reply exceeds \(maxUnreadBytes) bytes"), now: MonotonicClock.now()))
+                if state.receive.unreadCount > maxUnreadBytes {
+                    perform(state.machine.closed(RedisError(.protocolViolation, message: "a reply exceeds \(maxUnreadBytes) bytes"), now: MonotonicClock.now()))
                 }
                 return
             }
-            io.value.receive.consume(decoded.consumed)
-            perform(io.value.machine.received(decoded.value))
+            state.receive.consume(decoded.consumed)
+            perform(state.machine.received(decoded.value))
         }
     }
 
     /// Writes once per loop iteration, so commands submitted by every task
     /// that ran in this iteration leave in one `send`.
     private func scheduleFlush() {
-        guard !io.value.flushScheduled else { return }
-        io.value.flushScheduled = true
+        let state = io.value
+        guard !state.flushScheduled else { return }
+        state.flushScheduled = true
         loop.execute { [self] in
             io.value.flushScheduled = false
             flush()
@@ -311,16 +332,17 @@ final class RedisConnection: EventHandler, Sendable {
     }
 
     private func flush() {
-        guard let socket = io.value.socket, !io.value.awaitingConnect else { return }
-        while io.value.machine.hasUnwrittenBytes {
-            switch io.value.machine.withUnwrittenBytes({ socket.write($0) }) {
+        let state = io.value
+        guard let socket = state.socket, !state.awaitingConnect else { return }
+        while state.machine.hasUnwrittenBytes {
+            switch state.machine.withUnwrittenBytes({ socket.write($0) }) {
             case .bytes(let count):
-                io.value.machine.wrote(count)
+                state.machine.wrote(count)
             case .wouldBlock:
                 watchWritable(true, socket)
                 return
             case .failed(let code):
-                perform(io.value.machine.closed(RedisError(.unreachable, message: "\(TransportError("send", code: code))"), now: MonotonicClock.now()))
+                perform(state.machine.closed(RedisError(.unreachable, message: "\(TransportError("send", code: code))"), now: MonotonicClock.now()))
                 return
             }
         }
@@ -328,8 +350,9 @@ final class RedisConnection: EventHandler, Sendable {
     }
 
     private func watchWritable(_ watch: Bool, _ socket: Socket) {
-        guard io.value.watchingWritable != watch else { return }
-        io.value.watchingWritable = watch
+        let state = io.value
+        guard state.watchingWritable != watch else { return }
+        state.watchingWritable = watch
         try? loop.modify(fd: socket.fd, events: watch ? [.readable, .writable, .readHangup] : [.readable, .readHangup])
     }
 }
