@@ -47,7 +47,7 @@ public final class RedisClient: Sendable {
         self.pools = pools
         let subscriberConnection = RedisConnection(
             configuration: configuration, loop: eventLoopGroup.loops[0], isSubscriber: true, seed: seed.next(), logger: logger)
-        self.subscriber = RedisSubscriber(connection: subscriberConnection)
+        self.subscriber = RedisSubscriber(connection: subscriberConnection, healthCheckInterval: configuration.pubSubHealthCheckInterval)
         for pool in pools {
             pool.loop.execute { for connection in pool.connections { connection.start() } }
         }

@@ -140,6 +140,9 @@ final class RedisConnection: EventHandler, Sendable {
                 logger.info("Redis connection ready again", metadata: ["redis.endpoint": "\(host):\(port)"])
             }
             state.reportedDown = false
+            // The handshake's timer may be later than the held commands' deadlines.
+            if let timer = state.timer { loop.cancelTimer(timer.id) }
+            state.timer = nil
             state.onReady?()
             scheduleFlush()
         case .disconnect(let reason, let failing, let next):
@@ -191,6 +194,9 @@ final class RedisConnection: EventHandler, Sendable {
     /// only grow as commands queue, so a timer firing early just re-arms.
     private func armTimer() {
         let state = io.value
+        // While ready, commands queue with one timeout, so deadlines only
+        // grow: an armed timer is never late. This skips the work per command.
+        if state.timer != nil, state.machine.state == .ready { return }
         guard let deadline = state.machine.nextDeadline else { return }
         if let timer = state.timer {
             if timer.deadline <= deadline { return }

@@ -43,6 +43,28 @@ import Testing
         }
     }
 
+    @Test func aHungRedisFailsCommandsWithinTheTimeoutAndIsUsedAgainWhenItWakes() async throws {
+        try await RedisTestHarness.with(configure: {
+            $0.commandTimeout = .milliseconds(200)
+            $0.connectTimeout = .milliseconds(300)
+        }) { redis in
+            let key = redis.key("k")
+            _ = try await redis.client.send(["SET", .string(key), "v"])
+            redis.server.pause()
+            for _ in 0..<5 {
+                let started = MonotonicClock.now()
+                switch await redis.outcome(["GET", .string(key)]) {
+                case .success: Issue.record("a frozen Redis cannot answer")
+                case .failure(let error): #expect(error.isServerUnavailable, "\(error)")
+                }
+                #expect(MonotonicClock.now() - started < 1_000_000_000)
+            }
+            redis.server.resume()
+            let read = try await redis.eventually(within: 5) { try await redis.client.send(["GET", .string(key)]) }
+            #expect(read.string == "v")
+        }
+    }
+
     @Test func aCommandPastItsDeadlineNeverLeaksItsReplyToALaterCaller() async throws {
         try await RedisTestHarness.with(
             serverArguments: ["--enable-debug-command", "local"],

@@ -74,6 +74,24 @@ import Testing
         }
     }
 
+    @Test func aHungRedisIsNoticedByPingsAndTheSubscriptionRenewed() async throws {
+        try await RedisTestHarness.with(configure: {
+            $0.pubSubHealthCheckInterval = .milliseconds(100)
+            $0.commandTimeout = .milliseconds(200)
+            $0.connectTimeout = .milliseconds(300)
+        }) { redis in
+            let channel = redis.key("frozen")
+            let subscription = try await redis.client.subscribe(to: [channel])
+            var events = subscription.makeAsyncIterator()
+            redis.server.pause()
+            try await Task.sleep(for: .milliseconds(600))
+            redis.server.resume()
+            #expect(await Self.next(&events, of: subscription, within: 5) { $0 == .resubscribed } == .resubscribed)
+            _ = try await redis.client.send(["PUBLISH", .string(channel), "awake"])
+            #expect(await Self.next(&events, of: subscription) == .message(RedisPubSubMessage(channel: channel, payload: Array("awake".utf8))))
+        }
+    }
+
     @Test func subscribingWhileRedisIsDownFailsFast() async throws {
         try await RedisTestHarness.with { redis in
             redis.server.stop()

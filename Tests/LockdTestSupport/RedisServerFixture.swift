@@ -84,6 +84,17 @@ public final class RedisServerFixture: Sendable {
         signal(SIGKILL)
     }
 
+    /// Freezes the server (SIGSTOP): connections stay open but nothing is
+    /// answered, as with a hung Redis or a network that drops packets.
+    public func pause() {
+        if let server = pid.withLock({ $0 }) { _ = Glibc.kill(server, SIGSTOP) }
+    }
+
+    /// Lets a paused server run again (SIGCONT).
+    public func resume() {
+        if let server = pid.withLock({ $0 }) { _ = Glibc.kill(server, SIGCONT) }
+    }
+
     /// The server's log, to explain a failure.
     public var log: String {
         (try? String(contentsOf: directory.appendingPathComponent("redis.log"), encoding: .utf8)) ?? ""
@@ -91,6 +102,7 @@ public final class RedisServerFixture: Sendable {
 
     private func signal(_ number: Int32) {
         guard let server = pid.withLock({ $0.take() }) else { return }
+        _ = Glibc.kill(server, SIGCONT)  // a paused server cannot act on SIGTERM
         ChildProcess.stop(server, signal: number)
     }
 
