@@ -87,7 +87,8 @@ import Testing
             try await Task.sleep(for: .milliseconds(600))
             redis.server.resume()
             #expect(await Self.next(&events, of: subscription, within: 5) { $0 == .resubscribed } == .resubscribed)
-            _ = try await redis.client.send(["PUBLISH", .string(channel), "awake"])
+            // The command connection may still be reconnecting from the freeze.
+            _ = try await redis.eventually(within: 3) { try await redis.client.send(["PUBLISH", .string(channel), "awake"]) }
             #expect(await Self.next(&events, of: subscription) == .message(RedisPubSubMessage(channel: channel, payload: Array("awake".utf8))))
         }
     }

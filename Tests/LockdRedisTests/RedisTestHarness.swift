@@ -28,6 +28,10 @@ struct RedisTestHarness {
         defer { group.shutdown() }
         let harness = RedisTestHarness(server: server, group: group, client: try makeClient(server: server, group: group, configure: configure))
         do {
+            // Connecting can take longer than a test's short command timeout on a busy machine.
+            if !serverArguments.contains("--requirepass") {
+                try await harness.eventually(within: 5) { try await harness.client.ping() }
+            }
             let result = try await body(harness)
             await harness.client.shutdown()
             return result
