@@ -10,7 +10,12 @@ import RESP
 /// decoded there from one large read per readiness event and each waiting
 /// caller is resumed there; bytes from many callers go out together in one
 /// write, scheduled once per loop iteration.
-final class RedisConnection: EventHandler, Sendable {
+final class RedisConnection: EventHandler, @unchecked Sendable {
+    // Safe to share: the immutable `let`s are Sendable values; `ioState` is
+    // touched only on `loop`'s thread — every method that reaches it is
+    // documented "loop thread only" and goes through `io`, which checks that
+    // in debug builds. (`LoopBound` would check it always, but its generic
+    // accessor costs a value-witness copy per access on the per-command path.)
     typealias Continuation = UnsafeContinuation<Result<RESPValue, RedisError>, Never>
 
     /// Who waits for a reply.
@@ -30,10 +35,16 @@ final class RedisConnection: EventHandler, Sendable {
     private let logger: Logger
     private let decoder: RESPDecoder
     private let maxUnreadBytes: Int
-    private let io: LoopBound<IOState>
+    private let ioState: IOState
 
-    /// Loop-confined state; a class so that reading it through `LoopBound`
-    /// costs one retain, not a copy of every field.
+    /// The loop-confined state (loop thread only).
+    private var io: IOState {
+        assert(loop.inEventLoop, "RedisConnection used off its event loop")
+        return ioState
+    }
+
+    /// Loop-confined state; a class so that reading it costs one retain,
+    /// not a copy of every field.
     private final class IOState {
         var machine: Machine
         var socket: Socket?
@@ -73,45 +84,45 @@ final class RedisConnection: EventHandler, Sendable {
         self.logger = logger
         self.decoder = RESPDecoder(limits: configuration.limits)
         self.maxUnreadBytes = configuration.limits.maxBulkLength + configuration.limits.maxLineLength + 1024
-        self.io = LoopBound(IOState(machine: Machine(settings: settings, backoff: backoff)), on: loop)
+        self.ioState = IOState(machine: Machine(settings: settings, backoff: backoff))
     }
 
     // MARK: Used by the client (loop thread only)
 
     /// Starts connecting now rather than at the first command.
     func start() {
-        let state = io.value
+        let state = io
         perform(state.machine.start(now: MonotonicClock.now()))
     }
 
     /// Sends a command expecting `replies` frames; `waiter` is resumed on this loop.
     func send(_ arguments: [RESPBulk], replies: Int = 1, id: UInt64, waiter: Waiter) {
-        let state = io.value
+        let state = io
         perform(state.machine.send(arguments, replies: replies, id: id, waiter: waiter, now: MonotonicClock.now()))
     }
 
     /// The caller of command `id` gave up waiting.
     func cancel(id: UInt64) {
-        let state = io.value
+        let state = io
         perform(state.machine.cancel(id: id, now: MonotonicClock.now()))
     }
 
     /// Closes for good; waiting commands fail with `shutDown`.
     func shutdown() {
-        let state = io.value
+        let state = io
         perform(state.machine.shutdown())
     }
 
     /// Commands waiting on this connection.
-    var load: Int { io.value.machine.load }
+    var load: Int { io.machine.load }
 
     /// Whether a command sent now would be written or held rather than failed.
-    var acceptsCommands: Bool { io.value.machine.acceptsCommands }
+    var acceptsCommands: Bool { io.machine.acceptsCommands }
 
     /// Installs pub/sub hooks: `onReady` after every successful handshake,
     /// `onMessage` for each published message.
     func setHandlers(onReady: @escaping () -> Void, onMessage: @escaping (RedisPubSubMessage, RedisSubscriptionKind) -> Void) {
-        let state = io.value
+        let state = io
         state.onReady = onReady
         state.onMessage = onMessage
     }
@@ -119,7 +130,7 @@ final class RedisConnection: EventHandler, Sendable {
     // MARK: Actions
 
     private func perform(_ action: Machine.Action) {
-        let state = io.value
+        let state = io
         switch action {
         case .none:
             break
@@ -154,8 +165,8 @@ final class RedisConnection: EventHandler, Sendable {
                 openSocket()
             case .reconnect(let delay):
                 state.reconnectTimer = loop.scheduleTimer(after: delay) { [self] in
-                    io.value.reconnectTimer = nil
-                    perform(io.value.machine.reconnectDue(now: MonotonicClock.now()))
+                    io.reconnectTimer = nil
+                    perform(io.machine.reconnectDue(now: MonotonicClock.now()))
                 }
             case .stop:
                 if let timer = state.timer { loop.cancelTimer(timer.id) }
@@ -176,7 +187,7 @@ final class RedisConnection: EventHandler, Sendable {
     }
 
     private func report(_ reason: RedisError, next: Machine.Next) {
-        let state = io.value
+        let state = io
         let metadata: Logger.Metadata = ["redis.endpoint": "\(host):\(port)", "redis.error": "\(reason.message)"]
         if next == .stop || reason.kind == .cancelled || reason.kind == .timeout {
             logger.debug("Redis connection closed", metadata: metadata)
@@ -193,7 +204,7 @@ final class RedisConnection: EventHandler, Sendable {
     /// Keeps one timer armed for the machine's earliest deadline. Deadlines
     /// only grow as commands queue, so a timer firing early just re-arms.
     private func armTimer() {
-        let state = io.value
+        let state = io
         // While ready, commands queue with one timeout, so deadlines only
         // grow: an armed timer is never late. This skips the work per command.
         if state.timer != nil, state.machine.state == .ready { return }
@@ -205,8 +216,8 @@ final class RedisConnection: EventHandler, Sendable {
         let now = MonotonicClock.now()
         let delay = Duration.nanoseconds(Int64(clamping: deadline > now ? deadline - now : 0))
         let id = loop.scheduleTimer(after: delay) { [self] in
-            io.value.timer = nil
-            perform(io.value.machine.tick(now: MonotonicClock.now()))
+            io.timer = nil
+            perform(io.machine.tick(now: MonotonicClock.now()))
         }
         state.timer = (id, deadline)
     }
@@ -214,7 +225,7 @@ final class RedisConnection: EventHandler, Sendable {
     // MARK: Socket
 
     private func openSocket() {
-        let state = io.value
+        let state = io
         state.generation &+= 1
         let generation = state.generation
         let (host, port) = (self.host, self.port)
@@ -226,7 +237,7 @@ final class RedisConnection: EventHandler, Sendable {
     }
 
     private func connect(to address: Result<SocketAddress, any Error>, generation: UInt64) {
-        let state = io.value
+        let state = io
         guard state.generation == generation, state.machine.state == .connecting else { return }
         let now = MonotonicClock.now()
         do {
@@ -241,7 +252,7 @@ final class RedisConnection: EventHandler, Sendable {
     }
 
     private func closeSocket() {
-        let state = io.value
+        let state = io
         guard let socket = state.socket else { return }
         loop.deregister(fd: socket.fd)
         socket.close()
@@ -252,7 +263,7 @@ final class RedisConnection: EventHandler, Sendable {
     }
 
     func handleEvents(_ events: EpollEvents) {
-        let state = io.value
+        let state = io
         guard let socket = state.socket else { return }
         if state.awaitingConnect {
             let code = socket.pendingError()
@@ -282,7 +293,7 @@ final class RedisConnection: EventHandler, Sendable {
     }
 
     private func readAndDecode(_ socket: Socket) {
-        let state = io.value
+        let state = io
         var outcome = Socket.ReadResult.wouldBlock
         _ = state.receive.fill(minimum: 16 << 10) { pointer, count in
             outcome = socket.read(into: pointer, count: count)
@@ -302,7 +313,7 @@ final class RedisConnection: EventHandler, Sendable {
     }
 
     private func decodeReplies(_ socket: Socket) {
-        let state = io.value
+        let state = io
         let decoder = self.decoder
         while state.socket == socket {
             let decoded: (value: RESPValue, consumed: Int)?
@@ -328,17 +339,17 @@ final class RedisConnection: EventHandler, Sendable {
     /// Writes once per loop iteration, so commands submitted by every task
     /// that ran in this iteration leave in one `send`.
     private func scheduleFlush() {
-        let state = io.value
+        let state = io
         guard !state.flushScheduled else { return }
         state.flushScheduled = true
         loop.execute { [self] in
-            io.value.flushScheduled = false
+            io.flushScheduled = false
             flush()
         }
     }
 
     private func flush() {
-        let state = io.value
+        let state = io
         guard let socket = state.socket, !state.awaitingConnect else { return }
         while state.machine.hasUnwrittenBytes {
             switch state.machine.withUnwrittenBytes({ socket.write($0) }) {
@@ -356,7 +367,7 @@ final class RedisConnection: EventHandler, Sendable {
     }
 
     private func watchWritable(_ watch: Bool, _ socket: Socket) {
-        let state = io.value
+        let state = io
         guard state.watchingWritable != watch else { return }
         state.watchingWritable = watch
         try? loop.modify(fd: socket.fd, events: watch ? [.readable, .writable, .readHangup] : [.readable, .readHangup])
