@@ -286,11 +286,11 @@ struct RedisConnectionStateMachine<Waiter> {
         }
         let frame = settings.isSubscriber ? RedisPubSubFrame(value) : .other
         if case .message(let message, let kind) = frame { return .deliver(message, kind) }
-        if frame == .other, case .push = value.withoutAttributes { return .none }
+        if frame == .other, value.isPush { return .none }
         guard let head = pending.first else {
             return closedByViolation("Redis sent a reply to no command")
         }
-        if let message = value.errorMessage {
+        if let message = value.fastErrorMessage {
             _ = pending.popFirst()
             return .fail(head.waiter, .reply(message))
         }
@@ -366,5 +366,26 @@ struct RedisConnectionStateMachine<Waiter> {
         if let lastError, lastError.kind == .authenticationFailed { return lastError }
         let detail = lastError.map { " (last attempt: \($0.message))" } ?? ""
         return RedisError(.unreachable, message: "not connected to Redis at \(settings.endpoint)\(detail); reconnecting")
+    }
+}
+
+private extension RESPValue {
+    /// Whether this is a push frame, looking through attributes only when
+    /// there are some (the common case costs no copy).
+    var isPush: Bool {
+        switch self {
+        case .push: true
+        case .attributed(_, let value): value.isPush
+        default: false
+        }
+    }
+
+    /// ``errorMessage`` without copying the value when it has no attributes.
+    var fastErrorMessage: String? {
+        switch self {
+        case .error(let message): message
+        case .attributed: errorMessage
+        default: nil
+        }
     }
 }

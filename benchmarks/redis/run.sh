@@ -13,6 +13,7 @@ cd "$(dirname "$0")/../.."
 ROUNDS=${ROUNDS:-3}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-5}
 CONCURRENCY=${CONCURRENCY:-50}
+LOOPS=${LOOPS:-$(nproc)}  # redisbench's event loops; lockd runs one per core
 KEYSPACE=100000000
 LOG=$(mktemp -d /tmp/lockd-redisbench.XXXXXX)
 
@@ -32,7 +33,7 @@ end
 return false"
 SHA=$(redis-cli -p "$PORT" SCRIPT LOAD "$SCRIPT")
 
-echo "redis-server $(redis-server --version | awk '{print $3}') on 127.0.0.1:$PORT, $(nproc) cores, concurrency $CONCURRENCY"
+echo "redis-server $(redis-server --version | awk '{print $3}') on 127.0.0.1:$PORT, $(nproc) cores, concurrency $CONCURRENCY, redisbench loops $LOOPS"
 echo "tool,workload,pipeline,requests_per_s,p50_ms,p99_ms" > "$LOG/results.csv"
 
 redis_benchmark() { # workload pipeline count
@@ -50,7 +51,7 @@ for round in $(seq "$ROUNDS"); do
     for workload in set get evalsha; do
         redis_benchmark "$workload" 16 2000000 | tee -a "$LOG/results.csv"
         redis_benchmark "$workload" 1 300000 | tee -a "$LOG/results.csv"
-        "$BENCH" --url "redis://127.0.0.1:$PORT" --concurrency "$CONCURRENCY" --workload "$workload" \
+        "$BENCH" --url "redis://127.0.0.1:$PORT" --concurrency "$CONCURRENCY" --workload "$workload" --loops "$LOOPS" \
             --seconds "$SECONDS_PER_RUN" --keyspace "$KEYSPACE" | tee "$LOG/last.txt" >&2
         awk -v w="$workload" '/requests\/s=/ {
             split($1, r, "="); split($2, a, "="); split($3, b, "=");
