@@ -34,7 +34,7 @@ return false"
 SHA=$(redis-cli -p "$PORT" SCRIPT LOAD "$SCRIPT")
 
 echo "redis-server $(redis-server --version | awk '{print $3}') on 127.0.0.1:$PORT, $(nproc) cores, concurrency $CONCURRENCY, redisbench loops $LOOPS"
-echo "tool,workload,pipeline,requests_per_s,p50_ms,p99_ms" > "$LOG/results.csv"
+echo "tool,workload,pipeline,requests_per_s,p50_ms,p99_ms,client_cpu_us" > "$LOG/results.csv"
 
 redis_benchmark() { # workload pipeline count
     local args=(-p "$PORT" -c "$CONCURRENCY" -P "$2" -n "$3" -r "$KEYSPACE" --csv)
@@ -44,7 +44,7 @@ redis_benchmark() { # workload pipeline count
         evalsha) args+=(EVALSHA "$SHA" 2 lock:__rand_int__ fence:__rand_int__ token 1000) ;;
     esac
     redis-benchmark "${args[@]}" 2>/dev/null | tail -1 | tr -d '"' |
-        awk -F, -v w="$1" -v p="$2" '{print "redis-benchmark," w "," p "," int($2) "," $5 "," $7}'
+        awk -F, -v w="$1" -v p="$2" '{print "redis-benchmark," w "," p "," int($2) "," $5 "," $7 ","}'
 }
 
 for round in $(seq "$ROUNDS"); do
@@ -53,9 +53,8 @@ for round in $(seq "$ROUNDS"); do
         redis_benchmark "$workload" 1 300000 | tee -a "$LOG/results.csv"
         "$BENCH" --url "redis://127.0.0.1:$PORT" --concurrency "$CONCURRENCY" --workload "$workload" --loops "$LOOPS" \
             --seconds "$SECONDS_PER_RUN" --keyspace "$KEYSPACE" | tee "$LOG/last.txt" >&2
-        awk -v w="$workload" '/requests\/s=/ {
-            split($1, r, "="); split($2, a, "="); split($3, b, "=");
-            print "redisbench," w ",callers," r[2] "," a[2] "," b[2] }' "$LOG/last.txt" | tee -a "$LOG/results.csv"
+        awk -v w="$workload" -F'[ =]' '/requests\/s=/ { line = "redisbench," w ",callers," $2 "," $4 "," $6 }
+            /client_cpu_us_per_request=/ { print line "," $2 }' "$LOG/last.txt" | tee -a "$LOG/results.csv"
     done
 done
 
@@ -71,8 +70,9 @@ for workload in ["set", "get", "evalsha"]:
         if not chosen: continue
         m = {k: statistics.median(float(r[k]) for r in chosen) for k in ["requests_per_s", "p50_ms", "p99_ms"]}
         medians[(tool, pipeline)] = m
-        label = f"{tool} -P {pipeline}" if tool == "redis-benchmark" else "redisbench (50 tasks)"
-        print(f"{workload:8} {label:28} {m['requests_per_s']:9.0f} {m['p50_ms']:7.3f} {m['p99_ms']:7.3f}")
+        label = f"{tool} -P {pipeline}" if tool == "redis-benchmark" else "redisbench (callers)"
+        cpu = "" if tool == "redis-benchmark" else f"  client CPU {statistics.median(float(r['client_cpu_us']) for r in chosen):.2f} us/request"
+        print(f"{workload:8} {label:28} {m['requests_per_s']:9.0f} {m['p50_ms']:7.3f} {m['p99_ms']:7.3f}{cpu}")
     ours, piped, plain = medians.get(("redisbench", "callers")), medians.get(("redis-benchmark", "16")), medians.get(("redis-benchmark", "1"))
     if ours and piped and plain:
         # Ratios within each round, then their median: the machine's load drifts between rounds.
