@@ -88,11 +88,16 @@ public final class RedisClient: Sendable {
     ///
     /// - Throws: ``RedisError``, including `refused` for errors raised by the script.
     nonisolated(nonsending) public func run(_ script: RedisScript, keys: [String], arguments: [String]) async throws(RedisError) -> RESPValue {
-        let tail = [.integer(Int64(keys.count))] + keys.map(RESPBulk.string) + arguments.map(RESPBulk.string)
+        var command: [RESPBulk] = ["EVALSHA", .string(script.sha1), .integer(Int64(keys.count))]
+        command.reserveCapacity(3 + keys.count + arguments.count)
+        for key in keys { command.append(.string(key)) }
+        for argument in arguments { command.append(.string(argument)) }
         do {
-            return try await send(RedisCommand(["EVALSHA", .string(script.sha1)] + tail))
+            return try await send(RedisCommand(command))
         } catch where error.code == "NOSCRIPT" {
-            return try await send(RedisCommand(["EVAL", .string(script.source)] + tail))
+            command[0] = "EVAL"
+            command[1] = .string(script.source)
+            return try await send(RedisCommand(command))
         }
     }
 

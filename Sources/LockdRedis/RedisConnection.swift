@@ -201,12 +201,12 @@ final class RedisConnection: EventHandler, @unchecked Sendable {
 
     // MARK: Timers
 
-    /// Keeps one timer armed for the machine's earliest deadline. Deadlines
-    /// only grow as commands queue, so a timer firing early just re-arms.
+    /// Keeps one timer armed for the machine's earliest deadline; a timer
+    /// that fires early just re-arms. While ready, commands queue with one
+    /// timeout, so deadlines only grow and an armed timer is never late:
+    /// that skips this work for every command.
     private func armTimer() {
         let state = io
-        // While ready, commands queue with one timeout, so deadlines only
-        // grow: an armed timer is never late. This skips the work per command.
         if state.timer != nil, state.machine.state == .ready { return }
         guard let deadline = state.machine.nextDeadline else { return }
         if let timer = state.timer {
@@ -239,7 +239,6 @@ final class RedisConnection: EventHandler, @unchecked Sendable {
     private func connect(to address: Result<SocketAddress, any Error>, generation: UInt64) {
         let state = io
         guard state.generation == generation, state.machine.state == .connecting else { return }
-        let now = MonotonicClock.now()
         do {
             let socket = try Socket.connect(to: address.get())
             state.socket = socket
@@ -247,7 +246,7 @@ final class RedisConnection: EventHandler, @unchecked Sendable {
             try loop.register(fd: socket.fd, events: [.writable, .readHangup], handler: self)
         } catch {
             closeSocket()
-            perform(state.machine.connectFailed(RedisError(.unreachable, message: "cannot connect to Redis at \(host):\(port): \(error)"), now: now))
+            perform(state.machine.connectFailed(RedisError(.unreachable, message: "cannot connect to Redis at \(host):\(port): \(error)")))
         }
     }
 
@@ -271,7 +270,7 @@ final class RedisConnection: EventHandler, @unchecked Sendable {
             guard code == 0 else {
                 closeSocket()
                 let error = TransportError("connect", code: code)
-                perform(state.machine.connectFailed(RedisError(.unreachable, message: "cannot connect to Redis at \(host):\(port): \(error)"), now: now))
+                perform(state.machine.connectFailed(RedisError(.unreachable, message: "cannot connect to Redis at \(host):\(port): \(error)")))
                 return
             }
             state.awaitingConnect = false
@@ -281,7 +280,7 @@ final class RedisConnection: EventHandler, @unchecked Sendable {
                 perform(state.machine.closed(RedisError(.unreachable, message: "\(error)"), now: now))
                 return
             }
-            perform(state.machine.connected(now: now))
+            perform(state.machine.connected())
             return
         }
         if !events.intersection([.readable, .error, .hangup, .readHangup]).isEmpty {
@@ -332,7 +331,7 @@ final class RedisConnection: EventHandler, @unchecked Sendable {
                 return
             }
             state.receive.consume(decoded.consumed)
-            perform(state.machine.received(decoded.value))
+            perform(state.machine.received(decoded.value, now: MonotonicClock.now()))
         }
     }
 
