@@ -95,11 +95,7 @@ let package = Package(
         .testTarget(name: "LockdTransportTests", dependencies: ["LockdTransport"], swiftSettings: strictSwift),
         .testTarget(name: "LockdHTTPTests", dependencies: ["LockdHTTP", "LockdTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "RESPTests", dependencies: ["RESP"], swiftSettings: strictSwift),
-        .testTarget(
-            name: "LockdRedisTests",
-            dependencies: ["LockdRedis", "LockdTestSupport", .product(name: "Logging", package: "swift-log")],
-            swiftSettings: strictSwift
-        ),
+        .testTarget(name: "LockdRedisTests", dependencies: ["LockdRedis", "LockdTestSupport", .product(name: "Logging", package: "swift-log")], swiftSettings: strictSwift),
         .testTarget(name: "LockEngineTests", dependencies: ["LockEngine", "LockdTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "LockdAPITests", dependencies: ["LockdAPI", "LockdTestSupport"], swiftSettings: strictSwift),
     ]
