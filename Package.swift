@@ -55,7 +55,7 @@ let package = Package(
         .target(
             name: "LockdAPI",
             dependencies: ["LockEngine", "LockdHTTP", .product(name: "Logging", package: "swift-log")],
-            resources: [.copy("openapi.yaml")],
+            resources: [.embedInCode("openapi.yaml")],
             swiftSettings: strictSwift
         ),
         .executableTarget(
@@ -84,6 +84,12 @@ let package = Package(
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: strictSwift
+        ),
+        .executableTarget(
+            name: "lockd-http-bench",
+            dependencies: ["LockdHTTP", .product(name: "Logging", package: "swift-log")],
+            path: "benchmarks/http/lockd-http-bench",
             swiftSettings: strictSwift
         ),
         .target(

@@ -24,7 +24,7 @@ public final class RedisServerFixture: Sendable {
     /// Extra `redis-server` arguments, such as `["--requirepass", "secret"]`.
     public let arguments: [String]
     private let directory: URL
-    private let pid = Mutex<pid_t?>(nil)
+    private let process = Mutex<ChildProcess?>(nil)
 
     /// `redis://127.0.0.1:PORT`.
     public var url: String { "redis://127.0.0.1:\(port)" }
@@ -64,13 +64,13 @@ public final class RedisServerFixture: Sendable {
     /// and waits until it answers. Does nothing while it runs.
     /// - Throws: ``RedisServerFixtureError`` when it does not answer within 10 s.
     public func restart() throws {
-        if pid.withLock({ $0 }) != nil { return }
-        let server = try ChildProcess.spawn(try Self.executable().path, arguments: [
+        if process.withLock({ $0?.isRunning == true }) { return }
+        let server = try ChildProcess(executable: Self.executable().path, arguments: [
             "--port", "\(port)", "--bind", "127.0.0.1", "--dir", directory.path,
             "--save", "", "--appendonly", "no", "--daemonize", "no",
             "--logfile", directory.appendingPathComponent("redis.log").path,
         ] + arguments)
-        pid.withLock { $0 = server }
+        process.withLock { $0 = server }
         try waitUntilAnswering(server)
     }
 
@@ -87,12 +87,12 @@ public final class RedisServerFixture: Sendable {
     /// Freezes the server (SIGSTOP): connections stay open but nothing is
     /// answered, as with a hung Redis or a network that drops packets.
     public func pause() {
-        if let server = pid.withLock({ $0 }) { _ = Glibc.kill(server, SIGSTOP) }
+        if let server = process.withLock({ $0 }) { _ = Glibc.kill(server.pid, SIGSTOP) }
     }
 
     /// Lets a paused server run again (SIGCONT).
     public func resume() {
-        if let server = pid.withLock({ $0 }) { _ = Glibc.kill(server, SIGCONT) }
+        if let server = process.withLock({ $0 }) { _ = Glibc.kill(server.pid, SIGCONT) }
     }
 
     /// The server's log, to explain a failure.
@@ -101,17 +101,16 @@ public final class RedisServerFixture: Sendable {
     }
 
     private func signal(_ number: Int32) {
-        guard let server = pid.withLock({ $0.take() }) else { return }
-        _ = Glibc.kill(server, SIGCONT)  // a paused server cannot act on SIGTERM
-        ChildProcess.stop(server, signal: number)
+        guard let server = process.withLock({ $0.take() }) else { return }
+        _ = Glibc.kill(server.pid, SIGCONT)  // a paused server cannot act on SIGTERM
+        server.terminate(with: number)
     }
 
-    private func waitUntilAnswering(_ server: pid_t) throws {
+    private func waitUntilAnswering(_ server: ChildProcess) throws {
         let address = try SocketAddress(parsing: "127.0.0.1:\(port)")
         let deadline = MonotonicClock.now() + 10_000_000_000
         while MonotonicClock.now() < deadline {
-            guard ChildProcess.isRunning(server) else {
-                pid.withLock { $0 = nil }
+            guard server.isRunning else {
                 throw RedisServerFixtureError("redis-server exited at start: \(log.suffix(500))")
             }
             if Self.answersPing(address) { return }
