@@ -47,7 +47,7 @@ redis_benchmark() { # workload pipeline count
         awk -F, -v w="$1" -v p="$2" '{print "redis-benchmark," w "," p "," int($2) "," $5 "," $7 ","}'
 }
 
-for round in $(seq "$ROUNDS"); do
+for _ in $(seq "$ROUNDS"); do
     for workload in set get evalsha; do
         redis_benchmark "$workload" 16 2000000 | tee -a "$LOG/results.csv"
         redis_benchmark "$workload" 1 300000 | tee -a "$LOG/results.csv"
