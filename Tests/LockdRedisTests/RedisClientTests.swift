@@ -103,13 +103,13 @@ import Testing
                 #expect(!error.message.contains("wrong-password"))
             }
             let anonymous = try RedisTestHarness.makeClient(server: redis.server, group: redis.group)
-            defer { Task { await anonymous.shutdown() } }
             do throws(RedisError) {
                 try await anonymous.ping()
                 Issue.record("a missing password must fail")
             } catch {
                 #expect(error.kind == .authenticationFailed && error.message.contains("requires a password"))
             }
+            await anonymous.shutdown()
         }
     }
 

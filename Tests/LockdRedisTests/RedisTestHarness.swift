@@ -2,7 +2,6 @@ import LockdRedis
 import LockdTestSupport
 import LockdTransport
 import Logging
-import Synchronization
 
 /// A real redis-server, event loops and a client on them, torn down afterwards.
 struct RedisTestHarness {
@@ -70,11 +69,4 @@ struct RedisTestHarness {
             }
         }
     }
-}
-
-/// A Mutex in a class, so concurrent tasks can share it.
-final class Shared<Value: Sendable>: Sendable {
-    private let mutex: Mutex<Value>
-    init(_ value: Value) { mutex = Mutex(value) }
-    func withLock<R: Sendable>(_ body: (inout Value) -> R) -> R { mutex.withLock { body(&$0) } }
 }
