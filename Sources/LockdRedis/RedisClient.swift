@@ -28,7 +28,7 @@ public final class RedisClient: Sendable {
     private let group: EventLoopGroup
     private let pools: [LoopPool]
     private let subscriber: RedisSubscriber
-    private let nextID = Atomic<UInt64>(0)
+    private let nextSubscriptionID = Atomic<UInt64>(0)
 
     /// Creates the client and starts connecting every loop's connections.
     ///
@@ -66,7 +66,7 @@ public final class RedisClient: Sendable {
         if Task.isCancelled { throw RedisError(.cancelled, message: "the caller was cancelled") }
         let pool = pool()
         let arguments = command.arguments
-        let id = nextID.wrappingAdd(1, ordering: .relaxed).newValue
+        let id = pool.nextID.wrappingAdd(1, ordering: .relaxed).newValue
         let result = await withTaskCancellationHandler {
             await withUnsafeContinuation { continuation in
                 if pool.loop.inEventLoop {
@@ -122,7 +122,7 @@ public final class RedisClient: Sendable {
     ///   - kind: `SUBSCRIBE` (default), `PSUBSCRIBE` or `SSUBSCRIBE`.
     /// - Throws: ``RedisError`` when Redis is unreachable or refuses.
     public func subscribe(to names: [String], kind: RedisSubscriptionKind = .channel) async throws(RedisError) -> RedisSubscription {
-        try await subscriber.subscribe(to: names, kind: kind, id: nextID.wrappingAdd(1, ordering: .relaxed).newValue)
+        try await subscriber.subscribe(to: names, kind: kind, id: nextSubscriptionID.wrappingAdd(1, ordering: .relaxed).newValue)
     }
 
     /// Closes every connection; waiting commands fail with `shutDown` and
@@ -149,6 +149,9 @@ public final class RedisClient: Sendable {
 final class LoopPool: Sendable {
     let loop: EventLoop
     let connections: [RedisConnection]
+    /// Command ids, unique within this pool. A counter per pool, because
+    /// callers on different loops sharing one would bounce its cache line.
+    let nextID = Atomic<UInt64>(0)
 
     init(loop: EventLoop, connections: [RedisConnection]) {
         self.loop = loop
