@@ -89,6 +89,16 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         .executableTarget(
+            name: "redisbench",
+            dependencies: [
+                "LockdRedis",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .executableTarget(
             name: "lockd-http-bench",
             dependencies: ["LockdHTTP", .product(name: "Logging", package: "swift-log")],
             path: "benchmarks/http/lockd-http-bench",
@@ -103,7 +113,7 @@ let package = Package(
         .testTarget(name: "LockdTransportTests", dependencies: ["LockdTransport"], swiftSettings: strictSwift),
         .testTarget(name: "LockdHTTPTests", dependencies: ["LockdHTTP", "LockdTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "RESPTests", dependencies: ["RESP"], swiftSettings: strictSwift),
-        .testTarget(name: "LockdRedisTests", dependencies: ["LockdRedis", "LockdTestSupport"], swiftSettings: strictSwift),
+        .testTarget(name: "LockdRedisTests", dependencies: ["LockdRedis", "LockdTestSupport", .product(name: "Logging", package: "swift-log")], swiftSettings: strictSwift),
         .testTarget(name: "LockEngineTests", dependencies: ["LockEngine", "LockdTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "LockdAPITests", dependencies: ["LockdAPI", "LockdTestSupport"], swiftSettings: strictSwift),
     ]

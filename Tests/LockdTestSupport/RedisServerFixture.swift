@@ -84,6 +84,17 @@ public final class RedisServerFixture: Sendable {
         signal(SIGKILL)
     }
 
+    /// Freezes the server (SIGSTOP): connections stay open but nothing is
+    /// answered, as with a hung Redis or a network that drops packets.
+    public func pause() {
+        if let server = process.withLock({ $0 }) { _ = Glibc.kill(server.pid, SIGSTOP) }
+    }
+
+    /// Lets a paused server run again (SIGCONT).
+    public func resume() {
+        if let server = process.withLock({ $0 }) { _ = Glibc.kill(server.pid, SIGCONT) }
+    }
+
     /// The server's log, to explain a failure.
     public var log: String {
         (try? String(contentsOf: directory.appendingPathComponent("redis.log"), encoding: .utf8)) ?? ""
@@ -91,6 +102,7 @@ public final class RedisServerFixture: Sendable {
 
     private func signal(_ number: Int32) {
         guard let server = process.withLock({ $0.take() }) else { return }
+        _ = Glibc.kill(server.pid, SIGCONT)  // a paused server cannot act on SIGTERM
         server.terminate(with: number)
     }
 
@@ -119,7 +131,9 @@ public final class RedisServerFixture: Sendable {
             if !reply.isEmpty {
                 var buffer = [UInt8](repeating: 0, count: 64)
                 if case .bytes(let count) = socket.read(into: &buffer, count: buffer.count) {
-                    return String(decoding: buffer[..<count], as: UTF8.self).hasPrefix("+PONG")
+                    // With --requirepass the answer is -NOAUTH: the server is up all the same.
+                    let reply = String(decoding: buffer[..<count], as: UTF8.self)
+                    return reply.hasPrefix("+PONG") || reply.hasPrefix("-NOAUTH")
                 }
             }
             usleep(2_000)
