@@ -74,6 +74,7 @@ let package = Package(
             name: "lockd",
             dependencies: [
                 "LockdAPI",
+                "LockdHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

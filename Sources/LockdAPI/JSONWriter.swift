@@ -1,4 +1,5 @@
 import LockEngine
+import LockdHTTP
 
 /// Builds the JSON bodies lockd sends, field by field, without reflection.
 struct JSONWriter {
@@ -8,7 +9,7 @@ struct JSONWriter {
     /// Adds `"key":"value"` (escaped).
     mutating func field(_ key: String, _ value: String) {
         name(key)
-        Self.appendString(value, to: &text)
+        JSONString.append(value, to: &text)
     }
 
     /// Adds `"key":value` for a number.
@@ -44,27 +45,8 @@ struct JSONWriter {
     private mutating func name(_ key: String) {
         if !isFirst { text += "," }
         isFirst = false
-        Self.appendString(key, to: &text)
+        JSONString.append(key, to: &text)
         text += ":"
-    }
-
-    /// Appends a JSON string literal with RFC 8259 escaping.
-    static func appendString(_ value: String, to text: inout String) {
-        text += "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": text += "\\\""
-            case "\\": text += "\\\\"
-            case "\n": text += "\\n"
-            case "\r": text += "\\r"
-            case "\t": text += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                text += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: text.unicodeScalars.append(scalar)
-            }
-        }
-        text += "\""
     }
 }
 

@@ -50,9 +50,11 @@ public struct HTTPResponse: Sendable {
     }
 }
 
-/// Writes JSON string literals (RFC 8259 escaping).
-enum JSONString {
-    static func append(_ text: String, to json: inout String) {
+/// Writes JSON string literals (RFC 8259 escaping) — for problem bodies here
+/// and for every JSON body and log line the layers above write.
+public enum JSONString {
+    /// Appends `text` to `json` as a quoted, escaped JSON string.
+    public static func append(_ text: String, to json: inout String) {
         json += "\""
         for scalar in text.unicodeScalars {
             switch scalar {
