@@ -23,11 +23,15 @@ let package = Package(
     products: [
         .executable(name: "lockd", targets: ["lockd"]),
         .executable(name: "lockbench", targets: ["lockbench"]),
+        .library(name: "LockdClient", targets: ["LockdClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
+        .package(url: "https://github.com/apple/swift-openapi-generator", from: "1.10.0"),
+        .package(url: "https://github.com/apple/swift-openapi-runtime", from: "1.13.0"),
+        .package(url: "https://github.com/apple/swift-openapi-urlsession", from: "1.4.0"),
     ],
     targets: [
         .target(name: "CLockdSystem"),
@@ -76,6 +80,22 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
+        // The SDK: the only target that builds swift-openapi-generator, so `swift run lockd` never does.
+        .target(
+            name: "LockdClient",
+            dependencies: [
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "OpenAPIURLSession", package: "swift-openapi-urlsession"),
+            ],
+            swiftSettings: strictSwift,
+            plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]
+        ),
+        .executableTarget(
+            name: "lockd-client-example",
+            dependencies: ["LockdClient"],
+            path: "Examples/WithLock",
+            swiftSettings: strictSwift
+        ),
         .target(
             name: "LockdTestSupport",
             dependencies: ["LockdTransport"],
@@ -88,5 +108,10 @@ let package = Package(
         .testTarget(name: "LockdRedisTests", dependencies: ["LockdRedis", "LockdTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "LockEngineTests", dependencies: ["LockEngine", "LockdTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "LockdAPITests", dependencies: ["LockdAPI", "LockdTestSupport"], swiftSettings: strictSwift),
+        .testTarget(
+            name: "LockdClientTests",
+            dependencies: ["LockdClient", "LockdAPI", "LockdTestSupport"],
+            swiftSettings: strictSwift
+        ),
     ]
 )

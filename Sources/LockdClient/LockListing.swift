@@ -1,0 +1,87 @@
+/// The held locks whose names start with a prefix, fetched a page at a time as
+/// you iterate: what ``LockClient/list(prefix:pageSize:)`` returns.
+///
+/// ```swift
+/// for try await status in locks.list(prefix: "orders:") {
+///     print(status.name, status.holders.first?.owner ?? "-")
+/// }
+/// ```
+///
+/// Each iteration starts from the first page; locks taken or released while you
+/// iterate may or may not appear.
+public struct LockListing: AsyncSequence, Sendable {
+    /// One held lock.
+    public typealias Element = LockStatus
+
+    let remote: RemoteLocks
+    let prefix: String
+    let pageSize: Int
+
+    /// Starts a new iteration from the first page.
+    public func makeAsyncIterator() -> Iterator {
+        Iterator(remote: remote, prefix: prefix, pageSize: pageSize)
+    }
+
+    /// Fetches the next page when the current one is used up.
+    public struct Iterator: AsyncIteratorProtocol {
+        let remote: RemoteLocks
+        let prefix: String
+        let pageSize: Int
+        private var page: [LockStatus] = []
+        private var index = 0
+        private var cursor: String?
+        private var finished = false
+
+        init(remote: RemoteLocks, prefix: String, pageSize: Int) {
+            self.remote = remote
+            self.prefix = prefix
+            self.pageSize = pageSize
+        }
+
+        /// The next held lock, or `nil` after the last page.
+        ///
+        /// - Throws: ``LockError`` if a page cannot be fetched (iteration can go on
+        ///   with the same iterator, which retries that page), or `CancellationError`.
+        public mutating func next() async throws -> LockStatus? {
+            while index == page.count {
+                if finished { return nil }
+                try LockName.validatePrefix(prefix)
+                let (locks, next) = try await remote.page(prefix: prefix, limit: pageSize, cursor: cursor)
+                (page, index, cursor) = (locks, 0, next)
+                // A page with a cursor may be empty; only a missing cursor ends the list.
+                finished = next == nil
+            }
+            defer { index += 1 }
+            return page[index]
+        }
+    }
+}
+
+extension LockClient {
+    /// Every held lock whose name starts with `prefix`, paged for you.
+    ///
+    /// ```swift
+    /// let held = try await locks.list(prefix: "orders:").reduce(into: [String]()) { $0.append($1.name) }
+    /// ```
+    ///
+    /// - Parameters:
+    ///   - prefix: Only names that start with this; the empty prefix lists all.
+    ///   - pageSize: How many locks to fetch per request (1–1000).
+    public func list(prefix: String = "", pageSize: Int = 100) -> LockListing {
+        LockListing(remote: remote, prefix: prefix, pageSize: pageSize)
+    }
+
+    /// What lockd says about one lock: free (`isHeld == false`, no holders) or who holds it.
+    ///
+    /// ```swift
+    /// let status = try await locks.status("orders:4711")
+    /// print(status.isHeld ? "held by \(status.holders[0].owner ?? "?")" : "free")
+    /// ```
+    ///
+    /// - Parameter name: 1–255 bytes of `[A-Za-z0-9._:-]`, not `.` or `..`.
+    /// - Throws: ``LockError``, or `CancellationError`.
+    public func status(_ name: String) async throws -> LockStatus {
+        try LockName.validate(name)
+        return try await remote.status(name)
+    }
+}
