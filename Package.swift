@@ -110,7 +110,11 @@ let package = Package(
         .testTarget(name: "LockdAPITests", dependencies: ["LockdAPI", "LockdTestSupport"], swiftSettings: strictSwift),
         .testTarget(
             name: "LockdClientTests",
-            dependencies: ["LockdClient", "LockdAPI", "LockdTestSupport"],
+            dependencies: [
+                "LockdClient", "LockdAPI", "LockdTestSupport",
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "OpenAPIURLSession", package: "swift-openapi-urlsession"),
+            ],
             swiftSettings: strictSwift
         ),
     ]
