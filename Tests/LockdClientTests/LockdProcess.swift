@@ -26,7 +26,11 @@ final class LockdProcess: Sendable {
         process.standardOutput = FileHandle.nullDevice
         let output = Output()
         // Drained for as long as lockd runs, so that it never blocks on a full pipe.
-        pipe.fileHandleForReading.readabilityHandler = { handle in output.append(handle.availableData) }
+        pipe.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            // At end of file the handler would fire forever with empty data.
+            if data.isEmpty { handle.readabilityHandler = nil } else { output.append(data) }
+        }
         try process.run()
         let deadline = ContinuousClock.now + .seconds(20)
         while ContinuousClock.now < deadline {
@@ -36,7 +40,7 @@ final class LockdProcess: Sendable {
             guard process.isRunning else { break }
             try await Task.sleep(for: .milliseconds(20))
         }
-        process.terminate()
+        _ = kill(process.processIdentifier, SIGKILL)
         throw TestFailure("lockd did not report a listening address: \(output.text.suffix(1000))")
     }
 
@@ -54,11 +58,11 @@ final class LockdProcess: Sendable {
     /// Lets a paused lockd run again (SIGCONT).
     func resume() { _ = kill(process.processIdentifier, SIGCONT) }
 
-    /// Stops lockd (SIGCONT, then SIGTERM) and waits for it to exit.
+    /// Kills lockd (SIGKILL, which works on a paused process and whatever its
+    /// signal mask) and waits for it to exit.
     func stop() {
         guard process.isRunning else { return }
-        resume()
-        process.terminate()
+        _ = kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
 

@@ -4,7 +4,7 @@ import Testing
 
 @Suite("Lease loss: detected within one renewal interval")
 struct LossTests {
-    @Test("a lease released behind withLock's back is lost at the next renewal", arguments: TestStore.allCases)
+    @Test("a lease deleted behind withLock's back is lost at the next renewal", arguments: TestStore.allCases)
     func deletedBehindTheBack(store: TestStore) async throws {
         try await store.withLockd { lockd async throws in
             let name = uniqueName()
@@ -12,7 +12,7 @@ struct LossTests {
             let locks = lockd.client()
             await #expect { 
                 try await locks.withLock(name, ttl: ttl) { lease in
-                    try await lockd.releaseBehindTheBack(name, token: lease.token)
+                    try await lockd.deleteLease(name, token: lease.token)
                     let deletedAt = ContinuousClock.now
                     try await lease.waitUntilLost()
                     let detectedAfter = ContinuousClock.now - deletedAt
@@ -28,35 +28,35 @@ struct LossTests {
         }
     }
 
-    @Test("a lease is lost when lockd is paused past its TTL")
-    func lockdPaused() async throws {
-        let lockd = try await LockdProcess.start()
-        defer { lockd.stop() }
-        let locks = LockClient(serverURL: lockd.url, timeout: .seconds(10))
-        let name = uniqueName()
-        let ttl = Duration.milliseconds(2400)  // renewals every ~800 ms
-        var lossSeen = false
-        do {
-            try await locks.withLock(name, ttl: ttl) { lease in
-                try await Task.sleep(for: ttl)  // a renewal or two go through first
-                #expect(!lease.isLost)
-                lockd.pause()
-                let pausedAt = ContinuousClock.now
-                try await lease.waitUntilLost()
-                let detectedAfter = ContinuousClock.now - pausedAt
-                lockd.resume()
-                // The deadline is at most one TTL after the last renewal was sent, which
-                // was before the pause: loss is known within a TTL, plus one renewal
-                // interval of room for a busy machine.
-                #expect(detectedAfter < ttl + ttl / 3, "loss detected after \(detectedAfter)")
-                #expect(detectedAfter > ttl / 3, "loss reported before the lease could have expired")
-                lossSeen = lease.isLost
+    @Test("a lease is lost when lockd is paused past its TTL", arguments: TestStore.allCases)
+    func lockdPaused(store: TestStore) async throws {
+        try await store.withLockdProcess { lockd in
+            let locks = LockClient(serverURL: lockd.url, timeout: .seconds(10))
+            let name = uniqueName()
+            let ttl = Duration.milliseconds(2400)  // renewals every ~800 ms
+            var lossSeen = false
+            do {
+                try await locks.withLock(name, ttl: ttl) { lease in
+                    try await Task.sleep(for: ttl)  // a renewal or two go through first
+                    #expect(!lease.isLost)
+                    lockd.pause()
+                    let pausedAt = ContinuousClock.now
+                    try await lease.waitUntilLost()
+                    let detectedAfter = ContinuousClock.now - pausedAt
+                    lockd.resume()
+                    // The deadline is at most one TTL after the last renewal was sent, which
+                    // was before the pause: loss is known within a TTL, plus one renewal
+                    // interval of room for a busy machine.
+                    #expect(detectedAfter < ttl + ttl / 3, "loss detected after \(detectedAfter)")
+                    #expect(detectedAfter > ttl / 3, "loss reported before the lease could have expired")
+                    lossSeen = lease.isLost
+                }
+                Issue.record("withLock returned normally although the lease was lost")
+            } catch LockError.leaseLost {
+                // What withLock says when its body ran past a lost lease.
             }
-            Issue.record("withLock returned normally although the lease was lost")
-        } catch LockError.leaseLost {
-            // What withLock says when its body ran past a lost lease.
+            #expect(lossSeen)
         }
-        #expect(lossSeen)
     }
 
     @Test("waitUntilLost returns when an unrenewed lease runs out, and throws once released", arguments: TestStore.allCases)
