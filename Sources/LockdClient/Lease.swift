@@ -68,8 +68,9 @@ public final class Lease: Sendable {
     /// ```
     ///
     /// - Parameter ttl: The new time to live, 100 ms to 24 h; `nil` keeps the current one.
-    /// - Throws: ``LockError/leaseLost`` if the lease is lost or released (the lease
-    ///   is then marked lost), other ``LockError`` cases if lockd could not be asked.
+    /// - Throws: ``LockError/leaseLost`` if the lease is lost (lockd no longer knows
+    ///   its token, or its TTL ran out first) or was released; other ``LockError``
+    ///   cases if lockd could not be asked.
     public func renew(ttl: Duration? = nil) async throws {
         try await renew(ttl: ttl, until: nil)
     }
@@ -162,11 +163,21 @@ public final class Lease: Sendable {
         guard held else { throw LockError.leaseLost }
     }
 
-    /// Releases even when the calling task is cancelled, ignoring failures: the
-    /// lease then ends at its TTL.
-    func releaseIgnoringCancellation() async {
+    /// Releases even when the calling task is cancelled; other failures leave the
+    /// lease to end at its TTL.
+    /// - Returns: Whether lockd answered that the lease was already gone.
+    func releaseIgnoringCancellation() async -> Bool {
         // Why a task of its own: see RemoteLocks.releaseIgnoringCancellation.
-        await Task { try? await self.release() }.value
+        await Task {
+            do {
+                try await self.release()
+                return false
+            } catch LockError.leaseLost {
+                return true
+            } catch {
+                return false
+            }
+        }.value
     }
 
     // MARK: - State

@@ -70,7 +70,7 @@ extension LockClient {
                 let granted = try await remote.acquire(name, request, wait: wait)
                 let lease = Lease(granted, sentAt: sentAt, remote: remote)
                 if Task.isCancelled {
-                    await lease.releaseIgnoringCancellation()
+                    _ = await lease.releaseIgnoringCancellation()
                     throw CancellationError()
                 }
                 return lease

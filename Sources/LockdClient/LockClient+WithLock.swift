@@ -50,9 +50,11 @@ extension LockClient {
         } catch {
             outcome = .failure(error)
         }
-        await lease.releaseIgnoringCancellation()
+        // Judged before the release, which may take long enough for the TTL to pass.
+        let lostWhileRunning = lease.isLost
+        let goneAtRelease = await lease.releaseIgnoringCancellation()
         let value = try outcome.get()
-        if lease.isLost { throw LockError.leaseLost }
+        if lostWhileRunning || goneAtRelease { throw LockError.leaseLost }
         return value
     }
 }
