@@ -80,6 +80,24 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
+        .executableTarget(
+            name: "lockd-http-bench",
+            dependencies: ["LockdHTTP", .product(name: "Logging", package: "swift-log")],
+            path: "benchmarks/http/lockd-http-bench",
+            swiftSettings: strictSwift
+        ),
+        .target(
+            name: "LockdTestSupport",
+            dependencies: ["LockdTransport"],
+            path: "Tests/LockdTestSupport",
+            swiftSettings: strictSwift
+        ),
+        .testTarget(name: "LockdTransportTests", dependencies: ["LockdTransport"], swiftSettings: strictSwift),
+        .testTarget(name: "LockdHTTPTests", dependencies: ["LockdHTTP", "LockdTestSupport"], swiftSettings: strictSwift),
+        .testTarget(name: "RESPTests", dependencies: ["RESP"], swiftSettings: strictSwift),
+        .testTarget(name: "LockdRedisTests", dependencies: ["LockdRedis", "LockdTestSupport"], swiftSettings: strictSwift),
+        .testTarget(name: "LockEngineTests", dependencies: ["LockEngine", "LockdTestSupport"], swiftSettings: strictSwift),
+        .testTarget(name: "LockdAPITests", dependencies: ["LockdAPI", "LockdTestSupport"], swiftSettings: strictSwift),
         // The SDK. Its generated half is committed (GeneratedSources/, made by `swift run
         // swift-openapi-generator`, see its config): a build plugin on any target makes
         // SwiftPM build the generator for every product, `swift run lockd` included.
@@ -98,18 +116,6 @@ let package = Package(
             path: "Examples/WithLock",
             swiftSettings: strictSwift
         ),
-        .target(
-            name: "LockdTestSupport",
-            dependencies: ["LockdTransport"],
-            path: "Tests/LockdTestSupport",
-            swiftSettings: strictSwift
-        ),
-        .testTarget(name: "LockdTransportTests", dependencies: ["LockdTransport"], swiftSettings: strictSwift),
-        .testTarget(name: "LockdHTTPTests", dependencies: ["LockdHTTP", "LockdTestSupport"], swiftSettings: strictSwift),
-        .testTarget(name: "RESPTests", dependencies: ["RESP"], swiftSettings: strictSwift),
-        .testTarget(name: "LockdRedisTests", dependencies: ["LockdRedis", "LockdTestSupport"], swiftSettings: strictSwift),
-        .testTarget(name: "LockEngineTests", dependencies: ["LockEngine", "LockdTestSupport"], swiftSettings: strictSwift),
-        .testTarget(name: "LockdAPITests", dependencies: ["LockdAPI", "LockdTestSupport"], swiftSettings: strictSwift),
         .testTarget(
             name: "LockdClientTests",
             dependencies: [
