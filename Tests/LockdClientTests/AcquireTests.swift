@@ -115,6 +115,16 @@ struct AcquireTests {
         }
     }
 
+    @Test("a waiting acquire on a free lock is granted at once", arguments: TestStore.allCases)
+    func waitingAcquireOnFreeLock(store: TestStore) async throws {
+        try await store.withLockd { lockd in
+            let start = ContinuousClock.now
+            let lease = try #require(try await lockd.client().tryAcquire(uniqueName(), ttl: .seconds(5), wait: .seconds(10)))
+            #expect(ContinuousClock.now - start < .seconds(2))
+            try await lease.release()
+        }
+    }
+
     @Test("a waiting acquire is granted when the holder releases", arguments: TestStore.allCases)
     func waitingAcquireGranted(store: TestStore) async throws {
         try await store.withLockd { lockd async throws in
