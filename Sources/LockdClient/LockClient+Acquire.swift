@@ -66,22 +66,24 @@ extension LockClient {
         var retried = false
         while true {
             let sentAt = ContinuousClock.now
+            let granted: Components.Schemas.Lease
             do {
-                let granted = try await remote.acquire(name, request, wait: wait)
-                let lease = Lease(granted, sentAt: sentAt, remote: remote)
-                if Task.isCancelled {
-                    _ = await lease.releaseIgnoringCancellation()
-                    throw CancellationError()
-                }
-                return lease
+                granted = try await remote.acquire(name, request, wait: wait)
             } catch LockError.transport(let underlying) where !retried && !Self.isTimeout(underlying) {
                 retried = true
+                continue
             } catch is CancellationError {
                 // lockd may have granted the lease just as the request was cancelled:
                 // the token is ours, so release whatever it holds.
                 await remote.releaseIgnoringCancellation(name, token: token)
                 throw CancellationError()
             }
+            let lease = Lease(granted, sentAt: sentAt, remote: remote)
+            if Task.isCancelled {
+                _ = await lease.releaseIgnoringCancellation()
+                throw CancellationError()
+            }
+            return lease
         }
     }
 
