@@ -91,8 +91,8 @@ struct TestLockd: Sendable {
     func deleteLease(_ name: String, token: String) async throws {
         guard let redis else { return try await releaseBehindTheBack(name, token: token) }
         let cli = Process()
-        cli.executableURL = URL(fileURLWithPath: "/usr/bin/redis-cli")
-        cli.arguments = ["-p", "\(redis.port)", "DEL", "lockd:{\(name)}:lease"]
+        cli.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        cli.arguments = ["redis-cli", "-p", "\(redis.port)", "DEL", "lockd:{\(name)}:lease"]
         let output = Pipe()
         cli.standardOutput = output
         let reply = try await offThePool {
