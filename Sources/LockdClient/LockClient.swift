@@ -41,35 +41,55 @@ public struct LockClient: Sendable {
     ///   - timeout: How long one request may take beyond the time lockd is asked
     ///     to wait for a lock; then it fails with ``LockError/transport(_:)``.
     public init(serverURL: URL, owner: String? = nil, timeout: Duration = .seconds(30)) {
+        self.init(serverURL: serverURL, session: Self.sharedSession, owner: owner, timeout: timeout)
+    }
+
+    /// A client for the lockd at `serverURL` over a URLSession you configure (proxies,
+    /// TLS trust, connection limits).
+    ///
+    /// ```swift
+    /// let configuration = URLSessionConfiguration.ephemeral
+    /// configuration.timeoutIntervalForRequest = 120  // longer than any wait you ask for
+    /// let locks = LockClient(serverURL: URL(string: "https://lockd.internal")!, session: URLSession(configuration: configuration))
+    /// ```
+    ///
+    /// - Parameters:
+    ///   - serverURL: lockd's base URL.
+    ///   - session: The session every request goes through. Its
+    ///     `timeoutIntervalForRequest` (60 s by default) must exceed the longest `wait`.
+    ///   - owner: A label for this client's leases (at most 256 bytes), or `nil`.
+    ///   - timeout: How long one request may take beyond the time lockd is asked to wait.
+    public init(serverURL: URL, session: URLSession, owner: String? = nil, timeout: Duration = .seconds(30)) {
         self.init(
             serverURL: serverURL,
-            transport: URLSessionTransport(configuration: .init(session: Self.sharedSession)),
+            transport: URLSessionTransport(configuration: .init(session: session)),
             owner: owner,
             timeout: timeout
         )
     }
 
-    /// A client for the lockd at `serverURL` over a transport you configure: your
-    /// own `URLSessionTransport` (proxies, TLS, a session you own), or any other
-    /// swift-openapi-runtime `ClientTransport`.
+    /// A client for the lockd at `serverURL` over any swift-openapi-runtime
+    /// `ClientTransport`: one that adds headers or metrics around
+    /// `URLSessionTransport`, or a test double.
     ///
     /// ```swift
-    /// let session = URLSession(configuration: .ephemeral)
-    /// let locks = LockClient(
-    ///     serverURL: URL(string: "https://lockd.internal")!,
-    ///     transport: URLSessionTransport(configuration: .init(session: session)),
-    ///     owner: "billing-worker-7"
-    /// )
+    /// struct Traced: ClientTransport {
+    ///     let inner = URLSessionTransport()
+    ///     func send(_ request: HTTPRequest, body: HTTPBody?, baseURL: URL, operationID: String)
+    ///         async throws -> (HTTPResponse, HTTPBody?) {
+    ///         var request = request
+    ///         request.headerFields[.init("traceparent")!] = currentTraceParent()
+    ///         return try await inner.send(request, body: body, baseURL: baseURL, operationID: operationID)
+    ///     }
+    /// }
+    /// let locks = LockClient(serverURL: URL(string: "http://lockd.internal:7070")!, transport: Traced())
     /// ```
-    ///
-    /// A waiting acquire keeps its request open for up to `wait`: give the
-    /// transport an idle timeout longer than the longest wait you ask for
-    /// (URLSession's `timeoutIntervalForRequest` defaults to 60 s).
     ///
     /// - Parameters:
     ///   - serverURL: lockd's base URL.
     ///   - transport: The HTTP transport. Cancelling a task must cancel its request
-    ///     (URLSessionTransport does), so that lockd learns a waiter gave up.
+    ///     (URLSessionTransport does), so that lockd learns a waiter gave up; its own
+    ///     timeouts must allow for the longest `wait`.
     ///   - owner: A label for this client's leases (at most 256 bytes), or `nil`.
     ///   - timeout: How long one request may take beyond the time lockd is asked to wait.
     public init(serverURL: URL, transport: any ClientTransport, owner: String? = nil, timeout: Duration = .seconds(30)) {
