@@ -47,9 +47,10 @@ public struct LockListing: AsyncSequence, Sendable {
                 if finished { return nil }
                 try LockName.validatePrefix(prefix)
                 let (locks, next) = try await remote.page(prefix: prefix, limit: pageSize, cursor: cursor)
+                // A page with a cursor may be empty; only a missing cursor ends the list
+                // (or one that would start over or stand still, which must not loop forever).
+                finished = next == nil || next == "" || next == cursor
                 (page, index, cursor) = (locks, 0, next)
-                // A page with a cursor may be empty; only a missing cursor ends the list.
-                finished = next == nil
             }
             defer { index += 1 }
             return page[index]
