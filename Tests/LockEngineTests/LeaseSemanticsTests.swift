@@ -66,7 +66,7 @@ import Testing
     func renewExtendsOnlyALiveLeaseOfItsHolder(store: StoreKind) async throws {
         try await store.withEngine { engine, _ in
             let name = try uniqueName()
-            let grant = try await engine.acquire(AcquireRequest(name: name, ttlMs: 300))
+            let grant = try await engine.acquire(AcquireRequest(name: name, ttlMs: 2_000))
             let renewed = try await engine.renew(name, token: grant.lease.token, ttlMs: 5_000)
             #expect(renewed.fence == grant.lease.fence)
             #expect(renewed.token == grant.lease.token)
@@ -86,8 +86,8 @@ import Testing
     func anExpiredLeaseFreesTheLockAndCannotBeRenewed(store: StoreKind) async throws {
         try await store.withEngine { engine, _ in
             let name = try uniqueName()
-            let first = try await engine.acquire(AcquireRequest(name: name, ttlMs: 100))
-            try await Task.sleep(for: .milliseconds(250))
+            let first = try await engine.acquire(AcquireRequest(name: name, ttlMs: 500))
+            try await Task.sleep(for: .milliseconds(800))
             #expect(try await engine.status(of: name).isHeld == false)
             await #expect(throws: LockError.leaseLost) {
                 try await engine.renew(name, token: first.lease.token, ttlMs: 5_000)

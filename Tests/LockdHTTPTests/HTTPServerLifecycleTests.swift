@@ -15,7 +15,8 @@ import Testing
             if halfClose { client.shutdownWrite() } else { client.close() }
             #expect(await server.nextEvent() == "cancelled")
             let delay = ContinuousClock.now - closedAt
-            #expect(delay < .milliseconds(500), "cancellation took \(delay)")
+            // Loose for a loaded CI machine; the server reacts in the same epoll round.
+            #expect(delay < .seconds(2), "cancellation took \(delay)")
             #expect(await eventually { server.server.openConnectionCount == 0 })
         }
     }
@@ -24,16 +25,16 @@ import Testing
         let server = try TestServer()
         let idle = try server.client()
         try idle.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-        #expect(try idle.readResponse().status == 200)
+        #expect(try await idle.readResponse().status == 200)
         let busy = try server.client()
         try busy.send("GET /gate HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(await server.nextEvent() == "started")
 
         async let stopped: Void = server.server.shutdown(gracePeriod: .seconds(5))
         #expect(await eventually { server.server.isDraining })
-        #expect(idle.closedByServer(within: .seconds(2)))
+        #expect(await idle.closedByServer(within: .seconds(2)))
         server.gate.open()
-        let response = try busy.readResponse(timeout: .seconds(3))
+        let response = try await busy.readResponse(timeout: .seconds(3))
         #expect(response.status == 200)
         #expect(response.text == "through")
         #expect(response.header("Connection") == "close")
@@ -51,7 +52,7 @@ import Testing
         await server.server.shutdown(gracePeriod: .milliseconds(200))
         #expect(ContinuousClock.now - start < .seconds(3))
         #expect(await server.nextEvent() == "cancelled")
-        #expect(client.closedByServer())
+        #expect(await client.closedByServer())
         server.group.shutdown()
     }
 }

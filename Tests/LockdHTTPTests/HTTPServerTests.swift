@@ -12,7 +12,7 @@ import Testing
             let client = try server.client()
             for _ in 0..<3 {
                 try client.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-                let response = try client.readResponse()
+                let response = try await client.readResponse()
                 #expect(response.status == 200)
                 #expect(response.text == "ok")
                 #expect(response.header("Content-Length") == "2")
@@ -26,7 +26,7 @@ import Testing
         try await TestServer.with { server in
             let client = try server.client()
             try client.send("GET /loop HTTP/1.1\r\nHost: x\r\n\r\n")
-            #expect(try client.readResponse().text == "true")
+            #expect(try await client.readResponse().text == "true")
         }
     }
 
@@ -36,10 +36,10 @@ import Testing
             try client.send(
                 "GET /slow?50 HTTP/1.1\r\nHost: x\r\n\r\nGET /items/second HTTP/1.1\r\nHost: x\r\n\r\n"
                     + "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nthirdGET /items/fourth HTTP/1.1\r\nHost: x\r\n\r\n")
-            #expect(try client.readResponse().text == "slow")
-            #expect(try client.readResponse().text == "second")
-            #expect(try client.readResponse().text == "third")
-            #expect(try client.readResponse().text == "fourth")
+            #expect(try await client.readResponse().text == "slow")
+            #expect(try await client.readResponse().text == "second")
+            #expect(try await client.readResponse().text == "third")
+            #expect(try await client.readResponse().text == "fourth")
         }
     }
 
@@ -47,11 +47,11 @@ import Testing
         try await TestServer.with { server in
             let client = try server.client()
             try client.send("HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /items/after HTTP/1.1\r\nHost: x\r\n\r\n")
-            let head = try client.readResponse(headOnly: true)
+            let head = try await client.readResponse(headOnly: true)
             #expect(head.status == 200)
             #expect(head.header("Content-Length") == "2")
             // Had a body been sent, it would be read as the start of this response.
-            #expect(try client.readResponse().text == "after")
+            #expect(try await client.readResponse().text == "after")
         }
     }
 
@@ -59,10 +59,10 @@ import Testing
         try await TestServer.with { server in
             let client = try server.client()
             try client.send("DELETE /items/a HTTP/1.1\r\nHost: x\r\n\r\nGET /items/b HTTP/1.1\r\nHost: x\r\n\r\n")
-            let response = try client.readResponse()
+            let response = try await client.readResponse()
             #expect(response.status == 204)
             #expect(response.header("Content-Length") == nil)
-            #expect(try client.readResponse().text == "b")
+            #expect(try await client.readResponse().text == "b")
         }
     }
 
@@ -70,9 +70,9 @@ import Testing
         try await TestServer.with { server in
             let client = try server.client()
             try client.send("POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n")
-            #expect(try client.readResponse().status == 100)
+            #expect(try await client.readResponse().status == 100)
             try client.send("body")
-            let response = try client.readResponse()
+            let response = try await client.readResponse()
             #expect(response.status == 200)
             #expect(response.text == "body")
         }
@@ -84,7 +84,7 @@ import Testing
             try client.send("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n")
             try await Task.sleep(for: .milliseconds(20))
             try client.send("4;x=y\r\ndefg\r\n0\r\nT: 1\r\n\r\n")
-            #expect(try client.readResponse().text == "abcdefg")
+            #expect(try await client.readResponse().text == "abcdefg")
         }
     }
 
@@ -92,15 +92,15 @@ import Testing
         try await TestServer.with { server in
             let plain = try server.client()
             try plain.send("GET /healthz HTTP/1.0\r\n\r\n")
-            let first = try plain.readResponse()
+            let first = try await plain.readResponse()
             #expect(first.header("Connection") == "close")
-            #expect(plain.closedByServer())
+            #expect(await plain.closedByServer())
 
             let kept = try server.client()
             try kept.send("GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
-            #expect(try kept.readResponse().header("Connection") == "keep-alive")
+            #expect(try await kept.readResponse().header("Connection") == "keep-alive")
             try kept.send("GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
-            #expect(try kept.readResponse().status == 200)
+            #expect(try await kept.readResponse().status == 200)
         }
     }
 
@@ -108,8 +108,8 @@ import Testing
         try await TestServer.with { server in
             let client = try server.client()
             try client.send("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-            #expect(try client.readResponse().header("Connection") == "close")
-            #expect(try client.readUntilClosed().isEmpty)
+            #expect(try await client.readResponse().header("Connection") == "close")
+            #expect(try await client.readUntilClosed().isEmpty)
         }
     }
 
@@ -117,19 +117,19 @@ import Testing
         try await TestServer.with { server in
             let client = try server.client()
             try client.send("GET /nope HTTP/1.1\r\nHost: x\r\n\r\n")
-            let notFound = try client.readResponse()
+            let notFound = try await client.readResponse()
             #expect(notFound.status == 404)
             #expect(notFound.header("Content-Type") == "application/problem+json")
             #expect(notFound.text.contains(#""type":"not-found""#))
 
             try client.send("PUT /items/a HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
-            let notAllowed = try client.readResponse()
+            let notAllowed = try await client.readResponse()
             #expect(notAllowed.status == 405)
             #expect(notAllowed.header("Allow") == "GET, DELETE, HEAD")
             #expect(notAllowed.text.contains(#""type":"method-not-allowed""#))
 
             try client.send("GET /items/%zz HTTP/1.1\r\nHost: x\r\n\r\n")
-            #expect(try client.readResponse().status == 400)
+            #expect(try await client.readResponse().status == 400)
         }
     }
 
@@ -148,7 +148,7 @@ import Testing
         try await TestServer.with(HTTPServerConfiguration(listenAddress: "[::1]:0")) { server in
             let client = try RawHTTPClient(host: "::1", port: server.port)
             try client.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-            #expect(try client.readResponse().status == 200)
+            #expect(try await client.readResponse().status == 200)
         }
     }
 
@@ -160,7 +160,7 @@ import Testing
                     try client.send("GET /items/\(index)-\(round) HTTP/1.1\r\nHost: x\r\n\r\n")
                 }
                 for (index, client) in clients.enumerated() {
-                    #expect(try client.readResponse().text == "\(index)-\(round)")
+                    #expect(try await client.readResponse().text == "\(index)-\(round)")
                 }
             }
             #expect(server.server.openConnectionCount == 1000)

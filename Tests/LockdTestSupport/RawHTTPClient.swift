@@ -1,3 +1,5 @@
+import Dispatch
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -8,10 +10,17 @@ import Glibc
 /// ```swift
 /// let client = try RawHTTPClient(port: port)
 /// try client.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-/// let response = try client.readResponse()
+/// let response = try await client.readResponse()
 /// #expect(response.status == 200)
 /// ```
-public final class RawHTTPClient {
+///
+/// Waiting reads run on a Dispatch thread, not on Swift concurrency's pool:
+/// that pool has one thread per core, and tests blocked in `poll` there
+/// would stall every other test in the process.
+public final class RawHTTPClient: @unchecked Sendable {
+    // Safe to share: a client belongs to one test task, which awaits each
+    // off-pool read before touching the client again, so no two threads use
+    // `buffer` at once.
     /// The connected descriptor.
     public let fd: Int32
     private var buffer: [UInt8] = []
@@ -77,7 +86,11 @@ public final class RawHTTPClient {
     ///   - headOnly: The request was `HEAD`, so no body follows whatever `Content-Length` says.
     ///   - timeout: How long to wait for the whole response.
     /// - Throws: ``RawHTTPClientError`` on timeout, a closed connection or a malformed response.
-    public func readResponse(headOnly: Bool = false, timeout: Duration = .seconds(5)) throws -> RawHTTPResponse {
+    public func readResponse(headOnly: Bool = false, timeout: Duration = .seconds(5)) async throws -> RawHTTPResponse {
+        try await offPool { try self.blockingReadResponse(headOnly: headOnly, timeout: timeout) }
+    }
+
+    private func blockingReadResponse(headOnly: Bool, timeout: Duration) throws -> RawHTTPResponse {
         let deadline = ContinuousClock.now + timeout
         var headEnd = try fill(until: deadline) { $0.firstRange(of: [13, 10, 13, 10]).map(\.upperBound) }
         let head = String(decoding: buffer[..<(headEnd - 4)], as: UTF8.self)
@@ -99,7 +112,11 @@ public final class RawHTTPClient {
 
     /// Reads until the server closes; returns everything received (after any buffered bytes).
     /// - Throws: ``RawHTTPClientError`` when the server keeps the connection open past `timeout`.
-    public func readUntilClosed(timeout: Duration = .seconds(5)) throws -> [UInt8] {
+    public func readUntilClosed(timeout: Duration = .seconds(5)) async throws -> [UInt8] {
+        try await offPool { try self.blockingReadUntilClosed(timeout: timeout) }
+    }
+
+    private func blockingReadUntilClosed(timeout: Duration) throws -> [UInt8] {
         let deadline = ContinuousClock.now + timeout
         while try readSome(until: deadline) {}
         defer { buffer = [] }
@@ -107,8 +124,14 @@ public final class RawHTTPClient {
     }
 
     /// Whether the server closed the connection within `timeout` (reading and dropping any bytes).
-    public func closedByServer(within timeout: Duration = .seconds(5)) -> Bool {
-        (try? readUntilClosed(timeout: timeout)) != nil
+    public func closedByServer(within timeout: Duration = .seconds(5)) async -> Bool {
+        (try? await readUntilClosed(timeout: timeout)) != nil
+    }
+
+    private func offPool<Result: Sendable>(_ body: @escaping @Sendable () throws -> Result) async throws -> Result {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Swift.Result { try body() }) }
+        }
     }
 
     private func fill(until deadline: ContinuousClock.Instant, _ complete: ([UInt8]) -> Int?) throws -> Int {
