@@ -9,7 +9,9 @@ struct WithLockTests {
         try await store.withLockd { lockd async throws in
             let name = uniqueName()
             let locks = lockd.client()
-            let ttl = Duration.milliseconds(1500)
+            // Long enough that a renewal every ~1 s gets through while the whole
+            // test suite shares two cores.
+            let ttl = Duration.seconds(3)
             let fence = try await locks.withLock(name, ttl: ttl) { lease in
                 // Three TTLs; each check asks lockd, not the lease.
                 for _ in 0..<6 {
