@@ -9,14 +9,14 @@ struct AcquireTests {
         try await store.withLockd { lockd async throws in
             let name = uniqueName()
             let before = Date()
-            let lease = try #require(try await lockd.client(owner: "worker-1").tryAcquire(name, ttl: .seconds(20)))
+            let lease = try #require(try await lockd.client(owner: "worker-1").tryAcquire(name, ttl: .seconds(60)))
             #expect(lease.name == name)
             #expect(lease.fence >= 1)
             #expect(lease.token.count >= 22)
             #expect(lease.owner == "worker-1")
-            #expect(lease.ttl == .seconds(20))
-            #expect(lease.expiresAt > before.addingTimeInterval(15))
-            #expect(lease.expiresAt < Date().addingTimeInterval(25))
+            #expect(lease.ttl == .seconds(60))
+            #expect(lease.expiresAt > before.addingTimeInterval(50))
+            #expect(lease.expiresAt < Date().addingTimeInterval(61))
             #expect(!lease.isLost)
 
             let second = try await lockd.client(owner: "worker-2").tryAcquire(name, ttl: .seconds(20))
@@ -29,15 +29,15 @@ struct AcquireTests {
     func acquireThrowsHeld(store: TestStore) async throws {
         try await store.withLockd { lockd async throws in
             let name = uniqueName()
-            let lease = try await lockd.client(owner: "worker-1").acquire(name, ttl: .seconds(5))
+            let lease = try await lockd.client(owner: "worker-1").acquire(name, ttl: .seconds(30))
             do {
-                _ = try await lockd.client(owner: "worker-2").acquire(name, ttl: .seconds(5))
+                _ = try await lockd.client(owner: "worker-2").acquire(name, ttl: .seconds(30))
                 Issue.record("a held lock was granted twice")
             } catch LockError.held(let holders, let retryAfter) {
                 #expect(holders.count == 1)
                 #expect(holders.first?.fence == lease.fence)
                 #expect(holders.first?.owner == "worker-1")
-                #expect(retryAfter >= .seconds(1) && retryAfter <= .seconds(5))
+                #expect(retryAfter >= .seconds(1) && retryAfter <= .seconds(30))
             }
             try await lease.release()
         }
@@ -61,15 +61,15 @@ struct AcquireTests {
     @Test("renew extends the lease: same token and fence, later expiry, new TTL", arguments: TestStore.allCases)
     func renewExtends(store: TestStore) async throws {
         try await store.withLockd { lockd async throws in
-            let lease = try await lockd.client().acquire(uniqueName(), ttl: .seconds(2))
+            let lease = try await lockd.client().acquire(uniqueName(), ttl: .seconds(20))
             let (fence, token, firstExpiry) = (lease.fence, lease.token, lease.expiresAt)
-            try await lease.renew(ttl: .seconds(30))
+            try await lease.renew(ttl: .seconds(120))
             #expect(lease.fence == fence)
             #expect(lease.token == token)
-            #expect(lease.ttl == .seconds(30))
-            #expect(lease.expiresAt > firstExpiry.addingTimeInterval(20))
-            try await lease.renew()  // keeps the 30 s TTL
-            #expect(lease.ttl == .seconds(30))
+            #expect(lease.ttl == .seconds(120))
+            #expect(lease.expiresAt > firstExpiry.addingTimeInterval(90))
+            try await lease.renew()  // keeps the 120 s TTL
+            #expect(lease.ttl == .seconds(120))
             try await lease.release()
         }
     }
@@ -119,8 +119,8 @@ struct AcquireTests {
     func waitingAcquireOnFreeLock(store: TestStore) async throws {
         try await store.withLockd { lockd in
             let start = ContinuousClock.now
-            let lease = try #require(try await lockd.client().tryAcquire(uniqueName(), ttl: .seconds(5), wait: .seconds(10)))
-            #expect(ContinuousClock.now - start < .seconds(2))
+            let lease = try #require(try await lockd.client().tryAcquire(uniqueName(), ttl: .seconds(30), wait: .seconds(30)))
+            #expect(ContinuousClock.now - start < .seconds(10))
             try await lease.release()
         }
     }
@@ -130,13 +130,13 @@ struct AcquireTests {
         try await store.withLockd { lockd async throws in
             let name = uniqueName()
             let holder = try await lockd.client().acquire(name, ttl: .seconds(30))
-            async let waited = lockd.client().tryAcquire(name, ttl: .seconds(5), wait: .seconds(10))
+            async let waited = lockd.client().tryAcquire(name, ttl: .seconds(30), wait: .seconds(30))
             try await Task.sleep(for: .milliseconds(300))
             let releasedAt = ContinuousClock.now
             try await holder.release()
             let lease = try #require(try await waited)
             #expect(lease.fence > holder.fence)
-            #expect(ContinuousClock.now - releasedAt < .seconds(2))
+            #expect(ContinuousClock.now - releasedAt < .seconds(10))
             try await lease.release()
         }
     }

@@ -15,7 +15,7 @@ struct CancellationTests {
             let cancelledAt = ContinuousClock.now
             waiter.cancel()
             await #expect(throws: CancellationError.self) { _ = try await waiter.value }
-            #expect(ContinuousClock.now - cancelledAt < .seconds(2))
+            #expect(ContinuousClock.now - cancelledAt < .seconds(10))  // the wait was 20 s
 
             // Had lockd kept the waiter, it would get the lock now.
             try await holder.release()

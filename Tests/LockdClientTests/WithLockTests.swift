@@ -9,9 +9,9 @@ struct WithLockTests {
         try await store.withLockd { lockd async throws in
             let name = uniqueName()
             let locks = lockd.client()
-            // Long enough that a renewal every ~1 s gets through while the whole
-            // test suite shares two cores.
-            let ttl = Duration.seconds(3)
+            // Long enough that a renewal every ~2 s gets through while the whole
+            // test suite shares two cores (which can stall every task for seconds).
+            let ttl = Duration.seconds(6)
             let fence = try await locks.withLock(name, ttl: ttl) { lease in
                 // Three TTLs; each check asks lockd, not the lease.
                 for _ in 0..<6 {
@@ -65,7 +65,7 @@ struct WithLockTests {
         try await store.withLockd { lockd async throws in
             let name = uniqueName()
             let locks = lockd.client(owner: "with-lock")
-            let (value, fence) = try await locks.withLock(name, ttl: .seconds(5)) { lease in
+            let (value, fence) = try await locks.withLock(name, ttl: .seconds(30)) { lease in
                 let status = try await locks.status(name)
                 return ("done", status.holders.first?.fence == lease.fence ? lease.fence : -1)
             }
