@@ -23,6 +23,7 @@ let package = Package(
     products: [
         .executable(name: "lockd", targets: ["lockd"]),
         .executable(name: "lockbench", targets: ["lockbench"]),
+        .library(name: "LockdClient", targets: ["LockdClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -30,6 +31,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
+        .package(url: "https://github.com/apple/swift-openapi-generator", from: "1.10.0"),
+        .package(url: "https://github.com/apple/swift-openapi-runtime", from: "1.13.0"),
+        .package(url: "https://github.com/apple/swift-openapi-urlsession", from: "1.4.0"),
     ],
     targets: [
         .target(name: "CLockdSystem"),
@@ -117,5 +121,32 @@ let package = Package(
         .testTarget(name: "LockdRedisTests", dependencies: ["LockdRedis", "LockdTestSupport", .product(name: "Logging", package: "swift-log")], swiftSettings: strictSwift),
         .testTarget(name: "LockEngineTests", dependencies: ["LockEngine", "LockdTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "LockdAPITests", dependencies: ["LockdAPI", "LockdTestSupport"], swiftSettings: strictSwift),
+        // The SDK. Its generated half is committed (GeneratedSources/, made by `swift run
+        // swift-openapi-generator`, see its config): a build plugin on any target makes
+        // SwiftPM build the generator for every product, `swift run lockd` included.
+        .target(
+            name: "LockdClient",
+            dependencies: [
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "OpenAPIURLSession", package: "swift-openapi-urlsession"),
+            ],
+            exclude: ["openapi-generator-config.yaml"],
+            swiftSettings: strictSwift
+        ),
+        .executableTarget(
+            name: "lockd-client-example",
+            dependencies: ["LockdClient"],
+            path: "Examples/WithLock",
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "LockdClientTests",
+            dependencies: [
+                "LockdClient", "LockdAPI", "LockdTestSupport",
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "OpenAPIURLSession", package: "swift-openapi-urlsession"),
+            ],
+            swiftSettings: strictSwift
+        ),
     ]
 )

@@ -1,0 +1,26 @@
+/// Thrown by ``withDeadline(_:_:)`` when the deadline comes first.
+struct DeadlineExceeded: Error {}
+
+/// Runs `operation`, cancelling it and throwing ``DeadlineExceeded`` if it has
+/// not finished by `deadline`.
+///
+/// Cancelling the operation closes its HTTP request, which is how lockd learns
+/// that a waiting client gave up.
+func withDeadline<T: Sendable>(
+    _ deadline: ContinuousClock.Instant,
+    _ operation: @escaping @Sendable () async throws -> T
+) async throws -> T {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await operation() }
+        group.addTask {
+            try await Task.sleep(until: deadline, clock: .continuous)
+            return nil
+        }
+        defer { group.cancelAll() }
+        // Both children are running, so `next()` returns the first to finish.
+        guard let first = try await group.next(), let value = first else {
+            throw DeadlineExceeded()
+        }
+        return value
+    }
+}

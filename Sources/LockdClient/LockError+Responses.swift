@@ -1,0 +1,56 @@
+import Foundation
+import OpenAPIRuntime
+
+/// A response that is not one lockd gives (say, a proxy's error page).
+struct UnexpectedResponse: Error, CustomStringConvertible {
+    /// The HTTP status code.
+    var status: Int
+    var description: String { "unexpected HTTP \(status) response (is the server URL lockd's?)" }
+}
+
+extension LockError {
+    init(_ response: Components.Responses.InvalidRequest) {
+        guard case .applicationProblemJson(let problem) = response.body else {
+            self = .invalidRequest(detail: "invalid request")
+            return
+        }
+        self = .invalidRequest(detail: problem.detail)
+    }
+
+    init(_ response: Components.Responses.LockHeld) {
+        let holders: [LockHolder]
+        switch response.body {
+        case .applicationProblemJson(let problem): holders = (problem.holders ?? []).map(LockHolder.init)
+        }
+        self = .held(holders: holders, retryAfter: .seconds(max(1, response.headers.retryAfter)))
+    }
+
+    init(_ response: Components.Responses.Unavailable) {
+        self = .unavailable(retryAfter: .seconds(max(1, response.headers.retryAfter)))
+    }
+
+    /// Any other problem lockd answers: a 5xx means it cannot serve now, a 4xx
+    /// that the request is wrong for this server.
+    init(status: Int, _ response: Components.Responses.Problem) {
+        guard case .applicationProblemJson(let problem) = response.body, status < 500 else {
+            self = .unavailable(retryAfter: nil)
+            return
+        }
+        self = .invalidRequest(detail: problem.detail)
+    }
+
+    /// The generated client failed: no response, or one it could not decode.
+    static func from(_ error: ClientError) -> any Error {
+        if error.underlyingError is CancellationError || Task.isCancelled {
+            return CancellationError()
+        }
+        guard let response = error.response else {
+            return LockError.transport(error.underlyingError)
+        }
+        if response.status.code >= 500 {
+            let seconds = response.headerFields[.retryAfter].flatMap { Int($0) }
+            return LockError.unavailable(retryAfter: seconds.map { .seconds(max(1, $0)) })
+        }
+        return LockError.transport(UnexpectedResponse(status: response.status.code))
+    }
+}

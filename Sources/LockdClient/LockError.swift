@@ -1,0 +1,71 @@
+import Foundation
+
+/// Every way a ``LockClient`` call or a ``Lease`` operation can fail, apart from
+/// `CancellationError` when the calling task is cancelled.
+///
+/// Switch on it to decide what to do next:
+///
+/// ```swift
+/// do {
+///     let lease = try await locks.acquire("orders", ttl: .seconds(30))
+///     // …
+/// } catch let error as LockError {
+///     switch error {
+///     case .held(let holders, let retryAfter):
+///         print("held by \(holders.first?.owner ?? "someone"); try again in \(retryAfter)")
+///     case .leaseLost:
+///         print("the lease ended before we were done")
+///     case .invalidRequest(let detail):
+///         print("fix the call: \(detail)")
+///     case .unavailable(let retryAfter):
+///         print("lockd cannot serve now; retry after \(retryAfter ?? .seconds(1))")
+///     case .transport(let underlying):
+///         print("could not talk to lockd: \(underlying)")
+///     }
+/// }
+/// ```
+public enum LockError: Error, Sendable {
+    /// The lock is held by someone else, and stayed held for the whole `wait`.
+    ///
+    /// - Parameters:
+    ///   - holders: Who holds it now (owner labels, fences, expiries; never tokens).
+    ///   - retryAfter: How long until the current lease expires, in whole seconds, at least one.
+    case held(holders: [LockHolder], retryAfter: Duration)
+
+    /// The lease is gone: it expired before a renewal reached lockd, or lockd no
+    /// longer knows its token (released, expired, or deleted behind the holder's back).
+    ///
+    /// Whoever holds a lost lease no longer owns the protected resource.
+    case leaseLost
+
+    /// lockd rejected the request as malformed; `detail` says what to fix
+    /// (a bad lock name, a TTL out of range, a wait above the server's maximum, …).
+    case invalidRequest(detail: String)
+
+    /// lockd cannot serve right now (its store is unreachable, or it is shutting
+    /// down). Retry after `retryAfter` when given.
+    case unavailable(retryAfter: Duration?)
+
+    /// The request did not get a usable answer: connection refused or reset, a
+    /// timeout, or a response that is not lockd's.
+    case transport(any Error)
+}
+
+extension LockError: CustomStringConvertible {
+    /// A one-line description for logs; it never contains a lease token.
+    public var description: String {
+        switch self {
+        case .held(let holders, let retryAfter):
+            let fences = holders.map { String($0.fence) }.joined(separator: ", ")
+            return "lock held (fence \(fences)); retry after \(retryAfter)"
+        case .leaseLost:
+            return "lease lost"
+        case .invalidRequest(let detail):
+            return "invalid request: \(detail)"
+        case .unavailable(let retryAfter):
+            return "lockd unavailable" + (retryAfter.map { "; retry after \($0)" } ?? "")
+        case .transport(let underlying):
+            return "transport error: \(underlying)"
+        }
+    }
+}

@@ -1,0 +1,124 @@
+import Foundation
+import OpenAPIRuntime
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// lockd's HTTP API as plain calls: the generated client, a deadline on every
+/// request, and every answer turned into a value or a ``LockError``.
+struct RemoteLocks: Sendable {
+    /// The generated client.
+    let client: Client
+    /// How long a request may take beyond the time lockd is asked to wait.
+    let timeout: Duration
+
+    /// A granted lease, exactly as lockd sent it (`201`, or `200` for a retried acquire).
+    func acquire(
+        _ name: String,
+        _ request: Components.Schemas.AcquireRequest,
+        wait: Duration
+    ) async throws -> Components.Schemas.Lease {
+        let output = try await perform(until: .now + wait + timeout) {
+            try await $0.acquireLock(path: .init(name: name), body: .json(request))
+        }
+        switch output {
+        case .created(let response): return try response.body.json
+        case .ok(let response): return try response.body.json
+        case .badRequest(let response): throw LockError(response)
+        case .conflict(let response): throw LockError(response)
+        case .serviceUnavailable(let response): throw LockError(response)
+        case .default(let status, let response): throw LockError(status: status, response)
+        }
+    }
+
+    /// The renewed lease. `deadline` bounds the request (default: now + `timeout`).
+    func renew(
+        _ name: String,
+        token: String,
+        ttl: Duration?,
+        until deadline: ContinuousClock.Instant? = nil
+    ) async throws -> Components.Schemas.Lease {
+        let body = Components.Schemas.RenewRequest(ttlMs: ttl?.wholeMilliseconds)
+        let output = try await perform(until: deadline ?? .now + timeout) {
+            try await $0.renewLock(path: .init(name: name), headers: .init(lockToken: token), body: .json(body))
+        }
+        switch output {
+        case .ok(let response): return try response.body.json
+        case .badRequest(let response): throw LockError(response)
+        case .conflict: throw LockError.leaseLost
+        case .serviceUnavailable(let response): throw LockError(response)
+        case .default(let status, let response): throw LockError(status: status, response)
+        }
+    }
+
+    /// Releases the lease `token` holds; throws ``LockError/leaseLost`` if it holds none.
+    func release(_ name: String, token: String) async throws {
+        let output = try await perform(until: .now + timeout) {
+            try await $0.releaseLock(path: .init(name: name), headers: .init(lockToken: token))
+        }
+        switch output {
+        case .noContent: return
+        case .badRequest(let response): throw LockError(response)
+        case .conflict: throw LockError.leaseLost
+        case .serviceUnavailable(let response): throw LockError(response)
+        case .default(let status, let response): throw LockError(status: status, response)
+        }
+    }
+
+    /// Releases in a task of its own, ignoring failures (the lease then ends at its TTL).
+    ///
+    /// The transport refuses to start a request in a cancelled task, yet a
+    /// cancelled caller must still give the lock back: the separate task does not
+    /// inherit the cancellation, and is awaited, so nothing outlives the caller.
+    func releaseIgnoringCancellation(_ name: String, token: String) async {
+        await Task { try? await release(name, token: token) }.value
+    }
+
+    /// One lock's status.
+    func status(_ name: String) async throws -> LockStatus {
+        let output = try await perform(until: .now + timeout) {
+            try await $0.getLock(path: .init(name: name))
+        }
+        switch output {
+        case .ok(let response): return LockStatus(try response.body.json)
+        case .badRequest(let response): throw LockError(response)
+        case .serviceUnavailable(let response): throw LockError(response)
+        case .default(let status, let response): throw LockError(status: status, response)
+        }
+    }
+
+    /// One page of held locks and the cursor of the next page (`nil` on the last).
+    func page(prefix: String, limit: Int, cursor: String?) async throws -> (locks: [LockStatus], next: String?) {
+        let output = try await perform(until: .now + timeout) {
+            try await $0.listLocks(query: .init(prefix: prefix, limit: limit, cursor: cursor))
+        }
+        switch output {
+        case .ok(let response):
+            let page = try response.body.json
+            return (page.locks.map(LockStatus.init), page.nextCursor)
+        case .badRequest(let response): throw LockError(response)
+        case .serviceUnavailable(let response): throw LockError(response)
+        case .default(let status, let response): throw LockError(status: status, response)
+        }
+    }
+
+    /// Runs one generated call under `deadline`, turning the generated client's
+    /// errors into ``LockError`` (or `CancellationError`).
+    ///
+    /// The generated `ClientError` is never passed on: its description prints the
+    /// request's headers, which carry the lease token.
+    private func perform<Output: Sendable>(
+        until deadline: ContinuousClock.Instant,
+        _ call: @escaping @Sendable (Client) async throws -> Output
+    ) async throws -> Output {
+        let client = self.client
+        do {
+            return try await withDeadline(deadline) { try await call(client) }
+        } catch let error as ClientError {
+            throw LockError.from(error)
+        } catch is DeadlineExceeded {
+            throw LockError.transport(URLError(.timedOut))
+        }
+    }
+}

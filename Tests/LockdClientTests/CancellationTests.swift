@@ -1,0 +1,48 @@
+import Foundation
+import LockdClient
+import Testing
+
+@Suite("Cancellation")
+struct CancellationTests {
+    @Test("a cancelled waiting acquire returns at once and leaves no lease behind", arguments: TestStore.allCases)
+    func cancelledWaitLeavesNothing(store: TestStore) async throws {
+        try await store.withLockd { lockd async throws in
+            let name = uniqueName()
+            let locks = lockd.client()
+            let holder = try await locks.acquire(name, ttl: .seconds(30))
+            let waiter = Task { try await locks.tryAcquire(name, ttl: .seconds(30), wait: .seconds(20)) }
+            try await Task.sleep(for: .milliseconds(300))  // the waiter is queued at lockd
+            let cancelledAt = ContinuousClock.now
+            waiter.cancel()
+            await #expect(throws: CancellationError.self) { _ = try await waiter.value }
+            #expect(ContinuousClock.now - cancelledAt < .seconds(10))  // the wait was 20 s
+
+            // Had lockd kept the waiter, it would get the lock now.
+            try await holder.release()
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try await locks.status(name).isHeld == false)
+            let next = try #require(try await locks.tryAcquire(name, ttl: .seconds(5)))
+            try await next.release()
+        }
+    }
+
+    @Test("a cancelled withLock that is still waiting never runs its body", arguments: TestStore.allCases)
+    func cancelledWithLockWhileWaiting(store: TestStore) async throws {
+        try await store.withLockd { lockd async throws in
+            let name = uniqueName()
+            let locks = lockd.client()
+            let holder = try await locks.acquire(name, ttl: .seconds(30))
+            let waiter = Task {
+                try await locks.withLock(name, ttl: .seconds(30), wait: .seconds(20)) { _ in
+                    Issue.record("the body ran after cancellation")
+                }
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            waiter.cancel()
+            await #expect(throws: CancellationError.self) { try await waiter.value }
+            try await holder.release()
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try await locks.status(name).isHeld == false)
+        }
+    }
+}

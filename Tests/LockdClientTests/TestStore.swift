@@ -1,0 +1,168 @@
+import Foundation
+import LockdAPI
+import LockdClient
+import LockdTestSupport
+import OpenAPIRuntime
+import OpenAPIURLSession
+import Logging
+import Testing
+
+/// The stores every end-to-end SDK test runs lockd on.
+enum TestStore: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case memory
+    case redis
+
+    var testDescription: String { rawValue }
+
+    /// Runs `body` against a fresh in-process lockd using this store (and, for
+    /// Redis, a fresh redis-server that is stopped afterwards).
+    func withLockd<Result>(_ body: (TestLockd) async throws -> Result) async throws -> Result {
+        switch self {
+        case .memory:
+            return try await TestLockd.with(redis: nil, body)
+        case .redis:
+            let redis = try await offThePool { try RedisServerFixture.start() }
+            do {
+                let result = try await TestLockd.with(redis: redis, body)
+                await offThePool { redis.kill() }
+                return result
+            } catch {
+                await offThePool { redis.kill() }
+                throw error
+            }
+        }
+    }
+
+    /// Starts a fresh `lockd` child process using this store; `body` gets it.
+    ///
+    /// Servers are stopped with SIGKILL: a child spawned from a thread that
+    /// blocks SIGTERM inherits that mask and would never see a SIGTERM (which is
+    /// how `RedisServerFixture.stop()` can wait forever).
+    func withLockdProcess<Value>(_ body: (LockdProcess) async throws -> Value) async throws -> Value {
+        let redis = self == .redis ? try await offThePool { try RedisServerFixture.start() } : nil
+        let lockd: LockdProcess
+        do {
+            lockd = try await LockdProcess.start(redisURL: redis?.url)
+        } catch {
+            await offThePool { redis?.kill() }
+            throw error
+        }
+        let stop = { @Sendable in
+            lockd.stop()
+            redis?.kill()
+        }
+        do {
+            let value = try await body(lockd)
+            await offThePool(stop)
+            return value
+        } catch {
+            await offThePool(stop)
+            throw error
+        }
+    }
+}
+
+/// A lockd started in this process for one test, on a free loopback port.
+struct TestLockd: Sendable {
+    /// lockd's base URL.
+    let url: URL
+    /// The Redis server holding the leases, or nil for the in-memory store.
+    let redis: RedisServerFixture?
+
+    /// A client of this lockd.
+    func client(owner: String? = "sdk-test") -> LockClient {
+        LockClient(serverURL: url, owner: owner, timeout: .seconds(10))
+    }
+
+    /// The generated client, for going behind a `LockClient`'s back.
+    var generated: Client {
+        Client(serverURL: url, configuration: .init(dateTranscoder: .iso8601WithFractionalSeconds), transport: URLSessionTransport())
+    }
+
+    /// Releases the lease `token` holds without its `Lease` knowing, as another
+    /// process holding a leaked token, or an operator, might.
+    func releaseBehindTheBack(_ name: String, token: String) async throws {
+        let output = try await generated.releaseLock(path: .init(name: name), headers: .init(lockToken: token))
+        guard case .noContent = output else { throw TestFailure("release behind the back: \(output)") }
+    }
+
+    /// Deletes the lease from the store itself — the Redis key, or for the
+    /// in-memory store a release by token — as an operator or a failover might.
+    func deleteLease(_ name: String, token: String) async throws {
+        guard let redis else { return try await releaseBehindTheBack(name, token: token) }
+        let cli = Process()
+        cli.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        cli.arguments = ["redis-cli", "-p", "\(redis.port)", "DEL", "lockd:{\(name)}:lease"]
+        let output = Pipe()
+        cli.standardOutput = output
+        let reply = try await offThePool {
+            try cli.run()
+            let reply = output.fileHandleForReading.readDataToEndOfFile()
+            cli.waitUntilExit()
+            return String(decoding: reply, as: UTF8.self)
+        }
+        guard reply.trimmingCharacters(in: .whitespacesAndNewlines) == "1" else {
+            throw TestFailure("DEL of the lease key answered \(reply)")
+        }
+    }
+
+    /// Starts lockd, runs `body`, shuts lockd down.
+    static func with<Result>(redis: RedisServerFixture?, _ body: (TestLockd) async throws -> Result) async throws -> Result {
+        var logger = Logger(label: "lockd-sdk-test")
+        logger.logLevel = .warning
+        var configuration = LockdConfiguration(listen: "127.0.0.1:0", redisURL: redis?.url, loopCount: 1)
+        configuration.shutdownGracePeriod = .seconds(2)
+        let service = try LockdService(configuration: configuration, logger: logger)
+        let addresses = try service.start()
+        guard let port = addresses.first?.port, let url = URL(string: "http://127.0.0.1:\(port)") else {
+            throw TestFailure("lockd bound no address")
+        }
+        let runner = Task { await service.run() }
+        defer { runner.cancel() }
+        do {
+            let result = try await body(TestLockd(url: url, redis: redis))
+            await service.shutdown()
+            return result
+        } catch {
+            await service.shutdown()
+            throw error
+        }
+    }
+}
+
+/// A lock name no other test uses.
+func uniqueName(_ label: String = #function) -> String {
+    let cleaned = label.filter { $0.isLetter || $0.isNumber }
+    return "sdk:\(cleaned):\(UUID().uuidString)"
+}
+
+/// Polls `condition` every 10 ms until it holds or `limit` passes; returns how long it took, or nil.
+func waitUntil(within limit: Duration, _ condition: () async throws -> Bool) async rethrows -> Duration? {
+    let start = ContinuousClock.now
+    while ContinuousClock.now - start < limit {
+        if try await condition() { return ContinuousClock.now - start }
+        try? await Task.sleep(for: .milliseconds(10))
+    }
+    return try await condition() ? ContinuousClock.now - start : nil
+}
+
+/// Runs blocking work (starting and stopping processes, waiting for them) on a
+/// thread of its own, so that it never holds one of the few threads every
+/// test's tasks share — a held thread delays other tests' lease renewals.
+func offThePool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(with: Result { try work() }) }
+    }
+}
+
+/// ``offThePool(_:)`` for work that cannot fail.
+func offThePool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(returning: work()) }
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
