@@ -17,7 +17,12 @@ import Testing
         let runners: [Task<Void, Never>]
 
         static func start(instances: Int = 2, server existing: RedisServerFixture? = nil) async throws -> Cluster {
-            let server = try existing ?? RedisServerFixture.start()
+            let server: RedisServerFixture
+            if let existing {
+                server = existing
+            } else {
+                server = try await offThePool { try RedisServerFixture.start() }
+            }
             let loops = try EventLoopGroup(loopCount: 1, namePrefix: "redis-store-test")
             var clients: [RedisClient] = []
             var engines: [LockEngine] = []
@@ -39,7 +44,7 @@ import Testing
             for runner in runners { await runner.value }
             for client in clients { await client.shutdown() }
             loops.shutdown()
-            if !keepServer { server.stop() }
+            if !keepServer { await offThePool { server.stop() } }
         }
     }
 
@@ -76,7 +81,7 @@ import Testing
     }
 
     @Test func aWaiterWhoseInstanceDiedHoldsUpTheQueueOnlyBriefly() async throws {
-        let server = try RedisServerFixture.start()
+        let server = try await offThePool { try RedisServerFixture.start() }
         let survivor = try await Cluster.start(instances: 1, server: server)
         let doomed = try await Cluster.start(instances: 1, server: server)
         let name = try uniqueName()
@@ -102,7 +107,7 @@ import Testing
     }
 
     @Test func fencesKeepGrowingWhenRedisRestartsWithoutPersistence() async throws {
-        let server = try RedisServerFixture.start()
+        let server = try await offThePool { try RedisServerFixture.start() }
         let before = try await Cluster.start(instances: 1, server: server)
         let name = try uniqueName()
         var last: Int64 = 0
@@ -112,7 +117,7 @@ import Testing
             try await before.engines[0].release(name, token: grant.lease.token)
         }
         await before.stop(keepServer: true)
-        try server.restart()
+        try await offThePool { try server.restart() }
         let after = try await Cluster.start(instances: 1, server: server)
         let grant = try await after.engines[0].acquire(AcquireRequest(name: name, ttlMs: 5_000))
         #expect(grant.lease.fence > last)

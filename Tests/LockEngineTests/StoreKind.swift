@@ -23,12 +23,11 @@ enum StoreKind: String, CaseIterable, Sendable {
         case .memory:
             store = InMemoryLockStore()
         case .redis:
-            let server = try RedisServerFixture.start()
+            let server = try await offThePool { try RedisServerFixture.start() }
             let client = RedisClient(configuration: try RedisConfiguration(url: server.url), eventLoopGroup: loops, logger: Logger(label: "test"))
             redis = (server, client)
             store = RedisLockStore(client: client, logger: Logger(label: "test"))
         }
-        defer { redis?.server.stop() }
         let engine = LockEngine(store: store, configuration: configuration, loops: loops, logger: Logger(label: "test"))
         let runner = Task { await engine.run() }
         defer { runner.cancel() }
@@ -38,10 +37,12 @@ enum StoreKind: String, CaseIterable, Sendable {
             let result = try await body(engine, store)
             await store.close()
             await redis?.client.shutdown()
+            if let server = redis?.server { await offThePool { server.stop() } }
             return result
         } catch {
             await store.close()
             await redis?.client.shutdown()
+            if let server = redis?.server { await offThePool { server.stop() } }
             throw error
         }
     }

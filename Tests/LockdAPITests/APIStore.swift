@@ -16,9 +16,15 @@ enum APIStore: String, CaseIterable, Sendable {
         case .memory:
             return try await TestLockd.with(configure: configure, body)
         case .redis:
-            let server = try RedisServerFixture.start()
-            defer { server.stop() }
-            return try await TestLockd.with(redisURL: server.url, configure: configure, body)
+            let server = try await offThePool { try RedisServerFixture.start() }
+            do {
+                let result = try await TestLockd.with(redisURL: server.url, configure: configure, body)
+                await offThePool { server.stop() }
+                return result
+            } catch {
+                await offThePool { server.stop() }
+                throw error
+            }
         }
     }
 }

@@ -149,7 +149,7 @@ import Testing
             let spec = try await lockd.send("GET", "/openapi.yaml")
             #expect(spec.status == 200)
             #expect(spec.body == Data(OpenAPIDocument.bytes))
-            #expect(spec.text.contains("\nopenapi: 3."))
+            #expect(spec.text.contains("openapi: 3."))
             #expect(try await lockd.send("GET", "/metrics").status == 200)
         }
     }

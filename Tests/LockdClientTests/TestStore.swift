@@ -146,22 +146,6 @@ func waitUntil(within limit: Duration, _ condition: () async throws -> Bool) asy
     return try await condition() ? ContinuousClock.now - start : nil
 }
 
-/// Runs blocking work (starting and stopping processes, waiting for them) on a
-/// thread of its own, so that it never holds one of the few threads every
-/// test's tasks share — a held thread delays other tests' lease renewals.
-func offThePool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread { continuation.resume(with: Result { try work() }) }
-    }
-}
-
-/// ``offThePool(_:)`` for work that cannot fail.
-func offThePool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
-    await withCheckedContinuation { continuation in
-        Thread.detachNewThread { continuation.resume(returning: work()) }
-    }
-}
-
 struct TestFailure: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }

@@ -1,5 +1,3 @@
-import Dispatch
-
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -87,7 +85,7 @@ public final class RawHTTPClient: @unchecked Sendable {
     ///   - timeout: How long to wait for the whole response.
     /// - Throws: ``RawHTTPClientError`` on timeout, a closed connection or a malformed response.
     public func readResponse(headOnly: Bool = false, timeout: Duration = .seconds(5)) async throws -> RawHTTPResponse {
-        try await offPool { try self.blockingReadResponse(headOnly: headOnly, timeout: timeout) }
+        try await offThePool { try self.blockingReadResponse(headOnly: headOnly, timeout: timeout) }
     }
 
     private func blockingReadResponse(headOnly: Bool, timeout: Duration) throws -> RawHTTPResponse {
@@ -113,7 +111,7 @@ public final class RawHTTPClient: @unchecked Sendable {
     /// Reads until the server closes; returns everything received (after any buffered bytes).
     /// - Throws: ``RawHTTPClientError`` when the server keeps the connection open past `timeout`.
     public func readUntilClosed(timeout: Duration = .seconds(5)) async throws -> [UInt8] {
-        try await offPool { try self.blockingReadUntilClosed(timeout: timeout) }
+        try await offThePool { try self.blockingReadUntilClosed(timeout: timeout) }
     }
 
     private func blockingReadUntilClosed(timeout: Duration) throws -> [UInt8] {
@@ -128,11 +126,6 @@ public final class RawHTTPClient: @unchecked Sendable {
         (try? await readUntilClosed(timeout: timeout)) != nil
     }
 
-    private func offPool<Result: Sendable>(_ body: @escaping @Sendable () throws -> Result) async throws -> Result {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Swift.Result { try body() }) }
-        }
-    }
 
     private func fill(until deadline: ContinuousClock.Instant, _ complete: ([UInt8]) -> Int?) throws -> Int {
         while true {
