@@ -119,7 +119,9 @@ public final class RedisServerFixture: Sendable {
             if !reply.isEmpty {
                 var buffer = [UInt8](repeating: 0, count: 64)
                 if case .bytes(let count) = socket.read(into: &buffer, count: buffer.count) {
-                    return String(decoding: buffer[..<count], as: UTF8.self).hasPrefix("+PONG")
+                    // A server started with --requirepass answers -NOAUTH: it is up all the same.
+                    let reply = String(decoding: buffer[..<count], as: UTF8.self)
+                    return reply.hasPrefix("+PONG") || reply.hasPrefix("-NOAUTH")
                 }
             }
             usleep(2_000)
