@@ -62,6 +62,7 @@ let package = Package(
             name: "lockd",
             dependencies: [
                 "LockdAPI",
+                "LockdRedis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
