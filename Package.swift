@@ -95,5 +95,7 @@ let package = Package(
         .testTarget(name: "LockdRedisTests", dependencies: ["LockdRedis", "LockdTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "LockEngineTests", dependencies: ["LockEngine", "LockdTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "LockdAPITests", dependencies: ["LockdAPI", "LockdTestSupport"], swiftSettings: strictSwift),
+        // Depends on the lockd executable so that it is built with the tests, which run the binary.
+        .testTarget(name: "LockdOperationsTests", dependencies: ["lockd", "LockdTestSupport"], swiftSettings: strictSwift),
     ]
 )
