@@ -79,6 +79,7 @@ let package = Package(
             dependencies: [
                 "LockdAPI",
                 "LockdHTTP",
+                "LockdRedis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -148,5 +149,7 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
+        // Depends on the lockd executable so that it is built with the tests, which run the binary.
+        .testTarget(name: "LockdOperationsTests", dependencies: ["lockd", "LockdTestSupport"], swiftSettings: strictSwift),
     ]
 )

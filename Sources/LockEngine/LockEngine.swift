@@ -140,7 +140,13 @@ public final class LockEngine: Sendable {
             do {
                 try await store.heartbeat(snapshot)
             } catch {
-                logger.debug("waiter heartbeat failed", metadata: ["error": "\(error)"])
+                // A parked waiter talks to the store only when woken, so it
+                // would sleep through an outage until its wait ran out. Wake
+                // them all: each retries, and answers 503 if the store is
+                // still down or parks again if it was a blip. One wake per
+                // beat bounds the extra load on a struggling store.
+                logger.debug("waiter heartbeat failed; waking waiters to re-check", metadata: ["error": "\(error)"])
+                waiters.wakeAll()
             }
         }
     }

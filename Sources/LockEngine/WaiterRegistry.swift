@@ -104,6 +104,25 @@ final class WaiterRegistry: Sendable {
         continuation?.resume(returning: .woken)
     }
 
+    /// Wakes every waiter (parked now or between attempts) to try again:
+    /// used when the store may have gone away, so each learns it from its
+    /// own next attempt instead of sleeping out its whole wait.
+    func wakeAll() {
+        let continuations = state.withLock { state -> [CheckedContinuation<WakeReason, Never>] in
+            var parked: [CheckedContinuation<WakeReason, Never>] = []
+            for waiter in Array(state.entries.keys) {
+                if let continuation = state.entries[waiter]?.continuation {
+                    parked.append(continuation)
+                    state.entries[waiter]?.continuation = nil
+                } else {
+                    state.entries[waiter]?.pendingWake = true
+                }
+            }
+            return parked
+        }
+        for continuation in continuations { continuation.resume(returning: .woken) }
+    }
+
     /// The waiters of this process by lock, for heart-beating.
     func snapshot() -> [LockName: [WaiterID]] {
         state.withLock { state in

@@ -1,6 +1,7 @@
 import Dispatch
 import LockdAPI
 import Logging
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -12,12 +13,22 @@ struct Lockd {
     let logger: Logger
 
     func run() async throws {
+        // Watch for signals before anything else, so a SIGTERM that arrives
+        // while lockd is still starting also ends in a graceful exit 0.
+        let signals = TerminationSignals()
         var engine = LockdConfiguration().engine
         engine.maxWaitMs = settings.maxWaitMs
         let service = try LockdService(
             configuration: LockdConfiguration(listen: settings.listen, redisURL: settings.redisURL, engine: engine),
             logger: logger
         )
+        let addresses: String
+        do {
+            addresses = try service.start().map(\.description).joined(separator: ", ")
+        } catch {
+            await service.shutdown()
+            throw Settings.Invalid(description: "--listen / LOCKD_LISTEN: cannot listen on '\(settings.listen)': \(error)")
+        }
         if service.isInMemory {
             logger.warning("""
                 IN-MEMORY STORE: leases live in this process only — not durable, not shared \
@@ -26,11 +37,10 @@ struct Lockd {
         } else {
             logger.info("store: redis", metadata: ["redis.endpoint": "\(Self.endpoint(of: settings.redisURL ?? ""))"])
         }
-        let addresses = try service.start()
-        logger.info("lockd listening", metadata: ["addresses": "\(addresses.map(\.description).joined(separator: ", "))"])
+        logger.info("lockd listening", metadata: ["addresses": "\(addresses)"])
 
         let runner = Task { await service.run() }
-        let signal = await Self.waitForTerminationSignal()
+        let signal = await signals.next()
         logger.info("shutting down", metadata: ["signal": "\(signal)"])
         await service.shutdown()
         runner.cancel()
@@ -46,39 +56,46 @@ struct Lockd {
         if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }
         return String(rest)
     }
-
-    /// Suspends until SIGTERM or SIGINT arrives; returns its name.
-    static func waitForTerminationSignal() async -> String {
-        await withCheckedContinuation { (continuation: CheckedContinuation<String, Never>) in
-            let queue = DispatchQueue(label: "lockd.signals")
-            let resumed = SignalLatch(continuation)
-            for (number, name) in [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")] {
-                signal(number, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-                source.setEventHandler { resumed.fire(name) }
-                source.resume()
-                resumed.keep(source)
-            }
-        }
-    }
 }
 
-/// Resumes a continuation once, from whichever signal comes first, and keeps
-/// the signal sources alive until then.
-private final class SignalLatch: @unchecked Sendable {
-    // Safe: every member is touched only on the serial queue "lockd.signals"
-    // (the event handlers) or before the sources are resumed.
-    private var continuation: CheckedContinuation<String, Never>?
+/// SIGTERM and SIGINT, caught from the moment this is created: the default
+/// action (dying at once, exit status by signal) is replaced by a graceful stop.
+private final class TerminationSignals: @unchecked Sendable {
+    // Safe: `state` is a Mutex; `sources` is written once, in init, and
+    // never read: it only keeps the sources alive as long as this object.
+    private let state = Mutex<(received: String?, waiter: CheckedContinuation<String, Never>?)>((nil, nil))
     private var sources: [any DispatchSourceSignal] = []
 
-    init(_ continuation: CheckedContinuation<String, Never>) {
-        self.continuation = continuation
+    init() {
+        let queue = DispatchQueue(label: "lockd.signals")
+        for (number, name) in [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+            source.setEventHandler { [self] in fire(name) }
+            source.resume()
+            sources.append(source)
+        }
     }
 
-    func keep(_ source: any DispatchSourceSignal) { sources.append(source) }
+    /// Suspends until the first signal arrives (or returns it at once if it
+    /// already has); returns its name.
+    func next() async -> String {
+        await withCheckedContinuation { continuation in
+            let received = state.withLock { state -> String? in
+                if state.received == nil { state.waiter = continuation }
+                return state.received
+            }
+            if let received { continuation.resume(returning: received) }
+        }
+    }
 
-    func fire(_ name: String) {
-        continuation?.resume(returning: name)
-        continuation = nil
+    private func fire(_ name: String) {
+        let waiter = state.withLock { state -> CheckedContinuation<String, Never>? in
+            guard state.received == nil else { return nil }
+            state.received = name
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume(returning: name)
     }
 }

@@ -31,7 +31,7 @@ struct LockdCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-format"), help: "text or json (env LOCKD_LOG_FORMAT; default text).")
     var logFormat: String?
 
-    @Option(name: .long, help: "A file of LOCKD_NAME=value lines read after flags and environment (env LOCKD_CONFIG).")
+    @Option(name: .long, help: "A file of LOCKD_NAME=value lines, used for settings given neither as a flag nor in the environment (env LOCKD_CONFIG; default: none).")
     var config: String?
 
     func run() async throws {

@@ -1,4 +1,5 @@
 import LockdAPI
+import LockdRedis
 import Logging
 
 #if canImport(Glibc)
@@ -33,8 +34,12 @@ struct Settings {
             self.listen = listen
         }
         if let url = value(flags.redis, "LOCKD_REDIS_URL"), !url.isEmpty {
-            guard url.hasPrefix("redis://") || url.hasPrefix("rediss://") else {
-                throw Invalid(description: "--redis / LOCKD_REDIS_URL must start with redis:// or rediss://")
+            // Parsed here so that the message names the setting; the
+            // parser's messages never repeat the password.
+            do {
+                _ = try RedisConfiguration(url: url)
+            } catch {
+                throw Invalid(description: "--redis / LOCKD_REDIS_URL is not a usable Redis URL: \(error.message)")
             }
             self.redisURL = url
         }
@@ -58,10 +63,14 @@ struct Settings {
         }
     }
 
+    /// The names a config file may set (LOCKD_CONFIG itself is not one of them).
+    static let fileKeys: Set = ["LOCKD_LISTEN", "LOCKD_REDIS_URL", "LOCKD_MAX_WAIT_MS", "LOCKD_LOG_LEVEL", "LOCKD_LOG_FORMAT"]
+
     /// Reads `LOCKD_NAME=value` lines; blank lines and `#` comments are skipped.
+    /// An unknown name fails, so a misspelt setting is not silently ignored.
     static func readConfigFile(_ path: String) throws -> [String: String] {
         guard let file = fopen(path, "r") else {
-            throw Invalid(description: "--config / LOCKD_CONFIG: cannot read '\(path)'")
+            throw Invalid(description: "--config / LOCKD_CONFIG: cannot read '\(path)': \(String(cString: strerror(errno)))")
         }
         defer { fclose(file) }
         var values: [String: String] = [:]
@@ -75,9 +84,17 @@ struct Settings {
             guard let equals = line.firstIndex(of: "="), line.hasPrefix("LOCKD_") else {
                 throw Invalid(description: "--config \(path):\(lineNumber): expected LOCKD_NAME=value")
             }
+            let key = String(line[..<equals]).trimmingWhitespace()
+            guard fileKeys.contains(key) else {
+                throw Invalid(description: "--config \(path):\(lineNumber): unknown setting '\(key)' (known: \(fileKeys.sorted().joined(separator: ", ")))")
+            }
             var value = String(line[line.index(after: equals)...]).trimmingWhitespace()
             if value.count >= 2, value.first == "\"", value.last == "\"" { value = String(value.dropFirst().dropLast()) }
-            values[String(line[..<equals]).trimmingWhitespace()] = value
+            values[key] = value
+        }
+        // fgets also ends on a read error (a directory, an I/O error): not an empty file.
+        guard ferror(file) == 0 else {
+            throw Invalid(description: "--config / LOCKD_CONFIG: cannot read '\(path)': \(String(cString: strerror(errno)))")
         }
         return values
     }

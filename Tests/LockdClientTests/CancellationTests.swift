@@ -17,7 +17,9 @@ struct CancellationTests {
             await #expect(throws: CancellationError.self) { _ = try await waiter.value }
             #expect(ContinuousClock.now - cancelledAt < .seconds(10))  // the wait was 20 s
 
-            // Had lockd kept the waiter, it would get the lock now.
+            // lockd noticed the hang-up and dropped the waiter…
+            #expect(await waitUntil(within: .seconds(5)) { lockd.service.engine.waiterCount == 0 } != nil)
+            // …so the release hands the lock to no one.
             try await holder.release()
             try await Task.sleep(for: .milliseconds(300))
             #expect(try await locks.status(name).isHeld == false)
@@ -40,6 +42,7 @@ struct CancellationTests {
             try await Task.sleep(for: .milliseconds(300))
             waiter.cancel()
             await #expect(throws: CancellationError.self) { try await waiter.value }
+            #expect(await waitUntil(within: .seconds(5)) { lockd.service.engine.waiterCount == 0 } != nil)
             try await holder.release()
             try await Task.sleep(for: .milliseconds(300))
             #expect(try await locks.status(name).isHeld == false)

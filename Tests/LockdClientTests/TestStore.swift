@@ -64,6 +64,8 @@ enum TestStore: String, CaseIterable, Sendable, CustomTestStringConvertible {
 
 /// A lockd started in this process for one test, on a free loopback port.
 struct TestLockd: Sendable {
+    /// The in-process lockd.
+    let service: LockdService
     /// lockd's base URL.
     let url: URL
     /// The Redis server holding the leases, or nil for the in-memory store.
@@ -90,16 +92,15 @@ struct TestLockd: Sendable {
     /// in-memory store a release by token — as an operator or a failover might.
     func deleteLease(_ name: String, token: String) async throws {
         guard let redis else { return try await releaseBehindTheBack(name, token: token) }
-        let cli = Process()
-        cli.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        cli.arguments = ["redis-cli", "-p", "\(redis.port)", "DEL", "lockd:{\(name)}:lease"]
-        let output = Pipe()
-        cli.standardOutput = output
+        // ChildProcess, not Foundation's Process: the latter stalls or crashes
+        // the test process when many tests run at once.
+        let outputPath = NSTemporaryDirectory() + "redis-cli-\(UUID().uuidString).out"
+        defer { try? FileManager.default.removeItem(atPath: outputPath) }
         let reply = try await offThePool {
-            try cli.run()
-            let reply = output.fileHandleForReading.readDataToEndOfFile()
-            cli.waitUntilExit()
-            return String(decoding: reply, as: UTF8.self)
+            let cli = try ChildProcess(executable: "/usr/bin/env", arguments: ["redis-cli", "-p", "\(redis.port)", "DEL", "lockd:{\(name)}:lease"],
+                                       outputPath: outputPath)
+            _ = cli.waitForExit(timeout: .seconds(10))
+            return (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
         }
         guard reply.trimmingCharacters(in: .whitespacesAndNewlines) == "1" else {
             throw TestFailure("DEL of the lease key answered \(reply)")
@@ -120,7 +121,7 @@ struct TestLockd: Sendable {
         let runner = Task { await service.run() }
         defer { runner.cancel() }
         do {
-            let result = try await body(TestLockd(url: url, redis: redis))
+            let result = try await body(TestLockd(service: service, url: url, redis: redis))
             await service.shutdown()
             return result
         } catch {

@@ -1,4 +1,5 @@
 import Foundation
+import LockdTestSupport
 import Testing
 
 #if canImport(FoundationNetworking)
@@ -9,16 +10,18 @@ import FoundationNetworking
 
 /// Real clients for ordinary requests: curl and URLSession.
 @Suite struct HTTPClientInteropTests {
+    /// Runs curl through ChildProcess: Foundation's `Process.run` copies a
+    /// whole `dirent` name while scanning /proc/self/fd and crashed the test
+    /// process (SIGSEGV) when many descriptors were open in parallel tests.
     private func curl(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["curl", "--silent", "--show-error", "--max-time", "10"] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("curl-\(UUID().uuidString).out").path
+        defer { try? FileManager.default.removeItem(atPath: outputPath) }
+        let process = try ChildProcess(executable: "/usr/bin/env", arguments: ["curl", "--silent", "--show-error", "--max-time", "10"] + arguments,
+                                       outputPath: outputPath)
+        let output = { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
+        // curl's own --max-time ends it; a curl still running or killed fails the caller's status check.
+        guard case .exited(let status) = process.waitForExit(timeout: .seconds(15)) else { return (-1, output()) }
+        return (status, output())
     }
 
     @Test func curlGetsPostsAndReusesTheConnection() async throws {

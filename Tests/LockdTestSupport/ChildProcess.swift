@@ -15,16 +15,19 @@ public final class ChildProcess: Sendable {
     public let pid: pid_t
     private let exitStatus = Mutex<Int32?>(nil)
 
-    /// Starts `executable` with `arguments`; its output goes to /dev/null
-    /// unless the program writes a log of its own.
+    /// Starts `executable` with `arguments`.
+    /// - Parameters:
+    ///   - environment: The child's environment; nil passes this process's on.
+    ///   - outputPath: A file that receives the child's standard output and
+    ///     error (created or truncated); nil sends both to /dev/null.
     /// - Throws: ``ChildProcessError`` when it cannot be started.
-    public init(executable: String, arguments: [String]) throws {
+    public init(executable: String, arguments: [String], environment: [String: String]? = nil, outputPath: String? = nil) throws {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
         // Threads of this process block signals (libdispatch does), and a
         // spawned child inherits the mask: without a reset it ignores SIGTERM.
         var attributes = posix_spawnattr_t()
@@ -40,8 +43,11 @@ public final class ChildProcess: Sendable {
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
+        let envp: [UnsafeMutablePointer<CChar>?]? = environment.map { $0.map { strdup("\($0.key)=\($0.value)") } + [nil] }
+        defer { for pointer in envp ?? [] { free(pointer) } }
         var pid: pid_t = 0
-        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
+        let result = envp.map { posix_spawn(&pid, executable, &actions, &attributes, argv, $0) }
+            ?? posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
         guard result == 0 else { throw ChildProcessError(description: "cannot start \(executable): errno \(result)") }
         self.pid = pid
     }
@@ -57,6 +63,35 @@ public final class ChildProcess: Sendable {
             }
             return true
         }
+    }
+
+    /// How a child ended.
+    public enum Termination: Sendable, Equatable {
+        /// It called `exit` with this status.
+        case exited(Int32)
+        /// A signal ended it.
+        case signalled(Int32)
+    }
+
+    /// How the child ended; nil while it runs.
+    public var termination: Termination? {
+        guard !isRunning, let raw = exitStatus.withLock({ $0 }) else { return nil }
+        // The <sys/wait.h> macros, which Swift does not import.
+        let signal = raw & 0x7F
+        return signal == 0 ? .exited((raw >> 8) & 0xFF) : .signalled(signal)
+    }
+
+    /// Sends `signal` without waiting for anything.
+    public func send(signal: Int32) {
+        if isRunning { kill(pid, signal) }
+    }
+
+    /// Waits up to `timeout` for the child to exit by itself.
+    /// - Returns: how it ended, or nil when it still runs.
+    public func waitForExit(timeout: Duration) -> Termination? {
+        let deadline = ContinuousClock.now + timeout
+        while isRunning, ContinuousClock.now < deadline { usleep(5_000) }
+        return termination
     }
 
     /// Sends `signal` (if still running) and waits for the child to exit;

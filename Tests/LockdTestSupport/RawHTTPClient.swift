@@ -27,7 +27,10 @@ public final class RawHTTPClient: @unchecked Sendable {
     /// - Throws: ``RawHTTPClientError`` when the connection fails.
     public init(host: String = "127.0.0.1", port: UInt16) throws {
         let family = host.contains(":") ? AF_INET6 : AF_INET
-        fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        // A local until connected: a class whose init throws once every
+        // stored property is set still runs deinit, which would close the
+        // descriptor a second time — by then perhaps another thread's socket.
+        let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw RawHTTPClientError("socket: errno \(errno)") }
         let result: Int32
         if family == AF_INET {
@@ -52,6 +55,7 @@ public final class RawHTTPClient: @unchecked Sendable {
             Glibc.close(fd)
             throw RawHTTPClientError("connect to \(host):\(port): errno \(code)")
         }
+        self.fd = fd
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
     }

@@ -1,0 +1,60 @@
+import LockdTestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// PRODUCT.md: "SIGTERM/SIGINT stop accepting, answer waiters with 503,
+/// finish in-flight requests, then exit 0" — against the real binary.
+@Suite struct ShutdownTests {
+    @Test(arguments: [SIGTERM, SIGINT])
+    func aSignalDrainsAnswersWaitersRefusesNewConnectionsAndExitsZero(signal: Int32) async throws {
+        let redis = try await offThePool { try RedisServerFixture.start() }
+        let lockd = try await LockdProcess.start(["--redis", redis.url])
+        let name = uniqueLockName()
+        let lease = try await lockd.request("POST", "/locks/\(name)", body: #"{"ttl_ms":30000}"#)
+        try #require(lease.status == 201)
+        let waiting = Task {
+            try await lockd.request("POST", "/locks/\(name)", body: #"{"wait_ms":20000}"#, timeout: .seconds(25))
+        }
+        let queued = await eventually(within: .seconds(5)) { (try? await offThePool { redis.queuedWaiters(name) }) == 1 }
+        try #require(queued, "the waiter never joined the queue")
+        // In flight: the head and half the body of an acquire are in; the rest
+        // comes after the signal.
+        // (Connecting and sending on loopback do not block: no need to leave the pool.)
+        let body = Array(#"{"ttl_ms":5000}"#.utf8)
+        let inFlight = try RawHTTPClient(port: lockd.port)
+        let head = "POST /locks/\(name)-2 HTTP/1.1\r\nHost: lockd\r\nContent-Length: \(body.count)\r\n\r\n"
+        try inFlight.send(Array(head.utf8) + body[..<5])
+        try await Task.sleep(for: .milliseconds(100))
+
+        lockd.process.send(signal: signal)
+        let signalled = ContinuousClock.now
+
+        let waiterReply = try await waiting.value
+        #expect(waiterReply.status == 503, "\(waiterReply.text)")
+        #expect(waiterReply.json["type"] as? String == "unavailable")
+        #expect((Int(waiterReply.header("Retry-After") ?? "") ?? 0) >= 1)
+        #expect(ContinuousClock.now - signalled <= .seconds(2), "the waiter was answered \(ContinuousClock.now - signalled) after the signal")
+
+        // New connections are refused while the in-flight request still holds lockd up.
+        let refused = await eventually(within: .seconds(2)) {
+            (try? RawHTTPClient(port: lockd.port)) == nil
+        }
+        #expect(refused, "lockd still accepts connections after the signal")
+        #expect(lockd.process.isRunning, "lockd exited before its in-flight request finished")
+
+        try inFlight.send(Array(body[5...]))
+        // Blocks only until lockd answers a request whose body is complete.
+        let finished = try await inFlight.readResponse(timeout: .seconds(5))
+        #expect(finished.status == 201, "\(finished.text)")
+        #expect(finished.header("Connection")?.lowercased() == "close")
+
+        let termination = try await offThePool { lockd.process.waitForExit(timeout: .seconds(5)) }
+        #expect(termination == .exited(0), "lockd ended with \(String(describing: termination)): \(lockd.output.suffix(1_000))")
+        #expect(ContinuousClock.now - signalled <= .seconds(5))
+        #expect(lockd.output.contains("stopped"))
+        try await offThePool { redis.stop() }
+    }
+}

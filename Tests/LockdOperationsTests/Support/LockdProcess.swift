@@ -1,0 +1,164 @@
+import Foundation
+import LockdTestSupport
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The real `lockd` binary, started by a test on a loopback port of its own.
+///
+/// Its standard output and error go to a file in a fresh temporary
+/// directory, so tests can read what it logged. The environment is this
+/// process's without any `LOCKD_*` variable, plus what the test passes.
+///
+/// ```swift
+/// let lockd = try await LockdProcess.start(["--redis", redis.url])
+/// defer { lockd.stop() }
+/// let reply = try await lockd.request("POST", "/locks/orders")
+/// ```
+final class LockdProcess: Sendable {
+    let process: ChildProcess
+    /// Where lockd listens.
+    let host: String
+    let port: UInt16
+    private let directory: URL
+
+    /// Everything lockd has written to standard output and error so far.
+    var output: String { Self.read(directory.appendingPathComponent("lockd.log")) }
+
+    /// Starts lockd and waits until it logs the address it listens on.
+    /// - Parameter listen: passed as `--listen` first; nil leaves the address
+    ///   to the other arguments, the environment or a config file.
+    /// - Throws: when it exits or does not listen within 10 s (output attached).
+    static func start(_ arguments: [String], environment: [String: String] = [:], listen: String? = "127.0.0.1:0")
+        async throws -> LockdProcess {
+        let directory = try temporaryDirectory()
+        let logPath = directory.appendingPathComponent("lockd.log")
+        let process = try ChildProcess(
+            executable: try binaryPath(),
+            arguments: (listen.map { ["--listen", $0] } ?? []) + arguments,
+            environment: cleanEnvironment(adding: environment),
+            outputPath: logPath.path
+        )
+        let found = await eventually(within: .seconds(10)) {
+            !process.isRunning || listeningAddress(in: read(logPath)) != nil
+        }
+        guard found, let (host, port) = listeningAddress(in: read(logPath)) else {
+            try? await offThePool { process.terminate(with: SIGKILL) }
+            throw OperationsTestFailure("lockd did not start listening: \(read(logPath).suffix(2_000))")
+        }
+        return LockdProcess(process: process, host: host, port: port, directory: directory)
+    }
+
+    /// Runs lockd to completion, for settings that must make it fail.
+    /// - Returns: how it ended (nil: still running after `timeout`, then killed) and its output.
+    static func runToExit(_ arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(10))
+        async throws -> (termination: ChildProcess.Termination?, output: String) {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let logPath = directory.appendingPathComponent("lockd.log")
+        let process = try ChildProcess(executable: try binaryPath(), arguments: arguments,
+                                       environment: cleanEnvironment(adding: environment), outputPath: logPath.path)
+        let termination = try await offThePool { process.waitForExit(timeout: timeout) }
+        if termination == nil { try await offThePool { process.terminate(with: SIGKILL) } }
+        return (termination, read(logPath))
+    }
+
+    private init(process: ChildProcess, host: String, port: UInt16, directory: URL) {
+        self.process = process
+        self.host = host
+        self.port = port
+        self.directory = directory
+    }
+
+    deinit {
+        process.terminate(with: SIGKILL)
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// Stops lockd with SIGKILL (tests that check a graceful stop signal it themselves).
+    func stop() async {
+        try? await offThePool { [process] in process.terminate(with: SIGKILL) }
+    }
+
+    /// Sends one request on a new connection and reads the response.
+    /// - Parameter timeout: the longest wait for the whole response; longer is a hang.
+    func request(_ method: String, _ path: String, body: String? = nil, headers: [String: String] = [:],
+                 timeout: Duration = .seconds(5)) async throws -> Reply {
+        let (host, port) = (self.host, self.port)
+        let started = ContinuousClock.now
+        // Connecting blocks briefly; the read waits off the pool by itself.
+        let client = try await offThePool { try RawHTTPClient(host: host, port: port) }
+        var head = "\(method) \(path) HTTP/1.1\r\nHost: lockd\r\n"
+        for (name, value) in headers { head += "\(name): \(value)\r\n" }
+        let bytes = Array((body ?? "").utf8)
+        head += "Content-Length: \(bytes.count)\r\n\r\n"
+        try client.send(Array(head.utf8) + bytes)
+        let response = try await client.readResponse(timeout: timeout)
+        return Reply(response: response, elapsed: ContinuousClock.now - started)
+    }
+
+    // MARK: Locating and starting
+
+    /// The `lockd` binary next to the test runner (`.build/<triple>/debug/`),
+    /// or `$LOCKD_BINARY`.
+    static func binaryPath() throws -> String {
+        if let path = ProcessInfo.processInfo.environment["LOCKD_BINARY"] { return path }
+        // On Linux the runner is `lockdPackageTests.xctest`, a plain executable
+        // in the build directory; on macOS it sits three levels inside a bundle.
+        let runner = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+            ?? Bundle.main.executablePath ?? CommandLine.arguments[0]
+        var directory = URL(fileURLWithPath: runner).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = directory.appendingPathComponent("lockd").path
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: candidate, isDirectory: &isDirectory), !isDirectory.boolValue,
+               FileManager.default.isExecutableFile(atPath: candidate) {
+                return candidate
+            }
+            directory.deleteLastPathComponent()
+        }
+        throw OperationsTestFailure("no lockd binary near \(runner); build it with `swift build --build-tests` or set LOCKD_BINARY")
+    }
+
+    private static func cleanEnvironment(adding extra: [String: String]) -> [String: String] {
+        ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("LOCKD_") }.merging(extra) { $1 }
+    }
+
+    private static func temporaryDirectory() throws -> URL {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lockd-ops-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory
+    }
+
+    private static func read(_ url: URL) -> String {
+        (try? String(contentsOf: url, encoding: .utf8)) ?? ""
+    }
+
+    /// The address from lockd's "lockd listening" line, in text
+    /// (`addresses=127.0.0.1:7070`) or JSON (`"addresses":"127.0.0.1:7070"`) format.
+    static func listeningAddress(in log: String) -> (host: String, port: UInt16)? {
+        guard let line = log.split(separator: "\n").first(where: { $0.contains("lockd listening") }),
+              let key = line.firstRange(of: "addresses") else { return nil }
+        let value = line[key.upperBound...].drop { $0 == "=" || $0 == "\"" || $0 == ":" }
+            .prefix { !$0.isWhitespace && $0 != "\"" && $0 != "," }
+        guard let colon = value.lastIndex(of: ":"), let port = UInt16(value[value.index(after: colon)...]) else { return nil }
+        return (String(value[..<colon]), port)
+    }
+}
+
+/// A response and how long it took from connecting to its last byte.
+struct Reply: Sendable {
+    let response: RawHTTPResponse
+    let elapsed: Duration
+
+    var status: Int { response.status }
+    func header(_ name: String) -> String? { response.header(name) }
+
+    /// The body as a JSON object (empty when it is none).
+    var json: [String: Any] {
+        ((try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any]) ?? [:]
+    }
+
+    var text: String { response.text }
+}
