@@ -55,7 +55,7 @@ let package = Package(
         .target(
             name: "LockdAPI",
             dependencies: ["LockEngine", "LockdHTTP", .product(name: "Logging", package: "swift-log")],
-            resources: [.copy("openapi.yaml")],
+            resources: [.embedInCode("openapi.yaml")],
             swiftSettings: strictSwift
         ),
         .executableTarget(

@@ -142,18 +142,31 @@ public struct Socket: Sendable, Hashable {
     /// The address the socket is bound to (to learn the port after binding port 0).
     /// - Throws: ``TransportError`` when the kernel does not say.
     public func localAddress() throws -> SocketAddress {
+        try address("getsockname") { getsockname(fd, $0, $1) }
+    }
+
+    /// The address of the connected peer.
+    /// - Throws: ``TransportError`` when the socket is not connected.
+    public func remoteAddress() throws -> SocketAddress {
+        try address("getpeername") { getpeername(fd, $0, $1) }
+    }
+
+    private func address(
+        _ operation: String,
+        _ call: (UnsafeMutablePointer<sockaddr>, UnsafeMutablePointer<socklen_t>) -> Int32
+    ) throws -> SocketAddress {
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let result = withUnsafeMutablePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { call($0, &length) }
         }
-        guard result == 0 else { throw TransportError("getsockname", code: clockd_errno()) }
+        guard result == 0 else { throw TransportError(operation, code: clockd_errno()) }
         let family = Int32(storage.ss_family)
         return try withUnsafePointer(to: &storage) { pointer in
             switch family {
             case AF_INET: return .ipv4(UnsafeRawPointer(pointer).load(as: sockaddr_in.self))
             case AF_INET6: return .ipv6(UnsafeRawPointer(pointer).load(as: sockaddr_in6.self))
-            default: throw TransportError("getsockname", code: EAFNOSUPPORT)
+            default: throw TransportError(operation, code: EAFNOSUPPORT)
             }
         }
     }

@@ -1,0 +1,30 @@
+/// A validated acquire: what the client asked for, with defaults applied.
+public struct AcquireRequest: Sendable {
+    /// The lock.
+    public var name: LockName
+    /// The lease's time to live in milliseconds.
+    public var ttlMs: Int64
+    /// How long to wait for the lock; 0 tries once.
+    public var waitMs: Int64
+    /// A free label shown to inspectors.
+    public var owner: String?
+    /// A client-chosen token, making the acquire retry-safe.
+    public var token: LeaseToken?
+
+    /// Creates a request; ``LockEngine/acquire(_:)`` checks the ranges.
+    public init(name: LockName, ttlMs: Int64, waitMs: Int64 = 0, owner: String? = nil, token: LeaseToken? = nil) {
+        self.name = name
+        self.ttlMs = ttlMs
+        self.waitMs = waitMs
+        self.owner = owner
+        self.token = token
+    }
+}
+
+/// A granted acquire.
+public struct AcquireGrant: Sendable, Equatable {
+    /// The lease.
+    public var lease: Lease
+    /// True when the client's token already held the lock (HTTP 200, not 201).
+    public var isRetry: Bool
+}

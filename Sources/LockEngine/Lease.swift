@@ -1,0 +1,77 @@
+/// A holder's right to a lock until ``expiresAtMs``.
+///
+/// Times come from the store's clock (Redis `TIME`), never lockd's.
+public struct Lease: Sendable, Equatable {
+    /// The lock this lease holds.
+    public var name: LockName
+    /// The secret that renews and releases the lease.
+    public var token: LeaseToken
+    /// Strictly greater than every fence issued before for ``name``.
+    public var fence: Int64
+    /// The lease's time to live, in milliseconds.
+    public var ttlMs: Int64
+    /// When the lease expires, in milliseconds since the Unix epoch.
+    public var expiresAtMs: Int64
+    /// The free label the holder gave, if any.
+    public var owner: String?
+
+    /// Creates a lease value.
+    public init(name: LockName, token: LeaseToken, fence: Int64, ttlMs: Int64, expiresAtMs: Int64, owner: String?) {
+        self.name = name
+        self.token = token
+        self.fence = fence
+        self.ttlMs = ttlMs
+        self.expiresAtMs = expiresAtMs
+        self.owner = owner
+    }
+}
+
+/// What inspectors see of a lease: no token.
+public struct Holder: Sendable, Equatable {
+    /// The holder's free label, if any.
+    public var owner: String?
+    /// The lease's fence.
+    public var fence: Int64
+    /// When the lease expires, in milliseconds since the Unix epoch.
+    public var expiresAtMs: Int64
+    /// Milliseconds the lease has left.
+    public var remainingMs: Int64
+
+    /// Creates a holder value.
+    public init(owner: String?, fence: Int64, expiresAtMs: Int64, remainingMs: Int64) {
+        self.owner = owner
+        self.fence = fence
+        self.expiresAtMs = expiresAtMs
+        self.remainingMs = remainingMs
+    }
+}
+
+/// A lock's state as inspectors see it.
+public struct LockStatus: Sendable, Equatable {
+    /// The lock.
+    public var name: LockName
+    /// Current holders; empty when the lock is free.
+    public var holders: [Holder]
+    /// Whether anyone holds the lock.
+    public var isHeld: Bool { !holders.isEmpty }
+
+    /// Creates a status value.
+    public init(name: LockName, holders: [Holder]) {
+        self.name = name
+        self.holders = holders
+    }
+}
+
+/// One page of held locks.
+public struct LockPage: Sendable, Equatable {
+    /// Held locks in this page.
+    public var locks: [LockStatus]
+    /// Pass to the next call to continue; nil on the last page.
+    public var nextCursor: String?
+
+    /// Creates a page.
+    public init(locks: [LockStatus], nextCursor: String?) {
+        self.locks = locks
+        self.nextCursor = nextCursor
+    }
+}

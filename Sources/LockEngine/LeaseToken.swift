@@ -1,0 +1,83 @@
+/// A lease's secret: only its holder knows it, and renew and release must
+/// present it.
+///
+/// Server-made tokens carry 192 bits from the system CSPRNG, written as
+/// base64url without padding. Clients may choose their own (22–128 characters
+/// of `[A-Za-z0-9_-]`) to make acquire retry-safe. `description` never shows
+/// the token, so interpolating one into a log line leaks nothing.
+public struct LeaseToken: Hashable, Sendable, CustomStringConvertible {
+    /// The token's text. Never log it.
+    public let value: String
+
+    /// Validates a client-presented token.
+    /// - Throws: ``LockError/invalidRequest(_:)`` when it is malformed.
+    public init(_ text: String) throws(LockError) {
+        let bytes = text.utf8
+        guard (22...128).contains(bytes.count), bytes.allSatisfy(Self.isTokenByte) else {
+            throw .invalidRequest("a lease token is 22–128 characters of A-Z a-z 0-9 _ -")
+        }
+        self.value = text
+    }
+
+    private init(unchecked text: String) { self.value = text }
+
+    /// A fresh token of 192 random bits.
+    public static func random() -> LeaseToken {
+        var generator = SystemRandomNumberGenerator()
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(24)
+        for _ in 0..<3 {
+            withUnsafeBytes(of: generator.next() as UInt64) { bytes.append(contentsOf: $0) }
+        }
+        return LeaseToken(unchecked: Base64URL.encode(bytes))
+    }
+
+    /// Compares in time independent of where the tokens differ, so response
+    /// timing reveals nothing about a stored token.
+    public static func == (lhs: LeaseToken, rhs: LeaseToken) -> Bool {
+        let left = Array(lhs.value.utf8)
+        let right = Array(rhs.value.utf8)
+        var difference = UInt8(truncatingIfNeeded: left.count ^ right.count)
+        for index in 0..<max(left.count, right.count) {
+            let a = index < left.count ? left[index] : 0
+            let b = index < right.count ? right[index] : 0
+            difference |= a ^ b
+        }
+        return difference == 0
+    }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(value) }
+
+    public var description: String { "<redacted token>" }
+
+    private static func isTokenByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "-"):
+            true
+        default:
+            false
+        }
+    }
+}
+
+/// Base64url without padding (RFC 4648 §5).
+enum Base64URL {
+    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+
+    static func encode(_ bytes: [UInt8]) -> String {
+        var output: [UInt8] = []
+        output.reserveCapacity((bytes.count * 4 + 2) / 3)
+        var index = 0
+        while index < bytes.count {
+            let chunk = bytes[index..<min(index + 3, bytes.count)]
+            var word: UInt32 = 0
+            for (offset, byte) in chunk.enumerated() { word |= UInt32(byte) << (16 - 8 * offset) }
+            for position in 0..<(chunk.count + 1) {
+                output.append(alphabet[Int((word >> (18 - 6 * position)) & 0x3F)])
+            }
+            index += 3
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+}

@@ -1,0 +1,259 @@
+import LockdTransport
+import Logging
+
+/// Lock semantics over a ``LockStore``: validation, retry-safe acquire,
+/// waiting in a fair queue, and the guarantee that no dead lease is handed out.
+///
+/// ```swift
+/// let engine = LockEngine(store: InMemoryLockStore(), loops: group, logger: logger)
+/// let grant = try await engine.acquire(AcquireRequest(name: LockName("orders"), ttlMs: 30_000))
+/// try await engine.release(grant.lease.name, token: grant.lease.token)
+/// ```
+public final class LockEngine: Sendable {
+    /// The rules and limits in force.
+    public let configuration: LockEngineConfiguration
+    private let store: any LockStore
+    private let waiters: WaiterRegistry
+    private let logger: Logger
+
+    /// Creates an engine over `store`; `loops` runs its timers.
+    public init(store: any LockStore, configuration: LockEngineConfiguration = .init(), loops: EventLoopGroup, logger: Logger) {
+        self.store = store
+        self.configuration = configuration
+        self.waiters = WaiterRegistry(loops: loops)
+        self.logger = logger
+    }
+
+    /// Takes the lock, waiting up to `request.waitMs` in first-come-first-served
+    /// order; a token that already holds it gets its lease back with the new TTL.
+    /// - Throws: ``LockError/lockHeld(holders:retryAfterMs:)`` when still held
+    ///   after the wait; ``LockError/invalidRequest(_:)``; ``LockError/unavailable(_:)``;
+    ///   ``LockError/cancelled`` when the caller's task is cancelled (nothing is left held).
+    public func acquire(_ request: AcquireRequest) async throws(LockError) -> AcquireGrant {
+        try validate(request)
+        let token = request.token ?? LeaseToken.random()
+        guard request.waitMs > 0 else {
+            let attempt = AcquireAttempt(name: request.name, token: token, ttlMs: request.ttlMs, owner: request.owner, waiter: nil)
+            for _ in 0..<Self.deliveryAttempts {
+                switch try await attemptDeliverable(attempt) {
+                case .granted(let grant): return grant
+                case .held(let holders, let retryAfterMs, _): throw .lockHeld(holders: holders, retryAfterMs: retryAfterMs)
+                case .tooLate: continue
+                }
+            }
+            throw .unavailable(Self.tooSlowDetail)
+        }
+        return try await acquireWaiting(request, token: token)
+    }
+
+    /// Extends a lease; `ttlMs` nil keeps its current TTL.
+    /// - Throws: ``LockError/leaseLost`` when `token` does not hold the lock.
+    public func renew(_ name: LockName, token: LeaseToken, ttlMs: Int64?) async throws(LockError) -> Lease {
+        if let ttlMs { try validateTTL(ttlMs) }
+        guard let lease = try await store.renew(name, token: token, ttlMs: ttlMs) else { throw .leaseLost }
+        return lease
+    }
+
+    /// Ends a lease and hands the lock to the next waiter.
+    /// - Throws: ``LockError/leaseLost`` when `token` does not hold the lock.
+    public func release(_ name: LockName, token: LeaseToken) async throws(LockError) {
+        guard try await store.release(name, token: token) else { throw .leaseLost }
+    }
+
+    /// The lock's holders (none for a free or never-used name).
+    public func status(of name: LockName) async throws(LockError) -> LockStatus {
+        try await store.status(of: name)
+    }
+
+    /// One page of held locks.
+    /// - Throws: ``LockError/invalidRequest(_:)`` for a bad prefix, limit or cursor.
+    public func list(prefix: String, limit: Int, cursor: String?) async throws(LockError) -> LockPage {
+        guard LockName.isValidPrefix(prefix) else {
+            throw .invalidRequest("prefix may contain only A-Z a-z 0-9 . _ : - and at most \(LockName.maxLength) bytes")
+        }
+        guard (1...1000).contains(limit) else { throw .invalidRequest("limit must be between 1 and 1000") }
+        return try await store.list(prefix: prefix, limit: limit, cursor: cursor)
+    }
+
+    /// Throws unless the store serves and lockd is not shutting down.
+    public func checkReady() async throws(LockError) {
+        guard !waiters.isShuttingDown else { throw .unavailable("lockd is shutting down") }
+        try await store.checkReady()
+    }
+
+    /// How many acquires are waiting in this process now.
+    public var waiterCount: Int { waiters.count }
+
+    /// Delivers wake-ups and heart-beats this process's waiters until the
+    /// task is cancelled. Run it for as long as the engine serves.
+    public func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { [store, waiters] in
+                await store.deliverWakeups { wakeup in waiters.wake(wakeup.waiter) }
+            }
+            group.addTask { [self] in
+                await heartbeatWaiters()
+            }
+        }
+    }
+
+    private func heartbeatWaiters() async {
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: configuration.heartbeatInterval)
+            } catch {
+                return
+            }
+            let snapshot = waiters.snapshot()
+            guard !snapshot.isEmpty else { continue }
+            do {
+                try await store.heartbeat(snapshot)
+            } catch {
+                logger.debug("waiter heartbeat failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// Answers every waiting acquire with ``LockError/unavailable(_:)`` and
+    /// refuses new ones; the first step of a graceful shutdown.
+    public func beginShutdown() {
+        waiters.shutDown()
+    }
+
+    // MARK: Waiting
+
+    private func acquireWaiting(_ request: AcquireRequest, token: LeaseToken) async throws(LockError) -> AcquireGrant {
+        let waiter = WaiterID.random()
+        guard waiters.add(waiter, name: request.name) else { throw .unavailable("lockd is shutting down") }
+        defer { waiters.remove(waiter) }
+        let deadline = MonotonicClock.now() + UInt64(request.waitMs) * 1_000_000
+        let attempt = AcquireAttempt(name: request.name, token: token, ttlMs: request.ttlMs, owner: request.owner, waiter: waiter)
+        var lastHeld: (holders: [Holder], retryAfterMs: Int64) = ([], 0)
+        while true {
+            let outcome: Delivery
+            do {
+                outcome = try await attemptDeliverable(attempt)
+            } catch {
+                await leaveQueue(waiter, name: request.name)
+                throw error
+            }
+            switch outcome {
+            case .granted(let grant):
+                return grant
+            case .tooLate:
+                continue
+            case .held(let holders, let retryAfterMs, let isHead):
+                lastHeld = (holders, retryAfterMs)
+                let now = MonotonicClock.now()
+                guard now < deadline else {
+                    await leaveQueue(waiter, name: request.name)
+                    throw .lockHeld(holders: lastHeld.holders, retryAfterMs: lastHeld.retryAfterMs)
+                }
+                var wakeAt = deadline
+                if isHead, retryAfterMs > 0 {
+                    // The head tries again the moment the holder's lease runs
+                    // out: expiry publishes nothing, so no one else would wake it.
+                    wakeAt = min(deadline, now + UInt64(retryAfterMs + 1) * 1_000_000)
+                }
+                switch await waiters.park(waiter, for: .nanoseconds(Int64(wakeAt - now))) {
+                case .woken, .timer:
+                    continue
+                case .cancelled:
+                    await leaveQueue(waiter, name: request.name)
+                    throw .cancelled
+                case .shutdown:
+                    await leaveQueue(waiter, name: request.name)
+                    throw .unavailable("lockd is shutting down")
+                }
+            }
+        }
+    }
+
+    /// Gives up a place in the queue, even from a cancelled task.
+    private func leaveQueue(_ waiter: WaiterID, name: LockName) async {
+        let store = store
+        let logger = logger
+        // An unstructured task, awaited: the caller's task may be cancelled,
+        // and the store must still hear that this waiter is gone.
+        await Task {
+            do {
+                try await store.removeWaiter(waiter, from: name)
+            } catch {
+                logger.debug("could not leave the queue; the waiter expires by itself", metadata: ["lock.name": "\(name)"])
+            }
+        }.value
+    }
+
+    // MARK: Delivery
+
+    private enum Delivery {
+        case granted(AcquireGrant)
+        case held(holders: [Holder], retryAfterMs: Int64, isHead: Bool)
+        /// Granted, but too late to be useful: released again, try anew.
+        case tooLate
+    }
+
+    private static let deliveryAttempts = 3
+    private static let tooSlowDetail = "lockd could not deliver a lease before it would expire; try again"
+
+    /// One store attempt, made safe to hand to a client: a grant is returned
+    /// only while most of its TTL remains (measured on lockd's monotonic
+    /// clock from before the request left), and a grant whose caller has
+    /// gone is released at once.
+    private func attemptDeliverable(_ attempt: AcquireAttempt) async throws(LockError) -> Delivery {
+        let started = MonotonicClock.now()
+        let result: AcquireResult
+        do {
+            result = try await store.acquire(attempt)
+        } catch {
+            if error == .cancelled || Task.isCancelled {
+                // The attempt may have been granted before the reply was lost.
+                await releaseQuietly(attempt.name, token: attempt.token)
+                throw .cancelled
+            }
+            throw error
+        }
+        switch result {
+        case .held(let holders, let retryAfterMs, let isHead):
+            return .held(holders: holders, retryAfterMs: retryAfterMs, isHead: isHead)
+        case .granted(let lease, let isRetry):
+            if Task.isCancelled {
+                await releaseQuietly(attempt.name, token: attempt.token)
+                throw .cancelled
+            }
+            let elapsedMs = Int64((MonotonicClock.now() - started) / 1_000_000)
+            // A tenth of the TTL is kept in hand for the response's way out.
+            guard elapsedMs < lease.ttlMs - lease.ttlMs / 10 else {
+                logger.warning("grant arrived too late to deliver; released it", metadata: [
+                    "lock.name": "\(attempt.name)", "elapsed_ms": "\(elapsedMs)", "ttl_ms": "\(lease.ttlMs)",
+                ])
+                if !isRetry { await releaseQuietly(attempt.name, token: attempt.token) }
+                return .tooLate
+            }
+            return .granted(AcquireGrant(lease: lease, isRetry: isRetry))
+        }
+    }
+
+    private func releaseQuietly(_ name: LockName, token: LeaseToken) async {
+        let store = store
+        await Task { _ = try? await store.release(name, token: token) }.value
+    }
+
+    // MARK: Validation
+
+    private func validate(_ request: AcquireRequest) throws(LockError) {
+        try validateTTL(request.ttlMs)
+        guard (0...configuration.maxWaitMs).contains(request.waitMs) else {
+            throw .invalidRequest("wait_ms must be between 0 and \(configuration.maxWaitMs)")
+        }
+        if let owner = request.owner, owner.utf8.count > configuration.maxOwnerBytes {
+            throw .invalidRequest("owner must be at most \(configuration.maxOwnerBytes) bytes")
+        }
+    }
+
+    private func validateTTL(_ ttlMs: Int64) throws(LockError) {
+        guard (configuration.minTTLMs...configuration.maxTTLMs).contains(ttlMs) else {
+            throw .invalidRequest("ttl_ms must be between \(configuration.minTTLMs) and \(configuration.maxTTLMs)")
+        }
+    }
+}

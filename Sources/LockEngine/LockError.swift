@@ -1,0 +1,14 @@
+/// Every way a lock operation can fail, for the API layer to map to HTTP.
+public enum LockError: Error, Sendable, Equatable {
+    /// The request is malformed or out of range; the text says what to fix.
+    case invalidRequest(String)
+    /// Someone else holds the lock (after waiting, if asked to wait).
+    case lockHeld(holders: [Holder], retryAfterMs: Int64)
+    /// The token does not hold the lock (never did, released, or expired).
+    case leaseLost
+    /// The store cannot serve now (unreachable, loading, out of memory,
+    /// stalled) or lockd is shutting down; the text names no internals.
+    case unavailable(String)
+    /// The caller went away (its task was cancelled) before the outcome.
+    case cancelled
+}

@@ -1,0 +1,53 @@
+/// A validated lock name: 1–255 bytes of `[A-Za-z0-9._:-]`, not `.` or `..`.
+///
+/// Names are case-sensitive; `:` separates levels of a hierarchy
+/// (`orders:4711`). The allowed bytes never need escaping in a Redis key, a
+/// glob pattern or a URL path.
+///
+/// ```swift
+/// let name = try LockName("orders:4711")
+/// ```
+public struct LockName: Hashable, Sendable, Comparable, CustomStringConvertible {
+    /// The name's text.
+    public let value: String
+
+    /// The longest name, in bytes.
+    public static let maxLength = 255
+
+    /// Validates `text` as a lock name.
+    /// - Throws: ``LockError/invalidRequest(_:)`` saying what is wrong.
+    public init(_ text: String) throws(LockError) {
+        let bytes = text.utf8
+        guard !bytes.isEmpty else { throw .invalidRequest("lock name is empty") }
+        guard bytes.count <= Self.maxLength else {
+            throw .invalidRequest("lock name is \(bytes.count) bytes; the limit is \(Self.maxLength)")
+        }
+        guard text != ".", text != ".." else { throw .invalidRequest("lock name cannot be '.' or '..'") }
+        guard bytes.allSatisfy(Self.isNameByte) else {
+            throw .invalidRequest("lock name may contain only A-Z a-z 0-9 . _ : -")
+        }
+        self.value = text
+    }
+
+    /// Whether `prefix` could begin a name (empty, or name bytes only).
+    public static func isValidPrefix(_ prefix: String) -> Bool {
+        prefix.utf8.count <= maxLength && prefix.utf8.allSatisfy(isNameByte)
+    }
+
+    static func isNameByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+             UInt8(ascii: "0")...UInt8(ascii: "9"),
+             UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: ":"), UInt8(ascii: "-"):
+            true
+        default:
+            false
+        }
+    }
+
+    public var description: String { value }
+
+    public static func < (lhs: LockName, rhs: LockName) -> Bool {
+        lhs.value.utf8.lexicographicallyPrecedes(rhs.value.utf8)
+    }
+}

@@ -1,0 +1,113 @@
+import LockEngine
+
+/// Builds the JSON bodies lockd sends, field by field, without reflection.
+struct JSONWriter {
+    private(set) var text = "{"
+    private var isFirst = true
+
+    /// Adds `"key":"value"` (escaped).
+    mutating func field(_ key: String, _ value: String) {
+        name(key)
+        Self.appendString(value, to: &text)
+    }
+
+    /// Adds `"key":value` for a number.
+    mutating func field(_ key: String, _ value: Int64) {
+        name(key)
+        text += String(value)
+    }
+
+    /// Adds `"key":true|false`.
+    mutating func field(_ key: String, _ value: Bool) {
+        name(key)
+        text += value ? "true" : "false"
+    }
+
+    /// Adds `"key":null`.
+    mutating func null(_ key: String) {
+        name(key)
+        text += "null"
+    }
+
+    /// Adds `"key":` followed by already-encoded JSON.
+    mutating func raw(_ key: String, _ json: String) {
+        name(key)
+        text += json
+    }
+
+    /// The finished object.
+    var bytes: [UInt8] { Array((text + "}").utf8) }
+
+    /// The finished object as text.
+    var finished: String { text + "}" }
+
+    private mutating func name(_ key: String) {
+        if !isFirst { text += "," }
+        isFirst = false
+        Self.appendString(key, to: &text)
+        text += ":"
+    }
+
+    /// Appends a JSON string literal with RFC 8259 escaping.
+    static func appendString(_ value: String, to text: inout String) {
+        text += "\""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": text += "\\\""
+            case "\\": text += "\\\\"
+            case "\n": text += "\\n"
+            case "\r": text += "\\r"
+            case "\t": text += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                text += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: text.unicodeScalars.append(scalar)
+            }
+        }
+        text += "\""
+    }
+}
+
+/// The JSON shapes of PRODUCT.md's Lease, Holder, LockStatus and LockList.
+enum LockJSON {
+    static func lease(_ lease: Lease) -> [UInt8] {
+        var json = JSONWriter()
+        json.field("name", lease.name.value)
+        json.field("token", lease.token.value)
+        json.field("fence", lease.fence)
+        json.field("ttl_ms", lease.ttlMs)
+        json.field("expires_at", RFC3339.format(milliseconds: lease.expiresAtMs))
+        if let owner = lease.owner { json.field("owner", owner) }
+        return json.bytes
+    }
+
+    static func holders(_ holders: [Holder]) -> String {
+        "[" + holders.map { holder in
+            var json = JSONWriter()
+            if let owner = holder.owner { json.field("owner", owner) }
+            json.field("fence", holder.fence)
+            json.field("expires_at", RFC3339.format(milliseconds: holder.expiresAtMs))
+            json.field("ttl_ms", holder.remainingMs)
+            return json.finished
+        }.joined(separator: ",") + "]"
+    }
+
+    static func status(_ status: LockStatus) -> String {
+        var json = JSONWriter()
+        json.field("name", status.name.value)
+        json.field("held", status.isHeld)
+        json.raw("holders", holders(status.holders))
+        return json.finished
+    }
+
+    static func page(_ page: LockPage) -> [UInt8] {
+        var json = JSONWriter()
+        json.raw("locks", "[" + page.locks.map(status).joined(separator: ",") + "]")
+        if let cursor = page.nextCursor {
+            json.field("next_cursor", cursor)
+        } else {
+            json.null("next_cursor")
+        }
+        return json.bytes
+    }
+}

@@ -1,0 +1,108 @@
+import LockEngine
+import LockdHTTP
+import LockdTransport
+import Logging
+
+/// Everything lockd runs, put together: event loops, the store (Redis or in
+/// memory), the engine, the API and the HTTP server. The `lockd` executable
+/// and end-to-end tests both start lockd through this type.
+///
+/// ```swift
+/// let service = try LockdService(configuration: .init(listen: "127.0.0.1:0"), logger: logger)
+/// let addresses = try service.start()
+/// let runner = Task { await service.run() }
+/// // …
+/// await service.shutdown()
+/// runner.cancel()
+/// ```
+public final class LockdService: Sendable {
+    /// The settings lockd was started with.
+    public let configuration: LockdConfiguration
+    /// The lock engine (for in-process callers and tests).
+    public let engine: LockEngine
+    private let loops: EventLoopGroup
+    private let store: any LockStore
+    private let server: HTTPServer
+    private let logger: Logger
+
+    /// Builds lockd from `configuration`; nothing listens until ``start()``.
+    /// - Throws: a configuration error (bad Redis URL) or ``TransportError``.
+    public init(configuration: LockdConfiguration, logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        let loops = try EventLoopGroup(loopCount: configuration.loopCount)
+        self.loops = loops
+        if configuration.redisURL != nil {
+            // REDIS-PENDING: the Redis store is wired in when the Redis client lands.
+            throw LockError.unavailable("the Redis store is not built yet")
+        } else {
+            self.store = InMemoryLockStore()
+        }
+        self.engine = LockEngine(store: store, configuration: configuration.engine, loops: loops, logger: logger)
+        var http = configuration.http
+        http.listenAddress = configuration.listen
+        let api = LockAPI(engine: engine, metrics: configuration.metrics)
+        self.server = HTTPServer(configuration: http, responder: api.router, eventLoopGroup: loops, logger: logger)
+    }
+
+    /// Whether leases live only in this process.
+    public var isInMemory: Bool { configuration.redisURL == nil }
+
+    /// Starts listening.
+    /// - Returns: the bound addresses (the real port when the configured one is 0).
+    /// - Throws: ``TransportError`` or ``SocketAddressError`` when the address cannot be bound.
+    public func start() throws -> [SocketAddress] {
+        try server.start()
+    }
+
+    /// Runs the engine's wake-ups and heartbeats until the task is cancelled.
+    public func run() async {
+        await engine.run()
+    }
+
+    /// Graceful shutdown: waiters get 503, no new connections are accepted,
+    /// in-flight requests finish within the grace period, then everything closes.
+    public func shutdown() async {
+        engine.beginShutdown()
+        await server.shutdown(gracePeriod: configuration.shutdownGracePeriod)
+        await store.close()
+        loops.shutdown()
+    }
+}
+
+/// lockd's settings, each with PRODUCT.md's default.
+public struct LockdConfiguration: Sendable {
+    /// `HOST:PORT` to listen on.
+    public var listen: String
+    /// `redis://` URL of the store; nil keeps leases in this process only.
+    public var redisURL: String?
+    /// Lease and wait limits (`maxWaitMs` is `--max-wait-ms`).
+    public var engine: LockEngineConfiguration
+    /// HTTP limits and timeouts.
+    public var http: HTTPServerConfiguration
+    /// Event loops (threads) to serve on; one per core by default.
+    public var loopCount: Int
+    /// How long shutdown waits for in-flight requests.
+    public var shutdownGracePeriod: Duration
+    /// Renders `/metrics`.
+    public var metrics: @Sendable () -> String
+
+    /// Creates a configuration; every argument has the product's default.
+    public init(
+        listen: String = "127.0.0.1:7070",
+        redisURL: String? = nil,
+        engine: LockEngineConfiguration = .init(),
+        http: HTTPServerConfiguration = .init(),
+        loopCount: Int = EventLoopGroup.defaultLoopCount,
+        shutdownGracePeriod: Duration = .seconds(10),
+        metrics: @escaping @Sendable () -> String = { "" }
+    ) {
+        self.listen = listen
+        self.redisURL = redisURL
+        self.engine = engine
+        self.http = http
+        self.loopCount = loopCount
+        self.shutdownGracePeriod = shutdownGracePeriod
+        self.metrics = metrics
+    }
+}

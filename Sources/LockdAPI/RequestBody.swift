@@ -1,0 +1,61 @@
+import LockEngine
+
+/// Reads a request body as a JSON object of known fields, whatever its
+/// `Content-Type` says (curl's `-d` labels JSON as a form).
+struct RequestBody {
+    private var fields: [String: JSONValue]
+
+    /// Parses `bytes`; an empty or blank body is an empty object.
+    /// - Throws: ``LockError/invalidRequest(_:)`` for malformed JSON, a
+    ///   non-object, a repeated or unknown field.
+    init(_ bytes: [UInt8], allowed: [String]) throws(LockError) {
+        guard bytes.contains(where: { !($0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D) }) else {
+            fields = [:]
+            return
+        }
+        let document: JSONValue
+        do {
+            document = try JSONParser.parse(bytes)
+        } catch {
+            throw .invalidRequest("body is not valid JSON: \(error.reason) at byte \(error.offset)")
+        }
+        guard case .object(let members) = document else {
+            throw .invalidRequest("body must be a JSON object, not \(document.typeName)")
+        }
+        var fields: [String: JSONValue] = [:]
+        for (key, value) in members {
+            guard allowed.contains(key) else {
+                throw .invalidRequest("unknown field '\(key)'; allowed fields: \(allowed.joined(separator: ", "))")
+            }
+            guard fields.updateValue(value, forKey: key) == nil else {
+                throw .invalidRequest("field '\(key)' appears more than once")
+            }
+        }
+        self.fields = fields
+    }
+
+    /// An integer field (absent or null: nil).
+    /// - Throws: ``LockError/invalidRequest(_:)`` for another type or a fraction.
+    func integer(_ key: String) throws(LockError) -> Int64? {
+        guard let value = fields[key], value != .null else { return nil }
+        guard case .number(let text) = value else {
+            throw .invalidRequest("\(key) must be an integer, not \(value.typeName)")
+        }
+        if let exact = Int64(text) { return exact }
+        // 1e3 and 1000.0 are integers written another way; 1.5 is not.
+        guard let approximate = Double(text), approximate.rounded() == approximate,
+              abs(approximate) < 9_007_199_254_740_992
+        else { throw .invalidRequest("\(key) must be a whole number of milliseconds within range, not \(text)") }
+        return Int64(approximate)
+    }
+
+    /// A string field (absent or null: nil).
+    /// - Throws: ``LockError/invalidRequest(_:)`` for another type.
+    func string(_ key: String) throws(LockError) -> String? {
+        guard let value = fields[key], value != .null else { return nil }
+        guard case .string(let text) = value else {
+            throw .invalidRequest("\(key) must be a string, not \(value.typeName)")
+        }
+        return text
+    }
+}

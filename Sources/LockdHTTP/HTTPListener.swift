@@ -1,0 +1,87 @@
+import LockdTransport
+import Logging
+
+/// Accepts connections on one loop's listening socket (each loop has its own,
+/// through `SO_REUSEPORT`), turning away clients past the connection cap with
+/// a 503.
+final class HTTPListener: EventHandler, @unchecked Sendable {
+    // Safe to share: `socket`, `server` and `context` never change; `paused`
+    // is touched only on the context's loop thread (event and timer callbacks).
+    let socket: Socket
+    private let server: HTTPServer
+    private let context: HTTPLoopContext
+    private var paused = false
+
+    /// Accepts per readiness event, so one busy listener cannot starve the loop.
+    private static let acceptBatch = 64
+
+    init(socket: Socket, server: HTTPServer, context: HTTPLoopContext) {
+        self.socket = socket
+        self.server = server
+        self.context = context
+    }
+
+    func handleEvents(_ events: EpollEvents) {
+        for _ in 0..<Self.acceptBatch {
+            let client: Socket?
+            do {
+                client = try socket.accept()
+            } catch {
+                // EMFILE and friends: stop accepting briefly instead of spinning on a ready listener.
+                server.logger.warning("accept failed; pausing for 100 ms", metadata: ["error": "\(error)"])
+                pause()
+                return
+            }
+            guard let client else { return }
+            guard server.connectionOpened() else {
+                turnAway(client)
+                continue
+            }
+            client.setNoDelay()
+            let connection = HTTPConnection(socket: client, server: server, context: context)
+            do {
+                try context.loop.register(fd: client.fd, events: HTTPConnection.baseInterest, handler: connection)
+            } catch {
+                client.close()
+                server.connectionClosed()
+                continue
+            }
+            context.connections[client.fd] = connection
+            connection.start()
+        }
+    }
+
+    /// Stops accepting and closes the listening socket.
+    func close() {
+        context.loop.deregister(fd: socket.fd)
+        socket.close()
+        context.listener = nil
+    }
+
+    private func pause() {
+        guard !paused else { return }
+        paused = true
+        try? context.loop.modify(fd: socket.fd, events: [])
+        context.loop.scheduleTimer(after: .milliseconds(100)) { [self] in
+            guard paused, context.listener === self else { return }
+            paused = false
+            try? context.loop.modify(fd: socket.fd, events: .readable)
+        }
+    }
+
+    /// Answers a client over the connection cap with 503 and closes it.
+    private func turnAway(_ client: Socket) {
+        var bytes: [UInt8] = []
+        HTTPResponseEncoder.encode(
+            HTTPError.unavailable("the server has too many open connections; retry shortly").response,
+            headOnly: false,
+            keepAlive: false,
+            requestVersion: .http1_1,
+            date: context.dates.current(),
+            into: &bytes
+        )
+        _ = bytes.withUnsafeBytes { client.write($0) }
+        client.shutdownWrite()
+        client.close()
+    }
+}

@@ -1,0 +1,63 @@
+/// A request method token such as `GET`; any RFC 9110 token is allowed.
+///
+/// ```swift
+/// if request.method == .post { … }
+/// let purge = HTTPMethod(rawValue: "PURGE")
+/// ```
+public struct HTTPMethod: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    /// The method exactly as sent (methods are case-sensitive).
+    public let rawValue: String
+
+    /// Wraps a method token; the caller vouches that it is a token.
+    public init(rawValue: String) { self.rawValue = rawValue }
+
+    public static let get = HTTPMethod(rawValue: "GET")
+    public static let head = HTTPMethod(rawValue: "HEAD")
+    public static let post = HTTPMethod(rawValue: "POST")
+    public static let put = HTTPMethod(rawValue: "PUT")
+    public static let delete = HTTPMethod(rawValue: "DELETE")
+    public static let patch = HTTPMethod(rawValue: "PATCH")
+    public static let options = HTTPMethod(rawValue: "OPTIONS")
+
+    public var description: String { rawValue }
+
+    /// Returns the shared constant for common methods, so parsing them allocates nothing.
+    static func parse(_ bytes: UnsafeRawBufferPointer) -> HTTPMethod {
+        switch bytes.count {
+        case 3:
+            if bytes.elementsEqual("GET".utf8) { return .get }
+            if bytes.elementsEqual("PUT".utf8) { return .put }
+        case 4:
+            if bytes.elementsEqual("POST".utf8) { return .post }
+            if bytes.elementsEqual("HEAD".utf8) { return .head }
+        case 5:
+            if bytes.elementsEqual("PATCH".utf8) { return .patch }
+        case 6:
+            if bytes.elementsEqual("DELETE".utf8) { return .delete }
+        case 7:
+            if bytes.elementsEqual("OPTIONS".utf8) { return .options }
+        default:
+            break
+        }
+        return HTTPMethod(rawValue: String(decoding: bytes, as: UTF8.self))
+    }
+}
+
+/// An HTTP version, `HTTP/major.minor`.
+public struct HTTPVersion: Hashable, Sendable, CustomStringConvertible {
+    /// The major version (always 1 for requests this server accepts).
+    public var major: Int
+    /// The minor version.
+    public var minor: Int
+
+    /// Creates a version.
+    public init(major: Int, minor: Int) {
+        self.major = major
+        self.minor = minor
+    }
+
+    public static let http1_0 = HTTPVersion(major: 1, minor: 0)
+    public static let http1_1 = HTTPVersion(major: 1, minor: 1)
+
+    public var description: String { "HTTP/\(major).\(minor)" }
+}

@@ -1,0 +1,41 @@
+/// A complete HTTP/1.1 request: head and (already received) body.
+///
+/// ```swift
+/// func respond(to request: HTTPRequest, context: HTTPRequestContext) async -> HTTPResponse {
+///     guard request.method == .post else { return HTTPResponse(status: .methodNotAllowed) }
+///     let token = request.headers["Lock-Token"]
+///     …
+/// }
+/// ```
+public struct HTTPRequest: Sendable {
+    /// The method as sent.
+    public var method: HTTPMethod
+    /// The path of the request target, raw (not percent-decoded), starting with `/`
+    /// (`*` for `OPTIONS *`). An absolute-form target is reduced to its path.
+    public var path: String
+    /// The query after `?`, raw, or nil when the target has no `?`.
+    public var query: String?
+    /// The protocol version.
+    public var version: HTTPVersion
+    /// The header fields; names case-insensitive, repeats kept.
+    public var headers: HTTPHeaders
+    /// The body, decoded from `Content-Length` or chunked framing (trailers dropped).
+    public var body: [UInt8]
+
+    /// Creates a request (tests and adapters; the server builds its own).
+    public init(
+        method: HTTPMethod,
+        path: String,
+        query: String? = nil,
+        version: HTTPVersion = .http1_1,
+        headers: HTTPHeaders = HTTPHeaders(),
+        body: [UInt8] = []
+    ) {
+        self.method = method
+        self.path = path
+        self.query = query
+        self.version = version
+        self.headers = headers
+        self.body = body
+    }
+}

@@ -1,0 +1,209 @@
+/// The limits a decoder enforces on one request.
+struct HTTPRequestLimits: Sendable, Equatable {
+    var maxRequestLineLength = 8 * 1024
+    var maxHeaderSectionLength = 32 * 1024
+    var maxHeaderCount = 100
+    var maxBodyLength = 64 * 1024
+    /// A chunk-size line (size and extensions); real ones are a few bytes.
+    var maxChunkLineLength = 1024
+}
+
+/// Decodes HTTP/1.1 requests (RFC 9112) from bytes that arrive in pieces.
+///
+/// A pure state machine: the caller hands it the bytes it has not consumed
+/// yet (the unconsumed tail of the previous call plus whatever arrived since),
+/// and it answers how many bytes it consumed and what happened. It never
+/// reads a byte twice in one line: `scanned` remembers how far the current,
+/// unfinished line was already checked. Every length is bounded, and any
+/// framing error is final — the connection answers it and closes.
+///
+/// ```swift
+/// var decoder = HTTPRequestDecoder(limits: HTTPRequestLimits())
+/// let (consumed, event) = bytes.withUnsafeBytes { decoder.decode($0) }
+/// ```
+struct HTTPRequestDecoder {
+    /// What a call to ``decode(_:)`` produced.
+    enum Event {
+        /// Every complete part was consumed; more bytes are needed.
+        case needMore
+        /// The head asked for `100 Continue` and no body byte has arrived yet.
+        case continueExpected
+        /// A complete request; `keepAlive` tells whether the client wants the connection kept.
+        case request(HTTPRequest, keepAlive: Bool)
+        /// The bytes are not acceptable HTTP; answer with the error and close.
+        case failure(HTTPError)
+    }
+
+    enum State {
+        case requestLine
+        case headers
+        case body(remaining: Int)
+        case chunkSize
+        case chunkData(remaining: Int)
+        case chunkDataEnd
+        case trailers
+        case failed(HTTPError)
+    }
+
+    let limits: HTTPRequestLimits
+    // Internal rather than private so the chunked-body extension can use them.
+    var state = State.requestLine
+    /// Bytes of the current unfinished line already checked.
+    var scanned = 0
+    /// Bytes of the header (or trailer) section so far.
+    var sectionLength = 0
+    var head = PartialHead()
+
+    init(limits: HTTPRequestLimits) {
+        self.limits = limits
+    }
+
+    /// Whether the decoder sits between requests with nothing buffered.
+    var isIdle: Bool {
+        if case .requestLine = state { return scanned == 0 }
+        return false
+    }
+
+    /// Decodes from `input`, the bytes not consumed by earlier calls followed by new ones.
+    /// - Returns: How many leading bytes of `input` are consumed, and the event.
+    mutating func decode(_ input: UnsafeRawBufferPointer) -> (consumed: Int, event: Event) {
+        var offset = 0
+        while true {
+            switch state {
+            case .failed(let error):
+                return (offset, .failure(error))
+            case .requestLine:
+                switch nextLine(input, from: offset, limit: limits.maxRequestLineLength) {
+                case .incomplete:
+                    return (offset, .needMore)
+                case .tooLong:
+                    return fail(offset, .uriTooLong("the request line is longer than \(limits.maxRequestLineLength) bytes"))
+                case .invalid(let error):
+                    return fail(offset, error)
+                case .line(let end):
+                    let start = offset
+                    offset = end + 2
+                    // RFC 9112 §2.2: ignore empty lines before a request line.
+                    if end == start { continue }
+                    if let error = head.parseRequestLine(UnsafeRawBufferPointer(rebasing: input[start..<end])) {
+                        return fail(offset, error)
+                    }
+                    state = .headers
+                    sectionLength = 0
+                }
+            case .headers:
+                let remainingSection = limits.maxHeaderSectionLength - sectionLength
+                switch nextLine(input, from: offset, limit: remainingSection - 2) {
+                case .incomplete:
+                    return (offset, .needMore)
+                case .tooLong:
+                    return fail(offset, .headersTooLarge("the header section is longer than \(limits.maxHeaderSectionLength) bytes"))
+                case .invalid(let error):
+                    return fail(offset, error)
+                case .line(let end):
+                    let start = offset
+                    offset = end + 2
+                    sectionLength += end - start + 2
+                    if end > start {
+                        if let error = head.addField(UnsafeRawBufferPointer(rebasing: input[start..<end]), limits: limits) {
+                            return fail(offset, error)
+                        }
+                        continue
+                    }
+                    switch head.framing(limits: limits) {
+                    case .failure(let error):
+                        return fail(offset, error)
+                    case .success(let framing):
+                        switch framing {
+                        case .none:
+                            return (offset, completeRequest())
+                        case .length(let length):
+                            head.body.reserveCapacity(length)
+                            state = .body(remaining: length)
+                        case .chunked:
+                            state = .chunkSize
+                        }
+                        if head.expectsContinue && offset == input.count {
+                            return (offset, .continueExpected)
+                        }
+                    }
+                }
+            case .body(let remaining):
+                let available = min(remaining, input.count - offset)
+                head.body.append(contentsOf: UnsafeRawBufferPointer(rebasing: input[offset..<offset + available]))
+                offset += available
+                if available == remaining { return (offset, completeRequest()) }
+                state = .body(remaining: remaining - available)
+                return (offset, .needMore)
+            case .chunkSize, .chunkData, .chunkDataEnd, .trailers:
+                switch decodeChunked(input, offset: &offset) {
+                case .some(let event): return (offset, event)
+                case .none: continue
+                }
+            }
+        }
+    }
+
+    /// Puts the decoder into its final failed state.
+    mutating func fail(_ offset: Int, _ error: HTTPError) -> (consumed: Int, event: Event) {
+        state = .failed(error)
+        return (offset, .failure(error))
+    }
+
+    mutating func completeRequest() -> Event {
+        let finished = head
+        head = PartialHead()
+        state = .requestLine
+        sectionLength = 0
+        return .request(finished.request, keepAlive: finished.keepAlive)
+    }
+
+    // MARK: Lines
+
+    enum LineResult {
+        /// A complete line whose content ends at this index (where its CR is).
+        case line(end: Int)
+        case incomplete
+        case tooLong
+        case invalid(HTTPError)
+    }
+
+    /// Finds the CRLF ending the line that starts at `start`, checking each
+    /// byte once: bare CR, bare LF and control bytes fail at once, which also
+    /// turns away a TLS ClientHello on its first byte.
+    mutating func nextLine(_ input: UnsafeRawBufferPointer, from start: Int, limit: Int) -> LineResult {
+        var index = start + scanned
+        while index < input.count {
+            let byte = input[index]
+            if byte == HTTPSyntax.lf {
+                guard index > start, input[index - 1] == HTTPSyntax.cr else {
+                    return .invalid(.invalidRequest("bare LF: lines must end with CRLF"))
+                }
+                scanned = 0
+                guard index - 1 - start <= limit else { return .tooLong }
+                return .line(end: index - 1)
+            }
+            if byte == HTTPSyntax.cr {
+                if index + 1 < input.count, input[index + 1] != HTTPSyntax.lf {
+                    return .invalid(.invalidRequest("bare CR: CR must be followed by LF"))
+                }
+            } else if HTTPSyntax.isForbiddenControl(byte) {
+                return .invalid(.invalidRequest("control byte 0x\(String(byte, radix: 16)) in the request head"))
+            }
+            index += 1
+        }
+        // Re-check a trailing CR next time, when the byte after it is known.
+        scanned = index - start - (index > start && input[index - 1] == HTTPSyntax.cr ? 1 : 0)
+        return scanned > limit ? .tooLong : .incomplete
+    }
+}
+
+extension HTTPRequestDecoder {
+    /// Whether the head is complete and body bytes are still expected.
+    var isReceivingBody: Bool {
+        switch state {
+        case .body, .chunkSize, .chunkData, .chunkDataEnd, .trailers: true
+        case .requestLine, .headers, .failed: false
+        }
+    }
+}

@@ -1,0 +1,72 @@
+/// A response to send: status, header fields and a complete body.
+///
+/// The server adds `Date`, `Content-Length` and `Connection`; fields of those
+/// names set here are replaced. For `HEAD` the body is dropped and its length
+/// kept.
+///
+/// ```swift
+/// HTTPResponse(status: .ok, headers: ["Content-Type": "application/json"], body: Array(#"{"ok":true}"#.utf8))
+/// ```
+public struct HTTPResponse: Sendable {
+    /// The status line's code and reason.
+    public var status: HTTPStatus
+    /// Header fields other than the ones the server sets.
+    public var headers: HTTPHeaders
+    /// The body; must be empty for 1xx, 204 and 304 (the server drops it).
+    public var body: [UInt8]
+
+    /// Creates a response.
+    public init(status: HTTPStatus, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// An RFC 9457 `application/problem+json` response `{type, title, status, detail}`.
+    ///
+    /// - Parameters:
+    ///   - status: The HTTP status, repeated in the body.
+    ///   - type: A short relative reference clients branch on, such as `"not-found"`.
+    ///   - title: A fixed summary of the type; defaults to the status's reason phrase.
+    ///   - detail: What went wrong in this case and how to fix it.
+    ///   - headers: Extra fields such as `Allow` or `Retry-After`.
+    public static func problem(
+        status: HTTPStatus,
+        type: String,
+        title: String? = nil,
+        detail: String,
+        headers: HTTPHeaders = HTTPHeaders()
+    ) -> HTTPResponse {
+        var json = #"{"type":"#
+        JSONString.append(type, to: &json)
+        json += #","title":"#
+        JSONString.append(title ?? status.reason, to: &json)
+        json += #","status":\#(status.code),"detail":"#
+        JSONString.append(detail, to: &json)
+        json += "}"
+        var headers = headers
+        headers.replaceOrAdd(name: "Content-Type", value: "application/problem+json")
+        return HTTPResponse(status: status, headers: headers, body: Array(json.utf8))
+    }
+}
+
+/// Writes JSON string literals (RFC 8259 escaping).
+enum JSONString {
+    static func append(_ text: String, to json: inout String) {
+        json += "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": json += "\\\""
+            case "\\": json += "\\\\"
+            case "\n": json += "\\n"
+            case "\r": json += "\\r"
+            case "\t": json += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                json += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: json.unicodeScalars.append(scalar)
+            }
+        }
+        json += "\""
+    }
+}

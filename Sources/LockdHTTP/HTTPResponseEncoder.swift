@@ -1,0 +1,82 @@
+/// Writes responses as HTTP/1.1 bytes, appending to a buffer so that all
+/// responses produced by one read go out in one `send`.
+enum HTTPResponseEncoder {
+    /// Appends `response` to `buffer`.
+    ///
+    /// - Parameters:
+    ///   - headOnly: The request was `HEAD`: keep `Content-Length`, drop the body.
+    ///   - keepAlive: Whether the connection stays open after this response.
+    ///   - requestVersion: The request's version; HTTP/1.0 keep-alive is confirmed explicitly.
+    ///   - date: The `Date` value (IMF-fixdate).
+    static func encode(
+        _ response: HTTPResponse,
+        headOnly: Bool,
+        keepAlive: Bool,
+        requestVersion: HTTPVersion,
+        date: [UInt8],
+        into buffer: inout [UInt8]
+    ) {
+        let status = response.status
+        buffer.append(contentsOf: "HTTP/1.1 ".utf8)
+        appendDecimal(status.code, to: &buffer)
+        buffer.append(HTTPSyntax.space)
+        buffer.append(contentsOf: status.reason.utf8)
+        appendCRLF(to: &buffer)
+        for field in response.headers where !isServerField(field.name) {
+            buffer.append(contentsOf: field.name.utf8)
+            buffer.append(contentsOf: ": ".utf8)
+            buffer.append(contentsOf: field.value.utf8)
+            appendCRLF(to: &buffer)
+        }
+        buffer.append(contentsOf: "Date: ".utf8)
+        buffer.append(contentsOf: date)
+        appendCRLF(to: &buffer)
+        if !status.forbidsContent {
+            buffer.append(contentsOf: "Content-Length: ".utf8)
+            appendDecimal(response.body.count, to: &buffer)
+            appendCRLF(to: &buffer)
+        }
+        if !keepAlive {
+            buffer.append(contentsOf: "Connection: close\r\n".utf8)
+        } else if requestVersion.minor == 0 {
+            buffer.append(contentsOf: "Connection: keep-alive\r\n".utf8)
+        }
+        appendCRLF(to: &buffer)
+        if !headOnly && !status.forbidsContent {
+            buffer.append(contentsOf: response.body)
+        }
+    }
+
+    /// The interim response sent when a client waits with `Expect: 100-continue`.
+    static let continueResponse = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
+
+    /// Fields the server sets itself; the responder's versions are dropped.
+    private static func isServerField(_ name: String) -> Bool {
+        switch name.utf8.count {
+        case 4: HTTPHeaders.namesEqual(name, "date")
+        case 10: HTTPHeaders.namesEqual(name, "connection")
+        case 14: HTTPHeaders.namesEqual(name, "content-length")
+        case 17: HTTPHeaders.namesEqual(name, "transfer-encoding")
+        default: false
+        }
+    }
+
+    private static func appendCRLF(to buffer: inout [UInt8]) {
+        buffer.append(HTTPSyntax.cr)
+        buffer.append(HTTPSyntax.lf)
+    }
+
+    private static func appendDecimal(_ value: Int, to buffer: inout [UInt8]) {
+        guard value > 0 else {
+            buffer.append(UInt8(ascii: "0"))
+            return
+        }
+        let start = buffer.count
+        var rest = value
+        while rest > 0 {
+            buffer.append(UInt8(ascii: "0") + UInt8(rest % 10))
+            rest /= 10
+        }
+        buffer[start...].reverse()
+    }
+}

@@ -1,0 +1,160 @@
+import LockdTransport
+import Logging
+import Synchronization
+
+/// An HTTP/1.1 server on the event loops of an ``EventLoopGroup``.
+///
+/// Each loop gets its own listener (`SO_REUSEPORT`) and owns the connections
+/// it accepts; each request's ``HTTPResponder`` call runs as a task whose
+/// executor is that loop, and is cancelled when the client disconnects.
+///
+/// ```swift
+/// let group = try EventLoopGroup()
+/// let server = HTTPServer(
+///     configuration: HTTPServerConfiguration(listenAddress: "127.0.0.1:0"),
+///     responder: router, eventLoopGroup: group, logger: logger)
+/// let addresses = try server.start()          // the bound port, even for port 0
+/// …
+/// await server.shutdown(gracePeriod: .seconds(10))
+/// group.shutdown()
+/// ```
+public final class HTTPServer: Sendable {
+    /// The settings the server was created with.
+    public let configuration: HTTPServerConfiguration
+    let responder: any HTTPResponder
+    let logger: Logger
+    let limits: HTTPRequestLimits
+    let contexts: [HTTPLoopContext]
+    /// Starts every request id of this server, so ids from several instances differ.
+    let requestIDPrefix: String
+    private let requestCounter = Atomic<UInt64>(0)
+    private let lifecycle = Mutex(Lifecycle())
+    private let draining = Atomic<Bool>(false)
+
+    private struct Lifecycle {
+        var openConnections = 0
+        var started = false
+        var drainWaiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    /// Creates a server; nothing happens until ``start()``.
+    /// - Parameters:
+    ///   - configuration: Address, limits and timeouts.
+    ///   - responder: Answers every request (a ``Router`` usually).
+    ///   - eventLoopGroup: The loops to serve on; the caller shuts it down after the server.
+    ///   - logger: For connection-level events (at debug and trace) and, with a
+    ///     request id, for responders through ``HTTPRequestContext/logger``.
+    public init(
+        configuration: HTTPServerConfiguration,
+        responder: some HTTPResponder,
+        eventLoopGroup: EventLoopGroup,
+        logger: Logger
+    ) {
+        self.configuration = configuration
+        self.responder = responder
+        self.logger = logger
+        self.limits = configuration.limits
+        self.contexts = eventLoopGroup.loops.map(HTTPLoopContext.init)
+        self.requestIDPrefix = String(UInt32.random(in: 0x1000_0000...UInt32.max), radix: 16) + "-"
+    }
+
+    /// Binds and starts accepting on every loop.
+    /// - Returns: The bound addresses (with the real port when the configured one is 0).
+    /// - Throws: ``SocketAddressError`` for a bad listen address, ``TransportError``
+    ///   when the address cannot be bound.
+    @discardableResult
+    public func start() throws -> [SocketAddress] {
+        lifecycle.withLock { state in
+            precondition(!state.started, "HTTPServer.start() called twice")
+            state.started = true
+        }
+        var address = try SocketAddress(parsing: configuration.listenAddress)
+        var sockets: [Socket] = []
+        do {
+            for _ in contexts {
+                let socket = try Socket.listen(on: address, backlog: configuration.backlog, reusePort: true)
+                sockets.append(socket)
+                // Later loops bind the port the first one got, which matters for port 0.
+                address = try socket.localAddress()
+            }
+        } catch {
+            for socket in sockets { socket.close() }
+            throw error
+        }
+        for (context, socket) in zip(contexts, sockets) {
+            context.loop.execute { [self] in
+                let listener = HTTPListener(socket: socket, server: self, context: context)
+                do {
+                    try context.loop.register(fd: socket.fd, events: .readable, handler: listener)
+                    context.listener = listener
+                } catch {
+                    logger.error("cannot watch the listening socket", metadata: ["error": "\(error)"])
+                    socket.close()
+                }
+            }
+        }
+        logger.debug("HTTP server listening", metadata: ["address": "\(address)", "loops": "\(contexts.count)"])
+        return [address]
+    }
+
+    /// Stops gracefully: stops accepting, closes idle connections, lets requests
+    /// in flight finish (their responses carry `Connection: close`), and after
+    /// `gracePeriod` cancels what is still running and closes every connection.
+    /// Returns when all connections are closed.
+    public func shutdown(gracePeriod: Duration) async {
+        draining.store(true, ordering: .sequentiallyConsistent)
+        for context in contexts {
+            context.loop.execute {
+                context.listener?.close()
+                for connection in Array(context.connections.values) { connection.beginDrain() }
+            }
+        }
+        if let first = contexts.first {
+            first.loop.execute { [self] in
+                first.loop.scheduleTimer(after: gracePeriod) { [self] in
+                    for context in contexts {
+                        context.loop.execute {
+                            for connection in Array(context.connections.values) { connection.forceClose() }
+                        }
+                    }
+                }
+            }
+        }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let resumeNow = lifecycle.withLock { state -> Bool in
+                guard state.openConnections > 0 else { return true }
+                state.drainWaiters.append(continuation)
+                return false
+            }
+            if resumeNow { continuation.resume() }
+        }
+        logger.debug("HTTP server stopped")
+    }
+
+    // MARK: Connection accounting (called by listeners and connections)
+
+    var isDraining: Bool { draining.load(ordering: .relaxed) }
+
+    /// Counts a new connection; false when the cap is reached (or the server is draining).
+    func connectionOpened() -> Bool {
+        lifecycle.withLock { state in
+            guard state.openConnections < configuration.maxConnections, !isDraining else { return false }
+            state.openConnections += 1
+            return true
+        }
+    }
+
+    func connectionClosed() {
+        let waiters = lifecycle.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.openConnections -= 1
+            guard state.openConnections == 0 else { return [] }
+            defer { state.drainWaiters = [] }
+            return state.drainWaiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    func nextRequestNumber() -> UInt64 {
+        requestCounter.wrappingAdd(1, ordering: .relaxed).newValue
+    }
+}

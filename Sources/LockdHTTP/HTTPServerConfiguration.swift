@@ -1,0 +1,71 @@
+/// Everything that shapes an ``HTTPServer``: where it listens and the limits
+/// it holds every client to. Defaults follow lockd's product contract.
+///
+/// ```swift
+/// var configuration = HTTPServerConfiguration(listenAddress: "127.0.0.1:0")
+/// configuration.idleTimeout = .seconds(5)
+/// ```
+public struct HTTPServerConfiguration: Sendable {
+    /// `HOST:PORT` to listen on (`[::1]:7070` for IPv6; port 0 picks a free port).
+    public var listenAddress: String
+    /// Longest request line (method, target, version) accepted; longer gets 414.
+    public var maxRequestLineLength: Int
+    /// Longest header section (after the request line, CRLFs included); longer gets 431.
+    public var maxHeaderSectionLength: Int
+    /// Most header fields in one request; more gets 431.
+    public var maxHeaderCount: Int
+    /// Largest request body; larger gets 413, decided from `Content-Length`
+    /// before reading, and while reading chunked bodies.
+    public var maxBodyLength: Int
+    /// Time allowed from a request's first byte to the end of its head; a slower
+    /// client (slowloris) gets 408 and is disconnected.
+    public var headTimeout: Duration
+    /// Time allowed to receive a body once its head arrived; then 408 and close.
+    public var bodyTimeout: Duration
+    /// How long a keep-alive connection may sit between requests before it is closed.
+    public var idleTimeout: Duration
+    /// How long a response may wait for a client that does not read it before
+    /// the connection is closed.
+    public var writeTimeout: Duration
+    /// Most connections open at once across all loops; past it a new client is
+    /// answered 503 and disconnected.
+    public var maxConnections: Int
+    /// The listen backlog of each loop's listener.
+    public var backlog: Int32
+
+    /// Creates a configuration; every argument has the product's default.
+    public init(
+        listenAddress: String = "127.0.0.1:7070",
+        maxRequestLineLength: Int = 8 * 1024,
+        maxHeaderSectionLength: Int = 32 * 1024,
+        maxHeaderCount: Int = 100,
+        maxBodyLength: Int = 64 * 1024,
+        headTimeout: Duration = .seconds(10),
+        bodyTimeout: Duration = .seconds(30),
+        idleTimeout: Duration = .seconds(60),
+        writeTimeout: Duration = .seconds(10),
+        maxConnections: Int = 16 * 1024,
+        backlog: Int32 = 1024
+    ) {
+        self.listenAddress = listenAddress
+        self.maxRequestLineLength = maxRequestLineLength
+        self.maxHeaderSectionLength = maxHeaderSectionLength
+        self.maxHeaderCount = maxHeaderCount
+        self.maxBodyLength = maxBodyLength
+        self.headTimeout = headTimeout
+        self.bodyTimeout = bodyTimeout
+        self.idleTimeout = idleTimeout
+        self.writeTimeout = writeTimeout
+        self.maxConnections = maxConnections
+        self.backlog = backlog
+    }
+
+    var limits: HTTPRequestLimits {
+        HTTPRequestLimits(
+            maxRequestLineLength: maxRequestLineLength,
+            maxHeaderSectionLength: maxHeaderSectionLength,
+            maxHeaderCount: maxHeaderCount,
+            maxBodyLength: maxBodyLength
+        )
+    }
+}

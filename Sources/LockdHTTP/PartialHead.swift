@@ -1,0 +1,213 @@
+/// The request being decoded: what the request line and header fields said
+/// so far, including the fields that decide framing and connection reuse.
+struct PartialHead {
+    enum Framing: Equatable {
+        case none
+        case length(Int)
+        case chunked
+    }
+
+    var method = HTTPMethod.get
+    var path = ""
+    var query: String?
+    var version = HTTPVersion.http1_1
+    var fields: [HTTPHeaders.Field] = []
+    var body: [UInt8] = []
+
+    private var contentLength: Int?
+    private var transferCodings: [Substring] = []
+    private var sawTransferEncoding = false
+    private var hostCount = 0
+    private var connectionClose = false
+    private var connectionKeepAlive = false
+    private var expectation: String?
+
+    var request: HTTPRequest {
+        HTTPRequest(method: method, path: path, query: query, version: version, headers: HTTPHeaders(fields), body: body)
+    }
+
+    /// HTTP/1.1 keeps the connection unless told to close; HTTP/1.0 only when asked.
+    var keepAlive: Bool {
+        !connectionClose && (version.minor >= 1 || connectionKeepAlive)
+    }
+
+    var expectsContinue: Bool { expectation != nil && version.minor >= 1 }
+
+    // MARK: Request line
+
+    /// Parses `method SP request-target SP HTTP-version`; returns the error, if any.
+    mutating func parseRequestLine(_ line: UnsafeRawBufferPointer) -> HTTPError? {
+        guard let firstSpace = line.firstIndex(of: HTTPSyntax.space), firstSpace > 0 else {
+            return .invalidRequest("the request line must be METHOD SP TARGET SP VERSION")
+        }
+        let methodBytes = UnsafeRawBufferPointer(rebasing: line[..<firstSpace])
+        guard methodBytes.allSatisfy(HTTPSyntax.isToken) else {
+            return .invalidRequest("the method is not a token")
+        }
+        let rest = UnsafeRawBufferPointer(rebasing: line[(firstSpace + 1)...])
+        guard let secondSpace = rest.firstIndex(of: HTTPSyntax.space), secondSpace > 0 else {
+            return .invalidRequest("the request line must be METHOD SP TARGET SP VERSION")
+        }
+        let versionBytes = UnsafeRawBufferPointer(rebasing: rest[(secondSpace + 1)...])
+        switch Self.parseVersion(versionBytes) {
+        case .failure(let error): return error
+        case .success(let parsed): version = parsed
+        }
+        method = HTTPMethod.parse(methodBytes)
+        return parseTarget(UnsafeRawBufferPointer(rebasing: rest[..<secondSpace]))
+    }
+
+    static func parseVersion(_ bytes: UnsafeRawBufferPointer) -> Result<HTTPVersion, HTTPError> {
+        guard bytes.count == 8, bytes.prefix(5).elementsEqual("HTTP/".utf8),
+              HTTPSyntax.isDigit(bytes[5]), bytes[6] == UInt8(ascii: "."), HTTPSyntax.isDigit(bytes[7])
+        else {
+            return .failure(.invalidRequest("the version must be HTTP/1.1 or HTTP/1.0"))
+        }
+        let major = Int(bytes[5] - UInt8(ascii: "0"))
+        let minor = Int(bytes[7] - UInt8(ascii: "0"))
+        guard major == 1 else {
+            return .failure(.versionNotSupported("HTTP/\(major).\(minor) is not supported; use HTTP/1.1"))
+        }
+        // RFC 9110 §6.2: a higher 1.x minor is served as 1.1.
+        return .success(HTTPVersion(major: 1, minor: min(minor, 1)))
+    }
+
+    private mutating func parseTarget(_ target: UnsafeRawBufferPointer) -> HTTPError? {
+        guard target.allSatisfy(HTTPSyntax.isTargetByte) else {
+            return .invalidRequest("the request target has a byte that is not visible ASCII; percent-encode it")
+        }
+        guard !target.contains(UInt8(ascii: "#")) else {
+            return .invalidRequest("the request target must not have a fragment (#)")
+        }
+        var pathStart = 0
+        if target.first == UInt8(ascii: "*") && target.count == 1 {
+            guard method == .options else { return .invalidRequest("the target * is only for OPTIONS") }
+        } else if target.first != UInt8(ascii: "/") {
+            // absolute-form (RFC 9112 §3.2.2): keep only path and query.
+            guard let authorityStart = Self.absoluteFormAuthority(target) else {
+                return .invalidRequest("the request target must be a path starting with /")
+            }
+            pathStart = target[authorityStart...].firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") } ?? target.count
+        }
+        let afterAuthority = UnsafeRawBufferPointer(rebasing: target[pathStart...])
+        if let questionMark = afterAuthority.firstIndex(of: UInt8(ascii: "?")) {
+            path = String(decoding: afterAuthority[..<questionMark], as: UTF8.self)
+            query = String(decoding: afterAuthority[(questionMark + 1)...], as: UTF8.self)
+        } else {
+            path = String(decoding: afterAuthority, as: UTF8.self)
+        }
+        if path.isEmpty { path = "/" }
+        return nil
+    }
+
+    private static func absoluteFormAuthority(_ target: UnsafeRawBufferPointer) -> Int? {
+        for scheme in ["http://", "https://"] where target.count >= scheme.utf8.count {
+            if zip(target, scheme.utf8).allSatisfy({ HTTPSyntax.lowercased($0) == $1 }) { return scheme.utf8.count }
+        }
+        return nil
+    }
+
+    // MARK: Header fields
+
+    /// Checks `field-name ":" OWS field-value OWS`; returns the error, if any.
+    static func checkFieldLine(_ line: UnsafeRawBufferPointer) -> HTTPError? {
+        if line[0] == HTTPSyntax.space || line[0] == HTTPSyntax.tab {
+            return .invalidRequest("obsolete line folding (a field line starting with whitespace) is not accepted")
+        }
+        guard let colon = line.firstIndex(of: HTTPSyntax.colon), colon > 0 else {
+            return .invalidRequest("a header field line has no name followed by ':'")
+        }
+        for byte in line[..<colon] where !HTTPSyntax.isToken(byte) {
+            if byte == HTTPSyntax.space || byte == HTTPSyntax.tab {
+                return .invalidRequest("whitespace between a field name and ':' is not allowed")
+            }
+            return .invalidRequest("a field name has a byte that is not a token character")
+        }
+        return nil
+    }
+
+    /// Adds one header field line, tracking the fields that decide framing.
+    mutating func addField(_ line: UnsafeRawBufferPointer, limits: HTTPRequestLimits) -> HTTPError? {
+        if let error = Self.checkFieldLine(line) { return error }
+        guard fields.count < limits.maxHeaderCount else {
+            return .headersTooLarge("more than \(limits.maxHeaderCount) header fields")
+        }
+        // checkFieldLine proved there is a colon.
+        let colon = line.firstIndex(of: HTTPSyntax.colon) ?? 0
+        var valueStart = colon + 1
+        var valueEnd = line.count
+        while valueStart < valueEnd, line[valueStart] == HTTPSyntax.space || line[valueStart] == HTTPSyntax.tab { valueStart += 1 }
+        while valueEnd > valueStart, line[valueEnd - 1] == HTTPSyntax.space || line[valueEnd - 1] == HTTPSyntax.tab { valueEnd -= 1 }
+        let nameBytes = UnsafeRawBufferPointer(rebasing: line[..<colon])
+        let name = String(decoding: nameBytes, as: UTF8.self)
+        let value = String(decoding: line[valueStart..<valueEnd], as: UTF8.self)
+        fields.append((name: name, value: value))
+        return track(nameBytes, value)
+    }
+
+    private mutating func track(_ name: UnsafeRawBufferPointer, _ value: String) -> HTTPError? {
+        switch name.count {
+        case 4 where HTTPSyntax.equalsIgnoringCase(name, "host"):
+            hostCount += 1
+        case 6 where HTTPSyntax.equalsIgnoringCase(name, "expect"):
+            expectation = value
+        case 10 where HTTPSyntax.equalsIgnoringCase(name, "connection"):
+            for option in HTTPSyntax.listElements(value) {
+                if HTTPSyntax.equalsIgnoringCase(option.utf8, "close") { connectionClose = true }
+                if HTTPSyntax.equalsIgnoringCase(option.utf8, "keep-alive") { connectionKeepAlive = true }
+            }
+        case 14 where HTTPSyntax.equalsIgnoringCase(name, "content-length"):
+            let elements = HTTPSyntax.listElements(value)
+            guard !elements.isEmpty else { return .invalidRequest("Content-Length is empty") }
+            for element in elements {
+                // At most 18 digits, so the value never overflows.
+                guard element.utf8.count <= 18, element.utf8.allSatisfy(HTTPSyntax.isDigit), let length = Int(element) else {
+                    return .invalidRequest("Content-Length must be a decimal number of at most 18 digits")
+                }
+                if let contentLength, contentLength != length {
+                    return .invalidRequest("Content-Length is given more than once with different values")
+                }
+                contentLength = length
+            }
+        case 17 where HTTPSyntax.equalsIgnoringCase(name, "transfer-encoding"):
+            sawTransferEncoding = true
+            transferCodings += HTTPSyntax.listElements(value)
+        default:
+            break
+        }
+        return nil
+    }
+
+    /// Decides how the body is framed once the head is complete (RFC 9112 §6.3).
+    func framing(limits: HTTPRequestLimits) -> Result<Framing, HTTPError> {
+        if version.minor >= 1 && hostCount == 0 {
+            return .failure(.invalidRequest("HTTP/1.1 requests must have a Host header"))
+        }
+        if hostCount > 1 {
+            return .failure(.invalidRequest("more than one Host header"))
+        }
+        if let expectation, version.minor >= 1, !HTTPSyntax.equalsIgnoringCase(expectation.utf8, "100-continue") {
+            return .failure(.expectationFailed("only Expect: 100-continue is supported"))
+        }
+        if sawTransferEncoding {
+            if contentLength != nil {
+                return .failure(.invalidRequest("Content-Length and Transfer-Encoding must not both be sent"))
+            }
+            guard !transferCodings.isEmpty, transferCodings.allSatisfy({ $0.utf8.allSatisfy(HTTPSyntax.isToken) }) else {
+                return .failure(.invalidRequest("Transfer-Encoding is not a list of codings"))
+            }
+            guard transferCodings.allSatisfy({ HTTPSyntax.equalsIgnoringCase($0.utf8, "chunked") }) else {
+                return .failure(.notImplemented("only the chunked transfer coding is supported"))
+            }
+            guard transferCodings.count == 1 else {
+                return .failure(.invalidRequest("chunked must be applied exactly once"))
+            }
+            return .success(.chunked)
+        }
+        guard let contentLength, contentLength > 0 else { return .success(.none) }
+        guard contentLength <= limits.maxBodyLength else {
+            return .failure(.payloadTooLarge("the body is \(contentLength) bytes; at most \(limits.maxBodyLength) are accepted"))
+        }
+        return .success(.length(contentLength))
+    }
+}

@@ -1,0 +1,84 @@
+/// Dispatches requests by method and path pattern; answers 404, 405 (with
+/// `Allow`) and 400 for bad escapes as `application/problem+json`.
+///
+/// Patterns are `/`-separated segments; `{name}` matches one non-empty
+/// segment and binds it, percent-decoded, in `context.parameters`. The rule:
+/// the raw path is split on `/` first, so `%2F` inside a parameter is a `/` in
+/// its value and never splits it; `%XX` (two hex digits, any case) becomes
+/// that byte, `+` stays `+`, and a `%` without two hex digits after it — or a
+/// value that is not UTF-8 once decoded — is `400 invalid-request`. Literal
+/// segments match the raw path byte for byte. `HEAD` falls back to the `GET`
+/// route (the server drops the body).
+///
+/// ```swift
+/// var router = Router()
+/// router.add(.post, "/locks/{name}/renew") { request, context in
+///     let name = context.parameters["name"] ?? ""
+///     return HTTPResponse(status: .ok, body: Array(name.utf8))
+/// }
+/// let server = HTTPServer(configuration: .init(), responder: router, eventLoopGroup: group, logger: logger)
+/// ```
+public struct Router: HTTPResponder {
+    /// A route's handler.
+    public typealias Handler = @Sendable (HTTPRequest, HTTPRequestContext) async -> HTTPResponse
+
+    private struct Route: Sendable {
+        let method: HTTPMethod
+        let pattern: PathPattern
+        let handler: Handler
+    }
+
+    private var routes: [Route] = []
+
+    /// An empty router: every request gets 404.
+    public init() {}
+
+    /// Adds a route; earlier routes win when two match the same request.
+    /// - Parameters:
+    ///   - method: The method to match.
+    ///   - pattern: A path such as `/locks/{name}/renew`.
+    ///   - handler: Called with the request and a context holding the parameters.
+    public mutating func add(_ method: HTTPMethod, _ pattern: String, handler: @escaping Handler) {
+        routes.append(Route(method: method, pattern: PathPattern(pattern), handler: handler))
+    }
+
+    public func respond(to request: HTTPRequest, context: HTTPRequestContext) async -> HTTPResponse {
+        var allowed: [HTTPMethod] = []
+        var headFallback: (Route, [Substring])?
+        for route in routes {
+            guard let rawValues = route.pattern.match(request.path) else { continue }
+            if route.method == request.method {
+                return await call(route, rawValues, request, context)
+            }
+            if request.method == .head, route.method == .get, headFallback == nil {
+                headFallback = (route, rawValues)
+            }
+            if !allowed.contains(route.method) { allowed.append(route.method) }
+        }
+        if let (route, rawValues) = headFallback {
+            return await call(route, rawValues, request, context)
+        }
+        guard !allowed.isEmpty else {
+            return HTTPError.notFound("no resource at this path").response
+        }
+        if allowed.contains(.get), !allowed.contains(.head) { allowed.append(.head) }
+        let allow = allowed.map(\.rawValue).joined(separator: ", ")
+        return HTTPResponse.problem(
+            status: .methodNotAllowed,
+            type: "method-not-allowed",
+            detail: "\(request.method) is not allowed here; use \(allow)",
+            headers: ["Allow": allow]
+        )
+    }
+
+    private func call(_ route: Route, _ rawValues: [Substring], _ request: HTTPRequest, _ context: HTTPRequestContext) async -> HTTPResponse {
+        var context = context
+        for (name, raw) in zip(route.pattern.parameterNames, rawValues) {
+            guard let value = PercentDecoding.decode(raw) else {
+                return HTTPError.invalidRequest("the path segment for {\(name)} has an invalid percent-escape or is not UTF-8").response
+            }
+            context.parameters[name] = value
+        }
+        return await route.handler(request, context)
+    }
+}

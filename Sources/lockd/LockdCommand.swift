@@ -1,0 +1,53 @@
+import ArgumentParser
+import LockdAPI
+import Logging
+
+/// `lockd`: the lock service's executable. Configuration and wiring only.
+@main
+struct LockdCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lockd",
+        abstract: "A distributed lock service that speaks HTTP.",
+        discussion: """
+            Every setting is read from, in order: its flag, its environment variable, \
+            the --config file (lines of LOCKD_NAME=value, # comments), then its default.
+            """
+    )
+
+    @Option(name: .long, help: "Address to listen on, HOST:PORT (env LOCKD_LISTEN; default 127.0.0.1:7070).")
+    var listen: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Redis URL, redis://[user:password@]host:port[/db] (env LOCKD_REDIS_URL; default: none — leases kept in this process only, not durable, not shared).",
+        valueName: "url"))
+    var redis: String?
+
+    @Option(name: .customLong("max-wait-ms"), help: "Longest wait_ms a client may ask for (env LOCKD_MAX_WAIT_MS; default 60000).")
+    var maxWaitMs: String?
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env LOCKD_LOG_LEVEL; default info).")
+    var logLevel: String?
+
+    @Option(name: .customLong("log-format"), help: "text or json (env LOCKD_LOG_FORMAT; default text).")
+    var logFormat: String?
+
+    @Option(name: .long, help: "A file of LOCKD_NAME=value lines read after flags and environment (env LOCKD_CONFIG).")
+    var config: String?
+
+    func run() async throws {
+        let settings: Settings
+        do {
+            settings = try Settings(flags: self, environment: Environment.current)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        LoggingSystem.bootstrap { label in
+            var handler: any LogHandler = settings.logFormat == .json
+                ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+            handler.logLevel = settings.logLevel
+            return handler
+        }
+        let logger = Logger(label: "lockd")
+        try await Lockd(settings: settings, logger: logger).run()
+    }
+}

@@ -1,0 +1,107 @@
+import LockdAPI
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// lockd's resolved settings: flag, then environment, then config file, then default.
+struct Settings {
+    enum LogFormat: String { case text, json }
+
+    var listen = "127.0.0.1:7070"
+    var redisURL: String?
+    var maxWaitMs: Int64 = 60_000
+    var logLevel = Logger.Level.info
+    var logFormat = LogFormat.text
+
+    /// A setting that cannot be used, named as the user wrote it.
+    struct Invalid: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    init(flags: LockdCommand, environment: [String: String]) throws {
+        let configPath = flags.config ?? environment["LOCKD_CONFIG"]
+        let file = try configPath.map(Self.readConfigFile) ?? [:]
+        func value(_ flag: String?, _ key: String) -> String? {
+            flag ?? environment[key] ?? file[key]
+        }
+        if let listen = value(flags.listen, "LOCKD_LISTEN") {
+            guard let colon = listen.lastIndex(of: ":"), UInt16(listen[listen.index(after: colon)...]) != nil else {
+                throw Invalid(description: "--listen / LOCKD_LISTEN must be HOST:PORT, got '\(listen)'")
+            }
+            self.listen = listen
+        }
+        if let url = value(flags.redis, "LOCKD_REDIS_URL"), !url.isEmpty {
+            guard url.hasPrefix("redis://") || url.hasPrefix("rediss://") else {
+                throw Invalid(description: "--redis / LOCKD_REDIS_URL must start with redis:// or rediss://")
+            }
+            self.redisURL = url
+        }
+        if let text = value(flags.maxWaitMs, "LOCKD_MAX_WAIT_MS") {
+            guard let number = Int64(text), (0...3_600_000).contains(number) else {
+                throw Invalid(description: "--max-wait-ms / LOCKD_MAX_WAIT_MS must be an integer from 0 to 3600000, got '\(text)'")
+            }
+            self.maxWaitMs = number
+        }
+        if let text = value(flags.logLevel, "LOCKD_LOG_LEVEL") {
+            guard let level = Logger.Level(rawValue: text.lowercased()) else {
+                throw Invalid(description: "--log-level / LOCKD_LOG_LEVEL must be trace, debug, info, notice, warning, error or critical, got '\(text)'")
+            }
+            self.logLevel = level
+        }
+        if let text = value(flags.logFormat, "LOCKD_LOG_FORMAT") {
+            guard let format = LogFormat(rawValue: text.lowercased()) else {
+                throw Invalid(description: "--log-format / LOCKD_LOG_FORMAT must be text or json, got '\(text)'")
+            }
+            self.logFormat = format
+        }
+    }
+
+    /// Reads `LOCKD_NAME=value` lines; blank lines and `#` comments are skipped.
+    static func readConfigFile(_ path: String) throws -> [String: String] {
+        guard let file = fopen(path, "r") else {
+            throw Invalid(description: "--config / LOCKD_CONFIG: cannot read '\(path)'")
+        }
+        defer { fclose(file) }
+        var values: [String: String] = [:]
+        var lineNumber = 0
+        var buffer = [CChar](repeating: 0, count: 4096)
+        while fgets(&buffer, Int32(buffer.count), file) != nil {
+            lineNumber += 1
+            let line = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                .trimmingWhitespace()
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            guard let equals = line.firstIndex(of: "="), line.hasPrefix("LOCKD_") else {
+                throw Invalid(description: "--config \(path):\(lineNumber): expected LOCKD_NAME=value")
+            }
+            var value = String(line[line.index(after: equals)...]).trimmingWhitespace()
+            if value.count >= 2, value.first == "\"", value.last == "\"" { value = String(value.dropFirst().dropLast()) }
+            values[String(line[..<equals]).trimmingWhitespace()] = value
+        }
+        return values
+    }
+}
+
+/// The process environment as a dictionary.
+enum Environment {
+    static var current: [String: String] {
+        var values: [String: String] = [:]
+        var pointer = environ
+        while let entry = pointer.pointee {
+            let text = String(cString: entry)
+            if let equals = text.firstIndex(of: "=") {
+                values[String(text[..<equals])] = String(text[text.index(after: equals)...])
+            }
+            pointer += 1
+        }
+        return values
+    }
+}
+
+extension String {
+    func trimmingWhitespace() -> String {
+        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
+        return String(drop(while: isSpace).reversed().drop(while: isSpace).reversed())
+    }
+}

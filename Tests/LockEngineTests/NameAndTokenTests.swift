@@ -1,0 +1,38 @@
+import LockEngine
+import Testing
+
+@Suite struct NameAndTokenTests {
+    @Test(arguments: ["a", "orders:4711", "A.b_c-d:e", String(repeating: "x", count: 255), "..."])
+    func validNames(_ text: String) throws {
+        #expect(try LockName(text).value == text)
+    }
+
+    @Test(arguments: ["", ".", "..", "with space", "slash/inside", "ümlaut", "star*", "{tag}", String(repeating: "x", count: 256)])
+    func invalidNames(_ text: String) {
+        #expect(throws: LockError.self) { try LockName(text) }
+    }
+
+    @Test func randomTokensAreWellFormedAndDistinct() throws {
+        var seen = Set<String>()
+        for _ in 0..<1_000 {
+            let token = LeaseToken.random()
+            #expect(try LeaseToken(token.value) == token)
+            seen.insert(token.value)
+        }
+        #expect(seen.count == 1_000)
+    }
+
+    @Test(arguments: ["short", String(repeating: "a", count: 129), "has space in it 0123456789", "padding=0123456789abcdefg"])
+    func malformedTokensAreRefused(_ text: String) {
+        #expect(throws: LockError.self) { try LeaseToken(text) }
+    }
+
+    @Test func tokensNeverPrintThemselves() {
+        let token = LeaseToken.random()
+        #expect(!"\(token)".contains(token.value))
+        #expect(!String(describing: token).contains(token.value))
+        #expect(!String(reflecting: token).contains(token.value))
+        let lease = Lease(name: try! LockName("x"), token: token, fence: 1, ttlMs: 1, expiresAtMs: 1, owner: nil)
+        #expect(!"\(lease)".contains(token.value))
+    }
+}
