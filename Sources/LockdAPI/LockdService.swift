@@ -1,5 +1,6 @@
 import LockEngine
 import LockdHTTP
+import LockdRedis
 import LockdTransport
 import Logging
 
@@ -22,6 +23,7 @@ public final class LockdService: Sendable {
     public let engine: LockEngine
     private let loops: EventLoopGroup
     private let store: any LockStore
+    private let redis: RedisClient?
     private let server: HTTPServer
     private let logger: Logger
 
@@ -32,10 +34,12 @@ public final class LockdService: Sendable {
         self.logger = logger
         let loops = try EventLoopGroup(loopCount: configuration.loopCount)
         self.loops = loops
-        if configuration.redisURL != nil {
-            // REDIS-PENDING: the Redis store is wired in when the Redis client lands.
-            throw LockError.unavailable("the Redis store is not built yet")
+        if let url = configuration.redisURL {
+            let redis = RedisClient(configuration: try RedisConfiguration(url: url), eventLoopGroup: loops, logger: logger)
+            self.redis = redis
+            self.store = RedisLockStore(client: redis, logger: logger)
         } else {
+            self.redis = nil
             self.store = InMemoryLockStore()
         }
         self.engine = LockEngine(store: store, configuration: configuration.engine, loops: loops, logger: logger)
@@ -46,7 +50,7 @@ public final class LockdService: Sendable {
     }
 
     /// Whether leases live only in this process.
-    public var isInMemory: Bool { configuration.redisURL == nil }
+    public var isInMemory: Bool { redis == nil }
 
     /// Starts listening.
     /// - Returns: the bound addresses (the real port when the configured one is 0).
@@ -66,6 +70,7 @@ public final class LockdService: Sendable {
         engine.beginShutdown()
         await server.shutdown(gracePeriod: configuration.shutdownGracePeriod)
         await store.close()
+        await redis?.shutdown()
         loops.shutdown()
     }
 }

@@ -1,10 +1,13 @@
 import LockEngine
+import LockdRedis
+import LockdTestSupport
 import LockdTransport
 import Logging
 
 /// The stores every semantics test runs against.
 enum StoreKind: String, CaseIterable, Sendable {
     case memory
+    case redis
 
     /// A fresh engine over a fresh store of this kind, with its wake-up loop
     /// running until `body` returns.
@@ -15,9 +18,17 @@ enum StoreKind: String, CaseIterable, Sendable {
         let loops = try EventLoopGroup(loopCount: 1, namePrefix: "engine-test")
         defer { loops.shutdown() }
         let store: any LockStore
+        var redis: (server: RedisServerFixture, client: RedisClient)?
         switch self {
-        case .memory: store = InMemoryLockStore()
+        case .memory:
+            store = InMemoryLockStore()
+        case .redis:
+            let server = try RedisServerFixture.start()
+            let client = RedisClient(configuration: try RedisConfiguration(url: server.url), eventLoopGroup: loops, logger: Logger(label: "test"))
+            redis = (server, client)
+            store = RedisLockStore(client: client, logger: Logger(label: "test"))
         }
+        defer { redis?.server.stop() }
         let engine = LockEngine(store: store, configuration: configuration, loops: loops, logger: Logger(label: "test"))
         let runner = Task { await engine.run() }
         defer { runner.cancel() }
@@ -26,9 +37,11 @@ enum StoreKind: String, CaseIterable, Sendable {
         do {
             let result = try await body(engine, store)
             await store.close()
+            await redis?.client.shutdown()
             return result
         } catch {
             await store.close()
+            await redis?.client.shutdown()
             throw error
         }
     }

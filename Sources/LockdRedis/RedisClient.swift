@@ -1,0 +1,172 @@
+import LockdTransport
+import Logging
+import RESP
+import Synchronization
+
+/// A Redis client whose connections live on the caller's event loops.
+///
+/// Each loop of the group keeps ``RedisConfiguration/connectionsPerLoop``
+/// connections. A command sent from a task running on loop L goes over one of
+/// L's connections, its reply is decoded on L's thread, and the caller resumes
+/// there — no hop to another thread. Commands from many callers share a
+/// connection and are pipelined; replies are matched in order.
+///
+/// Connections reconnect on their own with capped, jittered backoff. While a
+/// loop has no usable connection, commands fail at once with an
+/// `unreachable` error instead of waiting.
+///
+/// ```swift
+/// let client = RedisClient(configuration: try RedisConfiguration(url: "redis://127.0.0.1:6379"),
+///                          eventLoopGroup: group, logger: logger)
+/// _ = try await client.send(["SET", "greeting", "hello", "PX", 1000])
+/// let value = try await client.send(["GET", "greeting"]).string   // "hello"
+/// await client.shutdown()
+/// ```
+public final class RedisClient: Sendable {
+    /// The configuration the client was created with.
+    public let configuration: RedisConfiguration
+    private let group: EventLoopGroup
+    private let pools: [LoopPool]
+    private let subscriber: RedisSubscriber
+    private let nextID = Atomic<UInt64>(0)
+
+    /// Creates the client and starts connecting every loop's connections.
+    ///
+    /// Call ``shutdown()`` before shutting the event loop group down.
+    public init(configuration: RedisConfiguration, eventLoopGroup: EventLoopGroup, logger: Logger) {
+        self.configuration = configuration
+        self.group = eventLoopGroup
+        var seed = SplitMix64(seed: MonotonicClock.now())
+        var pools: [LoopPool] = []
+        for loop in eventLoopGroup.loops {
+            let connections = (0..<max(1, configuration.connectionsPerLoop)).map { _ in
+                RedisConnection(configuration: configuration, loop: loop, isSubscriber: false, seed: seed.next(), logger: logger)
+            }
+            pools.append(LoopPool(loop: loop, connections: connections))
+        }
+        self.pools = pools
+        let subscriberConnection = RedisConnection(
+            configuration: configuration, loop: eventLoopGroup.loops[0], isSubscriber: true, seed: seed.next(), logger: logger)
+        self.subscriber = RedisSubscriber(connection: subscriberConnection)
+        for pool in pools {
+            pool.loop.execute { for connection in pool.connections { connection.start() } }
+        }
+    }
+
+    /// Sends any command and returns its reply.
+    ///
+    /// - Parameter command: the command name and its arguments, such as
+    ///   `["SET", .string(key), .string(value), "PX", 100]`.
+    /// - Returns: the reply; error replies are thrown instead.
+    /// - Throws: ``RedisError``: `refused`/`retryable` for error replies,
+    ///   `unreachable`, `timeout`, `cancelled`, `protocolViolation` or `shutDown`.
+    public func send(_ command: RedisCommand) async throws(RedisError) -> RESPValue {
+        try await submit(command.arguments, replies: 1, to: pool()).get()
+    }
+
+    /// Runs `script` with `EVALSHA`, and with `EVAL` if Redis answers `-NOSCRIPT`
+    /// (after a restart or `SCRIPT FLUSH`), which also caches it again.
+    ///
+    /// - Throws: ``RedisError``, including `refused` for errors raised by the script.
+    public func run(_ script: RedisScript, keys: [String], arguments: [String]) async throws(RedisError) -> RESPValue {
+        let tail = [.integer(Int64(keys.count))] + keys.map(RESPBulk.string) + arguments.map(RESPBulk.string)
+        do {
+            return try await send(RedisCommand(["EVALSHA", .string(script.sha1)] + tail))
+        } catch where error.code == "NOSCRIPT" {
+            return try await send(RedisCommand(["EVAL", .string(script.source)] + tail))
+        }
+    }
+
+    /// Checks that Redis answers.
+    /// - Throws: ``RedisError`` when it does not, or answers something other than PONG.
+    public func ping() async throws(RedisError) {
+        let reply = try await send(["PING"])
+        guard reply.string == "PONG" else {
+            throw RedisError(.protocolViolation, message: "PING answered with something other than PONG")
+        }
+    }
+
+    /// Subscribes to `names` on the client's dedicated pub/sub connection.
+    ///
+    /// Returns once Redis has confirmed every name, so a message published
+    /// after this returns is delivered. After a reconnect the client
+    /// subscribes again by itself and the sequence yields `.resubscribed`
+    /// (messages published while disconnected are lost).
+    ///
+    /// - Parameters:
+    ///   - names: channel names, or glob patterns for `.pattern`.
+    ///   - kind: `SUBSCRIBE` (default), `PSUBSCRIBE` or `SSUBSCRIBE`.
+    /// - Throws: ``RedisError`` when Redis is unreachable or refuses.
+    public func subscribe(to names: [String], kind: RedisSubscriptionKind = .channel) async throws(RedisError) -> RedisSubscription {
+        try await subscriber.subscribe(to: names, kind: kind, id: nextID.wrappingAdd(1, ordering: .relaxed).newValue)
+    }
+
+    /// Closes every connection; waiting commands fail with `shutDown` and
+    /// subscriptions end. Later calls fail at once.
+    public func shutdown() async {
+        for pool in pools {
+            await pool.onLoop { for connection in pool.connections { connection.shutdown() } }
+        }
+        await subscriber.shutdown()
+    }
+
+    // MARK: Submitting
+
+    /// The caller's own loop's pool, or the next one in turn for callers off the loops.
+    private func pool() -> LoopPool {
+        if pools.count == 1 { return pools[0] }
+        for pool in pools where pool.loop.inEventLoop { return pool }
+        let loop = group.next()
+        return pools.first { $0.loop === loop } ?? pools[0]
+    }
+
+    private func submit(_ arguments: [RESPBulk], replies: Int, to pool: LoopPool) async -> Result<RESPValue, RedisError> {
+        if Task.isCancelled { return .failure(RedisError(.cancelled, message: "the caller was cancelled")) }
+        let id = nextID.wrappingAdd(1, ordering: .relaxed).newValue
+        return await withTaskCancellationHandler {
+            await withUnsafeContinuation { continuation in
+                if pool.loop.inEventLoop {
+                    pool.connection().send(arguments, replies: replies, id: id, waiter: .continuation(continuation))
+                } else {
+                    pool.loop.execute {
+                        pool.connection().send(arguments, replies: replies, id: id, waiter: .continuation(continuation))
+                    }
+                }
+            }
+        } onCancel: {
+            pool.loop.execute { for connection in pool.connections { connection.cancel(id: id) } }
+        }
+    }
+}
+
+/// One loop's connections.
+final class LoopPool: Sendable {
+    let loop: EventLoop
+    let connections: [RedisConnection]
+
+    init(loop: EventLoop, connections: [RedisConnection]) {
+        self.loop = loop
+        self.connections = connections
+    }
+
+    /// The connection to send on (loop thread only): the least busy one that
+    /// accepts commands, so one being reconnected is skipped.
+    func connection() -> RedisConnection {
+        guard connections.count > 1 else { return connections[0] }
+        var best: RedisConnection?
+        for connection in connections where connection.acceptsCommands {
+            if best.map({ connection.load < $0.load }) ?? true { best = connection }
+        }
+        return best ?? connections[0]
+    }
+
+    /// Runs `body` on the loop and waits for it.
+    func onLoop(_ body: @escaping @Sendable () -> Void) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            loop.execute {
+                body()
+                continuation.resume()
+            }
+        }
+    }
+}

@@ -1,0 +1,370 @@
+import RESP
+
+/// The life of one Redis connection as a value: what to send, which caller a
+/// reply belongs to, when to give up and when to reconnect.
+///
+/// It performs no I/O. Each method takes an event — the socket connected, a
+/// frame arrived, bytes were written, a timer fired, a caller was cancelled —
+/// and returns the ``Action`` the owner must carry out. `Waiter` is whatever
+/// the owner resumes (a continuation in ``RedisConnection``, an integer in
+/// tests). Times are `MonotonicClock` nanoseconds, passed in.
+///
+/// Invariants the tests pin down: replies are matched to commands strictly in
+/// order; push frames never are; a command that times out or is cancelled
+/// after being written closes the connection, failing every other command
+/// that was waiting on it, so no late reply can reach a later caller.
+struct RedisConnectionStateMachine<Waiter> {
+    enum State: Equatable {
+        /// Not started; the first command starts it.
+        case idle
+        /// Opening the TCP connection; commands are held.
+        case connecting
+        /// Connected, running the handshake; commands are held.
+        case handshaking(HandshakeStep)
+        /// Commands are written and pipelined.
+        case ready
+        /// An attempt failed; commands fail at once until the next attempt.
+        case waitingToReconnect
+        /// Shut down for good.
+        case shutDown
+    }
+
+    /// What the owner must do next.
+    enum Action {
+        case none
+        /// Open a socket to Redis and report ``connected(now:)`` or ``connectFailed(_:now:)``.
+        case connect
+        /// Write ``withUnwrittenBytes(_:)`` and report ``wrote(_:)``.
+        case flush
+        /// Resume a caller with its reply.
+        case succeed(Waiter, RESPValue)
+        /// Resume a caller with an error; the connection stays up.
+        case fail(Waiter, RedisError)
+        /// Resume several callers with errors; the connection stays up.
+        case failAll([(Waiter, RedisError)])
+        /// Hand a published message to the subscriptions.
+        case deliver(RedisPubSubMessage, RedisSubscriptionKind)
+        /// The handshake finished: held commands are now queued for writing.
+        case becameReady
+        /// Close the socket (for `reason`), resume `failing`, then do `then`.
+        case disconnect(reason: RedisError, failing: [(Waiter, RedisError)], then: Next)
+    }
+
+    /// What follows a disconnect.
+    enum Next: Equatable {
+        /// Open a new socket at once (the state is `.connecting`).
+        case reconnectNow
+        /// Call ``reconnectDue(now:)`` after this delay.
+        case reconnect(after: Duration)
+        /// Nothing: the connection is shut down.
+        case stop
+    }
+
+    struct Settings {
+        var username: String?
+        var password: String?
+        var database: Int
+        var clientName: String?
+        var prefersRESP3: Bool
+        var isSubscriber: Bool
+        var commandTimeout: UInt64
+        var connectTimeout: UInt64
+        /// Where Redis is, for error messages.
+        var endpoint: String
+    }
+
+    private struct Pending {
+        let id: UInt64
+        let waiter: Waiter
+        let deadline: UInt64
+        /// Offset in this connection's byte stream where the command ends:
+        /// once that many bytes are written, the server may have run it.
+        let end: UInt64
+        var replies: Int
+    }
+
+    private struct Held {
+        let id: UInt64
+        let waiter: Waiter
+        let deadline: UInt64
+        let replies: Int
+        let arguments: [RESPBulk]
+    }
+
+    let settings: Settings
+    // `state` and `protocolVersion` are set only by the machine's own methods
+    // (here and in +Handshake.swift); owners read them.
+    var state: State = .idle
+    /// 3 after a successful `HELLO 3`, else 2.
+    var protocolVersion = 2
+    private var pending = FIFOQueue<Pending>()
+    private var held = FIFOQueue<Held>()
+    private var outbound: [UInt8] = []
+    private var outboundStart = 0
+    private var enqueuedTotal: UInt64 = 0
+    private var writtenTotal: UInt64 = 0
+    var handshakeSteps: [HandshakeStep] = []
+    private var connectDeadline: UInt64 = 0
+    private var failures = 0
+    private var lastError: RedisError?
+    private var backoff: ReconnectBackoff
+
+    init(settings: Settings, backoff: ReconnectBackoff) {
+        self.settings = settings
+        self.backoff = backoff
+    }
+
+    /// Commands waiting for a reply or for the connection; the pool sends to the least busy.
+    var load: Int { pending.count + held.count }
+
+    /// Whether a command sent now would be written or held rather than failed.
+    var acceptsCommands: Bool {
+        switch state {
+        case .idle, .connecting, .handshaking, .ready: true
+        case .waitingToReconnect, .shutDown: false
+        }
+    }
+
+    /// Whether bytes wait to be written.
+    var hasUnwrittenBytes: Bool { outboundStart < outbound.count }
+
+    /// The earliest time ``tick(now:)`` has something to do.
+    var nextDeadline: UInt64? {
+        var earliest = UInt64.max
+        if let deadline = held.first?.deadline { earliest = deadline }
+        if let deadline = pending.first?.deadline { earliest = min(earliest, deadline) }
+        switch state {
+        case .connecting, .handshaking: earliest = min(earliest, connectDeadline)
+        default: break
+        }
+        return earliest == .max ? nil : earliest
+    }
+
+    // MARK: Lifecycle
+
+    /// Starts connecting if not started yet.
+    mutating func start(now: UInt64) -> Action {
+        guard state == .idle else { return .none }
+        beginConnecting(now: now)
+        return .connect
+    }
+
+    /// The socket connected: begin the handshake.
+    mutating func connected(now: UInt64) -> Action {
+        guard state == .connecting else { return .none }
+        outbound.removeAll(keepingCapacity: true)
+        outboundStart = 0
+        enqueuedTotal = 0
+        writtenTotal = 0
+        protocolVersion = 2
+        handshakeSteps = initialHandshakeSteps()
+        return advanceHandshake()
+    }
+
+    /// The connection attempt failed before the socket connected.
+    mutating func connectFailed(_ error: RedisError, now: UInt64) -> Action {
+        guard state == .connecting else { return .none }
+        return attemptFailed(error)
+    }
+
+    /// The backoff delay has passed: try again.
+    mutating func reconnectDue(now: UInt64) -> Action {
+        guard state == .waitingToReconnect else { return .none }
+        beginConnecting(now: now)
+        return .connect
+    }
+
+    /// The socket closed or failed (end of file, reset, protocol violation).
+    mutating func closed(_ error: RedisError, now: UInt64) -> Action {
+        switch state {
+        case .connecting, .handshaking:
+            return attemptFailed(error)
+        case .ready:
+            // A healthy connection that broke is retried at once; only
+            // failed attempts back off.
+            let failing = failPending(culprit: nil, culpritError: error, reason: error.message)
+            beginConnecting(now: now)
+            return .disconnect(reason: error, failing: failing, then: .reconnectNow)
+        case .idle, .waitingToReconnect, .shutDown:
+            return .none
+        }
+    }
+
+    /// Closes for good, failing every waiting command.
+    mutating func shutdown() -> Action {
+        guard state != .shutDown else { return .none }
+        let error = RedisError(.shutDown, message: "the Redis client was shut down")
+        var failing = pending.removeAll().map { ($0.waiter, error) }
+        failing += held.removeAll().map { ($0.waiter, error) }
+        state = .shutDown
+        return .disconnect(reason: error, failing: failing, then: .stop)
+    }
+
+    // MARK: Commands
+
+    /// Submits a command expecting `replies` frames (1, or one per name for (un)subscribe).
+    mutating func send(_ arguments: [RESPBulk], replies: Int = 1, id: UInt64, waiter: Waiter, now: UInt64) -> Action {
+        let deadline = now &+ settings.commandTimeout
+        switch state {
+        case .ready:
+            enqueue(arguments, replies: replies, id: id, waiter: waiter, deadline: deadline)
+            return .flush
+        case .idle:
+            held.append(Held(id: id, waiter: waiter, deadline: deadline, replies: replies, arguments: arguments))
+            beginConnecting(now: now)
+            return .connect
+        case .connecting, .handshaking:
+            held.append(Held(id: id, waiter: waiter, deadline: deadline, replies: replies, arguments: arguments))
+            return .none
+        case .waitingToReconnect:
+            return .fail(waiter, failFastError)
+        case .shutDown:
+            return .fail(waiter, RedisError(.shutDown, message: "the Redis client was shut down"))
+        }
+    }
+
+    /// The caller of command `id` gave up. A command not yet written is just
+    /// dropped; one already written poisons the connection.
+    mutating func cancel(id: UInt64, now: UInt64) -> Action {
+        let cancelled = RedisError(.cancelled, message: "the caller was cancelled")
+        if let entry = held.remove(where: { $0.id == id }) {
+            return .fail(entry.waiter, cancelled)
+        }
+        guard state == .ready, pending.contains(where: { $0.id == id }) else { return .none }
+        let failing = failPending(culprit: id, culpritError: cancelled, reason: "a command was cancelled")
+        beginConnecting(now: now)
+        return .disconnect(reason: cancelled, failing: failing, then: .reconnectNow)
+    }
+
+    /// Fails what has passed its deadline: held commands simply, a written
+    /// command by poisoning the connection; a slow handshake counts as a failed attempt.
+    mutating func tick(now: UInt64) -> Action {
+        let connecting = state == .connecting || { if case .handshaking = state { true } else { false } }()
+        if connecting, now >= connectDeadline {
+            let seconds = Double(settings.connectTimeout) / 1e9
+            return attemptFailed(RedisError(.unreachable, message: "connecting to Redis at \(settings.endpoint) timed out after \(seconds) s"))
+        }
+        if let head = pending.first, head.deadline <= now, state == .ready {
+            let timeout = RedisError(.timeout, message: "Redis did not answer within the command timeout")
+            let failing = failPending(culprit: head.id, culpritError: timeout, reason: "an earlier command timed out")
+            beginConnecting(now: now)
+            return .disconnect(reason: timeout, failing: failing, then: .reconnectNow)
+        }
+        var expired: [(Waiter, RedisError)] = []
+        while let first = held.first, first.deadline <= now, let entry = held.popFirst() {
+            expired.append((entry.waiter, RedisError(.timeout, message: "no connection to Redis became ready within the command timeout")))
+        }
+        return expired.isEmpty ? .none : .failAll(expired)
+    }
+
+    // MARK: Bytes
+
+    /// Calls `body` with the bytes that still have to be written.
+    mutating func withUnwrittenBytes<Result>(_ body: (UnsafeRawBufferPointer) -> Result) -> Result {
+        outbound.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[outboundStart...])) }
+    }
+
+    /// `count` bytes from the front of the unwritten bytes reached the socket.
+    mutating func wrote(_ count: Int) {
+        outboundStart += count
+        writtenTotal += UInt64(count)
+        if outboundStart == outbound.count {
+            outbound.removeAll(keepingCapacity: true)
+            outboundStart = 0
+        }
+    }
+
+    /// A frame arrived.
+    mutating func received(_ value: RESPValue) -> Action {
+        switch state {
+        case .handshaking(let step):
+            return handshakeReply(value, step: step)
+        case .ready:
+            break
+        default:
+            return .none
+        }
+        let frame = settings.isSubscriber ? RedisPubSubFrame(value) : .other
+        if case .message(let message, let kind) = frame { return .deliver(message, kind) }
+        if frame == .other, case .push = value.withoutAttributes { return .none }
+        guard let head = pending.first else {
+            return closedByViolation("Redis sent a reply to no command")
+        }
+        if let message = value.errorMessage {
+            _ = pending.popFirst()
+            return .fail(head.waiter, .reply(message))
+        }
+        if head.replies > 1 {
+            _ = pending.withFirst { $0.replies -= 1 }
+            return .none
+        }
+        _ = pending.popFirst()
+        return .succeed(head.waiter, value)
+    }
+
+    // MARK: Internals
+
+    mutating func encode(_ arguments: [RESPBulk]) {
+        RESPEncoder.encodeCommand(arguments, into: &outbound)
+        enqueuedTotal = UInt64(outbound.count - outboundStart) + writtenTotal
+    }
+
+    private mutating func enqueue(_ arguments: [RESPBulk], replies: Int, id: UInt64, waiter: Waiter, deadline: UInt64) {
+        encode(arguments)
+        pending.append(Pending(id: id, waiter: waiter, deadline: deadline, end: enqueuedTotal, replies: replies))
+    }
+
+    /// The handshake finished: the connection serves commands.
+    mutating func becomeReady() -> Action {
+        state = .ready
+        failures = 0
+        lastError = nil
+        while let entry = held.popFirst() {
+            enqueue(entry.arguments, replies: entry.replies, id: entry.id, waiter: entry.waiter, deadline: entry.deadline)
+        }
+        return .becameReady
+    }
+
+    /// An attempt failed: back off, and fail held commands with the reason.
+    mutating func attemptFailed(_ error: RedisError) -> Action {
+        failures += 1
+        lastError = error
+        state = .waitingToReconnect
+        let reason = error.kind == .authenticationFailed ? error : failFastError
+        let failing = held.removeAll().map { ($0.waiter, reason) }
+        return .disconnect(reason: error, failing: failing, then: .reconnect(after: backoff.delay(afterFailures: failures)))
+    }
+
+    private mutating func closedByViolation(_ message: String) -> Action {
+        closed(RedisError(.protocolViolation, message: message), now: connectDeadline)
+    }
+
+    /// Empties the pending queue: the culprit gets its own error; others
+    /// learn whether their command may have run.
+    private mutating func failPending(culprit: UInt64?, culpritError: RedisError, reason: String) -> [(Waiter, RedisError)] {
+        let written = writtenTotal
+        let failing = pending.removeAll().map { entry -> (Waiter, RedisError) in
+            if entry.id == culprit { return (entry.waiter, culpritError) }
+            if entry.end <= written {
+                return (entry.waiter, RedisError(.unreachable, message: "the connection to Redis was closed after the command was sent, so it may have run (\(reason))"))
+            }
+            return (entry.waiter, RedisError(.retryable, message: "the connection to Redis was closed before the command was sent (\(reason))"))
+        }
+        outbound.removeAll(keepingCapacity: true)
+        outboundStart = 0
+        return failing
+    }
+
+    private mutating func beginConnecting(now: UInt64) {
+        state = .connecting
+        connectDeadline = now &+ settings.connectTimeout
+    }
+
+    /// The error for a command sent while waiting to reconnect: the failed
+    /// attempt's reason when it was the credentials, else "unreachable".
+    private var failFastError: RedisError {
+        if let lastError, lastError.kind == .authenticationFailed { return lastError }
+        let detail = lastError.map { " (last attempt: \($0.message))" } ?? ""
+        return RedisError(.unreachable, message: "not connected to Redis at \(settings.endpoint)\(detail); reconnecting")
+    }
+}

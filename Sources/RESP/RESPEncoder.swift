@@ -1,0 +1,121 @@
+/// Encodes commands (and, for tests and tools, any value) as RESP bytes.
+///
+/// ```swift
+/// var buffer: [UInt8] = []
+/// RESPEncoder.encodeCommand(["SET", "k", "v"], into: &buffer)
+/// // "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n"
+/// ```
+public enum RESPEncoder {
+    /// Appends `arguments` as one array of bulk strings, the only form Redis
+    /// accepts from clients that cannot be confused by a payload's bytes.
+    public static func encodeCommand(_ arguments: some Collection<RESPBulk>, into buffer: inout [UInt8]) {
+        header(UInt8(ascii: "*"), arguments.count, into: &buffer)
+        for argument in arguments {
+            switch argument {
+            case .string(let text):
+                var text = text
+                text.withUTF8 { bulk(UnsafeRawBufferPointer($0), into: &buffer) }
+            case .bytes(let bytes):
+                bytes.withUnsafeBytes { bulk($0, into: &buffer) }
+            case .integer(let value):
+                header(UInt8(ascii: "$"), decimalLength(value), into: &buffer)
+                decimal(value, into: &buffer)
+                crlf(&buffer)
+            }
+        }
+    }
+
+    /// Appends `value` in RESP3 form (RESP2 for types RESP2 has).
+    public static func encode(_ value: RESPValue, into buffer: inout [UInt8]) {
+        switch value {
+        case .simpleString(let text): line(UInt8(ascii: "+"), text, into: &buffer)
+        case .error(let text): line(UInt8(ascii: "-"), text, into: &buffer)
+        case .integer(let number):
+            buffer.append(UInt8(ascii: ":"))
+            decimal(number, into: &buffer)
+            crlf(&buffer)
+        case .bulkString(let bytes): bytes.withUnsafeBytes { bulk($0, into: &buffer) }
+        case .null: line(UInt8(ascii: "_"), "", into: &buffer)
+        case .array(let values): aggregate(UInt8(ascii: "*"), values, into: &buffer)
+        case .set(let values): aggregate(UInt8(ascii: "~"), values, into: &buffer)
+        case .push(let values): aggregate(UInt8(ascii: ">"), values, into: &buffer)
+        case .map(let pairs): encodePairs(UInt8(ascii: "%"), pairs, into: &buffer)
+        case .attributed(let pairs, let value):
+            encodePairs(UInt8(ascii: "|"), pairs, into: &buffer)
+            encode(value, into: &buffer)
+        case .double(let number):
+            let text = number.isNaN ? "nan" : number == .infinity ? "inf" : number == -.infinity ? "-inf" : "\(number)"
+            line(UInt8(ascii: ","), text, into: &buffer)
+        case .boolean(let flag): line(UInt8(ascii: "#"), flag ? "t" : "f", into: &buffer)
+        case .bigNumber(let digits): line(UInt8(ascii: "("), digits, into: &buffer)
+        case .verbatimString(let format, let text):
+            header(UInt8(ascii: "="), format.utf8.count + 1 + text.count, into: &buffer)
+            buffer.append(contentsOf: format.utf8)
+            buffer.append(UInt8(ascii: ":"))
+            buffer.append(contentsOf: text)
+            crlf(&buffer)
+        }
+    }
+
+    private static func aggregate(_ type: UInt8, _ values: [RESPValue], into buffer: inout [UInt8]) {
+        header(type, values.count, into: &buffer)
+        for value in values { encode(value, into: &buffer) }
+    }
+
+    private static func encodePairs(_ type: UInt8, _ pairs: [RESPPair], into buffer: inout [UInt8]) {
+        header(type, pairs.count, into: &buffer)
+        for pair in pairs {
+            encode(pair.key, into: &buffer)
+            encode(pair.value, into: &buffer)
+        }
+    }
+
+    private static func bulk(_ bytes: UnsafeRawBufferPointer, into buffer: inout [UInt8]) {
+        header(UInt8(ascii: "$"), bytes.count, into: &buffer)
+        buffer.append(contentsOf: bytes)
+        crlf(&buffer)
+    }
+
+    private static func line(_ type: UInt8, _ text: String, into buffer: inout [UInt8]) {
+        buffer.append(type)
+        buffer.append(contentsOf: text.utf8)
+        crlf(&buffer)
+    }
+
+    private static func header(_ type: UInt8, _ count: Int, into buffer: inout [UInt8]) {
+        buffer.append(type)
+        decimal(Int64(count), into: &buffer)
+        crlf(&buffer)
+    }
+
+    private static func crlf(_ buffer: inout [UInt8]) {
+        buffer.append(UInt8(ascii: "\r"))
+        buffer.append(UInt8(ascii: "\n"))
+    }
+
+    private static func decimalLength(_ value: Int64) -> Int {
+        var magnitude = value.magnitude
+        var length = value < 0 ? 2 : 1
+        while magnitude >= 10 {
+            magnitude /= 10
+            length += 1
+        }
+        return length
+    }
+
+    /// Decimal digits without going through `String`, which allocates.
+    private static func decimal(_ value: Int64, into buffer: inout [UInt8]) {
+        if value < 0 { buffer.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        if magnitude < 10 {
+            buffer.append(UInt8(ascii: "0") + UInt8(magnitude))
+            return
+        }
+        let start = buffer.count
+        while magnitude > 0 {
+            buffer.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
+            magnitude /= 10
+        }
+        buffer[start...].reverse()
+    }
+}

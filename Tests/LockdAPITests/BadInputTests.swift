@@ -1,0 +1,80 @@
+import Foundation
+import Testing
+
+/// Bad requests get a 400 problem whose detail says what to fix, and lockd
+/// keeps serving.
+@Suite struct BadInputTests {
+    static let cases: [(body: String, mentions: String)] = [
+        ("{", "JSON"),
+        ("[1,2]", "object"),
+        (#"{"ttl_ms":"100"}"#, "ttl_ms"),
+        (#"{"ttl_ms":1.5}"#, "ttl_ms"),
+        (#"{"ttl_ms":99}"#, "ttl_ms"),
+        (#"{"ttl_ms":86400001}"#, "ttl_ms"),
+        (#"{"ttl_ms":123456789012345678901234}"#, "ttl_ms"),
+        (#"{"wait_ms":-1}"#, "wait_ms"),
+        (#"{"wait_ms":60001}"#, "wait_ms"),
+        (#"{"owner":42}"#, "owner"),
+        (#"{"owner":"\#(String(repeating: "x", count: 257))"}"#, "owner"),
+        (#"{"token":"too-short"}"#, "token"),
+        (#"{"token":"has spaces in it, which is not allowed"}"#, "token"),
+        (#"{"limit":2}"#, "limit"),
+        (#"{"mode":"shared"}"#, "mode"),
+        (#"{"ttl":1000}"#, "unknown field"),
+        (#"{"ttl_ms":1000,"ttl_ms":2000}"#, "more than once"),
+        (String(repeating: "[", count: 100), "JSON"),
+    ]
+
+    @Test(arguments: APIStore.allCases)
+    func malformedAcquireBodiesAreRefusedWithWhatToFix(store: APIStore) async throws {
+        try await store.withLockd { lockd in
+            let name = uniqueLockName()
+            for (body, mentions) in Self.cases {
+                let response = try await lockd.send("POST", "/locks/\(name)", body: body)
+                #expect(response.status == 400, "body \(body.prefix(60))")
+                #expect(response.json["type"] as? String == "invalid-request")
+                let detail = response.json["detail"] as? String ?? ""
+                #expect(detail.contains(mentions), "detail '\(detail)' for body \(body.prefix(60))")
+            }
+            // Still serving, and nothing was taken by the bad requests.
+            #expect(try await lockd.send("GET", "/locks/\(name)").json["held"] as? Bool == false)
+            #expect(try await lockd.send("POST", "/locks/\(name)", body: " \n").status == 201)
+        }
+    }
+
+    @Test(arguments: APIStore.allCases)
+    func badNamesAreRefused(store: APIStore) async throws {
+        try await store.withLockd { lockd in
+            let long = String(repeating: "n", count: 256)
+            // URLSession folds a literal ".." segment away before sending; the escaped forms reach lockd.
+            for path in ["/locks/bad%2Fname", "/locks/%2E%2E", "/locks/%2E", "/locks/sp%20ace", "/locks/\(long)", "/locks/%ZZ", "/locks/%C3%BC"] {
+                let response = try await lockd.send("POST", path)
+                #expect(response.status == 400, "\(path)")
+                #expect(response.json["type"] as? String == "invalid-request")
+            }
+            #expect(try await lockd.send("POST", "/locks/\(String(repeating: "n", count: 255))").status == 201)
+        }
+    }
+
+    @Test(arguments: APIStore.allCases)
+    func badListQueriesAreRefused(store: APIStore) async throws {
+        try await store.withLockd { lockd in
+            for query in ["limit=0", "limit=1001", "limit=ten", "prefix=a%2Fb", "cursor=not-ours", "color=blue", "limit=1&limit=2"] {
+                let response = try await lockd.send("GET", "/locks?\(query)")
+                #expect(response.status == 400, "\(query)")
+            }
+        }
+    }
+
+    @Test(arguments: APIStore.allCases)
+    func unknownRoutesAndMethodsAreProblems(store: APIStore) async throws {
+        try await store.withLockd { lockd in
+            let missing = try await lockd.send("GET", "/nope")
+            #expect(missing.status == 404)
+            #expect(missing.header("Content-Type") == "application/problem+json")
+            let wrongMethod = try await lockd.send("PUT", "/locks/x")
+            #expect(wrongMethod.status == 405)
+            #expect(wrongMethod.header("Allow")?.contains("POST") == true)
+        }
+    }
+}

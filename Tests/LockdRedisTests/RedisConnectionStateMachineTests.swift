@@ -1,0 +1,208 @@
+import Testing
+
+@testable import LockdRedis
+
+/// The connection's decisions, without sockets: waiters are plain integers.
+@Suite struct RedisConnectionStateMachineTests {
+    typealias Machine = RedisConnectionStateMachine<Int>
+
+    static let second: UInt64 = 1_000_000_000
+
+    static func machine(
+        password: String? = nil, username: String? = nil, database: Int = 0,
+        prefersRESP3: Bool = true, isSubscriber: Bool = false
+    ) -> Machine {
+        let settings = Machine.Settings(
+            username: username, password: password, database: database, clientName: "lockd",
+            prefersRESP3: prefersRESP3, isSubscriber: isSubscriber,
+            commandTimeout: second / 2, connectTimeout: second, endpoint: "127.0.0.1:6379")
+        return Machine(settings: settings, backoff: ReconnectBackoff(initial: .milliseconds(50), maximum: .seconds(1), seed: 7))
+    }
+
+    /// A machine that finished a RESP3 handshake at time 0.
+    static func readyMachine(isSubscriber: Bool = false) -> Machine {
+        var machine = machine(isSubscriber: isSubscriber)
+        _ = machine.start(now: 0)
+        _ = machine.connected(now: 0)
+        drain(&machine)
+        _ = machine.received(.map([]))
+        return machine
+    }
+
+    /// The commands waiting to be written, decoded, and marks them written.
+    @discardableResult
+    static func drain(_ machine: inout Machine) -> [[String]] {
+        let bytes = machine.withUnwrittenBytes { Array($0) }
+        machine.wrote(bytes.count)
+        var commands: [[String]] = []
+        var rest = bytes[...]
+        while let (value, consumed) = try? RESPDecoder().decode(Array(rest)) {
+            commands.append(value.array?.compactMap(\.string) ?? [])
+            rest = rest.dropFirst(consumed)
+        }
+        return commands
+    }
+
+    @Test func resp3HandshakeAuthenticatesNamesAndSelectsThenSendsHeldCommands() {
+        var machine = Self.machine(password: "secret", username: "app", database: 2)
+        guard case .connect = machine.send(["GET", "k"], id: 1, waiter: 1, now: 0) else { Issue.record("first command starts connecting"); return }
+        guard case .flush = machine.connected(now: 0) else { Issue.record("handshake is written"); return }
+        #expect(Self.drain(&machine) == [["HELLO", "3", "AUTH", "app", "secret", "SETNAME", "lockd"]])
+        _ = machine.received(.map([]))
+        #expect(machine.protocolVersion == 3)
+        #expect(Self.drain(&machine) == [["SELECT", "2"]])
+        guard case .becameReady = machine.received(.simpleString("OK")) else { Issue.record("ready after SELECT"); return }
+        #expect(Self.drain(&machine) == [["GET", "k"]])
+        guard case .succeed(1, .bulkString(let bytes)) = machine.received(.bulkString([1])) else { Issue.record("reply goes to the held command"); return }
+        #expect(bytes == [1])
+    }
+
+    @Test func serversWithoutHelloGetRESP2AuthAndSetName() {
+        var machine = Self.machine(password: "secret")
+        _ = machine.start(now: 0)
+        _ = machine.connected(now: 0)
+        Self.drain(&machine)
+        _ = machine.received(.error("ERR unknown command 'HELLO'"))
+        #expect(Self.drain(&machine) == [["AUTH", "secret"]])
+        _ = machine.received(.simpleString("OK"))
+        #expect(Self.drain(&machine) == [["CLIENT", "SETNAME", "lockd"]])
+        guard case .becameReady = machine.received(.simpleString("OK")) else { Issue.record("ready"); return }
+        #expect(machine.protocolVersion == 2)
+    }
+
+    @Test func wrongPasswordFailsHeldCommandsAndLaterOnesClearly() {
+        var machine = Self.machine(password: "wrong")
+        _ = machine.send(["GET", "k"], id: 1, waiter: 1, now: 0)
+        _ = machine.connected(now: 0)
+        Self.drain(&machine)
+        let action = machine.received(.error("WRONGPASS invalid username-password pair or user is disabled."))
+        guard case .disconnect(_, let failing, .reconnect) = action else { Issue.record("backs off"); return }
+        #expect(failing.map(\.0) == [1])
+        #expect(failing.first?.1.kind == .authenticationFailed)
+        #expect(failing.first?.1.message.contains("rejected the user name or password") == true)
+        guard case .fail(2, let error) = machine.send(["GET", "k"], id: 2, waiter: 2, now: 1) else { Issue.record("fails fast"); return }
+        #expect(error.kind == .authenticationFailed)
+    }
+
+    @Test func pipelinedRepliesMatchCommandsInOrderAndPushFramesMatchNone() {
+        var machine = Self.readyMachine()
+        for id in 1...3 { _ = machine.send(["GET", .string("k\(id)")], id: UInt64(id), waiter: id, now: 0) }
+        #expect(Self.drain(&machine).count == 3)
+        guard case .none = machine.received(.push([.bulkString(Array("invalidate".utf8)), .array([])])) else { Issue.record("push ignored"); return }
+        for id in 1...3 {
+            guard case .succeed(let waiter, .integer(let value)) = machine.received(.integer(Int64(id))) else { Issue.record("reply \(id)"); return }
+            #expect(waiter == id && value == Int64(id))
+        }
+        guard case .disconnect(let reason, _, .reconnectNow) = machine.received(.integer(9)) else { Issue.record("unsolicited reply closes"); return }
+        #expect(reason.kind == .protocolViolation)
+    }
+
+    @Test func errorRepliesFailOnlyTheirCommand() {
+        var machine = Self.readyMachine()
+        _ = machine.send(["INCR", "k"], id: 1, waiter: 1, now: 0)
+        _ = machine.send(["GET", "k"], id: 2, waiter: 2, now: 0)
+        guard case .fail(1, let error) = machine.received(.error("WRONGTYPE Operation against a key holding the wrong kind of value")) else {
+            Issue.record("error to first"); return
+        }
+        #expect(error.kind == .refused && error.code == "WRONGTYPE" && !error.isServerUnavailable)
+        guard case .succeed(2, _) = machine.received(.null) else { Issue.record("second still served"); return }
+    }
+
+    @Test func aTimedOutCommandPoisonsTheConnection() {
+        var machine = Self.readyMachine()
+        _ = machine.send(["DEBUG", "SLEEP", "1"], id: 1, waiter: 1, now: 0)
+        _ = machine.send(["GET", "a"], id: 2, waiter: 2, now: 1)
+        Self.drain(&machine)
+        _ = machine.send(["GET", "b"], id: 3, waiter: 3, now: 2)  // queued, not written
+        #expect(machine.nextDeadline == Self.second / 2)
+        guard case .none = machine.tick(now: Self.second / 4) else { Issue.record("not yet"); return }
+        guard case .disconnect(_, let failing, .reconnectNow) = machine.tick(now: Self.second / 2) else { Issue.record("poisoned"); return }
+        #expect(failing.map(\.0) == [1, 2, 3])
+        #expect(failing.map(\.1.kind) == [.timeout, .unreachable, .retryable])
+        #expect(machine.state == .connecting)
+        // The late reply to DEBUG SLEEP can never arrive: the socket is gone,
+        // and the new connection starts with a handshake of its own.
+        guard case .flush = machine.connected(now: Self.second) else { Issue.record("new handshake"); return }
+        #expect(Self.drain(&machine).first?.first == "HELLO")
+    }
+
+    @Test func cancellingAHeldCommandDropsItButCancellingAWrittenOneCloses() {
+        var machine = Self.machine()
+        _ = machine.send(["GET", "a"], id: 1, waiter: 1, now: 0)
+        guard case .fail(1, let error) = machine.cancel(id: 1, now: 0) else { Issue.record("held command dropped"); return }
+        #expect(error.kind == .cancelled)
+        var ready = Self.readyMachine()
+        _ = ready.send(["GET", "a"], id: 5, waiter: 5, now: 0)
+        _ = ready.send(["GET", "b"], id: 6, waiter: 6, now: 0)
+        Self.drain(&ready)
+        guard case .disconnect(_, let failing, .reconnectNow) = ready.cancel(id: 5, now: 0) else { Issue.record("poisoned"); return }
+        #expect(failing.map(\.1.kind) == [.cancelled, .unreachable])
+        guard case .none = ready.cancel(id: 99, now: 0) else { Issue.record("unknown id ignored"); return }
+    }
+
+    @Test func failedAttemptsBackOffExponentiallyWithJitterAndCommandsFailFast() {
+        var machine = Self.machine()
+        _ = machine.start(now: 0)
+        var delays: [Duration] = []
+        for attempt in 0..<8 {
+            let error = RedisError(.unreachable, message: "connection refused")
+            guard case .disconnect(_, _, .reconnect(let delay)) = machine.connectFailed(error, now: UInt64(attempt)) else {
+                Issue.record("backs off"); return
+            }
+            delays.append(delay)
+            guard case .fail(_, let failure) = machine.send(["PING"], id: 1, waiter: 1, now: 0) else { Issue.record("fails fast"); return }
+            #expect(failure.kind == .unreachable && failure.message.contains("connection refused"))
+            guard case .connect = machine.reconnectDue(now: 0) else { Issue.record("tries again"); return }
+        }
+        #expect(delays[0] >= .milliseconds(25) && delays[0] <= .milliseconds(50))
+        #expect(delays[2] >= .milliseconds(100) && delays[2] <= .milliseconds(200))
+        #expect(delays.allSatisfy { $0 <= .seconds(1) })
+        #expect(delays[7] >= .milliseconds(500))
+    }
+
+    @Test func aBrokenHealthyConnectionReconnectsAtOnceAndSaysWhatMayHaveRun() {
+        var machine = Self.readyMachine()
+        _ = machine.send(["SET", "a", "1"], id: 1, waiter: 1, now: 0)
+        Self.drain(&machine)
+        _ = machine.send(["SET", "b", "1"], id: 2, waiter: 2, now: 0)
+        let lost = RedisError(.unreachable, message: "Redis closed the connection")
+        guard case .disconnect(_, let failing, .reconnectNow) = machine.closed(lost, now: 0) else { Issue.record("reconnects"); return }
+        #expect(failing.map(\.1.kind) == [.unreachable, .retryable])
+        #expect(failing.allSatisfy { $0.1.isServerUnavailable })
+    }
+
+    @Test func aSlowHandshakeCountsAsAFailedAttempt() {
+        var machine = Self.machine()
+        _ = machine.send(["GET", "a"], id: 1, waiter: 1, now: 0)
+        _ = machine.connected(now: 0)
+        // Held commands time out at their own deadline, before the connect timeout.
+        guard case .failAll(let expired) = machine.tick(now: Self.second / 2) else { Issue.record("held command times out"); return }
+        #expect(expired.map(\.1.kind) == [.timeout])
+        guard case .disconnect(let reason, _, .reconnect) = machine.tick(now: Self.second) else { Issue.record("attempt failed"); return }
+        #expect(reason.message.contains("timed out"))
+    }
+
+    @Test func subscriberConnectionsDeliverMessagesAndCountConfirmations() {
+        var machine = Self.readyMachine(isSubscriber: true)
+        _ = machine.send(["SUBSCRIBE", "a", "b"], replies: 2, id: 1, waiter: 1, now: 0)
+        let confirmA = RESPValue.push([.bulkString(Array("subscribe".utf8)), .bulkString([97]), .integer(1)])
+        let confirmB = RESPValue.array([.bulkString(Array("subscribe".utf8)), .bulkString([98]), .integer(2)])
+        guard case .none = machine.received(confirmA) else { Issue.record("one of two"); return }
+        let message = RESPValue.push([.bulkString(Array("message".utf8)), .bulkString([97]), .bulkString([120])])
+        guard case .deliver(let delivered, .channel) = machine.received(message) else { Issue.record("delivered"); return }
+        #expect(delivered == RedisPubSubMessage(channel: "a", payload: [120]))
+        guard case .succeed(1, _) = machine.received(confirmB) else { Issue.record("confirmed"); return }
+        let pattern = RESPValue.array([.bulkString(Array("pmessage".utf8)), .bulkString(Array("l*".utf8)), .bulkString(Array("lx".utf8)), .bulkString([1])])
+        guard case .deliver(let patterned, .pattern) = machine.received(pattern) else { Issue.record("pattern delivered"); return }
+        #expect(patterned.pattern == "l*" && patterned.channel == "lx")
+    }
+
+    @Test func shutdownFailsEverythingAndStops() {
+        var machine = Self.readyMachine()
+        _ = machine.send(["GET", "a"], id: 1, waiter: 1, now: 0)
+        guard case .disconnect(_, let failing, .stop) = machine.shutdown() else { Issue.record("stops"); return }
+        #expect(failing.map(\.1.kind) == [.shutDown])
+        guard case .fail(2, let error) = machine.send(["GET", "a"], id: 2, waiter: 2, now: 0) else { Issue.record("refuses"); return }
+        #expect(error.kind == .shutDown)
+    }
+}

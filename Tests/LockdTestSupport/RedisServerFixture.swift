@@ -1,0 +1,157 @@
+import Foundation
+import LockdTransport
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A throwaway `redis-server` for integration tests: its own free loopback
+/// port, its own temporary directory, no persistence (`--save ''
+/// --appendonly no`), started and stopped by the test itself.
+///
+/// ```swift
+/// let redis = try RedisServerFixture.start()
+/// defer { redis.stop() }
+/// let configuration = try RedisConfiguration(url: redis.url)
+/// ```
+///
+/// `kill()` and `restart()` let fault tests take the server away and bring
+/// it back on the same port. Stopping is by PID, never by name.
+public final class RedisServerFixture: Sendable {
+    /// The loopback port the server listens on.
+    public let port: UInt16
+    /// Extra `redis-server` arguments, such as `["--requirepass", "secret"]`.
+    public let arguments: [String]
+    private let directory: URL
+    private let process = Mutex<Process?>(nil)
+
+    /// `redis://127.0.0.1:PORT`.
+    public var url: String { "redis://127.0.0.1:\(port)" }
+
+    /// Starts a server and waits until it answers `PING`.
+    /// - Parameter arguments: extra `redis-server` arguments.
+    /// - Throws: ``RedisServerFixtureError`` when `redis-server` is missing or never answers.
+    public static func start(arguments: [String] = []) throws -> RedisServerFixture {
+        var lastError: (any Error)?
+        for _ in 0..<3 {
+            let fixture = try RedisServerFixture(port: freePort(), arguments: arguments)
+            do {
+                try fixture.restart()
+                return fixture
+            } catch {
+                // Another process may have taken the port between probe and start.
+                fixture.stop()
+                lastError = error
+            }
+        }
+        throw lastError ?? RedisServerFixtureError("redis-server did not start")
+    }
+
+    private init(port: UInt16, arguments: [String]) throws {
+        self.port = port
+        self.arguments = arguments
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("lockd-redis-\(port)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    deinit {
+        stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// Starts the server again on the same port (after ``stop()`` or ``kill()``)
+    /// and waits until it answers. Does nothing while it runs.
+    /// - Throws: ``RedisServerFixtureError`` when it does not answer within 10 s.
+    public func restart() throws {
+        if process.withLock({ $0?.isRunning == true }) { return }
+        let server = Process()
+        server.executableURL = try Self.executable()
+        server.currentDirectoryURL = directory
+        server.arguments = [
+            "--port", "\(port)", "--bind", "127.0.0.1", "--dir", directory.path,
+            "--save", "", "--appendonly", "no", "--daemonize", "no",
+            "--logfile", directory.appendingPathComponent("redis.log").path,
+        ] + arguments
+        try server.run()
+        process.withLock { $0 = server }
+        try waitUntilAnswering(server)
+    }
+
+    /// Stops the server with SIGTERM and waits for it to exit.
+    public func stop() {
+        signal(SIGTERM)
+    }
+
+    /// Kills the server with SIGKILL (no clean shutdown) and waits for it to exit.
+    public func kill() {
+        signal(SIGKILL)
+    }
+
+    /// The server's log, to explain a failure.
+    public var log: String {
+        (try? String(contentsOf: directory.appendingPathComponent("redis.log"), encoding: .utf8)) ?? ""
+    }
+
+    private func signal(_ number: Int32) {
+        guard let server = process.withLock({ $0.take() }) else { return }
+        if server.isRunning {
+            _ = Glibc.kill(server.processIdentifier, number)
+        }
+        server.waitUntilExit()
+    }
+
+    private func waitUntilAnswering(_ server: Process) throws {
+        let address = try SocketAddress(parsing: "127.0.0.1:\(port)")
+        let deadline = MonotonicClock.now() + 10_000_000_000
+        while MonotonicClock.now() < deadline {
+            guard server.isRunning else {
+                throw RedisServerFixtureError("redis-server exited at start: \(log.suffix(500))")
+            }
+            if Self.answersPing(address) { return }
+            usleep(10_000)
+        }
+        throw RedisServerFixtureError("redis-server on port \(port) did not answer PING within 10 s")
+    }
+
+    private static func answersPing(_ address: SocketAddress) -> Bool {
+        guard let socket = try? Socket.connect(to: address) else { return false }
+        defer { socket.close() }
+        let ping = Array("PING\r\n".utf8)
+        var reply: [UInt8] = []
+        for _ in 0..<100 {
+            if reply.isEmpty, socket.pendingError() == 0 {
+                if case .bytes = ping.withUnsafeBytes({ socket.write($0) }) { reply = [0] }
+            }
+            if !reply.isEmpty {
+                var buffer = [UInt8](repeating: 0, count: 64)
+                if case .bytes(let count) = socket.read(into: &buffer, count: buffer.count) {
+                    return String(decoding: buffer[..<count], as: UTF8.self).hasPrefix("+PONG")
+                }
+            }
+            usleep(2_000)
+        }
+        return false
+    }
+
+    private static func freePort() throws -> UInt16 {
+        let listener = try Socket.listen(on: SocketAddress(parsing: "127.0.0.1:0"))
+        defer { listener.close() }
+        return try listener.localAddress().port
+    }
+
+    private static func executable() throws -> URL {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/usr/local/bin"
+        for directory in path.split(separator: ":").map(String.init) + ["/usr/bin", "/usr/local/bin", "/usr/sbin"] {
+            let candidate = URL(fileURLWithPath: directory).appendingPathComponent("redis-server")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+        }
+        throw RedisServerFixtureError("redis-server not found on PATH; install it (apt-get install -y redis-server)")
+    }
+}
+
+/// The fixture could not provide a server.
+public struct RedisServerFixtureError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}

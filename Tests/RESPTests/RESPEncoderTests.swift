@@ -1,0 +1,29 @@
+import Testing
+
+@testable import RESP
+
+@Suite struct RESPEncoderTests {
+    @Test func commandsAreArraysOfBulkStrings() {
+        var buffer: [UInt8] = []
+        RESPEncoder.encodeCommand(["SET", .string("k\r\n*1"), .bytes([0, 255]), "PX", 100, .integer(-7)], into: &buffer)
+        #expect(buffer == Array("*6\r\n$3\r\nSET\r\n$5\r\nk\r\n*1\r\n$2\r\n".utf8) + [0, 255] + Array("\r\n$2\r\nPX\r\n$3\r\n100\r\n$2\r\n-7\r\n".utf8))
+    }
+
+    @Test func aCommandDecodesBackToItsArguments() throws {
+        var buffer: [UInt8] = []
+        RESPEncoder.encodeCommand(["EVALSHA", "abc", 0, .integer(Int64.min)], into: &buffer)
+        let decoded = try #require(try RESPDecoder().decode(buffer))
+        #expect(decoded.value.array?.compactMap(\.string) == ["EVALSHA", "abc", "0", "-9223372036854775808"])
+        #expect(decoded.consumed == buffer.count)
+    }
+
+    @Test(arguments: RESPDecoderTests.samples.indices)
+    func everyValueRoundTrips(index: Int) throws {
+        let value = RESPDecoderTests.samples[index].value
+        var buffer: [UInt8] = []
+        RESPEncoder.encode(value, into: &buffer)
+        let decoded = try #require(try RESPDecoder().decode(buffer))
+        #expect(decoded.value == value)
+        #expect(decoded.consumed == buffer.count)
+    }
+}
