@@ -112,9 +112,9 @@ floor() {  # floor REPEAT CLIENTS
     bounded redis-benchmark -p "$REDIS_PORT" -c "$2" -n $((DURATION * 20000)) -r 10000000 -q "${args[@]}" 2>&1 \
         | tr '\r' '\n' | grep 'requests per second' | tail -1 | record redis "$1" redis-floor acquire "$2"
     # Releases need held leases: take them first with the same script.
-    python3 "$HERE/redis-floor.py" hold "$TMP/floor.json" "r$1c$2" 300000 | redis-cli -p "$REDIS_PORT" --pipe >/dev/null
+    python3 "$HERE/redis-floor.py" hold "$TMP/floor.json" "r$1c$2" 150000 | redis-cli -p "$REDIS_PORT" --pipe >/dev/null
     mapfile -t args < <(python3 "$HERE/redis-floor.py" release-args "$TMP/floor.json" "r$1c$2")
-    bounded redis-benchmark -p "$REDIS_PORT" -c "$2" -n 100000 -r 300000 -q "${args[@]}" 2>&1 \
+    bounded redis-benchmark -p "$REDIS_PORT" -c "$2" -n 50000 -r 150000 -q "${args[@]}" 2>&1 \
         | tr '\r' '\n' | grep 'requests per second' | tail -1 | record redis "$1" redis-floor release "$2"
 }
 
@@ -134,7 +134,7 @@ for repeat in $(seq 1 "$REPEATS"); do
         floor "$repeat" "$clients"
         if [[ $WRK == 1 ]]; then
             bounded wrk -t"$clients" -c"$clients" -d"${DURATION}s" -s "$HERE/lockd-cycle.lua" "$LOCKD_URL" \
-                -- 1000 "$clients" "wrk$repeat" 0 2>&1 | record wrk "$repeat" lockd/wrk uncontended "$clients"
+                -- 1000 "$clients" "wrk${repeat}c$clients" 0 2>&1 | record wrk "$repeat" lockd/wrk uncontended "$clients"
         fi
         etcd_cycle "$repeat" uncontended "$clients" 1000
     done
@@ -162,7 +162,7 @@ json.dump({
     "contended_clients": $CONTENDED_CLIENTS, "contended_names": $CONTENDED_NAMES, "wait_ms": $WAIT_MS,
     "notes": [
         "lockd: release build, one epoll loop per core, started with --log-level warning; lockbench: one event-loop thread, one keep-alive connection per client, 1000 names split so no two clients share one (uncontended).",
-        "Redis floor: redis-benchmark (single connection per client, unpipelined) replaying the exact EVALSHA calls lockd made for one acquire and one release (captured with MONITOR), the lock name replaced by random 12-digit names (-r). Acquires go to fresh names; releases go to leases taken just before with the same script and token (about 85% find a lease to delete, the rest take the cheaper not-held path, so the release floor is slightly optimistic). Floor for a cycle = 1/(1/acquire rate + 1/release rate).",
+        "Redis floor: redis-benchmark (single connection per client, unpipelined) replaying the exact EVALSHA calls lockd made for one acquire and one release (captured with MONITOR), the lock name replaced by random 12-digit names (-r). Acquires go to fresh names; releases go to leases taken just before with the same script and token (about 85% find a lease to delete (150 000 leases taken, 50 000 releases drawn at random), the rest take the cheaper not-held path, so the release floor is slightly optimistic). Floor for a cycle = 1/(1/acquire rate + 1/release rate).",
         "etcd: 3.4, one member, data dir on disk with its default fsync, lock cycle over the JSON gateway (lease grant, lock, unlock, revoke) with shared/anchors/etcd-lock-cycle.lua under wrk -tN -cN; contended etcd handoffs/s = its cycles/s on the shared names (every lock there is queued behind another).",
         "wrk + lockd-cycle.lua: the same acquire/release cycle in wrk's Lua, one thread per connection (a stateful cycle needs it), as a cross-check of lockbench.",
         "All servers and load generators share the same 2 cores, so each figure includes the cost of the load generator.",
