@@ -52,12 +52,14 @@ final class BenchRun: Sendable {
         let start = MonotonicClock.now()
         let length = UInt64(settings.duration * 1_000_000_000)
         let deadline = start + length
+        let cpuAtStart = Self.processCPUSeconds()
         for worker in workers { worker.begin(deadline: deadline) }
         await reportProgress(from: start, until: deadline)
+        let cpuSeconds = Self.processCPUSeconds() - cpuAtStart
         let stats = await stopAll()
         return BenchSummary(
             settings: settings, stats: stats, seconds: Double(length) / 1_000_000_000,
-            reorderedHandoffs: handoffs?.reordered ?? 0
+            reorderedHandoffs: handoffs?.reordered ?? 0, cpuSeconds: cpuSeconds
         )
     }
 
@@ -84,6 +86,14 @@ final class BenchRun: Sendable {
             lastCycles = cycles
             lastTime = time
         }
+    }
+
+    /// User plus system CPU time this process has used so far.
+    private static func processCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        let seconds = { (time: timeval) in Double(time.tv_sec) + Double(time.tv_usec) / 1_000_000 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 
     private static func progress(_ line: String) {

@@ -33,6 +33,7 @@ def record(path, kind, repeat, system, case, clients, latdir=None):
             non_success=sum(v for k, v in s["acquire"]["statuses"].items() if k != "success")
             + sum(v for k, v in s["release"]["statuses"].items() if k != "success"),
             errors=sum(v for v in s["errors"].values()),
+            lockbench_cpu=s.get("lockbench_cpu_percent"),
         )
         if s.get("handoff"):
             h = s["handoff"]
@@ -160,7 +161,7 @@ def render(path, meta_path):
     w("| clients | system | cycles/s | acquire p50 / p99 / p99.9 ms | release p50 / p99 ms | non-2xx + errors |")
     w("|---|---|---|---|---|---|")
     for c in clients_list:
-        w(f"| {c} | lockd, lockbench | {fmt(m('lockd/lockbench', 'uncontended', c, 'cycles_per_s'))} | "
+        w(f"| {c} | lockd, lockbench (using {fmt(m('lockd/lockbench', 'uncontended', c, 'lockbench_cpu'))}% of a core) | {fmt(m('lockd/lockbench', 'uncontended', c, 'cycles_per_s'))} | "
           f"{fmt(m('lockd/lockbench', 'uncontended', c, 'acquire_p50'), 2)} / {fmt(m('lockd/lockbench', 'uncontended', c, 'acquire_p99'), 2)} / "
           f"{fmt(m('lockd/lockbench', 'uncontended', c, 'acquire_p999'), 2)} | "
           f"{fmt(m('lockd/lockbench', 'uncontended', c, 'release_p50'), 2)} / {fmt(m('lockd/lockbench', 'uncontended', c, 'release_p99'), 2)} | "
@@ -184,7 +185,7 @@ def render(path, meta_path):
     w("")
     w("| system | handoffs/s | handoff p50 / p99 / p99.9 / max ms | acquire (wait) p50 / p99 ms | non-2xx + errors |")
     w("|---|---|---|---|---|")
-    w(f"| lockd, lockbench | {fmt(m('lockd/lockbench', 'contended', cc, 'handoffs_per_s'))} | "
+    w(f"| lockd, lockbench (using {fmt(m('lockd/lockbench', 'contended', cc, 'lockbench_cpu'))}% of a core) | {fmt(m('lockd/lockbench', 'contended', cc, 'handoffs_per_s'))} | "
       f"{fmt(m('lockd/lockbench', 'contended', cc, 'handoff_p50'), 3)} / {fmt(m('lockd/lockbench', 'contended', cc, 'handoff_p99'), 3)} / "
       f"{fmt(m('lockd/lockbench', 'contended', cc, 'handoff_p999'), 3)} / {fmt(m('lockd/lockbench', 'contended', cc, 'handoff_max'), 3)} | "
       f"{fmt(m('lockd/lockbench', 'contended', cc, 'acquire_p50'), 2)} / {fmt(m('lockd/lockbench', 'contended', cc, 'acquire_p99'), 2)} | "
