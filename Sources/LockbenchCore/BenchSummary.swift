@@ -71,14 +71,14 @@ public struct BenchSummary: Sendable, Equatable, Codable {
     public var errors: ErrorCounts
     /// CPU lockbench itself used in the window, in percent of one core: when
     /// it nears 100 × threads, the load generator is the bottleneck.
-    public var lockbenchCPUPercent: Double
+    public var lockbenchCpuPercent: Double
 
     /// Summarises merged statistics over a window of `seconds` in which
     /// lockbench used `cpuSeconds` of CPU time.
     public init(settings: BenchSettings, stats: RunStats, seconds: Double, reorderedHandoffs: Int, cpuSeconds: Double = 0) {
         self.settings = settings
         self.seconds = seconds
-        lockbenchCPUPercent = seconds > 0 ? cpuSeconds / seconds * 100 : 0
+        lockbenchCpuPercent = seconds > 0 ? cpuSeconds / seconds * 100 : 0
         cycles = stats.cycles
         cyclesPerSecond = seconds > 0 ? Double(stats.cycles) / seconds : 0
         acquire = OperationSummary(statuses: stats.acquire, latencyMs: LatencySummary(stats.acquireLatency))
@@ -113,7 +113,7 @@ public struct BenchSummary: Sendable, Equatable, Codable {
         if let handoff { lines.append(Self.row("handoff", handoff.latencyMs)) }
         lines.append(Self.statusLine("acquire", acquire.statuses, success: "201"))
         lines.append(Self.statusLine("release", release.statuses, success: "204"))
-        lines.append(String(format: "lockbench CPU: %.0f%% of one core (%d thread(s))", lockbenchCPUPercent, settings.threads))
+        lines.append(String(format: "lockbench CPU: %.0f%% of one core (%d thread(s))", lockbenchCpuPercent, settings.threads))
         lines.append("errors:  \(errors.total) (connect \(errors.connect), closed \(errors.closed), malformed \(errors.malformed), timeout \(errors.timeout))")
         if let handoff {
             lines.append(String(format: "handoffs: %llu = %.1f/s (%d seen out of order, recorded as 0)", handoff.handoffs, handoff.perSecond, handoff.reordered))

@@ -58,6 +58,7 @@ import Testing
         let json = summary.json()
         #expect(json.contains("\"cycles_per_second\""))
         #expect(json.contains("\"latency_ms\""))
+        #expect(json.contains("\"lockbench_cpu_percent\""))  // benchmarks/locks/report.py reads these keys
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         #expect(try decoder.decode(BenchSummary.self, from: Data(json.utf8)) == summary)
