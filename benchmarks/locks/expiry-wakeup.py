@@ -35,16 +35,18 @@ def acquire(conn, name, body):
 
 holder = http.client.HTTPConnection(url.hostname, url.port or 80, timeout=ttl_ms / 1000 + 30)
 waiter = http.client.HTTPConnection(url.hostname, url.port or 80, timeout=ttl_ms / 1000 + 30)
-delays, lows, errors = [], [], 0
+delays, lows, errors, failures = [], [], 0, {}
 for index in range(rounds):
     name = f"expiry:{run_id}:{index}"
     status, _, asked_at, held_at = acquire(holder, name, {"ttl_ms": ttl_ms})
     if status != 201:
         errors += 1
+        failures[f"holder {status}"] = failures.get(f"holder {status}", 0) + 1
         continue
     status, lease, _, granted_at = acquire(waiter, name, {"ttl_ms": 30000, "wait_ms": ttl_ms + 5000})
     if status != 201:
         errors += 1
+        failures[f"waiter {status}"] = failures.get(f"waiter {status}", 0) + 1
         continue
     delays.append((granted_at - asked_at) * 1000 - ttl_ms)
     lows.append((granted_at - held_at) * 1000 - ttl_ms)
@@ -54,7 +56,7 @@ for index in range(rounds):
 delays.sort()
 lows.sort()
 print(json.dumps({
-    "rounds": rounds, "ttl_ms": ttl_ms, "errors": errors,
+    "rounds": rounds, "ttl_ms": ttl_ms, "errors": errors, "failures": failures,
     "p50_ms": delays[len(delays) // 2] if delays else None,
     "max_ms": delays[-1] if delays else None,
     "low_p50_ms": lows[len(lows) // 2] if lows else None,

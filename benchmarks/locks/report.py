@@ -112,6 +112,8 @@ def render(path, meta_path):
     w("Everything ran on loopback on this one machine, load generator included; machines are shared and noisy, "
       "so read the ratios first.")
     w("")
+    w("Machine load (1, 5, 15 min averages; other work shares these 2 cores): " + "; ".join(meta.get("load", [])) + ".")
+    w("")
     w("Versions: " + meta["versions"])
     w("")
 
@@ -210,11 +212,12 @@ def render(path, meta_path):
           "`201` is at most *waiter's 201 read − (holder's request sent + ttl_ms)* — the upper bound reported here "
           "(the lower bound uses the holder's `201` read instead). Goal: granted within 50 ms.")
         w("")
-        w("| repeat | rounds | ttl_ms | delay p50 ms (upper bound) | delay max ms (upper bound) | p50 lower bound ms | errors |")
+        w("| repeat | rounds | ttl_ms | delay p50 ms (upper bound) | delay max ms (upper bound) | p50 lower bound ms | failed rounds |")
         w("|---|---|---|---|---|---|---|")
         for r in exp:
+            failed = ", ".join(f"{k}: {v}" for k, v in r.get("failures", {}).items()) or "0"
             w(f"| {r['repeat']} | {r['rounds']} | {r['ttl_ms']} | {fmt(r['p50_ms'], 1)} | {fmt(r['max_ms'], 1)} | "
-              f"{fmt(r.get('low_p50_ms'), 1)} | {r.get('errors', 0)} |")
+              f"{fmt(r.get('low_p50_ms'), 1)} | {failed} |")
         w("")
 
     w("## How each figure is made")

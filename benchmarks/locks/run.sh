@@ -46,6 +46,7 @@ fi
 TMP=$(mktemp -d /tmp/lockd-bench.XXXXXX)
 PIDS=()
 cleanup() {
+    stop_etcd
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
     for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
     rm -rf "$TMP"
@@ -93,12 +94,26 @@ LOCKD_PID=$!
 PIDS+=("$LOCKD_PID")
 wait_until 15 curl -sf "$LOCKD_URL/readyz" || { cat "$TMP/lockd.log" >&2; exit 1; }
 
-etcd --name bench --data-dir "$TMP/etcd" \
-    --listen-client-urls "$ETCD_URL" --advertise-client-urls "$ETCD_URL" \
-    --listen-peer-urls "http://127.0.0.1:$ETCD_PEER" --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER" \
-    --initial-cluster "bench=http://127.0.0.1:$ETCD_PEER" --log-level error >"$TMP/etcd.log" 2>&1 &
-PIDS+=($!)
-wait_until 20 curl -sf "$ETCD_URL/health"
+# etcd starts afresh (empty data dir) for each measurement: wrk stops
+# mid-cycle, and the waiters it leaves behind slow etcd's later lock runs to
+# a crawl (a third back-to-back contended run managed 0.3 cycles/s).
+ETCD_PID=
+start_etcd() {
+    stop_etcd
+    rm -rf "$TMP/etcd"
+    etcd --name bench --data-dir "$TMP/etcd" \
+        --listen-client-urls "$ETCD_URL" --advertise-client-urls "$ETCD_URL" \
+        --listen-peer-urls "http://127.0.0.1:$ETCD_PEER" --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER" \
+        --initial-cluster "bench=http://127.0.0.1:$ETCD_PEER" --log-level error >>"$TMP/etcd.log" 2>&1 &
+    ETCD_PID=$!
+    wait_until 20 curl -sf "$ETCD_URL/health"
+}
+stop_etcd() {
+    [[ -n $ETCD_PID ]] || return 0
+    kill "$ETCD_PID" 2>/dev/null || true
+    wait "$ETCD_PID" 2>/dev/null || true
+    ETCD_PID=
+}
 
 # --- the Redis floor: lockd's own script calls, replayed by redis-benchmark ---
 if [[ $LOCKD_STORE == redis ]]; then
@@ -122,12 +137,15 @@ lockbench() { bounded "$BIN/lockbench" --url "$LOCKD_URL" --duration "$DURATION"
 etcd_cycle() {  # etcd_cycle REPEAT CASE CLIENTS NAMES
     local latdir=$TMP/etcd-lat-$1-$2-$3
     mkdir -p "$latdir"
+    start_etcd
     bounded wrk -t"$3" -c"$3" -d"${DURATION}s" --timeout 30s -s "$ANCHORS/etcd-lock-cycle.lua" "$ETCD_URL" \
         -- "$4" "$3" "bench$1$2$3" "$latdir" 2>&1 | record wrk "$1" etcd "$2" "$3" "$latdir"
+    stop_etcd
 }
 
 # --- measurements, interleaved per repeat ------------------------------------
 for repeat in $(seq 1 "$REPEATS"); do
+    echo "repeat $repeat: load average $(cut -d' ' -f1-3 /proc/loadavg)" >>"$TMP/load.txt"
     for clients in $CLIENTS; do
         log "repeat $repeat, $clients clients, uncontended"
         lockbench --clients "$clients" --names 1000 --prefix "bench$repeat" | record lockbench "$repeat" lockd/lockbench uncontended "$clients"
@@ -148,6 +166,7 @@ done
 
 # --- report ------------------------------------------------------------------
 log "all measurements done"
+echo "end: load average $(cut -d' ' -f1-3 /proc/loadavg)" >>"$TMP/load.txt"
 python3 - "$TMP/meta.json" <<EOF
 import json, platform, subprocess, sys, datetime
 def ver(cmd):
@@ -158,12 +177,13 @@ json.dump({
     "machine": f"{platform.machine()}, {subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} cores, Linux {platform.release()}",
     "versions": "; ".join([ver("redis-server --version"), ver("etcd --version"), ver("wrk --version 2>&1"), ver("swift --version 2>&1")]),
     "store": "Redis (redis-server started by run.sh, no persistence)" if "$LOCKD_STORE" == "redis" else "in-memory (LOCKD_STORE=memory: no Redis floor)",
+    "load": open("$TMP/load.txt").read().strip().splitlines(),
     "duration": $DURATION, "clients": [int(c) for c in "$CLIENTS".split()],
     "contended_clients": $CONTENDED_CLIENTS, "contended_names": $CONTENDED_NAMES, "wait_ms": $WAIT_MS,
     "notes": [
         "lockd: release build, one epoll loop per core, started with --log-level warning; lockbench: one event-loop thread, one keep-alive connection per client, 1000 names split so no two clients share one (uncontended).",
         "Redis floor: redis-benchmark (single connection per client, unpipelined) replaying the exact EVALSHA calls lockd made for one acquire and one release (captured with MONITOR), the lock name replaced by random 12-digit names (-r). Acquires go to fresh names; releases go to leases taken just before with the same script and token (about 85% find a lease to delete (150 000 leases taken, 50 000 releases drawn at random), the rest take the cheaper not-held path, so the release floor is slightly optimistic). Floor for a cycle = 1/(1/acquire rate + 1/release rate).",
-        "etcd: 3.4, one member, data dir on disk with its default fsync, lock cycle over the JSON gateway (lease grant, lock, unlock, revoke) with shared/anchors/etcd-lock-cycle.lua under wrk -tN -cN; contended etcd handoffs/s = its cycles/s on the shared names (every lock there is queued behind another).",
+        "etcd: 3.4, one member started afresh (empty data dir on disk, default fsync) for each measurement, lock cycle over the JSON gateway (lease grant, lock, unlock, revoke) with shared/anchors/etcd-lock-cycle.lua under wrk -tN -cN; contended etcd handoffs/s = its cycles/s on the shared names (every lock there is queued behind another).",
         "wrk + lockd-cycle.lua: the same acquire/release cycle in wrk's Lua, one thread per connection (a stateful cycle needs it), as a cross-check of lockbench.",
         "All servers and load generators share the same 2 cores, so each figure includes the cost of the load generator.",
     ],
