@@ -209,8 +209,11 @@ final class BenchConnection: EventHandler, @unchecked Sendable {
             guard inbox.count < 2 * HTTPResponseParser.maxBodyBytes else { return drop(\.malformed) }
             inbox.append(contentsOf: repeatElement(0, count: inbox.count))
         }
-        let result = inbox.withUnsafeMutableBytes { buffer in
-            socket.read(into: buffer.baseAddress! + inboxCount, count: buffer.count - inboxCount)
+        let filled = inboxCount
+        let result = inbox.withUnsafeMutableBytes { buffer -> Socket.ReadResult in
+            let room = UnsafeMutableRawBufferPointer(rebasing: buffer[filled...])
+            guard let start = room.baseAddress else { return .wouldBlock }  // never: the inbox has room here
+            return socket.read(into: start, count: room.count)
         }
         switch result {
         case .bytes(let count):
@@ -235,8 +238,10 @@ final class BenchConnection: EventHandler, @unchecked Sendable {
             }
             guard let (response, used) = parsed else { return }
             if used < inboxCount {
+                let remaining = inboxCount - used
                 inbox.withUnsafeMutableBytes { buffer in
-                    buffer.baseAddress!.copyMemory(from: buffer.baseAddress! + used, byteCount: inboxCount - used)
+                    guard let base = buffer.baseAddress else { return }
+                    base.copyMemory(from: base + used, byteCount: remaining)
                 }
             }
             inboxCount -= used
@@ -253,21 +258,5 @@ final class BenchConnection: EventHandler, @unchecked Sendable {
                 return
             }
         }
-    }
-}
-
-/// A tiny, fast pseudo-random generator (Steele et al.'s SplitMix64) for
-/// picking contended names; the C library's `random()` takes a lock.
-struct SplitMix64 {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

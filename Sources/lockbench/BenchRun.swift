@@ -43,8 +43,10 @@ final class BenchRun: Sendable {
     /// progress line each second, drains, and summarises.
     /// - Throws: ``BenchConfigError`` when clients cannot connect.
     func execute() async throws -> BenchSummary {
-        var failures: [String] = []
-        for worker in workers { failures += await worker.connectAll() }
+        let failures = await withTaskGroup(of: [String].self) { group in
+            for worker in workers { group.addTask { await worker.connectAll() } }
+            return await group.reduce(into: []) { $0 += $1 }
+        }
         if let first = failures.first {
             _ = await stopAll()
             throw BenchConfigError("\(failures.count) of \(settings.clients) connections failed; first: \(first)")
@@ -63,10 +65,13 @@ final class BenchRun: Sendable {
         )
     }
 
+    /// Stops every worker at once (so none keeps cycling while another
+    /// drains) and merges what they measured.
     private func stopAll() async -> RunStats {
-        var merged = RunStats()
-        for worker in workers { merged.merge(await worker.stop()) }
-        return merged
+        await withTaskGroup(of: RunStats.self) { group in
+            for worker in workers { group.addTask { await worker.stop() } }
+            return await group.reduce(into: RunStats()) { $0.merge($1) }
+        }
     }
 
     /// Writes one line a second to stderr until `deadline`.
