@@ -114,6 +114,9 @@ public struct BenchSummary: Sendable, Equatable, Codable {
         lines.append(Self.statusLine("acquire", acquire.statuses, success: "201"))
         lines.append(Self.statusLine("release", release.statuses, success: "204"))
         lines.append(String(format: "lockbench CPU: %.0f%% of one core (%d thread(s))", lockbenchCpuPercent, settings.threads))
+        if lockbenchCpuPercent > 80 * Double(settings.threads) {
+            lines.append("warning: lockbench's own threads were nearly saturated, so it may have limited the rate: try --threads \(settings.threads + 1)")
+        }
         lines.append("errors:  \(errors.total) (connect \(errors.connect), closed \(errors.closed), malformed \(errors.malformed), timeout \(errors.timeout))")
         if let handoff {
             lines.append(String(format: "handoffs: %llu = %.1f/s (%d seen out of order, recorded as 0)", handoff.handoffs, handoff.perSecond, handoff.reordered))

@@ -44,6 +44,14 @@ import Testing
         #expect(!summary.text().contains("handoff"))
     }
 
+    @Test func warnsWhenLockbenchItselfIsSaturated() {
+        let busy = BenchSummary(settings: settings(contended: false), stats: stats(), seconds: 2, reorderedHandoffs: 0, cpuSeconds: 1.9)
+        #expect(busy.lockbenchCpuPercent == 95)
+        #expect(busy.text().contains("try --threads 2"))
+        let idle = BenchSummary(settings: settings(contended: false), stats: stats(), seconds: 2, reorderedHandoffs: 0, cpuSeconds: 0.2)
+        #expect(!idle.text().contains("warning"))
+    }
+
     @Test func mergingAddsCountsAndHistograms() {
         var merged = stats()
         merged.merge(stats())
