@@ -81,6 +81,12 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
+        .executableTarget(
+            name: "lockd-http-bench",
+            dependencies: ["LockdHTTP", .product(name: "Logging", package: "swift-log")],
+            path: "benchmarks/http/lockd-http-bench",
+            swiftSettings: strictSwift
+        ),
         .target(
             name: "LockdTestSupport",
             dependencies: ["LockdTransport"],

@@ -79,8 +79,9 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
     /// Called once, after registration with the loop.
     func start() {
         remoteAddress = try? socket.remoteAddress()
-        if server.isDraining { draining = true }
         setDeadline(.idle)
+        // Accepted just before shutdown began: nothing is in flight yet, so close.
+        if server.isDraining { beginDrain() }
     }
 
     // MARK: Events
@@ -183,6 +184,8 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
         guard !isClosed else { return }
         let keepAlive = finished.keepAlive && !draining
         if !keepAlive { closeAfterOutput = true }
+        // A request pipelined behind a long poll gets its head deadline from now.
+        if !pending.isEmpty { requestStartedAt = MonotonicClock.now() }
         encode(response, headOnly: finished.headOnly, keepAlive: keepAlive, version: finished.version)
         if !driving { pump() }
     }

@@ -1,16 +1,22 @@
 import LockdTransport
 import Logging
 
-/// Accepts connections on one loop's listening socket (each loop has its own,
-/// through `SO_REUSEPORT`), turning away clients past the connection cap with
-/// a 503.
+/// Accepts connections on the first loop and deals them out to every loop
+/// in turn, turning away clients past the connection cap with a 503.
+///
+/// One listener rather than one per loop with `SO_REUSEPORT`: a reuse-port
+/// group would let a second lockd (or a second server bound to port 0 in the
+/// same process) share the port silently, and with keep-alive clients the
+/// hand-off to another loop happens once per connection, not per request.
 final class HTTPListener: EventHandler, @unchecked Sendable {
-    // Safe to share: `socket`, `server` and `context` never change; `paused`
-    // is touched only on the context's loop thread (event and timer callbacks).
+    // Safe to share: `socket`, `server`, `context` and `contexts` never change;
+    // `paused` and `nextLoop` are touched only on the context's loop thread
+    // (event and timer callbacks).
     let socket: Socket
     private let server: HTTPServer
     private let context: HTTPLoopContext
     private var paused = false
+    private var nextLoop = 0
 
     /// Accepts per readiness event, so one busy listener cannot starve the loop.
     private static let acceptBatch = 64
@@ -38,17 +44,28 @@ final class HTTPListener: EventHandler, @unchecked Sendable {
                 continue
             }
             client.setNoDelay()
-            let connection = HTTPConnection(socket: client, server: server, context: context)
-            do {
-                try context.loop.register(fd: client.fd, events: HTTPConnection.baseInterest, handler: connection)
-            } catch {
-                client.close()
-                server.connectionClosed()
-                continue
+            let target = server.contexts[nextLoop % server.contexts.count]
+            nextLoop &+= 1
+            if target === context {
+                Self.adopt(client, server: server, context: target)
+            } else {
+                target.loop.execute { [server] in Self.adopt(client, server: server, context: target) }
             }
-            context.connections[client.fd] = connection
-            connection.start()
         }
+    }
+
+    /// Registers a new connection with its loop; runs on that loop.
+    private static func adopt(_ client: Socket, server: HTTPServer, context: HTTPLoopContext) {
+        let connection = HTTPConnection(socket: client, server: server, context: context)
+        do {
+            try context.loop.register(fd: client.fd, events: HTTPConnection.baseInterest, handler: connection)
+        } catch {
+            client.close()
+            server.connectionClosed()
+            return
+        }
+        context.connections[client.fd] = connection
+        connection.start()
     }
 
     /// Stops accepting and closes the listening socket.

@@ -4,8 +4,8 @@ import Synchronization
 
 /// An HTTP/1.1 server on the event loops of an ``EventLoopGroup``.
 ///
-/// Each loop gets its own listener (`SO_REUSEPORT`) and owns the connections
-/// it accepts; each request's ``HTTPResponder`` call runs as a task whose
+/// The first loop accepts and deals connections out to the loops in turn;
+/// each loop owns the connections it is given; each request's ``HTTPResponder`` call runs as a task whose
 /// executor is that loop, and is cancelled when the client disconnects.
 ///
 /// ```swift
@@ -58,7 +58,7 @@ public final class HTTPServer: Sendable {
         self.requestIDPrefix = String(UInt32.random(in: 0x1000_0000...UInt32.max), radix: 16) + "-"
     }
 
-    /// Binds and starts accepting on every loop.
+    /// Binds the listening socket and starts accepting.
     /// - Returns: The bound addresses (with the real port when the configured one is 0).
     /// - Throws: ``SocketAddressError`` for a bad listen address, ``TransportError``
     ///   when the address cannot be bound.
@@ -68,29 +68,23 @@ public final class HTTPServer: Sendable {
             precondition(!state.started, "HTTPServer.start() called twice")
             state.started = true
         }
-        var address = try SocketAddress(parsing: configuration.listenAddress)
-        var sockets: [Socket] = []
+        let socket = try Socket.listen(on: SocketAddress(parsing: configuration.listenAddress), backlog: configuration.backlog)
+        let address: SocketAddress
         do {
-            for _ in contexts {
-                let socket = try Socket.listen(on: address, backlog: configuration.backlog, reusePort: true)
-                sockets.append(socket)
-                // Later loops bind the port the first one got, which matters for port 0.
-                address = try socket.localAddress()
-            }
+            address = try socket.localAddress()
         } catch {
-            for socket in sockets { socket.close() }
+            socket.close()
             throw error
         }
-        for (context, socket) in zip(contexts, sockets) {
-            context.loop.execute { [self] in
-                let listener = HTTPListener(socket: socket, server: self, context: context)
-                do {
-                    try context.loop.register(fd: socket.fd, events: .readable, handler: listener)
-                    context.listener = listener
-                } catch {
-                    logger.error("cannot watch the listening socket", metadata: ["error": "\(error)"])
-                    socket.close()
-                }
+        let context = contexts[0]
+        context.loop.execute { [self] in
+            let listener = HTTPListener(socket: socket, server: self, context: context)
+            do {
+                try context.loop.register(fd: socket.fd, events: .readable, handler: listener)
+                context.listener = listener
+            } catch {
+                logger.error("cannot watch the listening socket", metadata: ["error": "\(error)"])
+                socket.close()
             }
         }
         logger.debug("HTTP server listening", metadata: ["address": "\(address)", "loops": "\(contexts.count)"])
@@ -132,6 +126,9 @@ public final class HTTPServer: Sendable {
     }
 
     // MARK: Connection accounting (called by listeners and connections)
+
+    /// Connections open now (for tests and diagnostics).
+    var openConnectionCount: Int { lifecycle.withLock { $0.openConnections } }
 
     var isDraining: Bool { draining.load(ordering: .relaxed) }
 

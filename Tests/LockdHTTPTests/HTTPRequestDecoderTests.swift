@@ -1,0 +1,126 @@
+import Testing
+
+@testable import LockdHTTP
+
+@Suite struct HTTPRequestDecoderTests {
+    static let getRequest = "GET /locks/orders%3A1?prefix=a&limit=2 HTTP/1.1\r\nHost: localhost\r\nAccept: */*\r\nX-Tag: one\r\nx-tag:  two \r\n\r\n"
+    static let postRequest = "POST /locks/a HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n{\"ttl\":100}"
+    static let chunkedRequest = "POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nTrailer-Field: dropped\r\n\r\n"
+    static let pipelined = getRequest + postRequest + chunkedRequest + "GET /last HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+
+    @Test func decodesARequestLineHeadersAndQuery() throws {
+        let events = DecodingHarness.decode(Self.getRequest)
+        #expect(events == [.request(
+            method: "GET", path: "/locks/orders%3A1", query: "prefix=a&limit=2", version: "HTTP/1.1",
+            headers: ["Host: localhost", "Accept: */*", "X-Tag: one", "x-tag: two"], body: [], keepAlive: true)])
+    }
+
+    @Test func headersLookUpCaseInsensitivelyAndKeepRepeats() throws {
+        var decoder = HTTPRequestDecoder(limits: HTTPRequestLimits())
+        let (_, event) = Array(Self.getRequest.utf8).withUnsafeBytes { decoder.decode($0) }
+        guard case .request(let request, _) = event else {
+            Issue.record("expected a request, got \(event)")
+            return
+        }
+        #expect(request.headers["HOST"] == "localhost")
+        #expect(request.headers.values(for: "X-TAG") == ["one", "two"])
+        #expect(request.headers["missing"] == nil)
+        #expect(request.method == .get)
+    }
+
+    @Test func decodesContentLengthAndChunkedBodies() {
+        let events = DecodingHarness.decode(Self.postRequest + Self.chunkedRequest)
+        #expect(events.count == 2)
+        if case .request(_, _, _, _, _, let body, _) = events[0] { #expect(body == Array("{\"ttl\":100}".utf8)) }
+        if case .request(_, let path, _, _, let headers, let body, _) = events[1] {
+            #expect(path == "/c")
+            #expect(body == Array("hello world".utf8))
+            #expect(!headers.contains { $0.hasPrefix("Trailer-Field") })
+        }
+    }
+
+    @Test(arguments: [getRequest, postRequest, chunkedRequest, pipelined])
+    func everySplitPointDecodesTheSame(_ text: String) {
+        let bytes = Array(text.utf8)
+        let whole = DecodingHarness.decode(bytes)
+        #expect(!whole.isEmpty)
+        #expect(!whole.contains { $0.status != nil })
+        for split in 0...bytes.count {
+            #expect(DecodingHarness.decode(bytes, splits: [split]) == whole, "split at \(split)")
+        }
+        #expect(DecodingHarness.decode(bytes, splits: Array(0...bytes.count)) == whole, "byte by byte")
+    }
+
+    @Test func pipelinedRequestsComeOutInOrder() {
+        let events = DecodingHarness.decode(Self.pipelined)
+        let paths = events.compactMap { event -> String? in
+            if case .request(_, let path, _, _, _, _, _) = event { return path }
+            return nil
+        }
+        #expect(paths == ["/locks/orders%3A1", "/locks/a", "/c", "/last"])
+        if case .request(_, _, _, _, _, _, let keepAlive) = events.last { #expect(!keepAlive) }
+    }
+
+    @Test(arguments: [
+        ("GET / HTTP/1.1\r\nHost: x\r\n\r\n", true),
+        ("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", false),
+        ("GET / HTTP/1.1\r\nHost: x\r\nConnection: foo, CLOSE\r\n\r\n", false),
+        ("GET / HTTP/1.0\r\n\r\n", false),
+        ("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", true),
+    ])
+    func keepAliveFollowsVersionAndConnection(_ text: String, _ keepAlive: Bool) {
+        let events = DecodingHarness.decode(text)
+        guard case .request(_, _, _, _, _, _, let decoded) = events.first else {
+            Issue.record("no request: \(events)")
+            return
+        }
+        #expect(decoded == keepAlive)
+    }
+
+    @Test func absoluteFormKeepsOnlyPathAndQuery() {
+        let events = DecodingHarness.decode("GET http://example.com:8080/locks?x=1 HTTP/1.1\r\nHost: example.com\r\n\r\nGET HTTP://h?y HTTP/1.1\r\nHost: h\r\n\r\n")
+        #expect(events.count == 2)
+        if case .request(_, let path, let query, _, _, _, _) = events[0] {
+            #expect(path == "/locks")
+            #expect(query == "x=1")
+        }
+        if case .request(_, let path, let query, _, _, _, _) = events[1] {
+            #expect(path == "/")
+            #expect(query == "y")
+        }
+    }
+
+    @Test func emptyLinesBeforeARequestAreIgnored() {
+        let events = DecodingHarness.decode("\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(events.count == 1)
+        #expect(events.first?.status == nil)
+    }
+
+    @Test func higherMinorVersionIsServedAsOnePointOne() {
+        let events = DecodingHarness.decode("GET / HTTP/1.7\r\nHost: x\r\n\r\n")
+        if case .request(_, _, _, let version, _, _, _) = events.first { #expect(version == "HTTP/1.1") } else { Issue.record("\(events)") }
+    }
+
+    @Test func continueIsExpectedOnlyBeforeTheBodyArrives() {
+        let head = "POST /x HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n"
+        var waiting = DecodingHarness()
+        waiting.feed(Array(head.utf8))
+        #expect(waiting.events == [.continueExpected])
+        waiting.feed(Array("abc".utf8))
+        #expect(waiting.events.count == 2)
+
+        var eager = DecodingHarness()
+        eager.feed(Array((head + "abc").utf8))
+        #expect(eager.events.count == 1)
+        #expect(eager.events.first != .continueExpected)
+
+        var http10 = DecodingHarness()
+        http10.feed(Array("POST /x HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n".utf8))
+        #expect(http10.events.isEmpty)
+    }
+
+    @Test func nothingIsDecodedAfterAFailure() {
+        let events = DecodingHarness.decode("GET / HTTP/1.1\r\nHost: x\r\nBad Name: y\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(events == [.failure(status: 400, type: "invalid-request")])
+    }
+}

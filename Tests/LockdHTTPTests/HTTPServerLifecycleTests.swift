@@ -1,0 +1,57 @@
+import LockdTestSupport
+import Testing
+
+@testable import LockdHTTP
+
+/// Cancellation on disconnect and graceful shutdown.
+@Suite struct HTTPServerLifecycleTests {
+    @Test(arguments: [false, true])
+    func aDisconnectCancelsTheRunningHandlerAtOnce(halfClose: Bool) async throws {
+        try await TestServer.with { server in
+            let client = try server.client()
+            try client.send("GET /wait HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(await server.nextEvent() == "started")
+            let closedAt = ContinuousClock.now
+            if halfClose { client.shutdownWrite() } else { client.close() }
+            #expect(await server.nextEvent() == "cancelled")
+            let delay = ContinuousClock.now - closedAt
+            #expect(delay < .milliseconds(500), "cancellation took \(delay)")
+            #expect(await eventually { server.server.openConnectionCount == 0 })
+        }
+    }
+
+    @Test func shutdownLetsInFlightRequestsFinishAndClosesIdleOnes() async throws {
+        let server = try TestServer()
+        let idle = try server.client()
+        try idle.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(try idle.readResponse().status == 200)
+        let busy = try server.client()
+        try busy.send("GET /gate HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(await server.nextEvent() == "started")
+
+        async let stopped: Void = server.server.shutdown(gracePeriod: .seconds(5))
+        #expect(await eventually { server.server.isDraining })
+        #expect(idle.closedByServer(within: .seconds(2)))
+        server.gate.open()
+        let response = try busy.readResponse(timeout: .seconds(3))
+        #expect(response.status == 200)
+        #expect(response.text == "through")
+        #expect(response.header("Connection") == "close")
+        _ = await stopped
+        #expect(throws: RawHTTPClientError.self) { _ = try server.client() }
+        server.group.shutdown()
+    }
+
+    @Test func shutdownCancelsWhatOutlivesTheGracePeriod() async throws {
+        let server = try TestServer()
+        let client = try server.client()
+        try client.send("GET /wait HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(await server.nextEvent() == "started")
+        let start = ContinuousClock.now
+        await server.server.shutdown(gracePeriod: .milliseconds(200))
+        #expect(ContinuousClock.now - start < .seconds(3))
+        #expect(await server.nextEvent() == "cancelled")
+        #expect(client.closedByServer())
+        server.group.shutdown()
+    }
+}

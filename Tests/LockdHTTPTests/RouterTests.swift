@@ -1,0 +1,73 @@
+import LockdTransport
+import Logging
+import Testing
+
+@testable import LockdHTTP
+
+@Suite struct RouterTests {
+    static let loop: EventLoop = {
+        do { return try EventLoop.spawn(name: "router-tests") } catch { fatalError("no event loop: \(error)") }
+    }()
+
+    private func respond(_ router: Router, _ method: HTTPMethod, _ path: String) async -> HTTPResponse {
+        let context = HTTPRequestContext(eventLoop: Self.loop, logger: Logger(label: "test"))
+        return await router.respond(to: HTTPRequest(method: method, path: path), context: context)
+    }
+
+    private var router: Router {
+        var router = Router()
+        router.add(.post, "/locks/{name}") { _, context in
+            HTTPResponse(status: .created, body: Array("acquire \(context.parameters["name"] ?? "-")".utf8))
+        }
+        router.add(.post, "/locks/{name}/renew") { _, context in
+            HTTPResponse(status: .ok, body: Array("renew \(context.parameters["name"] ?? "-")".utf8))
+        }
+        router.add(.get, "/locks/{name}") { _, _ in HTTPResponse(status: .ok, body: Array("inspect".utf8)) }
+        router.add(.get, "/") { _, _ in HTTPResponse(status: .ok, body: Array("root".utf8)) }
+        return router
+    }
+
+    @Test(arguments: [
+        ("/locks/orders", "acquire orders"),
+        ("/locks/orders%3A4711", "acquire orders:4711"),
+        ("/locks/a%2Fb", "acquire a/b"),
+        ("/locks/a+b", "acquire a+b"),
+        ("/locks/%C3%A9", "acquire é"),
+        ("/locks/x/renew", "renew x"),
+    ])
+    func matchesAndPercentDecodesParameters(_ path: String, _ expected: String) async {
+        let response = await respond(router, .post, path)
+        #expect(String(decoding: response.body, as: UTF8.self) == expected)
+    }
+
+    @Test(arguments: ["/locks/%", "/locks/%4", "/locks/%zz", "/locks/%FF", "/locks/a%2"])
+    func invalidEscapesAre400(_ path: String) async {
+        let response = await respond(router, .post, path)
+        #expect(response.status.code == 400)
+        #expect(response.headers["Content-Type"] == "application/problem+json")
+    }
+
+    @Test(arguments: ["/locks", "/locks/", "/locks/a/", "/locks/a/renew/x", "/locks//renew", "/other", "//", "/LOCKS/a"])
+    func pathsThatDoNotLineUpAre404(_ path: String) async {
+        #expect(await respond(router, .post, path).status.code == 404)
+    }
+
+    @Test func wrongMethodsAre405WithAllow() async {
+        let response = await respond(router, .delete, "/locks/a")
+        #expect(response.status.code == 405)
+        #expect(response.headers["Allow"] == "POST, GET, HEAD")
+        let body = String(decoding: response.body, as: UTF8.self)
+        #expect(body == #"{"type":"method-not-allowed","title":"Method Not Allowed","status":405,"detail":"DELETE is not allowed here; use POST, GET, HEAD"}"#)
+    }
+
+    @Test func headFallsBackToGet() async {
+        #expect(String(decoding: await respond(router, .head, "/locks/a").body, as: UTF8.self) == "inspect")
+        #expect(String(decoding: await respond(router, .get, "/").body, as: UTF8.self) == "root")
+    }
+
+    @Test func problemDetailsEscapeJSON() {
+        let response = HTTPResponse.problem(status: .badRequest, type: "invalid-request", detail: "quote \" backslash \\ newline \n control \u{1}")
+        #expect(String(decoding: response.body, as: UTF8.self)
+            == #"{"type":"invalid-request","title":"Bad Request","status":400,"detail":"quote \" backslash \\ newline \n control \u0001"}"#)
+    }
+}

@@ -1,0 +1,145 @@
+import LockdTestSupport
+import LockdTransport
+import Logging
+import Synchronization
+import Testing
+
+@testable import LockdHTTP
+
+/// A server on a free loopback port with the routes the socket tests use.
+final class TestServer: Sendable {
+    let group: EventLoopGroup
+    let server: HTTPServer
+    let port: UInt16
+    /// What the `/wait` handler reports: "started", then "cancelled" or "finished".
+    let events: AsyncStream<String>
+    private let eventSink: AsyncStream<String>.Continuation
+    /// Holds every `/gate` request until opened.
+    let gate = Gate()
+
+    init(configuration: HTTPServerConfiguration = HTTPServerConfiguration(listenAddress: "127.0.0.1:0"), loops: Int = 2) throws {
+        let (events, sink) = AsyncStream.makeStream(of: String.self)
+        self.events = events
+        self.eventSink = sink
+        group = try EventLoopGroup(loopCount: loops, namePrefix: "test-loop")
+        var configuration = configuration
+        if configuration.listenAddress == HTTPServerConfiguration().listenAddress {
+            configuration.listenAddress = "127.0.0.1:0"
+        }
+        server = HTTPServer(configuration: configuration, responder: Self.router(sink, gate), eventLoopGroup: group, logger: Logger(label: "test"))
+        port = try server.start()[0].port
+    }
+
+    func stop() async {
+        await server.shutdown(gracePeriod: .seconds(1))
+        group.shutdown()
+        eventSink.finish()
+    }
+
+    /// Runs `body` with a fresh server and always stops it.
+    static func with<T>(
+        _ configuration: HTTPServerConfiguration = HTTPServerConfiguration(listenAddress: "127.0.0.1:0"),
+        _ body: (TestServer) async throws -> T
+    ) async throws -> T {
+        let server = try TestServer(configuration: configuration)
+        do {
+            let result = try await body(server)
+            await server.stop()
+            return result
+        } catch {
+            await server.stop()
+            throw error
+        }
+    }
+
+    func client() throws -> RawHTTPClient { try RawHTTPClient(port: port) }
+
+    /// The next `/wait` event, or nil when none comes within `timeout`.
+    func nextEvent(within timeout: Duration = .seconds(5)) async -> String? {
+        let events = self.events
+        return await withTaskGroup(of: String?.self) { group in
+            group.addTask {
+                var iterator = events.makeAsyncIterator()
+                return await iterator.next()
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+    }
+
+    private static func router(_ sink: AsyncStream<String>.Continuation, _ gate: Gate) -> Router {
+        var router = Router()
+        router.add(.get, "/healthz") { _, _ in
+            HTTPResponse(status: .ok, headers: ["Content-Type": "text/plain"], body: Array("ok".utf8))
+        }
+        router.add(.post, "/echo") { request, _ in
+            HTTPResponse(status: .ok, headers: ["Content-Type": "application/octet-stream"], body: request.body)
+        }
+        router.add(.get, "/items/{name}") { _, context in
+            HTTPResponse(status: .ok, body: Array((context.parameters["name"] ?? "").utf8))
+        }
+        router.add(.delete, "/items/{name}") { _, _ in HTTPResponse(status: .noContent) }
+        router.add(.get, "/slow") { request, _ in
+            try? await Task.sleep(for: .milliseconds(Int(request.query ?? "") ?? 100))
+            return HTTPResponse(status: .ok, body: Array("slow".utf8))
+        }
+        router.add(.get, "/big") { _, _ in
+            HTTPResponse(status: .ok, body: [UInt8](repeating: 0x61, count: 16 << 20))
+        }
+        router.add(.get, "/wait") { _, _ in
+            sink.yield("started")
+            try? await Task.sleep(for: .seconds(60))
+            sink.yield(Task.isCancelled ? "cancelled" : "finished")
+            return HTTPResponse(status: .ok)
+        }
+        router.add(.get, "/gate") { _, _ in
+            sink.yield("started")
+            await gate.wait()
+            return HTTPResponse(status: .ok, body: Array("through".utf8))
+        }
+        router.add(.get, "/loop") { _, context in
+            HTTPResponse(status: .ok, body: Array("\(context.eventLoop.inEventLoop)".utf8))
+        }
+        return router
+    }
+}
+
+/// Polls `condition` until it holds or `timeout` passes.
+func eventually(within timeout: Duration = .seconds(5), _ condition: () -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if condition() { return true }
+        try? await Task.sleep(for: .milliseconds(10))
+    }
+    return condition()
+}
+
+/// A one-shot barrier: `wait()` returns once `open()` was called.
+final class Gate: Sendable {
+    private let state = Mutex<(isOpen: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let resumeNow = state.withLock { state -> Bool in
+                if state.isOpen { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if resumeNow { continuation.resume() }
+        }
+    }
+
+    func open() {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.isOpen = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+}

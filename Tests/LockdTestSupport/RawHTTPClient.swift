@@ -1,0 +1,163 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A blocking TCP client for tests that need exact bytes on the wire:
+/// hostile requests, pipelining, half-finished requests, disconnects.
+///
+/// ```swift
+/// let client = try RawHTTPClient(port: port)
+/// try client.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+/// let response = try client.readResponse()
+/// #expect(response.status == 200)
+/// ```
+public final class RawHTTPClient {
+    /// The connected descriptor.
+    public let fd: Int32
+    private var buffer: [UInt8] = []
+
+    /// Connects to `host:port` over IPv4 (or IPv6 when `host` contains `:`).
+    /// - Throws: ``RawHTTPClientError`` when the connection fails.
+    public init(host: String = "127.0.0.1", port: UInt16) throws {
+        let family = host.contains(":") ? AF_INET6 : AF_INET
+        fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw RawHTTPClientError("socket: errno \(errno)") }
+        let result: Int32
+        if family == AF_INET {
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = port.bigEndian
+            inet_pton(AF_INET, host, &address.sin_addr)
+            result = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+        } else {
+            var address = sockaddr_in6()
+            address.sin6_family = sa_family_t(AF_INET6)
+            address.sin6_port = port.bigEndian
+            inet_pton(AF_INET6, host, &address.sin6_addr)
+            result = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+            }
+        }
+        guard result == 0 else {
+            let code = errno
+            Glibc.close(fd)
+            throw RawHTTPClientError("connect to \(host):\(port): errno \(code)")
+        }
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+    }
+
+    deinit { Glibc.close(fd) }
+
+    /// Sends all of `bytes`.
+    /// - Throws: ``RawHTTPClientError`` when the connection is broken.
+    public func send(_ bytes: [UInt8]) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let sent = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard sent > 0 else { throw RawHTTPClientError("send: errno \(errno)") }
+            offset += sent
+        }
+    }
+
+    /// Sends the UTF-8 bytes of `text`.
+    public func send(_ text: String) throws { try send(Array(text.utf8)) }
+
+    /// Closes the sending half; the server reads end-of-file.
+    public func shutdownWrite() { _ = shutdown(fd, Int32(SHUT_WR)) }
+
+    /// Closes the connection at once, discarding anything unread (the server may
+    /// see a reset instead of end-of-file when data was pending).
+    public func close() { _ = shutdown(fd, Int32(SHUT_RDWR)) }
+
+    /// Reads one response (skipping none: a `100 Continue` is returned as such).
+    /// - Parameters:
+    ///   - headOnly: The request was `HEAD`, so no body follows whatever `Content-Length` says.
+    ///   - timeout: How long to wait for the whole response.
+    /// - Throws: ``RawHTTPClientError`` on timeout, a closed connection or a malformed response.
+    public func readResponse(headOnly: Bool = false, timeout: Duration = .seconds(5)) throws -> RawHTTPResponse {
+        let deadline = ContinuousClock.now + timeout
+        var headEnd = try fill(until: deadline) { $0.firstRange(of: [13, 10, 13, 10]).map(\.upperBound) }
+        let head = String(decoding: buffer[..<(headEnd - 4)], as: UTF8.self)
+        var lines = head.split(separator: "\r\n", omittingEmptySubsequences: false)
+        let statusLine = lines.removeFirst()
+        let parts = statusLine.split(separator: " ", maxSplits: 2)
+        guard parts.count >= 2, let status = Int(parts[1]) else { throw RawHTTPClientError("bad status line: \(statusLine)") }
+        let headers = lines.map { line -> (String, String) in
+            let colon = line.firstIndex(of: ":") ?? line.endIndex
+            return (String(line[..<colon]), String(line[colon...].dropFirst().drop { $0 == " " }))
+        }
+        var response = RawHTTPResponse(status: status, headers: headers, body: [])
+        let length = (status < 200 || status == 204 || status == 304 || headOnly) ? 0 : Int(response.header("Content-Length") ?? "0") ?? 0
+        headEnd = try fill(until: deadline) { $0.count >= headEnd + length ? headEnd + length : nil }
+        response.body = Array(buffer[(headEnd - length)..<headEnd])
+        buffer.removeFirst(headEnd)
+        return response
+    }
+
+    /// Reads until the server closes; returns everything received (after any buffered bytes).
+    /// - Throws: ``RawHTTPClientError`` when the server keeps the connection open past `timeout`.
+    public func readUntilClosed(timeout: Duration = .seconds(5)) throws -> [UInt8] {
+        let deadline = ContinuousClock.now + timeout
+        while try readSome(until: deadline) {}
+        defer { buffer = [] }
+        return buffer
+    }
+
+    /// Whether the server closed the connection within `timeout` (reading and dropping any bytes).
+    public func closedByServer(within timeout: Duration = .seconds(5)) -> Bool {
+        (try? readUntilClosed(timeout: timeout)) != nil
+    }
+
+    private func fill(until deadline: ContinuousClock.Instant, _ complete: ([UInt8]) -> Int?) throws -> Int {
+        while true {
+            if let end = complete(buffer) { return end }
+            guard try readSome(until: deadline) else {
+                throw RawHTTPClientError("connection closed after \(buffer.count) bytes: \(String(decoding: buffer, as: UTF8.self))")
+            }
+        }
+    }
+
+    /// Reads what is available; false at end-of-file.
+    private func readSome(until deadline: ContinuousClock.Instant) throws -> Bool {
+        let remaining = deadline - ContinuousClock.now
+        let milliseconds = max(0, Int32(clamping: remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000))
+        var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&poller, 1, milliseconds) == 1 else { throw RawHTTPClientError("timed out after \(buffer.count) bytes") }
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        if count < 0 {
+            if errno == ECONNRESET { return false }
+            throw RawHTTPClientError("recv: errno \(errno)")
+        }
+        if count == 0 { return false }
+        buffer.append(contentsOf: chunk[..<count])
+        return true
+    }
+}
+
+/// A response as a test reads it.
+public struct RawHTTPResponse: Sendable {
+    /// The status code.
+    public var status: Int
+    /// The header fields in order.
+    public var headers: [(String, String)]
+    /// The body.
+    public var body: [UInt8]
+
+    /// The first value of `name`, compared case-insensitively.
+    public func header(_ name: String) -> String? {
+        headers.first { $0.0.lowercased() == name.lowercased() }?.1
+    }
+
+    /// The body as UTF-8 text.
+    public var text: String { String(decoding: body, as: UTF8.self) }
+}
+
+/// A failed step of a ``RawHTTPClient``.
+public struct RawHTTPClientError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}
