@@ -25,6 +25,7 @@ public struct HTTPResponseError: Error, Sendable, Equatable, CustomStringConvert
     /// Creates an error with `reason`.
     public init(_ reason: String) { self.reason = reason }
 
+    /// The error as shown in lockbench's output.
     public var description: String { "malformed HTTP response: \(reason)" }
 }
 
