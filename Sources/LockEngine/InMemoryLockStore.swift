@@ -57,7 +57,7 @@ public final class InMemoryLockStore: LockStore {
                 if let waiter = attempt.waiter, !record.queue.contains(waiter) { record.queue.append(waiter) }
                 return .held(holders: [], retryAfterMs: 0, isHeadOfQueue: false)
             }
-            if attempt.waiter != nil { record.queue.removeFirst() }
+            if attempt.waiter != nil, record.queue.first == attempt.waiter { record.queue.removeFirst() }
             let fence = state.nextFence()
             let lease = StoredLease(
                 token: attempt.token, fence: fence, ttlMs: attempt.ttlMs,

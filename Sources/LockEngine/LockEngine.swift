@@ -15,12 +15,20 @@ public final class LockEngine: Sendable {
     private let store: any LockStore
     private let waiters: WaiterRegistry
     private let logger: Logger
+    private let metrics: LockMetrics
 
     /// Creates an engine over `store`; `loops` runs its timers.
-    public init(store: any LockStore, configuration: LockEngineConfiguration = .init(), loops: EventLoopGroup, logger: Logger) {
+    public init(
+        store: any LockStore,
+        configuration: LockEngineConfiguration = .init(),
+        loops: EventLoopGroup,
+        metrics: LockMetrics = LockMetrics(),
+        logger: Logger
+    ) {
         self.store = store
         self.configuration = configuration
         self.waiters = WaiterRegistry(loops: loops)
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -30,6 +38,22 @@ public final class LockEngine: Sendable {
     ///   after the wait; ``LockError/invalidRequest(_:)``; ``LockError/unavailable(_:)``;
     ///   ``LockError/cancelled`` when the caller's task is cancelled (nothing is left held).
     public func acquire(_ request: AcquireRequest) async throws(LockError) -> AcquireGrant {
+        do {
+            let grant = try await acquireUnmetered(request)
+            metrics.acquired(grant.isRetry ? .retried : .granted)
+            return grant
+        } catch {
+            switch error {
+            case .lockHeld: metrics.acquired(request.waitMs > 0 ? .timedOut : .held)
+            case .cancelled: metrics.acquired(.cancelled)
+            case .invalidRequest: metrics.acquired(.invalid)
+            case .unavailable, .leaseLost: metrics.acquired(.unavailable)
+            }
+            throw error
+        }
+    }
+
+    private func acquireUnmetered(_ request: AcquireRequest) async throws(LockError) -> AcquireGrant {
         try validate(request)
         let token = request.token ?? LeaseToken.random()
         guard request.waitMs > 0 else {
@@ -50,14 +74,21 @@ public final class LockEngine: Sendable {
     /// - Throws: ``LockError/leaseLost`` when `token` does not hold the lock.
     public func renew(_ name: LockName, token: LeaseToken, ttlMs: Int64?) async throws(LockError) -> Lease {
         if let ttlMs { try validateTTL(ttlMs) }
-        guard let lease = try await store.renew(name, token: token, ttlMs: ttlMs) else { throw .leaseLost }
+        guard let lease = try await store.renew(name, token: token, ttlMs: ttlMs) else {
+            metrics.leaseEnded(.lost)
+            throw .leaseLost
+        }
         return lease
     }
 
     /// Ends a lease and hands the lock to the next waiter.
     /// - Throws: ``LockError/leaseLost`` when `token` does not hold the lock.
     public func release(_ name: LockName, token: LeaseToken) async throws(LockError) {
-        guard try await store.release(name, token: token) else { throw .leaseLost }
+        guard try await store.release(name, token: token) else {
+            metrics.leaseEnded(.lost)
+            throw .leaseLost
+        }
+        metrics.leaseEnded(.released)
     }
 
     /// The lock's holders (none for a free or never-used name).
@@ -125,7 +156,11 @@ public final class LockEngine: Sendable {
     private func acquireWaiting(_ request: AcquireRequest, token: LeaseToken) async throws(LockError) -> AcquireGrant {
         let waiter = WaiterID.random()
         guard waiters.add(waiter, name: request.name) else { throw .unavailable("lockd is shutting down") }
-        defer { waiters.remove(waiter) }
+        metrics.waiting(waiters.count)
+        defer {
+            waiters.remove(waiter)
+            metrics.waiting(waiters.count)
+        }
         let deadline = MonotonicClock.now() + UInt64(request.waitMs) * 1_000_000
         let attempt = AcquireAttempt(name: request.name, token: token, ttlMs: request.ttlMs, owner: request.owner, waiter: waiter)
         var lastHeld: (holders: [Holder], retryAfterMs: Int64) = ([], 0)

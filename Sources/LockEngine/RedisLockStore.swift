@@ -1,5 +1,6 @@
 import LockdRedis
 import Logging
+import LockdTransport
 import RESP
 
 /// The product's ``LockStore``: every lease in Redis, shared by all lockd
@@ -13,6 +14,7 @@ public final class RedisLockStore: LockStore {
     private let client: RedisClient
     private let logger: Logger
     private let waiterAliveMs: Int64
+    private let metrics: LockMetrics
 
     private static let acquireScript = RedisScript(RedisLockScripts.acquire)
     private static let renewScript = RedisScript(RedisLockScripts.renew)
@@ -24,15 +26,16 @@ public final class RedisLockStore: LockStore {
     /// Creates a store over `client`.
     /// - Parameter waiterAliveMs: how long a waiter stays queued without a
     ///   heartbeat from its lockd (three heartbeat intervals by default).
-    public init(client: RedisClient, waiterAliveMs: Int64 = 3_000, logger: Logger) {
+    public init(client: RedisClient, waiterAliveMs: Int64 = 3_000, metrics: LockMetrics = LockMetrics(), logger: Logger) {
         self.client = client
         self.waiterAliveMs = waiterAliveMs
+        self.metrics = metrics
         self.logger = logger
     }
 
     public func acquire(_ attempt: AcquireAttempt) async throws(LockError) -> AcquireResult {
         let keys = Self.keys(attempt.name)
-        let reply = try await run(Self.acquireScript, keys: [keys.lease, keys.fence, keys.queue, keys.alive, keys.seq], arguments: [
+        let reply = try await run(Self.acquireScript, "acquire", keys: [keys.lease, keys.fence, keys.queue, keys.alive, keys.seq], arguments: [
             attempt.token.value, String(attempt.ttlMs), attempt.owner ?? "", attempt.waiter?.value ?? "", String(waiterAliveMs),
         ])
         let fields = try Self.fields(reply, count: 6)
@@ -52,7 +55,7 @@ public final class RedisLockStore: LockStore {
     }
 
     public func renew(_ name: LockName, token: LeaseToken, ttlMs: Int64?) async throws(LockError) -> Lease? {
-        let reply = try await run(Self.renewScript, keys: [Self.keys(name).lease], arguments: [token.value, ttlMs.map(String.init) ?? ""])
+        let reply = try await run(Self.renewScript, "renew", keys: [Self.keys(name).lease], arguments: [token.value, ttlMs.map(String.init) ?? ""])
         guard let fields = reply.array, fields.first?.int == 1 else { return nil }
         let checked = try Self.fields(reply, count: 5)
         let now = try Self.int(checked[2])
@@ -63,12 +66,12 @@ public final class RedisLockStore: LockStore {
 
     public func release(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool {
         let keys = Self.keys(name)
-        let reply = try await run(Self.releaseScript, keys: [keys.lease, keys.queue, keys.alive], arguments: [token.value, name.value])
+        let reply = try await run(Self.releaseScript, "release", keys: [keys.lease, keys.queue, keys.alive], arguments: [token.value, name.value])
         return reply.int == 1
     }
 
     public func status(of name: LockName) async throws(LockError) -> LockStatus {
-        let reply = try await run(Self.statusScript, keys: [Self.keys(name).lease], arguments: [])
+        let reply = try await run(Self.statusScript, "status", keys: [Self.keys(name).lease], arguments: [])
         let fields = try Self.fields(reply, count: 4)
         let now = try Self.int(fields[0])
         let remaining = try Self.int(fields[1])
@@ -84,7 +87,7 @@ public final class RedisLockStore: LockStore {
         var names: [LockName] = []
         var nextCursor: String?
         scanning: while true {
-            let reply = try await send(["SCAN", .string(String(position.scan)), "MATCH", .string("lockd:{\(prefix)*}:lease"), "COUNT", 1000])
+            let reply = try await send(["SCAN", .string(String(position.scan)), "MATCH", .string("lockd:{\(prefix)*}:lease"), "COUNT", 1000], "scan")
             let fields = try Self.fields(reply, count: 2)
             guard let next = fields[0].string.flatMap(UInt64.init), let keys = fields[1].array else { throw Self.malformed }
             let batch = keys.compactMap { $0.string.flatMap(Self.name(fromLeaseKey:)) }
@@ -112,13 +115,13 @@ public final class RedisLockStore: LockStore {
 
     public func removeWaiter(_ waiter: WaiterID, from name: LockName) async throws(LockError) {
         let keys = Self.keys(name)
-        _ = try await run(Self.removeWaiterScript, keys: [keys.queue, keys.alive], arguments: [waiter.value, name.value])
+        _ = try await run(Self.removeWaiterScript, "remove_waiter", keys: [keys.queue, keys.alive], arguments: [waiter.value, name.value])
     }
 
     public func heartbeat(_ waiters: [LockName: [WaiterID]]) async throws(LockError) {
         for (name, ids) in waiters {
             let keys = Self.keys(name)
-            _ = try await run(Self.heartbeatScript, keys: [keys.queue, keys.alive, keys.seq, keys.lease],
+            _ = try await run(Self.heartbeatScript, "heartbeat", keys: [keys.queue, keys.alive, keys.seq, keys.lease],
                               arguments: [String(waiterAliveMs), name.value] + ids.map(\.value))
         }
     }
@@ -187,18 +190,26 @@ public final class RedisLockStore: LockStore {
         return Int64(number)
     }
 
-    private func run(_ script: RedisScript, keys: [String], arguments: [String]) async throws(LockError) -> RESPValue {
+    private func run(_ script: RedisScript, _ operation: String, keys: [String], arguments: [String]) async throws(LockError) -> RESPValue {
+        let started = MonotonicClock.now()
         do {
-            return try await client.run(script, keys: keys, arguments: arguments)
+            let reply = try await client.run(script, keys: keys, arguments: arguments)
+            metrics.storeCall(operation, nanoseconds: MonotonicClock.now() - started, failure: nil)
+            return reply
         } catch {
+            metrics.storeCall(operation, nanoseconds: MonotonicClock.now() - started, failure: error.kind.description)
             throw Self.unavailable(error, logger: logger)
         }
     }
 
-    private func send(_ command: [RESPBulk]) async throws(LockError) -> RESPValue {
+    private func send(_ command: [RESPBulk], _ operation: String) async throws(LockError) -> RESPValue {
+        let started = MonotonicClock.now()
         do {
-            return try await client.send(RedisCommand(command))
+            let reply = try await client.send(RedisCommand(command))
+            metrics.storeCall(operation, nanoseconds: MonotonicClock.now() - started, failure: nil)
+            return reply
         } catch {
+            metrics.storeCall(operation, nanoseconds: MonotonicClock.now() - started, failure: error.kind.description)
             throw Self.unavailable(error, logger: logger)
         }
     }

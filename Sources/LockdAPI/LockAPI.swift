@@ -1,5 +1,7 @@
 import LockEngine
+import CoreMetrics
 import LockdHTTP
+import LockdTransport
 import Logging
 
 /// PRODUCT.md's HTTP API over a ``LockEngine``: each handler reads the
@@ -12,11 +14,21 @@ import Logging
 public struct LockAPI: Sendable {
     /// The engine every lock route calls.
     public let engine: LockEngine
-    private let metricsText: @Sendable () -> String
+    private let metricsText: @Sendable () -> [UInt8]
+    private let factory: any MetricsFactory
 
-    /// Creates the API; `metrics` renders `/metrics` (Prometheus text format).
-    public init(engine: LockEngine, metrics: @escaping @Sendable () -> String = { "" }) {
+    /// Creates the API.
+    /// - Parameters:
+    ///   - factory: receives `lockd_http_requests_total{route,method,status}`
+    ///     and `lockd_http_request_duration_seconds{route}`.
+    ///   - metrics: renders `/metrics` (Prometheus text format).
+    public init(
+        engine: LockEngine,
+        factory: any MetricsFactory = NOOPMetricsHandler.instance,
+        metrics: @escaping @Sendable () -> [UInt8] = { [] }
+    ) {
         self.engine = engine
+        self.factory = factory
         self.metricsText = metrics
     }
 
@@ -25,20 +37,19 @@ public struct LockAPI: Sendable {
     /// Every route of the API.
     public var router: Router {
         var router = Router()
-        router.add(.post, "/locks/{name}") { request, context in await acquire(request, context) }
-        router.add(.post, "/locks/{name}/renew") { request, context in await renew(request, context) }
-        router.add(.delete, "/locks/{name}") { request, context in await release(request, context) }
-        router.add(.get, "/locks/{name}") { _, context in await status(context) }
-        router.add(.get, "/locks") { request, _ in await list(request) }
-        router.add(.get, "/healthz") { _, _ in Self.json(.ok, #"{"status":"ok"}"#) }
-        router.add(.get, "/readyz") { _, _ in await ready() }
-        router.add(.get, "/metrics") { [metricsText] _, _ in
-            HTTPResponse(status: .ok, headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"],
-                         body: Array(metricsText().utf8))
-        }
-        router.add(.get, "/openapi.yaml") { _, _ in
+        router.add(.post, "/locks/{name}", handler: metered("acquire") { request, context in await acquire(request, context) })
+        router.add(.post, "/locks/{name}/renew", handler: metered("renew") { request, context in await renew(request, context) })
+        router.add(.delete, "/locks/{name}", handler: metered("release") { request, context in await release(request, context) })
+        router.add(.get, "/locks/{name}", handler: metered("status") { _, context in await status(context) })
+        router.add(.get, "/locks", handler: metered("list") { request, _ in await list(request) })
+        router.add(.get, "/healthz", handler: metered("healthz") { _, _ in Self.json(.ok, #"{"status":"ok"}"#) })
+        router.add(.get, "/readyz", handler: metered("readyz") { _, _ in await ready() })
+        router.add(.get, "/metrics", handler: metered("metrics") { [metricsText] _, _ in
+            HTTPResponse(status: .ok, headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"], body: metricsText())
+        })
+        router.add(.get, "/openapi.yaml", handler: metered("openapi") { _, _ in
             HTTPResponse(status: .ok, headers: ["Content-Type": "application/yaml"], body: OpenAPIDocument.bytes)
-        }
+        })
         return router
     }
 
@@ -122,6 +133,21 @@ public struct LockAPI: Sendable {
     }
 
     // MARK: Helpers
+
+    /// Counts and times every answer of a route, by status.
+    private func metered(_ route: String, _ handler: @escaping Router.Handler) -> Router.Handler {
+        let factory = factory
+        let duration = Timer(label: "lockd_http_request_duration_seconds", dimensions: [("route", route)], factory: factory)
+        return { request, context in
+            let started = MonotonicClock.now()
+            let response = await handler(request, context)
+            duration.recordNanoseconds(Int64(clamping: MonotonicClock.now() - started))
+            Counter(label: "lockd_http_requests_total", dimensions: [
+                ("route", route), ("method", request.method.rawValue), ("status", String(response.status.code)),
+            ], factory: factory).increment()
+            return response
+        }
+    }
 
     private func answer(_ context: HTTPRequestContext, _ body: () async throws(LockError) -> HTTPResponse) async -> HTTPResponse {
         do {

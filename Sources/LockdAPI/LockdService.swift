@@ -3,6 +3,8 @@ import LockdHTTP
 import LockdRedis
 import LockdTransport
 import Logging
+import Prometheus
+import Synchronization
 
 /// Everything lockd runs, put together: event loops, the store (Redis or in
 /// memory), the engine, the API and the HTTP server. The `lockd` executable
@@ -34,19 +36,28 @@ public final class LockdService: Sendable {
         self.logger = logger
         let loops = try EventLoopGroup(loopCount: configuration.loopCount)
         self.loops = loops
+        let registry = PrometheusCollectorRegistry()
+        let factory = PrometheusMetricsFactory(registry: registry)
+        let metrics = LockMetrics(factory: factory)
         if let url = configuration.redisURL {
             let redis = RedisClient(configuration: try RedisConfiguration(url: url), eventLoopGroup: loops, logger: logger)
             self.redis = redis
-            self.store = RedisLockStore(client: redis, logger: logger)
+            self.store = RedisLockStore(client: redis, metrics: metrics, logger: logger)
         } else {
             self.redis = nil
             self.store = InMemoryLockStore()
         }
-        self.engine = LockEngine(store: store, configuration: configuration.engine, loops: loops, logger: logger)
+        self.engine = LockEngine(store: store, configuration: configuration.engine, loops: loops, metrics: metrics, logger: logger)
         var http = configuration.http
         http.listenAddress = configuration.listen
-        let api = LockAPI(engine: engine, metrics: configuration.metrics)
+        let connections = registry.makeGauge(name: "lockd_open_connections", help: "HTTP connections open now.")
+        let server = ServerBox()
+        let api = LockAPI(engine: engine, factory: factory) {
+            if let count = server.value?.openConnectionCount { connections.set(Double(count)) }
+            return registry.emitToBuffer()
+        }
         self.server = HTTPServer(configuration: http, responder: api.router, eventLoopGroup: loops, logger: logger)
+        server.value = self.server
     }
 
     /// Whether leases live only in this process.
@@ -89,8 +100,6 @@ public struct LockdConfiguration: Sendable {
     public var loopCount: Int
     /// How long shutdown waits for in-flight requests.
     public var shutdownGracePeriod: Duration
-    /// Renders `/metrics`.
-    public var metrics: @Sendable () -> String
 
     /// Creates a configuration; every argument has the product's default.
     public init(
@@ -99,8 +108,7 @@ public struct LockdConfiguration: Sendable {
         engine: LockEngineConfiguration = .init(),
         http: HTTPServerConfiguration = .init(),
         loopCount: Int = EventLoopGroup.defaultLoopCount,
-        shutdownGracePeriod: Duration = .seconds(10),
-        metrics: @escaping @Sendable () -> String = { "" }
+        shutdownGracePeriod: Duration = .seconds(10)
     ) {
         self.listen = listen
         self.redisURL = redisURL
@@ -108,6 +116,14 @@ public struct LockdConfiguration: Sendable {
         self.http = http
         self.loopCount = loopCount
         self.shutdownGracePeriod = shutdownGracePeriod
-        self.metrics = metrics
+    }
+}
+
+/// Lets the `/metrics` closure read the server that is created after it.
+private final class ServerBox: Sendable {
+    private let server = Mutex<HTTPServer?>(nil)
+    var value: HTTPServer? {
+        get { server.withLock { $0 } }
+        set { server.withLock { $0 = newValue } }
     }
 }

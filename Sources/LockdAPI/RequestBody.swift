@@ -34,10 +34,11 @@ struct RequestBody {
         self.fields = fields
     }
 
-    /// An integer field (absent or null: nil).
-    /// - Throws: ``LockError/invalidRequest(_:)`` for another type or a fraction.
+    /// An integer field (absent: nil).
+    /// - Throws: ``LockError/invalidRequest(_:)`` for another type (null
+    ///   included: leave a field out to get its default) or a fraction.
     func integer(_ key: String) throws(LockError) -> Int64? {
-        guard let value = fields[key], value != .null else { return nil }
+        guard let value = fields[key] else { return nil }
         guard case .number(let text) = value else {
             throw .invalidRequest("\(key) must be an integer, not \(value.typeName)")
         }
@@ -49,10 +50,10 @@ struct RequestBody {
         return Int64(approximate)
     }
 
-    /// A string field (absent or null: nil).
-    /// - Throws: ``LockError/invalidRequest(_:)`` for another type.
+    /// A string field (absent: nil).
+    /// - Throws: ``LockError/invalidRequest(_:)`` for another type, null included.
     func string(_ key: String) throws(LockError) -> String? {
-        guard let value = fields[key], value != .null else { return nil }
+        guard let value = fields[key] else { return nil }
         guard case .string(let text) = value else {
             throw .invalidRequest("\(key) must be a string, not \(value.typeName)")
         }

@@ -128,7 +128,8 @@ public final class HTTPServer: Sendable {
     // MARK: Connection accounting (called by listeners and connections)
 
     /// Connections open now (for tests and diagnostics).
-    var openConnectionCount: Int { lifecycle.withLock { $0.openConnections } }
+    /// Connections open now (accepted and not yet closed).
+    public var openConnectionCount: Int { lifecycle.withLock { $0.openConnections } }
 
     var isDraining: Bool { draining.load(ordering: .relaxed) }
 

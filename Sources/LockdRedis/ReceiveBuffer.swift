@@ -8,8 +8,10 @@ struct ReceiveBuffer {
     private var storage: [UInt8]
     private var start = 0
     private var end = 0
+    private let capacity: Int
 
     init(capacity: Int = 64 << 10) {
+        self.capacity = capacity
         storage = [UInt8](repeating: 0, count: capacity)
     }
 
@@ -51,6 +53,8 @@ struct ReceiveBuffer {
         if start == end {
             start = 0
             end = 0
+            // One huge reply must not pin its buffer for the connection's life.
+            if storage.count > 16 * capacity { storage = [UInt8](repeating: 0, count: capacity) }
         }
     }
 

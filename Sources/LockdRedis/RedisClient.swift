@@ -28,7 +28,7 @@ public final class RedisClient: Sendable {
     private let group: EventLoopGroup
     private let pools: [LoopPool]
     private let subscriber: RedisSubscriber
-    private let nextID = Atomic<UInt64>(0)
+    private let nextSubscriptionID = Atomic<UInt64>(0)
 
     /// Creates the client and starts connecting every loop's connections.
     ///
@@ -47,7 +47,7 @@ public final class RedisClient: Sendable {
         self.pools = pools
         let subscriberConnection = RedisConnection(
             configuration: configuration, loop: eventLoopGroup.loops[0], isSubscriber: true, seed: seed.next(), logger: logger)
-        self.subscriber = RedisSubscriber(connection: subscriberConnection)
+        self.subscriber = RedisSubscriber(connection: subscriberConnection, healthCheckInterval: configuration.pubSubHealthCheckInterval)
         for pool in pools {
             pool.loop.execute { for connection in pool.connections { connection.start() } }
         }
@@ -60,26 +60,50 @@ public final class RedisClient: Sendable {
     /// - Returns: the reply; error replies are thrown instead.
     /// - Throws: ``RedisError``: `refused`/`retryable` for error replies,
     ///   `unreachable`, `timeout`, `cancelled`, `protocolViolation` or `shutDown`.
-    public func send(_ command: RedisCommand) async throws(RedisError) -> RESPValue {
-        try await submit(command.arguments, replies: 1, to: pool()).get()
+    nonisolated(nonsending) public func send(_ command: RedisCommand) async throws(RedisError) -> RESPValue {
+        // Everything inline: each nested async call costs the runtime two
+        // executor checks, which shows at hundreds of thousands of calls per second.
+        if Task.isCancelled { throw RedisError(.cancelled, message: "the caller was cancelled") }
+        let pool = pool()
+        let arguments = command.arguments
+        let id = pool.nextID.wrappingAdd(1, ordering: .relaxed).newValue
+        let result = await withTaskCancellationHandler {
+            await withUnsafeContinuation { continuation in
+                if pool.loop.inEventLoop {
+                    pool.connection().send(arguments, id: id, waiter: .continuation(continuation))
+                } else {
+                    pool.loop.execute {
+                        pool.connection().send(arguments, id: id, waiter: .continuation(continuation))
+                    }
+                }
+            }
+        } onCancel: {
+            pool.loop.execute { for connection in pool.connections { connection.cancel(id: id) } }
+        }
+        return try result.get()
     }
 
     /// Runs `script` with `EVALSHA`, and with `EVAL` if Redis answers `-NOSCRIPT`
     /// (after a restart or `SCRIPT FLUSH`), which also caches it again.
     ///
     /// - Throws: ``RedisError``, including `refused` for errors raised by the script.
-    public func run(_ script: RedisScript, keys: [String], arguments: [String]) async throws(RedisError) -> RESPValue {
-        let tail = [.integer(Int64(keys.count))] + keys.map(RESPBulk.string) + arguments.map(RESPBulk.string)
+    nonisolated(nonsending) public func run(_ script: RedisScript, keys: [String], arguments: [String]) async throws(RedisError) -> RESPValue {
+        var command: [RESPBulk] = ["EVALSHA", .string(script.sha1), .integer(Int64(keys.count))]
+        command.reserveCapacity(3 + keys.count + arguments.count)
+        for key in keys { command.append(.string(key)) }
+        for argument in arguments { command.append(.string(argument)) }
         do {
-            return try await send(RedisCommand(["EVALSHA", .string(script.sha1)] + tail))
+            return try await send(RedisCommand(command))
         } catch where error.code == "NOSCRIPT" {
-            return try await send(RedisCommand(["EVAL", .string(script.source)] + tail))
+            command[0] = "EVAL"
+            command[1] = .string(script.source)
+            return try await send(RedisCommand(command))
         }
     }
 
     /// Checks that Redis answers.
     /// - Throws: ``RedisError`` when it does not, or answers something other than PONG.
-    public func ping() async throws(RedisError) {
+    nonisolated(nonsending) public func ping() async throws(RedisError) {
         let reply = try await send(["PING"])
         guard reply.string == "PONG" else {
             throw RedisError(.protocolViolation, message: "PING answered with something other than PONG")
@@ -98,7 +122,7 @@ public final class RedisClient: Sendable {
     ///   - kind: `SUBSCRIBE` (default), `PSUBSCRIBE` or `SSUBSCRIBE`.
     /// - Throws: ``RedisError`` when Redis is unreachable or refuses.
     public func subscribe(to names: [String], kind: RedisSubscriptionKind = .channel) async throws(RedisError) -> RedisSubscription {
-        try await subscriber.subscribe(to: names, kind: kind, id: nextID.wrappingAdd(1, ordering: .relaxed).newValue)
+        try await subscriber.subscribe(to: names, kind: kind, id: nextSubscriptionID.wrappingAdd(1, ordering: .relaxed).newValue)
     }
 
     /// Closes every connection; waiting commands fail with `shutDown` and
@@ -110,7 +134,7 @@ public final class RedisClient: Sendable {
         await subscriber.shutdown()
     }
 
-    // MARK: Submitting
+    // MARK: Pools
 
     /// The caller's own loop's pool, or the next one in turn for callers off the loops.
     private func pool() -> LoopPool {
@@ -119,30 +143,15 @@ public final class RedisClient: Sendable {
         let loop = group.next()
         return pools.first { $0.loop === loop } ?? pools[0]
     }
-
-    private func submit(_ arguments: [RESPBulk], replies: Int, to pool: LoopPool) async -> Result<RESPValue, RedisError> {
-        if Task.isCancelled { return .failure(RedisError(.cancelled, message: "the caller was cancelled")) }
-        let id = nextID.wrappingAdd(1, ordering: .relaxed).newValue
-        return await withTaskCancellationHandler {
-            await withUnsafeContinuation { continuation in
-                if pool.loop.inEventLoop {
-                    pool.connection().send(arguments, replies: replies, id: id, waiter: .continuation(continuation))
-                } else {
-                    pool.loop.execute {
-                        pool.connection().send(arguments, replies: replies, id: id, waiter: .continuation(continuation))
-                    }
-                }
-            }
-        } onCancel: {
-            pool.loop.execute { for connection in pool.connections { connection.cancel(id: id) } }
-        }
-    }
 }
 
 /// One loop's connections.
 final class LoopPool: Sendable {
     let loop: EventLoop
     let connections: [RedisConnection]
+    /// Command ids, unique within this pool. A counter per pool, because
+    /// callers on different loops sharing one would bounce its cache line.
+    let nextID = Atomic<UInt64>(0)
 
     init(loop: EventLoop, connections: [RedisConnection]) {
         self.loop = loop

@@ -37,6 +37,11 @@ public struct RedisConfiguration: Sendable, CustomStringConvertible {
     /// Longest wait between reconnection attempts; 1 s by default, so a Redis
     /// that comes back is used again within about a second.
     public var maximumReconnectDelay: Duration
+    /// How often the pub/sub connection sends `PING` while it has
+    /// subscriptions; 1 s by default. A connection that carries no commands
+    /// would otherwise not notice a Redis that hangs or a network that drops
+    /// packets, and wake-ups would silently stop.
+    public var pubSubHealthCheckInterval: Duration
     /// Name set with `CLIENT SETNAME` (visible in `CLIENT LIST`); nil sets none.
     public var clientName: String?
     /// Whether to ask for RESP3 with `HELLO 3` first; the client falls back to
@@ -57,6 +62,7 @@ public struct RedisConfiguration: Sendable, CustomStringConvertible {
         self.connectionsPerLoop = 1
         self.initialReconnectDelay = .milliseconds(50)
         self.maximumReconnectDelay = .seconds(1)
+        self.pubSubHealthCheckInterval = .seconds(1)
         self.clientName = "lockd"
         self.prefersRESP3 = true
         self.limits = RESPLimits()

@@ -10,7 +10,12 @@ import RESP
 /// decoded there from one large read per readiness event and each waiting
 /// caller is resumed there; bytes from many callers go out together in one
 /// write, scheduled once per loop iteration.
-final class RedisConnection: EventHandler, Sendable {
+final class RedisConnection: EventHandler, @unchecked Sendable {
+    // Safe to share: the immutable `let`s are Sendable values; `ioState` is
+    // touched only on `loop`'s thread — every method that reaches it is
+    // documented "loop thread only" and goes through `io`, which checks that
+    // in debug builds. (`LoopBound` would check it always, but its generic
+    // accessor costs a value-witness copy per access on the per-command path.)
     typealias Continuation = UnsafeContinuation<Result<RESPValue, RedisError>, Never>
 
     /// Who waits for a reply.
@@ -30,9 +35,17 @@ final class RedisConnection: EventHandler, Sendable {
     private let logger: Logger
     private let decoder: RESPDecoder
     private let maxUnreadBytes: Int
-    private let io: LoopBound<IOState>
+    private let ioState: IOState
 
-    private struct IOState {
+    /// The loop-confined state (loop thread only).
+    private var io: IOState {
+        assert(loop.inEventLoop, "RedisConnection used off its event loop")
+        return ioState
+    }
+
+    /// Loop-confined state; a class so that reading it costs one retain,
+    /// not a copy of every field.
+    private final class IOState {
         var machine: Machine
         var socket: Socket?
         var receive = ReceiveBuffer()
@@ -46,6 +59,10 @@ final class RedisConnection: EventHandler, Sendable {
         var reportedDown = false
         var onReady: (() -> Void)?
         var onMessage: ((RedisPubSubMessage, RedisSubscriptionKind) -> Void)?
+
+        init(machine: Machine) {
+            self.machine = machine
+        }
     }
 
     init(configuration: RedisConfiguration, loop: EventLoop, isSubscriber: Bool, seed: UInt64, logger: Logger) {
@@ -67,47 +84,53 @@ final class RedisConnection: EventHandler, Sendable {
         self.logger = logger
         self.decoder = RESPDecoder(limits: configuration.limits)
         self.maxUnreadBytes = configuration.limits.maxBulkLength + configuration.limits.maxLineLength + 1024
-        self.io = LoopBound(IOState(machine: Machine(settings: settings, backoff: backoff)), on: loop)
+        self.ioState = IOState(machine: Machine(settings: settings, backoff: backoff))
     }
 
     // MARK: Used by the client (loop thread only)
 
     /// Starts connecting now rather than at the first command.
     func start() {
-        perform(io.value.machine.start(now: MonotonicClock.now()))
+        let state = io
+        perform(state.machine.start(now: MonotonicClock.now()))
     }
 
     /// Sends a command expecting `replies` frames; `waiter` is resumed on this loop.
     func send(_ arguments: [RESPBulk], replies: Int = 1, id: UInt64, waiter: Waiter) {
-        perform(io.value.machine.send(arguments, replies: replies, id: id, waiter: waiter, now: MonotonicClock.now()))
+        let state = io
+        perform(state.machine.send(arguments, replies: replies, id: id, waiter: waiter, now: MonotonicClock.now()))
     }
 
     /// The caller of command `id` gave up waiting.
     func cancel(id: UInt64) {
-        perform(io.value.machine.cancel(id: id, now: MonotonicClock.now()))
+        let state = io
+        perform(state.machine.cancel(id: id, now: MonotonicClock.now()))
     }
 
     /// Closes for good; waiting commands fail with `shutDown`.
     func shutdown() {
-        perform(io.value.machine.shutdown())
+        let state = io
+        perform(state.machine.shutdown())
     }
 
     /// Commands waiting on this connection.
-    var load: Int { io.value.machine.load }
+    var load: Int { io.machine.load }
 
     /// Whether a command sent now would be written or held rather than failed.
-    var acceptsCommands: Bool { io.value.machine.acceptsCommands }
+    var acceptsCommands: Bool { io.machine.acceptsCommands }
 
     /// Installs pub/sub hooks: `onReady` after every successful handshake,
     /// `onMessage` for each published message.
     func setHandlers(onReady: @escaping () -> Void, onMessage: @escaping (RedisPubSubMessage, RedisSubscriptionKind) -> Void) {
-        io.value.onReady = onReady
-        io.value.onMessage = onMessage
+        let state = io
+        state.onReady = onReady
+        state.onMessage = onMessage
     }
 
     // MARK: Actions
 
     private func perform(_ action: Machine.Action) {
+        let state = io
         switch action {
         case .none:
             break
@@ -122,13 +145,16 @@ final class RedisConnection: EventHandler, Sendable {
         case .failAll(let failures):
             for (waiter, error) in failures { resume(waiter, .failure(error)) }
         case .deliver(let message, let kind):
-            io.value.onMessage?(message, kind)
+            state.onMessage?(message, kind)
         case .becameReady:
-            if io.value.reportedDown {
+            if state.reportedDown {
                 logger.info("Redis connection ready again", metadata: ["redis.endpoint": "\(host):\(port)"])
             }
-            io.value.reportedDown = false
-            io.value.onReady?()
+            state.reportedDown = false
+            // The handshake's timer may be later than the held commands' deadlines.
+            if let timer = state.timer { loop.cancelTimer(timer.id) }
+            state.timer = nil
+            state.onReady?()
             scheduleFlush()
         case .disconnect(let reason, let failing, let next):
             closeSocket()
@@ -138,15 +164,15 @@ final class RedisConnection: EventHandler, Sendable {
             case .reconnectNow:
                 openSocket()
             case .reconnect(let delay):
-                io.value.reconnectTimer = loop.scheduleTimer(after: delay) { [self] in
-                    io.value.reconnectTimer = nil
-                    perform(io.value.machine.reconnectDue(now: MonotonicClock.now()))
+                state.reconnectTimer = loop.scheduleTimer(after: delay) { [self] in
+                    io.reconnectTimer = nil
+                    perform(io.machine.reconnectDue(now: MonotonicClock.now()))
                 }
             case .stop:
-                if let timer = io.value.timer { loop.cancelTimer(timer.id) }
-                if let timer = io.value.reconnectTimer { loop.cancelTimer(timer) }
-                io.value.timer = nil
-                io.value.reconnectTimer = nil
+                if let timer = state.timer { loop.cancelTimer(timer.id) }
+                if let timer = state.reconnectTimer { loop.cancelTimer(timer) }
+                state.timer = nil
+                state.reconnectTimer = nil
                 return
             }
         }
@@ -161,41 +187,47 @@ final class RedisConnection: EventHandler, Sendable {
     }
 
     private func report(_ reason: RedisError, next: Machine.Next) {
+        let state = io
         let metadata: Logger.Metadata = ["redis.endpoint": "\(host):\(port)", "redis.error": "\(reason.message)"]
         if next == .stop || reason.kind == .cancelled || reason.kind == .timeout {
             logger.debug("Redis connection closed", metadata: metadata)
-        } else if io.value.reportedDown {
+        } else if state.reportedDown {
             logger.debug("Redis still unavailable", metadata: metadata)
         } else {
             logger.warning("Redis connection lost; reconnecting", metadata: metadata)
-            io.value.reportedDown = true
+            state.reportedDown = true
         }
     }
 
     // MARK: Timers
 
-    /// Keeps one timer armed for the machine's earliest deadline. Deadlines
-    /// only grow as commands queue, so a timer firing early just re-arms.
+    /// Keeps one timer armed for the machine's earliest deadline; a timer
+    /// that fires early just re-arms. While ready, commands queue with one
+    /// timeout, so deadlines only grow and an armed timer is never late:
+    /// that skips this work for every command.
     private func armTimer() {
-        guard let deadline = io.value.machine.nextDeadline else { return }
-        if let timer = io.value.timer {
+        let state = io
+        if state.timer != nil, state.machine.state == .ready { return }
+        guard let deadline = state.machine.nextDeadline else { return }
+        if let timer = state.timer {
             if timer.deadline <= deadline { return }
             loop.cancelTimer(timer.id)
         }
         let now = MonotonicClock.now()
         let delay = Duration.nanoseconds(Int64(clamping: deadline > now ? deadline - now : 0))
         let id = loop.scheduleTimer(after: delay) { [self] in
-            io.value.timer = nil
-            perform(io.value.machine.tick(now: MonotonicClock.now()))
+            io.timer = nil
+            perform(io.machine.tick(now: MonotonicClock.now()))
         }
-        io.value.timer = (id, deadline)
+        state.timer = (id, deadline)
     }
 
     // MARK: Socket
 
     private func openSocket() {
-        io.value.generation &+= 1
-        let generation = io.value.generation
+        let state = io
+        state.generation &+= 1
+        let generation = state.generation
         let (host, port) = (self.host, self.port)
         // Name lookup can block for seconds: never on the loop's thread.
         DispatchQueue.global().async { [self] in
@@ -205,61 +237,64 @@ final class RedisConnection: EventHandler, Sendable {
     }
 
     private func connect(to address: Result<SocketAddress, any Error>, generation: UInt64) {
-        guard io.value.generation == generation, io.value.machine.state == .connecting else { return }
-        let now = MonotonicClock.now()
+        let state = io
+        guard state.generation == generation, state.machine.state == .connecting else { return }
         do {
             let socket = try Socket.connect(to: address.get())
-            io.value.socket = socket
-            io.value.awaitingConnect = true
+            state.socket = socket
+            state.awaitingConnect = true
             try loop.register(fd: socket.fd, events: [.writable, .readHangup], handler: self)
         } catch {
             closeSocket()
-            perform(io.value.machine.connectFailed(RedisError(.unreachable, message: "cannot connect to Redis at \(host):\(port): \(error)"), now: now))
+            perform(state.machine.connectFailed(RedisError(.unreachable, message: "cannot connect to Redis at \(host):\(port): \(error)")))
         }
     }
 
     private func closeSocket() {
-        guard let socket = io.value.socket else { return }
+        let state = io
+        guard let socket = state.socket else { return }
         loop.deregister(fd: socket.fd)
         socket.close()
-        io.value.socket = nil
-        io.value.awaitingConnect = false
-        io.value.watchingWritable = false
-        io.value.receive.reset()
+        state.socket = nil
+        state.awaitingConnect = false
+        state.watchingWritable = false
+        state.receive.reset()
     }
 
     func handleEvents(_ events: EpollEvents) {
-        guard let socket = io.value.socket else { return }
-        if io.value.awaitingConnect {
+        let state = io
+        guard let socket = state.socket else { return }
+        if state.awaitingConnect {
             let code = socket.pendingError()
             let now = MonotonicClock.now()
             guard code == 0 else {
                 closeSocket()
                 let error = TransportError("connect", code: code)
-                perform(io.value.machine.connectFailed(RedisError(.unreachable, message: "cannot connect to Redis at \(host):\(port): \(error)"), now: now))
+                perform(state.machine.connectFailed(RedisError(.unreachable, message: "cannot connect to Redis at \(host):\(port): \(error)")))
                 return
             }
-            io.value.awaitingConnect = false
+            state.awaitingConnect = false
             do {
                 try loop.modify(fd: socket.fd, events: [.readable, .readHangup])
             } catch {
-                perform(io.value.machine.closed(RedisError(.unreachable, message: "\(error)"), now: now))
+                perform(state.machine.closed(RedisError(.unreachable, message: "\(error)"), now: now))
                 return
             }
-            perform(io.value.machine.connected(now: now))
+            perform(state.machine.connected())
             return
         }
         if !events.intersection([.readable, .error, .hangup, .readHangup]).isEmpty {
             readAndDecode(socket)
         }
-        if events.contains(.writable), io.value.socket == socket {
+        if events.contains(.writable), state.socket == socket {
             flush()
         }
     }
 
     private func readAndDecode(_ socket: Socket) {
+        let state = io
         var outcome = Socket.ReadResult.wouldBlock
-        _ = io.value.receive.fill(minimum: 16 << 10) { pointer, count in
+        _ = state.receive.fill(minimum: 16 << 10) { pointer, count in
             outcome = socket.read(into: pointer, count: count)
             if case .bytes(let read) = outcome { return read }
             return 0
@@ -270,57 +305,60 @@ final class RedisConnection: EventHandler, Sendable {
         case .wouldBlock:
             return
         case .endOfFile:
-            perform(io.value.machine.closed(RedisError(.unreachable, message: "Redis closed the connection"), now: MonotonicClock.now()))
+            perform(state.machine.closed(RedisError(.unreachable, message: "Redis closed the connection"), now: MonotonicClock.now()))
         case .failed(let code):
-            perform(io.value.machine.closed(RedisError(.unreachable, message: "\(TransportError("read", code: code))"), now: MonotonicClock.now()))
+            perform(state.machine.closed(RedisError(.unreachable, message: "\(TransportError("read", code: code))"), now: MonotonicClock.now()))
         }
     }
 
     private func decodeReplies(_ socket: Socket) {
+        let state = io
         let decoder = self.decoder
-        while io.value.socket == socket {
+        while state.socket == socket {
             let decoded: (value: RESPValue, consumed: Int)?
             do {
-                decoded = try io.value.receive.withUnreadBytes { bytes in
+                decoded = try state.receive.withUnreadBytes { bytes in
                     try decoder.decode(bytes)
                 }
             } catch {
-                perform(io.value.machine.closed(RedisError(.protocolViolation, message: "\(error)"), now: MonotonicClock.now()))
+                perform(state.machine.closed(RedisError(.protocolViolation, message: "\(error)"), now: MonotonicClock.now()))
                 return
             }
             guard let decoded else {
-                if io.value.receive.unreadCount > maxUnreadBytes {
-                    perform(io.value.machine.closed(RedisError(.protocolViolation, message: "a reply exceeds \(maxUnreadBytes) bytes"), now: MonotonicClock.now()))
+                if state.receive.unreadCount > maxUnreadBytes {
+                    perform(state.machine.closed(RedisError(.protocolViolation, message: "a reply exceeds \(maxUnreadBytes) bytes"), now: MonotonicClock.now()))
                 }
                 return
             }
-            io.value.receive.consume(decoded.consumed)
-            perform(io.value.machine.received(decoded.value))
+            state.receive.consume(decoded.consumed)
+            perform(state.machine.received(decoded.value, now: MonotonicClock.now()))
         }
     }
 
     /// Writes once per loop iteration, so commands submitted by every task
     /// that ran in this iteration leave in one `send`.
     private func scheduleFlush() {
-        guard !io.value.flushScheduled else { return }
-        io.value.flushScheduled = true
+        let state = io
+        guard !state.flushScheduled else { return }
+        state.flushScheduled = true
         loop.execute { [self] in
-            io.value.flushScheduled = false
+            io.flushScheduled = false
             flush()
         }
     }
 
     private func flush() {
-        guard let socket = io.value.socket, !io.value.awaitingConnect else { return }
-        while io.value.machine.hasUnwrittenBytes {
-            switch io.value.machine.withUnwrittenBytes({ socket.write($0) }) {
+        let state = io
+        guard let socket = state.socket, !state.awaitingConnect else { return }
+        while state.machine.hasUnwrittenBytes {
+            switch state.machine.withUnwrittenBytes({ socket.write($0) }) {
             case .bytes(let count):
-                io.value.machine.wrote(count)
+                state.machine.wrote(count)
             case .wouldBlock:
                 watchWritable(true, socket)
                 return
             case .failed(let code):
-                perform(io.value.machine.closed(RedisError(.unreachable, message: "\(TransportError("send", code: code))"), now: MonotonicClock.now()))
+                perform(state.machine.closed(RedisError(.unreachable, message: "\(TransportError("send", code: code))"), now: MonotonicClock.now()))
                 return
             }
         }
@@ -328,8 +366,9 @@ final class RedisConnection: EventHandler, Sendable {
     }
 
     private func watchWritable(_ watch: Bool, _ socket: Socket) {
-        guard io.value.watchingWritable != watch else { return }
-        io.value.watchingWritable = watch
+        let state = io
+        guard state.watchingWritable != watch else { return }
+        state.watchingWritable = watch
         try? loop.modify(fd: socket.fd, events: watch ? [.readable, .writable, .readHangup] : [.readable, .readHangup])
     }
 }

@@ -32,7 +32,7 @@ struct RedisConnectionStateMachine<Waiter> {
     /// What the owner must do next.
     enum Action {
         case none
-        /// Open a socket to Redis and report ``connected(now:)`` or ``connectFailed(_:now:)``.
+        /// Open a socket to Redis and report ``connected()`` or ``connectFailed(_:)``.
         case connect
         /// Write ``withUnwrittenBytes(_:)`` and report ``wrote(_:)``.
         case flush
@@ -150,7 +150,7 @@ struct RedisConnectionStateMachine<Waiter> {
     }
 
     /// The socket connected: begin the handshake.
-    mutating func connected(now: UInt64) -> Action {
+    mutating func connected() -> Action {
         guard state == .connecting else { return .none }
         outbound.removeAll(keepingCapacity: true)
         outboundStart = 0
@@ -162,7 +162,7 @@ struct RedisConnectionStateMachine<Waiter> {
     }
 
     /// The connection attempt failed before the socket connected.
-    mutating func connectFailed(_ error: RedisError, now: UInt64) -> Action {
+    mutating func connectFailed(_ error: RedisError) -> Action {
         guard state == .connecting else { return .none }
         return attemptFailed(error)
     }
@@ -274,8 +274,8 @@ struct RedisConnectionStateMachine<Waiter> {
         }
     }
 
-    /// A frame arrived.
-    mutating func received(_ value: RESPValue) -> Action {
+    /// A frame arrived; `now` is read only if the frame breaks the protocol.
+    mutating func received(_ value: RESPValue, now: @autoclosure () -> UInt64) -> Action {
         switch state {
         case .handshaking(let step):
             return handshakeReply(value, step: step)
@@ -286,11 +286,11 @@ struct RedisConnectionStateMachine<Waiter> {
         }
         let frame = settings.isSubscriber ? RedisPubSubFrame(value) : .other
         if case .message(let message, let kind) = frame { return .deliver(message, kind) }
-        if frame == .other, case .push = value.withoutAttributes { return .none }
+        if frame == .other, value.isPush { return .none }
         guard let head = pending.first else {
-            return closedByViolation("Redis sent a reply to no command")
+            return closed(RedisError(.protocolViolation, message: "Redis sent a reply to no command"), now: now())
         }
-        if let message = value.errorMessage {
+        if let message = value.fastErrorMessage {
             _ = pending.popFirst()
             return .fail(head.waiter, .reply(message))
         }
@@ -335,10 +335,6 @@ struct RedisConnectionStateMachine<Waiter> {
         return .disconnect(reason: error, failing: failing, then: .reconnect(after: backoff.delay(afterFailures: failures)))
     }
 
-    private mutating func closedByViolation(_ message: String) -> Action {
-        closed(RedisError(.protocolViolation, message: message), now: connectDeadline)
-    }
-
     /// Empties the pending queue: the culprit gets its own error; others
     /// learn whether their command may have run.
     private mutating func failPending(culprit: UInt64?, culpritError: RedisError, reason: String) -> [(Waiter, RedisError)] {
@@ -366,5 +362,26 @@ struct RedisConnectionStateMachine<Waiter> {
         if let lastError, lastError.kind == .authenticationFailed { return lastError }
         let detail = lastError.map { " (last attempt: \($0.message))" } ?? ""
         return RedisError(.unreachable, message: "not connected to Redis at \(settings.endpoint)\(detail); reconnecting")
+    }
+}
+
+private extension RESPValue {
+    /// Whether this is a push frame, looking through attributes only when
+    /// there are some (the common case costs no copy).
+    var isPush: Bool {
+        switch self {
+        case .push: true
+        case .attributed(_, let value): value.isPush
+        default: false
+        }
+    }
+
+    /// ``errorMessage`` without copying the value when it has no attributes.
+    var fastErrorMessage: String? {
+        switch self {
+        case .error(let message): message
+        case .attributed: errorMessage
+        default: nil
+        }
     }
 }

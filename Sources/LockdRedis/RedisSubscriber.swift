@@ -11,6 +11,7 @@ final class RedisSubscriber: Sendable {
     typealias Sink = AsyncStream<RedisSubscription.Event>.Continuation
 
     private let connection: RedisConnection
+    private let healthCheckInterval: Duration
     private var loop: EventLoop { connection.loop }
     private let table: LoopBound<State>
 
@@ -21,8 +22,9 @@ final class RedisSubscriber: Sendable {
         var nextInternalID: UInt64 = 1 << 63
     }
 
-    init(connection: RedisConnection) {
+    init(connection: RedisConnection, healthCheckInterval: Duration) {
         self.connection = connection
+        self.healthCheckInterval = healthCheckInterval
         self.table = LoopBound(State(), on: connection.loop)
     }
 
@@ -86,6 +88,19 @@ final class RedisSubscriber: Sendable {
             onReady: { [weak self] in self?.resubscribe() },
             onMessage: { [weak self] message, kind in self?.deliver(message, kind: kind) }
         )
+        scheduleHealthCheck()
+    }
+
+    /// Pings while anyone listens: an unanswered PING times out and closes
+    /// the connection, which then reconnects and resubscribes.
+    private func scheduleHealthCheck() {
+        loop.scheduleTimer(after: healthCheckInterval) { [weak self] in
+            guard let self, !table.value.shutDown else { return }
+            if !table.value.subscriptions.isEmpty {
+                send(["PING"], replies: 1) { _ in }
+            }
+            scheduleHealthCheck()
+        }
     }
 
     private func deliver(_ message: RedisPubSubMessage, kind: RedisSubscriptionKind) {

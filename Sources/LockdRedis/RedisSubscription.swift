@@ -60,7 +60,7 @@ public final class RedisSubscription: AsyncSequence, Sendable {
 
         /// The next event, or nil once the subscription has ended.
         public mutating func next() async -> Event? {
-            await base.next()
+            await base.next(isolation: #isolation)
         }
     }
 }

@@ -8,7 +8,10 @@
 public enum RESPEncoder {
     /// Appends `arguments` as one array of bulk strings, the only form Redis
     /// accepts from clients that cannot be confused by a payload's bytes.
-    public static func encodeCommand(_ arguments: some Collection<RESPBulk>, into buffer: inout [UInt8]) {
+    ///
+    /// Takes an array rather than any collection: a generic here would not be
+    /// specialized across modules, and this runs once per command.
+    public static func encodeCommand(_ arguments: [RESPBulk], into buffer: inout [UInt8]) {
         header(UInt8(ascii: "*"), arguments.count, into: &buffer)
         for argument in arguments {
             switch argument {

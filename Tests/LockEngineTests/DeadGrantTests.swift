@@ -9,13 +9,13 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func aLateGrantIsReleasedAndAFreshOneDelivered(store: StoreKind) async throws {
         try await store.withEngine { _, inner in
-            let slow = StalledStore(inner, stalls: 1, stall: .milliseconds(250))
+            let slow = StalledStore(inner, stalls: 1, stall: .milliseconds(1_000))
             let loops = try EventLoopGroup(loopCount: 1)
             defer { loops.shutdown() }
             let stalled = LockEngine(store: slow, loops: loops, logger: .init(label: "test"))
             let name = try uniqueName()
-            let grant = try await stalled.acquire(AcquireRequest(name: name, ttlMs: 200))
-            #expect(slow.grantsSeen.count == 2)
+            let grant = try await stalled.acquire(AcquireRequest(name: name, ttlMs: 1_000))
+            #expect(slow.grantsSeen.count >= 2)
             #expect(grant.lease.fence > slow.grantsSeen[0].fence)
         }
     }

@@ -86,8 +86,8 @@ import Testing
     func anExpiredLeaseFreesTheLockAndCannotBeRenewed(store: StoreKind) async throws {
         try await store.withEngine { engine, _ in
             let name = try uniqueName()
-            let first = try await engine.acquire(AcquireRequest(name: name, ttlMs: 100))
-            try await Task.sleep(for: .milliseconds(250))
+            let first = try await engine.acquire(AcquireRequest(name: name, ttlMs: 500))
+            try await Task.sleep(for: .milliseconds(800))
             #expect(try await engine.status(of: name).isHeld == false)
             await #expect(throws: LockError.leaseLost) {
                 try await engine.renew(name, token: first.lease.token, ttlMs: 5_000)

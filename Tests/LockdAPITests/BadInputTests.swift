@@ -15,6 +15,7 @@ import Testing
         (#"{"wait_ms":-1}"#, "wait_ms"),
         (#"{"wait_ms":60001}"#, "wait_ms"),
         (#"{"owner":42}"#, "owner"),
+        (#"{"ttl_ms":null}"#, "ttl_ms"),
         (#"{"owner":"\#(String(repeating: "x", count: 257))"}"#, "owner"),
         (#"{"token":"too-short"}"#, "token"),
         (#"{"token":"has spaces in it, which is not allowed"}"#, "token"),

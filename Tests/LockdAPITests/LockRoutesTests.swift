@@ -9,26 +9,26 @@ import Testing
     func acquireRenewReleaseRoundTrip(store: APIStore) async throws {
         try await store.withLockd { lockd in
             let name = uniqueLockName()
-            let acquired = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":5000,"owner":"worker-7"}"#)
+            let acquired = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":60000,"owner":"worker-7"}"#)
             #expect(acquired.status == 201)
             #expect(acquired.header("Content-Type") == "application/json")
             let lease = acquired.json
             let token = try #require(lease["token"] as? String)
             let fence = try #require(lease["fence"] as? Int)
             #expect(lease["name"] as? String == name)
-            #expect(lease["ttl_ms"] as? Int == 5000)
+            #expect(lease["ttl_ms"] as? Int == 60000)
             #expect(lease["owner"] as? String == "worker-7")
             #expect((lease["expires_at"] as? String)?.hasSuffix("Z") == true)
             #expect(fence >= 1 && fence < 1 << 53)
 
-            let renewed = try await lockd.send("POST", "/locks/\(name)/renew", body: #"{"ttl_ms":9000}"#, headers: ["Lock-Token": token])
+            let renewed = try await lockd.send("POST", "/locks/\(name)/renew", body: #"{"ttl_ms":90000}"#, headers: ["Lock-Token": token])
             #expect(renewed.status == 200)
             #expect(renewed.json["token"] as? String == token)
             #expect(renewed.json["fence"] as? Int == fence)
-            #expect(renewed.json["ttl_ms"] as? Int == 9000)
+            #expect(renewed.json["ttl_ms"] as? Int == 90000)
 
             let kept = try await lockd.send("POST", "/locks/\(name)/renew", headers: ["Lock-Token": token])
-            #expect(kept.json["ttl_ms"] as? Int == 9000)
+            #expect(kept.json["ttl_ms"] as? Int == 90000)
 
             let released = try await lockd.send("DELETE", "/locks/\(name)", headers: ["Lock-Token": token])
             #expect(released.status == 204)
@@ -50,13 +50,13 @@ import Testing
     func aHeldLockAnswers409WithHoldersAndRetryAfter(store: APIStore) async throws {
         try await store.withLockd { lockd in
             let name = uniqueLockName()
-            let first = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":4000,"owner":"a"}"#)
-            let refused = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":4000}"#)
+            let first = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":60000,"owner":"a"}"#)
+            let refused = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":60000}"#)
             #expect(refused.status == 409)
             #expect(refused.json["type"] as? String == "lock-held")
             #expect(refused.json["status"] as? Int == 409)
             let retryAfter = Int(refused.header("Retry-After") ?? "") ?? 0
-            #expect((1...4).contains(retryAfter))
+            #expect((1...60).contains(retryAfter))
             let holders = try #require(refused.json["holders"] as? [[String: Any]])
             #expect(holders.count == 1)
             #expect(holders.first?["owner"] as? String == "a")
@@ -70,13 +70,13 @@ import Testing
     func retriedAcquireWithItsTokenAnswers200WithTheSameFence(store: APIStore) async throws {
         try await store.withLockd { lockd in
             let name = uniqueLockName()
-            let body = #"{"ttl_ms":3000,"token":"my-own-retry-safe-token-0001"}"#
+            let body = #"{"ttl_ms":60000,"token":"my-own-retry-safe-token-0001"}"#
             let first = try await lockd.send("POST", "/locks/\(name)", body: body)
-            let retry = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":7000,"token":"my-own-retry-safe-token-0001"}"#)
+            let retry = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":70000,"token":"my-own-retry-safe-token-0001"}"#)
             #expect(first.status == 201)
             #expect(retry.status == 200)
             #expect(retry.json["fence"] as? Int == first.json["fence"] as? Int)
-            #expect(retry.json["ttl_ms"] as? Int == 7000)
+            #expect(retry.json["ttl_ms"] as? Int == 70000)
             #expect(retry.json["token"] as? String == "my-own-retry-safe-token-0001")
         }
     }

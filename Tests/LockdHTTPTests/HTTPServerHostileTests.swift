@@ -58,7 +58,8 @@ import Testing
 
     @Test func slowHeadsGet408() async throws {
         var configuration = HTTPServerConfiguration()
-        configuration.headTimeout = .milliseconds(300)
+        // Long enough that the trickle below is sent before it passes, even on a loaded machine.
+        configuration.headTimeout = .milliseconds(1_500)
         try await TestServer.with(configuration) { server in
             let client = try server.client()
             try client.send("GET /healthz HTTP/1.1\r\nHo")

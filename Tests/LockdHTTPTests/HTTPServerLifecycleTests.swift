@@ -15,7 +15,8 @@ import Testing
             if halfClose { client.shutdownWrite() } else { client.close() }
             #expect(await server.nextEvent() == "cancelled")
             let delay = ContinuousClock.now - closedAt
-            #expect(delay < .milliseconds(500), "cancellation took \(delay)")
+            // Loose for a loaded CI machine; the server reacts in the same epoll round.
+            #expect(delay < .seconds(2), "cancellation took \(delay)")
             #expect(await eventually { server.server.openConnectionCount == 0 })
         }
     }

@@ -23,9 +23,9 @@ import Testing
     static func readyMachine(isSubscriber: Bool = false) -> Machine {
         var machine = machine(isSubscriber: isSubscriber)
         _ = machine.start(now: 0)
-        _ = machine.connected(now: 0)
+        _ = machine.connected()
         drain(&machine)
-        _ = machine.received(.map([]))
+        _ = machine.received(.map([]), now: 0)
         return machine
     }
 
@@ -46,36 +46,36 @@ import Testing
     @Test func resp3HandshakeAuthenticatesNamesAndSelectsThenSendsHeldCommands() {
         var machine = Self.machine(password: "secret", username: "app", database: 2)
         guard case .connect = machine.send(["GET", "k"], id: 1, waiter: 1, now: 0) else { Issue.record("first command starts connecting"); return }
-        guard case .flush = machine.connected(now: 0) else { Issue.record("handshake is written"); return }
+        guard case .flush = machine.connected() else { Issue.record("handshake is written"); return }
         #expect(Self.drain(&machine) == [["HELLO", "3", "AUTH", "app", "secret", "SETNAME", "lockd"]])
-        _ = machine.received(.map([]))
+        _ = machine.received(.map([]), now: 0)
         #expect(machine.protocolVersion == 3)
         #expect(Self.drain(&machine) == [["SELECT", "2"]])
-        guard case .becameReady = machine.received(.simpleString("OK")) else { Issue.record("ready after SELECT"); return }
+        guard case .becameReady = machine.received(.simpleString("OK"), now: 0) else { Issue.record("ready after SELECT"); return }
         #expect(Self.drain(&machine) == [["GET", "k"]])
-        guard case .succeed(1, .bulkString(let bytes)) = machine.received(.bulkString([1])) else { Issue.record("reply goes to the held command"); return }
+        guard case .succeed(1, .bulkString(let bytes)) = machine.received(.bulkString([1]), now: 0) else { Issue.record("reply goes to the held command"); return }
         #expect(bytes == [1])
     }
 
     @Test func serversWithoutHelloGetRESP2AuthAndSetName() {
         var machine = Self.machine(password: "secret")
         _ = machine.start(now: 0)
-        _ = machine.connected(now: 0)
+        _ = machine.connected()
         Self.drain(&machine)
-        _ = machine.received(.error("ERR unknown command 'HELLO'"))
+        _ = machine.received(.error("ERR unknown command 'HELLO'"), now: 0)
         #expect(Self.drain(&machine) == [["AUTH", "secret"]])
-        _ = machine.received(.simpleString("OK"))
+        _ = machine.received(.simpleString("OK"), now: 0)
         #expect(Self.drain(&machine) == [["CLIENT", "SETNAME", "lockd"]])
-        guard case .becameReady = machine.received(.simpleString("OK")) else { Issue.record("ready"); return }
+        guard case .becameReady = machine.received(.simpleString("OK"), now: 0) else { Issue.record("ready"); return }
         #expect(machine.protocolVersion == 2)
     }
 
     @Test func wrongPasswordFailsHeldCommandsAndLaterOnesClearly() {
         var machine = Self.machine(password: "wrong")
         _ = machine.send(["GET", "k"], id: 1, waiter: 1, now: 0)
-        _ = machine.connected(now: 0)
+        _ = machine.connected()
         Self.drain(&machine)
-        let action = machine.received(.error("WRONGPASS invalid username-password pair or user is disabled."))
+        let action = machine.received(.error("WRONGPASS invalid username-password pair or user is disabled."), now: 0)
         guard case .disconnect(_, let failing, .reconnect) = action else { Issue.record("backs off"); return }
         #expect(failing.map(\.0) == [1])
         #expect(failing.first?.1.kind == .authenticationFailed)
@@ -88,12 +88,12 @@ import Testing
         var machine = Self.readyMachine()
         for id in 1...3 { _ = machine.send(["GET", .string("k\(id)")], id: UInt64(id), waiter: id, now: 0) }
         #expect(Self.drain(&machine).count == 3)
-        guard case .none = machine.received(.push([.bulkString(Array("invalidate".utf8)), .array([])])) else { Issue.record("push ignored"); return }
+        guard case .none = machine.received(.push([.bulkString(Array("invalidate".utf8)), .array([])]), now: 0) else { Issue.record("push ignored"); return }
         for id in 1...3 {
-            guard case .succeed(let waiter, .integer(let value)) = machine.received(.integer(Int64(id))) else { Issue.record("reply \(id)"); return }
+            guard case .succeed(let waiter, .integer(let value)) = machine.received(.integer(Int64(id)), now: 0) else { Issue.record("reply \(id)"); return }
             #expect(waiter == id && value == Int64(id))
         }
-        guard case .disconnect(let reason, _, .reconnectNow) = machine.received(.integer(9)) else { Issue.record("unsolicited reply closes"); return }
+        guard case .disconnect(let reason, _, .reconnectNow) = machine.received(.integer(9), now: 0) else { Issue.record("unsolicited reply closes"); return }
         #expect(reason.kind == .protocolViolation)
     }
 
@@ -101,11 +101,11 @@ import Testing
         var machine = Self.readyMachine()
         _ = machine.send(["INCR", "k"], id: 1, waiter: 1, now: 0)
         _ = machine.send(["GET", "k"], id: 2, waiter: 2, now: 0)
-        guard case .fail(1, let error) = machine.received(.error("WRONGTYPE Operation against a key holding the wrong kind of value")) else {
+        guard case .fail(1, let error) = machine.received(.error("WRONGTYPE Operation against a key holding the wrong kind of value"), now: 0) else {
             Issue.record("error to first"); return
         }
         #expect(error.kind == .refused && error.code == "WRONGTYPE" && !error.isServerUnavailable)
-        guard case .succeed(2, _) = machine.received(.null) else { Issue.record("second still served"); return }
+        guard case .succeed(2, _) = machine.received(.null, now: 0) else { Issue.record("second still served"); return }
     }
 
     @Test func aTimedOutCommandPoisonsTheConnection() {
@@ -122,7 +122,7 @@ import Testing
         #expect(machine.state == .connecting)
         // The late reply to DEBUG SLEEP can never arrive: the socket is gone,
         // and the new connection starts with a handshake of its own.
-        guard case .flush = machine.connected(now: Self.second) else { Issue.record("new handshake"); return }
+        guard case .flush = machine.connected() else { Issue.record("new handshake"); return }
         #expect(Self.drain(&machine).first?.first == "HELLO")
     }
 
@@ -144,9 +144,9 @@ import Testing
         var machine = Self.machine()
         _ = machine.start(now: 0)
         var delays: [Duration] = []
-        for attempt in 0..<8 {
+        for _ in 0..<8 {
             let error = RedisError(.unreachable, message: "connection refused")
-            guard case .disconnect(_, _, .reconnect(let delay)) = machine.connectFailed(error, now: UInt64(attempt)) else {
+            guard case .disconnect(_, _, .reconnect(let delay)) = machine.connectFailed(error) else {
                 Issue.record("backs off"); return
             }
             delays.append(delay)
@@ -174,7 +174,7 @@ import Testing
     @Test func aSlowHandshakeCountsAsAFailedAttempt() {
         var machine = Self.machine()
         _ = machine.send(["GET", "a"], id: 1, waiter: 1, now: 0)
-        _ = machine.connected(now: 0)
+        _ = machine.connected()
         // Held commands time out at their own deadline, before the connect timeout.
         guard case .failAll(let expired) = machine.tick(now: Self.second / 2) else { Issue.record("held command times out"); return }
         #expect(expired.map(\.1.kind) == [.timeout])
@@ -187,13 +187,13 @@ import Testing
         _ = machine.send(["SUBSCRIBE", "a", "b"], replies: 2, id: 1, waiter: 1, now: 0)
         let confirmA = RESPValue.push([.bulkString(Array("subscribe".utf8)), .bulkString([97]), .integer(1)])
         let confirmB = RESPValue.array([.bulkString(Array("subscribe".utf8)), .bulkString([98]), .integer(2)])
-        guard case .none = machine.received(confirmA) else { Issue.record("one of two"); return }
+        guard case .none = machine.received(confirmA, now: 0) else { Issue.record("one of two"); return }
         let message = RESPValue.push([.bulkString(Array("message".utf8)), .bulkString([97]), .bulkString([120])])
-        guard case .deliver(let delivered, .channel) = machine.received(message) else { Issue.record("delivered"); return }
+        guard case .deliver(let delivered, .channel) = machine.received(message, now: 0) else { Issue.record("delivered"); return }
         #expect(delivered == RedisPubSubMessage(channel: "a", payload: [120]))
-        guard case .succeed(1, _) = machine.received(confirmB) else { Issue.record("confirmed"); return }
+        guard case .succeed(1, _) = machine.received(confirmB, now: 0) else { Issue.record("confirmed"); return }
         let pattern = RESPValue.array([.bulkString(Array("pmessage".utf8)), .bulkString(Array("l*".utf8)), .bulkString(Array("lx".utf8)), .bulkString([1])])
-        guard case .deliver(let patterned, .pattern) = machine.received(pattern) else { Issue.record("pattern delivered"); return }
+        guard case .deliver(let patterned, .pattern) = machine.received(pattern, now: 0) else { Issue.record("pattern delivered"); return }
         #expect(patterned.pattern == "l*" && patterned.channel == "lx")
     }
 

@@ -24,7 +24,7 @@ public final class RedisServerFixture: Sendable {
     /// Extra `redis-server` arguments, such as `["--requirepass", "secret"]`.
     public let arguments: [String]
     private let directory: URL
-    private let process = Mutex<Process?>(nil)
+    private let process = Mutex<ChildProcess?>(nil)
 
     /// `redis://127.0.0.1:PORT`.
     public var url: String { "redis://127.0.0.1:\(port)" }
@@ -65,15 +65,11 @@ public final class RedisServerFixture: Sendable {
     /// - Throws: ``RedisServerFixtureError`` when it does not answer within 10 s.
     public func restart() throws {
         if process.withLock({ $0?.isRunning == true }) { return }
-        let server = Process()
-        server.executableURL = try Self.executable()
-        server.currentDirectoryURL = directory
-        server.arguments = [
+        let server = try ChildProcess(executable: Self.executable().path, arguments: [
             "--port", "\(port)", "--bind", "127.0.0.1", "--dir", directory.path,
             "--save", "", "--appendonly", "no", "--daemonize", "no",
             "--logfile", directory.appendingPathComponent("redis.log").path,
-        ] + arguments
-        try server.run()
+        ] + arguments)
         process.withLock { $0 = server }
         try waitUntilAnswering(server)
     }
@@ -88,6 +84,17 @@ public final class RedisServerFixture: Sendable {
         signal(SIGKILL)
     }
 
+    /// Freezes the server (SIGSTOP): connections stay open but nothing is
+    /// answered, as with a hung Redis or a network that drops packets.
+    public func pause() {
+        if let server = process.withLock({ $0 }) { _ = Glibc.kill(server.pid, SIGSTOP) }
+    }
+
+    /// Lets a paused server run again (SIGCONT).
+    public func resume() {
+        if let server = process.withLock({ $0 }) { _ = Glibc.kill(server.pid, SIGCONT) }
+    }
+
     /// The server's log, to explain a failure.
     public var log: String {
         (try? String(contentsOf: directory.appendingPathComponent("redis.log"), encoding: .utf8)) ?? ""
@@ -95,13 +102,11 @@ public final class RedisServerFixture: Sendable {
 
     private func signal(_ number: Int32) {
         guard let server = process.withLock({ $0.take() }) else { return }
-        if server.isRunning {
-            _ = Glibc.kill(server.processIdentifier, number)
-        }
-        server.waitUntilExit()
+        _ = Glibc.kill(server.pid, SIGCONT)  // a paused server cannot act on SIGTERM
+        server.terminate(with: number)
     }
 
-    private func waitUntilAnswering(_ server: Process) throws {
+    private func waitUntilAnswering(_ server: ChildProcess) throws {
         let address = try SocketAddress(parsing: "127.0.0.1:\(port)")
         let deadline = MonotonicClock.now() + 10_000_000_000
         while MonotonicClock.now() < deadline {
@@ -126,7 +131,9 @@ public final class RedisServerFixture: Sendable {
             if !reply.isEmpty {
                 var buffer = [UInt8](repeating: 0, count: 64)
                 if case .bytes(let count) = socket.read(into: &buffer, count: buffer.count) {
-                    return String(decoding: buffer[..<count], as: UTF8.self).hasPrefix("+PONG")
+                    // With --requirepass the answer is -NOAUTH: the server is up all the same.
+                    let reply = String(decoding: buffer[..<count], as: UTF8.self)
+                    return reply.hasPrefix("+PONG") || reply.hasPrefix("-NOAUTH")
                 }
             }
             usleep(2_000)

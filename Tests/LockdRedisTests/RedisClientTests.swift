@@ -1,0 +1,130 @@
+import LockdRedis
+import LockdTransport
+import Testing
+
+/// The client against a real redis-server the test starts itself.
+@Suite struct RedisClientTests {
+    @Test func aThousandConcurrentCommandsOnOneConnectionEachReadTheirOwnValue() async throws {
+        try await RedisTestHarness.with { redis in
+            let loop = redis.group.loops[0]
+            // Half the callers run on the connection's loop (as lockd's request
+            // tasks do), half come from the global executor.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<1_000 {
+                    let operation: @Sendable () async throws -> Void = {
+                        let key = redis.key("k\(index)")
+                        let value = "value-\(index)-\(UInt32.random(in: 0...UInt32.max))"
+                        _ = try await redis.client.send(["SET", .string(key), .string(value)])
+                        let read = try await redis.client.send(["GET", .string(key)])
+                        #expect(read.string == value)
+                    }
+                    if index.isMultiple(of: 2) {
+                        group.addTask(executorPreference: loop, operation: operation)
+                    } else {
+                        group.addTask(operation: operation)
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let clients = try await redis.client.send(["CLIENT", "LIST"]).string ?? ""
+            #expect(clients.split(separator: "\n").filter { $0.contains("name=lockd") }.count == 1)
+        }
+    }
+
+    @Test func everyKindOfReplyComesBackTyped() async throws {
+        try await RedisTestHarness.with { redis in
+            let hash = redis.key("h")
+            #expect(try await redis.client.send(["HSET", .string(hash), "a", "1", "b", "2"]).int == 2)
+            let map = try await redis.client.send(["HGETALL", .string(hash)])
+            guard case .map(let pairs) = map else { Issue.record("RESP3 answers HGETALL with a map, got \(map)"); return }
+            #expect(Set(pairs.compactMap { $0.key.string }) == ["a", "b"])
+            #expect(try await redis.client.send(["GET", .string(redis.key("missing"))]).isNull)
+            #expect(try await redis.client.send(["INCRBYFLOAT", .string(redis.key("f")), "1.5"]).double == 1.5)
+            #expect(try await redis.client.send(["SET", .string(redis.key("b")), .bytes([0, 13, 10, 255])]).string == "OK")
+            #expect(try await redis.client.send(["GET", .string(redis.key("b"))]).bytes == [0, 13, 10, 255])
+            try await redis.client.ping()
+        }
+    }
+
+    @Test func resp2IsUsedWhenRESP3IsNotWanted() async throws {
+        try await RedisTestHarness.with(configure: { $0.prefersRESP3 = false }) { redis in
+            let hash = redis.key("h")
+            _ = try await redis.client.send(["HSET", .string(hash), "a", "1"])
+            let reply = try await redis.client.send(["HGETALL", .string(hash)])
+            guard case .array = reply else { Issue.record("RESP2 answers HGETALL with an array, got \(reply)"); return }
+            #expect(reply.pairs?.first?.key.string == "a")
+        }
+    }
+
+    @Test func errorRepliesAreRefusalsThatLeaveTheConnectionUsable() async throws {
+        try await RedisTestHarness.with { redis in
+            let key = redis.key("list")
+            _ = try await redis.client.send(["LPUSH", .string(key), "x"])
+            do throws(RedisError) {
+                _ = try await redis.client.send(["INCR", .string(key)])
+                Issue.record("INCR on a list must fail")
+            } catch {
+                #expect(error.kind == .refused && error.code == "WRONGTYPE" && !error.isServerUnavailable)
+            }
+            #expect(try await redis.client.send(["LLEN", .string(key)]).int == 1)
+        }
+    }
+
+    @Test func scriptsRunByShaAndFallBackToEvalAfterScriptFlush() async throws {
+        let script = RedisScript("""
+            if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+                return redis.call('INCR', KEYS[2])
+            end
+            return false
+            """)
+        try await RedisTestHarness.with { redis in
+            let keys = [redis.key("lock"), redis.key("fence")]
+            // Never loaded: the first run falls back to EVAL, which caches it.
+            #expect(try await redis.client.run(script, keys: keys, arguments: ["token-1", "10000"]).int == 1)
+            #expect(try await redis.client.send(["SCRIPT", "EXISTS", .string(script.sha1)]).array?.first?.int == 1)
+            #expect(try await redis.client.run(script, keys: keys, arguments: ["token-2", "10000"]).isNull)
+            _ = try await redis.client.send(["SCRIPT", "FLUSH"])
+            #expect(try await redis.client.send(["SCRIPT", "EXISTS", .string(script.sha1)]).array?.first?.int == 0)
+            _ = try await redis.client.send(["DEL", .string(keys[0])])
+            #expect(try await redis.client.run(script, keys: keys, arguments: ["token-3", "10000"]).int == 2)
+            #expect(try await redis.client.send(["SCRIPT", "EXISTS", .string(script.sha1)]).array?.first?.int == 1)
+        }
+    }
+
+    @Test func wrongPasswordIsReportedClearly() async throws {
+        try await RedisTestHarness.with(serverArguments: ["--requirepass", "right-password"], configure: { $0.password = "wrong-password" }) { redis in
+            do throws(RedisError) {
+                try await redis.client.ping()
+                Issue.record("a wrong password must fail")
+            } catch {
+                #expect(error.kind == .authenticationFailed)
+                #expect(error.isServerUnavailable)
+                #expect(error.message.contains("rejected the user name or password"))
+                #expect(!error.message.contains("wrong-password"))
+            }
+            let anonymous = try RedisTestHarness.makeClient(server: redis.server, group: redis.group)
+            do throws(RedisError) {
+                try await anonymous.ping()
+                Issue.record("a missing password must fail")
+            } catch {
+                #expect(error.kind == .authenticationFailed && error.message.contains("requires a password"))
+            }
+            await anonymous.shutdown()
+        }
+    }
+
+    @Test func aclUserAndPasswordAuthenticate() async throws {
+        try await RedisTestHarness.with(serverArguments: ["--requirepass", "admin-password"], configure: { $0.password = "admin-password" }) { redis in
+            _ = try await redis.client.send(["ACL", "SETUSER", "app", "on", ">app-password", "~*", "&*", "+@all"])
+            let app = try RedisTestHarness.makeClient(server: redis.server, group: redis.group) {
+                $0.username = "app"
+                $0.password = "app-password"
+                $0.database = 3
+            }
+            #expect(try await app.send(["ACL", "WHOAMI"]).string == "app")
+            _ = try await app.send(["SET", .string(redis.key("in-db-3")), "x"])
+            #expect(try await redis.client.send(["EXISTS", .string(redis.key("in-db-3"))]).int == 0)
+            await app.shutdown()
+        }
+    }
+}

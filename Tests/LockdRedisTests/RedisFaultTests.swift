@@ -1,0 +1,139 @@
+import LockdRedis
+import LockdTestSupport
+import LockdTransport
+import Testing
+
+/// Connections that break, servers that die, replies that come too late.
+@Suite struct RedisFaultTests {
+    @Test func reconnectsAfterClientKill() async throws {
+        try await RedisTestHarness.with { redis in
+            let key = redis.key("k")
+            _ = try await redis.client.send(["SET", .string(key), "before"])
+            let firstID = try #require(try await redis.client.send(["CLIENT", "ID"]).int)
+            let killer = try RedisTestHarness.makeClient(server: redis.server, group: redis.group) { $0.clientName = "killer" }
+            #expect(try await killer.send(["CLIENT", "KILL", "ID", .integer(Int64(firstID))]).int == 1)
+            await killer.shutdown()
+            let read = try await redis.eventually(within: 3) { try await redis.client.send(["GET", .string(key)]) }
+            #expect(read.string == "before")
+            #expect(try await redis.client.send(["CLIENT", "ID"]).int != firstID)
+        }
+    }
+
+    @Test func failsFastWhileRedisIsDownAndRecoversOnItsOwnAfterARestart() async throws {
+        try await RedisTestHarness.with { redis in
+            let key = redis.key("k")
+            _ = try await redis.client.send(["SET", .string(key), "v"])
+            redis.server.kill()
+            // Every call while Redis is away fails quickly with a 503-worthy error.
+            for _ in 0..<20 {
+                let started = MonotonicClock.now()
+                do throws(RedisError) {
+                    _ = try await redis.client.send(["GET", .string(key)])
+                    Issue.record("Redis is down")
+                } catch {
+                    #expect(error.isServerUnavailable, "\(error)")
+                }
+                #expect(MonotonicClock.now() - started < 1_000_000_000)
+                try await Task.sleep(for: .milliseconds(25))
+            }
+            try redis.server.restart()
+            // No persistence: the key is gone, but the client is back by itself.
+            let read = try await redis.eventually(within: 5) { try await redis.client.send(["GET", .string(key)]) }
+            #expect(read.isNull)
+        }
+    }
+
+    @Test func aHungRedisFailsCommandsWithinTheTimeoutAndIsUsedAgainWhenItWakes() async throws {
+        try await RedisTestHarness.with(configure: {
+            $0.commandTimeout = .milliseconds(200)
+            $0.connectTimeout = .milliseconds(300)
+        }) { redis in
+            let key = redis.key("k")
+            _ = try await redis.client.send(["SET", .string(key), "v"])
+            redis.server.pause()
+            for _ in 0..<5 {
+                let started = MonotonicClock.now()
+                switch await redis.outcome(["GET", .string(key)]) {
+                case .success: Issue.record("a frozen Redis cannot answer")
+                case .failure(let error): #expect(error.isServerUnavailable, "\(error)")
+                }
+                #expect(MonotonicClock.now() - started < 1_000_000_000)
+            }
+            redis.server.resume()
+            let read = try await redis.eventually(within: 5) { try await redis.client.send(["GET", .string(key)]) }
+            #expect(read.string == "v")
+        }
+    }
+
+    @Test func aCommandPastItsDeadlineNeverLeaksItsReplyToALaterCaller() async throws {
+        try await RedisTestHarness.with(
+            serverArguments: ["--enable-debug-command", "local"],
+            configure: { $0.commandTimeout = .milliseconds(200) }
+        ) { redis in
+            let key = redis.key("k")
+            _ = try await redis.client.send(["SET", .string(key), "mine"])
+            async let sleeper = redis.outcome(["DEBUG", "SLEEP", "0.6"])
+            try await Task.sleep(for: .milliseconds(20))
+            async let queued = redis.outcome(["GET", .string(key)])
+            let (slept, behind) = await (sleeper, queued)
+            guard case .failure(let timeout) = slept else { Issue.record("DEBUG SLEEP must time out"); return }
+            #expect(timeout.kind == .timeout)
+            // The GET pipelined behind it failed with the connection, and says it may have run.
+            guard case .failure(let lost) = behind else { Issue.record("the command behind must fail, not get a late reply"); return }
+            #expect(lost.kind == .unreachable || lost.kind == .timeout)
+            // Once Redis wakes up, every reply goes to its own command.
+            try await Task.sleep(for: .milliseconds(600))
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<50 {
+                    group.addTask {
+                        let own = redis.key("after\(index)")
+                        _ = try await redis.client.send(["SET", .string(own), .integer(Int64(index))])
+                        #expect(try await redis.client.send(["GET", .string(own)]).int == index)
+                    }
+                }
+                try await group.waitForAll()
+            }
+            #expect(try await redis.client.send(["GET", .string(key)]).string == "mine")
+        }
+    }
+
+    @Test func aCancelledCallerGetsCancelledAndOthersAreServedAfterwards() async throws {
+        try await RedisTestHarness.with(serverArguments: ["--enable-debug-command", "local"]) { redis in
+            let waiting = Task { try await redis.client.send(["DEBUG", "SLEEP", "0.3"]) }
+            try await Task.sleep(for: .milliseconds(50))
+            waiting.cancel()
+            do {
+                _ = try await waiting.value
+                Issue.record("the cancelled call must not return a reply")
+            } catch let error as RedisError {
+                #expect(error.kind == .cancelled)
+            }
+            let read = try await redis.eventually(within: 2) { try await redis.client.send(["PING"]) }
+            #expect(read.string == "PONG")
+        }
+    }
+
+    @Test func aClientThatStartsWhileRedisIsDownConnectsOnceItIsUp() async throws {
+        let server = try RedisServerFixture.start()
+        defer { server.stop() }
+        server.stop()
+        let group = try EventLoopGroup(loopCount: 1)
+        defer { group.shutdown() }
+        let client = try RedisTestHarness.makeClient(server: server, group: group)
+        do throws(RedisError) {
+            try await client.ping()
+            Issue.record("Redis is down")
+        } catch {
+            #expect(error.kind == .unreachable)
+        }
+        try server.restart()
+        let deadline = MonotonicClock.now() + 5_000_000_000
+        var answered = false
+        while !answered, MonotonicClock.now() < deadline {
+            answered = (try? await client.ping()) != nil
+            if !answered { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        #expect(answered)
+        await client.shutdown()
+    }
+}

@@ -1,0 +1,108 @@
+import LockdRedis
+import LockdTransport
+import Testing
+
+@Suite struct RedisPubSubTests {
+    /// Reads events until one matches; after `seconds` the subscription is
+    /// cancelled, which ends the sequence, so a missing event fails the test
+    /// instead of hanging it.
+    static func next(
+        _ iterator: inout RedisSubscription.AsyncIterator, of subscription: RedisSubscription, within seconds: Double = 3,
+        where matches: @escaping @Sendable (RedisSubscription.Event) -> Bool = { _ in true }
+    ) async -> RedisSubscription.Event? {
+        let watchdog = Task {
+            try await Task.sleep(for: .seconds(seconds))
+            subscription.cancel()
+        }
+        defer { watchdog.cancel() }
+        while let event = await iterator.next() {
+            if matches(event) { return event }
+        }
+        return nil
+    }
+
+    @Test func messagesAreDeliveredForChannelsPatternsAndShardChannels() async throws {
+        try await RedisTestHarness.with { redis in
+            let channel = redis.key("events")
+            let channels = try await redis.client.subscribe(to: [channel])
+            let patterns = try await redis.client.subscribe(to: [redis.key("ev*")], kind: .pattern)
+            let shards = try await redis.client.subscribe(to: [redis.key("shard")], kind: .shardChannel)
+            #expect(try await redis.client.send(["PUBLISH", .string(channel), "hello"]).int == 2)
+            #expect(try await redis.client.send(["SPUBLISH", .string(redis.key("shard")), "sharded"]).int == 1)
+            var channelEvents = channels.makeAsyncIterator()
+            var patternEvents = patterns.makeAsyncIterator()
+            var shardEvents = shards.makeAsyncIterator()
+            #expect(await Self.next(&channelEvents, of: channels) == .message(RedisPubSubMessage(channel: channel, payload: Array("hello".utf8))))
+            #expect(await Self.next(&patternEvents, of: patterns) == .message(RedisPubSubMessage(channel: channel, pattern: redis.key("ev*"), payload: Array("hello".utf8))))
+            #expect(await Self.next(&shardEvents, of: shards) == .message(RedisPubSubMessage(channel: redis.key("shard"), payload: Array("sharded".utf8))))
+            channels.cancel()
+            #expect(await channelEvents.next() == nil)
+            // The pattern subscription is still there; the channel one is gone from Redis.
+            let subscribed = try await redis.eventually(within: 2) { () async throws(RedisError) -> Int in
+                let count = try await redis.client.send(["PUBLISH", .string(channel), "again"]).int ?? -1
+                guard count == 1 else { throw RedisError(.retryable, message: "still \(count) receivers") }
+                return count
+            }
+            #expect(subscribed == 1)
+        }
+    }
+
+    @Test func subscriptionsComeBackAfterTheConnectionIsKilled() async throws {
+        try await RedisTestHarness.with { redis in
+            let channel = redis.key("wakeups")
+            let subscription = try await redis.client.subscribe(to: [channel])
+            var events = subscription.makeAsyncIterator()
+            _ = try await redis.client.send(["PUBLISH", .string(channel), "one"])
+            #expect(await Self.next(&events, of: subscription) == .message(RedisPubSubMessage(channel: channel, payload: Array("one".utf8))))
+            #expect(try await redis.client.send(["CLIENT", "KILL", "TYPE", "pubsub"]).int == 1)
+            #expect(await Self.next(&events, of: subscription) { $0 == .resubscribed } == .resubscribed)
+            _ = try await redis.client.send(["PUBLISH", .string(channel), "two"])
+            #expect(await Self.next(&events, of: subscription) == .message(RedisPubSubMessage(channel: channel, payload: Array("two".utf8))))
+        }
+    }
+
+    @Test func subscriptionsComeBackAfterRedisRestarts() async throws {
+        try await RedisTestHarness.with { redis in
+            let channel = redis.key("restart")
+            let subscription = try await redis.client.subscribe(to: [channel])
+            var events = subscription.makeAsyncIterator()
+            redis.server.kill()
+            try redis.server.restart()
+            #expect(await Self.next(&events, of: subscription, within: 5) { $0 == .resubscribed } == .resubscribed)
+            _ = try await redis.eventually(within: 3) { try await redis.client.send(["PUBLISH", .string(channel), "back"]) }
+            #expect(await Self.next(&events, of: subscription) == .message(RedisPubSubMessage(channel: channel, payload: Array("back".utf8))))
+        }
+    }
+
+    @Test func aHungRedisIsNoticedByPingsAndTheSubscriptionRenewed() async throws {
+        try await RedisTestHarness.with(configure: {
+            $0.pubSubHealthCheckInterval = .milliseconds(100)
+            $0.commandTimeout = .milliseconds(200)
+            $0.connectTimeout = .milliseconds(300)
+        }) { redis in
+            let channel = redis.key("frozen")
+            let subscription = try await redis.client.subscribe(to: [channel])
+            var events = subscription.makeAsyncIterator()
+            redis.server.pause()
+            try await Task.sleep(for: .milliseconds(600))
+            redis.server.resume()
+            #expect(await Self.next(&events, of: subscription, within: 5) { $0 == .resubscribed } == .resubscribed)
+            // The command connection may still be reconnecting from the freeze.
+            _ = try await redis.eventually(within: 3) { try await redis.client.send(["PUBLISH", .string(channel), "awake"]) }
+            #expect(await Self.next(&events, of: subscription) == .message(RedisPubSubMessage(channel: channel, payload: Array("awake".utf8))))
+        }
+    }
+
+    @Test func subscribingWhileRedisIsDownFailsFast() async throws {
+        try await RedisTestHarness.with { redis in
+            redis.server.stop()
+            _ = try? await redis.client.subscribe(to: [redis.key("warmup")])
+            do throws(RedisError) {
+                _ = try await redis.client.subscribe(to: [redis.key("x")])
+                Issue.record("Redis is down")
+            } catch {
+                #expect(error.isServerUnavailable)
+            }
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import LockdRedis
+import LockdTestSupport
+import LockdTransport
+import Logging
+
+/// A real redis-server, event loops and a client on them, torn down afterwards.
+struct RedisTestHarness {
+    let server: RedisServerFixture
+    let group: EventLoopGroup
+    let client: RedisClient
+
+    /// Keys unique to one test, so tests never collide (and never need FLUSHALL).
+    let prefix = "test:\(UInt64.random(in: 0...UInt64.max)):"
+
+    static let quietLogger = Logger(label: "lockd.redis.test") { _ in SwiftLogNoOpLogHandler() }
+
+    /// Runs `body` against a fresh server, then shuts everything down.
+    static func with<Result>(
+        serverArguments: [String] = [],
+        loops: Int = 1,
+        configure: (inout RedisConfiguration) -> Void = { _ in },
+        _ body: (RedisTestHarness) async throws -> Result
+    ) async throws -> Result {
+        let server = try RedisServerFixture.start(arguments: serverArguments)
+        defer { server.stop() }
+        let group = try EventLoopGroup(loopCount: loops, namePrefix: "redis-test")
+        defer { group.shutdown() }
+        let harness = RedisTestHarness(server: server, group: group, client: try makeClient(server: server, group: group, configure: configure))
+        do {
+            // Connecting can take longer than a test's short command timeout on a busy machine.
+            if !serverArguments.contains("--requirepass") {
+                try await harness.eventually(within: 5) { try await harness.client.ping() }
+            }
+            let result = try await body(harness)
+            await harness.client.shutdown()
+            return result
+        } catch {
+            await harness.client.shutdown()
+            throw error
+        }
+    }
+
+    static func makeClient(server: RedisServerFixture, group: EventLoopGroup, configure: (inout RedisConfiguration) -> Void = { _ in }) throws -> RedisClient {
+        var configuration = try RedisConfiguration(url: server.url)
+        configure(&configuration)
+        return RedisClient(configuration: configuration, eventLoopGroup: group, logger: quietLogger)
+    }
+
+    func key(_ name: String) -> String { prefix + name }
+
+    /// Sends `command` and returns its reply or error as a value.
+    func outcome(_ command: RedisCommand) async -> Result<RESPValue, RedisError> {
+        do throws(RedisError) {
+            return .success(try await client.send(command))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// Retries `body` until it succeeds or `seconds` pass; returns the last error otherwise.
+    func eventually<T>(within seconds: Double, _ body: () async throws -> T) async throws -> T {
+        let deadline = MonotonicClock.now() + UInt64(seconds * 1e9)
+        while true {
+            do {
+                return try await body()
+            } catch {
+                if MonotonicClock.now() > deadline { throw error }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+    }
+}
