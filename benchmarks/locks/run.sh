@@ -120,17 +120,22 @@ if [[ $LOCKD_STORE == redis ]]; then
     log "capturing lockd's EVALSHA calls for one acquire and one release"
     python3 "$HERE/redis-floor.py" capture "$REDIS_PORT" "$LOCKD_URL" >"$TMP/floor.json"
 fi
+# The floor's keys live in a database of their own (lockd uses 0), emptied
+# after each measurement: otherwise Redis's active expiry of the leases it
+# leaves behind would run during lockd's next measurement.
+FLOOR_DB=9
 floor() {  # floor REPEAT CLIENTS
     [[ $LOCKD_STORE == redis ]] || return 0
     local args
     mapfile -t args < <(python3 "$HERE/redis-floor.py" acquire-args "$TMP/floor.json" "a$1c$2")
-    bounded redis-benchmark -p "$REDIS_PORT" -c "$2" -n $((DURATION * 20000)) -r 10000000 -q "${args[@]}" 2>&1 \
+    bounded redis-benchmark -p "$REDIS_PORT" --dbnum "$FLOOR_DB" -c "$2" -n $((DURATION * 20000)) -r 10000000 -q "${args[@]}" 2>&1 \
         | tr '\r' '\n' | grep 'requests per second' | tail -1 | record redis "$1" redis-floor acquire "$2"
     # Releases need held leases: take them first with the same script.
-    python3 "$HERE/redis-floor.py" hold "$TMP/floor.json" "r$1c$2" 150000 | redis-cli -p "$REDIS_PORT" --pipe >/dev/null
+    python3 "$HERE/redis-floor.py" hold "$TMP/floor.json" "r$1c$2" 150000 | redis-cli -p "$REDIS_PORT" -n "$FLOOR_DB" --pipe >/dev/null
     mapfile -t args < <(python3 "$HERE/redis-floor.py" release-args "$TMP/floor.json" "r$1c$2")
-    bounded redis-benchmark -p "$REDIS_PORT" -c "$2" -n 50000 -r 150000 -q "${args[@]}" 2>&1 \
+    bounded redis-benchmark -p "$REDIS_PORT" --dbnum "$FLOOR_DB" -c "$2" -n 50000 -r 150000 -q "${args[@]}" 2>&1 \
         | tr '\r' '\n' | grep 'requests per second' | tail -1 | record redis "$1" redis-floor release "$2"
+    redis-cli -p "$REDIS_PORT" -n "$FLOOR_DB" flushdb >/dev/null
 }
 
 lockbench() { bounded "$BIN/lockbench" --url "$LOCKD_URL" --duration "$DURATION" --json "$@" 2>>"$TMP/lockbench.log"; }
