@@ -100,6 +100,7 @@ final class BenchConnection: EventHandler, @unchecked Sendable {
         worker.connectionFailed(self, reason: reason)
     }
 
+    /// Finishes a connect, flushes pending bytes, or reads responses.
     func handleEvents(_ events: EpollEvents) {
         guard let socket else { return }
         if isConnecting {

@@ -9,6 +9,7 @@ import Synchronization
 final class HandoffBook: Sendable {
     private let tracker: Mutex<HandoffTracker>
 
+    /// Tracks handoffs on `names` names.
     init(names: Int) {
         tracker = Mutex(HandoffTracker(names: names))
     }

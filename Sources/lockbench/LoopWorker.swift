@@ -121,6 +121,7 @@ final class LoopWorker: @unchecked Sendable {
 
     // MARK: Connection events
 
+    /// A connection opened: counted while connecting, put to work while running.
     func connectionReady(_ connection: BenchConnection) {
         switch state {
         case .idle, .connecting:
@@ -134,6 +135,7 @@ final class LoopWorker: @unchecked Sendable {
         }
     }
 
+    /// A connection could not be opened: fatal before the run, retried during it.
     func connectionFailed(_ connection: BenchConnection, reason: String) {
         switch state {
         case .idle, .connecting:
@@ -148,10 +150,12 @@ final class LoopWorker: @unchecked Sendable {
         }
     }
 
+    /// A connection broke or the server closed it: reopened unless the run is over.
     func connectionDropped(_ connection: BenchConnection) {
         if state == .stopping { connectionFinished(connection) } else { scheduleReconnect(connection) }
     }
 
+    /// A connection is done for this run; the last one ends `stop()`.
     func connectionFinished(_ connection: BenchConnection) {
         finished.insert(ObjectIdentifier(connection))
         resumeIfFinished()
@@ -191,6 +195,7 @@ final class LoopWorker: @unchecked Sendable {
 
     // MARK: Measurements (only inside the window)
 
+    /// Counts an acquire's answer and its latency (nanoseconds).
     func recordAcquire(status: Int, latency: UInt64, at now: UInt64) {
         guard now <= deadline, state == .running else { return }
         stats.acquire.count(status, successes: 200...201)
@@ -198,6 +203,7 @@ final class LoopWorker: @unchecked Sendable {
         if status != 201 && status != 200 { live.failures.add(1, ordering: .relaxed) }
     }
 
+    /// Counts a release's answer and its latency; a `204` completes a cycle.
     func recordRelease(status: Int, latency: UInt64, at now: UInt64) {
         guard now <= deadline, state == .running else { return }
         stats.release.count(status, successes: 204...204)
@@ -210,16 +216,19 @@ final class LoopWorker: @unchecked Sendable {
         }
     }
 
+    /// Tells the handoff book about a grant and records the handoff it ends, if any.
     func granted(name: Int, at now: UInt64, acquireSentAt sentAt: UInt64) {
         guard let sample = handoffs?.granted(name: name, at: now, acquireSentAt: sentAt) else { return }
         if now <= deadline, state == .running { _ = stats.handoffLatency.record(sample) }
     }
 
+    /// Tells the handoff book about a release (records a reordered handoff, if any).
     func released(name: Int, at now: UInt64) {
         guard let sample = handoffs?.released(name: name, at: now) else { return }
         if now <= deadline, state == .running { _ = stats.handoffLatency.record(sample) }
     }
 
+    /// Counts one transport or protocol error.
     func count(_ error: WritableKeyPath<ErrorCounts, Int>) {
         guard state == .running else { return }
         stats.errors[keyPath: error] += 1

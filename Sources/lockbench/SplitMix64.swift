@@ -3,8 +3,10 @@
 struct SplitMix64 {
     private var state: UInt64
 
+    /// A generator whose sequence is fixed by `seed`.
     init(seed: UInt64) { state = seed }
 
+    /// The next 64 pseudo-random bits.
     mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
