@@ -85,12 +85,17 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
+        .target(
+            name: "LockbenchCore",
+            dependencies: [.product(name: "Histogram", package: "hdrhistogram-swift")],
+            swiftSettings: strictSwift
+        ),
         .executableTarget(
             name: "lockbench",
             dependencies: [
+                "LockbenchCore",
                 "LockdTransport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: strictSwift
         ),
@@ -151,5 +156,6 @@ let package = Package(
         ),
         // Depends on the lockd executable so that it is built with the tests, which run the binary.
         .testTarget(name: "LockdOperationsTests", dependencies: ["lockd", "LockdTestSupport"], swiftSettings: strictSwift),
+        .testTarget(name: "LockbenchTests", dependencies: ["LockbenchCore"], swiftSettings: strictSwift),
     ]
 )

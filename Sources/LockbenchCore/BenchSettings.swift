@@ -1,0 +1,34 @@
+/// The settings of a run, as reported with its results.
+public struct BenchSettings: Sendable, Equatable, Codable {
+    /// The server's base URL.
+    public var url: String
+    /// Concurrent clients, one keep-alive connection each.
+    public var clients: Int
+    /// Distinct lock names.
+    public var names: Int
+    /// Whether clients share names (fewer names than clients).
+    public var contended: Bool
+    /// Event-loop threads driving the clients.
+    public var threads: Int
+    /// Requested run time in seconds.
+    public var duration: Double
+    /// `ttl_ms` sent with every acquire.
+    public var ttlMs: Int
+    /// `wait_ms` sent with every acquire.
+    public var waitMs: Int
+    /// What every lock name of the run starts with.
+    public var namePrefix: String
+
+    /// Creates a settings record.
+    public init(url: String, clients: Int, names: Int, contended: Bool, threads: Int, duration: Double, ttlMs: Int, waitMs: Int, namePrefix: String) {
+        self.url = url
+        self.clients = clients
+        self.names = names
+        self.contended = contended
+        self.threads = threads
+        self.duration = duration
+        self.ttlMs = ttlMs
+        self.waitMs = waitMs
+        self.namePrefix = namePrefix
+    }
+}
