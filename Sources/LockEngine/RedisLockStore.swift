@@ -2,6 +2,7 @@ import LockdRedis
 import Logging
 import LockdTransport
 import RESP
+import Synchronization
 
 /// The product's ``LockStore``: every lease in Redis, shared by all lockd
 /// instances that use the same Redis. Each operation is one script call.
@@ -15,6 +16,8 @@ public final class RedisLockStore: LockStore {
     private let logger: Logger
     private let waiterAliveMs: Int64
     private let metrics: LockMetrics
+    /// When a failure was last logged at warning level (monotonic nanoseconds).
+    private let lastWarning = Atomic<UInt64>(0)
 
     private static let acquireScript = RedisScript(RedisLockScripts.acquire)
     private static let renewScript = RedisScript(RedisLockScripts.renew)
@@ -155,7 +158,7 @@ public final class RedisLockStore: LockStore {
         do {
             try await client.ping()
         } catch {
-            throw Self.unavailable(error, logger: logger)
+            throw unavailable(error)
         }
     }
 
@@ -198,7 +201,7 @@ public final class RedisLockStore: LockStore {
             return reply
         } catch {
             metrics.storeCall(operation, nanoseconds: MonotonicClock.now() - started, failure: error.kind.description)
-            throw Self.unavailable(error, logger: logger)
+            throw unavailable(error)
         }
     }
 
@@ -210,15 +213,24 @@ public final class RedisLockStore: LockStore {
             return reply
         } catch {
             metrics.storeCall(operation, nanoseconds: MonotonicClock.now() - started, failure: error.kind.description)
-            throw Self.unavailable(error, logger: logger)
+            throw unavailable(error)
         }
     }
 
     /// Every Redis failure is "unavailable" to clients, in words that name no
     /// Redis internals; the log keeps the real cause.
-    private static func unavailable(_ error: RedisError, logger: Logger) -> LockError {
+    private func unavailable(_ error: RedisError) -> LockError {
         if Task.isCancelled { return .cancelled }
-        logger.warning("lock store call failed", metadata: ["error": "\(error)"])
+        // During an outage every request fails the same way: warn once a
+        // second and keep the rest at debug, so the log stays readable.
+        let now = MonotonicClock.now()
+        let last = lastWarning.load(ordering: .relaxed)
+        if now &- last >= 1_000_000_000,
+           lastWarning.compareExchange(expected: last, desired: now, ordering: .relaxed).exchanged {
+            logger.warning("lock store call failed; answering 503", metadata: ["error": "\(error)"])
+        } else {
+            logger.debug("lock store call failed; answering 503", metadata: ["error": "\(error)"])
+        }
         return .unavailable("the lock store is unavailable; try again shortly")
     }
 }
