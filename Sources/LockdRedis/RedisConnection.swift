@@ -101,6 +101,12 @@ final class RedisConnection: EventHandler, @unchecked Sendable {
         perform(state.machine.send(arguments, replies: replies, id: id, waiter: waiter, now: MonotonicClock.now()))
     }
 
+    /// Sends `commands` back to back; `waiter` gets one `.array` of their replies.
+    func sendPipeline(_ commands: [[RESPBulk]], id: UInt64, waiter: Waiter) {
+        let state = io
+        perform(state.machine.sendPipeline(commands, id: id, waiter: waiter, now: MonotonicClock.now()))
+    }
+
     /// The caller of command `id` gave up waiting.
     func cancel(id: UInt64) {
         let state = io

@@ -77,18 +77,29 @@ struct RedisConnectionStateMachine<Waiter> {
         let id: UInt64
         let waiter: Waiter
         let deadline: UInt64
-        /// Offset in this connection's byte stream where the command ends:
-        /// once that many bytes are written, the server may have run it.
+        /// Offset in this connection's byte stream where the (first) command
+        /// ends: once that many bytes are written, the server may have run it.
         let end: UInt64
         var replies: Int
+        /// Whether this is a pipeline, whose replies are gathered into one array.
+        var isPipeline = false
+        /// A pipeline's replies so far.
+        var gathered: [RESPValue] = []
+    }
+
+    /// What a caller submitted.
+    private enum Submission {
+        /// One command expecting `replies` frames.
+        case command([RESPBulk], replies: Int)
+        /// Commands written back to back, whose replies are gathered.
+        case pipeline([[RESPBulk]])
     }
 
     private struct Held {
         let id: UInt64
         let waiter: Waiter
         let deadline: UInt64
-        let replies: Int
-        let arguments: [RESPBulk]
+        let submission: Submission
     }
 
     let settings: Settings
@@ -204,17 +215,30 @@ struct RedisConnectionStateMachine<Waiter> {
 
     /// Submits a command expecting `replies` frames (1, or one per name for (un)subscribe).
     mutating func send(_ arguments: [RESPBulk], replies: Int = 1, id: UInt64, waiter: Waiter, now: UInt64) -> Action {
+        submit(.command(arguments, replies: replies), id: id, waiter: waiter, now: now)
+    }
+
+    /// Submits `commands` to be written back to back. The waiter gets one
+    /// `.array` holding every command's reply in order, error replies
+    /// included; it fails as a whole only when the connection does.
+    mutating func sendPipeline(_ commands: [[RESPBulk]], id: UInt64, waiter: Waiter, now: UInt64) -> Action {
+        // Nothing to write would mean no reply to wait for.
+        guard !commands.isEmpty else { return .succeed(waiter, .array([])) }
+        return submit(.pipeline(commands), id: id, waiter: waiter, now: now)
+    }
+
+    private mutating func submit(_ submission: Submission, id: UInt64, waiter: Waiter, now: UInt64) -> Action {
         let deadline = now &+ settings.commandTimeout
         switch state {
         case .ready:
-            enqueue(arguments, replies: replies, id: id, waiter: waiter, deadline: deadline)
+            enqueue(submission, id: id, waiter: waiter, deadline: deadline)
             return .flush
         case .idle:
-            held.append(Held(id: id, waiter: waiter, deadline: deadline, replies: replies, arguments: arguments))
+            held.append(Held(id: id, waiter: waiter, deadline: deadline, submission: submission))
             beginConnecting(now: now)
             return .connect
         case .connecting, .handshaking:
-            held.append(Held(id: id, waiter: waiter, deadline: deadline, replies: replies, arguments: arguments))
+            held.append(Held(id: id, waiter: waiter, deadline: deadline, submission: submission))
             return .none
         case .waitingToReconnect:
             return .fail(waiter, failFastError)
@@ -287,9 +311,20 @@ struct RedisConnectionStateMachine<Waiter> {
         let frame = settings.isSubscriber ? RedisPubSubFrame(value) : .other
         if case .message(let message, let kind) = frame { return .deliver(message, kind) }
         if frame == .other, value.isPush { return .none }
-        guard let head = pending.first else {
+        guard let isPipeline = pending.first?.isPipeline else {
             return closed(RedisError(.protocolViolation, message: "Redis sent a reply to no command"), now: now())
         }
+        if isPipeline {
+            // An error reply is one command's result, not the whole pipeline's.
+            // Gathered in place: holding a copy of the entry would copy the array per reply.
+            let complete = pending.withFirst { entry in
+                entry.gathered.append(value)
+                return entry.gathered.count == entry.replies
+            }
+            guard complete == true, let entry = pending.popFirst() else { return .none }
+            return .succeed(entry.waiter, .array(entry.gathered))
+        }
+        guard let head = pending.first else { return .none }
         if let message = value.fastErrorMessage {
             _ = pending.popFirst()
             return .fail(head.waiter, .reply(message))
@@ -309,9 +344,23 @@ struct RedisConnectionStateMachine<Waiter> {
         enqueuedTotal = UInt64(outbound.count - outboundStart) + writtenTotal
     }
 
-    private mutating func enqueue(_ arguments: [RESPBulk], replies: Int, id: UInt64, waiter: Waiter, deadline: UInt64) {
-        encode(arguments)
-        pending.append(Pending(id: id, waiter: waiter, deadline: deadline, end: enqueuedTotal, replies: replies))
+    private mutating func enqueue(_ submission: Submission, id: UInt64, waiter: Waiter, deadline: UInt64) {
+        switch submission {
+        case .command(let arguments, let replies):
+            encode(arguments)
+            pending.append(Pending(id: id, waiter: waiter, deadline: deadline, end: enqueuedTotal, replies: replies))
+        case .pipeline(let commands):
+            var firstEnd: UInt64?
+            for command in commands {
+                encode(command)
+                if firstEnd == nil { firstEnd = enqueuedTotal }
+            }
+            var gathered: [RESPValue] = []
+            gathered.reserveCapacity(commands.count)
+            pending.append(Pending(
+                id: id, waiter: waiter, deadline: deadline, end: firstEnd ?? enqueuedTotal,
+                replies: commands.count, isPipeline: true, gathered: gathered))
+        }
     }
 
     /// The handshake finished: the connection serves commands.
@@ -320,7 +369,7 @@ struct RedisConnectionStateMachine<Waiter> {
         failures = 0
         lastError = nil
         while let entry = held.popFirst() {
-            enqueue(entry.arguments, replies: entry.replies, id: entry.id, waiter: entry.waiter, deadline: entry.deadline)
+            enqueue(entry.submission, id: entry.id, waiter: entry.waiter, deadline: entry.deadline)
         }
         return .becameReady
     }

@@ -18,7 +18,7 @@ import Glibc
 @main
 struct RedisBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Benchmark lockd's Redis client: N concurrent callers, each sending one command at a time."
+        abstract: "Benchmark lockd's Redis client: N concurrent callers, each sending one command (or one pipeline) at a time."
     )
 
     @Option(help: "Redis URL.")
@@ -32,6 +32,9 @@ struct RedisBench: AsyncParsableCommand {
 
     @Option(help: "set, get, or evalsha (SET NX PX plus INCR, a lock acquire).")
     var workload = Workload.set
+
+    @Option(help: "Commands each caller sends per round trip through RedisClient.pipeline; 1 sends them one by one.")
+    var pipeline = 1
 
     @Option(help: "Event loops (threads); callers are spread over them.")
     var loops = System.coreCount
@@ -52,6 +55,12 @@ struct RedisBench: AsyncParsableCommand {
         end
         return false
         """)
+
+    func validate() throws {
+        guard pipeline >= 1, concurrency >= 1, loops >= 1 else {
+            throw ValidationError("--pipeline, --concurrency and --loops must be at least 1")
+        }
+    }
 
     func run() async throws {
         var configuration = try RedisConfiguration(url: url)
@@ -78,23 +87,23 @@ struct RedisBench: AsyncParsableCommand {
                     while true {
                         let started = MonotonicClock.now()
                         if started >= end { break }
-                        let key = Int.random(in: 0..<keyspace, using: &random)
                         do {
-                            switch workload {
-                            case .set:
-                                _ = try await client.send(["SET", .string("key:\(key)"), "xxx"])
-                            case .get:
-                                _ = try await client.send(["GET", .string("key:\(key)")])
-                            case .evalsha:
-                                _ = try await client.run(Self.acquire, keys: ["lock:\(key)", "fence:\(key)"], arguments: ["token", "1000"])
+                            if pipeline == 1 {
+                                _ = try await client.send(workload.command(key: Int.random(in: 0..<keyspace, using: &random)))
+                            } else {
+                                let commands = (0..<pipeline).map { _ in
+                                    workload.command(key: Int.random(in: 0..<keyspace, using: &random))
+                                }
+                                for reply in try await client.pipeline(commands) { _ = try reply.get() }
                             }
                         } catch {
                             print("error: \(error)")
                             break
                         }
-                        requests += 1
+                        requests += pipeline
                         if started >= warmUpEnd {
-                            _ = histogram.record(MonotonicClock.now() - started)
+                            // Each command of a pipeline waited as long as the pipeline did.
+                            _ = histogram.record(MonotonicClock.now() - started, count: UInt64(pipeline))
                         }
                     }
                     return (histogram, requests)
@@ -113,10 +122,21 @@ struct RedisBench: AsyncParsableCommand {
             "\((Double(nanoseconds) / 1e3).rounded() / 1e3)"
         }
         let rate = Double(total.totalCount) / seconds
-        print("workload=\(workload.rawValue) concurrency=\(concurrency) loops=\(loops) connections/loop=\(connectionsPerLoop)")
+        print("workload=\(workload.rawValue) concurrency=\(concurrency) pipeline=\(pipeline) loops=\(loops) connections/loop=\(connectionsPerLoop)")
         print("requests/s=\(Int(rate)) p50_ms=\(milliseconds(total.valueAtPercentile(50))) p99_ms=\(milliseconds(total.valueAtPercentile(99))) p99.9_ms=\(milliseconds(total.valueAtPercentile(99.9))) max_ms=\(milliseconds(total.max))")
         // CPU per request barely depends on what else the machine runs, unlike requests/s.
         print("client_cpu_us_per_request=\((Double(cpu) / 1e3 / Double(allRequests) * 100).rounded() / 100)")
+    }
+}
+
+extension RedisBench.Workload {
+    /// The workload's command for `key`, as `redis-benchmark` sends it.
+    func command(key: Int) -> RedisCommand {
+        switch self {
+        case .set: ["SET", .string("key:\(key)"), "xxx"]
+        case .get: ["GET", .string("key:\(key)")]
+        case .evalsha: ["EVALSHA", .string(RedisBench.acquire.sha1), "2", .string("lock:\(key)"), .string("fence:\(key)"), "token", "1000"]
+        }
     }
 }
 

@@ -31,6 +31,50 @@ import Testing
         }
     }
 
+    @Test func concurrentPipelinesAndSingleCommandsEachReadTheirOwnValues() async throws {
+        try await RedisTestHarness.with { redis in
+            let loop = redis.group.loops[0]
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for caller in 0..<100 {
+                    group.addTask(executorPreference: caller.isMultiple(of: 2) ? loop : nil) {
+                        let keys = (0..<20).map { redis.key("p\(caller)-\($0)") }
+                        let values = keys.map { "\($0)=\(UInt32.random(in: 0...UInt32.max))" }
+                        let writes = try await redis.client.pipeline(zip(keys, values).map { ["SET", .string($0), .string($1)] })
+                        #expect(writes.allSatisfy { (try? $0.get().string) == "OK" })
+                        let single = try await redis.client.send(["GET", .string(keys[0])])
+                        let reads = try await redis.client.pipeline(keys.map { ["GET", .string($0)] })
+                        #expect(single.string == values[0])
+                        #expect(reads.map { try? $0.get().string } == values)
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+    }
+
+    @Test func anErrorReplyInAPipelineFailsOnlyItsCommandAndBigPipelinesArrive() async throws {
+        // The deadline covers a whole pipeline: generous, for a loaded machine.
+        try await RedisTestHarness.with(configure: { $0.commandTimeout = .seconds(5) }) { redis in
+            let (list, counter) = (redis.key("list"), redis.key("counter"))
+            let replies = try await redis.client.pipeline([
+                ["LPUSH", .string(list), "x"], ["INCR", .string(list)], ["INCR", .string(counter)],
+            ])
+            #expect(try replies[0].get().int == 1)
+            guard case .failure(let error) = replies[1] else { Issue.record("INCR on a list must fail"); return }
+            #expect(error.kind == .refused && error.code == "WRONGTYPE")
+            #expect(try replies[2].get().int == 1)
+            #expect(try await redis.client.pipeline([]).isEmpty)
+
+            // Far more than one socket buffer each way: written and read in many pieces.
+            let value = String(repeating: "v", count: 500)
+            let count = 4_000
+            let big = try await redis.client.pipeline((0..<count).map { ["SET", .string(redis.key("big\($0)")), .string(value)] })
+            #expect(big.count == count)
+            let back = try await redis.client.pipeline((0..<count).map { ["STRLEN", .string(redis.key("big\($0)"))] })
+            #expect(back.allSatisfy { (try? $0.get().int) == value.utf8.count })
+        }
+    }
+
     @Test func everyKindOfReplyComesBackTyped() async throws {
         try await RedisTestHarness.with { redis in
             let hash = redis.key("h")

@@ -108,6 +108,74 @@ import Testing
         guard case .succeed(2, _) = machine.received(.null, now: 0) else { Issue.record("second still served"); return }
     }
 
+    @Test func aPipelineGathersEveryReplyInOrderErrorsIncludedAmongOtherCommands() {
+        var machine = Self.readyMachine()
+        _ = machine.send(["GET", "before"], id: 1, waiter: 1, now: 0)
+        guard case .flush = machine.sendPipeline([["INCR", "a"], ["INCR", "h"], ["GET", "b"]], id: 2, waiter: 2, now: 0) else {
+            Issue.record("pipeline written"); return
+        }
+        _ = machine.send(["GET", "after"], id: 3, waiter: 3, now: 0)
+        #expect(Self.drain(&machine) == [["GET", "before"], ["INCR", "a"], ["INCR", "h"], ["GET", "b"], ["GET", "after"]])
+        guard case .succeed(1, .null) = machine.received(.null, now: 0) else { Issue.record("first command first"); return }
+        guard case .none = machine.received(.integer(1), now: 0) else { Issue.record("gathering"); return }
+        guard case .none = machine.received(.error("WRONGTYPE not a number"), now: 0) else { Issue.record("an error reply is gathered too"); return }
+        guard case .succeed(2, .array(let replies)) = machine.received(.bulkString([98]), now: 0) else { Issue.record("pipeline complete"); return }
+        #expect(replies == [.integer(1), .error("WRONGTYPE not a number"), .bulkString([98])])
+        guard case .succeed(3, .bulkString([1])) = machine.received(.bulkString([1]), now: 0) else { Issue.record("later command after"); return }
+        #expect(machine.load == 0)
+    }
+
+    @Test func anEmptyPipelineAnswersAtOnceAndAHeldOneIsWrittenAfterTheHandshake() {
+        var ready = Self.readyMachine()
+        guard case .succeed(1, .array([])) = ready.sendPipeline([], id: 1, waiter: 1, now: 0) else { Issue.record("empty"); return }
+        var machine = Self.machine()
+        guard case .connect = machine.sendPipeline([["SET", "a", "1"], ["GET", "a"]], id: 7, waiter: 7, now: 0) else {
+            Issue.record("first submission starts connecting"); return
+        }
+        _ = machine.connected()
+        #expect(Self.drain(&machine).first?.first == "HELLO")
+        guard case .becameReady = machine.received(.map([]), now: 0) else { Issue.record("handshake done"); return }
+        #expect(Self.drain(&machine) == [["SET", "a", "1"], ["GET", "a"]])
+        _ = machine.received(.simpleString("OK"), now: 0)
+        guard case .succeed(7, .array(let replies)) = machine.received(.bulkString([49]), now: 0) else { Issue.record("complete"); return }
+        #expect(replies == [.simpleString("OK"), .bulkString([49])])
+    }
+
+    @Test func aPipelineHalfAnsweredWhenTheConnectionBreaksFailsWholeAndMayHaveRun() {
+        var machine = Self.readyMachine()
+        _ = machine.sendPipeline([["SET", "a", "1"], ["SET", "b", "1"]], id: 1, waiter: 1, now: 0)
+        // Only part of the first command reached the socket: nothing can have run.
+        machine.wrote(10)
+        let lost = RedisError(.unreachable, message: "Redis closed the connection")
+        guard case .disconnect(_, let unsent, _) = machine.closed(lost, now: 0) else { Issue.record("disconnects"); return }
+        #expect(unsent.map(\.1.kind) == [.retryable])
+
+        var answered = Self.readyMachine()
+        _ = answered.sendPipeline([["SET", "a", "1"], ["SET", "b", "1"], ["SET", "c", "1"]], id: 2, waiter: 2, now: 0)
+        Self.drain(&answered)
+        _ = answered.received(.simpleString("OK"), now: 0)
+        guard case .disconnect(_, let failing, _) = answered.closed(lost, now: 0) else { Issue.record("disconnects"); return }
+        #expect(failing.map(\.0) == [2])
+        #expect(failing.map(\.1.kind) == [.unreachable])
+        #expect(failing.first?.1.message.contains("may have run") == true)
+    }
+
+    @Test func aCancelledOrTimedOutPipelinePoisonsTheConnection() {
+        var machine = Self.readyMachine()
+        _ = machine.sendPipeline([["GET", "a"], ["GET", "b"]], id: 1, waiter: 1, now: 0)
+        _ = machine.send(["GET", "c"], id: 2, waiter: 2, now: 0)
+        Self.drain(&machine)
+        _ = machine.received(.null, now: 0)
+        guard case .disconnect(_, let failing, .reconnectNow) = machine.cancel(id: 1, now: 0) else { Issue.record("poisoned"); return }
+        #expect(failing.map(\.1.kind) == [.cancelled, .unreachable])
+
+        var slow = Self.readyMachine()
+        _ = slow.sendPipeline([["DEBUG", "SLEEP", "1"], ["GET", "b"]], id: 3, waiter: 3, now: 0)
+        Self.drain(&slow)
+        guard case .disconnect(_, let expired, .reconnectNow) = slow.tick(now: Self.second / 2) else { Issue.record("timed out"); return }
+        #expect(expired.map(\.1.kind) == [.timeout])
+    }
+
     @Test func aTimedOutCommandPoisonsTheConnection() {
         var machine = Self.readyMachine()
         _ = machine.send(["DEBUG", "SLEEP", "1"], id: 1, waiter: 1, now: 0)

@@ -97,6 +97,27 @@ import Testing
         }
     }
 
+    @Test func aPipelinePastItsDeadlineFailsWholeAndLeaksNoReply() async throws {
+        try await RedisTestHarness.with(
+            serverArguments: ["--enable-debug-command", "local"],
+            configure: { $0.commandTimeout = .milliseconds(200) }
+        ) { redis in
+            let key = redis.key("k")
+            _ = try await redis.client.send(["SET", .string(key), "mine"])
+            do throws(RedisError) {
+                _ = try await redis.client.pipeline([["GET", .string(key)], ["DEBUG", "SLEEP", "0.5"], ["GET", .string(key)]])
+                Issue.record("a pipeline that outlives its deadline must fail")
+            } catch {
+                #expect(error.kind == .timeout)
+            }
+            try await Task.sleep(for: .milliseconds(500))
+            let replies = try await redis.eventually(within: 2) {
+                try await redis.client.pipeline([["PING"], ["GET", .string(key)]])
+            }
+            #expect(replies.map { try? $0.get().string } == ["PONG", "mine"])
+        }
+    }
+
     @Test func aCancelledCallerGetsCancelledAndOthersAreServedAfterwards() async throws {
         try await RedisTestHarness.with(serverArguments: ["--enable-debug-command", "local"]) { redis in
             let waiting = Task { try await redis.client.send(["DEBUG", "SLEEP", "0.3"]) }

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Compares lockd's Redis client (redisbench) with redis-benchmark, same
-# server, same commands, 50 concurrent callers, interleaved in one run.
+# server, same commands, 50 concurrent callers, interleaved in one run:
+# redis-benchmark -P 16 and -P 1; redisbench with callers sending one command
+# per call, and sending 16 per call through RedisClient.pipeline (the shape of
+# redis-benchmark -c 50 -P 16).
 #
 #   benchmarks/redis/run.sh            # 3 rounds, 5 s each
 #   ROUNDS=5 SECONDS_PER_RUN=8 benchmarks/redis/run.sh
@@ -47,40 +50,43 @@ redis_benchmark() { # workload pipeline count
         awk -F, -v w="$1" -v p="$2" '{print "redis-benchmark," w "," p "," int($2) "," $5 "," $7 ","}'
 }
 
+redisbench() { # workload pipeline
+    "$BENCH" --url "redis://127.0.0.1:$PORT" --concurrency "$CONCURRENCY" --workload "$1" --pipeline "$2" --loops "$LOOPS" \
+        --seconds "$SECONDS_PER_RUN" --keyspace "$KEYSPACE" | tee "$LOG/last.txt" >&2
+    awk -v w="$1" -v p="$2" -F'[ =]' '/requests\/s=/ { line = "redisbench," w "," p "," $2 "," $4 "," $6 }
+        /client_cpu_us_per_request=/ { print line "," $2 }' "$LOG/last.txt"
+}
+
 for _ in $(seq "$ROUNDS"); do
     for workload in set get evalsha; do
         redis_benchmark "$workload" 16 2000000 | tee -a "$LOG/results.csv"
         redis_benchmark "$workload" 1 300000 | tee -a "$LOG/results.csv"
-        "$BENCH" --url "redis://127.0.0.1:$PORT" --concurrency "$CONCURRENCY" --workload "$workload" --loops "$LOOPS" \
-            --seconds "$SECONDS_PER_RUN" --keyspace "$KEYSPACE" | tee "$LOG/last.txt" >&2
-        awk -v w="$workload" -F'[ =]' '/requests\/s=/ { line = "redisbench," w ",callers," $2 "," $4 "," $6 }
-            /client_cpu_us_per_request=/ { print line "," $2 }' "$LOG/last.txt" | tee -a "$LOG/results.csv"
+        redisbench "$workload" 1 | tee -a "$LOG/results.csv"
+        redisbench "$workload" 16 | tee -a "$LOG/results.csv"
     done
 done
 
 python3 - "$LOG/results.csv" <<'PY'
 import csv, statistics, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
+runs = [("redis-benchmark", "16", "redis-benchmark -P 16"), ("redis-benchmark", "1", "redis-benchmark -P 1"),
+        ("redisbench", "1", "redisbench, 1 command/call"), ("redisbench", "16", "redisbench, pipeline(16)")]
+pick = lambda workload, tool, p: [r for r in rows if r["workload"] == workload and r["tool"] == tool and r["pipeline"] == p]
 print("\nmedians over rounds")
-print(f"{'workload':8} {'tool':28} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7}")
+print(f"{'workload':8} {'run':28} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7}")
 for workload in ["set", "get", "evalsha"]:
-    medians = {}
-    for tool, pipeline in [("redis-benchmark", "16"), ("redis-benchmark", "1"), ("redisbench", "callers")]:
-        chosen = [r for r in rows if r["workload"] == workload and r["tool"] == tool and r["pipeline"] == pipeline]
+    for tool, pipeline, label in runs:
+        chosen = pick(workload, tool, pipeline)
         if not chosen: continue
         m = {k: statistics.median(float(r[k]) for r in chosen) for k in ["requests_per_s", "p50_ms", "p99_ms"]}
-        medians[(tool, pipeline)] = m
-        label = f"{tool} -P {pipeline}" if tool == "redis-benchmark" else "redisbench (callers)"
-        cpu = "" if tool == "redis-benchmark" else f"  client CPU {statistics.median(float(r['client_cpu_us']) for r in chosen):.2f} us/request"
+        cpu = f"  client CPU {statistics.median(float(r['client_cpu_us']) for r in chosen):.2f} us/request" if tool == "redisbench" else ""
         print(f"{workload:8} {label:28} {m['requests_per_s']:9.0f} {m['p50_ms']:7.3f} {m['p99_ms']:7.3f}{cpu}")
-    ours, piped, plain = medians.get(("redisbench", "callers")), medians.get(("redis-benchmark", "16")), medians.get(("redis-benchmark", "1"))
-    if ours and piped and plain:
-        # Ratios within each round, then their median: the machine's load drifts between rounds.
-        ratios, p99s = [], []
-        for i in range(len([r for r in rows if r["workload"] == workload and r["tool"] == "redisbench"])):
-            pick = lambda tool, p: [r for r in rows if r["workload"] == workload and r["tool"] == tool and r["pipeline"] == p][i]
-            ratios.append(float(pick("redisbench", "callers")["requests_per_s"]) / float(pick("redis-benchmark", "16")["requests_per_s"]))
-            p99s.append(float(pick("redisbench", "callers")["p99_ms"]) / float(pick("redis-benchmark", "1")["p99_ms"]))
-        print(f"{workload:8} throughput vs -P 16: {statistics.median(ratios):.2f} (goal >= 0.80)   p99 vs unpipelined: {statistics.median(p99s):.2f}x (goal <= 2)")
+    # Ratios within each round, then their median: the machine's load drifts between rounds.
+    ratio = lambda ours, theirs, key: statistics.median(
+        float(a[key]) / float(b[key]) for a, b in zip(pick(workload, *ours), pick(workload, *theirs)))
+    piped, plain = ("redis-benchmark", "16"), ("redis-benchmark", "1")
+    print(f"{workload:8} vs -P 16 throughput: pipeline(16) {ratio(('redisbench', '16'), piped, 'requests_per_s'):.2f}, "
+          f"1 command/call {ratio(('redisbench', '1'), piped, 'requests_per_s'):.2f} (goal >= 0.80)   "
+          f"p99 1 command/call vs -P 1: {ratio(('redisbench', '1'), plain, 'p99_ms'):.2f}x (goal <= 2)")
 PY
 echo "raw results: $LOG/results.csv"
