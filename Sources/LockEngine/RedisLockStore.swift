@@ -74,7 +74,10 @@ public final class RedisLockStore: LockStore {
     }
 
     public func status(of name: LockName) async throws(LockError) -> LockStatus {
-        let reply = try await run(Self.statusScript, "status", keys: [Self.keys(name).lease], arguments: [])
+        try Self.status(of: name, from: try await run(Self.statusScript, "status", keys: [Self.keys(name).lease], arguments: []))
+    }
+
+    private static func status(of name: LockName, from reply: RESPValue) throws(LockError) -> LockStatus {
         let fields = try Self.fields(reply, count: 4)
         let now = try Self.int(fields[0])
         let remaining = try Self.int(fields[1])
@@ -108,9 +111,11 @@ public final class RedisLockStore: LockStore {
             guard next != 0 else { break }
             position = ListCursor(scan: next, after: "")
         }
+        // One round trip for the whole page.
+        let replies = try await run(Self.statusScript, "status", pipelined: names.map { (keys: [Self.keys($0).lease], arguments: []) })
         var locks: [LockStatus] = []
-        for name in names {
-            let status = try await status(of: name)
+        for (name, reply) in zip(names, replies) {
+            let status = try Self.status(of: name, from: reply)
             if status.isHeld { locks.append(status) }
         }
         return LockPage(locks: locks, nextCursor: nextCursor)
@@ -122,12 +127,20 @@ public final class RedisLockStore: LockStore {
     }
 
     public func heartbeat(_ waiters: [LockName: [WaiterID]]) async throws(LockError) {
-        for (name, ids) in waiters {
+        let calls = waiters.map { name, ids in
             let keys = Self.keys(name)
-            _ = try await run(Self.heartbeatScript, "heartbeat", keys: [keys.queue, keys.alive, keys.seq, keys.lease],
-                              arguments: [String(waiterAliveMs), name.value] + ids.map(\.value))
+            return (keys: [keys.queue, keys.alive, keys.seq, keys.lease], arguments: [String(waiterAliveMs), name.value] + ids.map(\.value))
+        }
+        // Pipelined: one round trip per chunk rather than per name, so a beat
+        // over thousands of names ends long before waiters count as gone.
+        // Chunked, so that each pipeline's work fits in one command timeout.
+        for start in stride(from: 0, to: calls.count, by: Self.heartbeatChunk) {
+            _ = try await run(Self.heartbeatScript, "heartbeat", pipelined: Array(calls[start..<min(start + Self.heartbeatChunk, calls.count)]))
         }
     }
+
+    /// Names per heartbeat pipeline.
+    private static let heartbeatChunk = 500
 
     public func deliverWakeups(to handler: @escaping @Sendable (Wakeup) -> Void) async {
         while !Task.isCancelled {
@@ -193,24 +206,30 @@ public final class RedisLockStore: LockStore {
         return Int64(number)
     }
 
-    private func run(_ script: RedisScript, _ operation: String, keys: [String], arguments: [String]) async throws(LockError) -> RESPValue {
-        let started = MonotonicClock.now()
-        do {
-            let reply = try await client.run(script, keys: keys, arguments: arguments)
-            metrics.storeCall(operation, nanoseconds: MonotonicClock.now() - started, failure: nil)
-            return reply
-        } catch {
-            metrics.storeCall(operation, nanoseconds: MonotonicClock.now() - started, failure: error.kind.description)
-            throw unavailable(error)
+    /// Runs `script` once per call in one round trip; any call's failure fails them all.
+    private func run(
+        _ script: RedisScript, _ operation: String, pipelined calls: [(keys: [String], arguments: [String])]
+    ) async throws(LockError) -> [RESPValue] {
+        try await measured(operation) { () throws(RedisError) in
+            try await client.run(script, pipelined: calls).map { result throws(RedisError) in try result.get() }
         }
     }
 
+    private func run(_ script: RedisScript, _ operation: String, keys: [String], arguments: [String]) async throws(LockError) -> RESPValue {
+        try await measured(operation) { () throws(RedisError) in try await client.run(script, keys: keys, arguments: arguments) }
+    }
+
     private func send(_ command: [RESPBulk], _ operation: String) async throws(LockError) -> RESPValue {
+        try await measured(operation) { () throws(RedisError) in try await client.send(RedisCommand(command)) }
+    }
+
+    /// Runs one store call, recording its duration and outcome in the metrics.
+    private func measured<Value>(_ operation: String, _ call: () async throws(RedisError) -> Value) async throws(LockError) -> Value {
         let started = MonotonicClock.now()
         do {
-            let reply = try await client.send(RedisCommand(command))
+            let value = try await call()
             metrics.storeCall(operation, nanoseconds: MonotonicClock.now() - started, failure: nil)
-            return reply
+            return value
         } catch {
             metrics.storeCall(operation, nanoseconds: MonotonicClock.now() - started, failure: error.kind.description)
             throw unavailable(error)

@@ -129,17 +129,34 @@ public final class RedisClient: Sendable {
     ///
     /// - Throws: ``RedisError``, including `refused` for errors raised by the script.
     nonisolated(nonsending) public func run(_ script: RedisScript, keys: [String], arguments: [String]) async throws(RedisError) -> RESPValue {
-        var command: [RESPBulk] = ["EVALSHA", .string(script.sha1), .integer(Int64(keys.count))]
-        command.reserveCapacity(3 + keys.count + arguments.count)
-        for key in keys { command.append(.string(key)) }
-        for argument in arguments { command.append(.string(argument)) }
         do {
-            return try await send(RedisCommand(command))
+            return try await send(script.call(keys: keys, arguments: arguments, cached: true))
         } catch where error.code == "NOSCRIPT" {
-            command[0] = "EVAL"
-            command[1] = .string(script.source)
-            return try await send(RedisCommand(command))
+            return try await send(script.call(keys: keys, arguments: arguments, cached: false))
         }
+    }
+
+    /// Runs `script` once per call in one ``pipeline(_:)``, calls that met
+    /// `-NOSCRIPT` again with `EVAL` in a second one.
+    ///
+    /// ```swift
+    /// let replies = try await client.run(heartbeat, pipelined: names.map { (keys: [queueKey($0)], arguments: [id]) })
+    /// ```
+    ///
+    /// - Returns: one result per call, in order; errors raised by the script are `refused`.
+    /// - Throws: ``RedisError`` when a pipeline as a whole failed.
+    nonisolated(nonsending) public func run(
+        _ script: RedisScript, pipelined calls: [(keys: [String], arguments: [String])]
+    ) async throws(RedisError) -> [Result<RESPValue, RedisError>] {
+        var results = try await pipeline(calls.map { script.call(keys: $0.keys, arguments: $0.arguments, cached: true) })
+        // A call that met NOSCRIPT did not run, so running it again is safe.
+        let uncached = results.indices.filter {
+            if case .failure(let error) = results[$0] { error.code == "NOSCRIPT" } else { false }
+        }
+        guard !uncached.isEmpty else { return results }
+        let retried = try await pipeline(uncached.map { script.call(keys: calls[$0].keys, arguments: calls[$0].arguments, cached: false) })
+        for (index, result) in zip(uncached, retried) { results[index] = result }
+        return results
     }
 
     /// Checks that Redis answers.

@@ -1,3 +1,5 @@
+import RESP
+
 /// A Lua script run with `EVALSHA`, falling back to `EVAL` when Redis does
 /// not have it cached (`-NOSCRIPT`, after a restart or `SCRIPT FLUSH`).
 ///
@@ -22,5 +24,17 @@ public struct RedisScript: Sendable, Hashable {
     public init(_ source: String) {
         self.source = source
         self.sha1 = SHA1.hexDigest(source.utf8)
+    }
+}
+
+extension RedisScript {
+    /// `EVALSHA sha` when Redis is expected to have the script cached, else
+    /// `EVAL source` (which caches it).
+    func call(keys: [String], arguments: [String], cached: Bool) -> RedisCommand {
+        var command: [RESPBulk] = [cached ? "EVALSHA" : "EVAL", .string(cached ? sha1 : source), .integer(Int64(keys.count))]
+        command.reserveCapacity(3 + keys.count + arguments.count)
+        for key in keys { command.append(.string(key)) }
+        for argument in arguments { command.append(.string(argument)) }
+        return RedisCommand(command)
     }
 }

@@ -106,6 +106,37 @@ import Testing
         await survivor.stop()
     }
 
+    @Test func oneHeartbeatReachesWaitersOnThousandsOfNames() async throws {
+        let server = try await offThePool { try RedisServerFixture.start() }
+        let loops = try EventLoopGroup(loopCount: 1, namePrefix: "redis-store-test")
+        let client = RedisClient(configuration: try RedisConfiguration(url: server.url), eventLoopGroup: loops, logger: Logger(label: "test"))
+        let store = RedisLockStore(client: client, logger: Logger(label: "test"))
+        // More names than one heartbeat pipeline carries.
+        let base = try uniqueName()
+        let names = try (0..<1_200).map { try LockName("\(base.value):\($0)") }
+        var waiters: [LockName: [WaiterID]] = [:]
+        for name in names {
+            _ = try await store.acquire(AcquireAttempt(name: name, token: .random(), ttlMs: 30_000, owner: nil, waiter: nil))
+            let waiter = WaiterID.random()
+            let queued = try await store.acquire(AcquireAttempt(name: name, token: .random(), ttlMs: 30_000, owner: nil, waiter: waiter))
+            guard case .held = queued else { Issue.record("the second acquire waits"); break }
+            waiters[name] = [waiter]
+        }
+        func aliveUntil() async throws -> [Double] {
+            try await client.pipeline(names.map { ["ZSCORE", .string("lockd:{\($0.value)}:alive"), .string(waiters[$0]?.first?.value ?? "")] })
+                .map { try $0.get().double ?? 0 }
+        }
+        let before = try await aliveUntil()
+        #expect(before.allSatisfy { $0 > 0 })
+        try await Task.sleep(for: .milliseconds(20))
+        try await store.heartbeat(waiters)
+        let after = try await aliveUntil()
+        #expect(zip(before, after).allSatisfy { $0 < $1 })
+        await client.shutdown()
+        loops.shutdown()
+        await offThePool { server.stop() }
+    }
+
     @Test func fencesKeepGrowingWhenRedisRestartsWithoutPersistence() async throws {
         let server = try await offThePool { try RedisServerFixture.start() }
         let before = try await Cluster.start(instances: 1, server: server)
