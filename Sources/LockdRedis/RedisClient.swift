@@ -62,8 +62,9 @@ public final class RedisClient: Sendable {
     ///   `unreachable`, `timeout`, `cancelled`, `protocolViolation` or `shutDown`.
     nonisolated(nonsending) public func send(_ command: RedisCommand) async throws(RedisError) -> RESPValue {
         let arguments = command.arguments
-        return try await roundTrip { connection, id, waiter in
-            connection.send(arguments, id: id, waiter: waiter)
+        let pool = pool()
+        return try await roundTrip(on: pool) { id, waiter in
+            pool.connection().send(arguments, id: id, waiter: waiter)
         }.get()
     }
 
@@ -86,8 +87,9 @@ public final class RedisClient: Sendable {
     ///   then any of its commands may or may not have run.
     nonisolated(nonsending) public func pipeline(_ commands: [RedisCommand]) async throws(RedisError) -> [Result<RESPValue, RedisError>] {
         let arguments = commands.map(\.arguments)
-        let reply = try await roundTrip { connection, id, waiter in
-            connection.sendPipeline(arguments, id: id, waiter: waiter)
+        let pool = pool()
+        let reply = try await roundTrip(on: pool) { id, waiter in
+            pool.connection().sendPipeline(arguments, id: id, waiter: waiter)
         }.get()
         guard case .array(let replies) = reply, replies.count == commands.count else {
             throw RedisError(.protocolViolation, message: "a pipeline of \(commands.count) commands got a different number of replies")
@@ -98,25 +100,24 @@ public final class RedisClient: Sendable {
         }
     }
 
-    /// Hands a submission to the caller's loop's connection and waits for
-    /// its reply; a cancelled caller returns at once and poisons the connection
-    /// if its command was already written.
+    /// Runs `submit` on `pool`'s loop and waits for the reply it is given;
+    /// a cancelled caller returns at once and poisons the connection if its
+    /// command was already written.
     ///
     /// Always inlined: a nested async call costs the runtime two executor
     /// checks, which shows at hundreds of thousands of calls per second.
     @inline(__always)
     nonisolated(nonsending) private func roundTrip(
-        _ submit: @escaping @Sendable (RedisConnection, UInt64, RedisConnection.Waiter) -> Void
+        on pool: LoopPool, _ submit: @escaping @Sendable (UInt64, RedisConnection.Waiter) -> Void
     ) async throws(RedisError) -> Result<RESPValue, RedisError> {
         if Task.isCancelled { throw RedisError(.cancelled, message: "the caller was cancelled") }
-        let pool = pool()
         let id = pool.nextID.wrappingAdd(1, ordering: .relaxed).newValue
         return await withTaskCancellationHandler {
             await withUnsafeContinuation { continuation in
                 if pool.loop.inEventLoop {
-                    submit(pool.connection(), id, .continuation(continuation))
+                    submit(id, .continuation(continuation))
                 } else {
-                    pool.loop.execute { submit(pool.connection(), id, .continuation(continuation)) }
+                    pool.loop.execute { submit(id, .continuation(continuation)) }
                 }
             }
         } onCancel: {
@@ -159,12 +160,17 @@ public final class RedisClient: Sendable {
         return results
     }
 
-    /// Checks that Redis answers.
-    /// - Throws: ``RedisError`` when it does not, or answers something other than PONG.
+    /// Checks that Redis answers on every connection of every loop, so that
+    /// success means any caller's next command has a working connection.
+    /// - Throws: ``RedisError`` when one does not, or answers something other than PONG.
     nonisolated(nonsending) public func ping() async throws(RedisError) {
-        let reply = try await send(["PING"])
-        guard reply.string == "PONG" else {
-            throw RedisError(.protocolViolation, message: "PING answered with something other than PONG")
+        for pool in pools {
+            for connection in pool.connections {
+                let reply = try await roundTrip(on: pool) { id, waiter in connection.send(["PING"], id: id, waiter: waiter) }.get()
+                guard reply.string == "PONG" else {
+                    throw RedisError(.protocolViolation, message: "PING answered with something other than PONG")
+                }
+            }
         }
     }
 

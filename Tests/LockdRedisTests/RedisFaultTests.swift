@@ -43,6 +43,24 @@ import Testing
         }
     }
 
+    @Test func aSuccessfulPingMeansEveryLoopHasItsConnectionBack() async throws {
+        try await RedisTestHarness.with(loops: 2) { redis in
+            redis.server.kill()
+            // Let each loop's connection notice, fail and back off on its own schedule.
+            for loop in redis.group.loops {
+                _ = await Task(executorPreference: loop) { try? await redis.client.send(["PING"]) }.value
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            try redis.server.restart()
+            try await redis.eventually(within: 5) { try await redis.client.ping() }
+            // Right after the ping, a command from any loop goes through.
+            for loop in redis.group.loops {
+                let reply = try await Task(executorPreference: loop) { try await redis.client.send(["PING"]) }.value
+                #expect(reply.string == "PONG")
+            }
+        }
+    }
+
     @Test func aHungRedisFailsCommandsWithinTheTimeoutAndIsUsedAgainWhenItWakes() async throws {
         try await RedisTestHarness.with(configure: {
             $0.commandTimeout = .milliseconds(200)
