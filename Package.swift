@@ -6,6 +6,8 @@ import PackageDescription
 //   LockdTransport   event loops (epoll) that are also task executors; sockets
 //   LockdHTTP        HTTP/1.1 parser, encoder, router and server — no lock knowledge
 //   RESP             the Redis wire codec — pure, no I/O
+//   COpenSSL         the system's OpenSSL (libssl-dev)
+//   LockdTLS         TLS client sessions as byte transformers, no I/O
 //   LockdRedis       Redis connections, pool, scripts, pub/sub — no HTTP knowledge
 //   LockEngine       lock semantics over the LockStore protocol (Redis and in-memory stores)
 //   LockdAPI         HTTP ↔ engine: routes, JSON bodies, problem details
@@ -48,9 +50,11 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         .target(name: "RESP", swiftSettings: strictSwift),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .target(name: "LockdTLS", dependencies: ["COpenSSL"], swiftSettings: strictSwift),
         .target(
             name: "LockdRedis",
-            dependencies: ["RESP", "LockdTransport", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["RESP", "LockdTLS", "LockdTransport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSwift
         ),
         .target(

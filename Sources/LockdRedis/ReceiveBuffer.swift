@@ -31,7 +31,7 @@ struct ReceiveBuffer {
                 start = 0
             }
             if storage.count - end < minimum {
-                storage.append(contentsOf: repeatElement(0, count: max(minimum, storage.count)))
+                storage += [UInt8](repeating: 0, count: max(minimum, storage.count))
             }
         }
         let count = storage.withUnsafeMutableBytes { bytes -> Int in

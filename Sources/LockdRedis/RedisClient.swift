@@ -37,16 +37,23 @@ public final class RedisClient: Sendable {
         self.configuration = configuration
         self.group = eventLoopGroup
         var seed = SplitMix64(seed: MonotonicClock.now())
+        // Read the TLS files once; if they are unusable, every connection
+        // attempt fails with the reason (and lockd checks them at start-up).
+        let tlsContext = configuration.tls.map { tls in
+            Result { () throws(TLSError) in try TLSClientContext(configuration: tls) }
+                .mapError { RedisError(.invalidConfiguration, message: "TLS settings for Redis are unusable: \($0.message)") }
+        }
         var pools: [LoopPool] = []
         for loop in eventLoopGroup.loops {
             let connections = (0..<max(1, configuration.connectionsPerLoop)).map { _ in
-                RedisConnection(configuration: configuration, loop: loop, isSubscriber: false, seed: seed.next(), logger: logger)
+                RedisConnection(configuration: configuration, loop: loop, isSubscriber: false, seed: seed.next(), tlsContext: tlsContext, logger: logger)
             }
             pools.append(LoopPool(loop: loop, connections: connections))
         }
         self.pools = pools
         let subscriberConnection = RedisConnection(
-            configuration: configuration, loop: eventLoopGroup.loops[0], isSubscriber: true, seed: seed.next(), logger: logger)
+            configuration: configuration, loop: eventLoopGroup.loops[0], isSubscriber: true, seed: seed.next(),
+            tlsContext: tlsContext, logger: logger)
         self.subscriber = RedisSubscriber(connection: subscriberConnection, healthCheckInterval: configuration.pubSubHealthCheckInterval)
         for pool in pools {
             pool.loop.execute { for connection in pool.connections { connection.start() } }

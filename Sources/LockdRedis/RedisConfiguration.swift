@@ -49,6 +49,9 @@ public struct RedisConfiguration: Sendable, CustomStringConvertible {
     public var prefersRESP3: Bool
     /// Bounds on replies, so a corrupt or hostile stream cannot exhaust memory.
     public var limits: RESPLimits
+    /// TLS for every connection (a `rediss://` URL); nil speaks plain TCP.
+    /// The server's certificate is always verified.
+    public var tls: TLSClientConfiguration?
 
     /// A configuration for `host:port` with every other setting at its default.
     public init(host: String = "127.0.0.1", port: UInt16 = 6379, username: String? = nil, password: String? = nil, database: Int = 0) {
@@ -66,24 +69,26 @@ public struct RedisConfiguration: Sendable, CustomStringConvertible {
         self.clientName = "lockd"
         self.prefersRESP3 = true
         self.limits = RESPLimits()
+        self.tls = nil
     }
 
-    /// Reads `redis://[[user]:password@]host[:port][/db]`.
+    /// Reads `redis://[[user]:password@]host[:port][/db]`, or `rediss://…` for
+    /// TLS (verified against the system's trusted authorities until ``tls`` says otherwise).
     ///
-    /// User and password may be percent-encoded. `rediss://` (TLS) is
-    /// recognised but refused until TLS support arrives.
+    /// User and password may be percent-encoded.
     /// - Throws: ``RedisError`` of kind `invalidConfiguration` saying what is wrong
     ///   (never repeating the password).
     public init(url: String) throws(RedisError) {
         let parts = try RedisURL(parsing: url)
         self.init(host: parts.host, port: parts.port, username: parts.username, password: parts.password, database: parts.database)
+        self.tls = parts.usesTLS ? TLSClientConfiguration() : nil
     }
 
     /// The address without credentials, for logs.
     public var description: String {
         let user = username.map { "\($0)@" } ?? (password == nil ? "" : "<password>@")
         let shownHost = host.contains(":") ? "[\(host)]" : host
-        return "redis://\(user)\(shownHost):\(port)/\(database)"
+        return "\(tls == nil ? "redis" : "rediss")://\(user)\(shownHost):\(port)/\(database)"
     }
 }
 
@@ -94,15 +99,17 @@ struct RedisURL {
     var username: String?
     var password: String?
     var database = 0
+    var usesTLS = false
 
     init(parsing url: String) throws(RedisError) {
         let rest: Substring
         if url.hasPrefix("redis://") {
             rest = url.dropFirst("redis://".count)
         } else if url.hasPrefix("rediss://") {
-            throw invalid("rediss:// (TLS) is not supported yet; use redis:// on a trusted network")
+            rest = url.dropFirst("rediss://".count)
+            usesTLS = true
         } else {
-            throw invalid("a Redis URL starts with redis://")
+            throw invalid("a Redis URL starts with redis:// (or rediss:// for TLS)")
         }
         guard !rest.contains("?"), !rest.contains("#") else {
             throw invalid("query and fragment are not supported in a Redis URL")

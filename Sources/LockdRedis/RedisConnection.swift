@@ -35,6 +35,8 @@ final class RedisConnection: EventHandler, @unchecked Sendable {
     private let logger: Logger
     private let decoder: RESPDecoder
     private let maxUnreadBytes: Int
+    /// TLS settings for `rediss://`, or why they cannot be used; nil for plain TCP.
+    private let tlsContext: Result<TLSClientContext, RedisError>?
     private let ioState: IOState
 
     /// The loop-confined state (loop thread only).
@@ -59,13 +61,25 @@ final class RedisConnection: EventHandler, @unchecked Sendable {
         var reportedDown = false
         var onReady: (() -> Void)?
         var onMessage: ((RedisPubSubMessage, RedisSubscriptionKind) -> Void)?
+        /// The socket's TLS session (`rediss://`); nil for plain TCP.
+        var tls: TLSClientSession?
+        /// Whether the TLS handshake still runs; the machine still counts it as connecting.
+        var tlsHandshaking = false
+        /// Ciphertext read from the socket, on its way into `tls`.
+        var ciphertextIn = ReceiveBuffer(capacity: 16 << 10)
+        /// Ciphertext from `tls` not yet on the socket, and how much of it was written.
+        var ciphertextOut: [UInt8] = []
+        var ciphertextOutStart = 0
 
         init(machine: Machine) {
             self.machine = machine
         }
     }
 
-    init(configuration: RedisConfiguration, loop: EventLoop, isSubscriber: Bool, seed: UInt64, logger: Logger) {
+    init(
+        configuration: RedisConfiguration, loop: EventLoop, isSubscriber: Bool, seed: UInt64,
+        tlsContext: Result<TLSClientContext, RedisError>?, logger: Logger
+    ) {
         let settings = Machine.Settings(
             username: configuration.username,
             password: configuration.password,
@@ -84,6 +98,7 @@ final class RedisConnection: EventHandler, @unchecked Sendable {
         self.logger = logger
         self.decoder = RESPDecoder(limits: configuration.limits)
         self.maxUnreadBytes = configuration.limits.maxBulkLength + configuration.limits.maxLineLength + 1024
+        self.tlsContext = tlsContext
         self.ioState = IOState(machine: Machine(settings: settings, backoff: backoff))
     }
 
@@ -265,6 +280,11 @@ final class RedisConnection: EventHandler, @unchecked Sendable {
         state.awaitingConnect = false
         state.watchingWritable = false
         state.receive.reset()
+        state.tls = nil
+        state.tlsHandshaking = false
+        state.ciphertextIn.reset()
+        state.ciphertextOut.removeAll()
+        state.ciphertextOutStart = 0
     }
 
     func handleEvents(_ events: EpollEvents) {
@@ -286,11 +306,19 @@ final class RedisConnection: EventHandler, @unchecked Sendable {
                 perform(state.machine.closed(RedisError(.unreachable, message: "\(error)"), now: now))
                 return
             }
-            perform(state.machine.connected())
+            if let tlsContext {
+                startTLS(socket, tlsContext)
+            } else {
+                perform(state.machine.connected())
+            }
             return
         }
         if !events.intersection([.readable, .error, .hangup, .readHangup]).isEmpty {
-            readAndDecode(socket)
+            if let session = state.tls {
+                readTLS(socket, session)
+            } else {
+                readAndDecode(socket)
+            }
         }
         if events.contains(.writable), state.socket == socket {
             flush()
@@ -341,6 +369,144 @@ final class RedisConnection: EventHandler, @unchecked Sendable {
         }
     }
 
+    // MARK: TLS
+
+    /// The TCP connection is up: run the TLS handshake before Redis's own.
+    private func startTLS(_ socket: Socket, _ context: Result<TLSClientContext, RedisError>) {
+        let state = io
+        do {
+            state.tls = try TLSClientSession(context: context.get(), serverName: host)
+        } catch let error as RedisError {
+            closeSocket()
+            perform(state.machine.connectFailed(error))
+            return
+        } catch {
+            closeSocket()
+            perform(state.machine.connectFailed(RedisError(.unreachable, message: "cannot start TLS with Redis at \(host):\(port): \(error)")))
+            return
+        }
+        state.tlsHandshaking = true
+        continueTLSHandshake(socket)
+    }
+
+    private func continueTLSHandshake(_ socket: Socket) {
+        let state = io
+        guard let session = state.tls else { return }
+        let progress = session.handshake()
+        session.takeOutput(into: &state.ciphertextOut)
+        writeCiphertext(socket)
+        guard state.socket == socket else { return }
+        switch progress {
+        case .needsInput:
+            break
+        case .done:
+            state.tlsHandshaking = false
+            perform(state.machine.connected())
+        case .failed(let error):
+            closeSocket()
+            // Like a wrong password: a setting to fix, reported to every caller.
+            perform(state.machine.connectFailed(RedisError(
+                .authenticationFailed, message: "TLS with Redis at \(host):\(port) failed: \(error.message)")))
+        }
+    }
+
+    /// Feeds one read of ciphertext to the session, then decodes what it decrypts.
+    private func readTLS(_ socket: Socket, _ session: TLSClientSession) {
+        let state = io
+        var outcome = Socket.ReadResult.wouldBlock
+        _ = state.ciphertextIn.fill(minimum: 16 << 10) { pointer, count in
+            outcome = socket.read(into: pointer, count: count)
+            if case .bytes(let read) = outcome { return read }
+            return 0
+        }
+        switch outcome {
+        case .bytes:
+            state.ciphertextIn.withUnreadBytes { session.receive($0) }
+            state.ciphertextIn.consume(state.ciphertextIn.unreadCount)
+        case .wouldBlock:
+            return
+        case .endOfFile:
+            perform(state.machine.closed(RedisError(.unreachable, message: "Redis closed the connection"), now: MonotonicClock.now()))
+            return
+        case .failed(let code):
+            perform(state.machine.closed(RedisError(.unreachable, message: "\(TransportError("read", code: code))"), now: MonotonicClock.now()))
+            return
+        }
+        if state.tlsHandshaking {
+            continueTLSHandshake(socket)
+            guard !state.tlsHandshaking, state.socket == socket else { return }
+        }
+        // Every whole record received so far: one socket read may carry several.
+        decrypting: while true {
+            var result = TLSClientSession.ReadResult.needsInput
+            _ = state.receive.fill(minimum: 16 << 10) { pointer, count in
+                result = session.read(into: pointer, count: count)
+                if case .bytes(let read) = result { return read }
+                return 0
+            }
+            switch result {
+            case .bytes:
+                continue
+            case .needsInput:
+                break decrypting
+            case .closed:
+                perform(state.machine.closed(RedisError(.unreachable, message: "Redis ended the TLS session"), now: MonotonicClock.now()))
+                return
+            case .failed(let error):
+                perform(state.machine.closed(RedisError(.protocolViolation, message: error.message), now: MonotonicClock.now()))
+                return
+            }
+        }
+        if session.hasOutput {
+            session.takeOutput(into: &state.ciphertextOut)
+            writeCiphertext(socket)
+        }
+        if state.socket == socket { decodeReplies(socket) }
+    }
+
+    /// Encrypts every queued command, then writes the ciphertext. A command
+    /// counts as written once the session has taken it: should the connection
+    /// break, it is reported as one that may have run.
+    private func flushTLS(_ socket: Socket, _ session: TLSClientSession) {
+        let state = io
+        if !state.tlsHandshaking {
+            while state.machine.hasUnwrittenBytes {
+                switch state.machine.withUnwrittenBytes({ session.write($0) }) {
+                case .success(let count):
+                    state.machine.wrote(count)
+                case .failure(let error):
+                    perform(state.machine.closed(RedisError(.protocolViolation, message: error.message), now: MonotonicClock.now()))
+                    return
+                }
+            }
+            session.takeOutput(into: &state.ciphertextOut)
+        }
+        writeCiphertext(socket)
+    }
+
+    /// Writes queued ciphertext, watching writability while some is left.
+    private func writeCiphertext(_ socket: Socket) {
+        let state = io
+        while state.ciphertextOutStart < state.ciphertextOut.count {
+            let start = state.ciphertextOutStart
+            switch state.ciphertextOut.withUnsafeBytes({ socket.write(UnsafeRawBufferPointer(rebasing: $0[start...])) }) {
+            case .bytes(let count):
+                state.ciphertextOutStart += count
+            case .wouldBlock:
+                watchWritable(true, socket)
+                return
+            case .failed(let code):
+                perform(state.machine.closed(RedisError(.unreachable, message: "\(TransportError("send", code: code))"), now: MonotonicClock.now()))
+                return
+            }
+        }
+        state.ciphertextOut.removeAll(keepingCapacity: true)
+        state.ciphertextOutStart = 0
+        watchWritable(false, socket)
+    }
+
+    // MARK: Writing
+
     /// Writes once per loop iteration, so commands submitted by every task
     /// that ran in this iteration leave in one `send`.
     private func scheduleFlush() {
@@ -356,6 +522,10 @@ final class RedisConnection: EventHandler, @unchecked Sendable {
     private func flush() {
         let state = io
         guard let socket = state.socket, !state.awaitingConnect else { return }
+        if let session = state.tls {
+            flushTLS(socket, session)
+            return
+        }
         while state.machine.hasUnwrittenBytes {
             switch state.machine.withUnwrittenBytes({ socket.write($0) }) {
             case .bytes(let count):

@@ -17,11 +17,12 @@ struct RedisTestHarness {
     /// Runs `body` against a fresh server, then shuts everything down.
     static func with<Result>(
         serverArguments: [String] = [],
+        tls: RedisServerFixture.TLS? = nil,
         loops: Int = 1,
         configure: (inout RedisConfiguration) -> Void = { _ in },
         _ body: (RedisTestHarness) async throws -> Result
     ) async throws -> Result {
-        let server = try RedisServerFixture.start(arguments: serverArguments)
+        let server = try RedisServerFixture.start(arguments: serverArguments, tls: tls)
         defer { server.stop() }
         let group = try EventLoopGroup(loopCount: loops, namePrefix: "redis-test")
         defer { group.shutdown() }
@@ -40,8 +41,9 @@ struct RedisTestHarness {
         }
     }
 
+    /// A client of `server`, over TLS when the server speaks it.
     static func makeClient(server: RedisServerFixture, group: EventLoopGroup, configure: (inout RedisConfiguration) -> Void = { _ in }) throws -> RedisClient {
-        var configuration = try RedisConfiguration(url: server.url)
+        var configuration = try RedisConfiguration(url: server.tlsURL ?? server.url)
         configure(&configuration)
         return RedisClient(configuration: configuration, eventLoopGroup: group, logger: quietLogger)
     }
@@ -59,6 +61,11 @@ struct RedisTestHarness {
 
     /// Retries `body` until it succeeds or `seconds` pass; returns the last error otherwise.
     func eventually<T>(within seconds: Double, _ body: () async throws -> T) async throws -> T {
+        try await Self.eventually(within: seconds, body)
+    }
+
+    /// Retries `body` until it succeeds or `seconds` pass; returns the last error otherwise.
+    static func eventually<T>(within seconds: Double, _ body: () async throws -> T) async throws -> T {
         let deadline = MonotonicClock.now() + UInt64(seconds * 1e9)
         while true {
             do {

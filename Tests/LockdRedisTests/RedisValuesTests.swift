@@ -19,15 +19,11 @@ import Testing
         #expect(throws: RedisError.self) { try RedisConfiguration(url: url) }
     }
 
-    @Test func tlsURLsSayTLSIsNotSupportedYet() {
-        do {
-            _ = try RedisConfiguration(url: "rediss://:secret@redis:6380")
-            Issue.record("rediss:// must be refused")
-        } catch {
-            #expect(error.kind == .invalidConfiguration)
-            #expect(error.message.contains("TLS") && error.message.contains("not supported yet"))
-            #expect(!error.message.contains("secret"))
-        }
+    @Test func tlsURLsTurnOnVerifiedTLS() throws {
+        let tls = try RedisConfiguration(url: "rediss://:secret@redis:6380/2")
+        #expect(tls.tls == TLSClientConfiguration() && tls.host == "redis" && tls.port == 6380 && tls.database == 2)
+        #expect(tls.description == "rediss://<password>@redis:6380/2")
+        #expect(try RedisConfiguration(url: "redis://redis:6380").tls == nil)
     }
 
     @Test func sha1MatchesKnownDigests() {

@@ -23,19 +23,47 @@ public final class RedisServerFixture: Sendable {
     public let port: UInt16
     /// Extra `redis-server` arguments, such as `["--requirepass", "secret"]`.
     public let arguments: [String]
+    /// The loopback port that speaks TLS, when started with `tls`; plain
+    /// `port` keeps working beside it.
+    public let tlsPort: UInt16?
     private let directory: URL
     private let process = Mutex<ChildProcess?>(nil)
 
     /// `redis://127.0.0.1:PORT`.
     public var url: String { "redis://127.0.0.1:\(port)" }
 
+    /// `rediss://127.0.0.1:TLSPORT`, when started with `tls`.
+    public var tlsURL: String? { tlsPort.map { "rediss://127.0.0.1:\($0)" } }
+
+    /// How the server speaks TLS.
+    public struct TLS: Sendable {
+        /// The server's certificate and the CA its clients' certificates must come from.
+        public var certificates: TestCertificates
+        /// Whether clients must present a certificate (`--tls-auth-clients yes`).
+        public var requiresClientCertificates: Bool
+
+        public init(certificates: TestCertificates, requiresClientCertificates: Bool = false) {
+            self.certificates = certificates
+            self.requiresClientCertificates = requiresClientCertificates
+        }
+    }
+
     /// Starts a server and waits until it answers `PING`.
-    /// - Parameter arguments: extra `redis-server` arguments.
+    /// - Parameters:
+    ///   - arguments: extra `redis-server` arguments.
+    ///   - tls: also listen for TLS on ``tlsPort``.
     /// - Throws: ``RedisServerFixtureError`` when `redis-server` is missing or never answers.
-    public static func start(arguments: [String] = []) throws -> RedisServerFixture {
+    public static func start(arguments: [String] = [], tls: TLS? = nil) throws -> RedisServerFixture {
         var lastError: (any Error)?
         for _ in 0..<3 {
-            let fixture = try RedisServerFixture(port: freePort(), arguments: arguments)
+            let tlsArguments = try tls.map { tls in
+                [
+                    "--tls-port", "\(try freePort())",
+                    "--tls-cert-file", tls.certificates.serverCertificateFile, "--tls-key-file", tls.certificates.serverKeyFile,
+                    "--tls-ca-cert-file", tls.certificates.caFile, "--tls-auth-clients", tls.requiresClientCertificates ? "yes" : "no",
+                ]
+            } ?? []
+            let fixture = try RedisServerFixture(port: freePort(), arguments: arguments + tlsArguments)
             do {
                 try fixture.restart()
                 return fixture
@@ -51,6 +79,7 @@ public final class RedisServerFixture: Sendable {
     private init(port: UInt16, arguments: [String]) throws {
         self.port = port
         self.arguments = arguments
+        self.tlsPort = arguments.firstIndex(of: "--tls-port").flatMap { arguments.indices.contains($0 + 1) ? UInt16(arguments[$0 + 1]) : nil }
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("lockd-redis-\(port)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     }
