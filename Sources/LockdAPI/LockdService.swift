@@ -40,7 +40,9 @@ public final class LockdService: Sendable {
         let factory = PrometheusMetricsFactory(registry: registry)
         let metrics = LockMetrics(factory: factory)
         if let url = configuration.redisURL {
-            let redis = RedisClient(configuration: try RedisConfiguration(url: url), eventLoopGroup: loops, logger: logger)
+            var redisConfiguration = try RedisConfiguration(url: url)
+            if redisConfiguration.tls != nil { redisConfiguration.tls = configuration.redisTLS }
+            let redis = RedisClient(configuration: redisConfiguration, eventLoopGroup: loops, logger: logger)
             self.redis = redis
             self.store = RedisLockStore(client: redis, metrics: metrics, logger: logger)
         } else {
@@ -90,8 +92,11 @@ public final class LockdService: Sendable {
 public struct LockdConfiguration: Sendable {
     /// `HOST:PORT` to listen on.
     public var listen: String
-    /// `redis://` URL of the store; nil keeps leases in this process only.
+    /// `redis://` or `rediss://` URL of the store; nil keeps leases in this process only.
     public var redisURL: String?
+    /// Certificates for a `rediss://` URL; by default the system's trusted
+    /// authorities verify Redis and lockd presents no certificate of its own.
+    public var redisTLS: TLSClientConfiguration
     /// Lease and wait limits (`maxWaitMs` is `--max-wait-ms`).
     public var engine: LockEngineConfiguration
     /// HTTP limits and timeouts.
@@ -105,6 +110,7 @@ public struct LockdConfiguration: Sendable {
     public init(
         listen: String = "127.0.0.1:7070",
         redisURL: String? = nil,
+        redisTLS: TLSClientConfiguration = .init(),
         engine: LockEngineConfiguration = .init(),
         http: HTTPServerConfiguration = .init(),
         loopCount: Int = EventLoopGroup.defaultLoopCount,
@@ -112,6 +118,7 @@ public struct LockdConfiguration: Sendable {
     ) {
         self.listen = listen
         self.redisURL = redisURL
+        self.redisTLS = redisTLS
         self.engine = engine
         self.http = http
         self.loopCount = loopCount

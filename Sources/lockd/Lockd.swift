@@ -19,7 +19,7 @@ struct Lockd {
         var engine = LockdConfiguration().engine
         engine.maxWaitMs = settings.maxWaitMs
         let service = try LockdService(
-            configuration: LockdConfiguration(listen: settings.listen, redisURL: settings.redisURL, engine: engine),
+            configuration: LockdConfiguration(listen: settings.listen, redisURL: settings.redisURL, redisTLS: settings.redisTLS, engine: engine),
             logger: logger
         )
         let addresses: String

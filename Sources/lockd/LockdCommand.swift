@@ -18,9 +18,24 @@ struct LockdCommand: AsyncParsableCommand {
     var listen: String?
 
     @Option(name: .long, help: ArgumentHelp(
-        "Redis URL, redis://[user:password@]host:port[/db] (env LOCKD_REDIS_URL; default: none — leases kept in this process only, not durable, not shared).",
+        "Redis URL, redis://[user:password@]host:port[/db], or rediss://… for TLS (env LOCKD_REDIS_URL; default: none — leases kept in this process only, not durable, not shared).",
         valueName: "url"))
     var redis: String?
+
+    @Option(name: .customLong("redis-tls-ca-file"), help: ArgumentHelp(
+        "For rediss://: PEM file of the CAs that may sign Redis's certificate (env LOCKD_REDIS_TLS_CA_FILE; default: the system's).",
+        valueName: "file"))
+    var redisTLSCAFile: String?
+
+    @Option(name: .customLong("redis-tls-cert-file"), help: ArgumentHelp(
+        "For rediss://: PEM client certificate, for a Redis that requires one (env LOCKD_REDIS_TLS_CERT_FILE; default: none).",
+        valueName: "file"))
+    var redisTLSCertFile: String?
+
+    @Option(name: .customLong("redis-tls-key-file"), help: ArgumentHelp(
+        "For rediss://: PEM private key of the client certificate (env LOCKD_REDIS_TLS_KEY_FILE; default: none).",
+        valueName: "file"))
+    var redisTLSKeyFile: String?
 
     @Option(name: .customLong("max-wait-ms"), help: "Longest wait_ms a client may ask for (env LOCKD_MAX_WAIT_MS; default 60000).")
     var maxWaitMs: String?

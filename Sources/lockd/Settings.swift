@@ -12,6 +12,7 @@ struct Settings {
 
     var listen = "127.0.0.1:7070"
     var redisURL: String?
+    var redisTLS = TLSClientConfiguration()
     var maxWaitMs: Int64 = 60_000
     var logLevel = Logger.Level.info
     var logFormat = LogFormat.text
@@ -43,6 +44,21 @@ struct Settings {
             }
             self.redisURL = url
         }
+        let tlsFiles = [
+            value(flags.redisTLSCAFile, "LOCKD_REDIS_TLS_CA_FILE"), value(flags.redisTLSCertFile, "LOCKD_REDIS_TLS_CERT_FILE"),
+            value(flags.redisTLSKeyFile, "LOCKD_REDIS_TLS_KEY_FILE"),
+        ].map { $0?.isEmpty == true ? nil : $0 }
+        redisTLS = TLSClientConfiguration(caFile: tlsFiles[0], certificateFile: tlsFiles[1], privateKeyFile: tlsFiles[2])
+        if redisURL?.hasPrefix("rediss://") == true {
+            // Read the files now: a wrong path stops lockd here, not at every reconnect.
+            do {
+                _ = try TLSClientContext(configuration: redisTLS)
+            } catch {
+                throw Invalid(description: "--redis-tls-* / LOCKD_REDIS_TLS_*: \(error.message)")
+            }
+        } else if tlsFiles.contains(where: { $0 != nil }) {
+            throw Invalid(description: "--redis-tls-* / LOCKD_REDIS_TLS_* apply to a rediss:// URL only; --redis / LOCKD_REDIS_URL is not one")
+        }
         if let text = value(flags.maxWaitMs, "LOCKD_MAX_WAIT_MS") {
             guard let number = Int64(text), (0...3_600_000).contains(number) else {
                 throw Invalid(description: "--max-wait-ms / LOCKD_MAX_WAIT_MS must be an integer from 0 to 3600000, got '\(text)'")
@@ -64,7 +80,10 @@ struct Settings {
     }
 
     /// The names a config file may set (LOCKD_CONFIG itself is not one of them).
-    static let fileKeys: Set = ["LOCKD_LISTEN", "LOCKD_REDIS_URL", "LOCKD_MAX_WAIT_MS", "LOCKD_LOG_LEVEL", "LOCKD_LOG_FORMAT"]
+    static let fileKeys: Set = [
+        "LOCKD_LISTEN", "LOCKD_REDIS_URL", "LOCKD_REDIS_TLS_CA_FILE", "LOCKD_REDIS_TLS_CERT_FILE", "LOCKD_REDIS_TLS_KEY_FILE",
+        "LOCKD_MAX_WAIT_MS", "LOCKD_LOG_LEVEL", "LOCKD_LOG_FORMAT",
+    ]
 
     /// Reads `LOCKD_NAME=value` lines; blank lines and `#` comments are skipped.
     /// An unknown name fails, so a misspelt setting is not silently ignored.

@@ -15,6 +15,9 @@ import Testing
         let settings = [
             ("--listen", "LOCKD_LISTEN", "default 127.0.0.1:7070"),
             ("--redis", "LOCKD_REDIS_URL", "default: none"),
+            ("--redis-tls-ca-file", "LOCKD_REDIS_TLS_CA_FILE", "default: the system's"),
+            ("--redis-tls-cert-file", "LOCKD_REDIS_TLS_CERT_FILE", "default: none"),
+            ("--redis-tls-key-file", "LOCKD_REDIS_TLS_KEY_FILE", "default: none"),
             ("--max-wait-ms", "LOCKD_MAX_WAIT_MS", "default 60000"),
             ("--log-level", "LOCKD_LOG_LEVEL", "default info"),
             ("--log-format", "LOCKD_LOG_FORMAT", "default text"),
@@ -72,6 +75,10 @@ import Testing
         BadSetting(["--redis", "redis://:hunter2-secret@127.0.0.1:port"], names: "--redis"),
         BadSetting(["--redis", "redis://:hunter2-secret@127.0.0.1:6379/notadb"], names: "--redis"),
         BadSetting(["--redis", "http://127.0.0.1:6379"], names: "--redis"),
+        BadSetting(["--redis", "redis://127.0.0.1:6379", "--redis-tls-ca-file", "/etc/ssl/certs/ca-certificates.crt"], names: "rediss://"),
+        BadSetting(["--redis", "rediss://127.0.0.1:6379", "--redis-tls-ca-file", "/nonexistent/ca.pem"], names: "/nonexistent/ca.pem"),
+        BadSetting([], environment: ["LOCKD_REDIS_URL": "rediss://127.0.0.1:6379", "LOCKD_REDIS_TLS_CERT_FILE": "/nonexistent/client.pem"],
+                   names: "LOCKD_REDIS_TLS_"),
         BadSetting(["--max-wait-ms", "abc"], names: "--max-wait-ms"),
         BadSetting(["--max-wait-ms=-5"], names: "--max-wait-ms"),
         BadSetting(["--log-level", "loud"], names: "--log-level"),
@@ -133,6 +140,29 @@ import Testing
             #expect(output.split(separator: "\n").count >= 5, "too little was logged to prove anything: \(output)")
             #expect(!output.contains(password), "a log line carries the Redis password")
         }
+    }
+
+    @Test func aRedissURLWithACAFileAndAClientCertificateServesLocks() async throws {
+        let certificates = try TestCertificates.shared()
+        let redis = try await offThePool {
+            try RedisServerFixture.start(tls: RedisServerFixture.TLS(certificates: certificates, requiresClientCertificates: true))
+        }
+        let url = try #require(redis.tlsURL)
+        let file = try ConfigFile("LOCKD_REDIS_TLS_KEY_FILE=\(certificates.clientKeyFile)")
+        let lockd = try await LockdProcess.start(
+            ["--redis", url, "--redis-tls-ca-file", certificates.caFile, "--config", file.path],
+            environment: ["LOCKD_REDIS_TLS_CERT_FILE": certificates.clientCertificateFile])
+        #expect(try await eventually(within: .seconds(5)) { try await lockd.request("GET", "/readyz").status == 200 })
+        #expect(try await servesEveryCall(lockd))
+        await lockd.stop()
+        // Without the CA file, the system's authorities do not vouch for the test CA.
+        let untrusting = try await LockdProcess.start(["--redis", url], environment: [
+            "LOCKD_REDIS_TLS_CERT_FILE": certificates.clientCertificateFile, "LOCKD_REDIS_TLS_KEY_FILE": certificates.clientKeyFile,
+        ])
+        #expect(try await untrusting.request("GET", "/readyz").status == 503)
+        await untrusting.stop()
+        try await offThePool { redis.stop() }
+        #expect(untrusting.output.contains("not trusted"), "the log does not say why: \(untrusting.output)")
     }
 
     private func expectMaxWait(_ lockd: LockdProcess, _ limit: Int, sourceLocation: SourceLocation = #_sourceLocation) async throws {
