@@ -158,11 +158,14 @@ public final class RedisClient: Sendable {
     ) async throws(RedisError) -> [Result<RESPValue, RedisError>] {
         var results = try await pipeline(calls.map { script.call(keys: $0.keys, arguments: $0.arguments, cached: true) })
         // A call that met NOSCRIPT did not run, so running it again is safe.
+        // The first one's EVAL caches the script for the EVALSHAs behind it.
         let uncached = results.indices.filter {
             if case .failure(let error) = results[$0] { error.code == "NOSCRIPT" } else { false }
         }
-        guard !uncached.isEmpty else { return results }
-        let retried = try await pipeline(uncached.map { script.call(keys: calls[$0].keys, arguments: calls[$0].arguments, cached: false) })
+        guard let first = uncached.first else { return results }
+        let retried = try await pipeline(uncached.map {
+            script.call(keys: calls[$0].keys, arguments: calls[$0].arguments, cached: $0 != first)
+        })
         for (index, result) in zip(uncached, retried) { results[index] = result }
         return results
     }
@@ -171,13 +174,24 @@ public final class RedisClient: Sendable {
     /// success means any caller's next command has a working connection.
     /// - Throws: ``RedisError`` when one does not, or answers something other than PONG.
     nonisolated(nonsending) public func ping() async throws(RedisError) {
-        for pool in pools {
-            for connection in pool.connections {
-                let reply = try await roundTrip(on: pool) { id, waiter in connection.send(["PING"], id: id, waiter: waiter) }.get()
-                guard reply.string == "PONG" else {
-                    throw RedisError(.protocolViolation, message: "PING answered with something other than PONG")
+        // All at once: a connection busy with a long pipeline must not make
+        // the whole check outlast a readiness probe's timeout.
+        let replies = await withTaskGroup(of: Result<RESPValue, RedisError>.self) { group in
+            for pool in pools {
+                for connection in pool.connections {
+                    group.addTask(executorPreference: pool.loop) {
+                        do throws(RedisError) {
+                            return try await self.roundTrip(on: pool) { id, waiter in connection.send(["PING"], id: id, waiter: waiter) }
+                        } catch {
+                            return .failure(error)
+                        }
+                    }
                 }
             }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        for reply in replies where try reply.get().string != "PONG" {
+            throw RedisError(.protocolViolation, message: "PING answered with something other than PONG")
         }
     }
 

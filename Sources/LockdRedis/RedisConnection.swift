@@ -66,7 +66,7 @@ final class RedisConnection: EventHandler, @unchecked Sendable {
         /// Whether the TLS handshake still runs; the machine still counts it as connecting.
         var tlsHandshaking = false
         /// Ciphertext read from the socket, on its way into `tls`.
-        var ciphertextIn = ReceiveBuffer(capacity: 16 << 10)
+        var ciphertextIn = ReceiveBuffer(capacity: 64 << 10)
         /// Ciphertext from `tls` not yet on the socket, and how much of it was written.
         var ciphertextOut: [UInt8] = []
         var ciphertextOutStart = 0
@@ -247,6 +247,11 @@ final class RedisConnection: EventHandler, @unchecked Sendable {
 
     private func openSocket() {
         let state = io
+        if case .failure(let error)? = tlsContext {
+            // Unusable TLS files: no attempt can succeed, and each says why.
+            perform(state.machine.connectFailed(error))
+            return
+        }
         state.generation &+= 1
         let generation = state.generation
         let (host, port) = (self.host, self.port)
@@ -306,8 +311,8 @@ final class RedisConnection: EventHandler, @unchecked Sendable {
                 perform(state.machine.closed(RedisError(.unreachable, message: "\(error)"), now: now))
                 return
             }
-            if let tlsContext {
-                startTLS(socket, tlsContext)
+            if case .success(let context)? = tlsContext {
+                startTLS(socket, context)
             } else {
                 perform(state.machine.connected())
             }
@@ -327,22 +332,53 @@ final class RedisConnection: EventHandler, @unchecked Sendable {
 
     private func readAndDecode(_ socket: Socket) {
         let state = io
+        if arrived(Self.read(socket, into: &state.receive)) { decodeReplies(socket) }
+    }
+
+    /// One read from the socket into `buffer`.
+    private static func read(_ socket: Socket, into buffer: inout ReceiveBuffer) -> Socket.ReadResult {
         var outcome = Socket.ReadResult.wouldBlock
-        _ = state.receive.fill(minimum: 16 << 10) { pointer, count in
+        _ = buffer.fill(minimum: 16 << 10) { pointer, count in
             outcome = socket.read(into: pointer, count: count)
             if case .bytes(let read) = outcome { return read }
             return 0
         }
+        return outcome
+    }
+
+    /// Whether a read brought bytes; an end of file or a failure closes the
+    /// connection (which empties the buffers, so never while one is being filled).
+    private func arrived(_ outcome: Socket.ReadResult) -> Bool {
         switch outcome {
         case .bytes:
-            decodeReplies(socket)
+            return true
         case .wouldBlock:
-            return
+            return false
         case .endOfFile:
-            perform(state.machine.closed(RedisError(.unreachable, message: "Redis closed the connection"), now: MonotonicClock.now()))
+            lost(RedisError(.unreachable, message: "Redis closed the connection"))
         case .failed(let code):
-            perform(state.machine.closed(RedisError(.unreachable, message: "\(TransportError("read", code: code))"), now: MonotonicClock.now()))
+            lost(RedisError(.unreachable, message: "\(TransportError("read", code: code))"))
         }
+        return false
+    }
+
+    /// One write to the socket: the count written, or nil when the socket is
+    /// full (writability is then watched) or broken (the connection closes).
+    private func write(_ socket: Socket, _ bytes: (Socket) -> Socket.WriteResult) -> Int? {
+        switch bytes(socket) {
+        case .bytes(let count):
+            return count
+        case .wouldBlock:
+            watchWritable(true, socket)
+        case .failed(let code):
+            lost(RedisError(.unreachable, message: "\(TransportError("send", code: code))"))
+        }
+        return nil
+    }
+
+    /// The connection broke: tell the machine.
+    private func lost(_ error: RedisError) {
+        perform(io.machine.closed(error, now: MonotonicClock.now()))
     }
 
     private func decodeReplies(_ socket: Socket) {
@@ -372,14 +408,10 @@ final class RedisConnection: EventHandler, @unchecked Sendable {
     // MARK: TLS
 
     /// The TCP connection is up: run the TLS handshake before Redis's own.
-    private func startTLS(_ socket: Socket, _ context: Result<TLSClientContext, RedisError>) {
+    private func startTLS(_ socket: Socket, _ context: TLSClientContext) {
         let state = io
         do {
-            state.tls = try TLSClientSession(context: context.get(), serverName: host)
-        } catch let error as RedisError {
-            closeSocket()
-            perform(state.machine.connectFailed(error))
-            return
+            state.tls = try TLSClientSession(context: context, serverName: host)
         } catch {
             closeSocket()
             perform(state.machine.connectFailed(RedisError(.unreachable, message: "cannot start TLS with Redis at \(host):\(port): \(error)")))
@@ -393,8 +425,7 @@ final class RedisConnection: EventHandler, @unchecked Sendable {
         let state = io
         guard let session = state.tls else { return }
         let progress = session.handshake()
-        session.takeOutput(into: &state.ciphertextOut)
-        writeCiphertext(socket)
+        flushTLS(socket, session)
         guard state.socket == socket else { return }
         switch progress {
         case .needsInput:
@@ -413,30 +444,15 @@ final class RedisConnection: EventHandler, @unchecked Sendable {
     /// Feeds one read of ciphertext to the session, then decodes what it decrypts.
     private func readTLS(_ socket: Socket, _ session: TLSClientSession) {
         let state = io
-        var outcome = Socket.ReadResult.wouldBlock
-        _ = state.ciphertextIn.fill(minimum: 16 << 10) { pointer, count in
-            outcome = socket.read(into: pointer, count: count)
-            if case .bytes(let read) = outcome { return read }
-            return 0
-        }
-        switch outcome {
-        case .bytes:
-            state.ciphertextIn.withUnreadBytes { session.receive($0) }
-            state.ciphertextIn.consume(state.ciphertextIn.unreadCount)
-        case .wouldBlock:
-            return
-        case .endOfFile:
-            perform(state.machine.closed(RedisError(.unreachable, message: "Redis closed the connection"), now: MonotonicClock.now()))
-            return
-        case .failed(let code):
-            perform(state.machine.closed(RedisError(.unreachable, message: "\(TransportError("read", code: code))"), now: MonotonicClock.now()))
-            return
-        }
+        guard arrived(Self.read(socket, into: &state.ciphertextIn)) else { return }
+        state.ciphertextIn.withUnreadBytes { session.receive($0) }
+        state.ciphertextIn.consume(state.ciphertextIn.unreadCount)
         if state.tlsHandshaking {
             continueTLSHandshake(socket)
             guard !state.tlsHandshaking, state.socket == socket else { return }
         }
         // Every whole record received so far: one socket read may carry several.
+        var ended: RedisError?
         decrypting: while true {
             var result = TLSClientSession.ReadResult.needsInput
             _ = state.receive.fill(minimum: 16 << 10) { pointer, count in
@@ -445,63 +461,54 @@ final class RedisConnection: EventHandler, @unchecked Sendable {
                 return 0
             }
             switch result {
-            case .bytes:
-                continue
-            case .needsInput:
-                break decrypting
-            case .closed:
-                perform(state.machine.closed(RedisError(.unreachable, message: "Redis ended the TLS session"), now: MonotonicClock.now()))
-                return
-            case .failed(let error):
-                perform(state.machine.closed(RedisError(.protocolViolation, message: error.message), now: MonotonicClock.now()))
-                return
+            case .bytes: continue
+            case .needsInput: break decrypting
+            case .closed: ended = RedisError(.unreachable, message: "Redis ended the TLS session")
+            case .failed(let error): ended = RedisError(.protocolViolation, message: error.message)
             }
+            break
         }
-        if session.hasOutput {
-            session.takeOutput(into: &state.ciphertextOut)
-            writeCiphertext(socket)
+        // Replies that arrived before a close still go to their callers.
+        decodeReplies(socket)
+        guard state.socket == socket else { return }
+        if let ended {
+            lost(ended)
+        } else if session.hasOutput {
+            flushTLS(socket, session)
         }
-        if state.socket == socket { decodeReplies(socket) }
     }
 
-    /// Encrypts every queued command, then writes the ciphertext. A command
-    /// counts as written once the session has taken it: should the connection
-    /// break, it is reported as one that may have run.
+    /// Writes pending ciphertext, then encrypts and writes queued commands
+    /// while the socket takes them. Commands are encrypted only once the
+    /// earlier ciphertext is on the wire, so what the socket has not taken
+    /// stays in the machine: a backlog cannot grow here, and should the
+    /// connection break, unsent commands are known to be unsent.
     private func flushTLS(_ socket: Socket, _ session: TLSClientSession) {
         let state = io
-        if !state.tlsHandshaking {
-            while state.machine.hasUnwrittenBytes {
-                switch state.machine.withUnwrittenBytes({ session.write($0) }) {
-                case .success(let count):
-                    state.machine.wrote(count)
-                case .failure(let error):
-                    perform(state.machine.closed(RedisError(.protocolViolation, message: error.message), now: MonotonicClock.now()))
-                    return
-                }
-            }
+        while true {
             session.takeOutput(into: &state.ciphertextOut)
-        }
-        writeCiphertext(socket)
-    }
-
-    /// Writes queued ciphertext, watching writability while some is left.
-    private func writeCiphertext(_ socket: Socket) {
-        let state = io
-        while state.ciphertextOutStart < state.ciphertextOut.count {
-            let start = state.ciphertextOutStart
-            switch state.ciphertextOut.withUnsafeBytes({ socket.write(UnsafeRawBufferPointer(rebasing: $0[start...])) }) {
-            case .bytes(let count):
+            while state.ciphertextOutStart < state.ciphertextOut.count {
+                let start = state.ciphertextOutStart
+                guard let count = write(socket, { socket in
+                    state.ciphertextOut.withUnsafeBytes { socket.write(UnsafeRawBufferPointer(rebasing: $0[start...])) }
+                }) else { return }
                 state.ciphertextOutStart += count
-            case .wouldBlock:
-                watchWritable(true, socket)
-                return
-            case .failed(let code):
-                perform(state.machine.closed(RedisError(.unreachable, message: "\(TransportError("send", code: code))"), now: MonotonicClock.now()))
+            }
+            state.ciphertextOut.removeAll(keepingCapacity: true)
+            state.ciphertextOutStart = 0
+            guard !state.tlsHandshaking, state.machine.hasUnwrittenBytes else { break }
+            // At most a few records at a time, so the socket sets the pace.
+            let taken = state.machine.withUnwrittenBytes { bytes in
+                session.write(UnsafeRawBufferPointer(rebasing: bytes.prefix(64 << 10)))
+            }
+            switch taken {
+            case .success(let count):
+                state.machine.wrote(count)
+            case .failure(let error):
+                lost(RedisError(.protocolViolation, message: error.message))
                 return
             }
         }
-        state.ciphertextOut.removeAll(keepingCapacity: true)
-        state.ciphertextOutStart = 0
         watchWritable(false, socket)
     }
 
@@ -527,16 +534,8 @@ final class RedisConnection: EventHandler, @unchecked Sendable {
             return
         }
         while state.machine.hasUnwrittenBytes {
-            switch state.machine.withUnwrittenBytes({ socket.write($0) }) {
-            case .bytes(let count):
-                state.machine.wrote(count)
-            case .wouldBlock:
-                watchWritable(true, socket)
-                return
-            case .failed(let code):
-                perform(state.machine.closed(RedisError(.unreachable, message: "\(TransportError("send", code: code))"), now: MonotonicClock.now()))
-                return
-            }
+            guard let count = write(socket, { socket in state.machine.withUnwrittenBytes { socket.write($0) } }) else { return }
+            state.machine.wrote(count)
         }
         watchWritable(false, socket)
     }

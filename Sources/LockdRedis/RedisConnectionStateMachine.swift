@@ -379,7 +379,7 @@ struct RedisConnectionStateMachine<Waiter> {
         failures += 1
         lastError = error
         state = .waitingToReconnect
-        let reason = error.kind == .authenticationFailed ? error : failFastError
+        let reason = error.needsSettingsFixed ? error : failFastError
         let failing = held.removeAll().map { ($0.waiter, reason) }
         return .disconnect(reason: error, failing: failing, then: .reconnect(after: backoff.delay(afterFailures: failures)))
     }
@@ -406,12 +406,18 @@ struct RedisConnectionStateMachine<Waiter> {
     }
 
     /// The error for a command sent while waiting to reconnect: the failed
-    /// attempt's reason when it was the credentials, else "unreachable".
+    /// attempt's reason when a setting must be fixed, else "unreachable".
     private var failFastError: RedisError {
-        if let lastError, lastError.kind == .authenticationFailed { return lastError }
+        if let lastError, lastError.needsSettingsFixed { return lastError }
         let detail = lastError.map { " (last attempt: \($0.message))" } ?? ""
         return RedisError(.unreachable, message: "not connected to Redis at \(settings.endpoint)\(detail); reconnecting")
     }
+}
+
+private extension RedisError {
+    /// Whether retrying cannot help until a setting changes (credentials,
+    /// certificates, TLS files): callers then get this reason, not "unreachable".
+    var needsSettingsFixed: Bool { kind == .authenticationFailed || kind == .invalidConfiguration }
 }
 
 private extension RESPValue {

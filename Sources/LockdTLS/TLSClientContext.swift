@@ -30,6 +30,8 @@ public final class TLSClientContext: @unchecked Sendable {
         // that buffer moves as it grows.
         _ = lockd_ssl_ctx_set_partial_writes(context)
         SSL_CTX_set_verify(context, SSL_VERIFY_PEER, nil)
+        // No passphrase: OpenSSL would otherwise prompt on the terminal for an encrypted key.
+        SSL_CTX_set_default_passwd_cb(context) { _, _, _, _ in 0 }
         if let caFile = configuration.caFile {
             guard SSL_CTX_load_verify_locations(context, caFile, nil) == 1 else {
                 throw TLSError.fromQueue("cannot read the CA file '\(caFile)'")
@@ -49,7 +51,8 @@ public final class TLSClientContext: @unchecked Sendable {
             guard SSL_CTX_use_PrivateKey_file(context, key, SSL_FILETYPE_PEM) == 1 else {
                 // The reason names the parse error or a key that belongs to
                 // another certificate, never the key itself.
-                throw TLSError.fromQueue("cannot use the private key file '\(key)' with the certificate '\(certificate)'")
+                throw TLSError.fromQueue(
+                    "cannot use the private key file '\(key)' with the certificate '\(certificate)' (an encrypted key is not supported)")
             }
         default:
             throw TLSError("a client certificate needs both a certificate file and a private key file")

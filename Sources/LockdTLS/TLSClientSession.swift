@@ -56,7 +56,12 @@ public final class TLSClientSession {
     public init(context: TLSClientContext, serverName: String) throws(TLSError) {
         ERR_clear_error()
         guard let ssl = SSL_new(context.context) else { throw TLSError.fromQueue("cannot create a TLS session") }
-        guard let input = BIO_new(BIO_s_mem()), let output = BIO_new(BIO_s_mem()) else {
+        guard let input = BIO_new(BIO_s_mem()) else {
+            SSL_free(ssl)
+            throw TLSError.fromQueue("cannot create TLS buffers")
+        }
+        guard let output = BIO_new(BIO_s_mem()) else {
+            BIO_free(input)
             SSL_free(ssl)
             throw TLSError.fromQueue("cannot create TLS buffers")
         }
