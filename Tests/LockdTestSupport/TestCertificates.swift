@@ -26,8 +26,14 @@ public struct TestCertificates: Sendable {
         try made.get()
     }
 
-    private static let made = Result { try TestCertificates(directory: FileManager.default.temporaryDirectory
-        .appendingPathComponent("lockd-tls-\(getpid())-\(UUID().uuidString)").path) }
+    private static let directory = FileManager.default.temporaryDirectory
+        .appendingPathComponent("lockd-tls-\(getpid())-\(UUID().uuidString)").path
+
+    private static let made = Result {
+        // Gone when the test process ends.
+        atexit { try? FileManager.default.removeItem(atPath: TestCertificates.directory) }
+        return try TestCertificates(directory: directory)
+    }
 
     private init(directory: String) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
