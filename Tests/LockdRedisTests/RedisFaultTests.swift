@@ -84,12 +84,7 @@ import Testing
     }
 
     @Test func aCommandPastItsDeadlineNeverLeaksItsReplyToALaterCaller() async throws {
-        try await RedisTestHarness.with(
-            serverArguments: ["--enable-debug-command", "local"],
-            configure: { $0.commandTimeout = .milliseconds(200) }
-        ) { redis in
-            let key = redis.key("k")
-            _ = try await redis.client.send(["SET", .string(key), "mine"])
+        try await withSleepableRedis { redis, key in
             async let sleeper = redis.outcome(["DEBUG", "SLEEP", "0.6"])
             try await Task.sleep(for: .milliseconds(20))
             async let queued = redis.outcome(["GET", .string(key)])
@@ -116,12 +111,7 @@ import Testing
     }
 
     @Test func aPipelinePastItsDeadlineFailsWholeAndLeaksNoReply() async throws {
-        try await RedisTestHarness.with(
-            serverArguments: ["--enable-debug-command", "local"],
-            configure: { $0.commandTimeout = .milliseconds(200) }
-        ) { redis in
-            let key = redis.key("k")
-            _ = try await redis.client.send(["SET", .string(key), "mine"])
+        try await withSleepableRedis { redis, key in
             do throws(RedisError) {
                 _ = try await redis.client.pipeline([["GET", .string(key)], ["DEBUG", "SLEEP", "0.5"], ["GET", .string(key)]])
                 Issue.record("a pipeline that outlives its deadline must fail")
@@ -174,5 +164,18 @@ import Testing
         }
         #expect(answered)
         await client.shutdown()
+    }
+
+    /// A Redis that takes `DEBUG SLEEP`, a client whose commands time out
+    /// after 200 ms, and a key holding "mine".
+    private func withSleepableRedis(_ body: (RedisTestHarness, String) async throws -> Void) async throws {
+        try await RedisTestHarness.with(
+            serverArguments: ["--enable-debug-command", "local"],
+            configure: { $0.commandTimeout = .milliseconds(200) }
+        ) { redis in
+            let key = redis.key("k")
+            _ = try await redis.client.send(["SET", .string(key), "mine"])
+            try await body(redis, key)
+        }
     }
 }
