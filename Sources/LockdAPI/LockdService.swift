@@ -52,7 +52,8 @@ public final class LockdService: Sendable {
         self.engine = LockEngine(store: store, configuration: configuration.engine, loops: loops, metrics: metrics, logger: logger)
         var http = configuration.http
         http.listenAddress = configuration.listen
-        let connections = registry.makeGauge(name: "lockd_open_connections", help: "HTTP connections open now.")
+        let connections = registry.makeGauge(descriptor: MetricNameDescriptor(
+            namespace: "lockd", metricName: "open_connections", unitName: "", helpText: "HTTP connections open now."))
         let server = ServerBox()
         let api = LockAPI(engine: engine, factory: factory) {
             if let count = server.value?.openConnectionCount { connections.set(Double(count)) }
