@@ -21,8 +21,11 @@ struct RedisBench: AsyncParsableCommand {
         abstract: "Benchmark lockd's Redis client: N concurrent callers, each sending one command (or one pipeline) at a time."
     )
 
-    @Option(help: "Redis URL.")
+    @Option(help: "Redis URL; rediss:// for TLS.")
     var url = "redis://127.0.0.1:6379"
+
+    @Option(help: "With rediss://: PEM file of the CAs that sign the server's certificate (default: the system's).")
+    var tlsCAFile: String?
 
     @Option(help: "Concurrent callers (tasks), each waiting for its reply before sending again.")
     var concurrency = 50
@@ -65,6 +68,7 @@ struct RedisBench: AsyncParsableCommand {
     func run() async throws {
         var configuration = try RedisConfiguration(url: url)
         configuration.connectionsPerLoop = connectionsPerLoop
+        configuration.tls?.caFile = tlsCAFile
         configuration.commandTimeout = .seconds(5)
         let group = try EventLoopGroup(loopCount: loops, namePrefix: "redisbench")
         let client = RedisClient(configuration: configuration, eventLoopGroup: group, logger: Logger(label: "redisbench"))
