@@ -187,6 +187,8 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
 
     private func run() {
         threadID.store(UInt(pthread_self()), ordering: .relaxed)
+        // So `top -H`, perf and crash reports name the thread (Linux keeps 15 bytes).
+        _ = clockd_set_thread_name(name)
         let capacity = 256
         var events = [UInt32](repeating: 0, count: capacity)
         var data = [UInt64](repeating: 0, count: capacity)

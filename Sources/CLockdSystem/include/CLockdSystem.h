@@ -5,6 +5,7 @@
 
 #ifdef __linux__
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -45,6 +46,9 @@ static inline int clockd_accept(int fd) { return accept4(fd, NULL, NULL, SOCK_NO
 static inline int clockd_socket(int domain) { return socket(domain, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0); }
 
 static inline int clockd_errno(void) { return errno; }
+
+/* Names the calling thread (prctl is variadic, which Swift cannot call); Linux keeps 15 bytes. */
+static inline int clockd_set_thread_name(const char *name) { return prctl(PR_SET_NAME, name, 0, 0, 0); }
 
 static const uint32_t CLOCKD_EPOLLIN = EPOLLIN;
 static const uint32_t CLOCKD_EPOLLOUT = EPOLLOUT;
