@@ -1,4 +1,8 @@
 import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 
 @testable import LockdTransport
@@ -12,6 +16,21 @@ import Testing
         }
         #expect(ranOnLoop)
         #expect(!loop.inEventLoop)
+    }
+
+    @Test func theLoopThreadCarriesTheLoopsName() async throws {
+        let loop = try EventLoop.spawn(name: "named-loop-7")
+        defer { loop.shutdown() }
+        let name = await withCheckedContinuation { continuation in
+            loop.execute {
+                var buffer = [UInt8](repeating: 0, count: 32)
+                let file = fopen("/proc/thread-self/comm", "r")
+                defer { if let file { fclose(file) } }
+                let count = file.map { fread(&buffer, 1, buffer.count, $0) } ?? 0
+                continuation.resume(returning: String(decoding: buffer.prefix(count), as: UTF8.self))
+            }
+        }
+        #expect(name == "named-loop-7\n")
     }
 
     @Test func tasksPreferringTheLoopRunOnIt() async throws {
