@@ -13,7 +13,8 @@ import Synchronization
 ///
 /// Connections reconnect on their own with capped, jittered backoff. While a
 /// loop has no usable connection, commands fail at once with an
-/// `unreachable` error instead of waiting.
+/// `unreachable` error instead of waiting. With ``RedisConfiguration/tls``
+/// set (a `rediss://` URL) every connection speaks verified TLS.
 ///
 /// ```swift
 /// let client = RedisClient(configuration: try RedisConfiguration(url: "redis://127.0.0.1:6379"),
@@ -144,8 +145,9 @@ public final class RedisClient: Sendable {
         }
     }
 
-    /// Runs `script` once per call in one ``pipeline(_:)``, calls that met
-    /// `-NOSCRIPT` again with `EVAL` in a second one.
+    /// Runs `script` once per call in one ``pipeline(_:)``; calls that met
+    /// `-NOSCRIPT` run again in a second one, the first of them by `EVAL`
+    /// (which caches the script for the rest).
     ///
     /// ```swift
     /// let replies = try await client.run(heartbeat, pipelined: names.map { (keys: [queueKey($0)], arguments: [id]) })
