@@ -311,12 +311,13 @@ struct RedisConnectionStateMachine<Waiter> {
         let frame = settings.isSubscriber ? RedisPubSubFrame(value) : .other
         if case .message(let message, let kind) = frame { return .deliver(message, kind) }
         if frame == .other, value.isPush { return .none }
-        guard let isPipeline = pending.first?.isPipeline else {
+        // The head is read and changed in place: a copy of an entry per
+        // reply costs on the hot path, and would copy a pipeline's array.
+        guard let isPipeline = pending.withFirst({ $0.isPipeline }) else {
             return closed(RedisError(.protocolViolation, message: "Redis sent a reply to no command"), now: now())
         }
         if isPipeline {
             // An error reply is one command's result, not the whole pipeline's.
-            // Gathered in place: holding a copy of the entry would copy the array per reply.
             let complete = pending.withFirst { entry in
                 entry.gathered.append(value)
                 return entry.gathered.count == entry.replies
@@ -324,16 +325,15 @@ struct RedisConnectionStateMachine<Waiter> {
             guard complete == true, let entry = pending.popFirst() else { return .none }
             return .succeed(entry.waiter, .array(entry.gathered))
         }
-        guard let head = pending.first else { return .none }
-        if let message = value.fastErrorMessage {
-            _ = pending.popFirst()
+        if let message = value.fastErrorMessage, let head = pending.popFirst() {
             return .fail(head.waiter, .reply(message))
         }
-        if head.replies > 1 {
-            _ = pending.withFirst { $0.replies -= 1 }
-            return .none
+        // (Un)subscribe confirmations come one per name.
+        let awaited = pending.withFirst { entry in
+            entry.replies -= 1
+            return entry.replies
         }
-        _ = pending.popFirst()
+        guard awaited == 0, let head = pending.popFirst() else { return .none }
         return .succeed(head.waiter, value)
     }
 
