@@ -121,7 +121,7 @@ let package = Package(
         ),
         .target(
             name: "LockdTestSupport",
-            dependencies: ["LockdTransport"],
+            dependencies: ["LockdTransport", "LockdRedis", "LockEngine", "LockdAPI", .product(name: "Logging", package: "swift-log")],
             path: "Tests/LockdTestSupport",
             swiftSettings: strictSwift
         ),

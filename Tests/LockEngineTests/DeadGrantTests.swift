@@ -1,3 +1,4 @@
+import LockdTestSupport
 import LockEngine
 import LockdTransport
 import Synchronization
@@ -13,7 +14,7 @@ import Testing
             let loops = try EventLoopGroup(loopCount: 1)
             defer { loops.shutdown() }
             let stalled = LockEngine(store: slow, loops: loops, logger: .init(label: "test"))
-            let name = try uniqueName()
+            let name = try LockName(uniqueLockName())
             let grant = try await stalled.acquire(AcquireRequest(name: name, ttlMs: 1_000))
             #expect(slow.grantsSeen.count >= 2)
             #expect(grant.lease.fence > slow.grantsSeen[0].fence)
@@ -27,7 +28,7 @@ import Testing
             let loops = try EventLoopGroup(loopCount: 1)
             defer { loops.shutdown() }
             let stalled = LockEngine(store: slow, loops: loops, logger: .init(label: "test"))
-            let name = try uniqueName()
+            let name = try LockName(uniqueLockName())
             let error = await #expect(throws: LockError.self) {
                 try await stalled.acquire(AcquireRequest(name: name, ttlMs: 200))
             }

@@ -1,3 +1,4 @@
+import LockdTestSupport
 import LockEngine
 import Testing
 
@@ -6,7 +7,7 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func acquireGrantsAFreeLockAndRefusesASecondHolder(store: StoreKind) async throws {
         try await store.withEngine { engine, _ in
-            let name = try uniqueName()
+            let name = try LockName(uniqueLockName())
             let grant = try await engine.acquire(AcquireRequest(name: name, ttlMs: 5_000, owner: "worker-1"))
             #expect(!grant.isRetry)
             #expect(grant.lease.fence >= 1)
@@ -32,7 +33,7 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func acquireWithTheHoldingTokenIsARetryWithTheSameFence(store: StoreKind) async throws {
         try await store.withEngine { engine, _ in
-            let name = try uniqueName()
+            let name = try LockName(uniqueLockName())
             let token = try LeaseToken("client-chosen-token-0123456789")
             let first = try await engine.acquire(AcquireRequest(name: name, ttlMs: 1_000, token: token))
             let retry = try await engine.acquire(AcquireRequest(name: name, ttlMs: 9_000, token: token))
@@ -49,7 +50,7 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func releaseNeedsTheHoldingToken(store: StoreKind) async throws {
         try await store.withEngine { engine, _ in
-            let name = try uniqueName()
+            let name = try LockName(uniqueLockName())
             let grant = try await engine.acquire(AcquireRequest(name: name, ttlMs: 5_000))
             await #expect(throws: LockError.leaseLost) {
                 try await engine.release(name, token: LeaseToken.random())
@@ -65,7 +66,7 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func renewExtendsOnlyALiveLeaseOfItsHolder(store: StoreKind) async throws {
         try await store.withEngine { engine, _ in
-            let name = try uniqueName()
+            let name = try LockName(uniqueLockName())
             let grant = try await engine.acquire(AcquireRequest(name: name, ttlMs: 2_000))
             let renewed = try await engine.renew(name, token: grant.lease.token, ttlMs: 5_000)
             #expect(renewed.fence == grant.lease.fence)
@@ -85,7 +86,7 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func anExpiredLeaseFreesTheLockAndCannotBeRenewed(store: StoreKind) async throws {
         try await store.withEngine { engine, _ in
-            let name = try uniqueName()
+            let name = try LockName(uniqueLockName())
             let first = try await engine.acquire(AcquireRequest(name: name, ttlMs: 500))
             try await Task.sleep(for: .milliseconds(800))
             #expect(try await engine.status(of: name).isHeld == false)
@@ -103,7 +104,7 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func fencesStrictlyIncreaseOverAThousandCycles(store: StoreKind) async throws {
         try await store.withEngine { engine, _ in
-            let name = try uniqueName()
+            let name = try LockName(uniqueLockName())
             var last: Int64 = 0
             for _ in 0..<1_000 {
                 let grant = try await engine.acquire(AcquireRequest(name: name, ttlMs: 5_000))
@@ -117,7 +118,7 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func statusShowsHoldersWithoutTokens(store: StoreKind) async throws {
         try await store.withEngine { engine, _ in
-            let name = try uniqueName()
+            let name = try LockName(uniqueLockName())
             let free = try await engine.status(of: name)
             #expect(free.holders.isEmpty)
             let grant = try await engine.acquire(AcquireRequest(name: name, ttlMs: 5_000, owner: "billing-7"))
@@ -167,7 +168,7 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func outOfRangeRequestsAreRefusedWithWhatToFix(store: StoreKind) async throws {
         try await store.withEngine { engine, _ in
-            let name = try uniqueName()
+            let name = try LockName(uniqueLockName())
             let cases: [(AcquireRequest, String)] = [
                 (AcquireRequest(name: name, ttlMs: 99), "ttl_ms"),
                 (AcquireRequest(name: name, ttlMs: 86_400_001), "ttl_ms"),

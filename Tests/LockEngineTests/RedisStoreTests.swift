@@ -50,7 +50,7 @@ import Testing
 
     @Test func twoInstancesOnOneRedisActAsOne() async throws {
         let cluster = try await Cluster.start()
-        let name = try uniqueName()
+        let name = try LockName(uniqueLockName())
         let grant = try await cluster.engines[0].acquire(AcquireRequest(name: name, ttlMs: 5_000))
         await #expect(throws: LockError.self) {
             try await cluster.engines[1].acquire(AcquireRequest(name: name, ttlMs: 5_000))
@@ -64,7 +64,7 @@ import Testing
 
     @Test func waitersOnTwoInstancesAreServedInArrivalOrder() async throws {
         let cluster = try await Cluster.start()
-        let name = try uniqueName()
+        let name = try LockName(uniqueLockName())
         var current = try await cluster.engines[0].acquire(AcquireRequest(name: name, ttlMs: 30_000))
         var tasks: [Task<AcquireGrant, any Error>] = []
         for index in 0..<6 {
@@ -84,7 +84,7 @@ import Testing
         let server = try await offThePool { try RedisServerFixture.start() }
         let survivor = try await Cluster.start(instances: 1, server: server)
         let doomed = try await Cluster.start(instances: 1, server: server)
-        let name = try uniqueName()
+        let name = try LockName(uniqueLockName())
         let holder = try await survivor.engines[0].acquire(AcquireRequest(name: name, ttlMs: 30_000))
         // The doomed instance queues first, then dies without leaving the queue.
         let orphan = Task { try await doomed.engines[0].acquire(AcquireRequest(name: name, ttlMs: 30_000, waitMs: 30_000)) }
@@ -112,7 +112,7 @@ import Testing
         let client = RedisClient(configuration: try RedisConfiguration(url: server.url), eventLoopGroup: loops, logger: Logger(label: "test"))
         let store = RedisLockStore(client: client, logger: Logger(label: "test"))
         // More names than one heartbeat pipeline carries.
-        let base = try uniqueName()
+        let base = try LockName(uniqueLockName())
         let names = try (0..<1_200).map { try LockName("\(base.value):\($0)") }
         var waiters: [LockName: [WaiterID]] = [:]
         for name in names {
@@ -140,7 +140,7 @@ import Testing
     @Test func fencesKeepGrowingWhenRedisRestartsWithoutPersistence() async throws {
         let server = try await offThePool { try RedisServerFixture.start() }
         let before = try await Cluster.start(instances: 1, server: server)
-        let name = try uniqueName()
+        let name = try LockName(uniqueLockName())
         var last: Int64 = 0
         for _ in 0..<50 {
             let grant = try await before.engines[0].acquire(AcquireRequest(name: name, ttlMs: 5_000))

@@ -1,3 +1,4 @@
+import LockdTestSupport
 import LockEngine
 import LockdTransport
 import Synchronization
@@ -8,7 +9,7 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func aReleaseHandsTheLockToTheWaiter(store: StoreKind) async throws {
         try await store.withEngine { engine, _ in
-            let name = try uniqueName()
+            let name = try LockName(uniqueLockName())
             let holder = try await engine.acquire(AcquireRequest(name: name, ttlMs: 30_000))
             let waiter = Task { try await engine.acquire(AcquireRequest(name: name, ttlMs: 5_000, waitMs: 10_000)) }
             try await Task.sleep(for: .milliseconds(100))
@@ -25,7 +26,7 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func aWaitingAcquireOfAFreeLockIsGrantedAtOnce(store: StoreKind) async throws {
         try await store.withEngine { engine, _ in
-            let name = try uniqueName()
+            let name = try LockName(uniqueLockName())
             let grant = try await engine.acquire(AcquireRequest(name: name, ttlMs: 5_000, waitMs: 5_000))
             #expect(!grant.isRetry)
             #expect(engine.waiterCount == 0)
@@ -38,7 +39,7 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func anExpiryHandsTheLockToTheWaiter(store: StoreKind) async throws {
         try await store.withEngine { engine, _ in
-            let name = try uniqueName()
+            let name = try LockName(uniqueLockName())
             let holder = try await engine.acquire(AcquireRequest(name: name, ttlMs: 1_000))
             let started = MonotonicClock.now()
             let grant = try await engine.acquire(AcquireRequest(name: name, ttlMs: 5_000, waitMs: 10_000))
@@ -52,7 +53,7 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func aWaitThatRunsOutAnswersHeld(store: StoreKind) async throws {
         try await store.withEngine { engine, _ in
-            let name = try uniqueName()
+            let name = try LockName(uniqueLockName())
             _ = try await engine.acquire(AcquireRequest(name: name, ttlMs: 30_000))
             let started = MonotonicClock.now()
             await #expect(throws: LockError.self) {
@@ -68,7 +69,7 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func waitersAreServedFirstComeFirstServed(store: StoreKind) async throws {
         try await store.withEngine { engine, _ in
-            let name = try uniqueName()
+            let name = try LockName(uniqueLockName())
             var current = try await engine.acquire(AcquireRequest(name: name, ttlMs: 30_000))
             let order = Order()
             var tasks: [Task<AcquireGrant, any Error>] = []
@@ -93,7 +94,7 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func aCancelledWaiterIsSkippedAndLeavesNothingBehind(store: StoreKind) async throws {
         try await store.withEngine { engine, _ in
-            let name = try uniqueName()
+            let name = try LockName(uniqueLockName())
             let holder = try await engine.acquire(AcquireRequest(name: name, ttlMs: 30_000))
             let first = Task { try await engine.acquire(AcquireRequest(name: name, ttlMs: 30_000, waitMs: 20_000, owner: "first")) }
             try await Task.sleep(for: .milliseconds(50))
@@ -120,7 +121,7 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func oneReleaseWakesExactlyOneOfAThousandWaiters(store: StoreKind) async throws {
         try await store.withEngine { engine, _ in
-            let name = try uniqueName()
+            let name = try LockName(uniqueLockName())
             let holder = try await engine.acquire(AcquireRequest(name: name, ttlMs: 60_000))
             let granted = Counter()
             let waiters = (0..<1_000).map { _ in
@@ -151,7 +152,7 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func shutdownAnswersWaitersUnavailable(store: StoreKind) async throws {
         try await store.withEngine { engine, _ in
-            let name = try uniqueName()
+            let name = try LockName(uniqueLockName())
             _ = try await engine.acquire(AcquireRequest(name: name, ttlMs: 30_000))
             let waiter = Task { try await engine.acquire(AcquireRequest(name: name, ttlMs: 5_000, waitMs: 20_000)) }
             try await Task.sleep(for: .milliseconds(100))

@@ -1,3 +1,4 @@
+import LockdTestSupport
 import Foundation
 import Testing
 
@@ -26,8 +27,8 @@ import Testing
         (String(repeating: "[", count: 100), "JSON"),
     ]
 
-    @Test(arguments: APIStore.allCases)
-    func malformedAcquireBodiesAreRefusedWithWhatToFix(store: APIStore) async throws {
+    @Test(arguments: StoreKind.allCases)
+    func malformedAcquireBodiesAreRefusedWithWhatToFix(store: StoreKind) async throws {
         try await store.withLockd { lockd in
             let name = uniqueLockName()
             for (body, mentions) in Self.cases {
@@ -43,8 +44,8 @@ import Testing
         }
     }
 
-    @Test(arguments: APIStore.allCases)
-    func badNamesAreRefused(store: APIStore) async throws {
+    @Test(arguments: StoreKind.allCases)
+    func badNamesAreRefused(store: StoreKind) async throws {
         try await store.withLockd { lockd in
             let long = String(repeating: "n", count: 256)
             // URLSession folds a literal ".." segment away before sending; the escaped forms reach lockd.
@@ -57,8 +58,8 @@ import Testing
         }
     }
 
-    @Test(arguments: APIStore.allCases)
-    func badListQueriesAreRefused(store: APIStore) async throws {
+    @Test(arguments: StoreKind.allCases)
+    func badListQueriesAreRefused(store: StoreKind) async throws {
         try await store.withLockd { lockd in
             for query in ["limit=0", "limit=1001", "limit=ten", "prefix=a%2Fb", "cursor=not-ours", "color=blue", "limit=1&limit=2"] {
                 let response = try await lockd.send("GET", "/locks?\(query)")
@@ -67,8 +68,8 @@ import Testing
         }
     }
 
-    @Test(arguments: APIStore.allCases)
-    func unknownRoutesAndMethodsAreProblems(store: APIStore) async throws {
+    @Test(arguments: StoreKind.allCases)
+    func unknownRoutesAndMethodsAreProblems(store: StoreKind) async throws {
         try await store.withLockd { lockd in
             let missing = try await lockd.send("GET", "/nope")
             #expect(missing.status == 404)

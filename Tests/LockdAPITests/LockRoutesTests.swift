@@ -1,3 +1,4 @@
+import LockdTestSupport
 import Foundation
 import Testing
 
@@ -5,8 +6,8 @@ import Testing
 
 /// Every row of PRODUCT.md's API table, over real HTTP, against every store.
 @Suite struct LockRoutesTests {
-    @Test(arguments: APIStore.allCases)
-    func acquireRenewReleaseRoundTrip(store: APIStore) async throws {
+    @Test(arguments: StoreKind.allCases)
+    func acquireRenewReleaseRoundTrip(store: StoreKind) async throws {
         try await store.withLockd { lockd in
             let name = uniqueLockName()
             let acquired = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":60000,"owner":"worker-7"}"#)
@@ -46,8 +47,8 @@ import Testing
         }
     }
 
-    @Test(arguments: APIStore.allCases)
-    func aHeldLockAnswers409WithHoldersAndRetryAfter(store: APIStore) async throws {
+    @Test(arguments: StoreKind.allCases)
+    func aHeldLockAnswers409WithHoldersAndRetryAfter(store: StoreKind) async throws {
         try await store.withLockd { lockd in
             let name = uniqueLockName()
             let first = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":60000,"owner":"a"}"#)
@@ -66,8 +67,8 @@ import Testing
         }
     }
 
-    @Test(arguments: APIStore.allCases)
-    func retriedAcquireWithItsTokenAnswers200WithTheSameFence(store: APIStore) async throws {
+    @Test(arguments: StoreKind.allCases)
+    func retriedAcquireWithItsTokenAnswers200WithTheSameFence(store: StoreKind) async throws {
         try await store.withLockd { lockd in
             let name = uniqueLockName()
             let body = #"{"ttl_ms":60000,"token":"my-own-retry-safe-token-0001"}"#
@@ -81,8 +82,8 @@ import Testing
         }
     }
 
-    @Test(arguments: APIStore.allCases)
-    func renewAndReleaseCheckTheLockTokenHeader(store: APIStore) async throws {
+    @Test(arguments: StoreKind.allCases)
+    func renewAndReleaseCheckTheLockTokenHeader(store: StoreKind) async throws {
         try await store.withLockd { lockd in
             let name = uniqueLockName()
             let token = try #require(try await lockd.send("POST", "/locks/\(name)").json["token"] as? String)
@@ -101,8 +102,8 @@ import Testing
         }
     }
 
-    @Test(arguments: APIStore.allCases)
-    func inspectAndListShowHoldersButNoTokens(store: APIStore) async throws {
+    @Test(arguments: StoreKind.allCases)
+    func inspectAndListShowHoldersButNoTokens(store: StoreKind) async throws {
         try await store.withLockd { lockd in
             let prefix = "routes:\(UUID().uuidString.prefix(8)):"
             let free = try await lockd.send("GET", "/locks/\(prefix)free")
@@ -138,8 +139,8 @@ import Testing
         }
     }
 
-    @Test(arguments: APIStore.allCases)
-    func healthReadinessSpecAndMetricsAnswer(store: APIStore) async throws {
+    @Test(arguments: StoreKind.allCases)
+    func healthReadinessSpecAndMetricsAnswer(store: StoreKind) async throws {
         try await store.withLockd { lockd in
             let health = try await lockd.send("GET", "/healthz")
             #expect(health.status == 200)

@@ -1,3 +1,4 @@
+import LockdTestSupport
 import Foundation
 import Testing
 
@@ -11,8 +12,8 @@ import Testing
         return nil
     }
 
-    @Test(arguments: APIStore.allCases)
-    func seriesAppearAndMove(store: APIStore) async throws {
+    @Test(arguments: StoreKind.allCases)
+    func seriesAppearAndMove(store: StoreKind) async throws {
         try await store.withLockd { lockd in
             let name = uniqueLockName()
             let lease = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":60000}"#)

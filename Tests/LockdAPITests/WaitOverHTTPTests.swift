@@ -1,3 +1,4 @@
+import LockdTestSupport
 import Foundation
 import LockdTransport
 import Testing
@@ -9,8 +10,8 @@ import FoundationNetworking
 /// Waiting acquires over HTTP: hand-off, and a client that hangs up gives
 /// its place away and is never granted.
 @Suite struct WaitOverHTTPTests {
-    @Test(arguments: APIStore.allCases)
-    func aWaitingRequestIsGrantedOnRelease(store: APIStore) async throws {
+    @Test(arguments: StoreKind.allCases)
+    func aWaitingRequestIsGrantedOnRelease(store: StoreKind) async throws {
         try await store.withLockd { lockd in
             let name = uniqueLockName()
             let holder = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":30000}"#)
@@ -24,8 +25,8 @@ import FoundationNetworking
         }
     }
 
-    @Test(arguments: APIStore.allCases)
-    func aWaitThatTimesOutAnswers409(store: APIStore) async throws {
+    @Test(arguments: StoreKind.allCases)
+    func aWaitThatTimesOutAnswers409(store: StoreKind) async throws {
         try await store.withLockd { lockd in
             let name = uniqueLockName()
             _ = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":30000}"#)
@@ -37,8 +38,8 @@ import FoundationNetworking
         }
     }
 
-    @Test(arguments: APIStore.allCases)
-    func aClientThatHangsUpWhileWaitingIsNeverGranted(store: APIStore) async throws {
+    @Test(arguments: StoreKind.allCases)
+    func aClientThatHangsUpWhileWaitingIsNeverGranted(store: StoreKind) async throws {
         try await store.withLockd { lockd in
             let name = uniqueLockName()
             let holder = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":30000}"#)
@@ -59,8 +60,8 @@ import FoundationNetworking
         }
     }
 
-    @Test(arguments: APIStore.allCases)
-    func tokensNeverAppearInLogsAtTrace(store: APIStore) async throws {
+    @Test(arguments: StoreKind.allCases)
+    func tokensNeverAppearInLogsAtTrace(store: StoreKind) async throws {
         try await store.withLockd { lockd in
             let name = uniqueLockName()
             var tokens: [String] = []

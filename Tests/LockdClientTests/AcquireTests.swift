@@ -1,13 +1,14 @@
+import LockdTestSupport
 import Foundation
 import LockdClient
 import Testing
 
 @Suite("LockClient: acquire, renew, release")
 struct AcquireTests {
-    @Test("tryAcquire grants a lease, then nil while it is held", arguments: TestStore.allCases)
-    func tryAcquireGrantsThenNil(store: TestStore) async throws {
+    @Test("tryAcquire grants a lease, then nil while it is held", arguments: StoreKind.allCases)
+    func tryAcquireGrantsThenNil(store: StoreKind) async throws {
         try await store.withLockd { lockd async throws in
-            let name = uniqueName()
+            let name = uniqueLockName()
             let before = Date()
             let lease = try #require(try await lockd.client(owner: "worker-1").tryAcquire(name, ttl: .seconds(60)))
             #expect(lease.name == name)
@@ -25,10 +26,10 @@ struct AcquireTests {
         }
     }
 
-    @Test("acquire throws held with the holder and Retry-After", arguments: TestStore.allCases)
-    func acquireThrowsHeld(store: TestStore) async throws {
+    @Test("acquire throws held with the holder and Retry-After", arguments: StoreKind.allCases)
+    func acquireThrowsHeld(store: StoreKind) async throws {
         try await store.withLockd { lockd async throws in
-            let name = uniqueName()
+            let name = uniqueLockName()
             let lease = try await lockd.client(owner: "worker-1").acquire(name, ttl: .seconds(30))
             do {
                 _ = try await lockd.client(owner: "worker-2").acquire(name, ttl: .seconds(30))
@@ -43,10 +44,10 @@ struct AcquireTests {
         }
     }
 
-    @Test("fences grow across release and re-acquire", arguments: TestStore.allCases)
-    func fencesGrow(store: TestStore) async throws {
+    @Test("fences grow across release and re-acquire", arguments: StoreKind.allCases)
+    func fencesGrow(store: StoreKind) async throws {
         try await store.withLockd { lockd async throws in
-            let name = uniqueName()
+            let name = uniqueLockName()
             let locks = lockd.client()
             var last: Int64 = 0
             for _ in 0..<5 {
@@ -58,10 +59,10 @@ struct AcquireTests {
         }
     }
 
-    @Test("renew extends the lease: same token and fence, later expiry, new TTL", arguments: TestStore.allCases)
-    func renewExtends(store: TestStore) async throws {
+    @Test("renew extends the lease: same token and fence, later expiry, new TTL", arguments: StoreKind.allCases)
+    func renewExtends(store: StoreKind) async throws {
         try await store.withLockd { lockd async throws in
-            let lease = try await lockd.client().acquire(uniqueName(), ttl: .seconds(20))
+            let lease = try await lockd.client().acquire(uniqueLockName(), ttl: .seconds(20))
             let (fence, token, firstExpiry) = (lease.fence, lease.token, lease.expiresAt)
             try await lease.renew(ttl: .seconds(120))
             #expect(lease.fence == fence)
@@ -74,10 +75,10 @@ struct AcquireTests {
         }
     }
 
-    @Test("release frees the lock; releasing again does nothing; renewing a released lease is lost", arguments: TestStore.allCases)
-    func releaseFrees(store: TestStore) async throws {
+    @Test("release frees the lock; releasing again does nothing; renewing a released lease is lost", arguments: StoreKind.allCases)
+    func releaseFrees(store: StoreKind) async throws {
         try await store.withLockd { lockd async throws in
-            let name = uniqueName()
+            let name = uniqueLockName()
             let locks = lockd.client()
             let lease = try await locks.acquire(name, ttl: .seconds(30))
             try await lease.release()
@@ -90,10 +91,10 @@ struct AcquireTests {
         }
     }
 
-    @Test("a lease that expired is lost: renew and release say so", arguments: TestStore.allCases)
-    func expiredLeaseIsLost(store: TestStore) async throws {
+    @Test("a lease that expired is lost: renew and release say so", arguments: StoreKind.allCases)
+    func expiredLeaseIsLost(store: StoreKind) async throws {
         try await store.withLockd { lockd async throws in
-            let lease = try await lockd.client().acquire(uniqueName(), ttl: .milliseconds(200))
+            let lease = try await lockd.client().acquire(uniqueLockName(), ttl: .milliseconds(200))
             try await Task.sleep(for: .milliseconds(400))
             #expect(lease.isLost)
             await #expect { try await lease.renew() } throws: { error in
@@ -102,10 +103,10 @@ struct AcquireTests {
         }
     }
 
-    @Test("release of a lease deleted behind its back throws leaseLost and marks it lost", arguments: TestStore.allCases)
-    func releaseAfterDeletion(store: TestStore) async throws {
+    @Test("release of a lease deleted behind its back throws leaseLost and marks it lost", arguments: StoreKind.allCases)
+    func releaseAfterDeletion(store: StoreKind) async throws {
         try await store.withLockd { lockd async throws in
-            let name = uniqueName()
+            let name = uniqueLockName()
             let lease = try await lockd.client().acquire(name, ttl: .seconds(30))
             try await lockd.releaseBehindTheBack(name, token: lease.token)
             await #expect { try await lease.release() } throws: { error in
@@ -115,20 +116,20 @@ struct AcquireTests {
         }
     }
 
-    @Test("a waiting acquire on a free lock is granted at once", arguments: TestStore.allCases)
-    func waitingAcquireOnFreeLock(store: TestStore) async throws {
+    @Test("a waiting acquire on a free lock is granted at once", arguments: StoreKind.allCases)
+    func waitingAcquireOnFreeLock(store: StoreKind) async throws {
         try await store.withLockd { lockd in
             let start = ContinuousClock.now
-            let lease = try #require(try await lockd.client().tryAcquire(uniqueName(), ttl: .seconds(30), wait: .seconds(30)))
+            let lease = try #require(try await lockd.client().tryAcquire(uniqueLockName(), ttl: .seconds(30), wait: .seconds(30)))
             #expect(ContinuousClock.now - start < .seconds(10))
             try await lease.release()
         }
     }
 
-    @Test("a waiting acquire is granted when the holder releases", arguments: TestStore.allCases)
-    func waitingAcquireGranted(store: TestStore) async throws {
+    @Test("a waiting acquire is granted when the holder releases", arguments: StoreKind.allCases)
+    func waitingAcquireGranted(store: StoreKind) async throws {
         try await store.withLockd { lockd async throws in
-            let name = uniqueName()
+            let name = uniqueLockName()
             let holder = try await lockd.client().acquire(name, ttl: .seconds(30))
             async let waited = lockd.client().tryAcquire(name, ttl: .seconds(30), wait: .seconds(30))
             try await Task.sleep(for: .milliseconds(300))
@@ -141,10 +142,10 @@ struct AcquireTests {
         }
     }
 
-    @Test("a waiting acquire that times out returns nil", arguments: TestStore.allCases)
-    func waitingAcquireTimesOut(store: TestStore) async throws {
+    @Test("a waiting acquire that times out returns nil", arguments: StoreKind.allCases)
+    func waitingAcquireTimesOut(store: StoreKind) async throws {
         try await store.withLockd { lockd async throws in
-            let name = uniqueName()
+            let name = uniqueLockName()
             let holder = try await lockd.client().acquire(name, ttl: .seconds(30))
             let start = ContinuousClock.now
             let lease = try await lockd.client().tryAcquire(name, wait: .milliseconds(400))
@@ -154,15 +155,15 @@ struct AcquireTests {
         }
     }
 
-    @Test("lockd's validation comes back as invalidRequest with its detail", arguments: TestStore.allCases)
-    func serverValidation(store: TestStore) async throws {
+    @Test("lockd's validation comes back as invalidRequest with its detail", arguments: StoreKind.allCases)
+    func serverValidation(store: StoreKind) async throws {
         try await store.withLockd { lockd async throws in
-            await #expect { _ = try await lockd.client().acquire(uniqueName(), ttl: .milliseconds(5)) } throws: { error in
+            await #expect { _ = try await lockd.client().acquire(uniqueLockName(), ttl: .milliseconds(5)) } throws: { error in
                 guard case LockError.invalidRequest(let detail) = error else { return false }
                 return detail.contains("ttl_ms")
             }
             let tooLongOwner = LockClient(serverURL: lockd.url, owner: String(repeating: "o", count: 300))
-            await #expect { _ = try await tooLongOwner.acquire(uniqueName()) } throws: { error in
+            await #expect { _ = try await tooLongOwner.acquire(uniqueLockName()) } throws: { error in
                 guard case LockError.invalidRequest(let detail) = error else { return false }
                 return detail.contains("owner")
             }

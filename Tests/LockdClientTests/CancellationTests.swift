@@ -1,13 +1,14 @@
+import LockdTestSupport
 import Foundation
 import LockdClient
 import Testing
 
 @Suite("Cancellation")
 struct CancellationTests {
-    @Test("a cancelled waiting acquire returns at once and leaves no lease behind", arguments: TestStore.allCases)
-    func cancelledWaitLeavesNothing(store: TestStore) async throws {
+    @Test("a cancelled waiting acquire returns at once and leaves no lease behind", arguments: StoreKind.allCases)
+    func cancelledWaitLeavesNothing(store: StoreKind) async throws {
         try await store.withLockd { lockd async throws in
-            let name = uniqueName()
+            let name = uniqueLockName()
             let locks = lockd.client()
             let holder = try await locks.acquire(name, ttl: .seconds(30))
             let waiter = Task { try await locks.tryAcquire(name, ttl: .seconds(30), wait: .seconds(20)) }
@@ -18,7 +19,7 @@ struct CancellationTests {
             #expect(ContinuousClock.now - cancelledAt < .seconds(10))  // the wait was 20 s
 
             // lockd noticed the hang-up and dropped the waiter…
-            #expect(await waitUntil(within: .seconds(5)) { lockd.service.engine.waiterCount == 0 } != nil)
+            #expect(await timeUntil(within: .seconds(5)) { lockd.service.engine.waiterCount == 0 } != nil)
             // …so the release hands the lock to no one.
             try await holder.release()
             try await Task.sleep(for: .milliseconds(300))
@@ -28,10 +29,10 @@ struct CancellationTests {
         }
     }
 
-    @Test("a cancelled withLock that is still waiting never runs its body", arguments: TestStore.allCases)
-    func cancelledWithLockWhileWaiting(store: TestStore) async throws {
+    @Test("a cancelled withLock that is still waiting never runs its body", arguments: StoreKind.allCases)
+    func cancelledWithLockWhileWaiting(store: StoreKind) async throws {
         try await store.withLockd { lockd async throws in
-            let name = uniqueName()
+            let name = uniqueLockName()
             let locks = lockd.client()
             let holder = try await locks.acquire(name, ttl: .seconds(30))
             let waiter = Task {
@@ -42,7 +43,7 @@ struct CancellationTests {
             try await Task.sleep(for: .milliseconds(300))
             waiter.cancel()
             await #expect(throws: CancellationError.self) { try await waiter.value }
-            #expect(await waitUntil(within: .seconds(5)) { lockd.service.engine.waiterCount == 0 } != nil)
+            #expect(await timeUntil(within: .seconds(5)) { lockd.service.engine.waiterCount == 0 } != nil)
             try await holder.release()
             try await Task.sleep(for: .milliseconds(300))
             #expect(try await locks.status(name).isHeld == false)

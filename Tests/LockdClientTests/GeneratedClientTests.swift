@@ -1,3 +1,4 @@
+import LockdTestSupport
 import Foundation
 import LockdClient
 import OpenAPIRuntime
@@ -35,7 +36,7 @@ struct GeneratedClientTests {
 
     @Test("lockd serves the very openapi.yaml the client was generated from; health routes answer")
     func lockdServesTheSpec() async throws {
-        try await TestStore.memory.withLockd { lockd async throws in
+        try await StoreKind.memory.withLockd { lockd async throws in
             let client = lockd.generated
             guard case .ok(let document) = try await client.getOpenAPIDocument() else {
                 throw TestFailure("GET /openapi.yaml did not answer 200")

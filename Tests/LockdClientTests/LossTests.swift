@@ -1,13 +1,14 @@
+import LockdTestSupport
 import Foundation
 import LockdClient
 import Testing
 
 @Suite("Lease loss: detected within one renewal interval")
 struct LossTests {
-    @Test("a lease deleted behind withLock's back is lost at the next renewal", arguments: TestStore.allCases)
-    func deletedBehindTheBack(store: TestStore) async throws {
+    @Test("a lease deleted behind withLock's back is lost at the next renewal", arguments: StoreKind.allCases)
+    func deletedBehindTheBack(store: StoreKind) async throws {
         try await store.withLockd { lockd async throws in
-            let name = uniqueName()
+            let name = uniqueLockName()
             let ttl = Duration.seconds(6)  // renewals every ~2 s
             let locks = lockd.client()
             await #expect { 
@@ -28,11 +29,11 @@ struct LossTests {
         }
     }
 
-    @Test("a lease is lost when lockd is paused past its TTL", arguments: TestStore.allCases)
-    func lockdPaused(store: TestStore) async throws {
-        try await store.withLockdProcess { lockd in
+    @Test("a lease is lost when lockd is paused past its TTL", arguments: StoreKind.allCases)
+    func lockdPaused(store: StoreKind) async throws {
+        try await store.withLockdProcess { lockd, _ in
             let locks = LockClient(serverURL: lockd.url, timeout: .seconds(10))
-            let name = uniqueName()
+            let name = uniqueLockName()
             let ttl = Duration.milliseconds(4500)  // renewals every ~1.5 s
             var lossSeen = false
             do {
@@ -59,18 +60,18 @@ struct LossTests {
         }
     }
 
-    @Test("waitUntilLost returns when an unrenewed lease runs out, and throws once released", arguments: TestStore.allCases)
-    func waitUntilLostManual(store: TestStore) async throws {
+    @Test("waitUntilLost returns when an unrenewed lease runs out, and throws once released", arguments: StoreKind.allCases)
+    func waitUntilLostManual(store: StoreKind) async throws {
         try await store.withLockd { lockd async throws in
             let locks = lockd.client()
             // The lease is due one TTL after its acquire was sent, so never before this plus the TTL.
             let start = ContinuousClock.now
-            let expiring = try await locks.acquire(uniqueName(), ttl: .milliseconds(300))
+            let expiring = try await locks.acquire(uniqueLockName(), ttl: .milliseconds(300))
             try await expiring.waitUntilLost()
             #expect(ContinuousClock.now - start >= .milliseconds(300))
             #expect(expiring.isLost)
 
-            let released = try await locks.acquire(uniqueName(), ttl: .seconds(30))
+            let released = try await locks.acquire(uniqueLockName(), ttl: .seconds(30))
             let waiting = Task { try await released.waitUntilLost() }
             try await Task.sleep(for: .milliseconds(100))
             try await released.release()

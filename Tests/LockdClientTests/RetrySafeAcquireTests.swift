@@ -1,3 +1,4 @@
+import LockdTestSupport
 import Foundation
 import HTTPTypes
 import LockdClient
@@ -28,12 +29,12 @@ struct RetrySafeAcquireTests {
         }
     }
 
-    @Test("an acquire whose answer is lost is retried with the same token and gets the same lease", arguments: TestStore.allCases)
-    func lostAnswerIsRetried(store: TestStore) async throws {
+    @Test("an acquire whose answer is lost is retried with the same token and gets the same lease", arguments: StoreKind.allCases)
+    func lostAnswerIsRetried(store: StoreKind) async throws {
         try await store.withLockd { lockd async throws in
             let transport = LosesFirstAcquireAnswer()
             let locks = LockClient(serverURL: lockd.url, transport: transport, owner: "flaky-network")
-            let name = uniqueName()
+            let name = uniqueLockName()
             let lease = try #require(try await locks.tryAcquire(name, ttl: .seconds(10)))
             #expect(transport.acquires.withLock { $0 } == 2)
             // One lease only: the retry found its own grant, not a held lock.

@@ -1,13 +1,14 @@
+import LockdTestSupport
 import Foundation
 import LockdClient
 import Testing
 
 @Suite("LockClient: status, list, bad input, transport")
 struct StatusAndListTests {
-    @Test("status shows a free name and a held one (owner, fence, remaining; no token)", arguments: TestStore.allCases)
-    func status(store: TestStore) async throws {
+    @Test("status shows a free name and a held one (owner, fence, remaining; no token)", arguments: StoreKind.allCases)
+    func status(store: StoreKind) async throws {
         try await store.withLockd { lockd async throws in
-            let name = uniqueName()
+            let name = uniqueLockName()
             let locks = lockd.client(owner: "inspector-test")
             let free = try await locks.status(name)
             #expect(free == LockStatus(name: name, isHeld: false, holders: []))
@@ -26,16 +27,16 @@ struct StatusAndListTests {
         }
     }
 
-    @Test("list pages through every held lock under a prefix, and only those", arguments: TestStore.allCases)
-    func listPages(store: TestStore) async throws {
+    @Test("list pages through every held lock under a prefix, and only those", arguments: StoreKind.allCases)
+    func listPages(store: StoreKind) async throws {
         try await store.withLockd { lockd async throws in
-            let prefix = uniqueName() + ":"
+            let prefix = uniqueLockName() + ":"
             let locks = lockd.client()
             var leases: [Lease] = []
             for index in 0..<7 {
                 leases.append(try await locks.acquire("\(prefix)\(index)", ttl: .seconds(30)))
             }
-            let elsewhere = try await locks.acquire(uniqueName(), ttl: .seconds(30))
+            let elsewhere = try await locks.acquire(uniqueLockName(), ttl: .seconds(30))
 
             var seen: [String] = []
             for try await status in locks.list(prefix: prefix, pageSize: 3) {
@@ -82,10 +83,10 @@ struct StatusAndListTests {
         }
     }
 
-    @Test("descriptions of leases and errors never show the token", arguments: TestStore.allCases)
-    func noTokenInDescriptions(store: TestStore) async throws {
+    @Test("descriptions of leases and errors never show the token", arguments: StoreKind.allCases)
+    func noTokenInDescriptions(store: StoreKind) async throws {
         try await store.withLockd { lockd async throws in
-            let lease = try await lockd.client().acquire(uniqueName(), ttl: .seconds(5))
+            let lease = try await lockd.client().acquire(uniqueLockName(), ttl: .seconds(5))
             #expect(!String(describing: lease).contains(lease.token))
             #expect(String(describing: lease).contains("fence: \(lease.fence)"))
             try await lockd.releaseBehindTheBack(lease.name, token: lease.token)

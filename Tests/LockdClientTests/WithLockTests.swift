@@ -1,13 +1,14 @@
+import LockdTestSupport
 import Foundation
 import LockdClient
 import Testing
 
 @Suite("LockClient.withLock: renewal, release on every exit")
 struct WithLockTests {
-    @Test("keeps the lease alive across several TTLs, then releases", arguments: TestStore.allCases)
-    func keepsAlive(store: TestStore) async throws {
+    @Test("keeps the lease alive across several TTLs, then releases", arguments: StoreKind.allCases)
+    func keepsAlive(store: StoreKind) async throws {
         try await store.withLockd { lockd async throws in
-            let name = uniqueName()
+            let name = uniqueLockName()
             let locks = lockd.client()
             // Long enough that a renewal every ~2 s gets through while the whole
             // test suite shares two cores (which can stall every task for seconds).
@@ -28,11 +29,11 @@ struct WithLockTests {
         }
     }
 
-    @Test("releases when the body throws, and rethrows the body's error", arguments: TestStore.allCases)
-    func releasesOnThrow(store: TestStore) async throws {
+    @Test("releases when the body throws, and rethrows the body's error", arguments: StoreKind.allCases)
+    func releasesOnThrow(store: StoreKind) async throws {
         struct BodyFailed: Error {}
         try await store.withLockd { lockd async throws in
-            let name = uniqueName()
+            let name = uniqueLockName()
             let locks = lockd.client()
             await #expect(throws: BodyFailed.self) {
                 try await locks.withLock(name, ttl: .seconds(30)) { _ in throw BodyFailed() }
@@ -41,10 +42,10 @@ struct WithLockTests {
         }
     }
 
-    @Test("releases when its task is cancelled", arguments: TestStore.allCases)
-    func releasesOnCancellation(store: TestStore) async throws {
+    @Test("releases when its task is cancelled", arguments: StoreKind.allCases)
+    func releasesOnCancellation(store: StoreKind) async throws {
         try await store.withLockd { lockd async throws in
-            let name = uniqueName()
+            let name = uniqueLockName()
             let locks = lockd.client()
             let task = Task {
                 try await locks.withLock(name, ttl: .seconds(30)) { _ in
@@ -52,7 +53,7 @@ struct WithLockTests {
                 }
             }
             // Wait until the lock is really held before cancelling.
-            let held = try await waitUntil(within: .seconds(5)) { try await locks.status(name).isHeld }
+            let held = try await timeUntil(within: .seconds(5)) { try await locks.status(name).isHeld }
             #expect(held != nil)
             task.cancel()
             await #expect(throws: CancellationError.self) { try await task.value }
@@ -60,10 +61,10 @@ struct WithLockTests {
         }
     }
 
-    @Test("returns the body's value and passes the same lease the lock holds", arguments: TestStore.allCases)
-    func returnsValue(store: TestStore) async throws {
+    @Test("returns the body's value and passes the same lease the lock holds", arguments: StoreKind.allCases)
+    func returnsValue(store: StoreKind) async throws {
         try await store.withLockd { lockd async throws in
-            let name = uniqueName()
+            let name = uniqueLockName()
             let locks = lockd.client(owner: "with-lock")
             let (value, fence) = try await locks.withLock(name, ttl: .seconds(30)) { lease in
                 let status = try await locks.status(name)
@@ -74,10 +75,10 @@ struct WithLockTests {
         }
     }
 
-    @Test("throws held when the lock stays taken for the whole wait", arguments: TestStore.allCases)
-    func heldForWholeWait(store: TestStore) async throws {
+    @Test("throws held when the lock stays taken for the whole wait", arguments: StoreKind.allCases)
+    func heldForWholeWait(store: StoreKind) async throws {
         try await store.withLockd { lockd async throws in
-            let name = uniqueName()
+            let name = uniqueLockName()
             let holder = try await lockd.client().acquire(name, ttl: .seconds(30))
             var ran = false
             await #expect { try await lockd.client().withLock(name, wait: .milliseconds(200)) { _ in ran = true } } throws: { error in

@@ -13,7 +13,7 @@ import Testing
             let killer = try RedisTestHarness.makeClient(server: redis.server, group: redis.group) { $0.clientName = "killer" }
             #expect(try await killer.send(["CLIENT", "KILL", "ID", .integer(Int64(firstID))]).int == 1)
             await killer.shutdown()
-            let read = try await redis.eventually(within: 3) { try await redis.client.send(["GET", .string(key)]) }
+            let read = try await retrying(within: .seconds(3)) { try await redis.client.send(["GET", .string(key)]) }
             #expect(read.string == "before")
             #expect(try await redis.client.send(["CLIENT", "ID"]).int != firstID)
         }
@@ -38,7 +38,7 @@ import Testing
             }
             try redis.server.restart()
             // No persistence: the key is gone, but the client is back by itself.
-            let read = try await redis.eventually(within: 5) { try await redis.client.send(["GET", .string(key)]) }
+            let read = try await retrying(within: .seconds(5)) { try await redis.client.send(["GET", .string(key)]) }
             #expect(read.isNull)
         }
     }
@@ -52,7 +52,7 @@ import Testing
             }
             try await Task.sleep(for: .milliseconds(300))
             try redis.server.restart()
-            try await redis.eventually(within: 5) { try await redis.client.ping() }
+            try await retrying(within: .seconds(5)) { try await redis.client.ping() }
             // Right after the ping, a command from any loop goes through.
             for loop in redis.group.loops {
                 let reply = try await Task(executorPreference: loop) { try await redis.client.send(["PING"]) }.value
@@ -78,7 +78,7 @@ import Testing
                 #expect(MonotonicClock.now() - started < 1_000_000_000)
             }
             redis.server.resume()
-            let read = try await redis.eventually(within: 5) { try await redis.client.send(["GET", .string(key)]) }
+            let read = try await retrying(within: .seconds(5)) { try await redis.client.send(["GET", .string(key)]) }
             #expect(read.string == "v")
         }
     }
@@ -119,7 +119,7 @@ import Testing
                 #expect(error.kind == .timeout)
             }
             try await Task.sleep(for: .milliseconds(500))
-            let replies = try await redis.eventually(within: 2) {
+            let replies = try await retrying(within: .seconds(2)) {
                 try await redis.client.pipeline([["PING"], ["GET", .string(key)]])
             }
             #expect(replies.map { try? $0.get().string } == ["PONG", "mine"])
@@ -137,7 +137,7 @@ import Testing
             } catch let error as RedisError {
                 #expect(error.kind == .cancelled)
             }
-            let read = try await redis.eventually(within: 2) { try await redis.client.send(["PING"]) }
+            let read = try await retrying(within: .seconds(2)) { try await redis.client.send(["PING"]) }
             #expect(read.string == "PONG")
         }
     }

@@ -1,4 +1,5 @@
 import LockdRedis
+import LockdTestSupport
 import LockdTransport
 import Testing
 
@@ -38,7 +39,7 @@ import Testing
             channels.cancel()
             #expect(await channelEvents.next() == nil)
             // The pattern subscription is still there; the channel one is gone from Redis.
-            let subscribed = try await redis.eventually(within: 2) { () async throws(RedisError) -> Int in
+            let subscribed = try await retrying(within: .seconds(2)) { () async throws(RedisError) -> Int in
                 let count = try await redis.client.send(["PUBLISH", .string(channel), "again"]).int ?? -1
                 guard count == 1 else { throw RedisError(.retryable, message: "still \(count) receivers") }
                 return count
@@ -69,7 +70,7 @@ import Testing
             redis.server.kill()
             try redis.server.restart()
             #expect(await Self.next(&events, of: subscription, within: 5) { $0 == .resubscribed } == .resubscribed)
-            _ = try await redis.eventually(within: 3) { try await redis.client.send(["PUBLISH", .string(channel), "back"]) }
+            _ = try await retrying(within: .seconds(3)) { try await redis.client.send(["PUBLISH", .string(channel), "back"]) }
             #expect(await Self.next(&events, of: subscription) == .message(RedisPubSubMessage(channel: channel, payload: Array("back".utf8))))
         }
     }
@@ -88,7 +89,7 @@ import Testing
             redis.server.resume()
             #expect(await Self.next(&events, of: subscription, within: 5) { $0 == .resubscribed } == .resubscribed)
             // The command connection may still be reconnecting from the freeze.
-            _ = try await redis.eventually(within: 3) { try await redis.client.send(["PUBLISH", .string(channel), "awake"]) }
+            _ = try await retrying(within: .seconds(3)) { try await redis.client.send(["PUBLISH", .string(channel), "awake"]) }
             #expect(await Self.next(&events, of: subscription) == .message(RedisPubSubMessage(channel: channel, payload: Array("awake".utf8))))
         }
     }

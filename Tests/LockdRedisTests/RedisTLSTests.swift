@@ -80,7 +80,7 @@ import Testing
             $0.tls = TLSClientConfiguration(caFile: certificates.caFile, certificateFile: certificates.clientCertificateFile,
                                             privateKeyFile: certificates.clientKeyFile)
         }
-        let pong = try await RedisTestHarness.eventually(within: 5) { try await identified.send(["PING"]) }
+        let pong = try await retrying(within: .seconds(5)) { try await identified.send(["PING"]) }
         #expect(pong.string == "PONG")
         await identified.shutdown()
         group.shutdown()

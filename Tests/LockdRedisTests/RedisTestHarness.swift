@@ -30,7 +30,7 @@ struct RedisTestHarness {
         do {
             // Connecting can take longer than a test's short command timeout on a busy machine.
             if !serverArguments.contains("--requirepass") {
-                try await harness.eventually(within: 5) { try await harness.client.ping() }
+                try await retrying(within: .seconds(5)) { try await harness.client.ping() }
             }
             let result = try await body(harness)
             await harness.client.shutdown()
@@ -56,24 +56,6 @@ struct RedisTestHarness {
             return .success(try await client.send(command))
         } catch {
             return .failure(error)
-        }
-    }
-
-    /// Retries `body` until it succeeds or `seconds` pass; returns the last error otherwise.
-    func eventually<T>(within seconds: Double, _ body: () async throws -> T) async throws -> T {
-        try await Self.eventually(within: seconds, body)
-    }
-
-    /// Retries `body` until it succeeds or `seconds` pass; returns the last error otherwise.
-    static func eventually<T>(within seconds: Double, _ body: () async throws -> T) async throws -> T {
-        let deadline = MonotonicClock.now() + UInt64(seconds * 1e9)
-        while true {
-            do {
-                return try await body()
-            } catch {
-                if MonotonicClock.now() > deadline { throw error }
-                try await Task.sleep(for: .milliseconds(20))
-            }
         }
     }
 }

@@ -1,3 +1,4 @@
+import LockdTestSupport
 import Testing
 
 /// Every lock call of the API, aimed at one name, for outage tests.

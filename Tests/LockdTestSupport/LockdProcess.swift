@@ -1,11 +1,12 @@
 import Foundation
-import LockdTestSupport
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// The real `lockd` binary, started by a test on a loopback port of its own.
+/// The real `lockd` binary, started by a test on a loopback port of its own,
+/// so that a test can pause it (SIGSTOP, as a GC pause or an overloaded host
+/// would), kill it, or read what it logged.
 ///
 /// Its standard output and error go to a file in a fresh temporary
 /// directory, so tests can read what it logged. The environment is this
@@ -16,21 +17,23 @@ import Glibc
 /// defer { lockd.stop() }
 /// let reply = try await lockd.request("POST", "/locks/orders")
 /// ```
-final class LockdProcess: Sendable {
-    let process: ChildProcess
+public final class LockdProcess: Sendable {
+    /// The child process.
+    public let process: ChildProcess
     /// Where lockd listens.
-    let host: String
-    let port: UInt16
+    public let host: String
+    /// The port lockd listens on.
+    public let port: UInt16
     private let directory: URL
 
     /// Everything lockd has written to standard output and error so far.
-    var output: String { Self.read(directory.appendingPathComponent("lockd.log")) }
+    public var output: String { Self.read(directory.appendingPathComponent("lockd.log")) }
 
     /// Starts lockd and waits until it logs the address it listens on.
     /// - Parameter listen: passed as `--listen` first; nil leaves the address
     ///   to the other arguments, the environment or a config file.
     /// - Throws: when it exits or does not listen within 10 s (output attached).
-    static func start(_ arguments: [String], environment: [String: String] = [:], listen: String? = "127.0.0.1:0")
+    public static func start(_ arguments: [String], environment: [String: String] = [:], listen: String? = "127.0.0.1:0")
         async throws -> LockdProcess {
         let directory = try temporaryDirectory()
         let logPath = directory.appendingPathComponent("lockd.log")
@@ -45,14 +48,14 @@ final class LockdProcess: Sendable {
         }
         guard found, let (host, port) = listeningAddress(in: read(logPath)) else {
             try? await offThePool { process.terminate(with: SIGKILL) }
-            throw OperationsTestFailure("lockd did not start listening: \(read(logPath).suffix(2_000))")
+            throw TestFailure("lockd did not start listening: \(read(logPath).suffix(2_000))")
         }
         return LockdProcess(process: process, host: host, port: port, directory: directory)
     }
 
     /// Runs lockd to completion, for settings that must make it fail.
     /// - Returns: how it ended (nil: still running after `timeout`, then killed) and its output.
-    static func runToExit(_ arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(10))
+    public static func runToExit(_ arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(10))
         async throws -> (termination: ChildProcess.Termination?, output: String) {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -76,14 +79,26 @@ final class LockdProcess: Sendable {
         try? FileManager.default.removeItem(at: directory)
     }
 
+    /// lockd's base URL, `http://HOST:PORT`.
+    public var url: URL {
+        // A host and port always make a valid URL.
+        URL(string: "http://\(host):\(port)") ?? URL(fileURLWithPath: "/")
+    }
+
+    /// Freezes lockd (SIGSTOP): connections stay open, nothing is answered.
+    public func pause() { _ = kill(process.pid, SIGSTOP) }
+
+    /// Lets a paused lockd run again (SIGCONT).
+    public func resume() { _ = kill(process.pid, SIGCONT) }
+
     /// Stops lockd with SIGKILL (tests that check a graceful stop signal it themselves).
-    func stop() async {
+    public func stop() async {
         try? await offThePool { [process] in process.terminate(with: SIGKILL) }
     }
 
     /// Sends one request on a new connection and reads the response.
     /// - Parameter timeout: the longest wait for the whole response; longer is a hang.
-    func request(_ method: String, _ path: String, body: String? = nil, headers: [String: String] = [:],
+    public func request(_ method: String, _ path: String, body: String? = nil, headers: [String: String] = [:],
                  timeout: Duration = .seconds(5)) async throws -> Reply {
         let (host, port) = (self.host, self.port)
         let started = ContinuousClock.now
@@ -102,7 +117,7 @@ final class LockdProcess: Sendable {
 
     /// The `lockd` binary next to the test runner (`.build/<triple>/debug/`),
     /// or `$LOCKD_BINARY`.
-    static func binaryPath() throws -> String {
+    public static func binaryPath() throws -> String {
         if let path = ProcessInfo.processInfo.environment["LOCKD_BINARY"] { return path }
         // On Linux the runner is `lockdPackageTests.xctest`, a plain executable
         // in the build directory; on macOS it sits three levels inside a bundle.
@@ -118,7 +133,7 @@ final class LockdProcess: Sendable {
             }
             directory.deleteLastPathComponent()
         }
-        throw OperationsTestFailure("no lockd binary near \(runner); build it with `swift build --build-tests` or set LOCKD_BINARY")
+        throw TestFailure("no lockd binary near \(runner); build it with `swift build --build-tests` or set LOCKD_BINARY")
     }
 
     private static func cleanEnvironment(adding extra: [String: String]) -> [String: String] {
@@ -137,7 +152,7 @@ final class LockdProcess: Sendable {
 
     /// The address from lockd's "lockd listening" line, in text
     /// (`addresses=127.0.0.1:7070`) or JSON (`"addresses":"127.0.0.1:7070"`) format.
-    static func listeningAddress(in log: String) -> (host: String, port: UInt16)? {
+    public static func listeningAddress(in log: String) -> (host: String, port: UInt16)? {
         guard let line = log.split(separator: "\n").first(where: { $0.contains("lockd listening") }),
               let key = line.firstRange(of: "addresses") else { return nil }
         let value = line[key.upperBound...].drop { $0 == "=" || $0 == "\"" || $0 == ":" }
@@ -148,17 +163,22 @@ final class LockdProcess: Sendable {
 }
 
 /// A response and how long it took from connecting to its last byte.
-struct Reply: Sendable {
-    let response: RawHTTPResponse
-    let elapsed: Duration
+public struct Reply: Sendable {
+    /// The response as read.
+    public let response: RawHTTPResponse
+    /// From connecting to the last byte.
+    public let elapsed: Duration
 
-    var status: Int { response.status }
-    func header(_ name: String) -> String? { response.header(name) }
+    /// The status code.
+    public var status: Int { response.status }
+    /// A header field's value, by case-insensitive name.
+    public func header(_ name: String) -> String? { response.header(name) }
 
     /// The body as a JSON object (empty when it is none).
-    var json: [String: Any] {
+    public var json: [String: Any] {
         ((try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any]) ?? [:]
     }
 
-    var text: String { response.text }
+    /// The body as UTF-8 text.
+    public var text: String { response.text }
 }

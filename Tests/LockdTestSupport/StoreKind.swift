@@ -1,0 +1,106 @@
+import LockEngine
+import LockdAPI
+import LockdRedis
+import LockdTransport
+import Logging
+
+/// The stores every lock-semantics test runs against: the same test, once
+/// per store, so both keep the same semantics.
+///
+/// ```swift
+/// @Test(arguments: StoreKind.allCases)
+/// func releaseFreesTheLock(store: StoreKind) async throws {
+///     try await store.withEngine { engine, _ in … }
+/// }
+/// ```
+public enum StoreKind: String, CaseIterable, Sendable, CustomStringConvertible {
+    case memory
+    case redis
+
+    public var description: String { rawValue }
+
+    /// A fresh engine over a fresh store of this kind (for Redis, on a fresh
+    /// `redis-server`), with its wake-up loop running until `body` returns.
+    public func withEngine<Result>(
+        configuration: LockEngineConfiguration = .init(),
+        _ body: (LockEngine, any LockStore) async throws -> Result
+    ) async throws -> Result {
+        let loops = try EventLoopGroup(loopCount: 1, namePrefix: "engine-test")
+        defer { loops.shutdown() }
+        let store: any LockStore
+        var redis: (server: RedisServerFixture, client: RedisClient)?
+        switch self {
+        case .memory:
+            store = InMemoryLockStore()
+        case .redis:
+            let server = try await offThePool { try RedisServerFixture.start() }
+            let client = RedisClient(configuration: try RedisConfiguration(url: server.url), eventLoopGroup: loops, logger: Logger(label: "test"))
+            redis = (server, client)
+            store = RedisLockStore(client: client, logger: Logger(label: "test"))
+        }
+        let engine = LockEngine(store: store, configuration: configuration, loops: loops, logger: Logger(label: "test"))
+        let runner = Task { await engine.run() }
+        defer { runner.cancel() }
+        // Give the wake-up subscription a moment to be in place.
+        try await Task.sleep(for: .milliseconds(20))
+        func tearDown() async {
+            await store.close()
+            await redis?.client.shutdown()
+            if let server = redis?.server { await offThePool { server.stop() } }
+        }
+        do {
+            let result = try await body(engine, store)
+            await tearDown()
+            return result
+        } catch {
+            await tearDown()
+            throw error
+        }
+    }
+
+    /// Runs `body` against a fresh lockd in this process using this store
+    /// (for Redis, on a fresh `redis-server` that is stopped afterwards).
+    public func withLockd<Result>(
+        logLevel: Logger.Level = .trace,
+        configure: (inout LockdConfiguration) -> Void = { _ in },
+        _ body: (TestLockd) async throws -> Result
+    ) async throws -> Result {
+        try await withRedis { redis in
+            try await TestLockd.with(redis: redis, logLevel: logLevel, configure: configure, body)
+        }
+    }
+
+    /// Runs `body` against a fresh `lockd` child process using this store.
+    /// - Parameter arguments: more command-line arguments for lockd.
+    public func withLockdProcess<Result>(
+        arguments: [String] = [],
+        _ body: (LockdProcess, RedisServerFixture?) async throws -> Result
+    ) async throws -> Result {
+        try await withRedis { redis in
+            let lockd = try await LockdProcess.start((redis.map { ["--redis", $0.url] } ?? []) + arguments)
+            do {
+                let result = try await body(lockd, redis)
+                await lockd.stop()
+                return result
+            } catch {
+                await lockd.stop()
+                throw error
+            }
+        }
+    }
+
+    /// A fresh `redis-server` for the Redis store (nil for the in-memory
+    /// one), stopped when `body` returns.
+    public func withRedis<Result>(_ body: (RedisServerFixture?) async throws -> Result) async throws -> Result {
+        guard self == .redis else { return try await body(nil) }
+        let server = try await offThePool { try RedisServerFixture.start() }
+        do {
+            let result = try await body(server)
+            await offThePool { server.stop() }
+            return result
+        } catch {
+            await offThePool { server.stop() }
+            throw error
+        }
+    }
+}
