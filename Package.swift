@@ -11,7 +11,7 @@ import PackageDescription
 //   LockdRedis       Redis connections, pool, scripts, pub/sub — no HTTP knowledge
 //   LockEngine       lock semantics over the LockStore protocol (Redis and in-memory stores)
 //   LockdAPI         HTTP ↔ engine: routes, JSON bodies, problem details
-//   lockd            the executable: configuration and wiring only
+//   lockd            the executable: configuration and wiring (the composition root, a ServiceGroup)
 //   lockbench        load generator for a running lockd
 //   LockdClient      the Swift SDK: generated from openapi.yaml, plus LockClient
 let strictSwift: [SwiftSetting] = [
@@ -36,6 +36,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-openapi-generator", from: "1.10.0"),
         .package(url: "https://github.com/apple/swift-openapi-runtime", from: "1.13.0"),
         .package(url: "https://github.com/apple/swift-openapi-urlsession", from: "1.4.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         .target(name: "CLockdSystem"),
@@ -84,8 +85,13 @@ let package = Package(
                 "LockdAPI",
                 "LockdHTTP",
                 "LockdRedis",
+                "LockEngine",
+                "LockdTransport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSwift
         ),
@@ -121,7 +127,11 @@ let package = Package(
         ),
         .target(
             name: "LockdTestSupport",
-            dependencies: ["LockdTransport", "LockdRedis", "LockEngine", "LockdAPI", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "LockdTransport", "LockdHTTP", "LockdRedis", "LockEngine", "LockdAPI",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
             path: "Tests/LockdTestSupport",
             swiftSettings: strictSwift
         ),

@@ -63,6 +63,6 @@ struct LockdCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "lockd")
-        try await Lockd(settings: settings, logger: logger).run()
+        try await LockdApp(settings: settings, logger: logger).run()
     }
 }

@@ -45,14 +45,14 @@ import FoundationNetworking
             let holder = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":30000}"#)
             let token = try #require(holder.json["token"] as? String)
             let gone = Task { try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":30000,"wait_ms":20000,"owner":"gone"}"#) }
-            while lockd.service.engine.waiterCount == 0 { try await Task.sleep(for: .milliseconds(10)) }
+            while lockd.engine.waiterCount == 0 { try await Task.sleep(for: .milliseconds(10)) }
             gone.cancel()
             var waited = 0
-            while lockd.service.engine.waiterCount > 0, waited < 5_000 {
+            while lockd.engine.waiterCount > 0, waited < 5_000 {
                 try await Task.sleep(for: .milliseconds(10))
                 waited += 10
             }
-            #expect(lockd.service.engine.waiterCount == 0)
+            #expect(lockd.engine.waiterCount == 0)
             #expect(try await lockd.send("DELETE", "/locks/\(name)", headers: ["Lock-Token": token]).status == 204)
             try await Task.sleep(for: .milliseconds(200))
             let status = try await lockd.send("GET", "/locks/\(name)")

@@ -19,7 +19,7 @@ struct CancellationTests {
             #expect(ContinuousClock.now - cancelledAt < .seconds(10))  // the wait was 20 s
 
             // lockd noticed the hang-up and dropped the waiter…
-            #expect(await timeUntil(within: .seconds(5)) { lockd.service.engine.waiterCount == 0 } != nil)
+            #expect(await timeUntil(within: .seconds(5)) { lockd.engine.waiterCount == 0 } != nil)
             // …so the release hands the lock to no one.
             try await holder.release()
             try await Task.sleep(for: .milliseconds(300))
@@ -43,7 +43,7 @@ struct CancellationTests {
             try await Task.sleep(for: .milliseconds(300))
             waiter.cancel()
             await #expect(throws: CancellationError.self) { try await waiter.value }
-            #expect(await timeUntil(within: .seconds(5)) { lockd.service.engine.waiterCount == 0 } != nil)
+            #expect(await timeUntil(within: .seconds(5)) { lockd.engine.waiterCount == 0 } != nil)
             try await holder.release()
             try await Task.sleep(for: .milliseconds(300))
             #expect(try await locks.status(name).isHeld == false)

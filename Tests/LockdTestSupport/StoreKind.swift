@@ -62,7 +62,7 @@ public enum StoreKind: String, CaseIterable, Sendable, CustomStringConvertible {
     /// (for Redis, on a fresh `redis-server` that is stopped afterwards).
     public func withLockd<Result>(
         logLevel: Logger.Level = .trace,
-        configure: (inout LockdConfiguration) -> Void = { _ in },
+        configure: (inout TestLockd.Configuration) -> Void = { _ in },
         _ body: (TestLockd) async throws -> Result
     ) async throws -> Result {
         try await withRedis { redis in

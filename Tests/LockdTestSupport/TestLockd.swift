@@ -1,6 +1,12 @@
 import Foundation
+import LockEngine
 import LockdAPI
+import LockdHTTP
+import LockdRedis
+import LockdTransport
 import Logging
+import Prometheus
+import Synchronization
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -9,6 +15,12 @@ import FoundationNetworking
 /// A lockd started in this process for one test, on a free loopback port,
 /// with what it logged captured for the test to read.
 ///
+/// This is the documented way to run lockd in process: it composes the
+/// same pieces as the `lockd` executable's composition root
+/// (`Sources/lockd/LockdApp.swift`) — store, engine, ``LockAPI`` with its
+/// metrics, ``HTTPServer`` — without settings, signals or a `ServiceGroup`,
+/// and shuts them down in the same order.
+///
 /// ```swift
 /// try await StoreKind.redis.withLockd { lockd in
 ///     let reply = try await lockd.send("POST", "/locks/orders")
@@ -16,8 +28,22 @@ import FoundationNetworking
 /// }
 /// ```
 public struct TestLockd: Sendable {
-    /// The in-process lockd.
-    public let service: LockdService
+    /// What a test may change; the defaults are lockd's, on two loops, with a 2 s grace period.
+    public struct Configuration: Sendable {
+        /// Lease and wait limits.
+        public var engine = LockEngineConfiguration()
+        /// HTTP limits and timeouts; the address is always a free loopback port.
+        public var http = HTTPServerConfiguration(listenAddress: "127.0.0.1:0")
+        /// Event loops to serve on.
+        public var loopCount = 2
+        /// How long shutdown waits for requests in flight.
+        public var shutdownGracePeriod = Duration.seconds(2)
+    }
+
+    /// The in-process lock engine.
+    public let engine: LockEngine
+    /// The in-process HTTP server.
+    public let server: HTTPServer
     /// lockd's base URL, `http://127.0.0.1:PORT`.
     public let url: URL
     /// The Redis server holding the leases, or nil for the in-memory store.
@@ -35,28 +61,67 @@ public struct TestLockd: Sendable {
     public static func with<Result>(
         redis: RedisServerFixture?,
         logLevel: Logger.Level = .trace,
-        configure: (inout LockdConfiguration) -> Void = { _ in },
+        configure: (inout Configuration) -> Void = { _ in },
         _ body: (TestLockd) async throws -> Result
     ) async throws -> Result {
         let logs = CapturedLogs()
         var logger = Logger(label: "lockd-test") { _ in CapturingLogHandler(logs: logs) }
         logger.logLevel = logLevel
-        var configuration = LockdConfiguration(listen: "127.0.0.1:0", redisURL: redis?.url, loopCount: 2)
-        configuration.shutdownGracePeriod = .seconds(2)
+        var configuration = Configuration()
         configure(&configuration)
-        let service = try LockdService(configuration: configuration, logger: logger)
-        let addresses = try service.start()
+        configuration.http.listenAddress = "127.0.0.1:0"
+
+        let loops = try EventLoopGroup(loopCount: configuration.loopCount, namePrefix: "lockd-test")
+        let registry = PrometheusCollectorRegistry()
+        let factory = PrometheusMetricsFactory(registry: registry)
+        let metrics = LockMetrics(factory: factory)
+        let store: any LockStore
+        var client: RedisClient?
+        if let redis {
+            let redisClient = RedisClient(configuration: try RedisConfiguration(url: redis.url), eventLoopGroup: loops, logger: logger)
+            client = redisClient
+            store = RedisLockStore(client: redisClient, metrics: metrics, logger: logger)
+        } else {
+            store = InMemoryLockStore()
+        }
+        let engine = LockEngine(store: store, configuration: configuration.engine, loops: loops, metrics: metrics, logger: logger)
+        let connections = registry.makeGauge(descriptor: MetricNameDescriptor(
+            namespace: "lockd", metricName: "open_connections", unitName: "", helpText: "HTTP connections open now."))
+        let serverBox = Mutex<HTTPServer?>(nil)
+        let api = LockAPI(engine: engine, factory: factory) {
+            if let count = serverBox.withLock({ $0 })?.openConnectionCount { connections.set(Double(count)) }
+            return registry.emitToBuffer()
+        }
+        let server = HTTPServer(configuration: configuration.http, responder: api.router, eventLoopGroup: loops, logger: logger)
+        serverBox.withLock { $0 = server }
+
+        func tearDown(_ runner: Task<Void, Never>?) async {
+            engine.beginShutdown()
+            await server.shutdown(gracePeriod: configuration.shutdownGracePeriod)
+            runner?.cancel()
+            await runner?.value
+            await store.close()
+            await client?.shutdown()
+            loops.shutdown()
+        }
+        let addresses: [SocketAddress]
+        do {
+            addresses = try server.start()
+        } catch {
+            await tearDown(nil)
+            throw error
+        }
         guard let port = addresses.first?.port, let url = URL(string: "http://127.0.0.1:\(port)") else {
+            await tearDown(nil)
             throw TestFailure("lockd bound no address")
         }
-        let runner = Task { await service.run() }
-        defer { runner.cancel() }
+        let runner = Task { await engine.run() }
         do {
-            let result = try await body(TestLockd(service: service, url: url, redis: redis, logs: logs))
-            await service.shutdown()
+            let result = try await body(TestLockd(engine: engine, server: server, url: url, redis: redis, logs: logs))
+            await tearDown(runner)
             return result
         } catch {
-            await service.shutdown()
+            await tearDown(runner)
             throw error
         }
     }
