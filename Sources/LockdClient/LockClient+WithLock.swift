@@ -66,7 +66,10 @@ extension Lease {
             let body = Handoff(body)
             return await withTaskGroup(of: Ending<T>.self, isolation: isolation) { group in
                 group.addTask { await Self.run(body, self, on: isolation) }
-                group.addTask { (try? await self.waitUntilLost()) == true ? .lost : .watchEnded }
+                group.addTask {
+                    // The lease renews itself: its renewal loop ends it at the deadline.
+                    (try? await self.waitUntilEnded(watchingDeadline: false)) == true ? .lost : .watchEnded
+                }
                 while let ending = await group.next() {
                     switch ending {
                     case .body(let outcome):
@@ -78,7 +81,8 @@ extension Lease {
                         continue
                     }
                 }
-                preconditionFailure("the body's child task always ends with .body")
+                // Not reached: the body's child task always reports how it ended.
+                return .failure(CancellationError())
             }
         }
     }

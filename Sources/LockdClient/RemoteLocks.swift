@@ -142,7 +142,7 @@ struct RemoteLocks: Sendable {
     ///
     /// The generated `ClientError` is never passed on: its description prints the
     /// request's headers, which carry the lease token.
-    func perform<Output: Sendable>(
+    private func perform<Output: Sendable>(
         on client: Client? = nil,
         until deadline: ContinuousClock.Instant,
         _ call: @escaping @Sendable (Client) async throws -> Output
