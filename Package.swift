@@ -152,6 +152,16 @@ let package = Package(
             path: "Examples/WithLock",
             swiftSettings: strictSwift
         ),
+        .executableTarget(
+            name: "lockd-sdk-bench",
+            dependencies: [
+                "LockdClient",
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "OpenAPIURLSession", package: "swift-openapi-urlsession"),
+            ],
+            path: "benchmarks/sdk/lockd-sdk-bench",
+            swiftSettings: strictSwift
+        ),
         .testTarget(
             name: "LockdClientTests",
             dependencies: [
