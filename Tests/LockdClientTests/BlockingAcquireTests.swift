@@ -75,7 +75,7 @@ struct BlockingAcquireTests {
             async let nothing = locks.tryAcquire(kept, wait: wait)
             async let granted = locks.tryAcquire(released, wait: wait)
             // The second waiter's first request has run out by then; it asked again.
-            try await Task.sleep(until: start + Self.maxWait * 1.5, clock: .continuous)
+            try await Task.sleep(until: start + Self.maxWait * 1.2, clock: .continuous)
             try await releasedHolder.release()
 
             let lease = try #require(try await granted, "the waiter was not granted the released lock")
