@@ -70,7 +70,8 @@ extension LockClient {
     /// wait (without one: until granted or cancelled), and at least for the
     /// client's `timeout`. Retrying is safe: every request carries the same
     /// client-made token, and lockd answers a token that already holds the lock
-    /// with that lease.
+    /// with that lease. (Should the acquire give up on such a failure, a lease
+    /// granted to an attempt whose answer was lost ends at its TTL.)
     ///
     /// - Parameters:
     ///   - name: 1–255 bytes of `[A-Za-z0-9._:-]`, not `.` or `..`; `:` for hierarchy.
