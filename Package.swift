@@ -37,6 +37,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-openapi-runtime", from: "1.13.0"),
         .package(url: "https://github.com/apple/swift-openapi-urlsession", from: "1.4.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // A command plugin only (`swift package generate-documentation`): it builds
+        // nothing for `swift build` or `swift run lockd`.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         .target(name: "CLockdSystem"),
@@ -157,6 +160,16 @@ let package = Package(
             name: "lockd-client-example",
             dependencies: ["LockdClient"],
             path: "Examples/WithLock",
+            swiftSettings: strictSwift
+        ),
+        .executableTarget(
+            name: "lockd-sdk-bench",
+            dependencies: [
+                "LockdClient",
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "OpenAPIURLSession", package: "swift-openapi-urlsession"),
+            ],
+            path: "benchmarks/sdk/lockd-sdk-bench",
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -1,28 +1,34 @@
 import Foundation
 import Synchronization
 
-/// The right to a lock until ``expiresAt``: what ``LockClient/tryAcquire(_:ttl:wait:)``,
-/// ``LockClient/acquire(_:ttl:wait:)`` and ``LockClient/withLock(_:ttl:wait:isolation:_:)`` hand out.
+/// The right to a lock until ``expiresAt``: what ``LockClient/tryAcquire(_:ttl:wait:autoRenew:)``,
+/// ``LockClient/acquire(_:ttl:wait:autoRenew:)`` and
+/// ``LockClient/withLock(_:ttl:wait:isolation:_:)`` hand out.
 ///
 /// Send ``fence`` along with every write to the protected resource, so that it can
-/// refuse a holder whose lease has since ended. Keep the lease alive with
-/// ``renew(ttl:)`` (``LockClient/withLock(_:ttl:wait:isolation:_:)`` does that for
-/// you), give it back with ``release()``, and watch ``isLost`` or
-/// ``waitUntilLost()`` to learn that it ended early.
+/// refuse a holder whose lease has since ended. A lease renews itself in the
+/// background at about a third of its TTL until you ``release()`` it, it is lost,
+/// or nothing refers to it any more (then it ends at its TTL); acquire with
+/// `autoRenew: false` to renew it yourself with ``renew(ttl:)``. Watch ``isLost``
+/// or ``waitUntilLost()`` to learn that it ended early.
 ///
 /// ```swift
-/// if let lease = try await locks.tryAcquire("orders", ttl: .seconds(30)) {
+/// let lease = try await locks.acquire("orders", ttl: .seconds(30))
+/// do {
 ///     try await orders.write(batch, fence: lease.fence)
-///     try await lease.renew()              // 30 s more
-///     try await orders.write(more, fence: lease.fence)
-///     try await lease.release()
+/// } catch {
+///     try await lease.release()   // give it back on the error path too
+///     throw error
 /// }
+/// try await lease.release()
 /// ```
+///
+/// (``LockClient/withLock(_:ttl:wait:isolation:_:)`` does all of that for you.)
 ///
 /// A lease is lost when lockd says its token no longer holds the lock, or when
 /// its TTL runs out on the client's clock (counted from when the last acquire or
 /// renew was sent, so never later than lockd's own expiry) without a renewal.
-/// Once lost, it stays lost.
+/// Once lost, it stays lost. A lease that was released is never reported lost.
 public final class Lease: Sendable {
     /// The lock's name.
     public let name: String
@@ -33,8 +39,11 @@ public final class Lease: Sendable {
     /// The owner label given at acquire, if any.
     public let owner: String?
 
-    private let remote: RemoteLocks
-    private let state: Mutex<LeaseState>
+    let remote: RemoteLocks
+    let state: Mutex<LeaseState>
+    /// The background renewal, if the lease renews itself; cancelled when the
+    /// lease is released or dropped.
+    let renewal = Mutex<Task<Void, Never>?>(nil)
 
     init(_ wire: Components.Schemas.Lease, sentAt: ContinuousClock.Instant, remote: RemoteLocks) {
         name = wire.name
@@ -45,13 +54,19 @@ public final class Lease: Sendable {
         state = Mutex(LeaseState(expiresAt: wire.expiresAt, ttl: .milliseconds(wire.ttlMs), sentAt: sentAt))
     }
 
+    deinit {
+        // Nobody can release it now: stop renewing, so that it ends at its TTL.
+        renewal.withLock { $0 }?.cancel()
+    }
+
     /// When the lease expires unless renewed, on lockd's clock, as of the last acquire or renew.
     public var expiresAt: Date { state.withLock { $0.expiresAt } }
 
     /// The lease's time to live, as of the last acquire or renew.
     public var ttl: Duration { state.withLock { $0.ttl } }
 
-    /// Whether the lease has been lost. Once `true`, always `true`.
+    /// Whether the lease has been lost. Once `true`, always `true`; never `true`
+    /// for a lease that was released.
     ///
     /// ```swift
     /// for item in batch {
@@ -67,87 +82,80 @@ public final class Lease: Sendable {
     /// try await lease.renew(ttl: .minutes(2))
     /// ```
     ///
+    /// While lockd cannot be reached or answers 503, the renewal is retried until
+    /// the client's `timeout` passes or the lease runs out, whichever is first.
+    ///
     /// - Parameter ttl: The new time to live, 100 ms to 24 h; `nil` keeps the current one.
     /// - Throws: ``LockError/leaseLost`` if the lease is lost (lockd no longer knows
     ///   its token, or its TTL ran out first) or was released; other ``LockError``
-    ///   cases if lockd could not be asked.
+    ///   cases if lockd could not be asked in time.
     public func renew(ttl: Duration? = nil) async throws {
-        try await renew(ttl: ttl, until: nil)
+        let deadline = state.withLock { $0.deadline }
+        do {
+            try await remote.retrying(until: min(.now + remote.timeout, deadline)) { until in
+                try await renewOnce(ttl: ttl, until: until)
+            }
+        } catch let error as LockError where error.isRetryable && phase == .lost {
+            throw LockError.leaseLost
+        }
     }
 
-    /// Gives the lock back. Releasing a released lease does nothing.
+    /// Gives the lock back and stops the background renewal. Releasing a released
+    /// lease does nothing.
     ///
     /// ```swift
     /// try await lease.release()
     /// ```
     ///
-    /// - Throws: ``LockError/leaseLost`` if lockd no longer knew the lease (it had
-    ///   expired or was taken), other ``LockError`` cases if lockd could not be asked;
-    ///   the lease then expires at its TTL.
+    /// While lockd cannot be reached or answers 503, the release is retried until
+    /// the client's `timeout` passes; if the lease runs out first, nothing is held
+    /// any more and the release returns.
+    ///
+    /// - Throws: ``LockError/leaseLost`` if the lease had been lost before it was
+    ///   given back (lockd no longer knew it); other ``LockError`` cases if lockd
+    ///   could not be asked in time — the lease then ends at its TTL.
     public func release() async throws {
-        guard phase != .released else { return }
+        let before = update { $0.beginRelease() }
+        renewal.withLock { $0 }?.cancel()
+        switch before {
+        case .released: return
+        case .lost: throw LockError.leaseLost
+        case .held, .releasing: break
+        }
+        // A release whose answer was lost may have gone through: lockd's
+        // "no such lease" to the next attempt is then our own doing.
+        var mayHaveGoneThrough = false
         do {
-            try await remote.release(name, token: token)
+            let deadline = state.withLock { $0.deadline }
+            try await remote.retrying(until: min(.now + remote.timeout, deadline)) { until in
+                do {
+                    try await remote.release(name, token: token, until: until)
+                } catch LockError.transport(let underlying) {
+                    mayHaveGoneThrough = true
+                    throw LockError.transport(underlying)
+                }
+            }
             update { $0.released() }
         } catch LockError.leaseLost {
-            update { $0.lost() }
-            throw LockError.leaseLost
+            update { mayHaveGoneThrough ? $0.released() : $0.releaseRefused() }
+            // A concurrent release may have been answered first.
+            if phase == .lost { throw LockError.leaseLost }
+        } catch let error as LockError where error.isRetryable {
+            // Ran out while lockd could not be asked: then nothing is held.
+            if phase == .released { return }
+            throw error
         }
     }
 
-    /// Suspends until the lease is lost; returns at once if it already is.
-    ///
-    /// The counterpart of DistributedLock's `HandleLostToken`: race it against the
-    /// work the lease protects.
-    ///
-    /// ```swift
-    /// try await withThrowingTaskGroup(of: Void.self) { group in
-    ///     group.addTask { try await migrate(fence: lease.fence) }
-    ///     group.addTask {
-    ///         try await lease.waitUntilLost()
-    ///         throw LockError.leaseLost
-    ///     }
-    ///     try await group.next()   // whichever ends first
-    ///     group.cancelAll()
-    /// }
-    /// ```
-    ///
-    /// - Throws: `CancellationError` if the calling task is cancelled first, or if
-    ///   the lease is released first (it can no longer be lost).
-    public func waitUntilLost() async throws {
-        while true {
-            try Task.checkCancellation()
-            let (phase, deadline, version) = update { state in
-                (state.expire(ifDueAt: .now), (state.phase, state.deadline, state.version))
-            }
-            switch phase {
-            case .lost: return
-            case .released: throw CancellationError()
-            case .held: break
-            }
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { try? await Task.sleep(until: deadline, clock: .continuous) }
-                group.addTask { await self.nextChange(after: version) }
-                await group.next()
-                group.cancelAll()
-            }
-        }
-    }
+    // MARK: - Internals
 
-    // MARK: - Internals shared with withLock's renewal loop
-
-    /// Where the lease is now, after marking it lost if its deadline has passed.
+    /// Where the lease is now, after ending it if its deadline has passed.
     var phase: LeaseState.Phase {
         update { state in (state.expire(ifDueAt: .now), state.phase) }
     }
 
-    /// A snapshot of the lease's timing, read under one lock.
-    var timing: (deadline: ContinuousClock.Instant, renewedAt: ContinuousClock.Instant, ttl: Duration) {
-        state.withLock { ($0.deadline, $0.renewedAt, $0.ttl) }
-    }
-
-    /// Renews with the request bounded by `deadline` (default: the client's timeout).
-    func renew(ttl: Duration?, until deadline: ContinuousClock.Instant?) async throws {
+    /// One renewal request, bounded by `deadline`.
+    func renewOnce(ttl: Duration?, until deadline: ContinuousClock.Instant) async throws {
         guard phase == .held else { throw LockError.leaseLost }
         let sentAt = ContinuousClock.now
         let wire: Components.Schemas.Lease
@@ -163,52 +171,16 @@ public final class Lease: Sendable {
         guard held else { throw LockError.leaseLost }
     }
 
-    /// Releases even when the calling task is cancelled; other failures leave the
-    /// lease to end at its TTL.
-    /// - Returns: Whether lockd answered that the lease was already gone.
-    func releaseIgnoringCancellation() async -> Bool {
-        // Why a task of its own: see RemoteLocks.releaseIgnoringCancellation.
-        await Task {
-            do {
-                try await self.release()
-                return false
-            } catch LockError.leaseLost {
-                return true
-            } catch {
-                return false
-            }
-        }.value
-    }
-
-    // MARK: - State
-
     /// Applies a transition and wakes whoever waits for a change, outside the lock.
     @discardableResult
-    private func update<T>(_ transition: (inout LeaseState) -> (LeaseState.Wakeups, T)) -> T {
+    func update<T>(_ transition: (inout LeaseState) -> (LeaseState.Wakeups, T)) -> T {
         let (wakeups, result) = state.withLock { transition(&$0) }
         for continuation in wakeups { continuation.resume() }
         return result
     }
 
-    private func update(_ transition: (inout LeaseState) -> LeaseState.Wakeups) {
+    func update(_ transition: (inout LeaseState) -> LeaseState.Wakeups) {
         update { (transition(&$0), ()) }
-    }
-
-    /// Returns after the next change to the state past `version`, or when cancelled.
-    private func nextChange(after version: UInt64) async {
-        let id = state.withLock { $0.makeWaiterID() }
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
-                // Checked under the lock that onCancel also takes: either onCancel
-                // finds the waiter, or this sees the cancellation and never registers.
-                let registered = state.withLock { state in
-                    !Task.isCancelled && state.wait(after: version, id: id, continuation)
-                }
-                if !registered { continuation.resume() }
-            }
-        } onCancel: {
-            state.withLock { $0.cancelWait(id: id) }?.resume()
-        }
     }
 }
 

@@ -1,18 +1,25 @@
 import struct Foundation.Date
 
-/// A lease's lifecycle as a value: held → lost, or held → released. The
-/// methods say what changed; ``Lease`` does the I/O and wakes the waiters they
-/// return outside its lock.
+/// A lease's lifecycle as a value: held → lost, or held → releasing → released
+/// (or lost, if lockd says the token no longer held the lock). The methods say
+/// what changed; ``Lease`` does the I/O and wakes the waiters they return
+/// outside its lock.
 ///
 /// Loss is judged by the client's own monotonic clock, conservatively: a lease
 /// is due at the instant its last acquire or renew was *sent* plus its TTL, which
-/// is never later than lockd's own expiry. Once lost, a lease stays lost.
+/// is never later than lockd's own expiry. Once lost, a lease stays lost; a
+/// released lease is never reported lost.
 struct LeaseState: Sendable {
     /// Where the lease is in its life.
     enum Phase: Sendable, Equatable {
+        /// Ours until ``LeaseState/deadline`` unless renewed.
         case held
-        case lost
+        /// A release has begun: renewals have stopped, and what they report no longer counts.
+        case releasing
+        /// Given back (or, after a release that could not get through, run out).
         case released
+        /// Ended before it was given back.
+        case lost
     }
 
     private(set) var phase: Phase = .held
@@ -39,6 +46,8 @@ struct LeaseState: Sendable {
     /// Continuations to resume once the caller has left the lock.
     typealias Wakeups = [CheckedContinuation<Void, Never>]
 
+    // MARK: - Transitions
+
     /// lockd accepted a renewal sent at `sentAt`. Ignored unless still held:
     /// a lease that was reported lost is never reported alive again.
     mutating func renewed(expiresAt: Date, ttl: Duration, sentAt: ContinuousClock.Instant) -> Wakeups {
@@ -50,25 +59,64 @@ struct LeaseState: Sendable {
         return changed()
     }
 
-    /// lockd said the token no longer holds the lock, or a renewal missed the deadline.
+    /// lockd said the token no longer holds the lock (to a renewal), or the
+    /// deadline passed. Ignored once a release has begun: a renewal that crossed
+    /// the release on the wire is told "lost" about a lease we gave back.
     mutating func lost() -> Wakeups {
         guard phase == .held else { return [] }
         phase = .lost
         return changed()
     }
 
-    /// lockd accepted the release.
+    /// A release begins (or begins again after one that failed).
+    /// - Returns: The phase before: only `.held` and `.releasing` go on to ask lockd.
+    mutating func beginRelease() -> (Wakeups, Phase) {
+        let before = phase
+        guard before == .held else { return ([], before) }
+        phase = .releasing
+        return (changed(), before)
+    }
+
+    /// lockd accepted the release, or the lease ran out while it could not be asked.
     mutating func released() -> Wakeups {
-        guard phase == .held else { return [] }
+        guard phase == .held || phase == .releasing else { return [] }
         phase = .released
         return changed()
     }
 
-    /// Marks the lease lost if its deadline has passed at `now`.
-    mutating func expire(ifDueAt now: ContinuousClock.Instant) -> Wakeups {
-        guard phase == .held, now >= deadline else { return [] }
-        return lost()
+    /// lockd answered the release that the token held nothing: the lease had
+    /// ended before it was given back.
+    mutating func releaseRefused() -> Wakeups {
+        guard phase == .releasing else { return [] }
+        phase = .lost
+        return changed()
     }
+
+    /// Ends the lease if its deadline has passed at `now`: lost if held, released
+    /// if a release was under way (its owner had given it up).
+    mutating func expire(ifDueAt now: ContinuousClock.Instant) -> Wakeups {
+        guard now >= deadline else { return [] }
+        switch phase {
+        case .held: return lost()
+        case .releasing: return released()
+        case .released, .lost: return []
+        }
+    }
+
+    // MARK: - Renewal schedule
+
+    /// When the background renewal should next ask lockd.
+    ///
+    /// At a third of the TTL after the last renewal was sent; after a failed
+    /// attempt, after `backoff` — but soon enough to try a few more times before
+    /// the deadline, for a lease is worth more than lockd's `Retry-After`.
+    func nextRenewal(now: ContinuousClock.Instant, backoff: Duration?) -> ContinuousClock.Instant {
+        guard let backoff else { return min(renewedAt + ttl / 3, deadline) }
+        let remaining = deadline - now
+        return min(now + min(backoff, max(.milliseconds(20), remaining / 4)), deadline)
+    }
+
+    // MARK: - Waiters
 
     /// Registers a waiter for the next change after `seenVersion`; returns `false`
     /// (and registers nothing) if that change already happened.

@@ -1,5 +1,3 @@
-import Foundation
-
 extension LockClient {
     /// Takes the lock, or returns `nil` if it stays held by someone else for the whole `wait`.
     ///
@@ -7,87 +5,137 @@ extension LockClient {
     ///
     /// ```swift
     /// if let lease = try await locks.tryAcquire("orders:4711", ttl: .seconds(30), wait: .seconds(5)) {
-    ///     try await orders.write(batch, fence: lease.fence)
+    ///     do {
+    ///         try await orders.write(batch, fence: lease.fence)
+    ///     } catch {
+    ///         try? await lease.release()   // on the error path too
+    ///         throw error
+    ///     }
     ///     try await lease.release()
     /// } else {
     ///     print("someone else is on it")
     /// }
     /// ```
     ///
-    /// Cancelling the calling task cancels the request, and lockd drops this
-    /// waiter; a lease granted in that very moment is released.
+    /// The lease renews itself until released (see ``Lease``). Cancelling the
+    /// calling task cancels the request, and lockd drops this waiter; a lease
+    /// granted in that very moment is released. While lockd cannot be reached or
+    /// answers 503, the acquire is retried for the whole `wait`, and at least for
+    /// the client's `timeout`.
     ///
     /// - Parameters:
     ///   - name: 1–255 bytes of `[A-Za-z0-9._:-]`, not `.` or `..`; `:` for hierarchy.
-    ///   - ttl: How long the lease lasts unless renewed (100 ms to 24 h).
-    ///   - wait: How long lockd may wait for the lock to come free; `.zero` tries once.
+    ///   - ttl: How long the lease lasts unless renewed (100 ms to 24 h): how long
+    ///     the lock stays taken if this process dies without releasing it.
+    ///   - wait: How long to wait for the lock to come free; `.zero` tries once.
+    ///   - autoRenew: Whether the lease renews itself in the background (`false`:
+    ///     call ``Lease/renew(ttl:)`` yourself before it runs out).
     /// - Returns: The lease, or `nil` if the lock is held.
     /// - Throws: ``LockError`` other than ``LockError/held(holders:retryAfter:)``, or
     ///   `CancellationError`.
-    public func tryAcquire(_ name: String, ttl: Duration = .seconds(30), wait: Duration = .zero) async throws -> Lease? {
+    public func tryAcquire(
+        _ name: String,
+        ttl: Duration = .seconds(30),
+        wait: Duration = .zero,
+        autoRenew: Bool = true
+    ) async throws -> Lease? {
         do {
-            return try await acquire(name, ttl: ttl, wait: wait)
+            return try await acquire(name, ttl: ttl, wait: wait, autoRenew: autoRenew)
         } catch LockError.held {
             return nil
         }
     }
 
-    /// Takes the lock, or throws ``LockError/held(holders:retryAfter:)`` if it stays
-    /// held by someone else for the whole `wait`.
+    /// Takes the lock, waiting until it is granted (`wait: nil`, the default) or
+    /// for at most `wait`.
+    ///
+    /// The counterpart of `AcquireAsync` in .NET's distributed locks and of
+    /// etcd's `Mutex.Lock(ctx)`: without a `wait`, it returns when the lock is
+    /// granted or throws `CancellationError` when its task is cancelled.
     ///
     /// ```swift
+    /// let lease = try await locks.acquire("reports:daily", ttl: .minutes(5))
     /// do {
-    ///     let lease = try await locks.acquire("reports:daily", ttl: .minutes(5))
     ///     try await buildReport(fence: lease.fence)
-    ///     try await lease.release()
-    /// } catch LockError.held(let holders, let retryAfter) {
-    ///     print("held by \(holders.map(\.fence)); next chance in \(retryAfter)")
+    /// } catch {
+    ///     try? await lease.release()
+    ///     throw error
     /// }
+    /// try await lease.release()
     /// ```
     ///
-    /// The acquire carries a token the client makes, so a request whose answer is
-    /// lost on the network is retried once and gets the same lease back.
+    /// A wait longer than lockd's `--max-wait-ms` is served by asking again. While
+    /// lockd cannot be reached or answers 503 — a restart, a rolling deploy — the
+    /// acquire is retried with backoff, honouring `Retry-After`, for the whole
+    /// wait (without one: until granted or cancelled), and at least for the
+    /// client's `timeout`. Retrying is safe: every request carries the same
+    /// client-made token, and lockd answers a token that already holds the lock
+    /// with that lease. (Should the acquire give up on such a failure, a lease
+    /// granted to an attempt whose answer was lost ends at its TTL.)
     ///
     /// - Parameters:
     ///   - name: 1–255 bytes of `[A-Za-z0-9._:-]`, not `.` or `..`; `:` for hierarchy.
     ///   - ttl: How long the lease lasts unless renewed (100 ms to 24 h).
-    ///   - wait: How long lockd may wait for the lock to come free; `.zero` tries once.
+    ///   - wait: How long to wait for the lock to come free; `nil` waits until it
+    ///     is granted or the task is cancelled; `.zero` tries once.
+    ///   - autoRenew: Whether the lease renews itself in the background.
     /// - Returns: The lease.
-    /// - Throws: ``LockError``, or `CancellationError` if the calling task is cancelled.
-    public func acquire(_ name: String, ttl: Duration = .seconds(30), wait: Duration = .zero) async throws -> Lease {
+    /// - Throws: ``LockError/held(holders:retryAfter:)`` if the lock stayed held for
+    ///   the whole `wait`; other ``LockError`` cases; `CancellationError` if the
+    ///   calling task is cancelled.
+    public func acquire(
+        _ name: String,
+        ttl: Duration = .seconds(30),
+        wait: Duration? = nil,
+        autoRenew: Bool = true
+    ) async throws -> Lease {
         try LockName.validate(name)
-        let token = LeaseToken.random()
-        let request = Components.Schemas.AcquireRequest(
-            ttlMs: ttl.wholeMilliseconds,
-            waitMs: wait.wholeMilliseconds,
-            owner: owner,
-            token: token
-        )
-        var retried = false
-        while true {
-            let sentAt = ContinuousClock.now
-            let granted: Components.Schemas.Lease
-            do {
-                granted = try await remote.acquire(name, request, wait: wait)
-            } catch LockError.transport(let underlying) where !retried && !Self.isTimeout(underlying) {
-                retried = true
-                continue
-            } catch is CancellationError {
-                // lockd may have granted the lease just as the request was cancelled:
-                // the token is ours, so release whatever it holds.
-                await remote.releaseIgnoringCancellation(name, token: token)
-                throw CancellationError()
-            }
-            let lease = Lease(granted, sentAt: sentAt, remote: remote)
-            if Task.isCancelled {
-                _ = await lease.releaseIgnoringCancellation()
-                throw CancellationError()
-            }
-            return lease
-        }
+        let request = Components.Schemas.AcquireRequest(ttlMs: ttl.wholeMilliseconds, owner: owner, token: LeaseToken.random())
+        return try await acquire(name, request, wait: wait, autoRenew: autoRenew)
     }
 
-    private static func isTimeout(_ error: any Error) -> Bool {
-        (error as? URLError)?.code == .timedOut
+    /// Sends `request` (which carries the client-made token) until lockd grants it,
+    /// the plan gives up, or the task is cancelled. Every public acquire ends here,
+    /// so that a new acquire field is set once, in the request.
+    func acquire(
+        _ name: String,
+        _ request: Components.Schemas.AcquireRequest,
+        wait: Duration?,
+        autoRenew: Bool
+    ) async throws -> Lease {
+        var request = request
+        var plan = AcquirePlan(start: .now, wait: wait, timeout: remote.timeout)
+        do {
+            while true {
+                let sentAt = ContinuousClock.now
+                let asked = plan.waitToAsk(now: sentAt, limit: remote.waitLimit.current)
+                request.waitMs = asked.wholeMilliseconds
+                let granted: Components.Schemas.Lease
+                do {
+                    granted = try await remote.acquire(name, request, wait: asked)
+                } catch let error as LockError {
+                    if case .invalidRequest(let detail) = error, asked > .zero,
+                        remote.waitLimit.lower(after: asked, refusal: detail)
+                    {
+                        continue
+                    }
+                    switch plan.next(after: error, now: .now, sentAt: sentAt, asked: asked) {
+                    case .fail: throw error
+                    case .retry(let delay): try await Task.sleep(for: delay)
+                    }
+                    continue
+                }
+                let lease = Lease(granted, sentAt: sentAt, remote: remote)
+                try Task.checkCancellation()
+                if autoRenew { lease.startRenewing() }
+                return lease
+            }
+        } catch is CancellationError {
+            // lockd may have granted the lease just as the request was cancelled (or
+            // an earlier attempt whose answer was lost): the token is ours, so
+            // release whatever it holds.
+            if let token = request.token { await remote.releaseIgnoringCancellation(name, token: token) }
+            throw CancellationError()
+        }
     }
 }

@@ -1,8 +1,8 @@
 extension LockClient {
-    /// Takes the lock, runs `body` while keeping the lease alive, and gives the lock
-    /// back when `body` returns, throws, or its task is cancelled.
+    /// Takes the lock, runs `body` while the lease renews itself, and gives the
+    /// lock back when `body` returns, throws, or its task is cancelled.
     ///
-    /// The counterpart of `await using (var handle = await lock.TryAcquireAsync(name))`
+    /// The counterpart of `await using (var handle = await lock.AcquireAsync(name))`
     /// in .NET's distributed locks:
     ///
     /// ```swift
@@ -11,85 +11,134 @@ extension LockClient {
     /// }
     /// ```
     ///
-    /// While `body` runs, the lease is renewed in the background at about a third of
-    /// its TTL (sooner after a failed renewal). If it is lost anyway — lockd says the
-    /// token no longer holds the lock, or no renewal gets through before the TTL runs
-    /// out — ``Lease/isLost`` turns `true` and ``Lease/waitUntilLost()`` returns, within
-    /// one renewal interval; `body` is not interrupted, so check or race those where
-    /// it matters.
+    /// If the lease is lost while `body` runs — lockd says the token no longer
+    /// holds the lock, or no renewal gets through before the TTL runs out —
+    /// `body`'s task is cancelled (within one renewal interval, about a third of
+    /// the TTL), and once `body` has returned `withLock` throws
+    /// ``LockError/leaseLost``. `body` runs in a child task on the caller's actor,
+    /// so task cancellation is how it learns; check `Task.isCancelled` or let
+    /// cancellable calls throw.
     ///
     /// - Parameters:
     ///   - name: 1–255 bytes of `[A-Za-z0-9._:-]`, not `.` or `..`.
     ///   - ttl: The lease's time to live (100 ms to 24 h): how long the lock stays
     ///     taken if this process dies without releasing it.
-    ///   - wait: How long lockd may wait for the lock to come free; `.zero` tries once.
+    ///   - wait: How long to wait for the lock to come free; `nil` (the default)
+    ///     waits until it is granted or the task is cancelled; `.zero` tries once.
     ///   - isolation: The actor `body` runs on; the caller's by default.
     ///   - body: The work the lock protects; gets the lease.
     /// - Returns: What `body` returns.
     /// - Throws: ``LockError/held(holders:retryAfter:)`` if the lock stays held for
-    ///   `wait`; whatever `body` throws; ``LockError/leaseLost`` if `body` returned
-    ///   but the lease was lost before it did (the work ran unprotected for a while);
-    ///   other ``LockError`` cases or `CancellationError` from the acquire.
+    ///   `wait`; ``LockError/leaseLost`` if the lease was lost before `body` was
+    ///   done (the work may have run unprotected for a while); otherwise whatever
+    ///   `body` throws; other ``LockError`` cases or `CancellationError` from the
+    ///   acquire.
     public func withLock<T>(
         _ name: String,
         ttl: Duration = .seconds(30),
-        wait: Duration = .zero,
+        wait: Duration? = nil,
         isolation: isolated (any Actor)? = #isolation,
         _ body: (Lease) async throws -> T
     ) async throws -> T {
         let lease = try await acquire(name, ttl: ttl, wait: wait)
-        let outcome: Result<T, any Error>
-        do {
-            outcome = .success(
-                try await withThrowingTaskGroup(of: Void.self, isolation: isolation) { group in
-                    group.addTask { await lease.keepAlive() }
-                    defer { group.cancelAll() }
-                    return try await body(lease)
-                }
-            )
-        } catch {
-            outcome = .failure(error)
-        }
+        let outcome = await lease.run(body, on: isolation)
         // Judged before the release, which may take long enough for the TTL to pass.
         let lostWhileRunning = lease.isLost
         let goneAtRelease = await lease.releaseIgnoringCancellation()
+        if lostWhileRunning { throw LockError.leaseLost }
         let value = try outcome.get()
-        if lostWhileRunning || goneAtRelease { throw LockError.leaseLost }
+        if goneAtRelease { throw LockError.leaseLost }
         return value
     }
 }
 
 extension Lease {
-    /// Renews the lease until it is lost or released, or the task is cancelled:
-    /// at a third of the TTL after the last renewal was sent, and after a failed
-    /// attempt again soon, until the TTL has run out.
-    func keepAlive() async {
-        var lastAttemptFailed = false
-        while phase == .held {
-            let (deadline, renewedAt, ttl) = timing
-            let now = ContinuousClock.now
-            let next =
-                lastAttemptFailed
-                ? now + max(.milliseconds(20), min(.seconds(1), (deadline - now) / 4))
-                : renewedAt + ttl / 3
-            do {
-                try await Task.sleep(until: min(next, deadline), clock: .continuous)
-            } catch {
-                return
-            }
-            guard phase == .held else { return }
-            do {
-                // Bounded by the deadline: a renewal that has not come back by then
-                // cannot keep the lease, which is then lost.
-                try await renew(ttl: nil, until: deadline)
-                lastAttemptFailed = false
-            } catch is CancellationError {
-                return
-            } catch LockError.leaseLost {
-                return
-            } catch {
-                lastAttemptFailed = true
+    /// Runs `body` in a child task on `isolation`, cancelling that task if the
+    /// lease is lost first; returns what `body` returned or threw.
+    ///
+    /// A child task, because cancellation is per task: cancelling the caller's own
+    /// task would leave it cancelled after `withLock` returned.
+    func run<T>(
+        _ body: (Lease) async throws -> T,
+        on isolation: isolated (any Actor)?
+    ) async -> Result<T, any Error> {
+        await withoutActuallyEscaping(body) { body in
+            let body = Handoff(body)
+            return await withTaskGroup(of: Ending<T>.self, isolation: isolation) { group in
+                group.addTask { await Self.run(body, self, on: isolation) }
+                group.addTask {
+                    // The lease renews itself: its renewal loop ends it at the deadline.
+                    (try? await self.waitUntilEnded(watchingDeadline: false)) == true ? .lost : .watchEnded
+                }
+                while let ending = await group.next() {
+                    switch ending {
+                    case .body(let outcome):
+                        group.cancelAll()
+                        return outcome.value
+                    case .lost:
+                        group.cancelAll()  // cancels the body; its outcome comes next
+                    case .watchEnded:
+                        continue
+                    }
+                }
+                // Not reached: the body's child task always reports how it ended.
+                return .failure(CancellationError())
             }
         }
     }
+
+    /// Calls `body` on `isolation`, in the child task, catching what it throws.
+    private static func run<T>(
+        _ body: Handoff<(Lease) async throws -> T>,
+        _ lease: Lease,
+        on isolation: isolated (any Actor)?
+    ) async -> Ending<T> {
+        do {
+            return .body(Handoff(.success(try await body.value(lease))))
+        } catch {
+            return .body(Handoff(.failure(error)))
+        }
+    }
+
+    /// Releases even when the calling task is cancelled; other failures leave the
+    /// lease to end at its TTL.
+    /// - Returns: Whether lockd answered that the lease was already gone.
+    func releaseIgnoringCancellation() async -> Bool {
+        // Why a task of its own: see RemoteLocks.releaseIgnoringCancellation.
+        await Task {
+            do {
+                try await self.release()
+                return false
+            } catch LockError.leaseLost {
+                return true
+            } catch {
+                return false
+            }
+        }.value
+    }
+}
+
+/// How the first of `withLock`'s two child tasks ended.
+private enum Ending<T>: Sendable {
+    /// The body returned or threw.
+    case body(Handoff<Result<T, any Error>>)
+    /// The lease was lost while the body ran.
+    case lost
+    /// The loss watcher was cancelled (the body ended first).
+    case watchEnded
+}
+
+/// Carries `withLock`'s body, and what it returns, between the caller's task and
+/// the child task that runs the body.
+///
+/// `@unchecked Sendable` is safe here: the body and its result are only ever
+/// touched by one task at a time. The caller's task hands the body over when it
+/// creates the child task and then only awaits the task group until that child
+/// has finished (task creation and completion order the accesses); the child
+/// runs the body on the caller's own actor (`isolation`), or — for a
+/// nonisolated caller — while the caller is suspended in the group. The result
+/// is read by the caller only after the child returned it.
+private struct Handoff<Value>: @unchecked Sendable {
+    var value: Value
+    init(_ value: Value) { self.value = value }
 }

@@ -11,12 +11,10 @@ import FoundationNetworking
 ///
 /// ```swift
 /// let locks = LockClient(serverURL: URL(string: "http://127.0.0.1:7070")!)
-/// if let lease = try await locks.tryAcquire("orders", ttl: .seconds(30), wait: .seconds(5)) {
-///     // lease.fence goes along with every write to the protected resource
-///     try await lease.release()
-/// }
-/// try await locks.withLock("orders", ttl: .seconds(30), wait: .seconds(5)) { lease in
-///     // renewed in the background while this runs; lease.isLost tells if it was lost
+/// // Waits until granted; renewed while the body runs; released when it returns,
+/// // throws or is cancelled; the body is cancelled if the lease is lost.
+/// try await locks.withLock("orders", ttl: .seconds(30)) { lease in
+///     try await orders.settle(fence: lease.fence)   // the fence goes with every write
 /// }
 /// ```
 ///
@@ -29,19 +27,32 @@ public struct LockClient: Sendable {
 
     let remote: RemoteLocks
 
-    /// A client for the lockd at `serverURL`, over a URLSession shared by such clients.
+    /// A client for the lockd at `serverURL`, over URLSessions shared by such clients.
     ///
     /// ```swift
     /// let locks = LockClient(serverURL: URL(string: "http://lockd.internal:7070")!, owner: "billing-worker-7")
     /// ```
     ///
+    /// Acquires that wait and everything else (renewals above all) go over
+    /// separate sessions, so that renewals never queue behind long waits for a
+    /// connection.
+    ///
     /// - Parameters:
     ///   - serverURL: lockd's base URL, e.g. `http://127.0.0.1:7070`.
     ///   - owner: A label for this client's leases (at most 256 bytes), or `nil`.
-    ///   - timeout: How long one request may take beyond the time lockd is asked
-    ///     to wait for a lock; then it fails with ``LockError/transport(_:)``.
+    ///   - timeout: How long a call keeps retrying while lockd cannot be reached
+    ///     or answers 503 (an acquire: at least this long, and for its whole
+    ///     wait), and how long one request may take beyond the time lockd is
+    ///     asked to wait; then the call fails with ``LockError/unavailable(retryAfter:)``
+    ///     or ``LockError/transport(_:)``.
     public init(serverURL: URL, owner: String? = nil, timeout: Duration = .seconds(30)) {
-        self.init(serverURL: serverURL, session: Self.sharedSession, owner: owner, timeout: timeout)
+        self.init(
+            serverURL: serverURL,
+            prompt: URLSessionTransport(configuration: .init(session: Self.promptSession)),
+            waiting: URLSessionTransport(configuration: .init(session: Self.waitingSession)),
+            owner: owner,
+            timeout: timeout
+        )
     }
 
     /// A client for the lockd at `serverURL` over a URLSession you configure (proxies,
@@ -49,16 +60,21 @@ public struct LockClient: Sendable {
     ///
     /// ```swift
     /// let configuration = URLSessionConfiguration.ephemeral
-    /// configuration.timeoutIntervalForRequest = 120  // longer than any wait you ask for
+    /// configuration.timeoutIntervalForRequest = 120       // longer than any wait lockd allows
+    /// configuration.httpMaximumConnectionsPerHost = 256   // more than the waits you run at once
     /// let locks = LockClient(serverURL: URL(string: "https://lockd.internal")!, session: URLSession(configuration: configuration))
     /// ```
     ///
     /// - Parameters:
     ///   - serverURL: lockd's base URL.
     ///   - session: The session every request goes through. Its
-    ///     `timeoutIntervalForRequest` (60 s by default) must exceed the longest `wait`.
+    ///     `timeoutIntervalForRequest` (60 s by default) must exceed lockd's
+    ///     `--max-wait-ms`, and since waiting acquires and renewals share it, its
+    ///     `httpMaximumConnectionsPerHost` must exceed the number of waits you run
+    ///     at once, or renewals queue behind them.
     ///   - owner: A label for this client's leases (at most 256 bytes), or `nil`.
-    ///   - timeout: How long one request may take beyond the time lockd is asked to wait.
+    ///   - timeout: How long a call keeps retrying while lockd cannot serve it, and
+    ///     how long one request may take beyond the time lockd is asked to wait.
     public init(serverURL: URL, session: URLSession, owner: String? = nil, timeout: Duration = .seconds(30)) {
         self.init(
             serverURL: serverURL,
@@ -87,27 +103,42 @@ public struct LockClient: Sendable {
     ///
     /// - Parameters:
     ///   - serverURL: lockd's base URL.
-    ///   - transport: The HTTP transport. Cancelling a task must cancel its request
-    ///     (URLSessionTransport does), so that lockd learns a waiter gave up; its own
-    ///     timeouts must allow for the longest `wait`.
+    ///   - transport: The HTTP transport for every request. Cancelling a task must
+    ///     cancel its request (URLSessionTransport does), so that lockd learns a
+    ///     waiter gave up; its own timeouts must allow for the longest wait lockd
+    ///     allows; and it must not make renewals wait for connections that
+    ///     waiting acquires hold.
     ///   - owner: A label for this client's leases (at most 256 bytes), or `nil`.
-    ///   - timeout: How long one request may take beyond the time lockd is asked to wait.
+    ///   - timeout: How long a call keeps retrying while lockd cannot serve it, and
+    ///     how long one request may take beyond the time lockd is asked to wait.
     public init(serverURL: URL, transport: any ClientTransport, owner: String? = nil, timeout: Duration = .seconds(30)) {
+        self.init(serverURL: serverURL, prompt: transport, waiting: transport, owner: owner, timeout: timeout)
+    }
+
+    init(serverURL: URL, prompt: any ClientTransport, waiting: any ClientTransport, owner: String?, timeout: Duration) {
         let configuration = Configuration(dateTranscoder: .iso8601WithFractionalSeconds)
         self.owner = owner
         self.remote = RemoteLocks(
-            client: Client(serverURL: serverURL, configuration: configuration, transport: transport),
-            timeout: timeout
+            prompt: Client(serverURL: serverURL, configuration: configuration, transport: prompt),
+            waiting: Client(serverURL: serverURL, configuration: configuration, transport: waiting),
+            timeout: timeout,
+            waitLimit: WaitLimit()
         )
     }
 
-    /// One session for every client made without a transport: the requests'
-    /// deadlines are the client's own (`timeout` plus the wait), so URLSession's
-    /// idle timeout must not cut a long wait short.
-    private static let sharedSession: URLSession = {
+    /// The session for requests lockd answers at once (renew, release, status,
+    /// list, a try). The requests' deadlines are the client's own, so URLSession's
+    /// idle timeout must not cut one short.
+    private static let promptSession = makeSession(connectionsPerHost: 64)
+
+    /// The session for acquires that wait: each holds a connection for as long as
+    /// it waits, so it may open many.
+    private static let waitingSession = makeSession(connectionsPerHost: 1024)
+
+    private static func makeSession(connectionsPerHost: Int) -> URLSession {
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = 24 * 60 * 60
-        configuration.httpMaximumConnectionsPerHost = 64
+        configuration.httpMaximumConnectionsPerHost = connectionsPerHost
         return URLSession(configuration: configuration)
-    }()
+    }
 }

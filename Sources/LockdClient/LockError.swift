@@ -7,7 +7,7 @@ import Foundation
 ///
 /// ```swift
 /// do {
-///     let lease = try await locks.acquire("orders", ttl: .seconds(30))
+///     let lease = try await locks.acquire("orders", ttl: .seconds(30), wait: .seconds(5))
 ///     // …
 /// } catch let error as LockError {
 ///     switch error {
@@ -43,11 +43,13 @@ public enum LockError: Error, Sendable {
     case invalidRequest(detail: String)
 
     /// lockd cannot serve right now (its store is unreachable, or it is shutting
-    /// down). Retry after `retryAfter` when given.
+    /// down), and kept answering so for longer than the call's budget (the SDK
+    /// retries before it throws this). Retry after `retryAfter` when given.
     case unavailable(retryAfter: Duration?)
 
     /// The request did not get a usable answer: connection refused or reset, a
-    /// timeout, or a response that is not lockd's.
+    /// timeout — for longer than the call's budget, as the SDK retries these —
+    /// or a response that is not lockd's, or a URL or TLS setting that cannot work.
     case transport(any Error)
 }
 

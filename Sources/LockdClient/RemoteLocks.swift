@@ -7,11 +7,19 @@ import FoundationNetworking
 
 /// lockd's HTTP API as plain calls: the generated client, a deadline on every
 /// request, and every answer turned into a value or a ``LockError``.
+///
+/// Acquires that wait go through a client of their own: each holds a connection
+/// for as long as it waits, and must not make renewals queue for one.
 struct RemoteLocks: Sendable {
-    /// The generated client.
-    let client: Client
-    /// How long a request may take beyond the time lockd is asked to wait.
+    /// For requests lockd answers at once: renew, release, status, list, a try.
+    let prompt: Client
+    /// For acquires that wait.
+    let waiting: Client
+    /// How long a request may take beyond the time lockd is asked to wait, and
+    /// how long a call keeps retrying while lockd cannot serve it.
     let timeout: Duration
+    /// The longest wait one acquire request asks for.
+    let waitLimit: WaitLimit
 
     /// A granted lease, exactly as lockd sent it (`201`, or `200` for a retried acquire).
     func acquire(
@@ -19,7 +27,7 @@ struct RemoteLocks: Sendable {
         _ request: Components.Schemas.AcquireRequest,
         wait: Duration
     ) async throws -> Components.Schemas.Lease {
-        let output = try await perform(until: .now + wait + timeout) {
+        let output = try await perform(on: wait > .zero ? waiting : prompt, until: .now + wait + timeout) {
             try await $0.acquireLock(path: .init(name: name), body: .json(request))
         }
         switch output {
@@ -32,15 +40,15 @@ struct RemoteLocks: Sendable {
         }
     }
 
-    /// The renewed lease. `deadline` bounds the request (default: now + `timeout`).
+    /// The renewed lease; `deadline` bounds the request.
     func renew(
         _ name: String,
         token: String,
         ttl: Duration?,
-        until deadline: ContinuousClock.Instant? = nil
+        until deadline: ContinuousClock.Instant
     ) async throws -> Components.Schemas.Lease {
         let body = Components.Schemas.RenewRequest(ttlMs: ttl?.wholeMilliseconds)
-        let output = try await perform(until: deadline ?? .now + timeout) {
+        let output = try await perform(until: deadline) {
             try await $0.renewLock(path: .init(name: name), headers: .init(lockToken: token), body: .json(body))
         }
         switch output {
@@ -53,8 +61,9 @@ struct RemoteLocks: Sendable {
     }
 
     /// Releases the lease `token` holds; throws ``LockError/leaseLost`` if it holds none.
-    func release(_ name: String, token: String) async throws {
-        let output = try await perform(until: .now + timeout) {
+    /// `deadline` bounds the request.
+    func release(_ name: String, token: String, until deadline: ContinuousClock.Instant) async throws {
+        let output = try await perform(until: deadline) {
             try await $0.releaseLock(path: .init(name: name), headers: .init(lockToken: token))
         }
         switch output {
@@ -66,40 +75,65 @@ struct RemoteLocks: Sendable {
         }
     }
 
-    /// Releases in a task of its own, ignoring failures (the lease then ends at its TTL).
+    /// Releases in a task of its own, once, ignoring failures (the lease then
+    /// ends at its TTL).
     ///
     /// The transport refuses to start a request in a cancelled task, yet a
     /// cancelled caller must still give the lock back: the separate task does not
     /// inherit the cancellation, and is awaited, so nothing outlives the caller.
     func releaseIgnoringCancellation(_ name: String, token: String) async {
-        await Task { try? await release(name, token: token) }.value
+        await Task { try? await release(name, token: token, until: .now + timeout) }.value
     }
 
-    /// One lock's status.
+    /// One lock's status; retried while lockd cannot serve, for up to `timeout`.
     func status(_ name: String) async throws -> LockStatus {
-        let output = try await perform(until: .now + timeout) {
-            try await $0.getLock(path: .init(name: name))
-        }
-        switch output {
-        case .ok(let response): return LockStatus(try response.body.json)
-        case .badRequest(let response): throw LockError(response)
-        case .serviceUnavailable(let response): throw LockError(response)
-        case .default(let status, let response): throw LockError(status: status, response)
+        try await retrying(until: .now + timeout) { deadline in
+            let output = try await perform(until: deadline) { try await $0.getLock(path: .init(name: name)) }
+            switch output {
+            case .ok(let response): return LockStatus(try response.body.json)
+            case .badRequest(let response): throw LockError(response)
+            case .serviceUnavailable(let response): throw LockError(response)
+            case .default(let status, let response): throw LockError(status: status, response)
+            }
         }
     }
 
-    /// One page of held locks and the cursor of the next page (`nil` on the last).
+    /// One page of held locks and the cursor of the next page (`nil` on the last);
+    /// retried while lockd cannot serve, for up to `timeout`.
     func page(prefix: String, limit: Int, cursor: String?) async throws -> (locks: [LockStatus], next: String?) {
-        let output = try await perform(until: .now + timeout) {
-            try await $0.listLocks(query: .init(prefix: prefix, limit: limit, cursor: cursor))
+        try await retrying(until: .now + timeout) { deadline in
+            let output = try await perform(until: deadline) {
+                try await $0.listLocks(query: .init(prefix: prefix, limit: limit, cursor: cursor))
+            }
+            switch output {
+            case .ok(let response):
+                let page = try response.body.json
+                return (page.locks.map(LockStatus.init), page.nextCursor)
+            case .badRequest(let response): throw LockError(response)
+            case .serviceUnavailable(let response): throw LockError(response)
+            case .default(let status, let response): throw LockError(status: status, response)
+            }
         }
-        switch output {
-        case .ok(let response):
-            let page = try response.body.json
-            return (page.locks.map(LockStatus.init), page.nextCursor)
-        case .badRequest(let response): throw LockError(response)
-        case .serviceUnavailable(let response): throw LockError(response)
-        case .default(let status, let response): throw LockError(status: status, response)
+    }
+
+    /// Runs `attempt` until it succeeds, fails in a way no retry can fix, or
+    /// `deadline` passes: after 503 and transport failures it waits (``Backoff``,
+    /// honouring `Retry-After`) and tries again, the last time at `deadline`.
+    ///
+    /// - Parameter attempt: One try; gets the deadline to bound its request by.
+    func retrying<Output>(
+        until deadline: ContinuousClock.Instant,
+        _ attempt: (ContinuousClock.Instant) async throws -> Output
+    ) async throws -> Output {
+        var backoff = Backoff()
+        while true {
+            do {
+                return try await attempt(deadline)
+            } catch let error as LockError where error.isRetryable {
+                let now = ContinuousClock.now
+                guard now < deadline else { throw error }
+                try await Task.sleep(until: min(now + backoff.next(retryAfter: error.retryAfter), deadline), clock: .continuous)
+            }
         }
     }
 
@@ -109,10 +143,11 @@ struct RemoteLocks: Sendable {
     /// The generated `ClientError` is never passed on: its description prints the
     /// request's headers, which carry the lease token.
     private func perform<Output: Sendable>(
+        on client: Client? = nil,
         until deadline: ContinuousClock.Instant,
         _ call: @escaping @Sendable (Client) async throws -> Output
     ) async throws -> Output {
-        let client = self.client
+        let client = client ?? prompt
         do {
             return try await withDeadline(deadline) { try await call(client) }
         } catch let error as ClientError {

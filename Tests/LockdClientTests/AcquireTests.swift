@@ -32,7 +32,7 @@ struct AcquireTests {
             let name = uniqueLockName()
             let lease = try await lockd.client(owner: "worker-1").acquire(name, ttl: .seconds(30))
             do {
-                _ = try await lockd.client(owner: "worker-2").acquire(name, ttl: .seconds(30))
+                _ = try await lockd.client(owner: "worker-2").acquire(name, ttl: .seconds(30), wait: .zero)
                 Issue.record("a held lock was granted twice")
             } catch LockError.held(let holders, let retryAfter) {
                 #expect(holders.count == 1)
@@ -91,13 +91,18 @@ struct AcquireTests {
         }
     }
 
-    @Test("a lease that expired is lost: renew and release say so", arguments: StoreKind.allCases)
+    @Test("a lease that is not renewed (autoRenew: false) is lost at its TTL: renew and release say so", arguments: StoreKind.allCases)
     func expiredLeaseIsLost(store: StoreKind) async throws {
         try await store.withLockd { lockd async throws in
-            let lease = try await lockd.client().acquire(uniqueLockName(), ttl: .milliseconds(200))
-            try await Task.sleep(for: .milliseconds(400))
+            let start = ContinuousClock.now
+            let lease = try await lockd.client().acquire(uniqueLockName(), ttl: .milliseconds(200), autoRenew: false)
+            #expect(try await lease.waitUntilLost())
+            #expect(ContinuousClock.now - start >= .milliseconds(200))
             #expect(lease.isLost)
             await #expect { try await lease.renew() } throws: { error in
+                if case LockError.leaseLost = error { true } else { false }
+            }
+            await #expect { try await lease.release() } throws: { error in
                 if case LockError.leaseLost = error { true } else { false }
             }
         }

@@ -39,7 +39,56 @@ struct LeaseStateTests {
         _ = state.released()
         _ = state.expire(ifDueAt: start + .seconds(5))
         _ = state.lost()
+        _ = state.releaseRefused()
         #expect(state.phase == .released)
+    }
+
+    @Test("once a release begins, a renewal's 'lost' (it crossed the release on the wire) does not count")
+    func releasingIgnoresRenewals() {
+        var state = LeaseState(expiresAt: expiry, ttl: .seconds(3), sentAt: start)
+        let (_, before) = state.beginRelease()
+        #expect(before == .held)
+        #expect(state.phase == .releasing)
+        #expect(state.lost().isEmpty)
+        #expect(state.renewed(expiresAt: expiry, ttl: .seconds(3), sentAt: start + .seconds(1)).isEmpty)
+        #expect(state.phase == .releasing)
+        #expect(state.beginRelease().1 == .releasing)  // a second release goes ahead too
+        _ = state.released()
+        #expect(state.phase == .released)
+        #expect(state.beginRelease().1 == .released)
+    }
+
+    @Test("a release lockd refuses means the lease was lost; one that runs out unanswered is released")
+    func releaseOutcomes() {
+        var refused = LeaseState(expiresAt: expiry, ttl: .seconds(3), sentAt: start)
+        _ = refused.beginRelease()
+        _ = refused.releaseRefused()
+        #expect(refused.phase == .lost)
+
+        var unanswered = LeaseState(expiresAt: expiry, ttl: .seconds(3), sentAt: start)
+        _ = unanswered.beginRelease()
+        _ = unanswered.expire(ifDueAt: start + .seconds(3))
+        #expect(unanswered.phase == .released)
+
+        var lost = LeaseState(expiresAt: expiry, ttl: .seconds(3), sentAt: start)
+        _ = lost.lost()
+        #expect(lost.beginRelease().1 == .lost)
+        #expect(lost.phase == .lost)
+    }
+
+    @Test("renewals are due at a third of the TTL; after a failure, after the backoff but before the deadline")
+    func renewalSchedule() {
+        var state = LeaseState(expiresAt: expiry, ttl: .seconds(9), sentAt: start)
+        #expect(state.nextRenewal(now: start, backoff: nil) == start + .seconds(3))
+        _ = state.renewed(expiresAt: expiry, ttl: .seconds(9), sentAt: start + .seconds(3))
+        #expect(state.nextRenewal(now: start + .seconds(3), backoff: nil) == start + .seconds(6))
+        // Deadline at 12 s. At 6 s a failure with a 1 s backoff retries at 7 s; a
+        // 10 s Retry-After is cut to a quarter of what is left (1.5 s).
+        #expect(state.nextRenewal(now: start + .seconds(6), backoff: .seconds(1)) == start + .seconds(7))
+        #expect(state.nextRenewal(now: start + .seconds(6), backoff: .seconds(10)) == start + .milliseconds(7500))
+        // Never past the deadline, and never a busy loop just before it.
+        #expect(state.nextRenewal(now: start + .milliseconds(11_990), backoff: .seconds(1)) == start + .seconds(12))
+        #expect(state.nextRenewal(now: start + .milliseconds(11_900), backoff: .seconds(1)) == start + .milliseconds(11_925))
     }
 
     @Test("a waiter registers only if it saw the latest version; each change wakes it once")

@@ -75,11 +75,18 @@ struct StatusAndListTests {
         }
     }
 
-    @Test("a server that is not there is a transport error")
+    @Test("a server that is not there is a transport error, once the client's timeout has been spent retrying")
     func nothingListening() async throws {
-        let locks = LockClient(serverURL: try #require(URL(string: "http://127.0.0.1:9")))
-        await #expect { _ = try await locks.tryAcquire("orders") } throws: { error in
-            if case LockError.transport = error { true } else { false }
+        let locks = LockClient(serverURL: try #require(URL(string: "http://127.0.0.1:9")), timeout: .milliseconds(600))
+        for call in [
+            { _ = try await locks.tryAcquire("orders") },
+            { _ = try await locks.status("orders") },
+        ] as [@Sendable () async throws -> Void] {
+            let start = ContinuousClock.now
+            await #expect { try await call() } throws: { error in
+                if case LockError.transport = error { true } else { false }
+            }
+            #expect(ContinuousClock.now - start >= .milliseconds(600))
         }
     }
 

@@ -1,0 +1,37 @@
+import Foundation
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+extension LockError {
+    /// Whether the same request may succeed if sent again: lockd could not serve it
+    /// (503, a proxy's 5xx) or it did not get an answer through. Never for an
+    /// answer lockd meant (held, lost, invalid) or for a server that is not lockd.
+    var isRetryable: Bool {
+        switch self {
+        case .unavailable:
+            return true
+        case .transport(let underlying):
+            if underlying is UnexpectedResponse { return false }
+            guard let error = underlying as? URLError else { return true }
+            return !Self.permanentURLErrors.contains(error.code)
+        case .held, .leaseLost, .invalidRequest:
+            return false
+        }
+    }
+
+    /// lockd's `Retry-After`, for an answer that carried one.
+    var retryAfter: Duration? {
+        if case .unavailable(let retryAfter) = self { retryAfter } else { nil }
+    }
+
+    /// Transport failures that come from the client's own settings (a bad URL, TLS
+    /// trust) and that no retry can fix.
+    private static let permanentURLErrors: Set<URLError.Code> = [
+        .badURL, .unsupportedURL, .cancelled, .userCancelledAuthentication, .userAuthenticationRequired,
+        .secureConnectionFailed, .serverCertificateHasBadDate, .serverCertificateUntrusted,
+        .serverCertificateHasUnknownRoot, .serverCertificateNotYetValid, .clientCertificateRejected,
+        .clientCertificateRequired, .appTransportSecurityRequiresSecureConnection,
+    ]
+}

@@ -1,0 +1,57 @@
+import Foundation
+import LockdClient
+import LockdTestSupport
+import Testing
+
+/// Each waiting acquire holds a connection for as long as it waits; renewals go
+/// over connections of their own, so they never queue behind the waits.
+@Suite("Renewals beside many long waits on one client")
+struct ManyWaitsTests {
+    @Test("200 concurrent long waits on one client while a lease of the same client renews on time")
+    func renewalsDoNotQueueBehindWaits() async throws {
+        try await StoreKind.redis.withLockdProcess { lockd, _ in
+            let locks = lockd.client()
+            let contended = uniqueLockName()
+            let blocker = try await lockd.client(owner: "blocker").acquire(contended, ttl: .seconds(60), wait: .zero)
+            // Renewals every second; the lease is lost if one waits two seconds for a connection.
+            let ttl = Duration.seconds(3)
+            let lease = try await locks.acquire(uniqueLockName(), ttl: ttl, wait: .zero)
+
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<200 {
+                    group.addTask {
+                        do {
+                            _ = try await locks.tryAcquire(contended, wait: .seconds(50))
+                            Issue.record("a waiter was granted a lock that stayed held")
+                        } catch is CancellationError {
+                            // How this test ends them.
+                        }
+                    }
+                }
+                try #require(await eventually(within: .seconds(30)) { (try? await lockd.waiters()) == 200 }, "the waits did not all queue")
+                #expect(!lease.isLost)
+
+                // Two TTLs with every wait open: the lease is renewed every third of one.
+                var renewals = 0
+                var lastExpiry = lease.expiresAt
+                let watchedFrom = ContinuousClock.now
+                while ContinuousClock.now - watchedFrom < ttl * 2, !lease.isLost {
+                    try await Task.sleep(for: .milliseconds(50))
+                    if lease.expiresAt > lastExpiry {
+                        renewals += 1
+                        lastExpiry = lease.expiresAt
+                    }
+                }
+                #expect(!lease.isLost)
+                #expect(renewals >= 3, "only \(renewals) renewals in two TTLs")
+                #expect(try await lockd.waiters() == 200)
+                group.cancelAll()
+                try await group.waitForAll()
+            }
+            #expect(await eventually(within: .seconds(10)) { (try? await lockd.waiters()) == 0 }, "cancelled waits stayed queued")
+            try await lease.release()
+            try await blocker.release()
+            #expect(try await locks.status(contended).isHeld == false)
+        }
+    }
+}
