@@ -1,6 +1,7 @@
 import LockEngine
 import CoreMetrics
 import LockdHTTP
+import LockdHTTPCompression
 import LockdTransport
 import Logging
 
@@ -47,9 +48,9 @@ public struct LockAPI: Sendable {
         router.add(.get, "/metrics", handler: metered("metrics") { [metricsText] _, _ in
             HTTPResponse(status: .ok, headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"], body: metricsText())
         })
-        router.add(.get, "/openapi.yaml", handler: metered("openapi") { _, _ in
-            HTTPResponse(status: .ok, headers: ["Content-Type": "application/yaml"], body: OpenAPIDocument.bytes)
-        })
+        // Compressed here, once, when lockd starts; each request picks a coding.
+        let spec = PrecompressedBody(OpenAPIDocument.bytes, contentType: "application/yaml")
+        router.add(.get, "/openapi.yaml", handler: metered("openapi") { request, _ in spec.response(to: request) })
         return router
     }
 

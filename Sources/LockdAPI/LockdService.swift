@@ -1,5 +1,6 @@
 import LockEngine
 import LockdHTTP
+import LockdHTTPCompression
 import LockdRedis
 import LockdTransport
 import Logging
@@ -59,7 +60,8 @@ public final class LockdService: Sendable {
             if let count = server.value?.openConnectionCount { connections.set(Double(count)) }
             return registry.emitToBuffer()
         }
-        self.server = HTTPServer(configuration: http, responder: api.router, eventLoopGroup: loops, logger: logger)
+        let responder = CompressingResponder(wrapping: api.router)
+        self.server = HTTPServer(configuration: http, responder: responder, eventLoopGroup: loops, logger: logger)
         server.value = self.server
     }
 
