@@ -128,6 +128,12 @@ let package = Package(
             path: "benchmarks/http/lockd-http-bench",
             swiftSettings: strictSwift
         ),
+        .executableTarget(
+            name: "lockd-gzip-bench",
+            dependencies: ["LockdHTTPCompression", "LockdHTTP", "LockdTransport", .product(name: "Logging", package: "swift-log")],
+            path: "benchmarks/gzip/lockd-gzip-bench",
+            swiftSettings: strictSwift
+        ),
         .target(
             name: "LockdTestSupport",
             dependencies: ["LockdTransport", "LockdRedis", "LockEngine", "LockdAPI", "CZlib", .product(name: "Logging", package: "swift-log")],
