@@ -17,7 +17,7 @@ public struct GzipCompressor: Sendable {
     public let level: Int32
 
     /// The level for bodies compressed on every request, nginx's default
-    /// too: on `/metrics` and a 100-lock page it sends 10–15% more bytes than
+    /// too: on `/metrics` and a 100-lock page it sends 10–20% more bytes than
     /// level 6 in a third to two thirds of the time (benchmarks/gzip), and
     /// the event loop is busy for that time.
     public static let defaultLevel: Int32 = 1
