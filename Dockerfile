@@ -15,7 +15,7 @@ ARG RUNTIME_IMAGE=debian:bookworm-slim
 # ---------------------------------------------------------------- build stage
 FROM ${SWIFT_IMAGE} AS build
 
-# The product brief's system packages: OpenSSL for rediss:// and zlib.
+# The product brief's system packages: OpenSSL for rediss://, zlib for gzip responses.
 # Versions are not pinned: the build takes Debian's current security fixes.
 # hadolint ignore=DL3008
 RUN apt-get update \
@@ -55,8 +55,8 @@ SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 # With the Swift standard library, Foundation and Dispatch linked in
 # statically, the binary still loads glibc (libc, libm), libstdc++ and
 # libgcc_s — `ldd` on it lists exactly these. libssl3 and ca-certificates serve
-# rediss:// (TLS to Redis); zlib1g is the runtime half of the product's
-# zlib1g-dev.
+# rediss:// (TLS to Redis); zlib1g (libz.so.1, gzip responses) is the runtime half of
+# the build stage's zlib1g-dev.
 # No libcurl: lockd does not use FoundationNetworking. No curl either: the
 # health check speaks HTTP through bash (see deploy/docker/healthcheck.sh).
 # hadolint ignore=DL3008

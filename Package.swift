@@ -5,6 +5,8 @@ import PackageDescription
 //   CLockdSystem     epoll/eventfd/accept4 wrappers Glibc's module does not expose
 //   LockdTransport   event loops (epoll) that are also task executors; sockets
 //   LockdHTTP        HTTP/1.1 parser, encoder, router and server — no lock knowledge
+//   CZlib            the system's zlib (zlib1g-dev)
+//   LockdHTTPCompression  gzip responses: Accept-Encoding negotiation, a responder around a router
 //   RESP             the Redis wire codec — pure, no I/O
 //   COpenSSL         the system's OpenSSL (libssl-dev)
 //   LockdTLS         TLS client sessions as byte transformers, no I/O
@@ -53,6 +55,12 @@ let package = Package(
             dependencies: ["LockdTransport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSwift
         ),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(
+            name: "LockdHTTPCompression",
+            dependencies: ["LockdHTTP", "CZlib"],
+            swiftSettings: strictSwift
+        ),
         .target(name: "RESP", swiftSettings: strictSwift),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .target(name: "LockdTLS", dependencies: ["COpenSSL"], swiftSettings: strictSwift),
@@ -75,6 +83,7 @@ let package = Package(
             dependencies: [
                 "LockEngine",
                 "LockdHTTP",
+                "LockdHTTPCompression",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -128,10 +137,16 @@ let package = Package(
             path: "benchmarks/http/lockd-http-bench",
             swiftSettings: strictSwift
         ),
+        .executableTarget(
+            name: "lockd-gzip-bench",
+            dependencies: ["LockdHTTPCompression", "LockdHTTP", "LockdTransport", .product(name: "Logging", package: "swift-log")],
+            path: "benchmarks/gzip/lockd-gzip-bench",
+            swiftSettings: strictSwift
+        ),
         .target(
             name: "LockdTestSupport",
             dependencies: [
-                "LockdTransport", "LockdHTTP", "LockdRedis", "LockEngine", "LockdAPI",
+                "LockdTransport", "LockdHTTP", "LockdRedis", "LockEngine", "LockdAPI", "CZlib",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
@@ -140,6 +155,7 @@ let package = Package(
         ),
         .testTarget(name: "LockdTransportTests", dependencies: ["LockdTransport"], swiftSettings: strictSwift),
         .testTarget(name: "LockdHTTPTests", dependencies: ["LockdHTTP", "LockdTestSupport"], swiftSettings: strictSwift),
+        .testTarget(name: "LockdHTTPCompressionTests", dependencies: ["LockdHTTPCompression", "LockdTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "RESPTests", dependencies: ["RESP"], swiftSettings: strictSwift),
         .testTarget(name: "LockdRedisTests", dependencies: ["LockdRedis", "LockdTestSupport", .product(name: "Logging", package: "swift-log")], swiftSettings: strictSwift),
         .testTarget(name: "LockEngineTests", dependencies: ["LockEngine", "LockdTestSupport"], swiftSettings: strictSwift),

@@ -1,6 +1,7 @@
 import LockEngine
 import CoreMetrics
 import LockdHTTP
+import LockdHTTPCompression
 import LockdTransport
 import Logging
 
@@ -34,6 +35,12 @@ public struct LockAPI: Sendable {
 
     private static let acquireFields = ["ttl_ms", "wait_ms", "owner", "token", "limit", "mode"]
 
+    /// What lockd serves: every route, with responses compressed where the
+    /// client allows it. Build it once, at start (it compresses the spec).
+    public var responder: CompressingResponder<Router> {
+        CompressingResponder(wrapping: router)
+    }
+
     /// Every route of the API.
     public var router: Router {
         var router = Router()
@@ -47,9 +54,9 @@ public struct LockAPI: Sendable {
         router.add(.get, "/metrics", handler: metered("metrics") { [metricsText] _, _ in
             HTTPResponse(status: .ok, headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"], body: metricsText())
         })
-        router.add(.get, "/openapi.yaml", handler: metered("openapi") { _, _ in
-            HTTPResponse(status: .ok, headers: ["Content-Type": "application/yaml"], body: OpenAPIDocument.bytes)
-        })
+        // Compressed here, once, when lockd starts; each request picks a coding.
+        let spec = PrecompressedBody(OpenAPIDocument.bytes, contentType: "application/yaml")
+        router.add(.get, "/openapi.yaml", handler: metered("openapi") { request, _ in spec.response(to: request) })
         return router
     }
 

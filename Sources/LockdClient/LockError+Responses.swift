@@ -17,6 +17,15 @@ extension LockError {
         self = .invalidRequest(detail: problem.detail)
     }
 
+    /// Something between this client and lockd compressed the request body.
+    init(_ response: Components.Responses.UnsupportedContentEncoding) {
+        guard case .applicationProblemJson(let problem) = response.body else {
+            self = .invalidRequest(detail: "lockd reads request bodies uncompressed only")
+            return
+        }
+        self = .invalidRequest(detail: problem.detail)
+    }
+
     init(_ response: Components.Responses.LockHeld) {
         let holders: [LockHolder]
         switch response.body {

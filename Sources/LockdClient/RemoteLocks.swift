@@ -35,6 +35,7 @@ struct RemoteLocks: Sendable {
         case .ok(let response): return try response.body.json
         case .badRequest(let response): throw LockError(response)
         case .conflict(let response): throw LockError(response)
+        case .unsupportedMediaType(let response): throw LockError(response)
         case .serviceUnavailable(let response): throw LockError(response)
         case .default(let status, let response): throw LockError(status: status, response)
         }
@@ -55,6 +56,7 @@ struct RemoteLocks: Sendable {
         case .ok(let response): return try response.body.json
         case .badRequest(let response): throw LockError(response)
         case .conflict: throw LockError.leaseLost
+        case .unsupportedMediaType(let response): throw LockError(response)
         case .serviceUnavailable(let response): throw LockError(response)
         case .default(let status, let response): throw LockError(status: status, response)
         }

@@ -1,5 +1,6 @@
-/// Byte classes of RFC 9110/9112 grammar, as lookup tables.
-enum HTTPSyntax {
+/// Byte classes of RFC 9110/9112 grammar, as lookup tables (`package`:
+/// modules beside this one, such as compression, parse fields with them too).
+package enum HTTPSyntax {
     static let cr: UInt8 = 13
     static let lf: UInt8 = 10
     static let space: UInt8 = 32
@@ -16,7 +17,7 @@ enum HTTPSyntax {
         }
     }
 
-    static func isToken(_ byte: UInt8) -> Bool { tokenTable[Int(byte)] }
+    package static func isToken(_ byte: UInt8) -> Bool { tokenTable[Int(byte)] }
 
     /// Bytes allowed in a field value: HTAB, SP, VCHAR and obs-text.
     static func isFieldValue(_ byte: UInt8) -> Bool {
@@ -31,7 +32,7 @@ enum HTTPSyntax {
         (byte < 0x20 && byte != tab) || byte == 0x7F
     }
 
-    static func lowercased(_ byte: UInt8) -> UInt8 {
+    package static func lowercased(_ byte: UInt8) -> UInt8 {
         byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
     }
 
@@ -47,13 +48,13 @@ enum HTTPSyntax {
     }
 
     /// Whether `bytes` equals the lowercase ASCII `lowercase`, ignoring case.
-    static func equalsIgnoringCase(_ bytes: some Collection<UInt8>, _ lowercase: StaticString) -> Bool {
+    package static func equalsIgnoringCase(_ bytes: some Collection<UInt8>, _ lowercase: StaticString) -> Bool {
         let expected = UnsafeRawBufferPointer(start: lowercase.utf8Start, count: lowercase.utf8CodeUnitCount)
         return bytes.count == expected.count && zip(bytes, expected).allSatisfy { lowercased($0) == $1 }
     }
 
     /// Splits a comma-separated list value into its trimmed, non-empty elements (RFC 9110 §5.6.1).
-    static func listElements(_ value: String) -> [Substring] {
+    package static func listElements(_ value: String) -> [Substring] {
         value.split(separator: ",").compactMap { element in
             var trimmed = element
             while let first = trimmed.first, first == " " || first == "\t" { trimmed.removeFirst() }

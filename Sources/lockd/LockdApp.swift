@@ -65,7 +65,7 @@ struct LockdApp {
             if let count = serverBox.withLock({ $0 })?.openConnectionCount { connections.set(Double(count)) }
             return registry.emitToBuffer()
         }
-        self.server = HTTPServer(configuration: http, responder: api.router, eventLoopGroup: loops, logger: logger)
+        self.server = HTTPServer(configuration: http, responder: api.responder, eventLoopGroup: loops, logger: logger)
         serverBox.withLock { $0 = server }
     }
 

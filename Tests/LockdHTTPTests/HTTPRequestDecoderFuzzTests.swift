@@ -1,3 +1,4 @@
+import LockdTestSupport
 import Testing
 
 @testable import LockdHTTP
@@ -57,18 +58,5 @@ import Testing
 
     private func randomBytes(_ random: inout SplitMix64) -> [UInt8] {
         (0..<Int(random.next() % 600)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
-    }
-}
-
-/// A tiny deterministic generator, so a failure reproduces.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

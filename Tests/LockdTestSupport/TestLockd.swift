@@ -92,7 +92,7 @@ public struct TestLockd: Sendable {
             if let count = serverBox.withLock({ $0 })?.openConnectionCount { connections.set(Double(count)) }
             return registry.emitToBuffer()
         }
-        let server = HTTPServer(configuration: configuration.http, responder: api.router, eventLoopGroup: loops, logger: logger)
+        let server = HTTPServer(configuration: configuration.http, responder: api.responder, eventLoopGroup: loops, logger: logger)
         serverBox.withLock { $0 = server }
 
         func tearDown(_ runner: Task<Void, Never>?) async {

@@ -22,5 +22,21 @@ extension Components {
         ///
         /// - Remark: Generated from `#/components/headers/RetryAfter`.
         public typealias RetryAfter = Swift.Int
+        /// `gzip` when the body is gzip-compressed (it is larger than 1 KiB and the request's `Accept-Encoding` prefers gzip); absent otherwise.
+        ///
+        /// - Remark: Generated from `#/components/headers/ContentEncoding`.
+        @frozen public enum ContentEncoding: String, Codable, Hashable, Sendable, CaseIterable {
+            case gzip = "gzip"
+        }
+        /// `Accept-Encoding` on every response whose coding depends on the request's `Accept-Encoding` (bodies larger than 1 KiB), compressed or not, so that caches keep the codings apart.
+        ///
+        /// - Remark: Generated from `#/components/headers/Vary`.
+        public typealias Vary = Swift.String
+        /// The codings lockd reads request bodies in.
+        ///
+        /// - Remark: Generated from `#/components/headers/AcceptEncoding`.
+        @frozen public enum AcceptEncoding: String, Codable, Hashable, Sendable, CaseIterable {
+            case identity = "identity"
+        }
     }
 }

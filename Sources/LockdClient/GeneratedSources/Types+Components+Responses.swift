@@ -172,6 +172,59 @@ extension Components {
                 self.body = body
             }
         }
+        public struct UnsupportedContentEncoding: Sendable, Hashable {
+            /// - Remark: Generated from `#/components/responses/UnsupportedContentEncoding/headers`.
+            public struct Headers: Sendable, Hashable {
+                /// - Remark: Generated from `#/components/headers/AcceptEncoding`.
+                @frozen public enum AcceptEncoding: String, Codable, Hashable, Sendable, CaseIterable {
+                    case identity = "identity"
+                }
+                /// The codings lockd reads request bodies in.
+                ///
+                /// - Remark: Generated from `#/components/responses/UnsupportedContentEncoding/headers/Accept-Encoding`.
+                public var acceptEncoding: Components.Headers.AcceptEncoding
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - acceptEncoding: The codings lockd reads request bodies in.
+                public init(acceptEncoding: Components.Headers.AcceptEncoding) {
+                    self.acceptEncoding = acceptEncoding
+                }
+            }
+            /// Received HTTP response headers
+            public var headers: Components.Responses.UnsupportedContentEncoding.Headers
+            /// - Remark: Generated from `#/components/responses/UnsupportedContentEncoding/content`.
+            @frozen public enum Body: Sendable, Hashable {
+                /// - Remark: Generated from `#/components/responses/UnsupportedContentEncoding/content/application\/problem+json`.
+                case applicationProblemJson(Components.Schemas.Problem)
+                /// The associated value of the enum case if `self` is `.applicationProblemJson`.
+                ///
+                /// - Throws: An error if `self` is not `.applicationProblemJson`.
+                /// - SeeAlso: `.applicationProblemJson`.
+                public var applicationProblemJson: Components.Schemas.Problem {
+                    get throws {
+                        switch self {
+                        case let .applicationProblemJson(body):
+                            return body
+                        }
+                    }
+                }
+            }
+            /// Received HTTP response body
+            public var body: Components.Responses.UnsupportedContentEncoding.Body
+            /// Creates a new `UnsupportedContentEncoding`.
+            ///
+            /// - Parameters:
+            ///   - headers: Received HTTP response headers
+            ///   - body: Received HTTP response body
+            public init(
+                headers: Components.Responses.UnsupportedContentEncoding.Headers,
+                body: Components.Responses.UnsupportedContentEncoding.Body
+            ) {
+                self.headers = headers
+                self.body = body
+            }
+        }
         public struct Problem: Sendable, Hashable {
             /// - Remark: Generated from `#/components/responses/Problem/content`.
             @frozen public enum Body: Sendable, Hashable {

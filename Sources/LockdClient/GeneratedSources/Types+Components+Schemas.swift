@@ -369,6 +369,7 @@ extension Components {
         /// What went wrong, as a short relative reference clients branch on:
         /// `lock-held` (409), `lease-lost` (409), `invalid-request` (400),
         /// `unavailable` (503), `not-found` (404), `method-not-allowed` (405),
+        /// `not-acceptable` (406), `unsupported-media-type` (415),
         /// `payload-too-large` (413), `headers-too-large` (431),
         /// `uri-too-long` (414), `timeout` (408), `not-implemented` (501),
         /// `http-version-not-supported` (505).
@@ -382,6 +383,8 @@ extension Components {
             case unavailable = "unavailable"
             case notFound = "not-found"
             case methodNotAllowed = "method-not-allowed"
+            case notAcceptable = "not-acceptable"
+            case unsupportedMediaType = "unsupported-media-type"
             case payloadTooLarge = "payload-too-large"
             case headersTooLarge = "headers-too-large"
             case uriTooLong = "uri-too-long"

@@ -71,6 +71,35 @@ public enum Operations {
         }
         @frozen public enum Output: Sendable, Hashable {
             public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/locks/{name}/GET/responses/200/headers`.
+                public struct Headers: Sendable, Hashable {
+                    /// - Remark: Generated from `#/components/headers/ContentEncoding`.
+                    @frozen public enum ContentEncoding: String, Codable, Hashable, Sendable, CaseIterable {
+                        case gzip = "gzip"
+                    }
+                    /// `gzip` when the body is gzip-compressed (it is larger than 1 KiB and the request's `Accept-Encoding` prefers gzip); absent otherwise.
+                    ///
+                    /// - Remark: Generated from `#/paths/locks/{name}/GET/responses/200/headers/Content-Encoding`.
+                    public var contentEncoding: Components.Headers.ContentEncoding?
+                    /// `Accept-Encoding` on every response whose coding depends on the request's `Accept-Encoding` (bodies larger than 1 KiB), compressed or not, so that caches keep the codings apart.
+                    ///
+                    /// - Remark: Generated from `#/paths/locks/{name}/GET/responses/200/headers/Vary`.
+                    public var vary: Components.Headers.Vary?
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - contentEncoding: `gzip` when the body is gzip-compressed (it is larger than 1 KiB and the request's `Accept-Encoding` prefers gzip); absent otherwise.
+                    ///   - vary: `Accept-Encoding` on every response whose coding depends on the request's `Accept-Encoding` (bodies larger than 1 KiB), compressed or not, so that caches keep the codings apart.
+                    public init(
+                        contentEncoding: Components.Headers.ContentEncoding? = nil,
+                        vary: Components.Headers.Vary? = nil
+                    ) {
+                        self.contentEncoding = contentEncoding
+                        self.vary = vary
+                    }
+                }
+                /// Received HTTP response headers
+                public var headers: Operations.GetLock.Output.Ok.Headers
                 /// - Remark: Generated from `#/paths/locks/{name}/GET/responses/200/content`.
                 @frozen public enum Body: Sendable, Hashable {
                     /// - Remark: Generated from `#/paths/locks/{name}/GET/responses/200/content/application\/json`.
@@ -93,8 +122,13 @@ public enum Operations {
                 /// Creates a new `Ok`.
                 ///
                 /// - Parameters:
+                ///   - headers: Received HTTP response headers
                 ///   - body: Received HTTP response body
-                public init(body: Operations.GetLock.Output.Ok.Body) {
+                public init(
+                    headers: Operations.GetLock.Output.Ok.Headers = .init(),
+                    body: Operations.GetLock.Output.Ok.Body
+                ) {
+                    self.headers = headers
                     self.body = body
                 }
             }
@@ -171,8 +205,10 @@ public enum Operations {
                 }
             }
             /// Any other error: `not-found` (404), `method-not-allowed` (405),
-            /// `timeout` (408), `payload-too-large` (413), `uri-too-long` (414),
-            /// `headers-too-large` (431), `not-implemented` (501),
+            /// `not-acceptable` (406: `Accept-Encoding` refuses both gzip and
+            /// identity), `unsupported-media-type` (415: a request with a
+            /// `Content-Encoding`), `timeout` (408), `payload-too-large` (413),
+            /// `uri-too-long` (414), `headers-too-large` (431), `not-implemented` (501),
             /// `http-version-not-supported` (505), or `invalid-request` (400) for
             /// malformed HTTP, after which the connection is closed.
             ///
@@ -456,6 +492,32 @@ public enum Operations {
                     }
                 }
             }
+            /// The request declared a `Content-Encoding` other than `identity`
+            /// (`type: unsupported-media-type`): lockd reads request bodies
+            /// uncompressed only. Nothing was done; send the body as it is.
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//locks/{name}/post(acquireLock)/responses/415`.
+            ///
+            /// HTTP response code: `415 unsupportedMediaType`.
+            case unsupportedMediaType(Components.Responses.UnsupportedContentEncoding)
+            /// The associated value of the enum case if `self` is `.unsupportedMediaType`.
+            ///
+            /// - Throws: An error if `self` is not `.unsupportedMediaType`.
+            /// - SeeAlso: `.unsupportedMediaType`.
+            public var unsupportedMediaType: Components.Responses.UnsupportedContentEncoding {
+                get throws {
+                    switch self {
+                    case let .unsupportedMediaType(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unsupportedMediaType",
+                            response: self
+                        )
+                    }
+                }
+            }
             /// The store cannot be reached or cannot serve right now, or lockd is
             /// shutting down. Retry after `Retry-After` seconds. `detail` names no
             /// Redis internals.
@@ -483,8 +545,10 @@ public enum Operations {
                 }
             }
             /// Any other error: `not-found` (404), `method-not-allowed` (405),
-            /// `timeout` (408), `payload-too-large` (413), `uri-too-long` (414),
-            /// `headers-too-large` (431), `not-implemented` (501),
+            /// `not-acceptable` (406: `Accept-Encoding` refuses both gzip and
+            /// identity), `unsupported-media-type` (415: a request with a
+            /// `Content-Encoding`), `timeout` (408), `payload-too-large` (413),
+            /// `uri-too-long` (414), `headers-too-large` (431), `not-implemented` (501),
             /// `http-version-not-supported` (505), or `invalid-request` (400) for
             /// malformed HTTP, after which the connection is closed.
             ///
@@ -716,8 +780,10 @@ public enum Operations {
                 }
             }
             /// Any other error: `not-found` (404), `method-not-allowed` (405),
-            /// `timeout` (408), `payload-too-large` (413), `uri-too-long` (414),
-            /// `headers-too-large` (431), `not-implemented` (501),
+            /// `not-acceptable` (406: `Accept-Encoding` refuses both gzip and
+            /// identity), `unsupported-media-type` (415: a request with a
+            /// `Content-Encoding`), `timeout` (408), `payload-too-large` (413),
+            /// `uri-too-long` (414), `headers-too-large` (431), `not-implemented` (501),
             /// `http-version-not-supported` (505), or `invalid-request` (400) for
             /// malformed HTTP, after which the connection is closed.
             ///
@@ -943,6 +1009,32 @@ public enum Operations {
                     }
                 }
             }
+            /// The request declared a `Content-Encoding` other than `identity`
+            /// (`type: unsupported-media-type`): lockd reads request bodies
+            /// uncompressed only. Nothing was done; send the body as it is.
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//locks/{name}/renew/post(renewLock)/responses/415`.
+            ///
+            /// HTTP response code: `415 unsupportedMediaType`.
+            case unsupportedMediaType(Components.Responses.UnsupportedContentEncoding)
+            /// The associated value of the enum case if `self` is `.unsupportedMediaType`.
+            ///
+            /// - Throws: An error if `self` is not `.unsupportedMediaType`.
+            /// - SeeAlso: `.unsupportedMediaType`.
+            public var unsupportedMediaType: Components.Responses.UnsupportedContentEncoding {
+                get throws {
+                    switch self {
+                    case let .unsupportedMediaType(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unsupportedMediaType",
+                            response: self
+                        )
+                    }
+                }
+            }
             /// The store cannot be reached or cannot serve right now, or lockd is
             /// shutting down. Retry after `Retry-After` seconds. `detail` names no
             /// Redis internals.
@@ -970,8 +1062,10 @@ public enum Operations {
                 }
             }
             /// Any other error: `not-found` (404), `method-not-allowed` (405),
-            /// `timeout` (408), `payload-too-large` (413), `uri-too-long` (414),
-            /// `headers-too-large` (431), `not-implemented` (501),
+            /// `not-acceptable` (406: `Accept-Encoding` refuses both gzip and
+            /// identity), `unsupported-media-type` (415: a request with a
+            /// `Content-Encoding`), `timeout` (408), `payload-too-large` (413),
+            /// `uri-too-long` (414), `headers-too-large` (431), `not-implemented` (501),
             /// `http-version-not-supported` (505), or `invalid-request` (400) for
             /// malformed HTTP, after which the connection is closed.
             ///
@@ -1097,6 +1191,35 @@ public enum Operations {
         }
         @frozen public enum Output: Sendable, Hashable {
             public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/locks/GET/responses/200/headers`.
+                public struct Headers: Sendable, Hashable {
+                    /// - Remark: Generated from `#/components/headers/ContentEncoding`.
+                    @frozen public enum ContentEncoding: String, Codable, Hashable, Sendable, CaseIterable {
+                        case gzip = "gzip"
+                    }
+                    /// `gzip` when the body is gzip-compressed (it is larger than 1 KiB and the request's `Accept-Encoding` prefers gzip); absent otherwise.
+                    ///
+                    /// - Remark: Generated from `#/paths/locks/GET/responses/200/headers/Content-Encoding`.
+                    public var contentEncoding: Components.Headers.ContentEncoding?
+                    /// `Accept-Encoding` on every response whose coding depends on the request's `Accept-Encoding` (bodies larger than 1 KiB), compressed or not, so that caches keep the codings apart.
+                    ///
+                    /// - Remark: Generated from `#/paths/locks/GET/responses/200/headers/Vary`.
+                    public var vary: Components.Headers.Vary?
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - contentEncoding: `gzip` when the body is gzip-compressed (it is larger than 1 KiB and the request's `Accept-Encoding` prefers gzip); absent otherwise.
+                    ///   - vary: `Accept-Encoding` on every response whose coding depends on the request's `Accept-Encoding` (bodies larger than 1 KiB), compressed or not, so that caches keep the codings apart.
+                    public init(
+                        contentEncoding: Components.Headers.ContentEncoding? = nil,
+                        vary: Components.Headers.Vary? = nil
+                    ) {
+                        self.contentEncoding = contentEncoding
+                        self.vary = vary
+                    }
+                }
+                /// Received HTTP response headers
+                public var headers: Operations.ListLocks.Output.Ok.Headers
                 /// - Remark: Generated from `#/paths/locks/GET/responses/200/content`.
                 @frozen public enum Body: Sendable, Hashable {
                     /// - Remark: Generated from `#/paths/locks/GET/responses/200/content/application\/json`.
@@ -1119,8 +1242,13 @@ public enum Operations {
                 /// Creates a new `Ok`.
                 ///
                 /// - Parameters:
+                ///   - headers: Received HTTP response headers
                 ///   - body: Received HTTP response body
-                public init(body: Operations.ListLocks.Output.Ok.Body) {
+                public init(
+                    headers: Operations.ListLocks.Output.Ok.Headers = .init(),
+                    body: Operations.ListLocks.Output.Ok.Body
+                ) {
+                    self.headers = headers
                     self.body = body
                 }
             }
@@ -1197,8 +1325,10 @@ public enum Operations {
                 }
             }
             /// Any other error: `not-found` (404), `method-not-allowed` (405),
-            /// `timeout` (408), `payload-too-large` (413), `uri-too-long` (414),
-            /// `headers-too-large` (431), `not-implemented` (501),
+            /// `not-acceptable` (406: `Accept-Encoding` refuses both gzip and
+            /// identity), `unsupported-media-type` (415: a request with a
+            /// `Content-Encoding`), `timeout` (408), `payload-too-large` (413),
+            /// `uri-too-long` (414), `headers-too-large` (431), `not-implemented` (501),
             /// `http-version-not-supported` (505), or `invalid-request` (400) for
             /// malformed HTTP, after which the connection is closed.
             ///
@@ -1337,8 +1467,10 @@ public enum Operations {
                 }
             }
             /// Any other error: `not-found` (404), `method-not-allowed` (405),
-            /// `timeout` (408), `payload-too-large` (413), `uri-too-long` (414),
-            /// `headers-too-large` (431), `not-implemented` (501),
+            /// `not-acceptable` (406: `Accept-Encoding` refuses both gzip and
+            /// identity), `unsupported-media-type` (415: a request with a
+            /// `Content-Encoding`), `timeout` (408), `payload-too-large` (413),
+            /// `uri-too-long` (414), `headers-too-large` (431), `not-implemented` (501),
             /// `http-version-not-supported` (505), or `invalid-request` (400) for
             /// malformed HTTP, after which the connection is closed.
             ///
@@ -1505,8 +1637,10 @@ public enum Operations {
                 }
             }
             /// Any other error: `not-found` (404), `method-not-allowed` (405),
-            /// `timeout` (408), `payload-too-large` (413), `uri-too-long` (414),
-            /// `headers-too-large` (431), `not-implemented` (501),
+            /// `not-acceptable` (406: `Accept-Encoding` refuses both gzip and
+            /// identity), `unsupported-media-type` (415: a request with a
+            /// `Content-Encoding`), `timeout` (408), `payload-too-large` (413),
+            /// `uri-too-long` (414), `headers-too-large` (431), `not-implemented` (501),
             /// `http-version-not-supported` (505), or `invalid-request` (400) for
             /// malformed HTTP, after which the connection is closed.
             ///
@@ -1594,6 +1728,35 @@ public enum Operations {
         }
         @frozen public enum Output: Sendable, Hashable {
             public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/metrics/GET/responses/200/headers`.
+                public struct Headers: Sendable, Hashable {
+                    /// - Remark: Generated from `#/components/headers/ContentEncoding`.
+                    @frozen public enum ContentEncoding: String, Codable, Hashable, Sendable, CaseIterable {
+                        case gzip = "gzip"
+                    }
+                    /// `gzip` when the body is gzip-compressed (it is larger than 1 KiB and the request's `Accept-Encoding` prefers gzip); absent otherwise.
+                    ///
+                    /// - Remark: Generated from `#/paths/metrics/GET/responses/200/headers/Content-Encoding`.
+                    public var contentEncoding: Components.Headers.ContentEncoding?
+                    /// `Accept-Encoding` on every response whose coding depends on the request's `Accept-Encoding` (bodies larger than 1 KiB), compressed or not, so that caches keep the codings apart.
+                    ///
+                    /// - Remark: Generated from `#/paths/metrics/GET/responses/200/headers/Vary`.
+                    public var vary: Components.Headers.Vary?
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - contentEncoding: `gzip` when the body is gzip-compressed (it is larger than 1 KiB and the request's `Accept-Encoding` prefers gzip); absent otherwise.
+                    ///   - vary: `Accept-Encoding` on every response whose coding depends on the request's `Accept-Encoding` (bodies larger than 1 KiB), compressed or not, so that caches keep the codings apart.
+                    public init(
+                        contentEncoding: Components.Headers.ContentEncoding? = nil,
+                        vary: Components.Headers.Vary? = nil
+                    ) {
+                        self.contentEncoding = contentEncoding
+                        self.vary = vary
+                    }
+                }
+                /// Received HTTP response headers
+                public var headers: Operations.GetMetrics.Output.Ok.Headers
                 /// - Remark: Generated from `#/paths/metrics/GET/responses/200/content`.
                 @frozen public enum Body: Sendable, Hashable {
                     /// - Remark: Generated from `#/paths/metrics/GET/responses/200/content/text\/plain`.
@@ -1616,8 +1779,13 @@ public enum Operations {
                 /// Creates a new `Ok`.
                 ///
                 /// - Parameters:
+                ///   - headers: Received HTTP response headers
                 ///   - body: Received HTTP response body
-                public init(body: Operations.GetMetrics.Output.Ok.Body) {
+                public init(
+                    headers: Operations.GetMetrics.Output.Ok.Headers = .init(),
+                    body: Operations.GetMetrics.Output.Ok.Body
+                ) {
+                    self.headers = headers
                     self.body = body
                 }
             }
@@ -1645,8 +1813,10 @@ public enum Operations {
                 }
             }
             /// Any other error: `not-found` (404), `method-not-allowed` (405),
-            /// `timeout` (408), `payload-too-large` (413), `uri-too-long` (414),
-            /// `headers-too-large` (431), `not-implemented` (501),
+            /// `not-acceptable` (406: `Accept-Encoding` refuses both gzip and
+            /// identity), `unsupported-media-type` (415: a request with a
+            /// `Content-Encoding`), `timeout` (408), `payload-too-large` (413),
+            /// `uri-too-long` (414), `headers-too-large` (431), `not-implemented` (501),
             /// `http-version-not-supported` (505), or `invalid-request` (400) for
             /// malformed HTTP, after which the connection is closed.
             ///
@@ -1734,6 +1904,35 @@ public enum Operations {
         }
         @frozen public enum Output: Sendable, Hashable {
             public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/openapi.yaml/GET/responses/200/headers`.
+                public struct Headers: Sendable, Hashable {
+                    /// - Remark: Generated from `#/components/headers/ContentEncoding`.
+                    @frozen public enum ContentEncoding: String, Codable, Hashable, Sendable, CaseIterable {
+                        case gzip = "gzip"
+                    }
+                    /// `gzip` when the body is gzip-compressed (it is larger than 1 KiB and the request's `Accept-Encoding` prefers gzip); absent otherwise.
+                    ///
+                    /// - Remark: Generated from `#/paths/openapi.yaml/GET/responses/200/headers/Content-Encoding`.
+                    public var contentEncoding: Components.Headers.ContentEncoding?
+                    /// `Accept-Encoding` on every response whose coding depends on the request's `Accept-Encoding` (bodies larger than 1 KiB), compressed or not, so that caches keep the codings apart.
+                    ///
+                    /// - Remark: Generated from `#/paths/openapi.yaml/GET/responses/200/headers/Vary`.
+                    public var vary: Components.Headers.Vary?
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - contentEncoding: `gzip` when the body is gzip-compressed (it is larger than 1 KiB and the request's `Accept-Encoding` prefers gzip); absent otherwise.
+                    ///   - vary: `Accept-Encoding` on every response whose coding depends on the request's `Accept-Encoding` (bodies larger than 1 KiB), compressed or not, so that caches keep the codings apart.
+                    public init(
+                        contentEncoding: Components.Headers.ContentEncoding? = nil,
+                        vary: Components.Headers.Vary? = nil
+                    ) {
+                        self.contentEncoding = contentEncoding
+                        self.vary = vary
+                    }
+                }
+                /// Received HTTP response headers
+                public var headers: Operations.GetOpenAPIDocument.Output.Ok.Headers
                 /// - Remark: Generated from `#/paths/openapi.yaml/GET/responses/200/content`.
                 @frozen public enum Body: Sendable, Hashable {
                     /// - Remark: Generated from `#/paths/openapi.yaml/GET/responses/200/content/application\/yaml`.
@@ -1756,12 +1955,17 @@ public enum Operations {
                 /// Creates a new `Ok`.
                 ///
                 /// - Parameters:
+                ///   - headers: Received HTTP response headers
                 ///   - body: Received HTTP response body
-                public init(body: Operations.GetOpenAPIDocument.Output.Ok.Body) {
+                public init(
+                    headers: Operations.GetOpenAPIDocument.Output.Ok.Headers = .init(),
+                    body: Operations.GetOpenAPIDocument.Output.Ok.Body
+                ) {
+                    self.headers = headers
                     self.body = body
                 }
             }
-            /// The OpenAPI document.
+            /// The OpenAPI document (compressed once, when lockd starts).
             ///
             /// - Remark: Generated from `#/paths//openapi.yaml/get(getOpenAPIDocument)/responses/200`.
             ///
@@ -1785,8 +1989,10 @@ public enum Operations {
                 }
             }
             /// Any other error: `not-found` (404), `method-not-allowed` (405),
-            /// `timeout` (408), `payload-too-large` (413), `uri-too-long` (414),
-            /// `headers-too-large` (431), `not-implemented` (501),
+            /// `not-acceptable` (406: `Accept-Encoding` refuses both gzip and
+            /// identity), `unsupported-media-type` (415: a request with a
+            /// `Content-Encoding`), `timeout` (408), `payload-too-large` (413),
+            /// `uri-too-long` (414), `headers-too-large` (431), `not-implemented` (501),
             /// `http-version-not-supported` (505), or `invalid-request` (400) for
             /// malformed HTTP, after which the connection is closed.
             ///
