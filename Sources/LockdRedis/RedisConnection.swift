@@ -61,6 +61,7 @@ final class RedisConnection: EventHandler, @unchecked Sendable {
         var reportedDown = false
         var onReady: (() -> Void)?
         var onMessage: ((RedisPubSubMessage, RedisSubscriptionKind) -> Void)?
+        var onServerUnsubscribe: ((String) -> Void)?
         /// The socket's TLS session (`rediss://`); nil for plain TCP.
         var tls: TLSClientSession?
         /// Whether the TLS handshake still runs; the machine still counts it as connecting.
@@ -141,11 +142,16 @@ final class RedisConnection: EventHandler, @unchecked Sendable {
     var acceptsCommands: Bool { io.machine.acceptsCommands }
 
     /// Installs pub/sub hooks: `onReady` after every successful handshake,
-    /// `onMessage` for each published message.
-    func setHandlers(onReady: @escaping () -> Void, onMessage: @escaping (RedisPubSubMessage, RedisSubscriptionKind) -> Void) {
+    /// `onMessage` for each published message, `onServerUnsubscribe` when
+    /// the server drops a shard channel by itself (its slot moved).
+    func setHandlers(
+        onReady: @escaping () -> Void, onMessage: @escaping (RedisPubSubMessage, RedisSubscriptionKind) -> Void,
+        onServerUnsubscribe: @escaping (String) -> Void = { _ in }
+    ) {
         let state = io
         state.onReady = onReady
         state.onMessage = onMessage
+        state.onServerUnsubscribe = onServerUnsubscribe
     }
 
     // MARK: Actions
@@ -167,6 +173,8 @@ final class RedisConnection: EventHandler, @unchecked Sendable {
             for (waiter, error) in failures { resume(waiter, .failure(error)) }
         case .deliver(let message, let kind):
             state.onMessage?(message, kind)
+        case .serverUnsubscribed(let channel):
+            state.onServerUnsubscribe?(channel)
         case .becameReady:
             if state.reportedDown {
                 logger.info("Redis connection ready again", metadata: ["redis.endpoint": "\(host):\(port)"])

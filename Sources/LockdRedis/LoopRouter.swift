@@ -1,0 +1,263 @@
+import LockdTransport
+import RESP
+import Synchronization
+
+/// One event loop's connections to the Redis nodes in use, and the table
+/// that picks a node for each command — the loop's copy of the topology.
+///
+/// A command submitted on the loop is routed here without a lock: the table
+/// is loop-confined and replaced whole when the topology monitor publishes a
+/// new ``TopologySnapshot``. Nodes that drop out of the table are closed a
+/// little later, so replies to commands already sent still arrive.
+final class LoopRouter: @unchecked Sendable {
+    // Safe to share: `loop`, `factory` and `nextID` are immutable or atomic;
+    // `routing` is touched only on `loop`'s thread — every method that
+    // reaches it is documented "loop thread only" and goes through `state`,
+    // which checks that in debug builds (as `RedisConnection` does, to keep
+    // the per-command path free of a generic accessor).
+    let loop: EventLoop
+    /// Command ids, unique within this loop. A counter per loop, because
+    /// callers on different loops sharing one would bounce its cache line.
+    let nextID = Atomic<UInt64>(0)
+    private let factory: ConnectionFactory
+    private let routing: Routing
+
+    /// Where a command should go.
+    enum Target: Sendable {
+        /// The master of this slot; nil for any master.
+        case slot(RedisHashSlot?)
+        /// This node, whatever the table says (redirections).
+        case node(RedisEndpoint)
+    }
+
+    private enum Layout {
+        case single(NodeConnections?)
+        /// Each slot's master as an index into `pools`.
+        case slots(owners: [UInt16], pools: [NodeConnections])
+    }
+
+    private final class Routing {
+        var layout: Layout
+        var snapshot: TopologySnapshot
+        var nodes: [RedisEndpoint: NodeConnections] = [:]
+        /// Nodes dropped from the table, closed once their retirement delay is over.
+        var retiring: [ObjectIdentifier: NodeConnections] = [:]
+        var random: SplitMix64
+        var isShutDown = false
+
+        init(snapshot: TopologySnapshot, seed: UInt64) {
+            self.layout = .single(nil)
+            self.snapshot = snapshot
+            self.random = SplitMix64(seed: seed)
+        }
+    }
+
+    /// The loop-confined state (loop thread only).
+    private var state: Routing {
+        assert(loop.inEventLoop, "LoopRouter used off its event loop")
+        return routing
+    }
+
+    /// A router whose table is `snapshot`; call ``start()`` on the loop.
+    init(loop: EventLoop, factory: ConnectionFactory, snapshot: TopologySnapshot, seed: UInt64) {
+        self.loop = loop
+        self.factory = factory
+        self.routing = Routing(snapshot: snapshot, seed: seed)
+    }
+
+    /// Opens the connections of the initial table (loop thread only).
+    func start() {
+        apply(state.snapshot)
+    }
+
+    // MARK: Sending (loop thread only)
+
+    /// The single master's connection: the path of every command to a single server.
+    @inline(__always)
+    func singleConnection() -> Result<RedisConnection, RedisError> {
+        let state = self.state
+        if case .single(let node?) = state.layout { return .success(node.connection()) }
+        return .failure(state.isShutDown ? Self.shutDownError : state.snapshot.noPrimaryError(for: nil))
+    }
+
+    /// The node `target` names, or why there is none (loop thread only).
+    func node(for target: Target) -> Result<NodeConnections, RedisError> {
+        let state = self.state
+        if state.isShutDown { return .failure(Self.shutDownError) }
+        switch (target, state.layout) {
+        case (.node(let endpoint), _):
+            return .success(node(at: endpoint))
+        case (.slot, .single(let node)):
+            return node.map { .success($0) } ?? .failure(state.snapshot.noPrimaryError(for: nil))
+        case (.slot(let slot), .slots(let owners, let pools)):
+            let owner = owners[Int(slot?.value ?? 0)]
+            if owner == ClusterSlotMap.unowned { return .failure(state.snapshot.noPrimaryError(for: slot)) }
+            return .success(pools[Int(owner)])
+        }
+    }
+
+    /// Sends one command to `target`'s node (loop thread only).
+    func send(_ arguments: [RESPBulk], to target: Target, id: UInt64, waiter: RedisConnection.Waiter) {
+        switch node(for: target) {
+        case .success(let node): node.connection().send(arguments, id: id, waiter: waiter)
+        case .failure(let error): waiter.resume(.failure(error))
+        }
+    }
+
+    /// Sends `commands` back to back on one connection to `target`'s node
+    /// (loop thread only); with `replicated`, on its replication connection.
+    func sendPipeline(_ commands: [[RESPBulk]], to target: Target, replicated: Bool = false, id: UInt64, waiter: RedisConnection.Waiter) {
+        switch node(for: target) {
+        case .success(let node):
+            let connection = replicated ? node.replicationConnection(factory, seed: state.random.next()) : node.connection()
+            connection.sendPipeline(commands, id: id, waiter: waiter)
+        case .failure(let error):
+            waiter.resume(.failure(error))
+        }
+    }
+
+    /// Sends each command to its own target's node: one pipeline per node,
+    /// all written in this loop iteration (loop thread only). `completion`
+    /// gets one result per command; a node's pipeline that failed as a whole
+    /// gives each of its commands that error.
+    func sendSplit(
+        _ commands: [[RESPBulk]], to targets: [Target], id: UInt64,
+        completion: @escaping ([Result<RESPValue, RedisError>]) -> Void
+    ) {
+        var results = [Result<RESPValue, RedisError>?](repeating: nil, count: commands.count)
+        var groups: [ObjectIdentifier: (node: NodeConnections, indices: [Int])] = [:]
+        var order: [ObjectIdentifier] = []
+        for (index, target) in targets.enumerated() {
+            switch node(for: target) {
+            case .success(let node):
+                let key = ObjectIdentifier(node)
+                if groups[key] == nil {
+                    groups[key] = (node, [])
+                    order.append(key)
+                }
+                groups[key]?.indices.append(index)
+            case .failure(let error):
+                results[index] = .failure(error)
+            }
+        }
+        let gathered = Gathered(results: results, remaining: order.count, completion: completion)
+        if order.isEmpty { return gathered.finish() }
+        for key in order {
+            guard let (node, indices) = groups[key] else { continue }
+            node.connection().sendPipeline(indices.map { commands[$0] }, id: id, waiter: .callback { result in
+                switch result {
+                case .success(let reply):
+                    let replies = reply.array ?? []
+                    for (position, index) in indices.enumerated() {
+                        let value = position < replies.count ? replies[position] : .error("ERR missing reply")
+                        gathered.results[index] = value.errorMessage.map { .failure(.reply($0)) } ?? .success(value)
+                    }
+                case .failure(let error):
+                    for index in indices { gathered.results[index] = .failure(error) }
+                }
+                gathered.remaining -= 1
+                if gathered.remaining == 0 { gathered.finish() }
+            })
+        }
+    }
+
+    /// Replies of a split pipeline as they arrive (loop thread only).
+    private final class Gathered {
+        var results: [Result<RESPValue, RedisError>?]
+        var remaining: Int
+        let completion: ([Result<RESPValue, RedisError>]) -> Void
+
+        init(results: [Result<RESPValue, RedisError>?], remaining: Int, completion: @escaping ([Result<RESPValue, RedisError>]) -> Void) {
+            self.results = results
+            self.remaining = remaining
+            self.completion = completion
+        }
+
+        func finish() {
+            completion(results.map { $0 ?? .failure(RedisError(.protocolViolation, message: "a pipelined command got no reply")) })
+        }
+    }
+
+    /// The caller of command `id` gave up (loop thread only).
+    func cancel(id: UInt64) {
+        let state = self.state
+        for node in state.nodes.values {
+            for connection in node.all { connection.cancel(id: id) }
+        }
+        for node in state.retiring.values {
+            for connection in node.all { connection.cancel(id: id) }
+        }
+    }
+
+    // MARK: Topology (loop thread only)
+
+    /// Takes `snapshot` as the table, opening connections to new masters and
+    /// retiring those to nodes no longer in it.
+    func apply(_ snapshot: TopologySnapshot) {
+        let state = self.state
+        guard !state.isShutDown else { return }
+        state.snapshot = snapshot
+        var kept: Set<RedisEndpoint> = []
+        switch snapshot.layout {
+        case .single(let master):
+            state.layout = .single(master.map { node(at: $0) })
+            if let master { kept.insert(master) }
+        case .slots(let map):
+            state.layout = .slots(owners: map.owners, pools: map.primaries.map { node(at: $0) })
+            kept.formUnion(map.primaries)
+        }
+        for (endpoint, node) in state.nodes where !kept.contains(endpoint) {
+            state.nodes[endpoint] = nil
+            retire(node)
+        }
+    }
+
+    /// The node at `endpoint`, connected to now if it was not yet.
+    func node(at endpoint: RedisEndpoint) -> NodeConnections {
+        let state = self.state
+        if let node = state.nodes[endpoint] { return node }
+        let connections = (0..<max(1, factory.configuration.connectionsPerLoop)).map { _ in
+            factory.connection(to: endpoint, on: loop, for: .commands, seed: state.random.next())
+        }
+        let node = NodeConnections(endpoint: endpoint, loop: loop, connections: connections)
+        state.nodes[endpoint] = node
+        if !state.isShutDown { node.start() }
+        return node
+    }
+
+    /// The connections a readiness check must find answering: every
+    /// connection to every master serving slots, or why there is none.
+    func primaryConnections() -> Result<[RedisConnection], RedisError> {
+        let state = self.state
+        if state.isShutDown { return .failure(Self.shutDownError) }
+        let shards = state.snapshot.shards
+        if shards.isEmpty { return .failure(state.snapshot.noPrimaryError(for: nil)) }
+        if case .slots(let map) = state.snapshot.layout, !map.coversEverySlot {
+            let missing = map.unownedSlots.prefix(3).map { "\($0.lowerBound)-\($0.upperBound)" }.joined(separator: ", ")
+            return .failure(RedisError(.unreachable, message: "hash slots \(missing) have no Redis master"))
+        }
+        return .success(shards.flatMap { node(at: $0.primary).connections })
+    }
+
+    /// Closes every connection for good (loop thread only).
+    func shutdown() {
+        let state = self.state
+        state.isShutDown = true
+        for node in state.nodes.values { node.shutdown() }
+        for node in state.retiring.values { node.shutdown() }
+        state.nodes = [:]
+        state.retiring = [:]
+        state.layout = .single(nil)
+    }
+
+    private func retire(_ node: NodeConnections) {
+        let key = ObjectIdentifier(node)
+        state.retiring[key] = node
+        _ = loop.scheduleTimer(after: factory.retirementDelay) { [self] in
+            guard let node = state.retiring.removeValue(forKey: key) else { return }
+            node.shutdown()
+        }
+    }
+
+    private static let shutDownError = RedisError(.shutDown, message: "the Redis client was shut down")
+}
