@@ -117,6 +117,25 @@ struct SentinelDiscovery {
         reply.array?.first?.string
     }
 
+    /// The sentinel channels that announce a failover of a master: the
+    /// promoted replica is confirmed (`+failover-state-reconf-slaves`, from
+    /// when on sentinels name it) and the failover ended (`+switch-master`).
+    static let announcements = ["+switch-master", "+failover-state-reconf-slaves"]
+
+    /// Whether a message on one of the ``announcements`` channels is about `masterName`.
+    static func announcesFailover(channel: String, payload: String, masterName: String) -> Bool {
+        switch channel {
+        case "+switch-master":
+            return switchedMaster(payload, masterName: masterName) != nil
+        case "+failover-state-reconf-slaves":
+            // "master NAME HOST PORT"
+            let words = payload.split(separator: " ")
+            return words.count >= 2 && words[0] == "master" && words[1] == masterName
+        default:
+            return false
+        }
+    }
+
     /// The new address in a `+switch-master` message for `masterName`:
     /// `NAME OLD-HOST OLD-PORT NEW-HOST NEW-PORT`.
     static func switchedMaster(_ payload: String, masterName: String) -> RedisEndpoint? {

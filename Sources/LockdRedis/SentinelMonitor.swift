@@ -6,8 +6,9 @@ import RESP
 ///
 /// Runs ``SentinelDiscovery`` rounds on loop 0: at start, every
 /// ``RedisConfiguration/topologyRefreshInterval``, every 100 ms while no
-/// usable master is known, and at once when a sentinel announces
-/// `+switch-master` (it listens on every sentinel) or a command meets
+/// usable master is known, and at once when a sentinel announces a
+/// failover (`+failover-state-reconf-slaves`, `+switch-master`: it listens
+/// on every sentinel) or a command meets
 /// `-READONLY`, a lost connection or a timeout. A master found is published
 /// to every loop; one that says it is no longer master is dropped, so that
 /// commands fail fast (503) rather than reach a replica.
@@ -133,19 +134,22 @@ final class SentinelMonitor: TopologyMonitor {
         return connection
     }
 
-    /// Subscribes to `+switch-master` on every sentinel, again after each
-    /// reconnect, so that a failover is followed the moment it is announced.
+    /// Subscribes to failover announcements on every sentinel, again after
+    /// each reconnect, so that a failover is followed the moment the promoted
+    /// replica is confirmed — not only when the sentinels finish reconfiguring
+    /// the other replicas, while the old master may still take writes.
     private func watchSwitches() {
         for sentinel in settings.sentinels {
             let connection = factory.connection(to: sentinel, on: loop, for: .sentinelSubscriber(settings), seed: state.value.random.next())
             connection.setHandlers(
                 onReady: { [weak self, weak connection] in
                     guard let self, let connection else { return }
-                    connection.send(["SUBSCRIBE", "+switch-master"], id: nextID(), waiter: .callback { _ in })
+                    let channels = SentinelDiscovery.announcements.map(RESPBulk.string)
+                    connection.send(["SUBSCRIBE"] + channels, replies: channels.count, id: nextID(), waiter: .callback { _ in })
                 },
                 onMessage: { [weak self] message, _ in
-                    guard let self, message.channel == "+switch-master",
-                          SentinelDiscovery.switchedMaster(message.string, masterName: settings.masterName) != nil else { return }
+                    guard let self, SentinelDiscovery.announcesFailover(
+                        channel: message.channel, payload: message.string, masterName: settings.masterName) else { return }
                     scheduler.prompt()
                 })
             connection.start()
