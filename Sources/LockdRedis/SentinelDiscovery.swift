@@ -28,23 +28,44 @@ struct SentinelDiscovery {
     private var position = 0
     private var candidate: RedisEndpoint?
     private var problems: [RedisError] = []
+    private var preferred: RedisEndpoint?
 
     init(masterName: String, sentinels: [RedisEndpoint]) {
         self.masterName = masterName
         self.sentinels = sentinels
     }
 
-    /// Starts a round: asks the first sentinel.
-    mutating func begin() -> Step {
+    /// Starts a round: checks `announced` (the new master a sentinel's
+    /// `+switch-master` named) first, else asks the first sentinel.
+    mutating func begin(announced: RedisEndpoint? = nil) -> Step {
+        problems = []
+        // Reordered only between rounds, so that `position` stays right.
+        if let preferred, let index = sentinels.firstIndex(of: preferred) {
+            sentinels.remove(at: index)
+            sentinels.insert(preferred, at: 0)
+        }
+        preferred = nil
+        guard !sentinels.isEmpty else { return .gaveUp(RedisError(.invalidConfiguration, message: "no sentinel is configured")) }
+        if let announced {
+            // Should the check fail, the sentinels are asked from the first.
+            position = -1
+            candidate = announced
+            return .checkRole(announced)
+        }
         position = 0
         candidate = nil
-        problems = []
-        guard !sentinels.isEmpty else { return .gaveUp(RedisError(.invalidConfiguration, message: "no sentinel is configured")) }
         return .ask(sentinels[0])
+    }
+
+    /// Asks `sentinel` first from the next round on: it announced a failover,
+    /// so it leads it and names the promoted replica before the others do.
+    mutating func prefer(_ sentinel: RedisEndpoint) {
+        preferred = sentinel
     }
 
     /// The sentinel asked last replied (or could not be asked).
     mutating func sentinelReplied(_ result: Result<RESPValue, RedisError>) -> Step {
+        guard sentinels.indices.contains(position) else { return next(after: RedisError(.unreachable, message: "no sentinel was asked")) }
         let sentinel = sentinels[position]
         switch result {
         case .success(let reply):

@@ -19,13 +19,15 @@ final class SentinelMonitor: TopologyMonitor {
     private let scheduler: RoundScheduler
     private let state: LoopBound<State>
     private var loop: EventLoop { state.loop }
-    /// Loop 0's router: ROLE checks go over its connection to the candidate.
-    private var router: LoopRouter { publisher.routers[0] }
 
     private struct State {
         var discovery: SentinelDiscovery
         var master: RedisEndpoint?
+        /// The new master a `+switch-master` named, to check first next round.
+        var announced: RedisEndpoint?
         var queries: [RedisEndpoint: RedisConnection] = [:]
+        /// Connections for `ROLE` checks, by candidate master.
+        var probes: [RedisEndpoint: RedisConnection] = [:]
         var watchers: [RedisConnection] = []
         var random: SplitMix64
         var nextID: UInt64 = 1 << 62
@@ -62,6 +64,7 @@ final class SentinelMonitor: TopologyMonitor {
                 state.value.shutDown = true
                 scheduler.stop()
                 for connection in state.value.queries.values { connection.shutdown() }
+                for connection in state.value.probes.values { connection.shutdown() }
                 for connection in state.value.watchers { connection.shutdown() }
                 continuation.resume()
             }
@@ -72,7 +75,9 @@ final class SentinelMonitor: TopologyMonitor {
 
     private func round() {
         guard !state.value.shutDown else { return }
-        step(state.value.discovery.begin())
+        let announced = state.value.announced
+        state.value.announced = nil
+        step(state.value.discovery.begin(announced: announced))
     }
 
     private func step(_ step: SentinelDiscovery.Step) {
@@ -83,7 +88,7 @@ final class SentinelMonitor: TopologyMonitor {
                 self.step(state.value.discovery.sentinelReplied(result))
             })
         case .checkRole(let candidate):
-            router.node(at: candidate).connection().send(["ROLE"], id: nextID(), waiter: .callback { [self] result in
+            probe(candidate).send(["ROLE"], id: nextID(), waiter: .callback { [self] result in
                 if case .success(let reply) = result, SentinelDiscovery.role(reply) != "master", candidate == state.value.master {
                     // Demoted (or restarted as a replica): stop sending it commands now.
                     adopt(nil, problem: RedisError(.unreachable, message: "the Redis master \(candidate) became a replica; waiting for the sentinels to name the new one"))
@@ -93,8 +98,10 @@ final class SentinelMonitor: TopologyMonitor {
         case .found(let master):
             publisher.counters.refreshes.add(1, ordering: .relaxed)
             adopt(master, problem: nil)
+            closeProbes(except: master)
             scheduler.finished(healthy: true)
         case .gaveUp(let error):
+            closeProbes(except: state.value.master)
             publisher.counters.refreshes.add(1, ordering: .relaxed)
             // Sentinels that cannot be asked are no reason to drop a master
             // that works; without one, commands fail with the reason.
@@ -134,6 +141,23 @@ final class SentinelMonitor: TopologyMonitor {
         return connection
     }
 
+    /// The connection for `ROLE` checks of `candidate`.
+    private func probe(_ candidate: RedisEndpoint) -> RedisConnection {
+        if let connection = state.value.probes[candidate] { return connection }
+        let connection = factory.connection(to: candidate, on: loop, for: .commands, seed: state.value.random.next())
+        state.value.probes[candidate] = connection
+        return connection
+    }
+
+    /// Closes the probes of candidates that are not the master (a dead old
+    /// master would otherwise be reconnected to for ever).
+    private func closeProbes(except kept: RedisEndpoint?) {
+        for (endpoint, connection) in state.value.probes where endpoint != kept {
+            connection.shutdown()
+            state.value.probes[endpoint] = nil
+        }
+    }
+
     /// Subscribes to failover announcements on every sentinel, again after
     /// each reconnect, so that a failover is followed the moment the promoted
     /// replica is confirmed — not only when the sentinels finish reconfiguring
@@ -150,6 +174,12 @@ final class SentinelMonitor: TopologyMonitor {
                 onMessage: { [weak self] message, _ in
                     guard let self, SentinelDiscovery.announcesFailover(
                         channel: message.channel, payload: message.string, masterName: settings.masterName) else { return }
+                    // The announcing sentinel leads the failover: it names the
+                    // promoted replica before the others learn of it.
+                    state.value.discovery.prefer(sentinel)
+                    if let switched = SentinelDiscovery.switchedMaster(message.string, masterName: settings.masterName) {
+                        state.value.announced = switched
+                    }
                     scheduler.prompt()
                 })
             connection.start()

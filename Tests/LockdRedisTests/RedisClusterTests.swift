@@ -127,37 +127,36 @@ import Testing
             let replica = try await offThePool { try cluster.replicaPort(of: victim) }
             await offThePool { cluster.node(port: victim)?.kill() }
             try await TopologyTestClient.restoring({ try cluster.restart(port: victim) }) {
-
-            // Before the replica can take over (cluster-node-timeout 1 s):
-            // the victim's slots fail fast, the others serve.
-            for _ in 0..<5 {
-                let (lost, took) = await TopologyTestClient.timed(client, ["GET", .string(keys[0])])
-                #expect(took < .seconds(1))
-                if case .failure(let error) = lost { #expect(error.isServerUnavailable, "\(error)") }
-                for key in keys.dropFirst() {
-                    let (served, _) = await TopologyTestClient.timed(client, ["GET", .string(key)])
-                    #expect((try? served.get().string) == "before")
+                // Before the replica can take over (cluster-node-timeout 1 s):
+                // the victim's slots fail fast, the others serve.
+                for _ in 0..<5 {
+                    let (lost, took) = await TopologyTestClient.timed(client, ["GET", .string(keys[0])])
+                    #expect(took < .seconds(1))
+                    if case .failure(let error) = lost { #expect(error.isServerUnavailable, "\(error)") }
+                    for key in keys.dropFirst() {
+                        let (served, _) = await TopologyTestClient.timed(client, ["GET", .string(key)])
+                        #expect((try? served.get().string) == "before")
+                    }
                 }
-            }
-            await #expect(throws: RedisError.self) { try await client.ping() }
+                await #expect(throws: RedisError.self) { try await client.ping() }
 
-            let promoted = try await offThePool { try cluster.waitForPromotion(of: replica) }
-            try await retrying(within: .seconds(10)) { _ = try await client.send(["SET", .string(keys[0]), "after"]) }
-            let recovery = ContinuousClock.now - promoted
-            #expect(recovery < .seconds(5), "recovered \(recovery) after the promotion")
-            try await retrying(within: .seconds(5)) { try await client.ping() }
-            #expect(client.topologyStatistics.primaryChanges >= 1)
-            #expect(try client.shards().contains { $0.primary.port == replica })
+                let promoted = try await offThePool { try cluster.waitForPromotion(of: replica) }
+                try await retrying(within: .seconds(10)) { _ = try await client.send(["SET", .string(keys[0]), "after"]) }
+                let recovery = ContinuousClock.now - promoted
+                #expect(recovery < .seconds(5), "recovered \(recovery) after the promotion")
+                try await retrying(within: .seconds(5)) { try await client.ping() }
+                #expect(client.topologyStatistics.primaryChanges >= 1)
+                #expect(try client.shards().contains { $0.primary.port == replica })
 
-            // Shard channels moved to the promoted master with it.
-            #expect(await RedisPubSubTests.next(&events, of: subscription, within: 5) { $0 == .resubscribed } == .resubscribed)
-            try await retrying(within: .seconds(5)) {
-                guard try await client.send(["SPUBLISH", .string(channels[0]), "after"]).int == 1 else { throw TestFailure("not subscribed yet") }
-            }
-            #expect(await RedisPubSubTests.next(&events, of: subscription) {
-                $0 == .message(RedisPubSubMessage(channel: channels[0], payload: Array("after".utf8)))
-            } != nil)
-            #expect(try await client.send(["SPUBLISH", .string(channels[1]), "still"]).int == 1)
+                // Shard channels moved to the promoted master with it.
+                #expect(await RedisPubSubTests.next(&events, of: subscription, within: 5) { $0 == .resubscribed } == .resubscribed)
+                try await retrying(within: .seconds(5)) {
+                    guard try await client.send(["SPUBLISH", .string(channels[0]), "after"]).int == 1 else { throw TestFailure("not subscribed yet") }
+                }
+                #expect(await RedisPubSubTests.next(&events, of: subscription) {
+                    $0 == .message(RedisPubSubMessage(channel: channels[0], payload: Array("after".utf8)))
+                } != nil)
+                #expect(try await client.send(["SPUBLISH", .string(channels[1]), "still"]).int == 1)
             }
         }
     }

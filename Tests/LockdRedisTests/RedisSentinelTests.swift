@@ -46,29 +46,29 @@ import Testing
 
             let old = try await offThePool { try sentinel.killMaster() }
             try await TopologyTestClient.restoring({ try sentinel.restoreReplica(port: old) }) {
-            // Until a replica is promoted, commands fail fast and say why.
-            for _ in 0..<5 {
-                let (outcome, took) = await TopologyTestClient.timed(client, ["GET", .string(key)])
-                #expect(took < .seconds(1))
-                if case .failure(let error) = outcome { #expect(error.isServerUnavailable, "\(error)") }
-                try await Task.sleep(for: .milliseconds(20))
-            }
-            let promoted = try await offThePool { try sentinel.waitForPromotion(replacing: old) }
-            try await retrying(within: .seconds(10)) { _ = try await client.send(["SET", .string(key), "after"]) }
-            let recovery = ContinuousClock.now - promoted.at
-            #expect(recovery < .seconds(5), "recovered \(recovery) after the promotion")
-            #expect(try await Self.servedPort(client) == promoted.port)
-            try await retrying(within: .seconds(5)) { try await client.ping() }
-            #expect(client.topologyStatistics.primaryChanges >= 1)
+                // Until a replica is promoted, commands fail fast and say why.
+                for _ in 0..<5 {
+                    let (outcome, took) = await TopologyTestClient.timed(client, ["GET", .string(key)])
+                    #expect(took < .seconds(1))
+                    if case .failure(let error) = outcome { #expect(error.isServerUnavailable, "\(error)") }
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                let promoted = try await offThePool { try sentinel.waitForPromotion(replacing: old) }
+                try await retrying(within: .seconds(10)) { _ = try await client.send(["SET", .string(key), "after"]) }
+                let recovery = ContinuousClock.now - promoted.at
+                #expect(recovery < .seconds(5), "recovered \(recovery) after the promotion")
+                #expect(try await Self.servedPort(client) == promoted.port)
+                try await retrying(within: .seconds(5)) { try await client.ping() }
+                #expect(client.topologyStatistics.primaryChanges >= 1)
 
-            // The subscription moved with the master.
-            #expect(await RedisPubSubTests.next(&events, of: subscription, within: 5) { $0 == .resubscribed } == .resubscribed)
-            try await retrying(within: .seconds(5)) {
-                guard try await client.send(["PUBLISH", .string(channel), "after"]).int == 1 else { throw TestFailure("not subscribed yet") }
-            }
-            #expect(await RedisPubSubTests.next(&events, of: subscription) {
-                $0 == .message(RedisPubSubMessage(channel: channel, payload: Array("after".utf8)))
-            } != nil)
+                // The subscription moved with the master.
+                #expect(await RedisPubSubTests.next(&events, of: subscription, within: 5) { $0 == .resubscribed } == .resubscribed)
+                try await retrying(within: .seconds(5)) {
+                    guard try await client.send(["PUBLISH", .string(channel), "after"]).int == 1 else { throw TestFailure("not subscribed yet") }
+                }
+                #expect(await RedisPubSubTests.next(&events, of: subscription) {
+                    $0 == .message(RedisPubSubMessage(channel: channel, payload: Array("after".utf8)))
+                } != nil)
             }
         }
     }
@@ -96,16 +96,15 @@ import Testing
         let sentinel = try await Self.deployment()
         let old = try await offThePool { try sentinel.killMaster() }
         try await TopologyTestClient.restoring({ try sentinel.restoreReplica(port: old) }) {
-        try await TopologyTestClient.with(url: sentinel.url) { client, _ in
-            let (outcome, took) = await TopologyTestClient.timed(client, ["PING"])
-            #expect(took < .seconds(1))
-            if case .failure(let error) = outcome { #expect(error.isServerUnavailable, "\(error)") }
-            let promoted = try await offThePool { try sentinel.waitForPromotion(replacing: old) }
-            try await retrying(within: .seconds(10)) { try await client.ping() }
-            #expect(ContinuousClock.now - promoted.at < .seconds(5))
-            let served = try await Self.servedPort(client)
-            #expect(served == promoted.port)
-        }
+            try await TopologyTestClient.with(url: sentinel.url) { client, _ in
+                let (outcome, took) = await TopologyTestClient.timed(client, ["PING"])
+                #expect(took < .seconds(1))
+                if case .failure(let error) = outcome { #expect(error.isServerUnavailable, "\(error)") }
+                let promoted = try await offThePool { try sentinel.waitForPromotion(replacing: old) }
+                try await retrying(within: .seconds(10)) { try await client.ping() }
+                #expect(ContinuousClock.now - promoted.at < .seconds(5))
+                #expect(try await Self.servedPort(client) == promoted.port)
+            }
         }
     }
 }

@@ -220,6 +220,19 @@ import Testing
         #expect(error.message.contains("says it is slave") && error.message.contains("knows no master named 'locks'"))
     }
 
+    @Test func anAnnouncedMasterIsCheckedFirstAndTheAnnouncerAskedFirst() {
+        var discovery = SentinelDiscovery(masterName: "locks", sentinels: Self.sentinels)
+        let announced = RedisEndpoint(host: "10.0.0.6", port: 6380)
+        discovery.prefer(Self.sentinels[2])
+        #expect(discovery.begin(announced: announced) == .checkRole(announced))
+        #expect(discovery.sentinels.first == Self.sentinels[2])
+        // Not (yet) master: ask the sentinels, the announcer first.
+        #expect(discovery.roleReplied(.failure(RedisError(.unreachable, message: "refused"))) == .ask(Self.sentinels[2]))
+        #expect(discovery.sentinelReplied(.success(Self.address("10.0.0.6", 6380))) == .checkRole(announced))
+        let role: RESPValue = .array([.bulkString(Array("master".utf8)), .integer(1), .array([])])
+        #expect(discovery.roleReplied(.success(role)) == .found(announced))
+    }
+
     @Test func aSentinelRefusingCredentialsSaysHowToGiveThem() {
         var discovery = SentinelDiscovery(masterName: "locks", sentinels: [Self.sentinels[0]])
         _ = discovery.begin()

@@ -128,8 +128,8 @@ public final class RedisClusterFixture: Sendable {
         return port
     }
 
-    /// Waits until the replica of `oldMaster` says it is master.
-    /// - Returns: its port and when it was first seen as master.
+    /// Waits until `replica` says it is master.
+    /// - Returns: when it was first seen as master.
     public func waitForPromotion(of replica: UInt16, within timeout: Duration = .seconds(20)) throws -> ContinuousClock.Instant {
         try waitUntil("\(replica) is promoted", within: timeout, every: .milliseconds(5)) {
             RedisAdminClient.call(port: replica, "ROLE")?.array?.first?.string == "master"
