@@ -59,15 +59,24 @@ final class LoopRouter: @unchecked Sendable {
     }
 
     /// A router whose table is `snapshot`; call ``start()`` on the loop.
+    ///
+    /// A single server's connections exist from here on: a command sent
+    /// before ``start()`` has run starts its connection, as it always has.
     init(loop: EventLoop, factory: ConnectionFactory, snapshot: TopologySnapshot, seed: UInt64) {
         self.loop = loop
         self.factory = factory
-        self.routing = Routing(snapshot: snapshot, seed: seed)
+        let routing = Routing(snapshot: snapshot, seed: seed)
+        if case .single(let master?) = snapshot.layout {
+            let node = Self.makeNode(at: master, on: loop, factory: factory, random: &routing.random)
+            routing.nodes[master] = node
+            routing.layout = .single(node)
+        }
+        self.routing = routing
     }
 
-    /// Opens the connections of the initial table (loop thread only).
+    /// Starts connecting the initial table's connections (loop thread only).
     func start() {
-        apply(state.snapshot)
+        for node in state.nodes.values { node.start() }
     }
 
     // MARK: Sending (loop thread only)
@@ -216,13 +225,17 @@ final class LoopRouter: @unchecked Sendable {
     func node(at endpoint: RedisEndpoint) -> NodeConnections {
         let state = self.state
         if let node = state.nodes[endpoint] { return node }
-        let connections = (0..<max(1, factory.configuration.connectionsPerLoop)).map { _ in
-            factory.connection(to: endpoint, on: loop, for: .commands, seed: state.random.next())
-        }
-        let node = NodeConnections(endpoint: endpoint, loop: loop, connections: connections)
+        let node = Self.makeNode(at: endpoint, on: loop, factory: factory, random: &state.random)
         state.nodes[endpoint] = node
         if !state.isShutDown { node.start() }
         return node
+    }
+
+    private static func makeNode(at endpoint: RedisEndpoint, on loop: EventLoop, factory: ConnectionFactory, random: inout SplitMix64) -> NodeConnections {
+        let connections = (0..<max(1, factory.configuration.connectionsPerLoop)).map { _ in
+            factory.connection(to: endpoint, on: loop, for: .commands, seed: random.next())
+        }
+        return NodeConnections(endpoint: endpoint, loop: loop, connections: connections)
     }
 
     /// The connections a readiness check must find answering: every
