@@ -6,9 +6,10 @@ import RESP
 ///
 /// Asks `CLUSTER SLOTS` on loop 0 — of the masters it knows first, then of
 /// the seeds — at start, every ``RedisConfiguration/topologyRefreshInterval``,
-/// every 100 ms while some slot has no reachable master, and at once when a
-/// command meets `MOVED`, `CLUSTERDOWN`, `READONLY`, a lost connection or a
-/// timeout. A `MOVED` corrects the map for its slot at once.
+/// every 100 ms while some slot has no reachable master (each round ends by
+/// pinging every master), and at once when a connection to a master breaks
+/// or a command meets `MOVED`, `CLUSTERDOWN`, `READONLY` or a timeout. A
+/// `MOVED` corrects the map for its slot at once.
 final class ClusterMonitor: TopologyMonitor {
     private let seeds: [RedisEndpoint]
     private let factory: ConnectionFactory
@@ -89,12 +90,30 @@ final class ClusterMonitor: TopologyMonitor {
                 }
                 publisher.counters.refreshes.add(1, ordering: .relaxed)
                 adopt(map)
-                scheduler.finished(healthy: map.coversEverySlot)
+                checkPrimaries(of: map)
             } catch {
                 state.value.problems.append(Self.explained(error, node: node))
                 ask(index + 1)
             }
         })
+    }
+
+    /// Ends the round by pinging every master: while one does not answer
+    /// (killed, its replica not promoted yet), rounds come every 100 ms, so
+    /// that the promotion is seen at once even if no command prompts it.
+    private func checkPrimaries(of map: ClusterSlotMap) {
+        let primaries = map.shards.map(\.primary)
+        guard !primaries.isEmpty else { return scheduler.finished(healthy: false) }
+        var remaining = primaries.count
+        var healthy = map.coversEverySlot
+        for primary in primaries {
+            state.value.nextID &+= 1
+            router.node(at: primary).connection().send(["PING"], id: state.value.nextID, waiter: .callback { [self] result in
+                if case .failure = result { healthy = false }
+                remaining -= 1
+                if remaining == 0 { scheduler.finished(healthy: healthy) }
+            })
+        }
     }
 
     private func gaveUp() {

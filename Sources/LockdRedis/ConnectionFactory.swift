@@ -1,5 +1,6 @@
 import LockdTransport
 import Logging
+import Synchronization
 
 /// Makes every connection of one client: the client's settings, pointed at
 /// the endpoint a connection is for.
@@ -23,6 +24,8 @@ struct ConnectionFactory: Sendable {
     /// TLS settings read once, or why they cannot be used; nil for plain TCP.
     let tlsContext: Result<TLSClientContext, RedisError>?
     let logger: Logger
+    /// Told when a connection to a master breaks: the topology may have changed.
+    let doubts = TopologyDoubts()
 
     init(configuration: RedisConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -61,5 +64,21 @@ struct ConnectionFactory: Sendable {
     /// commands already sent on it still arrive.
     var retirementDelay: Duration {
         configuration.commandTimeout * 2 + configuration.maximumReplicationWait
+    }
+}
+
+/// Where signs that the topology changed go: the client's monitor, once it
+/// exists (none for a single server).
+final class TopologyDoubts: Sendable {
+    private let listener = Mutex<(@Sendable () -> Void)?>(nil)
+
+    /// Sets what to call.
+    func listen(_ body: @escaping @Sendable () -> Void) {
+        listener.withLock { $0 = body }
+    }
+
+    /// Something suggests the topology changed (any thread).
+    func raise() {
+        listener.withLock { $0 }?()
     }
 }

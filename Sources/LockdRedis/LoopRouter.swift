@@ -76,7 +76,7 @@ final class LoopRouter: @unchecked Sendable {
 
     /// Starts connecting the initial table's connections (loop thread only).
     func start() {
-        for node in state.nodes.values { node.start() }
+        for node in state.nodes.values { node.start(reportingTo: factory.doubts) }
     }
 
     // MARK: Sending (loop thread only)
@@ -227,7 +227,7 @@ final class LoopRouter: @unchecked Sendable {
         if let node = state.nodes[endpoint] { return node }
         let node = Self.makeNode(at: endpoint, on: loop, factory: factory, random: &state.random)
         state.nodes[endpoint] = node
-        if !state.isShutDown { node.start() }
+        if !state.isShutDown { node.start(reportingTo: factory.doubts) }
         return node
     }
 

@@ -18,9 +18,13 @@ final class NodeConnections: @unchecked Sendable {
         self.connections = connections
     }
 
-    /// Starts connecting every connection (loop thread only).
-    func start() {
-        for connection in connections { connection.start() }
+    /// Starts connecting every connection (loop thread only); a connection
+    /// that breaks tells `doubts`.
+    func start(reportingTo doubts: TopologyDoubts) {
+        for connection in connections {
+            connection.setLostHandler { doubts.raise() }
+            connection.start()
+        }
     }
 
     /// The connection to send on (loop thread only): the least busy one that
@@ -40,6 +44,7 @@ final class NodeConnections: @unchecked Sendable {
         if let replication { return replication }
         let connection = factory.connection(to: endpoint, on: loop, for: .replication, seed: seed)
         replication = connection
+        connection.setLostHandler { factory.doubts.raise() }
         connection.start()
         return connection
     }

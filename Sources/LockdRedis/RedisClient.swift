@@ -77,8 +77,8 @@ public final class RedisClient: Sendable {
             isCluster = true
         }
         if let monitor {
-            subscriber.onTopologyDoubt { [weak monitor] in
-                monitor?.suspect(RedisError(.retryable, message: "a node dropped a shard channel"))
+            factory.doubts.listen { [weak monitor] in
+                monitor?.suspect(RedisError(.unreachable, message: "a connection to Redis broke"))
             }
         }
         for router in routers {

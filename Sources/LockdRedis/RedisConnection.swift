@@ -62,6 +62,7 @@ final class RedisConnection: EventHandler, @unchecked Sendable {
         var onReady: (() -> Void)?
         var onMessage: ((RedisPubSubMessage, RedisSubscriptionKind) -> Void)?
         var onServerUnsubscribe: ((String) -> Void)?
+        var onLost: (() -> Void)?
         /// The socket's TLS session (`rediss://`); nil for plain TCP.
         var tls: TLSClientSession?
         /// Whether the TLS handshake still runs; the machine still counts it as connecting.
@@ -154,6 +155,13 @@ final class RedisConnection: EventHandler, @unchecked Sendable {
         state.onServerUnsubscribe = onServerUnsubscribe
     }
 
+    /// Installs a hook called whenever the connection breaks or an attempt
+    /// to open it fails (not when it is shut down): a Sentinel or Cluster
+    /// client then checks whether the master moved.
+    func setLostHandler(_ onLost: @escaping () -> Void) {
+        io.onLost = onLost
+    }
+
     // MARK: Actions
 
     private func perform(_ action: Machine.Action) {
@@ -189,6 +197,7 @@ final class RedisConnection: EventHandler, @unchecked Sendable {
             closeSocket()
             report(reason, next: next)
             for (waiter, error) in failing { resume(waiter, .failure(error)) }
+            if next != .stop, reason.kind != .cancelled { state.onLost?() }
             switch next {
             case .reconnectNow:
                 openSocket()

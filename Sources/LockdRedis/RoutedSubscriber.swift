@@ -1,6 +1,5 @@
 import LockdTransport
 import RESP
-import Synchronization
 
 /// The client's pub/sub: each name subscribed on the node that serves it —
 /// the one server, the Sentinel master, or in a cluster the master of the
@@ -19,8 +18,6 @@ final class RoutedSubscriber: Sendable {
     private let factory: ConnectionFactory
     private let healthCheckInterval: Duration
     private let state: LoopBound<State>
-    /// Asks the topology monitor to look again: a node dropped a shard channel.
-    private let onTopologyDoubt = Mutex<(@Sendable () -> Void)?>(nil)
 
     private struct State {
         var subscriptions = SubscriptionTable<Sink>()
@@ -49,11 +46,6 @@ final class RoutedSubscriber: Sendable {
         self.factory = factory
         self.healthCheckInterval = factory.configuration.pubSubHealthCheckInterval
         self.state = LoopBound(State(snapshot: snapshot, random: SplitMix64(seed: seed)), on: loop)
-    }
-
-    /// Sets what to call when a node says a shard channel's slot moved.
-    func onTopologyDoubt(_ body: @escaping @Sendable () -> Void) {
-        onTopologyDoubt.withLock { $0 = body }
     }
 
     // MARK: Subscribing (any thread)
@@ -246,8 +238,9 @@ final class RoutedSubscriber: Sendable {
         }
     }
 
+    /// A node dropped a shard channel or answered MOVED: the map may be stale.
     private func doubtTopology() {
-        onTopologyDoubt.withLock { $0 }?()
+        factory.doubts.raise()
     }
 
     // MARK: Connections (loop thread only)
@@ -298,6 +291,7 @@ final class RoutedSubscriber: Sendable {
             onMessage: { [weak self] message, kind in self?.deliver(message, kind: kind) },
             onServerUnsubscribe: { [weak self] channel in self?.serverUnsubscribed(channel, at: endpoint) }
         )
+        connection.setLostHandler { [weak self] in self?.doubtTopology() }
         state.value.connections[endpoint] = connection
         return connection
     }

@@ -8,8 +8,8 @@ import RESP
 /// ``RedisConfiguration/topologyRefreshInterval``, every 100 ms while no
 /// usable master is known, and at once when a sentinel announces a
 /// failover (`+failover-state-reconf-slaves`, `+switch-master`: it listens
-/// on every sentinel) or a command meets
-/// `-READONLY`, a lost connection or a timeout. A master found is published
+/// on every sentinel), a connection to the master breaks, or a command
+/// meets `-READONLY` or a timeout. A master found is published
 /// to every loop; one that says it is no longer master is dropped, so that
 /// commands fail fast (503) rather than reach a replica.
 final class SentinelMonitor: TopologyMonitor {
