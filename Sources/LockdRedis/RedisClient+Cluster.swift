@@ -41,6 +41,7 @@ extension RedisClient {
                 target = .node(redirect.endpoint)
                 asking = redirect.kind == .ask
             case .retry(let delay, let refresh):
+                publisher.counters.retries.add(1, ordering: .relaxed)
                 if refresh { monitor?.suspect(error) }
                 if delay > .zero {
                     do { try await Task.sleep(for: delay) } catch { throw RedisError(.cancelled, message: "the caller was cancelled") }
@@ -127,6 +128,7 @@ extension RedisClient {
                     if redirect.kind == .moved { monitor?.moved(redirect) }
                     next.append((entry.index, .node(redirect.endpoint), redirect.kind == .ask))
                 case .retry(let delay, let refresh):
+                    publisher.counters.retries.add(1, ordering: .relaxed)
                     if refresh { monitor?.suspect(error) }
                     pause = max(pause, delay)
                     next.append((entry.index, .slot(slot), false))

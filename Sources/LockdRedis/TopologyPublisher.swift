@@ -34,12 +34,14 @@ final class TopologyCounters: Sendable {
     let refreshes = Atomic<Int>(0)
     let primaryChanges = Atomic<Int>(0)
     let redirects = Atomic<Int>(0)
+    let retries = Atomic<Int>(0)
 
     var statistics: RedisTopologyStatistics {
         RedisTopologyStatistics(
             refreshes: refreshes.load(ordering: .relaxed),
             primaryChanges: primaryChanges.load(ordering: .relaxed),
-            redirects: redirects.load(ordering: .relaxed))
+            redirects: redirects.load(ordering: .relaxed),
+            retries: retries.load(ordering: .relaxed))
     }
 }
 
@@ -52,11 +54,15 @@ public struct RedisTopologyStatistics: Sendable, Hashable {
     public var primaryChanges: Int
     /// `MOVED` and `ASK` redirections followed.
     public var redirects: Int
+    /// Commands sent again after `TRYAGAIN`, `CLUSTERDOWN`, `LOADING`,
+    /// `READONLY` or a connection lost before they were written.
+    public var retries: Int
 
     /// Creates statistics.
-    public init(refreshes: Int = 0, primaryChanges: Int = 0, redirects: Int = 0) {
+    public init(refreshes: Int = 0, primaryChanges: Int = 0, redirects: Int = 0, retries: Int = 0) {
         self.refreshes = refreshes
         self.primaryChanges = primaryChanges
         self.redirects = redirects
+        self.retries = retries
     }
 }

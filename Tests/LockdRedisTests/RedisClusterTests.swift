@@ -3,6 +3,10 @@ import LockdTestSupport
 import LockdTransport
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A real Redis Cluster (3 masters, 3 replicas) shared by these tests: routing
 /// to every shard, redirections during a slot migration, a master killed.
 @Suite(.serialized) struct RedisClusterTests {
@@ -70,9 +74,10 @@ import Testing
         }
     }
 
-    @Test func askAndMovedAreFollowedWhileASlotMigrates() async throws {
+    @Test func tryAgainAskAndMovedAreFollowedWhileASlotMigrates() async throws {
         let cluster = try await Self.cluster()
-        try await TopologyTestClient.with(url: cluster.url) { client, _ in
+        // Room for TRYAGAIN retries while the fixture moves keys on another thread.
+        try await TopologyTestClient.with(url: cluster.url, configure: { $0.commandTimeout = .seconds(5) }) { client, _ in
             try await retrying(within: .seconds(5)) { try await client.ping() }
             let tag = TopologyTestClient.prefix()
             let slot = RedisHashSlot(key: tag)
@@ -80,11 +85,27 @@ import Testing
             let source = try #require(await offThePool { cluster.masterPort(forSlot: slot) })
             let target = try #require(masters.keys.first { $0 != source })
             let old = "{\(tag)}:old"
+            let other = "{\(tag)}:other"
             let fresh = "{\(tag)}:fresh"
             _ = try await client.send(["SET", .string(old), "before"])
+            _ = try await client.send(["SET", .string(other), "other"])
+
+            // Half the slot's keys moved: a command on both gets TRYAGAIN
+            // until the rest follow, then ASK.
+            try await offThePool {
+                try cluster.migrate(slot: slot, from: source, to: target, through: .importing)
+                try cluster.moveKeys([old], from: source, to: target)
+            }
+            let rest = Task { try await offThePool {
+                usleep(200_000)
+                try cluster.migrate(slot: slot, from: source, to: target, through: .migrated)
+            } }
+            let both = try await client.send(["MGET", .string(old), .string(other)])
+            #expect(both == .array([.bulkString(Array("before".utf8)), .bulkString(Array("other".utf8))]))
+            try await rest.value
+            #expect(client.topologyStatistics.retries > 0)
 
             // Keys moved, slot not yet handed over: the source answers ASK.
-            try await offThePool { try cluster.migrate(slot: slot, from: source, to: target, through: .migrated) }
             #expect(try await client.send(["GET", .string(old)]).string == "before")
             #expect(try await client.send(["SET", .string(fresh), "during"]).string == "OK")
             let pipelined = try await client.pipeline([["GET", .string(old)], ["GET", .string(fresh)], ["INCR", .string("{\(tag)}:n")]])

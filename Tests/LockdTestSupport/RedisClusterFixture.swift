@@ -180,11 +180,15 @@ public final class RedisClusterFixture: Sendable {
                 throw RedisServerFixtureError("GETKEYSINSLOT failed on \(source)")
             }
             if keys.isEmpty { break }
-            let names = keys.compactMap(\.string)
-            try expectOK(RedisAdminClient.call(port: source, ["MIGRATE", "127.0.0.1", String(target), "", "0", "5000", "KEYS"] + names))
+            try moveKeys(keys.compactMap(\.string), from: source, to: target)
         }
         guard step != .migrated else { return }
         try finishMigration(slot: slot, to: target)
+    }
+
+    /// Moves `keys` (of a slot being migrated) from `source` to `target` with `MIGRATE`.
+    public func moveKeys(_ keys: [String], from source: UInt16, to target: UInt16) throws {
+        try expectOK(RedisAdminClient.call(port: source, ["MIGRATE", "127.0.0.1", String(target), "", "0", "5000", "KEYS"] + keys))
     }
 
     /// Gives `slot` to the master on `target` on every master (`CLUSTER SETSLOT … NODE`).
