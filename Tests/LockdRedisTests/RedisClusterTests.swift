@@ -70,6 +70,13 @@ import Glibc
                 if case .message(let message) = event { heard.insert(message.channel) }
             }
             #expect(heard == Set(channels))
+            // A classic channel: PUBLISH on any node reaches subscribers on
+            // every node (its count is of the node's own subscribers only).
+            let classic = try await client.subscribe(to: ["\(prefix):broadcast"])
+            var classicEvents = classic.makeAsyncIterator()
+            _ = try await client.send(["PUBLISH", .string("\(prefix):broadcast"), "all"])
+            #expect(await RedisPubSubTests.next(&classicEvents, of: classic)
+                == .message(RedisPubSubMessage(channel: "\(prefix):broadcast", payload: Array("all".utf8))))
             #expect(client.topologyStatistics.redirects == 0)
         }
     }
@@ -89,6 +96,9 @@ import Glibc
             let fresh = "{\(tag)}:fresh"
             _ = try await client.send(["SET", .string(old), "before"])
             _ = try await client.send(["SET", .string(other), "other"])
+            let channel = "{\(tag)}:events"
+            let subscription = try await client.subscribe(to: [channel], kind: .shardChannel)
+            var events = subscription.makeAsyncIterator()
 
             // Half the slot's keys moved: a command on both gets TRYAGAIN
             // until the rest follow, then ASK.
@@ -125,6 +135,14 @@ import Glibc
             let settled = client.topologyStatistics.redirects
             #expect(try await client.send(["GET", .string(old)]).string == "before")
             #expect(client.topologyStatistics.redirects == settled)
+
+            // The source dropped the shard channel with its slot; it is
+            // subscribed again on the slot's new master.
+            #expect(await RedisPubSubTests.next(&events, of: subscription, within: 5) { $0 == .resubscribed } == .resubscribed)
+            #expect(try await client.send(["SPUBLISH", .string(channel), "moved"]).int == 1)
+            #expect(await RedisPubSubTests.next(&events, of: subscription) {
+                $0 == .message(RedisPubSubMessage(channel: channel, payload: Array("moved".utf8)))
+            } != nil)
 
             // And back, for the next test.
             try await offThePool { try cluster.migrate(slot: slot, from: target, to: source) }
