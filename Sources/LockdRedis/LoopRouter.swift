@@ -30,14 +30,17 @@ final class LoopRouter: @unchecked Sendable {
         case node(RedisEndpoint)
     }
 
-    private enum Layout {
-        case single(NodeConnections?)
-        /// Each slot's master as an index into `pools`.
-        case slots(owners: [UInt16], pools: [NodeConnections])
-    }
-
     private final class Routing {
-        var layout: Layout
+        /// The master of every command (one server, Sentinel); nil while
+        /// none is known or in a cluster.
+        var single: NodeConnections?
+        /// Whether commands are routed by slot (a cluster).
+        var isSharded = false
+        /// Each slot's master as an index into `pools` (a cluster). Plain
+        /// properties rather than an enum's payload: reading them in place
+        /// costs no retain per command.
+        var owners: [UInt16] = []
+        var pools: [NodeConnections] = []
         var snapshot: TopologySnapshot
         var nodes: [RedisEndpoint: NodeConnections] = [:]
         /// Nodes dropped from the table, closed once their retirement delay is over.
@@ -46,7 +49,6 @@ final class LoopRouter: @unchecked Sendable {
         var isShutDown = false
 
         init(snapshot: TopologySnapshot, seed: UInt64) {
-            self.layout = .single(nil)
             self.snapshot = snapshot
             self.random = SplitMix64(seed: seed)
         }
@@ -69,7 +71,7 @@ final class LoopRouter: @unchecked Sendable {
         if case .single(let master?) = snapshot.layout {
             let node = Self.makeNode(at: master, on: loop, factory: factory, random: &routing.random)
             routing.nodes[master] = node
-            routing.layout = .single(node)
+            routing.single = node
         }
         self.routing = routing
     }
@@ -85,7 +87,7 @@ final class LoopRouter: @unchecked Sendable {
     @inline(__always)
     func singleConnection() -> Result<RedisConnection, RedisError> {
         let state = self.state
-        if case .single(let node?) = state.layout { return .success(node.connection()) }
+        if let node = state.single { return .success(node.connection()) }
         return .failure(state.isShutDown ? Self.shutDownError : state.snapshot.noPrimaryError(for: nil))
     }
 
@@ -93,15 +95,16 @@ final class LoopRouter: @unchecked Sendable {
     func node(for target: Target) -> Result<NodeConnections, RedisError> {
         let state = self.state
         if state.isShutDown { return .failure(Self.shutDownError) }
-        switch (target, state.layout) {
-        case (.node(let endpoint), _):
+        switch target {
+        case .node(let endpoint):
             return .success(node(at: endpoint))
-        case (.slot, .single(let node)):
-            return node.map { .success($0) } ?? .failure(state.snapshot.noPrimaryError(for: nil))
-        case (.slot(let slot), .slots(let owners, let pools)):
-            let owner = owners[Int(slot?.value ?? 0)]
+        case .slot(let slot):
+            guard state.isSharded else {
+                return state.single.map { .success($0) } ?? .failure(state.snapshot.noPrimaryError(for: nil))
+            }
+            let owner = state.owners[Int(slot?.value ?? 0)]
             if owner == ClusterSlotMap.unowned { return .failure(state.snapshot.noPrimaryError(for: slot)) }
-            return .success(pools[Int(owner)])
+            return .success(state.pools[Int(owner)])
         }
     }
 
@@ -134,39 +137,51 @@ final class LoopRouter: @unchecked Sendable {
         completion: @escaping ([Result<RESPValue, RedisError>]) -> Void
     ) {
         var results = [Result<RESPValue, RedisError>?](repeating: nil, count: commands.count)
-        var groups: [ObjectIdentifier: (node: NodeConnections, indices: [Int])] = [:]
-        var order: [ObjectIdentifier] = []
+        // Few nodes: a linear search beats hashing.
+        var groups: [(node: NodeConnections, indices: [Int])] = []
         for (index, target) in targets.enumerated() {
             switch node(for: target) {
             case .success(let node):
-                let key = ObjectIdentifier(node)
-                if groups[key] == nil {
-                    groups[key] = (node, [])
-                    order.append(key)
+                if let group = groups.firstIndex(where: { $0.node === node }) {
+                    groups[group].indices.append(index)
+                } else {
+                    groups.append((node, [index]))
                 }
-                groups[key]?.indices.append(index)
             case .failure(let error):
                 results[index] = .failure(error)
             }
         }
-        let gathered = Gathered(results: results, remaining: order.count, completion: completion)
-        if order.isEmpty { return gathered.finish() }
-        for key in order {
-            guard let (node, indices) = groups[key] else { continue }
+        if groups.count == 1, groups[0].indices.count == commands.count {
+            // All to one node: the pipeline as it is.
+            groups[0].node.connection().sendPipeline(commands, id: id, waiter: .callback { result in
+                completion(Self.split(result, count: commands.count))
+            })
+            return
+        }
+        let gathered = Gathered(results: results, remaining: groups.count, completion: completion)
+        if groups.isEmpty { return gathered.finish() }
+        for (node, indices) in groups {
             node.connection().sendPipeline(indices.map { commands[$0] }, id: id, waiter: .callback { result in
-                switch result {
-                case .success(let reply):
-                    let replies = reply.array ?? []
-                    for (position, index) in indices.enumerated() {
-                        let value = position < replies.count ? replies[position] : .error("ERR missing reply")
-                        gathered.results[index] = value.errorMessage.map { .failure(.reply($0)) } ?? .success(value)
-                    }
-                case .failure(let error):
-                    for index in indices { gathered.results[index] = .failure(error) }
-                }
+                for (index, reply) in zip(indices, Self.split(result, count: indices.count)) { gathered.results[index] = reply }
                 gathered.remaining -= 1
                 if gathered.remaining == 0 { gathered.finish() }
             })
+        }
+    }
+
+    /// One result per command of a pipeline's reply: its reply or error
+    /// reply, or the pipeline's failure for each.
+    private static func split(_ result: Result<RESPValue, RedisError>, count: Int) -> [Result<RESPValue, RedisError>] {
+        switch result {
+        case .success(let reply):
+            let replies = reply.array ?? []
+            return (0..<count).map { position in
+                guard position < replies.count else { return .failure(RedisError(.protocolViolation, message: "a pipelined command got no reply")) }
+                let value = replies[position]
+                return value.errorMessage.map { .failure(.reply($0)) } ?? .success(value)
+            }
+        case .failure(let error):
+            return Array(repeating: .failure(error), count: count)
         }
     }
 
@@ -209,10 +224,13 @@ final class LoopRouter: @unchecked Sendable {
         var kept: Set<RedisEndpoint> = []
         switch snapshot.layout {
         case .single(let master):
-            state.layout = .single(master.map { node(at: $0) })
+            state.single = master.map { node(at: $0) }
+            state.isSharded = false
             if let master { kept.insert(master) }
         case .slots(let map):
-            state.layout = .slots(owners: map.owners, pools: map.primaries.map { node(at: $0) })
+            state.pools = map.primaries.map { node(at: $0) }
+            state.owners = map.owners
+            state.isSharded = true
             kept.formUnion(map.primaries)
         }
         for (endpoint, node) in state.nodes where !kept.contains(endpoint) {
@@ -260,7 +278,8 @@ final class LoopRouter: @unchecked Sendable {
         for node in state.retiring.values { node.shutdown() }
         state.nodes = [:]
         state.retiring = [:]
-        state.layout = .single(nil)
+        state.single = nil
+        state.pools = []
     }
 
     private func retire(_ node: NodeConnections) {

@@ -96,20 +96,29 @@ extension RedisClient {
         var policies = [ClusterRetryPolicy](repeating: ClusterRetryPolicy(deadline: deadline, idempotent: idempotent), count: commands.count)
         var results = [Result<RESPValue, RedisError>?](repeating: nil, count: commands.count)
         var todo = commands.indices.map { (index: $0, target: LoopRouter.Target.slot(slots[$0]), asking: false) }
+        var first = true
         while !todo.isEmpty {
             var batch: [[RESPBulk]] = []
             var targets: [LoopRouter.Target] = []
             var positions: [Int?] = []
-            for (position, entry) in todo.enumerated() {
-                if entry.asking {
-                    // Same node, just before: the same connection, back to back.
-                    batch.append(["ASKING"])
+            if first {
+                // Every command, none after an ASK: as the caller gave them.
+                batch = commands
+                targets = todo.map(\.target)
+                positions = Array(todo.indices)
+                first = false
+            } else {
+                for (position, entry) in todo.enumerated() {
+                    if entry.asking {
+                        // Same node, just before: the same connection, back to back.
+                        batch.append(["ASKING"])
+                        targets.append(entry.target)
+                        positions.append(nil)
+                    }
+                    batch.append(commands[entry.index])
                     targets.append(entry.target)
-                    positions.append(nil)
+                    positions.append(position)
                 }
-                batch.append(commands[entry.index])
-                targets.append(entry.target)
-                positions.append(position)
             }
             let replies = try await splitRoundTrip(batch, to: targets, on: router)
             var next: [(index: Int, target: LoopRouter.Target, asking: Bool)] = []

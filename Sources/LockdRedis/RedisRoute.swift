@@ -41,7 +41,9 @@ extension RedisCommand {
     /// command's name — right for every command whose first argument is its
     /// key (`GET`, `SET`, `INCR`, `ZADD`, `DEL` of keys in one slot, …).
     public var route: RedisRoute {
-        guard let name = arguments.first.flatMap(Self.text)?.uppercased() else { return .anyPrimary }
+        guard var name = arguments.first.flatMap(Self.text) else { return .anyPrimary }
+        // Names usually come in capitals: spare them the Unicode-aware uppercasing.
+        if name.utf8.contains(where: { $0 >= UInt8(ascii: "a") }) { name = name.uppercased() }
         if Self.scriptCalls.contains(name) {
             // EVALSHA sha numkeys key…
             guard arguments.count > 3, let count = Self.text(arguments[2]).flatMap({ Int($0) }), count > 0,
