@@ -83,12 +83,17 @@ final class LoopRouter: @unchecked Sendable {
 
     // MARK: Sending (loop thread only)
 
-    /// The single master's connection: the path of every command to a single server.
+    /// The single master's connection — the path of every command to a
+    /// single server — or nil while there is none (then ``noSingleMaster``
+    /// says why).
     @inline(__always)
-    func singleConnection() -> Result<RedisConnection, RedisError> {
-        let state = self.state
-        if let node = state.single { return .success(node.connection()) }
-        return .failure(state.isShutDown ? Self.shutDownError : state.snapshot.noPrimaryError(for: nil))
+    func singleConnection() -> RedisConnection? {
+        state.single?.connection()
+    }
+
+    /// Why ``singleConnection()`` has none (loop thread only).
+    func noSingleMaster() -> RedisError {
+        state.isShutDown ? Self.shutDownError : state.snapshot.noPrimaryError(for: nil)
     }
 
     /// The node `target` names, or why there is none (loop thread only).

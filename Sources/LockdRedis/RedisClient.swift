@@ -113,9 +113,10 @@ public final class RedisClient: Sendable {
         let router = router()
         guard isCluster else {
             let result = await roundTrip(on: router) { id, waiter in
-                switch router.singleConnection() {
-                case .success(let connection): connection.send(arguments, id: id, waiter: waiter)
-                case .failure(let error): waiter.resume(.failure(error))
+                if let connection = router.singleConnection() {
+                    connection.send(arguments, id: id, waiter: waiter)
+                } else {
+                    waiter.resume(.failure(router.noSingleMaster()))
                 }
             }
             if case .failure(let error) = result { noticed(error) }
@@ -157,9 +158,10 @@ public final class RedisClient: Sendable {
         let router = router()
         if isCluster { return try await routedPipeline(arguments, slots: slots, idempotent: idempotent, on: router) }
         let result = await roundTrip(on: router) { id, waiter in
-            switch router.singleConnection() {
-            case .success(let connection): connection.sendPipeline(arguments, id: id, waiter: waiter)
-            case .failure(let error): waiter.resume(.failure(error))
+            if let connection = router.singleConnection() {
+                connection.sendPipeline(arguments, id: id, waiter: waiter)
+            } else {
+                waiter.resume(.failure(router.noSingleMaster()))
             }
         }
         if case .failure(let error) = result { noticed(error) }

@@ -359,9 +359,7 @@ struct RedisConnectionStateMachine<Waiter> {
     private mutating func enqueue(_ submission: Submission, id: UInt64, waiter: Waiter, deadline: UInt64) {
         switch submission {
         case .command(let arguments, let replies):
-            if settings.isSubscriber, arguments.first == "SUNSUBSCRIBE" {
-                for case .string(let channel) in arguments.dropFirst() { awaitedShardUnsubscribes[channel, default: 0] += 1 }
-            }
+            if settings.isSubscriber { noteShardUnsubscribes(arguments) }
             encode(arguments)
             pending.append(Pending(id: id, waiter: waiter, deadline: deadline, end: enqueuedTotal, replies: replies))
         case .pipeline(let commands):
@@ -376,6 +374,15 @@ struct RedisConnectionStateMachine<Waiter> {
                 id: id, waiter: waiter, deadline: deadline, end: firstEnd ?? enqueuedTotal,
                 replies: commands.count, isPipeline: true, gathered: gathered))
         }
+    }
+
+    /// Counts the confirmations an `SUNSUBSCRIBE` will bring. Kept out of
+    /// `enqueue`, which must stay small enough to be inlined on the
+    /// per-command path.
+    @inline(never)
+    private mutating func noteShardUnsubscribes(_ arguments: [RESPBulk]) {
+        guard arguments.first == "SUNSUBSCRIBE" else { return }
+        for case .string(let channel) in arguments.dropFirst() { awaitedShardUnsubscribes[channel, default: 0] += 1 }
     }
 
     /// The handshake finished: the connection serves commands.
