@@ -3,21 +3,25 @@ import Logging
 import RESP
 import Synchronization
 
-/// A Redis client whose connections live on the caller's event loops.
+/// A Redis client whose connections live on the caller's event loops, for a
+/// single server, a Sentinel-watched master or a Redis Cluster alike.
 ///
 /// Each loop of the group keeps ``RedisConfiguration/connectionsPerLoop``
-/// connections. A command sent from a task running on loop L goes over one of
-/// L's connections, its reply is decoded on L's thread, and the caller resumes
-/// there — no hop to another thread. Commands from many callers share a
-/// connection and are pipelined; replies are matched in order.
+/// connections to each master it sends to. A command sent from a task
+/// running on loop L goes over one of L's connections, its reply is decoded
+/// on L's thread, and the caller resumes there — no hop to another thread.
+/// Commands from many callers share a connection and are pipelined.
 ///
 /// Connections reconnect on their own with capped, jittered backoff. While a
-/// loop has no usable connection, commands fail at once with an
-/// `unreachable` error instead of waiting. With ``RedisConfiguration/tls``
-/// set (a `rediss://` URL) every connection speaks verified TLS.
+/// master is unreachable, its commands fail at once with an `unreachable`
+/// error instead of waiting. With Sentinel the client follows failovers
+/// (`+switch-master`, `-READONLY`, lost connections); with Cluster it routes
+/// each command by its key's hash slot, follows `MOVED` and `ASK`, and
+/// retries what cannot have run (see ``send(_:route:idempotent:)``). With
+/// ``RedisConfiguration/tls`` set every connection speaks verified TLS.
 ///
 /// ```swift
-/// let client = RedisClient(configuration: try RedisConfiguration(url: "redis://127.0.0.1:6379"),
+/// let client = RedisClient(configuration: try RedisConfiguration(url: "redis+cluster://10.0.1.1:7000"),
 ///                          eventLoopGroup: group, logger: logger)
 /// _ = try await client.send(["SET", "greeting", "hello", "PX", 1000])
 /// let value = try await client.send(["GET", "greeting"]).string   // "hello"
@@ -27,57 +31,104 @@ public final class RedisClient: Sendable {
     /// The configuration the client was created with.
     public let configuration: RedisConfiguration
     private let group: EventLoopGroup
-    private let pools: [LoopPool]
-    private let subscriber: RedisSubscriber
+    let routers: [LoopRouter]
+    let publisher: TopologyPublisher
+    let monitor: (any TopologyMonitor)?
+    /// Whether commands are routed by hash slot (Redis Cluster).
+    let isCluster: Bool
+    let commandTimeout: UInt64
     private let nextSubscriptionID = Atomic<UInt64>(0)
 
-    /// Creates the client and starts connecting every loop's connections.
+    /// Creates the client and starts connecting (for Sentinel and Cluster:
+    /// finding the master or the slot map).
     ///
     /// Call ``shutdown()`` before shutting the event loop group down.
     public init(configuration: RedisConfiguration, eventLoopGroup: EventLoopGroup, logger: Logger) {
         self.configuration = configuration
         self.group = eventLoopGroup
+        self.commandTimeout = MonotonicClock.nanoseconds(configuration.commandTimeout)
         var seed = SplitMix64(seed: MonotonicClock.now())
-        // Read the TLS files once; if they are unusable, every connection
-        // attempt fails with the reason (and lockd checks them at start-up).
-        let tlsContext = configuration.tls.map { tls in
-            Result { () throws(TLSError) in try TLSClientContext(configuration: tls) }
-                .mapError { RedisError(.invalidConfiguration, message: "TLS settings for Redis are unusable: \($0.message)") }
+        let factory = ConnectionFactory(configuration: configuration, logger: logger)
+        let initial: TopologySnapshot
+        switch configuration.deployment {
+        case .server:
+            initial = TopologySnapshot(layout: .single(RedisEndpoint(host: configuration.host, port: configuration.port)), problem: nil)
+        case .sentinel(let settings):
+            initial = TopologySnapshot(layout: .single(nil), problem: RedisError(
+                .unreachable, message: "still asking the sentinels where the Redis master '\(settings.masterName)' is"))
+        case .cluster:
+            initial = TopologySnapshot(layout: .slots(ClusterSlotMap()), problem: RedisError(
+                .unreachable, message: "still learning which Redis Cluster master serves which slot"))
         }
-        var pools: [LoopPool] = []
-        for loop in eventLoopGroup.loops {
-            let connections = (0..<max(1, configuration.connectionsPerLoop)).map { _ in
-                RedisConnection(configuration: configuration, loop: loop, isSubscriber: false, seed: seed.next(), tlsContext: tlsContext, logger: logger)
+        let routers = eventLoopGroup.loops.map { LoopRouter(loop: $0, factory: factory, snapshot: initial, seed: seed.next()) }
+        let subscriber = RoutedSubscriber(loop: eventLoopGroup.loops[0], factory: factory, snapshot: initial, seed: seed.next())
+        let publisher = TopologyPublisher(routers: routers, subscriber: subscriber, initial: initial)
+        self.routers = routers
+        self.publisher = publisher
+        switch configuration.deployment {
+        case .server:
+            monitor = nil
+            isCluster = false
+        case .sentinel(let settings):
+            monitor = SentinelMonitor(settings: settings, factory: factory, publisher: publisher, seed: seed.next())
+            isCluster = false
+        case .cluster(let seeds):
+            monitor = ClusterMonitor(seeds: seeds, factory: factory, publisher: publisher)
+            isCluster = true
+        }
+        if let monitor {
+            factory.doubts.listen { [weak monitor] in
+                monitor?.suspect(RedisError(.unreachable, message: "a connection to Redis broke"))
             }
-            pools.append(LoopPool(loop: loop, connections: connections))
         }
-        self.pools = pools
-        let subscriberConnection = RedisConnection(
-            configuration: configuration, loop: eventLoopGroup.loops[0], isSubscriber: true, seed: seed.next(),
-            tlsContext: tlsContext, logger: logger)
-        self.subscriber = RedisSubscriber(connection: subscriberConnection, healthCheckInterval: configuration.pubSubHealthCheckInterval)
-        for pool in pools {
-            pool.loop.execute { for connection in pool.connections { connection.start() } }
+        for router in routers {
+            router.loop.execute { router.start() }
         }
+        monitor?.start()
     }
 
     /// Sends any command and returns its reply.
     ///
-    /// - Parameter command: the command name and its arguments, such as
-    ///   `["SET", .string(key), .string(value), "PX", 100]`.
+    /// In a cluster the command goes to the master of its key's slot: the
+    /// ``RedisCommand/route`` it implies unless `route` says otherwise. A
+    /// `MOVED` or `ASK` is followed; `TRYAGAIN`, `CLUSTERDOWN`, `LOADING`,
+    /// `READONLY` and a connection lost before the command was written are
+    /// retried with backoff within the command timeout. A command that may
+    /// already have run (the connection broke after it was written) is sent
+    /// again only when `idempotent` says that is harmless, and only to a new
+    /// master of its slot. With a single server or Sentinel nothing is retried.
+    ///
+    /// - Parameters:
+    ///   - command: the command name and its arguments, such as
+    ///     `["SET", .string(key), .string(value), "PX", 100]`.
+    ///   - route: where the command goes in a cluster; nil follows the command.
+    ///   - idempotent: whether running the command twice does no harm.
     /// - Returns: the reply; error replies are thrown instead.
     /// - Throws: ``RedisError``: `refused`/`retryable` for error replies,
     ///   `unreachable`, `timeout`, `cancelled`, `protocolViolation` or `shutDown`.
-    nonisolated(nonsending) public func send(_ command: RedisCommand) async throws(RedisError) -> RESPValue {
+    nonisolated(nonsending) public func send(
+        _ command: RedisCommand, route: RedisRoute? = nil, idempotent: Bool = false
+    ) async throws(RedisError) -> RESPValue {
         let arguments = command.arguments
-        let pool = pool()
-        return try await roundTrip(on: pool) { id, waiter in
-            pool.connection().send(arguments, id: id, waiter: waiter)
-        }.get()
+        let router = router()
+        guard isCluster else {
+            let result = await roundTrip(on: router) { id, waiter in
+                if let connection = router.singleConnection() {
+                    connection.send(arguments, id: id, waiter: waiter)
+                } else {
+                    waiter.resume(.failure(router.noSingleMaster()))
+                }
+            }
+            if case .failure(let error) = result { noticed(error) }
+            return try result.get()
+        }
+        return try await routed(.command(arguments), slot: (route ?? command.route).slot, idempotent: idempotent, on: router)
     }
 
-    /// Sends `commands` back to back on one connection and returns each one's
-    /// reply, in order — one round trip instead of one per command.
+    /// Sends `commands` back to back and returns each one's reply, in order —
+    /// one round trip instead of one per command. In a cluster, the commands
+    /// are split by master (one pipeline per master, sent together), and
+    /// each is redirected or retried on its own as ``send(_:route:idempotent:)`` says.
     ///
     /// A pipeline is not a transaction: other callers' commands may run
     /// between these (wrap them in `MULTI`/`EXEC` for that). An error reply
@@ -90,17 +141,32 @@ public final class RedisClient: Sendable {
     ///
     /// - Returns: one result per command: its reply, or `refused`/`retryable`
     ///   for an error reply.
-    /// - Throws: ``RedisError`` when the pipeline as a whole failed
-    ///   (`unreachable`, `timeout`, `cancelled`, `protocolViolation`, `shutDown`);
-    ///   then any of its commands may or may not have run.
-    nonisolated(nonsending) public func pipeline(_ commands: [RedisCommand]) async throws(RedisError) -> [Result<RESPValue, RedisError>] {
-        let arguments = commands.map(\.arguments)
-        let pool = pool()
-        let reply = try await roundTrip(on: pool) { id, waiter in
-            pool.connection().sendPipeline(arguments, id: id, waiter: waiter)
-        }.get()
-        guard case .array(let replies) = reply, replies.count == commands.count else {
-            throw RedisError(.protocolViolation, message: "a pipeline of \(commands.count) commands got a different number of replies")
+    /// - Throws: ``RedisError`` when the pipeline, or in a cluster one
+    ///   master's part of it, failed as a whole (`unreachable`, `timeout`,
+    ///   `cancelled`, `protocolViolation`, `shutDown`); then any of its
+    ///   commands may or may not have run.
+    nonisolated(nonsending) public func pipeline(
+        _ commands: [RedisCommand], idempotent: Bool = false
+    ) async throws(RedisError) -> [Result<RESPValue, RedisError>] {
+        try await pipeline(commands.map(\.arguments), slots: isCluster ? commands.map(\.route.slot) : [], idempotent: idempotent)
+    }
+
+    /// ``pipeline(_:idempotent:)`` with each command's slot given (cluster only).
+    nonisolated(nonsending) func pipeline(
+        _ arguments: [[RESPBulk]], slots: [RedisHashSlot?], idempotent: Bool
+    ) async throws(RedisError) -> [Result<RESPValue, RedisError>] {
+        let router = router()
+        if isCluster { return try await routedPipeline(arguments, slots: slots, idempotent: idempotent, on: router) }
+        let result = await roundTrip(on: router) { id, waiter in
+            if let connection = router.singleConnection() {
+                connection.sendPipeline(arguments, id: id, waiter: waiter)
+            } else {
+                waiter.resume(.failure(router.noSingleMaster()))
+            }
+        }
+        if case .failure(let error) = result { noticed(error) }
+        guard case .array(let replies) = try result.get(), replies.count == arguments.count else {
+            throw RedisError(.protocolViolation, message: "a pipeline of \(arguments.count) commands got a different number of replies")
         }
         return replies.map { reply in
             if let message = reply.errorMessage { return .failure(.reply(message)) }
@@ -108,161 +174,148 @@ public final class RedisClient: Sendable {
         }
     }
 
-    /// Runs `submit` on `pool`'s loop and waits for the reply it is given;
+    /// Runs `submit` on `router`'s loop and waits for the reply it is given;
     /// a cancelled caller returns at once and poisons the connection if its
     /// command was already written.
     ///
     /// Always inlined: a nested async call costs the runtime two executor
     /// checks, which shows at hundreds of thousands of calls per second.
     @inline(__always)
-    nonisolated(nonsending) private func roundTrip(
-        on pool: LoopPool, _ submit: @escaping @Sendable (UInt64, RedisConnection.Waiter) -> Void
-    ) async throws(RedisError) -> Result<RESPValue, RedisError> {
-        if Task.isCancelled { throw RedisError(.cancelled, message: "the caller was cancelled") }
-        let id = pool.nextID.wrappingAdd(1, ordering: .relaxed).newValue
+    nonisolated(nonsending) func roundTrip(
+        on router: LoopRouter, _ submit: @escaping @Sendable (UInt64, RedisConnection.Waiter) -> Void
+    ) async -> Result<RESPValue, RedisError> {
+        if Task.isCancelled { return .failure(RedisError(.cancelled, message: "the caller was cancelled")) }
+        let id = router.nextID.wrappingAdd(1, ordering: .relaxed).newValue
         return await withTaskCancellationHandler {
             await withUnsafeContinuation { continuation in
-                if pool.loop.inEventLoop {
+                if router.loop.inEventLoop {
                     submit(id, .continuation(continuation))
                 } else {
-                    pool.loop.execute { submit(id, .continuation(continuation)) }
+                    router.loop.execute { submit(id, .continuation(continuation)) }
                 }
             }
         } onCancel: {
-            pool.loop.execute { for connection in pool.connections { connection.cancel(id: id) } }
+            router.loop.execute { router.cancel(id: id) }
         }
     }
 
     /// Runs `script` with `EVALSHA`, and with `EVAL` if Redis answers `-NOSCRIPT`
-    /// (after a restart or `SCRIPT FLUSH`), which also caches it again.
+    /// (after a restart or `SCRIPT FLUSH`, or on a master that never ran it),
+    /// which also caches it again. In a cluster it goes to the master of the
+    /// first key's slot (every key must share it: use one hash tag).
     ///
+    /// - Parameter idempotent: whether running the script twice does no harm
+    ///   (see ``send(_:route:idempotent:)``).
     /// - Throws: ``RedisError``, including `refused` for errors raised by the script.
-    nonisolated(nonsending) public func run(_ script: RedisScript, keys: [String], arguments: [String]) async throws(RedisError) -> RESPValue {
+    nonisolated(nonsending) public func run(
+        _ script: RedisScript, keys: [String], arguments: [String], idempotent: Bool = false
+    ) async throws(RedisError) -> RESPValue {
+        let route = keys.first.map(RedisRoute.key) ?? .anyPrimary
         do {
-            return try await send(script.call(keys: keys, arguments: arguments, cached: true))
+            return try await send(script.call(keys: keys, arguments: arguments, cached: true), route: route, idempotent: idempotent)
         } catch where error.code == "NOSCRIPT" {
-            return try await send(script.call(keys: keys, arguments: arguments, cached: false))
+            return try await send(script.call(keys: keys, arguments: arguments, cached: false), route: route, idempotent: idempotent)
         }
     }
 
-    /// Runs `script` once per call in one ``pipeline(_:)``; calls that met
-    /// `-NOSCRIPT` run again in a second one, the first of them by `EVAL`
-    /// (which caches the script for the rest).
+    /// Runs `script` once per call in one ``pipeline(_:idempotent:)``; calls
+    /// that met `-NOSCRIPT` run again in a further one, the first of them by
+    /// `EVAL` (which caches the script for the rest on its master).
     ///
     /// ```swift
     /// let replies = try await client.run(heartbeat, pipelined: names.map { (keys: [queueKey($0)], arguments: [id]) })
     /// ```
     ///
     /// - Returns: one result per call, in order; errors raised by the script are `refused`.
-    /// - Throws: ``RedisError`` when a pipeline as a whole failed.
+    /// - Throws: ``RedisError`` when a pipeline (or a master's part of it) failed as a whole.
     nonisolated(nonsending) public func run(
-        _ script: RedisScript, pipelined calls: [(keys: [String], arguments: [String])]
+        _ script: RedisScript, pipelined calls: [(keys: [String], arguments: [String])], idempotent: Bool = false
     ) async throws(RedisError) -> [Result<RESPValue, RedisError>] {
-        var results = try await pipeline(calls.map { script.call(keys: $0.keys, arguments: $0.arguments, cached: true) })
+        let slots = isCluster ? calls.map { $0.keys.first.map { RedisHashSlot(key: $0) } } : []
+        var results = try await pipeline(
+            calls.map { script.call(keys: $0.keys, arguments: $0.arguments, cached: true).arguments }, slots: slots, idempotent: idempotent)
         // A call that met NOSCRIPT did not run, so running it again is safe.
-        // The first one's EVAL caches the script for the EVALSHAs behind it.
-        let uncached = results.indices.filter {
-            if case .failure(let error) = results[$0] { error.code == "NOSCRIPT" } else { false }
+        // Each round's first EVAL caches the script on its master; in a
+        // cluster, masters that still lack it answer NOSCRIPT again, so a
+        // round per master at most.
+        for _ in 0...max(1, publisher.snapshot.shards.count) {
+            let uncached = results.indices.filter {
+                if case .failure(let error) = results[$0] { error.code == "NOSCRIPT" } else { false }
+            }
+            guard let first = uncached.first else { break }
+            let retried = try await pipeline(
+                uncached.map { script.call(keys: calls[$0].keys, arguments: calls[$0].arguments, cached: $0 != first).arguments },
+                slots: isCluster ? uncached.map { slots[$0] } : [], idempotent: idempotent)
+            for (index, result) in zip(uncached, retried) { results[index] = result }
         }
-        guard let first = uncached.first else { return results }
-        let retried = try await pipeline(uncached.map {
-            script.call(keys: calls[$0].keys, arguments: calls[$0].arguments, cached: $0 != first)
-        })
-        for (index, result) in zip(uncached, retried) { results[index] = result }
         return results
     }
 
-    /// Checks that Redis answers on every connection of every loop, so that
-    /// success means any caller's next command has a working connection.
-    /// - Throws: ``RedisError`` when one does not, or answers something other than PONG.
-    nonisolated(nonsending) public func ping() async throws(RedisError) {
-        // All at once: a connection busy with a long pipeline must not make
-        // the whole check outlast a readiness probe's timeout.
-        let replies = await withTaskGroup(of: Result<RESPValue, RedisError>.self) { group in
-            for pool in pools {
-                for connection in pool.connections {
-                    group.addTask(executorPreference: pool.loop) {
-                        do throws(RedisError) {
-                            return try await self.roundTrip(on: pool) { id, waiter in connection.send(["PING"], id: id, waiter: waiter) }
-                        } catch {
-                            return .failure(error)
-                        }
-                    }
-                }
-            }
-            return await group.reduce(into: []) { $0.append($1) }
-        }
-        for reply in replies where try reply.get().string != "PONG" {
-            throw RedisError(.protocolViolation, message: "PING answered with something other than PONG")
-        }
-    }
-
-    /// Subscribes to `names` on the client's dedicated pub/sub connection.
+    /// Subscribes to `names` on the node that serves them: the server, the
+    /// Sentinel master, or in a cluster the master of each name's hash slot
+    /// (required for shard channels; classic channels and patterns are
+    /// spread over the masters, each of which hears every `PUBLISH`).
     ///
     /// Returns once Redis has confirmed every name, so a message published
-    /// after this returns is delivered. After a reconnect the client
-    /// subscribes again by itself and the sequence yields `.resubscribed`
-    /// (messages published while disconnected are lost).
+    /// after this returns is delivered. After a reconnect, a failover or a
+    /// resharding the client subscribes again where each name now belongs
+    /// and the sequence yields `.resubscribed` (messages published in
+    /// between are lost).
+    ///
+    /// ```swift
+    /// // One shard channel per hash slot: every master carries its slots' channels.
+    /// let channels = (0..<RedisHashSlot.count).map { "lockd:wake:{\(RedisHashSlot($0).hashTag)}" }
+    /// let wakeups = try await client.subscribe(to: channels, kind: .shardChannel)
+    /// ```
     ///
     /// - Parameters:
     ///   - names: channel names, or glob patterns for `.pattern`.
     ///   - kind: `SUBSCRIBE` (default), `PSUBSCRIBE` or `SSUBSCRIBE`.
-    /// - Throws: ``RedisError`` when Redis is unreachable or refuses.
+    /// - Throws: ``RedisError`` when a node is unreachable or refuses.
     public func subscribe(to names: [String], kind: RedisSubscriptionKind = .channel) async throws(RedisError) -> RedisSubscription {
-        try await subscriber.subscribe(to: names, kind: kind, id: nextSubscriptionID.wrappingAdd(1, ordering: .relaxed).newValue)
+        try await publisher.subscriber.subscribe(to: names, kind: kind, id: nextSubscriptionID.wrappingAdd(1, ordering: .relaxed).newValue)
+    }
+
+    /// What the client has seen of failovers, redirections and topology
+    /// refreshes since it started (zero for a single server).
+    public var topologyStatistics: RedisTopologyStatistics {
+        publisher.counters.statistics
     }
 
     /// Closes every connection; waiting commands fail with `shutDown` and
     /// subscriptions end. Later calls fail at once.
     public func shutdown() async {
-        for pool in pools {
-            await pool.onLoop { for connection in pool.connections { connection.shutdown() } }
+        await monitor?.shutdown()
+        for router in routers {
+            await onLoop(router) { router.shutdown() }
         }
-        await subscriber.shutdown()
+        await publisher.subscriber.shutdown()
     }
 
-    // MARK: Pools
+    // MARK: Helpers
 
-    /// The caller's own loop's pool, or the next one in turn for callers off the loops.
-    private func pool() -> LoopPool {
-        if pools.count == 1 { return pools[0] }
-        for pool in pools where pool.loop.inEventLoop { return pool }
+    /// The caller's own loop's router, or the next one in turn for callers off the loops.
+    func router() -> LoopRouter {
+        if routers.count == 1 { return routers[0] }
+        for router in routers where router.loop.inEventLoop { return router }
         let loop = group.next()
-        return pools.first { $0.loop === loop } ?? pools[0]
-    }
-}
-
-/// One loop's connections.
-final class LoopPool: Sendable {
-    let loop: EventLoop
-    let connections: [RedisConnection]
-    /// Command ids, unique within this pool. A counter per pool, because
-    /// callers on different loops sharing one would bounce its cache line.
-    let nextID = Atomic<UInt64>(0)
-
-    init(loop: EventLoop, connections: [RedisConnection]) {
-        self.loop = loop
-        self.connections = connections
+        return routers.first { $0.loop === loop } ?? routers[0]
     }
 
-    /// The connection to send on (loop thread only): the least busy one that
-    /// accepts commands, so one being reconnected is skipped.
-    func connection() -> RedisConnection {
-        guard connections.count > 1 else { return connections[0] }
-        var best: RedisConnection?
-        for connection in connections where connection.acceptsCommands {
-            if best.map({ connection.load < $0.load }) ?? true { best = connection }
+    /// Runs `body` on `router`'s loop and returns what it returns.
+    func onLoop<T: Sendable>(_ router: LoopRouter, _ body: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { (continuation: CheckedContinuation<T, Never>) in
+            router.loop.execute { continuation.resume(returning: body()) }
         }
-        return best ?? connections[0]
     }
 
-    /// Runs `body` on the loop and waits for it.
-    func onLoop(_ body: @escaping @Sendable () -> Void) async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            loop.execute {
-                body()
-                continuation.resume()
-            }
+    /// A command failed: with Sentinel or Cluster, failures that may mean
+    /// the master moved make the monitor look again.
+    func noticed(_ error: RedisError) {
+        guard let monitor else { return }
+        switch error.kind {
+        case .unreachable, .timeout, .retryable: monitor.suspect(error)
+        default: break
         }
     }
 }

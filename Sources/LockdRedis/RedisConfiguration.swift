@@ -7,10 +7,18 @@ import RESP
 /// configuration.commandTimeout = .milliseconds(250)
 /// let client = RedisClient(configuration: configuration, eventLoopGroup: group, logger: logger)
 /// ```
+///
+/// Sentinel and Cluster deployments come from their URLs too
+/// (`redis+sentinel://…`, `redis+cluster://…`, see ``init(url:)``) or from
+/// setting ``deployment``.
 public struct RedisConfiguration: Sendable, CustomStringConvertible {
-    /// Host name or IP address (IPv6 without brackets).
+    /// One server, a Sentinel-watched master or a Cluster; ``RedisDeployment/server`` by default.
+    public var deployment: RedisDeployment
+    /// Host name or IP address (IPv6 without brackets) of the server; for
+    /// Sentinel and Cluster, the first address of the URL (the client finds
+    /// the real nodes itself).
     public var host: String
-    /// TCP port; 6379 by default.
+    /// TCP port of the server; 6379 by default.
     public var port: UInt16
     /// ACL user name for `AUTH`/`HELLO`; nil uses the `default` user.
     public var username: String?
@@ -50,11 +58,22 @@ public struct RedisConfiguration: Sendable, CustomStringConvertible {
     /// Bounds on replies, so a corrupt or hostile stream cannot exhaust memory.
     public var limits: RESPLimits
     /// TLS for every connection (a `rediss://` URL); nil speaks plain TCP.
-    /// The server's certificate is always verified.
+    /// The server's certificate is always verified. With Sentinel, the
+    /// sentinels are spoken to over TLS as well.
     public var tls: TLSClientConfiguration?
+    /// How often a Sentinel or Cluster client checks the topology when
+    /// nothing prompts it; 5 s by default. A redirect, a lost connection, a
+    /// `-READONLY` reply or a Sentinel's `+switch-master` prompts a check at once.
+    public var topologyRefreshInterval: Duration
+    /// The longest `WAIT` a replicated call may ask for; 5 s by default.
+    /// Replicated calls go over connections of their own whose command
+    /// timeout is ``commandTimeout`` plus this, so that a `WAIT` never holds
+    /// up other commands nor times its connection out.
+    public var maximumReplicationWait: Duration
 
     /// A configuration for `host:port` with every other setting at its default.
     public init(host: String = "127.0.0.1", port: UInt16 = 6379, username: String? = nil, password: String? = nil, database: Int = 0) {
+        self.deployment = .server
         self.host = host
         self.port = port
         self.username = username
@@ -70,115 +89,65 @@ public struct RedisConfiguration: Sendable, CustomStringConvertible {
         self.prefersRESP3 = true
         self.limits = RESPLimits()
         self.tls = nil
+        self.topologyRefreshInterval = .seconds(5)
+        self.maximumReplicationWait = .seconds(5)
     }
 
-    /// Reads `redis://[[user]:password@]host[:port][/db]`, or `rediss://…` for
-    /// TLS (verified against the system's trusted authorities until ``tls`` says otherwise).
+    /// Reads a Redis URL:
     ///
-    /// User and password may be percent-encoded.
-    /// - Throws: ``RedisError`` of kind `invalidConfiguration` saying what is wrong
-    ///   (never repeating the password).
+    /// - `redis://[user:password@]host[:port][/db]` — one server;
+    /// - `redis+sentinel://[user:password@]host[:port][,host[:port]…]/MASTER[/db]`
+    ///   — the master the sentinels at those addresses (port 26379 unless
+    ///   given) know as MASTER; sentinels that require credentials of their
+    ///   own take `?sentinel_password=…` (and `&sentinel_username=…`);
+    /// - `redis+cluster://[user:password@]host[:port][,host[:port]…]` — a
+    ///   Redis Cluster, found from any of those nodes.
+    ///
+    /// `rediss://`, `rediss+sentinel://` and `rediss+cluster://` speak TLS,
+    /// verified against the system's trusted authorities until ``tls`` says
+    /// otherwise. The user and password are the master's (or every cluster
+    /// node's). Credentials, the master name and parameter values may be
+    /// percent-encoded; a `@` in a password and `&` or `%` in a parameter
+    /// value must be.
+    ///
+    /// ```swift
+    /// let sentinel = try RedisConfiguration(url: "redis+sentinel://:secret@10.0.0.5,10.0.0.6,10.0.0.7/locks?sentinel_password=s%40nt")
+    /// let cluster = try RedisConfiguration(url: "redis+cluster://:secret@10.0.1.1:7000,10.0.1.2:7000")
+    /// ```
+    ///
+    /// - Throws: ``RedisError`` of kind `invalidConfiguration` saying what is
+    ///   wrong and where, never repeating any part of the URL.
     public init(url: String) throws(RedisError) {
         let parts = try RedisURL(parsing: url)
-        self.init(host: parts.host, port: parts.port, username: parts.username, password: parts.password, database: parts.database)
+        let first = parts.endpoints[0]
+        self.init(host: first.host, port: first.port, username: parts.username, password: parts.password, database: parts.database)
         self.tls = parts.usesTLS ? TLSClientConfiguration() : nil
+        switch parts.kind {
+        case .server:
+            deployment = .server
+        case .sentinel:
+            deployment = .sentinel(RedisSentinelSettings(
+                masterName: parts.masterName ?? "", sentinels: parts.endpoints,
+                username: parts.sentinelUsername, password: parts.sentinelPassword))
+        case .cluster:
+            deployment = .cluster(seeds: parts.endpoints)
+        }
     }
 
-    /// The address without credentials, for logs.
+    /// The address without credentials, for logs: the URL with any password
+    /// replaced by `<password>`.
     public var description: String {
         let user = username.map { "\($0)@" } ?? (password == nil ? "" : "<password>@")
-        let shownHost = host.contains(":") ? "[\(host)]" : host
-        return "\(tls == nil ? "redis" : "rediss")://\(user)\(shownHost):\(port)/\(database)"
-    }
-}
-
-/// The pieces of a `redis://` URL.
-struct RedisURL {
-    var host: String
-    var port: UInt16 = 6379
-    var username: String?
-    var password: String?
-    var database = 0
-    var usesTLS = false
-
-    init(parsing url: String) throws(RedisError) {
-        let rest: Substring
-        if url.hasPrefix("redis://") {
-            rest = url.dropFirst("redis://".count)
-        } else if url.hasPrefix("rediss://") {
-            rest = url.dropFirst("rediss://".count)
-            usesTLS = true
-        } else {
-            throw invalid("a Redis URL starts with redis:// (or rediss:// for TLS)")
-        }
-        guard !rest.contains("?"), !rest.contains("#") else {
-            throw invalid("query and fragment are not supported in a Redis URL")
-        }
-        let slash = rest.firstIndex(of: "/") ?? rest.endIndex
-        var authority = rest[..<slash]
-        let path = rest[slash...].dropFirst()
-        if let at = authority.lastIndex(of: "@") {
-            let userinfo = authority[..<at]
-            authority = authority[authority.index(after: at)...]
-            guard let colon = userinfo.firstIndex(of: ":") else {
-                throw invalid("credentials must be user:password@ or :password@")
-            }
-            let user = try percentDecoded(userinfo[..<colon])
-            username = user.isEmpty ? nil : user
-            password = try percentDecoded(userinfo[userinfo.index(after: colon)...])
-        }
-        if authority.hasPrefix("[") {
-            guard let close = authority.firstIndex(of: "]") else { throw invalid("unclosed [ in the host") }
-            host = String(authority[authority.index(after: authority.startIndex)..<close])
-            let after = authority[authority.index(after: close)...]
-            if !after.isEmpty {
-                guard after.hasPrefix(":") else { throw invalid("unexpected text after the IPv6 address") }
-                port = try parsePort(after.dropFirst())
-            }
-        } else if let colon = authority.lastIndex(of: ":") {
-            host = String(authority[..<colon])
-            port = try parsePort(authority[authority.index(after: colon)...])
-        } else {
-            host = String(authority)
-        }
-        guard !host.isEmpty else { throw invalid("the URL names no host") }
-        if !path.isEmpty {
-            guard let number = Int(path), number >= 0 else { throw invalid("the database must be a number, as in redis://host:6379/0") }
-            database = number
+        let secure = tls == nil ? "" : "s"
+        switch deployment {
+        case .server:
+            return "redis\(secure)://\(user)\(RedisEndpoint(host: host, port: port))/\(database)"
+        case .sentinel(let settings):
+            let sentinels = settings.sentinels.map(\.description).joined(separator: ",")
+            let sentinelCredentials = settings.password == nil ? "" : "?sentinel_password=<password>"
+            return "redis\(secure)+sentinel://\(user)\(sentinels)/\(settings.masterName)/\(database)\(sentinelCredentials)"
+        case .cluster(let seeds):
+            return "redis\(secure)+cluster://\(user)\(seeds.map(\.description).joined(separator: ","))"
         }
     }
-}
-
-private func parsePort(_ text: Substring) throws(RedisError) -> UInt16 {
-    guard let port = UInt16(text), port > 0 else { throw invalid("the port must be a number from 1 to 65535") }
-    return port
-}
-
-private func percentDecoded(_ text: Substring) throws(RedisError) -> String {
-    var bytes: [UInt8] = []
-    var iterator = text.utf8.makeIterator()
-    while let byte = iterator.next() {
-        guard byte == UInt8(ascii: "%") else {
-            bytes.append(byte)
-            continue
-        }
-        guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else {
-            throw invalid("bad percent-encoding in the credentials")
-        }
-        bytes.append(high << 4 | low)
-    }
-    return String(decoding: bytes, as: UTF8.self)
-}
-
-private func hexValue(_ byte: UInt8) -> UInt8? {
-    switch byte {
-    case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-    case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-    case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-    default: nil
-    }
-}
-
-private func invalid(_ message: String) -> RedisError {
-    RedisError(.invalidConfiguration, message: message)
 }

@@ -61,6 +61,8 @@ final class RedisConnection: EventHandler, @unchecked Sendable {
         var reportedDown = false
         var onReady: (() -> Void)?
         var onMessage: ((RedisPubSubMessage, RedisSubscriptionKind) -> Void)?
+        var onServerUnsubscribe: ((String) -> Void)?
+        var onLost: (() -> Void)?
         /// The socket's TLS session (`rediss://`); nil for plain TCP.
         var tls: TLSClientSession?
         /// Whether the TLS handshake still runs; the machine still counts it as connecting.
@@ -141,11 +143,23 @@ final class RedisConnection: EventHandler, @unchecked Sendable {
     var acceptsCommands: Bool { io.machine.acceptsCommands }
 
     /// Installs pub/sub hooks: `onReady` after every successful handshake,
-    /// `onMessage` for each published message.
-    func setHandlers(onReady: @escaping () -> Void, onMessage: @escaping (RedisPubSubMessage, RedisSubscriptionKind) -> Void) {
+    /// `onMessage` for each published message, `onServerUnsubscribe` when
+    /// the server drops a shard channel by itself (its slot moved).
+    func setHandlers(
+        onReady: @escaping () -> Void, onMessage: @escaping (RedisPubSubMessage, RedisSubscriptionKind) -> Void,
+        onServerUnsubscribe: @escaping (String) -> Void = { _ in }
+    ) {
         let state = io
         state.onReady = onReady
         state.onMessage = onMessage
+        state.onServerUnsubscribe = onServerUnsubscribe
+    }
+
+    /// Installs a hook called whenever the connection breaks or an attempt
+    /// to open it fails (not when it is shut down): a Sentinel or Cluster
+    /// client then checks whether the master moved.
+    func setLostHandler(_ onLost: @escaping () -> Void) {
+        io.onLost = onLost
     }
 
     // MARK: Actions
@@ -167,6 +181,8 @@ final class RedisConnection: EventHandler, @unchecked Sendable {
             for (waiter, error) in failures { resume(waiter, .failure(error)) }
         case .deliver(let message, let kind):
             state.onMessage?(message, kind)
+        case .serverUnsubscribed(let channel):
+            state.onServerUnsubscribe?(channel)
         case .becameReady:
             if state.reportedDown {
                 logger.info("Redis connection ready again", metadata: ["redis.endpoint": "\(host):\(port)"])
@@ -181,6 +197,7 @@ final class RedisConnection: EventHandler, @unchecked Sendable {
             closeSocket()
             report(reason, next: next)
             for (waiter, error) in failing { resume(waiter, .failure(error)) }
+            if next != .stop, reason.kind != .cancelled { state.onLost?() }
             switch next {
             case .reconnectNow:
                 openSocket()

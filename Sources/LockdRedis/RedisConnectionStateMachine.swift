@@ -44,6 +44,9 @@ struct RedisConnectionStateMachine<Waiter> {
         case failAll([(Waiter, RedisError)])
         /// Hand a published message to the subscriptions.
         case deliver(RedisPubSubMessage, RedisSubscriptionKind)
+        /// The server unsubscribed this shard channel by itself: its slot
+        /// moved to another node (Redis Cluster).
+        case serverUnsubscribed(String)
         /// The handshake finished: held commands are now queued for writing.
         case becameReady
         /// Close the socket (for `reason`), resume `failing`, then do `then`.
@@ -119,6 +122,10 @@ struct RedisConnectionStateMachine<Waiter> {
     private var failures = 0
     private var lastError: RedisError?
     private var backoff: ReconnectBackoff
+    /// `SUNSUBSCRIBE` confirmations written for and not yet received, by
+    /// channel (subscriber connections): any other `sunsubscribe` is the
+    /// server's own and must not be taken for a reply.
+    private var awaitedShardUnsubscribes: [String: Int] = [:]
 
     init(settings: Settings, backoff: ReconnectBackoff) {
         self.settings = settings
@@ -168,6 +175,7 @@ struct RedisConnectionStateMachine<Waiter> {
         enqueuedTotal = 0
         writtenTotal = 0
         protocolVersion = 2
+        awaitedShardUnsubscribes = [:]
         handshakeSteps = initialHandshakeSteps()
         return advanceHandshake()
     }
@@ -310,6 +318,10 @@ struct RedisConnectionStateMachine<Waiter> {
         }
         let frame = settings.isSubscriber ? RedisPubSubFrame(value) : .other
         if case .message(let message, let kind) = frame { return .deliver(message, kind) }
+        if case .shardUnsubscribed(let channel) = frame {
+            guard let awaited = awaitedShardUnsubscribes[channel] else { return .serverUnsubscribed(channel) }
+            awaitedShardUnsubscribes[channel] = awaited > 1 ? awaited - 1 : nil
+        }
         if frame == .other, value.isPush { return .none }
         // The head is read and changed in place: a copy of an entry per
         // reply costs on the hot path, and would copy a pipeline's array.
@@ -347,6 +359,7 @@ struct RedisConnectionStateMachine<Waiter> {
     private mutating func enqueue(_ submission: Submission, id: UInt64, waiter: Waiter, deadline: UInt64) {
         switch submission {
         case .command(let arguments, let replies):
+            if settings.isSubscriber { noteShardUnsubscribes(arguments) }
             encode(arguments)
             pending.append(Pending(id: id, waiter: waiter, deadline: deadline, end: enqueuedTotal, replies: replies))
         case .pipeline(let commands):
@@ -361,6 +374,15 @@ struct RedisConnectionStateMachine<Waiter> {
                 id: id, waiter: waiter, deadline: deadline, end: firstEnd ?? enqueuedTotal,
                 replies: commands.count, isPipeline: true, gathered: gathered))
         }
+    }
+
+    /// Counts the confirmations an `SUNSUBSCRIBE` will bring. Kept out of
+    /// `enqueue`, which must stay small enough to be inlined on the
+    /// per-command path.
+    @inline(never)
+    private mutating func noteShardUnsubscribes(_ arguments: [RESPBulk]) {
+        guard arguments.first == "SUNSUBSCRIBE" else { return }
+        for case .string(let channel) in arguments.dropFirst() { awaitedShardUnsubscribes[channel, default: 0] += 1 }
     }
 
     /// The handshake finished: the connection serves commands.

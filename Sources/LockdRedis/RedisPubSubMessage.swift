@@ -53,6 +53,10 @@ enum RedisPubSubFrame: Equatable {
     case message(RedisPubSubMessage, RedisSubscriptionKind)
     /// The server's confirmation of one name of a (un)subscribe command.
     case confirmation
+    /// An `sunsubscribe` for this shard channel: the confirmation of an
+    /// `SUNSUBSCRIBE`, or the server's own notice that the channel's slot
+    /// moved to another node (Redis Cluster).
+    case shardUnsubscribed(String)
     /// Not a pub/sub frame.
     case other
 
@@ -78,8 +82,10 @@ enum RedisPubSubFrame: Equatable {
                 return
             }
             self = .message(RedisPubSubMessage(channel: channel, pattern: pattern, payload: payload), .pattern)
+        case ("sunsubscribe", 3):
+            self = elements[1].string.map { .shardUnsubscribed($0) } ?? .confirmation
         case ("subscribe", 3), ("psubscribe", 3), ("ssubscribe", 3),
-             ("unsubscribe", 3), ("punsubscribe", 3), ("sunsubscribe", 3):
+             ("unsubscribe", 3), ("punsubscribe", 3):
             self = .confirmation
         default:
             self = .other

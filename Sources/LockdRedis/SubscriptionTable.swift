@@ -48,18 +48,21 @@ struct SubscriptionTable<Sink> {
         return (subscribers[key] ?? []).compactMap { entries[$0]?.sink }
     }
 
-    /// Names of confirmed subscriptions, by kind, to subscribe again after a reconnect.
-    var confirmedNames: [RedisSubscriptionKind: [String]] {
-        var names: [RedisSubscriptionKind: Set<String>] = [:]
-        for entry in entries.values where entry.confirmed {
-            for key in entry.keys { names[key.kind, default: []].insert(key.name) }
-        }
-        return names.mapValues { $0.sorted() }
+    /// Every name a confirmed subscription wants: what must stay subscribed.
+    var confirmedKeys: Set<Key> {
+        var keys: Set<Key> = []
+        for entry in entries.values where entry.confirmed { keys.formUnion(entry.keys) }
+        return keys
     }
 
-    /// Sinks of confirmed subscriptions of `kind`.
-    func confirmedSinks(kind: RedisSubscriptionKind) -> [Sink] {
-        entries.values.filter { $0.confirmed && $0.keys.contains { $0.kind == kind } }.map(\.sink)
+    /// Whether any subscription, confirmed or not, wants `key`.
+    func wants(_ key: Key) -> Bool {
+        subscribers[key]?.isEmpty == false
+    }
+
+    /// Sinks of confirmed subscriptions that want any of `keys`.
+    func confirmedSinks(wanting keys: Set<Key>) -> [Sink] {
+        entries.values.filter { $0.confirmed && $0.keys.contains(where: keys.contains) }.map(\.sink)
     }
 
     /// Removes everything, returning every sink.

@@ -18,7 +18,7 @@ struct LockdCommand: AsyncParsableCommand {
     var listen: String?
 
     @Option(name: .long, help: ArgumentHelp(
-        "Redis URL, redis://[user:password@]host:port[/db], or rediss://… for TLS (env LOCKD_REDIS_URL; default: none — leases kept in this process only, not durable, not shared).",
+        "Redis URL: redis://[user:password@]host:port[/db]; redis+sentinel://[user:password@]host:port[,host:port…]/MASTER[/db][?sentinel_password=…]; redis+cluster://[user:password@]host:port[,host:port…]; rediss… for TLS (env LOCKD_REDIS_URL; default: none — leases kept in this process only, not durable, not shared).",
         valueName: "url"))
     var redis: String?
 

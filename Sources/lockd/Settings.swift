@@ -34,11 +34,12 @@ struct Settings {
             }
             self.listen = listen
         }
+        var redisUsesTLS = false
         if let url = value(flags.redis, "LOCKD_REDIS_URL"), !url.isEmpty {
             // Parsed here so that the message names the setting; the
             // parser's messages never repeat the password.
             do {
-                _ = try RedisConfiguration(url: url)
+                redisUsesTLS = try RedisConfiguration(url: url).tls != nil
             } catch {
                 throw Invalid(description: "--redis / LOCKD_REDIS_URL is not a usable Redis URL: \(error.message)")
             }
@@ -49,7 +50,7 @@ struct Settings {
             value(flags.redisTLSKeyFile, "LOCKD_REDIS_TLS_KEY_FILE"),
         ].map { $0?.isEmpty == true ? nil : $0 }
         redisTLS = TLSClientConfiguration(caFile: tlsFiles[0], certificateFile: tlsFiles[1], privateKeyFile: tlsFiles[2])
-        if redisURL?.hasPrefix("rediss://") == true {
+        if redisUsesTLS {
             // Read the files now: a wrong path stops lockd here, not at every reconnect.
             do {
                 _ = try TLSClientContext(configuration: redisTLS)
@@ -57,7 +58,7 @@ struct Settings {
                 throw Invalid(description: "--redis-tls-* / LOCKD_REDIS_TLS_*: \(error.message)")
             }
         } else if tlsFiles.contains(where: { $0 != nil }) {
-            throw Invalid(description: "--redis-tls-* / LOCKD_REDIS_TLS_* apply to a rediss:// URL only; --redis / LOCKD_REDIS_URL is not one")
+            throw Invalid(description: "--redis-tls-* / LOCKD_REDIS_TLS_* apply to a rediss:// (or rediss+sentinel://, rediss+cluster://) URL only; --redis / LOCKD_REDIS_URL is not one")
         }
         if let text = value(flags.maxWaitMs, "LOCKD_MAX_WAIT_MS") {
             guard let number = Int64(text), (0...3_600_000).contains(number) else {

@@ -21,7 +21,7 @@ struct RedisBench: AsyncParsableCommand {
         abstract: "Benchmark lockd's Redis client: N concurrent callers, each sending one command (or one pipeline) at a time."
     )
 
-    @Option(help: "Redis URL; rediss:// for TLS.")
+    @Option(help: "Redis URL; rediss:// for TLS; redis+cluster:// or redis+sentinel:// for those deployments.")
     var url = "redis://127.0.0.1:6379"
 
     @Option(help: "With rediss://: PEM file of the CAs that sign the server's certificate (default: the system's).")
@@ -72,8 +72,10 @@ struct RedisBench: AsyncParsableCommand {
         configuration.commandTimeout = .seconds(5)
         let group = try EventLoopGroup(loopCount: loops, namePrefix: "redisbench")
         let client = RedisClient(configuration: configuration, eventLoopGroup: group, logger: Logger(label: "redisbench"))
-        try await client.ping()
-        _ = try await client.send(["SCRIPT", "LOAD", .string(Self.acquire.source)])
+        try await retryingWhileStarting { () async throws(RedisError) in try await client.ping() }
+        for shard in try await client.sendToEveryShard(["SCRIPT", "LOAD", .string(Self.acquire.source)]) { _ = try shard.result.get() }
+        // A cluster needs the script's two keys in one slot.
+        let isCluster = if case .cluster = configuration.deployment { true } else { false }
 
         let warmUpEnd = MonotonicClock.now() + 1_000_000_000
         let end = warmUpEnd + UInt64(seconds * 1e9)
@@ -93,10 +95,10 @@ struct RedisBench: AsyncParsableCommand {
                         if started >= end { break }
                         do {
                             if pipeline == 1 {
-                                _ = try await client.send(workload.command(key: Int.random(in: 0..<keyspace, using: &random)))
+                                _ = try await client.send(workload.command(key: Int.random(in: 0..<keyspace, using: &random), tagged: isCluster))
                             } else {
                                 let commands = (0..<pipeline).map { _ in
-                                    workload.command(key: Int.random(in: 0..<keyspace, using: &random))
+                                    workload.command(key: Int.random(in: 0..<keyspace, using: &random), tagged: isCluster)
                                 }
                                 for reply in try await client.pipeline(commands) { _ = try reply.get() }
                             }
@@ -134,12 +136,30 @@ struct RedisBench: AsyncParsableCommand {
 }
 
 extension RedisBench.Workload {
-    /// The workload's command for `key`, as `redis-benchmark` sends it.
-    func command(key: Int) -> RedisCommand {
+    /// The workload's command for `key`, as `redis-benchmark` sends it;
+    /// `tagged` puts the script's keys in one cluster slot (`lock:{N}`, `fence:{N}`).
+    func command(key: Int, tagged: Bool = false) -> RedisCommand {
         switch self {
         case .set: ["SET", .string("key:\(key)"), "xxx"]
         case .get: ["GET", .string("key:\(key)")]
-        case .evalsha: ["EVALSHA", .string(RedisBench.acquire.sha1), "2", .string("lock:\(key)"), .string("fence:\(key)"), "token", "1000"]
+        case .evalsha:
+            tagged
+                ? ["EVALSHA", .string(RedisBench.acquire.sha1), "2", .string("lock:{\(key)}"), .string("fence:{\(key)}"), "token", "1000"]
+                : ["EVALSHA", .string(RedisBench.acquire.sha1), "2", .string("lock:\(key)"), .string("fence:\(key)"), "token", "1000"]
+        }
+    }
+}
+
+/// Retries `body` for up to 5 s: a Sentinel or Cluster client needs a moment
+/// to find its masters.
+private func retryingWhileStarting(_ body: () async throws(RedisError) -> Void) async throws {
+    let deadline = MonotonicClock.now() + 5_000_000_000
+    while true {
+        do throws(RedisError) {
+            return try await body()
+        } catch {
+            if MonotonicClock.now() > deadline { throw error }
+            try await Task.sleep(for: .milliseconds(20))
         }
     }
 }

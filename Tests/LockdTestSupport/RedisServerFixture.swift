@@ -89,6 +89,10 @@ public final class RedisServerFixture: Sendable {
         try? FileManager.default.removeItem(at: directory)
     }
 
+    /// Arguments for servers that replicate: a replica's first sync starts at
+    /// once rather than after the default 5 s wait for more replicas.
+    static let replicationArguments = ["--repl-diskless-sync-delay", "0"]
+
     /// Starts the server again on the same port (after ``stop()`` or ``kill()``)
     /// and waits until it answers. Does nothing while it runs.
     /// - Throws: ``RedisServerFixtureError`` when it does not answer within 10 s.
@@ -170,19 +174,21 @@ public final class RedisServerFixture: Sendable {
         return false
     }
 
-    private static func freePort() throws -> UInt16 {
+    /// A loopback port nothing listens on right now.
+    static func freePort() throws -> UInt16 {
         let listener = try Socket.listen(on: SocketAddress(parsing: "127.0.0.1:0"))
         defer { listener.close() }
         return try listener.localAddress().port
     }
 
-    private static func executable() throws -> URL {
+    /// Where the program `name` (`redis-server`, `redis-sentinel`, `redis-cli`) is installed.
+    static func executable(_ name: String = "redis-server", package: String = "redis-server") throws -> URL {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/usr/local/bin"
         for directory in path.split(separator: ":").map(String.init) + ["/usr/bin", "/usr/local/bin", "/usr/sbin"] {
-            let candidate = URL(fileURLWithPath: directory).appendingPathComponent("redis-server")
+            let candidate = URL(fileURLWithPath: directory).appendingPathComponent(name)
             if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
         }
-        throw RedisServerFixtureError("redis-server not found on PATH; install it (apt-get install -y redis-server)")
+        throw RedisServerFixtureError("\(name) not found on PATH; install it (apt-get install -y \(package))")
     }
 }
 

@@ -20,8 +20,11 @@ LOOPS=${LOOPS:-$(nproc)}  # redisbench's event loops; lockd runs one per core
 KEYSPACE=100000000
 LOG=$(mktemp -d /tmp/lockd-redisbench.XXXXXX)
 
-[[ ${SKIP_BUILD:-0} == 1 ]] || swift build -c release --product redisbench >&2
-BENCH=$(swift build -c release --show-bin-path)/redisbench
+# BENCH=/path/to/redisbench measures another build (say, main's, for a before/after).
+if [[ -z ${BENCH:-} ]]; then
+    [[ ${SKIP_BUILD:-0} == 1 ]] || swift build -c release --product redisbench >&2
+    BENCH=$(swift build -c release --show-bin-path)/redisbench
+fi
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 redis-server --port "$PORT" --bind 127.0.0.1 --dir "$LOG" --save '' --appendonly no \

@@ -1,0 +1,84 @@
+import LockdTransport
+import Logging
+import Synchronization
+
+/// Makes every connection of one client: the client's settings, pointed at
+/// the endpoint a connection is for.
+struct ConnectionFactory: Sendable {
+    /// What a connection is for.
+    enum Purpose {
+        /// Commands and scripts.
+        case commands
+        /// Scripts followed by `WAIT`: a longer command timeout, so that a
+        /// `WAIT` neither times its connection out nor holds up other commands.
+        case replication
+        /// Pub/sub.
+        case subscriber
+        /// Questions to a sentinel.
+        case sentinel(RedisSentinelSettings)
+        /// A sentinel's `+switch-master` announcements.
+        case sentinelSubscriber(RedisSentinelSettings)
+    }
+
+    let configuration: RedisConfiguration
+    /// TLS settings read once, or why they cannot be used; nil for plain TCP.
+    let tlsContext: Result<TLSClientContext, RedisError>?
+    let logger: Logger
+    /// Told when a connection to a master breaks: the topology may have changed.
+    let doubts = TopologyDoubts()
+
+    init(configuration: RedisConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        // Read the TLS files once; if they are unusable, every connection
+        // attempt fails with the reason (and lockd checks them at start-up).
+        self.tlsContext = configuration.tls.map { tls in
+            Result { () throws(TLSError) in try TLSClientContext(configuration: tls) }
+                .mapError { RedisError(.invalidConfiguration, message: "TLS settings for Redis are unusable: \($0.message)") }
+        }
+    }
+
+    /// A connection to `endpoint` owned by `loop`; not started.
+    func connection(to endpoint: RedisEndpoint, on loop: EventLoop, for purpose: Purpose, seed: UInt64) -> RedisConnection {
+        var settings = configuration
+        settings.host = endpoint.host
+        settings.port = endpoint.port
+        var isSubscriber = false
+        switch purpose {
+        case .commands:
+            break
+        case .replication:
+            settings.commandTimeout += configuration.maximumReplicationWait
+        case .subscriber:
+            isSubscriber = true
+        case .sentinel(let sentinel), .sentinelSubscriber(let sentinel):
+            settings.username = sentinel.username
+            settings.password = sentinel.password
+            settings.database = 0
+            if case .sentinelSubscriber = purpose { isSubscriber = true }
+        }
+        return RedisConnection(configuration: settings, loop: loop, isSubscriber: isSubscriber, seed: seed, tlsContext: tlsContext, logger: logger)
+    }
+
+    /// How long a connection no longer routed to stays open, so replies to
+    /// commands already sent on it still arrive.
+    var retirementDelay: Duration {
+        configuration.commandTimeout * 2 + configuration.maximumReplicationWait
+    }
+}
+
+/// Where signs that the topology changed go: the client's monitor, once it
+/// exists (none for a single server).
+final class TopologyDoubts: Sendable {
+    private let listener = Mutex<(@Sendable () -> Void)?>(nil)
+
+    /// Sets what to call.
+    func listen(_ body: @escaping @Sendable () -> Void) {
+        listener.withLock { $0 = body }
+    }
+
+    /// Something suggests the topology changed (any thread).
+    func raise() {
+        listener.withLock { $0 }?()
+    }
+}
