@@ -3,13 +3,13 @@ import PackageDescription
 
 // Layers, bottom to top; a dependency arrow never points up.
 //   CLockdSystem     epoll/eventfd/accept4 wrappers Glibc's module does not expose
-//   LockdTransport   event loops (epoll) that are also task executors; sockets
+//   COpenSSL         the system's OpenSSL (libssl-dev)
+//   LockdTLS         TLS client and server sessions as byte transformers, no I/O
+//   LockdTransport   event loops (epoll) that are also task executors; stream sockets (with TLS)
 //   LockdHTTP        HTTP/1.1 parser, encoder, router and server — no lock knowledge
 //   CZlib            the system's zlib (zlib1g-dev)
 //   LockdHTTPCompression  gzip responses: Accept-Encoding negotiation, a responder around a router
 //   RESP             the Redis wire codec — pure, no I/O
-//   COpenSSL         the system's OpenSSL (libssl-dev)
-//   LockdTLS         TLS client sessions as byte transformers, no I/O
 //   LockdRedis       Redis connections, pool, scripts, pub/sub — no HTTP knowledge
 //   LockEngine       lock semantics over the LockStore protocol (Redis and in-memory stores)
 //   LockdAPI         HTTP ↔ engine: routes, JSON bodies, problem details
@@ -47,7 +47,7 @@ let package = Package(
         .target(name: "CLockdSystem"),
         .target(
             name: "LockdTransport",
-            dependencies: ["CLockdSystem"],
+            dependencies: ["CLockdSystem", "LockdTLS"],
             swiftSettings: strictSwift
         ),
         .target(
