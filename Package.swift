@@ -52,7 +52,7 @@ let package = Package(
         ),
         .target(
             name: "LockdHTTP",
-            dependencies: ["LockdTransport", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["LockdTransport", "LockdTLS", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSwift
         ),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),

@@ -1,3 +1,5 @@
+import LockdTLS
+
 /// Everything that shapes an ``HTTPServer``: where it listens and the limits
 /// it holds every client to. Defaults follow lockd's product contract.
 ///
@@ -32,6 +34,11 @@ public struct HTTPServerConfiguration: Sendable {
     public var maxConnections: Int
     /// The listen backlog of each loop's listener.
     public var backlog: Int32
+    /// The certificate and key to serve HTTPS with (and the client CAs, for
+    /// mTLS); nil serves plaintext HTTP. With TLS on, plaintext is refused.
+    public var tls: TLSServerConfiguration?
+    /// Time allowed for a client's TLS handshake; a slower one is disconnected.
+    public var tlsHandshakeTimeout: Duration
 
     /// Creates a configuration; every argument has the product's default.
     public init(
@@ -45,7 +52,9 @@ public struct HTTPServerConfiguration: Sendable {
         idleTimeout: Duration = .seconds(60),
         writeTimeout: Duration = .seconds(10),
         maxConnections: Int = 16 * 1024,
-        backlog: Int32 = 1024
+        backlog: Int32 = 1024,
+        tls: TLSServerConfiguration? = nil,
+        tlsHandshakeTimeout: Duration = .seconds(10)
     ) {
         self.listenAddress = listenAddress
         self.maxRequestLineLength = maxRequestLineLength
@@ -58,6 +67,8 @@ public struct HTTPServerConfiguration: Sendable {
         self.writeTimeout = writeTimeout
         self.maxConnections = maxConnections
         self.backlog = backlog
+        self.tls = tls
+        self.tlsHandshakeTimeout = tlsHandshakeTimeout
     }
 
     var limits: HTTPRequestLimits {
