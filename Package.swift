@@ -146,14 +146,14 @@ let package = Package(
         .target(
             name: "LockdTestSupport",
             dependencies: [
-                "LockdTransport", "LockdHTTP", "LockdRedis", "LockEngine", "LockdAPI", "CZlib",
+                "LockdTransport", "LockdTLS", "LockdHTTP", "LockdRedis", "LockEngine", "LockdAPI", "CZlib",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             path: "Tests/LockdTestSupport",
             swiftSettings: strictSwift
         ),
-        .testTarget(name: "LockdTransportTests", dependencies: ["LockdTransport"], swiftSettings: strictSwift),
+        .testTarget(name: "LockdTransportTests", dependencies: ["LockdTransport", "LockdTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "LockdHTTPTests", dependencies: ["LockdHTTP", "LockdTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "LockdHTTPCompressionTests", dependencies: ["LockdHTTPCompression", "LockdTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "RESPTests", dependencies: ["RESP"], swiftSettings: strictSwift),
