@@ -198,7 +198,7 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         // Depends on the lockd executable so that it is built with the tests, which run the binary.
-        .testTarget(name: "LockdOperationsTests", dependencies: ["lockd", "LockdTestSupport"], swiftSettings: strictSwift),
+        .testTarget(name: "LockdOperationsTests", dependencies: ["lockd", "LockdTLS", "LockdTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "LockbenchTests", dependencies: ["LockbenchCore"], swiftSettings: strictSwift),
     ]
 )

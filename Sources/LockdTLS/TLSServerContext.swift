@@ -1,5 +1,9 @@
 import COpenSSL
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Everything a TLS server's connections share: its certificate and key,
 /// the client CAs it trusts, protocol versions, ALPN and the session cache.
 /// Reading the files happens once, here: a missing or mismatched file fails
@@ -38,24 +42,27 @@ public final class TLSServerContext: @unchecked Sendable {
         SSL_CTX_set_default_passwd_cb(context) { _, _, _, _ in 0 }
         let certificate = configuration.certificateFile
         let key = configuration.privateKeyFile
+        try Self.checkReadable(certificate, "certificate file")
+        try Self.checkReadable(key, "private key file")
+        if let clientCAFile = configuration.clientCAFile { try Self.checkReadable(clientCAFile, "client CA file") }
         guard SSL_CTX_use_certificate_chain_file(context, certificate) == 1 else {
-            throw TLSError.fromQueue("cannot read the certificate file '\(certificate)'")
+            throw TLSError.fromQueue("cannot read the certificate file '\(certificate)'", file: certificate)
         }
         guard SSL_CTX_use_PrivateKey_file(context, key, SSL_FILETYPE_PEM) == 1 else {
             // The reason names the parse error or the mismatch, never the key.
             throw TLSError.fromQueue(
-                "cannot use the private key file '\(key)' with the certificate '\(certificate)' (an encrypted key is not supported)")
+                "cannot use the private key file '\(key)' with the certificate '\(certificate)' (an encrypted key is not supported)", file: key)
         }
         guard SSL_CTX_check_private_key(context) == 1 else {
-            throw TLSError.fromQueue("the private key file '\(key)' does not belong to the certificate '\(certificate)'")
+            throw TLSError.fromQueue("the private key file '\(key)' does not belong to the certificate '\(certificate)'", file: key)
         }
         if let clientCAFile = configuration.clientCAFile {
             guard SSL_CTX_load_verify_locations(context, clientCAFile, nil) == 1 else {
-                throw TLSError.fromQueue("cannot read the client CA file '\(clientCAFile)'")
+                throw TLSError.fromQueue("cannot read the client CA file '\(clientCAFile)'", file: clientCAFile)
             }
             // Tells clients which CAs' certificates to present.
             guard let names = SSL_load_client_CA_file(clientCAFile) else {
-                throw TLSError.fromQueue("cannot read the client CA file '\(clientCAFile)'")
+                throw TLSError.fromQueue("cannot read the client CA file '\(clientCAFile)'", file: clientCAFile)
             }
             SSL_CTX_set_client_CA_list(context, names)
             SSL_CTX_set_verify(context, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nil)
@@ -64,5 +71,14 @@ public final class TLSServerContext: @unchecked Sendable {
 
     deinit {
         SSL_CTX_free(context)
+    }
+
+    /// Fails with the system's reason ("No such file or directory",
+    /// "Permission denied") before OpenSSL reports it less plainly.
+    private static func checkReadable(_ path: String, _ what: String) throws(TLSError) {
+        guard let file = fopen(path, "r") else {
+            throw TLSError("cannot read the \(what) '\(path)': \(String(cString: strerror(errno)))", file: path)
+        }
+        fclose(file)
     }
 }

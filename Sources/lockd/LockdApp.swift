@@ -15,8 +15,8 @@ import Synchronization
 /// Graceful shutdown runs the services' shutdowns in reverse order: the
 /// engine answers its waiters 503, the HTTP server stops accepting and lets
 /// requests in flight finish (within the grace period), then the store and
-/// the Redis client close. SIGHUP reloads what ``reloadHooks`` lists
-/// (nothing yet: the TLS certificate and the auth file will add theirs).
+/// the Redis client close. SIGHUP reloads what ``reloadHooks`` lists (the TLS
+/// certificate; later the auth file).
 ///
 /// ```swift
 /// let app = try LockdApp(settings: settings, logger: logger)
@@ -57,7 +57,8 @@ struct LockdApp {
         var engineConfiguration = LockEngineConfiguration()
         engineConfiguration.maxWaitMs = settings.maxWaitMs
         self.engine = LockEngine(store: store, configuration: engineConfiguration, loops: loops, metrics: metrics, logger: logger)
-        let http = HTTPServerConfiguration(listenAddress: settings.listen)
+        var http = HTTPServerConfiguration(listenAddress: settings.listen)
+        http.tls = settings.tls
         let connections = registry.makeGauge(descriptor: MetricNameDescriptor(
             namespace: "lockd", metricName: "open_connections", unitName: "", helpText: "HTTP connections open now."))
         let serverBox = Mutex<HTTPServer?>(nil)
@@ -71,7 +72,13 @@ struct LockdApp {
 
     /// What SIGHUP reloads, each named for the log.
     var reloadHooks: [ReloadHook] {
-        []
+        var hooks: [ReloadHook] = []
+        if settings.tls != nil {
+            hooks.append(ReloadHook(name: "TLS certificate and key (--tls-cert-file, --tls-key-file, --tls-client-ca-file)") {
+                [server] in try server.reloadTLS()
+            })
+        }
+        return hooks
     }
 
     /// Listens, serves until SIGTERM or SIGINT, then shuts down gracefully.
@@ -94,15 +101,16 @@ struct LockdApp {
         } else {
             logger.info("store: redis", metadata: ["redis.endpoint": "\(Self.endpoint(of: settings.redisURL ?? ""))"])
         }
-        logger.info("lockd listening", metadata: ["addresses": "\(addresses)"])
+        logger.info("lockd listening", metadata: ["addresses": "\(addresses)", "tls": "\(settings.tls != nil)"])
 
         // Started in this order; shut down in reverse: engine, HTTP, store.
-        let services: [any Service] = [
+        var services: [any Service] = [
             StoreService(store: store, redis: redis),
             HTTPServerService(server: server, gracePeriod: Self.shutdownGracePeriod),
             LockEngineService(engine: engine, logger: logger),
-            ReloadOnHangup(hooks: reloadHooks, logger: logger),
         ]
+        let hooks = reloadHooks
+        if !hooks.isEmpty { services.append(ReloadOnHangup(hooks: hooks, logger: logger)) }
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {

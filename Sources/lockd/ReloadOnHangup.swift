@@ -2,7 +2,7 @@ import Logging
 import ServiceLifecycle
 import UnixSignals
 
-/// Something SIGHUP reloads (the TLS certificate, the auth file).
+/// Something SIGHUP reloads: the TLS certificate now, the auth file later.
 struct ReloadHook: Sendable {
     /// What it reloads, for the log.
     let name: String
@@ -14,8 +14,6 @@ struct ReloadHook: Sendable {
 /// Reloads every hook on SIGHUP, until graceful shutdown. A hook that fails
 /// is logged at error with the reason, and whatever it reloads stays as it
 /// was: lockd keeps serving with the old certificate rather than none.
-/// SIGHUP is caught even with nothing to reload, so that `systemctl reload`
-/// (or a closed terminal) never ends lockd.
 struct ReloadOnHangup: Service {
     let hooks: [ReloadHook]
     let logger: Logger
@@ -24,10 +22,6 @@ struct ReloadOnHangup: Service {
         let signals = await UnixSignalsSequence(trapping: .sighup)
         try await cancelWhenGracefulShutdown { [hooks, logger] in
             for await _ in signals {
-                guard !hooks.isEmpty else {
-                    logger.info("SIGHUP: nothing to reload")
-                    continue
-                }
                 logger.info("SIGHUP: reloading")
                 for hook in hooks {
                     do {

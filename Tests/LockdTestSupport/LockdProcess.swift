@@ -1,4 +1,5 @@
 import Foundation
+import LockdTLS
 
 #if canImport(Glibc)
 import Glibc
@@ -98,12 +99,13 @@ public final class LockdProcess: Sendable {
 
     /// Sends one request on a new connection and reads the response.
     /// - Parameter timeout: the longest wait for the whole response; longer is a hang.
+    /// - Parameter tls: speak HTTPS with these settings (lockd runs with `--tls-cert-file`).
     public func request(_ method: String, _ path: String, body: String? = nil, headers: [String: String] = [:],
-                 timeout: Duration = .seconds(5)) async throws -> Reply {
+                 tls: TLSClientConfiguration? = nil, timeout: Duration = .seconds(5)) async throws -> Reply {
         let (host, port) = (self.host, self.port)
         let started = ContinuousClock.now
-        // Connecting blocks briefly; the read waits off the pool by itself.
-        let client = try await offThePool { try RawHTTPClient(host: host, port: port) }
+        // Connecting (and a TLS handshake) blocks briefly; the read waits off the pool by itself.
+        let client = try await offThePool { try RawHTTPClient(host: host, port: port, tls: tls) }
         var head = "\(method) \(path) HTTP/1.1\r\nHost: lockd\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         let bytes = Array((body ?? "").utf8)
