@@ -117,6 +117,7 @@ let package = Package(
             dependencies: [
                 "LockbenchCore",
                 "LockdTransport",
+                "LockdTLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift
@@ -191,14 +192,14 @@ let package = Package(
         .testTarget(
             name: "LockdClientTests",
             dependencies: [
-                "LockdClient", "LockdAPI", "LockdTestSupport",
+                "LockdClient", "LockdAPI", "LockdTLS", "LockdTestSupport",
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "OpenAPIURLSession", package: "swift-openapi-urlsession"),
             ],
             swiftSettings: strictSwift
         ),
-        // Depends on the lockd executable so that it is built with the tests, which run the binary.
-        .testTarget(name: "LockdOperationsTests", dependencies: ["lockd", "LockdTLS", "LockdTestSupport"], swiftSettings: strictSwift),
+        // Depends on the lockd and lockbench executables so that they are built with the tests, which run them.
+        .testTarget(name: "LockdOperationsTests", dependencies: ["lockd", "lockbench", "LockdTLS", "LockdTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "LockbenchTests", dependencies: ["LockbenchCore"], swiftSettings: strictSwift),
     ]
 )

@@ -67,7 +67,7 @@ struct InputBuffer {
             start = 0
         }
         if storage.count - end < minimum {
-            storage += repeatElement(0, count: max(minimum - (storage.count - end), storage.count))
+            storage += [UInt8](repeating: 0, count: max(minimum - (storage.count - end), storage.count))
         }
     }
 }

@@ -136,3 +136,28 @@ import Glibc
         #expect(output.contains("--tls-key-file") && output.contains(certificates.clientKeyFile), "\(output)")
     }
 }
+
+/// lockbench speaks TLS through the same StreamSocket lockd serves with.
+@Suite struct LockbenchOverTLSTests {
+    @Test func lockbenchCyclesLocksAgainstAnHTTPSLockd() async throws {
+        let certificates = try TestCertificates.shared()
+        let lockd = try await LockdProcess.start(["--tls-cert-file", certificates.serverCertificateFile, "--tls-key-file", certificates.serverKeyFile])
+        let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("lockbench-\(UUID().uuidString).json").path
+        defer { try? FileManager.default.removeItem(atPath: outputPath) }
+        let bench = try ChildProcess(
+            executable: try LockdProcess.builtExecutable("lockbench"),
+            arguments: ["--url", "https://127.0.0.1:\(lockd.port)", "--tls-ca-file", certificates.caFile,
+                        "--clients", "4", "--duration", "1s", "--json"],
+            outputPath: outputPath)
+        let termination = try await offThePool { bench.waitForExit(timeout: .seconds(30)) }
+        let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        #expect(termination == .exited(0), "\(output)")
+        // The JSON summary, among the progress lines that went to the same file.
+        let summary = output.firstIndex(of: "{").flatMap { start in
+            output.lastIndex(of: "}").map { Data(output[start...$0].utf8) }
+        } ?? Data()
+        let json = (try? JSONSerialization.jsonObject(with: summary)) as? [String: Any] ?? [:]
+        #expect((json["cycles"] as? Int ?? 0) > 0, "\(output)")
+        await lockd.stop()
+    }
+}

@@ -121,13 +121,19 @@ public final class LockdProcess: Sendable {
     /// or `$LOCKD_BINARY`.
     public static func binaryPath() throws -> String {
         if let path = ProcessInfo.processInfo.environment["LOCKD_BINARY"] { return path }
+        return try builtExecutable("lockd")
+    }
+
+    /// The package's executable `name` next to the test runner (a test
+    /// target that runs it depends on it, so that it is built with the tests).
+    public static func builtExecutable(_ name: String) throws -> String {
         // On Linux the runner is `lockdPackageTests.xctest`, a plain executable
         // in the build directory; on macOS it sits three levels inside a bundle.
         let runner = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
             ?? Bundle.main.executablePath ?? CommandLine.arguments[0]
         var directory = URL(fileURLWithPath: runner).deletingLastPathComponent()
         for _ in 0..<4 {
-            let candidate = directory.appendingPathComponent("lockd").path
+            let candidate = directory.appendingPathComponent(name).path
             var isDirectory: ObjCBool = false
             if FileManager.default.fileExists(atPath: candidate, isDirectory: &isDirectory), !isDirectory.boolValue,
                FileManager.default.isExecutableFile(atPath: candidate) {
@@ -135,7 +141,7 @@ public final class LockdProcess: Sendable {
             }
             directory.deleteLastPathComponent()
         }
-        throw TestFailure("no lockd binary near \(runner); build it with `swift build --build-tests` or set LOCKD_BINARY")
+        throw TestFailure("no \(name) binary near \(runner); build it with `swift build --build-tests`")
     }
 
     private static func cleanEnvironment(adding extra: [String: String]) -> [String: String] {
