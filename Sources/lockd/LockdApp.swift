@@ -104,13 +104,12 @@ struct LockdApp {
         logger.info("lockd listening", metadata: ["addresses": "\(addresses)", "tls": "\(settings.tls != nil)"])
 
         // Started in this order; shut down in reverse: engine, HTTP, store.
-        var services: [any Service] = [
+        let services: [any Service] = [
             StoreService(store: store, redis: redis),
             HTTPServerService(server: server, gracePeriod: Self.shutdownGracePeriod),
             LockEngineService(engine: engine, logger: logger),
+            ReloadOnHangup(hooks: reloadHooks, logger: logger),
         ]
-        let hooks = reloadHooks
-        if !hooks.isEmpty { services.append(ReloadOnHangup(hooks: hooks, logger: logger)) }
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {

@@ -14,6 +14,8 @@ struct ReloadHook: Sendable {
 /// Reloads every hook on SIGHUP, until graceful shutdown. A hook that fails
 /// is logged at error with the reason, and whatever it reloads stays as it
 /// was: lockd keeps serving with the old certificate rather than none.
+/// SIGHUP is caught even with nothing to reload, so that `systemctl reload`
+/// (or a closed terminal) never ends lockd.
 struct ReloadOnHangup: Service {
     let hooks: [ReloadHook]
     let logger: Logger
@@ -22,6 +24,10 @@ struct ReloadOnHangup: Service {
         let signals = await UnixSignalsSequence(trapping: .sighup)
         try await cancelWhenGracefulShutdown { [hooks, logger] in
             for await _ in signals {
+                guard !hooks.isEmpty else {
+                    logger.info("SIGHUP: nothing to reload (no --tls-cert-file)")
+                    continue
+                }
                 logger.info("SIGHUP: reloading")
                 for hook in hooks {
                     do {
