@@ -134,7 +134,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "lockd-http-bench",
-            dependencies: ["LockdHTTP", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["LockdHTTP", "LockdTLS", .product(name: "Logging", package: "swift-log")],
             path: "benchmarks/http/lockd-http-bench",
             swiftSettings: strictSwift
         ),

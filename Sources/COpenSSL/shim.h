@@ -19,9 +19,19 @@ static inline long lockd_ssl_ctx_set_partial_writes(SSL_CTX *context) {
     return SSL_CTX_set_mode(context, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 }
 
-/* Frees a connection's record buffers while it idles (about 34 KiB each). */
-static inline long lockd_ssl_ctx_set_release_buffers(SSL_CTX *context) {
-    return SSL_CTX_set_mode(context, SSL_MODE_RELEASE_BUFFERS);
+/* Frees a connection's record buffers while it idles (about 34 KiB each), and
+   sends the configured chain as it is rather than building one from the
+   trust store at every handshake (what nginx does too). */
+static inline long lockd_ssl_ctx_set_server_modes(SSL_CTX *context) {
+    return SSL_CTX_set_mode(context, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_NO_AUTO_CHAIN);
+}
+
+/* Resumption through session tickets only: no server-side session store,
+   which would grow to 20 480 sessions and be swept under a lock every 255
+   handshakes (nginx's default, "ssl_session_cache none", does the same). */
+static inline void lockd_ssl_ctx_use_tickets_only(SSL_CTX *context) {
+    SSL_CTX_set_session_cache_mode(context, SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_AUTO_CLEAR | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_cache_size(context, 1);
 }
 
 /* No renegotiation (a client-driven CPU sink), and the server picks the cipher. */

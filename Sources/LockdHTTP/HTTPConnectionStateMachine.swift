@@ -134,10 +134,10 @@ struct HTTPConnectionStateMachine {
     // MARK: Input
 
     /// Input is offered: `total` bytes, of which ``bufferedInput`` were offered before.
-    mutating func inputArrived(total: Int, now: UInt64) -> InputAction {
+    mutating func inputArrived(total: Int, now: @autoclosure () -> UInt64) -> InputAction {
         switch phase {
         case .open:
-            if total > bufferedInput, bufferedInput == 0, decoder.isIdle { requestStartedAt = now }
+            if total > bufferedInput, bufferedInput == 0, decoder.isIdle { requestStartedAt = now() }
             return .decode
         case .lingering(let discarded):
             let sum = discarded + total
@@ -183,14 +183,14 @@ struct HTTPConnectionStateMachine {
     /// The responder finished.
     /// - Returns: how to write its response, or nil when it is to be dropped
     ///   (nothing was in flight, or the connection closed meanwhile).
-    mutating func responseReady(now: UInt64) -> Framing? {
+    mutating func responseReady(now: @autoclosure () -> UInt64) -> Framing? {
         guard var framing = inFlight else { return nil }
         inFlight = nil
         guard case .open = phase else { return nil }
         framing.keepAlive = framing.keepAlive && !isDraining
         if !framing.keepAlive { closeAfterOutput = true }
         // A request pipelined behind a long poll gets its head deadline from now.
-        if bufferedInput > 0 { requestStartedAt = now }
+        if bufferedInput > 0 { requestStartedAt = now() }
         return framing
     }
 

@@ -32,8 +32,9 @@ public final class TLSServerContext: @unchecked Sendable {
         self.configuration = configuration
         guard lockd_ssl_ctx_set_min_tls12(context) == 1 else { throw TLSError.fromQueue("cannot require TLS 1.2 or later") }
         _ = lockd_ssl_ctx_set_partial_writes(context)
-        _ = lockd_ssl_ctx_set_release_buffers(context)
+        _ = lockd_ssl_ctx_set_server_modes(context)
         _ = lockd_ssl_ctx_set_server_options(context)
+        lockd_ssl_ctx_use_tickets_only(context)
         lockd_ssl_ctx_select_http11(context)
         // Resumed sessions must belong to this service (and are required to
         // carry an id context once client certificates are verified).

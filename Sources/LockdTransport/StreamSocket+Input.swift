@@ -38,9 +38,10 @@ extension StreamSocket {
         let outcome = withReadTarget { target, count in
             socket.read(into: target, count: count)
         } deliver: { ciphertext in
-            if isServer, case .handshaking = phase, let first = ciphertext.first, Self.looksLikePlaintext(first) {
-                refusePlaintext()
-                return
+            // Only the connection's first byte tells a plaintext peer apart.
+            if isServer, !peerSpoke, let first = ciphertext.first {
+                peerSpoke = true
+                if Self.looksLikePlaintext(first) { return refusePlaintext() }
             }
             tls.receive(ciphertext)
         }

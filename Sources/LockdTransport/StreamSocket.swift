@@ -93,6 +93,9 @@ public final class StreamSocket: EventHandler, @unchecked Sendable {
     var shutdownAfterFlush = false
     /// True while the delegate is being offered input, so it is never offered twice at once.
     var delivering = false
+    /// Whether the peer of a TLS server stream has sent its first byte (which
+    /// tells a plaintext client apart).
+    var peerSpoke = false
 
     /// The owner's ``write(_:)`` was not taken whole: it waits for ``StreamSocketDelegate/streamWritable(_:)``.
     var ownerBlocked = false

@@ -64,6 +64,18 @@ import Testing
         }
     }
 
+    @Test func aHelloSplitBeforeACapitalLetterIsStillTLS() async throws {
+        try await TestServer.with(try Self.configuration()) { server in
+            let certificates = try TestCertificates.shared()
+            let port = server.port
+            let client = try await offThePool {
+                try RawHTTPClient(port: port, tls: TLSClientConfiguration(caFile: certificates.caFile), splitHello: true)
+            }
+            try client.send(Self.healthz)
+            #expect(try await client.readResponse().status == 200)
+        }
+    }
+
     @Test func plaintextToTheTLSPortIsAnswered400AndClosed() async throws {
         try await TestServer.with(try Self.configuration()) { server in
             let client = try server.client()

@@ -32,7 +32,14 @@ public final class RawHTTPClient: @unchecked Sendable {
     /// Connects to `host:port` over IPv4 (or IPv6 when `host` contains `:`)
     /// and, with `tls`, completes a TLS handshake (verifying `host`).
     /// - Throws: ``RawHTTPClientError`` when the connection or the handshake fails.
-    public init(host: String = "127.0.0.1", port: UInt16, tls: TLSClientConfiguration? = nil, handshakeTimeout: Duration = .seconds(5)) throws {
+    /// - Parameter splitHello: send the TLS ClientHello in two writes, the
+    ///   second starting with a capital letter (what a plaintext request
+    ///   starts with), 50 ms apart: a server must tell a plaintext peer
+    ///   apart by the first byte of the connection only.
+    public init(
+        host: String = "127.0.0.1", port: UInt16, tls: TLSClientConfiguration? = nil, handshakeTimeout: Duration = .seconds(5),
+        splitHello: Bool = false
+    ) throws {
         let family = host.contains(":") ? AF_INET6 : AF_INET
         // A local until connected: a class whose init throws once every
         // stored property is set still runs deinit, which would close the
@@ -76,7 +83,7 @@ public final class RawHTTPClient: @unchecked Sendable {
             self.tls = nil
             throw RawHTTPClientError("TLS: \(error.message)")
         }
-        try handshake(until: ContinuousClock.now + handshakeTimeout)
+        try handshake(until: ContinuousClock.now + handshakeTimeout, splitHello: splitHello)
     }
 
     deinit { Glibc.close(fd) }
@@ -113,10 +120,20 @@ public final class RawHTTPClient: @unchecked Sendable {
         try sendRaw(output)
     }
 
-    private func handshake(until deadline: ContinuousClock.Instant) throws {
+    private func handshake(until deadline: ContinuousClock.Instant, splitHello: Bool) throws {
         guard let tls else { return }
+        var split = splitHello
         while true {
             let progress = tls.handshake()
+            if split, tls.hasOutput {
+                split = false
+                var hello: [UInt8] = []
+                tls.takeOutput(into: &hello)
+                let cut = hello.indices.dropFirst().first { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(hello[$0]) } ?? hello.count
+                try sendRaw(Array(hello[..<cut]))
+                usleep(50_000)
+                try sendRaw(Array(hello[cut...]))
+            }
             try sendTLSOutput()
             switch progress {
             case .done: return

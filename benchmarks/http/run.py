@@ -1,23 +1,66 @@
 #!/usr/bin/env python3
-"""HTTP benchmark: lockd's server against nginx, Hummingbird and FlyingFox.
+"""HTTP benchmark: lockd's server against nginx, Hummingbird and FlyingFox,
+in plaintext and over TLS.
 
-Runs `wrk -t2 -c64 -d10s --latency` against each server in one run on this
-machine, interleaved over several rounds (medians reported), then holds
-10 000 idle keep-alive connections on lockd's server and reads its RSS.
-Writes benchmarks/http/RESULTS.md.
+In one run on this machine, interleaved over several rounds (medians
+reported), with `wrk -t2 -c64 -d10s --latency`:
 
-    python3 benchmarks/http/run.py [--rounds 3] [--duration 10]
+- plaintext keep-alive: nginx, lockd, Hummingbird, FlyingFox — and, with
+  --baseline, a second lockd-http-bench built from another commit (main);
+- TLS keep-alive (wrk over https): lockd beside nginx serving the same
+  certificate (ECDSA P-256) with the same protocol versions and ciphers
+  (OpenSSL's defaults: both negotiate TLS 1.3, TLS_AES_256_GCM_SHA384, X25519);
+- TLS handshakes: the same with `Connection: close`, so every request is a
+  new connection and a full handshake (wrk resumes no sessions);
 
-Needs wrk and nginx (apt-get install -y wrk nginx). The Hummingbird and
-FlyingFox anchors are built in release mode from a copy of
+then holds idle keep-alive connections on lockd, plaintext and TLS, and reads
+its RSS. Writes benchmarks/http/RESULTS.md.
+
+    python3 benchmarks/http/run.py [--rounds 3] [--duration 10] [--idle 10000] [--idle-tls 2000]
+        [--baseline PATH/lockd-http-bench]
+
+To compare with main, build main's lockd-http-bench apart first:
+    git -C /work/main archive main | tar -x -C /tmp/base
+    (cd /tmp/base && swift build -c release --product lockd-http-bench --scratch-path /tmp/base/.build-base)
+    python3 benchmarks/http/run.py --baseline /tmp/base/.build-base/release/lockd-http-bench
+
+Needs wrk, nginx and openssl (apt-get install -y wrk nginx openssl). The
+Hummingbird and FlyingFox anchors are built in release mode from a copy of
 ../shared/anchors/http-anchors in /tmp (about 8 minutes the first time).
 """
-import argparse, os, re, resource, shutil, signal, socket, statistics, subprocess, sys, tempfile, time
+import argparse, os, re, resource, shutil, signal, socket, ssl, statistics, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-ANCHORS = os.environ.get("LOCKD_ANCHORS", os.path.join(os.path.dirname(ROOT), "shared", "anchors"))
+# ../shared/anchors beside the repository (or beside a worktree's parent folder).
+ANCHORS = os.environ.get("LOCKD_ANCHORS") or next(
+    (path for path in (os.path.join(os.path.dirname(ROOT), "shared", "anchors"),
+                       os.path.join(os.path.dirname(os.path.dirname(ROOT)), "shared", "anchors")) if os.path.isdir(path)),
+    os.path.join(os.path.dirname(ROOT), "shared", "anchors"))
 ANCHOR_BUILD = "/tmp/http-anchors"
 RESULTS = os.path.join(ROOT, "benchmarks", "http", "RESULTS.md")
+
+PORTS = {"nginx": 18080, "FlyingFox": 18081, "Hummingbird": 18082, "lockd": 18083, "lockd (main)": 18084,
+         "nginx TLS": 18443, "lockd TLS": 18444}
+
+# The anchors' nginx.conf serves plaintext on 18080; this server block adds
+# the same answer over TLS, with the certificate lockd gets.
+NGINX_TLS_SERVER = """
+    server {
+        listen 127.0.0.1:18443 ssl;
+        ssl_certificate %(cert)s;
+        ssl_certificate_key %(key)s;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_ciphers DEFAULT;
+        location /locks/ {
+            default_type application/json;
+            return 200 '{"name":"bench-lock","token":"6f1c2a9e-3b7d-4c8e-9a51-0d2f7e4b8c13","fence":1048576,"ttl_ms":30000,"expires_at":"2026-01-01T00:00:30.000Z","ok":true}';
+        }
+        location /healthz {
+            default_type text/plain;
+            return 200 'ok\\n';
+        }
+    }
+"""
 
 
 def run(cmd, **kw):
@@ -34,6 +77,24 @@ def build():
         run(["swift", "build", "-c", "release"], cwd=ANCHOR_BUILD)
 
 
+def make_certificates(prefix):
+    """A CA and a server certificate for 127.0.0.1 it signed (ECDSA P-256, like the tests')."""
+    d = os.path.join(prefix, "tls")
+    os.makedirs(d)
+    quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    subprocess.run(["openssl", "req", "-x509"] + key + ["-keyout", f"{d}/ca.key", "-out", f"{d}/ca.pem", "-days", "2",
+                    "-subj", "/CN=bench CA"], check=True, **quiet)
+    subprocess.run(["openssl", "req"] + key + ["-keyout", f"{d}/server.key", "-out", f"{d}/server.csr",
+                    "-subj", "/CN=localhost"], check=True, **quiet)
+    with open(f"{d}/server.ext", "w") as ext:
+        ext.write("subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
+    subprocess.run(["openssl", "x509", "-req", "-in", f"{d}/server.csr", "-CA", f"{d}/ca.pem", "-CAkey", f"{d}/ca.key",
+                    "-CAcreateserial", "-out", f"{d}/server.pem", "-days", "2", "-extfile", f"{d}/server.ext"],
+                   check=True, **quiet)
+    return f"{d}/ca.pem", f"{d}/server.pem", f"{d}/server.key"
+
+
 def wait_port(port, timeout=15):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -45,19 +106,30 @@ def wait_port(port, timeout=15):
     raise SystemExit(f"nothing listens on port {port}")
 
 
-def start_servers(prefix):
+def start_servers(prefix, cert, key, baseline):
     os.makedirs(os.path.join(prefix, "logs"))
     os.makedirs(os.path.join(prefix, "tmp"))
+    with open(os.path.join(ANCHORS, "nginx.conf")) as anchor:
+        conf = anchor.read().rstrip()
+    assert conf.endswith("}"), "unexpected nginx.conf"
+    conf = conf[:-1] + NGINX_TLS_SERVER % {"cert": cert, "key": key} + "}\n"
+    nginx_conf = os.path.join(prefix, "nginx.conf")
+    with open(nginx_conf, "w") as out:
+        out.write(conf)
     quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    bench = os.path.join(ROOT, ".build/release/lockd-http-bench")
     procs = {
-        "nginx": subprocess.Popen(["nginx", "-p", prefix, "-c", os.path.join(ANCHORS, "nginx.conf"), "-g",
+        "nginx": subprocess.Popen(["nginx", "-p", prefix, "-c", nginx_conf, "-g",
                                    f"daemon off; pid {prefix}/nginx.pid; worker_processes 2;"], **quiet),
         "FlyingFox": subprocess.Popen([os.path.join(ANCHOR_BUILD, ".build/release/ff-hello"), "18081", "--nodelay"], **quiet),
         "Hummingbird": subprocess.Popen([os.path.join(ANCHOR_BUILD, ".build/release/hb-hello"), "18082"], **quiet),
-        "lockd": subprocess.Popen([os.path.join(ROOT, ".build/release/lockd-http-bench"), "127.0.0.1:18083"], **quiet),
+        "lockd": subprocess.Popen([bench, "127.0.0.1:18083"], **quiet),
+        "lockd TLS": subprocess.Popen([bench, "127.0.0.1:18444", cert, key], **quiet),
     }
-    for port in (18080, 18081, 18082, 18083):
-        wait_port(port)
+    if baseline:
+        procs["lockd (main)"] = subprocess.Popen([baseline, "127.0.0.1:18084"], **quiet)
+    for name in procs:
+        wait_port(PORTS[name])
     return procs
 
 
@@ -66,9 +138,11 @@ def to_us(text):
     return float(value) * {"us": 1, "ms": 1000, "s": 1_000_000}[unit]
 
 
-def wrk(url, duration, script=None):
-    cmd = ["wrk", "-t2", "-c64", f"-d{duration}s", "--latency"] + (["-s", script] if script else []) + [url]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+def wrk(url, duration, script=None, close=False):
+    cmd = ["wrk", "-t2", "-c64", f"-d{duration}s", "--latency"]
+    cmd += ["-s", script] if script else []
+    cmd += ["-H", "Connection: close"] if close else []
+    out = subprocess.run(cmd + [url], check=True, capture_output=True, text=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     # Anchored: "+/- Stdev" columns such as "77.50%" must not match.
     p50 = to_us(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
@@ -84,8 +158,9 @@ def rss_kib(pid):
         return int(re.search(r"VmRSS:\s+(\d+)", status.read()).group(1))
 
 
-def idle_connections(pid, port, count):
-    """Opens `count` keep-alive connections, one request each, and reads lockd's RSS while they idle."""
+def idle_connections(pid, port, count, context=None):
+    """Opens `count` keep-alive connections (TLS with `context`), one request
+    each, and reads the server's RSS while they idle."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, count + 1000)), hard))
     before = rss_kib(pid)
@@ -93,6 +168,8 @@ def idle_connections(pid, port, count):
     request = b"GET /healthz HTTP/1.1\r\nHost: bench\r\n\r\n"
     for _ in range(count):
         s = socket.create_connection(("127.0.0.1", port))
+        if context:
+            s = context.wrap_socket(s, server_hostname="127.0.0.1")
         s.sendall(request)
         sockets.append(s)
     for s in sockets:
@@ -114,28 +191,50 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--idle", type=int, default=10_000)
+    parser.add_argument("--idle-tls", type=int, default=2_000)
+    parser.add_argument("--baseline", help="a lockd-http-bench built from another commit (main), measured beside this one")
     args = parser.parse_args()
     build()
     post = os.path.join(ANCHORS, "post.lua")
-    targets = [
-        ("nginx", "http://127.0.0.1:18080/locks/bench-lock", post),
-        ("lockd", "http://127.0.0.1:18083/locks/bench-lock", post),
-        ("Hummingbird", "http://127.0.0.1:18082/locks/bench-lock", post),
-        ("FlyingFox", "http://127.0.0.1:18081/locks/bench-lock", post),
-        ("lockd GET /healthz", "http://127.0.0.1:18083/healthz", None),
+    base = lambda name, path: f"http://127.0.0.1:{PORTS[name]}{path}"
+    secure = lambda name, path: f"https://127.0.0.1:{PORTS[name]}{path}"
+    targets = [  # name, url, script, new connection per request
+        ("nginx", base("nginx", "/locks/bench-lock"), post, False),
+        ("lockd", base("lockd", "/locks/bench-lock"), post, False),
+    ]
+    if args.baseline:
+        targets.append(("lockd (main)", base("lockd (main)", "/locks/bench-lock"), post, False))
+    targets += [
+        ("Hummingbird", base("Hummingbird", "/locks/bench-lock"), post, False),
+        ("FlyingFox", base("FlyingFox", "/locks/bench-lock"), post, False),
+        ("lockd GET /healthz", base("lockd", "/healthz"), None, False),
+    ]
+    if args.baseline:
+        targets.append(("lockd (main) GET /healthz", base("lockd (main)", "/healthz"), None, False))
+    targets += [
+        ("nginx TLS", secure("nginx TLS", "/locks/bench-lock"), post, False),
+        ("lockd TLS", secure("lockd TLS", "/locks/bench-lock"), post, False),
+        ("nginx TLS handshakes", secure("nginx TLS", "/locks/bench-lock"), post, True),
+        ("lockd TLS handshakes", secure("lockd TLS", "/locks/bench-lock"), post, True),
     ]
     prefix = tempfile.mkdtemp(prefix="lockd-bench-")
-    procs = start_servers(prefix)
-    samples = {name: [] for name, _, _ in targets}
+    ca, cert, key = make_certificates(prefix)
+    procs = start_servers(prefix, cert, key, args.baseline)
+    samples = {name: [] for name, _, _, _ in targets}
+    load = []
     try:
-        for name, url, script in targets:
-            wrk(url, 2, script)  # warm-up
+        for name, url, script, close in targets:
+            wrk(url, 2, script, close)  # warm-up
         for round_index in range(args.rounds):
-            for name, url, script in targets:
-                result = wrk(url, args.duration, script)
+            load.append(os.getloadavg()[0])
+            for name, url, script, close in targets:
+                result = wrk(url, args.duration, script, close)
                 samples[name].append(result)
                 print(f"round {round_index + 1} {name}: {result[0]:.0f} req/s p50 {result[1]:.0f} us p99 {result[2]:.0f} us", flush=True)
-        before, during = idle_connections(procs["lockd"].pid, 18083, args.idle)
+        idle_plain = idle_connections(procs["lockd"].pid, PORTS["lockd"], args.idle)
+        context = ssl.create_default_context(cafile=ca)
+        idle_tls = idle_connections(procs["lockd TLS"].pid, PORTS["lockd TLS"], args.idle_tls, context)
+        idle_base = idle_connections(procs["lockd (main)"].pid, PORTS["lockd (main)"], args.idle) if args.baseline else None
     finally:
         for proc in procs.values():
             proc.send_signal(signal.SIGTERM)
@@ -148,23 +247,47 @@ def main():
 
     median = {name: tuple(statistics.median(s[i] for s in runs) for i in range(3)) for name, runs in samples.items()}
     nginx, hb, lockd = median["nginx"], median["Hummingbird"], median["lockd"]
+    per_connection = lambda idle, count: (idle[1] - idle[0]) * 1024 / count
     lines = [
         "# HTTP server benchmark",
         "",
         f"Run on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores, loopback; "
-        f"medians of {args.rounds} interleaved rounds of `wrk -t2 -c64 -d{args.duration}s --latency`.",
+        f"medians of {args.rounds} interleaved rounds of `wrk -t2 -c64 -d{args.duration}s --latency`; "
+        f"1-minute load average at the start of each round: {', '.join(f'{value:.1f}' for value in load)} "
+        "(the machine is shared: compare ratios within this run).",
         "Every server answers `POST /locks/bench-lock` (wrk's `post.lua` from shared/anchors) with the same ~150-byte JSON;",
         "lockd is `lockd-http-bench` (LockdHTTP with a `Router`, one loop per core), FlyingFox runs with `--nodelay`.",
+        "Over TLS, lockd and nginx (2 workers) serve the same ECDSA P-256 certificate with OpenSSL's default protocol",
+        "versions and ciphers (TLS 1.3, TLS_AES_256_GCM_SHA384, X25519 for both); \"handshakes\" adds `Connection: close`,",
+        "so every request is a new connection and a full handshake.",
         "",
-        "Rerun: `python3 benchmarks/http/run.py` (options: `--rounds N --duration S --idle N`).",
+        "Rerun: `python3 benchmarks/http/run.py --baseline MAIN/lockd-http-bench` (see the script's header; options:",
+        "`--rounds N --duration S --idle N --idle-tls N`).",
         "",
         "| server | req/s | p50 | p99 | req/s vs nginx | req/s vs Hummingbird | p99 vs nginx |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for name, _, _ in targets:
+    plain_names = [name for name, _, _, _ in targets if "TLS" not in name]
+    for name in plain_names:
         rps, p50, p99 = median[name]
         lines.append(f"| {name} | {rps:,.0f} | {p50:.0f} µs | {p99:.0f} µs | {rps / nginx[0]:.2f}× | {rps / hb[0]:.2f}× | {p99 / nginx[2]:.2f}× |")
+    tls, tls_nginx = median["lockd TLS"], median["nginx TLS"]
+    hs, hs_nginx = median["lockd TLS handshakes"], median["nginx TLS handshakes"]
     lines += [
+        "",
+        "## TLS",
+        "",
+        "| server | req/s | p50 | p99 | req/s vs nginx TLS | p99 vs nginx TLS |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, reference in [("nginx TLS", tls_nginx), ("lockd TLS", tls_nginx),
+                            ("nginx TLS handshakes", hs_nginx), ("lockd TLS handshakes", hs_nginx)]:
+        rps, p50, p99 = median[name]
+        label = name.replace(" handshakes", ", new connection per request")
+        lines.append(f"| {label} | {rps:,.0f} | {p50:.0f} µs | {p99:.0f} µs | {rps / reference[0]:.2f}× | {p99 / reference[2]:.2f}× |")
+    lines += [
+        "",
+        f"lockd over TLS keeps {tls[0] / lockd[0]:.0%} of its plaintext req/s (nginx: {tls_nginx[0] / nginx[0]:.0%}).",
         "",
         "Every round:",
         "",
@@ -173,19 +296,34 @@ def main():
         lines.append(f"- {name}: " + ", ".join(f"{r[0]:,.0f} req/s (p99 {r[2]:.0f} µs)" for r in runs))
     lines += [
         "",
-        f"## {args.idle:,} idle keep-alive connections",
+        "## Idle keep-alive connections",
         "",
-        f"Each connection served one `GET /healthz`, then idled. lockd-http-bench's RSS: {before / 1024:.1f} MiB before, "
-        f"{during / 1024:.1f} MiB while holding them ({(during - before) * 1024 / args.idle:,.0f} bytes per connection).",
+        "Each connection served one `GET /healthz`, then idled; the server's RSS before and while holding them.",
+        "",
+        "| server | connections | RSS before | RSS holding them | per connection |",
+        "|---|---:|---:|---:|---:|",
+        f"| lockd | {args.idle:,} | {idle_plain[0] / 1024:.1f} MiB | {idle_plain[1] / 1024:.1f} MiB | {per_connection(idle_plain, args.idle):,.0f} bytes |",
+    ]
+    if idle_base:
+        lines.append(f"| lockd (main) | {args.idle:,} | {idle_base[0] / 1024:.1f} MiB | {idle_base[1] / 1024:.1f} MiB | "
+                     f"{per_connection(idle_base, args.idle):,.0f} bytes |")
+    lines += [
+        f"| lockd TLS | {args.idle_tls:,} | {idle_tls[0] / 1024:.1f} MiB | {idle_tls[1] / 1024:.1f} MiB | {per_connection(idle_tls, args.idle_tls):,.0f} bytes |",
         "",
         "## Goals",
         "",
         f"- ≥ 1.5× Hummingbird's req/s: {lockd[0] / hb[0]:.2f}× — {'met' if lockd[0] >= 1.5 * hb[0] else 'NOT met'}",
         f"- ≥ 60% of nginx's req/s: {lockd[0] / nginx[0]:.0%} — {'met' if lockd[0] >= 0.6 * nginx[0] else 'NOT met'}",
         f"- p99 ≤ 2× nginx's: {lockd[2] / nginx[2]:.2f}× — {'met' if lockd[2] <= 2 * nginx[2] else 'NOT met'}",
-        f"- 10k idle connections under 200 MiB RSS: {during / 1024:.1f} MiB — {'met' if during < 200 * 1024 else 'NOT met'}",
-        "",
+        f"- {args.idle // 1000}k idle connections under 200 MiB RSS: {idle_plain[1] / 1024:.1f} MiB — {'met' if idle_plain[1] < 200 * 1024 else 'NOT met'}",
+        f"- TLS keep-alive ≥ 0.8× nginx's req/s: {tls[0] / tls_nginx[0]:.2f}× — {'met' if tls[0] >= 0.8 * tls_nginx[0] else 'NOT met'}",
+        f"- TLS handshakes ≥ 0.7× nginx's: {hs[0] / hs_nginx[0]:.2f}× — {'met' if hs[0] >= 0.7 * hs_nginx[0] else 'NOT met'}",
     ]
+    if args.baseline:
+        for name, main_name in [("lockd", "lockd (main)"), ("lockd GET /healthz", "lockd (main) GET /healthz")]:
+            ratio = median[name][0] / median[main_name][0]
+            lines.append(f"- plaintext within 3% of main ({name}): {ratio:.3f}× — {'met' if ratio >= 0.97 else 'NOT met'}")
+    lines.append("")
     with open(RESULTS, "w") as results:
         results.write("\n".join(lines))
     print("\n".join(lines))
