@@ -110,7 +110,8 @@ struct HTTPConnectionStateMachine {
     private(set) var deadline = UInt64.max
     /// The server is shutting down: no keep-alive, close when idle.
     private(set) var isDraining = false
-    /// Input offered and left unconsumed (the owner keeps it and offers it again).
+    /// Input offered and not consumed yet (the owner keeps what decoding
+    /// leaves and offers it again).
     private(set) var bufferedInput = 0
 
     private var decoder: HTTPRequestDecoder
@@ -138,6 +139,7 @@ struct HTTPConnectionStateMachine {
         switch phase {
         case .open:
             if total > bufferedInput, bufferedInput == 0, decoder.isIdle { requestStartedAt = now() }
+            bufferedInput = total
             return .decode
         case .lingering(let discarded):
             let sum = discarded + total
@@ -159,6 +161,7 @@ struct HTTPConnectionStateMachine {
     mutating func decode(_ input: UnsafeRawBufferPointer, queuedOutput: Int) -> (consumed: Int, action: DecodeAction) {
         guard case .open = phase, inFlight == nil, !closeAfterOutput, queuedOutput < maxQueuedOutput else { return (0, .needMore) }
         let (consumed, event) = decoder.decode(input)
+        bufferedInput -= consumed
         switch event {
         case .needMore:
             return (consumed, .needMore)
@@ -171,11 +174,6 @@ struct HTTPConnectionStateMachine {
             closeAfterOutput = true
             return (consumed, .reject(error))
         }
-    }
-
-    /// How many offered bytes were left unconsumed (the owner keeps them).
-    mutating func inputKept(_ count: Int) {
-        bufferedInput = count
     }
 
     // MARK: Responses

@@ -5,9 +5,9 @@ import LockdTransport
 /// own ``EventLoop/readBuffer``.)
 final class HTTPLoopContext: @unchecked Sendable {
     // Safe to share: `loop` never changes, and every other property is read
-    // and written only on `loop`'s thread — by the loop's event handlers, its
-    // timers and the tasks that prefer it — which `assertInLoop()` checks in
-    // debug builds.
+    // and written only on `loop`'s thread — by the loop's event handlers
+    // (listener and connections), its timers, and the server's shutdown,
+    // which hops there with `loop.execute`.
 
     /// The loop whose thread owns this context.
     let loop: EventLoop
@@ -17,9 +17,5 @@ final class HTTPLoopContext: @unchecked Sendable {
 
     init(loop: EventLoop) {
         self.loop = loop
-    }
-
-    func assertInLoop() {
-        assert(loop.inEventLoop, "HTTP loop state touched off its loop")
     }
 }

@@ -1,35 +1,50 @@
-/// Bytes read from a stream and not yet consumed.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Bytes read from a stream and not yet consumed, in memory of its own.
 ///
-/// Empty streams hold no storage (an idle connection costs nothing here).
-/// A read goes straight into the tail; the consumer reads the unread part in
+/// An empty stream holds no memory (an idle connection costs nothing here).
+/// A read goes straight into the tail; the owner reads the unread part in
 /// place; consumed bytes are dropped by moving the start, and the rest is
 /// moved to the front only when the tail runs short.
-struct InputBuffer {
-    private var storage: [UInt8] = []
+///
+/// A class over manually managed memory rather than an array, so that the
+/// unread bytes can be lent to a stream's delegate without holding a Swift
+/// access open across the call: the delegate may close the stream meanwhile.
+/// The memory stays valid until ``fill(minimum:_:)``, ``append(_:)`` or
+/// ``consume(_:)``; ``reset()`` never frees it. Loop thread only.
+final class InputBuffer {
+    private var storage: UnsafeMutableRawPointer?
+    private var capacity = 0
     private var start = 0
     private var end = 0
 
-    /// Storage kept once everything is consumed; anything larger is released.
+    /// Memory kept once everything is consumed; anything larger is released.
     private static let retainedCapacity = 64 << 10
+
+    deinit { free(storage) }
 
     /// How many bytes wait to be consumed.
     var count: Int { end - start }
     var isEmpty: Bool { end == start }
 
+    /// The unread bytes, valid until the next fill, append or consume.
+    var unread: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: storage.map { $0 + start }, count: end - start)
+    }
+
     /// Lets `body` fill free space at the tail (at least `minimum` bytes of it)
     /// and records how many bytes it says it wrote.
-    mutating func fill(minimum: Int, _ body: (UnsafeMutableRawPointer, Int) -> Int) -> Int {
-        reserve(minimum)
-        let count = storage.withUnsafeMutableBytes { bytes -> Int in
-            guard let base = bytes.baseAddress else { return 0 }
-            return body(base + end, bytes.count - end)
-        }
+    func fill(minimum: Int, _ body: (UnsafeMutableRawPointer, Int) -> Int) -> Int {
+        guard reserve(minimum), let storage else { return 0 }
+        let count = body(storage + end, capacity - end)
         end += max(0, count)
         return count
     }
 
     /// Appends `bytes`.
-    mutating func append(_ bytes: UnsafeRawBufferPointer) {
+    func append(_ bytes: UnsafeRawBufferPointer) {
         guard let source = bytes.baseAddress, bytes.count > 0 else { return }
         _ = fill(minimum: bytes.count) { target, _ in
             target.copyMemory(from: source, byteCount: bytes.count)
@@ -37,37 +52,39 @@ struct InputBuffer {
         }
     }
 
-    /// Calls `body` with the unread bytes.
-    func withUnreadBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
-        try storage.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[start..<end])) }
-    }
-
     /// Marks `count` unread bytes as consumed.
-    mutating func consume(_ count: Int) {
-        start += min(count, end - start)
-        if start == end { reset() }
-    }
-
-    /// Drops every unread byte (the stream they came from is gone, or they were consumed).
-    mutating func reset() {
+    func consume(_ count: Int) {
+        start += min(max(0, count), end - start)
+        guard start == end else { return }
         start = 0
         end = 0
-        // One huge message must not pin its buffer for the stream's life.
-        if storage.count > Self.retainedCapacity { storage = [] }
+        // One huge message must not pin its memory for the stream's life.
+        if capacity > Self.retainedCapacity {
+            free(storage)
+            storage = nil
+            capacity = 0
+        }
     }
 
-    private mutating func reserve(_ minimum: Int) {
-        guard storage.count - end < minimum else { return }
-        if start > 0 {
-            storage.withUnsafeMutableBytes { bytes in
-                guard let base = bytes.baseAddress else { return }
-                base.copyMemory(from: base + start, byteCount: end - start)
-            }
+    /// Drops every unread byte; the memory stays (bytes lent out stay readable).
+    func reset() {
+        start = 0
+        end = 0
+    }
+
+    /// Makes room for `minimum` bytes at the tail; false when memory runs out.
+    private func reserve(_ minimum: Int) -> Bool {
+        guard capacity - end < minimum else { return true }
+        if start > 0, let storage {
+            storage.copyMemory(from: storage + start, byteCount: end - start)
             end -= start
             start = 0
         }
-        if storage.count - end < minimum {
-            storage += [UInt8](repeating: 0, count: max(minimum - (storage.count - end), storage.count))
-        }
+        guard capacity - end < minimum else { return true }
+        let grown = max(end + minimum, 2 * capacity)
+        guard let memory = realloc(storage, grown) else { return false }
+        storage = memory
+        capacity = grown
+        return true
     }
 }

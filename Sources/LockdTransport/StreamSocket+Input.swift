@@ -154,7 +154,7 @@ extension StreamSocket {
     private func deliverBuffered() {
         guard let delegate else { return }
         delivering = true
-        let consumed = input.withUnreadBytes { delegate.streamReceived(self, $0) }
+        let consumed = delegate.streamReceived(self, input.unread)
         delivering = false
         guard !isClosed else { return }
         input.consume(consumed)

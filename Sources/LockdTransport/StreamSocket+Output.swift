@@ -6,7 +6,8 @@ extension StreamSocket {
     static let encryptionChunk = 64 << 10
 
     /// Appends plaintext to the output queue (loop thread only); nothing is
-    /// sent until ``flush()``, so everything queued in one turn leaves in one `send`.
+    /// sent until ``flush()``, so everything queued in one turn leaves in one
+    /// `send`. `body` only appends: it must not call the stream.
     public func queueOutput(_ body: (inout [UInt8]) -> Void) {
         assertInLoop()
         guard !isClosed, !outputShut else { return }

@@ -78,12 +78,16 @@ public final class StreamSocket: EventHandler, @unchecked Sendable {
     /// The TLS session, once started.
     public internal(set) var tls: TLSSession?
 
-    var input = InputBuffer()
+    // The queues and the deadline are touched by the stream's own methods
+    // only, on the loop thread, and no access to them spans a call that could
+    // reach them again (`queueOutput`'s closure only appends, by contract):
+    // the runtime's exclusivity checks would cost a lookup on every request.
+    let input = InputBuffer()
     /// Plaintext queued by ``queueOutput(_:)``, sent from `outputSent` on.
-    var output: [UInt8] = []
+    @exclusivity(unchecked) var output: [UInt8] = []
     var outputSent = 0
     /// Ciphertext made by the TLS session, sent from `ciphertextSent` on.
-    var ciphertext: [UInt8] = []
+    @exclusivity(unchecked) var ciphertext: [UInt8] = []
     var ciphertextSent = 0
     /// TLS could not take output until the peer sends something.
     var writeAwaitsInput = false
@@ -102,7 +106,7 @@ public final class StreamSocket: EventHandler, @unchecked Sendable {
 
     var interest: EpollEvents = []
     var registered = false
-    var deadline = LoopDeadline()
+    @exclusivity(unchecked) var deadline = LoopDeadline()
 
     private init(socket: Socket, loop: EventLoop, tls: TLS?, isServer: Bool, options: Options) {
         self.socket = socket
