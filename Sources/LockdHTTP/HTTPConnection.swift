@@ -25,6 +25,8 @@ final class HTTPConnection: StreamSocketDelegate, @unchecked Sendable {
     /// runtime's exclusivity check would cost a lookup on each, several per request.
     @exclusivity(unchecked) private var machine: HTTPConnectionStateMachine
     private var task: Task<Void, Never>?
+    /// The producer of a streamed response body.
+    private var bodyTask: Task<Void, Never>?
     /// True while requests are decoded, so a response finished synchronously
     /// is only queued: the decoding loop sends everything at its end.
     private var driving = false
@@ -167,10 +169,58 @@ final class HTTPConnection: StreamSocketDelegate, @unchecked Sendable {
             return
         }
         task = nil
+        if let body = response.bodyStream { return startStreaming(response, body) }
         guard let framing = machine.responseReady(now: MonotonicClock.now()) else { return }
         encode(response, framing)
         guard !driving else { return }
         // Requests pipelined behind this one are decoded now; that also sends.
+        if !stream.resumeInput() { settle() }
+    }
+
+    // MARK: Streamed bodies
+
+    /// Sends the head of a response whose body streams, then runs its producer.
+    private func startStreaming(_ response: HTTPResponse, _ body: HTTPResponseBodyStream) {
+        guard let framing = machine.streamStarted() else { return }
+        let date = context.dates.current()
+        stream.queueOutput { output in
+            HTTPResponseEncoder.encodeStreamHead(
+                response, chunked: framing.chunked, keepAlive: framing.keepAlive, requestVersion: framing.version,
+                date: date, into: &output)
+        }
+        if !driving { settle() }
+        guard !framing.headOnly else { return endStreaming() }
+        let writer = HTTPResponseBodyWriter(connection: self)
+        // A task of its own, started after this event: the head leaves first.
+        bodyTask = Task(executorPreference: context.loop) { [self] in
+            await body.produce(writer)
+            endStreaming()
+        }
+    }
+
+    /// Queues one piece of a streamed body (on the loop); see ``HTTPResponseBodyWriter/write(_:)``.
+    func writeBodyPiece(_ bytes: [UInt8]) -> HTTPResponseBodyWriter.WriteResult {
+        guard !isClosed, machine.streamTakesPieces else { return .closed }
+        let chunked = machine.isStreamingChunked
+        stream.queueOutput { output in
+            if chunked { HTTPResponseEncoder.appendChunk(bytes, to: &output) } else { output += bytes }
+        }
+        let full = machine.streamPieceQueued(queuedOutput: stream.queuedOutputCount, limit: server.configuration.maxStreamBacklog)
+        settle()
+        if isClosed { return .closed }
+        return full ? .backlogFull : .written
+    }
+
+    /// The producer returned: end the body, then serve what waits behind it.
+    private func endStreaming() {
+        guard context.loop.inEventLoop else {
+            context.loop.execute { self.endStreaming() }
+            return
+        }
+        bodyTask = nil
+        guard let terminate = machine.streamEnded(now: MonotonicClock.now()) else { return }
+        if terminate { stream.queueOutput { $0 += HTTPResponseEncoder.lastChunk } }
+        guard !driving else { return }
         if !stream.resumeInput() { settle() }
     }
 
@@ -203,10 +253,15 @@ final class HTTPConnection: StreamSocketDelegate, @unchecked Sendable {
 
     // MARK: Closing
 
-    /// The server is shutting down: close now if idle, else after the response in flight.
+    /// The server is shutting down: close now if idle, else after the
+    /// response in flight (a streamed body is ended: its producer is cancelled).
     func beginDrain() {
         guard stream.isOpen else { return close() }
-        if machine.beginDrain(queuedOutput: stream.queuedOutputCount) { close() }
+        switch machine.beginDrain(queuedOutput: stream.queuedOutputCount) {
+        case .none: break
+        case .close: close()
+        case .endStream: bodyTask?.cancel()
+        }
     }
 
     /// The grace period is over: cancel whatever runs and close.
@@ -225,8 +280,12 @@ final class HTTPConnection: StreamSocketDelegate, @unchecked Sendable {
     private func closed() {
         guard !isClosed else { return }
         isClosed = true
-        if machine.closed() { task?.cancel() }
+        if machine.closed() {
+            task?.cancel()
+            bodyTask?.cancel()
+        }
         task = nil
+        bodyTask = nil
         context.connections[stream.socket.fd] = nil
         server.connectionClosed()
     }

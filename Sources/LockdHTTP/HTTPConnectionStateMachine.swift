@@ -77,6 +77,26 @@ struct HTTPConnectionStateMachine {
         var headOnly: Bool
         var keepAlive: Bool
         var version: HTTPVersion
+        /// For a streamed body: chunked (HTTP/1.1), else delimited by the close.
+        var chunked = false
+    }
+
+    /// What the server should do as it begins to drain.
+    enum DrainAction: Equatable {
+        case none
+        /// Nothing is in flight, buffered or unsent: close now.
+        case close
+        /// A body is being streamed: end it (cancel its producer), then close.
+        case endStream
+    }
+
+    /// A streamed body's progress.
+    private enum Stream {
+        case flowing
+        /// The backlog passed its bound: one last piece may still be written.
+        case backlogFull
+        /// No more pieces are taken; the connection closes once the backlog is out.
+        case cutOff
     }
 
     /// What to do once the output is settled.
@@ -117,6 +137,8 @@ struct HTTPConnectionStateMachine {
     private var decoder: HTTPRequestDecoder
     /// The request being answered, by how its response is to be framed.
     private var inFlight: Framing?
+    /// The body being streamed for the request in flight, if it is.
+    private var stream: Stream?
     /// No further request is read: the last response says `Connection: close`.
     private var closeAfterOutput = false
     /// When the first byte of the request being received arrived.
@@ -192,6 +214,63 @@ struct HTTPConnectionStateMachine {
         return framing
     }
 
+    // MARK: Streamed bodies
+
+    /// The responder's answer streams its body: its head goes out now, and
+    /// the request stays in flight (nothing behind it is decoded) until
+    /// ``streamEnded(now:)``.
+    /// - Returns: how to frame it, or nil when it is to be dropped.
+    mutating func streamStarted() -> Framing? {
+        guard var framing = inFlight, case .open = phase else {
+            inFlight = nil
+            return nil
+        }
+        framing.chunked = framing.version.minor >= 1
+        framing.keepAlive = framing.keepAlive && !isDraining && framing.chunked
+        if !framing.keepAlive { closeAfterOutput = true }
+        inFlight = framing
+        stream = .flowing
+        return framing
+    }
+
+    /// Whether a streamed body is being written, chunked.
+    var isStreamingChunked: Bool { stream != nil && inFlight?.chunked == true }
+
+    /// Whether the next piece of a streamed body may be queued.
+    var streamTakesPieces: Bool {
+        guard case .open = phase, let stream else { return false }
+        return stream != .cutOff
+    }
+
+    /// A piece was queued, leaving `queuedOutput` bytes unsent.
+    /// - Returns: whether the backlog is past `limit` (the producer should stop).
+    mutating func streamPieceQueued(queuedOutput: Int, limit: Int) -> Bool {
+        switch stream {
+        case .flowing?:
+            guard queuedOutput > limit else { return false }
+            stream = .backlogFull
+            closeAfterOutput = true
+            return true
+        case .backlogFull?:
+            stream = .cutOff
+            return true
+        case .cutOff?, nil:
+            return true
+        }
+    }
+
+    /// The streamed body's producer returned.
+    /// - Returns: whether to write the chunked body's last chunk, or nil when
+    ///   no body was being streamed.
+    mutating func streamEnded(now: @autoclosure () -> UInt64) -> Bool? {
+        guard let ended = stream, let framing = inFlight else { return nil }
+        stream = nil
+        inFlight = nil
+        guard case .open = phase else { return false }
+        if bufferedInput > 0 { requestStartedAt = now() }
+        return framing.chunked && ended == .flowing
+    }
+
     // MARK: Settling
 
     /// After any change — input decoded, a response queued, output sent —
@@ -247,18 +326,20 @@ struct HTTPConnectionStateMachine {
 
     // MARK: Ending
 
-    /// The server is shutting down.
-    /// - Returns: whether to close now (nothing is in flight, buffered or unsent).
-    mutating func beginDrain(queuedOutput: Int) -> Bool {
+    /// The server is shutting down: no keep-alive from now on.
+    mutating func beginDrain(queuedOutput: Int) -> DrainAction {
         isDraining = true
-        guard case .open = phase, inFlight == nil, decoder.isIdle, bufferedInput == 0, queuedOutput == 0 else { return false }
+        guard case .open = phase else { return .none }
+        if stream != nil { return .endStream }
+        guard inFlight == nil, decoder.isIdle, bufferedInput == 0, queuedOutput == 0 else { return .none }
         phase = .closed
-        return true
+        return .close
     }
 
     /// The connection is closed (the peer hung up — a half-close counts, as
     /// it does for a waiting request's cancellation — or the owner closed it).
-    /// - Returns: whether a responder was running, whose task must be cancelled.
+    /// - Returns: whether a responder (or a streamed body's producer) was
+    ///   running, whose task must be cancelled.
     mutating func closed() -> Bool {
         phase = .closed
         bufferedInput = 0

@@ -203,19 +203,19 @@ import Testing
 
     @Test func drainingClosesIdleConnectionsAtOnceAndOthersAfterTheirResponse() {
         var idle = Connection()
-        #expect(idle.machine.beginDrain(queuedOutput: 0) == true)
+        #expect(idle.machine.beginDrain(queuedOutput: 0) == .close)
         #expect(idle.machine.phase == .closed)
 
         var busy = Connection()
         #expect(busy.receive(Self.get, at: 1) == [.respond("/a")])
-        #expect(busy.machine.beginDrain(queuedOutput: 0) == false)
+        #expect(busy.machine.beginDrain(queuedOutput: 0) == HTTPConnectionStateMachine.DrainAction.none)
         #expect(busy.machine.responseReady(now: 2).map(\.keepAlive) == false)
         #expect(busy.machine.settle(queuedOutput: 0, now: 2) == .linger)
 
         // Half a request in: it is finished and answered with Connection: close.
         var partial = Connection()
         #expect(partial.receive("GET /a HTTP/1.1\r\n", at: 1) == [])
-        #expect(partial.machine.beginDrain(queuedOutput: 0) == false)
+        #expect(partial.machine.beginDrain(queuedOutput: 0) == HTTPConnectionStateMachine.DrainAction.none)
         #expect(partial.receive("Host: x\r\n\r\n", at: 2) == [.respond("/a")])
         #expect(partial.machine.responseReady(now: 3).map(\.keepAlive) == false)
 
@@ -223,7 +223,7 @@ import Testing
         var sending = Connection()
         #expect(sending.receive(Self.get, at: 1) == [.respond("/a")])
         #expect(sending.machine.responseReady(now: 2).map(\.keepAlive) == true)
-        #expect(sending.machine.beginDrain(queuedOutput: 300) == false)
+        #expect(sending.machine.beginDrain(queuedOutput: 300) == HTTPConnectionStateMachine.DrainAction.none)
         #expect(sending.machine.settle(queuedOutput: 300, now: 3) == .none)
         #expect(sending.machine.settle(queuedOutput: 0, now: 4) == .close)
     }
@@ -246,5 +246,60 @@ import Testing
         #expect(connection.machine.deadline == .max)
         #expect(connection.machine.deadlinePassed() == .none)
         #expect(connection.machine.phase == .open)
+    }
+
+    @Test func aStreamedBodyHoldsTheConnectionUntilItEndsThenPipelinedRequestsGo() {
+        var connection = Connection()
+        #expect(connection.receive(Self.get + "GET /b HTTP/1.1\r\nHost: x\r\n\r\n", at: 1) == [.respond("/a")])
+        let framing = connection.machine.streamStarted()
+        #expect(framing == .init(headOnly: false, keepAlive: true, version: .http1_1, chunked: true))
+        #expect(connection.machine.isStreamingChunked)
+        // While the body streams: nothing behind it is decoded, no idle or head timeout runs.
+        #expect(connection.offer(now: 2) == [])
+        #expect(connection.machine.settle(queuedOutput: 0, now: 3) == .none)
+        #expect(connection.machine.deadline == .max)
+        #expect(connection.machine.streamPieceQueued(queuedOutput: 100, limit: 1_000) == false)
+        // A reader that lags gets the write timeout, as for any response.
+        #expect(connection.machine.settle(queuedOutput: 100, now: 4) == .none)
+        #expect(connection.machine.deadlineReason == .write)
+        #expect(connection.machine.streamEnded(now: 5) == true)
+        #expect(connection.machine.settle(queuedOutput: 0, now: 6) == .none)
+        #expect(connection.offer(now: 6) == [.respond("/b")])
+    }
+
+    @Test func aSlowReaderOfAStreamGetsOneLastPieceThenTheConnectionCloses() {
+        var connection = Connection()
+        #expect(connection.receive(Self.get, at: 1) == [.respond("/a")])
+        #expect(connection.machine.streamStarted() != nil)
+        #expect(connection.machine.streamPieceQueued(queuedOutput: 2_000, limit: 1_000) == true)
+        #expect(connection.machine.streamTakesPieces, "one last piece (an SSE comment saying why) may follow")
+        #expect(connection.machine.streamPieceQueued(queuedOutput: 2_100, limit: 1_000) == true)
+        #expect(!connection.machine.streamTakesPieces)
+        // The body is not terminated: the client must not take the cut for the end.
+        #expect(connection.machine.streamEnded(now: 2) == false)
+        #expect(connection.machine.settle(queuedOutput: 2_100, now: 3) == .none)
+        #expect(connection.machine.settle(queuedOutput: 0, now: 4) == .linger)
+    }
+
+    @Test func streamsToHTTP10ClientsEndWithTheConnectionAndDrainingEndsStreams() {
+        var old = Connection()
+        #expect(old.receive("GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", at: 1) == [.respond("/a")])
+        #expect(old.machine.streamStarted() == .init(headOnly: false, keepAlive: false, version: .http1_0, chunked: false))
+        #expect(old.machine.streamEnded(now: 2) == false)
+        #expect(old.machine.settle(queuedOutput: 0, now: 3) == .linger)
+
+        var draining = Connection()
+        #expect(draining.receive(Self.get, at: 1) == [.respond("/a")])
+        #expect(draining.machine.streamStarted()?.keepAlive == true)
+        #expect(draining.machine.beginDrain(queuedOutput: 0) == .endStream)
+        #expect(draining.machine.streamEnded(now: 2) == true)
+        #expect(draining.machine.settle(queuedOutput: 0, now: 3) == .close)
+
+        var gone = Connection()
+        #expect(gone.receive(Self.get, at: 1) == [.respond("/a")])
+        #expect(gone.machine.streamStarted() != nil)
+        #expect(gone.machine.closed() == true, "the producer is cancelled")
+        #expect(!gone.machine.streamTakesPieces)
+        #expect(gone.machine.streamEnded(now: 2) == false)
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import LockdTLS
 
 #if canImport(Glibc)
@@ -177,11 +178,44 @@ public final class RawHTTPClient: @unchecked Sendable {
             return (String(line[..<colon]), String(line[colon...].dropFirst().drop { $0 == " " }))
         }
         var response = RawHTTPResponse(status: status, headers: headers, body: [])
+        if !headOnly, response.header("Transfer-Encoding")?.lowercased() == "chunked" {
+            buffer.removeFirst(headEnd)
+            response.body = try readChunkedBody(until: deadline)
+            return response
+        }
         let length = (status < 200 || status == 204 || status == 304 || headOnly) ? 0 : Int(response.header("Content-Length") ?? "0") ?? 0
         headEnd = try fill(until: deadline) { $0.count >= headEnd + length ? headEnd + length : nil }
         response.body = Array(buffer[(headEnd - length)..<headEnd])
         buffer.removeFirst(headEnd)
         return response
+    }
+
+    /// A chunked body's chunks, up to and including its last (empty) chunk.
+    private func readChunkedBody(until deadline: ContinuousClock.Instant) throws -> [UInt8] {
+        var body: [UInt8] = []
+        while true {
+            let lineEnd = try fill(until: deadline) { $0.firstRange(of: [13, 10]).map(\.upperBound) }
+            let sizeText = String(decoding: buffer[..<(lineEnd - 2)], as: UTF8.self).split(separator: ";").first ?? ""
+            guard let size = Int(sizeText.trimmingCharacters(in: .whitespaces), radix: 16) else {
+                throw RawHTTPClientError("bad chunk size line: \(sizeText)")
+            }
+            let end = try fill(until: deadline) { $0.count >= lineEnd + size + 2 ? lineEnd + size + 2 : nil }
+            body += buffer[lineEnd..<(lineEnd + size)]
+            buffer.removeFirst(end)
+            if size == 0 { return body }
+        }
+    }
+
+    /// Reads until `marker` has arrived; returns everything up to and
+    /// including it (for bodies that arrive in pieces).
+    /// - Throws: ``RawHTTPClientError`` on timeout or when the server closes first.
+    public func read(until marker: String, timeout: Duration = .seconds(5)) async throws -> [UInt8] {
+        try await offThePool {
+            let deadline = ContinuousClock.now + timeout
+            let end = try self.fill(until: deadline) { $0.firstRange(of: Array(marker.utf8)).map(\.upperBound) }
+            defer { self.buffer.removeFirst(end) }
+            return Array(self.buffer[..<end])
+        }
     }
 
     /// Reads until the server closes; returns everything received (after any buffered bytes).
