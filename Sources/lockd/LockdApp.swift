@@ -4,9 +4,7 @@ import LockdHTTP
 import LockdRedis
 import LockdTransport
 import Logging
-import Prometheus
 import ServiceLifecycle
-import Synchronization
 
 /// lockd's composition root: builds the event loops, the store (Redis or in
 /// memory), the engine, the API and the HTTP server from the settings, and
@@ -41,9 +39,8 @@ struct LockdApp {
         self.logger = logger
         let loops = try EventLoopGroup(loopCount: EventLoopGroup.defaultLoopCount)
         self.loops = loops
-        let registry = PrometheusCollectorRegistry()
-        let factory = PrometheusMetricsFactory(registry: registry)
-        let metrics = LockMetrics(factory: factory)
+        let lockdMetrics = LockdMetrics()
+        let metrics = LockMetrics(factory: lockdMetrics.factory)
         if let url = settings.redisURL {
             var configuration = try RedisConfiguration(url: url)
             if configuration.tls != nil { configuration.tls = settings.redisTLS }
@@ -59,15 +56,9 @@ struct LockdApp {
         self.engine = LockEngine(store: store, configuration: engineConfiguration, loops: loops, metrics: metrics, logger: logger)
         var http = HTTPServerConfiguration(listenAddress: settings.listen)
         http.tls = settings.tls
-        let connections = registry.makeGauge(descriptor: MetricNameDescriptor(
-            namespace: "lockd", metricName: "open_connections", unitName: "", helpText: "HTTP connections open now."))
-        let serverBox = Mutex<HTTPServer?>(nil)
-        let api = LockAPI(engine: engine, factory: factory) {
-            if let count = serverBox.withLock({ $0 })?.openConnectionCount { connections.set(Double(count)) }
-            return registry.emitToBuffer()
-        }
+        let api = LockAPI(engine: engine, factory: lockdMetrics.factory, metrics: lockdMetrics.render)
         self.server = HTTPServer(configuration: http, responder: api.responder, eventLoopGroup: loops, logger: logger)
-        serverBox.withLock { $0 = server }
+        lockdMetrics.observe(server)
     }
 
     /// What SIGHUP reloads, each named for the log.
