@@ -277,7 +277,7 @@ def instructions_per_request(command, port, mode, count, ca=None):
     for name in os.listdir(out):
         if name.count(".") == 2:  # cg.PID.1: the dump taken after the requests
             with open(os.path.join(out, name)) as dump:
-                total += sum(int(m.group(1)) for m in re.finditer(r"^(?:summary|totals): (\d+)", dump.read(), re.M))
+                total += sum(int(m.group(1)) for m in re.finditer(r"^summary: (\d+)", dump.read(), re.M))
     shutil.rmtree(out, ignore_errors=True)
     return total / count
 
@@ -387,7 +387,7 @@ def main():
         "lockd is `lockd-http-bench` (LockdHTTP with a `Router`, one loop per core), FlyingFox runs with `--nodelay`.",
         "Over TLS, lockd and nginx (2 workers) serve the same ECDSA P-256 certificate with OpenSSL's default protocol",
         "versions and ciphers (TLS 1.3, TLS_AES_256_GCM_SHA384, X25519 for both); \"handshakes\" adds `Connection: close`,",
-        "so every request is a new connection and a TLS handshake (wrk resumes the previous session, for both).",
+        "so every request is a new connection and a TLS handshake (the same client handshakes for both servers).",
         "CPU per request is the server processes' user + system time over the run (nginx: its workers), divided by",
         "the requests served: less sensitive to the machine's other load than req/s. Ratios are medians of each",
         "round's side-by-side ratio.",
