@@ -4,9 +4,7 @@ import LockdHTTP
 import LockdRedis
 import LockdTransport
 import Logging
-import Prometheus
 import ServiceLifecycle
-import Synchronization
 
 /// lockd's composition root: builds the event loops, the store (Redis or in
 /// memory), the engine, the API and the HTTP server from the settings, and
@@ -15,8 +13,8 @@ import Synchronization
 /// Graceful shutdown runs the services' shutdowns in reverse order: the
 /// engine answers its waiters 503, the HTTP server stops accepting and lets
 /// requests in flight finish (within the grace period), then the store and
-/// the Redis client close. SIGHUP reloads what ``reloadHooks`` lists
-/// (nothing yet: the TLS certificate and the auth file will add theirs).
+/// the Redis client close. SIGHUP reloads what ``reloadHooks`` lists (the TLS
+/// certificate; later the auth file).
 ///
 /// ```swift
 /// let app = try LockdApp(settings: settings, logger: logger)
@@ -41,9 +39,8 @@ struct LockdApp {
         self.logger = logger
         let loops = try EventLoopGroup(loopCount: EventLoopGroup.defaultLoopCount)
         self.loops = loops
-        let registry = PrometheusCollectorRegistry()
-        let factory = PrometheusMetricsFactory(registry: registry)
-        let metrics = LockMetrics(factory: factory)
+        let lockdMetrics = LockdMetrics()
+        let metrics = LockMetrics(factory: lockdMetrics.factory)
         if let url = settings.redisURL {
             var configuration = try RedisConfiguration(url: url)
             if configuration.tls != nil { configuration.tls = settings.redisTLS }
@@ -57,21 +54,22 @@ struct LockdApp {
         var engineConfiguration = LockEngineConfiguration()
         engineConfiguration.maxWaitMs = settings.maxWaitMs
         self.engine = LockEngine(store: store, configuration: engineConfiguration, loops: loops, metrics: metrics, logger: logger)
-        let http = HTTPServerConfiguration(listenAddress: settings.listen)
-        let connections = registry.makeGauge(descriptor: MetricNameDescriptor(
-            namespace: "lockd", metricName: "open_connections", unitName: "", helpText: "HTTP connections open now."))
-        let serverBox = Mutex<HTTPServer?>(nil)
-        let api = LockAPI(engine: engine, factory: factory) {
-            if let count = serverBox.withLock({ $0 })?.openConnectionCount { connections.set(Double(count)) }
-            return registry.emitToBuffer()
-        }
+        var http = HTTPServerConfiguration(listenAddress: settings.listen)
+        http.tls = settings.tls
+        let api = LockAPI(engine: engine, factory: lockdMetrics.factory, metrics: lockdMetrics.render)
         self.server = HTTPServer(configuration: http, responder: api.responder, eventLoopGroup: loops, logger: logger)
-        serverBox.withLock { $0 = server }
+        lockdMetrics.observe(server)
     }
 
     /// What SIGHUP reloads, each named for the log.
     var reloadHooks: [ReloadHook] {
-        []
+        var hooks: [ReloadHook] = []
+        if settings.tls != nil {
+            hooks.append(ReloadHook(name: "TLS certificate and key (--tls-cert-file, --tls-key-file, --tls-client-ca-file)") {
+                [server] in try server.reloadTLS()
+            })
+        }
+        return hooks
     }
 
     /// Listens, serves until SIGTERM or SIGINT, then shuts down gracefully.
@@ -94,7 +92,7 @@ struct LockdApp {
         } else {
             logger.info("store: redis", metadata: ["redis.endpoint": "\(Self.endpoint(of: settings.redisURL ?? ""))"])
         }
-        logger.info("lockd listening", metadata: ["addresses": "\(addresses)"])
+        logger.info("lockd listening", metadata: ["addresses": "\(addresses)", "tls": "\(settings.tls != nil)"])
 
         // Started in this order; shut down in reverse: engine, HTTP, store.
         let services: [any Service] = [

@@ -5,8 +5,6 @@ import LockdHTTP
 import LockdRedis
 import LockdTransport
 import Logging
-import Prometheus
-import Synchronization
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -32,7 +30,7 @@ public struct TestLockd: Sendable {
     public struct Configuration: Sendable {
         /// Lease and wait limits.
         public var engine = LockEngineConfiguration()
-        /// HTTP limits and timeouts; the address is always a free loopback port.
+        /// HTTP limits, timeouts and TLS; the address is always a free loopback port.
         public var http = HTTPServerConfiguration(listenAddress: "127.0.0.1:0")
         /// Event loops to serve on.
         public var loopCount = 2
@@ -44,7 +42,7 @@ public struct TestLockd: Sendable {
     public let engine: LockEngine
     /// The in-process HTTP server.
     public let server: HTTPServer
-    /// lockd's base URL, `http://127.0.0.1:PORT`.
+    /// lockd's base URL, `http://127.0.0.1:PORT` (`https://` with TLS on).
     public let url: URL
     /// The Redis server holding the leases, or nil for the in-memory store.
     public let redis: RedisServerFixture?
@@ -72,9 +70,8 @@ public struct TestLockd: Sendable {
         configuration.http.listenAddress = "127.0.0.1:0"
 
         let loops = try EventLoopGroup(loopCount: configuration.loopCount, namePrefix: "lockd-test")
-        let registry = PrometheusCollectorRegistry()
-        let factory = PrometheusMetricsFactory(registry: registry)
-        let metrics = LockMetrics(factory: factory)
+        let lockdMetrics = LockdMetrics()
+        let metrics = LockMetrics(factory: lockdMetrics.factory)
         let store: any LockStore
         var client: RedisClient?
         if let redis {
@@ -85,15 +82,9 @@ public struct TestLockd: Sendable {
             store = InMemoryLockStore()
         }
         let engine = LockEngine(store: store, configuration: configuration.engine, loops: loops, metrics: metrics, logger: logger)
-        let connections = registry.makeGauge(descriptor: MetricNameDescriptor(
-            namespace: "lockd", metricName: "open_connections", unitName: "", helpText: "HTTP connections open now."))
-        let serverBox = Mutex<HTTPServer?>(nil)
-        let api = LockAPI(engine: engine, factory: factory) {
-            if let count = serverBox.withLock({ $0 })?.openConnectionCount { connections.set(Double(count)) }
-            return registry.emitToBuffer()
-        }
+        let api = LockAPI(engine: engine, factory: lockdMetrics.factory, metrics: lockdMetrics.render)
         let server = HTTPServer(configuration: configuration.http, responder: api.responder, eventLoopGroup: loops, logger: logger)
-        serverBox.withLock { $0 = server }
+        lockdMetrics.observe(server)
 
         func tearDown(_ runner: Task<Void, Never>?) async {
             engine.beginShutdown()
@@ -111,7 +102,8 @@ public struct TestLockd: Sendable {
             await tearDown(nil)
             throw error
         }
-        guard let port = addresses.first?.port, let url = URL(string: "http://127.0.0.1:\(port)") else {
+        let scheme = configuration.http.tls == nil ? "http" : "https"
+        guard let port = addresses.first?.port, let url = URL(string: "\(scheme)://127.0.0.1:\(port)") else {
             await tearDown(nil)
             throw TestFailure("lockd bound no address")
         }
