@@ -26,6 +26,9 @@ struct LockdApp {
     let loops: EventLoopGroup
     let store: any LockStore
     let redis: RedisClient?
+    /// Beats and reconciliation of waiters: a loop and a connection of their
+    /// own, so that request load cannot delay a beat past the liveness window.
+    let liveness: (loops: EventLoopGroup, redis: RedisClient)?
     let engine: LockEngine
     let server: HTTPServer
 
@@ -45,15 +48,25 @@ struct LockdApp {
             var configuration = try RedisConfiguration(url: url)
             if configuration.tls != nil { configuration.tls = settings.redisTLS }
             let redis = RedisClient(configuration: configuration, eventLoopGroup: loops, logger: logger)
+            let livenessLoops = try EventLoopGroup(loopCount: 1, namePrefix: "lockd-liveness")
+            var livenessConfiguration = configuration
+            livenessConfiguration.connectionsPerLoop = 1
+            let livenessRedis = RedisClient(configuration: livenessConfiguration, eventLoopGroup: livenessLoops, logger: logger)
             self.redis = redis
-            self.store = RedisLockStore(client: redis, metrics: metrics, logger: logger)
+            self.liveness = (livenessLoops, livenessRedis)
+            var livenessKeys = RedisLivenessKeys.shared
+            if case .cluster = configuration.deployment { livenessKeys = .perSlot }
+            self.store = RedisLockStore(client: redis, livenessClient: livenessRedis, livenessKeys: livenessKeys,
+                                        metrics: metrics, logger: logger)
         } else {
             self.redis = nil
+            self.liveness = nil
             self.store = InMemoryLockStore()
         }
         var engineConfiguration = LockEngineConfiguration()
         engineConfiguration.maxWaitMs = settings.maxWaitMs
-        self.engine = LockEngine(store: store, configuration: engineConfiguration, loops: loops, metrics: metrics, logger: logger)
+        self.engine = LockEngine(store: store, configuration: engineConfiguration, loops: loops,
+                                 upkeepLoop: liveness?.loops.loops[0], metrics: metrics, logger: logger)
         var http = HTTPServerConfiguration(listenAddress: settings.listen)
         http.tls = settings.tls
         let api = LockAPI(engine: engine, factory: lockdMetrics.factory, metrics: lockdMetrics.render)
@@ -81,6 +94,8 @@ struct LockdApp {
         } catch {
             await store.close()
             await redis?.shutdown()
+            await liveness?.redis.shutdown()
+            liveness?.loops.shutdown()
             loops.shutdown()
             throw Settings.Invalid(description: "--listen / LOCKD_LISTEN: cannot listen on '\(settings.listen)': \(error)")
         }
@@ -96,7 +111,7 @@ struct LockdApp {
 
         // Started in this order; shut down in reverse: engine, HTTP, store.
         let services: [any Service] = [
-            StoreService(store: store, redis: redis),
+            StoreService(store: store, redis: redis, livenessRedis: liveness?.redis),
             HTTPServerService(server: server, gracePeriod: Self.shutdownGracePeriod),
             LockEngineService(engine: engine, logger: logger),
             ReloadOnHangup(hooks: reloadHooks, logger: logger),
@@ -106,9 +121,11 @@ struct LockdApp {
         do {
             try await group.run()
         } catch {
+            liveness?.loops.shutdown()
             loops.shutdown()
             throw error
         }
+        liveness?.loops.shutdown()
         loops.shutdown()
         logger.info("stopped")
     }

@@ -19,7 +19,7 @@ struct HTTPServerService: Service {
     }
 }
 
-/// The engine's wake-ups and heartbeats as a service. On graceful shutdown
+/// The engine's wake-ups and waiter upkeep as a service. On graceful shutdown
 /// it answers every waiter 503 and stops — first of all, so that the HTTP
 /// server's drain does not wait for long polls.
 struct LockEngineService: Service {
@@ -41,10 +41,13 @@ struct LockEngineService: Service {
 struct StoreService: Service {
     let store: any LockStore
     let redis: RedisClient?
+    /// The store's client for waiter upkeep, when it has one of its own.
+    let livenessRedis: RedisClient?
 
     func run() async {
         try? await gracefulShutdown()
         await store.close()
         await redis?.shutdown()
+        await livenessRedis?.shutdown()
     }
 }

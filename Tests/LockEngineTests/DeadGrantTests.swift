@@ -82,8 +82,9 @@ final class StalledStore: LockStore {
     func removeWaiter(_ waiter: WaiterID, from name: LockName) async throws(LockError) {
         try await inner.removeWaiter(waiter, from: name)
     }
-    func heartbeat(_ waiters: [LockName: [WaiterID]]) async throws(LockError) { try await inner.heartbeat(waiters) }
-    func deliverWakeups(to handler: @escaping @Sendable (Wakeup) -> Void) async {}
+    func beat(names: Set<LockName>) async throws(LockError) -> Bool { try await inner.beat(names: names) }
+    func reconcile(_ queues: [LocalQueue]) async throws(LockError) -> [QueueRepair] { try await inner.reconcile(queues) }
+    func deliverEvents(to handler: @escaping @Sendable (StoreEvent) -> Void) async {}
     func checkReady() async throws(LockError) { try await inner.checkReady() }
     func close() async {}
 }
