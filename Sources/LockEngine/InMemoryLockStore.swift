@@ -68,9 +68,9 @@ public final class InMemoryLockStore: LockStore {
                 expiresAtMs: now + attempt.ttlMs, owner: attempt.owner
             )
             record.lease = lease
-            // The next waiters learn when this lease ends: expiry tells no one.
-            let notice = wasHead ? state.notice(for: attempt.name, record, now: now) : nil
-            return (.granted(Self.lease(lease, name: attempt.name), isRetry: false), notice)
+            // The next waiter learns when this lease ends: expiry tells no one.
+            let hint = wasHead && !record.queue.isEmpty ? WaitHint(recheckAfterMs: attempt.ttlMs) : .none
+            return (.granted(Self.lease(lease, name: attempt.name), isRetry: false, hint: hint), nil)
         }
         if let notice { notice.handler(notice.event) }
         return result

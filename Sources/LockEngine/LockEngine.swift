@@ -147,6 +147,9 @@ public final class LockEngine: Sendable {
         }
         var lastHeld: (holders: [Holder], retryAfterMs: Int64) = ([], 0)
         var isRechecking = false
+        /// An attempt failed after it may have run: a lease found under this
+        /// request's own server-made token later is that attempt's grant.
+        var mayHoldOwnGrant = false
         while true {
             let now = MonotonicClock.now()
             let attempt = AcquireAttempt(
@@ -167,9 +170,12 @@ public final class LockEngine: Sendable {
                 }
                 outcome = nil
                 outageUntil = min(graceEnd, deadline)
+                mayHoldOwnGrant = request.token == nil
             }
             switch outcome {
-            case .granted(let grant):
+            case .granted(var grant):
+                // New to the client, which sent no token to retry with.
+                if mayHoldOwnGrant { grant.isRetry = false }
                 return grant
             case .tooLate:
                 continue
@@ -250,7 +256,8 @@ public final class LockEngine: Sendable {
         switch result {
         case .held(let holders, let retryAfterMs, let hint):
             return .held(holders: holders, retryAfterMs: retryAfterMs, hint: hint)
-        case .granted(let lease, let isRetry):
+        case .granted(let lease, let isRetry, let hint):
+            follow(hint, on: attempt.name, isOrdered: false)
             if Task.isCancelled {
                 await releaseQuietly(attempt.name, token: attempt.token)
                 throw .cancelled

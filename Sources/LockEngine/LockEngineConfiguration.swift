@@ -12,9 +12,9 @@ public struct LockEngineConfiguration: Sendable {
     public var maxOwnerBytes = 256
     /// How often this process tells the store it is alive while it has
     /// waiters. It must be well inside the store's liveness window
-    /// (``RedisLockStore/livenessWindowMs``, 700 ms): what is left of the
+    /// (``RedisLockStore/livenessWindowMs``, 600 ms): what is left of the
     /// window is the longest stall that costs no waiter its place.
-    public var beatInterval: Duration = .milliseconds(150)
+    public var beatInterval: Duration = .milliseconds(100)
     /// How often each queue this process waits in is checked to still be in
     /// the store (a safety net: a reconnection or a lost beat triggers a
     /// full check at once).

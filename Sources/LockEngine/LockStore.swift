@@ -54,8 +54,10 @@ public struct AcquireAttempt: Sendable {
 /// What a store answered to an ``AcquireAttempt``.
 public enum AcquireResult: Sendable, Equatable {
     /// The lease is granted; `isRetry` when the token already held the lock
-    /// and only its TTL was reset.
-    case granted(Lease, isRetry: Bool)
+    /// and only its TTL was reset. `hint` is for this process's other
+    /// waiters on the name (the next in the queue times itself to this
+    /// lease's end: an expiry announces nothing).
+    case granted(Lease, isRetry: Bool, hint: WaitHint = .none)
     /// Not granted. `holders` hold it now (empty when the lock is free but
     /// earlier waiters come first); `retryAfterMs` is the time until the
     /// current lease expires; `hint` says what this process's waiters on the

@@ -91,7 +91,9 @@ enum RedisLockScripts {
 
     /// KEYS lease fence waiters instances; ARGV token ttl owner
     /// member window_ms retention_ms name (member empty: no waiting).
-    /// Returns `{1, fence, now, ttl, owner, is_retry}` when granted, else
+    /// Returns `{1, fence, now, ttl, owner, is_retry, recheck_ms}` when granted
+    /// (recheck_ms > 0: the queue's next waiter is the caller's instance's,
+    /// and should look again then), else
     /// `{0, now, pttl, holder_fence, holder_owner, recheck_ms, head}`
     /// (holder_fence 0: the lock is free but the waiter `head` comes first).
     static let acquire = prelude + """
@@ -124,7 +126,7 @@ enum RedisLockScripts {
             redis.call('HSET', lease, 'ttl', ttl)
             redis.call('PEXPIRE', lease, ttl)
             leave_queue()
-            return {1, tonumber(current[2]), now, ttl, current[3] or '', 1}
+            return {1, tonumber(current[2]), now, ttl, current[3] or '', 1, 0}
           end
           join_queue()
           local pttl = redis.call('PTTL', lease)
@@ -145,9 +147,15 @@ enum RedisLockScripts {
         redis.call('PEXPIRE', fence_key, \(fenceRetentionMs))
         redis.call('HSET', lease, 'token', token, 'fence', num(fence), 'owner', owner, 'ttl', ttl)
         redis.call('PEXPIRE', lease, ttl)
-        -- The next waiters learn when this lease ends: expiry announces nothing.
-        if head and redis.call('EXISTS', queue) == 1 then announce(name, ttl, nil) end
-        return {1, fence, now, ttl, owner, 0}
+        -- The next waiter learns when this lease ends: expiry announces
+        -- nothing. Its own lockd is told in the reply when it is the
+        -- caller's, so most hand-offs publish one message, not two.
+        local recheck = 0
+        local following = head and redis.call('ZRANGE', queue, 0, 0)[1]
+        if following then
+          if instance_of(following) == instance_of(member) then recheck = ttl else announce(name, ttl, nil) end
+        end
+        return {1, fence, now, ttl, owner, 0, recheck}
         """
 
     /// KEYS lease; ARGV token ttl (empty: keep). Returns `{1, fence, now, ttl,

@@ -51,7 +51,7 @@ public final class RedisLockStore: LockStore {
     ///     CPU) that must not cost a place.
     public init(
         client: RedisClient, livenessClient: RedisClient? = nil, livenessKeys: RedisLivenessKeys = .shared,
-        livenessWindowMs: Int64 = 700, metrics: LockMetrics = LockMetrics(), logger: Logger
+        livenessWindowMs: Int64 = 600, metrics: LockMetrics = LockMetrics(), logger: Logger
     ) {
         self.client = client
         self.livenessClient = livenessClient ?? client
@@ -77,7 +77,8 @@ public final class RedisLockStore: LockStore {
             let ttl = try Self.int(fields[3])
             let lease = Lease(name: attempt.name, token: attempt.token, fence: try Self.int(fields[1]),
                               ttlMs: ttl, expiresAtMs: now + ttl, owner: owner)
-            return .granted(lease, isRetry: fields[5].int == 1)
+            let recheck = fields.count > 6 ? fields[6].int ?? 0 : 0
+            return .granted(lease, isRetry: fields[5].int == 1, hint: WaitHint(recheckAfterMs: recheck > 0 ? Int64(recheck) : nil))
         }
         let now = try Self.int(fields[1])
         let remaining = max(0, try Self.int(fields[2]))
@@ -234,10 +235,17 @@ public final class RedisLockStore: LockStore {
 
     /// Parses `name\nrecheck_ms\nmember…`, the scripts' announcement.
     func wakeup(from message: String) -> Wakeup? {
-        let lines = message.split(separator: "\n", omittingEmptySubsequences: false)
-        guard lines.count >= 2, let name = try? LockName(String(lines[0])) else { return nil }
-        let recheck = Int64(lines[1]).flatMap { $0 > 0 ? $0 : nil }
-        let wake = lines.dropFirst(2).compactMap { waiter(fromMember: $0) }
+        var rest = message[...]
+        guard let nameEnd = rest.firstIndex(of: "\n"), let name = try? LockName(String(rest[..<nameEnd])) else { return nil }
+        rest = rest[rest.index(after: nameEnd)...]
+        let recheckEnd = rest.firstIndex(of: "\n") ?? rest.endIndex
+        let recheck = Int64(rest[..<recheckEnd]).flatMap { $0 > 0 ? $0 : nil }
+        var wake: [WaiterID] = []
+        if recheckEnd < rest.endIndex {
+            for member in rest[rest.index(after: recheckEnd)...].split(separator: "\n") {
+                if let waiter = waiter(fromMember: member) { wake.append(waiter) }
+            }
+        }
         return Wakeup(name: name, hint: WaitHint(wake: wake, recheckAfterMs: recheck))
     }
 

@@ -36,6 +36,9 @@ final class WaiterRegistry: Sendable {
         /// A wake-up that came between parks, for the next park.
         var pendingWake: WakeReason?
         var deadlinePassed = false
+        /// Whether the deadline's timer is set (at the first park: most
+        /// waits on a free lock never park).
+        var deadlineTimerSet = false
         /// Parked until an outage's grace ends, or the store is back.
         var parkedForOutage = false
         /// Tells this park's outage timer from older ones still scheduled.
@@ -43,7 +46,8 @@ final class WaiterRegistry: Sendable {
     }
 
     private struct NameState {
-        var waiters: Set<WaiterID> = []
+        /// This process's waiters on the name.
+        var count = 0
         /// When the first waiter must look again (monotonic nanoseconds).
         var recheckAt: UInt64?
         /// The earliest recheck timer scheduled, and its generation.
@@ -68,25 +72,21 @@ final class WaiterRegistry: Sendable {
     /// Registers a waiter before its first attempt; false when shutting down.
     /// - Parameter deadline: when its wait ends (monotonic nanoseconds).
     func add(_ waiter: WaiterID, name: LockName, deadline: UInt64) -> Bool {
-        let added = state.withLock { state in
+        state.withLock { state in
             guard !state.isShuttingDown else { return false }
             state.nextOrder += 1
             state.entries[waiter] = Entry(name: name, order: state.nextOrder, deadline: deadline)
-            state.names[name, default: NameState()].waiters.insert(waiter)
+            state.names[name, default: NameState()].count += 1
             return true
         }
-        if added {
-            schedule(at: deadline) { [self] in deadlineReached(waiter) }
-        }
-        return added
     }
 
     /// Forgets a waiter (granted, timed out, cancelled or failed).
     func remove(_ waiter: WaiterID) {
         let continuation = state.withLock { state -> CheckedContinuation<WakeReason, Never>? in
             guard let entry = state.entries.removeValue(forKey: waiter) else { return nil }
-            state.names[entry.name]?.waiters.remove(waiter)
-            if state.names[entry.name]?.waiters.isEmpty == true { state.names[entry.name] = nil }
+            state.names[entry.name]?.count -= 1
+            if state.names[entry.name]?.count == 0 { state.names[entry.name] = nil }
             return entry.continuation
         }
         continuation?.resume(returning: .cancelled)
@@ -100,21 +100,26 @@ final class WaiterRegistry: Sendable {
     func park(_ waiter: WaiterID, outageUntil: UInt64? = nil) async -> WakeReason {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<WakeReason, Never>) in
-                let (immediate, generation) = state.withLock { state -> (WakeReason?, UInt64) in
-                    if state.isShuttingDown { return (.shutdown, 0) }
-                    if Task.isCancelled { return (.cancelled, 0) }
-                    guard var entry = state.entries[waiter] else { return (.cancelled, 0) }
+                let (immediate, generation, deadline) = state.withLock { state -> (WakeReason?, UInt64, UInt64?) in
+                    if state.isShuttingDown { return (.shutdown, 0, nil) }
+                    if Task.isCancelled { return (.cancelled, 0, nil) }
+                    guard var entry = state.entries[waiter] else { return (.cancelled, 0, nil) }
                     if let pending = entry.pendingWake {
                         entry.pendingWake = nil
                         state.entries[waiter] = entry
-                        return (pending, 0)
+                        return (pending, 0, nil)
                     }
-                    if entry.deadlinePassed { return (.timer, 0) }
+                    if entry.deadlinePassed { return (.timer, 0, nil) }
                     entry.generation &+= 1
                     entry.continuation = continuation
                     entry.parkedForOutage = outageUntil != nil
+                    let deadline = entry.deadlineTimerSet ? nil : entry.deadline
+                    entry.deadlineTimerSet = true
                     state.entries[waiter] = entry
-                    return (nil, entry.generation)
+                    return (nil, entry.generation, deadline)
+                }
+                if let deadline {
+                    schedule(at: deadline) { [self] in deadlineReached(waiter) }
                 }
                 if let immediate {
                     continuation.resume(returning: immediate)
@@ -217,7 +222,8 @@ final class WaiterRegistry: Sendable {
                 return (nil, names.timer)
             }
             names.recheckAt = nil
-            return (names.waiters.min { state.entries[$0]?.order ?? .max < state.entries[$1]?.order ?? .max }, nil)
+            // A scan, but rechecks are rare: a lease that ran out, a dead head.
+            return (state.entries.filter { $0.value.name == name }.min { $0.value.order < $1.value.order }?.key, nil)
         }
         if let first { wake(first, as: .recheck) }
         if let later { scheduleRecheck(name, later) }
@@ -235,19 +241,17 @@ final class WaiterRegistry: Sendable {
     func parkedQueues(firstOnly: Bool = false, names only: Set<LockName>? = nil) -> [LocalQueue] {
         let now = MonotonicClock.now()
         return state.withLock { state in
-            var queues: [LocalQueue] = []
-            for (name, names) in state.names where only?.contains(name) ?? true {
-                var parked = names.waiters.compactMap { waiter in
-                    state.entries[waiter].flatMap { $0.continuation == nil ? nil : (waiter, $0) }
-                }
-                guard !parked.isEmpty else { continue }
-                parked.sort { $0.1.order < $1.1.order }
-                if firstOnly { parked = [parked[0]] }
-                let longest = parked.map(\.1.deadline).max() ?? now
-                queues.append(LocalQueue(name: name, waiters: parked.map(\.0),
-                                         waitMs: Int64((longest > now ? longest - now : 0) / 1_000_000)))
+            var parked: [LockName: [(waiter: WaiterID, entry: Entry)]] = [:]
+            for (waiter, entry) in state.entries where entry.continuation != nil && only?.contains(entry.name) ?? true {
+                parked[entry.name, default: []].append((waiter, entry))
             }
-            return queues
+            return parked.map { name, waiters in
+                var waiters = waiters.sorted { $0.entry.order < $1.entry.order }
+                if firstOnly { waiters = [waiters[0]] }
+                let longest = waiters.map(\.entry.deadline).max() ?? now
+                return LocalQueue(name: name, waiters: waiters.map(\.waiter),
+                                  waitMs: Int64((longest > now ? longest - now : 0) / 1_000_000))
+            }
         }
     }
 

@@ -58,7 +58,7 @@ final class StalledStore: LockStore {
 
     func acquire(_ attempt: AcquireAttempt) async throws(LockError) -> AcquireResult {
         let result = try await inner.acquire(attempt)
-        guard case .granted(let lease, _) = result else { return result }
+        guard case .granted(let lease, _, _) = result else { return result }
         let mustStall = state.withLock { state -> Bool in
             state.grants.append(lease)
             guard state.remaining > 0 else { return false }

@@ -104,7 +104,7 @@ import Testing
         let grant = try await waiting.value
         let waitedMs = (MonotonicClock.now() - started) / 1_000_000
         #expect(grant.lease.owner == "survivor")
-        // The liveness window (700 ms), with room for a busy machine.
+        // The liveness window (600 ms), with room for a busy machine.
         #expect(waitedMs < 2_000)
         orphan.cancel()
         _ = try? await orphan.value

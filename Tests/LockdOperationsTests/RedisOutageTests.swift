@@ -100,7 +100,7 @@ import Testing
         let killed = ContinuousClock.now
         let reply = try await waiting.value
         // A parked waiter rides out an outage of up to 1 s (a Redis restart
-        // costs it nothing); then lockd's next beat (every 150 ms) wakes it
+        // costs it nothing); then lockd's next beat (every 100 ms) wakes it
         // and its retry fails at once: 2.5 s allows the grace, one beat and
         // scheduling noise, far below the 20 s wait.
         expectUnavailable(reply, .acquire, redisPort: redis.port, within: .seconds(25))

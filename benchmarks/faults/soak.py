@@ -147,7 +147,7 @@ class Soak:
             answered = now()
             self.count(status)
             self.waits.append({"name": name, "instance": instance, "sent": sent, "answered": answered, "status": status})
-            if status != 201:
+            if status not in (200, 201):
                 await asyncio.sleep(rng.uniform(0, 0.05) if status == 409 else 0.1)
                 continue
             grant = {"name": name, "fence": body["fence"], "sent": sent, "received": answered, "wall": time.time() * 1000,
@@ -291,18 +291,27 @@ class Soak:
     def check_waiting(self):
         held = {name: self.held(name) for name in self.names}
         excluded = {i: self.excluded(i) for i in range(len(self.c.ports))}
-        stalls = []
+        stalls, worst_wait = [], None
         for w in self.waits:
-            if w["status"] not in (201, 409):
+            if w["status"] not in (200, 201, 409):
                 continue
             # A waiter's own grant ends its wait: count up to the answer.
             busy = held[w["name"]] + excluded[w["instance"]]
-            stalls.append(self.longest_gap(w["sent"] + 0.05, w["answered"] - 0.01, busy) if w["answered"] - w["sent"] > 0.06 else 0)
+            stall = self.longest_gap(w["sent"] + 0.05, w["answered"] - 0.01, busy) if w["answered"] - w["sent"] > 0.06 else 0
+            stalls.append(stall)
+            if worst_wait is None or stall > worst_wait[0]:
+                worst_wait = (stall, w)
         stalls.sort()
         worst = stalls[-1] if stalls else 0
         if worst * 1000 > self.a.max_stall_ms:
             bad = sum(1 for s in stalls if s * 1000 > self.a.max_stall_ms)
-            self.problems.append(f"{bad} waiting acquires saw their name free for more than {self.a.max_stall_ms} ms (worst {worst * 1000:.0f} ms)")
+            stall, w = worst_wait
+            # The faults around the worst one, to say what it waited through.
+            nearby = [f"{f['kind']}({f['target']}) {f['start'] - w['sent']:+.2f}..{f['end'] - w['sent']:+.2f}s"
+                      for f in self.faults if f["start"] < w["answered"] + 1 and f["end"] > w["sent"] - 3]
+            self.problems.append(f"{bad} waiting acquires saw their name free for more than {self.a.max_stall_ms} ms "
+                                 f"(worst {stall * 1000:.0f} ms: instance {w['instance']}, waited {w['answered'] - w['sent']:.2f} s "
+                                 f"for {w['status']}; faults around it: {nearby})")
         return stalls
 
     def check_leftovers(self):
