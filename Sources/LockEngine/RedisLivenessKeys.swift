@@ -21,6 +21,11 @@ public enum RedisLivenessKeys: Sendable {
     /// One key per Cluster slot, in the slot of the names it serves.
     case perSlot
 
+    /// The keys `deployment` needs: one per slot in a Redis Cluster, else one.
+    public init(for deployment: RedisDeployment) {
+        if case .cluster = deployment { self = .perSlot } else { self = .shared }
+    }
+
     /// The instances key that scripts on `name` use.
     public func key(for name: LockName) -> String {
         switch self {

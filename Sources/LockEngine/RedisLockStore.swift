@@ -70,21 +70,21 @@ public final class RedisLockStore: LockStore {
             attempt.token.value, String(attempt.ttlMs), attempt.owner ?? "", attempt.waiter.map(member) ?? "",
             livenessWindowArgument, String(retention(waitMs: attempt.waitMs)), attempt.name.value,
         ])
-        let fields = try Self.fields(reply, count: 6)
+        let fields = try Self.fields(reply, count: 7)
         let owner = fields[4].string.flatMap { $0.isEmpty ? nil : $0 }
         if fields[0].int == 1 {
             let now = try Self.int(fields[2])
             let ttl = try Self.int(fields[3])
             let lease = Lease(name: attempt.name, token: attempt.token, fence: try Self.int(fields[1]),
                               ttlMs: ttl, expiresAtMs: now + ttl, owner: owner)
-            let recheck = fields.count > 6 ? fields[6].int ?? 0 : 0
-            return .granted(lease, isRetry: fields[5].int == 1, hint: WaitHint(recheckAfterMs: recheck > 0 ? Int64(recheck) : nil))
+            let recheck = try Self.int(fields[6])
+            return .granted(lease, isRetry: fields[5].int == 1, hint: WaitHint(recheckAfterMs: recheck > 0 ? recheck : nil))
         }
         let now = try Self.int(fields[1])
         let remaining = max(0, try Self.int(fields[2]))
         let fence = try Self.int(fields[3])
         let holders = fence > 0 ? [Holder(owner: owner, fence: fence, expiresAtMs: now + remaining, remainingMs: remaining)] : []
-        let hint = try hint(recheck: fields[5], head: fields.count > 6 ? fields[6] : .null, except: attempt.waiter)
+        let hint = try hint(recheck: fields[5], head: fields[6], except: attempt.waiter)
         return .held(holders: holders, retryAfterMs: remaining, hint: hint)
     }
 

@@ -222,8 +222,13 @@ final class WaiterRegistry: Sendable {
                 return (nil, names.timer)
             }
             names.recheckAt = nil
-            // A scan, but rechecks are rare: a lease that ran out, a dead head.
-            return (state.entries.filter { $0.value.name == name }.min { $0.value.order < $1.value.order }?.key, nil)
+            // A scan, but rechecks are rare (a lease that ran out, a dead
+            // head), and a set of waiters per name would cost every waiter.
+            var first: (waiter: WaiterID, order: UInt64)?
+            for (waiter, entry) in state.entries where entry.name == name && entry.order < first?.order ?? .max {
+                first = (waiter, entry.order)
+            }
+            return (first?.waiter, nil)
         }
         if let first { wake(first, as: .recheck) }
         if let later { scheduleRecheck(name, later) }

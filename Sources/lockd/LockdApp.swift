@@ -25,10 +25,8 @@ struct LockdApp {
     let logger: Logger
     let loops: EventLoopGroup
     let store: any LockStore
-    let redis: RedisClient?
-    /// Beats and reconciliation of waiters: a loop and a connection of their
-    /// own, so that request load cannot delay a beat past the liveness window.
-    let liveness: (loops: EventLoopGroup, redis: RedisClient)?
+    /// The Redis store's clients; nil for the in-memory store.
+    let redis: RedisLockBackend?
     let engine: LockEngine
     let server: HTTPServer
 
@@ -47,26 +45,17 @@ struct LockdApp {
         if let url = settings.redisURL {
             var configuration = try RedisConfiguration(url: url)
             if configuration.tls != nil { configuration.tls = settings.redisTLS }
-            let redis = RedisClient(configuration: configuration, eventLoopGroup: loops, logger: logger)
-            let livenessLoops = try EventLoopGroup(loopCount: 1, namePrefix: "lockd-liveness")
-            var livenessConfiguration = configuration
-            livenessConfiguration.connectionsPerLoop = 1
-            let livenessRedis = RedisClient(configuration: livenessConfiguration, eventLoopGroup: livenessLoops, logger: logger)
+            let redis = try RedisLockBackend(configuration: configuration, loops: loops, metrics: metrics, logger: logger)
             self.redis = redis
-            self.liveness = (livenessLoops, livenessRedis)
-            var livenessKeys = RedisLivenessKeys.shared
-            if case .cluster = configuration.deployment { livenessKeys = .perSlot }
-            self.store = RedisLockStore(client: redis, livenessClient: livenessRedis, livenessKeys: livenessKeys,
-                                        metrics: metrics, logger: logger)
+            self.store = redis.store
         } else {
             self.redis = nil
-            self.liveness = nil
             self.store = InMemoryLockStore()
         }
         var engineConfiguration = LockEngineConfiguration()
         engineConfiguration.maxWaitMs = settings.maxWaitMs
         self.engine = LockEngine(store: store, configuration: engineConfiguration, loops: loops,
-                                 upkeepLoop: liveness?.loops.loops[0], metrics: metrics, logger: logger)
+                                 upkeepLoop: redis?.upkeepLoop, metrics: metrics, logger: logger)
         var http = HTTPServerConfiguration(listenAddress: settings.listen)
         http.tls = settings.tls
         let api = LockAPI(engine: engine, factory: lockdMetrics.factory, metrics: lockdMetrics.render)
@@ -94,8 +83,6 @@ struct LockdApp {
         } catch {
             await store.close()
             await redis?.shutdown()
-            await liveness?.redis.shutdown()
-            liveness?.loops.shutdown()
             loops.shutdown()
             throw Settings.Invalid(description: "--listen / LOCKD_LISTEN: cannot listen on '\(settings.listen)': \(error)")
         }
@@ -111,7 +98,7 @@ struct LockdApp {
 
         // Started in this order; shut down in reverse: engine, HTTP, store.
         let services: [any Service] = [
-            StoreService(store: store, redis: redis, livenessRedis: liveness?.redis),
+            StoreService(store: store, redis: redis),
             HTTPServerService(server: server, gracePeriod: Self.shutdownGracePeriod),
             LockEngineService(engine: engine, logger: logger),
             ReloadOnHangup(hooks: reloadHooks, logger: logger),
@@ -121,11 +108,10 @@ struct LockdApp {
         do {
             try await group.run()
         } catch {
-            liveness?.loops.shutdown()
+            await redis?.shutdown()
             loops.shutdown()
             throw error
         }
-        liveness?.loops.shutdown()
         loops.shutdown()
         logger.info("stopped")
     }

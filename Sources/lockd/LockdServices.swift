@@ -1,6 +1,5 @@
 import LockEngine
 import LockdHTTP
-import LockdRedis
 import Logging
 import ServiceLifecycle
 
@@ -36,18 +35,15 @@ struct LockEngineService: Service {
     }
 }
 
-/// The store and its Redis client: idle until shutdown, then closed — last,
+/// The store and its Redis clients: idle until shutdown, then closed — last,
 /// once no request can use them.
 struct StoreService: Service {
     let store: any LockStore
-    let redis: RedisClient?
-    /// The store's client for waiter upkeep, when it has one of its own.
-    let livenessRedis: RedisClient?
+    let redis: RedisLockBackend?
 
     func run() async {
         try? await gracefulShutdown()
         await store.close()
         await redis?.shutdown()
-        await livenessRedis?.shutdown()
     }
 }

@@ -13,6 +13,15 @@ import Testing
         #expect(RedisLivenessKeys.shared.key(for: name) == "lockd:instances")
     }
 
+    @Test(arguments: [
+        ("redis://127.0.0.1:6379", RedisLivenessKeys.shared),
+        ("redis+sentinel://127.0.0.1:26379/primary", .shared),
+        ("redis+cluster://127.0.0.1:7000,127.0.0.1:7001", .perSlot),
+    ])
+    func aClusterURLGetsAKeyPerSlot(url: String, keys: RedisLivenessKeys) throws {
+        #expect(RedisLivenessKeys(for: try RedisConfiguration(url: url).deployment) == keys)
+    }
+
     @Test func manyNamesNeedOneKeyOnOneServerAndOnePerSlotInACluster() throws {
         let names = try (0..<10_000).map { try LockName("name:\($0)") }
         #expect(RedisLivenessKeys.shared.keys(for: names).count == 1)
