@@ -9,6 +9,8 @@ import CoreMetrics
 /// - `lockd_leases_ended_total{reason}` — released, or lost (renew or
 ///   release found the lease gone: it expired, or never was);
 /// - `lockd_waiters` — acquires waiting in this process now;
+/// - `lockd_waiters_restored_total` — waiters put back into a queue the
+///   store had lost (a Redis restart without persistence, say);
 /// - `lockd_store_call_duration_seconds{operation}` and
 ///   `lockd_store_errors_total{operation,kind}` — the store's round trips.
 public struct LockMetrics: Sendable {
@@ -34,6 +36,11 @@ public struct LockMetrics: Sendable {
     /// Records how many acquires wait now.
     public func waiting(_ count: Int) {
         waiters.record(count)
+    }
+
+    /// Counts waiters put back into a queue the store had lost.
+    public func waitersRestored(_ count: Int) {
+        Counter(label: "lockd_waiters_restored_total", factory: factory).increment(by: count)
     }
 
     /// Records one store round trip and, when it failed, its kind of failure.

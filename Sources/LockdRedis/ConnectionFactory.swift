@@ -26,6 +26,9 @@ struct ConnectionFactory: Sendable {
     let logger: Logger
     /// Told when a connection to a master breaks: the topology may have changed.
     let doubts = TopologyDoubts()
+    /// Told when a command connection completes its handshake (again): see
+    /// ``RedisClient/connectionReadyEvents()``.
+    let ready = ReadyListeners()
 
     init(configuration: RedisConfiguration, logger: Logger) {
         self.configuration = configuration

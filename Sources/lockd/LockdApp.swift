@@ -25,7 +25,8 @@ struct LockdApp {
     let logger: Logger
     let loops: EventLoopGroup
     let store: any LockStore
-    let redis: RedisClient?
+    /// The Redis store's clients; nil for the in-memory store.
+    let redis: RedisLockBackend?
     let engine: LockEngine
     let server: HTTPServer
 
@@ -44,16 +45,17 @@ struct LockdApp {
         if let url = settings.redisURL {
             var configuration = try RedisConfiguration(url: url)
             if configuration.tls != nil { configuration.tls = settings.redisTLS }
-            let redis = RedisClient(configuration: configuration, eventLoopGroup: loops, logger: logger)
+            let redis = try RedisLockBackend(configuration: configuration, loops: loops, metrics: metrics, logger: logger)
             self.redis = redis
-            self.store = RedisLockStore(client: redis, metrics: metrics, logger: logger)
+            self.store = redis.store
         } else {
             self.redis = nil
             self.store = InMemoryLockStore()
         }
         var engineConfiguration = LockEngineConfiguration()
         engineConfiguration.maxWaitMs = settings.maxWaitMs
-        self.engine = LockEngine(store: store, configuration: engineConfiguration, loops: loops, metrics: metrics, logger: logger)
+        self.engine = LockEngine(store: store, configuration: engineConfiguration, loops: loops,
+                                 upkeepLoop: redis?.upkeepLoop, metrics: metrics, logger: logger)
         var http = HTTPServerConfiguration(listenAddress: settings.listen)
         http.tls = settings.tls
         let api = LockAPI(engine: engine, factory: lockdMetrics.factory, metrics: lockdMetrics.render)
@@ -106,6 +108,7 @@ struct LockdApp {
         do {
             try await group.run()
         } catch {
+            await redis?.shutdown()
             loops.shutdown()
             throw error
         }

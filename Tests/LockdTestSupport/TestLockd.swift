@@ -72,16 +72,12 @@ public struct TestLockd: Sendable {
         let loops = try EventLoopGroup(loopCount: configuration.loopCount, namePrefix: "lockd-test")
         let lockdMetrics = LockdMetrics()
         let metrics = LockMetrics(factory: lockdMetrics.factory)
-        let store: any LockStore
-        var client: RedisClient?
-        if let redis {
-            let redisClient = RedisClient(configuration: try RedisConfiguration(url: redis.url), eventLoopGroup: loops, logger: logger)
-            client = redisClient
-            store = RedisLockStore(client: redisClient, metrics: metrics, logger: logger)
-        } else {
-            store = InMemoryLockStore()
+        let backend = try redis.map { redis in
+            try RedisLockBackend(configuration: try RedisConfiguration(url: redis.url), loops: loops, metrics: metrics, logger: logger)
         }
-        let engine = LockEngine(store: store, configuration: configuration.engine, loops: loops, metrics: metrics, logger: logger)
+        let store: any LockStore = backend?.store ?? InMemoryLockStore()
+        let engine = LockEngine(store: store, configuration: configuration.engine, loops: loops,
+                                upkeepLoop: backend?.upkeepLoop, metrics: metrics, logger: logger)
         let api = LockAPI(engine: engine, factory: lockdMetrics.factory, metrics: lockdMetrics.render)
         let server = HTTPServer(configuration: configuration.http, responder: api.responder, eventLoopGroup: loops, logger: logger)
         lockdMetrics.observe(server)
@@ -92,7 +88,7 @@ public struct TestLockd: Sendable {
             runner?.cancel()
             await runner?.value
             await store.close()
-            await client?.shutdown()
+            await backend?.shutdown()
             loops.shutdown()
         }
         let addresses: [SocketAddress]
