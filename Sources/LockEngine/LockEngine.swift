@@ -57,7 +57,7 @@ public final class LockEngine: Sendable {
             return grant
         } catch {
             switch error {
-            case .lockHeld: metrics.acquired(request.waitMs > 0 ? .timedOut : .held)
+            case .lockHeld, .limitMismatch: metrics.acquired(request.waitMs > 0 ? .timedOut : .held)
             case .cancelled: metrics.acquired(.cancelled)
             case .invalidRequest: metrics.acquired(.invalid)
             case .unavailable, .leaseLost: metrics.acquired(.unavailable)

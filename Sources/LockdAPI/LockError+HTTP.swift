@@ -25,6 +25,14 @@ extension LockError {
                 "Content-Type": "application/problem+json",
                 "Retry-After": String(seconds),
             ], body: json.bytes)
+        case .limitMismatch(let limit):
+            var json = JSONWriter()
+            json.field("type", "limit-mismatch")
+            json.field("title", "Limit mismatch")
+            json.field("status", Int64(409))
+            json.field("detail", "this name is in use with limit \(limit); acquire it with that limit or wait until it is free")
+            json.field("limit", Int64(limit))
+            return HTTPResponse(status: .conflict, headers: ["Content-Type": "application/problem+json"], body: json.bytes)
         case .unavailable(let detail):
             return Self.unavailableResponse(detail)
         case .cancelled:
