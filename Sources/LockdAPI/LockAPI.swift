@@ -66,18 +66,15 @@ public struct LockAPI: Sendable {
         await answer(context) { () throws(LockError) in
             let name = try lockName(context)
             let body = try RequestBody(request.body, allowed: Self.acquireFields)
-            if let limit = try body.integer("limit"), limit != 1 {
-                throw .invalidRequest("limit must be 1: semaphores (limit > 1) are not supported yet")
-            }
-            if let mode = try body.string("mode"), mode != "exclusive" {
-                throw .invalidRequest("mode must be \"exclusive\": shared (reader) leases are not supported yet")
-            }
+            let (limit, mode) = try body.limitAndMode()
             let acquire = AcquireRequest(
                 name: name,
                 ttlMs: try body.integer("ttl_ms") ?? engine.configuration.defaultTTLMs,
                 waitMs: try body.integer("wait_ms") ?? 0,
                 owner: try body.string("owner"),
-                token: try body.string("token").map { (text: String) throws(LockError) in try LeaseToken(text) }
+                token: try body.string("token").map { (text: String) throws(LockError) in try LeaseToken(text) },
+                limit: limit,
+                mode: mode
             )
             let grant = try await engine.acquire(acquire)
             context.logger.debug("lease granted", metadata: [

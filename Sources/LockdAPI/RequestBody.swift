@@ -46,7 +46,7 @@ struct RequestBody {
         // 1e3 and 1000.0 are integers written another way; 1.5 is not.
         guard let approximate = Double(text), approximate.rounded() == approximate,
               abs(approximate) < 9_007_199_254_740_992
-        else { throw .invalidRequest("\(key) must be a whole number of milliseconds within range, not \(text)") }
+        else { throw .invalidRequest("\(key) must be a whole number within range, not \(text)") }
         return Int64(approximate)
     }
 
@@ -58,5 +58,28 @@ struct RequestBody {
             throw .invalidRequest("\(key) must be a string, not \(value.typeName)")
         }
         return text
+    }
+
+    /// The acquire body's `limit` (1–1000, default 1) and `mode`
+    /// (`exclusive` or `shared`, default `exclusive`).
+    /// - Throws: ``LockError/invalidRequest(_:)`` for a limit out of range,
+    ///   an unknown mode, or `shared` with a limit above 1 (a reader-writer
+    ///   lock has no slots to share).
+    func limitAndMode() throws(LockError) -> (limit: Int, mode: LockMode) {
+        let limit = try integer("limit") ?? 1
+        guard (1...1000).contains(limit) else {
+            throw .invalidRequest("limit must be an integer between 1 and 1000, not \(limit)")
+        }
+        var mode = LockMode.exclusive
+        if let text = try string("mode") {
+            guard let named = LockMode(rawValue: text) else {
+                throw .invalidRequest("mode must be \"exclusive\" or \"shared\", not \"\(text.prefix(40))\"")
+            }
+            mode = named
+        }
+        if mode == .shared, limit > 1 {
+            throw .invalidRequest("mode \"shared\" takes limit 1 (a reader-writer lock), not \(limit): leave limit out or use exclusive mode for a semaphore")
+        }
+        return (Int(limit), mode)
     }
 }
