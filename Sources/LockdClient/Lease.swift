@@ -1,9 +1,9 @@
 import Foundation
 import Synchronization
 
-/// The right to a lock until ``expiresAt``: what ``LockClient/tryAcquire(_:ttl:wait:autoRenew:)``,
-/// ``LockClient/acquire(_:ttl:wait:autoRenew:)`` and
-/// ``LockClient/withLock(_:ttl:wait:isolation:_:)`` hand out.
+/// The right to a lock until ``expiresAt``: what ``LockClient/tryAcquire(_:ttl:wait:autoRenew:limit:mode:)``,
+/// ``LockClient/acquire(_:ttl:wait:autoRenew:limit:mode:)`` and
+/// ``LockClient/withLock(_:ttl:wait:limit:mode:isolation:_:)`` hand out.
 ///
 /// Send ``fence`` along with every write to the protected resource, so that it can
 /// refuse a holder whose lease has since ended. A lease renews itself in the
@@ -23,7 +23,7 @@ import Synchronization
 /// try await lease.release()
 /// ```
 ///
-/// (``LockClient/withLock(_:ttl:wait:isolation:_:)`` does all of that for you.)
+/// (``LockClient/withLock(_:ttl:wait:limit:mode:isolation:_:)`` does all of that for you.)
 ///
 /// A lease is lost when lockd says its token no longer holds the lock, or when
 /// its TTL runs out on the client's clock (counted from when the last acquire or
@@ -38,6 +38,11 @@ public final class Lease: Sendable {
     public let token: String
     /// The owner label given at acquire, if any.
     public let owner: String?
+    /// ``LockMode/exclusive``, or ``LockMode/shared`` for a reader lease.
+    public let mode: LockMode
+    /// The lock's limit: 1 for a lock or reader-writer lock, more for a
+    /// semaphore this lease holds one slot of.
+    public let limit: Int
 
     let remote: RemoteLocks
     let state: Mutex<LeaseState>
@@ -50,6 +55,8 @@ public final class Lease: Sendable {
         fence = wire.fence
         token = wire.token
         owner = wire.owner
+        mode = LockMode(wire.mode)
+        limit = wire.limit
         self.remote = remote
         state = Mutex(LeaseState(expiresAt: wire.expiresAt, ttl: .milliseconds(wire.ttlMs), sentAt: sentAt))
     }

@@ -61,24 +61,27 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/AcquireRequest/token`.
             public var token: Components.Schemas.Token?
-            /// Number of holders; values above 1 (semaphores) are not supported yet.
+            /// How many leases the name grants at once. Above 1 the name is a
+            /// semaphore: up to `limit` exclusive leases, each with its own token
+            /// and fence. The first acquire on a free name (no holders, no
+            /// waiters) sets its limit; while anything holds or waits on the
+            /// name, an acquire with another `limit` answers `409
+            /// limit-mismatch`. `mode: shared` takes limit 1 only (otherwise
+            /// `400 invalid-request`).
+            ///
             ///
             /// - Remark: Generated from `#/components/schemas/AcquireRequest/limit`.
             public var limit: Swift.Int?
-            /// `exclusive` is the only mode supported yet; `shared` (reader
-            /// leases) answers `400 invalid-request` saying so.
+            /// `shared` takes a reader lease of a reader-writer lock: any number
+            /// of shared leases together, or one exclusive lease. Waiters of
+            /// both modes share one first-come, first-served queue, so a waiting
+            /// writer is never starved by a stream of readers. A token that holds
+            /// the name in one mode and asks for the other gets `409 lock-held`
+            /// (no upgrades).
             ///
             ///
             /// - Remark: Generated from `#/components/schemas/AcquireRequest/mode`.
-            @frozen public enum ModePayload: String, Codable, Hashable, Sendable, CaseIterable {
-                case exclusive = "exclusive"
-            }
-            /// `exclusive` is the only mode supported yet; `shared` (reader
-            /// leases) answers `400 invalid-request` saying so.
-            ///
-            ///
-            /// - Remark: Generated from `#/components/schemas/AcquireRequest/mode`.
-            public var mode: Components.Schemas.AcquireRequest.ModePayload?
+            public var mode: Components.Schemas.LockMode?
             /// Creates a new `AcquireRequest`.
             ///
             /// - Parameters:
@@ -86,15 +89,15 @@ extension Components {
             ///   - waitMs: 0 tries once. Otherwise wait up to this many milliseconds for the
             ///   - owner: Free label shown to inspectors, at most 256 bytes of UTF-8.
             ///   - token: Client-chosen token; makes the acquire retry-safe. Without it
-            ///   - limit: Number of holders; values above 1 (semaphores) are not supported yet.
-            ///   - mode: `exclusive` is the only mode supported yet; `shared` (reader
+            ///   - limit: How many leases the name grants at once. Above 1 the name is a
+            ///   - mode: `shared` takes a reader lease of a reader-writer lock: any number
             public init(
                 ttlMs: Swift.Int? = nil,
                 waitMs: Swift.Int? = nil,
                 owner: Swift.String? = nil,
                 token: Components.Schemas.Token? = nil,
                 limit: Swift.Int? = nil,
-                mode: Components.Schemas.AcquireRequest.ModePayload? = nil
+                mode: Components.Schemas.LockMode? = nil
             ) {
                 self.ttlMs = ttlMs
                 self.waitMs = waitMs
@@ -134,7 +137,7 @@ extension Components {
                     forKey: .limit
                 )
                 self.mode = try container.decodeIfPresent(
-                    Components.Schemas.AcquireRequest.ModePayload.self,
+                    Components.Schemas.LockMode.self,
                     forKey: .mode
                 )
                 try decoder.ensureNoAdditionalProperties(knownKeys: [
@@ -146,6 +149,15 @@ extension Components {
                     "mode"
                 ])
             }
+        }
+        /// How a lease holds its name: `exclusive` (a lock, a writer, or one
+        /// slot of a semaphore) or `shared` (a reader of a reader-writer lock).
+        ///
+        ///
+        /// - Remark: Generated from `#/components/schemas/LockMode`.
+        @frozen public enum LockMode: String, Codable, Hashable, Sendable, CaseIterable {
+            case exclusive = "exclusive"
+            case shared = "shared"
         }
         /// Renew options; an empty body keeps the lease's current `ttl_ms`.
         ///
@@ -196,6 +208,12 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/Lease/owner`.
             public var owner: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Lease/mode`.
+            public var mode: Components.Schemas.LockMode
+            /// The name's limit; above 1 it is a semaphore.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Lease/limit`.
+            public var limit: Swift.Int
             /// Creates a new `Lease`.
             ///
             /// - Parameters:
@@ -205,13 +223,17 @@ extension Components {
             ///   - ttlMs: The lease's lifetime in milliseconds.
             ///   - expiresAt:
             ///   - owner: The owner label given at acquire; absent when none.
+            ///   - mode:
+            ///   - limit: The name's limit; above 1 it is a semaphore.
             public init(
                 name: Swift.String,
                 token: Components.Schemas.Token,
                 fence: Components.Schemas.Fence,
                 ttlMs: Swift.Int,
                 expiresAt: Components.Schemas.Timestamp,
-                owner: Swift.String? = nil
+                owner: Swift.String? = nil,
+                mode: Components.Schemas.LockMode,
+                limit: Swift.Int
             ) {
                 self.name = name
                 self.token = token
@@ -219,6 +241,8 @@ extension Components {
                 self.ttlMs = ttlMs
                 self.expiresAt = expiresAt
                 self.owner = owner
+                self.mode = mode
+                self.limit = limit
             }
             public enum CodingKeys: String, CodingKey {
                 case name
@@ -227,6 +251,8 @@ extension Components {
                 case ttlMs = "ttl_ms"
                 case expiresAt = "expires_at"
                 case owner
+                case mode
+                case limit
             }
         }
         /// One holder of a lock, as inspectors see it (no token).
@@ -237,6 +263,8 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/Holder/owner`.
             public var owner: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Holder/mode`.
+            public var mode: Components.Schemas.LockMode
             /// - Remark: Generated from `#/components/schemas/Holder/fence`.
             public var fence: Components.Schemas.Fence
             /// - Remark: Generated from `#/components/schemas/Holder/expires_at`.
@@ -249,28 +277,32 @@ extension Components {
             ///
             /// - Parameters:
             ///   - owner: The owner label given at acquire; absent when none.
+            ///   - mode:
             ///   - fence:
             ///   - expiresAt:
             ///   - ttlMs: Milliseconds that remain until the lease expires.
             public init(
                 owner: Swift.String? = nil,
+                mode: Components.Schemas.LockMode,
                 fence: Components.Schemas.Fence,
                 expiresAt: Components.Schemas.Timestamp,
                 ttlMs: Swift.Int
             ) {
                 self.owner = owner
+                self.mode = mode
                 self.fence = fence
                 self.expiresAt = expiresAt
                 self.ttlMs = ttlMs
             }
             public enum CodingKeys: String, CodingKey {
                 case owner
+                case mode
                 case fence
                 case expiresAt = "expires_at"
                 case ttlMs = "ttl_ms"
             }
         }
-        /// A lock's state. A free name has `held: false` and no holders.
+        /// A lock's state. A free name has `held: false`, no holders and no `mode`.
         ///
         /// - Remark: Generated from `#/components/schemas/LockStatus`.
         public struct LockStatus: Codable, Hashable, Sendable {
@@ -278,27 +310,51 @@ extension Components {
             public var name: Swift.String
             /// - Remark: Generated from `#/components/schemas/LockStatus/held`.
             public var held: Swift.Bool
+            /// The holders' mode; absent when the name is free.
+            ///
+            /// - Remark: Generated from `#/components/schemas/LockStatus/mode`.
+            public var mode: Components.Schemas.LockMode?
+            /// The name's limit: 1 for a lock or reader-writer lock, above 1 for a semaphore (1 for a free name).
+            ///
+            /// - Remark: Generated from `#/components/schemas/LockStatus/limit`.
+            public var limit: Swift.Int
             /// - Remark: Generated from `#/components/schemas/LockStatus/holders`.
             public var holders: [Components.Schemas.Holder]
+            /// How many acquires wait in the name's queue.
+            ///
+            /// - Remark: Generated from `#/components/schemas/LockStatus/waiting`.
+            public var waiting: Swift.Int
             /// Creates a new `LockStatus`.
             ///
             /// - Parameters:
             ///   - name:
             ///   - held:
+            ///   - mode: The holders' mode; absent when the name is free.
+            ///   - limit: The name's limit: 1 for a lock or reader-writer lock, above 1 for a semaphore (1 for a free name).
             ///   - holders:
+            ///   - waiting: How many acquires wait in the name's queue.
             public init(
                 name: Swift.String,
                 held: Swift.Bool,
-                holders: [Components.Schemas.Holder]
+                mode: Components.Schemas.LockMode? = nil,
+                limit: Swift.Int,
+                holders: [Components.Schemas.Holder],
+                waiting: Swift.Int
             ) {
                 self.name = name
                 self.held = held
+                self.mode = mode
+                self.limit = limit
                 self.holders = holders
+                self.waiting = waiting
             }
             public enum CodingKeys: String, CodingKey {
                 case name
                 case held
+                case mode
+                case limit
                 case holders
+                case waiting
             }
         }
         /// One page of held locks.
@@ -367,7 +423,8 @@ extension Components {
             }
         }
         /// What went wrong, as a short relative reference clients branch on:
-        /// `lock-held` (409), `lease-lost` (409), `invalid-request` (400),
+        /// `lock-held` (409), `lease-lost` (409), `limit-mismatch` (409),
+        /// `invalid-request` (400),
         /// `unavailable` (503), `not-found` (404), `method-not-allowed` (405),
         /// `not-acceptable` (406), `unsupported-media-type` (415),
         /// `payload-too-large` (413), `headers-too-large` (431),
@@ -379,6 +436,7 @@ extension Components {
         @frozen public enum ProblemType: String, Codable, Hashable, Sendable, CaseIterable {
             case lockHeld = "lock-held"
             case leaseLost = "lease-lost"
+            case limitMismatch = "limit-mismatch"
             case invalidRequest = "invalid-request"
             case unavailable = "unavailable"
             case notFound = "not-found"
@@ -414,6 +472,10 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/Problem/holders`.
             public var holders: [Components.Schemas.Holder]?
+            /// On `limit-mismatch` only; the name's current limit.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Problem/limit`.
+            public var limit: Swift.Int?
             /// Creates a new `Problem`.
             ///
             /// - Parameters:
@@ -422,18 +484,21 @@ extension Components {
             ///   - status: The HTTP status code.
             ///   - detail: What happened and what to fix.
             ///   - holders: On `lock-held` only; who holds the lock.
+            ///   - limit: On `limit-mismatch` only; the name's current limit.
             public init(
                 _type: Components.Schemas.ProblemType,
                 title: Swift.String,
                 status: Swift.Int,
                 detail: Swift.String,
-                holders: [Components.Schemas.Holder]? = nil
+                holders: [Components.Schemas.Holder]? = nil,
+                limit: Swift.Int? = nil
             ) {
                 self._type = _type
                 self.title = title
                 self.status = status
                 self.detail = detail
                 self.holders = holders
+                self.limit = limit
             }
             public enum CodingKeys: String, CodingKey {
                 case _type = "type"
@@ -441,6 +506,7 @@ extension Components {
                 case status
                 case detail
                 case holders
+                case limit
             }
         }
     }
