@@ -1,6 +1,8 @@
 /// Pairs each release of a contended name with the grant that follows it, as
 /// seen by the clients, to measure handoff latency: from the moment a
 /// release's `204` arrives to the moment the next waiter's `201` arrives.
+/// On a semaphore (`limit` above 1) only a release from a full name hands
+/// over: releases are paired with grants first in, first out.
 ///
 /// Only waiters count: a grant is a handoff when its acquire was sent before
 /// the release was seen (it was queued); a grant to an acquire sent later
@@ -19,36 +21,40 @@ public struct HandoffTracker: Sendable {
     private struct NameState: Sendable {
         /// Grants seen minus releases (and abandoned leases) seen.
         var holders = 0
-        /// When the last release was seen, until a grant claims it.
-        var releasedAt: UInt64?
+        /// When releases from the full name were seen, oldest first, until
+        /// grants claim them (at most `limit`).
+        var releases: [UInt64] = []
         /// Grants seen while the previous holder's release was not yet seen.
         var earlyGrants: [UInt64] = []
     }
 
     private var states: [NameState]
+    private let limit: Int
     /// Handoffs whose grant was noticed before the release it followed.
     public private(set) var reordered = 0
 
-    /// Tracks `names` names, indexed from 0.
-    public init(names: Int) {
+    /// Tracks `names` names, indexed from 0, each with `limit` holders at once.
+    public init(names: Int, limit: Int = 1) {
         states = Array(repeating: NameState(), count: names)
+        self.limit = max(1, limit)
     }
 
     /// Notes a `201` for `name`; returns the handoff latency in nanoseconds
     /// when this grant went to a waiter that a seen release handed over to.
     public mutating func granted(name: Int, at time: UInt64, acquireSentAt sentAt: UInt64) -> UInt64? {
         defer { states[name].holders += 1 }
-        if let releasedAt = states[name].releasedAt {
-            states[name].releasedAt = nil
+        if !states[name].releases.isEmpty {
+            let releasedAt = states[name].releases.removeFirst()
             return sentAt < releasedAt ? time &- releasedAt : nil
         }
-        if states[name].holders > 0 { states[name].earlyGrants.append(sentAt) }
+        if states[name].holders >= limit { states[name].earlyGrants.append(sentAt) }
         return nil
     }
 
     /// Notes a `204` for `name`; returns zero when a grant for the same name
     /// was already seen (a reordered handoff), nil otherwise.
     public mutating func released(name: Int, at time: UInt64) -> UInt64? {
+        let wasFull = states[name].holders >= limit
         states[name].holders = max(0, states[name].holders - 1)
         if !states[name].earlyGrants.isEmpty {
             let sentAt = states[name].earlyGrants.removeFirst()
@@ -56,7 +62,10 @@ public struct HandoffTracker: Sendable {
             reordered += 1
             return 0
         }
-        states[name].releasedAt = time
+        // Below the limit, a waiter had no need of this release.
+        guard wasFull || limit == 1 else { return nil }
+        states[name].releases.append(time)
+        if states[name].releases.count > limit { states[name].releases.removeFirst() }
         return nil
     }
 
@@ -65,6 +74,6 @@ public struct HandoffTracker: Sendable {
     public mutating func abandoned(name: Int) {
         states[name].holders = max(0, states[name].holders - 1)
         if !states[name].earlyGrants.isEmpty { states[name].earlyGrants.removeFirst() }
-        states[name].releasedAt = nil
+        states[name].releases.removeAll()
     }
 }
