@@ -57,6 +57,10 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
         let headOnly: Bool
         let keepAlive: Bool
         let version: HTTPVersion
+        let method: HTTPMethod
+        let path: String
+        let requestID: HTTPRequestID
+        let startedAt: UInt64
     }
 
     /// Input buffered while a request is being answered, beyond which reading pauses.
@@ -150,24 +154,31 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
             case .failure(let error):
                 server.logger.debug("rejected a request", metadata: ["error": "\(error)", "remote": "\(remoteAddress.map { "\($0)" } ?? "?")"])
                 closeAfterOutput = true
-                encode(error.response, headOnly: false, keepAlive: false, version: .http1_1)
+                answerUnread(error.response)
             }
         }
         return offset
     }
 
     private func startHandler(_ request: HTTPRequest, keepAlive: Bool) {
-        handler = InFlight(task: nil, headOnly: request.method == .head, keepAlive: keepAlive, version: request.version)
+        let (receivedID, traceParent) = request.tracingFields()
+        let requestID = receivedID ?? server.makeRequestID()
+        handler = InFlight(
+            task: nil, headOnly: request.method == .head, keepAlive: keepAlive, version: request.version,
+            method: request.method, path: request.path, requestID: requestID, startedAt: requestStartedAt)
         let requestContext = HTTPRequestContext(
             eventLoop: context.loop,
             remoteAddress: remoteAddress,
             logger: server.logger,
-            requestNumber: server.nextRequestNumber(),
-            idPrefix: server.requestIDPrefix
+            requestID: requestID,
+            traceParent: traceParent
         )
         let responder = server.responder
         let task = Task.immediate(executorPreference: context.loop) { [self] in
-            let response = await responder.respond(to: request, context: requestContext)
+            let metadata = HTTPRequestLogMetadata(requestID: requestID, traceParent: traceParent)
+            let response = await HTTPRequestLogMetadata.$current.withValue(metadata) {
+                await responder.respond(to: request, context: requestContext)
+            }
             finish(response)
         }
         // A responder that never suspends has already finished.
@@ -181,20 +192,32 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
         }
         guard let finished = handler else { return }
         handler = nil
+        // Reported even when the client has gone and the response is never
+        // sent: the request was answered all the same.
+        server.report(finished.method, finished.path, response, startedAt: finished.startedAt,
+                      requestID: finished.requestID, remoteAddress: remoteAddress)
         guard !isClosed else { return }
         let keepAlive = finished.keepAlive && !draining
         if !keepAlive { closeAfterOutput = true }
         // A request pipelined behind a long poll gets its head deadline from now.
         if !pending.isEmpty { requestStartedAt = MonotonicClock.now() }
-        encode(response, headOnly: finished.headOnly, keepAlive: keepAlive, version: finished.version)
+        encode(response, headOnly: finished.headOnly, keepAlive: keepAlive, version: finished.version, requestID: finished.requestID)
         if !driving { pump() }
     }
 
-    private func encode(_ response: HTTPResponse, headOnly: Bool, keepAlive: Bool, version: HTTPVersion) {
+    private func encode(_ response: HTTPResponse, headOnly: Bool, keepAlive: Bool, version: HTTPVersion, requestID: HTTPRequestID) {
         HTTPResponseEncoder.encode(
             response, headOnly: headOnly, keepAlive: keepAlive, requestVersion: version,
-            date: context.dates.current(), into: &output
+            date: context.dates.current(), requestID: requestID, into: &output
         )
+    }
+
+    /// Answers, and closes after, a request that could not be read (malformed,
+    /// too large, too slow): it gets an id of its own and is reported too.
+    private func answerUnread(_ response: HTTPResponse) {
+        let requestID = server.makeRequestID()
+        encode(response, headOnly: false, keepAlive: false, version: .http1_1, requestID: requestID)
+        server.report(nil, nil, response, startedAt: requestStartedAt, requestID: requestID, remoteAddress: remoteAddress)
     }
 
     // MARK: Output and flow control
@@ -329,7 +352,7 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
             guard handler == nil, case .open = phase else { return close() }
             closeAfterOutput = true
             let detail = reason == .head ? "the request head did not arrive in time" : "the request body did not arrive in time"
-            encode(HTTPError.timeout(detail).response, headOnly: false, keepAlive: false, version: .http1_1)
+            answerUnread(HTTPError.timeout(detail).response)
             pump()
         }
     }

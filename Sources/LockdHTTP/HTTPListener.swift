@@ -89,14 +89,18 @@ final class HTTPListener: EventHandler, @unchecked Sendable {
     /// Answers a client over the connection cap with 503 and closes it.
     private func turnAway(_ client: Socket) {
         var bytes: [UInt8] = []
+        let response = HTTPError.unavailable("the server has too many open connections; retry shortly").response
+        let requestID = server.makeRequestID()
         HTTPResponseEncoder.encode(
-            HTTPError.unavailable("the server has too many open connections; retry shortly").response,
+            response,
             headOnly: false,
             keepAlive: false,
             requestVersion: .http1_1,
             date: context.dates.current(),
+            requestID: requestID,
             into: &bytes
         )
+        server.report(nil, nil, response, startedAt: 0, requestID: requestID, remoteAddress: try? client.remoteAddress())
         _ = bytes.withUnsafeBytes { client.write($0) }
         client.shutdownWrite()
         client.close()

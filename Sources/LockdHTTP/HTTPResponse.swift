@@ -14,6 +14,9 @@ public struct HTTPResponse: Sendable {
     public var headers: HTTPHeaders
     /// The body; must be empty for 1xx, 204 and 304 (the server drops it).
     public var body: [UInt8]
+    /// The name of the route that produced this response, set by ``Router``;
+    /// never sent, but reported to the server's ``HTTPExchangeObserver``.
+    public var route: String?
 
     /// Creates a response.
     public init(status: HTTPStatus, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = []) {

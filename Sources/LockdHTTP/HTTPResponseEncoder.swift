@@ -8,12 +8,14 @@ enum HTTPResponseEncoder {
     ///   - keepAlive: Whether the connection stays open after this response.
     ///   - requestVersion: The request's version; HTTP/1.0 keep-alive is confirmed explicitly.
     ///   - date: The `Date` value (IMF-fixdate).
+    ///   - requestID: Sent back as `X-Request-Id`.
     static func encode(
         _ response: HTTPResponse,
         headOnly: Bool,
         keepAlive: Bool,
         requestVersion: HTTPVersion,
         date: [UInt8],
+        requestID: HTTPRequestID?,
         into buffer: inout [UInt8]
     ) {
         let status = response.status
@@ -31,6 +33,11 @@ enum HTTPResponseEncoder {
         buffer.append(contentsOf: "Date: ".utf8)
         buffer.append(contentsOf: date)
         appendCRLF(to: &buffer)
+        if let requestID {
+            buffer.append(contentsOf: "X-Request-Id: ".utf8)
+            requestID.append(to: &buffer)
+            appendCRLF(to: &buffer)
+        }
         if !status.forbidsContent {
             buffer.append(contentsOf: "Content-Length: ".utf8)
             appendDecimal(response.body.count, to: &buffer)
@@ -55,6 +62,7 @@ enum HTTPResponseEncoder {
         switch name.utf8.count {
         case 4: HTTPHeaders.namesEqual(name, "date")
         case 10: HTTPHeaders.namesEqual(name, "connection")
+        case 12: HTTPHeaders.namesEqual(name, "x-request-id")
         case 14: HTTPHeaders.namesEqual(name, "content-length")
         case 17: HTTPHeaders.namesEqual(name, "transfer-encoding")
         default: false
