@@ -101,7 +101,6 @@ let package = Package(
                 "LockdTransport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
@@ -148,7 +147,6 @@ let package = Package(
             dependencies: [
                 "LockdTransport", "LockdHTTP", "LockdRedis", "LockEngine", "LockdAPI", "CZlib",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             path: "Tests/LockdTestSupport",
             swiftSettings: strictSwift

@@ -38,19 +38,9 @@ public final class LockEngine: Sendable {
     ///   after the wait; ``LockError/invalidRequest(_:)``; ``LockError/unavailable(_:)``;
     ///   ``LockError/cancelled`` when the caller's task is cancelled (nothing is left held).
     public func acquire(_ request: AcquireRequest) async throws(LockError) -> AcquireGrant {
-        do {
-            let grant = try await acquireUnmetered(request)
-            metrics.acquired(grant.isRetry ? .retried : .granted)
-            return grant
-        } catch {
-            switch error {
-            case .lockHeld: metrics.acquired(request.waitMs > 0 ? .timedOut : .held)
-            case .cancelled: metrics.acquired(.cancelled)
-            case .invalidRequest: metrics.acquired(.invalid)
-            case .unavailable, .leaseLost: metrics.acquired(.unavailable)
-            }
-            throw error
-        }
+        let grant = try await acquireUnmetered(request)
+        metrics.granted(grant.lease, isRetry: grant.isRetry)
+        return grant
     }
 
     private func acquireUnmetered(_ request: AcquireRequest) async throws(LockError) -> AcquireGrant {
@@ -75,9 +65,10 @@ public final class LockEngine: Sendable {
     public func renew(_ name: LockName, token: LeaseToken, ttlMs: Int64?) async throws(LockError) -> Lease {
         if let ttlMs { try validateTTL(ttlMs) }
         guard let lease = try await store.renew(name, token: token, ttlMs: ttlMs) else {
-            metrics.leaseEnded(.lost)
+            metrics.leaseEnded(.lost, name: name, token: token)
             throw .leaseLost
         }
+        metrics.renewed(lease)
         return lease
     }
 
@@ -85,10 +76,10 @@ public final class LockEngine: Sendable {
     /// - Throws: ``LockError/leaseLost`` when `token` does not hold the lock.
     public func release(_ name: LockName, token: LeaseToken) async throws(LockError) {
         guard try await store.release(name, token: token) else {
-            metrics.leaseEnded(.lost)
+            metrics.leaseEnded(.lost, name: name, token: token)
             throw .leaseLost
         }
-        metrics.leaseEnded(.released)
+        metrics.leaseEnded(.released, name: name, token: token)
     }
 
     /// The lock's holders (none for a free or never-used name).
@@ -266,7 +257,7 @@ public final class LockEngine: Sendable {
             // A tenth of the TTL is kept in hand for the response's way out.
             guard elapsedMs < lease.ttlMs - lease.ttlMs / 10 else {
                 logger.warning("grant arrived too late to deliver; released it", metadata: [
-                    "lock.name": "\(attempt.name)", "elapsed_ms": "\(elapsedMs)", "ttl_ms": "\(lease.ttlMs)",
+                    "lock.name": "\(attempt.name)", "elapsed_ms": .stringConvertible(elapsedMs), "ttl_ms": .stringConvertible(lease.ttlMs),
                 ])
                 if !isRetry { await releaseQuietly(attempt.name, token: attempt.token) }
                 return .tooLate

@@ -37,6 +37,7 @@ final class RedisConnection: EventHandler, @unchecked Sendable {
     private let maxUnreadBytes: Int
     /// TLS settings for `rediss://`, or why they cannot be used; nil for plain TCP.
     private let tlsContext: Result<TLSClientContext, RedisError>?
+    private let counters: RedisConnectionCounters
     private let ioState: IOState
 
     /// The loop-confined state (loop thread only).
@@ -59,6 +60,10 @@ final class RedisConnection: EventHandler, @unchecked Sendable {
         var timer: (id: TimerID, deadline: UInt64)?
         var reconnectTimer: TimerID?
         var reportedDown = false
+        /// Counted in `counters`: started, ready now, ready before.
+        var counted = false
+        var isUp = false
+        var hasBeenUp = false
         var onReady: (() -> Void)?
         var onMessage: ((RedisPubSubMessage, RedisSubscriptionKind) -> Void)?
         var onServerUnsubscribe: ((String) -> Void)?
@@ -80,7 +85,7 @@ final class RedisConnection: EventHandler, @unchecked Sendable {
 
     init(
         configuration: RedisConfiguration, loop: EventLoop, isSubscriber: Bool, seed: UInt64,
-        tlsContext: Result<TLSClientContext, RedisError>?, logger: Logger
+        tlsContext: Result<TLSClientContext, RedisError>?, counters: RedisConnectionCounters = RedisConnectionCounters(), logger: Logger
     ) {
         let settings = Machine.Settings(
             username: configuration.username,
@@ -101,6 +106,7 @@ final class RedisConnection: EventHandler, @unchecked Sendable {
         self.decoder = RESPDecoder(limits: configuration.limits)
         self.maxUnreadBytes = configuration.limits.maxBulkLength + configuration.limits.maxLineLength + 1024
         self.tlsContext = tlsContext
+        self.counters = counters
         self.ioState = IOState(machine: Machine(settings: settings, backoff: backoff))
     }
 
@@ -170,6 +176,10 @@ final class RedisConnection: EventHandler, @unchecked Sendable {
         case .none:
             break
         case .connect:
+            if !state.counted {
+                state.counted = true
+                counters.connections.add(1, ordering: .relaxed)
+            }
             openSocket()
         case .flush:
             scheduleFlush()
@@ -188,12 +198,22 @@ final class RedisConnection: EventHandler, @unchecked Sendable {
                 logger.info("Redis connection ready again", metadata: ["redis.endpoint": "\(host):\(port)"])
             }
             state.reportedDown = false
+            if !state.isUp { counters.ready.add(1, ordering: .relaxed) }
+            if state.hasBeenUp { counters.reconnects.add(1, ordering: .relaxed) }
+            state.isUp = true
+            state.hasBeenUp = true
             // The handshake's timer may be later than the held commands' deadlines.
             if let timer = state.timer { loop.cancelTimer(timer.id) }
             state.timer = nil
             state.onReady?()
             scheduleFlush()
         case .disconnect(let reason, let failing, let next):
+            if state.isUp { counters.ready.subtract(1, ordering: .relaxed) }
+            state.isUp = false
+            if next == .stop, state.counted {
+                state.counted = false
+                counters.connections.subtract(1, ordering: .relaxed)
+            }
             closeSocket()
             report(reason, next: next)
             for (waiter, error) in failing { resume(waiter, .failure(error)) }

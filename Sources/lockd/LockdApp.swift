@@ -4,7 +4,6 @@ import LockdHTTP
 import LockdRedis
 import LockdTransport
 import Logging
-import Prometheus
 import ServiceLifecycle
 import Synchronization
 
@@ -41,31 +40,25 @@ struct LockdApp {
         self.logger = logger
         let loops = try EventLoopGroup(loopCount: EventLoopGroup.defaultLoopCount)
         self.loops = loops
-        let registry = PrometheusCollectorRegistry()
-        let factory = PrometheusMetricsFactory(registry: registry)
-        let metrics = LockMetrics(factory: factory)
+        let metrics = LockdMetrics(store: settings.redisURL == nil ? "memory" : "redis")
         if let url = settings.redisURL {
             var configuration = try RedisConfiguration(url: url)
             if configuration.tls != nil { configuration.tls = settings.redisTLS }
             let redis = RedisClient(configuration: configuration, eventLoopGroup: loops, logger: logger)
             self.redis = redis
-            self.store = RedisLockStore(client: redis, metrics: metrics, logger: logger)
+            self.store = RedisLockStore(client: redis, metrics: metrics.lock, logger: logger)
         } else {
             self.redis = nil
             self.store = InMemoryLockStore()
         }
         var engineConfiguration = LockEngineConfiguration()
         engineConfiguration.maxWaitMs = settings.maxWaitMs
-        self.engine = LockEngine(store: store, configuration: engineConfiguration, loops: loops, metrics: metrics, logger: logger)
+        self.engine = LockEngine(store: store, configuration: engineConfiguration, loops: loops, metrics: metrics.lock, logger: logger)
         let http = HTTPServerConfiguration(listenAddress: settings.listen)
-        let connections = registry.makeGauge(descriptor: MetricNameDescriptor(
-            namespace: "lockd", metricName: "open_connections", unitName: "", helpText: "HTTP connections open now."))
         let serverBox = Mutex<HTTPServer?>(nil)
-        let api = LockAPI(engine: engine, factory: factory) {
-            if let count = serverBox.withLock({ $0 })?.openConnectionCount { connections.set(Double(count)) }
-            return registry.emitToBuffer()
-        }
-        self.server = HTTPServer(configuration: http, responder: api.responder, eventLoopGroup: loops, logger: logger)
+        let served = metrics.api(engine: engine, redis: redis, accessLog: nil) { serverBox.withLock { $0 }?.openConnectionCount ?? 0 }
+        self.server = HTTPServer(configuration: http, responder: served.responder, eventLoopGroup: loops, logger: logger,
+                                 observer: served.observer)
         serverBox.withLock { $0 = server }
     }
 

@@ -5,7 +5,6 @@ import LockdHTTP
 import LockdRedis
 import LockdTransport
 import Logging
-import Prometheus
 import Synchronization
 
 #if canImport(FoundationNetworking)
@@ -38,6 +37,8 @@ public struct TestLockd: Sendable {
         public var loopCount = 2
         /// How long shutdown waits for requests in flight.
         public var shutdownGracePeriod = Duration.seconds(2)
+        /// Whether to log one line per request (`--access-log`).
+        public var accessLog = false
     }
 
     /// The in-process lock engine.
@@ -72,27 +73,28 @@ public struct TestLockd: Sendable {
         configuration.http.listenAddress = "127.0.0.1:0"
 
         let loops = try EventLoopGroup(loopCount: configuration.loopCount, namePrefix: "lockd-test")
-        let registry = PrometheusCollectorRegistry()
-        let factory = PrometheusMetricsFactory(registry: registry)
-        let metrics = LockMetrics(factory: factory)
+        let metrics = LockdMetrics(store: redis == nil ? "memory" : "redis")
         let store: any LockStore
         var client: RedisClient?
         if let redis {
             let redisClient = RedisClient(configuration: try RedisConfiguration(url: redis.url), eventLoopGroup: loops, logger: logger)
             client = redisClient
-            store = RedisLockStore(client: redisClient, metrics: metrics, logger: logger)
+            store = RedisLockStore(client: redisClient, metrics: metrics.lock, logger: logger)
         } else {
             store = InMemoryLockStore()
         }
-        let engine = LockEngine(store: store, configuration: configuration.engine, loops: loops, metrics: metrics, logger: logger)
-        let connections = registry.makeGauge(descriptor: MetricNameDescriptor(
-            namespace: "lockd", metricName: "open_connections", unitName: "", helpText: "HTTP connections open now."))
+        let engine = LockEngine(store: store, configuration: configuration.engine, loops: loops, metrics: metrics.lock, logger: logger)
         let serverBox = Mutex<HTTPServer?>(nil)
-        let api = LockAPI(engine: engine, factory: factory) {
-            if let count = serverBox.withLock({ $0 })?.openConnectionCount { connections.set(Double(count)) }
-            return registry.emitToBuffer()
+        var accessLog: Logger?
+        if configuration.accessLog {
+            accessLog = logger
+            accessLog?.logLevel = min(logLevel, .info)
         }
-        let server = HTTPServer(configuration: configuration.http, responder: api.responder, eventLoopGroup: loops, logger: logger)
+        let served = metrics.api(engine: engine, redis: client, accessLog: accessLog) {
+            serverBox.withLock { $0 }?.openConnectionCount ?? 0
+        }
+        let server = HTTPServer(configuration: configuration.http, responder: served.responder, eventLoopGroup: loops, logger: logger,
+                                observer: served.observer)
         serverBox.withLock { $0 = server }
 
         func tearDown(_ runner: Task<Void, Never>?) async {

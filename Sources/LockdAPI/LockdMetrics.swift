@@ -1,0 +1,73 @@
+import CoreMetrics
+import LockEngine
+import LockdHTTP
+import LockdHTTPCompression
+import LockdRedis
+import Logging
+import Prometheus
+
+/// lockd's metrics in one place: the Prometheus registry every handle is
+/// made in, the factory the layers make them through, `/metrics`'s text,
+/// and the API served with them. lockd's composition root and in-process
+/// tests put lockd together through this type alike.
+///
+/// ```swift
+/// let metrics = LockdMetrics(store: "redis")
+/// let store = RedisLockStore(client: redis, metrics: metrics.lock, logger: logger)
+/// let engine = LockEngine(store: store, loops: loops, metrics: metrics.lock, logger: logger)
+/// let served = metrics.api(engine: engine, redis: redis, accessLog: nil) { server.openConnectionCount }
+/// let server = HTTPServer(configuration: http, responder: served.responder, eventLoopGroup: loops,
+///                         logger: logger, observer: served.observer)
+/// ```
+public final class LockdMetrics: Sendable {
+    /// Makes handles with the help text and buckets of ``MetricCatalog``.
+    public let factory: any MetricsFactory
+    /// The engine's and the store's handles.
+    public let lock: LockMetrics
+    private let registry: PrometheusCollectorRegistry
+    private let store: String
+
+    /// - Parameter store: `redis` or `memory`, for `lockd_build_info` and `/readyz`.
+    public init(store: String) {
+        let registry = PrometheusCollectorRegistry()
+        self.registry = registry
+        self.factory = DescribedMetricsFactory(registry: registry)
+        self.lock = LockMetrics(factory: factory)
+        self.store = store
+    }
+
+    /// The API over `engine` as lockd serves it — responses compressed where
+    /// the client allows it — and the observer that meters every response
+    /// (and writes the access log).
+    /// - Parameters:
+    ///   - redis: the store's client, for `lockd_redis_*`; nil with the in-memory store.
+    ///   - accessLog: where request lines go; nil writes none.
+    ///   - openConnections: the HTTP server's open connections, read at scrape time.
+    public func api(
+        engine: LockEngine, redis: RedisClient?, accessLog: Logger?, openConnections: @escaping @Sendable () -> Int
+    ) -> (responder: CompressingResponder<Router>, observer: any HTTPExchangeObserver) {
+        let redisStats = redis.map(Self.stats(of:))
+        let api = LockAPI(engine: engine, storeName: store, factory: factory) { [self] in
+            render(openConnections: openConnections, redis: redisStats)
+        }
+        let router = api.router
+        let metering = HTTPMetering(routes: router.routeNames, factory: factory, accessLog: accessLog)
+        return (CompressingResponder(wrapping: router), metering)
+    }
+
+    private static func stats(of client: RedisClient) -> @Sendable () -> RedisConnectionStats {
+        { client.connectionStats }
+    }
+
+    /// The exposition: what the handles counted, then what is read now.
+    func render(openConnections: @escaping @Sendable () -> Int, redis: (@Sendable () -> RedisConnectionStats)?) -> [UInt8] {
+        lock.collectExpiredLeases()
+        var bytes: [UInt8] = []
+        registry.emit(into: &bytes)
+        var text = ""
+        ScrapeTimeMetrics(version: LockdVersion.current, store: store, openConnections: openConnections, redis: redis)
+            .emit(into: &text)
+        bytes.append(contentsOf: text.utf8)
+        return bytes
+    }
+}
