@@ -1,5 +1,6 @@
 import ArgumentParser
 import LockdAPI
+import LockdHTTP
 import Logging
 
 /// `lockd`: the lock service's executable. Configuration and wiring only.
@@ -56,12 +57,15 @@ struct LockdCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        LoggingSystem.bootstrap { label in
+        // The metadata provider adds the id of the request being served to
+        // every line logged on its behalf, in every layer.
+        LoggingSystem.bootstrap({ label, provider in
             var handler: any LogHandler = settings.logFormat == .json
-                ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+                ? JSONLogHandler(label: label, metadataProvider: provider)
+                : StreamLogHandler.standardError(label: label, metadataProvider: provider)
             handler.logLevel = settings.logLevel
             return handler
-        }
+        }, metadataProvider: HTTPRequestLogMetadata.metadataProvider)
         let logger = Logger(label: "lockd")
         try await LockdApp(settings: settings, logger: logger).run()
     }
