@@ -163,7 +163,7 @@ fi
 
 # --- Shell scripts ----------------------------------------------------------------
 if have shellcheck; then
-    check "shellcheck: deploy scripts" shellcheck deploy/check.sh deploy/docker/healthcheck.sh
+    check "shellcheck: deploy and CI scripts" shellcheck deploy/check.sh deploy/docker/healthcheck.sh scripts/check-observability.sh
 else
     skip "shellcheck: not installed (apt-get install shellcheck)"
 fi
