@@ -100,17 +100,19 @@ final class LeaseLedger: Sendable {
 
 extension LeaseLedger.State {
     fileprivate mutating func update(_ name: LockName, token: LeaseToken, _ change: (inout LeaseLedger.Entry) -> Void) {
-        guard var list = entries[name], let index = list.firstIndex(where: { $0.token == token }) else { return }
+        guard var list = entries[name], let index = list.firstIndex(where: { sameToken($0.token, token) }) else { return }
         change(&list[index])
         entries[name] = list
     }
 
     fileprivate mutating func remove(_ name: LockName, token: LeaseToken) -> LeaseLedger.Entry? {
-        guard var list = entries[name], let index = list.firstIndex(where: { $0.token == token }) else { return nil }
-        let entry = list.remove(at: index)
-        entries[name] = list.isEmpty ? nil : list
+        guard let list = entries[name], let index = list.firstIndex(where: { sameToken($0.token, token) }) else { return nil }
         count -= 1
-        return entry
+        guard list.count > 1 else {
+            entries[name] = nil
+            return list[index]
+        }
+        return entries[name]?.remove(at: index)
     }
 
     /// Removes every entry past its expiry and grace; returns their holds.
@@ -127,5 +129,19 @@ extension LeaseLedger.State {
             entries[name] = kept.isEmpty ? nil : kept
         }
         return holds
+    }
+}
+
+/// Whether two tokens are equal, in time independent of where they differ
+/// (as `LeaseToken`'s own `==`), without copying either.
+private func sameToken(_ lhs: LeaseToken, _ rhs: LeaseToken) -> Bool {
+    var left = lhs.value
+    var right = rhs.value
+    return left.withUTF8 { left in
+        right.withUTF8 { right in
+            var difference = UInt8(truncatingIfNeeded: left.count ^ right.count)
+            for index in 0..<min(left.count, right.count) { difference |= left[index] ^ right[index] }
+            return difference == 0
+        }
     }
 }

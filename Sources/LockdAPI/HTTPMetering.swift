@@ -16,8 +16,9 @@ final class HTTPMetering: HTTPExchangeObserver {
     /// The route label of requests no route answered.
     static let noRoute = "none"
 
+    /// The route names, then ``noRoute``; found by a scan, which beats
+    /// hashing for a dozen short (inline) strings.
     private let routeNames: [String]
-    private let routeIndex: [String: Int]
     private let durations: [CoreMetrics.Timer]
     private let requests: RequestCounters
     private let accessLog: Logger?
@@ -27,14 +28,13 @@ final class HTTPMetering: HTTPExchangeObserver {
     ///   - accessLog: where request lines go; nil writes none.
     init(routes: [String], factory: any MetricsFactory, accessLog: Logger?) {
         routeNames = routes + [Self.noRoute]
-        routeIndex = Dictionary(uniqueKeysWithValues: routeNames.enumerated().map { ($1, $0) })
         durations = routeNames.map { Timer(label: "lockd_http_request_duration_seconds", dimensions: [("route", $0)], factory: factory) }
         requests = RequestCounters(routes: routeNames, factory: factory)
         self.accessLog = accessLog
     }
 
     func answered(_ exchange: HTTPExchange) {
-        let route = exchange.route.flatMap { routeIndex[$0] } ?? routeNames.count - 1
+        let route = exchange.route.flatMap { routeNames.firstIndex(of: $0) } ?? routeNames.count - 1
         durations[route].recordNanoseconds(Int64(clamping: exchange.durationNanoseconds))
         requests.counter(route: route, method: exchange.method, status: exchange.status.code).increment()
         if let accessLog { log(exchange, route: routeNames[route], to: accessLog) }

@@ -46,10 +46,10 @@ public struct HTTPRequestID: Sendable, Hashable, CustomStringConvertible {
     /// Appends the id's bytes to `buffer` without building a `String`.
     func append(to buffer: inout [UInt8]) {
         switch storage {
-        case .received(let text):
-            buffer.append(contentsOf: text.utf8)
-        case .made(let prefix, let number):
-            buffer.append(contentsOf: prefix.utf8)
+        case .received(var text):
+            text.withUTF8 { buffer.append(contentsOf: $0) }
+        case .made(var prefix, let number):
+            prefix.withUTF8 { buffer.append(contentsOf: $0) }
             let start = buffer.count
             var rest = number
             repeat {

@@ -53,9 +53,15 @@ public struct HTTPRequestContext: Sendable {
     }
 
     /// The server's logger with `request.id` (and `traceparent`, when sent)
-    /// metadata. Built on each read, so requests that never log pay
-    /// nothing; keep it in a local to log often.
+    /// metadata.
+    ///
+    /// A logger made with ``HTTPRequestLogMetadata/metadataProvider`` (as
+    /// lockd's are) is returned as it is: the provider adds the metadata
+    /// when a line is written, so a request that logs nothing pays nothing
+    /// (setting metadata on a handler can cost more than the request). Other
+    /// loggers get the metadata set here, on each read.
     public var logger: Logger {
+        guard baseLogger.handler.metadataProvider == nil else { return baseLogger }
         var logger = baseLogger
         for (key, value) in HTTPRequestLogMetadata(requestID: requestID, traceParent: traceParent).metadata {
             logger[metadataKey: key] = value
