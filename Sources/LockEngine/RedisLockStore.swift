@@ -170,6 +170,10 @@ public final class RedisLockStore: LockStore {
     public func checkReady() async throws(LockError) {
         do {
             try await client.ping()
+        } catch where error.needsSettingsFixed {
+            // Readiness says why Redis refuses lockd (a password, a database,
+            // a certificate), in words: an operator has a setting to fix.
+            throw .unavailable(error.description)
         } catch {
             throw unavailable(error)
         }
