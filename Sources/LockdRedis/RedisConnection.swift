@@ -244,15 +244,26 @@ final class RedisConnection: EventHandler, @unchecked Sendable {
         }
     }
 
+    /// Logs why the connection closed. A refusal that a setting must mend
+    /// (credentials, database, certificate, TLS mismatch) is an error,
+    /// repeated once per 10 s across the client's connections while it
+    /// lasts; an outage is one warning until the connection is back.
     private func report(_ reason: RedisError, next: Machine.Next) {
         let state = io
-        let metadata: Logger.Metadata = ["redis.endpoint": "\(host):\(port)", "redis.error": "\(reason.message)"]
+        let metadata: Logger.Metadata = ["redis.endpoint": "\(host):\(port)", "redis.error": "\(reason)"]
         if next == .stop || reason.kind == .cancelled || reason.kind == .timeout {
             logger.debug("Redis connection closed", metadata: metadata)
+        } else if reason.needsSettingsFixed {
+            state.reportedDown = true
+            if let suppressed = counters.refusals.admit() {
+                logger.error("Redis refuses lockd; retrying", metadata: metadata.merging(["suppressed": .stringConvertible(suppressed)]) { $1 })
+            } else {
+                logger.debug("Redis still refuses lockd", metadata: metadata)
+            }
         } else if state.reportedDown {
             logger.debug("Redis still unavailable", metadata: metadata)
         } else {
-            logger.warning("Redis connection lost; reconnecting", metadata: metadata)
+            logger.warning(state.hasBeenUp ? "Redis connection lost; reconnecting" : "cannot connect to Redis; retrying", metadata: metadata)
             state.reportedDown = true
         }
     }

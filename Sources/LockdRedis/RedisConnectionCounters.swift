@@ -1,3 +1,4 @@
+import LockdTransport
 import Synchronization
 
 /// How a client's connections stand: for a readiness check and metrics,
@@ -20,6 +21,8 @@ final class RedisConnectionCounters: Sendable {
     let connections = Atomic<Int>(0)
     let ready = Atomic<Int>(0)
     let reconnects = Atomic<UInt64>(0)
+    /// One error line per 10 s about a refusal, whichever connection meets it.
+    let refusals = Throttle(interval: .seconds(10))
 
     var stats: RedisConnectionStats {
         RedisConnectionStats(
