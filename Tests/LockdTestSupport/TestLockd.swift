@@ -37,6 +37,9 @@ public struct TestLockd: Sendable {
         public var loopCount = 2
         /// How long shutdown waits for requests in flight.
         public var shutdownGracePeriod = Duration.seconds(2)
+        /// The Redis URL lockd uses instead of the fixture's own (a wrong
+        /// password, another database); nil uses the fixture's.
+        public var redisURL: String?
         /// Whether to log one line per request (`--access-log`).
         public var accessLog = false
     }
@@ -77,7 +80,7 @@ public struct TestLockd: Sendable {
         let store: any LockStore
         var client: RedisClient?
         if let redis {
-            let redisClient = RedisClient(configuration: try RedisConfiguration(url: redis.url), eventLoopGroup: loops, logger: logger)
+            let redisClient = RedisClient(configuration: try RedisConfiguration(url: configuration.redisURL ?? redis.url), eventLoopGroup: loops, logger: logger)
             client = redisClient
             store = RedisLockStore(client: redisClient, metrics: metrics.lock, logger: logger)
         } else {
