@@ -52,7 +52,7 @@ final class HTTPMetering: HTTPExchangeObserver {
         ]
         if let path = exchange.path { metadata["http.path"] = .string(String(path.prefix(256))) }
         if let remote = exchange.remoteAddress { metadata["client.address"] = .string(remote.description) }
-        logger.info("request", metadata: metadata)
+        logger.info("request", metadata: metadata, source: "lockd.access")
     }
 }
 

@@ -39,7 +39,7 @@ struct JSONLogHandler: LogHandler {
         clock_gettime(CLOCK_REALTIME, &spec)
         var text = #"{"ts":""# + Self.timestamp(seconds: Int(spec.tv_sec), milliseconds: Int(spec.tv_nsec) / 1_000_000) + "\""
         text += #","level":"# + Self.quote(event.level.rawValue)
-        text += #","label":"# + Self.quote(label)
+        text += #","label":"# + Self.quote(Self.subsystem(label: label, source: event.source))
         text += #","msg":"# + Self.quote("\(event.message)")
         var merged = metadata
         if let provided = metadataProvider?.get() { merged.merge(provided) { $1 } }
@@ -52,6 +52,23 @@ struct JSONLogHandler: LogHandler {
         // One write(2) per line, so lines from several threads never interleave.
         var bytes = Array(text.utf8)
         _ = bytes.withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+    }
+
+    /// The part of lockd a line comes from, by the module that logged it:
+    /// `lockd.http`, `lockd.redis`, `lockd.engine`, `lockd.api` …; a line
+    /// logged with a `source` of its own (`lockd.access`) keeps it.
+    static func subsystem(label: String, source: String) -> String {
+        switch source {
+        case "lockd": label
+        case "LockdHTTP": "\(label).http"
+        case "LockdRedis": "\(label).redis"
+        case "LockEngine": "\(label).engine"
+        case "LockdAPI": "\(label).api"
+        case "LockdTransport": "\(label).transport"
+        case "LockdTLS": "\(label).tls"
+        case _ where source.hasPrefix("\(label)."): source
+        default: "\(label).\(source.lowercased())"
+        }
     }
 
     /// `2026-12-03T21:04:05.123Z` for a time in seconds and milliseconds since the epoch.

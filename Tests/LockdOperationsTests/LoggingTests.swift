@@ -7,7 +7,7 @@ import Testing
 /// lines however many requests fail.
 @Suite struct LoggingTests {
     @Test func aRequestsIdComesBackAndIsInItsJSONLogLine() async throws {
-        try await StoreKind.redis.withLockdProcess(arguments: ["--log-format", "json", "--log-level", "debug"]) { lockd, _ in
+        try await StoreKind.redis.withLockdProcess(arguments: ["--log-format", "json", "--log-level", "debug", "--access-log"]) { lockd, _ in
             let id = "ops-\(UUID().uuidString)"
             let trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
             let sent = try await lockd.request("POST", "/locks/\(uniqueLockName())", headers: ["X-Request-Id": id, "traceparent": trace])
@@ -17,10 +17,16 @@ import Testing
             let madeID = try #require(made.header("X-Request-Id"))
 
             let lines = try #require(await Self.jsonLines(lockd, until: { lines in
-                lines.contains { $0["request.id"] as? String == id } && lines.contains { $0["request.id"] as? String == madeID }
+                lines.contains { $0["request.id"] as? String == madeID }
+                    && lines.contains { $0["request.id"] as? String == id && $0["label"] as? String == "lockd.access" }
             }), "no JSON line carries the request ids: \(lockd.output.suffix(2_000))")
             let line = try #require(lines.first { $0["request.id"] as? String == id && $0["msg"] as? String == "lease granted" })
             #expect(line["traceparent"] as? String == trace)
+            // The label says which part of lockd wrote the line.
+            #expect(line["label"] as? String == "lockd.api", "\(line)")
+            #expect(lines.contains { $0["label"] as? String == "lockd" && $0["msg"] as? String == "lockd listening" })
+            let access = lines.first { $0["label"] as? String == "lockd.access" && $0["request.id"] as? String == id }
+            #expect(access?["http.status"] as? Int == 201 && access?["http.route"] as? String == "acquire", "\(String(describing: access))")
             #expect(line["lock.fence"] is Int, "a fence is a number: \(line)")
             #expect(line["lock.retry"] as? Bool == false, "a flag is a boolean: \(line)")
             for entry in lines {
