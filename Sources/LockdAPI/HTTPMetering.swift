@@ -1,11 +1,10 @@
 import CoreMetrics
 import LockdHTTP
-import Logging
 import Synchronization
 
 /// Counts and times every response the server writes — routed answers, 404,
 /// 405 and the server's own answers to unreadable requests — and, with
-/// `--access-log`, writes one log line per request.
+/// `--access-log`, writes one line per request (``AccessLog``).
 ///
 /// `lockd_http_request_duration_seconds{route}` has one handle per route,
 /// made here. `lockd_http_requests_total{route,method,status}` has too many
@@ -21,12 +20,12 @@ final class HTTPMetering: HTTPExchangeObserver {
     private let routeNames: [String]
     private let durations: [CoreMetrics.Timer]
     private let requests: RequestCounters
-    private let accessLog: Logger?
+    private let accessLog: AccessLog?
 
     /// - Parameters:
     ///   - routes: the router's route names.
     ///   - accessLog: where request lines go; nil writes none.
-    init(routes: [String], factory: any MetricsFactory, accessLog: Logger?) {
+    init(routes: [String], factory: any MetricsFactory, accessLog: AccessLog?) {
         routeNames = routes + [Self.noRoute]
         durations = routeNames.map { Timer(label: "lockd_http_request_duration_seconds", dimensions: [("route", $0)], factory: factory) }
         requests = RequestCounters(routes: routeNames, factory: factory)
@@ -37,22 +36,7 @@ final class HTTPMetering: HTTPExchangeObserver {
         let route = exchange.route.flatMap { routeNames.firstIndex(of: $0) } ?? routeNames.count - 1
         durations[route].recordNanoseconds(Int64(clamping: exchange.durationNanoseconds))
         requests.counter(route: route, method: exchange.method, status: exchange.status.code).increment()
-        if let accessLog { log(exchange, route: routeNames[route], to: accessLog) }
-    }
-
-    /// One line: method, route, path, status, duration, request id, client.
-    /// Never a header or a body, so never a token.
-    private func log(_ exchange: HTTPExchange, route: String, to logger: Logger) {
-        var metadata: Logger.Metadata = [
-            "http.method": .string(exchange.method?.rawValue ?? "-"),
-            "http.route": .string(route),
-            "http.status": .stringConvertible(exchange.status.code),
-            "duration_ms": .stringConvertible(Double(exchange.durationNanoseconds / 1_000) / 1_000),
-            "request.id": .string(exchange.requestID.description),
-        ]
-        if let path = exchange.path { metadata["http.path"] = .string(String(path.prefix(256))) }
-        if let remote = exchange.remoteAddress { metadata["client.address"] = .string(remote.description) }
-        logger.info("request", metadata: metadata, source: "lockd.access")
+        accessLog?.record(exchange, route: routeNames[route])
     }
 }
 

@@ -3,7 +3,6 @@ import LockEngine
 import LockdHTTP
 import LockdHTTPCompression
 import LockdRedis
-import Logging
 import Prometheus
 
 /// lockd's metrics in one place: the Prometheus registry every handle is
@@ -44,7 +43,7 @@ public final class LockdMetrics: Sendable {
     ///   - accessLog: where request lines go; nil writes none.
     ///   - openConnections: the HTTP server's open connections, read at scrape time.
     public func api(
-        engine: LockEngine, redis: RedisClient?, accessLog: Logger?, openConnections: @escaping @Sendable () -> Int
+        engine: LockEngine, redis: RedisClient?, accessLog: AccessLog?, openConnections: @escaping @Sendable () -> Int
     ) -> (responder: CompressingResponder<Router>, observer: any HTTPExchangeObserver) {
         let redisStats = redis.map(Self.stats(of:))
         let api = LockAPI(engine: engine, storeName: store, factory: factory) { [self] in

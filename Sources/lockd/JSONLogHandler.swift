@@ -1,3 +1,4 @@
+import LockdAPI
 import LockdHTTP
 import Logging
 
@@ -37,7 +38,7 @@ struct JSONLogHandler: LogHandler {
     func log(event: LogEvent) {
         var spec = timespec()
         clock_gettime(CLOCK_REALTIME, &spec)
-        var text = #"{"ts":""# + Self.timestamp(seconds: Int(spec.tv_sec), milliseconds: Int(spec.tv_nsec) / 1_000_000) + "\""
+        var text = #"{"ts":""# + RFC3339.format(milliseconds: Int64(spec.tv_sec) * 1_000 + Int64(spec.tv_nsec) / 1_000_000) + "\""
         text += #","level":"# + Self.quote(event.level.rawValue)
         text += #","label":"# + Self.quote(Self.subsystem(label: label, source: event.source))
         text += #","msg":"# + Self.quote("\(event.message)")
@@ -69,20 +70,6 @@ struct JSONLogHandler: LogHandler {
         case _ where source.hasPrefix("\(label)."): source
         default: "\(label).\(source.lowercased())"
         }
-    }
-
-    /// `2026-12-03T21:04:05.123Z` for a time in seconds and milliseconds since the epoch.
-    static func timestamp(seconds: Int, milliseconds: Int) -> String {
-        var time = time_t(seconds)
-        var parts = tm()
-        gmtime_r(&time, &parts)
-        func digits(_ value: Int32, _ count: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, count - text.count)) + text
-        }
-        return digits(parts.tm_year + 1900, 4) + "-" + digits(parts.tm_mon + 1, 2) + "-" + digits(parts.tm_mday, 2)
-            + "T" + digits(parts.tm_hour, 2) + ":" + digits(parts.tm_min, 2) + ":" + digits(parts.tm_sec, 2)
-            + "." + digits(Int32(milliseconds), 3) + "Z"
     }
 
     /// Appends `value` as JSON, keeping numbers and booleans typed.

@@ -61,12 +61,7 @@ struct LockdApp {
         http.maxConnections = operations.maxConnections
         http.idleTimeout = .milliseconds(operations.idleTimeoutMs)
         let serverBox = Mutex<HTTPServer?>(nil)
-        var accessLog: Logger?
-        if operations.accessLog {
-            // Request lines are wanted whatever the level of the rest.
-            accessLog = logger
-            accessLog?.logLevel = min(logger.logLevel, .info)
-        }
+        let accessLog = operations.accessLog ? AccessLog(format: settings.logFormat == .json ? .json : .text) : nil
         let served = metrics.api(engine: engine, redis: redis, accessLog: accessLog) { serverBox.withLock { $0 }?.openConnectionCount ?? 0 }
         self.server = HTTPServer(configuration: http, responder: served.responder, eventLoopGroup: loops, logger: logger,
                                  observer: served.observer)

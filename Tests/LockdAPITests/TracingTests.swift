@@ -46,40 +46,39 @@ import Testing
         }
     }
 
-    @Test func theAccessLogWritesOneLinePerRequestAndNeverAToken() async throws {
-        // At warning, only the access log's lines (written at info) get through.
-        try await StoreKind.memory.withLockd(logLevel: .warning, configure: { $0.accessLog = true }) { lockd in
+    @Test(arguments: [AccessLog.Format.text, .json])
+    func theAccessLogWritesOneLinePerRequestAndNeverAToken(format: AccessLog.Format) async throws {
+        let written = CapturedLogs()
+        let accessLog = AccessLog(format: format) { written.append($0) }
+        try await StoreKind.memory.withLockd(configure: { $0.accessLog = accessLog }) { lockd in
             let name = uniqueLockName()
             let lease = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":60000}"#, headers: ["X-Request-Id": "acq-1"])
             let token = try #require(lease.json["token"] as? String)
             _ = try await lockd.send("POST", "/locks/\(name)/renew", headers: ["Lock-Token": token])
             _ = try await lockd.send("DELETE", "/locks/\(name)", headers: ["Lock-Token": token])
             _ = try await lockd.send("GET", "/nowhere")
-            let lines = try #require(await Self.accessLines(lockd, count: 4))
-            #expect(lines.count == 4, "\(lines)")
-            for (line, (route, method, status)) in zip(lines, [("acquire", "POST", 201), ("renew", "POST", 200), ("release", "DELETE", 204), ("none", "GET", 404)]) {
-                for field in [#""http.route": \#(route)"#, #""http.method": \#(method)"#, #""http.status": \#(status)"#, #""duration_ms": "#, #""request.id": "#] {
-                    #expect(line.contains(field), "\(field) is not in \(line)")
+            #expect(await eventually(within: .seconds(5)) { written.all.count >= 4 })
+            let lines = written.all
+            #expect(lines.count == 4 && lines.allSatisfy { $0.hasSuffix("\n") && $0.dropLast().firstIndex(of: "\n") == nil }, "\(lines)")
+            let expected = [("acquire", "POST", 201, "/locks/\(name)"), ("renew", "POST", 200, "/locks/\(name)/renew"),
+                            ("release", "DELETE", 204, "/locks/\(name)"), ("none", "GET", 404, "/nowhere")]
+            for (line, (route, method, status, path)) in zip(lines, expected) {
+                switch format {
+                case .text:
+                    for field in ["http.route=\(route) ", "http.method=\(method) ", "http.status=\(status) ", "http.path=\(path) ",
+                                  "duration_ms=", "request.id=", "client.address=127.0.0.1:", " info lockd.access: "] {
+                        #expect(line.contains(field), "\(field) is not in \(line)")
+                    }
+                case .json:
+                    let object = try #require((try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any], "\(line)")
+                    #expect(object["http.route"] as? String == route && object["http.method"] as? String == method)
+                    #expect(object["http.status"] as? Int == status && object["http.path"] as? String == path)
+                    #expect(object["duration_ms"] is Double && object["request.id"] is String && object["label"] as? String == "lockd.access")
+                    #expect((object["ts"] as? String)?.hasSuffix("Z") == true)
                 }
             }
-            #expect(lines[0].contains(#""request.id": acq-1"#))
-            #expect(!lockd.logs.all.contains { $0.contains(token) }, "a log line carries the lease token")
+            #expect(lines[0].contains("acq-1"))
+            #expect(!lines.contains { $0.contains(token) }, "an access line carries the lease token")
         }
-    }
-
-    @Test func withoutTheAccessLogNoRequestLinesAreWritten() async throws {
-        try await StoreKind.memory.withLockd(logLevel: .trace) { lockd in
-            _ = try await lockd.send("POST", "/locks/\(uniqueLockName())")
-            _ = try await lockd.send("GET", "/nowhere")
-            #expect(!lockd.logs.all.contains { $0.hasPrefix("info request ") })
-        }
-    }
-
-    /// The access log's lines, once `count` have been written (the line is
-    /// written just after the response is queued, so it may trail the reply).
-    static func accessLines(_ lockd: TestLockd, count: Int) async -> [String]? {
-        let lines = { lockd.logs.all.filter { $0.hasPrefix("info request ") } }
-        guard await eventually(within: .seconds(5), { lines().count >= count }) else { return nil }
-        return lines()
     }
 }

@@ -40,8 +40,8 @@ public struct TestLockd: Sendable {
         /// The Redis URL lockd uses instead of the fixture's own (a wrong
         /// password, another database); nil uses the fixture's.
         public var redisURL: String?
-        /// Whether to log one line per request (`--access-log`).
-        public var accessLog = false
+        /// Where one line per request goes (`--access-log`); nil writes none.
+        public var accessLog: AccessLog?
     }
 
     /// The in-process lock engine.
@@ -88,12 +88,7 @@ public struct TestLockd: Sendable {
         }
         let engine = LockEngine(store: store, configuration: configuration.engine, loops: loops, metrics: metrics.lock, logger: logger)
         let serverBox = Mutex<HTTPServer?>(nil)
-        var accessLog: Logger?
-        if configuration.accessLog {
-            accessLog = logger
-            accessLog?.logLevel = min(logLevel, .info)
-        }
-        let served = metrics.api(engine: engine, redis: client, accessLog: accessLog) {
+        let served = metrics.api(engine: engine, redis: client, accessLog: configuration.accessLog) {
             serverBox.withLock { $0 }?.openConnectionCount ?? 0
         }
         let server = HTTPServer(configuration: configuration.http, responder: served.responder, eventLoopGroup: loops, logger: logger,
