@@ -154,6 +154,19 @@ import Testing
         }
     }
 
+    @Test func theRedisConnectionGaugeAndReconnectsFollowAnOutage() async throws {
+        try await StoreKind.redis.withLockd { lockd in
+            let redis = try #require(lockd.redis)
+            #expect(try await eventually(within: .seconds(5)) { try await Self.scrape(lockd).value("lockd_redis_connected") == 1 })
+            #expect(try await Self.scrape(lockd).value("lockd_redis_reconnects_total") == 0)
+            await offThePool { redis.kill() }
+            #expect(try await eventually(within: .seconds(5)) { try await Self.scrape(lockd).value("lockd_redis_connected") == 0 })
+            try await offThePool { try redis.restart() }
+            #expect(try await eventually(within: .seconds(10)) { try await Self.scrape(lockd).value("lockd_redis_connected") == 1 })
+            #expect((try await Self.scrape(lockd).value("lockd_redis_reconnects_total") ?? 0) >= 1)
+        }
+    }
+
     static func scrape(_ lockd: TestLockd) async throws -> MetricsScrape {
         let response = try await lockd.send("GET", "/metrics")
         #expect(response.status == 200)
