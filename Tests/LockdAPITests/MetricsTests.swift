@@ -69,6 +69,8 @@ import Testing
             // Answered by the server itself, before any route: too large, and malformed.
             #expect(try await Self.raw(lockd, "POST /locks/\(name) HTTP/1.1\r\nHost: x\r\nContent-Length: 70000\r\n\r\n") == 413)
             #expect(try await Self.raw(lockd, "NOT HTTP AT ALL\r\n\r\n") == 400)
+            // Refused by content negotiation, after the route answered: still the route's.
+            #expect(try await Self.raw(lockd, "GET /openapi.yaml HTTP/1.1\r\nHost: x\r\nAccept-Encoding: identity;q=0\r\n\r\n") == 406)
 
             let scrape = try await Self.scrape(lockd)
             func requests(_ route: String, _ method: String, _ status: Int) -> Double? {
@@ -85,6 +87,7 @@ import Testing
             #expect(requests("none", "PUT", 405) == 1)
             #expect(requests("none", "none", 413) == 1)
             #expect(requests("none", "none", 400) == 1)
+            #expect(requests("openapi", "GET", 406) == 1)
 
             // The acquire outcomes add up to the acquire route's statuses.
             func acquires(_ outcome: String) -> Double { scrape.sum("lockd_acquires_total", ["outcome": outcome]) }
