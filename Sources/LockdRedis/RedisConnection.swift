@@ -484,8 +484,15 @@ final class RedisConnection: EventHandler, @unchecked Sendable {
         case .failed(let error):
             closeSocket()
             // Like a wrong password: a setting to fix, reported to every caller.
+            // A certificate that fails (theirs, or ours refused) is a
+            // verification failure; any other handshake failure means the
+            // other side does not speak TLS the way a rediss:// server does.
+            let verification = error.message.contains("certificate")
             perform(state.machine.connectFailed(RedisError(
-                .authenticationFailed, message: "TLS with Redis at \(host):\(port) failed: \(error.message)")))
+                verification ? .tlsVerificationFailed : .tlsMismatch,
+                message: verification
+                    ? "TLS with Redis at \(host):\(port) failed: \(error.message)"
+                    : "TLS with Redis at \(host):\(port) failed (\(error.message)): does this port speak TLS? Use redis:// for a plaintext one")))
         }
     }
 

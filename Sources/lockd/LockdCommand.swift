@@ -124,10 +124,9 @@ struct LockdCommand: AsyncParsableCommand {
         switch error.kind {
         case .databaseRejected: "--redis / LOCKD_REDIS_URL (its /database)"
         case .tlsMismatch: "--redis / LOCKD_REDIS_URL (redis:// or rediss://)"
-        case .tlsVerificationFailed: "--redis-tls-ca-file / LOCKD_REDIS_TLS_CA_FILE, or the host of --redis / LOCKD_REDIS_URL"
+        case .tlsVerificationFailed:
+            "--redis-tls-ca-file / LOCKD_REDIS_TLS_CA_FILE (or --redis-tls-cert-file and --redis-tls-key-file), or the host of --redis / LOCKD_REDIS_URL"
         case .invalidConfiguration: "--redis-tls-* / LOCKD_REDIS_TLS_*"
-        case _ where error.message.contains("TLS"):
-            "--redis-tls-* / LOCKD_REDIS_TLS_* (certificates), or the host of --redis / LOCKD_REDIS_URL"
         default: "--redis / LOCKD_REDIS_URL (its user and password)"
         }
     }

@@ -31,7 +31,7 @@ import Testing
             ("redis://:s3cret@127.0.0.1:\(server.port)/99", certificates.caFile, .databaseRejected, "no database 99"),
             ("rediss://:s3cret@127.0.0.1:\(server.port)", certificates.caFile, .tlsMismatch, "speaks plaintext"),
             ("redis://:s3cret@127.0.0.1:\(tlsPort)", certificates.caFile, .tlsMismatch, "speaks TLS"),
-            ("rediss://:s3cret@127.0.0.1:\(tlsPort)", certificates.otherCAFile, nil, "not trusted"),
+            ("rediss://:s3cret@127.0.0.1:\(tlsPort)", certificates.otherCAFile, .tlsVerificationFailed, "not trusted"),
         ] as [(String, String, RedisError.Kind?, String)] {
             guard case .refused(let error) = await RedisPreflight.check(try configuration(url, ca: ca)) else {
                 Issue.record("\(url) was not refused")
