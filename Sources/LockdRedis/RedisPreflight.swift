@@ -33,7 +33,9 @@ public enum RedisPreflight {
         case refused(RedisError)
     }
 
-    /// Connects once (handshake included) and tells what happened.
+    /// Connects once (handshake included) and tells what happened. For a
+    /// single server (``RedisDeployment/server``); a Sentinel or Cluster
+    /// configuration is tried as given, without the mismatch probes.
     /// - Parameter timeout: for the connection and for each probe; the check
     ///   takes at most about twice this.
     public static func check(_ configuration: RedisConfiguration, timeout: Duration = .seconds(2)) async -> Verdict {
@@ -53,6 +55,7 @@ public enum RedisPreflight {
     private static func mismatch(
         _ configuration: RedisConfiguration, after error: RedisError, timeout: Duration, on loops: EventLoopGroup
     ) async -> RedisError? {
+        guard case .server = configuration.deployment else { return nil }
         // Nothing listens, or the name does not resolve: nothing to compare.
         // (The client words every failure to open a TCP connection so.)
         guard !error.message.contains("cannot connect to Redis") else { return nil }

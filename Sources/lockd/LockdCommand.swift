@@ -108,6 +108,9 @@ struct LockdCommand: AsyncParsableCommand {
     static func checkRedis(url: String, settings: Settings, logger: Logger) async throws {
         var configuration = try RedisConfiguration(url: url)
         if configuration.tls != nil { configuration.tls = settings.redisTLS }
+        // One server: one attempt says it all. Sentinels and clusters are
+        // found over several connections that the client keeps retrying.
+        guard case .server = configuration.deployment else { return }
         switch await RedisPreflight.check(configuration) {
         case .ready:
             return
