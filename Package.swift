@@ -3,13 +3,13 @@ import PackageDescription
 
 // Layers, bottom to top; a dependency arrow never points up.
 //   CLockdSystem     epoll/eventfd/accept4 wrappers Glibc's module does not expose
-//   LockdTransport   event loops (epoll) that are also task executors; sockets
+//   COpenSSL         the system's OpenSSL (libssl-dev)
+//   LockdTLS         TLS client and server sessions as byte transformers, no I/O
+//   LockdTransport   event loops (epoll) that are also task executors; stream sockets (with TLS)
 //   LockdHTTP        HTTP/1.1 parser, encoder, router and server — no lock knowledge
 //   CZlib            the system's zlib (zlib1g-dev)
 //   LockdHTTPCompression  gzip responses: Accept-Encoding negotiation, a responder around a router
 //   RESP             the Redis wire codec — pure, no I/O
-//   COpenSSL         the system's OpenSSL (libssl-dev)
-//   LockdTLS         TLS client sessions as byte transformers, no I/O
 //   LockdRedis       Redis connections, pool, scripts, pub/sub — no HTTP knowledge
 //   LockEngine       lock semantics over the LockStore protocol (Redis and in-memory stores)
 //   LockdAPI         HTTP ↔ engine: routes, JSON bodies, problem details
@@ -47,12 +47,12 @@ let package = Package(
         .target(name: "CLockdSystem"),
         .target(
             name: "LockdTransport",
-            dependencies: ["CLockdSystem"],
+            dependencies: ["CLockdSystem", "LockdTLS"],
             swiftSettings: strictSwift
         ),
         .target(
             name: "LockdHTTP",
-            dependencies: ["LockdTransport", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["LockdTransport", "LockdTLS", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSwift
         ),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
@@ -116,6 +116,7 @@ let package = Package(
             dependencies: [
                 "LockbenchCore",
                 "LockdTransport",
+                "LockdTLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift
@@ -132,7 +133,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "lockd-http-bench",
-            dependencies: ["LockdHTTP", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["LockdHTTP", "LockdTLS", .product(name: "Logging", package: "swift-log")],
             path: "benchmarks/http/lockd-http-bench",
             swiftSettings: strictSwift
         ),
@@ -145,13 +146,13 @@ let package = Package(
         .target(
             name: "LockdTestSupport",
             dependencies: [
-                "LockdTransport", "LockdHTTP", "LockdRedis", "LockEngine", "LockdAPI", "CZlib",
+                "LockdTransport", "LockdTLS", "LockdHTTP", "LockdRedis", "LockEngine", "LockdAPI", "CZlib",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/LockdTestSupport",
             swiftSettings: strictSwift
         ),
-        .testTarget(name: "LockdTransportTests", dependencies: ["LockdTransport"], swiftSettings: strictSwift),
+        .testTarget(name: "LockdTransportTests", dependencies: ["LockdTransport", "LockdTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "LockdHTTPTests", dependencies: ["LockdHTTP", "LockdTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "LockdHTTPCompressionTests", dependencies: ["LockdHTTPCompression", "LockdTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "RESPTests", dependencies: ["RESP"], swiftSettings: strictSwift),
@@ -189,14 +190,14 @@ let package = Package(
         .testTarget(
             name: "LockdClientTests",
             dependencies: [
-                "LockdClient", "LockdAPI", "LockdTestSupport",
+                "LockdClient", "LockdAPI", "LockdTLS", "LockdTestSupport",
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "OpenAPIURLSession", package: "swift-openapi-urlsession"),
             ],
             swiftSettings: strictSwift
         ),
-        // Depends on the lockd executable so that it is built with the tests, which run the binary.
-        .testTarget(name: "LockdOperationsTests", dependencies: ["lockd", "LockdTestSupport"], swiftSettings: strictSwift),
+        // Depends on the lockd and lockbench executables so that they are built with the tests, which run them.
+        .testTarget(name: "LockdOperationsTests", dependencies: ["lockd", "lockbench", "LockdTLS", "LockdTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "LockbenchTests", dependencies: ["LockbenchCore"], swiftSettings: strictSwift),
     ]
 )

@@ -1,10 +1,11 @@
-/// Where lockbench sends its requests: the parts of an `http://` URL.
+/// Where lockbench sends its requests: the parts of an `http://` or `https://` URL.
 ///
 /// ```swift
 /// let target = try BenchTarget(url: "http://127.0.0.1:7070")
 /// target.host        // "127.0.0.1"
 /// target.port        // 7070
 /// target.basePath    // "" (a URL such as http://lb/lockd gives "/lockd")
+/// try BenchTarget(url: "https://lockd.internal").isTLS   // true, port 443
 /// ```
 public struct BenchTarget: Sendable, Equatable {
     /// The host as written in the URL, without IPv6 brackets.
@@ -13,15 +14,23 @@ public struct BenchTarget: Sendable, Equatable {
     public let port: UInt16
     /// A path prefix put before `/locks/…`, without a trailing slash; empty for none.
     public let basePath: String
+    /// Whether the URL is `https://`.
+    public let isTLS: Bool
 
-    /// Parses `http://HOST[:PORT][/PATH]`.
-    /// - Throws: ``BenchConfigError`` for other schemes (TLS is not supported),
-    ///   user info, a missing host or a bad port.
+    /// Parses `http://HOST[:PORT][/PATH]` or `https://…`.
+    /// - Throws: ``BenchConfigError`` for other schemes, user info, a missing
+    ///   host or a bad port.
     public init(url: String) throws(BenchConfigError) {
-        let scheme = "http://"
-        guard url.lowercased().hasPrefix(scheme) else {
-            throw BenchConfigError("--url must start with http:// (lockbench speaks plain HTTP/1.1 only): \(url)")
+        let lowered = url.lowercased()
+        let scheme: String
+        if lowered.hasPrefix("http://") {
+            scheme = "http://"
+        } else if lowered.hasPrefix("https://") {
+            scheme = "https://"
+        } else {
+            throw BenchConfigError("--url must start with http:// or https:// (lockbench speaks HTTP/1.1): \(url)")
         }
+        isTLS = scheme == "https://"
         let rest = url.dropFirst(scheme.count)
         let authority = rest.prefix { $0 != "/" }
         var path = String(rest.dropFirst(authority.count))
@@ -41,7 +50,7 @@ public struct BenchTarget: Sendable, Equatable {
             host = host[..<colon]
         }
         guard !host.isEmpty else { throw BenchConfigError("--url has no host: \(url)") }
-        var port: UInt16 = 80
+        var port: UInt16 = isTLS ? 443 : 80
         if let portText {
             guard let parsed = UInt16(portText), parsed > 0 else { throw BenchConfigError("bad port in --url: \(url)") }
             port = parsed
@@ -54,6 +63,6 @@ public struct BenchTarget: Sendable, Equatable {
     /// The value of the `Host` header for requests to this target.
     public var hostHeader: String {
         let bracketed = host.contains(":") ? "[\(host)]" : host
-        return port == 80 ? bracketed : "\(bracketed):\(port)"
+        return port == (isTLS ? 443 : 80) ? bracketed : "\(bracketed):\(port)"
     }
 }

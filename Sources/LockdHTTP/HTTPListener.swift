@@ -56,16 +56,15 @@ final class HTTPListener: EventHandler, @unchecked Sendable {
 
     /// Registers a new connection with its loop; runs on that loop.
     private static func adopt(_ client: Socket, server: HTTPServer, context: HTTPLoopContext) {
-        let connection = HTTPConnection(socket: client, server: server, context: context)
-        do {
-            try context.loop.register(fd: client.fd, events: HTTPConnection.baseInterest, handler: connection)
-        } catch {
-            client.close()
-            server.connectionClosed()
-            return
-        }
+        let stream = StreamSocket(accepted: client, on: context.loop, tls: server.tlsContext, options: server.streamOptions)
+        let connection = HTTPConnection(stream: stream, server: server, context: context)
         context.connections[client.fd] = connection
-        connection.start()
+        do {
+            try stream.start(delegate: connection)
+        } catch {
+            context.connections[client.fd] = nil
+            server.connectionClosed()
+        }
     }
 
     /// Stops accepting and closes the listening socket.
@@ -86,8 +85,10 @@ final class HTTPListener: EventHandler, @unchecked Sendable {
         }
     }
 
-    /// Answers a client over the connection cap with 503 and closes it.
+    /// Answers a client over the connection cap with 503 and closes it (a
+    /// TLS port just closes: a handshake is what an overloaded server cannot afford).
     private func turnAway(_ client: Socket) {
+        guard server.configuration.tls == nil else { return client.close() }
         var bytes: [UInt8] = []
         let response = HTTPError.unavailable("the server has too many open connections; retry shortly").response
         let requestID = server.makeRequestID()

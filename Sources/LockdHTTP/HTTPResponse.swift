@@ -1,11 +1,15 @@
-/// A response to send: status, header fields and a complete body.
+/// A response to send: status, header fields and a complete body — or a
+/// body streamed in pieces after the head (``bodyStream``).
 ///
-/// The server adds `Date`, `Content-Length` and `Connection`; fields of those
-/// names set here are replaced. For `HEAD` the body is dropped and its length
-/// kept.
+/// The server adds `Date`, `Content-Length` (or `Transfer-Encoding: chunked`
+/// for a streamed body) and `Connection`; fields of those names set here are
+/// replaced. For `HEAD` the body is dropped and its length kept.
 ///
 /// ```swift
 /// HTTPResponse(status: .ok, headers: ["Content-Type": "application/json"], body: Array(#"{"ok":true}"#.utf8))
+/// HTTPResponse(status: .ok, headers: ["Content-Type": "text/event-stream"], bodyStream: HTTPResponseBodyStream { writer in
+///     for await event in events { guard await writer.write(event.bytes) == .written else { return } }
+/// })
 /// ```
 public struct HTTPResponse: Sendable {
     /// The status line's code and reason.
@@ -14,15 +18,26 @@ public struct HTTPResponse: Sendable {
     public var headers: HTTPHeaders
     /// The body; must be empty for 1xx, 204 and 304 (the server drops it).
     public var body: [UInt8]
+    /// A body written after the head, in pieces, while the connection stays
+    /// with this response; when set, ``body`` is not sent.
+    public var bodyStream: HTTPResponseBodyStream?
     /// The name of the route that produced this response, set by ``Router``;
     /// never sent, but reported to the server's ``HTTPExchangeObserver``.
     public var route: String?
 
-    /// Creates a response.
+    /// Creates a response with a complete body.
     public init(status: HTTPStatus, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = []) {
         self.status = status
         self.headers = headers
         self.body = body
+    }
+
+    /// Creates a response whose body `bodyStream` writes after the head.
+    public init(status: HTTPStatus, headers: HTTPHeaders = HTTPHeaders(), bodyStream: HTTPResponseBodyStream) {
+        self.status = status
+        self.headers = headers
+        self.body = []
+        self.bodyStream = bodyStream
     }
 
     /// An RFC 9457 `application/problem+json` response `{type, title, status, detail}`.

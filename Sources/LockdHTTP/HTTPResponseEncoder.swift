@@ -18,6 +18,55 @@ enum HTTPResponseEncoder {
         requestID: HTTPRequestID?,
         into buffer: inout [UInt8]
     ) {
+        encodeHead(
+            response, length: response.body.count, keepAlive: keepAlive, requestVersion: requestVersion, date: date,
+            requestID: requestID, into: &buffer)
+        if !headOnly && !response.status.forbidsContent {
+            buffer.append(contentsOf: response.body)
+        }
+    }
+
+    /// Appends the head of a response whose body is streamed: chunked when
+    /// `chunked`, else delimited by the close (`keepAlive` must then be false);
+    /// `requestID` is sent back as `X-Request-Id`.
+    static func encodeStreamHead(
+        _ response: HTTPResponse,
+        chunked: Bool,
+        keepAlive: Bool,
+        requestVersion: HTTPVersion,
+        date: [UInt8],
+        requestID: HTTPRequestID?,
+        into buffer: inout [UInt8]
+    ) {
+        encodeHead(
+            response, length: nil, chunked: chunked, keepAlive: keepAlive, requestVersion: requestVersion, date: date,
+            requestID: requestID, into: &buffer)
+    }
+
+    /// Appends one chunk of a chunked body (RFC 9112 §7.1); empty `bytes` append nothing.
+    static func appendChunk(_ bytes: [UInt8], to buffer: inout [UInt8]) {
+        guard !bytes.isEmpty else { return }
+        let hex = String(bytes.count, radix: 16)
+        buffer.append(contentsOf: hex.utf8)
+        appendCRLF(to: &buffer)
+        buffer.append(contentsOf: bytes)
+        appendCRLF(to: &buffer)
+    }
+
+    /// The end of a chunked body: a zero-length chunk and no trailers.
+    static let lastChunk = Array("0\r\n\r\n".utf8)
+
+    /// The status line and header fields; `length` nil for a streamed body.
+    private static func encodeHead(
+        _ response: HTTPResponse,
+        length: Int?,
+        chunked: Bool = false,
+        keepAlive: Bool,
+        requestVersion: HTTPVersion,
+        date: [UInt8],
+        requestID: HTTPRequestID?,
+        into buffer: inout [UInt8]
+    ) {
         let status = response.status
         buffer.append(contentsOf: "HTTP/1.1 ".utf8)
         appendDecimal(status.code, to: &buffer)
@@ -39,9 +88,13 @@ enum HTTPResponseEncoder {
             appendCRLF(to: &buffer)
         }
         if !status.forbidsContent {
-            buffer.append(contentsOf: "Content-Length: ".utf8)
-            appendDecimal(response.body.count, to: &buffer)
-            appendCRLF(to: &buffer)
+            if let length {
+                buffer.append(contentsOf: "Content-Length: ".utf8)
+                appendDecimal(length, to: &buffer)
+                appendCRLF(to: &buffer)
+            } else if chunked {
+                buffer.append(contentsOf: "Transfer-Encoding: chunked\r\n".utf8)
+            }
         }
         if !keepAlive {
             buffer.append(contentsOf: "Connection: close\r\n".utf8)
@@ -49,9 +102,6 @@ enum HTTPResponseEncoder {
             buffer.append(contentsOf: "Connection: keep-alive\r\n".utf8)
         }
         appendCRLF(to: &buffer)
-        if !headOnly && !status.forbidsContent {
-            buffer.append(contentsOf: response.body)
-        }
     }
 
     /// The interim response sent when a client waits with `Expect: 100-continue`.

@@ -1,5 +1,6 @@
 import LockdTransport
 import Logging
+import LockdTLS
 import Synchronization
 
 /// An HTTP/1.1 server on the event loops of an ``EventLoopGroup``.
@@ -31,6 +32,9 @@ public final class HTTPServer: Sendable {
     private let requestCounter = Atomic<UInt64>(0)
     private let lifecycle = Mutex(Lifecycle())
     private let draining = Atomic<Bool>(false)
+    /// The TLS settings new connections use; replaced by ``reloadTLS()``.
+    private let tls = Mutex<TLSServerContext?>(nil)
+    let streamOptions: StreamSocket.Options
 
     private struct Lifecycle {
         var openConnections = 0
@@ -60,11 +64,15 @@ public final class HTTPServer: Sendable {
         self.limits = configuration.limits
         self.contexts = eventLoopGroup.loops.map(HTTPLoopContext.init)
         self.requestIDPrefix = String(UInt32.random(in: 0x1000_0000...UInt32.max), radix: 16) + "-"
+        self.streamOptions = StreamSocket.Options(
+            maxBufferedInput: HTTPConnection.maxBufferedInput(configuration.limits),
+            handshakeTimeout: configuration.tlsHandshakeTimeout)
     }
 
-    /// Binds the listening socket and starts accepting.
+    /// Reads the TLS files (when configured), binds the listening socket and starts accepting.
     /// - Returns: The bound addresses (with the real port when the configured one is 0).
-    /// - Throws: ``SocketAddressError`` for a bad listen address, ``TransportError``
+    /// - Throws: ``TLSError`` naming a TLS file that cannot be used,
+    ///   ``SocketAddressError`` for a bad listen address, ``TransportError``
     ///   when the address cannot be bound.
     @discardableResult
     public func start() throws -> [SocketAddress] {
@@ -72,6 +80,7 @@ public final class HTTPServer: Sendable {
             precondition(!state.started, "HTTPServer.start() called twice")
             state.started = true
         }
+        if configuration.tls != nil { try reloadTLS() }
         let socket = try Socket.listen(on: SocketAddress(parsing: configuration.listenAddress), backlog: configuration.backlog)
         let address: SocketAddress
         do {
@@ -128,6 +137,22 @@ public final class HTTPServer: Sendable {
         }
         logger.debug("HTTP server stopped")
     }
+
+    // MARK: TLS
+
+    /// Reads the configured certificate, key and client CAs again (after
+    /// they were rotated on disk): connections accepted from now on use them;
+    /// open connections keep the ones they started with. On failure the
+    /// server keeps what it had. Does nothing for a plaintext server.
+    /// - Throws: ``TLSError`` naming the file that cannot be used and why.
+    public func reloadTLS() throws(TLSError) {
+        guard let configuration = configuration.tls else { return }
+        let context = try TLSServerContext(configuration: configuration)
+        tls.withLock { $0 = context }
+    }
+
+    /// The TLS settings for a connection accepted now (nil for plaintext).
+    var tlsContext: TLSServerContext? { tls.withLock { $0 } }
 
     // MARK: Connection accounting (called by listeners and connections)
 

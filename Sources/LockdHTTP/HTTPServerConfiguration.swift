@@ -1,3 +1,5 @@
+import LockdTLS
+
 /// Everything that shapes an ``HTTPServer``: where it listens and the limits
 /// it holds every client to. Defaults follow lockd's product contract.
 ///
@@ -30,8 +32,17 @@ public struct HTTPServerConfiguration: Sendable {
     /// Most connections open at once across all loops; past it a new client is
     /// answered 503 and disconnected.
     public var maxConnections: Int
+    /// Bytes of a streamed response body (``HTTPResponseBodyStream``) that may
+    /// wait for a slow reader before its producer is told to stop and the
+    /// connection closes.
+    public var maxStreamBacklog: Int
     /// The listen backlog of each loop's listener.
     public var backlog: Int32
+    /// The certificate and key to serve HTTPS with (and the client CAs, for
+    /// mTLS); nil serves plaintext HTTP. With TLS on, plaintext is refused.
+    public var tls: TLSServerConfiguration?
+    /// Time allowed for a client's TLS handshake; a slower one is disconnected.
+    public var tlsHandshakeTimeout: Duration
 
     /// Creates a configuration; every argument has the product's default.
     public init(
@@ -45,7 +56,10 @@ public struct HTTPServerConfiguration: Sendable {
         idleTimeout: Duration = .seconds(60),
         writeTimeout: Duration = .seconds(10),
         maxConnections: Int = 16 * 1024,
-        backlog: Int32 = 1024
+        maxStreamBacklog: Int = 256 * 1024,
+        backlog: Int32 = 1024,
+        tls: TLSServerConfiguration? = nil,
+        tlsHandshakeTimeout: Duration = .seconds(10)
     ) {
         self.listenAddress = listenAddress
         self.maxRequestLineLength = maxRequestLineLength
@@ -57,7 +71,10 @@ public struct HTTPServerConfiguration: Sendable {
         self.idleTimeout = idleTimeout
         self.writeTimeout = writeTimeout
         self.maxConnections = maxConnections
+        self.maxStreamBacklog = maxStreamBacklog
         self.backlog = backlog
+        self.tls = tls
+        self.tlsHandshakeTimeout = tlsHandshakeTimeout
     }
 
     var limits: HTTPRequestLimits {

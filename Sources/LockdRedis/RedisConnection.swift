@@ -3,14 +3,15 @@ import LockdTransport
 import Logging
 import RESP
 
-/// One TCP connection to Redis, owned by one event loop: it carries out what
-/// its ``RedisConnectionStateMachine`` decides.
+/// One connection to Redis, owned by one event loop: a ``StreamSocket``
+/// (plaintext or TLS) carrying out what its ``RedisConnectionStateMachine``
+/// decides.
 ///
 /// Everything except `init` runs on the owning loop's thread. Replies are
-/// decoded there from one large read per readiness event and each waiting
-/// caller is resumed there; bytes from many callers go out together in one
-/// write, scheduled once per loop iteration.
-final class RedisConnection: EventHandler, @unchecked Sendable {
+/// decoded there, in place, from one large read per readiness event, and each
+/// waiting caller is resumed there; bytes from many callers go out together in
+/// one write, scheduled once per loop iteration.
+final class RedisConnection: StreamSocketDelegate, @unchecked Sendable {
     // Safe to share: the immutable `let`s are Sendable values; `ioState` is
     // touched only on `loop`'s thread — every method that reaches it is
     // documented "loop thread only" and goes through `io`, which checks that
@@ -50,14 +51,13 @@ final class RedisConnection: EventHandler, @unchecked Sendable {
     /// not a copy of every field.
     private final class IOState {
         var machine: Machine
-        var socket: Socket?
-        var receive = ReceiveBuffer()
+        /// The connection's socket; the machine counts a TLS handshake as connecting.
+        var stream: StreamSocket?
         /// Counts sockets opened, so a late name lookup for an abandoned attempt is ignored.
         var generation: UInt64 = 0
-        var awaitingConnect = false
-        var watchingWritable = false
         var flushScheduled = false
-        var timer: (id: TimerID, deadline: UInt64)?
+        /// The machine's earliest deadline (command and connect timeouts).
+        var deadline = LoopDeadline()
         var reconnectTimer: TimerID?
         var reportedDown = false
         /// Counted in `counters`: started, ready now, ready before.
@@ -68,15 +68,6 @@ final class RedisConnection: EventHandler, @unchecked Sendable {
         var onMessage: ((RedisPubSubMessage, RedisSubscriptionKind) -> Void)?
         var onServerUnsubscribe: ((String) -> Void)?
         var onLost: (() -> Void)?
-        /// The socket's TLS session (`rediss://`); nil for plain TCP.
-        var tls: TLSClientSession?
-        /// Whether the TLS handshake still runs; the machine still counts it as connecting.
-        var tlsHandshaking = false
-        /// Ciphertext read from the socket, on its way into `tls`.
-        var ciphertextIn = ReceiveBuffer(capacity: 64 << 10)
-        /// Ciphertext from `tls` not yet on the socket, and how much of it was written.
-        var ciphertextOut: [UInt8] = []
-        var ciphertextOutStart = 0
 
         init(machine: Machine) {
             self.machine = machine
@@ -203,8 +194,8 @@ final class RedisConnection: EventHandler, @unchecked Sendable {
             state.isUp = true
             state.hasBeenUp = true
             // The handshake's timer may be later than the held commands' deadlines.
-            if let timer = state.timer { loop.cancelTimer(timer.id) }
-            state.timer = nil
+            state.deadline.cancel(on: loop)
+            _ = state.deadline.set(.max)
             state.onReady?()
             scheduleFlush()
         case .disconnect(let reason, let failing, let next):
@@ -227,9 +218,9 @@ final class RedisConnection: EventHandler, @unchecked Sendable {
                     perform(io.machine.reconnectDue(now: MonotonicClock.now()))
                 }
             case .stop:
-                if let timer = state.timer { loop.cancelTimer(timer.id) }
+                state.deadline.cancel(on: loop)
+                _ = state.deadline.set(.max)
                 if let timer = state.reconnectTimer { loop.cancelTimer(timer) }
-                state.timer = nil
                 state.reconnectTimer = nil
                 return
             }
@@ -276,19 +267,14 @@ final class RedisConnection: EventHandler, @unchecked Sendable {
     /// that skips this work for every command.
     private func armTimer() {
         let state = io
-        if state.timer != nil, state.machine.state == .ready { return }
+        if state.deadline.isArmed, state.machine.state == .ready { return }
         guard let deadline = state.machine.nextDeadline else { return }
-        if let timer = state.timer {
-            if timer.deadline <= deadline { return }
-            loop.cancelTimer(timer.id)
+        if state.deadline.set(deadline) {
+            state.deadline.arm(on: loop) { [self] in
+                _ = io.deadline.expired(now: MonotonicClock.now())
+                perform(io.machine.tick(now: MonotonicClock.now()))
+            }
         }
-        let now = MonotonicClock.now()
-        let delay = Duration.nanoseconds(Int64(clamping: deadline > now ? deadline - now : 0))
-        let id = loop.scheduleTimer(after: delay) { [self] in
-            io.timer = nil
-            perform(io.machine.tick(now: MonotonicClock.now()))
-        }
-        state.timer = (id, deadline)
     }
 
     // MARK: Socket
@@ -313,258 +299,96 @@ final class RedisConnection: EventHandler, @unchecked Sendable {
     private func connect(to address: Result<SocketAddress, any Error>, generation: UInt64) {
         let state = io
         guard state.generation == generation, state.machine.state == .connecting else { return }
+        let tls: StreamSocket.TLS? = switch tlsContext {
+        case .success(let context)?: .client(context, serverName: host)
+        case .failure?, nil: nil
+        }
         do {
-            let socket = try Socket.connect(to: address.get())
-            state.socket = socket
-            state.awaitingConnect = true
-            try loop.register(fd: socket.fd, events: [.writable, .readHangup], handler: self)
+            state.stream = try StreamSocket.connect(to: address.get(), on: loop, tls: tls, delegate: self)
         } catch {
-            closeSocket()
             perform(state.machine.connectFailed(RedisError(.unreachable, message: "cannot connect to Redis at \(host):\(port): \(error)")))
         }
     }
 
     private func closeSocket() {
         let state = io
-        guard let socket = state.socket else { return }
-        loop.deregister(fd: socket.fd)
-        socket.close()
-        state.socket = nil
-        state.awaitingConnect = false
-        state.watchingWritable = false
-        state.receive.reset()
-        state.tls = nil
-        state.tlsHandshaking = false
-        state.ciphertextIn.reset()
-        state.ciphertextOut.removeAll()
-        state.ciphertextOutStart = 0
+        state.stream?.close()
+        state.stream = nil
     }
 
-    func handleEvents(_ events: EpollEvents) {
+    // MARK: Stream events
+
+    func streamOpened(_ stream: StreamSocket) {
         let state = io
-        guard let socket = state.socket else { return }
-        if state.awaitingConnect {
-            let code = socket.pendingError()
-            let now = MonotonicClock.now()
-            guard code == 0 else {
-                closeSocket()
-                let error = TransportError("connect", code: code)
-                perform(state.machine.connectFailed(RedisError(.unreachable, message: "cannot connect to Redis at \(host):\(port): \(error)")))
-                return
-            }
-            state.awaitingConnect = false
+        guard state.stream === stream else { return }
+        perform(state.machine.connected())
+    }
+
+    /// Decodes every whole reply in `input`, in place.
+    func streamReceived(_ stream: StreamSocket, _ input: UnsafeRawBufferPointer) -> Int {
+        let state = io
+        let decoder = self.decoder
+        var offset = 0
+        while state.stream === stream {
+            let decoded: (value: RESPValue, consumed: Int)?
             do {
-                try loop.modify(fd: socket.fd, events: [.readable, .readHangup])
+                decoded = try decoder.decode(UnsafeRawBufferPointer(rebasing: input[offset...]))
             } catch {
-                perform(state.machine.closed(RedisError(.unreachable, message: "\(error)"), now: now))
-                return
+                lost(RedisError(.protocolViolation, message: "\(error)"))
+                break
             }
-            if case .success(let context)? = tlsContext {
-                startTLS(socket, context)
-            } else {
-                perform(state.machine.connected())
+            guard let decoded else {
+                if input.count - offset > maxUnreadBytes {
+                    lost(RedisError(.protocolViolation, message: "a reply exceeds \(maxUnreadBytes) bytes"))
+                    break
+                }
+                return offset
             }
-            return
+            offset += decoded.consumed
+            perform(state.machine.received(decoded.value, now: MonotonicClock.now()))
         }
-        if !events.intersection([.readable, .error, .hangup, .readHangup]).isEmpty {
-            if let session = state.tls {
-                readTLS(socket, session)
-            } else {
-                readAndDecode(socket)
-            }
-        }
-        if events.contains(.writable), state.socket == socket {
-            flush()
-        }
+        // The stream was closed: nothing is kept.
+        return input.count
     }
 
-    private func readAndDecode(_ socket: Socket) {
+    func streamWritable(_ stream: StreamSocket) {
+        flush()
+    }
+
+    func streamClosed(_ stream: StreamSocket, _ reason: StreamCloseReason) {
         let state = io
-        if arrived(Self.read(socket, into: &state.receive)) { decodeReplies(socket) }
-    }
-
-    /// One read from the socket into `buffer`.
-    private static func read(_ socket: Socket, into buffer: inout ReceiveBuffer) -> Socket.ReadResult {
-        var outcome = Socket.ReadResult.wouldBlock
-        _ = buffer.fill(minimum: 16 << 10) { pointer, count in
-            outcome = socket.read(into: pointer, count: count)
-            if case .bytes(let read) = outcome { return read }
-            return 0
+        guard state.stream === stream else { return }
+        state.stream = nil
+        let error: RedisError
+        switch reason {
+        case .connectFailed(let cause):
+            error = RedisError(.unreachable, message: "cannot connect to Redis at \(host):\(port): \(cause)")
+        case .handshakeFailed(let cause):
+            // Like a wrong password: a setting to fix, reported to every caller.
+            // A certificate that fails (theirs, or ours refused) is a
+            // verification failure; any other handshake failure means the
+            // other side does not speak TLS the way a rediss:// server does.
+            let verification = cause.message.contains("certificate")
+            error = RedisError(
+                verification ? .tlsVerificationFailed : .tlsMismatch,
+                message: verification
+                    ? "TLS with Redis at \(host):\(port) failed: \(cause.message)"
+                    : "TLS with Redis at \(host):\(port) failed (\(cause.message)): does this port speak TLS? Use redis:// for a plaintext one")
+        case .peerClosed:
+            error = RedisError(.unreachable, message: "Redis closed the connection")
+        case .failed(let cause):
+            error = RedisError(.unreachable, message: "\(cause)")
+        case .tlsFailed(let cause):
+            error = RedisError(.protocolViolation, message: cause.message)
+        case .handshakeTimedOut, .plaintextRefused:
+            error = RedisError(.unreachable, message: "\(reason)")
         }
-        return outcome
-    }
-
-    /// Whether a read brought bytes; an end of file or a failure closes the
-    /// connection (which empties the buffers, so never while one is being filled).
-    private func arrived(_ outcome: Socket.ReadResult) -> Bool {
-        switch outcome {
-        case .bytes:
-            return true
-        case .wouldBlock:
-            return false
-        case .endOfFile:
-            lost(RedisError(.unreachable, message: "Redis closed the connection"))
-        case .failed(let code):
-            lost(RedisError(.unreachable, message: "\(TransportError("read", code: code))"))
-        }
-        return false
-    }
-
-    /// One write to the socket: the count written, or nil when the socket is
-    /// full (writability is then watched) or broken (the connection closes).
-    private func write(_ socket: Socket, _ bytes: (Socket) -> Socket.WriteResult) -> Int? {
-        switch bytes(socket) {
-        case .bytes(let count):
-            return count
-        case .wouldBlock:
-            watchWritable(true, socket)
-        case .failed(let code):
-            lost(RedisError(.unreachable, message: "\(TransportError("send", code: code))"))
-        }
-        return nil
+        lost(error)
     }
 
     /// The connection broke: tell the machine.
     private func lost(_ error: RedisError) {
         perform(io.machine.closed(error, now: MonotonicClock.now()))
-    }
-
-    private func decodeReplies(_ socket: Socket) {
-        let state = io
-        let decoder = self.decoder
-        while state.socket == socket {
-            let decoded: (value: RESPValue, consumed: Int)?
-            do {
-                decoded = try state.receive.withUnreadBytes { bytes in
-                    try decoder.decode(bytes)
-                }
-            } catch {
-                perform(state.machine.closed(RedisError(.protocolViolation, message: "\(error)"), now: MonotonicClock.now()))
-                return
-            }
-            guard let decoded else {
-                if state.receive.unreadCount > maxUnreadBytes {
-                    perform(state.machine.closed(RedisError(.protocolViolation, message: "a reply exceeds \(maxUnreadBytes) bytes"), now: MonotonicClock.now()))
-                }
-                return
-            }
-            state.receive.consume(decoded.consumed)
-            perform(state.machine.received(decoded.value, now: MonotonicClock.now()))
-        }
-    }
-
-    // MARK: TLS
-
-    /// The TCP connection is up: run the TLS handshake before Redis's own.
-    private func startTLS(_ socket: Socket, _ context: TLSClientContext) {
-        let state = io
-        do {
-            state.tls = try TLSClientSession(context: context, serverName: host)
-        } catch {
-            closeSocket()
-            perform(state.machine.connectFailed(RedisError(.unreachable, message: "cannot start TLS with Redis at \(host):\(port): \(error)")))
-            return
-        }
-        state.tlsHandshaking = true
-        continueTLSHandshake(socket)
-    }
-
-    private func continueTLSHandshake(_ socket: Socket) {
-        let state = io
-        guard let session = state.tls else { return }
-        let progress = session.handshake()
-        flushTLS(socket, session)
-        guard state.socket == socket else { return }
-        switch progress {
-        case .needsInput:
-            break
-        case .done:
-            state.tlsHandshaking = false
-            perform(state.machine.connected())
-        case .failed(let error):
-            closeSocket()
-            // Like a wrong password: a setting to fix, reported to every caller.
-            // A certificate that fails (theirs, or ours refused) is a
-            // verification failure; any other handshake failure means the
-            // other side does not speak TLS the way a rediss:// server does.
-            let verification = error.message.contains("certificate")
-            perform(state.machine.connectFailed(RedisError(
-                verification ? .tlsVerificationFailed : .tlsMismatch,
-                message: verification
-                    ? "TLS with Redis at \(host):\(port) failed: \(error.message)"
-                    : "TLS with Redis at \(host):\(port) failed (\(error.message)): does this port speak TLS? Use redis:// for a plaintext one")))
-        }
-    }
-
-    /// Feeds one read of ciphertext to the session, then decodes what it decrypts.
-    private func readTLS(_ socket: Socket, _ session: TLSClientSession) {
-        let state = io
-        guard arrived(Self.read(socket, into: &state.ciphertextIn)) else { return }
-        state.ciphertextIn.withUnreadBytes { session.receive($0) }
-        state.ciphertextIn.consume(state.ciphertextIn.unreadCount)
-        if state.tlsHandshaking {
-            continueTLSHandshake(socket)
-            guard !state.tlsHandshaking, state.socket == socket else { return }
-        }
-        // Every whole record received so far: one socket read may carry several.
-        var ended: RedisError?
-        decrypting: while true {
-            var result = TLSClientSession.ReadResult.needsInput
-            _ = state.receive.fill(minimum: 16 << 10) { pointer, count in
-                result = session.read(into: pointer, count: count)
-                if case .bytes(let read) = result { return read }
-                return 0
-            }
-            switch result {
-            case .bytes: continue
-            case .needsInput: break decrypting
-            case .closed: ended = RedisError(.unreachable, message: "Redis ended the TLS session")
-            case .failed(let error): ended = RedisError(.protocolViolation, message: error.message)
-            }
-            break
-        }
-        // Replies that arrived before a close still go to their callers.
-        decodeReplies(socket)
-        guard state.socket == socket else { return }
-        if let ended {
-            lost(ended)
-        } else if session.hasOutput {
-            flushTLS(socket, session)
-        }
-    }
-
-    /// Writes pending ciphertext, then encrypts and writes queued commands
-    /// while the socket takes them. Commands are encrypted only once the
-    /// earlier ciphertext is on the wire, so what the socket has not taken
-    /// stays in the machine: a backlog cannot grow here, and should the
-    /// connection break, unsent commands are known to be unsent.
-    private func flushTLS(_ socket: Socket, _ session: TLSClientSession) {
-        let state = io
-        while true {
-            session.takeOutput(into: &state.ciphertextOut)
-            while state.ciphertextOutStart < state.ciphertextOut.count {
-                let start = state.ciphertextOutStart
-                guard let count = write(socket, { socket in
-                    state.ciphertextOut.withUnsafeBytes { socket.write(UnsafeRawBufferPointer(rebasing: $0[start...])) }
-                }) else { return }
-                state.ciphertextOutStart += count
-            }
-            state.ciphertextOut.removeAll(keepingCapacity: true)
-            state.ciphertextOutStart = 0
-            guard !state.tlsHandshaking, state.machine.hasUnwrittenBytes else { break }
-            // At most a few records at a time, so the socket sets the pace.
-            let taken = state.machine.withUnwrittenBytes { bytes in
-                session.write(UnsafeRawBufferPointer(rebasing: bytes.prefix(64 << 10)))
-            }
-            switch taken {
-            case .success(let count):
-                state.machine.wrote(count)
-            case .failure(let error):
-                lost(RedisError(.protocolViolation, message: error.message))
-                return
-            }
-        }
-        watchWritable(false, socket)
     }
 
     // MARK: Writing
@@ -581,24 +405,29 @@ final class RedisConnection: EventHandler, @unchecked Sendable {
         }
     }
 
+    /// Writes what the machine has queued while the socket takes it. The
+    /// stream encrypts (with TLS) only what the socket takes, so what it has
+    /// not taken stays in the machine: should the connection break, unsent
+    /// commands are known to be unsent.
     private func flush() {
         let state = io
-        guard let socket = state.socket, !state.awaitingConnect else { return }
-        if let session = state.tls {
-            flushTLS(socket, session)
-            return
-        }
+        guard let stream = state.stream, stream.isOpen else { return }
         while state.machine.hasUnwrittenBytes {
-            guard let count = write(socket, { socket in state.machine.withUnwrittenBytes { socket.write($0) } }) else { return }
-            state.machine.wrote(count)
+            var offered = 0
+            let result = state.machine.withUnwrittenBytes { bytes in
+                offered = bytes.count
+                return stream.write(bytes)
+            }
+            switch result {
+            case .success(let count):
+                state.machine.wrote(count)
+                // The rest goes when the stream says it is writable.
+                if count < offered { return }
+            case .failure(let reason):
+                state.stream = nil
+                lost(RedisError(.unreachable, message: "\(reason)"))
+                return
+            }
         }
-        watchWritable(false, socket)
-    }
-
-    private func watchWritable(_ watch: Bool, _ socket: Socket) {
-        let state = io
-        guard state.watchingWritable != watch else { return }
-        state.watchingWritable = watch
-        try? loop.modify(fd: socket.fd, events: watch ? [.readable, .writable, .readHangup] : [.readable, .readHangup])
     }
 }

@@ -23,12 +23,19 @@ public struct TLSClientConfiguration: Sendable, Hashable {
     /// nil uses the host connected to. An IP address is matched against the
     /// certificate's IP address entries.
     public var serverName: String?
+    /// Protocols to offer through ALPN, most wanted first (`["http/1.1"]`);
+    /// empty offers none.
+    public var applicationProtocols: [String]
 
     /// A configuration that trusts the system's certificate authorities and presents no client certificate.
-    public init(caFile: String? = nil, certificateFile: String? = nil, privateKeyFile: String? = nil, serverName: String? = nil) {
+    public init(
+        caFile: String? = nil, certificateFile: String? = nil, privateKeyFile: String? = nil, serverName: String? = nil,
+        applicationProtocols: [String] = []
+    ) {
         self.caFile = caFile
         self.certificateFile = certificateFile
         self.privateKeyFile = privateKeyFile
         self.serverName = serverName
+        self.applicationProtocols = applicationProtocols
     }
 }

@@ -6,7 +6,7 @@ import COpenSSL
 ///
 /// ```swift
 /// let context = try TLSClientContext(configuration: TLSClientConfiguration(caFile: "/etc/lockd/ca.pem"))
-/// let session = try TLSClientSession(context: context, serverName: "redis.internal")
+/// let session = try TLSSession(client: context, serverName: "redis.internal")
 /// ```
 public final class TLSClientContext: @unchecked Sendable {
     // Safe to share: the SSL_CTX is configured completely in `init` and never
@@ -56,6 +56,18 @@ public final class TLSClientContext: @unchecked Sendable {
             }
         default:
             throw TLSError("a client certificate needs both a certificate file and a private key file")
+        }
+        if !configuration.applicationProtocols.isEmpty {
+            // ALPN's wire format: each name prefixed by its length.
+            var list: [UInt8] = []
+            for name in configuration.applicationProtocols where (1...255).contains(name.utf8.count) {
+                list.append(UInt8(name.utf8.count))
+                list += name.utf8
+            }
+            // Inverted: 0 is success.
+            guard lockd_ssl_ctx_offer_protocols(context, list, UInt32(list.count)) == 0 else {
+                throw TLSError.fromQueue("cannot offer the protocols \(configuration.applicationProtocols)")
+            }
         }
     }
 

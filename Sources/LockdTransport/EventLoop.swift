@@ -18,10 +18,12 @@ import Glibc
 /// loop.execute { print(loop.inEventLoop) }   // true
 /// ```
 public final class EventLoop: TaskExecutor, @unchecked Sendable {
-    // Safe to share: `epollFD`, `wakeFD` and `name` never change; `shared` is
-    // a Mutex; `threadID` is atomic; `handlers`, `timers` and `runnable` are
-    // touched only on the loop's own thread — by `run()` and by the methods
-    // that call `preconditionInEventLoop()` first.
+    // Safe to share: `epollFD`, `wakeFD`, `name` and `readBuffer` (the
+    // pointer) never change; `shared` is a Mutex; `threadID` is atomic;
+    // `handlers`, `timers`, `runnable`, `readBufferInUse` and the bytes of
+    // `readBuffer` are touched only on the loop's own thread — by `run()`, by
+    // the methods that call `preconditionInEventLoop()` first, and by the
+    // handlers the loop calls.
 
     /// A name for logs and thread listings.
     public let name: String
@@ -32,6 +34,15 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     private var handlers: [Int32: any EventHandler] = [:]
     private var timers = TimerQueue()
     private var runnable: [Job] = []
+
+    /// One large buffer for the reads of every socket on this loop (loop
+    /// thread only): a read never allocates, and what it brings is parsed in
+    /// place; a socket copies only what its owner leaves unconsumed.
+    public let readBuffer: UnsafeMutableRawBufferPointer
+    /// Set while bytes in ``readBuffer`` are being consumed, so that a nested
+    /// read (should one ever happen) uses its own buffer.
+    var readBufferInUse = false
+    static let readBufferSize = 64 << 10
 
     private enum Job: Sendable {
         case closure(@Sendable () -> Void)
@@ -65,11 +76,13 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         }
         self.epollFD = epollFD
         self.wakeFD = wakeFD
+        self.readBuffer = .allocate(byteCount: Self.readBufferSize, alignment: 16)
     }
 
     deinit {
         close(epollFD)
         close(wakeFD)
+        readBuffer.deallocate()
     }
 
     /// Creates a loop and starts its thread.

@@ -1,14 +1,15 @@
 import LockbenchCore
 import LockdTransport
 
-/// One simulated client: a keep-alive HTTP/1.1 connection that runs
+/// One simulated client: a keep-alive HTTP/1.1 connection (plaintext or
+/// TLS, through the same ``StreamSocket`` lockd serves with) that runs
 /// acquire → release cycles, one request outstanding at a time.
-final class BenchConnection: EventHandler, @unchecked Sendable {
+final class BenchConnection: StreamSocketDelegate, @unchecked Sendable {
     // Safe to share: the connection is created on its worker's loop thread
-    // (in `LoopWorker.connectAll`), registered with that loop only, and every
-    // method is called from that thread — by the loop's event dispatch, its
-    // timers, or the worker's own loop-thread code. No other thread ever
-    // holds a reference.
+    // (in `LoopWorker.connectAll`), its stream is registered with that loop
+    // only, and every method is called from that thread — by the stream's
+    // delegate calls, the loop's timers, or the worker's own loop-thread
+    // code. No other thread ever holds a reference.
 
     private enum Phase {
         case idle
@@ -20,14 +21,13 @@ final class BenchConnection: EventHandler, @unchecked Sendable {
     private let names: [Int]
     private var nextName = 0
     private var random: SplitMix64
-    private var socket: Socket?
+    private var stream: StreamSocket?
     private var isConnecting = false
     private var phase = Phase.idle
     /// Set while handling a response that carried `Connection: close`: the
     /// next request goes out on a fresh connection.
     private var serverClosing = false
-    private var inbox = [UInt8](repeating: 0, count: 4096)
-    private var inboxCount = 0
+    /// A request to send once the connection is open.
     private var unsent: [UInt8] = []
     private var releaseRequest: [UInt8] = []
 
@@ -47,18 +47,17 @@ final class BenchConnection: EventHandler, @unchecked Sendable {
         }
     }
 
-    /// Whether a socket is open or being opened.
-    var isOpen: Bool { socket != nil }
+    /// Whether a connection is open or being opened.
+    var isOpen: Bool { stream != nil }
 
     // MARK: Connection lifecycle
 
-    /// Starts connecting; once connected the worker hears of it through
-    /// `connectionReady`, or of a failure through `connectionFailed`.
+    /// Starts connecting (and the TLS handshake, for https); once open the
+    /// worker hears of it through `connectionReady`, or of a failure through
+    /// `connectionFailed`.
     func connect() {
         do {
-            let socket = try Socket.connect(to: worker.address)
-            try worker.loop.register(fd: socket.fd, events: [.writable], handler: self)
-            self.socket = socket
+            stream = try StreamSocket.connect(to: worker.address, on: worker.loop, tls: worker.tls, delegate: self)
             isConnecting = true
         } catch {
             connectFailed(reason: "\(error)")
@@ -67,7 +66,7 @@ final class BenchConnection: EventHandler, @unchecked Sendable {
 
     /// Closes the connection without counting an error (end of run).
     func close() {
-        closeSocket()
+        closeStream()
         phase = .idle
     }
 
@@ -80,13 +79,10 @@ final class BenchConnection: EventHandler, @unchecked Sendable {
         worker.connectionDropped(self)
     }
 
-    private func closeSocket() {
-        guard let socket else { return }
-        worker.loop.deregister(fd: socket.fd)
-        socket.close()
-        self.socket = nil
+    private func closeStream() {
+        stream?.close()
+        stream = nil
         isConnecting = false
-        inboxCount = 0
         unsent.removeAll()
     }
 
@@ -100,21 +96,60 @@ final class BenchConnection: EventHandler, @unchecked Sendable {
         worker.connectionFailed(self, reason: reason)
     }
 
-    /// Finishes a connect, flushes pending bytes, or reads responses.
-    func handleEvents(_ events: EpollEvents) {
-        guard let socket else { return }
-        if isConnecting {
-            let code = socket.pendingError()
-            guard code == 0 else {
-                return connectFailed(reason: "\(TransportError("connect(\(worker.address))", code: code))")
-            }
-            isConnecting = false
-            try? worker.loop.modify(fd: socket.fd, events: unsent.isEmpty ? [.readable] : [.readable, .writable])
-            if unsent.isEmpty { worker.connectionReady(self) }
-            return
+    // MARK: Stream events
+
+    func streamOpened(_ stream: StreamSocket) {
+        isConnecting = false
+        if unsent.isEmpty {
+            worker.connectionReady(self)
+        } else {
+            let bytes = unsent
+            unsent.removeAll()
+            send(bytes)
         }
-        if events.contains(.writable) { flush() }
-        if !events.isDisjoint(with: [.readable, .hangup, .error]) { readAvailable() }
+    }
+
+    func streamReceived(_ stream: StreamSocket, _ input: UnsafeRawBufferPointer) -> Int {
+        var offset = 0
+        while offset < input.count, self.stream === stream {
+            let parsed: (HTTPResponse, Int)?
+            do {
+                parsed = try input.withMemoryRebound(to: UInt8.self) { bytes throws(HTTPResponseError) in
+                    try HTTPResponseParser.parse(UnsafeBufferPointer(rebasing: bytes[offset...]))
+                }
+            } catch {
+                drop(\.malformed)
+                return input.count
+            }
+            guard let (response, used) = parsed else {
+                if input.count - offset > 2 * HTTPResponseParser.maxBodyBytes { drop(\.malformed) }
+                return offset
+            }
+            offset += used
+            serverClosing = !response.keepAlive
+            handle(response)
+            if serverClosing {
+                // Nothing was sent after the server's last answer (a failed
+                // reconnect, say): make sure the old connection is not reused.
+                serverClosing = false
+                if self.stream === stream {
+                    close()
+                    worker.connectionDropped(self)
+                }
+                return input.count
+            }
+        }
+        return offset
+    }
+
+    func streamClosed(_ stream: StreamSocket, _ reason: StreamCloseReason) {
+        guard self.stream === stream else { return }
+        self.stream = nil
+        if isConnecting {
+            connectFailed(reason: "\(reason)")
+        } else {
+            drop(\.closed)
+        }
     }
 
     // MARK: Cycles
@@ -171,93 +206,20 @@ final class BenchConnection: EventHandler, @unchecked Sendable {
         if serverClosing {
             // The server closes after its last answer: reconnect, then send.
             serverClosing = false
-            closeSocket()
+            closeStream()
             unsent = bytes
             connect()
             return
         }
-        guard let socket else { return }
-        let result = bytes.withUnsafeBytes { socket.write($0) }
-        switch result {
-        case .bytes(let written) where written == bytes.count:
-            return
-        case .bytes(let written):
-            unsent = Array(bytes[written...])
-        case .wouldBlock:
+        guard let stream else { return }
+        if isConnecting {
             unsent = bytes
-        case .failed:
-            return drop(\.closed)
-        }
-        try? worker.loop.modify(fd: socket.fd, events: [.readable, .writable])
-    }
-
-    private func flush() {
-        guard let socket, !unsent.isEmpty else { return }
-        switch unsent.withUnsafeBytes({ socket.write($0) }) {
-        case .bytes(let written):
-            unsent.removeFirst(written)
-            if unsent.isEmpty { try? worker.loop.modify(fd: socket.fd, events: [.readable]) }
-        case .wouldBlock:
             return
-        case .failed:
+        }
+        stream.queueOutput { $0 += bytes }
+        if case .failure = stream.flush() {
+            self.stream = nil
             drop(\.closed)
-        }
-    }
-
-    private func readAvailable() {
-        guard let socket else { return }
-        if inboxCount == inbox.count {
-            guard inbox.count < 2 * HTTPResponseParser.maxBodyBytes else { return drop(\.malformed) }
-            inbox.append(contentsOf: repeatElement(0, count: inbox.count))
-        }
-        let filled = inboxCount
-        let result = inbox.withUnsafeMutableBytes { buffer -> Socket.ReadResult in
-            let room = UnsafeMutableRawBufferPointer(rebasing: buffer[filled...])
-            guard let start = room.baseAddress else { return .wouldBlock }  // never: the inbox has room here
-            return socket.read(into: start, count: room.count)
-        }
-        switch result {
-        case .bytes(let count):
-            inboxCount += count
-            parseResponses()
-        case .wouldBlock:
-            return
-        case .endOfFile, .failed:
-            drop(\.closed)
-        }
-    }
-
-    private func parseResponses() {
-        while inboxCount > 0, socket != nil {
-            let parsed: (HTTPResponse, Int)?
-            do {
-                parsed = try inbox.withUnsafeBufferPointer { buffer throws(HTTPResponseError) in
-                    try HTTPResponseParser.parse(UnsafeBufferPointer(rebasing: buffer[0..<inboxCount]))
-                }
-            } catch {
-                return drop(\.malformed)
-            }
-            guard let (response, used) = parsed else { return }
-            if used < inboxCount {
-                let remaining = inboxCount - used
-                inbox.withUnsafeMutableBytes { buffer in
-                    guard let base = buffer.baseAddress else { return }
-                    base.copyMemory(from: base + used, byteCount: remaining)
-                }
-            }
-            inboxCount -= used
-            serverClosing = !response.keepAlive
-            handle(response)
-            if serverClosing {
-                // Nothing was sent after the server's last answer (a failed
-                // reconnect, say): make sure the old socket is not reused.
-                serverClosing = false
-                if socket != nil {
-                    close()
-                    worker.connectionDropped(self)
-                }
-                return
-            }
         }
     }
 }

@@ -16,7 +16,7 @@ final class BenchRun: Sendable {
 
     /// Starts the event loops and spreads the clients over them round-robin.
     /// - Throws: ``TransportError`` when a loop cannot be started.
-    init(settings: BenchSettings, target: BenchTarget, address: SocketAddress, plan: NamePlan) throws {
+    init(settings: BenchSettings, target: BenchTarget, address: SocketAddress, tls: StreamSocket.TLS?, plan: NamePlan) throws {
         let group = try EventLoopGroup(loopCount: settings.threads, namePrefix: "lockbench")
         let handoffs = plan.isContended ? HandoffBook(names: plan.count) : nil
         let live = LiveCounters()
@@ -27,7 +27,7 @@ final class BenchRun: Sendable {
         self.live = live
         workers = group.loops.indices.map { index in
             LoopWorker(
-                loop: group.loops[index], address: address, plan: plan, requests: requests, waitMs: settings.waitMs,
+                loop: group.loops[index], address: address, tls: tls, plan: plan, requests: requests, waitMs: settings.waitMs,
                 clientIDs: Array(stride(from: index, to: settings.clients, by: settings.threads)),
                 handoffs: handoffs, live: live
             )

@@ -1,5 +1,6 @@
 import ArgumentParser
 import LockbenchCore
+import LockdTLS
 import LockdTransport
 
 /// `lockbench`: a load generator for a running lockd.
@@ -7,6 +8,7 @@ import LockdTransport
 /// ```
 /// lockbench --url http://127.0.0.1:7070 --clients 64 --duration 10s
 /// lockbench --clients 64 --names 4 --wait-ms 5000 --json
+/// lockbench --url https://lockd.internal:7070 --tls-ca-file ca.pem
 /// ```
 @main
 struct LockBench: AsyncParsableCommand {
@@ -14,7 +16,7 @@ struct LockBench: AsyncParsableCommand {
         commandName: "lockbench",
         abstract: "Load a lockd server with acquire → release cycles and report throughput and latency.",
         discussion: """
-        Each client holds one keep-alive HTTP/1.1 connection and loops: POST /locks/{name} \
+        Each client holds one keep-alive HTTP/1.1 connection (TLS for https://) and loops: POST /locks/{name} \
         with {"ttl_ms":…,"wait_ms":…}, read the token from the 201, DELETE /locks/{name} \
         with Lock-Token, expect 204. A progress line goes to stderr every second; the \
         summary (cycles/s, acquire and release latency percentiles, status counts, \
@@ -26,8 +28,12 @@ struct LockBench: AsyncParsableCommand {
         """
     )
 
-    @Option(help: "Base URL of the lockd to load (plain http://, optionally with a path prefix).")
+    @Option(help: "Base URL of the lockd to load (http:// or https://, optionally with a path prefix).")
     var url = "http://127.0.0.1:7070"
+
+    @Option(name: .customLong("tls-ca-file"), help: ArgumentHelp(
+        "For https://: PEM file of the CAs that may sign lockd's certificate (default: the system's).", valueName: "file"))
+    var tlsCAFile: String?
 
     @Option(help: "Concurrent clients, each on its own keep-alive connection with one request in flight.")
     var clients = 32
@@ -64,10 +70,22 @@ struct LockBench: AsyncParsableCommand {
         guard waitMs >= 0, waitMs <= 86_400_000 else { throw ValidationError("--wait-ms must be 0…86400000") }
         guard threads >= 1, threads <= 64 else { throw ValidationError("--threads must be 1…64") }
         do {
-            _ = try BenchTarget(url: url)
+            let target = try BenchTarget(url: url)
+            guard target.isTLS || tlsCAFile == nil else { throw BenchConfigError("--tls-ca-file applies to an https:// --url only") }
             _ = try NamePlan(base: prefix, runID: "x", names: names ?? clients, clients: clients)
         } catch {
-            throw ValidationError(error.description)
+            throw ValidationError("\(error)")
+        }
+    }
+
+    /// TLS for an https:// target, trusting `--tls-ca-file` or the system's CAs, offering HTTP/1.1.
+    private func tls(for target: BenchTarget) throws -> StreamSocket.TLS? {
+        guard target.isTLS else { return nil }
+        do {
+            let context = try TLSClientContext(configuration: TLSClientConfiguration(caFile: tlsCAFile, applicationProtocols: ["http/1.1"]))
+            return .client(context, serverName: target.host)
+        } catch {
+            throw ValidationError("--tls-ca-file: \(error.message)")
         }
     }
 
@@ -83,7 +101,7 @@ struct LockBench: AsyncParsableCommand {
             url: url, clients: clients, names: plan.count, contended: plan.isContended, threads: threads,
             duration: seconds, ttlMs: ttlMs, waitMs: waitMs, namePrefix: plan.prefix
         )
-        let run = try BenchRun(settings: settings, target: target, address: address, plan: plan)
+        let run = try BenchRun(settings: settings, target: target, address: address, tls: try tls(for: target), plan: plan)
         defer { run.shutdown() }
         let summary = try await run.execute()
         print(json ? summary.json() : summary.text())

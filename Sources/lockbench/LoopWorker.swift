@@ -17,6 +17,8 @@ final class LoopWorker: @unchecked Sendable {
     let loop: EventLoop
     /// The server's address.
     let address: SocketAddress
+    /// TLS for an https:// target; nil for plain HTTP.
+    let tls: StreamSocket.TLS?
     /// The run's names.
     let plan: NamePlan
     /// Encodes the run's requests.
@@ -41,10 +43,11 @@ final class LoopWorker: @unchecked Sendable {
     private var acquireCache: [[UInt8]]
 
     /// A worker for the clients numbered `clientIDs`.
-    init(loop: EventLoop, address: SocketAddress, plan: NamePlan, requests: LockRequests, waitMs: Int,
+    init(loop: EventLoop, address: SocketAddress, tls: StreamSocket.TLS?, plan: NamePlan, requests: LockRequests, waitMs: Int,
          clientIDs: [Int], handoffs: HandoffBook?, live: LiveCounters) {
         self.loop = loop
         self.address = address
+        self.tls = tls
         self.plan = plan
         self.requests = requests
         self.clientIDs = clientIDs

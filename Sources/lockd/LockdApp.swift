@@ -18,8 +18,8 @@ import Glibc
 /// Graceful shutdown runs the services' shutdowns in reverse order: the
 /// engine answers its waiters 503, the HTTP server stops accepting and lets
 /// requests in flight finish (within the grace period), then the store and
-/// the Redis client close. SIGHUP reloads what ``reloadHooks`` lists
-/// (nothing yet: the TLS certificate and the auth file will add theirs).
+/// the Redis client close. SIGHUP reloads what ``reloadHooks`` lists (the TLS
+/// certificate; later the auth file).
 ///
 /// ```swift
 /// let app = try LockdApp(settings: settings, logger: logger)
@@ -58,6 +58,7 @@ struct LockdApp {
         engineConfiguration.maxTTLMs = operations.maxTTLMs
         self.engine = LockEngine(store: store, configuration: engineConfiguration, loops: loops, metrics: metrics.lock, logger: logger)
         var http = HTTPServerConfiguration(listenAddress: settings.listen)
+        http.tls = settings.tls
         http.maxConnections = operations.maxConnections
         http.idleTimeout = .milliseconds(operations.idleTimeoutMs)
         let serverBox = Mutex<HTTPServer?>(nil)
@@ -70,7 +71,13 @@ struct LockdApp {
 
     /// What SIGHUP reloads, each named for the log.
     var reloadHooks: [ReloadHook] {
-        []
+        var hooks: [ReloadHook] = []
+        if settings.tls != nil {
+            hooks.append(ReloadHook(name: "TLS certificate and key (--tls-cert-file, --tls-key-file, --tls-client-ca-file)") {
+                [server] in try server.reloadTLS()
+            })
+        }
+        return hooks
     }
 
     /// Listens, serves until SIGTERM or SIGINT, then shuts down gracefully.
@@ -94,7 +101,8 @@ struct LockdApp {
             logger.info("store: redis", metadata: ["redis.endpoint": "\(Self.endpoint(of: settings.redisURL ?? ""))"])
         }
         logger.info("lockd listening", metadata: [
-            "addresses": "\(addresses)", "event_loops": .stringConvertible(settings.operations.eventLoops),
+            "addresses": "\(addresses)", "tls": .stringConvertible(settings.tls != nil),
+            "event_loops": .stringConvertible(settings.operations.eventLoops),
             "max_connections": .stringConvertible(settings.operations.maxConnections),
         ])
         Self.checkFileLimit(maxConnections: settings.operations.maxConnections, logger: logger)

@@ -40,6 +40,21 @@ struct LockdCommand: AsyncParsableCommand {
         valueName: "file"))
     var redisTLSKeyFile: String?
 
+    @Option(name: .customLong("tls-cert-file"), help: ArgumentHelp(
+        "PEM certificate (and chain) to serve HTTPS with, together with its key file; reloaded on SIGHUP (env LOCKD_TLS_CERT_FILE; default: none — plain HTTP).",
+        valueName: "file"))
+    var tlsCertFile: String?
+
+    @Option(name: .customLong("tls-key-file"), help: ArgumentHelp(
+        "PEM private key of the TLS certificate, unencrypted; reloaded on SIGHUP (env LOCKD_TLS_KEY_FILE; default: none).",
+        valueName: "file"))
+    var tlsKeyFile: String?
+
+    @Option(name: .customLong("tls-client-ca-file"), help: ArgumentHelp(
+        "PEM CAs whose client certificates are required (mTLS); reloaded on SIGHUP (env LOCKD_TLS_CLIENT_CA_FILE; default: none — no client certificates asked).",
+        valueName: "file"))
+    var tlsClientCAFile: String?
+
     // Numbers are read `.unconditional`ly, so that `--max-wait-ms -5` is a
     // bad value (named, exit 64), not a missing one followed by a flag `-5`.
     @Option(name: .customLong("max-wait-ms"), parsing: .unconditional,

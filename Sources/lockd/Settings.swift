@@ -14,6 +14,8 @@ struct Settings {
     var listen = "127.0.0.1:7070"
     var redisURL: String?
     var redisTLS = TLSClientConfiguration()
+    /// HTTPS for lockd's own clients; nil serves plaintext HTTP.
+    var tls: TLSServerConfiguration?
     var maxWaitMs: Int64 = 60_000
     var logLevel = Logger.Level.info
     var logFormat = LogFormat.text
@@ -78,6 +80,9 @@ struct Settings {
         } else if tlsFiles.contains(where: { $0 != nil }) {
             throw Invalid(description: "--redis-tls-* / LOCKD_REDIS_TLS_* apply to a rediss:// (or rediss+sentinel://, rediss+cluster://) URL only; --redis / LOCKD_REDIS_URL is not one")
         }
+        tls = try Self.serverTLS(
+            certificate: value(flags.tlsCertFile, "LOCKD_TLS_CERT_FILE"), key: value(flags.tlsKeyFile, "LOCKD_TLS_KEY_FILE"),
+            clientCA: value(flags.tlsClientCAFile, "LOCKD_TLS_CLIENT_CA_FILE"))
         maxWaitMs = try Self.integer(value(flags.maxWaitMs, "LOCKD_MAX_WAIT_MS"), "--max-wait-ms / LOCKD_MAX_WAIT_MS", in: 0...3_600_000)
             ?? maxWaitMs
         if let text = value(flags.logLevel, "LOCKD_LOG_LEVEL") {
@@ -98,8 +103,44 @@ struct Settings {
     /// The names a config file may set (LOCKD_CONFIG itself is not one of them).
     static let fileKeys: Set<String> = Set([
         "LOCKD_LISTEN", "LOCKD_REDIS_URL", "LOCKD_REDIS_TLS_CA_FILE", "LOCKD_REDIS_TLS_CERT_FILE", "LOCKD_REDIS_TLS_KEY_FILE",
+        "LOCKD_TLS_CERT_FILE", "LOCKD_TLS_KEY_FILE", "LOCKD_TLS_CLIENT_CA_FILE",
         "LOCKD_MAX_WAIT_MS", "LOCKD_LOG_LEVEL", "LOCKD_LOG_FORMAT",
     ]).union(operationsFileKeys)
+
+    /// HTTPS settings from the three TLS files (empty counts as unset); the
+    /// files are read now, so a missing, unreadable or mismatched one stops
+    /// lockd at start with the flag that names it.
+    static func serverTLS(certificate: String?, key: String?, clientCA: String?) throws -> TLSServerConfiguration? {
+        let (certificate, key, clientCA) = (certificate.nonEmpty, key.nonEmpty, clientCA.nonEmpty)
+        let certificateFlag = "--tls-cert-file / LOCKD_TLS_CERT_FILE"
+        let keyFlag = "--tls-key-file / LOCKD_TLS_KEY_FILE"
+        let clientCAFlag = "--tls-client-ca-file / LOCKD_TLS_CLIENT_CA_FILE"
+        switch (certificate, key) {
+        case (nil, nil):
+            guard clientCA == nil else {
+                throw Invalid(description: "\(clientCAFlag) needs \(certificateFlag) and \(keyFlag): client certificates are checked over TLS only")
+            }
+            return nil
+        case (nil, _?):
+            throw Invalid(description: "\(keyFlag) needs \(certificateFlag) too")
+        case (_?, nil):
+            throw Invalid(description: "\(certificateFlag) needs \(keyFlag) too")
+        case (let certificate?, let key?):
+            let configuration = TLSServerConfiguration(certificateFile: certificate, privateKeyFile: key, clientCAFile: clientCA)
+            do {
+                _ = try TLSServerContext(configuration: configuration)
+            } catch {
+                let flag = switch error.file {
+                case certificate: certificateFlag
+                case key: keyFlag
+                case clientCA: clientCAFlag
+                default: "\(certificateFlag), \(keyFlag)"
+                }
+                throw Invalid(description: "\(flag): \(error.message)")
+            }
+            return configuration
+        }
+    }
 
     /// Reads `LOCKD_NAME=value` lines; blank lines and `#` comments are skipped.
     /// An unknown name fails, so a misspelt setting is not silently ignored.
@@ -148,6 +189,14 @@ enum Environment {
             pointer += 1
         }
         return values
+    }
+}
+
+extension Optional<String> {
+    /// nil for an empty value: a setting given as empty is not set.
+    var nonEmpty: String? {
+        guard let self, !self.isEmpty else { return nil }
+        return self
     }
 }
 

@@ -12,10 +12,14 @@ import Testing
         #expect(proxied.hostHeader == "locks.internal")
         let v6 = try BenchTarget(url: "http://[::1]:7070/")
         #expect(v6.host == "::1" && v6.port == 7070 && v6.hostHeader == "[::1]:7070")
+        #expect(!plain.isTLS)
+        let secure = try BenchTarget(url: "https://locks.internal")
+        #expect(secure.isTLS && secure.port == 443 && secure.hostHeader == "locks.internal")
+        #expect(try BenchTarget(url: "https://127.0.0.1:7443").hostHeader == "127.0.0.1:7443")
     }
 
     @Test func rejectsTargetsItCannotLoad() {
-        for url in ["https://127.0.0.1:7070", "127.0.0.1:7070", "http://:7070", "http://u:p@host:1", "http://h:0", "http://h:70000", "http://[::1"] {
+        for url in ["ftp://127.0.0.1:7070", "127.0.0.1:7070", "http://:7070", "http://u:p@host:1", "http://h:0", "http://h:70000", "http://[::1"] {
             #expect(throws: BenchConfigError.self, "\(url)") { try BenchTarget(url: url) }
         }
     }

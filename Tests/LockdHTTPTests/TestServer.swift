@@ -102,6 +102,30 @@ final class TestServer: Sendable {
             await gate.wait()
             return HTTPResponse(status: .ok, body: Array("through".utf8))
         }
+        router.add(.get, "/stream") { _, _ in
+            HTTPResponse(status: .ok, headers: ["Content-Type": "text/plain"], bodyStream: HTTPResponseBodyStream { writer in
+                _ = await writer.write(Array("first\n".utf8))
+                await gate.wait()
+                _ = await writer.write(Array("second\n".utf8))
+            })
+        }
+        router.add(.get, "/flood") { _, _ in
+            HTTPResponse(status: .ok, bodyStream: HTTPResponseBodyStream { writer in
+                let piece = [UInt8](repeating: 0x66, count: 16 << 10)
+                var result = HTTPResponseBodyWriter.WriteResult.written
+                while result == .written { result = await writer.write(piece) }
+                let last = await writer.write(Array(": too slow\n".utf8))
+                let after = await writer.write(piece)
+                sink.yield("flood: \(result), last \(last), after \(after)")
+            })
+        }
+        router.add(.get, "/endless") { _, _ in
+            HTTPResponse(status: .ok, bodyStream: HTTPResponseBodyStream { writer in
+                _ = await writer.write(Array("tick\n".utf8))
+                try? await Task.sleep(for: .seconds(60))
+                sink.yield(Task.isCancelled ? "ended: cancelled" : "ended: timed out")
+            })
+        }
         router.add(.get, "/loop") { _, context in
             HTTPResponse(status: .ok, body: Array("\(context.eventLoop.inEventLoop)".utf8))
         }

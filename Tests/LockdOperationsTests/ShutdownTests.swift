@@ -20,14 +20,17 @@ import Glibc
         }
         let queued = await eventually(within: .seconds(5)) { (try? await offThePool { redis.queuedWaiters(name) }) == 1 }
         try #require(queued, "the waiter never joined the queue")
-        // In flight: the head and half the body of an acquire are in; the rest
-        // comes after the signal.
+        // In flight: the head and part of the body of an acquire are in; the
+        // rest comes after the signal. `100 Continue` proves lockd has read
+        // the head, so the request is in flight, not an idle connection.
         // (Connecting and sending on loopback do not block: no need to leave the pool.)
         let body = Array(#"{"ttl_ms":5000}"#.utf8)
         let inFlight = try RawHTTPClient(port: lockd.port)
-        let head = "POST /locks/\(name)-2 HTTP/1.1\r\nHost: lockd\r\nContent-Length: \(body.count)\r\n\r\n"
-        try inFlight.send(Array(head.utf8) + body[..<5])
-        try await Task.sleep(for: .milliseconds(100))
+        let head = "POST /locks/\(name)-2 HTTP/1.1\r\nHost: lockd\r\nExpect: 100-continue\r\nContent-Length: \(body.count)\r\n\r\n"
+        try inFlight.send(Array(head.utf8))
+        let interim = try await inFlight.read(until: "\r\n\r\n")
+        try #require(String(decoding: interim, as: UTF8.self).hasPrefix("HTTP/1.1 100"))
+        try inFlight.send(Array(body[..<5]))
 
         lockd.process.send(signal: signal)
         let signalled = ContinuousClock.now

@@ -1,4 +1,5 @@
 import Foundation
+import LockdTLS
 
 #if canImport(Glibc)
 import Glibc
@@ -110,12 +111,13 @@ public final class LockdProcess: Sendable {
 
     /// Sends one request on a new connection and reads the response.
     /// - Parameter timeout: the longest wait for the whole response; longer is a hang.
+    /// - Parameter tls: speak HTTPS with these settings (lockd runs with `--tls-cert-file`).
     public func request(_ method: String, _ path: String, body: String? = nil, headers: [String: String] = [:],
-                 timeout: Duration = .seconds(5)) async throws -> Reply {
+                 tls: TLSClientConfiguration? = nil, timeout: Duration = .seconds(5)) async throws -> Reply {
         let (host, port) = (self.host, self.port)
         let started = ContinuousClock.now
-        // Connecting blocks briefly; the read waits off the pool by itself.
-        let client = try await offThePool { try RawHTTPClient(host: host, port: port) }
+        // Connecting (and a TLS handshake) blocks briefly; the read waits off the pool by itself.
+        let client = try await offThePool { try RawHTTPClient(host: host, port: port, tls: tls) }
         var head = "\(method) \(path) HTTP/1.1\r\nHost: lockd\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         let bytes = Array((body ?? "").utf8)
@@ -131,13 +133,19 @@ public final class LockdProcess: Sendable {
     /// or `$LOCKD_BINARY`.
     public static func binaryPath() throws -> String {
         if let path = ProcessInfo.processInfo.environment["LOCKD_BINARY"] { return path }
+        return try builtExecutable("lockd")
+    }
+
+    /// The package's executable `name` next to the test runner (a test
+    /// target that runs it depends on it, so that it is built with the tests).
+    public static func builtExecutable(_ name: String) throws -> String {
         // On Linux the runner is `lockdPackageTests.xctest`, a plain executable
         // in the build directory; on macOS it sits three levels inside a bundle.
         let runner = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
             ?? Bundle.main.executablePath ?? CommandLine.arguments[0]
         var directory = URL(fileURLWithPath: runner).deletingLastPathComponent()
         for _ in 0..<4 {
-            let candidate = directory.appendingPathComponent("lockd").path
+            let candidate = directory.appendingPathComponent(name).path
             var isDirectory: ObjCBool = false
             if FileManager.default.fileExists(atPath: candidate, isDirectory: &isDirectory), !isDirectory.boolValue,
                FileManager.default.isExecutableFile(atPath: candidate) {
@@ -145,7 +153,7 @@ public final class LockdProcess: Sendable {
             }
             directory.deleteLastPathComponent()
         }
-        throw TestFailure("no lockd binary near \(runner); build it with `swift build --build-tests` or set LOCKD_BINARY")
+        throw TestFailure("no \(name) binary near \(runner); build it with `swift build --build-tests`")
     }
 
     private static func cleanEnvironment(adding extra: [String: String]) -> [String: String] {

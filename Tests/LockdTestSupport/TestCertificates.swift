@@ -19,6 +19,7 @@ public struct TestCertificates: Sendable {
     public let clientKeyFile: String
     /// A CA that signed none of these (to show that trust is checked).
     public let otherCAFile: String
+    private let directory: String
 
     /// The process's certificates, made at first use.
     /// - Throws: ``ChildProcessError`` when `openssl` is missing or fails.
@@ -38,6 +39,7 @@ public struct TestCertificates: Sendable {
     private init(directory: String) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         func path(_ name: String) -> String { "\(directory)/\(name)" }
+        self.directory = directory
         caFile = path("ca.pem")
         serverCertificateFile = path("server.pem")
         serverKeyFile = path("server.key")
@@ -58,6 +60,22 @@ public struct TestCertificates: Sendable {
                 "-out", path("\(name).pem"), "-days", "2", "-extfile", path("\(name).ext"),
             ])
         }
+    }
+
+    /// A new server certificate for `127.0.0.1` and `localhost`, with a key
+    /// of its own, signed by the other CA (``otherCAFile``): what a rotated
+    /// certificate looks like to a client — only clients trusting that CA accept it.
+    /// - Returns: the certificate and key files (fresh names on every call).
+    public func issueServerCertificateFromOtherCA() throws -> (certificateFile: String, keyFile: String) {
+        let name = "rotated-\(UUID().uuidString)"
+        func path(_ file: String) -> String { "\(directory)/\(file)" }
+        let key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        try Self.openssl(["req"] + key + ["-keyout", path("\(name).key"), "-out", path("\(name).csr"), "-subj", "/CN=localhost"])
+        try Self.openssl([
+            "x509", "-req", "-in", path("\(name).csr"), "-CA", otherCAFile, "-CAkey", path("other-ca.key"), "-CAcreateserial",
+            "-out", path("\(name).pem"), "-days", "2", "-extfile", path("server.ext"),
+        ])
+        return (path("\(name).pem"), path("\(name).key"))
     }
 
     private static func openssl(_ arguments: [String]) throws {

@@ -31,7 +31,7 @@ public struct TestLockd: Sendable {
     public struct Configuration: Sendable {
         /// Lease and wait limits.
         public var engine = LockEngineConfiguration()
-        /// HTTP limits and timeouts; the address is always a free loopback port.
+        /// HTTP limits, timeouts and TLS; the address is always a free loopback port.
         public var http = HTTPServerConfiguration(listenAddress: "127.0.0.1:0")
         /// Event loops to serve on.
         public var loopCount = 2
@@ -48,7 +48,7 @@ public struct TestLockd: Sendable {
     public let engine: LockEngine
     /// The in-process HTTP server.
     public let server: HTTPServer
-    /// lockd's base URL, `http://127.0.0.1:PORT`.
+    /// lockd's base URL, `http://127.0.0.1:PORT` (`https://` with TLS on).
     public let url: URL
     /// The Redis server holding the leases, or nil for the in-memory store.
     public let redis: RedisServerFixture?
@@ -111,7 +111,8 @@ public struct TestLockd: Sendable {
             await tearDown(nil)
             throw error
         }
-        guard let port = addresses.first?.port, let url = URL(string: "http://127.0.0.1:\(port)") else {
+        let scheme = configuration.http.tls == nil ? "http" : "https"
+        guard let port = addresses.first?.port, let url = URL(string: "\(scheme)://127.0.0.1:\(port)") else {
             await tearDown(nil)
             throw TestFailure("lockd bound no address")
         }

@@ -1,0 +1,61 @@
+import LockdTransport
+
+/// A response body produced after the head, in pieces (a Server-Sent Events
+/// stream, say): the server sends the head, then runs `produce` as a task on
+/// the connection's loop, sending each piece it writes as it comes — chunked
+/// for HTTP/1.1, delimited by the connection's close for HTTP/1.0. The body
+/// ends when `produce` returns.
+///
+/// Flow control is the connection's output queue: ``HTTPResponseBodyWriter/write(_:)``
+/// answers ``HTTPResponseBodyWriter/WriteResult/backlogFull`` once more than
+/// ``HTTPServerConfiguration/maxStreamBacklog`` bytes wait for a slow reader;
+/// the producer may write one last piece and should return, and the
+/// connection then closes once the backlog is out (or the write timeout
+/// passes). A client that disconnects, a server that shuts down, or a closed
+/// connection cancels the task; writes then answer `.closed`.
+///
+/// ```swift
+/// HTTPResponseBodyStream { writer in
+///     while !Task.isCancelled {
+///         guard await writer.write(Array(": keep-alive\n\n".utf8)) == .written else { return }
+///         try? await Task.sleep(for: .seconds(15))
+///     }
+/// }
+/// ```
+public struct HTTPResponseBodyStream: Sendable {
+    let produce: @Sendable (HTTPResponseBodyWriter) async -> Void
+
+    /// A body that `produce` writes.
+    public init(_ produce: @escaping @Sendable (HTTPResponseBodyWriter) async -> Void) {
+        self.produce = produce
+    }
+}
+
+/// Writes a streamed response body; handed to ``HTTPResponseBodyStream``'s closure.
+public final class HTTPResponseBodyWriter: Sendable {
+    /// What became of a write.
+    public enum WriteResult: Sendable, Equatable {
+        /// Queued for the client.
+        case written
+        /// Queued, but the client reads too slowly: the backlog is past its
+        /// bound. Write at most a last piece and return; the connection closes.
+        case backlogFull
+        /// Not written: the connection is closed (or closing).
+        case closed
+    }
+
+    private let connection: HTTPConnection
+
+    init(connection: HTTPConnection) {
+        self.connection = connection
+    }
+
+    /// Queues `bytes` as the next piece of the body and sends what the socket takes.
+    public func write(_ bytes: [UInt8]) async -> WriteResult {
+        let loop = connection.context.loop
+        if loop.inEventLoop { return connection.writeBodyPiece(bytes) }
+        return await withCheckedContinuation { continuation in
+            loop.execute { [connection] in continuation.resume(returning: connection.writeBodyPiece(bytes)) }
+        }
+    }
+}
