@@ -14,6 +14,8 @@ import Synchronization
 /// - `lockd_locks_held`, `lockd_hold_duration_seconds`,
 ///   `lockd_leases_expired_total` — leases granted through this process (see
 ///   ``LeaseLedger``);
+/// - `lockd_waiters_restored_total` — waiters put back into a queue the
+///   store had lost (a Redis restart without persistence, say);
 /// - `lockd_store_call_duration_seconds{operation}` and
 ///   `lockd_store_errors_total{operation,kind}` — the store's round trips.
 public struct LockMetrics: Sendable {
@@ -21,13 +23,14 @@ public struct LockMetrics: Sendable {
     private let waiters: Gauge
     private let released: Counter
     private let lost: Counter
+    private let restored: Counter
     /// Leases granted through this process, until released or expired.
     let leases: LeaseLedger
     private let storeCalls: [String: Timer]
     private let storeErrors: StoreErrorCounters
 
     /// The store's operations, each with its duration series made up front.
-    public static let storeOperations = ["acquire", "renew", "release", "status", "scan", "remove_waiter", "heartbeat"]
+    public static let storeOperations = ["acquire", "renew", "release", "status", "scan", "remove_waiter", "beat", "reconcile"]
 
     /// Reports through `factory`; the default reports nowhere.
     public init(factory: any MetricsFactory = NOOPMetricsHandler.instance) {
@@ -35,6 +38,7 @@ public struct LockMetrics: Sendable {
         waiters = Gauge(label: "lockd_waiters", factory: factory)
         released = Counter(label: "lockd_leases_ended_total", dimensions: [("reason", "released")], factory: factory)
         lost = Counter(label: "lockd_leases_ended_total", dimensions: [("reason", "lost")], factory: factory)
+        restored = Counter(label: "lockd_waiters_restored_total", factory: factory)
         leases = LeaseLedger(factory: factory)
         var storeCalls: [String: Timer] = [:]
         for operation in Self.storeOperations {
@@ -77,6 +81,11 @@ public struct LockMetrics: Sendable {
     /// them; call it just before reading the metrics.
     public func collectExpiredLeases() {
         leases.sweep(now: MonotonicClock.now())
+    }
+
+    /// Counts waiters put back into a queue the store had lost.
+    public func waitersRestored(_ count: Int) {
+        restored.increment(by: count)
     }
 
     /// Records one store round trip and, when it failed, its kind of failure.

@@ -30,6 +30,9 @@ struct ConnectionFactory: Sendable {
     let counters = RedisConnectionCounters()
     /// The same for connections to sentinels, kept apart from those.
     let sentinelCounters = RedisConnectionCounters()
+    /// Told when a command connection completes its handshake (again): see
+    /// ``RedisClient/connectionReadyEvents()``.
+    let ready = ReadyListeners()
 
     init(configuration: RedisConfiguration, logger: Logger) {
         self.configuration = configuration

@@ -39,6 +39,7 @@ public final class RedisClient: Sendable {
     let commandTimeout: UInt64
     private let nextSubscriptionID = Atomic<UInt64>(0)
     private let counters: RedisConnectionCounters
+    private let readyListeners: ReadyListeners
 
     /// Creates the client and starts connecting (for Sentinel and Cluster:
     /// finding the master or the slot map).
@@ -83,10 +84,23 @@ public final class RedisClient: Sendable {
                 monitor?.suspect(RedisError(.unreachable, message: "a connection to Redis broke"))
             }
         }
+        self.readyListeners = factory.ready
         for router in routers {
             router.loop.execute { router.start() }
         }
         monitor?.start()
+    }
+
+    /// Yields each time one of the client's command connections completes its
+    /// handshake: when it first connects and after every reconnection, when
+    /// Redis may have restarted empty or another server may have taken over.
+    /// The stream ends at ``shutdown()``.
+    ///
+    /// ```swift
+    /// for await _ in client.connectionReadyEvents() { resynchronize() }
+    /// ```
+    public func connectionReadyEvents() -> AsyncStream<Void> {
+        readyListeners.stream()
     }
 
     /// Sends any command and returns its reply.
@@ -296,6 +310,7 @@ public final class RedisClient: Sendable {
             await onLoop(router) { router.shutdown() }
         }
         await publisher.subscriber.shutdown()
+        readyListeners.finish()
     }
 
     // MARK: Helpers

@@ -30,7 +30,8 @@ struct LockdApp {
     let logger: Logger
     let loops: EventLoopGroup
     let store: any LockStore
-    let redis: RedisClient?
+    /// The Redis store's clients; nil for the in-memory store.
+    let redis: RedisLockBackend?
     let engine: LockEngine
     let server: HTTPServer
 
@@ -46,9 +47,9 @@ struct LockdApp {
         if let url = settings.redisURL {
             var configuration = try RedisConfiguration(url: url)
             if configuration.tls != nil { configuration.tls = settings.redisTLS }
-            let redis = RedisClient(configuration: configuration, eventLoopGroup: loops, logger: logger)
+            let redis = try RedisLockBackend(configuration: configuration, loops: loops, metrics: metrics.lock, logger: logger)
             self.redis = redis
-            self.store = RedisLockStore(client: redis, metrics: metrics.lock, logger: logger)
+            self.store = redis.store
         } else {
             self.redis = nil
             self.store = InMemoryLockStore()
@@ -56,14 +57,15 @@ struct LockdApp {
         var engineConfiguration = LockEngineConfiguration()
         engineConfiguration.maxWaitMs = settings.maxWaitMs
         engineConfiguration.maxTTLMs = operations.maxTTLMs
-        self.engine = LockEngine(store: store, configuration: engineConfiguration, loops: loops, metrics: metrics.lock, logger: logger)
+        self.engine = LockEngine(store: store, configuration: engineConfiguration, loops: loops,
+                                 upkeepLoop: redis?.upkeepLoop, metrics: metrics.lock, logger: logger)
         var http = HTTPServerConfiguration(listenAddress: settings.listen)
         http.tls = settings.tls
         http.maxConnections = operations.maxConnections
         http.idleTimeout = .milliseconds(operations.idleTimeoutMs)
         let serverBox = Mutex<HTTPServer?>(nil)
         let accessLog = operations.accessLog ? AccessLog(format: settings.logFormat == .json ? .json : .text) : nil
-        let served = metrics.api(engine: engine, redis: redis, accessLog: accessLog) { serverBox.withLock { $0 }?.openConnectionCount ?? 0 }
+        let served = metrics.api(engine: engine, redis: redis?.client, accessLog: accessLog) { serverBox.withLock { $0 }?.openConnectionCount ?? 0 }
         self.server = HTTPServer(configuration: http, responder: served.responder, eventLoopGroup: loops, logger: logger,
                                  observer: served.observer)
         serverBox.withLock { $0 = server }
@@ -119,6 +121,7 @@ struct LockdApp {
         do {
             try await group.run()
         } catch {
+            await redis?.shutdown()
             loops.shutdown()
             throw error
         }

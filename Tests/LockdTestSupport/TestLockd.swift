@@ -77,18 +77,15 @@ public struct TestLockd: Sendable {
 
         let loops = try EventLoopGroup(loopCount: configuration.loopCount, namePrefix: "lockd-test")
         let metrics = LockdMetrics(store: redis == nil ? "memory" : "redis")
-        let store: any LockStore
-        var client: RedisClient?
-        if let redis {
-            let redisClient = RedisClient(configuration: try RedisConfiguration(url: configuration.redisURL ?? redis.url), eventLoopGroup: loops, logger: logger)
-            client = redisClient
-            store = RedisLockStore(client: redisClient, metrics: metrics.lock, logger: logger)
-        } else {
-            store = InMemoryLockStore()
+        let backend = try redis.map { redis in
+            try RedisLockBackend(configuration: try RedisConfiguration(url: configuration.redisURL ?? redis.url), loops: loops,
+                                 metrics: metrics.lock, logger: logger)
         }
-        let engine = LockEngine(store: store, configuration: configuration.engine, loops: loops, metrics: metrics.lock, logger: logger)
+        let store: any LockStore = backend?.store ?? InMemoryLockStore()
+        let engine = LockEngine(store: store, configuration: configuration.engine, loops: loops,
+                                upkeepLoop: backend?.upkeepLoop, metrics: metrics.lock, logger: logger)
         let serverBox = Mutex<HTTPServer?>(nil)
-        let served = metrics.api(engine: engine, redis: client, accessLog: configuration.accessLog) {
+        let served = metrics.api(engine: engine, redis: backend?.client, accessLog: configuration.accessLog) {
             serverBox.withLock { $0 }?.openConnectionCount ?? 0
         }
         let server = HTTPServer(configuration: configuration.http, responder: served.responder, eventLoopGroup: loops, logger: logger,
@@ -101,7 +98,7 @@ public struct TestLockd: Sendable {
             runner?.cancel()
             await runner?.value
             await store.close()
-            await client?.shutdown()
+            await backend?.shutdown()
             loops.shutdown()
         }
         let addresses: [SocketAddress]
