@@ -51,26 +51,17 @@ public final class LockEngine: Sendable {
     ///   after the wait; ``LockError/invalidRequest(_:)``; ``LockError/unavailable(_:)``;
     ///   ``LockError/cancelled`` when the caller's task is cancelled (nothing is left held).
     public func acquire(_ request: AcquireRequest) async throws(LockError) -> AcquireGrant {
-        do {
-            let grant = try await acquireUnmetered(request)
-            metrics.acquired(grant.isRetry ? .retried : .granted)
-            return grant
-        } catch {
-            switch error {
-            case .lockHeld, .limitMismatch: metrics.acquired(request.waitMs > 0 ? .timedOut : .held)
-            case .cancelled: metrics.acquired(.cancelled)
-            case .invalidRequest: metrics.acquired(.invalid)
-            case .unavailable, .leaseLost: metrics.acquired(.unavailable)
-            }
-            throw error
-        }
+        let grant = try await acquireUnmetered(request)
+        metrics.granted(grant.lease, isRetry: grant.isRetry)
+        return grant
     }
 
     private func acquireUnmetered(_ request: AcquireRequest) async throws(LockError) -> AcquireGrant {
         try validate(request)
         let token = request.token ?? LeaseToken.random()
         guard request.waitMs > 0 else {
-            let attempt = AcquireAttempt(name: request.name, token: token, ttlMs: request.ttlMs, owner: request.owner, waiter: nil)
+            let attempt = AcquireAttempt(name: request.name, token: token, ttlMs: request.ttlMs, owner: request.owner, waiter: nil,
+                                         mode: request.mode, limit: request.limit)
             for _ in 0..<Self.deliveryAttempts {
                 switch try await attemptDeliverable(attempt) {
                 case .granted(let grant): return grant
@@ -88,9 +79,10 @@ public final class LockEngine: Sendable {
     public func renew(_ name: LockName, token: LeaseToken, ttlMs: Int64?) async throws(LockError) -> Lease {
         if let ttlMs { try validateTTL(ttlMs) }
         guard let lease = try await store.renew(name, token: token, ttlMs: ttlMs) else {
-            metrics.leaseEnded(.lost)
+            metrics.leaseEnded(.lost, name: name, token: token)
             throw .leaseLost
         }
+        metrics.renewed(lease)
         return lease
     }
 
@@ -98,10 +90,10 @@ public final class LockEngine: Sendable {
     /// - Throws: ``LockError/leaseLost`` when `token` does not hold the lock.
     public func release(_ name: LockName, token: LeaseToken) async throws(LockError) {
         guard try await store.release(name, token: token) else {
-            metrics.leaseEnded(.lost)
+            metrics.leaseEnded(.lost, name: name, token: token)
             throw .leaseLost
         }
-        metrics.leaseEnded(.released)
+        metrics.leaseEnded(.released, name: name, token: token)
     }
 
     /// The lock's holders (none for a free or never-used name).
@@ -137,7 +129,7 @@ public final class LockEngine: Sendable {
     // MARK: Waiting
 
     private func acquireWaiting(_ request: AcquireRequest, token: LeaseToken) async throws(LockError) -> AcquireGrant {
-        let waiter = WaiterID.random()
+        let waiter = WaiterID.random(mode: request.mode, limit: request.limit)
         let deadline = MonotonicClock.now() + UInt64(request.waitMs) * 1_000_000
         guard waiters.add(waiter, name: request.name, deadline: deadline) else { throw .unavailable("lockd is shutting down") }
         metrics.waiting(waiters.count)
@@ -154,7 +146,7 @@ public final class LockEngine: Sendable {
             let now = MonotonicClock.now()
             let attempt = AcquireAttempt(
                 name: request.name, token: token, ttlMs: request.ttlMs, owner: request.owner, waiter: waiter,
-                waitMs: Int64((deadline > now ? deadline - now : 0) / 1_000_000))
+                waitMs: Int64((deadline > now ? deadline - now : 0) / 1_000_000), mode: request.mode, limit: request.limit)
             var outageUntil: UInt64?
             let outcome: Delivery?
             do throws(LockError) {
@@ -266,7 +258,7 @@ public final class LockEngine: Sendable {
             // A tenth of the TTL is kept in hand for the response's way out.
             guard elapsedMs < lease.ttlMs - lease.ttlMs / 10 else {
                 logger.warning("grant arrived too late to deliver; released it", metadata: [
-                    "lock.name": "\(attempt.name)", "elapsed_ms": "\(elapsedMs)", "ttl_ms": "\(lease.ttlMs)",
+                    "lock.name": "\(attempt.name)", "elapsed_ms": .stringConvertible(elapsedMs), "ttl_ms": .stringConvertible(lease.ttlMs),
                 ])
                 if !isRetry { await releaseQuietly(attempt.name, token: attempt.token) }
                 return .tooLate
@@ -282,6 +274,9 @@ public final class LockEngine: Sendable {
 
     // MARK: Validation
 
+    /// The largest semaphore.
+    public static let maxLimit = 1_000
+
     private func validate(_ request: AcquireRequest) throws(LockError) {
         try validateTTL(request.ttlMs)
         guard (0...configuration.maxWaitMs).contains(request.waitMs) else {
@@ -289,6 +284,12 @@ public final class LockEngine: Sendable {
         }
         if let owner = request.owner, owner.utf8.count > configuration.maxOwnerBytes {
             throw .invalidRequest("owner must be at most \(configuration.maxOwnerBytes) bytes")
+        }
+        guard (1...Self.maxLimit).contains(request.limit) else {
+            throw .invalidRequest("limit must be between 1 and \(Self.maxLimit)")
+        }
+        guard request.mode == .exclusive || request.limit == 1 else {
+            throw .invalidRequest("mode shared takes no limit above 1: a reader-writer lock is not a semaphore")
         }
     }
 

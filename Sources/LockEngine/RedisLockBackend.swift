@@ -35,7 +35,12 @@ public final class RedisLockBackend: Sendable {
         var livenessConfiguration = configuration
         livenessConfiguration.connectionsPerLoop = 1
         self.client = RedisClient(configuration: configuration, eventLoopGroup: loops, logger: logger)
-        self.livenessClient = RedisClient(configuration: livenessConfiguration, eventLoopGroup: livenessLoops, logger: logger)
+        // Same server, same settings: whatever refuses this client refuses the
+        // request client too, which reports it (once per 10 s); saying it
+        // twice would only double the error lines.
+        var livenessLogger = logger
+        livenessLogger.logLevel = .critical
+        self.livenessClient = RedisClient(configuration: livenessConfiguration, eventLoopGroup: livenessLoops, logger: livenessLogger)
         self.livenessLoops = livenessLoops
         self.store = RedisLockStore(client: client, livenessClient: livenessClient,
                                     livenessKeys: RedisLivenessKeys(for: configuration.deployment), metrics: metrics, logger: logger)

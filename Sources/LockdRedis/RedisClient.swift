@@ -38,6 +38,7 @@ public final class RedisClient: Sendable {
     let isCluster: Bool
     let commandTimeout: UInt64
     private let nextSubscriptionID = Atomic<UInt64>(0)
+    private let counters: RedisConnectionCounters
     private let readyListeners: ReadyListeners
 
     /// Creates the client and starts connecting (for Sentinel and Cluster:
@@ -50,6 +51,7 @@ public final class RedisClient: Sendable {
         self.commandTimeout = MonotonicClock.nanoseconds(configuration.commandTimeout)
         var seed = SplitMix64(seed: MonotonicClock.now())
         let factory = ConnectionFactory(configuration: configuration, logger: logger)
+        self.counters = factory.counters
         let initial: TopologySnapshot
         switch configuration.deployment {
         case .server:
@@ -264,6 +266,10 @@ public final class RedisClient: Sendable {
         }
         return results
     }
+
+    /// How the client's connections to Redis stand now (connections to
+    /// sentinels are not counted): for readiness and metrics.
+    public var connectionStats: RedisConnectionStats { counters.stats }
 
     /// Subscribes to `names` on the node that serves them: the server, the
     /// Sentinel master, or in a cluster the master of each name's hash slot

@@ -10,7 +10,7 @@ struct GeneratedClientTests {
     /// was generated from. The generated code is committed (a build plugin would
     /// make `swift run lockd` build the generator too), so this catches a spec
     /// change without a regeneration.
-    static let generatedFrom: UInt64 = 0x6f9e_ab62_69f3_11ef
+    static let generatedFrom: UInt64 = 0x9f2f_e9b1_bd42_a78f
 
     /// The top-level `openapi.yaml`.
     static let spec = URL(fileURLWithPath: #filePath)
@@ -48,6 +48,7 @@ struct GeneratedClientTests {
             #expect(try health.body.json.status == .ok)
             guard case .ok(let readiness) = try await client.getReadiness() else { throw TestFailure("GET /readyz") }
             #expect(try readiness.body.json.status == .ready)
+            #expect(try readiness.body.json.store == .memory)
         }
     }
 }

@@ -208,7 +208,7 @@ public enum Operations {
             /// `not-acceptable` (406: `Accept-Encoding` refuses both gzip and
             /// identity), `unsupported-media-type` (415: a request with a
             /// `Content-Encoding`), `timeout` (408), `payload-too-large` (413),
-            /// `uri-too-long` (414), `headers-too-large` (431), `not-implemented` (501),
+            /// `uri-too-long` (414), `expectation-failed` (417), `headers-too-large` (431), `not-implemented` (501),
             /// `http-version-not-supported` (505), or `invalid-request` (400) for
             /// malformed HTTP, after which the connection is closed.
             ///
@@ -558,7 +558,7 @@ public enum Operations {
             /// `not-acceptable` (406: `Accept-Encoding` refuses both gzip and
             /// identity), `unsupported-media-type` (415: a request with a
             /// `Content-Encoding`), `timeout` (408), `payload-too-large` (413),
-            /// `uri-too-long` (414), `headers-too-large` (431), `not-implemented` (501),
+            /// `uri-too-long` (414), `expectation-failed` (417), `headers-too-large` (431), `not-implemented` (501),
             /// `http-version-not-supported` (505), or `invalid-request` (400) for
             /// malformed HTTP, after which the connection is closed.
             ///
@@ -793,7 +793,7 @@ public enum Operations {
             /// `not-acceptable` (406: `Accept-Encoding` refuses both gzip and
             /// identity), `unsupported-media-type` (415: a request with a
             /// `Content-Encoding`), `timeout` (408), `payload-too-large` (413),
-            /// `uri-too-long` (414), `headers-too-large` (431), `not-implemented` (501),
+            /// `uri-too-long` (414), `expectation-failed` (417), `headers-too-large` (431), `not-implemented` (501),
             /// `http-version-not-supported` (505), or `invalid-request` (400) for
             /// malformed HTTP, after which the connection is closed.
             ///
@@ -1075,7 +1075,7 @@ public enum Operations {
             /// `not-acceptable` (406: `Accept-Encoding` refuses both gzip and
             /// identity), `unsupported-media-type` (415: a request with a
             /// `Content-Encoding`), `timeout` (408), `payload-too-large` (413),
-            /// `uri-too-long` (414), `headers-too-large` (431), `not-implemented` (501),
+            /// `uri-too-long` (414), `expectation-failed` (417), `headers-too-large` (431), `not-implemented` (501),
             /// `http-version-not-supported` (505), or `invalid-request` (400) for
             /// malformed HTTP, after which the connection is closed.
             ///
@@ -1338,7 +1338,7 @@ public enum Operations {
             /// `not-acceptable` (406: `Accept-Encoding` refuses both gzip and
             /// identity), `unsupported-media-type` (415: a request with a
             /// `Content-Encoding`), `timeout` (408), `payload-too-large` (413),
-            /// `uri-too-long` (414), `headers-too-large` (431), `not-implemented` (501),
+            /// `uri-too-long` (414), `expectation-failed` (417), `headers-too-large` (431), `not-implemented` (501),
             /// `http-version-not-supported` (505), or `invalid-request` (400) for
             /// malformed HTTP, after which the connection is closed.
             ///
@@ -1480,7 +1480,7 @@ public enum Operations {
             /// `not-acceptable` (406: `Accept-Encoding` refuses both gzip and
             /// identity), `unsupported-media-type` (415: a request with a
             /// `Content-Encoding`), `timeout` (408), `payload-too-large` (413),
-            /// `uri-too-long` (414), `headers-too-large` (431), `not-implemented` (501),
+            /// `uri-too-long` (414), `expectation-failed` (417), `headers-too-large` (431), `not-implemented` (501),
             /// `http-version-not-supported` (505), or `invalid-request` (400) for
             /// malformed HTTP, after which the connection is closed.
             ///
@@ -1541,7 +1541,7 @@ public enum Operations {
     }
     /// The store answers (readiness).
     ///
-    /// With Redis, `200` once Redis answers `PING`; with the in-memory store always `200`.
+    /// With Redis, `200` once Redis answers `PING` on every connection; with the in-memory store always `200`. Both answers name the store; a `503`'s `detail` says why Redis cannot serve (unreachable, refusing lockd's password, a database index it lacks, a certificate that fails verification, TLS spoken to a plaintext port or the reverse).
     ///
     /// - Remark: HTTP `GET /readyz`.
     /// - Remark: Generated from `#/paths//readyz/get(getReadiness)`.
@@ -1650,7 +1650,7 @@ public enum Operations {
             /// `not-acceptable` (406: `Accept-Encoding` refuses both gzip and
             /// identity), `unsupported-media-type` (415: a request with a
             /// `Content-Encoding`), `timeout` (408), `payload-too-large` (413),
-            /// `uri-too-long` (414), `headers-too-large` (431), `not-implemented` (501),
+            /// `uri-too-long` (414), `expectation-failed` (417), `headers-too-large` (431), `not-implemented` (501),
             /// `http-version-not-supported` (505), or `invalid-request` (400) for
             /// malformed HTTP, after which the connection is closed.
             ///
@@ -1826,7 +1826,7 @@ public enum Operations {
             /// `not-acceptable` (406: `Accept-Encoding` refuses both gzip and
             /// identity), `unsupported-media-type` (415: a request with a
             /// `Content-Encoding`), `timeout` (408), `payload-too-large` (413),
-            /// `uri-too-long` (414), `headers-too-large` (431), `not-implemented` (501),
+            /// `uri-too-long` (414), `expectation-failed` (417), `headers-too-large` (431), `not-implemented` (501),
             /// `http-version-not-supported` (505), or `invalid-request` (400) for
             /// malformed HTTP, after which the connection is closed.
             ///
@@ -2002,7 +2002,7 @@ public enum Operations {
             /// `not-acceptable` (406: `Accept-Encoding` refuses both gzip and
             /// identity), `unsupported-media-type` (415: a request with a
             /// `Content-Encoding`), `timeout` (408), `payload-too-large` (413),
-            /// `uri-too-long` (414), `headers-too-large` (431), `not-implemented` (501),
+            /// `uri-too-long` (414), `expectation-failed` (417), `headers-too-large` (431), `not-implemented` (501),
             /// `http-version-not-supported` (505), or `invalid-request` (400) for
             /// malformed HTTP, after which the connection is closed.
             ///
