@@ -60,26 +60,17 @@ struct RequestBody {
         return text
     }
 
-    /// The acquire body's `limit` (1–1000, default 1) and `mode`
-    /// (`exclusive` or `shared`, default `exclusive`).
-    /// - Throws: ``LockError/invalidRequest(_:)`` for a limit out of range,
-    ///   an unknown mode, or `shared` with a limit above 1 (a reader-writer
-    ///   lock has no slots to share).
+    /// The acquire body's `limit` (default 1) and `mode` (default
+    /// `exclusive`); the engine checks the limit's range and that `shared`
+    /// comes with limit 1.
+    /// - Throws: ``LockError/invalidRequest(_:)`` for a limit that is no
+    ///   integer, or a mode other than `exclusive` and `shared`.
     func limitAndMode() throws(LockError) -> (limit: Int, mode: LockMode) {
-        let limit = try integer("limit") ?? 1
-        guard (1...1000).contains(limit) else {
-            throw .invalidRequest("limit must be an integer between 1 and 1000, not \(limit)")
+        let limit = Int(try integer("limit") ?? 1)
+        guard let text = try string("mode") else { return (limit, .exclusive) }
+        guard let mode = LockMode(rawValue: text) else {
+            throw .invalidRequest("mode must be \"exclusive\" or \"shared\", not \"\(text.prefix(40))\"")
         }
-        var mode = LockMode.exclusive
-        if let text = try string("mode") {
-            guard let named = LockMode(rawValue: text) else {
-                throw .invalidRequest("mode must be \"exclusive\" or \"shared\", not \"\(text.prefix(40))\"")
-            }
-            mode = named
-        }
-        if mode == .shared, limit > 1 {
-            throw .invalidRequest("mode \"shared\" takes limit 1 (a reader-writer lock), not \(limit): leave limit out or use exclusive mode for a semaphore")
-        }
-        return (Int(limit), mode)
+        return (limit, mode)
     }
 }
