@@ -65,6 +65,24 @@ import Testing
         }
     }
 
+    /// openapi.yaml's `cursor` pattern and `wait_ms` maximum admit exactly
+    /// what lockd (with its default --max-wait-ms) accepts.
+    @Test(arguments: StoreKind.allCases)
+    func whatTheSpecAdmitsIsAccepted(store: StoreKind) async throws {
+        try await store.withLockd { lockd in
+            for cursor in ["0:", "12345:zzz", "0:...", "9999999999999999999:a.b"] {
+                let status = try await lockd.send("GET", "/locks?cursor=\(cursor)").status
+                #expect(status == 200, "cursor \(cursor)")
+            }
+            for cursor in ["0:.", "0:..", "x:a", "99999999999999999999:a"] {
+                let status = try await lockd.send("GET", "/locks?cursor=\(cursor)").status
+                #expect(status == 400, "cursor \(cursor)")
+            }
+            let longest = try await lockd.send("POST", "/locks/\(uniqueLockName())", body: #"{"wait_ms":60000}"#)
+            #expect(longest.status == 201)
+        }
+    }
+
     @Test(arguments: StoreKind.allCases)
     func badListQueriesAreRefused(store: StoreKind) async throws {
         try await store.withLockd { lockd in

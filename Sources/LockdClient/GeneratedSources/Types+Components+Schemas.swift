@@ -36,7 +36,7 @@ extension Components {
         ///
         /// - Remark: Generated from `#/components/schemas/Timestamp`.
         public typealias Timestamp = Foundation.Date
-        /// Acquire options; every field is optional.
+        /// Acquire options; every field is optional. `mode: shared` takes `limit` 1 only.
         ///
         /// - Remark: Generated from `#/components/schemas/AcquireRequest`.
         public struct AcquireRequest: Codable, Hashable, Sendable {
@@ -45,8 +45,10 @@ extension Components {
             /// - Remark: Generated from `#/components/schemas/AcquireRequest/ttl_ms`.
             public var ttlMs: Swift.Int?
             /// 0 tries once. Otherwise wait up to this many milliseconds for the
-            /// lock; at most the server's `--max-wait-ms` (default 60000),
-            /// larger values are `400 invalid-request`.
+            /// lock; at most the server's `--max-wait-ms`, larger values are
+            /// `400 invalid-request`. The maximum here is that setting's
+            /// default; a server started with another one states it in the
+            /// `detail` of that `400`.
             ///
             ///
             /// - Remark: Generated from `#/components/schemas/AcquireRequest/wait_ms`.

@@ -1153,7 +1153,7 @@ public enum Operations {
                 ///
                 /// - Remark: Generated from `#/paths/locks/GET/query/limit`.
                 public var limit: Swift.Int?
-                /// The opaque `next_cursor` of the previous page; absent or empty for the first page. A cursor lockd did not issue is `400`.
+                /// The opaque `next_cursor` of the previous page; absent or empty for the first page. Any text of this form is a position in the listing (lockd never remembers the cursors it issued); text of another form is `400`.
                 ///
                 /// - Remark: Generated from `#/paths/locks/GET/query/cursor`.
                 public var cursor: Swift.String?
@@ -1162,7 +1162,7 @@ public enum Operations {
                 /// - Parameters:
                 ///   - prefix: Only names starting with this (possibly empty) prefix.
                 ///   - limit: Largest number of locks on one page.
-                ///   - cursor: The opaque `next_cursor` of the previous page; absent or empty for the first page. A cursor lockd did not issue is `400`.
+                ///   - cursor: The opaque `next_cursor` of the previous page; absent or empty for the first page. Any text of this form is a position in the listing (lockd never remembers the cursors it issued); text of another form is `400`.
                 public init(
                     prefix: Swift.String? = nil,
                     limit: Swift.Int? = nil,
