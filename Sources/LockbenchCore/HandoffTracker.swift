@@ -1,8 +1,8 @@
 /// Pairs each release of a contended name with the grant that follows it, as
 /// seen by the clients, to measure handoff latency: from the moment a
 /// release's `204` arrives to the moment the next waiter's `201` arrives.
-/// On a semaphore (`limit` above 1) only a release from a full name hands
-/// over: releases are paired with grants first in, first out.
+/// On a semaphore (`limit` above 1) releases are paired with grants first in,
+/// first out, at most as many as there are free slots.
 ///
 /// Only waiters count: a grant is a handoff when its acquire was sent before
 /// the release was seen (it was queued); a grant to an acquire sent later
@@ -21,8 +21,8 @@ public struct HandoffTracker: Sendable {
     private struct NameState: Sendable {
         /// Grants seen minus releases (and abandoned leases) seen.
         var holders = 0
-        /// When releases from the full name were seen, oldest first, until
-        /// grants claim them (at most `limit`).
+        /// When releases were seen, oldest first, until grants claim them (at
+        /// most as many as the name has free slots).
         var releases: [UInt64] = []
         /// Grants seen while the previous holder's release was not yet seen.
         var earlyGrants: [UInt64] = []
@@ -54,7 +54,6 @@ public struct HandoffTracker: Sendable {
     /// Notes a `204` for `name`; returns zero when a grant for the same name
     /// was already seen (a reordered handoff), nil otherwise.
     public mutating func released(name: Int, at time: UInt64) -> UInt64? {
-        let wasFull = states[name].holders >= limit
         states[name].holders = max(0, states[name].holders - 1)
         if !states[name].earlyGrants.isEmpty {
             let sentAt = states[name].earlyGrants.removeFirst()
@@ -62,10 +61,8 @@ public struct HandoffTracker: Sendable {
             reordered += 1
             return 0
         }
-        // Below the limit, a waiter had no need of this release.
-        guard wasFull || limit == 1 else { return nil }
         states[name].releases.append(time)
-        if states[name].releases.count > limit { states[name].releases.removeFirst() }
+        if states[name].releases.count > limit - states[name].holders { states[name].releases.removeFirst() }
         return nil
     }
 

@@ -48,16 +48,17 @@ import Testing
         #expect(tracker.granted(name: 0, at: 30_210, acquireSentAt: 30_000) == 10)
     }
 
-    @Test func onASemaphoreOnlyAReleaseFromAFullNameHandsOver() {
+    @Test func onASemaphoreReleasesSeenTogetherHandOverToTheWaitersInOrder() {
         var tracker = HandoffTracker(names: 1, limit: 2)
         #expect(tracker.granted(name: 0, at: 10, acquireSentAt: 0) == nil)
-        #expect(tracker.granted(name: 0, at: 20, acquireSentAt: 5) == nil)   // a free slot, not early
-        #expect(tracker.released(name: 0, at: 100) == nil)                    // full: hands over
-        #expect(tracker.granted(name: 0, at: 110, acquireSentAt: 30) == 10)
+        #expect(tracker.granted(name: 0, at: 20, acquireSentAt: 5) == nil)    // a free slot, not early
+        #expect(tracker.released(name: 0, at: 100) == nil)
+        #expect(tracker.released(name: 0, at: 105) == nil)
+        #expect(tracker.granted(name: 0, at: 110, acquireSentAt: 30) == 10)   // paired with 100
+        #expect(tracker.granted(name: 0, at: 125, acquireSentAt: 40) == 20)   // paired with 105
         #expect(tracker.released(name: 0, at: 200) == nil)
-        #expect(tracker.released(name: 0, at: 210) == nil)                    // below the limit now
-        #expect(tracker.granted(name: 0, at: 260, acquireSentAt: 150) == 60)  // paired with the full one at 200
-        #expect(tracker.granted(name: 0, at: 270, acquireSentAt: 205) == nil) // nothing left to pair with
+        #expect(tracker.granted(name: 0, at: 230, acquireSentAt: 201) == nil) // sent after it: no handoff
+        #expect(tracker.granted(name: 0, at: 240, acquireSentAt: 202) == nil) // nothing left to pair with
         #expect(tracker.reordered == 0)
     }
 
