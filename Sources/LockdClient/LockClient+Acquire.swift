@@ -30,6 +30,9 @@ extension LockClient {
     ///   - wait: How long to wait for the lock to come free; `.zero` tries once.
     ///   - autoRenew: Whether the lease renews itself in the background (`false`:
     ///     call ``Lease/renew(ttl:)`` yourself before it runs out).
+    ///   - limit: How many leases the name grants at once (1–1000); above 1 it is
+    ///     a semaphore. Every holder and waiter of a name must agree on it.
+    ///   - mode: ``LockMode/exclusive``, or ``LockMode/shared`` for a reader lease.
     /// - Returns: The lease, or `nil` if the lock is held.
     /// - Throws: ``LockError`` other than ``LockError/held(holders:retryAfter:)``, or
     ///   `CancellationError`.
@@ -37,10 +40,12 @@ extension LockClient {
         _ name: String,
         ttl: Duration = .seconds(30),
         wait: Duration = .zero,
-        autoRenew: Bool = true
+        autoRenew: Bool = true,
+        limit: Int = 1,
+        mode: LockMode = .exclusive
     ) async throws -> Lease? {
         do {
-            return try await acquire(name, ttl: ttl, wait: wait, autoRenew: autoRenew)
+            return try await acquire(name, ttl: ttl, wait: wait, autoRenew: autoRenew, limit: limit, mode: mode)
         } catch LockError.held {
             return nil
         }
@@ -79,6 +84,9 @@ extension LockClient {
     ///   - wait: How long to wait for the lock to come free; `nil` waits until it
     ///     is granted or the task is cancelled; `.zero` tries once.
     ///   - autoRenew: Whether the lease renews itself in the background.
+    ///   - limit: How many leases the name grants at once (1–1000); above 1 it is
+    ///     a semaphore. Every holder and waiter of a name must agree on it.
+    ///   - mode: ``LockMode/exclusive``, or ``LockMode/shared`` for a reader lease.
     /// - Returns: The lease.
     /// - Throws: ``LockError/held(holders:retryAfter:)`` if the lock stayed held for
     ///   the whole `wait`; other ``LockError`` cases; `CancellationError` if the
@@ -87,10 +95,19 @@ extension LockClient {
         _ name: String,
         ttl: Duration = .seconds(30),
         wait: Duration? = nil,
-        autoRenew: Bool = true
+        autoRenew: Bool = true,
+        limit: Int = 1,
+        mode: LockMode = .exclusive
     ) async throws -> Lease {
         try LockName.validate(name)
-        let request = Components.Schemas.AcquireRequest(ttlMs: ttl.wholeMilliseconds, owner: owner, token: LeaseToken.random())
+        // The defaults go unsent, so that a lockd that predates them is asked nothing new.
+        let request = Components.Schemas.AcquireRequest(
+            ttlMs: ttl.wholeMilliseconds,
+            owner: owner,
+            token: LeaseToken.random(),
+            limit: limit == 1 ? nil : limit,
+            mode: mode == .exclusive ? nil : .shared
+        )
         return try await acquire(name, request, wait: wait, autoRenew: autoRenew)
     }
 

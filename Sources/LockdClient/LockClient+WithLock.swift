@@ -25,6 +25,9 @@ extension LockClient {
     ///     taken if this process dies without releasing it.
     ///   - wait: How long to wait for the lock to come free; `nil` (the default)
     ///     waits until it is granted or the task is cancelled; `.zero` tries once.
+    ///   - limit: How many leases the name grants at once (1–1000); above 1 it is
+    ///     a semaphore.
+    ///   - mode: ``LockMode/exclusive``, or ``LockMode/shared`` for a reader lease.
     ///   - isolation: The actor `body` runs on; the caller's by default.
     ///   - body: The work the lock protects; gets the lease.
     /// - Returns: What `body` returns.
@@ -37,10 +40,12 @@ extension LockClient {
         _ name: String,
         ttl: Duration = .seconds(30),
         wait: Duration? = nil,
+        limit: Int = 1,
+        mode: LockMode = .exclusive,
         isolation: isolated (any Actor)? = #isolation,
         _ body: (Lease) async throws -> T
     ) async throws -> T {
-        let lease = try await acquire(name, ttl: ttl, wait: wait)
+        let lease = try await acquire(name, ttl: ttl, wait: wait, limit: limit, mode: mode)
         let outcome = await lease.run(body, on: isolation)
         // Judged before the release, which may take long enough for the TTL to pass.
         let lostWhileRunning = lease.isLost

@@ -61,20 +61,21 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/AcquireRequest/token`.
             public var token: Components.Schemas.Token?
-            /// Number of holders; values above 1 (semaphores) are not supported yet.
+            /// Number of holders; above 1 the name is a semaphore. Not supported yet: values above 1 answer `400 invalid-request` saying so.
             ///
             /// - Remark: Generated from `#/components/schemas/AcquireRequest/limit`.
             public var limit: Swift.Int?
-            /// `exclusive` is the only mode supported yet; `shared` (reader
-            /// leases) answers `400 invalid-request` saying so.
+            /// `shared` takes a reader lease of a reader-writer lock. Not
+            /// supported yet: `shared` answers `400 invalid-request` saying so.
             ///
             ///
             /// - Remark: Generated from `#/components/schemas/AcquireRequest/mode`.
             @frozen public enum ModePayload: String, Codable, Hashable, Sendable, CaseIterable {
                 case exclusive = "exclusive"
+                case shared = "shared"
             }
-            /// `exclusive` is the only mode supported yet; `shared` (reader
-            /// leases) answers `400 invalid-request` saying so.
+            /// `shared` takes a reader lease of a reader-writer lock. Not
+            /// supported yet: `shared` answers `400 invalid-request` saying so.
             ///
             ///
             /// - Remark: Generated from `#/components/schemas/AcquireRequest/mode`.
@@ -86,8 +87,8 @@ extension Components {
             ///   - waitMs: 0 tries once. Otherwise wait up to this many milliseconds for the
             ///   - owner: Free label shown to inspectors, at most 256 bytes of UTF-8.
             ///   - token: Client-chosen token; makes the acquire retry-safe. Without it
-            ///   - limit: Number of holders; values above 1 (semaphores) are not supported yet.
-            ///   - mode: `exclusive` is the only mode supported yet; `shared` (reader
+            ///   - limit: Number of holders; above 1 the name is a semaphore. Not supported yet: values above 1 answer `400 invalid-request` saying so.
+            ///   - mode: `shared` takes a reader lease of a reader-writer lock. Not
             public init(
                 ttlMs: Swift.Int? = nil,
                 waitMs: Swift.Int? = nil,

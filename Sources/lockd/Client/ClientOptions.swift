@@ -1,0 +1,40 @@
+import ArgumentParser
+import Foundation
+import LockdClient
+
+/// The options every client subcommand takes: which lockd, with which secret,
+/// and how long to keep trying while it cannot be reached.
+struct ClientOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "lockd's URL, http:// or https:// (env LOCKD_SERVER; default http://127.0.0.1:7070).", valueName: "url"))
+    var server: String?
+
+    @Option(name: .customLong("auth-token"), help: ArgumentHelp(
+        "Bearer secret for a lockd that requires one (env LOCKD_AUTH_TOKEN, which keeps it out of `ps`; default: none).",
+        valueName: "secret"))
+    var authToken: String?
+
+    @Option(help: ArgumentHelp(
+        "How long to keep trying while lockd cannot be reached or answers 503 — and how long one request may take beyond the wait it asks for (default 10s).",
+        valueName: "duration"), transform: DurationText.parse)
+    var timeout: Duration?
+
+    /// The default server, as PRODUCT.md and `lockd --listen`'s default agree.
+    static let defaultServer = "http://127.0.0.1:7070"
+
+    /// A client for the chosen lockd.
+    /// - Parameter owner: The label shown to `lockd status` for leases this client takes.
+    /// - Throws: `ValidationError` for a URL that is not http:// or https://.
+    func makeClient(owner: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> LockClient {
+        let text = server ?? environment["LOCKD_SERVER"].flatMap { $0.isEmpty ? nil : $0 } ?? Self.defaultServer
+        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
+              url.host?.isEmpty == false else {
+            throw ValidationError("--server / LOCKD_SERVER must be an http:// or https:// URL, as in \(Self.defaultServer); got '\(text)'")
+        }
+        if let timeout, timeout <= .zero {
+            throw ValidationError("--timeout must be more than 0, as in 10s")
+        }
+        let secret = authToken ?? environment["LOCKD_AUTH_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        return LockClient(serverURL: url, owner: owner, timeout: timeout ?? .seconds(10), bearerToken: secret)
+    }
+}
