@@ -141,7 +141,7 @@ public struct LockClient: Sendable {
         timeout: Duration,
         bearerToken: String? = nil
     ) {
-        let configuration = Configuration(dateTranscoder: .iso8601WithFractionalSeconds)
+        let configuration = Configuration(dateTranscoder: RFC3339DateTranscoder())
         let middlewares: [any ClientMiddleware] = bearerToken.map { [BearerToken(secret: $0)] } ?? []
         self.owner = owner
         self.remote = RemoteLocks(

@@ -37,7 +37,7 @@ enum ClientFailure {
             ClientOutput.error(subcommand, "\(subject)lease lost: this token holds no lease on the lock (expired, released, or never granted)")
             return ArgumentParser.ExitCode(ClientExitCode.leaseLost)
         case LockError.invalidRequest(let detail):
-            ClientOutput.error(subcommand, "\(subject)lockd refused the request: \(detail)")
+            ClientOutput.error(subcommand, "\(subject)invalid request: \(detail)")
             return ArgumentParser.ExitCode(ClientExitCode.usage)
         case LockError.transport(let underlying):
             // URLSession's errors print as an NSError dump; its description says it all.
