@@ -15,11 +15,14 @@ ARG RUNTIME_IMAGE=debian:bookworm-slim
 # ---------------------------------------------------------------- build stage
 FROM ${SWIFT_IMAGE} AS build
 
-# The product brief's system packages: OpenSSL for rediss://, zlib for gzip responses.
+# The product brief's system packages: OpenSSL for rediss://, zlib for gzip
+# responses; and libcurl's development files, which --static-swift-stdlib needs
+# to link URLSession (FoundationNetworking: the client subcommands' HTTP).
 # Versions are not pinned: the build takes Debian's current security fixes.
 # hadolint ignore=DL3008
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+        libcurl4-openssl-dev \
         libssl-dev \
         zlib1g-dev \
     && rm -rf /var/lib/apt/lists/*

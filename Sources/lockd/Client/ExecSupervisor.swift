@@ -137,13 +137,19 @@ struct ExecSupervisor {
 
     private struct SpawnError: Error { let code: Int32 }
 
-    /// Starts the command with the lock's name and fence in its environment.
+    /// Starts the command with the lock's name and fence in its environment:
+    /// this process's `environ` as C strings, without a detour through Foundation.
     private func spawn(fence: Int64, ownGroup: Bool) -> Result<pid_t, SpawnError> {
-        var environment = ProcessInfo.processInfo.environment
-        environment["LOCKD_NAME"] = name
-        environment["LOCKD_FENCE"] = String(fence)
+        var envp: [UnsafeMutablePointer<CChar>?] = []
+        var entry = environ
+        while let variable = entry.pointee {
+            if strncmp(variable, "LOCKD_NAME=", 11) != 0 && strncmp(variable, "LOCKD_FENCE=", 12) != 0 {
+                envp.append(strdup(variable))
+            }
+            entry += 1
+        }
+        envp += [strdup("LOCKD_NAME=\(name)"), strdup("LOCKD_FENCE=\(fence)"), nil]
         let argv: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
-        let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
             for pointer in argv { free(pointer) }
             for pointer in envp { free(pointer) }
