@@ -92,4 +92,18 @@ import Testing
         let (termination, run) = try await cli.run(["status", "orders", "--timeout", "300ms"])
         #expect(termination == .exited(69), "\(run.stderr)")
     }
+
+    @Test func speaksHTTPSAndRefusesACertificateTheSystemDoesNotTrust() async throws {
+        // Signed by the tests' own CA, which the system's store (URLSession's only
+        // trust on Linux) does not hold: the client must refuse it, saying why.
+        let certificates = try TestCertificates.shared()
+        let lockd = try await LockdProcess.start(
+            ["--tls-cert-file", certificates.serverCertificateFile, "--tls-key-file", certificates.serverKeyFile])
+        let server = try #require(URL(string: "https://\(lockd.host):\(lockd.port)"))
+        let cli = try LockdCLI(server: server)
+        let (termination, run) = try await cli.run(["status", uniqueLockName("cli"), "--timeout", "500ms"])
+        await lockd.stop()
+        #expect(termination == .exited(69), "\(run.stderr)")
+        #expect(run.stderr.lowercased().contains("certificate"), "\(run.stderr)")
+    }
 }
