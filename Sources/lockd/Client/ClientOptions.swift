@@ -43,7 +43,7 @@ struct ClientOptions: ParsableArguments {
             throw ValidationError("--timeout must be more than 0, as in 10s")
         }
         let secret = authToken ?? Self.environment("LOCKD_AUTH_TOKEN")
-        return LockClient(serverURL: url, session: Self.session, owner: owner, timeout: timeout ?? .seconds(10), bearerToken: secret)
+        return LockClient(serverURL: url, session: Self.makeSession(), owner: owner, timeout: timeout ?? .seconds(10), bearerToken: secret)
     }
 
     /// A variable of the environment; nil when unset or empty.
@@ -57,7 +57,7 @@ struct ClientOptions: ParsableArguments {
     /// (what the SDK's two default sessions guard against), and the release
     /// reuses the acquire's connection. No cache, cookies or credential store:
     /// lockd's answers are never cached, and setting them up costs start-up time.
-    static var session: URLSession {
+    static func makeSession() -> URLSession {
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = 24 * 60 * 60  // the SDK puts its own deadline on every request
         configuration.httpMaximumConnectionsPerHost = 4

@@ -83,7 +83,7 @@ struct ExecSupervisor {
                     event = .signal(number, fromKernel: byte & UInt8(LOCKD_SIGNAL_FROM_KERNEL) != 0)
                 }
             case .leaseLost:
-                ClientOutput.error("exec", "\(name): lease lost; sending the command SIGTERM (SIGKILL after \(killAfter))")
+                ClientOutput.error("exec", "\(name): lease lost; sending the command SIGTERM (SIGKILL after \(DurationText.format(killAfter)))")
                 event = .leaseLost
             case .killDeadline:
                 event = .killDeadline
