@@ -5,6 +5,8 @@ import statistics
 import sys
 from datetime import datetime, timezone
 
+ANALYSIS = "## Where the time goes"
+
 path, load_before, load_after, etcd_version, libraries, static_libraries = sys.argv[1:7]
 results = json.load(open(path))["results"]
 median = {r["command"]: statistics.median(r["times"]) * 1000 for r in results}
@@ -37,3 +39,12 @@ for r in results:
     print(f"| {name} | {median[name]:.1f} | {low:.1f} – {high:.1f} | {median[name] / etcd:.2f}× |")
 print(f"\nShared libraries the dynamic build loads (`ldd | wc -l`): {libraries}"
       + (f"; the static build: {static_libraries}." if static_libraries else "."))
+
+# The analysis below the figures is written by hand: carry it over from the
+# RESULTS.md this run replaces (run.sh writes the new one beside, then moves it).
+try:
+    previous = open(path.rsplit("/", 1)[0] + "/RESULTS.md").read()
+except FileNotFoundError:
+    previous = ""
+if ANALYSIS in previous:
+    print("\n" + previous[previous.index(ANALYSIS):].rstrip())

@@ -4,7 +4,8 @@
 # (RUNS runs each, medians). Also `lockd --help` (loading and argument parsing
 # alone), and — when STATIC_LOCKD is given — the same binary built with the
 # README's production command (--static-swift-stdlib).
-# Writes benchmarks/cli/RESULTS.md and results.json.
+# Writes benchmarks/cli/RESULTS.md (keeping its hand-written analysis, "## Where
+# the time goes") and results.json.
 #
 #   benchmarks/cli/run.sh
 #   swift build -c release --product lockd --static-swift-stdlib --scratch-path /tmp/lockd-static
@@ -85,5 +86,6 @@ hyperfine -N --warmup "$WARMUP" --runs "$RUNS" --export-json "$HERE/results.json
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 python3 "$HERE/report.py" "$HERE/results.json" "$load_before" "$load_after" \
-    "$(etcdctl version | head -1)" "$(ldd "$LOCKD" | wc -l)" "${STATIC_LOCKD:+$(ldd "$STATIC_LOCKD" | wc -l)}" >"$HERE/RESULTS.md"
+    "$(etcdctl version | head -1)" "$(ldd "$LOCKD" | wc -l)" "${STATIC_LOCKD:+$(ldd "$STATIC_LOCKD" | wc -l)}" >"$TMP/RESULTS.md"
+mv "$TMP/RESULTS.md" "$HERE/RESULTS.md"
 echo "wrote $HERE/RESULTS.md"
