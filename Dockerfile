@@ -9,8 +9,10 @@
 # deploy/check.sh (run by CI) fails if the `RUN swift build` line below stops
 # being the README's build command.
 
-ARG SWIFT_IMAGE=swift:6.3-bookworm
-ARG RUNTIME_IMAGE=debian:bookworm-slim
+# Both images by exact version, so a rebuild of the same commit gets the same
+# toolchain and base; raise them deliberately.
+ARG SWIFT_IMAGE=swift:6.3.1-bookworm
+ARG RUNTIME_IMAGE=debian:12.11-slim
 
 # ---------------------------------------------------------------- build stage
 FROM ${SWIFT_IMAGE} AS build

@@ -137,9 +137,35 @@ else
 fi
 check "kustomization.yaml lists existing files" kustomization_resources_exist
 
+# --- Grafana dashboard ----------------------------------------------------------------
+# Grafana publishes no schema file for dashboards: dashboard.schema.json holds
+# ours to the fields Grafana reads, and check_dashboard.py checks what a
+# schema cannot (unique ids, no overlapping panels, only defined variables).
+# scripts/check-observability.sh checks its metric names against a live lockd.
+if have check-jsonschema; then
+    check "dashboard schema: deploy/grafana/lockd-dashboard.json" \
+        check-jsonschema --schemafile deploy/grafana/dashboard.schema.json deploy/grafana/lockd-dashboard.json
+else
+    skip "dashboard schema: check-jsonschema not installed (pip install check-jsonschema)"
+fi
+check "dashboard structure: deploy/grafana/lockd-dashboard.json" \
+    python3 deploy/grafana/check_dashboard.py deploy/grafana/lockd-dashboard.json
+
+# --- Prometheus alert rules --------------------------------------------------------
+# promtool comes with Debian's prometheus package (.ci/run extracts just it).
+alert_rules_valid() {
+    promtool check rules deploy/prometheus/lockd-alerts.yml || return 1
+    (cd deploy/prometheus && promtool test rules lockd-alerts.test.yml) || return 1
+}
+if have promtool; then
+    check "promtool: deploy/prometheus/lockd-alerts.yml and its tests" alert_rules_valid
+else
+    skip "alert rules: promtool not installed (apt-get install prometheus, or see .ci/run)"
+fi
+
 # --- Shell scripts ----------------------------------------------------------------
 if have shellcheck; then
-    check "shellcheck: deploy scripts" shellcheck deploy/check.sh deploy/docker/healthcheck.sh
+    check "shellcheck: deploy and CI scripts" shellcheck deploy/check.sh deploy/docker/healthcheck.sh scripts/check-observability.sh
 else
     skip "shellcheck: not installed (apt-get install shellcheck)"
 fi

@@ -24,8 +24,11 @@ public final class InMemoryLockStore: LockStore {
         var records: [LockName: Record] = [:]
         var lastFence: Int64 = 0
         var operationsSinceSweep = 0
-        var wakeHandler: (@Sendable (Wakeup) -> Void)?
+        var wakeHandler: (@Sendable (StoreEvent) -> Void)?
     }
+
+    /// A notice to deliver once the lock is let go.
+    fileprivate typealias Notice = (event: StoreEvent, handler: @Sendable (StoreEvent) -> Void)
 
     private let state = Mutex(State())
 
@@ -34,7 +37,7 @@ public final class InMemoryLockStore: LockStore {
 
     public func acquire(_ attempt: AcquireAttempt) async throws(LockError) -> AcquireResult {
         let now = WallClock.milliseconds()
-        return state.withLock { state in
+        let (result, notice) = state.withLock { state -> (AcquireResult, Notice?) in
             state.sweepIfDue(now: now)
             var record = state.records[attempt.name] ?? Record()
             defer { state.store(record, for: attempt.name) }
@@ -42,30 +45,35 @@ public final class InMemoryLockStore: LockStore {
                 if lease.token == attempt.token {
                     record.lease?.ttlMs = attempt.ttlMs
                     record.lease?.expiresAtMs = now + attempt.ttlMs
+                    let wasHead = attempt.waiter != nil && record.queue.first == attempt.waiter
                     record.queue.removeAll { $0 == attempt.waiter }
-                    return .granted(Self.lease(record.lease!, name: attempt.name), isRetry: true)
+                    let notice = wasHead ? state.notice(for: attempt.name, record, now: now) : nil
+                    return (.granted(Self.lease(record.lease!, name: attempt.name), isRetry: true), notice)
                 }
                 if let waiter = attempt.waiter, !record.queue.contains(waiter) { record.queue.append(waiter) }
-                return .held(
-                    holders: [Self.holder(lease, now: now)],
-                    retryAfterMs: lease.expiresAtMs - now,
-                    isHeadOfQueue: attempt.waiter != nil && record.queue.first == attempt.waiter
-                )
+                let remaining = lease.expiresAtMs - now
+                return (.held(holders: [Self.holder(lease, now: now)], retryAfterMs: remaining,
+                              hint: WaitHint(recheckAfterMs: remaining)), nil)
             }
             record.lease = nil
             if let head = record.queue.first, head != attempt.waiter {
                 if let waiter = attempt.waiter, !record.queue.contains(waiter) { record.queue.append(waiter) }
-                return .held(holders: [], retryAfterMs: 0, isHeadOfQueue: false)
+                return (.held(holders: [], retryAfterMs: 0, hint: WaitHint(wake: [head])), nil)
             }
-            if attempt.waiter != nil, record.queue.first == attempt.waiter { record.queue.removeFirst() }
+            let wasHead = attempt.waiter != nil && record.queue.first == attempt.waiter
+            if wasHead { record.queue.removeFirst() }
             let fence = state.nextFence()
             let lease = StoredLease(
                 token: attempt.token, fence: fence, ttlMs: attempt.ttlMs,
                 expiresAtMs: now + attempt.ttlMs, owner: attempt.owner
             )
             record.lease = lease
-            return .granted(Self.lease(lease, name: attempt.name), isRetry: false)
+            // The next waiter learns when this lease ends: expiry tells no one.
+            let hint = wasHead && !record.queue.isEmpty ? WaitHint(recheckAfterMs: attempt.ttlMs) : .none
+            return (.granted(Self.lease(lease, name: attempt.name), isRetry: false, hint: hint), nil)
         }
+        if let notice { notice.handler(notice.event) }
+        return result
     }
 
     public func renew(_ name: LockName, token: LeaseToken, ttlMs: Int64?) async throws(LockError) -> Lease? {
@@ -81,15 +89,15 @@ public final class InMemoryLockStore: LockStore {
 
     public func release(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool {
         let now = WallClock.milliseconds()
-        let (released, wakeup) = state.withLock { state -> (Bool, (Wakeup, @Sendable (Wakeup) -> Void)?) in
+        let (released, notice) = state.withLock { state -> (Bool, Notice?) in
             guard var record = state.records[name], let lease = record.lease,
                   lease.expiresAtMs > now, lease.token == token
             else { return (false, nil) }
             record.lease = nil
             state.store(record, for: name)
-            return (true, state.wakeupForHead(of: name))
+            return (true, state.notice(for: name, record, now: now))
         }
-        if let (message, handler) = wakeup { handler(message) }
+        if let notice { notice.handler(notice.event) }
         return released
     }
 
@@ -123,34 +131,48 @@ public final class InMemoryLockStore: LockStore {
     }
 
     public func removeWaiter(_ waiter: WaiterID, from name: LockName) async throws(LockError) {
-        let wakeup = state.withLock { state -> (Wakeup, @Sendable (Wakeup) -> Void)? in
+        let now = WallClock.milliseconds()
+        let notice = state.withLock { state -> Notice? in
             guard var record = state.records[name], let index = record.queue.firstIndex(of: waiter) else { return nil }
             record.queue.remove(at: index)
             state.store(record, for: name)
-            return index == 0 ? state.wakeupForHead(of: name) : nil
+            return index == 0 ? state.notice(for: name, record, now: now) : nil
         }
-        if let (message, handler) = wakeup { handler(message) }
+        if let notice { notice.handler(notice.event) }
     }
 
-    /// One process: a waiter leaves the queue as soon as its caller goes, so
-    /// liveness needs no refresh. Still wakes the head of any listed queue
-    /// whose lock is free, as the Redis store does, so a lost wake-up costs
-    /// at most one heartbeat interval.
-    public func heartbeat(_ waiters: [LockName: [WaiterID]]) async throws(LockError) {
+    /// One process: a waiter leaves the queue as soon as its caller goes,
+    /// so nothing needs keeping alive, and nothing is ever forgotten.
+    public func beat(names: Set<LockName>) async throws(LockError) -> Bool { true }
+
+    public func reconcile(_ queues: [LocalQueue]) async throws(LockError) -> [QueueRepair] {
         let now = WallClock.milliseconds()
-        let wakeups = state.withLock { state -> [(Wakeup, @Sendable (Wakeup) -> Void)] in
-            waiters.keys.compactMap { name -> (Wakeup, @Sendable (Wakeup) -> Void)? in
-                guard let record = state.records[name] else { return nil }
-                if let lease = record.lease, lease.expiresAtMs > now { return nil }
-                return state.wakeupForHead(of: name)
+        return state.withLock { state in
+            queues.map { queue in
+                var record = state.records[queue.name] ?? Record()
+                var restored = 0
+                if let missing = queue.waiters.firstIndex(where: { !record.queue.contains($0) }) {
+                    // From the first missing one on, all go to the tail in order.
+                    let moved = Array(queue.waiters[missing...])
+                    record.queue.removeAll { moved.contains($0) }
+                    record.queue.append(contentsOf: moved)
+                    restored = moved.count
+                }
+                state.store(record, for: queue.name)
+                var hint = WaitHint.none
+                if let lease = record.lease, lease.expiresAtMs > now {
+                    hint.recheckAfterMs = lease.expiresAtMs - now
+                } else if let head = record.queue.first {
+                    hint.wake = [head]
+                }
+                return QueueRepair(name: queue.name, restored: restored, hint: hint)
             }
         }
-        for (message, handler) in wakeups { handler(message) }
     }
 
-    public func deliverWakeups(to handler: @escaping @Sendable (Wakeup) -> Void) async {
+    public func deliverEvents(to handler: @escaping @Sendable (StoreEvent) -> Void) async {
         state.withLock { $0.wakeHandler = handler }
-        // Wake-ups are delivered by the calls that cause them; this task only
+        // Notices are delivered by the calls that cause them; this task only
         // marks how long the handler stays installed.
         while !Task.isCancelled {
             try? await Task.sleep(for: .seconds(3_600))
@@ -189,9 +211,16 @@ extension InMemoryLockStore.State {
         return lastFence
     }
 
-    fileprivate func wakeupForHead(of name: LockName) -> (Wakeup, @Sendable (Wakeup) -> Void)? {
-        guard let head = records[name]?.queue.first, let wakeHandler else { return nil }
-        return (Wakeup(name: name, waiter: head), wakeHandler)
+    /// What the queue's head must hear after the lock or the queue changed:
+    /// look again when the lease ends, or take the lock now.
+    fileprivate func notice(for name: LockName, _ record: InMemoryLockStore.Record, now: Int64) -> InMemoryLockStore.Notice? {
+        guard let head = record.queue.first, let wakeHandler else { return nil }
+        let hint = if let lease = record.lease, lease.expiresAtMs > now {
+            WaitHint(recheckAfterMs: lease.expiresAtMs - now)
+        } else {
+            WaitHint(wake: [head])
+        }
+        return (.wakeup(Wakeup(name: name, hint: hint)), wakeHandler)
     }
 
     /// Drops expired leases now and then, so names used once do not stay in

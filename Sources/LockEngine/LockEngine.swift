@@ -1,5 +1,6 @@
 import LockdTransport
 import Logging
+import Synchronization
 
 /// Lock semantics over a ``LockStore``: validation, retry-safe acquire,
 /// waiting in a fair queue, and the guarantee that no dead lease is handed out.
@@ -12,22 +13,34 @@ import Logging
 public final class LockEngine: Sendable {
     /// The rules and limits in force.
     public let configuration: LockEngineConfiguration
-    private let store: any LockStore
-    private let waiters: WaiterRegistry
-    private let logger: Logger
-    private let metrics: LockMetrics
+    let store: any LockStore
+    let waiters: WaiterRegistry
+    let logger: Logger
+    let metrics: LockMetrics
+    /// Since when the store has been failing (monotonic ns; 0: it serves).
+    let outageSince = Atomic<UInt64>(0)
+    /// Wakes the upkeep task (the liveness beat) on time, or early (a
+    /// reconnection, a stray queue entry).
+    let upkeep: Doorbell
+    /// Work for the upkeep task.
+    let pendingUpkeep = Mutex(PendingUpkeep())
 
     /// Creates an engine over `store`; `loops` runs its timers.
+    /// - Parameter upkeepLoop: times the liveness beat; give it a loop that
+    ///   serves no requests (the one of the store's liveness connection), so
+    ///   request load cannot delay a beat. Default: one of `loops`.
     public init(
         store: any LockStore,
         configuration: LockEngineConfiguration = .init(),
         loops: EventLoopGroup,
+        upkeepLoop: EventLoop? = nil,
         metrics: LockMetrics = LockMetrics(),
         logger: Logger
     ) {
         self.store = store
         self.configuration = configuration
         self.waiters = WaiterRegistry(loops: loops)
+        self.upkeep = Doorbell(loop: upkeepLoop ?? loops.next())
         self.metrics = metrics
         self.logger = logger
     }
@@ -38,19 +51,9 @@ public final class LockEngine: Sendable {
     ///   after the wait; ``LockError/invalidRequest(_:)``; ``LockError/unavailable(_:)``;
     ///   ``LockError/cancelled`` when the caller's task is cancelled (nothing is left held).
     public func acquire(_ request: AcquireRequest) async throws(LockError) -> AcquireGrant {
-        do {
-            let grant = try await acquireUnmetered(request)
-            metrics.acquired(grant.isRetry ? .retried : .granted)
-            return grant
-        } catch {
-            switch error {
-            case .lockHeld: metrics.acquired(request.waitMs > 0 ? .timedOut : .held)
-            case .cancelled: metrics.acquired(.cancelled)
-            case .invalidRequest: metrics.acquired(.invalid)
-            case .unavailable, .leaseLost: metrics.acquired(.unavailable)
-            }
-            throw error
-        }
+        let grant = try await acquireUnmetered(request)
+        metrics.granted(grant.lease, isRetry: grant.isRetry)
+        return grant
     }
 
     private func acquireUnmetered(_ request: AcquireRequest) async throws(LockError) -> AcquireGrant {
@@ -75,9 +78,10 @@ public final class LockEngine: Sendable {
     public func renew(_ name: LockName, token: LeaseToken, ttlMs: Int64?) async throws(LockError) -> Lease {
         if let ttlMs { try validateTTL(ttlMs) }
         guard let lease = try await store.renew(name, token: token, ttlMs: ttlMs) else {
-            metrics.leaseEnded(.lost)
+            metrics.leaseEnded(.lost, name: name, token: token)
             throw .leaseLost
         }
+        metrics.renewed(lease)
         return lease
     }
 
@@ -85,10 +89,10 @@ public final class LockEngine: Sendable {
     /// - Throws: ``LockError/leaseLost`` when `token` does not hold the lock.
     public func release(_ name: LockName, token: LeaseToken) async throws(LockError) {
         guard try await store.release(name, token: token) else {
-            metrics.leaseEnded(.lost)
+            metrics.leaseEnded(.lost, name: name, token: token)
             throw .leaseLost
         }
-        metrics.leaseEnded(.released)
+        metrics.leaseEnded(.released, name: name, token: token)
     }
 
     /// The lock's holders (none for a free or never-used name).
@@ -115,42 +119,6 @@ public final class LockEngine: Sendable {
     /// How many acquires are waiting in this process now.
     public var waiterCount: Int { waiters.count }
 
-    /// Delivers wake-ups and heart-beats this process's waiters until the
-    /// task is cancelled. Run it for as long as the engine serves.
-    public func run() async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { [store, waiters] in
-                await store.deliverWakeups { wakeup in waiters.wake(wakeup.waiter) }
-            }
-            group.addTask { [self] in
-                await heartbeatWaiters()
-            }
-        }
-    }
-
-    private func heartbeatWaiters() async {
-        while !Task.isCancelled {
-            do {
-                try await Task.sleep(for: configuration.heartbeatInterval)
-            } catch {
-                return
-            }
-            let snapshot = waiters.snapshot()
-            guard !snapshot.isEmpty else { continue }
-            do {
-                try await store.heartbeat(snapshot)
-            } catch {
-                // A parked waiter talks to the store only when woken, so it
-                // would sleep through an outage until its wait ran out. Wake
-                // them all: each retries, and answers 503 if the store is
-                // still down or parks again if it was a blip. One wake per
-                // beat bounds the extra load on a struggling store.
-                logger.debug("waiter heartbeat failed; waking waiters to re-check", metadata: ["error": "\(error)"])
-                waiters.wakeAll()
-            }
-        }
-    }
-
     /// Answers every waiting acquire with ``LockError/unavailable(_:)`` and
     /// refuses new ones; the first step of a graceful shutdown.
     public func beginShutdown() {
@@ -161,51 +129,73 @@ public final class LockEngine: Sendable {
 
     private func acquireWaiting(_ request: AcquireRequest, token: LeaseToken) async throws(LockError) -> AcquireGrant {
         let waiter = WaiterID.random()
-        guard waiters.add(waiter, name: request.name) else { throw .unavailable("lockd is shutting down") }
+        let deadline = MonotonicClock.now() + UInt64(request.waitMs) * 1_000_000
+        guard waiters.add(waiter, name: request.name, deadline: deadline) else { throw .unavailable("lockd is shutting down") }
         metrics.waiting(waiters.count)
         defer {
             waiters.remove(waiter)
             metrics.waiting(waiters.count)
         }
-        let deadline = MonotonicClock.now() + UInt64(request.waitMs) * 1_000_000
-        let attempt = AcquireAttempt(name: request.name, token: token, ttlMs: request.ttlMs, owner: request.owner, waiter: waiter)
         var lastHeld: (holders: [Holder], retryAfterMs: Int64) = ([], 0)
+        var isRechecking = false
+        /// An attempt failed after it may have run: a lease found under this
+        /// request's own server-made token later is that attempt's grant.
+        var mayHoldOwnGrant = false
         while true {
-            let outcome: Delivery
-            do {
+            let now = MonotonicClock.now()
+            let attempt = AcquireAttempt(
+                name: request.name, token: token, ttlMs: request.ttlMs, owner: request.owner, waiter: waiter,
+                waitMs: Int64((deadline > now ? deadline - now : 0) / 1_000_000))
+            var outageUntil: UInt64?
+            let outcome: Delivery?
+            do throws(LockError) {
                 outcome = try await attemptDeliverable(attempt)
+                storeServed()
             } catch {
-                await leaveQueue(waiter, name: request.name)
-                throw error
+                // A short outage (Redis restarting, a failover) costs a waiter
+                // nothing: it waits for the store to come back, and its place
+                // is put back. A longer one is answered 503.
+                guard case .unavailable = error, let graceEnd = storeFailed(), MonotonicClock.now() < deadline else {
+                    await leaveQueue(waiter, name: request.name)
+                    throw error
+                }
+                outcome = nil
+                outageUntil = min(graceEnd, deadline)
+                mayHoldOwnGrant = request.token == nil
             }
             switch outcome {
-            case .granted(let grant):
+            case .granted(var grant):
+                // New to the client, which sent no token to retry with.
+                if mayHoldOwnGrant { grant.isRetry = false }
                 return grant
             case .tooLate:
                 continue
-            case .held(let holders, let retryAfterMs, let isHead):
+            case .held(let holders, let retryAfterMs, let hint):
                 lastHeld = (holders, retryAfterMs)
-                let now = MonotonicClock.now()
-                guard now < deadline else {
+                guard MonotonicClock.now() < deadline else {
                     await leaveQueue(waiter, name: request.name)
                     throw .lockHeld(holders: lastHeld.holders, retryAfterMs: lastHeld.retryAfterMs)
                 }
-                var wakeAt = deadline
-                if isHead, retryAfterMs > 0 {
-                    // The head tries again the moment the holder's lease runs
-                    // out: expiry publishes nothing, so no one else would wake it.
-                    wakeAt = min(deadline, now + UInt64(retryAfterMs + 1) * 1_000_000)
-                }
-                switch await waiters.park(waiter, for: .nanoseconds(Int64(wakeAt - now))) {
-                case .woken, .timer:
-                    continue
-                case .cancelled:
-                    await leaveQueue(waiter, name: request.name)
-                    throw .cancelled
-                case .shutdown:
-                    await leaveQueue(waiter, name: request.name)
-                    throw .unavailable("lockd is shutting down")
-                }
+                var hint = hint
+                // A free lock's head was woken when the lock was freed; only
+                // a recheck finds one that nothing woke (this process's first
+                // waiter is not always its first in the queue).
+                if !isRechecking { hint.wake = [] }
+                follow(hint, on: request.name, isOrdered: false)
+            case nil:
+                break
+            }
+            let reason = await waiters.park(waiter, outageUntil: outageUntil)
+            isRechecking = reason == .recheck
+            switch reason {
+            case .woken, .timer, .recheck:
+                continue
+            case .cancelled:
+                await leaveQueue(waiter, name: request.name)
+                throw .cancelled
+            case .shutdown:
+                await leaveQueue(waiter, name: request.name)
+                throw .unavailable("lockd is shutting down")
             }
         }
     }
@@ -229,7 +219,7 @@ public final class LockEngine: Sendable {
 
     private enum Delivery {
         case granted(AcquireGrant)
-        case held(holders: [Holder], retryAfterMs: Int64, isHead: Bool)
+        case held(holders: [Holder], retryAfterMs: Int64, hint: WaitHint)
         /// Granted, but too late to be useful: released again, try anew.
         case tooLate
     }
@@ -255,9 +245,10 @@ public final class LockEngine: Sendable {
             throw error
         }
         switch result {
-        case .held(let holders, let retryAfterMs, let isHead):
-            return .held(holders: holders, retryAfterMs: retryAfterMs, isHead: isHead)
-        case .granted(let lease, let isRetry):
+        case .held(let holders, let retryAfterMs, let hint):
+            return .held(holders: holders, retryAfterMs: retryAfterMs, hint: hint)
+        case .granted(let lease, let isRetry, let hint):
+            follow(hint, on: attempt.name, isOrdered: false)
             if Task.isCancelled {
                 await releaseQuietly(attempt.name, token: attempt.token)
                 throw .cancelled
@@ -266,7 +257,7 @@ public final class LockEngine: Sendable {
             // A tenth of the TTL is kept in hand for the response's way out.
             guard elapsedMs < lease.ttlMs - lease.ttlMs / 10 else {
                 logger.warning("grant arrived too late to deliver; released it", metadata: [
-                    "lock.name": "\(attempt.name)", "elapsed_ms": "\(elapsedMs)", "ttl_ms": "\(lease.ttlMs)",
+                    "lock.name": "\(attempt.name)", "elapsed_ms": .stringConvertible(elapsedMs), "ttl_ms": .stringConvertible(lease.ttlMs),
                 ])
                 if !isRetry { await releaseQuietly(attempt.name, token: attempt.token) }
                 return .tooLate

@@ -10,10 +10,19 @@ public struct LockEngineConfiguration: Sendable {
     public var maxWaitMs: Int64 = 60_000
     /// Longest `owner` label, in UTF-8 bytes.
     public var maxOwnerBytes = 256
-    /// How often this process tells the store its waiters are alive. The
-    /// store forgets a waiter after three missed beats, so a waiter whose
-    /// lockd died holds up its queue for at most about four intervals.
-    public var heartbeatInterval: Duration = .seconds(1)
+    /// How often this process tells the store it is alive while it has
+    /// waiters. It must be well inside the store's liveness window
+    /// (``RedisLockStore/livenessWindowMs``, 600 ms): what is left of the
+    /// window is the longest stall that costs no waiter its place.
+    public var beatInterval: Duration = .milliseconds(100)
+    /// How often each queue this process waits in is checked to still be in
+    /// the store (a safety net: a reconnection or a lost beat triggers a
+    /// full check at once).
+    public var queueCheckInterval: Duration = .seconds(5)
+    /// How long a waiting acquire rides out an unreachable store before it
+    /// is answered 503: a Redis restart or failover within this time costs
+    /// waiters nothing.
+    public var outageGrace: Duration = .seconds(1)
 
     /// The defaults of PRODUCT.md.
     public init() {}

@@ -1,34 +1,75 @@
 import CoreMetrics
+import LockdTransport
+import Synchronization
 
-/// What the engine reports through swift-metrics. The factory is passed in,
-/// not bootstrapped globally, so each lockd (and each test) has its own.
+/// What the engine and the Redis store report through swift-metrics. The
+/// factory is passed in, not bootstrapped globally, so each lockd (and each
+/// test) has its own. Every handle is made once, here: a request only
+/// increments or records.
 ///
 /// Series (Prometheus names):
-/// - `lockd_acquires_total{outcome}` — granted, retried, held, timed_out,
-///   cancelled, unavailable, invalid;
-/// - `lockd_leases_ended_total{reason}` — released, or lost (renew or
-///   release found the lease gone: it expired, or never was);
 /// - `lockd_waiters` — acquires waiting in this process now;
+/// - `lockd_leases_ended_total{reason}` — `released`, or `lost` (a renew or
+///   release found the lease gone: it expired, or never was);
+/// - `lockd_locks_held`, `lockd_hold_duration_seconds`,
+///   `lockd_leases_expired_total` — leases granted through this process (see
+///   ``LeaseLedger``);
+/// - `lockd_waiters_restored_total` — waiters put back into a queue the
+///   store had lost (a Redis restart without persistence, say);
 /// - `lockd_store_call_duration_seconds{operation}` and
 ///   `lockd_store_errors_total{operation,kind}` — the store's round trips.
 public struct LockMetrics: Sendable {
     private let factory: any MetricsFactory
     private let waiters: Gauge
+    private let released: Counter
+    private let lost: Counter
+    private let restored: Counter
+    /// Leases granted through this process, until released or expired.
+    let leases: LeaseLedger
+    private let storeCalls: [String: Timer]
+    private let storeErrors: StoreErrorCounters
+
+    /// The store's operations, each with its duration series made up front.
+    public static let storeOperations = ["acquire", "renew", "release", "status", "scan", "remove_waiter", "beat", "reconcile"]
 
     /// Reports through `factory`; the default reports nowhere.
     public init(factory: any MetricsFactory = NOOPMetricsHandler.instance) {
         self.factory = factory
-        self.waiters = Gauge(label: "lockd_waiters", factory: factory)
+        waiters = Gauge(label: "lockd_waiters", factory: factory)
+        released = Counter(label: "lockd_leases_ended_total", dimensions: [("reason", "released")], factory: factory)
+        lost = Counter(label: "lockd_leases_ended_total", dimensions: [("reason", "lost")], factory: factory)
+        restored = Counter(label: "lockd_waiters_restored_total", factory: factory)
+        leases = LeaseLedger(factory: factory)
+        var storeCalls: [String: Timer] = [:]
+        for operation in Self.storeOperations {
+            storeCalls[operation] = Timer(label: "lockd_store_call_duration_seconds", dimensions: [("operation", operation)], factory: factory)
+        }
+        self.storeCalls = storeCalls
+        storeErrors = StoreErrorCounters(factory: factory)
     }
 
-    /// Counts one finished acquire.
-    public func acquired(_ outcome: AcquireOutcome) {
-        Counter(label: "lockd_acquires_total", dimensions: [("outcome", outcome.rawValue)], factory: factory).increment()
+    /// A lease was granted (or, `isRetry`, its holder's acquire set its TTL again).
+    func granted(_ lease: Lease, isRetry: Bool) {
+        leases.granted(lease, isRetry: isRetry, now: MonotonicClock.now())
     }
 
-    /// Counts a lease that ended.
-    public func leaseEnded(_ reason: LeaseEnd) {
-        Counter(label: "lockd_leases_ended_total", dimensions: [("reason", reason.rawValue)], factory: factory).increment()
+    /// A lease was renewed to `lease.ttlMs` from now.
+    func renewed(_ lease: Lease) {
+        leases.renewed(lease, now: MonotonicClock.now())
+    }
+
+    /// The lease `token` held on `name` was released (`.released`), or a
+    /// renew or release found it gone (`.lost`).
+    func leaseEnded(_ reason: LeaseEnd, name: LockName, token: LeaseToken) {
+        let now = MonotonicClock.now()
+        switch reason {
+        case .released:
+            released.increment()
+            leases.released(name, token: token, now: now)
+        case .lost:
+            lost.increment()
+            leases.lost(name, token: token, now: now)
+        }
     }
 
     /// Records how many acquires wait now.
@@ -36,23 +77,63 @@ public struct LockMetrics: Sendable {
         waiters.record(count)
     }
 
-    /// Records one store round trip and, when it failed, its kind of failure.
-    public func storeCall(_ operation: String, nanoseconds: UInt64, failure: String?) {
-        Timer(label: "lockd_store_call_duration_seconds", dimensions: [("operation", operation)], factory: factory)
-            .recordNanoseconds(Int64(clamping: nanoseconds))
-        if let failure {
-            Counter(label: "lockd_store_errors_total", dimensions: [("operation", operation), ("kind", failure)], factory: factory)
-                .increment()
-        }
+    /// Counts leases that ran out since the last look, so that a scrape sees
+    /// them; call it just before reading the metrics.
+    public func collectExpiredLeases() {
+        leases.sweep(now: MonotonicClock.now())
     }
 
-    /// How an acquire ended.
-    public enum AcquireOutcome: String, Sendable {
-        case granted, retried, held, timedOut = "timed_out", cancelled, unavailable, invalid
+    /// Counts waiters put back into a queue the store had lost.
+    public func waitersRestored(_ count: Int) {
+        restored.increment(by: count)
+    }
+
+    /// Records one store round trip and, when it failed, its kind of failure.
+    public func storeCall(_ operation: String, nanoseconds: UInt64, failure: String?) {
+        let timer = storeCalls[operation]
+            ?? Timer(label: "lockd_store_call_duration_seconds", dimensions: [("operation", operation)], factory: factory)
+        timer.recordNanoseconds(Int64(clamping: nanoseconds))
+        if let failure { storeErrors.increment(operation: operation, kind: failure) }
     }
 
     /// Why a lease ended.
     public enum LeaseEnd: String, Sendable {
         case released, lost
+    }
+}
+
+/// `lockd_store_errors_total{operation,kind}`, made on a series' first
+/// failure and kept: failures come in bursts (an outage), where remaking a
+/// handle per failed request would cost the most.
+private final class StoreErrorCounters: Sendable {
+    private let factory: any MetricsFactory
+    private let counters = Mutex<[String: Counter]>([:])
+
+    init(factory: any MetricsFactory) { self.factory = factory }
+
+    func increment(operation: String, kind: String) {
+        let key = operation + "/" + kind
+        let counter = counters.withLock { counters in
+            if let counter = counters[key] { return counter }
+            let counter = Counter(label: "lockd_store_errors_total", dimensions: [
+                ("operation", operation), ("kind", Self.snakeCased(kind)),
+            ], factory: factory)
+            counters[key] = counter
+            return counter
+        }
+        counter.increment()
+    }
+
+    /// `authenticationFailed` → `authentication_failed`, as Prometheus label values go.
+    private static func snakeCased(_ text: String) -> String {
+        var result = ""
+        for character in text {
+            if character.isUppercase {
+                result += "_" + character.lowercased()
+            } else {
+                result.append(character)
+            }
+        }
+        return result
     }
 }

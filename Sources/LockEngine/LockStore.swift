@@ -8,13 +8,18 @@ public struct WaiterID: Hashable, Sendable, CustomStringConvertible {
 
     /// A fresh random id.
     public static func random() -> WaiterID {
-        var generator = SystemRandomNumberGenerator()
-        let number: UInt64 = generator.next()
-        let hex = String(number, radix: 16)
-        return WaiterID(String(repeating: "0", count: 16 - hex.count) + hex)
+        WaiterID(randomHex())
     }
 
     public var description: String { value }
+}
+
+/// 16 random hex digits: waiter and instance ids.
+func randomHex() -> String {
+    var generator = SystemRandomNumberGenerator()
+    let number: UInt64 = generator.next()
+    let hex = String(number, radix: 16)
+    return String(repeating: "0", count: 16 - hex.count) + hex
 }
 
 /// One attempt to take a lock, as the engine hands it to a store.
@@ -30,41 +35,119 @@ public struct AcquireAttempt: Sendable {
     /// Set for a waiting acquire: the attempt joins (or keeps its place in)
     /// the lock's first-come-first-served queue and is granted only at its head.
     public var waiter: WaiterID?
+    /// For a waiter: how much longer it may wait, in milliseconds. A store
+    /// keeps the queue at least this long, and drops it eventually when every
+    /// waiter in it is gone.
+    public var waitMs: Int64
 
     /// Creates an attempt.
-    public init(name: LockName, token: LeaseToken, ttlMs: Int64, owner: String?, waiter: WaiterID?) {
+    public init(name: LockName, token: LeaseToken, ttlMs: Int64, owner: String?, waiter: WaiterID?, waitMs: Int64 = 0) {
         self.name = name
         self.token = token
         self.ttlMs = ttlMs
         self.owner = owner
         self.waiter = waiter
+        self.waitMs = waitMs
     }
 }
 
 /// What a store answered to an ``AcquireAttempt``.
 public enum AcquireResult: Sendable, Equatable {
     /// The lease is granted; `isRetry` when the token already held the lock
-    /// and only its TTL was reset.
-    case granted(Lease, isRetry: Bool)
+    /// and only its TTL was reset. `hint` is for this process's other
+    /// waiters on the name (the next in the queue times itself to this
+    /// lease's end: an expiry announces nothing).
+    case granted(Lease, isRetry: Bool, hint: WaitHint = .none)
     /// Not granted. `holders` hold it now (empty when the lock is free but
     /// earlier waiters come first); `retryAfterMs` is the time until the
-    /// current lease expires; `isHeadOfQueue` tells a waiter that it is next,
-    /// so it should try again itself when the lease expires.
-    case held(holders: [Holder], retryAfterMs: Int64, isHeadOfQueue: Bool)
+    /// current lease expires; `hint` says what this process's waiters on the
+    /// name should do next.
+    case held(holders: [Holder], retryAfterMs: Int64, hint: WaitHint)
 }
 
-/// A message that the waiter `waiter` on `name` should try again now: the
-/// lock was released, or the waiter moved to the head of the queue.
+/// What the waiters of one process on one name should do next: wake some
+/// now, and have the first of them look again later when nothing else would
+/// wake it (the lease's expiry publishes nothing; a queue head whose lockd
+/// died tells no one).
+public struct WaitHint: Sendable, Hashable {
+    /// Waiters of this process to wake now (they can take the lock).
+    public var wake: [WaiterID]
+    /// After this many milliseconds this process's first waiter on the name
+    /// should try again unless woken sooner; nil when nothing needs watching.
+    public var recheckAfterMs: Int64?
+
+    /// Creates a hint.
+    public init(wake: [WaiterID] = [], recheckAfterMs: Int64? = nil) {
+        self.wake = wake
+        self.recheckAfterMs = recheckAfterMs
+    }
+
+    /// Nothing to do.
+    public static let none = WaitHint()
+}
+
+/// A notice from the store about one lock's queue, delivered to every lockd
+/// instance: wake these waiters (those of this process), and look again later.
 public struct Wakeup: Sendable, Hashable {
     /// The lock.
     public var name: LockName
-    /// The waiter to wake.
-    public var waiter: WaiterID
+    /// What this process's waiters on `name` should do.
+    public var hint: WaitHint
+    /// True for notices delivered in the store's own order (its wake-up
+    /// channel): the latest one's recheck replaces an earlier one. A hint
+    /// read from a reply may be older than a notice already seen, so it only
+    /// ever brings a recheck forward.
+    public var isOrdered: Bool
 
-    /// Creates a wake-up.
-    public init(name: LockName, waiter: WaiterID) {
+    /// Creates a notice.
+    public init(name: LockName, hint: WaitHint, isOrdered: Bool = true) {
         self.name = name
-        self.waiter = waiter
+        self.hint = hint
+        self.isOrdered = isOrdered
+    }
+}
+
+/// What a store tells the engine while it runs.
+public enum StoreEvent: Sendable, Hashable {
+    /// A queue changed: see ``Wakeup``.
+    case wakeup(Wakeup)
+    /// The connection to the store was (re-)established: notices sent
+    /// meanwhile may be lost and the store may have lost data, so the
+    /// engine puts its waiters back (``LockStore/reconcile(_:)``).
+    case reconnected
+}
+
+/// One name's waiters of this process, oldest first, for ``LockStore/reconcile(_:)``.
+public struct LocalQueue: Sendable, Hashable {
+    /// The lock.
+    public var name: LockName
+    /// This process's waiters on it that the store should hold, in arrival order.
+    public var waiters: [WaiterID]
+    /// The longest any of them may still wait, in milliseconds.
+    public var waitMs: Int64
+
+    /// Creates a local queue.
+    public init(name: LockName, waiters: [WaiterID], waitMs: Int64) {
+        self.name = name
+        self.waiters = waiters
+        self.waitMs = waitMs
+    }
+}
+
+/// What ``LockStore/reconcile(_:)`` found for one name.
+public struct QueueRepair: Sendable, Hashable {
+    /// The lock.
+    public var name: LockName
+    /// How many of the waiters it had forgotten (or moved to keep their order).
+    public var restored: Int
+    /// What this process's waiters on the name should do now.
+    public var hint: WaitHint
+
+    /// Creates a result.
+    public init(name: LockName, restored: Int, hint: WaitHint) {
+        self.name = name
+        self.restored = restored
+        self.hint = hint
     }
 }
 
@@ -74,11 +157,16 @@ public struct Wakeup: Sendable, Hashable {
 /// Two implementations: ``RedisLockStore`` (the product: shared by every
 /// lockd instance) and ``InMemoryLockStore`` (one process, for development
 /// and tests). Both pass the same semantics tests.
+///
+/// Waiting: a waiter joins its name's one FIFO queue with its first attempt.
+/// The store wakes the queue's head when the lock is freed (``deliverEvents(to:)``);
+/// the engine keeps its waiters' places alive with ``beat(names:)`` and puts
+/// back any the store forgot with ``reconcile(_:)``.
 public protocol LockStore: Sendable {
     /// Grants a lease when the lock is free (and, for a waiter, it is at the
     /// head of the queue), or renews it when `attempt.token` already holds it.
     /// A waiter that is not granted is queued; its place is kept until
-    /// ``removeWaiter(_:from:)`` or until its instance stops heart-beating.
+    /// ``removeWaiter(_:from:)`` or until its process stops beating.
     /// - Throws: ``LockError/unavailable(_:)`` when the store cannot serve.
     func acquire(_ attempt: AcquireAttempt) async throws(LockError) -> AcquireResult
 
@@ -106,15 +194,24 @@ public protocol LockStore: Sendable {
     /// - Throws: ``LockError/unavailable(_:)`` when the store cannot serve.
     func removeWaiter(_ waiter: WaiterID, from name: LockName) async throws(LockError)
 
-    /// Tells the store that these waiters are still alive. A store shared by
-    /// several processes forgets waiters whose process stops calling this,
-    /// and wakes the head of any queue whose lock is free.
+    /// Tells the store that this process is alive and has waiters on `names`.
+    /// A store shared by several processes counts a process that stops
+    /// beating as gone and stops letting its waiters hold up a queue.
+    /// - Returns: false when the store may have forgotten some of this
+    ///   process's waiters since the last beat (it lost its data, or counted
+    ///   this process as gone): then ``reconcile(_:)`` them.
     /// - Throws: ``LockError/unavailable(_:)`` when the store cannot serve.
-    func heartbeat(_ waiters: [LockName: [WaiterID]]) async throws(LockError)
+    func beat(names: Set<LockName>) async throws(LockError) -> Bool
 
-    /// Delivers wake-ups for waiters to `handler` until the calling task is
+    /// Puts back any of these waiters the store no longer holds, behind the
+    /// ones it still holds and in the given order, and says what to do next
+    /// (wake the head of a lock that is free; when to look again).
+    /// - Throws: ``LockError/unavailable(_:)`` when the store cannot serve.
+    func reconcile(_ queues: [LocalQueue]) async throws(LockError) -> [QueueRepair]
+
+    /// Delivers the store's events to `handler` until the calling task is
     /// cancelled.
-    func deliverWakeups(to handler: @escaping @Sendable (Wakeup) -> Void) async
+    func deliverEvents(to handler: @escaping @Sendable (StoreEvent) -> Void) async
 
     /// Throws unless the store can serve requests now.
     /// - Throws: ``LockError/unavailable(_:)``.

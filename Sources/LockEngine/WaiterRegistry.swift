@@ -5,7 +5,10 @@ import Synchronization
 enum WakeReason: Sendable, Equatable {
     /// The store said to try again (a release, or the waiter reached the head).
     case woken
-    /// Its own timer fired: the holder's lease expiry or the wait deadline.
+    /// It is this process's first waiter on its name, and due to look again:
+    /// the lease may have expired, or the queue's head may be gone.
+    case recheck
+    /// A timer fired: the wait's deadline, or the end of an outage's grace.
     case timer
     /// Its task was cancelled: the client went away.
     case cancelled
@@ -18,18 +21,44 @@ enum WakeReason: Sendable, Equatable {
 ///
 /// A wake-up that arrives while its waiter is between attempts (talking to
 /// the store) is remembered, so the next `park` returns at once and no
-/// release is missed.
+/// release is missed. Per name it also keeps one *recheck*: when the first
+/// of this process's waiters on the name must try again if nothing wakes it
+/// sooner (the holder's lease expires silently; a queue head whose lockd
+/// died never takes the lock).
 final class WaiterRegistry: Sendable {
     private struct Entry {
         var name: LockName
+        /// Arrival order in this process.
+        var order: UInt64
+        /// The wait's deadline (monotonic nanoseconds).
+        var deadline: UInt64
         var continuation: CheckedContinuation<WakeReason, Never>?
-        var pendingWake = false
-        /// Tells this park's timer from older ones that are still scheduled.
+        /// A wake-up that came between parks, for the next park.
+        var pendingWake: WakeReason?
+        var deadlinePassed = false
+        /// Whether the deadline's timer is set (at the first park: most
+        /// waits on a free lock never park).
+        var deadlineTimerSet = false
+        /// Parked until an outage's grace ends, or the store is back.
+        var parkedForOutage = false
+        /// Tells this park's outage timer from older ones still scheduled.
         var generation: UInt64 = 0
+    }
+
+    private struct NameState {
+        /// This process's waiters on the name.
+        var count = 0
+        /// When the first waiter must look again (monotonic nanoseconds).
+        var recheckAt: UInt64?
+        /// The earliest recheck timer scheduled, and its generation.
+        var timer: (at: UInt64, generation: UInt64)?
     }
 
     private struct State {
         var entries: [WaiterID: Entry] = [:]
+        var names: [LockName: NameState] = [:]
+        var nextOrder: UInt64 = 0
+        var nextTimerGeneration: UInt64 = 0
         var isShuttingDown = false
     }
 
@@ -41,81 +70,110 @@ final class WaiterRegistry: Sendable {
     }
 
     /// Registers a waiter before its first attempt; false when shutting down.
-    func add(_ waiter: WaiterID, name: LockName) -> Bool {
+    /// - Parameter deadline: when its wait ends (monotonic nanoseconds).
+    func add(_ waiter: WaiterID, name: LockName, deadline: UInt64) -> Bool {
         state.withLock { state in
             guard !state.isShuttingDown else { return false }
-            state.entries[waiter] = Entry(name: name)
+            state.nextOrder += 1
+            state.entries[waiter] = Entry(name: name, order: state.nextOrder, deadline: deadline)
+            state.names[name, default: NameState()].count += 1
             return true
         }
     }
 
     /// Forgets a waiter (granted, timed out, cancelled or failed).
     func remove(_ waiter: WaiterID) {
-        let continuation = state.withLock { $0.entries.removeValue(forKey: waiter)?.continuation }
+        let continuation = state.withLock { state -> CheckedContinuation<WakeReason, Never>? in
+            guard let entry = state.entries.removeValue(forKey: waiter) else { return nil }
+            state.names[entry.name]?.count -= 1
+            if state.names[entry.name]?.count == 0 { state.names[entry.name] = nil }
+            return entry.continuation
+        }
         continuation?.resume(returning: .cancelled)
     }
 
-    /// Parks the calling task until `waiter` is woken, `delay` passes, its
-    /// task is cancelled, or lockd shuts down.
-    func park(_ waiter: WaiterID, for delay: Duration) async -> WakeReason {
-        let loop = loops.currentOrNext()
-        return await withTaskCancellationHandler {
+    /// Parks the calling task until `waiter` is woken, its deadline (or
+    /// `outageUntil`) passes, its task is cancelled, or lockd shuts down.
+    /// - Parameter outageUntil: set when the store just failed: the end of
+    ///   the outage's grace (monotonic nanoseconds); ``wakeOutageParked()``
+    ///   ends the park sooner when the store is back.
+    func park(_ waiter: WaiterID, outageUntil: UInt64? = nil) async -> WakeReason {
+        await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<WakeReason, Never>) in
-                let immediate = state.withLock { state -> WakeReason? in
-                    if state.isShuttingDown { return .shutdown }
-                    if Task.isCancelled { return .cancelled }
-                    guard var entry = state.entries[waiter] else { return .cancelled }
-                    if entry.pendingWake {
-                        entry.pendingWake = false
+                let (immediate, generation, deadline) = state.withLock { state -> (WakeReason?, UInt64, UInt64?) in
+                    if state.isShuttingDown { return (.shutdown, 0, nil) }
+                    if Task.isCancelled { return (.cancelled, 0, nil) }
+                    guard var entry = state.entries[waiter] else { return (.cancelled, 0, nil) }
+                    if let pending = entry.pendingWake {
+                        entry.pendingWake = nil
                         state.entries[waiter] = entry
-                        return .woken
+                        return (pending, 0, nil)
                     }
+                    if entry.deadlinePassed { return (.timer, 0, nil) }
                     entry.generation &+= 1
                     entry.continuation = continuation
-                    let generation = entry.generation
+                    entry.parkedForOutage = outageUntil != nil
+                    let deadline = entry.deadlineTimerSet ? nil : entry.deadline
+                    entry.deadlineTimerSet = true
                     state.entries[waiter] = entry
-                    loop.execute {
-                        loop.scheduleTimer(after: delay) { [self] in
-                            self.resume(waiter, with: .timer, generation: generation)
-                        }
-                    }
-                    return nil
+                    return (nil, entry.generation, deadline)
                 }
-                if let immediate { continuation.resume(returning: immediate) }
+                if let deadline {
+                    schedule(at: deadline) { [self] in deadlineReached(waiter) }
+                }
+                if let immediate {
+                    continuation.resume(returning: immediate)
+                } else if let outageUntil {
+                    schedule(at: outageUntil) { [self] in
+                        resume(waiter, with: .timer) { $0.generation == generation }
+                    }
+                }
             }
         } onCancel: {
-            resume(waiter, with: .cancelled, generation: nil)
+            resume(waiter, with: .cancelled) { _ in true }
         }
     }
 
     /// Wakes `waiter` if it is parked, or makes its next park return at once.
-    func wake(_ waiter: WaiterID) {
-        let continuation = state.withLock { state -> CheckedContinuation<WakeReason, Never>? in
-            guard var entry = state.entries[waiter] else { return nil }
+    /// - Returns: false when no such waiter is registered.
+    @discardableResult
+    func wake(_ waiter: WaiterID, as reason: WakeReason = .woken) -> Bool {
+        let (known, continuation) = state.withLock { state -> (Bool, CheckedContinuation<WakeReason, Never>?) in
+            guard var entry = state.entries[waiter] else { return (false, nil) }
             guard let continuation = entry.continuation else {
-                entry.pendingWake = true
+                if entry.pendingWake != .recheck { entry.pendingWake = reason }
                 state.entries[waiter] = entry
-                return nil
+                return (true, nil)
             }
             entry.continuation = nil
             state.entries[waiter] = entry
-            return continuation
+            return (true, continuation)
         }
-        continuation?.resume(returning: .woken)
+        continuation?.resume(returning: reason)
+        return known
     }
 
     /// Wakes every waiter (parked now or between attempts) to try again:
-    /// used when the store may have gone away, so each learns it from its
-    /// own next attempt instead of sleeping out its whole wait.
+    /// used when the store has been gone too long, so each learns it from
+    /// its own next attempt instead of sleeping out its whole wait.
     func wakeAll() {
+        wakeEach { _ in true }
+    }
+
+    /// Wakes the waiters parked because the store failed: it is back.
+    func wakeOutageParked() {
+        wakeEach { $0.parkedForOutage }
+    }
+
+    private func wakeEach(where matches: (Entry) -> Bool) {
         let continuations = state.withLock { state -> [CheckedContinuation<WakeReason, Never>] in
             var parked: [CheckedContinuation<WakeReason, Never>] = []
-            for waiter in Array(state.entries.keys) {
-                if let continuation = state.entries[waiter]?.continuation {
+            for (waiter, entry) in state.entries where matches(entry) {
+                if let continuation = entry.continuation {
                     parked.append(continuation)
                     state.entries[waiter]?.continuation = nil
-                } else {
-                    state.entries[waiter]?.pendingWake = true
+                } else if state.entries[waiter]?.pendingWake == nil {
+                    state.entries[waiter]?.pendingWake = .woken
                 }
             }
             return parked
@@ -123,12 +181,82 @@ final class WaiterRegistry: Sendable {
         for continuation in continuations { continuation.resume(returning: .woken) }
     }
 
-    /// The waiters of this process by lock, for heart-beating.
-    func snapshot() -> [LockName: [WaiterID]] {
-        state.withLock { state in
-            var byName: [LockName: [WaiterID]] = [:]
-            for (waiter, entry) in state.entries { byName[entry.name, default: []].append(waiter) }
-            return byName
+    // MARK: Rechecks
+
+    /// Has this process's first waiter on `name` try again after `afterMs`
+    /// unless it is woken sooner.
+    /// - Parameter replacing: the store's latest word on the name: it
+    ///   replaces the pending recheck. Otherwise (a hint that may be stale)
+    ///   it only brings the recheck forward.
+    func recheck(_ name: LockName, afterMs: Int64, replacing: Bool) {
+        // A little late rather than early: the store's clock decides.
+        let at = MonotonicClock.now() + UInt64(max(0, afterMs) + 2) * 1_000_000
+        let timer = state.withLock { state -> (at: UInt64, generation: UInt64)? in
+            guard var names = state.names[name] else { return nil }
+            if !replacing, let current = names.recheckAt, current <= at { return nil }
+            names.recheckAt = at
+            defer { state.names[name] = names }
+            // A timer due sooner looks at `recheckAt` when it fires.
+            if let scheduled = names.timer, scheduled.at <= at { return nil }
+            state.nextTimerGeneration += 1
+            names.timer = (at, state.nextTimerGeneration)
+            return names.timer
+        }
+        if let timer { scheduleRecheck(name, timer) }
+    }
+
+    private func scheduleRecheck(_ name: LockName, _ timer: (at: UInt64, generation: UInt64)) {
+        schedule(at: timer.at) { [self] in recheckDue(name, generation: timer.generation) }
+    }
+
+    private func recheckDue(_ name: LockName, generation: UInt64) {
+        let now = MonotonicClock.now()
+        let (first, later) = state.withLock { state -> (WaiterID?, (at: UInt64, generation: UInt64)?) in
+            guard var names = state.names[name], names.timer?.generation == generation else { return (nil, nil) }
+            defer { state.names[name] = names }
+            names.timer = nil
+            guard let at = names.recheckAt else { return (nil, nil) }
+            if at > now + 1_000_000 {
+                state.nextTimerGeneration += 1
+                names.timer = (at, state.nextTimerGeneration)
+                return (nil, names.timer)
+            }
+            names.recheckAt = nil
+            // A scan, but rechecks are rare (a lease that ran out, a dead
+            // head), and a set of waiters per name would cost every waiter.
+            var first: (waiter: WaiterID, order: UInt64)?
+            for (waiter, entry) in state.entries where entry.name == name && entry.order < first?.order ?? .max {
+                first = (waiter, entry.order)
+            }
+            return (first?.waiter, nil)
+        }
+        if let first { wake(first, as: .recheck) }
+        if let later { scheduleRecheck(name, later) }
+    }
+
+    // MARK: Views for the store
+
+    /// Names this process has waiters on.
+    var names: Set<LockName> { state.withLock { Set($0.names.keys) } }
+
+    /// Parked waiters by name, oldest first: those the store must hold.
+    /// (A waiter between attempts rejoins the queue by itself.)
+    /// - Parameter firstOnly: only each name's oldest parked waiter, to check
+    ///   cheaply that the store still holds the queue.
+    func parkedQueues(firstOnly: Bool = false, names only: Set<LockName>? = nil) -> [LocalQueue] {
+        let now = MonotonicClock.now()
+        return state.withLock { state in
+            var parked: [LockName: [(waiter: WaiterID, entry: Entry)]] = [:]
+            for (waiter, entry) in state.entries where entry.continuation != nil && only?.contains(entry.name) ?? true {
+                parked[entry.name, default: []].append((waiter, entry))
+            }
+            return parked.map { name, waiters in
+                var waiters = waiters.sorted { $0.entry.order < $1.entry.order }
+                if firstOnly { waiters = [waiters[0]] }
+                let longest = waiters.map(\.entry.deadline).max() ?? now
+                return LocalQueue(name: name, waiters: waiters.map(\.waiter),
+                                  waitMs: Int64((longest > now ? longest - now : 0) / 1_000_000))
+            }
         }
     }
 
@@ -154,14 +282,40 @@ final class WaiterRegistry: Sendable {
     /// Whether shutdown has begun.
     var isShuttingDown: Bool { state.withLock { $0.isShuttingDown } }
 
-    private func resume(_ waiter: WaiterID, with reason: WakeReason, generation: UInt64?) {
+    // MARK: Timers
+
+    private func deadlineReached(_ waiter: WaiterID) {
         let continuation = state.withLock { state -> CheckedContinuation<WakeReason, Never>? in
-            guard var entry = state.entries[waiter], let continuation = entry.continuation else { return nil }
-            if let generation, generation != entry.generation { return nil }
+            guard var entry = state.entries[waiter] else { return nil }
+            entry.deadlinePassed = true
+            let continuation = entry.continuation
+            entry.continuation = nil
+            state.entries[waiter] = entry
+            return continuation
+        }
+        continuation?.resume(returning: .timer)
+    }
+
+    /// Resumes `waiter` with `reason` if it is parked and `matches` its entry.
+    private func resume(_ waiter: WaiterID, with reason: WakeReason, if matches: (Entry) -> Bool) {
+        let continuation = state.withLock { state -> CheckedContinuation<WakeReason, Never>? in
+            guard var entry = state.entries[waiter], let continuation = entry.continuation, matches(entry) else { return nil }
             entry.continuation = nil
             state.entries[waiter] = entry
             return continuation
         }
         continuation?.resume(returning: reason)
+    }
+
+    /// Runs `work` on a loop at `deadline` (monotonic nanoseconds).
+    private func schedule(at deadline: UInt64, _ work: @escaping @Sendable () -> Void) {
+        let loop = loops.currentOrNext()
+        let now = MonotonicClock.now()
+        let delay = Duration.nanoseconds(Int64(clamping: deadline > now ? deadline - now : 0))
+        if loop.inEventLoop {
+            loop.scheduleTimer(after: delay, work)
+        } else {
+            loop.execute { loop.scheduleTimer(after: delay, work) }
+        }
     }
 }

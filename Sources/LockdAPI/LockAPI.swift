@@ -1,5 +1,5 @@
-import LockEngine
 import CoreMetrics
+import LockEngine
 import LockdHTTP
 import LockdHTTPCompression
 import LockdTransport
@@ -15,21 +15,28 @@ import Logging
 public struct LockAPI: Sendable {
     /// The engine every lock route calls.
     public let engine: LockEngine
+    /// `redis` or `memory`: named in `/readyz`'s answers.
+    public let storeName: String
     private let metricsText: @Sendable () -> [UInt8]
-    private let factory: any MetricsFactory
+    private let acquires: AcquireMetrics
+    /// One info line per 10 s for answers of 503; the rest at debug.
+    private let unavailableLog = Throttle(interval: .seconds(10))
 
     /// Creates the API.
     /// - Parameters:
-    ///   - factory: receives `lockd_http_requests_total{route,method,status}`
-    ///     and `lockd_http_request_duration_seconds{route}`.
+    ///   - storeName: `redis` or `memory`, for `/readyz`.
+    ///   - factory: receives `lockd_acquires_total{outcome}` and
+    ///     `lockd_wait_duration_seconds{outcome}`.
     ///   - metrics: renders `/metrics` (Prometheus text format).
     public init(
         engine: LockEngine,
+        storeName: String = "memory",
         factory: any MetricsFactory = NOOPMetricsHandler.instance,
         metrics: @escaping @Sendable () -> [UInt8] = { [] }
     ) {
         self.engine = engine
-        self.factory = factory
+        self.storeName = storeName
+        self.acquires = AcquireMetrics(factory: factory)
         self.metricsText = metrics
     }
 
@@ -41,30 +48,34 @@ public struct LockAPI: Sendable {
         CompressingResponder(wrapping: router)
     }
 
-    /// Every route of the API.
+    /// Every route of the API, each named for metrics and access logs.
     public var router: Router {
         var router = Router()
-        router.add(.post, "/locks/{name}", handler: metered("acquire") { request, context in await acquire(request, context) })
-        router.add(.post, "/locks/{name}/renew", handler: metered("renew") { request, context in await renew(request, context) })
-        router.add(.delete, "/locks/{name}", handler: metered("release") { request, context in await release(request, context) })
-        router.add(.get, "/locks/{name}", handler: metered("status") { _, context in await status(context) })
-        router.add(.get, "/locks", handler: metered("list") { request, _ in await list(request) })
-        router.add(.get, "/healthz", handler: metered("healthz") { _, _ in Self.json(.ok, #"{"status":"ok"}"#) })
-        router.add(.get, "/readyz", handler: metered("readyz") { _, _ in await ready() })
-        router.add(.get, "/metrics", handler: metered("metrics") { [metricsText] _, _ in
+        router.add(.post, "/locks/{name}", name: "acquire") { request, context in await acquire(request, context) }
+        router.add(.post, "/locks/{name}/renew", name: "renew") { request, context in await renew(request, context) }
+        router.add(.delete, "/locks/{name}", name: "release") { request, context in await release(request, context) }
+        router.add(.get, "/locks/{name}", name: "status") { _, context in await status(context) }
+        router.add(.get, "/locks", name: "list") { request, context in await list(request, context) }
+        router.add(.get, "/healthz", name: "healthz") { _, _ in Self.json(.ok, #"{"status":"ok"}"#) }
+        router.add(.get, "/readyz", name: "readyz") { _, context in await ready(context) }
+        router.add(.get, "/metrics", name: "metrics") { [metricsText] _, _ in
             HTTPResponse(status: .ok, headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"], body: metricsText())
-        })
+        }
         // Compressed here, once, when lockd starts; each request picks a coding.
         let spec = PrecompressedBody(OpenAPIDocument.bytes, contentType: "application/yaml")
-        router.add(.get, "/openapi.yaml", handler: metered("openapi") { request, _ in spec.response(to: request) })
+        router.add(.get, "/openapi.yaml", name: "openapi") { request, _ in spec.response(to: request) }
         return router
     }
 
     // MARK: Handlers
 
     private func acquire(_ request: HTTPRequest, _ context: HTTPRequestContext) async -> HTTPResponse {
-        await answer(context) { () throws(LockError) in
-            let name = try lockName(context)
+        let started = MonotonicClock.now()
+        var name: LockName?
+        var waitMs: Int64 = 0
+        do throws(LockError) {
+            let validName = try lockName(context)
+            name = validName
             let body = try RequestBody(request.body, allowed: Self.acquireFields)
             if let limit = try body.integer("limit"), limit != 1 {
                 throw .invalidRequest("limit must be 1: semaphores (limit > 1) are not supported yet")
@@ -72,25 +83,30 @@ public struct LockAPI: Sendable {
             if let mode = try body.string("mode"), mode != "exclusive" {
                 throw .invalidRequest("mode must be \"exclusive\": shared (reader) leases are not supported yet")
             }
+            waitMs = try body.integer("wait_ms") ?? 0
             let acquire = AcquireRequest(
-                name: name,
+                name: validName,
                 ttlMs: try body.integer("ttl_ms") ?? engine.configuration.defaultTTLMs,
-                waitMs: try body.integer("wait_ms") ?? 0,
+                waitMs: waitMs,
                 owner: try body.string("owner"),
                 token: try body.string("token").map { (text: String) throws(LockError) in try LeaseToken(text) }
             )
             let grant = try await engine.acquire(acquire)
+            acquires.record(grant.isRetry ? .retried : .granted, startedAt: started)
             context.logger.debug("lease granted", metadata: [
-                "lock.name": "\(name)", "lock.fence": "\(grant.lease.fence)", "lock.retry": "\(grant.isRetry)",
+                "lock.name": "\(validName)", "lock.fence": .stringConvertible(grant.lease.fence),
+                "lock.retry": .stringConvertible(grant.isRetry),
             ])
             return HTTPResponse(status: grant.isRetry ? .ok : .created,
                                 headers: ["Content-Type": "application/json"], body: LockJSON.lease(grant.lease))
+        } catch {
+            acquires.record(AcquireMetrics.Outcome(error, waitMs: waitMs), startedAt: started)
+            return failure(error, name: name, waitedMs: waitMs, context)
         }
     }
 
     private func renew(_ request: HTTPRequest, _ context: HTTPRequestContext) async -> HTTPResponse {
-        await answer(context) { () throws(LockError) in
-            let name = try lockName(context)
+        await answer(context) { name throws(LockError) in
             let token = try lockToken(request)
             let body = try RequestBody(request.body, allowed: ["ttl_ms"])
             let lease = try await engine.renew(name, token: token, ttlMs: try body.integer("ttl_ms"))
@@ -99,72 +115,75 @@ public struct LockAPI: Sendable {
     }
 
     private func release(_ request: HTTPRequest, _ context: HTTPRequestContext) async -> HTTPResponse {
-        await answer(context) { () throws(LockError) in
-            let name = try lockName(context)
+        await answer(context) { name throws(LockError) in
             try await engine.release(name, token: try lockToken(request))
             return HTTPResponse(status: .noContent)
         }
     }
 
     private func status(_ context: HTTPRequestContext) async -> HTTPResponse {
-        await answer(context) { () throws(LockError) in
-            let status = try await engine.status(of: try lockName(context))
-            return Self.json(.ok, LockJSON.status(status))
+        await answer(context) { name throws(LockError) in
+            Self.json(.ok, LockJSON.status(try await engine.status(of: name)))
         }
     }
 
-    private func list(_ request: HTTPRequest) async -> HTTPResponse {
-        do {
+    private func list(_ request: HTTPRequest, _ context: HTTPRequestContext) async -> HTTPResponse {
+        do throws(LockError) {
             let query = try QueryParameters(request.query, allowed: ["prefix", "limit", "cursor"])
             var limit = 100
             if let text = query["limit"] {
-                guard let value = Int(text) else { throw LockError.invalidRequest("limit must be an integer between 1 and 1000") }
+                guard let value = Int(text) else { throw .invalidRequest("limit must be an integer between 1 and 1000") }
                 limit = value
             }
             let page = try await engine.list(prefix: query["prefix"] ?? "", limit: limit, cursor: query["cursor"].flatMap { $0.isEmpty ? nil : $0 })
             return HTTPResponse(status: .ok, headers: ["Content-Type": "application/json"], body: LockJSON.page(page))
-        } catch let error as LockError {
-            return error.response
         } catch {
-            return LockError.unavailable("unexpected failure").response
+            return failure(error, name: nil, context)
         }
     }
 
-    private func ready() async -> HTTPResponse {
-        do {
+    /// 200 `{"status":"ready","store":…}`, or 503 whose `detail` says why
+    /// and whose `store` member names the store.
+    private func ready(_ context: HTTPRequestContext) async -> HTTPResponse {
+        do throws(LockError) {
             try await engine.checkReady()
-            return Self.json(.ok, #"{"status":"ready"}"#)
+            return Self.json(.ok, #"{"status":"ready","store":"\#(storeName)"}"#)
         } catch {
-            return error.response
+            let detail = if case .unavailable(let detail) = error { detail } else { "the lock store cannot serve now" }
+            return LockError.unavailableResponse(detail, extra: [("store", storeName)])
         }
     }
 
     // MARK: Helpers
 
-    /// Counts and times every answer of a route, by status.
-    private func metered(_ route: String, _ handler: @escaping Router.Handler) -> Router.Handler {
-        let factory = factory
-        let duration = Timer(label: "lockd_http_request_duration_seconds", dimensions: [("route", route)], factory: factory)
-        return { request, context in
-            let started = MonotonicClock.now()
-            let response = await handler(request, context)
-            duration.recordNanoseconds(Int64(clamping: MonotonicClock.now() - started))
-            Counter(label: "lockd_http_requests_total", dimensions: [
-                ("route", route), ("method", request.method.rawValue), ("status", String(response.status.code)),
-            ], factory: factory).increment()
-            return response
+    /// Runs a route on a lock: a bad name, and any failure, become the problem answer.
+    private func answer(_ context: HTTPRequestContext, _ body: (LockName) async throws(LockError) -> HTTPResponse) async -> HTTPResponse {
+        let name: LockName
+        do throws(LockError) {
+            name = try lockName(context)
+        } catch {
+            return failure(error, name: nil, context)
+        }
+        do throws(LockError) {
+            return try await body(name)
+        } catch {
+            return failure(error, name: name, context)
         }
     }
 
-    private func answer(_ context: HTTPRequestContext, _ body: () async throws(LockError) -> HTTPResponse) async -> HTTPResponse {
-        do {
-            return try await body()
-        } catch {
-            if case .unavailable(let detail) = error {
-                context.logger.info("answered unavailable", metadata: ["detail": "\(detail)"])
+    /// The problem answer for `error`. During an outage every request fails
+    /// alike: one line per 10 s says so at info, the rest go to debug.
+    private func failure(_ error: LockError, name: LockName?, waitedMs: Int64 = 0, _ context: HTTPRequestContext) -> HTTPResponse {
+        if case .unavailable(let detail) = error {
+            if let suppressed = unavailableLog.admit() {
+                context.logger.info("answering 503 unavailable", metadata: [
+                    "detail": .string(detail), "suppressed": .stringConvertible(suppressed),
+                ])
+            } else {
+                context.logger.debug("answering 503 unavailable", metadata: ["detail": .string(detail)])
             }
-            return error.response
         }
+        return error.response(name: name, waitedMs: waitedMs)
     }
 
     private func lockName(_ context: HTTPRequestContext) throws(LockError) -> LockName {

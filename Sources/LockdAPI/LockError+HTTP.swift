@@ -4,37 +4,57 @@ import LockdHTTP
 extension LockError {
     /// The one place where lock failures become HTTP: RFC 9457 problems with
     /// the `type` values of PRODUCT.md, and `Retry-After` on 409 and 503.
-    var response: HTTPResponse {
+    ///
+    /// - Parameters:
+    ///   - name: The lock the request was about, when it had a valid one: the
+    ///     body's `name` member, and the `detail` of a 409, name it.
+    ///   - waitedMs: How long an acquire waited (its `wait_ms`) before this
+    ///     answer; a `lock-held` after a wait does not advise waiting.
+    func response(name: LockName? = nil, waitedMs: Int64 = 0) -> HTTPResponse {
+        let quoted = name.map { "lock \"\($0.value)\"" } ?? "the lock"
         switch self {
         case .invalidRequest(let detail):
-            return .problem(status: .badRequest, type: "invalid-request", title: "Invalid request", detail: detail)
+            return Self.problem(.badRequest, "invalid-request", "Invalid request", detail, name: name)
         case .leaseLost:
-            return .problem(status: .conflict, type: "lease-lost", title: "Lease lost",
-                            detail: "this token does not hold the lock: it was released, expired, or never held it")
+            return Self.problem(.conflict, "lease-lost", "Lease lost",
+                                "the token does not hold \(quoted): it was released, expired, or never held it", name: name)
         case .lockHeld(let holders, let retryAfterMs):
-            var json = JSONWriter()
-            json.field("type", "lock-held")
-            json.field("title", "Lock held")
-            json.field("status", Int64(409))
-            json.field("detail", holders.isEmpty
-                ? "the lock is free but earlier waiters are served first; retry or wait"
-                : "the lock is held by another lease; retry after it expires or wait with wait_ms")
-            json.raw("holders", LockJSON.holders(holders))
             let seconds = max(1, (retryAfterMs + 999) / 1_000)
-            return HTTPResponse(status: .conflict, headers: [
-                "Content-Type": "application/problem+json",
-                "Retry-After": String(seconds),
-            ], body: json.bytes)
+            let detail = switch (holders.isEmpty, waitedMs > 0) {
+            case (true, false): "\(quoted) is free, but earlier waiters are served first; retry, or wait for it with wait_ms"
+            case (true, true): "\(quoted) is free, but earlier waiters were still ahead after waiting \(waitedMs) ms; retry later"
+            case (false, false): "\(quoted) is held by another lease; retry after \(seconds) s (Retry-After), or wait for it with wait_ms"
+            case (false, true): "\(quoted) is still held after waiting \(waitedMs) ms; retry after \(seconds) s (Retry-After)"
+            }
+            return Self.problem(.conflict, "lock-held", "Lock held", detail, name: name,
+                                headers: ["Retry-After": String(seconds)], holders: holders)
         case .unavailable(let detail):
-            return Self.unavailableResponse(detail)
+            return Self.unavailableResponse(detail, name: name)
         case .cancelled:
             // The client is gone and will never read this.
-            return Self.unavailableResponse("the request was cancelled")
+            return Self.unavailableResponse("the request was cancelled", name: name)
         }
     }
 
-    static func unavailableResponse(_ detail: String) -> HTTPResponse {
-        .problem(status: .serviceUnavailable, type: "unavailable", title: "Service unavailable", detail: detail,
-                 headers: ["Retry-After": "1"])
+    static func unavailableResponse(_ detail: String, name: LockName? = nil, extra: [(String, String)] = []) -> HTTPResponse {
+        problem(.serviceUnavailable, "unavailable", "Service unavailable", detail, name: name,
+                headers: ["Retry-After": "1"], extra: extra)
+    }
+
+    private static func problem(
+        _ status: HTTPStatus, _ type: String, _ title: String, _ detail: String, name: LockName?,
+        headers: HTTPHeaders = [:], holders: [Holder]? = nil, extra: [(String, String)] = []
+    ) -> HTTPResponse {
+        var json = JSONWriter()
+        json.field("type", type)
+        json.field("title", title)
+        json.field("status", Int64(status.code))
+        json.field("detail", detail)
+        if let name { json.field("name", name.value) }
+        if let holders { json.raw("holders", LockJSON.holders(holders)) }
+        for (key, value) in extra { json.field(key, value) }
+        var headers = headers
+        headers.add(name: "Content-Type", value: "application/problem+json")
+        return HTTPResponse(status: status, headers: headers, body: json.bytes)
     }
 }

@@ -1,42 +1,72 @@
+import CoreMetrics
+import LockEngine
 import LockdHTTP
+import LockdHTTPCompression
+import LockdRedis
 import Prometheus
-import Synchronization
 
-/// lockd's Prometheus metrics: the registry `/metrics` renders, the factory
-/// the engine and the API count into, and `lockd_open_connections`, read
-/// from the HTTP server at each scrape.
+/// lockd's metrics in one place: the Prometheus registry every handle is
+/// made in, the factory the layers make them through, `/metrics`'s text,
+/// and the API served with them. lockd's composition root and in-process
+/// tests put lockd together through this type alike.
 ///
 /// ```swift
-/// let metrics = LockdMetrics()
-/// let engine = LockEngine(store: store, loops: loops, metrics: LockMetrics(factory: metrics.factory), logger: logger)
-/// let api = LockAPI(engine: engine, factory: metrics.factory, metrics: metrics.render)
-/// let server = HTTPServer(configuration: http, responder: api.router, eventLoopGroup: loops, logger: logger)
-/// metrics.observe(server)
+/// let metrics = LockdMetrics(store: "redis")
+/// let store = RedisLockStore(client: redis, metrics: metrics.lock, logger: logger)
+/// let engine = LockEngine(store: store, loops: loops, metrics: metrics.lock, logger: logger)
+/// let served = metrics.api(engine: engine, redis: redis, accessLog: nil) { server.openConnectionCount }
+/// let server = HTTPServer(configuration: http, responder: served.responder, eventLoopGroup: loops,
+///                         logger: logger, observer: served.observer)
 /// ```
 public final class LockdMetrics: Sendable {
-    /// Every series lockd exposes.
-    public let registry = PrometheusCollectorRegistry()
-    /// The factory for `LockMetrics` and ``LockAPI``.
-    public let factory: PrometheusMetricsFactory
-    private let openConnections: Gauge
-    /// Made after the API (whose `/metrics` route needs these metrics).
-    private let server = Mutex<HTTPServer?>(nil)
+    /// Makes handles with the help text and buckets of ``MetricCatalog``.
+    public let factory: any MetricsFactory
+    /// The engine's and the store's handles.
+    public let lock: LockMetrics
+    private let registry: PrometheusCollectorRegistry
+    private let store: String
 
-    /// Creates the registry and lockd's own gauges.
-    public init() {
-        factory = PrometheusMetricsFactory(registry: registry)
-        openConnections = registry.makeGauge(descriptor: MetricNameDescriptor(
-            namespace: "lockd", metricName: "open_connections", unitName: "", helpText: "HTTP connections open now."))
+    /// - Parameter store: `redis` or `memory`, for `lockd_build_info` and `/readyz`.
+    public init(store: String) {
+        let registry = PrometheusCollectorRegistry()
+        self.registry = registry
+        self.factory = DescribedMetricsFactory(registry: registry)
+        self.lock = LockMetrics(factory: factory)
+        self.store = store
     }
 
-    /// Counts `server`'s open connections from now on.
-    public func observe(_ server: HTTPServer) {
-        self.server.withLock { $0 = server }
+    /// The API over `engine` as lockd serves it — responses compressed where
+    /// the client allows it — and the observer that meters every response
+    /// (and writes the access log).
+    /// - Parameters:
+    ///   - redis: the store's client, for `lockd_redis_*`; nil with the in-memory store.
+    ///   - accessLog: where request lines go; nil writes none.
+    ///   - openConnections: the HTTP server's open connections, read at scrape time.
+    public func api(
+        engine: LockEngine, redis: RedisClient?, accessLog: AccessLog?, openConnections: @escaping @Sendable () -> Int
+    ) -> (responder: CompressingResponder<Router>, observer: any HTTPExchangeObserver) {
+        let redisStats = redis.map(Self.stats(of:))
+        let api = LockAPI(engine: engine, storeName: store, factory: factory) { [self] in
+            render(openConnections: openConnections, redis: redisStats)
+        }
+        let router = api.router
+        let metering = HTTPMetering(routes: router.routeNames, factory: factory, accessLog: accessLog)
+        return (CompressingResponder(wrapping: router), metering)
     }
 
-    /// The Prometheus text format of every series, as `/metrics` answers it.
-    @Sendable public func render() -> [UInt8] {
-        if let count = server.withLock({ $0 })?.openConnectionCount { openConnections.set(Double(count)) }
-        return registry.emitToBuffer()
+    private static func stats(of client: RedisClient) -> @Sendable () -> RedisConnectionStats {
+        { client.connectionStats }
+    }
+
+    /// The exposition: what the handles counted, then what is read now.
+    func render(openConnections: @escaping @Sendable () -> Int, redis: (@Sendable () -> RedisConnectionStats)?) -> [UInt8] {
+        lock.collectExpiredLeases()
+        var bytes: [UInt8] = []
+        registry.emit(into: &bytes)
+        var text = ""
+        ScrapeTimeMetrics(version: LockdVersion.current, store: store, openConnections: openConnections, redis: redis)
+            .emit(into: &text)
+        bytes.append(contentsOf: text.utf8)
+        return bytes
     }
 }

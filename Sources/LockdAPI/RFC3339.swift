@@ -1,7 +1,7 @@
 /// Formats instants as RFC 3339 UTC with milliseconds: `2026-11-29T03:04:05.123Z`.
-enum RFC3339 {
+public enum RFC3339 {
     /// Formats milliseconds since the Unix epoch.
-    static func format(milliseconds: Int64) -> String {
+    public static func format(milliseconds: Int64) -> String {
         let days = floorDivide(milliseconds, 86_400_000)
         let msOfDay = milliseconds - days * 86_400_000
         let (year, month, day) = civilDate(daysSinceEpoch: days)

@@ -25,6 +25,8 @@ final class HTTPConnection: StreamSocketDelegate, @unchecked Sendable {
     /// runtime's exclusivity check would cost a lookup on each, several per request.
     @exclusivity(unchecked) private var machine: HTTPConnectionStateMachine
     private var task: Task<Void, Never>?
+    /// The request being answered, for the server's observer and `X-Request-Id`.
+    private var exchange: Exchange?
     /// The producer of a streamed response body.
     private var bodyTask: Task<Void, Never>?
     /// True while requests are decoded, so a response finished synchronously
@@ -33,6 +35,14 @@ final class HTTPConnection: StreamSocketDelegate, @unchecked Sendable {
     private var isClosed = false
 
     static let lingerTimeout = Duration.seconds(2)
+
+    /// What the observer is told of a request once it is answered.
+    private struct Exchange {
+        let method: HTTPMethod
+        let path: String
+        let requestID: HTTPRequestID
+        let startedAt: UInt64
+    }
 
     init(stream: StreamSocket, server: HTTPServer, context: HTTPLoopContext) {
         self.stream = stream
@@ -97,7 +107,7 @@ final class HTTPConnection: StreamSocketDelegate, @unchecked Sendable {
             close()
         case .reject(let error):
             server.logger.debug("request timed out", metadata: ["remote": "\(remoteAddress.map { "\($0)" } ?? "?")"])
-            encode(error.response, HTTPConnectionStateMachine.rejectionFraming)
+            answerUnread(error.response)
             settle()
         }
     }
@@ -114,9 +124,12 @@ final class HTTPConnection: StreamSocketDelegate, @unchecked Sendable {
 
     func plaintextRefusal(_ stream: StreamSocket) -> [UInt8]? {
         var bytes: [UInt8] = []
+        let response = HTTPError.invalidRequest("this port speaks HTTPS (TLS): send the request to https://").response
+        let requestID = server.makeRequestID()
         HTTPResponseEncoder.encode(
-            HTTPError.invalidRequest("this port speaks HTTPS (TLS): send the request to https://").response,
-            headOnly: false, keepAlive: false, requestVersion: .http1_1, date: context.dates.current(), into: &bytes)
+            response, headOnly: false, keepAlive: false, requestVersion: .http1_1, date: context.dates.current(),
+            requestID: requestID, into: &bytes)
+        server.report(nil, nil, response, startedAt: 0, requestID: requestID, remoteAddress: try? stream.socket.remoteAddress())
         return bytes
     }
 
@@ -140,23 +153,29 @@ final class HTTPConnection: StreamSocketDelegate, @unchecked Sendable {
                 startResponder(request)
             case .reject(let error):
                 server.logger.debug("rejected a request", metadata: ["error": "\(error)", "remote": "\(remoteAddress.map { "\($0)" } ?? "?")"])
-                encode(error.response, HTTPConnectionStateMachine.rejectionFraming)
+                answerUnread(error.response)
             }
         }
         return offset
     }
 
     private func startResponder(_ request: HTTPRequest) {
+        let (receivedID, traceParent) = request.tracingFields()
+        let requestID = receivedID ?? server.makeRequestID()
+        exchange = Exchange(method: request.method, path: request.path, requestID: requestID, startedAt: machine.requestStartedAt)
         let requestContext = HTTPRequestContext(
             eventLoop: context.loop,
             remoteAddress: remoteAddress,
             logger: server.logger,
-            requestNumber: server.nextRequestNumber(),
-            idPrefix: server.requestIDPrefix
+            requestID: requestID,
+            traceParent: traceParent
         )
         let responder = server.responder
         let task = Task.immediate(executorPreference: context.loop) { [self] in
-            let response = await responder.respond(to: request, context: requestContext)
+            let metadata = HTTPRequestLogMetadata(requestID: requestID, traceParent: traceParent)
+            let response = await HTTPRequestLogMetadata.$current.withValue(metadata) {
+                await responder.respond(to: request, context: requestContext)
+            }
             finish(response)
         }
         // A responder that never suspends has already finished.
@@ -169,9 +188,15 @@ final class HTTPConnection: StreamSocketDelegate, @unchecked Sendable {
             return
         }
         task = nil
-        if let body = response.bodyStream { return startStreaming(response, body) }
+        guard let answered = exchange else { return }
+        exchange = nil
+        // Reported even when the client has gone and the response is never
+        // sent: the request was answered all the same.
+        server.report(answered.method, answered.path, response, startedAt: answered.startedAt,
+                      requestID: answered.requestID, remoteAddress: remoteAddress)
+        if let body = response.bodyStream { return startStreaming(response, body, requestID: answered.requestID) }
         guard let framing = machine.responseReady(now: MonotonicClock.now()) else { return }
-        encode(response, framing)
+        encode(response, framing, requestID: answered.requestID)
         guard !driving else { return }
         // Requests pipelined behind this one are decoded now; that also sends.
         if !stream.resumeInput() { settle() }
@@ -180,13 +205,13 @@ final class HTTPConnection: StreamSocketDelegate, @unchecked Sendable {
     // MARK: Streamed bodies
 
     /// Sends the head of a response whose body streams, then runs its producer.
-    private func startStreaming(_ response: HTTPResponse, _ body: HTTPResponseBodyStream) {
+    private func startStreaming(_ response: HTTPResponse, _ body: HTTPResponseBodyStream, requestID: HTTPRequestID) {
         guard let framing = machine.streamStarted() else { return }
         let date = context.dates.current()
         stream.queueOutput { output in
             HTTPResponseEncoder.encodeStreamHead(
                 response, chunked: framing.chunked, keepAlive: framing.keepAlive, requestVersion: framing.version,
-                date: date, into: &output)
+                date: date, requestID: requestID, into: &output)
         }
         if !driving { settle() }
         guard !framing.headOnly else { return endStreaming() }
@@ -224,13 +249,21 @@ final class HTTPConnection: StreamSocketDelegate, @unchecked Sendable {
         if !stream.resumeInput() { settle() }
     }
 
-    private func encode(_ response: HTTPResponse, _ framing: HTTPConnectionStateMachine.Framing) {
+    private func encode(_ response: HTTPResponse, _ framing: HTTPConnectionStateMachine.Framing, requestID: HTTPRequestID) {
         let date = context.dates.current()
         stream.queueOutput { output in
             HTTPResponseEncoder.encode(
                 response, headOnly: framing.headOnly, keepAlive: framing.keepAlive, requestVersion: framing.version,
-                date: date, into: &output)
+                date: date, requestID: requestID, into: &output)
         }
+    }
+
+    /// Answers, and closes after, a request that could not be read (malformed,
+    /// too large, too slow): it gets an id of its own and is reported too.
+    private func answerUnread(_ response: HTTPResponse) {
+        let requestID = server.makeRequestID()
+        encode(response, HTTPConnectionStateMachine.rejectionFraming, requestID: requestID)
+        server.report(nil, nil, response, startedAt: machine.requestStartedAt, requestID: requestID, remoteAddress: remoteAddress)
     }
 
     // MARK: Output and deadlines

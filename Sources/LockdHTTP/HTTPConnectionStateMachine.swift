@@ -141,8 +141,9 @@ struct HTTPConnectionStateMachine {
     private var stream: Stream?
     /// No further request is read: the last response says `Connection: close`.
     private var closeAfterOutput = false
-    /// When the first byte of the request being received arrived.
-    private var requestStartedAt: UInt64 = 0
+    /// When the first byte of the request being received arrived (the owner
+    /// reports request durations from it).
+    private(set) var requestStartedAt: UInt64 = 0
 
     init(limits: HTTPRequestLimits, timeouts: Timeouts, maxQueuedOutput: Int = 64 << 10, maxLingerBytes: Int = 1 << 20) {
         self.decoder = HTTPRequestDecoder(limits: limits)

@@ -67,9 +67,9 @@ public struct HTTPError: Error, Sendable, Hashable, CustomStringConvertible {
         HTTPError(status: .serviceUnavailable, type: "unavailable", detail: detail)
     }
 
-    /// 505 `version-not-supported`.
+    /// 505 `http-version-not-supported`.
     public static func versionNotSupported(_ detail: String) -> HTTPError {
-        HTTPError(status: .httpVersionNotSupported, type: "version-not-supported", detail: detail)
+        HTTPError(status: .httpVersionNotSupported, type: "http-version-not-supported", detail: detail)
     }
 
     /// The problem+json response for this error.

@@ -90,14 +90,18 @@ final class HTTPListener: EventHandler, @unchecked Sendable {
     private func turnAway(_ client: Socket) {
         guard server.configuration.tls == nil else { return client.close() }
         var bytes: [UInt8] = []
+        let response = HTTPError.unavailable("the server has too many open connections; retry shortly").response
+        let requestID = server.makeRequestID()
         HTTPResponseEncoder.encode(
-            HTTPError.unavailable("the server has too many open connections; retry shortly").response,
+            response,
             headOnly: false,
             keepAlive: false,
             requestVersion: .http1_1,
             date: context.dates.current(),
+            requestID: requestID,
             into: &bytes
         )
+        server.report(nil, nil, response, startedAt: 0, requestID: requestID, remoteAddress: try? client.remoteAddress())
         _ = bytes.withUnsafeBytes { client.write($0) }
         client.shutdownWrite()
         client.close()

@@ -28,8 +28,11 @@ public struct HTTPRequestContext: Sendable {
     public let remoteAddress: SocketAddress?
     /// Path parameters filled in by ``Router``, percent-decoded (`{name}` → `"name"`).
     public var parameters: [String: String]
-    private let requestNumber: UInt64
-    private let idPrefix: String
+    /// The request's id: the client's `X-Request-Id`, or one the server made.
+    /// The response carries it back in `X-Request-Id`.
+    public let requestID: HTTPRequestID
+    /// The W3C `traceparent` the client sent, when well-formed; logged with the request.
+    public let traceParent: String?
     private let baseLogger: Logger
 
     /// Creates a context (tests and adapters; the server makes its own).
@@ -37,27 +40,32 @@ public struct HTTPRequestContext: Sendable {
         eventLoop: EventLoop,
         remoteAddress: SocketAddress? = nil,
         logger: Logger,
-        requestNumber: UInt64 = 0,
-        idPrefix: String = "",
+        requestID: HTTPRequestID = HTTPRequestID(prefix: "", number: 0),
+        traceParent: String? = nil,
         parameters: [String: String] = [:]
     ) {
         self.eventLoop = eventLoop
         self.remoteAddress = remoteAddress
         self.baseLogger = logger
-        self.requestNumber = requestNumber
-        self.idPrefix = idPrefix
+        self.requestID = requestID
+        self.traceParent = traceParent
         self.parameters = parameters
     }
 
-    /// A short id unique within this process run, for logs and error reports.
-    /// Formatted on each read; keep it in a local when using it repeatedly.
-    public var requestID: String { idPrefix + String(requestNumber, radix: 16) }
-
-    /// The server's logger with `request.id` metadata. Built on each read, so
-    /// requests that never log pay nothing; keep it in a local to log often.
+    /// The server's logger with `request.id` (and `traceparent`, when sent)
+    /// metadata.
+    ///
+    /// A logger made with ``HTTPRequestLogMetadata/metadataProvider`` (as
+    /// lockd's are) is returned as it is: the provider adds the metadata
+    /// when a line is written, so a request that logs nothing pays nothing
+    /// (setting metadata on a handler can cost more than the request). Other
+    /// loggers get the metadata set here, on each read.
     public var logger: Logger {
+        guard baseLogger.handler.metadataProvider == nil else { return baseLogger }
         var logger = baseLogger
-        logger[metadataKey: "request.id"] = .string(requestID)
+        for (key, value) in HTTPRequestLogMetadata(requestID: requestID, traceParent: traceParent).metadata {
+            logger[metadataKey: key] = value
+        }
         return logger
     }
 }

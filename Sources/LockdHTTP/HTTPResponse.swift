@@ -21,6 +21,9 @@ public struct HTTPResponse: Sendable {
     /// A body written after the head, in pieces, while the connection stays
     /// with this response; when set, ``body`` is not sent.
     public var bodyStream: HTTPResponseBodyStream?
+    /// The name of the route that produced this response, set by ``Router``;
+    /// never sent, but reported to the server's ``HTTPExchangeObserver``.
+    public var route: String?
 
     /// Creates a response with a complete body.
     public init(status: HTTPStatus, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = []) {

@@ -8,31 +8,39 @@ enum HTTPResponseEncoder {
     ///   - keepAlive: Whether the connection stays open after this response.
     ///   - requestVersion: The request's version; HTTP/1.0 keep-alive is confirmed explicitly.
     ///   - date: The `Date` value (IMF-fixdate).
+    ///   - requestID: Sent back as `X-Request-Id`.
     static func encode(
         _ response: HTTPResponse,
         headOnly: Bool,
         keepAlive: Bool,
         requestVersion: HTTPVersion,
         date: [UInt8],
+        requestID: HTTPRequestID?,
         into buffer: inout [UInt8]
     ) {
-        encodeHead(response, length: response.body.count, keepAlive: keepAlive, requestVersion: requestVersion, date: date, into: &buffer)
+        encodeHead(
+            response, length: response.body.count, keepAlive: keepAlive, requestVersion: requestVersion, date: date,
+            requestID: requestID, into: &buffer)
         if !headOnly && !response.status.forbidsContent {
             buffer.append(contentsOf: response.body)
         }
     }
 
     /// Appends the head of a response whose body is streamed: chunked when
-    /// `chunked`, else delimited by the close (`keepAlive` must then be false).
+    /// `chunked`, else delimited by the close (`keepAlive` must then be false);
+    /// `requestID` is sent back as `X-Request-Id`.
     static func encodeStreamHead(
         _ response: HTTPResponse,
         chunked: Bool,
         keepAlive: Bool,
         requestVersion: HTTPVersion,
         date: [UInt8],
+        requestID: HTTPRequestID?,
         into buffer: inout [UInt8]
     ) {
-        encodeHead(response, length: nil, chunked: chunked, keepAlive: keepAlive, requestVersion: requestVersion, date: date, into: &buffer)
+        encodeHead(
+            response, length: nil, chunked: chunked, keepAlive: keepAlive, requestVersion: requestVersion, date: date,
+            requestID: requestID, into: &buffer)
     }
 
     /// Appends one chunk of a chunked body (RFC 9112 §7.1); empty `bytes` append nothing.
@@ -56,6 +64,7 @@ enum HTTPResponseEncoder {
         keepAlive: Bool,
         requestVersion: HTTPVersion,
         date: [UInt8],
+        requestID: HTTPRequestID?,
         into buffer: inout [UInt8]
     ) {
         let status = response.status
@@ -73,6 +82,11 @@ enum HTTPResponseEncoder {
         buffer.append(contentsOf: "Date: ".utf8)
         buffer.append(contentsOf: date)
         appendCRLF(to: &buffer)
+        if let requestID {
+            buffer.append(contentsOf: "X-Request-Id: ".utf8)
+            requestID.append(to: &buffer)
+            appendCRLF(to: &buffer)
+        }
         if !status.forbidsContent {
             if let length {
                 buffer.append(contentsOf: "Content-Length: ".utf8)
@@ -98,6 +112,7 @@ enum HTTPResponseEncoder {
         switch name.utf8.count {
         case 4: HTTPHeaders.namesEqual(name, "date")
         case 10: HTTPHeaders.namesEqual(name, "connection")
+        case 12: HTTPHeaders.namesEqual(name, "x-request-id")
         case 14: HTTPHeaders.namesEqual(name, "content-length")
         case 17: HTTPHeaders.namesEqual(name, "transfer-encoding")
         default: false

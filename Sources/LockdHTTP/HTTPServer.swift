@@ -23,6 +23,7 @@ public final class HTTPServer: Sendable {
     /// The settings the server was created with.
     public let configuration: HTTPServerConfiguration
     let responder: any HTTPResponder
+    let observer: (any HTTPExchangeObserver)?
     let logger: Logger
     let limits: HTTPRequestLimits
     let contexts: [HTTPLoopContext]
@@ -48,14 +49,17 @@ public final class HTTPServer: Sendable {
     ///   - eventLoopGroup: The loops to serve on; the caller shuts it down after the server.
     ///   - logger: For connection-level events (at debug and trace) and, with a
     ///     request id, for responders through ``HTTPRequestContext/logger``.
+    ///   - observer: Told of every response written (metrics, access logs).
     public init(
         configuration: HTTPServerConfiguration,
         responder: some HTTPResponder,
         eventLoopGroup: EventLoopGroup,
-        logger: Logger
+        logger: Logger,
+        observer: (any HTTPExchangeObserver)? = nil
     ) {
         self.configuration = configuration
         self.responder = responder
+        self.observer = observer
         self.logger = logger
         self.limits = configuration.limits
         self.contexts = eventLoopGroup.loops.map(HTTPLoopContext.init)
@@ -96,7 +100,7 @@ public final class HTTPServer: Sendable {
                 socket.close()
             }
         }
-        logger.debug("HTTP server listening", metadata: ["address": "\(address)", "loops": "\(contexts.count)"])
+        logger.debug("HTTP server listening", metadata: ["address": "\(address)", "loops": .stringConvertible(contexts.count)])
         return [address]
     }
 
@@ -177,7 +181,19 @@ public final class HTTPServer: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
-    func nextRequestNumber() -> UInt64 {
-        requestCounter.wrappingAdd(1, ordering: .relaxed).newValue
+    /// A fresh id for a request that brought none.
+    func makeRequestID() -> HTTPRequestID {
+        HTTPRequestID(prefix: requestIDPrefix, number: requestCounter.wrappingAdd(1, ordering: .relaxed).newValue)
+    }
+
+    /// Tells the observer of a response; `method` and `path` are nil for a
+    /// request that could not be read.
+    func report(_ method: HTTPMethod?, _ path: String?, _ response: HTTPResponse, startedAt: UInt64,
+                requestID: HTTPRequestID, remoteAddress: SocketAddress?) {
+        guard let observer else { return }
+        observer.answered(HTTPExchange(
+            method: method, path: path, route: response.route, status: response.status,
+            durationNanoseconds: startedAt == 0 ? 0 : MonotonicClock.now() &- startedAt,
+            requestID: requestID, remoteAddress: remoteAddress))
     }
 }

@@ -25,6 +25,7 @@ public struct Router: HTTPResponder {
     private struct Route: Sendable {
         let method: HTTPMethod
         let pattern: PathPattern
+        let name: String
         let handler: Handler
     }
 
@@ -37,9 +38,18 @@ public struct Router: HTTPResponder {
     /// - Parameters:
     ///   - method: The method to match.
     ///   - pattern: A path such as `/locks/{name}/renew`.
+    ///   - name: What metrics and access logs call the route (its
+    ///     ``HTTPResponse/route``), such as `"renew"`; the pattern by default.
     ///   - handler: Called with the request and a context holding the parameters.
-    public mutating func add(_ method: HTTPMethod, _ pattern: String, handler: @escaping Handler) {
-        routes.append(Route(method: method, pattern: PathPattern(pattern), handler: handler))
+    public mutating func add(_ method: HTTPMethod, _ pattern: String, name: String? = nil, handler: @escaping Handler) {
+        routes.append(Route(method: method, pattern: PathPattern(pattern), name: name ?? pattern, handler: handler))
+    }
+
+    /// Every route's name, in the order added (a name used twice appears once).
+    public var routeNames: [String] {
+        var names: [String] = []
+        for route in routes where !names.contains(route.name) { names.append(route.name) }
+        return names
     }
 
     public func respond(to request: HTTPRequest, context: HTTPRequestContext) async -> HTTPResponse {
@@ -73,12 +83,16 @@ public struct Router: HTTPResponder {
 
     private func call(_ route: Route, _ rawValues: [Substring], _ request: HTTPRequest, _ context: HTTPRequestContext) async -> HTTPResponse {
         var context = context
+        var response: HTTPResponse?
         for (name, raw) in zip(route.pattern.parameterNames, rawValues) {
             guard let value = PercentDecoding.decode(raw) else {
-                return HTTPError.invalidRequest("the path segment for {\(name)} has an invalid percent-escape or is not UTF-8").response
+                response = HTTPError.invalidRequest("the path segment for {\(name)} has an invalid percent-escape or is not UTF-8").response
+                break
             }
             context.parameters[name] = value
         }
-        return await route.handler(request, context)
+        var answer = if let response { response } else { await route.handler(request, context) }
+        answer.route = route.name
+        return answer
     }
 }

@@ -42,12 +42,15 @@ public enum ResponseEncoding {
             break
         case nil:
             guard request.method == .get || request.method == .head else { break }
-            return HTTPResponse.problem(
+            var refusal = HTTPResponse.problem(
                 status: .notAcceptable,
                 type: "not-acceptable",
                 detail: "this resource is sent as gzip or identity, and Accept-Encoding refuses both; accept one of them",
                 headers: ["Vary": "Accept-Encoding"]
             )
+            // Still the route's answer, for metrics and access logs.
+            refusal.route = response.route
+            return refusal
         }
         return response
     }

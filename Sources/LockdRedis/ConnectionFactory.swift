@@ -26,6 +26,13 @@ struct ConnectionFactory: Sendable {
     let logger: Logger
     /// Told when a connection to a master breaks: the topology may have changed.
     let doubts = TopologyDoubts()
+    /// How the connections to Redis stand (``RedisClient/connectionStats``).
+    let counters = RedisConnectionCounters()
+    /// The same for connections to sentinels, kept apart from those.
+    let sentinelCounters = RedisConnectionCounters()
+    /// Told when a command connection completes its handshake (again): see
+    /// ``RedisClient/connectionReadyEvents()``.
+    let ready = ReadyListeners()
 
     init(configuration: RedisConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -44,6 +51,7 @@ struct ConnectionFactory: Sendable {
         settings.host = endpoint.host
         settings.port = endpoint.port
         var isSubscriber = false
+        var counters = self.counters
         switch purpose {
         case .commands:
             break
@@ -55,9 +63,11 @@ struct ConnectionFactory: Sendable {
             settings.username = sentinel.username
             settings.password = sentinel.password
             settings.database = 0
+            counters = sentinelCounters
             if case .sentinelSubscriber = purpose { isSubscriber = true }
         }
-        return RedisConnection(configuration: settings, loop: loop, isSubscriber: isSubscriber, seed: seed, tlsContext: tlsContext, logger: logger)
+        return RedisConnection(configuration: settings, loop: loop, isSubscriber: isSubscriber, seed: seed, tlsContext: tlsContext,
+                               counters: counters, logger: logger)
     }
 
     /// How long a connection no longer routed to stays open, so replies to

@@ -78,7 +78,7 @@ final class LoopRouter: @unchecked Sendable {
 
     /// Starts connecting the initial table's connections (loop thread only).
     func start() {
-        for node in state.nodes.values { node.start(reportingTo: factory.doubts) }
+        for node in state.nodes.values { node.start(reportingTo: factory.doubts, ready: factory.ready) }
     }
 
     // MARK: Sending (loop thread only)
@@ -250,7 +250,7 @@ final class LoopRouter: @unchecked Sendable {
         if let node = state.nodes[endpoint] { return node }
         let node = Self.makeNode(at: endpoint, on: loop, factory: factory, random: &state.random)
         state.nodes[endpoint] = node
-        if !state.isShutDown { node.start(reportingTo: factory.doubts) }
+        if !state.isShutDown { node.start(reportingTo: factory.doubts, ready: factory.ready) }
         return node
     }
 

@@ -19,10 +19,11 @@ final class NodeConnections: @unchecked Sendable {
     }
 
     /// Starts connecting every connection (loop thread only); a connection
-    /// that breaks tells `doubts`.
-    func start(reportingTo doubts: TopologyDoubts) {
+    /// that breaks tells `doubts`, one that (re)connects tells `ready`.
+    func start(reportingTo doubts: TopologyDoubts, ready: ReadyListeners) {
         for connection in connections {
             connection.setLostHandler { doubts.raise() }
+            connection.setHandlers(onReady: { ready.notify() }, onMessage: { _, _ in })
             connection.start()
         }
     }

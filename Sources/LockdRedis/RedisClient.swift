@@ -38,6 +38,8 @@ public final class RedisClient: Sendable {
     let isCluster: Bool
     let commandTimeout: UInt64
     private let nextSubscriptionID = Atomic<UInt64>(0)
+    private let counters: RedisConnectionCounters
+    private let readyListeners: ReadyListeners
 
     /// Creates the client and starts connecting (for Sentinel and Cluster:
     /// finding the master or the slot map).
@@ -49,6 +51,7 @@ public final class RedisClient: Sendable {
         self.commandTimeout = MonotonicClock.nanoseconds(configuration.commandTimeout)
         var seed = SplitMix64(seed: MonotonicClock.now())
         let factory = ConnectionFactory(configuration: configuration, logger: logger)
+        self.counters = factory.counters
         let initial: TopologySnapshot
         switch configuration.deployment {
         case .server:
@@ -81,10 +84,23 @@ public final class RedisClient: Sendable {
                 monitor?.suspect(RedisError(.unreachable, message: "a connection to Redis broke"))
             }
         }
+        self.readyListeners = factory.ready
         for router in routers {
             router.loop.execute { router.start() }
         }
         monitor?.start()
+    }
+
+    /// Yields each time one of the client's command connections completes its
+    /// handshake: when it first connects and after every reconnection, when
+    /// Redis may have restarted empty or another server may have taken over.
+    /// The stream ends at ``shutdown()``.
+    ///
+    /// ```swift
+    /// for await _ in client.connectionReadyEvents() { resynchronize() }
+    /// ```
+    public func connectionReadyEvents() -> AsyncStream<Void> {
+        readyListeners.stream()
     }
 
     /// Sends any command and returns its reply.
@@ -251,6 +267,10 @@ public final class RedisClient: Sendable {
         return results
     }
 
+    /// How the client's connections to Redis stand now (connections to
+    /// sentinels are not counted): for readiness and metrics.
+    public var connectionStats: RedisConnectionStats { counters.stats }
+
     /// Subscribes to `names` on the node that serves them: the server, the
     /// Sentinel master, or in a cluster the master of each name's hash slot
     /// (required for shard channels; classic channels and patterns are
@@ -290,6 +310,7 @@ public final class RedisClient: Sendable {
             await onLoop(router) { router.shutdown() }
         }
         await publisher.subscriber.shutdown()
+        readyListeners.finish()
     }
 
     // MARK: Helpers

@@ -38,6 +38,7 @@ final class RedisConnection: StreamSocketDelegate, @unchecked Sendable {
     private let maxUnreadBytes: Int
     /// TLS settings for `rediss://`, or why they cannot be used; nil for plain TCP.
     private let tlsContext: Result<TLSClientContext, RedisError>?
+    private let counters: RedisConnectionCounters
     private let ioState: IOState
 
     /// The loop-confined state (loop thread only).
@@ -59,6 +60,10 @@ final class RedisConnection: StreamSocketDelegate, @unchecked Sendable {
         var deadline = LoopDeadline()
         var reconnectTimer: TimerID?
         var reportedDown = false
+        /// Counted in `counters`: started, ready now, ready before.
+        var counted = false
+        var isUp = false
+        var hasBeenUp = false
         var onReady: (() -> Void)?
         var onMessage: ((RedisPubSubMessage, RedisSubscriptionKind) -> Void)?
         var onServerUnsubscribe: ((String) -> Void)?
@@ -71,7 +76,7 @@ final class RedisConnection: StreamSocketDelegate, @unchecked Sendable {
 
     init(
         configuration: RedisConfiguration, loop: EventLoop, isSubscriber: Bool, seed: UInt64,
-        tlsContext: Result<TLSClientContext, RedisError>?, logger: Logger
+        tlsContext: Result<TLSClientContext, RedisError>?, counters: RedisConnectionCounters = RedisConnectionCounters(), logger: Logger
     ) {
         let settings = Machine.Settings(
             username: configuration.username,
@@ -92,6 +97,7 @@ final class RedisConnection: StreamSocketDelegate, @unchecked Sendable {
         self.decoder = RESPDecoder(limits: configuration.limits)
         self.maxUnreadBytes = configuration.limits.maxBulkLength + configuration.limits.maxLineLength + 1024
         self.tlsContext = tlsContext
+        self.counters = counters
         self.ioState = IOState(machine: Machine(settings: settings, backoff: backoff))
     }
 
@@ -161,6 +167,10 @@ final class RedisConnection: StreamSocketDelegate, @unchecked Sendable {
         case .none:
             break
         case .connect:
+            if !state.counted {
+                state.counted = true
+                counters.connections.add(1, ordering: .relaxed)
+            }
             openSocket()
         case .flush:
             scheduleFlush()
@@ -179,12 +189,22 @@ final class RedisConnection: StreamSocketDelegate, @unchecked Sendable {
                 logger.info("Redis connection ready again", metadata: ["redis.endpoint": "\(host):\(port)"])
             }
             state.reportedDown = false
+            if !state.isUp { counters.ready.add(1, ordering: .relaxed) }
+            if state.hasBeenUp { counters.reconnects.add(1, ordering: .relaxed) }
+            state.isUp = true
+            state.hasBeenUp = true
             // The handshake's timer may be later than the held commands' deadlines.
             state.deadline.cancel(on: loop)
             _ = state.deadline.set(.max)
             state.onReady?()
             scheduleFlush()
         case .disconnect(let reason, let failing, let next):
+            if state.isUp { counters.ready.subtract(1, ordering: .relaxed) }
+            state.isUp = false
+            if next == .stop, state.counted {
+                state.counted = false
+                counters.connections.subtract(1, ordering: .relaxed)
+            }
             closeSocket()
             report(reason, next: next)
             for (waiter, error) in failing { resume(waiter, .failure(error)) }
@@ -215,15 +235,26 @@ final class RedisConnection: StreamSocketDelegate, @unchecked Sendable {
         }
     }
 
+    /// Logs why the connection closed. A refusal that a setting must mend
+    /// (credentials, database, certificate, TLS mismatch) is an error,
+    /// repeated once per 10 s across the client's connections while it
+    /// lasts; an outage is one warning until the connection is back.
     private func report(_ reason: RedisError, next: Machine.Next) {
         let state = io
-        let metadata: Logger.Metadata = ["redis.endpoint": "\(host):\(port)", "redis.error": "\(reason.message)"]
+        let metadata: Logger.Metadata = ["redis.endpoint": "\(host):\(port)", "redis.error": "\(reason)"]
         if next == .stop || reason.kind == .cancelled || reason.kind == .timeout {
             logger.debug("Redis connection closed", metadata: metadata)
+        } else if reason.needsSettingsFixed {
+            state.reportedDown = true
+            if let suppressed = counters.refusals.admit() {
+                logger.error("Redis refuses lockd; retrying", metadata: metadata.merging(["suppressed": .stringConvertible(suppressed)]) { $1 })
+            } else {
+                logger.debug("Redis still refuses lockd", metadata: metadata)
+            }
         } else if state.reportedDown {
             logger.debug("Redis still unavailable", metadata: metadata)
         } else {
-            logger.warning("Redis connection lost; reconnecting", metadata: metadata)
+            logger.warning(state.hasBeenUp ? "Redis connection lost; reconnecting" : "cannot connect to Redis; retrying", metadata: metadata)
             state.reportedDown = true
         }
     }
@@ -334,7 +365,15 @@ final class RedisConnection: StreamSocketDelegate, @unchecked Sendable {
             error = RedisError(.unreachable, message: "cannot connect to Redis at \(host):\(port): \(cause)")
         case .handshakeFailed(let cause):
             // Like a wrong password: a setting to fix, reported to every caller.
-            error = RedisError(.authenticationFailed, message: "TLS with Redis at \(host):\(port) failed: \(cause.message)")
+            // A certificate that fails (theirs, or ours refused) is a
+            // verification failure; any other handshake failure means the
+            // other side does not speak TLS the way a rediss:// server does.
+            let verification = cause.message.contains("certificate")
+            error = RedisError(
+                verification ? .tlsVerificationFailed : .tlsMismatch,
+                message: verification
+                    ? "TLS with Redis at \(host):\(port) failed: \(cause.message)"
+                    : "TLS with Redis at \(host):\(port) failed (\(cause.message)): does this port speak TLS? Use redis:// for a plaintext one")
         case .peerClosed:
             error = RedisError(.unreachable, message: "Redis closed the connection")
         case .failed(let cause):

@@ -55,7 +55,9 @@ extension RedisConnectionStateMachine {
             // A name is a convenience; an ACL that forbids CLIENT is no reason to fail.
             return advanceHandshake()
         case .select:
-            return attemptFailed(RedisError(.refused, code: RedisError.reply(message).code, message: "SELECT \(settings.database) failed: \(message)"))
+            return attemptFailed(RedisError(
+                .databaseRejected, code: RedisError.reply(message).code,
+                message: "Redis has no database \(settings.database) for lockd (the /\(settings.database) of the URL): \(message)"))
         }
     }
 
@@ -65,8 +67,8 @@ extension RedisConnectionStateMachine {
         let aboutCredentials = classified.kind == .authenticationFailed || upper.contains("PASSWORD") || upper.contains("AUTH")
         guard aboutCredentials else { return classified }
         let hint = settings.password == nil
-            ? "Redis requires a password; put it in the URL as redis://:PASSWORD@host:port"
-            : "Redis rejected the user name or password"
+            ? "Redis requires a password; put it in the URL as redis://USER:PASSWORD@host:port"
+            : "Redis rejected the user name or password of the URL"
         return RedisError(.authenticationFailed, code: classified.code, message: "\(hint) (\(message))")
     }
 

@@ -436,12 +436,6 @@ struct RedisConnectionStateMachine<Waiter> {
     }
 }
 
-private extension RedisError {
-    /// Whether retrying cannot help until a setting changes (credentials,
-    /// certificates, TLS files): callers then get this reason, not "unreachable".
-    var needsSettingsFixed: Bool { kind == .authenticationFailed || kind == .invalidConfiguration }
-}
-
 private extension RESPValue {
     /// Whether this is a push frame, looking through attributes only when
     /// there are some (the common case costs no copy).

@@ -31,6 +31,15 @@ public struct RedisError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let timeout = Kind("timeout")
         /// Redis rejected the configured credentials, or requires some.
         public static let authenticationFailed = Kind("authenticationFailed")
+        /// Redis refused to select the configured database (an index past
+        /// its `databases` setting, or `SELECT` not allowed).
+        public static let databaseRejected = Kind("databaseRejected")
+        /// Redis's TLS certificate failed verification (an unknown CA, a name
+        /// that does not match the host, an expired certificate).
+        public static let tlsVerificationFailed = Kind("tlsVerificationFailed")
+        /// TLS spoken to a plaintext port (`rediss://` to a `redis://` server)
+        /// or plaintext to a TLS port.
+        public static let tlsMismatch = Kind("tlsMismatch")
         /// The bytes from Redis were not valid RESP or broke a limit.
         public static let protocolViolation = Kind("protocolViolation")
         /// The caller's task was cancelled while waiting.
@@ -41,6 +50,24 @@ public struct RedisError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let invalidConfiguration = Kind("invalidConfiguration")
 
         public var description: String { name }
+
+        /// What this kind of failure is, in words for people (logs, `/readyz`).
+        var phrase: String {
+            switch self {
+            case .refused: "Redis refused the command"
+            case .retryable: "Redis cannot serve now"
+            case .unreachable: "Redis is unreachable"
+            case .timeout: "Redis did not answer in time"
+            case .authenticationFailed: "Redis refused the credentials"
+            case .databaseRejected: "Redis refused the database"
+            case .tlsVerificationFailed: "Redis's TLS certificate failed verification"
+            case .tlsMismatch: "TLS and plaintext do not match"
+            case .protocolViolation: "Redis broke the protocol"
+            case .cancelled: "the call was cancelled"
+            case .shutDown: "the Redis client is shut down"
+            default: "the Redis settings are unusable"
+            }
+        }
     }
 
     /// The class of failure.
@@ -71,18 +98,31 @@ public struct RedisError: Error, Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// Whether Redis (or the configuration) refuses lockd in a way that no
+    /// retry can mend until a setting changes: credentials, the database
+    /// index, a certificate that fails verification, TLS against plaintext,
+    /// unusable TLS files.
+    public var needsSettingsFixed: Bool {
+        switch kind {
+        case .authenticationFailed, .databaseRejected, .tlsVerificationFailed, .tlsMismatch, .invalidConfiguration: true
+        default: false
+        }
+    }
+
     /// Whether the caller should tell its own client that the service is
     /// unavailable for now (HTTP 503): Redis is unreachable, slow, in a
     /// transient state, out of memory, or the client is shutting down.
     public var isServerUnavailable: Bool {
         switch kind {
-        case .unreachable, .timeout, .retryable, .authenticationFailed, .protocolViolation, .shutDown: true
+        case .unreachable, .timeout, .retryable, .authenticationFailed, .databaseRejected, .tlsVerificationFailed,
+             .tlsMismatch, .protocolViolation, .shutDown, .invalidConfiguration: true
         case .refused: code == "OOM"
         default: false
         }
     }
 
+    /// The kind in words, then the message: never an internal name.
     public var description: String {
-        "Redis \(kind): \(message)"
+        "\(kind.phrase): \(message)"
     }
 }

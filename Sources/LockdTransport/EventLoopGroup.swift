@@ -1,6 +1,6 @@
 import Synchronization
 
-/// A fixed set of event loops, one per core by default.
+/// A fixed set of event loops, one per CPU the process may use by default.
 ///
 /// ```swift
 /// let group = try EventLoopGroup(loopCount: 2)
@@ -21,8 +21,9 @@ public final class EventLoopGroup: Sendable {
         self.loops = loops
     }
 
-    /// One loop per online core.
-    public static var defaultLoopCount: Int { System.coreCount }
+    /// One loop per CPU this process may use (``CPUAllowance``): its
+    /// affinity mask, capped by its cgroup's CPU quota.
+    public static var defaultLoopCount: Int { CPUAllowance.current() }
 
     /// The next loop in round-robin order.
     public func next() -> EventLoop {

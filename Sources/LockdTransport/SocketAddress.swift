@@ -34,8 +34,12 @@ public enum SocketAddress: Sendable, CustomStringConvertible {
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         var result: UnsafeMutablePointer<addrinfo>?
-        guard !host.isEmpty, getaddrinfo(host, String(port), &hints, &result) == 0, let first = result else {
-            throw SocketAddressError(text: "\(host):\(port)")
+        guard !host.isEmpty else {
+            throw SocketAddressError(text: ":\(port)", reason: "no host before the port (0.0.0.0 is every interface, 127.0.0.1 this host only)")
+        }
+        let status = getaddrinfo(host, String(port), &hints, &result)
+        guard status == 0, let first = result else {
+            throw SocketAddressError(text: "\(host):\(port)", reason: "cannot resolve the host name '\(host)' (\(String(cString: gai_strerror(status))))")
         }
         defer { freeaddrinfo(result) }
         var entry: UnsafeMutablePointer<addrinfo>? = first
@@ -105,9 +109,19 @@ public enum SocketAddress: Sendable, CustomStringConvertible {
     }
 }
 
-/// Text that is not a usable `HOST:PORT` address.
+/// Text that is not a usable `HOST:PORT` address: malformed, without a
+/// host, or naming a host that does not resolve.
 public struct SocketAddressError: Error, Sendable, CustomStringConvertible {
     /// The text that was given.
     public let text: String
-    public var description: String { "not a HOST:PORT address: \(text)" }
+    /// What is wrong, when more is known than that the text is not `HOST:PORT`.
+    public let reason: String?
+
+    /// Creates an error for `text`.
+    public init(text: String, reason: String? = nil) {
+        self.text = text
+        self.reason = reason
+    }
+
+    public var description: String { reason.map { "\($0), in \(text)" } ?? "not a HOST:PORT address: \(text)" }
 }

@@ -5,6 +5,11 @@ import LockdRedis
 import LockdTransport
 import Logging
 import ServiceLifecycle
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// lockd's composition root: builds the event loops, the store (Redis or in
 /// memory), the engine, the API and the HTTP server from the settings, and
@@ -25,40 +30,45 @@ struct LockdApp {
     let logger: Logger
     let loops: EventLoopGroup
     let store: any LockStore
-    let redis: RedisClient?
+    /// The Redis store's clients; nil for the in-memory store.
+    let redis: RedisLockBackend?
     let engine: LockEngine
     let server: HTTPServer
-
-    /// How long shutdown waits for requests in flight.
-    static let shutdownGracePeriod = Duration.seconds(10)
 
     /// Builds lockd; nothing listens until ``run()``.
     /// - Throws: ``TransportError`` when the event loops cannot start.
     init(settings: Settings, logger: Logger) throws {
         self.settings = settings
         self.logger = logger
-        let loops = try EventLoopGroup(loopCount: EventLoopGroup.defaultLoopCount)
+        let operations = settings.operations
+        let loops = try EventLoopGroup(loopCount: operations.eventLoops)
         self.loops = loops
-        let lockdMetrics = LockdMetrics()
-        let metrics = LockMetrics(factory: lockdMetrics.factory)
+        let metrics = LockdMetrics(store: settings.redisURL == nil ? "memory" : "redis")
         if let url = settings.redisURL {
             var configuration = try RedisConfiguration(url: url)
             if configuration.tls != nil { configuration.tls = settings.redisTLS }
-            let redis = RedisClient(configuration: configuration, eventLoopGroup: loops, logger: logger)
+            let redis = try RedisLockBackend(configuration: configuration, loops: loops, metrics: metrics.lock, logger: logger)
             self.redis = redis
-            self.store = RedisLockStore(client: redis, metrics: metrics, logger: logger)
+            self.store = redis.store
         } else {
             self.redis = nil
             self.store = InMemoryLockStore()
         }
         var engineConfiguration = LockEngineConfiguration()
         engineConfiguration.maxWaitMs = settings.maxWaitMs
-        self.engine = LockEngine(store: store, configuration: engineConfiguration, loops: loops, metrics: metrics, logger: logger)
+        engineConfiguration.maxTTLMs = operations.maxTTLMs
+        self.engine = LockEngine(store: store, configuration: engineConfiguration, loops: loops,
+                                 upkeepLoop: redis?.upkeepLoop, metrics: metrics.lock, logger: logger)
         var http = HTTPServerConfiguration(listenAddress: settings.listen)
         http.tls = settings.tls
-        let api = LockAPI(engine: engine, factory: lockdMetrics.factory, metrics: lockdMetrics.render)
-        self.server = HTTPServer(configuration: http, responder: api.responder, eventLoopGroup: loops, logger: logger)
-        lockdMetrics.observe(server)
+        http.maxConnections = operations.maxConnections
+        http.idleTimeout = .milliseconds(operations.idleTimeoutMs)
+        let serverBox = Mutex<HTTPServer?>(nil)
+        let accessLog = operations.accessLog ? AccessLog(format: settings.logFormat == .json ? .json : .text) : nil
+        let served = metrics.api(engine: engine, redis: redis?.client, accessLog: accessLog) { serverBox.withLock { $0 }?.openConnectionCount ?? 0 }
+        self.server = HTTPServer(configuration: http, responder: served.responder, eventLoopGroup: loops, logger: logger,
+                                 observer: served.observer)
+        serverBox.withLock { $0 = server }
     }
 
     /// What SIGHUP reloads, each named for the log.
@@ -92,12 +102,17 @@ struct LockdApp {
         } else {
             logger.info("store: redis", metadata: ["redis.endpoint": "\(Self.endpoint(of: settings.redisURL ?? ""))"])
         }
-        logger.info("lockd listening", metadata: ["addresses": "\(addresses)", "tls": "\(settings.tls != nil)"])
+        logger.info("lockd listening", metadata: [
+            "addresses": "\(addresses)", "tls": .stringConvertible(settings.tls != nil),
+            "event_loops": .stringConvertible(settings.operations.eventLoops),
+            "max_connections": .stringConvertible(settings.operations.maxConnections),
+        ])
+        Self.checkFileLimit(maxConnections: settings.operations.maxConnections, logger: logger)
 
         // Started in this order; shut down in reverse: engine, HTTP, store.
         let services: [any Service] = [
             StoreService(store: store, redis: redis),
-            HTTPServerService(server: server, gracePeriod: Self.shutdownGracePeriod),
+            HTTPServerService(server: server, gracePeriod: .milliseconds(settings.operations.drainTimeoutMs)),
             LockEngineService(engine: engine, logger: logger),
             ReloadOnHangup(hooks: reloadHooks, logger: logger),
         ]
@@ -106,11 +121,24 @@ struct LockdApp {
         do {
             try await group.run()
         } catch {
+            await redis?.shutdown()
             loops.shutdown()
             throw error
         }
         loops.shutdown()
         logger.info("stopped")
+    }
+
+    /// Warns when the open-file limit cannot hold `--max-connections`
+    /// (each connection is a descriptor, and Redis and the loops need some).
+    static func checkFileLimit(maxConnections: Int, logger: Logger) {
+        var limit = rlimit()
+        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+        let needed = maxConnections + 64
+        guard limit.rlim_cur != rlim_t.max, UInt64(limit.rlim_cur) < UInt64(needed) else { return }
+        logger.warning("the open-file limit is below --max-connections: raise it (ulimit -n, LimitNOFILE=) or lower --max-connections", metadata: [
+            "open_file_limit": .stringConvertible(UInt64(limit.rlim_cur)), "max_connections": .stringConvertible(maxConnections),
+        ])
     }
 
     /// The URL's host and port without credentials, for logs.

@@ -1,5 +1,7 @@
 import ArgumentParser
 import LockdAPI
+import LockdHTTP
+import LockdRedis
 import Logging
 
 /// `lockd`: the lock service's executable. Configuration and wiring only.
@@ -16,6 +18,7 @@ struct LockdCommand: AsyncParsableCommand {
             Every setting is read from, in order: its flag, its environment variable, \
             the --config file (lines of LOCKD_NAME=value, # comments), then its default.
             """,
+        version: LockdVersion.current,
         subcommands: [ExecCommand.self, AcquireCommand.self, RenewCommand.self, ReleaseCommand.self, StatusCommand.self, ListCommand.self]
     )
 
@@ -57,7 +60,10 @@ struct LockdCommand: AsyncParsableCommand {
         valueName: "file"))
     var tlsClientCAFile: String?
 
-    @Option(name: .customLong("max-wait-ms"), help: "Longest wait_ms a client may ask for (env LOCKD_MAX_WAIT_MS; default 60000).")
+    // Numbers are read `.unconditional`ly, so that `--max-wait-ms -5` is a
+    // bad value (named, exit 64), not a missing one followed by a flag `-5`.
+    @Option(name: .customLong("max-wait-ms"), parsing: .unconditional,
+            help: "Longest wait_ms a client may ask for (env LOCKD_MAX_WAIT_MS; default 60000).")
     var maxWaitMs: String?
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env LOCKD_LOG_LEVEL; default info).")
@@ -65,6 +71,32 @@ struct LockdCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("log-format"), help: "text or json (env LOCKD_LOG_FORMAT; default text).")
     var logFormat: String?
+
+    @Option(name: .customLong("event-loops"), parsing: .unconditional, help: ArgumentHelp(
+        "Threads serving HTTP and Redis (env LOCKD_EVENT_LOOPS; default: one per CPU lockd may use — its affinity mask, capped by its cgroup CPU quota).",
+        valueName: "n"))
+    var eventLoops: String?
+
+    @Option(name: .customLong("max-connections"), parsing: .unconditional, help: ArgumentHelp(
+        "HTTP connections open at once, each waiting acquire holding one; past it new clients get 503 (env LOCKD_MAX_CONNECTIONS; default 16384).",
+        valueName: "n"))
+    var maxConnections: String?
+
+    @Option(name: .customLong("max-ttl-ms"), parsing: .unconditional, help: ArgumentHelp(
+        "Longest ttl_ms a client may ask for (env LOCKD_MAX_TTL_MS; default 86400000).", valueName: "n"))
+    var maxTTLMs: String?
+
+    @Option(name: .customLong("idle-timeout-ms"), parsing: .unconditional, help: ArgumentHelp(
+        "How long a keep-alive connection may sit idle before lockd closes it (env LOCKD_IDLE_TIMEOUT_MS; default 60000).", valueName: "n"))
+    var idleTimeoutMs: String?
+
+    @Option(name: .customLong("drain-timeout-ms"), parsing: .unconditional, help: ArgumentHelp(
+        "On SIGTERM, how long requests in flight may take to finish before their connections close (env LOCKD_DRAIN_TIMEOUT_MS; default 10000).",
+        valueName: "n"))
+    var drainTimeoutMs: String?
+
+    @Flag(name: .customLong("access-log"), help: "Log one line per request: method, route, status, duration, request id (env LOCKD_ACCESS_LOG=true; default off).")
+    var accessLog = false
 
     @Option(name: .long, help: "A file of LOCKD_NAME=value lines, used for settings given neither as a flag nor in the environment (env LOCKD_CONFIG; default: none).")
     var config: String?
@@ -76,13 +108,49 @@ struct LockdCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        LoggingSystem.bootstrap { label in
+        // The metadata provider adds the id of the request being served to
+        // every line logged on its behalf, in every layer.
+        LoggingSystem.bootstrap({ label, provider in
             var handler: any LogHandler = settings.logFormat == .json
-                ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+                ? JSONLogHandler(label: label, metadataProvider: provider)
+                : StreamLogHandler.standardError(label: label, metadataProvider: provider)
             handler.logLevel = settings.logLevel
             return handler
-        }
+        }, metadataProvider: HTTPRequestLogMetadata.metadataProvider)
         let logger = Logger(label: "lockd")
+        if let url = settings.redisURL { try await Self.checkRedis(url: url, settings: settings, logger: logger) }
         try await LockdApp(settings: settings, logger: logger).run()
+    }
+
+    /// One attempt at Redis before serving: a setting Redis refuses stops
+    /// lockd (exit 64, naming the setting), since no retry can mend it; a
+    /// Redis that is only unreachable is retried while lockd serves.
+    static func checkRedis(url: String, settings: Settings, logger: Logger) async throws {
+        var configuration = try RedisConfiguration(url: url)
+        if configuration.tls != nil { configuration.tls = settings.redisTLS }
+        // One server: one attempt says it all. Sentinels and clusters are
+        // found over several connections that the client keeps retrying.
+        guard case .server = configuration.deployment else { return }
+        switch await RedisPreflight.check(configuration) {
+        case .ready:
+            return
+        case .unreachable(let error):
+            logger.warning("Redis cannot be reached yet; serving 503 and retrying until it can", metadata: ["error": "\(error)"])
+        case .refused(let error):
+            logger.critical("\(setting(refusing: error)): \(error) — lockd cannot work with this setting")
+            throw ExitCode(64)
+        }
+    }
+
+    /// The setting to fix when Redis refuses lockd with `error`.
+    static func setting(refusing error: RedisError) -> String {
+        switch error.kind {
+        case .databaseRejected: "--redis / LOCKD_REDIS_URL (its /database)"
+        case .tlsMismatch: "--redis / LOCKD_REDIS_URL (redis:// or rediss://)"
+        case .tlsVerificationFailed:
+            "--redis-tls-ca-file / LOCKD_REDIS_TLS_CA_FILE (or --redis-tls-cert-file and --redis-tls-key-file), or the host of --redis / LOCKD_REDIS_URL"
+        case .invalidConfiguration: "--redis-tls-* / LOCKD_REDIS_TLS_*"
+        default: "--redis / LOCKD_REDIS_URL (its user and password)"
+        }
     }
 }

@@ -1,6 +1,5 @@
 import LockEngine
 import LockdHTTP
-import LockdRedis
 import Logging
 import ServiceLifecycle
 
@@ -19,7 +18,7 @@ struct HTTPServerService: Service {
     }
 }
 
-/// The engine's wake-ups and heartbeats as a service. On graceful shutdown
+/// The engine's wake-ups and waiter upkeep as a service. On graceful shutdown
 /// it answers every waiter 503 and stops — first of all, so that the HTTP
 /// server's drain does not wait for long polls.
 struct LockEngineService: Service {
@@ -36,11 +35,11 @@ struct LockEngineService: Service {
     }
 }
 
-/// The store and its Redis client: idle until shutdown, then closed — last,
+/// The store and its Redis clients: idle until shutdown, then closed — last,
 /// once no request can use them.
 struct StoreService: Service {
     let store: any LockStore
-    let redis: RedisClient?
+    let redis: RedisLockBackend?
 
     func run() async {
         try? await gracefulShutdown()

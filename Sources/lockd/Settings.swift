@@ -1,5 +1,6 @@
 import LockdAPI
 import LockdRedis
+import LockdTransport
 import Logging
 
 #if canImport(Glibc)
@@ -18,6 +19,8 @@ struct Settings {
     var maxWaitMs: Int64 = 60_000
     var logLevel = Logger.Level.info
     var logFormat = LogFormat.text
+    /// Sizing, timeouts and the access log.
+    var operations = Operations()
 
     /// A setting that cannot be used, named as the user wrote it.
     struct Invalid: Error, CustomStringConvertible {
@@ -34,10 +37,25 @@ struct Settings {
             guard let colon = listen.lastIndex(of: ":"), UInt16(listen[listen.index(after: colon)...]) != nil else {
                 throw Invalid(description: "--listen / LOCKD_LISTEN must be HOST:PORT, got '\(listen)'")
             }
+            // Resolved now, so that a missing or unknown host is a bad setting, not a failure to listen.
+            do {
+                _ = try SocketAddress(parsing: listen)
+            } catch {
+                throw Invalid(description: "--listen / LOCKD_LISTEN: \(error)")
+            }
             self.listen = listen
         }
         var redisUsesTLS = false
-        if let url = value(flags.redis, "LOCKD_REDIS_URL"), !url.isEmpty {
+        if let url = value(flags.redis, "LOCKD_REDIS_URL") {
+            // Set but empty is a mistake (a variable meant to be filled in),
+            // not a request for the in-memory store: instances so configured
+            // would each hand out the same lock.
+            guard !url.isEmpty else {
+                throw Invalid(description: """
+                    --redis / LOCKD_REDIS_URL is set but empty: give a redis:// or rediss:// URL, or unset it \
+                    to run with the in-memory store (one process, not durable)
+                    """)
+            }
             // Parsed here so that the message names the setting; the
             // parser's messages never repeat the password.
             do {
@@ -65,12 +83,8 @@ struct Settings {
         tls = try Self.serverTLS(
             certificate: value(flags.tlsCertFile, "LOCKD_TLS_CERT_FILE"), key: value(flags.tlsKeyFile, "LOCKD_TLS_KEY_FILE"),
             clientCA: value(flags.tlsClientCAFile, "LOCKD_TLS_CLIENT_CA_FILE"))
-        if let text = value(flags.maxWaitMs, "LOCKD_MAX_WAIT_MS") {
-            guard let number = Int64(text), (0...3_600_000).contains(number) else {
-                throw Invalid(description: "--max-wait-ms / LOCKD_MAX_WAIT_MS must be an integer from 0 to 3600000, got '\(text)'")
-            }
-            self.maxWaitMs = number
-        }
+        maxWaitMs = try Self.integer(value(flags.maxWaitMs, "LOCKD_MAX_WAIT_MS"), "--max-wait-ms / LOCKD_MAX_WAIT_MS", in: 0...3_600_000)
+            ?? maxWaitMs
         if let text = value(flags.logLevel, "LOCKD_LOG_LEVEL") {
             guard let level = Logger.Level(rawValue: text.lowercased()) else {
                 throw Invalid(description: "--log-level / LOCKD_LOG_LEVEL must be trace, debug, info, notice, warning, error or critical, got '\(text)'")
@@ -83,14 +97,15 @@ struct Settings {
             }
             self.logFormat = format
         }
+        operations = try Self.operations(flags, value)
     }
 
     /// The names a config file may set (LOCKD_CONFIG itself is not one of them).
-    static let fileKeys: Set = [
+    static let fileKeys: Set<String> = Set([
         "LOCKD_LISTEN", "LOCKD_REDIS_URL", "LOCKD_REDIS_TLS_CA_FILE", "LOCKD_REDIS_TLS_CERT_FILE", "LOCKD_REDIS_TLS_KEY_FILE",
         "LOCKD_TLS_CERT_FILE", "LOCKD_TLS_KEY_FILE", "LOCKD_TLS_CLIENT_CA_FILE",
         "LOCKD_MAX_WAIT_MS", "LOCKD_LOG_LEVEL", "LOCKD_LOG_FORMAT",
-    ]
+    ]).union(operationsFileKeys)
 
     /// HTTPS settings from the three TLS files (empty counts as unset); the
     /// files are read now, so a missing, unreadable or mismatched one stops

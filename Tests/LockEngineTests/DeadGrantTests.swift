@@ -5,7 +5,8 @@ import Synchronization
 import Testing
 
 /// A grant that arrives after most of its TTL has passed — lockd paused
-/// between the store's answer and its own — is never handed out.
+/// between the store's answer and its own — is never handed out; one whose
+/// reply was lost in an outage is handed out once, as new.
 @Suite struct DeadGrantTests {
     @Test(arguments: StoreKind.allCases)
     func aLateGrantIsReleasedAndAFreshOneDelivered(store: StoreKind) async throws {
@@ -39,18 +40,40 @@ import Testing
             #expect(try await inner.status(of: name).isHeld == false)
         }
     }
+
+    @Test(arguments: StoreKind.allCases)
+    func aWaitersGrantWhoseReplyWasLostIsDeliveredAsNewNotAsARetry(store: StoreKind) async throws {
+        try await store.withEngine { _, inner in
+            let lossy = StalledStore(inner, stalls: 1, stall: .zero, thenFail: true)
+            let loops = try EventLoopGroup(loopCount: 1)
+            defer { loops.shutdown() }
+            var configuration = LockEngineConfiguration()
+            configuration.outageGrace = .milliseconds(200)
+            let engine = LockEngine(store: lossy, configuration: configuration, loops: loops, logger: .init(label: "test"))
+            let name = try LockName(uniqueLockName())
+            // No token of the client's: the lease found under the request's
+            // own token on the next attempt is the first one's grant.
+            let grant = try await engine.acquire(AcquireRequest(name: name, ttlMs: 30_000, waitMs: 5_000))
+            #expect(!grant.isRetry)
+            #expect(grant.lease.fence == lossy.grantsSeen[0].fence)
+            #expect(try await inner.status(of: name).holders.map(\.fence) == [grant.lease.fence])
+        }
+    }
 }
 
 /// Passes every call to a real store, but stalls after the first `stalls`
-/// grants — as if lockd were paused between the store's answer and its own.
+/// grants — as if lockd were paused between the store's answer and its own —
+/// and with `thenFail` reports them unavailable, as if the reply were lost.
 final class StalledStore: LockStore {
     private let inner: any LockStore
     private let stall: Duration
+    private let thenFail: Bool
     private let state: Mutex<(remaining: Int, grants: [Lease])>
 
-    init(_ inner: any LockStore, stalls: Int, stall: Duration) {
+    init(_ inner: any LockStore, stalls: Int, stall: Duration, thenFail: Bool = false) {
         self.inner = inner
         self.stall = stall
+        self.thenFail = thenFail
         self.state = Mutex((stalls, []))
     }
 
@@ -58,7 +81,7 @@ final class StalledStore: LockStore {
 
     func acquire(_ attempt: AcquireAttempt) async throws(LockError) -> AcquireResult {
         let result = try await inner.acquire(attempt)
-        guard case .granted(let lease, _) = result else { return result }
+        guard case .granted(let lease, _, _) = result else { return result }
         let mustStall = state.withLock { state -> Bool in
             state.grants.append(lease)
             guard state.remaining > 0 else { return false }
@@ -66,6 +89,7 @@ final class StalledStore: LockStore {
             return true
         }
         if mustStall { try? await Task.sleep(for: stall) }
+        if mustStall && thenFail { throw .unavailable("the reply was lost") }
         return result
     }
 
@@ -82,8 +106,9 @@ final class StalledStore: LockStore {
     func removeWaiter(_ waiter: WaiterID, from name: LockName) async throws(LockError) {
         try await inner.removeWaiter(waiter, from: name)
     }
-    func heartbeat(_ waiters: [LockName: [WaiterID]]) async throws(LockError) { try await inner.heartbeat(waiters) }
-    func deliverWakeups(to handler: @escaping @Sendable (Wakeup) -> Void) async {}
+    func beat(names: Set<LockName>) async throws(LockError) -> Bool { try await inner.beat(names: names) }
+    func reconcile(_ queues: [LocalQueue]) async throws(LockError) -> [QueueRepair] { try await inner.reconcile(queues) }
+    func deliverEvents(to handler: @escaping @Sendable (StoreEvent) -> Void) async {}
     func checkReady() async throws(LockError) { try await inner.checkReady() }
     func close() async {}
 }

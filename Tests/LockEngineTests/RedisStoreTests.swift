@@ -16,7 +16,9 @@ import Testing
         let engines: [LockEngine]
         let runners: [Task<Void, Never>]
 
-        static func start(instances: Int = 2, server existing: RedisServerFixture? = nil) async throws -> Cluster {
+        static func start(
+            instances: Int = 2, server existing: RedisServerFixture? = nil, livenessKeys: RedisLivenessKeys = .shared
+        ) async throws -> Cluster {
             let server: RedisServerFixture
             if let existing {
                 server = existing
@@ -30,7 +32,8 @@ import Testing
             for index in 0..<instances {
                 let logger = Logger(label: "instance-\(index)")
                 let client = RedisClient(configuration: try RedisConfiguration(url: server.url), eventLoopGroup: loops, logger: logger)
-                let engine = LockEngine(store: RedisLockStore(client: client, logger: logger), loops: loops, logger: logger)
+                let store = RedisLockStore(client: client, livenessKeys: livenessKeys, logger: logger)
+                let engine = LockEngine(store: store, loops: loops, logger: logger)
                 clients.append(client)
                 engines.append(engine)
                 runners.append(Task { await engine.run() })
@@ -80,61 +83,74 @@ import Testing
         await cluster.stop()
     }
 
-    @Test func aWaiterWhoseInstanceDiedHoldsUpTheQueueOnlyBriefly() async throws {
+    @Test(arguments: [RedisLivenessKeys.shared, .perSlot])
+    func aWaiterWhoseInstanceDiedHoldsUpTheQueueOnlyBriefly(livenessKeys: RedisLivenessKeys) async throws {
         let server = try await offThePool { try RedisServerFixture.start() }
-        let survivor = try await Cluster.start(instances: 1, server: server)
-        let doomed = try await Cluster.start(instances: 1, server: server)
+        let survivor = try await Cluster.start(instances: 1, server: server, livenessKeys: livenessKeys)
+        let doomed = try await Cluster.start(instances: 1, server: server, livenessKeys: livenessKeys)
         let name = try LockName(uniqueLockName())
         let holder = try await survivor.engines[0].acquire(AcquireRequest(name: name, ttlMs: 30_000))
         // The doomed instance queues first, then dies without leaving the queue.
         let orphan = Task { try await doomed.engines[0].acquire(AcquireRequest(name: name, ttlMs: 30_000, waitMs: 30_000)) }
-        try await Task.sleep(for: .milliseconds(100))
+        #expect(await eventually { await queued(name, client: survivor.clients[0]) == 1 })
         for runner in doomed.runners { runner.cancel() }
         await doomed.clients[0].shutdown()
         let waiting = Task { try await survivor.engines[0].acquire(AcquireRequest(name: name, ttlMs: 30_000, waitMs: 20_000, owner: "survivor")) }
-        try await Task.sleep(for: .milliseconds(100))
+        #expect(await eventually { await queued(name, client: survivor.clients[0]) == 2 })
+        // Released while the dead instance still counts as alive: the
+        // survivor must notice by itself when that ends.
         try await survivor.engines[0].release(name, token: holder.lease.token)
         let started = MonotonicClock.now()
         let grant = try await waiting.value
         let waitedMs = (MonotonicClock.now() - started) / 1_000_000
         #expect(grant.lease.owner == "survivor")
-        // Three missed one-second heartbeats, plus one beat to notice.
-        #expect(waitedMs < 6_000)
+        // The liveness window (600 ms), with room for a busy machine.
+        #expect(waitedMs < 2_000)
         orphan.cancel()
         _ = try? await orphan.value
         await doomed.stop(keepServer: true)
         await survivor.stop()
     }
 
-    @Test func oneHeartbeatReachesWaitersOnThousandsOfNames() async throws {
+    @Test func oneReconcilePutsBackWaitersOnThousandsOfNames() async throws {
         let server = try await offThePool { try RedisServerFixture.start() }
         let loops = try EventLoopGroup(loopCount: 1, namePrefix: "redis-store-test")
         let client = RedisClient(configuration: try RedisConfiguration(url: server.url), eventLoopGroup: loops, logger: Logger(label: "test"))
         let store = RedisLockStore(client: client, logger: Logger(label: "test"))
-        // More names than one heartbeat pipeline carries.
+        // More names than one pipeline carries.
         let base = try LockName(uniqueLockName())
         let names = try (0..<1_200).map { try LockName("\(base.value):\($0)") }
-        var waiters: [LockName: [WaiterID]] = [:]
+        var queues: [LocalQueue] = []
         for name in names {
             _ = try await store.acquire(AcquireAttempt(name: name, token: .random(), ttlMs: 30_000, owner: nil, waiter: nil))
-            let waiter = WaiterID.random()
-            let queued = try await store.acquire(AcquireAttempt(name: name, token: .random(), ttlMs: 30_000, owner: nil, waiter: waiter))
-            guard case .held = queued else { Issue.record("the second acquire waits"); break }
-            waiters[name] = [waiter]
+            let waiters = [WaiterID.random(), WaiterID.random()]
+            for waiter in waiters {
+                let queued = try await store.acquire(AcquireAttempt(name: name, token: .random(), ttlMs: 30_000, owner: nil, waiter: waiter, waitMs: 30_000))
+                guard case .held = queued else { Issue.record("a second acquire waits"); break }
+            }
+            queues.append(LocalQueue(name: name, waiters: waiters, waitMs: 30_000))
         }
-        func aliveUntil() async throws -> [Double] {
-            try await client.pipeline(names.map { ["ZSCORE", .string("lockd:{\($0.value)}:alive"), .string(waiters[$0]?.first?.value ?? "")] })
-                .map { try $0.get().double ?? 0 }
-        }
-        let before = try await aliveUntil()
-        #expect(before.allSatisfy { $0 > 0 })
-        try await Task.sleep(for: .milliseconds(20))
-        try await store.heartbeat(waiters)
-        let after = try await aliveUntil()
-        #expect(zip(before, after).allSatisfy { $0 < $1 })
+        #expect(try await store.beat(names: Set(names)))
+        #expect(try await store.reconcile(queues).allSatisfy { $0.restored == 0 })
+
+        // Redis loses the queues and this instance's liveness, as in a restart.
+        _ = try await client.pipeline(names.map { ["DEL", .string("lockd:{\($0.value)}:waiters")] } + [["DEL", "lockd:instances"]])
+        #expect(try await store.beat(names: Set(names)) == false)
+        let repairs = try await store.reconcile(queues)
+        #expect(repairs.count == names.count)
+        #expect(repairs.allSatisfy { $0.restored == 2 && ($0.hint.recheckAfterMs ?? 0) > 0 })
+        let members = try await client.pipeline(names.map { ["ZRANGE", .string("lockd:{\($0.value)}:waiters"), "0", "-1"] })
+            .map { try $0.get().array?.compactMap { $0.string.map { String($0.split(separator: ":").last ?? "") } } ?? [] }
+        #expect(members == queues.map { $0.waiters.map(\.value) })
+        #expect(try await store.beat(names: Set(names)))
         await client.shutdown()
         loops.shutdown()
         await offThePool { server.stop() }
+    }
+
+    /// How many waiters the store holds for `name`.
+    private func queued(_ name: LockName, client: RedisClient) async -> Int {
+        (try? await client.send(["ZCARD", .string("lockd:{\(name.value)}:waiters")]).int) ?? -1
     }
 
     @Test func fencesKeepGrowingWhenRedisRestartsWithoutPersistence() async throws {

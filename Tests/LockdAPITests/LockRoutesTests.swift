@@ -147,11 +147,43 @@ import Testing
             #expect(health.json["status"] as? String == "ok")
             let ready = try await lockd.send("GET", "/readyz")
             #expect(ready.status == 200)
+            #expect(ready.json["status"] as? String == "ready")
+            #expect(ready.json["store"] as? String == store.rawValue, "/readyz does not name the store: \(ready.text)")
             let spec = try await lockd.send("GET", "/openapi.yaml")
             #expect(spec.status == 200)
             #expect(spec.body == Data(OpenAPIDocument.bytes))
             #expect(spec.text.contains("openapi: 3."))
             #expect(try await lockd.send("GET", "/metrics").status == 200)
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func problemsNameTheLockAndAdviseWhatFitsWhatHappened(store: StoreKind) async throws {
+        try await store.withLockd { lockd in
+            let name = uniqueLockName()
+            #expect(try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":60000}"#).status == 201)
+
+            let atOnce = try await lockd.send("POST", "/locks/\(name)")
+            let atOnceDetail = atOnce.json["detail"] as? String ?? ""
+            #expect(atOnce.json["name"] as? String == name)
+            #expect(atOnceDetail.contains("lock \"\(name)\""), "\(atOnceDetail)")
+            #expect(atOnceDetail.contains("wait_ms"), "a try-once 409 should say that waiting is possible: \(atOnceDetail)")
+
+            let afterWait = try await lockd.send("POST", "/locks/\(name)", body: #"{"wait_ms":100}"#)
+            let afterWaitDetail = afterWait.json["detail"] as? String ?? ""
+            #expect(afterWait.status == 409)
+            #expect(afterWaitDetail.contains("lock \"\(name)\"") && afterWaitDetail.contains("100 ms"), "\(afterWaitDetail)")
+            #expect(!afterWaitDetail.contains("wait_ms"), "advises waiting to a client that just waited: \(afterWaitDetail)")
+
+            let lost = try await lockd.send("DELETE", "/locks/\(name)", headers: ["Lock-Token": "not-the-holders-token-000"])
+            #expect(lost.json["type"] as? String == "lease-lost")
+            #expect(lost.json["name"] as? String == name)
+            #expect((lost.json["detail"] as? String ?? "").contains("lock \"\(name)\""))
+
+            let invalid = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":5}"#)
+            #expect(invalid.status == 400 && invalid.json["name"] as? String == name)
+            // A name that is not one is not repeated back as one.
+            #expect(try await lockd.send("POST", "/locks/%2E%2E").json["name"] == nil)
         }
     }
 }

@@ -10,7 +10,7 @@ struct GeneratedClientTests {
     /// was generated from. The generated code is committed (a build plugin would
     /// make `swift run lockd` build the generator too), so this catches a spec
     /// change without a regeneration.
-    static let generatedFrom: UInt64 = 0x31fc_9c06_67e6_951b
+    static let generatedFrom: UInt64 = 0x821b_5198_c44d_a263
 
     /// The top-level `openapi.yaml`.
     static let spec = URL(fileURLWithPath: #filePath)
@@ -48,6 +48,7 @@ struct GeneratedClientTests {
             #expect(try health.body.json.status == .ok)
             guard case .ok(let readiness) = try await client.getReadiness() else { throw TestFailure("GET /readyz") }
             #expect(try readiness.body.json.status == .ready)
+            #expect(try readiness.body.json.store == .memory)
         }
     }
 }

@@ -84,6 +84,7 @@ import Testing
             #expect(response.status == 400)
             #expect(response.text.contains("https://"))
             #expect(response.header("Connection") == "close")
+            #expect(response.header("X-Request-Id") != nil)
             #expect(await client.closedByServer())
             // The server lingers until the client goes.
             client.close()

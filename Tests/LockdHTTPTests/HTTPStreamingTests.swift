@@ -16,6 +16,7 @@ import Testing
             #expect(start.hasPrefix("HTTP/1.1 200 OK\r\n"))
             #expect(start.contains("Transfer-Encoding: chunked\r\n"))
             #expect(!start.contains("Content-Length"))
+            #expect(start.contains("\r\nX-Request-Id: "))
             server.gate.open()
             let rest = String(decoding: try await client.read(until: "0\r\n\r\n"), as: UTF8.self)
             #expect(rest == "\r\n7\r\nsecond\n\r\n0\r\n\r\n")

@@ -84,6 +84,26 @@ import Testing
         #expect(error.kind == .authenticationFailed)
     }
 
+    @Test func aDatabaseRedisLacksIsASettingToFixNotAnOutage() {
+        var machine = Self.machine(database: 99)
+        _ = machine.send(["GET", "k"], id: 1, waiter: 1, now: 0)
+        _ = machine.connected()
+        Self.drain(&machine)
+        _ = machine.received(.map([]), now: 0)
+        #expect(Self.drain(&machine) == [["SELECT", "99"]])
+        guard case .disconnect(_, let failing, .reconnect) = machine.received(.error("ERR DB index is out of range"), now: 0) else {
+            Issue.record("backs off")
+            return
+        }
+        let error = try? #require(failing.first?.1)
+        #expect(error?.kind == .databaseRejected && error?.needsSettingsFixed == true)
+        #expect(error?.message.contains("no database 99") == true, "\(String(describing: error))")
+        // Later commands learn the same cause, not "unreachable".
+        guard case .fail(2, let later) = machine.send(["GET", "k"], id: 2, waiter: 2, now: 1) else { Issue.record("fails fast"); return }
+        #expect(later.kind == .databaseRejected)
+        #expect(!"\(later)".contains("databaseRejected"), "the description shows an internal name: \(later)")
+    }
+
     @Test func pipelinedRepliesMatchCommandsInOrderAndPushFramesMatchNone() {
         var machine = Self.readyMachine()
         for id in 1...3 { _ = machine.send(["GET", .string("k\(id)")], id: UInt64(id), waiter: id, now: 0) }

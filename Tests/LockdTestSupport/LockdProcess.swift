@@ -31,16 +31,21 @@ public final class LockdProcess: Sendable {
     public var output: String { Self.read(directory.appendingPathComponent("lockd.log")) }
 
     /// Starts lockd and waits until it logs the address it listens on.
-    /// - Parameter listen: passed as `--listen` first; nil leaves the address
-    ///   to the other arguments, the environment or a config file.
+    /// - Parameters:
+    ///   - listen: passed as `--listen` first; nil leaves the address to the
+    ///     other arguments, the environment or a config file.
+    ///   - launcher: a command that runs lockd, such as `["/usr/bin/taskset", "-c", "0"]`;
+    ///     it must exec lockd, so that the child's id is lockd's.
     /// - Throws: when it exits or does not listen within 10 s (output attached).
-    public static func start(_ arguments: [String], environment: [String: String] = [:], listen: String? = "127.0.0.1:0")
-        async throws -> LockdProcess {
+    public static func start(
+        _ arguments: [String], environment: [String: String] = [:], listen: String? = "127.0.0.1:0", launcher: [String] = []
+    ) async throws -> LockdProcess {
         let directory = try temporaryDirectory()
         let logPath = directory.appendingPathComponent("lockd.log")
+        let command = launcher + [try binaryPath()] + (listen.map { ["--listen", $0] } ?? []) + arguments
         let process = try ChildProcess(
-            executable: try binaryPath(),
-            arguments: (listen.map { ["--listen", $0] } ?? []) + arguments,
+            executable: command[0],
+            arguments: Array(command.dropFirst()),
             environment: cleanEnvironment(adding: environment),
             outputPath: logPath.path
         )
@@ -95,6 +100,13 @@ public final class LockdProcess: Sendable {
     /// Stops lockd with SIGKILL (tests that check a graceful stop signal it themselves).
     public func stop() async {
         try? await offThePool { [process] in process.terminate(with: SIGKILL) }
+    }
+
+    /// The names of lockd's threads now (`lockd-loop-0`, …), from /proc.
+    public var threadNames: [String] {
+        let tasks = "/proc/\(process.pid)/task"
+        let ids = (try? FileManager.default.contentsOfDirectory(atPath: tasks)) ?? []
+        return ids.compactMap { Self.read(URL(fileURLWithPath: "\(tasks)/\($0)/comm")).split(separator: "\n").first.map(String.init) }
     }
 
     /// Sends one request on a new connection and reads the response.

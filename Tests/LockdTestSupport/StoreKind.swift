@@ -28,24 +28,25 @@ public enum StoreKind: String, CaseIterable, Sendable, CustomStringConvertible {
         let loops = try EventLoopGroup(loopCount: 1, namePrefix: "engine-test")
         defer { loops.shutdown() }
         let store: any LockStore
-        var redis: (server: RedisServerFixture, client: RedisClient)?
+        var redis: (server: RedisServerFixture, backend: RedisLockBackend)?
         switch self {
         case .memory:
             store = InMemoryLockStore()
         case .redis:
             let server = try await offThePool { try RedisServerFixture.start() }
-            let client = RedisClient(configuration: try RedisConfiguration(url: server.url), eventLoopGroup: loops, logger: Logger(label: "test"))
-            redis = (server, client)
-            store = RedisLockStore(client: client, logger: Logger(label: "test"))
+            let backend = try RedisLockBackend(configuration: try RedisConfiguration(url: server.url), loops: loops, logger: Logger(label: "test"))
+            redis = (server, backend)
+            store = backend.store
         }
-        let engine = LockEngine(store: store, configuration: configuration, loops: loops, logger: Logger(label: "test"))
+        let engine = LockEngine(store: store, configuration: configuration, loops: loops,
+                                upkeepLoop: redis?.backend.upkeepLoop, logger: Logger(label: "test"))
         let runner = Task { await engine.run() }
         defer { runner.cancel() }
         // Give the wake-up subscription a moment to be in place.
         try await Task.sleep(for: .milliseconds(20))
         func tearDown() async {
             await store.close()
-            await redis?.client.shutdown()
+            await redis?.backend.shutdown()
             if let server = redis?.server { await offThePool { server.stop() } }
         }
         do {

@@ -5,6 +5,7 @@ import LockdHTTP
 import LockdRedis
 import LockdTransport
 import Logging
+import Synchronization
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -36,6 +37,11 @@ public struct TestLockd: Sendable {
         public var loopCount = 2
         /// How long shutdown waits for requests in flight.
         public var shutdownGracePeriod = Duration.seconds(2)
+        /// The Redis URL lockd uses instead of the fixture's own (a wrong
+        /// password, another database); nil uses the fixture's.
+        public var redisURL: String?
+        /// Where one line per request goes (`--access-log`); nil writes none.
+        public var accessLog: AccessLog?
     }
 
     /// The in-process lock engine.
@@ -70,21 +76,21 @@ public struct TestLockd: Sendable {
         configuration.http.listenAddress = "127.0.0.1:0"
 
         let loops = try EventLoopGroup(loopCount: configuration.loopCount, namePrefix: "lockd-test")
-        let lockdMetrics = LockdMetrics()
-        let metrics = LockMetrics(factory: lockdMetrics.factory)
-        let store: any LockStore
-        var client: RedisClient?
-        if let redis {
-            let redisClient = RedisClient(configuration: try RedisConfiguration(url: redis.url), eventLoopGroup: loops, logger: logger)
-            client = redisClient
-            store = RedisLockStore(client: redisClient, metrics: metrics, logger: logger)
-        } else {
-            store = InMemoryLockStore()
+        let metrics = LockdMetrics(store: redis == nil ? "memory" : "redis")
+        let backend = try redis.map { redis in
+            try RedisLockBackend(configuration: try RedisConfiguration(url: configuration.redisURL ?? redis.url), loops: loops,
+                                 metrics: metrics.lock, logger: logger)
         }
-        let engine = LockEngine(store: store, configuration: configuration.engine, loops: loops, metrics: metrics, logger: logger)
-        let api = LockAPI(engine: engine, factory: lockdMetrics.factory, metrics: lockdMetrics.render)
-        let server = HTTPServer(configuration: configuration.http, responder: api.responder, eventLoopGroup: loops, logger: logger)
-        lockdMetrics.observe(server)
+        let store: any LockStore = backend?.store ?? InMemoryLockStore()
+        let engine = LockEngine(store: store, configuration: configuration.engine, loops: loops,
+                                upkeepLoop: backend?.upkeepLoop, metrics: metrics.lock, logger: logger)
+        let serverBox = Mutex<HTTPServer?>(nil)
+        let served = metrics.api(engine: engine, redis: backend?.client, accessLog: configuration.accessLog) {
+            serverBox.withLock { $0 }?.openConnectionCount ?? 0
+        }
+        let server = HTTPServer(configuration: configuration.http, responder: served.responder, eventLoopGroup: loops, logger: logger,
+                                observer: served.observer)
+        serverBox.withLock { $0 = server }
 
         func tearDown(_ runner: Task<Void, Never>?) async {
             engine.beginShutdown()
@@ -92,7 +98,7 @@ public struct TestLockd: Sendable {
             runner?.cancel()
             await runner?.value
             await store.close()
-            await client?.shutdown()
+            await backend?.shutdown()
             loops.shutdown()
         }
         let addresses: [SocketAddress]

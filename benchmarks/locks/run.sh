@@ -195,5 +195,9 @@ json.dump({
 }, open(sys.argv[1], "w"), indent=1)
 EOF
 cp "$TMP/results.jsonl" "$HERE/results.jsonl"
+# Sections after the "kept by run.sh" marker (such as compare-builds.py's
+# figures) are carried over into the new RESULTS.md.
+kept=$(sed -n '/^<!-- kept by run.sh/,$p' "$HERE/RESULTS.md" 2>/dev/null || true)
 python3 "$HERE/report.py" render "$TMP/results.jsonl" "$TMP/meta.json" >"$HERE/RESULTS.md"
+if [[ -n $kept ]]; then printf '\n%s\n' "$kept" >>"$HERE/RESULTS.md"; fi
 log "wrote $HERE/RESULTS.md"

@@ -47,6 +47,18 @@ static inline int clockd_socket(int domain) { return socket(domain, SOCK_STREAM 
 
 static inline int clockd_errno(void) { return errno; }
 
+// Declared by hand, as accept4 above (glibc's takes a cpu_set_t *).
+extern int sched_getaffinity(pid_t pid, size_t size, void *mask);
+
+/* CPUs in the calling thread's affinity mask (the first 1024), or -1. */
+static inline int clockd_affinity_count(void) {
+    unsigned long mask[1024 / (8 * sizeof(unsigned long))];
+    if (sched_getaffinity(0, sizeof mask, mask) != 0) return -1;
+    int count = 0;
+    for (unsigned i = 0; i < sizeof mask / sizeof mask[0]; i++) count += __builtin_popcountl(mask[i]);
+    return count;
+}
+
 /* Names the calling thread (prctl is variadic, which Swift cannot call); Linux keeps 15 bytes. */
 static inline int clockd_set_thread_name(const char *name) { return prctl(PR_SET_NAME, name, 0, 0, 0); }
 

@@ -41,6 +41,10 @@ import HTTPTypes
 ///   `Content-Encoding` other than `identity` gets `415
 ///   unsupported-media-type` (with `Accept-Encoding: identity`) and changes
 ///   nothing.
+/// * Every response carries `X-Request-Id`: the request's own `X-Request-Id`
+///   when it sent one (1–128 visible ASCII characters), else one lockd made.
+///   lockd logs it, and a W3C `traceparent` sent with the request, with
+///   every line about the request.
 ///
 public struct Client: APIProtocol {
     /// The underlying HTTP client.
@@ -1038,7 +1042,7 @@ public struct Client: APIProtocol {
     }
     /// The store answers (readiness).
     ///
-    /// With Redis, `200` once Redis answers `PING`; with the in-memory store always `200`.
+    /// With Redis, `200` once Redis answers `PING` on every connection; with the in-memory store always `200`. Both answers name the store; a `503`'s `detail` says why Redis cannot serve (unreachable, refusing lockd's password, a database index it lacks, a certificate that fails verification, TLS spoken to a plaintext port or the reverse).
     ///
     /// - Remark: HTTP `GET /readyz`.
     /// - Remark: Generated from `#/paths//readyz/get(getReadiness)`.

@@ -356,15 +356,32 @@ extension Components {
             }
             /// - Remark: Generated from `#/components/schemas/Readiness/status`.
             public var status: Components.Schemas.Readiness.StatusPayload
+            /// Where leases live: `redis`, or `memory` (this process only: not durable, not shared with other instances).
+            ///
+            /// - Remark: Generated from `#/components/schemas/Readiness/store`.
+            @frozen public enum StorePayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case redis = "redis"
+                case memory = "memory"
+            }
+            /// Where leases live: `redis`, or `memory` (this process only: not durable, not shared with other instances).
+            ///
+            /// - Remark: Generated from `#/components/schemas/Readiness/store`.
+            public var store: Components.Schemas.Readiness.StorePayload
             /// Creates a new `Readiness`.
             ///
             /// - Parameters:
             ///   - status:
-            public init(status: Components.Schemas.Readiness.StatusPayload) {
+            ///   - store: Where leases live: `redis`, or `memory` (this process only: not durable, not shared with other instances).
+            public init(
+                status: Components.Schemas.Readiness.StatusPayload,
+                store: Components.Schemas.Readiness.StorePayload
+            ) {
                 self.status = status
+                self.store = store
             }
             public enum CodingKeys: String, CodingKey {
                 case status
+                case store
             }
         }
         /// What went wrong, as a short relative reference clients branch on:
@@ -372,8 +389,8 @@ extension Components {
         /// `unavailable` (503), `not-found` (404), `method-not-allowed` (405),
         /// `not-acceptable` (406), `unsupported-media-type` (415),
         /// `payload-too-large` (413), `headers-too-large` (431),
-        /// `uri-too-long` (414), `timeout` (408), `not-implemented` (501),
-        /// `http-version-not-supported` (505).
+        /// `uri-too-long` (414), `timeout` (408), `expectation-failed` (417),
+        /// `not-implemented` (501), `http-version-not-supported` (505).
         ///
         ///
         /// - Remark: Generated from `#/components/schemas/ProblemType`.
@@ -390,6 +407,7 @@ extension Components {
             case headersTooLarge = "headers-too-large"
             case uriTooLong = "uri-too-long"
             case timeout = "timeout"
+            case expectationFailed = "expectation-failed"
             case notImplemented = "not-implemented"
             case httpVersionNotSupported = "http-version-not-supported"
         }
@@ -411,6 +429,21 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/Problem/detail`.
             public var detail: Swift.String
+            /// The lock the request was about, when it named a valid one.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Problem/name`.
+            public var name: Swift.String?
+            /// On `/readyz`'s `503` only: where leases live, `redis` or `memory`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Problem/store`.
+            @frozen public enum StorePayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case redis = "redis"
+                case memory = "memory"
+            }
+            /// On `/readyz`'s `503` only: where leases live, `redis` or `memory`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Problem/store`.
+            public var store: Components.Schemas.Problem.StorePayload?
             /// On `lock-held` only; who holds the lock.
             ///
             /// - Remark: Generated from `#/components/schemas/Problem/holders`.
@@ -422,18 +455,24 @@ extension Components {
             ///   - title: Short, fixed summary of the problem type.
             ///   - status: The HTTP status code.
             ///   - detail: What happened and what to fix.
+            ///   - name: The lock the request was about, when it named a valid one.
+            ///   - store: On `/readyz`'s `503` only: where leases live, `redis` or `memory`.
             ///   - holders: On `lock-held` only; who holds the lock.
             public init(
                 _type: Components.Schemas.ProblemType,
                 title: Swift.String,
                 status: Swift.Int,
                 detail: Swift.String,
+                name: Swift.String? = nil,
+                store: Components.Schemas.Problem.StorePayload? = nil,
                 holders: [Components.Schemas.Holder]? = nil
             ) {
                 self._type = _type
                 self.title = title
                 self.status = status
                 self.detail = detail
+                self.name = name
+                self.store = store
                 self.holders = holders
             }
             public enum CodingKeys: String, CodingKey {
@@ -441,6 +480,8 @@ extension Components {
                 case title
                 case status
                 case detail
+                case name
+                case store
                 case holders
             }
         }

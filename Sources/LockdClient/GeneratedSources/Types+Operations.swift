@@ -208,7 +208,7 @@ public enum Operations {
             /// `not-acceptable` (406: `Accept-Encoding` refuses both gzip and
             /// identity), `unsupported-media-type` (415: a request with a
             /// `Content-Encoding`), `timeout` (408), `payload-too-large` (413),
-            /// `uri-too-long` (414), `headers-too-large` (431), `not-implemented` (501),
+            /// `uri-too-long` (414), `expectation-failed` (417), `headers-too-large` (431), `not-implemented` (501),
             /// `http-version-not-supported` (505), or `invalid-request` (400) for
             /// malformed HTTP, after which the connection is closed.
             ///
@@ -548,7 +548,7 @@ public enum Operations {
             /// `not-acceptable` (406: `Accept-Encoding` refuses both gzip and
             /// identity), `unsupported-media-type` (415: a request with a
             /// `Content-Encoding`), `timeout` (408), `payload-too-large` (413),
-            /// `uri-too-long` (414), `headers-too-large` (431), `not-implemented` (501),
+            /// `uri-too-long` (414), `expectation-failed` (417), `headers-too-large` (431), `not-implemented` (501),
             /// `http-version-not-supported` (505), or `invalid-request` (400) for
             /// malformed HTTP, after which the connection is closed.
             ///
@@ -783,7 +783,7 @@ public enum Operations {
             /// `not-acceptable` (406: `Accept-Encoding` refuses both gzip and
             /// identity), `unsupported-media-type` (415: a request with a
             /// `Content-Encoding`), `timeout` (408), `payload-too-large` (413),
-            /// `uri-too-long` (414), `headers-too-large` (431), `not-implemented` (501),
+            /// `uri-too-long` (414), `expectation-failed` (417), `headers-too-large` (431), `not-implemented` (501),
             /// `http-version-not-supported` (505), or `invalid-request` (400) for
             /// malformed HTTP, after which the connection is closed.
             ///
@@ -1065,7 +1065,7 @@ public enum Operations {
             /// `not-acceptable` (406: `Accept-Encoding` refuses both gzip and
             /// identity), `unsupported-media-type` (415: a request with a
             /// `Content-Encoding`), `timeout` (408), `payload-too-large` (413),
-            /// `uri-too-long` (414), `headers-too-large` (431), `not-implemented` (501),
+            /// `uri-too-long` (414), `expectation-failed` (417), `headers-too-large` (431), `not-implemented` (501),
             /// `http-version-not-supported` (505), or `invalid-request` (400) for
             /// malformed HTTP, after which the connection is closed.
             ///
@@ -1328,7 +1328,7 @@ public enum Operations {
             /// `not-acceptable` (406: `Accept-Encoding` refuses both gzip and
             /// identity), `unsupported-media-type` (415: a request with a
             /// `Content-Encoding`), `timeout` (408), `payload-too-large` (413),
-            /// `uri-too-long` (414), `headers-too-large` (431), `not-implemented` (501),
+            /// `uri-too-long` (414), `expectation-failed` (417), `headers-too-large` (431), `not-implemented` (501),
             /// `http-version-not-supported` (505), or `invalid-request` (400) for
             /// malformed HTTP, after which the connection is closed.
             ///
@@ -1470,7 +1470,7 @@ public enum Operations {
             /// `not-acceptable` (406: `Accept-Encoding` refuses both gzip and
             /// identity), `unsupported-media-type` (415: a request with a
             /// `Content-Encoding`), `timeout` (408), `payload-too-large` (413),
-            /// `uri-too-long` (414), `headers-too-large` (431), `not-implemented` (501),
+            /// `uri-too-long` (414), `expectation-failed` (417), `headers-too-large` (431), `not-implemented` (501),
             /// `http-version-not-supported` (505), or `invalid-request` (400) for
             /// malformed HTTP, after which the connection is closed.
             ///
@@ -1531,7 +1531,7 @@ public enum Operations {
     }
     /// The store answers (readiness).
     ///
-    /// With Redis, `200` once Redis answers `PING`; with the in-memory store always `200`.
+    /// With Redis, `200` once Redis answers `PING` on every connection; with the in-memory store always `200`. Both answers name the store; a `503`'s `detail` says why Redis cannot serve (unreachable, refusing lockd's password, a database index it lacks, a certificate that fails verification, TLS spoken to a plaintext port or the reverse).
     ///
     /// - Remark: HTTP `GET /readyz`.
     /// - Remark: Generated from `#/paths//readyz/get(getReadiness)`.
@@ -1640,7 +1640,7 @@ public enum Operations {
             /// `not-acceptable` (406: `Accept-Encoding` refuses both gzip and
             /// identity), `unsupported-media-type` (415: a request with a
             /// `Content-Encoding`), `timeout` (408), `payload-too-large` (413),
-            /// `uri-too-long` (414), `headers-too-large` (431), `not-implemented` (501),
+            /// `uri-too-long` (414), `expectation-failed` (417), `headers-too-large` (431), `not-implemented` (501),
             /// `http-version-not-supported` (505), or `invalid-request` (400) for
             /// malformed HTTP, after which the connection is closed.
             ///
@@ -1816,7 +1816,7 @@ public enum Operations {
             /// `not-acceptable` (406: `Accept-Encoding` refuses both gzip and
             /// identity), `unsupported-media-type` (415: a request with a
             /// `Content-Encoding`), `timeout` (408), `payload-too-large` (413),
-            /// `uri-too-long` (414), `headers-too-large` (431), `not-implemented` (501),
+            /// `uri-too-long` (414), `expectation-failed` (417), `headers-too-large` (431), `not-implemented` (501),
             /// `http-version-not-supported` (505), or `invalid-request` (400) for
             /// malformed HTTP, after which the connection is closed.
             ///
@@ -1992,7 +1992,7 @@ public enum Operations {
             /// `not-acceptable` (406: `Accept-Encoding` refuses both gzip and
             /// identity), `unsupported-media-type` (415: a request with a
             /// `Content-Encoding`), `timeout` (408), `payload-too-large` (413),
-            /// `uri-too-long` (414), `headers-too-large` (431), `not-implemented` (501),
+            /// `uri-too-long` (414), `expectation-failed` (417), `headers-too-large` (431), `not-implemented` (501),
             /// `http-version-not-supported` (505), or `invalid-request` (400) for
             /// malformed HTTP, after which the connection is closed.
             ///

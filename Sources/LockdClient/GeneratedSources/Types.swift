@@ -67,7 +67,7 @@ public protocol APIProtocol: Sendable {
     func getHealth(_ input: Operations.GetHealth.Input) async throws -> Operations.GetHealth.Output
     /// The store answers (readiness).
     ///
-    /// With Redis, `200` once Redis answers `PING`; with the in-memory store always `200`.
+    /// With Redis, `200` once Redis answers `PING` on every connection; with the in-memory store always `200`. Both answers name the store; a `503`'s `detail` says why Redis cannot serve (unreachable, refusing lockd's password, a database index it lacks, a certificate that fails verification, TLS spoken to a plaintext port or the reverse).
     ///
     /// - Remark: HTTP `GET /readyz`.
     /// - Remark: Generated from `#/paths//readyz/get(getReadiness)`.
@@ -182,7 +182,7 @@ extension APIProtocol {
     }
     /// The store answers (readiness).
     ///
-    /// With Redis, `200` once Redis answers `PING`; with the in-memory store always `200`.
+    /// With Redis, `200` once Redis answers `PING` on every connection; with the in-memory store always `200`. Both answers name the store; a `503`'s `detail` says why Redis cannot serve (unreachable, refusing lockd's password, a database index it lacks, a certificate that fails verification, TLS spoken to a plaintext port or the reverse).
     ///
     /// - Remark: HTTP `GET /readyz`.
     /// - Remark: Generated from `#/paths//readyz/get(getReadiness)`.

@@ -57,7 +57,7 @@ extension RedisServerFixture {
 
     /// How many waiters are queued for `name` (lockd's key layout).
     func queuedWaiters(_ name: String) -> Int {
-        guard let reply = try? RedisAdmin(port: port).call("ZCARD", "lockd:{\(name)}:queue") else { return 0 }
+        guard let reply = try? RedisAdmin(port: port).call("ZCARD", "lockd:{\(name)}:waiters") else { return 0 }
         return Int(reply.dropFirst()) ?? 0
     }
 }

@@ -1,0 +1,175 @@
+import LockdTransport
+import Logging
+
+/// Keeping this process's waiters in the store's queues through faults: the
+/// store's notices, the liveness beat, putting back what the store forgot,
+/// and riding out short outages.
+extension LockEngine {
+    /// Work the upkeep task owes.
+    struct PendingUpkeep {
+        /// Put every parked waiter back: the store reconnected or lost data.
+        var reconcileAll = false
+        /// Queue entries of this process that no waiter owns any more (a
+        /// waiter put back just as it was granted): they would block the queue.
+        var strays: Set<Stray> = []
+    }
+
+    struct Stray: Hashable {
+        var name: LockName
+        var waiter: WaiterID
+    }
+
+    /// Delivers the store's notices and keeps this process's waiters alive
+    /// and queued until the task is cancelled. Run it for as long as the
+    /// engine serves.
+    public func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { [self] in
+                await store.deliverEvents { [self] event in handle(event) }
+            }
+            // On the global executor, which serves no requests (they run on
+            // the loops); its timer runs on the engine's upkeep loop. Not on
+            // that loop itself: a loop stopped first would strand the task.
+            group.addTask { [self] in
+                await keepWaitersQueued()
+            }
+        }
+    }
+
+    private func handle(_ event: StoreEvent) {
+        switch event {
+        case .wakeup(let wakeup):
+            follow(wakeup.hint, on: wakeup.name, isOrdered: wakeup.isOrdered)
+        case .reconnected:
+            pendingUpkeep.withLock { $0.reconcileAll = true }
+            waiters.wakeOutageParked()
+            upkeep.ring()
+        }
+    }
+
+    /// Wakes the waiters a hint names and sets the name's recheck.
+    func follow(_ hint: WaitHint, on name: LockName, isOrdered: Bool) {
+        for waiter in hint.wake where !waiters.wake(waiter) {
+            pendingUpkeep.withLock { _ = $0.strays.insert(Stray(name: name, waiter: waiter)) }
+            upkeep.ring()
+        }
+        if let afterMs = hint.recheckAfterMs {
+            waiters.recheck(name, afterMs: afterMs, replacing: isOrdered)
+        }
+    }
+
+    // MARK: Outages
+
+    /// Notes that the store served a call.
+    func storeServed() {
+        if outageSince.load(ordering: .relaxed) != 0 { outageSince.store(0, ordering: .relaxed) }
+    }
+
+    /// Notes that a store call failed.
+    /// - Returns: when the outage's grace ends (monotonic ns), or nil when it has.
+    func storeFailed() -> UInt64? {
+        let now = MonotonicClock.now()
+        var since = outageSince.load(ordering: .relaxed)
+        if since == 0 {
+            let (exchanged, original) = outageSince.compareExchange(expected: 0, desired: now, ordering: .relaxed)
+            since = exchanged ? now : original
+        }
+        let end = since + MonotonicClock.nanoseconds(configuration.outageGrace)
+        return now < end ? end : nil
+    }
+
+    // MARK: Upkeep
+
+    /// Every beat: tell the store this process lives, put back waiters it
+    /// forgot, drop stray entries; now and then check that each queue is
+    /// still there.
+    private func keepWaitersQueued() async {
+        let beatInterval = MonotonicClock.nanoseconds(configuration.beatInterval)
+        var nextBeat = MonotonicClock.now()
+        var nextCheck = MonotonicClock.now() + MonotonicClock.nanoseconds(configuration.queueCheckInterval)
+        while !Task.isCancelled {
+            let now = MonotonicClock.now()
+            await upkeep.wait(upTo: .nanoseconds(Int64(nextBeat > now ? nextBeat - now : 0)))
+            guard !Task.isCancelled else { return }
+            await removeStrays()
+            let names = waiters.names
+            guard !names.isEmpty else {
+                pendingUpkeep.withLock { $0.reconcileAll = false }
+                nextBeat = MonotonicClock.now() + beatInterval
+                continue
+            }
+            // Rung early (a reconnection, a stray): no beat is due yet.
+            if MonotonicClock.now() >= nextBeat {
+                nextBeat = MonotonicClock.now() + beatInterval
+                do {
+                    let kept = try await store.beat(names: names)
+                    storeServed()
+                    if !kept { pendingUpkeep.withLock { $0.reconcileAll = true } }
+                } catch {
+                    if storeFailed() == nil {
+                        // Parked waiters would sleep through the outage until
+                        // their waits ran out: wake them to answer 503.
+                        logger.debug("the lock store is still unavailable; waking waiters", metadata: ["error": "\(error)"])
+                        waiters.wakeAll()
+                    }
+                    continue
+                }
+            }
+            let reconcileAll = pendingUpkeep.withLock { upkeep in
+                defer { upkeep.reconcileAll = false }
+                return upkeep.reconcileAll
+            }
+            if reconcileAll {
+                // (The reconcile also renews this process's liveness.)
+                if await reconcile(waiters.parkedQueues()) == nil {
+                    pendingUpkeep.withLock { $0.reconcileAll = true }
+                }
+            } else if MonotonicClock.now() >= nextCheck {
+                nextCheck = MonotonicClock.now() + MonotonicClock.nanoseconds(configuration.queueCheckInterval)
+                // Each name's oldest parked waiter stands for its queue: a
+                // queue the store lost (evicted, say) is then put back whole.
+                let damaged = Set((await reconcile(waiters.parkedQueues(firstOnly: true)) ?? []).filter { $0.restored > 0 }.map(\.name))
+                if !damaged.isEmpty { _ = await reconcile(waiters.parkedQueues(names: damaged)) }
+            }
+        }
+    }
+
+    /// Puts these waiters back where the store forgot them and follows the
+    /// store's hints; nil when the store failed.
+    private func reconcile(_ queues: [LocalQueue]) async -> [QueueRepair]? {
+        guard !queues.isEmpty else { return [] }
+        do {
+            let repairs = try await store.reconcile(queues)
+            storeServed()
+            for repair in repairs {
+                if repair.restored > 0 {
+                    logger.info("put waiters back in a queue the store had lost", metadata: [
+                        "lock.name": "\(repair.name)", "waiters": "\(repair.restored)",
+                    ])
+                    metrics.waitersRestored(repair.restored)
+                }
+                follow(repair.hint, on: repair.name, isOrdered: false)
+            }
+            return repairs
+        } catch {
+            _ = storeFailed()
+            logger.debug("could not reconcile waiters; trying again", metadata: ["error": "\(error)"])
+            return nil
+        }
+    }
+
+    private func removeStrays() async {
+        let strays = pendingUpkeep.withLock { upkeep in
+            defer { upkeep.strays = [] }
+            return upkeep.strays
+        }
+        for stray in strays {
+            do {
+                try await store.removeWaiter(stray.waiter, from: stray.name)
+            } catch {
+                pendingUpkeep.withLock { _ = $0.strays.insert(stray) }
+                return
+            }
+        }
+    }
+}

@@ -1,0 +1,57 @@
+import LockdRedis
+import LockdTransport
+import Logging
+
+/// A ``RedisLockStore`` built from one Redis configuration, with the clients
+/// it runs on: one for requests on the caller's loops, and one for waiter
+/// upkeep (beats, putting waiters back) on a loop and connection of its own,
+/// so that request load cannot delay a beat past the liveness window. A
+/// `redis+cluster://` deployment gets one liveness key per slot.
+///
+/// The `lockd` executable and the in-process test lockd build their store
+/// this way:
+///
+/// ```swift
+/// let backend = try RedisLockBackend(configuration: try RedisConfiguration(url: url), loops: loops, logger: logger)
+/// let engine = LockEngine(store: backend.store, loops: loops, upkeepLoop: backend.upkeepLoop, logger: logger)
+/// // … serve …
+/// await backend.shutdown()
+/// ```
+public final class RedisLockBackend: Sendable {
+    /// The store.
+    public let store: RedisLockStore
+    /// The client that serves requests (on the caller's loops).
+    public let client: RedisClient
+    private let livenessClient: RedisClient
+    private let livenessLoops: EventLoopGroup
+
+    /// The loop that times the liveness beat: give it to ``LockEngine``.
+    public var upkeepLoop: EventLoop { livenessLoops.loops[0] }
+
+    /// Creates the clients and the store; nothing connects until used.
+    /// - Throws: ``TransportError`` when the upkeep loop cannot start.
+    public init(configuration: RedisConfiguration, loops: EventLoopGroup, metrics: LockMetrics = LockMetrics(), logger: Logger) throws {
+        let livenessLoops = try EventLoopGroup(loopCount: 1, namePrefix: "lockd-liveness")
+        var livenessConfiguration = configuration
+        livenessConfiguration.connectionsPerLoop = 1
+        self.client = RedisClient(configuration: configuration, eventLoopGroup: loops, logger: logger)
+        // Same server, same settings: whatever refuses this client refuses the
+        // request client too, which reports it (once per 10 s); saying it
+        // twice would only double the error lines.
+        var livenessLogger = logger
+        livenessLogger.logLevel = .critical
+        self.livenessClient = RedisClient(configuration: livenessConfiguration, eventLoopGroup: livenessLoops, logger: livenessLogger)
+        self.livenessLoops = livenessLoops
+        self.store = RedisLockStore(client: client, livenessClient: livenessClient,
+                                    livenessKeys: RedisLivenessKeys(for: configuration.deployment), metrics: metrics, logger: logger)
+    }
+
+    /// Closes both clients and stops the upkeep loop; call it once the
+    /// engine has stopped. Later calls do nothing more.
+    public func shutdown() async {
+        await store.close()
+        await client.shutdown()
+        await livenessClient.shutdown()
+        livenessLoops.shutdown()
+    }
+}

@@ -1,0 +1,56 @@
+import LockdTransport
+
+/// One answered request, as an ``HTTPServer`` reports it to its
+/// ``HTTPExchangeObserver``: for metrics and access logs.
+///
+/// Every response the server writes is reported once — routed answers, the
+/// router's 404 and 405, and the answers the server gives by itself to
+/// malformed, oversized or slow requests and to clients over the connection
+/// cap (those have no ``method`` and no ``route``).
+public struct HTTPExchange: Sendable {
+    /// The request's method; nil when the request could not be read.
+    public var method: HTTPMethod?
+    /// The request's raw path (no query); nil when the request could not be read.
+    public var path: String?
+    /// The name of the route that answered (``Router/add(_:_:name:handler:)``);
+    /// nil when none did.
+    public var route: String?
+    /// The status sent.
+    public var status: HTTPStatus
+    /// From the request's first byte to its response being queued, in nanoseconds.
+    public var durationNanoseconds: UInt64
+    /// The id echoed in `X-Request-Id`.
+    public var requestID: HTTPRequestID
+    /// The client's address, when known.
+    public var remoteAddress: SocketAddress?
+
+    /// Creates an exchange (the server makes these; tests may too).
+    public init(
+        method: HTTPMethod?, path: String?, route: String?, status: HTTPStatus,
+        durationNanoseconds: UInt64, requestID: HTTPRequestID, remoteAddress: SocketAddress?
+    ) {
+        self.method = method
+        self.path = path
+        self.route = route
+        self.status = status
+        self.durationNanoseconds = durationNanoseconds
+        self.requestID = requestID
+        self.remoteAddress = remoteAddress
+    }
+}
+
+/// Learns of every response an ``HTTPServer`` writes.
+///
+/// Called on the event loop that owns the connection, right after the
+/// response is queued: keep it short and never block.
+///
+/// ```swift
+/// struct CountStatuses: HTTPExchangeObserver {
+///     let counts: StatusCounts
+///     func answered(_ exchange: HTTPExchange) { counts.add(exchange.status.code) }
+/// }
+/// ```
+public protocol HTTPExchangeObserver: Sendable {
+    /// One response was queued for the client.
+    func answered(_ exchange: HTTPExchange)
+}

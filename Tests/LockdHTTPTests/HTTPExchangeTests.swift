@@ -1,0 +1,122 @@
+import LockdTestSupport
+import LockdTransport
+import Logging
+import Synchronization
+import Testing
+
+@testable import LockdHTTP
+
+/// Every response gets an `X-Request-Id` and is reported to the server's
+/// observer once — routed answers, 404, 405, and the server's own answers to
+/// requests it could not read.
+@Suite struct HTTPExchangeTests {
+    @Test func everyResponseIsReportedOnceWithItsRouteStatusAndId() async throws {
+        try await Self.withServer { port, exchanges in
+            let client = try await offThePool { try RawHTTPClient(port: port) }
+            defer { client.close() }
+            var ids: [String?] = []
+            for request in [
+                "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n",
+                "GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n",
+                "DELETE /hello HTTP/1.1\r\nHost: x\r\n\r\n",
+                "POST /hello HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n",
+            ] {
+                try client.send(request)
+                ids.append(try await client.readResponse().header("X-Request-Id"))
+            }
+            let reported = try #require(await Self.reported(exchanges, count: 4))
+            #expect(reported.map(\.status.code) == [200, 404, 405, 413])
+            #expect(reported.map(\.route) == ["hello", nil, nil, nil])
+            #expect(reported.map(\.method) == [.get, .get, .delete, nil])
+            #expect(reported.map(\.path) == ["/hello", "/nowhere", "/hello", nil])
+            #expect(reported.map { $0.requestID.description } == ids.compactMap { $0 })
+            #expect(Set(ids.compactMap { $0 }).count == 4, "ids repeat or are missing: \(ids)")
+            #expect(reported[0].durationNanoseconds > 0 && reported[0].durationNanoseconds < 5_000_000_000)
+        }
+    }
+
+    @Test func aClientsIdAndTraceparentReachTheResponderAndComeBack() async throws {
+        try await Self.withServer { port, _ in
+            let client = try await offThePool { try RawHTTPClient(port: port) }
+            defer { client.close() }
+            let trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+            try client.send("GET /context HTTP/1.1\r\nHost: x\r\nX-Request-Id: order-42\r\ntraceparent: \(trace)\r\n\r\n")
+            let response = try await client.readResponse()
+            #expect(response.header("X-Request-Id") == "order-42")
+            #expect(response.text == "order-42 \(trace) order-42")
+            // A malformed traceparent is not passed on.
+            try client.send("GET /context HTTP/1.1\r\nHost: x\r\ntraceparent: 00-nope\r\n\r\n")
+            let second = try await client.readResponse()
+            let id = try #require(second.header("X-Request-Id"))
+            #expect(second.text == "\(id) - \(id)")
+        }
+    }
+
+    @Test(arguments: [
+        ("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", true),
+        ("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra", true),
+        ("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra", false),
+        ("ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", false),
+        ("00-00000000000000000000000000000000-00f067aa0ba902b7-01", false),
+        ("00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01", false),
+        ("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01", false),
+        ("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7", false),
+        ("", false),
+    ])
+    func traceparentsAreCheckedBeforeTheyAreLogged(value: String, valid: Bool) {
+        #expect((HTTPRequestLogMetadata.validTraceParent(value) != nil) == valid)
+    }
+
+    @Test func requestIdsAreVisibleASCIIOfBoundedLengthAndMadeOnesFormatOnce() {
+        #expect(HTTPRequestID(received: "abc-123_XYZ.:/") != nil)
+        #expect(HTTPRequestID(received: String(repeating: "a", count: 128)) != nil)
+        for bad in ["", String(repeating: "a", count: 129), "with space", "quo\"te", "back\\slash", "tab\t", "é"] {
+            #expect(HTTPRequestID(received: bad) == nil, "\(bad) was accepted")
+        }
+        for number: UInt64 in [0, 1, 15, 16, 0xdead_beef, .max] {
+            let id = HTTPRequestID(prefix: "p-", number: number)
+            var bytes: [UInt8] = []
+            id.append(to: &bytes)
+            #expect(String(decoding: bytes, as: UTF8.self) == id.description)
+            #expect(id.description == "p-" + String(number, radix: 16))
+        }
+    }
+
+    // MARK: Fixture
+
+    private final class Recorder: HTTPExchangeObserver {
+        let exchanges = Mutex<[HTTPExchange]>([])
+        func answered(_ exchange: HTTPExchange) { exchanges.withLock { $0.append(exchange) } }
+    }
+
+    private static func reported(_ recorder: Recorder, count: Int) async -> [HTTPExchange]? {
+        guard await eventually(within: .seconds(5), { recorder.exchanges.withLock { $0.count } >= count }) else { return nil }
+        return recorder.exchanges.withLock { $0 }
+    }
+
+    private static func withServer(_ body: (UInt16, Recorder) async throws -> Void) async throws {
+        var router = Router()
+        router.add(.get, "/hello", name: "hello") { _, _ in HTTPResponse(status: .ok, body: Array("hi".utf8)) }
+        router.add(.get, "/context") { _, context in
+            let scoped = HTTPRequestLogMetadata.current?.requestID.description ?? "none"
+            let text = "\(context.requestID) \(context.traceParent ?? "-") \(scoped)"
+            return HTTPResponse(status: .ok, body: Array(text.utf8))
+        }
+        let recorder = Recorder()
+        let group = try EventLoopGroup(loopCount: 1, namePrefix: "exchange-test")
+        var configuration = HTTPServerConfiguration(listenAddress: "127.0.0.1:0")
+        configuration.maxBodyLength = 1024
+        let server = HTTPServer(configuration: configuration, responder: router, eventLoopGroup: group,
+                                logger: Logger(label: "test"), observer: recorder)
+        let port = try server.start()[0].port
+        do {
+            try await body(port, recorder)
+        } catch {
+            await server.shutdown(gracePeriod: .seconds(1))
+            group.shutdown()
+            throw error
+        }
+        await server.shutdown(gracePeriod: .seconds(1))
+        group.shutdown()
+    }
+}
