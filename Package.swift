@@ -13,9 +13,11 @@ import PackageDescription
 //   LockdRedis       Redis connections, pool, scripts, pub/sub — no HTTP knowledge
 //   LockEngine       lock semantics over the LockStore protocol (Redis and in-memory stores)
 //   LockdAPI         HTTP ↔ engine: routes, JSON bodies, problem details
-//   lockd            the executable: configuration and wiring (the composition root, a ServiceGroup)
-//   lockbench        load generator for a running lockd
 //   LockdClient      the Swift SDK: generated from openapi.yaml, plus LockClient
+//   CLockdChild      posix_spawn in a process group and a signal self-pipe, for `lockd exec`
+//   lockd            the executable: configuration and wiring (the composition root, a ServiceGroup);
+//                    also the command-line client (`lockd exec`, `lockd acquire` …) over LockdClient
+//   lockbench        load generator for a running lockd
 let strictSwift: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
     .enableUpcomingFeature("ExistentialAny"),
@@ -45,6 +47,7 @@ let package = Package(
     ],
     targets: [
         .target(name: "CLockdSystem"),
+        .target(name: "CLockdChild"),
         .target(
             name: "LockdTransport",
             dependencies: ["CLockdSystem", "LockdTLS"],
@@ -99,6 +102,8 @@ let package = Package(
                 "LockdRedis",
                 "LockEngine",
                 "LockdTransport",
+                "LockdClient",
+                "CLockdChild",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

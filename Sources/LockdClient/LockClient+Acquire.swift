@@ -133,6 +133,7 @@ extension LockClient {
     ) async throws -> Lease {
         var request = request
         var plan = AcquirePlan(start: .now, wait: wait, timeout: remote.timeout)
+        var cause: LockError?
         do {
             while true {
                 let sentAt = ContinuousClock.now
@@ -147,8 +148,9 @@ extension LockClient {
                     {
                         continue
                     }
+                    cause = error.orEarlier(cause)
                     switch plan.next(after: error, now: .now, sentAt: sentAt, asked: asked) {
-                    case .fail: throw error
+                    case .fail: throw cause ?? error
                     case .retry(let delay): try await Task.sleep(for: delay)
                     }
                     continue

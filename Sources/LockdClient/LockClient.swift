@@ -45,13 +45,16 @@ public struct LockClient: Sendable {
     ///     wait), and how long one request may take beyond the time lockd is
     ///     asked to wait; then the call fails with ``LockError/unavailable(retryAfter:)``
     ///     or ``LockError/transport(_:)``.
-    public init(serverURL: URL, owner: String? = nil, timeout: Duration = .seconds(30)) {
+    ///   - bearerToken: The secret for a lockd that requires one (`--auth-file`),
+    ///     sent as `Authorization: Bearer SECRET` with every request; `nil` sends none.
+    public init(serverURL: URL, owner: String? = nil, timeout: Duration = .seconds(30), bearerToken: String? = nil) {
         self.init(
             serverURL: serverURL,
             prompt: URLSessionTransport(configuration: .init(session: Self.promptSession)),
             waiting: URLSessionTransport(configuration: .init(session: Self.waitingSession)),
             owner: owner,
-            timeout: timeout
+            timeout: timeout,
+            bearerToken: bearerToken
         )
     }
 
@@ -75,12 +78,20 @@ public struct LockClient: Sendable {
     ///   - owner: A label for this client's leases (at most 256 bytes), or `nil`.
     ///   - timeout: How long a call keeps retrying while lockd cannot serve it, and
     ///     how long one request may take beyond the time lockd is asked to wait.
-    public init(serverURL: URL, session: URLSession, owner: String? = nil, timeout: Duration = .seconds(30)) {
+    ///   - bearerToken: The secret sent as `Authorization: Bearer SECRET`, or `nil`.
+    public init(
+        serverURL: URL,
+        session: URLSession,
+        owner: String? = nil,
+        timeout: Duration = .seconds(30),
+        bearerToken: String? = nil
+    ) {
         self.init(
             serverURL: serverURL,
             transport: URLSessionTransport(configuration: .init(session: session)),
             owner: owner,
-            timeout: timeout
+            timeout: timeout,
+            bearerToken: bearerToken
         )
     }
 
@@ -111,16 +122,31 @@ public struct LockClient: Sendable {
     ///   - owner: A label for this client's leases (at most 256 bytes), or `nil`.
     ///   - timeout: How long a call keeps retrying while lockd cannot serve it, and
     ///     how long one request may take beyond the time lockd is asked to wait.
-    public init(serverURL: URL, transport: any ClientTransport, owner: String? = nil, timeout: Duration = .seconds(30)) {
-        self.init(serverURL: serverURL, prompt: transport, waiting: transport, owner: owner, timeout: timeout)
+    ///   - bearerToken: The secret sent as `Authorization: Bearer SECRET`, or `nil`.
+    public init(
+        serverURL: URL,
+        transport: any ClientTransport,
+        owner: String? = nil,
+        timeout: Duration = .seconds(30),
+        bearerToken: String? = nil
+    ) {
+        self.init(serverURL: serverURL, prompt: transport, waiting: transport, owner: owner, timeout: timeout, bearerToken: bearerToken)
     }
 
-    init(serverURL: URL, prompt: any ClientTransport, waiting: any ClientTransport, owner: String?, timeout: Duration) {
-        let configuration = Configuration(dateTranscoder: .iso8601WithFractionalSeconds)
+    init(
+        serverURL: URL,
+        prompt: any ClientTransport,
+        waiting: any ClientTransport,
+        owner: String?,
+        timeout: Duration,
+        bearerToken: String? = nil
+    ) {
+        let configuration = Configuration(dateTranscoder: RFC3339DateTranscoder())
+        let middlewares: [any ClientMiddleware] = bearerToken.map { [BearerToken(secret: $0)] } ?? []
         self.owner = owner
         self.remote = RemoteLocks(
-            prompt: Client(serverURL: serverURL, configuration: configuration, transport: prompt),
-            waiting: Client(serverURL: serverURL, configuration: configuration, transport: waiting),
+            prompt: Client(serverURL: serverURL, configuration: configuration, transport: prompt, middlewares: middlewares),
+            waiting: Client(serverURL: serverURL, configuration: configuration, transport: waiting, middlewares: middlewares),
             timeout: timeout,
             waitLimit: WaitLimit()
         )

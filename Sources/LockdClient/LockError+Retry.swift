@@ -21,6 +21,17 @@ extension LockError {
         }
     }
 
+    /// `self`, or — when `self` only says that the call's own deadline cut a
+    /// request short — the earlier failure, which says why lockd was not
+    /// reached: a refused connection, a certificate this client does not trust
+    /// (URLSession on Linux reports that as an unknown error, so it is retried).
+    func orEarlier(_ earlier: LockError?) -> LockError {
+        guard let earlier, case .transport(let underlying) = self, let error = underlying as? URLError,
+              error.code == .timedOut, error.userInfo.isEmpty  // RemoteLocks' own: URLSession's carry a description
+        else { return self }
+        return earlier
+    }
+
     /// lockd's `Retry-After`, for an answer that carried one.
     var retryAfter: Duration? {
         if case .unavailable(let retryAfter) = self { retryAfter } else { nil }

@@ -128,12 +128,14 @@ struct RemoteLocks: Sendable {
         _ attempt: (ContinuousClock.Instant) async throws -> Output
     ) async throws -> Output {
         var backoff = Backoff()
+        var cause: LockError?
         while true {
             do {
                 return try await attempt(deadline)
             } catch let error as LockError where error.isRetryable {
+                cause = error.orEarlier(cause)
                 let now = ContinuousClock.now
-                guard now < deadline else { throw error }
+                guard now < deadline else { throw cause ?? error }
                 try await Task.sleep(until: min(now + backoff.next(retryAfter: error.retryAfter), deadline), clock: .continuous)
             }
         }

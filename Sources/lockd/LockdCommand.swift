@@ -10,11 +10,16 @@ struct LockdCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lockd",
         abstract: "A distributed lock service that speaks HTTP.",
+        usage: """
+            lockd [--listen <host:port>] [--redis <url>] [<server options>]   (runs the server)
+              lockd <subcommand> [<name>] [<options>]                            (a client of a running lockd)
+            """,
         discussion: """
             Every setting is read from, in order: its flag, its environment variable, \
             the --config file (lines of LOCKD_NAME=value, # comments), then its default.
             """,
-        version: LockdVersion.current
+        version: LockdVersion.current,
+        subcommands: [ExecCommand.self, AcquireCommand.self, RenewCommand.self, ReleaseCommand.self, StatusCommand.self, ListCommand.self]
     )
 
     @Option(name: .long, help: "Address to listen on, HOST:PORT (env LOCKD_LISTEN; default 127.0.0.1:7070).")

@@ -38,6 +38,23 @@ struct RetryPlanTests {
         #expect(LockError.unavailable(retryAfter: .seconds(3)).retryAfter == .seconds(3))
     }
 
+    @Test("a call that runs out of time reports the failure before its own deadline, not the deadline")
+    func theCauseOutlivesTheDeadline() {
+        let certificate = LockError.transport(URLError(.unknown, userInfo: [NSLocalizedDescriptionKey: "SSL certificate problem"]))
+        let ownDeadline = LockError.transport(URLError(.timedOut))
+        let describes: (LockError) -> String? = {
+            guard case .transport(let error) = $0 else { return nil }
+            return (error as? URLError)?.userInfo[NSLocalizedDescriptionKey] as? String
+        }
+        #expect(describes(ownDeadline.orEarlier(certificate)) == "SSL certificate problem")
+        #expect(describes(certificate.orEarlier(nil)) == "SSL certificate problem")
+        #expect(describes(ownDeadline.orEarlier(nil)) == nil)
+        // Anything that says more than the deadline is kept.
+        #expect(describes(Self.unavailable.orEarlier(certificate)) == nil)
+        let sessionTimeout = LockError.transport(URLError(.timedOut, userInfo: [NSLocalizedDescriptionKey: "timed out after 60 s"]))
+        #expect(describes(sessionTimeout.orEarlier(certificate)) == "timed out after 60 s")
+    }
+
     @Test("a long wait is asked for in pieces of at most the server's maximum; held with time left asks again")
     func longWaitInPieces() {
         var plan = AcquirePlan(start: start, wait: .seconds(150), timeout: .seconds(30))

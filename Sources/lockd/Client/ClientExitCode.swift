@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import LockdClient
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// The exit codes `lockd exec` and the JSON subcommands share (sysexits.h).
+enum ClientExitCode {
+    /// EX_USAGE: lockd refused the request, or the command line is wrong.
+    static let usage: Int32 = 64
+    /// EX_UNAVAILABLE: lockd could not be reached.
+    static let unavailable: Int32 = 69
+    /// EX_SOFTWARE: the lease was lost (while the command ran).
+    static let leaseLost: Int32 = 70
+    /// EX_TEMPFAIL: the lock could not be had within `--wait`.
+    static let lockHeld: Int32 = 75
+    /// The shell's "command not found".
+    static let notFound: Int32 = 127
+    /// The shell's "cannot execute".
+    static let notExecutable: Int32 = 126
+}
+
+/// How a client subcommand ends on an error, shared by all of them: a message
+/// on standard error and the exit code scripts branch on.
+enum ClientFailure {
+    /// Prints what went wrong and returns the `ExitCode` to throw.
+    static func exit(_ subcommand: String, _ error: any Error, name: String? = nil) -> ArgumentParser.ExitCode {
+        let subject = name.map { "\($0): " } ?? ""
+        switch error {
+        case LockError.held(let holders, let retryAfter):
+            let by = holders.first.map { " by \($0.owner ?? "fence \($0.fence)")" } ?? ""
+            ClientOutput.error(subcommand, "\(subject)held\(by); retry after \(DurationText.format(retryAfter))")
+            return ArgumentParser.ExitCode(ClientExitCode.lockHeld)
+        case LockError.limitMismatch(let limit):
+            // Like a held lock: it can be had once the name is free, or with its limit.
+            ClientOutput.error(subcommand, "\(subject)in use with limit \(limit); give --limit \(limit) or try again when it is free")
+            return ArgumentParser.ExitCode(ClientExitCode.lockHeld)
+        case LockError.leaseLost:
+            ClientOutput.error(subcommand, "\(subject)lease lost: this token holds no lease on the lock (expired, released, or never granted)")
+            return ArgumentParser.ExitCode(ClientExitCode.leaseLost)
+        case LockError.invalidRequest(let detail):
+            ClientOutput.error(subcommand, "\(subject)invalid request: \(detail)")
+            return ArgumentParser.ExitCode(ClientExitCode.usage)
+        case LockError.transport(let underlying):
+            // URLSession's errors print as an NSError dump; its description says it all.
+            var reason = "\(underlying)"
+            if let error = underlying as? URLError {
+                reason = error.userInfo[NSLocalizedDescriptionKey] as? String
+                    ?? (error.code == .timedOut ? "no answer within --timeout" : "URL error \(error.code.rawValue)")
+            }
+            ClientOutput.error(subcommand, "\(subject)cannot reach lockd: \(reason)")
+            return ArgumentParser.ExitCode(ClientExitCode.unavailable)
+        default:
+            ClientOutput.error(subcommand, "\(subject)cannot reach lockd: \(error)")
+            return ArgumentParser.ExitCode(ClientExitCode.unavailable)
+        }
+    }
+}

@@ -1,0 +1,81 @@
+import Foundation
+import LockdClient
+
+/// What the JSON subcommands print: lockd's own field names and formats
+/// (`ttl_ms`, `expires_at` in RFC 3339 UTC with milliseconds), so that a
+/// script reads `lockd acquire` as it would read curl.
+enum LockJSON {
+    /// A lease: `{name, token, fence, ttl_ms, expires_at, owner?}`.
+    struct Lease: Encodable {
+        let name: String
+        let token: String
+        let fence: Int64
+        let ttlMs: Int64
+        let expiresAt: String
+        let owner: String?
+
+        init(_ lease: LockdClient.Lease) {
+            name = lease.name
+            token = lease.token
+            fence = lease.fence
+            ttlMs = DurationText.milliseconds(lease.ttl)
+            expiresAt = LockJSON.timestamp(lease.expiresAt)
+            owner = lease.owner
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case name, token, fence, owner
+            case ttlMs = "ttl_ms"
+            case expiresAt = "expires_at"
+        }
+    }
+
+    /// A lock's status: `{name, held, holders: [{owner?, fence, expires_at, ttl_ms}]}`, no tokens.
+    struct Status: Encodable {
+        let name: String
+        let held: Bool
+        let holders: [Holder]
+
+        init(_ status: LockStatus) {
+            name = status.name
+            held = status.isHeld
+            holders = status.holders.map(Holder.init)
+        }
+    }
+
+    /// One holder; `ttl_ms` is what remained when lockd answered.
+    struct Holder: Encodable {
+        let owner: String?
+        let fence: Int64
+        let expiresAt: String
+        let ttlMs: Int64
+
+        init(_ holder: LockHolder) {
+            owner = holder.owner
+            fence = holder.fence
+            expiresAt = LockJSON.timestamp(holder.expiresAt)
+            ttlMs = DurationText.milliseconds(holder.remaining)
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case owner, fence
+            case expiresAt = "expires_at"
+            case ttlMs = "ttl_ms"
+        }
+    }
+
+    /// Every held lock: `{locks: [Status]}`.
+    struct List: Encodable {
+        let locks: [Status]
+    }
+
+    /// A release: `{name, released: true}`.
+    struct Released: Encodable {
+        let name: String
+        let released = true
+    }
+
+    static func timestamp(_ date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    }
+}
