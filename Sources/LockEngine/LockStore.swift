@@ -39,15 +39,22 @@ public struct AcquireAttempt: Sendable {
     /// keeps the queue at least this long, and drops it eventually when every
     /// waiter in it is gone.
     public var waitMs: Int64
+    /// Exclusive, or shared (then `limit` is 1).
+    public var mode: LockMode
+    /// The name's limit this attempt expects: 1, or a semaphore's size.
+    public var limit: Int
 
     /// Creates an attempt.
-    public init(name: LockName, token: LeaseToken, ttlMs: Int64, owner: String?, waiter: WaiterID?, waitMs: Int64 = 0) {
+    public init(name: LockName, token: LeaseToken, ttlMs: Int64, owner: String?, waiter: WaiterID?, waitMs: Int64 = 0,
+                mode: LockMode = .exclusive, limit: Int = 1) {
         self.name = name
         self.token = token
         self.ttlMs = ttlMs
         self.owner = owner
         self.waiter = waiter
         self.waitMs = waitMs
+        self.mode = mode
+        self.limit = limit
     }
 }
 
@@ -125,12 +132,18 @@ public struct LocalQueue: Sendable, Hashable {
     public var waiters: [WaiterID]
     /// The longest any of them may still wait, in milliseconds.
     public var waitMs: Int64
+    /// The name's limit the waiters asked for (all the same: another is refused).
+    public var limit: Int
+    /// The waiters that want a shared lease; the others want an exclusive one.
+    public var sharedWaiters: Set<WaiterID>
 
     /// Creates a local queue.
-    public init(name: LockName, waiters: [WaiterID], waitMs: Int64) {
+    public init(name: LockName, waiters: [WaiterID], waitMs: Int64, limit: Int = 1, sharedWaiters: Set<WaiterID> = []) {
         self.name = name
         self.waiters = waiters
         self.waitMs = waitMs
+        self.limit = limit
+        self.sharedWaiters = sharedWaiters
     }
 }
 
@@ -167,7 +180,17 @@ public protocol LockStore: Sendable {
     /// head of the queue), or renews it when `attempt.token` already holds it.
     /// A waiter that is not granted is queued; its place is kept until
     /// ``removeWaiter(_:from:)`` or until its process stops beating.
-    /// - Throws: ``LockError/unavailable(_:)`` when the store cannot serve.
+    ///
+    /// Several leases may hold a name: up to `limit` exclusive ones (a
+    /// semaphore), or any number of shared ones. A request is granted only
+    /// when it fits beside the holders *and* every waiter ahead of it in the
+    /// queue fits too (so none of them is passed over); a token holding the
+    /// name in the other mode is refused (no upgrades).
+    /// - Throws: ``LockError/limitMismatch(limit:)`` when the name is held or
+    ///   waited on with another limit; ``LockError/lockHeld(holders:retryAfterMs:)``
+    ///   at once when the token holds the name in the other mode;
+    ///   ``LockError/unavailable(_:)`` when
+    ///   the store cannot serve.
     func acquire(_ attempt: AcquireAttempt) async throws(LockError) -> AcquireResult
 
     /// Extends the lease `token` holds to `ttlMs` (or its current TTL when
