@@ -10,16 +10,12 @@ struct InMemoryLockRecord {
         var mode: LockMode
     }
 
-    struct QueuedWaiter: Equatable {
-        var id: WaiterID
-        var mode: LockMode
-    }
-
     /// Live leases (after ``dropExpired(now:)``), all in one mode.
     var leases: [StoredLease] = []
     /// The name's limit; meaningful while anything holds or waits.
     var limit = 1
-    var queue: [QueuedWaiter] = []
+    /// Waiters in arrival order; each id says what it waits for.
+    var queue: [WaiterID] = []
 
     /// Nothing holds and nothing waits: the name is free to take any limit.
     var isEmpty: Bool { leases.isEmpty && queue.isEmpty }
@@ -46,7 +42,7 @@ struct InMemoryLockRecord {
         var run: [WaiterID] = []
         for waiter in queue {
             guard Self.fits(waiter.mode, beside: mode, count: count, limit: limit) else { return (run, false, mode, count) }
-            run.append(waiter.id)
+            run.append(waiter)
             mode = waiter.mode
             count += 1
         }
@@ -58,7 +54,7 @@ struct InMemoryLockRecord {
     /// behind the whole queue).
     func admits(_ waiter: WaiterID?, mode: LockMode) -> Bool {
         let ahead = admissible()
-        if let waiter, let place = queue.firstIndex(where: { $0.id == waiter }) {
+        if let waiter, let place = queue.firstIndex(of: waiter) {
             return place < ahead.run.count
         }
         return ahead.whole && Self.fits(mode, beside: ahead.mode, count: ahead.count, limit: limit)

@@ -33,7 +33,7 @@ public final class InMemoryLockStore: LockStore {
             defer { state.store(record, for: attempt.name) }
             if record.isEmpty { record.limit = attempt.limit }
             guard record.limit == attempt.limit else { return (.failure(.limitMismatch(limit: record.limit)), nil) }
-            let place = attempt.waiter.flatMap { waiter in record.queue.firstIndex { $0.id == waiter } }
+            let place = attempt.waiter.flatMap { record.queue.firstIndex(of: $0) }
             if let held = record.leases.firstIndex(where: { $0.token == attempt.token }), record.leases[held].mode == attempt.mode {
                 record.leases[held].ttlMs = attempt.ttlMs
                 record.leases[held].expiresAtMs = now + attempt.ttlMs
@@ -50,7 +50,7 @@ public final class InMemoryLockStore: LockStore {
                                            retryAfterMs: record.retryAfter(for: attempt.mode, now: now))), nil)
             }
             guard record.admits(attempt.waiter, mode: attempt.mode) else {
-                if let waiter = attempt.waiter, place == nil { record.queue.append(.init(id: waiter, mode: attempt.mode)) }
+                if let waiter = attempt.waiter, place == nil { record.queue.append(waiter) }
                 return (.success(.held(holders: record.holders(now: now), retryAfterMs: record.retryAfter(for: attempt.mode, now: now),
                                        hint: record.hint(now: now, except: attempt.waiter))), nil)
             }
@@ -134,7 +134,7 @@ public final class InMemoryLockStore: LockStore {
     public func removeWaiter(_ waiter: WaiterID, from name: LockName) async throws(LockError) {
         let now = WallClock.milliseconds()
         let notice = state.withLock { state -> Notice? in
-            guard var record = state.records[name], let index = record.queue.firstIndex(where: { $0.id == waiter }) else { return nil }
+            guard var record = state.records[name], let index = record.queue.firstIndex(of: waiter) else { return nil }
             record.queue.remove(at: index)
             record.dropExpired(now: now)
             state.store(record, for: name)
@@ -154,13 +154,13 @@ public final class InMemoryLockStore: LockStore {
             queues.map { queue in
                 var record = state.records[queue.name] ?? Record()
                 record.dropExpired(now: now)
-                if record.isEmpty { record.limit = queue.limit }
+                if record.isEmpty, let first = queue.waiters.first { record.limit = first.limit }
                 var restored = 0
-                if let missing = queue.waiters.firstIndex(where: { waiter in !record.queue.contains { $0.id == waiter } }) {
+                if let missing = queue.waiters.firstIndex(where: { !record.queue.contains($0) }) {
                     // From the first missing one on, all go to the tail in order.
                     let moved = Array(queue.waiters[missing...])
-                    record.queue.removeAll { moved.contains($0.id) }
-                    record.queue += moved.map { .init(id: $0, mode: queue.sharedWaiters.contains($0) ? .shared : .exclusive) }
+                    record.queue.removeAll { moved.contains($0) }
+                    record.queue.append(contentsOf: moved)
                     restored = moved.count
                 }
                 state.store(record, for: queue.name)

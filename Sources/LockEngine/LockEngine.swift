@@ -129,9 +129,9 @@ public final class LockEngine: Sendable {
     // MARK: Waiting
 
     private func acquireWaiting(_ request: AcquireRequest, token: LeaseToken) async throws(LockError) -> AcquireGrant {
-        let waiter = WaiterID.random()
+        let waiter = WaiterID.random(mode: request.mode, limit: request.limit)
         let deadline = MonotonicClock.now() + UInt64(request.waitMs) * 1_000_000
-        guard waiters.add(waiter, name: request.name, deadline: deadline, mode: request.mode, limit: request.limit) else { throw .unavailable("lockd is shutting down") }
+        guard waiters.add(waiter, name: request.name, deadline: deadline) else { throw .unavailable("lockd is shutting down") }
         metrics.waiting(waiters.count)
         defer {
             waiters.remove(waiter)

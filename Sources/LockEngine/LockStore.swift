@@ -1,14 +1,26 @@
-/// Identifies one waiting acquire in a lock's queue.
+/// Identifies one waiting acquire in a lock's queue, and says what it waits
+/// for, so that a store's queue entry needs nothing beside it.
 public struct WaiterID: Hashable, Sendable, CustomStringConvertible {
-    /// The id's text (random, 16 hex digits).
+    /// The id's text: 16 random hex digits, then `:s` for a shared lease or
+    /// `:N` for one of a semaphore's N (nothing for a plain lock).
     public let value: String
 
     /// Wraps an id received from the store.
     public init(_ value: String) { self.value = value }
 
-    /// A fresh random id.
-    public static func random() -> WaiterID {
-        WaiterID(randomHex())
+    /// A fresh random id for a waiter that wants a lease in `mode` on a name of `limit`.
+    public static func random(mode: LockMode = .exclusive, limit: Int = 1) -> WaiterID {
+        let wish = mode == .shared ? ":s" : limit > 1 ? ":\(limit)" : ""
+        return WaiterID(randomHex() + wish)
+    }
+
+    /// The mode this waiter wants.
+    public var mode: LockMode { value.hasSuffix(":s") ? .shared : .exclusive }
+
+    /// The name's limit this waiter expects.
+    public var limit: Int {
+        guard let colon = value.lastIndex(of: ":") else { return 1 }
+        return Int(value[value.index(after: colon)...]) ?? 1
     }
 
     public var description: String { value }
@@ -132,18 +144,12 @@ public struct LocalQueue: Sendable, Hashable {
     public var waiters: [WaiterID]
     /// The longest any of them may still wait, in milliseconds.
     public var waitMs: Int64
-    /// The name's limit the waiters asked for (all the same: another is refused).
-    public var limit: Int
-    /// The waiters that want a shared lease; the others want an exclusive one.
-    public var sharedWaiters: Set<WaiterID>
 
     /// Creates a local queue.
-    public init(name: LockName, waiters: [WaiterID], waitMs: Int64, limit: Int = 1, sharedWaiters: Set<WaiterID> = []) {
+    public init(name: LockName, waiters: [WaiterID], waitMs: Int64) {
         self.name = name
         self.waiters = waiters
         self.waitMs = waitMs
-        self.limit = limit
-        self.sharedWaiters = sharedWaiters
     }
 }
 

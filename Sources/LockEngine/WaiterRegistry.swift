@@ -32,9 +32,6 @@ final class WaiterRegistry: Sendable {
         var order: UInt64
         /// The wait's deadline (monotonic nanoseconds).
         var deadline: UInt64
-        /// What it waits for, for putting it back in the store's queue.
-        var mode: LockMode
-        var limit: Int
         var continuation: CheckedContinuation<WakeReason, Never>?
         /// A wake-up that came between parks, for the next park.
         var pendingWake: WakeReason?
@@ -74,11 +71,11 @@ final class WaiterRegistry: Sendable {
 
     /// Registers a waiter before its first attempt; false when shutting down.
     /// - Parameter deadline: when its wait ends (monotonic nanoseconds).
-    func add(_ waiter: WaiterID, name: LockName, deadline: UInt64, mode: LockMode = .exclusive, limit: Int = 1) -> Bool {
+    func add(_ waiter: WaiterID, name: LockName, deadline: UInt64) -> Bool {
         state.withLock { state in
             guard !state.isShuttingDown else { return false }
             state.nextOrder += 1
-            state.entries[waiter] = Entry(name: name, order: state.nextOrder, deadline: deadline, mode: mode, limit: limit)
+            state.entries[waiter] = Entry(name: name, order: state.nextOrder, deadline: deadline)
             state.names[name, default: NameState()].count += 1
             return true
         }
@@ -258,9 +255,7 @@ final class WaiterRegistry: Sendable {
                 if firstOnly { waiters = [waiters[0]] }
                 let longest = waiters.map(\.entry.deadline).max() ?? now
                 return LocalQueue(name: name, waiters: waiters.map(\.waiter),
-                                  waitMs: Int64((longest > now ? longest - now : 0) / 1_000_000),
-                                  limit: waiters[0].entry.limit,
-                                  sharedWaiters: Set(waiters.filter { $0.entry.mode == .shared }.map(\.waiter)))
+                                  waitMs: Int64((longest > now ? longest - now : 0) / 1_000_000))
             }
         }
     }
