@@ -295,6 +295,22 @@ import Testing
     }
 
     @Test(arguments: StoreKind.allCases)
+    func theListShowsSemaphoresAndReaderWriterLocks(store: StoreKind) async throws {
+        try await store.withEngine { engine, _ in
+            let prefix = uniqueLockName()
+            let semaphore = try LockName(prefix + ":a")
+            let rw = try LockName(prefix + ":b")
+            for _ in 0..<2 { _ = try await engine.acquire(Self.request(semaphore, limit: 5)) }
+            for _ in 0..<3 { _ = try await engine.acquire(Self.request(rw, mode: .shared)) }
+            let page = try await engine.list(prefix: prefix, limit: 10, cursor: nil)
+            #expect(page.locks.map(\.name) == [semaphore, rw])
+            #expect(page.locks.map(\.limit) == [5, 1])
+            #expect(page.locks.map(\.holders.count) == [2, 3])
+            #expect(page.locks.map(\.mode) == [.exclusive, .shared])
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
     func heldAnswersCountToTheExpiryThatAdmits(store: StoreKind) async throws {
         try await store.withEngine { engine, _ in
             let name = try LockName(uniqueLockName())
