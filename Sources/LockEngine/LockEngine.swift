@@ -48,7 +48,9 @@ public final class LockEngine: Sendable {
     /// Takes the lock, waiting up to `request.waitMs` in first-come-first-served
     /// order; a token that already holds it gets its lease back with the new TTL.
     /// - Throws: ``LockError/lockHeld(holders:retryAfterMs:)`` when still held
-    ///   after the wait; ``LockError/invalidRequest(_:)``; ``LockError/unavailable(_:)``;
+    ///   after the wait (at once when the token holds the name in the other
+    ///   mode); ``LockError/limitMismatch(limit:)`` when the name is in use
+    ///   with another limit; ``LockError/invalidRequest(_:)``; ``LockError/unavailable(_:)``;
     ///   ``LockError/cancelled`` when the caller's task is cancelled (nothing is left held).
     public func acquire(_ request: AcquireRequest) async throws(LockError) -> AcquireGrant {
         let grant = try await acquireUnmetered(request)

@@ -178,7 +178,7 @@ public struct QueueRepair: Sendable, Hashable {
 /// and tests). Both pass the same semantics tests.
 ///
 /// Waiting: a waiter joins its name's one FIFO queue with its first attempt.
-/// The store wakes the queue's head when the lock is freed (``deliverEvents(to:)``);
+/// The store wakes the waiters at the queue's head that fit when room is freed (deliverEvents(to:));
 /// the engine keeps its waiters' places alive with ``beat(names:)`` and puts
 /// back any the store forgot with ``reconcile(_:)``.
 public protocol LockStore: Sendable {
@@ -204,12 +204,13 @@ public protocol LockStore: Sendable {
     /// - Throws: ``LockError/unavailable(_:)`` when the store cannot serve.
     func renew(_ name: LockName, token: LeaseToken, ttlMs: Int64?) async throws(LockError) -> Lease?
 
-    /// Ends the lease `token` holds and wakes the next waiter; false when the
+    /// Ends the lease `token` holds and wakes the waiters that fit now (the
+    /// next one, a semaphore's next, or a run of readers); false when the
     /// token does not hold the lock.
     /// - Throws: ``LockError/unavailable(_:)`` when the store cannot serve.
     func release(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool
 
-    /// The lock's current holders.
+    /// The lock's current holders, limit, and how many wait.
     /// - Throws: ``LockError/unavailable(_:)`` when the store cannot serve.
     func status(of name: LockName) async throws(LockError) -> LockStatus
 
@@ -218,8 +219,7 @@ public protocol LockStore: Sendable {
     ///   make, ``LockError/unavailable(_:)`` when the store cannot serve.
     func list(prefix: String, limit: Int, cursor: String?) async throws(LockError) -> LockPage
 
-    /// Takes `waiter` out of `name`'s queue, waking the next waiter if it was
-    /// at the head.
+    /// Takes `waiter` out of `name`'s queue, waking the waiters it held back.
     /// - Throws: ``LockError/unavailable(_:)`` when the store cannot serve.
     func removeWaiter(_ waiter: WaiterID, from name: LockName) async throws(LockError)
 

@@ -55,7 +55,8 @@ extension RedisLockScripts {
             return nil, nil, 0
           end
           local meta = redis.call('HMGET', grants, 'mode', 'limit')
-          return meta[1], tonumber(meta[2]), count
+          -- (Defaults only if an eviction took the grants hash alone.)
+          return meta[1] or 'x', tonumber(meta[2]) or 1, count
         end
         local function holding(lease, holders, grants, now)
           if redis.call('EXISTS', lease) == 1 then return 'x', 1, 1 end
@@ -86,6 +87,7 @@ extension RedisLockScripts {
           local live = redis.call('ZRANGEBYSCORE', holders, '(' .. num(now), '+inf', 'WITHSCORES')
           if #live == 0 then return list, nil, nil end
           local meta = redis.call('HMGET', grants, 'mode', 'limit')
+          meta[1] = meta[1] or 'x'
           for i = 1, #live, 2 do
             local grant = redis.call('HGET', grants, live[i])
             if grant then
@@ -96,7 +98,7 @@ extension RedisLockScripts {
               list[#list + 1] = owner
             end
           end
-          return list, meta[1], tonumber(meta[2])
+          return list, meta[1], tonumber(meta[2]) or 1
         end
         -- The live waiters at the queue's head that fit beside the holders
         -- and each other, in order (at most 1000, and none after `stop`),

@@ -183,7 +183,7 @@ enum RedisLockScripts {
         redis.call('ZADD', KEYS[2], num(now + ttl), ARGV[1])
         keep_holders(KEYS[2], KEYS[3], now)
         local meta = redis.call('HMGET', KEYS[3], 'mode', 'limit')
-        return {1, tonumber(fence), now, ttl, owner, tonumber(meta[2]), meta[1]}
+        return {1, tonumber(fence), now, ttl, owner, tonumber(meta[2]) or 1, meta[1] or 'x'}
         """
 
     /// KEYS lease waiters instances holders grants; ARGV token name. Returns
