@@ -8,24 +8,34 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func lockdStartedAndStoppedLeavesNoDescriptorsBehind(store: StoreKind) async throws {
         try await store.withRedis { redis in
-            // One lockd first, so what the process opens once (URLSession,
-            // the runtime's own descriptors) is in the baseline.
-            try await startAndStop(redis: redis, lock: "leak-check-0")
-            let before = OpenDescriptors.current()
-            for round in 1...8 { try await startAndStop(redis: redis, lock: "leak-check-\(round)") }
-            // Each lockd used to leave 4–5 behind (two loops' epoll + eventfd,
-            // more with Redis); 8 lockds would leave 30 or more.
-            let settled = await eventually(within: .seconds(10)) { OpenDescriptors.current().count <= before.count + 6 }
-            let after = OpenDescriptors.current()
-            #expect(settled, "descriptors before: \(before.kinds), after: \(after.kinds)")
+            try await expectNoneLeft { round in
+                try await TestLockd.with(redis: redis, logLevel: .critical) { lockd in
+                    let reply = try await lockd.send("POST", "/locks/leak-check-\(round)")
+                    #expect(reply.status == 201)
+                }
+            }
         }
     }
 
-    private func startAndStop(redis: RedisServerFixture?, lock: String) async throws {
-        try await TestLockd.with(redis: redis, logLevel: .critical) { lockd in
-            let reply = try await lockd.send("POST", "/locks/\(lock)")
-            #expect(reply.status == 201)
+    @Test(arguments: StoreKind.allCases)
+    func engineStartedAndStoppedLeavesNoDescriptorsBehind(store: StoreKind) async throws {
+        try await expectNoneLeft { _ in
+            try await store.withEngine { _, _ in }
         }
+    }
+
+    /// Runs `round` once to warm up (so what the process opens once, such as
+    /// URLSession's descriptors, is in the baseline), then 8 times more, and
+    /// expects the descriptors to come back to the baseline, give or take a few.
+    private func expectNoneLeft(_ round: (Int) async throws -> Void) async throws {
+        try await round(0)
+        let before = OpenDescriptors.current()
+        for index in 1...8 { try await round(index) }
+        // Each round used to leave 4 or more behind (each loop's epoll and
+        // eventfd): 8 rounds would leave 30 or more.
+        let settled = await eventually(within: .seconds(10)) { OpenDescriptors.current().count <= before.count + 6 }
+        let after = OpenDescriptors.current()
+        #expect(settled, "descriptors before: \(before.kinds); after: \(after.kinds)")
     }
 }
 
