@@ -46,11 +46,9 @@ private struct OpenDescriptors {
 
     var count: Int { targets.count }
 
-    /// How many of each kind, inode numbers left out: `anon_inode:[eventpoll]: 12, socket: 7`.
+    /// How many of each kind: `anon_inode:[eventpoll]: 12, file: 1, socket:[N]: 7`.
     var kinds: String {
-        let kinds = Dictionary(grouping: targets) { target in
-            target.hasPrefix("/") ? "file" : String(target.prefix { $0 != ":" || target.hasPrefix("anon_inode") })
-        }
+        let kinds = Dictionary(grouping: targets) { $0.hasPrefix("/") ? "file" : $0.replacing(/[0-9]+/, with: "N") }
         return kinds.map { "\($0.key): \($0.value.count)" }.sorted().joined(separator: ", ")
     }
 
