@@ -5,7 +5,6 @@ import LockdRedis
 import LockdTransport
 import Logging
 import ServiceLifecycle
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -63,12 +62,12 @@ struct LockdApp {
         http.tls = settings.tls
         http.maxConnections = operations.maxConnections
         http.idleTimeout = .milliseconds(operations.idleTimeoutMs)
-        let serverBox = Mutex<HTTPServer?>(nil)
+        let served = WeakHTTPServer()
         let accessLog = operations.accessLog ? AccessLog(format: settings.logFormat == .json ? .json : .text) : nil
-        let served = metrics.api(engine: engine, redis: redis?.client, accessLog: accessLog) { serverBox.withLock { $0 }?.openConnectionCount ?? 0 }
-        self.server = HTTPServer(configuration: http, responder: served.responder, eventLoopGroup: loops, logger: logger,
-                                 observer: served.observer)
-        serverBox.withLock { $0 = server }
+        let api = metrics.api(engine: engine, redis: redis?.client, accessLog: accessLog) { served.openConnectionCount }
+        self.server = HTTPServer(configuration: http, responder: api.responder, eventLoopGroup: loops, logger: logger,
+                                 observer: api.observer)
+        served.set(server)
     }
 
     /// What SIGHUP reloads, each named for the log.

@@ -5,7 +5,6 @@ import LockdHTTP
 import LockdRedis
 import LockdTransport
 import Logging
-import Synchronization
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -84,13 +83,11 @@ public struct TestLockd: Sendable {
         let store: any LockStore = backend?.store ?? InMemoryLockStore()
         let engine = LockEngine(store: store, configuration: configuration.engine, loops: loops,
                                 upkeepLoop: backend?.upkeepLoop, metrics: metrics.lock, logger: logger)
-        let serverBox = Mutex<HTTPServer?>(nil)
-        let served = metrics.api(engine: engine, redis: backend?.client, accessLog: configuration.accessLog) {
-            serverBox.withLock { $0 }?.openConnectionCount ?? 0
-        }
-        let server = HTTPServer(configuration: configuration.http, responder: served.responder, eventLoopGroup: loops, logger: logger,
-                                observer: served.observer)
-        serverBox.withLock { $0 = server }
+        let served = WeakHTTPServer()
+        let api = metrics.api(engine: engine, redis: backend?.client, accessLog: configuration.accessLog) { served.openConnectionCount }
+        let server = HTTPServer(configuration: configuration.http, responder: api.responder, eventLoopGroup: loops, logger: logger,
+                                observer: api.observer)
+        served.set(server)
 
         func tearDown(_ runner: Task<Void, Never>?) async {
             engine.beginShutdown()
