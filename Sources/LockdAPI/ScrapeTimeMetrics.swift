@@ -10,9 +10,9 @@ struct ScrapeTimeMetrics: Sendable {
     let store: String
     /// HTTP connections open now.
     let openConnections: @Sendable () -> Int
-    /// The Redis client's connections; nil with the in-memory store, which
-    /// then exports no Redis series.
-    let redis: (@Sendable () -> RedisConnectionStats)?
+    /// The Redis client's connections and what it has seen of the topology;
+    /// nil with the in-memory store, which then exports no Redis series.
+    let redis: (@Sendable () -> RedisScrape)?
 
     /// Appends every series in the text exposition format.
     func emit(into text: inout String) {
@@ -22,16 +22,37 @@ struct ScrapeTimeMetrics: Sendable {
         ScrapeText.sample(&text, "lockd_open_connections", type: "gauge", help: "HTTP connections open now.",
                           value: Double(openConnections()))
         if let redis {
-            let stats = redis()
+            let scrape = redis()
             ScrapeText.sample(&text, "lockd_redis_connected", type: "gauge",
                               help: "1 while every connection to Redis is established and past its handshake, else 0.",
-                              value: stats.allReady ? 1 : 0)
+                              value: scrape.connections.allReady ? 1 : 0)
             ScrapeText.sample(&text, "lockd_redis_reconnects_total", type: "counter",
                               help: "Connections to Redis established again after they had been lost.",
-                              value: Double(stats.reconnects))
+                              value: Double(scrape.connections.reconnects))
+            let topology = scrape.topology
+            ScrapeText.sample(&text, "lockd_redis_topology_refreshes_total", type: "counter",
+                              help: "Rounds of asking the Sentinels or CLUSTER SLOTS where the masters are (0 with one server).",
+                              value: Double(topology.refreshes))
+            ScrapeText.sample(&text, "lockd_redis_primary_changes_total", type: "counter",
+                              help: "Times a Redis master was replaced: a failover followed, or cluster slots taken over by another master.",
+                              value: Double(topology.primaryChanges))
+            ScrapeText.sample(&text, "lockd_redis_redirects_total", type: "counter",
+                              help: "Redis Cluster MOVED and ASK redirections followed.",
+                              value: Double(topology.redirects))
+            ScrapeText.sample(&text, "lockd_redis_retries_total", type: "counter",
+                              help: "Redis commands sent again after TRYAGAIN, CLUSTERDOWN, LOADING, READONLY or a connection lost before they were written.",
+                              value: Double(topology.retries))
         }
         ProcessMetrics.emit(into: &text)
     }
+}
+
+/// What `/metrics` reads from the Redis client at scrape time.
+struct RedisScrape: Sendable {
+    /// Its connections' state.
+    let connections: RedisConnectionStats
+    /// Refreshes, failovers, redirections and retries since it started.
+    let topology: RedisTopologyStatistics
 }
 
 /// Writes one single-sample family of the Prometheus text format.
