@@ -182,14 +182,18 @@ public final class RedisLockStore: LockStore {
             let batch = Set(keys.compactMap { $0.string.flatMap(Self.name(fromHoldingKey:)) })
                 .filter { position.after.utf8.lexicographicallyPrecedes($0.value.utf8) }
                 .sorted()
+            var lastOfBatch = position.after
             for name in batch {
                 if names.count == limit {
                     // Resume inside this batch: SCAN returns the same batch for
-                    // the same cursor while the keyspace is not rehashed.
-                    nextCursor = ListCursor(slot: position.slot, scan: position.scan, after: names[names.count - 1].value).encoded
+                    // the same cursor while the keyspace is not rehashed. The
+                    // name to resume after is this batch's, never an earlier
+                    // batch's (that would skip this batch's smaller names).
+                    nextCursor = ListCursor(slot: position.slot, scan: position.scan, after: lastOfBatch).encoded
                     break scanning
                 }
                 names.append(name)
+                lastOfBatch = name.value
             }
             if next != 0 {
                 position = ListCursor(slot: position.slot, scan: next, after: "")

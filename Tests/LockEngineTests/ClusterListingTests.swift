@@ -33,22 +33,25 @@ import Testing
         }
         #expect(perMaster.count == 3 && held.count == 12)
 
-        var listed: [LockName] = []
-        var cursor: String?
-        var pages = 0
-        var cursorsPastTheFirstShard = 0
-        repeat {
-            let page = try await engine.list(prefix: prefix, limit: 5, cursor: cursor)
-            #expect(page.locks.count <= 5)
-            listed += page.locks.map(\.name)
-            cursor = page.nextCursor
-            if cursor?.contains(".") == true { cursorsPastTheFirstShard += 1 }
-            pages += 1
-        } while cursor != nil && pages < 20
-        #expect(listed.count == held.count, "no name twice")
-        #expect(Set(listed) == held)
-        #expect(pages >= 3)
-        #expect(cursorsPastTheFirstShard >= 1)
+        // 4 per page ends a page exactly at a shard's end; 1 and 5 inside one.
+        for limit in [1, 4, 5] {
+            var listed: [LockName] = []
+            var cursor: String?
+            var pages = 0
+            var cursorsPastTheFirstShard = 0
+            repeat {
+                let page = try await engine.list(prefix: prefix, limit: limit, cursor: cursor)
+                #expect(page.locks.count <= limit)
+                listed += page.locks.map(\.name)
+                cursor = page.nextCursor
+                if cursor?.contains(".") == true { cursorsPastTheFirstShard += 1 }
+                pages += 1
+            } while cursor != nil && pages < 30
+            #expect(listed.count == held.count, "no name twice (\(limit) per page)")
+            #expect(Set(listed) == held, "\(limit) per page")
+            #expect(pages >= 12 / limit)
+            #expect(cursorsPastTheFirstShard >= 1)
+        }
 
         // A cursor that lockd did not write is refused, not followed.
         await #expect(throws: LockError.self) { try await engine.list(prefix: prefix, limit: 5, cursor: "16384.0:") }
