@@ -170,8 +170,9 @@ public final class RedisLockStore: LockStore {
         // Shard by shard, in slot order: one for a single server or Sentinel,
         // each master of a cluster. A cursor's slot leads to whichever master
         // serves it now, so a failover between pages loses no place.
-        let slots = try await measured("scan") { () throws(RedisError) in try client.shards().map { Int($0.firstSlot.value) } }
-        var pending = slots.filter { $0 > position.slot }[...]
+        let shards: [RedisShard]
+        do { shards = try client.shards() } catch { throw unavailable(error) }
+        var pending = shards.map { Int($0.firstSlot.value) }.filter { $0 > position.slot }[...]
         var names: [LockName] = []
         var nextCursor: String?
         scanning: while true {

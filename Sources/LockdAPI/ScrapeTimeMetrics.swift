@@ -1,8 +1,8 @@
 import LockdRedis
 
 /// The series read when `/metrics` is scraped rather than counted as things
-/// happen: `lockd_build_info`, `lockd_open_connections`, the Redis
-/// connection's state and the `process_*` series.
+/// happen: `lockd_build_info`, `lockd_open_connections`, the Redis client's
+/// connections and topology counters, and the `process_*` series.
 struct ScrapeTimeMetrics: Sendable {
     /// lockd's version, for `lockd_build_info`.
     let version: String
@@ -30,18 +30,19 @@ struct ScrapeTimeMetrics: Sendable {
                               help: "Connections to Redis established again after they had been lost.",
                               value: Double(scrape.connections.reconnects))
             let topology = scrape.topology
-            ScrapeText.sample(&text, "lockd_redis_topology_refreshes_total", type: "counter",
-                              help: "Rounds of asking the Sentinels or CLUSTER SLOTS where the masters are (0 with one server).",
-                              value: Double(topology.refreshes))
-            ScrapeText.sample(&text, "lockd_redis_primary_changes_total", type: "counter",
-                              help: "Times a Redis master was replaced: a failover followed, or cluster slots taken over by another master.",
-                              value: Double(topology.primaryChanges))
-            ScrapeText.sample(&text, "lockd_redis_redirects_total", type: "counter",
-                              help: "Redis Cluster MOVED and ASK redirections followed.",
-                              value: Double(topology.redirects))
-            ScrapeText.sample(&text, "lockd_redis_retries_total", type: "counter",
-                              help: "Redis commands sent again after TRYAGAIN, CLUSTERDOWN, LOADING, READONLY or a connection lost before they were written.",
-                              value: Double(topology.retries))
+            let counters: [(name: String, help: String, value: Int)] = [
+                ("lockd_redis_topology_refreshes_total",
+                 "Rounds of asking the Sentinels or CLUSTER SLOTS where the masters are (0 with one server).", topology.refreshes),
+                ("lockd_redis_primary_changes_total",
+                 "Times a Redis master was replaced: a failover followed, or cluster slots taken over by another master.", topology.primaryChanges),
+                ("lockd_redis_redirects_total", "Redis Cluster MOVED and ASK redirections followed.", topology.redirects),
+                ("lockd_redis_retries_total",
+                 "Redis commands sent again after TRYAGAIN, CLUSTERDOWN, LOADING, READONLY or a connection lost before they were written.",
+                 topology.retries),
+            ]
+            for counter in counters {
+                ScrapeText.sample(&text, counter.name, type: "counter", help: counter.help, value: Double(counter.value))
+            }
         }
         ProcessMetrics.emit(into: &text)
     }
