@@ -22,7 +22,7 @@ import Testing
             do {
                 // No master: a clear 503 soon, not a hang.
                 let started = ContinuousClock.now
-                await #expect(throws: LockError.self) { try await engine.acquire(AcquireRequest(name: name, ttlMs: 60_000)) }
+                await Self.expectUnavailable { () throws(LockError) in _ = try await engine.acquire(AcquireRequest(name: name, ttlMs: 60_000)) }
                 #expect(ContinuousClock.now - started < .seconds(3))
                 await #expect(throws: LockError.self) { try await engine.checkReady() }
 
@@ -70,7 +70,7 @@ import Testing
             let replica = try await offThePool { try cluster.replicaPort(of: victim) }
             await offThePool { cluster.node(port: victim)?.kill() }
             do {
-                await #expect(throws: LockError.self) { try await engine.status(of: onVictim[0]) }
+                await Self.expectUnavailable { () throws(LockError) in _ = try await engine.status(of: onVictim[0]) }
                 let promoted = try await offThePool { try cluster.waitForPromotion(of: replica) }
                 _ = try await retrying(within: .seconds(10)) { try await engine.status(of: onVictim[0]) }
                 let recovery = ContinuousClock.now - promoted
@@ -94,6 +94,19 @@ import Testing
                 throw error
             }
             try await offThePool { try cluster.restart(port: victim) }
+        }
+    }
+
+    /// Expects `call` to fail with `unavailable` (lockd's 503), not succeed or fail otherwise.
+    private static func expectUnavailable(_ call: () async throws(LockError) -> Void, sourceLocation: SourceLocation = #_sourceLocation) async {
+        do throws(LockError) {
+            try await call()
+            Issue.record("served with no master", sourceLocation: sourceLocation)
+        } catch {
+            guard case .unavailable = error else {
+                Issue.record("\(error) instead of unavailable", sourceLocation: sourceLocation)
+                return
+            }
         }
     }
 
