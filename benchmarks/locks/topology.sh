@@ -60,7 +60,9 @@ SINGLE=$(free_port)
 start_server "$SINGLE"
 NODES=()
 for _ in 1 2 3 4 5 6; do
+    # Its cluster bus listens on port + 10000, which must be a port too.
     port=$(free_port)
+    while ((port > 55000)); do port=$(free_port); done
     start_server "$port" --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 1000
     NODES+=("127.0.0.1:$port")
 done
@@ -76,8 +78,8 @@ uptime | sed 's/.*load average: /load at start: /'
 echo "round,deployment,cycles_per_second,acquire_p99_ms" >"$TMP/cycles.csv"
 measure() {  # round deployment port
     timeout --kill-after=5 $((DURATION + 30)) "$BIN/lockbench" --url "http://127.0.0.1:$3" --duration "$DURATION" --json \
-        --clients "$CLIENTS" --prefix "topo$1$2" >"$TMP/run.json" 2>>"$TMP/lockbench.log"
-    python3 -c 'import json, sys; r = json.load(open(sys.argv[3])); print(f"{sys.argv[1]},{sys.argv[2]},{r[\"cycles_per_second\"]:.0f},{r[\"acquire\"][\"latency_ms\"][\"p99\"]:.2f}")' \
+        --clients "$CLIENTS" --prefix "topo$1$2" >"$TMP/run.json" 2>>"$TMP/lockbench.log" || { tail -20 "$TMP/lockbench.log" >&2; exit 1; }
+    python3 -c 'import json, sys; r = json.load(open(sys.argv[3])); print("%s,%s,%.0f,%.2f" % (sys.argv[1], sys.argv[2], r["cycles_per_second"], r["acquire"]["latency_ms"]["p99"]))' \
         "$1" "$2" "$TMP/run.json" | tee -a "$TMP/cycles.csv"
 }
 for round in $(seq "$REPEATS"); do
@@ -113,7 +115,7 @@ PY
 )
 acquire() {  # acquire and release the name
     local url=http://127.0.0.1:$LOCKD_CLUSTER/locks/$name token
-    token=$(curl -sf -X POST "$url" -d '{"ttl_ms":5000}' | python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])') || return 1
+    token=$(curl -sf -X POST "$url" -d '{"ttl_ms":5000}' | python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])' 2>/dev/null) || return 1
     curl -sf -o /dev/null -X DELETE "$url" -H "Lock-Token: $token"
 }
 wait_until 10 acquire
