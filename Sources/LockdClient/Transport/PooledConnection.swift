@@ -26,11 +26,16 @@ final class PooledConnection: StreamSocketDelegate, @unchecked Sendable {
     private let tls: StreamSocket.TLS?
     private var stream: StreamSocket?
     private var isOpen = false
-    private var cancelled = false
+    /// The exchange under way (or the last one), numbered from `exchanges`.
+    private var current = 0
+    /// An exchange cancelled before it began on the loop.
+    private var cancelledEarly = 0
     private var received: [UInt8] = []
     private var pending: CheckedContinuation<RawResponse, any Error>?
     /// False once the connection closed, was cancelled or the server said `Connection: close`.
     private let usable = Atomic<Bool>(true)
+    /// Numbers exchanges, so that a late cancellation of one never ends the next.
+    private let exchanges = Atomic<Int>(0)
 
     /// A connection to `address`, opened by the first exchange.
     init(loop: EventLoop, address: SocketAddress, tls: StreamSocket.TLS?) {
@@ -46,12 +51,13 @@ final class PooledConnection: StreamSocketDelegate, @unchecked Sendable {
     /// closes the connection (which is how lockd learns a waiter gave up).
     /// - Throws: ``ConnectionFailure``, or `CancellationError`.
     func exchange(_ request: [UInt8]) async throws -> RawResponse {
-        try await withTaskCancellationHandler {
+        let number = exchanges.add(1, ordering: .relaxed).newValue
+        return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                loop.execute { self.begin(request, continuation) }
+                loop.execute { self.begin(number, request, continuation) }
             }
         } onCancel: {
-            loop.execute { self.cancel() }
+            loop.execute { self.cancel(number) }
         }
     }
 
@@ -63,8 +69,12 @@ final class PooledConnection: StreamSocketDelegate, @unchecked Sendable {
 
     // MARK: Loop thread
 
-    private func begin(_ request: [UInt8], _ continuation: CheckedContinuation<RawResponse, any Error>) {
-        guard !cancelled else { return continuation.resume(throwing: CancellationError()) }
+    private func begin(_ number: Int, _ request: [UInt8], _ continuation: CheckedContinuation<RawResponse, any Error>) {
+        current = number
+        guard cancelledEarly != number else {
+            pending = continuation
+            return finish(.failure(CancellationError()))
+        }
         guard isUsable else { return continuation.resume(throwing: ConnectionFailure.lost("the connection had closed", answered: false)) }
         pending = continuation
         received.removeAll(keepingCapacity: true)
@@ -85,9 +95,12 @@ final class PooledConnection: StreamSocketDelegate, @unchecked Sendable {
         finish(.failure(ConnectionFailure.lost("\(reason)", answered: false)))
     }
 
-    private func cancel() {
-        cancelled = true
-        finish(.failure(CancellationError()))
+    private func cancel(_ number: Int) {
+        if number > current {
+            cancelledEarly = number  // the task was cancelled before its exchange reached the loop
+        } else if number == current, pending != nil {
+            finish(.failure(CancellationError()))
+        }  // else: that exchange had finished; the connection has moved on
     }
 
     /// Resumes the waiting exchange, if any; on failure also closes.
