@@ -38,9 +38,12 @@ enum RedisLockScripts {
     /// The channel on which queue changes are announced.
     static let wakeupChannel = "lockd:waiting"
 
-    /// How long an idle fence counter is kept. Losing it is safe: a missing
-    /// counter is seeded from Redis `TIME` in microseconds, which exceeds
-    /// every fence issued before while no name takes a million leases a second.
+    /// How long an idle fence counter is kept. Losing it is safe: every
+    /// fence is at least Redis `TIME` in microseconds as well as the counter
+    /// plus one, so a counter that is missing — or stale, on a replica
+    /// promoted before it had the latest one — still yields a fence above
+    /// every fence issued before, as long as the servers' clocks do not step
+    /// back (see deploy/README.md) and no name takes a million leases a second.
     static let fenceRetentionMs = 7 * 24 * 3_600_000
 
     /// How long an instance that stopped beating stays in the instances key.
@@ -123,11 +126,10 @@ enum RedisLockScripts {
           return held(0, until_first_expiry(lease, holders, now) or first_alive, run)
         end
         if queued then redis.call('ZREM', queue, member) end
-        if redis.call('EXISTS', fence_key) == 0 then
-          redis.call('SET', fence_key, num(now_us))
-        end
-        local fence = redis.call('INCR', fence_key)
-        redis.call('PEXPIRE', fence_key, \(fenceRetentionMs))
+        -- Past both the counter and the clock: a counter lost, or stale on a
+        -- promoted replica, cannot bring back a fence issued before.
+        local fence = math.max((tonumber(redis.call('GET', fence_key)) or 0) + 1, now_us)
+        redis.call('SET', fence_key, num(fence), 'PX', \(fenceRetentionMs))
         local plain = wish == 'x' and limit == 1
         if plain then
           redis.call('HSET', lease, 'token', token, 'fence', num(fence), 'owner', owner, 'ttl', ttl)

@@ -171,4 +171,28 @@ import Testing
         #expect(grant.lease.fence < 1 << 53)
         await after.stop()
     }
+
+    /// A replica promoted before it had the latest fence counter holds a
+    /// stale one: writing an old value into the counter (as such a replica
+    /// would have it) must not bring back a fence — for locks, semaphores
+    /// and readers alike, which all draw on the one counter.
+    @Test(arguments: [(limit: 1, mode: LockMode.exclusive), (limit: 3, mode: .exclusive), (limit: 1, mode: .shared)])
+    func fencesStayAboveEveryEarlierOneWhenTheCounterIsStale(shape: (limit: Int, mode: LockMode)) async throws {
+        let cluster = try await Cluster.start(instances: 1)
+        let engine = cluster.engines[0]
+        let name = try LockName(uniqueLockName())
+        var fences: [Int64] = []
+        for _ in 0..<5 {
+            let grant = try await engine.acquire(AcquireRequest(name: name, ttlMs: 5_000, limit: shape.limit, mode: shape.mode))
+            fences.append(grant.lease.fence)
+            try await engine.release(name, token: grant.lease.token)
+        }
+        #expect(fences == fences.sorted() && Set(fences).count == fences.count)
+        let stale = try #require(fences.first) - 1
+        _ = try await cluster.clients[0].send(["SET", .string("lockd:{\(name.value)}:fence"), .string(String(stale))])
+        let grant = try await engine.acquire(AcquireRequest(name: name, ttlMs: 5_000, limit: shape.limit, mode: shape.mode))
+        #expect(grant.lease.fence > fences.max() ?? .max, "fence \(grant.lease.fence) after \(fences) from a stale counter")
+        #expect(grant.lease.fence < 1 << 53)
+        await cluster.stop()
+    }
 }

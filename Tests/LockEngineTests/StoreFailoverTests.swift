@@ -8,7 +8,8 @@ import Testing
 /// A lock engine over a Redis that fails over, built as lockd builds it from
 /// a `redis+sentinel://` or `redis+cluster://` URL: while no master serves a
 /// name the engine answers `unavailable` (503) at once, and it serves again
-/// within 5 s of the promotion, a listing cursor included.
+/// within 5 s of the promotion, a listing cursor included, and its fences
+/// keep growing even when the promoted replica's counter is stale.
 @Suite(.serialized) struct StoreFailoverTests {
     @Test func aSentinelEngineServesAgainAfterTheMasterIsKilled() async throws {
         let sentinel = try await offThePool { try RedisSentinelFixture.shared() }
@@ -27,9 +28,16 @@ import Testing
                 await #expect(throws: LockError.self) { try await engine.checkReady() }
 
                 let promoted = try await offThePool { try sentinel.waitForPromotion(replacing: old) }
+                // The promoted replica's counter as if it had missed the last
+                // grants: its fences must still exceed every one before.
+                let stale = await offThePool {
+                    RedisAdminClient.call(port: promoted.port, "SET", "lockd:{\(name.value)}:fence", String(before.lease.fence - 1000))
+                }
+                #expect(stale?.string == "OK")
                 let lease = try await retrying(within: .seconds(10)) { try await engine.acquire(AcquireRequest(name: name, ttlMs: 60_000)) }
                 let recovery = ContinuousClock.now - promoted.at
                 #expect(recovery < .seconds(5), "served again \(recovery) after the promotion")
+                #expect(lease.lease.fence > before.lease.fence)
                 try await engine.release(name, token: lease.lease.token)
                 try await retrying(within: .seconds(5)) { try await engine.checkReady() }
                 #expect(client.topologyStatistics.primaryChanges >= 1)
