@@ -25,12 +25,15 @@ extension RedisLockScripts {
           local ttl = redis.call('PTTL', key)
           if ttl ~= -2 and ttl < ms then redis.call('PEXPIRE', key, ms) end
         end
+        -- How announcements go out (`PUBLISH` or `SPUBLISH`, and the
+        -- channel): set from two arguments by each script that announces.
+        local publish, wake_channel
         -- Wakes `members` (of any instance) and has every instance's first
         -- waiter on the name look again after `recheck` ms.
         local function announce(name, recheck, members)
           local message = name .. '\\n' .. num(recheck)
           if #members > 0 then message = message .. '\\n' .. table.concat(members, '\\n') end
-          redis.call('PUBLISH', '\(wakeupChannel)', message)
+          redis.call(publish, wake_channel, message)
         end
         -- Whether a lease wished as `wish` fits beside `count` holders in
         -- `mode` on a name of `limit`.

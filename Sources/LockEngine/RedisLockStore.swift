@@ -20,6 +20,7 @@ public final class RedisLockStore: LockStore {
     private let client: RedisClient
     private let livenessClient: RedisClient
     private let livenessKeys: RedisLivenessKeys
+    private let wakeupChannels: RedisWakeupChannels
     /// How long this instance counts as alive after a beat, in milliseconds.
     public let livenessWindowMs: Int64
     private let livenessWindowArgument: String
@@ -29,6 +30,9 @@ public final class RedisLockStore: LockStore {
     private let metrics: LockMetrics
     /// When a failure was last logged at warning level (monotonic nanoseconds).
     private let lastWarning = Atomic<UInt64>(0)
+    /// Groups of wake-up channels subscribed at least once: until all are,
+    /// this instance's waiters could miss wake-ups, so it is not ready.
+    private let subscribedGroups = Atomic<Int>(0)
 
     private static let acquireScript = RedisScript(RedisLockScripts.acquire)
     private static let renewScript = RedisScript(RedisLockScripts.renew)
@@ -45,17 +49,20 @@ public final class RedisLockStore: LockStore {
     ///     beat past the liveness window (default: `client`).
     ///   - livenessKeys: ``RedisLivenessKeys/shared`` on one server,
     ///     ``RedisLivenessKeys/perSlot`` in a Redis Cluster.
+    ///   - wakeupChannels: ``RedisWakeupChannels/shared`` on one server,
+    ///     ``RedisWakeupChannels/perSlot`` in a Redis Cluster.
     ///   - livenessWindowMs: how long this instance's waiters keep their
     ///     places without a beat: longer than the engine's beat interval
     ///     plus the longest stall (GC-free, but a paused VM or a starved
     ///     CPU) that must not cost a place.
     public init(
         client: RedisClient, livenessClient: RedisClient? = nil, livenessKeys: RedisLivenessKeys = .shared,
-        livenessWindowMs: Int64 = 600, metrics: LockMetrics = LockMetrics(), logger: Logger
+        wakeupChannels: RedisWakeupChannels = .shared, livenessWindowMs: Int64 = 600, metrics: LockMetrics = LockMetrics(), logger: Logger
     ) {
         self.client = client
         self.livenessClient = livenessClient ?? client
         self.livenessKeys = livenessKeys
+        self.wakeupChannels = wakeupChannels
         self.livenessWindowMs = livenessWindowMs
         self.livenessWindowArgument = String(livenessWindowMs)
         self.metrics = metrics
@@ -70,7 +77,7 @@ public final class RedisLockStore: LockStore {
             attempt.token.value, String(attempt.ttlMs), attempt.owner ?? "", attempt.waiter.map(member) ?? "",
             livenessWindowArgument, String(retention(waitMs: attempt.waitMs)), attempt.name.value,
             Self.modeArgument(attempt.mode), String(attempt.limit),
-        ])
+        ] + wakeupChannels.publication(for: attempt.name))
         let fields = try Self.fields(reply, count: 2)
         switch fields[0].int {
         case 1:
@@ -118,7 +125,7 @@ public final class RedisLockStore: LockStore {
         let keys = Self.keys(name)
         let reply = try await run(Self.releaseScript, "release", keys: [
             keys.lease, keys.waiters, livenessKeys.key(for: name), keys.holders, keys.grants,
-        ], arguments: [token.value, name.value])
+        ], arguments: [token.value, name.value] + wakeupChannels.publication(for: name))
         return reply.int == 1
     }
 
@@ -218,7 +225,7 @@ public final class RedisLockStore: LockStore {
         let keys = Self.keys(name)
         _ = try await run(Self.removeWaiterScript, "remove_waiter", keys: [
             keys.waiters, livenessKeys.key(for: name), keys.lease, keys.holders, keys.grants,
-        ], arguments: [member(waiter), name.value])
+        ], arguments: [member(waiter), name.value] + wakeupChannels.publication(for: name))
     }
 
     public func beat(names: Set<LockName>) async throws(LockError) -> Bool {
@@ -235,7 +242,8 @@ public final class RedisLockStore: LockStore {
             let keys = Self.keys(queue.name)
             return (
                 keys: [keys.waiters, livenessKeys.key(for: queue.name), keys.lease, keys.holders, keys.grants],
-                arguments: [livenessWindowArgument, String(retention(waitMs: queue.waitMs)), queue.name.value] + queue.waiters.map(member)
+                arguments: [livenessWindowArgument, String(retention(waitMs: queue.waitMs)), queue.name.value]
+                    + wakeupChannels.publication(for: queue.name) + queue.waiters.map(member)
             )
         }
         var repairs: [QueueRepair] = []
@@ -270,11 +278,32 @@ public final class RedisLockStore: LockStore {
         }
     }
 
+    /// Hears the scripts' announcements: one subscription per group of
+    /// channels, each made once the one before it was (see
+    /// ``RedisWakeupChannels/subscriptions``).
     private func deliverWakeups(to handler: @escaping @Sendable (StoreEvent) -> Void) async {
+        await withTaskGroup(of: Void.self) { group in
+            for channels in wakeupChannels.subscriptions {
+                let (tried, attempt) = AsyncStream.makeStream(of: Void.self)
+                group.addTask { await self.deliverWakeups(on: channels, tried: attempt, to: handler) }
+                for await _ in tried {}
+            }
+        }
+    }
+
+    /// Delivers announcements on `channels`, subscribing again whenever the
+    /// subscription ends; finishes `tried` after the first attempt.
+    private func deliverWakeups(
+        on channels: [String], tried: AsyncStream<Void>.Continuation, to handler: @escaping @Sendable (StoreEvent) -> Void
+    ) async {
         var missed = false
+        var counted = false
         while !Task.isCancelled {
             do {
-                let subscription = try await client.subscribe(to: [RedisLockScripts.wakeupChannel])
+                let subscription = try await client.subscribe(to: channels, kind: wakeupChannels.kind)
+                if !counted { subscribedGroups.add(1, ordering: .relaxed) }
+                counted = true
+                tried.finish()
                 // Announcements published while not subscribed are lost.
                 if missed { handler(.reconnected) }
                 for await event in subscription {
@@ -286,6 +315,7 @@ public final class RedisLockStore: LockStore {
                     }
                 }
             } catch {
+                tried.finish()
                 logger.debug("wake-up subscription failed; retrying", metadata: ["error": "\(error)"])
             }
             missed = true
@@ -293,6 +323,7 @@ public final class RedisLockStore: LockStore {
             // reconnecting; do not spin.
             try? await Task.sleep(for: .milliseconds(250))
         }
+        tried.finish()
     }
 
     /// Parses `name\nrecheck_ms\nmember…`, the scripts' announcement.
@@ -320,6 +351,9 @@ public final class RedisLockStore: LockStore {
             throw .unavailable(error.description)
         } catch {
             throw unavailable(error)
+        }
+        guard subscribedGroups.load(ordering: .relaxed) >= wakeupChannels.subscriptionCount else {
+            throw .unavailable("lockd is not yet listening for wake-ups from every Redis shard; try again shortly")
         }
     }
 

@@ -142,9 +142,14 @@ final class RoutedSubscriber: Sendable {
     }
 
     /// Subscribes `keys` again where the topology says they belong now,
-    /// telling their subscriptions once each node confirmed.
+    /// telling their subscriptions once each node answered all its batches
+    /// (once, not per batch: a node may take thousands of shard channels,
+    /// one slot per `SSUBSCRIBE`).
     private func resubscribe(_ keys: [Key]) {
         guard case .success(let batches) = batches(keys.filter { owner(of: $0) != nil }) else { return }
+        var pending: [RedisEndpoint: Int] = [:]
+        var confirmed: [RedisEndpoint: [Key]] = [:]
+        for batch in batches { pending[batch.endpoint, default: 0] += 1 }
         for batch in batches {
             state.value.moving.formUnion(batch.keys)
             send(batch, subscribe: true, id: nextInternalID()) { [self] result in
@@ -152,11 +157,15 @@ final class RoutedSubscriber: Sendable {
                 switch result {
                 case .success:
                     placed(batch)
-                    for sink in state.value.subscriptions.confirmedSinks(wanting: Set(batch.keys)) { sink.yield(.resubscribed) }
+                    confirmed[batch.endpoint, default: []] += batch.keys
                 case .failure(let error):
                     if RedisRedirect(error.message, from: batch.endpoint) != nil { doubtTopology() }
                     scheduleReconcile()
                 }
+                pending[batch.endpoint, default: 1] -= 1
+                guard pending[batch.endpoint] == 0 else { return }
+                let keys = confirmed.removeValue(forKey: batch.endpoint) ?? []
+                for sink in state.value.subscriptions.confirmedSinks(wanting: keys) { sink.yield(.resubscribed) }
                 closeIdleConnections()
             }
         }

@@ -60,9 +60,12 @@ struct SubscriptionTable<Sink> {
         subscribers[key]?.isEmpty == false
     }
 
-    /// Sinks of confirmed subscriptions that want any of `keys`.
-    func confirmedSinks(wanting keys: Set<Key>) -> [Sink] {
-        entries.values.filter { $0.confirmed && $0.keys.contains(where: keys.contains) }.map(\.sink)
+    /// Sinks of confirmed subscriptions that want any of `keys`, each once
+    /// (by the index: a subscription may want thousands of names).
+    func confirmedSinks(wanting keys: some Sequence<Key>) -> [Sink] {
+        var ids: Set<UInt64> = []
+        for key in keys { ids.formUnion(subscribers[key] ?? []) }
+        return ids.compactMap { id in entries[id].flatMap { $0.confirmed ? $0.sink : nil } }
     }
 
     /// Removes everything, returning every sink.

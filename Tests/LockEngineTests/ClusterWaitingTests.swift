@@ -69,6 +69,56 @@ import Testing
         for instance in instances { await instance.stop() }
     }
 
+    /// Wake-ups travel on the shard channel of the name's slot: after its
+    /// master fails over, both instances listen on the promoted replica,
+    /// and a waiter on one is woken by a release on the other.
+    @Test func wakeUpsArriveOnAShardWhoseMasterFailedOver() async throws {
+        let cluster = try await offThePool { try RedisClusterFixture.shared() }
+        try await offThePool { try cluster.waitUntilHealthy(within: .seconds(30)) }
+        let configuration = try RedisConfiguration(url: cluster.url)
+        let loops = try EventLoopGroup(loopCount: 1, namePrefix: "cluster-wakeups")
+        defer { loops.shutdown() }
+        let instances = try (0..<2).map { _ in try Instance(configuration: configuration, loops: loops) }
+        defer { for instance in instances { instance.runner.cancel() } }
+        let (holder, waiting) = (instances[0], instances[1])
+        for instance in instances { try await retrying(within: .seconds(20)) { try await instance.engine.checkReady() } }
+
+        let name = try LockName(uniqueLockName())
+        let channel = RedisWakeupChannels.perSlot.publication(for: name)[1]
+        let victim = try #require(await offThePool { cluster.masterPort(forSlot: RedisHashSlot(key: name.value)) })
+        let replica = try await offThePool { try cluster.replicaPort(of: victim) }
+        let listeners = { @Sendable (port: UInt16) in
+            RedisAdminClient.call(port: port, "PUBSUB", "SHARDNUMSUB", channel)?.array?.last?.int ?? -1
+        }
+        #expect(await offThePool { listeners(victim) } == 2)
+
+        await offThePool { cluster.node(port: victim)?.kill() }
+        do {
+            _ = try await offThePool { try cluster.waitForPromotion(of: replica) }
+            var heard = -1
+            let resubscribed = await eventually(within: .seconds(10)) {
+                heard = await offThePool { listeners(replica) }
+                return heard == 2
+            }
+            #expect(resubscribed, "\(heard) instances listen on \(channel) at the promoted replica")
+
+            let lease = try await retrying(within: .seconds(10)) { try await holder.engine.acquire(AcquireRequest(name: name, ttlMs: 30_000)) }
+            let waiter = Task { try await waiting.engine.acquire(AcquireRequest(name: name, ttlMs: 30_000, waitMs: 20_000)) }
+            #expect(await eventually { waiting.engine.waiterCount == 1 })
+            try await holder.engine.release(name, token: lease.lease.token)
+            let released = ContinuousClock.now
+            let grant = try await waiter.value
+            // Woken, not found by a recheck: the lease had 30 s to run.
+            #expect(ContinuousClock.now - released < .seconds(2), "granted \(ContinuousClock.now - released) after the release")
+            try await waiting.engine.release(name, token: grant.lease.token)
+        } catch {
+            try? await offThePool { try cluster.restart(port: victim) }
+            throw error
+        }
+        try await offThePool { try cluster.restart(port: victim) }
+        for instance in instances { await instance.stop() }
+    }
+
     /// One lockd instance's engine over a Cluster.
     private final class Instance: Sendable {
         let backend: RedisLockBackend
