@@ -12,6 +12,8 @@ import PackageDescription
 //   RESP             the Redis wire codec — pure, no I/O
 //   LockdRedis       Redis connections, pool, scripts, pub/sub — no HTTP knowledge
 //   LockEngine       lock semantics over the LockStore protocol (Redis and in-memory stores)
+//   LockdJSON        a strict, bounded JSON parser (request bodies, the auth file)
+//   LockdAuth        the auth file: clients, SHA-256 digests of their secrets, grants on name patterns
 //   LockdAPI         HTTP ↔ engine: routes, JSON bodies, problem details
 //   LockdClient      the Swift SDK: generated from openapi.yaml, plus LockClient
 //   CLockdChild      posix_spawn in a process group and a signal self-pipe, for `lockd exec`
@@ -81,10 +83,14 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
+        .target(name: "LockdJSON", swiftSettings: strictSwift),
+        .target(name: "LockdAuth", dependencies: ["LockEngine", "LockdJSON", "COpenSSL"], swiftSettings: strictSwift),
         .target(
             name: "LockdAPI",
             dependencies: [
                 "LockEngine",
+                "LockdJSON",
+                "LockdAuth",
                 "LockdHTTP",
                 "LockdHTTPCompression",
                 .product(name: "Logging", package: "swift-log"),
