@@ -169,6 +169,7 @@ let package = Package(
         .testTarget(name: "RESPTests", dependencies: ["RESP"], swiftSettings: strictSwift),
         .testTarget(name: "LockdRedisTests", dependencies: ["LockdRedis", "LockdTestSupport", .product(name: "Logging", package: "swift-log")], swiftSettings: strictSwift),
         .testTarget(name: "LockEngineTests", dependencies: ["LockEngine", "LockdTestSupport"], swiftSettings: strictSwift),
+        .testTarget(name: "LockdAuthTests", dependencies: ["LockdAuth", "LockEngine"], swiftSettings: strictSwift),
         .testTarget(name: "LockdAPITests", dependencies: ["LockdAPI", "LockdTestSupport"], swiftSettings: strictSwift),
         // The SDK. Its generated half is committed (GeneratedSources/, made by `swift run
         // swift-openapi-generator`, see its config): a build plugin on any target makes

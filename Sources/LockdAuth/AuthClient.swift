@@ -45,6 +45,27 @@ public final class AuthClient: Sendable, CustomStringConvertible {
         names(for: action).contains(name)
     }
 
+    /// The longest id: it appears in logs, metrics labels and holders.
+    public static let maxIDLength = 128
+
+    /// What an id may be, in words (for errors).
+    public static let idRule = "must be 1 to \(maxIDLength) characters of A-Z a-z 0-9 . _ : @ -"
+
+    /// Whether `id` may name a client: 1 to ``maxIDLength`` bytes of
+    /// `A-Z a-z 0-9 . _ : @ -`, so it needs no quoting in a log line or a
+    /// metrics label.
+    public static func isValidID(_ id: String) -> Bool {
+        (1...maxIDLength).contains(id.utf8.count) && id.utf8.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: ":"), UInt8(ascii: "@"), UInt8(ascii: "-"):
+                true
+            default:
+                false
+            }
+        }
+    }
+
     /// The id: never the digest.
     public var description: String { id }
 }

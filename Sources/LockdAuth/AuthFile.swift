@@ -69,9 +69,6 @@ private struct AuthFileReader {
     let document: JSONDocument
     let file: String
 
-    /// What a client id may contain: it appears in logs, metrics labels and holders.
-    static let maxIDLength = 128
-
     func policy() throws(AuthError) -> AccessPolicy {
         let root = try object(document.value, at: "", fields: ["clients"], required: ["clients"])
         guard case .array(let entries)? = root["clients"] else {
@@ -101,9 +98,7 @@ private struct AuthFileReader {
     private func client(_ value: JSONValue, at path: String) throws(AuthError) -> AuthClient {
         let fields = try object(value, at: path, fields: ["id", "sha256", "grants"], required: ["id", "sha256", "grants"])
         let id = try string(fields["id"], at: path + ".id")
-        guard (1...Self.maxIDLength).contains(id.utf8.count), id.utf8.allSatisfy(Self.isIDByte) else {
-            throw failure(path + ".id", "must be 1 to \(Self.maxIDLength) characters of A-Z a-z 0-9 . _ : @ -")
-        }
+        guard AuthClient.isValidID(id) else { throw failure(path + ".id", AuthClient.idRule) }
         let hex = try string(fields["sha256"], at: path + ".sha256")
         guard let digest = SHA256Digest(hex: hex) else {
             // Never repeat the value: it may be a secret pasted in the wrong place.
@@ -182,15 +177,5 @@ private struct AuthFileReader {
         let line = document.line(of: path) ?? 1
         let field = path.isEmpty ? "the top level" : path
         return AuthError("auth file \(file): line \(line), \(field): \(message)")
-    }
-
-    private static func isIDByte(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-             UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: ":"), UInt8(ascii: "@"), UInt8(ascii: "-"):
-            true
-        default:
-            false
-        }
     }
 }
