@@ -104,6 +104,7 @@ let package = Package(
             name: "lockd",
             dependencies: [
                 "LockdAPI",
+                "LockdAuth",
                 "LockdHTTP",
                 "LockdRedis",
                 "LockEngine",

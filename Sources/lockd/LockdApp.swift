@@ -1,5 +1,6 @@
 import LockEngine
 import LockdAPI
+import LockdAuth
 import LockdHTTP
 import LockdRedis
 import LockdTransport
@@ -19,7 +20,7 @@ import Glibc
 /// engine answers its waiters 503, the HTTP server stops accepting and lets
 /// requests in flight finish (within the grace period), then the store and
 /// the Redis client close. SIGHUP reloads what ``reloadHooks`` lists (the TLS
-/// certificate; later the auth file).
+/// certificate, the auth file).
 ///
 /// ```swift
 /// let app = try LockdApp(settings: settings, logger: logger)
@@ -34,6 +35,8 @@ struct LockdApp {
     let redis: RedisLockBackend?
     let engine: LockEngine
     let server: HTTPServer
+    /// The auth file's rules; nil without `--auth-file`.
+    let access: AccessRules?
 
     /// Builds lockd; nothing listens until ``run()``.
     /// - Throws: ``TransportError`` when the event loops cannot start.
@@ -65,7 +68,9 @@ struct LockdApp {
         http.idleTimeout = .milliseconds(operations.idleTimeoutMs)
         let serverBox = Mutex<HTTPServer?>(nil)
         let accessLog = operations.accessLog ? AccessLog(format: settings.logFormat == .json ? .json : .text) : nil
-        let served = metrics.api(engine: engine, redis: redis?.client, accessLog: accessLog) { serverBox.withLock { $0 }?.openConnectionCount ?? 0 }
+        let access = settings.authPolicy.map { AccessRules(policy: $0, factory: metrics.factory) }
+        self.access = access
+        let served = metrics.api(engine: engine, redis: redis?.client, accessLog: accessLog, access: access) { serverBox.withLock { $0 }?.openConnectionCount ?? 0 }
         self.server = HTTPServer(configuration: http, responder: served.responder, eventLoopGroup: loops, logger: logger,
                                  observer: served.observer)
         serverBox.withLock { $0 = server }
@@ -77,6 +82,12 @@ struct LockdApp {
         if settings.tls != nil {
             hooks.append(ReloadHook(name: "TLS certificate and key (--tls-cert-file, --tls-key-file, --tls-client-ca-file)") {
                 [server] in try server.reloadTLS()
+            })
+        }
+        if let path = settings.authFile, let access {
+            hooks.append(ReloadHook(name: "auth file (--auth-file)") {
+                // Read and checked whole before the swap: a bad file leaves the old rules in force.
+                access.replace(with: try AuthFile.load(path: path))
             })
         }
         return hooks
@@ -104,6 +115,7 @@ struct LockdApp {
         }
         logger.info("lockd listening", metadata: [
             "addresses": "\(addresses)", "tls": .stringConvertible(settings.tls != nil),
+            "auth_clients": settings.authPolicy.map { .stringConvertible($0.clients.count) } ?? "off",
             "event_loops": .stringConvertible(settings.operations.eventLoops),
             "max_connections": .stringConvertible(settings.operations.maxConnections),
         ])

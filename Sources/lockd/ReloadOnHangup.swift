@@ -2,7 +2,7 @@ import Logging
 import ServiceLifecycle
 import UnixSignals
 
-/// Something SIGHUP reloads: the TLS certificate now, the auth file later.
+/// Something SIGHUP reloads: the TLS certificate, the auth file.
 struct ReloadHook: Sendable {
     /// What it reloads, for the log.
     let name: String
@@ -25,7 +25,7 @@ struct ReloadOnHangup: Service {
         try await cancelWhenGracefulShutdown { [hooks, logger] in
             for await _ in signals {
                 guard !hooks.isEmpty else {
-                    logger.info("SIGHUP: nothing to reload (no --tls-cert-file)")
+                    logger.info("SIGHUP: nothing to reload (no --tls-cert-file, no --auth-file)")
                     continue
                 }
                 logger.info("SIGHUP: reloading")
