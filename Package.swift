@@ -158,7 +158,7 @@ let package = Package(
         .target(
             name: "LockdTestSupport",
             dependencies: [
-                "LockdTransport", "LockdTLS", "LockdHTTP", "LockdRedis", "LockEngine", "LockdAPI", "CZlib",
+                "LockdTransport", "LockdTLS", "LockdHTTP", "LockdRedis", "LockEngine", "LockdAPI", "LockdAuth", "CZlib",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/LockdTestSupport",
@@ -171,7 +171,7 @@ let package = Package(
         .testTarget(name: "LockdRedisTests", dependencies: ["LockdRedis", "LockdTestSupport", .product(name: "Logging", package: "swift-log")], swiftSettings: strictSwift),
         .testTarget(name: "LockEngineTests", dependencies: ["LockEngine", "LockdTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "LockdAuthTests", dependencies: ["LockdAuth", "LockEngine"], swiftSettings: strictSwift),
-        .testTarget(name: "LockdAPITests", dependencies: ["LockdAPI", "LockdTestSupport"], swiftSettings: strictSwift),
+        .testTarget(name: "LockdAPITests", dependencies: ["LockdAPI", "LockdAuth", "LockdTestSupport"], swiftSettings: strictSwift),
         // The SDK. Its generated half is committed (GeneratedSources/, made by `swift run
         // swift-openapi-generator`, see its config): a build plugin on any target makes
         // SwiftPM build the generator for every product, `swift run lockd` included.
@@ -210,7 +210,7 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         // Depends on the lockd and lockbench executables so that they are built with the tests, which run them.
-        .testTarget(name: "LockdOperationsTests", dependencies: ["lockd", "lockbench", "LockdTLS", "LockdTestSupport"], swiftSettings: strictSwift),
+        .testTarget(name: "LockdOperationsTests", dependencies: ["lockd", "lockbench", "LockdAuth", "LockdTLS", "LockdTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "LockbenchTests", dependencies: ["LockbenchCore"], swiftSettings: strictSwift),
     ]
 )

@@ -35,6 +35,9 @@ public struct AccessControlResponder: HTTPResponder {
         "healthz": .open, "readyz": .open, "openapi": .open, "metrics": .anyClient,
     ]
 
+    /// Whether the route named `route` has a rule (one without is closed).
+    public static func hasRule(for route: String) -> Bool { rules[route] != nil }
+
     /// The routes.
     public let router: Router
     /// The rules in force; nil lets every request through.

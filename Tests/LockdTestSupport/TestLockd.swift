@@ -1,6 +1,7 @@
 import Foundation
 import LockEngine
 import LockdAPI
+import LockdAuth
 import LockdHTTP
 import LockdRedis
 import LockdTransport
@@ -42,6 +43,8 @@ public struct TestLockd: Sendable {
         public var redisURL: String?
         /// Where one line per request goes (`--access-log`); nil writes none.
         public var accessLog: AccessLog?
+        /// The auth file's rules (`--auth-file`); nil serves every request.
+        public var authPolicy: AccessPolicy?
     }
 
     /// The in-process lock engine.
@@ -85,7 +88,8 @@ public struct TestLockd: Sendable {
         let engine = LockEngine(store: store, configuration: configuration.engine, loops: loops,
                                 upkeepLoop: backend?.upkeepLoop, metrics: metrics.lock, logger: logger)
         let serverBox = Mutex<HTTPServer?>(nil)
-        let served = metrics.api(engine: engine, redis: backend?.client, accessLog: configuration.accessLog) {
+        let access = configuration.authPolicy.map { AccessRules(policy: $0, factory: metrics.factory) }
+        let served = metrics.api(engine: engine, redis: backend?.client, accessLog: configuration.accessLog, access: access) {
             serverBox.withLock { $0 }?.openConnectionCount ?? 0
         }
         let server = HTTPServer(configuration: configuration.http, responder: served.responder, eventLoopGroup: loops, logger: logger,
