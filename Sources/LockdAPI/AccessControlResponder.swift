@@ -67,7 +67,7 @@ public struct AccessControlResponder: HTTPResponder {
             // A name that cannot be decoded is the router's 400.
             if let name = match.parameters?["name"], !client.may(action, on: name) {
                 meters?.forbidden.increment()
-                context.logger.info("forbidden", metadata: ["client": "\(client.id)", "action": "\(action)", "name": "\(name)"])
+                context.logger.debug("forbidden", metadata: ["client": "\(client.id)", "action": "\(action)", "name": "\(name)"])
                 return Self.forbidden("client '\(client.id)' has no grant of \(action) on '\(name)'")
             }
         case .readableList?:
