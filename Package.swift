@@ -171,7 +171,7 @@ let package = Package(
         .testTarget(name: "LockdRedisTests", dependencies: ["LockdRedis", "LockdTestSupport", .product(name: "Logging", package: "swift-log")], swiftSettings: strictSwift),
         .testTarget(name: "LockEngineTests", dependencies: ["LockEngine", "LockdTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "LockdAuthTests", dependencies: ["LockdAuth", "LockEngine"], swiftSettings: strictSwift),
-        .testTarget(name: "LockdAPITests", dependencies: ["LockdAPI", "LockdAuth", "LockdTestSupport"], swiftSettings: strictSwift),
+        .testTarget(name: "LockdAPITests", dependencies: ["LockdAPI", "LockdAuth", "LockEngine", "LockdTestSupport"], swiftSettings: strictSwift),
         // The SDK. Its generated half is committed (GeneratedSources/, made by `swift run
         // swift-openapi-generator`, see its config): a build plugin on any target makes
         // SwiftPM build the generator for every product, `swift run lockd` included.

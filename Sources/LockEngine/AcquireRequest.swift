@@ -10,14 +10,22 @@ public struct AcquireRequest: Sendable {
     public var owner: String?
     /// A client-chosen token, making the acquire retry-safe.
     public var token: LeaseToken?
+    /// How many exclusive leases the name admits at once: 1 for a lock,
+    /// 2–1000 for a semaphore. Must match the name's limit while it is in use.
+    public var limit: Int
+    /// Exclusive, or shared (a reader of a reader-writer lock; limit 1 only).
+    public var mode: LockMode
 
     /// Creates a request; ``LockEngine/acquire(_:)`` checks the ranges.
-    public init(name: LockName, ttlMs: Int64, waitMs: Int64 = 0, owner: String? = nil, token: LeaseToken? = nil) {
+    public init(name: LockName, ttlMs: Int64, waitMs: Int64 = 0, owner: String? = nil, token: LeaseToken? = nil,
+                limit: Int = 1, mode: LockMode = .exclusive) {
         self.name = name
         self.ttlMs = ttlMs
         self.waitMs = waitMs
         self.owner = owner
         self.token = token
+        self.limit = limit
+        self.mode = mode
     }
 }
 

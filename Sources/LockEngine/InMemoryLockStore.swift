@@ -7,18 +7,7 @@ import Synchronization
 /// Fences are seeded from the wall clock in microseconds, so they still grow
 /// across restarts of the process (as long as the clock does).
 public final class InMemoryLockStore: LockStore {
-    fileprivate struct StoredLease {
-        var token: LeaseToken
-        var fence: Int64
-        var ttlMs: Int64
-        var expiresAtMs: Int64
-        var owner: String?
-    }
-
-    fileprivate struct Record {
-        var lease: StoredLease?
-        var queue: [WaiterID] = []
-    }
+    fileprivate typealias Record = InMemoryLockRecord
 
     fileprivate struct State {
         var records: [LockName: Record] = [:]
@@ -37,63 +26,70 @@ public final class InMemoryLockStore: LockStore {
 
     public func acquire(_ attempt: AcquireAttempt) async throws(LockError) -> AcquireResult {
         let now = WallClock.milliseconds()
-        let (result, notice) = state.withLock { state -> (AcquireResult, Notice?) in
+        let (result, notice) = state.withLock { state -> (Result<AcquireResult, LockError>, Notice?) in
             state.sweepIfDue(now: now)
             var record = state.records[attempt.name] ?? Record()
+            record.dropExpired(now: now)
             defer { state.store(record, for: attempt.name) }
-            if let lease = record.lease, lease.expiresAtMs > now {
-                if lease.token == attempt.token {
-                    record.lease?.ttlMs = attempt.ttlMs
-                    record.lease?.expiresAtMs = now + attempt.ttlMs
-                    let wasHead = attempt.waiter != nil && record.queue.first == attempt.waiter
-                    record.queue.removeAll { $0 == attempt.waiter }
-                    let notice = wasHead ? state.notice(for: attempt.name, record, now: now) : nil
-                    return (.granted(Self.lease(record.lease!, name: attempt.name), isRetry: true), notice)
+            if record.isEmpty { record.limit = attempt.limit }
+            guard record.limit == attempt.limit else { return (.failure(.limitMismatch(limit: record.limit)), nil) }
+            let place = attempt.waiter.flatMap { record.queue.firstIndex(of: $0) }
+            if let held = record.leases.firstIndex(where: { $0.token == attempt.token }), record.leases[held].mode == attempt.mode {
+                record.leases[held].ttlMs = attempt.ttlMs
+                record.leases[held].expiresAtMs = now + attempt.ttlMs
+                var notice: Notice?
+                if let place {
+                    record.queue.remove(at: place)
+                    if place <= record.admissible().run.count { notice = state.notice(for: attempt.name, record, now: now) }
                 }
-                if let waiter = attempt.waiter, !record.queue.contains(waiter) { record.queue.append(waiter) }
-                let remaining = lease.expiresAtMs - now
-                return (.held(holders: [Self.holder(lease, now: now)], retryAfterMs: remaining,
-                              hint: WaitHint(recheckAfterMs: remaining)), nil)
+                return (.success(.granted(record.lease(record.leases[held], name: attempt.name), isRetry: true)), notice)
             }
-            record.lease = nil
-            if let head = record.queue.first, head != attempt.waiter {
-                if let waiter = attempt.waiter, !record.queue.contains(waiter) { record.queue.append(waiter) }
-                return (.held(holders: [], retryAfterMs: 0, hint: WaitHint(wake: [head])), nil)
+            if record.leases.contains(where: { $0.token == attempt.token }) {
+                // No upgrade (or downgrade): waiting could not help while it holds.
+                return (.failure(.lockHeld(holders: record.holders(now: now),
+                                           retryAfterMs: record.retryAfter(for: attempt.mode, now: now))), nil)
             }
-            let wasHead = attempt.waiter != nil && record.queue.first == attempt.waiter
-            if wasHead { record.queue.removeFirst() }
-            let fence = state.nextFence()
-            let lease = StoredLease(
-                token: attempt.token, fence: fence, ttlMs: attempt.ttlMs,
-                expiresAtMs: now + attempt.ttlMs, owner: attempt.owner
+            guard record.admits(attempt.waiter, mode: attempt.mode) else {
+                if let waiter = attempt.waiter, place == nil { record.queue.append(waiter) }
+                return (.success(.held(holders: record.holders(now: now), retryAfterMs: record.retryAfter(for: attempt.mode, now: now),
+                                       hint: record.hint(now: now, except: attempt.waiter))), nil)
+            }
+            if let place { record.queue.remove(at: place) }
+            let lease = Record.StoredLease(
+                token: attempt.token, fence: state.nextFence(), ttlMs: attempt.ttlMs,
+                expiresAtMs: now + attempt.ttlMs, owner: attempt.owner, mode: attempt.mode
             )
-            record.lease = lease
-            // The next waiter learns when this lease ends: expiry tells no one.
-            let hint = wasHead && !record.queue.isEmpty ? WaitHint(recheckAfterMs: attempt.ttlMs) : .none
-            return (.granted(Self.lease(lease, name: attempt.name), isRetry: false, hint: hint), nil)
+            record.leases.append(lease)
+            // The waiters behind learn when to look again (an expiry tells no
+            // one); when the head goes, the ones that fit too are woken.
+            let hint = place == 0 ? record.hint(now: now) : .none
+            return (.success(.granted(record.lease(lease, name: attempt.name), isRetry: false, hint: hint)), nil)
         }
         if let notice { notice.handler(notice.event) }
-        return result
+        return try result.get()
     }
 
     public func renew(_ name: LockName, token: LeaseToken, ttlMs: Int64?) async throws(LockError) -> Lease? {
         let now = WallClock.milliseconds()
         return state.withLock { state -> Lease? in
-            guard var lease = state.records[name]?.lease, lease.expiresAtMs > now, lease.token == token else { return nil }
-            lease.ttlMs = ttlMs ?? lease.ttlMs
-            lease.expiresAtMs = now + lease.ttlMs
-            state.records[name]?.lease = lease
-            return Self.lease(lease, name: name)
+            guard var record = state.records[name],
+                  let index = record.leases.firstIndex(where: { $0.token == token && $0.expiresAtMs > now })
+            else { return nil }
+            record.leases[index].ttlMs = ttlMs ?? record.leases[index].ttlMs
+            record.leases[index].expiresAtMs = now + record.leases[index].ttlMs
+            state.records[name] = record
+            return record.lease(record.leases[index], name: name)
         }
     }
 
     public func release(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool {
         let now = WallClock.milliseconds()
         let (released, notice) = state.withLock { state -> (Bool, Notice?) in
-            guard var record = state.records[name], let lease = record.lease,
-                  lease.expiresAtMs > now, lease.token == token
+            guard var record = state.records[name],
+                  let index = record.leases.firstIndex(where: { $0.token == token && $0.expiresAtMs > now })
             else { return (false, nil) }
-            record.lease = nil
+            record.leases.remove(at: index)
+            record.dropExpired(now: now)
             state.store(record, for: name)
             return (true, state.notice(for: name, record, now: now))
         }
@@ -104,11 +100,14 @@ public final class InMemoryLockStore: LockStore {
     public func status(of name: LockName) async throws(LockError) -> LockStatus {
         let now = WallClock.milliseconds()
         return state.withLock { state in
-            guard let lease = state.records[name]?.lease, lease.expiresAtMs > now else {
-                return LockStatus(name: name, holders: [])
-            }
-            return LockStatus(name: name, holders: [Self.holder(lease, now: now)])
+            guard var record = state.records[name] else { return LockStatus(name: name, holders: []) }
+            record.dropExpired(now: now)
+            return Self.status(of: name, record, now: now)
         }
+    }
+
+    private static func status(of name: LockName, _ record: Record, now: Int64) -> LockStatus {
+        LockStatus(name: name, holders: record.holders(now: now), limit: record.isEmpty ? 1 : record.limit, waiting: record.queue.count)
     }
 
     public func list(prefix: String, limit: Int, cursor: String?) async throws(LockError) -> LockPage {
@@ -117,13 +116,15 @@ public final class InMemoryLockStore: LockStore {
         return state.withLock { state in
             let held = state.records
                 .filter { name, record in
-                    guard let lease = record.lease, lease.expiresAtMs > now else { return false }
+                    guard record.leases.contains(where: { $0.expiresAtMs > now }) else { return false }
                     guard name.value.hasPrefix(prefix) else { return false }
                     return after.utf8.lexicographicallyPrecedes(name.value.utf8)
                 }
                 .sorted { $0.key < $1.key }
             let page = held.prefix(limit).map { name, record in
-                LockStatus(name: name, holders: record.lease.map { [Self.holder($0, now: now)] } ?? [])
+                var record = record
+                record.dropExpired(now: now)
+                return Self.status(of: name, record, now: now)
             }
             let next = held.count > limit ? page.last.map { ListCursor(scan: 0, after: $0.name.value).encoded } : nil
             return LockPage(locks: page, nextCursor: next)
@@ -135,8 +136,10 @@ public final class InMemoryLockStore: LockStore {
         let notice = state.withLock { state -> Notice? in
             guard var record = state.records[name], let index = record.queue.firstIndex(of: waiter) else { return nil }
             record.queue.remove(at: index)
+            record.dropExpired(now: now)
             state.store(record, for: name)
-            return index == 0 ? state.notice(for: name, record, now: now) : nil
+            // Only a waiter that stood in the run, or stopped it, held others back.
+            return index <= record.admissible().run.count ? state.notice(for: name, record, now: now) : nil
         }
         if let notice { notice.handler(notice.event) }
     }
@@ -150,6 +153,8 @@ public final class InMemoryLockStore: LockStore {
         return state.withLock { state in
             queues.map { queue in
                 var record = state.records[queue.name] ?? Record()
+                record.dropExpired(now: now)
+                if record.isEmpty, let first = queue.waiters.first { record.limit = first.limit }
                 var restored = 0
                 if let missing = queue.waiters.firstIndex(where: { !record.queue.contains($0) }) {
                     // From the first missing one on, all go to the tail in order.
@@ -159,13 +164,7 @@ public final class InMemoryLockStore: LockStore {
                     restored = moved.count
                 }
                 state.store(record, for: queue.name)
-                var hint = WaitHint.none
-                if let lease = record.lease, lease.expiresAtMs > now {
-                    hint.recheckAfterMs = lease.expiresAtMs - now
-                } else if let head = record.queue.first {
-                    hint.wake = [head]
-                }
-                return QueueRepair(name: queue.name, restored: restored, hint: hint)
+                return QueueRepair(name: queue.name, restored: restored, hint: record.hint(now: now))
             }
         }
     }
@@ -185,22 +184,12 @@ public final class InMemoryLockStore: LockStore {
     public func close() async {
         state.withLock { $0.wakeHandler = nil }
     }
-
-    private static func lease(_ stored: StoredLease, name: LockName) -> Lease {
-        Lease(name: name, token: stored.token, fence: stored.fence, ttlMs: stored.ttlMs,
-              expiresAtMs: stored.expiresAtMs, owner: stored.owner)
-    }
-
-    private static func holder(_ stored: StoredLease, now: Int64) -> Holder {
-        Holder(owner: stored.owner, fence: stored.fence, expiresAtMs: stored.expiresAtMs,
-               remainingMs: stored.expiresAtMs - now)
-    }
 }
 
 extension InMemoryLockStore.State {
     /// Keeps a record only while it holds a lease or a queue.
     fileprivate mutating func store(_ record: InMemoryLockStore.Record, for name: LockName) {
-        records[name] = record.lease == nil && record.queue.isEmpty ? nil : record
+        records[name] = record.isEmpty ? nil : record
     }
 
     /// Strictly greater than every fence before, for every name: one counter
@@ -211,16 +200,11 @@ extension InMemoryLockStore.State {
         return lastFence
     }
 
-    /// What the queue's head must hear after the lock or the queue changed:
-    /// look again when the lease ends, or take the lock now.
+    /// What this process's waiters on the name must hear after the name or
+    /// its queue changed: who takes it now, when the rest look again.
     fileprivate func notice(for name: LockName, _ record: InMemoryLockStore.Record, now: Int64) -> InMemoryLockStore.Notice? {
-        guard let head = record.queue.first, let wakeHandler else { return nil }
-        let hint = if let lease = record.lease, lease.expiresAtMs > now {
-            WaitHint(recheckAfterMs: lease.expiresAtMs - now)
-        } else {
-            WaitHint(wake: [head])
-        }
-        return (.wakeup(Wakeup(name: name, hint: hint)), wakeHandler)
+        guard !record.queue.isEmpty, let wakeHandler else { return nil }
+        return (.wakeup(Wakeup(name: name, hint: record.hint(now: now))), wakeHandler)
     }
 
     /// Drops expired leases now and then, so names used once do not stay in
@@ -230,7 +214,7 @@ extension InMemoryLockStore.State {
         guard operationsSinceSweep >= 4096 else { return }
         operationsSinceSweep = 0
         for (name, record) in records where record.queue.isEmpty {
-            if let lease = record.lease, lease.expiresAtMs > now { continue }
+            if record.leases.contains(where: { $0.expiresAtMs > now }) { continue }
             records[name] = nil
         }
     }

@@ -14,15 +14,22 @@ public struct Lease: Sendable, Equatable {
     public var expiresAtMs: Int64
     /// The free label the holder gave, if any.
     public var owner: String?
+    /// How the lease holds its name.
+    public var mode: LockMode
+    /// The name's limit: 1 for a lock, more for a semaphore.
+    public var limit: Int
 
     /// Creates a lease value.
-    public init(name: LockName, token: LeaseToken, fence: Int64, ttlMs: Int64, expiresAtMs: Int64, owner: String?) {
+    public init(name: LockName, token: LeaseToken, fence: Int64, ttlMs: Int64, expiresAtMs: Int64, owner: String?,
+                mode: LockMode = .exclusive, limit: Int = 1) {
         self.name = name
         self.token = token
         self.fence = fence
         self.ttlMs = ttlMs
         self.expiresAtMs = expiresAtMs
         self.owner = owner
+        self.mode = mode
+        self.limit = limit
     }
 }
 
@@ -36,13 +43,16 @@ public struct Holder: Sendable, Equatable {
     public var expiresAtMs: Int64
     /// Milliseconds the lease has left.
     public var remainingMs: Int64
+    /// How the lease holds its name.
+    public var mode: LockMode
 
     /// Creates a holder value.
-    public init(owner: String?, fence: Int64, expiresAtMs: Int64, remainingMs: Int64) {
+    public init(owner: String?, fence: Int64, expiresAtMs: Int64, remainingMs: Int64, mode: LockMode = .exclusive) {
         self.owner = owner
         self.fence = fence
         self.expiresAtMs = expiresAtMs
         self.remainingMs = remainingMs
+        self.mode = mode
     }
 }
 
@@ -52,13 +62,21 @@ public struct LockStatus: Sendable, Equatable {
     public var name: LockName
     /// Current holders; empty when the lock is free.
     public var holders: [Holder]
+    /// The name's limit: 1 for a lock or reader-writer lock, more for a semaphore.
+    public var limit: Int
+    /// How many acquires wait in the name's queue.
+    public var waiting: Int
     /// Whether anyone holds the lock.
     public var isHeld: Bool { !holders.isEmpty }
+    /// The holders' mode; nil when the lock is free.
+    public var mode: LockMode? { holders.first?.mode }
 
     /// Creates a status value.
-    public init(name: LockName, holders: [Holder]) {
+    public init(name: LockName, holders: [Holder], limit: Int = 1, waiting: Int = 0) {
         self.name = name
         self.holders = holders
+        self.limit = limit
+        self.waiting = waiting
     }
 }
 

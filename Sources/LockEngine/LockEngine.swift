@@ -48,7 +48,9 @@ public final class LockEngine: Sendable {
     /// Takes the lock, waiting up to `request.waitMs` in first-come-first-served
     /// order; a token that already holds it gets its lease back with the new TTL.
     /// - Throws: ``LockError/lockHeld(holders:retryAfterMs:)`` when still held
-    ///   after the wait; ``LockError/invalidRequest(_:)``; ``LockError/unavailable(_:)``;
+    ///   after the wait (at once when the token holds the name in the other
+    ///   mode); ``LockError/limitMismatch(limit:)`` when the name is in use
+    ///   with another limit; ``LockError/invalidRequest(_:)``; ``LockError/unavailable(_:)``;
     ///   ``LockError/cancelled`` when the caller's task is cancelled (nothing is left held).
     public func acquire(_ request: AcquireRequest) async throws(LockError) -> AcquireGrant {
         let grant = try await acquireUnmetered(request)
@@ -60,7 +62,8 @@ public final class LockEngine: Sendable {
         try validate(request)
         let token = request.token ?? LeaseToken.random()
         guard request.waitMs > 0 else {
-            let attempt = AcquireAttempt(name: request.name, token: token, ttlMs: request.ttlMs, owner: request.owner, waiter: nil)
+            let attempt = AcquireAttempt(name: request.name, token: token, ttlMs: request.ttlMs, owner: request.owner, waiter: nil,
+                                         mode: request.mode, limit: request.limit)
             for _ in 0..<Self.deliveryAttempts {
                 switch try await attemptDeliverable(attempt) {
                 case .granted(let grant): return grant
@@ -128,7 +131,7 @@ public final class LockEngine: Sendable {
     // MARK: Waiting
 
     private func acquireWaiting(_ request: AcquireRequest, token: LeaseToken) async throws(LockError) -> AcquireGrant {
-        let waiter = WaiterID.random()
+        let waiter = WaiterID.random(mode: request.mode, limit: request.limit)
         let deadline = MonotonicClock.now() + UInt64(request.waitMs) * 1_000_000
         guard waiters.add(waiter, name: request.name, deadline: deadline) else { throw .unavailable("lockd is shutting down") }
         metrics.waiting(waiters.count)
@@ -145,7 +148,7 @@ public final class LockEngine: Sendable {
             let now = MonotonicClock.now()
             let attempt = AcquireAttempt(
                 name: request.name, token: token, ttlMs: request.ttlMs, owner: request.owner, waiter: waiter,
-                waitMs: Int64((deadline > now ? deadline - now : 0) / 1_000_000))
+                waitMs: Int64((deadline > now ? deadline - now : 0) / 1_000_000), mode: request.mode, limit: request.limit)
             var outageUntil: UInt64?
             let outcome: Delivery?
             do throws(LockError) {
@@ -273,6 +276,9 @@ public final class LockEngine: Sendable {
 
     // MARK: Validation
 
+    /// The largest semaphore.
+    public static let maxLimit = 1_000
+
     private func validate(_ request: AcquireRequest) throws(LockError) {
         try validateTTL(request.ttlMs)
         guard (0...configuration.maxWaitMs).contains(request.waitMs) else {
@@ -280,6 +286,12 @@ public final class LockEngine: Sendable {
         }
         if let owner = request.owner, owner.utf8.count > configuration.maxOwnerBytes {
             throw .invalidRequest("owner must be at most \(configuration.maxOwnerBytes) bytes")
+        }
+        guard (1...Self.maxLimit).contains(request.limit) else {
+            throw .invalidRequest("limit must be between 1 and \(Self.maxLimit)")
+        }
+        guard request.mode == .exclusive || request.limit == 1 else {
+            throw .invalidRequest("mode shared takes no limit above 1: a reader-writer lock is not a semaphore")
         }
     }
 

@@ -4,6 +4,9 @@ public enum LockError: Error, Sendable, Equatable {
     case invalidRequest(String)
     /// Someone else holds the lock (after waiting, if asked to wait).
     case lockHeld(holders: [Holder], retryAfterMs: Int64)
+    /// The name is in use with another limit (a semaphore's size is set by
+    /// the first acquire on a free name); `limit` is the current one.
+    case limitMismatch(limit: Int)
     /// The token does not hold the lock (never did, released, or expired).
     case leaseLost
     /// The store cannot serve now (unreachable, loading, out of memory,

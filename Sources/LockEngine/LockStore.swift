@@ -1,14 +1,26 @@
-/// Identifies one waiting acquire in a lock's queue.
+/// Identifies one waiting acquire in a lock's queue, and says what it waits
+/// for, so that a store's queue entry needs nothing beside it.
 public struct WaiterID: Hashable, Sendable, CustomStringConvertible {
-    /// The id's text (random, 16 hex digits).
+    /// The id's text: 16 random hex digits, then `:s` for a shared lease or
+    /// `:N` for one of a semaphore's N (nothing for a plain lock).
     public let value: String
 
     /// Wraps an id received from the store.
     public init(_ value: String) { self.value = value }
 
-    /// A fresh random id.
-    public static func random() -> WaiterID {
-        WaiterID(randomHex())
+    /// A fresh random id for a waiter that wants a lease in `mode` on a name of `limit`.
+    public static func random(mode: LockMode = .exclusive, limit: Int = 1) -> WaiterID {
+        let wish = mode == .shared ? ":s" : limit > 1 ? ":\(limit)" : ""
+        return WaiterID(randomHex() + wish)
+    }
+
+    /// The mode this waiter wants.
+    public var mode: LockMode { value.hasSuffix(":s") ? .shared : .exclusive }
+
+    /// The name's limit this waiter expects.
+    public var limit: Int {
+        guard let colon = value.lastIndex(of: ":") else { return 1 }
+        return Int(value[value.index(after: colon)...]) ?? 1
     }
 
     public var description: String { value }
@@ -39,15 +51,22 @@ public struct AcquireAttempt: Sendable {
     /// keeps the queue at least this long, and drops it eventually when every
     /// waiter in it is gone.
     public var waitMs: Int64
+    /// Exclusive, or shared (then `limit` is 1).
+    public var mode: LockMode
+    /// The name's limit this attempt expects: 1, or a semaphore's size.
+    public var limit: Int
 
     /// Creates an attempt.
-    public init(name: LockName, token: LeaseToken, ttlMs: Int64, owner: String?, waiter: WaiterID?, waitMs: Int64 = 0) {
+    public init(name: LockName, token: LeaseToken, ttlMs: Int64, owner: String?, waiter: WaiterID?, waitMs: Int64 = 0,
+                mode: LockMode = .exclusive, limit: Int = 1) {
         self.name = name
         self.token = token
         self.ttlMs = ttlMs
         self.owner = owner
         self.waiter = waiter
         self.waitMs = waitMs
+        self.mode = mode
+        self.limit = limit
     }
 }
 
@@ -159,7 +178,7 @@ public struct QueueRepair: Sendable, Hashable {
 /// and tests). Both pass the same semantics tests.
 ///
 /// Waiting: a waiter joins its name's one FIFO queue with its first attempt.
-/// The store wakes the queue's head when the lock is freed (``deliverEvents(to:)``);
+/// The store wakes the waiters at the queue's head that fit when room is freed (deliverEvents(to:));
 /// the engine keeps its waiters' places alive with ``beat(names:)`` and puts
 /// back any the store forgot with ``reconcile(_:)``.
 public protocol LockStore: Sendable {
@@ -167,7 +186,17 @@ public protocol LockStore: Sendable {
     /// head of the queue), or renews it when `attempt.token` already holds it.
     /// A waiter that is not granted is queued; its place is kept until
     /// ``removeWaiter(_:from:)`` or until its process stops beating.
-    /// - Throws: ``LockError/unavailable(_:)`` when the store cannot serve.
+    ///
+    /// Several leases may hold a name: up to `limit` exclusive ones (a
+    /// semaphore), or any number of shared ones. A request is granted only
+    /// when it fits beside the holders *and* every waiter ahead of it in the
+    /// queue fits too (so none of them is passed over); a token holding the
+    /// name in the other mode is refused (no upgrades).
+    /// - Throws: ``LockError/limitMismatch(limit:)`` when the name is held or
+    ///   waited on with another limit; ``LockError/lockHeld(holders:retryAfterMs:)``
+    ///   at once when the token holds the name in the other mode;
+    ///   ``LockError/unavailable(_:)`` when
+    ///   the store cannot serve.
     func acquire(_ attempt: AcquireAttempt) async throws(LockError) -> AcquireResult
 
     /// Extends the lease `token` holds to `ttlMs` (or its current TTL when
@@ -175,12 +204,13 @@ public protocol LockStore: Sendable {
     /// - Throws: ``LockError/unavailable(_:)`` when the store cannot serve.
     func renew(_ name: LockName, token: LeaseToken, ttlMs: Int64?) async throws(LockError) -> Lease?
 
-    /// Ends the lease `token` holds and wakes the next waiter; false when the
+    /// Ends the lease `token` holds and wakes the waiters that fit now (the
+    /// next one, a semaphore's next, or a run of readers); false when the
     /// token does not hold the lock.
     /// - Throws: ``LockError/unavailable(_:)`` when the store cannot serve.
     func release(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool
 
-    /// The lock's current holders.
+    /// The lock's current holders, limit, and how many wait.
     /// - Throws: ``LockError/unavailable(_:)`` when the store cannot serve.
     func status(of name: LockName) async throws(LockError) -> LockStatus
 
@@ -189,8 +219,7 @@ public protocol LockStore: Sendable {
     ///   make, ``LockError/unavailable(_:)`` when the store cannot serve.
     func list(prefix: String, limit: Int, cursor: String?) async throws(LockError) -> LockPage
 
-    /// Takes `waiter` out of `name`'s queue, waking the next waiter if it was
-    /// at the head.
+    /// Takes `waiter` out of `name`'s queue, waking the waiters it held back.
     /// - Throws: ``LockError/unavailable(_:)`` when the store cannot serve.
     func removeWaiter(_ waiter: WaiterID, from name: LockName) async throws(LockError)
 

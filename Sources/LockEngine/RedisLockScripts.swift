@@ -3,11 +3,22 @@
 ///
 /// Keys of one lock share the hash tag `{name}` so they stay in one Redis
 /// Cluster slot:
-/// - `lockd:{name}:lease` — hash `token fence owner ttl`, expiring by `PX`;
-/// - `lockd:{name}:fence` — the fence counter;
-/// - `lockd:{name}:waiters` — the FIFO queue (sorted set, score = arrival
+/// - `lockd:{name}:lease` — a plain lock's one lease (exclusive, limit 1):
+///   hash `token fence owner ttl`, expiring by `PX`;
+/// - `lockd:{name}:holders` and `lockd:{name}:grants` — the leases of any
+///   other name (a semaphore's, or readers'): a sorted set of tokens by
+///   expiry (ms) and a hash `token → "fence:ttl:owner"` with the name's
+///   `mode` (`x` or `s`) and `limit`; both expire with the last lease;
+/// - `lockd:{name}:fence` — the fence counter, one for every mode;
+/// - `lockd:{name}:waiters` — the one FIFO queue (sorted set, score = arrival
 ///   number, one more than the last one's; member = `INSTANCE:WAITER`, the
-///   lockd instance's id first).
+///   lockd instance's id first; the waiter id's tail says what it waits
+///   for, see ``WaiterID``).
+///
+/// A name is never in both layouts: a plain lock's lease admits no one
+/// beside it. A request is granted when it fits beside the holders and
+/// every live waiter ahead of it fits too; a release, a leaving waiter or a
+/// grant at the head wakes exactly the waiters that fit now.
 ///
 /// Liveness is per lockd instance, not per waiter: an instances key (sorted
 /// set, member = instance id, score = the time in ms until which it counts as
@@ -38,69 +49,21 @@ enum RedisLockScripts {
     /// Length of an instance id: a member's first 16 characters.
     static let instanceIDLength = 16
 
-    private static let prelude = """
-        local function num(x) return string.format('%.0f', x) end
-        local function clock()
-          local t = redis.call('TIME')
-          return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), tonumber(t[1]) * 1000000 + tonumber(t[2])
-        end
-        local function instance_of(member) return string.sub(member, 1, \(instanceIDLength)) end
-        -- Appends a member to the queue's tail (or moves it there).
-        local function append(queue, member)
-          local last = redis.call('ZRANGE', queue, -1, -1, 'WITHSCORES')[2]
-          redis.call('ZADD', queue, num((tonumber(last) or 0) + 1), member)
-        end
-        -- Keeps a key at least `ms` longer.
-        local function retain(key, ms)
-          local ttl = redis.call('PTTL', key)
-          if ttl ~= -2 and ttl < ms then redis.call('PEXPIRE', key, ms) end
-        end
-        -- The queue's live head, dropping waiters whose lockd stopped beating:
-        -- returns the head (or nil), whether any were dropped, and how long
-        -- the head's lockd counts as alive without another beat.
-        local function live_head(queue, instances, now)
-          local dropped, alive = false, {}
-          while true do
-            local head = redis.call('ZRANGE', queue, 0, 0)[1]
-            if not head then return nil, dropped, 0 end
-            local instance = instance_of(head)
-            if alive[instance] == nil then
-              alive[instance] = tonumber(redis.call('ZSCORE', instances, instance) or '0')
-            end
-            if alive[instance] > now then return head, dropped, alive[instance] - now end
-            redis.call('ZREM', queue, head)
-            dropped = true
-          end
-        end
-        local function announce(name, recheck, member)
-          redis.call('PUBLISH', '\(wakeupChannel)', name .. '\\n' .. recheck .. '\\n' .. (member or ''))
-        end
-        -- Tells the queue's new head what to do after it moved up: look
-        -- again when the lease ends, or take the lock now.
-        local function announce_head(name, queue, instances, lease, now)
-          local pttl = redis.call('PTTL', lease)
-          if pttl > 0 then
-            if redis.call('EXISTS', queue) == 1 then announce(name, pttl, nil) end
-            return
-          end
-          local head, _, alive = live_head(queue, instances, now)
-          if head then announce(name, alive, head) end
-        end
-
-        """
-
-    /// KEYS lease fence waiters instances; ARGV token ttl owner
-    /// member window_ms retention_ms name (member empty: no waiting).
-    /// Returns `{1, fence, now, ttl, owner, is_retry, recheck_ms}` when granted
-    /// (recheck_ms > 0: the queue's next waiter is the caller's instance's,
-    /// and should look again then), else
-    /// `{0, now, pttl, holder_fence, holder_owner, recheck_ms, head}`
-    /// (holder_fence 0: the lock is free but the waiter `head` comes first).
+    /// KEYS lease fence waiters instances holders grants; ARGV token ttl
+    /// owner member window_ms retention_ms name mode limit (member empty: no
+    /// waiting; mode `x` or `s`). Returns `{1, fence, now, ttl, owner,
+    /// is_retry, recheck_ms, limit, mode}` when granted (recheck_ms > 0: the
+    /// queue's next waiter is the caller's instance's, and should look again
+    /// then); `{2, limit}` when the name is in use with another limit; else
+    /// `{0, now, recheck_ms, refused, {member…}, {fence, remaining_ms, mode,
+    /// owner, …}}`: the waiters that may take the name now, and its holders
+    /// (refused 1: the token holds the name in the other mode).
     static let acquire = prelude + """
         local now, now_us = clock()
-        local lease, fence_key, queue, instances = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+        local lease, fence_key, queue, instances, holders, grants = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
         local token, ttl, owner, member = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
         local window, retention, name = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
+        local wish, limit = ARGV[8], tonumber(ARGV[9])
         local function join_queue()
           if member == '' then return end
           -- The beat keeps this fresh; a first waiter (or one after a long
@@ -112,91 +75,157 @@ enum RedisLockScripts {
           if not redis.call('ZSCORE', queue, member) then append(queue, member) end
           retain(queue, retention)
         end
-        -- Leaves the queue; a head that leaves passes the watch on.
-        local function leave_queue()
-          if member == '' then return end
-          local before = redis.call('ZRANGE', queue, 0, 0)[1]
-          if redis.call('ZREM', queue, member) == 1 and before == member then
-            announce_head(name, queue, instances, lease, now)
-          end
+        local function held(refused, recheck, wake)
+          return {0, now, recheck, refused, wake, (holder_list(lease, holders, grants, now))}
         end
+        local function leave_queue()
+          if member ~= '' then leave(queue, instances, lease, holders, grants, member, name, now) end
+        end
+        local mode, held_limit, count
         local current = redis.call('HMGET', lease, 'token', 'fence', 'owner')
         if current[1] then
-          if current[1] == token then
-            redis.call('HSET', lease, 'ttl', ttl)
-            redis.call('PEXPIRE', lease, ttl)
-            leave_queue()
-            return {1, tonumber(current[2]), now, ttl, current[3] or '', 1, 0}
-          end
-          join_queue()
-          local pttl = redis.call('PTTL', lease)
-          return {0, now, pttl, tonumber(current[2]), current[3] or '', pttl, ''}
+          mode, held_limit, count = 'x', 1, 1
+        else
+          mode, held_limit, count = multi_holding(holders, grants, now)
         end
-        local head, dropped, head_alive = live_head(queue, instances, now)
-        if head and head ~= member then
-          join_queue()
-          -- Dead waiters were dropped: the new head may not know it is next.
-          if dropped then announce(name, head_alive, head) end
-          return {0, now, 0, 0, '', head_alive, head}
+        if count > 0 and held_limit ~= limit then return {2, held_limit} end
+        -- A retry: the token holds the name already.
+        if current[1] == token then
+          if wish ~= 'x' then return held(1, 0, {}) end
+          redis.call('HSET', lease, 'ttl', ttl)
+          redis.call('PEXPIRE', lease, ttl)
+          leave_queue()
+          return {1, tonumber(current[2]), now, ttl, current[3] or '', 1, 0, 1, 'x'}
         end
-        if head then redis.call('ZREM', queue, member) end
+        local mine = count > 0 and not current[1] and redis.call('HGET', grants, token)
+        if mine then
+          if wish ~= mode then return held(1, 0, {}) end
+          local fence, _, own = string.match(mine, '^(%d+):(%d+):(.*)$')
+          redis.call('HSET', grants, token, fence .. ':' .. num(ttl) .. ':' .. own)
+          redis.call('ZADD', holders, num(now + ttl), token)
+          keep_holders(holders, grants, now)
+          leave_queue()
+          return {1, tonumber(fence), now, ttl, own, 1, 0, held_limit, mode}
+        end
+        -- Who may take it: a full name admits no one.
+        local run, whole, after_mode, after_count, first_alive, dropped = {}, false, mode, count, 0, false
+        local name_limit = held_limit
+        if not (mode == 'x' and count >= held_limit) then
+          run, whole, after_mode, after_count, name_limit, first_alive, dropped =
+            admissible(queue, instances, now, mode, held_limit, count, member ~= '' and member or nil)
+        end
+        if name_limit and name_limit ~= limit then return {2, name_limit} end
+        local queued = member ~= '' and run[#run] == member
+        if not queued and not (whole and fits(after_mode, limit, after_count, wish)) then
+          join_queue()
+          -- Dead waiters were dropped: the ones that fit now may not know it.
+          if dropped and #run > 0 then announce(name, first_alive, run) end
+          return held(0, until_first_expiry(lease, holders, now) or first_alive, run)
+        end
+        if queued then redis.call('ZREM', queue, member) end
         if redis.call('EXISTS', fence_key) == 0 then
           redis.call('SET', fence_key, num(now_us))
         end
         local fence = redis.call('INCR', fence_key)
         redis.call('PEXPIRE', fence_key, \(fenceRetentionMs))
-        redis.call('HSET', lease, 'token', token, 'fence', num(fence), 'owner', owner, 'ttl', ttl)
-        redis.call('PEXPIRE', lease, ttl)
-        -- The next waiter learns when this lease ends: expiry announces
-        -- nothing. Its own lockd is told in the reply when it is the
+        local plain = wish == 'x' and limit == 1
+        if plain then
+          redis.call('HSET', lease, 'token', token, 'fence', num(fence), 'owner', owner, 'ttl', ttl)
+          redis.call('PEXPIRE', lease, ttl)
+        else
+          redis.call('HSET', grants, token, num(fence) .. ':' .. num(ttl) .. ':' .. owner, 'mode', wish, 'limit', limit)
+          redis.call('ZADD', holders, num(now + ttl), token)
+          keep_holders(holders, grants, now)
+        end
+        -- The head was granted: the waiters behind it that fit too are woken,
+        -- else the next learns when the first lease ends (an expiry announces
+        -- nothing). Its own lockd is told in the reply when it is the
         -- caller's, so most hand-offs publish one message, not two.
         local recheck = 0
-        local following = head and redis.call('ZRANGE', queue, 0, 0)[1]
-        if following then
-          if instance_of(following) == instance_of(member) then recheck = ttl else announce(name, ttl, nil) end
+        if queued and #run == 1 then
+          local next_run, next_alive = {}, 0
+          if not (wish == 'x' and count + 1 >= limit) then
+            local _
+            next_run, _, _, _, _, next_alive = admissible(queue, instances, now, wish, limit, count + 1, nil)
+          end
+          if #next_run > 0 then
+            announce(name, next_alive, next_run)
+          else
+            local following = redis.call('ZRANGE', queue, 0, 0)[1]
+            if following then
+              local first = plain and ttl or until_first_expiry(lease, holders, now) or ttl
+              if instance_of(following) == instance_of(member) then recheck = first else announce(name, first, {}) end
+            end
+          end
         end
-        return {1, fence, now, ttl, owner, 0, recheck}
+        return {1, fence, now, ttl, owner, 0, recheck, limit, wish}
         """
 
-    /// KEYS lease; ARGV token ttl (empty: keep). Returns `{1, fence, now, ttl,
-    /// owner}` or `{0}` when the token does not hold the lock.
+    /// KEYS lease holders grants; ARGV token ttl (empty: keep). Returns
+    /// `{1, fence, now, ttl, owner, limit, mode}` or `{0}` when the token
+    /// does not hold the lock.
     static let renew = prelude + """
         local now = clock()
         local current = redis.call('HMGET', KEYS[1], 'token', 'fence', 'owner', 'ttl')
-        if current[1] ~= ARGV[1] then return {0} end
-        local ttl = tonumber(ARGV[2]) or tonumber(current[4])
-        redis.call('HSET', KEYS[1], 'ttl', ttl)
-        redis.call('PEXPIRE', KEYS[1], ttl)
-        return {1, tonumber(current[2]), now, ttl, current[3] or ''}
+        if current[1] then
+          if current[1] ~= ARGV[1] then return {0} end
+          local ttl = tonumber(ARGV[2]) or tonumber(current[4])
+          redis.call('HSET', KEYS[1], 'ttl', ttl)
+          redis.call('PEXPIRE', KEYS[1], ttl)
+          return {1, tonumber(current[2]), now, ttl, current[3] or '', 1, 'x'}
+        end
+        local expiry = redis.call('ZSCORE', KEYS[2], ARGV[1])
+        local grant = expiry and tonumber(expiry) > now and redis.call('HGET', KEYS[3], ARGV[1])
+        if not grant then return {0} end
+        local fence, old_ttl, owner = string.match(grant, '^(%d+):(%d+):(.*)$')
+        local ttl = tonumber(ARGV[2]) or tonumber(old_ttl)
+        redis.call('HSET', KEYS[3], ARGV[1], fence .. ':' .. num(ttl) .. ':' .. owner)
+        redis.call('ZADD', KEYS[2], num(now + ttl), ARGV[1])
+        keep_holders(KEYS[2], KEYS[3], now)
+        local meta = redis.call('HMGET', KEYS[3], 'mode', 'limit')
+        return {1, tonumber(fence), now, ttl, owner, tonumber(meta[2]) or 1, meta[1] or 'x'}
         """
 
-    /// KEYS lease waiters instances; ARGV token name. Returns 1 when released
-    /// (and wakes the live head), 0 when the token does not hold the lock.
+    /// KEYS lease waiters instances holders grants; ARGV token name. Returns
+    /// 1 when released (and wakes the waiters that fit now), 0 when the
+    /// token does not hold the lock.
     static let release = prelude + """
         local now = clock()
-        if redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then return 0 end
-        redis.call('DEL', KEYS[1])
-        local head, _, alive = live_head(KEYS[2], KEYS[3], now)
-        if head then announce(ARGV[2], alive, head) end
+        local lease, queue, instances, holders, grants = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+        local mode, limit, count = nil, nil, 0
+        if redis.call('HGET', lease, 'token') == ARGV[1] then
+          redis.call('DEL', lease)
+        else
+          local expiry = redis.call('ZSCORE', holders, ARGV[1])
+          if not expiry or tonumber(expiry) <= now then return 0 end
+          redis.call('ZREM', holders, ARGV[1])
+          redis.call('HDEL', grants, ARGV[1])
+          mode, limit, count = multi_holding(holders, grants, now)
+          if count > 0 then keep_holders(holders, grants, now) end
+        end
+        local run, _, _, _, _, first_alive = admissible(queue, instances, now, mode, limit, count, nil)
+        if #run > 0 then announce(ARGV[2], first_alive, run) end
         return 1
         """
 
-    /// KEYS lease; returns `{now, pttl, fence, owner}` (pttl < 0: free).
+    /// KEYS lease holders grants waiters; returns `{now, limit, waiting,
+    /// {fence, remaining_ms, mode, owner, …}}`.
     static let status = prelude + """
         local now = clock()
-        local current = redis.call('HMGET', KEYS[1], 'fence', 'owner')
-        if not current[1] then return {now, -2, 0, ''} end
-        return {now, redis.call('PTTL', KEYS[1]), tonumber(current[1]), current[2] or ''}
+        local list, _, limit = holder_list(KEYS[1], KEYS[2], KEYS[3], now)
+        if not limit then
+          local head = redis.call('ZRANGE', KEYS[4], 0, 0)[1]
+          limit = 1
+          if head then limit = select(2, wish_of(head)) end
+        end
+        return {now, limit, redis.call('ZCARD', KEYS[4]), list}
         """
 
-    /// KEYS waiters instances lease; ARGV member name. Leaves the queue; a
-    /// head that leaves passes the watch on to the next one.
+    /// KEYS waiters instances lease holders grants; ARGV member name. Leaves
+    /// the queue; the waiters it held back are woken.
     static let removeWaiter = prelude + """
         local now = clock()
-        local before = redis.call('ZRANGE', KEYS[1], 0, 0)[1]
-        if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 and before == ARGV[1] then
-          announce_head(ARGV[2], KEYS[1], KEYS[2], KEYS[3], now)
-        end
+        leave(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[1], ARGV[2], now)
         return 1
         """
 
@@ -214,14 +243,15 @@ enum RedisLockScripts {
         return 0
         """
 
-    /// KEYS waiters instances lease; ARGV window_ms retention_ms
-    /// name member…, one instance's waiters in arrival order. Puts back the
-    /// members the queue lacks: from the first missing one on, all of them go
-    /// to the tail in order (the ones before keep their places). Returns
-    /// `{restored, recheck_ms, head}`: head is set when the lock is free.
+    /// KEYS waiters instances lease holders grants; ARGV window_ms
+    /// retention_ms name member…, one instance's waiters in arrival order.
+    /// Puts back the members the queue lacks: from the first missing one on,
+    /// all of them go to the tail in order (the ones before keep their
+    /// places). Returns `{restored, recheck_ms, {member…}}`: the waiters that
+    /// may take the name now.
     static let reconcile = prelude + """
         local now = clock()
-        local queue, instances, lease = KEYS[1], KEYS[2], KEYS[3]
+        local queue, instances, lease, holders, grants = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
         local window, retention, name = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
         local me = instance_of(ARGV[4])
         redis.call('ZADD', instances, num(now + window), me)
@@ -233,12 +263,16 @@ enum RedisLockScripts {
           end
         end
         if restored > 0 then retain(queue, retention) end
-        local pttl = redis.call('PTTL', lease)
-        if pttl > 0 then return {restored, pttl, ''} end
-        local head, _, alive = live_head(queue, instances, now)
-        if not head then return {restored, -1, ''} end
-        -- Another instance's head may not know the lock is free.
-        if instance_of(head) ~= me then announce(name, alive, head) end
-        return {restored, alive, head}
+        local mode, limit, count = holding(lease, holders, grants, now)
+        local run, _, _, _, _, first_alive = admissible(queue, instances, now, mode, limit, count, nil)
+        if #run == 0 then return {restored, until_first_expiry(lease, holders, now) or -1, {}} end
+        -- Another instance's waiters may not know they can take it.
+        for i = 1, #run do
+          if instance_of(run[i]) ~= me then
+            announce(name, first_alive, run)
+            break
+          end
+        end
+        return {restored, first_alive, run}
         """
 }

@@ -65,70 +65,115 @@ public final class RedisLockStore: LockStore {
     public func acquire(_ attempt: AcquireAttempt) async throws(LockError) -> AcquireResult {
         let keys = Self.keys(attempt.name)
         let reply = try await run(Self.acquireScript, "acquire", keys: [
-            keys.lease, keys.fence, keys.waiters, livenessKeys.key(for: attempt.name),
+            keys.lease, keys.fence, keys.waiters, livenessKeys.key(for: attempt.name), keys.holders, keys.grants,
         ], arguments: [
             attempt.token.value, String(attempt.ttlMs), attempt.owner ?? "", attempt.waiter.map(member) ?? "",
             livenessWindowArgument, String(retention(waitMs: attempt.waitMs)), attempt.name.value,
+            Self.modeArgument(attempt.mode), String(attempt.limit),
         ])
-        let fields = try Self.fields(reply, count: 7)
-        let owner = fields[4].string.flatMap { $0.isEmpty ? nil : $0 }
-        if fields[0].int == 1 {
-            let now = try Self.int(fields[2])
-            let ttl = try Self.int(fields[3])
-            let lease = Lease(name: attempt.name, token: attempt.token, fence: try Self.int(fields[1]),
-                              ttlMs: ttl, expiresAtMs: now + ttl, owner: owner)
-            let recheck = try Self.int(fields[6])
-            return .granted(lease, isRetry: fields[5].int == 1, hint: WaitHint(recheckAfterMs: recheck > 0 ? recheck : nil))
+        let fields = try Self.fields(reply, count: 2)
+        switch fields[0].int {
+        case 1:
+            let checked = try Self.fields(reply, count: 9)
+            let now = try Self.int(checked[2])
+            let ttl = try Self.int(checked[3])
+            let lease = Lease(name: attempt.name, token: attempt.token, fence: try Self.int(checked[1]), ttlMs: ttl,
+                              expiresAtMs: now + ttl, owner: Self.owner(checked[4]),
+                              mode: try Self.mode(checked[8]), limit: Int(try Self.int(checked[7])))
+            let recheck = try Self.int(checked[6])
+            return .granted(lease, isRetry: checked[5].int == 1, hint: WaitHint(recheckAfterMs: recheck > 0 ? recheck : nil))
+        case 2:
+            throw .limitMismatch(limit: Int(try Self.int(fields[1])))
+        default:
+            let checked = try Self.fields(reply, count: 6)
+            let holders = try Self.holders(checked[5], now: try Self.int(checked[1]))
+            let retryAfterMs = Self.retryAfter(holders, mode: attempt.mode)
+            if checked[3].int == 1 { throw .lockHeld(holders: holders, retryAfterMs: retryAfterMs) }
+            let hint = try hint(recheck: checked[2], wake: checked[4], except: attempt.waiter)
+            return .held(holders: holders, retryAfterMs: retryAfterMs, hint: hint)
         }
-        let now = try Self.int(fields[1])
-        let remaining = max(0, try Self.int(fields[2]))
-        let fence = try Self.int(fields[3])
-        let holders = fence > 0 ? [Holder(owner: owner, fence: fence, expiresAtMs: now + remaining, remainingMs: remaining)] : []
-        let hint = try hint(recheck: fields[5], head: fields[6], except: attempt.waiter)
-        return .held(holders: holders, retryAfterMs: remaining, hint: hint)
+    }
+
+    /// Milliseconds until an expiry could admit a request in `mode`: a
+    /// writer behind readers needs all of them gone, anyone else one.
+    private static func retryAfter(_ holders: [Holder], mode: LockMode) -> Int64 {
+        let remaining = holders.map(\.remainingMs)
+        let wait = mode == .exclusive && holders.first?.mode == .shared ? remaining.max() : remaining.min()
+        return max(0, wait ?? 0)
     }
 
     public func renew(_ name: LockName, token: LeaseToken, ttlMs: Int64?) async throws(LockError) -> Lease? {
-        let reply = try await run(Self.renewScript, "renew", keys: [Self.keys(name).lease], arguments: [token.value, ttlMs.map(String.init) ?? ""])
+        let keys = Self.keys(name)
+        let reply = try await run(Self.renewScript, "renew", keys: [keys.lease, keys.holders, keys.grants],
+                                  arguments: [token.value, ttlMs.map(String.init) ?? ""])
         guard let fields = reply.array, fields.first?.int == 1 else { return nil }
-        let checked = try Self.fields(reply, count: 5)
+        let checked = try Self.fields(reply, count: 7)
         let now = try Self.int(checked[2])
         let ttl = try Self.int(checked[3])
         return Lease(name: name, token: token, fence: try Self.int(checked[1]), ttlMs: ttl, expiresAtMs: now + ttl,
-                     owner: checked[4].string.flatMap { $0.isEmpty ? nil : $0 })
+                     owner: Self.owner(checked[4]), mode: try Self.mode(checked[6]), limit: Int(try Self.int(checked[5])))
     }
 
     public func release(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool {
         let keys = Self.keys(name)
-        let reply = try await run(Self.releaseScript, "release", keys: [keys.lease, keys.waiters, livenessKeys.key(for: name)],
-                                  arguments: [token.value, name.value])
+        let reply = try await run(Self.releaseScript, "release", keys: [
+            keys.lease, keys.waiters, livenessKeys.key(for: name), keys.holders, keys.grants,
+        ], arguments: [token.value, name.value])
         return reply.int == 1
     }
 
     public func status(of name: LockName) async throws(LockError) -> LockStatus {
-        try Self.status(of: name, from: try await run(Self.statusScript, "status", keys: [Self.keys(name).lease], arguments: []))
+        try Self.status(of: name, from: try await run(Self.statusScript, "status", keys: Self.statusKeys(name), arguments: []))
+    }
+
+    private static func statusKeys(_ name: LockName) -> [String] {
+        let keys = keys(name)
+        return [keys.lease, keys.holders, keys.grants, keys.waiters]
     }
 
     private static func status(of name: LockName, from reply: RESPValue) throws(LockError) -> LockStatus {
         let fields = try Self.fields(reply, count: 4)
-        let now = try Self.int(fields[0])
-        let remaining = try Self.int(fields[1])
-        guard remaining > 0 else { return LockStatus(name: name, holders: []) }
-        let owner = fields[3].string.flatMap { $0.isEmpty ? nil : $0 }
-        return LockStatus(name: name, holders: [
-            Holder(owner: owner, fence: try Self.int(fields[2]), expiresAtMs: now + remaining, remainingMs: remaining),
-        ])
+        return LockStatus(name: name, holders: try holders(fields[3], now: try int(fields[0])),
+                          limit: Int(try int(fields[1])), waiting: Int(try int(fields[2])))
     }
+
+    /// The scripts' flat `fence, remaining_ms, mode, owner, …` list.
+    private static func holders(_ value: RESPValue, now: Int64) throws(LockError) -> [Holder] {
+        guard let flat = value.array, flat.count % 4 == 0 else { throw malformed }
+        var holders: [Holder] = []
+        holders.reserveCapacity(flat.count / 4)
+        for start in stride(from: 0, to: flat.count, by: 4) {
+            let remaining = try int(flat[start + 1])
+            guard remaining > 0 else { continue }
+            holders.append(Holder(owner: owner(flat[start + 3]), fence: try int(flat[start]), expiresAtMs: now + remaining,
+                                  remainingMs: remaining, mode: try mode(flat[start + 2])))
+        }
+        return holders
+    }
+
+    private static func owner(_ value: RESPValue) -> String? {
+        value.string.flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    private static func mode(_ value: RESPValue) throws(LockError) -> LockMode {
+        switch value.string {
+        case "x": .exclusive
+        case "s": .shared
+        default: throw malformed
+        }
+    }
+
+    private static func modeArgument(_ mode: LockMode) -> String { mode == .shared ? "s" : "x" }
 
     public func list(prefix: String, limit: Int, cursor: String?) async throws(LockError) -> LockPage {
         var position = try cursor.map { (text: String) throws(LockError) in try ListCursor.decode(text) } ?? ListCursor(scan: 0, after: "")
         var names: [LockName] = []
         var nextCursor: String?
         scanning: while true {
-            let reply = try await send(["SCAN", .string(String(position.scan)), "MATCH", .string("lockd:{\(prefix)*}:lease"), "COUNT", 1000], "scan")
+            let reply = try await send(["SCAN", .string(String(position.scan)), "MATCH", .string("lockd:{\(prefix)*}:\(Self.holdingKeyPattern)"), "COUNT", 1000], "scan")
             let fields = try Self.fields(reply, count: 2)
             guard let next = fields[0].string.flatMap(UInt64.init), let keys = fields[1].array else { throw Self.malformed }
-            let batch = keys.compactMap { $0.string.flatMap(Self.name(fromLeaseKey:)) }
+            let batch = Set(keys.compactMap { $0.string.flatMap(Self.name(fromHoldingKey:)) })
                 .filter { position.after.utf8.lexicographicallyPrecedes($0.value.utf8) }
                 .sorted()
             for name in batch {
@@ -144,7 +189,7 @@ public final class RedisLockStore: LockStore {
             position = ListCursor(scan: next, after: "")
         }
         // One round trip for the whole page.
-        let replies = try await run(Self.statusScript, "status", pipelined: names.map { (keys: [Self.keys($0).lease], arguments: []) }, on: client)
+        let replies = try await run(Self.statusScript, "status", pipelined: names.map { (keys: Self.statusKeys($0), arguments: []) }, on: client)
         var locks: [LockStatus] = []
         for (name, reply) in zip(names, replies) {
             let status = try Self.status(of: name, from: reply)
@@ -155,8 +200,9 @@ public final class RedisLockStore: LockStore {
 
     public func removeWaiter(_ waiter: WaiterID, from name: LockName) async throws(LockError) {
         let keys = Self.keys(name)
-        _ = try await run(Self.removeWaiterScript, "remove_waiter", keys: [keys.waiters, livenessKeys.key(for: name), keys.lease],
-                          arguments: [member(waiter), name.value])
+        _ = try await run(Self.removeWaiterScript, "remove_waiter", keys: [
+            keys.waiters, livenessKeys.key(for: name), keys.lease, keys.holders, keys.grants,
+        ], arguments: [member(waiter), name.value])
     }
 
     public func beat(names: Set<LockName>) async throws(LockError) -> Bool {
@@ -172,7 +218,7 @@ public final class RedisLockStore: LockStore {
         let calls = queues.map { queue in
             let keys = Self.keys(queue.name)
             return (
-                keys: [keys.waiters, livenessKeys.key(for: queue.name), keys.lease],
+                keys: [keys.waiters, livenessKeys.key(for: queue.name), keys.lease, keys.holders, keys.grants],
                 arguments: [livenessWindowArgument, String(retention(waitMs: queue.waitMs)), queue.name.value] + queue.waiters.map(member)
             )
         }
@@ -185,7 +231,7 @@ public final class RedisLockStore: LockStore {
             for (queue, reply) in zip(queues[range], replies) {
                 let fields = try Self.fields(reply, count: 3)
                 repairs.append(QueueRepair(name: queue.name, restored: Int(try Self.int(fields[0])),
-                                           hint: try hint(recheck: fields[1], head: fields[2], except: nil)))
+                                           hint: try hint(recheck: fields[1], wake: fields[2], except: nil)))
             }
         }
         return repairs
@@ -267,13 +313,18 @@ public final class RedisLockStore: LockStore {
     // MARK: Keys and replies
 
     private struct Keys {
-        var lease, fence, waiters: String
+        var lease, fence, waiters, holders, grants: String
     }
 
     private static func keys(_ name: LockName) -> Keys {
         let base = "lockd:{\(name.value)}:"
-        return Keys(lease: base + "lease", fence: base + "fence", waiters: base + "waiters")
+        return Keys(lease: base + "lease", fence: base + "fence", waiters: base + "waiters",
+                    holders: base + "holders", grants: base + "grants")
     }
+
+    /// Matches `lease` and `holders`, a name's keys while it is held, and
+    /// none of its others.
+    private static let holdingKeyPattern = "[lh][eo][al][sd]e*"
 
     /// A waiter's queue entry: this instance's id, then the waiter's.
     private func member(_ waiter: WaiterID) -> String { "\(instanceID):\(waiter.value)" }
@@ -291,18 +342,21 @@ public final class RedisLockStore: LockStore {
     /// lockd that died go with it.)
     private func retention(waitMs: Int64) -> Int64 { max(0, waitMs) + 2_000 }
 
-    /// A script's `recheck_ms, head` pair as a hint for this instance's
-    /// waiters: wake the head when it is ours (and not `except`, who asked).
-    private func hint(recheck: RESPValue, head: RESPValue, except: WaiterID?) throws(LockError) -> WaitHint {
+    /// A script's `recheck_ms, {member…}` pair as a hint for this
+    /// instance's waiters: wake the members that are ours (but not `except`,
+    /// who asked).
+    private func hint(recheck: RESPValue, wake members: RESPValue, except: WaiterID?) throws(LockError) -> WaitHint {
         let recheckMs = try Self.int(recheck)
-        var wake: [WaiterID] = []
-        if let head = head.string, let waiter = waiter(fromMember: head), waiter != except { wake.append(waiter) }
+        let wake = (members.array ?? []).compactMap { $0.string.flatMap(waiter(fromMember:)) }.filter { $0 != except }
         return WaitHint(wake: wake, recheckAfterMs: recheckMs > 0 ? recheckMs : nil)
     }
 
-    private static func name(fromLeaseKey key: String) -> LockName? {
-        guard key.hasPrefix("lockd:{"), key.hasSuffix("}:lease") else { return nil }
-        return try? LockName(String(key.dropFirst(7).dropLast(7)))
+    private static func name(fromHoldingKey key: String) -> LockName? {
+        guard key.hasPrefix("lockd:{") else { return nil }
+        for suffix in ["}:lease", "}:holders"] where key.hasSuffix(suffix) {
+            return try? LockName(String(key.dropFirst(7).dropLast(suffix.count)))
+        }
+        return nil
     }
 
     private static let malformed = LockError.unavailable("the lock store answered in an unexpected way")

@@ -18,9 +18,14 @@ public struct BenchSettings: Sendable, Equatable, Codable {
     public var waitMs: Int
     /// What every lock name of the run starts with.
     public var namePrefix: String
+    /// `limit` sent with every acquire: above 1 each name is a semaphore.
+    public var limit: Int
+    /// Whether every acquire takes a shared (reader) lease.
+    public var shared: Bool
 
     /// Creates a settings record.
-    public init(url: String, clients: Int, names: Int, contended: Bool, threads: Int, duration: Double, ttlMs: Int, waitMs: Int, namePrefix: String) {
+    public init(url: String, clients: Int, names: Int, contended: Bool, threads: Int, duration: Double, ttlMs: Int, waitMs: Int,
+                namePrefix: String, limit: Int = 1, shared: Bool = false) {
         self.url = url
         self.clients = clients
         self.names = names
@@ -30,5 +35,7 @@ public struct BenchSettings: Sendable, Equatable, Codable {
         self.ttlMs = ttlMs
         self.waitMs = waitMs
         self.namePrefix = namePrefix
+        self.limit = limit
+        self.shared = shared
     }
 }

@@ -35,7 +35,7 @@ public struct BenchSummary: Sendable, Equatable, Codable {
     public var acquire: OperationSummary
     /// Release outcomes and latency.
     public var release: OperationSummary
-    /// Handoff figures; present for contended runs.
+    /// Handoff figures; present for contended runs other than shared ones.
     public var handoff: HandoffSummary?
     /// Transport and protocol failures.
     public var errors: ErrorCounts
@@ -53,7 +53,7 @@ public struct BenchSummary: Sendable, Equatable, Codable {
         cyclesPerSecond = seconds > 0 ? Double(stats.cycles) / seconds : 0
         acquire = OperationSummary(statuses: stats.acquire, latencyMs: LatencySummary(stats.acquireLatency))
         release = OperationSummary(statuses: stats.release, latencyMs: LatencySummary(stats.releaseLatency))
-        handoff = settings.contended ? HandoffSummary(
+        handoff = settings.contended && !settings.shared ? HandoffSummary(
             handoffs: stats.handoffLatency.totalCount,
             perSecond: seconds > 0 ? Double(stats.handoffLatency.totalCount) / seconds : 0,
             reordered: reorderedHandoffs,
@@ -75,7 +75,8 @@ public struct BenchSummary: Sendable, Equatable, Codable {
     public func text() -> String {
         var lines: [String] = []
         let mode = settings.contended ? "contended, wait_ms \(settings.waitMs)" : "uncontended"
-        lines.append("lockbench \(settings.url): \(settings.clients) clients, \(settings.names) names (\(mode)), \(settings.threads) thread(s), ttl_ms \(settings.ttlMs)")
+        let kind = settings.shared ? ", shared (readers)" : settings.limit > 1 ? ", semaphores of limit \(settings.limit)" : ""
+        lines.append("lockbench \(settings.url): \(settings.clients) clients, \(settings.names) names (\(mode)\(kind)), \(settings.threads) thread(s), ttl_ms \(settings.ttlMs)")
         lines.append(String(format: "cycles: %d in %.2f s = %.1f cycles/s", cycles, seconds, cyclesPerSecond))
         lines.append("latency (ms)      count      mean       p50       p90       p99     p99.9       max")
         lines.append(Self.row("acquire", acquire.latencyMs))

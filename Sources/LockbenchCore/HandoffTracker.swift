@@ -1,6 +1,8 @@
 /// Pairs each release of a contended name with the grant that follows it, as
 /// seen by the clients, to measure handoff latency: from the moment a
 /// release's `204` arrives to the moment the next waiter's `201` arrives.
+/// On a semaphore (`limit` above 1) releases are paired with grants first in,
+/// first out, at most as many as there are free slots.
 ///
 /// Only waiters count: a grant is a handoff when its acquire was sent before
 /// the release was seen (it was queued); a grant to an acquire sent later
@@ -19,30 +21,33 @@ public struct HandoffTracker: Sendable {
     private struct NameState: Sendable {
         /// Grants seen minus releases (and abandoned leases) seen.
         var holders = 0
-        /// When the last release was seen, until a grant claims it.
-        var releasedAt: UInt64?
+        /// When releases were seen, oldest first, until grants claim them (at
+        /// most as many as the name has free slots).
+        var releases: [UInt64] = []
         /// Grants seen while the previous holder's release was not yet seen.
         var earlyGrants: [UInt64] = []
     }
 
     private var states: [NameState]
+    private let limit: Int
     /// Handoffs whose grant was noticed before the release it followed.
     public private(set) var reordered = 0
 
-    /// Tracks `names` names, indexed from 0.
-    public init(names: Int) {
+    /// Tracks `names` names, indexed from 0, each with `limit` holders at once.
+    public init(names: Int, limit: Int = 1) {
         states = Array(repeating: NameState(), count: names)
+        self.limit = max(1, limit)
     }
 
     /// Notes a `201` for `name`; returns the handoff latency in nanoseconds
     /// when this grant went to a waiter that a seen release handed over to.
     public mutating func granted(name: Int, at time: UInt64, acquireSentAt sentAt: UInt64) -> UInt64? {
         defer { states[name].holders += 1 }
-        if let releasedAt = states[name].releasedAt {
-            states[name].releasedAt = nil
+        if !states[name].releases.isEmpty {
+            let releasedAt = states[name].releases.removeFirst()
             return sentAt < releasedAt ? time &- releasedAt : nil
         }
-        if states[name].holders > 0 { states[name].earlyGrants.append(sentAt) }
+        if states[name].holders >= limit { states[name].earlyGrants.append(sentAt) }
         return nil
     }
 
@@ -56,7 +61,8 @@ public struct HandoffTracker: Sendable {
             reordered += 1
             return 0
         }
-        states[name].releasedAt = time
+        states[name].releases.append(time)
+        if states[name].releases.count > limit - states[name].holders { states[name].releases.removeFirst() }
         return nil
     }
 
@@ -65,6 +71,6 @@ public struct HandoffTracker: Sendable {
     public mutating func abandoned(name: Int) {
         states[name].holders = max(0, states[name].holders - 1)
         if !states[name].earlyGrants.isEmpty { states[name].earlyGrants.removeFirst() }
-        states[name].releasedAt = nil
+        states[name].releases.removeAll()
     }
 }

@@ -5,7 +5,7 @@
 /// is encoded into a buffer the caller reuses.
 ///
 /// ```swift
-/// let requests = LockRequests(target: target, ttlMs: 30_000, waitMs: 0)
+/// let requests = LockRequests(target: target, ttlMs: 30_000, waitMs: 0, limit: 4)
 /// let acquire = requests.acquire(name: "orders:1")   // POST /locks/orders:1
 /// var buffer: [UInt8] = []
 /// requests.release(name: "orders:1", token: token, into: &buffer)
@@ -15,11 +15,13 @@ public struct LockRequests: Sendable {
     private let host: String
     private let acquireTail: String
 
-    /// Prepares requests for `target` with the given acquire body fields.
-    public init(target: BenchTarget, ttlMs: Int, waitMs: Int) {
+    /// Prepares requests for `target` with the given acquire body fields;
+    /// `limit` and `mode` are sent only when not the defaults.
+    public init(target: BenchTarget, ttlMs: Int, waitMs: Int, limit: Int = 1, shared: Bool = false) {
         pathPrefix = target.basePath + "/locks/"
         host = target.hostHeader
-        let body = #"{"ttl_ms":\#(ttlMs),"wait_ms":\#(waitMs)}"#
+        let body = #"{"ttl_ms":\#(ttlMs),"wait_ms":\#(waitMs)"# + (limit == 1 ? "" : #","limit":\#(limit)"#)
+            + (shared ? #","mode":"shared""# : "") + "}"
         acquireTail = " HTTP/1.1\r\nHost: \(host)\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
     }
 

@@ -28,6 +28,8 @@ struct AcquireMetrics: Sendable {
         init(_ error: LockError, waitMs: Int64) {
             switch error {
             case .lockHeld, .leaseLost: self = waitMs > 0 ? .timedOut : .held
+            // Answered at once, whatever the wait.
+            case .limitMismatch: self = .held
             case .invalidRequest: self = .invalid
             case .unavailable: self = .unavailable
             case .cancelled: self = .cancelled

@@ -60,6 +60,8 @@ enum LockJSON {
         json.field("ttl_ms", lease.ttlMs)
         json.field("expires_at", RFC3339.format(milliseconds: lease.expiresAtMs))
         if let owner = lease.owner { json.field("owner", owner) }
+        json.field("mode", lease.mode.rawValue)
+        json.field("limit", Int64(lease.limit))
         return json.bytes
     }
 
@@ -67,6 +69,7 @@ enum LockJSON {
         "[" + holders.map { holder in
             var json = JSONWriter()
             if let owner = holder.owner { json.field("owner", owner) }
+            json.field("mode", holder.mode.rawValue)
             json.field("fence", holder.fence)
             json.field("expires_at", RFC3339.format(milliseconds: holder.expiresAtMs))
             json.field("ttl_ms", holder.remainingMs)
@@ -78,7 +81,10 @@ enum LockJSON {
         var json = JSONWriter()
         json.field("name", status.name.value)
         json.field("held", status.isHeld)
+        if let mode = status.mode { json.field("mode", mode.rawValue) }
+        json.field("limit", Int64(status.limit))
         json.raw("holders", holders(status.holders))
+        json.field("waiting", Int64(status.waiting))
         return json.finished
     }
 

@@ -77,19 +77,16 @@ public struct LockAPI: Sendable {
             let validName = try lockName(context)
             name = validName
             let body = try RequestBody(request.body, allowed: Self.acquireFields)
-            if let limit = try body.integer("limit"), limit != 1 {
-                throw .invalidRequest("limit must be 1: semaphores (limit > 1) are not supported yet")
-            }
-            if let mode = try body.string("mode"), mode != "exclusive" {
-                throw .invalidRequest("mode must be \"exclusive\": shared (reader) leases are not supported yet")
-            }
+            let (limit, mode) = try body.limitAndMode()
             waitMs = try body.integer("wait_ms") ?? 0
             let acquire = AcquireRequest(
                 name: validName,
                 ttlMs: try body.integer("ttl_ms") ?? engine.configuration.defaultTTLMs,
                 waitMs: waitMs,
                 owner: try body.string("owner"),
-                token: try body.string("token").map { (text: String) throws(LockError) in try LeaseToken(text) }
+                token: try body.string("token").map { (text: String) throws(LockError) in try LeaseToken(text) },
+                limit: limit,
+                mode: mode
             )
             let grant = try await engine.acquire(acquire)
             acquires.record(grant.isRetry ? .retried : .granted, startedAt: started)

@@ -28,6 +28,10 @@ extension LockError {
             }
             return Self.problem(.conflict, "lock-held", "Lock held", detail, name: name,
                                 headers: ["Retry-After": String(seconds)], holders: holders)
+        case .limitMismatch(let limit):
+            return Self.problem(.conflict, "limit-mismatch", "Limit mismatch",
+                                "\(quoted) is in use with limit \(limit); acquire it with that limit, or wait until it is free",
+                                name: name, limit: limit)
         case .unavailable(let detail):
             return Self.unavailableResponse(detail, name: name)
         case .cancelled:
@@ -43,7 +47,7 @@ extension LockError {
 
     private static func problem(
         _ status: HTTPStatus, _ type: String, _ title: String, _ detail: String, name: LockName?,
-        headers: HTTPHeaders = [:], holders: [Holder]? = nil, extra: [(String, String)] = []
+        headers: HTTPHeaders = [:], holders: [Holder]? = nil, limit: Int? = nil, extra: [(String, String)] = []
     ) -> HTTPResponse {
         var json = JSONWriter()
         json.field("type", type)
@@ -52,6 +56,7 @@ extension LockError {
         json.field("detail", detail)
         if let name { json.field("name", name.value) }
         if let holders { json.raw("holders", LockJSON.holders(holders)) }
+        if let limit { json.field("limit", Int64(limit)) }
         for (key, value) in extra { json.field(key, value) }
         var headers = headers
         headers.add(name: "Content-Type", value: "application/problem+json")

@@ -47,7 +47,7 @@ struct RequestBody {
         // 1e3 and 1000.0 are integers written another way; 1.5 is not.
         guard let approximate = Double(text), approximate.rounded() == approximate,
               abs(approximate) < 9_007_199_254_740_992
-        else { throw .invalidRequest("\(key) must be a whole number of milliseconds within range, not \(text)") }
+        else { throw .invalidRequest("\(key) must be a whole number within range, not \(text)") }
         return Int64(approximate)
     }
 
@@ -59,5 +59,19 @@ struct RequestBody {
             throw .invalidRequest("\(key) must be a string, not \(value.typeName)")
         }
         return text
+    }
+
+    /// The acquire body's `limit` (default 1) and `mode` (default
+    /// `exclusive`); the engine checks the limit's range and that `shared`
+    /// comes with limit 1.
+    /// - Throws: ``LockError/invalidRequest(_:)`` for a limit that is no
+    ///   integer, or a mode other than `exclusive` and `shared`.
+    func limitAndMode() throws(LockError) -> (limit: Int, mode: LockMode) {
+        let limit = Int(try integer("limit") ?? 1)
+        guard let text = try string("mode") else { return (limit, .exclusive) }
+        guard let mode = LockMode(rawValue: text) else {
+            throw .invalidRequest("mode must be \"exclusive\" or \"shared\", not \"\(text.prefix(40))\"")
+        }
+        return (limit, mode)
     }
 }

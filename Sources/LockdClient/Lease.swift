@@ -38,6 +38,11 @@ public final class Lease: Sendable {
     public let token: String
     /// The owner label given at acquire, if any.
     public let owner: String?
+    /// ``LockMode/exclusive``, or ``LockMode/shared`` for a reader lease.
+    public let mode: LockMode
+    /// The lock's limit: 1 for a lock or reader-writer lock, more for a
+    /// semaphore this lease holds one slot of.
+    public let limit: Int
 
     let remote: RemoteLocks
     let state: Mutex<LeaseState>
@@ -50,6 +55,8 @@ public final class Lease: Sendable {
         fence = wire.fence
         token = wire.token
         owner = wire.owner
+        mode = LockMode(wire.mode)
+        limit = wire.limit
         self.remote = remote
         state = Mutex(LeaseState(expiresAt: wire.expiresAt, ttl: .milliseconds(wire.ttlMs), sentAt: sentAt))
     }

@@ -69,6 +69,16 @@ extension LockClient {
     /// try await lease.release()
     /// ```
     ///
+    /// The same call takes a reader lease of a reader-writer lock (.NET's
+    /// `AcquireReadLockAsync`) or one slot of a semaphore (`AcquireAsync` on a
+    /// `RedisDistributedSemaphore`):
+    ///
+    /// ```swift
+    /// let reader = try await locks.acquire("catalog", mode: .shared)   // beside other readers
+    /// let writer = try await locks.acquire("catalog")                  // alone
+    /// let slot = try await locks.acquire("gpu-pool", limit: 4)         // one of 4 at once
+    /// ```
+    ///
     /// A wait longer than lockd's `--max-wait-ms` is served by asking again. While
     /// lockd cannot be reached or answers 503 — a restart, a rolling deploy — the
     /// acquire is retried with backoff, honouring `Retry-After`, for the whole
@@ -89,7 +99,8 @@ extension LockClient {
     ///   - mode: ``LockMode/exclusive``, or ``LockMode/shared`` for a reader lease.
     /// - Returns: The lease.
     /// - Throws: ``LockError/held(holders:retryAfter:)`` if the lock stayed held for
-    ///   the whole `wait`; other ``LockError`` cases; `CancellationError` if the
+    ///   the whole `wait`; ``LockError/limitMismatch(limit:)`` if the name is in use
+    ///   with another `limit`; other ``LockError`` cases; `CancellationError` if the
     ///   calling task is cancelled.
     public func acquire(
         _ name: String,

@@ -26,12 +26,18 @@ extension LockError {
         self = .invalidRequest(detail: problem.detail)
     }
 
-    init(_ response: Components.Responses.LockHeld) {
-        let holders: [LockHolder]
+    /// `lock-held` or `limit-mismatch`.
+    init(_ response: Components.Responses.AcquireConflict) {
         switch response.body {
-        case .applicationProblemJson(let problem): holders = (problem.holders ?? []).map(LockHolder.init)
+        case .applicationProblemJson(let problem):
+            if problem._type == .limitMismatch {
+                // lockd always names the limit; 0 would only come from a server that does not.
+                self = .limitMismatch(limit: problem.limit ?? 0)
+                return
+            }
+            let holders = (problem.holders ?? []).map(LockHolder.init)
+            self = .held(holders: holders, retryAfter: .seconds(max(1, response.headers.retryAfter ?? 1)))
         }
-        self = .held(holders: holders, retryAfter: .seconds(max(1, response.headers.retryAfter)))
     }
 
     init(_ response: Components.Responses.Unavailable) {

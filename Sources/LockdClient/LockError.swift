@@ -13,6 +13,8 @@ import Foundation
 ///     switch error {
 ///     case .held(let holders, let retryAfter):
 ///         print("held by \(holders.first?.owner ?? "someone"); try again in \(retryAfter)")
+///     case .limitMismatch(let limit):
+///         print("the semaphore is in use with limit \(limit)")
 ///     case .leaseLost:
 ///         print("the lease ended before we were done")
 ///     case .invalidRequest(let detail):
@@ -31,6 +33,13 @@ public enum LockError: Error, Sendable {
     ///   - holders: Who holds it now (owner labels, fences, expiries; never tokens).
     ///   - retryAfter: How long until the current lease expires, in whole seconds, at least one.
     case held(holders: [LockHolder], retryAfter: Duration)
+
+    /// The name is in use — held or waited on — with another `limit` than the
+    /// acquire asked for: a semaphore's size is set by the first acquire on a
+    /// free name, and every holder and waiter must agree on it.
+    ///
+    /// - Parameter limit: The name's current limit.
+    case limitMismatch(limit: Int)
 
     /// The lease is gone: it expired before a renewal reached lockd, or lockd no
     /// longer knows its token (released, expired, or deleted behind the holder's back).
@@ -60,6 +69,8 @@ extension LockError: CustomStringConvertible {
         case .held(let holders, let retryAfter):
             let fences = holders.map { String($0.fence) }.joined(separator: ", ")
             return "lock held (fence \(fences)); retry after \(retryAfter)"
+        case .limitMismatch(let limit):
+            return "limit mismatch: the name is in use with limit \(limit)"
         case .leaseLost:
             return "lease lost"
         case .invalidRequest(let detail):

@@ -1,12 +1,14 @@
 import Foundation
 
-/// What lockd says about one lock: whether it is held, and by whom.
+/// What lockd says about one lock: whether it is held, by whom, in which mode,
+/// and how many wait for it.
 ///
 /// ```swift
 /// let status = try await locks.status("orders:4711")
 /// if let holder = status.holders.first {
 ///     print("\(status.name) held by \(holder.owner ?? "?") until \(holder.expiresAt)")
 /// }
+/// print("\(status.holders.count) of \(status.limit) held, \(status.waiting) waiting")
 /// ```
 public struct LockStatus: Sendable, Hashable {
     /// The lock's name.
@@ -15,12 +17,20 @@ public struct LockStatus: Sendable, Hashable {
     public var isHeld: Bool
     /// The current holders; empty when the lock is free.
     public var holders: [LockHolder]
+    /// The lock's limit: 1 for a lock or reader-writer lock, more for a semaphore.
+    public var limit: Int
+    /// How many acquires wait in the lock's queue.
+    public var waiting: Int
+    /// How the holders hold the lock; `nil` when it is free.
+    public var mode: LockMode? { holders.first?.mode }
 
     /// Creates a status; lockd's answers are turned into these for you.
-    public init(name: String, isHeld: Bool, holders: [LockHolder]) {
+    public init(name: String, isHeld: Bool, holders: [LockHolder], limit: Int = 1, waiting: Int = 0) {
         self.name = name
         self.isHeld = isHeld
         self.holders = holders
+        self.limit = limit
+        self.waiting = waiting
     }
 }
 
@@ -40,19 +50,23 @@ public struct LockHolder: Sendable, Hashable {
     public var expiresAt: Date
     /// How much of the lease was left when lockd answered.
     public var remaining: Duration
+    /// ``LockMode/exclusive``, or ``LockMode/shared`` for a reader.
+    public var mode: LockMode
 
     /// Creates a holder; lockd's answers are turned into these for you.
-    public init(owner: String?, fence: Int64, expiresAt: Date, remaining: Duration) {
+    public init(owner: String?, fence: Int64, expiresAt: Date, remaining: Duration, mode: LockMode = .exclusive) {
         self.owner = owner
         self.fence = fence
         self.expiresAt = expiresAt
         self.remaining = remaining
+        self.mode = mode
     }
 }
 
 extension LockStatus {
     init(_ wire: Components.Schemas.LockStatus) {
-        self.init(name: wire.name, isHeld: wire.held, holders: wire.holders.map(LockHolder.init))
+        self.init(name: wire.name, isHeld: wire.held, holders: wire.holders.map(LockHolder.init),
+                  limit: wire.limit, waiting: wire.waiting)
     }
 }
 
@@ -62,7 +76,8 @@ extension LockHolder {
             owner: wire.owner,
             fence: wire.fence,
             expiresAt: wire.expiresAt,
-            remaining: .milliseconds(wire.ttlMs)
+            remaining: .milliseconds(wire.ttlMs),
+            mode: LockMode(wire.mode)
         )
     }
 }

@@ -18,9 +18,11 @@ final class BenchRun: Sendable {
     /// - Throws: ``TransportError`` when a loop cannot be started.
     init(settings: BenchSettings, target: BenchTarget, address: SocketAddress, tls: StreamSocket.TLS?, plan: NamePlan) throws {
         let group = try EventLoopGroup(loopCount: settings.threads, namePrefix: "lockbench")
-        let handoffs = plan.isContended ? HandoffBook(names: plan.count) : nil
+        // Readers never wait for each other: nothing is handed over.
+        let handoffs = plan.isContended && !settings.shared ? HandoffBook(names: plan.count, limit: settings.limit) : nil
         let live = LiveCounters()
-        let requests = LockRequests(target: target, ttlMs: settings.ttlMs, waitMs: settings.waitMs)
+        let requests = LockRequests(target: target, ttlMs: settings.ttlMs, waitMs: settings.waitMs,
+                                    limit: settings.limit, shared: settings.shared)
         self.settings = settings
         self.group = group
         self.handoffs = handoffs

@@ -9,9 +9,9 @@ import Synchronization
 final class HandoffBook: Sendable {
     private let tracker: Mutex<HandoffTracker>
 
-    /// Tracks handoffs on `names` names.
-    init(names: Int) {
-        tracker = Mutex(HandoffTracker(names: names))
+    /// Tracks handoffs on `names` names of `limit` holders each.
+    init(names: Int, limit: Int) {
+        tracker = Mutex(HandoffTracker(names: names, limit: limit))
     }
 
     /// See ``HandoffTracker/granted(name:at:acquireSentAt:)``.

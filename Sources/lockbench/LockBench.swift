@@ -8,6 +8,8 @@ import LockdTransport
 /// ```
 /// lockbench --url http://127.0.0.1:7070 --clients 64 --duration 10s
 /// lockbench --clients 64 --names 4 --wait-ms 5000 --json
+/// lockbench --clients 16 --names 1 --limit 4 --wait-ms 5000   # a semaphore
+/// lockbench --clients 16 --names 1 --shared                   # readers
 /// lockbench --url https://lockd.internal:7070 --tls-ca-file ca.pem
 /// ```
 @main
@@ -20,7 +22,9 @@ struct LockBench: AsyncParsableCommand {
         with {"ttl_ms":…,"wait_ms":…}, read the token from the 201, DELETE /locks/{name} \
         with Lock-Token, expect 204. A progress line goes to stderr every second; the \
         summary (cycles/s, acquire and release latency percentiles, status counts, \
-        errors — and handoff latency when clients share names) goes to stdout.
+        errors — and handoff latency when clients share names) goes to stdout. \
+        --limit N sends "limit":N (semaphores), --shared "mode":"shared" (readers, \
+        who never wait for each other, so no handoff latency is reported).
 
         Names are PREFIX:RUNID:N with a fresh RUNID per run, so runs never meet each \
         other's locks. Locks still held when the run ends are released before exit \
@@ -53,6 +57,15 @@ struct LockBench: AsyncParsableCommand {
     @Option(name: .customLong("wait-ms"), help: "wait_ms sent with every acquire: 0 tries once, more waits up to that long for a held lock.")
     var waitMs = 0
 
+    @Option(help: ArgumentHelp(
+        "limit sent with every acquire (1…1000): above 1 each name is a semaphore with that many holders.",
+        discussion: "With --names below --clients, up to N clients hold a name at once and the rest wait (give --wait-ms)."
+    ))
+    var limit = 1
+
+    @Flag(help: "Take shared (reader) leases: every client of a name holds it at once. Not with --limit above 1.")
+    var shared = false
+
     @Option(help: "Start of every lock name; a unique run id is added after it (PREFIX:RUNID:N).")
     var prefix = "lockbench"
 
@@ -69,6 +82,8 @@ struct LockBench: AsyncParsableCommand {
         guard (100...86_400_000).contains(ttlMs) else { throw ValidationError("--ttl-ms must be 100…86400000") }
         guard waitMs >= 0, waitMs <= 86_400_000 else { throw ValidationError("--wait-ms must be 0…86400000") }
         guard threads >= 1, threads <= 64 else { throw ValidationError("--threads must be 1…64") }
+        guard (1...1000).contains(limit) else { throw ValidationError("--limit must be 1…1000") }
+        guard !shared || limit == 1 else { throw ValidationError("--shared takes no --limit: readers share one lock (a semaphore has exclusive slots)") }
         do {
             let target = try BenchTarget(url: url)
             guard target.isTLS || tlsCAFile == nil else { throw BenchConfigError("--tls-ca-file applies to an https:// --url only") }
@@ -99,7 +114,7 @@ struct LockBench: AsyncParsableCommand {
         }
         let settings = BenchSettings(
             url: url, clients: clients, names: plan.count, contended: plan.isContended, threads: threads,
-            duration: seconds, ttlMs: ttlMs, waitMs: waitMs, namePrefix: plan.prefix
+            duration: seconds, ttlMs: ttlMs, waitMs: waitMs, namePrefix: plan.prefix, limit: limit, shared: shared
         )
         let run = try BenchRun(settings: settings, target: target, address: address, tls: try tls(for: target), plan: plan)
         defer { run.shutdown() }

@@ -28,6 +28,10 @@ import Testing
         let requests = LockRequests(target: try BenchTarget(url: "http://h:1/base"), ttlMs: 5000, waitMs: 250)
         let body = #"{"ttl_ms":5000,"wait_ms":250}"#
         #expect(requests.acquire(name: "a:1") == Array("POST /base/locks/a:1 HTTP/1.1\r\nHost: h:1\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)".utf8))
+        let semaphore = LockRequests(target: try BenchTarget(url: "http://h:1"), ttlMs: 5000, waitMs: 250, limit: 4)
+        #expect(String(decoding: semaphore.acquire(name: "a"), as: UTF8.self).hasSuffix(#"{"ttl_ms":5000,"wait_ms":250,"limit":4}"#))
+        let reader = LockRequests(target: try BenchTarget(url: "http://h:1"), ttlMs: 5000, waitMs: 0, shared: true)
+        #expect(String(decoding: reader.acquire(name: "a"), as: UTF8.self).hasSuffix(#"{"ttl_ms":5000,"wait_ms":0,"mode":"shared"}"#))
         var buffer = Array("left over".utf8)
         requests.release(name: "a:1", token: "tok_en-1", into: &buffer)
         #expect(buffer == Array("DELETE /base/locks/a:1 HTTP/1.1\r\nHost: h:1\r\nLock-Token: tok_en-1\r\n\r\n".utf8))

@@ -20,8 +20,15 @@ import Testing
         (#"{"owner":"\#(String(repeating: "x", count: 257))"}"#, "owner"),
         (#"{"token":"too-short"}"#, "token"),
         (#"{"token":"has spaces in it, which is not allowed"}"#, "token"),
-        (#"{"limit":2}"#, "limit"),
-        (#"{"mode":"shared"}"#, "mode"),
+        (#"{"limit":0}"#, "limit"),
+        (#"{"limit":1001}"#, "limit"),
+        (#"{"limit":"2"}"#, "limit"),
+        (#"{"limit":2.5}"#, "limit"),
+        (#"{"limit":null}"#, "limit"),
+        (#"{"mode":"reader"}"#, "mode"),
+        (#"{"mode":"Shared"}"#, "mode"),
+        (#"{"mode":1}"#, "mode"),
+        (#"{"mode":"shared","limit":2}"#, "shared"),
         (#"{"ttl":1000}"#, "unknown field"),
         (#"{"ttl_ms":1000,"ttl_ms":2000}"#, "more than once"),
         (String(repeating: "[", count: 100), "JSON"),
@@ -55,6 +62,24 @@ import Testing
                 #expect(response.json["type"] as? String == "invalid-request")
             }
             #expect(try await lockd.send("POST", "/locks/\(String(repeating: "n", count: 255))").status == 201)
+        }
+    }
+
+    /// openapi.yaml's `cursor` pattern and `wait_ms` maximum admit exactly
+    /// what lockd (with its default --max-wait-ms) accepts.
+    @Test(arguments: StoreKind.allCases)
+    func whatTheSpecAdmitsIsAccepted(store: StoreKind) async throws {
+        try await store.withLockd { lockd in
+            for cursor in ["0:", "12345:zzz", "0:...", "9999999999999999999:a.b"] {
+                let status = try await lockd.send("GET", "/locks?cursor=\(cursor)").status
+                #expect(status == 200, "cursor \(cursor)")
+            }
+            for cursor in ["0:.", "0:..", "x:a", "99999999999999999999:a"] {
+                let status = try await lockd.send("GET", "/locks?cursor=\(cursor)").status
+                #expect(status == 400, "cursor \(cursor)")
+            }
+            let longest = try await lockd.send("POST", "/locks/\(uniqueLockName())", body: #"{"wait_ms":60000}"#)
+            #expect(longest.status == 201)
         }
     }
 

@@ -55,7 +55,7 @@ struct BearerTokenAndAcquireFieldsTests {
         }
     }
 
-    @Test func limitAndModeAreSentOnlyWhenNotTheDefaultAndLockdsRefusalIsClear() async throws {
+    @Test func limitAndModeAreSentOnlyWhenNotTheDefault() async throws {
         try await StoreKind.memory.withLockd { lockd in
             let recording = Recording()
             let locks = LockClient(serverURL: lockd.url, transport: recording, timeout: .seconds(10))
@@ -65,19 +65,12 @@ struct BearerTokenAndAcquireFieldsTests {
             let defaultBody = try #require(recording.sent.withLock { $0.first { $0.operationID == "acquireLock" } }).body
             #expect(!defaultBody.contains("limit") && !defaultBody.contains("mode"), "\(defaultBody)")
 
-            // Until lockd serves semaphores and reader-writer locks (issue 12), it refuses both, saying why.
-            await #expect {
-                _ = try await locks.tryAcquire(name, limit: 3)
-            } throws: { error in
-                guard case LockError.invalidRequest(let detail) = error else { return false }
-                return detail.contains("limit")
-            }
-            await #expect {
-                _ = try await locks.tryAcquire(name, mode: .shared)
-            } throws: { error in
-                guard case LockError.invalidRequest(let detail) = error else { return false }
-                return detail.contains("shared")
-            }
+            let slot = try #require(try await locks.tryAcquire(name, autoRenew: false, limit: 3))
+            #expect(slot.limit == 3 && slot.mode == .exclusive)
+            try await slot.release()
+            let reader = try #require(try await locks.tryAcquire(name, autoRenew: false, mode: .shared))
+            #expect(reader.mode == .shared && reader.limit == 1)
+            try await reader.release()
             // The generated client indents its JSON: compare without white space.
             let bodies = recording.sent.withLock { $0.filter { $0.operationID == "acquireLock" }.map(\.body) }
                 .map { $0.filter { !$0.isWhitespace } }

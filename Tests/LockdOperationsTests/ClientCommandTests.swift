@@ -57,6 +57,22 @@ import Testing
         }
     }
 
+    @Test func aSemaphoreSlotAndAnotherLimitThroughTheCLI() async throws {
+        try await StoreKind.memory.withLockdProcess { lockd, _ in
+            let cli = try LockdCLI(server: lockd.url)
+            let name = uniqueLockName("cli")
+            let (acquired, acquire) = try await cli.run(["acquire", name, "--limit", "3"])
+            #expect(acquired == .exited(0), "\(acquire.stderr)")
+            let (second, _) = try await cli.run(["acquire", name, "--limit", "3"])
+            #expect(second == .exited(0))
+            let (mismatch, run) = try await cli.run(["acquire", name, "--limit", "2"])
+            #expect(mismatch == .exited(75), "\(run.stderr)")
+            #expect(run.stderr.contains("--limit 3"), "\(run.stderr)")
+            let (reader, readerRun) = try await cli.run(["exec", uniqueLockName("cli"), "--shared", "--", "true"])
+            #expect(reader == .exited(0), "\(readerRun.stderr)")
+        }
+    }
+
     @Test func whatCannotWorkGetsAClearMessageAndExit64() async throws {
         try await StoreKind.memory.withLockdProcess { lockd, _ in
             let cli = try LockdCLI(server: lockd.url)
@@ -68,9 +84,6 @@ import Testing
                 (["exec", name, "--limit", "0", "--", "true"], "--limit"),
                 (["status", name, "--server", "ftp://example"], "http:// or https://"),
                 (["renew", name], "--lock-token"),
-                // lockd's own refusal until it serves semaphores and reader-writer locks.
-                (["acquire", name, "--limit", "3"], "semaphores"),
-                (["exec", name, "--shared", "--", "true"], "shared"),
                 (["status", "bad/name"], "may contain only"),
             ]
             for (arguments, says) in cases {

@@ -234,6 +234,11 @@ public struct Client: APIProtocol {
     /// lock answers `200` with that lease (same fence), its TTL set to the
     /// requested `ttl_ms`.
     ///
+    /// The same call takes a semaphore slot (`limit` above 1) or a reader
+    /// lease of a reader-writer lock (`mode: shared`). Every grant gets a
+    /// fresh fence, greater than every fence issued before on the name,
+    /// whatever the mode.
+    ///
     ///
     /// - Remark: HTTP `POST /locks/{name}`.
     /// - Remark: Generated from `#/paths//locks/{name}/post(acquireLock)`.
@@ -339,13 +344,13 @@ public struct Client: APIProtocol {
                     }
                     return .badRequest(.init(body: body))
                 case 409:
-                    let headers: Components.Responses.LockHeld.Headers = .init(retryAfter: try converter.getRequiredHeaderFieldAsURI(
+                    let headers: Components.Responses.AcquireConflict.Headers = .init(retryAfter: try converter.getOptionalHeaderFieldAsURI(
                         in: response.headerFields,
                         name: "Retry-After",
-                        as: Components.Headers.RetryAfter.self
+                        as: Swift.Int.self
                     ))
                     let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
-                    let body: Components.Responses.LockHeld.Body
+                    let body: Components.Responses.AcquireConflict.Body
                     let chosenContentType = try converter.bestContentType(
                         received: contentType,
                         options: [

@@ -46,26 +46,26 @@ extension Components {
                 self.body = body
             }
         }
-        public struct LockHeld: Sendable, Hashable {
-            /// - Remark: Generated from `#/components/responses/LockHeld/headers`.
+        public struct AcquireConflict: Sendable, Hashable {
+            /// - Remark: Generated from `#/components/responses/AcquireConflict/headers`.
             public struct Headers: Sendable, Hashable {
-                /// Whole seconds (at least 1) after which a retry may succeed.
+                /// On `lock-held`: whole seconds (at least 1) after which a retry may succeed. Absent on `limit-mismatch`.
                 ///
-                /// - Remark: Generated from `#/components/responses/LockHeld/headers/Retry-After`.
-                public var retryAfter: Components.Headers.RetryAfter
+                /// - Remark: Generated from `#/components/responses/AcquireConflict/headers/Retry-After`.
+                public var retryAfter: Swift.Int?
                 /// Creates a new `Headers`.
                 ///
                 /// - Parameters:
-                ///   - retryAfter: Whole seconds (at least 1) after which a retry may succeed.
-                public init(retryAfter: Components.Headers.RetryAfter) {
+                ///   - retryAfter: On `lock-held`: whole seconds (at least 1) after which a retry may succeed. Absent on `limit-mismatch`.
+                public init(retryAfter: Swift.Int? = nil) {
                     self.retryAfter = retryAfter
                 }
             }
             /// Received HTTP response headers
-            public var headers: Components.Responses.LockHeld.Headers
-            /// - Remark: Generated from `#/components/responses/LockHeld/content`.
+            public var headers: Components.Responses.AcquireConflict.Headers
+            /// - Remark: Generated from `#/components/responses/AcquireConflict/content`.
             @frozen public enum Body: Sendable, Hashable {
-                /// - Remark: Generated from `#/components/responses/LockHeld/content/application\/problem+json`.
+                /// - Remark: Generated from `#/components/responses/AcquireConflict/content/application\/problem+json`.
                 case applicationProblemJson(Components.Schemas.Problem)
                 /// The associated value of the enum case if `self` is `.applicationProblemJson`.
                 ///
@@ -81,15 +81,15 @@ extension Components {
                 }
             }
             /// Received HTTP response body
-            public var body: Components.Responses.LockHeld.Body
-            /// Creates a new `LockHeld`.
+            public var body: Components.Responses.AcquireConflict.Body
+            /// Creates a new `AcquireConflict`.
             ///
             /// - Parameters:
             ///   - headers: Received HTTP response headers
             ///   - body: Received HTTP response body
             public init(
-                headers: Components.Responses.LockHeld.Headers,
-                body: Components.Responses.LockHeld.Body
+                headers: Components.Responses.AcquireConflict.Headers = .init(),
+                body: Components.Responses.AcquireConflict.Body
             ) {
                 self.headers = headers
                 self.body = body

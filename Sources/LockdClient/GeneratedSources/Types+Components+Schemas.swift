@@ -36,7 +36,7 @@ extension Components {
         ///
         /// - Remark: Generated from `#/components/schemas/Timestamp`.
         public typealias Timestamp = Foundation.Date
-        /// Acquire options; every field is optional.
+        /// Acquire options; every field is optional. `mode: shared` takes `limit` 1 only.
         ///
         /// - Remark: Generated from `#/components/schemas/AcquireRequest`.
         public struct AcquireRequest: Codable, Hashable, Sendable {
@@ -45,8 +45,10 @@ extension Components {
             /// - Remark: Generated from `#/components/schemas/AcquireRequest/ttl_ms`.
             public var ttlMs: Swift.Int?
             /// 0 tries once. Otherwise wait up to this many milliseconds for the
-            /// lock; at most the server's `--max-wait-ms` (default 60000),
-            /// larger values are `400 invalid-request`.
+            /// lock; at most the server's `--max-wait-ms`, larger values are
+            /// `400 invalid-request`. The maximum here is that setting's
+            /// default; a server started with another one states it in the
+            /// `detail` of that `400`.
             ///
             ///
             /// - Remark: Generated from `#/components/schemas/AcquireRequest/wait_ms`.
@@ -61,25 +63,27 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/AcquireRequest/token`.
             public var token: Components.Schemas.Token?
-            /// Number of holders; above 1 the name is a semaphore. Not supported yet: values above 1 answer `400 invalid-request` saying so.
+            /// How many leases the name grants at once. Above 1 the name is a
+            /// semaphore: up to `limit` exclusive leases, each with its own token
+            /// and fence. The first acquire on a free name (no holders, no
+            /// waiters) sets its limit; while anything holds or waits on the
+            /// name, an acquire with another `limit` answers `409
+            /// limit-mismatch`. `mode: shared` takes limit 1 only (otherwise
+            /// `400 invalid-request`).
+            ///
             ///
             /// - Remark: Generated from `#/components/schemas/AcquireRequest/limit`.
             public var limit: Swift.Int?
-            /// `shared` takes a reader lease of a reader-writer lock. Not
-            /// supported yet: `shared` answers `400 invalid-request` saying so.
+            /// `shared` takes a reader lease of a reader-writer lock: any number
+            /// of shared leases together, or one exclusive lease. Waiters of
+            /// both modes share one first-come, first-served queue, so a waiting
+            /// writer is never starved by a stream of readers. A token that holds
+            /// the name in one mode and asks for the other gets `409 lock-held`
+            /// (no upgrades).
             ///
             ///
             /// - Remark: Generated from `#/components/schemas/AcquireRequest/mode`.
-            @frozen public enum ModePayload: String, Codable, Hashable, Sendable, CaseIterable {
-                case exclusive = "exclusive"
-                case shared = "shared"
-            }
-            /// `shared` takes a reader lease of a reader-writer lock. Not
-            /// supported yet: `shared` answers `400 invalid-request` saying so.
-            ///
-            ///
-            /// - Remark: Generated from `#/components/schemas/AcquireRequest/mode`.
-            public var mode: Components.Schemas.AcquireRequest.ModePayload?
+            public var mode: Components.Schemas.LockMode?
             /// Creates a new `AcquireRequest`.
             ///
             /// - Parameters:
@@ -87,15 +91,15 @@ extension Components {
             ///   - waitMs: 0 tries once. Otherwise wait up to this many milliseconds for the
             ///   - owner: Free label shown to inspectors, at most 256 bytes of UTF-8.
             ///   - token: Client-chosen token; makes the acquire retry-safe. Without it
-            ///   - limit: Number of holders; above 1 the name is a semaphore. Not supported yet: values above 1 answer `400 invalid-request` saying so.
-            ///   - mode: `shared` takes a reader lease of a reader-writer lock. Not
+            ///   - limit: How many leases the name grants at once. Above 1 the name is a
+            ///   - mode: `shared` takes a reader lease of a reader-writer lock: any number
             public init(
                 ttlMs: Swift.Int? = nil,
                 waitMs: Swift.Int? = nil,
                 owner: Swift.String? = nil,
                 token: Components.Schemas.Token? = nil,
                 limit: Swift.Int? = nil,
-                mode: Components.Schemas.AcquireRequest.ModePayload? = nil
+                mode: Components.Schemas.LockMode? = nil
             ) {
                 self.ttlMs = ttlMs
                 self.waitMs = waitMs
@@ -135,7 +139,7 @@ extension Components {
                     forKey: .limit
                 )
                 self.mode = try container.decodeIfPresent(
-                    Components.Schemas.AcquireRequest.ModePayload.self,
+                    Components.Schemas.LockMode.self,
                     forKey: .mode
                 )
                 try decoder.ensureNoAdditionalProperties(knownKeys: [
@@ -147,6 +151,15 @@ extension Components {
                     "mode"
                 ])
             }
+        }
+        /// How a lease holds its name: `exclusive` (a lock, a writer, or one
+        /// slot of a semaphore) or `shared` (a reader of a reader-writer lock).
+        ///
+        ///
+        /// - Remark: Generated from `#/components/schemas/LockMode`.
+        @frozen public enum LockMode: String, Codable, Hashable, Sendable, CaseIterable {
+            case exclusive = "exclusive"
+            case shared = "shared"
         }
         /// Renew options; an empty body keeps the lease's current `ttl_ms`.
         ///
@@ -197,6 +210,12 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/Lease/owner`.
             public var owner: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Lease/mode`.
+            public var mode: Components.Schemas.LockMode
+            /// The name's limit; above 1 it is a semaphore.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Lease/limit`.
+            public var limit: Swift.Int
             /// Creates a new `Lease`.
             ///
             /// - Parameters:
@@ -206,13 +225,17 @@ extension Components {
             ///   - ttlMs: The lease's lifetime in milliseconds.
             ///   - expiresAt:
             ///   - owner: The owner label given at acquire; absent when none.
+            ///   - mode:
+            ///   - limit: The name's limit; above 1 it is a semaphore.
             public init(
                 name: Swift.String,
                 token: Components.Schemas.Token,
                 fence: Components.Schemas.Fence,
                 ttlMs: Swift.Int,
                 expiresAt: Components.Schemas.Timestamp,
-                owner: Swift.String? = nil
+                owner: Swift.String? = nil,
+                mode: Components.Schemas.LockMode,
+                limit: Swift.Int
             ) {
                 self.name = name
                 self.token = token
@@ -220,6 +243,8 @@ extension Components {
                 self.ttlMs = ttlMs
                 self.expiresAt = expiresAt
                 self.owner = owner
+                self.mode = mode
+                self.limit = limit
             }
             public enum CodingKeys: String, CodingKey {
                 case name
@@ -228,6 +253,8 @@ extension Components {
                 case ttlMs = "ttl_ms"
                 case expiresAt = "expires_at"
                 case owner
+                case mode
+                case limit
             }
         }
         /// One holder of a lock, as inspectors see it (no token).
@@ -238,6 +265,8 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/Holder/owner`.
             public var owner: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Holder/mode`.
+            public var mode: Components.Schemas.LockMode
             /// - Remark: Generated from `#/components/schemas/Holder/fence`.
             public var fence: Components.Schemas.Fence
             /// - Remark: Generated from `#/components/schemas/Holder/expires_at`.
@@ -250,28 +279,32 @@ extension Components {
             ///
             /// - Parameters:
             ///   - owner: The owner label given at acquire; absent when none.
+            ///   - mode:
             ///   - fence:
             ///   - expiresAt:
             ///   - ttlMs: Milliseconds that remain until the lease expires.
             public init(
                 owner: Swift.String? = nil,
+                mode: Components.Schemas.LockMode,
                 fence: Components.Schemas.Fence,
                 expiresAt: Components.Schemas.Timestamp,
                 ttlMs: Swift.Int
             ) {
                 self.owner = owner
+                self.mode = mode
                 self.fence = fence
                 self.expiresAt = expiresAt
                 self.ttlMs = ttlMs
             }
             public enum CodingKeys: String, CodingKey {
                 case owner
+                case mode
                 case fence
                 case expiresAt = "expires_at"
                 case ttlMs = "ttl_ms"
             }
         }
-        /// A lock's state. A free name has `held: false` and no holders.
+        /// A lock's state. A free name has `held: false`, no holders and no `mode`.
         ///
         /// - Remark: Generated from `#/components/schemas/LockStatus`.
         public struct LockStatus: Codable, Hashable, Sendable {
@@ -279,27 +312,51 @@ extension Components {
             public var name: Swift.String
             /// - Remark: Generated from `#/components/schemas/LockStatus/held`.
             public var held: Swift.Bool
+            /// The holders' mode; absent when the name is free.
+            ///
+            /// - Remark: Generated from `#/components/schemas/LockStatus/mode`.
+            public var mode: Components.Schemas.LockMode?
+            /// The name's limit: 1 for a lock or reader-writer lock, above 1 for a semaphore (1 for a free name).
+            ///
+            /// - Remark: Generated from `#/components/schemas/LockStatus/limit`.
+            public var limit: Swift.Int
             /// - Remark: Generated from `#/components/schemas/LockStatus/holders`.
             public var holders: [Components.Schemas.Holder]
+            /// How many acquires wait in the name's queue.
+            ///
+            /// - Remark: Generated from `#/components/schemas/LockStatus/waiting`.
+            public var waiting: Swift.Int
             /// Creates a new `LockStatus`.
             ///
             /// - Parameters:
             ///   - name:
             ///   - held:
+            ///   - mode: The holders' mode; absent when the name is free.
+            ///   - limit: The name's limit: 1 for a lock or reader-writer lock, above 1 for a semaphore (1 for a free name).
             ///   - holders:
+            ///   - waiting: How many acquires wait in the name's queue.
             public init(
                 name: Swift.String,
                 held: Swift.Bool,
-                holders: [Components.Schemas.Holder]
+                mode: Components.Schemas.LockMode? = nil,
+                limit: Swift.Int,
+                holders: [Components.Schemas.Holder],
+                waiting: Swift.Int
             ) {
                 self.name = name
                 self.held = held
+                self.mode = mode
+                self.limit = limit
                 self.holders = holders
+                self.waiting = waiting
             }
             public enum CodingKeys: String, CodingKey {
                 case name
                 case held
+                case mode
+                case limit
                 case holders
+                case waiting
             }
         }
         /// One page of held locks.
@@ -385,7 +442,8 @@ extension Components {
             }
         }
         /// What went wrong, as a short relative reference clients branch on:
-        /// `lock-held` (409), `lease-lost` (409), `invalid-request` (400),
+        /// `lock-held` (409), `lease-lost` (409), `limit-mismatch` (409),
+        /// `invalid-request` (400),
         /// `unavailable` (503), `not-found` (404), `method-not-allowed` (405),
         /// `not-acceptable` (406), `unsupported-media-type` (415),
         /// `payload-too-large` (413), `headers-too-large` (431),
@@ -397,6 +455,7 @@ extension Components {
         @frozen public enum ProblemType: String, Codable, Hashable, Sendable, CaseIterable {
             case lockHeld = "lock-held"
             case leaseLost = "lease-lost"
+            case limitMismatch = "limit-mismatch"
             case invalidRequest = "invalid-request"
             case unavailable = "unavailable"
             case notFound = "not-found"
@@ -448,6 +507,10 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/Problem/holders`.
             public var holders: [Components.Schemas.Holder]?
+            /// On `limit-mismatch` only; the name's current limit.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Problem/limit`.
+            public var limit: Swift.Int?
             /// Creates a new `Problem`.
             ///
             /// - Parameters:
@@ -458,6 +521,7 @@ extension Components {
             ///   - name: The lock the request was about, when it named a valid one.
             ///   - store: On `/readyz`'s `503` only: where leases live, `redis` or `memory`.
             ///   - holders: On `lock-held` only; who holds the lock.
+            ///   - limit: On `limit-mismatch` only; the name's current limit.
             public init(
                 _type: Components.Schemas.ProblemType,
                 title: Swift.String,
@@ -465,7 +529,8 @@ extension Components {
                 detail: Swift.String,
                 name: Swift.String? = nil,
                 store: Components.Schemas.Problem.StorePayload? = nil,
-                holders: [Components.Schemas.Holder]? = nil
+                holders: [Components.Schemas.Holder]? = nil,
+                limit: Swift.Int? = nil
             ) {
                 self._type = _type
                 self.title = title
@@ -474,6 +539,7 @@ extension Components {
                 self.name = name
                 self.store = store
                 self.holders = holders
+                self.limit = limit
             }
             public enum CodingKeys: String, CodingKey {
                 case _type = "type"
@@ -483,6 +549,7 @@ extension Components {
                 case name
                 case store
                 case holders
+                case limit
             }
         }
     }

@@ -280,6 +280,11 @@ public enum Operations {
     /// lock answers `200` with that lease (same fence), its TTL set to the
     /// requested `ttl_ms`.
     ///
+    /// The same call takes a semaphore slot (`limit` above 1) or a reader
+    /// lease of a reader-writer lock (`mode: shared`). Every grant gets a
+    /// fresh fence, greater than every fence issued before on the name,
+    /// whatever the mode.
+    ///
     ///
     /// - Remark: HTTP `POST /locks/{name}`.
     /// - Remark: Generated from `#/paths//locks/{name}/post(acquireLock)`.
@@ -466,20 +471,25 @@ public enum Operations {
                     }
                 }
             }
-            /// The lock is held by someone else (at once with `wait_ms: 0`, or after
-            /// waiting `wait_ms`). `Retry-After` gives the whole seconds until the
-            /// current lease expires (at least 1); `holders` who holds it.
+            /// `lock-held`: the lock is held by someone else (at once with
+            /// `wait_ms: 0`, or after waiting `wait_ms`); on a semaphore, all its
+            /// slots are; for a reader, a writer holds it or waits ahead. `holders`
+            /// lists every holder; `Retry-After` gives the whole seconds until the
+            /// earliest expiry that could admit the request (at least 1).
+            ///
+            /// `limit-mismatch`: the name is in use (held or waited on) with another
+            /// `limit`; `limit` gives the current one. No `Retry-After`.
             ///
             ///
             /// - Remark: Generated from `#/paths//locks/{name}/post(acquireLock)/responses/409`.
             ///
             /// HTTP response code: `409 conflict`.
-            case conflict(Components.Responses.LockHeld)
+            case conflict(Components.Responses.AcquireConflict)
             /// The associated value of the enum case if `self` is `.conflict`.
             ///
             /// - Throws: An error if `self` is not `.conflict`.
             /// - SeeAlso: `.conflict`.
-            public var conflict: Components.Responses.LockHeld {
+            public var conflict: Components.Responses.AcquireConflict {
                 get throws {
                     switch self {
                     case let .conflict(response):
@@ -1143,7 +1153,7 @@ public enum Operations {
                 ///
                 /// - Remark: Generated from `#/paths/locks/GET/query/limit`.
                 public var limit: Swift.Int?
-                /// The opaque `next_cursor` of the previous page; absent or empty for the first page. A cursor lockd did not issue is `400`.
+                /// The opaque `next_cursor` of the previous page; absent or empty for the first page. Any text of this form is a position in the listing (lockd never remembers the cursors it issued); text of another form is `400`.
                 ///
                 /// - Remark: Generated from `#/paths/locks/GET/query/cursor`.
                 public var cursor: Swift.String?
@@ -1152,7 +1162,7 @@ public enum Operations {
                 /// - Parameters:
                 ///   - prefix: Only names starting with this (possibly empty) prefix.
                 ///   - limit: Largest number of locks on one page.
-                ///   - cursor: The opaque `next_cursor` of the previous page; absent or empty for the first page. A cursor lockd did not issue is `400`.
+                ///   - cursor: The opaque `next_cursor` of the previous page; absent or empty for the first page. Any text of this form is a position in the listing (lockd never remembers the cursors it issued); text of another form is `400`.
                 public init(
                     prefix: Swift.String? = nil,
                     limit: Swift.Int? = nil,

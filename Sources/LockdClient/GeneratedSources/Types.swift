@@ -37,6 +37,11 @@ public protocol APIProtocol: Sendable {
     /// lock answers `200` with that lease (same fence), its TTL set to the
     /// requested `ttl_ms`.
     ///
+    /// The same call takes a semaphore slot (`limit` above 1) or a reader
+    /// lease of a reader-writer lock (`mode: shared`). Every grant gets a
+    /// fresh fence, greater than every fence issued before on the name,
+    /// whatever the mode.
+    ///
     ///
     /// - Remark: HTTP `POST /locks/{name}`.
     /// - Remark: Generated from `#/paths//locks/{name}/post(acquireLock)`.
@@ -113,6 +118,11 @@ extension APIProtocol {
     /// Retry-safe: an acquire that presents a `token` already holding the
     /// lock answers `200` with that lease (same fence), its TTL set to the
     /// requested `ttl_ms`.
+    ///
+    /// The same call takes a semaphore slot (`limit` above 1) or a reader
+    /// lease of a reader-writer lock (`mode: shared`). Every grant gets a
+    /// fresh fence, greater than every fence issued before on the name,
+    /// whatever the mode.
     ///
     ///
     /// - Remark: HTTP `POST /locks/{name}`.

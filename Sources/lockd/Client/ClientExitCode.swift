@@ -33,6 +33,10 @@ enum ClientFailure {
             let by = holders.first.map { " by \($0.owner ?? "fence \($0.fence)")" } ?? ""
             ClientOutput.error(subcommand, "\(subject)held\(by); retry after \(DurationText.format(retryAfter))")
             return ArgumentParser.ExitCode(ClientExitCode.lockHeld)
+        case LockError.limitMismatch(let limit):
+            // Like a held lock: it can be had once the name is free, or with its limit.
+            ClientOutput.error(subcommand, "\(subject)in use with limit \(limit); give --limit \(limit) or try again when it is free")
+            return ArgumentParser.ExitCode(ClientExitCode.lockHeld)
         case LockError.leaseLost:
             ClientOutput.error(subcommand, "\(subject)lease lost: this token holds no lease on the lock (expired, released, or never granted)")
             return ArgumentParser.ExitCode(ClientExitCode.leaseLost)

@@ -1,0 +1,94 @@
+/// One name's state in an ``InMemoryLockStore``: its leases, its limit and
+/// its one FIFO queue, and the rule for who may take it.
+struct InMemoryLockRecord {
+    struct StoredLease {
+        var token: LeaseToken
+        var fence: Int64
+        var ttlMs: Int64
+        var expiresAtMs: Int64
+        var owner: String?
+        var mode: LockMode
+    }
+
+    /// Live leases (after ``dropExpired(now:)``), all in one mode.
+    var leases: [StoredLease] = []
+    /// The name's limit; meaningful while anything holds or waits.
+    var limit = 1
+    /// Waiters in arrival order; each id says what it waits for.
+    var queue: [WaiterID] = []
+
+    /// Nothing holds and nothing waits: the name is free to take any limit.
+    var isEmpty: Bool { leases.isEmpty && queue.isEmpty }
+
+    mutating func dropExpired(now: Int64) {
+        leases.removeAll { $0.expiresAtMs <= now }
+    }
+
+    /// Whether a lease in `mode` fits beside `count` holders in `holderMode`.
+    static func fits(_ mode: LockMode, beside holderMode: LockMode?, count: Int, limit: Int) -> Bool {
+        guard let holderMode, count > 0 else { return true }
+        return switch mode {
+        case .shared: holderMode == .shared
+        case .exclusive: holderMode == .exclusive && count < limit
+        }
+    }
+
+    /// The waiters at the queue's head that fit beside the holders and each
+    /// other, in order; `whole` when every waiter does, and what a request
+    /// behind them all would find (the holders' mode and count).
+    func admissible() -> (run: [WaiterID], whole: Bool, mode: LockMode?, count: Int) {
+        var mode = leases.first?.mode
+        var count = leases.count
+        var run: [WaiterID] = []
+        for waiter in queue {
+            guard Self.fits(waiter.mode, beside: mode, count: count, limit: limit) else { return (run, false, mode, count) }
+            run.append(waiter)
+            mode = waiter.mode
+            count += 1
+        }
+        return (run, true, mode, count)
+    }
+
+    /// Whether a request may take the name now: it fits, and so does every
+    /// waiter ahead of it (a queued waiter stands at its place; anyone else
+    /// behind the whole queue).
+    func admits(_ waiter: WaiterID?, mode: LockMode) -> Bool {
+        let ahead = admissible()
+        if let waiter, let place = queue.firstIndex(of: waiter) {
+            return place < ahead.run.count
+        }
+        return ahead.whole && Self.fits(mode, beside: ahead.mode, count: ahead.count, limit: limit)
+    }
+
+    /// Milliseconds until the first lease expires; nil when none is held.
+    func untilFirstExpiry(now: Int64) -> Int64? {
+        leases.map(\.expiresAtMs).min().map { $0 - now }
+    }
+
+    /// Milliseconds until an expiry could admit a request in `mode`: a
+    /// writer behind readers needs all of them gone, anyone else one.
+    func retryAfter(for mode: LockMode, now: Int64) -> Int64 {
+        let expiries = leases.map(\.expiresAtMs)
+        let at = mode == .exclusive && leases.first?.mode == .shared ? expiries.max() : expiries.min()
+        return at.map { max(0, $0 - now) } ?? 0
+    }
+
+    /// What this process's waiters must hear after the name changed: the
+    /// waiters that now fit take it; the rest look again at the first expiry.
+    func hint(now: Int64, except: WaiterID? = nil) -> WaitHint {
+        let run = admissible().run.filter { $0 != except }
+        let recheck = queue.count > run.count ? untilFirstExpiry(now: now) : nil
+        return WaitHint(wake: run, recheckAfterMs: recheck)
+    }
+
+    func holders(now: Int64) -> [Holder] {
+        leases.map {
+            Holder(owner: $0.owner, fence: $0.fence, expiresAtMs: $0.expiresAtMs, remainingMs: $0.expiresAtMs - now, mode: $0.mode)
+        }
+    }
+
+    func lease(_ stored: StoredLease, name: LockName) -> Lease {
+        Lease(name: name, token: stored.token, fence: stored.fence, ttlMs: stored.ttlMs,
+              expiresAtMs: stored.expiresAtMs, owner: stored.owner, mode: stored.mode, limit: limit)
+    }
+}
