@@ -6,6 +6,7 @@ import LockdRedis
 import LockdTransport
 import Logging
 import ServiceLifecycle
+import UnixSignals
 import Synchronization
 
 #if canImport(Glibc)
@@ -96,6 +97,9 @@ struct LockdApp {
     /// Listens, serves until SIGTERM or SIGINT, then shuts down gracefully.
     /// - Throws: ``Settings/Invalid`` when lockd cannot listen on its address.
     func run() async throws {
+        // Trapped before listening: a SIGHUP sent once lockd answers must
+        // reload, never end the process with the default action.
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
         let addresses: String
         do {
             addresses = try server.start().map(\.description).joined(separator: ", ")
@@ -126,7 +130,7 @@ struct LockdApp {
             StoreService(store: store, redis: redis),
             HTTPServerService(server: server, gracePeriod: .milliseconds(settings.operations.drainTimeoutMs)),
             LockEngineService(engine: engine, logger: logger),
-            ReloadOnHangup(hooks: reloadHooks, logger: logger),
+            ReloadOnHangup(hooks: reloadHooks, signals: hangups, logger: logger),
         ]
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

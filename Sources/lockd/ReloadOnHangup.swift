@@ -18,11 +18,12 @@ struct ReloadHook: Sendable {
 /// (or a closed terminal) never ends lockd.
 struct ReloadOnHangup: Service {
     let hooks: [ReloadHook]
+    /// SIGHUP, trapped by the caller before lockd listens.
+    let signals: UnixSignalsSequence
     let logger: Logger
 
     func run() async throws {
-        let signals = await UnixSignalsSequence(trapping: .sighup)
-        try await cancelWhenGracefulShutdown { [hooks, logger] in
+        try await cancelWhenGracefulShutdown { [hooks, signals, logger] in
             for await _ in signals {
                 guard !hooks.isEmpty else {
                     logger.info("SIGHUP: nothing to reload (no --tls-cert-file, no --auth-file)")

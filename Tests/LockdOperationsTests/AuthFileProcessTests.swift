@@ -70,9 +70,10 @@ import Glibc
         #expect(try await lockd.request("GET", "/locks", headers: Self.bearer(second)).status == 401)
 
         try file.write([Self.entry("second", second)])
-        lockd.process.send(signal: SIGHUP)
+        // Sent again on each try: lockd may answer before its SIGHUP handler runs.
         let swapped = await eventually(within: .seconds(10)) {
-            (try? await lockd.request("GET", "/locks", headers: Self.bearer(second)).status) == 200
+            lockd.process.send(signal: SIGHUP)
+            return (try? await lockd.request("GET", "/locks", headers: Self.bearer(second)).status) == 200
         }
         #expect(swapped, "\(lockd.output.suffix(2_000))")
         #expect(try await lockd.request("GET", "/locks", headers: Self.bearer(first)).status == 401, "a removed client still works")
