@@ -203,7 +203,7 @@ let package = Package(
         .testTarget(
             name: "LockdClientTests",
             dependencies: [
-                "LockdClient", "LockdAPI", "LockdTLS", "LockdTestSupport",
+                "LockdClient", "LockdAPI", "LockdAuth", "LockdTLS", "LockdTestSupport",
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "OpenAPIURLSession", package: "swift-openapi-urlsession"),
             ],
