@@ -82,7 +82,9 @@ public struct AccessControlResponder: HTTPResponder {
             return Self.forbidden("no client may use this route")
         }
         meters?.granted.increment()
-        return await router.respond(to: request, context: context)
+        return await AuthenticatedClient.$id.withValue(client.id) {
+            await router.respond(to: request, context: context)
+        }
     }
 
     /// The secret of `Authorization: Bearer SECRET` (the scheme in any case).
@@ -114,4 +116,10 @@ public struct AccessControlResponder: HTTPResponder {
 /// these. Every name when auth is off.
 enum ReadableNames {
     @TaskLocal static var current = LockNameSet.all
+}
+
+/// The id of the client being answered, recorded on the leases it takes;
+/// nil when auth is off.
+enum AuthenticatedClient {
+    @TaskLocal static var id: String?
 }

@@ -86,7 +86,8 @@ public struct LockAPI: Sendable {
                 owner: try body.string("owner"),
                 token: try body.string("token").map { (text: String) throws(LockError) in try LeaseToken(text) },
                 limit: limit,
-                mode: mode
+                mode: mode,
+                client: AuthenticatedClient.id
             )
             let grant = try await engine.acquire(acquire)
             acquires.record(grant.isRetry ? .retried : .granted, startedAt: started)

@@ -6,6 +6,7 @@ import Testing
 
 /// With `--auth-file`, a 401 or 403 reaches the caller as ``LockError/unauthorized(detail:)``
 /// or ``LockError/forbidden(detail:)`` at the first answer: neither is retried.
+/// Each holder shows the client that took it.
 @Suite struct AuthErrorTests {
     @Test func unauthorizedAndForbiddenAreClearAndNotRetried() async throws {
         let base = uniqueLockName()
@@ -39,6 +40,7 @@ import Testing
             }
             #expect(scoped.sent.withLock { $0.count } == 1, "a 403 is not retried")
             let lease = try #require(try await locks.tryAcquire("\(base):1", autoRenew: false))
+            #expect(try await locks.status("\(base):1").holders.map(\.client) == ["sdk"])
             try await lease.release()
         }
     }
