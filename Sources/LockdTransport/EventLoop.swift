@@ -55,6 +55,8 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         /// exactly one enqueuer writes the eventfd to wake it.
         var sleeping = false
         var stopping = false
+        /// Set when the thread has left its loop: nothing will run jobs any more.
+        var exited = false
         var thread: pthread_t?
     }
 
@@ -125,8 +127,10 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         submit(.task(UnownedJob(job)))
     }
 
+    /// Queues `job`; after the thread has exited, drops it instead (see ``shutdown()``).
     private func submit(_ job: Job) {
         let mustWake = shared.withLock { state -> Bool in
+            guard !state.exited else { return false }
             state.jobs.append(job)
             guard state.sleeping else { return false }
             state.sleeping = false
@@ -140,8 +144,12 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
 
     /// Stops the loop after the current iteration and waits for its thread to end.
     ///
-    /// Handlers still registered are dropped without being called again; their
-    /// owners close their descriptors. Must not be called on the loop itself.
+    /// Handlers still registered, timers not yet due and jobs not yet run are
+    /// dropped without being called; so is whatever is submitted afterwards
+    /// (a task whose job is dropped never resumes). Owners close their descriptors. Dropping them lets go of what
+    /// their closures hold, which often includes this loop: kept, they would
+    /// keep it and its descriptors alive for good. Must not be called on the
+    /// loop itself.
     public func shutdown() {
         precondition(!inEventLoop, "an event loop cannot join its own thread")
         let thread = shared.withLock { state -> pthread_t? in
@@ -227,6 +235,14 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
             }
             runJobs()
         }
+        // Taken out under the lock but released after it: a closure's deinit
+        // may submit to this loop again.
+        var dropped: [Job] = []
+        shared.withLock { state in
+            state.exited = true
+            swap(&state.jobs, &dropped)
+        }
+        dropped.removeAll()
         handlers.removeAll()
         timers = TimerQueue()
     }

@@ -7,7 +7,6 @@ import LockdTransport
 import Logging
 import ServiceLifecycle
 import UnixSignals
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -67,14 +66,14 @@ struct LockdApp {
         http.tls = settings.tls
         http.maxConnections = operations.maxConnections
         http.idleTimeout = .milliseconds(operations.idleTimeoutMs)
-        let serverBox = Mutex<HTTPServer?>(nil)
+        let served = WeakHTTPServer()
         let accessLog = operations.accessLog ? AccessLog(format: settings.logFormat == .json ? .json : .text) : nil
         let access = settings.authPolicy.map { AccessRules(policy: $0, factory: metrics.factory) }
         self.access = access
-        let served = metrics.api(engine: engine, redis: redis?.client, accessLog: accessLog, access: access) { serverBox.withLock { $0 }?.openConnectionCount ?? 0 }
-        self.server = HTTPServer(configuration: http, responder: served.responder, eventLoopGroup: loops, logger: logger,
-                                 observer: served.observer)
-        serverBox.withLock { $0 = server }
+        let api = metrics.api(engine: engine, redis: redis?.client, accessLog: accessLog, access: access) { served.openConnectionCount }
+        self.server = HTTPServer(configuration: http, responder: api.responder, eventLoopGroup: loops, logger: logger,
+                                 observer: api.observer)
+        served.set(server)
     }
 
     /// What SIGHUP reloads, each named for the log.

@@ -15,16 +15,17 @@ import Testing
 
     @Test func underTasksetOnOneCPULockdRunsOneEventLoopUnlessToldOtherwise() async throws {
         let byDefault = try await LockdProcess.start([], launcher: Self.taskset)
-        #expect(Self.loops(byDefault) == 1, "\(byDefault.threadNames)")
+        // A loop names its thread once it runs: wait for the names, not for time.
+        #expect(try await eventually { Self.loops(byDefault) == 1 }, "\(byDefault.threadNames)")
         #expect(byDefault.output.contains("event_loops=1"), "\(byDefault.output)")
         #expect(try await byDefault.request("POST", "/locks/\(uniqueLockName())").status == 201)
         await byDefault.stop()
 
         let byFlag = try await LockdProcess.start(["--event-loops", "3"], launcher: Self.taskset)
-        #expect(Self.loops(byFlag) == 3, "\(byFlag.threadNames)")
+        #expect(try await eventually { Self.loops(byFlag) == 3 }, "\(byFlag.threadNames)")
         await byFlag.stop()
         let byEnvironment = try await LockdProcess.start([], environment: ["LOCKD_EVENT_LOOPS": "2"])
-        #expect(Self.loops(byEnvironment) == 2, "\(byEnvironment.threadNames)")
+        #expect(try await eventually { Self.loops(byEnvironment) == 2 }, "\(byEnvironment.threadNames)")
         await byEnvironment.stop()
     }
 

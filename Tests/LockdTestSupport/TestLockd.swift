@@ -6,7 +6,6 @@ import LockdHTTP
 import LockdRedis
 import LockdTransport
 import Logging
-import Synchronization
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -87,14 +86,14 @@ public struct TestLockd: Sendable {
         let store: any LockStore = backend?.store ?? InMemoryLockStore()
         let engine = LockEngine(store: store, configuration: configuration.engine, loops: loops,
                                 upkeepLoop: backend?.upkeepLoop, metrics: metrics.lock, logger: logger)
-        let serverBox = Mutex<HTTPServer?>(nil)
+        let served = WeakHTTPServer()
         let access = configuration.authPolicy.map { AccessRules(policy: $0, factory: metrics.factory) }
-        let served = metrics.api(engine: engine, redis: backend?.client, accessLog: configuration.accessLog, access: access) {
-            serverBox.withLock { $0 }?.openConnectionCount ?? 0
+        let api = metrics.api(engine: engine, redis: backend?.client, accessLog: configuration.accessLog, access: access) {
+            served.openConnectionCount
         }
-        let server = HTTPServer(configuration: configuration.http, responder: served.responder, eventLoopGroup: loops, logger: logger,
-                                observer: served.observer)
-        serverBox.withLock { $0 = server }
+        let server = HTTPServer(configuration: configuration.http, responder: api.responder, eventLoopGroup: loops, logger: logger,
+                                observer: api.observer)
+        served.set(server)
 
         func tearDown(_ runner: Task<Void, Never>?) async {
             engine.beginShutdown()

@@ -61,6 +61,20 @@ import Testing
         #expect(fired.withLock { $0 } == [1, 3])
     }
 
+    /// A job that holds its loop, submitted once the loop has stopped (a
+    /// timer's owner re-arming it during teardown, say), must not keep the loop
+    /// — and its epoll and eventfd descriptors — alive.
+    @Test func aStoppedLoopIsReleasedThoughAJobSubmittedLateHoldsIt() throws {
+        weak var released: EventLoop?
+        do {
+            let loop = try EventLoop.spawn(name: "test")
+            released = loop
+            loop.shutdown()
+            loop.execute { loop.execute {} }
+        }
+        #expect(released == nil)
+    }
+
     @Test func manyJobsFromOtherThreadsAllRun() async throws {
         let loop = try EventLoop.spawn(name: "test")
         defer { loop.shutdown() }

@@ -17,7 +17,7 @@ struct ClientOptions: ParsableArguments {
         "lockd's URL, http:// or https:// (env LOCKD_SERVER; default http://127.0.0.1:7070).", valueName: "url"))
     var server: String?
 
-    @Option(name: .customLong("auth-token"), help: ArgumentHelp(
+    @Option(name: .customLong("auth-token"), parsing: .unconditional, help: ArgumentHelp(
         "Bearer secret for a lockd that requires one (env LOCKD_AUTH_TOKEN, which keeps it out of `ps`; default: none).",
         valueName: "secret"))
     var authToken: String?

@@ -21,7 +21,7 @@ struct RenewCommand: AsyncParsableCommand {
     @Argument(help: "The lock's name.")
     var name: String
 
-    @Option(name: .customLong("lock-token"), help: ArgumentHelp("The lease's token, as acquire printed it.", valueName: "token"))
+    @Option(name: .customLong("lock-token"), parsing: .unconditional, help: ArgumentHelp("The lease's token, as acquire printed it.", valueName: "token"))
     var lockToken: String
 
     @Option(help: ArgumentHelp(

@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# Issue 12's figures: semaphores (limit) and shared (reader) leases beside the
+# plain lock, in the same run on one Redis; rewrites the "Semaphores and
+# reader-writer locks (issue 12)" section of benchmarks/locks/RESULTS.md.
+#
+#   benchmarks/locks/semaphores.sh
+#
+# Starts its own redis-server (no persistence) and lockd (--redis) on free
+# loopback ports and stops only what it started. Each round runs the three
+# cases for DURATION seconds, in an order that rotates from round to round:
+#   plain      CLIENTS clients, each on names of its own (uncontended)
+#   semaphore  CLIENTS clients on one name with limit LIMIT, wait_ms WAIT_MS
+#   shared     CLIENTS readers (mode shared) on one name, wait_ms WAIT_MS
+#   exclusive  CLIENTS clients on one plain lock (limit 1), wait_ms WAIT_MS: the
+#              cost of contention on one name alone, beside the semaphore's
+# and reads lockd's and redis-server's CPU time (/proc/PID/stat) and Redis's
+# command count (INFO) around each, to put a cost per cycle beside the rate.
+# Needs: redis-server, redis-cli, curl, python3.
+#
+# Environment (all optional):
+#   DURATION=8 REPEATS=3 CLIENTS=16 LIMIT=4 WAIT_MS=5000
+#   SKIP_BUILD=1       use the release binaries already built
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+HERE=$ROOT/benchmarks/locks
+DURATION=${DURATION:-8}
+REPEATS=${REPEATS:-3}
+CLIENTS=${CLIENTS:-16}
+LIMIT=${LIMIT:-4}
+WAIT_MS=${WAIT_MS:-5000}
+BIN=$ROOT/.build/release
+
+for tool in redis-server redis-cli curl python3; do
+    command -v "$tool" >/dev/null || { echo "semaphores.sh: $tool is missing (apt-get install -y redis-server curl)" >&2; exit 1; }
+done
+if [[ -z ${SKIP_BUILD:-} ]]; then
+    # One product per invocation: swift build keeps only the last --product.
+    swift build -c release --product lockd
+    swift build -c release --product lockbench
+fi
+
+TMP=$(mktemp -d /tmp/lockd-sembench.XXXXXX)
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+wait_until() {  # wait_until SECONDS COMMAND…
+    local deadline=$((SECONDS + $1)); shift
+    until "$@" >/dev/null 2>&1; do
+        ((SECONDS < deadline)) || { echo "semaphores.sh: timed out waiting for: $*" >&2; return 1; }
+        sleep 0.1
+    done
+}
+cpu_ticks() { python3 -c 'import sys; f = open(f"/proc/{sys.argv[1]}/stat").read().rsplit(")", 1)[1].split(); print(int(f[11]) + int(f[12]))' "$1"; }
+redis_commands() { redis-cli -p "$REDIS_PORT" info stats | tr -d '\r' | sed -n 's/^total_commands_processed://p'; }
+
+REDIS_PORT=$(free_port)
+LOCKD_PORT=$(free_port)
+LOCKD_URL=http://127.0.0.1:$LOCKD_PORT
+redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no --dir "$TMP" \
+    --logfile "$TMP/redis.log" --daemonize no &
+REDIS_PID=$!
+PIDS+=("$REDIS_PID")
+wait_until 10 redis-cli -p "$REDIS_PORT" ping
+"$BIN/lockd" --listen "127.0.0.1:$LOCKD_PORT" --log-level warning --redis "redis://127.0.0.1:$REDIS_PORT" 2>"$TMP/lockd.log" &
+LOCKD_PID=$!
+PIDS+=("$LOCKD_PID")
+wait_until 15 curl -sf "$LOCKD_URL/readyz" || { cat "$TMP/lockd.log" >&2; exit 1; }
+
+case_args() {
+    case $1 in
+        plain) echo "--clients $CLIENTS" ;;
+        semaphore) echo "--clients $CLIENTS --names 1 --limit $LIMIT --wait-ms $WAIT_MS" ;;
+        shared) echo "--clients $CLIENTS --names 1 --shared --wait-ms $WAIT_MS" ;;
+        exclusive) echo "--clients $CLIENTS --names 1 --wait-ms $WAIT_MS" ;;
+    esac
+}
+measure() {  # measure ROUND CASE
+    local args lockd0 redis0 cmds0
+    read -ra args <<<"$(case_args "$2")"
+    lockd0=$(cpu_ticks "$LOCKD_PID"); redis0=$(cpu_ticks "$REDIS_PID"); cmds0=$(redis_commands)
+    timeout --kill-after=5 $((DURATION + 30)) "$BIN/lockbench" --url "$LOCKD_URL" --duration "$DURATION" --json \
+        --prefix "sem$1$2" "${args[@]}" >"$TMP/run.json" 2>>"$TMP/lockbench.log"
+    kill -0 "$LOCKD_PID" 2>/dev/null || { echo "semaphores.sh: lockd exited:" >&2; tail -40 "$TMP/lockd.log" >&2; exit 1; }
+    python3 - "$1" "$2" "$(($(cpu_ticks "$LOCKD_PID") - lockd0))" "$(($(cpu_ticks "$REDIS_PID") - redis0))" \
+        "$(($(redis_commands) - cmds0))" "$(cut -d' ' -f1 /proc/loadavg)" "$TMP/run.json" >>"$TMP/results.jsonl" <<'EOF'
+import json, os, sys
+round_, case, lockd_ticks, redis_ticks, commands, load, path = sys.argv[1:]
+run = json.load(open(path))
+tick_us = 1e6 / os.sysconf("SC_CLK_TCK")
+cycles = max(run["cycles"], 1)
+print(json.dumps({
+    "round": int(round_), "case": case, "load": float(load),
+    "cycles_per_second": run["cycles_per_second"],
+    "errors": sum(v for v in run["errors"].values() if isinstance(v, int)) if isinstance(run.get("errors"), dict) else 0,
+    "acquire_p99_ms": run["acquire"]["latency_ms"]["p99"],
+    "handoff_p99_ms": (run.get("handoff") or {}).get("latency_ms", {}).get("p99"),
+    "handoffs_per_second": (run.get("handoff") or {}).get("per_second"),
+    "lockd_us_per_cycle": int(lockd_ticks) * tick_us / cycles,
+    "redis_us_per_cycle": int(redis_ticks) * tick_us / cycles,
+    "redis_commands_per_cycle": int(commands) / cycles,
+}))
+EOF
+    echo "== round $1, $2: $(tail -1 "$TMP/results.jsonl")" >&2
+}
+
+CASES=(plain semaphore shared exclusive)
+uptime >"$TMP/load.txt"
+for round in $(seq 1 "$REPEATS"); do
+    for i in "${!CASES[@]}"; do
+        measure "$round" "${CASES[$(((i + round - 1) % ${#CASES[@]}))]}"
+    done
+done
+uptime >>"$TMP/load.txt"
+cp "$TMP/results.jsonl" "$HERE/semaphores.jsonl"
+
+python3 - "$TMP/results.jsonl" "$TMP/load.txt" "$HERE/RESULTS.md" "$DURATION" "$REPEATS" "$CLIENTS" "$LIMIT" "$WAIT_MS" <<'EOF'
+import datetime, json, re, statistics, sys
+results, load_path, md_path, duration, repeats, clients, limit, wait_ms = sys.argv[1:]
+rows = [json.loads(line) for line in open(results)]
+med = lambda case, key: statistics.median(r[key] for r in rows if r["case"] == case and r[key] is not None)
+rounds = sorted({r["round"] for r in rows})
+by = {(r["round"], r["case"]): r for r in rows}
+ratio = lambda case: [by[(n, case)]["cycles_per_second"] / by[(n, "plain")]["cycles_per_second"] for n in rounds]
+load = [l.strip().split("load average:")[1].strip() for l in open(load_path) if "load average" in l]
+labels = {"plain": f"plain lock, {clients} clients on distinct names",
+          "semaphore": f"semaphore limit {limit}, {clients} clients on one name",
+          "shared": f"shared mode, {clients} readers on one name",
+          "exclusive": f"(context) plain lock, {clients} clients on one name"}
+out = ["## Semaphores and reader-writer locks (issue 12)", "",
+       f"`benchmarks/locks/semaphores.sh` (DURATION={duration} REPEATS={repeats} CLIENTS={clients} LIMIT={limit} WAIT_MS={wait_ms}),",
+       f"run {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC on the shared 2-core machine, load average {load[0]} at the start and {load[-1]} at the end;",
+       "one redis-server (loopback, no persistence) and one release lockd for all cases; each round runs the cases in turn",
+       f"(the order rotates per round) with `lockbench --duration {duration} --json` and the case's flags. Ratios are per round, then the median.", "",
+       "| case | cycles/s vs plain (median, range) | handoff p99 | lockd CPU µs/cycle | redis CPU µs/cycle | Redis commands/cycle (incl. in scripts) |",
+       "|---|---|---|---|---|---|"]
+for case in labels:
+    rs = ratio(case)
+    hp = med(case, "handoff_p99_ms") if case in ("semaphore", "exclusive") else None
+    out.append(f"| {labels[case]} | " + ("100%" if case == "plain" else f"**{statistics.median(rs):.0%}** ({min(rs):.0%}–{max(rs):.0%})")
+               + f" | {f'**{hp:.2f} ms**' if hp is not None else '—'} | {med(case, 'lockd_us_per_cycle'):.0f} | {med(case, 'redis_us_per_cycle'):.0f}"
+               + f" | {med(case, 'redis_commands_per_cycle'):.1f} |")
+out += ["", "Goal: each ≥ 70% of the plain lock's cycle rate; handoff p99 on the contended semaphore < 2 ms.",
+        "Per-round figures: `benchmarks/locks/semaphores.jsonl`.", ""]
+section = "\n".join(out)
+text = open(md_path).read()
+pattern = re.compile(r"^## Semaphores and reader-writer locks \(issue 12\)\n.*?(?=^## |\Z)", re.S | re.M)
+text = pattern.sub(lambda _: section + "\n", text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
+open(md_path, "w").write(text.rstrip("\n") + "\n")
+print(section)
+EOF
