@@ -178,6 +178,8 @@ let package = Package(
         .target(
             name: "LockdClient",
             dependencies: [
+                "LockdTransport",
+                "LockdTLS",
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "OpenAPIURLSession", package: "swift-openapi-urlsession"),
             ],

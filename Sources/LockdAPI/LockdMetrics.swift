@@ -57,12 +57,12 @@ public final class LockdMetrics: Sendable {
         return (CompressingResponder(wrapping: AccessControlResponder(router: router, rules: access)), metering)
     }
 
-    private static func stats(of client: RedisClient) -> @Sendable () -> RedisConnectionStats {
-        { client.connectionStats }
+    private static func stats(of client: RedisClient) -> @Sendable () -> RedisScrape {
+        { RedisScrape(connections: client.connectionStats, topology: client.topologyStatistics) }
     }
 
     /// The exposition: what the handles counted, then what is read now.
-    func render(openConnections: @escaping @Sendable () -> Int, redis: (@Sendable () -> RedisConnectionStats)?) -> [UInt8] {
+    func render(openConnections: @escaping @Sendable () -> Int, redis: (@Sendable () -> RedisScrape)?) -> [UInt8] {
         lock.collectExpiredLeases()
         var bytes: [UInt8] = []
         registry.emit(into: &bytes)

@@ -1,8 +1,8 @@
 import LockdRedis
 
 /// The series read when `/metrics` is scraped rather than counted as things
-/// happen: `lockd_build_info`, `lockd_open_connections`, the Redis
-/// connection's state and the `process_*` series.
+/// happen: `lockd_build_info`, `lockd_open_connections`, the Redis client's
+/// connections and topology counters, and the `process_*` series.
 struct ScrapeTimeMetrics: Sendable {
     /// lockd's version, for `lockd_build_info`.
     let version: String
@@ -10,9 +10,9 @@ struct ScrapeTimeMetrics: Sendable {
     let store: String
     /// HTTP connections open now.
     let openConnections: @Sendable () -> Int
-    /// The Redis client's connections; nil with the in-memory store, which
-    /// then exports no Redis series.
-    let redis: (@Sendable () -> RedisConnectionStats)?
+    /// The Redis client's connections and what it has seen of the topology;
+    /// nil with the in-memory store, which then exports no Redis series.
+    let redis: (@Sendable () -> RedisScrape)?
 
     /// Appends every series in the text exposition format.
     func emit(into text: inout String) {
@@ -22,16 +22,38 @@ struct ScrapeTimeMetrics: Sendable {
         ScrapeText.sample(&text, "lockd_open_connections", type: "gauge", help: "HTTP connections open now.",
                           value: Double(openConnections()))
         if let redis {
-            let stats = redis()
+            let scrape = redis()
             ScrapeText.sample(&text, "lockd_redis_connected", type: "gauge",
                               help: "1 while every connection to Redis is established and past its handshake, else 0.",
-                              value: stats.allReady ? 1 : 0)
+                              value: scrape.connections.allReady ? 1 : 0)
             ScrapeText.sample(&text, "lockd_redis_reconnects_total", type: "counter",
                               help: "Connections to Redis established again after they had been lost.",
-                              value: Double(stats.reconnects))
+                              value: Double(scrape.connections.reconnects))
+            let topology = scrape.topology
+            let counters: [(name: String, help: String, value: Int)] = [
+                ("lockd_redis_topology_refreshes_total",
+                 "Rounds of asking the Sentinels or CLUSTER SLOTS where the masters are (0 with one server).", topology.refreshes),
+                ("lockd_redis_primary_changes_total",
+                 "Times a Redis master was replaced: a failover followed, or cluster slots taken over by another master.", topology.primaryChanges),
+                ("lockd_redis_redirects_total", "Redis Cluster MOVED and ASK redirections followed.", topology.redirects),
+                ("lockd_redis_retries_total",
+                 "Redis commands sent again after TRYAGAIN, CLUSTERDOWN, LOADING, READONLY or a connection lost before they were written.",
+                 topology.retries),
+            ]
+            for counter in counters {
+                ScrapeText.sample(&text, counter.name, type: "counter", help: counter.help, value: Double(counter.value))
+            }
         }
         ProcessMetrics.emit(into: &text)
     }
+}
+
+/// What `/metrics` reads from the Redis client at scrape time.
+struct RedisScrape: Sendable {
+    /// Its connections' state.
+    let connections: RedisConnectionStats
+    /// Refreshes, failovers, redirections and retries since it started.
+    let topology: RedisTopologyStatistics
 }
 
 /// Writes one single-sample family of the Prometheus text format.

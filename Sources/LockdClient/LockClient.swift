@@ -27,15 +27,16 @@ public struct LockClient: Sendable {
 
     let remote: RemoteLocks
 
-    /// A client for the lockd at `serverURL`, over URLSessions shared by such clients.
+    /// A client for the lockd at `serverURL`, over a ``SocketTransport`` shared by such clients.
     ///
     /// ```swift
     /// let locks = LockClient(serverURL: URL(string: "http://lockd.internal:7070")!, owner: "billing-worker-7")
     /// ```
     ///
-    /// Acquires that wait and everything else (renewals above all) go over
-    /// separate sessions, so that renewals never queue behind long waits for a
-    /// connection.
+    /// Every request in flight holds its own keep-alive connection, so renewals
+    /// never queue behind acquires that wait. For https it trusts the system's
+    /// certificate authorities; for a private CA pass
+    /// `SocketTransport(caFile:)` to ``init(serverURL:transport:owner:timeout:bearerToken:)``.
     ///
     /// - Parameters:
     ///   - serverURL: lockd's base URL, e.g. `http://127.0.0.1:7070`.
@@ -48,14 +49,7 @@ public struct LockClient: Sendable {
     ///   - bearerToken: The secret for a lockd that requires one (`--auth-file`),
     ///     sent as `Authorization: Bearer SECRET` with every request; `nil` sends none.
     public init(serverURL: URL, owner: String? = nil, timeout: Duration = .seconds(30), bearerToken: String? = nil) {
-        self.init(
-            serverURL: serverURL,
-            prompt: URLSessionTransport(configuration: .init(session: Self.promptSession)),
-            waiting: URLSessionTransport(configuration: .init(session: Self.waitingSession)),
-            owner: owner,
-            timeout: timeout,
-            bearerToken: bearerToken
-        )
+        self.init(serverURL: serverURL, transport: Self.sharedTransport, owner: owner, timeout: timeout, bearerToken: bearerToken)
     }
 
     /// A client for the lockd at `serverURL` over a URLSession you configure (proxies,
@@ -96,12 +90,12 @@ public struct LockClient: Sendable {
     }
 
     /// A client for the lockd at `serverURL` over any swift-openapi-runtime
-    /// `ClientTransport`: one that adds headers or metrics around
-    /// `URLSessionTransport`, or a test double.
+    /// `ClientTransport`: ``SocketTransport`` with a private CA,
+    /// one that adds headers or metrics around another, or a test double.
     ///
     /// ```swift
     /// struct Traced: ClientTransport {
-    ///     let inner = URLSessionTransport()
+    ///     let inner = SocketTransport()
     ///     func send(_ request: HTTPRequest, body: HTTPBody?, baseURL: URL, operationID: String)
     ///         async throws -> (HTTPResponse, HTTPBody?) {
     ///         var request = request
@@ -115,7 +109,7 @@ public struct LockClient: Sendable {
     /// - Parameters:
     ///   - serverURL: lockd's base URL.
     ///   - transport: The HTTP transport for every request. Cancelling a task must
-    ///     cancel its request (URLSessionTransport does), so that lockd learns a
+    ///     cancel its request (SocketTransport and URLSessionTransport do), so that lockd learns a
     ///     waiter gave up; its own timeouts must allow for the longest wait lockd
     ///     allows; and it must not make renewals wait for connections that
     ///     waiting acquires hold.
@@ -152,19 +146,6 @@ public struct LockClient: Sendable {
         )
     }
 
-    /// The session for requests lockd answers at once (renew, release, status,
-    /// list, a try). The requests' deadlines are the client's own, so URLSession's
-    /// idle timeout must not cut one short.
-    private static let promptSession = makeSession(connectionsPerHost: 64)
-
-    /// The session for acquires that wait: each holds a connection for as long as
-    /// it waits, so it may open many.
-    private static let waitingSession = makeSession(connectionsPerHost: 1024)
-
-    private static func makeSession(connectionsPerHost: Int) -> URLSession {
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = 24 * 60 * 60
-        configuration.httpMaximumConnectionsPerHost = connectionsPerHost
-        return URLSession(configuration: configuration)
-    }
+    /// The transport of clients made without one: its connection pools are shared.
+    private static let sharedTransport = SocketTransport()
 }

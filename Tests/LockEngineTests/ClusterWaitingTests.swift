@@ -39,8 +39,18 @@ import Testing
             let waiter = Task { try await survivor.engine.acquire(AcquireRequest(name: name, ttlMs: 30_000, waitMs: 20_000, owner: "survivor")) }
             #expect(await eventually { survivor.engine.waiterCount == 1 })
             let livenessKey = RedisLivenessKeys.perSlot.key(for: name)
-            let instancesAlive = await offThePool { RedisAdminClient.call(port: port, "ZCARD", livenessKey)?.int ?? 0 }
-            #expect(instancesAlive == 2, "\(livenessKey) on the master of \(name)")
+            // Each instance beats a slot's key on its next beat after a waiter
+            // arrives there: wait for both beats, asking whichever node is the
+            // slot's master now (an earlier suite may have failed one over).
+            var instancesAlive = 0
+            let bothBeat = await eventually {
+                instancesAlive = await offThePool {
+                    let master = cluster.masterPort(forSlot: RedisHashSlot(key: name.value)) ?? port
+                    return RedisAdminClient.call(port: master, "ZCARD", livenessKey)?.int ?? 0
+                }
+                return instancesAlive == 2
+            }
+            #expect(bothBeat, "\(livenessKey) on the master of \(name): \(instancesAlive) instances")
 
             // The doomed instance stops beating (as if killed) with its waiter
             // ahead in the queue: the survivor's waiter is served anyway.

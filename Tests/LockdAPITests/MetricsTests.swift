@@ -26,7 +26,8 @@ import Testing
                 "process_open_fds", "process_max_fds", "process_start_time_seconds",
             ]
             if store == .redis {
-                expected += ["lockd_redis_connected", "lockd_redis_reconnects_total", "lockd_store_call_duration_seconds"]
+                expected += ["lockd_redis_connected", "lockd_redis_reconnects_total", "lockd_redis_topology_refreshes_total", "lockd_redis_primary_changes_total",
+                             "lockd_redis_redirects_total", "lockd_redis_retries_total", "lockd_store_call_duration_seconds"]
             } else {
                 #expect(scrape.types["lockd_redis_connected"] == nil, "the in-memory store has no Redis connection")
             }
@@ -114,6 +115,8 @@ import Testing
             if store == .redis {
                 #expect(scrape.value("lockd_redis_connected") == 1)
                 #expect(scrape.value("lockd_redis_reconnects_total") == 0)
+                #expect(scrape.value("lockd_redis_primary_changes_total") == 0, "one server: no failover")
+                #expect(scrape.value("lockd_redis_redirects_total") == 0)
                 #expect((scrape.value("lockd_store_call_duration_seconds_count", ["operation": "acquire"]) ?? 0) >= 4)
             }
             // A scrape counts the ones before it (two here).

@@ -6,15 +6,11 @@ import LockdTestSupport
 import OpenAPIRuntime
 import Testing
 
-/// The SDK against lockd over `https://` with a private CA.
-///
-/// On Linux, URLSession (swift-corelibs-foundation over libcurl) verifies
-/// against the system's CA bundle only: it asks no delegate about server
-/// trust and reads no CA setting (its `URLSessionCertificateAuthorityInfoFile`
-/// is Android-only). So a private CA reaches the SDK through
-/// `LockClient(serverURL:transport:)`, here with a transport built on
-/// LockdTLS; on Darwin, a `URLSession` whose delegate trusts the CA, passed
-/// to `LockClient(serverURL:session:)`, does the same.
+/// The SDK against lockd over `https://` with a private CA, through a
+/// caller's own `ClientTransport` (here one over LockdTLS) given to
+/// `LockClient(serverURL:transport:)`. (`SocketTransport(caFile:)` is the
+/// SDK's own way: SocketTransportTests.) URLSession on Linux verifies against
+/// the system's CA bundle only.
 @Suite struct HTTPSTests {
     static func tlsLockd<Result>(_ body: (TestLockd) async throws -> Result) async throws -> Result {
         let certificates = try TestCertificates.shared()

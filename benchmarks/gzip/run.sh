@@ -50,23 +50,8 @@ if [[ -z ${SKIP_BUILD:-} ]]; then
 fi
 
 TMP=$(mktemp -d /tmp/lockd-gzip-bench.XXXXXX)
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_until() {  # wait_until SECONDS COMMAND…
-    local deadline=$((SECONDS + $1)); shift
-    until "$@" >/dev/null 2>&1; do
-        ((SECONDS < deadline)) || { echo "run.sh: timed out waiting for: $*" >&2; return 1; }
-        sleep 0.1
-    done
-}
+# shellcheck source=../lib/processes.sh
+source "$(dirname "$0")/../lib/processes.sh"
 bounded() { timeout --kill-after=5 $((DURATION + 60)) "$@"; }
 # utime + stime of a process, in clock ticks.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }

@@ -44,23 +44,11 @@ if [[ -z ${SKIP_BUILD:-} ]]; then
 fi
 
 TMP=$(mktemp -d /tmp/lockd-bench.XXXXXX)
-PIDS=()
+# shellcheck source=../lib/processes.sh
+source "$(dirname "$0")/../lib/processes.sh"
 cleanup() {
     stop_etcd
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_until() {  # wait_until SECONDS COMMAND…
-    local deadline=$((SECONDS + $1)); shift
-    until "$@" >/dev/null 2>&1; do
-        ((SECONDS < deadline)) || { echo "run.sh: timed out waiting for: $*" >&2; return 1; }
-        sleep 0.1
-    done
+    stop_started
 }
 log() {
     echo "== $*" >&2

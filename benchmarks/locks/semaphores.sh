@@ -41,23 +41,8 @@ if [[ -z ${SKIP_BUILD:-} ]]; then
 fi
 
 TMP=$(mktemp -d /tmp/lockd-sembench.XXXXXX)
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_until() {  # wait_until SECONDS COMMAND…
-    local deadline=$((SECONDS + $1)); shift
-    until "$@" >/dev/null 2>&1; do
-        ((SECONDS < deadline)) || { echo "semaphores.sh: timed out waiting for: $*" >&2; return 1; }
-        sleep 0.1
-    done
-}
+# shellcheck source=../lib/processes.sh
+source "$(dirname "$0")/../lib/processes.sh"
 cpu_ticks() { python3 -c 'import sys; f = open(f"/proc/{sys.argv[1]}/stat").read().rsplit(")", 1)[1].split(); print(int(f[11]) + int(f[12]))' "$1"; }
 redis_commands() { redis-cli -p "$REDIS_PORT" info stats | tr -d '\r' | sed -n 's/^total_commands_processed://p'; }
 

@@ -2,10 +2,6 @@ import ArgumentParser
 import Foundation
 import LockdClient
 
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
-
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -43,28 +39,12 @@ struct ClientOptions: ParsableArguments {
             throw ValidationError("--timeout must be more than 0, as in 10s")
         }
         let secret = authToken ?? Self.environment("LOCKD_AUTH_TOKEN")
-        return LockClient(serverURL: url, session: Self.makeSession(), owner: owner, timeout: timeout ?? .seconds(10), bearerToken: secret)
+        return LockClient(serverURL: url, owner: owner, timeout: timeout ?? .seconds(10), bearerToken: secret)
     }
 
     /// A variable of the environment; nil when unset or empty.
     private static func environment(_ name: String) -> String? {
         guard let value = getenv(name), value.pointee != 0 else { return nil }
         return String(cString: value)
-    }
-
-    /// One session for everything a client subcommand sends: it waits for at
-    /// most one acquire and then renews, so renewals never queue behind waits
-    /// (what the SDK's two default sessions guard against), and the release
-    /// reuses the acquire's connection. No cache, cookies or credential store:
-    /// lockd's answers are never cached, and setting them up costs start-up time.
-    static func makeSession() -> URLSession {
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = 24 * 60 * 60  // the SDK puts its own deadline on every request
-        configuration.httpMaximumConnectionsPerHost = 4
-        configuration.urlCache = nil
-        configuration.httpCookieStorage = nil
-        configuration.urlCredentialStorage = nil
-        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
-        return URLSession(configuration: configuration)
     }
 }

@@ -7,7 +7,8 @@
 // the duration, after a one-second warm-up, by MODE:
 //   withlock      `withLock(name, ttl: 30 s) { _ in }` (the default: wait until granted)
 //   withlock-try  `withLock(name, ttl: 30 s, wait: .zero) { _ in }`
-//   generated     the generated client's acquireLock + releaseLock, no SDK layer
+//   generated     the generated client's acquireLock + releaseLock over URLSession, no SDK layer
+//   generated-socket  the same over the SDK's SocketTransport
 //   urlsession    POST + DELETE with URLSession's data(for:), no OpenAPI runtime
 // The last two show what the layers underneath cost. Prints one JSON object:
 // cycles/s, cycle latency percentiles (ms), errors, and the CPU this process
@@ -40,7 +41,7 @@ struct Options {
             case "--url": url = try URL(string: value).orThrow(Usage("bad --url"))
             case "--tasks": tasks = try Int(value).orThrow(Usage("bad --tasks"))
             case "--duration": duration = .milliseconds(try Double(value).orThrow(Usage("bad --duration")) * 1000)
-            case "--mode" where ["withlock", "withlock-try", "generated", "urlsession"].contains(value): mode = value
+            case "--mode" where ["withlock", "withlock-try", "generated", "generated-socket", "urlsession"].contains(value): mode = value
             default: throw Usage("unknown \(flag) \(value)")
             }
         }
@@ -88,6 +89,8 @@ do {
 let locks = LockClient(serverURL: options.url, owner: "lockd-sdk-bench")
 let generated = Client(serverURL: options.url, configuration: .init(dateTranscoder: .iso8601WithFractionalSeconds),
                        transport: URLSessionTransport())
+let generatedOnSockets = Client(serverURL: options.url, configuration: .init(dateTranscoder: .iso8601WithFractionalSeconds),
+                                transport: SocketTransport())
 let session = URLSession(configuration: .ephemeral)
 let run = String(UInt32.random(in: .min ... .max), radix: 36)
 
@@ -98,7 +101,8 @@ let run = String(UInt32.random(in: .min ... .max), radix: 36)
         try await locks.withLock(name, ttl: .seconds(30)) { _ in }
     case "withlock-try":
         try await locks.withLock(name, ttl: .seconds(30), wait: .zero) { _ in }
-    case "generated":
+    case "generated", "generated-socket":
+        let generated = options.mode == "generated" ? generated : generatedOnSockets
         let output = try await generated.acquireLock(path: .init(name: name), body: .json(.init(ttlMs: 30_000)))
         guard case .created(let created) = output else { throw Usage("acquire answered \(output)") }
         let token = try created.body.json.token

@@ -1,0 +1,109 @@
+import LockdTLS
+import LockdTransport
+import Synchronization
+
+/// The keep-alive connections to one server (scheme, host and port): idle ones
+/// wait here between exchanges, at most `maxIdle` of them.
+///
+/// Only idle connections are counted: every exchange in flight holds its own
+/// connection, so renewals never queue behind acquires that wait.
+final class ConnectionPool: Sendable {
+    private let loop: EventLoop
+    private let host: String
+    private let port: UInt16
+    private let tls: StreamSocket.TLS?
+    private let maxIdle: Int
+    private let idle = Mutex<[PooledConnection]>([])
+
+    init(loop: EventLoop, host: String, port: UInt16, tls: StreamSocket.TLS?, maxIdle: Int) {
+        self.loop = loop
+        self.host = host
+        self.port = port
+        self.tls = tls
+        self.maxIdle = maxIdle
+    }
+
+    /// An idle connection (`reused`), or else a new one, not yet open.
+    /// - Throws: ``ConnectionFailure/connect(_:)`` when the host has no address.
+    func checkOut() throws -> (connection: PooledConnection, reused: Bool) {
+        while let connection = idle.withLock({ $0.popLast() }) {
+            if connection.isUsable { return (connection, true) }
+        }
+        let address: SocketAddress
+        do { address = try SocketAddress.resolve(host: host, port: port) } catch {
+            throw ConnectionFailure.connect("cannot resolve \(host): \(error)")
+        }
+        return (PooledConnection(loop: loop, address: address, tls: tls), false)
+    }
+
+    /// Takes `connection` back after a whole exchange; closes it when it cannot be reused or the pool is full.
+    func checkIn(_ connection: PooledConnection) {
+        guard connection.isUsable else { return }
+        let kept = idle.withLock { idle in
+            guard idle.count < maxIdle else { return false }
+            idle.append(connection)
+            return true
+        }
+        if !kept { connection.close() }
+    }
+}
+
+/// The pools of one ``SocketTransport``, one for each server it has talked to.
+final class ConnectionPools: Sendable {
+    /// Which server: scheme, host and port.
+    struct Key: Hashable {
+        var secure: Bool
+        var host: String
+        var port: UInt16
+    }
+
+    /// The event loop every connection of the SDK runs on, started on first use.
+    private static let sharedLoop = Result { try EventLoop.spawn(name: "lockd-client") }
+
+    private let caFile: String?
+    private let maxIdle: Int
+    private let pools = Mutex<[Key: ConnectionPool]>([:])
+    /// The TLS context, made on the first https request (loading the CAs takes time).
+    private let tlsContext = Mutex<TLSClientContext?>(nil)
+
+    init(caFile: String?, maxIdle: Int, tlsContext: TLSClientContext?) {
+        self.caFile = caFile
+        self.maxIdle = maxIdle
+        self.tlsContext.withLock { $0 = tlsContext }
+    }
+
+    /// The pool for `key`, made on first use.
+    /// - Throws: ``ConnectionFailure`` when no loop could start or the CAs cannot be read.
+    func pool(for key: Key) throws -> ConnectionPool {
+        if let pool = pools.withLock({ $0[key] }) { return pool }
+        let loop: EventLoop
+        switch Self.sharedLoop {
+        case .success(let shared): loop = shared
+        case .failure(let error): throw ConnectionFailure.connect("cannot start the client's event loop: \(error)")
+        }
+        let tls = try key.secure ? StreamSocket.TLS.client(context(), serverName: key.host) : nil
+        let made = ConnectionPool(loop: loop, host: key.host, port: key.port, tls: tls, maxIdle: maxIdle)
+        return pools.withLock { pools in
+            if let pool = pools[key] { return pool }
+            pools[key] = made
+            return made
+        }
+    }
+
+    private func context() throws -> TLSClientContext {
+        let result: Result<TLSClientContext, any Error> = tlsContext.withLock { context in
+            if let context { return .success(context) }
+            do {
+                let made = try TLSClientContext(configuration: TLSClientConfiguration(caFile: caFile, applicationProtocols: ["http/1.1"]))
+                context = made
+                return .success(made)
+            } catch {
+                return .failure(error)
+            }
+        }
+        switch result {
+        case .success(let context): return context
+        case .failure(let error): throw ConnectionFailure.handshake("cannot set up TLS: \(error)")
+        }
+    }
+}

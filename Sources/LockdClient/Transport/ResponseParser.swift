@@ -1,0 +1,133 @@
+/// One HTTP/1.1 response as read off a connection: status, fields, the whole
+/// (de-chunked) body, and whether the connection may carry another request.
+struct RawResponse: Sendable {
+    var status: Int
+    var fields: [(name: String, value: String)]
+    var body: [UInt8]
+    var keepAlive: Bool
+}
+
+/// A response that is not HTTP/1.x, or is larger than the SDK ever expects.
+struct MalformedResponse: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// Reads a response from the bytes received so far on a connection.
+///
+/// lockd's answers are small and arrive whole, so the parser rescans the
+/// buffer on every call instead of keeping state between calls.
+enum ResponseParser {
+    /// Heads longer than this are not lockd's.
+    static let maxHeadBytes = 64 << 10
+    /// Bodies longer than this are not lockd's (a list page is far smaller).
+    static let maxBodyBytes = 32 << 20
+
+    /// The response at the start of `bytes`, or nil while it is incomplete.
+    /// - Parameter atEnd: The peer has closed: a body without a length ends here.
+    static func parse(_ bytes: [UInt8], atEnd: Bool = false) throws(MalformedResponse) -> RawResponse? {
+        guard let headEnd = endOfHead(bytes) else {
+            if bytes.count > maxHeadBytes { throw MalformedResponse(description: "response head too long") }
+            return nil
+        }
+        guard let head = String(validating: bytes[..<headEnd], as: UTF8.self) else {
+            throw MalformedResponse(description: "response head is not UTF-8")
+        }
+        var lines = head.split(separator: "\r\n", omittingEmptySubsequences: false)
+        let statusLine = lines.removeFirst().split(separator: " ", maxSplits: 2)
+        guard statusLine.count >= 2, statusLine[0].hasPrefix("HTTP/1."), let status = Int(statusLine[1]), (100...999).contains(status)
+        else { throw MalformedResponse(description: "not an HTTP/1.x status line") }
+        var response = RawResponse(status: status, fields: [], body: [], keepAlive: statusLine[0] == "HTTP/1.1")
+        var length: Int?
+        var chunked = false
+        for line in lines where !line.isEmpty {
+            guard let colon = line.firstIndex(of: ":") else { throw MalformedResponse(description: "header line without a colon") }
+            let name = String(line[..<colon])
+            let value = line[line.index(after: colon)...].trimmingSpaces
+            response.fields.append((name, value))
+            switch name.lowercased() {
+            case "content-length":
+                guard let count = Int(value), count >= 0, count <= maxBodyBytes, length == nil || length == count
+                else { throw MalformedResponse(description: "bad Content-Length") }
+                length = count
+            case "transfer-encoding":
+                chunked = value.lowercased().hasSuffix("chunked")
+            case "connection":
+                let tokens = value.lowercased()
+                if tokens.contains("close") { response.keepAlive = false }
+                if tokens.contains("keep-alive") { response.keepAlive = true }
+            default:
+                break
+            }
+        }
+        let bodyStart = headEnd + 4
+        if status < 200 || status == 204 || status == 304 {
+            return response
+        } else if chunked {
+            guard let body = try dechunk(bytes, from: bodyStart) else { return nil }
+            response.body = body
+        } else if let length {
+            guard bytes.count - bodyStart >= length else { return nil }
+            response.body = Array(bytes[bodyStart..<(bodyStart + length)])
+        } else {
+            // No length: the body runs to the end of the connection.
+            guard atEnd else {
+                if bytes.count - bodyStart > maxBodyBytes { throw MalformedResponse(description: "response body too long") }
+                return nil
+            }
+            response.body = Array(bytes[bodyStart...])
+            response.keepAlive = false
+        }
+        return response
+    }
+
+    /// Index of the `\r\n\r\n` that ends the head.
+    private static func endOfHead(_ bytes: [UInt8]) -> Int? {
+        guard bytes.count >= 4 else { return nil }
+        for index in 0...(bytes.count - 4)
+        where bytes[index] == 13 && bytes[index + 1] == 10 && bytes[index + 2] == 13 && bytes[index + 3] == 10 {
+            return index
+        }
+        return nil
+    }
+
+    /// The body of a chunked message starting at `start`, or nil while incomplete.
+    private static func dechunk(_ bytes: [UInt8], from start: Int) throws(MalformedResponse) -> [UInt8]? {
+        var body: [UInt8] = []
+        var offset = start
+        while true {
+            guard let sizeEnd = Self.lineEnd(bytes, from: offset) else { return nil }
+            let sizeText = String(decoding: bytes[offset..<sizeEnd], as: UTF8.self).prefix { $0 != ";" }
+            guard let size = Int(sizeText.trimmingSpaces, radix: 16), size >= 0, body.count + size <= maxBodyBytes
+            else { throw MalformedResponse(description: "bad chunk size") }
+            offset = sizeEnd + 2
+            if size == 0 {
+                // Trailer fields, if any, end with an empty line.
+                while true {
+                    guard let end = Self.lineEnd(bytes, from: offset) else { return nil }
+                    let isEmpty = end == offset
+                    offset = end + 2
+                    if isEmpty { return body }
+                }
+            }
+            guard bytes.count >= offset + size + 2 else { return nil }
+            body += bytes[offset..<(offset + size)]
+            offset += size + 2
+        }
+    }
+
+    private static func lineEnd(_ bytes: [UInt8], from start: Int) -> Int? {
+        var index = start
+        while index + 1 < bytes.count {
+            if bytes[index] == 13 && bytes[index + 1] == 10 { return index }
+            index += 1
+        }
+        return nil
+    }
+}
+
+extension Substring {
+    /// Without leading and trailing spaces and tabs.
+    fileprivate var trimmingSpaces: String {
+        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+    }
+}
