@@ -17,10 +17,14 @@ public struct AcquireRequest: Sendable {
     public var mode: LockMode
     /// The authenticated client asking (with auth on), shown on its holder.
     public var client: String?
+    /// When the grant is answered; nil: the engine's default
+    /// (``LockEngineConfiguration/defaultDurability``).
+    public var durability: Durability?
 
     /// Creates a request; ``LockEngine/acquire(_:)`` checks the ranges.
     public init(name: LockName, ttlMs: Int64, waitMs: Int64 = 0, owner: String? = nil, token: LeaseToken? = nil,
-                limit: Int = 1, mode: LockMode = .exclusive, client: String? = nil) {
+                limit: Int = 1, mode: LockMode = .exclusive, client: String? = nil, durability: Durability? = nil) {
+        self.durability = durability
         self.client = client
         self.name = name
         self.ttlMs = ttlMs

@@ -70,7 +70,7 @@ public final class InMemoryLockStore: LockStore {
         return try result.get()
     }
 
-    public func renew(_ name: LockName, token: LeaseToken, ttlMs: Int64?) async throws(LockError) -> Lease? {
+    public func renew(_ name: LockName, token: LeaseToken, ttlMs: Int64?, durability: Durability) async throws(LockError) -> Lease? {
         let now = WallClock.milliseconds()
         return state.withLock { state -> Lease? in
             guard var record = state.records[name],

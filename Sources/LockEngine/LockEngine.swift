@@ -63,7 +63,8 @@ public final class LockEngine: Sendable {
         let token = request.token ?? LeaseToken.random()
         guard request.waitMs > 0 else {
             let attempt = AcquireAttempt(name: request.name, token: token, ttlMs: request.ttlMs, owner: request.owner, waiter: nil,
-                                         mode: request.mode, limit: request.limit, client: request.client)
+                                         mode: request.mode, limit: request.limit, client: request.client,
+                                         durability: request.durability ?? configuration.defaultDurability)
             for _ in 0..<Self.deliveryAttempts {
                 switch try await attemptDeliverable(attempt) {
                 case .granted(let grant): return grant
@@ -76,11 +77,16 @@ public final class LockEngine: Sendable {
         return try await acquireWaiting(request, token: token)
     }
 
-    /// Extends a lease; `ttlMs` nil keeps its current TTL.
-    /// - Throws: ``LockError/leaseLost`` when `token` does not hold the lock.
-    public func renew(_ name: LockName, token: LeaseToken, ttlMs: Int64?) async throws(LockError) -> Lease {
+    /// Extends a lease; `ttlMs` nil keeps its current TTL, `durability` nil
+    /// is the engine's default.
+    /// - Throws: ``LockError/leaseLost`` when `token` does not hold the lock;
+    ///   ``LockError/unavailable(_:)`` (`replicated`: also when no replica
+    ///   acknowledged the renewal in time).
+    public func renew(_ name: LockName, token: LeaseToken, ttlMs: Int64?, durability: Durability? = nil) async throws(LockError) -> Lease {
         if let ttlMs { try validateTTL(ttlMs) }
-        guard let lease = try await store.renew(name, token: token, ttlMs: ttlMs) else {
+        let durability = durability ?? configuration.defaultDurability
+        try validate(durability)
+        guard let lease = try await store.renew(name, token: token, ttlMs: ttlMs, durability: durability) else {
             metrics.leaseEnded(.lost, name: name, token: token)
             throw .leaseLost
         }
@@ -149,7 +155,7 @@ public final class LockEngine: Sendable {
             let attempt = AcquireAttempt(
                 name: request.name, token: token, ttlMs: request.ttlMs, owner: request.owner, waiter: waiter,
                 waitMs: Int64((deadline > now ? deadline - now : 0) / 1_000_000), mode: request.mode, limit: request.limit,
-                client: request.client)
+                client: request.client, durability: request.durability ?? configuration.defaultDurability)
             var outageUntil: UInt64?
             let outcome: Delivery?
             do throws(LockError) {
@@ -293,6 +299,16 @@ public final class LockEngine: Sendable {
         }
         guard request.mode == .exclusive || request.limit == 1 else {
             throw .invalidRequest("mode shared takes no limit above 1: a reader-writer lock is not a semaphore")
+        }
+        try validate(request.durability ?? configuration.defaultDurability)
+    }
+
+    /// A store without replicas (the in-memory one) can never confirm a
+    /// grant on one: that is the request's (or the deployment's) mistake,
+    /// not an outage to retry.
+    private func validate(_ durability: Durability) throws(LockError) {
+        guard durability == .primary || store.canReplicate else {
+            throw .invalidRequest("durability replicated needs lockd on Redis with replicas; this lockd keeps its leases in memory")
         }
     }
 

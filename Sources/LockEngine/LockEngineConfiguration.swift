@@ -8,6 +8,8 @@ public struct LockEngineConfiguration: Sendable {
     public var maxTTLMs: Int64 = 86_400_000
     /// Longest `wait_ms` a client may ask for (`--max-wait-ms`).
     public var maxWaitMs: Int64 = 60_000
+    /// Durability of acquires and renewals that name none (`--durability`).
+    public var defaultDurability: Durability = .primary
     /// Longest `owner` label, in UTF-8 bytes.
     public var maxOwnerBytes = 256
     /// How often this process tells the store it is alive while it has

@@ -14,6 +14,8 @@ import Synchronization
 /// - `lockd_locks_held`, `lockd_hold_duration_seconds`,
 ///   `lockd_leases_expired_total` — leases granted through this process (see
 ///   ``LeaseLedger``);
+/// - `lockd_redis_replication_timeouts_total` — `replicated` grants and
+///   renewals no replica acknowledged in time (answered 503);
 /// - `lockd_waiters_restored_total` — waiters put back into a queue the
 ///   store had lost (a Redis restart without persistence, say);
 /// - `lockd_store_call_duration_seconds{operation}` and
@@ -24,6 +26,7 @@ public struct LockMetrics: Sendable {
     private let released: Counter
     private let lost: Counter
     private let restored: Counter
+    private let replicationTimeouts: Counter
     /// Leases granted through this process, until released or expired.
     let leases: LeaseLedger
     private let storeCalls: [String: Timer]
@@ -39,6 +42,7 @@ public struct LockMetrics: Sendable {
         released = Counter(label: "lockd_leases_ended_total", dimensions: [("reason", "released")], factory: factory)
         lost = Counter(label: "lockd_leases_ended_total", dimensions: [("reason", "lost")], factory: factory)
         restored = Counter(label: "lockd_waiters_restored_total", factory: factory)
+        replicationTimeouts = Counter(label: "lockd_redis_replication_timeouts_total", factory: factory)
         leases = LeaseLedger(factory: factory)
         var storeCalls: [String: Timer] = [:]
         for operation in Self.storeOperations {
@@ -86,6 +90,11 @@ public struct LockMetrics: Sendable {
     /// Counts waiters put back into a queue the store had lost.
     public func waitersRestored(_ count: Int) {
         restored.increment(by: count)
+    }
+
+    /// A `replicated` grant or renewal got no replica's acknowledgement in time.
+    func replicationTimedOut() {
+        replicationTimeouts.increment()
     }
 
     /// Records one store round trip and, when it failed, its kind of failure.

@@ -57,11 +57,15 @@ public struct AcquireAttempt: Sendable {
     public var limit: Int
     /// The authenticated client, if any, recorded with the lease.
     public var client: String?
+    /// `replicated`: a grant no replica acknowledged in time is undone and
+    /// the attempt fails ``LockError/unavailable(_:)``.
+    public var durability: Durability
 
     /// Creates an attempt.
     public init(name: LockName, token: LeaseToken, ttlMs: Int64, owner: String?, waiter: WaiterID?, waitMs: Int64 = 0,
-                mode: LockMode = .exclusive, limit: Int = 1, client: String? = nil) {
+                mode: LockMode = .exclusive, limit: Int = 1, client: String? = nil, durability: Durability = .primary) {
         self.client = client
+        self.durability = durability
         self.name = name
         self.token = token
         self.ttlMs = ttlMs
@@ -204,8 +208,14 @@ public protocol LockStore: Sendable {
 
     /// Extends the lease `token` holds to `ttlMs` (or its current TTL when
     /// nil); nil when the token does not hold the lock.
-    /// - Throws: ``LockError/unavailable(_:)`` when the store cannot serve.
-    func renew(_ name: LockName, token: LeaseToken, ttlMs: Int64?) async throws(LockError) -> Lease?
+    /// - Throws: ``LockError/unavailable(_:)`` when the store cannot serve,
+    ///   or (`replicated`) no replica acknowledged the renewal in time (the
+    ///   lease stays as the primary has it).
+    func renew(_ name: LockName, token: LeaseToken, ttlMs: Int64?, durability: Durability) async throws(LockError) -> Lease?
+
+    /// Whether the store can confirm a grant on a replica
+    /// (``Durability/replicated``); a store that cannot refuses such requests.
+    var canReplicate: Bool { get }
 
     /// Ends the lease `token` holds and wakes the waiters that fit now (the
     /// next one, a semaphore's next, or a run of readers); false when the
@@ -251,4 +261,9 @@ public protocol LockStore: Sendable {
 
     /// Releases the store's connections.
     func close() async
+}
+
+extension LockStore {
+    /// Stores keep no replicas unless they say so.
+    public var canReplicate: Bool { false }
 }

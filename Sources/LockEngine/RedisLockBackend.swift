@@ -31,7 +31,15 @@ public final class RedisLockBackend: Sendable {
 
     /// Creates the clients and the store; nothing connects until used.
     /// - Throws: ``TransportError`` when the upkeep loop cannot start.
-    public init(configuration: RedisConfiguration, loops: EventLoopGroup, metrics: LockMetrics = LockMetrics(), logger: Logger) throws {
+    /// - Parameter replicationTimeout: how long a ``Durability/replicated``
+    ///   grant waits for a replica (`--replication-timeout-ms`).
+    public init(
+        configuration: RedisConfiguration, loops: EventLoopGroup, replicationTimeout: Duration = .milliseconds(500),
+        metrics: LockMetrics = LockMetrics(), logger: Logger
+    ) throws {
+        var configuration = configuration
+        // The client caps WAIT at this: keep it above the timeout asked for.
+        configuration.maximumReplicationWait = max(configuration.maximumReplicationWait, replicationTimeout + .seconds(1))
         let livenessLoops = try EventLoopGroup(loopCount: 1, namePrefix: "lockd-liveness")
         var livenessConfiguration = configuration
         livenessConfiguration.connectionsPerLoop = 1
@@ -45,7 +53,8 @@ public final class RedisLockBackend: Sendable {
         self.livenessLoops = livenessLoops
         self.store = RedisLockStore(client: client, livenessClient: livenessClient,
                                     livenessKeys: RedisLivenessKeys(for: configuration.deployment),
-                                    wakeupChannels: RedisWakeupChannels(for: configuration.deployment), metrics: metrics, logger: logger)
+                                    wakeupChannels: RedisWakeupChannels(for: configuration.deployment),
+                                    replicationTimeout: replicationTimeout, metrics: metrics, logger: logger)
     }
 
     /// Closes both clients and stops the upkeep loop; call it once the

@@ -24,6 +24,9 @@ public final class RedisLockStore: LockStore {
     /// How long this instance counts as alive after a beat, in milliseconds.
     public let livenessWindowMs: Int64
     private let livenessWindowArgument: String
+    /// How long a `replicated` grant or renewal waits for a replica's
+    /// acknowledgement (`--replication-timeout-ms`).
+    private let replicationTimeout: Duration
     /// This instance's id in the queues.
     let instanceID = randomHex()
     private let logger: Logger
@@ -51,27 +54,34 @@ public final class RedisLockStore: LockStore {
     ///     ``RedisLivenessKeys/perSlot`` in a Redis Cluster.
     ///   - wakeupChannels: ``RedisWakeupChannels/shared`` on one server,
     ///     ``RedisWakeupChannels/perSlot`` in a Redis Cluster.
+    ///   - replicationTimeout: how long a ``Durability/replicated`` grant
+    ///     waits for a replica (at most the client's
+    ///     ``RedisConfiguration/maximumReplicationWait``).
     ///   - livenessWindowMs: how long this instance's waiters keep their
     ///     places without a beat: longer than the engine's beat interval
     ///     plus the longest stall (GC-free, but a paused VM or a starved
     ///     CPU) that must not cost a place.
     public init(
         client: RedisClient, livenessClient: RedisClient? = nil, livenessKeys: RedisLivenessKeys = .shared,
-        wakeupChannels: RedisWakeupChannels = .shared, livenessWindowMs: Int64 = 600, metrics: LockMetrics = LockMetrics(), logger: Logger
+        wakeupChannels: RedisWakeupChannels = .shared, replicationTimeout: Duration = .milliseconds(500), livenessWindowMs: Int64 = 600, metrics: LockMetrics = LockMetrics(), logger: Logger
     ) {
         self.client = client
         self.livenessClient = livenessClient ?? client
         self.livenessKeys = livenessKeys
         self.wakeupChannels = wakeupChannels
+        self.replicationTimeout = replicationTimeout
         self.livenessWindowMs = livenessWindowMs
         self.livenessWindowArgument = String(livenessWindowMs)
         self.metrics = metrics
         self.logger = logger
     }
 
+    /// A Redis deployment's primaries may have replicas to confirm grants on.
+    public var canReplicate: Bool { true }
+
     public func acquire(_ attempt: AcquireAttempt) async throws(LockError) -> AcquireResult {
         let keys = Self.keys(attempt.name)
-        let reply = try await run(Self.acquireScript, "acquire", keys: [
+        let (reply, replicated) = try await run(Self.acquireScript, "acquire", durability: attempt.durability, keys: [
             keys.lease, keys.fence, keys.waiters, livenessKeys.key(for: attempt.name), keys.holders, keys.grants,
         ], arguments: [
             attempt.token.value, String(attempt.ttlMs), attempt.owner ?? "", attempt.waiter.map(member) ?? "",
@@ -88,6 +98,15 @@ public final class RedisLockStore: LockStore {
                               expiresAtMs: now + ttl, owner: Self.owner(checked[4]),
                               mode: try Self.mode(checked[8]), limit: Int(try Self.int(checked[7])))
             let recheck = try Self.int(checked[6])
+            guard replicated else {
+                // Unconfirmed: undone, so that a failover cannot leave a
+                // second holder beside a lease nobody was told about.
+                metrics.replicationTimedOut()
+                if (try? await release(attempt.name, token: attempt.token)) == nil {
+                    logger.warning("an unreplicated grant could not be undone; it ends with its TTL", metadata: ["lock": "\(attempt.name.value)"])
+                }
+                throw Self.notReplicated
+            }
             return .granted(lease, isRetry: checked[5].int == 1, hint: WaitHint(recheckAfterMs: recheck > 0 ? recheck : nil))
         case 2:
             throw .limitMismatch(limit: Int(try Self.int(fields[1])))
@@ -109,11 +128,16 @@ public final class RedisLockStore: LockStore {
         return max(0, wait ?? 0)
     }
 
-    public func renew(_ name: LockName, token: LeaseToken, ttlMs: Int64?) async throws(LockError) -> Lease? {
+    public func renew(_ name: LockName, token: LeaseToken, ttlMs: Int64?, durability: Durability) async throws(LockError) -> Lease? {
         let keys = Self.keys(name)
-        let reply = try await run(Self.renewScript, "renew", keys: [keys.lease, keys.holders, keys.grants],
-                                  arguments: [token.value, ttlMs.map(String.init) ?? ""])
+        let (reply, replicated) = try await run(Self.renewScript, "renew", durability: durability, keys: [keys.lease, keys.holders, keys.grants],
+                                                arguments: [token.value, ttlMs.map(String.init) ?? ""])
         guard let fields = reply.array, fields.first?.int == 1 else { return nil }
+        // The lease stays as the primary has it: the holder may try again.
+        guard replicated else {
+            metrics.replicationTimedOut()
+            throw Self.notReplicated
+        }
         let checked = try Self.fields(reply, count: 7)
         let now = try Self.int(checked[2])
         let ttl = try Self.int(checked[3])
@@ -411,6 +435,9 @@ public final class RedisLockStore: LockStore {
 
     private static let malformed = LockError.unavailable("the lock store answered in an unexpected way")
 
+    private static let notReplicated = LockError.unavailable(
+        "the lease could not be replicated: no Redis replica acknowledged it in time, so it was not kept; try again shortly")
+
     private static func fields(_ reply: RESPValue, count: Int) throws(LockError) -> [RESPValue] {
         guard let fields = reply.array, fields.count >= count else { throw malformed }
         return fields
@@ -432,6 +459,19 @@ public final class RedisLockStore: LockStore {
 
     private func run(_ script: RedisScript, _ operation: String, keys: [String], arguments: [String]) async throws(LockError) -> RESPValue {
         try await measured(operation) { () throws(RedisError) in try await client.run(script, keys: keys, arguments: arguments) }
+    }
+
+    /// Runs `script`, then for ``Durability/replicated`` `WAIT`s for one
+    /// replica on the same connection; `replicated` is false when none
+    /// acknowledged within ``replicationTimeout``.
+    private func run(
+        _ script: RedisScript, _ operation: String, durability: Durability, keys: [String], arguments: [String]
+    ) async throws(LockError) -> (reply: RESPValue, replicated: Bool) {
+        guard durability == .replicated else { return (try await run(script, operation, keys: keys, arguments: arguments), true) }
+        let confirmed = try await measured(operation) { () throws(RedisError) in
+            try await client.run(script, keys: keys, arguments: arguments, waitingForReplicas: 1, timeout: replicationTimeout)
+        }
+        return (confirmed.reply, confirmed.replicas >= 1)
     }
 
     private func send(_ command: [RESPBulk], _ operation: String, route: RedisRoute) async throws(LockError) -> RESPValue {

@@ -40,7 +40,7 @@ public struct LockAPI: Sendable {
         self.metricsText = metrics
     }
 
-    private static let acquireFields = ["ttl_ms", "wait_ms", "owner", "token", "limit", "mode"]
+    private static let acquireFields = ["ttl_ms", "wait_ms", "owner", "token", "limit", "mode", "durability"]
 
     /// What lockd serves: every route, with responses compressed where the
     /// client allows it. Build it once, at start (it compresses the spec).
@@ -87,7 +87,8 @@ public struct LockAPI: Sendable {
                 token: try body.string("token").map { (text: String) throws(LockError) in try LeaseToken(text) },
                 limit: limit,
                 mode: mode,
-                client: AuthenticatedClient.id
+                client: AuthenticatedClient.id,
+                durability: try body.durability()
             )
             let grant = try await engine.acquire(acquire)
             acquires.record(grant.isRetry ? .retried : .granted, startedAt: started)
@@ -106,8 +107,8 @@ public struct LockAPI: Sendable {
     private func renew(_ request: HTTPRequest, _ context: HTTPRequestContext) async -> HTTPResponse {
         await answer(context) { name throws(LockError) in
             let token = try lockToken(request)
-            let body = try RequestBody(request.body, allowed: ["ttl_ms"])
-            let lease = try await engine.renew(name, token: token, ttlMs: try body.integer("ttl_ms"))
+            let body = try RequestBody(request.body, allowed: ["ttl_ms", "durability"])
+            let lease = try await engine.renew(name, token: token, ttlMs: try body.integer("ttl_ms"), durability: try body.durability())
             return HTTPResponse(status: .ok, headers: ["Content-Type": "application/json"], body: LockJSON.lease(lease))
         }
     }

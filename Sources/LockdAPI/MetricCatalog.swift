@@ -54,6 +54,8 @@ enum MetricCatalog {
             "Time from a grant by this instance to the lease's release or expiry.", buckets: holdBuckets),
         "lockd_locks_held": Entry("Leases granted by this instance and neither released nor expired yet."),
         "lockd_waiters": Entry("Acquires waiting in this instance now."),
+        "lockd_redis_replication_timeouts_total": Entry(
+            "Grants and renewals with durability replicated that no Redis replica acknowledged in time (answered 503; a grant is undone)."),
         "lockd_waiters_restored_total": Entry("Waiters put back into a queue the store had lost (a Redis restart without persistence, say)."),
         "lockd_leases_ended_total": Entry(
             "Leases ended: released through this instance, or lost (a renew or release came after the lease was gone)."),

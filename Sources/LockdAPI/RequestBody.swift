@@ -61,6 +61,17 @@ struct RequestBody {
         return text
     }
 
+    /// The body's `durability`; nil when absent (the server's default).
+    /// - Throws: ``LockError/invalidRequest(_:)`` for anything but
+    ///   `primary` and `replicated`.
+    func durability() throws(LockError) -> Durability? {
+        guard let text = try string("durability") else { return nil }
+        guard let durability = Durability(rawValue: text) else {
+            throw .invalidRequest("durability must be \"primary\" or \"replicated\", not \"\(text.prefix(40))\"")
+        }
+        return durability
+    }
+
     /// The acquire body's `limit` (default 1) and `mode` (default
     /// `exclusive`); the engine checks the limit's range and that `shared`
     /// comes with limit 1.

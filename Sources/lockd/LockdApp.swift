@@ -50,7 +50,8 @@ struct LockdApp {
         if let url = settings.redisURL {
             var configuration = try RedisConfiguration(url: url)
             if configuration.tls != nil { configuration.tls = settings.redisTLS }
-            let redis = try RedisLockBackend(configuration: configuration, loops: loops, metrics: metrics.lock, logger: logger)
+            let redis = try RedisLockBackend(configuration: configuration, loops: loops,
+                                             replicationTimeout: .milliseconds(settings.replicationTimeoutMs), metrics: metrics.lock, logger: logger)
             self.redis = redis
             self.store = redis.store
         } else {
@@ -59,6 +60,7 @@ struct LockdApp {
         }
         var engineConfiguration = LockEngineConfiguration()
         engineConfiguration.maxWaitMs = settings.maxWaitMs
+        engineConfiguration.defaultDurability = settings.durability
         engineConfiguration.maxTTLMs = operations.maxTTLMs
         self.engine = LockEngine(store: store, configuration: engineConfiguration, loops: loops,
                                  upkeepLoop: redis?.upkeepLoop, metrics: metrics.lock, logger: logger)

@@ -71,6 +71,15 @@ struct LockdCommand: AsyncParsableCommand {
             help: "Longest wait_ms a client may ask for (env LOCKD_MAX_WAIT_MS; default 60000).")
     var maxWaitMs: String?
 
+    @Option(name: .customLong("durability"), help: ArgumentHelp(
+        "primary or replicated: acquires and renewals that name no durability are answered once the Redis primary has them, or only once a replica acknowledged them too (env LOCKD_DURABILITY; default primary; replicated needs --redis).",
+        valueName: "durability"))
+    var durability: String?
+
+    @Option(name: .customLong("replication-timeout-ms"), parsing: .unconditional,
+            help: "How long a replicated grant or renewal waits for a Redis replica's acknowledgement before it is undone and answered 503 (env LOCKD_REPLICATION_TIMEOUT_MS; default 500).")
+    var replicationTimeoutMs: String?
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env LOCKD_LOG_LEVEL; default info).")
     var logLevel: String?
 

@@ -1,5 +1,6 @@
 import LockdAPI
 import LockdAuth
+import LockEngine
 import LockdRedis
 import LockdTransport
 import Logging
@@ -18,6 +19,10 @@ struct Settings {
     /// HTTPS for lockd's own clients; nil serves plaintext HTTP.
     var tls: TLSServerConfiguration?
     var maxWaitMs: Int64 = 60_000
+    /// `--durability`: what acquires and renewals that name none get.
+    var durability = Durability.primary
+    /// `--replication-timeout-ms`: how long a replicated grant waits for a replica.
+    var replicationTimeoutMs: Int64 = 500
     var logLevel = Logger.Level.info
     var logFormat = LogFormat.text
     /// `--auth-file`: the file of clients and grants; nil serves everyone.
@@ -102,6 +107,19 @@ struct Settings {
         }
         maxWaitMs = try Self.integer(value(flags.maxWaitMs, "LOCKD_MAX_WAIT_MS"), "--max-wait-ms / LOCKD_MAX_WAIT_MS", in: 0...3_600_000)
             ?? maxWaitMs
+        if let text = value(flags.durability, "LOCKD_DURABILITY") {
+            guard let durability = Durability(rawValue: text.lowercased()) else {
+                throw Invalid(description: "--durability / LOCKD_DURABILITY must be primary or replicated, got '\(text)'")
+            }
+            // What can never work stops lockd now, not every request later.
+            guard durability == .primary || redisURL != nil else {
+                throw Invalid(description: "--durability / LOCKD_DURABILITY replicated needs --redis / LOCKD_REDIS_URL: the in-memory store has no replicas")
+            }
+            self.durability = durability
+        }
+        replicationTimeoutMs = try Self.integer(
+            value(flags.replicationTimeoutMs, "LOCKD_REPLICATION_TIMEOUT_MS"), "--replication-timeout-ms / LOCKD_REPLICATION_TIMEOUT_MS",
+            in: 1...60_000) ?? replicationTimeoutMs
         if let text = value(flags.logLevel, "LOCKD_LOG_LEVEL") {
             guard let level = Logger.Level(rawValue: text.lowercased()) else {
                 throw Invalid(description: "--log-level / LOCKD_LOG_LEVEL must be trace, debug, info, notice, warning, error or critical, got '\(text)'")
@@ -121,7 +139,7 @@ struct Settings {
     static let fileKeys: Set<String> = Set([
         "LOCKD_LISTEN", "LOCKD_REDIS_URL", "LOCKD_REDIS_TLS_CA_FILE", "LOCKD_REDIS_TLS_CERT_FILE", "LOCKD_REDIS_TLS_KEY_FILE",
         "LOCKD_TLS_CERT_FILE", "LOCKD_TLS_KEY_FILE", "LOCKD_TLS_CLIENT_CA_FILE", "LOCKD_AUTH_FILE",
-        "LOCKD_MAX_WAIT_MS", "LOCKD_LOG_LEVEL", "LOCKD_LOG_FORMAT",
+        "LOCKD_MAX_WAIT_MS", "LOCKD_DURABILITY", "LOCKD_REPLICATION_TIMEOUT_MS", "LOCKD_LOG_LEVEL", "LOCKD_LOG_FORMAT",
     ]).union(operationsFileKeys)
 
     /// HTTPS settings from the three TLS files (empty counts as unset); the

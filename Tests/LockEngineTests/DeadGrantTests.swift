@@ -93,8 +93,8 @@ final class StalledStore: LockStore {
         return result
     }
 
-    func renew(_ name: LockName, token: LeaseToken, ttlMs: Int64?) async throws(LockError) -> Lease? {
-        try await inner.renew(name, token: token, ttlMs: ttlMs)
+    func renew(_ name: LockName, token: LeaseToken, ttlMs: Int64?, durability: Durability) async throws(LockError) -> Lease? {
+        try await inner.renew(name, token: token, ttlMs: ttlMs, durability: durability)
     }
     func release(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool {
         try await inner.release(name, token: token)
