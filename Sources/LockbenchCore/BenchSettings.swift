@@ -22,10 +22,13 @@ public struct BenchSettings: Sendable, Equatable, Codable {
     public var limit: Int
     /// Whether every acquire takes a shared (reader) lease.
     public var shared: Bool
+    /// `durability` sent with every acquire (`primary` or `replicated`); nil sends none.
+    public var durability: String?
 
     /// Creates a settings record.
     public init(url: String, clients: Int, names: Int, contended: Bool, threads: Int, duration: Double, ttlMs: Int, waitMs: Int,
-                namePrefix: String, limit: Int = 1, shared: Bool = false) {
+                namePrefix: String, limit: Int = 1, shared: Bool = false, durability: String? = nil) {
+        self.durability = durability
         self.url = url
         self.clients = clients
         self.names = names

@@ -18,15 +18,16 @@ public struct LockRequests: Sendable {
     private let authorization: String
 
     /// Prepares requests for `target` with the given acquire body fields;
-    /// `limit` and `mode` are sent only when not the defaults; `authToken`,
+    /// `limit`, `mode` and `durability` are sent only when not the defaults; `authToken`,
     /// when given, goes with every request as `Authorization: Bearer`.
-    public init(target: BenchTarget, ttlMs: Int, waitMs: Int, limit: Int = 1, shared: Bool = false, authToken: String? = nil) {
+    public init(target: BenchTarget, ttlMs: Int, waitMs: Int, limit: Int = 1, shared: Bool = false, durability: String? = nil,
+                authToken: String? = nil) {
         pathPrefix = target.basePath + "/locks/"
         host = target.hostHeader
         let authorization = authToken.map { "\r\nAuthorization: Bearer \($0)" } ?? ""
         self.authorization = authorization
         let body = #"{"ttl_ms":\#(ttlMs),"wait_ms":\#(waitMs)"# + (limit == 1 ? "" : #","limit":\#(limit)"#)
-            + (shared ? #","mode":"shared""# : "") + "}"
+            + (shared ? #","mode":"shared""# : "") + (durability.map { #","durability":"\#($0)""# } ?? "") + "}"
         acquireTail = " HTTP/1.1\r\nHost: \(host)\(authorization)\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
     }
 

@@ -1,15 +1,15 @@
 import Foundation
 import Synchronization
 
-/// The right to a lock until ``expiresAt``: what ``LockClient/tryAcquire(_:ttl:wait:autoRenew:limit:mode:)``,
-/// ``LockClient/acquire(_:ttl:wait:autoRenew:limit:mode:)`` and
-/// ``LockClient/withLock(_:ttl:wait:limit:mode:isolation:_:)`` hand out.
+/// The right to a lock until ``expiresAt``: what ``LockClient/tryAcquire(_:ttl:wait:autoRenew:limit:mode:durability:)``,
+/// ``LockClient/acquire(_:ttl:wait:autoRenew:limit:mode:durability:)`` and
+/// ``LockClient/withLock(_:ttl:wait:limit:mode:durability:isolation:_:)`` hand out.
 ///
 /// Send ``fence`` along with every write to the protected resource, so that it can
 /// refuse a holder whose lease has since ended. A lease renews itself in the
 /// background at about a third of its TTL until you ``release()`` it, it is lost,
 /// or nothing refers to it any more (then it ends at its TTL); acquire with
-/// `autoRenew: false` to renew it yourself with ``renew(ttl:)``. Watch ``isLost``
+/// `autoRenew: false` to renew it yourself with ``renew(ttl:durability:)``. Watch ``isLost``
 /// or ``waitUntilLost()`` to learn that it ended early.
 ///
 /// ```swift
@@ -23,7 +23,7 @@ import Synchronization
 /// try await lease.release()
 /// ```
 ///
-/// (``LockClient/withLock(_:ttl:wait:limit:mode:isolation:_:)`` does all of that for you.)
+/// (``LockClient/withLock(_:ttl:wait:limit:mode:durability:isolation:_:)`` does all of that for you.)
 ///
 /// A lease is lost when lockd says its token no longer holds the lock, or when
 /// its TTL runs out on the client's clock (counted from when the last acquire or
@@ -45,12 +45,15 @@ public final class Lease: Sendable {
     public let limit: Int
 
     let remote: RemoteLocks
+    /// What the acquire asked for, asked again by every renewal (nil: the server's default).
+    let durability: Components.Schemas.Durability?
     let state: Mutex<LeaseState>
     /// The background renewal, if the lease renews itself; cancelled when the
     /// lease is released or dropped.
     let renewal = Mutex<Task<Void, Never>?>(nil)
 
-    init(_ wire: Components.Schemas.Lease, sentAt: ContinuousClock.Instant, remote: RemoteLocks) {
+    init(_ wire: Components.Schemas.Lease, sentAt: ContinuousClock.Instant, remote: RemoteLocks, durability: Components.Schemas.Durability? = nil) {
+        self.durability = durability
         name = wire.name
         fence = wire.fence
         token = wire.token
@@ -92,15 +95,18 @@ public final class Lease: Sendable {
     /// While lockd cannot be reached or answers 503, the renewal is retried until
     /// the client's `timeout` passes or the lease runs out, whichever is first.
     ///
-    /// - Parameter ttl: The new time to live, 100 ms to 24 h; `nil` keeps the current one.
+    /// - Parameters:
+    ///   - ttl: The new time to live, 100 ms to 24 h; `nil` keeps the current one.
+    ///   - durability: ``Durability/replicated`` to have the renewal confirmed by
+    ///     a Redis replica; `nil`: what the lease was acquired with.
     /// - Throws: ``LockError/leaseLost`` if the lease is lost (lockd no longer knows
     ///   its token, or its TTL ran out first) or was released; other ``LockError``
     ///   cases if lockd could not be asked in time.
-    public func renew(ttl: Duration? = nil) async throws {
+    public func renew(ttl: Duration? = nil, durability: Durability? = nil) async throws {
         let deadline = state.withLock { $0.deadline }
         do {
             try await remote.retrying(until: min(.now + remote.timeout, deadline)) { until in
-                try await renewOnce(ttl: ttl, until: until)
+                try await renewOnce(ttl: ttl, durability: durability?.wire, until: until)
             }
         } catch let error as LockError where error.isRetryable && phase == .lost {
             throw LockError.leaseLost
@@ -162,12 +168,12 @@ public final class Lease: Sendable {
     }
 
     /// One renewal request, bounded by `deadline`.
-    func renewOnce(ttl: Duration?, until deadline: ContinuousClock.Instant) async throws {
+    func renewOnce(ttl: Duration?, durability: Components.Schemas.Durability? = nil, until deadline: ContinuousClock.Instant) async throws {
         guard phase == .held else { throw LockError.leaseLost }
         let sentAt = ContinuousClock.now
         let wire: Components.Schemas.Lease
         do {
-            wire = try await remote.renew(name, token: token, ttl: ttl, until: deadline)
+            wire = try await remote.renew(name, token: token, ttl: ttl, durability: durability ?? self.durability, until: deadline)
         } catch LockError.leaseLost {
             update { $0.lost() }
             throw LockError.leaseLost

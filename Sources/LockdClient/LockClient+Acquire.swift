@@ -29,10 +29,12 @@ extension LockClient {
     ///     the lock stays taken if this process dies without releasing it.
     ///   - wait: How long to wait for the lock to come free; `.zero` tries once.
     ///   - autoRenew: Whether the lease renews itself in the background (`false`:
-    ///     call ``Lease/renew(ttl:)`` yourself before it runs out).
+    ///     call ``Lease/renew(ttl:durability:)`` yourself before it runs out).
     ///   - limit: How many leases the name grants at once (1–1000); above 1 it is
     ///     a semaphore. Every holder and waiter of a name must agree on it.
     ///   - mode: ``LockMode/exclusive``, or ``LockMode/shared`` for a reader lease.
+    ///   - durability: ``Durability/replicated`` to have the grant (and the
+    ///     lease's renewals) confirmed by a Redis replica; `nil`: the server's default.
     /// - Returns: The lease, or `nil` if the lock is held.
     /// - Throws: ``LockError`` other than ``LockError/held(holders:retryAfter:)``, or
     ///   `CancellationError`.
@@ -42,10 +44,11 @@ extension LockClient {
         wait: Duration = .zero,
         autoRenew: Bool = true,
         limit: Int = 1,
-        mode: LockMode = .exclusive
+        mode: LockMode = .exclusive,
+        durability: Durability? = nil
     ) async throws -> Lease? {
         do {
-            return try await acquire(name, ttl: ttl, wait: wait, autoRenew: autoRenew, limit: limit, mode: mode)
+            return try await acquire(name, ttl: ttl, wait: wait, autoRenew: autoRenew, limit: limit, mode: mode, durability: durability)
         } catch LockError.held {
             return nil
         }
@@ -97,6 +100,8 @@ extension LockClient {
     ///   - limit: How many leases the name grants at once (1–1000); above 1 it is
     ///     a semaphore. Every holder and waiter of a name must agree on it.
     ///   - mode: ``LockMode/exclusive``, or ``LockMode/shared`` for a reader lease.
+    ///   - durability: ``Durability/replicated`` to have the grant (and the
+    ///     lease's renewals) confirmed by a Redis replica; `nil`: the server's default.
     /// - Returns: The lease.
     /// - Throws: ``LockError/held(holders:retryAfter:)`` if the lock stayed held for
     ///   the whole `wait`; ``LockError/limitMismatch(limit:)`` if the name is in use
@@ -108,7 +113,8 @@ extension LockClient {
         wait: Duration? = nil,
         autoRenew: Bool = true,
         limit: Int = 1,
-        mode: LockMode = .exclusive
+        mode: LockMode = .exclusive,
+        durability: Durability? = nil
     ) async throws -> Lease {
         try LockName.validate(name)
         // The defaults go unsent, so that a lockd that predates them is asked nothing new.
@@ -117,7 +123,8 @@ extension LockClient {
             owner: owner,
             token: LeaseToken.random(),
             limit: limit == 1 ? nil : limit,
-            mode: mode == .exclusive ? nil : .shared
+            mode: mode == .exclusive ? nil : .shared,
+            durability: durability?.wire
         )
         return try await acquire(name, request, wait: wait, autoRenew: autoRenew)
     }
@@ -155,7 +162,7 @@ extension LockClient {
                     }
                     continue
                 }
-                let lease = Lease(granted, sentAt: sentAt, remote: remote)
+                let lease = Lease(granted, sentAt: sentAt, remote: remote, durability: request.durability)
                 try Task.checkCancellation()
                 if autoRenew { lease.startRenewing() }
                 return lease

@@ -17,16 +17,18 @@ extension LockClient {
     ///   - name: The lock's name.
     ///   - token: The lease's token, as the acquire returned it.
     ///   - ttl: The new time to live, 100 ms to 24 h; `nil` keeps the current one.
+    ///   - durability: ``Durability/replicated`` to have the renewal confirmed by
+    ///     a Redis replica; `nil`: the server's default.
     /// - Returns: The renewed lease: same token and fence, a new expiry.
     /// - Throws: ``LockError/leaseLost`` if `token` holds no lease on `name` (any
     ///   more); ``LockError/invalidRequest(detail:)`` for a malformed name or token;
     ///   other ``LockError`` cases if lockd could not be asked in time.
-    public func renew(_ name: String, token: String, ttl: Duration? = nil) async throws -> Lease {
+    public func renew(_ name: String, token: String, ttl: Duration? = nil, durability: Durability? = nil) async throws -> Lease {
         try LockName.validate(name)
         return try await remote.retrying(until: .now + remote.timeout) { deadline in
             let sentAt = ContinuousClock.now
-            let wire = try await remote.renew(name, token: token, ttl: ttl, until: deadline)
-            return Lease(wire, sentAt: sentAt, remote: remote)
+            let wire = try await remote.renew(name, token: token, ttl: ttl, durability: durability?.wire, until: deadline)
+            return Lease(wire, sentAt: sentAt, remote: remote, durability: durability?.wire)
         }
     }
 

@@ -28,6 +28,8 @@ extension LockClient {
     ///   - limit: How many leases the name grants at once (1–1000); above 1 it is
     ///     a semaphore.
     ///   - mode: ``LockMode/exclusive``, or ``LockMode/shared`` for a reader lease.
+    ///   - durability: ``Durability/replicated`` to have the grant and its
+    ///     renewals confirmed by a Redis replica; `nil`: the server's default.
     ///   - isolation: The actor `body` runs on; the caller's by default.
     ///   - body: The work the lock protects; gets the lease.
     /// - Returns: What `body` returns.
@@ -42,10 +44,11 @@ extension LockClient {
         wait: Duration? = nil,
         limit: Int = 1,
         mode: LockMode = .exclusive,
+        durability: Durability? = nil,
         isolation: isolated (any Actor)? = #isolation,
         _ body: (Lease) async throws -> T
     ) async throws -> T {
-        let lease = try await acquire(name, ttl: ttl, wait: wait, limit: limit, mode: mode)
+        let lease = try await acquire(name, ttl: ttl, wait: wait, limit: limit, mode: mode, durability: durability)
         let outcome = await lease.run(body, on: isolation)
         // Judged before the release, which may take long enough for the TTL to pass.
         let lostWhileRunning = lease.isLost

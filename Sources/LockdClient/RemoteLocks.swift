@@ -48,9 +48,10 @@ struct RemoteLocks: Sendable {
         _ name: String,
         token: String,
         ttl: Duration?,
+        durability: Components.Schemas.Durability? = nil,
         until deadline: ContinuousClock.Instant
     ) async throws -> Components.Schemas.Lease {
-        let body = Components.Schemas.RenewRequest(ttlMs: ttl?.wholeMilliseconds)
+        let body = Components.Schemas.RenewRequest(ttlMs: ttl?.wholeMilliseconds, durability: durability)
         let output = try await perform(until: deadline) {
             try await $0.renewLock(path: .init(name: name), headers: .init(lockToken: token), body: .json(body))
         }

@@ -22,7 +22,8 @@ final class BenchRun: Sendable {
         let handoffs = plan.isContended && !settings.shared ? HandoffBook(names: plan.count, limit: settings.limit) : nil
         let live = LiveCounters()
         let requests = LockRequests(target: target, ttlMs: settings.ttlMs, waitMs: settings.waitMs,
-                                    limit: settings.limit, shared: settings.shared, authToken: authToken)
+                                    limit: settings.limit, shared: settings.shared,
+                                    durability: settings.durability, authToken: authToken)
         self.settings = settings
         self.group = group
         self.handoffs = handoffs

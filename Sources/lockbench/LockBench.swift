@@ -73,6 +73,9 @@ struct LockBench: AsyncParsableCommand {
     @Flag(help: "Take shared (reader) leases: every client of a name holds it at once. Not with --limit above 1.")
     var shared = false
 
+    @Option(help: "Send \"durability\" with every acquire: primary or replicated (answered once a Redis replica has the lease). Default: none sent, the server's --durability.")
+    var durability: String?
+
     @Option(help: "Start of every lock name; a unique run id is added after it (PREFIX:RUNID:N).")
     var prefix = "lockbench"
 
@@ -90,6 +93,9 @@ struct LockBench: AsyncParsableCommand {
         guard waitMs >= 0, waitMs <= 86_400_000 else { throw ValidationError("--wait-ms must be 0…86400000") }
         guard threads >= 1, threads <= 64 else { throw ValidationError("--threads must be 1…64") }
         guard (1...1000).contains(limit) else { throw ValidationError("--limit must be 1…1000") }
+        guard durability == nil || ["primary", "replicated"].contains(durability ?? "") else {
+            throw ValidationError("--durability must be primary or replicated")
+        }
         guard !shared || limit == 1 else { throw ValidationError("--shared takes no --limit: readers share one lock (a semaphore has exclusive slots)") }
         do {
             let target = try BenchTarget(url: url)
@@ -121,7 +127,8 @@ struct LockBench: AsyncParsableCommand {
         }
         let settings = BenchSettings(
             url: url, clients: clients, names: plan.count, contended: plan.isContended, threads: threads,
-            duration: seconds, ttlMs: ttlMs, waitMs: waitMs, namePrefix: plan.prefix, limit: limit, shared: shared
+            duration: seconds, ttlMs: ttlMs, waitMs: waitMs, namePrefix: plan.prefix, limit: limit, shared: shared,
+            durability: durability
         )
         let run = try BenchRun(settings: settings, target: target, address: address, tls: try tls(for: target), plan: plan,
                                authToken: (authToken ?? ProcessInfo.processInfo.environment["LOCKD_AUTH_TOKEN"]).flatMap { $0.isEmpty ? nil : $0 })

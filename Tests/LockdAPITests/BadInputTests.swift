@@ -29,6 +29,8 @@ import Testing
         (#"{"mode":"Shared"}"#, "mode"),
         (#"{"mode":1}"#, "mode"),
         (#"{"mode":"shared","limit":2}"#, "shared"),
+        (#"{"durability":"eventually"}"#, "durability"),
+        (#"{"durability":true}"#, "durability"),
         (#"{"ttl":1000}"#, "unknown field"),
         (#"{"ttl_ms":1000,"ttl_ms":2000}"#, "more than once"),
         (String(repeating: "[", count: 100), "JSON"),

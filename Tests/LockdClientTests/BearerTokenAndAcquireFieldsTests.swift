@@ -79,6 +79,31 @@ struct BearerTokenAndAcquireFieldsTests {
         }
     }
 
+    /// `durability` goes over the wire on acquire and on the lease's renewals;
+    /// a lockd without Redis refuses `replicated` as a bad request, and
+    /// `primary` (what it always gives) is accepted.
+    @Test func durabilityIsSentAndTheInMemoryStoreRefusesReplicated() async throws {
+        try await StoreKind.memory.withLockd { lockd in
+            let recording = Recording()
+            let locks = LockClient(serverURL: lockd.url, transport: recording, timeout: .seconds(10))
+            let name = uniqueLockName()
+            await #expect {
+                try await locks.acquire(name, wait: .zero, autoRenew: false, durability: .replicated)
+            } throws: { error in
+                guard case LockError.invalidRequest(let detail) = error else { return false }
+                return detail.contains("in memory")
+            }
+            let lease = try await locks.acquire(name, wait: .zero, autoRenew: false, durability: .primary)
+            try await lease.renew()
+            await #expect(throws: LockError.self) { try await lease.renew(durability: .replicated) }
+            try await lease.release()
+            let sent = recording.sent.withLock { $0 }.map { ($0.operationID, $0.body.filter { !$0.isWhitespace }) }
+            #expect(sent.filter { $0.0 == "acquireLock" }.map(\.1).contains { $0.contains(#""durability":"primary""#) }, "\(sent)")
+            // The lease's renewals ask for what its acquire asked for.
+            #expect(sent.filter { $0.0 == "renewLock" }.map(\.1).allSatisfy { $0.contains(#""durability":"#) }, "\(sent)")
+        }
+    }
+
     @Test(arguments: StoreKind.allCases)
     func renewAndReleaseByToken(store: StoreKind) async throws {
         try await store.withLockd { lockd in

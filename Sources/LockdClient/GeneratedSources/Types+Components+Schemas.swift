@@ -84,6 +84,20 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/AcquireRequest/mode`.
             public var mode: Components.Schemas.LockMode?
+            /// `primary` answers once the Redis primary has the lease.
+            /// `replicated` answers only once at least one Redis replica
+            /// acknowledged it (`WAIT`) within the server's
+            /// `--replication-timeout-ms` (default 500); otherwise the grant is
+            /// undone and the answer is `503 unavailable` saying it could not
+            /// be replicated. It narrows, not closes, the window in which a
+            /// failover loses a lease: fences remain the guarantee. Default: the
+            /// server's `--durability` (itself `primary` by default). A lockd
+            /// without Redis (in-memory store) answers `replicated` with `400
+            /// invalid-request`.
+            ///
+            ///
+            /// - Remark: Generated from `#/components/schemas/AcquireRequest/durability`.
+            public var durability: Components.Schemas.Durability?
             /// Creates a new `AcquireRequest`.
             ///
             /// - Parameters:
@@ -93,13 +107,15 @@ extension Components {
             ///   - token: Client-chosen token; makes the acquire retry-safe. Without it
             ///   - limit: How many leases the name grants at once. Above 1 the name is a
             ///   - mode: `shared` takes a reader lease of a reader-writer lock: any number
+            ///   - durability: `primary` answers once the Redis primary has the lease.
             public init(
                 ttlMs: Swift.Int? = nil,
                 waitMs: Swift.Int? = nil,
                 owner: Swift.String? = nil,
                 token: Components.Schemas.Token? = nil,
                 limit: Swift.Int? = nil,
-                mode: Components.Schemas.LockMode? = nil
+                mode: Components.Schemas.LockMode? = nil,
+                durability: Components.Schemas.Durability? = nil
             ) {
                 self.ttlMs = ttlMs
                 self.waitMs = waitMs
@@ -107,6 +123,7 @@ extension Components {
                 self.token = token
                 self.limit = limit
                 self.mode = mode
+                self.durability = durability
             }
             public enum CodingKeys: String, CodingKey {
                 case ttlMs = "ttl_ms"
@@ -115,6 +132,7 @@ extension Components {
                 case token
                 case limit
                 case mode
+                case durability
             }
             public init(from decoder: any Swift.Decoder) throws {
                 let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -142,15 +160,29 @@ extension Components {
                     Components.Schemas.LockMode.self,
                     forKey: .mode
                 )
+                self.durability = try container.decodeIfPresent(
+                    Components.Schemas.Durability.self,
+                    forKey: .durability
+                )
                 try decoder.ensureNoAdditionalProperties(knownKeys: [
                     "ttl_ms",
                     "wait_ms",
                     "owner",
                     "token",
                     "limit",
-                    "mode"
+                    "mode",
+                    "durability"
                 ])
             }
+        }
+        /// When a grant or renewal is answered: once the Redis primary has it
+        /// (`primary`), or once a replica acknowledged it too (`replicated`).
+        ///
+        ///
+        /// - Remark: Generated from `#/components/schemas/Durability`.
+        @frozen public enum Durability: String, Codable, Hashable, Sendable, CaseIterable {
+            case primary = "primary"
+            case replicated = "replicated"
         }
         /// How a lease holds its name: `exclusive` (a lock, a writer, or one
         /// slot of a semaphore) or `shared` (a reader of a reader-writer lock).
@@ -169,15 +201,29 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/RenewRequest/ttl_ms`.
             public var ttlMs: Swift.Int?
+            /// As for acquire: `replicated` answers only once a Redis replica
+            /// acknowledged the renewal; otherwise `503 unavailable`, and the
+            /// lease stays as it was before (retry the renewal). Default: the
+            /// server's `--durability`.
+            ///
+            ///
+            /// - Remark: Generated from `#/components/schemas/RenewRequest/durability`.
+            public var durability: Components.Schemas.Durability?
             /// Creates a new `RenewRequest`.
             ///
             /// - Parameters:
             ///   - ttlMs: New lifetime in milliseconds, counted from now.
-            public init(ttlMs: Swift.Int? = nil) {
+            ///   - durability: As for acquire: `replicated` answers only once a Redis replica
+            public init(
+                ttlMs: Swift.Int? = nil,
+                durability: Components.Schemas.Durability? = nil
+            ) {
                 self.ttlMs = ttlMs
+                self.durability = durability
             }
             public enum CodingKeys: String, CodingKey {
                 case ttlMs = "ttl_ms"
+                case durability
             }
             public init(from decoder: any Swift.Decoder) throws {
                 let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -185,8 +231,13 @@ extension Components {
                     Swift.Int.self,
                     forKey: .ttlMs
                 )
+                self.durability = try container.decodeIfPresent(
+                    Components.Schemas.Durability.self,
+                    forKey: .durability
+                )
                 try decoder.ensureNoAdditionalProperties(knownKeys: [
-                    "ttl_ms"
+                    "ttl_ms",
+                    "durability"
                 ])
             }
         }

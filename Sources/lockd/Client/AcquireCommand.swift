@@ -31,14 +31,27 @@ struct AcquireCommand: AsyncParsableCommand {
         transform: DurationText.parse)
     var wait: Duration?
 
+    @Option(help: ArgumentHelp(
+        "primary, or replicated: granted only once a Redis replica has the lease, else 503 (default: the server's --durability).",
+        valueName: "durability"), transform: Self.durability)
+    var durability: Durability?
+
     @OptionGroup var lease: LeaseOptions
     @OptionGroup var client: ClientOptions
+
+    private static func durability(_ text: String) throws -> Durability {
+        guard let durability = Durability(rawValue: text) else {
+            throw ValidationError("--durability must be primary or replicated, got '\(text)'")
+        }
+        return durability
+    }
 
     func run() async throws {
         let locks = try client.makeClient(owner: lease.ownerLabel)
         do {
             let granted = try await locks.acquire(
-                name, ttl: lease.leaseTTL, wait: wait ?? .zero, autoRenew: false, limit: lease.limit, mode: lease.mode)
+                name, ttl: lease.leaseTTL, wait: wait ?? .zero, autoRenew: false, limit: lease.limit, mode: lease.mode,
+                durability: durability)
             try ClientOutput.json(LockJSON.Lease(granted))
         } catch {
             throw ClientFailure.exit("acquire", error, name: name)
