@@ -6,8 +6,7 @@ import Logging
 /// it runs on: one for requests on the caller's loops, and one for waiter
 /// upkeep (beats, putting waiters back) on a loop and connection of its own,
 /// so that request load cannot delay a beat past the liveness window. A
-/// `redis+cluster://` deployment gets one liveness key and one (shard)
-/// wake-up channel per slot.
+/// `redis+cluster://` deployment gets one liveness key per slot.
 ///
 /// The `lockd` executable and the in-process test lockd build their store
 /// this way:
@@ -53,7 +52,6 @@ public final class RedisLockBackend: Sendable {
         self.livenessLoops = livenessLoops
         self.store = RedisLockStore(client: client, livenessClient: livenessClient,
                                     livenessKeys: RedisLivenessKeys(for: configuration.deployment),
-                                    wakeupChannels: RedisWakeupChannels(for: configuration.deployment),
                                     replicationTimeout: replicationTimeout, metrics: metrics, logger: logger)
     }
 

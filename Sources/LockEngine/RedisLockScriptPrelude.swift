@@ -32,15 +32,12 @@ extension RedisLockScripts {
           local ttl = redis.call('PTTL', key)
           if ttl ~= -2 and ttl < ms then redis.call('PEXPIRE', key, ms) end
         end
-        -- How announcements go out (`PUBLISH` or `SPUBLISH`, and the
-        -- channel): set from two arguments by each script that announces.
-        local publish, wake_channel
         -- Wakes `members` (of any instance) and has every instance's first
         -- waiter on the name look again after `recheck` ms.
         local function announce(name, recheck, members)
           local message = name .. '\\n' .. num(recheck)
           if #members > 0 then message = message .. '\\n' .. table.concat(members, '\\n') end
-          redis.call(publish, wake_channel, message)
+          redis.call('PUBLISH', '\(wakeupChannel)', message)
         end
         -- Whether a lease wished as `wish` fits beside `count` holders in
         -- `mode` on a name of `limit`.
@@ -168,6 +165,25 @@ extension RedisLockScripts {
             local recheck = until_first_expiry(lease, holders, now)
             if recheck then announce(name, recheck, {}) end
           end
+        end
+
+        -- Ends the live lease `token` holds and wakes the waiters that fit
+        -- now; 0 when the token holds no live lease.
+        local function end_lease(lease, queue, instances, holders, grants, token, name, now)
+          local mode, limit, count = nil, nil, 0
+          if redis.call('HGET', lease, 'token') == token then
+            redis.call('DEL', lease)
+          else
+            local expiry = redis.call('ZSCORE', holders, token)
+            if not expiry or tonumber(expiry) <= now then return 0 end
+            redis.call('ZREM', holders, token)
+            redis.call('HDEL', grants, token)
+            mode, limit, count = multi_holding(holders, grants, now)
+            if count > 0 then keep_holders(holders, grants, now) end
+          end
+          local run, _, _, _, _, first_alive = admissible(queue, instances, now, mode, limit, count, nil)
+          if #run > 0 then announce(name, first_alive, run) end
+          return 1
         end
 
         """

@@ -27,16 +27,17 @@
 /// ``RedisLivenessKeys``: one key on a single server, one per Cluster slot in
 /// the name's slot, so every script declares all the keys it touches.
 ///
-/// Changes to a queue are announced as `name\nrecheck_ms\nmember…`: the
-/// members to wake now (of any instance), and when every instance's first
-/// waiter on the name should look again if nothing else wakes it (empty: no
-/// change). The scripts that announce take the command and channel as two
-/// arguments (`publish channel`, from ``RedisWakeupChannels``): one classic
-/// channel on a single server, the name's slot's shard channel in a Cluster.
+/// Changes to a queue are announced on ``wakeupChannel`` as
+/// `name\nrecheck_ms\nmember…`: the members to wake now (of any instance),
+/// and when every instance's first waiter on the name should look again if
+/// nothing else wakes it (empty: no change).
 ///
 /// Numbers are passed to `redis.call` through `string.format('%.0f')`:
 /// Lua would otherwise write a 16-digit fence as `1.8e+15`.
 enum RedisLockScripts {
+    /// The channel on which queue changes are announced.
+    static let wakeupChannel = "lockd:waiting"
+
     /// How long an idle fence counter is kept. Losing it is safe: every
     /// fence is at least Redis `TIME` in microseconds as well as the counter
     /// plus one, so a counter that is missing — or stale, on a replica
@@ -52,9 +53,8 @@ enum RedisLockScripts {
     static let instanceIDLength = 16
 
     /// KEYS lease fence waiters instances holders grants; ARGV token ttl
-    /// owner member window_ms retention_ms name mode limit client publish
-    /// channel (member empty: no waiting; mode `x` or `s`). Returns `{1,
-    /// fence, now, ttl, owner,
+    /// owner member window_ms retention_ms name mode limit client (member empty: no
+    /// waiting; mode `x` or `s`). Returns `{1, fence, now, ttl, owner,
     /// is_retry, recheck_ms, limit, mode}` when granted (recheck_ms > 0: the
     /// queue's next waiter is the caller's instance's, and should look again
     /// then); `{2, limit}` when the name is in use with another limit; else
@@ -66,8 +66,7 @@ enum RedisLockScripts {
         local lease, fence_key, queue, instances, holders, grants = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
         local token, ttl, owner, member = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
         local window, retention, name = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
-        local wish, limit, client = ARGV[8], tonumber(ARGV[9]), ARGV[10]
-        publish, wake_channel = ARGV[11], ARGV[12]
+        local wish, limit, client = ARGV[8], tonumber(ARGV[9]), ARGV[10] or ''
         local function join_queue()
           if member == '' then return end
           -- The beat keeps this fresh; a first waiter (or one after a long
@@ -189,28 +188,30 @@ enum RedisLockScripts {
         return {1, tonumber(fence), now, ttl, (owner_client(owner)), tonumber(meta[2]) or 1, meta[1] or 'x'}
         """
 
-    /// KEYS lease waiters instances holders grants; ARGV token name publish
-    /// channel. Returns
+    /// KEYS lease waiters instances holders grants; ARGV token name. Returns
     /// 1 when released (and wakes the waiters that fit now), 0 when the
     /// token does not hold the lock.
     static let release = prelude + """
+        return end_lease(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[1], ARGV[2], clock())
+        """
+
+    /// KEYS lease waiters instances holders grants; ARGV fence name. Ends the
+    /// live lease with that fence as a release would; returns its token, or
+    /// false when no live lease has that fence.
+    static let forceRelease = prelude + """
         local now = clock()
-        local lease, queue, instances, holders, grants = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-        publish, wake_channel = ARGV[3], ARGV[4]
-        local mode, limit, count = nil, nil, 0
-        if redis.call('HGET', lease, 'token') == ARGV[1] then
-          redis.call('DEL', lease)
-        else
-          local expiry = redis.call('ZSCORE', holders, ARGV[1])
-          if not expiry or tonumber(expiry) <= now then return 0 end
-          redis.call('ZREM', holders, ARGV[1])
-          redis.call('HDEL', grants, ARGV[1])
-          mode, limit, count = multi_holding(holders, grants, now)
-          if count > 0 then keep_holders(holders, grants, now) end
+        local plain = redis.call('HMGET', KEYS[1], 'fence', 'token')
+        local token = plain[1] == ARGV[1] and plain[2] or nil
+        if not token then
+          -- Grants are `fence:ttl:client|owner` under each token (beside the
+          -- name's `mode` and `limit` fields, which never start `digits:`).
+          local grants = redis.call('HGETALL', KEYS[5])
+          for i = 1, #grants, 2 do
+            if string.match(grants[i + 1], '^(%d+):') == ARGV[1] then token = grants[i] break end
+          end
         end
-        local run, _, _, _, _, first_alive = admissible(queue, instances, now, mode, limit, count, nil)
-        if #run > 0 then announce(ARGV[2], first_alive, run) end
-        return 1
+        if not token or end_lease(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], token, ARGV[2], now) == 0 then return false end
+        return token
         """
 
     /// KEYS lease holders grants waiters; returns `{now, limit, waiting,
@@ -226,11 +227,10 @@ enum RedisLockScripts {
         return {now, limit, redis.call('ZCARD', KEYS[4]), list}
         """
 
-    /// KEYS waiters instances lease holders grants; ARGV member name publish
-    /// channel. Leaves the queue; the waiters it held back are woken.
+    /// KEYS waiters instances lease holders grants; ARGV member name. Leaves
+    /// the queue; the waiters it held back are woken.
     static let removeWaiter = prelude + """
         local now = clock()
-        publish, wake_channel = ARGV[3], ARGV[4]
         leave(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[1], ARGV[2], now)
         return 1
         """
@@ -250,8 +250,7 @@ enum RedisLockScripts {
         """
 
     /// KEYS waiters instances lease holders grants; ARGV window_ms
-    /// retention_ms name publish channel member…, one instance's waiters in
-    /// arrival order.
+    /// retention_ms name member…, one instance's waiters in arrival order.
     /// Puts back the members the queue lacks: from the first missing one on,
     /// all of them go to the tail in order (the ones before keep their
     /// places). Returns `{restored, recheck_ms, {member…}}`: the waiters that
@@ -260,11 +259,10 @@ enum RedisLockScripts {
         local now = clock()
         local queue, instances, lease, holders, grants = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
         local window, retention, name = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
-        publish, wake_channel = ARGV[4], ARGV[5]
-        local me = instance_of(ARGV[6])
+        local me = instance_of(ARGV[4])
         redis.call('ZADD', instances, num(now + window), me)
         local restored = 0
-        for i = 6, #ARGV do
+        for i = 4, #ARGV do
           if restored > 0 or not redis.call('ZSCORE', queue, ARGV[i]) then
             append(queue, ARGV[i])
             restored = restored + 1

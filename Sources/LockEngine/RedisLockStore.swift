@@ -20,7 +20,6 @@ public final class RedisLockStore: LockStore {
     private let client: RedisClient
     private let livenessClient: RedisClient
     private let livenessKeys: RedisLivenessKeys
-    private let wakeupChannels: RedisWakeupChannels
     /// How long this instance counts as alive after a beat, in milliseconds.
     public let livenessWindowMs: Int64
     private let livenessWindowArgument: String
@@ -33,13 +32,11 @@ public final class RedisLockStore: LockStore {
     private let metrics: LockMetrics
     /// When a failure was last logged at warning level (monotonic nanoseconds).
     private let lastWarning = Atomic<UInt64>(0)
-    /// Groups of wake-up channels subscribed at least once: until all are,
-    /// this instance's waiters could miss wake-ups, so it is not ready.
-    private let subscribedGroups = Atomic<Int>(0)
 
     private static let acquireScript = RedisScript(RedisLockScripts.acquire)
     private static let renewScript = RedisScript(RedisLockScripts.renew)
     private static let releaseScript = RedisScript(RedisLockScripts.release)
+    private static let forceReleaseScript = RedisScript(RedisLockScripts.forceRelease)
     private static let statusScript = RedisScript(RedisLockScripts.status)
     private static let removeWaiterScript = RedisScript(RedisLockScripts.removeWaiter)
     private static let beatScript = RedisScript(RedisLockScripts.beat)
@@ -52,8 +49,6 @@ public final class RedisLockStore: LockStore {
     ///     beat past the liveness window (default: `client`).
     ///   - livenessKeys: ``RedisLivenessKeys/shared`` on one server,
     ///     ``RedisLivenessKeys/perSlot`` in a Redis Cluster.
-    ///   - wakeupChannels: ``RedisWakeupChannels/shared`` on one server,
-    ///     ``RedisWakeupChannels/perSlot`` in a Redis Cluster.
     ///   - replicationTimeout: how long a ``Durability/replicated`` grant
     ///     waits for a replica (at most the client's
     ///     ``RedisConfiguration/maximumReplicationWait``).
@@ -63,12 +58,11 @@ public final class RedisLockStore: LockStore {
     ///     CPU) that must not cost a place.
     public init(
         client: RedisClient, livenessClient: RedisClient? = nil, livenessKeys: RedisLivenessKeys = .shared,
-        wakeupChannels: RedisWakeupChannels = .shared, replicationTimeout: Duration = .milliseconds(500), livenessWindowMs: Int64 = 600, metrics: LockMetrics = LockMetrics(), logger: Logger
+        replicationTimeout: Duration = .milliseconds(500), livenessWindowMs: Int64 = 600, metrics: LockMetrics = LockMetrics(), logger: Logger
     ) {
         self.client = client
         self.livenessClient = livenessClient ?? client
         self.livenessKeys = livenessKeys
-        self.wakeupChannels = wakeupChannels
         self.replicationTimeout = replicationTimeout
         self.livenessWindowMs = livenessWindowMs
         self.livenessWindowArgument = String(livenessWindowMs)
@@ -87,7 +81,7 @@ public final class RedisLockStore: LockStore {
             attempt.token.value, String(attempt.ttlMs), attempt.owner ?? "", attempt.waiter.map(member) ?? "",
             livenessWindowArgument, String(retention(waitMs: attempt.waitMs)), attempt.name.value,
             Self.modeArgument(attempt.mode), String(attempt.limit), attempt.client ?? "",
-        ] + wakeupChannels.publication(for: attempt.name))
+        ])
         let fields = try Self.fields(reply, count: 2)
         switch fields[0].int {
         case 1:
@@ -149,8 +143,17 @@ public final class RedisLockStore: LockStore {
         let keys = Self.keys(name)
         let reply = try await run(Self.releaseScript, "release", keys: [
             keys.lease, keys.waiters, livenessKeys.key(for: name), keys.holders, keys.grants,
-        ], arguments: [token.value, name.value] + wakeupChannels.publication(for: name))
+        ], arguments: [token.value, name.value])
         return reply.int == 1
+    }
+
+    public func forceRelease(_ name: LockName, fence: Int64) async throws(LockError) -> LeaseToken? {
+        let keys = Self.keys(name)
+        let reply = try await run(Self.forceReleaseScript, "force_release", keys: [
+            keys.lease, keys.waiters, livenessKeys.key(for: name), keys.holders, keys.grants,
+        ], arguments: [String(fence), name.value])
+        guard let token = reply.string else { return nil }
+        return try? LeaseToken(token)
     }
 
     public func status(of name: LockName) async throws(LockError) -> LockStatus {
@@ -249,7 +252,7 @@ public final class RedisLockStore: LockStore {
         let keys = Self.keys(name)
         _ = try await run(Self.removeWaiterScript, "remove_waiter", keys: [
             keys.waiters, livenessKeys.key(for: name), keys.lease, keys.holders, keys.grants,
-        ], arguments: [member(waiter), name.value] + wakeupChannels.publication(for: name))
+        ], arguments: [member(waiter), name.value])
     }
 
     public func beat(names: Set<LockName>) async throws(LockError) -> Bool {
@@ -266,8 +269,7 @@ public final class RedisLockStore: LockStore {
             let keys = Self.keys(queue.name)
             return (
                 keys: [keys.waiters, livenessKeys.key(for: queue.name), keys.lease, keys.holders, keys.grants],
-                arguments: [livenessWindowArgument, String(retention(waitMs: queue.waitMs)), queue.name.value]
-                    + wakeupChannels.publication(for: queue.name) + queue.waiters.map(member)
+                arguments: [livenessWindowArgument, String(retention(waitMs: queue.waitMs)), queue.name.value] + queue.waiters.map(member)
             )
         }
         var repairs: [QueueRepair] = []
@@ -302,32 +304,11 @@ public final class RedisLockStore: LockStore {
         }
     }
 
-    /// Hears the scripts' announcements: one subscription per group of
-    /// channels, each made once the one before it was (see
-    /// ``RedisWakeupChannels/subscriptions``).
     private func deliverWakeups(to handler: @escaping @Sendable (StoreEvent) -> Void) async {
-        await withTaskGroup(of: Void.self) { group in
-            for channels in wakeupChannels.subscriptions {
-                let (tried, attempt) = AsyncStream.makeStream(of: Void.self)
-                group.addTask { await self.deliverWakeups(on: channels, tried: attempt, to: handler) }
-                for await _ in tried {}
-            }
-        }
-    }
-
-    /// Delivers announcements on `channels`, subscribing again whenever the
-    /// subscription ends; finishes `tried` after the first attempt.
-    private func deliverWakeups(
-        on channels: [String], tried: AsyncStream<Void>.Continuation, to handler: @escaping @Sendable (StoreEvent) -> Void
-    ) async {
         var missed = false
-        var counted = false
         while !Task.isCancelled {
             do {
-                let subscription = try await client.subscribe(to: channels, kind: wakeupChannels.kind)
-                if !counted { subscribedGroups.add(1, ordering: .relaxed) }
-                counted = true
-                tried.finish()
+                let subscription = try await client.subscribe(to: [RedisLockScripts.wakeupChannel])
                 // Announcements published while not subscribed are lost.
                 if missed { handler(.reconnected) }
                 for await event in subscription {
@@ -339,7 +320,6 @@ public final class RedisLockStore: LockStore {
                     }
                 }
             } catch {
-                tried.finish()
                 logger.debug("wake-up subscription failed; retrying", metadata: ["error": "\(error)"])
             }
             missed = true
@@ -347,7 +327,6 @@ public final class RedisLockStore: LockStore {
             // reconnecting; do not spin.
             try? await Task.sleep(for: .milliseconds(250))
         }
-        tried.finish()
     }
 
     /// Parses `name\nrecheck_ms\nmember…`, the scripts' announcement.
@@ -375,9 +354,6 @@ public final class RedisLockStore: LockStore {
             throw .unavailable(error.description)
         } catch {
             throw unavailable(error)
-        }
-        guard subscribedGroups.load(ordering: .relaxed) >= wakeupChannels.subscriptionCount else {
-            throw .unavailable("lockd is not yet listening for wake-ups from every Redis shard; try again shortly")
         }
     }
 
