@@ -76,13 +76,23 @@ import Testing
             let name = uniqueLockName("cli")
             let (acquired, acquire) = try await cli.run(["acquire", name, "--limit", "3"])
             #expect(acquired == .exited(0), "\(acquire.stderr)")
+            #expect(acquire.json["limit"] as? Int == 3)
+            #expect(acquire.json["mode"] as? String == "exclusive")
             let (second, _) = try await cli.run(["acquire", name, "--limit", "3"])
             #expect(second == .exited(0))
+            // status prints what the API answers: mode, limit, waiting, each holder's mode.
+            let (_, status) = try await cli.run(["status", name])
+            #expect(status.json["limit"] as? Int == 3)
+            #expect(status.json["mode"] as? String == "exclusive")
+            #expect(status.json["waiting"] as? Int == 0)
+            #expect((status.json["holders"] as? [[String: Any]])?.compactMap { $0["mode"] as? String } == ["exclusive", "exclusive"])
             let (mismatch, run) = try await cli.run(["acquire", name, "--limit", "2"])
             #expect(mismatch == .exited(75), "\(run.stderr)")
             #expect(run.stderr.contains("--limit 3"), "\(run.stderr)")
             let (reader, readerRun) = try await cli.run(["exec", uniqueLockName("cli"), "--shared", "--", "true"])
             #expect(reader == .exited(0), "\(readerRun.stderr)")
+            let (_, shared) = try await cli.run(["acquire", uniqueLockName("cli"), "--shared"])
+            #expect(shared.json["mode"] as? String == "shared", "\(shared.stdout)")
         }
     }
 
