@@ -79,6 +79,8 @@ import Testing
             await offThePool { cluster.node(port: victim)?.kill() }
             do {
                 await Self.expectUnavailable { () throws(LockError) in _ = try await engine.status(of: onVictim[0]) }
+                // Not ready while the victim's slots have no master (/readyz 503).
+                await Self.expectUnavailable { () throws(LockError) in try await engine.checkReady() }
                 let promoted = try await offThePool { try cluster.waitForPromotion(of: replica) }
                 _ = try await retrying(within: .seconds(10)) { try await engine.status(of: onVictim[0]) }
                 let recovery = ContinuousClock.now - promoted
