@@ -1,5 +1,6 @@
 // lockd composed as the `lockd` executable composes it (Redis store, engine,
-// API with its metrics, HTTP server; no access log, logger at warning), for
+// API with its metrics, HTTP server, logging bootstrapped the same way; no
+// access log, log level warning), for
 // benchmarks/locks/instructions.sh. Valgrind cannot run `lockd` itself: an
 // async `@main` parks the main thread in libdispatch's signal thread, which
 // crashes valgrind 3.19; here `main` is synchronous and only pauses.
@@ -19,8 +20,13 @@ guard arguments.count >= 2 else {
     print("usage: lockd-instructions-bench HOST:PORT REDIS_URL [EVENT_LOOPS]")
     exit(2)
 }
-var logger = Logger(label: "lockd")
-logger.logLevel = .warning
+// As lockd bootstraps it (text format): the request id comes from the metadata provider.
+LoggingSystem.bootstrap({ label, provider in
+    var handler = StreamLogHandler.standardError(label: label, metadataProvider: provider)
+    handler.logLevel = .warning
+    return handler
+}, metadataProvider: HTTPRequestLogMetadata.metadataProvider)
+let logger = Logger(label: "lockd")
 let loops = try EventLoopGroup(loopCount: arguments.count > 2 ? Int(arguments[2]) ?? 1 : 1)
 let metrics = LockdMetrics(store: "redis")
 let redis = try RedisLockBackend(configuration: try RedisConfiguration(url: arguments[1]), loops: loops,
