@@ -101,6 +101,7 @@ enum LockJSON {
             if index > 0 { array.append(UInt8(ascii: ",")) }
             var json = JSONWriter()
             if let owner = holder.owner { json.field("owner", owner) }
+            if let client = holder.client { json.field("client", client) }
             json.field("mode", holder.mode.rawValue)
             json.field("fence", holder.fence)
             json.instant("expires_at", milliseconds: holder.expiresAtMs)

@@ -34,6 +34,8 @@ struct RemoteLocks: Sendable {
         case .created(let response): return try response.body.json
         case .ok(let response): return try response.body.json
         case .badRequest(let response): throw LockError(response)
+        case .unauthorized(let response): throw LockError(response)
+        case .forbidden(let response): throw LockError(response)
         case .conflict(let response): throw LockError(response)
         case .unsupportedMediaType(let response): throw LockError(response)
         case .serviceUnavailable(let response): throw LockError(response)
@@ -55,6 +57,8 @@ struct RemoteLocks: Sendable {
         switch output {
         case .ok(let response): return try response.body.json
         case .badRequest(let response): throw LockError(response)
+        case .unauthorized(let response): throw LockError(response)
+        case .forbidden(let response): throw LockError(response)
         case .conflict: throw LockError.leaseLost
         case .unsupportedMediaType(let response): throw LockError(response)
         case .serviceUnavailable(let response): throw LockError(response)
@@ -71,6 +75,8 @@ struct RemoteLocks: Sendable {
         switch output {
         case .noContent: return
         case .badRequest(let response): throw LockError(response)
+        case .unauthorized(let response): throw LockError(response)
+        case .forbidden(let response): throw LockError(response)
         case .conflict: throw LockError.leaseLost
         case .serviceUnavailable(let response): throw LockError(response)
         case .default(let status, let response): throw LockError(status: status, response)
@@ -94,6 +100,10 @@ struct RemoteLocks: Sendable {
             switch output {
             case .ok(let response): return LockStatus(try response.body.json)
             case .badRequest(let response): throw LockError(response)
+            case .unauthorized(let response): throw LockError(response)
+            case .forbidden(let response): throw LockError(response)
+        case .unauthorized(let response): throw LockError(response)
+        case .forbidden(let response): throw LockError(response)
             case .serviceUnavailable(let response): throw LockError(response)
             case .default(let status, let response): throw LockError(status: status, response)
             }
@@ -112,6 +122,10 @@ struct RemoteLocks: Sendable {
                 let page = try response.body.json
                 return (page.locks.map(LockStatus.init), page.nextCursor)
             case .badRequest(let response): throw LockError(response)
+            case .unauthorized(let response): throw LockError(response)
+            case .forbidden(let response): throw LockError(response)
+        case .unauthorized(let response): throw LockError(response)
+        case .forbidden(let response): throw LockError(response)
             case .serviceUnavailable(let response): throw LockError(response)
             case .default(let status, let response): throw LockError(status: status, response)
             }
