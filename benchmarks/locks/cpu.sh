@@ -10,7 +10,7 @@
 # (shared/anchors/nginx.conf) and etcd on free loopback ports, and stops only
 # what it started. CPU is read from /proc/PID/stat (user + system) over each
 # wrk run and divided by the requests wrk counted. Prints one line per
-# measurement (key=value) and the goal ratios at the end.
+# measurement (key=value) and the goal ratios at the end; figures in CPU.md.
 #
 # Minimal floor (the issue's): redis-benchmark -c N, unpipelined, running the
 # smallest pair of scripts a Redis lock needs — SET NX PX + INCR for the

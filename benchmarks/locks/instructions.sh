@@ -16,7 +16,7 @@
 #
 # Prints instructions per lock request (acquire or release: the cycle's
 # total / 2) and per /healthz, and their ratio. Needs valgrind, redis-server,
-# python3. The latest figures are in INSTRUCTIONS.md beside this script.
+# python3. The latest figures are in CPU.md beside this script.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
