@@ -16,7 +16,7 @@ extension LockError {
             if underlying is UnexpectedResponse { return false }
             guard let error = underlying as? URLError else { return true }
             return !Self.permanentURLErrors.contains(error.code)
-        case .held, .limitMismatch, .leaseLost, .invalidRequest, .unauthorized, .forbidden:
+        case .held, .limitMismatch, .leaseLost, .notHeld, .invalidRequest, .unauthorized, .forbidden:
             return false
         }
     }
