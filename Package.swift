@@ -144,6 +144,15 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         .executableTarget(
+            name: "lockd-instructions-bench",
+            dependencies: [
+                "LockEngine", "LockdAPI", "LockdHTTP", "LockdRedis", "LockdTransport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "benchmarks/locks/lockd-instructions-bench",
+            swiftSettings: strictSwift
+        ),
+        .executableTarget(
             name: "lockd-http-bench",
             dependencies: ["LockdHTTP", "LockdTLS", .product(name: "Logging", package: "swift-log")],
             path: "benchmarks/http/lockd-http-bench",

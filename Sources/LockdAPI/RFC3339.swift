@@ -2,6 +2,13 @@
 public enum RFC3339 {
     /// Formats milliseconds since the Unix epoch.
     public static func format(milliseconds: Int64) -> String {
+        var bytes: [UInt8] = []
+        append(milliseconds: milliseconds, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends the instant, formatted, as ASCII bytes (the form JSON bodies use).
+    static func append(milliseconds: Int64, to bytes: inout [UInt8]) {
         let days = floorDivide(milliseconds, 86_400_000)
         let msOfDay = milliseconds - days * 86_400_000
         let (year, month, day) = civilDate(daysSinceEpoch: days)
@@ -9,7 +16,17 @@ public enum RFC3339 {
         let minute = msOfDay / 60_000 % 60
         let second = msOfDay / 1_000 % 60
         let millisecond = msOfDay % 1_000
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2)).\(pad(millisecond, 3))Z"
+        func field(_ value: Int64, _ width: Int, _ separator: Unicode.Scalar) {
+            ASCIIDigits.append(value, width: width, to: &bytes)
+            bytes.append(UInt8(ascii: separator))
+        }
+        field(year, 4, "-")
+        field(month, 2, "-")
+        field(day, 2, "T")
+        field(hour, 2, ":")
+        field(minute, 2, ":")
+        field(second, 2, ".")
+        field(millisecond, 3, "Z")
     }
 
     private static func floorDivide(_ value: Int64, _ divisor: Int64) -> Int64 {
@@ -28,10 +45,5 @@ public enum RFC3339 {
         let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
         let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
         return (year, month, day)
-    }
-
-    private static func pad(_ value: Int64, _ width: Int) -> String {
-        let digits = String(value)
-        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
     }
 }

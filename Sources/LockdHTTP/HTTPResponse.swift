@@ -73,20 +73,8 @@ public struct HTTPResponse: Sendable {
 public enum JSONString {
     /// Appends `text` to `json` as a quoted, escaped JSON string.
     public static func append(_ text: String, to json: inout String) {
-        json += "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": json += "\\\""
-            case "\\": json += "\\\\"
-            case "\n": json += "\\n"
-            case "\r": json += "\\r"
-            case "\t": json += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                json += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: json.unicodeScalars.append(scalar)
-            }
-        }
-        json += "\""
+        var bytes: [UInt8] = []
+        append(text, to: &bytes)
+        json += String(decoding: bytes, as: UTF8.self)
     }
 }

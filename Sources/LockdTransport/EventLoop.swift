@@ -129,10 +129,13 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
 
     /// Queues `job`; after the thread has exited, drops it instead (see ``shutdown()``).
     private func submit(_ job: Job) {
+        // The loop's own thread is not asleep: it runs the job before it
+        // waits again (`prepareToWait` sees it), so it needs no wake-up write.
+        let onLoop = inEventLoop
         let mustWake = shared.withLock { state -> Bool in
             guard !state.exited else { return false }
             state.jobs.append(job)
-            guard state.sleeping else { return false }
+            guard state.sleeping, !onLoop else { return false }
             state.sleeping = false
             return true
         }
@@ -216,6 +219,9 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         while true {
             guard let timeout = prepareToWait() else { break }
             let count = clockd_epoll_wait(epollFD, &events, &data, Int32(capacity), timeout)
+            // Awake again: jobs submitted from other threads while events are
+            // handled are picked up by `runJobs` below without an eventfd write.
+            shared.withLock { $0.sleeping = false }
             if count < 0 {
                 let code = clockd_errno()
                 precondition(code == EINTR, "epoll_wait failed: errno \(code)")

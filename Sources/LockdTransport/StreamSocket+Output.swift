@@ -105,10 +105,13 @@ extension StreamSocket {
     /// - Returns: whether all was taken and is on the wire.
     private func send(_ bytes: UnsafeRawBufferPointer, taken: inout Int) -> Result<Bool, StreamCloseReason> {
         guard let tls else {
+            sendBlocked = false
             while taken < bytes.count {
                 switch socket.write(UnsafeRawBufferPointer(rebasing: bytes[taken...])) {
                 case .bytes(let count): taken += count
-                case .wouldBlock: return .success(false)
+                case .wouldBlock:
+                    sendBlocked = true
+                    return .success(false)
                 case .failed(let code): return .failure(.failed(TransportError("send", code: code)))
                 }
             }
@@ -142,12 +145,14 @@ extension StreamSocket {
     /// Moves the session's ciphertext to the wire; true when none is left.
     func sendCiphertext(from tls: TLSSession) -> Result<Bool, StreamCloseReason> {
         tls.takeOutput(into: &ciphertext)
+        sendBlocked = false
         while ciphertextSent < ciphertext.count {
             let result = ciphertext.withUnsafeBytes { socket.write(UnsafeRawBufferPointer(rebasing: $0[ciphertextSent...])) }
             switch result {
             case .bytes(let count):
                 ciphertextSent += count
             case .wouldBlock:
+                sendBlocked = true
                 return .success(false)
             case .failed(let code):
                 return .failure(.failed(TransportError("send", code: code)))

@@ -103,6 +103,11 @@ public final class StreamSocket: EventHandler, @unchecked Sendable {
 
     /// The owner's ``write(_:)`` was not taken whole: it waits for ``StreamSocketDelegate/streamWritable(_:)``.
     var ownerBlocked = false
+    /// The last send of queued bytes found the socket full. Output that is
+    /// merely queued is sent by the owner's ``flush()``, so only this asks
+    /// epoll for writability: watching it for every queued response cost two
+    /// `epoll_ctl` calls per request.
+    var sendBlocked = false
 
     var interest: EpollEvents = []
     var registered = false
@@ -326,7 +331,7 @@ public final class StreamSocket: EventHandler, @unchecked Sendable {
     }
 
     /// Watches what the state calls for: reading unless too much input waits
-    /// (or while connecting), writing while output waits.
+    /// (or while connecting), writing while output waits for a full socket.
     func updateInterest() {
         guard registered, !isClosed else { return }
         var wanted: EpollEvents = [.readHangup]
@@ -334,7 +339,7 @@ public final class StreamSocket: EventHandler, @unchecked Sendable {
             wanted.insert(.writable)
         } else {
             if outputShut || input.count < options.maxBufferedInput { wanted.insert(.readable) }
-            if hasUnsentBytes { wanted.insert(.writable) }
+            if hasUnsentBytes, sendBlocked || ownerBlocked { wanted.insert(.writable) }
         }
         try? setInterest(wanted)
     }

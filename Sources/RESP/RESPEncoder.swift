@@ -106,7 +106,8 @@ public enum RESPEncoder {
         return length
     }
 
-    /// Decimal digits without going through `String`, which allocates.
+    /// Decimal digits without going through `String`, which allocates:
+    /// written backwards into stack space, then appended in one piece.
     private static func decimal(_ value: Int64, into buffer: inout [UInt8]) {
         if value < 0 { buffer.append(UInt8(ascii: "-")) }
         var magnitude = value.magnitude
@@ -114,11 +115,15 @@ public enum RESPEncoder {
             buffer.append(UInt8(ascii: "0") + UInt8(magnitude))
             return
         }
-        let start = buffer.count
-        while magnitude > 0 {
-            buffer.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
-            magnitude /= 10
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // room for UInt64.max's 20 digits
+        withUnsafeMutableBytes(of: &digits) { scratch in
+            var start = scratch.count
+            while magnitude > 0 {
+                start -= 1
+                scratch[start] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            }
+            buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[start...]))
         }
-        buffer[start...].reverse()
     }
 }

@@ -9,6 +9,12 @@ import Testing
         #expect(buffer == Array("*6\r\n$3\r\nSET\r\n$5\r\nk\r\n*1\r\n$2\r\n".utf8) + [0, 255] + Array("\r\n$2\r\nPX\r\n$3\r\n100\r\n$2\r\n-7\r\n".utf8))
     }
 
+    @Test func commandsAppendAfterWhatIsQueued() {
+        var buffer: [UInt8] = Array("*1\r\n$4\r\nPING\r\n".utf8)
+        RESPEncoder.encodeCommand([.string("zürich"), "", .integer(Int64.max), .bytes([])], into: &buffer)
+        #expect(buffer == Array("*1\r\n$4\r\nPING\r\n*4\r\n$7\r\nzürich\r\n$0\r\n\r\n$19\r\n9223372036854775807\r\n$0\r\n\r\n".utf8))
+    }
+
     @Test func aCommandDecodesBackToItsArguments() throws {
         var buffer: [UInt8] = []
         RESPEncoder.encodeCommand(["EVALSHA", "abc", 0, .integer(Int64.min)], into: &buffer)

@@ -1,0 +1,61 @@
+import LockEngine
+import LockdHTTP
+import Testing
+
+@testable import LockdAPI
+
+/// The byte writers behind every JSON body: escaping, numbers and instants
+/// exactly as RFC 8259 and RFC 3339 want them.
+@Suite struct JSONWriterTests {
+    private func quoted(_ text: String) -> String {
+        var bytes: [UInt8] = []
+        JSONString.append(text, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    @Test func stringsAreEscapedByteForByte() {
+        #expect(quoted("plain") == #""plain""#)
+        #expect(quoted("") == #""""#)
+        #expect(quoted(#"a"b\c"#) == #""a\"b\\c""#)
+        #expect(quoted("line\nfeed\r\ttab") == #""line\nfeed\r\ttab""#)
+        #expect(quoted("\u{0}\u{1}\u{1f}") == #""\u0000\u0001\u001f""#)
+        #expect(quoted("zürich ✓ 🔒\"") == "\"zürich ✓ 🔒\\\"\"")
+        var text = "prefix "
+        JSONString.append("é\n", to: &text)
+        #expect(text == "prefix \"é\\n\"")
+    }
+
+    @Test func integersAreWrittenInDecimal() {
+        for value: Int64 in [0, 7, 10, 999, -1, -42, 1_796_362_981_073_002, .max, .min] {
+            var bytes: [UInt8] = []
+            ASCIIDigits.append(value, to: &bytes)
+            #expect(String(decoding: bytes, as: UTF8.self) == String(value))
+        }
+        var padded: [UInt8] = []
+        ASCIIDigits.append(7, width: 3, to: &padded)
+        ASCIIDigits.append(2026, width: 4, to: &padded)
+        ASCIIDigits.append(12345, width: 4, to: &padded)
+        #expect(String(decoding: padded, as: UTF8.self) == "007202612345")
+    }
+
+    @Test func instantsAreRFC3339WithMilliseconds() {
+        #expect(RFC3339.format(milliseconds: 0) == "1970-01-01T00:00:00.000Z")
+        #expect(RFC3339.format(milliseconds: 1_796_362_981_073) == "2026-12-04T05:43:01.073Z")
+        #expect(RFC3339.format(milliseconds: 951_782_400_999) == "2000-02-29T00:00:00.999Z")
+        #expect(RFC3339.format(milliseconds: -1) == "1969-12-31T23:59:59.999Z")
+    }
+
+    @Test func aLeaseIsOneCompactObject() throws {
+        let lease = Lease(name: try LockName("orders:42"), token: try LeaseToken("a-client-chosen-token-0001"), fence: 9,
+                          ttlMs: 500, expiresAtMs: 3_000, owner: "worker \"7\"", mode: .exclusive, limit: 1)
+        #expect(String(decoding: LockJSON.lease(lease), as: UTF8.self) == """
+            {"name":"orders:42","token":"a-client-chosen-token-0001","fence":9,"ttl_ms":500,\
+            "expires_at":"1970-01-01T00:00:03.000Z","owner":"worker \\"7\\"","mode":"exclusive","limit":1}
+            """)
+        let holders = [Holder(owner: nil, fence: 8, expiresAtMs: 2_000, remainingMs: 1_900, mode: .shared)]
+        #expect(String(decoding: LockJSON.holders(holders), as: UTF8.self) == """
+            [{"mode":"shared","fence":8,"expires_at":"1970-01-01T00:00:02.000Z","ttl_ms":1900}]
+            """)
+        #expect(String(decoding: LockJSON.holders([]), as: UTF8.self) == "[]")
+    }
+}

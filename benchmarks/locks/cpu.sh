@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# Issue 22's goals in one run: lockd's CPU per lock request beside its CPU
+# per /healthz, the acquire→release cycle against the minimal Redis floor
+# (and etcd's lock), and the in-memory POST /locks/{random} and /healthz
+# against nginx's fixed 200.
+#
+#   benchmarks/locks/cpu.sh               # DURATION=8 CLIENTS="32 64" ETCD=1
+#
+# Starts redis-server, a lockd on it, a lockd on the in-memory store, nginx
+# (shared/anchors/nginx.conf) and etcd on free loopback ports, and stops only
+# what it started. CPU is read from /proc/PID/stat (user + system) over each
+# wrk run and divided by the requests wrk counted. Prints one line per
+# measurement (key=value) and the goal ratios at the end; figures in CPU.md.
+#
+# Minimal floor (the issue's): redis-benchmark -c N, unpipelined, running the
+# smallest pair of scripts a Redis lock needs — SET NX PX + INCR for the
+# fence; compare-and-DEL — on random names; a cycle = 1/(1/acquire + 1/release).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+HERE=$ROOT/benchmarks/locks
+DURATION=${DURATION:-8}
+CLIENTS=${CLIENTS:-"32 64"}
+ETCD=${ETCD:-1}
+BIN=${BIN:-$ROOT/.build/release}
+ANCHORS=${ANCHORS:-$(cd "$ROOT/.." && pwd)/shared/anchors}
+[[ -d $ANCHORS ]] || ANCHORS=/work/shared/anchors
+
+TMP=$(mktemp -d /tmp/lockd-cpu.XXXXXX)
+# shellcheck source=../lib/processes.sh
+source "$HERE/../lib/processes.sh"
+
+ticks() {  # ticks PID… — user+system clock ticks of the processes and their threads
+    local total=0 pid
+    for pid in "$@"; do
+        total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
+    done
+    echo "$total"
+}
+HZ=$(getconf CLK_TCK)
+
+# measured NAME REQUESTS_FILE PIDS… -- COMMAND… : runs COMMAND, prints the CPU
+# µs per request of PIDS; COMMAND's output goes to $TMP/out.
+measure() {
+    local name=$1; shift
+    local pids=()
+    while [[ $1 != -- ]]; do pids+=("$1"); shift; done; shift
+    local before after
+    before=$(ticks "${pids[@]}")
+    timeout $((DURATION + 60)) "$@" >"$TMP/out" 2>&1
+    after=$(ticks "${pids[@]}")
+    echo "$name cpu_ticks=$((after - before))" >>"$TMP/cpu"
+    echo $((after - before))
+}
+per_request() {  # per_request TICKS REQUESTS → µs
+    python3 -c "import sys; t, n = float(sys.argv[1]), float(sys.argv[2]); print(f'{t / $HZ * 1e6 / n:.1f}' if n else 'nan')" "$1" "$2"
+}
+wrk_requests() { awk '/requests in/ {print $1}' "$TMP/out"; }
+wrk_rate() { awk '/Requests\/sec/ {print $2}' "$TMP/out"; }
+result() { grep -o "$1=[0-9.]*" "$TMP/out" | head -1 | cut -d= -f2; }
+
+REDIS_PORT=$(free_port); LOCKD_PORT=$(free_port); MEM_PORT=$(free_port)
+redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no --dir "$TMP" \
+    --logfile "$TMP/redis.log" --daemonize no &
+REDIS_PID=$!; PIDS+=("$REDIS_PID")
+wait_until 10 redis-cli -p "$REDIS_PORT" ping
+"$BIN/lockd" --listen "127.0.0.1:$LOCKD_PORT" --log-level warning --redis "redis://127.0.0.1:$REDIS_PORT" 2>"$TMP/lockd.log" &
+LOCKD_PID=$!; PIDS+=("$LOCKD_PID")
+"$BIN/lockd" --listen "127.0.0.1:$MEM_PORT" --log-level warning 2>"$TMP/lockd-mem.log" &
+MEM_PID=$!; PIDS+=("$MEM_PID")
+mkdir -p "$TMP/nginx/logs" "$TMP/nginx/tmp"
+nginx -p "$TMP/nginx" -c "$ANCHORS/nginx.conf" -g "daemon off; pid $TMP/nginx/nginx.pid; worker_processes 2;" &
+NGINX_PID=$!; PIDS+=("$NGINX_PID")
+wait_until 15 curl -sf "http://127.0.0.1:$LOCKD_PORT/readyz"
+wait_until 15 curl -sf "http://127.0.0.1:$MEM_PORT/readyz"
+wait_until 15 curl -sf "http://127.0.0.1:18080/locks/x"
+NGINX_WORKERS=$(pgrep -P "$NGINX_PID" | tr '\n' ' ')
+
+echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
+# --- lockd on Redis: /healthz and the lock cycle --------------------------------
+t=$(measure healthz "$LOCKD_PID" -- wrk -t2 -c32 -d"${DURATION}s" "http://127.0.0.1:$LOCKD_PORT/healthz")
+n=$(wrk_requests)
+HEALTHZ_US=$(per_request "$t" "$n")
+echo "healthz (redis lockd, wrk -t2 -c32): req/s=$(wrk_rate) lockd_cpu_us_per_request=$HEALTHZ_US"
+
+declare -A CYCLE FLOOR LOCK_US REDIS_US
+for c in $CLIENTS; do
+    before_redis=$(ticks "$REDIS_PID")
+    t=$(measure "cycle$c" "$LOCKD_PID" -- wrk -t"$c" -c"$c" -d"${DURATION}s" -s "$HERE/lockd-cycle.lua" \
+        "http://127.0.0.1:$LOCKD_PORT" -- 1000 "$c" "cpu$c" 0)
+    r=$(($(ticks "$REDIS_PID") - before_redis))
+    secs=$(result duration_s); http=$(result http_req_per_s)
+    n=$(python3 -c "print(int($secs * $http))")
+    CYCLE[$c]=$(result cycles_per_s)
+    LOCK_US[$c]=$(per_request "$t" "$n"); REDIS_US[$c]=$(per_request "$r" "$n")
+    echo "cycle $c clients (wrk -t$c -c$c): cycles/s=${CYCLE[$c]} errors=$(result errors) lockd_cpu_us_per_request=${LOCK_US[$c]} redis_cpu_us_per_request=${REDIS_US[$c]}"
+done
+
+# --- the minimal floor ------------------------------------------------------------
+ACQ=$(redis-cli -p "$REDIS_PORT" SCRIPT LOAD "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return redis.call('INCR', KEYS[2]) end return false")
+REL=$(redis-cli -p "$REDIS_PORT" SCRIPT LOAD "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0")
+rb_rate() { tr '\r' '\n' <"$TMP/out" | grep -o '[0-9.]* requests per second' | tail -1 | awk '{print $1}'; }
+for c in $CLIENTS; do
+    # Acquires on 100 000 names (most get taken), releases on the same names
+    # with the same token, so most releases find their lease and delete it.
+    measure "floor-acquire$c" "$REDIS_PID" -- redis-benchmark -p "$REDIS_PORT" --dbnum 9 -c "$c" -n 200000 -r 100000 -q \
+        EVALSHA "$ACQ" 2 "f$c:__rand_int__" "f$c:fence:__rand_int__" tok 600000 >/dev/null
+    a=$(rb_rate)
+    measure "floor-release$c" "$REDIS_PID" -- redis-benchmark -p "$REDIS_PORT" --dbnum 9 -c "$c" -n 50000 -r 100000 -q \
+        EVALSHA "$REL" 1 "f$c:__rand_int__" tok >/dev/null
+    rl=$(rb_rate)
+    FLOOR[$c]=$(python3 -c "print(round(1 / (1 / $a + 1 / $rl)))")
+    redis-cli -p "$REDIS_PORT" -n 9 flushdb >/dev/null
+    echo "minimal floor $c clients: acquire/s=$a release/s=$rl cycles/s=${FLOOR[$c]}"
+done
+
+# --- etcd's lock cycle (32 clients, 1000 names) -----------------------------------
+ETCD_RATE=
+if [[ $ETCD == 1 ]] && command -v etcd >/dev/null; then
+    ETCD_PORT=$(free_port); ETCD_PEER=$(free_port)
+    etcd --name bench --data-dir "$TMP/etcd" --listen-client-urls "http://127.0.0.1:$ETCD_PORT" \
+        --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" --listen-peer-urls "http://127.0.0.1:$ETCD_PEER" \
+        --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER" --initial-cluster "bench=http://127.0.0.1:$ETCD_PEER" \
+        --log-level error >"$TMP/etcd.log" 2>&1 &
+    ETCD_PID=$!; PIDS+=("$ETCD_PID")
+    wait_until 20 curl -sf "http://127.0.0.1:$ETCD_PORT/health"
+    mkdir -p "$TMP/etcd-lat"
+    measure etcd "$ETCD_PID" -- wrk -t32 -c32 -d"${DURATION}s" --timeout 30s -s "$ANCHORS/etcd-lock-cycle.lua" \
+        "http://127.0.0.1:$ETCD_PORT" -- 1000 32 bench "$TMP/etcd-lat" >/dev/null
+    ETCD_RATE=$(result cycles_per_s)
+    kill "$ETCD_PID"; wait "$ETCD_PID" 2>/dev/null || true
+    echo "etcd lock cycle 32 clients: cycles/s=$ETCD_RATE"
+fi
+
+# --- in-memory lockd against nginx (wrk -t2 -c64) ---------------------------------
+cat >"$TMP/random-post.lua" <<'EOF'
+-- POST /locks/<random name> {"ttl_ms":1000}: a fresh name per request
+-- (the thread's number in it, as every thread draws the same random numbers).
+local threads = 0
+function setup(thread) threads = threads + 1; thread:set("tid", threads) end
+local counter = 0
+function request()
+  counter = counter + 1
+  return wrk.format("POST", "/locks/r" .. tid .. "-" .. math.random(1, 1e9) .. "-" .. counter,
+    { ["Content-Type"] = "application/json" }, '{"ttl_ms":1000}')
+end
+EOF
+# shellcheck disable=SC2086
+t=$(measure nginx-post $NGINX_WORKERS -- wrk -t2 -c64 -d"${DURATION}s" -s "$ANCHORS/post.lua" "http://127.0.0.1:18080/locks/bench-lock")
+NGINX_RATE=$(wrk_rate); NGINX_US=$(per_request "$t" "$(wrk_requests)")
+t=$(measure mem-post "$MEM_PID" -- wrk -t2 -c64 -d"${DURATION}s" -s "$TMP/random-post.lua" "http://127.0.0.1:$MEM_PORT")
+MEM_RATE=$(wrk_rate); MEM_US=$(per_request "$t" "$(wrk_requests)")
+grep -q 'Non-2xx' "$TMP/out" && echo "in-memory POST: non-2xx answers! $(grep Non-2xx "$TMP/out")"
+t=$(measure mem-healthz "$MEM_PID" -- wrk -t2 -c64 -d"${DURATION}s" "http://127.0.0.1:$MEM_PORT/healthz")
+HZ_RATE=$(wrk_rate); HZ_US=$(per_request "$t" "$(wrk_requests)")
+echo "nginx fixed 200: req/s=$NGINX_RATE cpu_us_per_request=$NGINX_US"
+echo "in-memory lockd POST /locks/{random}: req/s=$MEM_RATE cpu_us_per_request=$MEM_US"
+echo "in-memory lockd GET /healthz (-c64): req/s=$HZ_RATE cpu_us_per_request=$HZ_US"
+echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# --- goals --------------------------------------------------------------------
+python3 - "$HEALTHZ_US" "$NGINX_RATE" "$MEM_RATE" "$HZ_RATE" "$ETCD_RATE" "$CLIENTS" \
+    "$(for c in $CLIENTS; do echo -n "${LOCK_US[$c]},${CYCLE[$c]},${FLOOR[$c]} "; done)" <<'EOF'
+import sys
+healthz, nginx, mem, hz, etcd, clients, rows = sys.argv[1:]
+healthz, nginx, mem, hz = map(float, (healthz, nginx, mem, hz))
+def mark(ok): return "met" if ok else "NOT met"
+for c, row in zip(clients.split(), rows.split()):
+    lock, cycle, floor = map(float, row.split(","))
+    print(f"goal {c} clients: CPU/lock request ÷ CPU/healthz = {lock / healthz:.2f}× (≤ 2: {mark(lock / healthz <= 2)}); "
+          f"cycles ÷ minimal floor = {cycle / floor:.2f} (≥ 0.5: {mark(cycle / floor >= 0.5)})"
+          + (f"; ÷ etcd = {cycle / float(etcd):.1f}× (≥ 15: {mark(cycle / float(etcd) >= 15)})" if etcd else ""))
+print(f"goal in-memory POST /locks/{{random}} ÷ nginx = {mem / nginx:.2f}× (≥ 0.9: {mark(mem / nginx >= 0.9)}); "
+      f"/healthz ÷ nginx = {hz / nginx:.2f}× (≥ 1.0: {mark(hz / nginx >= 1.0)})")
+EOF

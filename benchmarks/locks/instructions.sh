@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Instructions lockd executes per request — a figure the machine's other load
+# does not move, so a change can be compared with the last one exactly
+# (issue 22's regression guard). Counted by valgrind's callgrind over a fixed
+# run: lockd (release build of lockd-instructions-bench, beside this script:
+# lockd's own composition of store, engine, API and metrics, logger at
+# warning, one event loop — valgrind cannot run the `lockd` executable, whose
+# async main crashes it) on a real redis-server serves REQUESTS/2 acquire → release cycles on distinct names, then
+# REQUESTS GET /healthz, from one keep-alive client; counting is zeroed before
+# each phase and dumped after it (after a warm-up), so start-up is not counted.
+#
+#   benchmarks/locks/instructions.sh                 # REQUESTS=4000
+#   LOCKD=/other/build/release/lockd-instructions-bench benchmarks/locks/instructions.sh
+#   SKIP_BUILD=1 benchmarks/locks/instructions.sh  # the release build already made
+#   KEEP=/tmp/dumps …   # keeps the callgrind dumps (callgrind_annotate --inclusive=yes FILE)
+#
+# Prints instructions per lock request (acquire or release: the cycle's
+# total / 2) and per /healthz, and their ratio. Needs valgrind, redis-server,
+# python3. The latest figures are in CPU.md beside this script.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+REQUESTS=${REQUESTS:-4000}
+if [[ -z ${LOCKD:-} ]]; then
+    [[ -n ${SKIP_BUILD:-} ]] || swift build -c release --product lockd-instructions-bench >&2
+    LOCKD=$ROOT/.build/release/lockd-instructions-bench
+fi
+
+TMP=$(mktemp -d /tmp/lockd-instructions.XXXXXX)
+# shellcheck source=../lib/processes.sh
+source "$ROOT/benchmarks/lib/processes.sh"
+
+REDIS_PORT=$(free_port); LOCKD_PORT=$(free_port)
+redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no --dir "$TMP" \
+    --logfile "$TMP/redis.log" --daemonize no &
+PIDS+=($!)
+wait_until 10 redis-cli -p "$REDIS_PORT" ping
+# Valgrind 3.19 cannot read the DWARF 5 Swift writes: count a copy without
+# debug information (its symbols stay). One event loop: the counts then do not
+# depend on how requests happen to spread over loops.
+objcopy --strip-debug "$LOCKD" "$TMP/lockd"
+valgrind --tool=callgrind --callgrind-out-file="$TMP/callgrind.%p" \
+    "$TMP/lockd" "127.0.0.1:$LOCKD_PORT" "redis://127.0.0.1:$REDIS_PORT" 1 >"$TMP/lockd.log" 2>&1 &
+LOCKD_PID=$!
+PIDS+=("$LOCKD_PID")
+alive_and_ready() { kill -0 "$LOCKD_PID" && curl -sf "http://127.0.0.1:$LOCKD_PORT/healthz"; }
+wait_until 120 alive_and_ready || { cat "$TMP/lockd.log" >&2; exit 1; }
+
+# drive PHASE COUNT: COUNT requests of one kind from one keep-alive connection.
+drive() {
+    python3 - "$LOCKD_PORT" "$1" "$2" <<'EOF'
+import http.client, json, sys
+port, phase, count = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+conn = http.client.HTTPConnection("127.0.0.1", port)
+def call(method, path, body=None, headers={}):
+    conn.request(method, path, body=body, headers=headers)
+    reply = conn.getresponse()
+    return reply.status, reply.read()
+if phase == "healthz":
+    for _ in range(count):
+        status, _ = call("GET", "/healthz")
+        assert status == 200, status
+else:
+    for i in range(count // 2):
+        name = f"instr-{phase}-{i % 1000}"
+        status, body = call("POST", f"/locks/{name}", b'{"ttl_ms":30000}', {"Content-Type": "application/json"})
+        assert status == 201, (status, body)
+        status, _ = call("DELETE", f"/locks/{name}", headers={"Lock-Token": json.loads(body)["token"]})
+        assert status == 204, status
+EOF
+}
+# counted PHASE: the instructions lockd executed while PHASE ran.
+counted() {
+    drive "warm-$1" 200
+    callgrind_control --zero "$LOCKD_PID" >/dev/null
+    drive "$1" "$REQUESTS"
+    callgrind_control --dump="$1" "$LOCKD_PID" >/dev/null
+    # The dump just written (one file per thread would be summed; callgrind
+    # writes one for all threads by default).
+    local dump
+    dump=$(ls -t "$TMP"/callgrind.* | head -1)
+    awk '/^summary:/ {print $2; exit}' "$dump"
+    if [[ -n ${KEEP:-} ]]; then mkdir -p "$KEEP" && cp "$dump" "$KEEP/callgrind.$1"; fi
+}
+LOCK=$(counted lock)
+HEALTHZ=$(counted healthz)
+python3 - "$LOCK" "$HEALTHZ" "$REQUESTS" "$LOCKD" <<'EOF'
+import sys
+lock, healthz, n, binary = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+print(f"lockd: {binary}")
+print(f"requests per phase: {n} (one keep-alive client, one event loop, Redis store)")
+print(f"instructions per lock request (acquire or release, cycle / 2): {lock / n:,.0f}")
+print(f"instructions per GET /healthz: {healthz / n:,.0f}")
+print(f"lock request / healthz: {lock / healthz:.2f}x")
+EOF

@@ -1,0 +1,43 @@
+// lockd composed as the `lockd` executable composes it (Redis store, engine,
+// API with its metrics, HTTP server, logging bootstrapped the same way; no
+// access log, log level warning), for
+// benchmarks/locks/instructions.sh. Valgrind cannot run `lockd` itself: an
+// async `@main` parks the main thread in libdispatch's signal thread, which
+// crashes valgrind 3.19; here `main` is synchronous and only pauses.
+// Usage: lockd-instructions-bench HOST:PORT REDIS_URL [EVENT_LOOPS]
+#if canImport(Glibc)
+import Glibc
+#endif
+import LockEngine
+import LockdAPI
+import LockdHTTP
+import LockdRedis
+import LockdTransport
+import Logging
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+guard arguments.count >= 2 else {
+    print("usage: lockd-instructions-bench HOST:PORT REDIS_URL [EVENT_LOOPS]")
+    exit(2)
+}
+// As lockd bootstraps it (text format): the request id comes from the metadata provider.
+LoggingSystem.bootstrap({ label, provider in
+    var handler = StreamLogHandler.standardError(label: label, metadataProvider: provider)
+    handler.logLevel = .warning
+    return handler
+}, metadataProvider: HTTPRequestLogMetadata.metadataProvider)
+let logger = Logger(label: "lockd")
+let loops = try EventLoopGroup(loopCount: arguments.count > 2 ? Int(arguments[2]) ?? 1 : 1)
+let metrics = LockdMetrics(store: "redis")
+let redis = try RedisLockBackend(configuration: try RedisConfiguration(url: arguments[1]), loops: loops,
+                                 metrics: metrics.lock, logger: logger)
+let engine = LockEngine(store: redis.store, configuration: LockEngineConfiguration(), loops: loops,
+                        upkeepLoop: redis.upkeepLoop, metrics: metrics.lock, logger: logger)
+let api = metrics.api(engine: engine, redis: redis.client, accessLog: nil) { 0 }
+let server = HTTPServer(configuration: HTTPServerConfiguration(listenAddress: arguments[0]), responder: api.responder,
+                        eventLoopGroup: loops, logger: logger, observer: api.observer)
+let upkeep = Task { await engine.run() }
+let bound = try server.start()
+print("lockd-instructions-bench listening on \(bound[0])")
+fflush(nil)
+while true { pause() }
