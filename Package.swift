@@ -14,6 +14,7 @@ import PackageDescription
 //   LockEngine       lock semantics over the LockStore protocol (Redis and in-memory stores)
 //   LockdAPI         HTTP ↔ engine: routes, JSON bodies, problem details
 //   LockdClient      the Swift SDK: generated from openapi.yaml, plus LockClient
+//   LockdClientURLSession  LockClient(serverURL:session:), apart so that LockdClient never loads libcurl
 //   CLockdChild      posix_spawn in a process group and a signal self-pipe, for `lockd exec`
 //   lockd            the executable: configuration and wiring (the composition root, a ServiceGroup);
 //                    also the command-line client (`lockd exec`, `lockd acquire` …) over LockdClient
@@ -30,6 +31,7 @@ let package = Package(
         .executable(name: "lockd", targets: ["lockd"]),
         .executable(name: "lockbench", targets: ["lockbench"]),
         .library(name: "LockdClient", targets: ["LockdClient"]),
+        .library(name: "LockdClientURLSession", targets: ["LockdClientURLSession"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -173,9 +175,13 @@ let package = Package(
                 "LockdTransport",
                 "LockdTLS",
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
-                .product(name: "OpenAPIURLSession", package: "swift-openapi-urlsession"),
             ],
             exclude: ["openapi-generator-config.yaml"],
+            swiftSettings: strictSwift
+        ),
+        .target(
+            name: "LockdClientURLSession",
+            dependencies: ["LockdClient", .product(name: "OpenAPIURLSession", package: "swift-openapi-urlsession")],
             swiftSettings: strictSwift
         ),
         .executableTarget(
@@ -197,7 +203,7 @@ let package = Package(
         .testTarget(
             name: "LockdClientTests",
             dependencies: [
-                "LockdClient", "LockdAPI", "LockdTLS", "LockdTestSupport",
+                "LockdClient", "LockdClientURLSession", "LockdAPI", "LockdTLS", "LockdTransport", "LockdTestSupport",
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "OpenAPIURLSession", package: "swift-openapi-urlsession"),
             ],

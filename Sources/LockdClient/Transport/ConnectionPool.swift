@@ -72,6 +72,9 @@ final class ConnectionPools: Sendable {
         self.tlsContext.withLock { $0 = tlsContext }
     }
 
+    /// The shared loop, or nil if it could not start.
+    var loop: EventLoop? { try? Self.sharedLoop.get() }
+
     /// The pool for `key`, made on first use.
     /// - Throws: ``ConnectionFailure`` when no loop could start or the CAs cannot be read.
     func pool(for key: Key) throws -> ConnectionPool {
