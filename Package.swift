@@ -12,6 +12,8 @@ import PackageDescription
 //   RESP             the Redis wire codec — pure, no I/O
 //   LockdRedis       Redis connections, pool, scripts, pub/sub — no HTTP knowledge
 //   LockEngine       lock semantics over the LockStore protocol (Redis and in-memory stores)
+//   LockdJSON        a strict, bounded JSON parser (request bodies, the auth file)
+//   LockdAuth        the auth file: clients, SHA-256 digests of their secrets, grants on name patterns
 //   LockdAPI         HTTP ↔ engine: routes, JSON bodies, problem details
 //   LockdClient      the Swift SDK: generated from openapi.yaml, plus LockClient
 //   LockdClientURLSession  LockClient(serverURL:session:), apart so that LockdClient never loads libcurl
@@ -83,10 +85,14 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
+        .target(name: "LockdJSON", swiftSettings: strictSwift),
+        .target(name: "LockdAuth", dependencies: ["LockEngine", "LockdJSON", "COpenSSL"], swiftSettings: strictSwift),
         .target(
             name: "LockdAPI",
             dependencies: [
                 "LockEngine",
+                "LockdJSON",
+                "LockdAuth",
                 "LockdHTTP",
                 "LockdHTTPCompression",
                 .product(name: "Logging", package: "swift-log"),
@@ -100,6 +106,7 @@ let package = Package(
             name: "lockd",
             dependencies: [
                 "LockdAPI",
+                "LockdAuth",
                 "LockdHTTP",
                 "LockdRedis",
                 "LockEngine",
@@ -153,7 +160,7 @@ let package = Package(
         .target(
             name: "LockdTestSupport",
             dependencies: [
-                "LockdTransport", "LockdTLS", "LockdHTTP", "LockdRedis", "LockEngine", "LockdAPI", "CZlib",
+                "LockdTransport", "LockdTLS", "LockdHTTP", "LockdRedis", "LockEngine", "LockdAPI", "LockdAuth", "CZlib",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/LockdTestSupport",
@@ -165,7 +172,8 @@ let package = Package(
         .testTarget(name: "RESPTests", dependencies: ["RESP"], swiftSettings: strictSwift),
         .testTarget(name: "LockdRedisTests", dependencies: ["LockdRedis", "LockdTestSupport", .product(name: "Logging", package: "swift-log")], swiftSettings: strictSwift),
         .testTarget(name: "LockEngineTests", dependencies: ["LockEngine", "LockdTestSupport"], swiftSettings: strictSwift),
-        .testTarget(name: "LockdAPITests", dependencies: ["LockdAPI", "LockEngine", "LockdTestSupport"], swiftSettings: strictSwift),
+        .testTarget(name: "LockdAuthTests", dependencies: ["LockdAuth", "LockEngine"], swiftSettings: strictSwift),
+        .testTarget(name: "LockdAPITests", dependencies: ["LockdAPI", "LockdAuth", "LockEngine", "LockdTestSupport"], swiftSettings: strictSwift),
         // The SDK. Its generated half is committed (GeneratedSources/, made by `swift run
         // swift-openapi-generator`, see its config): a build plugin on any target makes
         // SwiftPM build the generator for every product, `swift run lockd` included.
@@ -203,14 +211,14 @@ let package = Package(
         .testTarget(
             name: "LockdClientTests",
             dependencies: [
-                "LockdClient", "LockdClientURLSession", "LockdAPI", "LockdTLS", "LockdTransport", "LockdTestSupport",
+                "LockdClient", "LockdClientURLSession", "LockdAPI", "LockdAuth", "LockdTLS", "LockdTransport", "LockdTestSupport",
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "OpenAPIURLSession", package: "swift-openapi-urlsession"),
             ],
             swiftSettings: strictSwift
         ),
         // Depends on the lockd and lockbench executables so that they are built with the tests, which run them.
-        .testTarget(name: "LockdOperationsTests", dependencies: ["lockd", "lockbench", "LockdTLS", "LockdTestSupport"], swiftSettings: strictSwift),
+        .testTarget(name: "LockdOperationsTests", dependencies: ["lockd", "lockbench", "LockdAuth", "LockdTLS", "LockdTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "LockbenchTests", dependencies: ["LockbenchCore"], swiftSettings: strictSwift),
     ]
 )

@@ -9,7 +9,10 @@
 #   bash scripts/check-spec-conformance.sh          # needs: schemathesis, redis-server
 #
 # lockd runs with the default --max-wait-ms, the maximum the spec states for
-# wait_ms; a generated long poll on a held lock may take that long.
+# wait_ms; a generated long poll on a held lock may take that long. It runs
+# with an auth file, as the spec's bearer scheme says: schemathesis sends the
+# token of a client granted every action on every name, and its ignored-auth
+# check proves a request without one is refused.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,6 +40,10 @@ wait_for() {
 swift build --product lockd >/dev/null
 lockd=$(swift build --product lockd --show-bin-path)/lockd
 
+client=$("$lockd" new-client spec-check --grant 'lock,read,admin=*')
+token=$(sed -n 2p <<<"$client")
+printf '{"clients": [%s]}\n' "$(sed -n 4p <<<"$client")" >"$workdir/auth.json"
+
 redis_port=$(free_port)
 redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$workdir" --daemonize no \
     --logfile "$workdir/redis.log" &
@@ -46,12 +53,13 @@ run_against() {
     local label=$1; shift
     local port
     port=$(free_port)
-    "$lockd" --listen "127.0.0.1:$port" --log-level error "$@" &
+    "$lockd" --listen "127.0.0.1:$port" --log-level error --auth-file "$workdir/auth.json" "$@" &
     local pid=$!
     pids+=("$pid")
     wait_for "http://127.0.0.1:$port/readyz"
     echo "spec-check: $label"
     timeout 600 schemathesis run openapi.yaml --url "http://127.0.0.1:$port" \
+        --header "Authorization: Bearer $token" \
         --max-examples "$examples" --seed 1 --request-timeout 70 --max-response-time 65 --checks all \
         --no-color
     kill "$pid"

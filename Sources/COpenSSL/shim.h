@@ -1,4 +1,5 @@
-// The system's OpenSSL (Debian's libssl-dev), for lockd's TLS. OpenSSL
+// The system's OpenSSL (Debian's libssl-dev), for lockd's TLS and the auth
+// file's SHA-256 digests. OpenSSL
 // spells several calls as macros, which Swift cannot import: they are
 // wrapped here as functions, and the ALPN choice is a C callback.
 #ifndef LOCKD_COPENSSL_SHIM_H
@@ -6,6 +7,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>

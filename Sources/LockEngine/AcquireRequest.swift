@@ -15,10 +15,13 @@ public struct AcquireRequest: Sendable {
     public var limit: Int
     /// Exclusive, or shared (a reader of a reader-writer lock; limit 1 only).
     public var mode: LockMode
+    /// The authenticated client asking (with auth on), shown on its holder.
+    public var client: String?
 
     /// Creates a request; ``LockEngine/acquire(_:)`` checks the ranges.
     public init(name: LockName, ttlMs: Int64, waitMs: Int64 = 0, owner: String? = nil, token: LeaseToken? = nil,
-                limit: Int = 1, mode: LockMode = .exclusive) {
+                limit: Int = 1, mode: LockMode = .exclusive, client: String? = nil) {
+        self.client = client
         self.name = name
         self.ttlMs = ttlMs
         self.waitMs = waitMs

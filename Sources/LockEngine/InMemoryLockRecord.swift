@@ -8,6 +8,7 @@ struct InMemoryLockRecord {
         var expiresAtMs: Int64
         var owner: String?
         var mode: LockMode
+        var client: String? = nil
     }
 
     /// Live leases (after ``dropExpired(now:)``), all in one mode.
@@ -83,7 +84,8 @@ struct InMemoryLockRecord {
 
     func holders(now: Int64) -> [Holder] {
         leases.map {
-            Holder(owner: $0.owner, fence: $0.fence, expiresAtMs: $0.expiresAtMs, remainingMs: $0.expiresAtMs - now, mode: $0.mode)
+            Holder(owner: $0.owner, fence: $0.fence, expiresAtMs: $0.expiresAtMs, remainingMs: $0.expiresAtMs - now, mode: $0.mode,
+                   client: $0.client)
         }
     }
 

@@ -57,7 +57,8 @@ public final class InMemoryLockStore: LockStore {
             if let place { record.queue.remove(at: place) }
             let lease = Record.StoredLease(
                 token: attempt.token, fence: state.nextFence(), ttlMs: attempt.ttlMs,
-                expiresAtMs: now + attempt.ttlMs, owner: attempt.owner, mode: attempt.mode
+                expiresAtMs: now + attempt.ttlMs, owner: attempt.owner, mode: attempt.mode,
+                client: attempt.client
             )
             record.leases.append(lease)
             // The waiters behind learn when to look again (an expiry tells no

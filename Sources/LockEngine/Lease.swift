@@ -45,9 +45,13 @@ public struct Holder: Sendable, Equatable {
     public var remainingMs: Int64
     /// How the lease holds its name.
     public var mode: LockMode
+    /// The authenticated client that took the lease (auth on), else nil.
+    public var client: String?
 
     /// Creates a holder value.
-    public init(owner: String?, fence: Int64, expiresAtMs: Int64, remainingMs: Int64, mode: LockMode = .exclusive) {
+    public init(owner: String?, fence: Int64, expiresAtMs: Int64, remainingMs: Int64, mode: LockMode = .exclusive,
+                client: String? = nil) {
+        self.client = client
         self.owner = owner
         self.fence = fence
         self.expiresAtMs = expiresAtMs

@@ -63,7 +63,7 @@ public final class LockEngine: Sendable {
         let token = request.token ?? LeaseToken.random()
         guard request.waitMs > 0 else {
             let attempt = AcquireAttempt(name: request.name, token: token, ttlMs: request.ttlMs, owner: request.owner, waiter: nil,
-                                         mode: request.mode, limit: request.limit)
+                                         mode: request.mode, limit: request.limit, client: request.client)
             for _ in 0..<Self.deliveryAttempts {
                 switch try await attemptDeliverable(attempt) {
                 case .granted(let grant): return grant
@@ -148,7 +148,8 @@ public final class LockEngine: Sendable {
             let now = MonotonicClock.now()
             let attempt = AcquireAttempt(
                 name: request.name, token: token, ttlMs: request.ttlMs, owner: request.owner, waiter: waiter,
-                waitMs: Int64((deadline > now ? deadline - now : 0) / 1_000_000), mode: request.mode, limit: request.limit)
+                waitMs: Int64((deadline > now ? deadline - now : 0) / 1_000_000), mode: request.mode, limit: request.limit,
+                client: request.client)
             var outageUntil: UInt64?
             let outcome: Delivery?
             do throws(LockError) {

@@ -55,10 +55,13 @@ public struct AcquireAttempt: Sendable {
     public var mode: LockMode
     /// The name's limit this attempt expects: 1, or a semaphore's size.
     public var limit: Int
+    /// The authenticated client, if any, recorded with the lease.
+    public var client: String?
 
     /// Creates an attempt.
     public init(name: LockName, token: LeaseToken, ttlMs: Int64, owner: String?, waiter: WaiterID?, waitMs: Int64 = 0,
-                mode: LockMode = .exclusive, limit: Int = 1) {
+                mode: LockMode = .exclusive, limit: Int = 1, client: String? = nil) {
+        self.client = client
         self.name = name
         self.token = token
         self.ttlMs = ttlMs

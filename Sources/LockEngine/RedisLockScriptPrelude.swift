@@ -7,6 +7,13 @@ extension RedisLockScripts {
           local t = redis.call('TIME')
           return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), tonumber(t[1]) * 1000000 + tonumber(t[2])
         end
+        -- A grant is `fence:ttl:client|owner` (client ids hold no '|'; an
+        -- older grant has no client). Returns the owner, then the client.
+        local function owner_client(tail)
+          local client, owner = string.match(tail, '^([^|]*)|(.*)$')
+          if client then return owner, client end
+          return tail, ''
+        end
         local function instance_of(member) return string.sub(member, 1, \(instanceIDLength)) end
         -- What a queue entry waits for, from its waiter id's tail: 'x'
         -- (exclusive) or 's' (shared), and the name's limit.
@@ -78,11 +85,13 @@ extension RedisLockScripts {
           if first and tonumber(first) > now then return tonumber(first) - now end
           return nil
         end
-        -- The live holders, flat: `fence, remaining_ms, mode, owner, …`;
+        -- The live holders, flat: `fence, remaining_ms, mode, owner, client, …`;
         -- then their mode and the name's limit (nil when free). Reads only.
         local function holder_list(lease, holders, grants, now)
-          local current = redis.call('HMGET', lease, 'fence', 'owner')
-          if current[1] then return {tonumber(current[1]), redis.call('PTTL', lease), 'x', current[2] or ''}, 'x', 1 end
+          local current = redis.call('HMGET', lease, 'fence', 'owner', 'client')
+          if current[1] then
+            return {tonumber(current[1]), redis.call('PTTL', lease), 'x', current[2] or '', current[3] or ''}, 'x', 1
+          end
           local list = {}
           local live = redis.call('ZRANGEBYSCORE', holders, '(' .. num(now), '+inf', 'WITHSCORES')
           if #live == 0 then return list, nil, nil end
@@ -91,11 +100,13 @@ extension RedisLockScripts {
           for i = 1, #live, 2 do
             local grant = redis.call('HGET', grants, live[i])
             if grant then
-              local fence, _, owner = string.match(grant, '^(%d+):(%d+):(.*)$')
+              local fence, _, tail = string.match(grant, '^(%d+):(%d+):(.*)$')
+              local owner, client = owner_client(tail)
               list[#list + 1] = tonumber(fence)
               list[#list + 1] = tonumber(live[i + 1]) - now
               list[#list + 1] = meta[1]
               list[#list + 1] = owner
+              list[#list + 1] = client
             end
           end
           return list, meta[1], tonumber(meta[2]) or 1

@@ -4,10 +4,10 @@
 /// Keys of one lock share the hash tag `{name}` so they stay in one Redis
 /// Cluster slot:
 /// - `lockd:{name}:lease` — a plain lock's one lease (exclusive, limit 1):
-///   hash `token fence owner ttl`, expiring by `PX`;
+///   hash `token fence owner ttl client` (client: the authenticated client id, empty with auth off), expiring by `PX`;
 /// - `lockd:{name}:holders` and `lockd:{name}:grants` — the leases of any
 ///   other name (a semaphore's, or readers'): a sorted set of tokens by
-///   expiry (ms) and a hash `token → "fence:ttl:owner"` with the name's
+///   expiry (ms) and a hash `token → "fence:ttl:client|owner"` with the name's
 ///   `mode` (`x` or `s`) and `limit`; both expire with the last lease;
 /// - `lockd:{name}:fence` — the fence counter, one for every mode;
 /// - `lockd:{name}:waiters` — the one FIFO queue (sorted set, score = arrival
@@ -50,7 +50,7 @@ enum RedisLockScripts {
     static let instanceIDLength = 16
 
     /// KEYS lease fence waiters instances holders grants; ARGV token ttl
-    /// owner member window_ms retention_ms name mode limit (member empty: no
+    /// owner member window_ms retention_ms name mode limit client (member empty: no
     /// waiting; mode `x` or `s`). Returns `{1, fence, now, ttl, owner,
     /// is_retry, recheck_ms, limit, mode}` when granted (recheck_ms > 0: the
     /// queue's next waiter is the caller's instance's, and should look again
@@ -63,7 +63,7 @@ enum RedisLockScripts {
         local lease, fence_key, queue, instances, holders, grants = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
         local token, ttl, owner, member = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
         local window, retention, name = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
-        local wish, limit = ARGV[8], tonumber(ARGV[9])
+        local wish, limit, client = ARGV[8], tonumber(ARGV[9]), ARGV[10] or ''
         local function join_queue()
           if member == '' then return end
           -- The beat keeps this fresh; a first waiter (or one after a long
@@ -105,7 +105,7 @@ enum RedisLockScripts {
           redis.call('ZADD', holders, num(now + ttl), token)
           keep_holders(holders, grants, now)
           leave_queue()
-          return {1, tonumber(fence), now, ttl, own, 1, 0, held_limit, mode}
+          return {1, tonumber(fence), now, ttl, (owner_client(own)), 1, 0, held_limit, mode}
         end
         -- Who may take it: a full name admits no one.
         local run, whole, after_mode, after_count, first_alive, dropped = {}, false, mode, count, 0, false
@@ -130,10 +130,10 @@ enum RedisLockScripts {
         redis.call('PEXPIRE', fence_key, \(fenceRetentionMs))
         local plain = wish == 'x' and limit == 1
         if plain then
-          redis.call('HSET', lease, 'token', token, 'fence', num(fence), 'owner', owner, 'ttl', ttl)
+          redis.call('HSET', lease, 'token', token, 'fence', num(fence), 'owner', owner, 'ttl', ttl, 'client', client)
           redis.call('PEXPIRE', lease, ttl)
         else
-          redis.call('HSET', grants, token, num(fence) .. ':' .. num(ttl) .. ':' .. owner, 'mode', wish, 'limit', limit)
+          redis.call('HSET', grants, token, num(fence) .. ':' .. num(ttl) .. ':' .. client .. '|' .. owner, 'mode', wish, 'limit', limit)
           redis.call('ZADD', holders, num(now + ttl), token)
           keep_holders(holders, grants, now)
         end
@@ -183,7 +183,7 @@ enum RedisLockScripts {
         redis.call('ZADD', KEYS[2], num(now + ttl), ARGV[1])
         keep_holders(KEYS[2], KEYS[3], now)
         local meta = redis.call('HMGET', KEYS[3], 'mode', 'limit')
-        return {1, tonumber(fence), now, ttl, owner, tonumber(meta[2]) or 1, meta[1] or 'x'}
+        return {1, tonumber(fence), now, ttl, (owner_client(owner)), tonumber(meta[2]) or 1, meta[1] or 'x'}
         """
 
     /// KEYS lease waiters instances holders grants; ARGV token name. Returns

@@ -69,7 +69,7 @@ public final class RedisLockStore: LockStore {
         ], arguments: [
             attempt.token.value, String(attempt.ttlMs), attempt.owner ?? "", attempt.waiter.map(member) ?? "",
             livenessWindowArgument, String(retention(waitMs: attempt.waitMs)), attempt.name.value,
-            Self.modeArgument(attempt.mode), String(attempt.limit),
+            Self.modeArgument(attempt.mode), String(attempt.limit), attempt.client ?? "",
         ])
         let fields = try Self.fields(reply, count: 2)
         switch fields[0].int {
@@ -137,16 +137,16 @@ public final class RedisLockStore: LockStore {
                           limit: Int(try int(fields[1])), waiting: Int(try int(fields[2])))
     }
 
-    /// The scripts' flat `fence, remaining_ms, mode, owner, …` list.
+    /// The scripts' flat `fence, remaining_ms, mode, owner, client, …` list.
     private static func holders(_ value: RESPValue, now: Int64) throws(LockError) -> [Holder] {
-        guard let flat = value.array, flat.count % 4 == 0 else { throw malformed }
+        guard let flat = value.array, flat.count % 5 == 0 else { throw malformed }
         var holders: [Holder] = []
-        holders.reserveCapacity(flat.count / 4)
-        for start in stride(from: 0, to: flat.count, by: 4) {
+        holders.reserveCapacity(flat.count / 5)
+        for start in stride(from: 0, to: flat.count, by: 5) {
             let remaining = try int(flat[start + 1])
             guard remaining > 0 else { continue }
             holders.append(Holder(owner: owner(flat[start + 3]), fence: try int(flat[start]), expiresAtMs: now + remaining,
-                                  remainingMs: remaining, mode: try mode(flat[start + 2])))
+                                  remainingMs: remaining, mode: try mode(flat[start + 2]), client: owner(flat[start + 4])))
         }
         return holders
     }

@@ -14,15 +14,20 @@ public struct LockRequests: Sendable {
     private let pathPrefix: String
     private let host: String
     private let acquireTail: String
+    /// `\r\nAuthorization: Bearer SECRET`, or empty without a token.
+    private let authorization: String
 
     /// Prepares requests for `target` with the given acquire body fields;
-    /// `limit` and `mode` are sent only when not the defaults.
-    public init(target: BenchTarget, ttlMs: Int, waitMs: Int, limit: Int = 1, shared: Bool = false) {
+    /// `limit` and `mode` are sent only when not the defaults; `authToken`,
+    /// when given, goes with every request as `Authorization: Bearer`.
+    public init(target: BenchTarget, ttlMs: Int, waitMs: Int, limit: Int = 1, shared: Bool = false, authToken: String? = nil) {
         pathPrefix = target.basePath + "/locks/"
         host = target.hostHeader
+        let authorization = authToken.map { "\r\nAuthorization: Bearer \($0)" } ?? ""
+        self.authorization = authorization
         let body = #"{"ttl_ms":\#(ttlMs),"wait_ms":\#(waitMs)"# + (limit == 1 ? "" : #","limit":\#(limit)"#)
             + (shared ? #","mode":"shared""# : "") + "}"
-        acquireTail = " HTTP/1.1\r\nHost: \(host)\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+        acquireTail = " HTTP/1.1\r\nHost: \(host)\(authorization)\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
     }
 
     /// `POST /locks/{name}` with the run's JSON body. `name` must already be
@@ -40,6 +45,7 @@ public struct LockRequests: Sendable {
         buffer.append(contentsOf: name.utf8)
         buffer.append(contentsOf: " HTTP/1.1\r\nHost: ".utf8)
         buffer.append(contentsOf: host.utf8)
+        buffer.append(contentsOf: authorization.utf8)
         buffer.append(contentsOf: "\r\nLock-Token: ".utf8)
         buffer.append(contentsOf: token.utf8)
         buffer.append(contentsOf: "\r\n\r\n".utf8)

@@ -69,6 +69,7 @@ enum LockJSON {
         "[" + holders.map { holder in
             var json = JSONWriter()
             if let owner = holder.owner { json.field("owner", owner) }
+            if let client = holder.client { json.field("client", client) }
             json.field("mode", holder.mode.rawValue)
             json.field("fence", holder.fence)
             json.field("expires_at", RFC3339.format(milliseconds: holder.expiresAtMs))

@@ -86,7 +86,8 @@ public struct LockAPI: Sendable {
                 owner: try body.string("owner"),
                 token: try body.string("token").map { (text: String) throws(LockError) in try LeaseToken(text) },
                 limit: limit,
-                mode: mode
+                mode: mode,
+                client: AuthenticatedClient.id
             )
             let grant = try await engine.acquire(acquire)
             acquires.record(grant.isRetry ? .retried : .granted, startedAt: started)
@@ -132,7 +133,8 @@ public struct LockAPI: Sendable {
                 guard let value = Int(text) else { throw .invalidRequest("limit must be an integer between 1 and 1000") }
                 limit = value
             }
-            let page = try await engine.list(prefix: query["prefix"] ?? "", limit: limit, cursor: query["cursor"].flatMap { $0.isEmpty ? nil : $0 })
+            let page = try await engine.list(prefix: query["prefix"] ?? "", limit: limit, cursor: query["cursor"].flatMap { $0.isEmpty ? nil : $0 },
+                                              within: ReadableNames.current)
             return HTTPResponse(status: .ok, headers: ["Content-Type": "application/json"], body: LockJSON.page(page))
         } catch {
             return failure(error, name: nil, context)

@@ -35,23 +35,26 @@ public final class LockdMetrics: Sendable {
         self.store = store
     }
 
-    /// The API over `engine` as lockd serves it — responses compressed where
-    /// the client allows it — and the observer that meters every response
-    /// (and writes the access log).
+    /// The API over `engine` as lockd serves it — requests checked against
+    /// `access` (when given), responses compressed where the client allows
+    /// it — and the observer that meters every response (and writes the
+    /// access log).
     /// - Parameters:
+    ///   - access: the auth rules (`--auth-file`); nil serves every request.
     ///   - redis: the store's client, for `lockd_redis_*`; nil with the in-memory store.
     ///   - accessLog: where request lines go; nil writes none.
     ///   - openConnections: the HTTP server's open connections, read at scrape time.
     public func api(
-        engine: LockEngine, redis: RedisClient?, accessLog: AccessLog?, openConnections: @escaping @Sendable () -> Int
-    ) -> (responder: CompressingResponder<Router>, observer: any HTTPExchangeObserver) {
+        engine: LockEngine, redis: RedisClient?, accessLog: AccessLog?, access: AccessRules? = nil,
+        openConnections: @escaping @Sendable () -> Int
+    ) -> (responder: CompressingResponder<AccessControlResponder>, observer: any HTTPExchangeObserver) {
         let redisStats = redis.map(Self.stats(of:))
         let api = LockAPI(engine: engine, storeName: store, factory: factory) { [self] in
             render(openConnections: openConnections, redis: redisStats)
         }
         let router = api.router
         let metering = HTTPMetering(routes: router.routeNames, factory: factory, accessLog: accessLog)
-        return (CompressingResponder(wrapping: router), metering)
+        return (CompressingResponder(wrapping: AccessControlResponder(router: router, rules: access)), metering)
     }
 
     private static func stats(of client: RedisClient) -> @Sendable () -> RedisScrape {

@@ -59,6 +59,9 @@ enum MetricCatalog {
             "Leases ended: released through this instance, or lost (a renew or release came after the lease was gone)."),
         "lockd_leases_expired_total": Entry("Leases granted by this instance that ran out without being released."),
         "lockd_store_call_duration_seconds": Entry("Round trips to the lock store (Redis), by operation.", buckets: latencyBuckets),
+        "lockd_auth_requests_total": Entry(
+            "Requests of clients of the auth file, by client id and outcome: granted, or forbidden (403: no grant for the route and name)."),
+        "lockd_auth_unauthorized_total": Entry("Requests answered 401: no bearer token, or one no client of the auth file has."),
         "lockd_store_errors_total": Entry("Lock store calls that failed, by operation and kind of failure."),
     ]
 }

@@ -1,4 +1,5 @@
 import LockEngine
+import LockdJSON
 
 /// Reads a request body as a JSON object of known fields, whatever its
 /// `Content-Type` says (curl's `-d` labels JSON as a form).

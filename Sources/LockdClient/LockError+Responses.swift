@@ -40,6 +40,24 @@ extension LockError {
         }
     }
 
+    /// lockd runs with an auth file and knows no client by this token (or none was sent).
+    init(_ response: Components.Responses.Unauthorized) {
+        guard case .applicationProblemJson(let problem) = response.body else {
+            self = .unauthorized(detail: "send a bearer token")
+            return
+        }
+        self = .unauthorized(detail: problem.detail)
+    }
+
+    /// The client's grants do not cover this action on this name.
+    init(_ response: Components.Responses.Forbidden) {
+        guard case .applicationProblemJson(let problem) = response.body else {
+            self = .forbidden(detail: "no grant for this action on this name")
+            return
+        }
+        self = .forbidden(detail: problem.detail)
+    }
+
     init(_ response: Components.Responses.Unavailable) {
         self = .unavailable(retryAfter: .seconds(max(1, response.headers.retryAfter)))
     }

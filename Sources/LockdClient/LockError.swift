@@ -51,6 +51,15 @@ public enum LockError: Error, Sendable {
     /// (a bad lock name, a TTL out of range, a wait above the server's maximum, …).
     case invalidRequest(detail: String)
 
+    /// lockd runs with `--auth-file` and the client sent no bearer token, or one
+    /// lockd does not know: pass `bearerToken:` (a secret from `lockd new-client`).
+    /// Never retried.
+    case unauthorized(detail: String)
+
+    /// The client's token is known but its grants do not cover this action on
+    /// this name; `detail` names the client, the action and the name. Never retried.
+    case forbidden(detail: String)
+
     /// lockd cannot serve right now (its store is unreachable, or it is shutting
     /// down), and kept answering so for longer than the call's budget (the SDK
     /// retries before it throws this). Retry after `retryAfter` when given.
@@ -75,6 +84,10 @@ extension LockError: CustomStringConvertible {
             return "lease lost"
         case .invalidRequest(let detail):
             return "invalid request: \(detail)"
+        case .unauthorized(let detail):
+            return "unauthorized: \(detail)"
+        case .forbidden(let detail):
+            return "forbidden: \(detail)"
         case .unavailable(let retryAfter):
             return "lockd unavailable" + (retryAfter.map { "; retry after \($0)" } ?? "")
         case .transport(let underlying):

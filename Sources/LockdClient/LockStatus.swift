@@ -52,9 +52,14 @@ public struct LockHolder: Sendable, Hashable {
     public var remaining: Duration
     /// ``LockMode/exclusive``, or ``LockMode/shared`` for a reader.
     public var mode: LockMode
+    /// The id of the authenticated client that took the lease, when lockd
+    /// runs with `--auth-file`.
+    public var client: String?
 
     /// Creates a holder; lockd's answers are turned into these for you.
-    public init(owner: String?, fence: Int64, expiresAt: Date, remaining: Duration, mode: LockMode = .exclusive) {
+    public init(owner: String?, fence: Int64, expiresAt: Date, remaining: Duration, mode: LockMode = .exclusive,
+                client: String? = nil) {
+        self.client = client
         self.owner = owner
         self.fence = fence
         self.expiresAt = expiresAt
@@ -77,7 +82,8 @@ extension LockHolder {
             fence: wire.fence,
             expiresAt: wire.expiresAt,
             remaining: .milliseconds(wire.ttlMs),
-            mode: LockMode(wire.mode)
+            mode: LockMode(wire.mode),
+            client: wire.client
         )
     }
 }

@@ -40,6 +40,8 @@ struct RemoteLocks: Sendable {
         case .created(let response): return try response.body.json
         case .ok(let response): return try response.body.json
         case .badRequest(let response): throw LockError(response)
+        case .unauthorized(let response): throw LockError(response)
+        case .forbidden(let response): throw LockError(response)
         case .conflict(let response): throw LockError(response)
         case .unsupportedMediaType(let response): throw LockError(response)
         case .serviceUnavailable(let response): throw LockError(response)
@@ -63,6 +65,8 @@ struct RemoteLocks: Sendable {
         switch output {
         case .ok(let response): return try response.body.json
         case .badRequest(let response): throw LockError(response)
+        case .unauthorized(let response): throw LockError(response)
+        case .forbidden(let response): throw LockError(response)
         case .conflict: throw LockError.leaseLost
         case .unsupportedMediaType(let response): throw LockError(response)
         case .serviceUnavailable(let response): throw LockError(response)
@@ -81,6 +85,8 @@ struct RemoteLocks: Sendable {
         switch output {
         case .noContent: return
         case .badRequest(let response): throw LockError(response)
+        case .unauthorized(let response): throw LockError(response)
+        case .forbidden(let response): throw LockError(response)
         case .conflict: throw LockError.leaseLost
         case .serviceUnavailable(let response): throw LockError(response)
         case .default(let status, let response): throw LockError(status: status, response)
@@ -104,6 +110,8 @@ struct RemoteLocks: Sendable {
             switch output {
             case .ok(let response): return LockStatus(try response.body.json)
             case .badRequest(let response): throw LockError(response)
+            case .unauthorized(let response): throw LockError(response)
+            case .forbidden(let response): throw LockError(response)
             case .serviceUnavailable(let response): throw LockError(response)
             case .default(let status, let response): throw LockError(status: status, response)
             }
@@ -122,6 +130,8 @@ struct RemoteLocks: Sendable {
                 let page = try response.body.json
                 return (page.locks.map(LockStatus.init), page.nextCursor)
             case .badRequest(let response): throw LockError(response)
+            case .unauthorized(let response): throw LockError(response)
+            case .forbidden(let response): throw LockError(response)
             case .serviceUnavailable(let response): throw LockError(response)
             case .default(let status, let response): throw LockError(status: status, response)
             }

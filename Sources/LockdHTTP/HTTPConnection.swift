@@ -57,7 +57,8 @@ final class HTTPConnection: StreamSocketDelegate, @unchecked Sendable {
                 body: MonotonicClock.nanoseconds(configuration.bodyTimeout),
                 write: MonotonicClock.nanoseconds(configuration.writeTimeout),
                 linger: MonotonicClock.nanoseconds(Self.lingerTimeout)
-            )
+            ),
+            maxUnauthorized: configuration.maxUnauthorizedResponses
         )
     }
 
@@ -195,7 +196,7 @@ final class HTTPConnection: StreamSocketDelegate, @unchecked Sendable {
         server.report(answered.method, answered.path, response, startedAt: answered.startedAt,
                       requestID: answered.requestID, remoteAddress: remoteAddress)
         if let body = response.bodyStream { return startStreaming(response, body, requestID: answered.requestID) }
-        guard let framing = machine.responseReady(now: MonotonicClock.now()) else { return }
+        guard let framing = machine.responseReady(now: MonotonicClock.now(), unauthorized: response.status.code == 401) else { return }
         encode(response, framing, requestID: answered.requestID)
         guard !driving else { return }
         // Requests pipelined behind this one are decoded now; that also sends.

@@ -123,6 +123,10 @@ struct HTTPConnectionStateMachine {
     let maxQueuedOutput: Int
     /// Bytes a lingering client may still send before it is cut off.
     let maxLingerBytes: Int
+    /// Answers of 401 after which the connection closes.
+    let maxUnauthorized: Int
+    /// Answers of 401 so far.
+    private var unauthorizedCount = 0
 
     private(set) var phase = Phase.open
     private(set) var deadlineReason = DeadlineReason.none
@@ -145,11 +149,13 @@ struct HTTPConnectionStateMachine {
     /// reports request durations from it).
     private(set) var requestStartedAt: UInt64 = 0
 
-    init(limits: HTTPRequestLimits, timeouts: Timeouts, maxQueuedOutput: Int = 64 << 10, maxLingerBytes: Int = 1 << 20) {
+    init(limits: HTTPRequestLimits, timeouts: Timeouts, maxQueuedOutput: Int = 64 << 10, maxLingerBytes: Int = 1 << 20,
+         maxUnauthorized: Int = .max) {
         self.decoder = HTTPRequestDecoder(limits: limits)
         self.timeouts = timeouts
         self.maxQueuedOutput = maxQueuedOutput
         self.maxLingerBytes = maxLingerBytes
+        self.maxUnauthorized = maxUnauthorized
     }
 
     /// Whether a responder is producing a response now.
@@ -201,14 +207,15 @@ struct HTTPConnectionStateMachine {
 
     // MARK: Responses
 
-    /// The responder finished.
+    /// The responder finished; `unauthorized` when it answered 401.
     /// - Returns: how to write its response, or nil when it is to be dropped
     ///   (nothing was in flight, or the connection closed meanwhile).
-    mutating func responseReady(now: @autoclosure () -> UInt64) -> Framing? {
+    mutating func responseReady(now: @autoclosure () -> UInt64, unauthorized: Bool = false) -> Framing? {
         guard var framing = inFlight else { return nil }
         inFlight = nil
         guard case .open = phase else { return nil }
-        framing.keepAlive = framing.keepAlive && !isDraining
+        if unauthorized { unauthorizedCount += 1 }
+        framing.keepAlive = framing.keepAlive && !isDraining && unauthorizedCount < maxUnauthorized
         if !framing.keepAlive { closeAfterOutput = true }
         // A request pipelined behind a long poll gets its head deadline from now.
         if bufferedInput > 0 { requestStartedAt = now() }

@@ -36,6 +36,10 @@ public struct HTTPServerConfiguration: Sendable {
     /// wait for a slow reader before its producer is told to stop and the
     /// connection closes.
     public var maxStreamBacklog: Int
+    /// Answers of `401 Unauthorized` one connection gets before it is
+    /// closed (the last says `Connection: close`): a loop guessing bearer
+    /// secrets on a keep-alive connection is cut off after a handful.
+    public var maxUnauthorizedResponses = 5
     /// The listen backlog of each loop's listener.
     public var backlog: Int32
     /// The certificate and key to serve HTTPS with (and the client CAs, for

@@ -52,33 +52,64 @@ public struct Router: HTTPResponder {
         return names
     }
 
+    /// The route a request is for, found as ``respond(to:context:)`` finds it.
+    public struct Match: Sendable {
+        /// The route's name (see ``add(_:_:name:handler:)``).
+        public let name: String
+        /// The path parameters, percent-decoded; nil when one cannot be
+        /// (the router answers such a request 400).
+        public let parameters: [String: String]?
+    }
+
+    /// The route `request` would be answered by; nil when it would get 404 or 405.
+    /// A responder in front of the router (an access check) reads it.
+    public func match(_ request: HTTPRequest) -> Match? {
+        guard case .route(let route, let rawValues) = lookup(request) else { return nil }
+        var parameters: [String: String] = [:]
+        for (name, raw) in zip(route.pattern.parameterNames, rawValues) {
+            guard let value = PercentDecoding.decode(raw) else { return Match(name: route.name, parameters: nil) }
+            parameters[name] = value
+        }
+        return Match(name: route.name, parameters: parameters)
+    }
+
     public func respond(to request: HTTPRequest, context: HTTPRequestContext) async -> HTTPResponse {
+        switch lookup(request) {
+        case .route(let route, let rawValues):
+            return await call(route, rawValues, request, context)
+        case .notFound:
+            return HTTPError.notFound("no resource at this path").response
+        case .methodNotAllowed(var allowed):
+            if allowed.contains(.get), !allowed.contains(.head) { allowed.append(.head) }
+            let allow = allowed.map(\.rawValue).joined(separator: ", ")
+            return HTTPResponse.problem(
+                status: .methodNotAllowed,
+                type: "method-not-allowed",
+                detail: "\(request.method) is not allowed here; use \(allow)",
+                headers: ["Allow": allow]
+            )
+        }
+    }
+
+    private enum Lookup {
+        case route(Route, [Substring])
+        case notFound
+        case methodNotAllowed([HTTPMethod])
+    }
+
+    private func lookup(_ request: HTTPRequest) -> Lookup {
         var allowed: [HTTPMethod] = []
         var headFallback: (Route, [Substring])?
         for route in routes {
             guard let rawValues = route.pattern.match(request.path) else { continue }
-            if route.method == request.method {
-                return await call(route, rawValues, request, context)
-            }
+            if route.method == request.method { return .route(route, rawValues) }
             if request.method == .head, route.method == .get, headFallback == nil {
                 headFallback = (route, rawValues)
             }
             if !allowed.contains(route.method) { allowed.append(route.method) }
         }
-        if let (route, rawValues) = headFallback {
-            return await call(route, rawValues, request, context)
-        }
-        guard !allowed.isEmpty else {
-            return HTTPError.notFound("no resource at this path").response
-        }
-        if allowed.contains(.get), !allowed.contains(.head) { allowed.append(.head) }
-        let allow = allowed.map(\.rawValue).joined(separator: ", ")
-        return HTTPResponse.problem(
-            status: .methodNotAllowed,
-            type: "method-not-allowed",
-            detail: "\(request.method) is not allowed here; use \(allow)",
-            headers: ["Allow": allow]
-        )
+        if let (route, rawValues) = headFallback { return .route(route, rawValues) }
+        return allowed.isEmpty ? .notFound : .methodNotAllowed(allowed)
     }
 
     private func call(_ route: Route, _ rawValues: [Substring], _ request: HTTPRequest, _ context: HTTPRequestContext) async -> HTTPResponse {

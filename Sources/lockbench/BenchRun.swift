@@ -16,13 +16,13 @@ final class BenchRun: Sendable {
 
     /// Starts the event loops and spreads the clients over them round-robin.
     /// - Throws: ``TransportError`` when a loop cannot be started.
-    init(settings: BenchSettings, target: BenchTarget, address: SocketAddress, tls: StreamSocket.TLS?, plan: NamePlan) throws {
+    init(settings: BenchSettings, target: BenchTarget, address: SocketAddress, tls: StreamSocket.TLS?, plan: NamePlan, authToken: String?) throws {
         let group = try EventLoopGroup(loopCount: settings.threads, namePrefix: "lockbench")
         // Readers never wait for each other: nothing is handed over.
         let handoffs = plan.isContended && !settings.shared ? HandoffBook(names: plan.count, limit: settings.limit) : nil
         let live = LiveCounters()
         let requests = LockRequests(target: target, ttlMs: settings.ttlMs, waitMs: settings.waitMs,
-                                    limit: settings.limit, shared: settings.shared)
+                                    limit: settings.limit, shared: settings.shared, authToken: authToken)
         self.settings = settings
         self.group = group
         self.handoffs = handoffs

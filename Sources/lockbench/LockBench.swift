@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import LockbenchCore
 import LockdTLS
 import LockdTransport
@@ -38,6 +39,12 @@ struct LockBench: AsyncParsableCommand {
     @Option(name: .customLong("tls-ca-file"), help: ArgumentHelp(
         "For https://: PEM file of the CAs that may sign lockd's certificate (default: the system's).", valueName: "file"))
     var tlsCAFile: String?
+
+    @Option(name: .customLong("auth-token"), help: ArgumentHelp(
+        "Bearer secret sent with every request, for a lockd with --auth-file (env LOCKD_AUTH_TOKEN).",
+        discussion: "The client needs the lock action on the --prefix names."
+    ))
+    var authToken: String?
 
     @Option(help: "Concurrent clients, each on its own keep-alive connection with one request in flight.")
     var clients = 32
@@ -116,7 +123,8 @@ struct LockBench: AsyncParsableCommand {
             url: url, clients: clients, names: plan.count, contended: plan.isContended, threads: threads,
             duration: seconds, ttlMs: ttlMs, waitMs: waitMs, namePrefix: plan.prefix, limit: limit, shared: shared
         )
-        let run = try BenchRun(settings: settings, target: target, address: address, tls: try tls(for: target), plan: plan)
+        let run = try BenchRun(settings: settings, target: target, address: address, tls: try tls(for: target), plan: plan,
+                               authToken: (authToken ?? ProcessInfo.processInfo.environment["LOCKD_AUTH_TOKEN"]).flatMap { $0.isEmpty ? nil : $0 })
         defer { run.shutdown() }
         let summary = try await run.execute()
         print(json ? summary.json() : summary.text())

@@ -1,10 +1,12 @@
 import LockEngine
 import LockdAPI
+import LockdAuth
 import LockdHTTP
 import LockdRedis
 import LockdTransport
 import Logging
 import ServiceLifecycle
+import UnixSignals
 
 #if canImport(Glibc)
 import Glibc
@@ -18,7 +20,7 @@ import Glibc
 /// engine answers its waiters 503, the HTTP server stops accepting and lets
 /// requests in flight finish (within the grace period), then the store and
 /// the Redis client close. SIGHUP reloads what ``reloadHooks`` lists (the TLS
-/// certificate; later the auth file).
+/// certificate, the auth file).
 ///
 /// ```swift
 /// let app = try LockdApp(settings: settings, logger: logger)
@@ -33,6 +35,8 @@ struct LockdApp {
     let redis: RedisLockBackend?
     let engine: LockEngine
     let server: HTTPServer
+    /// The auth file's rules; nil without `--auth-file`.
+    let access: AccessRules?
 
     /// Builds lockd; nothing listens until ``run()``.
     /// - Throws: ``TransportError`` when the event loops cannot start.
@@ -64,7 +68,9 @@ struct LockdApp {
         http.idleTimeout = .milliseconds(operations.idleTimeoutMs)
         let served = WeakHTTPServer()
         let accessLog = operations.accessLog ? AccessLog(format: settings.logFormat == .json ? .json : .text) : nil
-        let api = metrics.api(engine: engine, redis: redis?.client, accessLog: accessLog) { served.openConnectionCount }
+        let access = settings.authPolicy.map { AccessRules(policy: $0, factory: metrics.factory) }
+        self.access = access
+        let api = metrics.api(engine: engine, redis: redis?.client, accessLog: accessLog, access: access) { served.openConnectionCount }
         self.server = HTTPServer(configuration: http, responder: api.responder, eventLoopGroup: loops, logger: logger,
                                  observer: api.observer)
         served.set(server)
@@ -78,12 +84,21 @@ struct LockdApp {
                 [server] in try server.reloadTLS()
             })
         }
+        if let path = settings.authFile, let access {
+            hooks.append(ReloadHook(name: "auth file (--auth-file)") {
+                // Read and checked whole before the swap: a bad file leaves the old rules in force.
+                access.replace(with: try AuthFile.load(path: path))
+            })
+        }
         return hooks
     }
 
     /// Listens, serves until SIGTERM or SIGINT, then shuts down gracefully.
     /// - Throws: ``Settings/Invalid`` when lockd cannot listen on its address.
     func run() async throws {
+        // Trapped before listening: a SIGHUP sent once lockd answers must
+        // reload, never end the process with the default action.
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
         let addresses: String
         do {
             addresses = try server.start().map(\.description).joined(separator: ", ")
@@ -103,6 +118,7 @@ struct LockdApp {
         }
         logger.info("lockd listening", metadata: [
             "addresses": "\(addresses)", "tls": .stringConvertible(settings.tls != nil),
+            "auth_clients": settings.authPolicy.map { .stringConvertible($0.clients.count) } ?? "off",
             "event_loops": .stringConvertible(settings.operations.eventLoops),
             "max_connections": .stringConvertible(settings.operations.maxConnections),
         ])
@@ -113,7 +129,7 @@ struct LockdApp {
             StoreService(store: store, redis: redis),
             HTTPServerService(server: server, gracePeriod: .milliseconds(settings.operations.drainTimeoutMs)),
             LockEngineService(engine: engine, logger: logger),
-            ReloadOnHangup(hooks: reloadHooks, logger: logger),
+            ReloadOnHangup(hooks: reloadHooks, signals: hangups, logger: logger),
         ]
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

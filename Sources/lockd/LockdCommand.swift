@@ -19,7 +19,7 @@ struct LockdCommand: AsyncParsableCommand {
             the --config file (lines of LOCKD_NAME=value, # comments), then its default.
             """,
         version: LockdVersion.current,
-        subcommands: [ExecCommand.self, AcquireCommand.self, RenewCommand.self, ReleaseCommand.self, StatusCommand.self, ListCommand.self]
+        subcommands: [NewClientCommand.self, ExecCommand.self, AcquireCommand.self, RenewCommand.self, ReleaseCommand.self, StatusCommand.self, ListCommand.self]
     )
 
     @Option(name: .long, help: "Address to listen on, HOST:PORT (env LOCKD_LISTEN; default 127.0.0.1:7070).")
@@ -59,6 +59,11 @@ struct LockdCommand: AsyncParsableCommand {
         "PEM CAs whose client certificates are required (mTLS); reloaded on SIGHUP (env LOCKD_TLS_CLIENT_CA_FILE; default: none — no client certificates asked).",
         valueName: "file"))
     var tlsClientCAFile: String?
+
+    @Option(name: .customLong("auth-file"), help: ArgumentHelp(
+        "JSON file of clients (id, SHA-256 of a secret, grants of lock/read/admin on name patterns) that requests must name with Authorization: Bearer SECRET; reloaded on SIGHUP; see lockd new-client (env LOCKD_AUTH_FILE; default: none — every client may do everything).",
+        valueName: "file"))
+    var authFile: String?
 
     // Numbers are read `.unconditional`ly, so that `--max-wait-ms -5` is a
     // bad value (named, exit 64), not a missing one followed by a flag `-5`.

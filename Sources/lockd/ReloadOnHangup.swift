@@ -2,7 +2,7 @@ import Logging
 import ServiceLifecycle
 import UnixSignals
 
-/// Something SIGHUP reloads: the TLS certificate now, the auth file later.
+/// Something SIGHUP reloads: the TLS certificate, the auth file.
 struct ReloadHook: Sendable {
     /// What it reloads, for the log.
     let name: String
@@ -18,14 +18,15 @@ struct ReloadHook: Sendable {
 /// (or a closed terminal) never ends lockd.
 struct ReloadOnHangup: Service {
     let hooks: [ReloadHook]
+    /// SIGHUP, trapped by the caller before lockd listens.
+    let signals: UnixSignalsSequence
     let logger: Logger
 
     func run() async throws {
-        let signals = await UnixSignalsSequence(trapping: .sighup)
-        try await cancelWhenGracefulShutdown { [hooks, logger] in
+        try await cancelWhenGracefulShutdown { [hooks, signals, logger] in
             for await _ in signals {
                 guard !hooks.isEmpty else {
-                    logger.info("SIGHUP: nothing to reload (no --tls-cert-file)")
+                    logger.info("SIGHUP: nothing to reload (no --tls-cert-file, no --auth-file)")
                     continue
                 }
                 logger.info("SIGHUP: reloading")

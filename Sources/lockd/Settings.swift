@@ -1,4 +1,5 @@
 import LockdAPI
+import LockdAuth
 import LockdRedis
 import LockdTransport
 import Logging
@@ -19,6 +20,10 @@ struct Settings {
     var maxWaitMs: Int64 = 60_000
     var logLevel = Logger.Level.info
     var logFormat = LogFormat.text
+    /// `--auth-file`: the file of clients and grants; nil serves everyone.
+    var authFile: String?
+    /// The auth file's rules as read at start.
+    var authPolicy: AccessPolicy?
     /// Sizing, timeouts and the access log.
     var operations = Operations()
 
@@ -83,6 +88,18 @@ struct Settings {
         tls = try Self.serverTLS(
             certificate: value(flags.tlsCertFile, "LOCKD_TLS_CERT_FILE"), key: value(flags.tlsKeyFile, "LOCKD_TLS_KEY_FILE"),
             clientCA: value(flags.tlsClientCAFile, "LOCKD_TLS_CLIENT_CA_FILE"))
+        if let path = value(flags.authFile, "LOCKD_AUTH_FILE") {
+            guard !path.isEmpty else {
+                throw Invalid(description: "--auth-file / LOCKD_AUTH_FILE is set but empty: give the auth file's path, or unset it to serve without auth")
+            }
+            // Read now: a bad file stops lockd, naming the file, the line and the field.
+            do {
+                authPolicy = try AuthFile.load(path: path)
+            } catch {
+                throw Invalid(description: "--auth-file / LOCKD_AUTH_FILE: \(error.message)")
+            }
+            authFile = path
+        }
         maxWaitMs = try Self.integer(value(flags.maxWaitMs, "LOCKD_MAX_WAIT_MS"), "--max-wait-ms / LOCKD_MAX_WAIT_MS", in: 0...3_600_000)
             ?? maxWaitMs
         if let text = value(flags.logLevel, "LOCKD_LOG_LEVEL") {
@@ -103,7 +120,7 @@ struct Settings {
     /// The names a config file may set (LOCKD_CONFIG itself is not one of them).
     static let fileKeys: Set<String> = Set([
         "LOCKD_LISTEN", "LOCKD_REDIS_URL", "LOCKD_REDIS_TLS_CA_FILE", "LOCKD_REDIS_TLS_CERT_FILE", "LOCKD_REDIS_TLS_KEY_FILE",
-        "LOCKD_TLS_CERT_FILE", "LOCKD_TLS_KEY_FILE", "LOCKD_TLS_CLIENT_CA_FILE",
+        "LOCKD_TLS_CERT_FILE", "LOCKD_TLS_KEY_FILE", "LOCKD_TLS_CLIENT_CA_FILE", "LOCKD_AUTH_FILE",
         "LOCKD_MAX_WAIT_MS", "LOCKD_LOG_LEVEL", "LOCKD_LOG_FORMAT",
     ]).union(operationsFileKeys)
 

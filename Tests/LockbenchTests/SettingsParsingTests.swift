@@ -35,6 +35,10 @@ import Testing
         var buffer = Array("left over".utf8)
         requests.release(name: "a:1", token: "tok_en-1", into: &buffer)
         #expect(buffer == Array("DELETE /base/locks/a:1 HTTP/1.1\r\nHost: h:1\r\nLock-Token: tok_en-1\r\n\r\n".utf8))
+        let authorized = LockRequests(target: try BenchTarget(url: "http://h:1"), ttlMs: 5000, waitMs: 0, authToken: "s3cr3t")
+        #expect(String(decoding: authorized.acquire(name: "a"), as: UTF8.self).hasPrefix("POST /locks/a HTTP/1.1\r\nHost: h:1\r\nAuthorization: Bearer s3cr3t\r\nContent-Type"))
+        authorized.release(name: "a", token: "t", into: &buffer)
+        #expect(buffer == Array("DELETE /locks/a HTTP/1.1\r\nHost: h:1\r\nAuthorization: Bearer s3cr3t\r\nLock-Token: t\r\n\r\n".utf8))
     }
 
     @Test func uncontendedClientsNeverShareANameAndCoverThemAll() throws {

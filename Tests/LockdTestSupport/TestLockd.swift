@@ -1,6 +1,7 @@
 import Foundation
 import LockEngine
 import LockdAPI
+import LockdAuth
 import LockdHTTP
 import LockdRedis
 import LockdTransport
@@ -41,6 +42,8 @@ public struct TestLockd: Sendable {
         public var redisURL: String?
         /// Where one line per request goes (`--access-log`); nil writes none.
         public var accessLog: AccessLog?
+        /// The auth file's rules (`--auth-file`); nil serves every request.
+        public var authPolicy: AccessPolicy?
     }
 
     /// The in-process lock engine.
@@ -84,7 +87,10 @@ public struct TestLockd: Sendable {
         let engine = LockEngine(store: store, configuration: configuration.engine, loops: loops,
                                 upkeepLoop: backend?.upkeepLoop, metrics: metrics.lock, logger: logger)
         let served = WeakHTTPServer()
-        let api = metrics.api(engine: engine, redis: backend?.client, accessLog: configuration.accessLog) { served.openConnectionCount }
+        let access = configuration.authPolicy.map { AccessRules(policy: $0, factory: metrics.factory) }
+        let api = metrics.api(engine: engine, redis: backend?.client, accessLog: configuration.accessLog, access: access) {
+            served.openConnectionCount
+        }
         let server = HTTPServer(configuration: configuration.http, responder: api.responder, eventLoopGroup: loops, logger: logger,
                                 observer: api.observer)
         served.set(server)

@@ -265,6 +265,10 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/Holder/owner`.
             public var owner: Swift.String?
+            /// The id of the authenticated client that took the lease (lockd with `--auth-file`); absent with auth off.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Holder/client`.
+            public var client: Swift.String?
             /// - Remark: Generated from `#/components/schemas/Holder/mode`.
             public var mode: Components.Schemas.LockMode
             /// - Remark: Generated from `#/components/schemas/Holder/fence`.
@@ -279,18 +283,21 @@ extension Components {
             ///
             /// - Parameters:
             ///   - owner: The owner label given at acquire; absent when none.
+            ///   - client: The id of the authenticated client that took the lease (lockd with `--auth-file`); absent with auth off.
             ///   - mode:
             ///   - fence:
             ///   - expiresAt:
             ///   - ttlMs: Milliseconds that remain until the lease expires.
             public init(
                 owner: Swift.String? = nil,
+                client: Swift.String? = nil,
                 mode: Components.Schemas.LockMode,
                 fence: Components.Schemas.Fence,
                 expiresAt: Components.Schemas.Timestamp,
                 ttlMs: Swift.Int
             ) {
                 self.owner = owner
+                self.client = client
                 self.mode = mode
                 self.fence = fence
                 self.expiresAt = expiresAt
@@ -298,6 +305,7 @@ extension Components {
             }
             public enum CodingKeys: String, CodingKey {
                 case owner
+                case client
                 case mode
                 case fence
                 case expiresAt = "expires_at"
@@ -443,7 +451,7 @@ extension Components {
         }
         /// What went wrong, as a short relative reference clients branch on:
         /// `lock-held` (409), `lease-lost` (409), `limit-mismatch` (409),
-        /// `invalid-request` (400),
+        /// `invalid-request` (400), `unauthorized` (401), `forbidden` (403),
         /// `unavailable` (503), `not-found` (404), `method-not-allowed` (405),
         /// `not-acceptable` (406), `unsupported-media-type` (415),
         /// `payload-too-large` (413), `headers-too-large` (431),
@@ -457,6 +465,8 @@ extension Components {
             case leaseLost = "lease-lost"
             case limitMismatch = "limit-mismatch"
             case invalidRequest = "invalid-request"
+            case unauthorized = "unauthorized"
+            case forbidden = "forbidden"
             case unavailable = "unavailable"
             case notFound = "not-found"
             case methodNotAllowed = "method-not-allowed"

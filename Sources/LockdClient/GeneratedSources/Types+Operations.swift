@@ -70,6 +70,52 @@ public enum Operations {
             }
         }
         @frozen public enum Output: Sendable, Hashable {
+            /// lockd runs with `--auth-file` and the request has no bearer token, or one no client has (`type: unauthorized`, `WWW-Authenticate: Bearer`). A connection that gets a handful of these is closed.
+            ///
+            /// - Remark: Generated from `#/paths//locks/{name}/get(getLock)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            public var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The client's grants do not cover this action on this name (`type: forbidden`); `detail` names the client, the action and the name.
+            ///
+            /// - Remark: Generated from `#/paths//locks/{name}/get(getLock)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            public var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
             public struct Ok: Sendable, Hashable {
                 /// - Remark: Generated from `#/paths/locks/{name}/GET/responses/200/headers`.
                 public struct Headers: Sendable, Hashable {
@@ -236,15 +282,15 @@ public enum Operations {
             }
         }
         @frozen public enum AcceptableContentType: AcceptableProtocol {
-            case json
             case applicationProblemJson
+            case json
             case other(Swift.String)
             public init?(rawValue: Swift.String) {
                 switch rawValue.lowercased() {
-                case "application/json":
-                    self = .json
                 case "application/problem+json":
                     self = .applicationProblemJson
+                case "application/json":
+                    self = .json
                 default:
                     self = .other(rawValue)
                 }
@@ -253,16 +299,16 @@ public enum Operations {
                 switch self {
                 case let .other(string):
                     return string
-                case .json:
-                    return "application/json"
                 case .applicationProblemJson:
                     return "application/problem+json"
+                case .json:
+                    return "application/json"
                 }
             }
             public static var allCases: [Self] {
                 [
-                    .json,
-                    .applicationProblemJson
+                    .applicationProblemJson,
+                    .json
                 ]
             }
         }
@@ -344,6 +390,52 @@ public enum Operations {
             }
         }
         @frozen public enum Output: Sendable, Hashable {
+            /// lockd runs with `--auth-file` and the request has no bearer token, or one no client has (`type: unauthorized`, `WWW-Authenticate: Bearer`). A connection that gets a handful of these is closed.
+            ///
+            /// - Remark: Generated from `#/paths//locks/{name}/post(acquireLock)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            public var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The client's grants do not cover this action on this name (`type: forbidden`); `detail` names the client, the action and the name.
+            ///
+            /// - Remark: Generated from `#/paths//locks/{name}/post(acquireLock)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            public var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
             public struct Created: Sendable, Hashable {
                 /// - Remark: Generated from `#/paths/locks/{name}/POST/responses/201/content`.
                 @frozen public enum Body: Sendable, Hashable {
@@ -586,15 +678,15 @@ public enum Operations {
             }
         }
         @frozen public enum AcceptableContentType: AcceptableProtocol {
-            case json
             case applicationProblemJson
+            case json
             case other(Swift.String)
             public init?(rawValue: Swift.String) {
                 switch rawValue.lowercased() {
-                case "application/json":
-                    self = .json
                 case "application/problem+json":
                     self = .applicationProblemJson
+                case "application/json":
+                    self = .json
                 default:
                     self = .other(rawValue)
                 }
@@ -603,16 +695,16 @@ public enum Operations {
                 switch self {
                 case let .other(string):
                     return string
-                case .json:
-                    return "application/json"
                 case .applicationProblemJson:
                     return "application/problem+json"
+                case .json:
+                    return "application/json"
                 }
             }
             public static var allCases: [Self] {
                 [
-                    .json,
-                    .applicationProblemJson
+                    .applicationProblemJson,
+                    .json
                 ]
             }
         }
@@ -680,6 +772,52 @@ public enum Operations {
             }
         }
         @frozen public enum Output: Sendable, Hashable {
+            /// lockd runs with `--auth-file` and the request has no bearer token, or one no client has (`type: unauthorized`, `WWW-Authenticate: Bearer`). A connection that gets a handful of these is closed.
+            ///
+            /// - Remark: Generated from `#/paths//locks/{name}/delete(releaseLock)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            public var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The client's grants do not cover this action on this name (`type: forbidden`); `detail` names the client, the action and the name.
+            ///
+            /// - Remark: Generated from `#/paths//locks/{name}/delete(releaseLock)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            public var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
             public struct NoContent: Sendable, Hashable {
                 /// Creates a new `NoContent`.
                 public init() {}
@@ -920,6 +1058,52 @@ public enum Operations {
             }
         }
         @frozen public enum Output: Sendable, Hashable {
+            /// lockd runs with `--auth-file` and the request has no bearer token, or one no client has (`type: unauthorized`, `WWW-Authenticate: Bearer`). A connection that gets a handful of these is closed.
+            ///
+            /// - Remark: Generated from `#/paths//locks/{name}/renew/post(renewLock)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            public var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The client's grants do not cover this action on this name (`type: forbidden`); `detail` names the client, the action and the name.
+            ///
+            /// - Remark: Generated from `#/paths//locks/{name}/renew/post(renewLock)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            public var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
             public struct Ok: Sendable, Hashable {
                 /// - Remark: Generated from `#/paths/locks/{name}/renew/POST/responses/200/content`.
                 @frozen public enum Body: Sendable, Hashable {
@@ -1103,15 +1287,15 @@ public enum Operations {
             }
         }
         @frozen public enum AcceptableContentType: AcceptableProtocol {
-            case json
             case applicationProblemJson
+            case json
             case other(Swift.String)
             public init?(rawValue: Swift.String) {
                 switch rawValue.lowercased() {
-                case "application/json":
-                    self = .json
                 case "application/problem+json":
                     self = .applicationProblemJson
+                case "application/json":
+                    self = .json
                 default:
                     self = .other(rawValue)
                 }
@@ -1120,16 +1304,16 @@ public enum Operations {
                 switch self {
                 case let .other(string):
                     return string
-                case .json:
-                    return "application/json"
                 case .applicationProblemJson:
                     return "application/problem+json"
+                case .json:
+                    return "application/json"
                 }
             }
             public static var allCases: [Self] {
                 [
-                    .json,
-                    .applicationProblemJson
+                    .applicationProblemJson,
+                    .json
                 ]
             }
         }
@@ -1200,6 +1384,52 @@ public enum Operations {
             }
         }
         @frozen public enum Output: Sendable, Hashable {
+            /// lockd runs with `--auth-file` and the request has no bearer token, or one no client has (`type: unauthorized`, `WWW-Authenticate: Bearer`). A connection that gets a handful of these is closed.
+            ///
+            /// - Remark: Generated from `#/paths//locks/get(listLocks)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            public var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The client's grants do not cover this action on this name (`type: forbidden`); `detail` names the client, the action and the name.
+            ///
+            /// - Remark: Generated from `#/paths//locks/get(listLocks)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            public var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
             public struct Ok: Sendable, Hashable {
                 /// - Remark: Generated from `#/paths/locks/GET/responses/200/headers`.
                 public struct Headers: Sendable, Hashable {
@@ -1366,15 +1596,15 @@ public enum Operations {
             }
         }
         @frozen public enum AcceptableContentType: AcceptableProtocol {
-            case json
             case applicationProblemJson
+            case json
             case other(Swift.String)
             public init?(rawValue: Swift.String) {
                 switch rawValue.lowercased() {
-                case "application/json":
-                    self = .json
                 case "application/problem+json":
                     self = .applicationProblemJson
+                case "application/json":
+                    self = .json
                 default:
                     self = .other(rawValue)
                 }
@@ -1383,16 +1613,16 @@ public enum Operations {
                 switch self {
                 case let .other(string):
                     return string
-                case .json:
-                    return "application/json"
                 case .applicationProblemJson:
                     return "application/problem+json"
+                case .json:
+                    return "application/json"
                 }
             }
             public static var allCases: [Self] {
                 [
-                    .json,
-                    .applicationProblemJson
+                    .applicationProblemJson,
+                    .json
                 ]
             }
         }
@@ -1737,6 +1967,29 @@ public enum Operations {
             }
         }
         @frozen public enum Output: Sendable, Hashable {
+            /// lockd runs with `--auth-file` and the request has no bearer token, or one no client has (`type: unauthorized`, `WWW-Authenticate: Bearer`). A connection that gets a handful of these is closed.
+            ///
+            /// - Remark: Generated from `#/paths//metrics/get(getMetrics)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            public var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
             public struct Ok: Sendable, Hashable {
                 /// - Remark: Generated from `#/paths/metrics/GET/responses/200/headers`.
                 public struct Headers: Sendable, Hashable {
@@ -1854,15 +2107,15 @@ public enum Operations {
             }
         }
         @frozen public enum AcceptableContentType: AcceptableProtocol {
-            case plainText
             case applicationProblemJson
+            case plainText
             case other(Swift.String)
             public init?(rawValue: Swift.String) {
                 switch rawValue.lowercased() {
-                case "text/plain":
-                    self = .plainText
                 case "application/problem+json":
                     self = .applicationProblemJson
+                case "text/plain":
+                    self = .plainText
                 default:
                     self = .other(rawValue)
                 }
@@ -1871,16 +2124,16 @@ public enum Operations {
                 switch self {
                 case let .other(string):
                     return string
-                case .plainText:
-                    return "text/plain"
                 case .applicationProblemJson:
                     return "application/problem+json"
+                case .plainText:
+                    return "text/plain"
                 }
             }
             public static var allCases: [Self] {
                 [
-                    .plainText,
-                    .applicationProblemJson
+                    .applicationProblemJson,
+                    .plainText
                 ]
             }
         }

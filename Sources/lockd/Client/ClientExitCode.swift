@@ -9,6 +9,8 @@ enum ClientExitCode {
     static let unavailable: Int32 = 69
     /// EX_SOFTWARE: the lease was lost (while the command ran).
     static let leaseLost: Int32 = 70
+    /// EX_NOPERM: lockd refused the bearer token (401) or its grants (403).
+    static let notPermitted: Int32 = 77
     /// EX_TEMPFAIL: the lock could not be had within `--wait`.
     static let lockHeld: Int32 = 75
     /// The shell's "command not found".
@@ -38,6 +40,12 @@ enum ClientFailure {
         case LockError.invalidRequest(let detail):
             ClientOutput.error(subcommand, "\(subject)invalid request: \(detail)")
             return ArgumentParser.ExitCode(ClientExitCode.usage)
+        case LockError.unauthorized(let detail):
+            ClientOutput.error(subcommand, "\(subject)unauthorized (--auth-token / LOCKD_AUTH_TOKEN): \(detail)")
+            return ArgumentParser.ExitCode(ClientExitCode.notPermitted)
+        case LockError.forbidden(let detail):
+            ClientOutput.error(subcommand, "\(subject)forbidden: \(detail)")
+            return ArgumentParser.ExitCode(ClientExitCode.notPermitted)
         case LockError.transport(let underlying):
             var reason = "\(underlying)"
             if let failure = underlying as? TransportFailure, failure.kind == .timedOut { reason = "no answer within --timeout" }

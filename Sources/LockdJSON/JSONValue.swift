@@ -3,7 +3,7 @@
 /// lockd's request bodies are small flat objects; a parser of its own keeps
 /// type errors precise ("ttl_ms must be an integer") and cannot be driven
 /// into deep recursion: nesting is capped at ``JSONParser/maxDepth``.
-enum JSONValue: Equatable, Sendable {
+public enum JSONValue: Equatable, Sendable {
     case object([(String, JSONValue)])
     case array([JSONValue])
     case string(String)
@@ -12,7 +12,7 @@ enum JSONValue: Equatable, Sendable {
     case bool(Bool)
     case null
 
-    static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
+    public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
         switch (lhs, rhs) {
         case (.object(let a), .object(let b)): a.count == b.count && zip(a, b).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
         case (.array(let a), .array(let b)): a == b
@@ -25,7 +25,7 @@ enum JSONValue: Equatable, Sendable {
     }
 
     /// The JSON type's name, for error messages.
-    var typeName: String {
+    public var typeName: String {
         switch self {
         case .object: "an object"
         case .array: "an array"
@@ -38,30 +38,50 @@ enum JSONValue: Equatable, Sendable {
 }
 
 /// A JSON syntax error, with the byte offset where it was found.
-struct JSONSyntaxError: Error, Equatable {
-    var offset: Int
-    var reason: String
+public struct JSONSyntaxError: Error, Equatable {
+    /// Where the parser stopped, in bytes from the start of the text.
+    public var offset: Int
+    /// What is wrong there.
+    public var reason: String
 }
 
 /// Parses JSON text from bytes.
-struct JSONParser {
+public struct JSONParser {
     /// The deepest nesting accepted.
-    static let maxDepth = 32
+    public static let maxDepth = 32
 
     private let bytes: [UInt8]
     private var index = 0
+    /// Where each value starts, by path — kept only for ``parseLocating(_:)``.
+    private var locations: [String: Int]?
+    /// The path of the value being parsed (`clients[1].grants`).
+    private var path = ""
 
     /// Parses one complete document; trailing non-space bytes are an error.
-    static func parse(_ bytes: [UInt8]) throws(JSONSyntaxError) -> JSONValue {
+    public static func parse(_ bytes: [UInt8]) throws(JSONSyntaxError) -> JSONValue {
         var parser = JSONParser(bytes: bytes)
-        parser.skipSpace()
-        let value = try parser.value(depth: 0)
-        parser.skipSpace()
-        guard parser.index == bytes.count else { throw parser.error("unexpected text after the JSON value") }
-        return value
+        return try parser.document()
+    }
+
+    /// Parses one complete document and notes where each value starts, so
+    /// that an error found later in a value can name its line (a
+    /// configuration file's, say). Slower than ``parse(_:)``.
+    public static func parseLocating(_ bytes: [UInt8]) throws(JSONSyntaxError) -> JSONDocument {
+        var parser = JSONParser(bytes: bytes)
+        parser.locations = [:]
+        let value = try parser.document()
+        return JSONDocument(value: value, bytes: bytes, offsets: parser.locations ?? [:])
     }
 
     private init(bytes: [UInt8]) { self.bytes = bytes }
+
+    private mutating func document() throws(JSONSyntaxError) -> JSONValue {
+        skipSpace()
+        let value = try value(depth: 0)
+        skipSpace()
+        guard index == bytes.count else { throw error("unexpected text after the JSON value") }
+        return value
+    }
 
     private func error(_ reason: String) -> JSONSyntaxError { JSONSyntaxError(offset: index, reason: reason) }
 
@@ -81,6 +101,7 @@ struct JSONParser {
 
     private mutating func value(depth: Int) throws(JSONSyntaxError) -> JSONValue {
         guard depth < Self.maxDepth else { throw error("nested deeper than \(Self.maxDepth) levels") }
+        if locations != nil { locations?[path] = index }
         switch current {
         case UInt8(ascii: "{"): return try object(depth: depth)
         case UInt8(ascii: "["): return try array(depth: depth)
@@ -111,7 +132,10 @@ struct JSONParser {
             guard current == UInt8(ascii: ":") else { throw error("expected ':' after a member name") }
             index += 1
             skipSpace()
+            let parent = path
+            if locations != nil { path = parent.isEmpty ? key : parent + "." + key }
             members.append((key, try value(depth: depth + 1)))
+            path = parent
             skipSpace()
             switch current {
             case UInt8(ascii: ","): index += 1
@@ -133,7 +157,10 @@ struct JSONParser {
         }
         while true {
             skipSpace()
+            let parent = path
+            if locations != nil { path = parent + "[\(elements.count)]" }
             elements.append(try value(depth: depth + 1))
+            path = parent
             skipSpace()
             switch current {
             case UInt8(ascii: ","): index += 1

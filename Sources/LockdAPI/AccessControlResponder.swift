@@ -1,0 +1,125 @@
+import LockEngine
+import LockdAuth
+import LockdHTTP
+
+/// Who may do what, decided in one place between HTTP and the lock API:
+/// the bearer secret names a client (`401` when it names none), the route
+/// and lock name say what it asks (`403` without the grant), and a listing
+/// shows only the names the client may read. Without rules (no
+/// `--auth-file`) every request goes straight to the router.
+///
+/// Nothing it logs, counts or answers holds the secret or its digest: a
+/// client is named by its id.
+///
+/// ```swift
+/// let responder = AccessControlResponder(router: api.router, rules: rules)
+/// ```
+public struct AccessControlResponder: HTTPResponder {
+    /// What a route asks of the client.
+    enum Rule: Equatable {
+        /// Anyone (health checks, the spec).
+        case open
+        /// Any client the file knows.
+        case anyClient
+        /// `action` on the route's `{name}`.
+        case action(AuthAction)
+        /// Any client; the listing shows only the names it may read.
+        case readableList
+    }
+
+    /// Each route of ``LockAPI/router`` by name. A route missing here is
+    /// refused to every client: a new route is closed until given a rule.
+    static let rules: [String: Rule] = [
+        "acquire": .action(.lock), "renew": .action(.lock), "release": .action(.lock),
+        "status": .action(.read), "list": .readableList,
+        "healthz": .open, "readyz": .open, "openapi": .open, "metrics": .anyClient,
+    ]
+
+    /// Whether the route named `route` has a rule (one without is closed).
+    public static func hasRule(for route: String) -> Bool { rules[route] != nil }
+
+    /// The routes.
+    public let router: Router
+    /// The rules in force; nil lets every request through.
+    public let rules: AccessRules?
+
+    /// Checks each request against `rules` before `router` answers it.
+    public init(router: Router, rules: AccessRules?) {
+        self.router = router
+        self.rules = rules
+    }
+
+    public func respond(to request: HTTPRequest, context: HTTPRequestContext) async -> HTTPResponse {
+        // No route: the router's 404 or 405 tells nothing about locks.
+        guard let rules, let match = router.match(request) else { return await router.respond(to: request, context: context) }
+        let rule = Self.rules[match.name]
+        if rule == .open { return await router.respond(to: request, context: context) }
+        let current = rules.current
+        guard let secret = Self.bearerSecret(request.headers["Authorization"]),
+              let client = current.policy.client(presenting: secret) else {
+            rules.unauthorized.increment()
+            context.logger.debug("unauthorized: no bearer token, or one no client has", metadata: ["route": "\(match.name)"])
+            return Self.unauthorized(hasToken: request.headers.contains("Authorization"))
+        }
+        let meters = current.meters(of: client)
+        switch rule {
+        case .action(let action)?:
+            // A name that cannot be decoded is the router's 400.
+            if let name = match.parameters?["name"], !client.may(action, on: name) {
+                meters?.forbidden.increment()
+                context.logger.debug("forbidden", metadata: ["client": "\(client.id)", "action": "\(action)", "name": "\(name)"])
+                return Self.forbidden("client '\(client.id)' has no grant of \(action) on '\(name)'")
+            }
+        case .readableList?:
+            meters?.granted.increment()
+            return await ReadableNames.$current.withValue(client.names(for: .read)) {
+                await router.respond(to: request, context: context)
+            }
+        case .anyClient?, .open?:
+            break
+        case nil:
+            meters?.forbidden.increment()
+            return Self.forbidden("no client may use this route")
+        }
+        meters?.granted.increment()
+        return await AuthenticatedClient.$id.withValue(client.id) {
+            await router.respond(to: request, context: context)
+        }
+    }
+
+    /// The secret of `Authorization: Bearer SECRET` (the scheme in any case).
+    static func bearerSecret(_ header: String?) -> Substring? {
+        guard let header else { return nil }
+        let utf8 = header.utf8
+        guard utf8.count > 7, utf8.prefix(6).lazy.map({ $0 | 0x20 }).elementsEqual("bearer".utf8),
+              utf8.dropFirst(6).first == UInt8(ascii: " ") else { return nil }
+        let secret = header.dropFirst(7).drop { $0 == " " }
+        return secret.isEmpty ? nil : secret
+    }
+
+    static func unauthorized(hasToken: Bool) -> HTTPResponse {
+        HTTPResponse.problem(
+            status: .unauthorized, type: "unauthorized",
+            detail: hasToken
+                ? "the bearer token is not one lockd knows (Authorization: Bearer SECRET, a secret from lockd new-client)"
+                : "send a bearer token: Authorization: Bearer SECRET",
+            headers: ["WWW-Authenticate": "Bearer"]
+        )
+    }
+
+    static func forbidden(_ detail: String) -> HTTPResponse {
+        HTTPResponse.problem(status: .forbidden, type: "forbidden", detail: detail)
+    }
+}
+
+/// The names the client being answered may read: a listing shows only
+/// these. Every name when auth is off.
+enum ReadableNames {
+    @TaskLocal static var current = LockNameSet.all
+}
+
+/// The id of the client being answered, recorded on the leases it takes;
+/// nil when auth is off.
+enum AuthenticatedClient {
+    @TaskLocal static var id: String?
+}
