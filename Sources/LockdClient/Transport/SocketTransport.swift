@@ -64,7 +64,7 @@ public struct SocketTransport: ClientTransport {
         do {
             let pool = try pools.pool(for: target.key)
             while true {
-                let (connection, reused) = try pool.checkOut()
+                let (connection, reused) = try await pool.checkOut()
                 let response: RawResponse
                 do {
                     response = try await connection.exchange(message, deadline: deadline)
