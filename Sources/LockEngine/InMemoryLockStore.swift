@@ -98,6 +98,21 @@ public final class InMemoryLockStore: LockStore {
         return released
     }
 
+    public func forceRelease(_ name: LockName, fence: Int64) async throws(LockError) -> LeaseToken? {
+        let now = WallClock.milliseconds()
+        let (token, notice) = state.withLock { state -> (LeaseToken?, Notice?) in
+            guard var record = state.records[name],
+                  let index = record.leases.firstIndex(where: { $0.fence == fence && $0.expiresAtMs > now })
+            else { return (nil, nil) }
+            let token = record.leases.remove(at: index).token
+            record.dropExpired(now: now)
+            state.store(record, for: name)
+            return (token, state.notice(for: name, record, now: now))
+        }
+        if let notice { notice.handler(notice.event) }
+        return token
+    }
+
     public func status(of name: LockName) async throws(LockError) -> LockStatus {
         let now = WallClock.milliseconds()
         return state.withLock { state in

@@ -98,6 +98,16 @@ public final class LockEngine: Sendable {
         metrics.leaseEnded(.released, name: name, token: token)
     }
 
+    /// Ends the lease with `fence`, whatever its token, and hands the lock on
+    /// as a release would: an administrator's force-release. To its holder
+    /// the lease is lost.
+    /// - Throws: ``LockError/notHeld(fence:)`` when no live lease of `name`
+    ///   has that fence.
+    public func forceRelease(_ name: LockName, fence: Int64) async throws(LockError) {
+        guard let token = try await store.forceRelease(name, fence: fence) else { throw .notHeld(fence: fence) }
+        metrics.leaseEnded(.lost, name: name, token: token)
+    }
+
     /// The lock's holders (none for a free or never-used name).
     public func status(of name: LockName) async throws(LockError) -> LockStatus {
         try await store.status(of: name)

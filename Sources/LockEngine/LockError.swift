@@ -9,6 +9,9 @@ public enum LockError: Error, Sendable, Equatable {
     case limitMismatch(limit: Int)
     /// The token does not hold the lock (never did, released, or expired).
     case leaseLost
+    /// No live lease of the name has this fence (released, expired, or
+    /// never issued).
+    case notHeld(fence: Int64)
     /// The store cannot serve now (unreachable, loading, out of memory,
     /// stalled) or lockd is shutting down; the text names no internals.
     case unavailable(String)

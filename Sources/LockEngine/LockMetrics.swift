@@ -30,7 +30,7 @@ public struct LockMetrics: Sendable {
     private let storeErrors: StoreErrorCounters
 
     /// The store's operations, each with its duration series made up front.
-    public static let storeOperations = ["acquire", "renew", "release", "status", "scan", "remove_waiter", "beat", "reconcile"]
+    public static let storeOperations = ["acquire", "renew", "release", "force_release", "status", "scan", "remove_waiter", "beat", "reconcile"]
 
     /// Reports through `factory`; the default reports nowhere.
     public init(factory: any MetricsFactory = NOOPMetricsHandler.instance) {

@@ -213,6 +213,13 @@ public protocol LockStore: Sendable {
     /// - Throws: ``LockError/unavailable(_:)`` when the store cannot serve.
     func release(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool
 
+    /// Ends the live lease with `fence`, whatever its token, and wakes the
+    /// waiters that fit now, as a release would (an administrator's
+    /// force-release); the ended lease's token, or nil when no live lease of
+    /// `name` has that fence.
+    /// - Throws: ``LockError/unavailable(_:)`` when the store cannot serve.
+    func forceRelease(_ name: LockName, fence: Int64) async throws(LockError) -> LeaseToken?
+
     /// The lock's current holders, limit, and how many wait.
     /// - Throws: ``LockError/unavailable(_:)`` when the store cannot serve.
     func status(of name: LockName) async throws(LockError) -> LockStatus

@@ -167,5 +167,24 @@ extension RedisLockScripts {
           end
         end
 
+        -- Ends the live lease `token` holds and wakes the waiters that fit
+        -- now; 0 when the token holds no live lease.
+        local function end_lease(lease, queue, instances, holders, grants, token, name, now)
+          local mode, limit, count = nil, nil, 0
+          if redis.call('HGET', lease, 'token') == token then
+            redis.call('DEL', lease)
+          else
+            local expiry = redis.call('ZSCORE', holders, token)
+            if not expiry or tonumber(expiry) <= now then return 0 end
+            redis.call('ZREM', holders, token)
+            redis.call('HDEL', grants, token)
+            mode, limit, count = multi_holding(holders, grants, now)
+            if count > 0 then keep_holders(holders, grants, now) end
+          end
+          local run, _, _, _, _, first_alive = admissible(queue, instances, now, mode, limit, count, nil)
+          if #run > 0 then announce(name, first_alive, run) end
+          return 1
+        end
+
         """
 }

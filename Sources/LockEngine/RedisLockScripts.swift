@@ -190,22 +190,26 @@ enum RedisLockScripts {
     /// 1 when released (and wakes the waiters that fit now), 0 when the
     /// token does not hold the lock.
     static let release = prelude + """
+        return end_lease(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[1], ARGV[2], clock())
+        """
+
+    /// KEYS lease waiters instances holders grants; ARGV fence name. Ends the
+    /// live lease with that fence as a release would; returns its token, or
+    /// false when no live lease has that fence.
+    static let forceRelease = prelude + """
         local now = clock()
-        local lease, queue, instances, holders, grants = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-        local mode, limit, count = nil, nil, 0
-        if redis.call('HGET', lease, 'token') == ARGV[1] then
-          redis.call('DEL', lease)
-        else
-          local expiry = redis.call('ZSCORE', holders, ARGV[1])
-          if not expiry or tonumber(expiry) <= now then return 0 end
-          redis.call('ZREM', holders, ARGV[1])
-          redis.call('HDEL', grants, ARGV[1])
-          mode, limit, count = multi_holding(holders, grants, now)
-          if count > 0 then keep_holders(holders, grants, now) end
+        local plain = redis.call('HMGET', KEYS[1], 'fence', 'token')
+        local token = plain[1] == ARGV[1] and plain[2] or nil
+        if not token then
+          -- Grants are `fence:ttl:client|owner` under each token (beside the
+          -- name's `mode` and `limit` fields, which never start `digits:`).
+          local grants = redis.call('HGETALL', KEYS[5])
+          for i = 1, #grants, 2 do
+            if string.match(grants[i + 1], '^(%d+):') == ARGV[1] then token = grants[i] break end
+          end
         end
-        local run, _, _, _, _, first_alive = admissible(queue, instances, now, mode, limit, count, nil)
-        if #run > 0 then announce(ARGV[2], first_alive, run) end
-        return 1
+        if not token or end_lease(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], token, ARGV[2], now) == 0 then return false end
+        return token
         """
 
     /// KEYS lease holders grants waiters; returns `{now, limit, waiting,

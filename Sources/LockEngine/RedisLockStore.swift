@@ -33,6 +33,7 @@ public final class RedisLockStore: LockStore {
     private static let acquireScript = RedisScript(RedisLockScripts.acquire)
     private static let renewScript = RedisScript(RedisLockScripts.renew)
     private static let releaseScript = RedisScript(RedisLockScripts.release)
+    private static let forceReleaseScript = RedisScript(RedisLockScripts.forceRelease)
     private static let statusScript = RedisScript(RedisLockScripts.status)
     private static let removeWaiterScript = RedisScript(RedisLockScripts.removeWaiter)
     private static let beatScript = RedisScript(RedisLockScripts.beat)
@@ -120,6 +121,15 @@ public final class RedisLockStore: LockStore {
             keys.lease, keys.waiters, livenessKeys.key(for: name), keys.holders, keys.grants,
         ], arguments: [token.value, name.value])
         return reply.int == 1
+    }
+
+    public func forceRelease(_ name: LockName, fence: Int64) async throws(LockError) -> LeaseToken? {
+        let keys = Self.keys(name)
+        let reply = try await run(Self.forceReleaseScript, "force_release", keys: [
+            keys.lease, keys.waiters, livenessKeys.key(for: name), keys.holders, keys.grants,
+        ], arguments: [String(fence), name.value])
+        guard let token = reply.string else { return nil }
+        return try? LeaseToken(token)
     }
 
     public func status(of name: LockName) async throws(LockError) -> LockStatus {

@@ -23,6 +23,9 @@ public struct AccessControlResponder: HTTPResponder {
         case anyClient
         /// `action` on the route's `{name}`.
         case action(AuthAction)
+        /// `lock` on the route's `{name}`, or `admin` for a force-release
+        /// (`?fence=F`).
+        case release
         /// Any client; the listing shows only the names it may read.
         case readableList
     }
@@ -30,7 +33,7 @@ public struct AccessControlResponder: HTTPResponder {
     /// Each route of ``LockAPI/router`` by name. A route missing here is
     /// refused to every client: a new route is closed until given a rule.
     static let rules: [String: Rule] = [
-        "acquire": .action(.lock), "renew": .action(.lock), "release": .action(.lock),
+        "acquire": .action(.lock), "renew": .action(.lock), "release": .release,
         "status": .action(.read), "list": .readableList,
         "healthz": .open, "readyz": .open, "openapi": .open, "metrics": .anyClient,
     ]
@@ -52,7 +55,7 @@ public struct AccessControlResponder: HTTPResponder {
     public func respond(to request: HTTPRequest, context: HTTPRequestContext) async -> HTTPResponse {
         // No route: the router's 404 or 405 tells nothing about locks.
         guard let rules, let match = router.match(request) else { return await router.respond(to: request, context: context) }
-        let rule = Self.rules[match.name]
+        var rule = Self.rules[match.name]
         if rule == .open { return await router.respond(to: request, context: context) }
         let current = rules.current
         guard let secret = Self.bearerSecret(request.headers["Authorization"]),
@@ -62,6 +65,12 @@ public struct AccessControlResponder: HTTPResponder {
             return Self.unauthorized(hasToken: request.headers.contains("Authorization"))
         }
         let meters = current.meters(of: client)
+        var forcesRelease = false
+        if rule == .release {
+            // A bad fence is the API's 400; it asked for admin all the same.
+            forcesRelease = request.query.map { Self.namesFence($0) } ?? false
+            rule = .action(forcesRelease ? AuthAction.admin : AuthAction.lock)
+        }
         switch rule {
         case .action(let action)?:
             // A name that cannot be decoded is the router's 400.
@@ -75,16 +84,24 @@ public struct AccessControlResponder: HTTPResponder {
             return await ReadableNames.$current.withValue(client.names(for: .read)) {
                 await router.respond(to: request, context: context)
             }
-        case .anyClient?, .open?:
+        case .anyClient?, .open?, .release?:
             break
         case nil:
             meters?.forbidden.increment()
             return Self.forbidden("no client may use this route")
         }
         meters?.granted.increment()
-        return await AuthenticatedClient.$id.withValue(client.id) {
+        let response = await AuthenticatedClient.$id.withValue(client.id) {
             await router.respond(to: request, context: context)
         }
+        if forcesRelease, response.status == .noContent { meters?.forceReleased.increment() }
+        return response
+    }
+
+    /// Whether a query has a `fence` parameter, decoded as the API decodes
+    /// it (a query it cannot decode is the API's 400, whatever the grant).
+    static func namesFence(_ query: String) -> Bool {
+        (try? QueryParameters(query, allowed: ["fence"]))?["fence"] != nil
     }
 
     /// The secret of `Authorization: Bearer SECRET` (the scheme in any case).

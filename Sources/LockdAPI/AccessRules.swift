@@ -30,14 +30,17 @@ public final class AccessRules: Sendable {
         func meters(of client: AuthClient) -> ClientMeters? { meters[ObjectIdentifier(client)] }
     }
 
-    /// `lockd_auth_requests_total{client, outcome}` for one client.
+    /// `lockd_auth_requests_total{client, outcome}` and
+    /// `lockd_auth_force_releases_total{client}` for one client.
     struct ClientMeters: Sendable {
         let granted: Counter
         let forbidden: Counter
+        let forceReleased: Counter
 
         init(client: String, factory: any MetricsFactory) {
             granted = Counter(label: "lockd_auth_requests_total", dimensions: [("client", client), ("outcome", "granted")], factory: factory)
             forbidden = Counter(label: "lockd_auth_requests_total", dimensions: [("client", client), ("outcome", "forbidden")], factory: factory)
+            forceReleased = Counter(label: "lockd_auth_force_releases_total", dimensions: [("client", client)], factory: factory)
         }
     }
 

@@ -27,7 +27,7 @@ struct AcquireMetrics: Sendable {
         /// The outcome of an acquire that failed with `error` after asking to wait `waitMs`.
         init(_ error: LockError, waitMs: Int64) {
             switch error {
-            case .lockHeld, .leaseLost: self = waitMs > 0 ? .timedOut : .held
+            case .lockHeld, .leaseLost, .notHeld: self = waitMs > 0 ? .timedOut : .held
             // Answered at once, whatever the wait.
             case .limitMismatch: self = .held
             case .invalidRequest: self = .invalid

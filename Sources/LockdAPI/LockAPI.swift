@@ -40,6 +40,9 @@ public struct LockAPI: Sendable {
         self.metricsText = metrics
     }
 
+    /// The largest fence (2^53 - 1, so every JSON client reads it exactly).
+    static let maxFence: Int64 = 9_007_199_254_740_991
+
     private static let acquireFields = ["ttl_ms", "wait_ms", "owner", "token", "limit", "mode"]
 
     /// What lockd serves: every route, with responses compressed where the
@@ -112,11 +115,35 @@ public struct LockAPI: Sendable {
         }
     }
 
+    /// A holder's release (`Lock-Token`), or an administrator's
+    /// force-release of the lease with `?fence=F`.
     private func release(_ request: HTTPRequest, _ context: HTTPRequestContext) async -> HTTPResponse {
         await answer(context) { name throws(LockError) in
-            try await engine.release(name, token: try lockToken(request))
+            guard let fence = try Self.forceReleaseFence(request) else {
+                try await engine.release(name, token: try lockToken(request))
+                return HTTPResponse(status: .noContent)
+            }
+            guard !request.headers.contains("Lock-Token") else {
+                throw .invalidRequest("send either the Lock-Token header (release) or ?fence= (force-release), not both")
+            }
+            try await engine.forceRelease(name, fence: fence)
+            context.logger.notice("lease force-released", metadata: [
+                "lock.name": "\(name)", "lock.fence": .stringConvertible(fence),
+                "client": .string(AuthenticatedClient.id ?? "-"),
+            ])
             return HTTPResponse(status: .noContent)
         }
+    }
+
+    /// The `fence` of a force-release (`DELETE /locks/{name}?fence=F`); nil
+    /// for a holder's release.
+    static func forceReleaseFence(_ request: HTTPRequest) throws(LockError) -> Int64? {
+        let query = try QueryParameters(request.query, allowed: ["fence"])
+        guard let text = query["fence"] else { return nil }
+        guard let fence = Int64(text), (1...Self.maxFence).contains(fence) else {
+            throw .invalidRequest("fence must be an integer between 1 and \(Self.maxFence)")
+        }
+        return fence
     }
 
     private func status(_ context: HTTPRequestContext) async -> HTTPResponse {

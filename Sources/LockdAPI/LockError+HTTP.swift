@@ -18,6 +18,9 @@ extension LockError {
         case .leaseLost:
             return Self.problem(.conflict, "lease-lost", "Lease lost",
                                 "the token does not hold \(quoted): it was released, expired, or never held it", name: name)
+        case .notHeld(let fence):
+            return Self.problem(.notFound, "not-held", "Not held",
+                                "no live lease of \(quoted) has fence \(fence): it was released, expired, or never issued", name: name)
         case .lockHeld(let holders, let retryAfterMs):
             let seconds = max(1, (retryAfterMs + 999) / 1_000)
             let detail = switch (holders.isEmpty, waitedMs > 0) {

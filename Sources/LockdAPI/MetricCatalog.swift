@@ -61,6 +61,7 @@ enum MetricCatalog {
         "lockd_store_call_duration_seconds": Entry("Round trips to the lock store (Redis), by operation.", buckets: latencyBuckets),
         "lockd_auth_requests_total": Entry(
             "Requests of clients of the auth file, by client id and outcome: granted, or forbidden (403: no grant for the route and name)."),
+        "lockd_auth_force_releases_total": Entry("Leases a client ended by force-release (DELETE /locks/{name}?fence=F), by client id."),
         "lockd_auth_unauthorized_total": Entry("Requests answered 401: no bearer token, or one no client of the auth file has."),
         "lockd_store_errors_total": Entry("Lock store calls that failed, by operation and kind of failure."),
     ]

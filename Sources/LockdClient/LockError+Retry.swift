@@ -12,7 +12,7 @@ extension LockError {
             if underlying is UnexpectedResponse { return false }
             if let failure = underlying as? TransportFailure { return !failure.isPermanent }
             return !Self.isPermanentURLError(underlying)
-        case .held, .limitMismatch, .leaseLost, .invalidRequest, .unauthorized, .forbidden:
+        case .held, .limitMismatch, .leaseLost, .notHeld, .invalidRequest, .unauthorized, .forbidden:
             return false
         }
     }

@@ -47,6 +47,10 @@ public enum LockError: Error, Sendable {
     /// Whoever holds a lost lease no longer owns the protected resource.
     case leaseLost
 
+    /// No live lease of the name has the fence a force-release named: it was
+    /// released, expired, or never issued.
+    case notHeld(fence: Int64)
+
     /// lockd rejected the request as malformed; `detail` says what to fix
     /// (a bad lock name, a TTL out of range, a wait above the server's maximum, …).
     case invalidRequest(detail: String)
@@ -82,6 +86,8 @@ extension LockError: CustomStringConvertible {
             return "limit mismatch: the name is in use with limit \(limit)"
         case .leaseLost:
             return "lease lost"
+        case .notHeld(let fence):
+            return "no live lease has fence \(fence)"
         case .invalidRequest(let detail):
             return "invalid request: \(detail)"
         case .unauthorized(let detail):

@@ -87,6 +87,26 @@ struct RemoteLocks: Sendable {
         case .badRequest(let response): throw LockError(response)
         case .unauthorized(let response): throw LockError(response)
         case .forbidden(let response): throw LockError(response)
+        case .notFound: throw LockError.leaseLost
+        case .conflict: throw LockError.leaseLost
+        case .serviceUnavailable(let response): throw LockError(response)
+        case .default(let status, let response): throw LockError(status: status, response)
+        }
+    }
+
+    /// Ends the live lease with `fence`, whatever its token (needs `admin`);
+    /// throws ``LockError/notHeld(fence:)`` if none has it. `deadline` bounds
+    /// the request.
+    func forceRelease(_ name: String, fence: Int64, until deadline: ContinuousClock.Instant) async throws {
+        let output = try await perform(until: deadline) {
+            try await $0.releaseLock(path: .init(name: name), query: .init(fence: fence))
+        }
+        switch output {
+        case .noContent: return
+        case .badRequest(let response): throw LockError(response)
+        case .unauthorized(let response): throw LockError(response)
+        case .forbidden(let response): throw LockError(response)
+        case .notFound: throw LockError.notHeld(fence: fence)
         case .conflict: throw LockError.leaseLost
         case .serviceUnavailable(let response): throw LockError(response)
         case .default(let status, let response): throw LockError(status: status, response)

@@ -99,6 +99,9 @@ final class StalledStore: LockStore {
     func release(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool {
         try await inner.release(name, token: token)
     }
+    func forceRelease(_ name: LockName, fence: Int64) async throws(LockError) -> LeaseToken? {
+        try await inner.forceRelease(name, fence: fence)
+    }
     func status(of name: LockName) async throws(LockError) -> LockStatus { try await inner.status(of: name) }
     func list(prefix: String, limit: Int, cursor: String?) async throws(LockError) -> LockPage {
         try await inner.list(prefix: prefix, limit: limit, cursor: cursor)

@@ -88,6 +88,14 @@ import Testing
                         #expect(released.json["type"] as? String == "forbidden")
                         #expect(try await lockd.send("DELETE", "/locks/\(name)", headers: root.merging(["Lock-Token": token]) { $1 }).status == 204)
                     }
+
+                    let held = try await acquire(name, as: root)
+                    let fence = try #require(held.json["fence"] as? Int)
+                    let forced = try await lockd.send("DELETE", "/locks/\(name)?fence=\(fence)", headers: headers)
+                    #expect(forced.status == (client.action == .admin && allowed ? 204 : 403), "force-release: \(context)")
+                    if forced.status != 204 {
+                        #expect(try await lockd.send("DELETE", "/locks/\(name)?fence=\(fence)", headers: root).status == 204)
+                    }
                 }
                 // Any client may list (it sees what it may read) and scrape metrics.
                 #expect(try await lockd.send("GET", "/locks", headers: headers).status == 200, "list: \(client.id)")
@@ -201,6 +209,32 @@ import Testing
             for secret in fixture.clients.map(\.secret) + [fixture.rootSecret] {
                 #expect(!text.contains(secret) && !text.contains(Fixture.hex(secret)))
             }
+        }
+    }
+
+    @Test func forceReleaseNeedsAdminHoweverTheFenceIsWrittenAndIsCounted() async throws {
+        let fixture = Fixture()
+        let policy = try fixture.policy()
+        try await StoreKind.memory.withLockd(configure: { $0.authPolicy = policy }) { lockd in
+            let name = "\(fixture.base).orders"
+            let locker = Self.bearer(try #require(fixture.clients.first { $0.id == "lock-all" }).secret)
+            let admin = Self.bearer(try #require(fixture.clients.first { $0.id == "admin-exact" }).secret)
+            let lease = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms": 60000}"#, headers: locker)
+            let fence = try #require(lease.json["fence"] as? Int)
+            // `lock` is no licence to force: not with the fence escaped, nor beside a token.
+            for query in ["fence=\(fence)", "f%65nce=\(fence)", "%66ence=\(fence)"] {
+                #expect(try await lockd.send("DELETE", "/locks/\(name)?\(query)", headers: locker).status == 403, "\(query)")
+            }
+            // `admin` is no licence to release with a token.
+            let token = try #require(lease.json["token"] as? String)
+            #expect(try await lockd.send("DELETE", "/locks/\(name)", headers: admin.merging(["Lock-Token": token]) { $1 }).status == 403)
+            #expect(try await lockd.send("DELETE", "/locks/\(name)?f%65nce=\(fence)", headers: admin).status == 204)
+            let gone = try await lockd.send("DELETE", "/locks/\(name)?fence=\(fence)", headers: admin)
+            #expect(gone.status == 404)
+            #expect(gone.json["type"] as? String == "not-held")
+            let text = try await lockd.send("GET", "/metrics", headers: Self.bearer(fixture.rootSecret)).text
+            #expect(text.contains(#"lockd_auth_force_releases_total{client="admin-exact"} 1"#), "\(text)")
+            #expect(!text.contains(#"lockd_auth_force_releases_total{client="lock-all"} 1"#))
         }
     }
 

@@ -7,6 +7,34 @@ import Testing
 /// Every row of PRODUCT.md's API table, over real HTTP, against every store.
 @Suite struct LockRoutesTests {
     @Test(arguments: StoreKind.allCases)
+    func forceReleaseByFence(store: StoreKind) async throws {
+        try await store.withLockd { lockd in
+            let name = uniqueLockName()
+            let lease = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":60000}"#)
+            let token = try #require(lease.json["token"] as? String)
+            let fence = try #require(lease.json["fence"] as? Int)
+            for (query, headers) in [("", [:]), ("?fence=\(fence)", ["Lock-Token": token]), ("?fence=0", [:]), ("?fence=x", [:]),
+                                     ("?fence=9007199254740992", [:]), ("?fence=\(fence)&fence=\(fence)", [:]), ("?token=\(token)", [:])] {
+                let refused = try await lockd.send("DELETE", "/locks/\(name)\(query)", headers: headers)
+                #expect(refused.status == 400, "\(query) \(headers.keys)")
+                #expect(refused.json["type"] as? String == "invalid-request")
+            }
+            #expect(try await lockd.send("GET", "/locks/\(name)").json["holders"].map { ($0 as? [Any])?.count } == 1)
+
+            let forced = try await lockd.send("DELETE", "/locks/\(name)?fence=\(fence)")
+            #expect(forced.status == 204)
+            #expect(forced.body.isEmpty)
+            let again = try await lockd.send("DELETE", "/locks/\(name)?fence=\(fence)")
+            #expect(again.status == 404)
+            #expect(again.header("Content-Type") == "application/problem+json")
+            #expect(again.json["type"] as? String == "not-held")
+            #expect(again.json["name"] as? String == name)
+            let lost = try await lockd.send("POST", "/locks/\(name)/renew", headers: ["Lock-Token": token])
+            #expect(lost.json["type"] as? String == "lease-lost")
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
     func acquireRenewReleaseRoundTrip(store: StoreKind) async throws {
         try await store.withLockd { lockd in
             let name = uniqueLockName()

@@ -45,3 +45,39 @@ import Testing
         }
     }
 }
+
+/// ``LockClient/forceRelease(_:fence:)``: an `admin` client ends another's
+/// lease by its fence; the holder's lease is lost, a second try is
+/// ``LockError/notHeld(fence:)``, and a client without `admin` is refused.
+@Suite struct ForceReleaseTests {
+    @Test func anAdminEndsAStuckLeaseByItsFence() async throws {
+        let base = uniqueLockName()
+        func entry(_ id: String, _ actions: String) -> String {
+            let hex = SHA256Digest(hashing: "secret-\(id)-\(base)")?.hex ?? ""
+            return #"{"id": "\#(id)", "sha256": "\#(hex)", "grants": [{"names": "\#(base):*", "actions": [\#(actions)]}]}"#
+        }
+        let policy = try AuthFile.parse(Array(#"{"clients": [\#(entry("worker", #""lock", "read""#)), \#(entry("oncall", #""admin""#))]}"#.utf8),
+                                        file: "test")
+        try await StoreKind.memory.withLockd(configure: { $0.authPolicy = policy }) { lockd in
+            let worker = LockClient(serverURL: lockd.url, timeout: .seconds(30), bearerToken: "secret-worker-\(base)")
+            let oncall = LockClient(serverURL: lockd.url, timeout: .seconds(30), bearerToken: "secret-oncall-\(base)")
+            let name = "\(base):stuck"
+            let lease = try #require(try await worker.tryAcquire(name, ttl: .seconds(60), autoRenew: false))
+            do {
+                try await worker.forceRelease(name, fence: lease.fence)
+                Issue.record("force-released without admin")
+            } catch LockError.forbidden(let detail) {
+                #expect(detail.contains("admin"), "\(detail)")
+            }
+            try await oncall.forceRelease(name, fence: lease.fence)
+            #expect(try await worker.status(name).holders.isEmpty)
+            await #expect(throws: LockError.self) { try await lease.renew() }
+            do {
+                try await oncall.forceRelease(name, fence: lease.fence)
+                Issue.record("force-released a lease twice")
+            } catch LockError.notHeld(let fence) {
+                #expect(fence == lease.fence)
+            }
+        }
+    }
+}

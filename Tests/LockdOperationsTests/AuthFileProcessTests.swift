@@ -110,9 +110,11 @@ import Glibc
     /// log or in /metrics.
     @Test func aTraceLogOfAFullRunHoldsNoSecret() async throws {
         let (writer, reader, guess) = ("writer-\(UUID().uuidString)", "reader-\(UUID().uuidString)", "guess-\(UUID().uuidString)")
+        let oncall = "oncall-\(UUID().uuidString)"
         let file = try AuthFileOnDisk()
-        try file.write([Self.entry("writer", writer, names: "jobs:*", actions: #""lock""#), Self.entry("reader", reader, actions: #""read""#)])
-        var secrets = [writer, reader, guess]
+        try file.write([Self.entry("writer", writer, names: "jobs:*", actions: #""lock""#), Self.entry("reader", reader, actions: #""read""#),
+                        Self.entry("oncall", oncall, names: "jobs:*", actions: #""admin""#)])
+        var secrets = [writer, reader, guess, oncall]
         secrets += secrets.compactMap { SHA256Digest(hashing: $0)?.hex }
         try await StoreKind.redis.withLockdProcess(arguments: ["--auth-file", file.path, "--log-level", "trace", "--access-log"]) { lockd, _ in
             let w = Self.bearer(writer)
@@ -129,12 +131,19 @@ import Glibc
             #expect(try await lockd.request("DELETE", "/locks/jobs:1", headers: Self.bearer(reader).merging(["Lock-Token": token]) { $1 }).status == 403)
             #expect(try await lockd.request("GET", "/locks", headers: Self.bearer(guess)).status == 401)
             #expect(try await lockd.request("DELETE", "/locks/jobs:1", headers: withToken).status == 204)
+            // A force-release is logged at notice, naming the client and the fence.
+            let stuck = try await lockd.request("POST", "/locks/jobs:2", body: #"{"ttl_ms": 30000}"#, headers: w)
+            secrets.append(try #require(stuck.json["token"] as? String))
+            let fence = try #require(stuck.json["fence"] as? Int)
+            #expect(try await lockd.request("DELETE", "/locks/jobs:2?fence=\(fence)", headers: Self.bearer(oncall)).status == 204)
             let metrics = try await lockd.request("GET", "/metrics", headers: Self.bearer(reader))
             #expect(metrics.status == 200)
             // The last request's access-log line is out before the scan.
             #expect(await eventually(within: .seconds(5)) { lockd.output.contains("/metrics") || lockd.output.contains("metrics") })
             let log = lockd.output
             #expect(log.contains("forbidden") && log.contains("writer"), "\(log.suffix(2_000))")
+            let notice = log.split(separator: "\n").first { $0.contains("lease force-released") }
+            #expect(notice.map { $0.contains("notice") && $0.contains("oncall") && $0.contains("\(fence)") } == true, "\(log.suffix(2_000))")
             for secret in secrets {
                 #expect(!log.contains(secret), "the log holds a secret, hash or lease token")
                 #expect(!metrics.response.text.contains(secret), "/metrics holds a secret, hash or lease token")

@@ -54,6 +54,19 @@ import Testing
             #expect(goneRun.stderr.contains("lease lost"))
             let (lost, _) = try await cli.run(["renew", name, "--lock-token", token])
             #expect(lost == .exited(70))
+
+            // Force-release by fence: the next holder's lease ends; a fence no
+            // live lease has is 70 too.
+            let (_, next) = try await cli.run(["acquire", name, "--ttl", "1m"])
+            let nextFence = try #require(next.json["fence"] as? Int64, "\(next.stdout)")
+            let (forced, force) = try await cli.run(["release", name, "--fence", String(nextFence)])
+            #expect(forced == .exited(0), "\(force.stderr)")
+            #expect(force.json["released"] as? Bool == true)
+            let (_, freed) = try await cli.run(["status", name])
+            #expect(freed.json["held"] as? Bool == false)
+            let (notHeld, notHeldRun) = try await cli.run(["release", name, "--fence", String(nextFence)])
+            #expect(notHeld == .exited(70))
+            #expect(notHeldRun.stderr.contains("not held"), "\(notHeldRun.stderr)")
         }
     }
 
@@ -63,13 +76,23 @@ import Testing
             let name = uniqueLockName("cli")
             let (acquired, acquire) = try await cli.run(["acquire", name, "--limit", "3"])
             #expect(acquired == .exited(0), "\(acquire.stderr)")
+            #expect(acquire.json["limit"] as? Int == 3)
+            #expect(acquire.json["mode"] as? String == "exclusive")
             let (second, _) = try await cli.run(["acquire", name, "--limit", "3"])
             #expect(second == .exited(0))
+            // status prints what the API answers: mode, limit, waiting, each holder's mode.
+            let (_, status) = try await cli.run(["status", name])
+            #expect(status.json["limit"] as? Int == 3)
+            #expect(status.json["mode"] as? String == "exclusive")
+            #expect(status.json["waiting"] as? Int == 0)
+            #expect((status.json["holders"] as? [[String: Any]])?.compactMap { $0["mode"] as? String } == ["exclusive", "exclusive"])
             let (mismatch, run) = try await cli.run(["acquire", name, "--limit", "2"])
             #expect(mismatch == .exited(75), "\(run.stderr)")
             #expect(run.stderr.contains("--limit 3"), "\(run.stderr)")
             let (reader, readerRun) = try await cli.run(["exec", uniqueLockName("cli"), "--shared", "--", "true"])
             #expect(reader == .exited(0), "\(readerRun.stderr)")
+            let (_, shared) = try await cli.run(["acquire", uniqueLockName("cli"), "--shared"])
+            #expect(shared.json["mode"] as? String == "shared", "\(shared.stdout)")
         }
     }
 
@@ -84,6 +107,8 @@ import Testing
                 (["exec", name, "--limit", "0", "--", "true"], "--limit"),
                 (["status", name, "--server", "ftp://example"], "http:// or https://"),
                 (["renew", name], "--lock-token"),
+                (["release", name], "exactly one of --lock-token"),
+                (["release", name, "--lock-token", "t0123456789012345678901", "--fence", "3"], "exactly one of --lock-token"),
                 (["status", "bad/name"], "may contain only"),
             ]
             for (arguments, says) in cases {

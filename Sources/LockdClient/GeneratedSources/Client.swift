@@ -566,7 +566,15 @@ public struct Client: APIProtocol {
             }
         )
     }
-    /// Release a lease.
+    /// Release a lease, or force-release one by its fence.
+    ///
+    /// With the lease's `Lock-Token` header: the holder releases its lease
+    /// (`lock` on the name). With `?fence=F` instead: an administrator ends
+    /// the live lease with that fence whatever its token (`admin` on the
+    /// name), logged at notice with the client id; to its holder the lease
+    /// is lost. Either way the waiters that fit now are woken. Send exactly
+    /// one of the two: neither, or both, is `400 invalid-request`.
+    ///
     ///
     /// - Remark: HTTP `DELETE /locks/{name}`.
     /// - Remark: Generated from `#/paths//locks/{name}/delete(releaseLock)`.
@@ -590,6 +598,13 @@ public struct Client: APIProtocol {
                     in: &request.headerFields,
                     name: "Lock-Token",
                     value: input.headers.lockToken
+                )
+                try converter.setQueryItemAsURI(
+                    in: &request,
+                    style: .form,
+                    explode: true,
+                    name: "fence",
+                    value: input.query.fence
                 )
                 converter.setAcceptHeader(
                     in: &request.headerFields,
@@ -675,6 +690,28 @@ public struct Client: APIProtocol {
                         preconditionFailure("bestContentType chose an invalid content type.")
                     }
                     return .badRequest(.init(body: body))
+                case 404:
+                    let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
+                    let body: Components.Responses.NotHeld.Body
+                    let chosenContentType = try converter.bestContentType(
+                        received: contentType,
+                        options: [
+                            "application/problem+json"
+                        ]
+                    )
+                    switch chosenContentType {
+                    case "application/problem+json":
+                        body = try await converter.getResponseBodyAsJSON(
+                            Components.Schemas.Problem.self,
+                            from: responseBody,
+                            transforming: { value in
+                                .applicationProblemJson(value)
+                            }
+                        )
+                    default:
+                        preconditionFailure("bestContentType chose an invalid content type.")
+                    }
+                    return .notFound(.init(body: body))
                 case 409:
                     let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
                     let body: Components.Responses.LeaseLost.Body

@@ -451,7 +451,7 @@ extension Components {
         }
         /// What went wrong, as a short relative reference clients branch on:
         /// `lock-held` (409), `lease-lost` (409), `limit-mismatch` (409),
-        /// `invalid-request` (400), `unauthorized` (401), `forbidden` (403),
+        /// `not-held` (404), `invalid-request` (400), `unauthorized` (401), `forbidden` (403),
         /// `unavailable` (503), `not-found` (404), `method-not-allowed` (405),
         /// `not-acceptable` (406), `unsupported-media-type` (415),
         /// `payload-too-large` (413), `headers-too-large` (431),
@@ -464,6 +464,7 @@ extension Components {
             case lockHeld = "lock-held"
             case leaseLost = "lease-lost"
             case limitMismatch = "limit-mismatch"
+            case notHeld = "not-held"
             case invalidRequest = "invalid-request"
             case unauthorized = "unauthorized"
             case forbidden = "forbidden"

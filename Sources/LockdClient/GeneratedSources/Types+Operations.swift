@@ -709,7 +709,15 @@ public enum Operations {
             }
         }
     }
-    /// Release a lease.
+    /// Release a lease, or force-release one by its fence.
+    ///
+    /// With the lease's `Lock-Token` header: the holder releases its lease
+    /// (`lock` on the name). With `?fence=F` instead: an administrator ends
+    /// the live lease with that fence whatever its token (`admin` on the
+    /// name), logged at notice with the client id; to its holder the lease
+    /// is lost. Either way the waiters that fit now are woken. Send exactly
+    /// one of the two: neither, or both, is `400 invalid-request`.
+    ///
     ///
     /// - Remark: HTTP `DELETE /locks/{name}`.
     /// - Remark: Generated from `#/paths//locks/{name}/delete(releaseLock)`.
@@ -734,23 +742,40 @@ public enum Operations {
                 }
             }
             public var path: Operations.ReleaseLock.Input.Path
+            /// - Remark: Generated from `#/paths/locks/{name}/DELETE/query`.
+            public struct Query: Sendable, Hashable {
+                /// The fence of the lease to end (a force-release; needs `admin` on
+                /// the name). No live lease with that fence: `404 not-held`.
+                ///
+                ///
+                /// - Remark: Generated from `#/paths/locks/{name}/DELETE/query/fence`.
+                public var fence: Swift.Int64?
+                /// Creates a new `Query`.
+                ///
+                /// - Parameters:
+                ///   - fence: The fence of the lease to end (a force-release; needs `admin` on
+                public init(fence: Swift.Int64? = nil) {
+                    self.fence = fence
+                }
+            }
+            public var query: Operations.ReleaseLock.Input.Query
             /// - Remark: Generated from `#/paths/locks/{name}/DELETE/header`.
             public struct Headers: Sendable, Hashable {
-                /// The lease's token as returned by acquire. Missing or malformed:
+                /// The lease's token as returned by acquire (a release). Malformed:
                 /// `400 invalid-request`; well-formed but not the holder's:
                 /// `409 lease-lost`.
                 ///
                 ///
                 /// - Remark: Generated from `#/paths/locks/{name}/DELETE/header/Lock-Token`.
-                public var lockToken: Components.Parameters.LockToken
+                public var lockToken: Components.Schemas.Token?
                 public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ReleaseLock.AcceptableContentType>]
                 /// Creates a new `Headers`.
                 ///
                 /// - Parameters:
-                ///   - lockToken: The lease's token as returned by acquire. Missing or malformed:
+                ///   - lockToken: The lease's token as returned by acquire (a release). Malformed:
                 ///   - accept:
                 public init(
-                    lockToken: Components.Parameters.LockToken,
+                    lockToken: Components.Schemas.Token? = nil,
                     accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ReleaseLock.AcceptableContentType>] = .defaultValues()
                 ) {
                     self.lockToken = lockToken
@@ -762,12 +787,15 @@ public enum Operations {
             ///
             /// - Parameters:
             ///   - path:
+            ///   - query:
             ///   - headers:
             public init(
                 path: Operations.ReleaseLock.Input.Path,
-                headers: Operations.ReleaseLock.Input.Headers
+                query: Operations.ReleaseLock.Input.Query = .init(),
+                headers: Operations.ReleaseLock.Input.Headers = .init()
             ) {
                 self.path = path
+                self.query = query
                 self.headers = headers
             }
         }
@@ -871,6 +899,31 @@ public enum Operations {
                     default:
                         try throwUnexpectedResponseStatus(
                             expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No live lease of the lock has this fence: it was released, expired,
+            /// or never issued.
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//locks/{name}/delete(releaseLock)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotHeld)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            public var notFound: Components.Responses.NotHeld {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
                             response: self
                         )
                     }

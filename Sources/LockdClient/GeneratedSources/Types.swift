@@ -46,7 +46,15 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /locks/{name}`.
     /// - Remark: Generated from `#/paths//locks/{name}/post(acquireLock)`.
     func acquireLock(_ input: Operations.AcquireLock.Input) async throws -> Operations.AcquireLock.Output
-    /// Release a lease.
+    /// Release a lease, or force-release one by its fence.
+    ///
+    /// With the lease's `Lock-Token` header: the holder releases its lease
+    /// (`lock` on the name). With `?fence=F` instead: an administrator ends
+    /// the live lease with that fence whatever its token (`admin` on the
+    /// name), logged at notice with the client id; to its holder the lease
+    /// is lost. Either way the waiters that fit now are woken. Send exactly
+    /// one of the two: neither, or both, is `400 invalid-request`.
+    ///
     ///
     /// - Remark: HTTP `DELETE /locks/{name}`.
     /// - Remark: Generated from `#/paths//locks/{name}/delete(releaseLock)`.
@@ -138,16 +146,26 @@ extension APIProtocol {
             body: body
         ))
     }
-    /// Release a lease.
+    /// Release a lease, or force-release one by its fence.
+    ///
+    /// With the lease's `Lock-Token` header: the holder releases its lease
+    /// (`lock` on the name). With `?fence=F` instead: an administrator ends
+    /// the live lease with that fence whatever its token (`admin` on the
+    /// name), logged at notice with the client id; to its holder the lease
+    /// is lost. Either way the waiters that fit now are woken. Send exactly
+    /// one of the two: neither, or both, is `400 invalid-request`.
+    ///
     ///
     /// - Remark: HTTP `DELETE /locks/{name}`.
     /// - Remark: Generated from `#/paths//locks/{name}/delete(releaseLock)`.
     public func releaseLock(
         path: Operations.ReleaseLock.Input.Path,
-        headers: Operations.ReleaseLock.Input.Headers
+        query: Operations.ReleaseLock.Input.Query = .init(),
+        headers: Operations.ReleaseLock.Input.Headers = .init()
     ) async throws -> Operations.ReleaseLock.Output {
         try await releaseLock(Operations.ReleaseLock.Input(
             path: path,
+            query: query,
             headers: headers
         ))
     }

@@ -7,7 +7,8 @@ enum ClientExitCode {
     static let usage: Int32 = 64
     /// EX_UNAVAILABLE: lockd could not be reached.
     static let unavailable: Int32 = 69
-    /// EX_SOFTWARE: the lease was lost (while the command ran).
+    /// EX_SOFTWARE: the lease was lost (while the command ran), or a
+    /// force-release found no lease with its fence.
     static let leaseLost: Int32 = 70
     /// EX_NOPERM: lockd refused the bearer token (401) or its grants (403).
     static let notPermitted: Int32 = 77
@@ -36,6 +37,10 @@ enum ClientFailure {
             return ArgumentParser.ExitCode(ClientExitCode.lockHeld)
         case LockError.leaseLost:
             ClientOutput.error(subcommand, "\(subject)lease lost: this token holds no lease on the lock (expired, released, or never granted)")
+            return ArgumentParser.ExitCode(ClientExitCode.leaseLost)
+        case LockError.notHeld(let fence):
+            // Like a lost lease: the lease with that fence is gone.
+            ClientOutput.error(subcommand, "\(subject)not held: no live lease has fence \(fence) (released, expired, or never issued)")
             return ArgumentParser.ExitCode(ClientExitCode.leaseLost)
         case LockError.invalidRequest(let detail):
             ClientOutput.error(subcommand, "\(subject)invalid request: \(detail)")

@@ -13,11 +13,11 @@ struct LeaseOptions: ParsableArguments {
     var ttl: Duration?
 
     @Option(help: ArgumentHelp(
-        "Holders the name allows at once (1 to 1000; above 1 a semaphore, which lockd does not serve yet; default 1).",
+        "Holders the name allows at once (1 to 1000; above 1 a semaphore, every holder giving the same limit; default 1).",
         valueName: "n"))
     var limit: Int = 1
 
-    @Flag(help: "Take a shared (reader) lease of a reader-writer lock (lockd does not serve these yet).")
+    @Flag(help: "Take a shared (reader) lease of a reader-writer lock: beside other readers, never beside a writer.")
     var shared = false
 
     @Option(help: ArgumentHelp(

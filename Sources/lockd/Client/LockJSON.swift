@@ -5,7 +5,7 @@ import LockdClient
 /// (`ttl_ms`, `expires_at` in RFC 3339 UTC with milliseconds), so that a
 /// script reads `lockd acquire` as it would read curl.
 enum LockJSON {
-    /// A lease: `{name, token, fence, ttl_ms, expires_at, owner?}`.
+    /// A lease: `{name, token, fence, ttl_ms, expires_at, owner?, mode, limit}`.
     struct Lease: Encodable {
         let name: String
         let token: String
@@ -13,6 +13,8 @@ enum LockJSON {
         let ttlMs: Int64
         let expiresAt: String
         let owner: String?
+        let mode: String
+        let limit: Int
 
         init(_ lease: LockdClient.Lease) {
             name = lease.name
@@ -21,44 +23,57 @@ enum LockJSON {
             ttlMs = DurationText.milliseconds(lease.ttl)
             expiresAt = LockJSON.timestamp(lease.expiresAt)
             owner = lease.owner
+            mode = lease.mode.rawValue
+            limit = lease.limit
         }
 
         enum CodingKeys: String, CodingKey {
-            case name, token, fence, owner
+            case name, token, fence, owner, mode, limit
             case ttlMs = "ttl_ms"
             case expiresAt = "expires_at"
         }
     }
 
-    /// A lock's status: `{name, held, holders: [{owner?, fence, expires_at, ttl_ms}]}`, no tokens.
+    /// A lock's status: `{name, held, mode?, limit, waiting, holders: [Holder]}`, no tokens.
     struct Status: Encodable {
         let name: String
         let held: Bool
+        let mode: String?
+        let limit: Int
+        let waiting: Int
         let holders: [Holder]
 
         init(_ status: LockStatus) {
             name = status.name
             held = status.isHeld
+            mode = status.mode?.rawValue
+            limit = status.limit
+            waiting = status.waiting
             holders = status.holders.map(Holder.init)
         }
     }
 
-    /// One holder; `ttl_ms` is what remained when lockd answered.
+    /// One holder: `{owner?, client?, mode, fence, expires_at, ttl_ms}`;
+    /// `ttl_ms` is what remained when lockd answered.
     struct Holder: Encodable {
         let owner: String?
+        let client: String?
+        let mode: String
         let fence: Int64
         let expiresAt: String
         let ttlMs: Int64
 
         init(_ holder: LockHolder) {
             owner = holder.owner
+            client = holder.client
+            mode = holder.mode.rawValue
             fence = holder.fence
             expiresAt = LockJSON.timestamp(holder.expiresAt)
             ttlMs = DurationText.milliseconds(holder.remaining)
         }
 
         enum CodingKeys: String, CodingKey {
-            case owner, fence
+            case owner, client, mode, fence
             case expiresAt = "expires_at"
             case ttlMs = "ttl_ms"
         }
