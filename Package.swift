@@ -16,6 +16,7 @@ import PackageDescription
 //   LockdAuth        the auth file: clients, SHA-256 digests of their secrets, grants on name patterns
 //   LockdAPI         HTTP ↔ engine: routes, JSON bodies, problem details
 //   LockdClient      the Swift SDK: generated from openapi.yaml, plus LockClient
+//   LockdClientURLSession  LockClient(serverURL:session:), apart so that LockdClient never loads libcurl
 //   CLockdChild      posix_spawn in a process group and a signal self-pipe, for `lockd exec`
 //   lockd            the executable: configuration and wiring (the composition root, a ServiceGroup);
 //                    also the command-line client (`lockd exec`, `lockd acquire` …) over LockdClient
@@ -32,6 +33,7 @@ let package = Package(
         .executable(name: "lockd", targets: ["lockd"]),
         .executable(name: "lockbench", targets: ["lockbench"]),
         .library(name: "LockdClient", targets: ["LockdClient"]),
+        .library(name: "LockdClientURLSession", targets: ["LockdClientURLSession"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -190,9 +192,13 @@ let package = Package(
                 "LockdTransport",
                 "LockdTLS",
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
-                .product(name: "OpenAPIURLSession", package: "swift-openapi-urlsession"),
             ],
             exclude: ["openapi-generator-config.yaml"],
+            swiftSettings: strictSwift
+        ),
+        .target(
+            name: "LockdClientURLSession",
+            dependencies: ["LockdClient", .product(name: "OpenAPIURLSession", package: "swift-openapi-urlsession")],
             swiftSettings: strictSwift
         ),
         .executableTarget(
@@ -214,7 +220,7 @@ let package = Package(
         .testTarget(
             name: "LockdClientTests",
             dependencies: [
-                "LockdClient", "LockdAPI", "LockdAuth", "LockdTLS", "LockdTestSupport",
+                "LockdClient", "LockdClientURLSession", "LockdAPI", "LockdAuth", "LockdTLS", "LockdTransport", "LockdTestSupport",
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "OpenAPIURLSession", package: "swift-openapi-urlsession"),
             ],

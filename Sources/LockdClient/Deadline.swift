@@ -1,3 +1,10 @@
+/// The deadline of the request the current task sends, for a transport that
+/// bounds its exchanges itself (``SocketTransport``, with a timer on its loop)
+/// instead of ``withDeadline(_:_:)``'s timer task beside each request.
+enum RequestDeadline {
+    @TaskLocal static var current: ContinuousClock.Instant?
+}
+
 /// Thrown by ``withDeadline(_:_:)`` when the deadline comes first.
 struct DeadlineExceeded: Error {}
 

@@ -9,12 +9,17 @@ extension Lease {
     /// lease stops being renewed and ends at its TTL instead of holding the lock
     /// for ever.
     func startRenewing() {
-        let task = Task { [weak self] in
+        let loop = remote.executor
+        let task = Task(executorPreference: loop) { [weak self] in
             var backoff = Backoff()
             var failure: LockError?
             while let next = self?.nextRenewal(after: failure, backoff: &backoff) {
                 do {
-                    try await Task.sleep(until: next, clock: .continuous)
+                    if let loop {
+                        try await sleep(until: next, on: loop)
+                    } else {
+                        try await Task.sleep(until: next, clock: .continuous)
+                    }
                 } catch {
                     return  // released or dropped
                 }

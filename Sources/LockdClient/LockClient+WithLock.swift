@@ -74,7 +74,7 @@ extension Lease {
             let body = Handoff(body)
             return await withTaskGroup(of: Ending<T>.self, isolation: isolation) { group in
                 group.addTask { await Self.run(body, self, on: isolation) }
-                group.addTask {
+                group.addTask(executorPreference: remote.executor) {
                     // The lease renews itself: its renewal loop ends it at the deadline.
                     (try? await self.waitUntilEnded(watchingDeadline: false)) == true ? .lost : .watchEnded
                 }
@@ -113,7 +113,7 @@ extension Lease {
     /// - Returns: Whether lockd answered that the lease was already gone.
     func releaseIgnoringCancellation() async -> Bool {
         // Why a task of its own: see RemoteLocks.releaseIgnoringCancellation.
-        await Task {
+        await Task(executorPreference: remote.executor) {
             do {
                 try await self.release()
                 return false

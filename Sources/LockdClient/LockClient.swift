@@ -1,10 +1,5 @@
-import Foundation
+public import Foundation
 public import OpenAPIRuntime
-import OpenAPIURLSession
-
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// A client for a lockd service: take named locks for a bounded time, keep them,
 /// give them back.
@@ -50,43 +45,6 @@ public struct LockClient: Sendable {
     ///     sent as `Authorization: Bearer SECRET` with every request; `nil` sends none.
     public init(serverURL: URL, owner: String? = nil, timeout: Duration = .seconds(30), bearerToken: String? = nil) {
         self.init(serverURL: serverURL, transport: Self.sharedTransport, owner: owner, timeout: timeout, bearerToken: bearerToken)
-    }
-
-    /// A client for the lockd at `serverURL` over a URLSession you configure (proxies,
-    /// TLS trust, connection limits).
-    ///
-    /// ```swift
-    /// let configuration = URLSessionConfiguration.ephemeral
-    /// configuration.timeoutIntervalForRequest = 120       // longer than any wait lockd allows
-    /// configuration.httpMaximumConnectionsPerHost = 256   // more than the waits you run at once
-    /// let locks = LockClient(serverURL: URL(string: "https://lockd.internal")!, session: URLSession(configuration: configuration))
-    /// ```
-    ///
-    /// - Parameters:
-    ///   - serverURL: lockd's base URL.
-    ///   - session: The session every request goes through. Its
-    ///     `timeoutIntervalForRequest` (60 s by default) must exceed lockd's
-    ///     `--max-wait-ms`, and since waiting acquires and renewals share it, its
-    ///     `httpMaximumConnectionsPerHost` must exceed the number of waits you run
-    ///     at once, or renewals queue behind them.
-    ///   - owner: A label for this client's leases (at most 256 bytes), or `nil`.
-    ///   - timeout: How long a call keeps retrying while lockd cannot serve it, and
-    ///     how long one request may take beyond the time lockd is asked to wait.
-    ///   - bearerToken: The secret sent as `Authorization: Bearer SECRET`, or `nil`.
-    public init(
-        serverURL: URL,
-        session: URLSession,
-        owner: String? = nil,
-        timeout: Duration = .seconds(30),
-        bearerToken: String? = nil
-    ) {
-        self.init(
-            serverURL: serverURL,
-            transport: URLSessionTransport(configuration: .init(session: session)),
-            owner: owner,
-            timeout: timeout,
-            bearerToken: bearerToken
-        )
     }
 
     /// A client for the lockd at `serverURL` over any swift-openapi-runtime
@@ -138,12 +96,20 @@ public struct LockClient: Sendable {
         let configuration = Configuration(dateTranscoder: RFC3339DateTranscoder())
         let middlewares: [any ClientMiddleware] = bearerToken.map { [BearerToken(secret: $0)] } ?? []
         self.owner = owner
-        self.remote = RemoteLocks(
+        var remote = RemoteLocks(
             prompt: Client(serverURL: serverURL, configuration: configuration, transport: prompt, middlewares: middlewares),
             waiting: Client(serverURL: serverURL, configuration: configuration, transport: waiting, middlewares: middlewares),
             timeout: timeout,
             waitLimit: WaitLimit()
         )
+        if let prompt = prompt as? SocketTransport, let waiting = waiting as? SocketTransport {
+            remote.executor = prompt.executor
+            func direct(_ transport: SocketTransport) -> DirectLeaseCalls? {
+                DirectLeaseCalls(transport: transport, serverURL: serverURL, configuration: configuration, bearerToken: bearerToken)
+            }
+            if let prompt = direct(prompt), let waiting = direct(waiting) { remote.direct = (prompt, waiting) }
+        }
+        self.remote = remote
     }
 
     /// The transport of clients made without one: its connection pools are shared.

@@ -1,9 +1,5 @@
 import Foundation
 
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
-
 extension LockError {
     /// Whether the same request may succeed if sent again: lockd could not serve it
     /// (503, a proxy's 5xx) or it did not get an answer through. Never for an
@@ -14,8 +10,8 @@ extension LockError {
             return true
         case .transport(let underlying):
             if underlying is UnexpectedResponse { return false }
-            guard let error = underlying as? URLError else { return true }
-            return !Self.permanentURLErrors.contains(error.code)
+            if let failure = underlying as? TransportFailure { return !failure.isPermanent }
+            return !Self.isPermanentURLError(underlying)
         case .held, .limitMismatch, .leaseLost, .notHeld, .invalidRequest, .unauthorized, .forbidden:
             return false
         }
@@ -26,8 +22,8 @@ extension LockError {
     /// reached: a refused connection, a certificate this client does not trust
     /// (URLSession on Linux reports that as an unknown error, so it is retried).
     func orEarlier(_ earlier: LockError?) -> LockError {
-        guard let earlier, case .transport(let underlying) = self, let error = underlying as? URLError,
-              error.code == .timedOut, error.userInfo.isEmpty  // RemoteLocks' own: URLSession's carry a description
+        guard let earlier, case .transport(let underlying) = self,
+              (underlying as? TransportFailure)?.kind == .timedOut  // the call's own deadline, not URLSession's
         else { return self }
         return earlier
     }
@@ -37,12 +33,20 @@ extension LockError {
         if case .unavailable(let retryAfter) = self { retryAfter } else { nil }
     }
 
-    /// Transport failures that come from the client's own settings (a bad URL, TLS
-    /// trust) and that no retry can fix.
-    private static let permanentURLErrors: Set<URLError.Code> = [
-        .badURL, .unsupportedURL, .cancelled, .userCancelledAuthentication, .userAuthenticationRequired,
-        .secureConnectionFailed, .serverCertificateHasBadDate, .serverCertificateUntrusted,
-        .serverCertificateHasUnknownRoot, .serverCertificateNotYetValid, .clientCertificateRejected,
-        .clientCertificateRequired, .appTransportSecurityRequiresSecureConnection,
+    /// Whether `error` is one of URLSession's (an `NSURLErrorDomain` error, told by
+    /// its domain so that the SDK need not link FoundationNetworking) that come from
+    /// the client's own settings — a bad URL, TLS trust — and no retry can fix.
+    private static func isPermanentURLError(_ error: any Error) -> Bool {
+        guard let error = error as? any CustomNSError, type(of: error).errorDomain == "NSURLErrorDomain" else { return false }
+        return permanentURLErrorCodes.contains(error.errorCode)
+    }
+
+    /// `URLError.Code`s: badURL, unsupportedURL, cancelled, userCancelledAuthentication,
+    /// userAuthenticationRequired, appTransportSecurityRequiresSecureConnection,
+    /// secureConnectionFailed, serverCertificateHasBadDate, serverCertificateUntrusted,
+    /// serverCertificateHasUnknownRoot, serverCertificateNotYetValid,
+    /// clientCertificateRejected, clientCertificateRequired.
+    private static let permanentURLErrorCodes: Set<Int> = [
+        -1000, -1002, -999, -1012, -1013, -1022, -1200, -1201, -1202, -1203, -1204, -1205, -1206,
     ]
 }

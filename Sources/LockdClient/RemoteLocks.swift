@@ -1,9 +1,5 @@
-import Foundation
+import LockdTransport
 import OpenAPIRuntime
-
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// lockd's HTTP API as plain calls: the generated client, a deadline on every
 /// request, and every answer turned into a value or a ``LockError``.
@@ -20,6 +16,14 @@ struct RemoteLocks: Sendable {
     let timeout: Duration
     /// The longest wait one acquire request asks for.
     let waitLimit: WaitLimit
+    /// Where requests run: the thread of ``SocketTransport``'s event loop, so that
+    /// an exchange's answer resumes its task without a hop to another thread;
+    /// `nil` (the global executor) for other transports. Also says whether the
+    /// transport keeps each request's deadline itself (``RequestDeadline``).
+    var executor: EventLoop? = nil
+    /// Acquire, renew and release straight over SocketTransport (for `prompt` and
+    /// `waiting`), or nil to send them through the generated client.
+    var direct: (prompt: DirectLeaseCalls, waiting: DirectLeaseCalls)? = nil
 
     /// A granted lease, exactly as lockd sent it (`201`, or `200` for a retried acquire).
     func acquire(
@@ -27,8 +31,10 @@ struct RemoteLocks: Sendable {
         _ request: Components.Schemas.AcquireRequest,
         wait: Duration
     ) async throws -> Components.Schemas.Lease {
+        let direct = wait > .zero ? self.direct?.waiting : self.direct?.prompt
         let output = try await perform(on: wait > .zero ? waiting : prompt, until: .now + wait + timeout) {
-            try await $0.acquireLock(path: .init(name: name), body: .json(request))
+            if let direct { return try await direct.acquireLock(name, request) }
+            return try await $0.acquireLock(path: .init(name: name), body: .json(request))
         }
         switch output {
         case .created(let response): return try response.body.json
@@ -52,8 +58,10 @@ struct RemoteLocks: Sendable {
         until deadline: ContinuousClock.Instant
     ) async throws -> Components.Schemas.Lease {
         let body = Components.Schemas.RenewRequest(ttlMs: ttl?.wholeMilliseconds, durability: durability)
+        let direct = self.direct?.prompt
         let output = try await perform(until: deadline) {
-            try await $0.renewLock(path: .init(name: name), headers: .init(lockToken: token), body: .json(body))
+            if let direct { return try await direct.renewLock(name, token: token, body) }
+            return try await $0.renewLock(path: .init(name: name), headers: .init(lockToken: token), body: .json(body))
         }
         switch output {
         case .ok(let response): return try response.body.json
@@ -70,8 +78,10 @@ struct RemoteLocks: Sendable {
     /// Releases the lease `token` holds; throws ``LockError/leaseLost`` if it holds none.
     /// `deadline` bounds the request.
     func release(_ name: String, token: String, until deadline: ContinuousClock.Instant) async throws {
+        let direct = self.direct?.prompt
         let output = try await perform(until: deadline) {
-            try await $0.releaseLock(path: .init(name: name), headers: .init(lockToken: token))
+            if let direct { return try await direct.releaseLock(name, token: token) }
+            return try await $0.releaseLock(path: .init(name: name), headers: .init(lockToken: token))
         }
         switch output {
         case .noContent: return
@@ -111,7 +121,7 @@ struct RemoteLocks: Sendable {
     /// cancelled caller must still give the lock back: the separate task does not
     /// inherit the cancellation, and is awaited, so nothing outlives the caller.
     func releaseIgnoringCancellation(_ name: String, token: String) async {
-        await Task { try? await release(name, token: token, until: .now + timeout) }.value
+        await Task(executorPreference: executor) { try? await release(name, token: token, until: .now + timeout) }.value
     }
 
     /// One lock's status; retried while lockd cannot serve, for up to `timeout`.
@@ -184,11 +194,15 @@ struct RemoteLocks: Sendable {
     ) async throws -> Output {
         let client = client ?? prompt
         do {
-            return try await withDeadline(deadline) { try await call(client) }
+            guard let executor else { return try await withDeadline(deadline) { try await call(client) } }
+            // SocketTransport: the request runs on its loop, which also keeps the deadline.
+            return try await withTaskExecutorPreference(executor) {
+                try await RequestDeadline.$current.withValue(deadline) { try await call(client) }
+            }
         } catch let error as ClientError {
             throw LockError.from(error)
         } catch is DeadlineExceeded {
-            throw LockError.transport(URLError(.timedOut))
+            throw LockError.transport(TransportFailure(.timedOut, "no answer within the call's timeout"))
         }
     }
 }

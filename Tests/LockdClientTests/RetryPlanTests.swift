@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Testing
 
 @testable import LockdClient
@@ -31,6 +34,11 @@ struct RetryPlanTests {
         #expect(LockError.transport(URLError(.timedOut)).isRetryable)
         #expect(!LockError.transport(URLError(.unsupportedURL)).isRetryable)
         #expect(!LockError.transport(URLError(.serverCertificateUntrusted)).isRetryable)
+        #expect(LockError.transport(TransportFailure(.cannotConnect, "refused")).isRetryable)
+        #expect(LockError.transport(TransportFailure(.connectionLost, "reset")).isRetryable)
+        #expect(LockError.transport(TransportFailure(.timedOut, "late")).isRetryable)
+        #expect(!LockError.transport(TransportFailure(.tls, "untrusted")).isRetryable)
+        #expect(!LockError.transport(TransportFailure(.badURL, "ftp")).isRetryable)
         #expect(!LockError.transport(UnexpectedResponse(status: 404)).isRetryable)
         #expect(!Self.held.isRetryable)
         #expect(!LockError.leaseLost.isRetryable)
@@ -41,7 +49,7 @@ struct RetryPlanTests {
     @Test("a call that runs out of time reports the failure before its own deadline, not the deadline")
     func theCauseOutlivesTheDeadline() {
         let certificate = LockError.transport(URLError(.unknown, userInfo: [NSLocalizedDescriptionKey: "SSL certificate problem"]))
-        let ownDeadline = LockError.transport(URLError(.timedOut))
+        let ownDeadline = LockError.transport(TransportFailure(.timedOut, "no answer within the call's timeout"))
         let describes: (LockError) -> String? = {
             guard case .transport(let error) = $0 else { return nil }
             return (error as? URLError)?.userInfo[NSLocalizedDescriptionKey] as? String

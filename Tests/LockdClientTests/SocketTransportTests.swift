@@ -1,11 +1,12 @@
 import Foundation
 import LockdClient
+import LockdTransport
 import LockdTestSupport
 import Testing
 
 /// ``SocketTransport``, the SDK's own HTTP/1.1 transport: https with a private
-/// CA, and failures to reach lockd surfaced as the `URLError`s the SDK's
-/// retry rules know.
+/// CA, failures to reach lockd surfaced as the ``TransportFailure``s the SDK's
+/// retry rules know, and the call's deadline kept by the transport.
 @Suite struct SocketTransportTests {
     @Test func privateCAOverHTTPS() async throws {
         let certificates = try TestCertificates.shared()
@@ -27,14 +28,15 @@ import Testing
                 let started = ContinuousClock.now
                 let error = await #expect(throws: LockError.self) { _ = try await client.status(name) }
                 guard case .transport(let underlying) = error else { Issue.record("not a transport error: \(String(describing: error))"); continue }
-                #expect((underlying as? URLError)?.code == .secureConnectionFailed)
+                #expect((underlying as? TransportFailure)?.kind == .tls)
                 #expect(ContinuousClock.now - started < .seconds(30))
             }
         }
     }
 
     @Test func aCAFileThatCannotBeReadIsRefusedAtOnce() {
-        #expect(throws: URLError.self) { _ = try SocketTransport(caFile: "/nonexistent/ca.pem") }
+        let error = #expect(throws: TransportFailure.self) { _ = try SocketTransport(caFile: "/nonexistent/ca.pem") }
+        #expect(error?.kind == .tls)
     }
 
     @Test func aServerThatIsGoneIsRetriedThenReportedAsCannotConnect() async throws {
@@ -48,7 +50,20 @@ import Testing
         let locks = LockClient(serverURL: url, transport: SocketTransport(), timeout: .milliseconds(700))
         let error = await #expect(throws: LockError.self) { _ = try await locks.status("gone") }
         guard case .transport(let underlying) = error else { Issue.record("not a transport error: \(String(describing: error))"); return }
-        #expect((underlying as? URLError)?.code == .cannotConnectToHost)
+        #expect((underlying as? TransportFailure)?.kind == .cannotConnect)
+    }
+
+    @Test func aServerThatNeverAnswersFailsTheCallAtItsTimeout() async throws {
+        // The kernel accepts connections into the backlog; nobody reads or answers.
+        let listener = try Socket.listen(on: SocketAddress(parsing: "127.0.0.1:0"))
+        defer { listener.close() }
+        let url = try #require(URL(string: "http://127.0.0.1:\(try listener.localAddress().port)"))
+        let locks = LockClient(serverURL: url, transport: SocketTransport(), timeout: .milliseconds(500))
+        let started = ContinuousClock.now
+        let error = await #expect(throws: LockError.self) { _ = try await locks.status("silent") }
+        guard case .transport(let underlying) = error else { Issue.record("not a transport error: \(String(describing: error))"); return }
+        #expect((underlying as? TransportFailure)?.kind == .timedOut)
+        #expect(ContinuousClock.now - started < .seconds(20))
     }
 
     @Test func idleConnectionsTheServerClosesAreReplaced() async throws {

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 ANALYSIS = "## Where the time goes"
 
 path, load_before, load_after, etcd_version, libraries, static_libraries = sys.argv[1:7]
+interleaved = json.load(open(sys.argv[7]))["results"] if len(sys.argv) > 7 else None
 results = json.load(open(path))["results"]
 median = {r["command"]: statistics.median(r["times"]) * 1000 for r in results}
 spread = {r["command"]: (min(r["times"]) * 1000, max(r["times"]) * 1000) for r in results}
@@ -37,6 +38,16 @@ for r in results:
     name = r["command"]
     low, high = spread[name]
     print(f"| {name} | {median[name]:.1f} | {low:.1f} – {high:.1f} | {median[name] / etcd:.2f}× |")
+if interleaved:
+    times = {r["command"]: r["times"] for r in interleaved}
+    print(f"\n## Interleaved: {len(interleaved[0]['times'])} rounds, each running every command once in a shuffled order\n")
+    print("Load on the machine shifts within seconds; in a round every command sees about the same, so the "
+          "per-round ratio is the steadier figure when the machine is busy.\n")
+    print("| command | median ms | p25 – p75 ms | median of per-round ratios to etcdctl lock |\n|---|---|---|---|")
+    for name, values in times.items():
+        quartiles = statistics.quantiles(values, n=4)
+        ratio = statistics.median(a / b for a, b in zip(values, times["etcdctl lock"]))
+        print(f"| {name} | {statistics.median(values) * 1000:.1f} | {quartiles[0] * 1000:.1f} – {quartiles[2] * 1000:.1f} | {ratio:.2f}× |")
 print(f"\nShared libraries the dynamic build loads (`ldd | wc -l`): {libraries}"
       + (f"; the static build: {static_libraries}." if static_libraries else "."))
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Start-up to the child's exec: `lockd exec NAME -- true` beside `flock FILE
 # true` and `etcdctl lock NAME true` doing the same, in one hyperfine run
-# (RUNS runs each, medians). Also `lockd --help` (loading and argument parsing
+# (RUNS runs each, medians), then again interleaved (interleave.py: every
+# round runs each command once, in a shuffled order). Also `lockd --help` (loading and argument parsing
 # alone), and — when STATIC_LOCKD is given — the same binary built with the
 # README's production command (--static-swift-stdlib).
 # Writes benchmarks/cli/RESULTS.md (keeping its hand-written analysis, "## Where
@@ -83,9 +84,12 @@ args=()
 for entry in "${commands[@]}"; do args+=(--command-name "${entry%%|*}" "${entry#*|}"); done
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 hyperfine -N --warmup "$WARMUP" --runs "$RUNS" --export-json "$HERE/results.json" "${args[@]}"
+# The same commands again, each round running every one once in a shuffled order.
+python3 "$HERE/interleave.py" "$HERE/interleaved.json" "$RUNS" "$WARMUP" "${commands[@]}"
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 python3 "$HERE/report.py" "$HERE/results.json" "$load_before" "$load_after" \
-    "$(etcdctl version | head -1)" "$(ldd "$LOCKD" | wc -l)" "${STATIC_LOCKD:+$(ldd "$STATIC_LOCKD" | wc -l)}" >"$TMP/RESULTS.md"
+    "$(etcdctl version | head -1)" "$(ldd "$LOCKD" | wc -l)" "${STATIC_LOCKD:+$(ldd "$STATIC_LOCKD" | wc -l)}" \
+    "$HERE/interleaved.json" >"$TMP/RESULTS.md"
 mv "$TMP/RESULTS.md" "$HERE/RESULTS.md"
 echo "wrote $HERE/RESULTS.md"

@@ -24,13 +24,22 @@ final class ConnectionPool: Sendable {
     }
 
     /// An idle connection (`reused`), or else a new one, not yet open.
+    ///
+    /// The host's address is looked up on the global executor: `getaddrinfo`
+    /// blocks, and the caller may be running on the loop, which must go on
+    /// serving every other connection meanwhile.
     /// - Throws: ``ConnectionFailure/connect(_:)`` when the host has no address.
-    func checkOut() throws -> (connection: PooledConnection, reused: Bool) {
+    func checkOut() async throws -> (connection: PooledConnection, reused: Bool) {
         while let connection = idle.withLock({ $0.popLast() }) {
             if connection.isUsable { return (connection, true) }
         }
+        let (host, port) = (host, port)
         let address: SocketAddress
-        do { address = try SocketAddress.resolve(host: host, port: port) } catch {
+        do {
+            address = try await withTaskExecutorPreference(globalConcurrentExecutor) {
+                try SocketAddress.resolve(host: host, port: port)
+            }
+        } catch {
             throw ConnectionFailure.connect("cannot resolve \(host): \(error)")
         }
         return (PooledConnection(loop: loop, address: address, tls: tls), false)
@@ -71,6 +80,9 @@ final class ConnectionPools: Sendable {
         self.maxIdle = maxIdle
         self.tlsContext.withLock { $0 = tlsContext }
     }
+
+    /// The shared loop, or nil if it could not start.
+    var loop: EventLoop? { try? Self.sharedLoop.get() }
 
     /// The pool for `key`, made on first use.
     /// - Throws: ``ConnectionFailure`` when no loop could start or the CAs cannot be read.

@@ -1,7 +1,7 @@
 import LockdTransport
 import Synchronization
 
-/// Why one exchange on a connection failed, before it is told to the SDK as a `URLError`.
+/// Why one exchange on a connection failed, before it is told to the SDK as a ``TransportFailure``.
 enum ConnectionFailure: Error {
     /// The connection could not be made (refused, unreachable).
     case connect(String)
@@ -11,6 +11,8 @@ enum ConnectionFailure: Error {
     case lost(String, answered: Bool)
     /// The server's answer was not an HTTP/1.1 response the SDK can read.
     case malformed(String)
+    /// The exchange's deadline passed first.
+    case timedOut
 }
 
 /// One keep-alive HTTP/1.1 connection (plaintext or TLS) that carries one
@@ -32,6 +34,8 @@ final class PooledConnection: StreamSocketDelegate, @unchecked Sendable {
     private var cancelledEarly = 0
     private var received: [UInt8] = []
     private var pending: CheckedContinuation<RawResponse, any Error>?
+    /// Ends the exchange under way at its deadline.
+    private var deadlineTimer: TimerID?
     /// False once the connection closed, was cancelled or the server said `Connection: close`.
     private let usable = Atomic<Bool>(true)
     /// Numbers exchanges, so that a late cancellation of one never ends the next.
@@ -47,14 +51,20 @@ final class PooledConnection: StreamSocketDelegate, @unchecked Sendable {
     /// Whether the connection may carry another exchange.
     var isUsable: Bool { usable.load(ordering: .acquiring) }
 
-    /// Sends `request` and waits for the whole response. Cancelling the task
-    /// closes the connection (which is how lockd learns a waiter gave up).
+    /// Sends `request` and waits for the whole response. Cancelling the task,
+    /// or reaching `deadline`, closes the connection (which is how lockd learns
+    /// a waiter gave up).
     /// - Throws: ``ConnectionFailure``, or `CancellationError`.
-    func exchange(_ request: [UInt8]) async throws -> RawResponse {
+    func exchange(_ request: [UInt8], deadline: ContinuousClock.Instant?) async throws -> RawResponse {
         let number = exchanges.add(1, ordering: .relaxed).newValue
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                loop.execute { self.begin(number, request, continuation) }
+                if loop.inEventLoop {
+                    // The task runs on the loop (LockClient asks for that): no hop.
+                    begin(number, request, deadline, continuation)
+                } else {
+                    loop.execute { self.begin(number, request, deadline, continuation) }
+                }
             }
         } onCancel: {
             loop.execute { self.cancel(number) }
@@ -69,7 +79,12 @@ final class PooledConnection: StreamSocketDelegate, @unchecked Sendable {
 
     // MARK: Loop thread
 
-    private func begin(_ number: Int, _ request: [UInt8], _ continuation: CheckedContinuation<RawResponse, any Error>) {
+    private func begin(
+        _ number: Int,
+        _ request: [UInt8],
+        _ deadline: ContinuousClock.Instant?,
+        _ continuation: CheckedContinuation<RawResponse, any Error>
+    ) {
         current = number
         guard cancelledEarly != number else {
             pending = continuation
@@ -78,6 +93,11 @@ final class PooledConnection: StreamSocketDelegate, @unchecked Sendable {
         guard isUsable else { return continuation.resume(throwing: ConnectionFailure.lost("the connection had closed", answered: false)) }
         pending = continuation
         received.removeAll(keepingCapacity: true)
+        if let deadline {
+            let left = deadline - .now
+            guard left > .zero else { return finish(.failure(ConnectionFailure.timedOut)) }
+            deadlineTimer = loop.scheduleTimer(after: left) { self.expire(number) }
+        }
         if stream == nil {
             do {
                 stream = try StreamSocket.connect(to: address, on: loop, tls: tls, delegate: self)
@@ -103,8 +123,17 @@ final class PooledConnection: StreamSocketDelegate, @unchecked Sendable {
         }  // else: that exchange had finished; the connection has moved on
     }
 
+    private func expire(_ number: Int) {
+        deadlineTimer = nil
+        if number == current, pending != nil { finish(.failure(ConnectionFailure.timedOut)) }
+    }
+
     /// Resumes the waiting exchange, if any; on failure also closes.
     private func finish(_ result: Result<RawResponse, any Error>) {
+        if let deadlineTimer {
+            loop.cancelTimer(deadlineTimer)
+            self.deadlineTimer = nil
+        }
         if case .failure = result {
             usable.store(false, ordering: .releasing)
             stream?.close()

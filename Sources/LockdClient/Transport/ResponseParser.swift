@@ -29,29 +29,36 @@ enum ResponseParser {
             if bytes.count > maxHeadBytes { throw MalformedResponse(description: "response head too long") }
             return nil
         }
-        guard let head = String(validating: bytes[..<headEnd], as: UTF8.self) else {
-            throw MalformedResponse(description: "response head is not UTF-8")
-        }
-        var lines = head.split(separator: "\r\n", omittingEmptySubsequences: false)
-        let statusLine = lines.removeFirst().split(separator: " ", maxSplits: 2)
-        guard statusLine.count >= 2, statusLine[0].hasPrefix("HTTP/1."), let status = Int(statusLine[1]), (100...999).contains(status)
+        guard let statusEnd = lineEnd(bytes, from: 0), statusEnd <= headEnd,
+              let (status, version11) = statusLine(bytes[..<statusEnd])
         else { throw MalformedResponse(description: "not an HTTP/1.x status line") }
-        var response = RawResponse(status: status, fields: [], body: [], keepAlive: statusLine[0] == "HTTP/1.1")
+        var response = RawResponse(status: status, fields: [], body: [], keepAlive: version11)
         var length: Int?
         var chunked = false
-        for line in lines where !line.isEmpty {
-            guard let colon = line.firstIndex(of: ":") else { throw MalformedResponse(description: "header line without a colon") }
-            let name = String(line[..<colon])
-            let value = line[line.index(after: colon)...].trimmingSpaces
+        var lineStart = statusEnd + 2
+        while lineStart < headEnd {
+            let end = lineEnd(bytes, from: lineStart) ?? headEnd
+            defer { lineStart = end + 2 }
+            guard end > lineStart else { continue }
+            guard let colon = bytes[lineStart..<end].firstIndex(of: UInt8(ascii: ":")) else {
+                throw MalformedResponse(description: "header line without a colon")
+            }
+            var valueStart = colon + 1
+            var valueEnd = end
+            while valueStart < valueEnd, isSpace(bytes[valueStart]) { valueStart += 1 }
+            while valueEnd > valueStart, isSpace(bytes[valueEnd - 1]) { valueEnd -= 1 }
+            guard let name = String(validating: bytes[lineStart..<colon], as: UTF8.self),
+                  let value = String(validating: bytes[valueStart..<valueEnd], as: UTF8.self)
+            else { throw MalformedResponse(description: "response head is not UTF-8") }
             response.fields.append((name, value))
-            switch name.lowercased() {
-            case "content-length":
+            switch name.utf8.count {
+            case 14 where name.lowercased() == "content-length":
                 guard let count = Int(value), count >= 0, count <= maxBodyBytes, length == nil || length == count
                 else { throw MalformedResponse(description: "bad Content-Length") }
                 length = count
-            case "transfer-encoding":
+            case 17 where name.lowercased() == "transfer-encoding":
                 chunked = value.lowercased().hasSuffix("chunked")
-            case "connection":
+            case 10 where name.lowercased() == "connection":
                 let tokens = value.lowercased()
                 if tokens.contains("close") { response.keepAlive = false }
                 if tokens.contains("keep-alive") { response.keepAlive = true }
@@ -79,6 +86,23 @@ enum ResponseParser {
         }
         return response
     }
+
+    /// The status code of `HTTP/1.x CODE REASON`, and whether x is 1; nil for anything else.
+    private static func statusLine(_ line: ArraySlice<UInt8>) -> (status: Int, version11: Bool)? {
+        let prefix = "HTTP/1.".utf8
+        guard line.starts(with: prefix), let space = line.firstIndex(of: UInt8(ascii: " ")) else { return nil }
+        let version11 = space - line.startIndex == prefix.count + 1 && line[line.startIndex + prefix.count] == UInt8(ascii: "1")
+        let codeEnd = line[(space + 1)...].firstIndex(of: UInt8(ascii: " ")) ?? line.endIndex
+        var status = 0
+        for byte in line[(space + 1)..<codeEnd] {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9"), status < 1000 else { return nil }
+            status = status * 10 + Int(byte - UInt8(ascii: "0"))
+        }
+        guard (100...999).contains(status) else { return nil }
+        return (status, version11)
+    }
+
+    private static func isSpace(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
 
     /// Index of the `\r\n\r\n` that ends the head.
     private static func endOfHead(_ bytes: [UInt8]) -> Int? {

@@ -1,7 +1,8 @@
-import Foundation
+public import struct Foundation.URL
 public import HTTPTypes
 public import OpenAPIRuntime
 import LockdTLS
+import LockdTransport
 
 /// The SDK's HTTP transport: HTTP/1.1 over lockd's own sockets (epoll, and
 /// the system's OpenSSL for https), with a keep-alive connection pool per
@@ -16,9 +17,8 @@ import LockdTLS
 /// Cancelling a request's task closes its connection; a connection is reused
 /// only after a whole answer. Bodies are read whole (lockd's are small) and
 /// never compressed: it sends no `Accept-Encoding`. Failures to reach lockd
-/// are thrown as `URLError` (`cannotConnectToHost`, `cannotFindHost`,
-/// `secureConnectionFailed`, `networkConnectionLost`, `badServerResponse`),
-/// which ``LockClient`` retries, or not, as it does URLSession's.
+/// are thrown as ``TransportFailure``, which ``LockClient`` retries unless the
+/// failure comes from its own settings (a bad URL, TLS trust).
 public struct SocketTransport: ClientTransport {
     private let pools: ConnectionPools
 
@@ -34,53 +34,54 @@ public struct SocketTransport: ClientTransport {
     /// - Parameters:
     ///   - caFile: A PEM file of the CAs to trust instead of the system's.
     ///   - maxIdleConnectionsPerHost: How many idle keep-alive connections to keep per server.
-    /// - Throws: `URLError(.secureConnectionFailed)` when `caFile` cannot be read.
+    /// - Throws: ``TransportFailure`` (``TransportFailure/Kind/tls``) when `caFile` cannot be read.
     public init(caFile: String, maxIdleConnectionsPerHost: Int = 64) throws {
         let context: TLSClientContext
         do {
             context = try TLSClientContext(configuration: TLSClientConfiguration(caFile: caFile, applicationProtocols: ["http/1.1"]))
         } catch {
-            throw URLError(.secureConnectionFailed, userInfo: [NSLocalizedDescriptionKey: "cannot load \(caFile): \(error.message)"])
+            throw TransportFailure(.tls, "cannot load \(caFile): \(error.message)")
         }
         pools = ConnectionPools(caFile: caFile, maxIdle: maxIdleConnectionsPerHost, tlsContext: context)
     }
 
+    /// The event loop every exchange runs on, for tasks that want to run beside it.
+    var executor: EventLoop? { pools.loop }
+
     /// Sends `request` to `baseURL`'s server and returns its whole answer.
     public func send(_ request: HTTPRequest, body: HTTPBody?, baseURL: URL, operationID: String) async throws -> (HTTPResponse, HTTPBody?) {
-        let scheme = baseURL.scheme?.lowercased()
-        guard scheme == "http" || scheme == "https", let host = baseURL.host, !host.isEmpty else {
-            throw URLError(.unsupportedURL)
-        }
-        let secure = scheme == "https"
-        guard let port = UInt16(exactly: baseURL.port ?? (secure ? 443 : 80)) else { throw URLError(.badURL) }
+        let target = try Target(baseURL)
+        let deadline = RequestDeadline.current
         var bodyBytes: [UInt8] = []
         if let body { bodyBytes = try await [UInt8](collecting: body, upTo: ResponseParser.maxBodyBytes) }
-        let message = Self.encode(request, body: bodyBytes, basePath: baseURL.path, host: host, port: baseURL.port)
+        let message = Self.encode(request, body: bodyBytes, target: target)
+        return Self.decode(try await exchange(message, with: target, deadline: deadline))
+    }
+
+    /// Sends a whole request's bytes to `target` and returns the whole answer.
+    /// - Throws: ``TransportFailure``, or `CancellationError`.
+    func exchange(_ message: [UInt8], with target: Target, deadline: ContinuousClock.Instant?) async throws -> RawResponse {
         do {
-            let pool = try pools.pool(for: .init(secure: secure, host: host, port: port))
+            let pool = try pools.pool(for: target.key)
             while true {
-                let (connection, reused) = try pool.checkOut()
+                let (connection, reused) = try await pool.checkOut()
                 let response: RawResponse
                 do {
-                    response = try await connection.exchange(message)
+                    response = try await connection.exchange(message, deadline: deadline)
                 } catch ConnectionFailure.lost(_, answered: false) where reused && !Task.isCancelled {
                     continue  // the server had closed the idle connection: try a fresh one
                 }
                 pool.checkIn(connection)
-                return Self.decode(response)
+                return response
             }
         } catch let failure as ConnectionFailure {
-            throw Self.urlError(failure)
+            throw Self.transportFailure(failure)
         }
     }
 
     /// The request's bytes: head and body.
-    private static func encode(_ request: HTTPRequest, body: [UInt8], basePath: String, host: String, port: Int?) -> [UInt8] {
-        let prefix = basePath.hasSuffix("/") ? String(basePath.dropLast()) : basePath
-        let hostName = host.contains(":") ? "[\(host)]" : host
-        var head = "\(request.method.rawValue) \(prefix)\(request.path ?? "/") HTTP/1.1\r\nHost: \(hostName)"
-        if let port { head += ":\(port)" }
-        head += "\r\n"
+    static func encode(_ request: HTTPRequest, body: [UInt8], target: Target) -> [UInt8] {
+        var head = "\(request.method.rawValue) \(target.basePath)\(request.path ?? "/") HTTP/1.1\r\nHost: \(target.hostField)\r\n"
         for field in request.headerFields where field.name != .contentLength {
             head += "\(field.name.rawName): \(field.value)\r\n"
         }
@@ -91,7 +92,7 @@ public struct SocketTransport: ClientTransport {
         return Array(head.utf8) + body
     }
 
-    private static func decode(_ raw: RawResponse) -> (HTTPResponse, HTTPBody?) {
+    static func decode(_ raw: RawResponse) -> (HTTPResponse, HTTPBody?) {
         var fields = HTTPFields()
         for (name, value) in raw.fields {
             if let fieldName = HTTPField.Name(name) { fields.append(HTTPField(name: fieldName, value: value)) }
@@ -99,16 +100,39 @@ public struct SocketTransport: ClientTransport {
         return (HTTPResponse(status: .init(code: raw.status), headerFields: fields), HTTPBody(raw.body))
     }
 
-    /// The `URLError` that ``LockError``'s retry rules know.
-    private static func urlError(_ failure: ConnectionFailure) -> URLError {
-        let code: URLError.Code
-        let reason: String
+    /// The failure as ``LockError``'s retry rules know it.
+    private static func transportFailure(_ failure: ConnectionFailure) -> TransportFailure {
         switch failure {
-        case .connect(let text): (code, reason) = (text.hasPrefix("cannot resolve") ? .cannotFindHost : .cannotConnectToHost, text)
-        case .handshake(let text): (code, reason) = (.secureConnectionFailed, text)
-        case .lost(let text, _): (code, reason) = (.networkConnectionLost, text)
-        case .malformed(let text): (code, reason) = (.badServerResponse, text)
+        case .connect(let text): TransportFailure(text.hasPrefix("cannot resolve") ? .cannotFindHost : .cannotConnect, text)
+        case .handshake(let text): TransportFailure(.tls, text)
+        case .lost(let text, _): TransportFailure(.connectionLost, text)
+        case .malformed(let text): TransportFailure(.badResponse, text)
+        case .timedOut: TransportFailure(.timedOut, "no answer within the call's timeout")
         }
-        return URLError(code, userInfo: [NSLocalizedDescriptionKey: reason])
+    }
+}
+
+extension SocketTransport {
+    /// Where requests for one base URL go: the server, and what the request head names.
+    struct Target: Sendable {
+        let key: ConnectionPools.Key
+        /// The base URL's path without a trailing `/`, put before every request's path.
+        let basePath: String
+        /// The `Host` field's value.
+        let hostField: String
+
+        init(_ baseURL: URL) throws(TransportFailure) {
+            let scheme = baseURL.scheme?.lowercased()
+            guard scheme == "http" || scheme == "https", let host = baseURL.host, !host.isEmpty else {
+                throw TransportFailure(.badURL, "not an http or https URL with a host")
+            }
+            let secure = scheme == "https"
+            guard let port = UInt16(exactly: baseURL.port ?? (secure ? 443 : 80)) else { throw TransportFailure(.badURL, "bad port") }
+            key = .init(secure: secure, host: host, port: port)
+            let path = baseURL.path
+            basePath = path.hasSuffix("/") ? String(path.dropLast()) : path
+            let hostName = host.contains(":") ? "[\(host)]" : host
+            hostField = baseURL.port.map { "\(hostName):\($0)" } ?? hostName
+        }
     }
 }

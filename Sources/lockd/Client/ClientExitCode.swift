@@ -1,10 +1,5 @@
 import ArgumentParser
-import Foundation
 import LockdClient
-
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// The exit codes `lockd exec` and the JSON subcommands share (sysexits.h).
 enum ClientExitCode {
@@ -57,12 +52,8 @@ enum ClientFailure {
             ClientOutput.error(subcommand, "\(subject)forbidden: \(detail)")
             return ArgumentParser.ExitCode(ClientExitCode.notPermitted)
         case LockError.transport(let underlying):
-            // URLSession's errors print as an NSError dump; its description says it all.
             var reason = "\(underlying)"
-            if let error = underlying as? URLError {
-                reason = error.userInfo[NSLocalizedDescriptionKey] as? String
-                    ?? (error.code == .timedOut ? "no answer within --timeout" : "URL error \(error.code.rawValue)")
-            }
+            if let failure = underlying as? TransportFailure, failure.kind == .timedOut { reason = "no answer within --timeout" }
             ClientOutput.error(subcommand, "\(subject)cannot reach lockd: \(reason)")
             return ArgumentParser.ExitCode(ClientExitCode.unavailable)
         default:
