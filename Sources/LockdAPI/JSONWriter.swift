@@ -65,17 +65,19 @@ enum LockJSON {
         return json.bytes
     }
 
+    static func holder(_ holder: Holder) -> String {
+        var json = JSONWriter()
+        if let owner = holder.owner { json.field("owner", owner) }
+        if let client = holder.client { json.field("client", client) }
+        json.field("mode", holder.mode.rawValue)
+        json.field("fence", holder.fence)
+        json.field("expires_at", RFC3339.format(milliseconds: holder.expiresAtMs))
+        json.field("ttl_ms", holder.remainingMs)
+        return json.finished
+    }
+
     static func holders(_ holders: [Holder]) -> String {
-        "[" + holders.map { holder in
-            var json = JSONWriter()
-            if let owner = holder.owner { json.field("owner", owner) }
-            if let client = holder.client { json.field("client", client) }
-            json.field("mode", holder.mode.rawValue)
-            json.field("fence", holder.fence)
-            json.field("expires_at", RFC3339.format(milliseconds: holder.expiresAtMs))
-            json.field("ttl_ms", holder.remainingMs)
-            return json.finished
-        }.joined(separator: ",") + "]"
+        "[" + holders.map(holder).joined(separator: ",") + "]"
     }
 
     static func status(_ status: LockStatus) -> String {
