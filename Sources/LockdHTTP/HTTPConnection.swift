@@ -237,6 +237,11 @@ final class HTTPConnection: StreamSocketDelegate, @unchecked Sendable {
         return full ? .backlogFull : .written
     }
 
+    /// Closes the connection once the streamed body ends (on the loop).
+    func closeAfterBody() {
+        machine.closeAfterStream()
+    }
+
     /// The producer returned: end the body, then serve what waits behind it.
     private func endStreaming() {
         guard context.loop.inEventLoop else {

@@ -50,6 +50,19 @@ public final class HTTPResponseBodyWriter: Sendable {
         self.connection = connection
     }
 
+    /// Closes the connection once the body ends, rather than keeping it for
+    /// another request: for a reader the producer gave up on.
+    public func closeConnectionAfterBody() async {
+        let loop = connection.context.loop
+        if loop.inEventLoop { return connection.closeAfterBody() }
+        await withCheckedContinuation { continuation in
+            loop.execute { [connection] in
+                connection.closeAfterBody()
+                continuation.resume()
+            }
+        }
+    }
+
     /// Queues `bytes` as the next piece of the body and sends what the socket takes.
     public func write(_ bytes: [UInt8]) async -> WriteResult {
         let loop = connection.context.loop
