@@ -86,6 +86,22 @@ import Testing
         }
     }
 
+    @Test func aProducerFasterThanTheConnectionEndsTheStreamAndItsConnection() async throws {
+        try await EventServer.with(backlog: 1) { server in
+            let client = try server.client()
+            try client.send("GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+            let stream = try await server.stream(0)
+            // One event may wait; a burst from this thread outruns the loop.
+            var sent = 0
+            while stream.send(ServerSentEvent(id: "\(sent)", data: "burst")) == .queued, sent < 1_000_000 { sent += 1 }
+            #expect(sent < 1_000_000, "a backlog of one event never overflowed")
+            let all = String(decoding: try await client.readUntilClosed(), as: UTF8.self)
+            #expect(all.contains(": " + ServerSentEventStream.tooSlow + "\n"), "\(all.suffix(300))")
+            #expect(all.hasSuffix("0\r\n\r\n"), "the body did not end cleanly: \(all.suffix(100))")
+            #expect(await eventually { server.book.ended.load(ordering: .relaxed) == 1 })
+        }
+    }
+
     @Test func aKeepAliveCommentArrivesWhenIdle() async throws {
         try await EventServer.with(keepAlive: .milliseconds(50)) { server in
             let client = try server.client()
@@ -124,14 +140,15 @@ final class EventServer: Sendable {
     /// The streams opened, and how many ended.
     let book = StreamBook()
 
-    init(_ configuration: HTTPServerConfiguration = HTTPServerConfiguration(), keepAlive: Duration = .seconds(15)) throws {
+    init(_ configuration: HTTPServerConfiguration = HTTPServerConfiguration(), keepAlive: Duration = .seconds(15),
+         backlog: Int = 256) throws {
         let book = self.book
         group = try EventLoopGroup(loopCount: 2, namePrefix: "sse-loop")
         var configuration = configuration
         configuration.listenAddress = "127.0.0.1:0"
         var router = Router()
         router.add(.get, "/events") { _, _ in
-            let stream = ServerSentEventStream(configuration: .init(keepAliveInterval: keepAlive)) {
+            let stream = ServerSentEventStream(configuration: .init(backlog: backlog, keepAliveInterval: keepAlive)) {
                 book.ended.add(1, ordering: .relaxed)
             }
             book.streams.withLock { $0.append(stream) }
@@ -158,9 +175,9 @@ final class EventServer: Sendable {
     /// Runs `body` with a fresh server and always stops it.
     static func with(
         _ configuration: HTTPServerConfiguration = HTTPServerConfiguration(), keepAlive: Duration = .seconds(15),
-        _ body: (EventServer) async throws -> Void
+        backlog: Int = 256, _ body: (EventServer) async throws -> Void
     ) async throws {
-        let server = try EventServer(configuration, keepAlive: keepAlive)
+        let server = try EventServer(configuration, keepAlive: keepAlive, backlog: backlog)
         do {
             try await body(server)
         } catch {
