@@ -24,10 +24,18 @@ import LockdTransport
 /// ```
 public struct HTTPResponseBodyStream: Sendable {
     let produce: @Sendable (HTTPResponseBodyWriter) async -> Void
+    /// Runs instead of `produce` when the body is never to be written.
+    let dropped: @Sendable () -> Void
 
-    /// A body that `produce` writes.
-    public init(_ produce: @escaping @Sendable (HTTPResponseBodyWriter) async -> Void) {
+    /// A body that `produce` writes; `dropped` runs instead when it never
+    /// will be (a `HEAD` request, or a client gone before the head), so a
+    /// producer fed from elsewhere can let go of it.
+    public init(
+        _ produce: @escaping @Sendable (HTTPResponseBodyWriter) async -> Void,
+        dropped: @escaping @Sendable () -> Void = {}
+    ) {
         self.produce = produce
+        self.dropped = dropped
     }
 }
 

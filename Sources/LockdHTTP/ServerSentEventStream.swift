@@ -92,12 +92,13 @@ public final class ServerSentEventStream: Sendable {
     }
 
     /// The `200 text/event-stream` response that carries the stream. Serve
-    /// it once.
+    /// it once; a response never sent (`HEAD`, a client gone first) ends
+    /// the stream.
     public func response(headers: HTTPHeaders = HTTPHeaders()) -> HTTPResponse {
         var headers = headers
         headers.replaceOrAdd(name: "Content-Type", value: "text/event-stream")
         headers.replaceOrAdd(name: "Cache-Control", value: "no-cache")
-        return HTTPResponse(status: .ok, headers: headers, bodyStream: HTTPResponseBodyStream { [self] writer in
+        return HTTPResponse(status: .ok, headers: headers, bodyStream: HTTPResponseBodyStream({ [self] writer in
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { [continuation, interval = configuration.keepAliveInterval] in
                     while (try? await Task.sleep(for: interval)) != nil {
@@ -107,7 +108,7 @@ public final class ServerSentEventStream: Sendable {
                 await write(to: writer)
                 group.cancelAll()
             }
-        })
+        }, dropped: { [continuation] in continuation.finish() }))
     }
 
     /// Writes pieces as they come until the stream ends, the connection

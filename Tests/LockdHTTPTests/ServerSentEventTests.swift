@@ -102,6 +102,17 @@ import Testing
         }
     }
 
+    @Test func aStreamNeverSentEnds() async throws {
+        try await EventServer.with { server in
+            let client = try server.client()
+            try client.send("HEAD /events HTTP/1.1\r\nHost: x\r\n\r\n")
+            let head = try await client.readResponse(headOnly: true)
+            #expect(head.header("Content-Type") == "text/event-stream")
+            #expect(await eventually { server.book.ended.load(ordering: .relaxed) == 1 })
+            #expect(server.stream(at: 0)?.send(ServerSentEvent(data: "nobody")) == .ended)
+        }
+    }
+
     @Test func aKeepAliveCommentArrivesWhenIdle() async throws {
         try await EventServer.with(keepAlive: .milliseconds(50)) { server in
             let client = try server.client()
