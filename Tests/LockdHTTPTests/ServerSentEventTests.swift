@@ -113,12 +113,14 @@ import Testing
         }
     }
 
-    @Test func aKeepAliveCommentArrivesWhenIdle() async throws {
-        try await EventServer.with(keepAlive: .milliseconds(50)) { server in
-            let client = try server.client()
-            try client.send("GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
-            _ = try await client.read(until: ": keep-alive\n")
-            _ = try await client.read(until: ": keep-alive\n")
+    @Test func aKeepAliveCommentArrivesOnEveryIdleStream() async throws {
+        try await EventServer.with(keepAlive: ServerSentEventKeepAlive(interval: .milliseconds(50))) { server in
+            let clients = try (0..<2).map { _ in try server.client() }
+            for client in clients { try client.send("GET /events HTTP/1.1\r\nHost: x\r\n\r\n") }
+            for client in clients {
+                _ = try await client.read(until: ": keep-alive\n")
+                _ = try await client.read(until: ": keep-alive\n")
+            }
         }
     }
 
@@ -151,7 +153,7 @@ final class EventServer: Sendable {
     /// The streams opened, and how many ended.
     let book = StreamBook()
 
-    init(_ configuration: HTTPServerConfiguration = HTTPServerConfiguration(), keepAlive: Duration = .seconds(15),
+    init(_ configuration: HTTPServerConfiguration = HTTPServerConfiguration(), keepAlive: ServerSentEventKeepAlive = .standard,
          backlog: Int = 256) throws {
         let book = self.book
         group = try EventLoopGroup(loopCount: 2, namePrefix: "sse-loop")
@@ -159,7 +161,7 @@ final class EventServer: Sendable {
         configuration.listenAddress = "127.0.0.1:0"
         var router = Router()
         router.add(.get, "/events") { _, _ in
-            let stream = ServerSentEventStream(configuration: .init(backlog: backlog, keepAliveInterval: keepAlive)) {
+            let stream = ServerSentEventStream(configuration: .init(backlog: backlog, keepAlive: keepAlive)) {
                 book.ended.add(1, ordering: .relaxed)
             }
             book.streams.withLock { $0.append(stream) }
@@ -185,7 +187,7 @@ final class EventServer: Sendable {
 
     /// Runs `body` with a fresh server and always stops it.
     static func with(
-        _ configuration: HTTPServerConfiguration = HTTPServerConfiguration(), keepAlive: Duration = .seconds(15),
+        _ configuration: HTTPServerConfiguration = HTTPServerConfiguration(), keepAlive: ServerSentEventKeepAlive = .standard,
         backlog: Int = 256, _ body: (EventServer) async throws -> Void
     ) async throws {
         let server = try EventServer(configuration, keepAlive: keepAlive, backlog: backlog)
