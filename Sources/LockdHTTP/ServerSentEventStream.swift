@@ -10,9 +10,8 @@ import Synchronization
 /// ended with a last comment line saying the reader fell behind, and the
 /// connection closes; other streams are not affected. A comment line
 /// (`: keep-alive`) goes out every ``ServerSentEventKeepAlive/interval``
-/// (15 s unless configured). A
-/// server shutdown or a client that disconnects ends the stream too; the
-/// producer learns of every end through `onEnd` (and ``send(_:)`` answers
+/// (15 s unless configured). A server shutdown or a client that
+/// disconnects ends the stream too; the producer learns of every end through `onEnd` (and ``send(_:)`` answers
 /// ``SendResult/ended`` from then on).
 ///
 /// ```swift
