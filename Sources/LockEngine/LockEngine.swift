@@ -119,6 +119,18 @@ public final class LockEngine: Sendable {
         try await store.status(of: name)
     }
 
+    /// The holder of `name` whose live lease has `fence`: Chubby's
+    /// CheckSequencer. One store round trip, as an inspect.
+    /// - Throws: ``LockError/notHeld(fence:)`` when no live lease of `name`
+    ///   has that fence (released, expired or never issued).
+    public func holder(of name: LockName, fence: Int64) async throws(LockError) -> Holder {
+        let status = try await store.status(of: name)
+        guard let holder = status.holders.first(where: { $0.fence == fence && $0.remainingMs > 0 }) else {
+            throw .notHeld(fence: fence)
+        }
+        return holder
+    }
+
     /// One page of held locks.
     /// - Throws: ``LockError/invalidRequest(_:)`` for a bad prefix, limit or cursor.
     public func list(prefix: String, limit: Int, cursor: String?) async throws(LockError) -> LockPage {

@@ -34,7 +34,7 @@ public struct AccessControlResponder: HTTPResponder {
     /// refused to every client: a new route is closed until given a rule.
     static let rules: [String: Rule] = [
         "acquire": .action(.lock), "renew": .action(.lock), "release": .release,
-        "status": .action(.read), "list": .readableList,
+        "status": .action(.read), "holder": .action(.read), "list": .readableList,
         "healthz": .open, "readyz": .open, "openapi": .open, "metrics": .anyClient,
     ]
 

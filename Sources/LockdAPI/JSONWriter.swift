@@ -95,28 +95,28 @@ enum LockJSON {
         return json.finish()
     }
 
+    static func holder(_ holder: Holder) -> [UInt8] {
+        var json = JSONWriter()
+        if let owner = holder.owner { json.field("owner", owner) }
+        if let client = holder.client { json.field("client", client) }
+        json.field("mode", holder.mode.rawValue)
+        json.field("fence", holder.fence)
+        json.instant("expires_at", milliseconds: holder.expiresAtMs)
+        json.field("ttl_ms", holder.remainingMs)
+        return json.finish()
+    }
+
     static func holders(_ holders: [Holder]) -> [UInt8] {
         var array: [UInt8] = [UInt8(ascii: "[")]
         for (index, holder) in holders.enumerated() {
             if index > 0 { array.append(UInt8(ascii: ",")) }
-            var json = JSONWriter()
-            if let owner = holder.owner { json.field("owner", owner) }
-            if let client = holder.client { json.field("client", client) }
-            json.field("mode", holder.mode.rawValue)
-            json.field("fence", holder.fence)
-            json.instant("expires_at", milliseconds: holder.expiresAtMs)
-            json.field("ttl_ms", holder.remainingMs)
-            array += json.finish()
+            array += Self.holder(holder)
         }
         array.append(UInt8(ascii: "]"))
         return array
     }
 
-    static func status(_ status: LockStatus) -> String {
-        String(decoding: statusBytes(status), as: UTF8.self)
-    }
-
-    static func statusBytes(_ status: LockStatus) -> [UInt8] {
+    static func status(_ status: LockStatus) -> [UInt8] {
         var json = JSONWriter()
         json.field("name", status.name.value)
         json.field("held", status.isHeld)
@@ -131,7 +131,7 @@ enum LockJSON {
         var locks: [UInt8] = [UInt8(ascii: "[")]
         for (index, status) in page.locks.enumerated() {
             if index > 0 { locks.append(UInt8(ascii: ",")) }
-            locks += statusBytes(status)
+            locks += Self.status(status)
         }
         locks.append(UInt8(ascii: "]"))
         var json = JSONWriter()

@@ -58,6 +58,7 @@ public struct LockAPI: Sendable {
         router.add(.post, "/locks/{name}/renew", name: "renew") { request, context in await renew(request, context) }
         router.add(.delete, "/locks/{name}", name: "release") { request, context in await release(request, context) }
         router.add(.get, "/locks/{name}", name: "status") { _, context in await status(context) }
+        router.add(.get, "/locks/{name}/holders/{fence}", name: "holder") { _, context in await holder(context) }
         router.add(.get, "/locks", name: "list") { request, context in await list(request, context) }
         router.add(.get, "/healthz", name: "healthz") { _, _ in Self.json(.ok, #"{"status":"ok"}"#) }
         router.add(.get, "/readyz", name: "readyz") { _, context in await ready(context) }
@@ -153,6 +154,18 @@ public struct LockAPI: Sendable {
         }
     }
 
+    /// 200 with the holder whose live lease has the path's fence, else 404
+    /// `not-held`: a protected resource's check of a fence before a write.
+    private func holder(_ context: HTTPRequestContext) async -> HTTPResponse {
+        await answer(context) { name throws(LockError) in
+            let text = context.parameters["fence"] ?? ""
+            guard let fence = Int64(text), (1...Self.maxFence).contains(fence) else {
+                throw .invalidRequest("fence must be an integer between 1 and \(Self.maxFence)")
+            }
+            return Self.json(.ok, LockJSON.holder(try await engine.holder(of: name, fence: fence)))
+        }
+    }
+
     private func list(_ request: HTTPRequest, _ context: HTTPRequestContext) async -> HTTPResponse {
         do throws(LockError) {
             let query = try QueryParameters(request.query, allowed: ["prefix", "limit", "cursor"])
@@ -227,6 +240,10 @@ public struct LockAPI: Sendable {
     }
 
     private static func json(_ status: HTTPStatus, _ text: String) -> HTTPResponse {
-        HTTPResponse(status: status, headers: ["Content-Type": "application/json"], body: Array(text.utf8))
+        json(status, Array(text.utf8))
+    }
+
+    private static func json(_ status: HTTPStatus, _ body: [UInt8]) -> HTTPResponse {
+        HTTPResponse(status: status, headers: ["Content-Type": "application/json"], body: body)
     }
 }

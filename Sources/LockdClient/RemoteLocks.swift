@@ -139,6 +139,25 @@ struct RemoteLocks: Sendable {
         }
     }
 
+    /// The holder whose live lease has `fence`, or nil (`404 not-held`);
+    /// retried while lockd cannot serve, for up to `timeout`.
+    func holder(_ name: String, fence: Int64) async throws -> LockHolder? {
+        try await retrying(until: .now + timeout) { deadline in
+            let output = try await perform(until: deadline) {
+                try await $0.getHolder(path: .init(name: name, fence: fence))
+            }
+            switch output {
+            case .ok(let response): return LockHolder(try response.body.json)
+            case .notFound: return nil
+            case .badRequest(let response): throw LockError(response)
+            case .unauthorized(let response): throw LockError(response)
+            case .forbidden(let response): throw LockError(response)
+            case .serviceUnavailable(let response): throw LockError(response)
+            case .default(let status, let response): throw LockError(status: status, response)
+            }
+        }
+    }
+
     /// One page of held locks and the cursor of the next page (`nil` on the last);
     /// retried while lockd cannot serve, for up to `timeout`.
     func page(prefix: String, limit: Int, cursor: String?) async throws -> (locks: [LockStatus], next: String?) {

@@ -189,7 +189,10 @@ final class HTTPConnection: StreamSocketDelegate, @unchecked Sendable {
             return
         }
         task = nil
-        guard let answered = exchange else { return }
+        guard let answered = exchange else {
+            response.bodyStream?.dropped()
+            return
+        }
         exchange = nil
         // Reported even when the client has gone and the response is never
         // sent: the request was answered all the same.
@@ -207,7 +210,7 @@ final class HTTPConnection: StreamSocketDelegate, @unchecked Sendable {
 
     /// Sends the head of a response whose body streams, then runs its producer.
     private func startStreaming(_ response: HTTPResponse, _ body: HTTPResponseBodyStream, requestID: HTTPRequestID) {
-        guard let framing = machine.streamStarted() else { return }
+        guard let framing = machine.streamStarted() else { return body.dropped() }
         let date = context.dates.current()
         stream.queueOutput { output in
             HTTPResponseEncoder.encodeStreamHead(
@@ -215,7 +218,10 @@ final class HTTPConnection: StreamSocketDelegate, @unchecked Sendable {
                 date: date, requestID: requestID, into: &output)
         }
         if !driving { settle() }
-        guard !framing.headOnly else { return endStreaming() }
+        guard !framing.headOnly else {
+            body.dropped()
+            return endStreaming()
+        }
         let writer = HTTPResponseBodyWriter(connection: self)
         // A task of its own, started after this event: the head leaves first.
         bodyTask = Task(executorPreference: context.loop) { [self] in
@@ -235,6 +241,11 @@ final class HTTPConnection: StreamSocketDelegate, @unchecked Sendable {
         settle()
         if isClosed { return .closed }
         return full ? .backlogFull : .written
+    }
+
+    /// Closes the connection once the streamed body ends (on the loop).
+    func closeAfterBody() {
+        machine.closeAfterStream()
     }
 
     /// The producer returned: end the body, then serve what waits behind it.

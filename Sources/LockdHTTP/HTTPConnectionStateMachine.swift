@@ -267,6 +267,12 @@ struct HTTPConnectionStateMachine {
         }
     }
 
+    /// The producer asked for the connection to close once its body ends
+    /// (a reader it gave up on).
+    mutating func closeAfterStream() {
+        if stream != nil { closeAfterOutput = true }
+    }
+
     /// The streamed body's producer returned.
     /// - Returns: whether to write the chunked body's last chunk, or nil when
     ///   no body was being streamed.

@@ -24,10 +24,18 @@ import LockdTransport
 /// ```
 public struct HTTPResponseBodyStream: Sendable {
     let produce: @Sendable (HTTPResponseBodyWriter) async -> Void
+    /// Runs instead of `produce` when the body is never to be written.
+    let dropped: @Sendable () -> Void
 
-    /// A body that `produce` writes.
-    public init(_ produce: @escaping @Sendable (HTTPResponseBodyWriter) async -> Void) {
+    /// A body that `produce` writes; `dropped` runs instead when it never
+    /// will be (a `HEAD` request, or a client gone before the head), so a
+    /// producer fed from elsewhere can let go of it.
+    public init(
+        _ produce: @escaping @Sendable (HTTPResponseBodyWriter) async -> Void,
+        dropped: @escaping @Sendable () -> Void = {}
+    ) {
         self.produce = produce
+        self.dropped = dropped
     }
 }
 
@@ -48,6 +56,19 @@ public final class HTTPResponseBodyWriter: Sendable {
 
     init(connection: HTTPConnection) {
         self.connection = connection
+    }
+
+    /// Closes the connection once the body ends, rather than keeping it for
+    /// another request: for a reader the producer gave up on.
+    public func closeConnectionAfterBody() async {
+        let loop = connection.context.loop
+        if loop.inEventLoop { return connection.closeAfterBody() }
+        await withCheckedContinuation { continuation in
+            loop.execute { [connection] in
+                connection.closeAfterBody()
+                continuation.resume()
+            }
+        }
     }
 
     /// Queues `bytes` as the next piece of the body and sends what the socket takes.

@@ -81,6 +81,9 @@ import Testing
                     #expect(renewed.status == (client.action == .lock && allowed ? 200 : 403), "renew: \(context)")
                     let status = try await lockd.send("GET", "/locks/\(name)", headers: headers)
                     #expect(status.status == (client.action == .read && allowed ? 200 : 403), "status: \(context)")
+                    let fence = try #require(lease.json["fence"] as? Int)
+                    let checked = try await lockd.send("GET", "/locks/\(name)/holders/\(fence)", headers: headers)
+                    #expect(checked.status == (client.action == .read && allowed ? 200 : 403), "holder: \(context)")
                     let released = try await lockd.send("DELETE", "/locks/\(name)", headers: withToken)
                     #expect(released.status == (client.action == .lock && allowed ? 204 : 403), "release: \(context)")
                     if released.status != 204 {
@@ -90,11 +93,11 @@ import Testing
                     }
 
                     let held = try await acquire(name, as: root)
-                    let fence = try #require(held.json["fence"] as? Int)
-                    let forced = try await lockd.send("DELETE", "/locks/\(name)?fence=\(fence)", headers: headers)
+                    let heldFence = try #require(held.json["fence"] as? Int)
+                    let forced = try await lockd.send("DELETE", "/locks/\(name)?fence=\(heldFence)", headers: headers)
                     #expect(forced.status == (client.action == .admin && allowed ? 204 : 403), "force-release: \(context)")
                     if forced.status != 204 {
-                        #expect(try await lockd.send("DELETE", "/locks/\(name)?fence=\(fence)", headers: root).status == 204)
+                        #expect(try await lockd.send("DELETE", "/locks/\(name)?fence=\(heldFence)", headers: root).status == 204)
                     }
                 }
                 // Any client may list (it sees what it may read) and scrape metrics.

@@ -16,7 +16,7 @@ import Testing
             Holder(owner: nil, fence: 8, expiresAtMs: 2_000, remainingMs: 1_900, mode: .shared),
         ]
         let status = try JSONSerialization.jsonObject(with: Data(LockJSON.status(
-            LockStatus(name: name, holders: readers, limit: 1, waiting: 3)).utf8)) as? [String: Any]
+            LockStatus(name: name, holders: readers, limit: 1, waiting: 3)))) as? [String: Any]
         #expect(status?["mode"] as? String == "shared")
         #expect(status?["limit"] as? Int == 1)
         #expect(status?["waiting"] as? Int == 3)
@@ -25,7 +25,7 @@ import Testing
         #expect(holders.map { $0["fence"] as? Int } == [7, 8])
 
         let free = try JSONSerialization.jsonObject(with: Data(LockJSON.status(
-            LockStatus(name: name, holders: [], limit: 4, waiting: 0)).utf8)) as? [String: Any]
+            LockStatus(name: name, holders: [], limit: 4, waiting: 0)))) as? [String: Any]
         #expect(free?.keys.contains("mode") == false)
         #expect(free?["limit"] as? Int == 4)
 

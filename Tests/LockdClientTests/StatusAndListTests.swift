@@ -27,6 +27,23 @@ struct StatusAndListTests {
         }
     }
 
+    @Test("holder(_:fence:) is the holder while the fence is live, nil once it is not", arguments: StoreKind.allCases)
+    func fenceCheck(store: StoreKind) async throws {
+        try await store.withLockd { lockd async throws in
+            let name = uniqueLockName()
+            let locks = lockd.client(owner: "fence-checker")
+            let lease = try await locks.acquire(name, ttl: .seconds(60))
+            let holder = try #require(try await locks.holder(name, fence: lease.fence))
+            #expect(holder.fence == lease.fence)
+            #expect(holder.owner == "fence-checker")
+            #expect(holder.remaining > .zero && holder.remaining <= .seconds(60))
+            #expect(try await locks.holder(name, fence: lease.fence + 1) == nil)
+            try await lease.release()
+            #expect(try await locks.holder(name, fence: lease.fence) == nil)
+            await #expect(throws: LockError.self) { try await locks.holder(name, fence: 0) }
+        }
+    }
+
     @Test("list pages through every held lock under a prefix, and only those", arguments: StoreKind.allCases)
     func listPages(store: StoreKind) async throws {
         try await store.withLockd { lockd async throws in

@@ -31,6 +31,11 @@ import Testing
             #expect(holder["fence"] as? Int64 == fence)
             #expect(holder["owner"] as? String == "script-1")
             #expect(!status.stdout.contains(token), "status printed the token")
+            let (checkEnd, check) = try await cli.run(["status", name, "--fence", String(fence)])
+            #expect(checkEnd == .exited(0), "\(check.stderr)")
+            #expect(check.json["fence"] as? Int64 == fence)
+            #expect(check.json["owner"] as? String == "script-1")
+            #expect(!check.stdout.contains(token), "status --fence printed the token")
 
             let (listEnd, list) = try await cli.run(["list", "--prefix", name])
             #expect(listEnd == .exited(0))
@@ -67,6 +72,10 @@ import Testing
             let (notHeld, notHeldRun) = try await cli.run(["release", name, "--fence", String(nextFence)])
             #expect(notHeld == .exited(70))
             #expect(notHeldRun.stderr.contains("not held"), "\(notHeldRun.stderr)")
+            let (stale, staleRun) = try await cli.run(["status", name, "--fence", String(fence)])
+            #expect(stale == .exited(70))
+            #expect(staleRun.stdout.isEmpty)
+            #expect(staleRun.stderr.contains("not held"), "\(staleRun.stderr)")
         }
     }
 

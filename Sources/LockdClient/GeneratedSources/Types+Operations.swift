@@ -1371,6 +1371,341 @@ public enum Operations {
             }
         }
     }
+    /// Check a fence (Chubby's CheckSequencer).
+    ///
+    /// `200` with the holder while a live lease of the lock has this fence;
+    /// `404 not-held` once it is released, expired or force-released, or if
+    /// the fence was never issued. A protected resource that cannot keep a
+    /// fence high-water mark asks this before it accepts a write. As cheap
+    /// as an inspect (`read` on the name); never returns tokens.
+    ///
+    ///
+    /// - Remark: HTTP `GET /locks/{name}/holders/{fence}`.
+    /// - Remark: Generated from `#/paths//locks/{name}/holders/{fence}/get(getHolder)`.
+    public enum GetHolder {
+        public static let id: Swift.String = "getHolder"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/locks/{name}/holders/{fence}/GET/path`.
+            public struct Path: Sendable, Hashable {
+                /// The lock's name: 1–255 bytes of `[A-Za-z0-9._:-]` after
+                /// percent-decoding, not `.` or `..`; case-sensitive. Use `:` for
+                /// hierarchy (`orders:4711`). Anything else is `400 invalid-request`.
+                ///
+                ///
+                /// - Remark: Generated from `#/paths/locks/{name}/holders/{fence}/GET/path/name`.
+                public var name: Components.Parameters.LockName
+                /// The fence to check.
+                ///
+                /// - Remark: Generated from `#/paths/locks/{name}/holders/{fence}/GET/path/fence`.
+                public var fence: Swift.Int64
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - name: The lock's name: 1–255 bytes of `[A-Za-z0-9._:-]` after
+                ///   - fence: The fence to check.
+                public init(
+                    name: Components.Parameters.LockName,
+                    fence: Swift.Int64
+                ) {
+                    self.name = name
+                    self.fence = fence
+                }
+            }
+            public var path: Operations.GetHolder.Input.Path
+            /// - Remark: Generated from `#/paths/locks/{name}/holders/{fence}/GET/header`.
+            public struct Headers: Sendable, Hashable {
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetHolder.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - accept:
+                public init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetHolder.AcceptableContentType>] = .defaultValues()) {
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.GetHolder.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            public init(
+                path: Operations.GetHolder.Input.Path,
+                headers: Operations.GetHolder.Input.Headers = .init()
+            ) {
+                self.path = path
+                self.headers = headers
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            /// lockd runs with `--auth-file` and the request has no bearer token, or one no client has (`type: unauthorized`, `WWW-Authenticate: Bearer`). A connection that gets a handful of these is closed.
+            ///
+            /// - Remark: Generated from `#/paths//locks/{name}/holders/{fence}/get(getHolder)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            public var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The client's grants do not cover this action on this name (`type: forbidden`); `detail` names the client, the action and the name.
+            ///
+            /// - Remark: Generated from `#/paths//locks/{name}/holders/{fence}/get(getHolder)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            public var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/locks/{name}/holders/{fence}/GET/responses/200/headers`.
+                public struct Headers: Sendable, Hashable {
+                    /// - Remark: Generated from `#/components/headers/ContentEncoding`.
+                    @frozen public enum ContentEncoding: String, Codable, Hashable, Sendable, CaseIterable {
+                        case gzip = "gzip"
+                    }
+                    /// `gzip` when the body is gzip-compressed (it is larger than 1 KiB and the request's `Accept-Encoding` prefers gzip); absent otherwise.
+                    ///
+                    /// - Remark: Generated from `#/paths/locks/{name}/holders/{fence}/GET/responses/200/headers/Content-Encoding`.
+                    public var contentEncoding: Components.Headers.ContentEncoding?
+                    /// `Accept-Encoding` on every response whose coding depends on the request's `Accept-Encoding` (bodies larger than 1 KiB), compressed or not, so that caches keep the codings apart.
+                    ///
+                    /// - Remark: Generated from `#/paths/locks/{name}/holders/{fence}/GET/responses/200/headers/Vary`.
+                    public var vary: Components.Headers.Vary?
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - contentEncoding: `gzip` when the body is gzip-compressed (it is larger than 1 KiB and the request's `Accept-Encoding` prefers gzip); absent otherwise.
+                    ///   - vary: `Accept-Encoding` on every response whose coding depends on the request's `Accept-Encoding` (bodies larger than 1 KiB), compressed or not, so that caches keep the codings apart.
+                    public init(
+                        contentEncoding: Components.Headers.ContentEncoding? = nil,
+                        vary: Components.Headers.Vary? = nil
+                    ) {
+                        self.contentEncoding = contentEncoding
+                        self.vary = vary
+                    }
+                }
+                /// Received HTTP response headers
+                public var headers: Operations.GetHolder.Output.Ok.Headers
+                /// - Remark: Generated from `#/paths/locks/{name}/holders/{fence}/GET/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/locks/{name}/holders/{fence}/GET/responses/200/content/application\/json`.
+                    case json(Components.Schemas.Holder)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas.Holder {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.GetHolder.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                public init(
+                    headers: Operations.GetHolder.Output.Ok.Headers = .init(),
+                    body: Operations.GetHolder.Output.Ok.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// The live lease with this fence.
+            ///
+            /// - Remark: Generated from `#/paths//locks/{name}/holders/{fence}/get(getHolder)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.GetHolder.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.GetHolder.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request is malformed; `detail` says what to fix (`type: invalid-request`).
+            ///
+            /// - Remark: Generated from `#/paths//locks/{name}/holders/{fence}/get(getHolder)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.InvalidRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            public var badRequest: Components.Responses.InvalidRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No live lease of the lock has this fence: it was released, expired,
+            /// or never issued.
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//locks/{name}/holders/{fence}/get(getHolder)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotHeld)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            public var notFound: Components.Responses.NotHeld {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The store cannot be reached or cannot serve right now, or lockd is
+            /// shutting down. Retry after `Retry-After` seconds. `detail` names no
+            /// Redis internals.
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//locks/{name}/holders/{fence}/get(getHolder)/responses/503`.
+            ///
+            /// HTTP response code: `503 serviceUnavailable`.
+            case serviceUnavailable(Components.Responses.Unavailable)
+            /// The associated value of the enum case if `self` is `.serviceUnavailable`.
+            ///
+            /// - Throws: An error if `self` is not `.serviceUnavailable`.
+            /// - SeeAlso: `.serviceUnavailable`.
+            public var serviceUnavailable: Components.Responses.Unavailable {
+                get throws {
+                    switch self {
+                    case let .serviceUnavailable(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "serviceUnavailable",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Any other error: `not-found` (404), `method-not-allowed` (405),
+            /// `not-acceptable` (406: `Accept-Encoding` refuses both gzip and
+            /// identity), `unsupported-media-type` (415: a request with a
+            /// `Content-Encoding`), `timeout` (408), `payload-too-large` (413),
+            /// `uri-too-long` (414), `expectation-failed` (417), `headers-too-large` (431), `not-implemented` (501),
+            /// `http-version-not-supported` (505), or `invalid-request` (400) for
+            /// malformed HTTP, after which the connection is closed.
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//locks/{name}/holders/{fence}/get(getHolder)/responses/default`.
+            ///
+            /// HTTP response code: `default`.
+            case `default`(statusCode: Swift.Int, Components.Responses.Problem)
+            /// The associated value of the enum case if `self` is `.`default``.
+            ///
+            /// - Throws: An error if `self` is not `.`default``.
+            /// - SeeAlso: `.`default``.
+            public var `default`: Components.Responses.Problem {
+                get throws {
+                    switch self {
+                    case let .`default`(_, response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "default",
+                            response: self
+                        )
+                    }
+                }
+            }
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case applicationProblemJson
+            case json
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                case "application/json":
+                    self = .json
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                case .json:
+                    return "application/json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .applicationProblemJson,
+                    .json
+                ]
+            }
+        }
+    }
     /// List held locks, a page at a time.
     ///
     /// Follow `next_cursor` until it is absent or null. Never returns tokens.

@@ -66,6 +66,18 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /locks/{name}/renew`.
     /// - Remark: Generated from `#/paths//locks/{name}/renew/post(renewLock)`.
     func renewLock(_ input: Operations.RenewLock.Input) async throws -> Operations.RenewLock.Output
+    /// Check a fence (Chubby's CheckSequencer).
+    ///
+    /// `200` with the holder while a live lease of the lock has this fence;
+    /// `404 not-held` once it is released, expired or force-released, or if
+    /// the fence was never issued. A protected resource that cannot keep a
+    /// fence high-water mark asks this before it accepts a write. As cheap
+    /// as an inspect (`read` on the name); never returns tokens.
+    ///
+    ///
+    /// - Remark: HTTP `GET /locks/{name}/holders/{fence}`.
+    /// - Remark: Generated from `#/paths//locks/{name}/holders/{fence}/get(getHolder)`.
+    func getHolder(_ input: Operations.GetHolder.Input) async throws -> Operations.GetHolder.Output
     /// List held locks, a page at a time.
     ///
     /// Follow `next_cursor` until it is absent or null. Never returns tokens.
@@ -184,6 +196,26 @@ extension APIProtocol {
             path: path,
             headers: headers,
             body: body
+        ))
+    }
+    /// Check a fence (Chubby's CheckSequencer).
+    ///
+    /// `200` with the holder while a live lease of the lock has this fence;
+    /// `404 not-held` once it is released, expired or force-released, or if
+    /// the fence was never issued. A protected resource that cannot keep a
+    /// fence high-water mark asks this before it accepts a write. As cheap
+    /// as an inspect (`read` on the name); never returns tokens.
+    ///
+    ///
+    /// - Remark: HTTP `GET /locks/{name}/holders/{fence}`.
+    /// - Remark: Generated from `#/paths//locks/{name}/holders/{fence}/get(getHolder)`.
+    public func getHolder(
+        path: Operations.GetHolder.Input.Path,
+        headers: Operations.GetHolder.Input.Headers = .init()
+    ) async throws -> Operations.GetHolder.Output {
+        try await getHolder(Operations.GetHolder.Input(
+            path: path,
+            headers: headers
         ))
     }
     /// List held locks, a page at a time.

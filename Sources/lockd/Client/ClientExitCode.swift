@@ -8,7 +8,7 @@ enum ClientExitCode {
     /// EX_UNAVAILABLE: lockd could not be reached.
     static let unavailable: Int32 = 69
     /// EX_SOFTWARE: the lease was lost (while the command ran), or a
-    /// force-release found no lease with its fence.
+    /// force-release or a fence check found no lease with its fence.
     static let leaseLost: Int32 = 70
     /// EX_NOPERM: lockd refused the bearer token (401) or its grants (403).
     static let notPermitted: Int32 = 77
