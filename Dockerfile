@@ -17,14 +17,13 @@ ARG RUNTIME_IMAGE=debian:12.11-slim
 # ---------------------------------------------------------------- build stage
 FROM ${SWIFT_IMAGE} AS build
 
-# The product brief's system packages: OpenSSL for rediss://, zlib for gzip
-# responses; and libcurl's development files, which --static-swift-stdlib needs
-# to link URLSession (FoundationNetworking: the client subcommands' HTTP).
+# The product brief's system packages: OpenSSL for rediss:// and https://, zlib
+# for gzip responses. No libcurl: lockd (server and client subcommands alike)
+# speaks HTTP on its own sockets and never links URLSession (FoundationNetworking).
 # Versions are not pinned: the build takes Debian's current security fixes.
 # hadolint ignore=DL3008
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        libcurl4-openssl-dev \
         libssl-dev \
         zlib1g-dev \
     && rm -rf /var/lib/apt/lists/*
@@ -58,19 +57,16 @@ LABEL org.opencontainers.image.title="lockd" \
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 
 # With the Swift standard library, Foundation and Dispatch linked in
-# statically, the binary still loads glibc (libc, libm), libstdc++, libgcc_s
-# and libcurl — `ldd` on it lists these and libcurl's own. libssl3 and
-# ca-certificates serve rediss:// (TLS to Redis) and the client subcommands'
-# https://; zlib1g (libz.so.1, gzip responses) is the runtime half of the build
-# stage's zlib1g-dev. libcurl4 carries URLSession (FoundationNetworking), which
-# the client subcommands (`lockd status`, `lockd list` …, through the Swift SDK)
-# use; the server never calls it. No curl binary: the health check speaks HTTP
+# statically, the binary still loads only glibc (libc, libm), libstdc++,
+# libgcc_s, OpenSSL and zlib — `ldd` on it lists these. libssl3 and
+# ca-certificates serve rediss:// (TLS to Redis), HTTPS and the client
+# subcommands' https://; zlib1g (libz.so.1, gzip responses) is the runtime half
+# of the build stage's zlib1g-dev. No curl binary: the health check speaks HTTP
 # through bash (see deploy/docker/healthcheck.sh).
 # hadolint ignore=DL3008
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         ca-certificates \
-        libcurl4 \
         libgcc-s1 \
         libssl3 \
         libstdc++6 \
