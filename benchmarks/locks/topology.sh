@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Issue 13's lockd-level figures: the plain lock cycle through lockd on one
-# Redis server and on a 3 + 3 Redis Cluster, interleaved in one run, and how
-# long lockd takes to serve again when a cluster master is SIGKILLed.
+# Redis server (with one replica), the same with `durability: replicated`
+# (each grant waits for the replica's WAIT acknowledgement), and on a 3 + 3
+# Redis Cluster, interleaved in one run; and how long lockd takes to serve
+# again when a cluster master is SIGKILLed.
 #
 #   benchmarks/locks/topology.sh           # REPEATS=3 DURATION=8 CLIENTS=16
 #
@@ -44,6 +46,10 @@ start_lockd() {  # port url
 
 SINGLE=$(free_port)
 start_server "$SINGLE"
+SINGLE_REPLICA=$(free_port)
+start_server "$SINGLE_REPLICA" --replicaof 127.0.0.1 "$SINGLE" --repl-diskless-sync-delay 0
+replica_up() { redis-cli -p "$SINGLE_REPLICA" info replication | tr -d '\r' | grep -q '^master_link_status:up'; }
+wait_until 20 replica_up
 NODES=()
 for _ in 1 2 3 4 5 6; do
     # Its cluster bus listens on port + 10000, which must be a port too.
@@ -62,22 +68,28 @@ start_lockd "$LOCKD_CLUSTER" "redis+cluster://$(IFS=,; echo "${NODES[*]:0:3}")"
 
 uptime | sed 's/.*load average: /load at start: /'
 echo "round,deployment,cycles_per_second,acquire_p99_ms" >"$TMP/cycles.csv"
-measure() {  # round deployment port
+measure() {  # round deployment port [lockbench flags…]
     timeout --kill-after=5 $((DURATION + 30)) "$BIN/lockbench" --url "http://127.0.0.1:$3" --duration "$DURATION" --json \
-        --clients "$CLIENTS" --prefix "topo$1$2" >"$TMP/run.json" 2>>"$TMP/lockbench.log" || { tail -20 "$TMP/lockbench.log" >&2; exit 1; }
+        --clients "$CLIENTS" --prefix "topo$1$2" "${@:4}" >"$TMP/run.json" 2>>"$TMP/lockbench.log" || { tail -20 "$TMP/lockbench.log" >&2; exit 1; }
     python3 -c 'import json, sys; r = json.load(open(sys.argv[3])); print("%s,%s,%.0f,%.2f" % (sys.argv[1], sys.argv[2], r["cycles_per_second"], r["acquire"]["latency_ms"]["p99"]))' \
         "$1" "$2" "$TMP/run.json" | tee -a "$TMP/cycles.csv"
 }
 for round in $(seq "$REPEATS"); do
-    if ((round % 2)); then measure "$round" single "$LOCKD_SINGLE"; measure "$round" cluster "$LOCKD_CLUSTER"
-    else measure "$round" cluster "$LOCKD_CLUSTER"; measure "$round" single "$LOCKD_SINGLE"; fi
+    if ((round % 2)); then
+        measure "$round" single "$LOCKD_SINGLE"; measure "$round" replicated "$LOCKD_SINGLE" --durability replicated
+        measure "$round" cluster "$LOCKD_CLUSTER"
+    else
+        measure "$round" cluster "$LOCKD_CLUSTER"
+        measure "$round" replicated "$LOCKD_SINGLE" --durability replicated; measure "$round" single "$LOCKD_SINGLE"
+    fi
 done
 python3 - "$TMP/cycles.csv" <<'PY'
 import csv, statistics, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 by = {(r["round"], r["deployment"]): float(r["cycles_per_second"]) for r in rows}
-ratios = [by[(n, "cluster")] / by[(n, "single")] for n in sorted({r["round"] for r in rows})]
-print(f"cluster/single cycle rate: median {statistics.median(ratios):.2f} (range {min(ratios):.2f}-{max(ratios):.2f})")
+for deployment in ("replicated", "cluster"):
+    ratios = [by[(n, deployment)] / by[(n, "single")] for n in sorted({r["round"] for r in rows})]
+    print(f"{deployment}/single cycle rate: median {statistics.median(ratios):.2f} (range {min(ratios):.2f}-{max(ratios):.2f})")
 PY
 
 # Failover recovery: a name on the master of slot 0, acquired and released
