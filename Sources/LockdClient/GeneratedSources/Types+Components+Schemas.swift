@@ -177,6 +177,10 @@ extension Components {
         }
         /// When a grant or renewal is answered: once the Redis primary has it
         /// (`primary`), or once a replica acknowledged it too (`replicated`).
+        /// Without an acknowledgement within the server's replication timeout
+        /// a grant is undone (a renewal keeps the lease as it was) and the
+        /// answer is 503. A lockd that keeps its leases in memory has no
+        /// replica and answers `replicated` with 400.
         ///
         ///
         /// - Remark: Generated from `#/components/schemas/Durability`.
