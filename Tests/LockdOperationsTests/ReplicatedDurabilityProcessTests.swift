@@ -9,17 +9,12 @@ import Testing
 @Suite(.serialized) struct ReplicatedDurabilityProcessTests {
     @Test func aFrozenReplicaTurnsGrantsAndRenewalsInto503WhilePrimaryStillServes() async throws {
         let master = try await offThePool { try RedisServerFixture.start() }
-        let replica = try await offThePool {
-            try RedisServerFixture.start(arguments: ["--replicaof", "127.0.0.1", "\(master.port)", "--repl-diskless-sync-delay", "0"])
-        }
+        let replica = try await offThePool { try master.startReplica() }
         defer {
             replica.resume()
             replica.stop()
             master.stop()
         }
-        #expect(await eventually(within: .seconds(10)) {
-            await offThePool { RedisAdminClient.fields(RedisAdminClient.call(port: replica.port, "INFO", "replication"))["master_link_status"] } == "up"
-        })
         let lockd = try await LockdProcess.start(["--redis", master.url, "--durability", "replicated", "--replication-timeout-ms", "300"])
 
         // With the replica up, the default (replicated) grants and renews.

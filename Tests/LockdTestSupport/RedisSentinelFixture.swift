@@ -56,13 +56,14 @@ public final class RedisSentinelFixture: Sendable {
     /// - Throws: ``RedisServerFixtureError`` when something does not come up within 20 s.
     public static func start() throws -> RedisSentinelFixture {
         let master = try RedisServerFixture.start(arguments: RedisServerFixture.replicationArguments)
-        let replicas = try (0..<2).map { _ in
-            try RedisServerFixture.start(arguments: ["--replicaof", "127.0.0.1", "\(master.port)"] + RedisServerFixture.replicationArguments)
+        var replicas: [RedisServerFixture] = []
+        do {
+            for _ in 0..<2 { replicas.append(try master.startReplica()) }
+        } catch {
+            for server in [master] + replicas { server.stop() }
+            throw error
         }
         let servers = [master] + replicas
-        try waitUntil("both replicas replicate", within: .seconds(20)) {
-            replicas.allSatisfy { RedisAdminClient.fields(RedisAdminClient.call(port: $0.port, "INFO", "replication"))["master_link_status"] == "up" }
-        }
         var sentinels: [SentinelProcess] = []
         do {
             for _ in 0..<3 { sentinels.append(try SentinelProcess(masterName: "lockd-test", masterPort: master.port)) }
