@@ -147,7 +147,9 @@ public final class InMemoryLockStore: LockStore {
         }
     }
 
-    public func removeWaiter(_ waiter: WaiterID, from name: LockName) async throws(LockError) {
+    /// This store grants only waiters that ask (it wakes them at once), so
+    /// there is never a grant to give back.
+    public func removeWaiter(_ waiter: WaiterID, from name: LockName, reclaimingGrant: Bool) async throws(LockError) {
         let now = WallClock.milliseconds()
         let notice = state.withLock { state -> Notice? in
             guard var record = state.records[name], let index = record.queue.firstIndex(of: waiter) else { return nil }

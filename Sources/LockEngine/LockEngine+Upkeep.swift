@@ -17,6 +17,10 @@ extension LockEngine {
     struct Stray: Hashable {
         var name: LockName
         var waiter: WaiterID
+        /// Whether a lease granted to it without asking goes back: it never
+        /// reached a waiter (it came for one no longer here, or for one that
+        /// gave up but could not tell the store).
+        var reclaimingGrant = false
     }
 
     /// Delivers the store's notices and keeps this process's waiters alive
@@ -47,10 +51,16 @@ extension LockEngine {
         }
     }
 
-    /// Wakes the waiters a hint names and sets the name's recheck.
+    /// Hands the waiters a hint names their grants, wakes the others, and
+    /// sets the name's recheck.
     func follow(_ hint: WaitHint, on name: LockName, isOrdered: Bool) {
-        for waiter in hint.wake where !waiters.wake(waiter) {
-            pendingUpkeep.withLock { _ = $0.strays.insert(Stray(name: name, waiter: waiter)) }
+        // Each grant is announced once, so one for a waiter no longer here
+        // was never delivered: it goes back. A plain wake-up's waiter may
+        // have collected one: only its queue entry goes.
+        let strays = hint.granted.filter { !waiters.wake($0.waiter, as: .granted($0)) }.map { Stray(name: name, waiter: $0.waiter, reclaimingGrant: true) }
+            + hint.wake.filter { !waiters.wake($0) }.map { Stray(name: name, waiter: $0) }
+        if !strays.isEmpty {
+            pendingUpkeep.withLock { $0.strays.formUnion(strays) }
             upkeep.ring()
         }
         if let afterMs = hint.recheckAfterMs {
@@ -165,7 +175,7 @@ extension LockEngine {
         }
         for stray in strays {
             do {
-                try await store.removeWaiter(stray.waiter, from: stray.name)
+                try await store.removeWaiter(stray.waiter, from: stray.name, reclaimingGrant: stray.reclaimingGrant)
             } catch {
                 pendingUpkeep.withLock { _ = $0.strays.insert(stray) }
                 return

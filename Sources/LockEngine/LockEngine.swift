@@ -222,6 +222,11 @@ public final class LockEngine: Sendable {
             switch reason {
             case .woken, .timer, .recheck:
                 continue
+            case .granted(let handed):
+                if let grant = await deliverable(handed, for: request, token: token) { return grant }
+                // Released again; the queue no longer holds this waiter.
+                if Task.isCancelled { throw .cancelled }
+                continue
             case .cancelled:
                 await leaveQueue(waiter, name: request.name)
                 throw .cancelled
@@ -232,19 +237,41 @@ public final class LockEngine: Sendable {
         }
     }
 
-    /// Gives up a place in the queue, even from a cancelled task.
+    /// Gives up a place in the queue, even from a cancelled task, and any
+    /// lease the store granted this waiter meanwhile.
     private func leaveQueue(_ waiter: WaiterID, name: LockName) async {
         let store = store
-        let logger = logger
         // An unstructured task, awaited: the caller's task may be cancelled,
         // and the store must still hear that this waiter is gone.
-        await Task {
-            do {
-                try await store.removeWaiter(waiter, from: name)
-            } catch {
-                logger.debug("could not leave the queue; the waiter expires by itself", metadata: ["lock.name": "\(name)"])
-            }
+        let left = await Task { () -> Bool in
+            (try? await store.removeWaiter(waiter, from: name, reclaimingGrant: true)) != nil
         }.value
+        guard !left else { return }
+        // Told later: a lease granted to it must not outlive it.
+        logger.debug("could not leave the queue; trying again in the background", metadata: ["lock.name": "\(name)"])
+        pendingUpkeep.withLock { _ = $0.strays.insert(Stray(name: name, waiter: waiter, reclaimingGrant: true)) }
+        upkeep.ring()
+    }
+
+    /// A lease the store granted this waiter by itself, made safe to hand
+    /// to the client as ``attemptDeliverable(_:)`` makes a reply: nil (and
+    /// the lease released) when the caller has gone or too little of its
+    /// TTL is left.
+    private func deliverable(_ handed: HandedGrant, for request: AcquireRequest, token: LeaseToken) async -> AcquireGrant? {
+        let lease = Lease(name: request.name, token: token, fence: handed.fence, ttlMs: request.ttlMs,
+                          expiresAtMs: handed.grantedAtMs + request.ttlMs, owner: request.owner, mode: request.mode, limit: request.limit)
+        let now = MonotonicClock.now()
+        let elapsedMs = Int64((now > handed.grantedBefore ? now - handed.grantedBefore : 0) / 1_000_000)
+        guard !Task.isCancelled, elapsedMs < lease.ttlMs - lease.ttlMs / 10 else {
+            if !Task.isCancelled {
+                logger.warning("grant arrived too late to deliver; released it", metadata: [
+                    "lock.name": "\(request.name)", "elapsed_ms": .stringConvertible(elapsedMs), "ttl_ms": .stringConvertible(lease.ttlMs),
+                ])
+            }
+            await releaseQuietly(request.name, token: token)
+            return nil
+        }
+        return AcquireGrant(lease: lease, isRetry: false)
     }
 
     // MARK: Delivery

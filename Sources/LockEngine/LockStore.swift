@@ -91,20 +91,49 @@ public enum AcquireResult: Sendable, Equatable {
     case held(holders: [Holder], retryAfterMs: Int64, hint: WaitHint)
 }
 
-/// What the waiters of one process on one name should do next: wake some
-/// now, and have the first of them look again later when nothing else would
-/// wake it (the lease's expiry publishes nothing; a queue head whose lockd
-/// died tells no one).
+/// A lease the store granted to a waiter without being asked again (a
+/// release handed the name on): the waiter's lockd delivers it as its
+/// answer. The rest of the lease (token, TTL, owner, mode) is what the
+/// waiter asked for.
+public struct HandedGrant: Sendable, Hashable {
+    /// The waiter it was granted to.
+    public var waiter: WaiterID
+    /// The lease's fence.
+    public var fence: Int64
+    /// When it was granted, on the store's clock (ms since the epoch): the
+    /// lease expires its TTL later.
+    public var grantedAtMs: Int64
+    /// No later than when it was granted, on this process's monotonic clock
+    /// (ns): its age can only be overestimated from here, so a lease that
+    /// arrives too old to deliver is never mistaken for a live one.
+    public var grantedBefore: UInt64
+
+    /// Creates a grant notice.
+    public init(waiter: WaiterID, fence: Int64, grantedAtMs: Int64, grantedBefore: UInt64) {
+        self.waiter = waiter
+        self.fence = fence
+        self.grantedAtMs = grantedAtMs
+        self.grantedBefore = grantedBefore
+    }
+}
+
+/// What the waiters of one process on one name should do next: take the
+/// leases granted to them, wake others now, and have the first of them look
+/// again later when nothing else would wake it (the lease's expiry publishes
+/// nothing; a queue head whose lockd died tells no one).
 public struct WaitHint: Sendable, Hashable {
     /// Waiters of this process to wake now (they can take the lock).
     public var wake: [WaiterID]
+    /// Waiters of this process granted a lease already.
+    public var granted: [HandedGrant]
     /// After this many milliseconds this process's first waiter on the name
     /// should try again unless woken sooner; nil when nothing needs watching.
     public var recheckAfterMs: Int64?
 
     /// Creates a hint.
-    public init(wake: [WaiterID] = [], recheckAfterMs: Int64? = nil) {
+    public init(wake: [WaiterID] = [], granted: [HandedGrant] = [], recheckAfterMs: Int64? = nil) {
         self.wake = wake
+        self.granted = granted
         self.recheckAfterMs = recheckAfterMs
     }
 
@@ -192,7 +221,7 @@ public protocol LockStore: Sendable {
     /// Grants a lease when the lock is free (and, for a waiter, it is at the
     /// head of the queue), or renews it when `attempt.token` already holds it.
     /// A waiter that is not granted is queued; its place is kept until
-    /// ``removeWaiter(_:from:)`` or until its process stops beating.
+    /// ``removeWaiter(_:from:reclaimingGrant:)`` or until its process stops beating.
     ///
     /// Several leases may hold a name: up to `limit` exclusive ones (a
     /// semaphore), or any number of shared ones. A request is granted only
@@ -240,8 +269,13 @@ public protocol LockStore: Sendable {
     func list(prefix: String, limit: Int, cursor: String?) async throws(LockError) -> LockPage
 
     /// Takes `waiter` out of `name`'s queue, waking the waiters it held back.
+    /// With `reclaimingGrant`, a lease the store granted this waiter by
+    /// itself (see ``HandedGrant``) and the waiter has not collected from it
+    /// ends as if released: the waiter is gone and will not deliver it. (A
+    /// stray entry found by a plain wake-up is removed without: its waiter
+    /// may have delivered such a lease.)
     /// - Throws: ``LockError/unavailable(_:)`` when the store cannot serve.
-    func removeWaiter(_ waiter: WaiterID, from name: LockName) async throws(LockError)
+    func removeWaiter(_ waiter: WaiterID, from name: LockName, reclaimingGrant: Bool) async throws(LockError)
 
     /// Tells the store that this process is alive and has waiters on `names`.
     /// A store shared by several processes counts a process that stops

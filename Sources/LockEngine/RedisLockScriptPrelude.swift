@@ -15,6 +15,12 @@ extension RedisLockScripts {
           return tail, ''
         end
         local function instance_of(member) return string.sub(member, 1, \(instanceIDLength)) end
+        -- The keys of one name, in the order every queue-changing script
+        -- declares them.
+        local function name_keys()
+          return {lease = KEYS[1], fence = KEYS[2], queue = KEYS[3], instances = KEYS[4],
+                  holders = KEYS[5], grants = KEYS[6], wishes = KEYS[7]}
+        end
         -- What a queue entry waits for, from its waiter id's tail: 'x'
         -- (exclusive) or 's' (shared), and the name's limit.
         local function wish_of(member)
@@ -26,6 +32,11 @@ extension RedisLockScripts {
         local function append(queue, member)
           local last = redis.call('ZRANGE', queue, -1, -1, 'WITHSCORES')[2]
           redis.call('ZADD', queue, num((tonumber(last) or 0) + 1), member)
+        end
+        -- Takes `member` out of the queue, with its wish.
+        local function unqueue(k, member)
+          redis.call('ZREM', k.queue, member)
+          redis.call('HDEL', k.wishes, member)
         end
         -- Keeps a key at least `ms` longer.
         local function retain(key, ms)
@@ -46,6 +57,12 @@ extension RedisLockScripts {
           if wish == 's' then return mode == 's' end
           return mode == 'x' and count < limit
         end
+        -- Drops the grant of `token` from the grants hash, with its marks.
+        local function drop_grant(grants, token)
+          local member = redis.call('HGET', grants, 'w:' .. token)
+          if member then redis.call('HDEL', grants, 'm:' .. string.sub(member, 2)) end
+          redis.call('HDEL', grants, token, 'w:' .. token)
+        end
         -- The holders of a name that is not a plain lock: their mode ('x' or
         -- 's'; nil when free), the name's limit and their count, after
         -- dropping expired ones.
@@ -54,7 +71,7 @@ extension RedisLockScripts {
           local expired = redis.call('ZRANGEBYSCORE', holders, '-inf', num(now))
           if #expired > 0 then
             redis.call('ZREMRANGEBYSCORE', holders, '-inf', num(now))
-            for i = 1, #expired do redis.call('HDEL', grants, expired[i]) end
+            for i = 1, #expired do drop_grant(grants, expired[i]) end
           end
           local count = redis.call('ZCARD', holders)
           if count == 0 then
@@ -118,20 +135,20 @@ extension RedisLockScripts {
         -- would find; the name's limit (the first waiter's when nothing holds
         -- it); how long the first one's lockd counts as alive; and whether
         -- any waiter was dropped.
-        local function admissible(queue, instances, now, mode, limit, count, stop)
+        local function admissible(k, now, mode, limit, count, stop)
           local run, alive, kept, first_alive, dropped = {}, {}, 0, 0, false
           while true do
             -- The head alone first: most names admit one waiter at a time.
-            local batch = redis.call('ZRANGE', queue, kept, kept + (kept == 0 and 0 or 31))
+            local batch = redis.call('ZRANGE', k.queue, kept, kept + (kept == 0 and 0 or 31))
             if #batch == 0 then return run, true, mode, count, limit, first_alive, dropped end
             for i = 1, #batch do
               local member = batch[i]
               local instance = instance_of(member)
               if alive[instance] == nil then
-                alive[instance] = tonumber(redis.call('ZSCORE', instances, instance) or '0')
+                alive[instance] = tonumber(redis.call('ZSCORE', k.instances, instance) or '0')
               end
               if alive[instance] <= now then
-                redis.call('ZREM', queue, member)
+                unqueue(k, member)
                 dropped = true
               else
                 local wish, wish_limit = wish_of(member)
@@ -149,40 +166,127 @@ extension RedisLockScripts {
             end
           end
         end
+        -- The token of the lease ``hand_over`` granted the waiter `member`,
+        -- while that grant is not known to be delivered; nil when none.
+        local function granted_token(k, member)
+          if member == '' then return nil end
+          local plain = redis.call('HMGET', k.lease, 'token', 'member')
+          if plain[1] then
+            if plain[2] == member then return plain[1] end
+            return nil
+          end
+          return redis.call('HGET', k.grants, 'm:' .. member) or nil
+        end
+        -- Forgets which waiter a grant was handed to: it has it now.
+        local function unmark(k, token, member)
+          if redis.call('EXISTS', k.lease) == 1 then
+            redis.call('HSET', k.lease, 'member', '')
+          else
+            redis.call('HDEL', k.grants, 'w:' .. token, 'm:' .. member)
+          end
+        end
+        -- Whether the lockd instance that owns a queue member still listens
+        -- for wake-ups (a lockd that exited is gone from here at once, long
+        -- before its liveness runs out). Only such a waiter is granted
+        -- without asking. In a Redis Cluster the count covers this node's
+        -- subscribers only, so there it may say no: the waiter then asks.
+        local function listening(instance)
+          return redis.call('PUBSUB', 'NUMSUB', '\(wakeupChannel):' .. instance)[2] > 0
+        end
+        -- Issues the next fence and records a lease: the plain lock's hash,
+        -- or a grant among the holders. `member` (or nil) is the waiter it
+        -- was handed to without asking (see ``hand_over``).
+        local function grant(k, now, now_us, wish, limit, token, ttl, owner, client, member)
+          -- Past both the counter and the clock: a counter lost, or stale on a
+          -- promoted replica, cannot bring back a fence issued before.
+          local fence = math.max((tonumber(redis.call('GET', k.fence)) or 0) + 1, now_us)
+          redis.call('SET', k.fence, num(fence), 'PX', \(fenceRetentionMs))
+          if wish == 'x' and limit == 1 then
+            redis.call('HSET', k.lease, 'token', token, 'fence', num(fence), 'owner', owner, 'ttl', ttl, 'client', client,
+                       'member', member or '')
+            redis.call('PEXPIRE', k.lease, ttl)
+          else
+            redis.call('HSET', k.grants, token, num(fence) .. ':' .. num(ttl) .. ':' .. client .. '|' .. owner, 'mode', wish, 'limit', limit)
+            if member then redis.call('HSET', k.grants, 'w:' .. token, '@' .. member, 'm:' .. member, token) end
+            redis.call('ZADD', k.holders, num(now + ttl), token)
+            keep_holders(k.holders, k.grants, now)
+          end
+          return fence
+        end
+        -- The waiters in `run` fit now, in order: grants each its lease here
+        -- from the wish it left (so its lockd answers without another
+        -- script call) and announces `member fence now` for it. From the
+        -- first that left no wish (a `replicated` acquire, or a token that
+        -- holds the name already) on, the rest are only woken (`member`) and
+        -- take the name themselves, so grants stay in queue order.
+        local function hand_over(k, name, now, now_us, run, first_alive)
+          local entries, woken, listens = {}, false, {}
+          for i = 1, #run do
+            local member = run[i]
+            local ttl, token, client, owner
+            local instance = instance_of(member)
+            if not woken and listens[instance] == nil then listens[instance] = listening(instance) end
+            if not woken and listens[instance] then
+              local wish = redis.call('HGET', k.wishes, member)
+              if wish then ttl, token, client, owner = string.match(wish, '^(%d+)|([^|]+)|([^|]*)|(.*)$') end
+              if token and (redis.call('HGET', k.lease, 'token') == token or redis.call('HEXISTS', k.grants, token) == 1) then
+                token = nil
+              end
+            end
+            if token then
+              unqueue(k, member)
+              local wish, limit = wish_of(member)
+              local fence = grant(k, now, now_us, wish, limit, token, tonumber(ttl), owner, client, member)
+              entries[i] = member .. ' ' .. num(fence) .. ' ' .. num(now)
+            else
+              woken = true
+              entries[i] = member
+            end
+          end
+          -- Every instance's first waiter looks again when the woken head's
+          -- lockd would count as gone, or, when all were granted, when the
+          -- first lease ends (an expiry announces nothing).
+          local recheck = first_alive
+          if not woken then
+            recheck = 0
+            if redis.call('EXISTS', k.queue) == 1 then recheck = until_first_expiry(k.lease, k.holders, now) or 0 end
+          end
+          announce(name, recheck, entries)
+        end
         -- Takes `member` out of the queue. When it stood among the waiters
-        -- that fit, or stopped them, wakes the ones that fit now, or has the
-        -- new head look again when the first lease ends.
-        local function leave(queue, instances, lease, holders, grants, member, name, now)
-          local rank = redis.call('ZRANK', queue, member)
+        -- that fit, or stopped them, hands the name to the ones that fit
+        -- now, or has the new head look again when the first lease ends.
+        local function leave(k, member, name, now, now_us)
+          local rank = redis.call('ZRANK', k.queue, member)
           if not rank then return end
-          redis.call('ZREM', queue, member)
-          local mode, limit, count = holding(lease, holders, grants, now)
-          local run, _, _, _, _, first_alive = admissible(queue, instances, now, mode, limit, count, nil)
+          unqueue(k, member)
+          local mode, limit, count = holding(k.lease, k.holders, k.grants, now)
+          local run, _, _, _, _, first_alive = admissible(k, now, mode, limit, count, nil)
           if rank > #run then return end
           if #run > 0 then
-            announce(name, first_alive, run)
-          elseif redis.call('EXISTS', queue) == 1 then
-            local recheck = until_first_expiry(lease, holders, now)
+            hand_over(k, name, now, now_us, run, first_alive)
+          elseif redis.call('EXISTS', k.queue) == 1 then
+            local recheck = until_first_expiry(k.lease, k.holders, now)
             if recheck then announce(name, recheck, {}) end
           end
         end
 
-        -- Ends the live lease `token` holds and wakes the waiters that fit
-        -- now; 0 when the token holds no live lease.
-        local function end_lease(lease, queue, instances, holders, grants, token, name, now)
+        -- Ends the live lease `token` holds and hands the name to the
+        -- waiters that fit now; 0 when the token holds no live lease.
+        local function end_lease(k, token, name, now, now_us)
           local mode, limit, count = nil, nil, 0
-          if redis.call('HGET', lease, 'token') == token then
-            redis.call('DEL', lease)
+          if redis.call('HGET', k.lease, 'token') == token then
+            redis.call('DEL', k.lease)
           else
-            local expiry = redis.call('ZSCORE', holders, token)
+            local expiry = redis.call('ZSCORE', k.holders, token)
             if not expiry or tonumber(expiry) <= now then return 0 end
-            redis.call('ZREM', holders, token)
-            redis.call('HDEL', grants, token)
-            mode, limit, count = multi_holding(holders, grants, now)
-            if count > 0 then keep_holders(holders, grants, now) end
+            redis.call('ZREM', k.holders, token)
+            drop_grant(k.grants, token)
+            mode, limit, count = multi_holding(k.holders, k.grants, now)
+            if count > 0 then keep_holders(k.holders, k.grants, now) end
           end
-          local run, _, _, _, _, first_alive = admissible(queue, instances, now, mode, limit, count, nil)
-          if #run > 0 then announce(name, first_alive, run) end
+          local run, _, _, _, _, first_alive = admissible(k, now, mode, limit, count, nil)
+          if #run > 0 then hand_over(k, name, now, now_us, run, first_alive) end
           return 1
         end
 

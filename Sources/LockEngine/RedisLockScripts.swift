@@ -13,7 +13,13 @@
 /// - `lockd:{name}:waiters` — the one FIFO queue (sorted set, score = arrival
 ///   number, one more than the last one's; member = `INSTANCE:WAITER`, the
 ///   lockd instance's id first; the waiter id's tail says what it waits
-///   for, see ``WaiterID``).
+///   for, see ``WaiterID``);
+/// - `lockd:{name}:wishes` — hash `member → "ttl|token|client|owner"`: what a
+///   queued waiter asked for, so that a release, or a waiter leaving, grants
+///   the waiters that fit now at once (``hand_over``). A lease granted so is
+///   marked with its waiter until the waiter collects it (`member` in the
+///   lease hash; `w:token → @member` and `m:member → token` in the grants
+///   hash) so that a waiter that leaves instead gives it back.
 ///
 /// A name is never in both layouts: a plain lock's lease admits no one
 /// beside it. A request is granted when it fits beside the holders and
@@ -28,9 +34,11 @@
 /// the name's slot, so every script declares all the keys it touches.
 ///
 /// Changes to a queue are announced on ``wakeupChannel`` as
-/// `name\nrecheck_ms\nmember…`: the members to wake now (of any instance),
-/// and when every instance's first waiter on the name should look again if
-/// nothing else wakes it (empty: no change).
+/// `name\nrecheck_ms\nentry…`: each entry a member granted a lease
+/// (`member fence now`, now in Redis ms) or one to wake now to take the name
+/// itself (`member`), of any instance; and when every instance's first
+/// waiter on the name should look again if nothing else wakes it (empty: no
+/// change).
 ///
 /// Numbers are passed to `redis.call` through `string.format('%.0f')`:
 /// Lua would otherwise write a 16-digit fence as `1.8e+15`.
@@ -52,18 +60,21 @@ enum RedisLockScripts {
     /// Length of an instance id: a member's first 16 characters.
     static let instanceIDLength = 16
 
-    /// KEYS lease fence waiters instances holders grants; ARGV token ttl
-    /// owner member window_ms retention_ms name mode limit client (member empty: no
-    /// waiting; mode `x` or `s`). Returns `{1, fence, now, ttl, owner,
-    /// is_retry, recheck_ms, limit, mode}` when granted (recheck_ms > 0: the
-    /// queue's next waiter is the caller's instance's, and should look again
-    /// then); `{2, limit}` when the name is in use with another limit; else
-    /// `{0, now, recheck_ms, refused, {member…}, {fence, remaining_ms, mode,
-    /// owner, …}}`: the waiters that may take the name now, and its holders
+    /// KEYS lease fence waiters instances holders grants wishes; ARGV token
+    /// ttl owner member window_ms retention_ms name mode limit client
+    /// asks_wish (member empty: no waiting; mode `x` or `s`; asks_wish `1`:
+    /// a waiter that may be granted by a release without asking again, see
+    /// ``hand_over``). Returns `{1, fence, now, ttl, owner, is_retry,
+    /// recheck_ms, limit, mode}` when granted (recheck_ms > 0: the queue's
+    /// next waiter is the caller's instance's, and should look again then;
+    /// is_retry 0 also for a grant handed to this waiter already); `{2,
+    /// limit}` when the name is in use with another limit; else `{0, now,
+    /// recheck_ms, refused, {member…}, {fence, remaining_ms, mode, owner,
+    /// …}}`: the waiters that may take the name now, and its holders
     /// (refused 1: the token holds the name in the other mode).
     static let acquire = prelude + """
         local now, now_us = clock()
-        local lease, fence_key, queue, instances, holders, grants = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+        local k = name_keys()
         local token, ttl, owner, member = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
         local window, retention, name = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
         local wish, limit, client = ARGV[8], tonumber(ARGV[9]), ARGV[10] or ''
@@ -72,50 +83,62 @@ enum RedisLockScripts {
           -- The beat keeps this fresh; a first waiter (or one after a long
           -- stall) must not count as gone before the next beat.
           local me = instance_of(member)
-          if tonumber(redis.call('ZSCORE', instances, me) or '0') < now + window / 2 then
-            redis.call('ZADD', instances, num(now + window), me)
+          if tonumber(redis.call('ZSCORE', k.instances, me) or '0') < now + window / 2 then
+            redis.call('ZADD', k.instances, num(now + window), me)
           end
-          if not redis.call('ZSCORE', queue, member) then append(queue, member) end
-          retain(queue, retention)
+          if not redis.call('ZSCORE', k.queue, member) then append(k.queue, member) end
+          retain(k.queue, retention)
+          if ARGV[11] == '1' then
+            redis.call('HSET', k.wishes, member, num(ttl) .. '|' .. token .. '|' .. client .. '|' .. owner)
+            retain(k.wishes, retention)
+          end
         end
         local function held(refused, recheck, wake)
-          return {0, now, recheck, refused, wake, (holder_list(lease, holders, grants, now))}
+          return {0, now, recheck, refused, wake, (holder_list(k.lease, k.holders, k.grants, now))}
         end
         local function leave_queue()
-          if member ~= '' then leave(queue, instances, lease, holders, grants, member, name, now) end
+          if member ~= '' then leave(k, member, name, now, now_us) end
+        end
+        -- A retry, or the waiter collecting what a release handed it.
+        local function is_retry()
+          if member == '' or granted_token(k, member) ~= token then return 1 end
+          unmark(k, token, member)
+          return 0
         end
         local mode, held_limit, count
-        local current = redis.call('HMGET', lease, 'token', 'fence', 'owner')
+        local current = redis.call('HMGET', k.lease, 'token', 'fence', 'owner')
         if current[1] then
           mode, held_limit, count = 'x', 1, 1
         else
-          mode, held_limit, count = multi_holding(holders, grants, now)
+          mode, held_limit, count = multi_holding(k.holders, k.grants, now)
         end
         if count > 0 and held_limit ~= limit then return {2, held_limit} end
         -- A retry: the token holds the name already.
         if current[1] == token then
           if wish ~= 'x' then return held(1, 0, {}) end
-          redis.call('HSET', lease, 'ttl', ttl)
-          redis.call('PEXPIRE', lease, ttl)
+          local retry = is_retry()
+          redis.call('HSET', k.lease, 'ttl', ttl)
+          redis.call('PEXPIRE', k.lease, ttl)
           leave_queue()
-          return {1, tonumber(current[2]), now, ttl, current[3] or '', 1, 0, 1, 'x'}
+          return {1, tonumber(current[2]), now, ttl, current[3] or '', retry, 0, 1, 'x'}
         end
-        local mine = count > 0 and not current[1] and redis.call('HGET', grants, token)
+        local mine = count > 0 and not current[1] and redis.call('HGET', k.grants, token)
         if mine then
           if wish ~= mode then return held(1, 0, {}) end
+          local retry = is_retry()
           local fence, _, own = string.match(mine, '^(%d+):(%d+):(.*)$')
-          redis.call('HSET', grants, token, fence .. ':' .. num(ttl) .. ':' .. own)
-          redis.call('ZADD', holders, num(now + ttl), token)
-          keep_holders(holders, grants, now)
+          redis.call('HSET', k.grants, token, fence .. ':' .. num(ttl) .. ':' .. own)
+          redis.call('ZADD', k.holders, num(now + ttl), token)
+          keep_holders(k.holders, k.grants, now)
           leave_queue()
-          return {1, tonumber(fence), now, ttl, (owner_client(own)), 1, 0, held_limit, mode}
+          return {1, tonumber(fence), now, ttl, (owner_client(own)), retry, 0, held_limit, mode}
         end
         -- Who may take it: a full name admits no one.
         local run, whole, after_mode, after_count, first_alive, dropped = {}, false, mode, count, 0, false
         local name_limit = held_limit
         if not (mode == 'x' and count >= held_limit) then
           run, whole, after_mode, after_count, name_limit, first_alive, dropped =
-            admissible(queue, instances, now, mode, held_limit, count, member ~= '' and member or nil)
+            admissible(k, now, mode, held_limit, count, member ~= '' and member or nil)
         end
         if name_limit and name_limit ~= limit then return {2, name_limit} end
         local queued = member ~= '' and run[#run] == member
@@ -123,39 +146,28 @@ enum RedisLockScripts {
           join_queue()
           -- Dead waiters were dropped: the ones that fit now may not know it.
           if dropped and #run > 0 then announce(name, first_alive, run) end
-          return held(0, until_first_expiry(lease, holders, now) or first_alive, run)
+          return held(0, until_first_expiry(k.lease, k.holders, now) or first_alive, run)
         end
-        if queued then redis.call('ZREM', queue, member) end
-        -- Past both the counter and the clock: a counter lost, or stale on a
-        -- promoted replica, cannot bring back a fence issued before.
-        local fence = math.max((tonumber(redis.call('GET', fence_key)) or 0) + 1, now_us)
-        redis.call('SET', fence_key, num(fence), 'PX', \(fenceRetentionMs))
+        if queued then unqueue(k, member) end
+        local fence = grant(k, now, now_us, wish, limit, token, ttl, owner, client, nil)
         local plain = wish == 'x' and limit == 1
-        if plain then
-          redis.call('HSET', lease, 'token', token, 'fence', num(fence), 'owner', owner, 'ttl', ttl, 'client', client)
-          redis.call('PEXPIRE', lease, ttl)
-        else
-          redis.call('HSET', grants, token, num(fence) .. ':' .. num(ttl) .. ':' .. client .. '|' .. owner, 'mode', wish, 'limit', limit)
-          redis.call('ZADD', holders, num(now + ttl), token)
-          keep_holders(holders, grants, now)
-        end
-        -- The head was granted: the waiters behind it that fit too are woken,
-        -- else the next learns when the first lease ends (an expiry announces
-        -- nothing). Its own lockd is told in the reply when it is the
-        -- caller's, so most hand-offs publish one message, not two.
+        -- The head was granted: the name goes on to the waiters behind it
+        -- that fit too, else the next learns when the first lease ends (an
+        -- expiry announces nothing). Its own lockd is told in the reply when
+        -- it is the caller's, so most hand-offs publish one message, not two.
         local recheck = 0
         if queued and #run == 1 then
           local next_run, next_alive = {}, 0
           if not (wish == 'x' and count + 1 >= limit) then
             local _
-            next_run, _, _, _, _, next_alive = admissible(queue, instances, now, wish, limit, count + 1, nil)
+            next_run, _, _, _, _, next_alive = admissible(k, now, wish, limit, count + 1, nil)
           end
           if #next_run > 0 then
-            announce(name, next_alive, next_run)
+            hand_over(k, name, now, now_us, next_run, next_alive)
           else
-            local following = redis.call('ZRANGE', queue, 0, 0)[1]
+            local following = redis.call('ZRANGE', k.queue, 0, 0)[1]
             if following then
-              local first = plain and ttl or until_first_expiry(lease, holders, now) or ttl
+              local first = plain and ttl or until_first_expiry(k.lease, k.holders, now) or ttl
               if instance_of(following) == instance_of(member) then recheck = first else announce(name, first, {}) end
             end
           end
@@ -188,29 +200,32 @@ enum RedisLockScripts {
         return {1, tonumber(fence), now, ttl, (owner_client(owner)), tonumber(meta[2]) or 1, meta[1] or 'x'}
         """
 
-    /// KEYS lease waiters instances holders grants; ARGV token name. Returns
-    /// 1 when released (and wakes the waiters that fit now), 0 when the
-    /// token does not hold the lock.
+    /// KEYS as ``acquire``'s; ARGV token name. Returns 1 when released (and
+    /// hands the name to the waiters that fit now), 0 when the token does
+    /// not hold the lock.
     static let release = prelude + """
-        return end_lease(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[1], ARGV[2], clock())
+        local now, now_us = clock()
+        return end_lease(name_keys(), ARGV[1], ARGV[2], now, now_us)
         """
 
-    /// KEYS lease waiters instances holders grants; ARGV fence name. Ends the
+    /// KEYS as ``acquire``'s; ARGV fence name. Ends the
     /// live lease with that fence as a release would; returns its token, or
     /// false when no live lease has that fence.
     static let forceRelease = prelude + """
-        local now = clock()
-        local plain = redis.call('HMGET', KEYS[1], 'fence', 'token')
+        local now, now_us = clock()
+        local k = name_keys()
+        local plain = redis.call('HMGET', k.lease, 'fence', 'token')
         local token = plain[1] == ARGV[1] and plain[2] or nil
         if not token then
           -- Grants are `fence:ttl:client|owner` under each token (beside the
-          -- name's `mode` and `limit` fields, which never start `digits:`).
-          local grants = redis.call('HGETALL', KEYS[5])
+          -- name's `mode` and `limit` fields and `w:token → @member`, which
+          -- never start `digits:`).
+          local grants = redis.call('HGETALL', k.grants)
           for i = 1, #grants, 2 do
             if string.match(grants[i + 1], '^(%d+):') == ARGV[1] then token = grants[i] break end
           end
         end
-        if not token or end_lease(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], token, ARGV[2], now) == 0 then return false end
+        if not token or end_lease(k, token, ARGV[2], now, now_us) == 0 then return false end
         return token
         """
 
@@ -227,11 +242,20 @@ enum RedisLockScripts {
         return {now, limit, redis.call('ZCARD', KEYS[4]), list}
         """
 
-    /// KEYS waiters instances lease holders grants; ARGV member name. Leaves
-    /// the queue; the waiters it held back are woken.
+    /// KEYS as ``acquire``'s; ARGV member name reclaim. Leaves the queue;
+    /// the waiters it held back get the name. With reclaim `1`, a lease
+    /// already handed to this waiter and not collected (its lockd will not
+    /// deliver it) ends, as a release would.
     static let removeWaiter = prelude + """
-        local now = clock()
-        leave(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[1], ARGV[2], now)
+        local now, now_us = clock()
+        local k = name_keys()
+        local member, name = ARGV[1], ARGV[2]
+        if redis.call('ZSCORE', k.queue, member) then
+          leave(k, member, name, now, now_us)
+        elseif ARGV[3] == '1' then
+          local token = granted_token(k, member)
+          if token then end_lease(k, token, name, now, now_us) end
+        end
         return 1
         """
 
@@ -249,29 +273,29 @@ enum RedisLockScripts {
         return 0
         """
 
-    /// KEYS waiters instances lease holders grants; ARGV window_ms
-    /// retention_ms name member…, one instance's waiters in arrival order.
+    /// KEYS as ``acquire``'s; ARGV window_ms retention_ms name member…, one
+    /// instance's waiters in arrival order.
     /// Puts back the members the queue lacks: from the first missing one on,
     /// all of them go to the tail in order (the ones before keep their
     /// places). Returns `{restored, recheck_ms, {member…}}`: the waiters that
     /// may take the name now.
     static let reconcile = prelude + """
         local now = clock()
-        local queue, instances, lease, holders, grants = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+        local k = name_keys()
         local window, retention, name = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
         local me = instance_of(ARGV[4])
-        redis.call('ZADD', instances, num(now + window), me)
+        redis.call('ZADD', k.instances, num(now + window), me)
         local restored = 0
         for i = 4, #ARGV do
-          if restored > 0 or not redis.call('ZSCORE', queue, ARGV[i]) then
-            append(queue, ARGV[i])
+          if restored > 0 or not redis.call('ZSCORE', k.queue, ARGV[i]) then
+            append(k.queue, ARGV[i])
             restored = restored + 1
           end
         end
-        if restored > 0 then retain(queue, retention) end
-        local mode, limit, count = holding(lease, holders, grants, now)
-        local run, _, _, _, _, first_alive = admissible(queue, instances, now, mode, limit, count, nil)
-        if #run == 0 then return {restored, until_first_expiry(lease, holders, now) or -1, {}} end
+        if restored > 0 then retain(k.queue, retention) end
+        local mode, limit, count = holding(k.lease, k.holders, k.grants, now)
+        local run, _, _, _, _, first_alive = admissible(k, now, mode, limit, count, nil)
+        if #run == 0 then return {restored, until_first_expiry(k.lease, k.holders, now) or -1, {}} end
         -- Another instance's waiters may not know they can take it.
         for i = 1, #run do
           if instance_of(run[i]) ~= me then

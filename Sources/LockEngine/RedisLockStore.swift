@@ -32,6 +32,8 @@ public final class RedisLockStore: LockStore {
     private let metrics: LockMetrics
     /// When a failure was last logged at warning level (monotonic nanoseconds).
     private let lastWarning = Atomic<UInt64>(0)
+    /// Dates Redis's grants on this process's monotonic clock.
+    private let clockOffset = StoreClockOffset()
 
     private static let acquireScript = RedisScript(RedisLockScripts.acquire)
     private static let renewScript = RedisScript(RedisLockScripts.renew)
@@ -74,15 +76,18 @@ public final class RedisLockStore: LockStore {
     public var canReplicate: Bool { true }
 
     public func acquire(_ attempt: AcquireAttempt) async throws(LockError) -> AcquireResult {
-        let keys = Self.keys(attempt.name)
-        let (reply, replicated) = try await run(Self.acquireScript, "acquire", durability: attempt.durability, keys: [
-            keys.lease, keys.fence, keys.waiters, livenessKeys.key(for: attempt.name), keys.holders, keys.grants,
-        ], arguments: [
+        // A waiter may be granted by a release without asking again, unless
+        // its grant must be confirmed on a replica first (this call's WAIT).
+        let asksWish = attempt.waiter != nil && attempt.durability == .primary
+        let sent = MonotonicClock.now()
+        let (reply, replicated) = try await run(Self.acquireScript, "acquire", durability: attempt.durability, keys: nameKeys(attempt.name), arguments: [
             attempt.token.value, String(attempt.ttlMs), attempt.owner ?? "", attempt.waiter.map(member) ?? "",
             livenessWindowArgument, String(retention(waitMs: attempt.waitMs)), attempt.name.value,
-            Self.modeArgument(attempt.mode), String(attempt.limit), attempt.client ?? "",
+            Self.modeArgument(attempt.mode), String(attempt.limit), attempt.client ?? "", asksWish ? "1" : "",
         ])
         let fields = try Self.fields(reply, count: 2)
+        let nowField = fields[0].int == 1 ? 2 : fields[0].int == 0 ? 1 : fields.count
+        if nowField < fields.count, let now = fields[nowField].int { clockOffset.sample(storeMs: Int64(now), sentAt: sent) }
         switch fields[0].int {
         case 1:
             let checked = try Self.fields(reply, count: 9)
@@ -140,18 +145,12 @@ public final class RedisLockStore: LockStore {
     }
 
     public func release(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool {
-        let keys = Self.keys(name)
-        let reply = try await run(Self.releaseScript, "release", keys: [
-            keys.lease, keys.waiters, livenessKeys.key(for: name), keys.holders, keys.grants,
-        ], arguments: [token.value, name.value])
+        let reply = try await run(Self.releaseScript, "release", keys: nameKeys(name), arguments: [token.value, name.value])
         return reply.int == 1
     }
 
     public func forceRelease(_ name: LockName, fence: Int64) async throws(LockError) -> LeaseToken? {
-        let keys = Self.keys(name)
-        let reply = try await run(Self.forceReleaseScript, "force_release", keys: [
-            keys.lease, keys.waiters, livenessKeys.key(for: name), keys.holders, keys.grants,
-        ], arguments: [String(fence), name.value])
+        let reply = try await run(Self.forceReleaseScript, "force_release", keys: nameKeys(name), arguments: [String(fence), name.value])
         guard let token = reply.string else { return nil }
         return try? LeaseToken(token)
     }
@@ -248,11 +247,9 @@ public final class RedisLockStore: LockStore {
         return LockPage(locks: locks, nextCursor: nextCursor)
     }
 
-    public func removeWaiter(_ waiter: WaiterID, from name: LockName) async throws(LockError) {
-        let keys = Self.keys(name)
-        _ = try await run(Self.removeWaiterScript, "remove_waiter", keys: [
-            keys.waiters, livenessKeys.key(for: name), keys.lease, keys.holders, keys.grants,
-        ], arguments: [member(waiter), name.value])
+    public func removeWaiter(_ waiter: WaiterID, from name: LockName, reclaimingGrant: Bool) async throws(LockError) {
+        _ = try await run(Self.removeWaiterScript, "remove_waiter", keys: nameKeys(name),
+                          arguments: [member(waiter), name.value, reclaimingGrant ? "1" : ""])
     }
 
     public func beat(names: Set<LockName>) async throws(LockError) -> Bool {
@@ -266,9 +263,8 @@ public final class RedisLockStore: LockStore {
     public func reconcile(_ queues: [LocalQueue]) async throws(LockError) -> [QueueRepair] {
         let queues = queues.filter { !$0.waiters.isEmpty }
         let calls = queues.map { queue in
-            let keys = Self.keys(queue.name)
-            return (
-                keys: [keys.waiters, livenessKeys.key(for: queue.name), keys.lease, keys.holders, keys.grants],
+            (
+                keys: nameKeys(queue.name),
                 arguments: [livenessWindowArgument, String(retention(waitMs: queue.waitMs)), queue.name.value] + queue.waiters.map(member)
             )
         }
@@ -298,7 +294,11 @@ public final class RedisLockStore: LockStore {
             // latest queue entries.
             for client in client === livenessClient ? [client] : [client, livenessClient] {
                 group.addTask {
-                    for await _ in client.connectionReadyEvents() { handler(.reconnected) }
+                    for await _ in client.connectionReadyEvents() {
+                        // Perhaps another server now, with another clock.
+                        self.clockOffset.reset()
+                        handler(.reconnected)
+                    }
                 }
             }
         }
@@ -308,7 +308,9 @@ public final class RedisLockStore: LockStore {
         var missed = false
         while !Task.isCancelled {
             do {
-                let subscription = try await client.subscribe(to: [RedisLockScripts.wakeupChannel])
+                // The second channel carries nothing: subscribing to it tells
+                // the scripts that this instance listens (see `listening`).
+                let subscription = try await client.subscribe(to: [RedisLockScripts.wakeupChannel, "\(RedisLockScripts.wakeupChannel):\(instanceID)"])
                 // Announcements published while not subscribed are lost.
                 if missed { handler(.reconnected) }
                 for await event in subscription {
@@ -329,7 +331,8 @@ public final class RedisLockStore: LockStore {
         }
     }
 
-    /// Parses `name\nrecheck_ms\nmember…`, the scripts' announcement.
+    /// Parses `name\nrecheck_ms\nentry…`, the scripts' announcement; an
+    /// entry is `member` (wake it) or `member fence now` (granted).
     func wakeup(from message: String) -> Wakeup? {
         var rest = message[...]
         guard let nameEnd = rest.firstIndex(of: "\n"), let name = try? LockName(String(rest[..<nameEnd])) else { return nil }
@@ -337,12 +340,19 @@ public final class RedisLockStore: LockStore {
         let recheckEnd = rest.firstIndex(of: "\n") ?? rest.endIndex
         let recheck = Int64(rest[..<recheckEnd]).flatMap { $0 > 0 ? $0 : nil }
         var wake: [WaiterID] = []
+        var granted: [HandedGrant] = []
         if recheckEnd < rest.endIndex {
-            for member in rest[rest.index(after: recheckEnd)...].split(separator: "\n") {
-                if let waiter = waiter(fromMember: member) { wake.append(waiter) }
+            for entry in rest[rest.index(after: recheckEnd)...].split(separator: "\n") {
+                let parts = entry.split(separator: " ")
+                guard let waiter = waiter(fromMember: parts[0]) else { continue }
+                if parts.count == 3, let fence = Int64(parts[1]), let now = Int64(parts[2]) {
+                    granted.append(HandedGrant(waiter: waiter, fence: fence, grantedAtMs: now, grantedBefore: clockOffset.monotonic(ofStoreMs: now)))
+                } else {
+                    wake.append(waiter)
+                }
             }
         }
-        return Wakeup(name: name, hint: WaitHint(wake: wake, recheckAfterMs: recheck))
+        return Wakeup(name: name, hint: WaitHint(wake: wake, granted: granted, recheckAfterMs: recheck))
     }
 
     public func checkReady() async throws(LockError) {
@@ -363,13 +373,20 @@ public final class RedisLockStore: LockStore {
     // MARK: Keys and replies
 
     private struct Keys {
-        var lease, fence, waiters, holders, grants: String
+        var lease, fence, waiters, holders, grants, wishes: String
     }
 
     private static func keys(_ name: LockName) -> Keys {
         let base = "lockd:{\(name.value)}:"
         return Keys(lease: base + "lease", fence: base + "fence", waiters: base + "waiters",
-                    holders: base + "holders", grants: base + "grants")
+                    holders: base + "holders", grants: base + "grants", wishes: base + "wishes")
+    }
+
+    /// The keys of a name as every queue-changing script takes them (the
+    /// prelude's `name_keys`).
+    private func nameKeys(_ name: LockName) -> [String] {
+        let keys = Self.keys(name)
+        return [keys.lease, keys.fence, keys.waiters, livenessKeys.key(for: name), keys.holders, keys.grants, keys.wishes]
     }
 
     /// Matches `lease` and `holders`, a name's keys while it is held, and

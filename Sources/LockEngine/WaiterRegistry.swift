@@ -5,6 +5,8 @@ import Synchronization
 enum WakeReason: Sendable, Equatable {
     /// The store said to try again (a release, or the waiter reached the head).
     case woken
+    /// The store granted the waiter its lease (a release handed the name on).
+    case granted(HandedGrant)
     /// It is this process's first waiter on its name, and due to look again:
     /// the lease may have expired, or the queue's head may be gone.
     case recheck
@@ -141,7 +143,13 @@ final class WaiterRegistry: Sendable {
         let (known, continuation) = state.withLock { state -> (Bool, CheckedContinuation<WakeReason, Never>?) in
             guard var entry = state.entries[waiter] else { return (false, nil) }
             guard let continuation = entry.continuation else {
-                if entry.pendingWake != .recheck { entry.pendingWake = reason }
+                // A grant is never overwritten (the waiter must deliver it
+                // or give it back), nor a recheck by a plain wake.
+                switch entry.pendingWake {
+                case .granted?: break
+                case .recheck?: if case .granted = reason { entry.pendingWake = reason }
+                default: entry.pendingWake = reason
+                }
                 state.entries[waiter] = entry
                 return (true, nil)
             }

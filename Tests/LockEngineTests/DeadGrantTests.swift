@@ -106,8 +106,8 @@ final class StalledStore: LockStore {
     func list(prefix: String, limit: Int, cursor: String?) async throws(LockError) -> LockPage {
         try await inner.list(prefix: prefix, limit: limit, cursor: cursor)
     }
-    func removeWaiter(_ waiter: WaiterID, from name: LockName) async throws(LockError) {
-        try await inner.removeWaiter(waiter, from: name)
+    func removeWaiter(_ waiter: WaiterID, from name: LockName, reclaimingGrant: Bool) async throws(LockError) {
+        try await inner.removeWaiter(waiter, from: name, reclaimingGrant: reclaimingGrant)
     }
     func beat(names: Set<LockName>) async throws(LockError) -> Bool { try await inner.beat(names: names) }
     func reconcile(_ queues: [LocalQueue]) async throws(LockError) -> [QueueRepair] { try await inner.reconcile(queues) }
