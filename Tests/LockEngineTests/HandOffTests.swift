@@ -1,0 +1,163 @@
+import LockEngine
+import LockdRedis
+import LockdTestSupport
+import LockdTransport
+import Logging
+import Synchronization
+import Testing
+
+/// A release that grants the waiters at the queue's head in its own script
+/// (Redis store): the grant reaches the waiter's lockd in the wake-up, is
+/// collected at most once, and goes back when its waiter leaves instead.
+@Suite struct HandOffTests {
+    /// The wake-ups a store delivered.
+    final class EventLog: Sendable {
+        let wakeups = Mutex<[Wakeup]>([])
+    }
+
+    /// One store on its own Redis, with its wake-ups collected.
+    struct Fixture {
+        let server: RedisServerFixture
+        let loops: EventLoopGroup
+        let client: RedisClient
+        let store: RedisLockStore
+        let events: EventLog
+        let listener: Task<Void, Never>?
+
+        static func start(listening: Bool = true) async throws -> Fixture {
+            let server = try await offThePool { try RedisServerFixture.start() }
+            let loops = try EventLoopGroup(loopCount: 1, namePrefix: "hand-off-test")
+            let client = RedisClient(configuration: try RedisConfiguration(url: server.url), eventLoopGroup: loops, logger: Logger(label: "test"))
+            let store = RedisLockStore(client: client, logger: Logger(label: "test"))
+            let fixture = Fixture(server: server, loops: loops, client: client, store: store, events: EventLog(),
+                                  listener: nil)
+            guard listening else { return fixture }
+            let events = fixture.events
+            let listener = Task {
+                await store.deliverEvents { event in
+                    if case .wakeup(let wakeup) = event { events.wakeups.withLock { $0.append(wakeup) } }
+                }
+            }
+            // Subscribed to both channels: the wake-ups and its own presence.
+            #expect(await eventually { (try? await client.send(["PUBSUB", "NUMSUB", "lockd:waiting"]).array?[1].int) == 1 })
+            #expect(await eventually { (try? await client.send(["PUBSUB", "CHANNELS", "lockd:waiting:*"]).array?.count) == 1 })
+            return Fixture(server: server, loops: loops, client: client, store: store, events: events, listener: listener)
+        }
+
+        func grants(for waiter: WaiterID) -> [HandedGrant] {
+            events.wakeups.withLock { $0.flatMap(\.hint.granted).filter { $0.waiter == waiter } }
+        }
+
+        func stop() async {
+            listener?.cancel()
+            await listener?.value
+            await client.shutdown()
+            loops.shutdown()
+            await offThePool { server.stop() }
+        }
+    }
+
+    /// A holder, and a waiter queued behind it on a semaphore of one slot's
+    /// worth of room: `limit` holders take every slot first.
+    private func holderAndWaiter(_ fixture: Fixture, name: LockName, limit: Int) async throws -> (holder: Lease, waiter: AcquireAttempt) {
+        var holder: Lease?
+        for _ in 0..<limit {
+            let attempt = AcquireAttempt(name: name, token: .random(), ttlMs: 30_000, owner: nil, waiter: nil, limit: limit)
+            guard case .granted(let lease, _, _) = try await fixture.store.acquire(attempt) else { throw LockError.leaseLost }
+            holder = lease
+        }
+        let waiter = AcquireAttempt(name: name, token: .random(), ttlMs: 30_000, owner: "waiter", waiter: .random(limit: limit),
+                                    waitMs: 30_000, limit: limit)
+        guard case .held = try await fixture.store.acquire(waiter), let holder else { throw LockError.leaseLost }
+        return (holder, waiter)
+    }
+
+    @Test(arguments: [1, 3])
+    func aReleaseGrantsTheWaiterAndTheWakeUpCarriesTheGrant(limit: Int) async throws {
+        let fixture = try await Fixture.start()
+        let name = try LockName(uniqueLockName())
+        let (holder, waiter) = try await holderAndWaiter(fixture, name: name, limit: limit)
+        let waiterID = try #require(waiter.waiter)
+        #expect(try await fixture.store.release(name, token: holder.token))
+        #expect(await eventually { fixture.grants(for: waiterID).count == 1 })
+        let handed = try #require(fixture.grants(for: waiterID).first)
+        #expect(handed.fence > holder.fence)
+        #expect(handed.grantedBefore <= MonotonicClock.now())
+        // Granted in the release's script: it holds, and waits no more.
+        let status = try await fixture.store.status(of: name)
+        #expect(status.waiting == 0)
+        #expect(status.holders.contains { $0.fence == handed.fence && $0.owner == "waiter" })
+        // The waiter asking again collects that same lease, as new (its
+        // client never saw it); asked once more, it is a retry.
+        guard case .granted(let collected, let isRetry, _) = try await fixture.store.acquire(waiter) else {
+            Issue.record("the handed grant was not collected")
+            return
+        }
+        #expect(collected.fence == handed.fence)
+        #expect(!isRetry)
+        guard case .granted(_, let again, _) = try await fixture.store.acquire(waiter) else {
+            Issue.record("the collected lease was lost")
+            return
+        }
+        #expect(again)
+        // Collected: a stray removal of its waiter leaves it alone.
+        try await fixture.store.removeWaiter(waiterID, from: name, reclaimingGrant: true)
+        #expect(try await fixture.store.status(of: name).holders.contains { $0.fence == handed.fence })
+        await fixture.stop()
+    }
+
+    @Test func aWaiterThatLeavesGivesItsGrantBackAndAPlainStrayDoesNot() async throws {
+        let fixture = try await Fixture.start()
+        let name = try LockName(uniqueLockName())
+        let (holder, waiter) = try await holderAndWaiter(fixture, name: name, limit: 1)
+        let waiterID = try #require(waiter.waiter)
+        let next = AcquireAttempt(name: name, token: .random(), ttlMs: 30_000, owner: "next", waiter: .random(), waitMs: 30_000)
+        guard case .held = try await fixture.store.acquire(next) else { throw LockError.leaseLost }
+        #expect(try await fixture.store.release(name, token: holder.token))
+        #expect(await eventually { fixture.grants(for: waiterID).count == 1 })
+        // A plain stray removal (its waiter may have delivered the lease) keeps it.
+        try await fixture.store.removeWaiter(waiterID, from: name, reclaimingGrant: false)
+        #expect(try await fixture.store.status(of: name).holders.map(\.owner) == ["waiter"])
+        // The waiter gone before it delivered: the lease goes back, and on to the next.
+        try await fixture.store.removeWaiter(waiterID, from: name, reclaimingGrant: true)
+        let nextID = try #require(next.waiter)
+        #expect(await eventually { fixture.grants(for: nextID).count == 1 })
+        #expect(try await fixture.store.status(of: name).holders.map(\.owner) == ["next"])
+        await fixture.stop()
+    }
+
+    @Test func aWaiterWhoseLockdDoesNotListenIsOnlyWoken() async throws {
+        let fixture = try await Fixture.start(listening: false)
+        let name = try LockName(uniqueLockName())
+        let (holder, waiter) = try await holderAndWaiter(fixture, name: name, limit: 1)
+        #expect(try await fixture.store.release(name, token: holder.token))
+        let status = try await fixture.store.status(of: name)
+        #expect(status.holders.isEmpty)
+        #expect(status.waiting == 1)
+        // It takes the name when it asks.
+        guard case .granted(_, let isRetry, _) = try await fixture.store.acquire(waiter) else {
+            Issue.record("the woken waiter was not granted")
+            return
+        }
+        #expect(!isRetry)
+        await fixture.stop()
+    }
+
+    @Test func aReplicatedWaiterIsOnlyWoken() async throws {
+        let fixture = try await Fixture.start()
+        let name = try LockName(uniqueLockName())
+        let holder = AcquireAttempt(name: name, token: .random(), ttlMs: 30_000, owner: nil, waiter: nil)
+        guard case .granted(let lease, _, _) = try await fixture.store.acquire(holder) else { throw LockError.leaseLost }
+        // (Its WAIT times out on a server without replicas; the queue entry stays.)
+        let waiter = AcquireAttempt(name: name, token: .random(), ttlMs: 30_000, owner: nil, waiter: .random(), waitMs: 30_000,
+                                    durability: .replicated)
+        _ = try? await fixture.store.acquire(waiter)
+        #expect(try await fixture.store.status(of: name).waiting == 1)
+        #expect(try await fixture.store.release(name, token: lease.token))
+        let waiterID = try #require(waiter.waiter)
+        #expect(await eventually { fixture.events.wakeups.withLock { $0.contains { $0.hint.wake.contains(waiterID) } } })
+        #expect(fixture.grants(for: waiterID).isEmpty)
+        #expect(try await fixture.store.status(of: name).holders.isEmpty)
+        await fixture.stop()
+    }
+}
