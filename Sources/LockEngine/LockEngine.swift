@@ -174,10 +174,13 @@ public final class LockEngine: Sendable {
         var mayHoldOwnGrant = false
         while true {
             let now = MonotonicClock.now()
-            let attempt = AcquireAttempt(
+            var attempt = AcquireAttempt(
                 name: request.name, token: token, ttlMs: request.ttlMs, owner: request.owner, waiter: waiter,
                 waitMs: Int64((deadline > now ? deadline - now : 0) / 1_000_000), mode: request.mode, limit: request.limit,
                 client: request.client, durability: request.durability ?? configuration.defaultDurability)
+            // The holders are answered only when the wait ends: an attempt
+            // with long to wait goes without (a lighter reply).
+            attempt.needsHolders = attempt.waitMs < Self.holdersNeededWithinMs
             var outageUntil: UInt64?
             let outcome: Delivery?
             do throws(LockError) {
@@ -205,6 +208,8 @@ public final class LockEngine: Sendable {
             case .held(let holders, let retryAfterMs, let hint):
                 lastHeld = (holders, retryAfterMs)
                 guard MonotonicClock.now() < deadline else {
+                    // Ran out during an attempt made without the holders: one more, with them.
+                    if !attempt.needsHolders { continue }
                     await leaveQueue(waiter, name: request.name)
                     throw .lockHeld(holders: lastHeld.holders, retryAfterMs: lastHeld.retryAfterMs)
                 }
@@ -284,6 +289,8 @@ public final class LockEngine: Sendable {
     }
 
     private static let deliveryAttempts = 3
+    /// A waiting attempt asks for the holders when less than this is left of its wait.
+    private static let holdersNeededWithinMs: Int64 = 1_000
     private static let tooSlowDetail = "lockd could not deliver a lease before it would expire; try again"
 
     /// One store attempt, made safe to hand to a client: a grant is returned

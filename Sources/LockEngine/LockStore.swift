@@ -60,6 +60,10 @@ public struct AcquireAttempt: Sendable {
     /// `replicated`: a grant no replica acknowledged in time is undone and
     /// the attempt fails ``LockError/unavailable(_:)``.
     public var durability: Durability
+    /// Whether a ``AcquireResult/held(holders:retryAfterMs:hint:)`` answer
+    /// must list the holders (and count `retryAfterMs`); a waiter with long
+    /// to wait still does not need them, and a store may leave them out.
+    public var needsHolders = true
 
     /// Creates an attempt.
     public init(name: LockName, token: LeaseToken, ttlMs: Int64, owner: String?, waiter: WaiterID?, waitMs: Int64 = 0,

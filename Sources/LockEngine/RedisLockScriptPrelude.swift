@@ -60,8 +60,11 @@ extension RedisLockScripts {
         -- Drops the grant of `token` from the grants hash, with its marks.
         local function drop_grant(grants, token)
           local member = redis.call('HGET', grants, 'w:' .. token)
-          if member then redis.call('HDEL', grants, 'm:' .. string.sub(member, 2)) end
-          redis.call('HDEL', grants, token, 'w:' .. token)
+          if member then
+            redis.call('HDEL', grants, token, 'w:' .. token, 'm:' .. string.sub(member, 2))
+          else
+            redis.call('HDEL', grants, token)
+          end
         end
         -- The holders of a name that is not a plain lock: their mode ('x' or
         -- 's'; nil when free), the name's limit and their count, after
@@ -114,8 +117,11 @@ extension RedisLockScripts {
           if #live == 0 then return list, nil, nil end
           local meta = redis.call('HMGET', grants, 'mode', 'limit')
           meta[1] = meta[1] or 'x'
+          local tokens = {}
+          for i = 1, #live, 2 do tokens[#tokens + 1] = live[i] end
+          local records = redis.call('HMGET', grants, unpack(tokens))
           for i = 1, #live, 2 do
-            local grant = redis.call('HGET', grants, live[i])
+            local grant = records[(i + 1) / 2]
             if grant then
               local fence, _, tail = string.match(grant, '^(%d+):(%d+):(.*)$')
               local owner, client = owner_client(tail)
@@ -282,8 +288,8 @@ extension RedisLockScripts {
             if not expiry or tonumber(expiry) <= now then return 0 end
             redis.call('ZREM', k.holders, token)
             drop_grant(k.grants, token)
+            -- (The keys keep their expiry: it covers the leases left.)
             mode, limit, count = multi_holding(k.holders, k.grants, now)
-            if count > 0 then keep_holders(k.holders, k.grants, now) end
           end
           local run, _, _, _, _, first_alive = admissible(k, now, mode, limit, count, nil)
           if #run > 0 then hand_over(k, name, now, now_us, run, first_alive) end

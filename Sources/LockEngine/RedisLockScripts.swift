@@ -62,9 +62,10 @@ enum RedisLockScripts {
 
     /// KEYS lease fence waiters instances holders grants wishes; ARGV token
     /// ttl owner member window_ms retention_ms name mode limit client
-    /// asks_wish (member empty: no waiting; mode `x` or `s`; asks_wish `1`:
-    /// a waiter that may be granted by a release without asking again, see
-    /// ``hand_over``). Returns `{1, fence, now, ttl, owner, is_retry,
+    /// asks_wish with_holders (member empty: no waiting; mode `x` or `s`;
+    /// asks_wish `1`: a waiter that may be granted by a release without
+    /// asking again, see ``hand_over``; with_holders empty: a refusal may
+    /// leave out the holders, unless the token holds the other mode). Returns `{1, fence, now, ttl, owner, is_retry,
     /// recheck_ms, limit, mode}` when granted (recheck_ms > 0: the queue's
     /// next waiter is the caller's instance's, and should look again then;
     /// is_retry 0 also for a grant handed to this waiter already); `{2,
@@ -94,7 +95,9 @@ enum RedisLockScripts {
           end
         end
         local function held(refused, recheck, wake)
-          return {0, now, recheck, refused, wake, (holder_list(k.lease, k.holders, k.grants, now))}
+          local list = {}
+          if refused == 1 or ARGV[12] == '1' then list = holder_list(k.lease, k.holders, k.grants, now) end
+          return {0, now, recheck, refused, wake, list}
         end
         local function leave_queue()
           if member ~= '' then leave(k, member, name, now, now_us) end

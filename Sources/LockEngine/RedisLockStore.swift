@@ -84,6 +84,7 @@ public final class RedisLockStore: LockStore {
             attempt.token.value, String(attempt.ttlMs), attempt.owner ?? "", attempt.waiter.map(member) ?? "",
             livenessWindowArgument, String(retention(waitMs: attempt.waitMs)), attempt.name.value,
             Self.modeArgument(attempt.mode), String(attempt.limit), attempt.client ?? "", asksWish ? "1" : "",
+            attempt.needsHolders ? "1" : "",
         ])
         let fields = try Self.fields(reply, count: 2)
         let nowField = fields[0].int == 1 ? 2 : fields[0].int == 0 ? 1 : fields.count
