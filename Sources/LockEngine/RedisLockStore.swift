@@ -289,7 +289,9 @@ public final class RedisLockStore: LockStore {
 
     public func deliverEvents(to handler: @escaping @Sendable (StoreEvent) -> Void) async {
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.deliverWakeups(to: handler) }
+            // On the thread that reads the messages: a wake-up reaches its
+            // waiter without a hop through the global executor.
+            group.addTask(executorPreference: client.subscriptionLoop) { await self.deliverWakeups(to: handler) }
             // A (re)connected command connection: the store may have
             // restarted empty, or failed over to a replica that lacks the
             // latest queue entries.

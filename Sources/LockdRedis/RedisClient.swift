@@ -296,6 +296,11 @@ public final class RedisClient: Sendable {
         try await publisher.subscriber.subscribe(to: names, kind: kind, id: nextSubscriptionID.wrappingAdd(1, ordering: .relaxed).newValue)
     }
 
+    /// The loop whose thread reads every subscription's messages: a task
+    /// that consumes them with this executor preference gets each message
+    /// without a hop to another thread.
+    public var subscriptionLoop: EventLoop { publisher.subscriber.loop }
+
     /// What the client has seen of failovers, redirections and topology
     /// refreshes since it started (zero for a single server).
     public var topologyStatistics: RedisTopologyStatistics {

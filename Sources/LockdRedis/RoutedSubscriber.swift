@@ -14,7 +14,7 @@ final class RoutedSubscriber: Sendable {
     typealias Sink = AsyncStream<RedisSubscription.Event>.Continuation
     typealias Key = SubscriptionTable<Sink>.Key
 
-    private let loop: EventLoop
+    let loop: EventLoop
     private let factory: ConnectionFactory
     private let healthCheckInterval: Duration
     private let state: LoopBound<State>
