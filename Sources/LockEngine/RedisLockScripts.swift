@@ -280,17 +280,21 @@ enum RedisLockScripts {
     /// instance's waiters in arrival order.
     /// Puts back the members the queue lacks: from the first missing one on,
     /// all of them go to the tail in order (the ones before keep their
-    /// places). Returns `{restored, recheck_ms, {member…}}`: the waiters that
-    /// may take the name now.
+    /// places), except those granted already by ``hand_over`` (their wake-up
+    /// was lost). Returns `{restored, recheck_ms, {member…}}`: the waiters
+    /// that may take the name now, or collect their grant.
     static let reconcile = prelude + """
         local now = clock()
         local k = name_keys()
         local window, retention, name = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
         local me = instance_of(ARGV[4])
         redis.call('ZADD', k.instances, num(now + window), me)
-        local restored = 0
+        local restored, collect = 0, {}
         for i = 4, #ARGV do
-          if restored > 0 or not redis.call('ZSCORE', k.queue, ARGV[i]) then
+          if granted_token(k, ARGV[i]) then
+            -- Granted already (its wake-up lost): it collects its lease.
+            collect[#collect + 1] = ARGV[i]
+          elseif restored > 0 or not redis.call('ZSCORE', k.queue, ARGV[i]) then
             append(k.queue, ARGV[i])
             restored = restored + 1
           end
@@ -298,7 +302,7 @@ enum RedisLockScripts {
         if restored > 0 then retain(k.queue, retention) end
         local mode, limit, count = holding(k.lease, k.holders, k.grants, now)
         local run, _, _, _, _, first_alive = admissible(k, now, mode, limit, count, nil)
-        if #run == 0 then return {restored, until_first_expiry(k.lease, k.holders, now) or -1, {}} end
+        if #run == 0 then return {restored, until_first_expiry(k.lease, k.holders, now) or -1, collect} end
         -- Another instance's waiters may not know they can take it.
         for i = 1, #run do
           if instance_of(run[i]) ~= me then
@@ -306,6 +310,7 @@ enum RedisLockScripts {
             break
           end
         end
-        return {restored, first_alive, run}
+        for i = 1, #run do collect[#collect + 1] = run[i] end
+        return {restored, first_alive, collect}
         """
 }

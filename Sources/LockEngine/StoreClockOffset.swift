@@ -10,13 +10,16 @@ import Synchronization
 /// its clock after the request was sent, so `store_ms - sent_ms` is at least
 /// the offset between the two clocks. The smallest bound seen is kept, and
 /// grows by ``driftPerSecond`` as it ages (the clocks' rates differ a
-/// little); a reconnection (perhaps another server) starts afresh.
+/// little); after a reconnection (perhaps another server, with another
+/// clock) the next reply's bound replaces it whatever its size.
 final class StoreClockOffset: Sendable {
     private struct Bound {
         /// Store ms minus monotonic ms, at most.
         var offsetMs: Int64
         /// When it was measured (monotonic ns).
         var at: UInt64
+        /// Measured before a reconnection: the next sample replaces it.
+        var isStale = false
     }
 
     private let bound = Mutex<Bound?>(nil)
@@ -30,14 +33,16 @@ final class StoreClockOffset: Sendable {
     func sample(storeMs: Int64, sentAt: UInt64) {
         let offset = storeMs - Int64(sentAt / 1_000_000)
         bound.withLock { bound in
-            if let current = bound, Self.widened(current, at: sentAt) <= offset { return }
+            if let current = bound, !current.isStale, Self.widened(current, at: sentAt) <= offset { return }
             bound = Bound(offsetMs: offset, at: sentAt)
         }
     }
 
-    /// Forgets what was measured: the store may be another server now.
+    /// Lets the next sample replace the bound: the store may be another
+    /// server now. (Until then the old bound serves, rather than none: with
+    /// none every grant would count as too old to deliver.)
     func reset() {
-        bound.withLock { $0 = nil }
+        bound.withLock { $0?.isStale = true }
     }
 
     /// A monotonic time (ns) no later than the moment the store's clock read

@@ -126,6 +126,27 @@ import Testing
         await fixture.stop()
     }
 
+    @Test func aReconcileWakesAWaiterWhoseGrantsWakeUpWasLostInsteadOfQueueingItAgain() async throws {
+        let fixture = try await Fixture.start()
+        let name = try LockName(uniqueLockName())
+        let (holder, waiter) = try await holderAndWaiter(fixture, name: name, limit: 2)
+        let waiterID = try #require(waiter.waiter)
+        #expect(try await fixture.store.release(name, token: holder.token))
+        #expect(await eventually { fixture.grants(for: waiterID).count == 1 })
+        // As after a reconnection, with that wake-up taken as lost.
+        let repairs = try await fixture.store.reconcile([LocalQueue(name: name, waiters: [waiterID], waitMs: 30_000)])
+        #expect(repairs.map(\.restored) == [0])
+        #expect(repairs.first?.hint.wake == [waiterID])
+        #expect(try await fixture.store.status(of: name).waiting == 0)
+        guard case .granted(let lease, let isRetry, _) = try await fixture.store.acquire(waiter) else {
+            Issue.record("the grant was not collected")
+            return
+        }
+        #expect(lease.fence == fixture.grants(for: waiterID).first?.fence)
+        #expect(!isRetry)
+        await fixture.stop()
+    }
+
     @Test func aWaiterWhoseLockdDoesNotListenIsOnlyWoken() async throws {
         let fixture = try await Fixture.start(listening: false)
         let name = try LockName(uniqueLockName())
