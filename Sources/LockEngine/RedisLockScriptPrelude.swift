@@ -191,12 +191,16 @@ extension RedisLockScripts {
             redis.call('HDEL', k.grants, 'w:' .. token, 'm:' .. member)
           end
         end
-        -- Whether the lockd instance that owns a queue member still listens
-        -- for wake-ups (a lockd that exited is gone from here at once, long
-        -- before its liveness runs out). Only such a waiter is granted
-        -- without asking. In a Redis Cluster the count covers this node's
-        -- subscribers only, so there it may say no: the waiter then asks.
-        local function listening(instance)
+        -- Whether the lockd instance that owns a queue member may be granted
+        -- a lease without asking: it beat within the last \(freshBeatMs) ms (a
+        -- frozen lockd, which still counts as alive for the rest of the
+        -- window, would sit on the grant until it resumes) and it still
+        -- listens for wake-ups (a lockd that exited is gone from here at
+        -- once). In a Redis Cluster the count covers this node's subscribers
+        -- only, so there it may say no: the waiter then asks.
+        local function ready_for_grant(k, instance, now)
+          local alive_until = tonumber(redis.call('ZSCORE', k.instances, instance) or '0')
+          if alive_until - now < \(RedisLockStore.livenessWindowMs - freshBeatMs) then return false end
           return redis.call('PUBSUB', 'NUMSUB', '\(wakeupChannel):' .. instance)[2] > 0
         end
         -- Issues the next fence and records a lease: the plain lock's hash,
@@ -231,7 +235,7 @@ extension RedisLockScripts {
             local member = run[i]
             local ttl, token, client, owner
             local instance = instance_of(member)
-            if not woken and listens[instance] == nil then listens[instance] = listening(instance) end
+            if not woken and listens[instance] == nil then listens[instance] = ready_for_grant(k, instance, now) end
             if not woken and listens[instance] then
               local wish = redis.call('HGET', k.wishes, member)
               if wish then ttl, token, client, owner = string.match(wish, '^(%d+)|([^|]+)|([^|]*)|(.*)$') end

@@ -20,9 +20,12 @@ public final class RedisLockStore: LockStore {
     private let client: RedisClient
     private let livenessClient: RedisClient
     private let livenessKeys: RedisLivenessKeys
-    /// How long this instance counts as alive after a beat, in milliseconds.
-    public let livenessWindowMs: Int64
-    private let livenessWindowArgument: String
+    /// How long an instance counts as alive after a beat, in milliseconds:
+    /// longer than the engine's beat interval plus the longest stall (a
+    /// paused VM, a starved CPU) that must not cost a waiter its place.
+    /// One constant for every instance, as the scripts read it too.
+    public static let livenessWindowMs: Int64 = 600
+    private let livenessWindowArgument = String(RedisLockStore.livenessWindowMs)
     /// How long a `replicated` grant or renewal waits for a replica's
     /// acknowledgement (`--replication-timeout-ms`).
     private let replicationTimeout: Duration
@@ -54,20 +57,14 @@ public final class RedisLockStore: LockStore {
     ///   - replicationTimeout: how long a ``Durability/replicated`` grant
     ///     waits for a replica (at most the client's
     ///     ``RedisConfiguration/maximumReplicationWait``).
-    ///   - livenessWindowMs: how long this instance's waiters keep their
-    ///     places without a beat: longer than the engine's beat interval
-    ///     plus the longest stall (GC-free, but a paused VM or a starved
-    ///     CPU) that must not cost a place.
     public init(
         client: RedisClient, livenessClient: RedisClient? = nil, livenessKeys: RedisLivenessKeys = .shared,
-        replicationTimeout: Duration = .milliseconds(500), livenessWindowMs: Int64 = 600, metrics: LockMetrics = LockMetrics(), logger: Logger
+        replicationTimeout: Duration = .milliseconds(500), metrics: LockMetrics = LockMetrics(), logger: Logger
     ) {
         self.client = client
         self.livenessClient = livenessClient ?? client
         self.livenessKeys = livenessKeys
         self.replicationTimeout = replicationTimeout
-        self.livenessWindowMs = livenessWindowMs
-        self.livenessWindowArgument = String(livenessWindowMs)
         self.metrics = metrics
         self.logger = logger
     }
