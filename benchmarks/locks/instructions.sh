@@ -39,7 +39,7 @@ wait_until 10 redis-cli -p "$REDIS_PORT" ping
 # debug information (its symbols stay). One event loop: the counts then do not
 # depend on how requests happen to spread over loops.
 objcopy --strip-debug "$LOCKD" "$TMP/lockd"
-valgrind --tool=callgrind --callgrind-out-file="$TMP/callgrind.%p" \
+valgrind --tool=callgrind --compress-strings=no --compress-pos=no --callgrind-out-file="$TMP/callgrind.%p" \
     "$TMP/lockd" "127.0.0.1:$LOCKD_PORT" "redis://127.0.0.1:$REDIS_PORT" 1 >"$TMP/lockd.log" 2>&1 &
 LOCKD_PID=$!
 PIDS+=("$LOCKD_PID")
