@@ -73,7 +73,7 @@ public final class RedisLockStore: LockStore {
     /// A Redis deployment's primaries may have replicas to confirm grants on.
     public var canReplicate: Bool { true }
 
-    public func acquire(_ attempt: AcquireAttempt) async throws(LockError) -> AcquireResult {
+    nonisolated(nonsending) public func acquire(_ attempt: AcquireAttempt) async throws(LockError) -> AcquireResult {
         let keys = Self.keys(attempt.name)
         let (reply, replicated) = try await run(Self.acquireScript, "acquire", durability: attempt.durability, keys: [
             keys.lease, keys.fence, keys.waiters, livenessKeys.key(for: attempt.name), keys.holders, keys.grants,
@@ -122,7 +122,7 @@ public final class RedisLockStore: LockStore {
         return max(0, wait ?? 0)
     }
 
-    public func renew(_ name: LockName, token: LeaseToken, ttlMs: Int64?, durability: Durability) async throws(LockError) -> Lease? {
+    nonisolated(nonsending) public func renew(_ name: LockName, token: LeaseToken, ttlMs: Int64?, durability: Durability) async throws(LockError) -> Lease? {
         let keys = Self.keys(name)
         let (reply, replicated) = try await run(Self.renewScript, "renew", durability: durability, keys: [keys.lease, keys.holders, keys.grants],
                                                 arguments: [token.value, ttlMs.map(String.init) ?? ""])
@@ -139,7 +139,7 @@ public final class RedisLockStore: LockStore {
                      owner: Self.owner(checked[4]), mode: try Self.mode(checked[6]), limit: Int(try Self.int(checked[5])))
     }
 
-    public func release(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool {
+    nonisolated(nonsending) public func release(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool {
         let keys = Self.keys(name)
         let reply = try await run(Self.releaseScript, "release", keys: [
             keys.lease, keys.waiters, livenessKeys.key(for: name), keys.holders, keys.grants,
@@ -433,14 +433,14 @@ public final class RedisLockStore: LockStore {
         }
     }
 
-    private func run(_ script: RedisScript, _ operation: String, keys: [String], arguments: [String]) async throws(LockError) -> RESPValue {
+    nonisolated(nonsending) private func run(_ script: RedisScript, _ operation: String, keys: [String], arguments: [String]) async throws(LockError) -> RESPValue {
         try await measured(operation) { () throws(RedisError) in try await client.run(script, keys: keys, arguments: arguments) }
     }
 
     /// Runs `script`, then for ``Durability/replicated`` `WAIT`s for one
     /// replica on the same connection; `replicated` is false when none
     /// acknowledged within ``replicationTimeout``.
-    private func run(
+    nonisolated(nonsending) private func run(
         _ script: RedisScript, _ operation: String, durability: Durability, keys: [String], arguments: [String]
     ) async throws(LockError) -> (reply: RESPValue, replicated: Bool) {
         guard durability == .replicated else { return (try await run(script, operation, keys: keys, arguments: arguments), true) }
@@ -455,7 +455,7 @@ public final class RedisLockStore: LockStore {
     }
 
     /// Runs one store call, recording its duration and outcome in the metrics.
-    private func measured<Value>(_ operation: String, _ call: () async throws(RedisError) -> Value) async throws(LockError) -> Value {
+    nonisolated(nonsending) private func measured<Value>(_ operation: String, _ call: nonisolated(nonsending) () async throws(RedisError) -> Value) async throws(LockError) -> Value {
         let started = MonotonicClock.now()
         do {
             let value = try await call()

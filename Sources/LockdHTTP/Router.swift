@@ -20,7 +20,7 @@
 /// ```
 public struct Router: HTTPResponder {
     /// A route's handler.
-    public typealias Handler = @Sendable (HTTPRequest, HTTPRequestContext) async -> HTTPResponse
+    public typealias Handler = nonisolated(nonsending) @Sendable (HTTPRequest, HTTPRequestContext) async -> HTTPResponse
 
     private struct Route: Sendable {
         let method: HTTPMethod
@@ -73,7 +73,7 @@ public struct Router: HTTPResponder {
         return Match(name: route.name, parameters: parameters)
     }
 
-    public func respond(to request: HTTPRequest, context: HTTPRequestContext) async -> HTTPResponse {
+    nonisolated(nonsending) public func respond(to request: HTTPRequest, context: HTTPRequestContext) async -> HTTPResponse {
         switch lookup(request) {
         case .route(let route, let rawValues):
             return await call(route, rawValues, request, context)
@@ -112,7 +112,7 @@ public struct Router: HTTPResponder {
         return allowed.isEmpty ? .notFound : .methodNotAllowed(allowed)
     }
 
-    private func call(_ route: Route, _ rawValues: [Substring], _ request: HTTPRequest, _ context: HTTPRequestContext) async -> HTTPResponse {
+    nonisolated(nonsending) private func call(_ route: Route, _ rawValues: [Substring], _ request: HTTPRequest, _ context: HTTPRequestContext) async -> HTTPResponse {
         var context = context
         var response: HTTPResponse?
         for (name, raw) in zip(route.pattern.parameterNames, rawValues) {
