@@ -100,7 +100,8 @@ public struct Router: HTTPResponder {
     private func lookup(_ request: HTTPRequest) -> Lookup {
         var allowed: [HTTPMethod] = []
         var headFallback: (Route, [Substring])?
-        for route in routes {
+        let depth = PathPattern.depth(of: request.path)
+        for route in routes where route.pattern.segments.count == depth {
             guard let rawValues = route.pattern.match(request.path) else { continue }
             if route.method == request.method { return .route(route, rawValues) }
             if request.method == .head, route.method == .get, headFallback == nil {
