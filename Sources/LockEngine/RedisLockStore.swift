@@ -367,9 +367,31 @@ public final class RedisLockStore: LockStore {
     }
 
     private static func keys(_ name: LockName) -> Keys {
-        let base = "lockd:{\(name.value)}:"
-        return Keys(lease: base + "lease", fence: base + "fence", waiters: base + "waiters",
-                    holders: base + "holders", grants: base + "grants")
+        var name = name.value
+        return name.withUTF8 { name in
+            Keys(lease: key(name, "lease"), fence: key(name, "fence"), waiters: key(name, "waiters"),
+                 holders: key(name, "holders"), grants: key(name, "grants"))
+        }
+    }
+
+    /// `lockd:{NAME}:SUFFIX`, written into one allocation: interpolating and
+    /// concatenating cost ~2 k instructions for a request's keys.
+    private static func key(_ name: UnsafeBufferPointer<UInt8>, _ suffix: StaticString) -> String {
+        let prefix: StaticString = "lockd:{"
+        let infix: StaticString = "}:"
+        let count = prefix.utf8CodeUnitCount + name.count + infix.utf8CodeUnitCount + suffix.utf8CodeUnitCount
+        return String(unsafeUninitializedCapacity: count) { key in
+            guard var next = key.baseAddress else { return 0 }
+            func append(_ start: UnsafePointer<UInt8>?, _ count: Int) {
+                if let start { next.initialize(from: start, count: count) }
+                next += count
+            }
+            append(prefix.utf8Start, prefix.utf8CodeUnitCount)
+            append(name.baseAddress, name.count)
+            append(infix.utf8Start, infix.utf8CodeUnitCount)
+            append(suffix.utf8Start, suffix.utf8CodeUnitCount)
+            return count
+        }
     }
 
     /// Matches `lease` and `holders`, a name's keys while it is held, and
