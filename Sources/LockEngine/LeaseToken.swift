@@ -75,20 +75,31 @@ enum Base64URL {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
 
     static func encode(_ bytes: UnsafeRawBufferPointer) -> String {
-        String(unsafeUninitializedCapacity: (bytes.count * 4 + 2) / 3) { output in
-            var written = 0
-            var index = 0
-            while index < bytes.count {
-                let count = min(3, bytes.count - index)
-                var word: UInt32 = 0
-                for offset in 0..<count { word |= UInt32(bytes[index + offset]) << (16 - 8 * offset) }
-                for position in 0..<(count + 1) {
-                    output[written] = alphabet[Int((word >> (18 - 6 * position)) & 0x3F)]
-                    written += 1
+        alphabet.withUnsafeBufferPointer { alphabet in
+            String(unsafeUninitializedCapacity: (bytes.count * 4 + 2) / 3) { output in
+                var written = 0
+                var index = 0
+                // Whole groups: 3 bytes → 4 characters.
+                while bytes.count - index >= 3 {
+                    let word = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2])
+                    output[written] = alphabet[Int(word >> 18)]
+                    output[written + 1] = alphabet[Int(word >> 12 & 0x3F)]
+                    output[written + 2] = alphabet[Int(word >> 6 & 0x3F)]
+                    output[written + 3] = alphabet[Int(word & 0x3F)]
+                    written += 4
+                    index += 3
                 }
-                index += 3
+                // A last 1 or 2 bytes → 2 or 3 characters, no padding.
+                let rest = bytes.count - index
+                if rest > 0 {
+                    let word = UInt32(bytes[index]) << 16 | (rest == 2 ? UInt32(bytes[index + 1]) << 8 : 0)
+                    for position in 0...rest {
+                        output[written] = alphabet[Int((word >> (18 - 6 * position)) & 0x3F)]
+                        written += 1
+                    }
+                }
+                return written
             }
-            return written
         }
     }
 }
