@@ -24,7 +24,7 @@ public final class InMemoryLockStore: LockStore {
     /// Creates an empty store.
     public init() {}
 
-    public func acquire(_ attempt: AcquireAttempt) async throws(LockError) -> AcquireResult {
+    nonisolated(nonsending) public func acquire(_ attempt: AcquireAttempt) async throws(LockError) -> AcquireResult {
         let now = WallClock.milliseconds()
         let (result, notice) = state.withLock { state -> (Result<AcquireResult, LockError>, Notice?) in
             state.sweepIfDue(now: now)
@@ -70,7 +70,7 @@ public final class InMemoryLockStore: LockStore {
         return try result.get()
     }
 
-    public func renew(_ name: LockName, token: LeaseToken, ttlMs: Int64?, durability: Durability) async throws(LockError) -> Lease? {
+    nonisolated(nonsending) public func renew(_ name: LockName, token: LeaseToken, ttlMs: Int64?, durability: Durability) async throws(LockError) -> Lease? {
         let now = WallClock.milliseconds()
         return state.withLock { state -> Lease? in
             guard var record = state.records[name],
@@ -83,7 +83,7 @@ public final class InMemoryLockStore: LockStore {
         }
     }
 
-    public func release(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool {
+    nonisolated(nonsending) public func release(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool {
         let now = WallClock.milliseconds()
         let (released, notice) = state.withLock { state -> (Bool, Notice?) in
             guard var record = state.records[name],

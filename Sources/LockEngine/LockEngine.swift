@@ -52,13 +52,13 @@ public final class LockEngine: Sendable {
     ///   mode); ``LockError/limitMismatch(limit:)`` when the name is in use
     ///   with another limit; ``LockError/invalidRequest(_:)``; ``LockError/unavailable(_:)``;
     ///   ``LockError/cancelled`` when the caller's task is cancelled (nothing is left held).
-    public func acquire(_ request: AcquireRequest) async throws(LockError) -> AcquireGrant {
+    nonisolated(nonsending) public func acquire(_ request: AcquireRequest) async throws(LockError) -> AcquireGrant {
         let grant = try await acquireUnmetered(request)
         metrics.granted(grant.lease, isRetry: grant.isRetry)
         return grant
     }
 
-    private func acquireUnmetered(_ request: AcquireRequest) async throws(LockError) -> AcquireGrant {
+    nonisolated(nonsending) private func acquireUnmetered(_ request: AcquireRequest) async throws(LockError) -> AcquireGrant {
         try validate(request)
         let token = request.token ?? LeaseToken.random()
         guard request.waitMs > 0 else {
@@ -82,7 +82,7 @@ public final class LockEngine: Sendable {
     /// - Throws: ``LockError/leaseLost`` when `token` does not hold the lock;
     ///   ``LockError/unavailable(_:)`` (`replicated`: also when no replica
     ///   acknowledged the renewal in time).
-    public func renew(_ name: LockName, token: LeaseToken, ttlMs: Int64?, durability: Durability? = nil) async throws(LockError) -> Lease {
+    nonisolated(nonsending) public func renew(_ name: LockName, token: LeaseToken, ttlMs: Int64?, durability: Durability? = nil) async throws(LockError) -> Lease {
         if let ttlMs { try validateTTL(ttlMs) }
         let durability = durability ?? configuration.defaultDurability
         try validate(durability)
@@ -96,7 +96,7 @@ public final class LockEngine: Sendable {
 
     /// Ends a lease and hands the lock to the next waiter.
     /// - Throws: ``LockError/leaseLost`` when `token` does not hold the lock.
-    public func release(_ name: LockName, token: LeaseToken) async throws(LockError) {
+    nonisolated(nonsending) public func release(_ name: LockName, token: LeaseToken) async throws(LockError) {
         guard try await store.release(name, token: token) else {
             metrics.leaseEnded(.lost, name: name, token: token)
             throw .leaseLost
@@ -297,7 +297,7 @@ public final class LockEngine: Sendable {
     /// only while most of its TTL remains (measured on lockd's monotonic
     /// clock from before the request left), and a grant whose caller has
     /// gone is released at once.
-    private func attemptDeliverable(_ attempt: AcquireAttempt) async throws(LockError) -> Delivery {
+    nonisolated(nonsending) private func attemptDeliverable(_ attempt: AcquireAttempt) async throws(LockError) -> Delivery {
         let started = MonotonicClock.now()
         let result: AcquireResult
         do {

@@ -23,7 +23,9 @@ public struct LockName: Hashable, Sendable, Comparable, CustomStringConvertible 
             throw .invalidRequest("lock name is \(bytes.count) bytes; the limit is \(Self.maxLength)")
         }
         guard text != ".", text != ".." else { throw .invalidRequest("lock name cannot be '.' or '..'") }
-        guard bytes.allSatisfy(Self.isNameByte) else {
+        var text = text
+        // Through `withUTF8`: `utf8.allSatisfy` walks a String's view byte by byte, several times slower.
+        guard text.withUTF8({ $0.allSatisfy(Self.isNameByte) }) else {
             throw .invalidRequest("lock name may contain only A-Z a-z 0-9 . _ : -")
         }
         self.value = text

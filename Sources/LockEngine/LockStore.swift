@@ -237,14 +237,14 @@ public protocol LockStore: Sendable {
     ///   at once when the token holds the name in the other mode;
     ///   ``LockError/unavailable(_:)`` when
     ///   the store cannot serve.
-    func acquire(_ attempt: AcquireAttempt) async throws(LockError) -> AcquireResult
+    nonisolated(nonsending) func acquire(_ attempt: AcquireAttempt) async throws(LockError) -> AcquireResult
 
     /// Extends the lease `token` holds to `ttlMs` (or its current TTL when
     /// nil); nil when the token does not hold the lock.
     /// - Throws: ``LockError/unavailable(_:)`` when the store cannot serve,
     ///   or (`replicated`) no replica acknowledged the renewal in time (the
     ///   lease stays as the primary has it).
-    func renew(_ name: LockName, token: LeaseToken, ttlMs: Int64?, durability: Durability) async throws(LockError) -> Lease?
+    nonisolated(nonsending) func renew(_ name: LockName, token: LeaseToken, ttlMs: Int64?, durability: Durability) async throws(LockError) -> Lease?
 
     /// Whether the store can confirm a grant on a replica
     /// (``Durability/replicated``); a store that cannot refuses such requests.
@@ -254,7 +254,7 @@ public protocol LockStore: Sendable {
     /// next one, a semaphore's next, or a run of readers); false when the
     /// token does not hold the lock.
     /// - Throws: ``LockError/unavailable(_:)`` when the store cannot serve.
-    func release(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool
+    nonisolated(nonsending) func release(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool
 
     /// Ends the live lease with `fence`, whatever its token, and wakes the
     /// waiters that fit now, as a release would (an administrator's

@@ -52,7 +52,7 @@ public struct AccessControlResponder: HTTPResponder {
         self.rules = rules
     }
 
-    public func respond(to request: HTTPRequest, context: HTTPRequestContext) async -> HTTPResponse {
+    nonisolated(nonsending) public func respond(to request: HTTPRequest, context: HTTPRequestContext) async -> HTTPResponse {
         // No route: the router's 404 or 405 tells nothing about locks.
         guard let rules, let match = router.match(request) else { return await router.respond(to: request, context: context) }
         var rule = Self.rules[match.name]

@@ -73,7 +73,7 @@ public struct LockAPI: Sendable {
 
     // MARK: Handlers
 
-    private func acquire(_ request: HTTPRequest, _ context: HTTPRequestContext) async -> HTTPResponse {
+    nonisolated(nonsending) private func acquire(_ request: HTTPRequest, _ context: HTTPRequestContext) async -> HTTPResponse {
         let started = MonotonicClock.now()
         var name: LockName?
         var waitMs: Int64 = 0
@@ -108,7 +108,7 @@ public struct LockAPI: Sendable {
         }
     }
 
-    private func renew(_ request: HTTPRequest, _ context: HTTPRequestContext) async -> HTTPResponse {
+    nonisolated(nonsending) private func renew(_ request: HTTPRequest, _ context: HTTPRequestContext) async -> HTTPResponse {
         await answer(context) { name throws(LockError) in
             let token = try lockToken(request)
             let body = try RequestBody(request.body, allowed: ["ttl_ms", "durability"])
@@ -119,7 +119,7 @@ public struct LockAPI: Sendable {
 
     /// A holder's release (`Lock-Token`), or an administrator's
     /// force-release of the lease with `?fence=F`.
-    private func release(_ request: HTTPRequest, _ context: HTTPRequestContext) async -> HTTPResponse {
+    nonisolated(nonsending) private func release(_ request: HTTPRequest, _ context: HTTPRequestContext) async -> HTTPResponse {
         await answer(context) { name throws(LockError) in
             guard let fence = try Self.forceReleaseFence(request) else {
                 try await engine.release(name, token: try lockToken(request))
@@ -197,7 +197,7 @@ public struct LockAPI: Sendable {
     // MARK: Helpers
 
     /// Runs a route on a lock: a bad name, and any failure, become the problem answer.
-    private func answer(_ context: HTTPRequestContext, _ body: (LockName) async throws(LockError) -> HTTPResponse) async -> HTTPResponse {
+    nonisolated(nonsending) private func answer(_ context: HTTPRequestContext, _ body: nonisolated(nonsending) (LockName) async throws(LockError) -> HTTPResponse) async -> HTTPResponse {
         let name: LockName
         do throws(LockError) {
             name = try lockName(context)

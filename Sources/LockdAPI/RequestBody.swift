@@ -4,14 +4,16 @@ import LockdJSON
 /// Reads a request body as a JSON object of known fields, whatever its
 /// `Content-Type` says (curl's `-d` labels JSON as a form).
 struct RequestBody {
-    private var fields: [String: JSONValue]
+    /// The members in the order sent: a body has a handful, so a linear
+    /// search beats hashing each key (and allocating a dictionary).
+    private var fields: [(key: String, value: JSONValue)]
 
     /// Parses `bytes`; an empty or blank body is an empty object.
     /// - Throws: ``LockError/invalidRequest(_:)`` for malformed JSON, a
     ///   non-object, a repeated or unknown field.
     init(_ bytes: [UInt8], allowed: [String]) throws(LockError) {
         guard bytes.contains(where: { !($0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D) }) else {
-            fields = [:]
+            fields = []
             return
         }
         let document: JSONValue
@@ -23,23 +25,29 @@ struct RequestBody {
         guard case .object(let members) = document else {
             throw .invalidRequest("body must be a JSON object, not \(document.typeName)")
         }
-        var fields: [String: JSONValue] = [:]
+        var fields: [(key: String, value: JSONValue)] = []
+        fields.reserveCapacity(members.count)
         for (key, value) in members {
             guard allowed.contains(key) else {
                 throw .invalidRequest("unknown field '\(key)'; allowed fields: \(allowed.joined(separator: ", "))")
             }
-            guard fields.updateValue(value, forKey: key) == nil else {
+            guard !fields.contains(where: { $0.key == key }) else {
                 throw .invalidRequest("field '\(key)' appears more than once")
             }
+            fields.append((key, value))
         }
         self.fields = fields
+    }
+
+    private func value(of key: String) -> JSONValue? {
+        fields.first { $0.key == key }?.value
     }
 
     /// An integer field (absent: nil).
     /// - Throws: ``LockError/invalidRequest(_:)`` for another type (null
     ///   included: leave a field out to get its default) or a fraction.
     func integer(_ key: String) throws(LockError) -> Int64? {
-        guard let value = fields[key] else { return nil }
+        guard let value = value(of: key) else { return nil }
         guard case .number(let text) = value else {
             throw .invalidRequest("\(key) must be an integer, not \(value.typeName)")
         }
@@ -54,7 +62,7 @@ struct RequestBody {
     /// A string field (absent: nil).
     /// - Throws: ``LockError/invalidRequest(_:)`` for another type, null included.
     func string(_ key: String) throws(LockError) -> String? {
-        guard let value = fields[key] else { return nil }
+        guard let value = value(of: key) else { return nil }
         guard case .string(let text) = value else {
             throw .invalidRequest("\(key) must be a string, not \(value.typeName)")
         }

@@ -50,14 +50,7 @@ public struct HTTPRequestID: Sendable, Hashable, CustomStringConvertible {
             text.withUTF8 { buffer.append(contentsOf: $0) }
         case .made(var prefix, let number):
             prefix.withUTF8 { buffer.append(contentsOf: $0) }
-            let start = buffer.count
-            var rest = number
-            repeat {
-                let digit = UInt8(truncatingIfNeeded: rest & 0xF)
-                buffer.append(digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10)
-                rest >>= 4
-            } while rest > 0
-            buffer[start...].reverse()
+            HTTPSyntax.appendDigits(number, radix: 16, to: &buffer)
         }
     }
 }

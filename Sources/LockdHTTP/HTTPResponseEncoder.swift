@@ -125,16 +125,6 @@ enum HTTPResponseEncoder {
     }
 
     private static func appendDecimal(_ value: Int, to buffer: inout [UInt8]) {
-        guard value > 0 else {
-            buffer.append(UInt8(ascii: "0"))
-            return
-        }
-        let start = buffer.count
-        var rest = value
-        while rest > 0 {
-            buffer.append(UInt8(ascii: "0") + UInt8(rest % 10))
-            rest /= 10
-        }
-        buffer[start...].reverse()
+        HTTPSyntax.appendDigits(UInt64(max(0, value)), to: &buffer)
     }
 }

@@ -62,4 +62,22 @@ package enum HTTPSyntax {
             return trimmed.isEmpty ? nil : trimmed
         }
     }
+
+    /// Appends `value`'s digits (lowercase hex for radix 16) in one piece:
+    /// written backwards into stack space first, since appending digit by
+    /// digit and reversing the slice cost ~0.5 k instructions a number.
+    static func appendDigits(_ value: UInt64, radix: UInt64 = 10, to buffer: inout [UInt8]) {
+        var digits: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)  // 64 bytes: any radix ≥ 2
+        withUnsafeMutableBytes(of: &digits) { scratch in
+            var start = scratch.count
+            var rest = value
+            repeat {
+                let digit = UInt8(truncatingIfNeeded: rest % radix)
+                start -= 1
+                scratch[start] = digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10
+                rest /= radix
+            } while rest > 0
+            buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[start...]))
+        }
+    }
 }

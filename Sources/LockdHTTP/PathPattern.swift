@@ -6,6 +6,9 @@ struct PathPattern: Sendable {
     }
 
     let segments: [Segment]
+    /// Each literal segment's bytes (empty for a parameter), compared with
+    /// the path's without going through a `String.UTF8View`.
+    private let literals: [[UInt8]]
 
     /// The parameter names in order of appearance.
     var parameterNames: [String] {
@@ -19,29 +22,50 @@ struct PathPattern: Sendable {
             }
             return .literal(String(part))
         }
+        literals = segments.map { if case .literal(let text) = $0 { Array(text.utf8) } else { [] } }
+    }
+
+    /// How many segments `path` has (its `/`s): a pattern with another
+    /// count cannot match it, which the router checks before matching.
+    static func depth(of path: String) -> Int {
+        var path = path
+        return path.withUTF8 { bytes in
+            var depth = 0
+            for byte in bytes where byte == UInt8(ascii: "/") { depth += 1 }
+            return depth
+        }
     }
 
     /// The raw (still percent-encoded) parameter values when `path` matches.
+    ///
+    /// Walks the path's bytes through `withUTF8`: a `String.UTF8View`'s
+    /// `firstIndex` and `elementsEqual` cost several times more per byte.
     func match(_ path: String) -> [Substring]? {
-        guard path.first == "/" else { return nil }
-        var values: [Substring] = []
-        var rest = path.utf8.dropFirst()
-        for (index, segment) in segments.enumerated() {
-            let end = rest.firstIndex(of: UInt8(ascii: "/")) ?? rest.endIndex
-            let part = rest[..<end]
-            let isLast = index == segments.count - 1
-            // Segments must line up exactly: no missing and no extra ones.
-            guard isLast ? end == rest.endIndex : end != rest.endIndex else { return nil }
-            switch segment {
-            case .literal(let literal):
-                guard part.elementsEqual(literal.utf8) else { return nil }
-            case .parameter:
-                guard !part.isEmpty else { return nil }
-                values.append(Substring(part))
+        let original = path
+        var path = path
+        return path.withUTF8 { bytes -> [Substring]? in
+            guard bytes.first == UInt8(ascii: "/") else { return nil }
+            var values: [Substring] = []
+            var start = 1
+            for (index, segment) in segments.enumerated() {
+                var end = start
+                while end < bytes.count, bytes[end] != UInt8(ascii: "/") { end += 1 }
+                let isLast = index == segments.count - 1
+                // Segments must line up exactly: no missing and no extra ones.
+                guard isLast ? end == bytes.count : end != bytes.count else { return nil }
+                let part = UnsafeBufferPointer(rebasing: bytes[start..<end])
+                switch segment {
+                case .literal:
+                    guard part.elementsEqual(literals[index]) else { return nil }
+                case .parameter:
+                    guard !part.isEmpty else { return nil }
+                    let utf8 = original.utf8
+                    values.append(Substring(utf8[utf8.index(utf8.startIndex, offsetBy: start)..<utf8.index(utf8.startIndex, offsetBy: end)]))
+                }
+                start = end + 1
             }
-            if !isLast { rest = rest[rest.index(after: end)...] }
+            return values
         }
-        return values
     }
 }
 
@@ -50,7 +74,9 @@ struct PathPattern: Sendable {
 enum PercentDecoding {
     /// The decoded text, or nil for a bad escape or bytes that are not UTF-8.
     static func decode(_ raw: Substring) -> String? {
-        guard raw.utf8.contains(UInt8(ascii: "%")) else { return String(raw) }
+        // Through contiguous storage: a Substring's `utf8.contains` walks it byte by byte, several times slower.
+        let escaped = raw.utf8.withContiguousStorageIfAvailable { $0.contains(UInt8(ascii: "%")) } ?? raw.utf8.contains(UInt8(ascii: "%"))
+        guard escaped else { return String(raw) }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(raw.utf8.count)
         var iterator = raw.utf8.makeIterator()

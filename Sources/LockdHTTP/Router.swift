@@ -20,7 +20,7 @@
 /// ```
 public struct Router: HTTPResponder {
     /// A route's handler.
-    public typealias Handler = @Sendable (HTTPRequest, HTTPRequestContext) async -> HTTPResponse
+    public typealias Handler = nonisolated(nonsending) @Sendable (HTTPRequest, HTTPRequestContext) async -> HTTPResponse
 
     private struct Route: Sendable {
         let method: HTTPMethod
@@ -73,7 +73,7 @@ public struct Router: HTTPResponder {
         return Match(name: route.name, parameters: parameters)
     }
 
-    public func respond(to request: HTTPRequest, context: HTTPRequestContext) async -> HTTPResponse {
+    nonisolated(nonsending) public func respond(to request: HTTPRequest, context: HTTPRequestContext) async -> HTTPResponse {
         switch lookup(request) {
         case .route(let route, let rawValues):
             return await call(route, rawValues, request, context)
@@ -100,7 +100,8 @@ public struct Router: HTTPResponder {
     private func lookup(_ request: HTTPRequest) -> Lookup {
         var allowed: [HTTPMethod] = []
         var headFallback: (Route, [Substring])?
-        for route in routes {
+        let depth = PathPattern.depth(of: request.path)
+        for route in routes where route.pattern.segments.count == depth {
             guard let rawValues = route.pattern.match(request.path) else { continue }
             if route.method == request.method { return .route(route, rawValues) }
             if request.method == .head, route.method == .get, headFallback == nil {
@@ -112,7 +113,7 @@ public struct Router: HTTPResponder {
         return allowed.isEmpty ? .notFound : .methodNotAllowed(allowed)
     }
 
-    private func call(_ route: Route, _ rawValues: [Substring], _ request: HTTPRequest, _ context: HTTPRequestContext) async -> HTTPResponse {
+    nonisolated(nonsending) private func call(_ route: Route, _ rawValues: [Substring], _ request: HTTPRequest, _ context: HTTPRequestContext) async -> HTTPResponse {
         var context = context
         var response: HTTPResponse?
         for (name, raw) in zip(route.pattern.parameterNames, rawValues) {

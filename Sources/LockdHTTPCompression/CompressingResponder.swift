@@ -49,7 +49,7 @@ public struct CompressingResponder<Next: HTTPResponder>: HTTPResponder {
     // request (benchmarks/gzip, lockd-gzip-bench); specialized, nothing
     // measurable. The lock path runs only the two cheap tests inline.
     @inlinable
-    public func respond(to request: HTTPRequest, context: HTTPRequestContext) async -> HTTPResponse {
+    nonisolated(nonsending) public func respond(to request: HTTPRequest, context: HTTPRequestContext) async -> HTTPResponse {
         if request.headers.contains("Content-Encoding"), let refusal = Self.refusal(of: request) { return refusal }
         let response = await next.respond(to: request, context: context)
         guard response.body.count > minimumSize else { return response }

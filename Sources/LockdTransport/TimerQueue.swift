@@ -14,6 +14,10 @@ struct TimerQueue {
     private var heap: [Entry] = []
     private var work: [UInt64: @Sendable () -> Void] = [:]
     private var nextID: UInt64 = 0
+    /// The id of the heap's top when it was last found live (0: not known):
+    /// the loop asks for the next deadline every iteration, and this spares
+    /// it a hash lookup while the top stays the same.
+    private var liveTop: UInt64 = 0
 
     /// The earliest live deadline, if any.
     var nextDeadline: UInt64? {
@@ -33,6 +37,7 @@ struct TimerQueue {
 
     mutating func cancel(_ id: TimerID) {
         work[id.value] = nil
+        if id.value == liveTop { liveTop = 0 }
     }
 
     /// Removes and returns every live timer whose deadline is at or before
@@ -47,7 +52,9 @@ struct TimerQueue {
     }
 
     private mutating func dropCancelledTop() {
+        guard let first = heap.first, first.id != liveTop else { return }
         while let top = heap.first, work[top.id] == nil { removeTop() }
+        liveTop = heap.first?.id ?? 0
     }
 
     private mutating func removeTop() {

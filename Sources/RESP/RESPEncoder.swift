@@ -10,21 +10,77 @@ public enum RESPEncoder {
     /// accepts from clients that cannot be confused by a payload's bytes.
     ///
     /// Takes an array rather than any collection: a generic here would not be
-    /// specialized across modules, and this runs once per command.
+    /// specialized across modules, and this runs once per command. Sizes the
+    /// whole command first and writes it through one pointer: appending it
+    /// piece by piece (each append checking uniqueness and capacity) cost
+    /// ~3.5 k instructions for a lock script's 19 arguments.
     public static func encodeCommand(_ arguments: [RESPBulk], into buffer: inout [UInt8]) {
-        header(UInt8(ascii: "*"), arguments.count, into: &buffer)
+        var length = 1 + decimalLength(Int64(arguments.count)) + 2
         for argument in arguments {
-            switch argument {
-            case .string(let text):
-                var text = text
-                text.withUTF8 { bulk(UnsafeRawBufferPointer($0), into: &buffer) }
-            case .bytes(let bytes):
-                bytes.withUnsafeBytes { bulk($0, into: &buffer) }
-            case .integer(let value):
-                header(UInt8(ascii: "$"), decimalLength(value), into: &buffer)
-                decimal(value, into: &buffer)
-                crlf(&buffer)
+            let count = argument.encodedCount
+            length += 1 + decimalLength(Int64(count)) + 2 + count + 2
+        }
+        let start = buffer.count
+        buffer.append(contentsOf: repeatElement(0, count: length))
+        buffer.withUnsafeMutableBufferPointer { whole in
+            guard let base = whole.baseAddress else { return }  // never: `length` bytes were just appended
+            var writer = Writer(base: base + start)
+            writer.header(UInt8(ascii: "*"), arguments.count)
+            for argument in arguments {
+                switch argument {
+                case .string(var text):
+                    text.withUTF8 { writer.bulk(UnsafeRawBufferPointer($0)) }
+                case .bytes(let bytes):
+                    bytes.withUnsafeBytes { writer.bulk($0) }
+                case .integer(let value):
+                    writer.header(UInt8(ascii: "$"), decimalLength(value))
+                    writer.decimal(value)
+                    writer.crlf()
+                }
             }
+            assert(writer.base == base + start + length, "RESP command sized wrongly")
+        }
+    }
+
+    /// Writes into space already sized for what it writes.
+    private struct Writer {
+        var base: UnsafeMutablePointer<UInt8>
+
+        mutating func byte(_ value: UInt8) {
+            base.pointee = value
+            base += 1
+        }
+
+        mutating func crlf() {
+            byte(UInt8(ascii: "\r"))
+            byte(UInt8(ascii: "\n"))
+        }
+
+        mutating func header(_ type: UInt8, _ count: Int) {
+            byte(type)
+            decimal(Int64(count))
+            crlf()
+        }
+
+        mutating func bulk(_ bytes: UnsafeRawBufferPointer) {
+            header(UInt8(ascii: "$"), bytes.count)
+            if let source = bytes.baseAddress { base.update(from: source.assumingMemoryBound(to: UInt8.self), count: bytes.count) }
+            base += bytes.count
+            crlf()
+        }
+
+        /// Decimal digits, written backwards from the end of their width.
+        mutating func decimal(_ value: Int64) {
+            if value < 0 { byte(UInt8(ascii: "-")) }
+            var magnitude = value.magnitude
+            let width = RESPEncoder.digitCount(magnitude)
+            var position = base + width
+            repeat {
+                position -= 1
+                position.pointee = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            base += width
         }
     }
 
@@ -96,14 +152,18 @@ public enum RESPEncoder {
         buffer.append(UInt8(ascii: "\n"))
     }
 
-    private static func decimalLength(_ value: Int64) -> Int {
-        var magnitude = value.magnitude
-        var length = value < 0 ? 2 : 1
+    fileprivate static func decimalLength(_ value: Int64) -> Int {
+        (value < 0 ? 1 : 0) + digitCount(value.magnitude)
+    }
+
+    private static func digitCount(_ magnitude: UInt64) -> Int {
+        var magnitude = magnitude
+        var count = 1
         while magnitude >= 10 {
             magnitude /= 10
-            length += 1
+            count += 1
         }
-        return length
+        return count
     }
 
     /// Decimal digits without going through `String`, which allocates:
@@ -124,6 +184,17 @@ public enum RESPEncoder {
                 magnitude /= 10
             }
             buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[start...]))
+        }
+    }
+}
+
+extension RESPBulk {
+    /// How many bytes the argument's bulk string holds.
+    fileprivate var encodedCount: Int {
+        switch self {
+        case .string(let text): text.utf8.count
+        case .bytes(let bytes): bytes.count
+        case .integer(let value): RESPEncoder.decimalLength(value)
         }
     }
 }

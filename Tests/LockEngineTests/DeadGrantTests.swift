@@ -79,7 +79,7 @@ final class StalledStore: LockStore {
 
     var grantsSeen: [Lease] { state.withLock { $0.grants } }
 
-    func acquire(_ attempt: AcquireAttempt) async throws(LockError) -> AcquireResult {
+    nonisolated(nonsending) func acquire(_ attempt: AcquireAttempt) async throws(LockError) -> AcquireResult {
         let result = try await inner.acquire(attempt)
         guard case .granted(let lease, _, _) = result else { return result }
         let mustStall = state.withLock { state -> Bool in
@@ -93,10 +93,10 @@ final class StalledStore: LockStore {
         return result
     }
 
-    func renew(_ name: LockName, token: LeaseToken, ttlMs: Int64?, durability: Durability) async throws(LockError) -> Lease? {
+    nonisolated(nonsending) func renew(_ name: LockName, token: LeaseToken, ttlMs: Int64?, durability: Durability) async throws(LockError) -> Lease? {
         try await inner.renew(name, token: token, ttlMs: ttlMs, durability: durability)
     }
-    func release(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool {
+    nonisolated(nonsending) func release(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool {
         try await inner.release(name, token: token)
     }
     func forceRelease(_ name: LockName, fence: Int64) async throws(LockError) -> LeaseToken? {

@@ -14,12 +14,17 @@ import Testing
 
     @Test func randomTokensAreWellFormedAndDistinct() throws {
         var seen = Set<String>()
+        var characters = Set<Character>()
         for _ in 0..<1_000 {
             let token = LeaseToken.random()
             #expect(try LeaseToken(token.value) == token)
+            #expect(token.value.utf8.count == 32)  // 192 bits, base64url
             seen.insert(token.value)
+            characters.formUnion(token.value)
         }
         #expect(seen.count == 1_000)
+        // Every one of base64url's 64 characters turns up in 32 000 draws.
+        #expect(characters.count == 64)
     }
 
     @Test(arguments: ["short", String(repeating: "a", count: 129), "has space in it 0123456789", "padding=0123456789abcdefg"])

@@ -8,6 +8,27 @@ import Testing
     static let chunkedRequest = "POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nTrailer-Field: dropped\r\n\r\n"
     static let pipelined = getRequest + postRequest + chunkedRequest + "GET /last HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
 
+    /// The eight-bytes-at-a-time skip stops at exactly the bytes the byte
+    /// test stops at, whichever byte of the word they are in.
+    @Test func aWordIsPlainExactlyWhenNoByteIsAControlByte() {
+        for value in 0...255 {
+            for position in 0..<8 {
+                var bytes = Array(repeating: UInt8(ascii: "a"), count: 8)
+                bytes[position] = UInt8(value)
+                let word = bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+                #expect(HTTPRequestDecoder.isPlain(word) == !(value < 0x20 || value == 0x7F), "byte \(value) at \(position)")
+            }
+        }
+    }
+
+    @Test func controlBytesDeepInALongLineAreRefused() {
+        for value: UInt8 in [0x00, 0x01, 0x0B, 0x7F, UInt8(ascii: "\r"), UInt8(ascii: "\n")] {
+            let head = Array("GET /0123456789abcdef0123456789abcdef HTTP/1.1\r\nX-Long: 0123456789abcdef012345".utf8) + [value]
+                + Array("6789\r\nHost: a\r\n\r\n".utf8)
+            #expect(DecodingHarness.decode(head).last?.status == 400, "byte \(value)")
+        }
+    }
+
     @Test func decodesARequestLineHeadersAndQuery() throws {
         let events = DecodingHarness.decode(Self.getRequest)
         #expect(events == [.request(

@@ -23,6 +23,19 @@ import Testing
         #expect(decoded.consumed == buffer.count)
     }
 
+    @Test func lengthsAroundEveryDigitBoundaryAreSizedExactly() throws {
+        let lengths = [0, 1, 9, 10, 99, 100, 999, 1_000, 10_000]
+        let integers: [Int64] = [0, 9, 10, -1, -9, -10, 99, 100, 1_000_000_007, Int64.max, Int64.min]
+        let arguments = lengths.map { RESPBulk.string(String(repeating: "a", count: $0)) } + integers.map(RESPBulk.integer)
+            + [.bytes(Array(repeating: 7, count: 10))]
+        var buffer: [UInt8] = Array("+OK\r\n".utf8)
+        RESPEncoder.encodeCommand(arguments, into: &buffer)
+        let decoded = try #require(try RESPDecoder().decode(Array(buffer.dropFirst(5))))
+        #expect(decoded.consumed == buffer.count - 5)
+        let strings = try #require(decoded.value.array).prefix(lengths.count + integers.count).compactMap(\.string)
+        #expect(strings == lengths.map { String(repeating: "a", count: $0) } + integers.map { String($0) })
+    }
+
     @Test(arguments: RESPDecoderTests.samples.indices)
     func everyValueRoundTrips(index: Int) throws {
         let value = RESPDecoderTests.samples[index].value

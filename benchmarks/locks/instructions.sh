@@ -13,9 +13,12 @@
 #   LOCKD=/other/build/release/lockd-instructions-bench benchmarks/locks/instructions.sh
 #   SKIP_BUILD=1 benchmarks/locks/instructions.sh  # the release build already made
 #   KEEP=/tmp/dumps …   # keeps the callgrind dumps (callgrind_annotate --inclusive=yes FILE)
+#   STORE=memory …      # the in-memory store instead of Redis
 #
 # Prints instructions per lock request (acquire or release: the cycle's
-# total / 2) and per /healthz, and their ratio. Needs valgrind, redis-server,
+# total / 2) and per /healthz, and their ratio; then per POST /locks/{name}
+# on a fresh name each time ({"ttl_ms":1000}, acquire only: cpu.sh's
+# in-memory request against nginx). Needs valgrind, redis-server,
 # python3. The latest figures are in CPU.md beside this script.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -39,8 +42,8 @@ wait_until 10 redis-cli -p "$REDIS_PORT" ping
 # debug information (its symbols stay). One event loop: the counts then do not
 # depend on how requests happen to spread over loops.
 objcopy --strip-debug "$LOCKD" "$TMP/lockd"
-valgrind --tool=callgrind --callgrind-out-file="$TMP/callgrind.%p" \
-    "$TMP/lockd" "127.0.0.1:$LOCKD_PORT" "redis://127.0.0.1:$REDIS_PORT" 1 >"$TMP/lockd.log" 2>&1 &
+valgrind --tool=callgrind --compress-strings=no --compress-pos=no --callgrind-out-file="$TMP/callgrind.%p" \
+    "$TMP/lockd" "127.0.0.1:$LOCKD_PORT" "$([[ ${STORE:-redis} == memory ]] && echo memory || echo "redis://127.0.0.1:$REDIS_PORT")" 1 >"$TMP/lockd.log" 2>&1 &
 LOCKD_PID=$!
 PIDS+=("$LOCKD_PID")
 alive_and_ready() { kill -0 "$LOCKD_PID" && curl -sf "http://127.0.0.1:$LOCKD_PORT/healthz"; }
@@ -60,6 +63,10 @@ if phase == "healthz":
     for _ in range(count):
         status, _ = call("GET", "/healthz")
         assert status == 200, status
+elif phase.endswith("post"):
+    for i in range(count):
+        status, body = call("POST", f"/locks/{phase}-{i}", b'{"ttl_ms":1000}', {"Content-Type": "application/json"})
+        assert status == 201, (status, body)
 else:
     for i in range(count // 2):
         name = f"instr-{phase}-{i % 1000}"
@@ -84,12 +91,14 @@ counted() {
 }
 LOCK=$(counted lock)
 HEALTHZ=$(counted healthz)
-python3 - "$LOCK" "$HEALTHZ" "$REQUESTS" "$LOCKD" <<'EOF'
+POST=$(counted post)
+python3 - "$LOCK" "$HEALTHZ" "$REQUESTS" "$LOCKD" "$POST" "${STORE:-redis}" <<'EOF'
 import sys
-lock, healthz, n, binary = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+lock, healthz, n, binary, post, store = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], int(sys.argv[5]), sys.argv[6]
 print(f"lockd: {binary}")
-print(f"requests per phase: {n} (one keep-alive client, one event loop, Redis store)")
+print(f"requests per phase: {n} (one keep-alive client, one event loop, {store} store)")
 print(f"instructions per lock request (acquire or release, cycle / 2): {lock / n:,.0f}")
 print(f"instructions per GET /healthz: {healthz / n:,.0f}")
 print(f"lock request / healthz: {lock / healthz:.2f}x")
+print(f"instructions per POST /locks/{{fresh name}}: {post / n:,.0f} ({post / healthz:.2f}x healthz)")
 EOF

@@ -4,7 +4,7 @@
 // benchmarks/locks/instructions.sh. Valgrind cannot run `lockd` itself: an
 // async `@main` parks the main thread in libdispatch's signal thread, which
 // crashes valgrind 3.19; here `main` is synchronous and only pauses.
-// Usage: lockd-instructions-bench HOST:PORT REDIS_URL [EVENT_LOOPS]
+// Usage: lockd-instructions-bench HOST:PORT REDIS_URL|memory [EVENT_LOOPS]
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,7 +17,7 @@ import Logging
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 guard arguments.count >= 2 else {
-    print("usage: lockd-instructions-bench HOST:PORT REDIS_URL [EVENT_LOOPS]")
+    print("usage: lockd-instructions-bench HOST:PORT REDIS_URL|memory [EVENT_LOOPS]")
     exit(2)
 }
 // As lockd bootstraps it (text format): the request id comes from the metadata provider.
@@ -28,12 +28,14 @@ LoggingSystem.bootstrap({ label, provider in
 }, metadataProvider: HTTPRequestLogMetadata.metadataProvider)
 let logger = Logger(label: "lockd")
 let loops = try EventLoopGroup(loopCount: arguments.count > 2 ? Int(arguments[2]) ?? 1 : 1)
-let metrics = LockdMetrics(store: "redis")
-let redis = try RedisLockBackend(configuration: try RedisConfiguration(url: arguments[1]), loops: loops,
-                                 metrics: metrics.lock, logger: logger)
-let engine = LockEngine(store: redis.store, configuration: LockEngineConfiguration(), loops: loops,
-                        upkeepLoop: redis.upkeepLoop, metrics: metrics.lock, logger: logger)
-let api = metrics.api(engine: engine, redis: redis.client, accessLog: nil) { 0 }
+// REDIS_URL `memory`: the in-memory store, as `lockd --store memory` runs.
+let inMemory = arguments[1] == "memory"
+let metrics = LockdMetrics(store: inMemory ? "memory" : "redis")
+let redis = inMemory ? nil : try RedisLockBackend(configuration: try RedisConfiguration(url: arguments[1]), loops: loops,
+                                                  metrics: metrics.lock, logger: logger)
+let engine = LockEngine(store: redis?.store ?? InMemoryLockStore(), configuration: LockEngineConfiguration(), loops: loops,
+                        upkeepLoop: redis?.upkeepLoop, metrics: metrics.lock, logger: logger)
+let api = metrics.api(engine: engine, redis: redis?.client, accessLog: nil) { 0 }
 let server = HTTPServer(configuration: HTTPServerConfiguration(listenAddress: arguments[0]), responder: api.responder,
                         eventLoopGroup: loops, logger: logger, observer: api.observer)
 let upkeep = Task { await engine.run() }
