@@ -51,7 +51,10 @@ struct ManyWaitsTests {
             #expect(await eventually(within: .seconds(10)) { (try? await lockd.waiters()) == 0 }, "cancelled waits stayed queued")
             try await lease.release()
             try await blocker.release()
-            #expect(try await locks.status(contended).isHeld == false)
+            // A release may hand the name to a queued waiter whose leaving is
+            // still on its way to the store; that leaving gives the grant back.
+            #expect(await eventually(within: .seconds(5)) { (try? await locks.status(contended).isHeld) == false },
+                    "a lease was left behind for a cancelled wait")
         }
     }
 }
