@@ -135,7 +135,8 @@ public final class Lease: Sendable {
         case .lost: throw LockError.leaseLost
         case .held, .releasing: break
         }
-        // A release whose answer was lost may have gone through: lockd's
+        // A release whose answer was lost may have gone through, and so may
+        // one answered 503 (lockd lost Redis after sending the script): lockd's
         // "no such lease" to the next attempt is then our own doing.
         var mayHaveGoneThrough = false
         do {
@@ -146,6 +147,9 @@ public final class Lease: Sendable {
                 } catch LockError.transport(let underlying) {
                     mayHaveGoneThrough = true
                     throw LockError.transport(underlying)
+                } catch LockError.unavailable(let retryAfter) {
+                    mayHaveGoneThrough = true
+                    throw LockError.unavailable(retryAfter: retryAfter)
                 }
             }
             update { $0.released() }

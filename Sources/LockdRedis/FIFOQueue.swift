@@ -49,7 +49,9 @@ struct FIFOQueue<Element> {
         return storage.remove(at: index)
     }
 
-    func contains(where predicate: (Element) -> Bool) -> Bool {
-        storage[head...].contains(where: predicate)
+    /// Gives access in place to the first element matching `predicate`; nil when none does.
+    mutating func withFirst<Result>(where predicate: (Element) -> Bool, _ body: (inout Element) -> Result) -> Result? {
+        guard let index = storage[head...].firstIndex(where: predicate) else { return nil }
+        return body(&storage[index])
     }
 }

@@ -10,9 +10,10 @@ import RESP
 /// tests). Times are `MonotonicClock` nanoseconds, passed in.
 ///
 /// Invariants the tests pin down: replies are matched to commands strictly in
-/// order; push frames never are; a command that times out or is cancelled
-/// after being written closes the connection, failing every other command
-/// that was waiting on it, so no late reply can reach a later caller.
+/// order; push frames never are; a command that times out after being
+/// written closes the connection, failing every other command that was
+/// waiting on it, so no late reply can reach a later caller; a command whose
+/// caller is cancelled keeps its place, and its reply is dropped.
 struct RedisConnectionStateMachine<Waiter> {
     enum State: Equatable {
         /// Not started; the first command starts it.
@@ -78,7 +79,9 @@ struct RedisConnectionStateMachine<Waiter> {
 
     private struct Pending {
         let id: UInt64
-        let waiter: Waiter
+        /// Nil once its caller gave up: the reply is still read (replies
+        /// match commands by order), then dropped.
+        var waiter: Waiter?
         let deadline: UInt64
         /// Offset in this connection's byte stream where the (first) command
         /// ends: once that many bytes are written, the server may have run it.
@@ -213,7 +216,7 @@ struct RedisConnectionStateMachine<Waiter> {
     mutating func shutdown() -> Action {
         guard state != .shutDown else { return .none }
         let error = RedisError(.shutDown, message: "the Redis client was shut down")
-        var failing = pending.removeAll().map { ($0.waiter, error) }
+        var failing = pending.removeAll().compactMap { entry in entry.waiter.map { ($0, error) } }
         failing += held.removeAll().map { ($0.waiter, error) }
         state = .shutDown
         return .disconnect(reason: error, failing: failing, then: .stop)
@@ -255,17 +258,22 @@ struct RedisConnectionStateMachine<Waiter> {
         }
     }
 
-    /// The caller of command `id` gave up. A command not yet written is just
-    /// dropped; one already written poisons the connection.
+    /// The caller of command `id` gave up: it is resumed at once. A command
+    /// not yet written is dropped; one already written stays in line, its
+    /// reply read and dropped when it comes, so the connection and every
+    /// other command on it carry on (one HTTP client hanging up must not
+    /// fail the requests of all the others).
     mutating func cancel(id: UInt64, now: UInt64) -> Action {
         let cancelled = RedisError(.cancelled, message: "the caller was cancelled")
         if let entry = held.remove(where: { $0.id == id }) {
             return .fail(entry.waiter, cancelled)
         }
-        guard state == .ready, pending.contains(where: { $0.id == id }) else { return .none }
-        let failing = failPending(culprit: id, culpritError: cancelled, reason: "a command was cancelled")
-        beginConnecting(now: now)
-        return .disconnect(reason: cancelled, failing: failing, then: .reconnectNow)
+        let waiter = pending.withFirst(where: { $0.id == id }) { entry in
+            defer { entry.waiter = nil }
+            return entry.waiter
+        }
+        guard let waiter = waiter ?? nil else { return .none }
+        return .fail(waiter, cancelled)
     }
 
     /// Fails what has passed its deadline: held commands simply, a written
@@ -334,19 +342,20 @@ struct RedisConnectionStateMachine<Waiter> {
                 entry.gathered.append(value)
                 return entry.gathered.count == entry.replies
             }
-            guard complete == true, let entry = pending.popFirst() else { return .none }
-            return .succeed(entry.waiter, .array(entry.gathered))
+            guard complete == true, let entry = pending.popFirst(), let waiter = entry.waiter else { return .none }
+            return .succeed(waiter, .array(entry.gathered))
         }
         if let message = value.fastErrorMessage, let head = pending.popFirst() {
-            return .fail(head.waiter, .reply(message))
+            guard let waiter = head.waiter else { return .none }
+            return .fail(waiter, .reply(message))
         }
         // (Un)subscribe confirmations come one per name.
         let awaited = pending.withFirst { entry in
             entry.replies -= 1
             return entry.replies
         }
-        guard awaited == 0, let head = pending.popFirst() else { return .none }
-        return .succeed(head.waiter, value)
+        guard awaited == 0, let head = pending.popFirst(), let waiter = head.waiter else { return .none }
+        return .succeed(waiter, value)
     }
 
     // MARK: Internals
@@ -410,12 +419,13 @@ struct RedisConnectionStateMachine<Waiter> {
     /// learn whether their command may have run.
     private mutating func failPending(culprit: UInt64?, culpritError: RedisError, reason: String) -> [(Waiter, RedisError)] {
         let written = writtenTotal
-        let failing = pending.removeAll().map { entry -> (Waiter, RedisError) in
-            if entry.id == culprit { return (entry.waiter, culpritError) }
+        let failing = pending.removeAll().compactMap { entry -> (Waiter, RedisError)? in
+            guard let waiter = entry.waiter else { return nil }
+            if entry.id == culprit { return (waiter, culpritError) }
             if entry.end <= written {
-                return (entry.waiter, RedisError(.unreachable, message: "the connection to Redis was closed after the command was sent, so it may have run (\(reason))"))
+                return (waiter, RedisError(.unreachable, message: "the connection to Redis was closed after the command was sent, so it may have run (\(reason))"))
             }
-            return (entry.waiter, RedisError(.retryable, message: "the connection to Redis was closed before the command was sent (\(reason))"))
+            return (waiter, RedisError(.retryable, message: "the connection to Redis was closed before the command was sent (\(reason))"))
         }
         outbound.removeAll(keepingCapacity: true)
         outboundStart = 0

@@ -180,14 +180,18 @@ import Testing
         #expect(failing.first?.1.message.contains("may have run") == true)
     }
 
-    @Test func aCancelledOrTimedOutPipelinePoisonsTheConnection() {
+    @Test func aCancelledPipelineIsDroppedButATimedOutOnePoisonsTheConnection() {
         var machine = Self.readyMachine()
         _ = machine.sendPipeline([["GET", "a"], ["GET", "b"]], id: 1, waiter: 1, now: 0)
         _ = machine.send(["GET", "c"], id: 2, waiter: 2, now: 0)
         Self.drain(&machine)
         _ = machine.received(.null, now: 0)
-        guard case .disconnect(_, let failing, .reconnectNow) = machine.cancel(id: 1, now: 0) else { Issue.record("poisoned"); return }
-        #expect(failing.map(\.1.kind) == [.cancelled, .unreachable])
+        guard case .fail(1, let error) = machine.cancel(id: 1, now: 0) else { Issue.record("cancelled caller resumed"); return }
+        #expect(error.kind == .cancelled)
+        // The pipeline's last reply is read and dropped; the next command's reaches its caller.
+        guard case .none = machine.received(.null, now: 0) else { Issue.record("dropped"); return }
+        guard case .succeed(2, .bulkString) = machine.received(.bulkString(Array("c".utf8)), now: 0) else { Issue.record("next reply matched"); return }
+        #expect(machine.state == .ready)
 
         var slow = Self.readyMachine()
         _ = slow.sendPipeline([["DEBUG", "SLEEP", "1"], ["GET", "b"]], id: 3, waiter: 3, now: 0)
@@ -214,7 +218,7 @@ import Testing
         #expect(Self.drain(&machine).first?.first == "HELLO")
     }
 
-    @Test func cancellingAHeldCommandDropsItButCancellingAWrittenOneCloses() {
+    @Test func cancellingACommandResumesItsCallerAndLeavesTheConnectionUp() {
         var machine = Self.machine()
         _ = machine.send(["GET", "a"], id: 1, waiter: 1, now: 0)
         guard case .fail(1, let error) = machine.cancel(id: 1, now: 0) else { Issue.record("held command dropped"); return }
@@ -223,9 +227,21 @@ import Testing
         _ = ready.send(["GET", "a"], id: 5, waiter: 5, now: 0)
         _ = ready.send(["GET", "b"], id: 6, waiter: 6, now: 0)
         Self.drain(&ready)
-        guard case .disconnect(_, let failing, .reconnectNow) = ready.cancel(id: 5, now: 0) else { Issue.record("poisoned"); return }
-        #expect(failing.map(\.1.kind) == [.cancelled, .unreachable])
+        guard case .fail(5, let written) = ready.cancel(id: 5, now: 0) else { Issue.record("written command's caller resumed"); return }
+        #expect(written.kind == .cancelled)
+        guard case .none = ready.cancel(id: 5, now: 0) else { Issue.record("cancelled twice"); return }
         guard case .none = ready.cancel(id: 99, now: 0) else { Issue.record("unknown id ignored"); return }
+        // The cancelled command's reply is dropped; the next one's reaches its caller, in order.
+        guard case .none = ready.received(.bulkString(Array("a".utf8)), now: 0) else { Issue.record("dropped"); return }
+        guard case .succeed(6, .bulkString(let reply)) = ready.received(.bulkString(Array("b".utf8)), now: 0) else { Issue.record("next matched"); return }
+        #expect(reply == Array("b".utf8))
+        #expect(ready.state == .ready)
+        // A shutdown does not resume a caller twice.
+        _ = ready.send(["GET", "c"], id: 7, waiter: 7, now: 0)
+        Self.drain(&ready)
+        _ = ready.cancel(id: 7, now: 0)
+        guard case .disconnect(_, let failing, .stop) = ready.shutdown() else { Issue.record("shut down"); return }
+        #expect(failing.isEmpty)
     }
 
     @Test func failedAttemptsBackOffExponentiallyWithJitterAndCommandsFailFast() {
