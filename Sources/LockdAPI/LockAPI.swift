@@ -21,6 +21,9 @@ public struct LockAPI: Sendable {
     private let acquires: AcquireMetrics
     /// One info line per 10 s for answers of 503; the rest at debug.
     private let unavailableLog = Throttle(interval: .seconds(10))
+    /// Bounds and keep-alive of `GET /events` streams.
+    let eventStreams: ServerSentEventStream.Configuration
+    let eventStreamMetrics: EventStreamMetrics
 
     /// Creates the API.
     /// - Parameters:
@@ -28,14 +31,18 @@ public struct LockAPI: Sendable {
     ///   - factory: receives `lockd_acquires_total{outcome}` and
     ///     `lockd_wait_duration_seconds{outcome}`.
     ///   - metrics: renders `/metrics` (Prometheus text format).
+    ///   - eventStreams: the backlog and keep-alive of `GET /events` streams.
     public init(
         engine: LockEngine,
         storeName: String = "memory",
         factory: any MetricsFactory = NOOPMetricsHandler.instance,
+        eventStreams: ServerSentEventStream.Configuration = .init(),
         metrics: @escaping @Sendable () -> [UInt8] = { [] }
     ) {
         self.engine = engine
         self.storeName = storeName
+        self.eventStreams = eventStreams
+        self.eventStreamMetrics = EventStreamMetrics(factory: factory)
         self.acquires = AcquireMetrics(factory: factory)
         self.metricsText = metrics
     }
@@ -60,6 +67,7 @@ public struct LockAPI: Sendable {
         router.add(.get, "/locks/{name}", name: "status") { _, context in await status(context) }
         router.add(.get, "/locks/{name}/holders/{fence}", name: "holder") { _, context in await holder(context) }
         router.add(.get, "/locks", name: "list") { request, context in await list(request, context) }
+        router.add(.get, "/events", name: "events") { request, context in await events(request, context) }
         router.add(.get, "/healthz", name: "healthz") { _, _ in Self.json(.ok, #"{"status":"ok"}"#) }
         router.add(.get, "/readyz", name: "readyz") { _, context in await ready(context) }
         router.add(.get, "/metrics", name: "metrics") { [metricsText] _, _ in

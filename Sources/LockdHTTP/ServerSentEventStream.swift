@@ -73,6 +73,9 @@ public final class ServerSentEventStream: Sendable {
         continuation.onTermination = { _ in onEnd() }
     }
 
+    /// Whether the stream ended because its reader fell behind (so far).
+    public var endedTooSlow: Bool { fellBehind.load(ordering: .relaxed) }
+
     /// Queues `event` for the reader; never waits. Past the backlog the
     /// stream ends as too slow.
     @discardableResult
@@ -125,6 +128,7 @@ public final class ServerSentEventStream: Sendable {
             switch await writer.write(bytes) {
             case .written: continue
             case .backlogFull:
+                fellBehind.store(true, ordering: .relaxed)
                 // The connection allows one last piece, then closes.
                 _ = await writer.write(ServerSentEvent.comment(Self.tooSlow))
                 return
