@@ -85,6 +85,29 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `GET /locks`.
     /// - Remark: Generated from `#/paths//locks/get(listLocks)`.
     func listLocks(_ input: Operations.ListLocks.Input) async throws -> Operations.ListLocks.Output
+    /// Watch the leases of names under a prefix (Server-Sent Events).
+    ///
+    /// A `text/event-stream` that stays open: one event per thing that
+    /// happens to a lease of a name starting with `prefix`, on any lockd
+    /// sharing the store. The SSE `event:` field names the kind —
+    /// `acquired`, `renewed` (a renewal or a retried acquire), `released`,
+    /// `expired` (reported within about 100 ms of the expiry) or `lost`
+    /// (force-released by fence) — `id:` numbers the events of this
+    /// stream's lockd in order, and `data:` is one `LockEvent` JSON object
+    /// (never a token). A comment line (`: keep-alive`) comes every 15 s.
+    /// A reader that falls behind lockd's bounded backlog is sent a last
+    /// comment saying so and disconnected; the stream also ends when lockd
+    /// shuts down. Events of one lease arrive in order; events that happen
+    /// while no stream is open (or while a reader reconnects) are not kept.
+    ///
+    /// Needs `read` on some names; with auth on, the stream carries only
+    /// events of names the client may read (a prefix wider than its grants
+    /// is filtered, not refused).
+    ///
+    ///
+    /// - Remark: HTTP `GET /events`.
+    /// - Remark: Generated from `#/paths//events/get(streamEvents)`.
+    func streamEvents(_ input: Operations.StreamEvents.Input) async throws -> Operations.StreamEvents.Output
     /// The process is up (liveness).
     ///
     /// - Remark: HTTP `GET /healthz`.
@@ -229,6 +252,37 @@ extension APIProtocol {
         headers: Operations.ListLocks.Input.Headers = .init()
     ) async throws -> Operations.ListLocks.Output {
         try await listLocks(Operations.ListLocks.Input(
+            query: query,
+            headers: headers
+        ))
+    }
+    /// Watch the leases of names under a prefix (Server-Sent Events).
+    ///
+    /// A `text/event-stream` that stays open: one event per thing that
+    /// happens to a lease of a name starting with `prefix`, on any lockd
+    /// sharing the store. The SSE `event:` field names the kind —
+    /// `acquired`, `renewed` (a renewal or a retried acquire), `released`,
+    /// `expired` (reported within about 100 ms of the expiry) or `lost`
+    /// (force-released by fence) — `id:` numbers the events of this
+    /// stream's lockd in order, and `data:` is one `LockEvent` JSON object
+    /// (never a token). A comment line (`: keep-alive`) comes every 15 s.
+    /// A reader that falls behind lockd's bounded backlog is sent a last
+    /// comment saying so and disconnected; the stream also ends when lockd
+    /// shuts down. Events of one lease arrive in order; events that happen
+    /// while no stream is open (or while a reader reconnects) are not kept.
+    ///
+    /// Needs `read` on some names; with auth on, the stream carries only
+    /// events of names the client may read (a prefix wider than its grants
+    /// is filtered, not refused).
+    ///
+    ///
+    /// - Remark: HTTP `GET /events`.
+    /// - Remark: Generated from `#/paths//events/get(streamEvents)`.
+    public func streamEvents(
+        query: Operations.StreamEvents.Input.Query = .init(),
+        headers: Operations.StreamEvents.Input.Headers = .init()
+    ) async throws -> Operations.StreamEvents.Output {
+        try await streamEvents(Operations.StreamEvents.Input(
             query: query,
             headers: headers
         ))
