@@ -17,7 +17,7 @@ import LockdHTTP
 public struct AccessControlResponder: HTTPResponder {
     /// What a route asks of the client.
     enum Rule: Equatable {
-        /// Anyone (health checks, the spec).
+        /// Anyone (health checks, the spec, the status page, which holds no data).
         case open
         /// Any client the file knows.
         case anyClient
@@ -38,7 +38,7 @@ public struct AccessControlResponder: HTTPResponder {
     static let rules: [String: Rule] = [
         "acquire": .action(.lock), "renew": .action(.lock), "release": .release,
         "status": .action(.read), "holder": .action(.read), "list": .readableList, "events": .readableEvents,
-        "healthz": .open, "readyz": .open, "openapi": .open, "metrics": .anyClient,
+        "healthz": .open, "readyz": .open, "openapi": .open, "page": .open, "metrics": .anyClient,
     ]
 
     /// Whether the route named `route` has a rule (one without is closed).

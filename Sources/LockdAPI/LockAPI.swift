@@ -76,6 +76,8 @@ public struct LockAPI: Sendable {
         // Compressed here, once, when lockd starts; each request picks a coding.
         let spec = PrecompressedBody(OpenAPIDocument.bytes, contentType: "application/yaml")
         router.add(.get, "/openapi.yaml", name: "openapi") { request, _ in spec.response(to: request) }
+        let page = PrecompressedBody(Array(StatusPage.html.utf8), contentType: "text/html; charset=utf-8")
+        router.add(.get, "/", name: "page") { request, _ in page.response(to: request) }
         return router
     }
 

@@ -130,6 +130,13 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `GET /openapi.yaml`.
     /// - Remark: Generated from `#/paths//openapi.yaml/get(getOpenAPIDocument)`.
     func getOpenAPIDocument(_ input: Operations.GetOpenAPIDocument.Input) async throws -> Operations.GetOpenAPIDocument.Output
+    /// A status page for people.
+    ///
+    /// One self-contained HTML page (no external assets): the held locks under a prefix with their holders, fences, remaining TTL and waiters, kept live from `GET /events`. The page itself holds no lock data and needs no token; it reads the API with `fetch`, sending the bearer token typed into it.
+    ///
+    /// - Remark: HTTP `GET /`.
+    /// - Remark: Generated from `#/paths///get(getStatusPage)`.
+    func getStatusPage(_ input: Operations.GetStatusPage.Input) async throws -> Operations.GetStatusPage.Output
 }
 
 /// Convenience overloads for operation inputs.
@@ -316,6 +323,15 @@ extension APIProtocol {
     /// - Remark: Generated from `#/paths//openapi.yaml/get(getOpenAPIDocument)`.
     public func getOpenAPIDocument(headers: Operations.GetOpenAPIDocument.Input.Headers = .init()) async throws -> Operations.GetOpenAPIDocument.Output {
         try await getOpenAPIDocument(Operations.GetOpenAPIDocument.Input(headers: headers))
+    }
+    /// A status page for people.
+    ///
+    /// One self-contained HTML page (no external assets): the held locks under a prefix with their holders, fences, remaining TTL and waiters, kept live from `GET /events`. The page itself holds no lock data and needs no token; it reads the API with `fetch`, sending the bearer token typed into it.
+    ///
+    /// - Remark: HTTP `GET /`.
+    /// - Remark: Generated from `#/paths///get(getStatusPage)`.
+    public func getStatusPage(headers: Operations.GetStatusPage.Input.Headers = .init()) async throws -> Operations.GetStatusPage.Output {
+        try await getStatusPage(Operations.GetStatusPage.Input(headers: headers))
     }
 }
 
