@@ -1,5 +1,6 @@
 import LockEngine
 import LockdHTTP
+import Synchronization
 
 extension LockAPI {
     /// `GET /events?prefix=P`: a `text/event-stream` of the lock events of
@@ -30,14 +31,29 @@ extension LockAPI {
         }
         box.stream = stream
         metrics.opened()
+        let encoder = eventEncoder
         await engine.watchEvents(id, prefix: prefix, within: ReadableNames.current) { delivery in
-            let event = ServerSentEvent(id: String(delivery.sequence), event: delivery.event.kind.rawValue,
-                                        data: String(decoding: LockJSON.event(delivery.event), as: UTF8.self))
-            guard stream.send(event) == .queued else { return false }
+            guard stream.send(encoded: encoder.encoded(delivery)) == .queued else { return false }
             metrics.sentOne()
             return true
         }
         return stream.response(headers: ["X-Accel-Buffering": "no"])
+    }
+}
+
+/// Encodes each event once for all the streams that carry it: the hub
+/// hands one delivery to every stream in turn, so the last encoding is the
+/// one the next stream needs.
+final class EventEncoder: Sendable {
+    private let last = Mutex<(sequence: UInt64, bytes: [UInt8])>((0, []))
+
+    /// The `id:`, `event:` and `data:` lines of `delivery`.
+    func encoded(_ delivery: LockEventHub.Delivery) -> [UInt8] {
+        if let bytes = last.withLock({ $0.sequence == delivery.sequence ? $0.bytes : nil }) { return bytes }
+        let bytes = ServerSentEvent(id: String(delivery.sequence), event: delivery.event.kind.rawValue,
+                                    data: String(decoding: LockJSON.event(delivery.event), as: UTF8.self)).encoded
+        last.withLock { $0 = (delivery.sequence, bytes) }
+        return bytes
     }
 }
 

@@ -24,6 +24,8 @@ public struct LockAPI: Sendable {
     /// Bounds and keep-alive of `GET /events` streams.
     let eventStreams: ServerSentEventStream.Configuration
     let eventStreamMetrics: EventStreamMetrics
+    /// Encodes each event once for every stream.
+    let eventEncoder = EventEncoder()
 
     /// Creates the API.
     /// - Parameters:

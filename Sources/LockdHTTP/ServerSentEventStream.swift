@@ -80,7 +80,14 @@ public final class ServerSentEventStream: Sendable {
     /// stream ends as too slow.
     @discardableResult
     public func send(_ event: ServerSentEvent) -> SendResult {
-        switch continuation.yield(.event(event.encoded)) {
+        send(encoded: event.encoded)
+    }
+
+    /// Queues an event already encoded (``ServerSentEvent/encoded``): one
+    /// encoding for many streams that carry the same event.
+    @discardableResult
+    public func send(encoded bytes: [UInt8]) -> SendResult {
+        switch continuation.yield(.event(bytes)) {
         case .enqueued: return .queued
         case .dropped:
             fellBehind.store(true, ordering: .relaxed)

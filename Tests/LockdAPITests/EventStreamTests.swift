@@ -56,6 +56,18 @@ import Testing
             #expect(lost.event == "lost")
             #expect(lost.fence == takenFence)
 
+            // A reader's lease (the grants layout on Redis) released.
+            let reader = try await lockd.send("POST", "/locks/\(prefix)r", body: #"{"ttl_ms":60000,"mode":"shared","owner":"reader-1"}"#)
+            let readerToken = try #require(reader.json["token"] as? String)
+            tokens.append(readerToken)
+            #expect(try await events.next().event == "acquired")
+            #expect(try await lockd.send("DELETE", "/locks/\(prefix)r", headers: ["Lock-Token": readerToken]).status == 204)
+            let readerReleased = try await events.next()
+            #expect(readerReleased.event == "released")
+            #expect(readerReleased.fence == reader.json["fence"] as? Int)
+            #expect(readerReleased.json["mode"] as? String == "shared")
+            #expect(readerReleased.json["owner"] as? String == "reader-1")
+
             // Expired: nothing announces it; the watching lockd finds it.
             let short = try await lockd.send("POST", "/locks/\(prefix)b", body: #"{"ttl_ms":150,"mode":"shared"}"#)
             tokens.append(try #require(short.json["token"] as? String))
