@@ -79,8 +79,9 @@ extension LockEvent {
 
     /// Parses ``message``; nil for anything else.
     init?(message: String) {
-        let parts = message.split(separator: "\n", maxSplits: 7, omittingEmptySubsequences: false)
-        guard parts.count == 8, let kind = Kind(rawValue: String(parts[0])), let name = try? LockName(String(parts[1])),
+        let parts = message.utf8.split(separator: UInt8(ascii: "\n"), maxSplits: 7, omittingEmptySubsequences: false)
+            .map { String(decoding: $0, as: UTF8.self) }
+        guard parts.count == 8, let kind = Kind(rawValue: parts[0]), let name = try? LockName(parts[1]),
               let fence = Int64(parts[2]), let atMs = Int64(parts[4]) else { return nil }
         let mode: LockMode
         switch parts[3] {
@@ -88,8 +89,8 @@ extension LockEvent {
         case "s": mode = .shared
         default: return nil
         }
-        self.init(kind, name: name, fence: fence, owner: parts[7].isEmpty ? nil : String(parts[7]),
-                  client: parts[6].isEmpty ? nil : String(parts[6]), mode: mode, atMs: atMs,
+        self.init(kind, name: name, fence: fence, owner: parts[7].isEmpty ? nil : parts[7],
+                  client: parts[6].isEmpty ? nil : parts[6], mode: mode, atMs: atMs,
                   expiresAtMs: parts[5].isEmpty ? nil : Int64(parts[5]))
     }
 }

@@ -53,7 +53,9 @@ public final class LockEventHub: Sendable {
         /// Leases reported ended lately: a late `released` after an
         /// `expired` (or the reverse) is not reported twice.
         var ended: Set<Key> = []
+        /// The same keys, oldest at `endedNext` once full (a ring).
         var endedOrder: [Key] = []
+        var endedNext = 0
         /// The deadline the expiry task sleeps towards (monotonic ns).
         var nextDeadline: UInt64 = .max
     }
@@ -139,9 +141,12 @@ public final class LockEventHub: Sendable {
             case .released, .expired, .lost:
                 state.tracked[key] = nil
                 guard state.ended.insert(key).inserted else { return ([], nil) }
-                state.endedOrder.append(key)
-                if state.endedOrder.count > Self.endedMemory {
-                    state.ended.remove(state.endedOrder.removeFirst())
+                if state.endedOrder.count < Self.endedMemory {
+                    state.endedOrder.append(key)
+                } else {
+                    state.ended.remove(state.endedOrder[state.endedNext])
+                    state.endedOrder[state.endedNext] = key
+                    state.endedNext = (state.endedNext + 1) % Self.endedMemory
                 }
             }
             state.sequence += 1

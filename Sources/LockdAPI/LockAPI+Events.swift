@@ -50,8 +50,18 @@ final class EventEncoder: Sendable {
     /// The `id:`, `event:` and `data:` lines of `delivery`.
     func encoded(_ delivery: LockEventHub.Delivery) -> [UInt8] {
         if let bytes = last.withLock({ $0.sequence == delivery.sequence ? $0.bytes : nil }) { return bytes }
-        let bytes = ServerSentEvent(id: String(delivery.sequence), event: delivery.event.kind.rawValue,
-                                    data: String(decoding: LockJSON.event(delivery.event), as: UTF8.self)).encoded
+        // Written as bytes: the id is digits, the kind a word, and the JSON
+        // one line (JSON strings escape line breaks), so no field needs
+        // ServerSentEvent's line splitting.
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(256)
+        bytes += "id: ".utf8
+        ASCIIDigits.append(Int64(truncatingIfNeeded: delivery.sequence), to: &bytes)
+        bytes += "\nevent: ".utf8
+        bytes += delivery.event.kind.rawValue.utf8
+        bytes += "\ndata: ".utf8
+        bytes += LockJSON.event(delivery.event)
+        bytes += "\n\n".utf8
         last.withLock { $0 = (delivery.sequence, bytes) }
         return bytes
     }

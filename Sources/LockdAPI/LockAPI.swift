@@ -69,7 +69,6 @@ public struct LockAPI: Sendable {
         router.add(.get, "/locks/{name}", name: "status") { _, context in await status(context) }
         router.add(.get, "/locks/{name}/holders/{fence}", name: "holder") { _, context in await holder(context) }
         router.add(.get, "/locks", name: "list") { request, context in await list(request, context) }
-        router.add(.get, "/events", name: "events") { request, context in await events(request, context) }
         router.add(.get, "/healthz", name: "healthz") { _, _ in Self.json(.ok, #"{"status":"ok"}"#) }
         router.add(.get, "/readyz", name: "readyz") { _, context in await ready(context) }
         router.add(.get, "/metrics", name: "metrics") { [metricsText] _, _ in
@@ -78,6 +77,8 @@ public struct LockAPI: Sendable {
         // Compressed here, once, when lockd starts; each request picks a coding.
         let spec = PrecompressedBody(OpenAPIDocument.bytes, contentType: "application/yaml")
         router.add(.get, "/openapi.yaml", name: "openapi") { request, _ in spec.response(to: request) }
+        // Last: routes are matched in order, and these two are rare.
+        router.add(.get, "/events", name: "events") { request, context in await events(request, context) }
         let page = PrecompressedBody(Array(StatusPage.html.utf8), contentType: "text/html; charset=utf-8")
         router.add(.get, "/", name: "page") { request, _ in page.response(to: request) }
         return router
