@@ -179,6 +179,15 @@ import Testing
         }
     }
 
+    @Test func lockdShuttingDownClosesItsStreams() async throws {
+        let events = try await StoreKind.memory.withLockd(logLevel: .info) { lockd in
+            let events = try await EventStreamReader.open(port: lockd.url.port, prefix: "")
+            #expect(events.status == 200)
+            return events
+        }
+        #expect(await events.client.closedByServer(within: .seconds(10)), "the stream stayed open after lockd shut down")
+    }
+
     static func hex(_ secret: String) -> String { SHA256Digest(hashing: secret)?.hex ?? "" }
 
     static func instant(_ text: String) -> Date? {
