@@ -47,7 +47,11 @@ public final class LockEventHub: Sendable {
     }
 
     private struct State {
-        var watchers: [UInt64: Watcher] = [:]
+        /// Watchers grouped by prefix: an event is matched against each
+        /// distinct prefix once, so streams on prefixes it misses cost it
+        /// nothing (a thousand streams often share a handful of prefixes).
+        var byPrefix: [String: [UInt64: Watcher]] = [:]
+        var watcherCount = 0
         var sequence: UInt64 = 0
         var tracked: [Key: TrackedLease] = [:]
         /// Leases reported ended lately: a late `released` after an
@@ -88,8 +92,10 @@ public final class LockEventHub: Sendable {
     /// `prefix` and is in `names`.
     public func watch(_ id: UInt64, prefix: String, within names: LockNameSet, sink: @escaping Sink) {
         let first = state.withLock { state in
-            state.watchers[id] = Watcher(prefix: prefix, names: names, sink: sink)
-            return state.watchers.count == 1
+            if state.byPrefix[prefix, default: [:]].updateValue(Watcher(prefix: prefix, names: names, sink: sink), forKey: id) == nil {
+                state.watcherCount += 1
+            }
+            return state.watcherCount == 1
         }
         if first { interest(true) }
     }
@@ -97,7 +103,11 @@ public final class LockEventHub: Sendable {
     /// Stops the watch `id` (no harm if it has ended already).
     public func unwatch(_ id: UInt64) {
         let last = state.withLock { state in
-            guard state.watchers.removeValue(forKey: id) != nil, state.watchers.isEmpty else { return false }
+            guard let prefix = state.byPrefix.first(where: { $0.value[id] != nil })?.key else { return false }
+            state.byPrefix[prefix]?[id] = nil
+            if state.byPrefix[prefix]?.isEmpty == true { state.byPrefix[prefix] = nil }
+            state.watcherCount -= 1
+            guard state.watcherCount == 0 else { return false }
             state.tracked = [:]
             return true
         }
@@ -105,7 +115,7 @@ public final class LockEventHub: Sendable {
     }
 
     /// How many watchers this process has.
-    public var watcherCount: Int { state.withLock { $0.watchers.count } }
+    public var watcherCount: Int { state.withLock { $0.watcherCount } }
 
     /// Tracks the expiry of leases held before a watch began (a listing's).
     func track(_ locks: [LockStatus]) {
@@ -128,7 +138,10 @@ public final class LockEventHub: Sendable {
     func receive(_ event: LockEvent) {
         let now = MonotonicClock.now()
         let (deliveries, newDeadline) = state.withLock { state -> ([(UInt64, Sink, Delivery)], UInt64?) in
-            let watchers = state.watchers.filter { $0.value.covers(event.name) }
+            var watchers: [(UInt64, Watcher)] = []
+            for (prefix, group) in state.byPrefix where event.name.value.hasPrefix(prefix) {
+                for (id, watcher) in group where watcher.covers(event.name) { watchers.append((id, watcher)) }
+            }
             guard !watchers.isEmpty else { return ([], nil) }
             let key = Key(name: event.name, fence: event.fence)
             var newDeadline: UInt64?
@@ -151,7 +164,7 @@ public final class LockEventHub: Sendable {
             }
             state.sequence += 1
             let delivery = Delivery(sequence: state.sequence, event: event)
-            return (watchers.map { ($0.key, $0.value.sink, delivery) }, newDeadline)
+            return (watchers.map { ($0.0, $0.1.sink, delivery) }, newDeadline)
         }
         if let newDeadline { scheduled(newDeadline) }
         for (id, sink, delivery) in deliveries where !sink(delivery) { unwatch(id) }
@@ -185,7 +198,7 @@ public final class LockEventHub: Sendable {
         let deadline = MonotonicClock.now() + UInt64(max(0, remainingMs) + Self.expiryMarginMs) * 1_000_000
         let scheduled = state.withLock { state -> Bool in
             let key = Key(name: lease.event.name, fence: lease.event.fence)
-            guard state.tracked[key] == nil, !state.ended.contains(key), !state.watchers.isEmpty else { return false }
+            guard state.tracked[key] == nil, !state.ended.contains(key), state.watcherCount > 0 else { return false }
             state.tracked[key] = TrackedLease(deadline: deadline, event: lease.event)
             return true
         }

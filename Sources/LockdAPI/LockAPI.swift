@@ -38,7 +38,7 @@ public struct LockAPI: Sendable {
         engine: LockEngine,
         storeName: String = "memory",
         factory: any MetricsFactory = NOOPMetricsHandler.instance,
-        eventStreams: ServerSentEventStream.Configuration = .init(),
+        eventStreams: ServerSentEventStream.Configuration = LockAPI.eventStreamDefaults,
         metrics: @escaping @Sendable () -> [UInt8] = { [] }
     ) {
         self.engine = engine
@@ -48,6 +48,11 @@ public struct LockAPI: Sendable {
         self.acquires = AcquireMetrics(factory: factory)
         self.metricsText = metrics
     }
+
+    /// Event streams by default: 1 024 events may wait for a reader (a
+    /// reader that keeps up with thousands of events a second still falls
+    /// behind for a moment when the loop is busy), a keep-alive every 15 s.
+    public static let eventStreamDefaults = ServerSentEventStream.Configuration(backlog: 1_024)
 
     /// The largest fence (2^53 - 1, so every JSON client reads it exactly).
     static let maxFence: Int64 = 9_007_199_254_740_991

@@ -46,7 +46,7 @@ public final class LockdMetrics: Sendable {
     ///   - openConnections: the HTTP server's open connections, read at scrape time.
     public func api(
         engine: LockEngine, redis: RedisClient?, accessLog: AccessLog?, access: AccessRules? = nil,
-        eventStreams: ServerSentEventStream.Configuration = .init(),
+        eventStreams: ServerSentEventStream.Configuration = LockAPI.eventStreamDefaults,
         openConnections: @escaping @Sendable () -> Int
     ) -> (responder: CompressingResponder<AccessControlResponder>, observer: any HTTPExchangeObserver) {
         let redisStats = redis.map(Self.stats(of:))

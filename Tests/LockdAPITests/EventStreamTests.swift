@@ -120,7 +120,7 @@ import Testing
     }
 
     @Test func aReaderThatFallsBehindIsCutOffAloneWithAFinalComment() async throws {
-        // 100 events a round fit the 256-event backlog of a reader that keeps up.
+        // 100 events a round fit the backlog of a reader that keeps up.
         try await StoreKind.memory.withLockd(logLevel: .info, configure: { $0.http.maxStreamBacklog = 32 << 10 }) { lockd in
             let prefix = uniqueLockName() + ":"
             let slow = try await EventStreamReader.open(port: lockd.url.port, prefix: prefix)

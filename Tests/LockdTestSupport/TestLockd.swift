@@ -45,7 +45,7 @@ public struct TestLockd: Sendable {
         /// The auth file's rules (`--auth-file`); nil serves every request.
         public var authPolicy: AccessPolicy?
         /// The backlog and keep-alive of `GET /events` streams.
-        public var eventStreams = ServerSentEventStream.Configuration()
+        public var eventStreams = LockAPI.eventStreamDefaults
     }
 
     /// The in-process lock engine.
