@@ -47,7 +47,8 @@ public final class LockEngine: Sendable {
         self.upkeep = Doorbell(loop: upkeepLoop ?? loops.next())
         let expiryBell = Doorbell(loop: upkeepLoop ?? loops.next())
         self.expiryBell = expiryBell
-        self.events = LockEventHub(expiryBell: expiryBell) { [store] interested in store.setEventInterest(interested) }
+        self.events = LockEventHub(expiryBell: expiryBell, interest: { [store] interested in store.setEventInterest(interested) },
+                                   prefixes: { [store] prefixes in store.setWatchedPrefixes(prefixes) })
         self.metrics = metrics
         self.logger = logger
     }
@@ -62,7 +63,7 @@ public final class LockEngine: Sendable {
     nonisolated(nonsending) public func acquire(_ request: AcquireRequest) async throws(LockError) -> AcquireGrant {
         let grant = try await acquireUnmetered(request)
         metrics.granted(grant.lease, isRetry: grant.isRetry)
-        if store.mayHaveEventWatchers { store.publish(LockEvent(grant.isRetry ? .renewed : .acquired, lease: grant.lease, client: request.client)) }
+        if store.mayWatch(request.name) { store.publish(LockEvent(grant.isRetry ? .renewed : .acquired, lease: grant.lease, client: request.client)) }
         return grant
     }
 
@@ -99,14 +100,14 @@ public final class LockEngine: Sendable {
             throw .leaseLost
         }
         metrics.renewed(lease)
-        if store.mayHaveEventWatchers { store.publish(LockEvent(.renewed, lease: lease, client: nil)) }
+        if store.mayWatch(name) { store.publish(LockEvent(.renewed, lease: lease, client: nil)) }
         return lease
     }
 
     /// Ends a lease and hands the lock to the next waiter.
     /// - Throws: ``LockError/leaseLost`` when `token` does not hold the lock.
     nonisolated(nonsending) public func release(_ name: LockName, token: LeaseToken) async throws(LockError) {
-        if store.mayHaveEventWatchers { return try await releaseReporting(name, token: token) }
+        if store.mayWatch(name) { return try await releaseReporting(name, token: token) }
         guard try await store.release(name, token: token) else {
             metrics.leaseEnded(.lost, name: name, token: token)
             throw .leaseLost
@@ -120,7 +121,7 @@ public final class LockEngine: Sendable {
     /// - Throws: ``LockError/notHeld(fence:)`` when no live lease of `name`
     ///   has that fence.
     public func forceRelease(_ name: LockName, fence: Int64) async throws(LockError) {
-        guard store.mayHaveEventWatchers else {
+        guard store.mayWatch(name) else {
             guard let token = try await store.forceRelease(name, fence: fence) else { throw .notHeld(fence: fence) }
             metrics.leaseEnded(.lost, name: name, token: token)
             return

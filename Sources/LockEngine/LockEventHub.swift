@@ -68,6 +68,7 @@ public final class LockEventHub: Sendable {
     private let nextID = Atomic<UInt64>(0)
     private let expiryBell: Doorbell
     private let interest: @Sendable (Bool) -> Void
+    private let prefixesChanged: @Sendable ([String]) -> Void
 
     /// How many ended leases are remembered for de-duplication.
     static let endedMemory = 4_096
@@ -76,10 +77,12 @@ public final class LockEventHub: Sendable {
     static let expiryMarginMs: Int64 = 2
 
     /// A hub whose expiry task sleeps on `expiryBell`; `interest` hears when
-    /// the first watcher comes and the last goes.
-    init(expiryBell: Doorbell, interest: @escaping @Sendable (Bool) -> Void) {
+    /// the first watcher comes and the last goes, `prefixes` the distinct
+    /// watched prefixes whenever they change.
+    init(expiryBell: Doorbell, interest: @escaping @Sendable (Bool) -> Void, prefixes: @escaping @Sendable ([String]) -> Void = { _ in }) {
         self.expiryBell = expiryBell
         self.interest = interest
+        self.prefixesChanged = prefixes
     }
 
     /// An id for ``watch(_:prefix:within:sink:)``, made first so that the
@@ -91,26 +94,33 @@ public final class LockEventHub: Sendable {
     /// Starts handing `sink` every event of a name that starts with
     /// `prefix` and is in `names`.
     public func watch(_ id: UInt64, prefix: String, within names: LockNameSet, sink: @escaping Sink) {
-        let first = state.withLock { state in
+        let (first, newPrefixes) = state.withLock { state -> (Bool, [String]?) in
+            let isNewPrefix = state.byPrefix[prefix] == nil
             if state.byPrefix[prefix, default: [:]].updateValue(Watcher(prefix: prefix, names: names, sink: sink), forKey: id) == nil {
                 state.watcherCount += 1
             }
-            return state.watcherCount == 1
+            return (state.watcherCount == 1, isNewPrefix ? Array(state.byPrefix.keys) : nil)
         }
+        if let newPrefixes { prefixesChanged(newPrefixes) }
         if first { interest(true) }
     }
 
     /// Stops the watch `id` (no harm if it has ended already).
     public func unwatch(_ id: UInt64) {
-        let last = state.withLock { state in
-            guard let prefix = state.byPrefix.first(where: { $0.value[id] != nil })?.key else { return false }
+        let (last, newPrefixes) = state.withLock { state -> (Bool, [String]?) in
+            guard let prefix = state.byPrefix.first(where: { $0.value[id] != nil })?.key else { return (false, nil) }
             state.byPrefix[prefix]?[id] = nil
-            if state.byPrefix[prefix]?.isEmpty == true { state.byPrefix[prefix] = nil }
+            var newPrefixes: [String]?
+            if state.byPrefix[prefix]?.isEmpty == true {
+                state.byPrefix[prefix] = nil
+                newPrefixes = Array(state.byPrefix.keys)
+            }
             state.watcherCount -= 1
-            guard state.watcherCount == 0 else { return false }
+            guard state.watcherCount == 0 else { return (false, newPrefixes) }
             state.tracked = [:]
-            return true
+            return (true, newPrefixes)
         }
+        if let newPrefixes { prefixesChanged(newPrefixes) }
         if last { interest(false) }
     }
 

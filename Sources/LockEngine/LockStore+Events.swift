@@ -5,6 +5,10 @@
 extension LockStore {
     public var mayHaveEventWatchers: Bool { false }
 
+    public func mayWatch(_ name: LockName) -> Bool { mayHaveEventWatchers }
+
+    public func setWatchedPrefixes(_ prefixes: [String]) {}
+
     public func publish(_ event: LockEvent) {}
 
     public func setEventInterest(_ interested: Bool) {}

@@ -317,6 +317,14 @@ public protocol LockStore: Sendable {
     /// operation, so it must be cheap.
     var mayHaveEventWatchers: Bool { get }
 
+    /// Whether an event of `name` may reach a watcher anywhere (a watched
+    /// prefix covers it); when false its event is not published.
+    func mayWatch(_ name: LockName) -> Bool
+
+    /// The distinct prefixes this process's watchers watch now, for the
+    /// other processes to decide what to publish.
+    func setWatchedPrefixes(_ prefixes: [String])
+
     /// Sends `event` to every lockd sharing the store that wants events
     /// (through ``deliverEvents(to:)``); never waits.
     func publish(_ event: LockEvent)

@@ -1,4 +1,5 @@
 import LockdRedis
+import LockdTransport
 import Logging
 import Synchronization
 
@@ -13,6 +14,12 @@ import Synchronization
 /// wake-ups), turning it on everywhere. A generation count keeps a late
 /// "nobody" reply from undoing a newer announcement. In a Redis Cluster a
 /// `PUBLISH` counts only one node's subscribers, so there it never stops.
+///
+/// Announcements carry the instance's watched prefixes (and are repeated
+/// every ``reannounceInterval``), so that events of names nobody watches
+/// are not published at all. An instance that may have missed
+/// announcements (just started, or its subscription was renewed) publishes
+/// everything for ``graceInterval``, until it has heard them again.
 final class RedisEventChannel: Sendable {
     /// Where events go.
     static let eventsChannel = "lockd:events"
@@ -20,6 +27,7 @@ final class RedisEventChannel: Sendable {
     static let watchingChannel = "lockd:events:watching"
 
     private let client: RedisClient
+    private let instanceID: String
     private let countsEverySubscriber: Bool
     private let logger: Logger
 
@@ -41,12 +49,29 @@ final class RedisEventChannel: Sendable {
     }
 
     private let interest = Mutex(Interest())
+
+    /// The prefixes watched on this instance and, as last announced, on
+    /// the others.
+    private struct Prefixes {
+        var local: [String] = []
+        var remote: [String: (prefixes: [String], until: UInt64)] = [:]
+        /// Publish every event until then (monotonic ns).
+        var allUntil: UInt64
+    }
+
+    private let prefixes: Mutex<Prefixes>
+    static let reannounceInterval = Duration.seconds(5)
+    static let graceInterval = Duration.seconds(6)
+    /// How long an announcement holds without being repeated.
+    static let announcementLifetime = Duration.seconds(12)
     private let changes: AsyncStream<Void>
     private let changed: AsyncStream<Void>.Continuation
 
     /// A channel over `client`; `countsEverySubscriber` is false on a cluster.
-    init(client: RedisClient, countsEverySubscriber: Bool, logger: Logger) {
+    init(client: RedisClient, instanceID: String, countsEverySubscriber: Bool, logger: Logger) {
         self.client = client
+        self.instanceID = instanceID
+        self.prefixes = Mutex(Prefixes(allUntil: MonotonicClock.now() + MonotonicClock.nanoseconds(Self.graceInterval)))
         self.countsEverySubscriber = countsEverySubscriber
         self.logger = logger
         (changes, changed) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
@@ -69,9 +94,47 @@ final class RedisEventChannel: Sendable {
         }
     }
 
-    /// Someone may watch (an announcement, or a reconnection that may have
-    /// lost one): publish again.
+    /// Whether an event of `name` may reach a watcher: someone watches a
+    /// prefix of it, or this instance cannot be sure nobody does.
+    func mayWatch(_ name: LockName) -> Bool {
+        guard watched.load(ordering: .relaxed) else { return false }
+        let now = MonotonicClock.now()
+        return prefixes.withLock { prefixes in
+            if now < prefixes.allUntil { return true }
+            if prefixes.local.contains(where: { name.value.hasPrefix($0) }) { return true }
+            return prefixes.remote.values.contains { entry in entry.until > now && entry.prefixes.contains { name.value.hasPrefix($0) } }
+        }
+    }
+
+    /// The distinct prefixes this instance's watchers watch now; announced.
+    func setLocalPrefixes(_ local: [String]) {
+        prefixes.withLock { $0.local = local }
+        if interest.withLock({ $0.subscription != nil }) { announce() }
+    }
+
+    /// An announcement on ``watchingChannel``: `instance` then one `P`-led
+    /// line per prefix (none: that instance stopped watching).
+    func heard(announcement message: String) {
+        let lines = message.split(separator: "\n", omittingEmptySubsequences: false)
+        guard let instance = lines.first, !instance.isEmpty else { return someoneMayWatch() }
+        let watchedPrefixes = lines.dropFirst().filter { $0.hasPrefix("P") }.map { String($0.dropFirst()) }
+        let until = MonotonicClock.now() + MonotonicClock.nanoseconds(Self.announcementLifetime)
+        prefixes.withLock { prefixes in
+            prefixes.remote[String(instance)] = watchedPrefixes.isEmpty ? nil : (watchedPrefixes, until)
+        }
+        if !watchedPrefixes.isEmpty { publishAgain() }
+    }
+
+    /// Someone may watch unseen (a reconnection that may have lost
+    /// announcements): publish everything for a while.
     func someoneMayWatch() {
+        let until = MonotonicClock.now() + MonotonicClock.nanoseconds(Self.graceInterval)
+        prefixes.withLock { $0.allUntil = max($0.allUntil, until) }
+        publishAgain()
+    }
+
+    /// Undoes an earlier "nobody listens".
+    private func publishAgain() {
         publication.withLock { publication in
             publication.generation &+= 1
             publication.watched = true
@@ -163,9 +226,19 @@ final class RedisEventChannel: Sendable {
         }
     }
 
-    /// Tells every instance (this one at once) that someone watches.
+    /// Tells every instance (this one at once) which prefixes this one watches.
     private func announce() {
-        someoneMayWatch()
-        client.publish(Self.watchingChannel, message: "")
+        let local = prefixes.withLock { $0.local }
+        heard(announcement: ([instanceID] + local.map { "P" + $0 }).joined(separator: "\n"))
+        client.publish(Self.watchingChannel, message: ([instanceID] + local.map { "P" + $0 }).joined(separator: "\n"))
+    }
+
+    /// Repeats this instance's announcement while it watches, so that
+    /// instances that start later learn of it; until the task is cancelled.
+    func reannounce() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: Self.reannounceInterval)
+            if interest.withLock({ $0.subscription != nil }) { announce() }
+        }
     }
 }

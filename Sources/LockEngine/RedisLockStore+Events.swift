@@ -7,6 +7,10 @@ import RESP
 extension RedisLockStore {
     public var mayHaveEventWatchers: Bool { eventChannel.mayHaveWatchers }
 
+    public func mayWatch(_ name: LockName) -> Bool { eventChannel.mayWatch(name) }
+
+    public func setWatchedPrefixes(_ prefixes: [String]) { eventChannel.setLocalPrefixes(prefixes) }
+
     public func publish(_ event: LockEvent) { eventChannel.publish(event) }
 
     public func setEventInterest(_ interested: Bool) { eventChannel.setInterest(interested) }

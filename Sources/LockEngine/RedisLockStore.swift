@@ -70,7 +70,7 @@ public final class RedisLockStore: LockStore {
         self.metrics = metrics
         self.logger = logger
         let countsEverySubscriber = if case .shared = livenessKeys { true } else { false }
-        self.eventChannel = RedisEventChannel(client: client, countsEverySubscriber: countsEverySubscriber, logger: logger)
+        self.eventChannel = RedisEventChannel(client: client, instanceID: instanceID, countsEverySubscriber: countsEverySubscriber, logger: logger)
     }
 
     /// A Redis deployment's primaries may have replicas to confirm grants on.
@@ -294,6 +294,7 @@ public final class RedisLockStore: LockStore {
             // waiter without a hop through the global executor.
             group.addTask(executorPreference: client.subscriptionLoop) { await self.deliverWakeups(to: handler) }
             group.addTask { await self.eventChannel.deliver(to: handler) }
+            group.addTask { await self.eventChannel.reannounce() }
             // A (re)connected command connection: the store may have
             // restarted empty, or failed over to a replica that lacks the
             // latest queue entries.
@@ -324,7 +325,7 @@ public final class RedisLockStore: LockStore {
                 for await event in subscription {
                     switch event {
                     case .message(let message) where message.channel == RedisEventChannel.watchingChannel:
-                        eventChannel.someoneMayWatch()
+                        eventChannel.heard(announcement: message.string)
                     case .message(let message):
                         if let wakeup = wakeup(from: message.string) { handler(.wakeup(wakeup)) }
                     case .resubscribed:
