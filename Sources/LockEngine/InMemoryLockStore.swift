@@ -20,6 +20,8 @@ public final class InMemoryLockStore: LockStore {
     fileprivate typealias Notice = (event: StoreEvent, handler: @Sendable (StoreEvent) -> Void)
 
     private let state = Mutex(State())
+    /// Whether this process has event watchers.
+    private let watched = Atomic<Bool>(false)
 
     /// Creates an empty store.
     public init() {}
@@ -84,33 +86,52 @@ public final class InMemoryLockStore: LockStore {
     }
 
     nonisolated(nonsending) public func release(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool {
-        let now = WallClock.milliseconds()
-        let (released, notice) = state.withLock { state -> (Bool, Notice?) in
-            guard var record = state.records[name],
-                  let index = record.leases.firstIndex(where: { $0.token == token && $0.expiresAtMs > now })
-            else { return (false, nil) }
-            record.leases.remove(at: index)
-            record.dropExpired(now: now)
-            state.store(record, for: name)
-            return (true, state.notice(for: name, record, now: now))
-        }
-        if let notice { notice.handler(notice.event) }
-        return released
+        end(name) { $0.token == token } != nil
     }
 
     public func forceRelease(_ name: LockName, fence: Int64) async throws(LockError) -> LeaseToken? {
+        end(name) { $0.fence == fence }?.token
+    }
+
+    public func releaseReportingHolder(_ name: LockName, token: LeaseToken) async throws(LockError) -> Holder? {
+        end(name) { $0.token == token }?.holder
+    }
+
+    public func forceReleaseReportingHolder(_ name: LockName, fence: Int64) async throws(LockError) -> (token: LeaseToken, holder: Holder)? {
+        end(name) { $0.fence == fence }
+    }
+
+    /// Ends the live lease of `name` that `matches`, waking the waiters
+    /// that fit now; the ended lease's token and holder, or nil.
+    private func end(_ name: LockName, where matches: (Record.StoredLease) -> Bool) -> (token: LeaseToken, holder: Holder)? {
         let now = WallClock.milliseconds()
-        let (token, notice) = state.withLock { state -> (LeaseToken?, Notice?) in
+        let (ended, notice) = state.withLock { state -> ((token: LeaseToken, holder: Holder)?, Notice?) in
             guard var record = state.records[name],
-                  let index = record.leases.firstIndex(where: { $0.fence == fence && $0.expiresAtMs > now })
+                  let index = record.leases.firstIndex(where: { matches($0) && $0.expiresAtMs > now })
             else { return (nil, nil) }
-            let token = record.leases.remove(at: index).token
+            let lease = record.leases.remove(at: index)
+            let holder = Holder(owner: lease.owner, fence: lease.fence, expiresAtMs: lease.expiresAtMs, remainingMs: lease.expiresAtMs - now,
+                                mode: lease.mode, client: lease.client)
             record.dropExpired(now: now)
             state.store(record, for: name)
-            return (token, state.notice(for: name, record, now: now))
+            return ((lease.token, holder), state.notice(for: name, record, now: now))
         }
         if let notice { notice.handler(notice.event) }
-        return token
+        return ended
+    }
+
+    // MARK: Events
+
+    public var mayHaveEventWatchers: Bool { watched.load(ordering: .relaxed) }
+
+    /// One process: the event goes straight to this process's watchers.
+    public func publish(_ event: LockEvent) {
+        guard watched.load(ordering: .relaxed), let handler = state.withLock({ $0.wakeHandler }) else { return }
+        handler(.lock(event))
+    }
+
+    public func setEventInterest(_ interested: Bool) {
+        watched.store(interested, ordering: .relaxed)
     }
 
     public func status(of name: LockName) async throws(LockError) -> LockStatus {

@@ -37,6 +37,9 @@ extension LockEngine {
             group.addTask { [self] in
                 await keepWaitersQueued()
             }
+            group.addTask { [self] in
+                await watchExpiries()
+            }
         }
     }
 
@@ -48,6 +51,8 @@ extension LockEngine {
             pendingUpkeep.withLock { $0.reconcileAll = true }
             waiters.wakeOutageParked()
             upkeep.ring()
+        case .lock(let event):
+            events.receive(event)
         }
     }
 

@@ -24,6 +24,10 @@ public final class LockEngine: Sendable {
     let upkeep: Doorbell
     /// Work for the upkeep task.
     let pendingUpkeep = Mutex(PendingUpkeep())
+    /// This process's event watchers (`GET /events`).
+    public let events: LockEventHub
+    /// Wakes the expiry task when a watched lease may expire sooner.
+    let expiryBell: Doorbell
 
     /// Creates an engine over `store`; `loops` runs its timers.
     /// - Parameter upkeepLoop: times the liveness beat; give it a loop that
@@ -41,6 +45,10 @@ public final class LockEngine: Sendable {
         self.configuration = configuration
         self.waiters = WaiterRegistry(loops: loops)
         self.upkeep = Doorbell(loop: upkeepLoop ?? loops.next())
+        let expiryBell = Doorbell(loop: upkeepLoop ?? loops.next())
+        self.expiryBell = expiryBell
+        self.events = LockEventHub(expiryBell: expiryBell, interest: { [store] interested in store.setEventInterest(interested) },
+                                   prefixes: { [store] prefixes in store.setWatchedPrefixes(prefixes) })
         self.metrics = metrics
         self.logger = logger
     }
@@ -55,6 +63,7 @@ public final class LockEngine: Sendable {
     nonisolated(nonsending) public func acquire(_ request: AcquireRequest) async throws(LockError) -> AcquireGrant {
         let grant = try await acquireUnmetered(request)
         metrics.granted(grant.lease, isRetry: grant.isRetry)
+        if store.mayWatch(request.name) { store.publish(LockEvent(grant.isRetry ? .renewed : .acquired, lease: grant.lease, client: request.client)) }
         return grant
     }
 
@@ -91,12 +100,14 @@ public final class LockEngine: Sendable {
             throw .leaseLost
         }
         metrics.renewed(lease)
+        if store.mayWatch(name) { store.publish(LockEvent(.renewed, lease: lease, client: nil)) }
         return lease
     }
 
     /// Ends a lease and hands the lock to the next waiter.
     /// - Throws: ``LockError/leaseLost`` when `token` does not hold the lock.
     nonisolated(nonsending) public func release(_ name: LockName, token: LeaseToken) async throws(LockError) {
+        if store.mayWatch(name) { return try await releaseReporting(name, token: token) }
         guard try await store.release(name, token: token) else {
             metrics.leaseEnded(.lost, name: name, token: token)
             throw .leaseLost
@@ -110,8 +121,27 @@ public final class LockEngine: Sendable {
     /// - Throws: ``LockError/notHeld(fence:)`` when no live lease of `name`
     ///   has that fence.
     public func forceRelease(_ name: LockName, fence: Int64) async throws(LockError) {
-        guard let token = try await store.forceRelease(name, fence: fence) else { throw .notHeld(fence: fence) }
-        metrics.leaseEnded(.lost, name: name, token: token)
+        guard store.mayWatch(name) else {
+            guard let token = try await store.forceRelease(name, fence: fence) else { throw .notHeld(fence: fence) }
+            metrics.leaseEnded(.lost, name: name, token: token)
+            return
+        }
+        guard let ended = try await store.forceReleaseReportingHolder(name, fence: fence) else { throw .notHeld(fence: fence) }
+        metrics.leaseEnded(.lost, name: name, token: ended.token)
+        store.publish(LockEvent(.lost, name: name, holder: ended.holder, atMs: WallClock.milliseconds()))
+    }
+
+    /// ``release(_:token:)`` while someone may watch: the store says whose
+    /// lease ended, for the `released` event.
+    private func releaseReporting(_ name: LockName, token: LeaseToken) async throws(LockError) {
+        guard let holder = try await store.releaseReportingHolder(name, token: token) else {
+            metrics.leaseEnded(.lost, name: name, token: token)
+            throw .leaseLost
+        }
+        metrics.leaseEnded(.released, name: name, token: token)
+        // Fence 0: the store could not say whose lease it was.
+        guard holder.fence > 0 else { return }
+        store.publish(LockEvent(.released, name: name, holder: holder, atMs: WallClock.milliseconds()))
     }
 
     /// The lock's holders (none for a free or never-used name).

@@ -174,6 +174,9 @@ public enum StoreEvent: Sendable, Hashable {
     /// meanwhile may be lost and the store may have lost data, so the
     /// engine puts its waiters back (``LockStore/reconcile(_:)``).
     case reconnected
+    /// Something happened to a lease (on any lockd sharing the store), while
+    /// this process wants events (``LockStore/setEventInterest(_:)``).
+    case lock(LockEvent)
 }
 
 /// One name's waiters of this process, oldest first, for ``LockStore/reconcile(_:)``.
@@ -306,6 +309,43 @@ public protocol LockStore: Sendable {
 
     /// Releases the store's connections.
     func close() async
+
+    // MARK: Events (see LockStore+Events.swift)
+
+    /// Whether anyone, on any lockd sharing the store, may watch lock events
+    /// now; when false, ``publish(_:)`` is skipped. Read on every lock
+    /// operation, so it must be cheap.
+    var mayHaveEventWatchers: Bool { get }
+
+    /// Whether an event of `name` may reach a watcher anywhere (a watched
+    /// prefix covers it); when false its event is not published.
+    func mayWatch(_ name: LockName) -> Bool
+
+    /// The distinct prefixes this process's watchers watch now, for the
+    /// other processes to decide what to publish.
+    func setWatchedPrefixes(_ prefixes: [String])
+
+    /// Sends `event` to every lockd sharing the store that wants events
+    /// (through ``deliverEvents(to:)``); never waits.
+    func publish(_ event: LockEvent)
+
+    /// Whether this process has watchers: while true, events published by
+    /// any lockd reach ``deliverEvents(to:)`` as ``StoreEvent/lock(_:)``.
+    func setEventInterest(_ interested: Bool)
+
+    /// Returns once events published from now on reach this process (after
+    /// ``setEventInterest(_:)``), or after `timeout` when the store is out.
+    func waitForEvents(timeout: Duration) async
+
+    /// ``release(_:token:)``, saying whose lease ended (for its event); nil
+    /// when the token does not hold the lock.
+    /// - Throws: ``LockError/unavailable(_:)`` when the store cannot serve.
+    func releaseReportingHolder(_ name: LockName, token: LeaseToken) async throws(LockError) -> Holder?
+
+    /// ``forceRelease(_:fence:)``, saying whose lease ended; nil when no
+    /// live lease of `name` has that fence.
+    /// - Throws: ``LockError/unavailable(_:)`` when the store cannot serve.
+    func forceReleaseReportingHolder(_ name: LockName, fence: Int64) async throws(LockError) -> (token: LeaseToken, holder: Holder)?
 }
 
 extension LockStore {

@@ -17,9 +17,9 @@ import Synchronization
 /// let store = RedisLockStore(client: client, logger: logger)
 /// ```
 public final class RedisLockStore: LockStore {
-    private let client: RedisClient
+    let client: RedisClient
     private let livenessClient: RedisClient
-    private let livenessKeys: RedisLivenessKeys
+    let livenessKeys: RedisLivenessKeys
     /// How long an instance counts as alive after a beat, in milliseconds:
     /// longer than the engine's beat interval plus the longest stall (a
     /// paused VM, a starved CPU) that must not cost a waiter its place.
@@ -37,12 +37,14 @@ public final class RedisLockStore: LockStore {
     private let lastWarning = Atomic<UInt64>(0)
     /// Dates Redis's grants on this process's monotonic clock.
     private let clockOffset = StoreClockOffset()
+    /// Lock events to and from the other instances (RedisLockStore+Events.swift).
+    let eventChannel: RedisEventChannel
 
     private static let acquireScript = RedisScript(RedisLockScripts.acquire)
     private static let renewScript = RedisScript(RedisLockScripts.renew)
-    private static let releaseScript = RedisScript(RedisLockScripts.release)
-    private static let forceReleaseScript = RedisScript(RedisLockScripts.forceRelease)
-    private static let statusScript = RedisScript(RedisLockScripts.status)
+    static let releaseScript = RedisScript(RedisLockScripts.release)
+    static let forceReleaseScript = RedisScript(RedisLockScripts.forceRelease)
+    static let statusScript = RedisScript(RedisLockScripts.status)
     private static let removeWaiterScript = RedisScript(RedisLockScripts.removeWaiter)
     private static let beatScript = RedisScript(RedisLockScripts.beat)
     private static let reconcileScript = RedisScript(RedisLockScripts.reconcile)
@@ -67,6 +69,8 @@ public final class RedisLockStore: LockStore {
         self.replicationTimeout = replicationTimeout
         self.metrics = metrics
         self.logger = logger
+        let countsEverySubscriber = if case .shared = livenessKeys { true } else { false }
+        self.eventChannel = RedisEventChannel(client: client, instanceID: instanceID, countsEverySubscriber: countsEverySubscriber, logger: logger)
     }
 
     /// A Redis deployment's primaries may have replicas to confirm grants on.
@@ -157,12 +161,12 @@ public final class RedisLockStore: LockStore {
         try Self.status(of: name, from: try await run(Self.statusScript, "status", keys: Self.statusKeys(name), arguments: []))
     }
 
-    private static func statusKeys(_ name: LockName) -> [String] {
+    static func statusKeys(_ name: LockName) -> [String] {
         let keys = keys(name)
         return [keys.lease, keys.holders, keys.grants, keys.waiters]
     }
 
-    private static func status(of name: LockName, from reply: RESPValue) throws(LockError) -> LockStatus {
+    static func status(of name: LockName, from reply: RESPValue) throws(LockError) -> LockStatus {
         let fields = try Self.fields(reply, count: 4)
         return LockStatus(name: name, holders: try holders(fields[3], now: try int(fields[0])),
                           limit: Int(try int(fields[1])), waiting: Int(try int(fields[2])))
@@ -182,11 +186,11 @@ public final class RedisLockStore: LockStore {
         return holders
     }
 
-    private static func owner(_ value: RESPValue) -> String? {
+    static func owner(_ value: RESPValue) -> String? {
         value.string.flatMap { $0.isEmpty ? nil : $0 }
     }
 
-    private static func mode(_ value: RESPValue) throws(LockError) -> LockMode {
+    static func mode(_ value: RESPValue) throws(LockError) -> LockMode {
         switch value.string {
         case "x": .exclusive
         case "s": .shared
@@ -289,6 +293,8 @@ public final class RedisLockStore: LockStore {
             // On the thread that reads the messages: a wake-up reaches its
             // waiter without a hop through the global executor.
             group.addTask(executorPreference: client.subscriptionLoop) { await self.deliverWakeups(to: handler) }
+            group.addTask { await self.eventChannel.deliver(to: handler) }
+            group.addTask { await self.eventChannel.reannounce() }
             // A (re)connected command connection: the store may have
             // restarted empty, or failed over to a replica that lacks the
             // latest queue entries.
@@ -310,15 +316,21 @@ public final class RedisLockStore: LockStore {
             do {
                 // The second channel carries nothing: subscribing to it tells
                 // the scripts that this instance listens (see `listening`).
-                let subscription = try await client.subscribe(to: [RedisLockScripts.wakeupChannel, "\(RedisLockScripts.wakeupChannel):\(instanceID)"])
+                let subscription = try await client.subscribe(to: [RedisLockScripts.wakeupChannel, "\(RedisLockScripts.wakeupChannel):\(instanceID)", RedisEventChannel.watchingChannel])
                 // Announcements published while not subscribed are lost.
-                if missed { handler(.reconnected) }
+                if missed {
+                    handler(.reconnected)
+                    eventChannel.someoneMayWatch()
+                }
                 for await event in subscription {
                     switch event {
+                    case .message(let message) where message.channel == RedisEventChannel.watchingChannel:
+                        eventChannel.heard(announcement: message.string)
                     case .message(let message):
                         if let wakeup = wakeup(from: message.string) { handler(.wakeup(wakeup)) }
                     case .resubscribed:
                         handler(.reconnected)
+                        eventChannel.someoneMayWatch()
                     }
                 }
             } catch {
@@ -372,11 +384,11 @@ public final class RedisLockStore: LockStore {
 
     // MARK: Keys and replies
 
-    private struct Keys {
+    struct Keys {
         var lease, fence, waiters, holders, grants, wishes: String
     }
 
-    private static func keys(_ name: LockName) -> Keys {
+    static func keys(_ name: LockName) -> Keys {
         var name = name.value
         return name.withUTF8 { name in
             Keys(lease: key(name, "lease"), fence: key(name, "fence"), waiters: key(name, "waiters"),
@@ -386,7 +398,7 @@ public final class RedisLockStore: LockStore {
 
     /// The keys of a name as every queue-changing script takes them (the
     /// prelude's `name_keys`).
-    private func nameKeys(_ name: LockName) -> [String] {
+    func nameKeys(_ name: LockName) -> [String] {
         let keys = Self.keys(name)
         return [keys.lease, keys.fence, keys.waiters, livenessKeys.key(for: name), keys.holders, keys.grants, keys.wishes]
     }
@@ -448,17 +460,17 @@ public final class RedisLockStore: LockStore {
         return nil
     }
 
-    private static let malformed = LockError.unavailable("the lock store answered in an unexpected way")
+    static let malformed = LockError.unavailable("the lock store answered in an unexpected way")
 
     private static let notReplicated = LockError.unavailable(
         "the lease could not be replicated: no Redis replica acknowledged it in time, so it was not kept; try again shortly")
 
-    private static func fields(_ reply: RESPValue, count: Int) throws(LockError) -> [RESPValue] {
+    static func fields(_ reply: RESPValue, count: Int) throws(LockError) -> [RESPValue] {
         guard let fields = reply.array, fields.count >= count else { throw malformed }
         return fields
     }
 
-    private static func int(_ value: RESPValue) throws(LockError) -> Int64 {
+    static func int(_ value: RESPValue) throws(LockError) -> Int64 {
         guard let number = value.int else { throw malformed }
         return Int64(number)
     }
@@ -472,7 +484,7 @@ public final class RedisLockStore: LockStore {
         }
     }
 
-    nonisolated(nonsending) private func run(_ script: RedisScript, _ operation: String, keys: [String], arguments: [String]) async throws(LockError) -> RESPValue {
+    nonisolated(nonsending) func run(_ script: RedisScript, _ operation: String, keys: [String], arguments: [String]) async throws(LockError) -> RESPValue {
         try await measured(operation) { () throws(RedisError) in try await client.run(script, keys: keys, arguments: arguments) }
     }
 
@@ -494,7 +506,7 @@ public final class RedisLockStore: LockStore {
     }
 
     /// Runs one store call, recording its duration and outcome in the metrics.
-    nonisolated(nonsending) private func measured<Value>(_ operation: String, _ call: nonisolated(nonsending) () async throws(RedisError) -> Value) async throws(LockError) -> Value {
+    nonisolated(nonsending) func measured<Value>(_ operation: String, _ call: nonisolated(nonsending) () async throws(RedisError) -> Value) async throws(LockError) -> Value {
         let started = MonotonicClock.now()
         do {
             let value = try await call()
@@ -508,7 +520,7 @@ public final class RedisLockStore: LockStore {
 
     /// Every Redis failure is "unavailable" to clients, in words that name no
     /// Redis internals; the log keeps the real cause.
-    private func unavailable(_ error: RedisError) -> LockError {
+    func unavailable(_ error: RedisError) -> LockError {
         if Task.isCancelled { return .cancelled }
         // During an outage every request fails the same way: warn once a
         // second and keep the rest at debug, so the log stays readable.

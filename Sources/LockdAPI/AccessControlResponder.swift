@@ -17,7 +17,7 @@ import LockdHTTP
 public struct AccessControlResponder: HTTPResponder {
     /// What a route asks of the client.
     enum Rule: Equatable {
-        /// Anyone (health checks, the spec).
+        /// Anyone (health checks, the spec, the status page, which holds no data).
         case open
         /// Any client the file knows.
         case anyClient
@@ -28,14 +28,17 @@ public struct AccessControlResponder: HTTPResponder {
         case release
         /// Any client; the listing shows only the names it may read.
         case readableList
+        /// A client with `read` on some names; the event stream carries
+        /// only events of those names.
+        case readableEvents
     }
 
     /// Each route of ``LockAPI/router`` by name. A route missing here is
     /// refused to every client: a new route is closed until given a rule.
     static let rules: [String: Rule] = [
         "acquire": .action(.lock), "renew": .action(.lock), "release": .release,
-        "status": .action(.read), "holder": .action(.read), "list": .readableList,
-        "healthz": .open, "readyz": .open, "openapi": .open, "metrics": .anyClient,
+        "status": .action(.read), "holder": .action(.read), "list": .readableList, "events": .readableEvents,
+        "healthz": .open, "readyz": .open, "openapi": .open, "page": .open, "metrics": .anyClient,
     ]
 
     /// Whether the route named `route` has a rule (one without is closed).
@@ -82,6 +85,16 @@ public struct AccessControlResponder: HTTPResponder {
         case .readableList?:
             meters?.granted.increment()
             return await ReadableNames.$current.withValue(client.names(for: .read)) {
+                await router.respond(to: request, context: context)
+            }
+        case .readableEvents?:
+            let readable = client.names(for: .read)
+            guard !readable.isEmpty else {
+                meters?.forbidden.increment()
+                return Self.forbidden("client '\(client.id)' has no grant of read: an event stream needs one")
+            }
+            meters?.granted.increment()
+            return await ReadableNames.$current.withValue(readable) {
                 await router.respond(to: request, context: context)
             }
         case .anyClient?, .open?, .release?:

@@ -144,3 +144,18 @@ enum LockJSON {
         return json.finish()
     }
 }
+
+extension LockJSON {
+    /// An event's `data:`: `{name, fence, owner?, client?, mode, at, expires_at?}` — no token.
+    static func event(_ event: LockEvent) -> [UInt8] {
+        var json = JSONWriter()
+        json.field("name", event.name.value)
+        json.field("fence", event.fence)
+        if let owner = event.owner { json.field("owner", owner) }
+        if let client = event.client { json.field("client", client) }
+        json.field("mode", event.mode.rawValue)
+        json.instant("at", milliseconds: event.atMs)
+        if let expiresAtMs = event.expiresAtMs { json.instant("expires_at", milliseconds: expiresAtMs) }
+        return json.finish()
+    }
+}

@@ -21,6 +21,11 @@ public struct LockAPI: Sendable {
     private let acquires: AcquireMetrics
     /// One info line per 10 s for answers of 503; the rest at debug.
     private let unavailableLog = Throttle(interval: .seconds(10))
+    /// Bounds and keep-alive of `GET /events` streams.
+    let eventStreams: ServerSentEventStream.Configuration
+    let eventStreamMetrics: EventStreamMetrics
+    /// Encodes each event once for every stream.
+    let eventEncoder = EventEncoder()
 
     /// Creates the API.
     /// - Parameters:
@@ -28,17 +33,26 @@ public struct LockAPI: Sendable {
     ///   - factory: receives `lockd_acquires_total{outcome}` and
     ///     `lockd_wait_duration_seconds{outcome}`.
     ///   - metrics: renders `/metrics` (Prometheus text format).
+    ///   - eventStreams: the backlog and keep-alive of `GET /events` streams.
     public init(
         engine: LockEngine,
         storeName: String = "memory",
         factory: any MetricsFactory = NOOPMetricsHandler.instance,
+        eventStreams: ServerSentEventStream.Configuration = LockAPI.eventStreamDefaults,
         metrics: @escaping @Sendable () -> [UInt8] = { [] }
     ) {
         self.engine = engine
         self.storeName = storeName
+        self.eventStreams = eventStreams
+        self.eventStreamMetrics = EventStreamMetrics(factory: factory)
         self.acquires = AcquireMetrics(factory: factory)
         self.metricsText = metrics
     }
+
+    /// Event streams by default: 1 024 events may wait for a reader (a
+    /// reader that keeps up with thousands of events a second still falls
+    /// behind for a moment when the loop is busy), a keep-alive every 15 s.
+    public static let eventStreamDefaults = ServerSentEventStream.Configuration(backlog: 1_024)
 
     /// The largest fence (2^53 - 1, so every JSON client reads it exactly).
     static let maxFence: Int64 = 9_007_199_254_740_991
@@ -68,6 +82,10 @@ public struct LockAPI: Sendable {
         // Compressed here, once, when lockd starts; each request picks a coding.
         let spec = PrecompressedBody(OpenAPIDocument.bytes, contentType: "application/yaml")
         router.add(.get, "/openapi.yaml", name: "openapi") { request, _ in spec.response(to: request) }
+        // Last: routes are matched in order, and these two are rare.
+        router.add(.get, "/events", name: "events") { request, context in await events(request, context) }
+        let page = PrecompressedBody(Array(StatusPage.html.utf8), contentType: "text/html; charset=utf-8")
+        router.add(.get, "/", name: "page") { request, _ in page.response(to: request) }
         return router
     }
 

@@ -46,10 +46,11 @@ public final class LockdMetrics: Sendable {
     ///   - openConnections: the HTTP server's open connections, read at scrape time.
     public func api(
         engine: LockEngine, redis: RedisClient?, accessLog: AccessLog?, access: AccessRules? = nil,
+        eventStreams: ServerSentEventStream.Configuration = LockAPI.eventStreamDefaults,
         openConnections: @escaping @Sendable () -> Int
     ) -> (responder: CompressingResponder<AccessControlResponder>, observer: any HTTPExchangeObserver) {
         let redisStats = redis.map(Self.stats(of:))
-        let api = LockAPI(engine: engine, storeName: store, factory: factory) { [self] in
+        let api = LockAPI(engine: engine, storeName: store, factory: factory, eventStreams: eventStreams) { [self] in
             render(openConnections: openConnections, redis: redisStats)
         }
         let router = api.router

@@ -59,6 +59,10 @@ enum MetricCatalog {
         "lockd_waiters_restored_total": Entry("Waiters put back into a queue the store had lost (a Redis restart without persistence, say)."),
         "lockd_leases_ended_total": Entry(
             "Leases ended: released through this instance, or lost (a renew or release came after the lease was gone)."),
+        "lockd_event_streams_open": Entry("Event streams (GET /events) open on this instance now."),
+        "lockd_events_sent_total": Entry("Lock events queued for event stream readers (one per event per stream)."),
+        "lockd_event_streams_dropped_total": Entry(
+            "Event streams this instance closed because the reader fell behind its bounded backlog."),
         "lockd_leases_expired_total": Entry("Leases granted by this instance that ran out without being released."),
         "lockd_store_call_duration_seconds": Entry("Round trips to the lock store (Redis), by operation.", buckets: latencyBuckets),
         "lockd_auth_requests_total": Entry(

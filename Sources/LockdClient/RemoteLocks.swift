@@ -158,6 +158,23 @@ struct RemoteLocks: Sendable {
         }
     }
 
+    /// The event stream's body, once lockd has answered `200`; retried while
+    /// lockd cannot serve, for up to `timeout`.
+    func events(prefix: String) async throws -> HTTPBody {
+        try await retrying(until: .now + timeout) { deadline in
+            let output = try await perform(until: deadline) {
+                try await $0.streamEvents(query: .init(prefix: prefix))
+            }
+            switch output {
+            case .ok(let response): return try response.body.textEventStream
+            case .badRequest(let response): throw LockError(response)
+            case .unauthorized(let response): throw LockError(response)
+            case .forbidden(let response): throw LockError(response)
+            case .default(let status, let response): throw LockError(status: status, response)
+            }
+        }
+    }
+
     /// One page of held locks and the cursor of the next page (`nil` on the last);
     /// retried while lockd cannot serve, for up to `timeout`.
     func page(prefix: String, limit: Int, cursor: String?) async throws -> (locks: [LockStatus], next: String?) {

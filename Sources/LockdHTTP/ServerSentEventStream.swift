@@ -50,11 +50,23 @@ public final class ServerSentEventStream: Sendable {
         case ended
     }
 
-    /// What the response body writes next.
+    /// What wakes the response body: events are waiting, or a keep-alive is due.
     private enum Piece: Sendable {
-        case event([UInt8])
+        case events
         case keepAlive
     }
+
+    /// Events sent and not yet taken by the body: the body writes what
+    /// waits in few writes (up to ``batchBytes`` each), so a reader that
+    /// keeps up costs one write per batch rather than one per event.
+    private struct Pending {
+        var events: [[UInt8]] = []
+        var ended = false
+    }
+
+    /// The most a batch holds (at least one event): well under a
+    /// connection's output bound, so a batch alone never trips it.
+    static let batchBytes = 8 << 10
 
     /// The last words to a reader that fell behind.
     static let tooSlow = "the server closed this stream: the reader fell behind and its backlog is full"
@@ -65,26 +77,75 @@ public final class ServerSentEventStream: Sendable {
     /// Set once the reader fell behind: the body ends with ``tooSlow``
     /// instead of writing what waits.
     private let fellBehind = Atomic<Bool>(false)
+    private let backlog = Backlog()
+
+    /// ``Pending`` in a box the end handler can share.
+    private final class Backlog: Sendable {
+        let state = Mutex(Pending())
+    }
 
     /// Creates a stream; `onEnd` runs once, whenever and however it ends.
     public init(configuration: Configuration = Configuration(), onEnd: @escaping @Sendable () -> Void = {}) {
         self.configuration = configuration
-        (pieces, continuation) = AsyncStream.makeStream(of: Piece.self, bufferingPolicy: .bufferingOldest(max(1, configuration.backlog)))
-        continuation.onTermination = { _ in onEnd() }
+        // Only wake-ups wait here (the newest are kept): events wait in `pending`.
+        (pieces, continuation) = AsyncStream.makeStream(of: Piece.self, bufferingPolicy: .bufferingNewest(2))
+        continuation.onTermination = { [backlog] _ in
+            backlog.state.withLock { $0.ended = true }
+            onEnd()
+        }
     }
+
+    /// Whether the stream ended because its reader fell behind (so far).
+    public var endedTooSlow: Bool { fellBehind.load(ordering: .relaxed) }
 
     /// Queues `event` for the reader; never waits. Past the backlog the
     /// stream ends as too slow.
     @discardableResult
     public func send(_ event: ServerSentEvent) -> SendResult {
-        switch continuation.yield(.event(event.encoded)) {
-        case .enqueued: return .queued
-        case .dropped:
+        send(encoded: event.encoded)
+    }
+
+    /// Queues an event already encoded (``ServerSentEvent/encoded``): one
+    /// encoding for many streams that carry the same event.
+    @discardableResult
+    public func send(encoded bytes: [UInt8]) -> SendResult {
+        enum Outcome { case queued, queuedFirst, tooSlow, ended }
+        let outcome = backlog.state.withLock { pending -> Outcome in
+            if pending.ended { return .ended }
+            guard pending.events.count < max(1, configuration.backlog) else {
+                pending.ended = true
+                return .tooSlow
+            }
+            pending.events.append(bytes)
+            return pending.events.count == 1 ? .queuedFirst : .queued
+        }
+        switch outcome {
+        case .queued:
+            return .queued
+        case .queuedFirst:
+            if case .terminated = continuation.yield(.events) { return .ended }
+            return .queued
+        case .tooSlow:
             fellBehind.store(true, ordering: .relaxed)
             continuation.finish()
             return .ended
-        case .terminated: return .ended
-        @unknown default: return .ended
+        case .ended:
+            return .ended
+        }
+    }
+
+    /// Takes the events that wait, whole, up to ``batchBytes``.
+    private func takePending() -> [UInt8] {
+        backlog.state.withLock { pending in
+            var batch: [UInt8] = []
+            var taken = 0
+            for event in pending.events {
+                if taken > 0, batch.count + event.count > Self.batchBytes { break }
+                batch += event
+                taken += 1
+            }
+            pending.events.removeFirst(taken)
+            return batch
         }
     }
 
@@ -116,24 +177,31 @@ public final class ServerSentEventStream: Sendable {
     private func write(to writer: HTTPResponseBodyWriter) async {
         // Ending the sequence wakes the producer's onEnd as well as this loop.
         defer { continuation.finish() }
-        for await piece in pieces {
-            if fellBehind.load(ordering: .relaxed) { break }
-            let bytes = switch piece {
-            case .event(let bytes): bytes
-            case .keepAlive: ServerSentEvent.comment("keep-alive")
-            }
-            switch await writer.write(bytes) {
-            case .written: continue
-            case .backlogFull:
-                // The connection allows one last piece, then closes.
-                _ = await writer.write(ServerSentEvent.comment(Self.tooSlow))
-                return
-            case .closed: return
+        pieces: for await piece in pieces {
+            var bytes = takePending()
+            if case .keepAlive = piece { bytes += ServerSentEvent.comment("keep-alive") }
+            while !bytes.isEmpty {
+                if fellBehind.load(ordering: .relaxed) { break pieces }
+                switch await writer.write(bytes) {
+                case .written:
+                    bytes = takePending()
+                case .backlogFull:
+                    fellBehind.store(true, ordering: .relaxed)
+                    // The connection allows one last piece, then closes.
+                    _ = await writer.write(ServerSentEvent.comment(Self.tooSlow))
+                    return
+                case .closed:
+                    return
+                }
             }
         }
         if fellBehind.load(ordering: .relaxed) {
             _ = await writer.write(ServerSentEvent.comment(Self.tooSlow))
             await writer.closeConnectionAfterBody()
+        } else {
+            // Finished by the producer: what it sent before goes out.
+            var rest = takePending()
+            while !rest.isEmpty, case .written = await writer.write(rest) { rest = takePending() }
         }
     }
 }

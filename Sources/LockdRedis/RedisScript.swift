@@ -30,7 +30,7 @@ public struct RedisScript: Sendable, Hashable {
 extension RedisScript {
     /// `EVALSHA sha` when Redis is expected to have the script cached, else
     /// `EVAL source` (which caches it).
-    func call(keys: [String], arguments: [String], cached: Bool) -> RedisCommand {
+    public func call(keys: [String], arguments: [String], cached: Bool) -> RedisCommand {
         var command: [RESPBulk] = [cached ? "EVALSHA" : "EVAL", .string(cached ? sha1 : source), .integer(Int64(keys.count))]
         command.reserveCapacity(3 + keys.count + arguments.count)
         for key in keys { command.append(.string(key)) }

@@ -44,6 +44,8 @@ public struct TestLockd: Sendable {
         public var accessLog: AccessLog?
         /// The auth file's rules (`--auth-file`); nil serves every request.
         public var authPolicy: AccessPolicy?
+        /// The backlog and keep-alive of `GET /events` streams.
+        public var eventStreams = LockAPI.eventStreamDefaults
     }
 
     /// The in-process lock engine.
@@ -88,7 +90,8 @@ public struct TestLockd: Sendable {
                                 upkeepLoop: backend?.upkeepLoop, metrics: metrics.lock, logger: logger)
         let served = WeakHTTPServer()
         let access = configuration.authPolicy.map { AccessRules(policy: $0, factory: metrics.factory) }
-        let api = metrics.api(engine: engine, redis: backend?.client, accessLog: configuration.accessLog, access: access) {
+        let api = metrics.api(engine: engine, redis: backend?.client, accessLog: configuration.accessLog, access: access,
+                              eventStreams: configuration.eventStreams) {
             served.openConnectionCount
         }
         let server = HTTPServer(configuration: configuration.http, responder: api.responder, eventLoopGroup: loops, logger: logger,

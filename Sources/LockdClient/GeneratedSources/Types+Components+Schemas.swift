@@ -367,6 +367,77 @@ extension Components {
                 case ttlMs = "ttl_ms"
             }
         }
+        /// The `data:` of one event of `GET /events`: which lease (name and fence) and who held it. Never a token.
+        ///
+        /// - Remark: Generated from `#/components/schemas/LockEvent`.
+        public struct LockEvent: Codable, Hashable, Sendable {
+            /// The lock's name.
+            ///
+            /// - Remark: Generated from `#/components/schemas/LockEvent/name`.
+            public var name: Swift.String
+            /// - Remark: Generated from `#/components/schemas/LockEvent/fence`.
+            public var fence: Components.Schemas.Fence
+            /// The owner label given at acquire; absent when none.
+            ///
+            /// - Remark: Generated from `#/components/schemas/LockEvent/owner`.
+            public var owner: Swift.String?
+            /// The id of the authenticated client that took the lease (lockd with `--auth-file`), where known; absent with auth off and on `renewed` events.
+            ///
+            /// - Remark: Generated from `#/components/schemas/LockEvent/client`.
+            public var client: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/LockEvent/mode`.
+            public var mode: Components.Schemas.LockMode
+            /// - Remark: Generated from `#/components/schemas/LockEvent/at`.
+            public var at: Components.Schemas.Timestamp
+            /// - Remark: Generated from `#/components/schemas/LockEvent/expires_at`.
+            public var expiresAt: Components.Schemas.Timestamp?
+            /// Creates a new `LockEvent`.
+            ///
+            /// - Parameters:
+            ///   - name: The lock's name.
+            ///   - fence:
+            ///   - owner: The owner label given at acquire; absent when none.
+            ///   - client: The id of the authenticated client that took the lease (lockd with `--auth-file`), where known; absent with auth off and on `renewed` events.
+            ///   - mode:
+            ///   - at:
+            ///   - expiresAt:
+            public init(
+                name: Swift.String,
+                fence: Components.Schemas.Fence,
+                owner: Swift.String? = nil,
+                client: Swift.String? = nil,
+                mode: Components.Schemas.LockMode,
+                at: Components.Schemas.Timestamp,
+                expiresAt: Components.Schemas.Timestamp? = nil
+            ) {
+                self.name = name
+                self.fence = fence
+                self.owner = owner
+                self.client = client
+                self.mode = mode
+                self.at = at
+                self.expiresAt = expiresAt
+            }
+            public enum CodingKeys: String, CodingKey {
+                case name
+                case fence
+                case owner
+                case client
+                case mode
+                case at
+                case expiresAt = "expires_at"
+            }
+        }
+        /// The SSE `event:` field of an event of `GET /events`.
+        ///
+        /// - Remark: Generated from `#/components/schemas/LockEventKind`.
+        @frozen public enum LockEventKind: String, Codable, Hashable, Sendable, CaseIterable {
+            case acquired = "acquired"
+            case renewed = "renewed"
+            case released = "released"
+            case expired = "expired"
+            case lost = "lost"
+        }
         /// A lock's state. A free name has `held: false`, no holders and no `mode`.
         ///
         /// - Remark: Generated from `#/components/schemas/LockStatus`.

@@ -2015,6 +2015,255 @@ public enum Operations {
             }
         }
     }
+    /// Watch the leases of names under a prefix (Server-Sent Events).
+    ///
+    /// A `text/event-stream` that stays open: one event per thing that
+    /// happens to a lease of a name starting with `prefix`, on any lockd
+    /// sharing the store. The SSE `event:` field names the kind —
+    /// `acquired`, `renewed` (a renewal or a retried acquire), `released`,
+    /// `expired` (reported within about 100 ms of the expiry) or `lost`
+    /// (force-released by fence) — `id:` numbers the events of this
+    /// stream's lockd in order, and `data:` is one `LockEvent` JSON object
+    /// (never a token). A comment line (`: keep-alive`) comes every 15 s.
+    /// A reader that falls behind lockd's bounded backlog is sent a last
+    /// comment saying so and disconnected; the stream also ends when lockd
+    /// shuts down. Events of one lease arrive in order; events that happen
+    /// while no stream is open (or while a reader reconnects) are not kept.
+    ///
+    /// Needs `read` on some names; with auth on, the stream carries only
+    /// events of names the client may read (a prefix wider than its grants
+    /// is filtered, not refused).
+    ///
+    ///
+    /// - Remark: HTTP `GET /events`.
+    /// - Remark: Generated from `#/paths//events/get(streamEvents)`.
+    public enum StreamEvents {
+        public static let id: Swift.String = "streamEvents"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/events/GET/query`.
+            public struct Query: Sendable, Hashable {
+                /// Only events of names starting with this (possibly empty) prefix.
+                ///
+                /// - Remark: Generated from `#/paths/events/GET/query/prefix`.
+                public var prefix: Swift.String?
+                /// Creates a new `Query`.
+                ///
+                /// - Parameters:
+                ///   - prefix: Only events of names starting with this (possibly empty) prefix.
+                public init(prefix: Swift.String? = nil) {
+                    self.prefix = prefix
+                }
+            }
+            public var query: Operations.StreamEvents.Input.Query
+            /// - Remark: Generated from `#/paths/events/GET/header`.
+            public struct Headers: Sendable, Hashable {
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.StreamEvents.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - accept:
+                public init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.StreamEvents.AcceptableContentType>] = .defaultValues()) {
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.StreamEvents.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - query:
+            ///   - headers:
+            public init(
+                query: Operations.StreamEvents.Input.Query = .init(),
+                headers: Operations.StreamEvents.Input.Headers = .init()
+            ) {
+                self.query = query
+                self.headers = headers
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            /// lockd runs with `--auth-file` and the request has no bearer token, or one no client has (`type: unauthorized`, `WWW-Authenticate: Bearer`). A connection that gets a handful of these is closed.
+            ///
+            /// - Remark: Generated from `#/paths//events/get(streamEvents)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            public var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The client's grants do not cover this action on this name (`type: forbidden`); `detail` names the client, the action and the name.
+            ///
+            /// - Remark: Generated from `#/paths//events/get(streamEvents)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            public var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/events/GET/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/events/GET/responses/200/content/text\/event-stream`.
+                    case textEventStream(OpenAPIRuntime.HTTPBody)
+                    /// The associated value of the enum case if `self` is `.textEventStream`.
+                    ///
+                    /// - Throws: An error if `self` is not `.textEventStream`.
+                    /// - SeeAlso: `.textEventStream`.
+                    public var textEventStream: OpenAPIRuntime.HTTPBody {
+                        get throws {
+                            switch self {
+                            case let .textEventStream(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.StreamEvents.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.StreamEvents.Output.Ok.Body) {
+                    self.body = body
+                }
+            }
+            /// The event stream. Each event's `data:` line holds a `LockEvent` (see the schema below; OpenAPI 3.1 cannot attach it to the stream's items).
+            ///
+            /// - Remark: Generated from `#/paths//events/get(streamEvents)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.StreamEvents.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.StreamEvents.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request is malformed; `detail` says what to fix (`type: invalid-request`).
+            ///
+            /// - Remark: Generated from `#/paths//events/get(streamEvents)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.InvalidRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            public var badRequest: Components.Responses.InvalidRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Any other error: `not-found` (404), `method-not-allowed` (405),
+            /// `not-acceptable` (406: `Accept-Encoding` refuses both gzip and
+            /// identity), `unsupported-media-type` (415: a request with a
+            /// `Content-Encoding`), `timeout` (408), `payload-too-large` (413),
+            /// `uri-too-long` (414), `expectation-failed` (417), `headers-too-large` (431), `not-implemented` (501),
+            /// `http-version-not-supported` (505), or `invalid-request` (400) for
+            /// malformed HTTP, after which the connection is closed.
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//events/get(streamEvents)/responses/default`.
+            ///
+            /// HTTP response code: `default`.
+            case `default`(statusCode: Swift.Int, Components.Responses.Problem)
+            /// The associated value of the enum case if `self` is `.`default``.
+            ///
+            /// - Throws: An error if `self` is not `.`default``.
+            /// - SeeAlso: `.`default``.
+            public var `default`: Components.Responses.Problem {
+                get throws {
+                    switch self {
+                    case let .`default`(_, response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "default",
+                            response: self
+                        )
+                    }
+                }
+            }
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case applicationProblemJson
+            case textEventStream
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                case "text/event-stream":
+                    self = .textEventStream
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                case .textEventStream:
+                    return "text/event-stream"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .applicationProblemJson,
+                    .textEventStream
+                ]
+            }
+        }
+    }
     /// The process is up (liveness).
     ///
     /// - Remark: HTTP `GET /healthz`.
@@ -2697,6 +2946,184 @@ public enum Operations {
             public static var allCases: [Self] {
                 [
                     .yaml,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// A status page for people.
+    ///
+    /// One self-contained HTML page (no external assets): the held locks under a prefix with their holders, fences, remaining TTL and waiters, kept live from `GET /events`. The page itself holds no lock data and needs no token; it reads the API with `fetch`, sending the bearer token typed into it.
+    ///
+    /// - Remark: HTTP `GET /`.
+    /// - Remark: Generated from `#/paths///get(getStatusPage)`.
+    public enum GetStatusPage {
+        public static let id: Swift.String = "getStatusPage"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/GET/header`.
+            public struct Headers: Sendable, Hashable {
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetStatusPage.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - accept:
+                public init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetStatusPage.AcceptableContentType>] = .defaultValues()) {
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.GetStatusPage.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - headers:
+            public init(headers: Operations.GetStatusPage.Input.Headers = .init()) {
+                self.headers = headers
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/GET/responses/200/headers`.
+                public struct Headers: Sendable, Hashable {
+                    /// - Remark: Generated from `#/components/headers/ContentEncoding`.
+                    @frozen public enum ContentEncoding: String, Codable, Hashable, Sendable, CaseIterable {
+                        case gzip = "gzip"
+                    }
+                    /// `gzip` when the body is gzip-compressed (it is larger than 1 KiB and the request's `Accept-Encoding` prefers gzip); absent otherwise.
+                    ///
+                    /// - Remark: Generated from `#/paths/GET/responses/200/headers/Content-Encoding`.
+                    public var contentEncoding: Components.Headers.ContentEncoding?
+                    /// `Accept-Encoding` on every response whose coding depends on the request's `Accept-Encoding` (bodies larger than 1 KiB), compressed or not, so that caches keep the codings apart.
+                    ///
+                    /// - Remark: Generated from `#/paths/GET/responses/200/headers/Vary`.
+                    public var vary: Components.Headers.Vary?
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - contentEncoding: `gzip` when the body is gzip-compressed (it is larger than 1 KiB and the request's `Accept-Encoding` prefers gzip); absent otherwise.
+                    ///   - vary: `Accept-Encoding` on every response whose coding depends on the request's `Accept-Encoding` (bodies larger than 1 KiB), compressed or not, so that caches keep the codings apart.
+                    public init(
+                        contentEncoding: Components.Headers.ContentEncoding? = nil,
+                        vary: Components.Headers.Vary? = nil
+                    ) {
+                        self.contentEncoding = contentEncoding
+                        self.vary = vary
+                    }
+                }
+                /// Received HTTP response headers
+                public var headers: Operations.GetStatusPage.Output.Ok.Headers
+                /// - Remark: Generated from `#/paths/GET/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/GET/responses/200/content/text\/html`.
+                    case html(OpenAPIRuntime.HTTPBody)
+                    /// The associated value of the enum case if `self` is `.html`.
+                    ///
+                    /// - Throws: An error if `self` is not `.html`.
+                    /// - SeeAlso: `.html`.
+                    public var html: OpenAPIRuntime.HTTPBody {
+                        get throws {
+                            switch self {
+                            case let .html(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.GetStatusPage.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                public init(
+                    headers: Operations.GetStatusPage.Output.Ok.Headers = .init(),
+                    body: Operations.GetStatusPage.Output.Ok.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// The page.
+            ///
+            /// - Remark: Generated from `#/paths///get(getStatusPage)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.GetStatusPage.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.GetStatusPage.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Any other error: `not-found` (404), `method-not-allowed` (405),
+            /// `not-acceptable` (406: `Accept-Encoding` refuses both gzip and
+            /// identity), `unsupported-media-type` (415: a request with a
+            /// `Content-Encoding`), `timeout` (408), `payload-too-large` (413),
+            /// `uri-too-long` (414), `expectation-failed` (417), `headers-too-large` (431), `not-implemented` (501),
+            /// `http-version-not-supported` (505), or `invalid-request` (400) for
+            /// malformed HTTP, after which the connection is closed.
+            ///
+            ///
+            /// - Remark: Generated from `#/paths///get(getStatusPage)/responses/default`.
+            ///
+            /// HTTP response code: `default`.
+            case `default`(statusCode: Swift.Int, Components.Responses.Problem)
+            /// The associated value of the enum case if `self` is `.`default``.
+            ///
+            /// - Throws: An error if `self` is not `.`default``.
+            /// - SeeAlso: `.`default``.
+            public var `default`: Components.Responses.Problem {
+                get throws {
+                    switch self {
+                    case let .`default`(_, response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "default",
+                            response: self
+                        )
+                    }
+                }
+            }
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case html
+            case applicationProblemJson
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "text/html":
+                    self = .html
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .html:
+                    return "text/html"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .html,
                     .applicationProblemJson
                 ]
             }

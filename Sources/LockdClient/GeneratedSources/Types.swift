@@ -85,6 +85,29 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `GET /locks`.
     /// - Remark: Generated from `#/paths//locks/get(listLocks)`.
     func listLocks(_ input: Operations.ListLocks.Input) async throws -> Operations.ListLocks.Output
+    /// Watch the leases of names under a prefix (Server-Sent Events).
+    ///
+    /// A `text/event-stream` that stays open: one event per thing that
+    /// happens to a lease of a name starting with `prefix`, on any lockd
+    /// sharing the store. The SSE `event:` field names the kind —
+    /// `acquired`, `renewed` (a renewal or a retried acquire), `released`,
+    /// `expired` (reported within about 100 ms of the expiry) or `lost`
+    /// (force-released by fence) — `id:` numbers the events of this
+    /// stream's lockd in order, and `data:` is one `LockEvent` JSON object
+    /// (never a token). A comment line (`: keep-alive`) comes every 15 s.
+    /// A reader that falls behind lockd's bounded backlog is sent a last
+    /// comment saying so and disconnected; the stream also ends when lockd
+    /// shuts down. Events of one lease arrive in order; events that happen
+    /// while no stream is open (or while a reader reconnects) are not kept.
+    ///
+    /// Needs `read` on some names; with auth on, the stream carries only
+    /// events of names the client may read (a prefix wider than its grants
+    /// is filtered, not refused).
+    ///
+    ///
+    /// - Remark: HTTP `GET /events`.
+    /// - Remark: Generated from `#/paths//events/get(streamEvents)`.
+    func streamEvents(_ input: Operations.StreamEvents.Input) async throws -> Operations.StreamEvents.Output
     /// The process is up (liveness).
     ///
     /// - Remark: HTTP `GET /healthz`.
@@ -107,6 +130,13 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `GET /openapi.yaml`.
     /// - Remark: Generated from `#/paths//openapi.yaml/get(getOpenAPIDocument)`.
     func getOpenAPIDocument(_ input: Operations.GetOpenAPIDocument.Input) async throws -> Operations.GetOpenAPIDocument.Output
+    /// A status page for people.
+    ///
+    /// One self-contained HTML page (no external assets): the held locks under a prefix with their holders, fences, remaining TTL and waiters, kept live from `GET /events`. The page itself holds no lock data and needs no token; it reads the API with `fetch`, sending the bearer token typed into it.
+    ///
+    /// - Remark: HTTP `GET /`.
+    /// - Remark: Generated from `#/paths///get(getStatusPage)`.
+    func getStatusPage(_ input: Operations.GetStatusPage.Input) async throws -> Operations.GetStatusPage.Output
 }
 
 /// Convenience overloads for operation inputs.
@@ -233,6 +263,37 @@ extension APIProtocol {
             headers: headers
         ))
     }
+    /// Watch the leases of names under a prefix (Server-Sent Events).
+    ///
+    /// A `text/event-stream` that stays open: one event per thing that
+    /// happens to a lease of a name starting with `prefix`, on any lockd
+    /// sharing the store. The SSE `event:` field names the kind —
+    /// `acquired`, `renewed` (a renewal or a retried acquire), `released`,
+    /// `expired` (reported within about 100 ms of the expiry) or `lost`
+    /// (force-released by fence) — `id:` numbers the events of this
+    /// stream's lockd in order, and `data:` is one `LockEvent` JSON object
+    /// (never a token). A comment line (`: keep-alive`) comes every 15 s.
+    /// A reader that falls behind lockd's bounded backlog is sent a last
+    /// comment saying so and disconnected; the stream also ends when lockd
+    /// shuts down. Events of one lease arrive in order; events that happen
+    /// while no stream is open (or while a reader reconnects) are not kept.
+    ///
+    /// Needs `read` on some names; with auth on, the stream carries only
+    /// events of names the client may read (a prefix wider than its grants
+    /// is filtered, not refused).
+    ///
+    ///
+    /// - Remark: HTTP `GET /events`.
+    /// - Remark: Generated from `#/paths//events/get(streamEvents)`.
+    public func streamEvents(
+        query: Operations.StreamEvents.Input.Query = .init(),
+        headers: Operations.StreamEvents.Input.Headers = .init()
+    ) async throws -> Operations.StreamEvents.Output {
+        try await streamEvents(Operations.StreamEvents.Input(
+            query: query,
+            headers: headers
+        ))
+    }
     /// The process is up (liveness).
     ///
     /// - Remark: HTTP `GET /healthz`.
@@ -262,6 +323,15 @@ extension APIProtocol {
     /// - Remark: Generated from `#/paths//openapi.yaml/get(getOpenAPIDocument)`.
     public func getOpenAPIDocument(headers: Operations.GetOpenAPIDocument.Input.Headers = .init()) async throws -> Operations.GetOpenAPIDocument.Output {
         try await getOpenAPIDocument(Operations.GetOpenAPIDocument.Input(headers: headers))
+    }
+    /// A status page for people.
+    ///
+    /// One self-contained HTML page (no external assets): the held locks under a prefix with their holders, fences, remaining TTL and waiters, kept live from `GET /events`. The page itself holds no lock data and needs no token; it reads the API with `fetch`, sending the bearer token typed into it.
+    ///
+    /// - Remark: HTTP `GET /`.
+    /// - Remark: Generated from `#/paths///get(getStatusPage)`.
+    public func getStatusPage(headers: Operations.GetStatusPage.Input.Headers = .init()) async throws -> Operations.GetStatusPage.Output {
+        try await getStatusPage(Operations.GetStatusPage.Input(headers: headers))
     }
 }
 

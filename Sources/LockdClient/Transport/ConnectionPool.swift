@@ -33,16 +33,26 @@ final class ConnectionPool: Sendable {
         while let connection = idle.withLock({ $0.popLast() }) {
             if connection.isUsable { return (connection, true) }
         }
+        let address = try await resolve()
+        return (PooledConnection(loop: loop, address: address, tls: tls), false)
+    }
+
+    /// Opens a connection of its own for a request whose answer streams
+    /// (lockd's event stream), and returns once the answer's head arrived.
+    func openStream(_ request: [UInt8]) async throws -> StreamingConnection.Response {
+        try await StreamingConnection(loop: loop, address: try await resolve(), tls: tls).open(request)
+    }
+
+    /// The server's address, looked up off the loop (resolution may block).
+    private func resolve() async throws -> SocketAddress {
         let (host, port) = (host, port)
-        let address: SocketAddress
         do {
-            address = try await withTaskExecutorPreference(globalConcurrentExecutor) {
+            return try await withTaskExecutorPreference(globalConcurrentExecutor) {
                 try SocketAddress.resolve(host: host, port: port)
             }
         } catch {
             throw ConnectionFailure.connect("cannot resolve \(host): \(error)")
         }
-        return (PooledConnection(loop: loop, address: address, tls: tls), false)
     }
 
     /// Takes `connection` back after a whole exchange; closes it when it cannot be reused or the pool is full.

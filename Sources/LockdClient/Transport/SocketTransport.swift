@@ -54,8 +54,33 @@ public struct SocketTransport: ClientTransport {
         let deadline = RequestDeadline.current
         var bodyBytes: [UInt8] = []
         if let body { bodyBytes = try await [UInt8](collecting: body, upTo: ResponseParser.maxBodyBytes) }
+        if request.headerFields[.accept]?.contains("text/event-stream") == true {
+            return try await stream(request, target: target)
+        }
         let message = Self.encode(request, body: bodyBytes, target: target)
         return Self.decode(try await exchange(message, with: target, deadline: deadline))
+    }
+
+    /// A request whose answer may be an event stream: on a connection of
+    /// its own (never back in the pool), its body handed on as it arrives.
+    private func stream(_ request: HTTPRequest, target: Target) async throws -> (HTTPResponse, HTTPBody?) {
+        var message = Self.encode(request, body: [], target: target)
+        // HTTP/1.0: the body is the bare stream, ended by the close.
+        if let space = message.firstIndex(of: UInt8(ascii: "\r")).map({ $0 - 1 }), message[space] == UInt8(ascii: "1") {
+            message[space] = UInt8(ascii: "0")
+        }
+        let response: StreamingConnection.Response
+        do {
+            response = try await pools.pool(for: target.key).openStream(message)
+        } catch let failure as ConnectionFailure {
+            throw Self.transportFailure(failure)
+        }
+        var fields = HTTPFields()
+        for (name, value) in response.fields {
+            if let fieldName = HTTPField.Name(name) { fields.append(HTTPField(name: fieldName, value: value)) }
+        }
+        let body = HTTPBody(response.body, length: .unknown, iterationBehavior: .single)
+        return (HTTPResponse(status: .init(code: response.status), headerFields: fields), body)
     }
 
     /// Sends a whole request's bytes to `target` and returns the whole answer.
