@@ -68,7 +68,8 @@ struct DirectLeaseCalls: Sendable {
     private static let acceptRelease = Operations.ReleaseLock.Input.Headers(lockToken: "").accept.map(\.rawValue).joined(separator: ", ")
 
     func acquireMessage(_ name: String, _ request: Components.Schemas.AcquireRequest) throws -> [UInt8] {
-        message("POST", "/locks/\(Self.escaped(name))", token: nil, accept: Self.acceptAcquire, body: try coder.encode(request))
+        let body = try LeaseCallJSON.body(request, options: configuration.jsonEncodingOptions) ?? coder.encode(request)
+        return message("POST", "/locks/\(Self.escaped(name))", token: nil, accept: Self.acceptAcquire, body: body)
     }
 
     func renewMessage(_ name: String, token: String, _ request: Components.Schemas.RenewRequest) throws -> [UInt8] {
@@ -142,7 +143,8 @@ struct DirectLeaseCalls: Sendable {
             while mediaType.last == " " || mediaType.last == "\t" { mediaType = mediaType.dropLast() }
             guard mediaType.lowercased() == "application/json" else { return nil }
         }
-        return try? coder.decode(Components.Schemas.Lease.self, from: raw.body)
+        return LeaseCallJSON.lease(raw.body, dates: configuration.dateTranscoder)
+            ?? (try? coder.decode(Components.Schemas.Lease.self, from: raw.body))
     }
 
     /// A generated client that reads `raw` as if it had just arrived.
