@@ -4,7 +4,7 @@ import OpenAPIRuntime
 /// The JSON of a lock cycle — the acquire's request body and the lease in a
 /// success answer — written and read byte by byte, as `JSONEncoder` and
 /// `JSONDecoder` would, without their per-call setup (a container tree, coding
-/// paths, `Data`), which took a fifth of a `withLock` cycle's client CPU
+/// paths, `Data`), which took some 15% of a `withLock` cycle's client CPU
 /// (benchmarks/sdk).
 ///
 /// Only the plain cases are handled here; anything else — an option other
