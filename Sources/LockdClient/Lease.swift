@@ -48,11 +48,18 @@ public final class Lease: Sendable {
     /// What the acquire asked for, asked again by every renewal (nil: the server's default).
     let durability: Components.Schemas.Durability?
     let state: Mutex<LeaseState>
-    /// The background renewal, if the lease renews itself; cancelled when the
+    /// The background renewal, if the lease renews itself; stopped when the
     /// lease is released or dropped.
-    let renewal = Mutex<Task<Void, Never>?>(nil)
+    let renewal: Mutex<LeaseRenewal>
 
-    init(_ wire: Components.Schemas.Lease, sentAt: ContinuousClock.Instant, remote: RemoteLocks, durability: Components.Schemas.Durability? = nil) {
+    init(
+        _ wire: Components.Schemas.Lease,
+        sentAt: ContinuousClock.Instant,
+        remote: RemoteLocks,
+        durability: Components.Schemas.Durability? = nil,
+        autoRenew: Bool = false
+    ) {
+        renewal = Mutex(autoRenew ? .starting : .stopped)
         self.durability = durability
         name = wire.name
         fence = wire.fence
@@ -66,7 +73,7 @@ public final class Lease: Sendable {
 
     deinit {
         // Nobody can release it now: stop renewing, so that it ends at its TTL.
-        renewal.withLock { $0 }?.cancel()
+        stopRenewing()
     }
 
     /// When the lease expires unless renewed, on lockd's clock, as of the last acquire or renew.
@@ -129,7 +136,7 @@ public final class Lease: Sendable {
     ///   could not be asked in time — the lease then ends at its TTL.
     public func release() async throws {
         let before = update { $0.beginRelease() }
-        renewal.withLock { $0 }?.cancel()
+        stopRenewing()
         switch before {
         case .released: return
         case .lost: throw LockError.leaseLost

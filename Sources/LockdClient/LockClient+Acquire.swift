@@ -162,7 +162,7 @@ extension LockClient {
                     }
                     continue
                 }
-                let lease = Lease(granted, sentAt: sentAt, remote: remote, durability: request.durability)
+                let lease = Lease(granted, sentAt: sentAt, remote: remote, durability: request.durability, autoRenew: autoRenew)
                 try Task.checkCancellation()
                 if autoRenew { lease.startRenewing() }
                 return lease

@@ -48,8 +48,37 @@ extension LockClient {
         isolation: isolated (any Actor)? = #isolation,
         _ body: (Lease) async throws -> T
     ) async throws -> T {
+        // A nonisolated caller without an executor preference of its own runs the
+        // cycle's steps on the transport's loop, where the answers arrive, and only
+        // the body on the global executor as before: two hops to the global executor
+        // and back per cycle instead of one per request and child task.
+        if isolation == nil, let loop = remote.executor, !Self.taskPrefersAnExecutor {
+            return try await withTaskExecutorPreference(loop) {
+                try await cycle(name, ttl, wait, limit, mode, durability, bodyExecutor: globalConcurrentExecutor, isolation: nil, body)
+            }
+        }
+        return try await cycle(name, ttl, wait, limit, mode, durability, bodyExecutor: nil, isolation: isolation, body)
+    }
+
+    /// Whether the current task has an executor preference (its children inherit it).
+    private static var taskPrefersAnExecutor: Bool {
+        withUnsafeCurrentTask { $0?.unownedTaskExecutor != nil }
+    }
+
+    /// `withLock`'s steps; `bodyExecutor` is the body's task's preference (nil: inherited).
+    private func cycle<T>(
+        _ name: String,
+        _ ttl: Duration,
+        _ wait: Duration?,
+        _ limit: Int,
+        _ mode: LockMode,
+        _ durability: Durability?,
+        bodyExecutor: (any TaskExecutor)?,
+        isolation: isolated (any Actor)?,
+        _ body: (Lease) async throws -> T
+    ) async throws -> T {
         let lease = try await acquire(name, ttl: ttl, wait: wait, limit: limit, mode: mode, durability: durability)
-        let outcome = await lease.run(body, on: isolation)
+        let outcome = await lease.run(body, on: isolation, executor: bodyExecutor)
         // Judged before the release, which may take long enough for the TTL to pass.
         let lostWhileRunning = lease.isLost
         let goneAtRelease = await lease.releaseIgnoringCancellation()
@@ -68,12 +97,13 @@ extension Lease {
     /// task would leave it cancelled after `withLock` returned.
     func run<T>(
         _ body: (Lease) async throws -> T,
-        on isolation: isolated (any Actor)?
+        on isolation: isolated (any Actor)?,
+        executor: (any TaskExecutor)?
     ) async -> Result<T, any Error> {
         await withoutActuallyEscaping(body) { body in
             let body = Handoff(body)
             return await withTaskGroup(of: Ending<T>.self, isolation: isolation) { group in
-                group.addTask { await Self.run(body, self, on: isolation) }
+                group.addTask(executorPreference: executor) { await Self.run(body, self, on: isolation) }
                 group.addTask(executorPreference: remote.executor) {
                     // The lease renews itself: its renewal loop ends it at the deadline.
                     (try? await self.waitUntilEnded(watchingDeadline: false)) == true ? .lost : .watchEnded

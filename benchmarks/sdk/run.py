@@ -227,10 +227,14 @@ def write_report(args, results, loads, generated):
                  "deadline and each lease's renewal loop, hops between the global executor and the transport's loop, and "
                  "the response parser's string handling. The SDK now sends acquire, renew and release itself over "
                  "`SocketTransport` (the generated client's exact requests; any answer but the expected success is read "
-                 "by the generated client), runs its requests, renewal loop and release on the transport's loop, and keeps "
-                 "deadlines and renewal sleeps on that loop's timers. What remains is mostly JSONDecoder/JSONEncoder for "
-                 "the lease and the request body (~15% of the client's CPU), the kernel's loopback send, and the body's "
-                 "child task on the global executor.")
+                 "by the generated client), writes the acquire's body and reads the granted lease byte by byte "
+                 "(`LeaseCallJSON`; JSONEncoder/JSONDecoder take whatever it leaves), runs a nonisolated caller's whole "
+                 "`withLock` cycle on the transport's loop with only the body on the global executor (two hops to the "
+                 "global executor per cycle: each wakes a dispatch worker), and waits for a lease's first renewal on a "
+                 "timer of that loop (the renewal task starts only when it is due). What remains is mostly the kernel's "
+                 "loopback send (~20% of the client's CPU), the two hops and their context switches (~2.5 per cycle), the "
+                 "task machinery of the body's child task, its loss watcher and the release's own task, response parsing "
+                 "and the timestamp's ISO 8601 parse.")
     lines.append("")
     lines.append("## Uncontended acquire → release cycles")
     lines.append("")
@@ -253,7 +257,7 @@ def write_report(args, results, loads, generated):
                  "is the sum of its acquire and release percentiles.")
     lines.append("- **SDK**: `lockd-sdk-bench --tasks N --duration D` (benchmarks/sdk/lockd-sdk-bench): N Swift tasks on one "
                  "`LockClient`, each looping `withLock(its name, ttl: .seconds(30)) { _ in }` after a one-second warm-up; "
-                 "a cycle is the whole call (acquire with a client-made token, the lease's renewal task started and "
+                 "a cycle is the whole call (acquire with a client-made token, the timer for the lease's first renewal set and "
                  "cancelled, the body run in a child task beside the loss watcher, release), timed on the monotonic clock. "
                  "Acquire, renew and release go straight over the SDK's default transport, `SocketTransport`.")
     lines.append("- **generated client alone**: `lockd-sdk-bench --mode generated`: the same cycle through the client "
