@@ -140,15 +140,19 @@ final class RedisShardWakeups: Sendable {
     /// stopped), so the scripts must not count this instance as listening.
     /// With `forGood` false a later ``listen(on:)`` subscribes again.
     func close(forGood: Bool = true) {
-        let tasks = state.withLock { state -> [Task<Void, Never>] in
+        let entries = state.withLock { state -> [Entry] in
             if forGood { state.closed = true }
             state.handler = nil
             defer { state.names = [:] }
-            return state.names.values.compactMap { entry in
-                if case .listening(let task, _) = entry { return task } else { return nil }
+            return Array(state.names.values)
+        }
+        for entry in entries {
+            switch entry {
+            case .listening(let task, _): task.cancel()
+            // Their subscription, when it comes, finds no entry and ends.
+            case .subscribing(let waiting, _): for continuation in waiting { continuation.resume() }
             }
         }
-        for task in tasks { task.cancel() }
     }
 
     private func subscribe(_ name: LockName) async {
