@@ -50,8 +50,10 @@ public final class RedisLockBackend: Sendable {
         livenessLogger.logLevel = .critical
         self.livenessClient = RedisClient(configuration: livenessConfiguration, eventLoopGroup: livenessLoops, logger: livenessLogger)
         self.livenessLoops = livenessLoops
+        let isCluster = if case .cluster = configuration.deployment { true } else { false }
         self.store = RedisLockStore(client: client, livenessClient: livenessClient,
                                     livenessKeys: RedisLivenessKeys(for: configuration.deployment),
+                                    shardedWakeups: isCluster,
                                     replicationTimeout: replicationTimeout, metrics: metrics, logger: logger)
     }
 

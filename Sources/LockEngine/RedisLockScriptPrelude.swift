@@ -2,6 +2,7 @@ extension RedisLockScripts {
     /// Lua helpers every script starts with: the clock, the queue, the
     /// holders in either layout, and who may take a name.
     static let prelude = """
+        \(shardedMarker)
         local function num(x) return string.format('%.0f', x) end
         local function clock()
           local t = redis.call('TIME')
@@ -45,10 +46,17 @@ extension RedisLockScripts {
         end
         -- Wakes `members` (of any instance) and has every instance's first
         -- waiter on the name look again after `recheck` ms.
+        -- In a Redis Cluster (`sharded`) on the name's shard channel, which
+        -- lies in the name's slot and reaches only the lockd instances that
+        -- wait on the name; elsewhere on the one classic channel.
         local function announce(name, recheck, members)
           local message = name .. '\\n' .. num(recheck)
           if #members > 0 then message = message .. '\\n' .. table.concat(members, '\\n') end
-          redis.call('PUBLISH', '\(wakeupChannel)', message)
+          if sharded then
+            redis.call('SPUBLISH', '\(wakeupChannel):{' .. name .. '}', message)
+          else
+            redis.call('PUBLISH', '\(wakeupChannel)', message)
+          end
         end
         -- Whether a lease wished as `wish` fits beside `count` holders in
         -- `mode` on a name of `limit`.
@@ -196,11 +204,15 @@ extension RedisLockScripts {
         -- frozen lockd, which still counts as alive for the rest of the
         -- window, would sit on the grant until it resumes) and it still
         -- listens for wake-ups (a lockd that exited is gone from here at
-        -- once). In a Redis Cluster the count covers this node's subscribers
-        -- only, so there it may say no: the waiter then asks.
-        local function ready_for_grant(k, instance, now)
+        -- once; in a Redis Cluster on the name's shard channel for this
+        -- instance, in the name's slot, which it listens on while it has a
+        -- waiter on the name).
+        local function ready_for_grant(k, name, instance, now)
           local alive_until = tonumber(redis.call('ZSCORE', k.instances, instance) or '0')
           if alive_until - now < \(RedisLockStore.livenessWindowMs - freshBeatMs) then return false end
+          if sharded then
+            return redis.call('PUBSUB', 'SHARDNUMSUB', '\(wakeupChannel):{' .. name .. '}:' .. instance)[2] > 0
+          end
           return redis.call('PUBSUB', 'NUMSUB', '\(wakeupChannel):' .. instance)[2] > 0
         end
         -- Issues the next fence and records a lease: the plain lock's hash,
@@ -235,7 +247,7 @@ extension RedisLockScripts {
             local member = run[i]
             local ttl, token, client, owner
             local instance = instance_of(member)
-            if not woken and listens[instance] == nil then listens[instance] = ready_for_grant(k, instance, now) end
+            if not woken and listens[instance] == nil then listens[instance] = ready_for_grant(k, name, instance, now) end
             if not woken and listens[instance] then
               local wish = redis.call('HGET', k.wishes, member)
               if wish then ttl, token, client, owner = string.match(wish, '^(%d+)|([^|]+)|([^|]*)|(.*)$') end

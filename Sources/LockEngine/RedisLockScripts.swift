@@ -33,7 +33,8 @@
 /// ``RedisLivenessKeys``: one key on a single server, one per Cluster slot in
 /// the name's slot, so every script declares all the keys it touches.
 ///
-/// Changes to a queue are announced on ``wakeupChannel`` as
+/// Changes to a queue are announced on ``wakeupChannel`` (in a Redis Cluster
+/// on the name's shard channel, see ``sharded(_:)``) as
 /// `name\nrecheck_ms\nentry…`: each entry a member granted a lease
 /// (`member fence now`, now in Redis ms) or one to wake now to take the name
 /// itself (`member`), of any instance; and when every instance's first
@@ -43,8 +44,29 @@
 /// Numbers are passed to `redis.call` through `string.format('%.0f')`:
 /// Lua would otherwise write a 16-digit fence as `1.8e+15`.
 enum RedisLockScripts {
-    /// The channel on which queue changes are announced.
+    /// The channel on which queue changes are announced; in a Redis Cluster
+    /// its per-name shard channels ``shardChannel(_:)``.
     static let wakeupChannel = "lockd:waiting"
+    /// The prelude's first line, which the Cluster's variant of a script
+    /// (``sharded(_:)``) turns true.
+    static let shardedMarker = "local sharded = false"
+
+    /// `script` for a Redis Cluster: wake-ups go by `SPUBLISH` on the name's
+    /// shard channel, and whether an instance listens is asked with `PUBSUB
+    /// SHARDNUMSUB` on its channel for the name — both in the name's slot,
+    /// so only the node serving the name carries them (a classic `PUBLISH`
+    /// is broadcast to every node of the cluster).
+    static func sharded(_ script: String) -> String {
+        script.replacing(shardedMarker, with: "local sharded = true")
+    }
+
+    /// The shard channel on which changes to `name`'s queue are announced in
+    /// a Redis Cluster, in the slot of the name's keys (same hash tag).
+    static func shardChannel(_ name: LockName) -> String { "\(wakeupChannel):{\(name.value)}" }
+
+    /// The shard channel by whose subscribers the scripts tell that
+    /// `instance` listens for wake-ups on `name` (it carries nothing).
+    static func shardChannel(_ name: LockName, instance: String) -> String { "\(shardChannel(name)):\(instance)" }
     /// How recent an instance's last beat must be for its waiters to be
     /// granted without asking: two and a half beats at the engine's default
     /// 100 ms, so one late beat does not count, a frozen lockd soon does.

@@ -32,14 +32,14 @@ extension RedisLockStore {
             try await client.pipeline([
                 ["HMGET", .string(keys.lease), "token", "fence", "owner", "client"],
                 ["HMGET", .string(keys.grants), .string(token.value), "mode"],
-                Self.releaseScript.call(keys: releaseKeys, arguments: releaseArguments, cached: true),
+                scripts.release.call(keys: releaseKeys, arguments: releaseArguments, cached: true),
             ])
         }
         var released: RESPValue
         switch replies[2] {
         case .success(let reply): released = reply
         case .failure(let error) where error.code == "NOSCRIPT":
-            released = try await run(Self.releaseScript, "release", keys: releaseKeys, arguments: releaseArguments)
+            released = try await run(scripts.release, "release", keys: releaseKeys, arguments: releaseArguments)
         case .failure(let error): throw unavailable(error)
         }
         guard released.int == 1 else { return nil }
@@ -70,16 +70,16 @@ extension RedisLockStore {
     /// Reads the holders and force-releases, in one pipeline.
     public func forceReleaseReportingHolder(_ name: LockName, fence: Int64) async throws(LockError) -> (token: LeaseToken, holder: Holder)? {
         let releaseKeys = nameKeys(name)
-        let status = Self.statusScript.call(keys: Self.statusKeys(name), arguments: [], cached: true)
+        let status = scripts.status.call(keys: Self.statusKeys(name), arguments: [], cached: true)
         let replies = try await measured("force_release") { () throws(RedisError) in
-            try await client.pipeline([status, Self.forceReleaseScript.call(keys: releaseKeys, arguments: [String(fence), name.value], cached: true)])
+            try await client.pipeline([status, scripts.forceRelease.call(keys: releaseKeys, arguments: [String(fence), name.value], cached: true)])
         }
         let holder = (try? replies[0].get()).flatMap { try? Self.status(of: name, from: $0) }?.holders.first { $0.fence == fence }
         var ended: RESPValue
         switch replies[1] {
         case .success(let reply): ended = reply
         case .failure(let error) where error.code == "NOSCRIPT":
-            ended = try await run(Self.forceReleaseScript, "force_release", keys: releaseKeys, arguments: [String(fence), name.value])
+            ended = try await run(scripts.forceRelease, "force_release", keys: releaseKeys, arguments: [String(fence), name.value])
         case .failure(let error): throw unavailable(error)
         }
         guard let text = ended.string, let token = try? LeaseToken(text) else { return nil }

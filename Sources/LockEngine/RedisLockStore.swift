@@ -30,7 +30,7 @@ public final class RedisLockStore: LockStore {
     /// acknowledgement (`--replication-timeout-ms`).
     private let replicationTimeout: Duration
     /// This instance's id in the queues.
-    let instanceID = randomHex()
+    let instanceID: String
     private let logger: Logger
     private let metrics: LockMetrics
     /// When a failure was last logged at warning level (monotonic nanoseconds).
@@ -40,14 +40,29 @@ public final class RedisLockStore: LockStore {
     /// Lock events to and from the other instances (RedisLockStore+Events.swift).
     let eventChannel: RedisEventChannel
 
-    private static let acquireScript = RedisScript(RedisLockScripts.acquire)
-    private static let renewScript = RedisScript(RedisLockScripts.renew)
-    static let releaseScript = RedisScript(RedisLockScripts.release)
-    static let forceReleaseScript = RedisScript(RedisLockScripts.forceRelease)
-    static let statusScript = RedisScript(RedisLockScripts.status)
-    private static let removeWaiterScript = RedisScript(RedisLockScripts.removeWaiter)
-    private static let beatScript = RedisScript(RedisLockScripts.beat)
-    private static let reconcileScript = RedisScript(RedisLockScripts.reconcile)
+    /// The scripts, in the deployment's variant (see ``RedisLockScripts/sharded(_:)``).
+    struct Scripts: Sendable {
+        var acquire, renew, release, forceRelease, status, removeWaiter, beat, reconcile: RedisScript
+
+        init(sharded: Bool) {
+            func script(_ text: String) -> RedisScript { RedisScript(sharded ? RedisLockScripts.sharded(text) : text) }
+            acquire = script(RedisLockScripts.acquire)
+            renew = script(RedisLockScripts.renew)
+            release = script(RedisLockScripts.release)
+            forceRelease = script(RedisLockScripts.forceRelease)
+            status = script(RedisLockScripts.status)
+            removeWaiter = script(RedisLockScripts.removeWaiter)
+            beat = script(RedisLockScripts.beat)
+            reconcile = script(RedisLockScripts.reconcile)
+        }
+
+        static let classic = Scripts(sharded: false)
+        static let sharded = Scripts(sharded: true)
+    }
+    let scripts: Scripts
+    /// In a Redis Cluster: the per-name shard channels this instance
+    /// listens on (nil: one classic channel for every name).
+    private let shardWakeups: RedisShardWakeups?
 
     /// Creates a store over `client`.
     /// - Parameters:
@@ -56,16 +71,25 @@ public final class RedisLockStore: LockStore {
     ///     beat past the liveness window (default: `client`).
     ///   - livenessKeys: ``RedisLivenessKeys/shared`` on one server,
     ///     ``RedisLivenessKeys/perSlot`` in a Redis Cluster.
+    ///   - shardedWakeups: true in a Redis Cluster: wake-ups go on per-name
+    ///     shard channels (`SPUBLISH`/`SSUBSCRIBE`, Redis 7) in the name's
+    ///     slot, subscribed while this instance has waiters on the name,
+    ///     instead of one classic channel that the cluster broadcasts to
+    ///     every node.
     ///   - replicationTimeout: how long a ``Durability/replicated`` grant
     ///     waits for a replica (at most the client's
     ///     ``RedisConfiguration/maximumReplicationWait``).
     public init(
         client: RedisClient, livenessClient: RedisClient? = nil, livenessKeys: RedisLivenessKeys = .shared,
-        replicationTimeout: Duration = .milliseconds(500), metrics: LockMetrics = LockMetrics(), logger: Logger
+        shardedWakeups: Bool = false, replicationTimeout: Duration = .milliseconds(500), metrics: LockMetrics = LockMetrics(), logger: Logger
     ) {
         self.client = client
         self.livenessClient = livenessClient ?? client
         self.livenessKeys = livenessKeys
+        let instanceID = randomHex()
+        self.instanceID = instanceID
+        self.scripts = shardedWakeups ? .sharded : .classic
+        self.shardWakeups = shardedWakeups ? RedisShardWakeups(client: client, instanceID: instanceID) : nil
         self.replicationTimeout = replicationTimeout
         self.metrics = metrics
         self.logger = logger
@@ -81,7 +105,7 @@ public final class RedisLockStore: LockStore {
         // its grant must be confirmed on a replica first (this call's WAIT).
         let asksWish = attempt.waiter != nil && attempt.durability == .primary
         let sent = MonotonicClock.now()
-        let (reply, replicated) = try await run(Self.acquireScript, "acquire", durability: attempt.durability, keys: nameKeys(attempt.name), arguments: [
+        let (reply, replicated) = try await run(scripts.acquire, "acquire", durability: attempt.durability, keys: nameKeys(attempt.name), arguments: [
             attempt.token.value, String(attempt.ttlMs), attempt.owner ?? "", attempt.waiter.map(member) ?? "",
             livenessWindowArgument, String(retention(waitMs: attempt.waitMs)), attempt.name.value,
             Self.modeArgument(attempt.mode), String(attempt.limit), attempt.client ?? "", asksWish ? "1" : "",
@@ -116,6 +140,12 @@ public final class RedisLockStore: LockStore {
             let holders = try Self.holders(checked[5], now: try Self.int(checked[1]))
             let retryAfterMs = Self.retryAfter(holders, mode: attempt.mode)
             if checked[3].int == 1 { throw .lockHeld(holders: holders, retryAfterMs: retryAfterMs) }
+            // A Cluster's first waiter here on the name: subscribed only
+            // now, so a wake-up since the queue was joined is lost — look
+            // again (the waiter keeps its place).
+            if let shardWakeups, attempt.waiter != nil, await shardWakeups.listen(on: attempt.name) {
+                return try await acquire(attempt)
+            }
             let hint = try hint(recheck: checked[2], wake: checked[4], except: attempt.waiter)
             return .held(holders: holders, retryAfterMs: retryAfterMs, hint: hint)
         }
@@ -131,7 +161,7 @@ public final class RedisLockStore: LockStore {
 
     nonisolated(nonsending) public func renew(_ name: LockName, token: LeaseToken, ttlMs: Int64?, durability: Durability) async throws(LockError) -> Lease? {
         let keys = Self.keys(name)
-        let (reply, replicated) = try await run(Self.renewScript, "renew", durability: durability, keys: [keys.lease, keys.holders, keys.grants],
+        let (reply, replicated) = try await run(scripts.renew, "renew", durability: durability, keys: [keys.lease, keys.holders, keys.grants],
                                                 arguments: [token.value, ttlMs.map(String.init) ?? ""])
         guard let fields = reply.array, fields.first?.int == 1 else { return nil }
         // The lease stays as the primary has it: the holder may try again.
@@ -147,18 +177,18 @@ public final class RedisLockStore: LockStore {
     }
 
     nonisolated(nonsending) public func release(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool {
-        let reply = try await run(Self.releaseScript, "release", keys: nameKeys(name), arguments: [token.value, name.value])
+        let reply = try await run(scripts.release, "release", keys: nameKeys(name), arguments: [token.value, name.value])
         return reply.int == 1
     }
 
     public func forceRelease(_ name: LockName, fence: Int64) async throws(LockError) -> LeaseToken? {
-        let reply = try await run(Self.forceReleaseScript, "force_release", keys: nameKeys(name), arguments: [String(fence), name.value])
+        let reply = try await run(scripts.forceRelease, "force_release", keys: nameKeys(name), arguments: [String(fence), name.value])
         guard let token = reply.string else { return nil }
         return try? LeaseToken(token)
     }
 
     public func status(of name: LockName) async throws(LockError) -> LockStatus {
-        try Self.status(of: name, from: try await run(Self.statusScript, "status", keys: Self.statusKeys(name), arguments: []))
+        try Self.status(of: name, from: try await run(scripts.status, "status", keys: Self.statusKeys(name), arguments: []))
     }
 
     static func statusKeys(_ name: LockName) -> [String] {
@@ -240,7 +270,7 @@ public final class RedisLockStore: LockStore {
             }
         }
         // One round trip for the whole page.
-        let replies = try await run(Self.statusScript, "status", pipelined: names.map { (keys: Self.statusKeys($0), arguments: []) }, on: client)
+        let replies = try await run(scripts.status, "status", pipelined: names.map { (keys: Self.statusKeys($0), arguments: []) }, on: client)
         var locks: [LockStatus] = []
         for (name, reply) in zip(names, replies) {
             let status = try Self.status(of: name, from: reply)
@@ -250,15 +280,16 @@ public final class RedisLockStore: LockStore {
     }
 
     public func removeWaiter(_ waiter: WaiterID, from name: LockName, reclaimingGrant: Bool) async throws(LockError) {
-        _ = try await run(Self.removeWaiterScript, "remove_waiter", keys: nameKeys(name),
+        _ = try await run(scripts.removeWaiter, "remove_waiter", keys: nameKeys(name),
                           arguments: [member(waiter), name.value, reclaimingGrant ? "1" : ""])
     }
 
     public func beat(names: Set<LockName>) async throws(LockError) -> Bool {
+        shardWakeups?.keep(names)
         let calls = livenessKeys.keys(for: names).map { key in
             (keys: [key], arguments: [instanceID, livenessWindowArgument])
         }
-        let replies = try await run(Self.beatScript, "beat", pipelined: calls, on: livenessClient)
+        let replies = try await run(scripts.beat, "beat", pipelined: calls, on: livenessClient)
         return replies.allSatisfy { $0.int == 1 }
     }
 
@@ -275,7 +306,7 @@ public final class RedisLockStore: LockStore {
         // so that each pipeline's work fits in one command timeout.
         for start in stride(from: 0, to: calls.count, by: Self.pipelineChunk) {
             let range = start..<min(start + Self.pipelineChunk, calls.count)
-            let replies = try await run(Self.reconcileScript, "reconcile", pipelined: Array(calls[range]), on: livenessClient)
+            let replies = try await run(scripts.reconcile, "reconcile", pipelined: Array(calls[range]), on: livenessClient)
             for (queue, reply) in zip(queues[range], replies) {
                 let fields = try Self.fields(reply, count: 3)
                 repairs.append(QueueRepair(name: queue.name, restored: Int(try Self.int(fields[0])),
@@ -292,6 +323,19 @@ public final class RedisLockStore: LockStore {
         await withTaskGroup(of: Void.self) { group in
             // On the thread that reads the messages: a wake-up reaches its
             // waiter without a hop through the global executor.
+            if let shardWakeups {
+                shardWakeups.deliver { [self] _, event in deliver(event, to: handler) }
+                group.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: .milliseconds(500))
+                        shardWakeups.dropUnwanted()
+                    }
+                    // Nobody delivers wake-ups any more: stop listening.
+                    shardWakeups.close(forGood: false)
+                }
+            }
+            // The classic subscription: wake-ups (not in a Cluster) and the
+            // event watchers' announcements (everywhere).
             group.addTask(executorPreference: client.subscriptionLoop) { await self.deliverWakeups(to: handler) }
             group.addTask { await self.eventChannel.deliver(to: handler) }
             group.addTask { await self.eventChannel.reannounce() }
@@ -315,22 +359,25 @@ public final class RedisLockStore: LockStore {
         while !Task.isCancelled {
             do {
                 // The second channel carries nothing: subscribing to it tells
-                // the scripts that this instance listens (see `listening`).
-                let subscription = try await client.subscribe(to: [RedisLockScripts.wakeupChannel, "\(RedisLockScripts.wakeupChannel):\(instanceID)", RedisEventChannel.watchingChannel])
+                // the scripts that this instance listens (see `ready_for_grant`).
+                // In a Cluster wake-ups travel on shard channels instead.
+                let wakeupChannels = shardWakeups == nil
+                    ? [RedisLockScripts.wakeupChannel, "\(RedisLockScripts.wakeupChannel):\(instanceID)"] : []
+                let subscription = try await client.subscribe(to: wakeupChannels + [RedisEventChannel.watchingChannel])
                 // Announcements published while not subscribed are lost.
                 if missed {
-                    handler(.reconnected)
+                    if shardWakeups == nil { handler(.reconnected) }
                     eventChannel.someoneMayWatch()
                 }
                 for await event in subscription {
                     switch event {
                     case .message(let message) where message.channel == RedisEventChannel.watchingChannel:
                         eventChannel.heard(announcement: message.string)
-                    case .message(let message):
-                        if let wakeup = wakeup(from: message.string) { handler(.wakeup(wakeup)) }
                     case .resubscribed:
-                        handler(.reconnected)
+                        if shardWakeups == nil { handler(.reconnected) }
                         eventChannel.someoneMayWatch()
+                    case .message:
+                        deliver(event, to: handler)
                     }
                 }
             } catch {
@@ -340,6 +387,15 @@ public final class RedisLockStore: LockStore {
             // Ended without cancellation: the client is shutting down or
             // reconnecting; do not spin.
             try? await Task.sleep(for: .milliseconds(250))
+        }
+    }
+
+    private func deliver(_ event: RedisSubscription.Event, to handler: @Sendable (StoreEvent) -> Void) {
+        switch event {
+        case .message(let message):
+            if let wakeup = wakeup(from: message.string) { handler(.wakeup(wakeup)) }
+        case .resubscribed:
+            handler(.reconnected)
         }
     }
 
@@ -379,8 +435,8 @@ public final class RedisLockStore: LockStore {
         }
     }
 
-    /// The client belongs to whoever made it; nothing to close here.
-    public func close() async {}
+    /// Ends the shard subscriptions; the client belongs to whoever made it.
+    public func close() async { shardWakeups?.close() }
 
     // MARK: Keys and replies
 

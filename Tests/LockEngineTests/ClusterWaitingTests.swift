@@ -52,9 +52,18 @@ import Testing
             }
             #expect(bothBeat, "\(livenessKey) on the master of \(name): \(instancesAlive) instances")
 
-            // The doomed instance stops beating (as if killed) with its waiter
+            // Both instances listen on the name's shard channel, on its master.
+            let listeners = { @Sendable in
+                let master = cluster.masterPort(forSlot: RedisHashSlot(key: name.value)) ?? port
+                return RedisAdminClient.call(port: master, "PUBSUB", "SHARDNUMSUB", Self.shardChannel(name))?.array?.last?.int ?? -1
+            }
+            #expect(await eventually(within: .seconds(10)) { await offThePool(listeners) == 2 })
+
+            // The doomed instance stops beating and listening (as if killed:
+            // a killed lockd's connections close at once) with its waiter
             // ahead in the queue: the survivor's waiter is served anyway.
             doomed.runner.cancel()
+            #expect(await eventually(within: .seconds(10)) { await offThePool(listeners) == 1 })
             let released = ContinuousClock.now
             try await holder.engine.release(name, token: lease.lease.token)
             let grant = try await waiter.value
@@ -69,10 +78,11 @@ import Testing
         for instance in instances { await instance.stop() }
     }
 
-    /// Wake-ups travel on one classic channel, subscribed on the master of
-    /// its slot: after that master fails over, both instances listen on the
-    /// promoted replica, and a waiter on one is woken by a release on the
-    /// other.
+    /// Wake-ups travel on the name's shard channel, subscribed on the master
+    /// of the name's slot while an instance has waiters on it: after that
+    /// master fails over, the waiting instance listens on the promoted
+    /// replica, and a waiter queued before the failover is handed its grant
+    /// by a release on the other instance.
     @Test func wakeUpsArriveAfterTheMasterOfTheirChannelFailedOver() async throws {
         let cluster = try await offThePool { try RedisClusterFixture.shared() }
         try await offThePool { try cluster.waitUntilHealthy(within: .seconds(30)) }
@@ -85,18 +95,19 @@ import Testing
         let (holder, waiting) = (instances[0], instances[1])
         for instance in instances { try await retrying(within: .seconds(20)) { try await instance.engine.checkReady() } }
 
-        let channel = "lockd:waiting"
-        let victim = try #require(await offThePool { cluster.masterPort(forSlot: RedisHashSlot(key: channel)) })
-        // A name on the same master: its scripts fail over with the channel.
-        let prefix = uniqueLockName()
-        let name = try LockName(try #require(await offThePool {
-            (0..<400).map { "\(prefix):\($0)" }.first { cluster.masterPort(forSlot: RedisHashSlot(key: $0)) == victim }
-        }))
+        let name = try LockName(uniqueLockName())
+        let channel = Self.shardChannel(name)
+        let victim = try #require(await offThePool { cluster.masterPort(forSlot: RedisHashSlot(key: name.value)) })
         let replica = try await offThePool { try cluster.replicaPort(of: victim) }
         let listeners = { @Sendable (port: UInt16) in
-            RedisAdminClient.call(port: port, "PUBSUB", "NUMSUB", channel)?.array?.last?.int ?? -1
+            RedisAdminClient.call(port: port, "PUBSUB", "SHARDNUMSUB", channel)?.array?.last?.int ?? -1
         }
-        #expect(await eventually(within: .seconds(10)) { await offThePool { listeners(victim) } == 2 })
+        // A waiter queued before the failover, behind a long lease: its
+        // instance listens on the name's channel while it waits.
+        let lease = try await holder.engine.acquire(AcquireRequest(name: name, ttlMs: 30_000))
+        let keeper = Task { try await waiting.engine.acquire(AcquireRequest(name: name, ttlMs: 30_000, waitMs: 60_000)) }
+        #expect(await eventually { waiting.engine.waiterCount == 1 })
+        #expect(await eventually(within: .seconds(10)) { await offThePool { listeners(victim) } == 1 })
 
         await offThePool { cluster.node(port: victim)?.kill() }
         do {
@@ -104,32 +115,127 @@ import Testing
             var heard = -1
             let resubscribed = await eventually(within: .seconds(10)) {
                 heard = await offThePool { listeners(replica) }
-                return heard == 2
+                return heard == 1
             }
             #expect(resubscribed, "\(heard) instances listen on \(channel) at the promoted replica")
-            // Every connection back (a busy machine may take a while).
             for instance in instances { try await retrying(within: .seconds(20)) { try await instance.engine.checkReady() } }
+            // The keeper may be answered 503 in the failover, or granted
+            // (the failover may lose the lease): either way out of the way.
+            _ = try? await retrying(within: .seconds(10)) {
+                do { try await holder.engine.forceRelease(name, fence: lease.lease.fence) } catch {
+                    guard case LockError.notHeld = error else { throw error }
+                }
+            }
+            if let kept = try? await keeper.value { try? await waiting.engine.release(name, token: kept.lease.token) }
 
             // One token for every try: an attempt whose answer the failover
             // lost may have been granted, and is then answered again.
             let token = LeaseToken.random()
-            let lease = try await retrying(within: .seconds(10)) {
+            let held = try await retrying(within: .seconds(10)) {
                 try await holder.engine.acquire(AcquireRequest(name: name, ttlMs: 30_000, token: token))
             }
             let waiter = Task { try await waiting.engine.acquire(AcquireRequest(name: name, ttlMs: 30_000, waitMs: 20_000)) }
             #expect(await eventually { waiting.engine.waiterCount == 1 })
-            try await holder.engine.release(name, token: lease.lease.token)
+            try await holder.engine.release(name, token: held.lease.token)
             let released = ContinuousClock.now
             let grant = try await waiter.value
             // Woken, not found by a recheck: the lease had 30 s to run.
             #expect(ContinuousClock.now - released < .seconds(2), "granted \(ContinuousClock.now - released) after the release")
             try? await waiting.engine.release(name, token: grant.lease.token)
         } catch {
+            keeper.cancel()
             try? await offThePool { try cluster.restart(port: victim) }
             throw error
         }
         try await offThePool { try cluster.restart(port: victim) }
         for instance in instances { await instance.stop() }
+    }
+
+    /// In a Cluster nothing goes on the classic channel (which the cluster
+    /// bus would carry to every node): a release on one instance hands the
+    /// name to a waiter on another in the wake-up it `SPUBLISH`es on the
+    /// name's shard channel, for a name on every master; the waiting
+    /// instance listens there only while it has waiters on the name.
+    @Test func handOffsTravelOnEachNamesShardChannelOnly() async throws {
+        let cluster = try await offThePool { try RedisClusterFixture.shared() }
+        try await offThePool { try cluster.waitUntilHealthy(within: .seconds(30)) }
+        let configuration = try RedisConfiguration(url: cluster.url)
+        let loops = try (0..<3).map { _ in try EventLoopGroup(loopCount: 1, namePrefix: "cluster-handoff") }
+        defer { for group in loops { group.shutdown() } }
+        let instances = try loops.prefix(2).map { try Instance(configuration: configuration, loops: $0) }
+        defer { for instance in instances { instance.runner.cancel() } }
+        let (holder, waiting) = (instances[0], instances[1])
+        for instance in instances { try await retrying(within: .seconds(20)) { try await instance.engine.checkReady() } }
+
+        let masters = await offThePool { Array(cluster.masterPorts().keys) }
+        var names: [UInt16: LockName] = [:]
+        let prefix = uniqueLockName()
+        for index in 0..<400 where names.count < masters.count {
+            let name = try LockName("\(prefix):\(index)")
+            if let port = await offThePool({ cluster.masterPort(forSlot: RedisHashSlot(key: name.value)) }), names[port] == nil {
+                names[port] = name
+            }
+        }
+        #expect(names.count == masters.count)
+        // What the wake-ups say, heard by a third client on each name's channel;
+        // and on the classic wake-up channel (which the cluster bus carries to
+        // every node), where nothing may come. (Lock events, on their own
+        // classic channel, are not wake-ups.)
+        let observer = RedisClient(configuration: configuration, eventLoopGroup: loops[2], logger: Logger(label: "test"))
+        let subscription = try await retrying(within: .seconds(10)) {
+            try await observer.subscribe(to: names.values.map(Self.shardChannel), kind: .shardChannel)
+        }
+        let classicSubscription = try await retrying(within: .seconds(10)) { try await observer.subscribe(to: ["lockd:waiting"]) }
+        let heard = Mutex<[String]>([])
+        let heardClassic = Mutex<[String]>([])
+        let reader = Task { for await case .message(let message) in subscription { heard.withLock { $0.append(message.string) } } }
+        let classicReader = Task {
+            for await case .message(let message) in classicSubscription { heardClassic.withLock { $0.append(message.string) } }
+        }
+
+        for (port, name) in names {
+            let lease = try await holder.engine.acquire(AcquireRequest(name: name, ttlMs: 30_000))
+            let waiter = Task { try await waiting.engine.acquire(AcquireRequest(name: name, ttlMs: 30_000, waitMs: 20_000)) }
+            #expect(await eventually { waiting.engine.waiterCount == 1 })
+            let listeners = { @Sendable in
+                let master = cluster.masterPort(forSlot: RedisHashSlot(key: name.value)) ?? port
+                return RedisAdminClient.call(port: master, "PUBSUB", "SHARDNUMSUB", Self.shardChannel(name))?.array?.last?.int ?? -1
+            }
+            // The observer and the waiting instance.
+            #expect(await eventually(within: .seconds(10)) { await offThePool(listeners) == 2 })
+            try await holder.engine.release(name, token: lease.lease.token)
+            let grant = try await waiter.value
+            // Handed over in the wake-up: `member fence now`.
+            let handed = await eventually {
+                heard.withLock { messages in
+                    messages.contains { $0.hasPrefix(name.value + "\n") && $0.contains(" \(grant.lease.fence) ") }
+                }
+            }
+            #expect(handed, "no grant of fence \(grant.lease.fence) in the wake-ups on \(Self.shardChannel(name)): \(heard.withLock { $0 })")
+            try await waiting.engine.release(name, token: grant.lease.token)
+            // No waiter left here: the instance stops listening (after a grace).
+            #expect(await eventually(within: .seconds(15)) { await offThePool(listeners) == 1 })
+        }
+        for port in masters {
+            let classic = await offThePool { RedisAdminClient.call(port: port, "PUBSUB", "CHANNELS", "lockd:waiting:*")?.array?.count ?? -1 }
+            #expect(classic == 0, "classic lockd channels subscribed on \(port)")
+        }
+        #expect(heardClassic.withLock { $0 }.isEmpty, "wake-ups on the classic channel in a Cluster: \(heardClassic.withLock { $0 })")
+        reader.cancel()
+        classicReader.cancel()
+        await observer.shutdown()
+        for instance in instances { await instance.stop() }
+    }
+
+    /// The name's shard channel (see ``RedisLockScripts``).
+    private static func shardChannel(_ name: LockName) -> String { "lockd:waiting:{\(name.value)}" }
+
+    /// How many times a node ran `command`, scripts' calls included.
+    private static func calls(of command: String, onPort port: UInt16) -> Int {
+        guard let info = RedisAdminClient.call(port: port, "INFO", "commandstats")?.string else { return 0 }
+        let prefix = "cmdstat_\(command):calls="
+        guard let line = info.split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix(prefix) }) else { return 0 }
+        return Int(line.dropFirst(prefix.count).prefix { $0.isNumber }) ?? 0
     }
 
     /// One lockd instance's engine over a Cluster.

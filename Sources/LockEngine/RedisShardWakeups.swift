@@ -1,0 +1,186 @@
+import LockdRedis
+import LockdTransport
+import Synchronization
+
+/// In a Redis Cluster, the shard channels on which one lockd instance hears
+/// wake-ups: for each name it has waiters on, the name's channel (the
+/// scripts `SPUBLISH` there) and its own channel for the name (which carries
+/// nothing: the scripts count its subscribers to tell that this instance
+/// listens). Both lie in the name's slot, so the routed subscriber places
+/// them on the node that serves the name, and follows failovers and
+/// resharding.
+///
+/// A name is subscribed when its first waiter here has joined the queue
+/// (``listen(on:)``; the waiter then looks at the queue once more, as a
+/// wake-up published before the subscription was lost) and unsubscribed
+/// ``grace`` after the last beat that named it, so a name waited on now and
+/// then does not subscribe on every wait.
+final class RedisShardWakeups: Sendable {
+    private let client: RedisClient
+    private let instanceID: String
+    private let grace: UInt64
+    private let state = Mutex(State())
+
+    private struct State {
+        var names: [LockName: Entry] = [:]
+        var handler: (@Sendable (LockName, RedisSubscription.Event) -> Void)?
+        var closed = false
+    }
+
+    private enum Entry {
+        /// Being subscribed; these callers wait for it.
+        case subscribing(waiting: [CheckedContinuation<Void, Never>], wantedAt: UInt64)
+        case listening(Task<Void, Never>, wantedAt: UInt64)
+    }
+
+    init(client: RedisClient, instanceID: String, grace: Duration = .seconds(2)) {
+        self.client = client
+        self.instanceID = instanceID
+        self.grace = MonotonicClock.nanoseconds(grace)
+    }
+
+    /// Where messages go: `handler` gets each name's messages and
+    /// `.resubscribed` (messages may have been lost).
+    func deliver(to handler: @escaping @Sendable (LockName, RedisSubscription.Event) -> Void) {
+        state.withLock { $0.handler = handler }
+    }
+
+    /// Makes sure this instance listens for wake-ups on `name`; true when it
+    /// did not before this call (or a subscription under way was awaited),
+    /// so that a waiter that joined the queue meanwhile should look again.
+    func listen(on name: LockName) async -> Bool {
+        let now = MonotonicClock.now()
+        enum Step { case listening, wait, subscribe }
+        let step: Step = state.withLock { state in
+            switch state.names[name] {
+            case .listening(let task, _):
+                state.names[name] = .listening(task, wantedAt: now)
+                return .listening
+            case .subscribing:
+                return .wait
+            case nil:
+                guard !state.closed else { return .listening }
+                state.names[name] = .subscribing(waiting: [], wantedAt: now)
+                return .subscribe
+            }
+        }
+        switch step {
+        case .listening:
+            return false
+        case .wait:
+            await withCheckedContinuation { continuation in
+                let parked = state.withLock { state -> Bool in
+                    guard case .subscribing(var waiting, let wantedAt) = state.names[name] else { return false }
+                    waiting.append(continuation)
+                    state.names[name] = .subscribing(waiting: waiting, wantedAt: wantedAt)
+                    return true
+                }
+                if !parked { continuation.resume() }
+            }
+            return true
+        case .subscribe:
+            await subscribe(name)
+            return true
+        }
+    }
+
+    /// The names this instance has waiters on now (from its beat): each
+    /// stays subscribed, and one whose subscription failed is tried again.
+    func keep(_ names: Set<LockName>) {
+        let now = MonotonicClock.now()
+        var missing: [LockName] = []
+        state.withLock { state in
+            guard !state.closed else { return }
+            for name in names {
+                switch state.names[name] {
+                case .listening(let task, _): state.names[name] = .listening(task, wantedAt: now)
+                case .subscribing(let waiting, _): state.names[name] = .subscribing(waiting: waiting, wantedAt: now)
+                case nil:
+                    state.names[name] = .subscribing(waiting: [], wantedAt: now)
+                    missing.append(name)
+                }
+            }
+        }
+        for name in missing {
+            Task(executorPreference: client.subscriptionLoop) {
+                await self.subscribe(name)
+                // Wake-ups before now are lost: the waiters look again.
+                self.state.withLock { $0.handler }?(name, .resubscribed)
+            }
+        }
+    }
+
+    /// Unsubscribes names no beat named for ``grace``.
+    func dropUnwanted() {
+        let now = MonotonicClock.now()
+        let dropped: [Task<Void, Never>] = state.withLock { state in
+            var dropped: [Task<Void, Never>] = []
+            for (name, entry) in state.names {
+                if case .listening(let task, let wantedAt) = entry, now &- wantedAt > grace {
+                    state.names[name] = nil
+                    dropped.append(task)
+                }
+            }
+            return dropped
+        }
+        // Ending the reader ends the subscription, which unsubscribes.
+        for task in dropped { task.cancel() }
+    }
+
+    /// The names subscribed now (for tests and metrics).
+    var listeningNames: Set<LockName> {
+        state.withLock { state in
+            Set(state.names.compactMap { name, entry in
+                if case .listening = entry { return name } else { return nil }
+            })
+        }
+    }
+
+    /// Ends every subscription: nobody hears wake-ups any more (the engine
+    /// stopped), so the scripts must not count this instance as listening.
+    /// With `forGood` false a later ``listen(on:)`` subscribes again.
+    func close(forGood: Bool = true) {
+        let entries = state.withLock { state -> [Entry] in
+            if forGood { state.closed = true }
+            state.handler = nil
+            defer { state.names = [:] }
+            return Array(state.names.values)
+        }
+        for entry in entries {
+            switch entry {
+            case .listening(let task, _): task.cancel()
+            // Their subscription, when it comes, finds no entry and ends.
+            case .subscribing(let waiting, _): for continuation in waiting { continuation.resume() }
+            }
+        }
+    }
+
+    private func subscribe(_ name: LockName) async {
+        let subscription = try? await client.subscribe(
+            to: [RedisLockScripts.shardChannel(name), RedisLockScripts.shardChannel(name, instance: instanceID)],
+            kind: .shardChannel)
+        let waiting = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            guard case .subscribing(let waiting, let wantedAt) = state.names[name] else { return [] }
+            if let subscription, !state.closed {
+                let reader = Task(executorPreference: client.subscriptionLoop) { await self.read(subscription, of: name) }
+                state.names[name] = .listening(reader, wantedAt: wantedAt)
+            } else {
+                // Failed (a node unreachable): the next waiter or beat tries again.
+                state.names[name] = nil
+            }
+            return waiting
+        }
+        for continuation in waiting { continuation.resume() }
+    }
+
+    private func read(_ subscription: RedisSubscription, of name: LockName) async {
+        for await event in subscription {
+            state.withLock { $0.handler }?(name, event)
+        }
+        // Ended by the client (shut down) or by ``dropUnwanted()``: a
+        // later waiter subscribes afresh.
+        state.withLock { state in
+            if case .listening = state.names[name], !Task.isCancelled { state.names[name] = nil }
+        }
+    }
+}
