@@ -9,6 +9,8 @@ extension LockEngine {
     struct PendingUpkeep {
         /// Put every parked waiter back: the store reconnected or lost data.
         var reconcileAll = false
+        /// Put back these names' parked waiters: their notices may be lost.
+        var reconcileNames: Set<LockName> = []
         /// Queue entries of this process that no waiter owns any more (a
         /// waiter put back just as it was granted): they would block the queue.
         var strays: Set<Stray> = []
@@ -50,6 +52,9 @@ extension LockEngine {
         case .reconnected:
             pendingUpkeep.withLock { $0.reconcileAll = true }
             waiters.wakeOutageParked()
+            upkeep.ring()
+        case .resubscribed(let name):
+            pendingUpkeep.withLock { _ = $0.reconcileNames.insert(name) }
             upkeep.ring()
         case .lock(let event):
             events.receive(event)
@@ -109,7 +114,10 @@ extension LockEngine {
             await removeStrays()
             let names = waiters.names
             guard !names.isEmpty else {
-                pendingUpkeep.withLock { $0.reconcileAll = false }
+                pendingUpkeep.withLock { upkeep in
+                    upkeep.reconcileAll = false
+                    upkeep.reconcileNames = []
+                }
                 nextBeat = MonotonicClock.now() + beatInterval
                 continue
             }
@@ -130,14 +138,22 @@ extension LockEngine {
                     continue
                 }
             }
-            let reconcileAll = pendingUpkeep.withLock { upkeep in
-                defer { upkeep.reconcileAll = false }
-                return upkeep.reconcileAll
+            let (reconcileAll, reconcileNames) = pendingUpkeep.withLock { upkeep in
+                defer {
+                    upkeep.reconcileAll = false
+                    upkeep.reconcileNames = []
+                }
+                return (upkeep.reconcileAll, upkeep.reconcileNames)
             }
             if reconcileAll {
                 // (The reconcile also renews this process's liveness.)
                 if await reconcile(waiters.parkedQueues()) == nil {
                     pendingUpkeep.withLock { $0.reconcileAll = true }
+                }
+            } else if !reconcileNames.isEmpty {
+                // One channel renewed: the other names' notices were not lost.
+                if await reconcile(waiters.parkedQueues(names: reconcileNames)) == nil {
+                    pendingUpkeep.withLock { $0.reconcileNames.formUnion(reconcileNames) }
                 }
             } else if MonotonicClock.now() >= nextCheck {
                 nextCheck = MonotonicClock.now() + MonotonicClock.nanoseconds(configuration.queueCheckInterval)

@@ -174,6 +174,12 @@ public enum StoreEvent: Sendable, Hashable {
     /// meanwhile may be lost and the store may have lost data, so the
     /// engine puts its waiters back (``LockStore/reconcile(_:)``).
     case reconnected
+    /// The store listens for one name's notices anew (its wake-up channel
+    /// was subscribed again after a reconnection, a failover or a
+    /// resharding): notices for that name sent meanwhile may be lost, so the
+    /// engine puts back that name's waiters and has them look again — and
+    /// only that name's (``LockStore/reconcile(_:)``).
+    case resubscribed(LockName)
     /// Something happened to a lease (on any lockd sharing the store), while
     /// this process wants events (``LockStore/setEventInterest(_:)``).
     case lock(LockEvent)

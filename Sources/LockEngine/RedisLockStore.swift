@@ -324,7 +324,10 @@ public final class RedisLockStore: LockStore {
             // On the thread that reads the messages: a wake-up reaches its
             // waiter without a hop through the global executor.
             if let shardWakeups {
-                shardWakeups.deliver { [self] _, event in deliver(event, to: handler) }
+                shardWakeups.deliver { [self] name, event in
+                    // A renewed subscription concerns its own name only.
+                    if case .resubscribed = event { handler(.resubscribed(name)) } else { deliver(event, to: handler) }
+                }
                 group.addTask {
                     while !Task.isCancelled {
                         try? await Task.sleep(for: .milliseconds(500))

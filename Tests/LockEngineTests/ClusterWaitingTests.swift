@@ -15,7 +15,7 @@ import Testing
         let configuration = try RedisConfiguration(url: cluster.url)
         let loops = try EventLoopGroup(loopCount: 1, namePrefix: "cluster-waiting")
         defer { loops.shutdown() }
-        let instances = try (0..<3).map { _ in try Instance(configuration: configuration, loops: loops) }
+        let instances = try (0..<3).map { _ in try ClusterInstance(configuration: configuration, loops: loops) }
         defer { for instance in instances { instance.runner.cancel() } }
         let (holder, survivor, doomed) = (instances[0], instances[1], instances[2])
         try await retrying(within: .seconds(10)) { try await holder.engine.checkReady() }
@@ -55,7 +55,7 @@ import Testing
             // Both instances listen on the name's shard channel, on its master.
             let listeners = { @Sendable in
                 let master = cluster.masterPort(forSlot: RedisHashSlot(key: name.value)) ?? port
-                return RedisAdminClient.call(port: master, "PUBSUB", "SHARDNUMSUB", Self.shardChannel(name))?.array?.last?.int ?? -1
+                return ClusterInstance.listeners(on: name, atPort: master)
             }
             #expect(await eventually(within: .seconds(10)) { await offThePool(listeners) == 2 })
 
@@ -90,13 +90,13 @@ import Testing
         // A loop each, as two lockd processes would have.
         let loops = try (0..<2).map { _ in try EventLoopGroup(loopCount: 1, namePrefix: "cluster-wakeups") }
         defer { for group in loops { group.shutdown() } }
-        let instances = try loops.map { try Instance(configuration: configuration, loops: $0) }
+        let instances = try loops.map { try ClusterInstance(configuration: configuration, loops: $0) }
         defer { for instance in instances { instance.runner.cancel() } }
         let (holder, waiting) = (instances[0], instances[1])
         for instance in instances { try await retrying(within: .seconds(20)) { try await instance.engine.checkReady() } }
 
         let name = try LockName(uniqueLockName())
-        let channel = Self.shardChannel(name)
+        let channel = ClusterInstance.shardChannel(name)
         let victim = try #require(await offThePool { cluster.masterPort(forSlot: RedisHashSlot(key: name.value)) })
         let replica = try await offThePool { try cluster.replicaPort(of: victim) }
         let listeners = { @Sendable (port: UInt16) in
@@ -162,7 +162,7 @@ import Testing
         let configuration = try RedisConfiguration(url: cluster.url)
         let loops = try (0..<3).map { _ in try EventLoopGroup(loopCount: 1, namePrefix: "cluster-handoff") }
         defer { for group in loops { group.shutdown() } }
-        let instances = try loops.prefix(2).map { try Instance(configuration: configuration, loops: $0) }
+        let instances = try loops.prefix(2).map { try ClusterInstance(configuration: configuration, loops: $0) }
         defer { for instance in instances { instance.runner.cancel() } }
         let (holder, waiting) = (instances[0], instances[1])
         for instance in instances { try await retrying(within: .seconds(20)) { try await instance.engine.checkReady() } }
@@ -183,7 +183,7 @@ import Testing
         // classic channel, are not wake-ups.)
         let observer = RedisClient(configuration: configuration, eventLoopGroup: loops[2], logger: Logger(label: "test"))
         let subscription = try await retrying(within: .seconds(10)) {
-            try await observer.subscribe(to: names.values.map(Self.shardChannel), kind: .shardChannel)
+            try await observer.subscribe(to: names.values.map(ClusterInstance.shardChannel), kind: .shardChannel)
         }
         let classicSubscription = try await retrying(within: .seconds(10)) { try await observer.subscribe(to: ["lockd:waiting"]) }
         let heard = Mutex<[String]>([])
@@ -199,7 +199,7 @@ import Testing
             #expect(await eventually { waiting.engine.waiterCount == 1 })
             let listeners = { @Sendable in
                 let master = cluster.masterPort(forSlot: RedisHashSlot(key: name.value)) ?? port
-                return RedisAdminClient.call(port: master, "PUBSUB", "SHARDNUMSUB", Self.shardChannel(name))?.array?.last?.int ?? -1
+                return ClusterInstance.listeners(on: name, atPort: master)
             }
             // The observer and the waiting instance.
             #expect(await eventually(within: .seconds(10)) { await offThePool(listeners) == 2 })
@@ -211,7 +211,7 @@ import Testing
                     messages.contains { $0.hasPrefix(name.value + "\n") && $0.contains(" \(grant.lease.fence) ") }
                 }
             }
-            #expect(handed, "no grant of fence \(grant.lease.fence) in the wake-ups on \(Self.shardChannel(name)): \(heard.withLock { $0 })")
+            #expect(handed, "no grant of fence \(grant.lease.fence) in the wake-ups on \(ClusterInstance.shardChannel(name)): \(heard.withLock { $0 })")
             try await waiting.engine.release(name, token: grant.lease.token)
             // No waiter left here: the instance stops listening (after a grace).
             #expect(await eventually(within: .seconds(15)) { await offThePool(listeners) == 1 })
@@ -225,45 +225,5 @@ import Testing
         classicReader.cancel()
         await observer.shutdown()
         for instance in instances { await instance.stop() }
-    }
-
-    /// The name's shard channel (see ``RedisLockScripts``).
-    private static func shardChannel(_ name: LockName) -> String { "lockd:waiting:{\(name.value)}" }
-
-    /// How many times a node ran `command`, scripts' calls included.
-    private static func calls(of command: String, onPort port: UInt16) -> Int {
-        guard let info = RedisAdminClient.call(port: port, "INFO", "commandstats")?.string else { return 0 }
-        let prefix = "cmdstat_\(command):calls="
-        guard let line = info.split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix(prefix) }) else { return 0 }
-        return Int(line.dropFirst(prefix.count).prefix { $0.isNumber }) ?? 0
-    }
-
-    /// One lockd instance's engine over a Cluster.
-    private final class Instance: Sendable {
-        let backend: RedisLockBackend
-        let engine: LockEngine
-        private let task: Mutex<Task<Void, Never>>
-
-        init(configuration: RedisConfiguration, loops: EventLoopGroup) throws {
-            let logger = Logger(label: "test")
-            backend = try RedisLockBackend(configuration: configuration, loops: loops, logger: logger)
-            engine = LockEngine(store: backend.store, loops: loops, upkeepLoop: backend.upkeepLoop, logger: logger)
-            let engine = engine
-            task = Mutex(Task { await engine.run() })
-        }
-
-        var runner: Task<Void, Never> { task.withLock { $0 } }
-
-        /// Beats again after ``runner`` was cancelled.
-        func restart() {
-            let engine = engine
-            task.withLock { $0 = Task { await engine.run() } }
-        }
-
-        func stop() async {
-            runner.cancel()
-            await runner.value
-            await backend.shutdown()
-        }
     }
 }
