@@ -15,6 +15,11 @@ import Synchronization
 /// wake-up published before the subscription was lost) and unsubscribed
 /// ``grace`` after the last beat that named it, so a name waited on now and
 /// then does not subscribe on every wait.
+///
+/// Only while someone takes the messages (between ``deliver(to:)`` and
+/// ``close(forGood:)``): a waiter left behind in a stopped engine, or a beat
+/// that raced the stop, must not subscribe again with nobody to drop the
+/// subscription later — its instance would count as listening for good.
 final class RedisShardWakeups: Sendable {
     private let client: RedisClient
     private let instanceID: String
@@ -59,7 +64,8 @@ final class RedisShardWakeups: Sendable {
             case .subscribing:
                 return .wait
             case nil:
-                guard !state.closed else { return .listening }
+                // Nobody takes messages: once someone does, the beat subscribes.
+                guard !state.closed, state.handler != nil else { return .listening }
                 state.names[name] = .subscribing(waiting: [], wantedAt: now)
                 return .subscribe
             }
@@ -90,7 +96,7 @@ final class RedisShardWakeups: Sendable {
         let now = MonotonicClock.now()
         var missing: [LockName] = []
         state.withLock { state in
-            guard !state.closed else { return }
+            guard !state.closed, state.handler != nil else { return }
             for name in names {
                 switch state.names[name] {
                 case .listening(let task, _): state.names[name] = .listening(task, wantedAt: now)

@@ -78,6 +78,52 @@ import Testing
         for instance in instances { await instance.stop() }
     }
 
+    /// A stopped engine's instance stops listening, and stays so: a waiter
+    /// left parked in it (its request not yet answered) that looks at the
+    /// queue again — here at the lease's first expiry, which a renewal
+    /// pushed back — must not subscribe anew with nobody to drop the
+    /// subscription (the scripts would count the instance as listening).
+    @Test func aStoppedInstanceStaysUnsubscribedWhenItsWaiterLooksAgain() async throws {
+        let cluster = try await offThePool { try RedisClusterFixture.shared() }
+        try await offThePool { try cluster.waitUntilHealthy(within: .seconds(30)) }
+        let configuration = try RedisConfiguration(url: cluster.url)
+        let loops = try (0..<2).map { _ in try EventLoopGroup(loopCount: 1, namePrefix: "cluster-stopped") }
+        defer { for group in loops { group.shutdown() } }
+        let instances = try loops.map { try ClusterInstance(configuration: configuration, loops: $0) }
+        defer { for instance in instances { instance.runner.cancel() } }
+        let (holder, stopped) = (instances[0], instances[1])
+        for instance in instances { try await retrying(within: .seconds(20)) { try await instance.engine.checkReady() } }
+
+        let name = try LockName(uniqueLockName())
+        let port = try #require(await offThePool { cluster.masterPort(forSlot: RedisHashSlot(key: name.value)) })
+        let queue = "lockd:{\(name.value)}:waiters"
+        let lease = try await holder.engine.acquire(AcquireRequest(name: name, ttlMs: 8_000))
+        let orphan = Task { try await stopped.engine.acquire(AcquireRequest(name: name, ttlMs: 30_000, waitMs: 30_000)) }
+        #expect(await eventually { stopped.engine.waiterCount == 1 })
+        #expect(await eventually(within: .seconds(10)) { await offThePool { ClusterInstance.listeners(on: name, atPort: port) } == 1 })
+        // Held beyond the first expiry, where the orphan will look again
+        // (a renewal wakes nobody).
+        _ = try await holder.engine.renew(name, token: lease.lease.token, ttlMs: 60_000)
+
+        stopped.runner.cancel()
+        #expect(await eventually(within: .seconds(10)) { await offThePool { ClusterInstance.listeners(on: name, atPort: port) } == 0 })
+        // Nothing touches the queue now but the orphan's next look (Redis
+        // counts idle time in whole seconds).
+        let idle = { @Sendable in RedisAdminClient.call(port: port, "OBJECT", "IDLETIME", queue)?.int ?? -1 }
+        #expect(await eventually(within: .seconds(10)) { await offThePool(idle) >= 2 })
+        let lookedAgain = await eventually(within: .seconds(15)) { (0...1).contains(await offThePool(idle)) }
+        #expect(lookedAgain, "the parked waiter never looked at the queue again")
+        #expect(stopped.engine.waiterCount == 1)
+        // A subscription would follow its attempt within milliseconds.
+        let listening = await eventually(within: .seconds(1)) { await offThePool { ClusterInstance.listeners(on: name, atPort: port) } != 0 }
+        #expect(!listening, "the stopped instance listens on \(ClusterInstance.shardChannel(name)) again")
+
+        orphan.cancel()
+        _ = try? await orphan.value
+        try await holder.engine.release(name, token: lease.lease.token)
+        for instance in instances { await instance.stop() }
+    }
+
     /// Wake-ups travel on the name's shard channel, subscribed on the master
     /// of the name's slot while an instance has waiters on it: after that
     /// master fails over, the waiting instance listens on the promoted
