@@ -47,9 +47,13 @@ import Testing
             // name's acquire is asked elsewhere, and refused there until the
             // slot is handed over.
             try await offThePool { try cluster.migrate(slot: slot, from: source, to: target, through: .migrated) }
-            let redirects = holder.backend.client.topologyStatistics.redirects
+            let before = holder.backend.client.topologyStatistics
             let early = Task { try await holder.engine.acquire(AcquireRequest(name: fresh, ttlMs: 30_000, waitMs: 20_000)) }
-            #expect(await eventually { holder.backend.client.topologyStatistics.redirects > redirects })
+            let redirectedAndRefused = await eventually(within: .seconds(10)) {
+                let now = holder.backend.client.topologyStatistics
+                return now.redirects > before.redirects && now.retries > before.retries
+            }
+            #expect(redirectedAndRefused, "no ASK then TRYAGAIN: \(holder.backend.client.topologyStatistics)")
             try await offThePool { try cluster.finishMigration(slot: slot, to: target) }
             let earlyGrant = try await early.value
             try await holder.engine.release(fresh, token: earlyGrant.lease.token)
