@@ -14,12 +14,19 @@
 # Recovery: a master is killed, its replica promoted by the cluster
 # (cluster-node-timeout 1000 ms); the time from the kill to the promotion
 # and from the promotion to lockd acquiring a name of that master again.
+# First wait (first-wait.py): a contended acquire on a name nobody waited on
+# lately (in a Cluster: one SSUBSCRIBE and one more acquire) against one on a
+# name waited on already, on both lockds.
+#
+#   MODE=first-wait benchmarks/locks/topology.sh   # only the first-wait figures
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 DURATION=${DURATION:-8}
 REPEATS=${REPEATS:-3}
 CLIENTS=${CLIENTS:-16}
+MODE=${MODE:-all}  # all | first-wait
+ROUNDS=${ROUNDS:-300}
 BIN=$ROOT/.build/release
 if [[ -z ${SKIP_BUILD:-} ]]; then
     swift build -c release --product lockd
@@ -67,6 +74,14 @@ start_lockd "$LOCKD_SINGLE" "redis://127.0.0.1:$SINGLE"
 start_lockd "$LOCKD_CLUSTER" "redis+cluster://$(IFS=,; echo "${NODES[*]:0:3}")"
 
 uptime | sed 's/.*load average: /load at start: /'
+if [[ $MODE == first-wait ]]; then
+    for _ in $(seq "$REPEATS"); do
+        python3 "$ROOT/benchmarks/locks/first-wait.py" --rounds "$ROUNDS" \
+            --target "single=http://127.0.0.1:$LOCKD_SINGLE" --target "cluster=http://127.0.0.1:$LOCKD_CLUSTER"
+    done
+    uptime | sed 's/.*load average: /load at end: /'
+    exit 0
+fi
 echo "round,deployment,cycles_per_second,acquire_p99_ms" >"$TMP/cycles.csv"
 measure() {  # round deployment port [lockbench flags…]
     timeout --kill-after=5 $((DURATION + 30)) "$BIN/lockbench" --url "http://127.0.0.1:$3" --duration "$DURATION" --json \
@@ -91,6 +106,9 @@ for deployment in ("replicated", "cluster"):
     ratios = [by[(n, deployment)] / by[(n, "single")] for n in sorted({r["round"] for r in rows})]
     print(f"{deployment}/single cycle rate: median {statistics.median(ratios):.2f} (range {min(ratios):.2f}-{max(ratios):.2f})")
 PY
+
+python3 "$ROOT/benchmarks/locks/first-wait.py" --rounds "$ROUNDS" \
+    --target "single=http://127.0.0.1:$LOCKD_SINGLE" --target "cluster=http://127.0.0.1:$LOCKD_CLUSTER"
 
 # Failover recovery: a name on the master of slot 0, acquired and released
 # before the kill; then tried every 20 ms until it is granted again.
