@@ -43,3 +43,29 @@ final class ClusterInstance: Sendable {
         RedisAdminClient.call(port: port, "PUBSUB", "SHARDNUMSUB", shardChannel(name))?.array?.last?.int ?? -1
     }
 }
+
+extension ClusterInstance {
+    /// Runs `body` with `count` instances on the shared cluster (healthy and
+    /// answering), each on a loop of its own as separate lockd processes
+    /// would be, and stops them afterwards.
+    static func withInstances<T>(
+        _ count: Int, namePrefix: String, engineConfiguration: LockEngineConfiguration = .init(),
+        _ body: (RedisClusterFixture, [ClusterInstance]) async throws -> T
+    ) async throws -> T {
+        let cluster = try await offThePool { try RedisClusterFixture.shared() }
+        try await offThePool { try cluster.waitUntilHealthy(within: .seconds(30)) }
+        let configuration = try RedisConfiguration(url: cluster.url)
+        let loops = try (0..<count).map { _ in try EventLoopGroup(loopCount: 1, namePrefix: namePrefix) }
+        defer { for group in loops { group.shutdown() } }
+        let instances = try loops.map { try ClusterInstance(configuration: configuration, loops: $0, engineConfiguration: engineConfiguration) }
+        do {
+            for instance in instances { try await retrying(within: .seconds(20)) { try await instance.engine.checkReady() } }
+            let result = try await body(cluster, instances)
+            for instance in instances { await instance.stop() }
+            return result
+        } catch {
+            for instance in instances { instance.runner.cancel() }
+            throw error
+        }
+    }
+}

@@ -17,71 +17,64 @@ import Testing
     /// keys are partly missing in a slot being imported), and served once the
     /// slot is, without an error to the caller.
     @Test func wakeUpsFollowAMovedSlotAndAnAcquireDuringTheMoveIsServed() async throws {
-        let cluster = try await offThePool { try RedisClusterFixture.shared() }
-        try await offThePool { try cluster.waitUntilHealthy(within: .seconds(30)) }
-        let configuration = try RedisConfiguration(url: cluster.url)
-        let loops = try (0..<2).map { _ in try EventLoopGroup(loopCount: 1, namePrefix: "cluster-reshard") }
-        defer { for group in loops { group.shutdown() } }
         // A waiting acquire rides out the window in which the slot refuses
         // its scripts: room for a busy machine.
         var engineConfiguration = LockEngineConfiguration()
         engineConfiguration.outageGrace = .seconds(10)
-        let instances = try loops.map { try ClusterInstance(configuration: configuration, loops: $0, engineConfiguration: engineConfiguration) }
-        defer { for instance in instances { instance.runner.cancel() } }
-        let (holder, waiting) = (instances[0], instances[1])
-        for instance in instances { try await retrying(within: .seconds(20)) { try await instance.engine.checkReady() } }
+        try await ClusterInstance.withInstances(2, namePrefix: "cluster-reshard", engineConfiguration: engineConfiguration) { cluster, instances in
+            let (holder, waiting) = (instances[0], instances[1])
 
-        let name = try LockName(uniqueLockName())
-        let slot = RedisHashSlot(key: name.value)
-        let fresh = try Self.name(inSlotOf: name)
-        let source = try #require(await offThePool { cluster.masterPort(forSlot: slot) })
-        let target = try #require(await offThePool { cluster.masterPorts().keys.first { $0 != source } })
+            let name = try LockName(uniqueLockName())
+            let slot = RedisHashSlot(key: name.value)
+            let fresh = try Self.name(inSlotOf: name)
+            let source = try #require(await offThePool { cluster.masterPort(forSlot: slot) })
+            let target = try #require(await offThePool { cluster.masterPorts().keys.first { $0 != source } })
 
-        let lease = try await holder.engine.acquire(AcquireRequest(name: name, ttlMs: 30_000))
-        let waiter = Task { try await waiting.engine.acquire(AcquireRequest(name: name, ttlMs: 30_000, waitMs: 30_000, owner: "waiter")) }
-        #expect(await eventually { waiting.engine.waiterCount == 1 })
-        #expect(await eventually(within: .seconds(10)) { await offThePool { ClusterInstance.listeners(on: name, atPort: source) } == 1 })
+            let lease = try await holder.engine.acquire(AcquireRequest(name: name, ttlMs: 30_000))
+            let waiter = Task { try await waiting.engine.acquire(AcquireRequest(name: name, ttlMs: 30_000, waitMs: 30_000, owner: "waiter")) }
+            #expect(await eventually { waiting.engine.waiterCount == 1 })
+            #expect(await eventually(within: .seconds(10)) { await offThePool { ClusterInstance.listeners(on: name, atPort: source) } == 1 })
 
-        do {
-            // The keys on the target, the slot still the source's: a fresh
-            // name's acquire is asked elsewhere, and refused there until the
-            // slot is handed over.
-            try await offThePool { try cluster.migrate(slot: slot, from: source, to: target, through: .migrated) }
-            let before = holder.backend.client.topologyStatistics
-            let early = Task { try await holder.engine.acquire(AcquireRequest(name: fresh, ttlMs: 30_000, waitMs: 20_000)) }
-            let redirectedAndRefused = await eventually(within: .seconds(10)) {
-                let now = holder.backend.client.topologyStatistics
-                return now.redirects > before.redirects && now.retries > before.retries
-            }
-            #expect(redirectedAndRefused, "no ASK then TRYAGAIN: \(holder.backend.client.topologyStatistics)")
-            try await offThePool { try cluster.finishMigration(slot: slot, to: target) }
-            let earlyGrant = try await early.value
-            try await holder.engine.release(fresh, token: earlyGrant.lease.token)
-
-            // The waiting instance listens at the slot's new master …
-            var heard = (source: -1, target: -1)
-            let followed = await eventually(within: .seconds(10)) {
-                heard = await offThePool {
-                    (ClusterInstance.listeners(on: name, atPort: source), ClusterInstance.listeners(on: name, atPort: target))
+            do {
+                // The keys on the target, the slot still the source's: a fresh
+                // name's acquire is asked elsewhere, and refused there until the
+                // slot is handed over.
+                try await offThePool { try cluster.migrate(slot: slot, from: source, to: target, through: .migrated) }
+                let before = holder.backend.client.topologyStatistics
+                let early = Task { try await holder.engine.acquire(AcquireRequest(name: fresh, ttlMs: 30_000, waitMs: 20_000)) }
+                let redirectedAndRefused = await eventually(within: .seconds(10)) {
+                    let now = holder.backend.client.topologyStatistics
+                    return now.redirects > before.redirects && now.retries > before.retries
                 }
-                return heard == (0, 1)
+                #expect(redirectedAndRefused, "no ASK then TRYAGAIN: \(holder.backend.client.topologyStatistics)")
+                try await offThePool { try cluster.finishMigration(slot: slot, to: target) }
+                let earlyGrant = try await early.value
+                try await holder.engine.release(fresh, token: earlyGrant.lease.token)
+
+                // The waiting instance listens at the slot's new master …
+                var heard = (source: -1, target: -1)
+                let followed = await eventually(within: .seconds(10)) {
+                    heard = await offThePool {
+                        (ClusterInstance.listeners(on: name, atPort: source), ClusterInstance.listeners(on: name, atPort: target))
+                    }
+                    return heard == (0, 1)
+                }
+                #expect(followed, "listeners on \(ClusterInstance.shardChannel(name)): \(heard.source) at the old master, \(heard.target) at the new")
+                // … and is woken by a release there, not found by a recheck
+                // (the lease had 30 s to run).
+                try await holder.engine.release(name, token: lease.lease.token)
+                let released = ContinuousClock.now
+                let grant = try await waiter.value
+                #expect(grant.lease.owner == "waiter")
+                #expect(ContinuousClock.now - released < .seconds(2), "granted \(ContinuousClock.now - released) after the release")
+                try await waiting.engine.release(name, token: grant.lease.token)
+            } catch {
+                waiter.cancel()
+                try? await offThePool { try Self.moveBack(slot, in: cluster, from: target, to: source) }
+                throw error
             }
-            #expect(followed, "listeners on \(ClusterInstance.shardChannel(name)): \(heard.source) at the old master, \(heard.target) at the new")
-            // … and is woken by a release there, not found by a recheck
-            // (the lease had 30 s to run).
-            try await holder.engine.release(name, token: lease.lease.token)
-            let released = ContinuousClock.now
-            let grant = try await waiter.value
-            #expect(grant.lease.owner == "waiter")
-            #expect(ContinuousClock.now - released < .seconds(2), "granted \(ContinuousClock.now - released) after the release")
-            try await waiting.engine.release(name, token: grant.lease.token)
-        } catch {
-            waiter.cancel()
-            try? await offThePool { try Self.moveBack(slot, in: cluster, from: target, to: source) }
-            throw error
+            try await offThePool { try Self.moveBack(slot, in: cluster, from: target, to: source) }
         }
-        try await offThePool { try Self.moveBack(slot, in: cluster, from: target, to: source) }
-        for instance in instances { await instance.stop() }
     }
 
     /// A renewed subscription (here: the node dropped the instance's
@@ -90,73 +83,66 @@ import Testing
     /// touched (its key's `OBJECT IDLETIME` keeps growing), while the
     /// renewed name's queue is looked at, and its waiter is still woken.
     @Test func aRenewedSubscriptionPutsBackOnlyItsOwnNamesWaiters() async throws {
-        let cluster = try await offThePool { try RedisClusterFixture.shared() }
-        try await offThePool { try cluster.waitUntilHealthy(within: .seconds(30)) }
-        let configuration = try RedisConfiguration(url: cluster.url)
-        let loops = try (0..<2).map { _ in try EventLoopGroup(loopCount: 1, namePrefix: "cluster-renewed") }
-        defer { for group in loops { group.shutdown() } }
         // No periodic queue check within the test: it would touch every queue.
         var engineConfiguration = LockEngineConfiguration()
         engineConfiguration.queueCheckInterval = .seconds(120)
-        let instances = try loops.map { try ClusterInstance(configuration: configuration, loops: $0, engineConfiguration: engineConfiguration) }
-        defer { for instance in instances { instance.runner.cancel() } }
-        let (holder, waiting) = (instances[0], instances[1])
-        for instance in instances { try await retrying(within: .seconds(20)) { try await instance.engine.checkReady() } }
+        try await ClusterInstance.withInstances(2, namePrefix: "cluster-renewed", engineConfiguration: engineConfiguration) { cluster, instances in
+            let (holder, waiting) = (instances[0], instances[1])
 
-        // Two names on two masters.
-        let prefix = uniqueLockName()
-        var names: [UInt16: LockName] = [:]
-        for index in 0..<400 where names.count < 2 {
-            let name = try LockName("\(prefix):\(index)")
-            if let port = await offThePool({ cluster.masterPort(forSlot: RedisHashSlot(key: name.value)) }), names[port] == nil {
-                names[port] = name
+            // Two names on two masters.
+            let prefix = uniqueLockName()
+            var names: [UInt16: LockName] = [:]
+            for index in 0..<400 where names.count < 2 {
+                let name = try LockName("\(prefix):\(index)")
+                if let port = await offThePool({ cluster.masterPort(forSlot: RedisHashSlot(key: name.value)) }), names[port] == nil {
+                    names[port] = name
+                }
+            }
+            let ports = Array(names.keys)
+            try #require(ports.count == 2)
+            let (renewedPort, otherPort) = (ports[0], ports[1])
+            let (renewed, other) = (try #require(names[renewedPort]), try #require(names[otherPort]))
+
+            var leases: [LockName: LeaseToken] = [:]
+            var waiters: [LockName: Task<AcquireGrant, any Error>] = [:]
+            for name in [renewed, other] {
+                leases[name] = try await holder.engine.acquire(AcquireRequest(name: name, ttlMs: 30_000)).lease.token
+                waiters[name] = Task { try await waiting.engine.acquire(AcquireRequest(name: name, ttlMs: 30_000, waitMs: 30_000)) }
+            }
+            #expect(await eventually { waiting.engine.waiterCount == 2 })
+            for (port, name) in names {
+                #expect(await eventually(within: .seconds(10)) { await offThePool { ClusterInstance.listeners(on: name, atPort: port) } == 1 })
+            }
+            // Seconds since anything touched each queue (Redis counts whole seconds).
+            let idle = { @Sendable () -> (renewed: Int, other: Int) in
+                (Self.idleSeconds(of: renewed, atPort: renewedPort), Self.idleSeconds(of: other, atPort: otherPort))
+            }
+            #expect(await eventually(within: .seconds(15)) {
+                let seconds = await offThePool(idle)
+                return seconds.renewed >= 3 && seconds.other >= 3
+            }, "queues touched while their waiters sleep")
+
+            // The node drops the instance's subscriber connection, which
+            // reconnects and subscribes its names there again.
+            let killed = await offThePool { RedisAdminClient.call(port: renewedPort, "CLIENT", "KILL", "TYPE", "pubsub")?.int ?? 0 }
+            #expect(killed >= 1)
+            var seen = (renewed: -1, other: -1)
+            let lookedAgain = await eventually(within: .seconds(10)) {
+                seen = await offThePool(idle)
+                return (0...1).contains(seen.renewed)
+            }
+            #expect(lookedAgain, "the renewed name's queue idle for \(seen.renewed) s")
+            #expect(seen.other >= 2, "the other master's queue was looked at too (idle \(seen.other) s)")
+
+            // Both waiters are still woken by a release.
+            for name in [renewed, other] {
+                try await holder.engine.release(name, token: try #require(leases[name]))
+                let released = ContinuousClock.now
+                let grant = try await #require(waiters[name]).value
+                #expect(ContinuousClock.now - released < .seconds(2), "\(name) granted \(ContinuousClock.now - released) after the release")
+                try await waiting.engine.release(name, token: grant.lease.token)
             }
         }
-        let ports = Array(names.keys)
-        try #require(ports.count == 2)
-        let (renewedPort, otherPort) = (ports[0], ports[1])
-        let (renewed, other) = (try #require(names[renewedPort]), try #require(names[otherPort]))
-
-        var leases: [LockName: LeaseToken] = [:]
-        var waiters: [LockName: Task<AcquireGrant, any Error>] = [:]
-        for name in [renewed, other] {
-            leases[name] = try await holder.engine.acquire(AcquireRequest(name: name, ttlMs: 30_000)).lease.token
-            waiters[name] = Task { try await waiting.engine.acquire(AcquireRequest(name: name, ttlMs: 30_000, waitMs: 30_000)) }
-        }
-        #expect(await eventually { waiting.engine.waiterCount == 2 })
-        for (port, name) in names {
-            #expect(await eventually(within: .seconds(10)) { await offThePool { ClusterInstance.listeners(on: name, atPort: port) } == 1 })
-        }
-        // Seconds since anything touched each queue (Redis counts whole seconds).
-        let idle = { @Sendable () -> (renewed: Int, other: Int) in
-            (Self.idleSeconds(of: renewed, atPort: renewedPort), Self.idleSeconds(of: other, atPort: otherPort))
-        }
-        #expect(await eventually(within: .seconds(15)) {
-            let seconds = await offThePool(idle)
-            return seconds.renewed >= 3 && seconds.other >= 3
-        }, "queues touched while their waiters sleep")
-
-        // The node drops the instance's subscriber connection, which
-        // reconnects and subscribes its names there again.
-        let killed = await offThePool { RedisAdminClient.call(port: renewedPort, "CLIENT", "KILL", "TYPE", "pubsub")?.int ?? 0 }
-        #expect(killed >= 1)
-        var seen = (renewed: -1, other: -1)
-        let lookedAgain = await eventually(within: .seconds(10)) {
-            seen = await offThePool(idle)
-            return (0...1).contains(seen.renewed)
-        }
-        #expect(lookedAgain, "the renewed name's queue idle for \(seen.renewed) s")
-        #expect(seen.other >= 2, "the other master's queue was looked at too (idle \(seen.other) s)")
-
-        // Both waiters are still woken by a release.
-        for name in [renewed, other] {
-            try await holder.engine.release(name, token: try #require(leases[name]))
-            let released = ContinuousClock.now
-            let grant = try await #require(waiters[name]).value
-            #expect(ContinuousClock.now - released < .seconds(2), "\(name) granted \(ContinuousClock.now - released) after the release")
-            try await waiting.engine.release(name, token: grant.lease.token)
-        }
-        for instance in instances { await instance.stop() }
     }
 
     /// A fresh name whose slot is `name`'s (found by trying suffixes: one in

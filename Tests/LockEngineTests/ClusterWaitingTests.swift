@@ -84,44 +84,37 @@ import Testing
     /// pushed back — must not subscribe anew with nobody to drop the
     /// subscription (the scripts would count the instance as listening).
     @Test func aStoppedInstanceStaysUnsubscribedWhenItsWaiterLooksAgain() async throws {
-        let cluster = try await offThePool { try RedisClusterFixture.shared() }
-        try await offThePool { try cluster.waitUntilHealthy(within: .seconds(30)) }
-        let configuration = try RedisConfiguration(url: cluster.url)
-        let loops = try (0..<2).map { _ in try EventLoopGroup(loopCount: 1, namePrefix: "cluster-stopped") }
-        defer { for group in loops { group.shutdown() } }
-        let instances = try loops.map { try ClusterInstance(configuration: configuration, loops: $0) }
-        defer { for instance in instances { instance.runner.cancel() } }
-        let (holder, stopped) = (instances[0], instances[1])
-        for instance in instances { try await retrying(within: .seconds(20)) { try await instance.engine.checkReady() } }
+        try await ClusterInstance.withInstances(2, namePrefix: "cluster-stopped") { cluster, instances in
+            let (holder, stopped) = (instances[0], instances[1])
 
-        let name = try LockName(uniqueLockName())
-        let port = try #require(await offThePool { cluster.masterPort(forSlot: RedisHashSlot(key: name.value)) })
-        let queue = "lockd:{\(name.value)}:waiters"
-        let lease = try await holder.engine.acquire(AcquireRequest(name: name, ttlMs: 8_000))
-        let orphan = Task { try await stopped.engine.acquire(AcquireRequest(name: name, ttlMs: 30_000, waitMs: 30_000)) }
-        #expect(await eventually { stopped.engine.waiterCount == 1 })
-        #expect(await eventually(within: .seconds(10)) { await offThePool { ClusterInstance.listeners(on: name, atPort: port) } == 1 })
-        // Held beyond the first expiry, where the orphan will look again
-        // (a renewal wakes nobody).
-        _ = try await holder.engine.renew(name, token: lease.lease.token, ttlMs: 60_000)
+            let name = try LockName(uniqueLockName())
+            let port = try #require(await offThePool { cluster.masterPort(forSlot: RedisHashSlot(key: name.value)) })
+            let queue = "lockd:{\(name.value)}:waiters"
+            let lease = try await holder.engine.acquire(AcquireRequest(name: name, ttlMs: 8_000))
+            let orphan = Task { try await stopped.engine.acquire(AcquireRequest(name: name, ttlMs: 30_000, waitMs: 30_000)) }
+            #expect(await eventually { stopped.engine.waiterCount == 1 })
+            #expect(await eventually(within: .seconds(10)) { await offThePool { ClusterInstance.listeners(on: name, atPort: port) } == 1 })
+            // Held beyond the first expiry, where the orphan will look again
+            // (a renewal wakes nobody).
+            _ = try await holder.engine.renew(name, token: lease.lease.token, ttlMs: 60_000)
 
-        stopped.runner.cancel()
-        #expect(await eventually(within: .seconds(10)) { await offThePool { ClusterInstance.listeners(on: name, atPort: port) } == 0 })
-        // Nothing touches the queue now but the orphan's next look (Redis
-        // counts idle time in whole seconds).
-        let idle = { @Sendable in RedisAdminClient.call(port: port, "OBJECT", "IDLETIME", queue)?.int ?? -1 }
-        #expect(await eventually(within: .seconds(10)) { await offThePool(idle) >= 2 })
-        let lookedAgain = await eventually(within: .seconds(15)) { (0...1).contains(await offThePool(idle)) }
-        #expect(lookedAgain, "the parked waiter never looked at the queue again")
-        #expect(stopped.engine.waiterCount == 1)
-        // A subscription would follow its attempt within milliseconds.
-        let listening = await eventually(within: .seconds(1)) { await offThePool { ClusterInstance.listeners(on: name, atPort: port) } != 0 }
-        #expect(!listening, "the stopped instance listens on \(ClusterInstance.shardChannel(name)) again")
+            stopped.runner.cancel()
+            #expect(await eventually(within: .seconds(10)) { await offThePool { ClusterInstance.listeners(on: name, atPort: port) } == 0 })
+            // Nothing touches the queue now but the orphan's next look (Redis
+            // counts idle time in whole seconds).
+            let idle = { @Sendable in RedisAdminClient.call(port: port, "OBJECT", "IDLETIME", queue)?.int ?? -1 }
+            #expect(await eventually(within: .seconds(10)) { await offThePool(idle) >= 2 })
+            let lookedAgain = await eventually(within: .seconds(15)) { (0...1).contains(await offThePool(idle)) }
+            #expect(lookedAgain, "the parked waiter never looked at the queue again")
+            #expect(stopped.engine.waiterCount == 1)
+            // A subscription would follow its attempt within milliseconds.
+            let listening = await eventually(within: .seconds(1)) { await offThePool { ClusterInstance.listeners(on: name, atPort: port) } != 0 }
+            #expect(!listening, "the stopped instance listens on \(ClusterInstance.shardChannel(name)) again")
 
-        orphan.cancel()
-        _ = try? await orphan.value
-        try await holder.engine.release(name, token: lease.lease.token)
-        for instance in instances { await instance.stop() }
+            orphan.cancel()
+            _ = try? await orphan.value
+            try await holder.engine.release(name, token: lease.lease.token)
+        }
     }
 
     /// Wake-ups travel on the name's shard channel, subscribed on the master
@@ -130,71 +123,63 @@ import Testing
     /// replica, and a waiter queued before the failover is handed its grant
     /// by a release on the other instance.
     @Test func wakeUpsArriveAfterTheMasterOfTheirChannelFailedOver() async throws {
-        let cluster = try await offThePool { try RedisClusterFixture.shared() }
-        try await offThePool { try cluster.waitUntilHealthy(within: .seconds(30)) }
-        let configuration = try RedisConfiguration(url: cluster.url)
-        // A loop each, as two lockd processes would have.
-        let loops = try (0..<2).map { _ in try EventLoopGroup(loopCount: 1, namePrefix: "cluster-wakeups") }
-        defer { for group in loops { group.shutdown() } }
-        let instances = try loops.map { try ClusterInstance(configuration: configuration, loops: $0) }
-        defer { for instance in instances { instance.runner.cancel() } }
-        let (holder, waiting) = (instances[0], instances[1])
-        for instance in instances { try await retrying(within: .seconds(20)) { try await instance.engine.checkReady() } }
+        try await ClusterInstance.withInstances(2, namePrefix: "cluster-wakeups") { cluster, instances in
+            let (holder, waiting) = (instances[0], instances[1])
 
-        let name = try LockName(uniqueLockName())
-        let channel = ClusterInstance.shardChannel(name)
-        let victim = try #require(await offThePool { cluster.masterPort(forSlot: RedisHashSlot(key: name.value)) })
-        let replica = try await offThePool { try cluster.replicaPort(of: victim) }
-        let listeners = { @Sendable (port: UInt16) in
-            RedisAdminClient.call(port: port, "PUBSUB", "SHARDNUMSUB", channel)?.array?.last?.int ?? -1
-        }
-        // A waiter queued before the failover, behind a long lease: its
-        // instance listens on the name's channel while it waits.
-        let lease = try await holder.engine.acquire(AcquireRequest(name: name, ttlMs: 30_000))
-        let keeper = Task { try await waiting.engine.acquire(AcquireRequest(name: name, ttlMs: 30_000, waitMs: 60_000)) }
-        #expect(await eventually { waiting.engine.waiterCount == 1 })
-        #expect(await eventually(within: .seconds(10)) { await offThePool { listeners(victim) } == 1 })
-
-        await offThePool { cluster.node(port: victim)?.kill() }
-        do {
-            _ = try await offThePool { try cluster.waitForPromotion(of: replica) }
-            var heard = -1
-            let resubscribed = await eventually(within: .seconds(10)) {
-                heard = await offThePool { listeners(replica) }
-                return heard == 1
+            let name = try LockName(uniqueLockName())
+            let channel = ClusterInstance.shardChannel(name)
+            let victim = try #require(await offThePool { cluster.masterPort(forSlot: RedisHashSlot(key: name.value)) })
+            let replica = try await offThePool { try cluster.replicaPort(of: victim) }
+            let listeners = { @Sendable (port: UInt16) in
+                RedisAdminClient.call(port: port, "PUBSUB", "SHARDNUMSUB", channel)?.array?.last?.int ?? -1
             }
-            #expect(resubscribed, "\(heard) instances listen on \(channel) at the promoted replica")
-            for instance in instances { try await retrying(within: .seconds(20)) { try await instance.engine.checkReady() } }
-            // The keeper may be answered 503 in the failover, or granted
-            // (the failover may lose the lease): either way out of the way.
-            _ = try? await retrying(within: .seconds(10)) {
-                do { try await holder.engine.forceRelease(name, fence: lease.lease.fence) } catch {
-                    guard case LockError.notHeld = error else { throw error }
-                }
-            }
-            if let kept = try? await keeper.value { try? await waiting.engine.release(name, token: kept.lease.token) }
-
-            // One token for every try: an attempt whose answer the failover
-            // lost may have been granted, and is then answered again.
-            let token = LeaseToken.random()
-            let held = try await retrying(within: .seconds(10)) {
-                try await holder.engine.acquire(AcquireRequest(name: name, ttlMs: 30_000, token: token))
-            }
-            let waiter = Task { try await waiting.engine.acquire(AcquireRequest(name: name, ttlMs: 30_000, waitMs: 20_000)) }
+            // A waiter queued before the failover, behind a long lease: its
+            // instance listens on the name's channel while it waits.
+            let lease = try await holder.engine.acquire(AcquireRequest(name: name, ttlMs: 30_000))
+            let keeper = Task { try await waiting.engine.acquire(AcquireRequest(name: name, ttlMs: 30_000, waitMs: 60_000)) }
             #expect(await eventually { waiting.engine.waiterCount == 1 })
-            try await holder.engine.release(name, token: held.lease.token)
-            let released = ContinuousClock.now
-            let grant = try await waiter.value
-            // Woken, not found by a recheck: the lease had 30 s to run.
-            #expect(ContinuousClock.now - released < .seconds(2), "granted \(ContinuousClock.now - released) after the release")
-            try? await waiting.engine.release(name, token: grant.lease.token)
-        } catch {
-            keeper.cancel()
-            try? await offThePool { try cluster.restart(port: victim) }
-            throw error
+            #expect(await eventually(within: .seconds(10)) { await offThePool { listeners(victim) } == 1 })
+
+            await offThePool { cluster.node(port: victim)?.kill() }
+            do {
+                _ = try await offThePool { try cluster.waitForPromotion(of: replica) }
+                var heard = -1
+                let resubscribed = await eventually(within: .seconds(10)) {
+                    heard = await offThePool { listeners(replica) }
+                    return heard == 1
+                }
+                #expect(resubscribed, "\(heard) instances listen on \(channel) at the promoted replica")
+                for instance in instances { try await retrying(within: .seconds(20)) { try await instance.engine.checkReady() } }
+                // The keeper may be answered 503 in the failover, or granted
+                // (the failover may lose the lease): either way out of the way.
+                _ = try? await retrying(within: .seconds(10)) {
+                    do { try await holder.engine.forceRelease(name, fence: lease.lease.fence) } catch {
+                        guard case LockError.notHeld = error else { throw error }
+                    }
+                }
+                if let kept = try? await keeper.value { try? await waiting.engine.release(name, token: kept.lease.token) }
+
+                // One token for every try: an attempt whose answer the failover
+                // lost may have been granted, and is then answered again.
+                let token = LeaseToken.random()
+                let held = try await retrying(within: .seconds(10)) {
+                    try await holder.engine.acquire(AcquireRequest(name: name, ttlMs: 30_000, token: token))
+                }
+                let waiter = Task { try await waiting.engine.acquire(AcquireRequest(name: name, ttlMs: 30_000, waitMs: 20_000)) }
+                #expect(await eventually { waiting.engine.waiterCount == 1 })
+                try await holder.engine.release(name, token: held.lease.token)
+                let released = ContinuousClock.now
+                let grant = try await waiter.value
+                // Woken, not found by a recheck: the lease had 30 s to run.
+                #expect(ContinuousClock.now - released < .seconds(2), "granted \(ContinuousClock.now - released) after the release")
+                try? await waiting.engine.release(name, token: grant.lease.token)
+            } catch {
+                keeper.cancel()
+                try? await offThePool { try cluster.restart(port: victim) }
+                throw error
+            }
+            try await offThePool { try cluster.restart(port: victim) }
         }
-        try await offThePool { try cluster.restart(port: victim) }
-        for instance in instances { await instance.stop() }
     }
 
     /// In a Cluster nothing goes on the classic channel (which the cluster
