@@ -20,10 +20,17 @@ public struct AcquireRequest: Sendable {
     /// When the grant is answered; nil: the engine's default
     /// (``LockEngineConfiguration/defaultDurability``).
     public var durability: Durability?
+    /// If the lease expires instead of being released, the name stays
+    /// unavailable this many milliseconds longer (0–60 000; its slot, on a
+    /// semaphore or among readers), so that a paused holder's writes in
+    /// flight drain before the next holder starts.
+    public var lockDelayMs: Int64
 
     /// Creates a request; ``LockEngine/acquire(_:)`` checks the ranges.
     public init(name: LockName, ttlMs: Int64, waitMs: Int64 = 0, owner: String? = nil, token: LeaseToken? = nil,
-                limit: Int = 1, mode: LockMode = .exclusive, client: String? = nil, durability: Durability? = nil) {
+                limit: Int = 1, mode: LockMode = .exclusive, client: String? = nil, durability: Durability? = nil,
+                lockDelayMs: Int64 = 0) {
+        self.lockDelayMs = lockDelayMs
         self.durability = durability
         self.client = client
         self.name = name

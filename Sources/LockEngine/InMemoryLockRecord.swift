@@ -9,9 +9,19 @@ struct InMemoryLockRecord {
         var owner: String?
         var mode: LockMode
         var client: String? = nil
+        /// How long the slot stays taken after the lease expires.
+        var delayMs: Int64 = 0
+
+        /// When its slot frees if it expires: a lease that expired keeps
+        /// its slot through its lock delay.
+        var slotEndsAtMs: Int64 { expiresAtMs + delayMs }
+
+        func isLive(now: Int64) -> Bool { expiresAtMs > now }
     }
 
-    /// Live leases (after ``dropExpired(now:)``), all in one mode.
+    /// Leases whose slots are taken (after ``dropExpired(now:)``), all in
+    /// one mode: the live ones, and those that expired but whose lock
+    /// delay has not ended.
     var leases: [StoredLease] = []
     /// The name's limit; meaningful while anything holds or waits.
     var limit = 1
@@ -22,7 +32,13 @@ struct InMemoryLockRecord {
     var isEmpty: Bool { leases.isEmpty && queue.isEmpty }
 
     mutating func dropExpired(now: Int64) {
-        leases.removeAll { $0.expiresAtMs <= now }
+        leases.removeAll { $0.slotEndsAtMs <= now }
+    }
+
+    /// When the first lock delay in force (a lease that expired, its slot
+    /// still taken) ends; nil when none is.
+    func delayedUntil(now: Int64) -> Int64? {
+        leases.filter { !$0.isLive(now: now) }.map(\.slotEndsAtMs).min()
     }
 
     /// Whether a lease in `mode` fits beside `count` holders in `holderMode`.
@@ -61,15 +77,17 @@ struct InMemoryLockRecord {
         return ahead.whole && Self.fits(mode, beside: ahead.mode, count: ahead.count, limit: limit)
     }
 
-    /// Milliseconds until the first lease expires; nil when none is held.
+    /// Milliseconds until the first slot frees by expiry (lock delays
+    /// counted); nil when none is taken.
     func untilFirstExpiry(now: Int64) -> Int64? {
-        leases.map(\.expiresAtMs).min().map { $0 - now }
+        leases.map(\.slotEndsAtMs).min().map { $0 - now }
     }
 
-    /// Milliseconds until an expiry could admit a request in `mode`: a
-    /// writer behind readers needs all of them gone, anyone else one.
+    /// Milliseconds until an expiry could admit a request in `mode` (lock
+    /// delays counted): a writer behind readers needs all of them gone,
+    /// anyone else one.
     func retryAfter(for mode: LockMode, now: Int64) -> Int64 {
-        let expiries = leases.map(\.expiresAtMs)
+        let expiries = leases.map(\.slotEndsAtMs)
         let at = mode == .exclusive && leases.first?.mode == .shared ? expiries.max() : expiries.min()
         return at.map { max(0, $0 - now) } ?? 0
     }
@@ -82,8 +100,9 @@ struct InMemoryLockRecord {
         return WaitHint(wake: run, recheckAfterMs: recheck)
     }
 
+    /// The live holders (not the slots kept through a lock delay).
     func holders(now: Int64) -> [Holder] {
-        leases.map {
+        leases.filter { $0.isLive(now: now) }.map {
             Holder(owner: $0.owner, fence: $0.fence, expiresAtMs: $0.expiresAtMs, remainingMs: $0.expiresAtMs - now, mode: $0.mode,
                    client: $0.client)
         }

@@ -36,7 +36,11 @@ public final class InMemoryLockStore: LockStore {
             if record.isEmpty { record.limit = attempt.limit }
             guard record.limit == attempt.limit else { return (.failure(.limitMismatch(limit: record.limit)), nil) }
             let place = attempt.waiter.flatMap { record.queue.firstIndex(of: $0) }
-            if let held = record.leases.firstIndex(where: { $0.token == attempt.token }), record.leases[held].mode == attempt.mode {
+            let own = record.leases.firstIndex { $0.token == attempt.token }
+            // Expired, its slot kept through its lock delay: neither a lease
+            // to retry nor a token to grant again until then.
+            let lapsed = own.map { !record.leases[$0].isLive(now: now) } ?? false
+            if let held = own, !lapsed, record.leases[held].mode == attempt.mode {
                 record.leases[held].ttlMs = attempt.ttlMs
                 record.leases[held].expiresAtMs = now + attempt.ttlMs
                 var notice: Notice?
@@ -46,12 +50,12 @@ public final class InMemoryLockStore: LockStore {
                 }
                 return (.success(.granted(record.lease(record.leases[held], name: attempt.name), isRetry: true)), notice)
             }
-            if record.leases.contains(where: { $0.token == attempt.token }) {
+            if own != nil, !lapsed {
                 // No upgrade (or downgrade): waiting could not help while it holds.
                 return (.failure(.lockHeld(holders: record.holders(now: now),
                                            retryAfterMs: record.retryAfter(for: attempt.mode, now: now))), nil)
             }
-            guard record.admits(attempt.waiter, mode: attempt.mode) else {
+            guard !lapsed, record.admits(attempt.waiter, mode: attempt.mode) else {
                 if let waiter = attempt.waiter, place == nil { record.queue.append(waiter) }
                 return (.success(.held(holders: record.holders(now: now), retryAfterMs: record.retryAfter(for: attempt.mode, now: now),
                                        hint: record.hint(now: now, except: attempt.waiter))), nil)
@@ -60,7 +64,7 @@ public final class InMemoryLockStore: LockStore {
             let lease = Record.StoredLease(
                 token: attempt.token, fence: state.nextFence(), ttlMs: attempt.ttlMs,
                 expiresAtMs: now + attempt.ttlMs, owner: attempt.owner, mode: attempt.mode,
-                client: attempt.client
+                client: attempt.client, delayMs: attempt.lockDelayMs
             )
             record.leases.append(lease)
             // The waiters behind learn when to look again (an expiry tells no
@@ -86,30 +90,38 @@ public final class InMemoryLockStore: LockStore {
     }
 
     nonisolated(nonsending) public func release(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool {
-        end(name) { $0.token == token } != nil
+        end(name, forced: false) { $0.token == token } != nil
     }
 
+    /// A lease with a lock delay keeps its slot for the delay from now: its
+    /// holder, forced out, may still have writes in flight.
     public func forceRelease(_ name: LockName, fence: Int64) async throws(LockError) -> LeaseToken? {
-        end(name) { $0.fence == fence }?.token
+        end(name, forced: true) { $0.fence == fence }?.token
     }
 
     public func releaseReportingHolder(_ name: LockName, token: LeaseToken) async throws(LockError) -> Holder? {
-        end(name) { $0.token == token }?.holder
+        end(name, forced: false) { $0.token == token }?.holder
     }
 
     public func forceReleaseReportingHolder(_ name: LockName, fence: Int64) async throws(LockError) -> (token: LeaseToken, holder: Holder)? {
-        end(name) { $0.fence == fence }
+        end(name, forced: true) { $0.fence == fence }
     }
 
     /// Ends the live lease of `name` that `matches`, waking the waiters
-    /// that fit now; the ended lease's token and holder, or nil.
-    private func end(_ name: LockName, where matches: (Record.StoredLease) -> Bool) -> (token: LeaseToken, holder: Holder)? {
+    /// that fit now; the ended lease's token and holder, or nil. `forced`:
+    /// a lease with a lock delay ends as if it expired now.
+    private func end(_ name: LockName, forced: Bool, where matches: (Record.StoredLease) -> Bool) -> (token: LeaseToken, holder: Holder)? {
         let now = WallClock.milliseconds()
         let (ended, notice) = state.withLock { state -> ((token: LeaseToken, holder: Holder)?, Notice?) in
             guard var record = state.records[name],
                   let index = record.leases.firstIndex(where: { matches($0) && $0.expiresAtMs > now })
             else { return (nil, nil) }
-            let lease = record.leases.remove(at: index)
+            let lease = record.leases[index]
+            if forced, lease.delayMs > 0 {
+                record.leases[index].expiresAtMs = now
+            } else {
+                record.leases.remove(at: index)
+            }
             let holder = Holder(owner: lease.owner, fence: lease.fence, expiresAtMs: lease.expiresAtMs, remainingMs: lease.expiresAtMs - now,
                                 mode: lease.mode, client: lease.client)
             record.dropExpired(now: now)
@@ -144,7 +156,8 @@ public final class InMemoryLockStore: LockStore {
     }
 
     private static func status(of name: LockName, _ record: Record, now: Int64) -> LockStatus {
-        LockStatus(name: name, holders: record.holders(now: now), limit: record.isEmpty ? 1 : record.limit, waiting: record.queue.count)
+        LockStatus(name: name, holders: record.holders(now: now), limit: record.isEmpty ? 1 : record.limit, waiting: record.queue.count,
+                   delayedUntilMs: record.delayedUntil(now: now))
     }
 
     public func list(prefix: String, limit: Int, cursor: String?) async throws(LockError) -> LockPage {
@@ -253,7 +266,7 @@ extension InMemoryLockStore.State {
         guard operationsSinceSweep >= 4096 else { return }
         operationsSinceSweep = 0
         for (name, record) in records where record.queue.isEmpty {
-            if record.leases.contains(where: { $0.expiresAtMs > now }) { continue }
+            if record.leases.contains(where: { $0.slotEndsAtMs > now }) { continue }
             records[name] = nil
         }
     }

@@ -70,13 +70,18 @@ public struct LockStatus: Sendable, Equatable {
     public var limit: Int
     /// How many acquires wait in the name's queue.
     public var waiting: Int
+    /// While a lease that expired keeps the name (or one of its slots)
+    /// through its lock delay: when the first such delay ends, in
+    /// milliseconds since the Unix epoch. Nil when no delay is in force.
+    public var delayedUntilMs: Int64?
     /// Whether anyone holds the lock.
     public var isHeld: Bool { !holders.isEmpty }
     /// The holders' mode; nil when the lock is free.
     public var mode: LockMode? { holders.first?.mode }
 
     /// Creates a status value.
-    public init(name: LockName, holders: [Holder], limit: Int = 1, waiting: Int = 0) {
+    public init(name: LockName, holders: [Holder], limit: Int = 1, waiting: Int = 0, delayedUntilMs: Int64? = nil) {
+        self.delayedUntilMs = delayedUntilMs
         self.name = name
         self.holders = holders
         self.limit = limit

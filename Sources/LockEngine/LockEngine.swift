@@ -71,9 +71,10 @@ public final class LockEngine: Sendable {
         try validate(request)
         let token = request.token ?? LeaseToken.random()
         guard request.waitMs > 0 else {
-            let attempt = AcquireAttempt(name: request.name, token: token, ttlMs: request.ttlMs, owner: request.owner, waiter: nil,
+            var attempt = AcquireAttempt(name: request.name, token: token, ttlMs: request.ttlMs, owner: request.owner, waiter: nil,
                                          mode: request.mode, limit: request.limit, client: request.client,
                                          durability: request.durability ?? configuration.defaultDurability)
+            attempt.lockDelayMs = request.lockDelayMs
             for _ in 0..<Self.deliveryAttempts {
                 switch try await attemptDeliverable(attempt) {
                 case .granted(let grant): return grant
@@ -208,6 +209,7 @@ public final class LockEngine: Sendable {
                 name: request.name, token: token, ttlMs: request.ttlMs, owner: request.owner, waiter: waiter,
                 waitMs: Int64((deadline > now ? deadline - now : 0) / 1_000_000), mode: request.mode, limit: request.limit,
                 client: request.client, durability: request.durability ?? configuration.defaultDurability)
+            attempt.lockDelayMs = request.lockDelayMs
             // The holders are answered only when the wait ends: an attempt
             // with long to wait goes without (a lighter reply).
             attempt.needsHolders = attempt.waitMs < Self.holdersNeededWithinMs
@@ -371,6 +373,8 @@ public final class LockEngine: Sendable {
 
     /// The largest semaphore.
     public static let maxLimit = 1_000
+    /// The longest lock delay, in milliseconds (Consul's limit too).
+    public static let maxLockDelayMs: Int64 = 60_000
 
     private func validate(_ request: AcquireRequest) throws(LockError) {
         try validateTTL(request.ttlMs)
@@ -385,6 +389,9 @@ public final class LockEngine: Sendable {
         }
         guard request.mode == .exclusive || request.limit == 1 else {
             throw .invalidRequest("mode shared takes no limit above 1: a reader-writer lock is not a semaphore")
+        }
+        guard (0...Self.maxLockDelayMs).contains(request.lockDelayMs) else {
+            throw .invalidRequest("lock_delay_ms must be between 0 and \(Self.maxLockDelayMs)")
         }
         try validate(request.durability ?? configuration.defaultDurability)
     }

@@ -60,6 +60,9 @@ public struct AcquireAttempt: Sendable {
     /// `replicated`: a grant no replica acknowledged in time is undone and
     /// the attempt fails ``LockError/unavailable(_:)``.
     public var durability: Durability
+    /// If the lease expires (is not released), its slot on the name stays
+    /// taken this many milliseconds longer (Consul's lock-delay); 0: none.
+    public var lockDelayMs: Int64 = 0
     /// Whether a ``AcquireResult/held(holders:retryAfterMs:hint:)`` answer
     /// must list the holders (and count `retryAfterMs`); a waiter with long
     /// to wait still does not need them, and a store may leave them out.

@@ -65,18 +65,22 @@ extension RedisLockScripts {
           if wish == 's' then return mode == 's' end
           return mode == 'x' and count < limit
         end
-        -- Drops the grant of `token` from the grants hash, with its marks.
-        local function drop_grant(grants, token)
-          local member = redis.call('HGET', grants, 'w:' .. token)
+        -- Drops the grant of `token` from the grants hash, with its marks
+        -- (`marked`: its `w:` mark, when the caller read it already).
+        local function drop_grant(grants, token, marked)
+          local member = marked
+          if marked == nil then member = redis.call('HGET', grants, 'w:' .. token) end
           if member then
-            redis.call('HDEL', grants, token, 'w:' .. token, 'm:' .. string.sub(member, 2))
+            redis.call('HDEL', grants, token, 'w:' .. token, 'm:' .. string.sub(member, 2), 'd:' .. token)
           else
-            redis.call('HDEL', grants, token)
+            redis.call('HDEL', grants, token, 'd:' .. token)
           end
         end
         -- The holders of a name that is not a plain lock: their mode ('x' or
         -- 's'; nil when free), the name's limit and their count, after
-        -- dropping expired ones.
+        -- dropping expired ones. A holder's score is when its slot frees:
+        -- its expiry plus its lock delay (`d:token` in the grants hash), so
+        -- a lease that expired keeps its slot through the delay.
         local function multi_holding(holders, grants, now)
           if redis.call('EXISTS', holders) == 0 then return nil, nil, 0 end
           local expired = redis.call('ZRANGEBYSCORE', holders, '-inf', num(now))
@@ -105,7 +109,8 @@ extension RedisLockScripts {
           redis.call('PEXPIRE', holders, ms)
           redis.call('PEXPIRE', grants, ms)
         end
-        -- Milliseconds until the first lease on the name expires; nil when free.
+        -- Milliseconds until the first lease on the name expires (and its
+        -- delay ends); nil when free.
         local function until_first_expiry(lease, holders, now)
           local pttl = redis.call('PTTL', lease)
           if pttl > 0 then return pttl end
@@ -114,33 +119,42 @@ extension RedisLockScripts {
           return nil
         end
         -- The live holders, flat: `fence, remaining_ms, mode, owner, client, …`;
-        -- then their mode and the name's limit (nil when free). Reads only.
+        -- then their mode and the name's limit (nil when free); when the
+        -- first slot frees and when the last does (ms from now, counting
+        -- lock delays; 0 when free); and when the first lock delay in force
+        -- (a lease that expired, its slot still taken) ends, or 0. Reads only.
         local function holder_list(lease, holders, grants, now)
           local current = redis.call('HMGET', lease, 'fence', 'owner', 'client')
           if current[1] then
-            return {tonumber(current[1]), redis.call('PTTL', lease), 'x', current[2] or '', current[3] or ''}, 'x', 1
+            local pttl = redis.call('PTTL', lease)
+            return {tonumber(current[1]), pttl, 'x', current[2] or '', current[3] or ''}, 'x', 1, pttl, pttl, 0
           end
           local list = {}
-          local live = redis.call('ZRANGEBYSCORE', holders, '(' .. num(now), '+inf', 'WITHSCORES')
-          if #live == 0 then return list, nil, nil end
+          local slots = redis.call('ZRANGEBYSCORE', holders, '(' .. num(now), '+inf', 'WITHSCORES')
+          if #slots == 0 then return list, nil, nil, 0, 0, 0 end
           local meta = redis.call('HMGET', grants, 'mode', 'limit')
           meta[1] = meta[1] or 'x'
-          local tokens = {}
-          for i = 1, #live, 2 do tokens[#tokens + 1] = live[i] end
+          local tokens, n = {}, #slots / 2
+          for i = 1, #slots, 2 do tokens[#tokens + 1] = slots[i] end
+          for i = 1, n do tokens[n + i] = 'd:' .. tokens[i] end
           local records = redis.call('HMGET', grants, unpack(tokens))
-          for i = 1, #live, 2 do
-            local grant = records[(i + 1) / 2]
-            if grant then
+          local delayed_until = 0
+          for i = 1, n do
+            local grant, ends = records[i], tonumber(slots[2 * i])
+            local expiry = ends - (tonumber(records[n + i]) or 0)
+            if expiry <= now then
+              if delayed_until == 0 or ends < delayed_until then delayed_until = ends end
+            elseif grant then
               local fence, _, tail = string.match(grant, '^(%d+):(%d+):(.*)$')
               local owner, client = owner_client(tail)
               list[#list + 1] = tonumber(fence)
-              list[#list + 1] = tonumber(live[i + 1]) - now
+              list[#list + 1] = expiry - now
               list[#list + 1] = meta[1]
               list[#list + 1] = owner
               list[#list + 1] = client
             end
           end
-          return list, meta[1], tonumber(meta[2]) or 1
+          return list, meta[1], tonumber(meta[2]) or 1, tonumber(slots[2]) - now, tonumber(slots[#slots]) - now, delayed_until
         end
         -- The live waiters at the queue's head that fit beside the holders
         -- and each other, in order (at most 1000, and none after `stop`),
@@ -215,22 +229,32 @@ extension RedisLockScripts {
           end
           return redis.call('PUBSUB', 'NUMSUB', '\(wakeupChannel):' .. instance)[2] > 0
         end
+        -- Whether a lease is kept in the plain lock's hash: exclusive, on a
+        -- name of limit 1, without a lock delay (a delay keeps an expired
+        -- lease's slot, which only the holders' layout can).
+        local function is_plain(wish, limit, delay) return wish == 'x' and limit == 1 and delay == 0 end
         -- Issues the next fence and records a lease: the plain lock's hash,
-        -- or a grant among the holders. `member` (or nil) is the waiter it
-        -- was handed to without asking (see ``hand_over``).
-        local function grant(k, now, now_us, wish, limit, token, ttl, owner, client, member)
+        -- or a grant among the holders, whose slot stays taken `delay` ms
+        -- past its expiry. `member` (or nil) is the waiter it was handed to
+        -- without asking (see ``hand_over``).
+        local function grant(k, now, now_us, wish, limit, token, ttl, owner, client, member, delay)
           -- Past both the counter and the clock: a counter lost, or stale on a
           -- promoted replica, cannot bring back a fence issued before.
           local fence = math.max((tonumber(redis.call('GET', k.fence)) or 0) + 1, now_us)
           redis.call('SET', k.fence, num(fence), 'PX', \(fenceRetentionMs))
-          if wish == 'x' and limit == 1 then
+          if is_plain(wish, limit, delay) then
             redis.call('HSET', k.lease, 'token', token, 'fence', num(fence), 'owner', owner, 'ttl', ttl, 'client', client,
                        'member', member or '')
             redis.call('PEXPIRE', k.lease, ttl)
           else
-            redis.call('HSET', k.grants, token, num(fence) .. ':' .. num(ttl) .. ':' .. client .. '|' .. owner, 'mode', wish, 'limit', limit)
+            local record = num(fence) .. ':' .. num(ttl) .. ':' .. client .. '|' .. owner
+            if delay > 0 then
+              redis.call('HSET', k.grants, token, record, 'mode', wish, 'limit', limit, 'd:' .. token, num(delay))
+            else
+              redis.call('HSET', k.grants, token, record, 'mode', wish, 'limit', limit)
+            end
             if member then redis.call('HSET', k.grants, 'w:' .. token, '@' .. member, 'm:' .. member, token) end
-            redis.call('ZADD', k.holders, num(now + ttl), token)
+            redis.call('ZADD', k.holders, num(now + ttl + delay), token)
             keep_holders(k.holders, k.grants, now)
           end
           return fence
@@ -245,12 +269,13 @@ extension RedisLockScripts {
           local entries, woken, listens = {}, false, {}
           for i = 1, #run do
             local member = run[i]
-            local ttl, token, client, owner
+            local ttl, delay, token, client, owner
             local instance = instance_of(member)
             if not woken and listens[instance] == nil then listens[instance] = ready_for_grant(k, name, instance, now) end
             if not woken and listens[instance] then
               local wish = redis.call('HGET', k.wishes, member)
-              if wish then ttl, token, client, owner = string.match(wish, '^(%d+)|([^|]+)|([^|]*)|(.*)$') end
+              -- `ttl|token|client|owner`, or `ttl:delay|…` with a lock delay.
+              if wish then ttl, delay, token, client, owner = string.match(wish, '^(%d+):?(%d*)|([^|]+)|([^|]*)|(.*)$') end
               if token and (redis.call('HGET', k.lease, 'token') == token or redis.call('HEXISTS', k.grants, token) == 1) then
                 token = nil
               end
@@ -258,7 +283,7 @@ extension RedisLockScripts {
             if token then
               unqueue(k, member)
               local wish, limit = wish_of(member)
-              local fence = grant(k, now, now_us, wish, limit, token, tonumber(ttl), owner, client, member)
+              local fence = grant(k, now, now_us, wish, limit, token, tonumber(ttl), owner, client, member, tonumber(delay) or 0)
               entries[i] = member .. ' ' .. num(fence) .. ' ' .. num(now)
             else
               woken = true
@@ -295,15 +320,28 @@ extension RedisLockScripts {
 
         -- Ends the live lease `token` holds and hands the name to the
         -- waiters that fit now; 0 when the token holds no live lease.
-        local function end_lease(k, token, name, now, now_us)
+        -- `forced` (an administrator's force-release): a lease with a lock
+        -- delay keeps its slot for the delay from now, as if it expired now.
+        local function end_lease(k, token, name, now, now_us, forced)
           local mode, limit, count = nil, nil, 0
           if redis.call('HGET', k.lease, 'token') == token then
             redis.call('DEL', k.lease)
           else
-            local expiry = redis.call('ZSCORE', k.holders, token)
-            if not expiry or tonumber(expiry) <= now then return 0 end
+            local ends = redis.call('ZSCORE', k.holders, token)
+            if not ends then return 0 end
+            local marks = redis.call('HMGET', k.grants, 'w:' .. token, 'd:' .. token)
+            local delay = tonumber(marks[2]) or 0
+            if tonumber(ends) - delay <= now then return 0 end
+            if forced and delay > 0 then
+              -- The slot frees sooner than it would have: the queue's heads
+              -- look again then. (The keys' expiry covers it already.)
+              redis.call('ZADD', k.holders, num(now + delay), token)
+              if marks[1] then redis.call('HDEL', k.grants, 'w:' .. token, 'm:' .. string.sub(marks[1], 2)) end
+              if redis.call('EXISTS', k.queue) == 1 then announce(name, until_first_expiry(k.lease, k.holders, now) or 0, {}) end
+              return 1
+            end
             redis.call('ZREM', k.holders, token)
-            drop_grant(k.grants, token)
+            drop_grant(k.grants, token, marks[1])
             -- (The keys keep their expiry: it covers the leases left.)
             mode, limit, count = multi_holding(k.holders, k.grants, now)
           end

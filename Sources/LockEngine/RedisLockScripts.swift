@@ -88,7 +88,7 @@ enum RedisLockScripts {
 
     /// KEYS lease fence waiters instances holders grants wishes; ARGV token
     /// ttl owner member window_ms retention_ms name mode limit client
-    /// asks_wish with_holders (member empty: no waiting; mode `x` or `s`;
+    /// asks_wish with_holders delay_ms (member empty: no waiting; mode `x` or `s`;
     /// asks_wish `1`: a waiter that may be granted by a release without
     /// asking again, see ``hand_over``; with_holders empty: a refusal may
     /// leave out the holders, unless the token holds the other mode). Returns `{1, fence, now, ttl, owner, is_retry,
@@ -97,14 +97,18 @@ enum RedisLockScripts {
     /// is_retry 0 also for a grant handed to this waiter already); `{2,
     /// limit}` when the name is in use with another limit; else `{0, now,
     /// recheck_ms, refused, {member…}, {fence, remaining_ms, mode, owner,
-    /// …}}`: the waiters that may take the name now, and its holders
-    /// (refused 1: the token holds the name in the other mode).
+    /// …}, retry_ms, delayed_until}`: the waiters that may take the name
+    /// now, its holders (refused 1: the token holds the name in the other
+    /// mode), how long until an expiry could admit the request (lock delays
+    /// counted), and when the first lock delay in force ends (0: none).
+    /// delay_ms (empty: 0): an expired lease's slot stays taken this long.
     static let acquire = prelude + """
         local now, now_us = clock()
         local k = name_keys()
         local token, ttl, owner, member = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
         local window, retention, name = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
         local wish, limit, client = ARGV[8], tonumber(ARGV[9]), ARGV[10] or ''
+        local delay = tonumber(ARGV[13]) or 0
         local function join_queue()
           if member == '' then return end
           -- The beat keeps this fresh; a first waiter (or one after a long
@@ -116,14 +120,21 @@ enum RedisLockScripts {
           if not redis.call('ZSCORE', k.queue, member) then append(k.queue, member) end
           retain(k.queue, retention)
           if ARGV[11] == '1' then
-            redis.call('HSET', k.wishes, member, num(ttl) .. '|' .. token .. '|' .. client .. '|' .. owner)
+            local lasts = num(ttl)
+            if delay > 0 then lasts = lasts .. ':' .. num(delay) end
+            redis.call('HSET', k.wishes, member, lasts .. '|' .. token .. '|' .. client .. '|' .. owner)
             retain(k.wishes, retention)
           end
         end
         local function held(refused, recheck, wake)
-          local list = {}
-          if refused == 1 or ARGV[12] == '1' then list = holder_list(k.lease, k.holders, k.grants, now) end
-          return {0, now, recheck, refused, wake, list}
+          if refused == 1 or ARGV[12] == '1' then
+            local list, mode, _, first_free, last_free, delayed_until = holder_list(k.lease, k.holders, k.grants, now)
+            -- A writer behind readers needs all of them gone, anyone else one.
+            local retry = first_free
+            if wish == 'x' and mode == 's' then retry = last_free end
+            return {0, now, recheck, refused, wake, list, retry, delayed_until}
+          end
+          return {0, now, recheck, refused, wake, {}, 0, 0}
         end
         local function leave_queue()
           if member ~= '' then leave(k, member, name, now, now_us) end
@@ -151,13 +162,22 @@ enum RedisLockScripts {
           leave_queue()
           return {1, tonumber(current[2]), now, ttl, current[3] or '', retry, 0, 1, 'x'}
         end
-        local mine = count > 0 and not current[1] and redis.call('HGET', k.grants, token)
+        local mine, mine_delay, lapsed = false, 0, false
+        if count > 0 and not current[1] then
+          local record = redis.call('HMGET', k.grants, token, 'd:' .. token)
+          mine, mine_delay = record[1], tonumber(record[2]) or 0
+          -- Expired, its slot held through its lock delay: not a lease to
+          -- retry, nor one to grant again under the same token until then.
+          if mine and mine_delay > 0 and (tonumber(redis.call('ZSCORE', k.holders, token)) or 0) - mine_delay <= now then
+            mine, lapsed = false, true
+          end
+        end
         if mine then
           if wish ~= mode then return held(1, 0, {}) end
           local retry = is_retry()
           local fence, _, own = string.match(mine, '^(%d+):(%d+):(.*)$')
           redis.call('HSET', k.grants, token, fence .. ':' .. num(ttl) .. ':' .. own)
-          redis.call('ZADD', k.holders, num(now + ttl), token)
+          redis.call('ZADD', k.holders, num(now + ttl + mine_delay), token)
           keep_holders(k.holders, k.grants, now)
           leave_queue()
           return {1, tonumber(fence), now, ttl, (owner_client(own)), retry, 0, held_limit, mode}
@@ -171,15 +191,15 @@ enum RedisLockScripts {
         end
         if name_limit and name_limit ~= limit then return {2, name_limit} end
         local queued = member ~= '' and run[#run] == member
-        if not queued and not (whole and fits(after_mode, limit, after_count, wish)) then
+        if lapsed or (not queued and not (whole and fits(after_mode, limit, after_count, wish))) then
           join_queue()
           -- Dead waiters were dropped: the ones that fit now may not know it.
           if dropped and #run > 0 then announce(name, first_alive, run) end
           return held(0, until_first_expiry(k.lease, k.holders, now) or first_alive, run)
         end
         if queued then unqueue(k, member) end
-        local fence = grant(k, now, now_us, wish, limit, token, ttl, owner, client, nil)
-        local plain = wish == 'x' and limit == 1
+        local fence = grant(k, now, now_us, wish, limit, token, ttl, owner, client, nil, delay)
+        local plain = is_plain(wish, limit, delay)
         -- The head was granted: the name goes on to the waiters behind it
         -- that fit too, else the next learns when the first lease ends (an
         -- expiry announces nothing). Its own lockd is told in the reply when
@@ -206,7 +226,7 @@ enum RedisLockScripts {
 
     /// KEYS lease holders grants; ARGV token ttl (empty: keep). Returns
     /// `{1, fence, now, ttl, owner, limit, mode}` or `{0}` when the token
-    /// does not hold the lock.
+    /// does not hold the lock (an expired lease in its lock delay does not).
     static let renew = prelude + """
         local now = clock()
         local current = redis.call('HMGET', KEYS[1], 'token', 'fence', 'owner', 'ttl')
@@ -217,13 +237,16 @@ enum RedisLockScripts {
           redis.call('PEXPIRE', KEYS[1], ttl)
           return {1, tonumber(current[2]), now, ttl, current[3] or '', 1, 'x'}
         end
-        local expiry = redis.call('ZSCORE', KEYS[2], ARGV[1])
-        local grant = expiry and tonumber(expiry) > now and redis.call('HGET', KEYS[3], ARGV[1])
+        local ends = redis.call('ZSCORE', KEYS[2], ARGV[1])
+        local record = ends and tonumber(ends) > now and redis.call('HMGET', KEYS[3], ARGV[1], 'd:' .. ARGV[1])
+        local grant = record and record[1]
         if not grant then return {0} end
+        local delay = tonumber(record[2]) or 0
+        if tonumber(ends) - delay <= now then return {0} end
         local fence, old_ttl, owner = string.match(grant, '^(%d+):(%d+):(.*)$')
         local ttl = tonumber(ARGV[2]) or tonumber(old_ttl)
         redis.call('HSET', KEYS[3], ARGV[1], fence .. ':' .. num(ttl) .. ':' .. owner)
-        redis.call('ZADD', KEYS[2], num(now + ttl), ARGV[1])
+        redis.call('ZADD', KEYS[2], num(now + ttl + delay), ARGV[1])
         keep_holders(KEYS[2], KEYS[3], now)
         local meta = redis.call('HMGET', KEYS[3], 'mode', 'limit')
         return {1, tonumber(fence), now, ttl, (owner_client(owner)), tonumber(meta[2]) or 1, meta[1] or 'x'}
@@ -238,7 +261,9 @@ enum RedisLockScripts {
         """
 
     /// KEYS as ``acquire``'s; ARGV fence name. Ends the
-    /// live lease with that fence as a release would; returns its token, or
+    /// live lease with that fence as a release would, except that a lease
+    /// with a lock delay keeps its slot for the delay from now (its holder,
+    /// forced out, may still have writes in flight); returns its token, or
     /// false when no live lease has that fence.
     static let forceRelease = prelude + """
         local now, now_us = clock()
@@ -254,21 +279,22 @@ enum RedisLockScripts {
             if string.match(grants[i + 1], '^(%d+):') == ARGV[1] then token = grants[i] break end
           end
         end
-        if not token or end_lease(k, token, ARGV[2], now, now_us) == 0 then return false end
+        if not token or end_lease(k, token, ARGV[2], now, now_us, true) == 0 then return false end
         return token
         """
 
     /// KEYS lease holders grants waiters; returns `{now, limit, waiting,
-    /// {fence, remaining_ms, mode, owner, …}}`.
+    /// {fence, remaining_ms, mode, owner, …}, delayed_until}` (delayed_until:
+    /// when the first lock delay in force ends, 0 when none).
     static let status = prelude + """
         local now = clock()
-        local list, _, limit = holder_list(KEYS[1], KEYS[2], KEYS[3], now)
+        local list, _, limit, _, _, delayed_until = holder_list(KEYS[1], KEYS[2], KEYS[3], now)
         if not limit then
           local head = redis.call('ZRANGE', KEYS[4], 0, 0)[1]
           limit = 1
           if head then limit = select(2, wish_of(head)) end
         end
-        return {now, limit, redis.call('ZCARD', KEYS[4]), list}
+        return {now, limit, redis.call('ZCARD', KEYS[4]), list, delayed_until}
         """
 
     /// KEYS as ``acquire``'s; ARGV member name reclaim. Leaves the queue;

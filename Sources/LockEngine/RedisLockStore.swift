@@ -109,7 +109,7 @@ public final class RedisLockStore: LockStore {
             attempt.token.value, String(attempt.ttlMs), attempt.owner ?? "", attempt.waiter.map(member) ?? "",
             livenessWindowArgument, String(retention(waitMs: attempt.waitMs)), attempt.name.value,
             Self.modeArgument(attempt.mode), String(attempt.limit), attempt.client ?? "", asksWish ? "1" : "",
-            attempt.needsHolders ? "1" : "",
+            attempt.needsHolders ? "1" : "", attempt.lockDelayMs > 0 ? String(attempt.lockDelayMs) : "",
         ])
         let fields = try Self.fields(reply, count: 2)
         let nowField = fields[0].int == 1 ? 2 : fields[0].int == 0 ? 1 : fields.count
@@ -136,9 +136,9 @@ public final class RedisLockStore: LockStore {
         case 2:
             throw .limitMismatch(limit: Int(try Self.int(fields[1])))
         default:
-            let checked = try Self.fields(reply, count: 6)
+            let checked = try Self.fields(reply, count: 8)
             let holders = try Self.holders(checked[5], now: try Self.int(checked[1]))
-            let retryAfterMs = Self.retryAfter(holders, mode: attempt.mode)
+            let retryAfterMs = max(0, try Self.int(checked[6]))
             if checked[3].int == 1 { throw .lockHeld(holders: holders, retryAfterMs: retryAfterMs) }
             // A Cluster's first waiter here on the name: subscribed only
             // now, so a wake-up since the queue was joined is lost — look
@@ -149,14 +149,6 @@ public final class RedisLockStore: LockStore {
             let hint = try hint(recheck: checked[2], wake: checked[4], except: attempt.waiter)
             return .held(holders: holders, retryAfterMs: retryAfterMs, hint: hint)
         }
-    }
-
-    /// Milliseconds until an expiry could admit a request in `mode`: a
-    /// writer behind readers needs all of them gone, anyone else one.
-    private static func retryAfter(_ holders: [Holder], mode: LockMode) -> Int64 {
-        let remaining = holders.map(\.remainingMs)
-        let wait = mode == .exclusive && holders.first?.mode == .shared ? remaining.max() : remaining.min()
-        return max(0, wait ?? 0)
     }
 
     nonisolated(nonsending) public func renew(_ name: LockName, token: LeaseToken, ttlMs: Int64?, durability: Durability) async throws(LockError) -> Lease? {
@@ -197,9 +189,11 @@ public final class RedisLockStore: LockStore {
     }
 
     static func status(of name: LockName, from reply: RESPValue) throws(LockError) -> LockStatus {
-        let fields = try Self.fields(reply, count: 4)
+        let fields = try Self.fields(reply, count: 5)
+        let delayedUntil = try int(fields[4])
         return LockStatus(name: name, holders: try holders(fields[3], now: try int(fields[0])),
-                          limit: Int(try int(fields[1])), waiting: Int(try int(fields[2])))
+                          limit: Int(try int(fields[1])), waiting: Int(try int(fields[2])),
+                          delayedUntilMs: delayedUntil > 0 ? delayedUntil : nil)
     }
 
     /// The scripts' flat `fence, remaining_ms, mode, owner, client, …` list.

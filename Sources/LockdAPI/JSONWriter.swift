@@ -124,6 +124,7 @@ enum LockJSON {
         json.field("limit", Int64(status.limit))
         json.raw("holders", holders(status.holders))
         json.field("waiting", Int64(status.waiting))
+        if let delayedUntil = status.delayedUntilMs { json.instant("delayed_until", milliseconds: delayedUntil) }
         return json.finish()
     }
 

@@ -57,7 +57,7 @@ public struct LockAPI: Sendable {
     /// The largest fence (2^53 - 1, so every JSON client reads it exactly).
     static let maxFence: Int64 = 9_007_199_254_740_991
 
-    private static let acquireFields = ["ttl_ms", "wait_ms", "owner", "token", "limit", "mode", "durability"]
+    private static let acquireFields = ["ttl_ms", "wait_ms", "owner", "token", "limit", "mode", "durability", "lock_delay_ms"]
 
     /// What lockd serves: every route, with responses compressed where the
     /// client allows it. Build it once, at start (it compresses the spec).
@@ -110,7 +110,8 @@ public struct LockAPI: Sendable {
                 limit: limit,
                 mode: mode,
                 client: AuthenticatedClient.id,
-                durability: try body.durability()
+                durability: try body.durability(),
+                lockDelayMs: try body.integer("lock_delay_ms") ?? 0
             )
             let grant = try await engine.acquire(acquire)
             acquires.record(grant.isRetry ? .retried : .granted, startedAt: started)

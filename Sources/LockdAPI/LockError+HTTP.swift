@@ -23,7 +23,10 @@ extension LockError {
                                 "no live lease of \(quoted) has fence \(fence): it was released, expired, or never issued", name: name)
         case .lockHeld(let holders, let retryAfterMs):
             let seconds = max(1, (retryAfterMs + 999) / 1_000)
+            // No live holder but time to wait: a lease expired and its lock delay runs.
             let detail = switch (holders.isEmpty, waitedMs > 0) {
+            case (true, _) where retryAfterMs > 0:
+                "\(quoted) is unavailable until the lock delay of a lease that expired ends; retry after \(seconds) s (Retry-After)"
             case (true, false): "\(quoted) is free, but earlier waiters are served first; retry, or wait for it with wait_ms"
             case (true, true): "\(quoted) is free, but earlier waiters were still ahead after waiting \(waitedMs) ms; retry later"
             case (false, false): "\(quoted) is held by another lease; retry after \(seconds) s (Retry-After), or wait for it with wait_ms"

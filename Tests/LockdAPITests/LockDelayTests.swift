@@ -1,0 +1,182 @@
+import LockdTestSupport
+import Foundation
+import Testing
+
+/// `lock_delay_ms` (Consul's lock-delay): a lease that expires keeps its
+/// name (its slot) through the delay; one released is free at once. On
+/// every store, and across two lockd instances on one Redis.
+@Suite struct LockDelayTests {
+    /// A lease that expired with a delay: `409 lock-held` with a Retry-After
+    /// that counts the delay, no live holder, renew lost, fence not held;
+    /// free once the delay has ended, and not before.
+    @Test(arguments: StoreKind.allCases)
+    func anExpiredLeaseKeepsTheNameThroughItsDelay(store: StoreKind) async throws {
+        try await store.withLockd(logLevel: .info) { lockd in
+            let name = uniqueLockName()
+            let lease = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":300,"lock_delay_ms":4000}"#)
+            #expect(lease.status == 201, "\(lease.text)")
+            let token = try #require(lease.json["token"] as? String)
+            let fence = try #require(lease.json["fence"] as? Int)
+            let delayEnds = try Self.instant(lease.json["expires_at"]) + 4.0
+
+            #expect(try await eventually(within: .seconds(10)) {
+                try await lockd.send("GET", "/locks/\(name)/holders/\(fence)").status == 404
+            }, "the lease never expired")
+            let status = try await lockd.send("GET", "/locks/\(name)")
+            let refused = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":5000}"#)
+            let renewed = try await lockd.send("POST", "/locks/\(name)/renew", headers: ["Lock-Token": token])
+            // Each holds while the delay runs (3.5 s of it are left at the
+            // expiry, so only a stalled machine finds it over).
+            if Date().timeIntervalSince1970 < delayEnds - 0.5 {
+                #expect(refused.status == 409, "\(refused.text)")
+                #expect(refused.json["type"] as? String == "lock-held")
+                #expect((refused.json["holders"] as? [Any])?.isEmpty == true, "\(refused.text)")
+                let retryAfter = try #require(refused.header("Retry-After").flatMap(Int.init))
+                #expect(retryAfter >= 1 && retryAfter <= 5, "Retry-After \(retryAfter)")
+                #expect(status.json["held"] as? Bool == false, "\(status.text)")
+                #expect((status.json["holders"] as? [Any])?.isEmpty == true)
+                let until = try Self.instant(status.json["delayed_until"])
+                #expect(abs(until - delayEnds) < 0.05, "delayed_until \(until), expected \(delayEnds)")
+            }
+            #expect(renewed.status == 409)
+            #expect(renewed.json["type"] as? String == "lease-lost")
+            #expect(try await lockd.send("DELETE", "/locks/\(name)", headers: ["Lock-Token": token]).status == 409)
+
+            var taken: Double?
+            #expect(try await eventually(within: .seconds(15), every: .milliseconds(50)) {
+                guard try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":5000}"#).status == 201 else { return false }
+                taken = Date().timeIntervalSince1970
+                return true
+            }, "the name stayed unavailable long after the delay")
+            let at = try #require(taken)
+            #expect(at >= delayEnds - 0.02, "taken \(delayEnds - at) s before the delay ended")
+            #expect(try await lockd.send("GET", "/locks/\(name)").json["delayed_until"] == nil)
+        }
+    }
+
+    /// A release by the holder clears the delay: the name is free at once.
+    @Test(arguments: StoreKind.allCases)
+    func aReleasedLeaseLeavesNoDelay(store: StoreKind) async throws {
+        try await store.withLockd(logLevel: .info) { lockd in
+            for body in [#""limit":1"#, #""limit":2"#, #""mode":"shared""#] {
+                let name = uniqueLockName()
+                let lease = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":60000,"lock_delay_ms":60000,\#(body)}"#)
+                let token = try #require(lease.json["token"] as? String, "\(lease.text)")
+                let renewed = try await lockd.send("POST", "/locks/\(name)/renew", headers: ["Lock-Token": token])
+                #expect(renewed.status == 200, "a live lease with a delay renews: \(renewed.text)")
+                #expect(try await lockd.send("DELETE", "/locks/\(name)", headers: ["Lock-Token": token]).status == 204)
+                let next = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":60000,\#(body.replacingOccurrences(of: "shared", with: "exclusive"))}"#)
+                #expect(next.status == 201, "\(body): \(next.text)")
+                #expect(try await lockd.send("GET", "/locks/\(name)").json["delayed_until"] == nil)
+            }
+        }
+    }
+
+    /// A force-release lets the delay run from then: the forced-out holder
+    /// may still have writes in flight.
+    @Test(arguments: StoreKind.allCases)
+    func aForceReleasedLeaseKeepsTheNameThroughItsDelay(store: StoreKind) async throws {
+        try await store.withLockd(logLevel: .info) { lockd in
+            let name = uniqueLockName()
+            let lease = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":60000,"lock_delay_ms":60000}"#)
+            let fence = try #require(lease.json["fence"] as? Int, "\(lease.text)")
+            #expect(try await lockd.send("DELETE", "/locks/\(name)?fence=\(fence)").status == 204)
+            #expect(try await lockd.send("GET", "/locks/\(name)/holders/\(fence)").status == 404)
+            let refused = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":5000}"#)
+            #expect(refused.status == 409, "\(refused.text)")
+            let retryAfter = try #require(refused.header("Retry-After").flatMap(Int.init))
+            #expect(retryAfter > 50 && retryAfter <= 60, "Retry-After \(retryAfter)")
+            // Forced out once: a second force-release finds no live lease.
+            #expect(try await lockd.send("DELETE", "/locks/\(name)?fence=\(fence)").status == 404)
+        }
+    }
+
+    /// A waiter that queued during the delay keeps its place and is granted
+    /// when the delay ends: not before, and promptly (woken by its timer).
+    @Test(arguments: StoreKind.allCases)
+    func aWaiterIsGrantedWhenTheDelayEnds(store: StoreKind) async throws {
+        try await store.withLockd(logLevel: .info) { lockd in
+            let name = uniqueLockName()
+            let lease = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":200,"lock_delay_ms":2000}"#)
+            let fence = try #require(lease.json["fence"] as? Int, "\(lease.text)")
+            let delayEnds = try Self.instant(lease.json["expires_at"]) + 2.0
+            #expect(try await eventually(within: .seconds(10)) {
+                try await lockd.send("GET", "/locks/\(name)/holders/\(fence)").status == 404
+            })
+            let waiter = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":5000,"wait_ms":20000}"#)
+            let granted = Date().timeIntervalSince1970
+            #expect(waiter.status == 201, "\(waiter.text)")
+            #expect(granted >= delayEnds - 0.02, "granted \(delayEnds - granted) s before the delay ended")
+            #expect(granted < delayEnds + 2, "granted \(granted - delayEnds) s after the delay ended")
+        }
+    }
+
+    /// On a semaphore an expired lease with a delay keeps only its own slot.
+    @Test(arguments: StoreKind.allCases)
+    func aSemaphoreSlotStaysTakenThroughItsDelay(store: StoreKind) async throws {
+        try await store.withLockd(logLevel: .info) { lockd in
+            let name = uniqueLockName()
+            let first = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":200,"lock_delay_ms":5000,"limit":2}"#)
+            let firstFence = try #require(first.json["fence"] as? Int, "\(first.text)")
+            let delayEnds = try Self.instant(first.json["expires_at"]) + 5.0
+            #expect(try await eventually(within: .seconds(10)) {
+                try await lockd.send("GET", "/locks/\(name)/holders/\(firstFence)").status == 404
+            })
+            // One slot is free beside the delayed one; the next finds none.
+            let second = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":60000,"limit":2,"owner":"second"}"#)
+            let third = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":60000,"limit":2}"#)
+            let status = try await lockd.send("GET", "/locks/\(name)")
+            if Date().timeIntervalSince1970 < delayEnds - 0.5 {
+                #expect(second.status == 201, "\(second.text)")
+                #expect(third.status == 409, "\(third.text)")
+                #expect((third.json["holders"] as? [[String: Any]])?.map { $0["owner"] as? String } == ["second"], "\(third.text)")
+                #expect(status.json["held"] as? Bool == true)
+                #expect(status.json["delayed_until"] is String, "\(status.text)")
+            }
+            #expect(try await eventually(within: .seconds(15), every: .milliseconds(50)) {
+                try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":60000,"limit":2}"#).status == 201
+            })
+            #expect(Date().timeIntervalSince1970 >= delayEnds - 0.02)
+        }
+    }
+
+    /// A waiter on one lockd is served after the delay of a lease that
+    /// expired on another lockd sharing the Redis.
+    @Test func aWaiterOnAnotherInstanceIsGrantedWhenTheDelayEnds() async throws {
+        try await StoreKind.redis.withRedis { redis in
+            try await TestLockd.with(redis: redis, logLevel: .info) { first in
+                try await TestLockd.with(redis: redis, logLevel: .info) { second in
+                    let name = uniqueLockName()
+                    let lease = try await first.send("POST", "/locks/\(name)", body: #"{"ttl_ms":300,"lock_delay_ms":1500}"#)
+                    let delayEnds = try Self.instant(lease.json["expires_at"]) + 1.5
+                    let waiter = try await second.send("POST", "/locks/\(name)", body: #"{"ttl_ms":5000,"wait_ms":20000}"#)
+                    let granted = Date().timeIntervalSince1970
+                    #expect(waiter.status == 201, "\(waiter.text)")
+                    #expect(granted >= delayEnds - 0.02, "granted \(delayEnds - granted) s before the delay ended")
+                    #expect(granted < delayEnds + 2, "granted \(granted - delayEnds) s after the delay ended")
+                }
+            }
+        }
+    }
+
+    @Test func anOutOfRangeDelayIsABadRequest() async throws {
+        try await StoreKind.memory.withLockd(logLevel: .info) { lockd in
+            for delay in ["-1", "60001", "1.5", "\"5s\""] {
+                let reply = try await lockd.send("POST", "/locks/\(uniqueLockName())", body: #"{"lock_delay_ms":\#(delay)}"#)
+                #expect(reply.status == 400, "lock_delay_ms \(delay): \(reply.text)")
+                #expect(reply.json["type"] as? String == "invalid-request")
+            }
+            for delay in ["0", "60000"] {
+                #expect(try await lockd.send("POST", "/locks/\(uniqueLockName())", body: #"{"lock_delay_ms":\#(delay)}"#).status == 201)
+            }
+        }
+    }
+
+    /// An RFC 3339 instant from a reply, in seconds since the epoch.
+    private static func instant(_ value: Any?) throws -> Double {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        guard let text = value as? String, let date = formatter.date(from: text) else { throw TestFailure("not an instant: \(value ?? "nil")") }
+        return date.timeIntervalSince1970
+    }
+}
