@@ -24,10 +24,13 @@ public struct BenchSettings: Sendable, Equatable, Codable {
     public var shared: Bool
     /// `durability` sent with every acquire (`primary` or `replicated`); nil sends none.
     public var durability: String?
+    /// `lock_delay_ms` sent with every acquire; 0 sends none.
+    public var lockDelayMs: Int
 
     /// Creates a settings record.
     public init(url: String, clients: Int, names: Int, contended: Bool, threads: Int, duration: Double, ttlMs: Int, waitMs: Int,
-                namePrefix: String, limit: Int = 1, shared: Bool = false, durability: String? = nil) {
+                namePrefix: String, limit: Int = 1, shared: Bool = false, durability: String? = nil, lockDelayMs: Int = 0) {
+        self.lockDelayMs = lockDelayMs
         self.durability = durability
         self.url = url
         self.clients = clients

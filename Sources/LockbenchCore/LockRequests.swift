@@ -18,16 +18,17 @@ public struct LockRequests: Sendable {
     private let authorization: String
 
     /// Prepares requests for `target` with the given acquire body fields;
-    /// `limit`, `mode` and `durability` are sent only when not the defaults; `authToken`,
+    /// `limit`, `mode`, `durability` and `lock_delay_ms` are sent only when not the defaults; `authToken`,
     /// when given, goes with every request as `Authorization: Bearer`.
     public init(target: BenchTarget, ttlMs: Int, waitMs: Int, limit: Int = 1, shared: Bool = false, durability: String? = nil,
-                authToken: String? = nil) {
+                lockDelayMs: Int = 0, authToken: String? = nil) {
         pathPrefix = target.basePath + "/locks/"
         host = target.hostHeader
         let authorization = authToken.map { "\r\nAuthorization: Bearer \($0)" } ?? ""
         self.authorization = authorization
         let body = #"{"ttl_ms":\#(ttlMs),"wait_ms":\#(waitMs)"# + (limit == 1 ? "" : #","limit":\#(limit)"#)
-            + (shared ? #","mode":"shared""# : "") + (durability.map { #","durability":"\#($0)""# } ?? "") + "}"
+            + (shared ? #","mode":"shared""# : "") + (durability.map { #","durability":"\#($0)""# } ?? "")
+            + (lockDelayMs == 0 ? "" : #","lock_delay_ms":\#(lockDelayMs)"#) + "}"
         acquireTail = " HTTP/1.1\r\nHost: \(host)\(authorization)\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
     }
 

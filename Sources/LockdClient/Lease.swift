@@ -1,9 +1,9 @@
 import Foundation
 import Synchronization
 
-/// The right to a lock until ``expiresAt``: what ``LockClient/tryAcquire(_:ttl:wait:autoRenew:limit:mode:durability:)``,
-/// ``LockClient/acquire(_:ttl:wait:autoRenew:limit:mode:durability:)`` and
-/// ``LockClient/withLock(_:ttl:wait:limit:mode:durability:isolation:_:)`` hand out.
+/// The right to a lock until ``expiresAt``: what ``LockClient/tryAcquire(_:ttl:wait:autoRenew:limit:mode:durability:lockDelay:)``,
+/// ``LockClient/acquire(_:ttl:wait:autoRenew:limit:mode:durability:lockDelay:)`` and
+/// ``LockClient/withLock(_:ttl:wait:limit:mode:durability:lockDelay:isolation:_:)`` hand out.
 ///
 /// Send ``fence`` along with every write to the protected resource, so that it can
 /// refuse a holder whose lease has since ended. A lease renews itself in the
@@ -23,7 +23,7 @@ import Synchronization
 /// try await lease.release()
 /// ```
 ///
-/// (``LockClient/withLock(_:ttl:wait:limit:mode:durability:isolation:_:)`` does all of that for you.)
+/// (``LockClient/withLock(_:ttl:wait:limit:mode:durability:lockDelay:isolation:_:)`` does all of that for you.)
 ///
 /// A lease is lost when lockd says its token no longer holds the lock, or when
 /// its TTL runs out on the client's clock (counted from when the last acquire or

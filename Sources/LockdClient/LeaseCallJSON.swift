@@ -24,6 +24,7 @@ enum LeaseCallJSON {
         // Sorted: the keys in byte order.
         guard writer.member("durability", string: request.durability?.rawValue),
             writer.member("limit", integer: request.limit),
+            writer.member("lock_delay_ms", integer: request.lockDelayMs),
             writer.member("mode", string: request.mode?.rawValue),
             writer.member("owner", string: request.owner),
             writer.member("token", string: request.token),

@@ -35,6 +35,10 @@ extension LockClient {
     ///   - mode: ``LockMode/exclusive``, or ``LockMode/shared`` for a reader lease.
     ///   - durability: ``Durability/replicated`` to have the grant (and the
     ///     lease's renewals) confirmed by a Redis replica; `nil`: the server's default.
+    ///   - lockDelay: If the lease expires instead of being released (this
+    ///     process paused or died holding it), the lock stays unavailable this
+    ///     much longer (up to 60 s; Consul's lock-delay), so that writes still in
+    ///     flight drain before the next holder starts. A release clears it.
     /// - Returns: The lease, or `nil` if the lock is held.
     /// - Throws: ``LockError`` other than ``LockError/held(holders:retryAfter:)``, or
     ///   `CancellationError`.
@@ -45,10 +49,12 @@ extension LockClient {
         autoRenew: Bool = true,
         limit: Int = 1,
         mode: LockMode = .exclusive,
-        durability: Durability? = nil
+        durability: Durability? = nil,
+        lockDelay: Duration = .zero
     ) async throws -> Lease? {
         do {
-            return try await acquire(name, ttl: ttl, wait: wait, autoRenew: autoRenew, limit: limit, mode: mode, durability: durability)
+            return try await acquire(name, ttl: ttl, wait: wait, autoRenew: autoRenew, limit: limit, mode: mode, durability: durability,
+                                     lockDelay: lockDelay)
         } catch LockError.held {
             return nil
         }
@@ -102,6 +108,10 @@ extension LockClient {
     ///   - mode: ``LockMode/exclusive``, or ``LockMode/shared`` for a reader lease.
     ///   - durability: ``Durability/replicated`` to have the grant (and the
     ///     lease's renewals) confirmed by a Redis replica; `nil`: the server's default.
+    ///   - lockDelay: If the lease expires instead of being released (this
+    ///     process paused or died holding it), the lock stays unavailable this
+    ///     much longer (up to 60 s; Consul's lock-delay), so that writes still in
+    ///     flight drain before the next holder starts. A release clears it.
     /// - Returns: The lease.
     /// - Throws: ``LockError/held(holders:retryAfter:)`` if the lock stayed held for
     ///   the whole `wait`; ``LockError/limitMismatch(limit:)`` if the name is in use
@@ -114,7 +124,8 @@ extension LockClient {
         autoRenew: Bool = true,
         limit: Int = 1,
         mode: LockMode = .exclusive,
-        durability: Durability? = nil
+        durability: Durability? = nil,
+        lockDelay: Duration = .zero
     ) async throws -> Lease {
         try LockName.validate(name)
         // The defaults go unsent, so that a lockd that predates them is asked nothing new.
@@ -124,7 +135,8 @@ extension LockClient {
             token: LeaseToken.random(),
             limit: limit == 1 ? nil : limit,
             mode: mode == .exclusive ? nil : .shared,
-            durability: durability?.wire
+            durability: durability?.wire,
+            lockDelayMs: lockDelay == .zero ? nil : lockDelay.wholeMilliseconds
         )
         return try await acquire(name, request, wait: wait, autoRenew: autoRenew)
     }

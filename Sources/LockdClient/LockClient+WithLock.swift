@@ -30,6 +30,10 @@ extension LockClient {
     ///   - mode: ``LockMode/exclusive``, or ``LockMode/shared`` for a reader lease.
     ///   - durability: ``Durability/replicated`` to have the grant and its
     ///     renewals confirmed by a Redis replica; `nil`: the server's default.
+    ///   - lockDelay: If the lease expires instead of being released (this
+    ///     process paused or died holding it), the lock stays unavailable this
+    ///     much longer (up to 60 s; Consul's lock-delay), so that writes still in
+    ///     flight drain before the next holder starts. A release clears it.
     ///   - isolation: The actor `body` runs on; the caller's by default.
     ///   - body: The work the lock protects; gets the lease.
     /// - Returns: What `body` returns.
@@ -45,6 +49,7 @@ extension LockClient {
         limit: Int = 1,
         mode: LockMode = .exclusive,
         durability: Durability? = nil,
+        lockDelay: Duration = .zero,
         isolation: isolated (any Actor)? = #isolation,
         _ body: (Lease) async throws -> T
     ) async throws -> T {
@@ -54,10 +59,10 @@ extension LockClient {
         // and back per cycle instead of one per request and child task.
         if isolation == nil, let loop = remote.executor, !Self.taskPrefersAnExecutor {
             return try await withTaskExecutorPreference(loop) {
-                try await cycle(name, ttl, wait, limit, mode, durability, bodyExecutor: globalConcurrentExecutor, isolation: nil, body)
+                try await cycle(name, ttl, wait, limit, mode, durability, lockDelay, bodyExecutor: globalConcurrentExecutor, isolation: nil, body)
             }
         }
-        return try await cycle(name, ttl, wait, limit, mode, durability, bodyExecutor: nil, isolation: isolation, body)
+        return try await cycle(name, ttl, wait, limit, mode, durability, lockDelay, bodyExecutor: nil, isolation: isolation, body)
     }
 
     /// Whether the current task has an executor preference (its children inherit it).
@@ -73,11 +78,12 @@ extension LockClient {
         _ limit: Int,
         _ mode: LockMode,
         _ durability: Durability?,
+        _ lockDelay: Duration,
         bodyExecutor: (any TaskExecutor)?,
         isolation: isolated (any Actor)?,
         _ body: (Lease) async throws -> T
     ) async throws -> T {
-        let lease = try await acquire(name, ttl: ttl, wait: wait, limit: limit, mode: mode, durability: durability)
+        let lease = try await acquire(name, ttl: ttl, wait: wait, limit: limit, mode: mode, durability: durability, lockDelay: lockDelay)
         let outcome = await lease.run(body, on: isolation, executor: bodyExecutor)
         // Judged before the release, which may take long enough for the TTL to pass.
         let lostWhileRunning = lease.isLost

@@ -21,11 +21,16 @@ public struct LockStatus: Sendable, Hashable {
     public var limit: Int
     /// How many acquires wait in the lock's queue.
     public var waiting: Int
+    /// While a lease that expired keeps the lock (or one of a semaphore's
+    /// slots) through its lock delay (`lockDelay:` on acquire): when the
+    /// first such delay ends. `nil` when no delay is in force.
+    public var delayedUntil: Date?
     /// How the holders hold the lock; `nil` when it is free.
     public var mode: LockMode? { holders.first?.mode }
 
     /// Creates a status; lockd's answers are turned into these for you.
-    public init(name: String, isHeld: Bool, holders: [LockHolder], limit: Int = 1, waiting: Int = 0) {
+    public init(name: String, isHeld: Bool, holders: [LockHolder], limit: Int = 1, waiting: Int = 0, delayedUntil: Date? = nil) {
+        self.delayedUntil = delayedUntil
         self.name = name
         self.isHeld = isHeld
         self.holders = holders
@@ -71,7 +76,7 @@ public struct LockHolder: Sendable, Hashable {
 extension LockStatus {
     init(_ wire: Components.Schemas.LockStatus) {
         self.init(name: wire.name, isHeld: wire.held, holders: wire.holders.map(LockHolder.init),
-                  limit: wire.limit, waiting: wire.waiting)
+                  limit: wire.limit, waiting: wire.waiting, delayedUntil: wire.delayedUntil)
     }
 }
 

@@ -23,7 +23,7 @@ final class BenchRun: Sendable {
         let live = LiveCounters()
         let requests = LockRequests(target: target, ttlMs: settings.ttlMs, waitMs: settings.waitMs,
                                     limit: settings.limit, shared: settings.shared,
-                                    durability: settings.durability, authToken: authToken)
+                                    durability: settings.durability, lockDelayMs: settings.lockDelayMs, authToken: authToken)
         self.settings = settings
         self.group = group
         self.handoffs = handoffs

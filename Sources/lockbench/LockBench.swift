@@ -76,6 +76,9 @@ struct LockBench: AsyncParsableCommand {
     @Option(help: "Send \"durability\" with every acquire: primary or replicated (answered once a Redis replica has the lease). Default: none sent, the server's --durability.")
     var durability: String?
 
+    @Option(name: .customLong("lock-delay-ms"), help: "Send \"lock_delay_ms\" with every acquire (0…60000): a lease that expires keeps its name this much longer. Default 0: none sent.")
+    var lockDelayMs = 0
+
     @Option(help: "Start of every lock name; a unique run id is added after it (PREFIX:RUNID:N).")
     var prefix = "lockbench"
 
@@ -96,6 +99,7 @@ struct LockBench: AsyncParsableCommand {
         guard durability == nil || ["primary", "replicated"].contains(durability ?? "") else {
             throw ValidationError("--durability must be primary or replicated")
         }
+        guard (0...60_000).contains(lockDelayMs) else { throw ValidationError("--lock-delay-ms must be 0…60000") }
         guard !shared || limit == 1 else { throw ValidationError("--shared takes no --limit: readers share one lock (a semaphore has exclusive slots)") }
         do {
             let target = try BenchTarget(url: url)
@@ -128,7 +132,7 @@ struct LockBench: AsyncParsableCommand {
         let settings = BenchSettings(
             url: url, clients: clients, names: plan.count, contended: plan.isContended, threads: threads,
             duration: seconds, ttlMs: ttlMs, waitMs: waitMs, namePrefix: plan.prefix, limit: limit, shared: shared,
-            durability: durability
+            durability: durability, lockDelayMs: lockDelayMs
         )
         let run = try BenchRun(settings: settings, target: target, address: address, tls: try tls(for: target), plan: plan,
                                authToken: (authToken ?? ProcessInfo.processInfo.environment["LOCKD_AUTH_TOKEN"]).flatMap { $0.isEmpty ? nil : $0 })

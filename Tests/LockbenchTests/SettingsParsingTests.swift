@@ -30,6 +30,8 @@ import Testing
         #expect(requests.acquire(name: "a:1") == Array("POST /base/locks/a:1 HTTP/1.1\r\nHost: h:1\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)".utf8))
         let semaphore = LockRequests(target: try BenchTarget(url: "http://h:1"), ttlMs: 5000, waitMs: 250, limit: 4)
         #expect(String(decoding: semaphore.acquire(name: "a"), as: UTF8.self).hasSuffix(#"{"ttl_ms":5000,"wait_ms":250,"limit":4}"#))
+        let delayed = LockRequests(target: try BenchTarget(url: "http://h:1"), ttlMs: 5000, waitMs: 0, lockDelayMs: 2500)
+        #expect(String(decoding: delayed.acquire(name: "a"), as: UTF8.self).hasSuffix(#"{"ttl_ms":5000,"wait_ms":0,"lock_delay_ms":2500}"#))
         let reader = LockRequests(target: try BenchTarget(url: "http://h:1"), ttlMs: 5000, waitMs: 0, shared: true)
         #expect(String(decoding: reader.acquire(name: "a"), as: UTF8.self).hasSuffix(#"{"ttl_ms":5000,"wait_ms":0,"mode":"shared"}"#))
         var buffer = Array("left over".utf8)

@@ -105,6 +105,23 @@ import Testing
         }
     }
 
+    @Test func aLockDelayThroughTheCLIKeepsTheNameAfterTheLeaseExpires() async throws {
+        try await StoreKind.memory.withLockdProcess { lockd, _ in
+            let cli = try LockdCLI(server: lockd.url)
+            let name = uniqueLockName("cli")
+            let (acquired, acquire) = try await cli.run(["acquire", name, "--ttl", "200ms", "--lock-delay", "60s"])
+            #expect(acquired == .exited(0), "\(acquire.stderr)")
+            var status: [String: Any] = [:]
+            #expect(try await eventually(within: .seconds(10)) {
+                status = try await cli.run(["status", name]).1.json
+                return status["held"] as? Bool == false
+            })
+            #expect(status["delayed_until"] is String, "\(status)")
+            let (refused, run) = try await cli.run(["acquire", name])
+            #expect(refused == .exited(75), "\(run.stderr)")
+        }
+    }
+
     @Test func whatCannotWorkGetsAClearMessageAndExit64() async throws {
         try await StoreKind.memory.withLockdProcess { lockd, _ in
             let cli = try LockdCLI(server: lockd.url)
@@ -114,6 +131,7 @@ import Testing
                 (["acquire", name, "--wait", "1.5s"], "not a duration"),
                 (["exec", name], "after --"),
                 (["exec", name, "--limit", "0", "--", "true"], "--limit"),
+                (["acquire", name, "--lock-delay", "61s"], "--lock-delay"),
                 (["status", name, "--server", "ftp://example"], "http:// or https://"),
                 (["renew", name], "--lock-token"),
                 (["release", name], "exactly one of --lock-token"),

@@ -572,7 +572,9 @@ public struct Client: APIProtocol {
     /// (`lock` on the name). With `?fence=F` instead: an administrator ends
     /// the live lease with that fence whatever its token (`admin` on the
     /// name), logged at notice with the client id; to its holder the lease
-    /// is lost. Either way the waiters that fit now are woken. Send exactly
+    /// is lost. Either way the waiters that fit now are woken — except
+    /// that a force-released lease acquired with `lock_delay_ms` keeps the
+    /// name (its slot) for that delay from now, as if it had expired. Send exactly
     /// one of the two: neither, or both, is `400 invalid-request`.
     ///
     ///

@@ -98,6 +98,26 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/AcquireRequest/durability`.
             public var durability: Components.Schemas.Durability?
+            /// Consul's lock-delay. If this lease *expires* (is neither
+            /// released nor renewed in time), the name stays unavailable for
+            /// this many milliseconds more, so that a paused holder's writes in
+            /// flight drain before the next holder starts: acquires answer `409
+            /// lock-held` with a `Retry-After` that counts the delay, and
+            /// waiters keep their places and are granted when it ends. The
+            /// expired lease is not live meanwhile: its renew and release are
+            /// `409 lease-lost`, its fence check `404 not-held`, and it is not
+            /// among `holders` (the name's status shows `delayed_until`). On a
+            /// semaphore or among readers the delay keeps only the expired
+            /// lease's own slot. A release by the holder clears the delay: the
+            /// name is free at once. A force-release (`DELETE ?fence=`) starts
+            /// the delay then, as an expiry would: the holder forced out may
+            /// still have writes in flight, and its fence alone cannot stop
+            /// them at a resource that keeps no fences (Consul invalidating a
+            /// session applies its lock-delay too). 0: no delay.
+            ///
+            ///
+            /// - Remark: Generated from `#/components/schemas/AcquireRequest/lock_delay_ms`.
+            public var lockDelayMs: Swift.Int?
             /// Creates a new `AcquireRequest`.
             ///
             /// - Parameters:
@@ -108,6 +128,7 @@ extension Components {
             ///   - limit: How many leases the name grants at once. Above 1 the name is a
             ///   - mode: `shared` takes a reader lease of a reader-writer lock: any number
             ///   - durability: `primary` answers once the Redis primary has the lease.
+            ///   - lockDelayMs: Consul's lock-delay. If this lease *expires* (is neither
             public init(
                 ttlMs: Swift.Int? = nil,
                 waitMs: Swift.Int? = nil,
@@ -115,7 +136,8 @@ extension Components {
                 token: Components.Schemas.Token? = nil,
                 limit: Swift.Int? = nil,
                 mode: Components.Schemas.LockMode? = nil,
-                durability: Components.Schemas.Durability? = nil
+                durability: Components.Schemas.Durability? = nil,
+                lockDelayMs: Swift.Int? = nil
             ) {
                 self.ttlMs = ttlMs
                 self.waitMs = waitMs
@@ -124,6 +146,7 @@ extension Components {
                 self.limit = limit
                 self.mode = mode
                 self.durability = durability
+                self.lockDelayMs = lockDelayMs
             }
             public enum CodingKeys: String, CodingKey {
                 case ttlMs = "ttl_ms"
@@ -133,6 +156,7 @@ extension Components {
                 case limit
                 case mode
                 case durability
+                case lockDelayMs = "lock_delay_ms"
             }
             public init(from decoder: any Swift.Decoder) throws {
                 let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -164,6 +188,10 @@ extension Components {
                     Components.Schemas.Durability.self,
                     forKey: .durability
                 )
+                self.lockDelayMs = try container.decodeIfPresent(
+                    Swift.Int.self,
+                    forKey: .lockDelayMs
+                )
                 try decoder.ensureNoAdditionalProperties(knownKeys: [
                     "ttl_ms",
                     "wait_ms",
@@ -171,7 +199,8 @@ extension Components {
                     "token",
                     "limit",
                     "mode",
-                    "durability"
+                    "durability",
+                    "lock_delay_ms"
                 ])
             }
         }
@@ -460,6 +489,14 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/LockStatus/waiting`.
             public var waiting: Swift.Int
+            /// Present while a lease that expired keeps the name (or, on a
+            /// semaphore or among readers, its slot) through its lock delay
+            /// (`lock_delay_ms`): when the first such delay ends. Absent when
+            /// no delay is in force.
+            ///
+            ///
+            /// - Remark: Generated from `#/components/schemas/LockStatus/delayed_until`.
+            public var delayedUntil: Components.Schemas.Timestamp?
             /// Creates a new `LockStatus`.
             ///
             /// - Parameters:
@@ -469,13 +506,15 @@ extension Components {
             ///   - limit: The name's limit: 1 for a lock or reader-writer lock, above 1 for a semaphore (1 for a free name).
             ///   - holders:
             ///   - waiting: How many acquires wait in the name's queue.
+            ///   - delayedUntil: Present while a lease that expired keeps the name (or, on a
             public init(
                 name: Swift.String,
                 held: Swift.Bool,
                 mode: Components.Schemas.LockMode? = nil,
                 limit: Swift.Int,
                 holders: [Components.Schemas.Holder],
-                waiting: Swift.Int
+                waiting: Swift.Int,
+                delayedUntil: Components.Schemas.Timestamp? = nil
             ) {
                 self.name = name
                 self.held = held
@@ -483,6 +522,7 @@ extension Components {
                 self.limit = limit
                 self.holders = holders
                 self.waiting = waiting
+                self.delayedUntil = delayedUntil
             }
             public enum CodingKeys: String, CodingKey {
                 case name
@@ -491,6 +531,7 @@ extension Components {
                 case limit
                 case holders
                 case waiting
+                case delayedUntil = "delayed_until"
             }
         }
         /// One page of held locks.

@@ -567,7 +567,10 @@ public enum Operations {
             /// `wait_ms: 0`, or after waiting `wait_ms`); on a semaphore, all its
             /// slots are; for a reader, a writer holds it or waits ahead. `holders`
             /// lists every holder; `Retry-After` gives the whole seconds until the
-            /// earliest expiry that could admit the request (at least 1).
+            /// earliest expiry that could admit the request (at least 1), counting
+            /// the lock delays (`lock_delay_ms`) of the leases involved. While a
+            /// lease that expired keeps the name through its lock delay, the name
+            /// is unavailable with no live holder: `holders` is then empty.
             ///
             /// `limit-mismatch`: the name is in use (held or waited on) with another
             /// `limit`; `limit` gives the current one. No `Retry-After`.
@@ -715,7 +718,9 @@ public enum Operations {
     /// (`lock` on the name). With `?fence=F` instead: an administrator ends
     /// the live lease with that fence whatever its token (`admin` on the
     /// name), logged at notice with the client id; to its holder the lease
-    /// is lost. Either way the waiters that fit now are woken. Send exactly
+    /// is lost. Either way the waiters that fit now are woken — except
+    /// that a force-released lease acquired with `lock_delay_ms` keeps the
+    /// name (its slot) for that delay from now, as if it had expired. Send exactly
     /// one of the two: neither, or both, is `400 invalid-request`.
     ///
     ///

@@ -51,7 +51,7 @@ struct AcquireCommand: AsyncParsableCommand {
         do {
             let granted = try await locks.acquire(
                 name, ttl: lease.leaseTTL, wait: wait ?? .zero, autoRenew: false, limit: lease.limit, mode: lease.mode,
-                durability: durability)
+                durability: durability, lockDelay: lease.lockDelay)
             try ClientOutput.json(LockJSON.Lease(granted))
         } catch {
             throw ClientFailure.exit("acquire", error, name: name)

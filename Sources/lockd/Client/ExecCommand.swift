@@ -73,6 +73,7 @@ struct ExecCommand: AsyncParsableCommand {
             wait: wait ?? .seconds(10),
             limit: lease.limit,
             mode: lease.mode,
+            lockDelay: lease.lockDelay,
             killAfter: killAfter ?? .seconds(10)
         )
         switch await supervisor.run() {

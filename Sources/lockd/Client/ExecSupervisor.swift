@@ -25,6 +25,7 @@ struct ExecSupervisor {
     let wait: Duration
     let limit: Int
     let mode: LockMode
+    let lockDelay: Duration
     let killAfter: Duration
 
     /// What comes in, from the acquire, the signal pipe, the lease and the timers.
@@ -49,10 +50,10 @@ struct ExecSupervisor {
         Self.readSignals(from: pipe, into: sink)
 
         var machine = ExecStateMachine(sharesTerminal: lockd_in_terminal_foreground() == 1)
-        let (client, name, ttl, wait, limit, mode) = (client, name, ttl, wait, limit, mode)
+        let (client, name, ttl, wait, limit, mode, lockDelay) = (client, name, ttl, wait, limit, mode, lockDelay)
         let acquire = Task {
             do {
-                sink.yield(.granted(try await client.acquire(name, ttl: ttl, wait: wait, limit: limit, mode: mode)))
+                sink.yield(.granted(try await client.acquire(name, ttl: ttl, wait: wait, limit: limit, mode: mode, lockDelay: lockDelay)))
             } catch {
                 sink.yield(.acquireFailed(error))
             }

@@ -20,6 +20,11 @@ struct LeaseOptions: ParsableArguments {
     @Flag(help: "Take a shared (reader) lease of a reader-writer lock: beside other readers, never beside a writer.")
     var shared = false
 
+    @Option(name: .customLong("lock-delay"), help: ArgumentHelp(
+        "If the lease expires instead of being released, the lock stays unavailable this much longer, so writes in flight drain (0 to 60s; default 0).",
+        valueName: "duration"), transform: DurationText.parse)
+    var lockDelay: Duration = .zero
+
     @Option(help: ArgumentHelp(
         "Label shown to `lockd status` and `lockd list` (at most 256 bytes; default: this host's name and the process id).",
         valueName: "label"))
@@ -41,6 +46,9 @@ struct LeaseOptions: ParsableArguments {
     func validate() throws {
         guard (1...1000).contains(limit) else {
             throw ValidationError("--limit must be from 1 to 1000, got \(limit)")
+        }
+        guard lockDelay >= .zero && lockDelay <= .seconds(60) else {
+            throw ValidationError("--lock-delay must be from 0 to 60s")
         }
         if shared && limit > 1 {
             throw ValidationError("--shared takes no --limit: readers are not counted")

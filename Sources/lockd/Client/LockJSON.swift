@@ -34,7 +34,7 @@ enum LockJSON {
         }
     }
 
-    /// A lock's status: `{name, held, mode?, limit, waiting, holders: [Holder]}`, no tokens.
+    /// A lock's status: `{name, held, mode?, limit, waiting, holders: [Holder], delayed_until?}`, no tokens.
     struct Status: Encodable {
         let name: String
         let held: Bool
@@ -42,6 +42,12 @@ enum LockJSON {
         let limit: Int
         let waiting: Int
         let holders: [Holder]
+        let delayedUntil: String?
+
+        enum CodingKeys: String, CodingKey {
+            case name, held, mode, limit, waiting, holders
+            case delayedUntil = "delayed_until"
+        }
 
         init(_ status: LockStatus) {
             name = status.name
@@ -50,6 +56,7 @@ enum LockJSON {
             limit = status.limit
             waiting = status.waiting
             holders = status.holders.map(Holder.init)
+            delayedUntil = status.delayedUntil.map(LockJSON.timestamp)
         }
     }
 
