@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""Redis-side cost of the lock scripts: microseconds per acquire and per
+release call, as Redis itself times them (INFO commandstats), for the scripts
+of two git revisions on one throwaway redis-server, in alternating rounds so
+that the machine's load weighs on both alike.
+
+    python3 benchmarks/locks/script-cost.py [BASE_REV [NEW_REV]]   # default: main HEAD
+
+Each round runs CYCLES acquire->release cycles per shape on fresh names:
+a plain lock, a semaphore slot (limit 2), and (NEW only) a plain lock with a
+lock delay. lockd is not involved: the scripts are read out of
+Sources/LockEngine/RedisLockScript*.swift at each revision.
+"""
+import os, re, socket, subprocess, sys, tempfile, time
+
+CYCLES = int(os.environ.get("CYCLES", "3000"))
+ROUNDS = int(os.environ.get("ROUNDS", "4"))
+
+CONSTANTS = {
+    "shardedMarker": "local sharded = false",
+    "wakeupChannel": "lockd:waiting",
+    "instanceIDLength": "16",
+    "freshBeatMs": "250",
+    "RedisLockStore.livenessWindowMs - freshBeatMs": "350",
+    "fenceRetentionMs": str(7 * 24 * 3_600_000),
+    "instanceRetentionMs": "600000",
+}
+
+
+def scripts(rev):
+    text = ""
+    for path in ["Sources/LockEngine/RedisLockScriptPrelude.swift", "Sources/LockEngine/RedisLockScripts.swift"]:
+        text += subprocess.check_output(["git", "show", f"{rev}:{path}"], text=True)
+    found = {}
+    for name, body in re.findall(r'static let (\w+) = (?:prelude \+ )?"""\n(.*?)"""', text, re.S):
+        body = re.sub(r"\\\((.*?)\)(?=[^)]|$)", lambda m: CONSTANTS[m.group(1)], body)
+        found[name] = textwrap_dedent(body.replace("\\\\", "\\"))
+    return {name: found["prelude"] + found[name] for name in ("acquire", "release")}
+
+
+def textwrap_dedent(body):
+    return "\n".join(line[8:] if line.startswith("        ") else line for line in body.split("\n"))
+
+
+class Redis:
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port))
+        self.buf = b""
+
+    def send(self, *args):
+        out = b"*%d\r\n" % len(args)
+        for a in args:
+            a = a if isinstance(a, bytes) else str(a).encode()
+            out += b"$%d\r\n%s\r\n" % (len(a), a)
+        self.sock.sendall(out)
+        return self.read()
+
+    def line(self):
+        while b"\r\n" not in self.buf:
+            self.buf += self.sock.recv(65536)
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def read(self):
+        line = self.line()
+        kind, rest = line[:1], line[1:]
+        if kind in (b"+", b":"):
+            return rest.decode()
+        if kind == b"-":
+            raise RuntimeError(rest.decode())
+        if kind == b"$":
+            n = int(rest)
+            if n < 0:
+                return None
+            while len(self.buf) < n + 2:
+                self.buf += self.sock.recv(65536)
+            data, self.buf = self.buf[:n], self.buf[n + 2:]
+            return data.decode()
+        if kind == b"*":
+            n = int(rest)
+            return None if n < 0 else [self.read() for _ in range(n)]
+        raise RuntimeError(line)
+
+
+def keys(name):
+    return [f"lockd:{{{name}}}:{k}" for k in ("lease", "fence", "waiters")] + ["lockd:instances"] + \
+        [f"lockd:{{{name}}}:{k}" for k in ("holders", "grants", "wishes")]
+
+
+def run(r, shas, label, limit, delay, stats):
+    for i in range(CYCLES):
+        name, token = f"bench:{label}:{time.monotonic_ns()}:{i}", f"tok{i:019d}"
+        r.send("EVALSHA", shas["acquire"], 7, *keys(name), token, 30000, "", "", 600, 2000, name, "x", limit, "", "", "1",
+               delay or "")
+        r.send("EVALSHA", shas["release"], 7, *keys(name), token, name)
+
+
+def commandstats(r):
+    info = r.send("INFO", "commandstats")
+    m = re.search(r"cmdstat_evalsha:calls=(\d+),usec=(\d+)", info)
+    return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+
+
+def main():
+    base, new = (sys.argv[1:] + ["main", "HEAD"])[:2] if len(sys.argv) > 1 else ("main", "HEAD")
+    port = 20000 + os.getpid() % 20000
+    workdir = tempfile.mkdtemp()
+    server = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                               "--dir", workdir], stdout=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                r = Redis(port)
+                r.send("PING")
+                break
+            except OSError:
+                time.sleep(0.05)
+        loaded = {rev: {k: r.send("SCRIPT", "LOAD", v) for k, v in scripts(rev).items()} for rev in (base, new)}
+        shapes = [("plain", 1, 0), ("semaphore", 2, 0)]
+        totals = {}
+        for _ in range(ROUNDS):
+            for rev in (base, new):
+                for label, limit, delay in shapes + ([("plain+delay", 1, 5000)] if rev == new else []):
+                    r.send("CONFIG", "RESETSTAT")
+                    run(r, loaded[rev], label, limit, delay, totals)
+                    calls, usec = commandstats(r)
+                    t = totals.setdefault((rev, label), [0, 0])
+                    t[0] += calls
+                    t[1] += usec
+        print(f"Redis usec per script call (acquire and release averaged), {ROUNDS} rounds x {CYCLES} cycles; load {os.getloadavg()[0]:.1f}")
+        for label in ("plain", "semaphore", "plain+delay"):
+            row = [f"{label:12}"]
+            for rev in (base, new):
+                if (rev, label) in totals:
+                    calls, usec = totals[(rev, label)]
+                    row.append(f"{rev}: {usec / calls:6.2f}")
+            if (base, label) in totals and (new, label) in totals:
+                b, n = totals[(base, label)], totals[(new, label)]
+                row.append(f"ratio {((n[1] / n[0]) / (b[1] / b[0])):.3f}")
+            print("  ".join(row))
+    finally:
+        server.terminate()
+        server.wait()
+
+
+if __name__ == "__main__":
+    main()
