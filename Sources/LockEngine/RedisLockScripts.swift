@@ -6,15 +6,20 @@
 /// - `lockd:{name}:lease` — a plain lock's one lease (exclusive, limit 1):
 ///   hash `token fence owner ttl client` (client: the authenticated client id, empty with auth off), expiring by `PX`;
 /// - `lockd:{name}:holders` and `lockd:{name}:grants` — the leases of any
-///   other name (a semaphore's, or readers'): a sorted set of tokens by
-///   expiry (ms) and a hash `token → "fence:ttl:client|owner"` with the name's
-///   `mode` (`x` or `s`) and `limit`; both expire with the last lease;
+///   other name (a semaphore's, readers', or one with a lock delay): a
+///   sorted set of tokens by when their slot frees (ms: the expiry, plus the
+///   lease's lock delay) and a hash `token → "fence:ttl:client|owner"` (and
+///   `d:token → delay_ms` for a lease with a lock delay: it is live until
+///   its score minus the delay, and keeps its slot, not live, until its
+///   score) with the name's `mode` (`x` or `s`) and `limit`; both expire
+///   with the last slot;
 /// - `lockd:{name}:fence` — the fence counter, one for every mode;
 /// - `lockd:{name}:waiters` — the one FIFO queue (sorted set, score = arrival
 ///   number, one more than the last one's; member = `INSTANCE:WAITER`, the
 ///   lockd instance's id first; the waiter id's tail says what it waits
 ///   for, see ``WaiterID``);
-/// - `lockd:{name}:wishes` — hash `member → "ttl|token|client|owner"`: what a
+/// - `lockd:{name}:wishes` — hash `member → "ttl|token|client|owner"` (`ttl:delay|…`
+///   with a lock delay): what a
 ///   queued waiter asked for, so that a release, or a waiter leaving, grants
 ///   the waiters that fit now at once (``hand_over``). A lease granted so is
 ///   marked with its waiter until the waiter collects it (`member` in the
@@ -25,6 +30,15 @@
 /// beside it. A request is granted when it fits beside the holders and
 /// every live waiter ahead of it fits too; a release, a leaving waiter or a
 /// grant at the head wakes exactly the waiters that fit now.
+///
+/// Lock delay (`lock_delay_ms`): a lease with one always takes the holders'
+/// layout, where its slot counts against the name's capacity until its
+/// score — through the delay once it expired, while it is no longer live
+/// (renew, release and fence check miss it; the holder lists leave it out).
+/// Nothing announces a delay's end, as nothing announces an expiry: the
+/// queue heads' rechecks are timed to the first slot's end (``until_first_expiry``),
+/// which counts the delay. A release drops the slot at once; a
+/// force-release keeps it for the delay from then.
 ///
 /// Liveness is per lockd instance, not per waiter: an instances key (sorted
 /// set, member = instance id, score = the time in ms until which it counts as

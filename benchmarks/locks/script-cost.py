@@ -33,7 +33,7 @@ def scripts(rev):
         text += subprocess.check_output(["git", "show", f"{rev}:{path}"], text=True)
     found = {}
     for name, body in re.findall(r'static let (\w+) = (?:prelude \+ )?"""\n(.*?)"""', text, re.S):
-        body = re.sub(r"\\\((.*?)\)(?=[^)]|$)", lambda m: CONSTANTS[m.group(1)], body)
+        body = re.sub(r"\\\(([A-Za-z. -]+)\)", lambda m: CONSTANTS[m.group(1)], body)
         found[name] = textwrap_dedent(body.replace("\\\\", "\\"))
     return {name: found["prelude"] + found[name] for name in ("acquire", "release")}
 
