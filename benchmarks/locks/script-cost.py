@@ -6,15 +6,15 @@ that the machine's load weighs on both alike.
 
     python3 benchmarks/locks/script-cost.py [BASE_REV [NEW_REV]]   # default: main HEAD
 
-Each round runs CYCLES acquire->release cycles per shape on fresh names:
-a plain lock, a semaphore slot (limit 2), and (NEW only) a plain lock with a
-lock delay. lockd is not involved: the scripts are read out of
+Each batch runs CYCLES acquire->release cycles of one shape on fresh names:
+a plain lock, a semaphore slot (limit 2), a plain lock with a 5 s lock delay
+(a revision that predates lock_delay_ms ignores it: a plain lock again). lockd is not involved: the scripts are read out of
 Sources/LockEngine/RedisLockScript*.swift at each revision.
 """
 import os, re, socket, subprocess, sys, tempfile, time
 
-CYCLES = int(os.environ.get("CYCLES", "3000"))
-ROUNDS = int(os.environ.get("ROUNDS", "4"))
+CYCLES = int(os.environ.get("CYCLES", "300"))
+ROUNDS = int(os.environ.get("ROUNDS", "41"))
 
 CONSTANTS = {
     "shardedMarker": "local sharded = false",
@@ -116,28 +116,23 @@ def main():
             except OSError:
                 time.sleep(0.05)
         loaded = {rev: {k: r.send("SCRIPT", "LOAD", v) for k, v in scripts(rev).items()} for rev in (base, new)}
-        shapes = [("plain", 1, 0), ("semaphore", 2, 0)]
-        totals = {}
+        shapes = [("plain", 1, 0), ("semaphore", 2, 0), ("plain+delay", 1, 5000)]
+        batches = {}
+        # Many short batches, the revisions alternating within each shape;
+        # the median batch is the figure (a busy moment spoils a batch, not the run).
         for _ in range(ROUNDS):
-            for rev in (base, new):
-                for label, limit, delay in shapes + ([("plain+delay", 1, 5000)] if rev == new else []):
+            for label, limit, delay in shapes:
+                for rev in (base, new):
                     r.send("CONFIG", "RESETSTAT")
-                    run(r, loaded[rev], label, limit, delay, totals)
+                    run(r, loaded[rev], label, limit, delay, None)
                     calls, usec = commandstats(r)
-                    t = totals.setdefault((rev, label), [0, 0])
-                    t[0] += calls
-                    t[1] += usec
-        print(f"Redis usec per script call (acquire and release averaged), {ROUNDS} rounds x {CYCLES} cycles; load {os.getloadavg()[0]:.1f}")
-        for label in ("plain", "semaphore", "plain+delay"):
-            row = [f"{label:12}"]
-            for rev in (base, new):
-                if (rev, label) in totals:
-                    calls, usec = totals[(rev, label)]
-                    row.append(f"{rev}: {usec / calls:6.2f}")
-            if (base, label) in totals and (new, label) in totals:
-                b, n = totals[(base, label)], totals[(new, label)]
-                row.append(f"ratio {((n[1] / n[0]) / (b[1] / b[0])):.3f}")
-            print("  ".join(row))
+                    batches.setdefault((rev, label), []).append(usec / calls)
+        median = lambda xs: sorted(xs)[len(xs) // 2]
+        print(f"Redis usec per script call (acquire and release averaged), median of {ROUNDS} batches x {CYCLES} cycles; "
+              f"load {os.getloadavg()[0]:.1f}")
+        for label, _, _ in shapes:
+            b, n = median(batches[(base, label)]), median(batches[(new, label)])
+            print(f"{label:12}  {base}: {b:6.2f}  {new}: {n:6.2f}  {new}/{base} {n / b:.3f}")
     finally:
         server.terminate()
         server.wait()
