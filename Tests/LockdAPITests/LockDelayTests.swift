@@ -13,11 +13,11 @@ import Testing
     func anExpiredLeaseKeepsTheNameThroughItsDelay(store: StoreKind) async throws {
         try await store.withLockd(logLevel: .info) { lockd in
             let name = uniqueLockName()
-            let lease = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":300,"lock_delay_ms":4000}"#)
+            let lease = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":300,"lock_delay_ms":3000}"#)
             #expect(lease.status == 201, "\(lease.text)")
             let token = try #require(lease.json["token"] as? String)
             let fence = try #require(lease.json["fence"] as? Int)
-            let delayEnds = try Self.instant(lease.json["expires_at"]) + 4.0
+            let delayEnds = try Self.instant(lease.json["expires_at"]) + 3.0
 
             #expect(try await eventually(within: .seconds(10)) {
                 try await lockd.send("GET", "/locks/\(name)/holders/\(fence)").status == 404
@@ -25,7 +25,7 @@ import Testing
             let status = try await lockd.send("GET", "/locks/\(name)")
             let refused = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":5000}"#)
             let renewed = try await lockd.send("POST", "/locks/\(name)/renew", headers: ["Lock-Token": token])
-            // Each holds while the delay runs (3.5 s of it are left at the
+            // Each holds while the delay runs (2.7 s of it are left at the
             // expiry, so only a stalled machine finds it over).
             if Date().timeIntervalSince1970 < delayEnds - 0.5 {
                 #expect(refused.status == 409, "\(refused.text)")
@@ -116,9 +116,9 @@ import Testing
     func aSemaphoreSlotStaysTakenThroughItsDelay(store: StoreKind) async throws {
         try await store.withLockd(logLevel: .info) { lockd in
             let name = uniqueLockName()
-            let first = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":200,"lock_delay_ms":5000,"limit":2}"#)
+            let first = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":200,"lock_delay_ms":3000,"limit":2}"#)
             let firstFence = try #require(first.json["fence"] as? Int, "\(first.text)")
-            let delayEnds = try Self.instant(first.json["expires_at"]) + 5.0
+            let delayEnds = try Self.instant(first.json["expires_at"]) + 3.0
             #expect(try await eventually(within: .seconds(10)) {
                 try await lockd.send("GET", "/locks/\(name)/holders/\(firstFence)").status == 404
             })
@@ -156,6 +156,24 @@ import Testing
                     #expect(granted < delayEnds + 2, "granted \(granted - delayEnds) s after the delay ended")
                 }
             }
+        }
+    }
+
+    /// `expired` is sent at the expiry itself, not when the delay ends.
+    @Test(arguments: StoreKind.allCases)
+    func theExpiredEventComesAtTheExpiryNotAtTheDelaysEnd(store: StoreKind) async throws {
+        try await store.withLockd(logLevel: .info) { lockd in
+            let prefix = uniqueLockName() + ":"
+            let events = try await EventStreamReader.open(port: lockd.url.port, prefix: prefix)
+            #expect(events.status == 200)
+            let lease = try await lockd.send("POST", "/locks/\(prefix)d", body: #"{"ttl_ms":200,"lock_delay_ms":30000}"#)
+            let expiresAt = try Self.instant(lease.json["expires_at"])
+            #expect(try await events.next().event == "acquired")
+            let expired = try await events.next()
+            #expect(expired.event == "expired")
+            #expect(expired.fence == lease.json["fence"] as? Int)
+            let latency = Date().timeIntervalSince1970 - expiresAt
+            #expect(latency > -0.05 && latency < 10, "expired \(latency) s after the expiry (the delay is 30 s)")
         }
     }
 
