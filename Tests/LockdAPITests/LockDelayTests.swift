@@ -37,6 +37,9 @@ import Testing
                 #expect((status.json["holders"] as? [Any])?.isEmpty == true)
                 let until = try Self.instant(status.json["delayed_until"])
                 #expect(abs(until - delayEnds) < 0.05, "delayed_until \(until), expected \(delayEnds)")
+                // Its own token is no retry of a lease that is gone.
+                let again = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":5000,"token":"\#(token)"}"#)
+                #expect(again.status == 409, "\(again.text)")
             }
             #expect(renewed.status == 409)
             #expect(renewed.json["type"] as? String == "lease-lost")
@@ -108,6 +111,29 @@ import Testing
             #expect(waiter.status == 201, "\(waiter.text)")
             #expect(granted >= delayEnds - 0.02, "granted \(delayEnds - granted) s before the delay ended")
             #expect(granted < delayEnds + 2, "granted \(granted - delayEnds) s after the delay ended")
+        }
+    }
+
+    /// A waiter's lease handed over by a release (on Redis, inside the
+    /// release's script, from the wish the waiter left) keeps its delay.
+    @Test(arguments: StoreKind.allCases)
+    func aLeaseHandedToAWaiterKeepsItsDelay(store: StoreKind) async throws {
+        try await store.withLockd(logLevel: .info) { lockd in
+            let name = uniqueLockName()
+            let holder = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":60000}"#)
+            let holderToken = try #require(holder.json["token"] as? String)
+            async let waiting = lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":300,"lock_delay_ms":2000,"wait_ms":20000}"#)
+            #expect(try await eventually(within: .seconds(10)) {
+                try await lockd.send("GET", "/locks/\(name)").json["waiting"] as? Int == 1
+            })
+            #expect(try await lockd.send("DELETE", "/locks/\(name)", headers: ["Lock-Token": holderToken]).status == 204)
+            let waiter = try await waiting
+            #expect(waiter.status == 201, "\(waiter.text)")
+            let delayEnds = try Self.instant(waiter.json["expires_at"]) + 2.0
+            #expect(try await eventually(within: .seconds(15), every: .milliseconds(50)) {
+                try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":5000}"#).status == 201
+            })
+            #expect(Date().timeIntervalSince1970 >= delayEnds - 0.02, "taken before the handed lease's delay ended")
         }
     }
 
