@@ -107,10 +107,7 @@ import Testing
                 try await lockd.send("GET", "/locks/\(name)/holders/\(fence)").status == 404
             })
             let waiter = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":5000,"wait_ms":20000}"#)
-            let granted = Date().timeIntervalSince1970
-            #expect(waiter.status == 201, "\(waiter.text)")
-            #expect(granted >= delayEnds - 0.02, "granted \(delayEnds - granted) s before the delay ended")
-            #expect(granted < delayEnds + 2, "granted \(granted - delayEnds) s after the delay ended")
+            Self.expectGrantedWhenTheDelayEnds(waiter, delayEnds: delayEnds)
         }
     }
 
@@ -176,10 +173,7 @@ import Testing
                     let lease = try await first.send("POST", "/locks/\(name)", body: #"{"ttl_ms":300,"lock_delay_ms":1500}"#)
                     let delayEnds = try Self.instant(lease.json["expires_at"]) + 1.5
                     let waiter = try await second.send("POST", "/locks/\(name)", body: #"{"ttl_ms":5000,"wait_ms":20000}"#)
-                    let granted = Date().timeIntervalSince1970
-                    #expect(waiter.status == 201, "\(waiter.text)")
-                    #expect(granted >= delayEnds - 0.02, "granted \(delayEnds - granted) s before the delay ended")
-                    #expect(granted < delayEnds + 2, "granted \(granted - delayEnds) s after the delay ended")
+                    Self.expectGrantedWhenTheDelayEnds(waiter, delayEnds: delayEnds)
                 }
             }
         }
@@ -214,6 +208,16 @@ import Testing
                 #expect(try await lockd.send("POST", "/locks/\(uniqueLockName())", body: #"{"lock_delay_ms":\#(delay)}"#).status == 201)
             }
         }
+    }
+
+    /// A waiter's answer, just received: granted, not before the delay
+    /// ended (`delayEnds`, seconds since the epoch), and promptly after.
+    private static func expectGrantedWhenTheDelayEnds(_ waiter: TestResponse, delayEnds: Double,
+                                                      sourceLocation: SourceLocation = #_sourceLocation) {
+        let granted = Date().timeIntervalSince1970
+        #expect(waiter.status == 201, "\(waiter.text)", sourceLocation: sourceLocation)
+        #expect(granted >= delayEnds - 0.02, "granted \(delayEnds - granted) s before the delay ended", sourceLocation: sourceLocation)
+        #expect(granted < delayEnds + 2, "granted \(granted - delayEnds) s after the delay ended", sourceLocation: sourceLocation)
     }
 
     /// An RFC 3339 instant from a reply, in seconds since the epoch.
