@@ -1,3 +1,4 @@
+import Foundation
 import LockdRedis
 import LockdTestSupport
 import LockdTransport
@@ -256,5 +257,23 @@ import Testing
         classicReader.cancel()
         await observer.shutdown()
         for instance in instances { await instance.stop() }
+    }
+
+    /// A lease that expires with a lock delay keeps its name through the
+    /// delay; a waiter on another instance is granted when it ends, woken by
+    /// its recheck (nothing announces an expiry or a delay's end).
+    @Test func aWaiterOnAnotherInstanceIsGrantedWhenALockDelayEnds() async throws {
+        try await ClusterInstance.withInstances(2, namePrefix: "cluster-delay") { _, instances in
+            let (holder, waiting) = (instances[0], instances[1])
+            let name = try LockName(uniqueLockName())
+            let lease = try await holder.engine.acquire(AcquireRequest(name: name, ttlMs: 300, lockDelayMs: 1_500))
+            let delayEndsMs = lease.lease.expiresAtMs + 1_500
+            let grant = try await waiting.engine.acquire(AcquireRequest(name: name, ttlMs: 30_000, waitMs: 20_000))
+            let grantedMs = Int64(Date().timeIntervalSince1970 * 1_000)
+            #expect(grantedMs >= delayEndsMs - 20, "granted \(delayEndsMs - grantedMs) ms before the delay ended")
+            #expect(grantedMs < delayEndsMs + 2_000, "granted \(grantedMs - delayEndsMs) ms after the delay ended")
+            #expect(grant.lease.fence > lease.lease.fence)
+            try await waiting.engine.release(name, token: grant.lease.token)
+        }
     }
 }
