@@ -9,7 +9,9 @@ struct StatusCommand: AsyncParsableCommand {
         abstract: "Show who holds a lock, as JSON (never a token).",
         discussion: """
             Prints {"name", "held", "holders": [{"owner", "fence", "expires_at", "ttl_ms"}]}; \
-            ttl_ms is what remains. A free or never-used name is {"held": false, "holders": []}.
+            ttl_ms is what remains. A free or never-used name is {"held": false, "holders": []}; \
+            while a lease that expired keeps the name through its --lock-delay, "delayed_until" \
+            says until when.
 
             With --fence, checks that fence (Chubby's CheckSequencer): prints the one \
             holder whose live lease has it, {"owner", "client", "mode", "fence", \
