@@ -44,6 +44,14 @@ import Testing
             return Fixture(server: server, loops: loops, client: client, store: store, events: events, listener: listener)
         }
 
+        /// Keeps this store's waiters alive as the engine's upkeep would (the
+        /// fixture runs no engine): without it a waiter queued more than the
+        /// liveness window before the release — a replicated acquire's WAIT
+        /// alone takes most of it, and a busy machine the rest — counts as gone.
+        func beat(_ name: LockName) async throws {
+            _ = try await store.beat(names: [name])
+        }
+
         func grants(for waiter: WaiterID) -> [HandedGrant] {
             events.wakeups.withLock { $0.flatMap(\.hint.granted).filter { $0.waiter == waiter } }
         }
@@ -69,6 +77,7 @@ import Testing
         let waiter = AcquireAttempt(name: name, token: .random(), ttlMs: 30_000, owner: "waiter", waiter: .random(limit: limit),
                                     waitMs: 30_000, limit: limit)
         guard case .held = try await fixture.store.acquire(waiter), let holder else { throw LockError.leaseLost }
+        try await fixture.beat(name)
         return (holder, waiter)
     }
 
@@ -173,6 +182,7 @@ import Testing
         let waiter = AcquireAttempt(name: name, token: .random(), ttlMs: 30_000, owner: nil, waiter: .random(), waitMs: 30_000,
                                     durability: .replicated)
         _ = try? await fixture.store.acquire(waiter)
+        try await fixture.beat(name)
         #expect(try await fixture.store.status(of: name).waiting == 1)
         #expect(try await fixture.store.release(name, token: lease.token))
         let waiterID = try #require(waiter.waiter)

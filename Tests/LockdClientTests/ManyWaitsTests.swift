@@ -13,8 +13,10 @@ struct ManyWaitsTests {
             let locks = lockd.client()
             let contended = uniqueLockName()
             let blocker = try await lockd.client(owner: "blocker").acquire(contended, ttl: .seconds(60), wait: .zero)
-            // Renewals every second; the lease is lost if one waits two seconds for a connection.
-            let ttl = Duration.seconds(3)
+            // Renewals every third of the TTL; the lease is lost only if renewals wait
+            // two thirds of it for a connection — never, unless they queue behind the
+            // 50 s waits. (5 s, not less: a busy machine can hold a renewal up a second.)
+            let ttl = Duration.seconds(5)
             let lease = try await locks.acquire(uniqueLockName(), ttl: ttl, wait: .zero)
 
             try await withThrowingTaskGroup(of: Void.self) { group in
