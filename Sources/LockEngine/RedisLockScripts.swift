@@ -154,6 +154,13 @@ enum RedisLockScripts {
           if member ~= '' then leave(k, member, name, now, now_us) end
         end
         -- A retry, or the waiter collecting what a release handed it.
+        local function others_ahead(run)
+          local mine = member ~= '' and instance_of(member) or nil
+          for _, waiter in ipairs(run) do
+            if instance_of(waiter) ~= mine then return true end
+          end
+          return false
+        end
         local function is_retry()
           if member == '' or granted_token(k, member) ~= token then return 1 end
           unmark(k, token, member)
@@ -207,8 +214,12 @@ enum RedisLockScripts {
         local queued = member ~= '' and run[#run] == member
         if lapsed or (not queued and not (whole and fits(after_mode, limit, after_count, wish))) then
           join_queue()
-          -- Dead waiters were dropped: the ones that fit now may not know it.
-          if dropped and #run > 0 then announce(name, first_alive, run) end
+          -- The waiters that fit now may not know it: dead ones ahead of them
+          -- were dropped, or an expiry freed the name (it announces nothing),
+          -- or an entry's lockd no longer waits on it (a failover brought it
+          -- back) and must hear of it to drop it. The caller's own lockd
+          -- learns from the reply.
+          if #run > 0 and (dropped or others_ahead(run)) then announce(name, first_alive, run) end
           return held(0, until_first_expiry(k.lease, k.holders, now) or first_alive, run)
         end
         if queued then unqueue(k, member) end

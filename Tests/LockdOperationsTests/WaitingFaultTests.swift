@@ -135,6 +135,50 @@ import Testing
         await offThePool { redis.stop() }
     }
 
+    /// An entry at the head of a free name's queue that its (live) lockd no
+    /// longer waits on — a failover can bring one back with the grant that
+    /// took it out lost — must not keep the name from another lockd's waiter:
+    /// the refusal tells the entry's lockd, which drops it.
+    @Test func anotherLockdsAbandonedEntryAtTheHeadIsDropped() async throws {
+        let redis = try await offThePool { try RedisServerFixture.start() }
+        let owner = try await LockdProcess.start(["--redis", redis.url])
+        let other = try await LockdProcess.start(["--redis", redis.url])
+        let name = uniqueLockName()
+        // A waiter elsewhere keeps the owner's lockd beating: it is alive all along.
+        let busy = uniqueLockName()
+        let busyHolder = try await acquire(busy, on: other, owner: "busy")
+        let keepAlive = Grants().wait(for: busy, on: owner, owner: "kept")
+        try await expectQueued(1, on: busy, in: redis)
+
+        // The owner's waiter queues on the name and is granted; its queue entry
+        // is then put back, as a failover that lost the grant's write would.
+        let holder = try await acquire(name, on: other, owner: "holder")
+        let waiting = Grants().wait(for: name, on: owner, owner: "granted")
+        try await expectQueued(1, on: name, in: redis)
+        let queue = "lockd:{\(name)}:waiters"
+        #expect(try await offThePool { try RedisAdmin(port: redis.port).call("COPY", queue, queue + ":saved") } == ":1")
+        #expect(try await other.request("DELETE", "/locks/\(name)", headers: ["Lock-Token": holder]).status == 204)
+        let granted = try await waiting.value
+        let token = try #require(granted.json["token"] as? String, "\(granted.status) \(granted.text)")
+        #expect(try await owner.request("DELETE", "/locks/\(name)", headers: ["Lock-Token": token]).status == 204)
+        #expect(try await offThePool { try RedisAdmin(port: redis.port).call("COPY", queue + ":saved", queue, "REPLACE") } == ":1")
+        try await expectQueued(1, on: name, in: redis)
+
+        // The name is free; the other lockd's waiter must get it, not wait out its 10 s.
+        let asked = ContinuousClock.now
+        let reply = try await other.request("POST", "/locks/\(name)", body: #"{"ttl_ms":30000,"wait_ms":10000}"#,
+                                            timeout: .seconds(15))
+        #expect(reply.status == 201, "\(reply.status) \(reply.text)")
+        // Not left to the 5 s check of a queue's first waiter.
+        #expect(ContinuousClock.now - asked < .seconds(3), "granted \(ContinuousClock.now - asked) after asking")
+        try await expectQueued(0, on: name, in: redis)
+        #expect(try await other.request("DELETE", "/locks/\(busy)", headers: ["Lock-Token": busyHolder]).status == 204)
+        #expect(try await keepAlive.value.status == 201)
+        await owner.stop()
+        await other.stop()
+        await offThePool { redis.stop() }
+    }
+
     // MARK: Helpers
 
     private struct Waiter {
