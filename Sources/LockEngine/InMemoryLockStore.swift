@@ -252,9 +252,11 @@ extension InMemoryLockStore.State {
         operationsSinceSweep += 1
         guard operationsSinceSweep >= 4096 else { return }
         operationsSinceSweep = 0
-        for (name, record) in records where record.queue.isEmpty {
-            if record.leases.contains(where: { $0.expiresAtMs > now }) { continue }
-            records[name] = nil
+        // Removed after the loop: removing while iterating `records` copies
+        // the whole dictionary.
+        let ended = records.compactMap { name, record in
+            record.queue.isEmpty && !record.leases.contains(where: { $0.expiresAtMs > now }) ? name : nil
         }
+        for name in ended { records[name] = nil }
     }
 }

@@ -119,15 +119,19 @@ extension LeaseLedger.State {
     fileprivate mutating func sweep(now: UInt64) -> [UInt64] {
         lastSweep = now
         var holds: [UInt64] = []
-        for (name, list) in entries {
+        // Changes wait for the loop's end: writing into `entries` while
+        // iterating it copies the whole dictionary (tens of thousands of
+        // names under load).
+        var changes: [(LockName, [LeaseLedger.Entry])] = []
+        for (name, list) in entries where list.contains(where: { $0.expiresAt &+ LeaseLedger.grace <= now }) {
             let kept = list.filter { $0.expiresAt &+ LeaseLedger.grace > now }
-            guard kept.count != list.count else { continue }
             for entry in list where entry.expiresAt &+ LeaseLedger.grace <= now {
                 holds.append(entry.expiresAt &- entry.grantedAt)
             }
             count -= list.count - kept.count
-            entries[name] = kept.isEmpty ? nil : kept
+            changes.append((name, kept))
         }
+        for (name, kept) in changes { entries[name] = kept.isEmpty ? nil : kept }
         return holds
     }
 }
