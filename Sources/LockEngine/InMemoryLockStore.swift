@@ -247,10 +247,14 @@ extension InMemoryLockStore.State {
     }
 
     /// Drops expired leases now and then, so names used once do not stay in
-    /// memory forever.
+    /// memory forever. A sweep reads every record, so it waits for as many
+    /// operations as there are records (4 096 at least): one record read
+    /// per operation, however many names are held (every 4 096 operations
+    /// with 40 000 names made it ten), while the records at most double
+    /// between sweeps.
     fileprivate mutating func sweepIfDue(now: Int64) {
         operationsSinceSweep += 1
-        guard operationsSinceSweep >= 4096 else { return }
+        guard operationsSinceSweep >= max(4096, records.count) else { return }
         operationsSinceSweep = 0
         // Removed after the loop: removing while iterating `records` copies
         // the whole dictionary.
