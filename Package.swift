@@ -180,7 +180,7 @@ let package = Package(
         .testTarget(name: "LockdHTTPCompressionTests", dependencies: ["LockdHTTPCompression", "LockdTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "RESPTests", dependencies: ["RESP"], swiftSettings: strictSwift),
         .testTarget(name: "LockdRedisTests", dependencies: ["LockdRedis", "LockdTestSupport", .product(name: "Logging", package: "swift-log")], swiftSettings: strictSwift),
-        .testTarget(name: "LockEngineTests", dependencies: ["LockEngine", "LockdTestSupport"], swiftSettings: strictSwift),
+        .testTarget(name: "LockEngineTests", dependencies: ["LockEngine", "LockdTestSupport", .product(name: "CoreMetrics", package: "swift-metrics")], swiftSettings: strictSwift),
         .testTarget(name: "LockdAuthTests", dependencies: ["LockdAuth", "LockEngine"], swiftSettings: strictSwift),
         .testTarget(name: "LockdAPITests", dependencies: ["LockdAPI", "LockdAuth", "LockEngine", "LockdTestSupport"], swiftSettings: strictSwift),
         // The SDK. Its generated half is committed (GeneratedSources/, made by `swift run

@@ -22,7 +22,11 @@ final class LeaseLedger: Sendable {
     }
 
     fileprivate struct State {
-        var entries: [LockName: [Entry]] = [:]
+        /// One lease of each name: most names have only one, so a grant
+        /// allocates nothing and a sweep reads one flat table.
+        var first: [LockName: Entry] = [:]
+        /// A name's other leases (a semaphore's, readers'), in no order.
+        var more: [LockName: [Entry]] = [:]
         var count = 0
         var lastSweep: UInt64 = 0
     }
@@ -52,8 +56,7 @@ final class LeaseLedger: Sendable {
                 // retry through another instance is not a new lease.
                 state.update(lease.name, token: lease.token) { $0.expiresAt = expiresAt }
             } else {
-                state.entries[lease.name, default: []].append(Entry(token: lease.token, grantedAt: now, expiresAt: expiresAt))
-                state.count += 1
+                state.add(Entry(token: lease.token, grantedAt: now, expiresAt: expiresAt), for: lease.name)
             }
             let ended = now &- state.lastSweep >= Self.sweepInterval ? state.sweep(now: now) : []
             return (state.count, ended)
@@ -99,35 +102,66 @@ final class LeaseLedger: Sendable {
 }
 
 extension LeaseLedger.State {
+    fileprivate mutating func add(_ entry: LeaseLedger.Entry, for name: LockName) {
+        count += 1
+        // One hash for a name's first lease; a second one moves aside.
+        if let other = first.updateValue(entry, forKey: name) { more[name, default: []].append(other) }
+    }
+
     fileprivate mutating func update(_ name: LockName, token: LeaseToken, _ change: (inout LeaseLedger.Entry) -> Void) {
-        guard var list = entries[name], let index = list.firstIndex(where: { sameToken($0.token, token) }) else { return }
-        change(&list[index])
-        entries[name] = list
+        if let entry = first[name], sameToken(entry.token, token) {
+            change(&first[name, default: entry])
+        } else if var list = more[name], let index = list.firstIndex(where: { sameToken($0.token, token) }) {
+            change(&list[index])
+            more[name] = list
+        }
     }
 
     fileprivate mutating func remove(_ name: LockName, token: LeaseToken) -> LeaseLedger.Entry? {
-        guard let list = entries[name], let index = list.firstIndex(where: { sameToken($0.token, token) }) else { return nil }
-        count -= 1
-        guard list.count > 1 else {
-            entries[name] = nil
-            return list[index]
+        guard let entry = first[name] else { return nil }
+        if sameToken(entry.token, token) {
+            count -= 1
+            promote(name)
+            return entry
         }
-        return entries[name]?.remove(at: index)
+        guard var list = more[name], let index = list.firstIndex(where: { sameToken($0.token, token) }) else { return nil }
+        count -= 1
+        let removed = list.remove(at: index)
+        more[name] = list.isEmpty ? nil : list
+        return removed
+    }
+
+    /// The name's entry in `first` ended: another of its leases, if any, takes its place.
+    private mutating func promote(_ name: LockName) {
+        guard var list = more.removeValue(forKey: name), let next = list.popLast() else {
+            first[name] = nil
+            return
+        }
+        first[name] = next
+        if !list.isEmpty { more[name] = list }
     }
 
     /// Removes every entry past its expiry and grace; returns their holds.
     fileprivate mutating func sweep(now: UInt64) -> [UInt64] {
         lastSweep = now
         var holds: [UInt64] = []
-        for (name, list) in entries {
-            let kept = list.filter { $0.expiresAt &+ LeaseLedger.grace > now }
-            guard kept.count != list.count else { continue }
-            for entry in list where entry.expiresAt &+ LeaseLedger.grace <= now {
-                holds.append(entry.expiresAt &- entry.grantedAt)
-            }
-            count -= list.count - kept.count
-            entries[name] = kept.isEmpty ? nil : kept
+        func ended(_ entry: LeaseLedger.Entry) -> Bool { entry.expiresAt &+ LeaseLedger.grace <= now }
+        // Changes wait for the loops' end: writing into a dictionary while
+        // iterating it copies the whole dictionary.
+        var keptMore: [(LockName, [LeaseLedger.Entry])] = []
+        for (name, list) in more where list.contains(where: ended) {
+            let kept = list.filter { !ended($0) }
+            for entry in list where ended(entry) { holds.append(entry.expiresAt &- entry.grantedAt) }
+            keptMore.append((name, kept))
         }
+        for (name, kept) in keptMore { more[name] = kept.isEmpty ? nil : kept }
+        var endedFirst: [LockName] = []
+        for (name, entry) in first where ended(entry) {
+            holds.append(entry.expiresAt &- entry.grantedAt)
+            endedFirst.append(name)
+        }
+        for name in endedFirst { promote(name) }
+        count -= holds.count
         return holds
     }
 }

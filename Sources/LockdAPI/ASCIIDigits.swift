@@ -17,28 +17,8 @@ enum ASCIIDigits {
             return count
         }
         withUnsafeBytes(of: &digits) { scratch in
-            bytes += scratch[(scratch.count - count)...]
-        }
-    }
-
-    /// Appends `value` (0 or more) in decimal, left-padded with zeros to `width` digits.
-    static func append(_ value: Int64, width: Int, to bytes: inout [UInt8]) {
-        var power: Int64 = 1
-        var digits = 1
-        while digits < width {
-            power *= 10
-            digits += 1
-        }
-        var rest = value
-        // Wider than asked (or negative): as it is.
-        if rest < 0 || rest >= power * 10 {
-            append(rest, to: &bytes)
-            return
-        }
-        while power > 0 {
-            bytes.append(UInt8(ascii: "0") + UInt8(rest / power))
-            rest %= power
-            power /= 10
+            // Through a buffer, not a slice: `+=` of a `Slice` copies byte by byte.
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[(scratch.count - count)...]))
         }
     }
 }

@@ -46,14 +46,14 @@ extension LockError {
         }
     }
 
-    static func unavailableResponse(_ detail: String, name: LockName? = nil, extra: [(String, String)] = []) -> HTTPResponse {
+    static func unavailableResponse(_ detail: String, name: LockName? = nil, extra: [(StaticString, String)] = []) -> HTTPResponse {
         problem(.serviceUnavailable, "unavailable", "Service unavailable", detail, name: name,
                 headers: ["Retry-After": "1"], extra: extra)
     }
 
     private static func problem(
         _ status: HTTPStatus, _ type: String, _ title: String, _ detail: String, name: LockName?,
-        headers: HTTPHeaders = [:], holders: [Holder]? = nil, limit: Int? = nil, extra: [(String, String)] = []
+        headers: HTTPHeaders = [:], holders: [Holder]? = nil, limit: Int? = nil, extra: [(StaticString, String)] = []
     ) -> HTTPResponse {
         var json = JSONWriter()
         json.field("type", type)

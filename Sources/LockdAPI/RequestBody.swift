@@ -6,7 +6,7 @@ import LockdJSON
 struct RequestBody {
     /// The members in the order sent: a body has a handful, so a linear
     /// search beats hashing each key (and allocating a dictionary).
-    private var fields: [(key: String, value: JSONValue)]
+    private var fields: [(String, JSONValue)]
 
     /// Parses `bytes`; an empty or blank body is an empty object.
     /// - Throws: ``LockError/invalidRequest(_:)`` for malformed JSON, a
@@ -25,22 +25,20 @@ struct RequestBody {
         guard case .object(let members) = document else {
             throw .invalidRequest("body must be a JSON object, not \(document.typeName)")
         }
-        var fields: [(key: String, value: JSONValue)] = []
-        fields.reserveCapacity(members.count)
-        for (key, value) in members {
+        // The parser's members kept as they are (no second array).
+        for (index, (key, _)) in members.enumerated() {
             guard allowed.contains(key) else {
                 throw .invalidRequest("unknown field '\(key)'; allowed fields: \(allowed.joined(separator: ", "))")
             }
-            guard !fields.contains(where: { $0.key == key }) else {
+            guard !members[..<index].contains(where: { $0.0 == key }) else {
                 throw .invalidRequest("field '\(key)' appears more than once")
             }
-            fields.append((key, value))
         }
-        self.fields = fields
+        self.fields = members
     }
 
     private func value(of key: String) -> JSONValue? {
-        fields.first { $0.key == key }?.value
+        fields.first { $0.0 == key }?.1
     }
 
     /// An integer field (absent: nil).

@@ -32,7 +32,7 @@ public struct HTTPRequestContext: Sendable {
     /// The client's address, when the kernel could tell it.
     public let remoteAddress: SocketAddress?
     /// Path parameters filled in by ``Router``, percent-decoded (`{name}` → `"name"`).
-    public var parameters: [String: String]
+    public var parameters: PathParameters
     /// The request's id: the client's `X-Request-Id`, or one the server made.
     /// The response carries it back in `X-Request-Id`.
     public let requestID: HTTPRequestID
@@ -47,7 +47,7 @@ public struct HTTPRequestContext: Sendable {
         logger: Logger,
         requestID: HTTPRequestID = HTTPRequestID(prefix: "", number: 0),
         traceParent: String? = nil,
-        parameters: [String: String] = [:]
+        parameters: PathParameters = [:]
     ) {
         self.eventLoop = eventLoop
         self.remoteAddress = remoteAddress

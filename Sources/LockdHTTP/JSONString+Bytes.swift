@@ -9,9 +9,13 @@ extension JSONString {
         var text = text
         text.withUTF8 { utf8 in
             var clean = 0  // start of the run of bytes that need no escape
-            for (index, byte) in utf8.enumerated() where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
-                json += UnsafeBufferPointer(rebasing: utf8[clean..<index])
-                clean = index + 1
+            var index = 0
+            while index < utf8.count {
+                let byte = utf8[index]
+                index += 1
+                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+                json.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[clean..<index - 1]))
+                clean = index
                 json.append(UInt8(ascii: "\\"))
                 switch byte {
                 case UInt8(ascii: "\""), UInt8(ascii: "\\"): json.append(byte)
@@ -22,7 +26,7 @@ extension JSONString {
                     json += [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hexDigit(byte >> 4), hexDigit(byte & 0xF)]
                 }
             }
-            json += UnsafeBufferPointer(rebasing: utf8[clean...])
+            json.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[clean...]))
         }
         json.append(UInt8(ascii: "\""))
     }

@@ -58,14 +58,14 @@ public struct Router: HTTPResponder {
         public let name: String
         /// The path parameters, percent-decoded; nil when one cannot be
         /// (the router answers such a request 400).
-        public let parameters: [String: String]?
+        public let parameters: PathParameters?
     }
 
     /// The route `request` would be answered by; nil when it would get 404 or 405.
     /// A responder in front of the router (an access check) reads it.
     public func match(_ request: HTTPRequest) -> Match? {
         guard case .route(let route, let rawValues) = lookup(request) else { return nil }
-        var parameters: [String: String] = [:]
+        var parameters = PathParameters()
         for (name, raw) in zip(route.pattern.parameterNames, rawValues) {
             guard let value = PercentDecoding.decode(raw) else { return Match(name: route.name, parameters: nil) }
             parameters[name] = value

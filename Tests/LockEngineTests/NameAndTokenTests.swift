@@ -27,6 +27,19 @@ import Testing
         #expect(characters.count == 64)
     }
 
+    /// Tokens come from a shared pool of random bytes: drawn on several
+    /// threads at once, across many refills, no two are alike.
+    @Test func tokensDrawnConcurrentlyAreDistinct() async {
+        let drawn = await withTaskGroup(of: [String].self) { group in
+            for _ in 0..<4 {
+                group.addTask { (0..<1_000).map { _ in LeaseToken.random().value } }
+            }
+            return await group.reduce(into: [String]()) { $0 += $1 }
+        }
+        #expect(drawn.count == 4_000)
+        #expect(Set(drawn).count == 4_000)
+    }
+
     @Test(arguments: ["short", String(repeating: "a", count: 129), "has space in it 0123456789", "padding=0123456789abcdefg"])
     func malformedTokensAreRefused(_ text: String) {
         #expect(throws: LockError.self) { try LeaseToken(text) }
