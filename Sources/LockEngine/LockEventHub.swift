@@ -41,7 +41,7 @@ public final class LockEventHub: Sendable {
         var since: UInt64 = 0
 
         func covers(_ name: LockName) -> Bool {
-            name.value.hasPrefix(prefix) && (names.isAll || names.contains(name.value))
+            name.starts(with: prefix) && (names.isAll || names.contains(name.value))
         }
     }
 
@@ -283,7 +283,7 @@ public final class LockEventHub: Sendable {
         let now = MonotonicClock.now()
         let (deliveries, newDeadline) = state.withLock { state -> ([(UInt64, Sink, Delivery)], UInt64?) in
             var watchers: [(UInt64, Watcher)] = []
-            for (prefix, group) in state.byPrefix where event.name.value.hasPrefix(prefix) {
+            for (prefix, group) in state.byPrefix where event.name.starts(with: prefix) {
                 for (id, watcher) in group where watcher.covers(event.name) { watchers.append((id, watcher)) }
             }
             guard !watchers.isEmpty else { return ([], nil) }
