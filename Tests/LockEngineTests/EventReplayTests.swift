@@ -21,13 +21,8 @@ import Testing
         try await StoreKind.memory.withEngine { engine, _ in
             let hub = engine.events
             let prefix = uniqueLockName() + ":"
-            let first = Received()
-            let firstID = hub.makeWatchID()
-            hub.watch(firstID, prefix: prefix, within: .all, sink: first.sink)
-            hub.receive(try Self.event(prefix + "a", fence: 1))
-            let lastRead = try #require(first.ids(hub).last)
+            let lastRead = try Self.readOneAndLeave(hub, prefix: prefix)
             #expect(lastRead.hasPrefix(hub.epoch + "-"))
-            hub.unwatch(firstID, linger: true)
             hub.receive(try Self.event(prefix + "b", fence: 2))
             hub.receive(try Self.event("elsewhere:c", fence: 3))
             hub.receive(try Self.event(prefix + "d", fence: 4))
@@ -52,17 +47,23 @@ import Testing
         try await StoreKind.memory.withEngine { engine, _ in
             let hub = engine.events
             let prefix = uniqueLockName() + ":"
-            let first = Received()
-            let firstID = hub.makeWatchID()
-            hub.watch(firstID, prefix: prefix, within: .all, sink: first.sink)
-            hub.receive(try Self.event(prefix + "a", fence: 1))
-            let lastRead = try #require(first.ids(hub).last)
-            hub.unwatch(firstID, linger: true)
+            let lastRead = try Self.readOneAndLeave(hub, prefix: prefix)
             for fence in Int64(2)...5 { hub.receive(try Self.event(prefix + "n\(fence)", fence: fence)) }
             let second = Received()
             #expect(!hub.watch(hub.makeWatchID(), prefix: prefix, within: .all, resumingAfter: lastRead, replayLimit: 3, sink: second.sink))
             #expect(second.names.isEmpty)
         }
+    }
+
+    /// A reader watches `prefix`, reads one event and leaves (its watch
+    /// lingers): the id of the event it read.
+    static func readOneAndLeave(_ hub: LockEventHub, prefix: String) throws -> String {
+        let first = Received()
+        let id = hub.makeWatchID()
+        hub.watch(id, prefix: prefix, within: .all, sink: first.sink)
+        hub.receive(try event(prefix + "a", fence: 1))
+        hub.unwatch(id, linger: true)
+        return try #require(first.ids(hub).last)
     }
 
     static func event(_ name: String, fence: Int64) throws -> LockEvent {

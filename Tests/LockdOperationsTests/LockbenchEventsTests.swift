@@ -16,10 +16,7 @@ import Testing
         let termination = await offThePool { bench.waitForExit(timeout: .seconds(30)) }
         let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
         #expect(termination == .exited(0), "\(output)")
-        let summary = output.firstIndex(of: "{").flatMap { start in
-            output.lastIndex(of: "}").map { Data(output[start...$0].utf8) }
-        } ?? Data()
-        let json = (try? JSONSerialization.jsonObject(with: summary)) as? [String: Any] ?? [:]
+        let json = lockbenchSummary(in: output)
         let cycles = json["cycles"] as? Int ?? 0
         let events = json["events"] as? [String: Any] ?? [:]
         #expect(cycles > 0, "\(output)")
@@ -33,4 +30,12 @@ import Testing
         #expect(latency["count"] as? Int == received)
         await lockd.stop()
     }
+}
+
+/// lockbench's `--json` summary among the progress lines written to the same file.
+func lockbenchSummary(in output: String) -> [String: Any] {
+    let summary = output.firstIndex(of: "{").flatMap { start in
+        output.lastIndex(of: "}").map { Data(output[start...$0].utf8) }
+    } ?? Data()
+    return (try? JSONSerialization.jsonObject(with: summary)) as? [String: Any] ?? [:]
 }
