@@ -173,6 +173,7 @@ import Testing
                 // The fast reader keeps up: it reads up to this round's last event.
                 _ = try await fast.client.read(until: #"event: released\#ndata: {"name":"\#(prefix)\#(rounds).49""#)
             }
+            // 1, not 2: a reader cut off for falling behind leaves no lingering watch to resume.
             #expect(lockd.engine.events.watcherCount == 1, "the slow reader was not cut off after \(rounds) rounds")
             let tail = String(decoding: try await slow.client.readUntilClosed(timeout: .seconds(20)).suffix(300), as: UTF8.self)
             #expect(tail.contains(": the server closed this stream: the reader fell behind"), "\(tail)")
