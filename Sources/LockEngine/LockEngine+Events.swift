@@ -5,16 +5,20 @@ import LockdTransport
 /// notifications), so each lockd with watchers times the leases it heard
 /// of and asks the store before it reports one.
 extension LockEngine {
-    /// Starts a watch (see ``LockEventHub/watch(_:prefix:within:sink:)``)
+    /// Starts a watch (see ``LockEventHub/watch(_:prefix:within:resumingAfter:replayLimit:sink:)``)
     /// and follows the expiry of the leases already held under `prefix`
     /// (the first 1 000 of them). Returns once events published from now on
     /// reach the watch (or after a second, if the store is out).
-    public func watchEvents(_ id: UInt64, prefix: String, within names: LockNameSet, sink: @escaping LockEventHub.Sink) async {
-        events.watch(id, prefix: prefix, within: names, sink: sink)
+    /// - Returns: Whether the events after `lastEventID` were replayed.
+    @discardableResult
+    public func watchEvents(_ id: UInt64, prefix: String, within names: LockNameSet, resumingAfter lastEventID: String? = nil,
+                            replayLimit: Int = EventReplayRing.defaultCapacity, sink: @escaping LockEventHub.Sink) async -> Bool {
+        let resumed = events.watch(id, prefix: prefix, within: names, resumingAfter: lastEventID, replayLimit: replayLimit, sink: sink)
         await store.waitForEvents(timeout: .seconds(1))
         if let page = try? await list(prefix: prefix, limit: 1_000, cursor: nil, within: names) {
             events.track(page.locks)
         }
+        return resumed
     }
 
     /// Reports `expired` for watched leases the store no longer holds once
@@ -22,6 +26,7 @@ extension LockEngine {
     func watchExpiries() async {
         while !Task.isCancelled {
             await expiryBell.wait(upTo: events.untilNextExpiry() ?? .seconds(60))
+            events.endGhosts()
             for lease in events.dueLeases() {
                 do throws(LockError) {
                     let status = try await store.status(of: lease.event.name)

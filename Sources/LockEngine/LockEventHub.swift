@@ -7,6 +7,15 @@ import Synchronization
 /// watched lease so that its expiry — which nothing announces — is
 /// reported (see ``LockEngine/watchExpiries()``).
 ///
+/// Events are numbered `EPOCH-SEQUENCE` (``eventID(_:)``): `EPOCH` is
+/// drawn at random when the hub is made, so an id from another process or
+/// an earlier run never passes for one of this hub's. The last
+/// ``EventReplayRing/defaultCapacity`` deliveries are kept, and a watch
+/// that ends other than by falling behind lingers for ``lingering`` as a
+/// *ghost* that still numbers the events it covers: a reader that
+/// reconnects with the id of the last event it read is handed the ones it
+/// missed (``watch(_:prefix:within:resumingAfter:replayLimit:sink:)``).
+///
 /// ```swift
 /// let id = hub.watch(prefix: "orders:", within: .all) { event in stream.send(event) }
 /// hub.unwatch(id)
@@ -26,10 +35,13 @@ public final class LockEventHub: Sendable {
     struct Watcher {
         var prefix: String
         var names: LockNameSet
-        var sink: Sink
+        /// nil for a ghost: a watch whose reader has gone, kept a while so it can resume.
+        var sink: Sink?
+        /// The hub's sequence when the watch began: it has covered every event numbered after.
+        var since: UInt64 = 0
 
         func covers(_ name: LockName) -> Bool {
-            name.value.hasPrefix(prefix) && (names.isAll || names.contains(name.value))
+            name.starts(with: prefix) && (names.isAll || names.contains(name.value))
         }
     }
 
@@ -62,6 +74,42 @@ public final class LockEventHub: Sendable {
         var endedNext = 0
         /// The deadline the expiry task sleeps towards (monotonic ns).
         var nextDeadline: UInt64 = .max
+        /// The latest deliveries, for readers that resume.
+        var recent = EventReplayRing()
+        /// The ghosts among the watchers, and when each ends (monotonic ns).
+        var ghosts: [UInt64: UInt64] = [:]
+
+        func prefix(of id: UInt64) -> String? {
+            byPrefix.first(where: { $0.value[id] != nil })?.key
+        }
+
+        /// Takes watcher `id` out; answers whether it was the last, and the
+        /// distinct prefixes if they changed.
+        mutating func remove(_ id: UInt64, under prefix: String) -> (last: Bool, prefixes: [String]?) {
+            guard byPrefix[prefix]?.removeValue(forKey: id) != nil else { return (false, nil) }
+            ghosts[id] = nil
+            var prefixes: [String]?
+            if byPrefix[prefix]?.isEmpty == true {
+                byPrefix[prefix] = nil
+                prefixes = Array(byPrefix.keys)
+            }
+            watcherCount -= 1
+            guard watcherCount == 0 else { return (false, prefixes) }
+            tracked = [:]
+            return (true, prefixes)
+        }
+
+        /// The events after `sequence` a watch of `prefix` and `names`
+        /// would have received, and the watch that covered them all along
+        /// (a ghost rather than a live one, the oldest first); nil if
+        /// some may be missing.
+        func missed(after sequence: UInt64, prefix: String, names: LockNameSet) -> (coverer: (UInt64, Watcher), events: [Delivery])? {
+            guard let kept = recent.after(sequence, latest: self.sequence),
+                  let coverer = byPrefix[prefix]?.filter({ $0.value.names == names && $0.value.since <= sequence })
+                      .min(by: { ($0.value.sink == nil ? 0 : 1, $0.value.since) < ($1.value.sink == nil ? 0 : 1, $1.value.since) })
+            else { return nil }
+            return ((coverer.key, coverer.value), kept.filter { coverer.value.covers($0.event.name) })
+        }
     }
 
     private let state = Mutex(State())
@@ -72,6 +120,15 @@ public final class LockEventHub: Sendable {
 
     /// How many ended leases are remembered for de-duplication.
     static let endedMemory = 4_096
+    /// How long a watch outlives its reader, numbering the events it
+    /// covers, so that a reader reconnecting within it misses nothing.
+    static let lingering = Duration.seconds(30)
+    /// The most ghosts kept at once; past it a watch ends without one.
+    static let ghostLimit = 1_024
+
+    /// This hub's part of every event id: 16 hex digits drawn at random.
+    public let epoch: String
+
     /// Looked at this long after a lease's expiry (the store's clock may
     /// run a little behind lockd's reading of it).
     static let expiryMarginMs: Int64 = 2
@@ -83,6 +140,21 @@ public final class LockEventHub: Sendable {
         self.expiryBell = expiryBell
         self.interest = interest
         self.prefixesChanged = prefixes
+        let epoch = String(UInt64.random(in: 0 ... .max), radix: 16)
+        self.epoch = String(repeating: "0", count: 16 - epoch.count) + epoch
+    }
+
+    /// The SSE `id:` of the delivery numbered `sequence`: `EPOCH-SEQUENCE`.
+    public func eventID(_ sequence: UInt64) -> String {
+        "\(epoch)-\(sequence)"
+    }
+
+    /// The sequence an id of ``eventID(_:)`` names; nil for an id of
+    /// another hub (another process, an earlier run) or not an id at all.
+    public func sequence(ofEventID id: String) -> UInt64? {
+        let parts = id.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts[0] == epoch else { return nil }
+        return UInt64(parts[1])
     }
 
     /// An id for ``watch(_:prefix:within:sink:)``, made first so that the
@@ -94,33 +166,95 @@ public final class LockEventHub: Sendable {
     /// Starts handing `sink` every event of a name that starts with
     /// `prefix` and is in `names`.
     public func watch(_ id: UInt64, prefix: String, within names: LockNameSet, sink: @escaping Sink) {
-        let (first, newPrefixes) = state.withLock { state -> (Bool, [String]?) in
+        watch(id, prefix: prefix, within: names, resumingAfter: nil, sink: sink)
+    }
+
+    /// Starts handing `sink` every event of a name that starts with
+    /// `prefix` and is in `names` — first, when `lastEventID` is given, the
+    /// events after it that this watch would have received.
+    ///
+    /// That replay happens only if the id is this hub's, the events after
+    /// it are all still kept, at most `replayLimit` of them are this
+    /// watch's, and some watch of the same prefix and names (as a rule the
+    /// reader's own earlier one, now a ghost) has covered every event since.
+    /// - Returns: Whether the events after `lastEventID` were replayed;
+    ///   false without a `lastEventID`.
+    @discardableResult
+    public func watch(_ id: UInt64, prefix: String, within names: LockNameSet, resumingAfter lastEventID: String?,
+                      replayLimit: Int = EventReplayRing.defaultCapacity, sink: @escaping Sink) -> Bool {
+        let resumeAfter = lastEventID.flatMap { sequence(ofEventID: $0) }
+        let gate = resumeAfter.map { _ in ReplayGate(sink: sink) }
+        let (first, newPrefixes, replay) = state.withLock { state -> (Bool, [String]?, [Delivery]?) in
             let isNewPrefix = state.byPrefix[prefix] == nil
-            if state.byPrefix[prefix, default: [:]].updateValue(Watcher(prefix: prefix, names: names, sink: sink), forKey: id) == nil {
+            var watcher = Watcher(prefix: prefix, names: names, sink: gate.map { gate in gate.deliver } ?? sink, since: state.sequence)
+            var replay: [Delivery]?
+            var ghost: UInt64?
+            if let resumeAfter, let missed = state.missed(after: resumeAfter, prefix: prefix, names: names),
+               missed.events.count <= replayLimit {
+                replay = missed.events
+                watcher.since = missed.coverer.1.since
+                if missed.coverer.1.sink == nil { ghost = missed.coverer.0 }
+            }
+            if state.byPrefix[prefix, default: [:]].updateValue(watcher, forKey: id) == nil {
                 state.watcherCount += 1
             }
-            return (state.watcherCount == 1, isNewPrefix ? Array(state.byPrefix.keys) : nil)
+            // The reader's ghost lives on as this watch.
+            if let ghost { _ = state.remove(ghost, under: prefix) }
+            return (state.watcherCount == 1, isNewPrefix ? Array(state.byPrefix.keys) : nil, replay)
         }
         if let newPrefixes { prefixesChanged(newPrefixes) }
         if first { interest(true) }
+        if let gate, !gate.open(replaying: replay ?? []) { retire(id) }
+        return replay != nil
     }
 
-    /// Stops the watch `id` (no harm if it has ended already).
-    public func unwatch(_ id: UInt64) {
-        let (last, newPrefixes) = state.withLock { state -> (Bool, [String]?) in
-            guard let prefix = state.byPrefix.first(where: { $0.value[id] != nil })?.key else { return (false, nil) }
-            state.byPrefix[prefix]?[id] = nil
-            var newPrefixes: [String]?
-            if state.byPrefix[prefix]?.isEmpty == true {
-                state.byPrefix[prefix] = nil
-                newPrefixes = Array(state.byPrefix.keys)
+    /// Stops the watch `id` (no harm if it has ended already). With
+    /// `linger`, it stays for ``lingering`` as a ghost its reader can
+    /// resume (see ``watch(_:prefix:within:resumingAfter:replayLimit:sink:)``).
+    public func unwatch(_ id: UInt64, linger: Bool = false) {
+        let deadline = MonotonicClock.now() + UInt64(Self.lingering.components.seconds) * 1_000_000_000
+        let (last, newPrefixes, lingers) = state.withLock { state -> (Bool, [String]?, Bool) in
+            guard let prefix = state.prefix(of: id) else { return (false, nil, false) }
+            if linger, state.byPrefix[prefix]?[id]?.sink != nil, state.ghosts.count < Self.ghostLimit {
+                state.byPrefix[prefix]?[id]?.sink = nil
+                state.ghosts[id] = deadline
+                return (false, nil, true)
             }
-            state.watcherCount -= 1
-            guard state.watcherCount == 0 else { return (false, newPrefixes) }
-            state.tracked = [:]
-            return (true, newPrefixes)
+            let (last, prefixes) = state.remove(id, under: prefix)
+            return (last, prefixes, false)
         }
-        if let newPrefixes { prefixesChanged(newPrefixes) }
+        if lingers { scheduled(deadline) }
+        changed(last: last, prefixes: newPrefixes)
+    }
+
+    /// Ends the watch `id` whose sink wants no more, unless it is a ghost by now.
+    private func retire(_ id: UInt64) {
+        let (last, newPrefixes) = state.withLock { state -> (Bool, [String]?) in
+            guard let prefix = state.prefix(of: id), state.byPrefix[prefix]?[id]?.sink != nil else { return (false, nil) }
+            return state.remove(id, under: prefix)
+        }
+        changed(last: last, prefixes: newPrefixes)
+    }
+
+    /// Ends the ghosts whose time is up.
+    func endGhosts() {
+        let now = MonotonicClock.now()
+        let (last, newPrefixes) = state.withLock { state -> (Bool, [String]?) in
+            var last = false
+            var newPrefixes: [String]?
+            for (id, deadline) in state.ghosts where deadline <= now {
+                guard let prefix = state.prefix(of: id) else { continue }
+                let removed = state.remove(id, under: prefix)
+                last = last || removed.last
+                newPrefixes = removed.prefixes ?? newPrefixes
+            }
+            return (last, newPrefixes)
+        }
+        changed(last: last, prefixes: newPrefixes)
+    }
+
+    private func changed(last: Bool, prefixes: [String]?) {
+        if let prefixes { prefixesChanged(prefixes) }
         if last { interest(false) }
     }
 
@@ -149,7 +283,7 @@ public final class LockEventHub: Sendable {
         let now = MonotonicClock.now()
         let (deliveries, newDeadline) = state.withLock { state -> ([(UInt64, Sink, Delivery)], UInt64?) in
             var watchers: [(UInt64, Watcher)] = []
-            for (prefix, group) in state.byPrefix where event.name.value.hasPrefix(prefix) {
+            for (prefix, group) in state.byPrefix where event.name.starts(with: prefix) {
                 for (id, watcher) in group where watcher.covers(event.name) { watchers.append((id, watcher)) }
             }
             guard !watchers.isEmpty else { return ([], nil) }
@@ -174,10 +308,11 @@ public final class LockEventHub: Sendable {
             }
             state.sequence += 1
             let delivery = Delivery(sequence: state.sequence, event: event)
-            return (watchers.map { ($0.0, $0.1.sink, delivery) }, newDeadline)
+            state.recent.append(delivery)
+            return (watchers.compactMap { id, watcher in watcher.sink.map { (id, $0, delivery) } }, newDeadline)
         }
         if let newDeadline { scheduled(newDeadline) }
-        for (id, sink, delivery) in deliveries where !sink(delivery) { unwatch(id) }
+        for (id, sink, delivery) in deliveries where !sink(delivery) { retire(id) }
     }
 
     // MARK: Expiries
@@ -186,7 +321,7 @@ public final class LockEventHub: Sendable {
     func untilNextExpiry() -> Duration? {
         let now = MonotonicClock.now()
         return state.withLock { state in
-            state.nextDeadline = state.tracked.values.map(\.deadline).min() ?? .max
+            state.nextDeadline = min(state.tracked.values.map(\.deadline).min() ?? .max, state.ghosts.values.min() ?? .max)
             guard state.nextDeadline != .max else { return nil }
             return .nanoseconds(Int64(state.nextDeadline > now ? state.nextDeadline - now : 0))
         }

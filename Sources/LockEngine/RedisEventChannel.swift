@@ -101,8 +101,8 @@ final class RedisEventChannel: Sendable {
         let now = MonotonicClock.now()
         return prefixes.withLock { prefixes in
             if now < prefixes.allUntil { return true }
-            if prefixes.local.contains(where: { name.value.hasPrefix($0) }) { return true }
-            return prefixes.remote.values.contains { entry in entry.until > now && entry.prefixes.contains { name.value.hasPrefix($0) } }
+            if prefixes.local.contains(where: { name.starts(with: $0) }) { return true }
+            return prefixes.remote.values.contains { entry in entry.until > now && entry.prefixes.contains { name.starts(with: $0) } }
         }
     }
 

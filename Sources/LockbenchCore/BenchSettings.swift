@@ -26,12 +26,19 @@ public struct BenchSettings: Sendable, Equatable, Codable {
     public var durability: String?
     /// `lock_delay_ms` sent with every acquire; 0 sends none.
     public var lockDelayMs: Int
+    /// `GET /events` streams held open beside the cycle; nil for none.
+    public var eventStreams: Int?
+    /// The prefix those streams watch.
+    public var eventPrefix: String?
 
     /// Creates a settings record.
     public init(url: String, clients: Int, names: Int, contended: Bool, threads: Int, duration: Double, ttlMs: Int, waitMs: Int,
-                namePrefix: String, limit: Int = 1, shared: Bool = false, durability: String? = nil, lockDelayMs: Int = 0) {
+                namePrefix: String, limit: Int = 1, shared: Bool = false, durability: String? = nil, lockDelayMs: Int = 0,
+                eventStreams: Int? = nil, eventPrefix: String? = nil) {
         self.lockDelayMs = lockDelayMs
         self.durability = durability
+        self.eventStreams = eventStreams
+        self.eventPrefix = eventPrefix
         self.url = url
         self.clients = clients
         self.names = names

@@ -39,13 +39,16 @@ public struct BenchSummary: Sendable, Equatable, Codable {
     public var handoff: HandoffSummary?
     /// Transport and protocol failures.
     public var errors: ErrorCounts
+    /// The event streams' figures; present with `--event-streams`.
+    public var events: EventStreamSummary?
     /// CPU lockbench itself used in the window, in percent of one core: when
     /// it nears 100 × threads, the load generator is the bottleneck.
     public var lockbenchCpuPercent: Double
 
     /// Summarises merged statistics over a window of `seconds` in which
     /// lockbench used `cpuSeconds` of CPU time.
-    public init(settings: BenchSettings, stats: RunStats, seconds: Double, reorderedHandoffs: Int, cpuSeconds: Double = 0) {
+    public init(settings: BenchSettings, stats: RunStats, seconds: Double, reorderedHandoffs: Int, cpuSeconds: Double = 0,
+                events: EventStreamStats? = nil) {
         self.settings = settings
         self.seconds = seconds
         lockbenchCpuPercent = seconds > 0 ? cpuSeconds / seconds * 100 : 0
@@ -60,6 +63,9 @@ public struct BenchSummary: Sendable, Equatable, Codable {
             latencyMs: LatencySummary(stats.handoffLatency)
         ) : nil
         errors = stats.errors
+        self.events = events.map {
+            EventStreamSummary(streams: settings.eventStreams ?? 0, prefix: settings.eventPrefix ?? "", stats: $0, seconds: seconds)
+        }
     }
 
     /// The summary as pretty-printed JSON with snake_case keys.
@@ -82,6 +88,7 @@ public struct BenchSummary: Sendable, Equatable, Codable {
         lines.append(Self.row("acquire", acquire.latencyMs))
         lines.append(Self.row("release", release.latencyMs))
         if let handoff { lines.append(Self.row("handoff", handoff.latencyMs)) }
+        if let events { lines.append(Self.row("event", events.latencyMs)) }
         lines.append(Self.statusLine("acquire", acquire.statuses, success: "201"))
         lines.append(Self.statusLine("release", release.statuses, success: "204"))
         lines.append(String(format: "lockbench CPU: %.0f%% of one core (%d thread(s))", lockbenchCpuPercent, settings.threads))
@@ -89,6 +96,11 @@ public struct BenchSummary: Sendable, Equatable, Codable {
             lines.append("warning: lockbench's own threads were nearly saturated, so it may have limited the rate: try --threads \(settings.threads + 1)")
         }
         lines.append("errors:  \(errors.total) (connect \(errors.connect), closed \(errors.closed), malformed \(errors.malformed), timeout \(errors.timeout))")
+        if let events {
+            lines.append(String(format: "events: %llu = %.1f/s on %d stream(s)", events.events, events.perSecond, events.streams)
+                + " of prefix \"\(events.prefix)\" (\(events.ended) ended by lockd or not opened, \(events.unreadable) unreadable)")
+            lines.append("event = the event's \"at\" (lockd's store clock, 1 ms resolution) → read by lockbench (this machine's clock)")
+        }
         if let handoff {
             lines.append(String(format: "handoffs: %llu = %.1f/s (%d seen out of order, recorded as 0)", handoff.handoffs, handoff.perSecond, handoff.reordered))
             lines.append("handoff = release's 204 read → next waiter's 201 read, both timed by this process's monotonic clock;")

@@ -25,15 +25,7 @@ public struct NamePlan: Sendable, Equatable {
     public init(base: String, runID: String, names: Int, clients: Int) throws(BenchConfigError) {
         guard clients > 0 else { throw BenchConfigError("--clients must be at least 1") }
         guard names > 0 else { throw BenchConfigError("--names must be at least 1") }
-        let allowed = base.utf8.allSatisfy { byte in
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "_"),
-                 UInt8(ascii: ":"), UInt8(ascii: "-"): true
-            default: false
-            }
-        }
-        guard allowed, !base.isEmpty, base.utf8.count <= 200 else {
+        guard base.utf8.allSatisfy(Self.isNameByte), !base.isEmpty, base.utf8.count <= 200 else {
             throw BenchConfigError("--prefix must be 1–200 characters of [A-Za-z0-9._:-]: \(base)")
         }
         prefix = "\(base):\(runID):"
@@ -43,6 +35,16 @@ public struct NamePlan: Sendable, Equatable {
 
     /// True when clients share names and so wait for each other.
     public var isContended: Bool { count < clients }
+
+    /// Whether `byte` may appear in a lock name: `[A-Za-z0-9._:-]`.
+    public static func isNameByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "_"),
+             UInt8(ascii: ":"), UInt8(ascii: "-"): true
+        default: false
+        }
+    }
 
     /// The lock name with index `index`.
     public func name(at index: Int) -> String { prefix + String(index) }

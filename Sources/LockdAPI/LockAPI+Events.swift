@@ -5,11 +5,16 @@ import Synchronization
 extension LockAPI {
     /// `GET /events?prefix=P`: a `text/event-stream` of the lock events of
     /// names under `P` (and, with auth on, in the names the client may read),
-    /// from every lockd sharing the store. Each event's `id:` is this
-    /// instance's sequence number, its `event:` the kind, its `data:` the
-    /// JSON of ``LockJSON/event(_:)``. The stream is bounded and kept alive
-    /// by ``ServerSentEventStream``; it ends when the reader falls behind,
-    /// disconnects, or lockd shuts down.
+    /// from every lockd sharing the store. Each event's `id:` is
+    /// `EPOCH-SEQUENCE` (``LockEventHub/eventID(_:)``), its `event:` the
+    /// kind, its `data:` the JSON of ``LockJSON/event(_:)``. The stream is
+    /// bounded and kept alive by ``ServerSentEventStream``; it ends when the
+    /// reader falls behind, disconnects, or lockd shuts down.
+    ///
+    /// A request with `Last-Event-ID` is answered with `Events-Resumed:
+    /// true` when the events it missed are replayed first (see
+    /// ``LockEventHub/watch(_:prefix:within:resumingAfter:replayLimit:sink:)``),
+    /// `false` when the stream starts afresh and some may be lost.
     func events(_ request: HTTPRequest, _ context: HTTPRequestContext) async -> HTTPResponse {
         let prefix: String
         do throws(LockError) {
@@ -26,18 +31,25 @@ extension LockAPI {
         let metrics = eventStreamMetrics
         let box = StreamBox()
         let stream = ServerSentEventStream(configuration: eventStreams) {
-            hub.unwatch(id)
-            metrics.closed(fellBehind: box.stream?.endedTooSlow ?? false)
+            let fellBehind = box.stream?.endedTooSlow ?? false
+            // A reader gone for other reasons may come back for what it missed.
+            hub.unwatch(id, linger: !fellBehind)
+            metrics.closed(fellBehind: fellBehind)
         }
         box.stream = stream
         metrics.opened()
         let encoder = eventEncoder
-        await engine.watchEvents(id, prefix: prefix, within: ReadableNames.current) { delivery in
-            guard stream.send(encoded: encoder.encoded(delivery)) == .queued else { return false }
+        let lastEventID = request.headers["Last-Event-ID"]
+        // Half the backlog at most, so a replay leaves the reader room.
+        let resumed = await engine.watchEvents(id, prefix: prefix, within: ReadableNames.current, resumingAfter: lastEventID,
+                                               replayLimit: eventStreams.backlog / 2) { delivery in
+            guard stream.send(encoded: encoder.encoded(delivery, epoch: hub.epoch)) == .queued else { return false }
             metrics.sentOne()
             return true
         }
-        return stream.response(headers: ["X-Accel-Buffering": "no"])
+        var headers: HTTPHeaders = ["X-Accel-Buffering": "no"]
+        if lastEventID != nil { headers.add(name: "Events-Resumed", value: resumed ? "true" : "false") }
+        return stream.response(headers: headers)
     }
 }
 
@@ -47,15 +59,17 @@ extension LockAPI {
 final class EventEncoder: Sendable {
     private let last = Mutex<(sequence: UInt64, bytes: [UInt8])>((0, []))
 
-    /// The `id:`, `event:` and `data:` lines of `delivery`.
-    func encoded(_ delivery: LockEventHub.Delivery) -> [UInt8] {
+    /// The `id:`, `event:` and `data:` lines of `delivery`, numbered in `epoch`.
+    func encoded(_ delivery: LockEventHub.Delivery, epoch: String) -> [UInt8] {
         if let bytes = last.withLock({ $0.sequence == delivery.sequence ? $0.bytes : nil }) { return bytes }
-        // Written as bytes: the id is digits, the kind a word, and the JSON
+        // Written as bytes: the id is hex, a dash and digits, the kind a word, and the JSON
         // one line (JSON strings escape line breaks), so no field needs
         // ServerSentEvent's line splitting.
         var bytes: [UInt8] = []
         bytes.reserveCapacity(256)
         bytes += "id: ".utf8
+        bytes += epoch.utf8
+        bytes.append(UInt8(ascii: "-"))
         ASCIIDigits.append(Int64(truncatingIfNeeded: delivery.sequence), to: &bytes)
         bytes += "\nevent: ".utf8
         bytes += delivery.event.kind.rawValue.utf8

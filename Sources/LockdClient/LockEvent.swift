@@ -1,10 +1,12 @@
 public import Foundation
+import OpenAPIRuntime
 
-/// Something that happened to one lease on a watched name: one element of
-/// ``LockClient/events(prefix:)``. Never carries a token.
+/// Something that happened to one lease on a watched name: what
+/// ``LockEvents/Element/event(_:)`` carries in ``LockClient/events(prefix:)``.
+/// Never carries a token.
 ///
 /// ```swift
-/// for try await event in locks.events(prefix: "orders:") where event.kind == .expired {
+/// for try await case .event(let event) in locks.events(prefix: "orders:") where event.kind == .expired {
 ///     print("\(event.name) fence \(event.fence) expired: its holder stopped renewing")
 /// }
 /// ```
@@ -25,7 +27,8 @@ public struct LockEvent: Sendable, Hashable {
 
     /// What happened.
     public var kind: Kind
-    /// The event's number on the lockd that sent it (the SSE `id:`), increasing.
+    /// The event's id on the lockd that sent it (the SSE `id:`,
+    /// `EPOCH-SEQUENCE`: the sequence increases within one lockd process).
     public var id: String?
     /// The lock.
     public var name: String
@@ -60,4 +63,20 @@ public struct LockEvent: Sendable, Hashable {
         self.init(kind: kind, id: id, name: wire.name, fence: wire.fence, owner: wire.owner, client: wire.client,
                   mode: LockMode(wire.mode), at: wire.at, expiresAt: wire.expiresAt)
     }
+
+    /// The event an SSE event of lockd's stream carries; nil for one of
+    /// another kind or with data this SDK cannot read.
+    init?(_ event: ServerSentEvent) {
+        guard let kind = event.event.flatMap(Kind.init(rawValue:)), let data = event.data,
+              let wire = try? Self.decoder.decode(Components.Schemas.LockEvent.self, from: Data(data.utf8)) else { return nil }
+        self.init(kind: kind, id: event.id, wire)
+    }
+
+    private static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            try RFC3339DateTranscoder().decode(try decoder.singleValueContainer().decode(String.self))
+        }
+        return decoder
+    }()
 }

@@ -1,17 +1,46 @@
-public import Foundation
-public import OpenAPIRuntime
+import OpenAPIRuntime
 
-/// The events of lockd's `GET /events` stream as an `AsyncSequence`: see
-/// ``LockClient/events(prefix:)``.
+/// lockd's `GET /events` stream as an `AsyncSequence` that survives faults:
+/// see ``LockClient/events(prefix:)``.
 ///
 /// The stream opens when iteration starts (retrying while lockd cannot be
-/// reached or answers 503, for the client's timeout) and stays open until
-/// the iterating task is cancelled or stops, or lockd ends it — shutting
-/// down, or because this reader fell behind; then the sequence ends. Events
-/// that happen while no stream is open are not replayed: start a new
-/// iteration, and read the current state with ``LockClient/list(prefix:pageSize:)``.
+/// reached or answers 503, for the client's timeout, then throwing). Once
+/// open, it is reopened whenever it ends — lockd restarting, a rolling
+/// deploy, a dropped connection, a reader that fell behind — with backoff
+/// (50 ms doubling to 2 s, never sooner than lockd's SSE `retry:` or
+/// `Retry-After`), for as long as the task iterates. It sends the id of the
+/// last event read (`Last-Event-ID`): when the same lockd kept the events
+/// missed meanwhile, they come next, each once; otherwise the sequence
+/// yields ``Element/gap`` before the first event of the new stream.
+///
+/// The sequence ends only when the iterating task is cancelled (it then
+/// throws `CancellationError`) or lockd refuses the stream (no `read`
+/// grant, a bad prefix: ``LockError``, never retried).
 public struct LockEvents: AsyncSequence, Sendable {
-    public typealias Element = LockEvent
+    /// One element of the sequence: an event, or word that some may be missing.
+    ///
+    /// ```swift
+    /// for try await element in locks.events(prefix: "orders:") {
+    ///     switch element {
+    ///     case .event(let event): view.apply(event)
+    ///     case .gap: view.reset(try await locks.list(prefix: "orders:"))
+    ///     }
+    /// }
+    /// ```
+    public enum Element: Sendable, Hashable {
+        /// Something happened to a lease.
+        case event(LockEvent)
+        /// The stream was reopened and events may have been missed while it
+        /// was down (another or a restarted lockd, too long away, a reader
+        /// that fell behind): read the current state again with
+        /// ``LockClient/list(prefix:pageSize:)``. Events after it are new.
+        case gap
+
+        /// The event, or nil for ``gap``.
+        public var event: LockEvent? {
+            if case .event(let event) = self { event } else { nil }
+        }
+    }
 
     let remote: RemoteLocks
     let prefix: String
@@ -20,58 +49,97 @@ public struct LockEvents: AsyncSequence, Sendable {
         AsyncIterator(remote: remote, prefix: prefix)
     }
 
-    /// Reads events off one stream.
+    /// Reads events off one stream after another.
     public struct AsyncIterator: AsyncIteratorProtocol {
         typealias Events = ServerSentEventsDeserializationSequence<ServerSentEventsLineDeserializationSequence<HTTPBody>>
 
         let remote: RemoteLocks
         let prefix: String
-        var events: Events.AsyncIterator?
-        var finished = false
+        private var events: Events.AsyncIterator?
+        private var reconnect = ReconnectPlan()
 
-        /// The next event, or nil once the stream has ended.
-        /// - Throws: ``LockError`` (the stream could not be opened: no `read`
-        ///   grant, a bad prefix, lockd unreachable past the timeout), or
-        ///   `CancellationError`.
-        public mutating func next() async throws -> LockEvent? {
-            guard !finished else { return nil }
-            if events == nil { events = try await remote.events(prefix: prefix).asDecodedServerSentEvents().makeAsyncIterator() }
+        init(remote: RemoteLocks, prefix: String) {
+            self.remote = remote
+            self.prefix = prefix
+        }
+
+        /// The next event, or ``Element/gap`` after a reconnect that may have
+        /// lost some; never nil.
+        /// - Throws: ``LockError`` (lockd refused the stream: no `read`
+        ///   grant, a bad prefix; or could not be reached within the
+        ///   client's timeout when iteration began), or `CancellationError`.
+        public mutating func next() async throws -> Element? {
             while true {
-                guard let event = try await events?.next() else {
-                    finished = true
-                    return nil
+                if events == nil {
+                    let resumed = try await open()
+                    if !resumed { return .gap }
                 }
-                guard let kind = event.event.flatMap(LockEvent.Kind.init(rawValue:)), let data = event.data,
-                      let wire = try? Self.decoder.decode(Components.Schemas.LockEvent.self, from: Data(data.utf8)) else { continue }
-                return LockEvent(kind: kind, id: event.id, wire)
+                do {
+                    if let event = try await events?.next() {
+                        reconnect.saw(id: event.id, retry: event.retry)
+                        if let decoded = LockEvent(event) { return .event(decoded) }
+                        continue
+                    }
+                } catch {
+                    // The connection failed mid-stream: reopened below.
+                }
+                // A stream's body ends (nil) also when the task is cancelled.
+                try Task.checkCancellation()
+                events = nil
+                reconnect.streamEnded()
             }
         }
 
-        private static let decoder: JSONDecoder = {
-            let decoder = JSONDecoder()
-            decoder.dateDecodingStrategy = .custom { decoder in
-                try RFC3339DateTranscoder().decode(try decoder.singleValueContainer().decode(String.self))
+        /// Opens a stream: the first within the client's timeout, later ones
+        /// after the plan's delay and for as long as it takes. Answers false
+        /// when this is a reopening and lockd did not replay what was missed.
+        private mutating func open() async throws -> Bool {
+            guard reconnect.hasOpened else {
+                let (body, _) = try await remote.retrying(until: .now + remote.timeout) { [remote, prefix] deadline in
+                    try await remote.events(prefix: prefix, lastEventID: nil, until: deadline)
+                }
+                events = body.asDecodedServerSentEvents().makeAsyncIterator()
+                reconnect.opened()
+                return true
             }
-            return decoder
-        }()
+            var retryAfter: Duration?
+            while true {
+                try await Task.sleep(for: reconnect.delay(retryAfter: retryAfter))
+                do {
+                    let (body, resumed) = try await remote.events(prefix: prefix, lastEventID: reconnect.lastEventID,
+                                                                   until: .now + remote.timeout)
+                    events = body.asDecodedServerSentEvents().makeAsyncIterator()
+                    reconnect.opened()
+                    return resumed
+                } catch let error as LockError where error.isRetryable {
+                    retryAfter = error.retryAfter
+                }
+            }
+        }
     }
 }
 
 extension LockClient {
     /// What happens to the leases of names starting with `prefix`, on every
     /// lockd that shares the store, as it happens: acquired, renewed,
-    /// released, expired and lost (force-released) leases.
+    /// released, expired and lost (force-released) leases — across lockd
+    /// restarts, rolling deploys and dropped connections, as etcd's watch
+    /// does, with ``LockEvents/Element/gap`` where events may have been missed.
     ///
     /// ```swift
-    /// for try await event in locks.events(prefix: "orders:") {
+    /// for try await case .event(let event) in locks.events(prefix: "orders:") {
     ///     print(event.kind, event.name, event.fence, event.owner ?? "-")
     /// }
     /// ```
     ///
+    /// A reader that keeps a picture of the locks reads it with
+    /// ``list(prefix:pageSize:)`` before it starts and again at each `.gap`
+    /// (see ``LockEvents/Element``).
+    ///
     /// Needs `read` on the names (with auth on, events of other names are
     /// left out). Over ``SocketTransport`` (the default) events arrive as
     /// lockd sends them; a transport that buffers whole bodies
-    /// (URLSession's) delivers them only when the stream ends.
+    /// (URLSession's) delivers them only when a stream ends.
     ///
     /// - Parameter prefix: Only names that start with this; empty for all.
     public func events(prefix: String = "") -> LockEvents {

@@ -158,20 +158,20 @@ struct RemoteLocks: Sendable {
         }
     }
 
-    /// The event stream's body, once lockd has answered `200`; retried while
-    /// lockd cannot serve, for up to `timeout`.
-    func events(prefix: String) async throws -> HTTPBody {
-        try await retrying(until: .now + timeout) { deadline in
-            let output = try await perform(until: deadline) {
-                try await $0.streamEvents(query: .init(prefix: prefix))
-            }
-            switch output {
-            case .ok(let response): return try response.body.textEventStream
-            case .badRequest(let response): throw LockError(response)
-            case .unauthorized(let response): throw LockError(response)
-            case .forbidden(let response): throw LockError(response)
-            case .default(let status, let response): throw LockError(status: status, response)
-            }
+    /// The event stream's body, once lockd has answered `200`, and whether
+    /// lockd replays the events after `lastEventID` (`Events-Resumed`).
+    /// One attempt; `deadline` bounds it until the answer's head.
+    func events(prefix: String, lastEventID: String?, until deadline: ContinuousClock.Instant) async throws -> (body: HTTPBody, resumed: Bool) {
+        let output = try await perform(until: deadline) {
+            try await $0.streamEvents(query: .init(prefix: prefix), headers: .init(lastEventID: lastEventID))
+        }
+        switch output {
+        case .ok(let response): return (try response.body.textEventStream, response.headers.eventsResumed == true)
+        case .badRequest(let response): throw LockError(response)
+        case .unauthorized(let response): throw LockError(response)
+        case .forbidden(let response): throw LockError(response)
+        case .serviceUnavailable(let response): throw LockError(response)
+        case .default(let status, let response): throw LockError(status: status, response)
         }
     }
 

@@ -13,6 +13,7 @@ final class BenchRun: Sendable {
     private let workers: [LoopWorker]
     private let handoffs: HandoffBook?
     private let live: LiveCounters
+    private let events: EventStreams?
 
     /// Starts the event loops and spreads the clients over them round-robin.
     /// - Throws: ``TransportError`` when a loop cannot be started.
@@ -28,6 +29,10 @@ final class BenchRun: Sendable {
         self.group = group
         self.handoffs = handoffs
         self.live = live
+        events = settings.eventStreams.map {
+            EventStreams(count: $0, prefix: settings.eventPrefix ?? plan.prefix, target: target, address: address, tls: tls,
+                         authToken: authToken, loops: group.loops)
+        }
         workers = group.loops.indices.map { index in
             LoopWorker(
                 loop: group.loops[index], address: address, tls: tls, plan: plan, requests: requests, waitMs: settings.waitMs,
@@ -54,9 +59,11 @@ final class BenchRun: Sendable {
             _ = await stopAll()
             throw BenchConfigError("\(failures.count) of \(settings.clients) connections failed; first: \(first)")
         }
+        await events?.open()
         let start = MonotonicClock.now()
         let length = UInt64(settings.duration * 1_000_000_000)
         let deadline = start + length
+        events?.measure(until: deadline)
         let cpuAtStart = Self.processCPUSeconds()
         for worker in workers { worker.begin(deadline: deadline) }
         await reportProgress(from: start, until: deadline)
@@ -64,7 +71,7 @@ final class BenchRun: Sendable {
         let stats = await stopAll()
         return BenchSummary(
             settings: settings, stats: stats, seconds: Double(length) / 1_000_000_000,
-            reorderedHandoffs: handoffs?.reordered ?? 0, cpuSeconds: cpuSeconds
+            reorderedHandoffs: handoffs?.reordered ?? 0, cpuSeconds: cpuSeconds, events: events?.stop()
         )
     }
 

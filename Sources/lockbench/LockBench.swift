@@ -12,6 +12,8 @@ import LockdTransport
 /// lockbench --clients 16 --names 1 --limit 4 --wait-ms 5000   # a semaphore
 /// lockbench --clients 16 --names 1 --shared                   # readers
 /// lockbench --url https://lockd.internal:7070 --tls-ca-file ca.pem
+/// lockbench --event-streams 100                               # watchers of the run's locks
+/// lockbench --event-streams 1000 --event-prefix idle:         # idle watchers beside the cycle
 /// ```
 @main
 struct LockBench: AsyncParsableCommand {
@@ -26,6 +28,12 @@ struct LockBench: AsyncParsableCommand {
         errors — and handoff latency when clients share names) goes to stdout. \
         --limit N sends "limit":N (semaphores), --shared "mode":"shared" (readers, \
         who never wait for each other, so no handoff latency is reported).
+
+        --event-streams N opens N GET /events streams (HTTP/1.0, one connection each) \
+        before the cycle starts, on the prefix --event-prefix (default: the run's own \
+        names, so every stream sees every cycle's events), and reports the events they \
+        read in the window and their delivery latency (the event's "at" → read here; \
+        1 ms resolution, same machine's clock).
 
         Names are PREFIX:RUNID:N with a fresh RUNID per run, so runs never meet each \
         other's locks. Locks still held when the run ends are released before exit \
@@ -82,6 +90,13 @@ struct LockBench: AsyncParsableCommand {
     @Option(help: "Start of every lock name; a unique run id is added after it (PREFIX:RUNID:N).")
     var prefix = "lockbench"
 
+    @Option(name: .customLong("event-streams"), help: "GET /events streams to hold open beside the cycle (0: none).")
+    var eventStreams = 0
+
+    @Option(name: .customLong("event-prefix"), help: ArgumentHelp(
+        "The prefix the event streams watch (default: the run's PREFIX:RUNID:, so they see its events).", valueName: "prefix"))
+    var eventPrefix: String?
+
     @Option(help: "Event-loop threads driving the clients (one is plenty below ~100 k requests/s and leaves the CPU to the server).")
     var threads = 1
 
@@ -100,6 +115,12 @@ struct LockBench: AsyncParsableCommand {
             throw ValidationError("--durability must be primary or replicated")
         }
         guard (0...60_000).contains(lockDelayMs) else { throw ValidationError("--lock-delay-ms must be 0…60000") }
+        guard (0...100_000).contains(eventStreams) else { throw ValidationError("--event-streams must be 0…100000") }
+        if let eventPrefix {
+            guard eventPrefix.utf8.count <= 255, eventPrefix.utf8.allSatisfy({ NamePlan.isNameByte($0) }) else {
+                throw ValidationError("--event-prefix may hold only A-Z a-z 0-9 . _ : - (at most 255 bytes)")
+            }
+        }
         guard !shared || limit == 1 else { throw ValidationError("--shared takes no --limit: readers share one lock (a semaphore has exclusive slots)") }
         do {
             let target = try BenchTarget(url: url)
@@ -132,7 +153,8 @@ struct LockBench: AsyncParsableCommand {
         let settings = BenchSettings(
             url: url, clients: clients, names: plan.count, contended: plan.isContended, threads: threads,
             duration: seconds, ttlMs: ttlMs, waitMs: waitMs, namePrefix: plan.prefix, limit: limit, shared: shared,
-            durability: durability, lockDelayMs: lockDelayMs
+            durability: durability, lockDelayMs: lockDelayMs, eventStreams: eventStreams > 0 ? eventStreams : nil,
+            eventPrefix: eventStreams > 0 ? eventPrefix ?? plan.prefix : nil
         )
         let run = try BenchRun(settings: settings, target: target, address: address, tls: try tls(for: target), plan: plan,
                                authToken: (authToken ?? ProcessInfo.processInfo.environment["LOCKD_AUTH_TOKEN"]).flatMap { $0.isEmpty ? nil : $0 })

@@ -77,11 +77,45 @@ import Testing
             #expect(expired.name == "\(prefix)b")
             #expect(expired.json["mode"] as? String == "shared")
 
-            let ids = [acquired, renewed, released, lost, expired].compactMap { $0.id.flatMap(Int.init) }
-            #expect(ids.count == 5 && ids == ids.sorted(), "ids \(ids)")
+            // EPOCH-SEQUENCE: one epoch, sequences in order.
+            let ids = [acquired, renewed, released, lost, expired].compactMap(\.id)
+            let sequences = ids.compactMap { $0.split(separator: "-").last.flatMap { Int($0) } }
+            #expect(Set(ids.map { $0.split(separator: "-").first ?? "" }).count == 1, "ids \(ids)")
+            #expect(sequences.count == 5 && sequences == sequences.sorted(), "ids \(ids)")
             for event in [acquired, renewed, released, lost, expired] {
                 for token in tokens { #expect(!event.data.contains(token), "an event carried a token") }
             }
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func aReaderThatReconnectsWithLastEventIDGetsWhatItMissedFromTheSameLockd(store: StoreKind) async throws {
+        try await store.withLockd { lockd in
+            let prefix = uniqueLockName() + ":"
+            let first = try await EventStreamReader.open(port: lockd.url.port, prefix: prefix)
+            #expect(!first.head.contains("Events-Resumed"), "a fresh stream claims to resume")
+            _ = try await lockd.send("POST", "/locks/\(prefix)a", body: #"{"ttl_ms":60000}"#)
+            let lastRead = try #require(try await first.next().id)
+            first.client.close()
+            // Missed: maybe queued to the closed stream, maybe after lockd saw it go.
+            for name in ["b", "c"] { _ = try await lockd.send("POST", "/locks/\(prefix)\(name)", body: #"{"ttl_ms":60000}"#) }
+
+            let second = try await EventStreamReader.open(port: lockd.url.port, prefix: prefix, headers: ["Last-Event-ID": lastRead])
+            #expect(second.head.contains("Events-Resumed: true"), "\(second.head)")
+            #expect(try await second.next().name == "\(prefix)b")
+            #expect(try await second.next().name == "\(prefix)c")
+            _ = try await lockd.send("POST", "/locks/\(prefix)d", body: #"{"ttl_ms":60000}"#)
+            #expect(try await second.next().name == "\(prefix)d", "a replayed event came twice, or d was lost")
+
+            // An id of another lockd process, or no id at all: a fresh start, said so.
+            let epoch = lastRead.split(separator: "-")[0]
+            let otherEpoch = String(repeating: epoch.first == "0" ? "1" : "0", count: 16) + "-1"
+            for id in [otherEpoch, "garbage"] {
+                let third = try await EventStreamReader.open(port: lockd.url.port, prefix: prefix, headers: ["Last-Event-ID": id])
+                #expect(third.head.contains("Events-Resumed: false"), "\(third.head)")
+                third.client.close()
+            }
+            second.client.close()
         }
     }
 
@@ -139,6 +173,7 @@ import Testing
                 // The fast reader keeps up: it reads up to this round's last event.
                 _ = try await fast.client.read(until: #"event: released\#ndata: {"name":"\#(prefix)\#(rounds).49""#)
             }
+            // 1, not 2: a reader cut off for falling behind leaves no lingering watch to resume.
             #expect(lockd.engine.events.watcherCount == 1, "the slow reader was not cut off after \(rounds) rounds")
             let tail = String(decoding: try await slow.client.readUntilClosed(timeout: .seconds(20)).suffix(300), as: UTF8.self)
             #expect(tail.contains(": the server closed this stream: the reader fell behind"), "\(tail)")

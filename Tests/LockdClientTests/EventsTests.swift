@@ -15,7 +15,7 @@ import Testing
             let prefix = uniqueLockName() + ":"
             let seen = EventLog()
             let reader = Task {
-                for try await event in locks.events(prefix: prefix) { seen.events.withLock { $0.append(event) } }
+                for try await case .event(let event) in locks.events(prefix: prefix) { seen.events.withLock { $0.append(event) } }
             }
             defer { reader.cancel() }
             func arrived(_ kind: LockEvent.Kind, _ name: String) async throws -> LockEvent? {
@@ -44,8 +44,10 @@ import Testing
 
             _ = try await locks.acquire(prefix + "short", ttl: .milliseconds(150), autoRenew: false)
             #expect(try await arrived(.expired, prefix + "short") != nil)
-            let ids = seen.events.withLock { $0.compactMap { $0.id.flatMap(Int.init) } }
-            #expect(ids == ids.sorted(), "ids out of order: \(ids)")
+            let ids = seen.events.withLock { $0.compactMap { $0.id } }
+            let sequences = ids.compactMap { $0.split(separator: "-").last.flatMap { Int($0) } }
+            #expect(Set(ids.map { $0.prefix(16) }).count == 1 && sequences.count == ids.count, "ids not EPOCH-SEQUENCE: \(ids)")
+            #expect(sequences == sequences.sorted(), "ids out of order: \(ids)")
         }
     }
 

@@ -152,11 +152,7 @@ import Glibc
         let termination = try await offThePool { bench.waitForExit(timeout: .seconds(30)) }
         let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
         #expect(termination == .exited(0), "\(output)")
-        // The JSON summary, among the progress lines that went to the same file.
-        let summary = output.firstIndex(of: "{").flatMap { start in
-            output.lastIndex(of: "}").map { Data(output[start...$0].utf8) }
-        } ?? Data()
-        let json = (try? JSONSerialization.jsonObject(with: summary)) as? [String: Any] ?? [:]
+        let json = lockbenchSummary(in: output)
         #expect((json["cycles"] as? Int ?? 0) > 0, "\(output)")
         await lockd.stop()
     }

@@ -4,7 +4,12 @@
 - the acquire→release cycle (`lockbench`) with no event streams open, with
   STREAMS idle streams (on a prefix nothing uses) open on the lockd it runs
   against, and with one of them swapped for a watcher of the cycle's names
-  (so every acquire and release is published and delivered; curl reads it);
+  (so every acquire and release is published and delivered; lockbench's
+  `--event-streams 1` reads it and reports the delivery latency under load).
+  Rounds alternate the order (without first, then idle first), and a run
+  without streams waits until GHOST_S seconds after the last stream closed:
+  lockd keeps a closed stream's watch that long for a reader that
+  reconnects, so sooner would not be "no streams";
 - lockd's memory per idle stream: its RSS (/proc/PID/status) with the
   streams open minus without, divided by their number (the first round's:
   later rounds reuse what the allocator kept from it);
@@ -21,8 +26,8 @@ loopback ports, and stops only what it started, by PID. Writes
 benchmarks/events/results.json and prints a summary; RESULTS.md beside it
 keeps the figures and their reading.
 
-Environment (all optional): STREAMS=1000 REPEATS=3 DURATION=8 CLIENTS=32
-EVENTS=300 (acquires timed per path).
+Environment (all optional): STREAMS=1000 REPEATS=4 DURATION=8 CLIENTS=32
+EVENTS=300 (acquires timed per path) GHOST_S=31.
 """
 import json
 import os
@@ -40,10 +45,11 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 HERE = os.path.join(ROOT, "benchmarks", "events")
 BIN = os.path.join(ROOT, ".build", "release")
 STREAMS = int(os.environ.get("STREAMS", "1000"))
-REPEATS = int(os.environ.get("REPEATS", "3"))
+REPEATS = int(os.environ.get("REPEATS", "4"))
 DURATION = int(os.environ.get("DURATION", "8"))
 CLIENTS = int(os.environ.get("CLIENTS", "32"))
 EVENTS = int(os.environ.get("EVENTS", "300"))
+GHOST_S = float(os.environ.get("GHOST_S", "31"))
 
 started = []
 
@@ -123,50 +129,90 @@ def open_stream(port, prefix):
     return s
 
 
-def lockbench(port, prefix):
+def cpu_seconds(pid):
+    """utime + stime of PID (/proc/PID/stat), in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+LOCKD_PID = [0]
+
+
+def lockbench(port, prefix, more=()):
+    """lockbench's summary, plus lockd's CPU time per cycle (µs) as `lockd_us_per_cycle`:
+    a figure other processes' load moves far less than the rate."""
+    cpu_before = cpu_seconds(LOCKD_PID[0]) if LOCKD_PID[0] else 0
     out = subprocess.run(
         [os.path.join(BIN, "lockbench"), "--url", f"http://127.0.0.1:{port}", "--duration", str(DURATION),
-         "--clients", str(CLIENTS), "--prefix", prefix, "--json"],
+         "--clients", str(CLIENTS), "--prefix", prefix, "--json", *more],
         capture_output=True, text=True, timeout=DURATION + 60)
     if out.returncode != 0:
         raise SystemExit(f"events/run.py: lockbench failed: {out.stderr[-2000:]}")
-    return json.loads(out.stdout)["cycles_per_second"]
+    summary = json.loads(out.stdout)
+    if LOCKD_PID[0] and summary["cycles"]:
+        summary["lockd_us_per_cycle"] = (cpu_seconds(LOCKD_PID[0]) - cpu_before) * 1e6 / summary["cycles"]
+    return summary
+
+
+last_close = [0.0]
+
+
+def without_streams(port, prefix):
+    """lockbench's summary once no stream (nor a lingering watch of one) is left."""
+    wait = last_close[0] + GHOST_S - time.monotonic()
+    if wait > 0:
+        time.sleep(wait)
+    return lockbench(port, prefix)
 
 
 def cycle_rounds(port, pid):
     """Per round: the cycle rate with no streams, with STREAMS idle streams, and with
-    STREAMS - 1 idle streams plus one watching the cycle's names; the RSS per idle stream."""
+    STREAMS - 1 idle streams plus one watching the cycle's names; the RSS per idle stream.
+    Even rounds measure without streams first, odd rounds last."""
     rounds = []
+    LOCKD_PID[0] = pid
     for round_number in range(REPEATS):
-        without = lockbench(port, f"evc{round_number}a")
+        without_first = round_number % 2 == 0
+        if without_first:
+            without_run = without_streams(port, f"evc{round_number}a")
         before = rss_kib(pid)
         streams = [open_stream(port, f"nobody-watches-{round_number}:") for _ in range(STREAMS)]
         time.sleep(1)  # let lockd settle its per-stream state before reading RSS
         after = rss_kib(pid)
-        idle = lockbench(port, f"evc{round_number}b")
+        idle_run = lockbench(port, f"evc{round_number}b")
+        idle = idle_run["cycles_per_second"]
         # One stream swapped for a watcher of the cycle's names: every acquire and release
-        # is published and delivered. curl reads it (a Python reader would take a core).
+        # is published and delivered; lockbench reads it and times the deliveries.
         streams.pop().close()
-        watcher = subprocess.Popen(
-            ["curl", "-sN", "-o", "/dev/null", f"http://127.0.0.1:{port}/events?prefix=evc{round_number}c"],
-            start_new_session=True)
-        started.append(watcher)
-        time.sleep(0.5)
-        watched = lockbench(port, f"evc{round_number}c")
-        watcher_alive = watcher.poll() is None
-        watcher.terminate()
-        watcher.wait()
+        watched_run = lockbench(port, f"evc{round_number}c", ["--event-streams", "1"])
+        watched = watched_run["cycles_per_second"]
+        events = watched_run.get("events") or {}
+        watcher_alive = events.get("ended", 1) == 0
         still_open = sum(1 for s in streams if is_open(s))
         for s in streams:
             s.close()
-        rounds.append({"without": without, "idle": idle, "watched": watched,
+        last_close[0] = time.monotonic()
+        if not without_first:
+            without_run = without_streams(port, f"evc{round_number}a")
+        without = without_run["cycles_per_second"]
+        cpu_ratio = idle_run["lockd_us_per_cycle"] / without_run["lockd_us_per_cycle"]
+        latency = events.get("latency_ms", {})
+        rounds.append({"without": without, "idle": idle, "watched": watched, "without_first": without_first,
                        "idle_ratio": idle / without, "watched_ratio": watched / without,
+                       "lockd_us_per_cycle_without": without_run["lockd_us_per_cycle"],
+                       "lockd_us_per_cycle_idle": idle_run["lockd_us_per_cycle"], "idle_cpu_per_cycle_ratio": cpu_ratio,
                        "rss_per_stream_bytes": (after - before) * 1024 / STREAMS,
-                       "idle_streams_open_after": still_open, "watcher_kept": watcher_alive})
-        print(f"round {round_number + 1}: {without:.0f} cycles/s without streams, {idle:.0f} with {STREAMS} idle "
-              f"({idle / without:.2f}), {watched:.0f} with one of them watching the cycle ({watched / without:.2f}); "
+                       "idle_streams_open_after": still_open, "watcher_kept": watcher_alive,
+                       "watcher_events": events.get("events", 0),
+                       "watcher_delivery_p50_ms": latency.get("p50"), "watcher_delivery_p99_ms": latency.get("p99")})
+        print(f"round {round_number + 1} ({'without first' if without_first else 'without last'}): "
+              f"{without:.0f} cycles/s without streams, {idle:.0f} with {STREAMS} idle "
+              f"({idle / without:.2f}; lockd CPU per cycle {without_run['lockd_us_per_cycle']:.0f} → "
+              f"{idle_run['lockd_us_per_cycle']:.0f} µs, {cpu_ratio:.2f}×), {watched:.0f} with one of them watching the cycle ({watched / without:.2f}; "
+              f"{events.get('events', 0)} events, at→read p50 {latency.get('p50', 0):.1f} ms p99 {latency.get('p99', 0):.1f} ms); "
               f"{(after - before) * 1024 / STREAMS:.0f} B RSS per idle stream; {still_open} idle streams still open, "
-              f"watcher {'kept' if watcher_alive else 'CUT OFF'}", flush=True)
+              f"watcher {'kept' if watcher_alive else 'CUT OFF'}; load {os.getloadavg()[0]:.2f}", flush=True)
     return rounds
 
 
@@ -226,7 +272,7 @@ def main():
     if want > hard:
         raise SystemExit(f"events/run.py: need {want} descriptors (ulimit -n), the hard limit is {hard}")
     resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
-    for tool in ("redis-server", "redis-cli", "curl"):
+    for tool in ("redis-server", "redis-cli"):
         if shutil.which(tool) is None:
             raise SystemExit(f"events/run.py: {tool} is missing (apt-get install -y redis-server)")
     if not os.environ.get("SKIP_BUILD"):
@@ -252,6 +298,7 @@ def main():
         cross = delivery(ports[0], ports[1], "cross-instance")
         load_end = os.getloadavg()
         ratios = [r["idle_ratio"] for r in rounds]
+        cpu_ratios = [r["idle_cpu_per_cycle_ratio"] for r in rounds]
         watched_ratios = [r["watched_ratio"] for r in rounds]
         per_stream = [r["rss_per_stream_bytes"] for r in rounds]
         summary = {
@@ -259,6 +306,7 @@ def main():
             "streams": STREAMS, "repeats": REPEATS, "duration_s": DURATION, "clients": CLIENTS,
             "load_start": load_start, "load_end": load_end, "rounds": rounds,
             "idle_cycle_ratio_median": statistics.median(ratios),
+            "idle_cpu_per_cycle_ratio_median": statistics.median(cpu_ratios),
             "watched_cycle_ratio_median": statistics.median(watched_ratios),
             # Later rounds reuse memory the allocator kept from the first
             # round's streams, so only the first round's growth is the cost.
@@ -270,6 +318,8 @@ def main():
             f.write("\n")
         print(f"cycle rate with {STREAMS} idle streams / without: median {statistics.median(ratios):.2f} "
               f"(range {min(ratios):.2f}-{max(ratios):.2f}; goal >= 0.90)")
+        print(f"lockd CPU per cycle with {STREAMS} idle streams / without: median {statistics.median(cpu_ratios):.2f} "
+              f"(range {min(cpu_ratios):.2f}-{max(cpu_ratios):.2f}; <= 1.11 is the same goal)")
         print(f"cycle rate with one of them watching the cycle / without: median {statistics.median(watched_ratios):.2f} "
               f"(range {min(watched_ratios):.2f}-{max(watched_ratios):.2f})")
         print(f"lockd RSS per idle stream: {per_stream[0]:.0f} B in the first round (goal <= 8192; later rounds "

@@ -14,6 +14,8 @@
 #   SKIP_BUILD=1 benchmarks/locks/instructions.sh  # the release build already made
 #   KEEP=/tmp/dumps …   # keeps the callgrind dumps (callgrind_annotate --inclusive=yes FILE)
 #   STORE=memory …      # the in-memory store instead of Redis
+#   IDLE_STREAMS=1000 … # with that many idle GET /events streams open (a
+#                       # prefix nothing uses): what an idle stream costs a request
 #
 # Prints instructions per lock request (acquire or release: the cycle's
 # total / 2) and per /healthz, and their ratio; then per POST /locks/{name}
@@ -48,6 +50,30 @@ LOCKD_PID=$!
 PIDS+=("$LOCKD_PID")
 alive_and_ready() { kill -0 "$LOCKD_PID" && curl -sf "http://127.0.0.1:$LOCKD_PORT/healthz"; }
 wait_until 120 alive_and_ready || { cat "$TMP/lockd.log" >&2; exit 1; }
+
+if [[ ${IDLE_STREAMS:-0} -gt 0 ]]; then
+    # A holder process keeps IDLE_STREAMS streams open until it is stopped.
+    python3 - "$LOCKD_PORT" "$IDLE_STREAMS" "$TMP/streams.ready" <<'EOF' &
+import resource, socket, sys, time
+port, count, ready = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+resource.setrlimit(resource.RLIMIT_NOFILE, (count + 100, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+streams = []
+for _ in range(count):  # all asked at once: lockd answers them side by side
+    s = socket.create_connection(("127.0.0.1", port), timeout=600)
+    s.sendall(b"GET /events?prefix=nobody-watches: HTTP/1.1\r\nHost: lockd\r\n\r\n")
+    streams.append(s)
+for s in streams:
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += s.recv(4096)
+    assert head.startswith(b"HTTP/1.1 200"), head[:100]
+open(ready, "w").close()
+while True:
+    time.sleep(60)
+EOF
+    PIDS+=($!)
+    wait_until 900 test -e "$TMP/streams.ready"
+fi
 
 # drive PHASE COUNT: COUNT requests of one kind from one keep-alive connection.
 drive() {
@@ -93,10 +119,11 @@ LOCK=$(counted lock)
 HEALTHZ=$(counted healthz)
 POST=$(counted post)
 python3 - "$LOCK" "$HEALTHZ" "$REQUESTS" "$LOCKD" "$POST" "${STORE:-redis}" <<'EOF'
-import sys
+import os, sys
+idle = os.environ.get("IDLE_STREAMS", "0")
 lock, healthz, n, binary, post, store = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], int(sys.argv[5]), sys.argv[6]
 print(f"lockd: {binary}")
-print(f"requests per phase: {n} (one keep-alive client, one event loop, {store} store)")
+print(f"requests per phase: {n} (one keep-alive client, one event loop, {store} store, {idle} idle event streams)")
 print(f"instructions per lock request (acquire or release, cycle / 2): {lock / n:,.0f}")
 print(f"instructions per GET /healthz: {healthz / n:,.0f}")
 print(f"lock request / healthz: {lock / healthz:.2f}x")

@@ -1507,8 +1507,20 @@ public struct Client: APIProtocol {
     /// (never a token). A comment line (`: keep-alive`) comes every 15 s.
     /// A reader that falls behind lockd's bounded backlog is sent a last
     /// comment saying so and disconnected; the stream also ends when lockd
-    /// shuts down. Events of one lease arrive in order; events that happen
-    /// while no stream is open (or while a reader reconnects) are not kept.
+    /// shuts down. Events of one lease arrive in order.
+    ///
+    /// An `id:` is `EPOCH-SEQUENCE`: `EPOCH` is 16 lower-case hex digits
+    /// drawn at random when a lockd process starts, `SEQUENCE` a decimal
+    /// number that grows by one per event that process delivers. Treat it
+    /// as opaque: only the process that issued an id (same epoch) reads it.
+    /// A reader that reconnects with `Last-Event-ID` (what browsers'
+    /// `EventSource` sends) gets `Events-Resumed: true` when that lockd
+    /// kept what it missed — it keeps its last 1 024 events, and a watch
+    /// for 30 s after its reader left (not after it fell behind) — and the
+    /// missed events then come first, each once. Otherwise (another or a
+    /// restarted lockd, too long away, a reader that fell behind)
+    /// `Events-Resumed: false`: the stream starts from now and events may
+    /// have been missed, so read the current state with `GET /locks`.
     ///
     /// Needs `read` on some names; with auth on, the stream carries only
     /// events of names the client may read (a prefix wider than its grants
@@ -1537,6 +1549,11 @@ public struct Client: APIProtocol {
                     explode: true,
                     name: "prefix",
                     value: input.query.prefix
+                )
+                try converter.setHeaderFieldAsURI(
+                    in: &request.headerFields,
+                    name: "Last-Event-ID",
+                    value: input.headers.lastEventID
                 )
                 converter.setAcceptHeader(
                     in: &request.headerFields,
@@ -1599,6 +1616,11 @@ public struct Client: APIProtocol {
                     }
                     return .forbidden(.init(body: body))
                 case 200:
+                    let headers: Operations.StreamEvents.Output.Ok.Headers = .init(eventsResumed: try converter.getOptionalHeaderFieldAsURI(
+                        in: response.headerFields,
+                        name: "Events-Resumed",
+                        as: Swift.Bool.self
+                    ))
                     let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
                     let body: Operations.StreamEvents.Output.Ok.Body
                     let chosenContentType = try converter.bestContentType(
@@ -1619,7 +1641,10 @@ public struct Client: APIProtocol {
                     default:
                         preconditionFailure("bestContentType chose an invalid content type.")
                     }
-                    return .ok(.init(body: body))
+                    return .ok(.init(
+                        headers: headers,
+                        body: body
+                    ))
                 case 400:
                     let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
                     let body: Components.Responses.InvalidRequest.Body
@@ -1642,6 +1667,36 @@ public struct Client: APIProtocol {
                         preconditionFailure("bestContentType chose an invalid content type.")
                     }
                     return .badRequest(.init(body: body))
+                case 503:
+                    let headers: Components.Responses.Unavailable.Headers = .init(retryAfter: try converter.getRequiredHeaderFieldAsURI(
+                        in: response.headerFields,
+                        name: "Retry-After",
+                        as: Components.Headers.RetryAfter.self
+                    ))
+                    let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
+                    let body: Components.Responses.Unavailable.Body
+                    let chosenContentType = try converter.bestContentType(
+                        received: contentType,
+                        options: [
+                            "application/problem+json"
+                        ]
+                    )
+                    switch chosenContentType {
+                    case "application/problem+json":
+                        body = try await converter.getResponseBodyAsJSON(
+                            Components.Schemas.Problem.self,
+                            from: responseBody,
+                            transforming: { value in
+                                .applicationProblemJson(value)
+                            }
+                        )
+                    default:
+                        preconditionFailure("bestContentType chose an invalid content type.")
+                    }
+                    return .serviceUnavailable(.init(
+                        headers: headers,
+                        body: body
+                    ))
                 default:
                     let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
                     let body: Components.Responses.Problem.Body

@@ -2032,8 +2032,20 @@ public enum Operations {
     /// (never a token). A comment line (`: keep-alive`) comes every 15 s.
     /// A reader that falls behind lockd's bounded backlog is sent a last
     /// comment saying so and disconnected; the stream also ends when lockd
-    /// shuts down. Events of one lease arrive in order; events that happen
-    /// while no stream is open (or while a reader reconnects) are not kept.
+    /// shuts down. Events of one lease arrive in order.
+    ///
+    /// An `id:` is `EPOCH-SEQUENCE`: `EPOCH` is 16 lower-case hex digits
+    /// drawn at random when a lockd process starts, `SEQUENCE` a decimal
+    /// number that grows by one per event that process delivers. Treat it
+    /// as opaque: only the process that issued an id (same epoch) reads it.
+    /// A reader that reconnects with `Last-Event-ID` (what browsers'
+    /// `EventSource` sends) gets `Events-Resumed: true` when that lockd
+    /// kept what it missed — it keeps its last 1 024 events, and a watch
+    /// for 30 s after its reader left (not after it fell behind) — and the
+    /// missed events then come first, each once. Otherwise (another or a
+    /// restarted lockd, too long away, a reader that fell behind)
+    /// `Events-Resumed: false`: the stream starts from now and events may
+    /// have been missed, so read the current state with `GET /locks`.
     ///
     /// Needs `read` on some names; with auth on, the stream carries only
     /// events of names the client may read (a prefix wider than its grants
@@ -2062,12 +2074,21 @@ public enum Operations {
             public var query: Operations.StreamEvents.Input.Query
             /// - Remark: Generated from `#/paths/events/GET/header`.
             public struct Headers: Sendable, Hashable {
+                /// The `id:` of the last event the reader received on an earlier stream: resume after it (see above).
+                ///
+                /// - Remark: Generated from `#/paths/events/GET/header/Last-Event-ID`.
+                public var lastEventID: Swift.String?
                 public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.StreamEvents.AcceptableContentType>]
                 /// Creates a new `Headers`.
                 ///
                 /// - Parameters:
+                ///   - lastEventID: The `id:` of the last event the reader received on an earlier stream: resume after it (see above).
                 ///   - accept:
-                public init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.StreamEvents.AcceptableContentType>] = .defaultValues()) {
+                public init(
+                    lastEventID: Swift.String? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.StreamEvents.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.lastEventID = lastEventID
                     self.accept = accept
                 }
             }
@@ -2133,6 +2154,22 @@ public enum Operations {
                 }
             }
             public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/events/GET/responses/200/headers`.
+                public struct Headers: Sendable, Hashable {
+                    /// Sent when the request carried `Last-Event-ID`: `true` if the events after it are replayed first, `false` if some may have been missed.
+                    ///
+                    /// - Remark: Generated from `#/paths/events/GET/responses/200/headers/Events-Resumed`.
+                    public var eventsResumed: Swift.Bool?
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - eventsResumed: Sent when the request carried `Last-Event-ID`: `true` if the events after it are replayed first, `false` if some may have been missed.
+                    public init(eventsResumed: Swift.Bool? = nil) {
+                        self.eventsResumed = eventsResumed
+                    }
+                }
+                /// Received HTTP response headers
+                public var headers: Operations.StreamEvents.Output.Ok.Headers
                 /// - Remark: Generated from `#/paths/events/GET/responses/200/content`.
                 @frozen public enum Body: Sendable, Hashable {
                     /// - Remark: Generated from `#/paths/events/GET/responses/200/content/text\/event-stream`.
@@ -2155,8 +2192,13 @@ public enum Operations {
                 /// Creates a new `Ok`.
                 ///
                 /// - Parameters:
+                ///   - headers: Received HTTP response headers
                 ///   - body: Received HTTP response body
-                public init(body: Operations.StreamEvents.Output.Ok.Body) {
+                public init(
+                    headers: Operations.StreamEvents.Output.Ok.Headers = .init(),
+                    body: Operations.StreamEvents.Output.Ok.Body
+                ) {
+                    self.headers = headers
                     self.body = body
                 }
             }
@@ -2201,6 +2243,32 @@ public enum Operations {
                     default:
                         try throwUnexpectedResponseStatus(
                             expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The store cannot be reached or cannot serve right now, or lockd is
+            /// shutting down. Retry after `Retry-After` seconds. `detail` names no
+            /// Redis internals.
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//events/get(streamEvents)/responses/503`.
+            ///
+            /// HTTP response code: `503 serviceUnavailable`.
+            case serviceUnavailable(Components.Responses.Unavailable)
+            /// The associated value of the enum case if `self` is `.serviceUnavailable`.
+            ///
+            /// - Throws: An error if `self` is not `.serviceUnavailable`.
+            /// - SeeAlso: `.serviceUnavailable`.
+            public var serviceUnavailable: Components.Responses.Unavailable {
+                get throws {
+                    switch self {
+                    case let .serviceUnavailable(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "serviceUnavailable",
                             response: self
                         )
                     }

@@ -99,8 +99,20 @@ public protocol APIProtocol: Sendable {
     /// (never a token). A comment line (`: keep-alive`) comes every 15 s.
     /// A reader that falls behind lockd's bounded backlog is sent a last
     /// comment saying so and disconnected; the stream also ends when lockd
-    /// shuts down. Events of one lease arrive in order; events that happen
-    /// while no stream is open (or while a reader reconnects) are not kept.
+    /// shuts down. Events of one lease arrive in order.
+    ///
+    /// An `id:` is `EPOCH-SEQUENCE`: `EPOCH` is 16 lower-case hex digits
+    /// drawn at random when a lockd process starts, `SEQUENCE` a decimal
+    /// number that grows by one per event that process delivers. Treat it
+    /// as opaque: only the process that issued an id (same epoch) reads it.
+    /// A reader that reconnects with `Last-Event-ID` (what browsers'
+    /// `EventSource` sends) gets `Events-Resumed: true` when that lockd
+    /// kept what it missed — it keeps its last 1 024 events, and a watch
+    /// for 30 s after its reader left (not after it fell behind) — and the
+    /// missed events then come first, each once. Otherwise (another or a
+    /// restarted lockd, too long away, a reader that fell behind)
+    /// `Events-Resumed: false`: the stream starts from now and events may
+    /// have been missed, so read the current state with `GET /locks`.
     ///
     /// Needs `read` on some names; with auth on, the stream carries only
     /// events of names the client may read (a prefix wider than its grants
@@ -279,8 +291,20 @@ extension APIProtocol {
     /// (never a token). A comment line (`: keep-alive`) comes every 15 s.
     /// A reader that falls behind lockd's bounded backlog is sent a last
     /// comment saying so and disconnected; the stream also ends when lockd
-    /// shuts down. Events of one lease arrive in order; events that happen
-    /// while no stream is open (or while a reader reconnects) are not kept.
+    /// shuts down. Events of one lease arrive in order.
+    ///
+    /// An `id:` is `EPOCH-SEQUENCE`: `EPOCH` is 16 lower-case hex digits
+    /// drawn at random when a lockd process starts, `SEQUENCE` a decimal
+    /// number that grows by one per event that process delivers. Treat it
+    /// as opaque: only the process that issued an id (same epoch) reads it.
+    /// A reader that reconnects with `Last-Event-ID` (what browsers'
+    /// `EventSource` sends) gets `Events-Resumed: true` when that lockd
+    /// kept what it missed — it keeps its last 1 024 events, and a watch
+    /// for 30 s after its reader left (not after it fell behind) — and the
+    /// missed events then come first, each once. Otherwise (another or a
+    /// restarted lockd, too long away, a reader that fell behind)
+    /// `Events-Resumed: false`: the stream starts from now and events may
+    /// have been missed, so read the current state with `GET /locks`.
     ///
     /// Needs `read` on some names; with auth on, the stream carries only
     /// events of names the client may read (a prefix wider than its grants
