@@ -57,6 +57,23 @@ public final class RedisLockBackend: Sendable {
                                     replicationTimeout: replicationTimeout, metrics: metrics, logger: logger)
     }
 
+    /// The channels a store on `deployment` subscribes and publishes on, as
+    /// probes for ``RedisPreflight/check(_:timeout:channels:)``: an ACL user
+    /// without them gets no wake-ups, so lockd refuses to start with it.
+    /// Each probe names a fresh instance channel, on which nobody listens.
+    public static func channelProbes(for deployment: RedisDeployment) -> [RedisPreflight.ChannelProbe] {
+        let unheard = "\(RedisLockScripts.wakeupChannel):preflight-\(randomHex())"
+        let events = [RedisEventChannel.eventsChannel, RedisEventChannel.watchingChannel]
+        guard case .cluster = deployment, let name = try? LockName("preflight") else {
+            return [RedisPreflight.ChannelProbe(kind: .channel, subscribe: [RedisLockScripts.wakeupChannel, unheard] + events, publish: [unheard])]
+        }
+        let shardUnheard = RedisLockScripts.shardChannel(name, instance: "preflight-\(randomHex())")
+        return [
+            RedisPreflight.ChannelProbe(kind: .channel, subscribe: events, publish: [unheard]),
+            RedisPreflight.ChannelProbe(kind: .shardChannel, subscribe: [RedisLockScripts.shardChannel(name), shardUnheard], publish: [shardUnheard]),
+        ]
+    }
+
     /// Closes both clients and stops the upkeep loop; call it once the
     /// engine has stopped. Later calls do nothing more.
     public func shutdown() async {

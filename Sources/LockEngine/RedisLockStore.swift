@@ -35,6 +35,9 @@ public final class RedisLockStore: LockStore {
     private let metrics: LockMetrics
     /// When a failure was last logged at warning level (monotonic nanoseconds).
     private let lastWarning = Atomic<UInt64>(0)
+    /// The wake-up subscription failing again and again (a channel the
+    /// Redis user may not use, a node down) warns now and then.
+    private let subscriptionWarnings = Throttle(interval: .seconds(10))
     /// Dates Redis's grants on this process's monotonic clock.
     private let clockOffset = StoreClockOffset()
     /// Lock events to and from the other instances (RedisLockStore+Events.swift).
@@ -89,7 +92,7 @@ public final class RedisLockStore: LockStore {
         let instanceID = randomHex()
         self.instanceID = instanceID
         self.scripts = shardedWakeups ? .sharded : .classic
-        self.shardWakeups = shardedWakeups ? RedisShardWakeups(client: client, instanceID: instanceID) : nil
+        self.shardWakeups = shardedWakeups ? RedisShardWakeups(client: client, instanceID: instanceID, logger: logger) : nil
         self.replicationTimeout = replicationTimeout
         self.metrics = metrics
         self.logger = logger
@@ -101,6 +104,12 @@ public final class RedisLockStore: LockStore {
     public var canReplicate: Bool { true }
 
     nonisolated(nonsending) public func acquire(_ attempt: AcquireAttempt) async throws(LockError) -> AcquireResult {
+        try await acquire(attempt, mayLookAgain: true)
+    }
+
+    /// `mayLookAgain`: whether a Cluster waiter that had to subscribe first
+    /// may look at the queue once more (once: never a loop).
+    nonisolated(nonsending) private func acquire(_ attempt: AcquireAttempt, mayLookAgain: Bool) async throws(LockError) -> AcquireResult {
         // A waiter may be granted by a release without asking again, unless
         // its grant must be confirmed on a replica first (this call's WAIT).
         let asksWish = attempt.waiter != nil && attempt.durability == .primary
@@ -143,8 +152,8 @@ public final class RedisLockStore: LockStore {
             // A Cluster's first waiter here on the name: subscribed only
             // now, so a wake-up since the queue was joined is lost — look
             // again (the waiter keeps its place).
-            if let shardWakeups, attempt.waiter != nil, await shardWakeups.listen(on: attempt.name) {
-                return try await acquire(attempt)
+            if mayLookAgain, let shardWakeups, attempt.waiter != nil, await shardWakeups.listen(on: attempt.name) {
+                return try await acquire(attempt, mayLookAgain: false)
             }
             let hint = try hint(recheck: checked[2], wake: checked[4], except: attempt.waiter)
             return .held(holders: holders, retryAfterMs: retryAfterMs, hint: hint)
@@ -378,7 +387,14 @@ public final class RedisLockStore: LockStore {
                     }
                 }
             } catch {
-                logger.debug("wake-up subscription failed; retrying", metadata: ["error": "\(error)"])
+                guard !Task.isCancelled else { break }
+                // Without it waiters rely on rechecks and events stop: an
+                // operator must hear of a lasting failure (say, `NOPERM`).
+                if let suppressed = subscriptionWarnings.admit() {
+                    logger.warning("cannot subscribe to the wake-up channel; retrying", metadata: ["error": "\(error)", "suppressed": "\(suppressed)"])
+                } else {
+                    logger.debug("wake-up subscription failed; retrying", metadata: ["error": "\(error)"])
+                }
             }
             missed = true
             // Ended without cancellation: the client is shutting down or

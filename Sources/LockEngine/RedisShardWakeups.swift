@@ -1,5 +1,6 @@
 import LockdRedis
 import LockdTransport
+import Logging
 import Synchronization
 
 /// In a Redis Cluster, the shard channels on which one lockd instance hears
@@ -24,6 +25,10 @@ final class RedisShardWakeups: Sendable {
     private let client: RedisClient
     private let instanceID: String
     private let grace: UInt64
+    private let logger: Logger
+    /// A node that refuses the subscription (no channel permission) or is
+    /// unreachable fails every waiter's and beat's attempt: warn now and then.
+    private let failureWarnings = Throttle(interval: .seconds(10))
     private let state = Mutex(State())
 
     private struct State {
@@ -33,15 +38,16 @@ final class RedisShardWakeups: Sendable {
     }
 
     private enum Entry {
-        /// Being subscribed; these callers wait for it.
-        case subscribing(waiting: [CheckedContinuation<Void, Never>], wantedAt: UInt64)
+        /// Being subscribed; these callers wait for it (and learn whether it worked).
+        case subscribing(waiting: [CheckedContinuation<Bool, Never>], wantedAt: UInt64)
         case listening(Task<Void, Never>, wantedAt: UInt64)
     }
 
-    init(client: RedisClient, instanceID: String, grace: Duration = .seconds(2)) {
+    init(client: RedisClient, instanceID: String, grace: Duration = .seconds(2), logger: Logger) {
         self.client = client
         self.instanceID = instanceID
         self.grace = MonotonicClock.nanoseconds(grace)
+        self.logger = logger
     }
 
     /// Where messages go: `handler` gets each name's messages and
@@ -51,8 +57,11 @@ final class RedisShardWakeups: Sendable {
     }
 
     /// Makes sure this instance listens for wake-ups on `name`; true when it
-    /// did not before this call (or a subscription under way was awaited),
-    /// so that a waiter that joined the queue meanwhile should look again.
+    /// did not before this call and does now (its own subscription or one
+    /// under way that it awaited succeeded), so that a waiter that joined the
+    /// queue meanwhile should look again. False when it listened already or
+    /// the subscription failed: looking again would only fail the same way
+    /// (the next beat tries again, and then the waiters look again).
     func listen(on name: LockName) async -> Bool {
         let now = MonotonicClock.now()
         enum Step { case listening, wait, subscribe }
@@ -74,19 +83,18 @@ final class RedisShardWakeups: Sendable {
         case .listening:
             return false
         case .wait:
-            await withCheckedContinuation { continuation in
+            return await withCheckedContinuation { continuation in
                 let parked = state.withLock { state -> Bool in
                     guard case .subscribing(var waiting, let wantedAt) = state.names[name] else { return false }
                     waiting.append(continuation)
                     state.names[name] = .subscribing(waiting: waiting, wantedAt: wantedAt)
                     return true
                 }
-                if !parked { continuation.resume() }
+                // Settled meanwhile: listening now, or failed (or closed).
+                if !parked { continuation.resume(returning: listeningNames.contains(name)) }
             }
-            return true
         case .subscribe:
-            await subscribe(name)
-            return true
+            return await subscribe(name)
         }
     }
 
@@ -109,9 +117,10 @@ final class RedisShardWakeups: Sendable {
         }
         for name in missing {
             Task(executorPreference: client.subscriptionLoop) {
-                await self.subscribe(name)
-                // Wake-ups before now are lost: the waiters look again.
-                self.state.withLock { $0.handler }?(name, .resubscribed)
+                // Wake-ups before now are lost: the waiters look again — but
+                // only once listening, or a refused subscription would have
+                // every waiter look again on every beat.
+                if await self.subscribe(name) { self.state.withLock { $0.handler }?(name, .resubscribed) }
             }
         }
     }
@@ -156,27 +165,40 @@ final class RedisShardWakeups: Sendable {
             switch entry {
             case .listening(let task, _): task.cancel()
             // Their subscription, when it comes, finds no entry and ends.
-            case .subscribing(let waiting, _): for continuation in waiting { continuation.resume() }
+            case .subscribing(let waiting, _): for continuation in waiting { continuation.resume(returning: false) }
             }
         }
     }
 
-    private func subscribe(_ name: LockName) async {
-        let subscription = try? await client.subscribe(
-            to: [RedisLockScripts.shardChannel(name), RedisLockScripts.shardChannel(name, instance: instanceID)],
-            kind: .shardChannel)
-        let waiting = state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            guard case .subscribing(let waiting, let wantedAt) = state.names[name] else { return [] }
+    /// Subscribes `name`'s channels; true when this instance listens now.
+    private func subscribe(_ name: LockName) async -> Bool {
+        let subscription: RedisSubscription?
+        do {
+            subscription = try await client.subscribe(
+                to: [RedisLockScripts.shardChannel(name), RedisLockScripts.shardChannel(name, instance: instanceID)],
+                kind: .shardChannel)
+        } catch {
+            subscription = nil
+            if let suppressed = failureWarnings.admit() {
+                logger.warning("cannot subscribe to a lock's wake-up channel; its waiters rely on rechecks until it works",
+                               metadata: ["lock": "\(name.value)", "error": "\(error)", "suppressed": "\(suppressed)"])
+            } else {
+                logger.debug("cannot subscribe to a lock's wake-up channel", metadata: ["lock": "\(name.value)", "error": "\(error)"])
+            }
+        }
+        let (waiting, listening) = state.withLock { state -> ([CheckedContinuation<Bool, Never>], Bool) in
+            guard case .subscribing(let waiting, let wantedAt) = state.names[name] else { return ([], false) }
             if let subscription, !state.closed {
                 let reader = Task(executorPreference: client.subscriptionLoop) { await self.read(subscription, of: name) }
                 state.names[name] = .listening(reader, wantedAt: wantedAt)
-            } else {
-                // Failed (a node unreachable): the next waiter or beat tries again.
-                state.names[name] = nil
+                return (waiting, true)
             }
-            return waiting
+            // Failed (a node unreachable, or refusing): the next beat tries again.
+            state.names[name] = nil
+            return (waiting, false)
         }
-        for continuation in waiting { continuation.resume() }
+        for continuation in waiting { continuation.resume(returning: listening) }
+        return listening
     }
 
     private func read(_ subscription: RedisSubscription, of name: LockName) async {

@@ -15,7 +15,7 @@ public struct RedisError: Error, Sendable, Hashable, CustomStringConvertible {
         private let name: String
         private init(_ name: String) { self.name = name }
 
-        /// Redis answered with an error reply (`-ERR`, `-WRONGTYPE`, `-NOPERM`,
+        /// Redis answered with an error reply (`-ERR`, `-WRONGTYPE`,
         /// `-OOM`, `-NOSCRIPT`, …); the command did not run.
         public static let refused = Kind("refused")
         /// Redis cannot serve now but may soon (`-LOADING`, `-BUSY`, `-TRYAGAIN`,
@@ -48,6 +48,9 @@ public struct RedisError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let shutDown = Kind("shutDown")
         /// The configuration (such as the URL) is not usable.
         public static let invalidConfiguration = Kind("invalidConfiguration")
+        /// Redis's ACL does not let the configured user run a command or use
+        /// a key or channel (`-NOPERM`); the command did not run.
+        public static let permissionDenied = Kind("permissionDenied")
 
         public var description: String { name }
 
@@ -65,6 +68,7 @@ public struct RedisError: Error, Sendable, Hashable, CustomStringConvertible {
             case .protocolViolation: "Redis broke the protocol"
             case .cancelled: "the call was cancelled"
             case .shutDown: "the Redis client is shut down"
+            case .permissionDenied: "Redis's ACL does not allow it"
             default: "the Redis settings are unusable"
             }
         }
@@ -93,6 +97,8 @@ public struct RedisError: Error, Sendable, Hashable, CustomStringConvertible {
             return RedisError(.retryable, code: code, message: message)
         case "WRONGPASS", "NOAUTH":
             return RedisError(.authenticationFailed, code: code, message: message)
+        case "NOPERM":
+            return RedisError(.permissionDenied, code: code, message: message)
         default:
             return RedisError(.refused, code: code, message: message)
         }
@@ -101,10 +107,10 @@ public struct RedisError: Error, Sendable, Hashable, CustomStringConvertible {
     /// Whether Redis (or the configuration) refuses lockd in a way that no
     /// retry can mend until a setting changes: credentials, the database
     /// index, a certificate that fails verification, TLS against plaintext,
-    /// unusable TLS files.
+    /// unusable TLS files, an ACL that withholds what lockd needs.
     public var needsSettingsFixed: Bool {
         switch kind {
-        case .authenticationFailed, .databaseRejected, .tlsVerificationFailed, .tlsMismatch, .invalidConfiguration: true
+        case .authenticationFailed, .databaseRejected, .tlsVerificationFailed, .tlsMismatch, .invalidConfiguration, .permissionDenied: true
         default: false
         }
     }
@@ -115,7 +121,7 @@ public struct RedisError: Error, Sendable, Hashable, CustomStringConvertible {
     public var isServerUnavailable: Bool {
         switch kind {
         case .unreachable, .timeout, .retryable, .authenticationFailed, .databaseRejected, .tlsVerificationFailed,
-             .tlsMismatch, .protocolViolation, .shutDown, .invalidConfiguration: true
+             .tlsMismatch, .protocolViolation, .shutDown, .invalidConfiguration, .permissionDenied: true
         case .refused: code == "OOM"
         default: false
         }

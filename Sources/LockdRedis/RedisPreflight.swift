@@ -1,4 +1,5 @@
 import LockdTransport
+import RESP
 import Logging
 
 /// One connection attempt before a service starts, to tell what can never
@@ -10,6 +11,11 @@ import Logging
 /// lockd stops at start. Redis that cannot be reached (down, a name that does
 /// not resolve yet, a firewall) is ``Verdict/unreachable(_:)``: lockd starts
 /// and its client keeps retrying.
+///
+/// Given ``ChannelProbe``s, it then subscribes to and publishes on the
+/// caller's channels: an ACL user without those channels (Redis 7's default
+/// `acl-pubsub-default resetchannels`) is ``Verdict/refused(_:)`` too, as
+/// the caller's wake-ups could never arrive.
 ///
 /// A TLS attempt that fails without a verdict (a plaintext Redis lets a TLS
 /// hello hang, or answers it with bytes that are not TLS) is tried again in
@@ -33,17 +39,39 @@ public enum RedisPreflight {
         case refused(RedisError)
     }
 
+    /// Channels the caller will use, to try once Redis has answered.
+    public struct ChannelProbe: Sendable {
+        /// `.channel` (`SUBSCRIBE`/`PUBLISH`) or `.shardChannel` (`SSUBSCRIBE`/`SPUBLISH`).
+        public var kind: RedisSubscriptionKind
+        /// Subscribed, then unsubscribed.
+        public var subscribe: [String]
+        /// Each gets an empty message: name channels nobody listens on.
+        public var publish: [String]
+
+        /// A probe of `kind`'s channels.
+        public init(kind: RedisSubscriptionKind, subscribe: [String], publish: [String]) {
+            self.kind = kind
+            self.subscribe = subscribe
+            self.publish = publish
+        }
+    }
+
     /// Connects once (handshake included) and tells what happened. For a
     /// single server (``RedisDeployment/server``); a Sentinel or Cluster
     /// configuration is tried as given, without the mismatch probes.
-    /// - Parameter timeout: for the connection and for each probe; the check
-    ///   takes at most about twice this.
-    public static func check(_ configuration: RedisConfiguration, timeout: Duration = .seconds(2)) async -> Verdict {
+    /// - Parameters:
+    ///   - timeout: for the connection and for each probe; the check takes
+    ///     at most about twice this.
+    ///   - channels: tried once Redis answered; one refused (`NOPERM`) is a
+    ///     ``RedisError/Kind/permissionDenied`` refusal.
+    public static func check(
+        _ configuration: RedisConfiguration, timeout: Duration = .seconds(2), channels: [ChannelProbe] = []
+    ) async -> Verdict {
         guard let loops = try? EventLoopGroup(loopCount: 1, namePrefix: "lockd-preflight") else {
             return .unreachable(RedisError(.unreachable, message: "no event loop to check Redis from"))
         }
         defer { loops.shutdown() }
-        let first = await attempt(configuration, timeout: timeout, on: loops)
+        let first = await attempt(configuration, timeout: timeout, channels: channels, on: loops)
         guard let error = first else { return .ready }
         if error.needsSettingsFixed { return .refused(error) }
         if let mismatch = await mismatch(configuration, after: error, timeout: timeout, on: loops) { return .refused(mismatch) }
@@ -75,8 +103,11 @@ public enum RedisPreflight {
         return RedisError(.tlsMismatch, message: "Redis at \(endpoint) speaks TLS: use a rediss:// URL (trusting the CA that signed its certificate)")
     }
 
-    /// One connection and `PING`; nil when Redis answered.
-    private static func attempt(_ configuration: RedisConfiguration, timeout: Duration, on loops: EventLoopGroup) async -> RedisError? {
+    /// One connection and `PING`, then the channel probes; nil when Redis
+    /// answered and allowed them.
+    private static func attempt(
+        _ configuration: RedisConfiguration, timeout: Duration, channels: [ChannelProbe] = [], on loops: EventLoopGroup
+    ) async -> RedisError? {
         var configuration = configuration
         configuration.connectionsPerLoop = 1
         configuration.connectTimeout = timeout
@@ -88,11 +119,27 @@ public enum RedisPreflight {
                                  logger: Logger(label: "lockd.redis.preflight", factory: { _ in SwiftLogNoOpLogHandler() }))
         do {
             try await client.ping()
+            for probe in channels { try await check(probe, on: client) }
             await client.shutdown()
             return nil
         } catch {
             await client.shutdown()
             return error
+        }
+    }
+
+    private static func check(_ probe: ChannelProbe, on client: RedisClient) async throws(RedisError) {
+        let publish: RESPBulk = probe.kind == .shardChannel ? "SPUBLISH" : "PUBLISH"
+        do {
+            if !probe.subscribe.isEmpty { try await client.subscribe(to: probe.subscribe, kind: probe.kind).cancel() }
+            for channel in probe.publish {
+                _ = try await client.send(RedisCommand([publish, .string(channel), ""]), route: .key(channel))
+            }
+        } catch where error.kind == .permissionDenied {
+            let channels = (probe.subscribe + probe.publish).joined(separator: ", ")
+            throw RedisError(.permissionDenied, code: error.code, message:
+                "the Redis user may not \(probe.kind == .shardChannel ? "SSUBSCRIBE or SPUBLISH" : "SUBSCRIBE or PUBLISH") on \(channels)"
+                + " (\(error.message)); grant them in its ACL, for example with `&lockd:*`")
         }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import LockEngine
 import LockdAPI
 import LockdHTTP
 import LockdRedis
@@ -142,10 +143,15 @@ struct LockdCommand: AsyncParsableCommand {
     static func checkRedis(url: String, settings: Settings, logger: Logger) async throws {
         var configuration = try RedisConfiguration(url: url)
         if configuration.tls != nil { configuration.tls = settings.redisTLS }
+        let verdict = await RedisPreflight.check(configuration, channels: RedisLockBackend.channelProbes(for: configuration.deployment))
         // One server: one attempt says it all. Sentinels and clusters are
-        // found over several connections that the client keeps retrying.
-        guard case .server = configuration.deployment else { return }
-        switch await RedisPreflight.check(configuration) {
+        // found over several connections that the client keeps retrying:
+        // only an ACL that withholds lockd's channels, which no retry mends,
+        // stops lockd there.
+        if case .server = configuration.deployment {} else {
+            guard case .refused(let error) = verdict, error.kind == .permissionDenied else { return }
+        }
+        switch verdict {
         case .ready:
             return
         case .unreachable(let error):
@@ -164,6 +170,7 @@ struct LockdCommand: AsyncParsableCommand {
         case .tlsVerificationFailed:
             "--redis-tls-ca-file / LOCKD_REDIS_TLS_CA_FILE (or --redis-tls-cert-file and --redis-tls-key-file), or the host of --redis / LOCKD_REDIS_URL"
         case .invalidConfiguration: "--redis-tls-* / LOCKD_REDIS_TLS_*"
+        case .permissionDenied: "the ACL of the Redis user in --redis / LOCKD_REDIS_URL"
         default: "--redis / LOCKD_REDIS_URL (its user and password)"
         }
     }

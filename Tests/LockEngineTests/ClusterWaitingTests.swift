@@ -276,4 +276,41 @@ import Testing
             try await waiting.engine.release(name, token: grant.lease.token)
         }
     }
+
+    /// A Redis user that may not use lockd's shard channels (Redis 7 gives
+    /// a new ACL user none): a Cluster waiter cannot subscribe, and waits
+    /// out its wait on rechecks — it does not look at its queue again and
+    /// again, which never let it park (nor answer).
+    @Test func aWaiterWhoseShardSubscriptionIsRefusedIsAnsweredWhenItsWaitEnds() async throws {
+        let cluster = try await offThePool { try RedisClusterFixture.shared() }
+        try await offThePool { try cluster.waitUntilHealthy(within: .seconds(30)) }
+        let user = "no-channels-\(UInt32.random(in: 0...UInt32.max))"
+        let password = "pw-\(UInt64.random(in: 0...UInt64.max))"
+        let ports = cluster.nodes.map(\.port)
+        await offThePool {
+            for port in ports { _ = RedisAdminClient.call(port: port, "ACL", "SETUSER", user, "on", ">\(password)", "~*", "+@all", "resetchannels") }
+        }
+        defer { for port in ports { _ = RedisAdminClient.call(port: port, "ACL", "DELUSER", user) } }
+        let url = cluster.url.replacingOccurrences(of: "redis+cluster://", with: "redis+cluster://\(user):\(password)@")
+        let loops = try EventLoopGroup(loopCount: 1, namePrefix: "cluster-no-channels")
+        defer { loops.shutdown() }
+        let instance = try ClusterInstance(configuration: try RedisConfiguration(url: url), loops: loops)
+        try await retrying(within: .seconds(10)) { try await instance.engine.checkReady() }
+        let name = try LockName(uniqueLockName())
+        let lease = try await instance.engine.acquire(AcquireRequest(name: name, ttlMs: 30_000))
+        let waiter = Task { try await instance.engine.acquire(AcquireRequest(name: name, ttlMs: 30_000, waitMs: 1_000)) }
+        // Looping, it would never answer: cancel it after far longer than its wait.
+        let watchdog = Task {
+            try await Task.sleep(for: .seconds(20))
+            waiter.cancel()
+        }
+        let outcome = await waiter.result
+        watchdog.cancel()
+        switch outcome {
+        case .failure(LockError.lockHeld(let holders, _)): #expect(holders.map(\.fence) == [lease.lease.fence])
+        default: Issue.record("the waiter was answered \(outcome), not lock-held when its wait ended")
+        }
+        _ = try? await instance.engine.release(name, token: lease.lease.token)
+        await instance.stop()
+    }
 }

@@ -86,4 +86,27 @@ import Testing
         #expect(errors.allSatisfy { !$0.contains(Self.password) })
         await lockd.stop()
     }
+
+    /// Redis 7 gives a new ACL user no channels (`acl-pubsub-default
+    /// resetchannels`): lockd would get no wake-ups, so it stops at start
+    /// naming the ACL; with `&lockd:*` granted it serves.
+    @Test func aRedisUserWithoutLockdsChannelsStopsLockdAtStart() async throws {
+        let redis = try await offThePool { try RedisServerFixture.start() }
+        defer { redis.stop() }
+        let password = Self.password
+        _ = try await offThePool { [port = redis.port] in
+            try RedisAdmin(port: port).call("ACL", "SETUSER", "locker", "on", ">\(password)", "~*", "+@all", "resetchannels")
+        }
+        let url = "redis://locker:\(password)@127.0.0.1:\(redis.port)"
+        let (termination, output) = try await LockdProcess.runToExit(["--redis", url, "--listen", "127.0.0.1:0"], timeout: .seconds(15))
+        #expect(termination == .exited(64), "\(String(describing: termination)): \(output)")
+        #expect(output.contains("ACL") && output.contains("SUBSCRIBE") && output.contains("lockd:waiting"), "\(output)")
+        #expect(!output.contains(password) && !output.contains("permissionDenied"), "\(output)")
+        #expect(!output.contains("lockd listening"), "lockd served: \(output)")
+
+        _ = try await offThePool { [port = redis.port] in try RedisAdmin(port: port).call("ACL", "SETUSER", "locker", "&lockd:*") }
+        let lockd = try await LockdProcess.start(["--redis", url])
+        #expect(try await eventually(within: .seconds(5)) { try await lockd.request("GET", "/readyz").status == 200 })
+        await lockd.stop()
+    }
 }
