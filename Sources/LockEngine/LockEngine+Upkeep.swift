@@ -64,10 +64,13 @@ extension LockEngine {
     /// Hands the waiters a hint names their grants, wakes the others, and
     /// sets the name's recheck.
     func follow(_ hint: WaitHint, on name: LockName, isOrdered: Bool) {
-        // Each grant is announced once, so one for a waiter no longer here
-        // was never delivered: it goes back. A plain wake-up's waiter may
-        // have collected one: only its queue entry goes.
-        let strays = hint.granted.filter { !waiters.wake($0.waiter, as: .granted($0)) }.map { Stray(name: name, waiter: $0.waiter, reclaimingGrant: true) }
+        // A grant for a waiter no longer here was never delivered — unless
+        // this is a duplicate of its announcement (pub/sub may repeat one):
+        // the others go back. A plain wake-up's waiter may have collected
+        // one: only its queue entry goes.
+        let strays = hint.granted
+            .filter { !waiters.wake($0.waiter, as: .granted($0)) && !deliveredGrants.contains($0.waiter) }
+            .map { Stray(name: name, waiter: $0.waiter, reclaimingGrant: true) }
             + hint.wake.filter { !waiters.wake($0) }.map { Stray(name: name, waiter: $0) }
         if !strays.isEmpty {
             pendingUpkeep.withLock { $0.strays.formUnion(strays) }

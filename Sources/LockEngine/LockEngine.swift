@@ -28,6 +28,9 @@ public final class LockEngine: Sendable {
     public let events: LockEventHub
     /// Wakes the expiry task when a watched lease may expire sooner.
     let expiryBell: Doorbell
+    /// Waiters whose handed grant reached its client: a duplicate wake-up
+    /// for one must not give its lease back (see ``follow(_:on:isOrdered:)``).
+    let deliveredGrants = DeliveredGrants()
 
     /// Creates an engine over `store`; `loops` runs its timers.
     /// - Parameter upkeepLoop: times the liveness beat; give it a loop that
@@ -260,7 +263,10 @@ public final class LockEngine: Sendable {
             case .woken, .timer, .recheck:
                 continue
             case .granted(let handed):
-                if let grant = await deliverable(handed, for: request, token: token) { return grant }
+                if let grant = await deliverable(handed, for: request, token: token) {
+                    deliveredGrants.insert(waiter)
+                    return grant
+                }
                 // Released again; the queue no longer holds this waiter.
                 if Task.isCancelled { throw .cancelled }
                 continue
