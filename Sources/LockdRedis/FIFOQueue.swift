@@ -54,4 +54,13 @@ struct FIFOQueue<Element> {
         guard let index = storage[head...].firstIndex(where: predicate) else { return nil }
         return body(&storage[index])
     }
+
+    /// Removes and returns the first element matching `predicate`, letting
+    /// `adjust` change each element after it (given the removed one).
+    mutating func remove(where predicate: (Element) -> Bool, adjustingLater adjust: (Element, inout Element) -> Void) -> Element? {
+        guard let index = storage[head...].firstIndex(where: predicate) else { return nil }
+        let removed = storage.remove(at: index)
+        for later in index..<storage.count { adjust(removed, &storage[later]) }
+        return removed
+    }
 }

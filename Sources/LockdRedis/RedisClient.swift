@@ -191,8 +191,8 @@ public final class RedisClient: Sendable {
     }
 
     /// Runs `submit` on `router`'s loop and waits for the reply it is given;
-    /// a cancelled caller returns at once and poisons the connection if its
-    /// command was already written.
+    /// a cancelled caller returns at once, and its command is never sent if
+    /// none of it was written yet (else its reply is read and dropped).
     ///
     /// Always inlined: a nested async call costs the runtime two executor
     /// checks, which shows at hundreds of thousands of calls per second.

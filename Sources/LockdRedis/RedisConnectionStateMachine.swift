@@ -13,7 +13,8 @@ import RESP
 /// order; push frames never are; a command that times out after being
 /// written closes the connection, failing every other command that was
 /// waiting on it, so no late reply can reach a later caller; a command whose
-/// caller is cancelled keeps its place, and its reply is dropped.
+/// caller is cancelled before any of its bytes were written is never sent,
+/// one already (partly) written keeps its place and its reply is dropped.
 struct RedisConnectionStateMachine<Waiter> {
     enum State: Equatable {
         /// Not started; the first command starts it.
@@ -83,9 +84,14 @@ struct RedisConnectionStateMachine<Waiter> {
         /// match commands by order), then dropped.
         var waiter: Waiter?
         let deadline: UInt64
+        /// Offset in this connection's byte stream where its bytes begin:
+        /// until that many are written, none of them is.
+        var start: UInt64
         /// Offset in this connection's byte stream where the (first) command
         /// ends: once that many bytes are written, the server may have run it.
-        let end: UInt64
+        var end: UInt64
+        /// Offset where its bytes (a pipeline's last command) end.
+        var last: UInt64
         var replies: Int
         /// Whether this is a pipeline, whose replies are gathered into one array.
         var isPipeline = false
@@ -259,14 +265,33 @@ struct RedisConnectionStateMachine<Waiter> {
     }
 
     /// The caller of command `id` gave up: it is resumed at once. A command
-    /// not yet written is dropped; one already written stays in line, its
-    /// reply read and dropped when it comes, so the connection and every
-    /// other command on it carry on (one HTTP client hanging up must not
-    /// fail the requests of all the others).
+    /// none of whose bytes were written yet (held for the connection, or
+    /// queued for a flush still to come) is dropped — never sent, so it
+    /// cannot run after whatever the caller does next to make up for it; one
+    /// already (partly) written stays in line, its reply read and dropped when
+    /// it comes, so the connection and every other command on it carry on
+    /// (one HTTP client hanging up must not fail the requests of all the others).
     mutating func cancel(id: UInt64, now: UInt64) -> Action {
         let cancelled = RedisError(.cancelled, message: "the caller was cancelled")
         if let entry = held.remove(where: { $0.id == id }) {
             return .fail(entry.waiter, cancelled)
+        }
+        let written = writtenTotal
+        let unwritten = pending.remove(where: { $0.id == id && $0.waiter != nil && $0.start >= written }) { removed, later in
+            let count = removed.last - removed.start
+            later.start -= count
+            later.end -= count
+            later.last -= count
+        }
+        if let unwritten, let waiter = unwritten.waiter {
+            let from = outboundStart + Int(unwritten.start - written)
+            outbound.removeSubrange(from..<from + Int(unwritten.last - unwritten.start))
+            enqueuedTotal -= unwritten.last - unwritten.start
+            if outboundStart == outbound.count {
+                outbound.removeAll(keepingCapacity: true)
+                outboundStart = 0
+            }
+            return .fail(waiter, cancelled)
         }
         let waiter = pending.withFirst(where: { $0.id == id }) { entry in
             defer { entry.waiter = nil }
@@ -369,9 +394,11 @@ struct RedisConnectionStateMachine<Waiter> {
         switch submission {
         case .command(let arguments, let replies):
             if settings.isSubscriber { noteShardUnsubscribes(arguments) }
+            let start = UInt64(outbound.count - outboundStart) + writtenTotal
             encode(arguments)
-            pending.append(Pending(id: id, waiter: waiter, deadline: deadline, end: enqueuedTotal, replies: replies))
+            pending.append(Pending(id: id, waiter: waiter, deadline: deadline, start: start, end: enqueuedTotal, last: enqueuedTotal, replies: replies))
         case .pipeline(let commands):
+            let start = UInt64(outbound.count - outboundStart) + writtenTotal
             var firstEnd: UInt64?
             for command in commands {
                 encode(command)
@@ -380,7 +407,7 @@ struct RedisConnectionStateMachine<Waiter> {
             var gathered: [RESPValue] = []
             gathered.reserveCapacity(commands.count)
             pending.append(Pending(
-                id: id, waiter: waiter, deadline: deadline, end: firstEnd ?? enqueuedTotal,
+                id: id, waiter: waiter, deadline: deadline, start: start, end: firstEnd ?? enqueuedTotal, last: enqueuedTotal,
                 replies: commands.count, isPipeline: true, gathered: gathered))
         }
     }

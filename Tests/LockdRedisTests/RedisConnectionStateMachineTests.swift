@@ -244,6 +244,47 @@ import Testing
         #expect(failing.isEmpty)
     }
 
+    /// A command cancelled before its flush (the loop defers writing) must
+    /// never reach Redis: whatever its caller does to make up for it (a
+    /// release after a cancelled acquire) could otherwise run first.
+    @Test func aCancelledCommandNotYetWrittenIsNeverSentAndLaterOnesStayInLine() {
+        var machine = Self.readyMachine()
+        _ = machine.send(["GET", "a"], id: 1, waiter: 1, now: 0)
+        _ = machine.send(["SET", "b", "1"], id: 2, waiter: 2, now: 0)
+        _ = machine.sendPipeline([["GET", "c"], ["GET", "d"]], id: 3, waiter: 3, now: 0)
+        _ = machine.send(["GET", "e"], id: 4, waiter: 4, now: 0)
+        guard case .fail(2, let error) = machine.cancel(id: 2, now: 0) else { Issue.record("cancelled caller resumed"); return }
+        #expect(error.kind == .cancelled)
+        guard case .fail(3, _) = machine.cancel(id: 3, now: 0) else { Issue.record("cancelled pipeline resumed"); return }
+        #expect(Self.drain(&machine) == [["GET", "a"], ["GET", "e"]])
+        guard case .succeed(1, _) = machine.received(.bulkString(Array("a".utf8)), now: 0) else { Issue.record("a matched"); return }
+        guard case .succeed(4, _) = machine.received(.bulkString(Array("e".utf8)), now: 0) else { Issue.record("e matched"); return }
+
+        // Partly written: it must go out whole, and its reply is dropped.
+        _ = machine.send(["GET", "f"], id: 5, waiter: 5, now: 0)
+        _ = machine.send(["GET", "g"], id: 6, waiter: 6, now: 0)
+        machine.wrote(3)
+        guard case .fail(5, _) = machine.cancel(id: 5, now: 0) else { Issue.record("partly written caller resumed"); return }
+        let rest = machine.withUnwrittenBytes { Array($0) }
+        machine.wrote(rest.count)
+        #expect(rest.count > 3 && String(decoding: rest, as: UTF8.self).contains("$1\r\nf\r\n"))
+        guard case .none = machine.received(.bulkString(Array("f".utf8)), now: 0) else { Issue.record("f dropped"); return }
+        guard case .succeed(6, _) = machine.received(.bulkString(Array("g".utf8)), now: 0) else { Issue.record("g matched"); return }
+
+        // Offsets after a removal still tell what may have run.
+        _ = machine.send(["GET", "h"], id: 7, waiter: 7, now: 0)
+        _ = machine.send(["GET", "i"], id: 8, waiter: 8, now: 0)
+        _ = machine.send(["GET", "j"], id: 9, waiter: 9, now: 0)
+        _ = machine.cancel(id: 7, now: 0)
+        let unwritten = machine.withUnwrittenBytes { Array($0) }
+        machine.wrote(unwritten.count / 2)  // "i" written, "j" not
+        guard case .disconnect(_, let failing, _) = machine.closed(RedisError(.unreachable, message: "reset"), now: 0) else {
+            Issue.record("closed"); return
+        }
+        #expect(failing.map(\.0) == [8, 9])
+        #expect(failing.map(\.1.kind) == [.unreachable, .retryable])
+    }
+
     @Test func failedAttemptsBackOffExponentiallyWithJitterAndCommandsFailFast() {
         var machine = Self.machine()
         _ = machine.start(now: 0)
