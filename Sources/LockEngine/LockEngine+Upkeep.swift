@@ -14,6 +14,26 @@ extension LockEngine {
         /// Queue entries of this process that no waiter owns any more (a
         /// waiter put back just as it was granted): they would block the queue.
         var strays: Set<Stray> = []
+        /// Leases granted to callers that had gone, whose release failed.
+        var givenBack: [GivenBack] = []
+    }
+
+    struct GivenBack {
+        var name: LockName
+        var token: LeaseToken
+    }
+
+    /// At most this many leases wait to be given back; past it the oldest
+    /// is left to its TTL (the store has been gone for a long time).
+    static let givenBackLimit = 10_000
+
+    /// Releases `token`'s lease on `name` from the upkeep task, once the store serves.
+    func giveBackLater(_ name: LockName, token: LeaseToken) {
+        pendingUpkeep.withLock { upkeep in
+            if upkeep.givenBack.count >= Self.givenBackLimit { upkeep.givenBack.removeFirst() }
+            upkeep.givenBack.append(GivenBack(name: name, token: token))
+        }
+        upkeep.ring()
     }
 
     struct Stray: Hashable {
@@ -115,6 +135,7 @@ extension LockEngine {
             await upkeep.wait(upTo: .nanoseconds(Int64(nextBeat > now ? nextBeat - now : 0)))
             guard !Task.isCancelled else { return }
             await removeStrays()
+            await giveBack()
             let names = waiters.names
             guard !names.isEmpty else {
                 pendingUpkeep.withLock { upkeep in
@@ -189,6 +210,26 @@ extension LockEngine {
             _ = storeFailed()
             logger.debug("could not reconcile waiters; trying again", metadata: ["error": "\(error)"])
             return nil
+        }
+    }
+
+    /// Releases what ``giveBackLater(_:token:)`` queued; what still fails
+    /// stays for the next beat.
+    private func giveBack() async {
+        let leases = pendingUpkeep.withLock { upkeep in
+            defer { upkeep.givenBack = [] }
+            return upkeep.givenBack
+        }
+        for (index, lease) in leases.enumerated() {
+            do {
+                _ = try await store.release(lease.name, token: lease.token)
+            } catch {
+                pendingUpkeep.withLock { upkeep in
+                    upkeep.givenBack.insert(contentsOf: leases[index...], at: 0)
+                    upkeep.givenBack.removeFirst(max(0, upkeep.givenBack.count - Self.givenBackLimit))
+                }
+                return
+            }
         }
     }
 

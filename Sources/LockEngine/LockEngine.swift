@@ -370,9 +370,15 @@ public final class LockEngine: Sendable {
         }
     }
 
+    /// Gives back a lease no client will have, even from a cancelled task;
+    /// when the store cannot be told now, the upkeep task tells it later
+    /// (a lease must not outlive its caller by its whole TTL).
     private func releaseQuietly(_ name: LockName, token: LeaseToken) async {
         let store = store
-        await Task { _ = try? await store.release(name, token: token) }.value
+        let released = await Task { (try? await store.release(name, token: token)) != nil }.value
+        guard !released else { return }
+        logger.debug("could not give back a grant; trying again in the background", metadata: ["lock.name": "\(name)"])
+        giveBackLater(name, token: token)
     }
 
     // MARK: Validation

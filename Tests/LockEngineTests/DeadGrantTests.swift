@@ -59,22 +59,46 @@ import Testing
             #expect(try await inner.status(of: name).holders.map(\.fence) == [grant.lease.fence])
         }
     }
+
+    /// A grant that reaches a caller who has gone is given back; when the
+    /// store cannot take it back just then, it is given back once it can —
+    /// not left for its whole TTL.
+    @Test(arguments: StoreKind.allCases)
+    func aGrantForAGoneCallerIsGivenBackOnceTheStoreServesAgain(store: StoreKind) async throws {
+        try await store.withEngine { _, inner in
+            let slow = StalledStore(inner, stalls: 1, stall: .seconds(60), releaseFailures: 1)
+            let loops = try EventLoopGroup(loopCount: 1)
+            defer { loops.shutdown() }
+            let engine = LockEngine(store: slow, loops: loops, logger: .init(label: "test"))
+            let runner = Task { await engine.run() }
+            defer { runner.cancel() }
+            let name = try LockName(uniqueLockName())
+            let caller = Task { try await engine.acquire(AcquireRequest(name: name, ttlMs: 60_000)) }
+            // Granted in the store; the caller hangs up before it is answered.
+            #expect(await eventually(within: .seconds(10)) { slow.grantsSeen.count == 1 })
+            caller.cancel()
+            await #expect(throws: LockError.self) { try await caller.value }
+            let freed = try await eventually(within: .seconds(10)) { try await inner.status(of: name).isHeld == false }
+            #expect(freed, "the lease was left for its TTL")
+        }
+    }
 }
 
 /// Passes every call to a real store, but stalls after the first `stalls`
 /// grants — as if lockd were paused between the store's answer and its own —
-/// and with `thenFail` reports them unavailable, as if the reply were lost.
+/// and with `thenFail` reports them unavailable, as if the reply were lost;
+/// its first `releaseFailures` releases fail unsent, as in an outage.
 final class StalledStore: LockStore {
     private let inner: any LockStore
     private let stall: Duration
     private let thenFail: Bool
-    private let state: Mutex<(remaining: Int, grants: [Lease])>
+    private let state: Mutex<(remaining: Int, grants: [Lease], releaseFailures: Int)>
 
-    init(_ inner: any LockStore, stalls: Int, stall: Duration, thenFail: Bool = false) {
+    init(_ inner: any LockStore, stalls: Int, stall: Duration, thenFail: Bool = false, releaseFailures: Int = 0) {
         self.inner = inner
         self.stall = stall
         self.thenFail = thenFail
-        self.state = Mutex((stalls, []))
+        self.state = Mutex((stalls, [], releaseFailures))
     }
 
     var grantsSeen: [Lease] { state.withLock { $0.grants } }
@@ -97,7 +121,12 @@ final class StalledStore: LockStore {
         try await inner.renew(name, token: token, ttlMs: ttlMs, durability: durability)
     }
     nonisolated(nonsending) func release(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool {
-        try await inner.release(name, token: token)
+        let fails = state.withLock { state in
+            defer { state.releaseFailures = max(0, state.releaseFailures - 1) }
+            return state.releaseFailures > 0
+        }
+        if fails { throw .unavailable("the store is unavailable") }
+        return try await inner.release(name, token: token)
     }
     func forceRelease(_ name: LockName, fence: Int64) async throws(LockError) -> LeaseToken? {
         try await inner.forceRelease(name, fence: fence)
