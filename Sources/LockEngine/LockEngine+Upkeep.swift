@@ -134,34 +134,36 @@ extension LockEngine {
             let now = MonotonicClock.now()
             await upkeep.wait(upTo: .nanoseconds(Int64(nextBeat > now ? nextBeat - now : 0)))
             guard !Task.isCancelled else { return }
-            await removeStrays()
-            await giveBack()
             let names = waiters.names
-            guard !names.isEmpty else {
+            // The beat first: removals, however many, must not delay it past
+            // the liveness window. (Rung early — a reconnection, a stray —
+            // no beat is due yet.)
+            var beatFailed = false
+            if names.isEmpty {
                 pendingUpkeep.withLock { upkeep in
                     upkeep.reconcileAll = false
                     upkeep.reconcileNames = []
                 }
                 nextBeat = MonotonicClock.now() + beatInterval
-                continue
-            }
-            // Rung early (a reconnection, a stray): no beat is due yet.
-            if MonotonicClock.now() >= nextBeat {
+            } else if MonotonicClock.now() >= nextBeat {
                 nextBeat = MonotonicClock.now() + beatInterval
                 do {
                     let kept = try await store.beat(names: names)
                     storeServed()
                     if !kept { pendingUpkeep.withLock { $0.reconcileAll = true } }
                 } catch {
+                    beatFailed = true
                     if storeFailed() == nil {
                         // Parked waiters would sleep through the outage until
                         // their waits ran out: wake them to answer 503.
                         logger.debug("the lock store is still unavailable; waking waiters", metadata: ["error": "\(error)"])
                         waiters.wakeAll()
                     }
-                    continue
                 }
             }
+            await removeStrays()
+            await giveBack()
+            guard !names.isEmpty, !beatFailed else { continue }
             let (reconcileAll, reconcileNames) = pendingUpkeep.withLock { upkeep in
                 defer {
                     upkeep.reconcileAll = false
@@ -233,18 +235,39 @@ extension LockEngine {
         }
     }
 
+    /// Removes the stray entries, up to ``strayConcurrency`` at once (they
+    /// pipeline on the store's connections rather than take a round trip
+    /// each); those that fail stay for the next beat.
     private func removeStrays() async {
-        let strays = pendingUpkeep.withLock { upkeep in
+        var strays = pendingUpkeep.withLock { upkeep in
             defer { upkeep.strays = [] }
             return upkeep.strays
-        }
-        for stray in strays {
-            do {
-                try await store.removeWaiter(stray.waiter, from: stray.name, reclaimingGrant: stray.reclaimingGrant)
-            } catch {
-                pendingUpkeep.withLock { _ = $0.strays.insert(stray) }
+        }[...]
+        let store = store
+        while !strays.isEmpty {
+            let batch = strays.prefix(Self.strayConcurrency)
+            strays = strays.dropFirst(batch.count)
+            let failed = await withTaskGroup(of: Stray?.self) { group in
+                for stray in batch {
+                    group.addTask {
+                        do {
+                            try await store.removeWaiter(stray.waiter, from: stray.name, reclaimingGrant: stray.reclaimingGrant)
+                            return nil
+                        } catch {
+                            return stray
+                        }
+                    }
+                }
+                return await group.reduce(into: [Stray]()) { failed, stray in if let stray { failed.append(stray) } }
+            }
+            guard failed.isEmpty else {
+                // The store is out: keep the rest for the next beat.
+                pendingUpkeep.withLock { $0.strays.formUnion(failed + strays) }
                 return
             }
         }
     }
+
+    /// How many stray removals are in flight at once.
+    static let strayConcurrency = 64
 }
