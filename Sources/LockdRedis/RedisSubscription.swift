@@ -5,7 +5,8 @@ import Synchronization
 /// The sequence ends when the subscription is cancelled (``cancel()``, the
 /// consuming task being cancelled, or the subscription being released) or
 /// the client shuts down. It buffers up to 10 000 undelivered events, then
-/// drops the oldest.
+/// drops the oldest and yields `.resubscribed` after the newest (messages
+/// were lost, as after a reconnect).
 ///
 /// ```swift
 /// let subscription = try await client.subscribe(to: ["lock:orders"])

@@ -1,4 +1,5 @@
 import LockdTransport
+import Logging
 import RESP
 
 /// The client's pub/sub: each name subscribed on the node that serves it —
@@ -16,6 +17,8 @@ final class RoutedSubscriber: Sendable {
 
     let loop: EventLoop
     private let factory: ConnectionFactory
+    /// A consumer too slow for its buffer loses messages: warn now and then.
+    private let overflowWarnings = Throttle(interval: .seconds(10))
     private let healthCheckInterval: Duration
     private let state: LoopBound<State>
 
@@ -316,7 +319,17 @@ final class RoutedSubscriber: Sendable {
 
     private func deliver(_ message: RedisPubSubMessage, kind: RedisSubscriptionKind) {
         for sink in state.value.subscriptions.sinks(for: message, kind: kind) {
-            sink.yield(.message(message))
+            guard case .dropped = sink.yield(.message(message)) else { continue }
+            // The buffer is full and lost its oldest message: as after a
+            // reconnect, the consumer must look again at whatever the
+            // messages announce. The mark goes after the newest message, so
+            // it outlives the ones it stands for (a mark per lost message,
+            // as the sequence keeps no state per consumer here).
+            sink.yield(.resubscribed)
+            if let suppressed = overflowWarnings.admit() {
+                factory.logger.warning("a subscriber fell behind and lost messages; it was told to look again",
+                                       metadata: ["channel": "\(message.channel)", "suppressed": "\(suppressed)"])
+            }
         }
     }
 

@@ -48,6 +48,46 @@ import Testing
         }
     }
 
+    /// A consumer that falls a whole buffer behind loses the oldest
+    /// messages — and is told so, as after a reconnect, after the newest.
+    @Test func aSubscriberThatFallsBehindIsToldItLostMessages() async throws {
+        try await RedisTestHarness.with { redis in
+            let channel = redis.key("flood")
+            let subscription = try await redis.client.subscribe(to: [channel])
+            // On the same connection: its message comes after the flood's.
+            let end = try await redis.client.subscribe(to: [redis.key("flood-end")])
+            let count = 10_100
+            for start in stride(from: 0, to: count, by: 1_000) {
+                _ = try await redis.client.pipeline((start..<min(start + 1_000, count)).map { ["PUBLISH", .string(channel), .string("\($0)")] })
+            }
+            _ = try await redis.client.send(["PUBLISH", .string(redis.key("flood-end")), "end"])
+            var ends = end.makeAsyncIterator()
+            #expect(await Self.next(&ends, of: end, within: 30) != nil)
+            // Read only now: the buffer (10 000 events) overflowed meanwhile.
+            let watchdog = Task {
+                try await Task.sleep(for: .seconds(30))
+                subscription.cancel()
+            }
+            defer { watchdog.cancel() }
+            var first: String?
+            var sawLast = false
+            var toldAfterLast = false
+            for await event in subscription {
+                switch event {
+                case .message(let message):
+                    first = first ?? message.string
+                    sawLast = sawLast || message.string == "\(count - 1)"
+                case .resubscribed:
+                    toldAfterLast = sawLast
+                }
+                if toldAfterLast { break }
+            }
+            #expect(sawLast, "the newest message arrived")
+            #expect(toldAfterLast, "no .resubscribed after the messages were lost")
+            #expect(first != "0", "the oldest message was kept")
+        }
+    }
+
     @Test func subscriptionsComeBackAfterTheConnectionIsKilled() async throws {
         try await RedisTestHarness.with { redis in
             let channel = redis.key("wakeups")
