@@ -105,11 +105,24 @@ final class RoutedSubscriber: Sendable {
         loop.execute { [self] in
             guard let (sink, names) = state.value.subscriptions.remove(id: id) else { return }
             sink.finish()
-            var dropped: [Key] = []
+            var placed: [Key] = []
+            var unconfirmed: [Key] = []
             for (kind, names) in names {
-                for name in names { dropped.append(Key(kind: kind, name: name)) }
+                for name in names {
+                    let key = Key(kind: kind, name: name)
+                    if state.value.placement[key] != nil { placed.append(key) } else { unconfirmed.append(key) }
+                }
             }
-            unsubscribe(dropped)
+            unsubscribe(placed)
+            // Never confirmed: its subscribe was cancelled (or failed) after
+            // it may have been written, and the node may have run it. Taking
+            // the names off the node the subscribe went to (on the same
+            // connection, so after it) keeps the node from counting this
+            // client as listening; a node that never had them just confirms.
+            unsubscribe(unconfirmed) { [self] key in
+                guard !state.value.moving.contains(key), let owner = owner(of: key), state.value.connections[owner] != nil else { return nil }
+                return owner
+            }
         }
     }
 

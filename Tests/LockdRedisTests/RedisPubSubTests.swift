@@ -88,6 +88,33 @@ import Testing
         }
     }
 
+    /// A subscribe cancelled after it was written still runs on the server:
+    /// it must be undone there, or the node counts this client as listening
+    /// (the lock scripts ask `PUBSUB NUMSUB` whether an instance listens).
+    @Test func aCancelledSubscribeLeavesNoSubscriptionOnTheServer() async throws {
+        // Commands wait out the pause below rather than time out.
+        try await RedisTestHarness.with(configure: { $0.commandTimeout = .seconds(5) }) { redis in
+            let channel = redis.key("abandoned")
+            // The subscriber connection is up before the server stalls.
+            let before = try await redis.client.subscribe(to: [redis.key("before")])
+            // Commands wait unanswered from now on, for a second.
+            _ = try await redis.client.send(["CLIENT", "PAUSE", "1000", "ALL"])
+            let caller = Task { try await redis.client.subscribe(to: [channel]) }
+            // Long enough (on most runs) for the SUBSCRIBE to be written;
+            // cancelled earlier, it is never sent, and the test still passes:
+            // it cannot fail for being slow.
+            try await Task.sleep(for: .milliseconds(200))
+            caller.cancel()
+            await #expect(throws: RedisError.self) { _ = try await caller.value }
+            // Confirmed after whatever the cancelled call left on the same connection.
+            let marker = try await redis.client.subscribe(to: [redis.key("marker")])
+            let listeners = try await redis.client.send(["PUBSUB", "NUMSUB", .string(channel)]).array?.last?.int
+            #expect(listeners == 0, "the server still counts a cancelled subscription")
+            marker.cancel()
+            before.cancel()
+        }
+    }
+
     @Test func subscriptionsComeBackAfterTheConnectionIsKilled() async throws {
         try await RedisTestHarness.with { redis in
             let channel = redis.key("wakeups")
