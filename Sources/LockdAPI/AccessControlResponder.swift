@@ -94,8 +94,11 @@ public struct AccessControlResponder: HTTPResponder {
                 return Self.forbidden("client '\(client.id)' has no grant of read: an event stream needs one")
             }
             meters?.granted.increment()
+            let revocable = { @Sendable (end: @escaping @Sendable () -> Void) in rules.streamOpened(by: client, end: end) }
             return await ReadableNames.$current.withValue(readable) {
-                await router.respond(to: request, context: context)
+                await RevocableStream.$register.withValue(revocable) {
+                    await router.respond(to: request, context: context)
+                }
             }
         case .anyClient?, .open?, .release?:
             break
@@ -146,6 +149,13 @@ public struct AccessControlResponder: HTTPResponder {
 /// these. Every name when auth is off.
 enum ReadableNames {
     @TaskLocal static var current = LockNameSet.all
+}
+
+/// For an event stream answered under auth: registers the stream's end,
+/// called when a reload revokes what the client reads, and returns what to
+/// call when the stream ends by itself. Nil when auth is off.
+enum RevocableStream {
+    @TaskLocal static var register: (@Sendable (_ end: @escaping @Sendable () -> Void) -> @Sendable () -> Void)?
 }
 
 /// The id of the client being answered, recorded on the leases it takes;

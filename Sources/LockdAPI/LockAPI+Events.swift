@@ -32,11 +32,19 @@ extension LockAPI {
         let box = StreamBox()
         let stream = ServerSentEventStream(configuration: eventStreams) {
             let fellBehind = box.stream?.endedTooSlow ?? false
-            // A reader gone for other reasons may come back for what it missed.
-            hub.unwatch(id, linger: !fellBehind)
+            box.forget.withLock { $0 }?()
+            // A reader gone for other reasons may come back for what it
+            // missed; one whose reading a reload revoked may not.
+            hub.unwatch(id, linger: !fellBehind && !box.revoked.load(ordering: .relaxed))
             metrics.closed(fellBehind: fellBehind)
         }
         box.stream = stream
+        // With auth on: a reload that revokes the client's reading ends it.
+        let forget = RevocableStream.register?({
+            box.revoked.store(true, ordering: .relaxed)
+            stream.finish()
+        })
+        box.forget.withLock { $0 = forget }
         metrics.opened()
         let encoder = eventEncoder
         let lastEventID = request.headers["Last-Event-ID"]
@@ -87,4 +95,10 @@ private final class StreamBox: @unchecked Sendable {
     // handler, the only reader, runs after the response is made), and the
     // stream's own end goes through its AsyncStream's synchronization.
     var stream: ServerSentEventStream?
+    /// Takes the stream off the auth rules' list. Behind a lock: a reload
+    /// may end the stream as soon as it is registered, before this is set
+    /// (and then the rules have dropped it already).
+    let forget = Mutex<(@Sendable () -> Void)?>(nil)
+    /// Ended by a reload that revoked the client's reading.
+    let revoked = Atomic<Bool>(false)
 }

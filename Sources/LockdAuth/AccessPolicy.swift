@@ -39,6 +39,12 @@ public final class AccessPolicy: Sendable {
         return byDigest[digest]
     }
 
+    /// The client with the same secret as `client` (of this policy or
+    /// another one, such as the policy before a reload), if this one has it.
+    public func client(sharingSecretWith client: AuthClient) -> AuthClient? {
+        byDigest[client.digest]
+    }
+
     /// The client with id `id`, if the file has one.
     public func client(id: String) -> AuthClient? {
         clients.first { $0.id == id }

@@ -53,6 +53,45 @@ import Testing
         return try await client.readResponse()
     }
 
+    /// An event stream may read what its client could when it connected; a
+    /// reload (SIGHUP) that removes the client, or its read grant, ends the
+    /// stream — the others go on.
+    @Test func aReloadThatRevokesReadingEndsTheClientsEventStreams() async throws {
+        let base = uniqueLockName()
+        func entry(_ id: String, _ actions: String) -> String {
+            let digest = Fixture.hex("secret-\(id)-\(base)")
+            return #"{"id": "\#(id)", "sha256": "\#(digest)", "grants": [{"names": "\#(base)*", "actions": [\#(actions)]}]}"#
+        }
+        func policy(_ entries: [String]) throws -> AccessPolicy {
+            try AuthFile.parse(Array(#"{"clients": [\#(entries.joined(separator: ",\n"))]}"#.utf8), file: "test")
+        }
+        let everyone = [entry("writer", #""lock""#), entry("gone", #""read""#), entry("narrowed", #""read", "lock""#), entry("kept", #""read""#)]
+        try await StoreKind.memory.withLockd(configure: { $0.authPolicy = try? policy(everyone) }) { lockd in
+            let access = try #require(lockd.access)
+            var streams: [String: EventStreamReader] = [:]
+            for id in ["gone", "narrowed", "kept"] {
+                let stream = try await EventStreamReader.open(port: lockd.url.port, prefix: base, headers: Self.bearer("secret-\(id)-\(base)"))
+                #expect(stream.status == 200, "\(id): \(stream.head)")
+                streams[id] = stream
+            }
+            defer { for stream in streams.values { stream.client.close() } }
+            #expect(await eventually { access.openStreamCount == 3 })
+            let writer = Self.bearer("secret-writer-\(base)")
+            let first = try await lockd.send("POST", "/locks/\(base)a", body: "{}", headers: writer)
+            #expect(first.status == 201)
+            for (id, stream) in streams { #expect(try await stream.next().name == "\(base)a", "\(id)") }
+
+            access.replace(with: try policy([entry("writer", #""lock""#), entry("narrowed", #""lock""#), entry("kept", #""read""#)]))
+            for id in ["gone", "narrowed"] {
+                #expect(await streams[id]?.client.closedByServer(within: .seconds(10)) == true, "\(id)'s stream goes on")
+            }
+            let second = try await lockd.send("POST", "/locks/\(base)b", body: "{}", headers: writer)
+            #expect(second.status == 201)
+            #expect(try await streams["kept"]?.next().name == "\(base)b")
+            #expect(access.openStreamCount == 1)
+        }
+    }
+
     @Test func grantMatrix() async throws {
         let fixture = Fixture()
         let policy = try fixture.policy()

@@ -58,6 +58,8 @@ public struct TestLockd: Sendable {
     public let redis: RedisServerFixture?
     /// Every line lockd logged, at `logLevel` and above.
     public let logs: CapturedLogs
+    /// The auth rules in force (``Configuration/authPolicy``), to reload as SIGHUP does.
+    public var access: AccessRules?
 
     /// ``url`` as text, to append paths to.
     public var baseURL: String { url.absoluteString }
@@ -121,7 +123,7 @@ public struct TestLockd: Sendable {
         }
         let runner = Task { await engine.run() }
         do {
-            let result = try await body(TestLockd(engine: engine, server: server, url: url, redis: redis, logs: logs))
+            let result = try await body(TestLockd(engine: engine, server: server, url: url, redis: redis, logs: logs, access: access))
             await tearDown(runner)
             return result
         } catch {
