@@ -91,11 +91,14 @@ public final class LockEngine: Sendable {
     }
 
     /// Extends a lease; `ttlMs` nil keeps its current TTL, `durability` nil
-    /// is the engine's default.
+    /// is the engine's default; `client` (the authenticated client renewing
+    /// it, as on acquire) goes into its `renewed` event.
     /// - Throws: ``LockError/leaseLost`` when `token` does not hold the lock;
     ///   ``LockError/unavailable(_:)`` (`replicated`: also when no replica
     ///   acknowledged the renewal in time).
-    nonisolated(nonsending) public func renew(_ name: LockName, token: LeaseToken, ttlMs: Int64?, durability: Durability? = nil) async throws(LockError) -> Lease {
+    nonisolated(nonsending) public func renew(
+        _ name: LockName, token: LeaseToken, ttlMs: Int64?, durability: Durability? = nil, client: String? = nil
+    ) async throws(LockError) -> Lease {
         if let ttlMs { try validateTTL(ttlMs) }
         let durability = durability ?? configuration.defaultDurability
         try validate(durability)
@@ -104,7 +107,7 @@ public final class LockEngine: Sendable {
             throw .leaseLost
         }
         metrics.renewed(lease)
-        if store.mayWatch(name) { store.publish(LockEvent(.renewed, lease: lease, client: nil)) }
+        if store.mayWatch(name) { store.publish(LockEvent(.renewed, lease: lease, client: client)) }
         return lease
     }
 

@@ -292,6 +292,10 @@ public final class LockEventHub: Sendable {
             switch event.kind {
             case .acquired, .renewed:
                 guard !state.ended.contains(key) else { return ([], nil) }
+                // Older than what the watchers heard of this lease (events
+                // of one lease may arrive out of order, from several loops or
+                // instances): its times are the store's, so they compare.
+                if let heard = state.tracked[key]?.event, heard.atMs > event.atMs { return ([], nil) }
                 let deadline = Self.deadline(event, now: now)
                 state.tracked[key] = TrackedLease(deadline: deadline, event: event)
                 if deadline < state.nextDeadline { newDeadline = deadline }

@@ -131,7 +131,8 @@ public struct LockAPI: Sendable {
         await answer(context) { name throws(LockError) in
             let token = try lockToken(request)
             let body = try RequestBody(request.body, allowed: ["ttl_ms", "durability"])
-            let lease = try await engine.renew(name, token: token, ttlMs: try body.integer("ttl_ms"), durability: try body.durability())
+            let lease = try await engine.renew(name, token: token, ttlMs: try body.integer("ttl_ms"), durability: try body.durability(),
+                                               client: AuthenticatedClient.id)
             return HTTPResponse(status: .ok, headers: ["Content-Type": "application/json"], body: LockJSON.lease(lease))
         }
     }

@@ -92,6 +92,28 @@ import Testing
         }
     }
 
+    /// With auth on every event names the client: a renewal's as an acquire's.
+    @Test func aRenewedEventNamesTheClient() async throws {
+        let base = uniqueLockName()
+        let digest = Fixture.hex("secret-worker-\(base)")
+        let entry = #"{"id": "worker", "sha256": "\#(digest)", "grants": [{"names": "\#(base)*", "actions": ["read", "lock"]}]}"#
+        let policy = try AuthFile.parse(Array(#"{"clients": [\#(entry)]}"#.utf8), file: "test")
+        try await StoreKind.memory.withLockd(configure: { $0.authPolicy = policy }) { lockd in
+            let worker = Self.bearer("secret-worker-\(base)")
+            let events = try await EventStreamReader.open(port: lockd.url.port, prefix: base, headers: worker)
+            defer { events.client.close() }
+            #expect(events.status == 200)
+            let lease = try await lockd.send("POST", "/locks/\(base)x", body: "{}", headers: worker)
+            let token = try #require(lease.json["token"] as? String)
+            let renewed = try await lockd.send("POST", "/locks/\(base)x/renew", body: "{}", headers: worker.merging(["Lock-Token": token]) { $1 })
+            #expect(renewed.status == 200)
+            let acquiredEvent = try await events.next()
+            let renewedEvent = try await events.next()
+            #expect(acquiredEvent.event == "acquired" && acquiredEvent.json["client"] as? String == "worker", "\(acquiredEvent.data)")
+            #expect(renewedEvent.event == "renewed" && renewedEvent.json["client"] as? String == "worker", "\(renewedEvent.data)")
+        }
+    }
+
     @Test func grantMatrix() async throws {
         let fixture = Fixture()
         let policy = try fixture.policy()
