@@ -122,7 +122,9 @@ public final class RedisLockStore: LockStore {
         ])
         let fields = try Self.fields(reply, count: 2)
         let nowField = fields[0].int == 1 ? 2 : fields[0].int == 0 ? 1 : fields.count
-        if nowField < fields.count, let now = fields[nowField].int { clockOffset.sample(storeMs: Int64(now), sentAt: sent) }
+        if nowField < fields.count, let now = fields[nowField].int, let source = clockSource(attempt.name) {
+            clockOffset.sample(storeMs: Int64(now), sentAt: sent, source: source)
+        }
         switch fields[0].int {
         case 1:
             let checked = try Self.fields(reply, count: 9)
@@ -427,7 +429,9 @@ public final class RedisLockStore: LockStore {
                 let parts = entry.split(separator: " ")
                 guard let waiter = waiter(fromMember: parts[0]) else { continue }
                 if parts.count == 3, let fence = Int64(parts[1]), let now = Int64(parts[2]) {
-                    granted.append(HandedGrant(waiter: waiter, fence: fence, grantedAtMs: now, grantedBefore: clockOffset.monotonic(ofStoreMs: now)))
+                    // An unknown node: as old as can be (given back, not delivered dead).
+                    let grantedBefore = clockSource(name).map { clockOffset.monotonic(ofStoreMs: now, source: $0) } ?? 0
+                    granted.append(HandedGrant(waiter: waiter, fence: fence, grantedAtMs: now, grantedBefore: grantedBefore))
                 } else {
                     wake.append(waiter)
                 }
@@ -495,6 +499,14 @@ public final class RedisLockStore: LockStore {
     /// Matches `lease` and `holders`, a name's keys while it is held, and
     /// none of its others.
     private static let holdingKeyPattern = "[lh][eo][al][sd]e*"
+
+    /// The clock that stamps `name`'s replies, for ``StoreClockOffset``: in
+    /// a Cluster the node serving the name's slot (nil inside: none known
+    /// now), else the one server (`.some(nil)`).
+    private func clockSource(_ name: LockName) -> RedisEndpoint?? {
+        guard shardWakeups != nil else { return .some(nil) }
+        return client.primary(serving: RedisHashSlot(key: name.value)).map { .some($0) }
+    }
 
     /// A waiter's queue entry: this instance's id, then the waiter's.
     private func member(_ waiter: WaiterID) -> String { "\(instanceID):\(waiter.value)" }

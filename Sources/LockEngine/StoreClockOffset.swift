@@ -1,3 +1,4 @@
+import LockdRedis
 import LockdTransport
 import Synchronization
 
@@ -12,6 +13,11 @@ import Synchronization
 /// grows by ``driftPerSecond`` as it ages (the clocks' rates differ a
 /// little); after a reconnection (perhaps another server, with another
 /// clock) the next reply's bound replaces it whatever its size.
+///
+/// In a Redis Cluster every master has a clock of its own: each keeps its
+/// own bound, by the node (`source`) that served the reply. One bound for
+/// all would be the smallest of theirs, which places the times of a node
+/// whose clock runs ahead too late — a grant would seem younger than it is.
 final class StoreClockOffset: Sendable {
     private struct Bound {
         /// Store ms minus monotonic ms, at most.
@@ -22,19 +28,20 @@ final class StoreClockOffset: Sendable {
         var isStale = false
     }
 
-    private let bound = Mutex<Bound?>(nil)
+    /// By node (nil: the one server).
+    private let bounds = Mutex<[RedisEndpoint?: Bound]>([:])
 
     /// How much the bound is widened per second of age, in ms: 1 ‰, far
     /// more than two clocks kept by NTP drift apart.
     static let driftPerSecond: Int64 = 1
 
     /// Notes that a request sent at `sentAt` (monotonic ns) was served at
-    /// `storeMs` on the store's clock.
-    func sample(storeMs: Int64, sentAt: UInt64) {
+    /// `storeMs` on the clock of `source`.
+    func sample(storeMs: Int64, sentAt: UInt64, source: RedisEndpoint? = nil) {
         let offset = storeMs - Int64(sentAt / 1_000_000)
-        bound.withLock { bound in
-            if let current = bound, !current.isStale, Self.widened(current, at: sentAt) <= offset { return }
-            bound = Bound(offsetMs: offset, at: sentAt)
+        bounds.withLock { bounds in
+            if let current = bounds[source], !current.isStale, Self.widened(current, at: sentAt) <= offset { return }
+            bounds[source] = Bound(offsetMs: offset, at: sentAt)
         }
     }
 
@@ -42,14 +49,16 @@ final class StoreClockOffset: Sendable {
     /// server now. (Until then the old bound serves, rather than none: with
     /// none every grant would count as too old to deliver.)
     func reset() {
-        bound.withLock { $0?.isStale = true }
+        bounds.withLock { bounds in
+            for source in bounds.keys { bounds[source]?.isStale = true }
+        }
     }
 
-    /// A monotonic time (ns) no later than the moment the store's clock read
-    /// `storeMs`; 0 (as old as can be) when nothing has been measured.
-    func monotonic(ofStoreMs storeMs: Int64) -> UInt64 {
+    /// A monotonic time (ns) no later than the moment the clock of `source`
+    /// read `storeMs`; 0 (as old as can be) when nothing has been measured there.
+    func monotonic(ofStoreMs storeMs: Int64, source: RedisEndpoint? = nil) -> UInt64 {
         let now = MonotonicClock.now()
-        guard let current = bound.withLock({ $0 }) else { return 0 }
+        guard let current = bounds.withLock({ $0[source] }) else { return 0 }
         let ms = storeMs - Self.widened(current, at: now)
         return ms > 0 ? UInt64(ms) * 1_000_000 : 0
     }

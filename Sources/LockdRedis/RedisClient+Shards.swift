@@ -62,6 +62,15 @@ extension RedisClient {
         return shards
     }
 
+    /// The master serving `slot` now, as the client's topology has it (the
+    /// one master outside a cluster); nil while none is known.
+    public func primary(serving slot: RedisHashSlot) -> RedisEndpoint? {
+        switch publisher.snapshot.layout {
+        case .single(let master): master
+        case .slots(let map): map.primary(for: slot)
+        }
+    }
+
     /// Sends `command` to every master at once (such as `SCRIPT LOAD`,
     /// `DBSIZE`, `FLUSHDB`) and returns each one's outcome.
     /// - Throws: ``RedisError`` when no master is known (see ``shards()``).
