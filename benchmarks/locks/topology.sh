@@ -51,10 +51,9 @@ start_server() {  # port [args…]; restart_server port starts it again with the
     PIDS+=($!); PID_OF[$port]=$!; ARGS_OF[$port]="$*"
     wait_until 10 redis-cli -p "$port" ping
 }
-restart_server() {  # port [extra args…]
-    local port=$1; shift
+restart_server() {  # port
     # shellcheck disable=SC2086 # the saved arguments hold no spaces
-    start_server "$port" ${ARGS_OF[$port]} "$@"
+    start_server "$1" ${ARGS_OF[$1]}
 }
 start_sentinel() {  # port master-name master-port
     mkdir -p "$TMP/sentinel-$1"
