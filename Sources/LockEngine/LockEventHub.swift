@@ -113,6 +113,12 @@ public final class LockEventHub: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Held from numbering an event until every sink has it, so that one
+    /// stream receives ids in increasing order: a reader resumes after the
+    /// last id it read, and an event numbered lower but handed over later
+    /// would be skipped without a gap. Sinks only queue bytes, and none of
+    /// them calls ``receive(_:)``; ``state`` is only ever taken inside it.
+    private let deliveryOrder = Mutex(())
     private let nextID = Atomic<UInt64>(0)
     private let expiryBell: Doorbell
     private let interest: @Sendable (Bool) -> Void
@@ -280,6 +286,10 @@ public final class LockEventHub: Sendable {
 
     /// Hands `event` to the watchers that cover it, and follows the lease's expiry.
     func receive(_ event: LockEvent) {
+        deliveryOrder.withLock { _ in deliverInOrder(event) }
+    }
+
+    private func deliverInOrder(_ event: LockEvent) {
         let now = MonotonicClock.now()
         let (deliveries, newDeadline) = state.withLock { state -> ([(UInt64, Sink, Delivery)], UInt64?) in
             var watchers: [(UInt64, Watcher)] = []
