@@ -43,6 +43,7 @@ public final class InMemoryLockStore: LockStore {
             if let held = own, !lapsed, record.leases[held].mode == attempt.mode {
                 record.leases[held].ttlMs = attempt.ttlMs
                 record.leases[held].expiresAtMs = now + attempt.ttlMs
+                record.leases[held].claimed = true
                 var notice: Notice?
                 if let place {
                     record.queue.remove(at: place)
@@ -91,6 +92,10 @@ public final class InMemoryLockStore: LockStore {
 
     nonisolated(nonsending) public func release(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool {
         end(name, forced: false) { $0.token == token } != nil
+    }
+
+    nonisolated(nonsending) public func giveBack(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool {
+        end(name, forced: false) { $0.token == token && !$0.claimed } != nil
     }
 
     /// A lease with a lock delay keeps its slot for the delay from now: its

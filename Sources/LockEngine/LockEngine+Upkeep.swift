@@ -224,7 +224,7 @@ extension LockEngine {
         }
         for (index, lease) in leases.enumerated() {
             do {
-                _ = try await store.release(lease.name, token: lease.token)
+                _ = try await store.giveBack(lease.name, token: lease.token)
             } catch {
                 pendingUpkeep.withLock { upkeep in
                     upkeep.givenBack.insert(contentsOf: leases[index...], at: 0)

@@ -378,7 +378,7 @@ public final class LockEngine: Sendable {
     /// (a lease must not outlive its caller by its whole TTL).
     private func releaseQuietly(_ name: LockName, token: LeaseToken) async {
         let store = store
-        let released = await Task { (try? await store.release(name, token: token)) != nil }.value
+        let released = await Task { (try? await store.giveBack(name, token: token)) != nil }.value
         guard !released else { return }
         logger.debug("could not give back a grant; trying again in the background", metadata: ["lock.name": "\(name)"])
         giveBackLater(name, token: token)

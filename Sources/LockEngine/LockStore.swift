@@ -268,6 +268,13 @@ public protocol LockStore: Sendable {
     /// - Throws: ``LockError/unavailable(_:)`` when the store cannot serve.
     nonisolated(nonsending) func release(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool
 
+    /// ``release(_:token:)`` for a grant lockd could not deliver (its caller
+    /// hung up, or it came too late) — unless a client has claimed the lease
+    /// since, by asking again with its token (a retry-safe acquire answered
+    /// with it): that client holds it now. False when nothing was released.
+    /// - Throws: ``LockError/unavailable(_:)`` when the store cannot serve.
+    nonisolated(nonsending) func giveBack(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool
+
     /// Ends the live lease with `fence`, whatever its token, and wakes the
     /// waiters that fit now, as a release would (an administrator's
     /// force-release); the ended lease's token, or nil when no live lease of

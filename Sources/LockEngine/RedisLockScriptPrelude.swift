@@ -71,9 +71,9 @@ extension RedisLockScripts {
           local member = marked
           if marked == nil then member = redis.call('HGET', grants, 'w:' .. token) end
           if member then
-            redis.call('HDEL', grants, token, 'w:' .. token, 'm:' .. string.sub(member, 2), 'd:' .. token)
+            redis.call('HDEL', grants, token, 'w:' .. token, 'm:' .. string.sub(member, 2), 'd:' .. token, 'c:' .. token)
           else
-            redis.call('HDEL', grants, token, 'd:' .. token)
+            redis.call('HDEL', grants, token, 'd:' .. token, 'c:' .. token)
           end
         end
         -- The holders of a name that is not a plain lock: their mode ('x' or
@@ -213,6 +213,19 @@ extension RedisLockScripts {
             redis.call('HDEL', k.grants, 'w:' .. token, 'm:' .. member)
           end
         end
+        -- Marks the lease `token` holds as claimed by a client that asked
+        -- again with its token: neither a give-back of a grant no client
+        -- received (``end_lease``'s `unclaimed`) nor a waiter that was
+        -- handed it and left ends it under that client.
+        local function claim(k, token)
+          if redis.call('HGET', k.lease, 'token') == token then
+            redis.call('HSET', k.lease, 'claimed', '1', 'member', '')
+            return
+          end
+          local member = redis.call('HGET', k.grants, 'w:' .. token)
+          if member then redis.call('HDEL', k.grants, 'w:' .. token, 'm:' .. string.sub(member, 2)) end
+          redis.call('HSET', k.grants, 'c:' .. token, '1')
+        end
         -- Whether the lockd instance that owns a queue member may be granted
         -- a lease without asking: it beat within the last \(freshBeatMs) ms (a
         -- frozen lockd, which still counts as alive for the rest of the
@@ -322,16 +335,21 @@ extension RedisLockScripts {
         -- waiters that fit now; 0 when the token holds no live lease.
         -- `forced` (an administrator's force-release): a lease with a lock
         -- delay keeps its slot for the delay from now, as if it expired now.
-        local function end_lease(k, token, name, now, now_us, forced)
+        -- `unclaimed` (lockd giving back a grant its client never received):
+        -- 0, and the lease stays, when a client has claimed it (``claim``).
+        local function end_lease(k, token, name, now, now_us, forced, unclaimed)
           local mode, limit, count = nil, nil, 0
-          if redis.call('HGET', k.lease, 'token') == token then
+          local plain = redis.call('HMGET', k.lease, 'token', 'claimed')
+          if plain[1] == token then
+            if unclaimed and plain[2] then return 0 end
             redis.call('DEL', k.lease)
           else
             local ends = redis.call('ZSCORE', k.holders, token)
             if not ends then return 0 end
-            local marks = redis.call('HMGET', k.grants, 'w:' .. token, 'd:' .. token)
+            local marks = redis.call('HMGET', k.grants, 'w:' .. token, 'd:' .. token, 'c:' .. token)
             local delay = tonumber(marks[2]) or 0
             if tonumber(ends) - delay <= now then return 0 end
+            if unclaimed and marks[3] then return 0 end
             if forced and delay > 0 then
               -- The slot frees sooner than it would have: the queue's heads
               -- look again then. (The keys' expiry covers it already.)

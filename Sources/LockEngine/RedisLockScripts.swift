@@ -161,10 +161,17 @@ enum RedisLockScripts {
           end
           return false
         end
+        -- 1 when a client asked again with the token of a lease it holds:
+        -- the lease is marked claimed (lockd must not give it back as one no
+        -- client received) and no longer counts as handed to a waiter; 0
+        -- when the waiter `member` collects what a release handed it.
         local function is_retry()
-          if member == '' or granted_token(k, member) ~= token then return 1 end
-          unmark(k, token, member)
-          return 0
+          if member ~= '' and granted_token(k, member) == token then
+            unmark(k, token, member)
+            return 0
+          end
+          claim(k, token)
+          return 1
         end
         local mode, held_limit, count
         local current = redis.call('HMGET', k.lease, 'token', 'fence', 'owner')
@@ -277,12 +284,13 @@ enum RedisLockScripts {
         return {1, tonumber(fence), now, ttl, (owner_client(owner)), tonumber(meta[2]) or 1, meta[1] or 'x'}
         """
 
-    /// KEYS as ``acquire``'s; ARGV token name. Returns 1 when released (and
-    /// hands the name to the waiters that fit now), 0 when the token does
-    /// not hold the lock.
+    /// KEYS as ``acquire``'s; ARGV token name unclaimed. Returns 1 when
+    /// released (and hands the name to the waiters that fit now), 0 when
+    /// the token does not hold the lock — or, with unclaimed `1`, when a
+    /// retried acquire has answered a client with the lease since its grant.
     static let release = prelude + """
         local now, now_us = clock()
-        return end_lease(name_keys(), ARGV[1], ARGV[2], now, now_us)
+        return end_lease(name_keys(), ARGV[1], ARGV[2], now, now_us, false, ARGV[3] == '1')
         """
 
     /// KEYS as ``acquire``'s; ARGV fence name. Ends the

@@ -184,6 +184,11 @@ public final class RedisLockStore: LockStore {
         return reply.int == 1
     }
 
+    nonisolated(nonsending) public func giveBack(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool {
+        let reply = try await run(scripts.release, "release", keys: nameKeys(name), arguments: [token.value, name.value, "1"])
+        return reply.int == 1
+    }
+
     public func forceRelease(_ name: LockName, fence: Int64) async throws(LockError) -> LeaseToken? {
         let reply = try await run(scripts.forceRelease, "force_release", keys: nameKeys(name), arguments: [String(fence), name.value])
         guard let token = reply.string else { return nil }

@@ -87,7 +87,8 @@ import Testing
 /// Passes every call to a real store, but stalls after the first `stalls`
 /// grants — as if lockd were paused between the store's answer and its own —
 /// and with `thenFail` reports them unavailable, as if the reply were lost;
-/// its first `releaseFailures` releases fail unsent, as in an outage.
+/// its first `releaseFailures` releases and give-backs fail unsent, as in an
+/// outage.
 final class StalledStore: LockStore {
     private let inner: any LockStore
     private let stall: Duration
@@ -121,12 +122,23 @@ final class StalledStore: LockStore {
         try await inner.renew(name, token: token, ttlMs: ttlMs, durability: durability)
     }
     nonisolated(nonsending) func release(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool {
+        try failIfDue()
+        return try await inner.release(name, token: token)
+    }
+    nonisolated(nonsending) func giveBack(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool {
+        try failIfDue()
+        let released = try await inner.giveBack(name, token: token)
+        givenBack.add(1, ordering: .relaxed)
+        return released
+    }
+    /// Give-backs that reached the real store.
+    let givenBack = Atomic<Int>(0)
+    private func failIfDue() throws(LockError) {
         let fails = state.withLock { state in
             defer { state.releaseFailures = max(0, state.releaseFailures - 1) }
             return state.releaseFailures > 0
         }
         if fails { throw .unavailable("the store is unavailable") }
-        return try await inner.release(name, token: token)
     }
     func forceRelease(_ name: LockName, fence: Int64) async throws(LockError) -> LeaseToken? {
         try await inner.forceRelease(name, fence: fence)

@@ -115,6 +115,31 @@ import Testing
         await fixture.stop()
     }
 
+    /// The waiter's client hung up before its lockd delivered the handed
+    /// grant, and retried with its token: the lease is that client's now,
+    /// and the leaving waiter must not give it back.
+    @Test(arguments: [1, 3])
+    func aHandedGrantItsClientRetriedIntoStaysWhenItsWaiterLeaves(limit: Int) async throws {
+        let fixture = try await Fixture.start()
+        let name = try LockName(uniqueLockName())
+        let (holder, waiter) = try await holderAndWaiter(fixture, name: name, limit: limit)
+        let waiterID = try #require(waiter.waiter)
+        #expect(try await fixture.store.release(name, token: holder.token))
+        #expect(await eventually { fixture.grants(for: waiterID).count == 1 })
+        let handed = try #require(fixture.grants(for: waiterID).first)
+        var retry = waiter
+        retry.waiter = nil
+        guard case .granted(let lease, true, _) = try await fixture.store.acquire(retry) else {
+            Issue.record("the retry was not answered with the handed lease")
+            return
+        }
+        #expect(lease.fence == handed.fence)
+        try await fixture.store.removeWaiter(waiterID, from: name, reclaimingGrant: true)
+        #expect(try await !fixture.store.giveBack(name, token: waiter.token))
+        #expect(try await fixture.store.status(of: name).holders.map(\.fence).contains(handed.fence))
+        await fixture.stop()
+    }
+
     @Test func aWaiterThatLeavesGivesItsGrantBackAndAPlainStrayDoesNot() async throws {
         let fixture = try await Fixture.start()
         let name = try LockName(uniqueLockName())

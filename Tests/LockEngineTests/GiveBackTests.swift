@@ -1,0 +1,59 @@
+import LockdTestSupport
+import LockEngine
+import LockdTransport
+import Testing
+
+/// lockd gives back a grant its caller never received (the caller hung up,
+/// or the grant came too late) — but never a lease a client has taken up
+/// since by retrying its acquire with the same token (retry-safe acquire):
+/// that client holds it.
+@Suite struct GiveBackTests {
+    @Test(arguments: StoreKind.allCases, [1, 3])
+    func aGiveBackEndsAnUnclaimedGrantButNotOneAClientRetriedInto(store: StoreKind, limit: Int) async throws {
+        try await store.withEngine { _, inner in
+            let name = try LockName(uniqueLockName())
+            let unclaimed = AcquireAttempt(name: name, token: .random(), ttlMs: 60_000, owner: "gone", waiter: nil, limit: limit)
+            guard case .granted = try await inner.acquire(unclaimed) else { throw LockError.leaseLost }
+            #expect(try await inner.giveBack(name, token: unclaimed.token))
+            #expect(try await inner.status(of: name).holders.isEmpty)
+
+            let claimed = AcquireAttempt(name: name, token: .random(), ttlMs: 60_000, owner: "retried", waiter: nil, limit: limit)
+            guard case .granted(let lease, false, _) = try await inner.acquire(claimed),
+                  case .granted(let again, true, _) = try await inner.acquire(claimed)
+            else { throw LockError.leaseLost }
+            #expect(again.fence == lease.fence)
+            #expect(try await !inner.giveBack(name, token: claimed.token))
+            #expect(try await inner.status(of: name).holders.map(\.fence) == [lease.fence])
+            // Its client releases it as usual.
+            #expect(try await inner.release(name, token: claimed.token))
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func aRetriedLeaseIsNotGivenBackUnderItsClient(store: StoreKind) async throws {
+        try await store.withEngine { _, inner in
+            // The first grant stalls (lockd paused, the client hangs up);
+            // the store then fails give-backs for a while (an outage).
+            let slow = StalledStore(inner, stalls: 1, stall: .seconds(60), releaseFailures: 20)
+            let loops = try EventLoopGroup(loopCount: 1)
+            defer { loops.shutdown() }
+            let engine = LockEngine(store: slow, loops: loops, logger: .init(label: "test"))
+            let runner = Task { await engine.run() }
+            defer { runner.cancel() }
+            let name = try LockName(uniqueLockName())
+            let token = LeaseToken.random()
+            let caller = Task { try await engine.acquire(AcquireRequest(name: name, ttlMs: 60_000, token: token)) }
+            #expect(await eventually(within: .seconds(10)) { slow.grantsSeen.count == 1 })
+            caller.cancel()
+            await #expect(throws: LockError.self) { try await caller.value }
+            // The client's response was lost: it retries with its token, as
+            // the product tells it to, and is answered with the lease.
+            let retried = try await engine.acquire(AcquireRequest(name: name, ttlMs: 60_000, token: token))
+            #expect(retried.isRetry)
+            // The deferred give-back reaches the store once the outage ends…
+            #expect(await eventually(within: .seconds(30)) { slow.givenBack.load(ordering: .relaxed) > 0 })
+            // …and leaves the lease to the client that holds it.
+            #expect(try await inner.status(of: name).holders.map(\.fence) == [retried.lease.fence])
+        }
+    }
+}
