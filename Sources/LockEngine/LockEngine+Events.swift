@@ -5,15 +5,17 @@ import LockdTransport
 /// notifications), so each lockd with watchers times the leases it heard
 /// of and asks the store before it reports one.
 extension LockEngine {
-    /// Starts a watch (see ``LockEventHub/watch(_:prefix:within:resumingAfter:replayLimit:sink:)``)
+    /// Starts a watch (see ``LockEventHub/watch(_:prefix:within:resumingAfter:replayLimit:sink:end:)``)
     /// and follows the expiry of the leases already held under `prefix`
     /// (the first 1 000 of them). Returns once events published from now on
     /// reach the watch (or after a second, if the store is out).
     /// - Returns: Whether the events after `lastEventID` were replayed.
     @discardableResult
     public func watchEvents(_ id: UInt64, prefix: String, within names: LockNameSet, resumingAfter lastEventID: String? = nil,
-                            replayLimit: Int = EventReplayRing.defaultCapacity, sink: @escaping LockEventHub.Sink) async -> Bool {
-        let resumed = events.watch(id, prefix: prefix, within: names, resumingAfter: lastEventID, replayLimit: replayLimit, sink: sink)
+                            replayLimit: Int = EventReplayRing.defaultCapacity, sink: @escaping LockEventHub.Sink,
+                            end: (@Sendable () -> Void)? = nil) async -> Bool {
+        let resumed = events.watch(id, prefix: prefix, within: names, resumingAfter: lastEventID, replayLimit: replayLimit,
+                                   sink: sink, end: end)
         await store.waitForEvents(timeout: .seconds(1))
         if let page = try? await list(prefix: prefix, limit: 1_000, cursor: nil, within: names) {
             events.track(page.locks)

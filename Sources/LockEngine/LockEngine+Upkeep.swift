@@ -78,6 +78,8 @@ extension LockEngine {
             upkeep.ring()
         case .lock(let event):
             events.receive(event)
+        case .eventsMissed:
+            events.breakContinuity()
         }
     }
 

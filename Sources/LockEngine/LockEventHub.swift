@@ -14,7 +14,7 @@ import Synchronization
 /// that ends other than by falling behind lingers for ``lingering`` as a
 /// *ghost* that still numbers the events it covers: a reader that
 /// reconnects with the id of the last event it read is handed the ones it
-/// missed (``watch(_:prefix:within:resumingAfter:replayLimit:sink:)``).
+/// missed (``watch(_:prefix:within:resumingAfter:replayLimit:sink:end:)``).
 ///
 /// ```swift
 /// let id = hub.watch(prefix: "orders:", within: .all) { event in stream.send(event) }
@@ -37,6 +37,8 @@ public final class LockEventHub: Sendable {
         var names: LockNameSet
         /// nil for a ghost: a watch whose reader has gone, kept a while so it can resume.
         var sink: Sink?
+        /// Ends the reader's stream (when events it should have had were missed).
+        var end: (@Sendable () -> Void)?
         /// The hub's sequence when the watch began: it has covered every event numbered after.
         var since: UInt64 = 0
 
@@ -78,6 +80,9 @@ public final class LockEventHub: Sendable {
         var recent = EventReplayRing()
         /// The ghosts among the watchers, and when each ends (monotonic ns).
         var ghosts: [UInt64: UInt64] = [:]
+        /// The sequence when events last went missing (``breakContinuity()``):
+        /// no reader resumes from an id up to it.
+        var brokenAt: UInt64 = 0
 
         func prefix(of id: UInt64) -> String? {
             byPrefix.first(where: { $0.value[id] != nil })?.key
@@ -104,7 +109,7 @@ public final class LockEventHub: Sendable {
         /// (a ghost rather than a live one, the oldest first); nil if
         /// some may be missing.
         func missed(after sequence: UInt64, prefix: String, names: LockNameSet) -> (coverer: (UInt64, Watcher), events: [Delivery])? {
-            guard let kept = recent.after(sequence, latest: self.sequence),
+            guard sequence > brokenAt, let kept = recent.after(sequence, latest: self.sequence),
                   let coverer = byPrefix[prefix]?.filter({ $0.value.names == names && $0.value.since <= sequence })
                       .min(by: { ($0.value.sink == nil ? 0 : 1, $0.value.since) < ($1.value.sink == nil ? 0 : 1, $1.value.since) })
             else { return nil }
@@ -177,7 +182,9 @@ public final class LockEventHub: Sendable {
 
     /// Starts handing `sink` every event of a name that starts with
     /// `prefix` and is in `names` — first, when `lastEventID` is given, the
-    /// events after it that this watch would have received.
+    /// events after it that this watch would have received. `end` ends the
+    /// reader's stream when events it should have had went missing (see
+    /// ``breakContinuity()``): the reader then resumes and learns of the gap.
     ///
     /// That replay happens only if the id is this hub's, the events after
     /// it are all still kept, at most `replayLimit` of them are this
@@ -187,12 +194,14 @@ public final class LockEventHub: Sendable {
     ///   false without a `lastEventID`.
     @discardableResult
     public func watch(_ id: UInt64, prefix: String, within names: LockNameSet, resumingAfter lastEventID: String?,
-                      replayLimit: Int = EventReplayRing.defaultCapacity, sink: @escaping Sink) -> Bool {
+                      replayLimit: Int = EventReplayRing.defaultCapacity, sink: @escaping Sink,
+                      end: (@Sendable () -> Void)? = nil) -> Bool {
         let resumeAfter = lastEventID.flatMap { sequence(ofEventID: $0) }
         let gate = resumeAfter.map { _ in ReplayGate(sink: sink) }
         let (first, newPrefixes, replay) = state.withLock { state -> (Bool, [String]?, [Delivery]?) in
             let isNewPrefix = state.byPrefix[prefix] == nil
-            var watcher = Watcher(prefix: prefix, names: names, sink: gate.map { gate in gate.deliver } ?? sink, since: state.sequence)
+            var watcher = Watcher(prefix: prefix, names: names, sink: gate.map { gate in gate.deliver } ?? sink, end: end,
+                                  since: state.sequence)
             var replay: [Delivery]?
             var ghost: UInt64?
             if let resumeAfter, let missed = state.missed(after: resumeAfter, prefix: prefix, names: names),
@@ -216,7 +225,7 @@ public final class LockEventHub: Sendable {
 
     /// Stops the watch `id` (no harm if it has ended already). With
     /// `linger`, it stays for ``lingering`` as a ghost its reader can
-    /// resume (see ``watch(_:prefix:within:resumingAfter:replayLimit:sink:)``).
+    /// resume (see ``watch(_:prefix:within:resumingAfter:replayLimit:sink:end:)``).
     public func unwatch(_ id: UInt64, linger: Bool = false) {
         let deadline = MonotonicClock.now() + UInt64(Self.lingering.components.seconds) * 1_000_000_000
         let (last, newPrefixes, lingers) = state.withLock { state -> (Bool, [String]?, Bool) in
@@ -282,6 +291,19 @@ public final class LockEventHub: Sendable {
             return state.tracked.values.map(\.deadline).min()
         }
         if let earliest { scheduled(earliest) }
+    }
+
+    /// Events went missing (the store's event subscription was renewed):
+    /// the open streams end, so that their readers resume and hear that
+    /// they may have missed some, and no reader resumes across the gap.
+    func breakContinuity() {
+        let ends = deliveryOrder.withLock { _ in
+            state.withLock { state in
+                state.brokenAt = state.sequence
+                return state.byPrefix.values.flatMap { $0.values.compactMap { $0.sink == nil ? nil : $0.end } }
+            }
+        }
+        for end in ends { end() }
     }
 
     /// Hands `event` to the watchers that cover it, and follows the lease's expiry.

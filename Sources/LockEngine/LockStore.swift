@@ -186,6 +186,10 @@ public enum StoreEvent: Sendable, Hashable {
     /// Something happened to a lease (on any lockd sharing the store), while
     /// this process wants events (``LockStore/setEventInterest(_:)``).
     case lock(LockEvent)
+    /// Events published while this process wanted them may not have
+    /// reached it (its event subscription was renewed): its event streams
+    /// cannot vouch that they carried every one.
+    case eventsMissed
 }
 
 /// One name's waiters of this process, oldest first, for ``LockStore/reconcile(_:)``.

@@ -187,10 +187,17 @@ final class RedisEventChannel: Sendable {
 
     /// Hands every event published while this instance is interested to
     /// `handler`, until the task is cancelled.
+    /// Whenever the events may have had a gap — the subscription was renewed
+    /// or could not be made while this instance was interested — it hands
+    /// `handler` ``StoreEvent/eventsMissed`` once events flow again.
     func deliver(to handler: @escaping @Sendable (StoreEvent) -> Void) async {
         var changes = changes.makeAsyncIterator()
+        // Whether events published while this instance was interested may
+        // not have reached it.
+        var missed = false
         while !Task.isCancelled {
             guard interest.withLock({ $0.interested }) else {
+                missed = false
                 if await changes.next() == nil { return }
                 continue
             }
@@ -208,18 +215,23 @@ final class RedisEventChannel: Sendable {
                 }
                 announce()
                 for waiter in waiters { waiter.resume() }
+                if missed { handler(.eventsMissed) }
+                missed = true
                 for await event in subscription {
                     switch event {
                     case .message(let message):
                         if let event = LockEvent(message: message.string) { handler(.lock(event)) }
                     case .resubscribed:
+                        // Reconnected, or dropped messages it fell behind on.
                         announce()
+                        handler(.eventsMissed)
                     }
                 }
                 interest.withLock { state in
                     if state.subscription === subscription { state.subscription = nil }
                 }
             } catch {
+                missed = true
                 logger.debug("event subscription failed; retrying", metadata: ["error": "\(error)"])
                 try? await Task.sleep(for: .milliseconds(250))
             }

@@ -9,11 +9,13 @@ extension LockAPI {
     /// `EPOCH-SEQUENCE` (``LockEventHub/eventID(_:)``), its `event:` the
     /// kind, its `data:` the JSON of ``LockJSON/event(_:)``. The stream is
     /// bounded and kept alive by ``ServerSentEventStream``; it ends when the
-    /// reader falls behind, disconnects, or lockd shuts down.
+    /// reader falls behind, disconnects, or lockd shuts down — and when
+    /// events may have gone missing on their way to this lockd (its store
+    /// subscription was renewed), so that the reader resumes and is told.
     ///
     /// A request with `Last-Event-ID` is answered with `Events-Resumed:
     /// true` when the events it missed are replayed first (see
-    /// ``LockEventHub/watch(_:prefix:within:resumingAfter:replayLimit:sink:)``),
+    /// ``LockEventHub/watch(_:prefix:within:resumingAfter:replayLimit:sink:end:)``),
     /// `false` when the stream starts afresh and some may be lost.
     func events(_ request: HTTPRequest, _ context: HTTPRequestContext) async -> HTTPResponse {
         let prefix: String
@@ -50,11 +52,11 @@ extension LockAPI {
         let lastEventID = request.headers["Last-Event-ID"]
         // Half the backlog at most, so a replay leaves the reader room.
         let resumed = await engine.watchEvents(id, prefix: prefix, within: ReadableNames.current, resumingAfter: lastEventID,
-                                               replayLimit: eventStreams.backlog / 2) { delivery in
+                                               replayLimit: eventStreams.backlog / 2, sink: { delivery in
             guard stream.send(encoded: encoder.encoded(delivery, epoch: hub.epoch)) == .queued else { return false }
             metrics.sentOne()
             return true
-        }
+        }, end: { stream.finish() })
         var headers: HTTPHeaders = ["X-Accel-Buffering": "no"]
         if lastEventID != nil { headers.add(name: "Events-Resumed", value: resumed ? "true" : "false") }
         return stream.response(headers: headers)

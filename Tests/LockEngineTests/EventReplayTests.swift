@@ -55,6 +55,40 @@ import Testing
         }
     }
 
+    @Test func eventsMissedEndTheOpenStreamsAndNoReaderResumesAcrossTheGap() async throws {
+        try await StoreKind.memory.withEngine { engine, _ in
+            let hub = engine.events
+            let prefix = uniqueLockName() + ":"
+            let lastRead = try Self.readOneAndLeave(hub, prefix: prefix)
+            let open = Received()
+            let ended = Atomic<Int>(0)
+            let openID = hub.makeWatchID()
+            hub.watch(openID, prefix: prefix, within: .all, resumingAfter: nil, sink: open.sink,
+                      end: { ended.add(1, ordering: .relaxed) })
+            hub.receive(try Self.event(prefix + "b", fence: 2))
+            hub.breakContinuity()
+            #expect(ended.load(ordering: .relaxed) == 1, "the open stream is ended")
+            hub.unwatch(openID, linger: true)
+            hub.receive(try Self.event(prefix + "c", fence: 3))
+            let idOfB = try #require(open.ids(hub).last)
+            #expect(!hub.watch(hub.makeWatchID(), prefix: prefix, within: .all, resumingAfter: lastRead, sink: Received().sink),
+                    "the reader that left before the gap is not resumed across it")
+            #expect(!hub.watch(hub.makeWatchID(), prefix: prefix, within: .all, resumingAfter: idOfB, sink: Received().sink),
+                    "nor the one whose stream the gap ended")
+            // A reader that read past the gap resumes as before.
+            let after = Received()
+            let afterID = hub.makeWatchID()
+            hub.watch(afterID, prefix: prefix, within: .all, sink: after.sink)
+            hub.receive(try Self.event(prefix + "d", fence: 4))
+            hub.unwatch(afterID, linger: true)
+            hub.receive(try Self.event(prefix + "e", fence: 5))
+            let resumed = Received()
+            #expect(hub.watch(hub.makeWatchID(), prefix: prefix, within: .all, resumingAfter: try #require(after.ids(hub).last),
+                              sink: resumed.sink))
+            #expect(resumed.names == [prefix + "e"])
+        }
+    }
+
     /// A reader watches `prefix`, reads one event and leaves (its watch
     /// lingers): the id of the event it read.
     static func readOneAndLeave(_ hub: LockEventHub, prefix: String) throws -> String {
