@@ -163,6 +163,47 @@ import Testing
         }
     }
 
+    /// An expired reader's delay holds off writers, not other readers
+    /// (they do not conflict with its reads).
+    @Test(arguments: StoreKind.allCases)
+    func anExpiredReadersDelayHoldsOffWritersOnly(store: StoreKind) async throws {
+        try await store.withLockd(logLevel: .info) { lockd in
+            let name = uniqueLockName()
+            let reader = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":200,"lock_delay_ms":5000,"mode":"shared"}"#)
+            let fence = try #require(reader.json["fence"] as? Int, "\(reader.text)")
+            let delayEnds = try Self.instant(reader.json["expires_at"]) + 5.0
+            #expect(try await eventually(within: .seconds(10)) {
+                try await lockd.send("GET", "/locks/\(name)/holders/\(fence)").status == 404
+            })
+            let writer = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":60000}"#)
+            let nextReader = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":60000,"mode":"shared"}"#)
+            if Date().timeIntervalSince1970 < delayEnds - 0.5 {
+                #expect(writer.status == 409, "\(writer.text)")
+                #expect(nextReader.status == 201, "\(nextReader.text)")
+            }
+        }
+    }
+
+    /// A retried acquire changes the lease's TTL only: asking again with a
+    /// delay adds none to a lease granted without one.
+    @Test(arguments: StoreKind.allCases)
+    func aRetryAddsNoDelay(store: StoreKind) async throws {
+        try await store.withLockd(logLevel: .info) { lockd in
+            let name = uniqueLockName()
+            let token = "retry" + UUID().uuidString.replacingOccurrences(of: "-", with: "")
+            let first = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":60000,"token":"\#(token)"}"#)
+            #expect(first.status == 201, "\(first.text)")
+            let retry = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":200,"lock_delay_ms":5000,"token":"\#(token)"}"#)
+            #expect(retry.status == 200, "\(retry.text)")
+            let fence = try #require(retry.json["fence"] as? Int)
+            #expect(try await eventually(within: .seconds(10)) {
+                try await lockd.send("GET", "/locks/\(name)/holders/\(fence)").status == 404
+            })
+            // Expired without a delay: free at once.
+            #expect(try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":60000}"#).status == 201)
+        }
+    }
+
     /// A waiter on one lockd is served after the delay of a lease that
     /// expired on another lockd sharing the Redis.
     @Test func aWaiterOnAnotherInstanceIsGrantedWhenTheDelayEnds() async throws {

@@ -108,9 +108,12 @@ extension Components {
             /// `409 lease-lost`, its fence check `404 not-held`, and it is not
             /// among `holders` (the name's status shows `delayed_until`). On a
             /// semaphore or among readers the delay keeps only the expired
-            /// lease's own slot. A release by the holder clears the delay: the
-            /// name is free at once. A force-release (`DELETE ?fence=`) starts
-            /// the delay then, as an expiry would: the holder forced out may
+            /// lease's own slot: an expired reader's delay holds off writers,
+            /// not other readers (they do not conflict with its reads). A
+            /// retried acquire does not add or change a delay. A release by
+            /// the holder clears the delay: the name is free at once. A
+            /// force-release (`DELETE ?fence=`) starts the delay then, as an
+            /// expiry would: the holder forced out may
             /// still have writes in flight, and its fence alone cannot stop
             /// them at a resource that keeps no fences (Consul invalidating a
             /// session applies its lock-delay too). 0: no delay.

@@ -35,7 +35,10 @@ public protocol APIProtocol: Sendable {
     ///
     /// Retry-safe: an acquire that presents a `token` already holding the
     /// lock answers `200` with that lease (same fence), its TTL set to the
-    /// requested `ttl_ms`.
+    /// requested `ttl_ms`; the rest of the lease (`owner`,
+    /// `lock_delay_ms`) stays as first granted. Once such a retry has
+    /// been answered, lockd never gives that lease back on its own (as it
+    /// does a grant whose caller hung up before the answer).
     ///
     /// The same call takes a semaphore slot (`limit` above 1) or a reader
     /// lease of a reader-writer lock (`mode: shared`). Every grant gets a
@@ -181,7 +184,10 @@ extension APIProtocol {
     ///
     /// Retry-safe: an acquire that presents a `token` already holding the
     /// lock answers `200` with that lease (same fence), its TTL set to the
-    /// requested `ttl_ms`.
+    /// requested `ttl_ms`; the rest of the lease (`owner`,
+    /// `lock_delay_ms`) stays as first granted. Once such a retry has
+    /// been answered, lockd never gives that lease back on its own (as it
+    /// does a grant whose caller hung up before the answer).
     ///
     /// The same call takes a semaphore slot (`limit` above 1) or a reader
     /// lease of a reader-writer lock (`mode: shared`). Every grant gets a
