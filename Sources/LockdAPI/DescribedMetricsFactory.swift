@@ -10,6 +10,8 @@ import Prometheus
 /// ``HTTPMetering``); this type is on no request's path.
 struct DescribedMetricsFactory: MetricsFactory {
     let registry: PrometheusCollectorRegistry
+    /// Timers live apart from the registry: ``TimerHistograms`` says why.
+    let timers: TimerHistograms
 
     private func descriptor(_ label: String) -> MetricNameDescriptor {
         MetricNameDescriptor(metricName: label, unitName: "", helpText: MetricCatalog.entries[label]?.help ?? "")
@@ -38,7 +40,8 @@ struct DescribedMetricsFactory: MetricsFactory {
     }
 
     func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler {
-        registry.makeDurationHistogram(descriptor: descriptor(label), labels: dimensions, buckets: buckets(label))
+        let descriptor = descriptor(label)
+        return timers.make(name: descriptor.name, help: descriptor.helpText ?? "", labels: dimensions, buckets: buckets(label))
     }
 
     func destroyCounter(_ handler: any CounterHandler) {
@@ -62,6 +65,6 @@ struct DescribedMetricsFactory: MetricsFactory {
     }
 
     func destroyTimer(_ handler: any TimerHandler) {
-        if let histogram = handler as? DurationHistogram { registry.unregisterDurationHistogram(histogram) }
+        if let histogram = handler as? TimerHistogram { timers.destroy(histogram) }
     }
 }

@@ -24,13 +24,16 @@ public final class LockdMetrics: Sendable {
     /// The engine's and the store's handles.
     public let lock: LockMetrics
     private let registry: PrometheusCollectorRegistry
+    private let timers: TimerHistograms
     private let store: String
 
     /// - Parameter store: `redis` or `memory`, for `lockd_build_info` and `/readyz`.
     public init(store: String) {
         let registry = PrometheusCollectorRegistry()
         self.registry = registry
-        self.factory = DescribedMetricsFactory(registry: registry)
+        let timers = TimerHistograms()
+        self.timers = timers
+        self.factory = DescribedMetricsFactory(registry: registry, timers: timers)
         self.lock = LockMetrics(factory: factory)
         self.store = store
     }
@@ -67,6 +70,7 @@ public final class LockdMetrics: Sendable {
         lock.collectExpiredLeases()
         var bytes: [UInt8] = []
         registry.emit(into: &bytes)
+        timers.emit(into: &bytes)
         var text = ""
         ScrapeTimeMetrics(version: LockdVersion.current, store: store, openConnections: openConnections, redis: redis)
             .emit(into: &text)
