@@ -25,17 +25,17 @@ public struct HTTPMethod: RawRepresentable, Hashable, Sendable, CustomStringConv
     static func parse(_ bytes: UnsafeRawBufferPointer) -> HTTPMethod {
         switch bytes.count {
         case 3:
-            if bytes.elementsEqual("GET".utf8) { return .get }
-            if bytes.elementsEqual("PUT".utf8) { return .put }
+            if HTTPSyntax.bytes(bytes, equal: "GET") { return .get }
+            if HTTPSyntax.bytes(bytes, equal: "PUT") { return .put }
         case 4:
-            if bytes.elementsEqual("POST".utf8) { return .post }
-            if bytes.elementsEqual("HEAD".utf8) { return .head }
+            if HTTPSyntax.bytes(bytes, equal: "POST") { return .post }
+            if HTTPSyntax.bytes(bytes, equal: "HEAD") { return .head }
         case 5:
-            if bytes.elementsEqual("PATCH".utf8) { return .patch }
+            if HTTPSyntax.bytes(bytes, equal: "PATCH") { return .patch }
         case 6:
-            if bytes.elementsEqual("DELETE".utf8) { return .delete }
+            if HTTPSyntax.bytes(bytes, equal: "DELETE") { return .delete }
         case 7:
-            if bytes.elementsEqual("OPTIONS".utf8) { return .options }
+            if HTTPSyntax.bytes(bytes, equal: "OPTIONS") { return .options }
         default:
             break
         }

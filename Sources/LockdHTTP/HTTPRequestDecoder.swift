@@ -151,11 +151,14 @@ struct HTTPRequestDecoder {
     }
 
     mutating func completeRequest() -> Event {
-        let finished = head
-        head = PartialHead()
+        // Swapped out and consumed: the head's strings and arrays move into
+        // the request instead of being copied (retained) and released.
+        var finished = PartialHead()
+        swap(&finished, &head)
         state = .requestLine
         sectionLength = 0
-        return .request(finished.request, keepAlive: finished.keepAlive)
+        let keepAlive = finished.keepAlive
+        return .request(finished.takeRequest(), keepAlive: keepAlive)
     }
 
     // MARK: Lines

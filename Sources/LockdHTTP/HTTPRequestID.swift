@@ -43,14 +43,14 @@ public struct HTTPRequestID: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// Appends the id's bytes to `buffer` without building a `String`.
-    func append(to buffer: inout [UInt8]) {
+    /// Writes the id's bytes into a response head without building a `String`.
+    func write(to sink: inout some HeadSink) {
         switch storage {
-        case .received(var text):
-            text.withUTF8 { buffer.append(contentsOf: $0) }
-        case .made(var prefix, let number):
-            prefix.withUTF8 { buffer.append(contentsOf: $0) }
-            HTTPSyntax.appendDigits(number, radix: 16, to: &buffer)
+        case .received(let text):
+            sink.write(text)
+        case .made(let prefix, let number):
+            sink.write(prefix)
+            sink.decimal(number, radix: 16)
         }
     }
 }

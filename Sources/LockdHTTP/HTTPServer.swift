@@ -190,8 +190,9 @@ public final class HTTPServer: Sendable {
     /// request that could not be read.
     func report(_ method: HTTPMethod?, _ path: String?, _ response: HTTPResponse, startedAt: UInt64,
                 requestID: HTTPRequestID, remoteAddress: SocketAddress?) {
-        guard let observer else { return }
-        observer.answered(HTTPExchange(
+        // Called through the optional in place: `guard let` copied the
+        // existential (its value witness, twice a request).
+        observer?.answered(HTTPExchange(
             method: method, path: path, route: response.route, status: response.status,
             durationNanoseconds: startedAt == 0 ? 0 : MonotonicClock.now() &- startedAt,
             requestID: requestID, remoteAddress: remoteAddress))

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Byte classes of RFC 9110/9112 grammar, as lookup tables (`package`:
 /// modules beside this one, such as compression, parse fields with them too).
 package enum HTTPSyntax {
@@ -7,17 +13,15 @@ package enum HTTPSyntax {
     static let tab: UInt8 = 9
     static let colon: UInt8 = 58
 
-    /// `tchar`: the bytes allowed in methods, field names and codings.
-    private static let tokenTable: [Bool] = (0..<256).map { byte in
-        switch UInt8(byte) {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return true
-        default:
-            return "!#$%&'*+-.^_`|~".utf8.contains(UInt8(byte))
-        }
+    /// `tchar`: the bytes allowed in methods, field names and codings —
+    /// ALPHA, DIGIT and ``!#$%&'*+-.^_`|~`` — as a bit per byte below 0x80
+    /// (constants: a table behind a global's lazy initializer cost a call
+    /// and a bounds check per byte). `HTTPSyntaxTests` checks the masks
+    /// against that definition.
+    package static func isToken(_ byte: UInt8) -> Bool {
+        let low: UInt64 = 0x03FF_6CFA_0000_0000, high: UInt64 = 0x57FF_FFFF_C7FF_FFFE
+        return byte < 0x80 && ((byte < 0x40 ? low : high) >> UInt64(byte & 0x3F)) & 1 == 1
     }
-
-    package static func isToken(_ byte: UInt8) -> Bool { tokenTable[Int(byte)] }
 
     /// Bytes allowed in a field value: HTAB, SP, VCHAR and obs-text.
     static func isFieldValue(_ byte: UInt8) -> Bool {
@@ -53,6 +57,14 @@ package enum HTTPSyntax {
         return bytes.count == expected.count && zip(bytes, expected).allSatisfy { lowercased($0) == $1 }
     }
 
+    /// Whether `bytes` are exactly `text`'s bytes: one `memcmp` (comparing
+    /// with a `String.UTF8View` walks it element by element).
+    static func bytes(_ bytes: UnsafeRawBufferPointer, equal text: StaticString) -> Bool {
+        guard bytes.count == text.utf8CodeUnitCount else { return false }
+        guard let base = bytes.baseAddress else { return true }
+        return memcmp(base, text.utf8Start, bytes.count) == 0
+    }
+
     /// Splits a comma-separated list value into its trimmed, non-empty elements (RFC 9110 §5.6.1).
     package static func listElements(_ value: String) -> [Substring] {
         value.split(separator: ",").compactMap { element in
@@ -60,24 +72,6 @@ package enum HTTPSyntax {
             while let first = trimmed.first, first == " " || first == "\t" { trimmed.removeFirst() }
             while let last = trimmed.last, last == " " || last == "\t" { trimmed.removeLast() }
             return trimmed.isEmpty ? nil : trimmed
-        }
-    }
-
-    /// Appends `value`'s digits (lowercase hex for radix 16) in one piece:
-    /// written backwards into stack space first, since appending digit by
-    /// digit and reversing the slice cost ~0.5 k instructions a number.
-    static func appendDigits(_ value: UInt64, radix: UInt64 = 10, to buffer: inout [UInt8]) {
-        var digits: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)  // 64 bytes: any radix ≥ 2
-        withUnsafeMutableBytes(of: &digits) { scratch in
-            var start = scratch.count
-            var rest = value
-            repeat {
-                let digit = UInt8(truncatingIfNeeded: rest % radix)
-                start -= 1
-                scratch[start] = digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10
-                rest /= radix
-            } while rest > 0
-            buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[start...]))
         }
     }
 }

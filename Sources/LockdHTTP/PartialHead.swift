@@ -22,7 +22,8 @@ struct PartialHead {
     private var connectionKeepAlive = false
     private var expectation: String?
 
-    var request: HTTPRequest {
+    /// The request the head describes, taking its parts.
+    consuming func takeRequest() -> HTTPRequest {
         HTTPRequest(method: method, path: path, query: query, version: version, headers: HTTPHeaders(fields), body: body)
     }
 
@@ -58,7 +59,7 @@ struct PartialHead {
     }
 
     static func parseVersion(_ bytes: UnsafeRawBufferPointer) -> Result<HTTPVersion, HTTPError> {
-        guard bytes.count == 8, bytes.prefix(5).elementsEqual("HTTP/".utf8),
+        guard bytes.count == 8, HTTPSyntax.bytes(UnsafeRawBufferPointer(rebasing: bytes[..<5]), equal: "HTTP/"),
               HTTPSyntax.isDigit(bytes[5]), bytes[6] == UInt8(ascii: "."), HTTPSyntax.isDigit(bytes[7])
         else {
             return .failure(.invalidRequest("the version must be HTTP/1.1 or HTTP/1.0"))
@@ -111,29 +112,39 @@ struct PartialHead {
 
     /// Checks `field-name ":" OWS field-value OWS`; returns the error, if any.
     static func checkFieldLine(_ line: UnsafeRawBufferPointer) -> HTTPError? {
-        if line[0] == HTTPSyntax.space || line[0] == HTTPSyntax.tab {
-            return .invalidRequest("obsolete line folding (a field line starting with whitespace) is not accepted")
-        }
-        guard let colon = line.firstIndex(of: HTTPSyntax.colon), colon > 0 else {
-            return .invalidRequest("a header field line has no name followed by ':'")
-        }
-        for byte in line[..<colon] where !HTTPSyntax.isToken(byte) {
-            if byte == HTTPSyntax.space || byte == HTTPSyntax.tab {
-                return .invalidRequest("whitespace between a field name and ':' is not allowed")
-            }
-            return .invalidRequest("a field name has a byte that is not a token character")
-        }
+        if case .failure(let error) = fieldColon(line) { return error }
         return nil
+    }
+
+    /// Where the colon ending a valid field name is, or why there is none.
+    private static func fieldColon(_ line: UnsafeRawBufferPointer) -> Result<Int, HTTPError> {
+        if line[0] == HTTPSyntax.space || line[0] == HTTPSyntax.tab {
+            return .failure(.invalidRequest("obsolete line folding (a field line starting with whitespace) is not accepted"))
+        }
+        // The name's bytes are checked as the colon is sought: one pass to
+        // the first byte that is not a token's.
+        var index = 0
+        while index < line.count, HTTPSyntax.isToken(line[index]) { index += 1 }
+        if index < line.count, index > 0, line[index] == HTTPSyntax.colon { return .success(index) }
+        if index < line.count, line[index] != HTTPSyntax.colon, line[index...].contains(HTTPSyntax.colon) {
+            let byte = line[index]
+            return .failure(.invalidRequest(byte == HTTPSyntax.space || byte == HTTPSyntax.tab
+                ? "whitespace between a field name and ':' is not allowed"
+                : "a field name has a byte that is not a token character"))
+        }
+        return .failure(.invalidRequest("a header field line has no name followed by ':'"))
     }
 
     /// Adds one header field line, tracking the fields that decide framing.
     mutating func addField(_ line: UnsafeRawBufferPointer, limits: HTTPRequestLimits) -> HTTPError? {
-        if let error = Self.checkFieldLine(line) { return error }
+        let colon: Int
+        switch Self.fieldColon(line) {
+        case .failure(let error): return error
+        case .success(let index): colon = index
+        }
         guard fields.count < limits.maxHeaderCount else {
             return .headersTooLarge("more than \(limits.maxHeaderCount) header fields")
         }
-        // checkFieldLine proved there is a colon.
-        let colon = line.firstIndex(of: HTTPSyntax.colon) ?? 0
         var valueStart = colon + 1
         var valueEnd = line.count
         while valueStart < valueEnd, line[valueStart] == HTTPSyntax.space || line[valueStart] == HTTPSyntax.tab { valueStart += 1 }

@@ -30,6 +30,10 @@ public struct Router: HTTPResponder {
     }
 
     private var routes: [Route] = []
+    /// The indices of the routes whose patterns have as many segments as
+    /// the position: a request looks only at routes of its path's depth,
+    /// without copying (retaining) the others.
+    private var routesByDepth: [[Int]] = []
 
     /// An empty router: every request gets 404.
     public init() {}
@@ -42,7 +46,11 @@ public struct Router: HTTPResponder {
     ///     ``HTTPResponse/route``), such as `"renew"`; the pattern by default.
     ///   - handler: Called with the request and a context holding the parameters.
     public mutating func add(_ method: HTTPMethod, _ pattern: String, name: String? = nil, handler: @escaping Handler) {
-        routes.append(Route(method: method, pattern: PathPattern(pattern), name: name ?? pattern, handler: handler))
+        let route = Route(method: method, pattern: PathPattern(pattern), name: name ?? pattern, handler: handler)
+        let depth = route.pattern.segments.count
+        if routesByDepth.count <= depth { routesByDepth += Array(repeating: [], count: depth + 1 - routesByDepth.count) }
+        routesByDepth[depth].append(routes.count)
+        routes.append(route)
     }
 
     /// Every route's name, in the order added (a name used twice appears once).
@@ -101,8 +109,10 @@ public struct Router: HTTPResponder {
         var allowed: [HTTPMethod] = []
         var headFallback: (Route, [Substring])?
         let depth = PathPattern.depth(of: request.path)
-        for route in routes where route.pattern.segments.count == depth {
-            guard let rawValues = route.pattern.match(request.path) else { continue }
+        guard depth < routesByDepth.count else { return .notFound }
+        for index in routesByDepth[depth] {
+            guard let rawValues = routes[index].pattern.match(request.path) else { continue }
+            let route = routes[index]
             if route.method == request.method { return .route(route, rawValues) }
             if request.method == .head, route.method == .get, headFallback == nil {
                 headFallback = (route, rawValues)

@@ -75,8 +75,14 @@ import Testing
         }
         for number: UInt64 in [0, 1, 15, 16, 0xdead_beef, .max] {
             let id = HTTPRequestID(prefix: "p-", number: number)
-            var bytes: [UInt8] = []
-            id.append(to: &bytes)
+            var counter = ByteCounter()
+            id.write(to: &counter)
+            let bytes = [UInt8](unsafeUninitializedCapacity: counter.count) { space, initialized in
+                guard let base = space.baseAddress else { return }
+                var writer = PointerWriter(next: base)
+                id.write(to: &writer)
+                initialized = writer.next - base
+            }
             #expect(String(decoding: bytes, as: UTF8.self) == id.description)
             #expect(id.description == "p-" + String(number, radix: 16))
         }

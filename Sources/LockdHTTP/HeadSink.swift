@@ -1,0 +1,62 @@
+/// Where ``HTTPResponseEncoder`` writes a head: counted first, then written.
+protocol HeadSink {
+    mutating func write(_ bytes: UnsafeRawBufferPointer)
+    mutating func write(_ text: String)
+    mutating func byte(_ value: UInt8)
+}
+
+extension HeadSink {
+    mutating func write(_ text: StaticString) {
+        write(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    mutating func write(_ text: String) {
+        var text = text
+        text.withUTF8 { write(UnsafeRawBufferPointer($0)) }
+    }
+
+    mutating func crlf() {
+        byte(HTTPSyntax.cr)
+        byte(HTTPSyntax.lf)
+    }
+
+    /// `value`'s digits in `radix` (lowercase hex for 16), written backwards into stack space first.
+    mutating func decimal(_ value: UInt64, radix: UInt64 = 10) {
+        var digits: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)  // 64 bytes: any radix ≥ 2
+        withUnsafeMutableBytes(of: &digits) { scratch in
+            var start = scratch.count
+            var rest = value
+            repeat {
+                let digit = UInt8(truncatingIfNeeded: rest % radix)
+                start -= 1
+                scratch[start] = digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10
+                rest /= radix
+            } while rest > 0
+            write(UnsafeRawBufferPointer(rebasing: scratch[start...]))
+        }
+    }
+}
+
+/// Counts what would be written.
+struct ByteCounter: HeadSink {
+    var count = 0
+    mutating func write(_ bytes: UnsafeRawBufferPointer) { count += bytes.count }
+    mutating func write(_ text: String) { count += text.utf8.count }
+    mutating func byte(_ value: UInt8) { count += 1 }
+}
+
+/// Writes into space already sized by a ``ByteCounter``.
+struct PointerWriter: HeadSink {
+    var next: UnsafeMutablePointer<UInt8>
+
+    mutating func write(_ bytes: UnsafeRawBufferPointer) {
+        guard let source = bytes.baseAddress else { return }
+        next.update(from: source.assumingMemoryBound(to: UInt8.self), count: bytes.count)
+        next += bytes.count
+    }
+
+    mutating func byte(_ value: UInt8) {
+        next.pointee = value
+        next += 1
+    }
+}
