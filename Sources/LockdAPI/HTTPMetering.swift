@@ -33,7 +33,11 @@ final class HTTPMetering: HTTPExchangeObserver {
     }
 
     func answered(_ exchange: HTTPExchange) {
-        let route = exchange.route.flatMap { routeNames.firstIndex(of: $0) } ?? routeNames.count - 1
+        // Lengths first: most names differ in length, and `==` on two that
+        // differ calls into the standard library.
+        let route = exchange.route.flatMap { route in
+            routeNames.firstIndex { $0.utf8.count == route.utf8.count && $0 == route }
+        } ?? routeNames.count - 1
         durations[route].recordNanoseconds(Int64(clamping: exchange.durationNanoseconds))
         requests.counter(route: route, method: exchange.method, status: exchange.status.code).increment()
         accessLog?.record(exchange, route: routeNames[route])
