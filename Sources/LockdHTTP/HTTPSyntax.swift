@@ -4,7 +4,7 @@ import Glibc
 import Darwin
 #endif
 
-/// Byte classes of RFC 9110/9112 grammar, as lookup tables (`package`:
+/// Byte classes of RFC 9110/9112 grammar, as bit masks and range tests (`package`:
 /// modules beside this one, such as compression, parse fields with them too).
 package enum HTTPSyntax {
     static let cr: UInt8 = 13

@@ -15,21 +15,12 @@ import Testing
         let registry = PrometheusCollectorRegistry()
         let timers = TimerHistograms()
         for labels: [(String, String)] in [[("route", "acquire")], [("route", "with \"quote\"")]] {
-            let theirs = registry.makeDurationHistogram(
-                descriptor: MetricNameDescriptor(metricName: "test_seconds", unitName: "", helpText: help), labels: labels, buckets: Self.buckets)
-            let ours = timers.make(name: "test_seconds", help: help, labels: labels, buckets: Self.buckets)
-            for value in Self.values {
-                theirs.recordNanoseconds(value)
-                ours.recordNanoseconds(value)
-            }
+            _ = Self.recordBoth(registry, timers, name: "test_seconds", help: help, labels: labels)
         }
-        var expected: [UInt8] = []
-        registry.emit(into: &expected)
-        var written: [UInt8] = []
-        timers.emit(into: &written)
         // The registry writes a family's series in its dictionary's order: compare line sets, head first.
-        let expectedLines = String(decoding: expected, as: UTF8.self).split(separator: "\n")
-        let writtenLines = String(decoding: written, as: UTF8.self).split(separator: "\n")
+        let (expected, written) = Self.emitted(registry, timers)
+        let expectedLines = expected.split(separator: "\n")
+        let writtenLines = written.split(separator: "\n")
         #expect(writtenLines.prefix(2) == expectedLines.prefix(2))
         #expect(writtenLines.sorted() == expectedLines.sorted())
         #expect(writtenLines.contains(#"test_seconds_bucket{route="acquire",le="0.00025"} 6"#))
@@ -39,22 +30,36 @@ import Testing
     @Test func anUnlabeledSeriesAndOneMadeTwiceAreWrittenOnce() {
         let registry = PrometheusCollectorRegistry()
         let timers = TimerHistograms()
-        let theirs = registry.makeDurationHistogram(
-            descriptor: MetricNameDescriptor(metricName: "plain_seconds", unitName: "", helpText: "Plain."), labels: [], buckets: Self.buckets)
-        let ours = timers.make(name: "plain_seconds", help: "Plain.", labels: [], buckets: Self.buckets)
+        let ours = Self.recordBoth(registry, timers, name: "plain_seconds", help: "Plain.", labels: [])
         #expect(timers.make(name: "plain_seconds", help: "Plain.", labels: [], buckets: Self.buckets) === ours)
-        for value in Self.values {
-            theirs.recordNanoseconds(value)
-            ours.recordNanoseconds(value)
-        }
-        var expected: [UInt8] = []
-        registry.emit(into: &expected)
-        var written: [UInt8] = []
-        timers.emit(into: &written)
-        #expect(String(decoding: written, as: UTF8.self) == String(decoding: expected, as: UTF8.self))
+        let (expected, written) = Self.emitted(registry, timers)
+        #expect(written == expected)
         timers.destroy(ours)
         var empty: [UInt8] = []
         timers.emit(into: &empty)
         #expect(empty.isEmpty)
+    }
+
+    /// Makes the series in both and records ``values`` into both; returns ours.
+    private static func recordBoth(
+        _ registry: PrometheusCollectorRegistry, _ timers: TimerHistograms, name: String, help: String, labels: [(String, String)]
+    ) -> TimerHistogram {
+        let theirs = registry.makeDurationHistogram(
+            descriptor: MetricNameDescriptor(metricName: name, unitName: "", helpText: help), labels: labels, buckets: buckets)
+        let ours = timers.make(name: name, help: help, labels: labels, buckets: buckets)
+        for value in values {
+            theirs.recordNanoseconds(value)
+            ours.recordNanoseconds(value)
+        }
+        return ours
+    }
+
+    /// What the registry writes, then what ours write.
+    private static func emitted(_ registry: PrometheusCollectorRegistry, _ timers: TimerHistograms) -> (String, String) {
+        var expected: [UInt8] = []
+        registry.emit(into: &expected)
+        var written: [UInt8] = []
+        timers.emit(into: &written)
+        return (String(decoding: expected, as: UTF8.self), String(decoding: written, as: UTF8.self))
     }
 }
