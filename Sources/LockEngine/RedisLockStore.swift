@@ -350,7 +350,10 @@ public final class RedisLockStore: LockStore {
             // The classic subscription: wake-ups (not in a Cluster) and the
             // event watchers' announcements (everywhere).
             group.addTask(executorPreference: client.subscriptionLoop) { await self.deliverWakeups(to: handler) }
-            group.addTask { await self.eventChannel.deliver(to: handler) }
+            // Lock events too: the hub hands each to its streams' loops from
+            // the thread that read it, rather than after a hop through the
+            // global executor (whose thread may have to be woken first).
+            group.addTask(executorPreference: client.subscriptionLoop) { await self.eventChannel.deliver(to: handler) }
             group.addTask { await self.eventChannel.reannounce() }
             // A (re)connected command connection: the store may have
             // restarted empty, or failed over to a replica that lacks the

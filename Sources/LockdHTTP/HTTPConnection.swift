@@ -29,6 +29,8 @@ final class HTTPConnection: StreamSocketDelegate, @unchecked Sendable {
     private var exchange: Exchange?
     /// The producer of a streamed response body.
     private var bodyTask: Task<Void, Never>?
+    /// A pushed body's hook for the connection's end (or the server's drain).
+    private var pushedBodyEnded: (@Sendable () -> Void)?
     /// True while requests are decoded, so a response finished synchronously
     /// is only queued: the decoding loop sends everything at its end.
     private var driving = false
@@ -223,10 +225,16 @@ final class HTTPConnection: StreamSocketDelegate, @unchecked Sendable {
             return endStreaming()
         }
         let writer = HTTPResponseBodyWriter(connection: self)
-        // A task of its own, started after this event: the head leaves first.
-        bodyTask = Task(executorPreference: context.loop) { [self] in
-            await body.produce(writer)
-            endStreaming()
+        switch body.producer {
+        case .task(let produce):
+            // A task of its own, started after this event: the head leaves first.
+            bodyTask = Task(executorPreference: context.loop) { [self] in
+                await produce(writer)
+                endStreaming()
+            }
+        case .pushed(let start, let ended):
+            pushedBodyEnded = ended
+            start(writer)
         }
     }
 
@@ -248,13 +256,15 @@ final class HTTPConnection: StreamSocketDelegate, @unchecked Sendable {
         machine.closeAfterStream()
     }
 
-    /// The producer returned: end the body, then serve what waits behind it.
-    private func endStreaming() {
+    /// The producer returned (or a pushed body ended): end the body, then
+    /// serve what waits behind it.
+    func endStreaming() {
         guard context.loop.inEventLoop else {
             context.loop.execute { self.endStreaming() }
             return
         }
         bodyTask = nil
+        pushedBodyEnded = nil
         guard let terminate = machine.streamEnded(now: MonotonicClock.now()) else { return }
         if terminate { stream.queueOutput { $0 += HTTPResponseEncoder.lastChunk } }
         guard !driving else { return }
@@ -305,7 +315,9 @@ final class HTTPConnection: StreamSocketDelegate, @unchecked Sendable {
         switch machine.beginDrain(queuedOutput: stream.queuedOutputCount) {
         case .none: break
         case .close: close()
-        case .endStream: bodyTask?.cancel()
+        case .endStream:
+            bodyTask?.cancel()
+            pushedBodyEnded?()
         }
     }
 
@@ -329,8 +341,11 @@ final class HTTPConnection: StreamSocketDelegate, @unchecked Sendable {
             task?.cancel()
             bodyTask?.cancel()
         }
+        let ended = pushedBodyEnded
         task = nil
         bodyTask = nil
+        pushedBodyEnded = nil
+        ended?()
         context.connections[stream.socket.fd] = nil
         server.connectionClosed()
     }

@@ -4,7 +4,8 @@ import LockdTransport
 /// stream, say): the server sends the head, then runs `produce` as a task on
 /// the connection's loop, sending each piece it writes as it comes — chunked
 /// for HTTP/1.1, delimited by the connection's close for HTTP/1.0. The body
-/// ends when `produce` returns.
+/// ends when `produce` returns. A body that waits for outside events most of
+/// its life can instead be pushed, without a task (``init(pushed:ended:dropped:)``).
 ///
 /// Flow control is the connection's output queue: ``HTTPResponseBodyWriter/write(_:)``
 /// answers ``HTTPResponseBodyWriter/WriteResult/backlogFull`` once more than
@@ -23,8 +24,18 @@ import LockdTransport
 /// }
 /// ```
 public struct HTTPResponseBodyStream: Sendable {
-    let produce: @Sendable (HTTPResponseBodyWriter) async -> Void
-    /// Runs instead of `produce` when the body is never to be written.
+    /// Who drives the body.
+    enum Producer: Sendable {
+        /// A task on the connection's loop runs the closure; the body ends when it returns.
+        case task(@Sendable (HTTPResponseBodyWriter) async -> Void)
+        /// The closure runs once on the loop after the head and hands the
+        /// writer over; `ended` runs (on the loop) when the connection closes
+        /// or the server drains it.
+        case pushed(start: @Sendable (HTTPResponseBodyWriter) -> Void, ended: @Sendable () -> Void)
+    }
+
+    let producer: Producer
+    /// Runs instead of the producer when the body is never to be written.
     let dropped: @Sendable () -> Void
 
     /// A body that `produce` writes; `dropped` runs instead when it never
@@ -34,7 +45,29 @@ public struct HTTPResponseBodyStream: Sendable {
         _ produce: @escaping @Sendable (HTTPResponseBodyWriter) async -> Void,
         dropped: @escaping @Sendable () -> Void = {}
     ) {
-        self.produce = produce
+        self.producer = .task(produce)
+        self.dropped = dropped
+    }
+
+    /// A body that something outside pushes, with no task of its own while
+    /// it waits — for a long-lived stream that is idle most of the time (a
+    /// task keeps ~2 KB of frames per stream, and many such long-lived
+    /// blocks among the requests' short-lived ones fragment the loops' heap).
+    ///
+    /// `start` runs on the connection's loop once the head is queued: keep
+    /// the writer and write with ``HTTPResponseBodyWriter/writeNow(_:)`` in
+    /// work handed to ``HTTPResponseBodyWriter/execute(_:)``; end the body
+    /// with ``HTTPResponseBodyWriter/endNow(closingConnection:)``. `ended`
+    /// runs on the loop when the connection closes or the server drains
+    /// (end the body soon then; writes to a closed connection answer
+    /// `.closed`); `dropped` runs instead of `start` when the body is never
+    /// to be written.
+    public init(
+        pushed start: @escaping @Sendable (HTTPResponseBodyWriter) -> Void,
+        ended: @escaping @Sendable () -> Void,
+        dropped: @escaping @Sendable () -> Void = {}
+    ) {
+        self.producer = .pushed(start: start, ended: ended)
         self.dropped = dropped
     }
 }
@@ -69,6 +102,26 @@ public final class HTTPResponseBodyWriter: Sendable {
                 continuation.resume()
             }
         }
+    }
+
+    /// Runs `work` on the connection's loop (for a pushed body's writes).
+    public func execute(_ work: @escaping @Sendable () -> Void) {
+        connection.context.loop.execute(work)
+    }
+
+    /// Queues `bytes` as the next piece of the body and sends what the
+    /// socket takes; on the connection's loop only (see ``execute(_:)``).
+    public func writeNow(_ bytes: [UInt8]) -> WriteResult {
+        connection.context.loop.preconditionInEventLoop()
+        return connection.writeBodyPiece(bytes)
+    }
+
+    /// Ends a pushed body (once), and with `closingConnection` the
+    /// connection after it; on the connection's loop only.
+    public func endNow(closingConnection: Bool) {
+        connection.context.loop.preconditionInEventLoop()
+        if closingConnection { connection.closeAfterBody() }
+        connection.endStreaming()
     }
 
     /// Queues `bytes` as the next piece of the body and sends what the socket takes.

@@ -21,10 +21,10 @@ import Synchronization
 /// ```
 ///
 /// An idle stream holds this object (its small state and an empty event
-/// buffer), the response body's task suspended on the next event, and an
-/// entry in the shared keep-alive, besides the connection itself: about
-/// 9 KB more than an idle keep-alive connection, measured with 1 000 streams
-/// (mostly the body's task).
+/// buffer) and an entry in the shared keep-alive, besides the connection
+/// itself — no task: the body is pushed (``HTTPResponseBodyStream/init(pushed:ended:dropped:)``),
+/// and a send that finds the buffer empty asks the connection's loop to
+/// write, once per batch.
 public final class ServerSentEventStream: Sendable {
     /// The bounds and timing of a stream.
     public struct Configuration: Sendable {
@@ -50,18 +50,30 @@ public final class ServerSentEventStream: Sendable {
         case ended
     }
 
-    /// What wakes the response body: events are waiting, or a keep-alive is due.
-    private enum Piece: Sendable {
-        case events
-        case keepAlive
+    /// How a stream ends.
+    private enum Ending {
+        /// What was sent before goes out, then the body ends (``finish()``,
+        /// the server draining, the connection closed).
+        case finished
+        /// The reader fell behind: the body ends with ``tooSlow``, and the connection closes.
+        case tooSlow
     }
 
-    /// Events sent and not yet taken by the body: the body writes what
-    /// waits in few writes (up to ``batchBytes`` each), so a reader that
-    /// keeps up costs one write per batch rather than one per event.
-    private struct Pending {
+    /// Everything the producer and the connection's loop share.
+    private struct State {
+        /// Events sent and not yet written: the loop writes what waits in
+        /// few writes (up to ``batchBytes`` each), so a reader that keeps up
+        /// costs one write per batch rather than one per event.
         var events: [[UInt8]] = []
-        var ended = false
+        var keepAliveDue = false
+        /// Set once; from then on sends answer `.ended`.
+        var ending: Ending?
+        /// The connection's writer, once the head is out.
+        var writer: HTTPResponseBodyWriter?
+        /// A write is already asked of the loop.
+        var writeAsked = false
+        /// The body has ended (or was never to be written): nothing more to do.
+        var done = false
     }
 
     /// The most a batch holds (at least one event): well under a
@@ -76,27 +88,15 @@ public final class ServerSentEventStream: Sendable {
     static let tooSlow = "the server closed this stream: the reader fell behind and its backlog is full"
 
     private let configuration: Configuration
-    private let pieces: AsyncStream<Piece>
-    private let continuation: AsyncStream<Piece>.Continuation
-    /// Set once the reader fell behind: the body ends with ``tooSlow``
-    /// instead of writing what waits.
+    private let onEnd: @Sendable () -> Void
+    private let state = Mutex(State())
+    /// Set once the reader fell behind.
     private let fellBehind = Atomic<Bool>(false)
-    private let backlog = Backlog()
-
-    /// ``Pending`` in a box the end handler can share.
-    private final class Backlog: Sendable {
-        let state = Mutex(Pending())
-    }
 
     /// Creates a stream; `onEnd` runs once, whenever and however it ends.
     public init(configuration: Configuration = Configuration(), onEnd: @escaping @Sendable () -> Void = {}) {
         self.configuration = configuration
-        // Only wake-ups wait here (the newest are kept): events wait in `pending`.
-        (pieces, continuation) = AsyncStream.makeStream(of: Piece.self, bufferingPolicy: .bufferingNewest(2))
-        continuation.onTermination = { [backlog] _ in
-            backlog.state.withLock { $0.ended = true }
-            onEnd()
-        }
+        self.onEnd = onEnd
     }
 
     /// Whether the stream ended because its reader fell behind (so far).
@@ -113,49 +113,21 @@ public final class ServerSentEventStream: Sendable {
     /// encoding for many streams that carry the same event.
     @discardableResult
     public func send(encoded bytes: [UInt8]) -> SendResult {
-        enum Outcome { case queued, queuedFirst, tooSlow, ended }
-        let outcome = backlog.state.withLock { pending -> Outcome in
-            if pending.ended { return .ended }
-            guard pending.events.count < max(1, configuration.backlog) else {
-                pending.ended = true
-                return .tooSlow
-            }
-            pending.events.append(bytes)
-            return pending.events.count == 1 ? .queuedFirst : .queued
+        enum Outcome { case queued, ended, tooSlow }
+        let (outcome, writer) = state.withLock { state -> (Outcome, HTTPResponseBodyWriter?) in
+            if state.ending != nil { return (.ended, nil) }
+            guard state.events.count < max(1, configuration.backlog) else { return (.tooSlow, nil) }
+            state.events.append(bytes)
+            return (.queued, Self.askWrite(&state))
         }
-        switch outcome {
-        case .queued:
-            return .queued
-        case .queuedFirst:
-            if case .terminated = continuation.yield(.events) { return .ended }
-            return .queued
-        case .tooSlow:
-            fellBehind.store(true, ordering: .relaxed)
-            continuation.finish()
-            return .ended
-        case .ended:
-            return .ended
-        }
-    }
-
-    /// Takes the events that wait, whole, up to ``batchBytes``.
-    private func takePending() -> [UInt8] {
-        backlog.state.withLock { pending in
-            var batch: [UInt8] = []
-            var taken = 0
-            for event in pending.events {
-                if taken > 0, batch.count + event.count > Self.batchBytes { break }
-                batch += event
-                taken += 1
-            }
-            pending.events.removeFirst(taken)
-            return batch
-        }
+        if case .tooSlow = outcome { end(.tooSlow) }
+        if let writer { writer.execute { [self] in write() } }
+        return outcome == .queued ? .queued : .ended
     }
 
     /// Ends the stream once the events already sent are written.
     public func finish() {
-        continuation.finish()
+        end(.finished)
     }
 
     /// The `200 text/event-stream` response that carries the stream. Serve
@@ -165,47 +137,108 @@ public final class ServerSentEventStream: Sendable {
         var headers = headers
         headers.replaceOrAdd(name: "Content-Type", value: "text/event-stream")
         headers.replaceOrAdd(name: "Cache-Control", value: "no-cache")
-        return HTTPResponse(status: .ok, headers: headers, bodyStream: HTTPResponseBodyStream({ [self] writer in
-            let id = ObjectIdentifier(self)
-            configuration.keepAlive.add(id) { [continuation] in
-                if case .terminated = continuation.yield(.keepAlive) { return false }
-                return true
-            }
-            await write(to: writer)
-            configuration.keepAlive.remove(id)
-        }, dropped: { [continuation] in continuation.finish() }))
+        return HTTPResponse(status: .ok, headers: headers, bodyStream: HTTPResponseBodyStream(pushed: { [self] writer in
+            state.withLock { $0.writer = writer }
+            configuration.keepAlive.add(ObjectIdentifier(self)) { [self] in beat() }
+            // What was sent before the head went out, or an end that came first.
+            write()
+        }, ended: { [self] in
+            end(.finished)
+        }, dropped: { [self] in
+            state.withLock { $0.done = true }
+            end(.finished)
+        }))
     }
 
-    /// Writes pieces as they come until the stream ends, the connection
-    /// closes, or the reader falls behind (then says so, last).
-    private func write(to writer: HTTPResponseBodyWriter) async {
-        // Ending the sequence wakes the producer's onEnd as well as this loop.
-        defer { continuation.finish() }
-        pieces: for await piece in pieces {
-            var bytes = takePending()
-            if case .keepAlive = piece { bytes += Self.keepAliveComment }
-            while !bytes.isEmpty {
-                if fellBehind.load(ordering: .relaxed) { break pieces }
-                switch await writer.write(bytes) {
+    // MARK: Writing (on the connection's loop)
+
+    /// The writer to ask for a write, if none is asked yet and the head is out.
+    private static func askWrite(_ state: inout State) -> HTTPResponseBodyWriter? {
+        guard !state.writeAsked, !state.done, let writer = state.writer else { return nil }
+        state.writeAsked = true
+        return writer
+    }
+
+    /// Sets how the stream ends (the first call only) and tells the producer.
+    private func end(_ ending: Ending) {
+        let (first, writer) = state.withLock { state -> (Bool, HTTPResponseBodyWriter?) in
+            guard state.ending == nil else { return (false, nil) }
+            state.ending = ending
+            return (true, Self.askWrite(&state))
+        }
+        if first {
+            if case .tooSlow = ending { fellBehind.store(true, ordering: .relaxed) }
+            onEnd()
+        }
+        if let writer { writer.execute { [self] in write() } }
+    }
+
+    /// A keep-alive is due; false once the stream has ended.
+    private func beat() -> Bool {
+        let (open, writer) = state.withLock { state -> (Bool, HTTPResponseBodyWriter?) in
+            guard state.ending == nil else { return (false, nil) }
+            state.keepAliveDue = true
+            return (true, Self.askWrite(&state))
+        }
+        if let writer { writer.execute { [self] in write() } }
+        return open
+    }
+
+    /// Writes what waits, batch by batch, and ends the body once the stream
+    /// has ended and what it owes is out.
+    private func write() {
+        while true {
+            let (bytes, ending, writer) = state.withLock { state -> ([UInt8], Ending?, HTTPResponseBodyWriter?) in
+                state.writeAsked = false
+                guard !state.done, let writer = state.writer else { return ([], nil, nil) }
+                if case .tooSlow = state.ending { return ([], .tooSlow, writer) }
+                var batch: [UInt8] = []
+                var taken = 0
+                for event in state.events {
+                    if taken > 0, batch.count + event.count > Self.batchBytes { break }
+                    batch += event
+                    taken += 1
+                }
+                state.events.removeFirst(taken)
+                if state.keepAliveDue, state.events.isEmpty {
+                    state.keepAliveDue = false
+                    batch += Self.keepAliveComment
+                }
+                // Ends only once everything sent before is out.
+                return (batch, state.events.isEmpty ? state.ending : nil, writer)
+            }
+            guard let writer else { return }
+            if case .tooSlow = ending { return endBody(writer, lastWords: true) }
+            if !bytes.isEmpty {
+                switch writer.writeNow(bytes) {
                 case .written:
-                    bytes = takePending()
+                    break
                 case .backlogFull:
-                    fellBehind.store(true, ordering: .relaxed)
                     // The connection allows one last piece, then closes.
-                    _ = await writer.write(ServerSentEvent.comment(Self.tooSlow))
-                    return
+                    end(.tooSlow)
+                    return endBody(writer, lastWords: true)
                 case .closed:
-                    return
+                    end(.finished)
+                    return endBody(writer, lastWords: false)
                 }
             }
+            if ending != nil { return endBody(writer, lastWords: false) }
+            if bytes.isEmpty { return }
         }
-        if fellBehind.load(ordering: .relaxed) {
-            _ = await writer.write(ServerSentEvent.comment(Self.tooSlow))
-            await writer.closeConnectionAfterBody()
-        } else {
-            // Finished by the producer: what it sent before goes out.
-            var rest = takePending()
-            while !rest.isEmpty, case .written = await writer.write(rest) { rest = takePending() }
+    }
+
+    /// Ends the body: with `lastWords`, after ``tooSlow`` and closing the connection.
+    private func endBody(_ writer: HTTPResponseBodyWriter, lastWords: Bool) {
+        let first = state.withLock { state -> Bool in
+            guard !state.done else { return false }
+            state.done = true
+            state.writer = nil
+            state.events = []
+            return true
         }
+        guard first else { return }
+        configuration.keepAlive.remove(ObjectIdentifier(self))
+        if lastWords { _ = writer.writeNow(ServerSentEvent.comment(Self.tooSlow)) }
+        writer.endNow(closingConnection: lastWords)
     }
 }

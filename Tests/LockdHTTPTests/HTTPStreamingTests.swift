@@ -74,4 +74,29 @@ import Testing
         #expect(String(decoding: try await client.readUntilClosed(), as: UTF8.self).hasSuffix("0\r\n\r\n"))
         server.group.shutdown()
     }
+
+    @Test func aPushedBodyIsWrittenFromTheLoopAndHearsTheDisconnect() async throws {
+        try await TestServer.with { server in
+            let client = try server.client()
+            try client.send("GET /pushed HTTP/1.1\r\nHost: x\r\n\r\n")
+            let start = String(decoding: try await client.read(until: "pushed\n"), as: UTF8.self)
+            #expect(start.contains("Transfer-Encoding: chunked\r\n"))
+            #expect(await server.nextEvent() == "pushed: written")
+            client.close()
+            #expect(await server.nextEvent() == "pushed: ended")
+            #expect(await eventually { server.server.openConnectionCount == 0 })
+        }
+    }
+
+    @Test func shutdownEndsAPushedBodyWithItsLastChunk() async throws {
+        let server = try TestServer()
+        let client = try server.client()
+        try client.send("GET /pushed HTTP/1.1\r\nHost: x\r\n\r\n")
+        _ = try await client.read(until: "pushed\n")
+        #expect(await server.nextEvent() == "pushed: written")
+        await server.server.shutdown(gracePeriod: .seconds(10))
+        #expect(await server.nextEvent() == "pushed: ended")
+        #expect(String(decoding: try await client.readUntilClosed(), as: UTF8.self).hasSuffix("0\r\n\r\n"))
+        server.group.shutdown()
+    }
 }

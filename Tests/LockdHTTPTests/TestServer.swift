@@ -126,6 +126,20 @@ final class TestServer: Sendable {
                 sink.yield(Task.isCancelled ? "ended: cancelled" : "ended: timed out")
             })
         }
+        router.add(.get, "/pushed") { _, _ in
+            // No task: the body is written from work run on the loop, and ends when told.
+            let held = PushedWriter()
+            return HTTPResponse(status: .ok, bodyStream: HTTPResponseBodyStream(pushed: { writer in
+                held.writer.withLock { $0 = writer }
+                writer.execute {
+                    let result = writer.writeNow(Array("pushed\n".utf8))
+                    sink.yield("pushed: \(result)")
+                }
+            }, ended: {
+                sink.yield("pushed: ended")
+                held.writer.withLock { $0 }?.endNow(closingConnection: false)
+            }))
+        }
         router.add(.get, "/loop") { _, context in
             HTTPResponse(status: .ok, body: Array("\(context.eventLoop.inEventLoop)".utf8))
         }
@@ -156,4 +170,9 @@ final class Gate: Sendable {
         }
         for waiter in waiters { waiter.resume() }
     }
+}
+
+/// The writer of a `/pushed` body, for its end handler.
+private final class PushedWriter: Sendable {
+    let writer = Mutex<HTTPResponseBodyWriter?>(nil)
 }

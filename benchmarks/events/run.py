@@ -1,34 +1,44 @@
 #!/usr/bin/env python3
 """Issue 17's event-stream figures, in one run on one Redis:
 
-- the acquire→release cycle (`lockbench`) with no event streams open, with
-  STREAMS idle streams (on a prefix nothing uses) open on the lockd it runs
-  against, and with one of them swapped for a watcher of the cycle's names
-  (so every acquire and release is published and delivered; lockbench's
-  `--event-streams 1` reads it and reports the delivery latency under load).
-  Rounds alternate the order (without first, then idle first), and a run
-  without streams waits until GHOST_S seconds after the last stream closed:
-  lockd keeps a closed stream's watch that long for a reader that
-  reconnects, so sooner would not be "no streams";
+- the acquire→release cycle (`lockbench`) on a lockd with no event streams
+  open against one with STREAMS idle streams open (on a prefix nothing
+  uses), and — on the same lockd, right after — with one of them swapped
+  for a watcher of the cycle's names (so every acquire and release is
+  published and delivered; lockbench's `--event-streams 1` reads it and
+  reports the delivery latency under load). Every measurement gets a fresh
+  lockd (warmed by a short cycle first), so no run inherits another's heap,
+  connections or lingering watches; the order of the two arms alternates
+  from round to round; each run records lockd's CPU time per cycle beside
+  the rate (the machine's other load moves it far less) and the load;
 - lockd's memory per idle stream: its RSS (/proc/PID/status) with the
-  streams open minus without, divided by their number (the first round's:
-  later rounds reuse what the allocator kept from it);
+  streams open minus just before, divided by their number;
 - event delivery: a watcher on lockd A, acquires through lockd B (the other
-  instance, so each event crosses Redis pub/sub) and through A itself; the
-  time from sending the acquire to the `acquired` event arriving, an upper
-  bound on the time from the Redis-side change.
+  instance, so each event crosses Redis pub/sub) and through A itself, from
+  one keep-alive connection; the time from sending the acquire to the
+  `acquired` event arriving, an upper bound on the time from the Redis-side
+  change (which lies between the send and the answer: the time from the
+  answer to the event is printed too).
 
     benchmarks/events/run.py                # builds release lockd and lockbench
     SKIP_BUILD=1 benchmarks/events/run.py   # uses .build/release as it is
+    VARIANTS="main=/tmp/main/lockd after=.build/release/lockd" SKIP_BUILD=1 benchmarks/events/run.py
+    VARIANT_ENV_tuned="MALLOC_ARENA_MAX=2" VARIANTS="plain=… tuned=…" …
 
-Starts its own redis-server (no persistence) and two release lockd on free
-loopback ports, and stops only what it started, by PID. Writes
+VARIANTS (label=binary, space-separated) measures several lockd binaries —
+or one binary under several environments (VARIANT_ENV_<label>, K=V
+separated by commas) — in the same interleaved rounds, so a before/after
+comparison shares the machine's load.
+
+Starts its own redis-server (no persistence) and release lockd processes
+on free loopback ports, and stops only what it started, by PID. Writes
 benchmarks/events/results.json and prints a summary; RESULTS.md beside it
 keeps the figures and their reading.
 
-Environment (all optional): STREAMS=1000 REPEATS=4 DURATION=8 CLIENTS=32
-EVENTS=300 (acquires timed per path) GHOST_S=31.
+Environment (all optional): STREAMS=1000 REPEATS=6 DURATION=6 WARMUP=1
+CLIENTS=32 EVENTS=400 (acquires timed per path) GRACE_S=7 VARIANTS.
 """
+import http.client
 import json
 import os
 import resource
@@ -45,13 +55,17 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 HERE = os.path.join(ROOT, "benchmarks", "events")
 BIN = os.path.join(ROOT, ".build", "release")
 STREAMS = int(os.environ.get("STREAMS", "1000"))
-REPEATS = int(os.environ.get("REPEATS", "4"))
-DURATION = int(os.environ.get("DURATION", "8"))
+REPEATS = int(os.environ.get("REPEATS", "6"))
+DURATION = int(os.environ.get("DURATION", "6"))
+WARMUP = int(os.environ.get("WARMUP", "1"))
 CLIENTS = int(os.environ.get("CLIENTS", "32"))
-EVENTS = int(os.environ.get("EVENTS", "300"))
-GHOST_S = float(os.environ.get("GHOST_S", "31"))
+EVENTS = int(os.environ.get("EVENTS", "400"))
+# RedisEventChannel.graceInterval (6 s) and a margin.
+GRACE_S = float(os.environ.get("GRACE_S", "7"))
 
 started = []
+LOG = [None]
+REDIS_PORT = [0]
 
 
 def free_port():
@@ -60,22 +74,27 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start(command, log):
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+def start(command, env=None):
+    process = subprocess.Popen(command, stdout=LOG[0], stderr=subprocess.STDOUT, start_new_session=True,
+                               env={**os.environ, **(env or {})})
     started.append(process)
     return process
 
 
+def stop(process):
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    started.remove(process)
+
+
 def stop_started():
-    for process in started:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-    for process in started:
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    for process in list(started):
+        stop(process)
 
 
 def request(port, method, path, body=None, headers=None, timeout=5):
@@ -113,6 +132,54 @@ def rss_kib(pid):
     raise SystemExit("events/run.py: no VmRSS")
 
 
+def cpu_seconds(pid):
+    """utime + stime of PID (/proc/PID/stat), in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Lockd:
+    """A fresh release lockd on the run's Redis; stopped by `close()`."""
+
+    def __init__(self, binary, env):
+        self.port = free_port()
+        self.process = start([binary, "--listen", f"127.0.0.1:{self.port}", "--log-level", "warning",
+                              "--redis", f"redis://127.0.0.1:{REDIS_PORT[0]}"], env)
+        self.started = time.monotonic()
+        wait_until(f"lockd on {self.port}", lambda: request(self.port, "GET", "/readyz")[0] == 200)
+
+    def settled(self):
+        """Waits until lockd is past its first GRACE_S: a lockd that has just
+        started publishes every event for a while (it may have missed other
+        instances' announcements of what they watch), so a run before then
+        would count the event traffic of names nobody watches."""
+        time.sleep(max(0.0, self.started + GRACE_S - time.monotonic()))
+
+    @property
+    def pid(self):
+        return self.process.pid
+
+    def close(self):
+        stop(self.process)
+
+
+def lockbench(lockd, prefix, duration=DURATION, more=()):
+    """lockbench's summary, plus lockd's CPU time per cycle (µs) as `lockd_us_per_cycle`
+    and the 1-minute load average when it ended."""
+    cpu_before = cpu_seconds(lockd.pid)
+    out = subprocess.run(
+        [os.path.join(BIN, "lockbench"), "--url", f"http://127.0.0.1:{lockd.port}", "--duration", str(duration),
+         "--clients", str(CLIENTS), "--prefix", prefix, "--json", *more],
+        capture_output=True, text=True, timeout=duration + 60)
+    if out.returncode != 0:
+        raise SystemExit(f"events/run.py: lockbench failed: {out.stderr[-2000:]}")
+    summary = json.loads(out.stdout)
+    summary["lockd_us_per_cycle"] = (cpu_seconds(lockd.pid) - cpu_before) * 1e6 / max(1, summary["cycles"])
+    summary["load"] = os.getloadavg()[0]
+    return summary
+
+
 def open_stream(port, prefix):
     """A connected socket whose GET /events has been answered with its head."""
     s = socket.create_connection(("127.0.0.1", port), timeout=10)
@@ -129,93 +196,6 @@ def open_stream(port, prefix):
     return s
 
 
-def cpu_seconds(pid):
-    """utime + stime of PID (/proc/PID/stat), in seconds."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-LOCKD_PID = [0]
-
-
-def lockbench(port, prefix, more=()):
-    """lockbench's summary, plus lockd's CPU time per cycle (µs) as `lockd_us_per_cycle`:
-    a figure other processes' load moves far less than the rate."""
-    cpu_before = cpu_seconds(LOCKD_PID[0]) if LOCKD_PID[0] else 0
-    out = subprocess.run(
-        [os.path.join(BIN, "lockbench"), "--url", f"http://127.0.0.1:{port}", "--duration", str(DURATION),
-         "--clients", str(CLIENTS), "--prefix", prefix, "--json", *more],
-        capture_output=True, text=True, timeout=DURATION + 60)
-    if out.returncode != 0:
-        raise SystemExit(f"events/run.py: lockbench failed: {out.stderr[-2000:]}")
-    summary = json.loads(out.stdout)
-    if LOCKD_PID[0] and summary["cycles"]:
-        summary["lockd_us_per_cycle"] = (cpu_seconds(LOCKD_PID[0]) - cpu_before) * 1e6 / summary["cycles"]
-    return summary
-
-
-last_close = [0.0]
-
-
-def without_streams(port, prefix):
-    """lockbench's summary once no stream (nor a lingering watch of one) is left."""
-    wait = last_close[0] + GHOST_S - time.monotonic()
-    if wait > 0:
-        time.sleep(wait)
-    return lockbench(port, prefix)
-
-
-def cycle_rounds(port, pid):
-    """Per round: the cycle rate with no streams, with STREAMS idle streams, and with
-    STREAMS - 1 idle streams plus one watching the cycle's names; the RSS per idle stream.
-    Even rounds measure without streams first, odd rounds last."""
-    rounds = []
-    LOCKD_PID[0] = pid
-    for round_number in range(REPEATS):
-        without_first = round_number % 2 == 0
-        if without_first:
-            without_run = without_streams(port, f"evc{round_number}a")
-        before = rss_kib(pid)
-        streams = [open_stream(port, f"nobody-watches-{round_number}:") for _ in range(STREAMS)]
-        time.sleep(1)  # let lockd settle its per-stream state before reading RSS
-        after = rss_kib(pid)
-        idle_run = lockbench(port, f"evc{round_number}b")
-        idle = idle_run["cycles_per_second"]
-        # One stream swapped for a watcher of the cycle's names: every acquire and release
-        # is published and delivered; lockbench reads it and times the deliveries.
-        streams.pop().close()
-        watched_run = lockbench(port, f"evc{round_number}c", ["--event-streams", "1"])
-        watched = watched_run["cycles_per_second"]
-        events = watched_run.get("events") or {}
-        watcher_alive = events.get("ended", 1) == 0
-        still_open = sum(1 for s in streams if is_open(s))
-        for s in streams:
-            s.close()
-        last_close[0] = time.monotonic()
-        if not without_first:
-            without_run = without_streams(port, f"evc{round_number}a")
-        without = without_run["cycles_per_second"]
-        cpu_ratio = idle_run["lockd_us_per_cycle"] / without_run["lockd_us_per_cycle"]
-        latency = events.get("latency_ms", {})
-        rounds.append({"without": without, "idle": idle, "watched": watched, "without_first": without_first,
-                       "idle_ratio": idle / without, "watched_ratio": watched / without,
-                       "lockd_us_per_cycle_without": without_run["lockd_us_per_cycle"],
-                       "lockd_us_per_cycle_idle": idle_run["lockd_us_per_cycle"], "idle_cpu_per_cycle_ratio": cpu_ratio,
-                       "rss_per_stream_bytes": (after - before) * 1024 / STREAMS,
-                       "idle_streams_open_after": still_open, "watcher_kept": watcher_alive,
-                       "watcher_events": events.get("events", 0),
-                       "watcher_delivery_p50_ms": latency.get("p50"), "watcher_delivery_p99_ms": latency.get("p99")})
-        print(f"round {round_number + 1} ({'without first' if without_first else 'without last'}): "
-              f"{without:.0f} cycles/s without streams, {idle:.0f} with {STREAMS} idle "
-              f"({idle / without:.2f}; lockd CPU per cycle {without_run['lockd_us_per_cycle']:.0f} → "
-              f"{idle_run['lockd_us_per_cycle']:.0f} µs, {cpu_ratio:.2f}×), {watched:.0f} with one of them watching the cycle ({watched / without:.2f}; "
-              f"{events.get('events', 0)} events, at→read p50 {latency.get('p50', 0):.1f} ms p99 {latency.get('p99', 0):.1f} ms); "
-              f"{(after - before) * 1024 / STREAMS:.0f} B RSS per idle stream; {still_open} idle streams still open, "
-              f"watcher {'kept' if watcher_alive else 'CUT OFF'}; load {os.getloadavg()[0]:.2f}", flush=True)
-    return rounds
-
-
 def is_open(s):
     try:
         data = s.recv(65536, socket.MSG_PEEK)
@@ -226,20 +206,100 @@ def is_open(s):
         return False
 
 
+def without_streams(binary, env, tag):
+    """The cycle on a fresh lockd with no stream ever opened."""
+    lockd = Lockd(binary, env)
+    try:
+        lockbench(lockd, f"{tag}w", WARMUP)
+        lockd.settled()
+        return lockbench(lockd, f"{tag}a")
+    finally:
+        lockd.close()
+
+
+def with_streams(binary, env, tag):
+    """The cycle on a fresh lockd with STREAMS idle streams, then with one of
+    them swapped for a watcher of the cycle's names; and the RSS per stream."""
+    lockd = Lockd(binary, env)
+    try:
+        lockbench(lockd, f"{tag}w", WARMUP)
+        before = rss_kib(lockd.pid)
+        streams = [open_stream(lockd.port, f"nobody-watches-{tag}:") for _ in range(STREAMS)]
+        time.sleep(1)  # let lockd settle its per-stream state before reading RSS
+        after = rss_kib(lockd.pid)
+        lockd.settled()
+        idle = lockbench(lockd, f"{tag}b")
+        streams.pop().close()
+        watched = lockbench(lockd, f"{tag}c", more=["--event-streams", "1"])
+        still_open = sum(1 for s in streams if is_open(s))
+        for s in streams:
+            s.close()
+        return idle, watched, (after - before) * 1024 / STREAMS, still_open
+    finally:
+        lockd.close()
+
+
+def cycle_rounds(variants):
+    """REPEATS rounds; in each, every variant's pair (no streams, idle streams)
+    on fresh processes, variants and arms in an order that alternates."""
+    rounds = {label: [] for label, _, _ in variants}
+    for round_number in range(REPEATS):
+        order = variants if round_number % 2 == 0 else variants[::-1]
+        for label, binary, env in order:
+            tag = f"r{round_number}{label}"
+            without_first = (round_number // 2) % 2 == 0
+            if without_first:
+                without = without_streams(binary, env, tag)
+            idle, watched, rss_per_stream, still_open = with_streams(binary, env, tag)
+            if not without_first:
+                without = without_streams(binary, env, tag)
+            events = watched.get("events") or {}
+            latency = events.get("latency_ms", {})
+            r = {
+                "without": without["cycles_per_second"], "idle": idle["cycles_per_second"],
+                "watched": watched["cycles_per_second"], "without_first": without_first,
+                "idle_ratio": idle["cycles_per_second"] / without["cycles_per_second"],
+                "watched_ratio": watched["cycles_per_second"] / without["cycles_per_second"],
+                "lockd_us_per_cycle_without": without["lockd_us_per_cycle"],
+                "lockd_us_per_cycle_idle": idle["lockd_us_per_cycle"],
+                "idle_cpu_per_cycle_ratio": idle["lockd_us_per_cycle"] / without["lockd_us_per_cycle"],
+                "load_without": without["load"], "load_idle": idle["load"],
+                "rss_per_stream_bytes": rss_per_stream, "idle_streams_open_after": still_open,
+                "watcher_kept": events.get("ended", 1) == 0, "watcher_events": events.get("events", 0),
+                "watcher_delivery_p50_ms": latency.get("p50"), "watcher_delivery_p99_ms": latency.get("p99"),
+            }
+            rounds[label].append(r)
+            print(f"round {round_number + 1} {label} ({'without first' if without_first else 'without last'}): "
+                  f"{r['without']:.0f} cycles/s without streams, {r['idle']:.0f} with {STREAMS} idle ({r['idle_ratio']:.2f}; "
+                  f"lockd CPU per cycle {r['lockd_us_per_cycle_without']:.1f} → {r['lockd_us_per_cycle_idle']:.1f} µs, "
+                  f"{r['idle_cpu_per_cycle_ratio']:.2f}×), {r['watched']:.0f} with one watching the cycle "
+                  f"({r['watched_ratio']:.2f}; {r['watcher_events']} events, at→read p50 {latency.get('p50', 0):.1f} ms "
+                  f"p99 {latency.get('p99', 0):.1f} ms, watcher {'kept' if r['watcher_kept'] else 'CUT OFF'}); "
+                  f"{rss_per_stream:.0f} B RSS per idle stream, {still_open} still open; "
+                  f"load {r['load_without']:.1f}/{r['load_idle']:.1f}", flush=True)
+    return rounds
+
+
 def delivery(watch_port, acquire_port, label):
-    """Sends EVENTS acquires (each then released) one at a time; milliseconds until each `acquired` event."""
-    prefix = f"lat-{label}-{os.getpid()}:"
+    """Sends EVENTS acquires (each then released) one at a time over one keep-alive
+    connection; milliseconds from each send (and from its answer) to its `acquired` event."""
+    prefix = f"lat-{label}-{os.getpid()}-{watch_port}:"
     stream = open_stream(watch_port, prefix)
     stream.setblocking(True)
     stream.settimeout(5)
+    connection = http.client.HTTPConnection("127.0.0.1", acquire_port, timeout=5)
     buffer = b""
     latencies = []
+    after_answer = []
     for index in range(EVENTS):
         name = f"{prefix}{index}"
         sent = time.monotonic()
-        status, body = request(acquire_port, "POST", f"/locks/{name}", '{"ttl_ms":10000}')
-        if status != 201:
-            raise SystemExit(f"events/run.py: acquire answered {status}: {body[:200]!r}")
+        connection.request("POST", f"/locks/{name}", body=b'{"ttl_ms":10000}')
+        reply = connection.getresponse()
+        body = reply.read()
+        answered = time.monotonic()
+        if reply.status != 201:
+            raise SystemExit(f"events/run.py: acquire answered {reply.status}: {body[:200]!r}")
         token = json.loads(body)["token"]
         arrived = None
         while arrived is None:
@@ -255,15 +315,75 @@ def delivery(watch_port, acquire_port, label):
             if kind == "acquired" and data and json.loads(data).get("name") == name:
                 arrived = time.monotonic()
         latencies.append((arrived - sent) * 1000)
-        request(acquire_port, "DELETE", f"/locks/{name}", headers={"Lock-Token": token})
+        after_answer.append((arrived - answered) * 1000)
+        connection.request("DELETE", f"/locks/{name}", headers={"Lock-Token": token})
+        connection.getresponse().read()
+    connection.close()
     stream.close()
     latencies.sort()
-    def pick(q):
-        return latencies[min(len(latencies) - 1, int(q * len(latencies)))]
-    result = {"p50_ms": pick(0.5), "p99_ms": pick(0.99), "max_ms": latencies[-1], "events": len(latencies)}
-    print(f"delivery {label}: p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms, max {result['max_ms']:.2f} ms "
-          f"over {len(latencies)} events", flush=True)
+    after_answer.sort()
+
+    def pick(values, q):
+        return values[min(len(values) - 1, int(q * len(values)))]
+    result = {"p50_ms": pick(latencies, 0.5), "p99_ms": pick(latencies, 0.99), "max_ms": latencies[-1],
+              "after_answer_p50_ms": pick(after_answer, 0.5), "after_answer_p99_ms": pick(after_answer, 0.99),
+              "events": len(latencies), "load": os.getloadavg()[0]}
+    print(f"delivery {label}: send→event p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms, "
+          f"max {result['max_ms']:.2f} ms; answer→event p50 {result['after_answer_p50_ms']:.2f} ms, "
+          f"p99 {result['after_answer_p99_ms']:.2f} ms; {len(latencies)} events, load {result['load']:.1f}", flush=True)
     return result
+
+
+def deliveries(binary, env, label):
+    """Same-instance and cross-instance delivery on a fresh pair of lockd."""
+    a, b = Lockd(binary, env), Lockd(binary, env)
+    try:
+        a.settled()
+        b.settled()
+        return {"same": delivery(a.port, a.port, f"{label}-same"), "cross": delivery(a.port, b.port, f"{label}-cross")}
+    finally:
+        a.close()
+        b.close()
+
+
+def parse_variants():
+    text = os.environ.get("VARIANTS", "").strip()
+    if not text:
+        return [("lockd", os.path.join(BIN, "lockd"), {})]
+    variants = []
+    for item in text.split():
+        label, _, binary = item.partition("=")
+        env = {}
+        for pair in filter(None, os.environ.get(f"VARIANT_ENV_{label}", "").split(",")):
+            key, _, value = pair.partition("=")
+            env[key] = value
+        variants.append((label, os.path.abspath(binary), env))
+    return variants
+
+
+def summarize(label, rounds, delivered):
+    ratios = [r["idle_ratio"] for r in rounds]
+    cpu_ratios = [r["idle_cpu_per_cycle_ratio"] for r in rounds]
+    watched_ratios = [r["watched_ratio"] for r in rounds]
+    per_stream = [r["rss_per_stream_bytes"] for r in rounds]
+    print(f"[{label}] cycle rate with {STREAMS} idle streams / without: median {statistics.median(ratios):.2f} "
+          f"(range {min(ratios):.2f}-{max(ratios):.2f}; goal >= 0.90)")
+    print(f"[{label}] lockd CPU per cycle with {STREAMS} idle streams / without: median {statistics.median(cpu_ratios):.2f} "
+          f"(range {min(cpu_ratios):.2f}-{max(cpu_ratios):.2f}; medians {statistics.median(r['lockd_us_per_cycle_without'] for r in rounds):.1f} "
+          f"→ {statistics.median(r['lockd_us_per_cycle_idle'] for r in rounds):.1f} µs)")
+    print(f"[{label}] cycle rate with one of them watching the cycle / without: median {statistics.median(watched_ratios):.2f} "
+          f"(range {min(watched_ratios):.2f}-{max(watched_ratios):.2f})")
+    print(f"[{label}] lockd RSS per idle stream: median {statistics.median(per_stream):.0f} B (goal <= 8192)")
+    print(f"[{label}] delivery p99: {delivered['same']['p99_ms']:.2f} ms same instance, "
+          f"{delivered['cross']['p99_ms']:.2f} ms across instances (goal < 5 ms)")
+    return {
+        "rounds": rounds,
+        "idle_cycle_ratio_median": statistics.median(ratios),
+        "idle_cpu_per_cycle_ratio_median": statistics.median(cpu_ratios),
+        "watched_cycle_ratio_median": statistics.median(watched_ratios),
+        "rss_per_stream_bytes_median": statistics.median(per_stream),
+        "delivery_same_instance": delivered["same"], "delivery_cross_instance": delivered["cross"],
+    }
 
 
 def main():
@@ -278,57 +398,42 @@ def main():
     if not os.environ.get("SKIP_BUILD"):
         for product in ("lockd", "lockbench"):
             subprocess.run(["swift", "build", "-c", "release", "--product", product], cwd=ROOT, check=True)
+    variants = parse_variants()
     tmp = tempfile.mkdtemp(prefix="lockd-eventsbench.")
-    log = open(os.path.join(tmp, "processes.log"), "wb")
+    LOG[0] = open(os.path.join(tmp, "processes.log"), "wb")
     try:
-        redis_port = free_port()
-        start(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-               "--dir", tmp], log)
-        wait_until("redis-server", lambda: subprocess.run(["redis-cli", "-p", str(redis_port), "ping"],
+        REDIS_PORT[0] = free_port()
+        start(["redis-server", "--port", str(REDIS_PORT[0]), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+               "--dir", tmp])
+        wait_until("redis-server", lambda: subprocess.run(["redis-cli", "-p", str(REDIS_PORT[0]), "ping"],
                                                           capture_output=True).returncode == 0)
-        ports = [free_port(), free_port()]
-        lockds = [start([os.path.join(BIN, "lockd"), "--listen", f"127.0.0.1:{port}", "--log-level", "warning",
-                         "--redis", f"redis://127.0.0.1:{redis_port}"], log) for port in ports]
-        for port in ports:
-            wait_until(f"lockd on {port}", lambda port=port: request(port, "GET", "/readyz")[0] == 200)
         load_start = os.getloadavg()
-        print(f"load at start: {load_start[0]:.2f} {load_start[1]:.2f} {load_start[2]:.2f}", flush=True)
-        rounds = cycle_rounds(ports[0], lockds[0].pid)
-        same = delivery(ports[0], ports[0], "same-instance")
-        cross = delivery(ports[0], ports[1], "cross-instance")
+        print(f"load at start: {load_start[0]:.2f} {load_start[1]:.2f} {load_start[2]:.2f}; variants: "
+              + ", ".join(f"{label}={binary}{' ' + str(env) if env else ''}" for label, binary, env in variants), flush=True)
+        rounds = cycle_rounds(variants)
+        delivered = {}
+        for label, binary, env in variants + variants[::-1]:
+            runs = deliveries(binary, env, label)
+            # Each variant is measured twice, in mirrored order; the worse p99 of each path is kept.
+            kept = delivered.setdefault(label, runs)
+            for path in ("same", "cross"):
+                if runs[path]["p99_ms"] > kept[path]["p99_ms"]:
+                    kept[path] = runs[path]
         load_end = os.getloadavg()
-        ratios = [r["idle_ratio"] for r in rounds]
-        cpu_ratios = [r["idle_cpu_per_cycle_ratio"] for r in rounds]
-        watched_ratios = [r["watched_ratio"] for r in rounds]
-        per_stream = [r["rss_per_stream_bytes"] for r in rounds]
         summary = {
             "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-            "streams": STREAMS, "repeats": REPEATS, "duration_s": DURATION, "clients": CLIENTS,
-            "load_start": load_start, "load_end": load_end, "rounds": rounds,
-            "idle_cycle_ratio_median": statistics.median(ratios),
-            "idle_cpu_per_cycle_ratio_median": statistics.median(cpu_ratios),
-            "watched_cycle_ratio_median": statistics.median(watched_ratios),
-            # Later rounds reuse memory the allocator kept from the first
-            # round's streams, so only the first round's growth is the cost.
-            "rss_per_stream_bytes": per_stream[0],
-            "delivery_same_instance": same, "delivery_cross_instance": cross,
+            "streams": STREAMS, "repeats": REPEATS, "duration_s": DURATION, "clients": CLIENTS, "events": EVENTS,
+            "load_start": load_start, "load_end": load_end,
+            "variants": {label: {"binary": binary, "env": env, **summarize(label, rounds[label], delivered[label])}
+                         for label, binary, env in variants},
         }
         with open(os.path.join(HERE, "results.json"), "w") as f:
             json.dump(summary, f, indent=2)
             f.write("\n")
-        print(f"cycle rate with {STREAMS} idle streams / without: median {statistics.median(ratios):.2f} "
-              f"(range {min(ratios):.2f}-{max(ratios):.2f}; goal >= 0.90)")
-        print(f"lockd CPU per cycle with {STREAMS} idle streams / without: median {statistics.median(cpu_ratios):.2f} "
-              f"(range {min(cpu_ratios):.2f}-{max(cpu_ratios):.2f}; <= 1.11 is the same goal)")
-        print(f"cycle rate with one of them watching the cycle / without: median {statistics.median(watched_ratios):.2f} "
-              f"(range {min(watched_ratios):.2f}-{max(watched_ratios):.2f})")
-        print(f"lockd RSS per idle stream: {per_stream[0]:.0f} B in the first round (goal <= 8192; later rounds "
-              f"reuse freed memory: {', '.join(f'{b:.0f}' for b in per_stream[1:]) or 'none'})")
-        print(f"delivery p99: {same['p99_ms']:.2f} ms same instance, {cross['p99_ms']:.2f} ms across instances (goal < 5 ms)")
         print(f"load at end: {load_end[0]:.2f} {load_end[1]:.2f} {load_end[2]:.2f}")
     finally:
         stop_started()
-        log.close()
+        LOG[0].close()
         shutil.rmtree(tmp, ignore_errors=True)
 
 
