@@ -123,9 +123,6 @@ struct LockdCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        #if canImport(Glibc)
-        MallocTuning.runAgainIfUntuned()
-        #endif
         // The metadata provider adds the id of the request being served to
         // every line logged on its behalf, in every layer.
         LoggingSystem.bootstrap({ label, provider in

@@ -74,6 +74,11 @@ def free_port():
         return s.getsockname()[1]
 
 
+# lockd runs with the image's allocator setting (Dockerfile, deploy/README.md)
+# unless a variant's environment says otherwise.
+LOCKD_ENV = {"GLIBC_TUNABLES": "glibc.malloc.tcache_count=64"}
+
+
 def start(command, env=None):
     process = subprocess.Popen(command, stdout=LOG[0], stderr=subprocess.STDOUT, start_new_session=True,
                                env={**os.environ, **(env or {})})
@@ -145,7 +150,7 @@ class Lockd:
     def __init__(self, binary, env):
         self.port = free_port()
         self.process = start([binary, "--listen", f"127.0.0.1:{self.port}", "--log-level", "warning",
-                              "--redis", f"redis://127.0.0.1:{REDIS_PORT[0]}"], env)
+                              "--redis", f"redis://127.0.0.1:{REDIS_PORT[0]}"], {**LOCKD_ENV, **env})
         self.started = time.monotonic()
         wait_until(f"lockd on {self.port}", lambda: request(self.port, "GET", "/readyz")[0] == 200)
 
