@@ -83,8 +83,11 @@ extension RedisLockScripts {
         -- delay (`d:token` in the grants hash), so a lease that expired
         -- keeps its slot through the delay.
         local function live_holders(holders, grants, now)
+          -- The count first: a plain lock's name has none, and an integer
+          -- is the cheapest answer.
+          local count = redis.call('ZCARD', holders)
+          if count == 0 then return 0, nil end
           local first = redis.call('ZRANGE', holders, 0, 0, 'WITHSCORES')
-          if #first == 0 then return 0, nil end
           if tonumber(first[2]) <= now then
             local expired = redis.call('ZRANGEBYSCORE', holders, '-inf', num(now))
             redis.call('ZREMRANGEBYSCORE', holders, '-inf', num(now))
@@ -94,17 +97,23 @@ extension RedisLockScripts {
               redis.call('DEL', grants)
               return 0, nil
             end
+            count = redis.call('ZCARD', holders)
           end
-          return redis.call('ZCARD', holders), tonumber(first[2])
+          return count, tonumber(first[2])
         end
         -- The holders of a name that is not a plain lock: their mode ('x' or
         -- 's'; nil when free), the name's limit, their count and when the
-        -- first slot frees (see ``live_holders``); then the grants hash's
-        -- fields `...`, read in the same call.
-        local function multi_holding(holders, grants, now, ...)
+        -- first slot frees (see ``live_holders``); then, given `token`, its
+        -- grant and lock delay, read in the same call.
+        local function multi_holding(holders, grants, now, token)
           local count, first = live_holders(holders, grants, now)
           if count == 0 then return nil, nil, 0 end
-          local meta = redis.call('HMGET', grants, 'mode', 'limit', ...)
+          local meta
+          if token then
+            meta = redis.call('HMGET', grants, 'mode', 'limit', token, 'd:' .. token)
+          else
+            meta = redis.call('HMGET', grants, 'mode', 'limit')
+          end
           -- (Defaults only if an eviction took the grants hash alone.)
           return meta[1] or 'x', tonumber(meta[2]) or 1, count, first, meta[3], meta[4]
         end

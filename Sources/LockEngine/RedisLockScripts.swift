@@ -181,14 +181,7 @@ enum RedisLockScripts {
           mode, held_limit, count = 'x', 1, 1
         else
           -- With the token's own grant, if it holds one.
-          mode, held_limit, count, first_end, record, record_delay = multi_holding(k.holders, k.grants, now, token, 'd:' .. token)
-        end
-        -- When the first lease ends (lock delays counted): read above, as
-        -- nothing but a grant changes the holders.
-        local function first_expiry()
-          if current[1] then return until_first_expiry(k.lease, k.holders, now) end
-          if first_end and first_end > now then return first_end - now end
-          return nil
+          mode, held_limit, count, first_end, record, record_delay = multi_holding(k.holders, k.grants, now, token)
         end
         if count > 0 and held_limit ~= limit then return {2, held_limit} end
         -- A retry: the token holds the name already.
@@ -236,7 +229,15 @@ enum RedisLockScripts {
           -- back) and must hear of it to drop it. The caller's own lockd
           -- learns from the reply.
           if #run > 0 and (dropped or others_ahead(run)) then announce(name, first_alive, run) end
-          return held(0, first_expiry() or first_alive, run)
+          -- When the first lease ends (lock delays counted): read above, as
+          -- nothing but a grant changes the holders.
+          local first
+          if current[1] then
+            first = until_first_expiry(k.lease, k.holders, now)
+          elseif first_end and first_end > now then
+            first = first_end - now
+          end
+          return held(0, first or first_alive, run)
         end
         if queued then unqueue(k, member) end
         local fence = grant(k, now, now_us, wish, limit, token, ttl, owner, client, nil, delay)
