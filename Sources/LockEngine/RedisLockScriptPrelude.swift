@@ -39,10 +39,11 @@ extension RedisLockScripts {
           redis.call('ZREM', k.queue, member)
           redis.call('HDEL', k.wishes, member)
         end
-        -- Keeps a key at least `ms` longer.
+        -- Keeps a key at least `ms` longer: when it must be kept longer,
+        -- for twice that, so that a busy queue seldom touches its expiry.
         local function retain(key, ms)
           local ttl = redis.call('PTTL', key)
-          if ttl ~= -2 and ttl < ms then redis.call('PEXPIRE', key, ms) end
+          if ttl ~= -2 and ttl < ms then redis.call('PEXPIRE', key, 2 * ms) end
         end
         -- Wakes `members` (of any instance) and has every instance's first
         -- waiter on the name look again after `recheck` ms.
@@ -76,36 +77,69 @@ extension RedisLockScripts {
             redis.call('HDEL', grants, token, 'd:' .. token, 'c:' .. token)
           end
         end
-        -- The holders of a name that is not a plain lock: their mode ('x' or
-        -- 's'; nil when free), the name's limit and their count, after
-        -- dropping expired ones. A holder's score is when its slot frees:
-        -- its expiry plus its lock delay (`d:token` in the grants hash), so
-        -- a lease that expired keeps its slot through the delay.
-        local function multi_holding(holders, grants, now)
-          if redis.call('EXISTS', holders) == 0 then return nil, nil, 0 end
-          local expired = redis.call('ZRANGEBYSCORE', holders, '-inf', num(now))
-          if #expired > 0 then
+        -- How many leases hold a name in the holders' layout, and when the
+        -- first slot frees (nil when none), after dropping expired ones. A
+        -- holder's score is when its slot frees: its expiry plus its lock
+        -- delay (`d:token` in the grants hash), so a lease that expired
+        -- keeps its slot through the delay.
+        local function live_holders(holders, grants, now)
+          -- The count first: a plain lock's name has none, and an integer
+          -- is the cheapest answer.
+          local count = redis.call('ZCARD', holders)
+          if count == 0 then return 0, nil end
+          local first = redis.call('ZRANGE', holders, 0, 0, 'WITHSCORES')
+          if tonumber(first[2]) <= now then
+            local expired = redis.call('ZRANGEBYSCORE', holders, '-inf', num(now))
             redis.call('ZREMRANGEBYSCORE', holders, '-inf', num(now))
             for i = 1, #expired do drop_grant(grants, expired[i]) end
+            first = redis.call('ZRANGE', holders, 0, 0, 'WITHSCORES')
+            if #first == 0 then
+              redis.call('DEL', grants)
+              return 0, nil
+            end
+            count = redis.call('ZCARD', holders)
           end
-          local count = redis.call('ZCARD', holders)
-          if count == 0 then
-            redis.call('DEL', grants)
-            return nil, nil, 0
+          return count, tonumber(first[2])
+        end
+        -- The holders of a name that is not a plain lock: their mode ('x' or
+        -- 's'; nil when free), the name's limit, their count and when the
+        -- first slot frees (see ``live_holders``); then, given `token`, its
+        -- grant and lock delay, read in the same call.
+        local function multi_holding(holders, grants, now, token)
+          local count, first = live_holders(holders, grants, now)
+          if count == 0 then return nil, nil, 0 end
+          local meta
+          if token then
+            meta = redis.call('HMGET', grants, 'mode', 'limit', token, 'd:' .. token)
+          else
+            meta = redis.call('HMGET', grants, 'mode', 'limit')
           end
-          local meta = redis.call('HMGET', grants, 'mode', 'limit')
           -- (Defaults only if an eviction took the grants hash alone.)
-          return meta[1] or 'x', tonumber(meta[2]) or 1, count
+          return meta[1] or 'x', tonumber(meta[2]) or 1, count, first, meta[3], meta[4]
         end
         local function holding(lease, holders, grants, now)
           if redis.call('EXISTS', lease) == 1 then return 'x', 1, 1 end
           return multi_holding(holders, grants, now)
         end
         -- Keeps the holders' keys until the last of their leases expires.
+        -- (They never expire sooner: every script that adds a slot keeps
+        -- them, here or in ``cover_holders``.)
         local function keep_holders(holders, grants, now)
           local last = redis.call('ZRANGE', holders, -1, -1, 'WITHSCORES')[2]
           if not last then return end
           local ms = num(math.max(1, tonumber(last) - now))
+          redis.call('PEXPIRE', holders, ms)
+          redis.call('PEXPIRE', grants, ms)
+        end
+        -- Keeps the holders' keys at least until `ends` (ms) after a grant;
+        -- when they must be kept longer, for twice as long as needed, so
+        -- that a busy name's grants seldom touch their expiry. A holders
+        -- key without an expiry is one this grant made: the grants hash,
+        -- which may be older, is kept alike.
+        local function cover_holders(holders, grants, now, ends)
+          local ttl = redis.call('PTTL', holders)
+          if ttl >= ends - now then return end
+          local ms = num(math.max(1, 2 * (ends - now)))
           redis.call('PEXPIRE', holders, ms)
           redis.call('PEXPIRE', grants, ms)
         end
@@ -161,14 +195,15 @@ extension RedisLockScripts {
         -- dropping waiters whose lockd stopped beating. Returns them; whether
         -- they are the whole queue; the mode and count a request behind them
         -- would find; the name's limit (the first waiter's when nothing holds
-        -- it); how long the first one's lockd counts as alive; and whether
-        -- any waiter was dropped.
+        -- it); how long the first one's lockd counts as alive; whether any
+        -- waiter was dropped; and until when each instance it looked at
+        -- counts as alive (ms, by instance id).
         local function admissible(k, now, mode, limit, count, stop)
           local run, alive, kept, first_alive, dropped = {}, {}, 0, 0, false
           while true do
             -- The head alone first: most names admit one waiter at a time.
             local batch = redis.call('ZRANGE', k.queue, kept, kept + (kept == 0 and 0 or 31))
-            if #batch == 0 then return run, true, mode, count, limit, first_alive, dropped end
+            if #batch == 0 then return run, true, mode, count, limit, first_alive, dropped, alive end
             for i = 1, #batch do
               local member = batch[i]
               local instance = instance_of(member)
@@ -182,13 +217,13 @@ extension RedisLockScripts {
                 local wish, wish_limit = wish_of(member)
                 limit = limit or wish_limit
                 if #run >= 1000 or not fits(mode, limit, count, wish) then
-                  return run, false, mode, count, limit, first_alive, dropped
+                  return run, false, mode, count, limit, first_alive, dropped, alive
                 end
                 if #run == 0 then first_alive = alive[instance] - now end
                 run[#run + 1] = member
                 mode, count, kept = wish, count + 1, kept + 1
                 if member == stop or (mode == 'x' and count >= limit) then
-                  return run, false, mode, count, limit, first_alive, dropped
+                  return run, false, mode, count, limit, first_alive, dropped, alive
                 end
               end
             end
@@ -234,8 +269,9 @@ extension RedisLockScripts {
         -- once; in a Redis Cluster on the name's shard channel for this
         -- instance, in the name's slot, which it listens on while it has a
         -- waiter on the name).
-        local function ready_for_grant(k, name, instance, now)
-          local alive_until = tonumber(redis.call('ZSCORE', k.instances, instance) or '0')
+        -- (`alive_until`: the instance's score, when read already.)
+        local function ready_for_grant(k, name, instance, now, alive_until)
+          alive_until = alive_until or tonumber(redis.call('ZSCORE', k.instances, instance) or '0')
           if alive_until - now < \(RedisLockStore.livenessWindowMs - freshBeatMs) then return false end
           if sharded then
             return redis.call('PUBSUB', 'SHARDNUMSUB', '\(wakeupChannel):{' .. name .. '}:' .. instance)[2] > 0
@@ -260,15 +296,15 @@ extension RedisLockScripts {
                        'member', member or '')
             redis.call('PEXPIRE', k.lease, ttl)
           else
-            local record = num(fence) .. ':' .. num(ttl) .. ':' .. client .. '|' .. owner
-            if delay > 0 then
-              redis.call('HSET', k.grants, token, record, 'mode', wish, 'limit', limit, 'd:' .. token, num(delay))
-            else
-              redis.call('HSET', k.grants, token, record, 'mode', wish, 'limit', limit)
+            local fields = {token, num(fence) .. ':' .. num(ttl) .. ':' .. client .. '|' .. owner, 'mode', wish, 'limit', limit}
+            if delay > 0 then fields[#fields + 1] = 'd:' .. token; fields[#fields + 1] = num(delay) end
+            if member then
+              fields[#fields + 1] = 'w:' .. token; fields[#fields + 1] = '@' .. member
+              fields[#fields + 1] = 'm:' .. member; fields[#fields + 1] = token
             end
-            if member then redis.call('HSET', k.grants, 'w:' .. token, '@' .. member, 'm:' .. member, token) end
+            redis.call('HSET', k.grants, unpack(fields))
             redis.call('ZADD', k.holders, num(now + ttl + delay), token)
-            keep_holders(k.holders, k.grants, now)
+            cover_holders(k.holders, k.grants, now, now + ttl + delay)
           end
           return fence
         end
@@ -278,25 +314,30 @@ extension RedisLockScripts {
         -- first that left no wish (a `replicated` acquire, or a token that
         -- holds the name already) on, the rest are only woken (`member`) and
         -- take the name themselves, so grants stay in queue order.
-        local function hand_over(k, name, now, now_us, run, first_alive)
-          local entries, woken, listens = {}, false, {}
+        -- `first_alive`, `alive` and `whole` are ``admissible``'s. (No plain
+        -- lease is held here: a run follows a free name, or holders that
+        -- admit more.)
+        local function hand_over(k, name, now, now_us, run, first_alive, alive, whole)
+          local entries, woken, listens, plain_ttl = {}, false, {}, nil
           for i = 1, #run do
             local member = run[i]
             local ttl, delay, token, client, owner
             local instance = instance_of(member)
-            if not woken and listens[instance] == nil then listens[instance] = ready_for_grant(k, name, instance, now) end
+            if not woken and listens[instance] == nil then
+              listens[instance] = ready_for_grant(k, name, instance, now, alive[instance])
+            end
             if not woken and listens[instance] then
               local wish = redis.call('HGET', k.wishes, member)
               -- `ttl|token|client|owner`, or `ttl:delay|…` with a lock delay.
               if wish then ttl, delay, token, client, owner = string.match(wish, '^(%d+):?(%d*)|([^|]+)|([^|]*)|(.*)$') end
-              if token and (redis.call('HGET', k.lease, 'token') == token or redis.call('HEXISTS', k.grants, token) == 1) then
-                token = nil
-              end
+              if token and redis.call('HEXISTS', k.grants, token) == 1 then token = nil end
             end
             if token then
               unqueue(k, member)
               local wish, limit = wish_of(member)
-              local fence = grant(k, now, now_us, wish, limit, token, tonumber(ttl), owner, client, member, tonumber(delay) or 0)
+              delay = tonumber(delay) or 0
+              local fence = grant(k, now, now_us, wish, limit, token, tonumber(ttl), owner, client, member, delay)
+              if is_plain(wish, limit, delay) then plain_ttl = tonumber(ttl) end
               entries[i] = member .. ' ' .. num(fence) .. ' ' .. num(now)
             else
               woken = true
@@ -304,12 +345,20 @@ extension RedisLockScripts {
             end
           end
           -- Every instance's first waiter looks again when the woken head's
-          -- lockd would count as gone, or, when all were granted, when the
-          -- first lease ends (an expiry announces nothing).
+          -- lockd would count as gone, or, when all were granted and some
+          -- still wait, when the first lease ends (an expiry announces
+          -- nothing).
           local recheck = first_alive
           if not woken then
             recheck = 0
-            if redis.call('EXISTS', k.queue) == 1 then recheck = until_first_expiry(k.lease, k.holders, now) or 0 end
+            if not whole then
+              if plain_ttl then
+                recheck = plain_ttl
+              else
+                local first = tonumber(redis.call('ZRANGE', k.holders, 0, 0, 'WITHSCORES')[2])
+                if first and first > now then recheck = first - now end
+              end
+            end
           end
           announce(name, recheck, entries)
         end
@@ -321,10 +370,10 @@ extension RedisLockScripts {
           if not rank then return end
           unqueue(k, member)
           local mode, limit, count = holding(k.lease, k.holders, k.grants, now)
-          local run, _, _, _, _, first_alive = admissible(k, now, mode, limit, count, nil)
+          local run, whole, _, _, _, first_alive, _, alive = admissible(k, now, mode, limit, count, nil)
           if rank > #run then return end
           if #run > 0 then
-            hand_over(k, name, now, now_us, run, first_alive)
+            hand_over(k, name, now, now_us, run, first_alive, alive, whole)
           elseif redis.call('EXISTS', k.queue) == 1 then
             local recheck = until_first_expiry(k.lease, k.holders, now)
             if recheck then announce(name, recheck, {}) end
@@ -346,7 +395,7 @@ extension RedisLockScripts {
           else
             local ends = redis.call('ZSCORE', k.holders, token)
             if not ends then return 0 end
-            local marks = redis.call('HMGET', k.grants, 'w:' .. token, 'd:' .. token, 'c:' .. token)
+            local marks = redis.call('HMGET', k.grants, 'w:' .. token, 'd:' .. token, 'c:' .. token, 'mode', 'limit')
             local delay = tonumber(marks[2]) or 0
             if tonumber(ends) - delay <= now then return 0 end
             if unclaimed and marks[3] then return 0 end
@@ -361,10 +410,11 @@ extension RedisLockScripts {
             redis.call('ZREM', k.holders, token)
             drop_grant(k.grants, token, marks[1])
             -- (The keys keep their expiry: it covers the leases left.)
-            mode, limit, count = multi_holding(k.holders, k.grants, now)
+            count = live_holders(k.holders, k.grants, now)
+            if count > 0 then mode, limit = marks[4] or 'x', tonumber(marks[5]) or 1 end
           end
-          local run, _, _, _, _, first_alive = admissible(k, now, mode, limit, count, nil)
-          if #run > 0 then hand_over(k, name, now, now_us, run, first_alive) end
+          local run, whole, _, _, _, first_alive, _, alive = admissible(k, now, mode, limit, count, nil)
+          if #run > 0 then hand_over(k, name, now, now_us, run, first_alive, alive, whole) end
           return 1
         end
 

@@ -131,7 +131,9 @@ enum RedisLockScripts {
           if tonumber(redis.call('ZSCORE', k.instances, me) or '0') < now + window / 2 then
             redis.call('ZADD', k.instances, num(now + window), me)
           end
-          if not redis.call('ZSCORE', k.queue, member) then append(k.queue, member) end
+          -- At the tail, unless it is queued already (NX).
+          local last = redis.call('ZRANGE', k.queue, -1, -1, 'WITHSCORES')[2]
+          redis.call('ZADD', k.queue, 'NX', num((tonumber(last) or 0) + 1), member)
           retain(k.queue, retention)
           if ARGV[11] == '1' then
             local lasts = num(ttl)
@@ -173,12 +175,13 @@ enum RedisLockScripts {
           claim(k, token)
           return 1
         end
-        local mode, held_limit, count
+        local mode, held_limit, count, first_end, record, record_delay
         local current = redis.call('HMGET', k.lease, 'token', 'fence', 'owner')
         if current[1] then
           mode, held_limit, count = 'x', 1, 1
         else
-          mode, held_limit, count = multi_holding(k.holders, k.grants, now)
+          -- With the token's own grant, if it holds one.
+          mode, held_limit, count, first_end, record, record_delay = multi_holding(k.holders, k.grants, now, token)
         end
         if count > 0 and held_limit ~= limit then return {2, held_limit} end
         -- A retry: the token holds the name already.
@@ -192,8 +195,7 @@ enum RedisLockScripts {
         end
         local mine, mine_delay, lapsed = false, 0, false
         if count > 0 and not current[1] then
-          local record = redis.call('HMGET', k.grants, token, 'd:' .. token)
-          mine, mine_delay = record[1], tonumber(record[2]) or 0
+          mine, mine_delay = record, tonumber(record_delay) or 0
           -- Expired, its slot held through its lock delay: not a lease to
           -- retry, nor one to grant again under the same token until then.
           if mine and mine_delay > 0 and (tonumber(redis.call('ZSCORE', k.holders, token)) or 0) - mine_delay <= now then
@@ -227,7 +229,15 @@ enum RedisLockScripts {
           -- back) and must hear of it to drop it. The caller's own lockd
           -- learns from the reply.
           if #run > 0 and (dropped or others_ahead(run)) then announce(name, first_alive, run) end
-          return held(0, until_first_expiry(k.lease, k.holders, now) or first_alive, run)
+          -- When the first lease ends (lock delays counted): read above, as
+          -- nothing but a grant changes the holders.
+          local first
+          if current[1] then
+            first = until_first_expiry(k.lease, k.holders, now)
+          elseif first_end and first_end > now then
+            first = first_end - now
+          end
+          return held(0, first or first_alive, run)
         end
         if queued then unqueue(k, member) end
         local fence = grant(k, now, now_us, wish, limit, token, ttl, owner, client, nil, delay)
@@ -238,13 +248,13 @@ enum RedisLockScripts {
         -- it is the caller's, so most hand-offs publish one message, not two.
         local recheck = 0
         if queued and #run == 1 then
-          local next_run, next_alive = {}, 0
+          local next_run, next_whole, next_alive, alive = {}, false, 0, nil
           if not (wish == 'x' and count + 1 >= limit) then
             local _
-            next_run, _, _, _, _, next_alive = admissible(k, now, wish, limit, count + 1, nil)
+            next_run, next_whole, _, _, _, next_alive, _, alive = admissible(k, now, wish, limit, count + 1, nil)
           end
           if #next_run > 0 then
-            hand_over(k, name, now, now_us, next_run, next_alive)
+            hand_over(k, name, now, now_us, next_run, next_alive, alive, next_whole)
           else
             local following = redis.call('ZRANGE', k.queue, 0, 0)[1]
             if following then

@@ -8,10 +8,15 @@ that the machine's load weighs on both alike.
 
 Each batch runs CYCLES acquire->release cycles of one shape on fresh names:
 a plain lock, a semaphore slot (limit 2), a plain lock with a 5 s lock delay
-(a revision that predates lock_delay_ms ignores it: a plain lock again). lockd is not involved: the scripts are read out of
-Sources/LockEngine/RedisLockScript*.swift at each revision.
+(a revision that predates lock_delay_ms ignores it: a plain lock again); and,
+on one name, a contended semaphore (limit 4, 4 holders and 12 waiters of one
+live lockd instance queued with their wishes): each cycle is a release that
+hands its slot to the queue's head inside the script and a new waiter's
+acquire that queues, which is what a contended semaphore's cycle costs Redis
+in `benchmarks/locks/semaphores.sh`. lockd is not involved: the scripts are
+read out of Sources/LockEngine/RedisLockScript*.swift at each revision.
 """
-import os, re, socket, subprocess, sys, tempfile, time
+import collections, os, re, socket, subprocess, sys, tempfile, time
 
 CYCLES = int(os.environ.get("CYCLES", "300"))
 ROUNDS = int(os.environ.get("ROUNDS", "41"))
@@ -95,6 +100,43 @@ def run(r, shas, label, limit, delay, stats):
         r.send("EVALSHA", shas["release"], 7, *keys(name), token, name)
 
 
+INSTANCE = "abcdefghijklmnop"  # a lockd instance id: 16 characters
+
+
+def run_contended(r, shas, label):
+    """CYCLES cycles of a contended semaphore (see the module's doc)."""
+    name = f"bench:{label}:{time.monotonic_ns()}"
+    k = keys(name)
+    r.send("ZADD", "lockd:instances", int(r.send("TIME")[0]) * 1000 + 600000, INSTANCE)
+    holders, queue, seq = collections.deque(), collections.deque(), [0]
+
+    def acquire(member):
+        seq[0] += 1
+        token = f"tok{seq[0]:019d}"
+        reply = r.send("EVALSHA", shas["acquire"], 7, *k, token, 30000, "", member, 600, 7000, name, "x", 4, "",
+                       "1" if member else "", "", "")
+        assert reply[0] == ("0" if member else "1"), reply
+        return token
+
+    def waiter():
+        member = f"{INSTANCE}:w{seq[0]:08d}:4"
+        queue.append(acquire(member))
+
+    for _ in range(4):
+        holders.append(acquire(""))
+    for _ in range(12):
+        waiter()
+    r.send("CONFIG", "RESETSTAT")
+    for _ in range(CYCLES):
+        assert r.send("EVALSHA", shas["release"], 7, *k, holders.popleft(), name) == "1"
+        holders.append(queue.popleft())  # granted by the release
+        waiter()
+    calls, usec = commandstats(r)
+    assert r.send("ZCARD", k[4]) == "4" and r.send("ZCARD", k[2]) == "12" and r.send("HEXISTS", k[5], holders[-1]) == "1"
+    r.send("DEL", *k)
+    return calls, usec
+
+
 def commandstats(r):
     info = r.send("INFO", "commandstats")
     m = re.search(r"cmdstat_evalsha:calls=(\d+),usec=(\d+)", info)
@@ -115,6 +157,9 @@ def main():
                 break
             except OSError:
                 time.sleep(0.05)
+        # The contended semaphore's lockd listens for wake-ups (see `ready_for_grant`).
+        listener = Redis(port)
+        listener.send("SUBSCRIBE", f"lockd:waiting:{INSTANCE}")
         loaded = {rev: {k: r.send("SCRIPT", "LOAD", v) for k, v in scripts(rev).items()} for rev in (base, new)}
         shapes = [("plain", 1, 0), ("semaphore", 2, 0), ("plain+delay", 1, 5000)]
         batches = {}
@@ -127,10 +172,13 @@ def main():
                     run(r, loaded[rev], label, limit, delay, None)
                     calls, usec = commandstats(r)
                     batches.setdefault((rev, label), []).append(usec / calls)
+            for rev in (base, new):
+                calls, usec = run_contended(r, loaded[rev], "contended")
+                batches.setdefault((rev, "contended"), []).append(usec / calls)
         median = lambda xs: sorted(xs)[len(xs) // 2]
         print(f"Redis usec per script call (acquire and release averaged), median of {ROUNDS} batches x {CYCLES} cycles; "
               f"load {os.getloadavg()[0]:.1f}")
-        for label, _, _ in shapes:
+        for label in [shape[0] for shape in shapes] + ["contended"]:
             b, n = median(batches[(base, label)]), median(batches[(new, label)])
             print(f"{label:12}  {base}: {b:6.2f}  {new}: {n:6.2f}  {new}/{base} {n / b:.3f}")
     finally:
