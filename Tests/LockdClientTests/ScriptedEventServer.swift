@@ -32,24 +32,8 @@ final class ScriptedEventServer: Sendable {
     /// it reads the request head, runs `script`, then holds the connection
     /// open and silent until the client closes it.
     init(_ script: @escaping @Sendable (_ index: Int, _ connection: ScriptedConnection) -> Void) throws {
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard listener >= 0 else { throw TestFailure("socket: errno \(errno)") }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(listener, pointer, length) == 0 && listen(listener, 16) == 0 && getsockname(listener, pointer, &length) == 0
-            }
-        }
-        guard bound else {
-            close(listener)
-            throw TestFailure("listen: errno \(errno)")
-        }
-        self.listener = listener
+        (listener, port) = try listenOnLoopback()
         self.script = script
-        port = UInt16(bigEndian: address.sin_port)
         Thread.detachNewThread { [self] in accepting() }
     }
 

@@ -18,8 +18,9 @@ import LockdTransport
 /// only after a whole answer. An event stream (`Accept: text/event-stream`)
 /// gets a connection of its own and its body as it arrives; the wait for its
 /// head is bounded like any request's, and ``LockEvents`` also has its body
-/// fail after long silence, so that a frozen server is noticed. Bodies are read whole (lockd's are small) and
-/// never compressed: it sends no `Accept-Encoding`. Failures to reach lockd
+/// fail after long silence, so that a frozen server is noticed. Other
+/// bodies are read whole (lockd's are small) and never compressed: it sends
+/// no `Accept-Encoding`. Failures to reach lockd
 /// are thrown as ``TransportFailure``, which ``LockClient`` retries unless the
 /// failure comes from its own settings (a bad URL, TLS trust).
 public struct SocketTransport: ClientTransport {
