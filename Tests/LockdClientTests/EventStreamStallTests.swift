@@ -40,7 +40,7 @@ import Testing
             case 0:
                 connection.send(ScriptedEventServer.head(resumed: nil) + ScriptedEventServer.event(id: "7", name: "a"))
                 // Keep-alive comments for longer than the silence limit keep the stream open.
-                for _ in 0..<15 {
+                for _ in 0..<25 {
                     Thread.sleep(forTimeInterval: 0.1)
                     connection.send(": keep-alive\n\n")
                 }
@@ -53,7 +53,7 @@ import Testing
         }
         defer { server.stop() }
         var events = LockClient(serverURL: server.url, timeout: .seconds(5)).events(prefix: "")
-        events.silenceLimit = .seconds(1)
+        events.silenceLimit = .seconds(2)  // 20 keep-alive intervals: loose on a busy machine
         let seen = ElementLog()
         let reader = Task { [events] in for try await element in events { seen.append(element) } }
         defer { reader.cancel() }
