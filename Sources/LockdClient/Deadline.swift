@@ -5,6 +5,13 @@ enum RequestDeadline {
     @TaskLocal static var current: ContinuousClock.Instant?
 }
 
+/// How long an event stream the current task opens may go without a byte
+/// before ``SocketTransport`` ends its body with a failure (``LockEvents``
+/// then reopens it); nil, the default, for no limit.
+enum StreamSilence {
+    @TaskLocal static var limit: Duration?
+}
+
 /// Thrown by ``withDeadline(_:_:)`` when the deadline comes first.
 struct DeadlineExceeded: Error {}
 

@@ -40,21 +40,7 @@ public final class TCPRelay: Sendable {
     /// Listens on a free loopback port and relays to `127.0.0.1:target`.
     public init(to target: Int) throws {
         self.target = UInt16(target)
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard listener >= 0 else { throw TestFailure("socket: errno \(errno)") }
-        var address = Self.loopback(port: 0)
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(listener, pointer, length) == 0 && listen(listener, 16) == 0 && getsockname(listener, pointer, &length) == 0
-            }
-        }
-        guard bound else {
-            close(listener)
-            throw TestFailure("relay listen: errno \(errno)")
-        }
-        self.listener = listener
-        port = UInt16(bigEndian: address.sin_port)
+        (listener, port) = try listenOnLoopback()
         Thread.detachNewThread { [self] in accepting() }
     }
 

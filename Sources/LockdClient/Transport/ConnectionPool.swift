@@ -39,8 +39,12 @@ final class ConnectionPool: Sendable {
 
     /// Opens a connection of its own for a request whose answer streams
     /// (lockd's event stream), and returns once the answer's head arrived.
-    func openStream(_ request: [UInt8]) async throws -> StreamingConnection.Response {
-        try await StreamingConnection(loop: loop, address: try await resolve(), tls: tls).open(request)
+    /// - Parameters:
+    ///   - deadline: When to stop waiting for the head (``ConnectionFailure/timedOut``).
+    ///   - silenceLimit: How long the body may go without a byte before it fails.
+    func openStream(_ request: [UInt8], deadline: ContinuousClock.Instant?, silenceLimit: Duration?) async throws -> StreamingConnection.Response {
+        let address = try await resolve()
+        return try await StreamingConnection(loop: loop, address: address, tls: tls, deadline: deadline, silenceLimit: silenceLimit).open(request)
     }
 
     /// The server's address, looked up off the loop (resolution may block).

@@ -15,8 +15,12 @@ import LockdTransport
 /// ```
 ///
 /// Cancelling a request's task closes its connection; a connection is reused
-/// only after a whole answer. Bodies are read whole (lockd's are small) and
-/// never compressed: it sends no `Accept-Encoding`. Failures to reach lockd
+/// only after a whole answer. An event stream (`Accept: text/event-stream`)
+/// gets a connection of its own and its body as it arrives; the wait for its
+/// head is bounded like any request's, and ``LockEvents`` also has its body
+/// fail after long silence, so that a frozen server is noticed. Other
+/// bodies are read whole (lockd's are small) and never compressed: it sends
+/// no `Accept-Encoding`. Failures to reach lockd
 /// are thrown as ``TransportFailure``, which ``LockClient`` retries unless the
 /// failure comes from its own settings (a bad URL, TLS trust).
 public struct SocketTransport: ClientTransport {
@@ -55,7 +59,7 @@ public struct SocketTransport: ClientTransport {
         var bodyBytes: [UInt8] = []
         if let body { bodyBytes = try await [UInt8](collecting: body, upTo: ResponseParser.maxBodyBytes) }
         if request.headerFields[.accept]?.contains("text/event-stream") == true {
-            return try await stream(request, target: target)
+            return try await stream(request, target: target, deadline: deadline)
         }
         let message = Self.encode(request, body: bodyBytes, target: target)
         return Self.decode(try await exchange(message, with: target, deadline: deadline))
@@ -63,7 +67,9 @@ public struct SocketTransport: ClientTransport {
 
     /// A request whose answer may be an event stream: on a connection of
     /// its own (never back in the pool), its body handed on as it arrives.
-    private func stream(_ request: HTTPRequest, target: Target) async throws -> (HTTPResponse, HTTPBody?) {
+    /// `deadline` bounds the wait for the answer's head; the body then ends
+    /// with a failure after ``StreamSilence/limit`` without a byte.
+    private func stream(_ request: HTTPRequest, target: Target, deadline: ContinuousClock.Instant?) async throws -> (HTTPResponse, HTTPBody?) {
         var message = Self.encode(request, body: [], target: target)
         // HTTP/1.0: the body is the bare stream, ended by the close.
         if let space = message.firstIndex(of: UInt8(ascii: "\r")).map({ $0 - 1 }), message[space] == UInt8(ascii: "1") {
@@ -71,7 +77,7 @@ public struct SocketTransport: ClientTransport {
         }
         let response: StreamingConnection.Response
         do {
-            response = try await pools.pool(for: target.key).openStream(message)
+            response = try await pools.pool(for: target.key).openStream(message, deadline: deadline, silenceLimit: StreamSilence.limit)
         } catch let failure as ConnectionFailure {
             throw Self.transportFailure(failure)
         }
