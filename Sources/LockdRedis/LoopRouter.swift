@@ -113,10 +113,11 @@ final class LoopRouter: @unchecked Sendable {
         }
     }
 
-    /// Sends one command to `target`'s node (loop thread only).
-    func send(_ arguments: [RESPBulk], to target: Target, id: UInt64, waiter: RedisConnection.Waiter) {
+    /// Sends one command to `target`'s node (loop thread only); with `now`,
+    /// written at once (see ``RedisConnection/send(_:replies:id:waiter:now:)``).
+    func send(_ arguments: [RESPBulk], to target: Target, id: UInt64, waiter: RedisConnection.Waiter, now: Bool = false) {
         switch node(for: target) {
-        case .success(let node): node.connection().send(arguments, id: id, waiter: waiter)
+        case .success(let node): node.connection().send(arguments, id: id, waiter: waiter, now: now)
         case .failure(let error): waiter.resume(.failure(error))
         }
     }

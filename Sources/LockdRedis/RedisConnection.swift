@@ -110,9 +110,12 @@ final class RedisConnection: StreamSocketDelegate, @unchecked Sendable {
     }
 
     /// Sends a command expecting `replies` frames; `waiter` is resumed on this loop.
-    func send(_ arguments: [RESPBulk], replies: Int = 1, id: UInt64, waiter: Waiter) {
+    /// With `now`, what is queued is written at once rather than with the
+    /// loop's next flush (this loop's thread only).
+    func send(_ arguments: [RESPBulk], replies: Int = 1, id: UInt64, waiter: Waiter, now writeNow: Bool = false) {
         let state = io
         perform(state.machine.send(arguments, replies: replies, id: id, waiter: waiter, now: MonotonicClock.now()))
+        if writeNow { flush() }
     }
 
     /// Sends `commands` back to back; `waiter` gets one `.array` of their replies.
