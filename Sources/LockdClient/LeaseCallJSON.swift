@@ -64,14 +64,15 @@ enum LeaseCallJSON {
         }
 
         private mutating func open(_ key: StaticString) {
-            bytes += bytes.isEmpty ? Array("{\n  \"".utf8) : Array(",\n  \"".utf8)
-            key.withUTF8Buffer { bytes += $0 }
-            bytes += Array("\" : ".utf8)
+            bytes.append(bytes.isEmpty ? "{\n  \"" : ",\n  \"")
+            bytes.append(key)
+            bytes.append("\" : ")
         }
 
-        func finish() -> [UInt8]? {
+        consuming func finish() -> [UInt8]? {
             guard !bytes.isEmpty else { return nil }
-            return bytes + Array("\n}".utf8)
+            bytes.append("\n}")
+            return bytes
         }
     }
 
@@ -181,7 +182,7 @@ enum LeaseCallJSON {
             }
             guard end < bytes.count else { return nil }
             offset = end + 1
-            return String(validating: bytes[start..<end], as: UTF8.self)
+            return String(utf8Validating: bytes[start..<end])
         }
 
         /// `-?[1-9][0-9]*` or `0`, followed by a delimiter; no fraction or exponent.

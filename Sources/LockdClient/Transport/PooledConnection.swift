@@ -53,10 +53,19 @@ final class PooledConnection: StreamSocketDelegate, @unchecked Sendable {
 
     /// Sends `request` and waits for the whole response. Cancelling the task,
     /// or reaching `deadline`, closes the connection (which is how lockd learns
-    /// a waiter gave up).
+    /// a waiter gave up); unless not `cancellable`: then only the deadline ends it.
     /// - Throws: ``ConnectionFailure``, or `CancellationError`.
-    func exchange(_ request: [UInt8], deadline: ContinuousClock.Instant?) async throws -> RawResponse {
+    func exchange(_ request: [UInt8], deadline: ContinuousClock.Instant?, cancellable: Bool = true) async throws -> RawResponse {
         let number = exchanges.add(1, ordering: .relaxed).newValue
+        guard cancellable else {
+            return try await withCheckedThrowingContinuation { continuation in
+                if loop.inEventLoop {
+                    begin(number, request, deadline, continuation)
+                } else {
+                    loop.execute { self.begin(number, request, deadline, continuation) }
+                }
+            }
+        }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 if loop.inEventLoop {
