@@ -51,8 +51,8 @@ public final class Lease: Sendable {
     /// The background renewal, if the lease renews itself; stopped when the
     /// lease is released or dropped.
     let renewal: Mutex<LeaseRenewal>
-    /// Cancels `withLock`'s body when the lease is lost.
-    let lossCancellation = LossCancellation()
+    /// The task running `withLock`'s body, cancelled when the lease is lost.
+    let bodyTask = Mutex<BodyTask?>(nil)
 
     init(
         _ wire: Components.Schemas.Lease,
@@ -206,7 +206,7 @@ public final class Lease: Sendable {
             return (wakeups, result, !wasLost && state.phase == .lost)
         }
         for continuation in wakeups { continuation.resume() }
-        if becameLost { lossCancellation.cancel() }
+        if becameLost { cancelBody() }
         return result
     }
 

@@ -101,7 +101,7 @@ extension Lease {
     ///
     /// A child task, because cancellation is per task: cancelling the caller's own
     /// task would leave it cancelled after `withLock` returned. The loss cancels it
-    /// directly (``LossCancellation``): no watcher task beside it.
+    /// directly (``cancelledOnLoss(_:)``): no watcher task beside it.
     func run<T>(
         _ body: (Lease) async throws -> T,
         on isolation: isolated (any Actor)?,
@@ -111,7 +111,7 @@ extension Lease {
             let body = Handoff(body)
             return await withTaskGroup(of: Handoff<Result<T, any Error>>.self, isolation: isolation) { group in
                 group.addTask(executorPreference: executor) {
-                    await self.lossCancellation.cancellable({ await Self.run(body, self, on: isolation) }, isLost: { self.isLost })
+                    await self.cancelledOnLoss { await Self.run(body, self, on: isolation) }
                 }
                 // The one child always reports how the body ended.
                 return await group.next()?.value ?? .failure(CancellationError())

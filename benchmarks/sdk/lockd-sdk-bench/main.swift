@@ -2,6 +2,7 @@
 // with lockbench's raw-HTTP acquire → release cycles at the same concurrency.
 //
 //     lockd-sdk-bench --url http://127.0.0.1:7070 --tasks 16 --duration 10 [--mode MODE]
+//     lockd-sdk-bench --url … --tasks 16 --cycles 200   # a fixed count per task, all counted (instructions.sh)
 //
 // Each task loops one uncontended acquire → release cycle on its own name for
 // the duration, after a one-second warm-up, by MODE:
