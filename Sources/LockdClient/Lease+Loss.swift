@@ -22,13 +22,6 @@ extension Lease {
     ///   (or ran out while its release could not reach lockd).
     /// - Throws: `CancellationError` if the calling task is cancelled first.
     public func waitUntilLost() async throws -> Bool {
-        try await waitUntilEnded(watchingDeadline: true)
-    }
-
-    /// ``waitUntilLost()``, optionally without a timer of its own: a lease that
-    /// renews itself is ended at its deadline by its renewal loop, whose change
-    /// wakes this (withLock's watcher uses that: one task instead of three).
-    func waitUntilEnded(watchingDeadline: Bool) async throws -> Bool {
         while true {
             try Task.checkCancellation()
             let (phase, deadline, version) = update { state in
@@ -38,10 +31,6 @@ extension Lease {
             case .lost: return true
             case .released: return false
             case .held, .releasing: break
-            }
-            guard watchingDeadline else {
-                await nextChange(after: version)
-                continue
             }
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { try? await Task.sleep(until: deadline, clock: .continuous) }

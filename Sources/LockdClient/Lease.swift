@@ -51,6 +51,8 @@ public final class Lease: Sendable {
     /// The background renewal, if the lease renews itself; stopped when the
     /// lease is released or dropped.
     let renewal: Mutex<LeaseRenewal>
+    /// The task running `withLock`'s body, cancelled when the lease is lost.
+    let bodyTask = Mutex<BodyTask?>(nil)
 
     init(
         _ wire: Components.Schemas.Lease,
@@ -144,24 +146,24 @@ public final class Lease: Sendable {
         }
         // A release whose answer was lost may have gone through, and so may
         // one answered 503 (lockd lost Redis after sending the script): lockd's
-        // "no such lease" to the next attempt is then our own doing.
-        var mayHaveGoneThrough = false
+        // "no such lease" to the next attempt is then our own doing. Kept in the
+        // state, for a release taken up again (releaseIgnoringCancellation).
         do {
             let deadline = state.withLock { $0.deadline }
             try await remote.retrying(until: min(.now + remote.timeout, deadline)) { until in
                 do {
                     try await remote.release(name, token: token, until: until)
                 } catch LockError.transport(let underlying) {
-                    mayHaveGoneThrough = true
+                    state.withLock { $0.releaseUncertain() }
                     throw LockError.transport(underlying)
                 } catch LockError.unavailable(let retryAfter) {
-                    mayHaveGoneThrough = true
+                    state.withLock { $0.releaseUncertain() }
                     throw LockError.unavailable(retryAfter: retryAfter)
                 }
             }
             update { $0.released() }
         } catch LockError.leaseLost {
-            update { mayHaveGoneThrough ? $0.released() : $0.releaseRefused() }
+            update { $0.releaseRefused() }
             // A concurrent release may have been answered first.
             if phase == .lost { throw LockError.leaseLost }
         } catch let error as LockError where error.isRetryable {
@@ -198,8 +200,13 @@ public final class Lease: Sendable {
     /// Applies a transition and wakes whoever waits for a change, outside the lock.
     @discardableResult
     func update<T>(_ transition: (inout LeaseState) -> (LeaseState.Wakeups, T)) -> T {
-        let (wakeups, result) = state.withLock { transition(&$0) }
+        let (wakeups, result, becameLost) = state.withLock { state in
+            let wasLost = state.phase == .lost
+            let (wakeups, result) = transition(&state)
+            return (wakeups, result, !wasLost && state.phase == .lost)
+        }
         for continuation in wakeups { continuation.resume() }
+        if becameLost { cancelBody() }
         return result
     }
 

@@ -64,14 +64,15 @@ enum LeaseCallJSON {
         }
 
         private mutating func open(_ key: StaticString) {
-            bytes += bytes.isEmpty ? Array("{\n  \"".utf8) : Array(",\n  \"".utf8)
-            key.withUTF8Buffer { bytes += $0 }
-            bytes += Array("\" : ".utf8)
+            bytes.append(bytes.isEmpty ? "{\n  \"" : ",\n  \"")
+            bytes.append(key)
+            bytes.append("\" : ")
         }
 
-        func finish() -> [UInt8]? {
+        consuming func finish() -> [UInt8]? {
             guard !bytes.isEmpty else { return nil }
-            return bytes + Array("\n}".utf8)
+            bytes.append("\n}")
+            return bytes
         }
     }
 
@@ -87,16 +88,17 @@ enum LeaseCallJSON {
         var sawOwner = false
         guard reader.open() else { return nil }
         while let key = reader.nextKey() {
-            switch (key, reader.value()) {
-            case ("name", .string(let text)) where name == nil: name = text
-            case ("token", .string(let text)) where token == nil: token = text
-            case ("expires_at", .string(let text)) where expiresAt == nil: expiresAt = text
-            case ("mode", .string(let text)) where mode == nil: mode = text
-            case ("owner", .string(let text)) where !sawOwner: (owner, sawOwner) = (text, true)
-            case ("owner", .null) where !sawOwner: sawOwner = true
-            case ("fence", .integer(let number)) where fence == nil: fence = number
-            case ("ttl_ms", .integer(let number)) where ttlMs == nil: ttlMs = Int(exactly: number)
-            case ("limit", .integer(let number)) where limit == nil: limit = Int(exactly: number)
+            // Keys compared as bytes: making each a String cost more than the comparison.
+            switch (LeaseKey(key), reader.value()) {
+            case (.name, .string(let text)) where name == nil: name = text
+            case (.token, .string(let text)) where token == nil: token = text
+            case (.expiresAt, .string(let text)) where expiresAt == nil: expiresAt = text
+            case (.mode, .string(let text)) where mode == nil: mode = text
+            case (.owner, .string(let text)) where !sawOwner: (owner, sawOwner) = (text, true)
+            case (.owner, .null) where !sawOwner: sawOwner = true
+            case (.fence, .integer(let number)) where fence == nil: fence = number
+            case (.ttlMs, .integer(let number)) where ttlMs == nil: ttlMs = Int(exactly: number)
+            case (.limit, .integer(let number)) where limit == nil: limit = Int(exactly: number)
             default: return nil
             }
         }
@@ -105,6 +107,26 @@ enum LeaseCallJSON {
             let mode = mode.flatMap(Components.Schemas.LockMode.init(rawValue:))
         else { return nil }
         return .init(name: name, token: token, fence: fence, ttlMs: ttlMs, expiresAt: date, owner: owner, mode: mode, limit: limit)
+    }
+
+    /// The lease's members, by their key's bytes.
+    private enum LeaseKey {
+        case name, token, expiresAt, mode, owner, fence, ttlMs, limit, other
+
+        init(_ key: ArraySlice<UInt8>) {
+            func equal(_ text: StaticString) -> Bool { text.withUTF8Buffer { key.elementsEqual($0) } }
+            switch key.count {
+            case 4 where equal("name"): self = .name
+            case 4 where equal("mode"): self = .mode
+            case 5 where equal("token"): self = .token
+            case 5 where equal("owner"): self = .owner
+            case 5 where equal("fence"): self = .fence
+            case 5 where equal("limit"): self = .limit
+            case 6 where equal("ttl_ms"): self = .ttlMs
+            case 10 where equal("expires_at"): self = .expiresAt
+            default: self = .other
+            }
+        }
     }
 
     /// Reads `{ "key": value, … }` whose values are strings without escapes,
@@ -132,8 +154,9 @@ enum LeaseCallJSON {
             return true
         }
 
-        /// The next member's key, or nil at the object's end (see ``closedAtEnd``) or on anything unexpected.
-        mutating func nextKey() -> String? {
+        /// The next member's key (its bytes, without escapes), or nil at the object's end
+        /// (see ``closedAtEnd``) or on anything unexpected.
+        mutating func nextKey() -> ArraySlice<UInt8>? {
             skipSpace()
             guard offset < bytes.count else { return nil }
             if bytes[offset] == UInt8(ascii: "}") {
@@ -148,7 +171,7 @@ enum LeaseCallJSON {
                 skipSpace()
             }
             first = false
-            guard let key = string() else { return nil }
+            guard let key = stringBytes() else { return nil }
             skipSpace()
             guard offset < bytes.count, bytes[offset] == UInt8(ascii: ":") else { return nil }
             offset += 1
@@ -172,6 +195,11 @@ enum LeaseCallJSON {
 
         /// A string without escapes or control characters, valid UTF-8.
         private mutating func string() -> String? {
+            stringBytes().flatMap(String.init(utf8Validating:))
+        }
+
+        /// A string's bytes, when it has no escapes or control characters.
+        private mutating func stringBytes() -> ArraySlice<UInt8>? {
             guard bytes[offset] == UInt8(ascii: "\"") else { return nil }
             let start = offset + 1
             var end = start
@@ -181,7 +209,7 @@ enum LeaseCallJSON {
             }
             guard end < bytes.count else { return nil }
             offset = end + 1
-            return String(validating: bytes[start..<end], as: UTF8.self)
+            return bytes[start..<end]
         }
 
         /// `-?[1-9][0-9]*` or `0`, followed by a delimiter; no fraction or exponent.

@@ -31,6 +31,9 @@ struct LeaseState: Sendable {
     private(set) var deadline: ContinuousClock.Instant
     /// When the last successful acquire or renew was sent.
     private(set) var renewedAt: ContinuousClock.Instant
+    /// Whether an attempt to release may have reached lockd unanswered (a
+    /// transport failure, a 503): lockd's "no such lease" is then our own doing.
+    private(set) var releaseMayHaveGoneThrough = false
     /// Bumped on every change, so a waiter can tell whether it missed one.
     private(set) var version: UInt64 = 0
     private var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
@@ -85,11 +88,18 @@ struct LeaseState: Sendable {
     }
 
     /// lockd answered the release that the token held nothing: the lease had
-    /// ended before it was given back.
+    /// ended before it was given back — unless an earlier attempt may have
+    /// given it back (then it is released).
     mutating func releaseRefused() -> Wakeups {
+        if releaseMayHaveGoneThrough { return released() }
         guard phase == .releasing else { return [] }
         phase = .lost
         return changed()
+    }
+
+    /// A release attempt failed in a way that may have let it through.
+    mutating func releaseUncertain() {
+        releaseMayHaveGoneThrough = true
     }
 
     /// Ends the lease if its deadline has passed at `now`: lost if held, released

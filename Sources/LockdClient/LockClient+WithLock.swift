@@ -100,7 +100,8 @@ extension Lease {
     /// lease is lost first; returns what `body` returned or threw.
     ///
     /// A child task, because cancellation is per task: cancelling the caller's own
-    /// task would leave it cancelled after `withLock` returned.
+    /// task would leave it cancelled after `withLock` returned. The loss cancels it
+    /// directly (``cancelledOnLoss(_:)``): no watcher task beside it.
     func run<T>(
         _ body: (Lease) async throws -> T,
         on isolation: isolated (any Actor)?,
@@ -108,25 +109,12 @@ extension Lease {
     ) async -> Result<T, any Error> {
         await withoutActuallyEscaping(body) { body in
             let body = Handoff(body)
-            return await withTaskGroup(of: Ending<T>.self, isolation: isolation) { group in
-                group.addTask(executorPreference: executor) { await Self.run(body, self, on: isolation) }
-                group.addTask(executorPreference: remote.executor) {
-                    // The lease renews itself: its renewal loop ends it at the deadline.
-                    (try? await self.waitUntilEnded(watchingDeadline: false)) == true ? .lost : .watchEnded
+            return await withTaskGroup(of: Handoff<Result<T, any Error>>.self, isolation: isolation) { group in
+                group.addTask(executorPreference: executor) {
+                    await self.cancelledOnLoss { await Self.run(body, self, on: isolation) }
                 }
-                while let ending = await group.next() {
-                    switch ending {
-                    case .body(let outcome):
-                        group.cancelAll()
-                        return outcome.value
-                    case .lost:
-                        group.cancelAll()  // cancels the body; its outcome comes next
-                    case .watchEnded:
-                        continue
-                    }
-                }
-                // Not reached: the body's child task always reports how it ended.
-                return .failure(CancellationError())
+                // The one child always reports how the body ended.
+                return await group.next()?.value ?? .failure(CancellationError())
             }
         }
     }
@@ -136,11 +124,11 @@ extension Lease {
         _ body: Handoff<(Lease) async throws -> T>,
         _ lease: Lease,
         on isolation: isolated (any Actor)?
-    ) async -> Ending<T> {
+    ) async -> Handoff<Result<T, any Error>> {
         do {
-            return .body(Handoff(.success(try await body.value(lease))))
+            return Handoff(.success(try await body.value(lease)))
         } catch {
-            return .body(Handoff(.failure(error)))
+            return Handoff(.failure(error))
         }
     }
 
@@ -148,8 +136,22 @@ extension Lease {
     /// lease to end at its TTL.
     /// - Returns: Whether lockd answered that the lease was already gone.
     func releaseIgnoringCancellation() async -> Bool {
+        // Over SocketTransport the release's exchange ignores cancellation: it runs
+        // in this task, without a task of its own, unless a retry's wait is cut
+        // short by a cancellation — then a task takes the release up again.
+        if remote.direct != nil {
+            do {
+                try await release()
+                return false
+            } catch LockError.leaseLost {
+                return true
+            } catch is CancellationError {
+            } catch {
+                return false
+            }
+        }
         // Why a task of its own: see RemoteLocks.releaseIgnoringCancellation.
-        await Task(executorPreference: remote.executor) {
+        return await Task(executorPreference: remote.executor) {
             do {
                 try await self.release()
                 return false
@@ -160,16 +162,6 @@ extension Lease {
             }
         }.value
     }
-}
-
-/// How the first of `withLock`'s two child tasks ended.
-private enum Ending<T>: Sendable {
-    /// The body returned or threw.
-    case body(Handoff<Result<T, any Error>>)
-    /// The lease was lost while the body ran.
-    case lost
-    /// The loss watcher was cancelled (the body ended first).
-    case watchEnded
 }
 
 /// Carries `withLock`'s body, and what it returns, between the caller's task and

@@ -218,6 +218,11 @@ struct RemoteLocks: Sendable {
         }
     }
 
+    /// Whether the current task's executor preference is `executor` already.
+    private static func currentTaskPrefers(_ executor: EventLoop) -> Bool {
+        withUnsafeCurrentTask { $0?.unownedTaskExecutor == executor.asUnownedTaskExecutor() }
+    }
+
     /// Runs one generated call under `deadline`, turning the generated client's
     /// errors into ``LockError`` (or `CancellationError`).
     ///
@@ -232,6 +237,10 @@ struct RemoteLocks: Sendable {
         do {
             guard let executor else { return try await withDeadline(deadline) { try await call(client) } }
             // SocketTransport: the request runs on its loop, which also keeps the deadline.
+            // withLock's cycle already prefers the loop: no preference pushed again per request.
+            if Self.currentTaskPrefers(executor) {
+                return try await RequestDeadline.$current.withValue(deadline) { try await call(client) }
+            }
             return try await withTaskExecutorPreference(executor) {
                 try await RequestDeadline.$current.withValue(deadline) { try await call(client) }
             }

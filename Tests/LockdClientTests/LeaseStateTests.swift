@@ -33,6 +33,19 @@ struct LeaseStateTests {
         #expect(state.version == version)
     }
 
+    @Test("lockd's no-such-lease to a release after one that may have gone through means released, else lost")
+    func releaseRefusedAfterUncertainAttempt() {
+        var uncertain = LeaseState(expiresAt: expiry, ttl: .seconds(1), sentAt: start)
+        _ = uncertain.beginRelease()
+        uncertain.releaseUncertain()
+        _ = uncertain.releaseRefused()
+        #expect(uncertain.phase == .released)
+        var refused = LeaseState(expiresAt: expiry, ttl: .seconds(1), sentAt: start)
+        _ = refused.beginRelease()
+        _ = refused.releaseRefused()
+        #expect(refused.phase == .lost)
+    }
+
     @Test("a released lease is never reported lost")
     func releasedIsNotLost() {
         var state = LeaseState(expiresAt: expiry, ttl: .seconds(1), sentAt: start)

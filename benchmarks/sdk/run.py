@@ -12,6 +12,11 @@ uncontended. Reports medians and per-round ratios in benchmarks/sdk/RESULTS.md.
 
     python3 benchmarks/sdk/run.py [--rounds 3] [--duration 10] [--tasks 16] [--skip-build]
     python3 benchmarks/sdk/run.py --report-only   # rewrite RESULTS.md from results.json
+    python3 benchmarks/sdk/run.py --baseline /tmp/main-sdk-bench  # also withLock of another build (before/after)
+
+--baseline names a lockd-sdk-bench built from another SDK (main's, say): its
+withLock runs interleaved with the rest in every round, and the report adds a
+before/after table. Instructions per cycle (load-independent): instructions.sh.
 
 Needs redis-server (apt-get install -y redis-server). Stops only what it started.
 """
@@ -107,8 +112,8 @@ def lockbench(url, tasks, duration):
             "cpu": summary["lockbench_cpu_percent"], "errors": errors}
 
 
-def sdkbench(url, tasks, duration, mode):
-    summary = measure([os.path.join(BIN, "lockd-sdk-bench"), "--url", url, "--tasks", str(tasks),
+def sdkbench(url, tasks, duration, mode, binary=None):
+    summary = measure([binary or os.path.join(BIN, "lockd-sdk-bench"), "--url", url, "--tasks", str(tasks),
                        "--duration", str(duration), "--mode", mode], duration + 60)
     return {"rate": summary["cycles_per_second"], "p50": summary["latency_ms"]["p50"], "p99": summary["latency_ms"]["p99"],
             "cpu": summary["cpu_percent"], "errors": summary["errors"]}
@@ -125,6 +130,11 @@ SYSTEMS = [("lockbench", "lockbench (raw HTTP/1.1, one event-loop thread)"),
            ("generated", "generated client alone (acquireLock + releaseLock)"),
            ("generated-socket", "generated client alone over `SocketTransport`"),
            ("urlsession", "URLSession alone (POST + DELETE, `data(for:)`)")]
+BASELINE = ("withlock-baseline", "SDK `withLock(name) { _ in }` of the baseline build (`--baseline`)")
+
+
+def systems(baseline):
+    return SYSTEMS + [BASELINE] if baseline else SYSTEMS
 
 
 def main():
@@ -134,11 +144,12 @@ def main():
     parser.add_argument("--tasks", type=int, default=16)
     parser.add_argument("--skip-build", action="store_true")
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--baseline", help="another build's lockd-sdk-bench, whose withLock runs beside this one's")
     args = parser.parse_args()
     if args.report_only:
         with open(RAW) as f:
             raw = json.load(f)
-        write_report(argparse.Namespace(**raw["args"]), raw["results"], raw["loads"], raw["generated"])
+        write_report(argparse.Namespace(**{"baseline": None, **raw["args"]}), raw["results"], raw["loads"], raw["generated"])
         return
     if not shutil.which("redis-server"):
         sys.exit("run.py: redis-server is missing (apt-get install -y redis-server)")
@@ -148,17 +159,19 @@ def main():
 
     tmp = tempfile.mkdtemp(prefix="lockd-sdk-bench.")
     servers = Servers(tmp)
-    results = {store: {system: [] for system, _ in SYSTEMS} for store in ["redis", "memory"]}
+    results = {store: {system: [] for system, _ in systems(args.baseline)} for store in ["redis", "memory"]}
     loads = []
     try:
         for round_index in range(args.rounds):
             loads.append(load())
             for store in ["redis", "memory"]:
                 url = servers.start_lockd(store)
-                order = SYSTEMS if round_index % 2 == 0 else list(reversed(SYSTEMS))
+                order = systems(args.baseline) if round_index % 2 == 0 else list(reversed(systems(args.baseline)))
                 for system, _ in order:
                     if system == "lockbench":
                         result = lockbench(url, args.tasks, args.duration)
+                    elif system == BASELINE[0]:
+                        result = sdkbench(url, args.tasks, args.duration, "withlock", args.baseline)
                     else:
                         result = sdkbench(url, args.tasks, args.duration, system)
                     result["load"] = load()
@@ -170,7 +183,7 @@ def main():
         shutil.rmtree(tmp, ignore_errors=True)
     generated = time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())
     with open(RAW, "w") as f:
-        json.dump({"args": {"rounds": args.rounds, "duration": args.duration, "tasks": args.tasks},
+        json.dump({"args": {"rounds": args.rounds, "duration": args.duration, "tasks": args.tasks, "baseline": args.baseline},
                    "results": results, "loads": loads, "generated": generated}, f, indent=1)
     write_report(args, results, loads, generated)
 
@@ -198,6 +211,21 @@ def write_report(args, results, loads, generated):
         lines.append(f"| withLock cycles/s ≥ {GOAL:.0%} of lockbench's, {args.tasks} tasks | {store} | "
                      f"{median:.0%} ({min(ratios):.0%}–{max(ratios):.0%}) | {'yes' if median >= GOAL else 'no'} |")
     lines.append("")
+    if results["redis"].get(BASELINE[0]):
+        lines.append("## Before and after, same run")
+        lines.append("")
+        lines.append(f"`withLock` of the baseline build (`{args.baseline}`) and of this tree, interleaved with lockbench in "
+                     "each round against the same lockd; the SDK is the only difference. Per round: cycles/s as a share of "
+                     "lockbench's, and the client's CPU µs per cycle.")
+        lines.append("")
+        lines.append("| store | round | lockbench cycles/s | baseline `withLock` (client µs/cycle) | this tree's `withLock` (client µs/cycle) | load at the end |")
+        lines.append("|---|---|---|---|---|---|")
+        for store in ["redis", "memory"]:
+            rounds = zip(results[store]["lockbench"], results[store][BASELINE[0]], results[store]["withlock"])
+            for index, (raw, before, after) in enumerate(rounds):
+                lines.append(f"| {store} | {index + 1} | {raw['rate']:,.0f} | {before['rate'] / raw['rate']:.0%} ({cpu_per_cycle(before):.0f}) | "
+                             f"{after['rate'] / raw['rate']:.0%} ({cpu_per_cycle(after):.0f}) | {after['load']} |")
+        lines.append("")
     lines.append("## Reading")
     lines.append("")
     for store in ["redis", "memory"]:
@@ -221,7 +249,7 @@ def write_report(args, results, loads, generated):
     lines.append("- `withLock` goes through the SDK's own `SocketTransport` (HTTP/1.1 keep-alive on lockd's sockets, one "
                  "event-loop thread); the `generated` and URLSession rows use URLSession, the SDK's old path. On this two-core "
                  "machine the client's CPU comes out of what lockd (and Redis) could use, so the cycle rate follows the "
-                 "client's CPU per cycle. Profiled (`perf record -g` on `lockd-sdk-bench --mode withlock`), the generated "
+                 "client's CPU per cycle. Profiled earlier (`perf record -g` on `lockd-sdk-bench --mode withlock`), the generated "
                  "client's per-request work (path and header encoding through the URI coder, `HTTPRequest`/`HTTPBody`, "
                  "middlewares) was most of it, then `Task.sleep` timers (dispatch's manager thread) for each request's "
                  "deadline and each lease's renewal loop, hops between the global executor and the transport's loop, and "
@@ -231,17 +259,19 @@ def write_report(args, results, loads, generated):
                  "(`LeaseCallJSON`; JSONEncoder/JSONDecoder take whatever it leaves), runs a nonisolated caller's whole "
                  "`withLock` cycle on the transport's loop with only the body on the global executor (two hops to the "
                  "global executor per cycle: each wakes a dispatch worker), and waits for a lease's first renewal on a "
-                 "timer of that loop (the renewal task starts only when it is due). What remains is mostly the kernel's "
-                 "loopback send (~20% of the client's CPU), the two hops and their context switches (~2.5 per cycle), the "
-                 "task machinery of the body's child task, its loss watcher and the release's own task, response parsing "
-                 "and the timestamp's ISO 8601 parse.")
+                 "timer of that loop (the renewal task starts only when it is due). A cycle makes one task: the body's "
+                 "child task, which a loss of the lease cancels directly (no watcher task), and the release runs in the "
+                 "caller's task (its exchange ignores cancellation). What remains is the kernel's loopback send, the two "
+                 "hops and their context switches, Swift's task machinery (every `await` across executors looks up the "
+                 "task's executor preference under a lock), the response parser and the timestamp's ISO 8601 parse; "
+                 "`instructions.sh` counts the client's instructions per cycle under callgrind, free of the machine's load.")
     lines.append("")
     lines.append("## Uncontended acquire → release cycles")
     lines.append("")
     lines.append("| store | system | cycles/s | vs lockbench | vs URLSession alone | cycle p50 / p99 ms | client CPU (% of one core) | client CPU µs / cycle | errors |")
     lines.append("|---|---|---|---|---|---|---|---|---|")
     for store in ["redis", "memory"]:
-        for system, label in SYSTEMS:
+        for system, label in systems(args.baseline):
             runs = results[store][system]
             ratio = statistics.median(r["rate"] / b["rate"] for r, b in zip(runs, results[store]["lockbench"]) if b["rate"])
             floor = statistics.median(r["rate"] / b["rate"] for r, b in zip(runs, results[store]["urlsession"]) if b["rate"])
@@ -258,7 +288,7 @@ def write_report(args, results, loads, generated):
     lines.append("- **SDK**: `lockd-sdk-bench --tasks N --duration D` (benchmarks/sdk/lockd-sdk-bench): N Swift tasks on one "
                  "`LockClient`, each looping `withLock(its name, ttl: .seconds(30)) { _ in }` after a one-second warm-up; "
                  "a cycle is the whole call (acquire with a client-made token, the timer for the lease's first renewal set and "
-                 "cancelled, the body run in a child task beside the loss watcher, release), timed on the monotonic clock. "
+                 "cancelled, the body run in a child task that a loss of the lease cancels, release), timed on the monotonic clock. "
                  "Acquire, renew and release go straight over the SDK's default transport, `SocketTransport`.")
     lines.append("- **generated client alone**: `lockd-sdk-bench --mode generated`: the same cycle through the client "
                  "swift-openapi-generator makes (`acquireLock`, `releaseLock`) over `URLSessionTransport`, without the SDK layer.")

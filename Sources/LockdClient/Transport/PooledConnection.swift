@@ -53,19 +53,15 @@ final class PooledConnection: StreamSocketDelegate, @unchecked Sendable {
 
     /// Sends `request` and waits for the whole response. Cancelling the task,
     /// or reaching `deadline`, closes the connection (which is how lockd learns
-    /// a waiter gave up).
+    /// a waiter gave up); unless not `cancellable`: then only the deadline ends it.
     /// - Throws: ``ConnectionFailure``, or `CancellationError`.
-    func exchange(_ request: [UInt8], deadline: ContinuousClock.Instant?) async throws -> RawResponse {
+    func exchange(_ request: [UInt8], deadline: ContinuousClock.Instant?, cancellable: Bool = true) async throws -> RawResponse {
         let number = exchanges.add(1, ordering: .relaxed).newValue
+        guard cancellable else {
+            return try await withCheckedThrowingContinuation { start(number, request, deadline, $0) }
+        }
         return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
-                if loop.inEventLoop {
-                    // The task runs on the loop (LockClient asks for that): no hop.
-                    begin(number, request, deadline, continuation)
-                } else {
-                    loop.execute { self.begin(number, request, deadline, continuation) }
-                }
-            }
+            try await withCheckedThrowingContinuation { start(number, request, deadline, $0) }
         } onCancel: {
             loop.execute { self.cancel(number) }
         }
@@ -75,6 +71,21 @@ final class PooledConnection: StreamSocketDelegate, @unchecked Sendable {
     func close() {
         usable.store(false, ordering: .releasing)
         loop.execute { self.finish(.failure(CancellationError())) }
+    }
+
+    /// Begins the exchange on the loop's thread: at once if this is it (a task on
+    /// the loop, as LockClient asks for: no hop).
+    private func start(
+        _ number: Int,
+        _ request: [UInt8],
+        _ deadline: ContinuousClock.Instant?,
+        _ continuation: CheckedContinuation<RawResponse, any Error>
+    ) {
+        if loop.inEventLoop {
+            begin(number, request, deadline, continuation)
+        } else {
+            loop.execute { self.begin(number, request, deadline, continuation) }
+        }
     }
 
     // MARK: Loop thread

@@ -47,8 +47,8 @@ enum ResponseParser {
             var valueEnd = end
             while valueStart < valueEnd, isSpace(bytes[valueStart]) { valueStart += 1 }
             while valueEnd > valueStart, isSpace(bytes[valueEnd - 1]) { valueEnd -= 1 }
-            guard let name = String(validating: bytes[lineStart..<colon], as: UTF8.self),
-                  let value = String(validating: bytes[valueStart..<valueEnd], as: UTF8.self)
+            guard let name = String(utf8Validating: bytes[lineStart..<colon]),
+                  let value = String(utf8Validating: bytes[valueStart..<valueEnd])
             else { throw MalformedResponse(description: "response head is not UTF-8") }
             response.fields.append((name, value))
             switch name.utf8.count {

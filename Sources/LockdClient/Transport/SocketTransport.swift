@@ -90,16 +90,20 @@ public struct SocketTransport: ClientTransport {
     }
 
     /// Sends a whole request's bytes to `target` and returns the whole answer.
+    /// - Parameter cancellable: Whether cancelling the task ends the exchange
+    ///   (only `deadline` does otherwise).
     /// - Throws: ``TransportFailure``, or `CancellationError`.
-    func exchange(_ message: [UInt8], with target: Target, deadline: ContinuousClock.Instant?) async throws -> RawResponse {
+    func exchange(
+        _ message: [UInt8], with target: Target, deadline: ContinuousClock.Instant?, cancellable: Bool = true
+    ) async throws -> RawResponse {
         do {
             let pool = try pools.pool(for: target.key)
             while true {
                 let (connection, reused) = try await pool.checkOut()
                 let response: RawResponse
                 do {
-                    response = try await connection.exchange(message, deadline: deadline)
-                } catch ConnectionFailure.lost(_, answered: false) where reused && !Task.isCancelled {
+                    response = try await connection.exchange(message, deadline: deadline, cancellable: cancellable)
+                } catch ConnectionFailure.lost(_, answered: false) where reused && (!cancellable || !Task.isCancelled) {
                     continue  // the server had closed the idle connection: try a fresh one
                 }
                 pool.checkIn(connection)

@@ -2,6 +2,7 @@
 // with lockbench's raw-HTTP acquire → release cycles at the same concurrency.
 //
 //     lockd-sdk-bench --url http://127.0.0.1:7070 --tasks 16 --duration 10 [--mode MODE]
+//     lockd-sdk-bench --url … --tasks 16 --cycles 200   # a fixed count per task, all counted (instructions.sh)
 //
 // Each task loops one uncontended acquire → release cycle on its own name for
 // the duration, after a one-second warm-up, by MODE:
@@ -32,6 +33,8 @@ struct Options {
     var tasks = 16
     var duration = Duration.seconds(10)
     var mode = "withlock"
+    /// A fixed number of cycles per task, all counted, instead of a timed run (for callgrind).
+    var cycles: Int?
 
     init(_ arguments: [String]) throws {
         var rest = arguments[...]
@@ -40,6 +43,7 @@ struct Options {
             switch flag {
             case "--url": url = try URL(string: value).orThrow(Usage("bad --url"))
             case "--tasks": tasks = try Int(value).orThrow(Usage("bad --tasks"))
+            case "--cycles": cycles = try Int(value).orThrow(Usage("bad --cycles"))
             case "--duration": duration = .milliseconds(try Double(value).orThrow(Usage("bad --duration")) * 1000)
             case "--mode" where ["withlock", "withlock-try", "generated", "generated-socket", "urlsession"].contains(value): mode = value
             default: throw Usage("unknown \(flag) \(value)")
@@ -123,42 +127,64 @@ let run = String(UInt32.random(in: .min ... .max), radix: 36)
         guard (try await session.data(for: release).1 as? HTTPURLResponse)?.statusCode == 204 else { throw Usage("release failed") }
     }
 }
-let warmUpEnds = ContinuousClock.now + .seconds(1)
-let ends = warmUpEnds + options.duration
+let warmUpEnds = options.cycles == nil ? ContinuousClock.now + .seconds(1) : .now
+let ends = options.cycles == nil ? warmUpEnds + options.duration : warmUpEnds
 let cpuAtStart = Mutex(0.0)
 
-let stats = await withTaskGroup(of: TaskStats.self) { group in
-    for task in 0..<options.tasks {
-        group.addTask {
-            var stats = TaskStats()
-            let name = "sdkbench:\(run):\(task)"
-            while true {
-                let start = ContinuousClock.now
-                guard start < ends else { break }
-                do {
-                    try await cycle(name)
-                    if start >= warmUpEnds {
-                        let elapsed = ContinuousClock.now - start
-                        stats.latencies.append(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)
+/// Runs every task's cycles and merges their figures.
+@Sendable func runTasks() async -> TaskStats {
+    await withTaskGroup(of: TaskStats.self) { group in
+        for task in 0..<options.tasks {
+            group.addTask {
+                var stats = TaskStats()
+                let name = "sdkbench:\(run):\(task)"
+                var count = 0
+                while true {
+                    let start = ContinuousClock.now
+                    if let cycles = options.cycles {
+                        guard count < cycles else { break }
+                        count += 1
+                    } else {
+                        guard start < ends else { break }
                     }
-                } catch {
-                    stats.errors += 1
+                    do {
+                        try await cycle(name)
+                        if start >= warmUpEnds {
+                            let elapsed = ContinuousClock.now - start
+                            stats.latencies.append(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)
+                        }
+                    } catch {
+                        stats.errors += 1
+                    }
                 }
+                return stats
             }
-            return stats
         }
+        try? await Task.sleep(until: warmUpEnds, clock: .continuous)
+        cpuAtStart.withLock { $0 = processCPUSeconds() }
+        var merged = TaskStats()
+        for await stats in group {
+            merged.latencies += stats.latencies
+            merged.errors += stats.errors
+        }
+        return merged
     }
-    try? await Task.sleep(until: warmUpEnds, clock: .continuous)
-    cpuAtStart.withLock { $0 = processCPUSeconds() }
-    var merged = TaskStats()
-    for await stats in group {
-        merged.latencies += stats.latencies
-        merged.errors += stats.errors
-    }
-    return merged
 }
 
-let seconds = Double(options.duration.components.seconds) + Double(options.duration.components.attoseconds) / 1e18
+// A synchronous main thread waiting for the tasks: valgrind (callgrind) cannot
+// run an async main.
+let finished = DispatchSemaphore(value: 0)
+let results = Mutex(TaskStats())
+Task.detached {
+    let merged = await runTasks()
+    results.withLock { $0 = merged }
+    finished.signal()
+}
+finished.wait()
+let stats = results.withLock { $0 }
+let elapsed = ContinuousClock.now - warmUpEnds
+let measured = options.cycles == nil ? options.duration : elapsed
+let seconds = Double(measured.components.seconds) + Double(measured.components.attoseconds) / 1e18
 let cpu = processCPUSeconds() - cpuAtStart.withLock { $0 }
 let sorted = stats.latencies.sorted()
 let summary: [String: Any] = [
