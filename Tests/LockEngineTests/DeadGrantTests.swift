@@ -67,19 +67,12 @@ import Testing
     func aGrantForAGoneCallerIsGivenBackOnceTheStoreServesAgain(store: StoreKind) async throws {
         try await store.withEngine { _, inner in
             let slow = StalledStore(inner, stalls: 1, stall: .seconds(60), releaseFailures: 1)
-            let loops = try EventLoopGroup(loopCount: 1)
-            defer { loops.shutdown() }
-            let engine = LockEngine(store: slow, loops: loops, logger: .init(label: "test"))
-            let runner = Task { await engine.run() }
-            defer { runner.cancel() }
             let name = try LockName(uniqueLockName())
-            let caller = Task { try await engine.acquire(AcquireRequest(name: name, ttlMs: 60_000)) }
-            // Granted in the store; the caller hangs up before it is answered.
-            #expect(await eventually(within: .seconds(10)) { slow.grantsSeen.count == 1 })
-            caller.cancel()
-            await #expect(throws: LockError.self) { try await caller.value }
-            let freed = try await eventually(within: .seconds(10)) { try await inner.status(of: name).isHeld == false }
-            #expect(freed, "the lease was left for its TTL")
+            try await slow.withRunningEngine { engine in
+                try await slow.hangUpOnceGranted(engine, AcquireRequest(name: name, ttlMs: 60_000))
+                let freed = try await eventually(within: .seconds(10)) { try await inner.status(of: name).isHeld == false }
+                #expect(freed, "the lease was left for its TTL")
+            }
         }
     }
 }
@@ -103,6 +96,26 @@ final class StalledStore: LockStore {
     }
 
     var grantsSeen: [Lease] { state.withLock { $0.grants } }
+
+    /// Runs `body` with an engine over this store on one loop, its upkeep
+    /// running (it gives back what a gone caller was granted).
+    func withRunningEngine(_ body: (LockEngine) async throws -> Void) async throws {
+        let loops = try EventLoopGroup(loopCount: 1)
+        defer { loops.shutdown() }
+        let engine = LockEngine(store: self, loops: loops, logger: .init(label: "test"))
+        let runner = Task { await engine.run() }
+        defer { runner.cancel() }
+        try await body(engine)
+    }
+
+    /// Sends `request` and hangs up once the store granted it, before the
+    /// caller is answered (this store stalls the first grant).
+    func hangUpOnceGranted(_ engine: LockEngine, _ request: AcquireRequest) async throws {
+        let caller = Task { try await engine.acquire(request) }
+        #expect(await eventually(within: .seconds(10)) { self.grantsSeen.count == 1 })
+        caller.cancel()
+        await #expect(throws: LockError.self) { try await caller.value }
+    }
 
     nonisolated(nonsending) func acquire(_ attempt: AcquireAttempt) async throws(LockError) -> AcquireResult {
         let result = try await inner.acquire(attempt)

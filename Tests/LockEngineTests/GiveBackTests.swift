@@ -35,25 +35,19 @@ import Testing
             // The first grant stalls (lockd paused, the client hangs up);
             // the store then fails give-backs for a while (an outage).
             let slow = StalledStore(inner, stalls: 1, stall: .seconds(60), releaseFailures: 20)
-            let loops = try EventLoopGroup(loopCount: 1)
-            defer { loops.shutdown() }
-            let engine = LockEngine(store: slow, loops: loops, logger: .init(label: "test"))
-            let runner = Task { await engine.run() }
-            defer { runner.cancel() }
             let name = try LockName(uniqueLockName())
-            let token = LeaseToken.random()
-            let caller = Task { try await engine.acquire(AcquireRequest(name: name, ttlMs: 60_000, token: token)) }
-            #expect(await eventually(within: .seconds(10)) { slow.grantsSeen.count == 1 })
-            caller.cancel()
-            await #expect(throws: LockError.self) { try await caller.value }
-            // The client's response was lost: it retries with its token, as
-            // the product tells it to, and is answered with the lease.
-            let retried = try await engine.acquire(AcquireRequest(name: name, ttlMs: 60_000, token: token))
-            #expect(retried.isRetry)
-            // The deferred give-back reaches the store once the outage ends…
-            #expect(await eventually(within: .seconds(30)) { slow.givenBack.load(ordering: .relaxed) > 0 })
-            // …and leaves the lease to the client that holds it.
-            #expect(try await inner.status(of: name).holders.map(\.fence) == [retried.lease.fence])
+            let request = AcquireRequest(name: name, ttlMs: 60_000, token: .random())
+            try await slow.withRunningEngine { engine in
+                try await slow.hangUpOnceGranted(engine, request)
+                // The client's response was lost: it retries with its token,
+                // as the product tells it to, and is answered with the lease.
+                let retried = try await engine.acquire(request)
+                #expect(retried.isRetry)
+                // The deferred give-back reaches the store once the outage
+                // ends, and leaves the lease to the client that holds it.
+                #expect(await eventually(within: .seconds(30)) { slow.givenBack.load(ordering: .relaxed) > 0 })
+                #expect(try await inner.status(of: name).holders.map(\.fence) == [retried.lease.fence])
+            }
         }
     }
 }

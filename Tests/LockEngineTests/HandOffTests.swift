@@ -81,15 +81,23 @@ import Testing
         return (holder, waiter)
     }
 
-    @Test(arguments: [1, 3])
-    func aReleaseGrantsTheWaiterAndTheWakeUpCarriesTheGrant(limit: Int) async throws {
-        let fixture = try await Fixture.start()
-        let name = try LockName(uniqueLockName())
+    /// ``holderAndWaiter(_:name:limit:)``, then the holder's release hands
+    /// the waiter its grant (the wake-up carries it).
+    private func handedGrant(_ fixture: Fixture, name: LockName, limit: Int) async throws
+        -> (holder: Lease, waiter: AcquireAttempt, handed: HandedGrant) {
         let (holder, waiter) = try await holderAndWaiter(fixture, name: name, limit: limit)
         let waiterID = try #require(waiter.waiter)
         #expect(try await fixture.store.release(name, token: holder.token))
         #expect(await eventually { fixture.grants(for: waiterID).count == 1 })
-        let handed = try #require(fixture.grants(for: waiterID).first)
+        return (holder, waiter, try #require(fixture.grants(for: waiterID).first))
+    }
+
+    @Test(arguments: [1, 3])
+    func aReleaseGrantsTheWaiterAndTheWakeUpCarriesTheGrant(limit: Int) async throws {
+        let fixture = try await Fixture.start()
+        let name = try LockName(uniqueLockName())
+        let (holder, waiter, handed) = try await handedGrant(fixture, name: name, limit: limit)
+        let waiterID = try #require(waiter.waiter)
         #expect(handed.fence > holder.fence)
         #expect(handed.grantedBefore <= MonotonicClock.now())
         // Granted in the release's script: it holds, and waits no more.
@@ -122,11 +130,8 @@ import Testing
     func aHandedGrantItsClientRetriedIntoStaysWhenItsWaiterLeaves(limit: Int) async throws {
         let fixture = try await Fixture.start()
         let name = try LockName(uniqueLockName())
-        let (holder, waiter) = try await holderAndWaiter(fixture, name: name, limit: limit)
+        let (_, waiter, handed) = try await handedGrant(fixture, name: name, limit: limit)
         let waiterID = try #require(waiter.waiter)
-        #expect(try await fixture.store.release(name, token: holder.token))
-        #expect(await eventually { fixture.grants(for: waiterID).count == 1 })
-        let handed = try #require(fixture.grants(for: waiterID).first)
         var retry = waiter
         retry.waiter = nil
         guard case .granted(let lease, true, _) = try await fixture.store.acquire(retry) else {
