@@ -128,6 +128,11 @@ struct RedisConnectionStateMachine<Waiter> {
     private var writtenTotal: UInt64 = 0
     var handshakeSteps: [HandshakeStep] = []
     private var connectDeadline: UInt64 = 0
+    /// Whether a frame arrived since the last ``tick(now:)`` while ready.
+    private var answeredSinceTick = false
+    /// A written command past its deadline fails only once this has passed
+    /// too: the connection has then been silent for a command timeout.
+    private var silentUntil: UInt64 = 0
     private var failures = 0
     private var lastError: RedisError?
     private var backoff: ReconnectBackoff
@@ -159,7 +164,7 @@ struct RedisConnectionStateMachine<Waiter> {
     var nextDeadline: UInt64? {
         var earliest = UInt64.max
         if let deadline = held.first?.deadline { earliest = deadline }
-        if let deadline = pending.first?.deadline { earliest = min(earliest, deadline) }
+        if let deadline = pending.first?.deadline { earliest = min(earliest, max(deadline, silentUntil)) }
         switch state {
         case .connecting, .handshaking: earliest = min(earliest, connectDeadline)
         default: break
@@ -303,17 +308,30 @@ struct RedisConnectionStateMachine<Waiter> {
 
     /// Fails what has passed its deadline: held commands simply, a written
     /// command by poisoning the connection; a slow handshake counts as a failed attempt.
+    ///
+    /// A written command times out only while the connection is silent.
+    /// Replies that arrived since the last tick mean Redis is answering and
+    /// the reply is queued behind them — the loop may have been too busy to
+    /// read them sooner, as when a thousand callers arrive at once — so the
+    /// head gets another command timeout from now instead of failing with
+    /// every command behind it. A stalled Redis is still found within two
+    /// command timeouts.
     mutating func tick(now: UInt64) -> Action {
         let connecting = state == .connecting || { if case .handshaking = state { true } else { false } }()
         if connecting, now >= connectDeadline {
             let seconds = Double(settings.connectTimeout) / 1e9
             return attemptFailed(RedisError(.unreachable, message: "connecting to Redis at \(settings.endpoint) timed out after \(seconds) s"))
         }
+        let answered = answeredSinceTick
+        answeredSinceTick = false
         if let head = pending.first, head.deadline <= now, state == .ready {
-            let timeout = RedisError(.timeout, message: "Redis did not answer within the command timeout")
-            let failing = failPending(culprit: head.id, culpritError: timeout, reason: "an earlier command timed out")
-            beginConnecting(now: now)
-            return .disconnect(reason: timeout, failing: failing, then: .reconnectNow)
+            if answered { silentUntil = now &+ settings.commandTimeout }
+            if now >= silentUntil {
+                let timeout = RedisError(.timeout, message: "Redis did not answer within the command timeout")
+                let failing = failPending(culprit: head.id, culpritError: timeout, reason: "an earlier command timed out")
+                beginConnecting(now: now)
+                return .disconnect(reason: timeout, failing: failing, then: .reconnectNow)
+            }
         }
         var expired: [(Waiter, RedisError)] = []
         while let first = held.first, first.deadline <= now, let entry = held.popFirst() {
@@ -345,7 +363,7 @@ struct RedisConnectionStateMachine<Waiter> {
         case .handshaking(let step):
             return handshakeReply(value, step: step)
         case .ready:
-            break
+            answeredSinceTick = true
         default:
             return .none
         }
@@ -462,6 +480,8 @@ struct RedisConnectionStateMachine<Waiter> {
     private mutating func beginConnecting(now: UInt64) {
         state = .connecting
         connectDeadline = now &+ settings.connectTimeout
+        answeredSinceTick = false
+        silentUntil = 0
     }
 
     /// The error for a command sent while waiting to reconnect: the failed

@@ -218,6 +218,24 @@ import Testing
         #expect(Self.drain(&machine).first?.first == "HELLO")
     }
 
+    @Test func aConnectionStillAnsweringIsNotTimedOutUntilItFallsSilent() {
+        var machine = Self.readyMachine()
+        for id in 1...3 { _ = machine.send(["GET", "k"], id: UInt64(id), waiter: id, now: 0) }
+        Self.drain(&machine)
+        // The loop was busy past every deadline: the first reply is read just
+        // before the timer fires. Redis is answering, so nothing fails.
+        guard case .succeed(1, _) = machine.received(.null, now: Self.second) else { Issue.record("first reply"); return }
+        guard case .none = machine.tick(now: Self.second) else { Issue.record("answering connection kept"); return }
+        #expect(machine.nextDeadline == Self.second + Self.second / 2)
+        guard case .succeed(2, _) = machine.received(.null, now: Self.second) else { Issue.record("second reply"); return }
+        guard case .none = machine.tick(now: Self.second + Self.second / 2) else { Issue.record("still answering"); return }
+        // Then silence for a whole command timeout: the head fails and poisons the connection.
+        guard case .none = machine.tick(now: Self.second * 7 / 4) else { Issue.record("not silent long enough"); return }
+        guard case .disconnect(_, let failing, .reconnectNow) = machine.tick(now: Self.second * 2) else { Issue.record("silent connection timed out"); return }
+        #expect(failing.map(\.0) == [3])
+        #expect(failing.map(\.1.kind) == [.timeout])
+    }
+
     @Test func cancellingACommandResumesItsCallerAndLeavesTheConnectionUp() {
         var machine = Self.machine()
         _ = machine.send(["GET", "a"], id: 1, waiter: 1, now: 0)
