@@ -33,7 +33,10 @@ public struct RedisConfiguration: Sendable, CustomStringConvertible {
     /// Longest wait for any reply, measured from when the command is
     /// submitted; 500 ms by default, so that callers learn within a second
     /// that Redis is gone. A command that times out closes its connection
-    /// (the late reply must never reach a later caller).
+    /// (the late reply must never reach a later caller). While replies keep
+    /// arriving on its connection a command waits on, one more timeout at a
+    /// time: Redis is answering, only busy (at most two timeouts pass
+    /// before a silent Redis is given up).
     public var commandTimeout: Duration
     /// Connections each event loop keeps to Redis; commands from many
     /// callers are pipelined on each. 1 by default.
