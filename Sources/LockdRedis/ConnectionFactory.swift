@@ -80,15 +80,23 @@ struct ConnectionFactory: Sendable {
 /// Where signs that the topology changed go: the client's monitor, once it
 /// exists (none for a single server).
 final class TopologyDoubts: Sendable {
-    private let listener = Mutex<(@Sendable () -> Void)?>(nil)
+    /// The closure is kept in a struct: a function value held bare in a
+    /// generic `Mutex` is re-wrapped in two reabstraction thunks by every
+    /// `withLock` that writes it back, so each `raise()` would cost more
+    /// stack and time than the last (a stack overflow after some thousands).
+    private struct Listener {
+        let body: @Sendable () -> Void
+    }
+
+    private let listener = Mutex<Listener?>(nil)
 
     /// Sets what to call.
     func listen(_ body: @escaping @Sendable () -> Void) {
-        listener.withLock { $0 = body }
+        listener.withLock { $0 = Listener(body: body) }
     }
 
     /// Something suggests the topology changed (any thread).
     func raise() {
-        listener.withLock { $0 }?()
+        listener.withLock { $0 }?.body()
     }
 }
