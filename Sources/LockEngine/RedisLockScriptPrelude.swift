@@ -50,9 +50,13 @@ extension RedisLockScripts {
         -- In a Redis Cluster (`sharded`) on the name's shard channel, which
         -- lies in the name's slot and reaches only the lockd instances that
         -- wait on the name; elsewhere on the one classic channel.
-        local function announce(name, recheck, members)
+        local function wake_message(name, recheck, members)
           local message = name .. '\\n' .. num(recheck)
           if #members > 0 then message = message .. '\\n' .. table.concat(members, '\\n') end
+          return message
+        end
+        local function announce(name, recheck, members)
+          local message = wake_message(name, recheck, members)
           if sharded then
             redis.call('SPUBLISH', '\(wakeupChannel):{' .. name .. '}', message)
           else
@@ -317,14 +321,30 @@ extension RedisLockScripts {
         -- `first_alive`, `alive` and `whole` are ``admissible``'s. (No plain
         -- lease is held here: a run follows a free name, or holders that
         -- admit more.)
-        local function hand_over(k, name, now, now_us, run, first_alive, alive, whole)
+        -- `caller` (or nil): the instance whose call this is. When the run
+        -- is its waiters alone, and the waiter left first in the queue (the
+        -- one that must hear when to look again) is its too, nobody else
+        -- needs the announcement: it is returned instead of published, for
+        -- the caller to deliver from the reply (no message to send and
+        -- read), and the caller, alive as it calls, is not asked whether
+        -- it listens. Returns that message, or nil when published.
+        local function hand_over(k, name, now, now_us, run, first_alive, alive, whole, caller)
           local entries, woken, listens, plain_ttl = {}, false, {}, nil
+          local in_reply = caller ~= nil
+          for i = 1, #run do
+            if in_reply and instance_of(run[i]) ~= caller then in_reply = false end
+          end
+          if in_reply and not whole then
+            -- The run is the queue's head (``admissible``): the next one follows it.
+            local after = redis.call('ZRANGE', k.queue, #run, #run)[1]
+            in_reply = after == nil or instance_of(after) == caller
+          end
           for i = 1, #run do
             local member = run[i]
             local ttl, delay, token, client, owner
             local instance = instance_of(member)
             if not woken and listens[instance] == nil then
-              listens[instance] = ready_for_grant(k, name, instance, now, alive[instance])
+              listens[instance] = in_reply or ready_for_grant(k, name, instance, now, alive[instance])
             end
             if not woken and listens[instance] then
               local wish = redis.call('HGET', k.wishes, member)
@@ -360,7 +380,9 @@ extension RedisLockScripts {
               end
             end
           end
+          if in_reply then return wake_message(name, recheck, entries) end
           announce(name, recheck, entries)
+          return nil
         end
         -- Takes `member` out of the queue. When it stood among the waiters
         -- that fit, or stopped them, hands the name to the ones that fit
@@ -386,7 +408,8 @@ extension RedisLockScripts {
         -- delay keeps its slot for the delay from now, as if it expired now.
         -- `unclaimed` (lockd giving back a grant its client never received):
         -- 0, and the lease stays, when a client has claimed it (``claim``).
-        local function end_lease(k, token, name, now, now_us, forced, unclaimed)
+        -- `caller`: see ``hand_over``, whose message it returns second.
+        local function end_lease(k, token, name, now, now_us, forced, unclaimed, caller)
           local mode, limit, count = nil, nil, 0
           local plain = redis.call('HMGET', k.lease, 'token', 'claimed')
           if plain[1] == token then
@@ -414,7 +437,7 @@ extension RedisLockScripts {
             if count > 0 then mode, limit = marks[4] or 'x', tonumber(marks[5]) or 1 end
           end
           local run, whole, _, _, _, first_alive, _, alive = admissible(k, now, mode, limit, count, nil)
-          if #run > 0 then hand_over(k, name, now, now_us, run, first_alive, alive, whole) end
+          if #run > 0 then return 1, hand_over(k, name, now, now_us, run, first_alive, alive, whole, caller) end
           return 1
         end
 

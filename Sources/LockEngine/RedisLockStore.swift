@@ -66,6 +66,18 @@ public final class RedisLockStore: LockStore {
     /// In a Redis Cluster: the per-name shard channels this instance
     /// listens on (nil: one classic channel for every name).
     private let shardWakeups: RedisShardWakeups?
+    /// The engine's handler while ``deliverEvents(to:)`` runs: a release
+    /// hands it the wake-ups of this instance's own waiters from the
+    /// script's reply (see ``endLease(_:token:unclaimed:)``).
+    private let ownWakeups = Mutex<EventHandler?>(nil)
+
+    /// A handler in a struct: a bare closure in a generic `Mutex` is
+    /// reabstracted on every `withLock`, and as its `inout` value is
+    /// written back each access wraps it in two more thunks — a chain that
+    /// grows with every release until the stack overflows.
+    private struct EventHandler: Sendable {
+        let handle: @Sendable (StoreEvent) -> Void
+    }
 
     /// Creates a store over `client`.
     /// - Parameters:
@@ -180,13 +192,38 @@ public final class RedisLockStore: LockStore {
     }
 
     nonisolated(nonsending) public func release(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool {
-        let reply = try await run(scripts.release, "release", keys: nameKeys(name), arguments: [token.value, name.value])
-        return reply.int == 1
+        try await endLease(name, token: token, unclaimed: false)
     }
 
     nonisolated(nonsending) public func giveBack(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool {
-        let reply = try await run(scripts.release, "release", keys: nameKeys(name), arguments: [token.value, name.value, "1"])
-        return reply.int == 1
+        try await endLease(name, token: token, unclaimed: true)
+    }
+
+    /// Runs the release script. While the engine listens, a release that
+    /// hands the name to this instance's waiters alone gets their wake-up
+    /// in its reply instead of on the wake-up channel (the script's
+    /// `caller`), and it is handed to the engine here: no `PUBLISH`, and no
+    /// message to read. A reply that never arrives (a failure, or a caller
+    /// cancelled meanwhile, whose reply is dropped) may have carried
+    /// grants: the name's waiters are then put back with the store as after
+    /// a lost notice (`resubscribed`), which hands each its grant.
+    nonisolated(nonsending) private func endLease(_ name: LockName, token: LeaseToken, unclaimed: Bool) async throws(LockError) -> Bool {
+        let handler = ownWakeups.withLock { $0 }?.handle
+        let reply: RESPValue
+        do {
+            reply = try await run(scripts.release, "release", keys: nameKeys(name),
+                                  arguments: [token.value, name.value, unclaimed ? "1" : "", handler == nil ? "" : instanceID])
+        } catch {
+            handler?(.resubscribed(name))
+            throw error
+        }
+        guard let fields = reply.array else { return reply.int == 1 }
+        if let handler, fields.count == 2, let message = fields[1].string, var wakeup = wakeup(from: message) {
+            // Not in the channel's order: its recheck only brings one forward.
+            wakeup.isOrdered = false
+            handler(.wakeup(wakeup))
+        }
+        return fields.first?.int == 1
     }
 
     public func forceRelease(_ name: LockName, fence: Int64) async throws(LockError) -> LeaseToken? {
@@ -330,6 +367,8 @@ public final class RedisLockStore: LockStore {
     private static let pipelineChunk = 500
 
     public func deliverEvents(to handler: @escaping @Sendable (StoreEvent) -> Void) async {
+        ownWakeups.withLock { $0 = EventHandler(handle: handler) }
+        defer { ownWakeups.withLock { $0 = nil } }
         await withTaskGroup(of: Void.self) { group in
             // On the thread that reads the messages: a wake-up reaches its
             // waiter without a hop through the global executor.
