@@ -200,13 +200,17 @@ extension RedisLockScripts {
         -- they are the whole queue; the mode and count a request behind them
         -- would find; the name's limit (the first waiter's when nothing holds
         -- it); how long the first one's lockd counts as alive; whether any
-        -- waiter was dropped; and until when each instance it looked at
-        -- counts as alive (ms, by instance id).
+        -- waiter was dropped; until when each instance it looked at
+        -- counts as alive (ms, by instance id); and the member after the
+        -- run when read already (false: none; nil: not read).
         local function admissible(k, now, mode, limit, count, stop)
           local run, alive, kept, first_alive, dropped = {}, {}, 0, 0, false
           while true do
-            -- The head alone first: most names admit one waiter at a time.
-            local batch = redis.call('ZRANGE', k.queue, kept, kept + (kept == 0 and 0 or 31))
+            -- The head and the one after it first: most names admit one
+            -- waiter at a time, and the next one's lockd is to hear when
+            -- to look again (see ``hand_over``).
+            local size = kept == 0 and 2 or 32
+            local batch = redis.call('ZRANGE', k.queue, kept, kept + size - 1)
             if #batch == 0 then return run, true, mode, count, limit, first_alive, dropped, alive end
             for i = 1, #batch do
               local member = batch[i]
@@ -221,13 +225,15 @@ extension RedisLockScripts {
                 local wish, wish_limit = wish_of(member)
                 limit = limit or wish_limit
                 if #run >= 1000 or not fits(mode, limit, count, wish) then
-                  return run, false, mode, count, limit, first_alive, dropped, alive
+                  return run, false, mode, count, limit, first_alive, dropped, alive, member
                 end
                 if #run == 0 then first_alive = alive[instance] - now end
                 run[#run + 1] = member
                 mode, count, kept = wish, count + 1, kept + 1
                 if member == stop or (mode == 'x' and count >= limit) then
-                  return run, false, mode, count, limit, first_alive, dropped, alive
+                  local after = batch[i + 1]
+                  if after == nil and #batch < size then after = false end
+                  return run, false, mode, count, limit, first_alive, dropped, alive, after
                 end
               end
             end
@@ -328,7 +334,10 @@ extension RedisLockScripts {
         -- the caller to deliver from the reply (no message to send and
         -- read), and the caller, alive as it calls, is not asked whether
         -- it listens. Returns that message, or nil when published.
-        local function hand_over(k, name, now, now_us, run, first_alive, alive, whole, caller)
+        -- `after`: ``admissible``'s member after the run (false: none; nil:
+        -- not read). `first_end` (or nil: not known): when the first of the
+        -- holders left before these grants frees its slot (ms; false: none).
+        local function hand_over(k, name, now, now_us, run, first_alive, alive, whole, caller, after, first_end)
           local entries, woken, listens, plain_ttl = {}, false, {}, nil
           local in_reply = caller ~= nil
           for i = 1, #run do
@@ -336,8 +345,8 @@ extension RedisLockScripts {
           end
           if in_reply and not whole then
             -- The run is the queue's head (``admissible``): the next one follows it.
-            local after = redis.call('ZRANGE', k.queue, #run, #run)[1]
-            in_reply = after == nil or instance_of(after) == caller
+            if after == nil then after = redis.call('ZRANGE', k.queue, #run, #run)[1] or false end
+            in_reply = not after or instance_of(after) == caller
           end
           for i = 1, #run do
             local member = run[i]
@@ -357,7 +366,12 @@ extension RedisLockScripts {
               local wish, limit = wish_of(member)
               delay = tonumber(delay) or 0
               local fence = grant(k, now, now_us, wish, limit, token, tonumber(ttl), owner, client, member, delay)
-              if is_plain(wish, limit, delay) then plain_ttl = tonumber(ttl) end
+              if is_plain(wish, limit, delay) then
+                plain_ttl = tonumber(ttl)
+              elseif first_end ~= nil then
+                local ends = now + tonumber(ttl) + delay
+                if not first_end or ends < first_end then first_end = ends end
+              end
               entries[i] = member .. ' ' .. num(fence) .. ' ' .. num(now)
             else
               woken = true
@@ -375,7 +389,8 @@ extension RedisLockScripts {
               if plain_ttl then
                 recheck = plain_ttl
               else
-                local first = tonumber(redis.call('ZRANGE', k.holders, 0, 0, 'WITHSCORES')[2])
+                local first = first_end
+                if first == nil then first = tonumber(redis.call('ZRANGE', k.holders, 0, 0, 'WITHSCORES')[2]) end
                 if first and first > now then recheck = first - now end
               end
             end
@@ -410,7 +425,9 @@ extension RedisLockScripts {
         -- 0, and the lease stays, when a client has claimed it (``claim``).
         -- `caller`: see ``hand_over``, whose message it returns second.
         local function end_lease(k, token, name, now, now_us, forced, unclaimed, caller)
-          local mode, limit, count = nil, nil, 0
+          -- (`first`: when the first slot left frees; false: none, as a
+          -- plain lease has no holders beside it.)
+          local mode, limit, count, first = nil, nil, 0, false
           local plain = redis.call('HMGET', k.lease, 'token', 'claimed')
           if plain[1] == token then
             if unclaimed and plain[2] then return 0 end
@@ -433,11 +450,12 @@ extension RedisLockScripts {
             redis.call('ZREM', k.holders, token)
             drop_grant(k.grants, token, marks[1])
             -- (The keys keep their expiry: it covers the leases left.)
-            count = live_holders(k.holders, k.grants, now)
+            count, first = live_holders(k.holders, k.grants, now)
+            first = first or false
             if count > 0 then mode, limit = marks[4] or 'x', tonumber(marks[5]) or 1 end
           end
-          local run, whole, _, _, _, first_alive, _, alive = admissible(k, now, mode, limit, count, nil)
-          if #run > 0 then return 1, hand_over(k, name, now, now_us, run, first_alive, alive, whole, caller) end
+          local run, whole, _, _, _, first_alive, _, alive, after = admissible(k, now, mode, limit, count, nil)
+          if #run > 0 then return 1, hand_over(k, name, now, now_us, run, first_alive, alive, whole, caller, after, first) end
           return 1
         end
 

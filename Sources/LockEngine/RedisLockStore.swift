@@ -218,7 +218,7 @@ public final class RedisLockStore: LockStore {
             throw error
         }
         guard let fields = reply.array else { return reply.int == 1 }
-        if let handler, fields.count == 2, let message = fields[1].string, var wakeup = wakeup(from: message) {
+        if let handler, fields.count == 2, let message = fields[1].bytes, var wakeup = wakeup(from: message) {
             // Not in the channel's order: its recheck only brings one forward.
             wakeup.isOrdered = false
             handler(.wakeup(wakeup))
@@ -455,27 +455,41 @@ public final class RedisLockStore: LockStore {
     private func deliver(_ event: RedisSubscription.Event, to handler: @Sendable (StoreEvent) -> Void) {
         switch event {
         case .message(let message):
-            if let wakeup = wakeup(from: message.string) { handler(.wakeup(wakeup)) }
+            if let wakeup = wakeup(from: message.payload) { handler(.wakeup(wakeup)) }
         case .resubscribed:
             handler(.reconnected)
         }
     }
 
     /// Parses `name\nrecheck_ms\nentry…`, the scripts' announcement; an
-    /// entry is `member` (wake it) or `member fence now` (granted).
-    func wakeup(from message: String) -> Wakeup? {
-        var rest = message[...]
-        guard let nameEnd = rest.firstIndex(of: "\n"), let name = try? LockName(String(rest[..<nameEnd])) else { return nil }
-        rest = rest[rest.index(after: nameEnd)...]
-        let recheckEnd = rest.firstIndex(of: "\n") ?? rest.endIndex
-        let recheck = Int64(rest[..<recheckEnd]).flatMap { $0 > 0 ? $0 : nil }
-        var wake: [WaiterID] = []
-        var granted: [HandedGrant] = []
-        if recheckEnd < rest.endIndex {
-            for entry in rest[rest.index(after: recheckEnd)...].split(separator: "\n") {
-                let parts = entry.split(separator: " ")
-                guard let waiter = waiter(fromMember: parts[0]) else { continue }
-                if parts.count == 3, let fence = Int64(parts[1]), let now = Int64(parts[2]) {
+    /// entry is `member` (wake it) or `member fence now` (granted). By byte,
+    /// in one pass: splitting it as text, by `Character`, cost ~4% of
+    /// lockd's CPU on a contended semaphore.
+    func wakeup(from message: [UInt8]) -> Wakeup? {
+        message.withUnsafeBufferPointer { bytes -> Wakeup? in
+            let newline = UInt8(ascii: "\n"), space = UInt8(ascii: " ")
+            guard let nameEnd = bytes.firstIndex(of: newline),
+                  let name = try? LockName(String(decoding: UnsafeBufferPointer(rebasing: bytes[..<nameEnd]), as: UTF8.self)) else { return nil }
+            var position = nameEnd + 1
+            // From `position` up to `stop`, a newline or the end; `position` moves there.
+            func field(until stop: UInt8) -> Slice<UnsafeBufferPointer<UInt8>> {
+                let start = position
+                while position < bytes.endIndex, bytes[position] != stop, bytes[position] != newline { position += 1 }
+                return bytes[start..<position]
+            }
+            let recheck = Self.integer(field(until: newline)).flatMap { $0 > 0 ? $0 : nil }
+            var wake: [WaiterID] = []
+            var granted: [HandedGrant] = []
+            while position < bytes.endIndex {
+                position += 1  // the newline before the entry
+                let member = field(until: space)
+                var numbers: [Int64?] = []
+                while position < bytes.endIndex, bytes[position] == space {
+                    position += 1
+                    numbers.append(Self.integer(field(until: space)))
+                }
+                guard let waiter = waiter(fromMember: member) else { continue }
+                if numbers.count == 2, let fence = numbers[0], let now = numbers[1] {
                     // An unknown node: as old as can be (given back, not delivered dead).
                     let grantedBefore = clockSource(name).map { clockOffset.monotonic(ofStoreMs: now, source: $0) } ?? 0
                     granted.append(HandedGrant(waiter: waiter, fence: fence, grantedAtMs: now, grantedBefore: grantedBefore))
@@ -483,8 +497,29 @@ public final class RedisLockStore: LockStore {
                     wake.append(waiter)
                 }
             }
+            return Wakeup(name: name, hint: WaitHint(wake: wake, granted: granted, recheckAfterMs: recheck))
         }
-        return Wakeup(name: name, hint: WaitHint(wake: wake, granted: granted, recheckAfterMs: recheck))
+    }
+
+    /// A decimal integer, optionally negative; nil when `digits` is anything else.
+    private static func integer(_ digits: Slice<UnsafeBufferPointer<UInt8>>) -> Int64? {
+        var rest = digits[...]
+        let negative = rest.first == UInt8(ascii: "-")
+        if negative { rest = rest.dropFirst() }
+        guard !rest.isEmpty, rest.count <= 18 else { return nil }
+        var value: Int64 = 0
+        for byte in rest {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            value = value * 10 + Int64(byte - UInt8(ascii: "0"))
+        }
+        return negative ? -value : value
+    }
+
+    /// The waiter of this instance a queue entry's bytes stand for; nil for another instance's.
+    private func waiter(fromMember member: Slice<UnsafeBufferPointer<UInt8>>) -> WaiterID? {
+        let id = instanceID.utf8
+        guard member.count > id.count + 1, member.starts(with: id), member[member.startIndex + id.count] == UInt8(ascii: ":") else { return nil }
+        return WaiterID(String(decoding: UnsafeBufferPointer(rebasing: member[(member.startIndex + id.count + 1)...]), as: UTF8.self))
     }
 
     public func checkReady() async throws(LockError) {
