@@ -50,9 +50,13 @@ extension RedisLockScripts {
         -- In a Redis Cluster (`sharded`) on the name's shard channel, which
         -- lies in the name's slot and reaches only the lockd instances that
         -- wait on the name; elsewhere on the one classic channel.
-        local function announce(name, recheck, members)
+        local function wake_message(name, recheck, members)
           local message = name .. '\\n' .. num(recheck)
           if #members > 0 then message = message .. '\\n' .. table.concat(members, '\\n') end
+          return message
+        end
+        local function announce(name, recheck, members)
+          local message = wake_message(name, recheck, members)
           if sharded then
             redis.call('SPUBLISH', '\(wakeupChannel):{' .. name .. '}', message)
           else
@@ -196,13 +200,17 @@ extension RedisLockScripts {
         -- they are the whole queue; the mode and count a request behind them
         -- would find; the name's limit (the first waiter's when nothing holds
         -- it); how long the first one's lockd counts as alive; whether any
-        -- waiter was dropped; and until when each instance it looked at
-        -- counts as alive (ms, by instance id).
+        -- waiter was dropped; until when each instance it looked at
+        -- counts as alive (ms, by instance id); and the member after the
+        -- run when read already (false: none; nil: not read).
         local function admissible(k, now, mode, limit, count, stop)
           local run, alive, kept, first_alive, dropped = {}, {}, 0, 0, false
           while true do
-            -- The head alone first: most names admit one waiter at a time.
-            local batch = redis.call('ZRANGE', k.queue, kept, kept + (kept == 0 and 0 or 31))
+            -- The head and the one after it first: most names admit one
+            -- waiter at a time, and the next one's lockd is to hear when
+            -- to look again (see ``hand_over``).
+            local size = kept == 0 and 2 or 32
+            local batch = redis.call('ZRANGE', k.queue, kept, kept + size - 1)
             if #batch == 0 then return run, true, mode, count, limit, first_alive, dropped, alive end
             for i = 1, #batch do
               local member = batch[i]
@@ -217,13 +225,15 @@ extension RedisLockScripts {
                 local wish, wish_limit = wish_of(member)
                 limit = limit or wish_limit
                 if #run >= 1000 or not fits(mode, limit, count, wish) then
-                  return run, false, mode, count, limit, first_alive, dropped, alive
+                  return run, false, mode, count, limit, first_alive, dropped, alive, member
                 end
                 if #run == 0 then first_alive = alive[instance] - now end
                 run[#run + 1] = member
                 mode, count, kept = wish, count + 1, kept + 1
                 if member == stop or (mode == 'x' and count >= limit) then
-                  return run, false, mode, count, limit, first_alive, dropped, alive
+                  local after = batch[i + 1]
+                  if after == nil and #batch < size then after = false end
+                  return run, false, mode, count, limit, first_alive, dropped, alive, after
                 end
               end
             end
@@ -317,14 +327,33 @@ extension RedisLockScripts {
         -- `first_alive`, `alive` and `whole` are ``admissible``'s. (No plain
         -- lease is held here: a run follows a free name, or holders that
         -- admit more.)
-        local function hand_over(k, name, now, now_us, run, first_alive, alive, whole)
+        -- `caller` (or nil): the instance whose call this is. When the run
+        -- is its waiters alone, and the waiter left first in the queue (the
+        -- one that must hear when to look again) is its too, nobody else
+        -- needs the announcement: it is returned instead of published, for
+        -- the caller to deliver from the reply (no message to send and
+        -- read), and the caller, alive as it calls, is not asked whether
+        -- it listens. Returns that message, or nil when published.
+        -- `after`: ``admissible``'s member after the run (false: none; nil:
+        -- not read). `first_end` (or nil: not known): when the first of the
+        -- holders left before these grants frees its slot (ms; false: none).
+        local function hand_over(k, name, now, now_us, run, first_alive, alive, whole, caller, after, first_end)
           local entries, woken, listens, plain_ttl = {}, false, {}, nil
+          local in_reply = caller ~= nil
+          for i = 1, #run do
+            if in_reply and instance_of(run[i]) ~= caller then in_reply = false end
+          end
+          if in_reply and not whole then
+            -- The run is the queue's head (``admissible``): the next one follows it.
+            if after == nil then after = redis.call('ZRANGE', k.queue, #run, #run)[1] or false end
+            in_reply = not after or instance_of(after) == caller
+          end
           for i = 1, #run do
             local member = run[i]
             local ttl, delay, token, client, owner
             local instance = instance_of(member)
             if not woken and listens[instance] == nil then
-              listens[instance] = ready_for_grant(k, name, instance, now, alive[instance])
+              listens[instance] = in_reply or ready_for_grant(k, name, instance, now, alive[instance])
             end
             if not woken and listens[instance] then
               local wish = redis.call('HGET', k.wishes, member)
@@ -337,7 +366,12 @@ extension RedisLockScripts {
               local wish, limit = wish_of(member)
               delay = tonumber(delay) or 0
               local fence = grant(k, now, now_us, wish, limit, token, tonumber(ttl), owner, client, member, delay)
-              if is_plain(wish, limit, delay) then plain_ttl = tonumber(ttl) end
+              if is_plain(wish, limit, delay) then
+                plain_ttl = tonumber(ttl)
+              elseif first_end ~= nil then
+                local ends = now + tonumber(ttl) + delay
+                if not first_end or ends < first_end then first_end = ends end
+              end
               entries[i] = member .. ' ' .. num(fence) .. ' ' .. num(now)
             else
               woken = true
@@ -355,12 +389,15 @@ extension RedisLockScripts {
               if plain_ttl then
                 recheck = plain_ttl
               else
-                local first = tonumber(redis.call('ZRANGE', k.holders, 0, 0, 'WITHSCORES')[2])
+                local first = first_end
+                if first == nil then first = tonumber(redis.call('ZRANGE', k.holders, 0, 0, 'WITHSCORES')[2]) end
                 if first and first > now then recheck = first - now end
               end
             end
           end
+          if in_reply then return wake_message(name, recheck, entries) end
           announce(name, recheck, entries)
+          return nil
         end
         -- Takes `member` out of the queue. When it stood among the waiters
         -- that fit, or stopped them, hands the name to the ones that fit
@@ -386,8 +423,11 @@ extension RedisLockScripts {
         -- delay keeps its slot for the delay from now, as if it expired now.
         -- `unclaimed` (lockd giving back a grant its client never received):
         -- 0, and the lease stays, when a client has claimed it (``claim``).
-        local function end_lease(k, token, name, now, now_us, forced, unclaimed)
-          local mode, limit, count = nil, nil, 0
+        -- `caller`: see ``hand_over``, whose message it returns second.
+        local function end_lease(k, token, name, now, now_us, forced, unclaimed, caller)
+          -- (`first`: when the first slot left frees; false: none, as a
+          -- plain lease has no holders beside it.)
+          local mode, limit, count, first = nil, nil, 0, false
           local plain = redis.call('HMGET', k.lease, 'token', 'claimed')
           if plain[1] == token then
             if unclaimed and plain[2] then return 0 end
@@ -410,11 +450,12 @@ extension RedisLockScripts {
             redis.call('ZREM', k.holders, token)
             drop_grant(k.grants, token, marks[1])
             -- (The keys keep their expiry: it covers the leases left.)
-            count = live_holders(k.holders, k.grants, now)
+            count, first = live_holders(k.holders, k.grants, now)
+            first = first or false
             if count > 0 then mode, limit = marks[4] or 'x', tonumber(marks[5]) or 1 end
           end
-          local run, whole, _, _, _, first_alive, _, alive = admissible(k, now, mode, limit, count, nil)
-          if #run > 0 then hand_over(k, name, now, now_us, run, first_alive, alive, whole) end
+          local run, whole, _, _, _, first_alive, _, alive, after = admissible(k, now, mode, limit, count, nil)
+          if #run > 0 then return 1, hand_over(k, name, now, now_us, run, first_alive, alive, whole, caller, after, first) end
           return 1
         end
 

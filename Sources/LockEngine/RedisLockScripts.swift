@@ -294,13 +294,21 @@ enum RedisLockScripts {
         return {1, tonumber(fence), now, ttl, (owner_client(owner)), tonumber(meta[2]) or 1, meta[1] or 'x'}
         """
 
-    /// KEYS as ``acquire``'s; ARGV token name unclaimed. Returns 1 when
+    /// KEYS as ``acquire``'s; ARGV token name unclaimed caller. Returns 1 when
     /// released (and hands the name to the waiters that fit now), 0 when
     /// the token does not hold the lock — or, with unclaimed `1`, when a
     /// retried acquire has answered a client with the lease since its grant.
+    /// With caller (an instance id; empty or absent: none), `{1, message}`
+    /// when the name went to that instance's waiters alone: the
+    /// announcement (as on ``wakeupChannel``), not published, for the caller
+    /// to deliver (see ``hand_over``).
     static let release = prelude + """
         local now, now_us = clock()
-        return end_lease(name_keys(), ARGV[1], ARGV[2], now, now_us, false, ARGV[3] == '1')
+        local caller = ARGV[4]
+        if caller == '' then caller = nil end
+        local ended, message = end_lease(name_keys(), ARGV[1], ARGV[2], now, now_us, false, ARGV[3] == '1', caller)
+        if message then return {ended, message} end
+        return ended
         """
 
     /// KEYS as ``acquire``'s; ARGV fence name. Ends the

@@ -35,7 +35,10 @@ import Testing
             let holder = try await engine.acquire(AcquireRequest(name: name, ttlMs: 30_000))
             let waiting = Task { try await engine.acquire(AcquireRequest(name: name, ttlMs: 30_000, waitMs: 20_000)) }
             #expect(await eventually(within: .seconds(10)) { engine.waiterCount == 1 })
-            try await engine.release(name, token: holder.lease.token)
+            // Released by another lockd instance: the waiter's own would hand
+            // it the grant in the release's reply, not on the channel.
+            let other = try RedisLockBackend(configuration: configuration, loops: loops, logger: Logger(label: "other"))
+            #expect(try await other.store.release(name, token: holder.lease.token))
             let grant = try await waiting.value
 
             // The release handed the waiter its lease in the announcement:
@@ -67,6 +70,7 @@ import Testing
             subscription.cancel()
             runner.cancel()
             await spy.shutdown()
+            await other.shutdown()
             await backend.shutdown()
         }
     }

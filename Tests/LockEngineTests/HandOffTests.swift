@@ -13,35 +13,45 @@ import Testing
     /// The wake-ups a store delivered.
     final class EventLog: Sendable {
         let wakeups = Mutex<[Wakeup]>([])
+        /// Names whose notices the store said may be lost.
+        let resubscribed = Mutex<[LockName]>([])
     }
 
     /// One store on its own Redis, with its wake-ups collected.
     struct Fixture {
         let server: RedisServerFixture
+        let ownsServer: Bool
         let loops: EventLoopGroup
         let client: RedisClient
         let store: RedisLockStore
         let events: EventLog
         let listener: Task<Void, Never>?
 
-        static func start(listening: Bool = true) async throws -> Fixture {
-            let server = try await offThePool { try RedisServerFixture.start() }
+        /// `sharing`: another fixture's Redis, for a second lockd instance on it.
+        static func start(listening: Bool = true, sharing other: Fixture? = nil) async throws -> Fixture {
+            let server = if let other { other.server } else { try await offThePool { try RedisServerFixture.start() } }
+            let owned = other == nil
             let loops = try EventLoopGroup(loopCount: 1, namePrefix: "hand-off-test")
             let client = RedisClient(configuration: try RedisConfiguration(url: server.url), eventLoopGroup: loops, logger: Logger(label: "test"))
             let store = RedisLockStore(client: client, logger: Logger(label: "test"))
-            let fixture = Fixture(server: server, loops: loops, client: client, store: store, events: EventLog(),
+            let fixture = Fixture(server: server, ownsServer: owned, loops: loops, client: client, store: store, events: EventLog(),
                                   listener: nil)
             guard listening else { return fixture }
             let events = fixture.events
             let listener = Task {
                 await store.deliverEvents { event in
-                    if case .wakeup(let wakeup) = event { events.wakeups.withLock { $0.append(wakeup) } }
+                    switch event {
+                    case .wakeup(let wakeup): events.wakeups.withLock { $0.append(wakeup) }
+                    case .resubscribed(let name): events.resubscribed.withLock { $0.append(name) }
+                    default: break
+                    }
                 }
             }
             // Subscribed to both channels: the wake-ups and its own presence.
-            #expect(await eventually { (try? await client.send(["PUBSUB", "NUMSUB", "lockd:waiting"]).array?[1].int) == 1 })
-            #expect(await eventually { (try? await client.send(["PUBSUB", "CHANNELS", "lockd:waiting:*"]).array?.count) == 1 })
-            return Fixture(server: server, loops: loops, client: client, store: store, events: events, listener: listener)
+            let instances = owned ? 1 : 2
+            #expect(await eventually { (try? await client.send(["PUBSUB", "NUMSUB", "lockd:waiting"]).array?[1].int) == instances })
+            #expect(await eventually { (try? await client.send(["PUBSUB", "CHANNELS", "lockd:waiting:*"]).array?.count) == instances })
+            return Fixture(server: server, ownsServer: owned, loops: loops, client: client, store: store, events: events, listener: listener)
         }
 
         /// Keeps this store's waiters alive as the engine's upkeep would (the
@@ -61,7 +71,7 @@ import Testing
             await listener?.value
             await client.shutdown()
             loops.shutdown()
-            await offThePool { server.stop() }
+            if ownsServer { await offThePool { server.stop() } }
         }
     }
 
@@ -219,6 +229,95 @@ import Testing
         #expect(await eventually { fixture.events.wakeups.withLock { $0.contains { $0.hint.wake.contains(waiterID) } } })
         #expect(fixture.grants(for: waiterID).isEmpty)
         #expect(try await fixture.store.status(of: name).holders.isEmpty)
+        await fixture.stop()
+    }
+
+    /// Every message published on the wake-up channel from now until a
+    /// marker this spy publishes itself comes back: Redis delivers a
+    /// channel's messages in the order it ran their `PUBLISH`es.
+    private func announcements(on fixture: Fixture, during work: () async throws -> Void) async throws -> [String] {
+        let spy = RedisClient(configuration: try RedisConfiguration(url: fixture.server.url), eventLoopGroup: fixture.loops, logger: Logger(label: "spy"))
+        let heard = Mutex<[String]>([])
+        let subscription = try await spy.subscribe(to: ["lockd:waiting"])
+        let listener = Task {
+            for await event in subscription {
+                if case .message(let message) = event { heard.withLock { $0.append(message.string) } }
+            }
+        }
+        try await work()
+        let marker = "marker \(UInt64.random(in: 0...UInt64.max))"
+        spy.publish("lockd:waiting", message: marker)
+        #expect(await eventually { heard.withLock { $0.contains(marker) } })
+        listener.cancel()
+        subscription.cancel()
+        await spy.shutdown()
+        return heard.withLock { messages in Array(messages.prefix { $0 != marker }) }
+    }
+
+    /// The waiter's own lockd released: it learns of the grant from the
+    /// release's reply, and nothing goes over the channel.
+    @Test(arguments: [1, 3])
+    func aReleaseByTheWaitersOwnInstanceHandsTheGrantInItsReplyAndPublishesNothing(limit: Int) async throws {
+        let fixture = try await Fixture.start()
+        let name = try LockName(uniqueLockName())
+        let (holder, waiter) = try await holderAndWaiter(fixture, name: name, limit: limit)
+        let waiterID = try #require(waiter.waiter)
+        let heard = try await announcements(on: fixture) { () async throws in
+            #expect(try await fixture.store.release(name, token: holder.token))
+            // Delivered before the release returned: no message to wait for.
+            #expect(fixture.grants(for: waiterID).count == 1)
+        }
+        #expect(heard.filter { $0.hasPrefix("\(name.value)\n") }.isEmpty)
+        let handed = try #require(fixture.grants(for: waiterID).first)
+        #expect(handed.fence > holder.fence)
+        #expect(try await fixture.store.status(of: name).holders.contains { $0.fence == handed.fence && $0.owner == "waiter" })
+        guard case .granted(let collected, false, _) = try await fixture.store.acquire(waiter) else {
+            Issue.record("the handed grant was not collected")
+            return
+        }
+        #expect(collected.fence == handed.fence)
+        await fixture.stop()
+    }
+
+    /// The next waiter after the one granted is another lockd's: that lockd
+    /// must hear when to look again, so the release publishes as before
+    /// (the grant included), and both instances follow it.
+    @Test func aReleaseWithAnotherInstancesWaiterNextPublishes() async throws {
+        let fixture = try await Fixture.start()
+        let other = try await Fixture.start(sharing: fixture)
+        let name = try LockName(uniqueLockName())
+        let (holder, waiter) = try await holderAndWaiter(fixture, name: name, limit: 1)
+        let waiterID = try #require(waiter.waiter)
+        let next = AcquireAttempt(name: name, token: .random(), ttlMs: 30_000, owner: "next", waiter: .random(), waitMs: 30_000)
+        guard case .held = try await other.store.acquire(next) else { throw LockError.leaseLost }
+        try await other.beat(name)
+        try await fixture.beat(name)
+        let heard = try await announcements(on: fixture) { () async throws in
+            #expect(try await fixture.store.release(name, token: holder.token))
+        }
+        #expect(heard.contains { $0.hasPrefix("\(name.value)\n") })
+        #expect(await eventually { fixture.grants(for: waiterID).count == 1 })
+        // The other instance heard it too: when its waiter should look again.
+        #expect(await eventually { other.events.wakeups.withLock { $0.contains { $0.name == name && $0.hint.recheckAfterMs != nil } } })
+        await other.stop()
+        await fixture.stop()
+    }
+
+    /// A release whose reply never came may have carried grants: the store
+    /// says the name's notices may be lost, so the engine puts its waiters
+    /// back and each collects what it was granted (as the reconcile test
+    /// above shows).
+    @Test func aReleaseWithoutAReplyHasTheNamesWaitersLookAgain() async throws {
+        let fixture = try await Fixture.start()
+        let name = try LockName(uniqueLockName())
+        let (holder, _) = try await holderAndWaiter(fixture, name: name, limit: 1)
+        let store = fixture.store
+        let release = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            return try await store.release(name, token: holder.token)
+        }
+        await #expect(throws: LockError.cancelled) { try await release.value }
+        #expect(fixture.events.resubscribed.withLock { $0 } == [name])
         await fixture.stop()
     }
 }
