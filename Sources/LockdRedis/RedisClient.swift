@@ -202,7 +202,7 @@ public final class RedisClient: Sendable {
     ) async -> Result<RESPValue, RedisError> {
         if Task.isCancelled { return .failure(RedisError(.cancelled, message: "the caller was cancelled")) }
         let id = router.nextID.wrappingAdd(1, ordering: .relaxed).newValue
-        return await withTaskCancellationHandler {
+        return await _unsafeInheritExecutor_withTaskCancellationHandler {
             await withUnsafeContinuation { continuation in
                 if router.loop.inEventLoop {
                     submit(id, .continuation(continuation))
