@@ -44,7 +44,6 @@ public struct RESPArgumentWriter {
     /// Zero-filled beyond `used`, so a write needs no append.
     @usableFromInline var storage: [UInt8]
     @usableFromInline var used = 0
-    /// How many arguments were written.
     @usableFromInline var written = 0
     /// How many arguments were written.
     public var count: Int { written }
@@ -142,6 +141,9 @@ public struct RESPArgumentWriter {
 
     @inlinable
     static func decimalLength(_ value: Int64) -> Int {
+        // Lengths and most integer arguments are short.
+        if value >= 0, value < 10 { return 1 }
+        if value >= 0, value < 100 { return 2 }
         var magnitude = value.magnitude
         var length = value < 0 ? 2 : 1
         while magnitude >= 10 {
@@ -154,6 +156,11 @@ public struct RESPArgumentWriter {
     /// Writes `value`'s decimal digits, backwards from the end of their width.
     @inlinable
     static func decimal(_ value: Int64, to position: inout UnsafeMutablePointer<UInt8>) {
+        if value >= 0, value < 10 {
+            position.pointee = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: value)
+            position += 1
+            return
+        }
         let width = decimalLength(value)
         if value < 0 { position.pointee = UInt8(ascii: "-") }
         var magnitude = value.magnitude
