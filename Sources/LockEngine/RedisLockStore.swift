@@ -110,10 +110,41 @@ public final class RedisLockStore: LockStore {
     /// `mayLookAgain`: whether a Cluster waiter that had to subscribe first
     /// may look at the queue once more (once: never a loop).
     nonisolated(nonsending) private func acquire(_ attempt: AcquireAttempt, mayLookAgain: Bool) async throws(LockError) -> AcquireResult {
+        // The call is written and the reply read in plain functions: what an
+        // async function holds lives in its task's frame, and a frame too
+        // big for the task allocator's slab costs a `malloc` per request.
+        let sent = MonotonicClock.now()
+        let (reply, replicated) = try await run(scripts.acquire, "acquire", durability: attempt.durability, keyCount: Self.nameKeyCount,
+                                                arguments: acquireArguments(attempt))
+        let result = try acquireResult(reply, of: attempt, sentAt: sent)
+        switch result {
+        case .granted where !replicated:
+            // Unconfirmed: undone, so that a failover cannot leave a
+            // second holder beside a lease nobody was told about.
+            metrics.replicationTimedOut()
+            if (try? await release(attempt.name, token: attempt.token)) == nil {
+                logger.warning("an unreplicated grant could not be undone; it ends with its TTL", metadata: ["lock": "\(attempt.name.value)"])
+            }
+            throw Self.notReplicated
+        case .held:
+            // A Cluster's first waiter here on the name: subscribed only
+            // now, so a wake-up since the queue was joined is lost — look
+            // again (the waiter keeps its place).
+            if mayLookAgain, let shardWakeups, attempt.waiter != nil, await shardWakeups.listen(on: attempt.name) {
+                return try await acquire(attempt, mayLookAgain: false)
+            }
+            return result
+        case .granted:
+            return result
+        }
+    }
+
+    /// The acquire script's keys and arguments.
+    @inline(never)
+    private func acquireArguments(_ attempt: AcquireAttempt) -> RESPEncodedArguments {
         // A waiter may be granted by a release without asking again, unless
         // its grant must be confirmed on a replica first (this call's WAIT).
         let asksWish = attempt.waiter != nil && attempt.durability == .primary
-        let sent = MonotonicClock.now()
         let owner = attempt.owner ?? "", waiter = attempt.waiter.map(member) ?? "", client = attempt.client ?? ""
         var call = nameKeysWriter(attempt.name, argumentBytes: attempt.token.value.utf8.count + owner.utf8.count + waiter.utf8.count
                                   + attempt.name.value.utf8.count + client.utf8.count + 13 * RESPArgumentWriter.overhead + 4 * 20)
@@ -130,8 +161,13 @@ public final class RedisLockStore: LockStore {
         call.append(asksWish ? "1" : "" as StaticString)
         call.append(attempt.needsHolders ? "1" : "" as StaticString)
         if attempt.lockDelayMs > 0 { call.append(attempt.lockDelayMs) } else { call.append("" as StaticString) }
-        let (reply, replicated) = try await run(scripts.acquire, "acquire", durability: attempt.durability, keyCount: Self.nameKeyCount,
-                                                arguments: call.finish())
+        return call.finish()
+    }
+
+    /// The acquire script's reply: granted or held (a held lock's waiter
+    /// not queued throws `lockHeld`).
+    @inline(never)
+    private func acquireResult(_ reply: RESPValue, of attempt: AcquireAttempt, sentAt sent: UInt64) throws(LockError) -> AcquireResult {
         let fields = try Self.fields(reply, count: 2)
         let nowField = fields[0].int == 1 ? 2 : fields[0].int == 0 ? 1 : fields.count
         if nowField < fields.count, let now = fields[nowField].int, let source = clockSource(attempt.name) {
@@ -146,15 +182,6 @@ public final class RedisLockStore: LockStore {
                               expiresAtMs: now + ttl, owner: Self.owner(checked[4]),
                               mode: try Self.mode(checked[8]), limit: Int(try Self.int(checked[7])))
             let recheck = try Self.int(checked[6])
-            guard replicated else {
-                // Unconfirmed: undone, so that a failover cannot leave a
-                // second holder beside a lease nobody was told about.
-                metrics.replicationTimedOut()
-                if (try? await release(attempt.name, token: attempt.token)) == nil {
-                    logger.warning("an unreplicated grant could not be undone; it ends with its TTL", metadata: ["lock": "\(attempt.name.value)"])
-                }
-                throw Self.notReplicated
-            }
             return .granted(lease, isRetry: checked[5].int == 1, hint: WaitHint(recheckAfterMs: recheck > 0 ? recheck : nil))
         case 2:
             throw .limitMismatch(limit: Int(try Self.int(fields[1])))
@@ -163,12 +190,6 @@ public final class RedisLockStore: LockStore {
             let holders = try Self.holders(checked[5], now: try Self.int(checked[1]))
             let retryAfterMs = max(0, try Self.int(checked[6]))
             if checked[3].int == 1 { throw .lockHeld(holders: holders, retryAfterMs: retryAfterMs) }
-            // A Cluster's first waiter here on the name: subscribed only
-            // now, so a wake-up since the queue was joined is lost — look
-            // again (the waiter keeps its place).
-            if mayLookAgain, let shardWakeups, attempt.waiter != nil, await shardWakeups.listen(on: attempt.name) {
-                return try await acquire(attempt, mayLookAgain: false)
-            }
             let hint = try hint(recheck: checked[2], wake: checked[4], except: attempt.waiter)
             return .held(holders: holders, retryAfterMs: retryAfterMs, hint: hint)
         }
