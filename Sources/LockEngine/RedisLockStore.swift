@@ -230,7 +230,8 @@ public final class RedisLockStore: LockStore {
         var call = nameKeysWriter(name, argumentBytes: token.value.utf8.count + name.value.utf8.count + 3 * RESPArgumentWriter.overhead + 1)
         call.append(token.value)
         call.append(name.value)
-        if givingBack { call.append("1" as StaticString) }
+        // Always present, so that later arguments keep their positions.
+        call.append(givingBack ? "1" : "" as StaticString)
         let reply = try await run(scripts.release, "release", keyCount: Self.nameKeyCount, arguments: call.finish())
         return reply.int == 1
     }
