@@ -41,12 +41,12 @@ public struct RESPArgumentWriter {
     /// digits of length, two CRLFs. (An integer's text is at most 20 bytes.)
     public static let overhead = 16
 
-    /// Zero-filled beyond `used`, so a write needs no append.
+    /// Zero-filled beyond `used` bytes, so a write needs no append.
     @usableFromInline var storage: [UInt8]
     @usableFromInline var used = 0
-    @usableFromInline var written = 0
+    @usableFromInline var arguments = 0
     /// How many arguments were written.
-    public var count: Int { written }
+    public var count: Int { arguments }
 
     /// A writer with room for `capacity` bytes before it must grow.
     @inlinable
@@ -108,7 +108,7 @@ public struct RESPArgumentWriter {
         if storage.count - used < needed {
             storage.append(contentsOf: repeatElement(0, count: max(needed, storage.count)))
         }
-        written += 1
+        arguments += 1
         let offset = used
         used = storage.withUnsafeMutableBufferPointer { buffer -> Int in
             guard let start = buffer.baseAddress else { return offset }  // never: `needed` bytes are there

@@ -209,7 +209,7 @@ extension RESPBulk {
         case .string(let text): text.utf8.count
         case .bytes(let bytes): bytes.count
         case .integer(let value): RESPEncoder.decimalLength(value)
-        case .encoded(let run): run.bytes.count
+        case .encoded(let run): run.bytes.count  // several bulk strings: `encodeCommand` copies them whole
         }
     }
 }
