@@ -202,6 +202,10 @@ public final class RedisClient: Sendable {
     ) async -> Result<RESPValue, RedisError> {
         if Task.isCancelled { return .failure(RedisError(.cancelled, message: "the caller was cancelled")) }
         let id = router.nextID.wrappingAdd(1, ordering: .relaxed).newValue
+        // The form that runs on the caller's executor: `withTaskCancellationHandler`
+        // takes an `isolation` and hops to it on entry and back on exit, two
+        // executor checks under the task's status lock (~800 instructions a
+        // call) for a caller that already runs where it should, on its loop.
         return await _unsafeInheritExecutor_withTaskCancellationHandler {
             await withUnsafeContinuation { continuation in
                 if router.loop.inEventLoop {
