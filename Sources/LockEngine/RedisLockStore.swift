@@ -122,16 +122,64 @@ public final class RedisLockStore: LockStore {
     /// `mayLookAgain`: whether a Cluster waiter that had to subscribe first
     /// may look at the queue once more (once: never a loop).
     nonisolated(nonsending) private func acquire(_ attempt: AcquireAttempt, mayLookAgain: Bool) async throws(LockError) -> AcquireResult {
+        // The call is written and the reply read in plain functions: what an
+        // async function holds lives in its task's frame, and a frame too
+        // big for the task allocator's slab costs a `malloc` per request.
+        let sent = MonotonicClock.now()
+        let (reply, replicated) = try await run(scripts.acquire, "acquire", durability: attempt.durability, keyCount: Self.nameKeyCount,
+                                                arguments: acquireArguments(attempt))
+        let result = try acquireResult(reply, of: attempt, sentAt: sent)
+        switch result {
+        case .granted where !replicated:
+            // Unconfirmed: undone, so that a failover cannot leave a
+            // second holder beside a lease nobody was told about.
+            metrics.replicationTimedOut()
+            if (try? await release(attempt.name, token: attempt.token)) == nil {
+                logger.warning("an unreplicated grant could not be undone; it ends with its TTL", metadata: ["lock": "\(attempt.name.value)"])
+            }
+            throw Self.notReplicated
+        case .held:
+            // A Cluster's first waiter here on the name: subscribed only
+            // now, so a wake-up since the queue was joined is lost — look
+            // again (the waiter keeps its place).
+            if mayLookAgain, let shardWakeups, attempt.waiter != nil, await shardWakeups.listen(on: attempt.name) {
+                return try await acquire(attempt, mayLookAgain: false)
+            }
+            return result
+        case .granted:
+            return result
+        }
+    }
+
+    /// The acquire script's keys and arguments.
+    @inline(never)
+    private func acquireArguments(_ attempt: AcquireAttempt) -> RESPEncodedArguments {
         // A waiter may be granted by a release without asking again, unless
         // its grant must be confirmed on a replica first (this call's WAIT).
         let asksWish = attempt.waiter != nil && attempt.durability == .primary
-        let sent = MonotonicClock.now()
-        let (reply, replicated) = try await run(scripts.acquire, "acquire", durability: attempt.durability, keys: nameKeys(attempt.name), arguments: [
-            attempt.token.value, String(attempt.ttlMs), attempt.owner ?? "", attempt.waiter.map(member) ?? "",
-            livenessWindowArgument, String(retention(waitMs: attempt.waitMs)), attempt.name.value,
-            Self.modeArgument(attempt.mode), String(attempt.limit), attempt.client ?? "", asksWish ? "1" : "",
-            attempt.needsHolders ? "1" : "", attempt.lockDelayMs > 0 ? String(attempt.lockDelayMs) : "",
-        ])
+        let owner = attempt.owner ?? "", waiter = attempt.waiter.map(member) ?? "", client = attempt.client ?? ""
+        var call = nameKeysWriter(attempt.name, argumentBytes: attempt.token.value.utf8.count + owner.utf8.count + waiter.utf8.count
+                                  + attempt.name.value.utf8.count + client.utf8.count + 13 * RESPArgumentWriter.overhead + 4 * 20)
+        call.append(attempt.token.value)
+        call.append(attempt.ttlMs)
+        call.append(owner)
+        call.append(waiter)
+        call.append(Self.livenessWindowMs)
+        call.append(retention(waitMs: attempt.waitMs))
+        call.append(attempt.name.value)
+        call.append(attempt.mode == .shared ? "s" : "x" as StaticString)
+        call.append(Int64(attempt.limit))
+        call.append(client)
+        call.append(asksWish ? "1" : "" as StaticString)
+        call.append(attempt.needsHolders ? "1" : "" as StaticString)
+        if attempt.lockDelayMs > 0 { call.append(attempt.lockDelayMs) } else { call.append("" as StaticString) }
+        return call.finish()
+    }
+
+    /// The acquire script's reply: granted or held (a held lock's waiter
+    /// not queued throws `lockHeld`).
+    @inline(never)
+    private func acquireResult(_ reply: RESPValue, of attempt: AcquireAttempt, sentAt sent: UInt64) throws(LockError) -> AcquireResult {
         let fields = try Self.fields(reply, count: 2)
         let nowField = fields[0].int == 1 ? 2 : fields[0].int == 0 ? 1 : fields.count
         if nowField < fields.count, let now = fields[nowField].int, let source = clockSource(attempt.name) {
@@ -146,15 +194,6 @@ public final class RedisLockStore: LockStore {
                               expiresAtMs: now + ttl, owner: Self.owner(checked[4]),
                               mode: try Self.mode(checked[8]), limit: Int(try Self.int(checked[7])))
             let recheck = try Self.int(checked[6])
-            guard replicated else {
-                // Unconfirmed: undone, so that a failover cannot leave a
-                // second holder beside a lease nobody was told about.
-                metrics.replicationTimedOut()
-                if (try? await release(attempt.name, token: attempt.token)) == nil {
-                    logger.warning("an unreplicated grant could not be undone; it ends with its TTL", metadata: ["lock": "\(attempt.name.value)"])
-                }
-                throw Self.notReplicated
-            }
             return .granted(lease, isRetry: checked[5].int == 1, hint: WaitHint(recheckAfterMs: recheck > 0 ? recheck : nil))
         case 2:
             throw .limitMismatch(limit: Int(try Self.int(fields[1])))
@@ -163,21 +202,21 @@ public final class RedisLockStore: LockStore {
             let holders = try Self.holders(checked[5], now: try Self.int(checked[1]))
             let retryAfterMs = max(0, try Self.int(checked[6]))
             if checked[3].int == 1 { throw .lockHeld(holders: holders, retryAfterMs: retryAfterMs) }
-            // A Cluster's first waiter here on the name: subscribed only
-            // now, so a wake-up since the queue was joined is lost — look
-            // again (the waiter keeps its place).
-            if mayLookAgain, let shardWakeups, attempt.waiter != nil, await shardWakeups.listen(on: attempt.name) {
-                return try await acquire(attempt, mayLookAgain: false)
-            }
             let hint = try hint(recheck: checked[2], wake: checked[4], except: attempt.waiter)
             return .held(holders: holders, retryAfterMs: retryAfterMs, hint: hint)
         }
     }
 
     nonisolated(nonsending) public func renew(_ name: LockName, token: LeaseToken, ttlMs: Int64?, durability: Durability) async throws(LockError) -> Lease? {
-        let keys = Self.keys(name)
-        let (reply, replicated) = try await run(scripts.renew, "renew", durability: durability, keys: [keys.lease, keys.holders, keys.grants],
-                                                arguments: [token.value, ttlMs.map(String.init) ?? ""])
+        var call = Self.keysWriter(name, count: 3, argumentBytes: token.value.utf8.count + 2 * RESPArgumentWriter.overhead + 20)
+        Self.withKeyBytes(name) { name in
+            call.append("lockd:{", name, "}:lease")
+            call.append("lockd:{", name, "}:holders")
+            call.append("lockd:{", name, "}:grants")
+        }
+        call.append(token.value)
+        if let ttlMs { call.append(ttlMs) } else { call.append("" as StaticString) }
+        let (reply, replicated) = try await run(scripts.renew, "renew", durability: durability, keyCount: 3, arguments: call.finish())
         guard let fields = reply.array, fields.first?.int == 1 else { return nil }
         // The lease stays as the primary has it: the holder may try again.
         guard replicated else {
@@ -210,9 +249,16 @@ public final class RedisLockStore: LockStore {
     nonisolated(nonsending) private func endLease(_ name: LockName, token: LeaseToken, unclaimed: Bool) async throws(LockError) -> Bool {
         let handler = ownWakeups.withLock { $0 }?.handle
         let reply: RESPValue
+        let caller = handler == nil ? "" : instanceID
+        var call = nameKeysWriter(name, argumentBytes: token.value.utf8.count + name.value.utf8.count + caller.utf8.count
+                                  + 4 * RESPArgumentWriter.overhead + 1)
+        call.append(token.value)
+        call.append(name.value)
+        // Always present, so that later arguments keep their positions.
+        call.append(unclaimed ? "1" : "" as StaticString)
+        call.append(caller)
         do {
-            reply = try await run(scripts.release, "release", keys: nameKeys(name),
-                                  arguments: [token.value, name.value, unclaimed ? "1" : "", handler == nil ? "" : instanceID])
+            reply = try await run(scripts.release, "release", keyCount: Self.nameKeyCount, arguments: call.finish())
         } catch {
             handler?(.resubscribed(name))
             throw error
@@ -227,7 +273,10 @@ public final class RedisLockStore: LockStore {
     }
 
     public func forceRelease(_ name: LockName, fence: Int64) async throws(LockError) -> LeaseToken? {
-        let reply = try await run(scripts.forceRelease, "force_release", keys: nameKeys(name), arguments: [String(fence), name.value])
+        var call = nameKeysWriter(name, argumentBytes: name.value.utf8.count + 2 * RESPArgumentWriter.overhead + 20)
+        call.append(fence)
+        call.append(name.value)
+        let reply = try await run(scripts.forceRelease, "force_release", keyCount: Self.nameKeyCount, arguments: call.finish())
         guard let token = reply.string else { return nil }
         return try? LeaseToken(token)
     }
@@ -274,8 +323,6 @@ public final class RedisLockStore: LockStore {
         default: throw malformed
         }
     }
-
-    private static func modeArgument(_ mode: LockMode) -> String { mode == .shared ? "s" : "x" }
 
     public func list(prefix: String, limit: Int, cursor: String?) async throws(LockError) -> LockPage {
         var position = try cursor.map { (text: String) throws(LockError) in try ListCursor.decode(text) } ?? ListCursor(scan: 0, after: "")
@@ -558,6 +605,39 @@ public final class RedisLockStore: LockStore {
         return [keys.lease, keys.fence, keys.waiters, livenessKeys.key(for: name), keys.holders, keys.grants, keys.wishes]
     }
 
+    /// How many keys ``nameKeys(_:)`` (and ``nameKeysWriter(_:argumentBytes:)``) hold.
+    static let nameKeyCount = 7
+
+    /// ``nameKeys(_:)`` written for a script call straight from the name's
+    /// bytes (no `String` per key), with room for `argumentBytes` of
+    /// arguments to follow.
+    func nameKeysWriter(_ name: LockName, argumentBytes: Int) -> RESPArgumentWriter {
+        let liveness = livenessKeys.key(for: name)
+        var call = Self.keysWriter(name, count: Self.nameKeyCount, argumentBytes: liveness.utf8.count + RESPArgumentWriter.overhead + argumentBytes)
+        Self.withKeyBytes(name) { name in
+            call.append("lockd:{", name, "}:lease")
+            call.append("lockd:{", name, "}:fence")
+            call.append("lockd:{", name, "}:waiters")
+            call.append(liveness)
+            call.append("lockd:{", name, "}:holders")
+            call.append("lockd:{", name, "}:grants")
+            call.append("lockd:{", name, "}:wishes")
+        }
+        return call
+    }
+
+    /// A writer with room for `count` of `name`'s keys and `argumentBytes` more.
+    static func keysWriter(_ name: LockName, count: Int, argumentBytes: Int) -> RESPArgumentWriter {
+        // `lockd:{` + name + `}:` + a suffix of at most 7 bytes.
+        RESPArgumentWriter(capacity: count * (name.value.utf8.count + 16 + RESPArgumentWriter.overhead) + argumentBytes)
+    }
+
+    /// Calls `body` with the name's UTF-8 bytes.
+    static func withKeyBytes(_ name: LockName, _ body: (UnsafeRawBufferPointer) -> Void) {
+        var name = name.value
+        name.withUTF8 { body(UnsafeRawBufferPointer($0)) }
+    }
+
     /// `lockd:{NAME}:SUFFIX`, written into one allocation: interpolating and
     /// concatenating cost ~2 k instructions for a request's keys.
     private static func key(_ name: UnsafeBufferPointer<UInt8>, _ suffix: StaticString) -> String {
@@ -651,15 +731,22 @@ public final class RedisLockStore: LockStore {
         try await measured(operation) { () throws(RedisError) in try await client.run(script, keys: keys, arguments: arguments) }
     }
 
+    /// Runs `script` on keys and arguments written beforehand, the first `keyCount` of them keys.
+    nonisolated(nonsending) func run(
+        _ script: RedisScript, _ operation: String, keyCount: Int, arguments: RESPEncodedArguments
+    ) async throws(LockError) -> RESPValue {
+        try await measured(operation) { () throws(RedisError) in try await client.run(script, keyCount: keyCount, arguments: arguments) }
+    }
+
     /// Runs `script`, then for ``Durability/replicated`` `WAIT`s for one
     /// replica on the same connection; `replicated` is false when none
     /// acknowledged within ``replicationTimeout``.
     nonisolated(nonsending) private func run(
-        _ script: RedisScript, _ operation: String, durability: Durability, keys: [String], arguments: [String]
+        _ script: RedisScript, _ operation: String, durability: Durability, keyCount: Int, arguments: RESPEncodedArguments
     ) async throws(LockError) -> (reply: RESPValue, replicated: Bool) {
-        guard durability == .replicated else { return (try await run(script, operation, keys: keys, arguments: arguments), true) }
+        guard durability == .replicated else { return (try await run(script, operation, keyCount: keyCount, arguments: arguments), true) }
         let confirmed = try await measured(operation) { () throws(RedisError) in
-            try await client.run(script, keys: keys, arguments: arguments, waitingForReplicas: 1, timeout: replicationTimeout)
+            try await client.run(script, keyCount: keyCount, arguments: arguments, waitingForReplicas: 1, timeout: replicationTimeout)
         }
         return (confirmed.reply, confirmed.replicas >= 1)
     }

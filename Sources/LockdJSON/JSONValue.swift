@@ -190,7 +190,26 @@ public struct JSONParser {
             if current == UInt8(ascii: "+") || current == UInt8(ascii: "-") { index += 1 }
             guard try skipRequiredDigits() else { throw error("invalid number") }
         }
-        return .number(String(decoding: bytes[start..<index], as: UTF8.self))
+        return .number(text(start..<index))
+    }
+
+    /// The bytes in `range` as text (ASCII digits and signs: valid as they are).
+    private func text(_ range: Range<Int>) -> String {
+        // Through a buffer pointer: from an `ArraySlice` the conversion
+        // takes a generic path, ~1 000 instructions for a short string.
+        bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[range]), as: UTF8.self) }
+    }
+
+    /// The bytes in `range` as text, nil unless they are valid UTF-8.
+    private func validatedText(_ range: Range<Int>) -> String? {
+        bytes.withUnsafeBufferPointer { whole in
+            let text = UnsafeBufferPointer(rebasing: whole[range])
+            // ASCII (member names, most values) is valid as it is:
+            // `String(validating:)` goes through a generic validator,
+            // ~1 000 instructions for a short name.
+            if text.allSatisfy({ $0 < 0x80 }) { return String(decoding: text, as: UTF8.self) }
+            return String(validating: text, as: UTF8.self)
+        }
     }
 
     private mutating func skipDigits() {
@@ -209,7 +228,7 @@ public struct JSONParser {
         var runStart = index
         func flush(_ parser: JSONParser, upTo end: Int) throws(JSONSyntaxError) {
             guard runStart < end else { return }
-            guard let text = String(validating: parser.bytes[runStart..<end], as: UTF8.self) else {
+            guard let text = parser.validatedText(runStart..<end) else {
                 throw parser.error("string is not valid UTF-8")
             }
             scalars.append(contentsOf: text.unicodeScalars)
@@ -220,7 +239,7 @@ public struct JSONParser {
             case UInt8(ascii: "\""):
                 if scalars.isEmpty {
                     // No escape: the bytes are the string, copied once.
-                    guard let text = String(validating: bytes[runStart..<index], as: UTF8.self) else {
+                    guard let text = validatedText(runStart..<index) else {
                         throw error("string is not valid UTF-8")
                     }
                     index += 1

@@ -116,16 +116,27 @@ extension RedisClient {
         _ script: RedisScript, keys: [String], arguments: [String], idempotent: Bool = false,
         waitingForReplicas replicas: Int, timeout: Duration
     ) async throws(RedisError) -> RedisReplicatedReply {
+        try await run(script, keyCount: keys.count, arguments: RedisScript.encode(keys: keys, arguments: arguments), idempotent: idempotent,
+                      waitingForReplicas: replicas, timeout: timeout)
+    }
+
+    /// ``run(_:keys:arguments:idempotent:waitingForReplicas:timeout:)`` with
+    /// the keys and arguments written beforehand, the first `keyCount` of
+    /// them keys (see ``run(_:keyCount:arguments:idempotent:)``).
+    nonisolated(nonsending) public func run(
+        _ script: RedisScript, keyCount: Int, arguments: RESPEncodedArguments, idempotent: Bool = false,
+        waitingForReplicas replicas: Int, timeout: Duration
+    ) async throws(RedisError) -> RedisReplicatedReply {
         let longest = min(max(timeout, .milliseconds(1)), configuration.maximumReplicationWait)
         let wait: [RESPBulk] = ["WAIT", .integer(Int64(max(0, replicas))), .integer(Int64(max(1, MonotonicClock.nanoseconds(longest) / 1_000_000)))]
-        let slot = isCluster ? keys.first.map { RedisHashSlot(key: $0) } : nil
+        let slot = scriptRoute(keyCount: keyCount, arguments: arguments).slot
         let router = router()
         let reply: RESPValue
         do {
-            let request = Request.replicated([script.call(keys: keys, arguments: arguments, cached: true).arguments, wait])
+            let request = Request.replicated([script.call(keyCount: keyCount, arguments: arguments, cached: true).arguments, wait])
             reply = try await routed(request, slot: slot, idempotent: idempotent, on: router)
         } catch where error.code == "NOSCRIPT" {
-            let request = Request.replicated([script.call(keys: keys, arguments: arguments, cached: false).arguments, wait])
+            let request = Request.replicated([script.call(keyCount: keyCount, arguments: arguments, cached: false).arguments, wait])
             reply = try await routed(request, slot: slot, idempotent: idempotent, on: router)
         }
         guard let parts = reply.array, parts.count == 2, let acknowledged = parts[1].int else {

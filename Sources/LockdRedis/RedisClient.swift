@@ -202,7 +202,11 @@ public final class RedisClient: Sendable {
     ) async -> Result<RESPValue, RedisError> {
         if Task.isCancelled { return .failure(RedisError(.cancelled, message: "the caller was cancelled")) }
         let id = router.nextID.wrappingAdd(1, ordering: .relaxed).newValue
-        return await withTaskCancellationHandler {
+        // The form that runs on the caller's executor: `withTaskCancellationHandler`
+        // takes an `isolation` and hops to it on entry and back on exit, two
+        // executor checks under the task's status lock (~800 instructions a
+        // call) for a caller that already runs where it should, on its loop.
+        return await _unsafeInheritExecutor_withTaskCancellationHandler {
             await withUnsafeContinuation { continuation in
                 if router.loop.inEventLoop {
                     submit(id, .continuation(continuation))
@@ -226,12 +230,34 @@ public final class RedisClient: Sendable {
     nonisolated(nonsending) public func run(
         _ script: RedisScript, keys: [String], arguments: [String], idempotent: Bool = false
     ) async throws(RedisError) -> RESPValue {
-        let route = keys.first.map(RedisRoute.key) ?? .anyPrimary
+        try await run(script, keyCount: keys.count, arguments: RedisScript.encode(keys: keys, arguments: arguments), idempotent: idempotent)
+    }
+
+    /// ``run(_:keys:arguments:idempotent:)`` with the keys and arguments
+    /// written beforehand, the first `keyCount` of them keys: a caller that
+    /// runs a script with many arguments per request writes each once.
+    ///
+    /// ```swift
+    /// var writer = RESPArgumentWriter(capacity: 64)
+    /// writer.append(key)
+    /// writer.append(30_000)
+    /// let reply = try await client.run(script, keyCount: 1, arguments: writer.finish())
+    /// ```
+    nonisolated(nonsending) public func run(
+        _ script: RedisScript, keyCount: Int, arguments: RESPEncodedArguments, idempotent: Bool = false
+    ) async throws(RedisError) -> RESPValue {
+        let route = scriptRoute(keyCount: keyCount, arguments: arguments)
         do {
-            return try await send(script.call(keys: keys, arguments: arguments, cached: true), route: route, idempotent: idempotent)
+            return try await send(script.call(keyCount: keyCount, arguments: arguments, cached: true), route: route, idempotent: idempotent)
         } catch where error.code == "NOSCRIPT" {
-            return try await send(script.call(keys: keys, arguments: arguments, cached: false), route: route, idempotent: idempotent)
+            return try await send(script.call(keyCount: keyCount, arguments: arguments, cached: false), route: route, idempotent: idempotent)
         }
+    }
+
+    /// A script call's route: its first key's slot (only a cluster looks).
+    func scriptRoute(keyCount: Int, arguments: RESPEncodedArguments) -> RedisRoute {
+        guard isCluster, keyCount > 0, let key = arguments.first else { return .anyPrimary }
+        return .slot(RedisHashSlot(key: key))
     }
 
     /// Runs `script` once per call in one ``pipeline(_:idempotent:)``; calls

@@ -178,7 +178,10 @@ final class RedisConnection: StreamSocketDelegate, @unchecked Sendable {
         case .flush:
             scheduleFlush()
         case .succeed(let waiter, let value):
+            // A command left the queue: no deadline is nearer than the one
+            // armed, so the timer needs no look (see `armTimer`).
             resume(waiter, .success(value))
+            return
         case .fail(let waiter, let error):
             resume(waiter, .failure(error))
         case .failAll(let failures):

@@ -60,6 +60,7 @@ extension RedisCommand {
         case .string(let text): text
         case .bytes(let bytes): String(decoding: bytes, as: UTF8.self)
         case .integer(let value): String(value)
+        case .encoded(let run): run.first.map { String(decoding: $0, as: UTF8.self) }
         }
     }
 

@@ -31,10 +31,23 @@ extension RedisScript {
     /// `EVALSHA sha` when Redis is expected to have the script cached, else
     /// `EVAL source` (which caches it).
     public func call(keys: [String], arguments: [String], cached: Bool) -> RedisCommand {
-        var command: [RESPBulk] = [cached ? "EVALSHA" : "EVAL", .string(cached ? sha1 : source), .integer(Int64(keys.count))]
-        command.reserveCapacity(3 + keys.count + arguments.count)
-        for key in keys { command.append(.string(key)) }
-        for argument in arguments { command.append(.string(argument)) }
-        return RedisCommand(command)
+        call(keyCount: keys.count, arguments: Self.encode(keys: keys, arguments: arguments), cached: cached)
+    }
+
+    /// ``call(keys:arguments:cached:)`` for keys and arguments written
+    /// beforehand, the first `keyCount` of them keys.
+    public func call(keyCount: Int, arguments: RESPEncodedArguments, cached: Bool) -> RedisCommand {
+        RedisCommand([cached ? "EVALSHA" : "EVAL", .string(cached ? sha1 : source), .integer(Int64(keyCount)), .encoded(arguments)])
+    }
+
+    /// Keys then arguments as one run of bulk strings.
+    static func encode(keys: [String], arguments: [String]) -> RESPEncodedArguments {
+        var textBytes = 0
+        for key in keys { textBytes += key.utf8.count }
+        for argument in arguments { textBytes += argument.utf8.count }
+        var writer = RESPArgumentWriter(capacity: textBytes + (keys.count + arguments.count) * RESPArgumentWriter.overhead)
+        for key in keys { writer.append(key) }
+        for argument in arguments { writer.append(argument) }
+        return writer.finish()
     }
 }

@@ -13,6 +13,9 @@ public enum RESPBulk: Sendable, Hashable, ExpressibleByStringLiteral, Expressibl
     case bytes([UInt8])
     /// An integer, sent as its decimal text.
     case integer(Int64)
+    /// Several arguments written beforehand, sent as they are: they count
+    /// as `count` arguments of the command, not one.
+    case encoded(RESPEncodedArguments)
 
     /// A text argument.
     public init(stringLiteral value: String) { self = .string(value) }

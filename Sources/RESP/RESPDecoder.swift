@@ -60,12 +60,17 @@ struct RESPReader {
         case UInt8(ascii: "-"):
             return try line().map { .error(text($0)) }
         case UInt8(ascii: ":"):
+            if let (value, next) = shortDecimal() {
+                index = next
+                return .integer(value)
+            }
             guard let range = try line() else { return nil }
             return .integer(try integer(range))
         case UInt8(ascii: "$"):
             guard let length = try length(allowNull: true, limit: limits.maxBulkLength) else { return nil }
             if length < 0 { return .null }
-            return try blob(length).map { .bulkString(Array(bytes[$0])) }
+            // Through a buffer: from a `Slice` the copy takes a generic path.
+            return try blob(length).map { .bulkString(Array(UnsafeRawBufferPointer(rebasing: bytes[$0]))) }
         case UInt8(ascii: "!"):
             guard let length = try length(allowNull: false, limit: limits.maxBulkLength) else { return nil }
             return try blob(length).map { .error(text($0)) }
@@ -170,6 +175,11 @@ struct RESPReader {
 
     /// A length header: a decimal count within `limit`, or -1 for null when allowed.
     private mutating func length(allowNull: Bool, limit: Int) throws(RESPProtocolError) -> Int? {
+        // Digits only (a null's `-1` takes the general path).
+        if index < bytes.count, bytes[index] &- UInt8(ascii: "0") < 10, let (value, next) = shortDecimal(), value <= limit {
+            index = next
+            return Int(value)
+        }
         guard let range = try line() else { return nil }
         if allowNull, range.count == 2, bytes[range.lowerBound] == UInt8(ascii: "-"), bytes[range.lowerBound + 1] == UInt8(ascii: "1") {
             return -1
@@ -183,6 +193,31 @@ struct RESPReader {
         }
         guard value <= limit else { throw error("length \(value) exceeds the limit of \(limit)") }
         return value
+    }
+
+    /// The common line — an optional sign, 1 to 18 digits, CRLF, all in
+    /// the buffer — read in one pass: its value and the index after its
+    /// CRLF. Nil for anything else (more digits, no CRLF yet, a stray
+    /// byte), which the general path (`line`, then `integer` or `length`)
+    /// reads again and accepts, waits for or rejects. Integers and lengths
+    /// fill a script's reply; this spares each a second pass and its checks.
+    private func shortDecimal() -> (Int64, Int)? {
+        var cursor = index
+        guard cursor < bytes.count else { return nil }
+        let sign = bytes[cursor]
+        let negative = sign == UInt8(ascii: "-")
+        if negative || sign == UInt8(ascii: "+") { cursor += 1 }
+        let first = cursor
+        var magnitude: Int64 = 0
+        while cursor < bytes.count, cursor - first < 18 {
+            let digit = bytes[cursor] &- UInt8(ascii: "0")
+            guard digit < 10 else { break }
+            magnitude = magnitude * 10 + Int64(digit)
+            cursor += 1
+        }
+        guard cursor > first, cursor - index <= limits.maxLineLength, cursor + 1 < bytes.count,
+              bytes[cursor] == Self.cr, bytes[cursor + 1] == Self.lf else { return nil }
+        return (negative ? -magnitude : magnitude, cursor + 2)
     }
 
     /// `length` bytes followed by CRLF; the cursor moves past the CRLF.

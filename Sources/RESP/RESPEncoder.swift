@@ -15,17 +15,25 @@ public enum RESPEncoder {
     /// piece by piece (each append checking uniqueness and capacity) cost
     /// ~3.5 k instructions for a lock script's 19 arguments.
     public static func encodeCommand(_ arguments: [RESPBulk], into buffer: inout [UInt8]) {
-        var length = 1 + decimalLength(Int64(arguments.count)) + 2
+        var length = 0
+        var elements = 0
         for argument in arguments {
-            let count = argument.encodedCount
-            length += 1 + decimalLength(Int64(count)) + 2 + count + 2
+            if case .encoded(let run) = argument {
+                length += run.bytes.count
+                elements += run.count
+            } else {
+                let count = argument.encodedCount
+                length += 1 + decimalLength(Int64(count)) + 2 + count + 2
+                elements += 1
+            }
         }
+        length += 1 + decimalLength(Int64(elements)) + 2
         let start = buffer.count
         buffer.append(contentsOf: repeatElement(0, count: length))
         buffer.withUnsafeMutableBufferPointer { whole in
             guard let base = whole.baseAddress else { return }  // never: `length` bytes were just appended
             var writer = Writer(base: base + start)
-            writer.header(UInt8(ascii: "*"), arguments.count)
+            writer.header(UInt8(ascii: "*"), elements)
             for argument in arguments {
                 switch argument {
                 case .string(var text):
@@ -36,6 +44,8 @@ public enum RESPEncoder {
                     writer.header(UInt8(ascii: "$"), decimalLength(value))
                     writer.decimal(value)
                     writer.crlf()
+                case .encoded(let run):
+                    run.bytes.withUnsafeBytes { writer.copy($0) }
                 }
             }
             assert(writer.base == base + start + length, "RESP command sized wrongly")
@@ -64,9 +74,13 @@ public enum RESPEncoder {
 
         mutating func bulk(_ bytes: UnsafeRawBufferPointer) {
             header(UInt8(ascii: "$"), bytes.count)
+            copy(bytes)
+            crlf()
+        }
+
+        mutating func copy(_ bytes: UnsafeRawBufferPointer) {
             if let source = bytes.baseAddress { base.update(from: source.assumingMemoryBound(to: UInt8.self), count: bytes.count) }
             base += bytes.count
-            crlf()
         }
 
         /// Decimal digits, written backwards from the end of their width.
@@ -195,6 +209,7 @@ extension RESPBulk {
         case .string(let text): text.utf8.count
         case .bytes(let bytes): bytes.count
         case .integer(let value): RESPEncoder.decimalLength(value)
+        case .encoded(let run): run.bytes.count  // several bulk strings: `encodeCommand` copies them whole
         }
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import LockEngine
 import LockdHTTP
 import Testing
@@ -56,5 +57,41 @@ import Testing
             [{"mode":"shared","fence":8,"expires_at":"1970-01-01T00:00:02.000Z","ttl_ms":1900}]
             """)
         #expect(String(decoding: LockJSON.holders([]), as: UTF8.self) == "[]")
+    }
+
+    @Test func aLeaseAtItsLongestFitsTheSpaceMadeForIt() throws {
+        let owner = String(repeating: "\u{1}\"", count: 100)
+        let lease = Lease(name: try LockName(String(repeating: "n", count: 255)), token: try LeaseToken(String(repeating: "t", count: 128)),
+                          fence: .max, ttlMs: .min, expiresAtMs: 253_402_300_800_000_000, owner: owner, mode: .shared, limit: .max)
+        let json = LockJSON.lease(lease)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json)) as? [String: Any])
+        #expect(object["owner"] as? String == owner)
+        #expect(object["fence"] as? Int64 == .max)
+        #expect(object["mode"] as? String == "shared")
+        #expect(String(decoding: json, as: UTF8.self).contains(#""ttl_ms":-9223372036854775808,"#))
+        let unowned = Lease(name: try LockName("a"), token: try LeaseToken("a-client-chosen-token-0001"), fence: 1, ttlMs: 1,
+                            expiresAtMs: 0, owner: nil, mode: .exclusive, limit: 1)
+        #expect(String(decoding: LockJSON.lease(unowned), as: UTF8.self) == """
+            {"name":"a","token":"a-client-chosen-token-0001","fence":1,"ttl_ms":1,\
+            "expires_at":"1970-01-01T00:00:00.000Z","mode":"exclusive","limit":1}
+            """)
+    }
+
+    @Test func aWriterGrowsPastItsCapacityFieldByField() {
+        var json = JSONWriter(capacity: 2)
+        json.field("text", "a\tb")
+        json.field("count", Int64(-12))
+        json.field("yes", true)
+        json.null("none")
+        json.instant("at", milliseconds: 1_000)
+        json.raw("list", Array("[1,2]".utf8))
+        json.field("long", String(repeating: "x", count: 500))
+        #expect(String(decoding: json.finish(), as: UTF8.self) == """
+            {"text":"a\\tb","count":-12,"yes":true,"none":null,"at":"1970-01-01T00:00:01.000Z","list":[1,2],\
+            "long":"\(String(repeating: "x", count: 500))"}
+            """)
+        var empty = JSONWriter()
+        #expect(empty.bytes == Array("{}".utf8))
+        #expect(empty.finish() == Array("{}".utf8))
     }
 }

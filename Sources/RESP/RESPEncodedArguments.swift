@@ -1,0 +1,175 @@
+/// Several arguments of a command already written as RESP bulk strings,
+/// for a caller that sends many arguments per command: each is written
+/// once, straight from its bytes, instead of becoming a ``RESPBulk`` (and
+/// often a `String` first) that the encoder copies again.
+///
+/// ```swift
+/// var writer = RESPArgumentWriter(capacity: 128)
+/// writer.append("lockd:{", nameBytes, "}:lease")
+/// writer.append(30_000)
+/// let command: [RESPBulk] = ["EVALSHA", .string(sha), 1, .encoded(writer.finish())]
+/// ```
+public struct RESPEncodedArguments: Sendable, Hashable {
+    /// How many bulk strings `bytes` holds.
+    public let count: Int
+    /// `$length\r\nbytes\r\n` for each argument, back to back.
+    public let bytes: [UInt8]
+
+    @usableFromInline
+    init(count: Int, bytes: [UInt8]) {
+        self.count = count
+        self.bytes = bytes
+    }
+
+    /// The first argument's bytes (to route a command by its key), nil when there is none.
+    public var first: ArraySlice<UInt8>? {
+        // Written by `RESPArgumentWriter`: `$length\r\n`, then the bytes.
+        guard count > 0, let lineEnd = bytes.firstIndex(of: UInt8(ascii: "\r")) else { return nil }
+        let length = bytes[1..<lineEnd].reduce(0) { $0 * 10 + Int($1 &- UInt8(ascii: "0")) }
+        return bytes[(lineEnd + 2)..<(lineEnd + 2 + length)]
+    }
+}
+
+/// Writes bulk strings one after another into one buffer, for
+/// ``RESPEncodedArguments``.
+///
+/// The buffer is sized once from the capacity given (more is added should
+/// the arguments need it); each argument is then written through a pointer,
+/// its length, text and CRLFs without a check per byte.
+public struct RESPArgumentWriter {
+    /// The most bytes an argument adds besides its text: `$`, up to 11
+    /// digits of length, two CRLFs. (An integer's text is at most 20 bytes.)
+    public static let overhead = 16
+
+    /// Zero-filled beyond `used` bytes, so a write needs no append.
+    @usableFromInline var storage: [UInt8]
+    @usableFromInline var used = 0
+    @usableFromInline var arguments = 0
+    /// How many arguments were written.
+    public var count: Int { arguments }
+
+    /// A writer with room for `capacity` bytes before it must grow.
+    @inlinable
+    public init(capacity: Int) {
+        storage = [UInt8](repeating: 0, count: capacity)
+    }
+
+    /// The arguments written; the writer is not to be used after.
+    @inlinable
+    public mutating func finish() -> RESPEncodedArguments {
+        storage.removeLast(storage.count - used)
+        return RESPEncodedArguments(count: count, bytes: storage)
+    }
+
+    /// Appends text as its UTF-8 bytes.
+    @inlinable
+    public mutating func append(_ text: String) {
+        var text = text
+        text.withUTF8 { append(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Appends a literal.
+    @inlinable
+    public mutating func append(_ text: StaticString) {
+        append(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    /// Appends raw bytes.
+    @inlinable
+    public mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        write(length: bytes.count) { position in
+            Self.copy(bytes, to: &position)
+        }
+    }
+
+    /// Appends an integer as its decimal text.
+    @inlinable
+    public mutating func append(_ value: Int64) {
+        write(length: Self.decimalLength(value)) { position in
+            Self.decimal(value, to: &position)
+        }
+    }
+
+    /// Appends one argument made of `prefix`, `middle` and `suffix` joined,
+    /// such as a key `lockd:{` + name + `}:lease`, without building it first.
+    @inlinable
+    public mutating func append(_ prefix: StaticString, _ middle: UnsafeRawBufferPointer, _ suffix: StaticString) {
+        write(length: prefix.utf8CodeUnitCount + middle.count + suffix.utf8CodeUnitCount) { position in
+            Self.copy(UnsafeRawBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount), to: &position)
+            Self.copy(middle, to: &position)
+            Self.copy(UnsafeRawBufferPointer(start: suffix.utf8Start, count: suffix.utf8CodeUnitCount), to: &position)
+        }
+    }
+
+    /// Writes `$length\r\n`, then `length` bytes through `body`, then `\r\n`.
+    @inlinable
+    mutating func write(length: Int, _ body: (inout UnsafeMutablePointer<UInt8>) -> Void) {
+        let needed = length + Self.overhead
+        if storage.count - used < needed {
+            storage.append(contentsOf: repeatElement(0, count: max(needed, storage.count)))
+        }
+        arguments += 1
+        let offset = used
+        used = storage.withUnsafeMutableBufferPointer { buffer -> Int in
+            guard let start = buffer.baseAddress else { return offset }  // never: `needed` bytes are there
+            var position = start + offset
+            position.pointee = UInt8(ascii: "$")
+            position += 1
+            Self.decimal(Int64(length), to: &position)
+            Self.crlf(&position)
+            let bodyStart = position
+            body(&position)
+            precondition(position - bodyStart == length, "a RESP argument written with another length than announced")
+            Self.crlf(&position)
+            return position - start
+        }
+    }
+
+    @inlinable
+    static func copy(_ bytes: UnsafeRawBufferPointer, to position: inout UnsafeMutablePointer<UInt8>) {
+        guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
+        UnsafeMutableRawPointer(position).copyMemory(from: source, byteCount: bytes.count)
+        position += bytes.count
+    }
+
+    @inlinable
+    static func crlf(_ position: inout UnsafeMutablePointer<UInt8>) {
+        position[0] = UInt8(ascii: "\r")
+        position[1] = UInt8(ascii: "\n")
+        position += 2
+    }
+
+    @inlinable
+    static func decimalLength(_ value: Int64) -> Int {
+        // Lengths and most integer arguments are short.
+        if value >= 0, value < 10 { return 1 }
+        if value >= 0, value < 100 { return 2 }
+        var magnitude = value.magnitude
+        var length = value < 0 ? 2 : 1
+        while magnitude >= 10 {
+            magnitude /= 10
+            length += 1
+        }
+        return length
+    }
+
+    /// Writes `value`'s decimal digits, backwards from the end of their width.
+    @inlinable
+    static func decimal(_ value: Int64, to position: inout UnsafeMutablePointer<UInt8>) {
+        if value >= 0, value < 10 {
+            position.pointee = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: value)
+            position += 1
+            return
+        }
+        let width = decimalLength(value)
+        if value < 0 { position.pointee = UInt8(ascii: "-") }
+        var magnitude = value.magnitude
+        var digit = position + width
+        repeat {
+            digit -= 1
+            digit.pointee = UInt8(ascii: "0") + UInt8(magnitude % 10)
+            magnitude /= 10
+        } while magnitude > 0
+        position += width
+    }
+}

@@ -1,0 +1,46 @@
+import Testing
+
+@testable import RESP
+
+@Suite struct RESPArgumentWriterTests {
+    @Test func writtenArgumentsEncodeAsThePlainOnesWould() {
+        var writer = RESPArgumentWriter(capacity: 256)
+        writer.append("lockd:{", UnsafeRawBufferPointer(start: nil, count: 0), "}:lease")
+        Array("orders:4711".utf8).withUnsafeBytes { writer.append("lockd:{", $0, "}:lease") }
+        writer.append("zürich\r\n*1")
+        writer.append("" as StaticString)
+        writer.append("x" as StaticString)
+        for value: Int64 in [0, 9, 10, 99, 100, -1, -10, 30_000, Int64.max, Int64.min] { writer.append(value) }
+        let encoded = writer.finish()
+        #expect(encoded.count == 15)
+
+        var viaRun: [UInt8] = []
+        RESPEncoder.encodeCommand(["EVALSHA", "abc", 2, .encoded(encoded), "tail"], into: &viaRun)
+        var plain: [UInt8] = []
+        RESPEncoder.encodeCommand(["EVALSHA", "abc", 2, "lockd:{}:lease", "lockd:{orders:4711}:lease", "zürich\r\n*1", "", "x",
+                                   0, 9, 10, 99, 100, -1, -10, 30_000, .integer(.max), .integer(.min), "tail"], into: &plain)
+        #expect(viaRun == plain)
+    }
+
+    @Test func aWriterGrowsPastTheCapacityItWasGiven() throws {
+        var writer = RESPArgumentWriter(capacity: 4)
+        let long = String(repeating: "k", count: 1_000)
+        writer.append(long)
+        writer.append(Int64(7))
+        let encoded = writer.finish()
+        var buffer: [UInt8] = []
+        RESPEncoder.encodeCommand(["GET", .encoded(encoded)], into: &buffer)
+        let decoded = try #require(try RESPDecoder().decode(buffer))
+        #expect(decoded.value.array?.compactMap(\.string) == ["GET", long, "7"])
+        #expect(decoded.consumed == buffer.count)
+    }
+
+    @Test func theFirstArgumentIsWhatARouteLooksAt() {
+        var writer = RESPArgumentWriter(capacity: 64)
+        writer.append("lockd:{a}:lease" as StaticString)
+        writer.append("second" as StaticString)
+        #expect(writer.finish().first.map { Array($0) } == Array("lockd:{a}:lease".utf8))
+        var empty = RESPArgumentWriter(capacity: 0)
+        #expect(empty.finish().first == nil)
+    }
+}
