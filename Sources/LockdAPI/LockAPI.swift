@@ -74,18 +74,19 @@ public struct LockAPI: Sendable {
         router.add(.get, "/locks/{name}", name: "status") { _, context in await status(context) }
         router.add(.get, "/locks/{name}/holders/{fence}", name: "holder") { _, context in await holder(context) }
         router.add(.get, "/locks", name: "list") { request, context in await list(request, context) }
-        router.add(.get, "/healthz", name: "healthz") { _, _ in Self.json(.ok, #"{"status":"ok"}"#) }
+        // Answered at once, without a task.
+        router.add(.get, "/healthz", name: "healthz") { _, _ in .now(Self.json(.ok, #"{"status":"ok"}"#)) }
         router.add(.get, "/readyz", name: "readyz") { _, context in await ready(context) }
         router.add(.get, "/metrics", name: "metrics") { [metricsText] _, _ in
-            HTTPResponse(status: .ok, headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"], body: metricsText())
+            .now(HTTPResponse(status: .ok, headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"], body: metricsText()))
         }
         // Compressed here, once, when lockd starts; each request picks a coding.
         let spec = PrecompressedBody(OpenAPIDocument.bytes, contentType: "application/yaml")
-        router.add(.get, "/openapi.yaml", name: "openapi") { request, _ in spec.response(to: request) }
+        router.add(.get, "/openapi.yaml", name: "openapi") { request, _ in .now(spec.response(to: request)) }
         // Last: routes are matched in order, and these two are rare.
         router.add(.get, "/events", name: "events") { request, context in await events(request, context) }
         let page = PrecompressedBody(Array(StatusPage.html.utf8), contentType: "text/html; charset=utf-8")
-        router.add(.get, "/", name: "page") { request, _ in page.response(to: request) }
+        router.add(.get, "/", name: "page") { request, _ in .now(page.response(to: request)) }
         return router
     }
 

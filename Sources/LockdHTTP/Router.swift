@@ -21,12 +21,20 @@
 public struct Router: HTTPResponder {
     /// A route's handler.
     public typealias Handler = nonisolated(nonsending) @Sendable (HTTPRequest, HTTPRequestContext) async -> HTTPResponse
+    /// A route's handler that answers without a task when it can (see
+    /// ``HTTPResponder/answer(to:context:)``).
+    public typealias Answerer = @Sendable (HTTPRequest, HTTPRequestContext) -> HTTPAnswer
+
+    private enum Action: Sendable {
+        case respond(Handler)
+        case answer(Answerer)
+    }
 
     private struct Route: Sendable {
         let method: HTTPMethod
         let pattern: PathPattern
         let name: String
-        let handler: Handler
+        let action: Action
     }
 
     private var routes: [Route] = []
@@ -46,7 +54,17 @@ public struct Router: HTTPResponder {
     ///     ``HTTPResponse/route``), such as `"renew"`; the pattern by default.
     ///   - handler: Called with the request and a context holding the parameters.
     public mutating func add(_ method: HTTPMethod, _ pattern: String, name: String? = nil, handler: @escaping Handler) {
-        let route = Route(method: method, pattern: PathPattern(pattern), name: name ?? pattern, handler: handler)
+        add(Route(method: method, pattern: PathPattern(pattern), name: name ?? pattern, action: .respond(handler)))
+    }
+
+    /// Adds a route whose handler answers at once when it can, and says
+    /// what to await when it cannot: a request it answers ``HTTPAnswer/now(_:)``
+    /// runs no task. Otherwise as ``add(_:_:name:handler:)``.
+    public mutating func add(_ method: HTTPMethod, _ pattern: String, name: String? = nil, answer: @escaping Answerer) {
+        add(Route(method: method, pattern: PathPattern(pattern), name: name ?? pattern, action: .answer(answer)))
+    }
+
+    private mutating func add(_ route: Route) {
         let depth = route.pattern.segments.count
         if routesByDepth.count <= depth { routesByDepth += Array(repeating: [], count: depth + 1 - routesByDepth.count) }
         routesByDepth[depth].append(routes.count)
@@ -82,20 +100,27 @@ public struct Router: HTTPResponder {
     }
 
     nonisolated(nonsending) public func respond(to request: HTTPRequest, context: HTTPRequestContext) async -> HTTPResponse {
+        switch answer(to: request, context: context) {
+        case .now(let response): response
+        case .later(let work): await work(request, context)
+        }
+    }
+
+    public func answer(to request: HTTPRequest, context: HTTPRequestContext) -> HTTPAnswer {
         switch lookup(request) {
         case .route(let route, let rawValues):
-            return await call(route, rawValues, request, context)
+            return call(route, rawValues, request, context)
         case .notFound:
-            return HTTPError.notFound("no resource at this path").response
+            return .now(HTTPError.notFound("no resource at this path").response)
         case .methodNotAllowed(var allowed):
             if allowed.contains(.get), !allowed.contains(.head) { allowed.append(.head) }
             let allow = allowed.map(\.rawValue).joined(separator: ", ")
-            return HTTPResponse.problem(
+            return .now(HTTPResponse.problem(
                 status: .methodNotAllowed,
                 type: "method-not-allowed",
                 detail: "\(request.method) is not allowed here; use \(allow)",
                 headers: ["Allow": allow]
-            )
+            ))
         }
     }
 
@@ -123,18 +148,43 @@ public struct Router: HTTPResponder {
         return allowed.isEmpty ? .notFound : .methodNotAllowed(allowed)
     }
 
-    nonisolated(nonsending) private func call(_ route: Route, _ rawValues: [Substring], _ request: HTTPRequest, _ context: HTTPRequestContext) async -> HTTPResponse {
-        var context = context
-        var response: HTTPResponse?
+    private func call(_ route: Route, _ rawValues: [Substring], _ request: HTTPRequest, _ context: HTTPRequestContext) -> HTTPAnswer {
+        var parameters = PathParameters()
         for (name, raw) in zip(route.pattern.parameterNames, rawValues) {
             guard let value = PercentDecoding.decode(raw) else {
-                response = HTTPError.invalidRequest("the path segment for {\(name)} has an invalid percent-escape or is not UTF-8").response
-                break
+                var response = HTTPError.invalidRequest("the path segment for {\(name)} has an invalid percent-escape or is not UTF-8").response
+                response.route = route.name
+                return .now(response)
             }
-            context.parameters[name] = value
+            parameters[name] = value
         }
-        var answer = if let response { response } else { await route.handler(request, context) }
-        answer.route = route.name
-        return answer
+        let name = route.name
+        let decoded = parameters
+        switch route.action {
+        case .respond(let handler):
+            return .later { request, context in
+                var context = context
+                context.parameters = decoded
+                var response = await handler(request, context)
+                response.route = name
+                return response
+            }
+        case .answer(let answerer):
+            var context = context
+            context.parameters = decoded
+            switch answerer(request, context) {
+            case .now(var response):
+                response.route = name
+                return .now(response)
+            case .later(let work):
+                return .later { request, context in
+                    var context = context
+                    context.parameters = decoded
+                    var response = await work(request, context)
+                    response.route = name
+                    return response
+                }
+            }
+        }
     }
 }
