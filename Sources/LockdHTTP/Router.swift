@@ -90,7 +90,8 @@ public struct Router: HTTPResponder {
     /// The route `request` would be answered by; nil when it would get 404 or 405.
     /// A responder in front of the router (an access check) reads it.
     public func match(_ request: HTTPRequest) -> Match? {
-        guard case .route(let route, let rawValues) = lookup(request) else { return nil }
+        guard case .route(let index, let rawValues) = lookup(request) else { return nil }
+        let route = routes[index]
         var parameters = PathParameters()
         for (name, raw) in zip(route.pattern.parameterNames, rawValues) {
             guard let value = PercentDecoding.decode(raw) else { return Match(name: route.name, parameters: nil) }
@@ -108,8 +109,8 @@ public struct Router: HTTPResponder {
 
     public func answer(to request: HTTPRequest, context: HTTPRequestContext) -> HTTPAnswer {
         switch lookup(request) {
-        case .route(let route, let rawValues):
-            return call(route, rawValues, request, context)
+        case .route(let index, let rawValues):
+            return call(routes[index], rawValues, request, context)
         case .notFound:
             return .now(HTTPError.notFound("no resource at this path").response)
         case .methodNotAllowed(var allowed):
@@ -125,26 +126,27 @@ public struct Router: HTTPResponder {
     }
 
     private enum Lookup {
-        case route(Route, [Substring])
+        case route(Int, [Substring])
         case notFound
         case methodNotAllowed([HTTPMethod])
     }
 
+    /// Finds the route by its index: copying a `Route` out retains its parts.
     private func lookup(_ request: HTTPRequest) -> Lookup {
         var allowed: [HTTPMethod] = []
-        var headFallback: (Route, [Substring])?
+        var headFallback: (Int, [Substring])?
         let depth = PathPattern.depth(of: request.path)
         guard depth < routesByDepth.count else { return .notFound }
         for index in routesByDepth[depth] {
             guard let rawValues = routes[index].pattern.match(request.path) else { continue }
-            let route = routes[index]
-            if route.method == request.method { return .route(route, rawValues) }
-            if request.method == .head, route.method == .get, headFallback == nil {
-                headFallback = (route, rawValues)
+            let method = routes[index].method
+            if method == request.method { return .route(index, rawValues) }
+            if request.method == .head, method == .get, headFallback == nil {
+                headFallback = (index, rawValues)
             }
-            if !allowed.contains(route.method) { allowed.append(route.method) }
+            if !allowed.contains(method) { allowed.append(method) }
         }
-        if let (route, rawValues) = headFallback { return .route(route, rawValues) }
+        if let (index, rawValues) = headFallback { return .route(index, rawValues) }
         return allowed.isEmpty ? .notFound : .methodNotAllowed(allowed)
     }
 
