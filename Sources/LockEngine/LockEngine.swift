@@ -68,7 +68,9 @@ public final class LockEngine: Sendable {
     ///   with another limit; ``LockError/invalidRequest(_:)``; ``LockError/unavailable(_:)``;
     ///   ``LockError/cancelled`` when the caller's task is cancelled (nothing is left held).
     nonisolated(nonsending) public func acquire(_ request: AcquireRequest) async throws(LockError) -> AcquireGrant {
-        granted(try await acquireUnmetered(request), for: request)
+        // What can be answered at once is answered by that one path, whoever asks.
+        if let grant = try acquireAtOnce(request) { return grant }
+        return granted(try await acquireUnmetered(request), for: request)
     }
 
     /// Whether the store's operations never wait, so that ``acquireAtOnce(_:)``
@@ -85,16 +87,24 @@ public final class LockEngine: Sendable {
         for _ in 0..<Self.deliveryAttempts {
             let started = MonotonicClock.now()
             let result = try immediateStore.acquireAtOnce(attempt)
-            switch delivery(result, of: attempt, startedAt: started) {
-            case .granted(let grant): return granted(grant, for: request)
-            case .held(let holders, let retryAfterMs, _): throw .lockHeld(holders: holders, retryAfterMs: retryAfterMs)
-            case .tooLate:
-                if case .granted(_, isRetry: false, _) = result, !immediateStore.giveBackAtOnce(attempt.name, token: attempt.token) {
-                    giveBackLater(attempt.name, token: attempt.token)
-                }
+            let delivery = delivery(result, of: attempt, startedAt: started)
+            if case .tooLate = delivery, case .granted(_, isRetry: false, _) = result,
+               !immediateStore.giveBackAtOnce(attempt.name, token: attempt.token) {
+                giveBackLater(attempt.name, token: attempt.token)
             }
+            if let grant = try Self.settled(delivery) { return granted(grant, for: request) }
         }
         throw .unavailable(Self.tooSlowDetail)
+    }
+
+    /// What one attempt of a request that does not wait comes to: the
+    /// grant, nil to try again (it came too late), or the lock is held.
+    private static func settled(_ delivery: Delivery) throws(LockError) -> AcquireGrant? {
+        switch delivery {
+        case .granted(let grant): return grant
+        case .held(let holders, let retryAfterMs, _): throw .lockHeld(holders: holders, retryAfterMs: retryAfterMs)
+        case .tooLate: return nil
+        }
     }
 
     /// Counts a grant and tells the name's watchers.
@@ -119,11 +129,7 @@ public final class LockEngine: Sendable {
         guard request.waitMs > 0 else {
             let attempt = firstAttempt(request)
             for _ in 0..<Self.deliveryAttempts {
-                switch try await attemptDeliverable(attempt) {
-                case .granted(let grant): return grant
-                case .held(let holders, let retryAfterMs, _): throw .lockHeld(holders: holders, retryAfterMs: retryAfterMs)
-                case .tooLate: continue
-                }
+                if let grant = try Self.settled(try await attemptDeliverable(attempt)) { return grant }
             }
             throw .unavailable(Self.tooSlowDetail)
         }
@@ -154,6 +160,7 @@ public final class LockEngine: Sendable {
     /// Ends a lease and hands the lock to the next waiter.
     /// - Throws: ``LockError/leaseLost`` when `token` does not hold the lock.
     nonisolated(nonsending) public func release(_ name: LockName, token: LeaseToken) async throws(LockError) {
+        if try releaseAtOnce(name, token: token) { return }
         if store.mayWatch(name) { return try released(name, token: token, holder: try await store.releaseReportingHolder(name, token: token)) }
         try released(name, token: token, ended: try await store.release(name, token: token))
     }
