@@ -3,10 +3,12 @@ import Logging
 
 /// Answers requests: the one thing an ``HTTPServer`` needs from the layer above.
 ///
-/// `respond` runs as a task on the event loop that owns the connection. When
-/// the client disconnects before the answer is ready, the task is cancelled
-/// at once, so a responder that waits (a long poll) should await in a
-/// cancellable way and give up when cancelled; its response is then dropped.
+/// Each request is answered on the event loop that owns the connection:
+/// ``answer(to:context:)`` first, synchronously; what it defers (by default
+/// `respond`) runs as a task on that loop. When the client disconnects
+/// before the answer is ready, the task is cancelled at once, so a
+/// responder that waits (a long poll) should await in a cancellable way and
+/// give up when cancelled; its response is then dropped.
 ///
 /// ```swift
 /// struct Hello: HTTPResponder {
@@ -35,6 +37,7 @@ public protocol HTTPResponder: Sendable {
 }
 
 extension HTTPResponder {
+    /// Defers to ``respond(to:context:)``, run in a task.
     public func answer(to request: HTTPRequest, context: HTTPRequestContext) -> HTTPAnswer {
         .later { request, context in await respond(to: request, context: context) }
     }

@@ -107,6 +107,8 @@ public struct Router: HTTPResponder {
         }
     }
 
+    /// The route's answer: at once for a route added with `answer:` that
+    /// can, and for 404, 405 and a bad escape; else its handler, deferred.
     public func answer(to request: HTTPRequest, context: HTTPRequestContext) -> HTTPAnswer {
         switch lookup(request) {
         case .route(let index, let rawValues):
