@@ -6,7 +6,7 @@ import Synchronization
 ///
 /// Fences are seeded from the wall clock in microseconds, so they still grow
 /// across restarts of the process (as long as the clock does).
-public final class InMemoryLockStore: LockStore {
+public final class InMemoryLockStore: ImmediateLockStore {
     fileprivate typealias Record = InMemoryLockRecord
 
     fileprivate struct State {
@@ -27,6 +27,10 @@ public final class InMemoryLockStore: LockStore {
     public init() {}
 
     nonisolated(nonsending) public func acquire(_ attempt: AcquireAttempt) async throws(LockError) -> AcquireResult {
+        try acquireAtOnce(attempt)
+    }
+
+    public func acquireAtOnce(_ attempt: AcquireAttempt) throws(LockError) -> AcquireResult {
         let now = WallClock.milliseconds()
         let (result, notice) = state.withLock { state -> (Result<AcquireResult, LockError>, Notice?) in
             state.sweepIfDue(now: now)
@@ -91,10 +95,18 @@ public final class InMemoryLockStore: LockStore {
     }
 
     nonisolated(nonsending) public func release(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool {
+        releaseAtOnce(name, token: token)
+    }
+
+    public func releaseAtOnce(_ name: LockName, token: LeaseToken) -> Bool {
         end(name, forced: false) { $0.token == token } != nil
     }
 
     nonisolated(nonsending) public func giveBack(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool {
+        giveBackAtOnce(name, token: token)
+    }
+
+    public func giveBackAtOnce(_ name: LockName, token: LeaseToken) -> Bool {
         end(name, forced: false) { $0.token == token && !$0.claimed } != nil
     }
 
@@ -105,6 +117,10 @@ public final class InMemoryLockStore: LockStore {
     }
 
     public func releaseReportingHolder(_ name: LockName, token: LeaseToken) async throws(LockError) -> Holder? {
+        releaseReportingHolderAtOnce(name, token: token)
+    }
+
+    public func releaseReportingHolderAtOnce(_ name: LockName, token: LeaseToken) -> Holder? {
         end(name, forced: false) { $0.token == token }?.holder
     }
 

@@ -86,6 +86,8 @@ extension LockEngine {
     /// Hands the waiters a hint names their grants, wakes the others, and
     /// sets the name's recheck.
     func follow(_ hint: WaitHint, on name: LockName, isOrdered: Bool) {
+        // Most grants come with no hint: nothing to filter or join.
+        if hint.granted.isEmpty, hint.wake.isEmpty, hint.recheckAfterMs == nil { return }
         // A grant for a waiter no longer here was never delivered — unless
         // this is a duplicate of its announcement (pub/sub may repeat one):
         // the others go back. A plain wake-up's waiter may have collected

@@ -14,6 +14,9 @@ public final class LockEngine: Sendable {
     /// The rules and limits in force.
     public let configuration: LockEngineConfiguration
     let store: any LockStore
+    /// The store, when its operations never wait: requests that need not
+    /// wait are answered through it without a task.
+    let immediateStore: (any ImmediateLockStore)?
     let waiters: WaiterRegistry
     let logger: Logger
     let metrics: LockMetrics
@@ -45,6 +48,7 @@ public final class LockEngine: Sendable {
         logger: Logger
     ) {
         self.store = store
+        self.immediateStore = store as? any ImmediateLockStore
         self.configuration = configuration
         self.waiters = WaiterRegistry(loops: loops)
         self.upkeep = Doorbell(loop: upkeepLoop ?? loops.next())
@@ -64,30 +68,72 @@ public final class LockEngine: Sendable {
     ///   with another limit; ``LockError/invalidRequest(_:)``; ``LockError/unavailable(_:)``;
     ///   ``LockError/cancelled`` when the caller's task is cancelled (nothing is left held).
     nonisolated(nonsending) public func acquire(_ request: AcquireRequest) async throws(LockError) -> AcquireGrant {
-        let grant = try await acquireUnmetered(request)
+        // What can be answered at once is answered by that one path, whoever asks.
+        if let grant = try acquireAtOnce(request) { return grant }
+        return granted(try await acquireUnmetered(request), for: request)
+    }
+
+    /// Whether the store's operations never wait, so that ``acquireAtOnce(_:)``
+    /// and ``releaseAtOnce(_:token:)`` can answer.
+    public var answersAtOnce: Bool { immediateStore != nil }
+
+    /// ``acquire(_:)`` answered at once, without awaiting anything: for a
+    /// request that does not wait, on a store whose operations never wait
+    /// (``ImmediateLockStore``). Nil when either waits: call ``acquire(_:)``.
+    public func acquireAtOnce(_ request: AcquireRequest) throws(LockError) -> AcquireGrant? {
+        guard request.waitMs == 0, let immediateStore else { return nil }
+        try validate(request)
+        let attempt = firstAttempt(request)
+        for _ in 0..<Self.deliveryAttempts {
+            let started = MonotonicClock.now()
+            let result = try immediateStore.acquireAtOnce(attempt)
+            let delivery = delivery(result, of: attempt, startedAt: started)
+            if case .tooLate = delivery, case .granted(_, isRetry: false, _) = result,
+               !immediateStore.giveBackAtOnce(attempt.name, token: attempt.token) {
+                giveBackLater(attempt.name, token: attempt.token)
+            }
+            if let grant = try Self.settled(delivery) { return granted(grant, for: request) }
+        }
+        throw .unavailable(Self.tooSlowDetail)
+    }
+
+    /// What one attempt of a request that does not wait comes to: the
+    /// grant, nil to try again (it came too late), or the lock is held.
+    private static func settled(_ delivery: Delivery) throws(LockError) -> AcquireGrant? {
+        switch delivery {
+        case .granted(let grant): return grant
+        case .held(let holders, let retryAfterMs, _): throw .lockHeld(holders: holders, retryAfterMs: retryAfterMs)
+        case .tooLate: return nil
+        }
+    }
+
+    /// Counts a grant and tells the name's watchers.
+    private func granted(_ grant: AcquireGrant, for request: AcquireRequest) -> AcquireGrant {
         metrics.granted(grant.lease, isRetry: grant.isRetry)
         if store.mayWatch(request.name) { store.publish(LockEvent(grant.isRetry ? .renewed : .acquired, lease: grant.lease, client: request.client)) }
         return grant
     }
 
+    /// The one attempt of a request that does not wait, with a fresh token
+    /// unless it brought one.
+    private func firstAttempt(_ request: AcquireRequest) -> AcquireAttempt {
+        var attempt = AcquireAttempt(name: request.name, token: request.token ?? LeaseToken.random(), ttlMs: request.ttlMs,
+                                     owner: request.owner, waiter: nil, mode: request.mode, limit: request.limit, client: request.client,
+                                     durability: request.durability ?? configuration.defaultDurability)
+        attempt.lockDelayMs = request.lockDelayMs
+        return attempt
+    }
+
     nonisolated(nonsending) private func acquireUnmetered(_ request: AcquireRequest) async throws(LockError) -> AcquireGrant {
         try validate(request)
-        let token = request.token ?? LeaseToken.random()
         guard request.waitMs > 0 else {
-            var attempt = AcquireAttempt(name: request.name, token: token, ttlMs: request.ttlMs, owner: request.owner, waiter: nil,
-                                         mode: request.mode, limit: request.limit, client: request.client,
-                                         durability: request.durability ?? configuration.defaultDurability)
-            attempt.lockDelayMs = request.lockDelayMs
+            let attempt = firstAttempt(request)
             for _ in 0..<Self.deliveryAttempts {
-                switch try await attemptDeliverable(attempt) {
-                case .granted(let grant): return grant
-                case .held(let holders, let retryAfterMs, _): throw .lockHeld(holders: holders, retryAfterMs: retryAfterMs)
-                case .tooLate: continue
-                }
+                if let grant = try Self.settled(try await attemptDeliverable(attempt)) { return grant }
             }
             throw .unavailable(Self.tooSlowDetail)
         }
-        return try await acquireWaiting(request, token: token)
+        return try await acquireWaiting(request, token: request.token ?? LeaseToken.random())
     }
 
     /// Extends a lease; `ttlMs` nil keeps its current TTL, `durability` nil
@@ -114,8 +160,27 @@ public final class LockEngine: Sendable {
     /// Ends a lease and hands the lock to the next waiter.
     /// - Throws: ``LockError/leaseLost`` when `token` does not hold the lock.
     nonisolated(nonsending) public func release(_ name: LockName, token: LeaseToken) async throws(LockError) {
-        if store.mayWatch(name) { return try await releaseReporting(name, token: token) }
-        guard try await store.release(name, token: token) else {
+        if try releaseAtOnce(name, token: token) { return }
+        if store.mayWatch(name) { return try released(name, token: token, holder: try await store.releaseReportingHolder(name, token: token)) }
+        try released(name, token: token, ended: try await store.release(name, token: token))
+    }
+
+    /// ``release(_:token:)`` done at once, on a store whose operations never
+    /// wait (``ImmediateLockStore``); false, with nothing done, on any other:
+    /// call ``release(_:token:)``.
+    public func releaseAtOnce(_ name: LockName, token: LeaseToken) throws(LockError) -> Bool {
+        guard let immediateStore else { return false }
+        if store.mayWatch(name) {
+            try released(name, token: token, holder: immediateStore.releaseReportingHolderAtOnce(name, token: token))
+        } else {
+            try released(name, token: token, ended: immediateStore.releaseAtOnce(name, token: token))
+        }
+        return true
+    }
+
+    /// Counts a release the store answered; throws when it ended nothing.
+    private func released(_ name: LockName, token: LeaseToken, ended: Bool) throws(LockError) {
+        guard ended else {
             metrics.leaseEnded(.lost, name: name, token: token)
             throw .leaseLost
         }
@@ -138,14 +203,11 @@ public final class LockEngine: Sendable {
         store.publish(LockEvent(.lost, name: name, holder: ended.holder, atMs: WallClock.milliseconds()))
     }
 
-    /// ``release(_:token:)`` while someone may watch: the store says whose
-    /// lease ended, for the `released` event.
-    private func releaseReporting(_ name: LockName, token: LeaseToken) async throws(LockError) {
-        guard let holder = try await store.releaseReportingHolder(name, token: token) else {
-            metrics.leaseEnded(.lost, name: name, token: token)
-            throw .leaseLost
-        }
-        metrics.leaseEnded(.released, name: name, token: token)
+    /// A release while someone may watch: the store said whose lease ended
+    /// (nil: none), for the `released` event.
+    private func released(_ name: LockName, token: LeaseToken, holder: Holder?) throws(LockError) {
+        try released(name, token: token, ended: holder != nil)
+        guard let holder else { return }
         // Fence 0: the store could not say whose lease it was.
         guard holder.fence > 0 else { return }
         store.publish(LockEvent(.released, name: name, holder: holder, atMs: WallClock.milliseconds()))
@@ -351,22 +413,33 @@ public final class LockEngine: Sendable {
             }
             throw error
         }
+        if case .granted(_, _, let hint) = result, Task.isCancelled {
+            follow(hint, on: attempt.name, isOrdered: false)
+            await releaseQuietly(attempt.name, token: attempt.token)
+            throw .cancelled
+        }
+        let delivery = delivery(result, of: attempt, startedAt: started)
+        if case .tooLate = delivery, case .granted(_, isRetry: false, _) = result {
+            await releaseQuietly(attempt.name, token: attempt.token)
+        }
+        return delivery
+    }
+
+    /// What the store's answer to `attempt` (asked at `started`) lets the
+    /// client have: a grant only while most of its TTL remains, else
+    /// ``Delivery/tooLate`` (the caller gives a new grant back).
+    private func delivery(_ result: AcquireResult, of attempt: AcquireAttempt, startedAt started: UInt64) -> Delivery {
         switch result {
         case .held(let holders, let retryAfterMs, let hint):
             return .held(holders: holders, retryAfterMs: retryAfterMs, hint: hint)
         case .granted(let lease, let isRetry, let hint):
             follow(hint, on: attempt.name, isOrdered: false)
-            if Task.isCancelled {
-                await releaseQuietly(attempt.name, token: attempt.token)
-                throw .cancelled
-            }
             let elapsedMs = Int64((MonotonicClock.now() - started) / 1_000_000)
             // A tenth of the TTL is kept in hand for the response's way out.
             guard elapsedMs < lease.ttlMs - lease.ttlMs / 10 else {
                 logger.warning("grant arrived too late to deliver; released it", metadata: [
                     "lock.name": "\(attempt.name)", "elapsed_ms": .stringConvertible(elapsedMs), "ttl_ms": .stringConvertible(lease.ttlMs),
                 ])
-                if !isRetry { await releaseQuietly(attempt.name, token: attempt.token) }
                 return .tooLate
             }
             return .granted(AcquireGrant(lease: lease, isRetry: isRetry))

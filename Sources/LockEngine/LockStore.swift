@@ -372,3 +372,19 @@ extension LockStore {
     /// Stores keep no replicas unless they say so.
     public var canReplicate: Bool { false }
 }
+
+/// A store whose lock operations never wait (the in-memory one): each is a
+/// short critical section in this process. The engine calls these directly,
+/// so a request that need not wait is answered without a task (see
+/// ``LockEngine/acquireAtOnce(_:)``); each means what the ``LockStore``
+/// operation of the same name means.
+public protocol ImmediateLockStore: LockStore {
+    /// ``LockStore/acquire(_:)``, at once.
+    func acquireAtOnce(_ attempt: AcquireAttempt) throws(LockError) -> AcquireResult
+    /// ``LockStore/release(_:token:)``, at once.
+    func releaseAtOnce(_ name: LockName, token: LeaseToken) -> Bool
+    /// ``LockStore/giveBack(_:token:)``, at once.
+    func giveBackAtOnce(_ name: LockName, token: LeaseToken) -> Bool
+    /// ``LockStore/releaseReportingHolder(_:token:)``, at once.
+    func releaseReportingHolderAtOnce(_ name: LockName, token: LeaseToken) -> Holder?
+}

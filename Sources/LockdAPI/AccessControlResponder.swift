@@ -55,6 +55,13 @@ public struct AccessControlResponder: HTTPResponder {
         self.rules = rules
     }
 
+    /// Without rules, the router's answer (at once when it can be);
+    /// with them, ``respond(to:context:)`` in a task.
+    public func answer(to request: HTTPRequest, context: HTTPRequestContext) -> HTTPAnswer {
+        guard rules != nil else { return router.answer(to: request, context: context) }
+        return .later { request, context in await respond(to: request, context: context) }
+    }
+
     nonisolated(nonsending) public func respond(to request: HTTPRequest, context: HTTPRequestContext) async -> HTTPResponse {
         // No route: the router's 404 or 405 tells nothing about locks.
         guard let rules, let match = router.match(request) else { return await router.respond(to: request, context: context) }

@@ -68,24 +68,26 @@ public struct LockAPI: Sendable {
     /// Every route of the API, each named for metrics and access logs.
     public var router: Router {
         var router = Router()
-        router.add(.post, "/locks/{name}", name: "acquire") { request, context in await acquire(request, context) }
+        // Acquire and release answer at once on a store whose operations never wait.
+        router.add(.post, "/locks/{name}", name: "acquire") { request, context in acquireAtOnce(request, context) }
         router.add(.post, "/locks/{name}/renew", name: "renew") { request, context in await renew(request, context) }
-        router.add(.delete, "/locks/{name}", name: "release") { request, context in await release(request, context) }
+        router.add(.delete, "/locks/{name}", name: "release") { request, context in releaseAtOnce(request, context) }
         router.add(.get, "/locks/{name}", name: "status") { _, context in await status(context) }
         router.add(.get, "/locks/{name}/holders/{fence}", name: "holder") { _, context in await holder(context) }
         router.add(.get, "/locks", name: "list") { request, context in await list(request, context) }
-        router.add(.get, "/healthz", name: "healthz") { _, _ in Self.json(.ok, #"{"status":"ok"}"#) }
+        // Answered at once, without a task.
+        router.add(.get, "/healthz", name: "healthz") { _, _ in .now(Self.json(.ok, #"{"status":"ok"}"#)) }
         router.add(.get, "/readyz", name: "readyz") { _, context in await ready(context) }
         router.add(.get, "/metrics", name: "metrics") { [metricsText] _, _ in
-            HTTPResponse(status: .ok, headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"], body: metricsText())
+            .now(HTTPResponse(status: .ok, headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"], body: metricsText()))
         }
         // Compressed here, once, when lockd starts; each request picks a coding.
         let spec = PrecompressedBody(OpenAPIDocument.bytes, contentType: "application/yaml")
-        router.add(.get, "/openapi.yaml", name: "openapi") { request, _ in spec.response(to: request) }
+        router.add(.get, "/openapi.yaml", name: "openapi") { request, _ in .now(spec.response(to: request)) }
         // Last: routes are matched in order, and these two are rare.
         router.add(.get, "/events", name: "events") { request, context in await events(request, context) }
         let page = PrecompressedBody(Array(StatusPage.html.utf8), contentType: "text/html; charset=utf-8")
-        router.add(.get, "/", name: "page") { request, _ in page.response(to: request) }
+        router.add(.get, "/", name: "page") { request, _ in .now(page.response(to: request)) }
         return router
     }
 
@@ -96,35 +98,68 @@ public struct LockAPI: Sendable {
         var name: LockName?
         var waitMs: Int64 = 0
         do throws(LockError) {
-            let validName = try lockName(context)
-            name = validName
-            let body = try RequestBody(request.body, allowed: Self.acquireFields)
-            let (limit, mode) = try body.limitAndMode()
-            waitMs = try body.integer("wait_ms") ?? 0
-            let acquire = AcquireRequest(
-                name: validName,
-                ttlMs: try body.integer("ttl_ms") ?? engine.configuration.defaultTTLMs,
-                waitMs: waitMs,
-                owner: try body.string("owner"),
-                token: try body.string("token").map { (text: String) throws(LockError) in try LeaseToken(text) },
-                limit: limit,
-                mode: mode,
-                client: AuthenticatedClient.id,
-                durability: try body.durability(),
-                lockDelayMs: try body.integer("lock_delay_ms") ?? 0
-            )
-            let grant = try await engine.acquire(acquire)
-            acquires.record(grant.isRetry ? .retried : .granted, startedAt: started)
-            context.logger.debug("lease granted", metadata: [
-                "lock.name": "\(validName)", "lock.fence": .stringConvertible(grant.lease.fence),
-                "lock.retry": .stringConvertible(grant.isRetry),
-            ])
-            return HTTPResponse(status: grant.isRetry ? .ok : .created,
-                                headers: ["Content-Type": "application/json"], body: LockJSON.lease(grant.lease))
+            let acquire = try acquireRequest(request, context, name: &name, waitMs: &waitMs)
+            return granted(try await engine.acquire(acquire), context, startedAt: started)
         } catch {
-            acquires.record(AcquireMetrics.Outcome(error, waitMs: waitMs), startedAt: started)
-            return failure(error, name: name, waitedMs: waitMs, context)
+            return acquireFailed(error, name: name, waitMs: waitMs, context, startedAt: started)
         }
+    }
+
+    /// ``acquire(_:_:)`` without a task when the engine answers at once (a
+    /// request that does not wait, on the in-memory store).
+    private func acquireAtOnce(_ request: HTTPRequest, _ context: HTTPRequestContext) -> HTTPAnswer {
+        guard engine.answersAtOnce else { return .later { request, context in await acquire(request, context) } }
+        let started = MonotonicClock.now()
+        var name: LockName?
+        var waitMs: Int64 = 0
+        do throws(LockError) {
+            let acquire = try acquireRequest(request, context, name: &name, waitMs: &waitMs)
+            guard let grant = try engine.acquireAtOnce(acquire) else {
+                return .later { request, context in await self.acquire(request, context) }
+            }
+            return .now(granted(grant, context, startedAt: started))
+        } catch {
+            return .now(acquireFailed(error, name: name, waitMs: waitMs, context, startedAt: started))
+        }
+    }
+
+    /// The acquire a request asks for; `name` and `waitMs` are set as soon
+    /// as they are read, for the answer to a later failure.
+    private func acquireRequest(_ request: HTTPRequest, _ context: HTTPRequestContext, name: inout LockName?,
+                                waitMs: inout Int64) throws(LockError) -> AcquireRequest {
+        let validName = try lockName(context)
+        name = validName
+        let body = try RequestBody(request.body, allowed: Self.acquireFields)
+        let (limit, mode) = try body.limitAndMode()
+        waitMs = try body.integer("wait_ms") ?? 0
+        return AcquireRequest(
+            name: validName,
+            ttlMs: try body.integer("ttl_ms") ?? engine.configuration.defaultTTLMs,
+            waitMs: waitMs,
+            owner: try body.string("owner"),
+            token: try body.string("token").map { (text: String) throws(LockError) in try LeaseToken(text) },
+            limit: limit,
+            mode: mode,
+            client: AuthenticatedClient.id,
+            durability: try body.durability(),
+            lockDelayMs: try body.integer("lock_delay_ms") ?? 0
+        )
+    }
+
+    private func granted(_ grant: AcquireGrant, _ context: HTTPRequestContext, startedAt started: UInt64) -> HTTPResponse {
+        acquires.record(grant.isRetry ? .retried : .granted, startedAt: started)
+        context.logger.debug("lease granted", metadata: [
+            "lock.name": "\(grant.lease.name)", "lock.fence": .stringConvertible(grant.lease.fence),
+            "lock.retry": .stringConvertible(grant.isRetry),
+        ])
+        return HTTPResponse(status: grant.isRetry ? .ok : .created,
+                            headers: ["Content-Type": "application/json"], body: LockJSON.lease(grant.lease))
+    }
+
+    private func acquireFailed(_ error: LockError, name: LockName?, waitMs: Int64, _ context: HTTPRequestContext,
+                               startedAt started: UInt64) -> HTTPResponse {
+        acquires.record(AcquireMetrics.Outcome(error, waitMs: waitMs), startedAt: started)
+        return failure(error, name: name, waitedMs: waitMs, context)
     }
 
     nonisolated(nonsending) private func renew(_ request: HTTPRequest, _ context: HTTPRequestContext) async -> HTTPResponse {
@@ -134,6 +169,26 @@ public struct LockAPI: Sendable {
             let lease = try await engine.renew(name, token: token, ttlMs: try body.integer("ttl_ms"), durability: try body.durability(),
                                                client: AuthenticatedClient.id)
             return HTTPResponse(status: .ok, headers: ["Content-Type": "application/json"], body: LockJSON.lease(lease))
+        }
+    }
+
+    /// ``release(_:_:)`` without a task when the engine answers at once (a
+    /// holder's release, on the in-memory store).
+    private func releaseAtOnce(_ request: HTTPRequest, _ context: HTTPRequestContext) -> HTTPAnswer {
+        guard engine.answersAtOnce, request.query == nil else { return .later { request, context in await release(request, context) } }
+        let name: LockName
+        do throws(LockError) {
+            name = try lockName(context)
+        } catch {
+            return .now(failure(error, name: nil, context))
+        }
+        do throws(LockError) {
+            guard try engine.releaseAtOnce(name, token: try lockToken(request)) else {
+                return .later { request, context in await release(request, context) }
+            }
+            return .now(HTTPResponse(status: .noContent))
+        } catch {
+            return .now(failure(error, name: name, context))
         }
     }
 

@@ -2,8 +2,9 @@ import LockdTransport
 import Logging
 
 /// One client connection: a ``StreamSocket`` (plaintext or TLS) carrying
-/// out what its ``HTTPConnectionStateMachine`` decides. Each request's
-/// responder runs as a task on the loop; responses are written in order,
+/// out what its ``HTTPConnectionStateMachine`` decides. Each request is
+/// answered on the loop: at once when its responder can, else in a task
+/// whose executor is the loop; responses are written in order,
 /// batched into one `send` per read where they can be.
 ///
 /// Requests are answered one at a time: while a response is being produced
@@ -173,16 +174,21 @@ final class HTTPConnection: StreamSocketDelegate, @unchecked Sendable {
             requestID: requestID,
             traceParent: traceParent
         )
-        let responder = server.responder
-        let task = Task.immediate(executorPreference: context.loop) { [self] in
-            let metadata = HTTPRequestLogMetadata(requestID: requestID, traceParent: traceParent)
-            let response = await HTTPRequestLogMetadata.$current.withValue(metadata) {
-                await responder.respond(to: request, context: requestContext)
+        // Bound on the loop's thread for the answer, and copied into the
+        // task a deferred answer runs in (a task inherits task locals).
+        let metadata = HTTPRequestLogMetadata(requestID: requestID, traceParent: traceParent)
+        HTTPRequestLogMetadata.$current.withValue(metadata) {
+            switch server.responder.answer(to: request, context: requestContext) {
+            case .now(let response):
+                finish(response)
+            case .later(let work):
+                let task = Task.immediate(executorPreference: context.loop) { [self] in
+                    finish(await work(request, requestContext))
+                }
+                // Work that never suspends has already finished.
+                if machine.isAnswering { self.task = task }
             }
-            finish(response)
         }
-        // A responder that never suspends has already finished.
-        if machine.isAnswering { self.task = task }
     }
 
     private func finish(_ response: HTTPResponse) {

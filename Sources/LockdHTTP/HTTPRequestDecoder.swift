@@ -179,10 +179,14 @@ struct HTTPRequestDecoder {
         while index < input.count {
             // Eight bytes at a time while none is a control byte (CR, LF,
             // any other below 0x20, DEL): most of a line is skipped without
-            // a test per byte.
-            if input.count - index >= 8, Self.isPlain(input.loadUnaligned(fromByteOffset: index, as: UInt64.self)) {
-                index += 8
-                continue
+            // a test per byte, and the rest up to the first control byte at once.
+            if input.count - index >= 8 {
+                let flags = Self.controlBytes(UInt64(littleEndian: input.loadUnaligned(fromByteOffset: index, as: UInt64.self)))
+                if flags == 0 {
+                    index += 8
+                    continue
+                }
+                index += flags.trailingZeroBitCount >> 3
             }
             let byte = input[index]
             if byte == HTTPSyntax.lf {
@@ -210,12 +214,19 @@ struct HTTPRequestDecoder {
     /// Whether no byte of `word` is below 0x20 or is 0x7F (bytes ≥ 0x80,
     /// UTF-8 in a field value, are plain too).
     static func isPlain(_ word: UInt64) -> Bool {
+        controlBytes(word) == 0
+    }
+
+    /// The high bit of each byte of `word` (little-endian) that is below
+    /// 0x20 or is 0x7F — exact up to the first such byte; a borrow may
+    /// also flag bytes after it, so only the lowest flag counts.
+    static func controlBytes(_ word: UInt64) -> UInt64 {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let highBits: UInt64 = 0x8080_8080_8080_8080
         let below0x20 = (word &- ones &* 0x20) & ~word & highBits
         let delete = word ^ (ones &* 0x7F)
         let has0x7F = (delete &- ones) & ~delete & highBits
-        return below0x20 | has0x7F == 0
+        return below0x20 | has0x7F
     }
 }
 

@@ -3,10 +3,12 @@ import Logging
 
 /// Answers requests: the one thing an ``HTTPServer`` needs from the layer above.
 ///
-/// `respond` runs as a task on the event loop that owns the connection. When
-/// the client disconnects before the answer is ready, the task is cancelled
-/// at once, so a responder that waits (a long poll) should await in a
-/// cancellable way and give up when cancelled; its response is then dropped.
+/// Each request is answered on the event loop that owns the connection:
+/// ``answer(to:context:)`` first, synchronously; what it defers (by default
+/// `respond`) runs as a task on that loop. When the client disconnects
+/// before the answer is ready, the task is cancelled at once, so a
+/// responder that waits (a long poll) should await in a cancellable way and
+/// give up when cancelled; its response is then dropped.
 ///
 /// ```swift
 /// struct Hello: HTTPResponder {
@@ -23,6 +25,37 @@ public protocol HTTPResponder: Sendable {
     /// concurrent async function pays on entry and exit (~0.25 k instructions
     /// each with a task executor preference, several per request).
     nonisolated(nonsending) func respond(to request: HTTPRequest, context: HTTPRequestContext) async -> HTTPResponse
+
+    /// Answers `request` at once when that needs no waiting, else says what
+    /// to await; the server calls this, not ``respond(to:context:)``.
+    ///
+    /// A request answered ``HTTPAnswer/now(_:)`` runs no task at all: a
+    /// task's creation, its allocator's slabs and its executor checks cost
+    /// about a quarter of a `/healthz`. The default awaits
+    /// ``respond(to:context:)`` in a task.
+    func answer(to request: HTTPRequest, context: HTTPRequestContext) -> HTTPAnswer
+}
+
+extension HTTPResponder {
+    /// Defers to ``respond(to:context:)``, run in a task.
+    public func answer(to request: HTTPRequest, context: HTTPRequestContext) -> HTTPAnswer {
+        .later { request, context in await respond(to: request, context: context) }
+    }
+}
+
+/// A responder's answer: the response itself, or the work that produces it.
+public enum HTTPAnswer: Sendable {
+    /// The response, made without waiting.
+    case now(HTTPResponse)
+    /// The response needs waiting (a store's reply, a long poll): the server
+    /// runs this in a task on the request's loop, cancelled when the client
+    /// goes.
+    case later(Work)
+
+    /// What produces a response that needs waiting, called with the request
+    /// and its context (passed, not captured: a closure holding them copies
+    /// both); runs on the request's loop.
+    public typealias Work = nonisolated(nonsending) @Sendable (HTTPRequest, HTTPRequestContext) async -> HTTPResponse
 }
 
 /// What the server knows about a request beyond its bytes.

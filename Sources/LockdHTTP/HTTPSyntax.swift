@@ -52,6 +52,16 @@ package enum HTTPSyntax {
     }
 
     /// Whether `bytes` equals the lowercase ASCII `lowercase`, ignoring case.
+    package static func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ lowercase: StaticString) -> Bool {
+        // A plain loop: the generic version below (`zip` and `allSatisfy`)
+        // cost ~170 instructions a field name.
+        guard bytes.count == lowercase.utf8CodeUnitCount else { return false }
+        let expected = lowercase.utf8Start
+        for index in 0..<bytes.count where lowercased(bytes[index]) != expected[index] { return false }
+        return true
+    }
+
+    /// ``equalsIgnoringCase(_:_:)`` for any bytes.
     package static func equalsIgnoringCase(_ bytes: some Collection<UInt8>, _ lowercase: StaticString) -> Bool {
         let expected = UnsafeRawBufferPointer(start: lowercase.utf8Start, count: lowercase.utf8CodeUnitCount)
         return bytes.count == expected.count && zip(bytes, expected).allSatisfy { lowercased($0) == $1 }

@@ -11,6 +11,9 @@ extension HeadSink {
     }
 
     mutating func write(_ text: String) {
+        // Borrowed where the bytes are contiguous (always, for a native
+        // string): `withUTF8` needs a mutable copy of the string.
+        if text.utf8.withContiguousStorageIfAvailable({ write(UnsafeRawBufferPointer($0)) }) != nil { return }
         var text = text
         text.withUTF8 { write(UnsafeRawBufferPointer($0)) }
     }

@@ -56,7 +56,11 @@ struct PathPattern: Sendable {
                 let part = UnsafeBufferPointer(rebasing: bytes[start..<end])
                 switch segment {
                 case .literal:
-                    guard part.elementsEqual(literals[index]) else { return nil }
+                    // A plain loop: `elementsEqual` of a buffer and an array
+                    // is not specialized well (~100 instructions a segment).
+                    let literal = literals[index]
+                    guard part.count == literal.count else { return nil }
+                    for offset in 0..<part.count where part[offset] != literal[offset] { return nil }
                 case .parameter:
                     guard !part.isEmpty else { return nil }
                     let utf8 = original.utf8

@@ -21,12 +21,20 @@
 public struct Router: HTTPResponder {
     /// A route's handler.
     public typealias Handler = nonisolated(nonsending) @Sendable (HTTPRequest, HTTPRequestContext) async -> HTTPResponse
+    /// A route's handler that answers without a task when it can (see
+    /// ``HTTPResponder/answer(to:context:)``).
+    public typealias Answerer = @Sendable (HTTPRequest, HTTPRequestContext) -> HTTPAnswer
+
+    private enum Action: Sendable {
+        case respond(Handler)
+        case answer(Answerer)
+    }
 
     private struct Route: Sendable {
         let method: HTTPMethod
         let pattern: PathPattern
         let name: String
-        let handler: Handler
+        let action: Action
     }
 
     private var routes: [Route] = []
@@ -46,7 +54,17 @@ public struct Router: HTTPResponder {
     ///     ``HTTPResponse/route``), such as `"renew"`; the pattern by default.
     ///   - handler: Called with the request and a context holding the parameters.
     public mutating func add(_ method: HTTPMethod, _ pattern: String, name: String? = nil, handler: @escaping Handler) {
-        let route = Route(method: method, pattern: PathPattern(pattern), name: name ?? pattern, handler: handler)
+        add(Route(method: method, pattern: PathPattern(pattern), name: name ?? pattern, action: .respond(handler)))
+    }
+
+    /// Adds a route whose handler answers at once when it can, and says
+    /// what to await when it cannot: a request it answers ``HTTPAnswer/now(_:)``
+    /// runs no task. Otherwise as ``add(_:_:name:handler:)``.
+    public mutating func add(_ method: HTTPMethod, _ pattern: String, name: String? = nil, answer: @escaping Answerer) {
+        add(Route(method: method, pattern: PathPattern(pattern), name: name ?? pattern, action: .answer(answer)))
+    }
+
+    private mutating func add(_ route: Route) {
         let depth = route.pattern.segments.count
         if routesByDepth.count <= depth { routesByDepth += Array(repeating: [], count: depth + 1 - routesByDepth.count) }
         routesByDepth[depth].append(routes.count)
@@ -72,7 +90,8 @@ public struct Router: HTTPResponder {
     /// The route `request` would be answered by; nil when it would get 404 or 405.
     /// A responder in front of the router (an access check) reads it.
     public func match(_ request: HTTPRequest) -> Match? {
-        guard case .route(let route, let rawValues) = lookup(request) else { return nil }
+        guard case .route(let index, let rawValues) = lookup(request) else { return nil }
+        let route = routes[index]
         var parameters = PathParameters()
         for (name, raw) in zip(route.pattern.parameterNames, rawValues) {
             guard let value = PercentDecoding.decode(raw) else { return Match(name: route.name, parameters: nil) }
@@ -82,59 +101,94 @@ public struct Router: HTTPResponder {
     }
 
     nonisolated(nonsending) public func respond(to request: HTTPRequest, context: HTTPRequestContext) async -> HTTPResponse {
+        switch answer(to: request, context: context) {
+        case .now(let response): response
+        case .later(let work): await work(request, context)
+        }
+    }
+
+    /// The route's answer: at once for a route added with `answer:` that
+    /// can, and for 404, 405 and a bad escape; else its handler, deferred.
+    public func answer(to request: HTTPRequest, context: HTTPRequestContext) -> HTTPAnswer {
         switch lookup(request) {
-        case .route(let route, let rawValues):
-            return await call(route, rawValues, request, context)
+        case .route(let index, let rawValues):
+            return call(routes[index], rawValues, request, context)
         case .notFound:
-            return HTTPError.notFound("no resource at this path").response
+            return .now(HTTPError.notFound("no resource at this path").response)
         case .methodNotAllowed(var allowed):
             if allowed.contains(.get), !allowed.contains(.head) { allowed.append(.head) }
             let allow = allowed.map(\.rawValue).joined(separator: ", ")
-            return HTTPResponse.problem(
+            return .now(HTTPResponse.problem(
                 status: .methodNotAllowed,
                 type: "method-not-allowed",
                 detail: "\(request.method) is not allowed here; use \(allow)",
                 headers: ["Allow": allow]
-            )
+            ))
         }
     }
 
     private enum Lookup {
-        case route(Route, [Substring])
+        case route(Int, [Substring])
         case notFound
         case methodNotAllowed([HTTPMethod])
     }
 
+    /// Finds the route by its index: copying a `Route` out retains its parts.
     private func lookup(_ request: HTTPRequest) -> Lookup {
         var allowed: [HTTPMethod] = []
-        var headFallback: (Route, [Substring])?
+        var headFallback: (Int, [Substring])?
         let depth = PathPattern.depth(of: request.path)
         guard depth < routesByDepth.count else { return .notFound }
         for index in routesByDepth[depth] {
             guard let rawValues = routes[index].pattern.match(request.path) else { continue }
-            let route = routes[index]
-            if route.method == request.method { return .route(route, rawValues) }
-            if request.method == .head, route.method == .get, headFallback == nil {
-                headFallback = (route, rawValues)
+            let method = routes[index].method
+            if method == request.method { return .route(index, rawValues) }
+            if request.method == .head, method == .get, headFallback == nil {
+                headFallback = (index, rawValues)
             }
-            if !allowed.contains(route.method) { allowed.append(route.method) }
+            if !allowed.contains(method) { allowed.append(method) }
         }
-        if let (route, rawValues) = headFallback { return .route(route, rawValues) }
+        if let (index, rawValues) = headFallback { return .route(index, rawValues) }
         return allowed.isEmpty ? .notFound : .methodNotAllowed(allowed)
     }
 
-    nonisolated(nonsending) private func call(_ route: Route, _ rawValues: [Substring], _ request: HTTPRequest, _ context: HTTPRequestContext) async -> HTTPResponse {
-        var context = context
-        var response: HTTPResponse?
+    private func call(_ route: Route, _ rawValues: [Substring], _ request: HTTPRequest, _ context: HTTPRequestContext) -> HTTPAnswer {
+        var parameters = PathParameters()
         for (name, raw) in zip(route.pattern.parameterNames, rawValues) {
             guard let value = PercentDecoding.decode(raw) else {
-                response = HTTPError.invalidRequest("the path segment for {\(name)} has an invalid percent-escape or is not UTF-8").response
-                break
+                var response = HTTPError.invalidRequest("the path segment for {\(name)} has an invalid percent-escape or is not UTF-8").response
+                response.route = route.name
+                return .now(response)
             }
-            context.parameters[name] = value
+            parameters[name] = value
         }
-        var answer = if let response { response } else { await route.handler(request, context) }
-        answer.route = route.name
-        return answer
+        let name = route.name
+        let decoded = parameters
+        switch route.action {
+        case .respond(let handler):
+            return .later { request, context in
+                var context = context
+                context.parameters = decoded
+                var response = await handler(request, context)
+                response.route = name
+                return response
+            }
+        case .answer(let answerer):
+            var context = context
+            context.parameters = decoded
+            switch answerer(request, context) {
+            case .now(var response):
+                response.route = name
+                return .now(response)
+            case .later(let work):
+                return .later { request, context in
+                    var context = context
+                    context.parameters = decoded
+                    var response = await work(request, context)
+                    response.route = name
+                    return response
+                }
+            }
+        }
     }
 }

@@ -56,12 +56,32 @@ public struct CompressingResponder<Next: HTTPResponder>: HTTPResponder {
         return encode(response, for: request)
     }
 
+    /// As ``respond(to:context:)``, without a task when `next` answers at once.
+    @inlinable
+    public func answer(to request: HTTPRequest, context: HTTPRequestContext) -> HTTPAnswer {
+        if request.headers.contains("Content-Encoding"), let refusal = Self.refusal(of: request) { return .now(refusal) }
+        switch next.answer(to: request, context: context) {
+        case .now(let response):
+            guard response.body.count > minimumSize else { return .now(response) }
+            return .now(encode(response, for: request))
+        case .later(let work):
+            // Captured apart from `self`: a closure holding a generic value
+            // looks its metadata up on every request.
+            let minimumSize = minimumSize
+            let compressor = compressor
+            return .later { request, context in
+                let response = await work(request, context)
+                guard response.body.count > minimumSize else { return response }
+                return ResponseEncoding.encode(response, for: request, minimumSize: minimumSize, compressor: compressor)
+            }
+        }
+    }
+
     /// `response` gzip-compressed, identity or refused, as the request asks,
     /// when it is negotiable at all.
     @usableFromInline
     func encode(_ response: HTTPResponse, for request: HTTPRequest) -> HTTPResponse {
-        guard ResponseEncoding.isNegotiable(response, minimumSize: minimumSize) else { return response }
-        return ResponseEncoding.negotiate(response, for: request) { compressor.compress(response.body) }
+        ResponseEncoding.encode(response, for: request, minimumSize: minimumSize, compressor: compressor)
     }
 
     /// The `415` for a request whose content is in a coding lockd does not

@@ -20,6 +20,14 @@ public enum ResponseEncoding {
             && isCompressible(contentType: response.headers["Content-Type"])
     }
 
+    /// `response` gzip-compressed, identity or refused, as the request asks,
+    /// when it is negotiable at all.
+    @usableFromInline
+    static func encode(_ response: HTTPResponse, for request: HTTPRequest, minimumSize: Int, compressor: GzipCompressor) -> HTTPResponse {
+        guard isNegotiable(response, minimumSize: minimumSize) else { return response }
+        return negotiate(response, for: request) { compressor.compress(response.body) }
+    }
+
     /// `response` as the request's `Accept-Encoding` wants it, with
     /// `Vary: Accept-Encoding` in every case.
     ///

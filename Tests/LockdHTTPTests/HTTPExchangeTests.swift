@@ -52,6 +52,24 @@ import Testing
         }
     }
 
+    /// A handler that answers at once runs on the loop without a task, one
+    /// that defers runs in a task; both see the request's log metadata and
+    /// are reported under their routes.
+    @Test func answersAtOnceRunWithoutATaskAndDeferredOnesInOne() async throws {
+        try await Self.withServer { port, exchanges in
+            let client = try await offThePool { try RawHTTPClient(port: port) }
+            defer { client.close() }
+            for (path, runs) in [("now", "no task"), ("later", "task"), ("now", "no task")] {
+                try client.send("GET /\(path) HTTP/1.1\r\nHost: x\r\nX-Request-Id: id-\(path)\r\n\r\n")
+                let response = try await client.readResponse()
+                #expect(response.status == 200)
+                #expect(response.text == "\(runs) id-\(path)")
+            }
+            let reported = try #require(await Self.reported(exchanges, count: 3))
+            #expect(reported.map(\.route) == ["now", "later", "now"])
+        }
+    }
+
     @Test(arguments: [
         ("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", true),
         ("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra", true),
@@ -90,6 +108,12 @@ import Testing
 
     // MARK: Fixture
 
+    /// Whether the handler runs in a task, and the request id its log lines carry.
+    private static func whereItRuns() -> String {
+        let inTask = withUnsafeCurrentTask { $0 != nil }
+        return "\(inTask ? "task" : "no task") \(HTTPRequestLogMetadata.current?.requestID.description ?? "none")"
+    }
+
     private final class Recorder: HTTPExchangeObserver {
         let exchanges = Mutex<[HTTPExchange]>([])
         func answered(_ exchange: HTTPExchange) { exchanges.withLock { $0.append(exchange) } }
@@ -107,6 +131,13 @@ import Testing
             let scoped = HTTPRequestLogMetadata.current?.requestID.description ?? "none"
             let text = "\(context.requestID) \(context.traceParent ?? "-") \(scoped)"
             return HTTPResponse(status: .ok, body: Array(text.utf8))
+        }
+        router.add(.get, "/now", name: "now") { _, _ in .now(HTTPResponse(status: .ok, body: Array(whereItRuns().utf8))) }
+        router.add(.get, "/later", name: "later") { _, _ in
+            .later { _, _ in
+                await Task.yield()
+                return HTTPResponse(status: .ok, body: Array(whereItRuns().utf8))
+            }
         }
         let recorder = Recorder()
         let group = try EventLoopGroup(loopCount: 1, namePrefix: "exchange-test")

@@ -21,6 +21,25 @@ import Testing
         }
     }
 
+    /// The skip to the first control byte of a word lands on it exactly,
+    /// whatever the bytes after it (a borrow may flag those too), so a
+    /// line's CR, LF or stray control byte is never passed over.
+    @Test func theLowestControlByteOfAWordIsFoundExactly() {
+        let samples: [UInt8] = [0x00, 0x01, 0x0D, 0x0A, 0x1F, 0x20, 0x21, 0x7E, 0x7F, 0x80, 0xA0, 0xFF, UInt8(ascii: "a")]
+        for first in 0..<8 {
+            for value in samples where value < 0x20 || value == 0x7F {
+                for after in samples {
+                    var bytes = Array(repeating: UInt8(ascii: " "), count: 8)
+                    bytes[first] = value
+                    for position in (first + 1)..<8 { bytes[position] = after }
+                    let word = bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+                    let flags = HTTPRequestDecoder.controlBytes(word)
+                    #expect(flags.trailingZeroBitCount >> 3 == first, "byte \(value) at \(first), then \(after)")
+                }
+            }
+        }
+    }
+
     @Test func controlBytesDeepInALongLineAreRefused() {
         for value: UInt8 in [0x00, 0x01, 0x0B, 0x7F, UInt8(ascii: "\r"), UInt8(ascii: "\n")] {
             let head = Array("GET /0123456789abcdef0123456789abcdef HTTP/1.1\r\nX-Long: 0123456789abcdef012345".utf8) + [value]

@@ -27,6 +27,36 @@ import Testing
         return router
     }
 
+    /// A route added with `answer:` is answered at once (no task), one added
+    /// with a handler is left for later; both get their parameters and route
+    /// name, and `respond` gives the same answers.
+    @Test func answeringRoutesAnswerAtOnceAndHandlerRoutesLater() async {
+        var router = Router()
+        router.add(.get, "/now/{name}", name: "now") { _, context in
+            .now(HTTPResponse(status: .ok, body: Array((context.parameters["name"] ?? "-").utf8)))
+        }
+        router.add(.get, "/later/{name}", name: "later") { _, context in
+            HTTPResponse(status: .ok, body: Array((context.parameters["name"] ?? "-").utf8))
+        }
+        let context = HTTPRequestContext(eventLoop: Self.loop, logger: Logger(label: "test"))
+        guard case .now(let now) = router.answer(to: HTTPRequest(method: .get, path: "/now/a%2Fb"), context: context) else {
+            Issue.record("an answering route was not answered at once")
+            return
+        }
+        #expect(now.route == "now")
+        #expect(now.body == Array("a/b".utf8))
+        let later = HTTPRequest(method: .get, path: "/later/x")
+        guard case .later(let work) = router.answer(to: later, context: context) else {
+            Issue.record("a handler route was answered without awaiting its handler")
+            return
+        }
+        let deferred = await work(later, context)
+        #expect(deferred.route == "later")
+        #expect(deferred.body == Array("x".utf8))
+        #expect(await respond(router, .get, "/now/q").body == Array("q".utf8))
+        #expect(await respond(router, .get, "/later/q").route == "later")
+    }
+
     @Test(arguments: [
         ("/locks/orders", "acquire orders"),
         ("/locks/orders%3A4711", "acquire orders:4711"),
