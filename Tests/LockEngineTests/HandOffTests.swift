@@ -320,4 +320,34 @@ import Testing
         #expect(fixture.events.resubscribed.withLock { $0 } == [name])
         await fixture.stop()
     }
+
+    /// review2: after a release hands the name to this instance's waiter in
+    /// the reply, another instance's first waiter further back must still
+    /// hear when the new lease ends ("every instance's first waiter looks
+    /// again", the announcement's contract): should the granting lockd die
+    /// with its lease and its next waiter, nothing else tells the other
+    /// instance's waiter to look again before its own, older recheck (here
+    /// the released lease's 30 s) or the engine's next queue check.
+    @Test func anotherInstancesFirstWaiterBehindTheNextStillHearsWhenToLookAgain() async throws {
+        let fixture = try await Fixture.start()
+        let other = try await Fixture.start(sharing: fixture)
+        let name = try LockName(uniqueLockName())
+        let holder = AcquireAttempt(name: name, token: .random(), ttlMs: 30_000, owner: nil, waiter: nil)
+        guard case .granted(let held, _, _) = try await fixture.store.acquire(holder) else { throw LockError.leaseLost }
+        // This instance's two waiters, then the other instance's one.
+        let first = AcquireAttempt(name: name, token: .random(), ttlMs: 1_000, owner: "first", waiter: .random(), waitMs: 30_000)
+        let second = AcquireAttempt(name: name, token: .random(), ttlMs: 30_000, owner: "second", waiter: .random(), waitMs: 30_000)
+        let behind = AcquireAttempt(name: name, token: .random(), ttlMs: 30_000, owner: "behind", waiter: .random(), waitMs: 30_000)
+        guard case .held = try await fixture.store.acquire(first), case .held = try await fixture.store.acquire(second),
+              case .held = try await other.store.acquire(behind) else { throw LockError.leaseLost }
+        try await fixture.beat(name)
+        try await other.beat(name)
+        #expect(try await fixture.store.release(name, token: held.token))
+        let firstID = try #require(first.waiter)
+        #expect(await eventually { fixture.grants(for: firstID).count == 1 })
+        // The other instance hears when the first waiter's 1 s lease ends.
+        #expect(await eventually { other.events.wakeups.withLock { $0.contains { $0.name == name && ($0.hint.recheckAfterMs ?? .max) <= 1_000 } } })
+        await other.stop()
+        await fixture.stop()
+    }
 }
