@@ -328,9 +328,9 @@ extension RedisLockScripts {
         -- lease is held here: a run follows a free name, or holders that
         -- admit more.)
         -- `caller` (or nil): the instance whose call this is. When the run
-        -- is its waiters alone, and the waiter left first in the queue (the
-        -- one that must hear when to look again) is its too, nobody else
-        -- needs the announcement: it is returned instead of published, for
+        -- is its waiters alone, and so are the waiters left in the queue
+        -- (they must hear when to look again), nobody else needs the
+        -- announcement: it is returned instead of published, for
         -- the caller to deliver from the reply (no message to send and
         -- read), and the caller, alive as it calls, is not asked whether
         -- it listens. Returns that message, or nil when published.
@@ -343,10 +343,18 @@ extension RedisLockScripts {
           for i = 1, #run do
             if in_reply and instance_of(run[i]) ~= caller then in_reply = false end
           end
-          if in_reply and not whole then
-            -- The run is the queue's head (``admissible``): the next one follows it.
-            if after == nil then after = redis.call('ZRANGE', k.queue, #run, #run)[1] or false end
-            in_reply = not after or instance_of(after) == caller
+          if in_reply and after and instance_of(after) ~= caller then in_reply = false end
+          if in_reply and not whole and after ~= false then
+            -- The run is the queue's head (``admissible``); every waiter
+            -- after it must be the caller's too: another instance's, even
+            -- far back, is to hear when to look again, for should the
+            -- caller die with its grants its lockd alone moves the queue on.
+            -- A queue longer than this look is announced.
+            local rest = redis.call('ZRANGE', k.queue, #run, #run + 32)
+            if #rest > 32 then in_reply = false end
+            for i = 1, #rest do
+              if instance_of(rest[i]) ~= caller then in_reply = false break end
+            end
           end
           for i = 1, #run do
             local member = run[i]
