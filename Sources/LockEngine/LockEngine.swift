@@ -68,8 +68,10 @@ public final class LockEngine: Sendable {
     ///   with another limit; ``LockError/invalidRequest(_:)``; ``LockError/unavailable(_:)``;
     ///   ``LockError/cancelled`` when the caller's task is cancelled (nothing is left held).
     nonisolated(nonsending) public func acquire(_ request: AcquireRequest) async throws(LockError) -> AcquireGrant {
-        // What can be answered at once is answered by that one path, whoever asks.
-        if let grant = try acquireAtOnce(request) { return grant }
+        // What can be answered at once is answered by that one path, whoever
+        // asks — but a cancelled caller goes the waiting path, which answers
+        // it `.cancelled` and gives back whatever the store granted.
+        if !Task.isCancelled, let grant = try acquireAtOnce(request) { return grant }
         return granted(try await acquireUnmetered(request), for: request)
     }
 
