@@ -59,10 +59,10 @@ extension LockClient {
         // and back per cycle instead of one per request and child task.
         if isolation == nil, let loop = remote.executor, !Self.taskPrefersAnExecutor {
             return try await withTaskExecutorPreference(loop) {
-                try await cycle(name, ttl, wait, limit, mode, durability, lockDelay, bodyExecutor: globalConcurrentExecutor, isolation: nil, body)
+                try await cycle(name, ttl, wait, limit, mode, durability, lockDelay, bodyExecutor: globalConcurrentExecutor, body)
             }
         }
-        return try await cycle(name, ttl, wait, limit, mode, durability, lockDelay, bodyExecutor: nil, isolation: isolation, body)
+        return try await cycle(name, ttl, wait, limit, mode, durability, lockDelay, bodyExecutor: nil, body)
     }
 
     /// Whether the current task has an executor preference (its children inherit it).
@@ -70,8 +70,10 @@ extension LockClient {
         withUnsafeCurrentTask { $0?.unownedTaskExecutor != nil }
     }
 
-    /// `withLock`'s steps; `bodyExecutor` is the body's task's preference (nil: inherited).
-    private func cycle<T>(
+    /// `withLock`'s steps, on the caller's executor (no hop in and out of each
+    /// step); the body runs on the caller's actor, in a task that prefers
+    /// `bodyExecutor` (nil: inherited).
+    private nonisolated(nonsending) func cycle<T>(
         _ name: String,
         _ ttl: Duration,
         _ wait: Duration?,
@@ -80,11 +82,11 @@ extension LockClient {
         _ durability: Durability?,
         _ lockDelay: Duration,
         bodyExecutor: (any TaskExecutor)?,
-        isolation: isolated (any Actor)?,
         _ body: (Lease) async throws -> T
     ) async throws -> T {
-        let lease = try await acquire(name, ttl: ttl, wait: wait, limit: limit, mode: mode, durability: durability, lockDelay: lockDelay)
-        let outcome = await lease.run(body, on: isolation, executor: bodyExecutor)
+        let request = try acquireRequest(name, ttl: ttl, limit: limit, mode: mode, durability: durability, lockDelay: lockDelay)
+        let lease = try await acquire(name, request, wait: wait, autoRenew: true)
+        let outcome = await lease.run(body, on: #isolation, executor: bodyExecutor)
         // Judged before the release, which may take long enough for the TTL to pass.
         let lostWhileRunning = lease.isLost
         let goneAtRelease = await lease.releaseIgnoringCancellation()
@@ -135,13 +137,13 @@ extension Lease {
     /// Releases even when the calling task is cancelled; other failures leave the
     /// lease to end at its TTL.
     /// - Returns: Whether lockd answered that the lease was already gone.
-    func releaseIgnoringCancellation() async -> Bool {
+    nonisolated(nonsending) func releaseIgnoringCancellation() async -> Bool {
         // Over SocketTransport the release's exchange ignores cancellation: it runs
         // in this task, without a task of its own, unless a retry's wait is cut
         // short by a cancellation — then a task takes the release up again.
         if remote.direct != nil {
             do {
-                try await release()
+                try await releaseOnCallersExecutor()
                 return false
             } catch LockError.leaseLost {
                 return true

@@ -26,7 +26,7 @@ struct RemoteLocks: Sendable {
     var direct: (prompt: DirectLeaseCalls, waiting: DirectLeaseCalls)? = nil
 
     /// A granted lease, exactly as lockd sent it (`201`, or `200` for a retried acquire).
-    func acquire(
+    nonisolated(nonsending) func acquire(
         _ name: String,
         _ request: Components.Schemas.AcquireRequest,
         wait: Duration
@@ -50,7 +50,7 @@ struct RemoteLocks: Sendable {
     }
 
     /// The renewed lease; `deadline` bounds the request.
-    func renew(
+    nonisolated(nonsending) func renew(
         _ name: String,
         token: String,
         ttl: Duration?,
@@ -77,7 +77,7 @@ struct RemoteLocks: Sendable {
 
     /// Releases the lease `token` holds; throws ``LockError/leaseLost`` if it holds none.
     /// `deadline` bounds the request.
-    func release(_ name: String, token: String, until deadline: ContinuousClock.Instant) async throws {
+    nonisolated(nonsending) func release(_ name: String, token: String, until deadline: ContinuousClock.Instant) async throws {
         let direct = self.direct?.prompt
         let output = try await perform(until: deadline) {
             if let direct { return try await direct.releaseLock(name, token: token) }
@@ -200,9 +200,9 @@ struct RemoteLocks: Sendable {
     /// honouring `Retry-After`) and tries again, the last time at `deadline`.
     ///
     /// - Parameter attempt: One try; gets the deadline to bound its request by.
-    func retrying<Output>(
+    nonisolated(nonsending) func retrying<Output>(
         until deadline: ContinuousClock.Instant,
-        _ attempt: (ContinuousClock.Instant) async throws -> Output
+        _ attempt: nonisolated(nonsending) (ContinuousClock.Instant) async throws -> Output
     ) async throws -> Output {
         var backoff = Backoff()
         var cause: LockError?
@@ -228,10 +228,10 @@ struct RemoteLocks: Sendable {
     ///
     /// The generated `ClientError` is never passed on: its description prints the
     /// request's headers, which carry the lease token.
-    private func perform<Output: Sendable>(
+    private nonisolated(nonsending) func perform<Output: Sendable>(
         on client: Client? = nil,
         until deadline: ContinuousClock.Instant,
-        _ call: @escaping @Sendable (Client) async throws -> Output
+        _ call: nonisolated(nonsending) @escaping @Sendable (Client) async throws -> Output
     ) async throws -> Output {
         let client = client ?? prompt
         do {

@@ -29,7 +29,7 @@ final class ConnectionPool: Sendable {
     /// blocks, and the caller may be running on the loop, which must go on
     /// serving every other connection meanwhile.
     /// - Throws: ``ConnectionFailure/connect(_:)`` when the host has no address.
-    func checkOut() async throws -> (connection: PooledConnection, reused: Bool) {
+    nonisolated(nonsending) func checkOut() async throws -> (connection: PooledConnection, reused: Bool) {
         while let connection = idle.withLock({ $0.popLast() }) {
             if connection.isUsable { return (connection, true) }
         }

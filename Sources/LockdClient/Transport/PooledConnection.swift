@@ -55,7 +55,7 @@ final class PooledConnection: StreamSocketDelegate, @unchecked Sendable {
     /// or reaching `deadline`, closes the connection (which is how lockd learns
     /// a waiter gave up); unless not `cancellable`: then only the deadline ends it.
     /// - Throws: ``ConnectionFailure``, or `CancellationError`.
-    func exchange(_ request: [UInt8], deadline: ContinuousClock.Instant?, cancellable: Bool = true) async throws -> RawResponse {
+    nonisolated(nonsending) func exchange(_ request: [UInt8], deadline: ContinuousClock.Instant?, cancellable: Bool = true) async throws -> RawResponse {
         let number = exchanges.add(1, ordering: .relaxed).newValue
         guard cancellable else {
             return try await withCheckedThrowingContinuation { start(number, request, deadline, $0) }

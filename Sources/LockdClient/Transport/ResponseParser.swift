@@ -25,6 +25,12 @@ enum ResponseParser {
     /// The response at the start of `bytes`, or nil while it is incomplete.
     /// - Parameter atEnd: The peer has closed: a body without a length ends here.
     static func parse(_ bytes: [UInt8], atEnd: Bool = false) throws(MalformedResponse) -> RawResponse? {
+        // Read through a buffer pointer: indexing the array and its slices cost
+        // some 6k instructions a response (benchmarks/sdk/instructions.sh).
+        try bytes.withUnsafeBufferPointer { buffer throws(MalformedResponse) in try parse(buffer, atEnd: atEnd) }
+    }
+
+    private static func parse(_ bytes: UnsafeBufferPointer<UInt8>, atEnd: Bool) throws(MalformedResponse) -> RawResponse? {
         guard let headEnd = endOfHead(bytes) else {
             if bytes.count > maxHeadBytes { throw MalformedResponse(description: "response head too long") }
             return nil
@@ -33,6 +39,7 @@ enum ResponseParser {
               let (status, version11) = statusLine(bytes[..<statusEnd])
         else { throw MalformedResponse(description: "not an HTTP/1.x status line") }
         var response = RawResponse(status: status, fields: [], body: [], keepAlive: version11)
+        response.fields.reserveCapacity(8)
         var length: Int?
         var chunked = false
         var lineStart = statusEnd + 2
@@ -47,23 +54,20 @@ enum ResponseParser {
             var valueEnd = end
             while valueStart < valueEnd, isSpace(bytes[valueStart]) { valueStart += 1 }
             while valueEnd > valueStart, isSpace(bytes[valueEnd - 1]) { valueEnd -= 1 }
-            guard let name = String(utf8Validating: bytes[lineStart..<colon]),
-                  let value = String(utf8Validating: bytes[valueStart..<valueEnd])
+            let nameBytes = UnsafeBufferPointer(rebasing: bytes[lineStart..<colon])
+            guard let name = text(nameBytes), let value = text(UnsafeBufferPointer(rebasing: bytes[valueStart..<valueEnd]))
             else { throw MalformedResponse(description: "response head is not UTF-8") }
             response.fields.append((name, value))
-            switch name.utf8.count {
-            case 14 where name.lowercased() == "content-length":
+            if equalIgnoringASCIICase(nameBytes, "content-length") {
                 guard let count = Int(value), count >= 0, count <= maxBodyBytes, length == nil || length == count
                 else { throw MalformedResponse(description: "bad Content-Length") }
                 length = count
-            case 17 where name.lowercased() == "transfer-encoding":
+            } else if equalIgnoringASCIICase(nameBytes, "transfer-encoding") {
                 chunked = value.lowercased().hasSuffix("chunked")
-            case 10 where name.lowercased() == "connection":
+            } else if equalIgnoringASCIICase(nameBytes, "connection") {
                 let tokens = value.lowercased()
                 if tokens.contains("close") { response.keepAlive = false }
                 if tokens.contains("keep-alive") { response.keepAlive = true }
-            default:
-                break
             }
         }
         let bodyStart = headEnd + 4
@@ -87,8 +91,24 @@ enum ResponseParser {
         return response
     }
 
+    /// `bytes` as a string, if they are UTF-8 (ASCII, as lockd sends, taken as it is).
+    private static func text(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        bytes.allSatisfy { $0 < 0x80 } ? String(decoding: bytes, as: UTF8.self) : String(validating: bytes, as: UTF8.self)
+    }
+
+    /// Whether `name` is `lowercase` (lowercase ASCII) in any ASCII case.
+    private static func equalIgnoringASCIICase(_ name: UnsafeBufferPointer<UInt8>, _ lowercase: StaticString) -> Bool {
+        guard name.count == lowercase.utf8CodeUnitCount else { return false }
+        let expected = UnsafeBufferPointer(start: lowercase.utf8Start, count: lowercase.utf8CodeUnitCount)
+        for index in 0..<name.count {
+            let byte = name[index]
+            guard (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte) == expected[index] else { return false }
+        }
+        return true
+    }
+
     /// The status code of `HTTP/1.x CODE REASON`, and whether x is 1; nil for anything else.
-    private static func statusLine(_ line: ArraySlice<UInt8>) -> (status: Int, version11: Bool)? {
+    private static func statusLine(_ line: Slice<UnsafeBufferPointer<UInt8>>) -> (status: Int, version11: Bool)? {
         let prefix = "HTTP/1.".utf8
         guard line.starts(with: prefix), let space = line.firstIndex(of: UInt8(ascii: " ")) else { return nil }
         let version11 = space - line.startIndex == prefix.count + 1 && line[line.startIndex + prefix.count] == UInt8(ascii: "1")
@@ -105,7 +125,7 @@ enum ResponseParser {
     private static func isSpace(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
 
     /// Index of the `\r\n\r\n` that ends the head.
-    private static func endOfHead(_ bytes: [UInt8]) -> Int? {
+    private static func endOfHead(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
         guard bytes.count >= 4 else { return nil }
         for index in 0...(bytes.count - 4)
         where bytes[index] == 13 && bytes[index + 1] == 10 && bytes[index + 2] == 13 && bytes[index + 3] == 10 {
@@ -115,7 +135,7 @@ enum ResponseParser {
     }
 
     /// The body of a chunked message starting at `start`, or nil while incomplete.
-    private static func dechunk(_ bytes: [UInt8], from start: Int) throws(MalformedResponse) -> [UInt8]? {
+    private static func dechunk(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) throws(MalformedResponse) -> [UInt8]? {
         var body: [UInt8] = []
         var offset = start
         while true {
@@ -139,7 +159,7 @@ enum ResponseParser {
         }
     }
 
-    private static func lineEnd(_ bytes: [UInt8], from start: Int) -> Int? {
+    private static func lineEnd(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
         var index = start
         while index + 1 < bytes.count {
             if bytes[index] == 13 && bytes[index + 1] == 10 { return index }

@@ -93,7 +93,7 @@ public struct SocketTransport: ClientTransport {
     /// - Parameter cancellable: Whether cancelling the task ends the exchange
     ///   (only `deadline` does otherwise).
     /// - Throws: ``TransportFailure``, or `CancellationError`.
-    func exchange(
+    nonisolated(nonsending) func exchange(
         _ message: [UInt8], with target: Target, deadline: ContinuousClock.Instant?, cancellable: Bool = true
     ) async throws -> RawResponse {
         do {
