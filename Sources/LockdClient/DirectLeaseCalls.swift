@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import OpenAPIRuntime
+import Synchronization
 
 /// Acquire, renew and release — the calls a lock cycle makes — sent straight
 /// over ``SocketTransport``, as the very requests the generated client sends,
@@ -26,6 +27,8 @@ final class DirectLeaseCalls: Sendable {
     /// `Authorization: Bearer SECRET\r\n` as ``BearerToken`` sets it, or nothing.
     private let authorizationField: [UInt8]
     private let coder: JSONCoder
+    /// The target's connection pool, once looked up (a lookup hashes the host on every request).
+    private let pool = Mutex<ConnectionPool?>(nil)
 
     /// Direct calls over `transport` to `serverURL`, or nil when the URL is not one it can serve
     /// (the generated client then reports that).
@@ -41,10 +44,13 @@ final class DirectLeaseCalls: Sendable {
         self.coder = JSONCoder(configuration)
     }
 
-    nonisolated(nonsending) func acquireLock(_ name: String, _ request: Components.Schemas.AcquireRequest) async throws -> Operations.AcquireLock.Output {
+    /// `deadline` bounds each call's exchange (the generated client's calls take it from ``RequestDeadline``).
+    nonisolated(nonsending) func acquireLock(
+        _ name: String, _ request: Components.Schemas.AcquireRequest, until deadline: ContinuousClock.Instant
+    ) async throws -> Operations.AcquireLock.Output {
         // Made only when needed: its default `Accept` values cost a few µs per request.
         func input() -> Operations.AcquireLock.Input { .init(path: .init(name: name), body: .json(request)) }
-        let raw = try await send(input, Operations.AcquireLock.id) { try acquireMessage(name, request) }
+        let raw = try await send(input, Operations.AcquireLock.id, until: deadline) { try acquireMessage(name, request) }
         switch raw.status {
         case 201: if let lease = lease(raw) { return .created(.init(body: .json(lease))) }
         case 200: if let lease = lease(raw) { return .ok(.init(body: .json(lease))) }
@@ -53,19 +59,23 @@ final class DirectLeaseCalls: Sendable {
         return try await replay(raw).acquireLock(input())
     }
 
-    nonisolated(nonsending) func renewLock(_ name: String, token: String, _ request: Components.Schemas.RenewRequest) async throws -> Operations.RenewLock.Output {
+    nonisolated(nonsending) func renewLock(
+        _ name: String, token: String, _ request: Components.Schemas.RenewRequest, until deadline: ContinuousClock.Instant
+    ) async throws -> Operations.RenewLock.Output {
         func input() -> Operations.RenewLock.Input { .init(path: .init(name: name), headers: .init(lockToken: token), body: .json(request)) }
-        let raw = try await send(input, Operations.RenewLock.id) { try renewMessage(name, token: token, request) }
+        let raw = try await send(input, Operations.RenewLock.id, until: deadline) { try renewMessage(name, token: token, request) }
         if raw.status == 200, let lease = lease(raw) { return .ok(.init(body: .json(lease))) }
         return try await replay(raw).renewLock(input())
     }
 
-    nonisolated(nonsending) func releaseLock(_ name: String, token: String) async throws -> Operations.ReleaseLock.Output {
+    nonisolated(nonsending) func releaseLock(
+        _ name: String, token: String, until deadline: ContinuousClock.Instant
+    ) async throws -> Operations.ReleaseLock.Output {
         func input() -> Operations.ReleaseLock.Input { .init(path: .init(name: name), headers: .init(lockToken: token)) }
         // Not cancellable: a cancelled caller still gives the lock back (withLock
         // releases in the cancelled task itself), and a release cut off half-way
         // could have gone through unseen.
-        let raw = try await send(input, Operations.ReleaseLock.id, cancellable: false) { releaseMessage(name, token: token) }
+        let raw = try await send(input, Operations.ReleaseLock.id, until: deadline, cancellable: false) { releaseMessage(name, token: token) }
         if raw.status == 204 { return .noContent(.init()) }
         return try await replay(raw).releaseLock(input())
     }
@@ -131,7 +141,8 @@ final class DirectLeaseCalls: Sendable {
 
     /// Sends the request `message` makes; failures are reported as the generated client reports them.
     private nonisolated(nonsending) func send(
-        _ input: () -> some Sendable, _ operationID: String, cancellable: Bool = true, _ message: () throws -> [UInt8]
+        _ input: () -> some Sendable, _ operationID: String, until deadline: ContinuousClock.Instant, cancellable: Bool = true,
+        _ message: () throws -> [UInt8]
     ) async throws -> RawResponse {
         let bytes: [UInt8]
         do {
@@ -140,13 +151,21 @@ final class DirectLeaseCalls: Sendable {
             throw ClientError(operationID: operationID, operationInput: input(), causeDescription: "Unknown", underlyingError: error)
         }
         do {
-            return try await transport.exchange(bytes, with: target, deadline: RequestDeadline.current, cancellable: cancellable)
+            return try await transport.exchange(bytes, on: try connectionPool(), deadline: deadline, cancellable: cancellable)
         } catch {
             throw ClientError(
                 operationID: operationID, operationInput: input(), baseURL: serverURL,
                 causeDescription: "Transport threw an error.", underlyingError: error
             )
         }
+    }
+
+    /// The target's pool, looked up once.
+    private func connectionPool() throws -> ConnectionPool {
+        if let pool = pool.withLock({ $0 }) { return pool }
+        let found = try transport.pool(for: target)
+        pool.withLock { $0 = found }
+        return found
     }
 
     /// A path parameter or header value as the generated client's URI coder writes it
@@ -204,11 +223,13 @@ final class DirectLeaseCalls: Sendable {
     /// requires: no `Content-Type`, or `application/json`) and decodes; else nil.
     private func lease(_ raw: RawResponse) -> Components.Schemas.Lease? {
         // Compared byte by byte: lowercasing and walking Characters cost more than reading the lease.
-        if let field = raw.fields.first(where: { Self.equalIgnoringASCIICase($0.name.utf8, "content-type") }) {
-            var mediaType = field.value.utf8.prefix { $0 != UInt8(ascii: ";") }
+        let json = raw.withValue(of: "content-type") { value in
+            guard let value else { return true }
+            var mediaType = value.prefix { $0 != UInt8(ascii: ";") }
             while let last = mediaType.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") { mediaType = mediaType.dropLast() }
-            guard Self.equalIgnoringASCIICase(mediaType, "application/json") else { return nil }
+            return Self.equalIgnoringASCIICase(mediaType, "application/json")
         }
+        guard json else { return nil }
         return LeaseCallJSON.lease(raw.body, dates: configuration.dateTranscoder)
             ?? (try? coder.decode(Components.Schemas.Lease.self, from: raw.body))
     }

@@ -31,10 +31,14 @@ struct RemoteLocks: Sendable {
         _ request: Components.Schemas.AcquireRequest,
         wait: Duration
     ) async throws -> Components.Schemas.Lease {
-        let direct = wait > .zero ? self.direct?.waiting : self.direct?.prompt
-        let output = try await perform(on: wait > .zero ? waiting : prompt, until: .now + wait + timeout) {
-            if let direct { return try await direct.acquireLock(name, request) }
-            return try await $0.acquireLock(path: .init(name: name), body: .json(request))
+        let deadline = ContinuousClock.now + wait + timeout
+        let output: Operations.AcquireLock.Output
+        if let direct = wait > .zero ? self.direct?.waiting : self.direct?.prompt {
+            output = try await performDirect { try await direct.acquireLock(name, request, until: deadline) }
+        } else {
+            output = try await perform(on: wait > .zero ? waiting : prompt, until: deadline) {
+                try await $0.acquireLock(path: .init(name: name), body: .json(request))
+            }
         }
         switch output {
         case .created(let response): return try response.body.json
@@ -58,10 +62,13 @@ struct RemoteLocks: Sendable {
         until deadline: ContinuousClock.Instant
     ) async throws -> Components.Schemas.Lease {
         let body = Components.Schemas.RenewRequest(ttlMs: ttl?.wholeMilliseconds, durability: durability)
-        let direct = self.direct?.prompt
-        let output = try await perform(until: deadline) {
-            if let direct { return try await direct.renewLock(name, token: token, body) }
-            return try await $0.renewLock(path: .init(name: name), headers: .init(lockToken: token), body: .json(body))
+        let output: Operations.RenewLock.Output
+        if let direct = self.direct?.prompt {
+            output = try await performDirect { try await direct.renewLock(name, token: token, body, until: deadline) }
+        } else {
+            output = try await perform(until: deadline) {
+                try await $0.renewLock(path: .init(name: name), headers: .init(lockToken: token), body: .json(body))
+            }
         }
         switch output {
         case .ok(let response): return try response.body.json
@@ -78,10 +85,13 @@ struct RemoteLocks: Sendable {
     /// Releases the lease `token` holds; throws ``LockError/leaseLost`` if it holds none.
     /// `deadline` bounds the request.
     nonisolated(nonsending) func release(_ name: String, token: String, until deadline: ContinuousClock.Instant) async throws {
-        let direct = self.direct?.prompt
-        let output = try await perform(until: deadline) {
-            if let direct { return try await direct.releaseLock(name, token: token) }
-            return try await $0.releaseLock(path: .init(name: name), headers: .init(lockToken: token))
+        let output: Operations.ReleaseLock.Output
+        if let direct = self.direct?.prompt {
+            output = try await performDirect { try await direct.releaseLock(name, token: token, until: deadline) }
+        } else {
+            output = try await perform(until: deadline) {
+                try await $0.releaseLock(path: .init(name: name), headers: .init(lockToken: token))
+            }
         }
         switch output {
         case .noContent: return
@@ -221,6 +231,23 @@ struct RemoteLocks: Sendable {
     /// Whether the current task's executor preference is `executor` already.
     private static func currentTaskPrefers(_ executor: EventLoop) -> Bool {
         withUnsafeCurrentTask { $0?.unownedTaskExecutor == executor.asUnownedTaskExecutor() }
+    }
+
+    /// Runs one of ``DirectLeaseCalls``' calls (which bound their exchange by their
+    /// deadline themselves: no task-local) on the transport's loop, turning the
+    /// generated client's errors into ``LockError`` as ``perform(on:until:_:)`` does.
+    private nonisolated(nonsending) func performDirect<Output: Sendable>(
+        _ call: nonisolated(nonsending) @Sendable () async throws -> Output
+    ) async throws -> Output {
+        do {
+            // withLock's cycle already prefers the loop: no preference pushed again per request.
+            if let executor, !Self.currentTaskPrefers(executor) {
+                return try await withTaskExecutorPreference(executor) { try await call() }
+            }
+            return try await call()
+        } catch let error as ClientError {
+            throw LockError.from(error)
+        }
     }
 
     /// Runs one generated call under `deadline`, turning the generated client's

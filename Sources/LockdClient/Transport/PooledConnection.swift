@@ -33,7 +33,7 @@ final class PooledConnection: StreamSocketDelegate, @unchecked Sendable {
     /// An exchange cancelled before it began on the loop.
     private var cancelledEarly = 0
     private var received: [UInt8] = []
-    private var pending: CheckedContinuation<RawResponse, any Error>?
+    private var pending: UnsafeContinuation<RawResponse, any Error>?
     /// Ends the exchange under way at its deadline.
     private var deadlineTimer: TimerID?
     /// False once the connection closed, was cancelled or the server said `Connection: close`.
@@ -57,11 +57,13 @@ final class PooledConnection: StreamSocketDelegate, @unchecked Sendable {
     /// - Throws: ``ConnectionFailure``, or `CancellationError`.
     nonisolated(nonsending) func exchange(_ request: [UInt8], deadline: ContinuousClock.Instant?, cancellable: Bool = true) async throws -> RawResponse {
         let number = exchanges.add(1, ordering: .relaxed).newValue
+        // Unsafe (no checking box allocated per exchange): `pending` holds the
+        // continuation until `finish` resumes it, once, and clears it.
         guard cancellable else {
-            return try await withCheckedThrowingContinuation { start(number, request, deadline, $0) }
+            return try await withUnsafeThrowingContinuation { start(number, request, deadline, $0) }
         }
         return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { start(number, request, deadline, $0) }
+            try await withUnsafeThrowingContinuation { start(number, request, deadline, $0) }
         } onCancel: {
             loop.execute { self.cancel(number) }
         }
@@ -79,7 +81,7 @@ final class PooledConnection: StreamSocketDelegate, @unchecked Sendable {
         _ number: Int,
         _ request: [UInt8],
         _ deadline: ContinuousClock.Instant?,
-        _ continuation: CheckedContinuation<RawResponse, any Error>
+        _ continuation: UnsafeContinuation<RawResponse, any Error>
     ) {
         if loop.inEventLoop {
             begin(number, request, deadline, continuation)
@@ -94,7 +96,7 @@ final class PooledConnection: StreamSocketDelegate, @unchecked Sendable {
         _ number: Int,
         _ request: [UInt8],
         _ deadline: ContinuousClock.Instant?,
-        _ continuation: CheckedContinuation<RawResponse, any Error>
+        _ continuation: UnsafeContinuation<RawResponse, any Error>
     ) {
         current = number
         guard cancelledEarly != number else {
