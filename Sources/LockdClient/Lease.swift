@@ -140,8 +140,8 @@ public final class Lease: Sendable {
         try await releaseOnCallersExecutor()
     }
 
-    /// ``release()``'s work, on the caller's executor: `withLock` releases from
-    /// its cycle without a hop.
+    /// ``release()``'s work, on the caller's executor: `withLock` releases without
+    /// a hop in and out.
     nonisolated(nonsending) func releaseOnCallersExecutor() async throws {
         let before = update { $0.beginRelease() }
         stopRenewing()

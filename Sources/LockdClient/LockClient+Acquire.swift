@@ -152,7 +152,7 @@ extension LockClient {
     /// Sends `request` (which carries the client-made token) until lockd grants it,
     /// the plan gives up, or the task is cancelled. Every public acquire ends here,
     /// so that a new acquire field is set once, in the request. Runs on the
-    /// caller's executor (`withLock`'s cycle prefers the transport's loop).
+    /// caller's executor, without a hop in and out.
     nonisolated(nonsending) func acquire(
         _ name: String,
         _ request: Components.Schemas.AcquireRequest,

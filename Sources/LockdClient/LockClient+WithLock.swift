@@ -53,40 +53,13 @@ extension LockClient {
         isolation: isolated (any Actor)? = #isolation,
         _ body: (Lease) async throws -> T
     ) async throws -> T {
-        // A nonisolated caller without an executor preference of its own runs the
-        // cycle's steps on the transport's loop, where the answers arrive, and only
-        // the body on the global executor as before: two hops to the global executor
-        // and back per cycle instead of one per request and child task.
-        if isolation == nil, let loop = remote.executor, !Self.taskPrefersAnExecutor {
-            return try await withTaskExecutorPreference(loop) {
-                try await cycle(name, ttl, wait, limit, mode, durability, lockDelay, bodyExecutor: globalConcurrentExecutor, body)
-            }
-        }
-        return try await cycle(name, ttl, wait, limit, mode, durability, lockDelay, bodyExecutor: nil, body)
-    }
-
-    /// Whether the current task has an executor preference (its children inherit it).
-    private static var taskPrefersAnExecutor: Bool {
-        withUnsafeCurrentTask { $0?.unownedTaskExecutor != nil }
-    }
-
-    /// `withLock`'s steps, on the caller's executor (no hop in and out of each
-    /// step); the body runs on the caller's actor, in a task that prefers
-    /// `bodyExecutor` (nil: inherited).
-    private nonisolated(nonsending) func cycle<T>(
-        _ name: String,
-        _ ttl: Duration,
-        _ wait: Duration?,
-        _ limit: Int,
-        _ mode: LockMode,
-        _ durability: Durability?,
-        _ lockDelay: Duration,
-        bodyExecutor: (any TaskExecutor)?,
-        _ body: (Lease) async throws -> T
-    ) async throws -> T {
+        // Every step runs where the caller runs (the requests' answers resume it
+        // there), and the body in a child task that starts at once on the same
+        // thread: no hop to the transport's loop and back for the cycle, nor to
+        // another thread for the body (benchmarks/sdk).
         let request = try acquireRequest(name, ttl: ttl, limit: limit, mode: mode, durability: durability, lockDelay: lockDelay)
         let lease = try await acquire(name, request, wait: wait, autoRenew: true)
-        let outcome = await lease.run(body, on: #isolation, executor: bodyExecutor)
+        let outcome = await lease.run(body, on: isolation)
         // Judged before the release, which may take long enough for the TTL to pass.
         let lostWhileRunning = lease.isLost
         let goneAtRelease = await lease.releaseIgnoringCancellation()
@@ -106,14 +79,22 @@ extension Lease {
     /// directly (``cancelledOnLoss(_:)``): no watcher task beside it.
     func run<T>(
         _ body: (Lease) async throws -> T,
-        on isolation: isolated (any Actor)?,
-        executor: (any TaskExecutor)?
+        on isolation: isolated (any Actor)?
     ) async -> Result<T, any Error> {
         await withoutActuallyEscaping(body) { body in
             let body = Handoff(body)
             return await withTaskGroup(of: Handoff<Result<T, any Error>>.self, isolation: isolation) { group in
-                group.addTask(executorPreference: executor) {
-                    await self.cancelledOnLoss { await Self.run(body, self, on: isolation) }
+                if isolation == nil {
+                    // Starts on this thread, where a nonisolated caller's code runs
+                    // anyway: no other thread woken to run it (and the caller's own
+                    // task not resumed from one afterwards) when the body is quick.
+                    group.addImmediateTask {
+                        await self.cancelledOnLoss { await Self.run(body, self, on: isolation) }
+                    }
+                } else {
+                    group.addTask {
+                        await self.cancelledOnLoss { await Self.run(body, self, on: isolation) }
+                    }
                 }
                 // The one child always reports how the body ended.
                 return await group.next()?.value ?? .failure(CancellationError())

@@ -16,10 +16,12 @@ struct RemoteLocks: Sendable {
     let timeout: Duration
     /// The longest wait one acquire request asks for.
     let waitLimit: WaitLimit
-    /// Where requests run: the thread of ``SocketTransport``'s event loop, so that
-    /// an exchange's answer resumes its task without a hop to another thread;
-    /// `nil` (the global executor) for other transports. Also says whether the
-    /// transport keeps each request's deadline itself (``RequestDeadline``).
+    /// ``SocketTransport``'s event loop, where the generated client's requests run
+    /// (an exchange's answer then resumes its task without a hop to another
+    /// thread) and leases renew; `nil` (the global executor) for other transports.
+    /// Also says whether the transport keeps each request's deadline itself
+    /// (``RequestDeadline``). Acquire, renew and release (``direct``) run on the
+    /// caller's executor.
     var executor: EventLoop? = nil
     /// Acquire, renew and release straight over SocketTransport (for `prompt` and
     /// `waiting`), or nil to send them through the generated client.
@@ -233,17 +235,18 @@ struct RemoteLocks: Sendable {
         withUnsafeCurrentTask { $0?.unownedTaskExecutor == executor.asUnownedTaskExecutor() }
     }
 
-    /// Runs one of ``DirectLeaseCalls``' calls (which bound their exchange by their
-    /// deadline themselves: no task-local) on the transport's loop, turning the
-    /// generated client's errors into ``LockError`` as ``perform(on:until:_:)`` does.
+    /// Runs one of ``DirectLeaseCalls``' calls, turning the generated client's
+    /// errors into ``LockError`` as ``perform(on:until:_:)`` does.
+    ///
+    /// On the caller's executor: the exchange itself runs on the transport's loop,
+    /// and its answer resumes the caller where it runs. (Pushing the loop as the
+    /// task's executor preference around each request cost two task switches and
+    /// a hop back per request; a direct call bounds its exchange by its deadline
+    /// itself, without the ``RequestDeadline`` task-local.)
     private nonisolated(nonsending) func performDirect<Output: Sendable>(
         _ call: nonisolated(nonsending) @Sendable () async throws -> Output
     ) async throws -> Output {
         do {
-            // withLock's cycle already prefers the loop: no preference pushed again per request.
-            if let executor, !Self.currentTaskPrefers(executor) {
-                return try await withTaskExecutorPreference(executor) { try await call() }
-            }
             return try await call()
         } catch let error as ClientError {
             throw LockError.from(error)
@@ -264,7 +267,7 @@ struct RemoteLocks: Sendable {
         do {
             guard let executor else { return try await withDeadline(deadline) { try await call(client) } }
             // SocketTransport: the request runs on its loop, which also keeps the deadline.
-            // withLock's cycle already prefers the loop: no preference pushed again per request.
+            // A task that prefers the loop already (a renewal) pushes no preference again.
             if Self.currentTaskPrefers(executor) {
                 return try await RequestDeadline.$current.withValue(deadline) { try await call(client) }
             }

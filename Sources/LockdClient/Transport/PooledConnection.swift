@@ -76,7 +76,7 @@ final class PooledConnection: StreamSocketDelegate, @unchecked Sendable {
     }
 
     /// Begins the exchange on the loop's thread: at once if this is it (a task on
-    /// the loop, as LockClient asks for: no hop).
+    /// the loop: a renewal, a generated call), else as the loop's next job.
     private func start(
         _ number: Int,
         _ request: [UInt8],
