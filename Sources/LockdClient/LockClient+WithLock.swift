@@ -155,8 +155,9 @@ extension Lease {
 /// creates the child task and then only awaits the task group until that child
 /// has finished (task creation and completion order the accesses); the child
 /// runs the body on the caller's own actor (`isolation`), or — for a
-/// nonisolated caller — while the caller is suspended in the group. The result
-/// is read by the caller only after the child returned it.
+/// nonisolated caller — while the caller waits in `addImmediateTask` (the
+/// body's first steps, on the caller's thread) or is suspended in the group.
+/// The result is read by the caller only after the child returned it.
 private struct Handoff<Value>: @unchecked Sendable {
     var value: Value
     init(_ value: Value) { self.value = value }
