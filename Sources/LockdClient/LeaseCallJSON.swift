@@ -212,7 +212,8 @@ enum LeaseCallJSON {
 
         /// A string's bytes, when it has no escapes or control characters.
         private mutating func stringBytes() -> UnsafeBufferPointer<UInt8>? {
-            guard bytes[offset] == UInt8(ascii: "\"") else { return nil }
+            // Checked here: a body may end right after a comma, before the next key.
+            guard offset < bytes.count, bytes[offset] == UInt8(ascii: "\"") else { return nil }
             let start = offset + 1
             var end = start
             while end < bytes.count, bytes[end] != UInt8(ascii: "\"") {

@@ -58,7 +58,11 @@ extension LockClient {
         // thread: no hop to the transport's loop and back for the cycle, nor to
         // another thread for the body (benchmarks/sdk).
         let request = try acquireRequest(name, ttl: ttl, limit: limit, mode: mode, durability: durability, lockDelay: lockDelay)
-        let lease = try await acquire(name, request, wait: wait, autoRenew: true)
+        let lease = if isolation == nil {
+            try await acquire(name, request, wait: wait, autoRenew: true)
+        } else {
+            try await acquireOffTheActor(name, request, wait: wait)
+        }
         let outcome = await lease.run(body, on: isolation)
         // Judged before the release, which may take long enough for the TTL to pass.
         let lostWhileRunning = lease.isLost
@@ -67,6 +71,16 @@ extension LockClient {
         let value = try outcome.get()
         if goneAtRelease { throw LockError.leaseLost }
         return value
+    }
+
+    /// An actor-isolated caller's acquire, off its actor (as every acquire ran
+    /// before): the answer resumes a task that arms the lease's renewal at once,
+    /// even while the actor is busy — on the actor, a lease granted then would
+    /// go unrenewed until the actor is free, and could lapse.
+    @concurrent private func acquireOffTheActor(
+        _ name: String, _ request: Components.Schemas.AcquireRequest, wait: Duration?
+    ) async throws -> Lease {
+        try await acquire(name, request, wait: wait, autoRenew: true)
     }
 }
 
