@@ -8,7 +8,7 @@ import Synchronization
 extension Lease {
     /// Runs `work` in the current task (the body's child task), which a loss of
     /// the lease cancels until `work` returns.
-    func cancelledOnLoss<T>(_ work: () async -> T) async -> T {
+    nonisolated(nonsending) func cancelledOnLoss<T>(_ work: nonisolated(nonsending) () async -> T) async -> T {
         withUnsafeCurrentTask { task in
             if let task { bodyTask.withLock { $0 = BodyTask(task: task) } }
         }

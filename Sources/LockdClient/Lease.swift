@@ -137,6 +137,12 @@ public final class Lease: Sendable {
     ///   given back (lockd no longer knew it); other ``LockError`` cases if lockd
     ///   could not be asked in time — the lease then ends at its TTL.
     public func release() async throws {
+        try await releaseOnCallersExecutor()
+    }
+
+    /// ``release()``'s work, on the caller's executor: `withLock` releases without
+    /// a hop in and out.
+    nonisolated(nonsending) func releaseOnCallersExecutor() async throws {
         let before = update { $0.beginRelease() }
         stopRenewing()
         switch before {
@@ -181,7 +187,7 @@ public final class Lease: Sendable {
     }
 
     /// One renewal request, bounded by `deadline`.
-    func renewOnce(ttl: Duration?, durability: Components.Schemas.Durability? = nil, until deadline: ContinuousClock.Instant) async throws {
+    nonisolated(nonsending) func renewOnce(ttl: Duration?, durability: Components.Schemas.Durability? = nil, until deadline: ContinuousClock.Instant) async throws {
         guard phase == .held else { throw LockError.leaseLost }
         let sentAt = ContinuousClock.now
         let wire: Components.Schemas.Lease

@@ -127,9 +127,18 @@ extension LockClient {
         durability: Durability? = nil,
         lockDelay: Duration = .zero
     ) async throws -> Lease {
+        let request = try acquireRequest(name, ttl: ttl, limit: limit, mode: mode, durability: durability, lockDelay: lockDelay)
+        return try await acquire(name, request, wait: wait, autoRenew: autoRenew)
+    }
+
+    /// The acquire request for these arguments, with a fresh client-made token;
+    /// throws ``LockError/invalidRequest(detail:)`` for a bad name.
+    func acquireRequest(
+        _ name: String, ttl: Duration, limit: Int, mode: LockMode, durability: Durability?, lockDelay: Duration
+    ) throws -> Components.Schemas.AcquireRequest {
         try LockName.validate(name)
         // The defaults go unsent, so that a lockd that predates them is asked nothing new.
-        let request = Components.Schemas.AcquireRequest(
+        return Components.Schemas.AcquireRequest(
             ttlMs: ttl.wholeMilliseconds,
             owner: owner,
             token: LeaseToken.random(),
@@ -138,13 +147,13 @@ extension LockClient {
             durability: durability?.wire,
             lockDelayMs: lockDelay == .zero ? nil : lockDelay.wholeMilliseconds
         )
-        return try await acquire(name, request, wait: wait, autoRenew: autoRenew)
     }
 
     /// Sends `request` (which carries the client-made token) until lockd grants it,
     /// the plan gives up, or the task is cancelled. Every public acquire ends here,
-    /// so that a new acquire field is set once, in the request.
-    func acquire(
+    /// so that a new acquire field is set once, in the request. Runs on the
+    /// caller's executor, without a hop in and out.
+    nonisolated(nonsending) func acquire(
         _ name: String,
         _ request: Components.Schemas.AcquireRequest,
         wait: Duration?,

@@ -53,38 +53,17 @@ extension LockClient {
         isolation: isolated (any Actor)? = #isolation,
         _ body: (Lease) async throws -> T
     ) async throws -> T {
-        // A nonisolated caller without an executor preference of its own runs the
-        // cycle's steps on the transport's loop, where the answers arrive, and only
-        // the body on the global executor as before: two hops to the global executor
-        // and back per cycle instead of one per request and child task.
-        if isolation == nil, let loop = remote.executor, !Self.taskPrefersAnExecutor {
-            return try await withTaskExecutorPreference(loop) {
-                try await cycle(name, ttl, wait, limit, mode, durability, lockDelay, bodyExecutor: globalConcurrentExecutor, isolation: nil, body)
-            }
+        // Every step runs where the caller runs (the requests' answers resume it
+        // there), and the body in a child task that starts at once on the same
+        // thread: no hop to the transport's loop and back for the cycle, nor to
+        // another thread for the body (benchmarks/sdk).
+        let request = try acquireRequest(name, ttl: ttl, limit: limit, mode: mode, durability: durability, lockDelay: lockDelay)
+        let lease = if isolation == nil {
+            try await acquire(name, request, wait: wait, autoRenew: true)
+        } else {
+            try await acquireOffTheActor(name, request, wait: wait)
         }
-        return try await cycle(name, ttl, wait, limit, mode, durability, lockDelay, bodyExecutor: nil, isolation: isolation, body)
-    }
-
-    /// Whether the current task has an executor preference (its children inherit it).
-    private static var taskPrefersAnExecutor: Bool {
-        withUnsafeCurrentTask { $0?.unownedTaskExecutor != nil }
-    }
-
-    /// `withLock`'s steps; `bodyExecutor` is the body's task's preference (nil: inherited).
-    private func cycle<T>(
-        _ name: String,
-        _ ttl: Duration,
-        _ wait: Duration?,
-        _ limit: Int,
-        _ mode: LockMode,
-        _ durability: Durability?,
-        _ lockDelay: Duration,
-        bodyExecutor: (any TaskExecutor)?,
-        isolation: isolated (any Actor)?,
-        _ body: (Lease) async throws -> T
-    ) async throws -> T {
-        let lease = try await acquire(name, ttl: ttl, wait: wait, limit: limit, mode: mode, durability: durability, lockDelay: lockDelay)
-        let outcome = await lease.run(body, on: isolation, executor: bodyExecutor)
+        let outcome = await lease.run(body, on: isolation)
         // Judged before the release, which may take long enough for the TTL to pass.
         let lostWhileRunning = lease.isLost
         let goneAtRelease = await lease.releaseIgnoringCancellation()
@@ -92,6 +71,16 @@ extension LockClient {
         let value = try outcome.get()
         if goneAtRelease { throw LockError.leaseLost }
         return value
+    }
+
+    /// An actor-isolated caller's acquire, off its actor (as every acquire ran
+    /// before): the answer resumes a task that arms the lease's renewal at once,
+    /// even while the actor is busy — on the actor, a lease granted then would
+    /// go unrenewed until the actor is free, and could lapse.
+    @concurrent private func acquireOffTheActor(
+        _ name: String, _ request: Components.Schemas.AcquireRequest, wait: Duration?
+    ) async throws -> Lease {
+        try await acquire(name, request, wait: wait, autoRenew: true)
     }
 }
 
@@ -104,14 +93,22 @@ extension Lease {
     /// directly (``cancelledOnLoss(_:)``): no watcher task beside it.
     func run<T>(
         _ body: (Lease) async throws -> T,
-        on isolation: isolated (any Actor)?,
-        executor: (any TaskExecutor)?
+        on isolation: isolated (any Actor)?
     ) async -> Result<T, any Error> {
         await withoutActuallyEscaping(body) { body in
             let body = Handoff(body)
             return await withTaskGroup(of: Handoff<Result<T, any Error>>.self, isolation: isolation) { group in
-                group.addTask(executorPreference: executor) {
-                    await self.cancelledOnLoss { await Self.run(body, self, on: isolation) }
+                if isolation == nil {
+                    // Starts on this thread, where a nonisolated caller's code runs
+                    // anyway: no other thread woken to run it (and the caller's own
+                    // task not resumed from one afterwards) when the body is quick.
+                    group.addImmediateTask {
+                        await self.cancelledOnLoss { await Self.run(body, self, on: isolation) }
+                    }
+                } else {
+                    group.addTask {
+                        await self.cancelledOnLoss { await Self.run(body, self, on: isolation) }
+                    }
                 }
                 // The one child always reports how the body ended.
                 return await group.next()?.value ?? .failure(CancellationError())
@@ -135,13 +132,13 @@ extension Lease {
     /// Releases even when the calling task is cancelled; other failures leave the
     /// lease to end at its TTL.
     /// - Returns: Whether lockd answered that the lease was already gone.
-    func releaseIgnoringCancellation() async -> Bool {
+    nonisolated(nonsending) func releaseIgnoringCancellation() async -> Bool {
         // Over SocketTransport the release's exchange ignores cancellation: it runs
         // in this task, without a task of its own, unless a retry's wait is cut
         // short by a cancellation — then a task takes the release up again.
         if remote.direct != nil {
             do {
-                try await release()
+                try await releaseOnCallersExecutor()
                 return false
             } catch LockError.leaseLost {
                 return true
@@ -172,8 +169,9 @@ extension Lease {
 /// creates the child task and then only awaits the task group until that child
 /// has finished (task creation and completion order the accesses); the child
 /// runs the body on the caller's own actor (`isolation`), or — for a
-/// nonisolated caller — while the caller is suspended in the group. The result
-/// is read by the caller only after the child returned it.
+/// nonisolated caller — while the caller waits in `addImmediateTask` (the
+/// body's first steps, on the caller's thread) or is suspended in the group.
+/// The result is read by the caller only after the child returned it.
 private struct Handoff<Value>: @unchecked Sendable {
     var value: Value
     init(_ value: Value) { self.value = value }

@@ -16,25 +16,31 @@ struct RemoteLocks: Sendable {
     let timeout: Duration
     /// The longest wait one acquire request asks for.
     let waitLimit: WaitLimit
-    /// Where requests run: the thread of ``SocketTransport``'s event loop, so that
-    /// an exchange's answer resumes its task without a hop to another thread;
-    /// `nil` (the global executor) for other transports. Also says whether the
-    /// transport keeps each request's deadline itself (``RequestDeadline``).
+    /// ``SocketTransport``'s event loop, where the generated client's requests run
+    /// (an exchange's answer then resumes its task without a hop to another
+    /// thread) and leases renew; `nil` (the global executor) for other transports.
+    /// Also says whether the transport keeps each request's deadline itself
+    /// (``RequestDeadline``). Acquire, renew and release (``direct``) run on the
+    /// caller's executor.
     var executor: EventLoop? = nil
     /// Acquire, renew and release straight over SocketTransport (for `prompt` and
     /// `waiting`), or nil to send them through the generated client.
     var direct: (prompt: DirectLeaseCalls, waiting: DirectLeaseCalls)? = nil
 
     /// A granted lease, exactly as lockd sent it (`201`, or `200` for a retried acquire).
-    func acquire(
+    nonisolated(nonsending) func acquire(
         _ name: String,
         _ request: Components.Schemas.AcquireRequest,
         wait: Duration
     ) async throws -> Components.Schemas.Lease {
-        let direct = wait > .zero ? self.direct?.waiting : self.direct?.prompt
-        let output = try await perform(on: wait > .zero ? waiting : prompt, until: .now + wait + timeout) {
-            if let direct { return try await direct.acquireLock(name, request) }
-            return try await $0.acquireLock(path: .init(name: name), body: .json(request))
+        let deadline = ContinuousClock.now + wait + timeout
+        let output: Operations.AcquireLock.Output
+        if let direct = wait > .zero ? self.direct?.waiting : self.direct?.prompt {
+            output = try await performDirect { try await direct.acquireLock(name, request, until: deadline) }
+        } else {
+            output = try await perform(on: wait > .zero ? waiting : prompt, until: deadline) {
+                try await $0.acquireLock(path: .init(name: name), body: .json(request))
+            }
         }
         switch output {
         case .created(let response): return try response.body.json
@@ -50,7 +56,7 @@ struct RemoteLocks: Sendable {
     }
 
     /// The renewed lease; `deadline` bounds the request.
-    func renew(
+    nonisolated(nonsending) func renew(
         _ name: String,
         token: String,
         ttl: Duration?,
@@ -58,10 +64,13 @@ struct RemoteLocks: Sendable {
         until deadline: ContinuousClock.Instant
     ) async throws -> Components.Schemas.Lease {
         let body = Components.Schemas.RenewRequest(ttlMs: ttl?.wholeMilliseconds, durability: durability)
-        let direct = self.direct?.prompt
-        let output = try await perform(until: deadline) {
-            if let direct { return try await direct.renewLock(name, token: token, body) }
-            return try await $0.renewLock(path: .init(name: name), headers: .init(lockToken: token), body: .json(body))
+        let output: Operations.RenewLock.Output
+        if let direct = self.direct?.prompt {
+            output = try await performDirect { try await direct.renewLock(name, token: token, body, until: deadline) }
+        } else {
+            output = try await perform(until: deadline) {
+                try await $0.renewLock(path: .init(name: name), headers: .init(lockToken: token), body: .json(body))
+            }
         }
         switch output {
         case .ok(let response): return try response.body.json
@@ -77,11 +86,14 @@ struct RemoteLocks: Sendable {
 
     /// Releases the lease `token` holds; throws ``LockError/leaseLost`` if it holds none.
     /// `deadline` bounds the request.
-    func release(_ name: String, token: String, until deadline: ContinuousClock.Instant) async throws {
-        let direct = self.direct?.prompt
-        let output = try await perform(until: deadline) {
-            if let direct { return try await direct.releaseLock(name, token: token) }
-            return try await $0.releaseLock(path: .init(name: name), headers: .init(lockToken: token))
+    nonisolated(nonsending) func release(_ name: String, token: String, until deadline: ContinuousClock.Instant) async throws {
+        let output: Operations.ReleaseLock.Output
+        if let direct = self.direct?.prompt {
+            output = try await performDirect { try await direct.releaseLock(name, token: token, until: deadline) }
+        } else {
+            output = try await perform(until: deadline) {
+                try await $0.releaseLock(path: .init(name: name), headers: .init(lockToken: token))
+            }
         }
         switch output {
         case .noContent: return
@@ -200,9 +212,9 @@ struct RemoteLocks: Sendable {
     /// honouring `Retry-After`) and tries again, the last time at `deadline`.
     ///
     /// - Parameter attempt: One try; gets the deadline to bound its request by.
-    func retrying<Output>(
+    nonisolated(nonsending) func retrying<Output>(
         until deadline: ContinuousClock.Instant,
-        _ attempt: (ContinuousClock.Instant) async throws -> Output
+        _ attempt: nonisolated(nonsending) (ContinuousClock.Instant) async throws -> Output
     ) async throws -> Output {
         var backoff = Backoff()
         var cause: LockError?
@@ -223,21 +235,39 @@ struct RemoteLocks: Sendable {
         withUnsafeCurrentTask { $0?.unownedTaskExecutor == executor.asUnownedTaskExecutor() }
     }
 
+    /// Runs one of ``DirectLeaseCalls``' calls, turning the generated client's
+    /// errors into ``LockError`` as ``perform(on:until:_:)`` does.
+    ///
+    /// On the caller's executor: the exchange itself runs on the transport's loop,
+    /// and its answer resumes the caller where it runs. (Pushing the loop as the
+    /// task's executor preference around each request cost two task switches and
+    /// a hop back per request; a direct call bounds its exchange by its deadline
+    /// itself, without the ``RequestDeadline`` task-local.)
+    private nonisolated(nonsending) func performDirect<Output: Sendable>(
+        _ call: nonisolated(nonsending) @Sendable () async throws -> Output
+    ) async throws -> Output {
+        do {
+            return try await call()
+        } catch let error as ClientError {
+            throw LockError.from(error)
+        }
+    }
+
     /// Runs one generated call under `deadline`, turning the generated client's
     /// errors into ``LockError`` (or `CancellationError`).
     ///
     /// The generated `ClientError` is never passed on: its description prints the
     /// request's headers, which carry the lease token.
-    private func perform<Output: Sendable>(
+    private nonisolated(nonsending) func perform<Output: Sendable>(
         on client: Client? = nil,
         until deadline: ContinuousClock.Instant,
-        _ call: @escaping @Sendable (Client) async throws -> Output
+        _ call: nonisolated(nonsending) @escaping @Sendable (Client) async throws -> Output
     ) async throws -> Output {
         let client = client ?? prompt
         do {
             guard let executor else { return try await withDeadline(deadline) { try await call(client) } }
             // SocketTransport: the request runs on its loop, which also keeps the deadline.
-            // withLock's cycle already prefers the loop: no preference pushed again per request.
+            // A task that prefers the loop already (a renewal) pushes no preference again.
             if Self.currentTaskPrefers(executor) {
                 return try await RequestDeadline.$current.withValue(deadline) { try await call(client) }
             }

@@ -93,6 +93,16 @@ import Testing
         #expect(LeaseCallJSON.lease(Array(text.utf8), dates: Self.transcoder) == nil)
     }
 
+    /// A body that ends right after a member's comma is refused without being
+    /// read past its end (`nextKey` reads the next key's quote unchecked).
+    @Test func aBodyEndingAfterACommaIsNotReadPastItsEnd() async {
+        await #expect(processExitsWith: .success) {
+            for text in [#"{"name":"a","#, #"{"fence":1,"#, #"{"name":"a", "#] {
+                _ = LeaseCallJSON.lease(Array(text.utf8), dates: RFC3339DateTranscoder())
+            }
+        }
+    }
+
     @Test func invalidUTF8IsLeftToJSONDecoder() {
         var bytes = Array(Self.plainLeases[1].utf8)
         bytes[10] = 0xFF  // inside the name's string

@@ -256,15 +256,17 @@ def write_report(args, results, loads, generated):
                  "the response parser's string handling. The SDK now sends acquire, renew and release itself over "
                  "`SocketTransport` (the generated client's exact requests; any answer but the expected success is read "
                  "by the generated client), writes the acquire's body and reads the granted lease byte by byte "
-                 "(`LeaseCallJSON`; JSONEncoder/JSONDecoder take whatever it leaves), runs a nonisolated caller's whole "
-                 "`withLock` cycle on the transport's loop with only the body on the global executor (two hops to the "
-                 "global executor per cycle: each wakes a dispatch worker), and waits for a lease's first renewal on a "
-                 "timer of that loop (the renewal task starts only when it is due). A cycle makes one task: the body's "
-                 "child task, which a loss of the lease cancels directly (no watcher task), and the release runs in the "
-                 "caller's task (its exchange ignores cancellation). What remains is the kernel's loopback send, the two "
-                 "hops and their context switches, Swift's task machinery (every `await` across executors looks up the "
-                 "task's executor preference under a lock), the response parser and the timestamp's ISO 8601 parse; "
-                 "`instructions.sh` counts the client's instructions per cycle under callgrind, free of the machine's load.")
+                 "(`LeaseCallJSON`; JSONEncoder/JSONDecoder take whatever it leaves), runs every step of `withLock` "
+                 "where its caller runs (the exchanges on the transport's loop, their answers resuming the caller; the "
+                 "request path's async functions `nonisolated(nonsending)`, so they switch no executor), runs a "
+                 "nonisolated caller's body in a child task started at once on the caller's thread (no other thread "
+                 "woken for it), and waits for a lease's first renewal on a timer of the loop (the renewal task starts "
+                 "only when it is due). A cycle makes one task: the body's child task, which a loss of the lease cancels "
+                 "directly (no watcher task), and the release runs in the caller's task (its exchange ignores "
+                 "cancellation). What remains is the kernel's loopback sends and the wake-ups between the loop and the "
+                 "caller's threads, Swift's task machinery (task allocation, thread-local look-ups, retain/release, "
+                 "generic metadata of the unspecialised `withLock<T>`), and the lease's JSON; `instructions.sh` counts "
+                 "the client's instructions per cycle under callgrind, free of the machine's load.")
     lines.append("")
     lines.append("## Uncontended acquire → release cycles")
     lines.append("")

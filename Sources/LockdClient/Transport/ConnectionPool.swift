@@ -29,12 +29,18 @@ final class ConnectionPool: Sendable {
     /// blocks, and the caller may be running on the loop, which must go on
     /// serving every other connection meanwhile.
     /// - Throws: ``ConnectionFailure/connect(_:)`` when the host has no address.
-    func checkOut() async throws -> (connection: PooledConnection, reused: Bool) {
-        while let connection = idle.withLock({ $0.popLast() }) {
-            if connection.isUsable { return (connection, true) }
-        }
+    nonisolated(nonsending) func checkOut() async throws -> (connection: PooledConnection, reused: Bool) {
+        if let connection = checkOutIdle() { return (connection, true) }
         let address = try await resolve()
         return (PooledConnection(loop: loop, address: address, tls: tls), false)
+    }
+
+    /// An idle connection, if one is usable: ``checkOut()`` without a suspension.
+    func checkOutIdle() -> PooledConnection? {
+        while let connection = idle.withLock({ $0.popLast() }) {
+            if connection.isUsable { return connection }
+        }
+        return nil
     }
 
     /// Opens a connection of its own for a request whose answer streams

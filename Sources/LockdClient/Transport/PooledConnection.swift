@@ -33,7 +33,7 @@ final class PooledConnection: StreamSocketDelegate, @unchecked Sendable {
     /// An exchange cancelled before it began on the loop.
     private var cancelledEarly = 0
     private var received: [UInt8] = []
-    private var pending: CheckedContinuation<RawResponse, any Error>?
+    private var pending: UnsafeContinuation<RawResponse, any Error>?
     /// Ends the exchange under way at its deadline.
     private var deadlineTimer: TimerID?
     /// False once the connection closed, was cancelled or the server said `Connection: close`.
@@ -55,13 +55,15 @@ final class PooledConnection: StreamSocketDelegate, @unchecked Sendable {
     /// or reaching `deadline`, closes the connection (which is how lockd learns
     /// a waiter gave up); unless not `cancellable`: then only the deadline ends it.
     /// - Throws: ``ConnectionFailure``, or `CancellationError`.
-    func exchange(_ request: [UInt8], deadline: ContinuousClock.Instant?, cancellable: Bool = true) async throws -> RawResponse {
+    nonisolated(nonsending) func exchange(_ request: [UInt8], deadline: ContinuousClock.Instant?, cancellable: Bool = true) async throws -> RawResponse {
         let number = exchanges.add(1, ordering: .relaxed).newValue
+        // Unsafe (no checking box allocated per exchange): `pending` holds the
+        // continuation until `finish` resumes it, once, and clears it.
         guard cancellable else {
-            return try await withCheckedThrowingContinuation { start(number, request, deadline, $0) }
+            return try await withUnsafeThrowingContinuation { start(number, request, deadline, $0) }
         }
         return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { start(number, request, deadline, $0) }
+            try await withUnsafeThrowingContinuation { start(number, request, deadline, $0) }
         } onCancel: {
             loop.execute { self.cancel(number) }
         }
@@ -74,12 +76,12 @@ final class PooledConnection: StreamSocketDelegate, @unchecked Sendable {
     }
 
     /// Begins the exchange on the loop's thread: at once if this is it (a task on
-    /// the loop, as LockClient asks for: no hop).
+    /// the loop: a renewal, a generated call), else as the loop's next job.
     private func start(
         _ number: Int,
         _ request: [UInt8],
         _ deadline: ContinuousClock.Instant?,
-        _ continuation: CheckedContinuation<RawResponse, any Error>
+        _ continuation: UnsafeContinuation<RawResponse, any Error>
     ) {
         if loop.inEventLoop {
             begin(number, request, deadline, continuation)
@@ -94,7 +96,7 @@ final class PooledConnection: StreamSocketDelegate, @unchecked Sendable {
         _ number: Int,
         _ request: [UInt8],
         _ deadline: ContinuousClock.Instant?,
-        _ continuation: CheckedContinuation<RawResponse, any Error>
+        _ continuation: UnsafeContinuation<RawResponse, any Error>
     ) {
         current = number
         guard cancelledEarly != number else {

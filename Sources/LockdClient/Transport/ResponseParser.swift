@@ -1,10 +1,67 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// One HTTP/1.1 response as read off a connection: status, fields, the whole
 /// (de-chunked) body, and whether the connection may carry another request.
+///
+/// The fields stay bytes until asked for: making a string of every name and
+/// value cost more than the rest of reading a lease's answer.
 struct RawResponse: Sendable {
     var status: Int
-    var fields: [(name: String, value: String)]
+    /// The bytes received, shared with the connection's buffer (not copied);
+    /// the fields are `head[fieldLines]`, UTF-8 (checked when read).
+    private var head: [UInt8]
+    /// The field lines: from after the status line's CRLF to the CRLF that ends the last field.
+    private var fieldLines: Range<Int>
     var body: [UInt8]
     var keepAlive: Bool
+
+    init(status: Int, head: [UInt8], fieldLines: Range<Int>, body: [UInt8] = [], keepAlive: Bool) {
+        self.status = status
+        self.head = head
+        self.fieldLines = fieldLines
+        self.body = body
+        self.keepAlive = keepAlive
+    }
+
+    /// The fields in the order they came, names as sent, values without surrounding spaces.
+    var fields: [(name: String, value: String)] {
+        var fields: [(name: String, value: String)] = []
+        forEachField { name, value in
+            fields.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
+            return true
+        }
+        return fields
+    }
+
+    /// Calls `body` with the value of the first field named `lowercaseName`
+    /// (lowercase ASCII) in any case, or with nil when there is none.
+    func withValue<Result>(of lowercaseName: StaticString, _ body: (UnsafeBufferPointer<UInt8>?) -> Result) -> Result {
+        var result: Result?
+        forEachField { name, value in
+            guard ResponseParser.equalIgnoringASCIICase(name, lowercaseName) else { return true }
+            result = body(value)
+            return false
+        }
+        return result ?? body(nil)
+    }
+
+    /// Calls `body` with each field's name and trimmed value until it returns false.
+    private func forEachField(_ body: (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>) -> Bool) {
+        head.withUnsafeBufferPointer { bytes in
+            var lineStart = fieldLines.lowerBound
+            while lineStart < fieldLines.upperBound {
+                let end = ResponseParser.lineEnd(bytes, from: lineStart, before: fieldLines.upperBound) ?? fieldLines.upperBound
+                defer { lineStart = end + 2 }
+                // The parser refused lines without a colon.
+                guard end > lineStart, let (name, value) = ResponseParser.field(bytes, lineStart..<end) else { continue }
+                guard body(name, value) else { return }
+            }
+        }
+    }
 }
 
 /// A response that is not HTTP/1.x, or is larger than the SDK ever expects.
@@ -25,45 +82,45 @@ enum ResponseParser {
     /// The response at the start of `bytes`, or nil while it is incomplete.
     /// - Parameter atEnd: The peer has closed: a body without a length ends here.
     static func parse(_ bytes: [UInt8], atEnd: Bool = false) throws(MalformedResponse) -> RawResponse? {
+        // Read through a buffer pointer: indexing the array and its slices cost
+        // some 6k instructions a response (benchmarks/sdk/instructions.sh).
+        try bytes.withUnsafeBufferPointer { buffer throws(MalformedResponse) in try parse(buffer, whole: bytes, atEnd: atEnd) }
+    }
+
+    private static func parse(_ bytes: UnsafeBufferPointer<UInt8>, whole: [UInt8], atEnd: Bool) throws(MalformedResponse) -> RawResponse? {
         guard let headEnd = endOfHead(bytes) else {
             if bytes.count > maxHeadBytes { throw MalformedResponse(description: "response head too long") }
             return nil
         }
-        guard let statusEnd = lineEnd(bytes, from: 0), statusEnd <= headEnd,
-              let (status, version11) = statusLine(bytes[..<statusEnd])
+        guard let statusEnd = lineEnd(bytes, from: 0, before: headEnd + 2), let (status, version11) = statusLine(bytes[..<statusEnd])
         else { throw MalformedResponse(description: "not an HTTP/1.x status line") }
-        var response = RawResponse(status: status, fields: [], body: [], keepAlive: version11)
+        // One pass for the whole head: ASCII (all lockd sends) is UTF-8 as it is.
+        var high: UInt8 = 0
+        for index in 0..<headEnd { high |= bytes[index] }
+        let ascii = high < 0x80
+        var response = RawResponse(status: status, head: whole, fieldLines: min(statusEnd + 2, headEnd)..<headEnd, keepAlive: version11)
         var length: Int?
         var chunked = false
         var lineStart = statusEnd + 2
         while lineStart < headEnd {
-            let end = lineEnd(bytes, from: lineStart) ?? headEnd
+            let end = lineEnd(bytes, from: lineStart, before: headEnd) ?? headEnd
             defer { lineStart = end + 2 }
             guard end > lineStart else { continue }
-            guard let colon = bytes[lineStart..<end].firstIndex(of: UInt8(ascii: ":")) else {
+            guard let (name, value) = field(bytes, lineStart..<end) else {
                 throw MalformedResponse(description: "header line without a colon")
             }
-            var valueStart = colon + 1
-            var valueEnd = end
-            while valueStart < valueEnd, isSpace(bytes[valueStart]) { valueStart += 1 }
-            while valueEnd > valueStart, isSpace(bytes[valueEnd - 1]) { valueEnd -= 1 }
-            guard let name = String(utf8Validating: bytes[lineStart..<colon]),
-                  let value = String(utf8Validating: bytes[valueStart..<valueEnd])
+            guard ascii || (String(validating: name, as: UTF8.self) != nil && String(validating: value, as: UTF8.self) != nil)
             else { throw MalformedResponse(description: "response head is not UTF-8") }
-            response.fields.append((name, value))
-            switch name.utf8.count {
-            case 14 where name.lowercased() == "content-length":
-                guard let count = Int(value), count >= 0, count <= maxBodyBytes, length == nil || length == count
+            if equalIgnoringASCIICase(name, "content-length") {
+                guard let count = Int(String(decoding: value, as: UTF8.self)), count >= 0, count <= maxBodyBytes, length == nil || length == count
                 else { throw MalformedResponse(description: "bad Content-Length") }
                 length = count
-            case 17 where name.lowercased() == "transfer-encoding":
-                chunked = value.lowercased().hasSuffix("chunked")
-            case 10 where name.lowercased() == "connection":
-                let tokens = value.lowercased()
+            } else if equalIgnoringASCIICase(name, "transfer-encoding") {
+                chunked = String(decoding: value, as: UTF8.self).lowercased().hasSuffix("chunked")
+            } else if equalIgnoringASCIICase(name, "connection") {
+                let tokens = String(decoding: value, as: UTF8.self).lowercased()
                 if tokens.contains("close") { response.keepAlive = false }
                 if tokens.contains("keep-alive") { response.keepAlive = true }
-            default:
-                break
             }
         }
         let bodyStart = headEnd + 4
@@ -87,11 +144,38 @@ enum ResponseParser {
         return response
     }
 
+    /// A field line's name and value (without the spaces around it); nil without a colon.
+    static func field(
+        _ bytes: UnsafeBufferPointer<UInt8>, _ line: Range<Int>
+    ) -> (name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>)? {
+        guard let colon = bytes[line].firstIndex(of: UInt8(ascii: ":")) else { return nil }
+        var valueStart = colon + 1
+        var valueEnd = line.upperBound
+        while valueStart < valueEnd, isSpace(bytes[valueStart]) { valueStart += 1 }
+        while valueEnd > valueStart, isSpace(bytes[valueEnd - 1]) { valueEnd -= 1 }
+        return (UnsafeBufferPointer(rebasing: bytes[line.lowerBound..<colon]), UnsafeBufferPointer(rebasing: bytes[valueStart..<valueEnd]))
+    }
+
+    /// Whether `name` is `lowercase` (lowercase ASCII) in any ASCII case.
+    static func equalIgnoringASCIICase(_ name: UnsafeBufferPointer<UInt8>, _ lowercase: StaticString) -> Bool {
+        guard name.count == lowercase.utf8CodeUnitCount else { return false }
+        let expected = UnsafeBufferPointer(start: lowercase.utf8Start, count: lowercase.utf8CodeUnitCount)
+        for index in 0..<name.count {
+            let byte = name[index]
+            guard (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte) == expected[index] else { return false }
+        }
+        return true
+    }
+
     /// The status code of `HTTP/1.x CODE REASON`, and whether x is 1; nil for anything else.
-    private static func statusLine(_ line: ArraySlice<UInt8>) -> (status: Int, version11: Bool)? {
-        let prefix = "HTTP/1.".utf8
-        guard line.starts(with: prefix), let space = line.firstIndex(of: UInt8(ascii: " ")) else { return nil }
-        let version11 = space - line.startIndex == prefix.count + 1 && line[line.startIndex + prefix.count] == UInt8(ascii: "1")
+    private static func statusLine(_ line: Slice<UnsafeBufferPointer<UInt8>>) -> (status: Int, version11: Bool)? {
+        let prefix: StaticString = "HTTP/1."
+        // memcmp: `starts(with:)` took a generic path (~300 instructions a response).
+        guard line.count >= prefix.utf8CodeUnitCount, let start = line.base.baseAddress,
+            memcmp(start + line.startIndex, prefix.utf8Start, prefix.utf8CodeUnitCount) == 0,
+            let space = line.firstIndex(of: UInt8(ascii: " "))
+        else { return nil }
+        let version11 = space - line.startIndex == prefix.utf8CodeUnitCount + 1 && line[line.startIndex + prefix.utf8CodeUnitCount] == UInt8(ascii: "1")
         let codeEnd = line[(space + 1)...].firstIndex(of: UInt8(ascii: " ")) ?? line.endIndex
         var status = 0
         for byte in line[(space + 1)..<codeEnd] {
@@ -105,17 +189,12 @@ enum ResponseParser {
     private static func isSpace(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
 
     /// Index of the `\r\n\r\n` that ends the head.
-    private static func endOfHead(_ bytes: [UInt8]) -> Int? {
-        guard bytes.count >= 4 else { return nil }
-        for index in 0...(bytes.count - 4)
-        where bytes[index] == 13 && bytes[index + 1] == 10 && bytes[index + 2] == 13 && bytes[index + 3] == 10 {
-            return index
-        }
-        return nil
+    private static func endOfHead(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
+        find("\r\n\r\n", in: bytes, from: 0, before: bytes.count)
     }
 
     /// The body of a chunked message starting at `start`, or nil while incomplete.
-    private static func dechunk(_ bytes: [UInt8], from start: Int) throws(MalformedResponse) -> [UInt8]? {
+    private static func dechunk(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) throws(MalformedResponse) -> [UInt8]? {
         var body: [UInt8] = []
         var offset = start
         while true {
@@ -139,11 +218,22 @@ enum ResponseParser {
         }
     }
 
-    private static func lineEnd(_ bytes: [UInt8], from start: Int) -> Int? {
-        var index = start
-        while index + 1 < bytes.count {
-            if bytes[index] == 13 && bytes[index + 1] == 10 { return index }
-            index += 1
+    /// Index of the first `\r\n` at or after `start` that ends before `end`.
+    static func lineEnd(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int, before end: Int? = nil) -> Int? {
+        find("\r\n", in: bytes, from: start, before: end ?? bytes.count)
+    }
+
+    /// Index of the first `pattern` (which starts with `\r`) in `bytes[start..<end]`:
+    /// `memchr` finds each `\r` (indexing byte by byte cost ~1k instructions a response).
+    private static func find(_ pattern: StaticString, in bytes: UnsafeBufferPointer<UInt8>, from start: Int, before end: Int) -> Int? {
+        guard let base = bytes.baseAddress, end <= bytes.count else { return nil }
+        let count = pattern.utf8CodeUnitCount
+        var offset = start
+        while end - offset >= count {
+            guard let found = memchr(base + offset, Int32(UInt8(ascii: "\r")), end - offset - count + 1) else { return nil }
+            let index = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+            if memcmp(base + index, pattern.utf8Start, count) == 0 { return index }
+            offset = index + 1
         }
         return nil
     }

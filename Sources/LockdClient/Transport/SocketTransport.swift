@@ -93,13 +93,35 @@ public struct SocketTransport: ClientTransport {
     /// - Parameter cancellable: Whether cancelling the task ends the exchange
     ///   (only `deadline` does otherwise).
     /// - Throws: ``TransportFailure``, or `CancellationError`.
-    func exchange(
+    nonisolated(nonsending) func exchange(
         _ message: [UInt8], with target: Target, deadline: ContinuousClock.Instant?, cancellable: Bool = true
     ) async throws -> RawResponse {
+        try await exchange(message, on: try pool(for: target), deadline: deadline, cancellable: cancellable)
+    }
+
+    /// The connection pool for `target`'s server.
+    /// - Throws: ``TransportFailure`` when no loop could start or TLS cannot be set up.
+    func pool(for target: Target) throws -> ConnectionPool {
         do {
-            let pool = try pools.pool(for: target.key)
+            return try pools.pool(for: target.key)
+        } catch let failure as ConnectionFailure {
+            throw Self.transportFailure(failure)
+        }
+    }
+
+    /// ``exchange(_:with:deadline:cancellable:)`` on a pool already looked up.
+    nonisolated(nonsending) func exchange(
+        _ message: [UInt8], on pool: ConnectionPool, deadline: ContinuousClock.Instant?, cancellable: Bool = true
+    ) async throws -> RawResponse {
+        do {
             while true {
-                let (connection, reused) = try await pool.checkOut()
+                let connection: PooledConnection
+                let reused: Bool
+                if let idle = pool.checkOutIdle() {
+                    (connection, reused) = (idle, true)  // without checkOut()'s suspension point
+                } else {
+                    (connection, reused) = try await pool.checkOut()
+                }
                 let response: RawResponse
                 do {
                     response = try await connection.exchange(message, deadline: deadline, cancellable: cancellable)

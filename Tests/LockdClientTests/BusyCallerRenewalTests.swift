@@ -1,0 +1,62 @@
+import Foundation
+import LockdClient
+import LockdTestSupport
+import Synchronization
+import Testing
+
+/// Renewals never depend on the caller's executor being free (issue 21): a
+/// lease granted to an actor's `withLock` while that actor is busy is kept
+/// alive by its renewals until the actor can run the body.
+@Suite("withLock: a busy caller's lease still renews")
+struct BusyCallerRenewalTests {
+    @Test("a lease granted while the calling actor is busy for 2.5 TTLs is renewed meanwhile, and the body runs unharmed")
+    func leaseGrantedToABusyActorRenews() async throws {
+        try await StoreKind.memory.withLockd { lockd async throws in
+            let name = uniqueLockName()
+            let locks = lockd.client()
+            let other = lockd.client()
+            let ttl = Duration.seconds(2)
+            // Held by another client, so that withLock's acquire waits at lockd.
+            let held = try #require(try await other.tryAcquire(name, ttl: .seconds(30)))
+            let caller = Caller()
+            let cycle = Task { try await caller.cycle(locks, name, ttl: ttl) }
+            let queued = try await timeUntil(within: .seconds(10)) { try await other.status(name).waiting == 1 }
+            try #require(queued != nil, "withLock's acquire never queued")
+            // The actor is free while its acquire waits: keep it busy from here.
+            let gate = Gate()
+            let busy = Task { await caller.stayBusy(until: gate) }
+            let entered = await timeUntil(within: .seconds(10)) { gate.entered.load(ordering: .acquiring) }
+            try #require(entered != nil)
+            // The grant goes to withLock's acquire, whose answer now waits for the actor.
+            try await held.release()
+            let start = ContinuousClock.now
+            var lapsed = false
+            while ContinuousClock.now - start < ttl * 5 / 2 {
+                try await Task.sleep(for: .milliseconds(100))
+                if try await other.status(name).isHeld == false { lapsed = true; break }
+            }
+            gate.open.store(true, ordering: .releasing)
+            await busy.value
+            #expect(!lapsed, "the lease was not renewed while its caller's actor was busy: it lapsed at lockd")
+            let outcome = await cycle.result
+            #expect((try? outcome.get()) == "ran", "withLock: \(outcome)")
+        }
+    }
+
+    final class Gate: Sendable {
+        let entered = Atomic<Bool>(false)
+        let open = Atomic<Bool>(false)
+    }
+
+    actor Caller {
+        func cycle(_ locks: LockClient, _ name: String, ttl: Duration) async throws -> String {
+            try await locks.withLock(name, ttl: ttl, wait: .seconds(30)) { _ in "ran" }
+        }
+
+        /// Holds the actor's executor, as a long synchronous stretch of the app's own code would.
+        func stayBusy(until gate: Gate) {
+            gate.entered.store(true, ordering: .releasing)
+            while !gate.open.load(ordering: .acquiring) { usleep(1_000) }
+        }
+    }
+}
