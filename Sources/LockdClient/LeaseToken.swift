@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Lease tokens the client makes itself, so that an acquire can be retried (and
 /// a cancelled one cleaned up) with the same token.
 enum LeaseToken {
@@ -11,14 +5,11 @@ enum LeaseToken {
 
     /// 128 bits from the system CSPRNG, base64url without padding: 22 characters.
     static func random() -> String {
-        // One `getrandom` for all 16 bytes: `SystemRandomNumberGenerator` asks the
-        // kernel once per 8 (a system call of ~1 µs each, on every acquire). No pool
-        // kept across calls: a process that forks would hand its children the same bytes.
-        var words: (UInt64, UInt64) = (0, 0)
-        withUnsafeMutableBytes(of: &words) { bytes in
-            if let start = bytes.baseAddress { arc4random_buf(start, bytes.count) }
-        }
-        let (high, low) = words
+        // (Not `arc4random_buf`, one system call instead of two: glibc has it
+        // only since 2.36, and the SDK builds on older Linux systems too.)
+        var generator = SystemRandomNumberGenerator()
+        let high = generator.next() as UInt64
+        let low = generator.next() as UInt64
         return String(unsafeUninitializedCapacity: 22) { text in
             // 21 characters of 6 bits each take 126 bits; the last takes the remaining 2, shifted
             // to the top of its 6 as base64 pads them.
