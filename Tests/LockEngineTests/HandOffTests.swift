@@ -350,4 +350,43 @@ import Testing
         await other.stop()
         await fixture.stop()
     }
+
+    /// review2: the fallback's case proper — the release reached Redis and
+    /// ran (granting this instance's waiter in its reply), but its caller
+    /// gave up first, so the reply was dropped. The store says the name's
+    /// notices may be lost, and a reconcile then hands the waiter its grant.
+    @Test func aReleaseThatRanButWhoseReplyWasDroppedLeavesAGrantAReconcileHandsOver() async throws {
+        let fixture = try await Fixture.start()
+        let name = try LockName(uniqueLockName())
+        let (holder, waiter) = try await holderAndWaiter(fixture, name: name, limit: 1)
+        let waiterID = try #require(waiter.waiter)
+        let spy = RedisClient(configuration: try RedisConfiguration(url: fixture.server.url), eventLoopGroup: fixture.loops, logger: Logger(label: "spy"))
+        // The release script cached first (a NOSCRIPT reply would leave the retry to a caller that gave up).
+        #expect(try await !fixture.store.release(name, token: .random()))
+        // Scripts wait in Redis for 200 ms (less than the command timeout): the release is sent, not run yet.
+        _ = try await spy.send(["CLIENT", "PAUSE", "200", "WRITE"])
+        let store = fixture.store
+        let release = Task { try await store.release(name, token: holder.token) }
+        #expect(await eventually {
+            guard let info = (try? await spy.send(["INFO", "clients"]))?.string else { return false }
+            return info.contains("blocked_clients:1")
+        })
+        release.cancel()
+        await #expect(throws: LockError.cancelled) { try await release.value }
+        #expect(fixture.events.resubscribed.withLock { $0 } == [name])
+        // The pause ends and the release runs: the waiter is granted, and
+        // nothing is published for it (its grant was in the dropped reply).
+        #expect(await eventually { (try? await fixture.store.status(of: name))?.holders.first?.owner == "waiter" })
+        #expect(fixture.grants(for: waiterID).isEmpty)
+        // What the engine does after `resubscribed`: the reconcile wakes it to collect.
+        let repairs = try await fixture.store.reconcile([LocalQueue(name: name, waiters: [waiterID], waitMs: 30_000)])
+        #expect(repairs.first?.hint.wake == [waiterID])
+        guard case .granted(let lease, false, _) = try await fixture.store.acquire(waiter) else {
+            Issue.record("the grant made by the dropped release was not collected")
+            return
+        }
+        #expect(lease.fence > holder.fence)
+        await spy.shutdown()
+        await fixture.stop()
+    }
 }
