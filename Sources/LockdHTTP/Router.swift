@@ -164,30 +164,26 @@ public struct Router: HTTPResponder {
         }
         let name = route.name
         let decoded = parameters
+        let answer: HTTPAnswer
         switch route.action {
         case .respond(let handler):
-            return .later { request, context in
-                var context = context
-                context.parameters = decoded
-                var response = await handler(request, context)
-                response.route = name
-                return response
-            }
+            answer = .later(handler)
         case .answer(let answerer):
             var context = context
             context.parameters = decoded
-            switch answerer(request, context) {
-            case .now(var response):
+            answer = answerer(request, context)
+        }
+        switch answer {
+        case .now(var response):
+            response.route = name
+            return .now(response)
+        case .later(let work):
+            return .later { request, context in
+                var context = context
+                context.parameters = decoded
+                var response = await work(request, context)
                 response.route = name
-                return .now(response)
-            case .later(let work):
-                return .later { request, context in
-                    var context = context
-                    context.parameters = decoded
-                    var response = await work(request, context)
-                    response.route = name
-                    return response
-                }
+                return response
             }
         }
     }
