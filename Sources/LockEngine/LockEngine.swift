@@ -79,11 +79,13 @@ public final class LockEngine: Sendable {
     /// and ``releaseAtOnce(_:token:)`` can answer.
     public var answersAtOnce: Bool { immediateStore != nil }
 
-    /// ``acquire(_:)`` answered at once, without awaiting anything: for a
-    /// request that does not wait, on a store whose operations never wait
-    /// (``ImmediateLockStore``). Nil when either waits: call ``acquire(_:)``.
+    /// ``acquire(_:)`` answered at once, without awaiting anything, on a
+    /// store whose operations never wait (``ImmediateLockStore``). A request
+    /// that may wait is tried once as one that does not (the store lets it
+    /// pass no queued waiter): granted here when the name admits it now,
+    /// else nil. Nil too on any other store: call ``acquire(_:)``.
     public func acquireAtOnce(_ request: AcquireRequest) throws(LockError) -> AcquireGrant? {
-        guard request.waitMs == 0, let immediateStore else { return nil }
+        guard let immediateStore else { return nil }
         try validate(request)
         let attempt = firstAttempt(request)
         for _ in 0..<Self.deliveryAttempts {
@@ -94,6 +96,8 @@ public final class LockEngine: Sendable {
                !immediateStore.giveBackAtOnce(attempt.name, token: attempt.token) {
                 giveBackLater(attempt.name, token: attempt.token)
             }
+            // Held: a request that may wait queues on the waiting path.
+            if request.waitMs > 0, case .held = delivery { return nil }
             if let grant = try Self.settled(delivery) { return granted(grant, for: request) }
         }
         throw .unavailable(Self.tooSlowDetail)

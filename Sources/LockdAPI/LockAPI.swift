@@ -105,8 +105,8 @@ public struct LockAPI: Sendable {
         }
     }
 
-    /// ``acquire(_:_:)`` without a task when the engine answers at once (a
-    /// request that does not wait, on the in-memory store).
+    /// ``acquire(_:_:)`` without a task when the engine answers at once (on
+    /// the in-memory store, unless the request must wait).
     private func acquireAtOnce(_ request: HTTPRequest, _ context: HTTPRequestContext) -> HTTPAnswer {
         guard engine.answersAtOnce else { return .later { request, context in await acquire(request, context) } }
         let started = MonotonicClock.now()
