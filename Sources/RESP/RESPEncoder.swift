@@ -83,18 +83,8 @@ public enum RESPEncoder {
             base += bytes.count
         }
 
-        /// Decimal digits, written backwards from the end of their width.
         mutating func decimal(_ value: Int64) {
-            if value < 0 { byte(UInt8(ascii: "-")) }
-            var magnitude = value.magnitude
-            let width = RESPEncoder.digitCount(magnitude)
-            var position = base + width
-            repeat {
-                position -= 1
-                position.pointee = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-            } while magnitude > 0
-            base += width
+            RESPArgumentWriter.decimal(value, to: &base)
         }
     }
 
@@ -167,17 +157,7 @@ public enum RESPEncoder {
     }
 
     fileprivate static func decimalLength(_ value: Int64) -> Int {
-        (value < 0 ? 1 : 0) + digitCount(value.magnitude)
-    }
-
-    private static func digitCount(_ magnitude: UInt64) -> Int {
-        var magnitude = magnitude
-        var count = 1
-        while magnitude >= 10 {
-            magnitude /= 10
-            count += 1
-        }
-        return count
+        RESPArgumentWriter.decimalLength(value)
     }
 
     /// Decimal digits without going through `String`, which allocates:
