@@ -11,23 +11,13 @@ import Synchronization
 /// through this process. A lease renewed or released through another lockd
 /// instance therefore counts as expired here: the figures are per instance.
 ///
-/// Entries are found by name, then by token in constant time, so no lookup
-/// depends on a token's hash. Expired entries are swept at most once a
+/// Entries are found by name, then by token, so no lookup depends on a
+/// token's hash; they are kept in order of expiry (``LeaseTable``), so
+/// ending the expired ones reads only those. They are ended at most once a
 /// second, by the next grant or by a scrape.
 final class LeaseLedger: Sendable {
-    fileprivate struct Entry {
-        var token: LeaseToken
-        var grantedAt: UInt64
-        var expiresAt: UInt64
-    }
-
     fileprivate struct State {
-        /// One lease of each name: most names have only one, so a grant
-        /// allocates nothing and a sweep reads one flat table.
-        var first: [LockName: Entry] = [:]
-        /// A name's other leases (a semaphore's, readers'), in no order.
-        var more: [LockName: [Entry]] = [:]
-        var count = 0
+        var leases = LeaseTable(grace: LeaseLedger.grace)
         var lastSweep: UInt64 = 0
     }
 
@@ -46,7 +36,7 @@ final class LeaseLedger: Sendable {
     }
 
     /// Leases held now, as far as this process knows.
-    var count: Int { state.withLock { $0.count } }
+    var count: Int { state.withLock { $0.leases.count } }
 
     func granted(_ lease: Lease, isRetry: Bool, now: UInt64) {
         let expiresAt = now &+ UInt64(max(0, lease.ttlMs)) &* 1_000_000
@@ -54,40 +44,40 @@ final class LeaseLedger: Sendable {
             if isRetry {
                 // Only the grant that started a lease starts its hold; a
                 // retry through another instance is not a new lease.
-                state.update(lease.name, token: lease.token) { $0.expiresAt = expiresAt }
+                state.leases.setExpiry(lease.name, token: lease.token, to: expiresAt)
             } else {
-                state.add(Entry(token: lease.token, grantedAt: now, expiresAt: expiresAt), for: lease.name)
+                state.leases.add(lease.name, token: lease.token, times: .init(grantedAt: now, expiresAt: expiresAt))
             }
             let ended = now &- state.lastSweep >= Self.sweepInterval ? state.sweep(now: now) : []
-            return (state.count, ended)
+            return (state.leases.count, ended)
         }
         report(count, expiredHolds: ended)
     }
 
     func renewed(_ lease: Lease, now: UInt64) {
         let expiresAt = now &+ UInt64(max(0, lease.ttlMs)) &* 1_000_000
-        state.withLock { $0.update(lease.name, token: lease.token) { $0.expiresAt = expiresAt } }
+        state.withLock { $0.leases.setExpiry(lease.name, token: lease.token, to: expiresAt) }
     }
 
     func released(_ name: LockName, token: LeaseToken, now: UInt64) {
-        let (count, entry) = state.withLock { ($0.count, $0.remove(name, token: token)) }
-        guard let entry else { return }
-        holds.recordNanoseconds(Int64(clamping: now &- entry.grantedAt))
-        held.record(count - 1)
+        let (times, count) = state.withLock { state in (state.leases.remove(name, token: token), state.leases.count) }
+        guard let times else { return }
+        holds.recordNanoseconds(Int64(clamping: now &- times.grantedAt))
+        held.record(count)
     }
 
     /// A renew or release found the lease gone: it expired before its TTL
     /// ran out here (or another instance released it).
     func lost(_ name: LockName, token: LeaseToken, now: UInt64) {
-        let (count, entry) = state.withLock { ($0.count, $0.remove(name, token: token)) }
-        guard let entry else { return }
-        report(count - 1, expiredHolds: [min(now, entry.expiresAt) &- entry.grantedAt])
+        let (times, count) = state.withLock { state in (state.leases.remove(name, token: token), state.leases.count) }
+        guard let times else { return }
+        report(count, expiredHolds: [min(now, times.expiresAt) &- times.grantedAt])
     }
 
     func sweep(now: UInt64) {
         let (count, ended) = state.withLock { state in
             let ended = state.sweep(now: now)
-            return (state.count, ended)
+            return (state.leases.count, ended)
         }
         report(count, expiredHolds: ended)
     }
@@ -102,86 +92,9 @@ final class LeaseLedger: Sendable {
 }
 
 extension LeaseLedger.State {
-    fileprivate mutating func add(_ entry: LeaseLedger.Entry, for name: LockName) {
-        count += 1
-        // One hash for a name's first lease; a second one moves aside.
-        if let other = first.updateValue(entry, forKey: name) { more[name, default: []].append(other) }
-    }
-
-    fileprivate mutating func update(_ name: LockName, token: LeaseToken, _ change: (inout LeaseLedger.Entry) -> Void) {
-        if let entry = first[name], sameToken(entry.token, token) {
-            change(&first[name, default: entry])
-        } else if var list = more[name], let index = list.firstIndex(where: { sameToken($0.token, token) }) {
-            change(&list[index])
-            more[name] = list
-        }
-    }
-
-    fileprivate mutating func remove(_ name: LockName, token: LeaseToken) -> LeaseLedger.Entry? {
-        guard let entry = first[name] else { return nil }
-        if sameToken(entry.token, token) {
-            count -= 1
-            promote(name)
-            return entry
-        }
-        guard var list = more[name], let index = list.firstIndex(where: { sameToken($0.token, token) }) else { return nil }
-        count -= 1
-        let removed = list.remove(at: index)
-        more[name] = list.isEmpty ? nil : list
-        return removed
-    }
-
-    /// The name's entry in `first` ended: another of its leases, if any, takes its place.
-    private mutating func promote(_ name: LockName) {
-        guard var list = more.removeValue(forKey: name), let next = list.popLast() else {
-            first[name] = nil
-            return
-        }
-        first[name] = next
-        if !list.isEmpty { more[name] = list }
-    }
-
-    /// Removes every entry past its expiry and grace; returns their holds.
+    /// Ends every lease past its expiry and grace; returns their holds.
     fileprivate mutating func sweep(now: UInt64) -> [UInt64] {
         lastSweep = now
-        var holds: [UInt64] = []
-        func ended(_ entry: LeaseLedger.Entry) -> Bool { entry.expiresAt &+ LeaseLedger.grace <= now }
-        // Changes wait for the loops' end: writing into a dictionary while
-        // iterating it copies the whole dictionary.
-        var keptMore: [(LockName, [LeaseLedger.Entry])] = []
-        for (name, list) in more where list.contains(where: ended) {
-            let kept = list.filter { !ended($0) }
-            for entry in list where ended(entry) { holds.append(entry.expiresAt &- entry.grantedAt) }
-            keptMore.append((name, kept))
-        }
-        for (name, kept) in keptMore { more[name] = kept.isEmpty ? nil : kept }
-        var endedFirst: [LockName] = []
-        for (name, entry) in first where ended(entry) {
-            holds.append(entry.expiresAt &- entry.grantedAt)
-            endedFirst.append(name)
-        }
-        // Without other leases anywhere, an ended one is simply removed:
-        // `promote` would hash each name again only to find nothing.
-        if more.isEmpty {
-            for name in endedFirst { first[name] = nil }
-        } else {
-            for name in endedFirst { promote(name) }
-        }
-        count -= holds.count
-        return holds
-    }
-}
-
-/// Whether two tokens are equal, in time independent of where they differ
-/// (as `LeaseToken`'s own `==`), without copying either.
-private func sameToken(_ lhs: LeaseToken, _ rhs: LeaseToken) -> Bool {
-    var left = lhs.value
-    var right = rhs.value
-    return left.withUTF8 { left in
-        right.withUTF8 { right in
-            var difference = UInt8(truncatingIfNeeded: left.count ^ right.count)
-            for index in 0..<min(left.count, right.count) { difference |= left[index] ^ right[index] }
-            return difference == 0
-        }
+        return leases.removeDue(now: now).map { $0.expiresAt &- $0.grantedAt }
     }
 }

@@ -72,7 +72,15 @@ public final class LockEngine: Sendable {
         // asks — but a cancelled caller goes the waiting path, which answers
         // it `.cancelled` and gives back whatever the store granted.
         if !Task.isCancelled, let grant = try acquireAtOnce(request) { return grant }
-        return granted(try await acquireUnmetered(request), for: request)
+        return try await acquireByWaiting(request)
+    }
+
+    /// ``acquire(_:)`` without its try at once: for a request that
+    /// ``acquireAtOnce(_:)`` has just found held, which would only be tried
+    /// again. It waits as ``acquire(_:)`` would (or, not allowed to wait,
+    /// is tried as ``acquire(_:)`` tries it on a store that may wait).
+    nonisolated(nonsending) public func acquireByWaiting(_ request: AcquireRequest) async throws(LockError) -> AcquireGrant {
+        granted(try await acquireUnmetered(request), for: request)
     }
 
     /// Whether the store's operations never wait, so that ``acquireAtOnce(_:)``

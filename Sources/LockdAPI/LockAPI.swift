@@ -106,7 +106,9 @@ public struct LockAPI: Sendable {
     }
 
     /// ``acquire(_:_:)`` without a task when the engine answers at once (on
-    /// the in-memory store, unless the request must wait).
+    /// the in-memory store, unless the request must wait). A request that
+    /// must wait goes on waiting in a task, as read here: its body is not
+    /// read again, nor the name tried again at once.
     private func acquireAtOnce(_ request: HTTPRequest, _ context: HTTPRequestContext) -> HTTPAnswer {
         guard engine.answersAtOnce else { return .later { request, context in await acquire(request, context) } }
         let started = MonotonicClock.now()
@@ -115,7 +117,13 @@ public struct LockAPI: Sendable {
         do throws(LockError) {
             let acquire = try acquireRequest(request, context, name: &name, waitMs: &waitMs)
             guard let grant = try engine.acquireAtOnce(acquire) else {
-                return .later { request, context in await self.acquire(request, context) }
+                return .later { [name, waitMs] _, context in
+                    do throws(LockError) {
+                        return granted(try await engine.acquireByWaiting(acquire), context, startedAt: started)
+                    } catch {
+                        return acquireFailed(error, name: name, waitMs: waitMs, context, startedAt: started)
+                    }
+                }
             }
             return .now(granted(grant, context, startedAt: started))
         } catch {

@@ -12,6 +12,23 @@ import Testing
         #expect(throws: LockError.self) { try LockName(text) }
     }
 
+    /// A name keeps its hash from when it was made: names made apart from
+    /// one text are one key, and names that differ anywhere are distinct.
+    @Test func namesAreKeysByTheirText() throws {
+        let texts = (0..<2_000).map { "orders:\($0)" } + ["a", "b", "ab", "ba", String(repeating: "x", count: 255), String(repeating: "x", count: 254) + "y"]
+        var table: [LockName: String] = [:]
+        for text in texts { table[try LockName(text)] = text }
+        #expect(table.count == texts.count)
+        for text in texts {
+            let name = try LockName(text)
+            #expect(table[name] == text)
+            #expect(name == (try LockName(text)))
+            #expect(name.hashValue == (try LockName(text)).hashValue)
+        }
+        #expect(try LockName("ab") != (try LockName("ba")))
+        #expect(Set(try texts.map { try LockName($0) }).count == texts.count)
+    }
+
     @Test func randomTokensAreWellFormedAndDistinct() throws {
         var seen = Set<String>()
         var characters = Set<Character>()

@@ -1,0 +1,210 @@
+/// The leases of a ``LeaseLedger``, found by name and token and kept in
+/// order of when they fall due, so that ending the ones past due reads only
+/// those (and the few that share their slice of time), never every lease.
+///
+/// Entries live in one array; freed places are reused. Each entry is linked
+/// into the list of its name (a name's first entry is found through one
+/// table lookup) and into a bucket of a timer wheel: `bucketCount` buckets of
+/// `2^tickShift` ns each (0.27 s; one lap is 69 s), the bucket of its due time.
+/// Adding, moving and removing an entry relinks it in constant time. Ending
+/// the due entries walks the buckets from the last such walk's up to now's;
+/// an entry due more than a lap ahead shares a bucket with nearer ones and is
+/// passed over until its lap comes.
+struct LeaseTable {
+    /// When a lease was granted and when it expires (monotonic ns).
+    struct Times: Equatable {
+        var grantedAt: UInt64
+        var expiresAt: UInt64
+    }
+
+    private struct Slot {
+        /// Nil while the place is free (so that it holds on to no text).
+        var name: LockName?
+        var token: LeaseToken?
+        var times: Times
+        /// Neighbours in the wheel bucket (a free place: `next` is the next free one).
+        var previous: Int32 = -1
+        var next: Int32 = -1
+        /// The name's next entry.
+        var sameName: Int32 = -1
+    }
+
+    static let tickShift: UInt64 = 28
+    static let bucketCount = 256
+
+    /// How long after its expiry an entry falls due.
+    let grace: UInt64
+    private var slots: [Slot] = []
+    private var freeHead: Int32 = -1
+    /// Each name's first entry.
+    private var firstByName: [LockName: Int32] = [:]
+    private var buckets = [Int32](repeating: -1, count: LeaseTable.bucketCount)
+    /// The tick of the last walk: its bucket may hold entries that were not due yet.
+    private var walkedTick: UInt64 = 0
+    /// Entries held.
+    private(set) var count = 0
+
+    init(grace: UInt64) {
+        self.grace = grace
+    }
+
+    /// Adds a lease; a name may have several (a semaphore's, readers').
+    mutating func add(_ name: LockName, token: LeaseToken, times: Times) {
+        let index = allocate(Slot(name: name, token: token, times: times))
+        slots[index].sameName = firstByName.updateValue(Int32(index), forKey: name) ?? -1
+        link(index)
+        count += 1
+    }
+
+    /// Moves the lease's expiry, if there is such a lease.
+    mutating func setExpiry(_ name: LockName, token: LeaseToken, to expiresAt: UInt64) {
+        guard let head = firstByName[name], let found = find(token, from: Int(head)) else { return }
+        unlink(found.index)
+        slots[found.index].times.expiresAt = expiresAt
+        link(found.index)
+    }
+
+    /// Removes the lease; its times, or nil when there is no such lease.
+    mutating func remove(_ name: LockName, token: LeaseToken) -> Times? {
+        guard let place = firstByName.index(forKey: name),
+              let found = find(token, from: Int(firstByName.values[place]))
+        else { return nil }
+        let times = slots[found.index].times
+        unchain(found.index, after: found.previous, place: place)
+        unlink(found.index)
+        release(found.index)
+        return times
+    }
+
+    /// Removes every lease due by `now` (expired, grace included); the
+    /// removed leases' times, in no particular order.
+    mutating func removeDue(now: UInt64) -> [Times] {
+        let tick = now >> Self.tickShift
+        // The walked tick's bucket again (it was partly due), and every one
+        // up to now's; a whole lap when time passed a lap (or went back).
+        let ticks = tick >= walkedTick ? min(tick - walkedTick + 1, UInt64(Self.bucketCount)) : UInt64(Self.bucketCount)
+        var removed: [Times] = []
+        for step in 0..<ticks {
+            var index = buckets[Self.bucket(ofTick: walkedTick &+ step)]
+            while index >= 0 {
+                let slot = Int(index)
+                index = slots[slot].next
+                guard due(slot) <= now, let name = slots[slot].name else { continue }
+                removed.append(slots[slot].times)
+                unlink(slot)
+                let place = firstByName.index(forKey: name)
+                let previous = place.flatMap { predecessor(of: slot, from: Int(firstByName.values[$0])) }
+                // A name's entries are all in its list: the place is there.
+                if let place, let previous { unchain(slot, after: previous, place: place) }
+                release(slot)
+            }
+        }
+        walkedTick = tick
+        return removed
+    }
+
+    // MARK: The name's list
+
+    /// The entry of `token` in the list starting at `head`, and the entry
+    /// before it (-1: it is the first).
+    private func find(_ token: LeaseToken, from head: Int) -> (index: Int, previous: Int)? {
+        var previous = -1
+        var index = head
+        while index >= 0 {
+            if let other = slots[index].token, sameToken(other, token) { return (index, previous) }
+            previous = index
+            index = Int(slots[index].sameName)
+        }
+        return nil
+    }
+
+    /// The entry before `slot` in the list starting at `head` (-1: it is
+    /// the first); nil when it is not in that list.
+    private func predecessor(of slot: Int, from head: Int) -> Int? {
+        var previous = -1
+        var index = head
+        while index >= 0 {
+            if index == slot { return previous }
+            previous = index
+            index = Int(slots[index].sameName)
+        }
+        return nil
+    }
+
+    /// Takes `index` out of its name's list (at `place` in `firstByName`).
+    private mutating func unchain(_ index: Int, after previous: Int, place: Dictionary<LockName, Int32>.Index) {
+        let next = slots[index].sameName
+        if previous >= 0 {
+            slots[previous].sameName = next
+        } else if next >= 0 {
+            firstByName.values[place] = next
+        } else {
+            firstByName.remove(at: place)
+        }
+    }
+
+    // MARK: The wheel
+
+    private func due(_ index: Int) -> UInt64 {
+        slots[index].times.expiresAt &+ grace
+    }
+
+    private static func bucket(ofTick tick: UInt64) -> Int {
+        Int(truncatingIfNeeded: tick) & (bucketCount - 1)
+    }
+
+    private mutating func link(_ index: Int) {
+        let bucket = Self.bucket(ofTick: due(index) >> Self.tickShift)
+        let head = buckets[bucket]
+        slots[index].previous = -1
+        slots[index].next = head
+        if head >= 0 { slots[Int(head)].previous = Int32(index) }
+        buckets[bucket] = Int32(index)
+    }
+
+    private mutating func unlink(_ index: Int) {
+        let previous = slots[index].previous
+        let next = slots[index].next
+        if previous >= 0 {
+            slots[Int(previous)].next = next
+        } else {
+            buckets[Self.bucket(ofTick: due(index) >> Self.tickShift)] = next
+        }
+        if next >= 0 { slots[Int(next)].previous = previous }
+    }
+
+    // MARK: Places
+
+    private mutating func allocate(_ slot: Slot) -> Int {
+        guard freeHead >= 0 else {
+            slots.append(slot)
+            return slots.count - 1
+        }
+        let index = Int(freeHead)
+        freeHead = slots[index].next
+        slots[index] = slot
+        return index
+    }
+
+    private mutating func release(_ index: Int) {
+        slots[index].name = nil
+        slots[index].token = nil
+        slots[index].next = freeHead
+        freeHead = Int32(index)
+        count -= 1
+    }
+}
+
+/// Whether two tokens are equal, in time independent of where they differ
+/// (as `LeaseToken`'s own `==`), without copying either.
+private func sameToken(_ lhs: LeaseToken, _ rhs: LeaseToken) -> Bool {
+    var left = lhs.value
+    var right = rhs.value
+    return left.withUTF8 { left in
+        right.withUTF8 { right in
+            var difference = UInt8(truncatingIfNeeded: left.count ^ right.count)
+            for index in 0..<min(left.count, right.count) { difference |= left[index] ^ right[index] }
+            return difference == 0
+        }
+    }
+}
