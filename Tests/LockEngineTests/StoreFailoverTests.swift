@@ -62,12 +62,12 @@ import Testing
                 _ = try await engine.acquire(AcquireRequest(name: name, ttlMs: 60_000))
             }
             #expect(onVictim.count == 2)
-            // The replica has the leases before its master dies.
-            _ = await offThePool { RedisAdminClient.call(port: victim, "WAIT", "1", "2000") }
             let first = try await engine.list(prefix: prefix, limit: 1, cursor: nil)
             let cursor = try #require(first.nextCursor)
 
             let replica = try await offThePool { try cluster.replicaPort(of: victim) }
+            // The replica has the leases before its master dies.
+            try await offThePool { try cluster.waitUntilReplicated(master: victim, to: replica) }
             await offThePool { cluster.node(port: victim)?.kill() }
             do {
                 await Self.expectUnavailable { () throws(LockError) in _ = try await engine.status(of: onVictim[0]) }
