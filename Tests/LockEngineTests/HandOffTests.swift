@@ -34,13 +34,15 @@ import Testing
         let beats = Beats()
 
         /// `sharing`: another fixture's Redis, for a second lockd instance on it.
-        /// `commandTimeout`: the store's Redis client's (default 500 ms).
-        static func start(listening: Bool = true, sharing other: Fixture? = nil, commandTimeout: Duration? = nil) async throws -> Fixture {
+        /// `commandTimeout`: the store's Redis client's; 5 s by default (lockd's
+        /// 500 ms gives up on a Redis that a busy machine only slowed, and
+        /// these tests are about hand-offs, not timeouts).
+        static func start(listening: Bool = true, sharing other: Fixture? = nil, commandTimeout: Duration = .seconds(5)) async throws -> Fixture {
             let server = if let other { other.server } else { try await offThePool { try RedisServerFixture.start() } }
             let owned = other == nil
             let loops = try EventLoopGroup(loopCount: 1, namePrefix: "hand-off-test")
             var configuration = try RedisConfiguration(url: server.url)
-            if let commandTimeout { configuration.commandTimeout = commandTimeout }
+            configuration.commandTimeout = commandTimeout
             let client = RedisClient(configuration: configuration, eventLoopGroup: loops, logger: Logger(label: "test"))
             let store = RedisLockStore(client: client, logger: Logger(label: "test"))
             let fixture = Fixture(server: server, ownsServer: owned, loops: loops, client: client, store: store, events: EventLog(),
