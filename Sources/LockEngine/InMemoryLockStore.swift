@@ -167,6 +167,17 @@ public final class InMemoryLockStore: ImmediateLockStore {
         watched.store(interested, ordering: .relaxed)
     }
 
+    /// Returns once ``deliverEvents(to:)`` has installed the engine's
+    /// handler (at once, but for the first moments of `LockEngine.run()`):
+    /// an event published before is dropped, so a watch that started then
+    /// would miss what follows its start. After `timeout` at the latest.
+    public func waitForEvents(timeout: Duration) async {
+        let deadline = ContinuousClock.now + timeout
+        while state.withLock({ $0.wakeHandler == nil }), !Task.isCancelled, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+    }
+
     public func status(of name: LockName) async throws(LockError) -> LockStatus {
         let now = WallClock.milliseconds()
         return state.withLock { state in

@@ -17,6 +17,11 @@ import Testing
         let resubscribed = Mutex<[LockName]>([])
     }
 
+    /// The tasks that keep a fixture's waiters alive (``Fixture/keepBeating(_:)``).
+    final class Beats: Sendable {
+        let tasks = Mutex<[Task<Void, Never>]>([])
+    }
+
     /// One store on its own Redis, with its wake-ups collected.
     struct Fixture {
         let server: RedisServerFixture
@@ -26,13 +31,19 @@ import Testing
         let store: RedisLockStore
         let events: EventLog
         let listener: Task<Void, Never>?
+        let beats = Beats()
 
         /// `sharing`: another fixture's Redis, for a second lockd instance on it.
-        static func start(listening: Bool = true, sharing other: Fixture? = nil) async throws -> Fixture {
+        /// `commandTimeout`: the store's Redis client's; 5 s by default (lockd's
+        /// 500 ms gives up on a Redis that a busy machine only slowed, and
+        /// these tests are about hand-offs, not timeouts).
+        static func start(listening: Bool = true, sharing other: Fixture? = nil, commandTimeout: Duration = .seconds(5)) async throws -> Fixture {
             let server = if let other { other.server } else { try await offThePool { try RedisServerFixture.start() } }
             let owned = other == nil
             let loops = try EventLoopGroup(loopCount: 1, namePrefix: "hand-off-test")
-            let client = RedisClient(configuration: try RedisConfiguration(url: server.url), eventLoopGroup: loops, logger: Logger(label: "test"))
+            var configuration = try RedisConfiguration(url: server.url)
+            configuration.commandTimeout = commandTimeout
+            let client = RedisClient(configuration: configuration, eventLoopGroup: loops, logger: Logger(label: "test"))
             let store = RedisLockStore(client: client, logger: Logger(label: "test"))
             let fixture = Fixture(server: server, ownsServer: owned, loops: loops, client: client, store: store, events: EventLog(),
                                   listener: nil)
@@ -54,12 +65,22 @@ import Testing
             return Fixture(server: server, ownsServer: owned, loops: loops, client: client, store: store, events: events, listener: listener)
         }
 
-        /// Keeps this store's waiters alive as the engine's upkeep would (the
-        /// fixture runs no engine): without it a waiter queued more than the
-        /// liveness window before the release — a replicated acquire's WAIT
-        /// alone takes most of it, and a busy machine the rest — counts as gone.
-        func beat(_ name: LockName) async throws {
+        /// Keeps this store's waiters on `name` alive as the engine's upkeep
+        /// does (the fixture runs no engine): beats now, then every beat
+        /// interval until ``stop()``. A release grants a waiter only if its
+        /// instance beat within the last 250 ms (`freshBeatMs`), and a
+        /// waiter whose instance stopped beating counts as gone: one beat
+        /// would be stale soon after on a busy machine.
+        func keepBeating(_ name: LockName) async throws {
             _ = try await store.beat(names: [name])
+            let store = store
+            let beating = Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: LockEngineConfiguration().beatInterval)
+                    _ = try? await store.beat(names: [name])
+                }
+            }
+            beats.tasks.withLock { $0.append(beating) }
         }
 
         func grants(for waiter: WaiterID) -> [HandedGrant] {
@@ -67,6 +88,10 @@ import Testing
         }
 
         func stop() async {
+            for beating in beats.tasks.withLock({ $0 }) {
+                beating.cancel()
+                await beating.value
+            }
             listener?.cancel()
             await listener?.value
             await client.shutdown()
@@ -87,7 +112,7 @@ import Testing
         let waiter = AcquireAttempt(name: name, token: .random(), ttlMs: 30_000, owner: "waiter", waiter: .random(limit: limit),
                                     waitMs: 30_000, limit: limit)
         guard case .held = try await fixture.store.acquire(waiter), let holder else { throw LockError.leaseLost }
-        try await fixture.beat(name)
+        try await fixture.keepBeating(name)
         return (holder, waiter)
     }
 
@@ -222,7 +247,7 @@ import Testing
         let waiter = AcquireAttempt(name: name, token: .random(), ttlMs: 30_000, owner: nil, waiter: .random(), waitMs: 30_000,
                                     durability: .replicated)
         _ = try? await fixture.store.acquire(waiter)
-        try await fixture.beat(name)
+        try await fixture.keepBeating(name)
         #expect(try await fixture.store.status(of: name).waiting == 1)
         #expect(try await fixture.store.release(name, token: lease.token))
         let waiterID = try #require(waiter.waiter)
@@ -290,8 +315,8 @@ import Testing
         let waiterID = try #require(waiter.waiter)
         let next = AcquireAttempt(name: name, token: .random(), ttlMs: 30_000, owner: "next", waiter: .random(), waitMs: 30_000)
         guard case .held = try await other.store.acquire(next) else { throw LockError.leaseLost }
-        try await other.beat(name)
-        try await fixture.beat(name)
+        try await other.keepBeating(name)
+        try await fixture.keepBeating(name)
         let heard = try await announcements(on: fixture) { () async throws in
             #expect(try await fixture.store.release(name, token: holder.token))
         }
@@ -340,8 +365,8 @@ import Testing
         let behind = AcquireAttempt(name: name, token: .random(), ttlMs: 30_000, owner: "behind", waiter: .random(), waitMs: 30_000)
         guard case .held = try await fixture.store.acquire(first), case .held = try await fixture.store.acquire(second),
               case .held = try await other.store.acquire(behind) else { throw LockError.leaseLost }
-        try await fixture.beat(name)
-        try await other.beat(name)
+        try await fixture.keepBeating(name)
+        try await other.keepBeating(name)
         #expect(try await fixture.store.release(name, token: held.token))
         let firstID = try #require(first.waiter)
         #expect(await eventually { fixture.grants(for: firstID).count == 1 })
@@ -356,15 +381,16 @@ import Testing
     /// gave up first, so the reply was dropped. The store says the name's
     /// notices may be lost, and a reconcile then hands the waiter its grant.
     @Test func aReleaseThatRanButWhoseReplyWasDroppedLeavesAGrantAReconcileHandsOver() async throws {
-        let fixture = try await Fixture.start()
+        // Commands wait out the pause below without timing out.
+        let fixture = try await Fixture.start(commandTimeout: .seconds(30))
         let name = try LockName(uniqueLockName())
         let (holder, waiter) = try await holderAndWaiter(fixture, name: name, limit: 1)
         let waiterID = try #require(waiter.waiter)
         let spy = RedisClient(configuration: try RedisConfiguration(url: fixture.server.url), eventLoopGroup: fixture.loops, logger: Logger(label: "spy"))
         // The release script cached first (a NOSCRIPT reply would leave the retry to a caller that gave up).
         #expect(try await !fixture.store.release(name, token: .random()))
-        // Scripts wait in Redis for 200 ms (less than the command timeout): the release is sent, not run yet.
-        _ = try await spy.send(["CLIENT", "PAUSE", "200", "WRITE"])
+        // Scripts wait in Redis until the unpause below: the release is sent, not run yet.
+        _ = try await spy.send(["CLIENT", "PAUSE", "30000", "WRITE"])
         let store = fixture.store
         let release = Task { try await store.release(name, token: holder.token) }
         #expect(await eventually {
@@ -374,6 +400,7 @@ import Testing
         release.cancel()
         await #expect(throws: LockError.cancelled) { try await release.value }
         #expect(fixture.events.resubscribed.withLock { $0 } == [name])
+        _ = try await spy.send(["CLIENT", "UNPAUSE"])
         // The pause ends and the release runs: the waiter is granted, and
         // nothing is published for it (its grant was in the dropped reply).
         #expect(await eventually { (try? await fixture.store.status(of: name))?.holders.first?.owner == "waiter" })

@@ -12,41 +12,33 @@ import Testing
 /// keep growing even when the promoted replica's counter is stale.
 @Suite(.serialized) struct StoreFailoverTests {
     @Test func aSentinelEngineServesAgainAfterTheMasterIsKilled() async throws {
-        let sentinel = try await offThePool { try RedisSentinelFixture.shared() }
-        try await offThePool { try sentinel.settle() }
-        try await Self.withEngine(url: sentinel.url) { engine, client in
+        try await RedisSentinelFixture.with { sentinel in try await Self.withEngine(url: sentinel.url) { engine, client in
             let name = try LockName(uniqueLockName())
             let before = try await engine.acquire(AcquireRequest(name: name, ttlMs: 60_000))
             try await engine.release(name, token: before.lease.token)
 
             let old = try await offThePool { try sentinel.killMaster() }
-            do {
-                // No master: a clear 503 soon, not a hang.
-                let started = ContinuousClock.now
-                await Self.expectUnavailable { () throws(LockError) in _ = try await engine.acquire(AcquireRequest(name: name, ttlMs: 60_000)) }
-                #expect(ContinuousClock.now - started < .seconds(3))
-                await #expect(throws: LockError.self) { try await engine.checkReady() }
+            // No master: a clear 503 soon, not a hang.
+            let started = ContinuousClock.now
+            await Self.expectUnavailable { () throws(LockError) in _ = try await engine.acquire(AcquireRequest(name: name, ttlMs: 60_000)) }
+            #expect(ContinuousClock.now - started < .seconds(3))
+            await #expect(throws: LockError.self) { try await engine.checkReady() }
 
-                let promoted = try await offThePool { try sentinel.waitForPromotion(replacing: old) }
-                // The promoted replica's counter as if it had missed the last
-                // grants: its fences must still exceed every one before.
-                let stale = await offThePool {
-                    RedisAdminClient.call(port: promoted.port, "SET", "lockd:{\(name.value)}:fence", String(before.lease.fence - 1000))
-                }
-                #expect(stale?.string == "OK")
-                let lease = try await retrying(within: .seconds(10)) { try await engine.acquire(AcquireRequest(name: name, ttlMs: 60_000)) }
-                let recovery = ContinuousClock.now - promoted.at
-                #expect(recovery < .seconds(5), "served again \(recovery) after the promotion")
-                #expect(lease.lease.fence > before.lease.fence)
-                try await engine.release(name, token: lease.lease.token)
-                try await retrying(within: .seconds(5)) { try await engine.checkReady() }
-                #expect(client.topologyStatistics.primaryChanges >= 1)
-            } catch {
-                try? await offThePool { try sentinel.restoreReplica(port: old) }
-                throw error
+            let promoted = try await offThePool { try sentinel.waitForPromotion(replacing: old) }
+            // The promoted replica's counter as if it had missed the last
+            // grants: its fences must still exceed every one before.
+            let stale = await offThePool {
+                RedisAdminClient.call(port: promoted.port, "SET", "lockd:{\(name.value)}:fence", String(before.lease.fence - 1000))
             }
-            try await offThePool { try sentinel.restoreReplica(port: old) }
-        }
+            #expect(stale?.string == "OK")
+            let lease = try await retrying(within: .seconds(10)) { try await engine.acquire(AcquireRequest(name: name, ttlMs: 60_000)) }
+            let recovery = ContinuousClock.now - promoted.at
+            #expect(recovery < .seconds(5), "served again \(recovery) after the promotion")
+            #expect(lease.lease.fence > before.lease.fence)
+            try await engine.release(name, token: lease.lease.token)
+            try await retrying(within: .seconds(5)) { try await engine.checkReady() }
+            #expect(client.topologyStatistics.primaryChanges >= 1)
+        } }
     }
 
     @Test func aClusterEngineServesAgainAfterAMasterIsKilledAndItsListingCursorHolds() async throws {
@@ -70,12 +62,12 @@ import Testing
                 _ = try await engine.acquire(AcquireRequest(name: name, ttlMs: 60_000))
             }
             #expect(onVictim.count == 2)
-            // The replica has the leases before its master dies.
-            _ = await offThePool { RedisAdminClient.call(port: victim, "WAIT", "1", "2000") }
             let first = try await engine.list(prefix: prefix, limit: 1, cursor: nil)
             let cursor = try #require(first.nextCursor)
 
             let replica = try await offThePool { try cluster.replicaPort(of: victim) }
+            // The replica has the leases before its master dies.
+            try await offThePool { try cluster.waitUntilReplicated(master: victim, to: replica) }
             await offThePool { cluster.node(port: victim)?.kill() }
             do {
                 await Self.expectUnavailable { () throws(LockError) in _ = try await engine.status(of: onVictim[0]) }

@@ -128,6 +128,23 @@ public final class RedisClusterFixture: Sendable {
         return port
     }
 
+    /// Waits until `replica` has applied everything the master on `master`
+    /// has written so far (its replication offset reaches the master's).
+    ///
+    /// Not `WAIT`: on a connection that wrote nothing it counts replicas
+    /// that have acknowledged nothing in particular, and answers at once.
+    public func waitUntilReplicated(master: UInt16, to replica: UInt16, within timeout: Duration = .seconds(30)) throws {
+        guard let written = Self.replicationOffset(port: master) else { throw RedisServerFixtureError("no replication offset from \(master)") }
+        try waitUntil("\(replica) has replicated \(master) up to offset \(written)", within: timeout) {
+            (Self.replicationOffset(port: replica) ?? -1) >= written
+        }
+    }
+
+    /// A node's `master_repl_offset`: how far a master has written, or a replica has applied, its replication stream.
+    private static func replicationOffset(port: UInt16) -> Int? {
+        RedisAdminClient.fields(RedisAdminClient.call(port: port, "INFO", "replication"))["master_repl_offset"].flatMap { Int($0) }
+    }
+
     /// Waits until `replica` says it is master.
     /// - Returns: when it was first seen as master.
     public func waitForPromotion(of replica: UInt16, within timeout: Duration = .seconds(20)) throws -> ContinuousClock.Instant {

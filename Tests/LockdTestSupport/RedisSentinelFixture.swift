@@ -1,4 +1,5 @@
 import Foundation
+import LockdRedis
 import LockdTransport
 import Synchronization
 
@@ -9,16 +10,19 @@ import Glibc
 /// A Redis Sentinel deployment for integration tests: one master, two
 /// replicas and three `redis-sentinel`s on free loopback ports, tuned so a
 /// failover takes a few seconds (`down-after-milliseconds 600`,
-/// `failover-timeout 2000`), started and stopped by the tests by PID.
+/// `failover-timeout 2000`), started and stopped by the test by PID.
 ///
 /// ```swift
-/// let sentinel = try RedisSentinelFixture.shared()
-/// let client = RedisClient(configuration: try RedisConfiguration(url: sentinel.url), eventLoopGroup: group, logger: logger)
-/// let old = try sentinel.killMaster()
-/// let promoted = try sentinel.waitForPromotion(replacing: old)
+/// try await RedisSentinelFixture.with { sentinel in
+///     let client = RedisClient(configuration: try RedisConfiguration(url: sentinel.url), eventLoopGroup: group, logger: logger)
+///     let old = try await offThePool { try sentinel.killMaster() }
+///     let promoted = try await offThePool { try sentinel.waitForPromotion(replacing: old) }
+/// }
 /// ```
 ///
-/// The master moves between tests: ask ``masterPort()`` rather than assuming one.
+/// Each test gets a deployment of its own (``with(_:)``): a test that fails
+/// over leaves one that the next must not inherit, and suites that run at
+/// once must not fail over each other's master.
 public final class RedisSentinelFixture: Sendable {
     /// The name the sentinels monitor the master under.
     public let masterName = "lockd-test"
@@ -35,25 +39,24 @@ public final class RedisSentinelFixture: Sendable {
     /// The sentinels' ports.
     public var sentinelPorts: [UInt16] { sentinels.map(\.port) }
 
-    private static let sharedFixture = Mutex<RedisSentinelFixture?>(nil)
-
-    /// One deployment for the whole test process, started at first use and
-    /// stopped when the process exits; tests that fail over leave it with
-    /// a master and two replicas again (see ``restoreReplica(port:)``).
-    public static func shared() throws -> RedisSentinelFixture {
-        try sharedFixture.withLock { existing in
-            if let existing { return existing }
-            let fixture = try start()
-            existing = fixture
-            atexit { RedisSentinelFixture.sharedFixture.withLock { $0?.stop() } }
-            return fixture
+    /// Starts a deployment off Swift concurrency's pool, runs `body` with it,
+    /// and stops it whether or not `body` threw.
+    public static func with<Result: Sendable>(_ body: (RedisSentinelFixture) async throws -> Result) async throws -> Result {
+        let fixture = try await offThePool { try start() }
+        do {
+            let result = try await body(fixture)
+            await offThePool { fixture.stop() }
+            return result
+        } catch {
+            await offThePool { fixture.stop() }
+            throw error
         }
     }
 
     /// Starts a master and two replicas, waits until both replicate, then
     /// three sentinels, and waits until each knows both replicas and the
     /// other two sentinels (so that a failover can be agreed on).
-    /// - Throws: ``RedisServerFixtureError`` when something does not come up within 20 s.
+    /// - Throws: ``RedisServerFixtureError`` when something does not come up within 30 s.
     public static func start() throws -> RedisSentinelFixture {
         let master = try RedisServerFixture.start(arguments: RedisServerFixture.replicationArguments)
         var replicas: [RedisServerFixture] = []
@@ -68,7 +71,7 @@ public final class RedisSentinelFixture: Sendable {
         do {
             for _ in 0..<3 { sentinels.append(try SentinelProcess(masterName: "lockd-test", masterPort: master.port)) }
             let fixture = RedisSentinelFixture(servers: servers, sentinels: sentinels)
-            try fixture.waitUntilSentinelsAgree(within: .seconds(20))
+            try fixture.waitUntilSentinelsAgree(within: .seconds(30))
             return fixture
         } catch {
             for sentinel in sentinels { sentinel.stop() }
@@ -98,17 +101,32 @@ public final class RedisSentinelFixture: Sendable {
                   let port = fields["port"].flatMap({ UInt16($0) }) else { return nil }
             named.insert(port)
         }
-        guard named.count == 1, let port = named.first,
-              RedisAdminClient.call(port: port, "ROLE")?.array?.first?.string == "master" else { return nil }
+        guard named.count == 1, let port = named.first, role(of: port) == "master" else { return nil }
         return port
     }
 
     /// What the sentinel on `port` knows of the master (`SENTINEL MASTER`).
     private func sentinelView(_ port: UInt16) -> [String: String]? {
-        guard let pairs = RedisAdminClient.call(port: port, "SENTINEL", "MASTER", masterName)?.pairs else { return nil }
+        fields(RedisAdminClient.call(port: port, "SENTINEL", "MASTER", masterName))
+    }
+
+    /// What the sentinel on `port` knows of the replicas or of the other
+    /// sentinels (`SENTINEL REPLICAS`, `SENTINEL SENTINELS`).
+    private func sentinelList(_ port: UInt16, _ what: String) -> [[String: String]]? {
+        RedisAdminClient.call(port: port, "SENTINEL", what, masterName)?.array?.compactMap(fields)
+    }
+
+    /// A map reply's (RESP2: a flat array's) string pairs.
+    private func fields(_ reply: RESPValue?) -> [String: String]? {
+        guard let pairs = reply?.pairs else { return nil }
         var fields: [String: String] = [:]
         for pair in pairs { if let key = pair.key.string, let value = pair.value.string { fields[key] = value } }
         return fields
+    }
+
+    /// What the server on `port` says it is (`ROLE`): "master", "slave", or nil.
+    private func role(of port: UInt16) -> String? {
+        RedisAdminClient.call(port: port, "ROLE")?.array?.first?.string
     }
 
     /// The server listening on `port`.
@@ -116,90 +134,134 @@ public final class RedisSentinelFixture: Sendable {
         servers.first { $0.port == port }
     }
 
-    /// SIGKILLs the current master.
+    /// Waits until the sentinels agree on a master (``masterPort()``), then SIGKILLs it.
     /// - Returns: its port.
-    public func killMaster() throws -> UInt16 {
-        guard let port = masterPort(), let server = server(port: port) else { throw RedisServerFixtureError("no master to kill") }
+    public func killMaster(within timeout: Duration = .seconds(30)) throws -> UInt16 {
+        var master: UInt16?
+        try waitUntil("the sentinels agree on a master to kill", within: timeout) {
+            master = masterPort()
+            return master != nil
+        }
+        guard let port = master, let server = server(port: port) else { throw RedisServerFixtureError("no master to kill") }
         noteReplicas()
         server.kill()
         return port
     }
 
     /// Waits until one of the servers that were replicas when the master was
-    /// killed or failed over says it is master — the moment of the promotion.
+    /// killed says it is master — the moment of the promotion.
     /// - Returns: its port and when it was first seen as master.
-    public func waitForPromotion(replacing old: UInt16, within timeout: Duration = .seconds(20)) throws -> (port: UInt16, at: ContinuousClock.Instant) {
-        let candidates = replicasBeforeChange.withLock { $0 }
+    public func waitForPromotion(replacing old: UInt16, within timeout: Duration = .seconds(30)) throws -> (port: UInt16, at: ContinuousClock.Instant) {
         var promoted: UInt16?
-        try waitUntil("a replica of \(old) is promoted", within: timeout, every: .milliseconds(5)) {
-            promoted = candidates.first { port in
-                port != old && RedisAdminClient.call(port: port, "ROLE")?.array?.first?.string == "master"
+        do {
+            try waitUntil("a replica of \(old) is promoted", within: timeout, every: .milliseconds(5)) {
+                promoted = promotedReplica(replacing: old)
+                return promoted != nil
             }
-            return promoted != nil
+        } catch {
+            throw RedisServerFixtureError("\(error)\n\(diagnosis())")
         }
         return (promoted ?? 0, ContinuousClock.now)
     }
 
+    /// A server that was a replica before the change (``noteReplicas()``) and says it is master now.
+    private func promotedReplica(replacing old: UInt16) -> UInt16? {
+        replicasBeforeChange.withLock { $0 }.first { $0 != old && role(of: $0) == "master" }
+    }
+
     /// Records which servers are replicas now, before a failover.
     private func noteReplicas() {
-        let replicas = servers.map(\.port).filter { RedisAdminClient.call(port: $0, "ROLE")?.array?.first?.string == "slave" }
+        let replicas = servers.map(\.port).filter { role(of: $0) == "slave" }
         replicasBeforeChange.withLock { $0 = replicas }
     }
 
-    /// Asks a sentinel for a graceful failover (`SENTINEL FAILOVER`), retrying
-    /// while a previous one is still settling.
-    public func failover(within timeout: Duration = .seconds(20)) throws {
-        noteReplicas()
-        try waitUntil("SENTINEL FAILOVER is accepted", within: timeout, every: .milliseconds(100)) {
-            sentinels.contains { RedisAdminClient.call(port: $0.port, "SENTINEL", "FAILOVER", masterName)?.string == "OK" }
-        }
-    }
-
-    /// Brings a killed server back and settles the deployment (``settle(within:)``).
-    public func restoreReplica(port: UInt16, within timeout: Duration = .seconds(30)) throws {
-        try server(port: port)?.restart()
-        try settle(within: timeout)
-    }
-
-    /// Makes every server but the master a replica of it, and waits until
-    /// every sentinel sees the master with two replicas. Left to itself,
-    /// Sentinel turns an old master that is back (or was failed over while
-    /// it ran) into a replica only after it has run as master for 8 s.
-    public func settle(within timeout: Duration = .seconds(30)) throws {
-        var master: UInt16?
-        try waitUntil("the sentinels agree on a master, no failover in progress", within: timeout) {
-            master = masterPort()
-            return master != nil
-        }
-        for server in servers where server.port != master {
-            let replication = RedisAdminClient.fields(RedisAdminClient.call(port: server.port, "INFO", "replication"))
-            if replication["role"] != "slave" || replication["master_port"] != master.map(String.init) {
-                _ = RedisAdminClient.call(port: server.port, "REPLICAOF", "127.0.0.1", String(master ?? 0))
-            }
-        }
-        try waitUntil("every replica replicates", within: timeout, every: .milliseconds(50)) {
-            servers.allSatisfy { server in
-                server.port == master
-                    || RedisAdminClient.fields(RedisAdminClient.call(port: server.port, "INFO", "replication"))["master_link_status"] == "up"
-            }
-        }
+    /// Has a sentinel fail the master over gracefully (`SENTINEL FAILOVER`)
+    /// and waits until a replica is promoted.
+    ///
+    /// First waits until every sentinel knows the master, both replicas
+    /// linked and the other sentinels (``waitUntilSentinelsAgree(within:)``).
+    /// A sentinel refuses while it knows no good replica (`-NOGOODSLAVE`) or
+    /// runs a failover already (`-INPROG`); one that accepted can still give
+    /// up (`-failover-abort-*`, as when it stalls past `failover-timeout`):
+    /// each of these is asked again until the deadline.
+    /// - Returns: the promoted replica's port and when it was first seen as
+    ///   master, once the sentinel that runs the failover has seen it too.
+    /// - Throws: ``RedisServerFixtureError`` with each sentinel's view and log when no replica is promoted within `timeout`.
+    public func failover(within timeout: Duration = .seconds(60)) throws -> (port: UInt16, at: ContinuousClock.Instant) {
+        let deadline = ContinuousClock.now + timeout
         try waitUntilSentinelsAgree(within: timeout)
+        guard let old = masterPort() else { throw RedisServerFixtureError("no master to fail over\n\(diagnosis())") }
+        noteReplicas()
+        var refusals: [String] = []
+        while ContinuousClock.now < deadline {
+            for sentinel in sentinels {
+                guard let reply = RedisAdminClient.call(port: sentinel.port, "SENTINEL", "FAILOVER", masterName) else { continue }
+                guard reply.string == "OK" else {
+                    refusals.append("\(sentinel.port): \(reply)")
+                    continue
+                }
+                if let promotion = followFailover(by: sentinel, from: old, until: deadline) { return promotion }
+                refusals.append("\(sentinel.port): accepted, then gave up")
+                break
+            }
+            usleep(100_000)
+        }
+        throw RedisServerFixtureError("""
+            timed out after \(timeout): no replica of \(old) promoted by SENTINEL FAILOVER \
+            (answers: \(refusals.suffix(6).joined(separator: "; ")))
+            \(diagnosis())
+            """)
+    }
+
+    /// Follows a failover `sentinel` accepted: the promoted replica, once it
+    /// says it is master and the sentinel has seen it do so; nil when the
+    /// sentinel gives up first (no failover in progress, `old` still its master)
+    /// or `deadline` passes.
+    private func followFailover(by sentinel: SentinelProcess, from old: UInt16, until deadline: ContinuousClock.Instant)
+        -> (port: UInt16, at: ContinuousClock.Instant)?
+    {
+        var firstSeen: (port: UInt16, at: ContinuousClock.Instant)?
+        var result: (port: UInt16, at: ContinuousClock.Instant)?
+        try? waitUntil("the failover by sentinel \(sentinel.port) promotes a replica", within: deadline - ContinuousClock.now, every: .milliseconds(5)) {
+            if firstSeen == nil, let port = promotedReplica(replacing: old) { firstSeen = (port, ContinuousClock.now) }
+            guard let view = sentinelView(sentinel.port) else { return false }
+            if let seen = firstSeen {
+                let replica = sentinelList(sentinel.port, "REPLICAS")?.first { $0["port"] == String(seen.port) }
+                if view["port"] == String(seen.port) || replica?["flags"]?.contains("promoted") == true {
+                    result = seen
+                    return true
+                }
+            }
+            return view["port"] == String(old) && view["flags"]?.contains("failover_in_progress") == false
+        }
+        return result
     }
 
     /// Waits until every sentinel names the same master, which says it is
-    /// master, knows two replicas up and two other sentinels.
+    /// master, and sees both replicas linked and the other two sentinels up:
+    /// what a sentinel needs to agree on, and carry out, a failover.
     public func waitUntilSentinelsAgree(within timeout: Duration) throws {
-        try waitUntil("the sentinels agree on a master with two replicas", within: timeout, every: .milliseconds(50)) {
-            guard masterPort() != nil else { return false }
-            return sentinels.allSatisfy { sentinel in
-                guard let fields = sentinelView(sentinel.port), fields["num-slaves"] == "2", fields["num-other-sentinels"] == "2",
-                      let replicas = RedisAdminClient.call(port: sentinel.port, "SENTINEL", "REPLICAS", masterName)?.array else { return false }
-                // Both replicas connected and done reconfiguring, as the sentinel sees them.
-                return replicas.count == 2 && replicas.allSatisfy { replica in
-                    replica.pairs?.first { $0.key.string == "flags" }?.value.string == "slave"
+        do {
+            try waitUntil("the sentinels agree on a master with two replicas", within: timeout, every: .milliseconds(50)) {
+                guard masterPort() != nil else { return false }
+                return sentinels.allSatisfy { sentinel in
+                    guard let replicas = sentinelList(sentinel.port, "REPLICAS"), let others = sentinelList(sentinel.port, "SENTINELS"),
+                          sentinel.isOutOfTilt else { return false }
+                    return replicas.count == 2 && replicas.allSatisfy { $0["flags"] == "slave" && $0["master-link-status"] == "ok" }
+                        && others.count == 2 && others.allSatisfy { $0["flags"] == "sentinel" }
                 }
             }
+        } catch {
+            throw RedisServerFixtureError("\(error)\n\(diagnosis())")
         }
+    }
+
+    /// Each sentinel's view of the master and the end of its log, to explain a failure.
+    private func diagnosis() -> String {
+        sentinels.map { sentinel in
+            let view = sentinelView(sentinel.port) ?? [:]
+            return "sentinel \(sentinel.port): master \(view["port"] ?? "?") flags \(view["flags"] ?? "?"), log:\n\(sentinel.logTail)"
+        }.joined(separator: "\n")
     }
 }
 
@@ -236,13 +298,17 @@ final class SentinelProcess: Sendable {
                     guard process.isRunning else { return true }
                     return RedisAdminClient.call(port: port, "PING")?.string == "PONG"
                 }
-                if process.isRunning {
+                // A sentinel whose timer runs late by more than 2 s (a loaded
+                // machine, a slow fsync of its configuration) enters TILT and
+                // acts on nothing — not even a failover it accepts — for
+                // 30 s. Tests still see TILT, but over in 1 s.
+                if process.isRunning, RedisAdminClient.call(port: port, "SENTINEL", "DEBUG", "tilt-period", "1000")?.string == "OK" {
                     self.port = port
                     self.directory = directory
                     self.process = process
                     return
                 }
-                lastError = RedisServerFixtureError("redis-sentinel exited at start")
+                lastError = RedisServerFixtureError("redis-sentinel exited at start or refused SENTINEL DEBUG")
             } catch {
                 lastError = error
             }
@@ -260,6 +326,17 @@ final class SentinelProcess: Sendable {
 
     func stop() {
         process.terminate(with: SIGTERM)
+    }
+
+    /// Whether the sentinel answers and is not in TILT mode (`INFO sentinel`).
+    var isOutOfTilt: Bool {
+        RedisAdminClient.fields(RedisAdminClient.call(port: port, "INFO", "sentinel"))["sentinel_tilt"] == "0"
+    }
+
+    /// The last lines of the sentinel's log, to explain a failure.
+    var logTail: String {
+        let log = (try? String(contentsOf: directory.appendingPathComponent("sentinel.log"), encoding: .utf8)) ?? ""
+        return log.split(separator: "\n").suffix(25).joined(separator: "\n")
     }
 }
 
