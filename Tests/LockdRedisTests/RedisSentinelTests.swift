@@ -5,10 +5,9 @@ import Testing
 
 /// A real Sentinel deployment (1 master, 2 replicas, 3 sentinels) for each
 /// test: the client finds the master and follows it through failovers.
-/// One test at a time: three deployments failing over at once load a small
+/// One test at a time: deployments failing over at once load a small
 /// machine enough to blur the 5 s recoveries these tests time.
 @Suite(.serialized) struct RedisSentinelTests {
-
     /// The port of the server a client's commands reach.
     static func servedPort(_ client: RedisClient) async throws -> UInt16? {
         let reply = try await client.send(["CONFIG", "GET", "port"])
