@@ -49,8 +49,11 @@ final class DeliveredGrants: Sendable {
     private func rotateIfDue(_ state: inout State, now: UInt64) {
         guard now &- state.currentSince >= retention || state.current.count >= capacity else { return }
         // Idle for two generations: nothing is left worth keeping.
+        let reached = state.current.count
         state.previous = now &- state.currentSince >= 2 * retention ? [] : state.current
-        state.current = []
+        // Sized for as many as the last generation took: a busy lockd's set
+        // is not grown (rehashed) step by step again every generation.
+        state.current = Set(minimumCapacity: min(reached, capacity))
         state.currentSince = now
     }
 }

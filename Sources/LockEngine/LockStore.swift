@@ -10,8 +10,9 @@ public struct WaiterID: Hashable, Sendable, CustomStringConvertible {
 
     /// A fresh random id for a waiter that wants a lease in `mode` on a name of `limit`.
     public static func random(mode: LockMode = .exclusive, limit: Int = 1) -> WaiterID {
-        let wish = mode == .shared ? ":s" : limit > 1 ? ":\(limit)" : ""
-        return WaiterID(randomHex() + wish)
+        let id = randomHex()
+        if mode == .shared { return WaiterID(id + ":s") }
+        return WaiterID(limit > 1 ? id + ":" + String(limit) : id)
     }
 
     /// The mode this waiter wants.
@@ -28,10 +29,23 @@ public struct WaiterID: Hashable, Sendable, CustomStringConvertible {
 
 /// 16 random hex digits: waiter and instance ids.
 func randomHex() -> String {
-    var generator = SystemRandomNumberGenerator()
-    let number: UInt64 = generator.next()
-    let hex = String(number, radix: 16)
-    return String(repeating: "0", count: 16 - hex.count) + hex
+    // From the entropy pool: `SystemRandomNumberGenerator` makes a system
+    // call per number, and every waiting acquire takes an id.
+    var number: UInt64 = 0
+    withUnsafeMutableBytes(of: &number) { EntropyPool.shared.fill($0) }
+    return hex16(number)
+}
+
+/// `number` as 16 lowercase hex digits, written in place.
+func hex16(_ number: UInt64) -> String {
+    String(unsafeUninitializedCapacity: 16) { buffer in
+        let digits: StaticString = "0123456789abcdef"
+        for index in 0..<16 {
+            let nibble = Int(truncatingIfNeeded: number >> UInt64(60 - 4 * index)) & 0xf
+            buffer[index] = digits.utf8Start[nibble]
+        }
+        return 16
+    }
 }
 
 /// One attempt to take a lock, as the engine hands it to a store.

@@ -175,13 +175,24 @@ enum RedisLockScripts {
           claim(k, token)
           return 1
         end
+        -- The holders (with the token's own grant, if it holds one). A name
+        -- is never in both layouts: a request for the holders' layout looks
+        -- there first, and at the plain lease only when none holds it so
+        -- (a busy semaphore's acquire reads no lease); a plain one looks at
+        -- its lease first, as it always did.
         local mode, held_limit, count, first_end, record, record_delay
-        local current = redis.call('HMGET', k.lease, 'token', 'fence', 'owner')
-        if current[1] then
-          mode, held_limit, count = 'x', 1, 1
-        else
-          -- With the token's own grant, if it holds one.
+        local current = {}
+        local multi = not is_plain(wish, limit, delay)
+        if multi then
           mode, held_limit, count, first_end, record, record_delay = multi_holding(k.holders, k.grants, now, token)
+        end
+        if not multi or count == 0 then
+          current = redis.call('HMGET', k.lease, 'token', 'fence', 'owner')
+          if current[1] then
+            mode, held_limit, count = 'x', 1, 1
+          elseif not multi then
+            mode, held_limit, count, first_end, record, record_delay = multi_holding(k.holders, k.grants, now, token)
+          end
         end
         if count > 0 and held_limit ~= limit then return {2, held_limit} end
         -- A retry: the token holds the name already.

@@ -38,8 +38,8 @@ final class WaiterRegistry: Sendable {
         /// A wake-up that came between parks, for the next park.
         var pendingWake: WakeReason?
         var deadlinePassed = false
-        /// Whether the deadline's timer is set (at the first park: most
-        /// waits on a free lock never park).
+        /// Whether the deadline is among ``State/deadlines`` (from the
+        /// first park: most waits on a free lock never park).
         var deadlineTimerSet = false
         /// Parked until an outage's grace ends, or the store is back.
         var parkedForOutage = false
@@ -62,6 +62,10 @@ final class WaiterRegistry: Sendable {
         var nextOrder: UInt64 = 0
         var nextTimerGeneration: UInt64 = 0
         var isShuttingDown = false
+        /// The parked waiters' deadlines, and when the one timer that
+        /// serves them all is set to fire (nil: none is set).
+        var deadlines = DeadlineHeap()
+        var deadlineTimerAt: UInt64?
     }
 
     private let state = Mutex(State())
@@ -102,7 +106,7 @@ final class WaiterRegistry: Sendable {
     func park(_ waiter: WaiterID, outageUntil: UInt64? = nil) async -> WakeReason {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<WakeReason, Never>) in
-                let (immediate, generation, deadline) = state.withLock { state -> (WakeReason?, UInt64, UInt64?) in
+                let (immediate, generation, deadlineTimer) = state.withLock { state -> (WakeReason?, UInt64, UInt64?) in
                     if state.isShuttingDown { return (.shutdown, 0, nil) }
                     if Task.isCancelled { return (.cancelled, 0, nil) }
                     guard var entry = state.entries[waiter] else { return (.cancelled, 0, nil) }
@@ -115,13 +119,22 @@ final class WaiterRegistry: Sendable {
                     entry.generation &+= 1
                     entry.continuation = continuation
                     entry.parkedForOutage = outageUntil != nil
-                    let deadline = entry.deadlineTimerSet ? nil : entry.deadline
-                    entry.deadlineTimerSet = true
+                    var deadlineTimer: UInt64?
+                    if !entry.deadlineTimerSet {
+                        entry.deadlineTimerSet = true
+                        state.deadlines.insert(.init(at: entry.deadline, order: entry.order, waiter: waiter))
+                        // One timer serves every deadline: set only when this
+                        // one comes before the one it is set for.
+                        if entry.deadline < state.deadlineTimerAt ?? .max {
+                            state.deadlineTimerAt = entry.deadline
+                            deadlineTimer = entry.deadline
+                        }
+                    }
                     state.entries[waiter] = entry
-                    return (nil, entry.generation, deadline)
+                    return (nil, entry.generation, deadlineTimer)
                 }
-                if let deadline {
-                    schedule(at: deadline) { [self] in deadlineReached(waiter) }
+                if let deadlineTimer {
+                    schedule(at: deadlineTimer) { [self] in deadlinesDue() }
                 }
                 if let immediate {
                     continuation.resume(returning: immediate)
@@ -292,16 +305,32 @@ final class WaiterRegistry: Sendable {
 
     // MARK: Timers
 
-    private func deadlineReached(_ waiter: WaiterID) {
-        let continuation = state.withLock { state -> CheckedContinuation<WakeReason, Never>? in
-            guard var entry = state.entries[waiter] else { return nil }
-            entry.deadlinePassed = true
-            let continuation = entry.continuation
-            entry.continuation = nil
-            state.entries[waiter] = entry
-            return continuation
+    /// The deadlines' timer fired: the waiters whose deadline passed end
+    /// their park (or their next one), and the timer is set for the next
+    /// deadline of a waiter still here.
+    private func deadlinesDue() {
+        let now = MonotonicClock.now()
+        let (passed, next) = state.withLock { state -> ([CheckedContinuation<WakeReason, Never>], UInt64?) in
+            var passed: [CheckedContinuation<WakeReason, Never>] = []
+            while let first = state.deadlines.first, first.at <= now {
+                state.deadlines.removeFirst()
+                guard var entry = state.entries[first.waiter], entry.order == first.order else { continue }
+                entry.deadlinePassed = true
+                if let continuation = entry.continuation { passed.append(continuation) }
+                entry.continuation = nil
+                state.entries[first.waiter] = entry
+            }
+            // Deadlines of waiters that left need no timer.
+            while let first = state.deadlines.first, state.entries[first.waiter]?.order != first.order {
+                state.deadlines.removeFirst()
+            }
+            // A timer set for a sooner deadline than this one's is still due.
+            if let armed = state.deadlineTimerAt, armed > now { return (passed, nil) }
+            state.deadlineTimerAt = state.deadlines.first?.at
+            return (passed, state.deadlineTimerAt)
         }
-        continuation?.resume(returning: .timer)
+        for continuation in passed { continuation.resume(returning: .timer) }
+        if let next { schedule(at: next) { [self] in deadlinesDue() } }
     }
 
     /// Resumes `waiter` with `reason` if it is parked and `matches` its entry.

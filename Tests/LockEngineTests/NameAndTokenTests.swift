@@ -44,6 +44,27 @@ import Testing
         #expect(characters.count == 64)
     }
 
+    /// Waiter ids are 16 lowercase hex digits (leading zeros kept: the
+    /// Redis store takes an instance id's length as fixed) and the wish's
+    /// tail, and say back the mode and limit they were made for.
+    @Test func randomWaiterIDsAreWellFormedAndDistinct() {
+        var seen = Set<String>()
+        var digits = Set<Character>()
+        for draw in 0..<1_000 {
+            let (mode, limit): (LockMode, Int) = [(.exclusive, 1), (.exclusive, 4), (.shared, 1), (.exclusive, 1_000)][draw % 4]
+            let waiter = WaiterID.random(mode: mode, limit: limit)
+            let id = waiter.value.prefix(16)
+            let tail = waiter.value.dropFirst(16)
+            #expect(id.utf8.count == 16 && id.allSatisfy { "0123456789abcdef".contains($0) })
+            #expect(tail == (mode == .shared ? ":s" : limit > 1 ? ":\(limit)" : ""))
+            #expect(waiter.mode == mode && waiter.limit == limit)
+            seen.insert(String(id))
+            digits.formUnion(id)
+        }
+        #expect(seen.count == 1_000)
+        #expect(digits.count == 16)
+    }
+
     /// Tokens come from a shared pool of random bytes: drawn on several
     /// threads at once, across many refills, no two are alike.
     @Test func tokensDrawnConcurrentlyAreDistinct() async {

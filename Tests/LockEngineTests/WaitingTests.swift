@@ -66,6 +66,37 @@ import Testing
         }
     }
 
+    /// One timer serves every waiter's deadline: a sooner deadline that
+    /// arrives later still ends its wait on time, and so does a later one
+    /// whose turn comes after waiters that left (their deadlines go unused).
+    @Test(arguments: StoreKind.allCases)
+    func eachWaitRunsOutAtItsOwnDeadline(store: StoreKind) async throws {
+        try await store.withEngine { engine, _ in
+            let name = try LockName(uniqueLockName())
+            _ = try await engine.acquire(AcquireRequest(name: name, ttlMs: 30_000))
+            func wait(_ waitMs: Int64) -> Task<UInt64, any Error> {
+                Task {
+                    let started = MonotonicClock.now()
+                    await #expect(throws: LockError.self) {
+                        try await engine.acquire(AcquireRequest(name: name, ttlMs: 5_000, waitMs: waitMs))
+                    }
+                    return (MonotonicClock.now() - started) / 1_000_000
+                }
+            }
+            let gone = Task { try await engine.acquire(AcquireRequest(name: name, ttlMs: 5_000, waitMs: 1_000)) }
+            let long = wait(1_500)
+            #expect(try await eventually { engine.waiterCount == 2 })
+            gone.cancel()
+            await #expect(throws: LockError.cancelled) { try await gone.value }
+            let short = wait(300)
+            let shortMs = try await short.value
+            #expect(shortMs >= 290 && shortMs < 3_000)
+            let longMs = try await long.value
+            #expect(longMs >= 1_490 && longMs < 4_500)
+            #expect(engine.waiterCount == 0)
+        }
+    }
+
     @Test(arguments: StoreKind.allCases)
     func waitersAreServedFirstComeFirstServed(store: StoreKind) async throws {
         try await store.withEngine { engine, _ in
