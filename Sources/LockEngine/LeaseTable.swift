@@ -25,8 +25,10 @@ struct LeaseTable {
         /// Neighbours in the wheel bucket (a free place: `next` is the next free one).
         var previous: Int32 = -1
         var next: Int32 = -1
-        /// The name's next entry.
+        /// The name's next and previous entries: both, so that an entry
+        /// leaves its name's list in constant time however many it holds.
         var sameName: Int32 = -1
+        var previousSameName: Int32 = -1
     }
 
     static let tickShift: UInt64 = 28
@@ -51,7 +53,9 @@ struct LeaseTable {
     /// Adds a lease; a name may have several (a semaphore's, readers').
     mutating func add(_ name: LockName, token: LeaseToken, times: Times) {
         let index = allocate(Slot(name: name, token: token, times: times))
-        slots[index].sameName = firstByName.updateValue(Int32(index), forKey: name) ?? -1
+        let head = firstByName.updateValue(Int32(index), forKey: name) ?? -1
+        slots[index].sameName = head
+        if head >= 0 { slots[Int(head)].previousSameName = Int32(index) }
         link(index)
         count += 1
     }
@@ -59,9 +63,9 @@ struct LeaseTable {
     /// Moves the lease's expiry, if there is such a lease.
     mutating func setExpiry(_ name: LockName, token: LeaseToken, to expiresAt: UInt64) {
         guard let head = firstByName[name], let found = find(token, from: Int(head)) else { return }
-        unlink(found.index)
-        slots[found.index].times.expiresAt = expiresAt
-        link(found.index)
+        unlink(found)
+        slots[found].times.expiresAt = expiresAt
+        link(found)
     }
 
     /// Removes the lease; its times, or nil when there is no such lease.
@@ -69,10 +73,10 @@ struct LeaseTable {
         guard let place = firstByName.index(forKey: name),
               let found = find(token, from: Int(firstByName.values[place]))
         else { return nil }
-        let times = slots[found.index].times
-        unchain(found.index, after: found.previous, place: place)
-        unlink(found.index)
-        release(found.index)
+        let times = slots[found].times
+        unchain(found, place: place)
+        unlink(found)
+        release(found)
         return times
     }
 
@@ -92,10 +96,8 @@ struct LeaseTable {
                 guard due(slot) <= now, let name = slots[slot].name else { continue }
                 removed.append(slots[slot].times)
                 unlink(slot)
-                let place = firstByName.index(forKey: name)
-                let previous = place.flatMap { predecessor(of: slot, from: Int(firstByName.values[$0])) }
                 // A name's entries are all in its list: the place is there.
-                if let place, let previous { unchain(slot, after: previous, place: place) }
+                if let place = firstByName.index(forKey: name) { unchain(slot, place: place) }
                 release(slot)
             }
         }
@@ -105,42 +107,28 @@ struct LeaseTable {
 
     // MARK: The name's list
 
-    /// The entry of `token` in the list starting at `head`, and the entry
-    /// before it (-1: it is the first).
-    private func find(_ token: LeaseToken, from head: Int) -> (index: Int, previous: Int)? {
-        var previous = -1
+    /// The entry of `token` in the list starting at `head`.
+    private func find(_ token: LeaseToken, from head: Int) -> Int? {
         var index = head
         while index >= 0 {
-            if let other = slots[index].token, sameToken(other, token) { return (index, previous) }
-            previous = index
-            index = Int(slots[index].sameName)
-        }
-        return nil
-    }
-
-    /// The entry before `slot` in the list starting at `head` (-1: it is
-    /// the first); nil when it is not in that list.
-    private func predecessor(of slot: Int, from head: Int) -> Int? {
-        var previous = -1
-        var index = head
-        while index >= 0 {
-            if index == slot { return previous }
-            previous = index
+            if let other = slots[index].token, sameToken(other, token) { return index }
             index = Int(slots[index].sameName)
         }
         return nil
     }
 
     /// Takes `index` out of its name's list (at `place` in `firstByName`).
-    private mutating func unchain(_ index: Int, after previous: Int, place: Dictionary<LockName, Int32>.Index) {
+    private mutating func unchain(_ index: Int, place: Dictionary<LockName, Int32>.Index) {
+        let previous = slots[index].previousSameName
         let next = slots[index].sameName
         if previous >= 0 {
-            slots[previous].sameName = next
+            slots[Int(previous)].sameName = next
         } else if next >= 0 {
             firstByName.values[place] = next
         } else {
             firstByName.remove(at: place)
         }
+        if next >= 0 { slots[Int(next)].previousSameName = previous }
     }
 
     // MARK: The wheel
