@@ -87,7 +87,7 @@ public final class LockEngine: Sendable {
     /// answered ``LockError/cancelled`` and nothing is left held.
     public func acquire(_ request: AcquireRequest, cancellation: CallCancellation,
                         completion: @escaping @Sendable (Result<AcquireGrant, LockError>) -> Void) {
-        guard request.waitMs == 0 else {
+        guard request.waitMs <= 0 else {
             let task = Task {
                 do throws(LockError) {
                     completion(.success(try await acquire(request)))

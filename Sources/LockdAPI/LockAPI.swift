@@ -115,7 +115,7 @@ public struct LockAPI: Sendable {
         do throws(LockError) {
             let acquire = try acquireRequest(request, context, name: &name, waitMs: &waitMs)
             guard engine.answersAtOnce else {
-                guard waitMs == 0 else { return .later { request, context in await self.acquire(request, context) } }
+                guard waitMs <= 0 else { return .later { request, context in await self.acquire(request, context) } }
                 return .promised { [self] _, context, promise in
                     engine.acquire(acquire, cancellation: promise.cancellation) { result in
                         promise.succeed(answer(result, name: acquire.name, context, startedAt: started))
