@@ -68,6 +68,9 @@ public final class LockEngine: Sendable {
     ///   with another limit; ``LockError/invalidRequest(_:)``; ``LockError/unavailable(_:)``;
     ///   ``LockError/cancelled`` when the caller's task is cancelled (nothing is left held).
     nonisolated(nonsending) public func acquire(_ request: AcquireRequest) async throws(LockError) -> AcquireGrant {
+        guard request.waitMs > 0 else {
+            return try await awaitingCallback { acquire(request, cancellation: $0, completion: $1) }
+        }
         // What can be answered at once is answered by that one path, whoever
         // asks — but a cancelled caller goes the waiting path, which answers
         // it `.cancelled` and gives back whatever the store granted.
@@ -80,7 +83,56 @@ public final class LockEngine: Sendable {
     /// again. It waits as ``acquire(_:)`` would (or, not allowed to wait,
     /// is tried as ``acquire(_:)`` tries it on a store that may wait).
     nonisolated(nonsending) public func acquireByWaiting(_ request: AcquireRequest) async throws(LockError) -> AcquireGrant {
-        granted(try await acquireUnmetered(request), for: request)
+        guard request.waitMs > 0 else { return try await acquire(request) }
+        try validate(request)
+        return granted(try await acquireWaiting(request, token: request.token ?? LeaseToken.random()), for: request)
+    }
+
+    /// ``acquire(_:)`` answered through `completion`. A request that does
+    /// not wait runs no task on a store that answers by callbacks (Redis):
+    /// it is answered on the request's loop when the store's reply is read.
+    /// One that may wait runs ``acquire(_:)`` in a task. `cancellation`
+    /// stands for the caller's task (its client hung up): the request is
+    /// answered ``LockError/cancelled`` and nothing is left held.
+    public func acquire(_ request: AcquireRequest, cancellation: CallCancellation,
+                        completion: @escaping @Sendable (Result<AcquireGrant, LockError>) -> Void) {
+        guard request.waitMs <= 0 else {
+            let task = Task {
+                do throws(LockError) {
+                    completion(.success(try await acquire(request)))
+                } catch {
+                    completion(.failure(error))
+                }
+            }
+            return cancellation.onCancel { task.cancel() }
+        }
+        do throws(LockError) {
+            // As in ``acquire(_:)``: a cancelled caller goes the store's way.
+            if !cancellation.isCancelled, let grant = try acquireAtOnce(request) { return completion(.success(grant)) }
+            try validate(request)
+        } catch {
+            return completion(.failure(error))
+        }
+        attemptUntilSettled(firstAttempt(request), attemptsLeft: Self.deliveryAttempts, cancellation: cancellation) { [self] result in
+            completion(result.map { granted($0, for: request) })
+        }
+    }
+
+    /// Attempts a request that does not wait until it is granted, held or
+    /// out of attempts (each grant that came too late is given back first).
+    private func attemptUntilSettled(_ attempt: AcquireAttempt, attemptsLeft: Int, cancellation: CallCancellation,
+                                     completion: @escaping StoreCompletion<AcquireGrant>) {
+        guard attemptsLeft > 0 else { return completion(.failure(.unavailable(Self.tooSlowDetail))) }
+        attemptDeliverable(attempt, cancellation: cancellation) { [self] delivery in
+            do throws(LockError) {
+                guard let grant = try Self.settled(try delivery.get()) else {
+                    return attemptUntilSettled(attempt, attemptsLeft: attemptsLeft - 1, cancellation: cancellation, completion: completion)
+                }
+                completion(.success(grant))
+            } catch {
+                completion(.failure(error))
+            }
+        }
     }
 
     /// Whether the store's operations never wait, so that ``acquireAtOnce(_:)``
@@ -138,18 +190,6 @@ public final class LockEngine: Sendable {
         return attempt
     }
 
-    nonisolated(nonsending) private func acquireUnmetered(_ request: AcquireRequest) async throws(LockError) -> AcquireGrant {
-        try validate(request)
-        guard request.waitMs > 0 else {
-            let attempt = firstAttempt(request)
-            for _ in 0..<Self.deliveryAttempts {
-                if let grant = try Self.settled(try await attemptDeliverable(attempt)) { return grant }
-            }
-            throw .unavailable(Self.tooSlowDetail)
-        }
-        return try await acquireWaiting(request, token: request.token ?? LeaseToken.random())
-    }
-
     /// Extends a lease; `ttlMs` nil keeps its current TTL, `durability` nil
     /// is the engine's default; `client` (the authenticated client renewing
     /// it, as on acquire) goes into its `renewed` event.
@@ -174,9 +214,26 @@ public final class LockEngine: Sendable {
     /// Ends a lease and hands the lock to the next waiter.
     /// - Throws: ``LockError/leaseLost`` when `token` does not hold the lock.
     nonisolated(nonsending) public func release(_ name: LockName, token: LeaseToken) async throws(LockError) {
-        if try releaseAtOnce(name, token: token) { return }
-        if store.mayWatch(name) { return try released(name, token: token, holder: try await store.releaseReportingHolder(name, token: token)) }
-        try released(name, token: token, ended: try await store.release(name, token: token))
+        try await awaitingCallback { release(name, token: token, cancellation: $0, completion: $1) }
+    }
+
+    /// ``release(_:token:)`` answered through `completion`: without a task
+    /// on a store that answers by callbacks (see ``acquire(_:cancellation:completion:)``).
+    public func release(_ name: LockName, token: LeaseToken, cancellation: CallCancellation,
+                        completion: @escaping @Sendable (Result<Void, LockError>) -> Void) {
+        do throws(LockError) {
+            if try releaseAtOnce(name, token: token) { return completion(.success(())) }
+        } catch {
+            return completion(.failure(error))
+        }
+        if store.mayWatch(name) {
+            return store.releaseReportingHolder(name, token: token, cancellation: cancellation) { [self] holder in
+                completion(Result { () throws(LockError) in try released(name, token: token, holder: try holder.get()) })
+            }
+        }
+        store.release(name, token: token, cancellation: cancellation) { [self] ended in
+            completion(Result { () throws(LockError) in try released(name, token: token, ended: try ended.get()) })
+        }
     }
 
     /// ``release(_:token:)`` done at once, on a store whose operations never
@@ -415,28 +472,33 @@ public final class LockEngine: Sendable {
     /// clock from before the request left), and a grant whose caller has
     /// gone is released at once.
     nonisolated(nonsending) private func attemptDeliverable(_ attempt: AcquireAttempt) async throws(LockError) -> Delivery {
+        try await awaitingCallback { attemptDeliverable(attempt, cancellation: $0, completion: $1) }
+    }
+
+    /// ``attemptDeliverable(_:)`` answered through `completion`;
+    /// `cancellation` stands for the caller's task.
+    private func attemptDeliverable(_ attempt: AcquireAttempt, cancellation: CallCancellation, completion: @escaping StoreCompletion<Delivery>) {
         let started = MonotonicClock.now()
-        let result: AcquireResult
-        do {
-            result = try await store.acquire(attempt)
-        } catch {
-            if error == .cancelled || Task.isCancelled {
+        store.acquire(attempt, cancellation: cancellation) { [self] outcome in
+            let result: AcquireResult
+            switch outcome {
+            case .success(let value):
+                result = value
+            case .failure(let error):
+                guard error == .cancelled || cancellation.isCancelled else { return completion(.failure(error)) }
                 // The attempt may have been granted before the reply was lost.
-                await releaseQuietly(attempt.name, token: attempt.token)
-                throw .cancelled
+                return releaseQuietly(attempt.name, token: attempt.token) { completion(.failure(.cancelled)) }
             }
-            throw error
+            if case .granted(_, _, let hint) = result, cancellation.isCancelled {
+                follow(hint, on: attempt.name, isOrdered: false)
+                return releaseQuietly(attempt.name, token: attempt.token) { completion(.failure(.cancelled)) }
+            }
+            let delivery = delivery(result, of: attempt, startedAt: started)
+            if case .tooLate = delivery, case .granted(_, isRetry: false, _) = result {
+                return releaseQuietly(attempt.name, token: attempt.token) { completion(.success(delivery)) }
+            }
+            completion(.success(delivery))
         }
-        if case .granted(_, _, let hint) = result, Task.isCancelled {
-            follow(hint, on: attempt.name, isOrdered: false)
-            await releaseQuietly(attempt.name, token: attempt.token)
-            throw .cancelled
-        }
-        let delivery = delivery(result, of: attempt, startedAt: started)
-        if case .tooLate = delivery, case .granted(_, isRetry: false, _) = result {
-            await releaseQuietly(attempt.name, token: attempt.token)
-        }
-        return delivery
     }
 
     /// What the store's answer to `attempt` (asked at `started`) lets the
@@ -463,6 +525,14 @@ public final class LockEngine: Sendable {
     /// Gives back a lease no client will have, even from a cancelled task;
     /// when the store cannot be told now, the upkeep task tells it later
     /// (a lease must not outlive its caller by its whole TTL).
+    /// ``releaseQuietly(_:token:)`` in a task, then `then`.
+    private func releaseQuietly(_ name: LockName, token: LeaseToken, then: @escaping @Sendable () -> Void) {
+        Task {
+            await releaseQuietly(name, token: token)
+            then()
+        }
+    }
+
     private func releaseQuietly(_ name: LockName, token: LeaseToken) async {
         let store = store
         let released = await Task { (try? await store.giveBack(name, token: token)) != nil }.value

@@ -1,3 +1,5 @@
+import LockdTransport
+
 /// Identifies one waiting acquire in a lock's queue, and says what it waits
 /// for, so that a store's queue entry needs nothing beside it.
 public struct WaiterID: Hashable, Sendable, CustomStringConvertible {
@@ -276,6 +278,11 @@ public protocol LockStore: Sendable {
     ///   lease stays as the primary has it).
     nonisolated(nonsending) func renew(_ name: LockName, token: LeaseToken, ttlMs: Int64?, durability: Durability) async throws(LockError) -> Lease?
 
+    /// ``acquire(_:)`` answered through `completion` (see
+    /// LockStore+Callbacks.swift): a store that can answers without a task;
+    /// `cancellation` stands for the caller's task.
+    func acquire(_ attempt: AcquireAttempt, cancellation: CallCancellation, completion: @escaping StoreCompletion<AcquireResult>)
+
     /// Whether the store can confirm a grant on a replica
     /// (``Durability/replicated``); a store that cannot refuses such requests.
     var canReplicate: Bool { get }
@@ -285,6 +292,10 @@ public protocol LockStore: Sendable {
     /// token does not hold the lock.
     /// - Throws: ``LockError/unavailable(_:)`` when the store cannot serve.
     nonisolated(nonsending) func release(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool
+
+    /// ``release(_:token:)`` answered through `completion`, as
+    /// ``acquire(_:cancellation:completion:)`` is.
+    func release(_ name: LockName, token: LeaseToken, cancellation: CallCancellation, completion: @escaping StoreCompletion<Bool>)
 
     /// ``release(_:token:)`` for a grant lockd could not deliver (its caller
     /// hung up, or it came too late) — unless a client has claimed the lease
@@ -375,6 +386,11 @@ public protocol LockStore: Sendable {
     /// when the token does not hold the lock.
     /// - Throws: ``LockError/unavailable(_:)`` when the store cannot serve.
     func releaseReportingHolder(_ name: LockName, token: LeaseToken) async throws(LockError) -> Holder?
+
+    /// ``releaseReportingHolder(_:token:)`` answered through `completion`,
+    /// as ``acquire(_:cancellation:completion:)`` is.
+    func releaseReportingHolder(_ name: LockName, token: LeaseToken, cancellation: CallCancellation,
+                                completion: @escaping StoreCompletion<Holder?>)
 
     /// ``forceRelease(_:fence:)``, saying whose lease ended; nil when no
     /// live lease of `name` has that fence.

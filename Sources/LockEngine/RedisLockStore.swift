@@ -151,6 +151,19 @@ public final class RedisLockStore: LockStore {
         }
     }
 
+    /// ``acquire(_:)`` answered when the reply is read, without a task —
+    /// unless the attempt must await more than the script: a replicated
+    /// grant its replica, a Cluster waiter its subscription.
+    public func acquire(_ attempt: AcquireAttempt, cancellation: CallCancellation, completion: @escaping StoreCompletion<AcquireResult>) {
+        guard attempt.durability == .primary, shardWakeups == nil || attempt.waiter == nil else {
+            return inTask(cancellation, completion) { [self] () async throws(LockError) in try await acquire(attempt) }
+        }
+        let sent = MonotonicClock.now()
+        run(scripts.acquire, "acquire", keyCount: Self.nameKeyCount, arguments: acquireArguments(attempt), cancellation: cancellation) { [self] reply in
+            completion(reply.flatMap { reply in Result { () throws(LockError) in try self.acquireResult(reply, of: attempt, sentAt: sent) } })
+        }
+    }
+
     /// The acquire script's keys and arguments.
     @inline(never)
     private func acquireArguments(_ attempt: AcquireAttempt) -> RESPEncodedArguments {
@@ -231,11 +244,15 @@ public final class RedisLockStore: LockStore {
     }
 
     nonisolated(nonsending) public func release(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool {
-        try await endLease(name, token: token, unclaimed: false)
+        try await awaitingCallback { endLease(name, token: token, unclaimed: false, cancellation: $0, completion: $1) }
+    }
+
+    public func release(_ name: LockName, token: LeaseToken, cancellation: CallCancellation, completion: @escaping StoreCompletion<Bool>) {
+        endLease(name, token: token, unclaimed: false, cancellation: cancellation, completion: completion)
     }
 
     nonisolated(nonsending) public func giveBack(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool {
-        try await endLease(name, token: token, unclaimed: true)
+        try await awaitingCallback { endLease(name, token: token, unclaimed: true, cancellation: $0, completion: $1) }
     }
 
     /// Runs the release script. While the engine listens, a release that
@@ -246,9 +263,10 @@ public final class RedisLockStore: LockStore {
     /// cancelled meanwhile, whose reply is dropped) may have carried
     /// grants: the name's waiters are then put back with the store as after
     /// a lost notice (`resubscribed`), which hands each its grant.
-    nonisolated(nonsending) private func endLease(_ name: LockName, token: LeaseToken, unclaimed: Bool) async throws(LockError) -> Bool {
+    private func endLease(
+        _ name: LockName, token: LeaseToken, unclaimed: Bool, cancellation: CallCancellation, completion: @escaping StoreCompletion<Bool>
+    ) {
         let handler = ownWakeups.withLock { $0 }?.handle
-        let reply: RESPValue
         let caller = handler == nil ? "" : instanceID
         var call = nameKeysWriter(name, argumentBytes: token.value.utf8.count + name.value.utf8.count + caller.utf8.count
                                   + 4 * RESPArgumentWriter.overhead + 1)
@@ -257,19 +275,23 @@ public final class RedisLockStore: LockStore {
         // Always present, so that later arguments keep their positions.
         call.append(unclaimed ? "1" : "" as StaticString)
         call.append(caller)
-        do {
-            reply = try await run(scripts.release, "release", keyCount: Self.nameKeyCount, arguments: call.finish())
-        } catch {
-            handler?(.resubscribed(name))
-            throw error
+        run(scripts.release, "release", keyCount: Self.nameKeyCount, arguments: call.finish(), cancellation: cancellation) { [self] result in
+            let reply: RESPValue
+            switch result {
+            case .success(let value):
+                reply = value
+            case .failure(let error):
+                handler?(.resubscribed(name))
+                return completion(.failure(error))
+            }
+            guard let fields = reply.array else { return completion(.success(reply.int == 1)) }
+            if let handler, fields.count == 2, let message = fields[1].bytes, var wakeup = wakeup(from: message) {
+                // Not in the channel's order: its recheck only brings one forward.
+                wakeup.isOrdered = false
+                handler(.wakeup(wakeup))
+            }
+            completion(.success(fields.first?.int == 1))
         }
-        guard let fields = reply.array else { return reply.int == 1 }
-        if let handler, fields.count == 2, let message = fields[1].bytes, var wakeup = wakeup(from: message) {
-            // Not in the channel's order: its recheck only brings one forward.
-            wakeup.isOrdered = false
-            handler(.wakeup(wakeup))
-        }
-        return fields.first?.int == 1
     }
 
     public func forceRelease(_ name: LockName, fence: Int64) async throws(LockError) -> LeaseToken? {
@@ -736,6 +758,25 @@ public final class RedisLockStore: LockStore {
         _ script: RedisScript, _ operation: String, keyCount: Int, arguments: RESPEncodedArguments
     ) async throws(LockError) -> RESPValue {
         try await measured(operation) { () throws(RedisError) in try await client.run(script, keyCount: keyCount, arguments: arguments) }
+    }
+
+    /// ``run(_:_:keyCount:arguments:)`` answered through `completion` when
+    /// the reply is read (see ``RedisClient/run(_:keyCount:arguments:idempotent:cancellation:completion:)``).
+    func run(
+        _ script: RedisScript, _ operation: String, keyCount: Int, arguments: RESPEncodedArguments, cancellation: CallCancellation,
+        completion: @escaping StoreCompletion<RESPValue>
+    ) {
+        let started = MonotonicClock.now()
+        client.run(script, keyCount: keyCount, arguments: arguments, cancellation: cancellation) { [self] result in
+            switch result {
+            case .success(let reply):
+                metrics.storeCall(operation, nanoseconds: MonotonicClock.now() - started, failure: nil)
+                completion(.success(reply))
+            case .failure(let error):
+                metrics.storeCall(operation, nanoseconds: MonotonicClock.now() - started, failure: error.kind.description)
+                completion(.failure(cancellation.isCancelled ? .cancelled : unavailable(error)))
+            }
+        }
     }
 
     /// Runs `script`, then for ``Durability/replicated`` `WAIT`s for one

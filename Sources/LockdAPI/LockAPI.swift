@@ -105,17 +105,25 @@ public struct LockAPI: Sendable {
         }
     }
 
-    /// ``acquire(_:_:)`` without a task when the engine answers at once (on
-    /// the in-memory store, unless the request must wait). A request that
-    /// must wait goes on waiting in a task, as read here: its body is not
-    /// read again, nor the name tried again at once.
+    /// ``acquire(_:_:)`` without a task unless the request may wait: at once
+    /// when the engine can answer so (on the in-memory store), else
+    /// promised, kept when the store's reply is read (on Redis). On the
+    /// in-memory store a request that must wait goes on waiting in a task,
+    /// as read here: its body is not read again, nor the name tried again.
     private func acquireAtOnce(_ request: HTTPRequest, _ context: HTTPRequestContext) -> HTTPAnswer {
-        guard engine.answersAtOnce else { return .later { request, context in await acquire(request, context) } }
         let started = MonotonicClock.now()
         var name: LockName?
         var waitMs: Int64 = 0
         do throws(LockError) {
             let acquire = try acquireRequest(request, context, name: &name, waitMs: &waitMs)
+            guard engine.answersAtOnce else {
+                guard waitMs <= 0 else { return .later { request, context in await self.acquire(request, context) } }
+                return .promised { [self] _, context, promise in
+                    engine.acquire(acquire, cancellation: promise.cancellation) { result in
+                        promise.succeed(answer(result, name: acquire.name, context, startedAt: started))
+                    }
+                }
+            }
             guard let grant = try engine.acquireAtOnce(acquire) else {
                 return .later { [name, waitMs] _, context in
                     do throws(LockError) {
@@ -128,6 +136,15 @@ public struct LockAPI: Sendable {
             return .now(granted(grant, context, startedAt: started))
         } catch {
             return .now(acquireFailed(error, name: name, waitMs: waitMs, context, startedAt: started))
+        }
+    }
+
+    /// The answer to an acquire that did not wait.
+    private func answer(_ result: Result<AcquireGrant, LockError>, name: LockName, _ context: HTTPRequestContext,
+                        startedAt started: UInt64) -> HTTPResponse {
+        switch result {
+        case .success(let grant): granted(grant, context, startedAt: started)
+        case .failure(let error): acquireFailed(error, name: name, waitMs: 0, context, startedAt: started)
         }
     }
 
@@ -180,10 +197,11 @@ public struct LockAPI: Sendable {
         }
     }
 
-    /// ``release(_:_:)`` without a task when the engine answers at once (a
-    /// holder's release, on the in-memory store).
+    /// A holder's ``release(_:_:)`` without a task: at once when the engine
+    /// answers so (on the in-memory store), else promised, kept when the
+    /// store's reply is read (on Redis).
     private func releaseAtOnce(_ request: HTTPRequest, _ context: HTTPRequestContext) -> HTTPAnswer {
-        guard engine.answersAtOnce, request.query == nil else { return .later { request, context in await release(request, context) } }
+        guard request.query == nil else { return .later { request, context in await release(request, context) } }
         let name: LockName
         do throws(LockError) {
             name = try lockName(context)
@@ -191,12 +209,28 @@ public struct LockAPI: Sendable {
             return .now(failure(error, name: nil, context))
         }
         do throws(LockError) {
-            guard try engine.releaseAtOnce(name, token: try lockToken(request)) else {
+            let token = try lockToken(request)
+            guard engine.answersAtOnce else {
+                return .promised { [self] _, context, promise in
+                    engine.release(name, token: token, cancellation: promise.cancellation) { result in
+                        promise.succeed(released(result, name: name, context))
+                    }
+                }
+            }
+            guard try engine.releaseAtOnce(name, token: token) else {
                 return .later { request, context in await release(request, context) }
             }
             return .now(HTTPResponse(status: .noContent))
         } catch {
             return .now(failure(error, name: name, context))
+        }
+    }
+
+    /// The answer to a holder's release.
+    private func released(_ result: Result<Void, LockError>, name: LockName, _ context: HTTPRequestContext) -> HTTPResponse {
+        switch result {
+        case .success: HTTPResponse(status: .noContent)
+        case .failure(let error): failure(error, name: name, context)
         }
     }
 

@@ -26,6 +26,8 @@ final class HTTPConnection: StreamSocketDelegate, @unchecked Sendable {
     /// runtime's exclusivity check would cost a lookup on each, several per request.
     @exclusivity(unchecked) private var machine: HTTPConnectionStateMachine
     private var task: Task<Void, Never>?
+    /// The promise a request is answered by, while it is being kept.
+    private var promise: HTTPPromise?
     /// The request being answered, for the server's observer and `X-Request-Id`.
     private var exchange: Exchange?
     /// The producer of a streamed response body.
@@ -187,6 +189,11 @@ final class HTTPConnection: StreamSocketDelegate, @unchecked Sendable {
                 }
                 // Work that never suspends has already finished.
                 if machine.isAnswering { self.task = task }
+            case .promised(let start):
+                let promise = HTTPPromise(cancellation: CallCancellation(), metadata: metadata) { [self] response in finish(response) }
+                // Set first: a promise kept at once clears it.
+                self.promise = promise
+                start(request, requestContext, promise)
             }
         }
     }
@@ -197,6 +204,7 @@ final class HTTPConnection: StreamSocketDelegate, @unchecked Sendable {
             return
         }
         task = nil
+        promise = nil
         guard let answered = exchange else {
             response.bodyStream?.dropped()
             return
@@ -345,10 +353,12 @@ final class HTTPConnection: StreamSocketDelegate, @unchecked Sendable {
         isClosed = true
         if machine.closed() {
             task?.cancel()
+            promise?.cancellation.cancel()
             bodyTask?.cancel()
         }
         let ended = pushedBodyEnded
         task = nil
+        promise = nil
         bodyTask = nil
         pushedBodyEnded = nil
         ended?()

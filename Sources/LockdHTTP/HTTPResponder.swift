@@ -51,11 +51,19 @@ public enum HTTPAnswer: Sendable {
     /// runs this in a task on the request's loop, cancelled when the client
     /// goes.
     case later(Work)
+    /// The response will be given from a callback on the request's loop
+    /// (a store's reply read there), with no task: the server calls this
+    /// at once with a promise to keep (see ``HTTPPromise``).
+    case promised(Start)
 
     /// What produces a response that needs waiting, called with the request
     /// and its context (passed, not captured: a closure holding them copies
     /// both); runs on the request's loop.
     public typealias Work = nonisolated(nonsending) @Sendable (HTTPRequest, HTTPRequestContext) async -> HTTPResponse
+
+    /// Starts what keeps a promise, called with the request, its context
+    /// and the promise; returns at once.
+    public typealias Start = @Sendable (HTTPRequest, HTTPRequestContext, HTTPPromise) -> Void
 }
 
 /// What the server knows about a request beyond its bytes.

@@ -101,10 +101,7 @@ public struct Router: HTTPResponder {
     }
 
     nonisolated(nonsending) public func respond(to request: HTTPRequest, context: HTTPRequestContext) async -> HTTPResponse {
-        switch answer(to: request, context: context) {
-        case .now(let response): response
-        case .later(let work): await work(request, context)
-        }
+        await answer(to: request, context: context).response(to: request, context: context)
     }
 
     /// The route's answer: at once for a route added with `answer:` that
@@ -184,6 +181,16 @@ public struct Router: HTTPResponder {
                 var response = await work(request, context)
                 response.route = name
                 return response
+            }
+        case .promised(let start):
+            return .promised { request, context, promise in
+                var context = context
+                context.parameters = decoded
+                start(request, context, promise.map { response in
+                    var response = response
+                    response.route = name
+                    return response
+                })
             }
         }
     }

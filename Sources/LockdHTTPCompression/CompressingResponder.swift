@@ -74,6 +74,15 @@ public struct CompressingResponder<Next: HTTPResponder>: HTTPResponder {
                 guard response.body.count > minimumSize else { return response }
                 return ResponseEncoding.encode(response, for: request, minimumSize: minimumSize, compressor: compressor)
             }
+        case .promised(let start):
+            let minimumSize = minimumSize
+            let compressor = compressor
+            return .promised { request, context, promise in
+                start(request, context, promise.map { response in
+                    guard response.body.count > minimumSize else { return response }
+                    return ResponseEncoding.encode(response, for: request, minimumSize: minimumSize, compressor: compressor)
+                })
+            }
         }
     }
 

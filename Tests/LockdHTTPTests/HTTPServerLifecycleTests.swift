@@ -21,6 +21,34 @@ import Testing
         }
     }
 
+    @Test func aDisconnectCancelsAPromisedAnswerAtOnce() async throws {
+        try await TestServer.with { server in
+            let client = try server.client()
+            try client.send("GET /promised HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(await server.nextEvent() == "started")
+            client.close()
+            #expect(await server.nextEvent() == "cancelled")
+            // Kept after all: dropped.
+            server.gate.open()
+            #expect(await eventually { server.server.openConnectionCount == 0 })
+        }
+    }
+
+    @Test func aPromiseKeptLaterIsSentAndTheConnectionServesOn() async throws {
+        try await TestServer.with { server in
+            let client = try server.client()
+            defer { client.close() }
+            try client.send("GET /promised HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(await server.nextEvent() == "started")
+            server.gate.open()
+            let kept = try await client.readResponse()
+            #expect(kept.status == 200)
+            #expect(kept.text == "kept")
+            try client.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(try await client.readResponse().status == 200)
+        }
+    }
+
     @Test func shutdownLetsInFlightRequestsFinishAndClosesIdleOnes() async throws {
         let server = try TestServer()
         let idle = try server.client()

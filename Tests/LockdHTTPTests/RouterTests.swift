@@ -57,6 +57,31 @@ import Testing
         #expect(await respond(router, .get, "/later/q").route == "later")
     }
 
+    /// A promised answer is kept with its route's name and parameters;
+    /// `respond` awaits it, and cancelling that task cancels the promise.
+    @Test func promisedRoutesAreKeptWithTheirRouteAndCancelledWithTheAwaitingTask() async {
+        var router = Router()
+        router.add(.get, "/promised/{name}", name: "promised") { _, _ in
+            .promised { _, context, promise in
+                let name = context.parameters["name"] ?? "-"
+                context.eventLoop.execute { promise.succeed(HTTPResponse(status: .ok, body: Array(name.utf8))) }
+            }
+        }
+        router.add(.get, "/never", name: "never") { _, _ in
+            .promised { _, _, promise in
+                promise.cancellation.onCancel { promise.succeed(HTTPResponse(status: .serviceUnavailable)) }
+            }
+        }
+        let kept = await respond(router, .get, "/promised/a%2Fb")
+        #expect(kept.route == "promised")
+        #expect(kept.body == Array("a/b".utf8))
+        let waiting = Task { await respond(router, .get, "/never") }
+        waiting.cancel()
+        let cancelled = await waiting.value
+        #expect(cancelled.status == .serviceUnavailable)
+        #expect(cancelled.route == "never")
+    }
+
     @Test(arguments: [
         ("/locks/orders", "acquire orders"),
         ("/locks/orders%3A4711", "acquire orders:4711"),

@@ -97,6 +97,17 @@ final class TestServer: Sendable {
             sink.yield(Task.isCancelled ? "cancelled" : "finished")
             return HTTPResponse(status: .ok)
         }
+        router.add(.get, "/promised", name: "promised") { _, _ in
+            // No task: the promise is kept from elsewhere once the gate opens.
+            .promised { _, _, promise in
+                sink.yield("started")
+                promise.cancellation.onCancel { sink.yield("cancelled") }
+                Task {
+                    await gate.wait()
+                    promise.succeed(HTTPResponse(status: .ok, body: Array("kept".utf8)))
+                }
+            }
+        }
         router.add(.get, "/gate") { _, _ in
             sink.yield("started")
             await gate.wait()

@@ -1,0 +1,70 @@
+import LockdTransport
+
+/// What a store's operation answered through a callback is given: its
+/// outcome, once.
+public typealias StoreCompletion<Value> = @Sendable (Result<Value, LockError>) -> Void
+
+/// The callback forms of a store that can only await (a test's store): each
+/// runs its `async` operation in a task, which `cancellation` cancels.
+extension LockStore {
+    public func acquire(_ attempt: AcquireAttempt, cancellation: CallCancellation, completion: @escaping StoreCompletion<AcquireResult>) {
+        inTask(cancellation, completion) { () async throws(LockError) in try await acquire(attempt) }
+    }
+
+    public func release(_ name: LockName, token: LeaseToken, cancellation: CallCancellation, completion: @escaping StoreCompletion<Bool>) {
+        inTask(cancellation, completion) { () async throws(LockError) in try await release(name, token: token) }
+    }
+
+    public func releaseReportingHolder(_ name: LockName, token: LeaseToken, cancellation: CallCancellation,
+                                       completion: @escaping StoreCompletion<Holder?>) {
+        inTask(cancellation, completion) { () async throws(LockError) in try await releaseReportingHolder(name, token: token) }
+    }
+
+    /// Runs `operation` in a task of its own, cancelled with `cancellation`.
+    func inTask<Value: Sendable>(
+        _ cancellation: CallCancellation, _ completion: @escaping StoreCompletion<Value>,
+        _ operation: @escaping @Sendable () async throws(LockError) -> Value
+    ) {
+        let task = Task {
+            do throws(LockError) {
+                completion(.success(try await operation()))
+            } catch {
+                completion(.failure(error))
+            }
+        }
+        cancellation.onCancel { task.cancel() }
+    }
+}
+
+/// A store whose operations never wait answers its callbacks at once, on
+/// the caller's thread.
+extension ImmediateLockStore {
+    public func acquire(_ attempt: AcquireAttempt, cancellation: CallCancellation, completion: @escaping StoreCompletion<AcquireResult>) {
+        completion(Result { () throws(LockError) in try acquireAtOnce(attempt) })
+    }
+
+    public func release(_ name: LockName, token: LeaseToken, cancellation: CallCancellation, completion: @escaping StoreCompletion<Bool>) {
+        completion(.success(releaseAtOnce(name, token: token)))
+    }
+
+    public func releaseReportingHolder(_ name: LockName, token: LeaseToken, cancellation: CallCancellation,
+                                       completion: @escaping StoreCompletion<Holder?>) {
+        completion(.success(releaseReportingHolderAtOnce(name, token: token)))
+    }
+}
+
+/// Runs a store's callback form from `async` code: the task's cancellation
+/// cancels it. Runs where the caller runs (no executor hop on entry or exit).
+nonisolated(nonsending) func awaitingCallback<Value: Sendable>(
+    _ start: (CallCancellation, @escaping StoreCompletion<Value>) -> Void
+) async throws(LockError) -> Value {
+    let cancellation = CallCancellation()
+    let result = await _unsafeInheritExecutor_withTaskCancellationHandler {
+        await withUnsafeContinuation { (continuation: UnsafeContinuation<Result<Value, LockError>, Never>) in
+            start(cancellation) { continuation.resume(returning: $0) }
+        }
+    } onCancel: {
+        cancellation.cancel()
+    }
+    return try result.get()
+}

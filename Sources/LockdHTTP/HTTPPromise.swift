@@ -1,0 +1,71 @@
+import LockdTransport
+
+/// A response a responder promised (``HTTPAnswer/promised(_:)``) and
+/// gives later from a callback — a store's reply read on the request's
+/// loop — instead of awaiting it in a task.
+///
+/// Give it exactly once with ``succeed(_:)``, from any thread. When the
+/// client disconnects first, ``cancellation`` is cancelled (what cancelling
+/// the request's task is to `.later` work); the response is then still
+/// given, and dropped.
+///
+/// ```swift
+/// router.add(.post, "/jobs", name: "job") { request, _ in
+///     .promised { request, context, promise in
+///         queue.submit(request.body, cancellation: promise.cancellation) { outcome in
+///             promise.succeed(HTTPResponse(status: outcome ? .ok : .conflict))
+///         }
+///     }
+/// }
+/// ```
+public final class HTTPPromise: Sendable {
+    /// Cancelled when the client goes before the response is given.
+    public let cancellation: CallCancellation
+    private let metadata: HTTPRequestLogMetadata?
+    private let deliver: @Sendable (HTTPResponse) -> Void
+
+    /// A promise whose response goes to `deliver` (the server makes these;
+    /// tests and adapters may too).
+    public init(cancellation: CallCancellation, metadata: HTTPRequestLogMetadata?, deliver: @escaping @Sendable (HTTPResponse) -> Void) {
+        self.cancellation = cancellation
+        self.metadata = metadata
+        self.deliver = deliver
+    }
+
+    /// Gives the response, made with the request's log metadata bound (as
+    /// in the request's task), so that what making it logs names the request.
+    public func succeed(_ response: @autoclosure () -> HTTPResponse) {
+        deliver(HTTPRequestLogMetadata.$current.withValue(metadata) { response() })
+    }
+
+    /// A promise of the same request that gives this one `transform`'s
+    /// response: for a responder wrapping another (routes, compression).
+    public func map(_ transform: @escaping @Sendable (HTTPResponse) -> HTTPResponse) -> HTTPPromise {
+        let deliver = deliver
+        return HTTPPromise(cancellation: cancellation, metadata: metadata) { deliver(transform($0)) }
+    }
+}
+
+extension HTTPAnswer {
+    /// The response, awaited: `.later` work is run, a promise kept; a
+    /// promise's cancellation follows the calling task's.
+    nonisolated(nonsending) public func response(to request: HTTPRequest, context: HTTPRequestContext) async -> HTTPResponse {
+        switch self {
+        case .now(let response):
+            return response
+        case .later(let work):
+            return await work(request, context)
+        case .promised(let start):
+            let cancellation = CallCancellation()
+            return await withTaskCancellationHandler {
+                await withUnsafeContinuation { (continuation: UnsafeContinuation<HTTPResponse, Never>) in
+                    start(request, context, HTTPPromise(cancellation: cancellation, metadata: HTTPRequestLogMetadata.current) {
+                        continuation.resume(returning: $0)
+                    })
+                }
+            } onCancel: {
+                cancellation.cancel()
+            }
+        }
+    }
+}
