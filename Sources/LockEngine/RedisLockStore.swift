@@ -767,6 +767,10 @@ public final class RedisLockStore: LockStore {
         completion: @escaping StoreCompletion<RESPValue>
     ) {
         let started = MonotonicClock.now()
+        // The reply is read on the loop, outside the caller's task: what its
+        // task locals add to a log line (the request's id) is taken now, for
+        // the line a failure logs.
+        let callerMetadata = logger.handler.metadataProvider?.get()
         client.run(script, keyCount: keyCount, arguments: arguments, cancellation: cancellation) { [self] result in
             switch result {
             case .success(let reply):
@@ -774,7 +778,7 @@ public final class RedisLockStore: LockStore {
                 completion(.success(reply))
             case .failure(let error):
                 metrics.storeCall(operation, nanoseconds: MonotonicClock.now() - started, failure: error.kind.description)
-                completion(.failure(cancellation.isCancelled ? .cancelled : unavailable(error)))
+                completion(.failure(cancellation.isCancelled ? .cancelled : unavailable(error, callerMetadata: callerMetadata)))
             }
         }
     }
@@ -811,17 +815,21 @@ public final class RedisLockStore: LockStore {
 
     /// Every Redis failure is "unavailable" to clients, in words that name no
     /// Redis internals; the log keeps the real cause.
-    func unavailable(_ error: RedisError) -> LockError {
+    /// `callerMetadata`: what the caller's task locals add to a line, for a
+    /// failure read outside its task.
+    func unavailable(_ error: RedisError, callerMetadata: Logger.Metadata? = nil) -> LockError {
         if Task.isCancelled { return .cancelled }
         // During an outage every request fails the same way: warn once a
         // second and keep the rest at debug, so the log stays readable.
         let now = MonotonicClock.now()
         let last = lastWarning.load(ordering: .relaxed)
+        var metadata: Logger.Metadata = callerMetadata ?? [:]
+        metadata["error"] = "\(error)"
         if now &- last >= 1_000_000_000,
            lastWarning.compareExchange(expected: last, desired: now, ordering: .relaxed).exchanged {
-            logger.warning("lock store call failed; answering 503", metadata: ["error": "\(error)"])
+            logger.warning("lock store call failed; answering 503", metadata: metadata)
         } else {
-            logger.debug("lock store call failed; answering 503", metadata: ["error": "\(error)"])
+            logger.debug("lock store call failed; answering 503", metadata: metadata)
         }
         return .unavailable("the lock store is unavailable; try again shortly")
     }
