@@ -108,6 +108,10 @@ final class TestServer: Sendable {
                 }
             }
         }
+        router.add(.get, "/promised-at-once", name: "promised-at-once") { _, _ in
+            // Kept before `start` returns, as a store that never waits keeps it.
+            .promised { _, _, promise in promise.succeed(HTTPResponse(status: .ok, body: Array("at once".utf8))) }
+        }
         router.add(.get, "/gate") { _, _ in
             sink.yield("started")
             await gate.wait()
