@@ -1,0 +1,147 @@
+import Dispatch
+import Foundation
+import LockEngine
+import LockdAPI
+import LockdHTTP
+import LockdTestSupport
+import LockdTransport
+import Logging
+import Synchronization
+import Testing
+
+/// Review of issue 22: a promised acquire whose store answers off the
+/// request's loop (a store that only awaits — on Redis: `replicated`
+/// durability, a Cluster) keeps its promise from that thread, and the
+/// response is written by a job on the loop. A client seen gone between the
+/// engine's last look at the cancellation and that job must not keep the
+/// grant (no dead grants: PRODUCT.md), as it does not on the task path,
+/// where the look and the write run on the loop without a gap.
+@Suite struct PromisedDeadGrantTests {
+    @Test func aClientGoneBeforeItsPromisedGrantIsWrittenDoesNotKeepTheGrant() async throws {
+        let loops = try EventLoopGroup(loopCount: 1, namePrefix: "review-dead-grant")
+        let loop = loops.next()
+        let steps = Steps()
+        let store = HookedStore(InMemoryLockStore()) { steps.granted(loop) }
+        let logger = Logger(label: "review-dead-grant")
+        let metrics = LockdMetrics(store: "memory")
+        let engine = LockEngine(store: store, loops: loops, metrics: metrics.lock, logger: logger)
+        let api = metrics.api(engine: engine, redis: nil, accessLog: nil) { 0 }
+        let server = HTTPServer(configuration: HTTPServerConfiguration(listenAddress: "127.0.0.1:0"),
+                                responder: SignallingResponder(next: api.responder, delivered: steps.delivered),
+                                eventLoopGroup: loops, logger: logger, observer: api.observer)
+        let port = try server.start()[0].port
+        let runner = Task { await engine.run() }
+        defer {
+            runner.cancel()
+            loops.shutdown()
+        }
+        let name = try LockName(uniqueLockName())
+        let client = try RawHTTPClient(port: port)
+        let body = #"{"ttl_ms":60000}"#
+        try client.send("POST /locks/\(name.value) HTTP/1.1\r\nHost: lockd\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body)
+        // The store granted, and holds the loop until the grant is delivered.
+        try await offThePool { try steps.waitGranted() }
+        client.close()
+        steps.closed.signal()
+        #expect(await eventually(within: .seconds(5)) { server.openConnectionCount == 0 })
+        var holders = -1
+        _ = await eventually(within: .seconds(5)) {
+            holders = (try? await engine.status(of: name).holders.count) ?? -1
+            return holders == 0
+        }
+        #expect(holders == 0, "the grant to a client that was gone before its answer was written is still held")
+        await server.shutdown(gracePeriod: .seconds(1))
+    }
+
+    /// The order of the test's steps, across the store's task, the loop and the test.
+    private final class Steps: Sendable {
+        let grantedSignal = DispatchSemaphore(value: 0)
+        let closed = DispatchSemaphore(value: 0)
+        let delivered = DispatchSemaphore(value: 0)
+
+        /// In the store's task, once granted: holds the loop until the
+        /// promise is delivered, and lets the grant return only once the
+        /// client has hung up.
+        func granted(_ loop: EventLoop) {
+            let blocking = DispatchSemaphore(value: 0)
+            loop.execute { [delivered] in
+                blocking.signal()
+                delivered.wait()
+            }
+            blocking.wait()
+            grantedSignal.signal()
+            closed.wait()
+        }
+
+        func waitGranted() throws {
+            guard grantedSignal.wait(timeout: .now() + 10) == .success else { throw TestFailure("the store never granted") }
+        }
+    }
+}
+
+/// Passes promised answers on, signalling once each is delivered (which,
+/// off the loop, queues the write on the loop).
+private struct SignallingResponder<Next: HTTPResponder>: HTTPResponder {
+    let next: Next
+    let delivered: DispatchSemaphore
+
+    func answer(to request: HTTPRequest, context: HTTPRequestContext) -> HTTPAnswer {
+        guard case .promised(let start) = next.answer(to: request, context: context) else {
+            return next.answer(to: request, context: context)
+        }
+        let delivered = delivered
+        return .promised { request, context, promise in
+            start(request, context, HTTPPromise(cancellation: promise.cancellation, metadata: nil) { response in
+                promise.succeed(response)
+                delivered.signal()
+            })
+        }
+    }
+
+    nonisolated(nonsending) func respond(to request: HTTPRequest, context: HTTPRequestContext) async -> HTTPResponse {
+        await answer(to: request, context: context).response(to: request, context: context)
+    }
+}
+
+/// A store that only awaits (not an ``ImmediateLockStore``): its callback
+/// forms run in a task, as Redis's do for `replicated` or in a Cluster.
+/// Runs `onGrant` in the acquire's task after each grant.
+private final class HookedStore: LockStore {
+    private let inner: InMemoryLockStore
+    private let onGrant: @Sendable () -> Void
+
+    init(_ inner: InMemoryLockStore, onGrant: @escaping @Sendable () -> Void) {
+        self.inner = inner
+        self.onGrant = onGrant
+    }
+
+    nonisolated(nonsending) func acquire(_ attempt: AcquireAttempt) async throws(LockError) -> AcquireResult {
+        let result = try await inner.acquire(attempt)
+        if case .granted = result { onGrant() }
+        return result
+    }
+    nonisolated(nonsending) func renew(_ name: LockName, token: LeaseToken, ttlMs: Int64?, durability: Durability) async throws(LockError) -> Lease? {
+        try await inner.renew(name, token: token, ttlMs: ttlMs, durability: durability)
+    }
+    nonisolated(nonsending) func release(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool {
+        try await inner.release(name, token: token)
+    }
+    nonisolated(nonsending) func giveBack(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool {
+        try await inner.giveBack(name, token: token)
+    }
+    func forceRelease(_ name: LockName, fence: Int64) async throws(LockError) -> LeaseToken? {
+        try await inner.forceRelease(name, fence: fence)
+    }
+    func status(of name: LockName) async throws(LockError) -> LockStatus { try await inner.status(of: name) }
+    func list(prefix: String, limit: Int, cursor: String?) async throws(LockError) -> LockPage {
+        try await inner.list(prefix: prefix, limit: limit, cursor: cursor)
+    }
+    func removeWaiter(_ waiter: WaiterID, from name: LockName, reclaimingGrant: Bool) async throws(LockError) {
+        try await inner.removeWaiter(waiter, from: name, reclaimingGrant: reclaimingGrant)
+    }
+    func beat(names: Set<LockName>) async throws(LockError) -> Bool { try await inner.beat(names: names) }
+    func reconcile(_ queues: [LocalQueue]) async throws(LockError) -> [QueueRepair] { try await inner.reconcile(queues) }
+    func deliverEvents(to handler: @escaping @Sendable (StoreEvent) -> Void) async {}
+    func checkReady() async throws(LockError) { try await inner.checkReady() }
+    func close() async {}
+}
