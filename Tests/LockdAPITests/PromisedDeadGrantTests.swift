@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import LockEngine
 import LockdAPI
+import LockdAuth
 import LockdHTTP
 import LockdTestSupport
 import LockdTransport
@@ -50,6 +51,54 @@ import Testing
             return holders == 0
         }
         #expect(holders == 0, "the grant to a client that was gone before its answer was written is still held")
+        await server.shutdown(gracePeriod: .seconds(1))
+    }
+
+    /// With auth on, a lock request is answered in a task that awaits the
+    /// promise (`HTTPAnswer.response`). A store that answers on the loop
+    /// (Redis's single server: the reply is read there) grants while the
+    /// client's hang-up waits in the same epoll batch: the engine looks at
+    /// the cancellation before the loop sees the hang-up, the task resumes
+    /// after it, and the 201 is dropped. On main the engine's own look ran in
+    /// the resumed task (`Task.isCancelled`) and gave the grant back.
+    @Test func underAuthAClientGoneAsItsGrantIsReadOnTheLoopDoesNotKeepTheGrant() async throws {
+        let loops = try EventLoopGroup(loopCount: 1, namePrefix: "review-dead-grant-auth")
+        let loop = loops.next()
+        let readyToClose = DispatchSemaphore(value: 0)
+        let closed = DispatchSemaphore(value: 0)
+        let store = LoopAnsweringStore(InMemoryLockStore(), loop: loop, readyToClose: readyToClose, closed: closed)
+        let logger = Logger(label: "review-dead-grant-auth")
+        let metrics = LockdMetrics(store: "memory")
+        let secret = "review1-secret-for-dead-grants"
+        let digest = SHA256Digest(hashing: secret)?.hex ?? ""
+        let policy = try AuthFile.parse(Array(#"{"clients": [{"id": "review", "sha256": "\#(digest)", "grants": [{"names": "*", "actions": ["lock", "read"]}]}]}"#.utf8), file: "test")
+        let engine = LockEngine(store: store, loops: loops, metrics: metrics.lock, logger: logger)
+        let api = metrics.api(engine: engine, redis: nil, accessLog: nil, access: AccessRules(policy: policy)) { 0 }
+        let server = HTTPServer(configuration: HTTPServerConfiguration(listenAddress: "127.0.0.1:0"), responder: api.responder,
+                                eventLoopGroup: loops, logger: logger, observer: api.observer)
+        let port = try server.start()[0].port
+        let runner = Task { await engine.run() }
+        defer {
+            runner.cancel()
+            loops.shutdown()
+        }
+        let name = try LockName(uniqueLockName())
+        let client = try RawHTTPClient(port: port)
+        let body = #"{"ttl_ms":60000}"#
+        try client.send("POST /locks/\(name.value) HTTP/1.1\r\nHost: lockd\r\nAuthorization: Bearer \(secret)\r\n"
+                        + "Content-Length: \(body.utf8.count)\r\n\r\n" + body)
+        try await offThePool {
+            guard readyToClose.wait(timeout: .now() + 10) == .success else { throw TestFailure("the store was never asked") }
+        }
+        client.close()
+        closed.signal()
+        #expect(await eventually(within: .seconds(5)) { server.openConnectionCount == 0 })
+        var holders = -1
+        _ = await eventually(within: .seconds(5)) {
+            holders = (try? await engine.status(of: name).holders.count) ?? -1
+            return holders == 0
+        }
+        #expect(holders == 0, "the grant to a client that hung up as it was granted is still held")
         await server.shutdown(gracePeriod: .seconds(1))
     }
 
@@ -119,6 +168,59 @@ private final class HookedStore: LockStore {
         let result = try await inner.acquire(attempt)
         if case .granted = result { onGrant() }
         return result
+    }
+    nonisolated(nonsending) func renew(_ name: LockName, token: LeaseToken, ttlMs: Int64?, durability: Durability) async throws(LockError) -> Lease? {
+        try await inner.renew(name, token: token, ttlMs: ttlMs, durability: durability)
+    }
+    nonisolated(nonsending) func release(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool {
+        try await inner.release(name, token: token)
+    }
+    nonisolated(nonsending) func giveBack(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool {
+        try await inner.giveBack(name, token: token)
+    }
+    func forceRelease(_ name: LockName, fence: Int64) async throws(LockError) -> LeaseToken? {
+        try await inner.forceRelease(name, fence: fence)
+    }
+    func status(of name: LockName) async throws(LockError) -> LockStatus { try await inner.status(of: name) }
+    func list(prefix: String, limit: Int, cursor: String?) async throws(LockError) -> LockPage {
+        try await inner.list(prefix: prefix, limit: limit, cursor: cursor)
+    }
+    func removeWaiter(_ waiter: WaiterID, from name: LockName, reclaimingGrant: Bool) async throws(LockError) {
+        try await inner.removeWaiter(waiter, from: name, reclaimingGrant: reclaimingGrant)
+    }
+    func beat(names: Set<LockName>) async throws(LockError) -> Bool { try await inner.beat(names: names) }
+    func reconcile(_ queues: [LocalQueue]) async throws(LockError) -> [QueueRepair] { try await inner.reconcile(queues) }
+    func deliverEvents(to handler: @escaping @Sendable (StoreEvent) -> Void) async {}
+    func checkReady() async throws(LockError) { try await inner.checkReady() }
+    func close() async {}
+}
+
+/// A store that answers its callback acquire on `loop`, as Redis's single
+/// server does (the reply is read there) — once the test has hung up its
+/// client, so that the hang-up waits in the loop's next epoll batch.
+private final class LoopAnsweringStore: LockStore {
+    private let inner: InMemoryLockStore
+    private let loop: EventLoop
+    private let readyToClose: DispatchSemaphore
+    private let closed: DispatchSemaphore
+
+    init(_ inner: InMemoryLockStore, loop: EventLoop, readyToClose: DispatchSemaphore, closed: DispatchSemaphore) {
+        self.inner = inner
+        self.loop = loop
+        self.readyToClose = readyToClose
+        self.closed = closed
+    }
+
+    func acquire(_ attempt: AcquireAttempt, cancellation: CallCancellation, completion: @escaping StoreCompletion<AcquireResult>) {
+        loop.execute { [inner, readyToClose, closed] in
+            readyToClose.signal()
+            closed.wait()
+            completion(Result { () throws(LockError) in try inner.acquireAtOnce(attempt) })
+        }
+    }
+
+    nonisolated(nonsending) func acquire(_ attempt: AcquireAttempt) async throws(LockError) -> AcquireResult {
+        try await inner.acquire(attempt)
     }
     nonisolated(nonsending) func renew(_ name: LockName, token: LeaseToken, ttlMs: Int64?, durability: Durability) async throws(LockError) -> Lease? {
         try await inner.renew(name, token: token, ttlMs: ttlMs, durability: durability)
