@@ -70,4 +70,59 @@ import Testing
             #expect(holders == 0, "a grant to a client that hung up was left held")
         }
     }
+
+    /// Redis stops while an acquire and a release are in flight: both
+    /// promises are kept, 503, within a few command timeouts.
+    @Test func aStoppedRedisAnswersPromisedAcquiresAndReleases503() async throws {
+        try await StoreKind.redis.withLockd { lockd in
+            let redis = try #require(lockd.redis)
+            let held = uniqueLockName()
+            let lease = try await lockd.send("POST", "/locks/\(held)", body: #"{"ttl_ms":60000}"#)
+            let token = try #require(lease.json["token"] as? String)
+            redis.pause()
+            async let acquired = lockd.send("POST", "/locks/\(uniqueLockName())", body: #"{"ttl_ms":60000}"#)
+            async let released = lockd.send("DELETE", "/locks/\(held)", headers: ["Lock-Token": token])
+            let (acquire, release) = try await (acquired, released)
+            redis.resume()
+            #expect(acquire.status == 503, "\(acquire.text)")
+            #expect(release.status == 503, "\(release.text)")
+            #expect(acquire.header("Retry-After") != nil)
+            // Redis back: served again.
+            #expect(await eventually(within: .seconds(5)) {
+                (try? await lockd.send("POST", "/locks/\(uniqueLockName())", body: #"{"ttl_ms":1000}"#))?.status == 201
+            })
+        }
+    }
+
+    /// NOT a regression of issue 22 (main's task path fails the same way:
+    /// a timeout is not a cancellation, so nothing is given back): an acquire
+    /// whose script was written before Redis stopped (the connection is
+    /// ready: a lease was taken first) is answered 503 when the command
+    /// times out, but Redis runs the script when it resumes — the lease is
+    /// then held for its whole TTL by nobody (the client was told 503 and has
+    /// no token to release it with). Without the first lease the script is
+    /// never written (held for a connection) and nothing is granted.
+    @Test func anAcquireAnswered503WhileRedisWasStoppedIsNotGrantedWhenRedisRunsAgain() async throws {
+        try await StoreKind.redis.withLockd { lockd in
+            let redis = try #require(lockd.redis)
+            let held = uniqueLockName()
+            let lease = try await lockd.send("POST", "/locks/\(held)", body: #"{"ttl_ms":60000}"#)
+            let token = try #require(lease.json["token"] as? String)
+            let name = uniqueLockName()
+            redis.pause()
+            // A release in flight too: the first command to time out fails both.
+            async let acquired = lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":60000}"#)
+            async let released = lockd.send("DELETE", "/locks/\(held)", headers: ["Lock-Token": token])
+            let (acquire, _) = try await (acquired, released)
+            redis.resume()
+            #expect(acquire.status == 503, "\(acquire.text)")
+            var holders = -1
+            _ = await eventually(within: .seconds(5)) {
+                let status = try? await lockd.send("GET", "/locks/\(name)")
+                holders = (status?.json["holders"] as? [Any])?.count ?? -1
+                return holders == 0
+            }
+            #expect(holders == 0, "an acquire answered 503 was granted once Redis ran again, and is held for its whole TTL")
+        }
+    }
 }
