@@ -533,6 +533,13 @@ public final class LockEngine: Sendable {
         }
     }
 
+    /// Gives back a grant whose answer never reached its caller (it hung up
+    /// as the answer was being written), as a grant to a caller that left
+    /// before it was answered is given back.
+    public func giveBackUndelivered(_ lease: Lease) {
+        Task { await releaseQuietly(lease.name, token: lease.token) }
+    }
+
     private func releaseQuietly(_ name: LockName, token: LeaseToken) async {
         let store = store
         let released = await Task { (try? await store.giveBack(name, token: token)) != nil }.value

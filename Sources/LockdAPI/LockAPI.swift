@@ -177,8 +177,13 @@ public struct LockAPI: Sendable {
             "lock.name": "\(grant.lease.name)", "lock.fence": .stringConvertible(grant.lease.fence),
             "lock.retry": .stringConvertible(grant.isRetry),
         ])
-        return HTTPResponse(status: grant.isRetry ? .ok : .created,
-                            headers: ["Content-Type": "application/json"], body: LockJSON.lease(grant.lease))
+        var response = HTTPResponse(status: grant.isRetry ? .ok : .created,
+                                    headers: ["Content-Type": "application/json"], body: LockJSON.lease(grant.lease))
+        // The client may hang up after the engine handed over the grant but
+        // before its answer is written (the engine's last look for a gone
+        // caller can come first): no one would hold it.
+        response.onDropped = { [engine, lease = grant.lease] in engine.giveBackUndelivered(lease) }
+        return response
     }
 
     private func acquireFailed(_ error: LockError, name: LockName?, waitMs: Int64, _ context: HTTPRequestContext,

@@ -207,6 +207,7 @@ final class HTTPConnection: StreamSocketDelegate, @unchecked Sendable {
         promise = nil
         guard let answered = exchange else {
             response.bodyStream?.dropped()
+            response.onDropped?()
             return
         }
         exchange = nil
@@ -214,8 +215,14 @@ final class HTTPConnection: StreamSocketDelegate, @unchecked Sendable {
         // sent: the request was answered all the same.
         server.report(answered.method, answered.path, response, startedAt: answered.startedAt,
                       requestID: answered.requestID, remoteAddress: remoteAddress)
+        // Shutdown began, but this loop's drain job may not have run yet:
+        // the response is the connection's last all the same.
+        if server.isDraining, !machine.isDraining { beginDrain() }
         if let body = response.bodyStream { return startStreaming(response, body, requestID: answered.requestID) }
-        guard let framing = machine.responseReady(now: MonotonicClock.now(), unauthorized: response.status.code == 401) else { return }
+        guard let framing = machine.responseReady(now: MonotonicClock.now(), unauthorized: response.status.code == 401) else {
+            response.onDropped?()
+            return
+        }
         encode(response, framing, requestID: answered.requestID)
         guard !driving else { return }
         // Requests pipelined behind this one are decoded now; that also sends.

@@ -24,6 +24,11 @@ public struct HTTPResponse: Sendable {
     /// The name of the route that produced this response, set by ``Router``;
     /// never sent, but reported to the server's ``HTTPExchangeObserver``.
     public var route: String?
+    /// Called when the response is not written because its connection
+    /// closed first (the client hung up while it was being made): for a
+    /// responder whose answer hands something over, such as a grant, that
+    /// must not be kept by nobody.
+    public var onDropped: (@Sendable () -> Void)?
 
     /// Creates a response with a complete body.
     public init(status: HTTPStatus, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = []) {
