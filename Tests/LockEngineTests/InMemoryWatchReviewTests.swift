@@ -1,0 +1,34 @@
+import LockdTestSupport
+import LockdTransport
+import LockEngine
+import Logging
+import Synchronization
+import Testing
+
+/// review2: the in-memory store's events reach a watch that started before
+/// the engine's run installed its handler, once the watch has returned.
+@Suite struct InMemoryWatchReviewTests {
+    @Test func aWatchOpenedBeforeTheEngineRunsHearsWhatFollowsItsStart() async throws {
+        let loops = try EventLoopGroup(loopCount: 1, namePrefix: "review2-watch")
+        defer { loops.shutdown() }
+        let store = InMemoryLockStore()
+        let engine = LockEngine(store: store, configuration: .init(), loops: loops, upkeepLoop: nil, logger: Logger(label: "test"))
+        let heard = Mutex<[LockEvent.Kind]>([])
+        let name = try LockName(uniqueLockName())
+        let watching = Task {
+            await engine.watchEvents(1, prefix: name.value, within: .all) { delivery in
+                heard.withLock { $0.append(delivery.event.kind) }
+                return true
+            }
+        }
+        // The watch is registered (and, on the fixed store, waits for the handler); only now does the engine run.
+        #expect(await eventually { store.mayHaveEventWatchers })
+        let runner = Task { await engine.run() }
+        defer { runner.cancel() }
+        _ = await watching.value
+        let grant = try await engine.acquire(AcquireRequest(name: name, ttlMs: 30_000))
+        #expect(await eventually { heard.withLock { $0.contains(.acquired) } }, "heard \(heard.withLock { $0 })")
+        try await engine.release(name, token: grant.lease.token)
+        await store.close()
+    }
+}
