@@ -35,6 +35,10 @@ public final class RedisLockStore: LockStore {
     private let metrics: LockMetrics
     /// When a failure was last logged at warning level (monotonic nanoseconds).
     private let lastWarning = Atomic<UInt64>(0)
+    /// Set by a failed script call answered by callback, cleared by a served
+    /// one: while set, such calls take their caller's log metadata when they
+    /// start (see ``run(_:_:keyCount:arguments:cancellation:completion:)``).
+    private let callsFailing = Atomic<Bool>(false)
     /// The wake-up subscription failing again and again (a channel the
     /// Redis user may not use, a node down) warns now and then.
     private let subscriptionWarnings = Throttle(interval: .seconds(10))
@@ -767,18 +771,21 @@ public final class RedisLockStore: LockStore {
         completion: @escaping StoreCompletion<RESPValue>
     ) {
         let started = MonotonicClock.now()
-        // The reply is read on the loop, outside the caller's task: what its
-        // task locals add to a log line (the request's id) is taken now, for
-        // the line a failure logs.
-        let callerMetadata = logger.handler.metadataProvider?.get()
+        // The reply is read on the loop, outside the caller's task, so a
+        // failure's line would lack what the caller's task locals add (the
+        // request's id). Taking that now costs a dictionary a call: done only
+        // while calls fail; the first failure of a run logs at debug.
+        let callerMetadata = callsFailing.load(ordering: .relaxed) ? logger.handler.metadataProvider?.get() ?? [:] : nil
         client.run(script, keyCount: keyCount, arguments: arguments, cancellation: cancellation) { [self] result in
             switch result {
             case .success(let reply):
                 metrics.storeCall(operation, nanoseconds: MonotonicClock.now() - started, failure: nil)
+                if callsFailing.load(ordering: .relaxed) { callsFailing.store(false, ordering: .relaxed) }
                 completion(.success(reply))
             case .failure(let error):
                 metrics.storeCall(operation, nanoseconds: MonotonicClock.now() - started, failure: error.kind.description)
-                completion(.failure(cancellation.isCancelled ? .cancelled : unavailable(error, callerMetadata: callerMetadata)))
+                callsFailing.store(true, ordering: .relaxed)
+                completion(.failure(cancellation.isCancelled ? .cancelled : unavailable(error, callerMetadata: callerMetadata ?? [:], warns: callerMetadata != nil)))
             }
         }
     }
@@ -815,17 +822,18 @@ public final class RedisLockStore: LockStore {
 
     /// Every Redis failure is "unavailable" to clients, in words that name no
     /// Redis internals; the log keeps the real cause.
-    /// `callerMetadata`: what the caller's task locals add to a line, for a
-    /// failure read outside its task.
-    func unavailable(_ error: RedisError, callerMetadata: Logger.Metadata? = nil) -> LockError {
+    /// For a failure read outside the caller's task: `callerMetadata` is what
+    /// its task locals add to a line; without it (not taken), `warns` false
+    /// keeps the line at debug, where it may name no request.
+    func unavailable(_ error: RedisError, callerMetadata: Logger.Metadata = [:], warns: Bool = true) -> LockError {
         if Task.isCancelled { return .cancelled }
         // During an outage every request fails the same way: warn once a
         // second and keep the rest at debug, so the log stays readable.
         let now = MonotonicClock.now()
         let last = lastWarning.load(ordering: .relaxed)
-        var metadata: Logger.Metadata = callerMetadata ?? [:]
+        var metadata = callerMetadata
         metadata["error"] = "\(error)"
-        if now &- last >= 1_000_000_000,
+        if warns, now &- last >= 1_000_000_000,
            lastWarning.compareExchange(expected: last, desired: now, ordering: .relaxed).exchanged {
             logger.warning("lock store call failed; answering 503", metadata: metadata)
         } else {
