@@ -522,9 +522,6 @@ public final class LockEngine: Sendable {
         }
     }
 
-    /// Gives back a lease no client will have, even from a cancelled task;
-    /// when the store cannot be told now, the upkeep task tells it later
-    /// (a lease must not outlive its caller by its whole TTL).
     /// ``releaseQuietly(_:token:)`` in a task, then `then`.
     private func releaseQuietly(_ name: LockName, token: LeaseToken, then: @escaping @Sendable () -> Void) {
         Task {
@@ -540,6 +537,9 @@ public final class LockEngine: Sendable {
         Task { await releaseQuietly(lease.name, token: lease.token) }
     }
 
+    /// Gives back a lease no client will have, even from a cancelled task;
+    /// when the store cannot be told now, the upkeep task tells it later
+    /// (a lease must not outlive its caller by its whole TTL).
     private func releaseQuietly(_ name: LockName, token: LeaseToken) async {
         let store = store
         let released = await Task { (try? await store.giveBack(name, token: token)) != nil }.value
