@@ -774,7 +774,8 @@ public final class RedisLockStore: LockStore {
         // The reply is read on the loop, outside the caller's task, so a
         // failure's line would lack what the caller's task locals add (the
         // request's id). Taking that now costs a dictionary a call: done only
-        // while calls fail; the first failure of a run logs at debug.
+        // while calls fail; the first failure of a run logs at debug, and so
+        // does one that no request made (the engine giving a lease back).
         let callerMetadata = callsFailing.load(ordering: .relaxed) ? logger.handler.metadataProvider?.get() ?? [:] : nil
         client.run(script, keyCount: keyCount, arguments: arguments, cancellation: cancellation) { [self] result in
             switch result {
@@ -785,7 +786,7 @@ public final class RedisLockStore: LockStore {
             case .failure(let error):
                 metrics.storeCall(operation, nanoseconds: MonotonicClock.now() - started, failure: error.kind.description)
                 callsFailing.store(true, ordering: .relaxed)
-                completion(.failure(cancellation.isCancelled ? .cancelled : unavailable(error, callerMetadata: callerMetadata ?? [:], warns: callerMetadata != nil)))
+                completion(.failure(cancellation.isCancelled ? .cancelled : unavailable(error, callerMetadata: callerMetadata ?? [:], warns: callerMetadata?.isEmpty == false)))
             }
         }
     }
