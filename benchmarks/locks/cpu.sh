@@ -100,7 +100,7 @@ for c in $CLIENTS; do
     if [[ -x $BIN/lockbench ]]; then
         measure "lockbench$c" "$LOCKD_PID" -- "$BIN/lockbench" --url "http://127.0.0.1:$LOCKD_PORT" --clients "$c" --names 1000 \
             --duration "${DURATION}s" --prefix "lb$c" --json >/dev/null
-        BENCH_CYCLE[$c]=$(python3 -c "import json, sys; print(round(json.load(open(sys.argv[1]))['cycles_per_second']))" "$TMP/out" 2>/dev/null || echo 0)
+        BENCH_CYCLE[$c]=$(python3 -c "import json, re, sys; t = open(sys.argv[1]).read(); s = re.search(r'^\{', t, re.M).start(); print(round(json.JSONDecoder().raw_decode(t[s:])[0]['cycles_per_second']))" "$TMP/out" 2>/dev/null || echo 0)
         echo "cycle $c clients (lockbench, one thread): cycles/s=${BENCH_CYCLE[$c]}"
     fi
 done
