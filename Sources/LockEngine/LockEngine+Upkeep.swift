@@ -24,16 +24,19 @@ extension LockEngine {
     }
 
     /// At most this many leases wait to be given back; past it the oldest
-    /// is left to its TTL (the store has been gone for a long time).
+    /// half is left to its TTL (the store has been gone for a long time).
+    /// Half at once: during an outage every acquire answered 503 adds one,
+    /// and dropping one at a time would shift the whole list each time.
     static let givenBackLimit = 10_000
 
-    /// Releases `token`'s lease on `name` from the upkeep task, once the store serves.
+    /// Releases `token`'s lease on `name` from the upkeep task, once the
+    /// store serves: within a beat interval, without ringing the upkeep
+    /// (in an outage each 503 would wake it to fail once more).
     func giveBackLater(_ name: LockName, token: LeaseToken) {
         pendingUpkeep.withLock { upkeep in
-            if upkeep.givenBack.count >= Self.givenBackLimit { upkeep.givenBack.removeFirst() }
+            if upkeep.givenBack.count >= Self.givenBackLimit { upkeep.givenBack.removeFirst(Self.givenBackLimit / 2) }
             upkeep.givenBack.append(GivenBack(name: name, token: token))
         }
-        upkeep.ring()
     }
 
     struct Stray: Hashable {
@@ -165,8 +168,10 @@ extension LockEngine {
                     }
                 }
             }
-            await removeStrays()
-            await giveBack()
+            // Until the next beat at most: thousands of them (an outage's
+            // 503s) must not hold back the beat that keeps waiters queued.
+            await removeStrays(until: nextBeat)
+            await giveBack(until: nextBeat)
             guard !names.isEmpty, !beatFailed else { continue }
             let (reconcileAll, reconcileNames) = pendingUpkeep.withLock { upkeep in
                 defer {
@@ -219,59 +224,64 @@ extension LockEngine {
         }
     }
 
-    /// Releases what ``giveBackLater(_:token:)`` queued; what still fails
-    /// stays for the next beat.
-    private func giveBack() async {
-        let leases = pendingUpkeep.withLock { upkeep in
-            defer { upkeep.givenBack = [] }
-            return upkeep.givenBack
-        }
-        for (index, lease) in leases.enumerated() {
-            do {
-                _ = try await store.giveBack(lease.name, token: lease.token)
-            } catch {
-                pendingUpkeep.withLock { upkeep in
-                    upkeep.givenBack.insert(contentsOf: leases[index...], at: 0)
-                    upkeep.givenBack.removeFirst(max(0, upkeep.givenBack.count - Self.givenBackLimit))
-                }
-                return
-            }
+    /// Releases what ``giveBackLater(_:token:)`` queued, oldest first; what
+    /// fails, and what `deadline` leaves, stays for the next beat.
+    private func giveBack(until deadline: UInt64) async {
+        let store = store
+        await drain(until: deadline, take: { upkeep, count in
+            let batch = Array(upkeep.givenBack.prefix(count))
+            upkeep.givenBack.removeFirst(batch.count)
+            return batch
+        }, putBack: { upkeep, leases in
+            upkeep.givenBack.insert(contentsOf: leases, at: 0)
+            if upkeep.givenBack.count > Self.givenBackLimit { upkeep.givenBack.removeFirst(Self.givenBackLimit / 2) }
+        }) { lease in
+            (try? await store.giveBack(lease.name, token: lease.token)) != nil
         }
     }
 
-    /// Removes the stray entries, up to ``strayConcurrency`` at once (they
-    /// pipeline on the store's connections rather than take a round trip
-    /// each); those that fail stay for the next beat.
-    private func removeStrays() async {
-        var strays = pendingUpkeep.withLock { upkeep in
-            defer { upkeep.strays = [] }
-            return upkeep.strays
-        }[...]
+    /// Removes the stray entries; what fails, and what `deadline` leaves,
+    /// stays for the next beat.
+    private func removeStrays(until deadline: UInt64) async {
         let store = store
-        while !strays.isEmpty {
-            let batch = strays.prefix(Self.strayConcurrency)
-            strays = strays.dropFirst(batch.count)
-            let failed = await withTaskGroup(of: Stray?.self) { group in
-                for stray in batch {
-                    group.addTask {
-                        do {
-                            try await store.removeWaiter(stray.waiter, from: stray.name, reclaimingGrant: stray.reclaimingGrant)
-                            return nil
-                        } catch {
-                            return stray
-                        }
-                    }
+        await drain(until: deadline, take: { upkeep, count in
+            let batch = Array(upkeep.strays.prefix(count))
+            upkeep.strays.subtract(batch)
+            return batch
+        }, putBack: { upkeep, strays in
+            upkeep.strays.formUnion(strays)
+        }) { stray in
+            (try? await store.removeWaiter(stray.waiter, from: stray.name, reclaimingGrant: stray.reclaimingGrant)) != nil
+        }
+    }
+
+    /// Does `work` on the pending items `take` hands out, up to
+    /// ``strayConcurrency`` at once (they pipeline on the store's
+    /// connections rather than take a round trip each), until none is left,
+    /// one fails (the store is out: the failed go back, to be tried at the
+    /// next beat), or `deadline` passes.
+    private func drain<Item: Sendable>(
+        until deadline: UInt64,
+        take: (inout PendingUpkeep, Int) -> [Item],
+        putBack: (inout PendingUpkeep, [Item]) -> Void,
+        _ work: @escaping @Sendable (Item) async -> Bool
+    ) async {
+        while MonotonicClock.now() < deadline {
+            let batch = pendingUpkeep.withLock { take(&$0, Self.strayConcurrency) }
+            guard !batch.isEmpty else { return }
+            let failed = await withTaskGroup(of: Item?.self) { group in
+                for item in batch {
+                    group.addTask { await work(item) ? nil : item }
                 }
-                return await group.reduce(into: [Stray]()) { failed, stray in if let stray { failed.append(stray) } }
+                return await group.reduce(into: [Item]()) { failed, item in if let item { failed.append(item) } }
             }
             guard failed.isEmpty else {
-                // The store is out: keep the rest for the next beat.
-                pendingUpkeep.withLock { $0.strays.formUnion(failed + strays) }
+                pendingUpkeep.withLock { putBack(&$0, failed) }
                 return
             }
         }
     }
 
-    /// How many stray removals are in flight at once.
+    /// How many stray removals or give-backs are in flight at once.
     static let strayConcurrency = 64
 }
