@@ -11,7 +11,7 @@ struct PartialHead {
     var path = ""
     var query: String?
     var version = HTTPVersion.http1_1
-    var fields: [HTTPHeaders.Field] = []
+    var fields: [HTTPHeaders.Stored] = []
     var body: [UInt8] = []
 
     private var contentLength: Int?
@@ -24,7 +24,7 @@ struct PartialHead {
 
     /// The request the head describes, taking its parts.
     consuming func takeRequest() -> HTTPRequest {
-        HTTPRequest(method: method, path: path, query: query, version: version, headers: HTTPHeaders(fields), body: body)
+        HTTPRequest(method: method, path: path, query: query, version: version, headers: HTTPHeaders(stored: fields), body: body)
     }
 
     /// HTTP/1.1 keeps the connection unless told to close; HTTP/1.0 only when asked.
@@ -154,7 +154,7 @@ struct PartialHead {
         let value = String(decoding: line[valueStart..<valueEnd], as: UTF8.self)
         // Room for a typical request's fields at once, not 1, 2, 4, 8 in turn.
         if fields.isEmpty { fields.reserveCapacity(8) }
-        fields.append((name: name, value: value))
+        fields.append(HTTPHeaders.Stored(name: name, value: value))
         return track(nameBytes, value)
     }
 
