@@ -534,7 +534,7 @@ public final class LockEngine: Sendable {
     /// as the answer was being written), as a grant to a caller that left
     /// before it was answered is given back.
     public func giveBackUndelivered(_ lease: Lease) {
-        Task { await releaseQuietly(lease.name, token: lease.token) }
+        releaseQuietly(lease.name, token: lease.token, then: {})
     }
 
     /// Gives back a lease no client will have, even from a cancelled task;
