@@ -108,7 +108,7 @@ public struct LockAPI: Sendable {
             let acquire = try acquireRequest(request, context, name: &name, waitMs: &waitMs)
             if engine.answersAtOnce {
                 if let grant = try engine.acquireAtOnce(acquire) {
-                    return .now(granted(grant, context, startedAt: started, droppable: Self.inTask))
+                    return .now(granted(grant, context, startedAt: started, droppable: !context.isAnsweredInPlace))
                 }
             } else if waitMs <= 0 {
                 return .promised { [self] _, context, promise in
@@ -165,10 +165,10 @@ public struct LockAPI: Sendable {
     /// (it is given from a task or a callback, which the client can outlast),
     /// when it needs an `onDropped` that gives the grant back.
     ///
-    /// A grant answered `.now` outside any task cannot be dropped: the
-    /// server writes it as it reads the request, before its loop can see
-    /// the client go. Inside a task (a responder in front, such as the
-    /// access check, awaits the router's answer) it can.
+    /// A grant answered `.now` in place (``HTTPRequestContext/isAnsweredInPlace``)
+    /// cannot be dropped: the server writes it as it reads the request,
+    /// before its loop can see the client go. In a task (a responder in
+    /// front, such as the access check, awaits the router's answer) it can.
     private func granted(_ grant: AcquireGrant, _ context: HTTPRequestContext, startedAt started: UInt64,
                          droppable: Bool = true) -> HTTPResponse {
         acquires.record(grant.isRetry ? .retried : .granted, startedAt: started)
@@ -366,9 +366,6 @@ public struct LockAPI: Sendable {
     private static func json(_ status: HTTPStatus, _ body: [UInt8]) -> HTTPResponse {
         HTTPResponse(status: status, headers: jsonHeaders, body: body)
     }
-
-    /// Whether the caller runs in a task (see ``granted(_:_:startedAt:droppable:)``).
-    private static var inTask: Bool { withUnsafeCurrentTask { $0 != nil } }
 
     /// Made once: a dictionary literal builds its array on each use (~0.3 k instructions).
     private static let jsonHeaders: HTTPHeaders = ["Content-Type": "application/json"]

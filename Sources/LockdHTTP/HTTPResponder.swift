@@ -79,6 +79,12 @@ public struct HTTPRequestContext: Sendable {
     public let requestID: HTTPRequestID
     /// The W3C `traceparent` the client sent, when well-formed; logged with the request.
     public let traceParent: String?
+    /// True in the context the server passes to ``HTTPResponder/answer(to:context:)``,
+    /// whose ``HTTPAnswer/now(_:)`` answer it writes as it reads the request:
+    /// such a response cannot be dropped unwritten, so it needs no
+    /// ``HTTPResponse/onDropped``. False in a task's or promise's context
+    /// (the client can go before their answer), and in contexts made by others.
+    public internal(set) var isAnsweredInPlace = false
     private let baseLogger: Logger
 
     /// Creates a context (tests and adapters; the server makes its own).

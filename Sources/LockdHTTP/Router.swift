@@ -166,9 +166,14 @@ public struct Router: HTTPResponder {
         case .respond(let handler):
             answer = .later(handler)
         case .answer(let answerer):
-            var context = context
-            context.parameters = decoded
-            answer = answerer(request, context)
+            // Copied only to bind parameters (a copy retains every part).
+            if decoded.count == 0 && context.parameters.count == 0 {
+                answer = answerer(request, context)
+            } else {
+                var context = context
+                context.parameters = decoded
+                answer = answerer(request, context)
+            }
         }
         switch answer {
         case .now(var response):
