@@ -10,10 +10,9 @@ struct PathPattern: Sendable {
     /// the path's without going through a `String.UTF8View`.
     private let literals: [[UInt8]]
 
-    /// The parameter names in order of appearance.
-    var parameterNames: [String] {
-        segments.compactMap { if case .parameter(let name) = $0 { name } else { nil } }
-    }
+    /// The parameter names in order of appearance (kept: a route reads
+    /// them on every request, and making the array is an allocation).
+    let parameterNames: [String]
 
     init(_ pattern: String) {
         segments = pattern.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map { part in
@@ -23,6 +22,7 @@ struct PathPattern: Sendable {
             return .literal(String(part))
         }
         literals = segments.map { if case .literal(let text) = $0 { Array(text.utf8) } else { [] } }
+        parameterNames = segments.compactMap { if case .parameter(let name) = $0 { name } else { nil } }
     }
 
     /// How many segments `path` has (its `/`s): a pattern with another

@@ -109,7 +109,7 @@ public struct Router: HTTPResponder {
     public func answer(to request: HTTPRequest, context: HTTPRequestContext) -> HTTPAnswer {
         switch lookup(request) {
         case .route(let index, let rawValues):
-            return call(routes[index], rawValues, request, context)
+            return call(index, rawValues, request, context)
         case .notFound:
             return .now(HTTPError.notFound("no resource at this path").response)
         case .methodNotAllowed(var allowed):
@@ -149,20 +149,21 @@ public struct Router: HTTPResponder {
         return allowed.isEmpty ? .notFound : .methodNotAllowed(allowed)
     }
 
-    private func call(_ route: Route, _ rawValues: [Substring], _ request: HTTPRequest, _ context: HTTPRequestContext) -> HTTPAnswer {
+    /// Calls the route at `index` (read in place: copying a `Route` out retains its parts).
+    private func call(_ index: Int, _ rawValues: [Substring], _ request: HTTPRequest, _ context: HTTPRequestContext) -> HTTPAnswer {
         var parameters = PathParameters()
-        for (name, raw) in zip(route.pattern.parameterNames, rawValues) {
+        for (name, raw) in zip(routes[index].pattern.parameterNames, rawValues) {
             guard let value = PercentDecoding.decode(raw) else {
                 var response = HTTPError.invalidRequest("the path segment for {\(name)} has an invalid percent-escape or is not UTF-8").response
-                response.route = route.name
+                response.route = routes[index].name
                 return .now(response)
             }
             parameters[name] = value
         }
-        let name = route.name
+        let name = routes[index].name
         let decoded = parameters
         let answer: HTTPAnswer
-        switch route.action {
+        switch routes[index].action {
         case .respond(let handler):
             answer = .later(handler)
         case .answer(let answerer):
@@ -175,7 +176,8 @@ public struct Router: HTTPResponder {
                 answer = answerer(request, context)
             }
         }
-        switch answer {
+        // Consumed: the response is moved out, not copied and destroyed.
+        switch consume answer {
         case .now(var response):
             response.route = name
             return .now(response)
