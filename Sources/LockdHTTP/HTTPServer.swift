@@ -23,7 +23,9 @@ public final class HTTPServer: Sendable {
     /// The settings the server was created with.
     public let configuration: HTTPServerConfiguration
     let responder: any HTTPResponder
-    let observer: (any HTTPExchangeObserver)?
+    /// Not optional (``NoExchangeObserver`` stands for none): calling
+    /// through an optional existential copies it, twice a request.
+    let observer: any HTTPExchangeObserver
     let logger: Logger
     let limits: HTTPRequestLimits
     let contexts: [HTTPLoopContext]
@@ -59,7 +61,7 @@ public final class HTTPServer: Sendable {
     ) {
         self.configuration = configuration
         self.responder = responder
-        self.observer = observer
+        self.observer = observer ?? NoExchangeObserver()
         self.logger = logger
         self.limits = configuration.limits
         self.contexts = eventLoopGroup.loops.map(HTTPLoopContext.init)
@@ -190,9 +192,7 @@ public final class HTTPServer: Sendable {
     /// request that could not be read.
     func report(_ method: HTTPMethod?, _ path: String?, _ response: HTTPResponse, startedAt: UInt64,
                 requestID: HTTPRequestID, remoteAddress: SocketAddress?) {
-        // Called through the optional in place: `guard let` copied the
-        // existential (its value witness, twice a request).
-        observer?.answered(HTTPExchange(
+        observer.answered(HTTPExchange(
             method: method, path: path, route: response.route, status: response.status,
             durationNanoseconds: startedAt == 0 ? 0 : MonotonicClock.now() &- startedAt,
             requestID: requestID, remoteAddress: remoteAddress))
