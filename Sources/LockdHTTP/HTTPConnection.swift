@@ -169,16 +169,15 @@ final class HTTPConnection: StreamSocketDelegate, @unchecked Sendable {
         let (receivedID, traceParent) = request.tracingFields()
         let requestID = receivedID ?? server.makeRequestID()
         exchange = Exchange(method: request.method, path: request.path, requestID: requestID, startedAt: machine.requestStartedAt)
-        var inPlace = HTTPRequestContext(
+        let requestContext = HTTPRequestContext(
             eventLoop: context.loop,
             remoteAddress: remoteAddress,
             logger: server.logger,
+            loggerAddsMetadata: server.loggerAddsMetadata,
             requestID: requestID,
-            traceParent: traceParent
+            traceParent: traceParent,
+            isAnsweredInPlace: true
         )
-        inPlace.isAnsweredInPlace = true
-        // A constant: the closure below captures it without a box.
-        let requestContext = inPlace
         // Bound on the loop's thread for the answer, and copied into the
         // task a deferred answer runs in (a task inherits task locals).
         let metadata = HTTPRequestLogMetadata(requestID: requestID, traceParent: traceParent)

@@ -27,6 +27,8 @@ public final class HTTPServer: Sendable {
     /// through an optional existential copies it, twice a request.
     let observer: any HTTPExchangeObserver
     let logger: Logger
+    /// Whether `logger`'s metadata provider adds each request's metadata (see ``HTTPRequestContext/logger``).
+    let loggerAddsMetadata: Bool
     let limits: HTTPRequestLimits
     let contexts: [HTTPLoopContext]
     /// Starts every request id of this server, so ids from several instances differ.
@@ -63,6 +65,7 @@ public final class HTTPServer: Sendable {
         self.responder = responder
         self.observer = observer ?? NoExchangeObserver()
         self.logger = logger
+        self.loggerAddsMetadata = logger.handler.metadataProvider != nil
         self.limits = configuration.limits
         self.contexts = eventLoopGroup.loops.map(HTTPLoopContext.init)
         self.requestIDPrefix = String(UInt32.random(in: 0x1000_0000...UInt32.max), radix: 16) + "-"

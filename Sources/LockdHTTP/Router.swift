@@ -131,13 +131,19 @@ public struct Router: HTTPResponder {
     }
 
     /// Finds the route by its index: copying a `Route` out retains its parts.
+    /// The path's bytes are borrowed once for its depth and every pattern.
     private func lookup(_ request: HTTPRequest) -> Lookup {
+        var path = request.path
+        return path.withUTF8 { lookup(request, $0) }
+    }
+
+    private func lookup(_ request: HTTPRequest, _ path: UnsafeBufferPointer<UInt8>) -> Lookup {
         var allowed: [HTTPMethod] = []
         var headFallback: (Int, [Substring])?
-        let depth = PathPattern.depth(of: request.path)
+        let depth = PathPattern.depth(of: path)
         guard depth < routesByDepth.count else { return .notFound }
         for index in routesByDepth[depth] {
-            guard let rawValues = routes[index].pattern.match(request.path) else { continue }
+            guard let rawValues = routes[index].pattern.match(path, of: request.path) else { continue }
             let method = routes[index].method
             if method == request.method { return .route(index, rawValues) }
             if request.method == .head, method == .get, headFallback == nil {
