@@ -111,7 +111,7 @@ struct LeaseTable {
     private func find(_ token: LeaseToken, from head: Int) -> Int? {
         var index = head
         while index >= 0 {
-            if let other = slots[index].token, sameToken(other, token) { return index }
+            if let other = slots[index].token, other == token { return index }
             index = Int(slots[index].sameName)
         }
         return nil
@@ -180,19 +180,5 @@ struct LeaseTable {
         slots[index].next = freeHead
         freeHead = Int32(index)
         count -= 1
-    }
-}
-
-/// Whether two tokens are equal, in time independent of where they differ
-/// (as `LeaseToken`'s own `==`), without copying either.
-private func sameToken(_ lhs: LeaseToken, _ rhs: LeaseToken) -> Bool {
-    var left = lhs.value
-    var right = rhs.value
-    return left.withUTF8 { left in
-        right.withUTF8 { right in
-            var difference = UInt8(truncatingIfNeeded: left.count ^ right.count)
-            for index in 0..<min(left.count, right.count) { difference |= left[index] ^ right[index] }
-            return difference == 0
-        }
     }
 }

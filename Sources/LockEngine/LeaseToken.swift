@@ -33,17 +33,22 @@ public struct LeaseToken: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Compares in time independent of where the tokens differ, so response
-    /// timing reveals nothing about a stored token.
+    /// timing reveals nothing about a stored token. Reads both texts in
+    /// place (copying each into an array cost two allocations a release).
     public static func == (lhs: LeaseToken, rhs: LeaseToken) -> Bool {
-        let left = Array(lhs.value.utf8)
-        let right = Array(rhs.value.utf8)
-        var difference = UInt8(truncatingIfNeeded: left.count ^ right.count)
-        for index in 0..<max(left.count, right.count) {
-            let a = index < left.count ? left[index] : 0
-            let b = index < right.count ? right[index] : 0
-            difference |= a ^ b
+        var left = lhs.value
+        var right = rhs.value
+        return left.withUTF8 { left in
+            right.withUTF8 { right in
+                var difference = UInt8(truncatingIfNeeded: left.count ^ right.count)
+                for index in 0..<max(left.count, right.count) {
+                    let a = index < left.count ? left[index] : 0
+                    let b = index < right.count ? right[index] : 0
+                    difference |= a ^ b
+                }
+                return difference == 0
+            }
         }
-        return difference == 0
     }
 
     public func hash(into hasher: inout Hasher) { hasher.combine(value) }
