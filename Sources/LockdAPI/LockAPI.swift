@@ -176,11 +176,15 @@ public struct LockAPI: Sendable {
             "lock.name": "\(grant.lease.name)", "lock.fence": .stringConvertible(grant.lease.fence),
             "lock.retry": .stringConvertible(grant.isRetry),
         ])
-        var response = Self.json(grant.isRetry ? .ok : .created, LockJSON.lease(grant.lease))
+        let status: HTTPStatus = grant.isRetry ? .ok : .created
+        // Made once, as returned (set on a copy, its onDropped cost a copy
+        // of the whole response).
+        guard droppable else { return Self.json(status, LockJSON.lease(grant.lease)) }
         // The client may hang up after the engine handed over the grant but
         // before its answer is written (the engine's last look for a gone
         // caller can come first): no one would hold it.
-        if droppable { response.onDropped = { [engine, lease = grant.lease] in engine.giveBackUndelivered(lease) } }
+        var response = Self.json(status, LockJSON.lease(grant.lease))
+        response.onDropped = { [engine, lease = grant.lease] in engine.giveBackUndelivered(lease) }
         return response
     }
 
