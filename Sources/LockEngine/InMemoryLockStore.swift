@@ -329,11 +329,12 @@ extension InMemoryLockRecord {
     /// `forced`: a lease with a lock delay ends as if it expired now.
     fileprivate mutating func end(forced: Bool, now: Int64, where matches: (StoredLease) -> Bool) -> (token: LeaseToken, holder: Holder)? {
         guard let index = leases.firstIndex(where: { matches($0) && $0.expiresAtMs > now }) else { return nil }
-        let lease = leases[index]
-        if forced, lease.delayMs > 0 {
+        let lease: StoredLease
+        if forced, leases[index].delayMs > 0 {
+            lease = leases[index]
             leases[index].expiresAtMs = now
         } else {
-            leases.remove(at: index)
+            lease = leases.remove(at: index)  // moved out, not copied
         }
         let holder = Holder(owner: lease.owner, fence: lease.fence, expiresAtMs: lease.expiresAtMs, remainingMs: lease.expiresAtMs - now,
                             mode: lease.mode, client: lease.client)
