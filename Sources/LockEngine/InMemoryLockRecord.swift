@@ -35,6 +35,9 @@ struct InMemoryLockRecord {
     var isEmpty: Bool { leases.isEmpty && queue.isEmpty }
 
     mutating func dropExpired(now: Int64) {
+        // Looked for first: most operations find none, and `removeAll`
+        // rebuilds the array even then.
+        guard leases.contains(where: { $0.slotEndsAtMs <= now }) else { return }
         leases.removeAll { $0.slotEndsAtMs <= now }
     }
 

@@ -32,51 +32,7 @@ public final class InMemoryLockStore: ImmediateLockStore {
 
     public func acquireAtOnce(_ attempt: AcquireAttempt) throws(LockError) -> AcquireResult {
         let now = WallClock.milliseconds()
-        let (result, notice) = state.withLock { state -> (Result<AcquireResult, LockError>, Notice?) in
-            state.sweepIfDue(now: now)
-            var record = state.records[attempt.name] ?? Record()
-            record.dropExpired(now: now)
-            defer { state.store(record, for: attempt.name) }
-            if record.isEmpty { record.limit = attempt.limit }
-            guard record.limit == attempt.limit else { return (.failure(.limitMismatch(limit: record.limit)), nil) }
-            let place = attempt.waiter.flatMap { record.queue.firstIndex(of: $0) }
-            let own = record.leases.firstIndex { $0.token == attempt.token }
-            // Expired, its slot kept through its lock delay: neither a lease
-            // to retry nor a token to grant again until then.
-            let lapsed = own.map { !record.leases[$0].isLive(now: now) } ?? false
-            if let held = own, !lapsed, record.leases[held].mode == attempt.mode {
-                record.leases[held].ttlMs = attempt.ttlMs
-                record.leases[held].expiresAtMs = now + attempt.ttlMs
-                record.leases[held].claimed = true
-                var notice: Notice?
-                if let place {
-                    record.queue.remove(at: place)
-                    if place <= record.admissible().run.count { notice = state.notice(for: attempt.name, record, now: now) }
-                }
-                return (.success(.granted(record.lease(record.leases[held], name: attempt.name), isRetry: true)), notice)
-            }
-            if own != nil, !lapsed {
-                // No upgrade (or downgrade): waiting could not help while it holds.
-                return (.failure(.lockHeld(holders: record.holders(now: now),
-                                           retryAfterMs: record.retryAfter(for: attempt.mode, now: now))), nil)
-            }
-            guard !lapsed, record.admits(attempt.waiter, mode: attempt.mode) else {
-                if let waiter = attempt.waiter, place == nil { record.queue.append(waiter) }
-                return (.success(.held(holders: record.holders(now: now), retryAfterMs: record.retryAfter(for: attempt.mode, now: now),
-                                       hint: record.hint(now: now, except: attempt.waiter))), nil)
-            }
-            if let place { record.queue.remove(at: place) }
-            let lease = Record.StoredLease(
-                token: attempt.token, fence: state.nextFence(), ttlMs: attempt.ttlMs,
-                expiresAtMs: now + attempt.ttlMs, owner: attempt.owner, mode: attempt.mode,
-                client: attempt.client, delayMs: attempt.lockDelayMs
-            )
-            record.leases.append(lease)
-            // The waiters behind learn when to look again (an expiry tells no
-            // one); when the head goes, the ones that fit too are woken.
-            let hint = place == 0 ? record.hint(now: now) : .none
-            return (.success(.granted(record.lease(lease, name: attempt.name), isRetry: false, hint: hint)), nil)
-        }
+        let (result, notice) = state.withLock { state in state.acquire(attempt, now: now) }
         if let notice { notice.handler(notice.event) }
         return try result.get()
     }
@@ -134,20 +90,13 @@ public final class InMemoryLockStore: ImmediateLockStore {
     private func end(_ name: LockName, forced: Bool, where matches: (Record.StoredLease) -> Bool) -> (token: LeaseToken, holder: Holder)? {
         let now = WallClock.milliseconds()
         let (ended, notice) = state.withLock { state -> ((token: LeaseToken, holder: Holder)?, Notice?) in
-            guard var record = state.records[name],
-                  let index = record.leases.firstIndex(where: { matches($0) && $0.expiresAtMs > now })
+            // Changed where it is stored: one hash of the name, no copy of its arrays.
+            guard let place = state.records.index(forKey: name),
+                  let ended = state.records.values[place].end(forced: forced, now: now, where: matches)
             else { return (nil, nil) }
-            let lease = record.leases[index]
-            if forced, lease.delayMs > 0 {
-                record.leases[index].expiresAtMs = now
-            } else {
-                record.leases.remove(at: index)
-            }
-            let holder = Holder(owner: lease.owner, fence: lease.fence, expiresAtMs: lease.expiresAtMs, remainingMs: lease.expiresAtMs - now,
-                                mode: lease.mode, client: lease.client)
-            record.dropExpired(now: now)
-            state.store(record, for: name)
-            return ((lease.token, holder), state.notice(for: name, record, now: now))
+            let record = state.records.values[place]
+            if record.isEmpty { state.records.remove(at: place) }
+            return (ended, state.notice(for: name, record, now: now))
         }
         if let notice { notice.handler(notice.event) }
         return ended
@@ -271,6 +220,20 @@ public final class InMemoryLockStore: ImmediateLockStore {
 }
 
 extension InMemoryLockStore.State {
+    /// ``InMemoryLockStore/acquireAtOnce(_:)`` on the name's record, changed
+    /// where it is stored: one hash of the name (looked up, then stored
+    /// back, the record was hashed twice and its arrays copied).
+    fileprivate mutating func acquire(_ attempt: AcquireAttempt, now: Int64) -> (Result<AcquireResult, LockError>, InMemoryLockStore.Notice?) {
+        sweepIfDue(now: now)
+        let (result, wakes, isEmpty) = records[attempt.name, default: InMemoryLockStore.Record()]
+            .acquire(attempt, lastFence: &lastFence, now: now)
+        // Never so after an acquire (it holds or queues something), but a
+        // record is kept only while it holds or queues.
+        if isEmpty { records[attempt.name] = nil }
+        guard wakes, let record = records[attempt.name] else { return (result, nil) }
+        return (result, notice(for: attempt.name, record, now: now))
+    }
+
     /// Keeps a record only while it holds a lease or a queue.
     fileprivate mutating func store(_ record: InMemoryLockStore.Record, for name: LockName) {
         records[name] = record.isEmpty ? nil : record
@@ -279,7 +242,7 @@ extension InMemoryLockStore.State {
     /// Strictly greater than every fence before, for every name: one counter
     /// that never falls behind the wall clock in microseconds, so a restarted
     /// process still issues larger fences without remembering old ones.
-    fileprivate mutating func nextFence() -> Int64 {
+    fileprivate static func nextFence(after lastFence: inout Int64) -> Int64 {
         lastFence = max(lastFence + 1, WallClock.microseconds())
         return lastFence
     }
@@ -307,5 +270,75 @@ extension InMemoryLockStore.State {
             record.queue.isEmpty && !record.leases.contains(where: { $0.slotEndsAtMs > now }) ? name : nil
         }
         for name in ended { records[name] = nil }
+    }
+}
+
+extension InMemoryLockRecord {
+    /// Tries `attempt` on this record (its rules: ``InMemoryLockStore/acquire(_:)``);
+    /// `wakes` when the waiters must hear of the change, `isEmpty` when the
+    /// record holds and queues nothing after it.
+    fileprivate mutating func acquire(_ attempt: AcquireAttempt, lastFence: inout Int64, now: Int64)
+        -> (result: Result<AcquireResult, LockError>, wakes: Bool, isEmpty: Bool) {
+        dropExpired(now: now)
+        let (result, wakes) = take(attempt, lastFence: &lastFence, now: now)
+        return (result, wakes, isEmpty)
+    }
+
+    private mutating func take(_ attempt: AcquireAttempt, lastFence: inout Int64, now: Int64) -> (Result<AcquireResult, LockError>, Bool) {
+        if isEmpty { limit = attempt.limit }
+        guard limit == attempt.limit else { return (.failure(.limitMismatch(limit: limit)), false) }
+        let place = attempt.waiter.flatMap { queue.firstIndex(of: $0) }
+        let own = leases.firstIndex { $0.token == attempt.token }
+        // Expired, its slot kept through its lock delay: neither a lease
+        // to retry nor a token to grant again until then.
+        let lapsed = own.map { !leases[$0].isLive(now: now) } ?? false
+        if let held = own, !lapsed, leases[held].mode == attempt.mode {
+            leases[held].ttlMs = attempt.ttlMs
+            leases[held].expiresAtMs = now + attempt.ttlMs
+            leases[held].claimed = true
+            var wakes = false
+            if let place {
+                queue.remove(at: place)
+                wakes = place <= admissible().run.count
+            }
+            return (.success(.granted(lease(leases[held], name: attempt.name), isRetry: true)), wakes)
+        }
+        if own != nil, !lapsed {
+            // No upgrade (or downgrade): waiting could not help while it holds.
+            return (.failure(.lockHeld(holders: holders(now: now), retryAfterMs: retryAfter(for: attempt.mode, now: now))), false)
+        }
+        guard !lapsed, admits(attempt.waiter, mode: attempt.mode) else {
+            if let waiter = attempt.waiter, place == nil { queue.append(waiter) }
+            return (.success(.held(holders: holders(now: now), retryAfterMs: retryAfter(for: attempt.mode, now: now),
+                                   hint: hint(now: now, except: attempt.waiter))), false)
+        }
+        if let place { queue.remove(at: place) }
+        let lease = StoredLease(
+            token: attempt.token, fence: InMemoryLockStore.State.nextFence(after: &lastFence), ttlMs: attempt.ttlMs,
+            expiresAtMs: now + attempt.ttlMs, owner: attempt.owner, mode: attempt.mode,
+            client: attempt.client, delayMs: attempt.lockDelayMs
+        )
+        leases.append(lease)
+        // The waiters behind learn when to look again (an expiry tells no
+        // one); when the head goes, the ones that fit too are woken.
+        let hint = place == 0 ? hint(now: now) : .none
+        return (.success(.granted(self.lease(lease, name: attempt.name), isRetry: false, hint: hint)), false)
+    }
+
+    /// Ends the live lease that `matches`: its token and holder, or nil.
+    /// `forced`: a lease with a lock delay ends as if it expired now.
+    fileprivate mutating func end(forced: Bool, now: Int64, where matches: (StoredLease) -> Bool) -> (token: LeaseToken, holder: Holder)? {
+        guard let index = leases.firstIndex(where: { matches($0) && $0.expiresAtMs > now }) else { return nil }
+        let lease: StoredLease
+        if forced, leases[index].delayMs > 0 {
+            lease = leases[index]
+            leases[index].expiresAtMs = now
+        } else {
+            lease = leases.remove(at: index)  // moved out, not copied
+        }
+        let holder = Holder(owner: lease.owner, fence: lease.fence, expiresAtMs: lease.expiresAtMs, remainingMs: lease.expiresAtMs - now,
+                            mode: lease.mode, client: lease.client)
+        dropExpired(now: now)
+        return (lease.token, holder)
     }
 }

@@ -33,17 +33,33 @@ public struct LeaseToken: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Compares in time independent of where the tokens differ, so response
-    /// timing reveals nothing about a stored token.
+    /// timing reveals nothing about a stored token (only how long the
+    /// shorter one is). Reads both texts in place, eight bytes at a time
+    /// (copied into arrays and compared byte by byte, a release's two
+    /// comparisons cost ~1 k instructions).
     public static func == (lhs: LeaseToken, rhs: LeaseToken) -> Bool {
-        let left = Array(lhs.value.utf8)
-        let right = Array(rhs.value.utf8)
-        var difference = UInt8(truncatingIfNeeded: left.count ^ right.count)
-        for index in 0..<max(left.count, right.count) {
-            let a = index < left.count ? left[index] : 0
-            let b = index < right.count ? right[index] : 0
-            difference |= a ^ b
+        var left = lhs.value
+        var right = rhs.value
+        return left.withUTF8 { left in
+            right.withUTF8 { right in
+                var difference = UInt64(truncatingIfNeeded: left.count ^ right.count)
+                let common = min(left.count, right.count)
+                var index = 0
+                if let leftBase = left.baseAddress, let rightBase = right.baseAddress {
+                    let leftBytes = UnsafeRawPointer(leftBase), rightBytes = UnsafeRawPointer(rightBase)
+                    while common - index >= 8 {
+                        difference |= leftBytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                            ^ rightBytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                        index += 8
+                    }
+                }
+                while index < common {
+                    difference |= UInt64(left[index] ^ right[index])
+                    index += 1
+                }
+                return difference == 0
+            }
         }
-        return difference == 0
     }
 
     public func hash(into hasher: inout Hasher) { hasher.combine(value) }

@@ -89,8 +89,15 @@ extension LockEngine {
     /// Hands the waiters a hint names their grants, wakes the others, and
     /// sets the name's recheck.
     func follow(_ hint: WaitHint, on name: LockName, isOrdered: Bool) {
-        // Most grants come with no hint: nothing to filter or join.
+        // Most grants come with no hint: nothing to filter or join. Checked
+        // before the frame of the rest is set up (~190 instructions a grant).
         if hint.granted.isEmpty, hint.wake.isEmpty, hint.recheckAfterMs == nil { return }
+        act(on: hint, name: name, isOrdered: isOrdered)
+    }
+
+    /// ``follow(_:on:isOrdered:)`` for a hint that asks something.
+    @inline(never)
+    private func act(on hint: WaitHint, name: LockName, isOrdered: Bool) {
         // A grant for a waiter no longer here was never delivered — unless
         // this is a duplicate of its announcement (pub/sub may repeat one):
         // the others go back. A plain wake-up's waiter may have collected

@@ -49,6 +49,7 @@ public final class LockEngine: Sendable {
     ) {
         self.store = store
         self.immediateStore = store as? any ImmediateLockStore
+        self.answersAtOnce = immediateStore != nil
         self.configuration = configuration
         self.waiters = WaiterRegistry(loops: loops)
         self.upkeep = Doorbell(loop: upkeepLoop ?? loops.next())
@@ -138,8 +139,9 @@ public final class LockEngine: Sendable {
     }
 
     /// Whether the store's operations never wait, so that ``acquireAtOnce(_:)``
-    /// and ``releaseAtOnce(_:token:)`` can answer.
-    public var answersAtOnce: Bool { immediateStore != nil }
+    /// and ``releaseAtOnce(_:token:)`` can answer. Known once (asked on every
+    /// request, comparing the store's existential with nil copied it).
+    public let answersAtOnce: Bool
 
     /// ``acquire(_:)`` answered at once, without awaiting anything, on a
     /// store whose operations never wait (``ImmediateLockStore``). A request
@@ -549,7 +551,7 @@ public final class LockEngine: Sendable {
     /// as the answer was being written), as a grant to a caller that left
     /// before it was answered is given back.
     public func giveBackUndelivered(_ lease: Lease) {
-        Task { await releaseQuietly(lease.name, token: lease.token) }
+        releaseQuietly(lease.name, token: lease.token, then: {})
     }
 
     /// Gives back a lease no client will have, even from a cancelled task;

@@ -407,8 +407,10 @@ extension LockStore {
 /// short critical section in this process. The engine calls these directly,
 /// so a request that need not wait is answered without a task (see
 /// ``LockEngine/acquireAtOnce(_:)``); each means what the ``LockStore``
-/// operation of the same name means.
-public protocol ImmediateLockStore: LockStore {
+/// operation of the same name means. A class: the engine's reference to
+/// it is then one pointer, copied by a retain (an opaque existential's copy
+/// goes through its type's value witnesses, on every request).
+public protocol ImmediateLockStore: LockStore, AnyObject {
     /// ``LockStore/acquire(_:)``, at once.
     func acquireAtOnce(_ attempt: AcquireAttempt) throws(LockError) -> AcquireResult
     /// ``LockStore/release(_:token:)``, at once.

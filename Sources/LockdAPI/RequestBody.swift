@@ -6,7 +6,7 @@ import LockdJSON
 struct RequestBody {
     /// The members in the order sent: a body has a handful, so a linear
     /// search beats hashing each key (and allocating a dictionary).
-    private var fields: [(String, JSONValue)]
+    private var fields: [JSONMember]
 
     /// Parses `bytes`; an empty or blank body is an empty object.
     /// - Throws: ``LockError/invalidRequest(_:)`` for malformed JSON, a
@@ -26,11 +26,12 @@ struct RequestBody {
             throw .invalidRequest("body must be a JSON object, not \(document.typeName)")
         }
         // The parser's members kept as they are (no second array).
-        for (index, (key, _)) in members.enumerated() {
+        for (index, member) in members.enumerated() {
+            let key = member.name
             guard allowed.contains(key) else {
                 throw .invalidRequest("unknown field '\(key)'; allowed fields: \(allowed.joined(separator: ", "))")
             }
-            guard !members[..<index].contains(where: { $0.0 == key }) else {
+            guard !members[..<index].contains(where: { $0.name == key }) else {
                 throw .invalidRequest("field '\(key)' appears more than once")
             }
         }
@@ -38,7 +39,7 @@ struct RequestBody {
     }
 
     private func value(of key: String) -> JSONValue? {
-        fields.first { $0.0 == key }?.1
+        fields.first { $0.name == key }?.value
     }
 
     /// An integer field (absent: nil).

@@ -152,12 +152,13 @@ private struct AuthFileReader {
             throw failure(path, "must be an object with \(allowed.joined(separator: ", ")), not \(value.typeName)")
         }
         var fields: [String: JSONValue] = [:]
-        for (key, member) in members {
+        for member in members {
+            let key = member.name
             let memberPath = path.isEmpty ? key : path + "." + key
             guard allowed.contains(key) else {
                 throw failure(memberPath, "unknown field (allowed here: \(allowed.joined(separator: ", ")))")
             }
-            guard fields.updateValue(member, forKey: key) == nil else { throw failure(memberPath, "appears twice") }
+            guard fields.updateValue(member.value, forKey: key) == nil else { throw failure(memberPath, "appears twice") }
         }
         for key in required where fields[key] == nil {
             throw failure(path, "has no '\(key)'")

@@ -173,8 +173,10 @@ final class HTTPConnection: StreamSocketDelegate, @unchecked Sendable {
             eventLoop: context.loop,
             remoteAddress: remoteAddress,
             logger: server.logger,
+            loggerAddsMetadata: server.loggerAddsMetadata,
             requestID: requestID,
-            traceParent: traceParent
+            traceParent: traceParent,
+            isAnsweredInPlace: true
         )
         // Bound on the loop's thread for the answer, and copied into the
         // task a deferred answer runs in (a task inherits task locals).
@@ -184,33 +186,38 @@ final class HTTPConnection: StreamSocketDelegate, @unchecked Sendable {
             case .now(let response):
                 finish(response)
             case .later(let work):
-                let task = Task.immediate(executorPreference: context.loop) { [self] in
-                    finish(await work(request, requestContext))
+                var taskContext = requestContext
+                taskContext.isAnsweredInPlace = false
+                let task = Task.immediate(executorPreference: context.loop) { [self, taskContext] in
+                    finish(await work(request, taskContext))
                 }
                 // Work that never suspends has already finished.
                 if machine.isAnswering { self.task = task }
             case .promised(let start):
-                let promise = HTTPPromise(cancellation: CallCancellation(), metadata: metadata) { [self] response in finish(response) }
+                let promise = HTTPPromise(connection: self, metadata: metadata)
                 // Set first: a promise kept at once clears it.
                 self.promise = promise
-                start(request, requestContext, promise)
+                var promiseContext = requestContext
+                promiseContext.isAnsweredInPlace = false
+                start(request, promiseContext, promise)
             }
         }
     }
 
-    private func finish(_ response: HTTPResponse) {
+    /// Writes the answer to the request in flight (from any thread: it hops to the loop).
+    func finish(_ response: HTTPResponse) {
         guard context.loop.inEventLoop else {
             context.loop.execute { self.finish(response) }
             return
         }
         task = nil
         promise = nil
-        guard let answered = exchange else {
+        // Taken, not copied and then cleared (a copy retains its strings).
+        guard let answered = exchange.take() else {
             response.bodyStream?.dropped()
             response.onDropped?()
             return
         }
-        exchange = nil
         // Reported even when the client has gone and the response is never
         // sent: the request was answered all the same.
         server.report(answered.method, answered.path, response, startedAt: answered.startedAt,

@@ -191,7 +191,8 @@ struct HTTPConnectionStateMachine {
         guard case .open = phase, inFlight == nil, !closeAfterOutput, queuedOutput < maxQueuedOutput else { return (0, .needMore) }
         let (consumed, event) = decoder.decode(input)
         bufferedInput -= consumed
-        switch event {
+        // Consumed: the request is moved into the action, not copied and destroyed.
+        switch consume event {
         case .needMore:
             return (consumed, .needMore)
         case .continueExpected:

@@ -39,6 +39,11 @@ public struct HTTPExchange: Sendable {
     }
 }
 
+/// The observer of a server given none: it learns nothing.
+struct NoExchangeObserver: HTTPExchangeObserver {
+    func answered(_ exchange: HTTPExchange) {}
+}
+
 /// Learns of every response an ``HTTPServer`` writes.
 ///
 /// Called on the event loop that owns the connection, right after the

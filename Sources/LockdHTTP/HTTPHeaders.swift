@@ -11,16 +11,28 @@ public struct HTTPHeaders: Sendable, Equatable, ExpressibleByDictionaryLiteral {
     /// One field: the name as sent and its value with surrounding whitespace removed.
     public typealias Field = (name: String, value: String)
 
-    private var fields: [Field]
+    /// A field as stored: a struct, not the ``Field`` tuple, because an
+    /// array of tuples is destroyed element by element through the
+    /// runtime's generic tuple code (each request's and each response's
+    /// fields), a struct by its own, much cheaper witness.
+    struct Stored {
+        var name: String
+        var value: String
+    }
+
+    private var fields: [Stored]
 
     /// An empty set of fields.
     public init() { fields = [] }
 
     /// Fields in the given order.
-    public init(_ fields: [Field]) { self.fields = fields }
+    public init(_ fields: [Field]) { self.fields = fields.map { Stored(name: $0.name, value: $0.value) } }
+
+    /// Fields as the decoder stores them, taken as they are.
+    init(stored fields: [Stored]) { self.fields = fields }
 
     public init(dictionaryLiteral elements: (String, String)...) {
-        fields = elements.map { (name: $0.0, value: $0.1) }
+        fields = elements.map { Stored(name: $0.0, value: $0.1) }
     }
 
     /// The number of fields, repeats counted.
@@ -47,13 +59,13 @@ public struct HTTPHeaders: Sendable, Equatable, ExpressibleByDictionaryLiteral {
 
     /// Appends a field, keeping any with the same name.
     public mutating func add(name: String, value: String) {
-        fields.append((name: name, value: value))
+        fields.append(Stored(name: name, value: value))
     }
 
     /// Replaces every field named `name` with one field holding `value`.
     public mutating func replaceOrAdd(name: String, value: String) {
         remove(name)
-        fields.append((name: name, value: value))
+        fields.append(Stored(name: name, value: value))
     }
 
     /// Removes every field named `name` (any case).
@@ -86,5 +98,14 @@ public struct HTTPHeaders: Sendable, Equatable, ExpressibleByDictionaryLiteral {
 
 extension HTTPHeaders: Sequence {
     /// Iterates over the fields in order.
-    public func makeIterator() -> IndexingIterator<[Field]> { fields.makeIterator() }
+    public func makeIterator() -> Iterator { Iterator(stored: fields.makeIterator()) }
+
+    /// The fields in order, as ``Field``s.
+    public struct Iterator: IteratorProtocol {
+        var stored: IndexingIterator<[Stored]>
+
+        public mutating func next() -> Field? {
+            stored.next().map { (name: $0.name, value: $0.value) }
+        }
+    }
 }

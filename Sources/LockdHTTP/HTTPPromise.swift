@@ -22,14 +22,36 @@ public final class HTTPPromise: Sendable {
     /// Cancelled when the client goes before the response is given.
     public let cancellation: CallCancellation
     private let metadata: HTTPRequestLogMetadata?
-    private let deliver: @Sendable (HTTPResponse) -> Void
+    private let target: Target
 
-    /// A promise whose response goes to `deliver` (the server makes these;
-    /// tests and adapters may too).
+    /// Where the response goes. The server's connection and a mapped
+    /// promise are held as they are, not wrapped in closures: each closure
+    /// is an allocation more per request.
+    private enum Target: Sendable {
+        case connection(HTTPConnection)
+        case closure(@Sendable (HTTPResponse) -> Void)
+        case mapped(HTTPPromise, @Sendable (HTTPResponse) -> HTTPResponse)
+    }
+
+    /// A promise whose response goes to `deliver` (tests and adapters;
+    /// the server makes its own).
     public init(cancellation: CallCancellation, metadata: HTTPRequestLogMetadata?, deliver: @escaping @Sendable (HTTPResponse) -> Void) {
         self.cancellation = cancellation
         self.metadata = metadata
-        self.deliver = deliver
+        self.target = .closure(deliver)
+    }
+
+    /// The promise of a request `connection` is answering.
+    init(connection: HTTPConnection, metadata: HTTPRequestLogMetadata?) {
+        self.cancellation = CallCancellation()
+        self.metadata = metadata
+        self.target = .connection(connection)
+    }
+
+    private init(mapping promise: HTTPPromise, _ transform: @escaping @Sendable (HTTPResponse) -> HTTPResponse) {
+        self.cancellation = promise.cancellation
+        self.metadata = promise.metadata
+        self.target = .mapped(promise, transform)
     }
 
     /// Gives the response, made with the request's log metadata bound (as
@@ -38,11 +60,18 @@ public final class HTTPPromise: Sendable {
         deliver(HTTPRequestLogMetadata.$current.withValue(metadata) { response() })
     }
 
+    private func deliver(_ response: HTTPResponse) {
+        switch target {
+        case .connection(let connection): connection.finish(response)
+        case .closure(let deliver): deliver(response)
+        case .mapped(let promise, let transform): promise.deliver(transform(response))
+        }
+    }
+
     /// A promise of the same request that gives this one `transform`'s
     /// response: for a responder wrapping another (routes, compression).
     public func map(_ transform: @escaping @Sendable (HTTPResponse) -> HTTPResponse) -> HTTPPromise {
-        let deliver = deliver
-        return HTTPPromise(cancellation: cancellation, metadata: metadata) { deliver(transform($0)) }
+        HTTPPromise(mapping: self, transform)
     }
 }
 

@@ -79,7 +79,17 @@ public struct HTTPRequestContext: Sendable {
     public let requestID: HTTPRequestID
     /// The W3C `traceparent` the client sent, when well-formed; logged with the request.
     public let traceParent: String?
+    /// True in the context the server passes to ``HTTPResponder/answer(to:context:)``,
+    /// whose ``HTTPAnswer/now(_:)`` answer it writes as it reads the request:
+    /// such a response cannot be dropped unwritten, so it needs no
+    /// ``HTTPResponse/onDropped``. False in a task's or promise's context
+    /// (the client can go before their answer), and in contexts made by others.
+    public internal(set) var isAnsweredInPlace: Bool
     private let baseLogger: Logger
+    /// Whether `baseLogger`'s metadata provider adds the request's
+    /// metadata itself; known when the context is made (the server knows
+    /// it once): asking the handler costs ~0.25 k instructions a read.
+    private let loggerAddsMetadata: Bool
 
     /// Creates a context (tests and adapters; the server makes its own).
     public init(
@@ -90,12 +100,25 @@ public struct HTTPRequestContext: Sendable {
         traceParent: String? = nil,
         parameters: PathParameters = [:]
     ) {
+        self.init(
+            eventLoop: eventLoop, remoteAddress: remoteAddress, logger: logger,
+            loggerAddsMetadata: logger.handler.metadataProvider != nil, requestID: requestID, traceParent: traceParent,
+            parameters: parameters, isAnsweredInPlace: false)
+    }
+
+    /// The server's context of a request.
+    init(
+        eventLoop: EventLoop, remoteAddress: SocketAddress?, logger: Logger, loggerAddsMetadata: Bool,
+        requestID: HTTPRequestID, traceParent: String?, parameters: PathParameters = [:], isAnsweredInPlace: Bool
+    ) {
         self.eventLoop = eventLoop
         self.remoteAddress = remoteAddress
         self.baseLogger = logger
+        self.loggerAddsMetadata = loggerAddsMetadata
         self.requestID = requestID
         self.traceParent = traceParent
         self.parameters = parameters
+        self.isAnsweredInPlace = isAnsweredInPlace
     }
 
     /// The server's logger with `request.id` (and `traceparent`, when sent)
@@ -107,7 +130,7 @@ public struct HTTPRequestContext: Sendable {
     /// (setting metadata on a handler can cost more than the request). Other
     /// loggers get the metadata set here, on each read.
     public var logger: Logger {
-        guard baseLogger.handler.metadataProvider == nil else { return baseLogger }
+        guard !loggerAddsMetadata else { return baseLogger }
         var logger = baseLogger
         for (key, value) in HTTPRequestLogMetadata(requestID: requestID, traceParent: traceParent).metadata {
             logger[metadataKey: key] = value

@@ -23,8 +23,12 @@ public final class HTTPServer: Sendable {
     /// The settings the server was created with.
     public let configuration: HTTPServerConfiguration
     let responder: any HTTPResponder
-    let observer: (any HTTPExchangeObserver)?
+    /// Not optional (``NoExchangeObserver`` stands for none): calling
+    /// through an optional existential copies it, twice a request.
+    let observer: any HTTPExchangeObserver
     let logger: Logger
+    /// Whether `logger`'s metadata provider adds each request's metadata (see ``HTTPRequestContext/logger``).
+    let loggerAddsMetadata: Bool
     let limits: HTTPRequestLimits
     let contexts: [HTTPLoopContext]
     /// Starts every request id of this server, so ids from several instances differ.
@@ -59,8 +63,9 @@ public final class HTTPServer: Sendable {
     ) {
         self.configuration = configuration
         self.responder = responder
-        self.observer = observer
+        self.observer = observer ?? NoExchangeObserver()
         self.logger = logger
+        self.loggerAddsMetadata = logger.handler.metadataProvider != nil
         self.limits = configuration.limits
         self.contexts = eventLoopGroup.loops.map(HTTPLoopContext.init)
         self.requestIDPrefix = String(UInt32.random(in: 0x1000_0000...UInt32.max), radix: 16) + "-"
@@ -190,9 +195,7 @@ public final class HTTPServer: Sendable {
     /// request that could not be read.
     func report(_ method: HTTPMethod?, _ path: String?, _ response: HTTPResponse, startedAt: UInt64,
                 requestID: HTTPRequestID, remoteAddress: SocketAddress?) {
-        // Called through the optional in place: `guard let` copied the
-        // existential (its value witness, twice a request).
-        observer?.answered(HTTPExchange(
+        observer.answered(HTTPExchange(
             method: method, path: path, route: response.route, status: response.status,
             durationNanoseconds: startedAt == 0 ? 0 : MonotonicClock.now() &- startedAt,
             requestID: requestID, remoteAddress: remoteAddress))

@@ -63,3 +63,31 @@ struct PointerWriter: HeadSink {
         next += 1
     }
 }
+
+/// Writes into fixed space, noting when a head does not fit (what was
+/// written is then dropped, and the head written again into space of its size).
+struct BoundedWriter: HeadSink {
+    let start: UnsafeMutablePointer<UInt8>
+    let capacity: Int
+    var count = 0
+    var overflowed = false
+
+    mutating func write(_ bytes: UnsafeRawBufferPointer) {
+        guard let source = bytes.baseAddress, !overflowed else { return }
+        guard bytes.count <= capacity - count else {
+            overflowed = true
+            return
+        }
+        (start + count).update(from: source.assumingMemoryBound(to: UInt8.self), count: bytes.count)
+        count += bytes.count
+    }
+
+    mutating func byte(_ value: UInt8) {
+        guard count < capacity else {
+            overflowed = true
+            return
+        }
+        start[count] = value
+        count += 1
+    }
+}

@@ -11,7 +11,7 @@ struct PartialHead {
     var path = ""
     var query: String?
     var version = HTTPVersion.http1_1
-    var fields: [HTTPHeaders.Field] = []
+    var fields: [HTTPHeaders.Stored] = []
     var body: [UInt8] = []
 
     private var contentLength: Int?
@@ -24,7 +24,7 @@ struct PartialHead {
 
     /// The request the head describes, taking its parts.
     consuming func takeRequest() -> HTTPRequest {
-        HTTPRequest(method: method, path: path, query: query, version: version, headers: HTTPHeaders(fields), body: body)
+        HTTPRequest(method: method, path: path, query: query, version: version, headers: HTTPHeaders(stored: fields), body: body)
     }
 
     /// HTTP/1.1 keeps the connection unless told to close; HTTP/1.0 only when asked.
@@ -150,12 +150,31 @@ struct PartialHead {
         while valueStart < valueEnd, line[valueStart] == HTTPSyntax.space || line[valueStart] == HTTPSyntax.tab { valueStart += 1 }
         while valueEnd > valueStart, line[valueEnd - 1] == HTTPSyntax.space || line[valueEnd - 1] == HTTPSyntax.tab { valueEnd -= 1 }
         let nameBytes = UnsafeRawBufferPointer(rebasing: line[..<colon])
-        let name = String(decoding: nameBytes, as: UTF8.self)
+        let name = Self.commonName(nameBytes) ?? String(decoding: nameBytes, as: UTF8.self)
         let value = String(decoding: line[valueStart..<valueEnd], as: UTF8.self)
         // Room for a typical request's fields at once, not 1, 2, 4, 8 in turn.
         if fields.isEmpty { fields.reserveCapacity(8) }
-        fields.append((name: name, value: value))
+        fields.append(HTTPHeaders.Stored(name: name, value: value))
         return track(nameBytes, value)
+    }
+
+    /// A common field name spelled as most clients spell it, as a
+    /// constant: making a string of the bytes costs ~170 instructions a
+    /// field. Any other spelling (any case is valid) is made as usual.
+    private static func commonName(_ bytes: UnsafeRawBufferPointer) -> String? {
+        switch bytes.count {
+        case 4: HTTPSyntax.bytes(bytes, equal: "Host") ? "Host" : nil
+        case 6: HTTPSyntax.bytes(bytes, equal: "Accept") ? "Accept" : nil
+        case 10:
+            HTTPSyntax.bytes(bytes, equal: "User-Agent") ? "User-Agent"
+                : HTTPSyntax.bytes(bytes, equal: "Lock-Token") ? "Lock-Token"
+                : HTTPSyntax.bytes(bytes, equal: "Connection") ? "Connection" : nil
+        case 12: HTTPSyntax.bytes(bytes, equal: "Content-Type") ? "Content-Type" : nil
+        case 13: HTTPSyntax.bytes(bytes, equal: "Authorization") ? "Authorization" : nil
+        case 14: HTTPSyntax.bytes(bytes, equal: "Content-Length") ? "Content-Length" : nil
+        case 15: HTTPSyntax.bytes(bytes, equal: "Accept-Encoding") ? "Accept-Encoding" : nil
+        default: nil
+        }
     }
 
     private mutating func track(_ name: UnsafeRawBufferPointer, _ value: String) -> HTTPError? {

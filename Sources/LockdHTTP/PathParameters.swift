@@ -8,7 +8,14 @@
 /// let name = context.parameters["name"] ?? ""
 /// ```
 public struct PathParameters: Sendable, Equatable, ExpressibleByDictionaryLiteral {
-    private var pairs: [(name: String, value: String)] = []
+    /// A struct, not a tuple: an array of tuples is destroyed through the
+    /// runtime's generic tuple code (see ``HTTPHeaders``).
+    private struct Pair {
+        var name: String
+        var value: String
+    }
+
+    private var pairs: [Pair] = []
 
     /// No parameters.
     public init() {}
@@ -26,7 +33,7 @@ public struct PathParameters: Sendable, Equatable, ExpressibleByDictionaryLitera
             switch (index, newValue) {
             case (let index?, let value?): pairs[index].value = value
             case (let index?, nil): pairs.remove(at: index)
-            case (nil, let value?): pairs.append((name, value))
+            case (nil, let value?): pairs.append(Pair(name: name, value: value))
             case (nil, nil): break
             }
         }

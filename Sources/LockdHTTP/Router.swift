@@ -109,7 +109,7 @@ public struct Router: HTTPResponder {
     public func answer(to request: HTTPRequest, context: HTTPRequestContext) -> HTTPAnswer {
         switch lookup(request) {
         case .route(let index, let rawValues):
-            return call(routes[index], rawValues, request, context)
+            return call(index, rawValues, request, context)
         case .notFound:
             return .now(HTTPError.notFound("no resource at this path").response)
         case .methodNotAllowed(var allowed):
@@ -131,13 +131,19 @@ public struct Router: HTTPResponder {
     }
 
     /// Finds the route by its index: copying a `Route` out retains its parts.
+    /// The path's bytes are borrowed once for its depth and every pattern.
     private func lookup(_ request: HTTPRequest) -> Lookup {
+        var path = request.path
+        return path.withUTF8 { lookup(request, $0) }
+    }
+
+    private func lookup(_ request: HTTPRequest, _ path: UnsafeBufferPointer<UInt8>) -> Lookup {
         var allowed: [HTTPMethod] = []
         var headFallback: (Int, [Substring])?
-        let depth = PathPattern.depth(of: request.path)
+        let depth = PathPattern.depth(of: path)
         guard depth < routesByDepth.count else { return .notFound }
         for index in routesByDepth[depth] {
-            guard let rawValues = routes[index].pattern.match(request.path) else { continue }
+            guard let rawValues = routes[index].pattern.match(path, of: request.path) else { continue }
             let method = routes[index].method
             if method == request.method { return .route(index, rawValues) }
             if request.method == .head, method == .get, headFallback == nil {
@@ -149,28 +155,35 @@ public struct Router: HTTPResponder {
         return allowed.isEmpty ? .notFound : .methodNotAllowed(allowed)
     }
 
-    private func call(_ route: Route, _ rawValues: [Substring], _ request: HTTPRequest, _ context: HTTPRequestContext) -> HTTPAnswer {
+    /// Calls the route at `index` (read in place: copying a `Route` out retains its parts).
+    private func call(_ index: Int, _ rawValues: [Substring], _ request: HTTPRequest, _ context: HTTPRequestContext) -> HTTPAnswer {
         var parameters = PathParameters()
-        for (name, raw) in zip(route.pattern.parameterNames, rawValues) {
+        for (name, raw) in zip(routes[index].pattern.parameterNames, rawValues) {
             guard let value = PercentDecoding.decode(raw) else {
                 var response = HTTPError.invalidRequest("the path segment for {\(name)} has an invalid percent-escape or is not UTF-8").response
-                response.route = route.name
+                response.route = routes[index].name
                 return .now(response)
             }
             parameters[name] = value
         }
-        let name = route.name
+        let name = routes[index].name
         let decoded = parameters
         let answer: HTTPAnswer
-        switch route.action {
+        switch routes[index].action {
         case .respond(let handler):
             answer = .later(handler)
         case .answer(let answerer):
-            var context = context
-            context.parameters = decoded
-            answer = answerer(request, context)
+            // Copied only to bind parameters (a copy retains every part).
+            if decoded.count == 0 && context.parameters.count == 0 {
+                answer = answerer(request, context)
+            } else {
+                var context = context
+                context.parameters = decoded
+                answer = answerer(request, context)
+            }
         }
-        switch answer {
+        // Consumed: the response is moved out, not copied and destroyed.
+        switch consume answer {
         case .now(var response):
             response.route = name
             return .now(response)

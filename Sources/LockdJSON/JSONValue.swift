@@ -4,7 +4,8 @@
 /// type errors precise ("ttl_ms must be an integer") and cannot be driven
 /// into deep recursion: nesting is capped at ``JSONParser/maxDepth``.
 public enum JSONValue: Equatable, Sendable {
-    case object([(String, JSONValue)])
+    /// The members in the order written (a name may repeat: the reader decides).
+    case object([JSONMember])
     case array([JSONValue])
     case string(String)
     /// A number as written; integers are read from the text exactly.
@@ -14,7 +15,7 @@ public enum JSONValue: Equatable, Sendable {
 
     public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
         switch (lhs, rhs) {
-        case (.object(let a), .object(let b)): a.count == b.count && zip(a, b).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+        case (.object(let a), .object(let b)): a == b
         case (.array(let a), .array(let b)): a == b
         case (.string(let a), .string(let b)): a == b
         case (.number(let a), .number(let b)): a == b
@@ -34,6 +35,22 @@ public enum JSONValue: Equatable, Sendable {
         case .bool: "a boolean"
         case .null: "null"
         }
+    }
+}
+
+/// One member of a JSON object. A struct, not a `(String, JSONValue)`
+/// tuple: an array of tuples is destroyed through the runtime's generic
+/// tuple code, ~150 instructions a member of every request body.
+public struct JSONMember: Equatable, Sendable {
+    /// The member's name, unescaped.
+    public var name: String
+    /// Its value.
+    public var value: JSONValue
+
+    /// A member named `name` with `value`.
+    public init(_ name: String, _ value: JSONValue) {
+        self.name = name
+        self.value = value
     }
 }
 
@@ -118,7 +135,7 @@ public struct JSONParser {
 
     private mutating func object(depth: Int) throws(JSONSyntaxError) -> JSONValue {
         index += 1
-        var members: [(String, JSONValue)] = []
+        var members: [JSONMember] = []
         skipSpace()
         if current == UInt8(ascii: "}") {
             index += 1
@@ -134,7 +151,7 @@ public struct JSONParser {
             skipSpace()
             let parent = path
             if locations != nil { path = parent.isEmpty ? key : parent + "." + key }
-            members.append((key, try value(depth: depth + 1)))
+            members.append(JSONMember(key, try value(depth: depth + 1)))
             path = parent
             skipSpace()
             switch current {

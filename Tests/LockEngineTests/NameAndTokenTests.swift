@@ -83,6 +83,26 @@ import Testing
         #expect(throws: LockError.self) { try LeaseToken(text) }
     }
 
+    /// `==` compares eight bytes at a time, then the rest byte by byte: a
+    /// difference in any byte, in a whole word or the tail, or in length
+    /// makes two tokens unequal.
+    @Test(arguments: [22, 24, 31, 32, 33, 128])
+    func tokensAreEqualOnlyByteForByte(_ length: Int) throws {
+        let text = String(String(repeating: LeaseToken.random().value, count: 4).prefix(length))
+        let token = try LeaseToken(text)
+        #expect(token == (try LeaseToken(String(text))))
+        for position in [0, 7, 8, length / 2, length - 2, length - 1] {
+            var bytes = Array(text.utf8)
+            bytes[position] = bytes[position] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
+            let other = try LeaseToken(String(decoding: bytes, as: UTF8.self))
+            #expect(token != other && other != token, "differing at byte \(position) of \(length)")
+        }
+        if length < 128 {
+            let longer = try LeaseToken(text + "x")
+            #expect(token != longer && longer != token)
+        }
+    }
+
     @Test func tokensNeverPrintThemselves() {
         let token = LeaseToken.random()
         #expect(!"\(token)".contains(token.value))

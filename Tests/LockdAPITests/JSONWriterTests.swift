@@ -27,7 +27,15 @@ import Testing
     }
 
     @Test func integersAreWrittenInDecimal() {
-        for value: Int64 in [0, 7, 10, 999, -1, -42, 1_796_362_981_073_002, .max, .min] {
+        // Every width, at and beside each power of ten (the width is counted
+        // apart from the digits, which go two at a time).
+        var powers: [Int64] = []
+        var power: Int64 = 1
+        for _ in 0...18 {
+            powers += [power - 1, power, power + 1, -power, -(power - 1)]
+            if power <= Int64.max / 10 { power *= 10 }
+        }
+        for value: Int64 in [0, 7, 10, 999, -1, -42, 1_796_362_981_073_002, .max, .min, .max - 1, .min + 1] + powers {
             var bytes: [UInt8] = []
             ASCIIDigits.append(value, to: &bytes)
             #expect(String(decoding: bytes, as: UTF8.self) == String(value))
