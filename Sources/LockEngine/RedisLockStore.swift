@@ -37,7 +37,7 @@ public final class RedisLockStore: LockStore {
     private let lastWarning = Atomic<UInt64>(0)
     /// Set by a failed script call answered by callback, cleared by a served
     /// one: while set, such calls take their caller's log metadata when they
-    /// start (see ``run(_:_:keyCount:arguments:cancellation:completion:)``).
+    /// start (see ``callStart()``).
     private let callsFailing = Atomic<Bool>(false)
     /// The wake-up subscription failing again and again (a channel the
     /// Redis user may not use, a node down) warns now and then.
@@ -132,7 +132,7 @@ public final class RedisLockStore: LockStore {
         let sent = MonotonicClock.now()
         let (reply, replicated) = try await run(scripts.acquire, "acquire", durability: attempt.durability, keyCount: Self.nameKeyCount,
                                                 arguments: acquireArguments(attempt))
-        let result = try acquireResult(reply, of: attempt, sentAt: sent)
+        let result = try acquireResult(reply, name: attempt.name, token: attempt.token, waiter: attempt.waiter, sentAt: sent)
         switch result {
         case .granted where !replicated:
             // Unconfirmed: undone, so that a failover cannot leave a
@@ -162,9 +162,15 @@ public final class RedisLockStore: LockStore {
         guard attempt.durability == .primary, shardWakeups == nil || attempt.waiter == nil else {
             return inTask(cancellation, completion) { [self] () async throws(LockError) in try await acquire(attempt) }
         }
-        let sent = MonotonicClock.now()
-        run(scripts.acquire, "acquire", keyCount: Self.nameKeyCount, arguments: acquireArguments(attempt), cancellation: cancellation) { [self] reply in
-            completion(reply.flatMap { reply in Result { () throws(LockError) in try self.acquireResult(reply, of: attempt, sentAt: sent) } })
+        let arguments = acquireArguments(attempt)
+        // One closure from the client's reply to the engine's completion,
+        // holding only what reading the reply needs.
+        let start = callStart()
+        client.run(scripts.acquire, keyCount: Self.nameKeyCount, arguments: arguments, cancellation: cancellation) {
+            [self, name = attempt.name, token = attempt.token, waiter = attempt.waiter] result in
+            completion(finished(result, "acquire", start, cancellation: cancellation).flatMap { reply in
+                Result { () throws(LockError) in try acquireResult(reply, name: name, token: token, waiter: waiter, sentAt: start.time) }
+            })
         }
     }
 
@@ -196,10 +202,12 @@ public final class RedisLockStore: LockStore {
     /// The acquire script's reply: granted or held (a held lock's waiter
     /// not queued throws `lockHeld`).
     @inline(never)
-    private func acquireResult(_ reply: RESPValue, of attempt: AcquireAttempt, sentAt sent: UInt64) throws(LockError) -> AcquireResult {
+    private func acquireResult(
+        _ reply: RESPValue, name: LockName, token: LeaseToken, waiter: WaiterID?, sentAt sent: UInt64
+    ) throws(LockError) -> AcquireResult {
         let fields = try Self.fields(reply, count: 2)
         let nowField = fields[0].int == 1 ? 2 : fields[0].int == 0 ? 1 : fields.count
-        if nowField < fields.count, let now = fields[nowField].int, let source = clockSource(attempt.name) {
+        if nowField < fields.count, let now = fields[nowField].int, let source = clockSource(name) {
             clockOffset.sample(storeMs: Int64(now), sentAt: sent, source: source)
         }
         switch fields[0].int {
@@ -207,7 +215,7 @@ public final class RedisLockStore: LockStore {
             let checked = try Self.fields(reply, count: 9)
             let now = try Self.int(checked[2])
             let ttl = try Self.int(checked[3])
-            let lease = Lease(name: attempt.name, token: attempt.token, fence: try Self.int(checked[1]), ttlMs: ttl,
+            let lease = Lease(name: name, token: token, fence: try Self.int(checked[1]), ttlMs: ttl,
                               expiresAtMs: now + ttl, owner: Self.owner(checked[4]),
                               mode: try Self.mode(checked[8]), limit: Int(try Self.int(checked[7])))
             let recheck = try Self.int(checked[6])
@@ -219,7 +227,7 @@ public final class RedisLockStore: LockStore {
             let holders = try Self.holders(checked[5], now: try Self.int(checked[1]))
             let retryAfterMs = max(0, try Self.int(checked[6]))
             if checked[3].int == 1 { throw .lockHeld(holders: holders, retryAfterMs: retryAfterMs) }
-            let hint = try hint(recheck: checked[2], wake: checked[4], except: attempt.waiter)
+            let hint = try hint(recheck: checked[2], wake: checked[4], except: waiter)
             return .held(holders: holders, retryAfterMs: retryAfterMs, hint: hint)
         }
     }
@@ -279,9 +287,11 @@ public final class RedisLockStore: LockStore {
         // Always present, so that later arguments keep their positions.
         call.append(unclaimed ? "1" : "" as StaticString)
         call.append(caller)
-        run(scripts.release, "release", keyCount: Self.nameKeyCount, arguments: call.finish(), cancellation: cancellation) { [self] result in
+        let arguments = call.finish()
+        let start = callStart()
+        client.run(scripts.release, keyCount: Self.nameKeyCount, arguments: arguments, cancellation: cancellation) { [self] result in
             let reply: RESPValue
-            switch result {
+            switch finished(result, "release", start, cancellation: cancellation) {
             case .success(let value):
                 reply = value
             case .failure(let error):
@@ -764,29 +774,38 @@ public final class RedisLockStore: LockStore {
         try await measured(operation) { () throws(RedisError) in try await client.run(script, keyCount: keyCount, arguments: arguments) }
     }
 
-    /// ``run(_:_:keyCount:arguments:)`` answered through `completion` when
-    /// the reply is read (see ``RedisClient/run(_:keyCount:arguments:idempotent:cancellation:completion:)``).
-    func run(
-        _ script: RedisScript, _ operation: String, keyCount: Int, arguments: RESPEncodedArguments, cancellation: CallCancellation,
-        completion: @escaping StoreCompletion<RESPValue>
-    ) {
-        let started = MonotonicClock.now()
-        // The reply is read on the loop, outside the caller's task, so a
-        // failure's line would lack what the caller's task locals add (the
-        // request's id). Taking that now costs a dictionary a call: done only
-        // while calls fail; the first failure of a run logs at debug.
-        let callerMetadata = callsFailing.load(ordering: .relaxed) ? logger.handler.metadataProvider?.get() ?? [:] : nil
-        client.run(script, keyCount: keyCount, arguments: arguments, cancellation: cancellation) { [self] result in
-            switch result {
-            case .success(let reply):
-                metrics.storeCall(operation, nanoseconds: MonotonicClock.now() - started, failure: nil)
-                if callsFailing.load(ordering: .relaxed) { callsFailing.store(false, ordering: .relaxed) }
-                completion(.success(reply))
-            case .failure(let error):
-                metrics.storeCall(operation, nanoseconds: MonotonicClock.now() - started, failure: error.kind.description)
-                callsFailing.store(true, ordering: .relaxed)
-                completion(.failure(cancellation.isCancelled ? .cancelled : unavailable(error, callerMetadata: callerMetadata ?? [:], warns: callerMetadata != nil)))
-            }
+    /// What a script call answered by callback keeps from its start: when
+    /// it was sent (its duration's start), and its caller's log metadata.
+    /// The reply is read on the loop, outside the caller's task, so a
+    /// failure's line would lack what the caller's task locals add (the
+    /// request's id). Taking that costs a dictionary a call: done only while
+    /// calls fail; the first failure of a run logs at debug.
+    struct CallStart: Sendable {
+        let time: UInt64
+        let callerMetadata: Logger.Metadata?
+    }
+
+    func callStart() -> CallStart {
+        CallStart(time: MonotonicClock.now(),
+                  callerMetadata: callsFailing.load(ordering: .relaxed) ? logger.handler.metadataProvider?.get() ?? [:] : nil)
+    }
+
+    /// A script call's outcome, read when the reply is (see
+    /// ``RedisClient/run(_:keyCount:arguments:idempotent:cancellation:completion:)``):
+    /// recorded in the metrics, a failure made the caller's ``LockError``.
+    func finished(
+        _ result: Result<RESPValue, RedisError>, _ operation: String, _ start: CallStart, cancellation: CallCancellation
+    ) -> Result<RESPValue, LockError> {
+        switch result {
+        case .success(let reply):
+            metrics.storeCall(operation, nanoseconds: MonotonicClock.now() - start.time, failure: nil)
+            if callsFailing.load(ordering: .relaxed) { callsFailing.store(false, ordering: .relaxed) }
+            return .success(reply)
+        case .failure(let error):
+            metrics.storeCall(operation, nanoseconds: MonotonicClock.now() - start.time, failure: error.kind.description)
+            callsFailing.store(true, ordering: .relaxed)
+            return .failure(cancellation.isCancelled ? .cancelled
+                            : unavailable(error, callerMetadata: start.callerMetadata ?? [:], warns: start.callerMetadata != nil))
         }
     }
 

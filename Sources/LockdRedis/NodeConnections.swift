@@ -67,6 +67,7 @@ extension RedisConnection.Waiter {
         switch self {
         case .continuation(let continuation): continuation.resume(returning: result)
         case .callback(let body): body(result)
+        case .script(let call): call.received(result)
         }
     }
 }

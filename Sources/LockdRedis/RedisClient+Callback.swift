@@ -30,44 +30,18 @@ extension RedisClient {
             cancellation.onCancel { task.cancel() }
             return
         }
-        send(script.call(keyCount: keyCount, arguments: arguments, cached: true).arguments, cancellation: cancellation) { [self] result in
-            guard case .failure(let error) = result, error.code == "NOSCRIPT" else { return completion(result) }
-            send(script.call(keyCount: keyCount, arguments: arguments, cached: false).arguments, cancellation: cancellation, completion: completion)
-        }
-    }
-
-    /// One command to the single server's master, answered through
-    /// `completion` on its connection's loop (see ``roundTrip(on:_:)``, its
-    /// awaiting form).
-    private func send(
-        _ arguments: [RESPBulk], cancellation: CallCancellation, completion: @escaping @Sendable (Result<RESPValue, RedisError>) -> Void
-    ) {
         if cancellation.isCancelled { return completion(.failure(RedisError(.cancelled, message: "the caller was cancelled"))) }
         let router = router()
-        let id = router.nextID.wrappingAdd(1, ordering: .relaxed).newValue
+        let call = RedisScriptCall(client: self, router: router, script: script, keyCount: keyCount, arguments: arguments, completion: completion)
+        let id = call.id
         // Always later, on the loop: a cancel from the loop itself (the
         // caller's connection closing) must not answer the caller inside
         // its own cancellation.
         cancellation.onCancel { router.loop.execute { router.cancel(id: id) } }
-        let done: @Sendable (Result<RESPValue, RedisError>) -> Void = { [self] result in
-            if case .failure(let error) = result { noticed(error) }
-            completion(result)
-        }
         if router.loop.inEventLoop {
-            Self.submit(arguments, id: id, completion: done, on: router)
+            call.send()
         } else {
-            router.loop.execute { Self.submit(arguments, id: id, completion: done, on: router) }
-        }
-    }
-
-    private static func submit(
-        _ arguments: [RESPBulk], id: UInt64, completion: @escaping @Sendable (Result<RESPValue, RedisError>) -> Void, on router: LoopRouter
-    ) {
-        let waiter = RedisConnection.Waiter.callback(completion)
-        if let connection = router.singleConnection() {
-            connection.send(arguments, id: id, waiter: waiter)
-        } else {
-            waiter.resume(.failure(router.noSingleMaster()))
+            router.loop.execute { call.send() }
         }
     }
 }

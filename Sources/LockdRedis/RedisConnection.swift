@@ -25,6 +25,8 @@ final class RedisConnection: StreamSocketDelegate, @unchecked Sendable {
         case continuation(Continuation)
         /// Internal work (resubscribing, unsubscribing) run on the loop.
         case callback((Result<RESPValue, RedisError>) -> Void)
+        /// A script call answered by callback, which may send itself again.
+        case script(RedisScriptCall)
     }
 
     typealias Machine = RedisConnectionStateMachine<Waiter>
@@ -235,10 +237,7 @@ final class RedisConnection: StreamSocketDelegate, @unchecked Sendable {
     }
 
     private func resume(_ waiter: Waiter, _ result: Result<RESPValue, RedisError>) {
-        switch waiter {
-        case .continuation(let continuation): continuation.resume(returning: result)
-        case .callback(let body): body(result)
-        }
+        waiter.resume(result)
     }
 
     /// Logs why the connection closed. A refusal that a setting must mend
