@@ -82,10 +82,12 @@ extension RESPValue {
     /// An integer reply, or a string reply holding a decimal integer
     /// (Redis answers `GET` of a counter with a bulk string).
     public var int: Int? {
+        // The common case read in place: `withoutAttributes` copies the value.
+        if case .integer(let value) = self { return Int(exactly: value) }
         switch withoutAttributes {
-        case .integer(let value): Int(exactly: value)
-        case .simpleString, .bulkString: string.flatMap { Int($0) }
-        default: nil
+        case .integer(let value): return Int(exactly: value)
+        case .simpleString, .bulkString: return string.flatMap { Int($0) }
+        default: return nil
         }
     }
 
@@ -110,10 +112,12 @@ extension RESPValue {
 
     /// The elements of an array, set or push frame; a map as alternating keys and values.
     public var array: [RESPValue]? {
+        // The common case read in place: `withoutAttributes` copies the value.
+        if case .array(let values) = self { return values }
         switch withoutAttributes {
-        case .array(let values), .set(let values), .push(let values): values
-        case .map(let pairs): pairs.flatMap { [$0.key, $0.value] }
-        default: nil
+        case .array(let values), .set(let values), .push(let values): return values
+        case .map(let pairs): return pairs.flatMap { [$0.key, $0.value] }
+        default: return nil
         }
     }
 
