@@ -120,6 +120,13 @@ final class RedisConnection: StreamSocketDelegate, @unchecked Sendable {
         if writeNow { flush() }
     }
 
+    /// Sends a script call (`head` is `EVALSHA sha` or `EVAL source`);
+    /// `waiter` is resumed on this loop.
+    func sendScript(head: RESPEncodedArguments, keyCount: Int, arguments: RESPEncodedArguments, id: UInt64, waiter: Waiter) {
+        let state = io
+        perform(state.machine.sendScript(head: head, keyCount: keyCount, arguments: arguments, id: id, waiter: waiter, now: MonotonicClock.now()))
+    }
+
     /// Sends `commands` back to back; `waiter` gets one `.array` of their replies.
     func sendPipeline(_ commands: [[RESPBulk]], id: UInt64, waiter: Waiter) {
         let state = io

@@ -39,7 +39,8 @@ final class RedisScriptCall: @unchecked Sendable {
     /// Hands the command to the master's connection (loop thread only).
     func send() {
         guard let connection = router.singleConnection() else { return received(.failure(router.noSingleMaster())) }
-        connection.send(script.call(keyCount: keyCount, arguments: arguments, cached: cached).arguments, id: id, waiter: .script(self))
+        connection.sendScript(head: cached ? script.cachedHead : script.uncachedHead, keyCount: keyCount, arguments: arguments,
+                              id: id, waiter: .script(self))
     }
 
     /// The command's outcome (loop thread only): `-NOSCRIPT` sends the
