@@ -33,11 +33,7 @@ extension RedisClient {
         if cancellation.isCancelled { return completion(.failure(RedisError(.cancelled, message: "the caller was cancelled"))) }
         let router = router()
         let call = RedisScriptCall(client: self, router: router, script: script, keyCount: keyCount, arguments: arguments, completion: completion)
-        let id = call.id
-        // Always later, on the loop: a cancel from the loop itself (the
-        // caller's connection closing) must not answer the caller inside
-        // its own cancellation.
-        cancellation.onCancel { router.loop.execute { router.cancel(id: id) } }
+        cancellation.onCancel(call)
         if router.loop.inEventLoop {
             call.send()
         } else {

@@ -3,14 +3,15 @@ import RESP
 
 /// One script call answered by callback, with a single server or Sentinel
 /// (see ``RedisClient/run(_:keyCount:arguments:idempotent:cancellation:completion:)``):
-/// the reply's waiter and what sends the script again by `EVAL` after
-/// `-NOSCRIPT`, in one object — one allocation a call where a closure per
-/// step cost three.
+/// the reply's waiter, what the caller's cancellation abandons, and what
+/// sends the script again by `EVAL` after `-NOSCRIPT`, in one object — one
+/// allocation a call where a closure per step cost four.
 ///
 /// `@unchecked Sendable`, safe: every stored property is an immutable
-/// Sendable value except `cached`, which only ``send()`` and
-/// ``received(_:)`` touch, and both run on `router.loop`'s thread only.
-final class RedisScriptCall: @unchecked Sendable {
+/// Sendable value except `cached` and `completion`, which only ``send()``
+/// and ``received(_:)`` touch, and both run on `router.loop`'s thread only.
+/// ``callCancelled()`` (any thread) reads only `router` and `id`.
+final class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
     private let client: RedisClient
     private let router: LoopRouter
     private let script: RedisScript
@@ -18,8 +19,11 @@ final class RedisScriptCall: @unchecked Sendable {
     private let arguments: RESPEncodedArguments
     /// The command's id: the same for the `EVAL` sent after `-NOSCRIPT`,
     /// whose entry is the only one with it by then, so a cancel finds it.
-    let id: UInt64
-    private let completion: @Sendable (Result<RESPValue, RedisError>) -> Void
+    private let id: UInt64
+    /// Dropped once called: the caller's cancellation keeps this object
+    /// (its target) until the caller's next step, and the completion may
+    /// hold the cancellation — kept, the two would keep each other alive.
+    private var completion: (@Sendable (Result<RESPValue, RedisError>) -> Void)?
     /// Whether `EVALSHA` is still to be tried (loop thread only).
     private var cached = true
 
@@ -53,6 +57,17 @@ final class RedisScriptCall: @unchecked Sendable {
             }
             client.noticed(error)
         }
-        completion(result)
+        let completion = self.completion
+        self.completion = nil
+        completion?(result)
+    }
+
+    /// Always later, on the loop: a cancel from the loop itself (the
+    /// caller's connection closing) must not answer the caller inside its
+    /// own cancellation. The command is dropped if none of it was written,
+    /// else its reply is read and dropped; either way the caller gets
+    /// `cancelled` (see ``RedisConnectionStateMachine/cancel(id:now:)``).
+    func callCancelled() {
+        router.loop.execute { [router, id] in router.cancel(id: id) }
     }
 }
