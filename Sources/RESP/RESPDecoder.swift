@@ -202,21 +202,24 @@ struct RESPReader {
     /// reads again and accepts, waits for or rejects. Integers and lengths
     /// fill a script's reply; this spares each a second pass and its checks.
     private func shortDecimal() -> (Int64, Int)? {
+        guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), index < bytes.count else { return nil }
         var cursor = index
-        guard cursor < bytes.count else { return nil }
-        let sign = bytes[cursor]
+        let sign = base[cursor]
         let negative = sign == UInt8(ascii: "-")
         if negative || sign == UInt8(ascii: "+") { cursor += 1 }
         let first = cursor
+        // At most 18 digits, which cannot overflow: the loop checks no
+        // bounds or overflow per digit (most of its cost, checked).
+        let end = min(bytes.count, first + 18)
         var magnitude: Int64 = 0
-        while cursor < bytes.count, cursor - first < 18 {
-            let digit = bytes[cursor] &- UInt8(ascii: "0")
+        while cursor < end {
+            let digit = base[cursor] &- UInt8(ascii: "0")
             guard digit < 10 else { break }
-            magnitude = magnitude * 10 + Int64(digit)
-            cursor += 1
+            magnitude = magnitude &* 10 &+ Int64(digit)
+            cursor &+= 1
         }
         guard cursor > first, cursor - index <= limits.maxLineLength, cursor + 1 < bytes.count,
-              bytes[cursor] == Self.cr, bytes[cursor + 1] == Self.lf else { return nil }
+              base[cursor] == Self.cr, base[cursor + 1] == Self.lf else { return nil }
         return (negative ? -magnitude : magnitude, cursor + 2)
     }
 
