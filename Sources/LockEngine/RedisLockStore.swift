@@ -353,9 +353,11 @@ public final class RedisLockStore: LockStore {
     }
 
     static func mode(_ value: RESPValue) throws(LockError) -> LockMode {
-        switch value.string {
-        case "x": .exclusive
-        case "s": .shared
+        // Its one byte, read without making a `String` of it.
+        guard let bytes = value.bytes, bytes.count == 1 else { throw malformed }
+        switch bytes[0] {
+        case UInt8(ascii: "x"): return .exclusive
+        case UInt8(ascii: "s"): return .shared
         default: throw malformed
         }
     }

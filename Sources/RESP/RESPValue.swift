@@ -63,19 +63,23 @@ extension RESPValue {
 
     /// Text of a simple, bulk or verbatim string or a big number (bytes read as UTF-8).
     public var string: String? {
+        // The common case read in place: `withoutAttributes` copies the value.
+        if case .bulkString(let bytes) = self { return String(decoding: bytes, as: UTF8.self) }
         switch withoutAttributes {
-        case .simpleString(let text), .bigNumber(let text): text
-        case .bulkString(let bytes), .verbatimString(_, let bytes): String(decoding: bytes, as: UTF8.self)
-        default: nil
+        case .simpleString(let text), .bigNumber(let text): return text
+        case .bulkString(let bytes), .verbatimString(_, let bytes): return String(decoding: bytes, as: UTF8.self)
+        default: return nil
         }
     }
 
     /// Raw bytes of a bulk, simple or verbatim string.
     public var bytes: [UInt8]? {
+        // The common case read in place: `withoutAttributes` copies the value.
+        if case .bulkString(let bytes) = self { return bytes }
         switch withoutAttributes {
-        case .bulkString(let bytes), .verbatimString(_, let bytes): bytes
-        case .simpleString(let text): Array(text.utf8)
-        default: nil
+        case .bulkString(let bytes), .verbatimString(_, let bytes): return bytes
+        case .simpleString(let text): return Array(text.utf8)
+        default: return nil
         }
     }
 
