@@ -782,12 +782,12 @@ public final class RedisLockStore: LockStore {
     /// failure's line would lack what the caller's task locals add (the
     /// request's id). Taking that costs a dictionary a call: done only while
     /// calls fail; the first failure of a run logs at debug.
-    struct CallStart: Sendable {
+    private struct CallStart: Sendable {
         let time: UInt64
         let callerMetadata: Logger.Metadata?
     }
 
-    func callStart() -> CallStart {
+    private func callStart() -> CallStart {
         CallStart(time: MonotonicClock.now(),
                   callerMetadata: callsFailing.load(ordering: .relaxed) ? logger.handler.metadataProvider?.get() ?? [:] : nil)
     }
@@ -795,7 +795,7 @@ public final class RedisLockStore: LockStore {
     /// A script call's outcome, read when the reply is (see
     /// ``RedisClient/run(_:keyCount:arguments:idempotent:cancellation:completion:)``):
     /// recorded in the metrics, a failure made the caller's ``LockError``.
-    func finished(
+    private func finished(
         _ result: Result<RESPValue, RedisError>, _ operation: String, _ start: CallStart, cancellation: CallCancellation
     ) -> Result<RESPValue, LockError> {
         switch result {

@@ -5,7 +5,8 @@ import RESP
 /// (see ``RedisClient/run(_:keyCount:arguments:idempotent:cancellation:completion:)``):
 /// the reply's waiter, what the caller's cancellation abandons, and what
 /// sends the script again by `EVAL` after `-NOSCRIPT`, in one object — one
-/// allocation a call where a closure per step cost four.
+/// allocation a call where a closure per step (three) and a command array
+/// cost four.
 ///
 /// `@unchecked Sendable`, safe: every stored property is an immutable
 /// Sendable value except `cached` and `completion`, which only ``send()``
