@@ -189,12 +189,12 @@ final class RedisConnection: StreamSocketDelegate, @unchecked Sendable {
         case .succeed(let waiter, let value):
             // A command left the queue: no deadline is nearer than the one
             // armed, so the timer needs no look (see `armTimer`).
-            resume(waiter, .success(value))
+            waiter.resume(.success(value))
             return
         case .fail(let waiter, let error):
-            resume(waiter, .failure(error))
+            waiter.resume(.failure(error))
         case .failAll(let failures):
-            for (waiter, error) in failures { resume(waiter, .failure(error)) }
+            for (waiter, error) in failures { waiter.resume(.failure(error)) }
         case .deliver(let message, let kind):
             state.onMessage?(message, kind)
         case .serverUnsubscribed(let channel):
@@ -222,7 +222,7 @@ final class RedisConnection: StreamSocketDelegate, @unchecked Sendable {
             }
             closeSocket()
             report(reason, next: next)
-            for (waiter, error) in failing { resume(waiter, .failure(error)) }
+            for (waiter, error) in failing { waiter.resume(.failure(error)) }
             if next != .stop, reason.kind != .cancelled { state.onLost?() }
             switch next {
             case .reconnectNow:
@@ -241,10 +241,6 @@ final class RedisConnection: StreamSocketDelegate, @unchecked Sendable {
             }
         }
         armTimer()
-    }
-
-    private func resume(_ waiter: Waiter, _ result: Result<RESPValue, RedisError>) {
-        waiter.resume(result)
     }
 
     /// Logs why the connection closed. A refusal that a setting must mend
