@@ -113,7 +113,9 @@ public final class LockEngine: Sendable {
         } catch {
             return completion(.failure(error))
         }
-        attemptUntilSettled(firstAttempt(request), attemptsLeft: Self.deliveryAttempts, cancellation: cancellation) { [self] result in
+        let attempt = firstAttempt(request)
+        attemptUntilSettled(attempt, attemptsLeft: Self.deliveryAttempts, cancellation: cancellation) { [self] result in
+            if case .failure(.unavailable) = result { giveBackIfUnanswered(attempt.token, of: request) }
             completion(result.map { granted($0, for: request) })
         }
     }
@@ -414,6 +416,19 @@ public final class LockEngine: Sendable {
                 throw .unavailable("lockd is shutting down")
             }
         }
+    }
+
+    /// Gives back, once the store serves, a lease an attempt that failed may
+    /// still have taken: a store that stalled answers nothing in time (the
+    /// caller is told 503) yet may run the attempt when it wakes, and the
+    /// lease would then be held by nobody for its whole TTL. Only a token
+    /// lockd made goes back: a client's own token may hold a lease the
+    /// client has (a retry), and the client can release that itself.
+    /// (A waiting acquire needs none: leaving the queue takes back what the
+    /// store granted its waiter.)
+    private func giveBackIfUnanswered(_ token: LeaseToken, of request: AcquireRequest) {
+        guard request.token == nil else { return }
+        giveBackLater(request.name, token: token)
     }
 
     /// Gives up a place in the queue, even from a cancelled task, and any

@@ -65,6 +65,21 @@ import Testing
             return Fixture(server: server, ownsServer: owned, loops: loops, client: client, store: store, events: events, listener: listener)
         }
 
+        /// A fixture started as ``start(listening:sharing:commandTimeout:)``
+        /// does, stopped when `body` returns or throws (its beats would
+        /// otherwise go on against a stopped Redis until the process ends).
+        static func with(listening: Bool = true, sharing other: Fixture? = nil, commandTimeout: Duration = .seconds(5),
+                         _ body: (Fixture) async throws -> Void) async throws {
+            let fixture = try await start(listening: listening, sharing: other, commandTimeout: commandTimeout)
+            do {
+                try await body(fixture)
+            } catch {
+                await fixture.stop()
+                throw error
+            }
+            await fixture.stop()
+        }
+
         /// Keeps this store's waiters on `name` alive as the engine's upkeep
         /// does (the fixture runs no engine): beats now, then every beat
         /// interval until ``stop()``. A release grants a waiter only if its
@@ -129,33 +144,33 @@ import Testing
 
     @Test(arguments: [1, 3])
     func aReleaseGrantsTheWaiterAndTheWakeUpCarriesTheGrant(limit: Int) async throws {
-        let fixture = try await Fixture.start()
-        let name = try LockName(uniqueLockName())
-        let (holder, waiter, handed) = try await handedGrant(fixture, name: name, limit: limit)
-        let waiterID = try #require(waiter.waiter)
-        #expect(handed.fence > holder.fence)
-        #expect(handed.grantedBefore <= MonotonicClock.now())
-        // Granted in the release's script: it holds, and waits no more.
-        let status = try await fixture.store.status(of: name)
-        #expect(status.waiting == 0)
-        #expect(status.holders.contains { $0.fence == handed.fence && $0.owner == "waiter" })
-        // The waiter asking again collects that same lease, as new (its
-        // client never saw it); asked once more, it is a retry.
-        guard case .granted(let collected, let isRetry, _) = try await fixture.store.acquire(waiter) else {
-            Issue.record("the handed grant was not collected")
-            return
+        try await Fixture.with { fixture in
+            let name = try LockName(uniqueLockName())
+            let (holder, waiter, handed) = try await handedGrant(fixture, name: name, limit: limit)
+            let waiterID = try #require(waiter.waiter)
+            #expect(handed.fence > holder.fence)
+            #expect(handed.grantedBefore <= MonotonicClock.now())
+            // Granted in the release's script: it holds, and waits no more.
+            let status = try await fixture.store.status(of: name)
+            #expect(status.waiting == 0)
+            #expect(status.holders.contains { $0.fence == handed.fence && $0.owner == "waiter" })
+            // The waiter asking again collects that same lease, as new (its
+            // client never saw it); asked once more, it is a retry.
+            guard case .granted(let collected, let isRetry, _) = try await fixture.store.acquire(waiter) else {
+                Issue.record("the handed grant was not collected")
+                return
+            }
+            #expect(collected.fence == handed.fence)
+            #expect(!isRetry)
+            guard case .granted(_, let again, _) = try await fixture.store.acquire(waiter) else {
+                Issue.record("the collected lease was lost")
+                return
+            }
+            #expect(again)
+            // Collected: a stray removal of its waiter leaves it alone.
+            try await fixture.store.removeWaiter(waiterID, from: name, reclaimingGrant: true)
+            #expect(try await fixture.store.status(of: name).holders.contains { $0.fence == handed.fence })
         }
-        #expect(collected.fence == handed.fence)
-        #expect(!isRetry)
-        guard case .granted(_, let again, _) = try await fixture.store.acquire(waiter) else {
-            Issue.record("the collected lease was lost")
-            return
-        }
-        #expect(again)
-        // Collected: a stray removal of its waiter leaves it alone.
-        try await fixture.store.removeWaiter(waiterID, from: name, reclaimingGrant: true)
-        #expect(try await fixture.store.status(of: name).holders.contains { $0.fence == handed.fence })
-        await fixture.stop()
     }
 
     /// The waiter's client hung up before its lockd delivered the handed
@@ -163,98 +178,98 @@ import Testing
     /// and the leaving waiter must not give it back.
     @Test(arguments: [1, 3])
     func aHandedGrantItsClientRetriedIntoStaysWhenItsWaiterLeaves(limit: Int) async throws {
-        let fixture = try await Fixture.start()
-        let name = try LockName(uniqueLockName())
-        let (_, waiter, handed) = try await handedGrant(fixture, name: name, limit: limit)
-        let waiterID = try #require(waiter.waiter)
-        var retry = waiter
-        retry.waiter = nil
-        guard case .granted(let lease, true, _) = try await fixture.store.acquire(retry) else {
-            Issue.record("the retry was not answered with the handed lease")
-            return
+        try await Fixture.with { fixture in
+            let name = try LockName(uniqueLockName())
+            let (_, waiter, handed) = try await handedGrant(fixture, name: name, limit: limit)
+            let waiterID = try #require(waiter.waiter)
+            var retry = waiter
+            retry.waiter = nil
+            guard case .granted(let lease, true, _) = try await fixture.store.acquire(retry) else {
+                Issue.record("the retry was not answered with the handed lease")
+                return
+            }
+            #expect(lease.fence == handed.fence)
+            try await fixture.store.removeWaiter(waiterID, from: name, reclaimingGrant: true)
+            #expect(try await !fixture.store.giveBack(name, token: waiter.token))
+            #expect(try await fixture.store.status(of: name).holders.map(\.fence).contains(handed.fence))
         }
-        #expect(lease.fence == handed.fence)
-        try await fixture.store.removeWaiter(waiterID, from: name, reclaimingGrant: true)
-        #expect(try await !fixture.store.giveBack(name, token: waiter.token))
-        #expect(try await fixture.store.status(of: name).holders.map(\.fence).contains(handed.fence))
-        await fixture.stop()
     }
 
     @Test func aWaiterThatLeavesGivesItsGrantBackAndAPlainStrayDoesNot() async throws {
-        let fixture = try await Fixture.start()
-        let name = try LockName(uniqueLockName())
-        let (holder, waiter) = try await holderAndWaiter(fixture, name: name, limit: 1)
-        let waiterID = try #require(waiter.waiter)
-        let next = AcquireAttempt(name: name, token: .random(), ttlMs: 30_000, owner: "next", waiter: .random(), waitMs: 30_000)
-        guard case .held = try await fixture.store.acquire(next) else { throw LockError.leaseLost }
-        #expect(try await fixture.store.release(name, token: holder.token))
-        #expect(await eventually { fixture.grants(for: waiterID).count == 1 })
-        // A plain stray removal (its waiter may have delivered the lease) keeps it.
-        try await fixture.store.removeWaiter(waiterID, from: name, reclaimingGrant: false)
-        #expect(try await fixture.store.status(of: name).holders.map(\.owner) == ["waiter"])
-        // The waiter gone before it delivered: the lease goes back, and on to the next.
-        try await fixture.store.removeWaiter(waiterID, from: name, reclaimingGrant: true)
-        let nextID = try #require(next.waiter)
-        #expect(await eventually { fixture.grants(for: nextID).count == 1 })
-        #expect(try await fixture.store.status(of: name).holders.map(\.owner) == ["next"])
-        await fixture.stop()
+        try await Fixture.with { fixture in
+            let name = try LockName(uniqueLockName())
+            let (holder, waiter) = try await holderAndWaiter(fixture, name: name, limit: 1)
+            let waiterID = try #require(waiter.waiter)
+            let next = AcquireAttempt(name: name, token: .random(), ttlMs: 30_000, owner: "next", waiter: .random(), waitMs: 30_000)
+            guard case .held = try await fixture.store.acquire(next) else { throw LockError.leaseLost }
+            #expect(try await fixture.store.release(name, token: holder.token))
+            #expect(await eventually { fixture.grants(for: waiterID).count == 1 })
+            // A plain stray removal (its waiter may have delivered the lease) keeps it.
+            try await fixture.store.removeWaiter(waiterID, from: name, reclaimingGrant: false)
+            #expect(try await fixture.store.status(of: name).holders.map(\.owner) == ["waiter"])
+            // The waiter gone before it delivered: the lease goes back, and on to the next.
+            try await fixture.store.removeWaiter(waiterID, from: name, reclaimingGrant: true)
+            let nextID = try #require(next.waiter)
+            #expect(await eventually { fixture.grants(for: nextID).count == 1 })
+            #expect(try await fixture.store.status(of: name).holders.map(\.owner) == ["next"])
+        }
     }
 
     @Test func aReconcileWakesAWaiterWhoseGrantsWakeUpWasLostInsteadOfQueueingItAgain() async throws {
-        let fixture = try await Fixture.start()
-        let name = try LockName(uniqueLockName())
-        let (holder, waiter) = try await holderAndWaiter(fixture, name: name, limit: 2)
-        let waiterID = try #require(waiter.waiter)
-        #expect(try await fixture.store.release(name, token: holder.token))
-        #expect(await eventually { fixture.grants(for: waiterID).count == 1 })
-        // As after a reconnection, with that wake-up taken as lost.
-        let repairs = try await fixture.store.reconcile([LocalQueue(name: name, waiters: [waiterID], waitMs: 30_000)])
-        #expect(repairs.map(\.restored) == [0])
-        #expect(repairs.first?.hint.wake == [waiterID])
-        #expect(try await fixture.store.status(of: name).waiting == 0)
-        guard case .granted(let lease, let isRetry, _) = try await fixture.store.acquire(waiter) else {
-            Issue.record("the grant was not collected")
-            return
+        try await Fixture.with { fixture in
+            let name = try LockName(uniqueLockName())
+            let (holder, waiter) = try await holderAndWaiter(fixture, name: name, limit: 2)
+            let waiterID = try #require(waiter.waiter)
+            #expect(try await fixture.store.release(name, token: holder.token))
+            #expect(await eventually { fixture.grants(for: waiterID).count == 1 })
+            // As after a reconnection, with that wake-up taken as lost.
+            let repairs = try await fixture.store.reconcile([LocalQueue(name: name, waiters: [waiterID], waitMs: 30_000)])
+            #expect(repairs.map(\.restored) == [0])
+            #expect(repairs.first?.hint.wake == [waiterID])
+            #expect(try await fixture.store.status(of: name).waiting == 0)
+            guard case .granted(let lease, let isRetry, _) = try await fixture.store.acquire(waiter) else {
+                Issue.record("the grant was not collected")
+                return
+            }
+            #expect(lease.fence == fixture.grants(for: waiterID).first?.fence)
+            #expect(!isRetry)
         }
-        #expect(lease.fence == fixture.grants(for: waiterID).first?.fence)
-        #expect(!isRetry)
-        await fixture.stop()
     }
 
     @Test func aWaiterWhoseLockdDoesNotListenIsOnlyWoken() async throws {
-        let fixture = try await Fixture.start(listening: false)
-        let name = try LockName(uniqueLockName())
-        let (holder, waiter) = try await holderAndWaiter(fixture, name: name, limit: 1)
-        #expect(try await fixture.store.release(name, token: holder.token))
-        let status = try await fixture.store.status(of: name)
-        #expect(status.holders.isEmpty)
-        #expect(status.waiting == 1)
-        // It takes the name when it asks.
-        guard case .granted(_, let isRetry, _) = try await fixture.store.acquire(waiter) else {
-            Issue.record("the woken waiter was not granted")
-            return
+        try await Fixture.with(listening: false) { fixture in
+            let name = try LockName(uniqueLockName())
+            let (holder, waiter) = try await holderAndWaiter(fixture, name: name, limit: 1)
+            #expect(try await fixture.store.release(name, token: holder.token))
+            let status = try await fixture.store.status(of: name)
+            #expect(status.holders.isEmpty)
+            #expect(status.waiting == 1)
+            // It takes the name when it asks.
+            guard case .granted(_, let isRetry, _) = try await fixture.store.acquire(waiter) else {
+                Issue.record("the woken waiter was not granted")
+                return
+            }
+            #expect(!isRetry)
         }
-        #expect(!isRetry)
-        await fixture.stop()
     }
 
     @Test func aReplicatedWaiterIsOnlyWoken() async throws {
-        let fixture = try await Fixture.start()
-        let name = try LockName(uniqueLockName())
-        let holder = AcquireAttempt(name: name, token: .random(), ttlMs: 30_000, owner: nil, waiter: nil)
-        guard case .granted(let lease, _, _) = try await fixture.store.acquire(holder) else { throw LockError.leaseLost }
-        // (Its WAIT times out on a server without replicas; the queue entry stays.)
-        let waiter = AcquireAttempt(name: name, token: .random(), ttlMs: 30_000, owner: nil, waiter: .random(), waitMs: 30_000,
-                                    durability: .replicated)
-        _ = try? await fixture.store.acquire(waiter)
-        try await fixture.keepBeating(name)
-        #expect(try await fixture.store.status(of: name).waiting == 1)
-        #expect(try await fixture.store.release(name, token: lease.token))
-        let waiterID = try #require(waiter.waiter)
-        #expect(await eventually { fixture.events.wakeups.withLock { $0.contains { $0.hint.wake.contains(waiterID) } } })
-        #expect(fixture.grants(for: waiterID).isEmpty)
-        #expect(try await fixture.store.status(of: name).holders.isEmpty)
-        await fixture.stop()
+        try await Fixture.with { fixture in
+            let name = try LockName(uniqueLockName())
+            let holder = AcquireAttempt(name: name, token: .random(), ttlMs: 30_000, owner: nil, waiter: nil)
+            guard case .granted(let lease, _, _) = try await fixture.store.acquire(holder) else { throw LockError.leaseLost }
+            // (Its WAIT times out on a server without replicas; the queue entry stays.)
+            let waiter = AcquireAttempt(name: name, token: .random(), ttlMs: 30_000, owner: nil, waiter: .random(), waitMs: 30_000,
+                                        durability: .replicated)
+            _ = try? await fixture.store.acquire(waiter)
+            try await fixture.keepBeating(name)
+            #expect(try await fixture.store.status(of: name).waiting == 1)
+            #expect(try await fixture.store.release(name, token: lease.token))
+            let waiterID = try #require(waiter.waiter)
+            #expect(await eventually { fixture.events.wakeups.withLock { $0.contains { $0.hint.wake.contains(waiterID) } } })
+            #expect(fixture.grants(for: waiterID).isEmpty)
+            #expect(try await fixture.store.status(of: name).holders.isEmpty)
+        }
     }
 
     /// Every message published on the wake-up channel from now until a
@@ -283,49 +298,49 @@ import Testing
     /// release's reply, and nothing goes over the channel.
     @Test(arguments: [1, 3])
     func aReleaseByTheWaitersOwnInstanceHandsTheGrantInItsReplyAndPublishesNothing(limit: Int) async throws {
-        let fixture = try await Fixture.start()
-        let name = try LockName(uniqueLockName())
-        let (holder, waiter) = try await holderAndWaiter(fixture, name: name, limit: limit)
-        let waiterID = try #require(waiter.waiter)
-        let heard = try await announcements(on: fixture) { () async throws in
-            #expect(try await fixture.store.release(name, token: holder.token))
-            // Delivered before the release returned: no message to wait for.
-            #expect(fixture.grants(for: waiterID).count == 1)
+        try await Fixture.with { fixture in
+            let name = try LockName(uniqueLockName())
+            let (holder, waiter) = try await holderAndWaiter(fixture, name: name, limit: limit)
+            let waiterID = try #require(waiter.waiter)
+            let heard = try await announcements(on: fixture) { () async throws in
+                #expect(try await fixture.store.release(name, token: holder.token))
+                // Delivered before the release returned: no message to wait for.
+                #expect(fixture.grants(for: waiterID).count == 1)
+            }
+            #expect(heard.filter { $0.hasPrefix("\(name.value)\n") }.isEmpty)
+            let handed = try #require(fixture.grants(for: waiterID).first)
+            #expect(handed.fence > holder.fence)
+            #expect(try await fixture.store.status(of: name).holders.contains { $0.fence == handed.fence && $0.owner == "waiter" })
+            guard case .granted(let collected, false, _) = try await fixture.store.acquire(waiter) else {
+                Issue.record("the handed grant was not collected")
+                return
+            }
+            #expect(collected.fence == handed.fence)
         }
-        #expect(heard.filter { $0.hasPrefix("\(name.value)\n") }.isEmpty)
-        let handed = try #require(fixture.grants(for: waiterID).first)
-        #expect(handed.fence > holder.fence)
-        #expect(try await fixture.store.status(of: name).holders.contains { $0.fence == handed.fence && $0.owner == "waiter" })
-        guard case .granted(let collected, false, _) = try await fixture.store.acquire(waiter) else {
-            Issue.record("the handed grant was not collected")
-            return
-        }
-        #expect(collected.fence == handed.fence)
-        await fixture.stop()
     }
 
     /// The next waiter after the one granted is another lockd's: that lockd
     /// must hear when to look again, so the release publishes as before
     /// (the grant included), and both instances follow it.
     @Test func aReleaseWithAnotherInstancesWaiterNextPublishes() async throws {
-        let fixture = try await Fixture.start()
-        let other = try await Fixture.start(sharing: fixture)
-        let name = try LockName(uniqueLockName())
-        let (holder, waiter) = try await holderAndWaiter(fixture, name: name, limit: 1)
-        let waiterID = try #require(waiter.waiter)
-        let next = AcquireAttempt(name: name, token: .random(), ttlMs: 30_000, owner: "next", waiter: .random(), waitMs: 30_000)
-        guard case .held = try await other.store.acquire(next) else { throw LockError.leaseLost }
-        try await other.keepBeating(name)
-        try await fixture.keepBeating(name)
-        let heard = try await announcements(on: fixture) { () async throws in
-            #expect(try await fixture.store.release(name, token: holder.token))
+        try await Fixture.with { fixture in
+            try await Fixture.with(sharing: fixture) { other in
+                let name = try LockName(uniqueLockName())
+                let (holder, waiter) = try await holderAndWaiter(fixture, name: name, limit: 1)
+                let waiterID = try #require(waiter.waiter)
+                let next = AcquireAttempt(name: name, token: .random(), ttlMs: 30_000, owner: "next", waiter: .random(), waitMs: 30_000)
+                guard case .held = try await other.store.acquire(next) else { throw LockError.leaseLost }
+                try await other.keepBeating(name)
+                try await fixture.keepBeating(name)
+                let heard = try await announcements(on: fixture) { () async throws in
+                    #expect(try await fixture.store.release(name, token: holder.token))
+                }
+                #expect(heard.contains { $0.hasPrefix("\(name.value)\n") })
+                #expect(await eventually { fixture.grants(for: waiterID).count == 1 })
+                // The other instance heard it too: when its waiter should look again.
+                #expect(await eventually { other.events.wakeups.withLock { $0.contains { $0.name == name && $0.hint.recheckAfterMs != nil } } })
+            }
         }
-        #expect(heard.contains { $0.hasPrefix("\(name.value)\n") })
-        #expect(await eventually { fixture.grants(for: waiterID).count == 1 })
-        // The other instance heard it too: when its waiter should look again.
-        #expect(await eventually { other.events.wakeups.withLock { $0.contains { $0.name == name && $0.hint.recheckAfterMs != nil } } })
-        await other.stop()
-        await fixture.stop()
     }
 
     /// A release whose reply never came may have carried grants: the store
@@ -333,17 +348,17 @@ import Testing
     /// back and each collects what it was granted (as the reconcile test
     /// above shows).
     @Test func aReleaseWithoutAReplyHasTheNamesWaitersLookAgain() async throws {
-        let fixture = try await Fixture.start()
-        let name = try LockName(uniqueLockName())
-        let (holder, _) = try await holderAndWaiter(fixture, name: name, limit: 1)
-        let store = fixture.store
-        let release = Task {
-            withUnsafeCurrentTask { $0?.cancel() }
-            return try await store.release(name, token: holder.token)
+        try await Fixture.with { fixture in
+            let name = try LockName(uniqueLockName())
+            let (holder, _) = try await holderAndWaiter(fixture, name: name, limit: 1)
+            let store = fixture.store
+            let release = Task {
+                withUnsafeCurrentTask { $0?.cancel() }
+                return try await store.release(name, token: holder.token)
+            }
+            await #expect(throws: LockError.cancelled) { try await release.value }
+            #expect(fixture.events.resubscribed.withLock { $0 } == [name])
         }
-        await #expect(throws: LockError.cancelled) { try await release.value }
-        #expect(fixture.events.resubscribed.withLock { $0 } == [name])
-        await fixture.stop()
     }
 
     /// review2: after a release hands the name to this instance's waiter in
@@ -354,26 +369,26 @@ import Testing
     /// instance's waiter to look again before its own, older recheck (here
     /// the released lease's 30 s) or the engine's next queue check.
     @Test func anotherInstancesFirstWaiterBehindTheNextStillHearsWhenToLookAgain() async throws {
-        let fixture = try await Fixture.start()
-        let other = try await Fixture.start(sharing: fixture)
-        let name = try LockName(uniqueLockName())
-        let holder = AcquireAttempt(name: name, token: .random(), ttlMs: 30_000, owner: nil, waiter: nil)
-        guard case .granted(let held, _, _) = try await fixture.store.acquire(holder) else { throw LockError.leaseLost }
-        // This instance's two waiters, then the other instance's one.
-        let first = AcquireAttempt(name: name, token: .random(), ttlMs: 1_000, owner: "first", waiter: .random(), waitMs: 30_000)
-        let second = AcquireAttempt(name: name, token: .random(), ttlMs: 30_000, owner: "second", waiter: .random(), waitMs: 30_000)
-        let behind = AcquireAttempt(name: name, token: .random(), ttlMs: 30_000, owner: "behind", waiter: .random(), waitMs: 30_000)
-        guard case .held = try await fixture.store.acquire(first), case .held = try await fixture.store.acquire(second),
-              case .held = try await other.store.acquire(behind) else { throw LockError.leaseLost }
-        try await fixture.keepBeating(name)
-        try await other.keepBeating(name)
-        #expect(try await fixture.store.release(name, token: held.token))
-        let firstID = try #require(first.waiter)
-        #expect(await eventually { fixture.grants(for: firstID).count == 1 })
-        // The other instance hears when the first waiter's 1 s lease ends.
-        #expect(await eventually { other.events.wakeups.withLock { $0.contains { $0.name == name && ($0.hint.recheckAfterMs ?? .max) <= 1_000 } } })
-        await other.stop()
-        await fixture.stop()
+        try await Fixture.with { fixture in
+            try await Fixture.with(sharing: fixture) { other in
+                let name = try LockName(uniqueLockName())
+                let holder = AcquireAttempt(name: name, token: .random(), ttlMs: 30_000, owner: nil, waiter: nil)
+                guard case .granted(let held, _, _) = try await fixture.store.acquire(holder) else { throw LockError.leaseLost }
+                // This instance's two waiters, then the other instance's one.
+                let first = AcquireAttempt(name: name, token: .random(), ttlMs: 1_000, owner: "first", waiter: .random(), waitMs: 30_000)
+                let second = AcquireAttempt(name: name, token: .random(), ttlMs: 30_000, owner: "second", waiter: .random(), waitMs: 30_000)
+                let behind = AcquireAttempt(name: name, token: .random(), ttlMs: 30_000, owner: "behind", waiter: .random(), waitMs: 30_000)
+                guard case .held = try await fixture.store.acquire(first), case .held = try await fixture.store.acquire(second),
+                      case .held = try await other.store.acquire(behind) else { throw LockError.leaseLost }
+                try await fixture.keepBeating(name)
+                try await other.keepBeating(name)
+                #expect(try await fixture.store.release(name, token: held.token))
+                let firstID = try #require(first.waiter)
+                #expect(await eventually { fixture.grants(for: firstID).count == 1 })
+                // The other instance hears when the first waiter's 1 s lease ends.
+                #expect(await eventually { other.events.wakeups.withLock { $0.contains { $0.name == name && ($0.hint.recheckAfterMs ?? .max) <= 1_000 } } })
+            }
+        }
     }
 
     /// review2: the fallback's case proper — the release reached Redis and
@@ -382,38 +397,38 @@ import Testing
     /// notices may be lost, and a reconcile then hands the waiter its grant.
     @Test func aReleaseThatRanButWhoseReplyWasDroppedLeavesAGrantAReconcileHandsOver() async throws {
         // Commands wait out the pause below without timing out.
-        let fixture = try await Fixture.start(commandTimeout: .seconds(30))
-        let name = try LockName(uniqueLockName())
-        let (holder, waiter) = try await holderAndWaiter(fixture, name: name, limit: 1)
-        let waiterID = try #require(waiter.waiter)
-        let spy = RedisClient(configuration: try RedisConfiguration(url: fixture.server.url), eventLoopGroup: fixture.loops, logger: Logger(label: "spy"))
-        // The release script cached first (a NOSCRIPT reply would leave the retry to a caller that gave up).
-        #expect(try await !fixture.store.release(name, token: .random()))
-        // Scripts wait in Redis until the unpause below: the release is sent, not run yet.
-        _ = try await spy.send(["CLIENT", "PAUSE", "30000", "WRITE"])
-        let store = fixture.store
-        let release = Task { try await store.release(name, token: holder.token) }
-        #expect(await eventually {
-            guard let info = (try? await spy.send(["INFO", "clients"]))?.string else { return false }
-            return info.contains("blocked_clients:1")
-        })
-        release.cancel()
-        await #expect(throws: LockError.cancelled) { try await release.value }
-        #expect(fixture.events.resubscribed.withLock { $0 } == [name])
-        _ = try await spy.send(["CLIENT", "UNPAUSE"])
-        // The pause ends and the release runs: the waiter is granted, and
-        // nothing is published for it (its grant was in the dropped reply).
-        #expect(await eventually { (try? await fixture.store.status(of: name))?.holders.first?.owner == "waiter" })
-        #expect(fixture.grants(for: waiterID).isEmpty)
-        // What the engine does after `resubscribed`: the reconcile wakes it to collect.
-        let repairs = try await fixture.store.reconcile([LocalQueue(name: name, waiters: [waiterID], waitMs: 30_000)])
-        #expect(repairs.first?.hint.wake == [waiterID])
-        guard case .granted(let lease, false, _) = try await fixture.store.acquire(waiter) else {
-            Issue.record("the grant made by the dropped release was not collected")
-            return
+        try await Fixture.with(commandTimeout: .seconds(30)) { fixture in
+            let name = try LockName(uniqueLockName())
+            let (holder, waiter) = try await holderAndWaiter(fixture, name: name, limit: 1)
+            let waiterID = try #require(waiter.waiter)
+            let spy = RedisClient(configuration: try RedisConfiguration(url: fixture.server.url), eventLoopGroup: fixture.loops, logger: Logger(label: "spy"))
+            // The release script cached first (a NOSCRIPT reply would leave the retry to a caller that gave up).
+            #expect(try await !fixture.store.release(name, token: .random()))
+            // Scripts wait in Redis until the unpause below: the release is sent, not run yet.
+            _ = try await spy.send(["CLIENT", "PAUSE", "30000", "WRITE"])
+            let store = fixture.store
+            let release = Task { try await store.release(name, token: holder.token) }
+            #expect(await eventually {
+                guard let info = (try? await spy.send(["INFO", "clients"]))?.string else { return false }
+                return info.contains("blocked_clients:1")
+            })
+            release.cancel()
+            await #expect(throws: LockError.cancelled) { try await release.value }
+            #expect(fixture.events.resubscribed.withLock { $0 } == [name])
+            _ = try await spy.send(["CLIENT", "UNPAUSE"])
+            // The pause ends and the release runs: the waiter is granted, and
+            // nothing is published for it (its grant was in the dropped reply).
+            #expect(await eventually { (try? await fixture.store.status(of: name))?.holders.first?.owner == "waiter" })
+            #expect(fixture.grants(for: waiterID).isEmpty)
+            // What the engine does after `resubscribed`: the reconcile wakes it to collect.
+            let repairs = try await fixture.store.reconcile([LocalQueue(name: name, waiters: [waiterID], waitMs: 30_000)])
+            #expect(repairs.first?.hint.wake == [waiterID])
+            guard case .granted(let lease, false, _) = try await fixture.store.acquire(waiter) else {
+                Issue.record("the grant made by the dropped release was not collected")
+                return
+            }
+            #expect(lease.fence > holder.fence)
+            await spy.shutdown()
         }
-        #expect(lease.fence > holder.fence)
-        await spy.shutdown()
-        await fixture.stop()
     }
 }

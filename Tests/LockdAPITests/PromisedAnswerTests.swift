@@ -107,7 +107,7 @@ import Testing
     // it on waking, so its lease is held by no one for its TTL. The fix —
     // give a lockd-made token back when an acquire's outcome is unknown
     // (never a client's own token: it may hold that lease) — is open.
-    @Test(.disabled("open defect: an acquire answered 503 after its script was written is granted when Redis resumes"))
+    @Test
     func anAcquireAnswered503WhileRedisWasStoppedIsNotGrantedWhenRedisRunsAgain() async throws {
         try await StoreKind.redis.withLockd { lockd in
             let redis = try #require(lockd.redis)
@@ -129,6 +129,29 @@ import Testing
                 return holders == 0
             }
             #expect(holders == 0, "an acquire answered 503 was granted once Redis ran again, and is held for its whole TTL")
+        }
+    }
+
+    /// As above, for an acquire that waits: its attempts, written while Redis
+    /// was stopped, run when Redis resumes, after lockd answered 503 at the
+    /// end of the outage's grace; leaving the queue (written after them)
+    /// must take back what they were granted.
+    @Test
+    func aWaitingAcquireAnswered503WhileRedisWasStoppedIsNotGrantedWhenRedisRunsAgain() async throws {
+        try await StoreKind.redis.withLockd { lockd in
+            let redis = try #require(lockd.redis)
+            let name = uniqueLockName()
+            redis.pause()
+            let acquire = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":60000,"wait_ms":30000}"#)
+            redis.resume()
+            #expect(acquire.status == 503, "\(acquire.text)")
+            var holders = -1
+            _ = await eventually(within: .seconds(5)) {
+                let status = try? await lockd.send("GET", "/locks/\(name)")
+                holders = (status?.json["holders"] as? [Any])?.count ?? -1
+                return holders == 0
+            }
+            #expect(holders == 0, "a waiting acquire answered 503 was granted once Redis ran again, and is held for its whole TTL")
         }
     }
 }

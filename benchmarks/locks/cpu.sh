@@ -83,7 +83,7 @@ n=$(wrk_requests)
 HEALTHZ_US=$(per_request "$t" "$n")
 echo "healthz (redis lockd, wrk -t2 -c32): req/s=$(wrk_rate) lockd_cpu_us_per_request=$HEALTHZ_US"
 
-declare -A CYCLE FLOOR LOCK_US REDIS_US
+declare -A CYCLE FLOOR LOCK_US REDIS_US BENCH_CYCLE
 for c in $CLIENTS; do
     before_redis=$(ticks "$REDIS_PID")
     t=$(measure "cycle$c" "$LOCKD_PID" -- wrk -t"$c" -c"$c" -d"${DURATION}s" -s "$HERE/lockd-cycle.lua" \
@@ -94,6 +94,15 @@ for c in $CLIENTS; do
     CYCLE[$c]=$(result cycles_per_s)
     LOCK_US[$c]=$(per_request "$t" "$n"); REDIS_US[$c]=$(per_request "$r" "$n")
     echo "cycle $c clients (wrk -t$c -c$c): cycles/s=${CYCLE[$c]} errors=$(result errors) lockd_cpu_us_per_request=${LOCK_US[$c]} redis_cpu_us_per_request=${REDIS_US[$c]}"
+    # The same cycle from one client thread, as redis-benchmark drives the
+    # floor: wrk -tN runs N threads, each with its own loop and Lua state,
+    # which cost as much CPU as lockd on these two cores.
+    if [[ -x $BIN/lockbench ]]; then
+        measure "lockbench$c" "$LOCKD_PID" -- "$BIN/lockbench" --url "http://127.0.0.1:$LOCKD_PORT" --clients "$c" --names 1000 \
+            --duration "${DURATION}s" --prefix "lb$c" --json >/dev/null
+        BENCH_CYCLE[$c]=$(python3 -c "import json, sys; print(round(json.load(open(sys.argv[1]))['cycles_per_second']))" "$TMP/out" 2>/dev/null || echo 0)
+        echo "cycle $c clients (lockbench, one thread): cycles/s=${BENCH_CYCLE[$c]}"
+    fi
 done
 
 # --- the minimal floor ------------------------------------------------------------
@@ -167,16 +176,19 @@ echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- goals --------------------------------------------------------------------
 python3 - "$HEALTHZ_US" "$NGINX_RATE" "$MEM_RATE" "$HZ_RATE" "$ETCD_RATE" "$CLIENTS" "$NGINX_SAME_RATE" \
-    "$(for c in $CLIENTS; do echo -n "${LOCK_US[$c]},${CYCLE[$c]},${FLOOR[$c]} "; done)" <<'EOF'
+    "$(for c in $CLIENTS; do echo -n "${LOCK_US[$c]},${CYCLE[$c]},${FLOOR[$c]},${BENCH_CYCLE[$c]:-0} "; done)" <<'EOF'
 import sys
 healthz, nginx, mem, hz, etcd, clients, nginx_same, rows = sys.argv[1:]
 healthz, nginx, mem, hz = map(float, (healthz, nginx, mem, hz))
 def mark(ok): return "met" if ok else "NOT met"
 for c, row in zip(clients.split(), rows.split()):
-    lock, cycle, floor = map(float, row.split(","))
+    lock, cycle, floor, bench = map(float, row.split(","))
     print(f"goal {c} clients: CPU/lock request ÷ CPU/healthz = {lock / healthz:.2f}× (≤ 2: {mark(lock / healthz <= 2)}); "
           f"cycles ÷ minimal floor = {cycle / floor:.2f} (≥ 0.5: {mark(cycle / floor >= 0.5)})"
           + (f"; ÷ etcd = {cycle / float(etcd):.1f}× (≥ 15: {mark(cycle / float(etcd) >= 15)})" if etcd else ""))
+    if bench:
+        print(f"like for like {c} clients: lockbench's cycles (one client thread, as redis-benchmark) ÷ minimal floor = "
+              f"{bench / floor:.2f}")
 print(f"goal in-memory POST /locks/{{random}} ÷ nginx = {mem / nginx:.2f}× (≥ 0.9: {mark(mem / nginx >= 0.9)}); "
       f"/healthz ÷ nginx = {hz / nginx:.2f}× (≥ 1.0: {mark(hz / nginx >= 1.0)})")
 print(f"like for like: in-memory POST /locks/{{random}} ÷ nginx driven by the same random-POST script = "
