@@ -132,7 +132,9 @@ public final class RedisLockStore: LockStore {
         let sent = MonotonicClock.now()
         let (reply, replicated) = try await run(scripts.acquire, "acquire", durability: attempt.durability, keyCount: Self.nameKeyCount,
                                                 arguments: acquireArguments(attempt))
-        let result = try acquireResult(reply, name: attempt.name, token: attempt.token, waiter: attempt.waiter, sentAt: sent)
+        let result = try RESPReply.reading(reply) { (reply) throws(LockError) in
+            try acquireResult(&reply, name: attempt.name, token: attempt.token, waiter: attempt.waiter, sentAt: sent)
+        }
         switch result {
         case .granted where !replicated:
             // Unconfirmed: undone, so that a failover cannot leave a
@@ -169,7 +171,8 @@ public final class RedisLockStore: LockStore {
         client.run(scripts.acquire, keyCount: Self.nameKeyCount, arguments: arguments, cancellation: cancellation) {
             [self, name = attempt.name, token = attempt.token, waiter = attempt.waiter] result in
             completion(finished(result, "acquire", start, cancellation: cancellation).flatMap { reply in
-                Result { () throws(LockError) in try acquireResult(reply, name: name, token: token, waiter: waiter, sentAt: start.time) }
+                var reply = reply
+                return Result { () throws(LockError) in try acquireResult(&reply, name: name, token: token, waiter: waiter, sentAt: start.time) }
             })
         }
     }
@@ -200,36 +203,49 @@ public final class RedisLockStore: LockStore {
     }
 
     /// The acquire script's reply: granted or held (a held lock's waiter
-    /// not queued throws `lockHeld`).
+    /// not queued throws `lockHeld`), its fields read in order.
     @inline(never)
     private func acquireResult(
-        _ reply: RESPValue, name: LockName, token: LeaseToken, waiter: WaiterID?, sentAt sent: UInt64
+        _ reply: inout RESPReply, name: LockName, token: LeaseToken, waiter: WaiterID?, sentAt sent: UInt64
     ) throws(LockError) -> AcquireResult {
-        let fields = try Self.fields(reply, count: 2)
-        let nowField = fields[0].int == 1 ? 2 : fields[0].int == 0 ? 1 : fields.count
-        if nowField < fields.count, let now = fields[nowField].int, let source = clockSource(name) {
-            clockOffset.sample(storeMs: Int64(now), sentAt: sent, source: source)
-        }
-        switch fields[0].int {
+        guard let count = reply.array(), count >= 2 else { throw Self.malformed }
+        let kind = reply.int()
+        switch kind {
         case 1:
-            let checked = try Self.fields(reply, count: 9)
-            let now = try Self.int(checked[2])
-            let ttl = try Self.int(checked[3])
-            let lease = Lease(name: name, token: token, fence: try Self.int(checked[1]), ttlMs: ttl,
-                              expiresAtMs: now + ttl, owner: Self.owner(checked[4]),
-                              mode: try Self.mode(checked[8]), limit: Int(try Self.int(checked[7])))
-            let recheck = try Self.int(checked[6])
-            return .granted(lease, isRetry: checked[5].int == 1, hint: WaitHint(recheckAfterMs: recheck > 0 ? recheck : nil))
+            // 1, fence, now, ttl, owner, is retry, recheck, limit, mode
+            guard count >= 9 else { throw Self.malformed }
+            let fence = try Self.int(reply.int())
+            let now = try Self.int(reply.int())
+            sampleClock(now, of: name, sentAt: sent)
+            let ttl = try Self.int(reply.int())
+            let owner = Self.owner(reply.string())
+            let isRetry = reply.int() == 1
+            let recheck = try Self.int(reply.int())
+            let limit = Int(try Self.int(reply.int()))
+            let mode = try Self.mode(reply.withBytes { $0.count == 1 ? $0[0] : nil } ?? nil)
+            let lease = Lease(name: name, token: token, fence: fence, ttlMs: ttl, expiresAtMs: now + ttl, owner: owner, mode: mode, limit: limit)
+            return .granted(lease, isRetry: isRetry, hint: WaitHint(recheckAfterMs: recheck > 0 ? recheck : nil))
         case 2:
-            throw .limitMismatch(limit: Int(try Self.int(fields[1])))
+            throw .limitMismatch(limit: Int(try Self.int(reply.int())))
         default:
-            let checked = try Self.fields(reply, count: 8)
-            let holders = try Self.holders(checked[5], now: try Self.int(checked[1]))
-            let retryAfterMs = max(0, try Self.int(checked[6]))
-            if checked[3].int == 1 { throw .lockHeld(holders: holders, retryAfterMs: retryAfterMs) }
-            let hint = try hint(recheck: checked[2], wake: checked[4], except: waiter)
+            // kind, now, recheck, not queued, wake, holders, retry after, …
+            guard count >= 8 else { throw Self.malformed }
+            let now = reply.int()
+            if kind == 0, let now { sampleClock(Int64(now), of: name, sentAt: sent) }
+            let recheck = reply.value()
+            let notQueued = reply.int() == 1
+            let wake = reply.value()
+            let holders = try Self.holders(reply.value(), now: try Self.int(now))
+            let retryAfterMs = max(0, try Self.int(reply.int()))
+            if notQueued { throw .lockHeld(holders: holders, retryAfterMs: retryAfterMs) }
+            let hint = try hint(recheck: recheck, wake: wake, except: waiter)
             return .held(holders: holders, retryAfterMs: retryAfterMs, hint: hint)
         }
+    }
+
+    /// Notes the store's clock, `now` as a reply sent at `sent` read it.
+    private func sampleClock(_ now: Int64, of name: LockName, sentAt sent: UInt64) {
+        if let source = clockSource(name) { clockOffset.sample(storeMs: now, sentAt: sent, source: source) }
     }
 
     nonisolated(nonsending) public func renew(_ name: LockName, token: LeaseToken, ttlMs: Int64?, durability: Durability) async throws(LockError) -> Lease? {
@@ -290,7 +306,7 @@ public final class RedisLockStore: LockStore {
         let arguments = call.finish()
         let start = callStart()
         client.run(scripts.release, keyCount: Self.nameKeyCount, arguments: arguments, cancellation: cancellation) { [self] result in
-            let reply: RESPValue
+            var reply: RESPReply
             switch finished(result, "release", start, cancellation: cancellation) {
             case .success(let value):
                 reply = value
@@ -298,13 +314,15 @@ public final class RedisLockStore: LockStore {
                 handler?(.resubscribed(name))
                 return completion(.failure(error))
             }
-            guard let fields = reply.array else { return completion(.success(reply.int == 1)) }
-            if let handler, fields.count == 2, let message = fields[1].bytes, var wakeup = wakeup(from: message) {
+            // 1 or 0, or [1 or 0, this instance's wake-up]
+            guard let count = reply.array() else { return completion(.success(reply.int() == 1)) }
+            let released = count > 0 && reply.int() == 1
+            if let handler, count == 2, let message = reply.bytes(), var wakeup = wakeup(from: message) {
                 // Not in the channel's order: its recheck only brings one forward.
                 wakeup.isOrdered = false
                 handler(.wakeup(wakeup))
             }
-            completion(.success(fields.first?.int == 1))
+            completion(.success(released))
         }
     }
 
@@ -349,13 +367,22 @@ public final class RedisLockStore: LockStore {
     }
 
     static func owner(_ value: RESPValue) -> String? {
-        value.string.flatMap { $0.isEmpty ? nil : $0 }
+        owner(value.string)
+    }
+
+    static func owner(_ text: String?) -> String? {
+        text.flatMap { $0.isEmpty ? nil : $0 }
     }
 
     static func mode(_ value: RESPValue) throws(LockError) -> LockMode {
         // Its one byte, read without making a `String` of it.
         guard let bytes = value.bytes, bytes.count == 1 else { throw malformed }
-        switch bytes[0] {
+        return try mode(bytes[0])
+    }
+
+    /// A mode field's one byte (nil when it is not one byte).
+    static func mode(_ byte: UInt8?) throws(LockError) -> LockMode {
+        switch byte {
         case UInt8(ascii: "x"): return .exclusive
         case UInt8(ascii: "s"): return .shared
         default: throw malformed
@@ -752,7 +779,11 @@ public final class RedisLockStore: LockStore {
     }
 
     static func int(_ value: RESPValue) throws(LockError) -> Int64 {
-        guard let number = value.int else { throw malformed }
+        try int(value.int)
+    }
+
+    static func int(_ number: Int?) throws(LockError) -> Int64 {
+        guard let number else { throw malformed }
         return Int64(number)
     }
 
@@ -796,9 +827,9 @@ public final class RedisLockStore: LockStore {
     /// A script call's outcome, read when the reply is (see
     /// ``RedisClient/run(_:keyCount:arguments:idempotent:cancellation:completion:)``):
     /// recorded in the metrics, a failure made the caller's ``LockError``.
-    private func finished(
-        _ result: Result<RESPValue, RedisError>, _ operation: String, _ start: CallStart, cancellation: CallCancellation
-    ) -> Result<RESPValue, LockError> {
+    private func finished<Reply>(
+        _ result: Result<Reply, RedisError>, _ operation: String, _ start: CallStart, cancellation: CallCancellation
+    ) -> Result<Reply, LockError> {
         switch result {
         case .success(let reply):
             metrics.storeCall(operation, nanoseconds: MonotonicClock.now() - start.time, failure: nil)

@@ -12,17 +12,22 @@ extension RedisClient {
     /// made. In a cluster (redirections and retries wait) the call runs in a
     /// task of its own and `completion` runs there.
     ///
+    /// The reply is read during `completion` (``RESPReply``), where it
+    /// arrived when it can be: a script's usual reply, an array of
+    /// integers and strings, is then never decoded into a ``RESPValue``.
+    ///
     /// `cancellation` stands for the caller's task: cancelled before the
     /// call is written, the call is never sent; after, its reply is read
     /// and dropped. Either way `completion` gets `cancelled`.
     public func run(
         _ script: RedisScript, keyCount: Int, arguments: RESPEncodedArguments, idempotent: Bool = false,
-        cancellation: CallCancellation, completion: @escaping @Sendable (Result<RESPValue, RedisError>) -> Void
+        cancellation: CallCancellation, completion: @escaping @Sendable (Result<RESPReply, RedisError>) -> Void
     ) {
         guard !isCluster else {
             let task = Task {
                 do throws(RedisError) {
-                    completion(.success(try await run(script, keyCount: keyCount, arguments: arguments, idempotent: idempotent)))
+                    let value = try await run(script, keyCount: keyCount, arguments: arguments, idempotent: idempotent)
+                    RESPReply.reading(value) { completion(.success($0)) }
                 } catch {
                     completion(.failure(error))
                 }

@@ -338,6 +338,15 @@ final class RedisConnection: StreamSocketDelegate, @unchecked Sendable {
         let decoder = self.decoder
         var offset = 0
         while state.stream === stream {
+            // A script call's plain reply is checked but not decoded: its
+            // caller reads the fields it wants where they lie (`RESPReply`).
+            if state.machine.nextReplyReadInPlace(by: \.readsInPlace),
+               let length = decoder.plainFrameLength(UnsafeRawBufferPointer(rebasing: input[offset...])) {
+                let frame = UnsafeRawBufferPointer(rebasing: input[offset..<(offset + length)])
+                offset += length
+                state.machine.receivedInPlace()?.resume(inPlace: frame)
+                continue
+            }
             let decoded: (value: RESPValue, consumed: Int)?
             do {
                 decoded = try decoder.decode(UnsafeRawBufferPointer(rebasing: input[offset...]))

@@ -409,6 +409,24 @@ struct RedisConnectionStateMachine<Waiter> {
         return .succeed(waiter, value)
     }
 
+    /// Whether the next frame may go to the head command's waiter to be
+    /// read in place (``receivedInPlace()``): while ready and not
+    /// subscribed, when the head is one command awaiting one reply (not a
+    /// pipeline) whose waiter `reads` such a frame, or whose caller gave up.
+    mutating func nextReplyReadInPlace(by reads: (Waiter) -> Bool) -> Bool {
+        guard state == .ready, !settings.isSubscriber else { return false }
+        return pending.withFirst { !$0.isPipeline && $0.replies == 1 && ($0.waiter.map(reads) ?? true) } ?? false
+    }
+
+    /// A frame that ``nextReplyReadInPlace(by:)`` let through arrived, not
+    /// an error reply nor a push (its reader checks): what ``received(_:now:)``
+    /// would do, without the value. Returns the waiter that reads the
+    /// frame, or nil when its caller gave up (the frame is dropped).
+    mutating func receivedInPlace() -> Waiter? {
+        answeredSinceTick = true
+        return pending.popFirst()?.waiter
+    }
+
     // MARK: Internals
 
     mutating func encode(_ arguments: [RESPBulk]) {

@@ -24,13 +24,13 @@ final class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
     /// Dropped once called: the caller's cancellation keeps this object
     /// (its target) until the caller's next step, and the completion may
     /// hold the cancellation — kept, the two would keep each other alive.
-    private var completion: (@Sendable (Result<RESPValue, RedisError>) -> Void)?
+    private var completion: (@Sendable (Result<RESPReply, RedisError>) -> Void)?
     /// Whether `EVALSHA` is still to be tried (loop thread only).
     private var cached = true
 
     init(
         client: RedisClient, router: LoopRouter, script: RedisScript, keyCount: Int, arguments: RESPEncodedArguments,
-        completion: @escaping @Sendable (Result<RESPValue, RedisError>) -> Void
+        completion: @escaping @Sendable (Result<RESPReply, RedisError>) -> Void
     ) {
         self.client = client
         self.router = router
@@ -48,16 +48,28 @@ final class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
                               id: id, waiter: .script(self))
     }
 
-    /// The command's outcome (loop thread only): `-NOSCRIPT` sends the
-    /// script itself, once; anything else goes to the caller.
+    /// The command's outcome, decoded (loop thread only): `-NOSCRIPT`
+    /// sends the script itself, once; anything else goes to the caller.
     func received(_ result: Result<RESPValue, RedisError>) {
-        if case .failure(let error) = result {
+        switch result {
+        case .success(let value):
+            RESPReply.reading(value) { answer(.success($0)) }
+        case .failure(let error):
             if cached, error.code == "NOSCRIPT" {
                 cached = false
                 return send()
             }
             client.noticed(error)
+            answer(.failure(error))
         }
+    }
+
+    /// The command's plain reply, read in place (loop thread only).
+    func received(_ reply: RESPReply) {
+        answer(.success(reply))
+    }
+
+    private func answer(_ result: Result<RESPReply, RedisError>) {
         let completion = self.completion
         self.completion = nil
         completion?(result)

@@ -53,6 +53,31 @@ import Testing
         }
     }
 
+    /// A script's table reply of every plain kind, read in place as the
+    /// lock store reads its scripts' replies, over RESP2 and RESP3 alike.
+    @Test(arguments: [false, true])
+    func aTableReplyIsReadFieldByFieldWhereItArrived(resp3: Bool) async throws {
+        let script = RedisScript("redis.call('SET', KEYS[1], ARGV[1]); return {1, redis.call('GET', KEYS[1]), false, {'a', 7}, 'x', -5}")
+        try await RedisTestHarness.with(configure: { $0.prefersRESP3 = resp3 }) { (redis: RedisTestHarness) async throws in
+            var writer = RESPArgumentWriter(capacity: 64)
+            writer.append(redis.key("table"))
+            writer.append("owner-1")
+            let arguments = writer.finish()
+            struct Fields: Equatable { var count: Int?, kind: Int?, owner: String?, missing: Int?, nested: Int?, a: String?, seven: Int?, x: [UInt8]?, last: Int? }
+            let fields = await withCheckedContinuation { (continuation: CheckedContinuation<Result<Fields, RedisError>, Never>) in
+                redis.client.run(script, keyCount: 1, arguments: arguments, cancellation: CallCancellation()) { result in
+                    continuation.resume(returning: result.map { reply in
+                        var reply = reply
+                        return Fields(count: reply.array(), kind: reply.int(), owner: reply.string(), missing: reply.int(), nested: reply.array(),
+                                      a: reply.string(), seven: reply.int(), x: reply.bytes(), last: reply.int())
+                    })
+                }
+            }
+            #expect(try fields.get() == Fields(count: 6, kind: 1, owner: "owner-1", missing: nil, nested: 2, a: "a", seven: 7,
+                                               x: Array("x".utf8), last: -5))
+        }
+    }
+
     private static func run(
         _ script: RedisScript, key: String, by amount: Int64, on client: RedisClient, cancellation: CallCancellation = CallCancellation()
     ) async -> Result<RESPValue, RedisError> {
@@ -61,7 +86,12 @@ import Testing
         writer.append(amount)
         let arguments = writer.finish()
         return await withCheckedContinuation { continuation in
-            client.run(script, keyCount: 1, arguments: arguments, cancellation: cancellation) { continuation.resume(returning: $0) }
+            client.run(script, keyCount: 1, arguments: arguments, cancellation: cancellation) { result in
+                continuation.resume(returning: result.map { reply in
+                    var reply = reply
+                    return reply.value()
+                })
+            }
         }
     }
 }
