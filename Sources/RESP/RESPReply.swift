@@ -131,7 +131,7 @@ public struct RESPReply {
     }
 
     /// Moves past the element at the cursor.
-    public mutating func skip() {
+    private mutating func skip() {
         let type = frame[index]
         index += 1
         switch type {
