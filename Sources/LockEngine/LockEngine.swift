@@ -114,28 +114,8 @@ public final class LockEngine: Sendable {
         } catch {
             return completion(.failure(error))
         }
-        let attempt = firstAttempt(request)
-        attemptUntilSettled(attempt, attemptsLeft: Self.deliveryAttempts, cancellation: cancellation) { [self] result in
-            if case .failure(.unavailable) = result { giveBackIfUnanswered(attempt.token, of: request) }
-            completion(result.map { granted($0, for: request) })
-        }
-    }
-
-    /// Attempts a request that does not wait until it is granted, held or
-    /// out of attempts (each grant that came too late is given back first).
-    private func attemptUntilSettled(_ attempt: AcquireAttempt, attemptsLeft: Int, cancellation: CallCancellation,
-                                     completion: @escaping StoreCompletion<AcquireGrant>) {
-        guard attemptsLeft > 0 else { return completion(.failure(.unavailable(Self.tooSlowDetail))) }
-        attemptDeliverable(attempt, cancellation: cancellation) { [self] delivery in
-            do throws(LockError) {
-                guard let grant = try Self.settled(try delivery.get()) else {
-                    return attemptUntilSettled(attempt, attemptsLeft: attemptsLeft - 1, cancellation: cancellation, completion: completion)
-                }
-                completion(.success(grant))
-            } catch {
-                completion(.failure(error))
-            }
-        }
+        StoreAttempt(engine: self, attempt: firstAttempt(request), cancellation: cancellation,
+                     answer: .grant(request, attemptsLeft: Self.deliveryAttempts, completion)).start()
     }
 
     /// Whether the store's operations never wait, so that ``acquireAtOnce(_:)``
@@ -489,32 +469,83 @@ public final class LockEngine: Sendable {
     /// clock from before the request left), and a grant whose caller has
     /// gone is released at once.
     nonisolated(nonsending) private func attemptDeliverable(_ attempt: AcquireAttempt) async throws(LockError) -> Delivery {
-        try await awaitingCallback { attemptDeliverable(attempt, cancellation: $0, completion: $1) }
+        try await awaitingCallback { StoreAttempt(engine: self, attempt: attempt, cancellation: $0, answer: .delivery($1)).start() }
     }
 
-    /// ``attemptDeliverable(_:)`` answered through `completion`;
-    /// `cancellation` stands for the caller's task.
-    private func attemptDeliverable(_ attempt: AcquireAttempt, cancellation: CallCancellation, completion: @escaping StoreCompletion<Delivery>) {
-        let started = MonotonicClock.now()
-        store.acquire(attempt, cancellation: cancellation) { [self] outcome in
+    /// One store attempt made safe to hand to a client (see
+    /// ``attemptDeliverable(_:)``), and for an acquire that does not wait,
+    /// its settling too: tried again while its grant comes too late (each
+    /// such grant given back first), up to ``deliveryAttempts`` times. One
+    /// object, whose method the store calls back, where a closure for each
+    /// step (three a no-wait acquire) cost an allocation each.
+    private final class StoreAttempt: Sendable {
+        /// Who is answered, with what.
+        enum Answer: Sendable {
+            /// The attempt's delivery as it is (the waiting path).
+            case delivery(StoreCompletion<Delivery>)
+            /// An acquire that does not wait: its grant, counted.
+            case grant(AcquireRequest, attemptsLeft: Int, @Sendable (Result<AcquireGrant, LockError>) -> Void)
+        }
+
+        private let engine: LockEngine
+        private let attempt: AcquireAttempt
+        /// Stands for the caller's task.
+        private let cancellation: CallCancellation
+        private let answer: Answer
+        /// When the attempt left: its grant is measured against its TTL from here.
+        private let started = MonotonicClock.now()
+
+        init(engine: LockEngine, attempt: AcquireAttempt, cancellation: CallCancellation, answer: Answer) {
+            self.engine = engine
+            self.attempt = attempt
+            self.cancellation = cancellation
+            self.answer = answer
+        }
+
+        func start() {
+            engine.store.acquire(attempt, cancellation: cancellation, completion: received)
+        }
+
+        private func received(_ outcome: Result<AcquireResult, LockError>) {
             let result: AcquireResult
             switch outcome {
             case .success(let value):
                 result = value
             case .failure(let error):
-                guard error == .cancelled || cancellation.isCancelled else { return completion(.failure(error)) }
+                guard error == .cancelled || cancellation.isCancelled else { return finish(.failure(error)) }
                 // The attempt may have been granted before the reply was lost.
-                return releaseQuietly(attempt.name, token: attempt.token) { completion(.failure(.cancelled)) }
+                return engine.releaseQuietly(attempt.name, token: attempt.token) { self.finish(.failure(.cancelled)) }
             }
             if case .granted(_, _, let hint) = result, cancellation.isCancelled {
-                follow(hint, on: attempt.name, isOrdered: false)
-                return releaseQuietly(attempt.name, token: attempt.token) { completion(.failure(.cancelled)) }
+                engine.follow(hint, on: attempt.name, isOrdered: false)
+                return engine.releaseQuietly(attempt.name, token: attempt.token) { self.finish(.failure(.cancelled)) }
             }
-            let delivery = delivery(result, of: attempt, startedAt: started)
+            let delivery = engine.delivery(result, of: attempt, startedAt: started)
             if case .tooLate = delivery, case .granted(_, isRetry: false, _) = result {
-                return releaseQuietly(attempt.name, token: attempt.token) { completion(.success(delivery)) }
+                return engine.releaseQuietly(attempt.name, token: attempt.token) { self.finish(.success(delivery)) }
             }
-            completion(.success(delivery))
+            finish(.success(delivery))
+        }
+
+        private func finish(_ delivery: Result<Delivery, LockError>) {
+            switch answer {
+            case .delivery(let completion):
+                completion(delivery)
+            case .grant(let request, let attemptsLeft, let completion):
+                let result: Result<AcquireGrant, LockError>
+                do throws(LockError) {
+                    guard let grant = try LockEngine.settled(try delivery.get()) else {
+                        guard attemptsLeft > 1 else { throw .unavailable(LockEngine.tooSlowDetail) }
+                        return StoreAttempt(engine: engine, attempt: attempt, cancellation: cancellation,
+                                            answer: .grant(request, attemptsLeft: attemptsLeft - 1, completion)).start()
+                    }
+                    result = .success(engine.granted(grant, for: request))
+                } catch {
+                    if case .unavailable = error { engine.giveBackIfUnanswered(attempt.token, of: request) }
+                    result = .failure(error)
+                }
+                completion(result)
+            }
         }
     }
 

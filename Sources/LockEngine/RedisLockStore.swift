@@ -37,7 +37,7 @@ public final class RedisLockStore: LockStore {
     private let lastWarning = Atomic<UInt64>(0)
     /// Set by a failed script call answered by callback, cleared by a served
     /// one: while set, such calls take their caller's log metadata when they
-    /// start (see ``run(_:_:keyCount:arguments:cancellation:completion:)``).
+    /// start (see ``callStart()``).
     private let callsFailing = Atomic<Bool>(false)
     /// The wake-up subscription failing again and again (a channel the
     /// Redis user may not use, a node down) warns now and then.
@@ -132,7 +132,9 @@ public final class RedisLockStore: LockStore {
         let sent = MonotonicClock.now()
         let (reply, replicated) = try await run(scripts.acquire, "acquire", durability: attempt.durability, keyCount: Self.nameKeyCount,
                                                 arguments: acquireArguments(attempt))
-        let result = try acquireResult(reply, of: attempt, sentAt: sent)
+        let result = try RESPReply.reading(reply) { (reply) throws(LockError) in
+            try acquireResult(&reply, name: attempt.name, token: attempt.token, waiter: attempt.waiter, sentAt: sent)
+        }
         switch result {
         case .granted where !replicated:
             // Unconfirmed: undone, so that a failover cannot leave a
@@ -162,9 +164,16 @@ public final class RedisLockStore: LockStore {
         guard attempt.durability == .primary, shardWakeups == nil || attempt.waiter == nil else {
             return inTask(cancellation, completion) { [self] () async throws(LockError) in try await acquire(attempt) }
         }
-        let sent = MonotonicClock.now()
-        run(scripts.acquire, "acquire", keyCount: Self.nameKeyCount, arguments: acquireArguments(attempt), cancellation: cancellation) { [self] reply in
-            completion(reply.flatMap { reply in Result { () throws(LockError) in try self.acquireResult(reply, of: attempt, sentAt: sent) } })
+        let arguments = acquireArguments(attempt)
+        // One closure from the client's reply to the engine's completion,
+        // holding only what reading the reply needs.
+        let start = callStart()
+        client.run(scripts.acquire, keyCount: Self.nameKeyCount, arguments: arguments, cancellation: cancellation) {
+            [self, name = attempt.name, token = attempt.token, waiter = attempt.waiter] result in
+            completion(finished(result, "acquire", start, cancellation: cancellation).flatMap { reply in
+                var reply = reply
+                return Result { () throws(LockError) in try acquireResult(&reply, name: name, token: token, waiter: waiter, sentAt: start.time) }
+            })
         }
     }
 
@@ -194,34 +203,49 @@ public final class RedisLockStore: LockStore {
     }
 
     /// The acquire script's reply: granted or held (a held lock's waiter
-    /// not queued throws `lockHeld`).
+    /// not queued throws `lockHeld`), its fields read in order.
     @inline(never)
-    private func acquireResult(_ reply: RESPValue, of attempt: AcquireAttempt, sentAt sent: UInt64) throws(LockError) -> AcquireResult {
-        let fields = try Self.fields(reply, count: 2)
-        let nowField = fields[0].int == 1 ? 2 : fields[0].int == 0 ? 1 : fields.count
-        if nowField < fields.count, let now = fields[nowField].int, let source = clockSource(attempt.name) {
-            clockOffset.sample(storeMs: Int64(now), sentAt: sent, source: source)
-        }
-        switch fields[0].int {
+    private func acquireResult(
+        _ reply: inout RESPReply, name: LockName, token: LeaseToken, waiter: WaiterID?, sentAt sent: UInt64
+    ) throws(LockError) -> AcquireResult {
+        guard let count = reply.array(), count >= 2 else { throw Self.malformed }
+        let kind = reply.int()
+        switch kind {
         case 1:
-            let checked = try Self.fields(reply, count: 9)
-            let now = try Self.int(checked[2])
-            let ttl = try Self.int(checked[3])
-            let lease = Lease(name: attempt.name, token: attempt.token, fence: try Self.int(checked[1]), ttlMs: ttl,
-                              expiresAtMs: now + ttl, owner: Self.owner(checked[4]),
-                              mode: try Self.mode(checked[8]), limit: Int(try Self.int(checked[7])))
-            let recheck = try Self.int(checked[6])
-            return .granted(lease, isRetry: checked[5].int == 1, hint: WaitHint(recheckAfterMs: recheck > 0 ? recheck : nil))
+            // 1, fence, now, ttl, owner, is retry, recheck, limit, mode
+            guard count >= 9 else { throw Self.malformed }
+            let fence = try Self.int(reply.int())
+            let now = try Self.int(reply.int())
+            sampleClock(now, of: name, sentAt: sent)
+            let ttl = try Self.int(reply.int())
+            let owner = Self.owner(reply.string())
+            let isRetry = reply.int() == 1
+            let recheck = try Self.int(reply.int())
+            let limit = Int(try Self.int(reply.int()))
+            let mode = try Self.mode(reply.withBytes { $0.count == 1 ? $0[0] : nil } ?? nil)
+            let lease = Lease(name: name, token: token, fence: fence, ttlMs: ttl, expiresAtMs: now + ttl, owner: owner, mode: mode, limit: limit)
+            return .granted(lease, isRetry: isRetry, hint: WaitHint(recheckAfterMs: recheck > 0 ? recheck : nil))
         case 2:
-            throw .limitMismatch(limit: Int(try Self.int(fields[1])))
+            throw .limitMismatch(limit: Int(try Self.int(reply.int())))
         default:
-            let checked = try Self.fields(reply, count: 8)
-            let holders = try Self.holders(checked[5], now: try Self.int(checked[1]))
-            let retryAfterMs = max(0, try Self.int(checked[6]))
-            if checked[3].int == 1 { throw .lockHeld(holders: holders, retryAfterMs: retryAfterMs) }
-            let hint = try hint(recheck: checked[2], wake: checked[4], except: attempt.waiter)
+            // kind, now, recheck, not queued, wake, holders, retry after, …
+            guard count >= 8 else { throw Self.malformed }
+            let now = reply.int()
+            if kind == 0, let now { sampleClock(Int64(now), of: name, sentAt: sent) }
+            let recheck = reply.value()
+            let notQueued = reply.int() == 1
+            let wake = reply.value()
+            let holders = try Self.holders(reply.value(), now: try Self.int(now))
+            let retryAfterMs = max(0, try Self.int(reply.int()))
+            if notQueued { throw .lockHeld(holders: holders, retryAfterMs: retryAfterMs) }
+            let hint = try hint(recheck: recheck, wake: wake, except: waiter)
             return .held(holders: holders, retryAfterMs: retryAfterMs, hint: hint)
         }
+    }
+
+    /// Notes the store's clock, `now` as a reply sent at `sent` read it.
+    private func sampleClock(_ now: Int64, of name: LockName, sentAt sent: UInt64) {
+        if let source = clockSource(name) { clockOffset.sample(storeMs: now, sentAt: sent, source: source) }
     }
 
     nonisolated(nonsending) public func renew(_ name: LockName, token: LeaseToken, ttlMs: Int64?, durability: Durability) async throws(LockError) -> Lease? {
@@ -279,22 +303,26 @@ public final class RedisLockStore: LockStore {
         // Always present, so that later arguments keep their positions.
         call.append(unclaimed ? "1" : "" as StaticString)
         call.append(caller)
-        run(scripts.release, "release", keyCount: Self.nameKeyCount, arguments: call.finish(), cancellation: cancellation) { [self] result in
-            let reply: RESPValue
-            switch result {
+        let arguments = call.finish()
+        let start = callStart()
+        client.run(scripts.release, keyCount: Self.nameKeyCount, arguments: arguments, cancellation: cancellation) { [self] result in
+            var reply: RESPReply
+            switch finished(result, "release", start, cancellation: cancellation) {
             case .success(let value):
                 reply = value
             case .failure(let error):
                 handler?(.resubscribed(name))
                 return completion(.failure(error))
             }
-            guard let fields = reply.array else { return completion(.success(reply.int == 1)) }
-            if let handler, fields.count == 2, let message = fields[1].bytes, var wakeup = wakeup(from: message) {
+            // 1 or 0, or [1 or 0, this instance's wake-up]
+            guard let count = reply.array() else { return completion(.success(reply.int() == 1)) }
+            let released = count > 0 && reply.int() == 1
+            if let handler, count == 2, let message = reply.bytes(), var wakeup = wakeup(from: message) {
                 // Not in the channel's order: its recheck only brings one forward.
                 wakeup.isOrdered = false
                 handler(.wakeup(wakeup))
             }
-            completion(.success(fields.first?.int == 1))
+            completion(.success(released))
         }
     }
 
@@ -339,13 +367,24 @@ public final class RedisLockStore: LockStore {
     }
 
     static func owner(_ value: RESPValue) -> String? {
-        value.string.flatMap { $0.isEmpty ? nil : $0 }
+        owner(value.string)
+    }
+
+    static func owner(_ text: String?) -> String? {
+        text.flatMap { $0.isEmpty ? nil : $0 }
     }
 
     static func mode(_ value: RESPValue) throws(LockError) -> LockMode {
-        switch value.string {
-        case "x": .exclusive
-        case "s": .shared
+        // Its one byte, read without making a `String` of it.
+        guard let bytes = value.bytes, bytes.count == 1 else { throw malformed }
+        return try mode(bytes[0])
+    }
+
+    /// A mode field's one byte (nil when it is not one byte).
+    static func mode(_ byte: UInt8?) throws(LockError) -> LockMode {
+        switch byte {
+        case UInt8(ascii: "x"): return .exclusive
+        case UInt8(ascii: "s"): return .shared
         default: throw malformed
         }
     }
@@ -740,7 +779,11 @@ public final class RedisLockStore: LockStore {
     }
 
     static func int(_ value: RESPValue) throws(LockError) -> Int64 {
-        guard let number = value.int else { throw malformed }
+        try int(value.int)
+    }
+
+    static func int(_ number: Int?) throws(LockError) -> Int64 {
+        guard let number else { throw malformed }
         return Int64(number)
     }
 
@@ -764,30 +807,39 @@ public final class RedisLockStore: LockStore {
         try await measured(operation) { () throws(RedisError) in try await client.run(script, keyCount: keyCount, arguments: arguments) }
     }
 
-    /// ``run(_:_:keyCount:arguments:)`` answered through `completion` when
-    /// the reply is read (see ``RedisClient/run(_:keyCount:arguments:idempotent:cancellation:completion:)``).
-    func run(
-        _ script: RedisScript, _ operation: String, keyCount: Int, arguments: RESPEncodedArguments, cancellation: CallCancellation,
-        completion: @escaping StoreCompletion<RESPValue>
-    ) {
-        let started = MonotonicClock.now()
-        // The reply is read on the loop, outside the caller's task, so a
-        // failure's line would lack what the caller's task locals add (the
-        // request's id). Taking that now costs a dictionary a call: done only
-        // while calls fail; the first failure of a run logs at debug, and so
-        // does one that no request made (the engine giving a lease back).
-        let callerMetadata = callsFailing.load(ordering: .relaxed) ? logger.handler.metadataProvider?.get() ?? [:] : nil
-        client.run(script, keyCount: keyCount, arguments: arguments, cancellation: cancellation) { [self] result in
-            switch result {
-            case .success(let reply):
-                metrics.storeCall(operation, nanoseconds: MonotonicClock.now() - started, failure: nil)
-                if callsFailing.load(ordering: .relaxed) { callsFailing.store(false, ordering: .relaxed) }
-                completion(.success(reply))
-            case .failure(let error):
-                metrics.storeCall(operation, nanoseconds: MonotonicClock.now() - started, failure: error.kind.description)
-                callsFailing.store(true, ordering: .relaxed)
-                completion(.failure(cancellation.isCancelled ? .cancelled : unavailable(error, callerMetadata: callerMetadata ?? [:], warns: callerMetadata?.isEmpty == false)))
-            }
+    /// What a script call answered by callback keeps from its start: when
+    /// it was sent (its duration's start), and its caller's log metadata.
+    /// The reply is read on the loop, outside the caller's task, so a
+    /// failure's line would lack what the caller's task locals add (the
+    /// request's id). Taking that costs a dictionary a call: done only while
+    /// calls fail; the first failure of a run logs at debug, and so does one
+    /// that no request made (the engine giving a lease back).
+    private struct CallStart: Sendable {
+        let time: UInt64
+        let callerMetadata: Logger.Metadata?
+    }
+
+    private func callStart() -> CallStart {
+        CallStart(time: MonotonicClock.now(),
+                  callerMetadata: callsFailing.load(ordering: .relaxed) ? logger.handler.metadataProvider?.get() ?? [:] : nil)
+    }
+
+    /// A script call's outcome, read when the reply is (see
+    /// ``RedisClient/run(_:keyCount:arguments:idempotent:cancellation:completion:)``):
+    /// recorded in the metrics, a failure made the caller's ``LockError``.
+    private func finished<Reply>(
+        _ result: Result<Reply, RedisError>, _ operation: String, _ start: CallStart, cancellation: CallCancellation
+    ) -> Result<Reply, LockError> {
+        switch result {
+        case .success(let reply):
+            metrics.storeCall(operation, nanoseconds: MonotonicClock.now() - start.time, failure: nil)
+            if callsFailing.load(ordering: .relaxed) { callsFailing.store(false, ordering: .relaxed) }
+            return .success(reply)
+        case .failure(let error):
+            metrics.storeCall(operation, nanoseconds: MonotonicClock.now() - start.time, failure: error.kind.description)
+            callsFailing.store(true, ordering: .relaxed)
+            return .failure(cancellation.isCancelled ? .cancelled
+                            : unavailable(error, callerMetadata: start.callerMetadata ?? [:], warns: start.callerMetadata?.isEmpty == false))
         }
     }
 

@@ -28,8 +28,21 @@ final class StoreClockOffset: Sendable {
         var isStale = false
     }
 
-    /// By node (nil: the one server).
-    private let bounds = Mutex<[RedisEndpoint?: Bound]>([:])
+    /// The one server's bound, and in a Cluster each node's. Apart, so that
+    /// a single server's sample (one per acquire) hashes no key.
+    private struct Bounds {
+        var single: Bound?
+        var byNode: [RedisEndpoint: Bound] = [:]
+
+        subscript(source: RedisEndpoint?) -> Bound? {
+            get { if let source { byNode[source] } else { single } }
+            set {
+                if let source { byNode[source] = newValue } else { single = newValue }
+            }
+        }
+    }
+
+    private let bounds = Mutex(Bounds())
 
     /// How much the bound is widened per second of age, in ms: 1 ‰, far
     /// more than two clocks kept by NTP drift apart.
@@ -50,7 +63,8 @@ final class StoreClockOffset: Sendable {
     /// none every grant would count as too old to deliver.)
     func reset() {
         bounds.withLock { bounds in
-            for source in bounds.keys { bounds[source]?.isStale = true }
+            bounds.single?.isStale = true
+            for source in bounds.byNode.keys { bounds.byNode[source]?.isStale = true }
         }
     }
 

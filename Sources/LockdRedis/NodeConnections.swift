@@ -1,4 +1,5 @@
 import LockdTransport
+import RESP
 
 /// One node's connections on one event loop.
 final class NodeConnections: @unchecked Sendable {
@@ -67,6 +68,21 @@ extension RedisConnection.Waiter {
         switch self {
         case .continuation(let continuation): continuation.resume(returning: result)
         case .callback(let body): body(result)
+        case .script(let call): call.received(result)
         }
+    }
+
+    /// Whether this waiter reads a plain reply where it arrived (``resume(inPlace:)``).
+    var readsInPlace: Bool {
+        if case .script = self { true } else { false }
+    }
+
+    /// Hands a plain frame (see ``RESPDecoder/plainFrameLength(_:)``), to
+    /// be read before this returns, to a waiter that ``readsInPlace``
+    /// (loop thread only); any other gets it decoded.
+    func resume(inPlace frame: UnsafeRawBufferPointer) {
+        var reply = RESPReply(unsafeFrame: frame)
+        guard case .script(let call) = self else { return resume(.success(reply.value())) }
+        call.received(reply)
     }
 }

@@ -12,17 +12,22 @@ extension RedisClient {
     /// made. In a cluster (redirections and retries wait) the call runs in a
     /// task of its own and `completion` runs there.
     ///
+    /// The reply is read during `completion` (``RESPReply``), where it
+    /// arrived when it can be: a script's usual reply, an array of
+    /// integers and strings, is then never decoded into a ``RESPValue``.
+    ///
     /// `cancellation` stands for the caller's task: cancelled before the
     /// call is written, the call is never sent; after, its reply is read
     /// and dropped. Either way `completion` gets `cancelled`.
     public func run(
         _ script: RedisScript, keyCount: Int, arguments: RESPEncodedArguments, idempotent: Bool = false,
-        cancellation: CallCancellation, completion: @escaping @Sendable (Result<RESPValue, RedisError>) -> Void
+        cancellation: CallCancellation, completion: @escaping @Sendable (Result<RESPReply, RedisError>) -> Void
     ) {
         guard !isCluster else {
             let task = Task {
                 do throws(RedisError) {
-                    completion(.success(try await run(script, keyCount: keyCount, arguments: arguments, idempotent: idempotent)))
+                    let value = try await run(script, keyCount: keyCount, arguments: arguments, idempotent: idempotent)
+                    RESPReply.reading(value) { completion(.success($0)) }
                 } catch {
                     completion(.failure(error))
                 }
@@ -30,44 +35,14 @@ extension RedisClient {
             cancellation.onCancel { task.cancel() }
             return
         }
-        send(script.call(keyCount: keyCount, arguments: arguments, cached: true).arguments, cancellation: cancellation) { [self] result in
-            guard case .failure(let error) = result, error.code == "NOSCRIPT" else { return completion(result) }
-            send(script.call(keyCount: keyCount, arguments: arguments, cached: false).arguments, cancellation: cancellation, completion: completion)
-        }
-    }
-
-    /// One command to the single server's master, answered through
-    /// `completion` on its connection's loop (see ``roundTrip(on:_:)``, its
-    /// awaiting form).
-    private func send(
-        _ arguments: [RESPBulk], cancellation: CallCancellation, completion: @escaping @Sendable (Result<RESPValue, RedisError>) -> Void
-    ) {
         if cancellation.isCancelled { return completion(.failure(RedisError(.cancelled, message: "the caller was cancelled"))) }
         let router = router()
-        let id = router.nextID.wrappingAdd(1, ordering: .relaxed).newValue
-        // Always later, on the loop: a cancel from the loop itself (the
-        // caller's connection closing) must not answer the caller inside
-        // its own cancellation.
-        cancellation.onCancel { router.loop.execute { router.cancel(id: id) } }
-        let done: @Sendable (Result<RESPValue, RedisError>) -> Void = { [self] result in
-            if case .failure(let error) = result { noticed(error) }
-            completion(result)
-        }
+        let call = RedisScriptCall(client: self, router: router, script: script, keyCount: keyCount, arguments: arguments, completion: completion)
+        cancellation.onCancel(call)
         if router.loop.inEventLoop {
-            Self.submit(arguments, id: id, completion: done, on: router)
+            call.send()
         } else {
-            router.loop.execute { Self.submit(arguments, id: id, completion: done, on: router) }
-        }
-    }
-
-    private static func submit(
-        _ arguments: [RESPBulk], id: UInt64, completion: @escaping @Sendable (Result<RESPValue, RedisError>) -> Void, on router: LoopRouter
-    ) {
-        let waiter = RedisConnection.Waiter.callback(completion)
-        if let connection = router.singleConnection() {
-            connection.send(arguments, id: id, waiter: waiter)
-        } else {
-            waiter.resume(.failure(router.noSingleMaster()))
+            router.loop.execute { call.send() }
         }
     }
 }

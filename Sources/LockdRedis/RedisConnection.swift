@@ -25,6 +25,8 @@ final class RedisConnection: StreamSocketDelegate, @unchecked Sendable {
         case continuation(Continuation)
         /// Internal work (resubscribing, unsubscribing) run on the loop.
         case callback((Result<RESPValue, RedisError>) -> Void)
+        /// A script call answered by callback, which may send itself again.
+        case script(RedisScriptCall)
     }
 
     typealias Machine = RedisConnectionStateMachine<Waiter>
@@ -118,6 +120,13 @@ final class RedisConnection: StreamSocketDelegate, @unchecked Sendable {
         if writeNow { flush() }
     }
 
+    /// Sends a script call (`head` is `EVALSHA sha` or `EVAL source`);
+    /// `waiter` is resumed on this loop.
+    func sendScript(head: RESPEncodedArguments, keyCount: Int, arguments: RESPEncodedArguments, id: UInt64, waiter: Waiter) {
+        let state = io
+        perform(state.machine.sendScript(head: head, keyCount: keyCount, arguments: arguments, id: id, waiter: waiter, now: MonotonicClock.now()))
+    }
+
     /// Sends `commands` back to back; `waiter` gets one `.array` of their replies.
     func sendPipeline(_ commands: [[RESPBulk]], id: UInt64, waiter: Waiter) {
         let state = io
@@ -180,12 +189,12 @@ final class RedisConnection: StreamSocketDelegate, @unchecked Sendable {
         case .succeed(let waiter, let value):
             // A command left the queue: no deadline is nearer than the one
             // armed, so the timer needs no look (see `armTimer`).
-            resume(waiter, .success(value))
+            waiter.resume(.success(value))
             return
         case .fail(let waiter, let error):
-            resume(waiter, .failure(error))
+            waiter.resume(.failure(error))
         case .failAll(let failures):
-            for (waiter, error) in failures { resume(waiter, .failure(error)) }
+            for (waiter, error) in failures { waiter.resume(.failure(error)) }
         case .deliver(let message, let kind):
             state.onMessage?(message, kind)
         case .serverUnsubscribed(let channel):
@@ -213,7 +222,7 @@ final class RedisConnection: StreamSocketDelegate, @unchecked Sendable {
             }
             closeSocket()
             report(reason, next: next)
-            for (waiter, error) in failing { resume(waiter, .failure(error)) }
+            for (waiter, error) in failing { waiter.resume(.failure(error)) }
             if next != .stop, reason.kind != .cancelled { state.onLost?() }
             switch next {
             case .reconnectNow:
@@ -232,13 +241,6 @@ final class RedisConnection: StreamSocketDelegate, @unchecked Sendable {
             }
         }
         armTimer()
-    }
-
-    private func resume(_ waiter: Waiter, _ result: Result<RESPValue, RedisError>) {
-        switch waiter {
-        case .continuation(let continuation): continuation.resume(returning: result)
-        case .callback(let body): body(result)
-        }
     }
 
     /// Logs why the connection closed. A refusal that a setting must mend
@@ -336,6 +338,15 @@ final class RedisConnection: StreamSocketDelegate, @unchecked Sendable {
         let decoder = self.decoder
         var offset = 0
         while state.stream === stream {
+            // A script call's plain reply is checked but not decoded: its
+            // caller reads the fields it wants where they lie (`RESPReply`).
+            if state.machine.nextReplyReadInPlace(by: \.readsInPlace),
+               let length = decoder.plainFrameLength(UnsafeRawBufferPointer(rebasing: input[offset...])) {
+                let frame = UnsafeRawBufferPointer(rebasing: input[offset..<(offset + length)])
+                offset += length
+                state.machine.receivedInPlace()?.resume(inPlace: frame)
+                continue
+            }
             let decoded: (value: RESPValue, consumed: Int)?
             do {
                 decoded = try decoder.decode(UnsafeRawBufferPointer(rebasing: input[offset...]))

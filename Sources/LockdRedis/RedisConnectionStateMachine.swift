@@ -105,6 +105,9 @@ struct RedisConnectionStateMachine<Waiter> {
         case command([RESPBulk], replies: Int)
         /// Commands written back to back, whose replies are gathered.
         case pipeline([[RESPBulk]])
+        /// A script call: `head` (`EVALSHA sha`), the key count, then the
+        /// keys and arguments, all but the count written beforehand.
+        case script(head: RESPEncodedArguments, keyCount: Int, arguments: RESPEncodedArguments)
     }
 
     private struct Held {
@@ -238,6 +241,11 @@ struct RedisConnectionStateMachine<Waiter> {
     /// Submits a command expecting `replies` frames (1, or one per name for (un)subscribe).
     mutating func send(_ arguments: [RESPBulk], replies: Int = 1, id: UInt64, waiter: Waiter, now: UInt64) -> Action {
         submit(.command(arguments, replies: replies), id: id, waiter: waiter, now: now)
+    }
+
+    /// Submits a script call (see ``RESPEncoder/encodeCommand(_:_:_:into:)``).
+    mutating func sendScript(head: RESPEncodedArguments, keyCount: Int, arguments: RESPEncodedArguments, id: UInt64, waiter: Waiter, now: UInt64) -> Action {
+        submit(.script(head: head, keyCount: keyCount, arguments: arguments), id: id, waiter: waiter, now: now)
     }
 
     /// Submits `commands` to be written back to back. The waiter gets one
@@ -401,6 +409,24 @@ struct RedisConnectionStateMachine<Waiter> {
         return .succeed(waiter, value)
     }
 
+    /// Whether the next frame may go to the head command's waiter to be
+    /// read in place (``receivedInPlace()``): while ready and not
+    /// subscribed, when the head is one command awaiting one reply (not a
+    /// pipeline) whose waiter `reads` such a frame, or whose caller gave up.
+    mutating func nextReplyReadInPlace(by reads: (Waiter) -> Bool) -> Bool {
+        guard state == .ready, !settings.isSubscriber else { return false }
+        return pending.withFirst { !$0.isPipeline && $0.replies == 1 && ($0.waiter.map(reads) ?? true) } ?? false
+    }
+
+    /// A frame that ``nextReplyReadInPlace(by:)`` let through arrived, not
+    /// an error reply nor a push (its reader checks): what ``received(_:now:)``
+    /// would do, without the value. Returns the waiter that reads the
+    /// frame, or nil when its caller gave up (the frame is dropped).
+    mutating func receivedInPlace() -> Waiter? {
+        answeredSinceTick = true
+        return pending.popFirst()?.waiter
+    }
+
     // MARK: Internals
 
     mutating func encode(_ arguments: [RESPBulk]) {
@@ -415,6 +441,11 @@ struct RedisConnectionStateMachine<Waiter> {
             let start = UInt64(outbound.count - outboundStart) + writtenTotal
             encode(arguments)
             pending.append(Pending(id: id, waiter: waiter, deadline: deadline, start: start, end: enqueuedTotal, last: enqueuedTotal, replies: replies))
+        case .script(let head, let keyCount, let arguments):
+            let start = UInt64(outbound.count - outboundStart) + writtenTotal
+            RESPEncoder.encodeCommand(head, Int64(keyCount), arguments, into: &outbound)
+            enqueuedTotal = UInt64(outbound.count - outboundStart) + writtenTotal
+            pending.append(Pending(id: id, waiter: waiter, deadline: deadline, start: start, end: enqueuedTotal, last: enqueuedTotal, replies: 1))
         case .pipeline(let commands):
             let start = UInt64(outbound.count - outboundStart) + writtenTotal
             var firstEnd: UInt64?

@@ -19,11 +19,24 @@ public struct RedisScript: Sendable, Hashable {
     public let source: String
     /// The SHA-1 of the source as 40 lowercase hex digits, as `EVALSHA` expects.
     public let sha1: String
+    /// `EVALSHA sha1` and `EVAL source` as written on the wire, made once: a
+    /// call by callback writes them with its arguments, without building a
+    /// command array (and freeing it) per call.
+    let cachedHead, uncachedHead: RESPEncodedArguments
 
     /// Creates a script and computes its SHA-1.
     public init(_ source: String) {
         self.source = source
-        self.sha1 = SHA1.hexDigest(source.utf8)
+        let sha1 = SHA1.hexDigest(source.utf8)
+        self.sha1 = sha1
+        func head(_ command: StaticString, _ text: String) -> RESPEncodedArguments {
+            var writer = RESPArgumentWriter(capacity: command.utf8CodeUnitCount + text.utf8.count + 2 * RESPArgumentWriter.overhead)
+            writer.append(command)
+            writer.append(text)
+            return writer.finish()
+        }
+        self.cachedHead = head("EVALSHA", sha1)
+        self.uncachedHead = head("EVAL", source)
     }
 }
 

@@ -17,10 +17,11 @@ public final class CallCancellation: Sendable {
     private let state = Mutex(State())
 
     /// A hook in a struct: a bare closure in a generic `Mutex` is
-    /// reabstracted on every access.
+    /// reabstracted on every access. At most one of `hook` and `target` is set.
     private struct State {
         var isCancelled = false
         var hook: (@Sendable () -> Void)?
+        var target: (any CallCancellationTarget)?
     }
 
     /// Creates one not cancelled.
@@ -31,22 +32,54 @@ public final class CallCancellation: Sendable {
 
     /// Cancels, running the hook installed last (once); later calls do nothing.
     public func cancel() {
-        let hook = state.withLock { state -> (@Sendable () -> Void)? in
-            guard !state.isCancelled else { return nil }
+        let (hook, target) = state.withLock { state -> ((@Sendable () -> Void)?, (any CallCancellationTarget)?) in
+            guard !state.isCancelled else { return (nil, nil) }
             state.isCancelled = true
-            defer { state.hook = nil }
-            return state.hook
+            defer {
+                state.hook = nil
+                state.target = nil
+            }
+            return (state.hook, state.target)
         }
         hook?()
+        target?.callCancelled()
     }
 
     /// Makes `hook` what cancelling does, in place of any earlier hook (the
     /// step it abandoned is over); runs it at once when already cancelled.
     public func onCancel(_ hook: @escaping @Sendable () -> Void) {
         let cancelled = state.withLock { state -> Bool in
-            if !state.isCancelled { state.hook = hook }
+            if !state.isCancelled {
+                state.hook = hook
+                state.target = nil
+            }
             return state.isCancelled
         }
         if cancelled { hook() }
     }
+
+    /// ``onCancel(_:)`` for a step that is an object already: cancelling
+    /// calls its ``CallCancellationTarget/callCancelled()``, with no closure
+    /// made per step. The cancellation holds `target` until a later hook
+    /// replaces it: a target must not keep what holds the cancellation
+    /// alive once its step is over, or neither is ever freed.
+    public func onCancel(_ target: any CallCancellationTarget) {
+        let cancelled = state.withLock { state -> Bool in
+            if !state.isCancelled {
+                state.hook = nil
+                state.target = target
+            }
+            return state.isCancelled
+        }
+        if cancelled { target.callCancelled() }
+    }
+}
+
+/// A step of a ``CallCancellation``'s work that abandons itself when the
+/// call is cancelled (see ``CallCancellation/onCancel(_:)-(CallCancellationTarget)``).
+public protocol CallCancellationTarget: AnyObject, Sendable {
+    /// The call was cancelled: abandon the step. Runs on the thread that
+    /// cancelled, or at once on the one installing the target when the call
+    /// was cancelled already.
+    func callCancelled()
 }

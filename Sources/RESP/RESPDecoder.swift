@@ -31,6 +31,18 @@ public struct RESPDecoder: Sendable {
         return (value, reader.index)
     }
 
+    /// The length of the frame at the start of `bytes` when it is plain —
+    /// integers, simple and bulk strings, nulls, and arrays of them (a
+    /// script's usual reply) — complete and within the limits, checked as
+    /// ``decode(_:)-(UnsafeRawBufferPointer)`` checks it but not decoded
+    /// (read it with ``RESPReply``). Nil for anything else (an error reply,
+    /// another type, a frame not all here, a malformed one), which
+    /// `decode` then reads, waits for or rejects.
+    public func plainFrameLength(_ bytes: UnsafeRawBufferPointer) -> Int? {
+        var reader = RESPReader(bytes: bytes, limits: limits)
+        return reader.skipPlain(depth: 0) ? reader.index : nil
+    }
+
     /// Decodes the frame at the start of `bytes`; see ``decode(_:)-(UnsafeRawBufferPointer)``.
     public func decode(_ bytes: [UInt8]) throws(RESPProtocolError) -> (value: RESPValue, consumed: Int)? {
         let result = bytes.withUnsafeBytes { buffer in
@@ -118,6 +130,56 @@ struct RESPReader {
         }
     }
 
+    /// Moves past a plain frame (see ``RESPDecoder/plainFrameLength(_:)``);
+    /// false for anything else. Accepts only what ``value(depth:)`` accepts.
+    mutating func skipPlain(depth: Int) -> Bool {
+        guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), index < bytes.count else { return false }
+        let type = base[index]
+        index += 1
+        switch type {
+        case UInt8(ascii: ":"):
+            guard let (_, next) = shortDecimal() else { return false }
+            index = next
+            return true
+        case UInt8(ascii: "$"), UInt8(ascii: "*"):
+            guard index < bytes.count else { return false }
+            if base[index] == UInt8(ascii: "-") {
+                // Null: `-1` exactly.
+                guard bytes.count - index >= 4, base[index + 1] == UInt8(ascii: "1"), base[index + 2] == Self.cr,
+                      base[index + 3] == Self.lf else { return false }
+                index += 4
+                return true
+            }
+            // Digits only, as `length` reads them.
+            guard base[index] &- UInt8(ascii: "0") < 10, let (count, next) = shortDecimal() else { return false }
+            index = next
+            if type == UInt8(ascii: "$") {
+                guard count <= limits.maxBulkLength, bytes.count - index >= Int(count) + 2,
+                      base[index + Int(count)] == Self.cr, base[index + Int(count) + 1] == Self.lf else { return false }
+                index += Int(count) + 2
+                return true
+            }
+            guard count <= limits.maxAggregateCount, depth < limits.maxDepth else { return false }
+            for _ in 0..<count {
+                guard skipPlain(depth: depth + 1) else { return false }
+            }
+            return true
+        case UInt8(ascii: "+"):
+            var cursor = index
+            while cursor < bytes.count, base[cursor] != Self.cr, base[cursor] != Self.lf { cursor += 1 }
+            guard cursor - index <= limits.maxLineLength, cursor + 1 < bytes.count, base[cursor] == Self.cr,
+                  base[cursor + 1] == Self.lf else { return false }
+            index = cursor + 2
+            return true
+        case UInt8(ascii: "_"):
+            guard bytes.count - index >= 2, base[index] == Self.cr, base[index + 1] == Self.lf else { return false }
+            index += 2
+            return true
+        default:
+            return false
+        }
+    }
+
     // MARK: Aggregates
 
     private mutating func elements(_ count: Int, depth: Int) throws(RESPProtocolError) -> [RESPValue]? {
@@ -202,21 +264,24 @@ struct RESPReader {
     /// reads again and accepts, waits for or rejects. Integers and lengths
     /// fill a script's reply; this spares each a second pass and its checks.
     private func shortDecimal() -> (Int64, Int)? {
+        guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), index < bytes.count else { return nil }
         var cursor = index
-        guard cursor < bytes.count else { return nil }
-        let sign = bytes[cursor]
+        let sign = base[cursor]
         let negative = sign == UInt8(ascii: "-")
         if negative || sign == UInt8(ascii: "+") { cursor += 1 }
         let first = cursor
+        // At most 18 digits, which cannot overflow: the loop checks no
+        // bounds or overflow per digit (most of its cost, checked).
+        let end = min(bytes.count, first + 18)
         var magnitude: Int64 = 0
-        while cursor < bytes.count, cursor - first < 18 {
-            let digit = bytes[cursor] &- UInt8(ascii: "0")
+        while cursor < end {
+            let digit = base[cursor] &- UInt8(ascii: "0")
             guard digit < 10 else { break }
-            magnitude = magnitude * 10 + Int64(digit)
-            cursor += 1
+            magnitude = magnitude &* 10 &+ Int64(digit)
+            cursor &+= 1
         }
         guard cursor > first, cursor - index <= limits.maxLineLength, cursor + 1 < bytes.count,
-              bytes[cursor] == Self.cr, bytes[cursor + 1] == Self.lf else { return nil }
+              base[cursor] == Self.cr, base[cursor + 1] == Self.lf else { return nil }
         return (negative ? -magnitude : magnitude, cursor + 2)
     }
 

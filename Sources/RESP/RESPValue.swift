@@ -63,29 +63,35 @@ extension RESPValue {
 
     /// Text of a simple, bulk or verbatim string or a big number (bytes read as UTF-8).
     public var string: String? {
+        // The common case read in place: `withoutAttributes` copies the value.
+        if case .bulkString(let bytes) = self { return String(decoding: bytes, as: UTF8.self) }
         switch withoutAttributes {
-        case .simpleString(let text), .bigNumber(let text): text
-        case .bulkString(let bytes), .verbatimString(_, let bytes): String(decoding: bytes, as: UTF8.self)
-        default: nil
+        case .simpleString(let text), .bigNumber(let text): return text
+        case .bulkString(let bytes), .verbatimString(_, let bytes): return String(decoding: bytes, as: UTF8.self)
+        default: return nil
         }
     }
 
     /// Raw bytes of a bulk, simple or verbatim string.
     public var bytes: [UInt8]? {
+        // The common case read in place: `withoutAttributes` copies the value.
+        if case .bulkString(let bytes) = self { return bytes }
         switch withoutAttributes {
-        case .bulkString(let bytes), .verbatimString(_, let bytes): bytes
-        case .simpleString(let text): Array(text.utf8)
-        default: nil
+        case .bulkString(let bytes), .verbatimString(_, let bytes): return bytes
+        case .simpleString(let text): return Array(text.utf8)
+        default: return nil
         }
     }
 
     /// An integer reply, or a string reply holding a decimal integer
     /// (Redis answers `GET` of a counter with a bulk string).
     public var int: Int? {
+        // The common case read in place: `withoutAttributes` copies the value.
+        if case .integer(let value) = self { return Int(exactly: value) }
         switch withoutAttributes {
-        case .integer(let value): Int(exactly: value)
-        case .simpleString, .bulkString: string.flatMap { Int($0) }
-        default: nil
+        case .integer(let value): return Int(exactly: value)
+        case .simpleString, .bulkString: return string.flatMap { Int($0) }
+        default: return nil
         }
     }
 
@@ -110,10 +116,12 @@ extension RESPValue {
 
     /// The elements of an array, set or push frame; a map as alternating keys and values.
     public var array: [RESPValue]? {
+        // The common case read in place: `withoutAttributes` copies the value.
+        if case .array(let values) = self { return values }
         switch withoutAttributes {
-        case .array(let values), .set(let values), .push(let values): values
-        case .map(let pairs): pairs.flatMap { [$0.key, $0.value] }
-        default: nil
+        case .array(let values), .set(let values), .push(let values): return values
+        case .map(let pairs): return pairs.flatMap { [$0.key, $0.value] }
+        default: return nil
         }
     }
 

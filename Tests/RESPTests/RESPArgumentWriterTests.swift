@@ -22,6 +22,19 @@ import Testing
         #expect(viaRun == plain)
     }
 
+    @Test func integersAndLengthsReadBackAsTheirDecimalText() throws {
+        let values: [Int64] = Array(-120...120) + [999, 1_000, 65_535, 1_000_000_007, .max, .min]
+        var writer = RESPArgumentWriter(capacity: 16)
+        for value in values { writer.append(value) }
+        // Text of every length from 0 to 120: each length's own digits.
+        let texts = (0...120).map { String(repeating: "t", count: $0) }
+        for text in texts { writer.append(text) }
+        var buffer: [UInt8] = []
+        RESPEncoder.encodeCommand([.encoded(writer.finish())], into: &buffer)
+        let decoded = try #require(try RESPDecoder().decode(buffer))
+        #expect(decoded.value.array?.compactMap(\.string) == values.map { String($0) } + texts)
+    }
+
     @Test func aWriterGrowsPastTheCapacityItWasGiven() throws {
         var writer = RESPArgumentWriter(capacity: 4)
         let long = String(repeating: "k", count: 1_000)

@@ -15,6 +15,24 @@ import Testing
         #expect(buffer == Array("*1\r\n$4\r\nPING\r\n*4\r\n$7\r\nzürich\r\n$0\r\n\r\n$19\r\n9223372036854775807\r\n$0\r\n\r\n".utf8))
     }
 
+    @Test func aScriptCallWrittenFromItsPartsIsTheSameCommandAsFromAnArray() {
+        for keyCount: Int64 in [0, 7, 12] {
+            var head = RESPArgumentWriter(capacity: 8)
+            head.append("EVALSHA" as StaticString)
+            head.append("0123456789abcdef0123456789abcdef01234567")
+            var tail = RESPArgumentWriter(capacity: 8)
+            tail.append("lockd:{zürich}:lease")
+            tail.append(-30_000)
+            tail.append("")
+            var fromParts: [UInt8] = Array("+queued\r\n".utf8)
+            var fromArray = fromParts
+            RESPEncoder.encodeCommand(head.finish(), keyCount, tail.finish(), into: &fromParts)
+            RESPEncoder.encodeCommand(["EVALSHA", "0123456789abcdef0123456789abcdef01234567", .integer(keyCount),
+                                       "lockd:{zürich}:lease", .integer(-30_000), ""], into: &fromArray)
+            #expect(fromParts == fromArray)
+        }
+    }
+
     @Test func aCommandDecodesBackToItsArguments() throws {
         var buffer: [UInt8] = []
         RESPEncoder.encodeCommand(["EVALSHA", "abc", 0, .integer(Int64.min)], into: &buffer)

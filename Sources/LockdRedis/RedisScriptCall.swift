@@ -1,0 +1,86 @@
+import LockdTransport
+import RESP
+
+/// One script call answered by callback, with a single server or Sentinel
+/// (see ``RedisClient/run(_:keyCount:arguments:idempotent:cancellation:completion:)``):
+/// the reply's waiter, what the caller's cancellation abandons, and what
+/// sends the script again by `EVAL` after `-NOSCRIPT`, in one object — one
+/// allocation a call where a closure per step (three) and a command array
+/// cost four.
+///
+/// `@unchecked Sendable`, safe: every stored property is an immutable
+/// Sendable value except `cached` and `completion`, which only ``send()``
+/// and ``received(_:)`` touch, and both run on `router.loop`'s thread only.
+/// ``callCancelled()`` (any thread) reads only `router` and `id`.
+final class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
+    private let client: RedisClient
+    private let router: LoopRouter
+    private let script: RedisScript
+    private let keyCount: Int
+    private let arguments: RESPEncodedArguments
+    /// The command's id: the same for the `EVAL` sent after `-NOSCRIPT`,
+    /// whose entry is the only one with it by then, so a cancel finds it.
+    private let id: UInt64
+    /// Dropped once called: the caller's cancellation keeps this object
+    /// (its target) until the caller's next step, and the completion may
+    /// hold the cancellation — kept, the two would keep each other alive.
+    private var completion: (@Sendable (Result<RESPReply, RedisError>) -> Void)?
+    /// Whether `EVALSHA` is still to be tried (loop thread only).
+    private var cached = true
+
+    init(
+        client: RedisClient, router: LoopRouter, script: RedisScript, keyCount: Int, arguments: RESPEncodedArguments,
+        completion: @escaping @Sendable (Result<RESPReply, RedisError>) -> Void
+    ) {
+        self.client = client
+        self.router = router
+        self.script = script
+        self.keyCount = keyCount
+        self.arguments = arguments
+        self.id = router.nextID.wrappingAdd(1, ordering: .relaxed).newValue
+        self.completion = completion
+    }
+
+    /// Hands the command to the master's connection (loop thread only).
+    func send() {
+        guard let connection = router.singleConnection() else { return received(.failure(router.noSingleMaster())) }
+        connection.sendScript(head: cached ? script.cachedHead : script.uncachedHead, keyCount: keyCount, arguments: arguments,
+                              id: id, waiter: .script(self))
+    }
+
+    /// The command's outcome, decoded (loop thread only): `-NOSCRIPT`
+    /// sends the script itself, once; anything else goes to the caller.
+    func received(_ result: Result<RESPValue, RedisError>) {
+        switch result {
+        case .success(let value):
+            RESPReply.reading(value) { answer(.success($0)) }
+        case .failure(let error):
+            if cached, error.code == "NOSCRIPT" {
+                cached = false
+                return send()
+            }
+            client.noticed(error)
+            answer(.failure(error))
+        }
+    }
+
+    /// The command's plain reply, read in place (loop thread only).
+    func received(_ reply: RESPReply) {
+        answer(.success(reply))
+    }
+
+    private func answer(_ result: Result<RESPReply, RedisError>) {
+        let completion = self.completion
+        self.completion = nil
+        completion?(result)
+    }
+
+    /// Always later, on the loop: a cancel from the loop itself (the
+    /// caller's connection closing) must not answer the caller inside its
+    /// own cancellation. The command is dropped if none of it was written,
+    /// else its reply is read and dropped; either way the caller gets
+    /// `cancelled` (see ``RedisConnectionStateMachine/cancel(id:now:)``).
+    func callCancelled() {
+        router.loop.execute { [router, id] in router.cancel(id: id) }
+    }
+}

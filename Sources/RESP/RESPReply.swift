@@ -1,0 +1,182 @@
+/// A reply read where it arrived: a cursor over one complete frame's bytes
+/// that reads the fields its caller expects (an array's count, integers,
+/// strings) without building a ``RESPValue``, whose every array and bulk
+/// string costs an allocation.
+///
+/// Each read takes the element at the cursor by the rules of the
+/// ``RESPValue`` accessor of the same name, attributes looked through, and
+/// moves past that element whatever it is — except ``array()``, which
+/// enters an aggregate and moves nowhere for anything else.
+///
+/// The bytes are borrowed: a reply is valid only during the call that
+/// hands it over. Keep what is read from it, never the reply.
+///
+/// ```swift
+/// let count = reply.array()      // *2 → 2, now at its first element
+/// let code = reply.int()         // :1 → 1
+/// let text = reply.string()      // $2 ok → "ok"
+/// ```
+public struct RESPReply {
+    private let frame: UnsafeRawBufferPointer
+    private var index = 0
+
+    /// The frame was checked against its reader's limits when it arrived.
+    private static let unbounded = RESPLimits(maxDepth: .max, maxBulkLength: .max / 4, maxAggregateCount: .max / 4, maxLineLength: .max / 4)
+
+    /// A reply over `frame`, one complete, well-formed RESP frame (as
+    /// ``RESPDecoder`` frames them); read only while `frame` lives.
+    public init(unsafeFrame frame: UnsafeRawBufferPointer) {
+        self.frame = frame
+    }
+
+    /// Calls `body` with a reply over `value` written out as RESP (for a
+    /// reply that arrived decoded).
+    public static func reading<Result, Failure: Error>(
+        _ value: RESPValue, _ body: (inout RESPReply) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        var frame: [UInt8] = []
+        RESPEncoder.encode(value, into: &frame)
+        let result = frame.withUnsafeBytes { frame in
+            var reply = RESPReply(unsafeFrame: frame)
+            return Swift.Result { () throws(Failure) in try body(&reply) }
+        }
+        return try result.get()
+    }
+
+    /// The element at the cursor decoded as a value (for a field read
+    /// whole, off the hot path); the cursor moves past it.
+    public mutating func value() -> RESPValue {
+        let start = index
+        skip()
+        // Well-formed (and within its reader's limits) by this type's
+        // contract: it decodes.
+        let decoded = try? RESPDecoder(limits: Self.unbounded).decode(UnsafeRawBufferPointer(rebasing: frame[start..<index]))
+        return decoded?.value ?? .null
+    }
+
+    /// Like ``RESPValue/array``: the element count of an array, set or
+    /// push (a map's keys and values, alternating), after which the cursor
+    /// is at its first element; nil for anything else, the cursor left where it was.
+    public mutating func array() -> Int? {
+        let start = index
+        skipAttributes()
+        let type = frame[index]
+        switch type {
+        case UInt8(ascii: "*"), UInt8(ascii: "~"), UInt8(ascii: ">"), UInt8(ascii: "%"):
+            index += 1
+            let count = decimalLine()
+            guard count >= 0 else { break }
+            return Int(type == UInt8(ascii: "%") ? 2 * count : count)
+        default:
+            break
+        }
+        index = start
+        return nil
+    }
+
+    /// Like ``RESPValue/int``: an integer, or a simple or bulk string
+    /// holding a decimal integer.
+    public mutating func int() -> Int? {
+        skipAttributes()
+        switch frame[index] {
+        case UInt8(ascii: ":"):
+            index += 1
+            return Int(exactly: decimalLine())
+        case UInt8(ascii: "+"), UInt8(ascii: "$"):
+            return string().flatMap { Int($0) }
+        default:
+            skip()
+            return nil
+        }
+    }
+
+    /// Like ``RESPValue/string``: the text of a simple, bulk or verbatim
+    /// string or a big number.
+    public mutating func string() -> String? {
+        withBytes(bigNumbers: true) { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Like ``RESPValue/bytes``: the bytes of a bulk, simple or verbatim string.
+    public mutating func bytes() -> [UInt8]? {
+        withBytes(bigNumbers: false) { Array($0) }
+    }
+
+    /// ``bytes()`` lent to `body` where they lie, not copied.
+    public mutating func withBytes<Value>(_ body: (UnsafeRawBufferPointer) -> Value) -> Value? {
+        withBytes(bigNumbers: false, body)
+    }
+
+    /// Calls `body` with the bytes of a bulk, simple or verbatim string
+    /// (a big number's digits too, when `bigNumbers`), read in place.
+    private mutating func withBytes<Value>(bigNumbers: Bool, _ body: (UnsafeRawBufferPointer) -> Value) -> Value? {
+        skipAttributes()
+        let type = frame[index]
+        switch type {
+        case UInt8(ascii: "+"), UInt8(ascii: "("):
+            guard type == UInt8(ascii: "+") || bigNumbers else { break }
+            index += 1
+            return body(UnsafeRawBufferPointer(rebasing: frame[line()]))
+        case UInt8(ascii: "$"), UInt8(ascii: "="):
+            index += 1
+            let length = decimalLine()
+            guard length >= 0 else { return nil }
+            let start = index + (type == UInt8(ascii: "=") ? 4 : 0)
+            index += Int(length) + 2
+            return body(UnsafeRawBufferPointer(rebasing: frame[start..<(index - 2)]))
+        default:
+            break
+        }
+        skip()
+        return nil
+    }
+
+    /// Moves past the element at the cursor.
+    private mutating func skip() {
+        let type = frame[index]
+        index += 1
+        switch type {
+        case UInt8(ascii: "$"), UInt8(ascii: "!"), UInt8(ascii: "="):
+            let length = decimalLine()
+            if length >= 0 { index += Int(length) + 2 }
+        case UInt8(ascii: "*"), UInt8(ascii: "~"), UInt8(ascii: ">"):
+            for _ in 0..<max(0, decimalLine()) { skip() }
+        case UInt8(ascii: "%"):
+            for _ in 0..<2 * max(0, decimalLine()) { skip() }
+        case UInt8(ascii: "|"):
+            for _ in 0..<2 * max(0, decimalLine()) { skip() }
+            skip()
+        default:
+            _ = line()
+        }
+    }
+
+    /// Moves past any attributes before the element at the cursor.
+    private mutating func skipAttributes() {
+        while frame[index] == UInt8(ascii: "|") {
+            index += 1
+            for _ in 0..<2 * max(0, decimalLine()) { skip() }
+        }
+    }
+
+    /// The line at the cursor, up to its CR; the cursor moves past its CRLF.
+    private mutating func line() -> Range<Int> {
+        let start = index
+        while frame[index] != UInt8(ascii: "\r") { index += 1 }
+        index += 2
+        return start..<(index - 2)
+    }
+
+    /// The signed decimal line at the cursor (an integer, a length or a count).
+    private mutating func decimalLine() -> Int64 {
+        let digits = line()
+        var cursor = digits.lowerBound
+        let negative = frame[cursor] == UInt8(ascii: "-")
+        if negative || frame[cursor] == UInt8(ascii: "+") { cursor += 1 }
+        var magnitude: UInt64 = 0
+        while cursor < digits.upperBound {
+            magnitude = magnitude &* 10 &+ UInt64(frame[cursor] &- UInt8(ascii: "0"))
+            cursor += 1
+        }
+        return negative ? Int64(truncatingIfNeeded: 0 &- magnitude) : Int64(truncatingIfNeeded: magnitude)
+    }
+}

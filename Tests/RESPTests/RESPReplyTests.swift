@@ -1,0 +1,95 @@
+import Testing
+
+@testable import RESP
+
+/// Replies read in place (`RESPReply`) read as their decoded values do, and
+/// `plainFrameLength` lets through only what the decoder accepts, whole.
+@Suite struct RESPReplyTests {
+    /// Frames of every type, each with what each accessor of its decoded value answers.
+    static let frames: [String] = [
+        ":42\r\n", ":-7\r\n", ":+3\r\n", ":9223372036854775807\r\n", ":-9223372036854775808\r\n",
+        "+OK\r\n", "+12\r\n", "$2\r\n17\r\n", "$0\r\n\r\n", "$-1\r\n", "*-1\r\n", "_\r\n", "$5\r\nx\r\ny\0\r\n",
+        "=8\r\ntxt:some\r\n", "(123456789012345678901234567890\r\n", ",3.5\r\n", "#t\r\n", "-ERR no\r\n", "!3\r\nbad\r\n",
+        "*3\r\n:1\r\n$3\r\nabc\r\n*2\r\n_\r\n+s\r\n", "~2\r\n:1\r\n:2\r\n", ">2\r\n+a\r\n:1\r\n", "%1\r\n+k\r\n:5\r\n",
+        "|1\r\n+ttl\r\n:3\r\n:99\r\n", "|1\r\n+a\r\n*1\r\n:1\r\n*2\r\n|1\r\n+b\r\n:2\r\n$1\r\nx\r\n:7\r\n",
+    ]
+
+    @Test(arguments: frames)
+    func eachAccessorReadsAsTheDecodedValuesDoes(frame: String) throws {
+        let bytes = Array(frame.utf8)
+        let value = try #require(try RESPDecoder().decode(bytes)).value
+        bytes.withUnsafeBytes { frame in
+            var reply = RESPReply(unsafeFrame: frame)
+            #expect(reply.int() == value.int)
+            reply = RESPReply(unsafeFrame: frame)
+            #expect(reply.string() == value.string)
+            reply = RESPReply(unsafeFrame: frame)
+            #expect(reply.bytes() == value.bytes)
+            reply = RESPReply(unsafeFrame: frame)
+            #expect(reply.value() == value)
+            reply = RESPReply(unsafeFrame: frame)
+            #expect(reply.array() == value.array?.count)
+            if let elements = value.array {
+                // Each element in turn, the cursor moving past each whatever it is.
+                for element in elements {
+                    var ahead = reply
+                    #expect(ahead.int() == element.int)
+                    ahead = reply
+                    #expect(ahead.string() == element.string)
+                    ahead = reply
+                    #expect(ahead.array() == element.array?.count)
+                    #expect(reply.value() == element)
+                }
+            } else {
+                #expect(reply.int() == value.int, "array() moved nowhere")
+            }
+        }
+        // Read over the value written out again, the same.
+        var viaValue = RESPReply.reading(value) { $0.array() }
+        #expect(viaValue == value.array?.count)
+        viaValue = RESPReply.reading(value) { $0.int() }
+        #expect(viaValue == value.int)
+    }
+
+    @Test func aReplysElementsReadInOrderGiveTheirFields() {
+        let frame = Array("*9\r\n:1\r\n:17\r\n:1733400000000\r\n:30000\r\n$5\r\nowner\r\n:0\r\n:-1\r\n:1\r\n$1\r\nx\r\n".utf8)
+        frame.withUnsafeBytes { frame in
+            var reply = RESPReply(unsafeFrame: frame)
+            #expect(reply.array() == 9)
+            #expect(reply.int() == 1)
+            #expect(reply.int() == 17)
+            #expect(reply.int() == 1_733_400_000_000)
+            #expect(reply.int() == 30_000)
+            #expect(reply.string() == "owner")
+            #expect(reply.int() == 0)
+            #expect(reply.int() == -1)
+            #expect(reply.int() == 1)
+            #expect(reply.withBytes { Array($0) } == [UInt8(ascii: "x")])
+        }
+    }
+
+    /// Plain frames (integers, simple and bulk strings, nulls, arrays of
+    /// them) have their decoded length; anything else, or a frame cut
+    /// short, malformed or over a limit, is nil (left to the decoder).
+    @Test func onlyWholePlainFramesWithinTheLimitsHaveAPlainLength() throws {
+        let decoder = RESPDecoder(limits: RESPLimits(maxDepth: 2, maxBulkLength: 8, maxAggregateCount: 3, maxLineLength: 10))
+        let plain = [":42\r\n", ":-7\r\n", "+OK\r\n", "$3\r\nabc\r\n", "$-1\r\n", "*-1\r\n", "_\r\n", "*0\r\n",
+                     "*3\r\n:1\r\n$0\r\n\r\n*1\r\n_\r\n", "$8\r\n12345678\r\n", "+0123456789\r\n"]
+        for text in plain {
+            let bytes = Array(text.utf8) + Array(":1\r\n".utf8)
+            let decoded = try #require(try decoder.decode(bytes))
+            #expect(bytes.withUnsafeBytes { decoder.plainFrameLength($0) } == decoded.consumed, "\(text.debugDescription)")
+        }
+        let other = ["-ERR x\r\n", "!1\r\nx\r\n", "#t\r\n", ",1.5\r\n", "(1\r\n", "=5\r\ntxt:a\r\n", "%0\r\n", "~0\r\n", ">0\r\n",
+                     "|0\r\n:1\r\n", "*1\r\n-ERR x\r\n",
+                     // cut short
+                     "", ":4", ":42\r", "$3\r\nab", "$3\r\nabc\r", "*2\r\n:1\r\n", "+OK",
+                     // malformed
+                     ":4x\r\n", "$3\r\nabcd\r\n", "$+3\r\nabc\r\n", "$-2\r\n", "*-1\r\r", "+a\nb\r\n", "_x\r\n", ":\r\n",
+                     // over a limit: bulk length, count, depth, line
+                     "$9\r\n123456789\r\n", "*4\r\n:1\r\n:1\r\n:1\r\n:1\r\n", "*1\r\n*1\r\n*1\r\n:1\r\n", "+01234567890\r\n"]
+        for text in other {
+            #expect(Array(text.utf8).withUnsafeBytes { decoder.plainFrameLength($0) } == nil, "\(text.debugDescription)")
+        }
+    }
+}
