@@ -1,5 +1,6 @@
 import LockdTransport
 import RESP
+import Synchronization
 
 /// One script call answered by callback, with a single server or Sentinel
 /// (see ``RedisClient/run(_:keyCount:arguments:idempotent:cancellation:completion:)``):
@@ -11,7 +12,8 @@ import RESP
 /// `@unchecked Sendable`, safe: every stored property is an immutable
 /// Sendable value except `cached` and `completion`, which only ``send()``
 /// and ``received(_:)`` touch, and both run on `router.loop`'s thread only.
-/// ``callCancelled()`` (any thread) reads only `router` and `id`.
+/// ``callCancelled()`` (any thread) reads only `router` and `id` and sets
+/// the atomic `isCancelled`.
 final class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
     private let client: RedisClient
     private let router: LoopRouter
@@ -27,6 +29,9 @@ final class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
     private var completion: (@Sendable (Result<RESPReply, RedisError>) -> Void)?
     /// Whether `EVALSHA` is still to be tried (loop thread only).
     private var cached = true
+    /// Set as the caller cancels, before the loop hears of it: a `-NOSCRIPT`
+    /// read meanwhile must not send the script again for no one.
+    private let isCancelled = Atomic<Bool>(false)
 
     init(
         client: RedisClient, router: LoopRouter, script: RedisScript, keyCount: Int, arguments: RESPEncodedArguments,
@@ -56,6 +61,9 @@ final class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
             RESPReply.reading(value) { answer(.success($0)) }
         case .failure(let error):
             if cached, error.code == "NOSCRIPT" {
+                guard !isCancelled.load(ordering: .relaxed) else {
+                    return answer(.failure(RedisError(.cancelled, message: "the caller was cancelled")))
+                }
                 cached = false
                 return send()
             }
@@ -81,6 +89,7 @@ final class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
     /// else its reply is read and dropped; either way the caller gets
     /// `cancelled` (see ``RedisConnectionStateMachine/cancel(id:now:)``).
     func callCancelled() {
+        isCancelled.store(true, ordering: .relaxed)
         router.loop.execute { [router, id] in router.cancel(id: id) }
     }
 }
