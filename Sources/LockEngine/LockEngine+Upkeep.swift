@@ -29,9 +29,9 @@ extension LockEngine {
     /// and dropping one at a time would shift the whole list each time.
     static let givenBackLimit = 10_000
 
-    /// Releases `token`'s lease on `name` from the upkeep task, once the
-    /// store serves: within a beat interval, without ringing the upkeep
-    /// (in an outage each 503 would wake it to fail once more).
+    /// Releases `token`'s lease on `name` from the clean-up task, once the
+    /// store serves: within a beat interval, without ringing it (in an
+    /// outage each 503 would wake it to fail once more).
     func giveBackLater(_ name: LockName, token: LeaseToken) {
         pendingUpkeep.withLock { upkeep in
             if upkeep.givenBack.count >= Self.givenBackLimit { upkeep.givenBack.removeFirst(Self.givenBackLimit / 2) }
@@ -61,6 +61,9 @@ extension LockEngine {
             // that loop itself: a loop stopped first would strand the task.
             group.addTask { [self] in
                 await keepWaitersQueued()
+            }
+            group.addTask { [self] in
+                await keepCleaningUp()
             }
             group.addTask { [self] in
                 await watchExpiries()
@@ -108,7 +111,7 @@ extension LockEngine {
             + hint.wake.filter { !waiters.wake($0) }.map { Stray(name: name, waiter: $0) }
         if !strays.isEmpty {
             pendingUpkeep.withLock { $0.strays.formUnion(strays) }
-            upkeep.ring()
+            cleanupBell.ring()
         }
         if let afterMs = hint.recheckAfterMs {
             waiters.recheck(name, afterMs: afterMs, replacing: isOrdered)
@@ -175,10 +178,6 @@ extension LockEngine {
                     }
                 }
             }
-            // Until the next beat at most: thousands of them (an outage's
-            // 503s) must not hold back the beat that keeps waiters queued.
-            await removeStrays(until: nextBeat)
-            await giveBack(until: nextBeat)
             guard !names.isEmpty, !beatFailed else { continue }
             let (reconcileAll, reconcileNames) = pendingUpkeep.withLock { upkeep in
                 defer {
@@ -231,11 +230,25 @@ extension LockEngine {
         }
     }
 
+    /// Every beat interval, and at once when a stray is noted: removes the
+    /// stray queue entries, then gives back the leases no one will have.
+    /// A task of its own, not a step of the beat's: thousands of them (an
+    /// outage's 503s), or one call hanging up to its timeout, must never
+    /// hold back the beat that keeps this process's waiters queued.
+    private func keepCleaningUp() async {
+        while !Task.isCancelled {
+            await cleanupBell.wait(upTo: configuration.beatInterval)
+            guard !Task.isCancelled else { return }
+            await removeStrays()
+            await giveBack()
+        }
+    }
+
     /// Releases what ``giveBackLater(_:token:)`` queued, oldest first; what
-    /// fails, and what `deadline` leaves, stays for the next beat.
-    private func giveBack(until deadline: UInt64) async {
+    /// fails stays for the next round.
+    private func giveBack() async {
         let store = store
-        await drain(until: deadline, take: { upkeep, count in
+        await drain(take: { upkeep, count in
             let batch = Array(upkeep.givenBack.prefix(count))
             upkeep.givenBack.removeFirst(batch.count)
             return batch
@@ -247,11 +260,10 @@ extension LockEngine {
         }
     }
 
-    /// Removes the stray entries; what fails, and what `deadline` leaves,
-    /// stays for the next beat.
-    private func removeStrays(until deadline: UInt64) async {
+    /// Removes the stray entries; what fails stays for the next round.
+    private func removeStrays() async {
         let store = store
-        await drain(until: deadline, take: { upkeep, count in
+        await drain(take: { upkeep, count in
             let batch = Array(upkeep.strays.prefix(count))
             upkeep.strays.subtract(batch)
             return batch
@@ -264,26 +276,24 @@ extension LockEngine {
 
     /// Does `work` on the pending items `take` hands out, up to
     /// ``strayConcurrency`` at once (they pipeline on the store's
-    /// connections rather than take a round trip each), until none is left,
-    /// one fails (the store is out: the failed go back, to be tried at the
-    /// next beat), or `deadline` passes.
+    /// connections rather than take a round trip each), until none is left
+    /// or one fails (the store is out: the failed go back, in their order).
     private func drain<Item: Sendable>(
-        until deadline: UInt64,
         take: (inout PendingUpkeep, Int) -> [Item],
         putBack: (inout PendingUpkeep, [Item]) -> Void,
         _ work: @escaping @Sendable (Item) async -> Bool
     ) async {
-        while MonotonicClock.now() < deadline {
+        while !Task.isCancelled {
             let batch = pendingUpkeep.withLock { take(&$0, Self.strayConcurrency) }
             guard !batch.isEmpty else { return }
-            let failed = await withTaskGroup(of: Item?.self) { group in
-                for item in batch {
-                    group.addTask { await work(item) ? nil : item }
+            let failed = await withTaskGroup(of: Int?.self) { group in
+                for (index, item) in batch.enumerated() {
+                    group.addTask { await work(item) ? nil : index }
                 }
-                return await group.reduce(into: [Item]()) { failed, item in if let item { failed.append(item) } }
+                return await group.reduce(into: [Int]()) { failed, index in if let index { failed.append(index) } }
             }
             guard failed.isEmpty else {
-                pendingUpkeep.withLock { putBack(&$0, failed) }
+                pendingUpkeep.withLock { putBack(&$0, failed.sorted().map { batch[$0] }) }
                 return
             }
         }

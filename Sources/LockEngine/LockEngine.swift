@@ -25,6 +25,9 @@ public final class LockEngine: Sendable {
     /// Wakes the upkeep task (the liveness beat) on time, or early (a
     /// reconnection, a stray queue entry).
     let upkeep: Doorbell
+    /// Rings the clean-up task (stray queue entries, leases to give back),
+    /// which runs apart from the beat so that its store calls never delay it.
+    let cleanupBell: Doorbell
     /// Work for the upkeep task.
     let pendingUpkeep = Mutex(PendingUpkeep())
     /// This process's event watchers (`GET /events`).
@@ -53,6 +56,7 @@ public final class LockEngine: Sendable {
         self.configuration = configuration
         self.waiters = WaiterRegistry(loops: loops)
         self.upkeep = Doorbell(loop: upkeepLoop ?? loops.next())
+        self.cleanupBell = Doorbell(loop: upkeepLoop ?? loops.next())
         let expiryBell = Doorbell(loop: upkeepLoop ?? loops.next())
         self.expiryBell = expiryBell
         self.events = LockEventHub(expiryBell: expiryBell, interest: { [store] interested in store.setEventInterest(interested) },
@@ -426,7 +430,7 @@ public final class LockEngine: Sendable {
         // Told later: a lease granted to it must not outlive it.
         logger.debug("could not leave the queue; trying again in the background", metadata: ["lock.name": "\(name)"])
         pendingUpkeep.withLock { _ = $0.strays.insert(Stray(name: name, waiter: waiter, reclaimingGrant: true)) }
-        upkeep.ring()
+        cleanupBell.ring()
     }
 
     /// A lease the store granted this waiter by itself, made safe to hand
