@@ -349,13 +349,11 @@ extension RedisLockScripts {
             -- after it must be the caller's too: another instance's, even
             -- far back, is to hear when to look again, for should the
             -- caller die with its grants its lockd alone moves the queue on.
-            -- A queue longer than this look is announced.
-            if not rest then
-              rest, from = redis.call('ZRANGE', k.queue, num(#run), num(#run + 32)), 1
-              if #rest > 32 then in_reply = false end
-            end
-            for i = from, #rest do
-              if instance_of(rest[i]) ~= caller then in_reply = false break end
+            -- A queue that goes on past ``admissible``'s last read is announced.
+            if not rest then in_reply = false else
+              for i = from, #rest do
+                if instance_of(rest[i]) ~= caller then in_reply = false break end
+              end
             end
           end
           for i = 1, #run do
