@@ -1,7 +1,8 @@
 extension RedisLockScripts {
-    /// Lua helpers every script starts with: the clock, the queue, the
-    /// holders in either layout, and who may take a name.
-    static let prelude = """
+    /// Lua helpers the scripts start with: the clock, the queue, the
+    /// holders in either layout, and who may take a name. Each script
+    /// carries only the functions it calls (``prelude``).
+    static let preludeText = """
         \(shardedMarker)
         -- (`%d` formats a 64-bit integer, at less than half the cost of `%.0f`.)
         local function num(x) return string.format('%d', x) end
@@ -46,16 +47,17 @@ extension RedisLockScripts {
           local ttl = redis.call('PTTL', key)
           if ttl ~= -2 and ttl < ms then redis.call('PEXPIRE', key, num(2 * ms)) end
         end
-        -- Wakes `members` (of any instance) and has every instance's first
-        -- waiter on the name look again after `recheck` ms.
-        -- In a Redis Cluster (`sharded`) on the name's shard channel, which
-        -- lies in the name's slot and reaches only the lockd instances that
-        -- wait on the name; elsewhere on the one classic channel.
+        -- The announcement ``announce`` publishes (see ``RedisLockScripts``).
         local function wake_message(name, recheck, members)
           local message = name .. '\\n' .. num(recheck)
           if #members > 0 then message = message .. '\\n' .. table.concat(members, '\\n') end
           return message
         end
+        -- Wakes `members` (of any instance) and has every instance's first
+        -- waiter on the name look again after `recheck` ms.
+        -- In a Redis Cluster (`sharded`) on the name's shard channel, which
+        -- lies in the name's slot and reaches only the lockd instances that
+        -- wait on the name; elsewhere on the one classic channel.
         local function announce(name, recheck, members)
           local message = wake_message(name, recheck, members)
           if sharded then
@@ -179,12 +181,12 @@ extension RedisLockScripts {
           local records = redis.call('HMGET', grants, unpack(tokens))
           local delayed_until = 0
           for i = 1, n do
-            local grant, ends = records[i], tonumber(slots[2 * i])
+            local held, ends = records[i], tonumber(slots[2 * i])
             local expiry = ends - (tonumber(records[n + i]) or 0)
             if expiry <= now then
               if delayed_until == 0 or ends < delayed_until then delayed_until = ends end
-            elseif grant then
-              local fence, _, tail = string.match(grant, '^(%d+):(%d+):(.*)$')
+            elseif held then
+              local fence, _, tail = string.match(held, '^(%d+):(%d+):(.*)$')
               local owner, client = owner_client(tail)
               list[#list + 1] = tonumber(fence)
               list[#list + 1] = expiry - now
@@ -472,4 +474,7 @@ extension RedisLockScripts {
         end
 
         """
+
+    /// ``preludeText`` split into its functions (see ``LuaPrelude``).
+    static let prelude = LuaPrelude(preludeText)
 }
