@@ -12,9 +12,8 @@ public struct WaiterID: Hashable, Sendable, CustomStringConvertible {
 
     /// A fresh random id for a waiter that wants a lease in `mode` on a name of `limit`.
     public static func random(mode: LockMode = .exclusive, limit: Int = 1) -> WaiterID {
-        let id = randomHex()
-        if mode == .shared { return WaiterID(id + ":s") }
-        return WaiterID(limit > 1 ? id + ":" + String(limit) : id)
+        // (A short tail is a small string: no allocation but the id's.)
+        WaiterID(randomHex(then: mode == .shared ? ":s" : limit > 1 ? ":" + String(limit) : ""))
     }
 
     /// The mode this waiter wants.
@@ -29,24 +28,29 @@ public struct WaiterID: Hashable, Sendable, CustomStringConvertible {
     public var description: String { value }
 }
 
-/// 16 random hex digits: waiter and instance ids.
-func randomHex() -> String {
+/// 16 random hex digits, then `tail`: waiter and instance ids.
+func randomHex(then tail: String = "") -> String {
     // From the entropy pool: `SystemRandomNumberGenerator` makes a system
     // call per number, and every waiting acquire takes an id.
     var number: UInt64 = 0
     withUnsafeMutableBytes(of: &number) { EntropyPool.shared.fill($0) }
-    return hex16(number)
+    return hex16(number, then: tail)
 }
 
-/// `number` as 16 lowercase hex digits, written in place.
-func hex16(_ number: UInt64) -> String {
-    String(unsafeUninitializedCapacity: 16) { buffer in
-        let digits: StaticString = "0123456789abcdef"
-        for index in 0..<16 {
-            let nibble = Int(truncatingIfNeeded: number >> UInt64(60 - 4 * index)) & 0xf
-            buffer[index] = digits.utf8Start[nibble]
+/// `number` as 16 lowercase hex digits, then `tail`, written in place
+/// (one allocation: 16 bytes or more is no small string).
+func hex16(_ number: UInt64, then tail: String = "") -> String {
+    var tail = tail
+    return tail.withUTF8 { tail in
+        String(unsafeUninitializedCapacity: 16 + tail.count) { buffer in
+            let digits: StaticString = "0123456789abcdef"
+            for index in 0..<16 {
+                let nibble = Int(truncatingIfNeeded: number >> UInt64(60 - 4 * index)) & 0xf
+                buffer[index] = digits.utf8Start[nibble]
+            }
+            for (offset, byte) in tail.enumerated() { buffer[16 + offset] = byte }
+            return 16 + tail.count
         }
-        return 16
     }
 }
 

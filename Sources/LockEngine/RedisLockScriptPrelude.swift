@@ -1,9 +1,12 @@
 extension RedisLockScripts {
-    /// Lua helpers every script starts with: the clock, the queue, the
-    /// holders in either layout, and who may take a name.
-    static let prelude = """
+    /// Lua helpers the scripts start with: the clock, the queue, the
+    /// holders in either layout, and who may take a name. Each script
+    /// carries only the functions it calls (``prelude``).
+    static let preludeText = """
         \(shardedMarker)
-        local function num(x) return string.format('%.0f', x) end
+        -- (`%d` formats a 64-bit integer, at less than half the cost of `%.0f`.)
+        -- Integers only (TTLs, delays, scores, fences, times in ms or µs, all below 2^53): %d truncates a fraction and wraps past 2^63.
+        local function num(x) return string.format('%d', x) end
         local function clock()
           local t = redis.call('TIME')
           return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -31,7 +34,7 @@ extension RedisLockScripts {
         end
         -- Appends a member to the queue's tail (or moves it there).
         local function append(queue, member)
-          local last = redis.call('ZRANGE', queue, -1, -1, 'WITHSCORES')[2]
+          local last = redis.call('ZRANGE', queue, '-1', '-1', 'WITHSCORES')[2]
           redis.call('ZADD', queue, num((tonumber(last) or 0) + 1), member)
         end
         -- Takes `member` out of the queue, with its wish.
@@ -43,18 +46,19 @@ extension RedisLockScripts {
         -- for twice that, so that a busy queue seldom touches its expiry.
         local function retain(key, ms)
           local ttl = redis.call('PTTL', key)
-          if ttl ~= -2 and ttl < ms then redis.call('PEXPIRE', key, 2 * ms) end
+          if ttl ~= -2 and ttl < ms then redis.call('PEXPIRE', key, num(2 * ms)) end
+        end
+        -- The announcement ``announce`` publishes (see ``RedisLockScripts``).
+        local function wake_message(name, recheck, members)
+          local message = name .. '\\n' .. num(recheck)
+          if #members > 0 then message = message .. '\\n' .. table.concat(members, '\\n') end
+          return message
         end
         -- Wakes `members` (of any instance) and has every instance's first
         -- waiter on the name look again after `recheck` ms.
         -- In a Redis Cluster (`sharded`) on the name's shard channel, which
         -- lies in the name's slot and reaches only the lockd instances that
         -- wait on the name; elsewhere on the one classic channel.
-        local function wake_message(name, recheck, members)
-          local message = name .. '\\n' .. num(recheck)
-          if #members > 0 then message = message .. '\\n' .. table.concat(members, '\\n') end
-          return message
-        end
         local function announce(name, recheck, members)
           local message = wake_message(name, recheck, members)
           if sharded then
@@ -91,12 +95,12 @@ extension RedisLockScripts {
           -- is the cheapest answer.
           local count = redis.call('ZCARD', holders)
           if count == 0 then return 0, nil end
-          local first = redis.call('ZRANGE', holders, 0, 0, 'WITHSCORES')
+          local first = redis.call('ZRANGE', holders, '0', '0', 'WITHSCORES')
           if tonumber(first[2]) <= now then
             local expired = redis.call('ZRANGEBYSCORE', holders, '-inf', num(now))
             redis.call('ZREMRANGEBYSCORE', holders, '-inf', num(now))
             for i = 1, #expired do drop_grant(grants, expired[i]) end
-            first = redis.call('ZRANGE', holders, 0, 0, 'WITHSCORES')
+            first = redis.call('ZRANGE', holders, '0', '0', 'WITHSCORES')
             if #first == 0 then
               redis.call('DEL', grants)
               return 0, nil
@@ -129,7 +133,7 @@ extension RedisLockScripts {
         -- (They never expire sooner: every script that adds a slot keeps
         -- them, here or in ``cover_holders``.)
         local function keep_holders(holders, grants, now)
-          local last = redis.call('ZRANGE', holders, -1, -1, 'WITHSCORES')[2]
+          local last = redis.call('ZRANGE', holders, '-1', '-1', 'WITHSCORES')[2]
           if not last then return end
           local ms = num(math.max(1, tonumber(last) - now))
           redis.call('PEXPIRE', holders, ms)
@@ -152,7 +156,7 @@ extension RedisLockScripts {
         local function until_first_expiry(lease, holders, now)
           local pttl = redis.call('PTTL', lease)
           if pttl > 0 then return pttl end
-          local first = redis.call('ZRANGE', holders, 0, 0, 'WITHSCORES')[2]
+          local first = redis.call('ZRANGE', holders, '0', '0', 'WITHSCORES')[2]
           if first and tonumber(first) > now then return tonumber(first) - now end
           return nil
         end
@@ -178,12 +182,12 @@ extension RedisLockScripts {
           local records = redis.call('HMGET', grants, unpack(tokens))
           local delayed_until = 0
           for i = 1, n do
-            local grant, ends = records[i], tonumber(slots[2 * i])
+            local held, ends = records[i], tonumber(slots[2 * i])
             local expiry = ends - (tonumber(records[n + i]) or 0)
             if expiry <= now then
               if delayed_until == 0 or ends < delayed_until then delayed_until = ends end
-            elseif grant then
-              local fence, _, tail = string.match(grant, '^(%d+):(%d+):(.*)$')
+            elseif held then
+              local fence, _, tail = string.match(held, '^(%d+):(%d+):(.*)$')
               local owner, client = owner_client(tail)
               list[#list + 1] = tonumber(fence)
               list[#list + 1] = expiry - now
@@ -201,16 +205,17 @@ extension RedisLockScripts {
         -- would find; the name's limit (the first waiter's when nothing holds
         -- it); how long the first one's lockd counts as alive; whether any
         -- waiter was dropped; until when each instance it looked at
-        -- counts as alive (ms, by instance id); and the member after the
-        -- run when read already (false: none; nil: not read).
-        local function admissible(k, now, mode, limit, count, stop)
+        -- counts as alive (ms, by instance id); and, when its last read
+        -- reached the queue's end, that read and where the members after
+        -- the run start in it (else nil).
+        -- `look`: how many members to read first; by default the head and
+        -- the one after it (most names admit one waiter at a time, and the
+        -- next one's lockd is to hear when to look again, see ``hand_over``).
+        local function admissible(k, now, mode, limit, count, stop, look)
           local run, alive, kept, first_alive, dropped = {}, {}, 0, 0, false
           while true do
-            -- The head and the one after it first: most names admit one
-            -- waiter at a time, and the next one's lockd is to hear when
-            -- to look again (see ``hand_over``).
-            local size = kept == 0 and 2 or 32
-            local batch = redis.call('ZRANGE', k.queue, kept, kept + size - 1)
+            local size = kept == 0 and (look or 2) or 32
+            local batch = redis.call('ZRANGE', k.queue, num(kept), num(kept + size - 1))
             if #batch == 0 then return run, true, mode, count, limit, first_alive, dropped, alive end
             for i = 1, #batch do
               local member = batch[i]
@@ -225,15 +230,13 @@ extension RedisLockScripts {
                 local wish, wish_limit = wish_of(member)
                 limit = limit or wish_limit
                 if #run >= 1000 or not fits(mode, limit, count, wish) then
-                  return run, false, mode, count, limit, first_alive, dropped, alive, member
+                  return run, false, mode, count, limit, first_alive, dropped, alive, #batch < size and batch or nil, i
                 end
                 if #run == 0 then first_alive = alive[instance] - now end
                 run[#run + 1] = member
                 mode, count, kept = wish, count + 1, kept + 1
                 if member == stop or (mode == 'x' and count >= limit) then
-                  local after = batch[i + 1]
-                  if after == nil and #batch < size then after = false end
-                  return run, false, mode, count, limit, first_alive, dropped, alive, after
+                  return run, false, mode, count, limit, first_alive, dropped, alive, #batch < size and batch or nil, i + 1
                 end
               end
             end
@@ -300,13 +303,13 @@ extension RedisLockScripts {
           -- Past both the counter and the clock: a counter lost, or stale on a
           -- promoted replica, cannot bring back a fence issued before.
           local fence = math.max((tonumber(redis.call('GET', k.fence)) or 0) + 1, now_us)
-          redis.call('SET', k.fence, num(fence), 'PX', \(fenceRetentionMs))
+          redis.call('SET', k.fence, num(fence), 'PX', '\(fenceRetentionMs)')
           if is_plain(wish, limit, delay) then
-            redis.call('HSET', k.lease, 'token', token, 'fence', num(fence), 'owner', owner, 'ttl', ttl, 'client', client,
+            redis.call('HSET', k.lease, 'token', token, 'fence', num(fence), 'owner', owner, 'ttl', num(ttl), 'client', client,
                        'member', member or '')
-            redis.call('PEXPIRE', k.lease, ttl)
+            redis.call('PEXPIRE', k.lease, num(ttl))
           else
-            local fields = {token, num(fence) .. ':' .. num(ttl) .. ':' .. client .. '|' .. owner, 'mode', wish, 'limit', limit}
+            local fields = {token, num(fence) .. ':' .. num(ttl) .. ':' .. client .. '|' .. owner, 'mode', wish, 'limit', num(limit)}
             if delay > 0 then fields[#fields + 1] = 'd:' .. token; fields[#fields + 1] = num(delay) end
             if member then
               fields[#fields + 1] = 'w:' .. token; fields[#fields + 1] = '@' .. member
@@ -334,26 +337,26 @@ extension RedisLockScripts {
         -- the caller to deliver from the reply (no message to send and
         -- read), and the caller, alive as it calls, is not asked whether
         -- it listens. Returns that message, or nil when published.
-        -- `after`: ``admissible``'s member after the run (false: none; nil:
-        -- not read). `first_end` (or nil: not known): when the first of the
+        -- `rest`, `from`: ``admissible``'s last read and where the members
+        -- after the run start in it, when it reached the queue's end (nil:
+        -- not known). `first_end` (or nil: not known): when the first of the
         -- holders left before these grants frees its slot (ms; false: none).
-        local function hand_over(k, name, now, now_us, run, first_alive, alive, whole, caller, after, first_end)
+        local function hand_over(k, name, now, now_us, run, first_alive, alive, whole, caller, rest, from, first_end)
           local entries, woken, listens, plain_ttl = {}, false, {}, nil
           local in_reply = caller ~= nil
           for i = 1, #run do
             if in_reply and instance_of(run[i]) ~= caller then in_reply = false end
           end
-          if in_reply and after and instance_of(after) ~= caller then in_reply = false end
-          if in_reply and not whole and after ~= false then
+          if in_reply and not whole then
             -- The run is the queue's head (``admissible``); every waiter
             -- after it must be the caller's too: another instance's, even
             -- far back, is to hear when to look again, for should the
             -- caller die with its grants its lockd alone moves the queue on.
-            -- A queue longer than this look is announced.
-            local rest = redis.call('ZRANGE', k.queue, #run, #run + 32)
-            if #rest > 32 then in_reply = false end
-            for i = 1, #rest do
-              if instance_of(rest[i]) ~= caller then in_reply = false break end
+            -- A queue that goes on past ``admissible``'s last read is announced.
+            if not rest then in_reply = false else
+              for i = from, #rest do
+                if instance_of(rest[i]) ~= caller then in_reply = false break end
+              end
             end
           end
           for i = 1, #run do
@@ -398,7 +401,7 @@ extension RedisLockScripts {
                 recheck = plain_ttl
               else
                 local first = first_end
-                if first == nil then first = tonumber(redis.call('ZRANGE', k.holders, 0, 0, 'WITHSCORES')[2]) end
+                if first == nil then first = tonumber(redis.call('ZRANGE', k.holders, '0', '0', 'WITHSCORES')[2]) end
                 if first and first > now then recheck = first - now end
               end
             end
@@ -462,10 +465,17 @@ extension RedisLockScripts {
             first = first or false
             if count > 0 then mode, limit = marks[4] or 'x', tonumber(marks[5]) or 1 end
           end
-          local run, whole, _, _, _, first_alive, _, alive, after = admissible(k, now, mode, limit, count, nil)
-          if #run > 0 then return 1, hand_over(k, name, now, now_us, run, first_alive, alive, whole, caller, after, first) end
+          -- With a caller, the queue's first 34 in one read: a run whose
+          -- waiters are all the caller's is told in the reply when every
+          -- waiter after it is the caller's too (see ``hand_over``).
+          local run, whole, _, _, _, first_alive, _, alive, rest, from =
+            admissible(k, now, mode, limit, count, nil, caller and 34)
+          if #run > 0 then return 1, hand_over(k, name, now, now_us, run, first_alive, alive, whole, caller, rest, from, first) end
           return 1
         end
 
         """
+
+    /// ``preludeText`` split into its functions (see ``LuaPrelude``).
+    static let prelude = LuaPrelude(preludeText)
 }

@@ -55,8 +55,11 @@
 /// waiter on the name should look again if nothing else wakes it (empty: no
 /// change).
 ///
-/// Numbers are passed to `redis.call` through `string.format('%.0f')`:
-/// Lua would otherwise write a 16-digit fence as `1.8e+15`.
+/// Numbers are passed to `redis.call` as strings, never as Lua numbers:
+/// formatted by `num` (`string.format('%d')`; older Redis would write a
+/// 16-digit fence as `1.8e+15`), constants as string literals (`'0'`).
+/// Redis formats a number argument with `%.17g`, ~0.2 µs each, which on a
+/// contended semaphore's cycle came to ~5% of its script time.
 enum RedisLockScripts {
     /// The channel on which queue changes are announced; in a Redis Cluster
     /// its per-name shard channels ``shardChannel(_:)``.
@@ -116,7 +119,7 @@ enum RedisLockScripts {
     /// mode), how long until an expiry could admit the request (lock delays
     /// counted), and when the first lock delay in force ends (0: none).
     /// delay_ms (empty: 0): an expired lease's slot stays taken this long.
-    static let acquire = prelude + """
+    static let acquire = prelude.script("""
         local now, now_us = clock()
         local k = name_keys()
         local token, ttl, owner, member = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
@@ -132,7 +135,7 @@ enum RedisLockScripts {
             redis.call('ZADD', k.instances, num(now + window), me)
           end
           -- At the tail, unless it is queued already (NX).
-          local last = redis.call('ZRANGE', k.queue, -1, -1, 'WITHSCORES')[2]
+          local last = redis.call('ZRANGE', k.queue, '-1', '-1', 'WITHSCORES')[2]
           redis.call('ZADD', k.queue, 'NX', num((tonumber(last) or 0) + 1), member)
           retain(k.queue, retention)
           if ARGV[11] == '1' then
@@ -199,8 +202,8 @@ enum RedisLockScripts {
         if current[1] == token then
           if wish ~= 'x' then return held(1, 0, {}) end
           local retry = is_retry()
-          redis.call('HSET', k.lease, 'ttl', ttl)
-          redis.call('PEXPIRE', k.lease, ttl)
+          redis.call('HSET', k.lease, 'ttl', num(ttl))
+          redis.call('PEXPIRE', k.lease, num(ttl))
           leave_queue()
           return {1, tonumber(current[2]), now, ttl, current[3] or '', retry, 0, 1, 'x'}
         end
@@ -267,7 +270,7 @@ enum RedisLockScripts {
           if #next_run > 0 then
             hand_over(k, name, now, now_us, next_run, next_alive, alive, next_whole)
           else
-            local following = redis.call('ZRANGE', k.queue, 0, 0)[1]
+            local following = redis.call('ZRANGE', k.queue, '0', '0')[1]
             if following then
               local first = plain and ttl or until_first_expiry(k.lease, k.holders, now) or ttl
               if instance_of(following) == instance_of(member) then recheck = first else announce(name, first, {}) end
@@ -275,35 +278,35 @@ enum RedisLockScripts {
           end
         end
         return {1, fence, now, ttl, owner, 0, recheck, limit, wish}
-        """
+        """)
 
     /// KEYS lease holders grants; ARGV token ttl (empty: keep). Returns
     /// `{1, fence, now, ttl, owner, limit, mode}` or `{0}` when the token
     /// does not hold the lock (an expired lease in its lock delay does not).
-    static let renew = prelude + """
+    static let renew = prelude.script("""
         local now = clock()
         local current = redis.call('HMGET', KEYS[1], 'token', 'fence', 'owner', 'ttl')
         if current[1] then
           if current[1] ~= ARGV[1] then return {0} end
           local ttl = tonumber(ARGV[2]) or tonumber(current[4])
-          redis.call('HSET', KEYS[1], 'ttl', ttl)
-          redis.call('PEXPIRE', KEYS[1], ttl)
+          redis.call('HSET', KEYS[1], 'ttl', num(ttl))
+          redis.call('PEXPIRE', KEYS[1], num(ttl))
           return {1, tonumber(current[2]), now, ttl, current[3] or '', 1, 'x'}
         end
         local ends = redis.call('ZSCORE', KEYS[2], ARGV[1])
         local record = ends and tonumber(ends) > now and redis.call('HMGET', KEYS[3], ARGV[1], 'd:' .. ARGV[1])
-        local grant = record and record[1]
-        if not grant then return {0} end
+        local held = record and record[1]
+        if not held then return {0} end
         local delay = tonumber(record[2]) or 0
         if tonumber(ends) - delay <= now then return {0} end
-        local fence, old_ttl, owner = string.match(grant, '^(%d+):(%d+):(.*)$')
+        local fence, old_ttl, owner = string.match(held, '^(%d+):(%d+):(.*)$')
         local ttl = tonumber(ARGV[2]) or tonumber(old_ttl)
         redis.call('HSET', KEYS[3], ARGV[1], fence .. ':' .. num(ttl) .. ':' .. owner)
         redis.call('ZADD', KEYS[2], num(now + ttl + delay), ARGV[1])
         keep_holders(KEYS[2], KEYS[3], now)
         local meta = redis.call('HMGET', KEYS[3], 'mode', 'limit')
         return {1, tonumber(fence), now, ttl, (owner_client(owner)), tonumber(meta[2]) or 1, meta[1] or 'x'}
-        """
+        """)
 
     /// KEYS as ``acquire``'s; ARGV token name unclaimed caller. Returns 1 when
     /// released (and hands the name to the waiters that fit now), 0 when
@@ -313,21 +316,21 @@ enum RedisLockScripts {
     /// when the name went to that instance's waiters alone: the
     /// announcement (as on ``wakeupChannel``), not published, for the caller
     /// to deliver (see ``hand_over``).
-    static let release = prelude + """
+    static let release = prelude.script("""
         local now, now_us = clock()
         local caller = ARGV[4]
         if caller == '' then caller = nil end
         local ended, message = end_lease(name_keys(), ARGV[1], ARGV[2], now, now_us, false, ARGV[3] == '1', caller)
         if message then return {ended, message} end
         return ended
-        """
+        """)
 
     /// KEYS as ``acquire``'s; ARGV fence name. Ends the
     /// live lease with that fence as a release would, except that a lease
     /// with a lock delay keeps its slot for the delay from now (its holder,
     /// forced out, may still have writes in flight); returns its token, or
     /// false when no live lease has that fence.
-    static let forceRelease = prelude + """
+    static let forceRelease = prelude.script("""
         local now, now_us = clock()
         local k = name_keys()
         local plain = redis.call('HMGET', k.lease, 'fence', 'token')
@@ -343,27 +346,27 @@ enum RedisLockScripts {
         end
         if not token or end_lease(k, token, ARGV[2], now, now_us, true) == 0 then return false end
         return token
-        """
+        """)
 
     /// KEYS lease holders grants waiters; returns `{now, limit, waiting,
     /// {fence, remaining_ms, mode, owner, …}, delayed_until}` (delayed_until:
     /// when the first lock delay in force ends, 0 when none).
-    static let status = prelude + """
+    static let status = prelude.script("""
         local now = clock()
         local list, _, limit, _, _, delayed_until = holder_list(KEYS[1], KEYS[2], KEYS[3], now)
         if not limit then
-          local head = redis.call('ZRANGE', KEYS[4], 0, 0)[1]
+          local head = redis.call('ZRANGE', KEYS[4], '0', '0')[1]
           limit = 1
           if head then limit = select(2, wish_of(head)) end
         end
         return {now, limit, redis.call('ZCARD', KEYS[4]), list, delayed_until}
-        """
+        """)
 
     /// KEYS as ``acquire``'s; ARGV member name reclaim. Leaves the queue;
     /// the waiters it held back get the name. With reclaim `1`, a lease
     /// already handed to this waiter and not collected (its lockd will not
     /// deliver it) ends, as a release would.
-    static let removeWaiter = prelude + """
+    static let removeWaiter = prelude.script("""
         local now, now_us = clock()
         local k = name_keys()
         local member, name = ARGV[1], ARGV[2]
@@ -374,21 +377,21 @@ enum RedisLockScripts {
           if token then end_lease(k, token, name, now, now_us) end
         end
         return 1
-        """
+        """)
 
     /// KEYS instances; ARGV instance window_ms. Keeps the instance alive for
     /// `window_ms`; returns 1 when it still counted as alive, 0 when it did
     /// not (never beat, beat too late, or Redis lost its data), so that its
     /// waiters may have been dropped.
-    static let beat = prelude + """
+    static let beat = prelude.script("""
         local now = clock()
         local previous = tonumber(redis.call('ZSCORE', KEYS[1], ARGV[1]) or '0')
         redis.call('ZADD', KEYS[1], num(now + tonumber(ARGV[2])), ARGV[1])
         redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. num(now - \(instanceRetentionMs)))
-        redis.call('PEXPIRE', KEYS[1], \(instanceRetentionMs))
+        redis.call('PEXPIRE', KEYS[1], '\(instanceRetentionMs)')
         if previous > now then return 1 end
         return 0
-        """
+        """)
 
     /// KEYS as ``acquire``'s; ARGV window_ms retention_ms name member…, one
     /// instance's waiters in arrival order.
@@ -397,7 +400,7 @@ enum RedisLockScripts {
     /// places), except those granted already by ``hand_over`` (their wake-up
     /// was lost). Returns `{restored, recheck_ms, {member…}}`: the waiters
     /// that may take the name now, or collect their grant.
-    static let reconcile = prelude + """
+    static let reconcile = prelude.script("""
         local now = clock()
         local k = name_keys()
         local window, retention, name = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
@@ -426,5 +429,5 @@ enum RedisLockScripts {
         end
         for i = 1, #run do collect[#collect + 1] = run[i] end
         return {restored, first_alive, collect}
-        """
+        """)
 }

@@ -317,7 +317,7 @@ public final class RedisLockStore: LockStore {
             // 1 or 0, or [1 or 0, this instance's wake-up]
             guard let count = reply.array() else { return completion(.success(reply.int() == 1)) }
             let released = count > 0 && reply.int() == 1
-            if let handler, count == 2, let message = reply.bytes(), var wakeup = wakeup(from: message) {
+            if let handler, count == 2, let message = reply.bytes(), var wakeup = wakeup(from: message, on: name) {
                 // Not in the channel's order: its recheck only brings one forward.
                 wakeup.isOrdered = false
                 handler(.wakeup(wakeup))
@@ -577,11 +577,14 @@ public final class RedisLockStore: LockStore {
     /// entry is `member` (wake it) or `member fence now` (granted). By byte,
     /// in one pass: splitting it as text, by `Character`, cost ~4% of
     /// lockd's CPU on a contended semaphore.
-    func wakeup(from message: [UInt8]) -> Wakeup? {
+    /// - Parameter known: the name the message is about, when known (a
+    ///   release's reply): its text is then neither copied nor validated.
+    func wakeup(from message: [UInt8], on known: LockName? = nil) -> Wakeup? {
         message.withUnsafeBufferPointer { bytes -> Wakeup? in
             let newline = UInt8(ascii: "\n"), space = UInt8(ascii: " ")
             guard let nameEnd = bytes.firstIndex(of: newline),
-                  let name = try? LockName(String(decoding: UnsafeBufferPointer(rebasing: bytes[..<nameEnd]), as: UTF8.self)) else { return nil }
+                  let name = known ?? (try? LockName(String(decoding: UnsafeBufferPointer(rebasing: bytes[..<nameEnd]), as: UTF8.self)))
+            else { return nil }
             var position = nameEnd + 1
             // From `position` up to `stop`, a newline or the end; `position` moves there.
             func field(until stop: UInt8) -> Slice<UnsafeBufferPointer<UInt8>> {

@@ -91,8 +91,11 @@ final class WaiterRegistry: Sendable {
     func remove(_ waiter: WaiterID) {
         let continuation = state.withLock { state -> CheckedContinuation<WakeReason, Never>? in
             guard let entry = state.entries.removeValue(forKey: waiter) else { return nil }
-            state.names[entry.name]?.count -= 1
-            if state.names[entry.name]?.count == 0 { state.names[entry.name] = nil }
+            // One lookup of the name, not three.
+            if let index = state.names.index(forKey: entry.name) {
+                state.names.values[index].count -= 1
+                if state.names.values[index].count == 0 { state.names.remove(at: index) }
+            }
             return entry.continuation
         }
         continuation?.resume(returning: .cancelled)

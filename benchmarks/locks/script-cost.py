@@ -36,11 +36,48 @@ def scripts(rev):
     text = ""
     for path in ["Sources/LockEngine/RedisLockScriptPrelude.swift", "Sources/LockEngine/RedisLockScripts.swift"]:
         text += subprocess.check_output(["git", "show", f"{rev}:{path}"], text=True)
+    return scripts_from_text(text)
+
+
+def scripts_from_text(text):
+    """The acquire and release scripts as Redis runs them, from the two Swift files' text."""
     found = {}
-    for name, body in re.findall(r'static let (\w+) = (?:prelude \+ )?"""\n(.*?)"""', text, re.S):
+    for name, body in re.findall(r'static let (\w+) = (?:prelude \+ |prelude\.script\()?"""\n(.*?)"""', text, re.S):
         body = re.sub(r"\\\(([A-Za-z. -]+)\)", lambda m: CONSTANTS[m.group(1)], body)
-        found[name] = textwrap_dedent(body.replace("\\\\", "\\"))
+        # (Swift's closing `"""` drops the last line break.)
+        found[name] = textwrap_dedent(body.replace("\\\\", "\\")).removesuffix("\n")
+    if "preludeText" in found:  # each script carries only the prelude functions it calls (LuaPrelude.swift)
+        return {name: pruned(found["preludeText"], found[name]) for name in ("acquire", "release")}
     return {name: found["prelude"] + found[name] for name in ("acquire", "release")}
+
+
+def lua_identifiers(text):
+    """Identifiers outside Lua strings and comments (as LuaPrelude.identifiers)."""
+    text = re.sub(r"--[^\n]*|'(?:\\.|[^'\\\n])*'|\"(?:\\.|[^\"\\\n])*\"", " ", text)
+    return set(re.findall(r"(?<![\w])[A-Za-z_]\w*", text))
+
+
+def pruned(prelude, body):
+    """LuaPrelude.script: the head, then the functions `body` needs (transitively), in the prelude's order."""
+    lines = prelude.split("\n")
+    starts = []
+    for i, line in enumerate(lines):
+        if line.startswith("local function "):
+            start = i
+            while start > 0 and lines[start - 1].startswith("--"):
+                start -= 1
+            starts.append((start, re.match(r"local function (\w+)", line).group(1)))
+    chunks = {name: "\n".join(lines[start:(starts[j + 1][0] if j + 1 < len(starts) else len(lines))]) + "\n"
+              for j, (start, name) in enumerate(starts)}
+    calls = {name: lua_identifiers(chunk) & chunks.keys() for name, chunk in chunks.items()}
+    needed, pending = set(), list(lua_identifiers(body) & chunks.keys())
+    while pending:
+        name = pending.pop()
+        if name not in needed:
+            needed.add(name)
+            pending += calls[name]
+    head = "\n".join(lines[:starts[0][0]]) + "\n"
+    return head + "".join(chunks[name] for _, name in starts if name in needed) + body
 
 
 def textwrap_dedent(body):
