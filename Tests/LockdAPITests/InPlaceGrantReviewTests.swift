@@ -1,0 +1,58 @@
+import Foundation
+import LockdTestSupport
+import LockEngine
+import Testing
+
+/// Review (session 10, wip-cpuhttp 602e476/1f62492): an in-memory grant
+/// answered at once carries no `onDropped`, on the claim that the server
+/// writes it as it reads the request. Whatever the client or the server
+/// does around pipelined acquires, a name is held exactly when its 201
+/// reached the client.
+@Suite struct InPlaceGrantReviewTests {
+    private static func acquires(_ names: [String]) -> String {
+        names.map { name in
+            let body = #"{"ttl_ms":60000}"#
+            return "POST /locks/\(name) HTTP/1.1\r\nHost: lockd\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body
+        }.joined()
+    }
+
+    /// The names whose 201 is in `bytes` (the lease body names it).
+    private static func granted(in bytes: [UInt8], among names: [String]) -> Set<String> {
+        let text = String(decoding: bytes, as: UTF8.self)
+        let answers = text.components(separatedBy: "HTTP/1.1 ").dropFirst()
+        return Set(names.filter { name in answers.contains { $0.hasPrefix("201") && $0.contains(#""name":"\#(name)""#) } })
+    }
+
+    private static func held(_ lockd: TestLockd, _ names: [String]) async throws -> Set<String> {
+        var held: Set<String> = []
+        for name in names where try await lockd.engine.status(of: try LockName(name)).isHeld { held.insert(name) }
+        return held
+    }
+
+    @Test func pipelinedAcquiresFollowedByAHalfCloseAreAllDelivered() async throws {
+        try await StoreKind.memory.withLockd { lockd in
+            let names = (0..<50).map { _ in uniqueLockName() }
+            let client = try RawHTTPClient(port: UInt16(lockd.url.port ?? 0))
+            defer { client.close() }
+            try client.send(Self.acquires(names))
+            client.shutdownWrite()
+            let received = Self.granted(in: try await client.readUntilClosed(), among: names)
+            #expect(received == Set(names))
+            #expect(try await Self.held(lockd, names) == received)
+        }
+    }
+
+    @Test func pipelinedAcquiresRacingAShutdownAreHeldExactlyWhenDelivered() async throws {
+        try await StoreKind.memory.withLockd { lockd in
+            let names = (0..<200).map { _ in uniqueLockName() }
+            let client = try RawHTTPClient(port: UInt16(lockd.url.port ?? 0))
+            defer { client.close() }
+            try client.send(Self.acquires(names))
+            let shutdown = Task { await lockd.server.shutdown(gracePeriod: .seconds(2)) }
+            let received = Self.granted(in: try await client.readUntilClosed(), among: names)
+            await shutdown.value
+            #expect(!received.isEmpty)
+            #expect(try await Self.held(lockd, names) == received, "held but not delivered, or delivered but not held")
+        }
+    }
+}
