@@ -1,0 +1,88 @@
+import LockdRedis
+import LockdTransport
+import RESP
+import Synchronization
+import Testing
+
+/// review2 (session 10): script calls answered by callback (`RedisScriptCall`)
+/// pipelined on one connection while `SCRIPT FLUSH` makes some of them meet
+/// `-NOSCRIPT` and resend themselves by `EVAL` under the same command id, and
+/// while callers cancel at every stage: each caller hears exactly once, a
+/// reply is only ever its own, and no script runs twice.
+@Suite struct Review2ScriptCallTests {
+    /// What the callers heard, by call.
+    private final class Heard: Sendable {
+        let results = Mutex<[Int: [Result<RESPValue, RedisError>]]>([:])
+        let waiting = Mutex<[Int: CheckedContinuation<Void, Never>]>([:])
+
+        func record(_ call: Int, _ result: Result<RESPValue, RedisError>) {
+            results.withLock { $0[call, default: []].append(result) }
+            waiting.withLock { $0.removeValue(forKey: call) }?.resume()
+        }
+
+        func wait(for call: Int) async {
+            await withCheckedContinuation { continuation in
+                let heard = results.withLock { $0[call] != nil }
+                if heard { return continuation.resume() }
+                waiting.withLock { $0[call] = continuation }
+                // Heard between the look and the registration.
+                if results.withLock({ $0[call] != nil }) { waiting.withLock { $0.removeValue(forKey: call) }?.resume() }
+            }
+        }
+    }
+
+    @Test func pipelinedCallsMeetingNoscriptAndCancelsEachHearTheirOwnReplyOnce() async throws {
+        let script = RedisScript("redis.call('INCRBY', KEYS[1], ARGV[1]) return {KEYS[1], ARGV[1]}")
+        try await RedisTestHarness.with { (redis: RedisTestHarness) async throws in
+            let calls = 300
+            let heard = Heard()
+            var flushes: [Task<Void, Never>] = []
+            for call in 0..<calls {
+                if call % 25 == 0 {
+                    flushes.append(Task { _ = await redis.outcome(["SCRIPT", "FLUSH"]) })
+                }
+                var writer = RESPArgumentWriter(capacity: 96)
+                writer.append(redis.key("c\(call)"))
+                writer.append(Int64(call + 1))
+                let cancellation = CallCancellation()
+                redis.client.run(script, keyCount: 1, arguments: writer.finish(), cancellation: cancellation) { result in
+                    heard.record(call, result)
+                }
+                switch call % 4 {
+                case 1: cancellation.cancel()
+                case 2: Task { await Task.yield(); cancellation.cancel() }
+                default: break
+                }
+            }
+            for call in 0..<calls { await heard.wait(for: call) }
+            for flush in flushes { await flush.value }
+            // Anything answered twice has been by now: this goes after every call on the connection.
+            _ = try await redis.client.send(["PING"])
+            let results = heard.results.withLock { $0 }
+            var ranTotal = 0
+            for call in 0..<calls {
+                let key = redis.key("c\(call)")
+                let answers = results[call] ?? []
+                #expect(answers.count == 1, "call \(call) answered \(answers.count) times")
+                let stored = try await redis.client.send(["GET", .string(key)]).int
+                // Ran at most once, with its own argument.
+                #expect(stored == nil || stored == call + 1, "call \(call): \(key) holds \(String(describing: stored))")
+                if stored != nil { ranTotal += 1 }
+                guard let answer = answers.first else { continue }
+                switch answer {
+                case .success(let value):
+                    let fields = value.array ?? []
+                    #expect(fields.count == 2 && fields[0].string == key && fields[1].string == "\(call + 1)",
+                            "call \(call) got another call's reply: \(value)")
+                    #expect(stored == call + 1, "call \(call) answered yet its script did not run")
+                case .failure(let error):
+                    #expect(error.kind == .cancelled && call % 4 != 0 && call % 4 != 3, "call \(call) failed: \(error)")
+                }
+            }
+            // Calls never cancelled all ran; some went by EVAL after -NOSCRIPT.
+            #expect(ranTotal >= calls / 2)
+            let info = try await redis.client.send(["INFO", "commandstats"]).string ?? ""
+            #expect(info.contains("cmdstat_eval:calls="), "no call met -NOSCRIPT: \(info)")
+        }
+    }
+}
