@@ -35,6 +35,25 @@ import Testing
             }
             return try RESPDecoder().decode(UnsafeRawBufferPointer(start: start, count: bytes.count))
         }
+
+        /// ``RESPDecoder/plainFrameLength(_:)`` of `bytes` placed as ``decode(_:)`` places them.
+        func plainFrameLength(_ bytes: ArraySlice<UInt8>) -> Int? {
+            RESPDecoder().plainFrameLength(place(bytes))
+        }
+
+        /// `body` reading `bytes` (one whole frame) in place, placed as ``decode(_:)`` places them.
+        func reading<Value>(_ bytes: ArraySlice<UInt8>, _ body: (inout RESPReply) -> Value) -> Value {
+            var reply = RESPReply(unsafeFrame: place(bytes))
+            return body(&reply)
+        }
+
+        private func place(_ bytes: ArraySlice<UInt8>) -> UnsafeRawBufferPointer {
+            let start = base + pageSize - bytes.count
+            bytes.withUnsafeBytes { source in
+                if let from = source.baseAddress { start.copyMemory(from: from, byteCount: source.count) }
+            }
+            return UnsafeRawBufferPointer(start: start, count: bytes.count)
+        }
     }
 
     struct MappingFailed: Error {}
@@ -69,5 +88,62 @@ import Testing
             #expect(decoded.value == expected, "\(wire.debugDescription)")
             #expect(decoded.consumed == bytes.count)
         }
+    }
+
+    /// Script-reply shapes the in-place path reads (wip-cpuredis e061e21).
+    static let scriptReplies: [(wire: String, value: RESPValue)] = [
+        ("*9\r\n:1\r\n:1733374000000123\r\n:1733374000000\r\n:30000\r\n$7\r\nowner-1\r\n:0\r\n:-1\r\n:1\r\n$1\r\nx\r\n",
+         .array([.integer(1), .integer(1_733_374_000_000_123), .integer(1_733_374_000_000), .integer(30000), .bulkString(Array("owner-1".utf8)),
+                 .integer(0), .integer(-1), .integer(1), .bulkString([120])])),
+        ("*8\r\n:0\r\n:1733374000000\r\n$-1\r\n:0\r\n_\r\n*2\r\n*2\r\n:5\r\n+a\r\n*0\r\n:250\r\n$0\r\n\r\n",
+         .array([.integer(0), .integer(1_733_374_000_000), .null, .integer(0), .null, .array([.array([.integer(5), .simpleString("a")]), .array([])]),
+                 .integer(250), .bulkString([])])),
+        { () -> (String, RESPValue) in
+            let message = "name\n7 12 3\r\n"
+            return ("*2\r\n:1\r\n$\(message.utf8.count)\r\n\(message)\r\n", .array([.integer(1), .bulkString(Array(message.utf8))]))
+        }(),
+        ("*-1\r\n", .null),
+        ("*1\r\n*-1\r\n", .array([.null])),
+    ]
+
+    @Test func aPlainFrameIsFoundOnlyWholeAndReadInPlaceWithoutPassingItsEndAsItDecodes() throws {
+        let page = try GuardedPage()
+        for (wire, expected) in RESPDecoderTests.samples + Self.numberFrames + Self.scriptReplies {
+            let bytes = Array(wire.utf8)
+            for split in 0..<bytes.count {
+                #expect(page.plainFrameLength(bytes[..<split]) == nil, "prefix of \(split) bytes of \(wire.debugDescription)")
+            }
+            guard let length = page.plainFrameLength(bytes[...]) else { continue }
+            #expect(length == bytes.count, "\(wire.debugDescription)")
+            // What the accessors read in place is what they read from the decoded value.
+            #expect(page.reading(bytes[...]) { $0.value() } == expected, "\(wire.debugDescription)")
+            #expect(page.reading(bytes[...]) { $0.int() } == expected.int, "\(wire.debugDescription)")
+            #expect(page.reading(bytes[...]) { $0.string() } == expected.string, "\(wire.debugDescription)")
+            #expect(page.reading(bytes[...]) { $0.bytes() } == expected.bytes, "\(wire.debugDescription)")
+            guard let elements = expected.array else {
+                #expect(page.reading(bytes[...]) { $0.array() } == nil, "\(wire.debugDescription)")
+                continue
+            }
+            #expect(page.reading(bytes[...]) { $0.array() } == elements.count, "\(wire.debugDescription)")
+            let ints = page.reading(bytes[...]) { reply in (0..<(reply.array() ?? 0)).map { _ in reply.int() } }
+            #expect(ints == elements.map(\.int), "\(wire.debugDescription)")
+            let strings = page.reading(bytes[...]) { reply in (0..<(reply.array() ?? 0)).map { _ in reply.string() } }
+            #expect(strings == elements.map(\.string), "\(wire.debugDescription)")
+            let arrays = page.reading(bytes[...]) { reply in
+                (0..<(reply.array() ?? 0)).map { _ -> Int? in
+                    guard let count = reply.array() else { reply.skip(); return nil }
+                    for _ in 0..<count { reply.skip() }
+                    return count
+                }
+            }
+            #expect(arrays == elements.map { $0.array?.count }, "\(wire.debugDescription)")
+        }
+    }
+
+    @Test(arguments: ["+OK\n", "+O\rK\r\n", ":12a\r\n", "$3\r\nabcd\r\n", "$-2\r\n", "*1\r\n-ERR x\r\n", "*2\r\n:1\r\n,1.5\r\n", "_x\r\n",
+                      ":99999999999999999999\r\n", "$-1\n"])
+    func aFrameTheDecoderDoesNotReadPlainlyIsNoPlainFrame(frame: String) throws {
+        let page = try GuardedPage()
+        #expect(page.plainFrameLength(Array(frame.utf8)[...]) == nil)
     }
 }
