@@ -89,4 +89,49 @@ import Testing
             #expect(info.contains("cmdstat_eval:calls="), "no call met -NOSCRIPT: \(info)")
         }
     }
+
+    /// Replies large enough to arrive over several reads (a frame split
+    /// anywhere, the in-place path's "not all here yet"), pipelined with
+    /// small ones, some of whose callers cancel: each caller reads its own.
+    @Test func largeAndSmallRepliesSplitAcrossReadsEachReachTheirOwnCaller() async throws {
+        let script = RedisScript("return {KEYS[1], string.rep('x', tonumber(ARGV[1])), tonumber(ARGV[1])}")
+        try await RedisTestHarness.with { (redis: RedisTestHarness) async throws in
+            let calls = 120
+            let heard = Heard()
+            var sizes: [Int] = []
+            for call in 0..<calls {
+                // Sizes around the usual read buffer sizes, and tiny ones.
+                let size = [0, 1, 7, 4_095, 4_096, 16_383, 65_536, 200_003][call % 8] + call % 3
+                sizes.append(size)
+                var writer = RESPArgumentWriter(capacity: 96)
+                writer.append(redis.key("s\(call)"))
+                writer.append(Int64(size))
+                let cancellation = CallCancellation()
+                redis.client.run(script, keyCount: 1, arguments: writer.finish(), cancellation: cancellation) { result in
+                    heard.record(call, result.map { reply in
+                        var reply = reply
+                        return reply.value()
+                    })
+                }
+                if call % 5 == 3 { Task { await Task.yield(); cancellation.cancel() } }
+            }
+            for call in 0..<calls { await heard.wait(for: call) }
+            _ = try await redis.client.send(["PING"])
+            let results = heard.results.withLock { $0 }
+            for call in 0..<calls {
+                let answers = results[call] ?? []
+                #expect(answers.count == 1, "call \(call) answered \(answers.count) times")
+                guard let answer = answers.first else { continue }
+                switch answer {
+                case .success(let value):
+                    let fields = value.array ?? []
+                    #expect(fields.count == 3 && fields[0].string == redis.key("s\(call)") && fields[1].bytes?.count == sizes[call]
+                            && fields[1].bytes?.allSatisfy { $0 == UInt8(ascii: "x") } == true && fields[2].int == sizes[call],
+                            "call \(call) got another reply: \(fields.first.map { "\($0)" } ?? "none"), \(fields.count) fields")
+                case .failure(let error):
+                    #expect(error.kind == .cancelled && call % 5 == 3, "call \(call) failed: \(error)")
+                }
+            }
+        }
+    }
 }

@@ -131,8 +131,8 @@ import Testing
             #expect(strings == elements.map(\.string), "\(wire.debugDescription)")
             let arrays = page.reading(bytes[...]) { reply in
                 (0..<(reply.array() ?? 0)).map { _ -> Int? in
-                    guard let count = reply.array() else { reply.skip(); return nil }
-                    for _ in 0..<count { reply.skip() }
+                    guard let count = reply.array() else { _ = reply.value(); return nil }
+                    for _ in 0..<count { _ = reply.value() }
                     return count
                 }
             }
