@@ -140,9 +140,9 @@ extension LockEngine {
 
     // MARK: Upkeep
 
-    /// Every beat: tell the store this process lives, put back waiters it
-    /// forgot, drop stray entries; now and then check that each queue is
-    /// still there.
+    /// Every beat: tell the store this process lives and put back waiters
+    /// it forgot; now and then check that each queue is still there. (Stray
+    /// entries go in ``keepCleaningUp()``.)
     private func keepWaitersQueued() async {
         let beatInterval = MonotonicClock.nanoseconds(configuration.beatInterval)
         var nextBeat = MonotonicClock.now()
