@@ -102,11 +102,10 @@ import Testing
     /// then held for its whole TTL by nobody (the client was told 503 and has
     /// no token to release it with). Without the first lease the script is
     /// never written (held for a connection) and nothing is granted.
-    // A known defect, older than the promised path (main has it too): the
-    // acquire's script was written, its reply timed out (503), and Redis ran
-    // it on waking, so its lease is held by no one for its TTL. The fix —
-    // give a lockd-made token back when an acquire's outcome is unknown
-    // (never a client's own token: it may hold that lease) — is open.
+    /// An acquire whose script was written, whose reply timed out (503), and
+    /// which Redis ran on waking: its lockd-made token is given back, so no
+    /// lease is held by no one for its TTL (a client's own token is not: the
+    /// client may hold that lease).
     @Test
     func anAcquireAnswered503WhileRedisWasStoppedIsNotGrantedWhenRedisRunsAgain() async throws {
         try await StoreKind.redis.withLockd { lockd in
@@ -122,13 +121,7 @@ import Testing
             let (acquire, _) = try await (acquired, released)
             redis.resume()
             #expect(acquire.status == 503, "\(acquire.text)")
-            var holders = -1
-            _ = await eventually(within: .seconds(5)) {
-                let status = try? await lockd.send("GET", "/locks/\(name)")
-                holders = (status?.json["holders"] as? [Any])?.count ?? -1
-                return holders == 0
-            }
-            #expect(holders == 0, "an acquire answered 503 was granted once Redis ran again, and is held for its whole TTL")
+            #expect(await Self.becomesFree(name, on: lockd), "an acquire answered 503 was granted once Redis ran again, and is held for its whole TTL")
         }
     }
 
@@ -145,13 +138,16 @@ import Testing
             let acquire = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":60000,"wait_ms":30000}"#)
             redis.resume()
             #expect(acquire.status == 503, "\(acquire.text)")
-            var holders = -1
-            _ = await eventually(within: .seconds(5)) {
-                let status = try? await lockd.send("GET", "/locks/\(name)")
-                holders = (status?.json["holders"] as? [Any])?.count ?? -1
-                return holders == 0
-            }
-            #expect(holders == 0, "a waiting acquire answered 503 was granted once Redis ran again, and is held for its whole TTL")
+            #expect(await Self.becomesFree(name, on: lockd), "a waiting acquire answered 503 was granted once Redis ran again, and is held for its whole TTL")
+        }
+    }
+
+    /// Whether `name` soon has no holders (within 5 s, time for the upkeep
+    /// to give a lease back once Redis runs again).
+    private static func becomesFree(_ name: String, on lockd: TestLockd) async -> Bool {
+        await eventually(within: .seconds(5)) {
+            let status = try? await lockd.send("GET", "/locks/\(name)")
+            return (status?.json["holders"] as? [Any])?.count == 0
         }
     }
 }
