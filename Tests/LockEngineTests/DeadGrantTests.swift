@@ -82,8 +82,8 @@ import Testing
 /// and with `thenFail` reports them unavailable, as if the reply were lost;
 /// its first `releaseFailures` releases and give-backs fail unsent, as in an
 /// outage.
-final class StalledStore: LockStore {
-    private let inner: any LockStore
+final class StalledStore: ForwardingLockStore {
+    let inner: any LockStore
     private let stall: Duration
     private let thenFail: Bool
     private let state: Mutex<(remaining: Int, grants: [Lease], releaseFailures: Int)>
@@ -131,9 +131,6 @@ final class StalledStore: LockStore {
         return result
     }
 
-    nonisolated(nonsending) func renew(_ name: LockName, token: LeaseToken, ttlMs: Int64?, durability: Durability) async throws(LockError) -> Lease? {
-        try await inner.renew(name, token: token, ttlMs: ttlMs, durability: durability)
-    }
     nonisolated(nonsending) func release(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool {
         try failIfDue()
         return try await inner.release(name, token: token)
@@ -153,19 +150,4 @@ final class StalledStore: LockStore {
         }
         if fails { throw .unavailable("the store is unavailable") }
     }
-    func forceRelease(_ name: LockName, fence: Int64) async throws(LockError) -> LeaseToken? {
-        try await inner.forceRelease(name, fence: fence)
-    }
-    func status(of name: LockName) async throws(LockError) -> LockStatus { try await inner.status(of: name) }
-    func list(prefix: String, limit: Int, cursor: String?) async throws(LockError) -> LockPage {
-        try await inner.list(prefix: prefix, limit: limit, cursor: cursor)
-    }
-    func removeWaiter(_ waiter: WaiterID, from name: LockName, reclaimingGrant: Bool) async throws(LockError) {
-        try await inner.removeWaiter(waiter, from: name, reclaimingGrant: reclaimingGrant)
-    }
-    func beat(names: Set<LockName>) async throws(LockError) -> Bool { try await inner.beat(names: names) }
-    func reconcile(_ queues: [LocalQueue]) async throws(LockError) -> [QueueRepair] { try await inner.reconcile(queues) }
-    func deliverEvents(to handler: @escaping @Sendable (StoreEvent) -> Void) async {}
-    func checkReady() async throws(LockError) { try await inner.checkReady() }
-    func close() async {}
 }

@@ -48,11 +48,11 @@ import Testing
 /// ``lostPrefix`` is answered unavailable (its reply lost), and a give-back
 /// hangs until ``beatsWanted`` beats pass or ``longestHang`` (the Redis
 /// client's two command timeouts), then fails as the timed-out call would.
-final class HangingGiveBackStore: LockStore {
+final class HangingGiveBackStore: ForwardingLockStore {
     static let lostPrefix = "lost-"
     static let beatsWanted = 3
     static let longestHang: Duration = .seconds(1)
-    private let inner: any LockStore
+    let inner: any LockStore
     let beats = Atomic<Int>(0)
     let beatsWhileHanging = Atomic<Int>(0)
     let hangsEnded = Atomic<Int>(0)
@@ -65,12 +65,6 @@ final class HangingGiveBackStore: LockStore {
         if attempt.name.value.hasPrefix(Self.lostPrefix) { throw .unavailable("the reply was lost") }
         return try await inner.acquire(attempt)
     }
-    nonisolated(nonsending) func renew(_ name: LockName, token: LeaseToken, ttlMs: Int64?, durability: Durability) async throws(LockError) -> Lease? {
-        try await inner.renew(name, token: token, ttlMs: ttlMs, durability: durability)
-    }
-    nonisolated(nonsending) func release(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool {
-        try await inner.release(name, token: token)
-    }
     nonisolated(nonsending) func giveBack(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool {
         let start = beats.load(ordering: .relaxed)
         _ = await eventually(within: Self.longestHang) { self.beats.load(ordering: .relaxed) - start >= Self.beatsWanted }
@@ -78,22 +72,8 @@ final class HangingGiveBackStore: LockStore {
         hangsEnded.add(1, ordering: .relaxed)
         throw .unavailable("Redis did not answer within the command timeout")
     }
-    func forceRelease(_ name: LockName, fence: Int64) async throws(LockError) -> LeaseToken? {
-        try await inner.forceRelease(name, fence: fence)
-    }
-    func status(of name: LockName) async throws(LockError) -> LockStatus { try await inner.status(of: name) }
-    func list(prefix: String, limit: Int, cursor: String?) async throws(LockError) -> LockPage {
-        try await inner.list(prefix: prefix, limit: limit, cursor: cursor)
-    }
-    func removeWaiter(_ waiter: WaiterID, from name: LockName, reclaimingGrant: Bool) async throws(LockError) {
-        try await inner.removeWaiter(waiter, from: name, reclaimingGrant: reclaimingGrant)
-    }
     func beat(names: Set<LockName>) async throws(LockError) -> Bool {
         defer { beats.add(1, ordering: .relaxed) }
         return try await inner.beat(names: names)
     }
-    func reconcile(_ queues: [LocalQueue]) async throws(LockError) -> [QueueRepair] { try await inner.reconcile(queues) }
-    func deliverEvents(to handler: @escaping @Sendable (StoreEvent) -> Void) async {}
-    func checkReady() async throws(LockError) { try await inner.checkReady() }
-    func close() async {}
 }

@@ -155,8 +155,8 @@ private struct SignallingResponder<Next: HTTPResponder>: HTTPResponder {
 /// A store that only awaits (not an ``ImmediateLockStore``): its callback
 /// forms run in a task, as Redis's do for `replicated` or in a Cluster.
 /// Runs `onGrant` in the acquire's task after each grant.
-private final class HookedStore: LockStore {
-    private let inner: InMemoryLockStore
+private final class HookedStore: ForwardingLockStore {
+    let inner: any LockStore
     private let onGrant: @Sendable () -> Void
 
     init(_ inner: InMemoryLockStore, onGrant: @escaping @Sendable () -> Void) {
@@ -169,81 +169,31 @@ private final class HookedStore: LockStore {
         if case .granted = result { onGrant() }
         return result
     }
-    nonisolated(nonsending) func renew(_ name: LockName, token: LeaseToken, ttlMs: Int64?, durability: Durability) async throws(LockError) -> Lease? {
-        try await inner.renew(name, token: token, ttlMs: ttlMs, durability: durability)
-    }
-    nonisolated(nonsending) func release(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool {
-        try await inner.release(name, token: token)
-    }
-    nonisolated(nonsending) func giveBack(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool {
-        try await inner.giveBack(name, token: token)
-    }
-    func forceRelease(_ name: LockName, fence: Int64) async throws(LockError) -> LeaseToken? {
-        try await inner.forceRelease(name, fence: fence)
-    }
-    func status(of name: LockName) async throws(LockError) -> LockStatus { try await inner.status(of: name) }
-    func list(prefix: String, limit: Int, cursor: String?) async throws(LockError) -> LockPage {
-        try await inner.list(prefix: prefix, limit: limit, cursor: cursor)
-    }
-    func removeWaiter(_ waiter: WaiterID, from name: LockName, reclaimingGrant: Bool) async throws(LockError) {
-        try await inner.removeWaiter(waiter, from: name, reclaimingGrant: reclaimingGrant)
-    }
-    func beat(names: Set<LockName>) async throws(LockError) -> Bool { try await inner.beat(names: names) }
-    func reconcile(_ queues: [LocalQueue]) async throws(LockError) -> [QueueRepair] { try await inner.reconcile(queues) }
-    func deliverEvents(to handler: @escaping @Sendable (StoreEvent) -> Void) async {}
-    func checkReady() async throws(LockError) { try await inner.checkReady() }
-    func close() async {}
 }
 
 /// A store that answers its callback acquire on `loop`, as Redis's single
 /// server does (the reply is read there) — once the test has hung up its
 /// client, so that the hang-up waits in the loop's next epoll batch.
-private final class LoopAnsweringStore: LockStore {
-    private let inner: InMemoryLockStore
+private final class LoopAnsweringStore: ForwardingLockStore {
+    private let memory: InMemoryLockStore
     private let loop: EventLoop
     private let readyToClose: DispatchSemaphore
     private let closed: DispatchSemaphore
 
-    init(_ inner: InMemoryLockStore, loop: EventLoop, readyToClose: DispatchSemaphore, closed: DispatchSemaphore) {
-        self.inner = inner
+    var inner: any LockStore { memory }
+
+    init(_ memory: InMemoryLockStore, loop: EventLoop, readyToClose: DispatchSemaphore, closed: DispatchSemaphore) {
+        self.memory = memory
         self.loop = loop
         self.readyToClose = readyToClose
         self.closed = closed
     }
 
     func acquire(_ attempt: AcquireAttempt, cancellation: CallCancellation, completion: @escaping StoreCompletion<AcquireResult>) {
-        loop.execute { [inner, readyToClose, closed] in
+        loop.execute { [memory, readyToClose, closed] in
             readyToClose.signal()
             closed.wait()
-            completion(Result { () throws(LockError) in try inner.acquireAtOnce(attempt) })
+            completion(Result { () throws(LockError) in try memory.acquireAtOnce(attempt) })
         }
     }
-
-    nonisolated(nonsending) func acquire(_ attempt: AcquireAttempt) async throws(LockError) -> AcquireResult {
-        try await inner.acquire(attempt)
-    }
-    nonisolated(nonsending) func renew(_ name: LockName, token: LeaseToken, ttlMs: Int64?, durability: Durability) async throws(LockError) -> Lease? {
-        try await inner.renew(name, token: token, ttlMs: ttlMs, durability: durability)
-    }
-    nonisolated(nonsending) func release(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool {
-        try await inner.release(name, token: token)
-    }
-    nonisolated(nonsending) func giveBack(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool {
-        try await inner.giveBack(name, token: token)
-    }
-    func forceRelease(_ name: LockName, fence: Int64) async throws(LockError) -> LeaseToken? {
-        try await inner.forceRelease(name, fence: fence)
-    }
-    func status(of name: LockName) async throws(LockError) -> LockStatus { try await inner.status(of: name) }
-    func list(prefix: String, limit: Int, cursor: String?) async throws(LockError) -> LockPage {
-        try await inner.list(prefix: prefix, limit: limit, cursor: cursor)
-    }
-    func removeWaiter(_ waiter: WaiterID, from name: LockName, reclaimingGrant: Bool) async throws(LockError) {
-        try await inner.removeWaiter(waiter, from: name, reclaimingGrant: reclaimingGrant)
-    }
-    func beat(names: Set<LockName>) async throws(LockError) -> Bool { try await inner.beat(names: names) }
-    func reconcile(_ queues: [LocalQueue]) async throws(LockError) -> [QueueRepair] { try await inner.reconcile(queues) }
-    func deliverEvents(to handler: @escaping @Sendable (StoreEvent) -> Void) async {}
-    func checkReady() async throws(LockError) { try await inner.checkReady() }
-    func close() async {}
 }
