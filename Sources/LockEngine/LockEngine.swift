@@ -539,12 +539,14 @@ public final class LockEngine: Sendable {
                 let result: Result<AcquireGrant, LockError>
                 do throws(LockError) {
                     guard let grant = try LockEngine.settled(try delivery.get()) else {
-                        guard attemptsLeft > 1 else { throw .unavailable(LockEngine.tooSlowDetail) }
+                        // Too slow: each too-late grant was given back as it came.
+                        guard attemptsLeft > 1 else { return completion(.failure(.unavailable(LockEngine.tooSlowDetail))) }
                         return StoreAttempt(engine: engine, attempt: attempt, cancellation: cancellation,
                                             answer: .grant(request, attemptsLeft: attemptsLeft - 1, completion)).start()
                     }
                     result = .success(engine.granted(grant, for: request))
                 } catch {
+                    // The store's own failure: it may still run the attempt.
                     if case .unavailable = error { engine.giveBackIfUnanswered(attempt.token, of: request) }
                     result = .failure(error)
                 }
