@@ -815,8 +815,10 @@ public final class RedisLockStore: LockStore {
     /// The reply is read on the loop, outside the caller's task, so a
     /// failure's line would lack what the caller's task locals add (the
     /// request's id). Taking that costs a dictionary a call: done only while
-    /// calls fail; the first failure of a run logs at debug, and so does one
-    /// that no request made (the engine giving a lease back).
+    /// calls fail. The first failure of a run, which took none, logs at
+    /// debug; later ones warn (once a second) with what the caller's
+    /// metadata holds (nothing without a metadata provider, or for a call
+    /// no request made).
     private struct CallStart: Sendable {
         let time: UInt64
         let callerMetadata: Logger.Metadata?
@@ -842,7 +844,7 @@ public final class RedisLockStore: LockStore {
             metrics.storeCall(operation, nanoseconds: MonotonicClock.now() - start.time, failure: error.kind.description)
             callsFailing.store(true, ordering: .relaxed)
             return .failure(cancellation.isCancelled ? .cancelled
-                            : unavailable(error, callerMetadata: start.callerMetadata ?? [:], warns: start.callerMetadata?.isEmpty == false))
+                            : unavailable(error, callerMetadata: start.callerMetadata ?? [:], warns: start.callerMetadata != nil))
         }
     }
 
