@@ -131,6 +131,10 @@ extension LockClient {
         return try await acquire(name, request, wait: wait, autoRenew: autoRenew)
     }
 
+    /// How many times in a row a grant that came late is asked for again before it
+    /// is taken as it is (a lockd that answers every request late).
+    static let lateGrantRetries = 2
+
     /// The acquire request for these arguments, with a fresh client-made token;
     /// throws ``LockError/invalidRequest(detail:)`` for a bad name.
     func acquireRequest(
@@ -162,6 +166,7 @@ extension LockClient {
         var request = request
         var plan = AcquirePlan(start: .now, wait: wait, timeout: remote.timeout)
         var cause: LockError?
+        var lateGrants = 0
         do {
             while true {
                 let sentAt = ContinuousClock.now
@@ -181,6 +186,17 @@ extension LockClient {
                     case .fail: throw cause ?? error
                     case .retry(let delay): try await Task.sleep(for: delay)
                     }
+                    continue
+                }
+                // lockd starts a lease's TTL when it grants it, which may be long after the
+                // request was sent (it waited in the queue, or lockd answered late), but the
+                // client can count only from the send: a grant that came later than a renewal
+                // interval might be taken for lost on arrival. It is asked for again at once
+                // with the same token, which lockd answers with that lease, its TTL restarted
+                // (or, had it run out meanwhile, as a new acquire): the deadline then counts
+                // from that request.
+                if ContinuousClock.now - sentAt >= .milliseconds(granted.ttlMs) / 3, lateGrants < Self.lateGrantRetries {
+                    lateGrants += 1
                     continue
                 }
                 let lease = Lease(granted, sentAt: sentAt, remote: remote, durability: request.durability, autoRenew: autoRenew)
