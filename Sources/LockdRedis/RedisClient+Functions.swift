@@ -1,0 +1,88 @@
+import Logging
+import RESP
+
+/// Script calls by `FCALL` where Redis has functions (see
+/// ``RedisFunctionLibrary``), by `EVALSHA`/`EVAL` where it has not.
+///
+/// A call to a script with a ``RedisScript/function`` goes first by `FCALL`.
+/// A node without the library (`-ERR Function not found`: restarted without
+/// persistence, `FUNCTION FLUSH`, a new Cluster master, a promoted replica
+/// that never had it) gets it by `FUNCTION LOAD REPLACE`, on the node the
+/// call goes to, and the call is sent again — as `-NOSCRIPT` is answered
+/// by `EVAL`. A Redis without functions (before 7.0: `unknown command`), or
+/// an ACL that withholds `FCALL` or `FUNCTION LOAD`, turns them off for the
+/// client: its calls go by `EVALSHA` from then on. None of these replies
+/// ran the call, so sending it again is safe.
+extension RedisClient {
+    /// The form a call of `script` starts with.
+    func firstForm(_ script: RedisScript) -> RedisScript.Form {
+        script.function != nil && functionsUsable.load(ordering: .relaxed) ? .function : .cached
+    }
+
+    /// Whether `error`, the reply to an `FCALL` or `FUNCTION LOAD`, says this
+    /// Redis has no functions for the client; if so, turns them off for good
+    /// (said once in the log).
+    func functionsUnavailable(_ error: RedisError) -> Bool {
+        guard error.meansFunctionsUnavailable else { return false }
+        if functionsUsable.exchange(false, ordering: .relaxed) {
+            logger.notice("Redis scripts run by EVALSHA: this Redis has no functions for lockd", metadata: ["reason": "\(error.message)"])
+        }
+        return true
+    }
+
+    /// Runs one call of `script` through `attempt`, which sends it in the
+    /// form given and returns its reply: by `FCALL` where Redis has
+    /// functions (loading the library where `route` goes, when it lacks
+    /// it), else by `EVALSHA`, then `EVAL` after `-NOSCRIPT`.
+    nonisolated(nonsending) func runScript(
+        _ script: RedisScript, route: RedisRoute,
+        _ attempt: nonisolated(nonsending) (RedisScript.Form) async throws(RedisError) -> RESPValue
+    ) async throws(RedisError) -> RESPValue {
+        if firstForm(script) == .function {
+            do {
+                return try await attempt(.function)
+            } catch where error.isFunctionNotFound {
+                if try await loadLibrary(of: script, route: route) {
+                    // (Not found again: flushed meanwhile; EVALSHA serves it.)
+                    do { return try await attempt(.function) } catch where error.isFunctionNotFound || functionsUnavailable(error) {}
+                }
+            } catch where functionsUnavailable(error) {}
+        }
+        do {
+            return try await attempt(.cached)
+        } catch where error.code == "NOSCRIPT" {
+            return try await attempt(.source)
+        }
+    }
+
+    /// Loads `script`'s library on the node `route` goes to. False when
+    /// Redis refused it: the call then goes by `EVALSHA`.
+    nonisolated(nonsending) func loadLibrary(of script: RedisScript, route: RedisRoute) async throws(RedisError) -> Bool {
+        guard let function = script.function else { return false }
+        do {
+            _ = try await send(function.library.load, route: route, idempotent: true)
+            return true
+        } catch where error.kind == .refused || error.kind == .permissionDenied {
+            _ = functionsUnavailable(error)
+            return false
+        }
+    }
+}
+
+extension RedisError {
+    /// `-ERR Function not found`: the node lacks the function's library;
+    /// the call did not run.
+    var isFunctionNotFound: Bool { kind == .refused && message.hasPrefix("ERR Function not found") }
+
+    /// Redis has no functions (`unknown command` before 7.0, or renamed
+    /// away), or its ACL withholds `FCALL` or `FUNCTION` from the user.
+    var meansFunctionsUnavailable: Bool {
+        switch kind {
+        case .refused: return message.hasPrefix("ERR unknown command")
+        case .permissionDenied:
+            let message = message.lowercased()
+            return message.contains("'fcall'") || message.contains("'function")
+        default: return false
+        }
+    }
+}
