@@ -228,8 +228,9 @@ public final class RedisClient: Sendable {
     /// Runs `script` with `EVALSHA`, and with `EVAL` if Redis answers `-NOSCRIPT`
     /// (after a restart or `SCRIPT FLUSH`, or on a master that never ran it),
     /// which also caches it again — or, when it is a function of a library
-    /// and Redis has functions, with `FCALL` (RedisClient+Functions.swift). In a cluster it goes to the master of the
-    /// first key's slot (every key must share it: use one hash tag).
+    /// and Redis has functions, with `FCALL` (RedisClient+Functions.swift).
+    /// In a cluster it goes to the master of the first key's slot (every key
+    /// must share it: use one hash tag).
     ///
     /// - Parameter idempotent: whether running the script twice does no harm
     ///   (see ``send(_:route:idempotent:)``).
@@ -267,8 +268,9 @@ public final class RedisClient: Sendable {
 
     /// Runs `script` once per call in one ``pipeline(_:idempotent:)`` (by
     /// `FCALL` where Redis has functions; calls that found none run again
-    /// by `EVALSHA`); calls that met `-NOSCRIPT` run again in a further one, the first of them by
-    /// `EVAL` (which caches the script for the rest on its master).
+    /// by `EVALSHA`); calls that met `-NOSCRIPT` run again in a further
+    /// one, the first of them by `EVAL` (which caches the script for the
+    /// rest on its master).
     ///
     /// ```swift
     /// let replies = try await client.run(heartbeat, pipelined: names.map { (keys: [queueKey($0)], arguments: [id]) })

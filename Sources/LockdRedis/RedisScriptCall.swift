@@ -90,7 +90,9 @@ final class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
     /// library (loop thread only).
     private func loadLibrary() {
         loaded = true
-        guard let function = script.function, let connection = router.singleConnection() else { return received(.failure(router.noSingleMaster())) }
+        guard let function = script.function, let connection = router.singleConnection() else {
+            return received(.failure(router.noSingleMaster()))
+        }
         connection.send(function.library.load.arguments, id: id, waiter: .callback { [self] result in
             if case .failure(let error) = result {
                 guard error.kind == .refused || error.kind == .permissionDenied else {
