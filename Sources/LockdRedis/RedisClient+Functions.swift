@@ -11,7 +11,11 @@ import RESP
 /// call goes to, and the call is sent again — as `-NOSCRIPT` is answered
 /// by `EVAL`. A Redis without functions (before 7.0: `unknown command`), or
 /// an ACL that withholds `FCALL` or `FUNCTION LOAD`, turns them off for the
-/// client: its calls go by `EVALSHA` from then on. None of these replies
+/// client: its calls go by `EVALSHA` from then on. A call refused `-OOM`
+/// goes by `EVALSHA` too: Redis refuses a function that may write before it
+/// starts, when out of memory, where it runs a script (one without flags,
+/// as these are) until its first command that would take memory — a
+/// release, or a refusal, still answers as it did. None of these replies
 /// ran the call, so sending it again is safe.
 extension RedisClient {
     /// The form a call of `script` starts with.
@@ -46,7 +50,7 @@ extension RedisClient {
                     // (Not found again: flushed meanwhile; EVALSHA serves it.)
                     do { return try await attempt(.function) } catch where error.isFunctionNotFound || functionsUnavailable(error) {}
                 }
-            } catch where functionsUnavailable(error) {}
+            } catch where error.isRefusedFunctionOutOfMemory || functionsUnavailable(error) {}
         }
         do {
             return try await attempt(.cached)
@@ -73,6 +77,9 @@ extension RedisError {
     /// `-ERR Function not found`: the node lacks the function's library;
     /// the call did not run.
     var isFunctionNotFound: Bool { kind == .refused && message.hasPrefix("ERR Function not found") }
+
+    /// `-OOM` to an `FCALL`: refused before it ran (see RedisClient+Functions.swift).
+    var isRefusedFunctionOutOfMemory: Bool { kind == .refused && code == "OOM" }
 
     /// Redis has no functions (`unknown command` before 7.0, or renamed
     /// away), or its ACL withholds `FCALL` or `FUNCTION` from the user.

@@ -286,10 +286,14 @@ public final class RedisClient: Sendable {
         var results = try await pipeline(
             calls.map { script.call(keys: $0.keys, arguments: $0.arguments, form: form).arguments }, slots: slots, idempotent: idempotent)
         if form == .function {
-            // Calls that found no function did not run: they go by EVALSHA
-            // (a single call loads the library, see runScript).
+            // Calls that found no function (or were refused -OOM) did not
+            // run: they go by EVALSHA (a single call loads the library, see runScript).
             let missed = results.indices.filter {
-                if case .failure(let error) = results[$0] { error.isFunctionNotFound || functionsUnavailable(error) } else { false }
+                if case .failure(let error) = results[$0] {
+                    error.isFunctionNotFound || error.isRefusedFunctionOutOfMemory || functionsUnavailable(error)
+                } else {
+                    false
+                }
             }
             if !missed.isEmpty {
                 let retried = try await pipeline(

@@ -62,14 +62,14 @@ final class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
 
     /// The command's outcome, decoded (loop thread only): a missing
     /// function loads the library, once, and sends the call again; no
-    /// functions at all send it by `EVALSHA`; `-NOSCRIPT` sends the script
+    /// functions at all, or `-OOM`, send it by `EVALSHA`; `-NOSCRIPT` sends the script
     /// itself, once; anything else goes to the caller.
     func received(_ result: Result<RESPValue, RedisError>) {
         switch result {
         case .success(let value):
             RESPReply.reading(value) { answer(.success($0)) }
         case .failure(let error):
-            if form == .function, error.isFunctionNotFound || client.functionsUnavailable(error) {
+            if form == .function, error.isFunctionNotFound || error.isRefusedFunctionOutOfMemory || client.functionsUnavailable(error) {
                 guard !isCancelled.load(ordering: .relaxed) else { return answerCancelled() }
                 if error.isFunctionNotFound, !loaded { return loadLibrary() }
                 form = .cached

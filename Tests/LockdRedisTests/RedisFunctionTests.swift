@@ -10,6 +10,7 @@ import Testing
     static let library = RedisFunctionLibrary(prefix: "test", code: """
         local function add(key, amount) return redis.call('INCRBY', key, amount) end
         redis.register_function(library .. '_add', function(KEYS, ARGV) return add(KEYS[1], ARGV[1]) end)
+        redis.register_function(library .. '_del', function(KEYS, ARGV) return redis.call('DEL', KEYS[1]) end)
         """)
     static let add = RedisScript("return redis.call('INCRBY', KEYS[1], ARGV[1])", function: library.function("add"))
 
@@ -67,6 +68,25 @@ import Testing
             let calls = try await Self.commandCalls(redis)
             #expect(calls["function|load"] == 4)  // the first call, then each single call after a flush
             #expect(calls["evalsha"] == 1)  // the pipelined call after the last flush
+        }
+    }
+
+    /// Out of memory, Redis refuses a function that may write before it
+    /// starts, but runs a script until its first command that takes memory:
+    /// a call refused `-OOM` runs by EVALSHA, so a DEL still frees memory.
+    @Test func aFunctionRefusedOutOfMemoryRunsByEvalsha() async throws {
+        let del = RedisScript("return redis.call('DEL', KEYS[1])", function: Self.library.function("del"))
+        try await RedisTestHarness.with { (redis: RedisTestHarness) async throws in
+            let keys = ["a", "b", "c"].map { redis.key($0) }
+            for key in keys { _ = try await redis.client.send(["SET", .string(key), "x"]) }
+            _ = try await redis.client.send(["FUNCTION", "LOAD", .string(Self.library.source)])
+            _ = try await redis.client.send(["CONFIG", "SET", "maxmemory", "1"])
+            #expect(try await redis.client.run(del, keys: [keys[0]], arguments: []).int == 1)
+            #expect(try await redis.client.run(del, pipelined: [(keys: [keys[1]], arguments: [])])[0].get().int == 1)
+            #expect(try await RedisCallbackScriptTests.run(del, key: keys[2], by: 0, on: redis.client).get().int == 1)
+            _ = try await redis.client.send(["CONFIG", "SET", "maxmemory", "0"])
+            let calls = try await Self.commandCalls(redis)
+            #expect(calls["eval"] == 1 && calls["evalsha"] == 3, "\(calls)")
         }
     }
 
