@@ -7,7 +7,7 @@ import RESP
 /// A call to a script with a ``RedisScript/function`` goes first by `FCALL`.
 /// A node without the library (`-ERR Function not found`: restarted without
 /// persistence, `FUNCTION FLUSH`, a new Cluster master, a promoted replica
-/// that never had it) gets it by `FUNCTION LOAD REPLACE`, on the node the
+/// that never had it) gets it by `FUNCTION LOAD` (one load at a time), on the node the
 /// call goes to, and the call is sent again — as `-NOSCRIPT` is answered
 /// by `EVAL`. A Redis without functions (before 7.0: `unknown command`), or
 /// an ACL that withholds `FCALL` or `FUNCTION LOAD`, turns them off for the
@@ -29,7 +29,10 @@ extension RedisClient {
     func functionsUnavailable(_ error: RedisError) -> Bool {
         guard error.meansFunctionsUnavailable else { return false }
         if functionsUsable.exchange(false, ordering: .relaxed) {
-            logger.notice("Redis scripts run by EVALSHA: this Redis has no functions for lockd", metadata: ["reason": "\(error.message)"])
+            // A fixed reason, never Redis's message: "unknown command" echoes
+            // the call's first arguments, which may hold a lease token.
+            let reason = error.kind == .permissionDenied ? "the ACL withholds FCALL or FUNCTION LOAD" : "FCALL is an unknown command"
+            logger.notice("Redis scripts run by EVALSHA: this Redis has no functions for lockd", metadata: ["reason": "\(reason)"])
         }
         return true
     }
@@ -60,16 +63,29 @@ extension RedisClient {
     }
 
     /// Loads `script`'s library on the node `route` goes to. False when
-    /// Redis refused it: the call then goes by `EVALSHA`.
+    /// Redis refused it, or another call of this client is loading a
+    /// library now: the call then goes by `EVALSHA`.
     nonisolated(nonsending) func loadLibrary(of script: RedisScript, route: RedisRoute) async throws(RedisError) -> Bool {
-        guard let function = script.function else { return false }
+        guard let function = script.function, startLibraryLoad() else { return false }
+        defer { libraryLoading.store(false, ordering: .releasing) }
         do {
             _ = try await send(function.library.load, route: route, idempotent: true)
+            return true
+        } catch where error.isLibraryLoaded {
             return true
         } catch where error.kind == .refused || error.kind == .permissionDenied {
             _ = functionsUnavailable(error)
             return false
         }
+    }
+
+    /// Whether this call may load a library now: one load at a time per
+    /// client. After a node lost the library every call in flight misses
+    /// it; one loads it and the others go by `EVALSHA` (a load compiles
+    /// the whole library: a thousand of them would hold Redis for seconds).
+    /// The caller ends the load with `libraryLoading.store(false)`.
+    func startLibraryLoad() -> Bool {
+        libraryLoading.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
     }
 }
 
@@ -77,6 +93,10 @@ extension RedisError {
     /// `-ERR Function not found`: the node lacks the function's library;
     /// the call did not run.
     var isFunctionNotFound: Bool { kind == .refused && message.hasPrefix("ERR Function not found") }
+
+    /// `-ERR Library '…' already exists`: loaded meanwhile (by another
+    /// client); the same name always holds the same code.
+    var isLibraryLoaded: Bool { kind == .refused && message.hasPrefix("ERR Library") && message.hasSuffix("already exists") }
 
     /// `-OOM` to an `FCALL`: refused before it ran (see RedisClient+Functions.swift).
     var isRefusedFunctionOutOfMemory: Bool { kind == .refused && code == "OOM" }

@@ -45,6 +45,8 @@ public final class RedisClient: Sendable {
     /// library (see ``RedisFunctionLibrary``); false once this Redis has
     /// shown it has no functions for us (RedisClient+Functions.swift).
     let functionsUsable = Atomic<Bool>(true)
+    /// Whether a call of this client is loading a library now (one at a time).
+    let libraryLoading = Atomic<Bool>(false)
 
     /// Creates the client and starts connecting (for Sentinel and Cluster:
     /// finding the master or the slot map).

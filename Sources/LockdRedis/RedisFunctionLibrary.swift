@@ -34,10 +34,10 @@ public struct RedisFunctionLibrary: Sendable, Hashable {
         RedisFunction(library: self, name: "\(self.name)_\(name)")
     }
 
-    /// `FUNCTION LOAD REPLACE`: the same name always holds the same code,
-    /// so replacing it is a no-op that cannot fail on a library loaded
-    /// meanwhile by another instance.
-    var load: RedisCommand { ["FUNCTION", "LOAD", "REPLACE", .string(source)] }
+    /// `FUNCTION LOAD`, without `REPLACE`: the same name always holds the
+    /// same code, so a library loaded meanwhile (`-ERR Library … already
+    /// exists`, which Redis answers before compiling anything) is as good.
+    var load: RedisCommand { ["FUNCTION", "LOAD", .string(source)] }
 }
 
 /// A function of a ``RedisFunctionLibrary``, by its full name.

@@ -87,14 +87,21 @@ final class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
 
     /// Loads the script's library on the master's connection, then sends
     /// the call again: by `FCALL`, or by `EVALSHA` if Redis refused the
-    /// library (loop thread only).
+    /// library — or at once by `EVALSHA` while another call loads it (see
+    /// ``RedisClient/startLibraryLoad()``; loop thread only).
     private func loadLibrary() {
         loaded = true
-        guard let function = script.function, let connection = router.singleConnection() else {
+        guard let function = script.function, client.startLibraryLoad() else {
+            form = .cached
+            return send()
+        }
+        guard let connection = router.singleConnection() else {
+            client.libraryLoading.store(false, ordering: .releasing)
             return received(.failure(router.noSingleMaster()))
         }
         connection.send(function.library.load.arguments, id: id, waiter: .callback { [self] result in
-            if case .failure(let error) = result {
+            client.libraryLoading.store(false, ordering: .releasing)
+            if case .failure(let error) = result, !error.isLibraryLoaded {
                 guard error.kind == .refused || error.kind == .permissionDenied else {
                     client.noticed(error)
                     return answer(.failure(error))
