@@ -37,6 +37,13 @@ extension RedisClient {
         return true
     }
 
+    /// Whether `error`, the reply to an `FCALL`, says the call did not run
+    /// and should go by `EVALSHA`: no function there, refused `-OOM`, or no
+    /// functions at all (which turns them off, see ``functionsUnavailable(_:)``).
+    func goesByEvalsha(after error: RedisError) -> Bool {
+        error.isFunctionNotFound || error.isRefusedFunctionOutOfMemory || functionsUnavailable(error)
+    }
+
     /// Runs one call of `script` through `attempt`, which sends it in the
     /// form given and returns its reply: by `FCALL` where Redis has
     /// functions (loading the library where `route` goes, when it lacks
@@ -51,9 +58,9 @@ extension RedisClient {
             } catch where error.isFunctionNotFound {
                 if try await loadLibrary(of: script, route: route) {
                     // (Not found again: flushed meanwhile; EVALSHA serves it.)
-                    do { return try await attempt(.function) } catch where error.isFunctionNotFound || functionsUnavailable(error) {}
+                    do { return try await attempt(.function) } catch where goesByEvalsha(after: error) {}
                 }
-            } catch where error.isRefusedFunctionOutOfMemory || functionsUnavailable(error) {}
+            } catch where goesByEvalsha(after: error) {}
         }
         do {
             return try await attempt(.cached)

@@ -291,11 +291,7 @@ public final class RedisClient: Sendable {
             // Calls that found no function (or were refused -OOM) did not
             // run: they go by EVALSHA (a single call loads the library, see runScript).
             let missed = results.indices.filter {
-                if case .failure(let error) = results[$0] {
-                    error.isFunctionNotFound || error.isRefusedFunctionOutOfMemory || functionsUnavailable(error)
-                } else {
-                    false
-                }
+                if case .failure(let error) = results[$0] { goesByEvalsha(after: error) } else { false }
             }
             if !missed.isEmpty {
                 let retried = try await pipeline(

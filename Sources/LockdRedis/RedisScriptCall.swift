@@ -69,7 +69,7 @@ final class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
         case .success(let value):
             RESPReply.reading(value) { answer(.success($0)) }
         case .failure(let error):
-            if form == .function, error.isFunctionNotFound || error.isRefusedFunctionOutOfMemory || client.functionsUnavailable(error) {
+            if form == .function, client.goesByEvalsha(after: error) {
                 guard !isCancelled.load(ordering: .relaxed) else { return answerCancelled() }
                 if error.isFunctionNotFound, !loaded { return loadLibrary() }
                 form = .cached
