@@ -21,7 +21,7 @@ extension RedisLockScripts {
         local function instance_of(member) return string.sub(member, 1, \(instanceIDLength)) end
         -- The keys of one name, in the order every queue-changing script
         -- declares them.
-        local function name_keys()
+        local function name_keys(KEYS)
           return {lease = KEYS[1], fence = KEYS[2], queue = KEYS[3], instances = KEYS[4],
                   holders = KEYS[5], grants = KEYS[6], wishes = KEYS[7]}
         end

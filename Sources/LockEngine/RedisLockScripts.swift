@@ -119,9 +119,9 @@ enum RedisLockScripts {
     /// mode), how long until an expiry could admit the request (lock delays
     /// counted), and when the first lock delay in force ends (0: none).
     /// delay_ms (empty: 0): an expired lease's slot stays taken this long.
-    static let acquire = prelude.script("""
+    static let acquire = Script("acquire", """
         local now, now_us = clock()
-        local k = name_keys()
+        local k = name_keys(KEYS)
         local token, ttl, owner, member = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
         local window, retention, name = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
         local wish, limit, client = ARGV[8], tonumber(ARGV[9]), ARGV[10] or ''
@@ -283,7 +283,7 @@ enum RedisLockScripts {
     /// KEYS lease holders grants; ARGV token ttl (empty: keep). Returns
     /// `{1, fence, now, ttl, owner, limit, mode}` or `{0}` when the token
     /// does not hold the lock (an expired lease in its lock delay does not).
-    static let renew = prelude.script("""
+    static let renew = Script("renew", """
         local now = clock()
         local current = redis.call('HMGET', KEYS[1], 'token', 'fence', 'owner', 'ttl')
         if current[1] then
@@ -316,11 +316,11 @@ enum RedisLockScripts {
     /// when the name went to that instance's waiters alone: the
     /// announcement (as on ``wakeupChannel``), not published, for the caller
     /// to deliver (see ``hand_over``).
-    static let release = prelude.script("""
+    static let release = Script("release", """
         local now, now_us = clock()
         local caller = ARGV[4]
         if caller == '' then caller = nil end
-        local ended, message = end_lease(name_keys(), ARGV[1], ARGV[2], now, now_us, false, ARGV[3] == '1', caller)
+        local ended, message = end_lease(name_keys(KEYS), ARGV[1], ARGV[2], now, now_us, false, ARGV[3] == '1', caller)
         if message then return {ended, message} end
         return ended
         """)
@@ -330,9 +330,9 @@ enum RedisLockScripts {
     /// with a lock delay keeps its slot for the delay from now (its holder,
     /// forced out, may still have writes in flight); returns its token, or
     /// false when no live lease has that fence.
-    static let forceRelease = prelude.script("""
+    static let forceRelease = Script("forceRelease", """
         local now, now_us = clock()
-        local k = name_keys()
+        local k = name_keys(KEYS)
         local plain = redis.call('HMGET', k.lease, 'fence', 'token')
         local token = plain[1] == ARGV[1] and plain[2] or nil
         if not token then
@@ -351,7 +351,7 @@ enum RedisLockScripts {
     /// KEYS lease holders grants waiters; returns `{now, limit, waiting,
     /// {fence, remaining_ms, mode, owner, …}, delayed_until}` (delayed_until:
     /// when the first lock delay in force ends, 0 when none).
-    static let status = prelude.script("""
+    static let status = Script("status", writes: false, """
         local now = clock()
         local list, _, limit, _, _, delayed_until = holder_list(KEYS[1], KEYS[2], KEYS[3], now)
         if not limit then
@@ -366,9 +366,9 @@ enum RedisLockScripts {
     /// the waiters it held back get the name. With reclaim `1`, a lease
     /// already handed to this waiter and not collected (its lockd will not
     /// deliver it) ends, as a release would.
-    static let removeWaiter = prelude.script("""
+    static let removeWaiter = Script("removeWaiter", """
         local now, now_us = clock()
-        local k = name_keys()
+        local k = name_keys(KEYS)
         local member, name = ARGV[1], ARGV[2]
         if redis.call('ZSCORE', k.queue, member) then
           leave(k, member, name, now, now_us)
@@ -383,7 +383,7 @@ enum RedisLockScripts {
     /// `window_ms`; returns 1 when it still counted as alive, 0 when it did
     /// not (never beat, beat too late, or Redis lost its data), so that its
     /// waiters may have been dropped.
-    static let beat = prelude.script("""
+    static let beat = Script("beat", """
         local now = clock()
         local previous = tonumber(redis.call('ZSCORE', KEYS[1], ARGV[1]) or '0')
         redis.call('ZADD', KEYS[1], num(now + tonumber(ARGV[2])), ARGV[1])
@@ -400,9 +400,9 @@ enum RedisLockScripts {
     /// places), except those granted already by ``hand_over`` (their wake-up
     /// was lost). Returns `{restored, recheck_ms, {member…}}`: the waiters
     /// that may take the name now, or collect their grant.
-    static let reconcile = prelude.script("""
+    static let reconcile = Script("reconcile", """
         local now = clock()
-        local k = name_keys()
+        local k = name_keys(KEYS)
         local window, retention, name = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
         local me = instance_of(ARGV[4])
         redis.call('ZADD', k.instances, num(now + window), me)

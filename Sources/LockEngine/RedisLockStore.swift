@@ -47,12 +47,16 @@ public final class RedisLockStore: LockStore {
     /// Lock events to and from the other instances (RedisLockStore+Events.swift).
     let eventChannel: RedisEventChannel
 
-    /// The scripts, in the deployment's variant (see ``RedisLockScripts/sharded(_:)``).
+    /// The scripts, in the deployment's variant (see ``RedisLockScripts/sharded(_:)``),
+    /// each also a function of the variant's library (``RedisLockScripts/library(sharded:)``).
     struct Scripts: Sendable {
         var acquire, renew, release, forceRelease, status, removeWaiter, beat, reconcile: RedisScript
 
         init(sharded: Bool) {
-            func script(_ text: String) -> RedisScript { RedisScript(sharded ? RedisLockScripts.sharded(text) : text) }
+            let library = RedisLockScripts.library(sharded: sharded)
+            func script(_ script: RedisLockScripts.Script) -> RedisScript {
+                RedisScript(sharded ? RedisLockScripts.sharded(script.text) : script.text, function: library.function(script.name))
+            }
             acquire = script(RedisLockScripts.acquire)
             renew = script(RedisLockScripts.renew)
             release = script(RedisLockScripts.release)

@@ -96,7 +96,7 @@ extension RedisClient {
     ///
     /// Replicated calls use a connection of their own to each master (per
     /// loop), whose command timeout allows for the `WAIT`: a slow replica
-    /// holds up only other replicated calls. Routing, `NOSCRIPT`, redirects
+    /// holds up only other replicated calls. Routing, `FCALL` or `EVALSHA`, `NOSCRIPT`, redirects
     /// and retries are as for ``run(_:keys:arguments:idempotent:)``.
     ///
     /// ```swift
@@ -129,15 +129,12 @@ extension RedisClient {
     ) async throws(RedisError) -> RedisReplicatedReply {
         let longest = min(max(timeout, .milliseconds(1)), configuration.maximumReplicationWait)
         let wait: [RESPBulk] = ["WAIT", .integer(Int64(max(0, replicas))), .integer(Int64(max(1, MonotonicClock.nanoseconds(longest) / 1_000_000)))]
-        let slot = scriptRoute(keyCount: keyCount, arguments: arguments).slot
+        let route = scriptRoute(keyCount: keyCount, arguments: arguments)
+        let slot = route.slot
         let router = router()
-        let reply: RESPValue
-        do {
-            let request = Request.replicated([script.call(keyCount: keyCount, arguments: arguments, cached: true).arguments, wait])
-            reply = try await routed(request, slot: slot, idempotent: idempotent, on: router)
-        } catch where error.code == "NOSCRIPT" {
-            let request = Request.replicated([script.call(keyCount: keyCount, arguments: arguments, cached: false).arguments, wait])
-            reply = try await routed(request, slot: slot, idempotent: idempotent, on: router)
+        let reply = try await runScript(script, route: route) { form throws(RedisError) in
+            let request = Request.replicated([script.call(keyCount: keyCount, arguments: arguments, form: form).arguments, wait])
+            return try await routed(request, slot: slot, idempotent: idempotent, on: router)
         }
         guard let parts = reply.array, parts.count == 2, let acknowledged = parts[1].int else {
             throw RedisError(.protocolViolation, message: "WAIT answered in an unexpected way")

@@ -40,6 +40,13 @@ public final class RedisClient: Sendable {
     private let nextSubscriptionID = Atomic<UInt64>(0)
     private let counters: RedisConnectionCounters
     private let readyListeners: ReadyListeners
+    let logger: Logger
+    /// Whether script calls go by `FCALL` to a function of the script's
+    /// library (see ``RedisFunctionLibrary``); false once this Redis has
+    /// shown it has no functions for us (RedisClient+Functions.swift).
+    let functionsUsable = Atomic<Bool>(true)
+    /// Whether a call of this client is loading a library now (one at a time).
+    let libraryLoading = Atomic<Bool>(false)
 
     /// Creates the client and starts connecting (for Sentinel and Cluster:
     /// finding the master or the slot map).
@@ -48,6 +55,7 @@ public final class RedisClient: Sendable {
     public init(configuration: RedisConfiguration, eventLoopGroup: EventLoopGroup, logger: Logger) {
         self.configuration = configuration
         self.group = eventLoopGroup
+        self.logger = logger
         self.commandTimeout = MonotonicClock.nanoseconds(configuration.commandTimeout)
         var seed = SplitMix64(seed: MonotonicClock.now())
         let factory = ConnectionFactory(configuration: configuration, logger: logger)
@@ -221,8 +229,10 @@ public final class RedisClient: Sendable {
 
     /// Runs `script` with `EVALSHA`, and with `EVAL` if Redis answers `-NOSCRIPT`
     /// (after a restart or `SCRIPT FLUSH`, or on a master that never ran it),
-    /// which also caches it again. In a cluster it goes to the master of the
-    /// first key's slot (every key must share it: use one hash tag).
+    /// which also caches it again — or, when it is a function of a library
+    /// and Redis has functions, with `FCALL` (RedisClient+Functions.swift).
+    /// In a cluster it goes to the master of the first key's slot (every key
+    /// must share it: use one hash tag).
     ///
     /// - Parameter idempotent: whether running the script twice does no harm
     ///   (see ``send(_:route:idempotent:)``).
@@ -247,10 +257,8 @@ public final class RedisClient: Sendable {
         _ script: RedisScript, keyCount: Int, arguments: RESPEncodedArguments, idempotent: Bool = false
     ) async throws(RedisError) -> RESPValue {
         let route = scriptRoute(keyCount: keyCount, arguments: arguments)
-        do {
-            return try await send(script.call(keyCount: keyCount, arguments: arguments, cached: true), route: route, idempotent: idempotent)
-        } catch where error.code == "NOSCRIPT" {
-            return try await send(script.call(keyCount: keyCount, arguments: arguments, cached: false), route: route, idempotent: idempotent)
+        return try await runScript(script, route: route) { form throws(RedisError) in
+            try await send(script.call(keyCount: keyCount, arguments: arguments, form: form), route: route, idempotent: idempotent)
         }
     }
 
@@ -260,9 +268,11 @@ public final class RedisClient: Sendable {
         return .slot(RedisHashSlot(key: key))
     }
 
-    /// Runs `script` once per call in one ``pipeline(_:idempotent:)``; calls
-    /// that met `-NOSCRIPT` run again in a further one, the first of them by
-    /// `EVAL` (which caches the script for the rest on its master).
+    /// Runs `script` once per call in one ``pipeline(_:idempotent:)`` (by
+    /// `FCALL` where Redis has functions; calls that found none run again
+    /// by `EVALSHA`); calls that met `-NOSCRIPT` run again in a further
+    /// one, the first of them by `EVAL` (which caches the script for the
+    /// rest on its master).
     ///
     /// ```swift
     /// let replies = try await client.run(heartbeat, pipelined: names.map { (keys: [queueKey($0)], arguments: [id]) })
@@ -274,8 +284,22 @@ public final class RedisClient: Sendable {
         _ script: RedisScript, pipelined calls: [(keys: [String], arguments: [String])], idempotent: Bool = false
     ) async throws(RedisError) -> [Result<RESPValue, RedisError>] {
         let slots = isCluster ? calls.map { $0.keys.first.map { RedisHashSlot(key: $0) } } : []
+        let form = firstForm(script)
         var results = try await pipeline(
-            calls.map { script.call(keys: $0.keys, arguments: $0.arguments, cached: true).arguments }, slots: slots, idempotent: idempotent)
+            calls.map { script.call(keys: $0.keys, arguments: $0.arguments, form: form).arguments }, slots: slots, idempotent: idempotent)
+        if form == .function {
+            // Calls that found no function (or were refused -OOM) did not
+            // run: they go by EVALSHA (a single call loads the library, see runScript).
+            let missed = results.indices.filter {
+                if case .failure(let error) = results[$0] { goesByEvalsha(after: error) } else { false }
+            }
+            if !missed.isEmpty {
+                let retried = try await pipeline(
+                    missed.map { script.call(keys: calls[$0].keys, arguments: calls[$0].arguments, form: .cached).arguments },
+                    slots: isCluster ? missed.map { slots[$0] } : [], idempotent: idempotent)
+                for (index, result) in zip(missed, retried) { results[index] = result }
+            }
+        }
         // A call that met NOSCRIPT did not run, so running it again is safe.
         // Each round's first EVAL caches the script on its master; in a
         // cluster, masters that still lack it answer NOSCRIPT again, so a

@@ -1,7 +1,10 @@
 import RESP
 
 /// A Lua script run with `EVALSHA`, falling back to `EVAL` when Redis does
-/// not have it cached (`-NOSCRIPT`, after a restart or `SCRIPT FLUSH`).
+/// not have it cached (`-NOSCRIPT`, after a restart or `SCRIPT FLUSH`) — or,
+/// when it is also a function of a ``RedisFunctionLibrary``, run with
+/// `FCALL` where Redis has functions (7.0 and later; see
+/// RedisClient+Functions.swift).
 ///
 /// The SHA-1 is computed once, locally, when the script is created.
 ///
@@ -15,20 +18,35 @@ import RESP
 /// let fence = try await client.run(acquire, keys: [lockKey, fenceKey], arguments: [token, "30000"])
 /// ```
 public struct RedisScript: Sendable, Hashable {
+    /// How a call names its script.
+    public enum Form: Sendable, Hashable {
+        /// `FCALL name`: the script's function (only with ``RedisScript/function``).
+        case function
+        /// `EVALSHA sha1`.
+        case cached
+        /// `EVAL source`, which caches it.
+        case source
+    }
+
     /// The Lua source.
     public let source: String
     /// The SHA-1 of the source as 40 lowercase hex digits, as `EVALSHA` expects.
     public let sha1: String
-    /// `EVALSHA sha1` and `EVAL source` as written on the wire, made once: a
-    /// call by callback writes them with its arguments, without building a
-    /// command array (and freeing it) per call.
+    /// The same script as a function of a library, when it has one.
+    public let function: RedisFunction?
+    /// `EVALSHA sha1`, `EVAL source` and `FCALL name` as written on the
+    /// wire, made once: a call by callback writes them with its arguments,
+    /// without building a command array (and freeing it) per call.
     let cachedHead, uncachedHead: RESPEncodedArguments
+    let functionHead: RESPEncodedArguments?
 
-    /// Creates a script and computes its SHA-1.
-    public init(_ source: String) {
+    /// Creates a script and computes its SHA-1; `function`: the same code
+    /// as a function of a library, which calls prefer where Redis has it.
+    public init(_ source: String, function: RedisFunction? = nil) {
         self.source = source
         let sha1 = SHA1.hexDigest(source.utf8)
         self.sha1 = sha1
+        self.function = function
         func head(_ command: StaticString, _ text: String) -> RESPEncodedArguments {
             var writer = RESPArgumentWriter(capacity: command.utf8CodeUnitCount + text.utf8.count + 2 * RESPArgumentWriter.overhead)
             writer.append(command)
@@ -37,6 +55,16 @@ public struct RedisScript: Sendable, Hashable {
         }
         self.cachedHead = head("EVALSHA", sha1)
         self.uncachedHead = head("EVAL", source)
+        self.functionHead = function.map { head("FCALL", $0.name) }
+    }
+
+    /// The command and script name a call in `form` starts with.
+    func head(_ form: Form) -> RESPEncodedArguments {
+        switch form {
+        case .function: functionHead ?? cachedHead
+        case .cached: cachedHead
+        case .source: uncachedHead
+        }
     }
 }
 
@@ -44,13 +72,29 @@ extension RedisScript {
     /// `EVALSHA sha` when Redis is expected to have the script cached, else
     /// `EVAL source` (which caches it).
     public func call(keys: [String], arguments: [String], cached: Bool) -> RedisCommand {
-        call(keyCount: keys.count, arguments: Self.encode(keys: keys, arguments: arguments), cached: cached)
+        call(keys: keys, arguments: arguments, form: cached ? .cached : .source)
+    }
+
+    /// The call in `form` (`FCALL`, `EVALSHA` or `EVAL`).
+    public func call(keys: [String], arguments: [String], form: Form) -> RedisCommand {
+        call(keyCount: keys.count, arguments: Self.encode(keys: keys, arguments: arguments), form: form)
     }
 
     /// ``call(keys:arguments:cached:)`` for keys and arguments written
     /// beforehand, the first `keyCount` of them keys.
     public func call(keyCount: Int, arguments: RESPEncodedArguments, cached: Bool) -> RedisCommand {
-        RedisCommand([cached ? "EVALSHA" : "EVAL", .string(cached ? sha1 : source), .integer(Int64(keyCount)), .encoded(arguments)])
+        call(keyCount: keyCount, arguments: arguments, form: cached ? .cached : .source)
+    }
+
+    /// ``call(keys:arguments:form:)`` for keys and arguments written
+    /// beforehand, the first `keyCount` of them keys.
+    public func call(keyCount: Int, arguments: RESPEncodedArguments, form: Form) -> RedisCommand {
+        let (command, name): (RESPBulk, String) = switch (form, function) {
+        case (.function, let function?): ("FCALL", function.name)
+        case (.function, nil), (.cached, _): ("EVALSHA", sha1)
+        case (.source, _): ("EVAL", source)
+        }
+        return RedisCommand([command, .string(name), .integer(Int64(keyCount)), .encoded(arguments)])
     }
 
     /// Keys then arguments as one run of bulk strings.

@@ -5,13 +5,16 @@ import Synchronization
 /// One script call answered by callback, with a single server or Sentinel
 /// (see ``RedisClient/run(_:keyCount:arguments:idempotent:cancellation:completion:)``):
 /// the reply's waiter, what the caller's cancellation abandons, and what
-/// sends the script again by `EVAL` after `-NOSCRIPT`, in one object — one
+/// sends the script again — after loading its library when Redis lacks its
+/// function, by `EVALSHA` when Redis has no functions, by `EVAL` after
+/// `-NOSCRIPT` (as RedisClient+Functions.swift says) — in one object: one
 /// allocation a call where a closure per step (three) and a command array
 /// cost four.
 ///
 /// `@unchecked Sendable`, safe: every stored property is an immutable
-/// Sendable value except `cached` and `completion`, which only ``send()``
-/// and ``received(_:)`` touch, and both run on `router.loop`'s thread only.
+/// Sendable value except `form`, `loaded` and `completion`, which only
+/// ``send()``, ``received(_:)`` and the library load's callback touch, all
+/// on `router.loop`'s thread only.
 /// ``callCancelled()`` (any thread) reads only `router` and `id` and sets
 /// the atomic `isCancelled`.
 final class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
@@ -20,17 +23,21 @@ final class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
     private let script: RedisScript
     private let keyCount: Int
     private let arguments: RESPEncodedArguments
-    /// The command's id: the same for the `EVAL` sent after `-NOSCRIPT`,
-    /// whose entry is the only one with it by then, so a cancel finds it.
+    /// The command's id: the same for the library's load and every form
+    /// sent again, whose entry is the only one with it by then, so a
+    /// cancel finds it.
     private let id: UInt64
     /// Dropped once called: the caller's cancellation keeps this object
     /// (its target) until the caller's next step, and the completion may
     /// hold the cancellation — kept, the two would keep each other alive.
     private var completion: (@Sendable (Result<RESPReply, RedisError>) -> Void)?
-    /// Whether `EVALSHA` is still to be tried (loop thread only).
-    private var cached = true
+    /// The form the call is sent in (loop thread only).
+    private var form: RedisScript.Form
+    /// Whether the library was loaded for this call already (loop thread only).
+    private var loaded = false
     /// Set as the caller cancels, before the loop hears of it: a `-NOSCRIPT`
-    /// read meanwhile must not send the script again for no one.
+    /// (or a missing function) read meanwhile must not send the script
+    /// again for no one.
     private let isCancelled = Atomic<Bool>(false)
 
     init(
@@ -44,32 +51,71 @@ final class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
         self.arguments = arguments
         self.id = router.nextID.wrappingAdd(1, ordering: .relaxed).newValue
         self.completion = completion
+        self.form = client.firstForm(script)
     }
 
     /// Hands the command to the master's connection (loop thread only).
     func send() {
         guard let connection = router.singleConnection() else { return received(.failure(router.noSingleMaster())) }
-        connection.sendScript(head: cached ? script.cachedHead : script.uncachedHead, keyCount: keyCount, arguments: arguments,
-                              id: id, waiter: .script(self))
+        connection.sendScript(head: script.head(form), keyCount: keyCount, arguments: arguments, id: id, waiter: .script(self))
     }
 
-    /// The command's outcome, decoded (loop thread only): `-NOSCRIPT`
-    /// sends the script itself, once; anything else goes to the caller.
+    /// The command's outcome, decoded (loop thread only): a missing
+    /// function loads the library, once, and sends the call again; no
+    /// functions at all, or `-OOM`, send it by `EVALSHA`; `-NOSCRIPT` sends the script
+    /// itself, once; anything else goes to the caller.
     func received(_ result: Result<RESPValue, RedisError>) {
         switch result {
         case .success(let value):
             RESPReply.reading(value) { answer(.success($0)) }
         case .failure(let error):
-            if cached, error.code == "NOSCRIPT" {
-                guard !isCancelled.load(ordering: .relaxed) else {
-                    return answer(.failure(RedisError(.cancelled, message: "the caller was cancelled")))
-                }
-                cached = false
+            if form == .function, client.goesByEvalsha(after: error) {
+                guard !isCancelled.load(ordering: .relaxed) else { return answerCancelled() }
+                if error.isFunctionNotFound, !loaded { return loadLibrary() }
+                form = .cached
+                return send()
+            }
+            if form == .cached, error.code == "NOSCRIPT" {
+                guard !isCancelled.load(ordering: .relaxed) else { return answerCancelled() }
+                form = .source
                 return send()
             }
             client.noticed(error)
             answer(.failure(error))
         }
+    }
+
+    /// Loads the script's library on the master's connection, then sends
+    /// the call again: by `FCALL`, or by `EVALSHA` if Redis refused the
+    /// library — or at once by `EVALSHA` while another call loads it (see
+    /// ``RedisClient/startLibraryLoad()``; loop thread only).
+    private func loadLibrary() {
+        loaded = true
+        guard let function = script.function, client.startLibraryLoad() else {
+            form = .cached
+            return send()
+        }
+        guard let connection = router.singleConnection() else {
+            client.libraryLoading.store(false, ordering: .releasing)
+            return received(.failure(router.noSingleMaster()))
+        }
+        connection.send(function.library.load.arguments, id: id, waiter: .callback { [self] result in
+            client.libraryLoading.store(false, ordering: .releasing)
+            if case .failure(let error) = result, !error.isLibraryLoaded {
+                guard error.kind == .refused || error.kind == .permissionDenied else {
+                    client.noticed(error)
+                    return answer(.failure(error))
+                }
+                _ = client.functionsUnavailable(error)
+                form = .cached
+            }
+            guard !isCancelled.load(ordering: .relaxed) else { return answerCancelled() }
+            send()
+        })
+    }
+
+    private func answerCancelled() {
+        answer(.failure(RedisError(.cancelled, message: "the caller was cancelled")))
     }
 
     /// The command's plain reply, read in place (loop thread only).

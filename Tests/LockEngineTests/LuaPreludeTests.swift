@@ -83,7 +83,7 @@ import Testing
     }
 
     /// Redis compiles every script, in both variants: `SCRIPT LOAD` answers
-    /// the SHA-1 lockd calls it by.
+    /// the SHA-1 lockd calls it by, `FUNCTION LOAD` each variant's library.
     @Test func redisCompilesEveryScript() async throws {
         let server = try await offThePool { try RedisServerFixture.start() }
         let loops = try EventLoopGroup(loopCount: 1, namePrefix: "lua-prelude-test")
@@ -91,6 +91,18 @@ import Testing
         for (name, script) in Self.scripts {
             let reply = try await client.send(["SCRIPT", "LOAD", .string(script.source)])
             #expect(reply.string == script.sha1, "\(name)")
+        }
+        // And each variant's library, with every script a function of it.
+        for scripts in [RedisLockStore.Scripts.classic, .sharded] {
+            let library = try #require(scripts.acquire.function?.library)
+            #expect(try await client.send(["FUNCTION", "LOAD", .string(library.source)]).string == library.name)
+        }
+        let functions = try await client.send(["FUNCTION", "LIST"]).array?.count
+        #expect(functions == 2)
+        for (name, script) in Self.scripts {
+            let function = try #require(script.function, "\(name)")
+            #expect(function.name.hasSuffix("_\(name)"))
+            #expect(function.library == (script.source.contains("local sharded = true") ? RedisLockStore.Scripts.sharded : .classic).acquire.function?.library)
         }
         await client.shutdown()
         loops.shutdown()

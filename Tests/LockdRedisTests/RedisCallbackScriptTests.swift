@@ -78,7 +78,7 @@ import Testing
         }
     }
 
-    private static func run(
+    static func run(
         _ script: RedisScript, key: String, by amount: Int64, on client: RedisClient, cancellation: CallCancellation = CallCancellation()
     ) async -> Result<RESPValue, RedisError> {
         var writer = RESPArgumentWriter(capacity: 64)

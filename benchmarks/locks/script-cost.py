@@ -15,8 +15,11 @@ hands its slot to the queue's head inside the script and a new waiter's
 acquire that queues, which is what a contended semaphore's cycle costs Redis
 in `benchmarks/locks/semaphores.sh`. lockd is not involved: the scripts are
 read out of Sources/LockEngine/RedisLockScript*.swift at each revision.
+
+A revision with a Redis Functions library (RedisLockLibrary.swift) is run by
+FCALL, as lockd runs it on Redis 7; EVALSHA=1 runs every revision by EVALSHA.
 """
-import collections, os, re, socket, subprocess, sys, tempfile, time
+import collections, hashlib, os, re, socket, subprocess, sys, tempfile, time
 
 CYCLES = int(os.environ.get("CYCLES", "300"))
 ROUNDS = int(os.environ.get("ROUNDS", "41"))
@@ -39,16 +42,45 @@ def scripts(rev):
     return scripts_from_text(text)
 
 
-def scripts_from_text(text):
-    """The acquire and release scripts as Redis runs them, from the two Swift files' text."""
+def script_bodies(text):
+    """Every script's body (and the prelude's text) by name, from the two Swift files' text."""
     found = {}
-    for name, body in re.findall(r'static let (\w+) = (?:prelude \+ |prelude\.script\()?"""\n(.*?)"""', text, re.S):
+    pattern = r'static let (\w+) = (?:prelude \+ |prelude\.script\(|Script\("\w+", (?:writes: false, )?)?"""\n(.*?)"""'
+    for name, body in re.findall(pattern, text, re.S):
         body = re.sub(r"\\\(([A-Za-z. -]+)\)", lambda m: CONSTANTS[m.group(1)], body)
         # (Swift's closing `"""` drops the last line break.)
         found[name] = textwrap_dedent(body.replace("\\\\", "\\")).removesuffix("\n")
+    return found
+
+
+def scripts_from_text(text):
+    """The acquire and release scripts as Redis runs them by EVALSHA, from the two Swift files' text."""
+    found = script_bodies(text)
     if "preludeText" in found:  # each script carries only the prelude functions it calls (LuaPrelude.swift)
         return {name: pruned(found["preludeText"], found[name]) for name in ("acquire", "release")}
     return {name: found["prelude"] + found[name] for name in ("acquire", "release")}
+
+
+ALL_SCRIPTS = ["acquire", "renew", "release", "forceRelease", "status", "removeWaiter", "beat", "reconcile"]
+
+
+def library(rev):
+    """The revision's scripts as one Redis Functions library (RedisLockLibrary.swift), or None before it had one:
+    (library source, {script: function name})."""
+    try:
+        subprocess.check_output(["git", "cat-file", "-e", f"{rev}:Sources/LockEngine/RedisLockLibrary.swift"], stderr=subprocess.DEVNULL)
+    except subprocess.CalledProcessError:
+        return None
+    text = ""
+    for path in ["Sources/LockEngine/RedisLockScriptPrelude.swift", "Sources/LockEngine/RedisLockScripts.swift"]:
+        text += subprocess.check_output(["git", "show", f"{rev}:{path}"], text=True)
+    found = script_bodies(text)
+    code = found["preludeText"]
+    for name in ALL_SCRIPTS:
+        flags = ", flags = {'no-writes'}" if name == "status" else ""
+        code += f"redis.register_function{{function_name = library .. '_{name}', callback = function(KEYS, ARGV)\n{found[name]}\nend{flags}}}\n"
+    lib = "lockd_" + hashlib.sha1(code.encode()).hexdigest()[:16]
+    return f"#!lua name={lib}\nlocal library = '{lib}'\n" + code, {name: f"{lib}_{name}" for name in ALL_SCRIPTS}
 
 
 def lua_identifiers(text):
@@ -132,9 +164,9 @@ def keys(name):
 def run(r, shas, label, limit, delay, stats):
     for i in range(CYCLES):
         name, token = f"bench:{label}:{time.monotonic_ns()}:{i}", f"tok{i:019d}"
-        r.send("EVALSHA", shas["acquire"], 7, *keys(name), token, 30000, "", "", 600, 2000, name, "x", limit, "", "", "1",
+        r.send(*shas["acquire"], 7, *keys(name), token, 30000, "", "", 600, 2000, name, "x", limit, "", "", "1",
                delay or "")
-        r.send("EVALSHA", shas["release"], 7, *keys(name), token, name)
+        r.send(*shas["release"], 7, *keys(name), token, name)
 
 
 INSTANCE = "abcdefghijklmnop"  # a lockd instance id: 16 characters
@@ -150,7 +182,7 @@ def run_contended(r, shas, label):
     def acquire(member):
         seq[0] += 1
         token = f"tok{seq[0]:019d}"
-        reply = r.send("EVALSHA", shas["acquire"], 7, *k, token, 30000, "", member, 600, 7000, name, "x", 4, "",
+        reply = r.send(*shas["acquire"], 7, *k, token, 30000, "", member, 600, 7000, name, "x", 4, "",
                        "1" if member else "", "", "")
         assert reply[0] == ("0" if member else "1"), reply
         return token
@@ -167,7 +199,7 @@ def run_contended(r, shas, label):
     for _ in range(CYCLES):
         # Released by the waiters' own instance (a revision with in-reply
         # hand-overs answers {1, message}; older ones ignore the argument).
-        reply = r.send("EVALSHA", shas["release"], 7, *k, holders.popleft(), name, "", INSTANCE)
+        reply = r.send(*shas["release"], 7, *k, holders.popleft(), name, "", INSTANCE)
         assert reply == "1" or reply[0] == "1", reply
         holders.append(queue.popleft())  # granted by the release
         waiter()
@@ -179,8 +211,10 @@ def run_contended(r, shas, label):
 
 def commandstats(r):
     info = r.send("INFO", "commandstats")
-    m = re.search(r"cmdstat_evalsha:calls=(\d+),usec=(\d+)", info)
-    return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+    calls = usec = 0
+    for m in re.finditer(r"cmdstat_(?:evalsha|fcall):calls=(\d+),usec=(\d+)", info):
+        calls, usec = calls + int(m.group(1)), usec + int(m.group(2))
+    return calls, usec
 
 
 def main():
@@ -200,7 +234,15 @@ def main():
         # The contended semaphore's lockd listens for wake-ups (see `ready_for_grant`).
         listener = Redis(port)
         listener.send("SUBSCRIBE", f"lockd:waiting:{INSTANCE}")
-        loaded = {rev: {k: r.send("SCRIPT", "LOAD", v) for k, v in scripts(rev).items()} for rev in (base, new)}
+        # Each revision's calls: FCALL where it has a library (unless EVALSHA=1), else EVALSHA.
+        loaded = {}
+        for rev in (base, new):
+            lib = None if os.environ.get("EVALSHA") == "1" else library(rev)
+            if lib:
+                r.send("FUNCTION", "LOAD", "REPLACE", lib[0])
+                loaded[rev] = {k: ("FCALL", lib[1][k]) for k in ("acquire", "release")}
+            else:
+                loaded[rev] = {k: ("EVALSHA", r.send("SCRIPT", "LOAD", v)) for k, v in scripts(rev).items()}
         shapes = [("plain", 1, 0), ("semaphore", 2, 0), ("plain+delay", 1, 5000)]
         batches = {}
         # Many short batches, the revisions alternating within each shape;
