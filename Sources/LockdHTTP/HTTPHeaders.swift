@@ -41,13 +41,8 @@ public struct HTTPHeaders: Sendable, Equatable, ExpressibleByDictionaryLiteral {
 
     /// The first value of the field named `name` (any case), or nil.
     public subscript(name: String) -> String? {
-        var found: String?
-        forEachField { fieldName, value in
-            guard HTTPHeaders.namesEqual(fieldName, name) else { return true }
-            found = String(decoding: value, as: UTF8.self)
-            return false
-        }
-        return found
+        guard let range = firstValue(named: name) else { return nil }
+        return storage.withUnsafeBufferPointer { String(decoding: $0[range], as: UTF8.self) }
     }
 
     /// Every value of the field named `name` (any case), in order.
@@ -62,12 +57,7 @@ public struct HTTPHeaders: Sendable, Equatable, ExpressibleByDictionaryLiteral {
 
     /// Whether a field named `name` (any case) is present.
     public func contains(_ name: String) -> Bool {
-        var found = false
-        forEachField { fieldName, _ in
-            found = HTTPHeaders.namesEqual(fieldName, name)
-            return !found
-        }
-        return found
+        firstValue(named: name) != nil
     }
 
     /// Appends a field, keeping any with the same name.
@@ -125,6 +115,26 @@ public struct HTTPHeaders: Sendable, Equatable, ExpressibleByDictionaryLiteral {
                 let name = UnsafeRawBufferPointer(rebasing: storage[nameStart..<valueStart])
                 guard body(name, UnsafeRawBufferPointer(rebasing: storage[valueStart..<offset])) else { return }
             }
+        }
+    }
+
+    /// Where in ``storage`` the first value of the field named `name` (any case) is.
+    private func firstValue(named name: String) -> Range<Int>? {
+        let length = name.utf8.count
+        return storage.withUnsafeBytes { storage -> Range<Int>? in
+            var offset = 0
+            for _ in 0..<count {
+                let nameLength = Int(UInt32(littleEndian: storage.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+                let valueLength = Int(UInt32(littleEndian: storage.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self)))
+                let valueStart = offset + 8 + nameLength
+                // The length first: it rules out most fields without reading their names
+                // (every request asks for `Content-Encoding`, which it seldom has).
+                if nameLength == length, HTTPHeaders.namesEqual(UnsafeRawBufferPointer(rebasing: storage[(offset + 8)..<valueStart]), name) {
+                    return valueStart..<(valueStart + valueLength)
+                }
+                offset = valueStart + valueLength
+            }
+            return nil
         }
     }
 
