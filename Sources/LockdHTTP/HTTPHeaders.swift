@@ -93,10 +93,17 @@ public struct HTTPHeaders: Sendable, Equatable, ExpressibleByDictionaryLiteral {
     mutating func append(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {
         // Room for a typical request's fields at once, not grown in steps.
         if storage.isEmpty { storage.reserveCapacity(256) }
-        // A request's field is at most 32 KiB; no header comes near 4 GiB.
-        var lengths = (UInt32(name.count).littleEndian, UInt32(value.count).littleEndian)
-        // As typed buffers: appending a raw buffer goes byte by byte.
-        withUnsafeBytes(of: &lengths) { storage.append(contentsOf: $0.assumingMemoryBound(to: UInt8.self)) }
+        // The lengths written as bytes into byte memory, then appended as a
+        // typed buffer (appending a raw buffer goes byte by byte). A request's
+        // field is at most 32 KiB; no header comes near 4 GiB.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 8) { lengths in
+            let raw = UnsafeMutableRawBufferPointer(lengths)
+            raw.storeBytes(of: UInt32(name.count).littleEndian, toByteOffset: 0, as: UInt32.self)
+            raw.storeBytes(of: UInt32(value.count).littleEndian, toByteOffset: 4, as: UInt32.self)
+            storage.append(contentsOf: lengths)
+        }
+        // The name and value are bytes of a `[UInt8]` (the read buffer) or of
+        // a string's UTF-8: memory bound to UInt8.
         storage.append(contentsOf: name.assumingMemoryBound(to: UInt8.self))
         storage.append(contentsOf: value.assumingMemoryBound(to: UInt8.self))
         count += 1
