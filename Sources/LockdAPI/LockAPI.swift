@@ -18,9 +18,10 @@ public struct LockAPI: Sendable {
     /// `redis` or `memory`: named in `/readyz`'s answers.
     public let storeName: String
     private let metricsText: @Sendable () -> [UInt8]
-    private let acquires: AcquireMetrics
+    /// The acquire's answers, with its metrics.
+    private let acquireAnswers: AcquireAnswers
     /// One info line per 10 s for answers of 503; the rest at debug.
-    private let unavailableLog = Throttle(interval: .seconds(10))
+    private let unavailableLog: Throttle
     /// Bounds and keep-alive of `GET /events` streams.
     let eventStreams: ServerSentEventStream.Configuration
     let eventStreamMetrics: EventStreamMetrics
@@ -45,7 +46,9 @@ public struct LockAPI: Sendable {
         self.storeName = storeName
         self.eventStreams = eventStreams
         self.eventStreamMetrics = EventStreamMetrics(factory: factory)
-        self.acquires = AcquireMetrics(factory: factory)
+        let unavailableLog = Throttle(interval: .seconds(10))
+        self.unavailableLog = unavailableLog
+        self.acquireAnswers = AcquireAnswers(engine: engine, metrics: AcquireMetrics(factory: factory), unavailableLog: unavailableLog)
         self.metricsText = metrics
     }
 
@@ -108,33 +111,27 @@ public struct LockAPI: Sendable {
             let acquire = try acquireRequest(request, context, name: &name, waitMs: &waitMs)
             if engine.answersAtOnce {
                 if let grant = try engine.acquireAtOnce(acquire) {
-                    return .now(granted(grant, context, startedAt: started, droppable: !context.isAnsweredInPlace))
+                    return .now(acquireAnswers.granted(grant, context, startedAt: started, droppable: !context.isAnsweredInPlace))
                 }
             } else if waitMs <= 0 {
-                return .promised { [self] _, context, promise in
-                    engine.acquire(acquire, cancellation: promise.cancellation) { result in
-                        promise.succeed(answer(result, name: acquire.name, context, startedAt: started))
+                // Capturing only what the answer needs: `self` copied the
+                // whole API into the closure (~0.3 k instructions, and as
+                // much to destroy it).
+                return .promised { [acquireAnswers] _, context, promise in
+                    acquireAnswers.engine.acquire(acquire, cancellation: promise.cancellation) { result in
+                        promise.succeed(acquireAnswers.answer(result, name: acquire.name, context, startedAt: started))
                     }
                 }
             }
-            return .later { [name, waitMs] _, context in
+            return .later { [acquireAnswers, name, waitMs] _, context in
                 do throws(LockError) {
-                    return granted(try await engine.acquireByWaiting(acquire), context, startedAt: started)
+                    return acquireAnswers.granted(try await acquireAnswers.engine.acquireByWaiting(acquire), context, startedAt: started)
                 } catch {
-                    return acquireFailed(error, name: name, waitMs: waitMs, context, startedAt: started)
+                    return acquireAnswers.failed(error, name: name, waitMs: waitMs, context, startedAt: started)
                 }
             }
         } catch {
-            return .now(acquireFailed(error, name: name, waitMs: waitMs, context, startedAt: started))
-        }
-    }
-
-    /// The answer to an acquire that did not wait.
-    private func answer(_ result: Result<AcquireGrant, LockError>, name: LockName, _ context: HTTPRequestContext,
-                        startedAt started: UInt64) -> HTTPResponse {
-        switch result {
-        case .success(let grant): granted(grant, context, startedAt: started)
-        case .failure(let error): acquireFailed(error, name: name, waitMs: 0, context, startedAt: started)
+            return .now(acquireAnswers.failed(error, name: name, waitMs: waitMs, context, startedAt: started))
         }
     }
 
@@ -159,39 +156,6 @@ public struct LockAPI: Sendable {
             durability: try body.durability(),
             lockDelayMs: try body.integer("lock_delay_ms") ?? 0
         )
-    }
-
-    /// The answer to a grant; `droppable` when it may be dropped unwritten
-    /// (it is given from a task or a callback, which the client can outlast),
-    /// when it needs an `onDropped` that gives the grant back.
-    ///
-    /// A grant answered `.now` in place (``HTTPRequestContext/isAnsweredInPlace``)
-    /// cannot be dropped: the server writes it as it reads the request,
-    /// before its loop can see the client go. In a task (a responder in
-    /// front, such as the access check, awaits the router's answer) it can.
-    private func granted(_ grant: AcquireGrant, _ context: HTTPRequestContext, startedAt started: UInt64,
-                         droppable: Bool = true) -> HTTPResponse {
-        acquires.record(grant.isRetry ? .retried : .granted, startedAt: started)
-        context.logger.debug("lease granted", metadata: [
-            "lock.name": "\(grant.lease.name)", "lock.fence": .stringConvertible(grant.lease.fence),
-            "lock.retry": .stringConvertible(grant.isRetry),
-        ])
-        let status: HTTPStatus = grant.isRetry ? .ok : .created
-        // Made once, as returned (set on a copy, its onDropped cost a copy
-        // of the whole response).
-        guard droppable else { return Self.json(status, LockJSON.lease(grant.lease)) }
-        // The client may hang up after the engine handed over the grant but
-        // before its answer is written (the engine's last look for a gone
-        // caller can come first): no one would hold it.
-        var response = Self.json(status, LockJSON.lease(grant.lease))
-        response.onDropped = { [engine, lease = grant.lease] in engine.giveBackUndelivered(lease) }
-        return response
-    }
-
-    private func acquireFailed(_ error: LockError, name: LockName?, waitMs: Int64, _ context: HTTPRequestContext,
-                               startedAt started: UInt64) -> HTTPResponse {
-        acquires.record(AcquireMetrics.Outcome(error, waitMs: waitMs), startedAt: started)
-        return failure(error, name: name, waitedMs: waitMs, context)
     }
 
     nonisolated(nonsending) private func renew(_ request: HTTPRequest, _ context: HTTPRequestContext) async -> HTTPResponse {
@@ -346,8 +310,8 @@ public struct LockAPI: Sendable {
     }
 
     /// ``failure(_:name:waitedMs:_:)`` for a closure that has not the whole API.
-    private static func failure(_ error: LockError, name: LockName?, waitedMs: Int64 = 0, _ context: HTTPRequestContext,
-                                unavailableLog: Throttle) -> HTTPResponse {
+    static func failure(_ error: LockError, name: LockName?, waitedMs: Int64 = 0, _ context: HTTPRequestContext,
+                        unavailableLog: Throttle) -> HTTPResponse {
         if case .unavailable(let detail) = error {
             if let suppressed = unavailableLog.admit() {
                 context.logger.info("answering 503 unavailable", metadata: [
@@ -377,7 +341,7 @@ public struct LockAPI: Sendable {
         json(status, Array(text.utf8))
     }
 
-    private static func json(_ status: HTTPStatus, _ body: [UInt8]) -> HTTPResponse {
+    static func json(_ status: HTTPStatus, _ body: [UInt8]) -> HTTPResponse {
         HTTPResponse(status: status, headers: jsonHeaders, body: body)
     }
 

@@ -63,15 +63,17 @@ extension HTTPRequest {
     func tracingFields() -> (requestID: HTTPRequestID?, traceParent: String?) {
         var requestID: HTTPRequestID?
         var traceParent: String?
-        for field in headers {
-            switch field.name.utf8.count {
-            case 11 where traceParent == nil && HTTPHeaders.namesEqual(field.name, "traceparent"):
-                traceParent = HTTPRequestLogMetadata.validTraceParent(field.value)
-            case 12 where requestID == nil && HTTPHeaders.namesEqual(field.name, "x-request-id"):
-                requestID = HTTPRequestID(received: field.value)
+        // Names read as bytes: a string is made only of a value that is used.
+        headers.forEachField { name, value in
+            switch name.count {
+            case 11 where traceParent == nil && HTTPHeaders.namesEqual(name, "traceparent"):
+                traceParent = HTTPRequestLogMetadata.validTraceParent(String(decoding: value, as: UTF8.self))
+            case 12 where requestID == nil && HTTPHeaders.namesEqual(name, "x-request-id"):
+                requestID = HTTPRequestID(received: String(decoding: value, as: UTF8.self))
             default:
-                continue
+                break
             }
+            return true
         }
         return (requestID, traceParent)
     }

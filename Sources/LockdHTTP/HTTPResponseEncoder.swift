@@ -80,11 +80,14 @@ enum HTTPResponseEncoder {
             sink.byte(HTTPSyntax.space)
             sink.write(status.reason)
             sink.crlf()
-            for field in response.headers where !isServerField(field.name) {
-                sink.write(field.name)
-                sink.write(": ")
-                sink.write(field.value)
-                sink.crlf()
+            response.headers.forEachField { name, value in
+                if !isServerField(name) {
+                    sink.write(name)
+                    sink.write(": ")
+                    sink.write(value)
+                    sink.crlf()
+                }
+                return true
             }
             sink.write("Date: ")
             date.withUnsafeBytes { sink.write($0) }
@@ -136,11 +139,11 @@ enum HTTPResponseEncoder {
     static let continueResponse = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
 
     /// Fields the server sets itself; the responder's versions are dropped.
-    private static func isServerField(_ name: String) -> Bool {
+    private static func isServerField(_ name: UnsafeRawBufferPointer) -> Bool {
         // The first letter first: it tells most other fields apart, such as
         // Content-Type from X-Request-Id (as long), without a full compare.
-        guard let first = name.utf8.first.map(HTTPSyntax.lowercased) else { return false }
-        switch name.utf8.count {
+        guard let first = name.first.map(HTTPSyntax.lowercased) else { return false }
+        switch name.count {
         case 4: return first == UInt8(ascii: "d") && HTTPHeaders.namesEqual(name, "date")
         case 10: return first == UInt8(ascii: "c") && HTTPHeaders.namesEqual(name, "connection")
         case 12: return first == UInt8(ascii: "x") && HTTPHeaders.namesEqual(name, "x-request-id")

@@ -11,7 +11,7 @@ struct PartialHead {
     var path = ""
     var query: String?
     var version = HTTPVersion.http1_1
-    var fields: [HTTPHeaders.Stored] = []
+    var headers = HTTPHeaders()
     var body: [UInt8] = []
 
     private var contentLength: Int?
@@ -24,7 +24,7 @@ struct PartialHead {
 
     /// The request the head describes, taking its parts.
     consuming func takeRequest() -> HTTPRequest {
-        HTTPRequest(method: method, path: path, query: query, version: version, headers: HTTPHeaders(stored: fields), body: body)
+        HTTPRequest(method: method, path: path, query: query, version: version, headers: headers, body: body)
     }
 
     /// HTTP/1.1 keeps the connection unless told to close; HTTP/1.0 only when asked.
@@ -142,62 +142,42 @@ struct PartialHead {
         case .failure(let error): return error
         case .success(let index): colon = index
         }
-        guard fields.count < limits.maxHeaderCount else {
+        guard headers.count < limits.maxHeaderCount else {
             return .headersTooLarge("more than \(limits.maxHeaderCount) header fields")
         }
         var valueStart = colon + 1
         var valueEnd = line.count
         while valueStart < valueEnd, line[valueStart] == HTTPSyntax.space || line[valueStart] == HTTPSyntax.tab { valueStart += 1 }
         while valueEnd > valueStart, line[valueEnd - 1] == HTTPSyntax.space || line[valueEnd - 1] == HTTPSyntax.tab { valueEnd -= 1 }
-        let nameBytes = UnsafeRawBufferPointer(rebasing: line[..<colon])
-        let name = Self.commonName(nameBytes) ?? String(decoding: nameBytes, as: UTF8.self)
-        let value = String(decoding: line[valueStart..<valueEnd], as: UTF8.self)
-        // Room for a typical request's fields at once, not 1, 2, 4, 8 in turn.
-        if fields.isEmpty { fields.reserveCapacity(8) }
-        fields.append(HTTPHeaders.Stored(name: name, value: value))
-        return track(nameBytes, value)
+        let name = UnsafeRawBufferPointer(rebasing: line[..<colon])
+        let value = UnsafeRawBufferPointer(rebasing: line[valueStart..<valueEnd])
+        headers.append(name, value)
+        return track(name, value)
     }
 
-    /// A common field name spelled as most clients spell it, as a
-    /// constant: making a string of the bytes costs ~170 instructions a
-    /// field. Any other spelling (any case is valid) is made as usual.
-    private static func commonName(_ bytes: UnsafeRawBufferPointer) -> String? {
-        switch bytes.count {
-        case 4: HTTPSyntax.bytes(bytes, equal: "Host") ? "Host" : nil
-        case 6: HTTPSyntax.bytes(bytes, equal: "Accept") ? "Accept" : nil
-        case 10:
-            HTTPSyntax.bytes(bytes, equal: "User-Agent") ? "User-Agent"
-                : HTTPSyntax.bytes(bytes, equal: "Lock-Token") ? "Lock-Token"
-                : HTTPSyntax.bytes(bytes, equal: "Connection") ? "Connection" : nil
-        case 12: HTTPSyntax.bytes(bytes, equal: "Content-Type") ? "Content-Type" : nil
-        case 13: HTTPSyntax.bytes(bytes, equal: "Authorization") ? "Authorization" : nil
-        case 14: HTTPSyntax.bytes(bytes, equal: "Content-Length") ? "Content-Length" : nil
-        case 15: HTTPSyntax.bytes(bytes, equal: "Accept-Encoding") ? "Accept-Encoding" : nil
-        default: nil
-        }
-    }
-
-    private mutating func track(_ name: UnsafeRawBufferPointer, _ value: String) -> HTTPError? {
+    /// Notes a field that decides framing or reuse. Its value becomes a
+    /// string only for the rare fields that are lists or kept.
+    private mutating func track(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> HTTPError? {
         switch name.count {
         case 4 where HTTPSyntax.equalsIgnoringCase(name, "host"):
             hostCount += 1
         case 6 where HTTPSyntax.equalsIgnoringCase(name, "expect"):
-            expectation = value
+            expectation = String(decoding: value, as: UTF8.self)
         case 10 where HTTPSyntax.equalsIgnoringCase(name, "connection"):
-            for option in HTTPSyntax.listElements(value) {
+            for option in HTTPSyntax.listElements(String(decoding: value, as: UTF8.self)) {
                 if HTTPSyntax.equalsIgnoringCase(option.utf8, "close") { connectionClose = true }
                 if HTTPSyntax.equalsIgnoringCase(option.utf8, "keep-alive") { connectionKeepAlive = true }
             }
         case 14 where HTTPSyntax.equalsIgnoringCase(name, "content-length"):
             // The usual single number, without splitting a list.
-            if let length = Self.decimal(value.utf8) {
+            if let length = Self.decimal(value) {
                 if let contentLength, contentLength != length {
                     return .invalidRequest("Content-Length is given more than once with different values")
                 }
                 contentLength = length
                 return nil
             }
-            let elements = HTTPSyntax.listElements(value)
+            let elements = HTTPSyntax.listElements(String(decoding: value, as: UTF8.self))
             guard !elements.isEmpty else { return .invalidRequest("Content-Length is empty") }
             for element in elements {
                 // At most 18 digits, so the value never overflows.
@@ -211,7 +191,7 @@ struct PartialHead {
             }
         case 17 where HTTPSyntax.equalsIgnoringCase(name, "transfer-encoding"):
             sawTransferEncoding = true
-            transferCodings += HTTPSyntax.listElements(value)
+            transferCodings += HTTPSyntax.listElements(String(decoding: value, as: UTF8.self))
         default:
             break
         }
@@ -219,7 +199,7 @@ struct PartialHead {
     }
 
     /// The value of 1–18 decimal digits (so it never overflows); nil for anything else.
-    private static func decimal(_ digits: String.UTF8View) -> Int? {
+    private static func decimal(_ digits: UnsafeRawBufferPointer) -> Int? {
         guard (1...18).contains(digits.count) else { return nil }
         var value = 0
         for byte in digits {

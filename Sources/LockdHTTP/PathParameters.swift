@@ -39,6 +39,13 @@ public struct PathParameters: Sendable, Equatable, ExpressibleByDictionaryLitera
         }
     }
 
+    /// Appends a parameter the router bound (its names are distinct).
+    mutating func append(name: String, value: String) {
+        // Room for a route's parameters at once (one or two).
+        if pairs.isEmpty { pairs.reserveCapacity(2) }
+        pairs.append(Pair(name: name, value: value))
+    }
+
     /// How many parameters are bound.
     public var count: Int { pairs.count }
 

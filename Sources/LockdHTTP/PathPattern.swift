@@ -33,52 +33,82 @@ struct PathPattern: Sendable {
         return depth
     }
 
-    /// The raw (still percent-encoded) parameter values when the path
-    /// `original`, whose bytes are `bytes`, matches.
+    /// Whether the path whose bytes are `bytes` matches: as many segments,
+    /// literal ones byte for byte, parameters not empty.
     ///
     /// Walks the path's bytes (the router borrows them once for every
-    /// pattern): a `String.UTF8View`'s `firstIndex` and `elementsEqual`
-    /// cost several times more per byte.
-    func match(_ bytes: UnsafeBufferPointer<UInt8>, of original: String) -> [Substring]? {
-        guard bytes.first == UInt8(ascii: "/") else { return nil }
-        var values: [Substring] = []
-        var start = 1
-        for (index, segment) in segments.enumerated() {
-            var end = start
-            while end < bytes.count, bytes[end] != UInt8(ascii: "/") { end += 1 }
-            let isLast = index == segments.count - 1
-            // Segments must line up exactly: no missing and no extra ones.
-            guard isLast ? end == bytes.count : end != bytes.count else { return nil }
-            let part = UnsafeBufferPointer(rebasing: bytes[start..<end])
-            switch segment {
+    /// pattern) and allocates nothing: a `String.UTF8View`'s `firstIndex`
+    /// and `elementsEqual` cost several times more per byte.
+    func matches(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        everySegment(of: bytes) { index, part in
+            switch segments[index] {
             case .literal:
                 // A plain loop: `elementsEqual` of a buffer and an array
                 // is not specialized well (~100 instructions a segment).
                 let literal = literals[index]
-                guard part.count == literal.count else { return nil }
-                for offset in 0..<part.count where part[offset] != literal[offset] { return nil }
+                guard part.count == literal.count else { return false }
+                for offset in 0..<part.count where part[offset] != literal[offset] { return false }
+                return true
             case .parameter:
-                guard !part.isEmpty else { return nil }
-                let utf8 = original.utf8
-                values.append(Substring(utf8[utf8.index(utf8.startIndex, offsetBy: start)..<utf8.index(utf8.startIndex, offsetBy: end)]))
+                return !part.isEmpty
             }
+        }
+    }
+
+    /// A parameter segment that is not a valid percent-encoding of UTF-8.
+    struct InvalidSegment: Error {
+        let name: String
+    }
+
+    /// The parameters of a path that ``matches(_:)``, percent-decoded from its bytes.
+    func parameters(of bytes: UnsafeBufferPointer<UInt8>) -> Result<PathParameters, InvalidSegment> {
+        var parameters = PathParameters()
+        if parameterNames.isEmpty { return .success(parameters) }
+        var invalid: String?
+        _ = everySegment(of: bytes) { index, part in
+            guard case .parameter(let name) = segments[index] else { return true }
+            guard let value = PercentDecoding.decode(part) else {
+                invalid = name
+                return false
+            }
+            parameters.append(name: name, value: value)
+            return true
+        }
+        if let invalid { return .failure(InvalidSegment(name: invalid)) }
+        return .success(parameters)
+    }
+
+    /// Whether the path has as many segments as the pattern and `body`
+    /// accepts each (its index and bytes), in order; stops at the first it refuses.
+    private func everySegment(
+        of bytes: UnsafeBufferPointer<UInt8>, _ body: (Int, UnsafeBufferPointer<UInt8>) -> Bool
+    ) -> Bool {
+        guard bytes.first == UInt8(ascii: "/") else { return false }
+        var start = 1
+        for index in segments.indices {
+            var end = start
+            while end < bytes.count, bytes[end] != UInt8(ascii: "/") { end += 1 }
+            let isLast = index == segments.count - 1
+            // Segments must line up exactly: no missing and no extra ones.
+            guard isLast ? end == bytes.count : end != bytes.count else { return false }
+            guard body(index, UnsafeBufferPointer(rebasing: bytes[start..<end])) else { return false }
             start = end + 1
         }
-        return values
+        return true
     }
 }
 
 /// The percent-decoding rule of ``Router``: `%XX` becomes that byte, every
 /// other byte stays, and the result must be UTF-8.
 enum PercentDecoding {
-    /// The decoded text, or nil for a bad escape or bytes that are not UTF-8.
-    static func decode(_ raw: Substring) -> String? {
-        // Through contiguous storage: a Substring's `utf8.contains` walks it byte by byte, several times slower.
-        let escaped = raw.utf8.withContiguousStorageIfAvailable { $0.contains(UInt8(ascii: "%")) } ?? raw.utf8.contains(UInt8(ascii: "%"))
-        guard escaped else { return String(raw) }
+    /// The decoded text of one segment's bytes, or nil for a bad escape or
+    /// bytes that are not UTF-8. The bytes are a piece of a `String`'s split
+    /// at `/` (ASCII), so without an escape they are UTF-8 already.
+    static func decode(_ raw: UnsafeBufferPointer<UInt8>) -> String? {
+        guard raw.contains(UInt8(ascii: "%")) else { return String(decoding: raw, as: UTF8.self) }
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(raw.utf8.count)
-        var iterator = raw.utf8.makeIterator()
+        bytes.reserveCapacity(raw.count)
+        var iterator = raw.makeIterator()
         while let byte = iterator.next() {
             guard byte == UInt8(ascii: "%") else {
                 bytes.append(byte)

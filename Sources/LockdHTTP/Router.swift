@@ -90,14 +90,8 @@ public struct Router: HTTPResponder {
     /// The route `request` would be answered by; nil when it would get 404 or 405.
     /// A responder in front of the router (an access check) reads it.
     public func match(_ request: HTTPRequest) -> Match? {
-        guard case .route(let index, let rawValues) = lookup(request) else { return nil }
-        let route = routes[index]
-        var parameters = PathParameters()
-        for (name, raw) in zip(route.pattern.parameterNames, rawValues) {
-            guard let value = PercentDecoding.decode(raw) else { return Match(name: route.name, parameters: nil) }
-            parameters[name] = value
-        }
-        return Match(name: route.name, parameters: parameters)
+        guard case .route(let index, let parameters) = lookup(request) else { return nil }
+        return Match(name: routes[index].name, parameters: try? parameters.get())
     }
 
     nonisolated(nonsending) public func respond(to request: HTTPRequest, context: HTTPRequestContext) async -> HTTPResponse {
@@ -108,8 +102,12 @@ public struct Router: HTTPResponder {
     /// can, and for 404, 405 and a bad escape; else its handler, deferred.
     public func answer(to request: HTTPRequest, context: HTTPRequestContext) -> HTTPAnswer {
         switch lookup(request) {
-        case .route(let index, let rawValues):
-            return call(index, rawValues, request, context)
+        case .route(let index, .success(let parameters)):
+            return call(index, parameters, request, context)
+        case .route(let index, .failure(let invalid)):
+            var response = HTTPError.invalidRequest("the path segment for {\(invalid.name)} has an invalid percent-escape or is not UTF-8").response
+            response.route = routes[index].name
+            return .now(response)
         case .notFound:
             return .now(HTTPError.notFound("no resource at this path").response)
         case .methodNotAllowed(var allowed):
@@ -125,49 +123,58 @@ public struct Router: HTTPResponder {
     }
 
     private enum Lookup {
-        case route(Int, [Substring])
+        case route(Int, Result<PathParameters, PathPattern.InvalidSegment>)
         case notFound
         case methodNotAllowed([HTTPMethod])
     }
 
-    /// Finds the route by its index: copying a `Route` out retains its parts.
-    /// The path's bytes are borrowed once for its depth and every pattern.
+    /// Finds the route and decodes its parameters, borrowing the path's
+    /// bytes once for both: nothing is allocated for a route without
+    /// parameters, and only the decoded values for one with.
     private func lookup(_ request: HTTPRequest) -> Lookup {
         var path = request.path
-        return path.withUTF8 { lookup(request, $0) }
+        return path.withUTF8 { path in
+            guard let index = routeIndex(request.method, path) else {
+                let allowed = allowedMethods(path)
+                return allowed.isEmpty ? .notFound : .methodNotAllowed(allowed)
+            }
+            return .route(index, routes[index].pattern.parameters(of: path))
+        }
     }
 
-    private func lookup(_ request: HTTPRequest, _ path: UnsafeBufferPointer<UInt8>) -> Lookup {
-        var allowed: [HTTPMethod] = []
-        var headFallback: (Int, [Substring])?
+    /// The first route for `method` whose pattern matches, or for `HEAD`
+    /// the first such `GET` route. Routes are read by index (copying a
+    /// `Route` out retains its parts), the method compared before the path.
+    private func routeIndex(_ method: HTTPMethod, _ path: UnsafeBufferPointer<UInt8>) -> Int? {
         let depth = PathPattern.depth(of: path)
-        guard depth < routesByDepth.count else { return .notFound }
+        guard depth < routesByDepth.count else { return nil }
+        var headFallback: Int?
         for index in routesByDepth[depth] {
-            guard let rawValues = routes[index].pattern.match(path, of: request.path) else { continue }
-            let method = routes[index].method
-            if method == request.method { return .route(index, rawValues) }
-            if request.method == .head, method == .get, headFallback == nil {
-                headFallback = (index, rawValues)
-            }
-            if !allowed.contains(method) { allowed.append(method) }
+            let routeMethod = routes[index].method
+            let exact = routeMethod == method
+            guard exact || (method == .head && routeMethod == .get && headFallback == nil),
+                  routes[index].pattern.matches(path)
+            else { continue }
+            if exact { return index }
+            headFallback = index
         }
-        if let (index, rawValues) = headFallback { return .route(index, rawValues) }
-        return allowed.isEmpty ? .notFound : .methodNotAllowed(allowed)
+        return headFallback
+    }
+
+    /// The methods of the routes whose patterns match (for 405's `Allow`).
+    private func allowedMethods(_ path: UnsafeBufferPointer<UInt8>) -> [HTTPMethod] {
+        let depth = PathPattern.depth(of: path)
+        guard depth < routesByDepth.count else { return [] }
+        var allowed: [HTTPMethod] = []
+        for index in routesByDepth[depth] where routes[index].pattern.matches(path) {
+            if !allowed.contains(routes[index].method) { allowed.append(routes[index].method) }
+        }
+        return allowed
     }
 
     /// Calls the route at `index` (read in place: copying a `Route` out retains its parts).
-    private func call(_ index: Int, _ rawValues: [Substring], _ request: HTTPRequest, _ context: HTTPRequestContext) -> HTTPAnswer {
-        var parameters = PathParameters()
-        for (name, raw) in zip(routes[index].pattern.parameterNames, rawValues) {
-            guard let value = PercentDecoding.decode(raw) else {
-                var response = HTTPError.invalidRequest("the path segment for {\(name)} has an invalid percent-escape or is not UTF-8").response
-                response.route = routes[index].name
-                return .now(response)
-            }
-            parameters[name] = value
-        }
+    private func call(_ index: Int, _ decoded: PathParameters, _ request: HTTPRequest, _ context: HTTPRequestContext) -> HTTPAnswer {
         let name = routes[index].name
-        let decoded = parameters
         let answer: HTTPAnswer
         switch routes[index].action {
         case .respond(let handler):

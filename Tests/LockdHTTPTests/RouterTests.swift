@@ -115,6 +115,21 @@ import Testing
         #expect(body == #"{"type":"method-not-allowed","title":"Method Not Allowed","status":405,"detail":"DELETE is not allowed here; use POST, GET, HEAD"}"#)
     }
 
+    /// What a responder in front (the access check) reads: the route and
+    /// every parameter decoded, or no parameters when one cannot be.
+    @Test func matchGivesTheRouteAndItsDecodedParameters() {
+        var router = Router()
+        router.add(.get, "/locks/{name}/holders/{fence}", name: "holder") { _, _ in HTTPResponse(status: .ok) }
+        let match = router.match(HTTPRequest(method: .get, path: "/locks/a%3Ab/holders/7"))
+        #expect(match?.name == "holder")
+        #expect(match?.parameters == ["name": "a:b", "fence": "7"])
+        let invalid = router.match(HTTPRequest(method: .head, path: "/locks/a/holders/%zz"))
+        #expect(invalid?.name == "holder")
+        #expect(invalid.map { $0.parameters == nil } == true)
+        #expect(router.match(HTTPRequest(method: .post, path: "/locks/a/holders/7")) == nil)
+        #expect(router.match(HTTPRequest(method: .get, path: "/locks/a/holders")) == nil)
+    }
+
     @Test func headFallsBackToGet() async {
         #expect(String(decoding: await respond(router, .head, "/locks/a").body, as: UTF8.self) == "inspect")
         #expect(String(decoding: await respond(router, .get, "/").body, as: UTF8.self) == "root")

@@ -1,0 +1,59 @@
+import LockEngine
+import LockdHTTP
+import LockdTransport
+import Logging
+
+/// How an acquire is answered — its metrics recorded, the grant's JSON or
+/// the failure's problem written — with only what that needs: a promised or
+/// waiting acquire captures this rather than the whole ``LockAPI`` (copying
+/// the API into the closure, and destroying it, cost ~0.6 k instructions).
+struct AcquireAnswers: Sendable {
+    /// The engine, to give back a grant whose answer is dropped.
+    let engine: LockEngine
+    let metrics: AcquireMetrics
+    /// One info line per 10 s for answers of 503 (the API's).
+    let unavailableLog: Throttle
+
+    /// The answer to an acquire that did not wait.
+    func answer(_ result: Result<AcquireGrant, LockError>, name: LockName, _ context: HTTPRequestContext,
+                startedAt started: UInt64) -> HTTPResponse {
+        switch result {
+        case .success(let grant): granted(grant, context, startedAt: started)
+        case .failure(let error): failed(error, name: name, waitMs: 0, context, startedAt: started)
+        }
+    }
+
+    /// The answer to a grant; `droppable` when it may be dropped unwritten
+    /// (it is given from a task or a callback, which the client can outlast),
+    /// when it needs an `onDropped` that gives the grant back.
+    ///
+    /// A grant answered `.now` in place (``HTTPRequestContext/isAnsweredInPlace``)
+    /// cannot be dropped: the server writes it as it reads the request,
+    /// before its loop can see the client go. In a task (a responder in
+    /// front, such as the access check, awaits the router's answer) it can.
+    func granted(_ grant: AcquireGrant, _ context: HTTPRequestContext, startedAt started: UInt64,
+                 droppable: Bool = true) -> HTTPResponse {
+        metrics.record(grant.isRetry ? .retried : .granted, startedAt: started)
+        context.logger.debug("lease granted", metadata: [
+            "lock.name": "\(grant.lease.name)", "lock.fence": .stringConvertible(grant.lease.fence),
+            "lock.retry": .stringConvertible(grant.isRetry),
+        ])
+        let status: HTTPStatus = grant.isRetry ? .ok : .created
+        // Made once, as returned (set on a copy, its onDropped cost a copy
+        // of the whole response).
+        guard droppable else { return LockAPI.json(status, LockJSON.lease(grant.lease)) }
+        // The client may hang up after the engine handed over the grant but
+        // before its answer is written (the engine's last look for a gone
+        // caller can come first): no one would hold it.
+        var response = LockAPI.json(status, LockJSON.lease(grant.lease))
+        response.onDropped = { [engine, lease = grant.lease] in engine.giveBackUndelivered(lease) }
+        return response
+    }
+
+    /// The answer to an acquire that failed (after waiting `waitMs`, for its metrics).
+    func failed(_ error: LockError, name: LockName?, waitMs: Int64, _ context: HTTPRequestContext,
+                startedAt started: UInt64) -> HTTPResponse {
+        metrics.record(AcquireMetrics.Outcome(error, waitMs: waitMs), startedAt: started)
+        return LockAPI.failure(error, name: name, waitedMs: waitMs, context, unavailableLog: unavailableLog)
+    }
+}
