@@ -173,11 +173,11 @@ public final class RedisLockStore: LockStore {
         // holding only what reading the reply needs.
         let start = callStart()
         client.run(scripts.acquire, keyCount: Self.nameKeyCount, arguments: arguments, cancellation: cancellation) {
-            [self, name = attempt.name, token = attempt.token, waiter = attempt.waiter] result in
-            completion(finished(result, "acquire", start, cancellation: cancellation).flatMap { reply in
-                var reply = reply
-                return Result { () throws(LockError) in try acquireResult(&reply, name: name, token: token, waiter: waiter, sentAt: start.time) }
-            })
+            [self, name = attempt.name, token = attempt.token, waiter = attempt.waiter] reply in
+            let result = reply.map { reply in
+                Result { () throws(LockError) in try acquireResult(&reply, name: name, token: token, waiter: waiter, sentAt: start.time) }
+            }
+            completion(finished(result, "acquire", start, cancellation: cancellation).flatMap { $0 })
         }
     }
 
@@ -309,24 +309,21 @@ public final class RedisLockStore: LockStore {
         call.append(caller)
         let arguments = call.finish()
         let start = callStart()
-        client.run(scripts.release, keyCount: Self.nameKeyCount, arguments: arguments, cancellation: cancellation) { [self] result in
-            var reply: RESPReply
-            switch finished(result, "release", start, cancellation: cancellation) {
-            case .success(let value):
-                reply = value
-            case .failure(let error):
-                handler?(.resubscribed(name))
-                return completion(.failure(error))
+        client.run(scripts.release, keyCount: Self.nameKeyCount, arguments: arguments, cancellation: cancellation) { [self] reply in
+            let result = reply.map { reply in
+                // 1 or 0, or [1 or 0, this instance's wake-up]
+                guard let count = reply.array() else { return reply.int() == 1 }
+                let released = count > 0 && reply.int() == 1
+                if let handler, count == 2, let message = reply.bytes(), var wakeup = wakeup(from: message, on: name) {
+                    // Not in the channel's order: its recheck only brings one forward.
+                    wakeup.isOrdered = false
+                    handler(.wakeup(wakeup))
+                }
+                return released
             }
-            // 1 or 0, or [1 or 0, this instance's wake-up]
-            guard let count = reply.array() else { return completion(.success(reply.int() == 1)) }
-            let released = count > 0 && reply.int() == 1
-            if let handler, count == 2, let message = reply.bytes(), var wakeup = wakeup(from: message, on: name) {
-                // Not in the channel's order: its recheck only brings one forward.
-                wakeup.isOrdered = false
-                handler(.wakeup(wakeup))
-            }
-            completion(.success(released))
+            let released = finished(result, "release", start, cancellation: cancellation)
+            if case .failure = released { handler?(.resubscribed(name)) }
+            completion(released)
         }
     }
 
