@@ -174,10 +174,9 @@ public final class RedisLockStore: LockStore {
         let start = callStart()
         client.run(scripts.acquire, keyCount: Self.nameKeyCount, arguments: arguments, cancellation: cancellation) {
             [self, name = attempt.name, token = attempt.token, waiter = attempt.waiter] reply in
-            let result = reply.map { reply in
-                Result { () throws(LockError) in try acquireResult(&reply, name: name, token: token, waiter: waiter, sentAt: start.time) }
-            }
-            completion(finished(result, "acquire", start, cancellation: cancellation).flatMap { $0 })
+            completion(finished(reply, "acquire", start, cancellation: cancellation) { (reply) throws(LockError) in
+                try acquireResult(&reply, name: name, token: token, waiter: waiter, sentAt: start.time)
+            })
         }
     }
 
@@ -310,7 +309,7 @@ public final class RedisLockStore: LockStore {
         let arguments = call.finish()
         let start = callStart()
         client.run(scripts.release, keyCount: Self.nameKeyCount, arguments: arguments, cancellation: cancellation) { [self] reply in
-            let result = reply.map { reply in
+            let released = finished(reply, "release", start, cancellation: cancellation) { reply in
                 // 1 or 0, or [1 or 0, this instance's wake-up]
                 guard let count = reply.array() else { return reply.int() == 1 }
                 let released = count > 0 && reply.int() == 1
@@ -321,7 +320,6 @@ public final class RedisLockStore: LockStore {
                 }
                 return released
             }
-            let released = finished(result, "release", start, cancellation: cancellation)
             if case .failure = released { handler?(.resubscribed(name)) }
             completion(released)
         }
@@ -830,21 +828,22 @@ public final class RedisLockStore: LockStore {
 
     /// A script call's outcome, read when the reply is (see
     /// ``RedisClient/run(_:keyCount:arguments:idempotent:cancellation:completion:)``):
-    /// recorded in the metrics, a failure made the caller's ``LockError``.
-    private func finished<Reply>(
-        _ result: Result<Reply, RedisError>, _ operation: String, _ start: CallStart, cancellation: CallCancellation
-    ) -> Result<Reply, LockError> {
-        switch result {
-        case .success(let reply):
+    /// recorded in the metrics, then the reply read by `read` or a failure
+    /// made the caller's ``LockError``.
+    private func finished<Value>(
+        _ reply: borrowing RedisScriptReply, _ operation: String, _ start: CallStart, cancellation: CallCancellation,
+        read: (inout RESPReply) throws(LockError) -> Value
+    ) -> Result<Value, LockError> {
+        reply.map({ (reply) throws(LockError) in
             metrics.storeCall(operation, nanoseconds: MonotonicClock.now() - start.time, failure: nil)
             if callsFailing.load(ordering: .relaxed) { callsFailing.store(false, ordering: .relaxed) }
-            return .success(reply)
-        case .failure(let error):
+            return try read(&reply)
+        }, failure: { error in
             metrics.storeCall(operation, nanoseconds: MonotonicClock.now() - start.time, failure: error.kind.description)
             callsFailing.store(true, ordering: .relaxed)
-            return .failure(cancellation.isCancelled ? .cancelled
-                            : unavailable(error, callerMetadata: start.callerMetadata ?? [:], warns: start.callerMetadata?.isEmpty == false))
-        }
+            return cancellation.isCancelled ? .cancelled
+                : unavailable(error, callerMetadata: start.callerMetadata ?? [:], warns: start.callerMetadata?.isEmpty == false)
+        })
     }
 
     /// Runs `script`, then for ``Durability/replicated`` `WAIT`s for one
