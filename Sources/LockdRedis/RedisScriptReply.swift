@@ -18,6 +18,7 @@ public struct RedisScriptReply: ~Copyable {
         outcome = .success(frame)
     }
 
+    /// The outcome of a call that failed.
     init(failure: RedisError) {
         outcome = .failure(failure)
     }
