@@ -173,10 +173,9 @@ public final class RedisLockStore: LockStore {
         // holding only what reading the reply needs.
         let start = callStart()
         client.run(scripts.acquire, keyCount: Self.nameKeyCount, arguments: arguments, cancellation: cancellation) {
-            [self, name = attempt.name, token = attempt.token, waiter = attempt.waiter] result in
-            completion(finished(result, "acquire", start, cancellation: cancellation).flatMap { reply in
-                var reply = reply
-                return Result { () throws(LockError) in try acquireResult(&reply, name: name, token: token, waiter: waiter, sentAt: start.time) }
+            [self, name = attempt.name, token = attempt.token, waiter = attempt.waiter] reply in
+            completion(finished(reply, "acquire", start, cancellation: cancellation) { (reply) throws(LockError) in
+                try acquireResult(&reply, name: name, token: token, waiter: waiter, sentAt: start.time)
             })
         }
     }
@@ -309,24 +308,20 @@ public final class RedisLockStore: LockStore {
         call.append(caller)
         let arguments = call.finish()
         let start = callStart()
-        client.run(scripts.release, keyCount: Self.nameKeyCount, arguments: arguments, cancellation: cancellation) { [self] result in
-            var reply: RESPReply
-            switch finished(result, "release", start, cancellation: cancellation) {
-            case .success(let value):
-                reply = value
-            case .failure(let error):
-                handler?(.resubscribed(name))
-                return completion(.failure(error))
+        client.run(scripts.release, keyCount: Self.nameKeyCount, arguments: arguments, cancellation: cancellation) { [self] reply in
+            let released = finished(reply, "release", start, cancellation: cancellation) { reply in
+                // 1 or 0, or [1 or 0, this instance's wake-up]
+                guard let count = reply.array() else { return reply.int() == 1 }
+                let released = count > 0 && reply.int() == 1
+                if let handler, count == 2, let message = reply.bytes(), var wakeup = wakeup(from: message, on: name) {
+                    // Not in the channel's order: its recheck only brings one forward.
+                    wakeup.isOrdered = false
+                    handler(.wakeup(wakeup))
+                }
+                return released
             }
-            // 1 or 0, or [1 or 0, this instance's wake-up]
-            guard let count = reply.array() else { return completion(.success(reply.int() == 1)) }
-            let released = count > 0 && reply.int() == 1
-            if let handler, count == 2, let message = reply.bytes(), var wakeup = wakeup(from: message, on: name) {
-                // Not in the channel's order: its recheck only brings one forward.
-                wakeup.isOrdered = false
-                handler(.wakeup(wakeup))
-            }
-            completion(.success(released))
+            if case .failure = released { handler?(.resubscribed(name)) }
+            completion(released)
         }
     }
 
@@ -835,21 +830,22 @@ public final class RedisLockStore: LockStore {
 
     /// A script call's outcome, read when the reply is (see
     /// ``RedisClient/run(_:keyCount:arguments:idempotent:cancellation:completion:)``):
-    /// recorded in the metrics, a failure made the caller's ``LockError``.
-    private func finished<Reply>(
-        _ result: Result<Reply, RedisError>, _ operation: String, _ start: CallStart, cancellation: CallCancellation
-    ) -> Result<Reply, LockError> {
-        switch result {
-        case .success(let reply):
+    /// recorded in the metrics, then the reply read by `read` or a failure
+    /// made the caller's ``LockError``.
+    private func finished<Value>(
+        _ reply: borrowing RedisScriptReply, _ operation: String, _ start: CallStart, cancellation: CallCancellation,
+        read: (inout RESPReply) throws(LockError) -> Value
+    ) -> Result<Value, LockError> {
+        reply.map({ (reply) throws(LockError) in
             metrics.storeCall(operation, nanoseconds: MonotonicClock.now() - start.time, failure: nil)
             if callsFailing.load(ordering: .relaxed) { callsFailing.store(false, ordering: .relaxed) }
-            return .success(reply)
-        case .failure(let error):
+            return try read(&reply)
+        }, failure: { error in
             metrics.storeCall(operation, nanoseconds: MonotonicClock.now() - start.time, failure: error.kind.description)
             callsFailing.store(true, ordering: .relaxed)
-            return .failure(cancellation.isCancelled ? .cancelled
-                            : unavailable(error, callerMetadata: start.callerMetadata ?? [:], warns: start.callerMetadata != nil))
-        }
+            return cancellation.isCancelled ? .cancelled
+                : unavailable(error, callerMetadata: start.callerMetadata ?? [:], warns: start.callerMetadata != nil)
+        })
     }
 
     /// Runs `script`, then for ``Durability/replicated`` `WAIT`s for one

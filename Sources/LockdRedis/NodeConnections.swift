@@ -81,8 +81,10 @@ extension RedisConnection.Waiter {
     /// be read before this returns, to a waiter that ``readsInPlace``
     /// (loop thread only); any other gets it decoded.
     func resume(inPlace frame: UnsafeRawBufferPointer) {
-        var reply = RESPReply(unsafeFrame: frame)
-        guard case .script(let call) = self else { return resume(.success(reply.value())) }
-        call.received(reply)
+        guard case .script(let call) = self else {
+            var reply = RESPReply(unsafeFrame: frame)
+            return resume(.success(reply.value()))
+        }
+        call.received(inPlace: frame)
     }
 }

@@ -12,8 +12,8 @@ extension RedisClient {
     /// made. In a cluster (redirections and retries wait) the call runs in a
     /// task of its own and `completion` runs there.
     ///
-    /// The reply is read during `completion` (``RESPReply``), where it
-    /// arrived when it can be: a script's usual reply, an array of
+    /// The reply is read during `completion` (``RedisScriptReply``), where
+    /// it arrived when it can be: a script's usual reply, an array of
     /// integers and strings, is then never decoded into a ``RESPValue``.
     ///
     /// `cancellation` stands for the caller's task: cancelled before the
@@ -21,21 +21,21 @@ extension RedisClient {
     /// and dropped. Either way `completion` gets `cancelled`.
     public func run(
         _ script: RedisScript, keyCount: Int, arguments: RESPEncodedArguments, idempotent: Bool = false,
-        cancellation: CallCancellation, completion: @escaping @Sendable (Result<RESPReply, RedisError>) -> Void
+        cancellation: CallCancellation, completion: @escaping @Sendable (borrowing RedisScriptReply) -> Void
     ) {
         guard !isCluster else {
             let task = Task {
                 do throws(RedisError) {
                     let value = try await run(script, keyCount: keyCount, arguments: arguments, idempotent: idempotent)
-                    RESPReply.reading(value) { completion(.success($0)) }
+                    RedisScriptReply.reading(value, completion)
                 } catch {
-                    completion(.failure(error))
+                    completion(RedisScriptReply(failure: error))
                 }
             }
             cancellation.onCancel { task.cancel() }
             return
         }
-        if cancellation.isCancelled { return completion(.failure(RedisError(.cancelled, message: "the caller was cancelled"))) }
+        if cancellation.isCancelled { return completion(RedisScriptReply(failure: RedisError(.cancelled, message: "the caller was cancelled"))) }
         let router = router()
         let call = RedisScriptCall(client: self, router: router, script: script, keyCount: keyCount, arguments: arguments, completion: completion)
         cancellation.onCancel(call)

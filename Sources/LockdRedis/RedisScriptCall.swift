@@ -30,7 +30,7 @@ final class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
     /// Dropped once called: the caller's cancellation keeps this object
     /// (its target) until the caller's next step, and the completion may
     /// hold the cancellation — kept, the two would keep each other alive.
-    private var completion: (@Sendable (Result<RESPReply, RedisError>) -> Void)?
+    private var completion: (@Sendable (borrowing RedisScriptReply) -> Void)?
     /// The form the call is sent in (loop thread only).
     private var form: RedisScript.Form
     /// Whether the library was loaded for this call already (loop thread only).
@@ -42,7 +42,7 @@ final class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
 
     init(
         client: RedisClient, router: LoopRouter, script: RedisScript, keyCount: Int, arguments: RESPEncodedArguments,
-        completion: @escaping @Sendable (Result<RESPReply, RedisError>) -> Void
+        completion: @escaping @Sendable (borrowing RedisScriptReply) -> Void
     ) {
         self.client = client
         self.router = router
@@ -67,7 +67,7 @@ final class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
     func received(_ result: Result<RESPValue, RedisError>) {
         switch result {
         case .success(let value):
-            RESPReply.reading(value) { answer(.success($0)) }
+            RedisScriptReply.reading(value) { answer($0) }
         case .failure(let error):
             if form == .function, client.goesByEvalsha(after: error) {
                 guard !isCancelled.load(ordering: .relaxed) else { return answerCancelled() }
@@ -81,7 +81,7 @@ final class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
                 return send()
             }
             client.noticed(error)
-            answer(.failure(error))
+            answer(RedisScriptReply(failure: error))
         }
     }
 
@@ -104,7 +104,7 @@ final class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
             if case .failure(let error) = result, !error.isLibraryLoaded {
                 guard error.kind == .refused || error.kind == .permissionDenied else {
                     client.noticed(error)
-                    return answer(.failure(error))
+                    return answer(RedisScriptReply(failure: error))
                 }
                 _ = client.functionsUnavailable(error)
                 form = .cached
@@ -115,18 +115,18 @@ final class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
     }
 
     private func answerCancelled() {
-        answer(.failure(RedisError(.cancelled, message: "the caller was cancelled")))
+        answer(RedisScriptReply(failure: RedisError(.cancelled, message: "the caller was cancelled")))
     }
 
     /// The command's plain reply, read in place (loop thread only).
-    func received(_ reply: RESPReply) {
-        answer(.success(reply))
+    func received(inPlace frame: UnsafeRawBufferPointer) {
+        answer(RedisScriptReply(unsafeFrame: frame))
     }
 
-    private func answer(_ result: Result<RESPReply, RedisError>) {
+    private func answer(_ reply: borrowing RedisScriptReply) {
         let completion = self.completion
         self.completion = nil
-        completion?(result)
+        completion?(reply)
     }
 
     /// Always later, on the loop: a cancel from the loop itself (the

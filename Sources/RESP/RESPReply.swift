@@ -9,14 +9,17 @@
 /// enters an aggregate and moves nowhere for anything else.
 ///
 /// The bytes are borrowed: a reply is valid only during the call that
-/// hands it over. Keep what is read from it, never the reply.
+/// hands it over. Keep what is read from it, never the reply — which the
+/// type enforces: it cannot be copied, and outside this package it is
+/// only ever lent (`inout`, as by ``reading(_:_:)``), never owned, so it
+/// cannot be kept past the closure it is lent to.
 ///
 /// ```swift
 /// let count = reply.array()      // *2 → 2, now at its first element
 /// let code = reply.int()         // :1 → 1
 /// let text = reply.string()      // $2 ok → "ok"
 /// ```
-public struct RESPReply {
+public struct RESPReply: ~Copyable {
     private let frame: UnsafeRawBufferPointer
     private var index = 0
 
@@ -24,8 +27,9 @@ public struct RESPReply {
     private static let unbounded = RESPLimits(maxDepth: .max, maxBulkLength: .max / 4, maxAggregateCount: .max / 4, maxLineLength: .max / 4)
 
     /// A reply over `frame`, one complete, well-formed RESP frame (as
-    /// ``RESPDecoder`` frames them); read only while `frame` lives.
-    public init(unsafeFrame frame: UnsafeRawBufferPointer) {
+    /// ``RESPDecoder`` frames them); read only while `frame` lives. Not
+    /// public: a reply made outside the package could be kept.
+    @usableFromInline package init(unsafeFrame frame: UnsafeRawBufferPointer) {
         self.frame = frame
     }
 

@@ -67,8 +67,7 @@ import Testing
             let fields = await withCheckedContinuation { (continuation: CheckedContinuation<Result<Fields, RedisError>, Never>) in
                 redis.client.run(script, keyCount: 1, arguments: arguments, cancellation: CallCancellation()) { result in
                     continuation.resume(returning: result.map { reply in
-                        var reply = reply
-                        return Fields(count: reply.array(), kind: reply.int(), owner: reply.string(), missing: reply.int(), nested: reply.array(),
+                        Fields(count: reply.array(), kind: reply.int(), owner: reply.string(), missing: reply.int(), nested: reply.array(),
                                       a: reply.string(), seven: reply.int(), x: reply.bytes(), last: reply.int())
                     })
                 }
@@ -87,10 +86,7 @@ import Testing
         let arguments = writer.finish()
         return await withCheckedContinuation { continuation in
             client.run(script, keyCount: 1, arguments: arguments, cancellation: cancellation) { result in
-                continuation.resume(returning: result.map { reply in
-                    var reply = reply
-                    return reply.value()
-                })
+                continuation.resume(returning: result.map { reply in reply.value() })
             }
         }
     }

@@ -47,10 +47,7 @@ import Testing
                 let cancellation = CallCancellation()
                 redis.client.run(script, keyCount: 1, arguments: writer.finish(), cancellation: cancellation) { result in
                     // (A reply is read during the call that hands it over.)
-                    heard.record(call, result.map { reply in
-                        var reply = reply
-                        return reply.value()
-                    })
+                    heard.record(call, result.map { reply in reply.value() })
                 }
                 switch call % 4 {
                 case 1: cancellation.cancel()
@@ -108,10 +105,7 @@ import Testing
                 writer.append(Int64(size))
                 let cancellation = CallCancellation()
                 redis.client.run(script, keyCount: 1, arguments: writer.finish(), cancellation: cancellation) { result in
-                    heard.record(call, result.map { reply in
-                        var reply = reply
-                        return reply.value()
-                    })
+                    heard.record(call, result.map { reply in reply.value() })
                 }
                 if call % 5 == 3 { Task { await Task.yield(); cancellation.cancel() } }
             }

@@ -19,29 +19,36 @@ import Testing
         let bytes = Array(frame.utf8)
         let value = try #require(try RESPDecoder().decode(bytes)).value
         bytes.withUnsafeBytes { frame in
+            /// What `read` reads from a fresh reply over `frame`, at its
+            /// element `index` if it is an aggregate (the cursor is not
+            /// copyable: a look ahead starts over).
+            func reading<Value>(at index: Int? = nil, _ read: (inout RESPReply) -> Value) -> Value {
+                var reply = RESPReply(unsafeFrame: frame)
+                if let index {
+                    _ = reply.array()
+                    for _ in 0..<index { _ = reply.value() }
+                }
+                return read(&reply)
+            }
+            #expect(reading { $0.int() } == value.int)
+            #expect(reading { $0.string() } == value.string)
+            #expect(reading { $0.bytes() } == value.bytes)
+            #expect(reading { $0.value() } == value)
             var reply = RESPReply(unsafeFrame: frame)
-            #expect(reply.int() == value.int)
-            reply = RESPReply(unsafeFrame: frame)
-            #expect(reply.string() == value.string)
-            reply = RESPReply(unsafeFrame: frame)
-            #expect(reply.bytes() == value.bytes)
-            reply = RESPReply(unsafeFrame: frame)
-            #expect(reply.value() == value)
-            reply = RESPReply(unsafeFrame: frame)
-            #expect(reply.array() == value.array?.count)
+            let count = reply.array()
+            #expect(count == value.array?.count)
             if let elements = value.array {
                 // Each element in turn, the cursor moving past each whatever it is.
-                for element in elements {
-                    var ahead = reply
-                    #expect(ahead.int() == element.int)
-                    ahead = reply
-                    #expect(ahead.string() == element.string)
-                    ahead = reply
-                    #expect(ahead.array() == element.array?.count)
-                    #expect(reply.value() == element)
+                for (index, element) in elements.enumerated() {
+                    #expect(reading(at: index) { $0.int() } == element.int)
+                    #expect(reading(at: index) { $0.string() } == element.string)
+                    #expect(reading(at: index) { $0.array() } == element.array?.count)
+                    let read = reply.value()
+                    #expect(read == element)
                 }
             } else {
-                #expect(reply.int() == value.int, "array() moved nowhere")
+                let int = reply.int()
+                #expect(int == value.int, "array() moved nowhere")
             }
         }
         // Read over the value written out again, the same.
@@ -55,16 +62,16 @@ import Testing
         let frame = Array("*9\r\n:1\r\n:17\r\n:1733400000000\r\n:30000\r\n$5\r\nowner\r\n:0\r\n:-1\r\n:1\r\n$1\r\nx\r\n".utf8)
         frame.withUnsafeBytes { frame in
             var reply = RESPReply(unsafeFrame: frame)
-            #expect(reply.array() == 9)
-            #expect(reply.int() == 1)
-            #expect(reply.int() == 17)
-            #expect(reply.int() == 1_733_400_000_000)
-            #expect(reply.int() == 30_000)
-            #expect(reply.string() == "owner")
-            #expect(reply.int() == 0)
-            #expect(reply.int() == -1)
-            #expect(reply.int() == 1)
-            #expect(reply.withBytes { Array($0) } == [UInt8(ascii: "x")])
+            let count = reply.array()
+            let ints = (0..<4).map { _ in reply.int() }
+            let owner = reply.string()
+            let more = (0..<3).map { _ in reply.int() }
+            let mode = reply.withBytes { Array($0) }
+            #expect(count == 9)
+            #expect(ints == [1, 17, 1_733_400_000_000, 30_000])
+            #expect(owner == "owner")
+            #expect(more == [0, -1, 1])
+            #expect(mode == [UInt8(ascii: "x")])
         }
     }
 
