@@ -17,7 +17,7 @@ enum AcquireField: Int, RequestField {
     }
 }
 
-/// The fields of a renewal's body (`PUT /locks/{name}`).
+/// The fields of a renewal's body (`POST /locks/{name}/renew`).
 enum RenewField: Int, RequestField {
     case ttlMs, durability
 
