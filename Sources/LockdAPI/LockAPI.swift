@@ -60,8 +60,6 @@ public struct LockAPI: Sendable {
     /// The largest fence (2^53 - 1, so every JSON client reads it exactly).
     static let maxFence: Int64 = 9_007_199_254_740_991
 
-    private static let acquireFields = ["ttl_ms", "wait_ms", "owner", "token", "limit", "mode", "durability", "lock_delay_ms"]
-
     /// What lockd serves: every route, with responses compressed where the
     /// client allows it. Build it once, at start (it compresses the spec).
     public var responder: CompressingResponder<Router> {
@@ -141,28 +139,28 @@ public struct LockAPI: Sendable {
                                 waitMs: inout Int64) throws(LockError) -> AcquireRequest {
         let validName = try lockName(context)
         name = validName
-        let body = try RequestBody(request.body, allowed: Self.acquireFields)
-        let (limit, mode) = try body.limitAndMode()
-        waitMs = try body.integer("wait_ms") ?? 0
+        let body = try RequestBody<AcquireField>(request.body)
+        let (limit, mode) = try body.limitAndMode(limit: .limit, mode: .mode)
+        waitMs = try body.integer(.waitMs) ?? 0
         return AcquireRequest(
             name: validName,
-            ttlMs: try body.integer("ttl_ms") ?? engine.configuration.defaultTTLMs,
+            ttlMs: try body.integer(.ttlMs) ?? engine.configuration.defaultTTLMs,
             waitMs: waitMs,
-            owner: try body.string("owner"),
-            token: try body.string("token").map { (text: String) throws(LockError) in try LeaseToken(text) },
+            owner: try body.string(.owner),
+            token: try body.string(.token).map { (text: String) throws(LockError) in try LeaseToken(text) },
             limit: limit,
             mode: mode,
             client: AuthenticatedClient.id,
-            durability: try body.durability(),
-            lockDelayMs: try body.integer("lock_delay_ms") ?? 0
+            durability: try body.durability(.durability),
+            lockDelayMs: try body.integer(.lockDelayMs) ?? 0
         )
     }
 
     nonisolated(nonsending) private func renew(_ request: HTTPRequest, _ context: HTTPRequestContext) async -> HTTPResponse {
         await answer(context) { name throws(LockError) in
             let token = try lockToken(request)
-            let body = try RequestBody(request.body, allowed: ["ttl_ms", "durability"])
-            let lease = try await engine.renew(name, token: token, ttlMs: try body.integer("ttl_ms"), durability: try body.durability(),
+            let body = try RequestBody<RenewField>(request.body)
+            let lease = try await engine.renew(name, token: token, ttlMs: try body.integer(.ttlMs), durability: try body.durability(.durability),
                                                client: AuthenticatedClient.id)
             return Self.json(.ok, LockJSON.lease(lease))
         }

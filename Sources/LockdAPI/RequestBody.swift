@@ -1,19 +1,52 @@
 import LockEngine
 import LockdJSON
 
+/// The fields one kind of request body may hold: a case's raw value is its
+/// slot (0, 1, … — at most eight), its ``name`` the JSON key.
+protocol RequestField: RawRepresentable<Int> {
+    /// The field's JSON key.
+    var name: String { get }
+}
+
+extension RequestField {
+    /// The field named `key`, or nil when the body has no such field.
+    static func named(_ key: String) -> Self? {
+        var slot = 0
+        while let field = Self(rawValue: slot) {
+            if field.name == key { return field }
+            slot += 1
+        }
+        return nil
+    }
+
+    /// Every field's key, in slot order (for the unknown-field message).
+    static var names: String {
+        var names: [String] = []
+        var slot = 0
+        while let field = Self(rawValue: slot) {
+            names.append(field.name)
+            slot += 1
+        }
+        return names.joined(separator: ", ")
+    }
+}
+
 /// Reads a request body as a JSON object of known fields, whatever its
 /// `Content-Type` says (curl's `-d` labels JSON as a form).
-struct RequestBody {
-    /// The members in the order sent: a body has a handful, so a linear
-    /// search beats hashing each key (and allocating a dictionary).
-    private var fields: [JSONMember]
+struct RequestBody<Field: RequestField> {
+    /// The members in the order sent (the parser's array, not a second one).
+    private var members: [JSONMember]
+    /// Which member each field is: byte `slot` holds the member's index + 1,
+    /// 0 when absent. One pass over the members fills it, so a field is
+    /// found without comparing keys again.
+    private var memberBySlot: UInt64 = 0
 
     /// Parses `bytes`; an empty or blank body is an empty object.
     /// - Throws: ``LockError/invalidRequest(_:)`` for malformed JSON, a
     ///   non-object, a repeated or unknown field.
-    init(_ bytes: [UInt8], allowed: [String]) throws(LockError) {
+    init(_ bytes: [UInt8]) throws(LockError) {
         guard bytes.contains(where: { !($0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D) }) else {
-            fields = []
+            members = []
             return
         }
         let document: JSONValue
@@ -25,54 +58,58 @@ struct RequestBody {
         guard case .object(let members) = document else {
             throw .invalidRequest("body must be a JSON object, not \(document.typeName)")
         }
-        // The parser's members kept as they are (no second array).
+        // Each member is a distinct known field, so an index reaching the
+        // map is below eight (at most eight fields) and fits its byte.
         for (index, member) in members.enumerated() {
             let key = member.name
-            guard allowed.contains(key) else {
-                throw .invalidRequest("unknown field '\(key)'; allowed fields: \(allowed.joined(separator: ", "))")
+            guard let field = Field.named(key) else {
+                throw .invalidRequest("unknown field '\(key)'; allowed fields: \(Field.names)")
             }
-            guard !members[..<index].contains(where: { $0.name == key }) else {
+            let shift = UInt64(field.rawValue * 8)
+            guard (memberBySlot >> shift) & 0xFF == 0 else {
                 throw .invalidRequest("field '\(key)' appears more than once")
             }
+            memberBySlot |= UInt64(index + 1) << shift
         }
-        self.fields = members
+        self.members = members
     }
 
-    private func value(of key: String) -> JSONValue? {
-        fields.first { $0.name == key }?.value
+    private func value(of field: Field) -> JSONValue? {
+        let position = Int((memberBySlot >> UInt64(field.rawValue * 8)) & 0xFF)
+        return position == 0 ? nil : members[position - 1].value
     }
 
     /// An integer field (absent: nil).
     /// - Throws: ``LockError/invalidRequest(_:)`` for another type (null
     ///   included: leave a field out to get its default) or a fraction.
-    func integer(_ key: String) throws(LockError) -> Int64? {
-        guard let value = value(of: key) else { return nil }
+    func integer(_ field: Field) throws(LockError) -> Int64? {
+        guard let value = value(of: field) else { return nil }
         guard case .number(let text) = value else {
-            throw .invalidRequest("\(key) must be an integer, not \(value.typeName)")
+            throw .invalidRequest("\(field.name) must be an integer, not \(value.typeName)")
         }
         if let exact = Int64(text) { return exact }
         // 1e3 and 1000.0 are integers written another way; 1.5 is not.
         guard let approximate = Double(text), approximate.rounded() == approximate,
               abs(approximate) < 9_007_199_254_740_992
-        else { throw .invalidRequest("\(key) must be a whole number within range, not \(text)") }
+        else { throw .invalidRequest("\(field.name) must be a whole number within range, not \(text)") }
         return Int64(approximate)
     }
 
     /// A string field (absent: nil).
     /// - Throws: ``LockError/invalidRequest(_:)`` for another type, null included.
-    func string(_ key: String) throws(LockError) -> String? {
-        guard let value = value(of: key) else { return nil }
+    func string(_ field: Field) throws(LockError) -> String? {
+        guard let value = value(of: field) else { return nil }
         guard case .string(let text) = value else {
-            throw .invalidRequest("\(key) must be a string, not \(value.typeName)")
+            throw .invalidRequest("\(field.name) must be a string, not \(value.typeName)")
         }
         return text
     }
 
-    /// The body's `durability`; nil when absent (the server's default).
+    /// The body's `durability` (in `field`); nil when absent (the server's default).
     /// - Throws: ``LockError/invalidRequest(_:)`` for anything but
     ///   `primary` and `replicated`.
-    func durability() throws(LockError) -> Durability? {
-        guard let text = try string("durability") else { return nil }
+    func durability(_ field: Field) throws(LockError) -> Durability? {
+        guard let text = try string(field) else { return nil }
         guard let durability = Durability(rawValue: text) else {
             throw .invalidRequest("durability must be \"primary\" or \"replicated\", not \"\(text.prefix(40))\"")
         }
@@ -84,9 +121,9 @@ struct RequestBody {
     /// comes with limit 1.
     /// - Throws: ``LockError/invalidRequest(_:)`` for a limit that is no
     ///   integer, or a mode other than `exclusive` and `shared`.
-    func limitAndMode() throws(LockError) -> (limit: Int, mode: LockMode) {
-        let limit = Int(try integer("limit") ?? 1)
-        guard let text = try string("mode") else { return (limit, .exclusive) }
+    func limitAndMode(limit limitField: Field, mode modeField: Field) throws(LockError) -> (limit: Int, mode: LockMode) {
+        let limit = Int(try integer(limitField) ?? 1)
+        guard let text = try string(modeField) else { return (limit, .exclusive) }
         guard let mode = LockMode(rawValue: text) else {
             throw .invalidRequest("mode must be \"exclusive\" or \"shared\", not \"\(text.prefix(40))\"")
         }

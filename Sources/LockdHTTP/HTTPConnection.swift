@@ -148,9 +148,11 @@ final class HTTPConnection: StreamSocketDelegate, @unchecked Sendable {
         defer { driving = false }
         var offset = 0
         while !isClosed {
-            let (consumed, action) = machine.decode(UnsafeRawBufferPointer(rebasing: input[offset...]), queuedOutput: stream.queuedOutputCount)
+            var consumed = 0
+            let action = machine.decode(UnsafeRawBufferPointer(rebasing: input[offset...]), queuedOutput: stream.queuedOutputCount,
+                                        consumed: &consumed)
             offset += consumed
-            switch action {
+            switch consume action {
             case .needMore:
                 return offset
             case .sendContinue:

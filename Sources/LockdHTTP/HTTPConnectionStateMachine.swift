@@ -52,7 +52,7 @@ struct HTTPConnectionStateMachine {
 
     /// What to do with input that arrived.
     enum InputAction: Equatable {
-        /// Decode it with ``decode(_:queuedOutput:)``.
+        /// Decode it with ``decode(_:queuedOutput:consumed:)``.
         case decode
         /// Consume and drop it (lingering, or closed).
         case discard
@@ -186,23 +186,26 @@ struct HTTPConnectionStateMachine {
     /// Decodes from `input` while a request may be decoded now.
     /// - Parameter queuedOutput: bytes waiting to be sent; past ``maxQueuedOutput``
     ///   no further request is decoded until the client reads.
-    /// - Returns: how many leading bytes were consumed, and what happened.
-    mutating func decode(_ input: UnsafeRawBufferPointer, queuedOutput: Int) -> (consumed: Int, action: DecodeAction) {
-        guard case .open = phase, inFlight == nil, !closeAfterOutput, queuedOutput < maxQueuedOutput else { return (0, .needMore) }
-        let (consumed, event) = decoder.decode(input)
+    /// - Parameter consumed: set to how many leading bytes were consumed (not
+    ///   returned in a tuple with the action: see ``HTTPRequestDecoder/decode(_:consumed:)``).
+    /// - Returns: what happened.
+    mutating func decode(_ input: UnsafeRawBufferPointer, queuedOutput: Int, consumed: inout Int) -> DecodeAction {
+        consumed = 0
+        guard case .open = phase, inFlight == nil, !closeAfterOutput, queuedOutput < maxQueuedOutput else { return .needMore }
+        let event = decoder.decode(input, consumed: &consumed)
         bufferedInput -= consumed
         // Consumed: the request is moved into the action, not copied and destroyed.
         switch consume event {
         case .needMore:
-            return (consumed, .needMore)
+            return .needMore
         case .continueExpected:
-            return (consumed, .sendContinue)
+            return .sendContinue
         case .request(let request, let keepAlive):
             inFlight = Framing(headOnly: request.method == .head, keepAlive: keepAlive, version: request.version)
-            return (consumed, .respond(request))
+            return .respond(request)
         case .failure(let error):
             closeAfterOutput = true
-            return (consumed, .reject(error))
+            return .reject(error)
         }
     }
 

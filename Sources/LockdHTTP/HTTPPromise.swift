@@ -31,6 +31,8 @@ public final class HTTPPromise: Sendable {
         case connection(HTTPConnection)
         case closure(@Sendable (HTTPResponse) -> Void)
         case mapped(HTTPPromise, @Sendable (HTTPResponse) -> HTTPResponse)
+        /// The router's naming of the response's route, without a closure.
+        case routed(HTTPPromise, String)
     }
 
     /// A promise whose response goes to `deliver` (tests and adapters;
@@ -54,6 +56,14 @@ public final class HTTPPromise: Sendable {
         self.target = .mapped(promise, transform)
     }
 
+    /// A promise of the same request that gives this one its response with
+    /// `route` set (``Router``).
+    init(routing promise: HTTPPromise, _ route: String) {
+        self.cancellation = promise.cancellation
+        self.metadata = promise.metadata
+        self.target = .routed(promise, route)
+    }
+
     /// Gives the response, made with the request's log metadata bound (as
     /// in the request's task), so that what making it logs names the request.
     public func succeed(_ response: @autoclosure () -> HTTPResponse) {
@@ -65,6 +75,10 @@ public final class HTTPPromise: Sendable {
         case .connection(let connection): connection.finish(response)
         case .closure(let deliver): deliver(response)
         case .mapped(let promise, let transform): promise.deliver(transform(response))
+        case .routed(let promise, let route):
+            var response = response
+            response.route = route
+            promise.deliver(response)
         }
     }
 

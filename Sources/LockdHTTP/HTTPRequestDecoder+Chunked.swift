@@ -8,17 +8,17 @@ extension HTTPRequestDecoder {
             case .incomplete:
                 return .needMore
             case .tooLong:
-                return fail(offset, .invalidRequest("chunk-size line longer than \(limits.maxChunkLineLength) bytes")).event
+                return fail(.invalidRequest("chunk-size line longer than \(limits.maxChunkLineLength) bytes"))
             case .invalid(let error):
-                return fail(offset, error).event
+                return fail(error)
             case .line(let end):
                 let line = UnsafeRawBufferPointer(rebasing: input[offset..<end])
                 offset = end + 2
                 guard let size = Self.chunkSize(line) else {
-                    return fail(offset, .invalidRequest("malformed chunk-size line")).event
+                    return fail(.invalidRequest("malformed chunk-size line"))
                 }
                 guard size <= limits.maxBodyLength - head.body.count else {
-                    return fail(offset, .payloadTooLarge("the body is longer than \(limits.maxBodyLength) bytes")).event
+                    return fail(.payloadTooLarge("the body is longer than \(limits.maxBodyLength) bytes"))
                 }
                 if size == 0 {
                     state = .trailers
@@ -41,12 +41,12 @@ extension HTTPRequestDecoder {
         case .chunkDataEnd:
             guard input.count - offset >= 2 else {
                 if offset < input.count, input[offset] != HTTPSyntax.cr {
-                    return fail(offset, .invalidRequest("chunk data longer than its declared size")).event
+                    return fail(.invalidRequest("chunk data longer than its declared size"))
                 }
                 return .needMore
             }
             guard input[offset] == HTTPSyntax.cr, input[offset + 1] == HTTPSyntax.lf else {
-                return fail(offset, .invalidRequest("chunk data longer than its declared size")).event
+                return fail(.invalidRequest("chunk data longer than its declared size"))
             }
             offset += 2
             state = .chunkSize
@@ -56,16 +56,16 @@ extension HTTPRequestDecoder {
             case .incomplete:
                 return .needMore
             case .tooLong:
-                return fail(offset, .headersTooLarge("the trailer section is longer than \(limits.maxHeaderSectionLength) bytes")).event
+                return fail(.headersTooLarge("the trailer section is longer than \(limits.maxHeaderSectionLength) bytes"))
             case .invalid(let error):
-                return fail(offset, error).event
+                return fail(error)
             case .line(let end):
                 let line = UnsafeRawBufferPointer(rebasing: input[offset..<end])
                 sectionLength += end - offset + 2
                 offset = end + 2
                 if line.isEmpty { return completeRequest() }
                 // Trailers are checked like header fields, then dropped.
-                if let error = PartialHead.checkFieldLine(line) { return fail(offset, error).event }
+                if let error = PartialHead.checkFieldLine(line) { return fail(error) }
                 return nil
             }
         default:

@@ -206,11 +206,7 @@ public struct Router: HTTPResponder {
             return .promised { request, context, promise in
                 var context = context
                 context.parameters = decoded
-                start(request, context, promise.map { response in
-                    var response = response
-                    response.route = name
-                    return response
-                })
+                start(request, context, HTTPPromise(routing: promise, name))
             }
         }
     }

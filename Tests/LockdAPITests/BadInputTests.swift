@@ -33,6 +33,8 @@ import Testing
         (#"{"durability":true}"#, "durability"),
         (#"{"ttl":1000}"#, "unknown field"),
         (#"{"ttl_ms":1000,"ttl_ms":2000}"#, "more than once"),
+        (#"{"ttl_ms":1000,"lock_delay_ms":0,"mode":"exclusive","lock_delay_ms":0}"#, "field 'lock_delay_ms' appears more than once"),
+        (#"{"ttl_ms":1000,"wait":1}"#, "unknown field 'wait'; allowed fields: ttl_ms, wait_ms, owner, token, limit, mode, durability, lock_delay_ms"),
         (String(repeating: "[", count: 100), "JSON"),
     ]
 

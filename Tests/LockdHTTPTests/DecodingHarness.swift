@@ -40,7 +40,8 @@ struct DecodingHarness {
         pending.append(contentsOf: chunk)
         maxPending = max(maxPending, pending.count)
         while true {
-            let (consumed, event) = pending.withUnsafeBytes { decoder.decode($0) }
+            var consumed = 0
+            let event = pending.withUnsafeBytes { decoder.decode($0, consumed: &consumed) }
             precondition(consumed <= pending.count)
             pending.removeFirst(consumed)
             switch event {

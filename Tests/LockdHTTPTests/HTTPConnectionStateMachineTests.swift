@@ -39,8 +39,9 @@ import Testing
             var steps: [Step] = []
             var offset = 0
             decoding: while true {
-                let (consumed, action) = buffered.withUnsafeBytes {
-                    machine.decode(UnsafeRawBufferPointer(rebasing: $0[offset...]), queuedOutput: queuedOutput)
+                var consumed = 0
+                let action = buffered.withUnsafeBytes {
+                    machine.decode(UnsafeRawBufferPointer(rebasing: $0[offset...]), queuedOutput: queuedOutput, consumed: &consumed)
                 }
                 offset += consumed
                 switch action {

@@ -61,7 +61,8 @@ import Testing
     @Test func decodedFieldsOutliveTheBufferTheyWereReadFrom() {
         var buffer = Array("GET / HTTP/1.1\r\nHost: a\r\nLock-Token: 0123456789abcdef0123456789\r\nX-Obs: caf\u{E9}\r\n\r\n".utf8)
         var decoder = HTTPRequestDecoder(limits: HTTPRequestLimits())
-        let (_, event) = buffer.withUnsafeBytes { decoder.decode($0) }
+        var consumed = 0
+        let event = buffer.withUnsafeBytes { decoder.decode($0, consumed: &consumed) }
         guard case .request(let request, _) = event else {
             Issue.record("expected a request, got \(event)")
             return
@@ -77,7 +78,8 @@ import Testing
     @Test func valueBytesThatAreNotUTF8ReadAsReplacementCharacters() {
         let head = Array("GET / HTTP/1.1\r\nHost: a\r\nX-Latin1: caf".utf8) + [0xE9] + Array("\r\n\r\n".utf8)
         var decoder = HTTPRequestDecoder(limits: HTTPRequestLimits())
-        let (_, event) = head.withUnsafeBytes { decoder.decode($0) }
+        var consumed = 0
+        let event = head.withUnsafeBytes { decoder.decode($0, consumed: &consumed) }
         guard case .request(let request, _) = event else {
             Issue.record("expected a request, got \(event)")
             return

@@ -57,7 +57,8 @@ import Testing
 
     @Test func headersLookUpCaseInsensitivelyAndKeepRepeats() throws {
         var decoder = HTTPRequestDecoder(limits: HTTPRequestLimits())
-        let (_, event) = Array(Self.getRequest.utf8).withUnsafeBytes { decoder.decode($0) }
+        var consumed = 0
+        let event = Array(Self.getRequest.utf8).withUnsafeBytes { decoder.decode($0, consumed: &consumed) }
         guard case .request(let request, _) = event else {
             Issue.record("expected a request, got \(event)")
             return
