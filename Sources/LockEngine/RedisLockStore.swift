@@ -358,7 +358,9 @@ public final class RedisLockStore: LockStore {
         holders.reserveCapacity(flat.count / 5)
         for start in stride(from: 0, to: flat.count, by: 5) {
             let remaining = try int(flat[start + 1])
-            guard remaining > 0 else { continue }
+            // 0 is a holder: PTTL answers 0 in a key's last millisecond, and
+            // the key (the lease) lives through it.
+            guard remaining >= 0 else { continue }
             holders.append(Holder(owner: owner(flat[start + 3]), fence: try int(flat[start]), expiresAtMs: now + remaining,
                                   remainingMs: remaining, mode: try mode(flat[start + 2]), client: owner(flat[start + 4])))
         }
