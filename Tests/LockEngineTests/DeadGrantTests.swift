@@ -82,13 +82,12 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func aLateGrantNotGivenBackIsDeliveredAsNewByTheNextAttempt(store: StoreKind) async throws {
         try await store.withEngine { _, inner in
-            // Late past 90 % of the TTL; the lease it leaves has 2 s to be found.
-            let late = StalledStore(inner, stalls: 1, stall: .milliseconds(1_850), beforeAsking: true, releaseFailures: 1)
+            let late = StalledStore(inner, stalls: 1, stall: .milliseconds(950), beforeAsking: true, releaseFailures: 1)
             let loops = try EventLoopGroup(loopCount: 1)
             defer { loops.shutdown() }
             let engine = LockEngine(store: late, loops: loops, logger: .init(label: "test"))
             let name = try LockName(uniqueLockName())
-            let grant = try await engine.acquire(AcquireRequest(name: name, ttlMs: 2_000))
+            let grant = try await engine.acquire(AcquireRequest(name: name, ttlMs: 1_000))
             #expect(!grant.isRetry)
             #expect(grant.lease.fence == late.grantsSeen[0].fence)
         }
