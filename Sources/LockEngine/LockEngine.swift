@@ -525,22 +525,10 @@ public final class LockEngine: Sendable {
                 return engine.releaseQuietly(attempt.name, token: attempt.token) { self.finish(.failure(.cancelled)) }
             }
             let delivery = engine.delivery(result, of: attempt, startedAt: started)
-            if case .tooLate = delivery, case .granted(_, let isRetry, _) = result {
-                if !isRetry {
-                    return engine.releaseQuietly(attempt.name, token: attempt.token) { self.finish(.success(delivery)) }
-                }
-                // Asking again claimed an earlier attempt's lease (its give-back
-                // failed): a give-back would spare it, and no client has it.
-                if isOwnToken { return engine.releaseOwn(attempt.name, token: attempt.token) { self.finish(.success(delivery)) } }
+            if case .tooLate = delivery, case .granted(_, isRetry: false, _) = result {
+                return engine.releaseQuietly(attempt.name, token: attempt.token) { self.finish(.success(delivery)) }
             }
             finish(.success(delivery))
-        }
-
-        /// Whether the token is lockd's, made for a no-wait request that
-        /// brought none: a lease found under it is an earlier attempt's.
-        private var isOwnToken: Bool {
-            guard case .grant(let request, _, _) = answer else { return false }
-            return request.token == nil
         }
 
         private func finish(_ delivery: Result<Delivery, LockError>) {
@@ -550,14 +538,12 @@ public final class LockEngine: Sendable {
             case .grant(let request, let attemptsLeft, let completion):
                 let result: Result<AcquireGrant, LockError>
                 do throws(LockError) {
-                    guard var grant = try LockEngine.settled(try delivery.get()) else {
+                    guard let grant = try LockEngine.settled(try delivery.get()) else {
                         // Too slow: each too-late grant was given back as it came.
                         guard attemptsLeft > 1 else { return completion(.failure(.unavailable(LockEngine.tooSlowDetail))) }
                         return StoreAttempt(engine: engine, attempt: attempt, cancellation: cancellation,
                                             answer: .grant(request, attemptsLeft: attemptsLeft - 1, completion)).start()
                     }
-                    // New to the client, which sent no token to retry with.
-                    if isOwnToken { grant.isRetry = false }
                     result = .success(engine.granted(grant, for: request))
                 } catch {
                     // The store's own failure: it may still run the attempt.
@@ -594,17 +580,6 @@ public final class LockEngine: Sendable {
     private func releaseQuietly(_ name: LockName, token: LeaseToken, then: @escaping @Sendable () -> Void) {
         Task {
             await releaseQuietly(name, token: token)
-            then()
-        }
-    }
-
-    /// Releases a lease lockd claimed under its own token by asking again
-    /// (see ``StoreAttempt``), then `then`. (If the store cannot be told
-    /// now, the give-back queued instead is refused: the lease is claimed.)
-    private func releaseOwn(_ name: LockName, token: LeaseToken, then: @escaping @Sendable () -> Void) {
-        let store = store
-        Task {
-            if (try? await store.release(name, token: token)) == nil { giveBackLater(name, token: token) }
             then()
         }
     }
