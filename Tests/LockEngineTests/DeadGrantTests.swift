@@ -75,23 +75,72 @@ import Testing
             }
         }
     }
+
+    /// A no-wait acquire tries again under its own token when its grant
+    /// came too late: a lease found there is that earlier attempt's (its
+    /// give-back failed in an outage), new to the client, not a retry.
+    @Test(.disabled("open defect (session 11): the fix (5604e0f) let a queued give-back end a fresh lease the client held (OwnTokenReleaseReviewTests) and was reverted; a give-back that names the fence it gives back would close both"), arguments: StoreKind.allCases)
+    func aLateGrantNotGivenBackIsDeliveredAsNewByTheNextAttempt(store: StoreKind) async throws {
+        try await store.withEngine { _, inner in
+            // Late past 90 % of the TTL; the lease it leaves has 2 s to be found.
+            let late = StalledStore(inner, stalls: 1, stall: .milliseconds(1_850), beforeAsking: true, releaseFailures: 1)
+            let loops = try EventLoopGroup(loopCount: 1)
+            defer { loops.shutdown() }
+            let engine = LockEngine(store: late, loops: loops, logger: .init(label: "test"))
+            let name = try LockName(uniqueLockName())
+            let grant = try await engine.acquire(AcquireRequest(name: name, ttlMs: 2_000))
+            #expect(!grant.isRetry)
+            #expect(grant.lease.fence == late.grantsSeen[0].fence)
+        }
+    }
+
+    /// The same, with every attempt late: the lease each one found under the
+    /// request's token (claimed by asking again) is not the client's, so it
+    /// must not outlive the 503 — a give-back spares a claimed lease.
+    @Test(.disabled("open defect (session 11): the fix (5604e0f) let a queued give-back end a fresh lease the client held (OwnTokenReleaseReviewTests) and was reverted; a give-back that names the fence it gives back would close both"), arguments: StoreKind.allCases)
+    func lateGrantsUnderTheRequestsOwnTokenLeaveNoLeaseBehind(store: StoreKind) async throws {
+        try await store.withEngine { _, inner in
+            let late = StalledStore(inner, stalls: 3, stall: .milliseconds(950), beforeAsking: true, releaseFailures: 1)
+            let loops = try EventLoopGroup(loopCount: 1)
+            defer { loops.shutdown() }
+            let engine = LockEngine(store: late, loops: loops, logger: .init(label: "test"))
+            let name = try LockName(uniqueLockName())
+            let error = await #expect(throws: LockError.self) {
+                try await engine.acquire(AcquireRequest(name: name, ttlMs: 1_000))
+            }
+            guard case .unavailable = error else {
+                Issue.record("expected unavailable, got \(String(describing: error))")
+                return
+            }
+            // What the engine queued to give back reaches the store too.
+            let givenBack = late.givenBack.load(ordering: .relaxed)
+            let upkeep = Task { await engine.run() }
+            defer { upkeep.cancel() }
+            #expect(await eventually(within: .seconds(10)) { late.givenBack.load(ordering: .relaxed) > givenBack })
+            #expect(try await inner.status(of: name).isHeld == false, "a lease no client has was left for its TTL")
+        }
+    }
 }
 
 /// Passes every call to a real store, but stalls after the first `stalls`
 /// grants — as if lockd were paused between the store's answer and its own —
 /// and with `thenFail` reports them unavailable, as if the reply were lost;
-/// its first `releaseFailures` releases and give-backs fail unsent, as in an
-/// outage.
+/// with `beforeAsking`, it stalls the first `stalls` acquires before the
+/// store sees them instead (a request held up on its way: its grant is
+/// fresh but late); its first `releaseFailures` releases and give-backs
+/// fail unsent, as in an outage.
 final class StalledStore: ForwardingLockStore {
     let inner: any LockStore
     private let stall: Duration
     private let thenFail: Bool
+    private let beforeAsking: Bool
     private let state: Mutex<(remaining: Int, grants: [Lease], releaseFailures: Int)>
 
-    init(_ inner: any LockStore, stalls: Int, stall: Duration, thenFail: Bool = false, releaseFailures: Int = 0) {
+    init(_ inner: any LockStore, stalls: Int, stall: Duration, thenFail: Bool = false, beforeAsking: Bool = false, releaseFailures: Int = 0) {
         self.inner = inner
         self.stall = stall
         self.thenFail = thenFail
+        self.beforeAsking = beforeAsking
         self.state = Mutex((stalls, [], releaseFailures))
     }
 
@@ -118,6 +167,17 @@ final class StalledStore: ForwardingLockStore {
     }
 
     nonisolated(nonsending) func acquire(_ attempt: AcquireAttempt) async throws(LockError) -> AcquireResult {
+        if beforeAsking {
+            let mustStall = state.withLock { state -> Bool in
+                guard state.remaining > 0 else { return false }
+                state.remaining -= 1
+                return true
+            }
+            if mustStall { try? await Task.sleep(for: stall) }
+            let result = try await inner.acquire(attempt)
+            if case .granted(let lease, _, _) = result { state.withLock { $0.grants.append(lease) } }
+            return result
+        }
         let result = try await inner.acquire(attempt)
         guard case .granted(let lease, _, _) = result else { return result }
         let mustStall = state.withLock { state -> Bool in
