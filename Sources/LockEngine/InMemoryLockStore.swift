@@ -13,6 +13,9 @@ public final class InMemoryLockStore: ImmediateLockStore {
         var records: [LockName: Record] = [:]
         var lastFence: Int64 = 0
         var operationsSinceSweep = 0
+        /// Operations before the next sweep: as many as the records the last
+        /// sweep left (4 096 at least).
+        var operationsBeforeSweep = InMemoryLockStore.minimumSweepInterval
         var wakeHandler: (@Sendable (StoreEvent) -> Void)?
     }
 
@@ -20,6 +23,8 @@ public final class InMemoryLockStore: ImmediateLockStore {
     fileprivate typealias Notice = (event: StoreEvent, handler: @Sendable (StoreEvent) -> Void)
 
     private let state = Mutex(State())
+    /// The fewest acquires between two sweeps of expired records.
+    static let minimumSweepInterval = 4_096
     /// Whether this process has event watchers.
     private let watched = Atomic<Bool>(false)
 
@@ -105,6 +110,10 @@ public final class InMemoryLockStore: ImmediateLockStore {
     // MARK: Events
 
     public var mayHaveEventWatchers: Bool { watched.load(ordering: .relaxed) }
+
+    /// How many names have a record: held, queued, in a lock delay, or
+    /// expired and not swept yet (tests read it).
+    var recordCount: Int { state.withLock { $0.records.count } }
 
     /// One process: the event goes straight to this process's watchers.
     public func publish(_ event: LockEvent) {
@@ -256,13 +265,15 @@ extension InMemoryLockStore.State {
 
     /// Drops expired leases now and then, so names used once do not stay in
     /// memory forever. A sweep reads every record, so it waits for as many
-    /// operations as there are records (4 096 at least): one record read
-    /// per operation, however many names are held (every 4 096 operations
-    /// with 40 000 names made it ten), while the records at most double
-    /// between sweeps.
+    /// operations as the last sweep left records (4 096 at least): about two
+    /// record reads per operation, however many names are held, while the
+    /// records at most double between sweeps. (Counted against the records
+    /// there are now, an operation on a fresh name grew both sides alike:
+    /// with names used once, no sweep ever came again and memory grew
+    /// without bound.)
     fileprivate mutating func sweepIfDue(now: Int64) {
         operationsSinceSweep += 1
-        guard operationsSinceSweep >= max(4096, records.count) else { return }
+        guard operationsSinceSweep >= operationsBeforeSweep else { return }
         operationsSinceSweep = 0
         // Removed after the loop: removing while iterating `records` copies
         // the whole dictionary. A slot in its lock delay keeps its record.
@@ -270,6 +281,7 @@ extension InMemoryLockStore.State {
             record.queue.isEmpty && !record.leases.contains(where: { $0.slotEndsAtMs > now }) ? name : nil
         }
         for name in ended { records[name] = nil }
+        operationsBeforeSweep = max(InMemoryLockStore.minimumSweepInterval, records.count)
     }
 }
 
