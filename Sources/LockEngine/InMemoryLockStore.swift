@@ -275,12 +275,13 @@ extension InMemoryLockStore.State {
         operationsSinceSweep += 1
         guard operationsSinceSweep >= operationsBeforeSweep else { return }
         operationsSinceSweep = 0
-        // Removed after the loop: removing while iterating `records` copies
-        // the whole dictionary. A slot in its lock delay keeps its record.
-        let ended = records.compactMap { name, record in
-            record.queue.isEmpty && !record.leases.contains(where: { $0.slotEndsAtMs > now }) ? name : nil
+        // The kept records copied into a table of their own, read in order:
+        // cheaper than listing the ended names and removing each (a hash,
+        // a probe and a shift apiece), with about half the records ended.
+        // A slot in its lock delay keeps its record.
+        records = records.filter { _, record in
+            !record.queue.isEmpty || record.leases.contains(where: { $0.slotEndsAtMs > now })
         }
-        for name in ended { records[name] = nil }
         operationsBeforeSweep = max(InMemoryLockStore.minimumSweepInterval, records.count)
     }
 }
