@@ -76,6 +76,36 @@ import Testing
         }
     }
 
+    /// A no-wait acquire's first grant came too late, and had expired, when
+    /// its give-back failed (an outage: queued); its next attempt, under the
+    /// same token lockd made, was granted a fresh lease and delivered it.
+    /// The queued give-back is of the first grant: it must not end the
+    /// lease the client holds.
+    @Test(arguments: StoreKind.allCases)
+    func aQueuedGiveBackSparesALaterLeaseUnderTheSameToken(store: StoreKind) async throws {
+        try await store.withEngine { _, inner in
+            // Stalled past its TTL after the store granted it.
+            let late = StalledStore(inner, stalls: 1, stall: .milliseconds(1_300), releaseFailures: 1)
+            let loops = try EventLoopGroup(loopCount: 1)
+            defer { loops.shutdown() }
+            let engine = LockEngine(store: late, loops: loops, logger: .init(label: "test"))
+            let name = try LockName(uniqueLockName())
+            let grant = try await engine.acquire(AcquireRequest(name: name, ttlMs: 1_000))
+            #expect(late.grantsSeen.count == 2)
+            #expect(grant.lease.fence > late.grantsSeen[0].fence, "the first grant was delivered after all")
+            // The client keeps its lease: it renews it for a minute.
+            let renewed = try await engine.renew(name, token: grant.lease.token, ttlMs: 60_000)
+            #expect(renewed.fence == grant.lease.fence)
+            // The upkeep then gives back what the first attempt queued.
+            let givenBack = late.givenBack.load(ordering: .relaxed)
+            let upkeep = Task { await engine.run() }
+            defer { upkeep.cancel() }
+            #expect(await eventually(within: .seconds(10)) { late.givenBack.load(ordering: .relaxed) > givenBack })
+            #expect(try await inner.status(of: name).holders.map(\.fence) == [grant.lease.fence],
+                    "a queued give-back of an expired grant ended the later lease its token holds")
+        }
+    }
+
     /// A no-wait acquire tries again under its own token when its grant
     /// came too late: a lease found there is that earlier attempt's (its
     /// give-back failed in an outage), new to the client, not a retry.
