@@ -136,13 +136,14 @@ public final class LockEngine: Sendable {
         guard let immediateStore else { return nil }
         try validate(request)
         let attempt = firstAttempt(request)
-        for _ in 0..<Self.deliveryAttempts {
+        for attemptsLeft in (1...Self.deliveryAttempts).reversed() {
             let started = MonotonicClock.now()
             let result = try immediateStore.acquireAtOnce(attempt)
             let delivery = delivery(result, of: attempt, startedAt: started)
-            if case .tooLate = delivery, case .granted(_, isRetry: false, _) = result,
-               !immediateStore.giveBackAtOnce(attempt.name, token: attempt.token) {
-                giveBackLater(attempt.name, token: attempt.token)
+            if case .tooLate = delivery, case .granted(let lease, let isRetry, _) = result,
+               let evenIfClaimed = Self.givesBack(lateGrantFound: isRetry, ownToken: request.token == nil, lastAttempt: attemptsLeft == 1),
+               !immediateStore.giveBackAtOnce(attempt.name, token: attempt.token, fence: lease.fence, evenIfClaimed: evenIfClaimed) {
+                giveBackLater(attempt.name, token: attempt.token, fence: lease.fence, evenIfClaimed: evenIfClaimed)
             }
             // Held: a request that may wait queues on the waiting path.
             if request.waitMs > 0, case .held = delivery { return nil }
@@ -161,8 +162,14 @@ public final class LockEngine: Sendable {
         }
     }
 
-    /// Counts a grant and tells the name's watchers.
+    /// Counts a grant and tells the name's watchers. A lease found under a
+    /// token lockd made is new to the client whatever the store says: no
+    /// one else knows the token, so it is an earlier attempt's grant that
+    /// never reached the client (its reply lost, or it came too late and
+    /// could not be given back).
     private func granted(_ grant: AcquireGrant, for request: AcquireRequest) -> AcquireGrant {
+        var grant = grant
+        if request.token == nil { grant.isRetry = false }
         metrics.granted(grant.lease, isRetry: grant.isRetry)
         if store.mayWatch(request.name) { store.publish(LockEvent(grant.isRetry ? .renewed : .acquired, lease: grant.lease, client: request.client)) }
         return grant
@@ -327,9 +334,6 @@ public final class LockEngine: Sendable {
         }
         var lastHeld: (holders: [Holder], retryAfterMs: Int64) = ([], 0)
         var isRechecking = false
-        /// An attempt failed after it may have run: a lease found under this
-        /// request's own server-made token later is that attempt's grant.
-        var mayHoldOwnGrant = false
         while true {
             let now = MonotonicClock.now()
             var attempt = AcquireAttempt(
@@ -343,7 +347,7 @@ public final class LockEngine: Sendable {
             var outageUntil: UInt64?
             let outcome: Delivery?
             do throws(LockError) {
-                outcome = try await attemptDeliverable(attempt)
+                outcome = try await attemptDeliverable(attempt, ownToken: request.token == nil)
                 storeServed()
             } catch {
                 // A short outage (Redis restarting, a failover) costs a waiter
@@ -355,12 +359,10 @@ public final class LockEngine: Sendable {
                 }
                 outcome = nil
                 outageUntil = min(graceEnd, deadline)
-                mayHoldOwnGrant = request.token == nil
             }
             switch outcome {
-            case .granted(var grant):
-                // New to the client, which sent no token to retry with.
-                if mayHoldOwnGrant { grant.isRetry = false }
+            case .granted(let grant):
+                // (A lease found under lockd's own token is delivered as new: ``granted(_:for:)``.)
                 return grant
             case .tooLate:
                 continue
@@ -411,10 +413,13 @@ public final class LockEngine: Sendable {
     /// lockd made goes back: a client's own token may hold a lease the
     /// client has (a retry), and the client can release that itself.
     /// (A waiting acquire needs none: leaving the queue takes back what the
-    /// store granted its waiter.)
+    /// store granted its waiter.) Its fence unknown, it is whatever lease
+    /// the token holds — even one claimed: the request is answered without
+    /// a lease, and only its own attempts knew the token (one may have
+    /// found an earlier one's grant, whose give-back failed, and claimed it).
     private func giveBackIfUnanswered(_ token: LeaseToken, of request: AcquireRequest) {
         guard request.token == nil else { return }
-        giveBackLater(request.name, token: token)
+        giveBackLater(request.name, token: token, fence: nil, evenIfClaimed: true)
     }
 
     /// Gives up a place in the queue, even from a cancelled task, and any
@@ -448,7 +453,7 @@ public final class LockEngine: Sendable {
                     "lock.name": "\(request.name)", "elapsed_ms": .stringConvertible(elapsedMs), "ttl_ms": .stringConvertible(lease.ttlMs),
                 ])
             }
-            await releaseQuietly(request.name, token: token)
+            await releaseQuietly(request.name, token: token, fence: handed.fence, evenIfClaimed: false)
             return nil
         }
         return AcquireGrant(lease: lease, isRetry: false)
@@ -472,8 +477,11 @@ public final class LockEngine: Sendable {
     /// only while most of its TTL remains (measured on lockd's monotonic
     /// clock from before the request left), and a grant whose caller has
     /// gone is released at once.
-    nonisolated(nonsending) private func attemptDeliverable(_ attempt: AcquireAttempt) async throws(LockError) -> Delivery {
-        try await awaitingCallback { StoreAttempt(engine: self, attempt: attempt, cancellation: $0, answer: .delivery($1)).start() }
+    /// `ownToken`: the token is one lockd made for the request.
+    nonisolated(nonsending) private func attemptDeliverable(_ attempt: AcquireAttempt, ownToken: Bool) async throws(LockError) -> Delivery {
+        try await awaitingCallback {
+            StoreAttempt(engine: self, attempt: attempt, cancellation: $0, answer: .delivery($1, ownToken: ownToken)).start()
+        }
     }
 
     /// One store attempt made safe to hand to a client (see
@@ -485,8 +493,9 @@ public final class LockEngine: Sendable {
     private final class StoreAttempt: Sendable {
         /// Who is answered, with what.
         enum Answer: Sendable {
-            /// The attempt's delivery as it is (the waiting path).
-            case delivery(StoreCompletion<Delivery>)
+            /// The attempt's delivery as it is (the waiting path); `ownToken`:
+            /// the token is one lockd made for the request.
+            case delivery(StoreCompletion<Delivery>, ownToken: Bool)
             /// An acquire that does not wait: its grant, counted.
             case grant(AcquireRequest, attemptsLeft: Int, @Sendable (Result<AcquireGrant, LockError>) -> Void)
         }
@@ -518,22 +527,47 @@ public final class LockEngine: Sendable {
             case .failure(let error):
                 guard error == .cancelled || cancellation.isCancelled else { return finish(.failure(error)) }
                 // The attempt may have been granted before the reply was lost.
-                return engine.releaseQuietly(attempt.name, token: attempt.token) { self.finish(.failure(.cancelled)) }
+                // The request ends without a lease: a claim on lockd's own
+                // token can only be one of its attempts'.
+                return engine.releaseQuietly(attempt.name, token: attempt.token, fence: nil, evenIfClaimed: ownToken) {
+                    self.finish(.failure(.cancelled))
+                }
             }
-            if case .granted(_, _, let hint) = result, cancellation.isCancelled {
+            if case .granted(let lease, _, let hint) = result, cancellation.isCancelled {
                 engine.follow(hint, on: attempt.name, isOrdered: false)
-                return engine.releaseQuietly(attempt.name, token: attempt.token) { self.finish(.failure(.cancelled)) }
+                return engine.releaseQuietly(attempt.name, token: attempt.token, fence: lease.fence, evenIfClaimed: ownToken) {
+                    self.finish(.failure(.cancelled))
+                }
             }
             let delivery = engine.delivery(result, of: attempt, startedAt: started)
-            if case .tooLate = delivery, case .granted(_, isRetry: false, _) = result {
-                return engine.releaseQuietly(attempt.name, token: attempt.token) { self.finish(.success(delivery)) }
+            if case .tooLate = delivery, case .granted(let lease, let isRetry, _) = result,
+               let evenIfClaimed = LockEngine.givesBack(lateGrantFound: isRetry, ownToken: ownToken, lastAttempt: isLastAttempt) {
+                return engine.releaseQuietly(attempt.name, token: attempt.token, fence: lease.fence, evenIfClaimed: evenIfClaimed) {
+                    self.finish(.success(delivery))
+                }
             }
             finish(.success(delivery))
         }
 
+        /// Whether the token is one lockd made for the request.
+        private var ownToken: Bool {
+            switch answer {
+            case .delivery(_, let ownToken): ownToken
+            case .grant(let request, _, _): request.token == nil
+            }
+        }
+
+        /// Whether no attempt follows this one's grant if it comes too late:
+        /// a no-wait acquire's last (a waiting one tries until it is
+        /// granted or its wait ends).
+        private var isLastAttempt: Bool {
+            guard case .grant(_, let attemptsLeft, _) = answer else { return false }
+            return attemptsLeft <= 1
+        }
+
         private func finish(_ delivery: Result<Delivery, LockError>) {
             switch answer {
-            case .delivery(let completion):
+            case .delivery(let completion, _):
                 completion(delivery)
             case .grant(let request, let attemptsLeft, let completion):
                 let result: Result<AcquireGrant, LockError>
@@ -553,6 +587,22 @@ public final class LockEngine: Sendable {
                 completion(result)
             }
         }
+    }
+
+    /// Whether a grant that came too late is given back now, and if so
+    /// whether even when claimed (nil: not now). A new grant is, named by
+    /// its fence and spared if claimed: the request's next attempt, under
+    /// the same token, may find it after all (its give-back failed) and
+    /// deliver it, claiming it. One an earlier attempt left under lockd's
+    /// own token, found again (`lateGrantFound`: claimed by that asking),
+    /// waits for the next attempt, which finds it once more with its TTL
+    /// reset; after the last, no client will have it: given back even
+    /// though claimed (only this request's attempts knew the token). Under
+    /// a client's token a lease found is the client's own (a retry), for it
+    /// to release.
+    static func givesBack(lateGrantFound: Bool, ownToken: Bool, lastAttempt: Bool) -> Bool? {
+        guard lateGrantFound else { return false }
+        return ownToken && lastAttempt ? true : nil
     }
 
     /// What the store's answer to `attempt` (asked at `started`) lets the
@@ -576,10 +626,11 @@ public final class LockEngine: Sendable {
         }
     }
 
-    /// ``releaseQuietly(_:token:)`` in a task, then `then`.
-    private func releaseQuietly(_ name: LockName, token: LeaseToken, then: @escaping @Sendable () -> Void) {
+    /// ``releaseQuietly(_:token:fence:evenIfClaimed:)`` in a task, then `then`.
+    private func releaseQuietly(_ name: LockName, token: LeaseToken, fence: Int64?, evenIfClaimed: Bool,
+                                then: @escaping @Sendable () -> Void) {
         Task {
-            await releaseQuietly(name, token: token)
+            await releaseQuietly(name, token: token, fence: fence, evenIfClaimed: evenIfClaimed)
             then()
         }
     }
@@ -588,18 +639,21 @@ public final class LockEngine: Sendable {
     /// as the answer was being written), as a grant to a caller that left
     /// before it was answered is given back.
     public func giveBackUndelivered(_ lease: Lease) {
-        releaseQuietly(lease.name, token: lease.token, then: {})
+        releaseQuietly(lease.name, token: lease.token, fence: lease.fence, evenIfClaimed: false, then: {})
     }
 
-    /// Gives back a lease no client will have, even from a cancelled task;
-    /// when the store cannot be told now, the upkeep task tells it later
-    /// (a lease must not outlive its caller by its whole TTL).
-    private func releaseQuietly(_ name: LockName, token: LeaseToken) async {
+    /// Gives back a grant no client will have (see
+    /// ``LockStore/giveBack(_:token:fence:evenIfClaimed:)``), even from a
+    /// cancelled task; when the store cannot be told now, the upkeep task
+    /// tells it later (a lease must not outlive its caller by its whole TTL).
+    private func releaseQuietly(_ name: LockName, token: LeaseToken, fence: Int64?, evenIfClaimed: Bool) async {
         let store = store
-        let released = await Task { (try? await store.giveBack(name, token: token)) != nil }.value
+        let released = await Task {
+            (try? await store.giveBack(name, token: token, fence: fence, evenIfClaimed: evenIfClaimed)) != nil
+        }.value
         guard !released else { return }
         logger.debug("could not give back a grant; trying again in the background", metadata: ["lock.name": "\(name)"])
-        giveBackLater(name, token: token)
+        giveBackLater(name, token: token, fence: fence, evenIfClaimed: evenIfClaimed)
     }
 
     // MARK: Validation

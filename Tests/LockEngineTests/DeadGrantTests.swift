@@ -109,7 +109,7 @@ import Testing
     /// A no-wait acquire tries again under its own token when its grant
     /// came too late: a lease found there is that earlier attempt's (its
     /// give-back failed in an outage), new to the client, not a retry.
-    @Test(.disabled("open defect (session 11): the fix (5604e0f) let a queued give-back end a fresh lease the client held (OwnTokenReleaseReviewTests) and was reverted; a give-back that names the fence it gives back would close both"), arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.allCases)
     func aLateGrantNotGivenBackIsDeliveredAsNewByTheNextAttempt(store: StoreKind) async throws {
         try await store.withEngine { _, inner in
             // Late past 90 % of the TTL; the lease it leaves has 2 s to be found.
@@ -126,8 +126,8 @@ import Testing
 
     /// The same, with every attempt late: the lease each one found under the
     /// request's token (claimed by asking again) is not the client's, so it
-    /// must not outlive the 503 — a give-back spares a claimed lease.
-    @Test(.disabled("open defect (session 11): the fix (5604e0f) let a queued give-back end a fresh lease the client held (OwnTokenReleaseReviewTests) and was reverted; a give-back that names the fence it gives back would close both"), arguments: StoreKind.allCases)
+    /// must not outlive the 503 — though a give-back spares a claimed lease.
+    @Test(arguments: StoreKind.allCases)
     func lateGrantsUnderTheRequestsOwnTokenLeaveNoLeaseBehind(store: StoreKind) async throws {
         try await store.withEngine { _, inner in
             let late = StalledStore(inner, stalls: 3, stall: .milliseconds(950), beforeAsking: true, releaseFailures: 1)
@@ -225,9 +225,9 @@ final class StalledStore: ForwardingLockStore {
         try failIfDue()
         return try await inner.release(name, token: token)
     }
-    nonisolated(nonsending) func giveBack(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool {
+    nonisolated(nonsending) func giveBack(_ name: LockName, token: LeaseToken, fence: Int64?, evenIfClaimed: Bool) async throws(LockError) -> Bool {
         try failIfDue()
-        let released = try await inner.giveBack(name, token: token)
+        let released = try await inner.giveBack(name, token: token, fence: fence, evenIfClaimed: evenIfClaimed)
         givenBack.add(1, ordering: .relaxed)
         return released
     }
