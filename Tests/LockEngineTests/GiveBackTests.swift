@@ -36,23 +36,28 @@ import Testing
     /// and — asked to, for a token only lockd knew — even once claimed.
     @Test(arguments: StoreKind.allCases, [1, 3])
     func aGiveBackEndsOnlyTheGrantItsFenceNames(store: StoreKind, limit: Int) async throws {
-        try await store.withEngine { _, inner in
-            let name = try LockName(uniqueLockName())
-            let attempt = AcquireAttempt(name: name, token: .random(), ttlMs: 60_000, owner: "twice", waiter: nil, limit: limit)
-            guard case .granted(let first, false, _) = try await inner.acquire(attempt) else { throw LockError.leaseLost }
-            #expect(try await inner.release(name, token: attempt.token))
-            guard case .granted(let later, false, _) = try await inner.acquire(attempt) else { throw LockError.leaseLost }
-            #expect(later.fence > first.fence)
-            #expect(try await !inner.giveBack(name, token: attempt.token, fence: first.fence, evenIfClaimed: false))
-            #expect(try await !inner.giveBack(name, token: attempt.token, fence: first.fence, evenIfClaimed: true))
-            #expect(try await inner.status(of: name).holders.map(\.fence) == [later.fence])
+        try await store.withEngine { _, inner in try await Self.onlyTheNamedGrantEnds(inner, limit: limit) }
+    }
 
-            // Claimed by asking again: spared, unless asked to end it even so.
-            guard case .granted(_, true, _) = try await inner.acquire(attempt) else { throw LockError.leaseLost }
-            #expect(try await !inner.giveBack(name, token: attempt.token, fence: later.fence, evenIfClaimed: false))
-            #expect(try await inner.giveBack(name, token: attempt.token, fence: later.fence, evenIfClaimed: true))
-            #expect(try await inner.status(of: name).holders.isEmpty)
-        }
+    /// ``aGiveBackEndsOnlyTheGrantItsFenceNames(store:limit:)`` on `inner`
+    /// (also run by the Redis Functions and Cluster tests: each variant
+    /// of the release script).
+    static func onlyTheNamedGrantEnds(_ inner: any LockStore, limit: Int) async throws {
+        let name = try LockName(uniqueLockName())
+        let attempt = AcquireAttempt(name: name, token: .random(), ttlMs: 60_000, owner: "twice", waiter: nil, limit: limit)
+        guard case .granted(let first, false, _) = try await inner.acquire(attempt) else { throw LockError.leaseLost }
+        #expect(try await inner.release(name, token: attempt.token))
+        guard case .granted(let later, false, _) = try await inner.acquire(attempt) else { throw LockError.leaseLost }
+        #expect(later.fence > first.fence)
+        #expect(try await !inner.giveBack(name, token: attempt.token, fence: first.fence, evenIfClaimed: false))
+        #expect(try await !inner.giveBack(name, token: attempt.token, fence: first.fence, evenIfClaimed: true))
+        #expect(try await inner.status(of: name).holders.map(\.fence) == [later.fence])
+
+        // Claimed by asking again: spared, unless asked to end it even so.
+        guard case .granted(_, true, _) = try await inner.acquire(attempt) else { throw LockError.leaseLost }
+        #expect(try await !inner.giveBack(name, token: attempt.token, fence: later.fence, evenIfClaimed: false))
+        #expect(try await inner.giveBack(name, token: attempt.token, fence: later.fence, evenIfClaimed: true))
+        #expect(try await inner.status(of: name).holders.isEmpty)
     }
 
     @Test(arguments: StoreKind.allCases)
