@@ -136,12 +136,12 @@ public final class LockEngine: Sendable {
         guard let immediateStore else { return nil }
         try validate(request)
         let attempt = firstAttempt(request)
-        for attemptsLeft in (1...Self.deliveryAttempts).reversed() {
+        for attemptNumber in 1...Self.deliveryAttempts {
             let started = MonotonicClock.now()
             let result = try immediateStore.acquireAtOnce(attempt)
-            let delivery = delivery(result, of: attempt, startedAt: started)
+            let delivery = delivery(result, of: attempt, ownToken: request.token == nil, startedAt: started)
             if case .tooLate = delivery, case .granted(let lease, let isRetry, _) = result,
-               let evenIfClaimed = Self.givesBack(lateGrantFound: isRetry, ownToken: request.token == nil, lastAttempt: attemptsLeft == 1),
+               let evenIfClaimed = Self.givesBack(lateGrantFound: isRetry, ownToken: request.token == nil, lastAttempt: attemptNumber == Self.deliveryAttempts),
                !immediateStore.giveBackAtOnce(attempt.name, token: attempt.token, fence: lease.fence, evenIfClaimed: evenIfClaimed) {
                 giveBackLater(attempt.name, token: attempt.token, fence: lease.fence, evenIfClaimed: evenIfClaimed)
             }
@@ -162,14 +162,8 @@ public final class LockEngine: Sendable {
         }
     }
 
-    /// Counts a grant and tells the name's watchers. A lease found under a
-    /// token lockd made is new to the client whatever the store says: no
-    /// one else knows the token, so it is an earlier attempt's grant that
-    /// never reached the client (its reply lost, or it came too late and
-    /// could not be given back).
+    /// Counts a grant and tells the name's watchers.
     private func granted(_ grant: AcquireGrant, for request: AcquireRequest) -> AcquireGrant {
-        var grant = grant
-        if request.token == nil { grant.isRetry = false }
         metrics.granted(grant.lease, isRetry: grant.isRetry)
         if store.mayWatch(request.name) { store.publish(LockEvent(grant.isRetry ? .renewed : .acquired, lease: grant.lease, client: request.client)) }
         return grant
@@ -362,7 +356,7 @@ public final class LockEngine: Sendable {
             }
             switch outcome {
             case .granted(let grant):
-                // (A lease found under lockd's own token is delivered as new: ``granted(_:for:)``.)
+                // (A lease found under lockd's own token is new to the client: ``delivery(_:of:ownToken:startedAt:)``.)
                 return grant
             case .tooLate:
                 continue
@@ -539,7 +533,7 @@ public final class LockEngine: Sendable {
                     self.finish(.failure(.cancelled))
                 }
             }
-            let delivery = engine.delivery(result, of: attempt, startedAt: started)
+            let delivery = engine.delivery(result, of: attempt, ownToken: ownToken, startedAt: started)
             if case .tooLate = delivery, case .granted(let lease, let isRetry, _) = result,
                let evenIfClaimed = LockEngine.givesBack(lateGrantFound: isRetry, ownToken: ownToken, lastAttempt: isLastAttempt) {
                 return engine.releaseQuietly(attempt.name, token: attempt.token, fence: lease.fence, evenIfClaimed: evenIfClaimed) {
@@ -608,7 +602,12 @@ public final class LockEngine: Sendable {
     /// What the store's answer to `attempt` (asked at `started`) lets the
     /// client have: a grant only while most of its TTL remains, else
     /// ``Delivery/tooLate`` (the caller gives a new grant back).
-    private func delivery(_ result: AcquireResult, of attempt: AcquireAttempt, startedAt started: UInt64) -> Delivery {
+    ///
+    /// A lease found under a token lockd made for the request (`ownToken`)
+    /// is new to the client whatever the store says: no one else knows the
+    /// token, so it is an earlier attempt's grant that never reached the
+    /// client (its reply lost, or it came too late and was not given back).
+    private func delivery(_ result: AcquireResult, of attempt: AcquireAttempt, ownToken: Bool, startedAt started: UInt64) -> Delivery {
         switch result {
         case .held(let holders, let retryAfterMs, let hint):
             return .held(holders: holders, retryAfterMs: retryAfterMs, hint: hint)
@@ -622,7 +621,7 @@ public final class LockEngine: Sendable {
                 ])
                 return .tooLate
             }
-            return .granted(AcquireGrant(lease: lease, isRetry: isRetry))
+            return .granted(AcquireGrant(lease: lease, isRetry: isRetry && !ownToken))
         }
     }
 
