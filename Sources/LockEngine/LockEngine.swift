@@ -328,6 +328,10 @@ public final class LockEngine: Sendable {
         }
         var lastHeld: (holders: [Holder], retryAfterMs: Int64) = ([], 0)
         var isRechecking = false
+        /// An attempt failed after it may have run (or may run yet), or a
+        /// grant came too late: if the request ends without a lease, its
+        /// token may hold one no client will have.
+        var mayHoldLease = false
         while true {
             let now = MonotonicClock.now()
             var attempt = AcquireAttempt(
@@ -347,8 +351,9 @@ public final class LockEngine: Sendable {
                 // A short outage (Redis restarting, a failover) costs a waiter
                 // nothing: it waits for the store to come back, and its place
                 // is put back. A longer one is answered 503.
+                if case .unavailable = error { mayHoldLease = true }
                 guard case .unavailable = error, let graceEnd = storeFailed(), MonotonicClock.now() < deadline else {
-                    await leaveQueue(waiter, name: request.name)
+                    await giveUp(waiter, request, token: token, mayHoldLease: mayHoldLease)
                     throw error
                 }
                 outcome = nil
@@ -359,13 +364,14 @@ public final class LockEngine: Sendable {
                 // (A lease found under lockd's own token is new to the client: ``delivery(_:of:ownToken:startedAt:)``.)
                 return grant
             case .tooLate:
+                mayHoldLease = true
                 continue
             case .held(let holders, let retryAfterMs, let hint):
                 lastHeld = (holders, retryAfterMs)
                 guard MonotonicClock.now() < deadline else {
                     // Ran out during an attempt made without the holders: one more, with them.
                     if !attempt.needsHolders { continue }
-                    await leaveQueue(waiter, name: request.name)
+                    await giveUp(waiter, request, token: token, mayHoldLease: mayHoldLease)
                     throw .lockHeld(holders: lastHeld.holders, retryAfterMs: lastHeld.retryAfterMs)
                 }
                 var hint = hint
@@ -388,13 +394,16 @@ public final class LockEngine: Sendable {
                     return grant
                 }
                 // Released again; the queue no longer holds this waiter.
-                if Task.isCancelled { throw .cancelled }
+                if Task.isCancelled {
+                    if mayHoldLease { giveBackIfUnanswered(token, of: request) }
+                    throw .cancelled
+                }
                 continue
             case .cancelled:
-                await leaveQueue(waiter, name: request.name)
+                await giveUp(waiter, request, token: token, mayHoldLease: mayHoldLease)
                 throw .cancelled
             case .shutdown:
-                await leaveQueue(waiter, name: request.name)
+                await giveUp(waiter, request, token: token, mayHoldLease: mayHoldLease)
                 throw .unavailable("lockd is shutting down")
             }
         }
@@ -406,14 +415,22 @@ public final class LockEngine: Sendable {
     /// lease would then be held by nobody for its whole TTL. Only a token
     /// lockd made goes back: a client's own token may hold a lease the
     /// client has (a retry), and the client can release that itself.
-    /// (A waiting acquire needs none: leaving the queue takes back what the
-    /// store granted its waiter.) Its fence unknown, it is whatever lease
-    /// the token holds — even one claimed: the request is answered without
-    /// a lease, and only its own attempts knew the token (one may have
-    /// found an earlier one's grant, whose give-back failed, and claimed it).
+    /// Its fence unknown, it is whatever lease the token holds — even one
+    /// claimed: the request is answered without a lease, and only its own
+    /// attempts knew the token (one may have found an earlier one's grant,
+    /// whose give-back failed, and claimed it).
     private func giveBackIfUnanswered(_ token: LeaseToken, of request: AcquireRequest) {
         guard request.token == nil else { return }
         giveBackLater(request.name, token: token, fence: nil, evenIfClaimed: true)
+    }
+
+    /// Ends a waiting acquire that has no lease to deliver: leaves the queue
+    /// (which takes back a grant a release handed the waiter) and, when
+    /// `mayHoldLease`, gives back what one of its own attempts may have
+    /// taken under lockd's token (``giveBackIfUnanswered(_:of:)``).
+    private func giveUp(_ waiter: WaiterID, _ request: AcquireRequest, token: LeaseToken, mayHoldLease: Bool) async {
+        await leaveQueue(waiter, name: request.name)
+        if mayHoldLease { giveBackIfUnanswered(token, of: request) }
     }
 
     /// Gives up a place in the queue, even from a cancelled task, and any
@@ -450,7 +467,7 @@ public final class LockEngine: Sendable {
             await releaseQuietly(request.name, token: token, fence: handed.fence, evenIfClaimed: false)
             return nil
         }
-        return AcquireGrant(lease: lease, isRetry: false)
+        return AcquireGrant(lease: lease, isRetry: false, lockdMadeToken: request.token == nil)
     }
 
     // MARK: Delivery
@@ -621,7 +638,7 @@ public final class LockEngine: Sendable {
                 ])
                 return .tooLate
             }
-            return .granted(AcquireGrant(lease: lease, isRetry: isRetry && !ownToken))
+            return .granted(AcquireGrant(lease: lease, isRetry: isRetry && !ownToken, lockdMadeToken: ownToken))
         }
     }
 
@@ -636,9 +653,11 @@ public final class LockEngine: Sendable {
 
     /// Gives back a grant whose answer never reached its caller (it hung up
     /// as the answer was being written), as a grant to a caller that left
-    /// before it was answered is given back.
-    public func giveBackUndelivered(_ lease: Lease) {
-        releaseQuietly(lease.name, token: lease.token, fence: lease.fence, evenIfClaimed: false, then: {})
+    /// before it was answered is given back — under a token lockd made,
+    /// even if claimed: no client ever had that token.
+    public func giveBackUndelivered(_ grant: AcquireGrant) {
+        let lease = grant.lease
+        releaseQuietly(lease.name, token: lease.token, fence: lease.fence, evenIfClaimed: grant.lockdMadeToken, then: {})
     }
 
     /// Gives back a grant no client will have (see

@@ -55,7 +55,7 @@ import Testing
                 #expect(late.grantsSeen.count == 2)
                 #expect(grant.lease.fence == late.grantsSeen[0].fence, "not the case under review: the first grant was not found again")
                 // Its answer is dropped unwritten: the server gives it back.
-                engine.giveBackUndelivered(grant.lease)
+                engine.giveBackUndelivered(grant)
                 // Well before the lease's TTL (3 s, reset by the second attempt) ends.
                 let freed = try await eventually(within: .seconds(2), every: .milliseconds(20)) {
                     try await inner.status(of: name).isHeld == false
