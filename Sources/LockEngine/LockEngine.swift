@@ -118,7 +118,7 @@ public final class LockEngine: Sendable {
         } catch {
             return completion(.failure(error))
         }
-        StoreAttempt(engine: self, attempt: firstAttempt(request), cancellation: cancellation,
+        StoreAttempt(engine: self, attempt: firstAttempt(request), ownToken: request.token == nil, cancellation: cancellation,
                      answer: .grant(request, attemptsLeft: Self.deliveryAttempts, completion)).start()
     }
 
@@ -491,7 +491,7 @@ public final class LockEngine: Sendable {
     /// `ownToken`: the token is one lockd made for the request.
     nonisolated(nonsending) private func attemptDeliverable(_ attempt: AcquireAttempt, ownToken: Bool) async throws(LockError) -> Delivery {
         try await awaitingCallback {
-            StoreAttempt(engine: self, attempt: attempt, cancellation: $0, answer: .delivery($1, ownToken: ownToken)).start()
+            StoreAttempt(engine: self, attempt: attempt, ownToken: ownToken, cancellation: $0, answer: .delivery($1)).start()
         }
     }
 
@@ -504,24 +504,27 @@ public final class LockEngine: Sendable {
     private final class StoreAttempt: Sendable {
         /// Who is answered, with what.
         enum Answer: Sendable {
-            /// The attempt's delivery as it is (the waiting path); `ownToken`:
-            /// the token is one lockd made for the request.
-            case delivery(StoreCompletion<Delivery>, ownToken: Bool)
+            /// The attempt's delivery as it is (the waiting path).
+            case delivery(StoreCompletion<Delivery>)
             /// An acquire that does not wait: its grant, counted.
             case grant(AcquireRequest, attemptsLeft: Int, @Sendable (Result<AcquireGrant, LockError>) -> Void)
         }
 
         private let engine: LockEngine
         private let attempt: AcquireAttempt
+        /// Whether the token is one lockd made for the request (kept apart
+        /// from the answer: read from it, the request was copied out).
+        private let ownToken: Bool
         /// Stands for the caller's task.
         private let cancellation: CallCancellation
         private let answer: Answer
         /// When the attempt left: its grant is measured against its TTL from here.
         private let started = MonotonicClock.now()
 
-        init(engine: LockEngine, attempt: AcquireAttempt, cancellation: CallCancellation, answer: Answer) {
+        init(engine: LockEngine, attempt: AcquireAttempt, ownToken: Bool, cancellation: CallCancellation, answer: Answer) {
             self.engine = engine
             self.attempt = attempt
+            self.ownToken = ownToken
             self.cancellation = cancellation
             self.answer = answer
         }
@@ -560,14 +563,6 @@ public final class LockEngine: Sendable {
             finish(.success(delivery))
         }
 
-        /// Whether the token is one lockd made for the request.
-        private var ownToken: Bool {
-            switch answer {
-            case .delivery(_, let ownToken): ownToken
-            case .grant(let request, _, _): request.token == nil
-            }
-        }
-
         /// Whether no attempt follows this one's grant if it comes too late:
         /// a no-wait acquire's last (a waiting one tries until it is
         /// granted or its wait ends).
@@ -578,7 +573,7 @@ public final class LockEngine: Sendable {
 
         private func finish(_ delivery: Result<Delivery, LockError>) {
             switch answer {
-            case .delivery(let completion, _):
+            case .delivery(let completion):
                 completion(delivery)
             case .grant(let request, let attemptsLeft, let completion):
                 let result: Result<AcquireGrant, LockError>
@@ -586,7 +581,7 @@ public final class LockEngine: Sendable {
                     guard let grant = try LockEngine.settled(try delivery.get()) else {
                         // Too slow: each too-late grant was given back as it came.
                         guard attemptsLeft > 1 else { return completion(.failure(.unavailable(LockEngine.tooSlowDetail))) }
-                        return StoreAttempt(engine: engine, attempt: attempt, cancellation: cancellation,
+                        return StoreAttempt(engine: engine, attempt: attempt, ownToken: ownToken, cancellation: cancellation,
                                             answer: .grant(request, attemptsLeft: attemptsLeft - 1, completion)).start()
                     }
                     result = .success(engine.granted(grant, for: request))
