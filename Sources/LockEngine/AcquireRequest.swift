@@ -49,4 +49,7 @@ public struct AcquireGrant: Sendable, Equatable {
     public var lease: Lease
     /// True when the client's token already held the lock (HTTP 200, not 201).
     public var isRetry: Bool
+    /// True when lockd made the lease's token (the client sent none): until
+    /// this answer reaches the client, no one else knows it.
+    public var lockdMadeToken = false
 }

@@ -12,7 +12,7 @@ struct InMemoryLockRecord {
         /// How long the slot stays taken after the lease expires.
         var delayMs: Int64 = 0
         /// A client asked again with its token and was answered with it: it
-        /// is no grant to give back (``InMemoryLockStore/giveBack(_:token:)``).
+        /// is no grant to give back (``InMemoryLockStore/giveBack(_:token:fence:evenIfClaimed:)``).
         var claimed = false
 
         /// When its slot frees if it expires: a lease that expired keeps

@@ -63,12 +63,12 @@ public final class InMemoryLockStore: ImmediateLockStore {
         end(name, forced: false) { $0.token == token } != nil
     }
 
-    nonisolated(nonsending) public func giveBack(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool {
-        giveBackAtOnce(name, token: token)
+    nonisolated(nonsending) public func giveBack(_ name: LockName, token: LeaseToken, fence: Int64?, evenIfClaimed: Bool) async throws(LockError) -> Bool {
+        giveBackAtOnce(name, token: token, fence: fence, evenIfClaimed: evenIfClaimed)
     }
 
-    public func giveBackAtOnce(_ name: LockName, token: LeaseToken) -> Bool {
-        end(name, forced: false) { $0.token == token && !$0.claimed } != nil
+    public func giveBackAtOnce(_ name: LockName, token: LeaseToken, fence: Int64?, evenIfClaimed: Bool) -> Bool {
+        end(name, forced: false) { $0.token == token && (fence == nil || $0.fence == fence) && (evenIfClaimed || !$0.claimed) } != nil
     }
 
     /// A lease with a lock delay keeps its slot for the delay from now: its

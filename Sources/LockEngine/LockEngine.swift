@@ -118,7 +118,7 @@ public final class LockEngine: Sendable {
         } catch {
             return completion(.failure(error))
         }
-        StoreAttempt(engine: self, attempt: firstAttempt(request), cancellation: cancellation,
+        StoreAttempt(engine: self, attempt: firstAttempt(request), ownToken: request.token == nil, cancellation: cancellation,
                      answer: .grant(request, attemptsLeft: Self.deliveryAttempts, completion)).start()
     }
 
@@ -136,13 +136,14 @@ public final class LockEngine: Sendable {
         guard let immediateStore else { return nil }
         try validate(request)
         let attempt = firstAttempt(request)
-        for _ in 0..<Self.deliveryAttempts {
+        for attemptNumber in 1...Self.deliveryAttempts {
             let started = MonotonicClock.now()
             let result = try immediateStore.acquireAtOnce(attempt)
-            let delivery = delivery(result, of: attempt, startedAt: started)
-            if case .tooLate = delivery, case .granted(_, isRetry: false, _) = result,
-               !immediateStore.giveBackAtOnce(attempt.name, token: attempt.token) {
-                giveBackLater(attempt.name, token: attempt.token)
+            let delivery = delivery(result, of: attempt, ownToken: request.token == nil, startedAt: started)
+            if case .tooLate = delivery, case .granted(let lease, let isRetry, _) = result,
+               let evenIfClaimed = Self.givesBack(lateGrantFound: isRetry, ownToken: request.token == nil, lastAttempt: attemptNumber == Self.deliveryAttempts),
+               !immediateStore.giveBackAtOnce(attempt.name, token: attempt.token, fence: lease.fence, evenIfClaimed: evenIfClaimed) {
+                giveBackLater(attempt.name, token: attempt.token, fence: lease.fence, evenIfClaimed: evenIfClaimed)
             }
             // Held: a request that may wait queues on the waiting path.
             if request.waitMs > 0, case .held = delivery { return nil }
@@ -327,9 +328,10 @@ public final class LockEngine: Sendable {
         }
         var lastHeld: (holders: [Holder], retryAfterMs: Int64) = ([], 0)
         var isRechecking = false
-        /// An attempt failed after it may have run: a lease found under this
-        /// request's own server-made token later is that attempt's grant.
-        var mayHoldOwnGrant = false
+        /// An attempt failed after it may have run (or may run yet), or a
+        /// grant came too late: if the request ends without a lease, its
+        /// token may hold one no client will have.
+        var mayHoldLease = false
         while true {
             let now = MonotonicClock.now()
             var attempt = AcquireAttempt(
@@ -343,33 +345,33 @@ public final class LockEngine: Sendable {
             var outageUntil: UInt64?
             let outcome: Delivery?
             do throws(LockError) {
-                outcome = try await attemptDeliverable(attempt)
+                outcome = try await attemptDeliverable(attempt, ownToken: request.token == nil)
                 storeServed()
             } catch {
                 // A short outage (Redis restarting, a failover) costs a waiter
                 // nothing: it waits for the store to come back, and its place
                 // is put back. A longer one is answered 503.
+                if case .unavailable = error { mayHoldLease = true }
                 guard case .unavailable = error, let graceEnd = storeFailed(), MonotonicClock.now() < deadline else {
-                    await leaveQueue(waiter, name: request.name)
+                    await giveUp(waiter, request, token: token, mayHoldLease: mayHoldLease)
                     throw error
                 }
                 outcome = nil
                 outageUntil = min(graceEnd, deadline)
-                mayHoldOwnGrant = request.token == nil
             }
             switch outcome {
-            case .granted(var grant):
-                // New to the client, which sent no token to retry with.
-                if mayHoldOwnGrant { grant.isRetry = false }
+            case .granted(let grant):
+                // (A lease found under lockd's own token is new to the client: ``delivery(_:of:ownToken:startedAt:)``.)
                 return grant
             case .tooLate:
+                mayHoldLease = true
                 continue
             case .held(let holders, let retryAfterMs, let hint):
                 lastHeld = (holders, retryAfterMs)
                 guard MonotonicClock.now() < deadline else {
                     // Ran out during an attempt made without the holders: one more, with them.
                     if !attempt.needsHolders { continue }
-                    await leaveQueue(waiter, name: request.name)
+                    await giveUp(waiter, request, token: token, mayHoldLease: mayHoldLease)
                     throw .lockHeld(holders: lastHeld.holders, retryAfterMs: lastHeld.retryAfterMs)
                 }
                 var hint = hint
@@ -392,13 +394,16 @@ public final class LockEngine: Sendable {
                     return grant
                 }
                 // Released again; the queue no longer holds this waiter.
-                if Task.isCancelled { throw .cancelled }
+                if Task.isCancelled {
+                    if mayHoldLease { giveBackIfUnanswered(token, of: request) }
+                    throw .cancelled
+                }
                 continue
             case .cancelled:
-                await leaveQueue(waiter, name: request.name)
+                await giveUp(waiter, request, token: token, mayHoldLease: mayHoldLease)
                 throw .cancelled
             case .shutdown:
-                await leaveQueue(waiter, name: request.name)
+                await giveUp(waiter, request, token: token, mayHoldLease: mayHoldLease)
                 throw .unavailable("lockd is shutting down")
             }
         }
@@ -410,11 +415,22 @@ public final class LockEngine: Sendable {
     /// lease would then be held by nobody for its whole TTL. Only a token
     /// lockd made goes back: a client's own token may hold a lease the
     /// client has (a retry), and the client can release that itself.
-    /// (A waiting acquire needs none: leaving the queue takes back what the
-    /// store granted its waiter.)
+    /// Its fence unknown, it is whatever lease the token holds — even one
+    /// claimed: the request is answered without a lease, and only its own
+    /// attempts knew the token (one may have found an earlier one's grant,
+    /// whose give-back failed, and claimed it).
     private func giveBackIfUnanswered(_ token: LeaseToken, of request: AcquireRequest) {
         guard request.token == nil else { return }
-        giveBackLater(request.name, token: token)
+        giveBackLater(request.name, token: token, fence: nil, evenIfClaimed: true)
+    }
+
+    /// Ends a waiting acquire that has no lease to deliver: leaves the queue
+    /// (which takes back a grant a release handed the waiter) and, when
+    /// `mayHoldLease`, gives back what one of its own attempts may have
+    /// taken under lockd's token (``giveBackIfUnanswered(_:of:)``).
+    private func giveUp(_ waiter: WaiterID, _ request: AcquireRequest, token: LeaseToken, mayHoldLease: Bool) async {
+        await leaveQueue(waiter, name: request.name)
+        if mayHoldLease { giveBackIfUnanswered(token, of: request) }
     }
 
     /// Gives up a place in the queue, even from a cancelled task, and any
@@ -448,10 +464,10 @@ public final class LockEngine: Sendable {
                     "lock.name": "\(request.name)", "elapsed_ms": .stringConvertible(elapsedMs), "ttl_ms": .stringConvertible(lease.ttlMs),
                 ])
             }
-            await releaseQuietly(request.name, token: token)
+            await releaseQuietly(request.name, token: token, fence: handed.fence, evenIfClaimed: false)
             return nil
         }
-        return AcquireGrant(lease: lease, isRetry: false)
+        return AcquireGrant(lease: lease, isRetry: false, lockdMadeToken: request.token == nil)
     }
 
     // MARK: Delivery
@@ -472,8 +488,11 @@ public final class LockEngine: Sendable {
     /// only while most of its TTL remains (measured on lockd's monotonic
     /// clock from before the request left), and a grant whose caller has
     /// gone is released at once.
-    nonisolated(nonsending) private func attemptDeliverable(_ attempt: AcquireAttempt) async throws(LockError) -> Delivery {
-        try await awaitingCallback { StoreAttempt(engine: self, attempt: attempt, cancellation: $0, answer: .delivery($1)).start() }
+    /// `ownToken`: the token is one lockd made for the request.
+    nonisolated(nonsending) private func attemptDeliverable(_ attempt: AcquireAttempt, ownToken: Bool) async throws(LockError) -> Delivery {
+        try await awaitingCallback {
+            StoreAttempt(engine: self, attempt: attempt, ownToken: ownToken, cancellation: $0, answer: .delivery($1)).start()
+        }
     }
 
     /// One store attempt made safe to hand to a client (see
@@ -493,15 +512,19 @@ public final class LockEngine: Sendable {
 
         private let engine: LockEngine
         private let attempt: AcquireAttempt
+        /// Whether the token is one lockd made for the request (kept apart
+        /// from the answer: read from it, the request was copied out).
+        private let ownToken: Bool
         /// Stands for the caller's task.
         private let cancellation: CallCancellation
         private let answer: Answer
         /// When the attempt left: its grant is measured against its TTL from here.
         private let started = MonotonicClock.now()
 
-        init(engine: LockEngine, attempt: AcquireAttempt, cancellation: CallCancellation, answer: Answer) {
+        init(engine: LockEngine, attempt: AcquireAttempt, ownToken: Bool, cancellation: CallCancellation, answer: Answer) {
             self.engine = engine
             self.attempt = attempt
+            self.ownToken = ownToken
             self.cancellation = cancellation
             self.answer = answer
         }
@@ -518,17 +541,34 @@ public final class LockEngine: Sendable {
             case .failure(let error):
                 guard error == .cancelled || cancellation.isCancelled else { return finish(.failure(error)) }
                 // The attempt may have been granted before the reply was lost.
-                return engine.releaseQuietly(attempt.name, token: attempt.token) { self.finish(.failure(.cancelled)) }
+                // The request ends without a lease: a claim on lockd's own
+                // token can only be one of its attempts'.
+                return engine.releaseQuietly(attempt.name, token: attempt.token, fence: nil, evenIfClaimed: ownToken) {
+                    self.finish(.failure(.cancelled))
+                }
             }
-            if case .granted(_, _, let hint) = result, cancellation.isCancelled {
+            if case .granted(let lease, _, let hint) = result, cancellation.isCancelled {
                 engine.follow(hint, on: attempt.name, isOrdered: false)
-                return engine.releaseQuietly(attempt.name, token: attempt.token) { self.finish(.failure(.cancelled)) }
+                return engine.releaseQuietly(attempt.name, token: attempt.token, fence: lease.fence, evenIfClaimed: ownToken) {
+                    self.finish(.failure(.cancelled))
+                }
             }
-            let delivery = engine.delivery(result, of: attempt, startedAt: started)
-            if case .tooLate = delivery, case .granted(_, isRetry: false, _) = result {
-                return engine.releaseQuietly(attempt.name, token: attempt.token) { self.finish(.success(delivery)) }
+            let delivery = engine.delivery(result, of: attempt, ownToken: ownToken, startedAt: started)
+            if case .tooLate = delivery, case .granted(let lease, let isRetry, _) = result,
+               let evenIfClaimed = LockEngine.givesBack(lateGrantFound: isRetry, ownToken: ownToken, lastAttempt: isLastAttempt) {
+                return engine.releaseQuietly(attempt.name, token: attempt.token, fence: lease.fence, evenIfClaimed: evenIfClaimed) {
+                    self.finish(.success(delivery))
+                }
             }
             finish(.success(delivery))
+        }
+
+        /// Whether no attempt follows this one's grant if it comes too late:
+        /// a no-wait acquire's last (a waiting one tries until it is
+        /// granted or its wait ends).
+        private var isLastAttempt: Bool {
+            guard case .grant(_, let attemptsLeft, _) = answer else { return false }
+            return attemptsLeft <= 1
         }
 
         private func finish(_ delivery: Result<Delivery, LockError>) {
@@ -541,7 +581,7 @@ public final class LockEngine: Sendable {
                     guard let grant = try LockEngine.settled(try delivery.get()) else {
                         // Too slow: each too-late grant was given back as it came.
                         guard attemptsLeft > 1 else { return completion(.failure(.unavailable(LockEngine.tooSlowDetail))) }
-                        return StoreAttempt(engine: engine, attempt: attempt, cancellation: cancellation,
+                        return StoreAttempt(engine: engine, attempt: attempt, ownToken: ownToken, cancellation: cancellation,
                                             answer: .grant(request, attemptsLeft: attemptsLeft - 1, completion)).start()
                     }
                     result = .success(engine.granted(grant, for: request))
@@ -555,10 +595,31 @@ public final class LockEngine: Sendable {
         }
     }
 
+    /// Whether a grant that came too late is given back now, and if so
+    /// whether even when claimed (nil: not now). A new grant is, named by
+    /// its fence and spared if claimed: the request's next attempt, under
+    /// the same token, may find it after all (its give-back failed) and
+    /// deliver it, claiming it. One an earlier attempt left under lockd's
+    /// own token, found again (`lateGrantFound`: claimed by that asking),
+    /// waits for the next attempt, which finds it once more with its TTL
+    /// reset; after the last, no client will have it: given back even
+    /// though claimed (only this request's attempts knew the token). Under
+    /// a client's token a lease found is the client's own (a retry), for it
+    /// to release.
+    static func givesBack(lateGrantFound: Bool, ownToken: Bool, lastAttempt: Bool) -> Bool? {
+        guard lateGrantFound else { return false }
+        return ownToken && lastAttempt ? true : nil
+    }
+
     /// What the store's answer to `attempt` (asked at `started`) lets the
     /// client have: a grant only while most of its TTL remains, else
     /// ``Delivery/tooLate`` (the caller gives a new grant back).
-    private func delivery(_ result: AcquireResult, of attempt: AcquireAttempt, startedAt started: UInt64) -> Delivery {
+    ///
+    /// A lease found under a token lockd made for the request (`ownToken`)
+    /// is new to the client whatever the store says: no one else knows the
+    /// token, so it is an earlier attempt's grant that never reached the
+    /// client (its reply lost, or it came too late and was not given back).
+    private func delivery(_ result: AcquireResult, of attempt: AcquireAttempt, ownToken: Bool, startedAt started: UInt64) -> Delivery {
         switch result {
         case .held(let holders, let retryAfterMs, let hint):
             return .held(holders: holders, retryAfterMs: retryAfterMs, hint: hint)
@@ -572,34 +633,40 @@ public final class LockEngine: Sendable {
                 ])
                 return .tooLate
             }
-            return .granted(AcquireGrant(lease: lease, isRetry: isRetry))
+            return .granted(AcquireGrant(lease: lease, isRetry: isRetry && !ownToken, lockdMadeToken: ownToken))
         }
     }
 
-    /// ``releaseQuietly(_:token:)`` in a task, then `then`.
-    private func releaseQuietly(_ name: LockName, token: LeaseToken, then: @escaping @Sendable () -> Void) {
+    /// ``releaseQuietly(_:token:fence:evenIfClaimed:)`` in a task, then `then`.
+    private func releaseQuietly(_ name: LockName, token: LeaseToken, fence: Int64?, evenIfClaimed: Bool,
+                                then: @escaping @Sendable () -> Void) {
         Task {
-            await releaseQuietly(name, token: token)
+            await releaseQuietly(name, token: token, fence: fence, evenIfClaimed: evenIfClaimed)
             then()
         }
     }
 
     /// Gives back a grant whose answer never reached its caller (it hung up
     /// as the answer was being written), as a grant to a caller that left
-    /// before it was answered is given back.
-    public func giveBackUndelivered(_ lease: Lease) {
-        releaseQuietly(lease.name, token: lease.token, then: {})
+    /// before it was answered is given back — under a token lockd made,
+    /// even if claimed: no client ever had that token.
+    public func giveBackUndelivered(_ grant: AcquireGrant) {
+        let lease = grant.lease
+        releaseQuietly(lease.name, token: lease.token, fence: lease.fence, evenIfClaimed: grant.lockdMadeToken, then: {})
     }
 
-    /// Gives back a lease no client will have, even from a cancelled task;
-    /// when the store cannot be told now, the upkeep task tells it later
-    /// (a lease must not outlive its caller by its whole TTL).
-    private func releaseQuietly(_ name: LockName, token: LeaseToken) async {
+    /// Gives back a grant no client will have (see
+    /// ``LockStore/giveBack(_:token:fence:evenIfClaimed:)``), even from a
+    /// cancelled task; when the store cannot be told now, the upkeep task
+    /// tells it later (a lease must not outlive its caller by its whole TTL).
+    private func releaseQuietly(_ name: LockName, token: LeaseToken, fence: Int64?, evenIfClaimed: Bool) async {
         let store = store
-        let released = await Task { (try? await store.giveBack(name, token: token)) != nil }.value
+        let released = await Task {
+            (try? await store.giveBack(name, token: token, fence: fence, evenIfClaimed: evenIfClaimed)) != nil
+        }.value
         guard !released else { return }
         logger.debug("could not give back a grant; trying again in the background", metadata: ["lock.name": "\(name)"])
-        giveBackLater(name, token: token)
+        giveBackLater(name, token: token, fence: fence, evenIfClaimed: evenIfClaimed)
     }
 
     // MARK: Validation

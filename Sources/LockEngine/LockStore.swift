@@ -302,11 +302,19 @@ public protocol LockStore: Sendable {
     func release(_ name: LockName, token: LeaseToken, cancellation: CallCancellation, completion: @escaping StoreCompletion<Bool>)
 
     /// ``release(_:token:)`` for a grant lockd could not deliver (its caller
-    /// hung up, or it came too late) — unless a client has claimed the lease
-    /// since, by asking again with its token (a retry-safe acquire answered
-    /// with it): that client holds it now. False when nothing was released.
+    /// hung up, or it came too late), named by its `fence`: the lease ends
+    /// only while it is that grant. A later lease under the same token (the
+    /// grant expired, and the token was granted again) is another grant,
+    /// which may have reached its client. `fence` nil: the grant's reply
+    /// never came, so whichever lease the token holds.
+    ///
+    /// A lease a client has claimed since, by asking again with its token
+    /// (a retry-safe acquire answered with it), stays: that client holds it
+    /// now — unless `evenIfClaimed`: the token is one lockd made for a
+    /// request it answers without a lease, so only that request's own
+    /// attempts can have claimed it. False when nothing was released.
     /// - Throws: ``LockError/unavailable(_:)`` when the store cannot serve.
-    nonisolated(nonsending) func giveBack(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool
+    nonisolated(nonsending) func giveBack(_ name: LockName, token: LeaseToken, fence: Int64?, evenIfClaimed: Bool) async throws(LockError) -> Bool
 
     /// Ends the live lease with `fence`, whatever its token, and wakes the
     /// waiters that fit now, as a release would (an administrator's
@@ -419,8 +427,8 @@ public protocol ImmediateLockStore: LockStore, AnyObject {
     func acquireAtOnce(_ attempt: AcquireAttempt) throws(LockError) -> AcquireResult
     /// ``LockStore/release(_:token:)``, at once.
     func releaseAtOnce(_ name: LockName, token: LeaseToken) -> Bool
-    /// ``LockStore/giveBack(_:token:)``, at once.
-    func giveBackAtOnce(_ name: LockName, token: LeaseToken) -> Bool
+    /// ``LockStore/giveBack(_:token:fence:evenIfClaimed:)``, at once.
+    func giveBackAtOnce(_ name: LockName, token: LeaseToken, fence: Int64?, evenIfClaimed: Bool) -> Bool
     /// ``LockStore/releaseReportingHolder(_:token:)``, at once.
     func releaseReportingHolderAtOnce(_ name: LockName, token: LeaseToken) -> Holder?
 }

@@ -434,14 +434,18 @@ extension RedisLockScripts {
         -- delay keeps its slot for the delay from now, as if it expired now.
         -- `unclaimed` (lockd giving back a grant its client never received):
         -- 0, and the lease stays, when a client has claimed it (``claim``).
+        -- `fence` (a give-back's, or nil): 0, and the lease stays, when the
+        -- lease `token` holds has another fence: it is a later grant under
+        -- the same token (the one given back ended), which its client may hold.
         -- `caller`: see ``hand_over``, whose message it returns second.
-        local function end_lease(k, token, name, now, now_us, forced, unclaimed, caller)
+        local function end_lease(k, token, name, now, now_us, forced, unclaimed, caller, fence)
           -- (`first`: when the first slot left frees; false: none, as a
           -- plain lease has no holders beside it.)
           local mode, limit, count, first = nil, nil, 0, false
           local plain = redis.call('HMGET', k.lease, 'token', 'claimed')
           if plain[1] == token then
             if unclaimed and plain[2] then return 0 end
+            if fence and redis.call('HGET', k.lease, 'fence') ~= fence then return 0 end
             redis.call('DEL', k.lease)
           else
             local ends = redis.call('ZSCORE', k.holders, token)
@@ -450,6 +454,7 @@ extension RedisLockScripts {
             local delay = tonumber(marks[2]) or 0
             if tonumber(ends) - delay <= now then return 0 end
             if unclaimed and marks[3] then return 0 end
+            if fence and string.match(redis.call('HGET', k.grants, token) or '', '^(%d+):') ~= fence then return 0 end
             if forced and delay > 0 then
               -- The slot frees sooner than it would have: the queue's heads
               -- look again then. (The keys' expiry covers it already.)

@@ -308,19 +308,22 @@ enum RedisLockScripts {
         return {1, tonumber(fence), now, ttl, (owner_client(owner)), tonumber(meta[2]) or 1, meta[1] or 'x'}
         """)
 
-    /// KEYS as ``acquire``'s; ARGV token name unclaimed caller. Returns 1 when
-    /// released (and hands the name to the waiters that fit now), 0 when
-    /// the token does not hold the lock — or, with unclaimed `1`, when a
-    /// retried acquire has answered a client with the lease since its grant.
+    /// KEYS as ``acquire``'s; ARGV token name unclaimed caller fence. Returns
+    /// 1 when released (and hands the name to the waiters that fit now), 0
+    /// when the token does not hold the lock — or, with unclaimed `1`, when a
+    /// retried acquire has answered a client with the lease since its grant;
+    /// or, with a fence (a give-back's: empty or absent, none), when the
+    /// lease the token holds has another fence (it is a later grant).
     /// With caller (an instance id; empty or absent: none), `{1, message}`
     /// when the name went to that instance's waiters alone: the
     /// announcement (as on ``wakeupChannel``), not published, for the caller
     /// to deliver (see ``hand_over``).
     static let release = Script("release", """
         local now, now_us = clock()
-        local caller = ARGV[4]
+        local caller, fence = ARGV[4], ARGV[5]
         if caller == '' then caller = nil end
-        local ended, message = end_lease(name_keys(KEYS), ARGV[1], ARGV[2], now, now_us, false, ARGV[3] == '1', caller)
+        if fence == '' then fence = nil end
+        local ended, message = end_lease(name_keys(KEYS), ARGV[1], ARGV[2], now, now_us, false, ARGV[3] == '1', caller, fence)
         if message then return {ended, message} end
         return ended
         """)

@@ -76,7 +76,7 @@ public final class RedisLockStore: LockStore {
     private let shardWakeups: RedisShardWakeups?
     /// The engine's handler while ``deliverEvents(to:)`` runs: a release
     /// hands it the wake-ups of this instance's own waiters from the
-    /// script's reply (see ``endLease(_:token:unclaimed:)``).
+    /// script's reply (see ``endLease(_:token:givenBack:cancellation:completion:)``).
     private let ownWakeups = Mutex<EventHandler?>(nil)
 
     /// A handler in a struct: a bare closure in a generic `Mutex` is
@@ -275,15 +275,17 @@ public final class RedisLockStore: LockStore {
     }
 
     nonisolated(nonsending) public func release(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool {
-        try await awaitingCallback { endLease(name, token: token, unclaimed: false, cancellation: $0, completion: $1) }
+        try await awaitingCallback { endLease(name, token: token, cancellation: $0, completion: $1) }
     }
 
     public func release(_ name: LockName, token: LeaseToken, cancellation: CallCancellation, completion: @escaping StoreCompletion<Bool>) {
-        endLease(name, token: token, unclaimed: false, cancellation: cancellation, completion: completion)
+        endLease(name, token: token, cancellation: cancellation, completion: completion)
     }
 
-    nonisolated(nonsending) public func giveBack(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool {
-        try await awaitingCallback { endLease(name, token: token, unclaimed: true, cancellation: $0, completion: $1) }
+    nonisolated(nonsending) public func giveBack(_ name: LockName, token: LeaseToken, fence: Int64?, evenIfClaimed: Bool) async throws(LockError) -> Bool {
+        try await awaitingCallback {
+            endLease(name, token: token, givenBack: (fence, evenIfClaimed), cancellation: $0, completion: $1)
+        }
     }
 
     /// Runs the release script. While the engine listens, a release that
@@ -294,18 +296,24 @@ public final class RedisLockStore: LockStore {
     /// cancelled meanwhile, whose reply is dropped) may have carried
     /// grants: the name's waiters are then put back with the store as after
     /// a lost notice (`resubscribed`), which hands each its grant.
+    /// `givenBack`: a give-back's fence (nil: any) and whether it ends a
+    /// claimed lease too (see ``giveBack(_:token:fence:evenIfClaimed:)``);
+    /// nil for a release.
     private func endLease(
-        _ name: LockName, token: LeaseToken, unclaimed: Bool, cancellation: CallCancellation, completion: @escaping StoreCompletion<Bool>
+        _ name: LockName, token: LeaseToken, givenBack: (fence: Int64?, evenIfClaimed: Bool)? = nil, cancellation: CallCancellation,
+        completion: @escaping StoreCompletion<Bool>
     ) {
         let handler = ownWakeups.withLock { $0 }?.handle
         let caller = handler == nil ? "" : instanceID
         var call = nameKeysWriter(name, argumentBytes: token.value.utf8.count + name.value.utf8.count + caller.utf8.count
-                                  + 4 * RESPArgumentWriter.overhead + 1)
+                                  + 5 * RESPArgumentWriter.overhead + 21)
         call.append(token.value)
         call.append(name.value)
         // Always present, so that later arguments keep their positions.
-        call.append(unclaimed ? "1" : "" as StaticString)
+        call.append(givenBack?.evenIfClaimed == false ? "1" : "" as StaticString)
         call.append(caller)
+        // Last, and only in a give-back that names it: a release sends none.
+        if let fence = givenBack?.fence { call.append(fence) }
         let arguments = call.finish()
         let start = callStart()
         client.run(scripts.release, keyCount: Self.nameKeyCount, arguments: arguments, cancellation: cancellation) { [self] reply in

@@ -46,7 +46,7 @@ struct AcquireAnswers: Sendable {
         // before its answer is written (the engine's last look for a gone
         // caller can come first): no one would hold it.
         var response = LockAPI.json(status, LockJSON.lease(grant.lease))
-        response.onDropped = { [engine, lease = grant.lease] in engine.giveBackUndelivered(lease) }
+        response.onDropped = { [engine] in engine.giveBackUndelivered(grant) }
         return response
     }
 

@@ -76,10 +76,40 @@ import Testing
         }
     }
 
+    /// A no-wait acquire's first grant came too late, and had expired, when
+    /// its give-back failed (an outage: queued); its next attempt, under the
+    /// same token lockd made, was granted a fresh lease and delivered it.
+    /// The queued give-back is of the first grant: it must not end the
+    /// lease the client holds.
+    @Test(arguments: StoreKind.allCases)
+    func aQueuedGiveBackSparesALaterLeaseUnderTheSameToken(store: StoreKind) async throws {
+        try await store.withEngine { _, inner in
+            // Stalled past its TTL after the store granted it.
+            let late = StalledStore(inner, stalls: 1, stall: .milliseconds(1_300), releaseFailures: 1)
+            let loops = try EventLoopGroup(loopCount: 1)
+            defer { loops.shutdown() }
+            let engine = LockEngine(store: late, loops: loops, logger: .init(label: "test"))
+            let name = try LockName(uniqueLockName())
+            let grant = try await engine.acquire(AcquireRequest(name: name, ttlMs: 1_000))
+            #expect(late.grantsSeen.count == 2)
+            #expect(grant.lease.fence > late.grantsSeen[0].fence, "the first grant was delivered after all")
+            // The client keeps its lease: it renews it for a minute.
+            let renewed = try await engine.renew(name, token: grant.lease.token, ttlMs: 60_000)
+            #expect(renewed.fence == grant.lease.fence)
+            // The upkeep then gives back what the first attempt queued.
+            let givenBack = late.givenBack.load(ordering: .relaxed)
+            let upkeep = Task { await engine.run() }
+            defer { upkeep.cancel() }
+            #expect(await eventually(within: .seconds(10)) { late.givenBack.load(ordering: .relaxed) > givenBack })
+            #expect(try await inner.status(of: name).holders.map(\.fence) == [grant.lease.fence],
+                    "a queued give-back of an expired grant ended the later lease its token holds")
+        }
+    }
+
     /// A no-wait acquire tries again under its own token when its grant
     /// came too late: a lease found there is that earlier attempt's (its
     /// give-back failed in an outage), new to the client, not a retry.
-    @Test(.disabled("open defect (session 11): the fix (5604e0f) let a queued give-back end a fresh lease the client held (OwnTokenReleaseReviewTests) and was reverted; a give-back that names the fence it gives back would close both"), arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.allCases)
     func aLateGrantNotGivenBackIsDeliveredAsNewByTheNextAttempt(store: StoreKind) async throws {
         try await store.withEngine { _, inner in
             // Late past 90 % of the TTL; the lease it leaves has 2 s to be found.
@@ -96,8 +126,8 @@ import Testing
 
     /// The same, with every attempt late: the lease each one found under the
     /// request's token (claimed by asking again) is not the client's, so it
-    /// must not outlive the 503 — a give-back spares a claimed lease.
-    @Test(.disabled("open defect (session 11): the fix (5604e0f) let a queued give-back end a fresh lease the client held (OwnTokenReleaseReviewTests) and was reverted; a give-back that names the fence it gives back would close both"), arguments: StoreKind.allCases)
+    /// must not outlive the 503 — though a give-back spares a claimed lease.
+    @Test(arguments: StoreKind.allCases)
     func lateGrantsUnderTheRequestsOwnTokenLeaveNoLeaseBehind(store: StoreKind) async throws {
         try await store.withEngine { _, inner in
             let late = StalledStore(inner, stalls: 3, stall: .milliseconds(950), beforeAsking: true, releaseFailures: 1)
@@ -195,9 +225,9 @@ final class StalledStore: ForwardingLockStore {
         try failIfDue()
         return try await inner.release(name, token: token)
     }
-    nonisolated(nonsending) func giveBack(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool {
+    nonisolated(nonsending) func giveBack(_ name: LockName, token: LeaseToken, fence: Int64?, evenIfClaimed: Bool) async throws(LockError) -> Bool {
         try failIfDue()
-        let released = try await inner.giveBack(name, token: token)
+        let released = try await inner.giveBack(name, token: token, fence: fence, evenIfClaimed: evenIfClaimed)
         givenBack.add(1, ordering: .relaxed)
         return released
     }

@@ -13,8 +13,8 @@ import Testing
         try await store.withEngine { _, inner in
             let name = try LockName(uniqueLockName())
             let unclaimed = AcquireAttempt(name: name, token: .random(), ttlMs: 60_000, owner: "gone", waiter: nil, limit: limit)
-            guard case .granted = try await inner.acquire(unclaimed) else { throw LockError.leaseLost }
-            #expect(try await inner.giveBack(name, token: unclaimed.token))
+            guard case .granted(let gone, _, _) = try await inner.acquire(unclaimed) else { throw LockError.leaseLost }
+            #expect(try await inner.giveBack(name, token: unclaimed.token, fence: gone.fence, evenIfClaimed: false))
             #expect(try await inner.status(of: name).holders.isEmpty)
 
             let claimed = AcquireAttempt(name: name, token: .random(), ttlMs: 60_000, owner: "retried", waiter: nil, limit: limit)
@@ -22,11 +22,42 @@ import Testing
                   case .granted(let again, true, _) = try await inner.acquire(claimed)
             else { throw LockError.leaseLost }
             #expect(again.fence == lease.fence)
-            #expect(try await !inner.giveBack(name, token: claimed.token))
+            #expect(try await !inner.giveBack(name, token: claimed.token, fence: lease.fence, evenIfClaimed: false))
+            #expect(try await !inner.giveBack(name, token: claimed.token, fence: nil, evenIfClaimed: false))
             #expect(try await inner.status(of: name).holders.map(\.fence) == [lease.fence])
             // Its client releases it as usual.
             #expect(try await inner.release(name, token: claimed.token))
         }
+    }
+
+    /// A give-back names the grant's fence: a later lease under the same
+    /// token (the grant ended, the token was granted again) is another
+    /// grant, which its client may hold, and stays. The grant it names ends,
+    /// and — asked to, for a token only lockd knew — even once claimed.
+    @Test(arguments: StoreKind.allCases, [1, 3])
+    func aGiveBackEndsOnlyTheGrantItsFenceNames(store: StoreKind, limit: Int) async throws {
+        try await store.withEngine { _, inner in try await Self.onlyTheNamedGrantEnds(inner, limit: limit) }
+    }
+
+    /// ``aGiveBackEndsOnlyTheGrantItsFenceNames(store:limit:)`` on `inner`
+    /// (also run by the Redis Functions and Cluster tests: each variant
+    /// of the release script).
+    static func onlyTheNamedGrantEnds(_ inner: any LockStore, limit: Int) async throws {
+        let name = try LockName(uniqueLockName())
+        let attempt = AcquireAttempt(name: name, token: .random(), ttlMs: 60_000, owner: "twice", waiter: nil, limit: limit)
+        guard case .granted(let first, false, _) = try await inner.acquire(attempt) else { throw LockError.leaseLost }
+        #expect(try await inner.release(name, token: attempt.token))
+        guard case .granted(let later, false, _) = try await inner.acquire(attempt) else { throw LockError.leaseLost }
+        #expect(later.fence > first.fence)
+        #expect(try await !inner.giveBack(name, token: attempt.token, fence: first.fence, evenIfClaimed: false))
+        #expect(try await !inner.giveBack(name, token: attempt.token, fence: first.fence, evenIfClaimed: true))
+        #expect(try await inner.status(of: name).holders.map(\.fence) == [later.fence])
+
+        // Claimed by asking again: spared, unless asked to end it even so.
+        guard case .granted(_, true, _) = try await inner.acquire(attempt) else { throw LockError.leaseLost }
+        #expect(try await !inner.giveBack(name, token: attempt.token, fence: later.fence, evenIfClaimed: false))
+        #expect(try await inner.giveBack(name, token: attempt.token, fence: later.fence, evenIfClaimed: true))
+        #expect(try await inner.status(of: name).holders.isEmpty)
     }
 
     @Test(arguments: StoreKind.allCases)

@@ -190,7 +190,7 @@ import Testing
             }
             #expect(lease.fence == handed.fence)
             try await fixture.store.removeWaiter(waiterID, from: name, reclaimingGrant: true)
-            #expect(try await !fixture.store.giveBack(name, token: waiter.token))
+            #expect(try await !fixture.store.giveBack(name, token: waiter.token, fence: handed.fence, evenIfClaimed: false))
             #expect(try await fixture.store.status(of: name).holders.map(\.fence).contains(handed.fence))
         }
     }

@@ -1,6 +1,7 @@
 import LockEngine
 import LockdRedis
 import LockdTestSupport
+import Logging
 import RESP
 import Testing
 
@@ -20,6 +21,9 @@ import Testing
         #expect(second.lease.fence > first.lease.fence)
         try await cluster.engines[1].release(name, token: second.lease.token)
         #expect(try await cluster.engines[0].status(of: name).holders.isEmpty)
+        // A give-back names its grant's fence, in either layout.
+        let store = RedisLockStore(client: cluster.clients[0], logger: Logger(label: "give-back"))
+        for limit in [1, 3] { try await GiveBackTests.onlyTheNamedGrantEnds(store, limit: limit) }
     }
 
     static func calls(_ client: RedisClient) async throws -> String {

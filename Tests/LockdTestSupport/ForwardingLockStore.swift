@@ -42,8 +42,10 @@ extension ForwardingLockStore {
         try await inner.release(name, token: token)
     }
 
-    public nonisolated(nonsending) func giveBack(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool {
-        try await inner.giveBack(name, token: token)
+    public nonisolated(nonsending) func giveBack(
+        _ name: LockName, token: LeaseToken, fence: Int64?, evenIfClaimed: Bool
+    ) async throws(LockError) -> Bool {
+        try await inner.giveBack(name, token: token, fence: fence, evenIfClaimed: evenIfClaimed)
     }
 
     public func forceRelease(_ name: LockName, fence: Int64) async throws(LockError) -> LeaseToken? {
