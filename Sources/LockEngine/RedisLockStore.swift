@@ -187,23 +187,28 @@ public final class RedisLockStore: LockStore {
         // its grant must be confirmed on a replica first (this call's WAIT).
         let asksWish = attempt.waiter != nil && attempt.durability == .primary
         let owner = attempt.owner ?? "", waiter = attempt.waiter.map(member) ?? "", client = attempt.client ?? ""
+        // What the arguments need, read out first: read inside the closure,
+        // each field copied the whole attempt (four copies an acquire).
+        let token = attempt.token.value, name = attempt.name.value, ttlMs = attempt.ttlMs
+        let retention = retention(waitMs: attempt.waitMs), limit = Int64(attempt.limit), lockDelayMs = attempt.lockDelayMs
+        let isShared = attempt.mode == .shared, needsHolders = attempt.needsHolders
         // 13 arguments, 5 of them integers and 3 of them one byte.
-        let room = attempt.token.value.utf8.count + owner.utf8.count + waiter.utf8.count + attempt.name.value.utf8.count
-            + client.utf8.count + 3 + 13 * RESPArgumentWriter.overhead + 5 * RESPArgumentWriter.integerRoom
+        let room = token.utf8.count + owner.utf8.count + waiter.utf8.count + name.utf8.count + client.utf8.count + 3
+            + 13 * RESPArgumentWriter.overhead + 5 * RESPArgumentWriter.integerRoom
         return nameKeysCall(attempt.name, argumentRoom: room) { call in
-            call.append(attempt.token.value)
-            call.append(attempt.ttlMs)
+            call.append(token)
+            call.append(ttlMs)
             call.append(owner)
             call.append(waiter)
             call.append(Self.livenessWindowMs)
-            call.append(retention(waitMs: attempt.waitMs))
-            call.append(attempt.name.value)
-            call.append(attempt.mode == .shared ? "s" : "x" as StaticString)
-            call.append(Int64(attempt.limit))
+            call.append(retention)
+            call.append(name)
+            call.append(isShared ? "s" : "x" as StaticString)
+            call.append(limit)
             call.append(client)
             call.append(asksWish ? "1" : "" as StaticString)
-            call.append(attempt.needsHolders ? "1" : "" as StaticString)
-            if attempt.lockDelayMs > 0 { call.append(attempt.lockDelayMs) } else { call.append("" as StaticString) }
+            call.append(needsHolders ? "1" : "" as StaticString)
+            if lockDelayMs > 0 { call.append(lockDelayMs) } else { call.append("" as StaticString) }
         }
     }
 

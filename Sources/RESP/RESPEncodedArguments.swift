@@ -230,8 +230,13 @@ public struct RESPArgumentCursor: ~Copyable {
     /// Appends text as its UTF-8 bytes.
     @inlinable @inline(__always)
     public mutating func append(_ text: String) {
-        var text = text
-        text.withUTF8 { append(UnsafeRawBufferPointer($0)) }
+        // Borrowed where it lies (native and small strings), not copied
+        // into a `var` first as `withUTF8` needs.
+        let done: Void? = text.utf8.withContiguousStorageIfAvailable { append(UnsafeRawBufferPointer($0)) }
+        if done == nil {
+            var text = text
+            text.withUTF8 { append(UnsafeRawBufferPointer($0)) }
+        }
     }
 
     /// Appends a literal.
