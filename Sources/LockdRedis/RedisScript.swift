@@ -34,6 +34,8 @@ public struct RedisScript: Sendable, Hashable {
     public var sha1: String { storage.sha1 }
     /// The same script as a function of a library, when it has one.
     public var function: RedisFunction? { storage.function }
+    /// Whether it has one (asked per call: no copy of the function made to answer).
+    var hasFunction: Bool { storage.functionHead != nil }
 
     /// Everything above, made once and shared: a script is copied into
     /// every call (a dozen fields with their retains and releases, ~500
