@@ -187,22 +187,29 @@ public final class RedisLockStore: LockStore {
         // its grant must be confirmed on a replica first (this call's WAIT).
         let asksWish = attempt.waiter != nil && attempt.durability == .primary
         let owner = attempt.owner ?? "", waiter = attempt.waiter.map(member) ?? "", client = attempt.client ?? ""
-        var call = nameKeysWriter(attempt.name, argumentBytes: attempt.token.value.utf8.count + owner.utf8.count + waiter.utf8.count
-                                  + attempt.name.value.utf8.count + client.utf8.count + 13 * RESPArgumentWriter.overhead + 4 * 20)
-        call.append(attempt.token.value)
-        call.append(attempt.ttlMs)
-        call.append(owner)
-        call.append(waiter)
-        call.append(Self.livenessWindowMs)
-        call.append(retention(waitMs: attempt.waitMs))
-        call.append(attempt.name.value)
-        call.append(attempt.mode == .shared ? "s" : "x" as StaticString)
-        call.append(Int64(attempt.limit))
-        call.append(client)
-        call.append(asksWish ? "1" : "" as StaticString)
-        call.append(attempt.needsHolders ? "1" : "" as StaticString)
-        if attempt.lockDelayMs > 0 { call.append(attempt.lockDelayMs) } else { call.append("" as StaticString) }
-        return call.finish()
+        // What the arguments need, read out first: read inside the closure,
+        // each field copied the whole attempt (four copies an acquire).
+        let token = attempt.token.value, name = attempt.name.value, ttlMs = attempt.ttlMs
+        let retention = retention(waitMs: attempt.waitMs), limit = Int64(attempt.limit), lockDelayMs = attempt.lockDelayMs
+        let isShared = attempt.mode == .shared, needsHolders = attempt.needsHolders
+        // 13 arguments, 5 of them integers and 3 of them one byte.
+        let room = token.utf8.count + owner.utf8.count + waiter.utf8.count + name.utf8.count + client.utf8.count + 3
+            + 13 * RESPArgumentWriter.overhead + 5 * RESPArgumentWriter.integerRoom
+        return nameKeysCall(attempt.name, argumentRoom: room) { call in
+            call.append(token)
+            call.append(ttlMs)
+            call.append(owner)
+            call.append(waiter)
+            call.append(Self.livenessWindowMs)
+            call.append(retention)
+            call.append(name)
+            call.append(isShared ? "s" : "x" as StaticString)
+            call.append(limit)
+            call.append(client)
+            call.append(asksWish ? "1" : "" as StaticString)
+            call.append(needsHolders ? "1" : "" as StaticString)
+            if lockDelayMs > 0 { call.append(lockDelayMs) } else { call.append("" as StaticString) }
+        }
     }
 
     /// The acquire script's reply: granted or held (a held lock's waiter
@@ -305,16 +312,18 @@ public final class RedisLockStore: LockStore {
     ) {
         let handler = ownWakeups.withLock { $0 }?.handle
         let caller = handler == nil ? "" : instanceID
-        var call = nameKeysWriter(name, argumentBytes: token.value.utf8.count + name.value.utf8.count + caller.utf8.count
-                                  + 5 * RESPArgumentWriter.overhead + 21)
-        call.append(token.value)
-        call.append(name.value)
-        // Always present, so that later arguments keep their positions.
-        call.append(givenBack?.evenIfClaimed == false ? "1" : "" as StaticString)
-        call.append(caller)
-        // Last, and only in a give-back that names it: a release sends none.
-        if let fence = givenBack?.fence { call.append(fence) }
-        let arguments = call.finish()
+        // A give-back's fence, last and only when named: a release sends none.
+        let fence = givenBack?.fence
+        let room = token.value.utf8.count + name.value.utf8.count + 1 + caller.utf8.count + 4 * RESPArgumentWriter.overhead
+            + (fence == nil ? 0 : RESPArgumentWriter.overhead + RESPArgumentWriter.integerRoom)
+        let arguments = nameKeysCall(name, argumentRoom: room) { call in
+            call.append(token.value)
+            call.append(name.value)
+            // Always present, so that later arguments keep their positions.
+            call.append(givenBack?.evenIfClaimed == false ? "1" : "" as StaticString)
+            call.append(caller)
+            if let fence { call.append(fence) }
+        }
         let start = callStart()
         client.run(scripts.release, keyCount: Self.nameKeyCount, arguments: arguments, cancellation: cancellation) { [self] reply in
             let released = finished(reply, "release", start, cancellation: cancellation) { reply in
@@ -334,10 +343,12 @@ public final class RedisLockStore: LockStore {
     }
 
     public func forceRelease(_ name: LockName, fence: Int64) async throws(LockError) -> LeaseToken? {
-        var call = nameKeysWriter(name, argumentBytes: name.value.utf8.count + 2 * RESPArgumentWriter.overhead + 20)
-        call.append(fence)
-        call.append(name.value)
-        let reply = try await run(scripts.forceRelease, "force_release", keyCount: Self.nameKeyCount, arguments: call.finish())
+        let room = name.value.utf8.count + 2 * RESPArgumentWriter.overhead + RESPArgumentWriter.integerRoom
+        let arguments = nameKeysCall(name, argumentRoom: room) { call in
+            call.append(fence)
+            call.append(name.value)
+        }
+        let reply = try await run(scripts.forceRelease, "force_release", keyCount: Self.nameKeyCount, arguments: arguments)
         guard let token = reply.string else { return nil }
         return try? LeaseToken(token)
     }
@@ -682,25 +693,33 @@ public final class RedisLockStore: LockStore {
         return [keys.lease, keys.fence, keys.waiters, livenessKeys.key(for: name), keys.holders, keys.grants, keys.wishes]
     }
 
-    /// How many keys ``nameKeys(_:)`` (and ``nameKeysWriter(_:argumentBytes:)``) hold.
+    /// How many keys ``nameKeys(_:)`` (and ``nameKeysCall(_:argumentRoom:_:)``) hold.
     static let nameKeyCount = 7
 
-    /// ``nameKeys(_:)`` written for a script call straight from the name's
-    /// bytes (no `String` per key), with room for `argumentBytes` of
-    /// arguments to follow.
-    func nameKeysWriter(_ name: LockName, argumentBytes: Int) -> RESPArgumentWriter {
+    /// ``nameKeys(_:)`` then the arguments `body` writes, for a script
+    /// call: the keys straight from the name's bytes (no `String` per key),
+    /// everything through one cursor (see
+    /// ``RESPArgumentWriter/write(capacity:_:)``); `argumentRoom` is what
+    /// the arguments may take.
+    func nameKeysCall(_ name: LockName, argumentRoom: Int, _ body: (inout RESPArgumentCursor) -> Void) -> RESPEncodedArguments {
         let liveness = livenessKeys.key(for: name)
-        var call = Self.keysWriter(name, count: Self.nameKeyCount, argumentBytes: liveness.utf8.count + RESPArgumentWriter.overhead + argumentBytes)
-        Self.withKeyBytes(name) { name in
-            call.append("lockd:{", name, "}:lease")
-            call.append("lockd:{", name, "}:fence")
-            call.append("lockd:{", name, "}:waiters")
-            call.append(liveness)
-            call.append("lockd:{", name, "}:holders")
-            call.append("lockd:{", name, "}:grants")
-            call.append("lockd:{", name, "}:wishes")
+        var text = name.value
+        return text.withUTF8 { bytes in
+            let name = UnsafeRawBufferPointer(bytes)
+            // `lockd:{` + name + `}:` + a suffix of at most 7 bytes, and the liveness key.
+            let room = (Self.nameKeyCount - 1) * (name.count + 16 + RESPArgumentWriter.overhead)
+                + liveness.utf8.count + RESPArgumentWriter.overhead + argumentRoom
+            return RESPArgumentWriter.write(capacity: room) { call in
+                call.append("lockd:{", name, "}:lease")
+                call.append("lockd:{", name, "}:fence")
+                call.append("lockd:{", name, "}:waiters")
+                call.append(liveness)
+                call.append("lockd:{", name, "}:holders")
+                call.append("lockd:{", name, "}:grants")
+                call.append("lockd:{", name, "}:wishes")
+                body(&call)
+            }
         }
-        return call
     }
 
     /// A writer with room for `count` of `name`'s keys and `argumentBytes` more.

@@ -3,21 +3,27 @@
 /// Array-backed with a moving head; storage is compacted once the consumed
 /// prefix outweighs the live part, so a queue that never empties still
 /// does not grow without bound.
+///
+/// Elements are moved in and out, never copied: a removed element leaves
+/// `nil` behind in its slot. (A Redis command's entry copied in and out
+/// of the queue, then destroyed twice, cost ~700 instructions a command.)
 struct FIFOQueue<Element> {
-    private var storage: [Element] = []
+    /// Every slot from `head` on holds an element; the slots before it are
+    /// empty until the next compaction.
+    private var storage: [Element?] = []
     private var head = 0
 
     var isEmpty: Bool { head == storage.count }
     var count: Int { storage.count - head }
     var first: Element? { isEmpty ? nil : storage[head] }
 
-    mutating func append(_ element: Element) {
+    mutating func append(_ element: consuming Element) {
         storage.append(element)
     }
 
     mutating func popFirst() -> Element? {
         guard head < storage.count else { return nil }
-        let element = storage[head]
+        let element = storage[head].take()
         head += 1
         if head == storage.count {
             storage.removeAll(keepingCapacity: true)
@@ -32,12 +38,16 @@ struct FIFOQueue<Element> {
     /// Gives access to the first element in place.
     mutating func withFirst<Result>(_ body: (inout Element) -> Result) -> Result? {
         guard head < storage.count else { return nil }
-        return body(&storage[head])
+        return Self.access(&storage[head], body)
     }
 
     /// Removes and returns every element, oldest first.
     mutating func removeAll() -> [Element] {
-        let elements = Array(storage[head...])
+        var elements: [Element] = []
+        elements.reserveCapacity(count)
+        for index in head..<storage.count {
+            if let element = storage[index].take() { elements.append(element) }
+        }
         storage.removeAll(keepingCapacity: true)
         head = 0
         return elements
@@ -45,22 +55,31 @@ struct FIFOQueue<Element> {
 
     /// Removes and returns the first element matching `predicate`, keeping the order of the rest.
     mutating func remove(where predicate: (Element) -> Bool) -> Element? {
-        guard let index = storage[head...].firstIndex(where: predicate) else { return nil }
+        guard let index = firstIndex(where: predicate) else { return nil }
         return storage.remove(at: index)
     }
 
     /// Gives access in place to the first element matching `predicate`; nil when none does.
     mutating func withFirst<Result>(where predicate: (Element) -> Bool, _ body: (inout Element) -> Result) -> Result? {
-        guard let index = storage[head...].firstIndex(where: predicate) else { return nil }
-        return body(&storage[index])
+        guard let index = firstIndex(where: predicate) else { return nil }
+        return Self.access(&storage[index], body)
     }
 
     /// Removes and returns the first element matching `predicate`, letting
     /// `adjust` change each element after it (given the removed one).
     mutating func remove(where predicate: (Element) -> Bool, adjustingLater adjust: (Element, inout Element) -> Void) -> Element? {
-        guard let index = storage[head...].firstIndex(where: predicate) else { return nil }
-        let removed = storage.remove(at: index)
-        for later in index..<storage.count { adjust(removed, &storage[later]) }
+        guard let index = firstIndex(where: predicate), let removed = storage.remove(at: index) else { return nil }
+        for later in index..<storage.count { _ = Self.access(&storage[later]) { adjust(removed, &$0) } }
         return removed
+    }
+
+    private func firstIndex(where predicate: (Element) -> Bool) -> Int? {
+        storage[head...].firstIndex { slot in slot.map(predicate) ?? false }
+    }
+
+    /// `body` over the element in `slot` (every slot from `head` on holds one).
+    private static func access<Result>(_ slot: inout Element?, _ body: (inout Element) -> Result) -> Result? {
+        guard slot != nil else { return nil }
+        return body(&slot!)
     }
 }

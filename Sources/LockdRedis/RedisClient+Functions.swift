@@ -20,7 +20,7 @@ import RESP
 extension RedisClient {
     /// The form a call of `script` starts with.
     func firstForm(_ script: RedisScript) -> RedisScript.Form {
-        script.function != nil && functionsUsable.load(ordering: .relaxed) ? .function : .cached
+        script.hasFunction && functionsUsable.load(ordering: .relaxed) ? .function : .cached
     }
 
     /// Whether `error`, the reply to an `FCALL` or `FUNCTION LOAD`, says this

@@ -29,41 +29,69 @@ public struct RedisScript: Sendable, Hashable {
     }
 
     /// The Lua source.
-    public let source: String
+    public var source: String { storage.source }
     /// The SHA-1 of the source as 40 lowercase hex digits, as `EVALSHA` expects.
-    public let sha1: String
+    public var sha1: String { storage.sha1 }
     /// The same script as a function of a library, when it has one.
-    public let function: RedisFunction?
-    /// `EVALSHA sha1`, `EVAL source` and `FCALL name` as written on the
-    /// wire, made once: a call by callback writes them with its arguments,
-    /// without building a command array (and freeing it) per call.
-    let cachedHead, uncachedHead: RESPEncodedArguments
-    let functionHead: RESPEncodedArguments?
+    public var function: RedisFunction? { storage.function }
+    /// Whether it has one (asked per call: no copy of the function made to answer).
+    var hasFunction: Bool { storage.functionHead != nil }
+
+    /// Everything above, made once and shared: a script is copied into
+    /// every call (a dozen fields with their retains and releases, ~500
+    /// instructions a lock request, where one reference costs one).
+    private let storage: Storage
+
+    private final class Storage: Sendable {
+        let source: String
+        let sha1: String
+        let function: RedisFunction?
+        /// `EVALSHA sha1`, `EVAL source` and `FCALL name` as written on the
+        /// wire, made once: a call by callback writes them with its arguments,
+        /// without building a command array (and freeing it) per call.
+        let cachedHead, uncachedHead: RESPEncodedArguments
+        let functionHead: RESPEncodedArguments?
+
+        init(source: String, function: RedisFunction?) {
+            self.source = source
+            let sha1 = SHA1.hexDigest(source.utf8)
+            self.sha1 = sha1
+            self.function = function
+            func head(_ command: StaticString, _ text: String) -> RESPEncodedArguments {
+                var writer = RESPArgumentWriter(capacity: command.utf8CodeUnitCount + text.utf8.count + 2 * RESPArgumentWriter.overhead)
+                writer.append(command)
+                writer.append(text)
+                return writer.finish()
+            }
+            self.cachedHead = head("EVALSHA", sha1)
+            self.uncachedHead = head("EVAL", source)
+            self.functionHead = function.map { head("FCALL", $0.name) }
+        }
+    }
 
     /// Creates a script and computes its SHA-1; `function`: the same code
     /// as a function of a library, which calls prefer where Redis has it.
     public init(_ source: String, function: RedisFunction? = nil) {
-        self.source = source
-        let sha1 = SHA1.hexDigest(source.utf8)
-        self.sha1 = sha1
-        self.function = function
-        func head(_ command: StaticString, _ text: String) -> RESPEncodedArguments {
-            var writer = RESPArgumentWriter(capacity: command.utf8CodeUnitCount + text.utf8.count + 2 * RESPArgumentWriter.overhead)
-            writer.append(command)
-            writer.append(text)
-            return writer.finish()
-        }
-        self.cachedHead = head("EVALSHA", sha1)
-        self.uncachedHead = head("EVAL", source)
-        self.functionHead = function.map { head("FCALL", $0.name) }
+        storage = Storage(source: source, function: function)
+    }
+
+    /// Scripts are equal when their source and function are.
+    public static func == (lhs: RedisScript, rhs: RedisScript) -> Bool {
+        lhs.storage === rhs.storage || (lhs.source == rhs.source && lhs.function == rhs.function)
+    }
+
+    /// Hashes what ``==(_:_:)`` compares.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(source)
+        hasher.combine(function)
     }
 
     /// The command and script name a call in `form` starts with.
     func head(_ form: Form) -> RESPEncodedArguments {
         switch form {
-        case .function: functionHead ?? cachedHead
-        case .cached: cachedHead
-        case .source: uncachedHead
+        case .function: storage.functionHead ?? storage.cachedHead
+        case .cached: storage.cachedHead
+        case .source: storage.uncachedHead
         }
     }
 }

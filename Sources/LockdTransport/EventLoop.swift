@@ -44,8 +44,9 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     /// place; a socket copies only what its owner leaves unconsumed.
     public let readBuffer: UnsafeMutableRawBufferPointer
     /// Set while bytes in ``readBuffer`` are being consumed, so that a nested
-    /// read (should one ever happen) uses its own buffer.
-    var readBufferInUse = false
+    /// read (should one ever happen) uses its own buffer. (Set and read
+    /// around each read, never `inout`: unchecked like the fields above.)
+    @exclusivity(unchecked) var readBufferInUse = false
     static let readBufferSize = 64 << 10
 
     private enum Job: Sendable {

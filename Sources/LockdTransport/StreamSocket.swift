@@ -71,12 +71,16 @@ public final class StreamSocket: EventHandler, @unchecked Sendable {
     public let socket: Socket
     let options: Options
     let isServer: Bool
-    var delegate: (any StreamSocketDelegate)?
-    var phase: Phase
+    // The fields below that every read or send touches are read and set on
+    // the loop thread only, never passed `inout`, and no access spans a call:
+    // the runtime's exclusivity checks cost ~100 instructions each, several
+    // a request (`@exclusivity(unchecked)`).
+    @exclusivity(unchecked) var delegate: (any StreamSocketDelegate)?
+    @exclusivity(unchecked) var phase: Phase
     /// TLS still to be started (a client's, once connected).
     var pendingTLS: TLS?
     /// The TLS session, once started.
-    public internal(set) var tls: TLSSession?
+    @exclusivity(unchecked) public internal(set) var tls: TLSSession?
 
     // The queues and the deadline are touched by the stream's own methods
     // only, on the loop thread, and no access to them spans a call that could
@@ -85,32 +89,32 @@ public final class StreamSocket: EventHandler, @unchecked Sendable {
     let input = InputBuffer()
     /// Plaintext queued by ``queueOutput(_:)``, sent from `outputSent` on.
     @exclusivity(unchecked) var output: [UInt8] = []
-    var outputSent = 0
+    @exclusivity(unchecked) var outputSent = 0
     /// Ciphertext made by the TLS session, sent from `ciphertextSent` on.
     @exclusivity(unchecked) var ciphertext: [UInt8] = []
     var ciphertextSent = 0
     /// TLS could not take output until the peer sends something.
-    var writeAwaitsInput = false
+    @exclusivity(unchecked) var writeAwaitsInput = false
     /// ``shutdownOutput()`` was called: nothing more is sent, input is dropped raw.
-    var outputShut = false
+    @exclusivity(unchecked) var outputShut = false
     /// The write side is to be shut once the queued ciphertext (close_notify) is out.
     var shutdownAfterFlush = false
     /// True while the delegate is being offered input, so it is never offered twice at once.
-    var delivering = false
+    @exclusivity(unchecked) var delivering = false
     /// Whether the peer of a TLS server stream has sent its first byte (which
     /// tells a plaintext client apart).
     var peerSpoke = false
 
     /// The owner's ``write(_:)`` was not taken whole: it waits for ``StreamSocketDelegate/streamWritable(_:)``.
-    var ownerBlocked = false
+    @exclusivity(unchecked) var ownerBlocked = false
     /// The last send of queued bytes found the socket full. Output that is
     /// merely queued is sent by the owner's ``flush()``, so only this asks
     /// epoll for writability: watching it for every queued response cost two
     /// `epoll_ctl` calls per request.
-    var sendBlocked = false
+    @exclusivity(unchecked) var sendBlocked = false
 
-    var interest: EpollEvents = []
-    var registered = false
+    @exclusivity(unchecked) var interest: EpollEvents = []
+    @exclusivity(unchecked) var registered = false
     @exclusivity(unchecked) var deadline = LoopDeadline()
 
     private init(socket: Socket, loop: EventLoop, tls: TLS?, isServer: Bool, options: Options) {

@@ -56,4 +56,31 @@ import Testing
         var empty = RESPArgumentWriter(capacity: 0)
         #expect(empty.finish().first == nil)
     }
+
+    @Test func aCursorWritesTheSameBytesAsTheWriter() {
+        let values: [Int64] = [0, 9, 10, 99, 100, -1, 30_000, .max, .min]
+        let texts = ["", "t", "zürich\r\n*1", String(repeating: "k", count: 300)]
+        let name = Array("orders:4711".utf8)
+        var writer = RESPArgumentWriter(capacity: 8)
+        name.withUnsafeBytes { writer.append("lockd:{", $0, "}:lease") }
+        for value in values { writer.append(value) }
+        for text in texts { writer.append(text) }
+        writer.append("s" as StaticString)
+        let written = writer.finish()
+
+        // The room the cursor's callers reserve: texts, overhead per argument, room per integer.
+        let room = name.count + 14 + texts.reduce(0) { $0 + $1.utf8.count } + 1
+            + (1 + values.count + texts.count + 1) * RESPArgumentWriter.overhead + values.count * RESPArgumentWriter.integerRoom
+        let viaCursor = RESPArgumentWriter.write(capacity: room) { call in
+            name.withUnsafeBytes { call.append("lockd:{", $0, "}:lease") }
+            for value in values { call.append(value) }
+            for text in texts { call.append(text) }
+            call.append("s" as StaticString)
+            #expect(call.count == 1 + values.count + texts.count + 1)
+        }
+        #expect(viaCursor == written)
+        #expect(viaCursor.bytes.count < room)
+        let none = RESPArgumentWriter.write(capacity: 0) { _ in }
+        #expect(none.count == 0 && none.bytes.isEmpty)
+    }
 }

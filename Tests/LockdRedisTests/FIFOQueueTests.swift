@@ -1,0 +1,55 @@
+import Testing
+
+@testable import LockdRedis
+
+@Suite struct FIFOQueueTests {
+    /// Counts its live instances, to see what the queue keeps alive.
+    final class Tracked {
+        nonisolated(unsafe) static var live = 0
+        let value: Int
+        init(_ value: Int) { self.value = value; Self.live += 1 }
+        deinit { Self.live -= 1 }
+    }
+
+    @Test func elementsLeaveInOrderAndChangeInPlace() {
+        var queue = FIFOQueue<Int>()
+        #expect(queue.popFirst() == nil)
+        for value in 1...5 { queue.append(value) }
+        #expect(queue.withFirst { first -> Int in first += 10; return first } == 11)
+        #expect(queue.popFirst() == 11)
+        #expect(queue.remove(where: { $0 == 3 }) == 3)
+        #expect(queue.withFirst(where: { $0 == 4 }) { value -> Int in value *= 2; return value } == 8)
+        #expect(queue.remove(where: { $0 == 2 }, adjustingLater: { removed, later in later += removed }) == 2)
+        #expect(queue.count == 2)
+        #expect(queue.removeAll() == [10, 7])
+        #expect(queue.isEmpty)
+        #expect(queue.withFirst { $0 } == nil)
+    }
+
+    @Test func aQueueThatNeverEmptiesKeepsItsOrderAcrossCompactions() {
+        var queue = FIFOQueue<Int>()
+        var next = 0, expected = 0
+        for _ in 0..<1_000 {
+            queue.append(next); next += 1
+            queue.append(next); next += 1
+            #expect(queue.popFirst() == expected)
+            expected += 1
+        }
+        #expect(queue.count == 1_000)
+        #expect(queue.first == expected)
+        #expect(queue.removeAll() == Array(expected..<next))
+    }
+
+    @Test func aTakenElementIsNotKeptByTheQueue() {
+        var queue = FIFOQueue<Tracked>()
+        for value in 0..<3 { queue.append(Tracked(value)) }
+        #expect(Tracked.live == 3)
+        // The head leaves while others stay: its slot must not keep it.
+        #expect(queue.popFirst()?.value == 0)
+        #expect(Tracked.live == 2)
+        #expect(queue.remove(where: { $0.value == 2 })?.value == 2)
+        #expect(Tracked.live == 1)
+        #expect(queue.removeAll().map(\.value) == [1])
+        #expect(Tracked.live == 0)
+    }
+}
