@@ -68,7 +68,9 @@ import Testing
             let holder = AcquireAttempt(name: name, token: .random(), ttlMs: 60_000, owner: "holder", waiter: nil)
             guard case .granted = try await backend.store.acquire(holder) else { throw TestFailure("the holder was not granted") }
             let waiter = Task { try await engine.acquire(AcquireRequest(name: name, ttlMs: 60_000, waitMs: 30_000, owner: "first")) }
-            #expect(await eventually { engine.waiterCount == 1 })
+            // Queued in Redis, not only counted here: the enqueue is what
+            // puts this lockd in the instances key read next.
+            #expect(try await eventually { try await backend.store.status(of: name).waiting == 1 })
             // Ours, the only instance with a waiter so far.
             let port = server.port
             let instances = await offThePool { RedisAdminClient.call(port: port, "ZRANGE", "lockd:instances", "0", "-1")?.array ?? [] }
@@ -76,7 +78,7 @@ import Testing
             let laterWaiter = Task {
                 try await otherEngine.acquire(AcquireRequest(name: name, ttlMs: 60_000, waitMs: 30_000, owner: "second"))
             }
-            #expect(await eventually { otherEngine.waiterCount == 1 })
+            #expect(try await eventually { try await backend.store.status(of: name).waiting == 2 })
 
             // This lockd's liveness as the store sees it: the waiter's enqueue
             // set it to now + 600 ms; a beat (every 100 ms) moves it on.
