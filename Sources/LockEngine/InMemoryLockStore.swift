@@ -36,7 +36,7 @@ public final class InMemoryLockStore: ImmediateLockStore {
     }
 
     public func acquireAtOnce(_ attempt: AcquireAttempt) throws(LockError) -> AcquireResult {
-        // One reading for the lease's times and its fence (two cost a clock read more per acquire).
+        // One reading for the lease's times and its fence (the fence read the clock again, under the lock).
         let micros = WallClock.microseconds()
         let (result, notice) = state.withLock { state in state.acquire(attempt, micros: micros) }
         if let notice { notice.handler(notice.event) }

@@ -284,7 +284,6 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     }
 
     /// Runs the jobs submitted so far; false when there were none.
-    @discardableResult
     private func runJobs() -> Bool {
         shared.withLock { state in
             state.sleeping = false
