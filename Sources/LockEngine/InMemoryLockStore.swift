@@ -36,8 +36,9 @@ public final class InMemoryLockStore: ImmediateLockStore {
     }
 
     public func acquireAtOnce(_ attempt: AcquireAttempt) throws(LockError) -> AcquireResult {
-        let now = WallClock.milliseconds()
-        let (result, notice) = state.withLock { state in state.acquire(attempt, now: now) }
+        // One reading for the lease's times and its fence (the fence read the clock again, under the lock).
+        let micros = WallClock.microseconds()
+        let (result, notice) = state.withLock { state in state.acquire(attempt, micros: micros) }
         if let notice { notice.handler(notice.event) }
         return try result.get()
     }
@@ -232,7 +233,10 @@ extension InMemoryLockStore.State {
     /// ``InMemoryLockStore/acquireAtOnce(_:)`` on the name's record, changed
     /// where it is stored: one hash of the name (looked up, then stored
     /// back, the record was hashed twice and its arrays copied).
-    fileprivate mutating func acquire(_ attempt: AcquireAttempt, now: Int64) -> (Result<AcquireResult, LockError>, InMemoryLockStore.Notice?) {
+    fileprivate mutating func acquire(_ attempt: AcquireAttempt, micros: Int64) -> (Result<AcquireResult, LockError>, InMemoryLockStore.Notice?) {
+        let now = micros / 1_000
+        // A fence granted below is then at least the reading (``nextFence(after:)``).
+        lastFence = max(lastFence, micros - 1)
         sweepIfDue(now: now)
         let (result, wakes, isEmpty) = records[attempt.name, default: InMemoryLockStore.Record()]
             .acquire(attempt, lastFence: &lastFence, now: now)
@@ -249,10 +253,11 @@ extension InMemoryLockStore.State {
     }
 
     /// Strictly greater than every fence before, for every name: one counter
-    /// that never falls behind the wall clock in microseconds, so a restarted
-    /// process still issues larger fences without remembering old ones.
+    /// that never falls behind the wall clock in microseconds (an acquire
+    /// first raises it to its clock reading), so a restarted process still
+    /// issues larger fences without remembering old ones.
     fileprivate static func nextFence(after lastFence: inout Int64) -> Int64 {
-        lastFence = max(lastFence + 1, WallClock.microseconds())
+        lastFence += 1
         return lastFence
     }
 

@@ -37,6 +37,9 @@ final class HTTPConnection: StreamSocketDelegate, @unchecked Sendable {
     /// True while requests are decoded, so a response finished synchronously
     /// is only queued: the decoding loop sends everything at its end.
     private var driving = false
+    /// The clock reading of the last answer finished while decoding: the
+    /// deadlines settled right after count from it (one reading, not two).
+    private var answeredAt: UInt64?
     private var isClosed = false
 
     static let lingerTimeout = Duration.seconds(2)
@@ -94,9 +97,10 @@ final class HTTPConnection: StreamSocketDelegate, @unchecked Sendable {
         case .decode:
             break
         }
+        answeredAt = nil
         let consumed = decodeRequests(input)
         guard !isClosed else { return input.count }
-        settle()
+        settle(now: answeredAt)
         return consumed
     }
 
@@ -220,22 +224,27 @@ final class HTTPConnection: StreamSocketDelegate, @unchecked Sendable {
             response.onDropped?()
             return
         }
+        // One reading for the report, the framing and the deadlines after.
+        let now = MonotonicClock.now()
         // Reported even when the client has gone and the response is never
         // sent: the request was answered all the same.
-        server.report(answered.method, answered.path, response, startedAt: answered.startedAt,
+        server.report(answered.method, answered.path, response, startedAt: answered.startedAt, endedAt: now,
                       requestID: answered.requestID, remoteAddress: remoteAddress)
         // Shutdown began, but this loop's drain job may not have run yet:
         // the response is the connection's last all the same.
         if server.isDraining, !machine.isDraining { beginDrain() }
         if let body = response.bodyStream { return startStreaming(response, body, requestID: answered.requestID) }
-        guard let framing = machine.responseReady(now: MonotonicClock.now(), unauthorized: response.status.code == 401) else {
+        guard let framing = machine.responseReady(now: now, unauthorized: response.status.code == 401) else {
             response.onDropped?()
             return
         }
         encode(response, framing, requestID: answered.requestID)
-        guard !driving else { return }
+        guard !driving else {
+            answeredAt = now
+            return
+        }
         // Requests pipelined behind this one are decoded now; that also sends.
-        if !stream.resumeInput() { settle() }
+        if !stream.resumeInput() { settle(now: now) }
     }
 
     // MARK: Streamed bodies
@@ -321,11 +330,12 @@ final class HTTPConnection: StreamSocketDelegate, @unchecked Sendable {
     // MARK: Output and deadlines
 
     /// Sends what is queued, then lets the machine pick the deadline and
-    /// decide on lingering or closing.
-    private func settle() {
+    /// decide on lingering or closing; `now`: a clock reading taken just
+    /// before, if there is one.
+    private func settle(now: UInt64? = nil) {
         guard !isClosed else { return }
         if case .failure = stream.flush() { return closed() }
-        switch machine.settle(queuedOutput: stream.queuedOutputCount, now: MonotonicClock.now()) {
+        switch machine.settle(queuedOutput: stream.queuedOutputCount, now: now ?? MonotonicClock.now()) {
         case .none:
             break
         case .linger:

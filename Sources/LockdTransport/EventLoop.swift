@@ -221,9 +221,13 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         let capacity = 256
         var events = [UInt32](repeating: 0, count: capacity)
         var data = [UInt64](repeating: 0, count: capacity)
+        // A clock reading nothing has run since: the next wait's timeout
+        // needs no reading of its own (one per wake-up, not two).
+        var now: UInt64?
         while true {
-            guard let timeout = prepareToWait() else { break }
+            guard let timeout = prepareToWait(now: now) else { break }
             let count = clockd_epoll_wait(epollFD, &events, &data, Int32(capacity), timeout)
+            now = nil
             // Awake again: jobs submitted from other threads while events are
             // handled are picked up by `runJobs` below without an eventfd write.
             shared.withLock { $0.sleeping = false }
@@ -241,10 +245,15 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
                     handler.handleEvents(EpollEvents(rawValue: events[index]))
                 }
             }
-            if timers.nextDeadline.map({ $0 <= MonotonicClock.now() }) == true {
-                for body in timers.popDue(now: MonotonicClock.now()) { body() }
+            if let next = timers.nextDeadline {
+                let reading = MonotonicClock.now()
+                if next <= reading {
+                    for body in timers.popDue(now: reading) { body() }
+                } else {
+                    now = reading
+                }
             }
-            runJobs()
+            if runJobs() { now = nil }
         }
         // Taken out under the lock but released after it: a closure's deinit
         // may submit to this loop again.
@@ -258,26 +267,29 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         timers = TimerQueue()
     }
 
-    /// The epoll timeout in milliseconds (0 when work is pending), or nil to stop.
-    private func prepareToWait() -> Int32? {
+    /// The epoll timeout in milliseconds (0 when work is pending), or nil to
+    /// stop; `now` is a clock reading nothing has run since, if there is one.
+    private func prepareToWait(now: UInt64?) -> Int32? {
         let nextTimer = timers.nextDeadline
         return shared.withLock { state -> Int32? in
             if state.stopping { return nil }
             if !state.jobs.isEmpty { return 0 }
             state.sleeping = true
             guard let nextTimer else { return -1 }
-            let now = MonotonicClock.now()
+            let now = now ?? MonotonicClock.now()
             guard nextTimer > now else { return 0 }
             // Round up so a timer never fires early and spins the loop.
             return Int32(clamping: (nextTimer - now + 999_999) / 1_000_000)
         }
     }
 
-    private func runJobs() {
+    /// Runs the jobs submitted so far; false when there were none.
+    private func runJobs() -> Bool {
         shared.withLock { state in
             state.sleeping = false
             swap(&state.jobs, &runnable)
         }
+        guard !runnable.isEmpty else { return false }
         for job in runnable {
             switch job {
             case .closure(let work): work()
@@ -285,5 +297,6 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
             }
         }
         runnable.removeAll(keepingCapacity: true)
+        return true
     }
 }
