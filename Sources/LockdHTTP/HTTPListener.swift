@@ -55,7 +55,7 @@ final class HTTPListener: EventHandler, @unchecked Sendable {
     }
 
     /// Registers a new connection with its loop; runs on that loop.
-    private static func adopt(_ client: Socket, server: HTTPServer, context: HTTPLoopContext) {
+    static func adopt(_ client: Socket, server: HTTPServer, context: HTTPLoopContext) {
         let stream = StreamSocket(accepted: client, on: context.loop, tls: server.tlsContext, options: server.streamOptions)
         let connection = HTTPConnection(stream: stream, server: server, context: context)
         context.connections[client.fd] = connection
