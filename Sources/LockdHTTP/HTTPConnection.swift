@@ -79,11 +79,6 @@ final class HTTPConnection: StreamSocketDelegate, @unchecked Sendable {
 
     func streamOpened(_ stream: StreamSocket) {
         remoteAddress = try? stream.socket.remoteAddress()
-        // Accepted just before shutdown began: nothing is in flight yet, so close.
-        if server.isDraining {
-            beginDrain()
-            guard !isClosed else { return }
-        }
         settle()
     }
 

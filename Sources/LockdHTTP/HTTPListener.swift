@@ -55,7 +55,7 @@ final class HTTPListener: EventHandler, @unchecked Sendable {
     }
 
     /// Registers a new connection with its loop; runs on that loop.
-    private static func adopt(_ client: Socket, server: HTTPServer, context: HTTPLoopContext) {
+    static func adopt(_ client: Socket, server: HTTPServer, context: HTTPLoopContext) {
         let stream = StreamSocket(accepted: client, on: context.loop, tls: server.tlsContext, options: server.streamOptions)
         let connection = HTTPConnection(stream: stream, server: server, context: context)
         context.connections[client.fd] = connection
@@ -64,7 +64,15 @@ final class HTTPListener: EventHandler, @unchecked Sendable {
         } catch {
             context.connections[client.fd] = nil
             server.connectionClosed()
+            return
         }
+        // Counted before shutdown began but handed over after this loop's
+        // drain sweep ran, the connection would hold shutdown for the whole
+        // grace period (a TLS one still in its handshake, at least). The sweep
+        // is queued on this loop after the `draining` store, so when it ran
+        // first this load sees the store; when it runs later, it drains the
+        // connection itself. Nothing is in flight yet: this closes it.
+        if server.isDraining { connection.beginDrain() }
     }
 
     /// Stops accepting and closes the listening socket.

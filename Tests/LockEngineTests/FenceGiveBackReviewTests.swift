@@ -1,6 +1,5 @@
 import LockdTestSupport
 import LockEngine
-import LockdTransport
 import Synchronization
 import Testing
 
@@ -20,15 +19,11 @@ import Testing
             let outage = OutageStore(inner, grantsThenFails: 1)
             var configuration = LockEngineConfiguration()
             configuration.outageGrace = .milliseconds(100)
-            try await outage.withRunningEngine(configuration) { engine in
+            try await outage.withRunningEngine(configuration: configuration) { engine in
                 let name = try LockName(uniqueLockName())
-                let error = await #expect(throws: LockError.self) {
+                guard await expectUnavailable({
                     try await engine.acquire(AcquireRequest(name: name, ttlMs: 60_000, waitMs: 5_000))
-                }
-                guard case .unavailable = error else {
-                    Issue.record("expected unavailable, got \(String(describing: error))")
-                    return
-                }
+                }) else { return }
                 let granted = try #require(outage.grantsSeen.first, "the store never granted the first attempt")
                 #expect(try await inner.status(of: name).holders.map(\.fence) == [granted.fence])
                 outage.end()
@@ -83,17 +78,6 @@ final class OutageStore: ForwardingLockStore {
 
     /// The outage ends: acquires reach the store again.
     func end() { state.withLock { $0.down = false } }
-
-    /// Runs `body` with an engine over this store on one loop, its upkeep
-    /// running (it gives back what it queued).
-    func withRunningEngine(_ configuration: LockEngineConfiguration, _ body: (LockEngine) async throws -> Void) async throws {
-        let loops = try EventLoopGroup(loopCount: 1)
-        defer { loops.shutdown() }
-        let engine = LockEngine(store: self, configuration: configuration, loops: loops, logger: .init(label: "test"))
-        let runner = Task { await engine.run() }
-        defer { runner.cancel() }
-        try await body(engine)
-    }
 
     nonisolated(nonsending) func acquire(_ attempt: AcquireAttempt) async throws(LockError) -> AcquireResult {
         let (losesReply, down) = state.withLock { state -> (Bool, Bool) in

@@ -1,7 +1,5 @@
 import LockdTestSupport
 import LockEngine
-import LockdTransport
-import Synchronization
 import Testing
 
 /// review2, round 2: a no-wait acquire under lockd's own token whose first
@@ -17,23 +15,18 @@ import Testing
             // Attempts 1 and 2 late (stalled on their way to the store); the
             // first give-back fails (outage) and is queued; attempt 3 is on time.
             let late = StalledStore(inner, stalls: 2, stall: .milliseconds(1_850), beforeAsking: true, releaseFailures: 1)
-            let loops = try EventLoopGroup(loopCount: 1)
-            defer { loops.shutdown() }
-            let engine = LockEngine(store: late, loops: loops, logger: .init(label: "test"))
-            let name = try LockName(uniqueLockName())
-            let grant = try await engine.acquire(AcquireRequest(name: name, ttlMs: 2_000))
-            #expect(late.grantsSeen.count == 3)
-            // The client keeps its lease: it renews it for a minute.
-            let renewed = try await engine.renew(name, token: grant.lease.token, ttlMs: 60_000)
-            #expect(renewed.fence == grant.lease.fence)
-            // The upkeep then gives back what the first attempt queued.
-            let givenBack = late.givenBack.load(ordering: .relaxed)
-            let upkeep = Task { await engine.run() }
-            defer { upkeep.cancel() }
-            #expect(await eventually(within: .seconds(10)) { late.givenBack.load(ordering: .relaxed) > givenBack })
-            let status = try await inner.status(of: name)
-            #expect(status.holders.map(\.fence) == [grant.lease.fence],
-                    "the lease delivered to the client (and renewed by it) was ended by a queued give-back")
+            try await late.withEngine { engine in
+                let name = try LockName(uniqueLockName())
+                let grant = try await engine.acquire(AcquireRequest(name: name, ttlMs: 2_000))
+                #expect(late.grantsSeen.count == 3)
+                // The client keeps its lease: it renews it for a minute.
+                let renewed = try await engine.renew(name, token: grant.lease.token, ttlMs: 60_000)
+                #expect(renewed.fence == grant.lease.fence)
+                // The upkeep then gives back what the first attempt queued.
+                #expect(await late.upkeepGivesBack(engine))
+                #expect(try await inner.status(of: name).holders.map(\.fence) == [grant.lease.fence],
+                        "the lease delivered to the client (and renewed by it) was ended by a queued give-back")
+            }
         }
     }
 }

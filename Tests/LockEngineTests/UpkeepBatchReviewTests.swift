@@ -1,5 +1,4 @@
 import LockdTestSupport
-import LockdTransport
 import LockEngine
 import Synchronization
 import Testing
@@ -15,31 +14,27 @@ import Testing
     @Test func theBeatGoesOnWhileAGiveBackHangsUpToTheStoresTimeout() async throws {
         try await StoreKind.redis.withEngine { _, inner in
             let store = HangingGiveBackStore(inner)
-            let loops = try EventLoopGroup(loopCount: 1)
-            defer { loops.shutdown() }
-            let engine = LockEngine(store: store, loops: loops, logger: .init(label: "test"))
-            let runner = Task { await engine.run() }
-            defer { runner.cancel() }
+            try await store.withRunningEngine { engine in
+                // A waiter of this lockd: the upkeep now beats every 100 ms.
+                let name = try LockName(uniqueLockName())
+                guard case .granted = try await inner.acquire(AcquireAttempt(name: name, token: .random(), ttlMs: 60_000, owner: "holder", waiter: nil))
+                else { throw TestFailure("the holder was not granted") }
+                let waiter = Task { try await engine.acquire(AcquireRequest(name: name, ttlMs: 60_000, waitMs: 30_000)) }
+                #expect(await eventually { engine.waiterCount == 1 })
+                #expect(await eventually { store.beats.load(ordering: .relaxed) >= 2 })
 
-            // A waiter of this lockd: the upkeep now beats every 100 ms.
-            let name = try LockName(uniqueLockName())
-            guard case .granted = try await inner.acquire(AcquireAttempt(name: name, token: .random(), ttlMs: 60_000, owner: "holder", waiter: nil))
-            else { throw TestFailure("the holder was not granted") }
-            let waiter = Task { try await engine.acquire(AcquireRequest(name: name, ttlMs: 60_000, waitMs: 30_000)) }
-            #expect(await eventually { engine.waiterCount == 1 })
-            #expect(await eventually { store.beats.load(ordering: .relaxed) >= 2 })
-
-            // A no-wait acquire answered 503: its give-back is queued, and
-            // the store hangs it as a stalled connection would.
-            await #expect(throws: LockError.self) {
-                try await engine.acquire(AcquireRequest(name: try LockName(HangingGiveBackStore.lostPrefix + uniqueLockName()), ttlMs: 60_000))
+                // A no-wait acquire answered 503: its give-back is queued, and
+                // the store hangs it as a stalled connection would.
+                await #expect(throws: LockError.self) {
+                    try await engine.acquire(AcquireRequest(name: try LockName(HangingGiveBackStore.lostPrefix + uniqueLockName()), ttlMs: 60_000))
+                }
+                #expect(await eventually(within: .seconds(10)) { store.hangsEnded.load(ordering: .relaxed) >= 1 })
+                let beats = store.beatsWhileHanging.load(ordering: .relaxed)
+                #expect(beats >= HangingGiveBackStore.beatsWanted,
+                        "\(beats) beats in the \(HangingGiveBackStore.longestHang) a give-back hung (one is due every 100 ms)")
+                waiter.cancel()
+                _ = try? await waiter.value
             }
-            #expect(await eventually(within: .seconds(10)) { store.hangsEnded.load(ordering: .relaxed) >= 1 })
-            let beats = store.beatsWhileHanging.load(ordering: .relaxed)
-            #expect(beats >= HangingGiveBackStore.beatsWanted,
-                    "\(beats) beats in the \(HangingGiveBackStore.longestHang) a give-back hung (one is due every 100 ms)")
-            waiter.cancel()
-            _ = try? await waiter.value
         }
     }
 }

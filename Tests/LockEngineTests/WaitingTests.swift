@@ -188,11 +188,7 @@ import Testing
             let waiter = Task { try await engine.acquire(AcquireRequest(name: name, ttlMs: 5_000, waitMs: 20_000)) }
             try await Task.sleep(for: .milliseconds(100))
             engine.beginShutdown()
-            let error = await #expect(throws: LockError.self) { try await waiter.value }
-            guard case .unavailable = error else {
-                Issue.record("expected unavailable, got \(String(describing: error))")
-                return
-            }
+            guard await expectUnavailable({ try await waiter.value }) else { return }
             await #expect(throws: LockError.self) {
                 try await engine.acquire(AcquireRequest(name: name, ttlMs: 5_000, waitMs: 1_000))
             }

@@ -1,4 +1,5 @@
 import LockdTestSupport
+import LockdTransport
 import Testing
 
 @testable import LockdHTTP
@@ -81,6 +82,43 @@ import Testing
         #expect(ContinuousClock.now - start < .seconds(3))
         #expect(await server.nextEvent() == "cancelled")
         #expect(await client.closedByServer())
+        server.group.shutdown()
+    }
+
+    /// A connection the listener counted just before shutdown began and handed
+    /// to another loop, adopted there only after that loop's drain sweep ran,
+    /// is drained too: shutdown ends at once instead of after the grace period
+    /// (an hour here) — over TLS also when the client never sends its hello.
+    @Test(arguments: [false, true])
+    func aConnectionAdoptedAfterItsLoopsDrainSweepIsClosedAtOnce(tls: Bool) async throws {
+        let configuration = tls
+            ? try HTTPServerTLSTests.configuration(handshakeTimeout: .seconds(3600))
+            : HTTPServerConfiguration(listenAddress: "127.0.0.1:0")
+        let server = try TestServer(configuration: configuration, loops: 2)
+        // Accepted on a socket of the test's own, so the test says when it is adopted.
+        let side = try Socket.listen(on: SocketAddress(parsing: "127.0.0.1:0"))
+        defer { side.close() }
+        let late = try RawHTTPClient(port: try side.localAddress().port)
+        var accepted: Socket?
+        #expect(try await eventually {
+            accepted = try side.accept()
+            return accepted != nil
+        })
+        let socket = try #require(accepted)
+        #expect(server.server.connectionOpened(), "counted before shutdown began, as the listener counts it")
+        // One idle connection a loop (they are dealt in turn): each one's close shows its loop's sweep ran.
+        let swept = [try server.client(), try server.client()]
+        #expect(await eventually { server.server.openConnectionCount == 3 })
+
+        let stopped = Task { await server.server.shutdown(gracePeriod: .seconds(3600)) }
+        for client in swept { #expect(await client.closedByServer()) }
+        let target = server.server.contexts[1]
+        target.loop.execute { [server] in HTTPListener.adopt(socket, server: server.server, context: target) }
+        #expect(await late.closedByServer())
+        #expect(await eventually { server.server.openConnectionCount == 0 })
+        // Without the fix, the client's hang-up is what lets shutdown end.
+        late.close()
+        await stopped.value
         server.group.shutdown()
     }
 }

@@ -1,0 +1,93 @@
+import LockdTestSupport
+import LockEngine
+import Synchronization
+import Testing
+
+/// Passes every call to a real store, but stalls after the first `stalls`
+/// grants — as if lockd were paused between the store's answer and its own —
+/// and with `thenFail` reports them unavailable, as if the reply were lost;
+/// with `beforeAsking`, it stalls the first `stalls` acquires before the
+/// store sees them instead (a request held up on its way: its grant is
+/// fresh but late); its first `releaseFailures` releases and give-backs
+/// fail unsent, as in an outage.
+final class StalledStore: ForwardingLockStore {
+    let inner: any LockStore
+    private let stall: Duration
+    private let thenFail: Bool
+    private let beforeAsking: Bool
+    private let state: Mutex<(remaining: Int, grants: [Lease], releaseFailures: Int)>
+
+    init(_ inner: any LockStore, stalls: Int, stall: Duration, thenFail: Bool = false, beforeAsking: Bool = false, releaseFailures: Int = 0) {
+        self.inner = inner
+        self.stall = stall
+        self.thenFail = thenFail
+        self.beforeAsking = beforeAsking
+        self.state = Mutex((stalls, [], releaseFailures))
+    }
+
+    var grantsSeen: [Lease] { state.withLock { $0.grants } }
+
+    /// Runs `engine`'s upkeep until one more give-back than so far reaches
+    /// the store (what the engine queued when the store failed it), within 10 s.
+    /// - Returns: whether one did.
+    func upkeepGivesBack(_ engine: LockEngine) async -> Bool {
+        let before = givenBack.load(ordering: .relaxed)
+        let upkeep = Task { await engine.run() }
+        defer { upkeep.cancel() }
+        return await eventually(within: .seconds(10)) { self.givenBack.load(ordering: .relaxed) > before }
+    }
+
+    /// Sends `request` and hangs up once the store granted it, before the
+    /// caller is answered (this store stalls the first grant).
+    func hangUpOnceGranted(_ engine: LockEngine, _ request: AcquireRequest) async throws {
+        let caller = Task { try await engine.acquire(request) }
+        #expect(await eventually(within: .seconds(10)) { self.grantsSeen.count == 1 })
+        caller.cancel()
+        await #expect(throws: LockError.self) { try await caller.value }
+    }
+
+    nonisolated(nonsending) func acquire(_ attempt: AcquireAttempt) async throws(LockError) -> AcquireResult {
+        if beforeAsking {
+            let mustStall = state.withLock { state -> Bool in
+                guard state.remaining > 0 else { return false }
+                state.remaining -= 1
+                return true
+            }
+            if mustStall { try? await Task.sleep(for: stall) }
+            let result = try await inner.acquire(attempt)
+            if case .granted(let lease, _, _) = result { state.withLock { $0.grants.append(lease) } }
+            return result
+        }
+        let result = try await inner.acquire(attempt)
+        guard case .granted(let lease, _, _) = result else { return result }
+        let mustStall = state.withLock { state -> Bool in
+            state.grants.append(lease)
+            guard state.remaining > 0 else { return false }
+            state.remaining -= 1
+            return true
+        }
+        if mustStall { try? await Task.sleep(for: stall) }
+        if mustStall && thenFail { throw .unavailable("the reply was lost") }
+        return result
+    }
+
+    nonisolated(nonsending) func release(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool {
+        try failIfDue()
+        return try await inner.release(name, token: token)
+    }
+    nonisolated(nonsending) func giveBack(_ name: LockName, token: LeaseToken, fence: Int64?, evenIfClaimed: Bool) async throws(LockError) -> Bool {
+        try failIfDue()
+        let released = try await inner.giveBack(name, token: token, fence: fence, evenIfClaimed: evenIfClaimed)
+        givenBack.add(1, ordering: .relaxed)
+        return released
+    }
+    /// Give-backs that reached the real store.
+    let givenBack = Atomic<Int>(0)
+    private func failIfDue() throws(LockError) {
+        let fails = state.withLock { state in
+            defer { state.releaseFailures = max(0, state.releaseFailures - 1) }
+            return state.releaseFailures > 0
+        }
+        if fails { throw .unavailable("the store is unavailable") }
+    }
+}
