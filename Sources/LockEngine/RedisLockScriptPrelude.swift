@@ -211,19 +211,27 @@ extension RedisLockScripts {
         -- `look`: how many members to read first; by default the head and
         -- the one after it (most names admit one waiter at a time, and the
         -- next one's lockd is to hear when to look again, see ``hand_over``).
-        local function admissible(k, now, mode, limit, count, stop, look)
+        -- `first` (or nil): the queue's first `look` members, read already.
+        -- `caller` (or nil): the instance whose call this is. Its waiters
+        -- count as alive without reading its score (it is calling, so it is
+        -- alive, even if its beats lapsed), and how long it counts as alive
+        -- is left out of `alive` (nil) and `first_alive` (false when the
+        -- first is its waiter: see ``hand_over``).
+        local function admissible(k, now, mode, limit, count, stop, look, first, caller)
           local run, alive, kept, first_alive, dropped = {}, {}, 0, 0, false
           while true do
             local size = kept == 0 and (look or 2) or 32
-            local batch = redis.call('ZRANGE', k.queue, num(kept), num(kept + size - 1))
+            local batch = first
+            if kept > 0 or not batch then batch = redis.call('ZRANGE', k.queue, num(kept), num(kept + size - 1)) end
+            first = nil
             if #batch == 0 then return run, true, mode, count, limit, first_alive, dropped, alive end
             for i = 1, #batch do
               local member = batch[i]
               local instance = instance_of(member)
-              if alive[instance] == nil then
+              if alive[instance] == nil and instance ~= caller then
                 alive[instance] = tonumber(redis.call('ZSCORE', k.instances, instance) or '0')
               end
-              if alive[instance] <= now then
+              if instance ~= caller and alive[instance] <= now then
                 unqueue(k, member)
                 dropped = true
               else
@@ -232,7 +240,7 @@ extension RedisLockScripts {
                 if #run >= 1000 or not fits(mode, limit, count, wish) then
                   return run, false, mode, count, limit, first_alive, dropped, alive, #batch < size and batch or nil, i
                 end
-                if #run == 0 then first_alive = alive[instance] - now end
+                if #run == 0 then first_alive = instance ~= caller and alive[instance] - now end
                 run[#run + 1] = member
                 mode, count, kept = wish, count + 1, kept + 1
                 if member == stop or (mode == 'x' and count >= limit) then
@@ -394,6 +402,12 @@ extension RedisLockScripts {
           -- still wait, when the first lease ends (an expiry announces
           -- nothing).
           local recheck = first_alive
+          if woken and not recheck then
+            -- The woken head is the caller's, whose liveness ``admissible``
+            -- left unread. Lapsed, the others look again at once, as they
+            -- would have found its waiters dropped.
+            recheck = math.max(1, tonumber(redis.call('ZSCORE', k.instances, caller) or '0') - now)
+          end
           if not woken then
             recheck = 0
             if not whole then
@@ -441,7 +455,7 @@ extension RedisLockScripts {
         local function end_lease(k, token, name, now, now_us, forced, unclaimed, caller, fence)
           -- (`first`: when the first slot left frees; false: none, as a
           -- plain lease has no holders beside it.)
-          local mode, limit, count, first = nil, nil, 0, false
+          local mode, limit, count, first, marks = nil, nil, 0, false, nil
           local plain = redis.call('HMGET', k.lease, 'token', 'claimed')
           if plain[1] == token then
             if unclaimed and plain[2] then return 0 end
@@ -450,7 +464,7 @@ extension RedisLockScripts {
           else
             local ends = redis.call('ZSCORE', k.holders, token)
             if not ends then return 0 end
-            local marks = redis.call('HMGET', k.grants, 'w:' .. token, 'd:' .. token, 'c:' .. token, 'mode', 'limit')
+            marks = redis.call('HMGET', k.grants, 'w:' .. token, 'd:' .. token, 'c:' .. token, 'mode', 'limit')
             local delay = tonumber(marks[2]) or 0
             if tonumber(ends) - delay <= now then return 0 end
             if unclaimed and marks[3] then return 0 end
@@ -465,16 +479,21 @@ extension RedisLockScripts {
             end
             redis.call('ZREM', k.holders, token)
             drop_grant(k.grants, token, marks[1])
+          end
+          -- With a caller, the queue's first 34 in one read: a run whose
+          -- waiters are all the caller's is told in the reply when every
+          -- waiter after it is the caller's too (see ``hand_over``).
+          local look = caller and 34 or 2
+          local head = redis.call('ZRANGE', k.queue, '0', num(look - 1))
+          if #head == 0 then return 1 end
+          if plain[1] ~= token then
             -- (The keys keep their expiry: it covers the leases left.)
             count, first = live_holders(k.holders, k.grants, now)
             first = first or false
             if count > 0 then mode, limit = marks[4] or 'x', tonumber(marks[5]) or 1 end
           end
-          -- With a caller, the queue's first 34 in one read: a run whose
-          -- waiters are all the caller's is told in the reply when every
-          -- waiter after it is the caller's too (see ``hand_over``).
           local run, whole, _, _, _, first_alive, _, alive, rest, from =
-            admissible(k, now, mode, limit, count, nil, caller and 34)
+            admissible(k, now, mode, limit, count, nil, look, head, caller)
           if #run > 0 then return 1, hand_over(k, name, now, now_us, run, first_alive, alive, whole, caller, rest, from, first) end
           return 1
         end

@@ -13,7 +13,8 @@ on one name, a contended semaphore (limit 4, 4 holders and 12 waiters of one
 live lockd instance queued with their wishes): each cycle is a release that
 hands its slot to the queue's head inside the script and a new waiter's
 acquire that queues, which is what a contended semaphore's cycle costs Redis
-in `benchmarks/locks/semaphores.sh`. lockd is not involved: the scripts are
+in `benchmarks/locks/semaphores.sh`; and readers on one name (3 holding, one
+granted and one released each cycle: the shared case's cycle). lockd is not involved: the scripts are
 read out of Sources/LockEngine/RedisLockScript*.swift at each revision.
 
 A revision with a Redis Functions library (RedisLockLibrary.swift) is run by
@@ -209,6 +210,35 @@ def run_contended(r, shas, label):
     return calls, usec
 
 
+def run_shared(r, shas, label):
+    """CYCLES cycles of readers on one name (semaphores.sh's shared case): 3
+    readers hold it, each cycle a reader that may wait (a waiter id, with its
+    wish) is granted at once and the oldest reader releases; nobody queues."""
+    name = f"bench:{label}:{time.monotonic_ns()}"
+    k = keys(name)
+    r.send("ZADD", "lockd:instances", int(r.send("TIME")[0]) * 1000 + 600000, INSTANCE)
+    held, seq = collections.deque(), [0]
+
+    def acquire():
+        seq[0] += 1
+        token = f"tok{seq[0]:019d}"
+        reply = r.send(*shas["acquire"], 7, *k, token, 30000, "", f"{INSTANCE}:r{seq[0]:08d}:s", 600, 7000, name, "s", 1, "",
+                       "1", "", "")
+        assert reply[0] == "1", reply
+        held.append(token)
+
+    for _ in range(3):
+        acquire()
+    r.send("CONFIG", "RESETSTAT")
+    for _ in range(CYCLES):
+        acquire()
+        reply = r.send(*shas["release"], 7, *k, held.popleft(), name, "", INSTANCE)
+        assert reply == "1", reply
+    calls, usec = commandstats(r)
+    r.send("DEL", *k)
+    return calls, usec
+
+
 def commandstats(r):
     info = r.send("INFO", "commandstats")
     calls = usec = 0
@@ -257,10 +287,12 @@ def main():
             for rev in (base, new):
                 calls, usec = run_contended(r, loaded[rev], "contended")
                 batches.setdefault((rev, "contended"), []).append(usec / calls)
+                calls, usec = run_shared(r, loaded[rev], "shared")
+                batches.setdefault((rev, "shared"), []).append(usec / calls)
         median = lambda xs: sorted(xs)[len(xs) // 2]
         print(f"Redis usec per script call (acquire and release averaged), median of {ROUNDS} batches x {CYCLES} cycles; "
               f"load {os.getloadavg()[0]:.1f}")
-        for label in [shape[0] for shape in shapes] + ["contended"]:
+        for label in [shape[0] for shape in shapes] + ["contended", "shared"]:
             b, n = median(batches[(base, label)]), median(batches[(new, label)])
             print(f"{label:12}  {base}: {b:6.2f}  {new}: {n:6.2f}  {new}/{base} {n / b:.3f}")
     finally:
