@@ -249,7 +249,11 @@ def commandstats(r):
 
 def main():
     base, new = (sys.argv[1:] + ["main", "HEAD"])[:2] if len(sys.argv) > 1 else ("main", "HEAD")
-    port = 20000 + os.getpid() % 20000
+    # A port the kernel says is free now (one taken from the PID could be
+    # another process's, whose Redis would then answer the PING).
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     workdir = tempfile.mkdtemp()
     server = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                                "--dir", workdir], stdout=subprocess.DEVNULL)
