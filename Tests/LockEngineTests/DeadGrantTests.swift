@@ -20,20 +20,6 @@ import Testing
     }
 
     @Test(arguments: StoreKind.allCases)
-    func aStoreTooSlowForTheTTLGivesUnavailableAndLeavesNoLease(store: StoreKind) async throws {
-        try await store.withEngine { _, inner in
-            let slow = StalledStore(inner, stalls: .max, stall: .milliseconds(250))
-            try await slow.withEngine { engine in
-                let name = try LockName(uniqueLockName())
-                guard await expectUnavailable({
-                    try await engine.acquire(AcquireRequest(name: name, ttlMs: 200))
-                }) else { return }
-                #expect(try await inner.status(of: name).isHeld == false)
-            }
-        }
-    }
-
-    @Test(arguments: StoreKind.allCases)
     func aWaitersGrantWhoseReplyWasLostIsDeliveredAsNewNotAsARetry(store: StoreKind) async throws {
         try await store.withEngine { _, inner in
             let lossy = StalledStore(inner, stalls: 1, stall: .zero, thenFail: true)
