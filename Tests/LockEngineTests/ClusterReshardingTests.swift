@@ -133,8 +133,12 @@ import Testing
                     return seconds.renewed >= 3 && seconds.other >= 3
                 }, "queues touched while their waiters sleep")
 
-                // The node drops the instance's subscriber connection, which
-                // reconnects and subscribes its names there again.
+                // The node drops the instance's subscriber connection (back
+                // since the last attempt's drop), which reconnects and
+                // subscribes its names there again.
+                #expect(await eventually(within: .seconds(10)) {
+                    await offThePool { ClusterInstance.listeners(on: renewed, atPort: renewedPort) } == 1
+                })
                 let killed = await offThePool { RedisAdminClient.call(port: renewedPort, "CLIENT", "KILL", "TYPE", "pubsub")?.int ?? 0 }
                 #expect(killed >= 1)
                 var seen = (renewed: -1, other: -1)
