@@ -62,7 +62,7 @@ struct BlockingAcquireTests {
         }
     }
 
-    @Test("a wait of three times lockd's max wait ends held, or granted when the holder lets go after the first")
+    @Test("a wait of three times lockd's max wait ends held; a wait beyond it is granted when the holder lets go after its first request ran out")
     func waitBeyondTheServersMaximum() async throws {
         try await StoreKind.redis.withLockdProcess(arguments: Self.arguments) { lockd, _ in
             let (kept, released) = (uniqueLockName(), uniqueLockName())
