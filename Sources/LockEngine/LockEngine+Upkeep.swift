@@ -9,6 +9,10 @@ extension LockEngine {
     struct PendingUpkeep {
         /// Put every parked waiter back: the store reconnected or lost data.
         var reconcileAll = false
+        /// How often ``reconcileAll`` was asked for: what makes the upkeep
+        /// look at every queue, told apart (by tests) from a renewed
+        /// subscription's look at its own names'.
+        var reconcileAllAsked = 0
         /// Put back these names' parked waiters: their notices may be lost.
         var reconcileNames: Set<LockName> = []
         /// Queue entries of this process that no waiter owns any more (a
@@ -16,6 +20,14 @@ extension LockEngine {
         var strays: Set<Stray> = []
         /// Leases granted to callers that had gone, whose release failed.
         var givenBack: [GivenBack] = []
+
+        /// Every parked waiter is to be put back: the store reconnected, or
+        /// this process's beat came too late (its waiters may have been
+        /// dropped as gone).
+        mutating func askReconcileAll() {
+            reconcileAll = true
+            reconcileAllAsked += 1
+        }
     }
 
     /// A grant to give back: see ``LockStore/giveBack(_:token:fence:evenIfClaimed:)``.
@@ -80,7 +92,7 @@ extension LockEngine {
         case .wakeup(let wakeup):
             follow(wakeup.hint, on: wakeup.name, isOrdered: wakeup.isOrdered)
         case .reconnected:
-            pendingUpkeep.withLock { $0.reconcileAll = true }
+            pendingUpkeep.withLock { $0.askReconcileAll() }
             waiters.wakeOutageParked()
             upkeep.ring()
         case .resubscribed(let name):
@@ -171,7 +183,7 @@ extension LockEngine {
                 do {
                     let kept = try await store.beat(names: names)
                     storeServed()
-                    if !kept { pendingUpkeep.withLock { $0.reconcileAll = true } }
+                    if !kept { pendingUpkeep.withLock { $0.askReconcileAll() } }
                 } catch {
                     beatFailed = true
                     if storeFailed() == nil {

@@ -139,9 +139,10 @@ public final class LockEngine: Sendable {
         for attemptNumber in 1...Self.deliveryAttempts {
             let started = MonotonicClock.now()
             let result = try immediateStore.acquireAtOnce(attempt)
-            let delivery = delivery(result, of: attempt, ownToken: request.token == nil, startedAt: started)
-            if case .tooLate = delivery, case .granted(let lease, let isRetry, _) = result,
-               let evenIfClaimed = Self.givesBack(lateGrantFound: isRetry, ownToken: request.token == nil, lastAttempt: attemptNumber == Self.deliveryAttempts),
+            let delivery = delivery(result, of: attempt, ownToken: request.token == nil, startedAt: started,
+                                    isLastAttempt: attemptNumber == Self.deliveryAttempts)
+            if case .tooLate(let last) = delivery, case .granted(let lease, let isRetry, _) = result,
+               let evenIfClaimed = Self.givesBack(lateGrantFound: isRetry, ownToken: request.token == nil, lastAttempt: last),
                !immediateStore.giveBackAtOnce(attempt.name, token: attempt.token, fence: lease.fence, evenIfClaimed: evenIfClaimed) {
                 giveBackLater(attempt.name, token: attempt.token, fence: lease.fence, evenIfClaimed: evenIfClaimed)
             }
@@ -332,6 +333,9 @@ public final class LockEngine: Sendable {
         /// grant came too late: if the request ends without a lease, its
         /// token may hold one no client will have.
         var mayHoldLease = false
+        /// An attempt failed after it may have run (or may run yet): the
+        /// part of ``mayHoldLease`` that a last too-late grant does not settle.
+        var storeMayRunAnAttempt = false
         while true {
             let now = MonotonicClock.now()
             var attempt = AcquireAttempt(
@@ -345,13 +349,13 @@ public final class LockEngine: Sendable {
             var outageUntil: UInt64?
             let outcome: Delivery?
             do throws(LockError) {
-                outcome = try await attemptDeliverable(attempt, ownToken: request.token == nil)
+                outcome = try await attemptDeliverable(attempt, ownToken: request.token == nil, deadline: deadline)
                 storeServed()
             } catch {
                 // A short outage (Redis restarting, a failover) costs a waiter
                 // nothing: it waits for the store to come back, and its place
                 // is put back. A longer one is answered 503.
-                if case .unavailable = error { mayHoldLease = true }
+                if case .unavailable = error { (mayHoldLease, storeMayRunAnAttempt) = (true, true) }
                 guard case .unavailable = error, let graceEnd = storeFailed(), MonotonicClock.now() < deadline else {
                     await giveUp(waiter, request, token: token, mayHoldLease: mayHoldLease)
                     throw error
@@ -361,11 +365,20 @@ public final class LockEngine: Sendable {
             }
             switch outcome {
             case .granted(let grant):
-                // (A lease found under lockd's own token is new to the client: ``delivery(_:of:ownToken:startedAt:)``.)
+                // (A lease found under lockd's own token is new to the client: ``delivery(_:of:ownToken:startedAt:isLastAttempt:)``.)
                 return grant
-            case .tooLate:
-                mayHoldLease = true
-                continue
+            case .tooLate(let isLastAttempt):
+                guard isLastAttempt else {
+                    mayHoldLease = true
+                    continue
+                }
+                // Too late, and the wait is over: no attempt more. The lock
+                // was free (it was granted), so not 409: what an acquire
+                // that does not wait is answered when it is too slow. Its
+                // token's leases went back with this last grant; only an
+                // attempt the store failed may still run.
+                await giveUp(waiter, request, token: token, mayHoldLease: storeMayRunAnAttempt)
+                throw .unavailable(Self.tooSlowDetail)
             case .held(let holders, let retryAfterMs, let hint):
                 lastHeld = (holders, retryAfterMs)
                 guard MonotonicClock.now() < deadline else {
@@ -475,8 +488,10 @@ public final class LockEngine: Sendable {
     private enum Delivery {
         case granted(AcquireGrant)
         case held(holders: [Holder], retryAfterMs: Int64, hint: WaitHint)
-        /// Granted, but too late to be useful: released again, try anew.
-        case tooLate
+        /// Granted, but too late to be useful: given back (see
+        /// ``givesBack(lateGrantFound:ownToken:lastAttempt:)``); try anew,
+        /// unless it was the request's last attempt.
+        case tooLate(isLastAttempt: Bool)
     }
 
     private static let deliveryAttempts = 3
@@ -489,9 +504,12 @@ public final class LockEngine: Sendable {
     /// clock from before the request left), and a grant whose caller has
     /// gone is released at once.
     /// `ownToken`: the token is one lockd made for the request.
-    nonisolated(nonsending) private func attemptDeliverable(_ attempt: AcquireAttempt, ownToken: Bool) async throws(LockError) -> Delivery {
+    /// `deadline` (monotonic ns): when the request's wait ends; a grant that
+    /// comes too late after it is the request's last.
+    nonisolated(nonsending) private func attemptDeliverable(_ attempt: AcquireAttempt, ownToken: Bool,
+                                                           deadline: UInt64) async throws(LockError) -> Delivery {
         try await awaitingCallback {
-            StoreAttempt(engine: self, attempt: attempt, ownToken: ownToken, cancellation: $0, answer: .delivery($1)).start()
+            StoreAttempt(engine: self, attempt: attempt, ownToken: ownToken, cancellation: $0, answer: .delivery(until: deadline, $1)).start()
         }
     }
 
@@ -504,8 +522,9 @@ public final class LockEngine: Sendable {
     private final class StoreAttempt: Sendable {
         /// Who is answered, with what.
         enum Answer: Sendable {
-            /// The attempt's delivery as it is (the waiting path).
-            case delivery(StoreCompletion<Delivery>)
+            /// The attempt's delivery as it is (the waiting path), for a
+            /// request whose wait ends at `until` (monotonic ns).
+            case delivery(until: UInt64, StoreCompletion<Delivery>)
             /// An acquire that does not wait: its grant, counted.
             case grant(AcquireRequest, attemptsLeft: Int, @Sendable (Result<AcquireGrant, LockError>) -> Void)
         }
@@ -553,9 +572,9 @@ public final class LockEngine: Sendable {
                     self.finish(.failure(.cancelled))
                 }
             }
-            let delivery = engine.delivery(result, of: attempt, ownToken: ownToken, startedAt: started)
-            if case .tooLate = delivery, case .granted(let lease, let isRetry, _) = result,
-               let evenIfClaimed = LockEngine.givesBack(lateGrantFound: isRetry, ownToken: ownToken, lastAttempt: isLastAttempt) {
+            let delivery = engine.delivery(result, of: attempt, ownToken: ownToken, startedAt: started, isLastAttempt: isLastAttempt)
+            if case .tooLate(let last) = delivery, case .granted(let lease, let isRetry, _) = result,
+               let evenIfClaimed = LockEngine.givesBack(lateGrantFound: isRetry, ownToken: ownToken, lastAttempt: last) {
                 return engine.releaseQuietly(attempt.name, token: attempt.token, fence: lease.fence, evenIfClaimed: evenIfClaimed) {
                     self.finish(.success(delivery))
                 }
@@ -564,16 +583,18 @@ public final class LockEngine: Sendable {
         }
 
         /// Whether no attempt follows this one's grant if it comes too late:
-        /// a no-wait acquire's last (a waiting one tries until it is
-        /// granted or its wait ends).
+        /// a no-wait acquire's last; a waiting one's once its wait is over
+        /// (it tries until it is granted or its wait ends).
         private var isLastAttempt: Bool {
-            guard case .grant(_, let attemptsLeft, _) = answer else { return false }
-            return attemptsLeft <= 1
+            switch answer {
+            case .grant(_, let attemptsLeft, _): attemptsLeft <= 1
+            case .delivery(let deadline, _): MonotonicClock.now() >= deadline
+            }
         }
 
         private func finish(_ delivery: Result<Delivery, LockError>) {
             switch answer {
-            case .delivery(let completion):
+            case .delivery(_, let completion):
                 completion(delivery)
             case .grant(let request, let attemptsLeft, let completion):
                 let result: Result<AcquireGrant, LockError>
@@ -613,13 +634,15 @@ public final class LockEngine: Sendable {
 
     /// What the store's answer to `attempt` (asked at `started`) lets the
     /// client have: a grant only while most of its TTL remains, else
-    /// ``Delivery/tooLate`` (the caller gives a new grant back).
+    /// ``Delivery/tooLate(isLastAttempt:)`` (the caller gives a new grant back).
     ///
     /// A lease found under a token lockd made for the request (`ownToken`)
     /// is new to the client whatever the store says: no one else knows the
     /// token, so it is an earlier attempt's grant that never reached the
     /// client (its reply lost, or it came too late and was not given back).
-    private func delivery(_ result: AcquireResult, of attempt: AcquireAttempt, ownToken: Bool, startedAt started: UInt64) -> Delivery {
+    /// `isLastAttempt`: no attempt follows if the grant comes too late.
+    private func delivery(_ result: AcquireResult, of attempt: AcquireAttempt, ownToken: Bool, startedAt started: UInt64,
+                          isLastAttempt: Bool) -> Delivery {
         switch result {
         case .held(let holders, let retryAfterMs, let hint):
             return .held(holders: holders, retryAfterMs: retryAfterMs, hint: hint)
@@ -631,7 +654,7 @@ public final class LockEngine: Sendable {
                 logger.warning("grant arrived too late to deliver; released it", metadata: [
                     "lock.name": "\(attempt.name)", "elapsed_ms": .stringConvertible(elapsedMs), "ttl_ms": .stringConvertible(lease.ttlMs),
                 ])
-                return .tooLate
+                return .tooLate(isLastAttempt: isLastAttempt)
             }
             return .granted(AcquireGrant(lease: lease, isRetry: isRetry && !ownToken, lockdMadeToken: ownToken))
         }

@@ -29,11 +29,20 @@ struct BusyCallerRenewalTests {
             try #require(entered != nil)
             // The grant goes to withLock's acquire, whose answer now waits for the actor.
             try await held.release()
+            // Granted once its waiter, woken by the release, has asked again:
+            // until then the lock is free (a lapse only after it is held).
+            var granted: Int64?
+            let wasGranted = try await timeUntil(within: .seconds(10)) {
+                granted = try await other.status(name).holders.first { $0.fence > held.fence }?.fence
+                return granted != nil
+            }
+            try #require(wasGranted != nil, "withLock's acquire was not granted the released lock")
+            let fence = try #require(granted)
             let start = ContinuousClock.now
             var lapsed = false
             while ContinuousClock.now - start < ttl * 5 / 2 {
                 try await Task.sleep(for: .milliseconds(100))
-                if try await other.status(name).isHeld == false { lapsed = true; break }
+                if try await other.status(name).holders.map(\.fence) != [fence] { lapsed = true; break }
             }
             gate.open.store(true, ordering: .releasing)
             await busy.value

@@ -22,6 +22,13 @@ extension LockdProcess {
         throw TestFailure("no lockd_waiters in /metrics: \(metrics.text.prefix(500))")
     }
 
+    /// Acquires this lockd has answered with `outcome` (`lockd_acquires_total`:
+    /// `granted`, `timed_out`, …).
+    func acquires(_ outcome: String) async throws -> Int {
+        let metrics = MetricsScrape(try await request("GET", "/metrics").text)
+        return Int(metrics.value("lockd_acquires_total", ["outcome": outcome]) ?? 0)
+    }
+
     /// Stops this lockd the way a deploy does (SIGTERM: waiters are answered 503,
     /// in-flight requests finish) and starts a new one on the same port.
     /// - Parameter arguments: the new lockd's arguments (its store, its limits).

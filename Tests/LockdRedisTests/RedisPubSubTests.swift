@@ -152,8 +152,16 @@ import Testing
             let subscription = try await redis.client.subscribe(to: [channel])
             var events = subscription.makeAsyncIterator()
             redis.server.pause()
-            try await Task.sleep(for: .milliseconds(600))
+            // Frozen until the client notices: its pings go unanswered and
+            // the subscriber connection drops (a frozen server also fails
+            // the handshakes of its reconnections). A freeze timed by a
+            // sleep could end before a busy client had looked.
+            let noticed = await eventually(within: .seconds(10)) {
+                let stats = redis.client.connectionStats
+                return stats.ready < stats.connections
+            }
             redis.server.resume()
+            #expect(noticed, "the frozen Redis was not noticed")
             #expect(await Self.next(&events, of: subscription, within: 5) { $0 == .resubscribed } == .resubscribed)
             // The command connection may still be reconnecting from the freeze.
             _ = try await retrying(within: .seconds(3)) { try await redis.client.send(["PUBLISH", .string(channel), "awake"]) }

@@ -213,28 +213,41 @@ public final class RedisSentinelFixture: Sendable {
             """)
     }
 
-    /// Follows a failover `sentinel` accepted: the promoted replica, once it
-    /// says it is master and the sentinel has seen it do so; nil when the
-    /// sentinel gives up first (no failover in progress, `old` still its master)
-    /// or `deadline` passes.
+    /// Follows a failover `sentinel` accepted: the promoted replica, once the
+    /// sentinel names it master (`get-master-addr-by-name`), with when it
+    /// was first seen to say it is master; nil when the sentinel gives up
+    /// first (no failover in progress, `old` still its master) or `deadline`
+    /// passes.
+    ///
+    /// A sentinel names the promoted replica only once it has seen the
+    /// promotion (`+failover-state-reconf-slaves`): from there the failover
+    /// goes through. Before, it can still give up (`-failover-abort-slave-timeout`,
+    /// when the promotion is not seen within `failover-timeout` on a busy
+    /// machine), and then turns the replica it promoted back into a replica
+    /// of `old`: the deployment never moved, and a client rightly stays on `old`.
     private func followFailover(by sentinel: SentinelProcess, from old: UInt16, until deadline: ContinuousClock.Instant)
         -> (port: UInt16, at: ContinuousClock.Instant)?
     {
-        var firstSeen: (port: UInt16, at: ContinuousClock.Instant)?
+        var firstSeen: [UInt16: ContinuousClock.Instant] = [:]
         var result: (port: UInt16, at: ContinuousClock.Instant)?
         try? waitUntil("the failover by sentinel \(sentinel.port) promotes a replica", within: deadline - ContinuousClock.now, every: .milliseconds(5)) {
-            if firstSeen == nil, let port = promotedReplica(replacing: old) { firstSeen = (port, ContinuousClock.now) }
-            guard let view = sentinelView(sentinel.port) else { return false }
-            if let seen = firstSeen {
-                let replica = sentinelList(sentinel.port, "REPLICAS")?.first { $0["port"] == String(seen.port) }
-                if view["port"] == String(seen.port) || replica?["flags"]?.contains("promoted") == true {
-                    result = seen
-                    return true
-                }
+            let now = ContinuousClock.now
+            for port in replicasBeforeChange.withLock({ $0 }) where port != old && firstSeen[port] == nil && role(of: port) == "master" {
+                firstSeen[port] = now
             }
+            if let named = namedMaster(by: sentinel.port), named != old, let at = firstSeen[named] {
+                result = (named, at)
+                return true
+            }
+            guard let view = sentinelView(sentinel.port) else { return false }
             return view["port"] == String(old) && view["flags"]?.contains("failover_in_progress") == false
         }
         return result
+    }
+
+    /// The port of the master the sentinel on `port` names to clients (`SENTINEL get-master-addr-by-name`).
+    private func namedMaster(by port: UInt16) -> UInt16? {
+        RedisAdminClient.call(port: port, "SENTINEL", "get-master-addr-by-name", masterName)?.array?.last?.string.flatMap { UInt16($0) }
     }
 
     /// Waits until every sentinel names the same master, which says it is
