@@ -64,12 +64,12 @@ public final class InMemoryLockStore: ImmediateLockStore {
         end(name, forced: false) { $0.token == token } != nil
     }
 
-    nonisolated(nonsending) public func giveBack(_ name: LockName, token: LeaseToken, fence: Int64?, evenIfClaimed: Bool) async throws(LockError) -> Bool {
-        giveBackAtOnce(name, token: token, fence: fence, evenIfClaimed: evenIfClaimed)
+    nonisolated(nonsending) public func giveBack(_ name: LockName, token: LeaseToken, grant: GrantIdentity, evenIfClaimed: Bool) async throws(LockError) -> Bool {
+        giveBackAtOnce(name, token: token, grant: grant, evenIfClaimed: evenIfClaimed)
     }
 
-    public func giveBackAtOnce(_ name: LockName, token: LeaseToken, fence: Int64?, evenIfClaimed: Bool) -> Bool {
-        end(name, forced: false) { $0.token == token && (fence == nil || $0.fence == fence) && (evenIfClaimed || !$0.claimed) } != nil
+    public func giveBackAtOnce(_ name: LockName, token: LeaseToken, grant: GrantIdentity, evenIfClaimed: Bool) -> Bool {
+        end(name, forced: false) { $0.token == token && $0.isGrant(grant) && (evenIfClaimed || !$0.claimed) } != nil
     }
 
     /// A lease with a lock delay keeps its slot for the delay from now: its
@@ -334,7 +334,7 @@ extension InMemoryLockRecord {
         let lease = StoredLease(
             token: attempt.token, fence: InMemoryLockStore.State.nextFence(after: &lastFence), ttlMs: attempt.ttlMs,
             expiresAtMs: now + attempt.ttlMs, owner: attempt.owner, mode: attempt.mode,
-            client: attempt.client, delayMs: attempt.lockDelayMs
+            client: attempt.client, delayMs: attempt.lockDelayMs, nonce: attempt.nonce
         )
         leases.append(lease)
         // The waiters behind learn when to look again (an expiry tells no

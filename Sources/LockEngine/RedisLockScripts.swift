@@ -105,7 +105,7 @@ enum RedisLockScripts {
 
     /// KEYS lease fence waiters instances holders grants wishes; ARGV token
     /// ttl owner member window_ms retention_ms name mode limit client
-    /// asks_wish with_holders delay_ms (member empty: no waiting; mode `x` or `s`;
+    /// asks_wish with_holders delay_ms [nonce] (member empty: no waiting; mode `x` or `s`;
     /// asks_wish `1`: a waiter that may be granted by a release without
     /// asking again, see ``hand_over``; with_holders empty: a refusal may
     /// leave out the holders, unless the token holds the other mode). Returns `{1, fence, now, ttl, owner, is_retry,
@@ -119,13 +119,16 @@ enum RedisLockScripts {
     /// mode), how long until an expiry could admit the request (lock delays
     /// counted), and when the first lock delay in force ends (0: none).
     /// delay_ms (empty: 0): an expired lease's slot stays taken this long.
+    /// nonce (absent: none): names this attempt, stored with what it is
+    /// granted (a new lease, or one a release handed its waiter) for a
+    /// give-back whose reply never came (``release``).
     static let acquire = Script("acquire", """
         local now, now_us = clock()
         local k = name_keys(KEYS)
         local token, ttl, owner, member = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
         local window, retention, name = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
         local wish, limit, client = ARGV[8], tonumber(ARGV[9]), ARGV[10] or ''
-        local delay = tonumber(ARGV[13]) or 0
+        local delay, nonce = tonumber(ARGV[13]) or 0, ARGV[14]
         local function join_queue()
           if member == '' then return end
           -- The beat keeps this fresh; a first waiter (or one after a long
@@ -169,10 +172,11 @@ enum RedisLockScripts {
         -- 1 when a client asked again with the token of a lease it holds:
         -- the lease is marked claimed (lockd must not give it back as one no
         -- client received) and no longer counts as handed to a waiter; 0
-        -- when the waiter `member` collects what a release handed it.
+        -- when the waiter `member` collects what a release handed it (then
+        -- this attempt's grant, named by its nonce).
         local function is_retry()
           if member ~= '' and granted_token(k, member) == token then
-            unmark(k, token, member)
+            unmark(k, token, member, nonce)
             return 0
           end
           claim(k, token)
@@ -254,7 +258,7 @@ enum RedisLockScripts {
           return held(0, first or first_alive, run)
         end
         if queued then unqueue(k, member) end
-        local fence = grant(k, now, now_us, wish, limit, token, ttl, owner, client, nil, delay)
+        local fence = grant(k, now, now_us, wish, limit, token, ttl, owner, client, nil, delay, nonce)
         local plain = is_plain(wish, limit, delay)
         -- The head was granted: the name goes on to the waiters behind it
         -- that fit too, else the next learns when the first lease ends (an
@@ -308,22 +312,24 @@ enum RedisLockScripts {
         return {1, tonumber(fence), now, ttl, (owner_client(owner)), tonumber(meta[2]) or 1, meta[1] or 'x'}
         """)
 
-    /// KEYS as ``acquire``'s; ARGV token name unclaimed caller fence. Returns
+    /// KEYS as ``acquire``'s; ARGV token name unclaimed caller fence nonce. Returns
     /// 1 when released (and hands the name to the waiters that fit now), 0
     /// when the token does not hold the lock — or, with unclaimed `1`, when a
     /// retried acquire has answered a client with the lease since its grant;
     /// or, with a fence (a give-back's: empty or absent, none), when the
-    /// lease the token holds has another fence (it is a later grant).
+    /// lease the token holds has another fence (it is a later grant); or,
+    /// with a nonce (absent: none), when no acquire with that nonce was
+    /// granted the lease (see ``acquire``).
     /// With caller (an instance id; empty or absent: none), `{1, message}`
     /// when the name went to that instance's waiters alone: the
     /// announcement (as on ``wakeupChannel``), not published, for the caller
     /// to deliver (see ``hand_over``).
     static let release = Script("release", """
         local now, now_us = clock()
-        local caller, fence = ARGV[4], ARGV[5]
+        local caller, fence, nonce = ARGV[4], ARGV[5], ARGV[6]
         if caller == '' then caller = nil end
         if fence == '' then fence = nil end
-        local ended, message = end_lease(name_keys(KEYS), ARGV[1], ARGV[2], now, now_us, false, ARGV[3] == '1', caller, fence)
+        local ended, message = end_lease(name_keys(KEYS), ARGV[1], ARGV[2], now, now_us, false, ARGV[3] == '1', caller, fence, nonce)
         if message then return {ended, message} end
         return ended
         """)

@@ -108,9 +108,9 @@ final class StalledStore: ForwardingLockStore {
         try failIfDue()
         return try await inner.release(name, token: token)
     }
-    nonisolated(nonsending) func giveBack(_ name: LockName, token: LeaseToken, fence: Int64?, evenIfClaimed: Bool) async throws(LockError) -> Bool {
+    nonisolated(nonsending) func giveBack(_ name: LockName, token: LeaseToken, grant: GrantIdentity, evenIfClaimed: Bool) async throws(LockError) -> Bool {
         try failIfDue()
-        let released = try await inner.giveBack(name, token: token, fence: fence, evenIfClaimed: evenIfClaimed)
+        let released = try await inner.giveBack(name, token: token, grant: grant, evenIfClaimed: evenIfClaimed)
         givenBack.add(1, ordering: .relaxed)
         return released
     }
