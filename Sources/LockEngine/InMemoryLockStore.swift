@@ -45,15 +45,21 @@ public final class InMemoryLockStore: ImmediateLockStore {
 
     nonisolated(nonsending) public func renew(_ name: LockName, token: LeaseToken, ttlMs: Int64?, durability: Durability) async throws(LockError) -> Lease? {
         let now = WallClock.milliseconds()
-        return state.withLock { state -> Lease? in
+        let (lease, notice) = state.withLock { state -> (Lease?, Notice?) in
             guard var record = state.records[name],
                   let index = record.leases.firstIndex(where: { $0.token == token && $0.expiresAtMs > now })
-            else { return nil }
+            else { return (nil, nil) }
+            let before = record.leases[index].expiresAtMs
             record.leases[index].ttlMs = ttlMs ?? record.leases[index].ttlMs
             record.leases[index].expiresAtMs = now + record.leases[index].ttlMs
             state.records[name] = record
-            return record.lease(record.leases[index], name: name)
+            // Renewed down: the waiters look again at the new expiry, not at
+            // the old one they were told (an expiry announces nothing).
+            let notice = record.leases[index].expiresAtMs < before ? state.notice(for: name, record, now: now) : nil
+            return (record.lease(record.leases[index], name: name), notice)
         }
+        if let notice { notice.handler(notice.event) }
+        return lease
     }
 
     nonisolated(nonsending) public func release(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool {

@@ -489,7 +489,18 @@ extension RedisLockScripts {
               -- look again then. (The keys' expiry covers it already.)
               redis.call('ZADD', k.holders, num(now + delay), token)
               if marks[1] then redis.call('HDEL', k.grants, 'w:' .. token, 'm:' .. string.sub(marks[1], 2)) end
-              if redis.call('EXISTS', k.queue) == 1 then announce(name, until_first_expiry(k.lease, k.holders, now) or 0, {}) end
+              if redis.call('EXISTS', k.queue) == 0 then return 1 end
+              -- Slots that ended unswept (nothing touched the name since)
+              -- go first: one may have left room for the queue's heads now,
+              -- and none may stand for when they look again.
+              local left, first_left = live_holders(k.holders, k.grants, now)
+              local run, whole, _, _, _, first_alive, _, alive =
+                admissible(k, now, marks[4] or 'x', tonumber(marks[5]) or 1, left, nil)
+              if #run > 0 then
+                hand_over(k, name, now, now_us, run, first_alive, alive, whole, nil, nil, nil, first_left)
+              else
+                announce(name, first_left - now, {})
+              end
               return 1
             end
             redis.call('ZREM', k.holders, token)

@@ -284,17 +284,23 @@ enum RedisLockScripts {
         return {1, fence, now, ttl, owner, 0, recheck, limit, wish}
         """)
 
-    /// KEYS lease holders grants; ARGV token ttl (empty: keep). Returns
-    /// `{1, fence, now, ttl, owner, limit, mode}` or `{0}` when the token
-    /// does not hold the lock (an expired lease in its lock delay does not).
+    /// KEYS lease holders grants waiters; ARGV token ttl (empty: keep) name.
+    /// Returns `{1, fence, now, ttl, owner, limit, mode}` or `{0}` when the
+    /// token does not hold the lock (an expired lease in its lock delay does
+    /// not). A lease renewed down so that the name's first slot frees sooner
+    /// announces when the queue's heads look again: they were told the old
+    /// end, and an expiry announces nothing.
     static let renew = Script("renew", """
         local now = clock()
         local current = redis.call('HMGET', KEYS[1], 'token', 'fence', 'owner', 'ttl')
         if current[1] then
           if current[1] ~= ARGV[1] then return {0} end
           local ttl = tonumber(ARGV[2]) or tonumber(current[4])
+          -- (Only a shorter TTL than the lease's can bring its expiry forward.)
+          local sooner = ttl < tonumber(current[4]) and redis.call('EXISTS', KEYS[4]) == 1 and redis.call('PTTL', KEYS[1]) > ttl
           redis.call('HSET', KEYS[1], 'ttl', num(ttl))
           redis.call('PEXPIRE', KEYS[1], num(ttl))
+          if sooner then announce(ARGV[3], ttl, {}) end
           return {1, tonumber(current[2]), now, ttl, current[3] or '', 1, 'x'}
         end
         local ends = redis.call('ZSCORE', KEYS[2], ARGV[1])
@@ -308,6 +314,11 @@ enum RedisLockScripts {
         redis.call('HSET', KEYS[3], ARGV[1], fence .. ':' .. num(ttl) .. ':' .. owner)
         redis.call('ZADD', KEYS[2], num(now + ttl + delay), ARGV[1])
         keep_holders(KEYS[2], KEYS[3], now)
+        -- Its slot frees sooner, and first of all the live ones: the queue's heads look again then.
+        if now + ttl + delay < tonumber(ends) and redis.call('EXISTS', KEYS[4]) == 1 then
+          local first = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. num(now), '+inf', 'WITHSCORES', 'LIMIT', '0', '1')
+          if first[1] == ARGV[1] then announce(ARGV[3], ttl + delay, {}) end
+        end
         local meta = redis.call('HMGET', KEYS[3], 'mode', 'limit')
         return {1, tonumber(fence), now, ttl, (owner_client(owner)), tonumber(meta[2]) or 1, meta[1] or 'x'}
         """)

@@ -262,15 +262,17 @@ public final class RedisLockStore: LockStore {
     }
 
     nonisolated(nonsending) public func renew(_ name: LockName, token: LeaseToken, ttlMs: Int64?, durability: Durability) async throws(LockError) -> Lease? {
-        var call = Self.keysWriter(name, count: 3, argumentBytes: token.value.utf8.count + 2 * RESPArgumentWriter.overhead + 20)
+        var call = Self.keysWriter(name, count: 4, argumentBytes: token.value.utf8.count + name.value.utf8.count + 3 * RESPArgumentWriter.overhead + 20)
         Self.withKeyBytes(name) { name in
             call.append("lockd:{", name, "}:lease")
             call.append("lockd:{", name, "}:holders")
             call.append("lockd:{", name, "}:grants")
+            call.append("lockd:{", name, "}:waiters")
         }
         call.append(token.value)
         if let ttlMs { call.append(ttlMs) } else { call.append("" as StaticString) }
-        let (reply, replicated) = try await run(scripts.renew, "renew", durability: durability, keyCount: 3, arguments: call.finish())
+        call.append(name.value)
+        let (reply, replicated) = try await run(scripts.renew, "renew", durability: durability, keyCount: 4, arguments: call.finish())
         guard let fields = reply.array, fields.first?.int == 1 else { return nil }
         // The lease stays as the primary has it: the holder may try again.
         guard replicated else {
