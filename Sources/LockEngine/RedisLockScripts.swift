@@ -26,6 +26,13 @@
 ///   lease hash; `w:token → @member` and `m:member → token` in the grants
 ///   hash) so that a waiter that leaves instead gives it back.
 ///
+/// A lease a retried acquire answered is marked claimed (`claimed` in the
+/// lease hash, `c:token` among the grants), and one granted to an attempt
+/// under a client's own token carries that attempt's nonce (`nonce`,
+/// `n:token`): a give-back names the grant by its fence or, its reply lost,
+/// by that nonce (``release``), and so never ends a lease the client holds
+/// from another answer.
+///
 /// A name is never in both layouts: a plain lock's lease admits no one
 /// beside it. A request is granted when it fits beside the holders and
 /// every live waiter ahead of it fits too; a release, a leaving waiter or a
