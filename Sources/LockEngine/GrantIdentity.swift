@@ -4,8 +4,7 @@ public struct AttemptNonce: Hashable, Sendable {
     /// Never negative (a store writes it as decimal digits).
     public let value: Int64
 
-    /// Wraps a nonce read back from a store.
-    public init(_ value: Int64) { self.value = value }
+    init(_ value: Int64) { self.value = value }
 
     /// A fresh nonce, from the entropy pool (no system call).
     public static func random() -> AttemptNonce {
