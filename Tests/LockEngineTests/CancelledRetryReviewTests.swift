@@ -38,4 +38,25 @@ import Testing
             try await engine.release(name, token: held.lease.token)
         }
     }
+
+    /// The same promise on another exit of the acquire path: a retry asking
+    /// `durability: replicated` that no replica confirms is answered 503 —
+    /// but the lease it found is the one the client already holds (granted
+    /// before, with durability primary), which must stay, as a renewal that
+    /// no replica confirms leaves the lease as it was. (No replica here: the
+    /// Redis fixture has none, so `WAIT` confirms nothing.)
+    @Test(arguments: [1, 3])
+    func anUnreplicatedRetryLeavesTheLeaseTheClientHolds(limit: Int) async throws {
+        try await StoreKind.redis.withEngine { engine, inner in
+            let name = try LockName(uniqueLockName())
+            var request = AcquireRequest(name: name, ttlMs: 60_000, token: .random())
+            request.limit = limit
+            let held = try await engine.acquire(request)
+            var retry = request
+            retry.durability = .replicated
+            await #expect(throws: LockError.self) { try await engine.acquire(retry) }
+            #expect(try await inner.status(of: name).holders.map(\.fence) == [held.lease.fence],
+                    "a retry that could not be replicated ended the lease the client holds")
+        }
+    }
 }
