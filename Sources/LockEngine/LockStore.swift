@@ -78,7 +78,8 @@ public struct AcquireAttempt: Sendable {
     /// The authenticated client, if any, recorded with the lease.
     public var client: String?
     /// `replicated`: a grant no replica acknowledged in time is undone and
-    /// the attempt fails ``LockError/unavailable(_:)``.
+    /// the attempt fails ``LockError/unavailable(_:)`` — a new grant only: a
+    /// lease the token held already (a retry) stays, as after a renewal.
     public var durability: Durability
     /// If the lease expires (is not released), its slot on the name stays
     /// taken this many milliseconds longer (Consul's lock-delay); 0: none.

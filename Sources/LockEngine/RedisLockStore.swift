@@ -140,11 +140,17 @@ public final class RedisLockStore: LockStore {
             try acquireResult(&reply, name: attempt.name, token: attempt.token, waiter: attempt.waiter, sentAt: sent)
         }
         switch result {
-        case .granted where !replicated:
-            // Unconfirmed: undone, so that a failover cannot leave a
-            // second holder beside a lease nobody was told about.
+        case .granted(let lease, let isRetry, _) where !replicated:
             metrics.replicationTimedOut()
-            if (try? await release(attempt.name, token: attempt.token)) == nil {
+            // A lease found (a retry) stays as the primary has it, as an
+            // unconfirmed renewal does: the client holds it from an earlier
+            // answer. A new grant is undone, so that a failover cannot leave
+            // a second holder beside a lease nobody was told about — by its
+            // fence and only while unclaimed: a retry under the same token
+            // may have been answered with it meanwhile. (A lease found under
+            // lockd's own token is the engine's to give back on the 503.)
+            if !isRetry,
+               (try? await giveBack(attempt.name, token: attempt.token, grant: .fence(lease.fence), evenIfClaimed: false)) == nil {
                 logger.warning("an unreplicated grant could not be undone; it ends with its TTL", metadata: ["lock": "\(attempt.name.value)"])
             }
             throw Self.notReplicated
