@@ -12,8 +12,19 @@ struct InMemoryLockRecord {
         /// How long the slot stays taken after the lease expires.
         var delayMs: Int64 = 0
         /// A client asked again with its token and was answered with it: it
-        /// is no grant to give back (``InMemoryLockStore/giveBack(_:token:fence:evenIfClaimed:)``).
+        /// is no grant to give back (``InMemoryLockStore/giveBack(_:token:grant:evenIfClaimed:)``).
         var claimed = false
+        /// The attempt that was granted it (``AcquireAttempt/nonce``).
+        var nonce: AttemptNonce? = nil
+
+        /// Whether it is the grant `grant` names.
+        func isGrant(_ grant: GrantIdentity) -> Bool {
+            switch grant {
+            case .fence(let fence): self.fence == fence
+            case .attempt(let nonce): self.nonce == nonce
+            case .any: true
+            }
+        }
 
         /// When its slot frees if it expires: a lease that expired keeps
         /// its slot through its lock delay.

@@ -45,15 +45,21 @@ public final class InMemoryLockStore: ImmediateLockStore {
 
     nonisolated(nonsending) public func renew(_ name: LockName, token: LeaseToken, ttlMs: Int64?, durability: Durability) async throws(LockError) -> Lease? {
         let now = WallClock.milliseconds()
-        return state.withLock { state -> Lease? in
+        let (lease, notice) = state.withLock { state -> (Lease?, Notice?) in
             guard var record = state.records[name],
                   let index = record.leases.firstIndex(where: { $0.token == token && $0.expiresAtMs > now })
-            else { return nil }
+            else { return (nil, nil) }
+            let before = record.leases[index].expiresAtMs
             record.leases[index].ttlMs = ttlMs ?? record.leases[index].ttlMs
             record.leases[index].expiresAtMs = now + record.leases[index].ttlMs
             state.records[name] = record
-            return record.lease(record.leases[index], name: name)
+            // Renewed down: the waiters look again at the new expiry, not at
+            // the old one they were told (an expiry announces nothing).
+            let notice = record.leases[index].expiresAtMs < before ? state.notice(for: name, record, now: now) : nil
+            return (record.lease(record.leases[index], name: name), notice)
         }
+        if let notice { notice.handler(notice.event) }
+        return lease
     }
 
     nonisolated(nonsending) public func release(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool {
@@ -64,12 +70,12 @@ public final class InMemoryLockStore: ImmediateLockStore {
         end(name, forced: false) { $0.token == token } != nil
     }
 
-    nonisolated(nonsending) public func giveBack(_ name: LockName, token: LeaseToken, fence: Int64?, evenIfClaimed: Bool) async throws(LockError) -> Bool {
-        giveBackAtOnce(name, token: token, fence: fence, evenIfClaimed: evenIfClaimed)
+    nonisolated(nonsending) public func giveBack(_ name: LockName, token: LeaseToken, grant: GrantIdentity, evenIfClaimed: Bool) async throws(LockError) -> Bool {
+        giveBackAtOnce(name, token: token, grant: grant, evenIfClaimed: evenIfClaimed)
     }
 
-    public func giveBackAtOnce(_ name: LockName, token: LeaseToken, fence: Int64?, evenIfClaimed: Bool) -> Bool {
-        end(name, forced: false) { $0.token == token && (fence == nil || $0.fence == fence) && (evenIfClaimed || !$0.claimed) } != nil
+    public func giveBackAtOnce(_ name: LockName, token: LeaseToken, grant: GrantIdentity, evenIfClaimed: Bool) -> Bool {
+        end(name, forced: false) { $0.token == token && $0.isGrant(grant) && (evenIfClaimed || !$0.claimed) } != nil
     }
 
     /// A lease with a lock delay keeps its slot for the delay from now: its
@@ -334,7 +340,7 @@ extension InMemoryLockRecord {
         let lease = StoredLease(
             token: attempt.token, fence: InMemoryLockStore.State.nextFence(after: &lastFence), ttlMs: attempt.ttlMs,
             expiresAtMs: now + attempt.ttlMs, owner: attempt.owner, mode: attempt.mode,
-            client: attempt.client, delayMs: attempt.lockDelayMs
+            client: attempt.client, delayMs: attempt.lockDelayMs, nonce: attempt.nonce
         )
         leases.append(lease)
         // The waiters behind learn when to look again (an expiry tells no

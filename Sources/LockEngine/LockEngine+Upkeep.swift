@@ -30,12 +30,11 @@ extension LockEngine {
         }
     }
 
-    /// A grant to give back: see ``LockStore/giveBack(_:token:fence:evenIfClaimed:)``.
+    /// A grant to give back: see ``LockStore/giveBack(_:token:grant:evenIfClaimed:)``.
     struct GivenBack {
         var name: LockName
         var token: LeaseToken
-        /// The grant's fence; nil when its reply never came.
-        var fence: Int64?
+        var grant: GrantIdentity
         var evenIfClaimed: Bool
     }
 
@@ -45,13 +44,13 @@ extension LockEngine {
     /// and dropping one at a time would shift the whole list each time.
     static let givenBackLimit = 10_000
 
-    /// Gives back `token`'s grant of `fence` on `name` from the clean-up
-    /// task, once the store serves: within a beat interval, without ringing
-    /// it (in an outage each 503 would wake it to fail once more).
-    func giveBackLater(_ name: LockName, token: LeaseToken, fence: Int64?, evenIfClaimed: Bool) {
+    /// Gives back `token`'s `grant` on `name` from the clean-up task, once
+    /// the store serves: within a beat interval, without ringing it (in an
+    /// outage each 503 would wake it to fail once more).
+    func giveBackLater(_ name: LockName, token: LeaseToken, grant: GrantIdentity, evenIfClaimed: Bool) {
         pendingUpkeep.withLock { upkeep in
             if upkeep.givenBack.count >= Self.givenBackLimit { upkeep.givenBack.removeFirst(Self.givenBackLimit / 2) }
-            upkeep.givenBack.append(GivenBack(name: name, token: token, fence: fence, evenIfClaimed: evenIfClaimed))
+            upkeep.givenBack.append(GivenBack(name: name, token: token, grant: grant, evenIfClaimed: evenIfClaimed))
         }
     }
 
@@ -260,7 +259,7 @@ extension LockEngine {
         }
     }
 
-    /// Releases what ``giveBackLater(_:token:fence:evenIfClaimed:)`` queued, oldest first; what
+    /// Releases what ``giveBackLater(_:token:grant:evenIfClaimed:)`` queued, oldest first; what
     /// fails stays for the next round.
     private func giveBack() async {
         let store = store
@@ -272,7 +271,7 @@ extension LockEngine {
             upkeep.givenBack.insert(contentsOf: leases, at: 0)
             if upkeep.givenBack.count > Self.givenBackLimit { upkeep.givenBack.removeFirst(Self.givenBackLimit / 2) }
         }) { lease in
-            (try? await store.giveBack(lease.name, token: lease.token, fence: lease.fence, evenIfClaimed: lease.evenIfClaimed)) != nil
+            (try? await store.giveBack(lease.name, token: lease.token, grant: lease.grant, evenIfClaimed: lease.evenIfClaimed)) != nil
         }
     }
 

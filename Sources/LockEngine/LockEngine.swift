@@ -143,8 +143,8 @@ public final class LockEngine: Sendable {
                                     isLastAttempt: attemptNumber == Self.deliveryAttempts)
             if case .tooLate(let last) = delivery, case .granted(let lease, let isRetry, _) = result,
                let evenIfClaimed = Self.givesBack(lateGrantFound: isRetry, ownToken: request.token == nil, lastAttempt: last),
-               !immediateStore.giveBackAtOnce(attempt.name, token: attempt.token, fence: lease.fence, evenIfClaimed: evenIfClaimed) {
-                giveBackLater(attempt.name, token: attempt.token, fence: lease.fence, evenIfClaimed: evenIfClaimed)
+               !immediateStore.giveBackAtOnce(attempt.name, token: attempt.token, grant: .fence(lease.fence), evenIfClaimed: evenIfClaimed) {
+                giveBackLater(attempt.name, token: attempt.token, grant: .fence(lease.fence), evenIfClaimed: evenIfClaimed)
             }
             // Held: a request that may wait queues on the waiting path.
             if request.waitMs > 0, case .held = delivery { return nil }
@@ -171,12 +171,13 @@ public final class LockEngine: Sendable {
     }
 
     /// The one attempt of a request that does not wait, with a fresh token
-    /// unless it brought one.
+    /// unless it brought one (then with a nonce: ``AcquireAttempt/nonce``).
     private func firstAttempt(_ request: AcquireRequest) -> AcquireAttempt {
         var attempt = AcquireAttempt(name: request.name, token: request.token ?? LeaseToken.random(), ttlMs: request.ttlMs,
                                      owner: request.owner, waiter: nil, mode: request.mode, limit: request.limit, client: request.client,
                                      durability: request.durability ?? configuration.defaultDurability)
         attempt.lockDelayMs = request.lockDelayMs
+        if request.token != nil { attempt.nonce = .random() }
         return attempt
     }
 
@@ -343,6 +344,7 @@ public final class LockEngine: Sendable {
                 waitMs: Int64((deadline > now ? deadline - now : 0) / 1_000_000), mode: request.mode, limit: request.limit,
                 client: request.client, durability: request.durability ?? configuration.defaultDurability)
             attempt.lockDelayMs = request.lockDelayMs
+            if request.token != nil { attempt.nonce = .random() }
             // The holders are answered only when the wait ends: an attempt
             // with long to wait goes without (a lighter reply).
             attempt.needsHolders = attempt.waitMs < Self.holdersNeededWithinMs
@@ -434,7 +436,7 @@ public final class LockEngine: Sendable {
     /// whose give-back failed, and claimed it).
     private func giveBackIfUnanswered(_ token: LeaseToken, of request: AcquireRequest) {
         guard request.token == nil else { return }
-        giveBackLater(request.name, token: token, fence: nil, evenIfClaimed: true)
+        giveBackLater(request.name, token: token, grant: .any, evenIfClaimed: true)
     }
 
     /// Ends a waiting acquire that has no lease to deliver: leaves the queue
@@ -477,7 +479,7 @@ public final class LockEngine: Sendable {
                     "lock.name": "\(request.name)", "elapsed_ms": .stringConvertible(elapsedMs), "ttl_ms": .stringConvertible(lease.ttlMs),
                 ])
             }
-            await releaseQuietly(request.name, token: token, fence: handed.fence, evenIfClaimed: false)
+            await releaseQuietly(request.name, token: token, grant: .fence(handed.fence), evenIfClaimed: false)
             return nil
         }
         return AcquireGrant(lease: lease, isRetry: false, lockdMadeToken: request.token == nil)
@@ -561,21 +563,26 @@ public final class LockEngine: Sendable {
                 guard error == .cancelled || cancellation.isCancelled else { return finish(.failure(error)) }
                 // The attempt may have been granted before the reply was lost.
                 // The request ends without a lease: a claim on lockd's own
-                // token can only be one of its attempts'.
-                return engine.releaseQuietly(attempt.name, token: attempt.token, fence: nil, evenIfClaimed: ownToken) {
+                // token can only be one of its attempts', and any lease it
+                // holds is theirs. A client's token may hold a lease the
+                // client has (an earlier answer's, or a later request's):
+                // only what this attempt was granted goes back, named by
+                // its nonce, as its fence never came.
+                let grant = attempt.nonce.map(GrantIdentity.attempt) ?? .any
+                return engine.releaseQuietly(attempt.name, token: attempt.token, grant: grant, evenIfClaimed: ownToken) {
                     self.finish(.failure(.cancelled))
                 }
             }
             if case .granted(let lease, _, let hint) = result, cancellation.isCancelled {
                 engine.follow(hint, on: attempt.name, isOrdered: false)
-                return engine.releaseQuietly(attempt.name, token: attempt.token, fence: lease.fence, evenIfClaimed: ownToken) {
+                return engine.releaseQuietly(attempt.name, token: attempt.token, grant: .fence(lease.fence), evenIfClaimed: ownToken) {
                     self.finish(.failure(.cancelled))
                 }
             }
             let delivery = engine.delivery(result, of: attempt, ownToken: ownToken, startedAt: started, isLastAttempt: isLastAttempt)
             if case .tooLate(let last) = delivery, case .granted(let lease, let isRetry, _) = result,
                let evenIfClaimed = LockEngine.givesBack(lateGrantFound: isRetry, ownToken: ownToken, lastAttempt: last) {
-                return engine.releaseQuietly(attempt.name, token: attempt.token, fence: lease.fence, evenIfClaimed: evenIfClaimed) {
+                return engine.releaseQuietly(attempt.name, token: attempt.token, grant: .fence(lease.fence), evenIfClaimed: evenIfClaimed) {
                     self.finish(.success(delivery))
                 }
             }
@@ -602,7 +609,9 @@ public final class LockEngine: Sendable {
                     guard let grant = try LockEngine.settled(try delivery.get()) else {
                         // Too slow: each too-late grant was given back as it came.
                         guard attemptsLeft > 1 else { return completion(.failure(.unavailable(LockEngine.tooSlowDetail))) }
-                        return StoreAttempt(engine: engine, attempt: attempt, ownToken: ownToken, cancellation: cancellation,
+                        var next = attempt
+                        if next.nonce != nil { next.nonce = .random() }
+                        return StoreAttempt(engine: engine, attempt: next, ownToken: ownToken, cancellation: cancellation,
                                             answer: .grant(request, attemptsLeft: attemptsLeft - 1, completion)).start()
                     }
                     result = .success(engine.granted(grant, for: request))
@@ -660,11 +669,11 @@ public final class LockEngine: Sendable {
         }
     }
 
-    /// ``releaseQuietly(_:token:fence:evenIfClaimed:)`` in a task, then `then`.
-    private func releaseQuietly(_ name: LockName, token: LeaseToken, fence: Int64?, evenIfClaimed: Bool,
+    /// ``releaseQuietly(_:token:grant:evenIfClaimed:)`` in a task, then `then`.
+    private func releaseQuietly(_ name: LockName, token: LeaseToken, grant: GrantIdentity, evenIfClaimed: Bool,
                                 then: @escaping @Sendable () -> Void) {
         Task {
-            await releaseQuietly(name, token: token, fence: fence, evenIfClaimed: evenIfClaimed)
+            await releaseQuietly(name, token: token, grant: grant, evenIfClaimed: evenIfClaimed)
             then()
         }
     }
@@ -675,21 +684,21 @@ public final class LockEngine: Sendable {
     /// even if claimed: no client ever had that token.
     public func giveBackUndelivered(_ grant: AcquireGrant) {
         let lease = grant.lease
-        releaseQuietly(lease.name, token: lease.token, fence: lease.fence, evenIfClaimed: grant.lockdMadeToken, then: {})
+        releaseQuietly(lease.name, token: lease.token, grant: .fence(lease.fence), evenIfClaimed: grant.lockdMadeToken, then: {})
     }
 
     /// Gives back a grant no client will have (see
-    /// ``LockStore/giveBack(_:token:fence:evenIfClaimed:)``), even from a
+    /// ``LockStore/giveBack(_:token:grant:evenIfClaimed:)``), even from a
     /// cancelled task; when the store cannot be told now, the upkeep task
     /// tells it later (a lease must not outlive its caller by its whole TTL).
-    private func releaseQuietly(_ name: LockName, token: LeaseToken, fence: Int64?, evenIfClaimed: Bool) async {
+    private func releaseQuietly(_ name: LockName, token: LeaseToken, grant: GrantIdentity, evenIfClaimed: Bool) async {
         let store = store
         let released = await Task {
-            (try? await store.giveBack(name, token: token, fence: fence, evenIfClaimed: evenIfClaimed)) != nil
+            (try? await store.giveBack(name, token: token, grant: grant, evenIfClaimed: evenIfClaimed)) != nil
         }.value
         guard !released else { return }
         logger.debug("could not give back a grant; trying again in the background", metadata: ["lock.name": "\(name)"])
-        giveBackLater(name, token: token, fence: fence, evenIfClaimed: evenIfClaimed)
+        giveBackLater(name, token: token, grant: grant, evenIfClaimed: evenIfClaimed)
     }
 
     // MARK: Validation

@@ -78,7 +78,8 @@ public struct AcquireAttempt: Sendable {
     /// The authenticated client, if any, recorded with the lease.
     public var client: String?
     /// `replicated`: a grant no replica acknowledged in time is undone and
-    /// the attempt fails ``LockError/unavailable(_:)``.
+    /// the attempt fails ``LockError/unavailable(_:)`` — a new grant only: a
+    /// lease the token held already (a retry) stays, as after a renewal.
     public var durability: Durability
     /// If the lease expires (is not released), its slot on the name stays
     /// taken this many milliseconds longer (Consul's lock-delay); 0: none.
@@ -87,6 +88,13 @@ public struct AcquireAttempt: Sendable {
     /// must list the holders (and count `retryAfterMs`); a waiter with long
     /// to wait still does not need them, and a store may leave them out.
     public var needsHolders = true
+    /// Names this attempt to the store, which keeps it with what the
+    /// attempt is granted: a give-back of that grant whose reply never came
+    /// (its fence unknown) names it so (``GrantIdentity/attempt(_:)``).
+    /// Set under a client's own token, which may hold a lease the client
+    /// has (an earlier answer's, a later request's); nil under a token
+    /// lockd made, whose every lease is the request's own.
+    public var nonce: AttemptNonce?
 
     /// Creates an attempt.
     public init(name: LockName, token: LeaseToken, ttlMs: Int64, owner: String?, waiter: WaiterID?, waitMs: Int64 = 0,
@@ -302,11 +310,14 @@ public protocol LockStore: Sendable {
     func release(_ name: LockName, token: LeaseToken, cancellation: CallCancellation, completion: @escaping StoreCompletion<Bool>)
 
     /// ``release(_:token:)`` for a grant lockd could not deliver (its caller
-    /// hung up, or it came too late), named by its `fence`: the lease ends
-    /// only while it is that grant. A later lease under the same token (the
+    /// hung up, or it came too late), named by `grant`: the lease ends only
+    /// while it is that grant. A later lease under the same token (the
     /// grant expired, and the token was granted again) is another grant,
-    /// which may have reached its client. `fence` nil: the grant's reply
-    /// never came, so whichever lease the token holds.
+    /// which may have reached its client; so is an earlier one, which a
+    /// client's own token may hold from an earlier answer. A grant whose
+    /// reply never came is named by its attempt's nonce
+    /// (``GrantIdentity/attempt(_:)``): the attempt may have been granted
+    /// nothing (it never reached the store, or found the lease held already).
     ///
     /// A lease a client has claimed since, by asking again with its token
     /// (a retry-safe acquire answered with it), stays: that client holds it
@@ -314,7 +325,7 @@ public protocol LockStore: Sendable {
     /// request it answers without a lease, so only that request's own
     /// attempts can have claimed it. False when nothing was released.
     /// - Throws: ``LockError/unavailable(_:)`` when the store cannot serve.
-    nonisolated(nonsending) func giveBack(_ name: LockName, token: LeaseToken, fence: Int64?, evenIfClaimed: Bool) async throws(LockError) -> Bool
+    nonisolated(nonsending) func giveBack(_ name: LockName, token: LeaseToken, grant: GrantIdentity, evenIfClaimed: Bool) async throws(LockError) -> Bool
 
     /// Ends the live lease with `fence`, whatever its token, and wakes the
     /// waiters that fit now, as a release would (an administrator's
@@ -427,8 +438,8 @@ public protocol ImmediateLockStore: LockStore, AnyObject {
     func acquireAtOnce(_ attempt: AcquireAttempt) throws(LockError) -> AcquireResult
     /// ``LockStore/release(_:token:)``, at once.
     func releaseAtOnce(_ name: LockName, token: LeaseToken) -> Bool
-    /// ``LockStore/giveBack(_:token:fence:evenIfClaimed:)``, at once.
-    func giveBackAtOnce(_ name: LockName, token: LeaseToken, fence: Int64?, evenIfClaimed: Bool) -> Bool
+    /// ``LockStore/giveBack(_:token:grant:evenIfClaimed:)``, at once.
+    func giveBackAtOnce(_ name: LockName, token: LeaseToken, grant: GrantIdentity, evenIfClaimed: Bool) -> Bool
     /// ``LockStore/releaseReportingHolder(_:token:)``, at once.
     func releaseReportingHolderAtOnce(_ name: LockName, token: LeaseToken) -> Holder?
 }

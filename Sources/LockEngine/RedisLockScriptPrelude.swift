@@ -80,9 +80,9 @@ extension RedisLockScripts {
           local member = marked
           if marked == nil then member = redis.call('HGET', grants, 'w:' .. token) end
           if member then
-            redis.call('HDEL', grants, token, 'w:' .. token, 'm:' .. string.sub(member, 2), 'd:' .. token, 'c:' .. token)
+            redis.call('HDEL', grants, token, 'w:' .. token, 'm:' .. string.sub(member, 2), 'd:' .. token, 'c:' .. token, 'n:' .. token)
           else
-            redis.call('HDEL', grants, token, 'd:' .. token, 'c:' .. token)
+            redis.call('HDEL', grants, token, 'd:' .. token, 'c:' .. token, 'n:' .. token)
           end
         end
         -- How many leases hold a name in the holders' layout, and when the
@@ -261,12 +261,15 @@ extension RedisLockScripts {
           end
           return redis.call('HGET', k.grants, 'm:' .. member) or nil
         end
-        -- Forgets which waiter a grant was handed to: it has it now.
-        local function unmark(k, token, member)
+        -- Forgets which waiter a grant was handed to: it has it now, as
+        -- the grant of its attempt `nonce` (or nil: see ``grant``).
+        local function unmark(k, token, member, nonce)
           if redis.call('EXISTS', k.lease) == 1 then
             redis.call('HSET', k.lease, 'member', '')
+            if nonce then redis.call('HSET', k.lease, 'nonce', nonce) end
           else
             redis.call('HDEL', k.grants, 'w:' .. token, 'm:' .. member)
+            if nonce then redis.call('HSET', k.grants, 'n:' .. token, nonce) end
           end
         end
         -- Marks the lease `token` holds as claimed by a client that asked
@@ -306,8 +309,11 @@ extension RedisLockScripts {
         -- Issues the next fence and records a lease: the plain lock's hash,
         -- or a grant among the holders, whose slot stays taken `delay` ms
         -- past its expiry. `member` (or nil) is the waiter it was handed to
-        -- without asking (see ``hand_over``).
-        local function grant(k, now, now_us, wish, limit, token, ttl, owner, client, member, delay)
+        -- without asking (see ``hand_over``). `nonce` (or nil) names the
+        -- attempt granted it, for a give-back that never learned its fence
+        -- (``end_lease``): `nonce` in the lease hash, `n:token` among the
+        -- grants. Only attempts under a client's own token send one.
+        local function grant(k, now, now_us, wish, limit, token, ttl, owner, client, member, delay, nonce)
           -- Past both the counter and the clock: a counter lost, or stale on a
           -- promoted replica, cannot bring back a fence issued before.
           local fence = math.max((tonumber(redis.call('GET', k.fence)) or 0) + 1, now_us)
@@ -315,10 +321,12 @@ extension RedisLockScripts {
           if is_plain(wish, limit, delay) then
             redis.call('HSET', k.lease, 'token', token, 'fence', num(fence), 'owner', owner, 'ttl', num(ttl), 'client', client,
                        'member', member or '')
+            if nonce then redis.call('HSET', k.lease, 'nonce', nonce) end
             redis.call('PEXPIRE', k.lease, num(ttl))
           else
             local fields = {token, num(fence) .. ':' .. num(ttl) .. ':' .. client .. '|' .. owner, 'mode', wish, 'limit', num(limit)}
             if delay > 0 then fields[#fields + 1] = 'd:' .. token; fields[#fields + 1] = num(delay) end
+            if nonce then fields[#fields + 1] = 'n:' .. token; fields[#fields + 1] = nonce end
             if member then
               fields[#fields + 1] = 'w:' .. token; fields[#fields + 1] = '@' .. member
               fields[#fields + 1] = 'm:' .. member; fields[#fields + 1] = token
@@ -451,8 +459,13 @@ extension RedisLockScripts {
         -- `fence` (a give-back's, or nil): 0, and the lease stays, when the
         -- lease `token` holds has another fence: it is a later grant under
         -- the same token (the one given back ended), which its client may hold.
+        -- `nonce` (a give-back's whose grant's reply never came, or nil): 0,
+        -- and the lease stays, unless the attempt `nonce` was granted it
+        -- (``grant``): under a client's own token, the lease may be one the
+        -- client holds from an earlier answer, or one a later request
+        -- delivered.
         -- `caller`: see ``hand_over``, whose message it returns second.
-        local function end_lease(k, token, name, now, now_us, forced, unclaimed, caller, fence)
+        local function end_lease(k, token, name, now, now_us, forced, unclaimed, caller, fence, nonce)
           -- (`first`: when the first slot left frees; false: none, as a
           -- plain lease has no holders beside it.)
           local mode, limit, count, first, marks = nil, nil, 0, false, nil
@@ -460,6 +473,7 @@ extension RedisLockScripts {
           if plain[1] == token then
             if unclaimed and plain[2] then return 0 end
             if fence and redis.call('HGET', k.lease, 'fence') ~= fence then return 0 end
+            if nonce and redis.call('HGET', k.lease, 'nonce') ~= nonce then return 0 end
             redis.call('DEL', k.lease)
           else
             local ends = redis.call('ZSCORE', k.holders, token)
@@ -469,12 +483,24 @@ extension RedisLockScripts {
             if tonumber(ends) - delay <= now then return 0 end
             if unclaimed and marks[3] then return 0 end
             if fence and string.match(redis.call('HGET', k.grants, token) or '', '^(%d+):') ~= fence then return 0 end
+            if nonce and redis.call('HGET', k.grants, 'n:' .. token) ~= nonce then return 0 end
             if forced and delay > 0 then
               -- The slot frees sooner than it would have: the queue's heads
               -- look again then. (The keys' expiry covers it already.)
               redis.call('ZADD', k.holders, num(now + delay), token)
               if marks[1] then redis.call('HDEL', k.grants, 'w:' .. token, 'm:' .. string.sub(marks[1], 2)) end
-              if redis.call('EXISTS', k.queue) == 1 then announce(name, until_first_expiry(k.lease, k.holders, now) or 0, {}) end
+              if redis.call('EXISTS', k.queue) == 0 then return 1 end
+              -- Slots that ended unswept (nothing touched the name since)
+              -- go first: one may have left room for the queue's heads now,
+              -- and none may stand for when they look again.
+              local left, first_left = live_holders(k.holders, k.grants, now)
+              local run, whole, _, _, _, first_alive, _, alive =
+                admissible(k, now, marks[4] or 'x', tonumber(marks[5]) or 1, left, nil)
+              if #run > 0 then
+                hand_over(k, name, now, now_us, run, first_alive, alive, whole, nil, nil, nil, first_left)
+              else
+                announce(name, first_left - now, {})
+              end
               return 1
             end
             redis.call('ZREM', k.holders, token)

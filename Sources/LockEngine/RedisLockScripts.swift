@@ -26,6 +26,13 @@
 ///   lease hash; `w:token → @member` and `m:member → token` in the grants
 ///   hash) so that a waiter that leaves instead gives it back.
 ///
+/// A lease a retried acquire answered is marked claimed (`claimed` in the
+/// lease hash, `c:token` among the grants), and one granted to an attempt
+/// under a client's own token carries that attempt's nonce (`nonce`,
+/// `n:token`): a give-back names the grant by its fence or, its reply lost,
+/// by that nonce (``release``), and so never ends a lease the client holds
+/// from another answer.
+///
 /// A name is never in both layouts: a plain lock's lease admits no one
 /// beside it. A request is granted when it fits beside the holders and
 /// every live waiter ahead of it fits too; a release, a leaving waiter or a
@@ -105,7 +112,7 @@ enum RedisLockScripts {
 
     /// KEYS lease fence waiters instances holders grants wishes; ARGV token
     /// ttl owner member window_ms retention_ms name mode limit client
-    /// asks_wish with_holders delay_ms (member empty: no waiting; mode `x` or `s`;
+    /// asks_wish with_holders delay_ms [nonce] (member empty: no waiting; mode `x` or `s`;
     /// asks_wish `1`: a waiter that may be granted by a release without
     /// asking again, see ``hand_over``; with_holders empty: a refusal may
     /// leave out the holders, unless the token holds the other mode). Returns `{1, fence, now, ttl, owner, is_retry,
@@ -119,13 +126,16 @@ enum RedisLockScripts {
     /// mode), how long until an expiry could admit the request (lock delays
     /// counted), and when the first lock delay in force ends (0: none).
     /// delay_ms (empty: 0): an expired lease's slot stays taken this long.
+    /// nonce (absent: none): names this attempt, stored with what it is
+    /// granted (a new lease, or one a release handed its waiter) for a
+    /// give-back whose reply never came (``release``).
     static let acquire = Script("acquire", """
         local now, now_us = clock()
         local k = name_keys(KEYS)
         local token, ttl, owner, member = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
         local window, retention, name = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
         local wish, limit, client = ARGV[8], tonumber(ARGV[9]), ARGV[10] or ''
-        local delay = tonumber(ARGV[13]) or 0
+        local delay, nonce = tonumber(ARGV[13]) or 0, ARGV[14]
         local function join_queue()
           if member == '' then return end
           -- The beat keeps this fresh; a first waiter (or one after a long
@@ -169,10 +179,11 @@ enum RedisLockScripts {
         -- 1 when a client asked again with the token of a lease it holds:
         -- the lease is marked claimed (lockd must not give it back as one no
         -- client received) and no longer counts as handed to a waiter; 0
-        -- when the waiter `member` collects what a release handed it.
+        -- when the waiter `member` collects what a release handed it (then
+        -- this attempt's grant, named by its nonce).
         local function is_retry()
           if member ~= '' and granted_token(k, member) == token then
-            unmark(k, token, member)
+            unmark(k, token, member, nonce)
             return 0
           end
           claim(k, token)
@@ -254,7 +265,7 @@ enum RedisLockScripts {
           return held(0, first or first_alive, run)
         end
         if queued then unqueue(k, member) end
-        local fence = grant(k, now, now_us, wish, limit, token, ttl, owner, client, nil, delay)
+        local fence = grant(k, now, now_us, wish, limit, token, ttl, owner, client, nil, delay, nonce)
         local plain = is_plain(wish, limit, delay)
         -- The head was granted: the name goes on to the waiters behind it
         -- that fit too, else the next learns when the first lease ends (an
@@ -280,17 +291,23 @@ enum RedisLockScripts {
         return {1, fence, now, ttl, owner, 0, recheck, limit, wish}
         """)
 
-    /// KEYS lease holders grants; ARGV token ttl (empty: keep). Returns
-    /// `{1, fence, now, ttl, owner, limit, mode}` or `{0}` when the token
-    /// does not hold the lock (an expired lease in its lock delay does not).
+    /// KEYS lease holders grants waiters; ARGV token ttl (empty: keep) name.
+    /// Returns `{1, fence, now, ttl, owner, limit, mode}` or `{0}` when the
+    /// token does not hold the lock (an expired lease in its lock delay does
+    /// not). A lease renewed down so that the name's first slot frees sooner
+    /// announces when the queue's heads look again: they were told the old
+    /// end, and an expiry announces nothing.
     static let renew = Script("renew", """
         local now = clock()
         local current = redis.call('HMGET', KEYS[1], 'token', 'fence', 'owner', 'ttl')
         if current[1] then
           if current[1] ~= ARGV[1] then return {0} end
           local ttl = tonumber(ARGV[2]) or tonumber(current[4])
+          -- (Only a shorter TTL than the lease's can bring its expiry forward.)
+          local sooner = ttl < tonumber(current[4]) and redis.call('EXISTS', KEYS[4]) == 1 and redis.call('PTTL', KEYS[1]) > ttl
           redis.call('HSET', KEYS[1], 'ttl', num(ttl))
           redis.call('PEXPIRE', KEYS[1], num(ttl))
+          if sooner then announce(ARGV[3], ttl, {}) end
           return {1, tonumber(current[2]), now, ttl, current[3] or '', 1, 'x'}
         end
         local ends = redis.call('ZSCORE', KEYS[2], ARGV[1])
@@ -304,26 +321,33 @@ enum RedisLockScripts {
         redis.call('HSET', KEYS[3], ARGV[1], fence .. ':' .. num(ttl) .. ':' .. owner)
         redis.call('ZADD', KEYS[2], num(now + ttl + delay), ARGV[1])
         keep_holders(KEYS[2], KEYS[3], now)
+        -- Its slot frees sooner, and first of all the live ones: the queue's heads look again then.
+        if now + ttl + delay < tonumber(ends) and redis.call('EXISTS', KEYS[4]) == 1 then
+          local first = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. num(now), '+inf', 'WITHSCORES', 'LIMIT', '0', '1')
+          if first[1] == ARGV[1] then announce(ARGV[3], ttl + delay, {}) end
+        end
         local meta = redis.call('HMGET', KEYS[3], 'mode', 'limit')
         return {1, tonumber(fence), now, ttl, (owner_client(owner)), tonumber(meta[2]) or 1, meta[1] or 'x'}
         """)
 
-    /// KEYS as ``acquire``'s; ARGV token name unclaimed caller fence. Returns
+    /// KEYS as ``acquire``'s; ARGV token name unclaimed caller fence nonce. Returns
     /// 1 when released (and hands the name to the waiters that fit now), 0
     /// when the token does not hold the lock — or, with unclaimed `1`, when a
     /// retried acquire has answered a client with the lease since its grant;
     /// or, with a fence (a give-back's: empty or absent, none), when the
-    /// lease the token holds has another fence (it is a later grant).
+    /// lease the token holds has another fence (it is a later grant); or,
+    /// with a nonce (absent: none), when no acquire with that nonce was
+    /// granted the lease (see ``acquire``).
     /// With caller (an instance id; empty or absent: none), `{1, message}`
     /// when the name went to that instance's waiters alone: the
     /// announcement (as on ``wakeupChannel``), not published, for the caller
     /// to deliver (see ``hand_over``).
     static let release = Script("release", """
         local now, now_us = clock()
-        local caller, fence = ARGV[4], ARGV[5]
+        local caller, fence, nonce = ARGV[4], ARGV[5], ARGV[6]
         if caller == '' then caller = nil end
         if fence == '' then fence = nil end
-        local ended, message = end_lease(name_keys(KEYS), ARGV[1], ARGV[2], now, now_us, false, ARGV[3] == '1', caller, fence)
+        local ended, message = end_lease(name_keys(KEYS), ARGV[1], ARGV[2], now, now_us, false, ARGV[3] == '1', caller, fence, nonce)
         if message then return {ended, message} end
         return ended
         """)

@@ -140,11 +140,17 @@ public final class RedisLockStore: LockStore {
             try acquireResult(&reply, name: attempt.name, token: attempt.token, waiter: attempt.waiter, sentAt: sent)
         }
         switch result {
-        case .granted where !replicated:
-            // Unconfirmed: undone, so that a failover cannot leave a
-            // second holder beside a lease nobody was told about.
+        case .granted(let lease, let isRetry, _) where !replicated:
             metrics.replicationTimedOut()
-            if (try? await release(attempt.name, token: attempt.token)) == nil {
+            // A lease found (a retry) stays as the primary has it, as an
+            // unconfirmed renewal does: the client holds it from an earlier
+            // answer. A new grant is undone, so that a failover cannot leave
+            // a second holder beside a lease nobody was told about — by its
+            // fence and only while unclaimed: a retry under the same token
+            // may have been answered with it meanwhile. (A lease found under
+            // lockd's own token is the engine's to give back on the 503.)
+            if !isRetry,
+               (try? await giveBack(attempt.name, token: attempt.token, grant: .fence(lease.fence), evenIfClaimed: false)) == nil {
                 logger.warning("an unreplicated grant could not be undone; it ends with its TTL", metadata: ["lock": "\(attempt.name.value)"])
             }
             throw Self.notReplicated
@@ -191,10 +197,12 @@ public final class RedisLockStore: LockStore {
         // each field copied the whole attempt (four copies an acquire).
         let token = attempt.token.value, name = attempt.name.value, ttlMs = attempt.ttlMs
         let retention = retention(waitMs: attempt.waitMs), limit = Int64(attempt.limit), lockDelayMs = attempt.lockDelayMs
-        let isShared = attempt.mode == .shared, needsHolders = attempt.needsHolders
-        // 13 arguments, 5 of them integers and 3 of them one byte.
+        let isShared = attempt.mode == .shared, needsHolders = attempt.needsHolders, nonce = attempt.nonce
+        // 13 arguments, 5 of them integers and 3 of them one byte; and a
+        // nonce, an integer, only under a client's token.
         let room = token.utf8.count + owner.utf8.count + waiter.utf8.count + name.utf8.count + client.utf8.count + 3
             + 13 * RESPArgumentWriter.overhead + 5 * RESPArgumentWriter.integerRoom
+            + (nonce == nil ? 0 : RESPArgumentWriter.overhead + RESPArgumentWriter.integerRoom)
         return nameKeysCall(attempt.name, argumentRoom: room) { call in
             call.append(token)
             call.append(ttlMs)
@@ -209,6 +217,7 @@ public final class RedisLockStore: LockStore {
             call.append(asksWish ? "1" : "" as StaticString)
             call.append(needsHolders ? "1" : "" as StaticString)
             if lockDelayMs > 0 { call.append(lockDelayMs) } else { call.append("" as StaticString) }
+            if let nonce { call.append(nonce.value) }
         }
     }
 
@@ -259,15 +268,17 @@ public final class RedisLockStore: LockStore {
     }
 
     nonisolated(nonsending) public func renew(_ name: LockName, token: LeaseToken, ttlMs: Int64?, durability: Durability) async throws(LockError) -> Lease? {
-        var call = Self.keysWriter(name, count: 3, argumentBytes: token.value.utf8.count + 2 * RESPArgumentWriter.overhead + 20)
+        var call = Self.keysWriter(name, count: 4, argumentBytes: token.value.utf8.count + name.value.utf8.count + 3 * RESPArgumentWriter.overhead + 20)
         Self.withKeyBytes(name) { name in
             call.append("lockd:{", name, "}:lease")
             call.append("lockd:{", name, "}:holders")
             call.append("lockd:{", name, "}:grants")
+            call.append("lockd:{", name, "}:waiters")
         }
         call.append(token.value)
         if let ttlMs { call.append(ttlMs) } else { call.append("" as StaticString) }
-        let (reply, replicated) = try await run(scripts.renew, "renew", durability: durability, keyCount: 3, arguments: call.finish())
+        call.append(name.value)
+        let (reply, replicated) = try await run(scripts.renew, "renew", durability: durability, keyCount: 4, arguments: call.finish())
         guard let fields = reply.array, fields.first?.int == 1 else { return nil }
         // The lease stays as the primary has it: the holder may try again.
         guard replicated else {
@@ -289,9 +300,9 @@ public final class RedisLockStore: LockStore {
         endLease(name, token: token, cancellation: cancellation, completion: completion)
     }
 
-    nonisolated(nonsending) public func giveBack(_ name: LockName, token: LeaseToken, fence: Int64?, evenIfClaimed: Bool) async throws(LockError) -> Bool {
+    nonisolated(nonsending) public func giveBack(_ name: LockName, token: LeaseToken, grant: GrantIdentity, evenIfClaimed: Bool) async throws(LockError) -> Bool {
         try await awaitingCallback {
-            endLease(name, token: token, givenBack: (fence, evenIfClaimed), cancellation: $0, completion: $1)
+            endLease(name, token: token, givenBack: (grant, evenIfClaimed), cancellation: $0, completion: $1)
         }
     }
 
@@ -303,19 +314,24 @@ public final class RedisLockStore: LockStore {
     /// cancelled meanwhile, whose reply is dropped) may have carried
     /// grants: the name's waiters are then put back with the store as after
     /// a lost notice (`resubscribed`), which hands each its grant.
-    /// `givenBack`: a give-back's fence (nil: any) and whether it ends a
-    /// claimed lease too (see ``giveBack(_:token:fence:evenIfClaimed:)``);
-    /// nil for a release.
+    /// `givenBack`: which grant a give-back ends and whether even when
+    /// claimed (see ``giveBack(_:token:grant:evenIfClaimed:)``); nil for a
+    /// release.
     private func endLease(
-        _ name: LockName, token: LeaseToken, givenBack: (fence: Int64?, evenIfClaimed: Bool)? = nil, cancellation: CallCancellation,
+        _ name: LockName, token: LeaseToken, givenBack: (grant: GrantIdentity, evenIfClaimed: Bool)? = nil, cancellation: CallCancellation,
         completion: @escaping StoreCompletion<Bool>
     ) {
         let handler = ownWakeups.withLock { $0 }?.handle
         let caller = handler == nil ? "" : instanceID
-        // A give-back's fence, last and only when named: a release sends none.
-        let fence = givenBack?.fence
+        // A give-back's fence or nonce, last and only when named: a release sends neither.
+        var fence: Int64?, nonce: Int64?
+        switch givenBack?.grant {
+        case .fence(let value): fence = value
+        case .attempt(let value): nonce = value.value
+        case .any, nil: break
+        }
         let room = token.value.utf8.count + name.value.utf8.count + 1 + caller.utf8.count + 4 * RESPArgumentWriter.overhead
-            + (fence == nil ? 0 : RESPArgumentWriter.overhead + RESPArgumentWriter.integerRoom)
+            + (fence == nil && nonce == nil ? 0 : 2 * (RESPArgumentWriter.overhead + RESPArgumentWriter.integerRoom))
         let arguments = nameKeysCall(name, argumentRoom: room) { call in
             call.append(token.value)
             call.append(name.value)
@@ -323,6 +339,10 @@ public final class RedisLockStore: LockStore {
             call.append(givenBack?.evenIfClaimed == false ? "1" : "" as StaticString)
             call.append(caller)
             if let fence { call.append(fence) }
+            if let nonce {
+                call.append("" as StaticString)
+                call.append(nonce)
+            }
         }
         let start = callStart()
         client.run(scripts.release, keyCount: Self.nameKeyCount, arguments: arguments, cancellation: cancellation) { [self] reply in

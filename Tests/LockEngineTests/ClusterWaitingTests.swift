@@ -84,8 +84,8 @@ import Testing
     /// queue again — here at the lease's first expiry, which a renewal
     /// pushed back — must not subscribe anew with nobody to drop the
     /// subscription (the scripts would count the instance as listening).
-    /// A give-back names its grant's fence in the Cluster's variant of the
-    /// release script too, in either layout.
+    /// A give-back names its grant's fence, or its attempt's nonce, in the
+    /// Cluster's variant of the release script too, in either layout.
     @Test func aGiveBackEndsOnlyTheGrantItsFenceNames() async throws {
         let cluster = try await offThePool { try RedisClusterFixture.shared() }
         let loops = try EventLoopGroup(loopCount: 1, namePrefix: "cluster-give-back")
@@ -93,7 +93,10 @@ import Testing
         let instance = try ClusterInstance(configuration: try RedisConfiguration(url: cluster.url), loops: loops)
         defer { instance.runner.cancel() }
         try await retrying(within: .seconds(10)) { try await instance.engine.checkReady() }
-        for limit in [1, 3] { try await GiveBackTests.onlyTheNamedGrantEnds(instance.backend.store, limit: limit) }
+        for limit in [1, 3] {
+            try await GiveBackTests.onlyTheNamedGrantEnds(instance.backend.store, limit: limit)
+            try await GiveBackTests.onlyTheAttemptsGrantEnds(instance.backend.store, limit: limit)
+        }
     }
 
     @Test func aStoppedInstanceStaysUnsubscribedWhenItsWaiterLooksAgain() async throws {

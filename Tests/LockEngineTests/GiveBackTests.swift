@@ -14,7 +14,7 @@ import Testing
             let name = try LockName(uniqueLockName())
             let unclaimed = AcquireAttempt(name: name, token: .random(), ttlMs: 60_000, owner: "gone", waiter: nil, limit: limit)
             guard case .granted(let gone, _, _) = try await inner.acquire(unclaimed) else { throw LockError.leaseLost }
-            #expect(try await inner.giveBack(name, token: unclaimed.token, fence: gone.fence, evenIfClaimed: false))
+            #expect(try await inner.giveBack(name, token: unclaimed.token, grant: .fence(gone.fence), evenIfClaimed: false))
             #expect(try await inner.status(of: name).holders.isEmpty)
 
             let claimed = AcquireAttempt(name: name, token: .random(), ttlMs: 60_000, owner: "retried", waiter: nil, limit: limit)
@@ -22,8 +22,8 @@ import Testing
                   case .granted(let again, true, _) = try await inner.acquire(claimed)
             else { throw LockError.leaseLost }
             #expect(again.fence == lease.fence)
-            #expect(try await !inner.giveBack(name, token: claimed.token, fence: lease.fence, evenIfClaimed: false))
-            #expect(try await !inner.giveBack(name, token: claimed.token, fence: nil, evenIfClaimed: false))
+            #expect(try await !inner.giveBack(name, token: claimed.token, grant: .fence(lease.fence), evenIfClaimed: false))
+            #expect(try await !inner.giveBack(name, token: claimed.token, grant: .any, evenIfClaimed: false))
             #expect(try await inner.status(of: name).holders.map(\.fence) == [lease.fence])
             // Its client releases it as usual.
             #expect(try await inner.release(name, token: claimed.token))
@@ -49,15 +49,53 @@ import Testing
         #expect(try await inner.release(name, token: attempt.token))
         guard case .granted(let later, false, _) = try await inner.acquire(attempt) else { throw LockError.leaseLost }
         #expect(later.fence > first.fence)
-        #expect(try await !inner.giveBack(name, token: attempt.token, fence: first.fence, evenIfClaimed: false))
-        #expect(try await !inner.giveBack(name, token: attempt.token, fence: first.fence, evenIfClaimed: true))
+        #expect(try await !inner.giveBack(name, token: attempt.token, grant: .fence(first.fence), evenIfClaimed: false))
+        #expect(try await !inner.giveBack(name, token: attempt.token, grant: .fence(first.fence), evenIfClaimed: true))
         #expect(try await inner.status(of: name).holders.map(\.fence) == [later.fence])
 
         // Claimed by asking again: spared, unless asked to end it even so.
         guard case .granted(_, true, _) = try await inner.acquire(attempt) else { throw LockError.leaseLost }
-        #expect(try await !inner.giveBack(name, token: attempt.token, fence: later.fence, evenIfClaimed: false))
-        #expect(try await inner.giveBack(name, token: attempt.token, fence: later.fence, evenIfClaimed: true))
+        #expect(try await !inner.giveBack(name, token: attempt.token, grant: .fence(later.fence), evenIfClaimed: false))
+        #expect(try await inner.giveBack(name, token: attempt.token, grant: .fence(later.fence), evenIfClaimed: true))
         #expect(try await inner.status(of: name).holders.isEmpty)
+    }
+
+    /// A give-back whose grant's reply never came names the attempt's
+    /// nonce: under a client's token it ends only what that attempt was
+    /// granted.
+    @Test(arguments: StoreKind.allCases, [1, 3])
+    func aGiveBackEndsOnlyTheGrantItsAttemptWasGranted(store: StoreKind, limit: Int) async throws {
+        try await store.withEngine { _, inner in try await Self.onlyTheAttemptsGrantEnds(inner, limit: limit) }
+    }
+
+    /// ``aGiveBackEndsOnlyTheGrantItsAttemptWasGranted(store:limit:)`` on
+    /// `inner` (also run by the Redis Functions and Cluster tests).
+    static func onlyTheAttemptsGrantEnds(_ inner: any LockStore, limit: Int) async throws {
+        let name = try LockName(uniqueLockName())
+        let token = LeaseToken.random()
+        func attempt() -> AcquireAttempt {
+            var attempt = AcquireAttempt(name: name, token: token, ttlMs: 60_000, owner: "client", waiter: nil, limit: limit)
+            attempt.nonce = .random()
+            return attempt
+        }
+        let first = attempt()
+        guard case .granted(let held, false, _) = try await inner.acquire(first), let granted = first.nonce else { throw LockError.leaseLost }
+        // A retry that never reached the store was granted nothing: the lease is the client's.
+        #expect(try await !inner.giveBack(name, token: token, grant: .attempt(.random()), evenIfClaimed: false))
+        #expect(try await inner.status(of: name).holders.map(\.fence) == [held.fence])
+        // The attempt that was granted it names it.
+        #expect(try await inner.giveBack(name, token: token, grant: .attempt(granted), evenIfClaimed: false))
+        #expect(try await inner.status(of: name).holders.isEmpty)
+
+        // A grant a client has claimed since (by asking again) stays.
+        let fresh = attempt()
+        guard case .granted(let lease, false, _) = try await inner.acquire(fresh), let freshNonce = fresh.nonce,
+              case .granted(let again, true, _) = try await inner.acquire(attempt())
+        else { throw LockError.leaseLost }
+        #expect(again.fence == lease.fence)
+        #expect(try await !inner.giveBack(name, token: token, grant: .attempt(freshNonce), evenIfClaimed: false))
+        #expect(try await inner.status(of: name).holders.map(\.fence) == [lease.fence])
+        #expect(try await inner.release(name, token: token))
     }
 
     @Test(arguments: StoreKind.allCases)

@@ -190,8 +190,32 @@ import Testing
             }
             #expect(lease.fence == handed.fence)
             try await fixture.store.removeWaiter(waiterID, from: name, reclaimingGrant: true)
-            #expect(try await !fixture.store.giveBack(name, token: waiter.token, fence: handed.fence, evenIfClaimed: false))
+            #expect(try await !fixture.store.giveBack(name, token: waiter.token, grant: .fence(handed.fence), evenIfClaimed: false))
             #expect(try await fixture.store.status(of: name).holders.map(\.fence).contains(handed.fence))
+        }
+    }
+
+    /// A waiter under its client's token collects the grant a release
+    /// handed it, and that attempt's reply is lost (its caller hung up):
+    /// the grant is the collecting attempt's, and the give-back naming that
+    /// attempt's nonce ends it (no one else names it: collected, its waiter
+    /// no longer reclaims it).
+    @Test(arguments: [1, 3])
+    func aCollectedGrantIsGivenBackByTheNonceOfTheAttemptThatCollectedIt(limit: Int) async throws {
+        try await Fixture.with { fixture in
+            let name = try LockName(uniqueLockName())
+            let (_, waiter, handed) = try await handedGrant(fixture, name: name, limit: limit)
+            var collecting = waiter
+            collecting.nonce = .random()
+            guard case .granted(let collected, false, _) = try await fixture.store.acquire(collecting),
+                  let nonce = collecting.nonce else {
+                Issue.record("the handed grant was not collected")
+                return
+            }
+            #expect(collected.fence == handed.fence)
+            #expect(try await !fixture.store.giveBack(name, token: waiter.token, grant: .attempt(.random()), evenIfClaimed: false))
+            #expect(try await fixture.store.giveBack(name, token: waiter.token, grant: .attempt(nonce), evenIfClaimed: false))
+            #expect(try await !fixture.store.status(of: name).holders.contains { $0.fence == handed.fence })
         }
     }
 

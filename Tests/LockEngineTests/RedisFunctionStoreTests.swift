@@ -21,9 +21,12 @@ import Testing
         #expect(second.lease.fence > first.lease.fence)
         try await cluster.engines[1].release(name, token: second.lease.token)
         #expect(try await cluster.engines[0].status(of: name).holders.isEmpty)
-        // A give-back names its grant's fence, in either layout.
+        // A give-back names its grant's fence or its attempt's nonce, in either layout.
         let store = RedisLockStore(client: cluster.clients[0], logger: Logger(label: "give-back"))
-        for limit in [1, 3] { try await GiveBackTests.onlyTheNamedGrantEnds(store, limit: limit) }
+        for limit in [1, 3] {
+            try await GiveBackTests.onlyTheNamedGrantEnds(store, limit: limit)
+            try await GiveBackTests.onlyTheAttemptsGrantEnds(store, limit: limit)
+        }
     }
 
     static func calls(_ client: RedisClient) async throws -> String {

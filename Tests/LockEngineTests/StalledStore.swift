@@ -9,8 +9,17 @@ import Testing
 /// with `beforeAsking`, it stalls the first `stalls` acquires before the
 /// store sees them instead (a request held up on its way: its grant is
 /// fresh but late); its first `releaseFailures` releases and give-backs
-/// fail unsent, as in an outage.
+/// fail unsent, as in an outage. An acquire sent by ``hangUp(_:_:losing:)``
+/// is lost as that says.
 final class StalledStore: ForwardingLockStore {
+    /// How an acquire whose caller hangs up is lost.
+    enum Loss {
+        /// Before the store saw it.
+        case unsent
+        /// After the store ran it: its reply is dropped.
+        case replyLost
+    }
+
     let inner: any LockStore
     private let stall: Duration
     private let thenFail: Bool
@@ -26,6 +35,21 @@ final class StalledStore: ForwardingLockStore {
     }
 
     var grantsSeen: [Lease] { state.withLock { $0.grants } }
+    /// The next acquires to lose, in order.
+    private let losses = Mutex<[Loss]>([])
+    /// Lost acquires that wait for their caller to hang up.
+    private let hungUp = Atomic<Int>(0)
+
+    /// Sends `request` and hangs up once its store call is lost as `loss`
+    /// says: the request is answered `cancelled`.
+    func hangUp(_ engine: LockEngine, _ request: AcquireRequest, losing loss: Loss) async throws {
+        losses.withLock { $0.append(loss) }
+        let before = hungUp.load(ordering: .relaxed)
+        let caller = Task { try await engine.acquire(request) }
+        #expect(await eventually(within: .seconds(10)) { self.hungUp.load(ordering: .relaxed) > before })
+        caller.cancel()
+        await #expect(throws: LockError.cancelled) { try await caller.value }
+    }
 
     /// Runs `engine`'s upkeep until one more give-back than so far reaches
     /// the store (what the engine queued when the store failed it), within 10 s.
@@ -47,6 +71,15 @@ final class StalledStore: ForwardingLockStore {
     }
 
     nonisolated(nonsending) func acquire(_ attempt: AcquireAttempt) async throws(LockError) -> AcquireResult {
+        if let loss = losses.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) {
+            if loss == .replyLost, case .granted(let lease, _, _) = try await inner.acquire(attempt) {
+                state.withLock { $0.grants.append(lease) }
+            }
+            hungUp.add(1, ordering: .relaxed)
+            // Until the caller hangs up (``hangUp(_:_:losing:)`` cancels it); no reply comes.
+            try? await Task.sleep(for: .seconds(60))
+            throw .cancelled
+        }
         if beforeAsking {
             let mustStall = state.withLock { state -> Bool in
                 guard state.remaining > 0 else { return false }
@@ -75,9 +108,9 @@ final class StalledStore: ForwardingLockStore {
         try failIfDue()
         return try await inner.release(name, token: token)
     }
-    nonisolated(nonsending) func giveBack(_ name: LockName, token: LeaseToken, fence: Int64?, evenIfClaimed: Bool) async throws(LockError) -> Bool {
+    nonisolated(nonsending) func giveBack(_ name: LockName, token: LeaseToken, grant: GrantIdentity, evenIfClaimed: Bool) async throws(LockError) -> Bool {
         try failIfDue()
-        let released = try await inner.giveBack(name, token: token, fence: fence, evenIfClaimed: evenIfClaimed)
+        let released = try await inner.giveBack(name, token: token, grant: grant, evenIfClaimed: evenIfClaimed)
         givenBack.add(1, ordering: .relaxed)
         return released
     }

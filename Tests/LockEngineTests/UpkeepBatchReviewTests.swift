@@ -60,7 +60,7 @@ final class HangingGiveBackStore: ForwardingLockStore {
         if attempt.name.value.hasPrefix(Self.lostPrefix) { throw .unavailable("the reply was lost") }
         return try await inner.acquire(attempt)
     }
-    nonisolated(nonsending) func giveBack(_ name: LockName, token: LeaseToken, fence: Int64?, evenIfClaimed: Bool) async throws(LockError) -> Bool {
+    nonisolated(nonsending) func giveBack(_ name: LockName, token: LeaseToken, grant: GrantIdentity, evenIfClaimed: Bool) async throws(LockError) -> Bool {
         let start = beats.load(ordering: .relaxed)
         _ = await eventually(within: Self.longestHang) { self.beats.load(ordering: .relaxed) - start >= Self.beatsWanted }
         beatsWhileHanging.store(beats.load(ordering: .relaxed) - start, ordering: .relaxed)

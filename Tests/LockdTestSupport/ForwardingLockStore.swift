@@ -43,9 +43,9 @@ extension ForwardingLockStore {
     }
 
     public nonisolated(nonsending) func giveBack(
-        _ name: LockName, token: LeaseToken, fence: Int64?, evenIfClaimed: Bool
+        _ name: LockName, token: LeaseToken, grant: GrantIdentity, evenIfClaimed: Bool
     ) async throws(LockError) -> Bool {
-        try await inner.giveBack(name, token: token, fence: fence, evenIfClaimed: evenIfClaimed)
+        try await inner.giveBack(name, token: token, grant: grant, evenIfClaimed: evenIfClaimed)
     }
 
     public func forceRelease(_ name: LockName, fence: Int64) async throws(LockError) -> LeaseToken? {
