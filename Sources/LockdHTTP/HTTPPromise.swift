@@ -30,7 +30,7 @@ public final class HTTPPromise: Sendable {
     private enum Target: Sendable {
         case connection(HTTPConnection)
         case closure(@Sendable (HTTPResponse) -> Void)
-        case mapped(HTTPPromise, @Sendable (HTTPResponse) -> HTTPResponse)
+        case mapped(HTTPPromise, @Sendable (consuming HTTPResponse) -> HTTPResponse)
         /// The router's naming of the response's route, without a closure.
         case routed(HTTPPromise, String)
     }
@@ -50,7 +50,7 @@ public final class HTTPPromise: Sendable {
         self.target = .connection(connection)
     }
 
-    private init(mapping promise: HTTPPromise, _ transform: @escaping @Sendable (HTTPResponse) -> HTTPResponse) {
+    private init(mapping promise: HTTPPromise, _ transform: @escaping @Sendable (consuming HTTPResponse) -> HTTPResponse) {
         self.cancellation = promise.cancellation
         self.metadata = promise.metadata
         self.target = .mapped(promise, transform)
@@ -70,13 +70,15 @@ public final class HTTPPromise: Sendable {
         deliver(HTTPRequestLogMetadata.$current.withValue(metadata) { response() })
     }
 
-    private func deliver(_ response: HTTPResponse) {
+    // Consumed, and handed on consumed: the response moves down the
+    // chain of promises instead of being copied (retaining its parts) and
+    // destroyed at each link.
+    private func deliver(_ response: consuming HTTPResponse) {
         switch target {
         case .connection(let connection): connection.finish(response)
         case .closure(let deliver): deliver(response)
         case .mapped(let promise, let transform): promise.deliver(transform(response))
         case .routed(let promise, let route):
-            var response = response
             response.route = route
             promise.deliver(response)
         }
@@ -84,7 +86,9 @@ public final class HTTPPromise: Sendable {
 
     /// A promise of the same request that gives this one `transform`'s
     /// response: for a responder wrapping another (routes, compression).
-    public func map(_ transform: @escaping @Sendable (HTTPResponse) -> HTTPResponse) -> HTTPPromise {
+    /// `transform` takes the response over (it may return it changed
+    /// without copying it).
+    public func map(_ transform: @escaping @Sendable (consuming HTTPResponse) -> HTTPResponse) -> HTTPPromise {
         HTTPPromise(mapping: self, transform)
     }
 }
