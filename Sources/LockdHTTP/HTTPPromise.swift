@@ -88,7 +88,7 @@ public final class HTTPPromise: Sendable {
     }
 
     /// A promise of the same request that gives this one `transform`'s
-    /// response: for a responder wrapping another (routes, compression).
+    /// response: for a responder wrapping another (compression).
     /// `transform` takes the response over (it may return it changed
     /// without copying it).
     public func map(_ transform: @escaping @Sendable (consuming HTTPResponse) -> HTTPResponse) -> HTTPPromise {
