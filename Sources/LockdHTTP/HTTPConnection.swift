@@ -170,7 +170,7 @@ final class HTTPConnection: StreamSocketDelegate, @unchecked Sendable {
         let (receivedID, traceParent) = request.tracingFields()
         let requestID = receivedID ?? server.makeRequestID()
         exchange = Exchange(method: request.method, path: request.path, requestID: requestID, startedAt: machine.requestStartedAt)
-        let requestContext = HTTPRequestContext(
+        var requestContext = HTTPRequestContext(
             eventLoop: context.loop,
             remoteAddress: remoteAddress,
             logger: server.logger,
@@ -187,10 +187,10 @@ final class HTTPConnection: StreamSocketDelegate, @unchecked Sendable {
             case .now(let response):
                 finish(response)
             case .later(let work):
-                var taskContext = requestContext
-                taskContext.isAnsweredInPlace = false
-                let task = Task.immediate(executorPreference: context.loop) { [self, taskContext] in
-                    finish(await work(request, taskContext))
+                // Changed in place, not copied: the answer no longer reads it.
+                requestContext.isAnsweredInPlace = false
+                let task = Task.immediate(executorPreference: context.loop) { [self, requestContext] in
+                    finish(await work(request, requestContext))
                 }
                 // Work that never suspends has already finished.
                 if machine.isAnswering { self.task = task }
@@ -198,9 +198,8 @@ final class HTTPConnection: StreamSocketDelegate, @unchecked Sendable {
                 let promise = HTTPPromise(connection: self, metadata: metadata)
                 // Set first: a promise kept at once clears it.
                 self.promise = promise
-                var promiseContext = requestContext
-                promiseContext.isAnsweredInPlace = false
-                start(request, promiseContext, promise)
+                requestContext.isAnsweredInPlace = false
+                start(request, requestContext, promise)
             }
         }
     }

@@ -1,4 +1,5 @@
 import LockdTransport
+import Synchronization
 
 /// A response a responder promised (``HTTPAnswer/promised(_:)``) and
 /// gives later from a callback — a store's reply read on the request's
@@ -23,6 +24,12 @@ public final class HTTPPromise: Sendable {
     public let cancellation: CallCancellation
     private let metadata: HTTPRequestLogMetadata?
     private let target: Target
+    /// The name of the route the ``Router`` passed this promise to, set on
+    /// the response as it is given: set here as the router hands the
+    /// promise on, where a promise of its own for it was an allocation
+    /// more per request. The first name set stays (an outer router's, as
+    /// when each router's promise named the response on its way out).
+    private let route = Mutex<String?>(nil)
 
     /// Where the response goes. The server's connection and a mapped
     /// promise are held as they are, not wrapped in closures: each closure
@@ -30,9 +37,7 @@ public final class HTTPPromise: Sendable {
     private enum Target: Sendable {
         case connection(HTTPConnection)
         case closure(@Sendable (HTTPResponse) -> Void)
-        case mapped(HTTPPromise, @Sendable (HTTPResponse) -> HTTPResponse)
-        /// The router's naming of the response's route, without a closure.
-        case routed(HTTPPromise, String)
+        case mapped(HTTPPromise, @Sendable (consuming HTTPResponse) -> HTTPResponse)
     }
 
     /// A promise whose response goes to `deliver` (tests and adapters;
@@ -50,18 +55,18 @@ public final class HTTPPromise: Sendable {
         self.target = .connection(connection)
     }
 
-    private init(mapping promise: HTTPPromise, _ transform: @escaping @Sendable (HTTPResponse) -> HTTPResponse) {
+    private init(mapping promise: HTTPPromise, _ transform: @escaping @Sendable (consuming HTTPResponse) -> HTTPResponse) {
         self.cancellation = promise.cancellation
         self.metadata = promise.metadata
         self.target = .mapped(promise, transform)
     }
 
-    /// A promise of the same request that gives this one its response with
-    /// `route` set (``Router``).
-    init(routing promise: HTTPPromise, _ route: String) {
-        self.cancellation = promise.cancellation
-        self.metadata = promise.metadata
-        self.target = .routed(promise, route)
+    /// Names the route whose handler keeps this promise (``Router``), unless
+    /// a route was named already.
+    func setRoute(_ name: String) {
+        route.withLock { route in
+            if route == nil { route = name }
+        }
     }
 
     /// Gives the response, made with the request's log metadata bound (as
@@ -70,21 +75,23 @@ public final class HTTPPromise: Sendable {
         deliver(HTTPRequestLogMetadata.$current.withValue(metadata) { response() })
     }
 
-    private func deliver(_ response: HTTPResponse) {
+    // Consumed, and handed on consumed: the response moves down the
+    // chain of promises instead of being copied (retaining its parts) and
+    // destroyed at each link.
+    private func deliver(_ response: consuming HTTPResponse) {
+        if let route = route.withLock({ $0 }) { response.route = route }
         switch target {
         case .connection(let connection): connection.finish(response)
         case .closure(let deliver): deliver(response)
         case .mapped(let promise, let transform): promise.deliver(transform(response))
-        case .routed(let promise, let route):
-            var response = response
-            response.route = route
-            promise.deliver(response)
         }
     }
 
     /// A promise of the same request that gives this one `transform`'s
-    /// response: for a responder wrapping another (routes, compression).
-    public func map(_ transform: @escaping @Sendable (HTTPResponse) -> HTTPResponse) -> HTTPPromise {
+    /// response: for a responder wrapping another (compression).
+    /// `transform` takes the response over (it may return it changed
+    /// without copying it).
+    public func map(_ transform: @escaping @Sendable (consuming HTTPResponse) -> HTTPResponse) -> HTTPPromise {
         HTTPPromise(mapping: self, transform)
     }
 }

@@ -206,7 +206,8 @@ public struct Router: HTTPResponder {
             return .promised { request, context, promise in
                 var context = context
                 context.parameters = decoded
-                start(request, context, HTTPPromise(routing: promise, name))
+                promise.setRoute(name)
+                start(request, context, promise)
             }
         }
     }

@@ -78,7 +78,7 @@ public struct CompressingResponder<Next: HTTPResponder>: HTTPResponder {
             let minimumSize = minimumSize
             let compressor = compressor
             return .promised { request, context, promise in
-                start(request, context, promise.map { response in
+                start(request, context, promise.map { (response: consuming HTTPResponse) in
                     guard response.body.count > minimumSize else { return response }
                     return ResponseEncoding.encode(response, for: request, minimumSize: minimumSize, compressor: compressor)
                 })
