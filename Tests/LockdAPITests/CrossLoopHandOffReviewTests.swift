@@ -59,6 +59,9 @@ import Testing
         // The waiter's loop is held busy; its client hangs up meanwhile.
         let busy = DispatchSemaphore(value: 0)
         let free = DispatchSemaphore(value: 0)
+        // Runs before the group's shutdown (defers run in reverse): a failure
+        // below must not leave the loop blocked, or the shutdown's join hangs.
+        defer { free.signal() }
         waiterLoop.execute {
             busy.signal()
             free.wait()
