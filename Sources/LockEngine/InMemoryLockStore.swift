@@ -317,13 +317,16 @@ extension InMemoryLockRecord {
         // to retry nor a token to grant again until then.
         let lapsed = own.map { !leases[$0].isLive(now: now) } ?? false
         if let held = own, !lapsed, leases[held].mode == attempt.mode {
+            let before = leases[held].expiresAtMs
             leases[held].ttlMs = attempt.ttlMs
             leases[held].expiresAtMs = now + attempt.ttlMs
             leases[held].claimed = true
-            var wakes = false
+            // Retried down, as renewed down: the waiters look again at the
+            // new expiry, not at the old one they were told.
+            var wakes = leases[held].expiresAtMs < before
             if let place {
                 queue.remove(at: place)
-                wakes = place <= admissible().run.count
+                wakes = wakes || place <= admissible().run.count
             }
             return (.success(.granted(lease(leases[held], name: attempt.name), isRetry: true)), wakes)
         }

@@ -128,7 +128,9 @@ enum RedisLockScripts {
     /// delay_ms (empty: 0): an expired lease's slot stays taken this long.
     /// nonce (absent: none): names this attempt, stored with what it is
     /// granted (a new lease, or one a release handed its waiter) for a
-    /// give-back whose reply never came (``release``).
+    /// give-back whose reply never came (``release``). A retry sets its
+    /// lease's TTL anew, and one that brings its end forward announces as a
+    /// renewal down does (``renew``).
     static let acquire = Script("acquire", """
         local now, now_us = clock()
         local k = name_keys(KEYS)
@@ -213,9 +215,13 @@ enum RedisLockScripts {
         if current[1] == token then
           if wish ~= 'x' then return held(1, 0, {}) end
           local retry = is_retry()
+          -- Its TTL set anew, as a renewal's: one brought forward announces
+          -- when the queue's heads look again (they were told the old end).
+          local sooner = redis.call('EXISTS', k.queue) == 1 and redis.call('PTTL', k.lease) > ttl
           redis.call('HSET', k.lease, 'ttl', num(ttl))
           redis.call('PEXPIRE', k.lease, num(ttl))
           leave_queue()
+          if sooner then announce(name, ttl, {}) end
           return {1, tonumber(current[2]), now, ttl, current[3] or '', retry, 0, 1, 'x'}
         end
         local mine, mine_delay, lapsed = false, 0, false
@@ -231,10 +237,16 @@ enum RedisLockScripts {
           if wish ~= mode then return held(1, 0, {}) end
           local retry = is_retry()
           local fence, _, own = string.match(mine, '^(%d+):(%d+):(.*)$')
+          local ends = now + ttl + mine_delay
+          -- (As a renewal's: a slot that frees sooner, first of the live ones, announces.)
+          local sooner = ends < (tonumber(redis.call('ZSCORE', k.holders, token)) or 0) and redis.call('EXISTS', k.queue) == 1
           redis.call('HSET', k.grants, token, fence .. ':' .. num(ttl) .. ':' .. own)
-          redis.call('ZADD', k.holders, num(now + ttl + mine_delay), token)
+          redis.call('ZADD', k.holders, num(ends), token)
           keep_holders(k.holders, k.grants, now)
           leave_queue()
+          if sooner and redis.call('ZRANGEBYSCORE', k.holders, '(' .. num(now), '+inf', 'LIMIT', '0', '1')[1] == token then
+            announce(name, ttl + mine_delay, {})
+          end
           return {1, tonumber(fence), now, ttl, (owner_client(own)), retry, 0, held_limit, mode}
         end
         -- Who may take it: a full name admits no one.

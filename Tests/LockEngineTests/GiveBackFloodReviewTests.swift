@@ -63,10 +63,14 @@ import Testing
             try #require(allAnswered, "\(answered.load(ordering: .relaxed)) of \(Self.answered503) acquires answered")
             #expect(unavailable.load(ordering: .relaxed) == Self.answered503)
 
-            // Redis is back. A holder, then a waiter of this lockd.
+            // Redis is back. A holder, then a waiter of this lockd. (The
+            // client may be between two attempts to reconnect, each of which
+            // timed out while Redis was frozen: until its next one, calls
+            // fail at once. The holder asks again with its token until then.)
             let name = try LockName(uniqueLockName())
             let holder = AcquireAttempt(name: name, token: .random(), ttlMs: 60_000, owner: "holder", waiter: nil)
-            guard case .granted = try await backend.store.acquire(holder) else { throw TestFailure("the holder was not granted") }
+            let held = try await retrying(within: .seconds(10)) { try await backend.store.acquire(holder) }
+            guard case .granted = held else { throw TestFailure("the holder was not granted") }
             let waiter = Task { try await engine.acquire(AcquireRequest(name: name, ttlMs: 60_000, waitMs: 30_000, owner: "first")) }
             // Queued in Redis, not only counted here: the enqueue is what
             // puts this lockd in the instances key read next.
