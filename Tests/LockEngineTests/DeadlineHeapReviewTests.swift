@@ -1,6 +1,7 @@
 @testable import LockEngine
 import LockdTestSupport
 import LockdTransport
+import Synchronization
 import Testing
 
 /// review2: the deadline heap pops its entries soonest first, however they
@@ -38,17 +39,26 @@ import Testing
 
     /// Many waiters with shuffled deadlines, every third cancelled while
     /// waiting: each remaining one is refused no sooner than its deadline,
-    /// and none is left waiting.
+    /// each cancelled one ends cancelled, and none is left waiting.
+    ///
+    /// The cancelled ones wait far longer than the test runs, so that they
+    /// are still waiting when cancelled however late this task looks; the
+    /// test waits for every acquire to have queued or ended — not for all
+    /// to be queued at once, which a poll late by the shortest wait (100 ms
+    /// on a busy machine) would never see.
     @Test(arguments: StoreKind.allCases)
     func manyWaitersEachEndAtTheirOwnDeadline(store: StoreKind) async throws {
         try await store.withEngine { engine, _ in
             let name = try LockName(uniqueLockName())
             _ = try await engine.acquire(AcquireRequest(name: name, ttlMs: 60_000))
-            let waits: [Int64] = (0..<60).map { 100 + Int64($0 % 20) * 37 }.shuffled()
+            let cancelledWaitMs: Int64 = 60_000
+            let waits: [Int64] = (0..<60).map { $0 % 3 == 0 ? cancelledWaitMs : 100 + Int64($0 % 20) * 37 }.shuffled()
+            let ended = Count()
             var tasks: [(waitMs: Int64, task: Task<(UInt64, Bool), Never>)] = []
             for waitMs in waits {
                 tasks.append((waitMs, Task {
                     let started = MonotonicClock.now()
+                    defer { ended.value.add(1, ordering: .releasing) }
                     do {
                         _ = try await engine.acquire(AcquireRequest(name: name, ttlMs: 5_000, waitMs: waitMs))
                         return (MonotonicClock.now() - started, false)
@@ -57,11 +67,14 @@ import Testing
                     }
                 }))
             }
-            #expect(try await eventually { engine.waiterCount == waits.count })
-            for (index, entry) in tasks.enumerated() where index % 3 == 0 { entry.task.cancel() }
-            for (index, entry) in tasks.enumerated() {
+            #expect(try await eventually { engine.waiterCount + ended.value.load(ordering: .acquiring) == waits.count })
+            for entry in tasks where entry.waitMs == cancelledWaitMs { entry.task.cancel() }
+            for entry in tasks {
                 let (elapsed, cancelled) = await entry.task.value
-                if index % 3 == 0 { continue }
+                if entry.waitMs == cancelledWaitMs {
+                    #expect(cancelled, "a waiter cancelled while waiting ended \(elapsed / 1_000_000) ms in, not cancelled")
+                    continue
+                }
                 #expect(!cancelled)
                 #expect(elapsed >= UInt64(entry.waitMs) * 1_000_000, "ended \(elapsed / 1_000_000) ms into a \(entry.waitMs) ms wait")
             }
@@ -92,5 +105,10 @@ import Testing
             await #expect(throws: LockError.cancelled) { try await later.value }
             #expect(engine.waiterCount == 0)
         }
+    }
+
+    /// How many waiters' acquires have ended, shared with their tasks.
+    final class Count: Sendable {
+        let value = Atomic<Int>(0)
     }
 }

@@ -9,13 +9,15 @@ import Testing
 /// alive by its renewals until the actor can run the body.
 @Suite("withLock: a busy caller's lease still renews")
 struct BusyCallerRenewalTests {
-    @Test("a lease granted while the calling actor is busy for 2.5 TTLs is renewed meanwhile, and the body runs unharmed")
+    @Test("a lease granted while the calling actor is busy for longer than its TTL is renewed meanwhile, and the body runs unharmed")
     func leaseGrantedToABusyActorRenews() async throws {
         try await StoreKind.memory.withLockd { lockd async throws in
             let name = uniqueLockName()
             let locks = lockd.client()
             let other = lockd.client()
-            let ttl = Duration.seconds(2)
+            // Renewed every second: each renewal has two seconds to get through
+            // before the lease lapses, room for a busy machine.
+            let ttl = Duration.seconds(3)
             // Held by another client, so that withLock's acquire waits at lockd.
             let held = try #require(try await other.tryAcquire(name, ttl: .seconds(30)))
             let caller = Caller()
@@ -38,15 +40,26 @@ struct BusyCallerRenewalTests {
             }
             try #require(wasGranted != nil, "withLock's acquire was not granted the released lock")
             let fence = try #require(granted)
-            let start = ContinuousClock.now
+            // Busy until lockd has seen the lease renewed four times — past its
+            // TTL since the grant, so that only the renewals kept it — and it
+            // must never lapse meanwhile.
             var lapsed = false
-            while ContinuousClock.now - start < ttl * 5 / 2 {
-                try await Task.sleep(for: .milliseconds(100))
-                if try await other.status(name).holders.map(\.fence) != [fence] { lapsed = true; break }
+            var renewals = 0
+            var lastExpiry: Date?
+            let renewedPastTheTTL = try await timeUntil(within: ttl * 10, every: .milliseconds(100)) {
+                let holders = try await other.status(name).holders
+                guard holders.map(\.fence) == [fence] else {
+                    lapsed = true
+                    return true
+                }
+                if let lastExpiry, holders[0].expiresAt > lastExpiry { renewals += 1 }
+                lastExpiry = holders[0].expiresAt
+                return renewals >= 4
             }
             gate.open.store(true, ordering: .releasing)
             await busy.value
             #expect(!lapsed, "the lease was not renewed while its caller's actor was busy: it lapsed at lockd")
+            #expect(renewedPastTheTTL != nil, "lockd saw \(renewals) renewals")
             let outcome = await cycle.result
             #expect((try? outcome.get()) == "ran", "withLock: \(outcome)")
         }
