@@ -63,7 +63,7 @@ import Testing
 
 /// Passes every call to a real store; the first `grantsThenFails` acquires
 /// run there but their replies are lost (unavailable), and every acquire
-/// after them fails unsent until ``end()``: an outage that began as a
+/// and give-back after them fails unsent until ``end()``: an outage that began as a
 /// grant's reply was on its way.
 final class OutageStore: ForwardingLockStore {
     let inner: any LockStore
@@ -90,5 +90,15 @@ final class OutageStore: ForwardingLockStore {
         guard losesReply else { return result }
         if case .granted(let lease, _, _) = result { state.withLock { $0.grants.append(lease) } }
         throw .unavailable("the reply was lost")
+    }
+
+    /// Give-backs fail too until ``end()``: the outage is the whole store's,
+    /// so the give-back the 503 queues cannot run before the test has seen
+    /// the lease it must end (on a busy machine it could, and did).
+    nonisolated(nonsending) func giveBack(
+        _ name: LockName, token: LeaseToken, grant: GrantIdentity, evenIfClaimed: Bool
+    ) async throws(LockError) -> Bool {
+        if state.withLock({ $0.down }) { throw .unavailable("the store is unavailable") }
+        return try await inner.giveBack(name, token: token, grant: grant, evenIfClaimed: evenIfClaimed)
     }
 }
