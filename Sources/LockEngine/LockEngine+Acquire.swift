@@ -1,0 +1,116 @@
+import LockdTransport
+
+/// Taking a lock: the entry points, and the acquire that does not wait,
+/// answered at once or by callback.
+extension LockEngine {
+    /// Takes the lock, waiting up to `request.waitMs` in first-come-first-served
+    /// order; a token that already holds it gets its lease back with the new TTL.
+    /// - Throws: ``LockError/lockHeld(holders:retryAfterMs:)`` when still held
+    ///   after the wait (at once when the token holds the name in the other
+    ///   mode); ``LockError/limitMismatch(limit:)`` when the name is in use
+    ///   with another limit; ``LockError/invalidRequest(_:)``; ``LockError/unavailable(_:)``;
+    ///   ``LockError/cancelled`` when the caller's task is cancelled (nothing is left held).
+    nonisolated(nonsending) public func acquire(_ request: AcquireRequest) async throws(LockError) -> AcquireGrant {
+        guard request.waitMs > 0 else {
+            return try await awaitingCallback { acquire(request, cancellation: $0, completion: $1) }
+        }
+        // What can be answered at once is answered by that one path, whoever
+        // asks — but a cancelled caller goes the waiting path, which answers
+        // it `.cancelled` and gives back whatever the store granted.
+        if !Task.isCancelled, let grant = try acquireAtOnce(request) { return grant }
+        return try await acquireByWaiting(request)
+    }
+
+    /// ``acquire(_:)`` without its try at once: for a request that
+    /// ``acquireAtOnce(_:)`` has just found held, which would only be tried
+    /// again. It waits as ``acquire(_:)`` would (or, not allowed to wait,
+    /// is tried as ``acquire(_:)`` tries it on a store that may wait).
+    nonisolated(nonsending) public func acquireByWaiting(_ request: AcquireRequest) async throws(LockError) -> AcquireGrant {
+        guard request.waitMs > 0 else { return try await acquire(request) }
+        try validate(request)
+        return granted(try await acquireWaiting(request, token: request.token ?? LeaseToken.random()), for: request)
+    }
+
+    /// ``acquire(_:)`` answered through `completion`. A request that does
+    /// not wait runs no task on a store that answers by callbacks (Redis):
+    /// it is answered on the request's loop when the store's reply is read.
+    /// One that may wait runs ``acquire(_:)`` in a task. `cancellation`
+    /// stands for the caller's task (its client hung up): the request is
+    /// answered ``LockError/cancelled`` and nothing is left held.
+    public func acquire(_ request: AcquireRequest, cancellation: CallCancellation,
+                        completion: @escaping @Sendable (Result<AcquireGrant, LockError>) -> Void) {
+        guard request.waitMs <= 0 else {
+            let task = Task {
+                do throws(LockError) {
+                    completion(.success(try await acquire(request)))
+                } catch {
+                    completion(.failure(error))
+                }
+            }
+            return cancellation.onCancel { task.cancel() }
+        }
+        do throws(LockError) {
+            // As in ``acquire(_:)``: a cancelled caller goes the store's way.
+            if !cancellation.isCancelled, let grant = try acquireAtOnce(request) { return completion(.success(grant)) }
+            try validate(request)
+        } catch {
+            return completion(.failure(error))
+        }
+        StoreAttempt(engine: self, attempt: firstAttempt(request), ownToken: request.token == nil, cancellation: cancellation,
+                     answer: .grant(request, attemptsLeft: Self.deliveryAttempts, completion)).start()
+    }
+
+    /// ``acquire(_:)`` answered at once, without awaiting anything, on a
+    /// store whose operations never wait (``ImmediateLockStore``). A request
+    /// that may wait is tried once as one that does not (the store lets it
+    /// pass no queued waiter): granted here when the name admits it now,
+    /// else nil. Nil too on any other store: call ``acquire(_:)``.
+    public func acquireAtOnce(_ request: AcquireRequest) throws(LockError) -> AcquireGrant? {
+        guard let immediateStore else { return nil }
+        try validate(request)
+        let attempt = firstAttempt(request)
+        for attemptNumber in 1...Self.deliveryAttempts {
+            let started = MonotonicClock.now()
+            let result = try immediateStore.acquireAtOnce(attempt)
+            let delivery = delivery(result, of: attempt, ownToken: request.token == nil, startedAt: started,
+                                    isLastAttempt: attemptNumber == Self.deliveryAttempts)
+            if case .tooLate(let last) = delivery, case .granted(let lease, let isRetry, _) = result,
+               let evenIfClaimed = Self.givesBack(lateGrantFound: isRetry, ownToken: request.token == nil, lastAttempt: last),
+               !immediateStore.giveBackAtOnce(attempt.name, token: attempt.token, grant: .fence(lease.fence), evenIfClaimed: evenIfClaimed) {
+                giveBackLater(attempt.name, token: attempt.token, grant: .fence(lease.fence), evenIfClaimed: evenIfClaimed)
+            }
+            // Held: a request that may wait queues on the waiting path.
+            if request.waitMs > 0, case .held = delivery { return nil }
+            if let grant = try Self.settled(delivery) { return granted(grant, for: request) }
+        }
+        throw .unavailable(Self.tooSlowDetail)
+    }
+
+    /// What one attempt of a request that does not wait comes to: the
+    /// grant, nil to try again (it came too late), or the lock is held.
+    static func settled(_ delivery: Delivery) throws(LockError) -> AcquireGrant? {
+        switch delivery {
+        case .granted(let grant): return grant
+        case .held(let holders, let retryAfterMs, _): throw .lockHeld(holders: holders, retryAfterMs: retryAfterMs)
+        case .tooLate: return nil
+        }
+    }
+
+    /// Counts a grant and tells the name's watchers.
+    func granted(_ grant: AcquireGrant, for request: AcquireRequest) -> AcquireGrant {
+        metrics.granted(grant.lease, isRetry: grant.isRetry)
+        if store.mayWatch(request.name) { store.publish(LockEvent(grant.isRetry ? .renewed : .acquired, lease: grant.lease, client: request.client)) }
+        return grant
+    }
+
+    /// The one attempt of a request that does not wait, with a fresh token
+    /// unless it brought one (then with a nonce: ``AcquireAttempt/nonce``).
+    private func firstAttempt(_ request: AcquireRequest) -> AcquireAttempt {
+        var attempt = AcquireAttempt(name: request.name, token: request.token ?? LeaseToken.random(), ttlMs: request.ttlMs,
+                                     owner: request.owner, waiter: nil, mode: request.mode, limit: request.limit, client: request.client,
+                                     durability: request.durability ?? configuration.defaultDurability)
+        attempt.lockDelayMs = request.lockDelayMs
+        if request.token != nil { attempt.nonce = .random() }
+        return attempt
+    }
+}

@@ -1,0 +1,186 @@
+import LockdTransport
+import Logging
+
+/// Making a store's grant safe to hand to a client: delivered only while
+/// most of its TTL remains, else given back.
+extension LockEngine {
+    enum Delivery {
+        case granted(AcquireGrant)
+        case held(holders: [Holder], retryAfterMs: Int64, hint: WaitHint)
+        /// Granted, but too late to be useful: given back (see
+        /// ``givesBack(lateGrantFound:ownToken:lastAttempt:)``); try anew,
+        /// unless it was the request's last attempt.
+        case tooLate(isLastAttempt: Bool)
+    }
+
+    static let deliveryAttempts = 3
+    static let tooSlowDetail = "lockd could not deliver a lease before it would expire; try again"
+
+    /// One store attempt, made safe to hand to a client: a grant is returned
+    /// only while most of its TTL remains (measured on lockd's monotonic
+    /// clock from before the request left), and a grant whose caller has
+    /// gone is released at once.
+    /// `ownToken`: the token is one lockd made for the request.
+    /// `deadline` (monotonic ns): when the request's wait ends; a grant that
+    /// comes too late after it is the request's last.
+    nonisolated(nonsending) func attemptDeliverable(_ attempt: AcquireAttempt, ownToken: Bool,
+                                                           deadline: UInt64) async throws(LockError) -> Delivery {
+        try await awaitingCallback {
+            StoreAttempt(engine: self, attempt: attempt, ownToken: ownToken, cancellation: $0, answer: .delivery(until: deadline, $1)).start()
+        }
+    }
+
+    /// One store attempt made safe to hand to a client (see
+    /// ``attemptDeliverable(_:)``), and for an acquire that does not wait,
+    /// its settling too: tried again while its grant comes too late (each
+    /// such grant given back first), up to ``deliveryAttempts`` times. One
+    /// object, whose method the store calls back, where a closure for each
+    /// step (three a no-wait acquire) cost an allocation each.
+    final class StoreAttempt: Sendable {
+        /// Who is answered, with what.
+        enum Answer: Sendable {
+            /// The attempt's delivery as it is (the waiting path), for a
+            /// request whose wait ends at `until` (monotonic ns).
+            case delivery(until: UInt64, StoreCompletion<Delivery>)
+            /// An acquire that does not wait: its grant, counted.
+            case grant(AcquireRequest, attemptsLeft: Int, @Sendable (Result<AcquireGrant, LockError>) -> Void)
+        }
+
+        private let engine: LockEngine
+        private let attempt: AcquireAttempt
+        /// Whether the token is one lockd made for the request (kept apart
+        /// from the answer: read from it, the request was copied out).
+        private let ownToken: Bool
+        /// Stands for the caller's task.
+        private let cancellation: CallCancellation
+        private let answer: Answer
+        /// When the attempt left: its grant is measured against its TTL from here.
+        private let started = MonotonicClock.now()
+
+        init(engine: LockEngine, attempt: AcquireAttempt, ownToken: Bool, cancellation: CallCancellation, answer: Answer) {
+            self.engine = engine
+            self.attempt = attempt
+            self.ownToken = ownToken
+            self.cancellation = cancellation
+            self.answer = answer
+        }
+
+        func start() {
+            engine.store.acquire(attempt, cancellation: cancellation, completion: received)
+        }
+
+        private func received(_ outcome: Result<AcquireResult, LockError>) {
+            let result: AcquireResult
+            switch outcome {
+            case .success(let value):
+                result = value
+            case .failure(let error):
+                guard error == .cancelled || cancellation.isCancelled else { return finish(.failure(error)) }
+                // The attempt may have been granted before the reply was lost.
+                // The request ends without a lease: a claim on lockd's own
+                // token can only be one of its attempts', and any lease it
+                // holds is theirs. A client's token may hold a lease the
+                // client has (an earlier answer's, or a later request's):
+                // only what this attempt was granted goes back, named by
+                // its nonce, as its fence never came.
+                let grant = attempt.nonce.map(GrantIdentity.attempt) ?? .any
+                return engine.releaseQuietly(attempt.name, token: attempt.token, grant: grant, evenIfClaimed: ownToken) {
+                    self.finish(.failure(.cancelled))
+                }
+            }
+            if case .granted(let lease, _, let hint) = result, cancellation.isCancelled {
+                engine.follow(hint, on: attempt.name, isOrdered: false)
+                return engine.releaseQuietly(attempt.name, token: attempt.token, grant: .fence(lease.fence), evenIfClaimed: ownToken) {
+                    self.finish(.failure(.cancelled))
+                }
+            }
+            let delivery = engine.delivery(result, of: attempt, ownToken: ownToken, startedAt: started, isLastAttempt: isLastAttempt)
+            if case .tooLate(let last) = delivery, case .granted(let lease, let isRetry, _) = result,
+               let evenIfClaimed = LockEngine.givesBack(lateGrantFound: isRetry, ownToken: ownToken, lastAttempt: last) {
+                return engine.releaseQuietly(attempt.name, token: attempt.token, grant: .fence(lease.fence), evenIfClaimed: evenIfClaimed) {
+                    self.finish(.success(delivery))
+                }
+            }
+            finish(.success(delivery))
+        }
+
+        /// Whether no attempt follows this one's grant if it comes too late:
+        /// a no-wait acquire's last; a waiting one's once its wait is over
+        /// (it tries until it is granted or its wait ends).
+        private var isLastAttempt: Bool {
+            switch answer {
+            case .grant(_, let attemptsLeft, _): attemptsLeft <= 1
+            case .delivery(let deadline, _): MonotonicClock.now() >= deadline
+            }
+        }
+
+        private func finish(_ delivery: Result<Delivery, LockError>) {
+            switch answer {
+            case .delivery(_, let completion):
+                completion(delivery)
+            case .grant(let request, let attemptsLeft, let completion):
+                let result: Result<AcquireGrant, LockError>
+                do throws(LockError) {
+                    guard let grant = try LockEngine.settled(try delivery.get()) else {
+                        // Too slow: each too-late grant was given back as it came.
+                        guard attemptsLeft > 1 else { return completion(.failure(.unavailable(LockEngine.tooSlowDetail))) }
+                        var next = attempt
+                        if next.nonce != nil { next.nonce = .random() }
+                        return StoreAttempt(engine: engine, attempt: next, ownToken: ownToken, cancellation: cancellation,
+                                            answer: .grant(request, attemptsLeft: attemptsLeft - 1, completion)).start()
+                    }
+                    result = .success(engine.granted(grant, for: request))
+                } catch {
+                    // The store's own failure: it may still run the attempt.
+                    if case .unavailable = error { engine.giveBackIfUnanswered(attempt.token, of: request) }
+                    result = .failure(error)
+                }
+                completion(result)
+            }
+        }
+    }
+
+    /// Whether a grant that came too late is given back now, and if so
+    /// whether even when claimed (nil: not now). A new grant is, named by
+    /// its fence and spared if claimed: the request's next attempt, under
+    /// the same token, may find it after all (its give-back failed) and
+    /// deliver it, claiming it. One an earlier attempt left under lockd's
+    /// own token, found again (`lateGrantFound`: claimed by that asking),
+    /// waits for the next attempt, which finds it once more with its TTL
+    /// reset; after the last, no client will have it: given back even
+    /// though claimed (only this request's attempts knew the token). Under
+    /// a client's token a lease found is the client's own (a retry), for it
+    /// to release.
+    static func givesBack(lateGrantFound: Bool, ownToken: Bool, lastAttempt: Bool) -> Bool? {
+        guard lateGrantFound else { return false }
+        return ownToken && lastAttempt ? true : nil
+    }
+
+    /// What the store's answer to `attempt` (asked at `started`) lets the
+    /// client have: a grant only while most of its TTL remains, else
+    /// ``Delivery/tooLate(isLastAttempt:)`` (the caller gives a new grant back).
+    ///
+    /// A lease found under a token lockd made for the request (`ownToken`)
+    /// is new to the client whatever the store says: no one else knows the
+    /// token, so it is an earlier attempt's grant that never reached the
+    /// client (its reply lost, or it came too late and was not given back).
+    /// `isLastAttempt`: no attempt follows if the grant comes too late.
+    func delivery(_ result: AcquireResult, of attempt: AcquireAttempt, ownToken: Bool, startedAt started: UInt64,
+                          isLastAttempt: Bool) -> Delivery {
+        switch result {
+        case .held(let holders, let retryAfterMs, let hint):
+            return .held(holders: holders, retryAfterMs: retryAfterMs, hint: hint)
+        case .granted(let lease, let isRetry, let hint):
+            follow(hint, on: attempt.name, isOrdered: false)
+            let elapsedMs = Int64((MonotonicClock.now() - started) / 1_000_000)
+            // A tenth of the TTL is kept in hand for the response's way out.
+            guard elapsedMs < lease.ttlMs - lease.ttlMs / 10 else {
+                logger.warning("grant arrived too late to deliver; released it", metadata: [
+                    "lock.name": "\(attempt.name)", "elapsed_ms": .stringConvertible(elapsedMs), "ttl_ms": .stringConvertible(lease.ttlMs),
+                ])
+                return .tooLate(isLastAttempt: isLastAttempt)
+            }
+            return .granted(AcquireGrant(lease: lease, isRetry: isRetry && !ownToken, lockdMadeToken: ownToken))
+        }
+    }
+}

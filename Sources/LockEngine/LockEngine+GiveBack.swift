@@ -1,0 +1,51 @@
+import Logging
+
+/// Giving back grants no client will have.
+extension LockEngine {
+    /// Gives back, once the store serves, a lease an attempt that failed may
+    /// still have taken: a store that stalled answers nothing in time (the
+    /// caller is told 503) yet may run the attempt when it wakes, and the
+    /// lease would then be held by nobody for its whole TTL. Only a token
+    /// lockd made goes back: a client's own token may hold a lease the
+    /// client has (a retry), and the client can release that itself.
+    /// Its fence unknown, it is whatever lease the token holds — even one
+    /// claimed: the request is answered without a lease, and only its own
+    /// attempts knew the token (one may have found an earlier one's grant,
+    /// whose give-back failed, and claimed it).
+    func giveBackIfUnanswered(_ token: LeaseToken, of request: AcquireRequest) {
+        guard request.token == nil else { return }
+        giveBackLater(request.name, token: token, grant: .any, evenIfClaimed: true)
+    }
+
+    /// ``releaseQuietly(_:token:grant:evenIfClaimed:)`` in a task, then `then`.
+    func releaseQuietly(_ name: LockName, token: LeaseToken, grant: GrantIdentity, evenIfClaimed: Bool,
+                                then: @escaping @Sendable () -> Void) {
+        Task {
+            await releaseQuietly(name, token: token, grant: grant, evenIfClaimed: evenIfClaimed)
+            then()
+        }
+    }
+
+    /// Gives back a grant whose answer never reached its caller (it hung up
+    /// as the answer was being written), as a grant to a caller that left
+    /// before it was answered is given back — under a token lockd made,
+    /// even if claimed: no client ever had that token.
+    public func giveBackUndelivered(_ grant: AcquireGrant) {
+        let lease = grant.lease
+        releaseQuietly(lease.name, token: lease.token, grant: .fence(lease.fence), evenIfClaimed: grant.lockdMadeToken, then: {})
+    }
+
+    /// Gives back a grant no client will have (see
+    /// ``LockStore/giveBack(_:token:grant:evenIfClaimed:)``), even from a
+    /// cancelled task; when the store cannot be told now, the upkeep task
+    /// tells it later (a lease must not outlive its caller by its whole TTL).
+    func releaseQuietly(_ name: LockName, token: LeaseToken, grant: GrantIdentity, evenIfClaimed: Bool) async {
+        let store = store
+        let released = await Task {
+            (try? await store.giveBack(name, token: token, grant: grant, evenIfClaimed: evenIfClaimed)) != nil
+        }.value
+        guard !released else { return }
+        logger.debug("could not give back a grant; trying again in the background", metadata: ["lock.name": "\(name)"])
+        giveBackLater(name, token: token, grant: grant, evenIfClaimed: evenIfClaimed)
+    }
+}

@@ -1,0 +1,160 @@
+import LockdTransport
+import Logging
+
+/// The waiting acquire: a place in the store's fair queue, parked until
+/// woken, handed a grant, or out of time.
+extension LockEngine {
+    func acquireWaiting(_ request: AcquireRequest, token: LeaseToken) async throws(LockError) -> AcquireGrant {
+        let waiter = WaiterID.random(mode: request.mode, limit: request.limit)
+        let deadline = MonotonicClock.now() + UInt64(request.waitMs) * 1_000_000
+        guard waiters.add(waiter, name: request.name, deadline: deadline) else { throw .unavailable("lockd is shutting down") }
+        metrics.waiting(waiters.count)
+        defer {
+            waiters.remove(waiter)
+            metrics.waiting(waiters.count)
+        }
+        var lastHeld: (holders: [Holder], retryAfterMs: Int64) = ([], 0)
+        var isRechecking = false
+        /// An attempt failed after it may have run (or may run yet), or a
+        /// grant came too late: if the request ends without a lease, its
+        /// token may hold one no client will have.
+        var mayHoldLease = false
+        /// An attempt failed after it may have run (or may run yet): the
+        /// part of ``mayHoldLease`` that a last too-late grant does not settle.
+        var storeMayRunAnAttempt = false
+        while true {
+            let now = MonotonicClock.now()
+            var attempt = AcquireAttempt(
+                name: request.name, token: token, ttlMs: request.ttlMs, owner: request.owner, waiter: waiter,
+                waitMs: Int64((deadline > now ? deadline - now : 0) / 1_000_000), mode: request.mode, limit: request.limit,
+                client: request.client, durability: request.durability ?? configuration.defaultDurability)
+            attempt.lockDelayMs = request.lockDelayMs
+            if request.token != nil { attempt.nonce = .random() }
+            // The holders are answered only when the wait ends: an attempt
+            // with long to wait goes without (a lighter reply).
+            attempt.needsHolders = attempt.waitMs < Self.holdersNeededWithinMs
+            var outageUntil: UInt64?
+            let outcome: Delivery?
+            do throws(LockError) {
+                outcome = try await attemptDeliverable(attempt, ownToken: request.token == nil, deadline: deadline)
+                storeServed()
+            } catch {
+                // A short outage (Redis restarting, a failover) costs a waiter
+                // nothing: it waits for the store to come back, and its place
+                // is put back. A longer one is answered 503.
+                if case .unavailable = error { (mayHoldLease, storeMayRunAnAttempt) = (true, true) }
+                guard case .unavailable = error, let graceEnd = storeFailed(), MonotonicClock.now() < deadline else {
+                    await giveUp(waiter, request, token: token, mayHoldLease: mayHoldLease)
+                    throw error
+                }
+                outcome = nil
+                outageUntil = min(graceEnd, deadline)
+            }
+            switch outcome {
+            case .granted(let grant):
+                // (A lease found under lockd's own token is new to the client: ``delivery(_:of:ownToken:startedAt:isLastAttempt:)``.)
+                return grant
+            case .tooLate(let isLastAttempt):
+                guard isLastAttempt else {
+                    mayHoldLease = true
+                    continue
+                }
+                // Too late, and the wait is over: no attempt more. The lock
+                // was free (it was granted), so not 409: what an acquire
+                // that does not wait is answered when it is too slow. Its
+                // token's leases went back with this last grant; only an
+                // attempt the store failed may still run.
+                await giveUp(waiter, request, token: token, mayHoldLease: storeMayRunAnAttempt)
+                throw .unavailable(Self.tooSlowDetail)
+            case .held(let holders, let retryAfterMs, let hint):
+                lastHeld = (holders, retryAfterMs)
+                guard MonotonicClock.now() < deadline else {
+                    // Ran out during an attempt made without the holders: one more, with them.
+                    if !attempt.needsHolders { continue }
+                    await giveUp(waiter, request, token: token, mayHoldLease: mayHoldLease)
+                    throw .lockHeld(holders: lastHeld.holders, retryAfterMs: lastHeld.retryAfterMs)
+                }
+                var hint = hint
+                // A free lock's head was woken when the lock was freed; only
+                // a recheck finds one that nothing woke (this process's first
+                // waiter is not always its first in the queue).
+                if !isRechecking { hint.wake = [] }
+                follow(hint, on: request.name, isOrdered: false)
+            case nil:
+                break
+            }
+            let reason = await waiters.park(waiter, outageUntil: outageUntil)
+            isRechecking = reason == .recheck
+            switch reason {
+            case .woken, .timer, .recheck:
+                continue
+            case .granted(let handed):
+                if let grant = await deliverable(handed, for: request, token: token) {
+                    deliveredGrants.insert(waiter)
+                    return grant
+                }
+                // Released again; the queue no longer holds this waiter.
+                if Task.isCancelled {
+                    if mayHoldLease { giveBackIfUnanswered(token, of: request) }
+                    throw .cancelled
+                }
+                continue
+            case .cancelled:
+                await giveUp(waiter, request, token: token, mayHoldLease: mayHoldLease)
+                throw .cancelled
+            case .shutdown:
+                await giveUp(waiter, request, token: token, mayHoldLease: mayHoldLease)
+                throw .unavailable("lockd is shutting down")
+            }
+        }
+    }
+
+    /// Ends a waiting acquire that has no lease to deliver: leaves the queue
+    /// (which takes back a grant a release handed the waiter) and, when
+    /// `mayHoldLease`, gives back what one of its own attempts may have
+    /// taken under lockd's token (``giveBackIfUnanswered(_:of:)``).
+    private func giveUp(_ waiter: WaiterID, _ request: AcquireRequest, token: LeaseToken, mayHoldLease: Bool) async {
+        await leaveQueue(waiter, name: request.name)
+        if mayHoldLease { giveBackIfUnanswered(token, of: request) }
+    }
+
+    /// Gives up a place in the queue, even from a cancelled task, and any
+    /// lease the store granted this waiter meanwhile.
+    private func leaveQueue(_ waiter: WaiterID, name: LockName) async {
+        let store = store
+        // An unstructured task, awaited: the caller's task may be cancelled,
+        // and the store must still hear that this waiter is gone.
+        let left = await Task { () -> Bool in
+            (try? await store.removeWaiter(waiter, from: name, reclaimingGrant: true)) != nil
+        }.value
+        guard !left else { return }
+        // Told later: a lease granted to it must not outlive it.
+        logger.debug("could not leave the queue; trying again in the background", metadata: ["lock.name": "\(name)"])
+        pendingUpkeep.withLock { _ = $0.strays.insert(Stray(name: name, waiter: waiter, reclaimingGrant: true)) }
+        cleanupBell.ring()
+    }
+
+    /// A lease the store granted this waiter by itself, made safe to hand
+    /// to the client as ``attemptDeliverable(_:)`` makes a reply: nil (and
+    /// the lease released) when the caller has gone or too little of its
+    /// TTL is left.
+    private func deliverable(_ handed: HandedGrant, for request: AcquireRequest, token: LeaseToken) async -> AcquireGrant? {
+        let lease = Lease(name: request.name, token: token, fence: handed.fence, ttlMs: request.ttlMs,
+                          expiresAtMs: handed.grantedAtMs + request.ttlMs, owner: request.owner, mode: request.mode, limit: request.limit)
+        let now = MonotonicClock.now()
+        let elapsedMs = Int64((now > handed.grantedBefore ? now - handed.grantedBefore : 0) / 1_000_000)
+        guard !Task.isCancelled, elapsedMs < lease.ttlMs - lease.ttlMs / 10 else {
+            if !Task.isCancelled {
+                logger.warning("grant arrived too late to deliver; released it", metadata: [
+                    "lock.name": "\(request.name)", "elapsed_ms": .stringConvertible(elapsedMs), "ttl_ms": .stringConvertible(lease.ttlMs),
+                ])
+            }
+            await releaseQuietly(request.name, token: token, grant: .fence(handed.fence), evenIfClaimed: false)
+            return nil
+        }
+        return AcquireGrant(lease: lease, isRetry: false, lockdMadeToken: request.token == nil)
+    }
+
+    /// A waiting attempt asks for the holders when less than this is left of its wait.
+    private static let holdersNeededWithinMs: Int64 = 1_000
+}

@@ -1,0 +1,187 @@
+import LockdRedis
+import LockdTransport
+import RESP
+
+/// Taking and renewing leases: the acquire and renew scripts' calls and
+/// replies, and the store's clock read from them.
+extension RedisLockStore {
+    nonisolated(nonsending) public func acquire(_ attempt: AcquireAttempt) async throws(LockError) -> AcquireResult {
+        try await acquire(attempt, mayLookAgain: true)
+    }
+
+    /// `mayLookAgain`: whether a Cluster waiter that had to subscribe first
+    /// may look at the queue once more (once: never a loop).
+    nonisolated(nonsending) private func acquire(_ attempt: AcquireAttempt, mayLookAgain: Bool) async throws(LockError) -> AcquireResult {
+        // The call is written and the reply read in plain functions: what an
+        // async function holds lives in its task's frame, and a frame too
+        // big for the task allocator's slab costs a `malloc` per request.
+        let sent = MonotonicClock.now()
+        let (reply, replicated) = try await run(scripts.acquire, "acquire", durability: attempt.durability, keyCount: Self.nameKeyCount,
+                                                arguments: acquireArguments(attempt))
+        let result = try RESPReply.reading(reply) { (reply) throws(LockError) in
+            try acquireResult(&reply, name: attempt.name, token: attempt.token, waiter: attempt.waiter, sentAt: sent)
+        }
+        switch result {
+        case .granted(let lease, let isRetry, _) where !replicated:
+            metrics.replicationTimedOut()
+            // A lease found (a retry) stays as the primary has it, as an
+            // unconfirmed renewal does: the client holds it from an earlier
+            // answer. A new grant is undone, so that a failover cannot leave
+            // a second holder beside a lease nobody was told about — by its
+            // fence and only while unclaimed: a retry under the same token
+            // may have been answered with it meanwhile. (A lease found under
+            // lockd's own token is the engine's to give back on the 503.)
+            if !isRetry,
+               (try? await giveBack(attempt.name, token: attempt.token, grant: .fence(lease.fence), evenIfClaimed: false)) == nil {
+                logger.warning("an unreplicated grant could not be undone; it ends with its TTL", metadata: ["lock": "\(attempt.name.value)"])
+            }
+            throw Self.notReplicated
+        case .held:
+            // A Cluster's first waiter here on the name: subscribed only
+            // now, so a wake-up since the queue was joined is lost — look
+            // again (the waiter keeps its place).
+            if mayLookAgain, let shardWakeups, attempt.waiter != nil, await shardWakeups.listen(on: attempt.name) {
+                return try await acquire(attempt, mayLookAgain: false)
+            }
+            return result
+        case .granted:
+            return result
+        }
+    }
+
+    /// ``acquire(_:)`` answered when the reply is read, without a task —
+    /// unless the attempt must await more than the script: a replicated
+    /// grant its replica, a Cluster waiter its subscription.
+    public func acquire(_ attempt: AcquireAttempt, cancellation: CallCancellation, completion: @escaping StoreCompletion<AcquireResult>) {
+        guard attempt.durability == .primary, shardWakeups == nil || attempt.waiter == nil else {
+            return inTask(cancellation, completion) { [self] () async throws(LockError) in try await acquire(attempt) }
+        }
+        let arguments = acquireArguments(attempt)
+        // One closure from the client's reply to the engine's completion,
+        // holding only what reading the reply needs.
+        let start = callStart()
+        client.run(scripts.acquire, keyCount: Self.nameKeyCount, arguments: arguments, cancellation: cancellation) {
+            [self, name = attempt.name, token = attempt.token, waiter = attempt.waiter] reply in
+            completion(finished(reply, "acquire", start, cancellation: cancellation) { (reply) throws(LockError) in
+                try acquireResult(&reply, name: name, token: token, waiter: waiter, sentAt: start.time)
+            })
+        }
+    }
+
+    /// The acquire script's keys and arguments.
+    @inline(never)
+    private func acquireArguments(_ attempt: AcquireAttempt) -> RESPEncodedArguments {
+        // A waiter may be granted by a release without asking again, unless
+        // its grant must be confirmed on a replica first (this call's WAIT).
+        let asksWish = attempt.waiter != nil && attempt.durability == .primary
+        let owner = attempt.owner ?? "", waiter = attempt.waiter.map(member) ?? "", client = attempt.client ?? ""
+        // What the arguments need, read out first: read inside the closure,
+        // each field copied the whole attempt (four copies an acquire).
+        let token = attempt.token.value, name = attempt.name.value, ttlMs = attempt.ttlMs
+        let retention = retention(waitMs: attempt.waitMs), limit = Int64(attempt.limit), lockDelayMs = attempt.lockDelayMs
+        let isShared = attempt.mode == .shared, needsHolders = attempt.needsHolders, nonce = attempt.nonce
+        // 13 arguments, 5 of them integers and 3 of them one byte; and a
+        // nonce, an integer, only under a client's token.
+        let room = token.utf8.count + owner.utf8.count + waiter.utf8.count + name.utf8.count + client.utf8.count + 3
+            + 13 * RESPArgumentWriter.overhead + 5 * RESPArgumentWriter.integerRoom
+            + (nonce == nil ? 0 : RESPArgumentWriter.overhead + RESPArgumentWriter.integerRoom)
+        return nameKeysCall(attempt.name, argumentRoom: room) { call in
+            call.append(token)
+            call.append(ttlMs)
+            call.append(owner)
+            call.append(waiter)
+            call.append(Self.livenessWindowMs)
+            call.append(retention)
+            call.append(name)
+            call.append(isShared ? "s" : "x" as StaticString)
+            call.append(limit)
+            call.append(client)
+            call.append(asksWish ? "1" : "" as StaticString)
+            call.append(needsHolders ? "1" : "" as StaticString)
+            if lockDelayMs > 0 { call.append(lockDelayMs) } else { call.append("" as StaticString) }
+            if let nonce { call.append(nonce.value) }
+        }
+    }
+
+    /// The acquire script's reply: granted or held (a held lock's waiter
+    /// not queued throws `lockHeld`), its fields read in order.
+    @inline(never)
+    private func acquireResult(
+        _ reply: inout RESPReply, name: LockName, token: LeaseToken, waiter: WaiterID?, sentAt sent: UInt64
+    ) throws(LockError) -> AcquireResult {
+        guard let count = reply.array(), count >= 2 else { throw Self.malformed }
+        let kind = reply.int()
+        switch kind {
+        case 1:
+            // 1, fence, now, ttl, owner, is retry, recheck, limit, mode
+            guard count >= 9 else { throw Self.malformed }
+            let fence = try Self.int(reply.int())
+            let now = try Self.int(reply.int())
+            sampleClock(now, of: name, sentAt: sent)
+            let ttl = try Self.int(reply.int())
+            let owner = Self.owner(reply.string())
+            let isRetry = reply.int() == 1
+            let recheck = try Self.int(reply.int())
+            let limit = Int(try Self.int(reply.int()))
+            let mode = try Self.mode(reply.withBytes { $0.count == 1 ? $0[0] : nil } ?? nil)
+            let lease = Lease(name: name, token: token, fence: fence, ttlMs: ttl, expiresAtMs: now + ttl, owner: owner, mode: mode, limit: limit)
+            return .granted(lease, isRetry: isRetry, hint: WaitHint(recheckAfterMs: recheck > 0 ? recheck : nil))
+        case 2:
+            throw .limitMismatch(limit: Int(try Self.int(reply.int())))
+        default:
+            // kind, now, recheck, not queued, wake, holders, retry after, …
+            guard count >= 8 else { throw Self.malformed }
+            let now = reply.int()
+            if kind == 0, let now { sampleClock(Int64(now), of: name, sentAt: sent) }
+            let recheck = reply.value()
+            let notQueued = reply.int() == 1
+            let wake = reply.value()
+            let holders = try Self.holders(reply.value(), now: try Self.int(now))
+            let retryAfterMs = max(0, try Self.int(reply.int()))
+            if notQueued { throw .lockHeld(holders: holders, retryAfterMs: retryAfterMs) }
+            let hint = try hint(recheck: recheck, wake: wake, except: waiter)
+            return .held(holders: holders, retryAfterMs: retryAfterMs, hint: hint)
+        }
+    }
+
+    /// Notes the store's clock, `now` as a reply sent at `sent` read it.
+    private func sampleClock(_ now: Int64, of name: LockName, sentAt sent: UInt64) {
+        if let source = clockSource(name) { clockOffset.sample(storeMs: now, sentAt: sent, source: source) }
+    }
+
+    /// The clock that stamps `name`'s replies, for ``StoreClockOffset``: in
+    /// a Cluster the node serving the name's slot (nil inside: none known
+    /// now), else the one server (`.some(nil)`).
+    func clockSource(_ name: LockName) -> RedisEndpoint?? {
+        guard shardWakeups != nil else { return .some(nil) }
+        return client.primary(serving: RedisHashSlot(key: name.value)).map { .some($0) }
+    }
+
+    nonisolated(nonsending) public func renew(_ name: LockName, token: LeaseToken, ttlMs: Int64?, durability: Durability) async throws(LockError) -> Lease? {
+        var call = Self.keysWriter(name, count: 4, argumentBytes: token.value.utf8.count + name.value.utf8.count + 3 * RESPArgumentWriter.overhead + 20)
+        Self.withKeyBytes(name) { name in
+            call.append("lockd:{", name, "}:lease")
+            call.append("lockd:{", name, "}:holders")
+            call.append("lockd:{", name, "}:grants")
+            call.append("lockd:{", name, "}:waiters")
+        }
+        call.append(token.value)
+        if let ttlMs { call.append(ttlMs) } else { call.append("" as StaticString) }
+        call.append(name.value)
+        let (reply, replicated) = try await run(scripts.renew, "renew", durability: durability, keyCount: 4, arguments: call.finish())
+        guard let fields = reply.array, fields.first?.int == 1 else { return nil }
+        // The lease stays as the primary has it: the holder may try again.
+        guard replicated else {
+            metrics.replicationTimedOut()
+            throw Self.notReplicated
+        }
+        let checked = try Self.fields(reply, count: 7)
+        let now = try Self.int(checked[2])
+        let ttl = try Self.int(checked[3])
+        return Lease(name: name, token: token, fence: try Self.int(checked[1]), ttlMs: ttl, expiresAtMs: now + ttl,
+                     owner: Self.owner(checked[4]), mode: try Self.mode(checked[6]), limit: Int(try Self.int(checked[5])))
+    }
+
+    private static let notReplicated = LockError.unavailable(
+        "the lease could not be replicated: no Redis replica acknowledged it in time, so it was not kept; try again shortly")
+}

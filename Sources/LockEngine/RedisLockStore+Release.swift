@@ -1,0 +1,89 @@
+import LockdRedis
+import LockdTransport
+import RESP
+import Synchronization
+
+/// Ending leases: release, give-back and force-release, and the wake-ups
+/// a release's reply hands this instance's own waiters.
+extension RedisLockStore {
+    nonisolated(nonsending) public func release(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool {
+        try await awaitingCallback { endLease(name, token: token, cancellation: $0, completion: $1) }
+    }
+
+    public func release(_ name: LockName, token: LeaseToken, cancellation: CallCancellation, completion: @escaping StoreCompletion<Bool>) {
+        endLease(name, token: token, cancellation: cancellation, completion: completion)
+    }
+
+    nonisolated(nonsending) public func giveBack(_ name: LockName, token: LeaseToken, grant: GrantIdentity, evenIfClaimed: Bool) async throws(LockError) -> Bool {
+        try await awaitingCallback {
+            endLease(name, token: token, givenBack: (grant, evenIfClaimed), cancellation: $0, completion: $1)
+        }
+    }
+
+    /// Runs the release script. While the engine listens, a release that
+    /// hands the name to this instance's waiters alone gets their wake-up
+    /// in its reply instead of on the wake-up channel (the script's
+    /// `caller`), and it is handed to the engine here: no `PUBLISH`, and no
+    /// message to read. A reply that never arrives (a failure, or a caller
+    /// cancelled meanwhile, whose reply is dropped) may have carried
+    /// grants: the name's waiters are then put back with the store as after
+    /// a lost notice (`resubscribed`), which hands each its grant.
+    /// `givenBack`: which grant a give-back ends and whether even when
+    /// claimed (see ``giveBack(_:token:grant:evenIfClaimed:)``); nil for a
+    /// release.
+    private func endLease(
+        _ name: LockName, token: LeaseToken, givenBack: (grant: GrantIdentity, evenIfClaimed: Bool)? = nil, cancellation: CallCancellation,
+        completion: @escaping StoreCompletion<Bool>
+    ) {
+        let handler = ownWakeups.withLock { $0 }?.handle
+        let caller = handler == nil ? "" : instanceID
+        // A give-back's fence or nonce, last and only when named: a release sends neither.
+        var fence: Int64?, nonce: Int64?
+        switch givenBack?.grant {
+        case .fence(let value): fence = value
+        case .attempt(let value): nonce = value.value
+        case .any, nil: break
+        }
+        let room = token.value.utf8.count + name.value.utf8.count + 1 + caller.utf8.count + 4 * RESPArgumentWriter.overhead
+            + (fence == nil && nonce == nil ? 0 : 2 * (RESPArgumentWriter.overhead + RESPArgumentWriter.integerRoom))
+        let arguments = nameKeysCall(name, argumentRoom: room) { call in
+            call.append(token.value)
+            call.append(name.value)
+            // Always present, so that later arguments keep their positions.
+            call.append(givenBack?.evenIfClaimed == false ? "1" : "" as StaticString)
+            call.append(caller)
+            if let fence { call.append(fence) }
+            if let nonce {
+                call.append("" as StaticString)
+                call.append(nonce)
+            }
+        }
+        let start = callStart()
+        client.run(scripts.release, keyCount: Self.nameKeyCount, arguments: arguments, cancellation: cancellation) { [self] reply in
+            let released = finished(reply, "release", start, cancellation: cancellation) { reply in
+                // 1 or 0, or [1 or 0, this instance's wake-up]
+                guard let count = reply.array() else { return reply.int() == 1 }
+                let released = count > 0 && reply.int() == 1
+                if let handler, count == 2, let message = reply.bytes(), var wakeup = wakeup(from: message, on: name) {
+                    // Not in the channel's order: its recheck only brings one forward.
+                    wakeup.isOrdered = false
+                    handler(.wakeup(wakeup))
+                }
+                return released
+            }
+            if case .failure = released { handler?(.resubscribed(name)) }
+            completion(released)
+        }
+    }
+
+    public func forceRelease(_ name: LockName, fence: Int64) async throws(LockError) -> LeaseToken? {
+        let room = name.value.utf8.count + 2 * RESPArgumentWriter.overhead + RESPArgumentWriter.integerRoom
+        let arguments = nameKeysCall(name, argumentRoom: room) { call in
+            call.append(fence)
+            call.append(name.value)
+        }
+        let reply = try await run(scripts.forceRelease, "force_release", keyCount: Self.nameKeyCount, arguments: arguments)
+        guard let token = reply.string else { return nil }
+        return try? LeaseToken(token)
+    }
+}
