@@ -115,8 +115,8 @@ import Testing
                 leases[name] = try await holder.engine.acquire(AcquireRequest(name: name, ttlMs: 300_000)).lease.token
                 waiters[name] = Task { try await waiting.engine.acquire(AcquireRequest(name: name, ttlMs: 30_000, waitMs: 300_000)) }
             }
-            let queued = await eventually { waiting.engine.waiterCount == 2 }
-            #expect(queued)
+            let twoQueued = await eventually { waiting.engine.waiterCount == 2 }
+            #expect(twoQueued)
             for (port, name) in names {
                 let subscribed = await eventually(within: .seconds(10)) { await offThePool { ClusterInstance.listeners(on: name, atPort: port) } == 1 }
                 #expect(subscribed)
@@ -132,19 +132,19 @@ import Testing
             let reconcileAllAsked = { waiting.engine.pendingUpkeep.withLock { $0.reconcileAllAsked } }
             for attempt in 1...5 {
                 let askedBefore = reconcileAllAsked()
-                let subscribedAgain = await eventually(within: .seconds(15)) {
+                let queuesTouched = await eventually(within: .seconds(15)) {
                     let seconds = await offThePool(idle)
                     return seconds.renewed >= 3 && seconds.other >= 3
                 }
-                #expect(subscribedAgain, "queues touched while their waiters sleep")
+                #expect(queuesTouched, "queues touched while their waiters sleep")
 
                 // The node drops the instance's subscriber connection (back
                 // since the last attempt's drop), which reconnects and
                 // subscribes its names there again.
-                let subscribedThirdTime = await eventually(within: .seconds(10)) {
+                let renewedSubscribed = await eventually(within: .seconds(10)) {
                     await offThePool { ClusterInstance.listeners(on: renewed, atPort: renewedPort) } == 1
                 }
-                #expect(subscribedThirdTime)
+                #expect(renewedSubscribed)
                 let killed = await offThePool { RedisAdminClient.call(port: renewedPort, "CLIENT", "KILL", "TYPE", "pubsub")?.int ?? 0 }
                 #expect(killed >= 1)
                 var seen = (renewed: -1, other: -1)

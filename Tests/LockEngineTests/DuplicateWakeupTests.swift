@@ -45,7 +45,7 @@ import Testing
             // The release handed the waiter its lease in the announcement:
             // `name`, the recheck, then `instance:waiter fence now`.
             var announcement: String?
-            let heardAgain = await eventually(within: .seconds(10)) {
+            let announced = await eventually(within: .seconds(10)) {
                 announcement = heard.withLock { $0 }.first { message in
                     let lines = message.split(separator: "\n")
                     return lines.first == name.value[...]
@@ -53,7 +53,7 @@ import Testing
                 }
                 return announcement != nil
             }
-            #expect(heardAgain)
+            #expect(announced)
             let duplicate = try #require(announcement)
             let delivered = Mutex<Int?>(nil)
             spy.publish("lockd:waiting", message: duplicate) { receivers in delivered.withLock { $0 = receivers ?? -1 } }

@@ -62,8 +62,8 @@ import Testing
             let instances = owned ? 1 : 2
             let subscribed = await eventually { (try? await client.send(["PUBSUB", "NUMSUB", "lockd:waiting"]).array?[1].int) == instances }
             #expect(subscribed)
-            let subscribedAgain = await eventually { (try? await client.send(["PUBSUB", "CHANNELS", "lockd:waiting:*"]).array?.count) == instances }
-            #expect(subscribedAgain)
+            let channelsOpen = await eventually { (try? await client.send(["PUBSUB", "CHANNELS", "lockd:waiting:*"]).array?.count) == instances }
+            #expect(channelsOpen)
             return Fixture(server: server, ownsServer: owned, loops: loops, client: client, store: store, events: events, listener: listener)
         }
 
@@ -140,8 +140,8 @@ import Testing
         let (holder, waiter) = try await holderAndWaiter(fixture, name: name, limit: limit)
         let waiterID = try #require(waiter.waiter)
         #expect(try await fixture.store.release(name, token: holder.token))
-        let grantedAgain = await eventually { fixture.grants(for: waiterID).count == 1 }
-        #expect(grantedAgain)
+        let granted = await eventually { fixture.grants(for: waiterID).count == 1 }
+        #expect(granted)
         return (holder, waiter, try #require(fixture.grants(for: waiterID).first))
     }
 
@@ -230,16 +230,16 @@ import Testing
             let next = AcquireAttempt(name: name, token: .random(), ttlMs: 30_000, owner: "next", waiter: .random(), waitMs: 30_000)
             guard case .held = try await fixture.store.acquire(next) else { throw LockError.leaseLost }
             #expect(try await fixture.store.release(name, token: holder.token))
-            let grantedAgain = await eventually { fixture.grants(for: waiterID).count == 1 }
-            #expect(grantedAgain)
+            let granted = await eventually { fixture.grants(for: waiterID).count == 1 }
+            #expect(granted)
             // A plain stray removal (its waiter may have delivered the lease) keeps it.
             try await fixture.store.removeWaiter(waiterID, from: name, reclaimingGrant: false)
             #expect(try await fixture.store.status(of: name).holders.map(\.owner) == ["waiter"])
             // The waiter gone before it delivered: the lease goes back, and on to the next.
             try await fixture.store.removeWaiter(waiterID, from: name, reclaimingGrant: true)
             let nextID = try #require(next.waiter)
-            let grantedThirdTime = await eventually { fixture.grants(for: nextID).count == 1 }
-            #expect(grantedThirdTime)
+            let grantedAgain = await eventually { fixture.grants(for: nextID).count == 1 }
+            #expect(grantedAgain)
             #expect(try await fixture.store.status(of: name).holders.map(\.owner) == ["next"])
         }
     }
@@ -368,8 +368,8 @@ import Testing
                     #expect(try await fixture.store.release(name, token: holder.token))
                 }
                 #expect(heard.contains { $0.hasPrefix("\(name.value)\n") })
-                let grantedAgain = await eventually { fixture.grants(for: waiterID).count == 1 }
-                #expect(grantedAgain)
+                let granted = await eventually { fixture.grants(for: waiterID).count == 1 }
+                #expect(granted)
                 // The other instance heard it too: when its waiter should look again.
                 let woken = await eventually { other.events.wakeups.withLock { $0.contains { $0.name == name && $0.hint.recheckAfterMs != nil } } }
                 #expect(woken)
@@ -444,11 +444,11 @@ import Testing
             _ = try await spy.send(["CLIENT", "PAUSE", "30000", "WRITE"])
             let store = fixture.store
             let release = Task { try await store.release(name, token: holder.token) }
-            let heldAgain = await eventually {
+            let blocked = await eventually {
                 guard let info = (try? await spy.send(["INFO", "clients"]))?.string else { return false }
                 return info.contains("blocked_clients:1")
             }
-            #expect(heldAgain)
+            #expect(blocked)
             release.cancel()
             await #expect(throws: LockError.cancelled) { try await release.value }
             #expect(fixture.events.resubscribed.withLock { $0 } == [name])

@@ -15,8 +15,8 @@ import Testing
             let queued = await eventually { engine.waiterCount == 1 }
             #expect(queued)
             let second = Task { try await engine.acquire(AcquireRequest(name: name, ttlMs: 30_000, waitMs: 20_000, owner: "second")) }
-            let queuedAgain = await eventually { engine.waiterCount == 2 }
-            #expect(queuedAgain)
+            let allQueued = await eventually { engine.waiterCount == 2 }
+            #expect(allQueued)
             try await engine.release(name, token: holder.lease.token)
             // `first` never releases: its lease expires, and nothing announces that.
             let firstGrant = try await first.value

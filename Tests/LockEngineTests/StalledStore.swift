@@ -66,8 +66,8 @@ final class StalledStore: ForwardingLockStore {
     /// caller is answered (this store stalls the first grant).
     func hangUpOnceGranted(_ engine: LockEngine, _ request: AcquireRequest) async throws {
         let caller = Task { try await engine.acquire(request) }
-        let grantedAgain = await eventually(within: .seconds(10)) { self.grantsSeen.count == 1 }
-        #expect(grantedAgain)
+        let grantSeen = await eventually(within: .seconds(10)) { self.grantsSeen.count == 1 }
+        #expect(grantSeen)
         caller.cancel()
         await #expect(throws: LockError.self) { try await caller.value }
     }

@@ -31,8 +31,8 @@ import Testing
         let answered = await eventually(within: .seconds(8)) { outcome.value != nil }
         #expect(answered, "still opening 8 s into a 1 s timeout")
         #expect(outcome.value?.hasPrefix("threw") == true, "\(outcome.value ?? "still opening")")
-        let closedByClientAgain = await eventually(within: .seconds(5)) { !server.connections.isEmpty && server.connections.allSatisfy(\.closedByClient) }
-        #expect(closedByClientAgain,
+        let clientClosed = await eventually(within: .seconds(5)) { !server.connections.isEmpty && server.connections.allSatisfy(\.closedByClient) }
+        #expect(clientClosed,
                 "the unanswered connection was left open")
     }
 
@@ -60,8 +60,8 @@ import Testing
         let reader = Task { [events] in for try await element in events { seen.append(element) } }
         defer { reader.cancel() }
 
-        let replayed = await eventually(within: .seconds(20)) { seen.elements.count >= 4 }
-        #expect(replayed, "not reopened: \(seen.elements)")
+        let reopened = await eventually(within: .seconds(20)) { seen.elements.count >= 4 }
+        #expect(reopened, "not reopened: \(seen.elements)")
         #expect(seen.elements.map { $0.event?.name ?? "gap" } == ["a", "b", "gap", "c"])
         let connections = server.connections
         try #require(connections.count == 2, "\(connections.count) connections")
@@ -88,8 +88,8 @@ import Testing
         }
         defer { reader.cancel() }
 
-        let replayed = await eventually(within: .seconds(20)) { seen.elements.count >= 2 }
-        #expect(replayed, "not reopened: \(seen.elements)")
+        let reopened = await eventually(within: .seconds(20)) { seen.elements.count >= 2 }
+        #expect(reopened, "not reopened: \(seen.elements)")
         #expect(seen.elements.map { $0.event?.name ?? "gap" } == ["a", "b"], "resumed, so no gap")
         let connections = server.connections
         try #require(connections.count == 3, "\(connections.count) connections")

@@ -30,8 +30,8 @@ struct ManyWaitsTests {
                         }
                     }
                 }
-                let queued = await eventually(within: .seconds(30)) { (try? await lockd.waiters()) == 200 }
-                try #require(queued, "the waits did not all queue")
+                let allQueued = await eventually(within: .seconds(30)) { (try? await lockd.waiters()) == 200 }
+                try #require(allQueued, "the waits did not all queue")
                 #expect(!lease.isLost)
 
                 // Three renewals come back with every wait open, however slow the

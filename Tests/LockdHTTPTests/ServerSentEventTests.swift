@@ -142,8 +142,8 @@ import Testing
         for client in clients {
             #expect(String(decoding: try await client.readUntilClosed(), as: UTF8.self).hasSuffix("0\r\n\r\n"))
         }
-        let endedAgain = await eventually { server.book.ended.load(ordering: .relaxed) == 2 }
-        #expect(endedAgain)
+        let bothEnded = await eventually { server.book.ended.load(ordering: .relaxed) == 2 }
+        #expect(bothEnded)
         #expect(server.stream(at: 0)?.send(ServerSentEvent(data: "late")) == .ended)
         server.group.shutdown()
     }

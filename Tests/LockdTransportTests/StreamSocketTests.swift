@@ -163,8 +163,8 @@ import Testing
             pair.server.paused = false
             pair.server.stream?.resumeInput()
         }
-        let receivedAgain = await eventually(within: .seconds(10)) { pair.server.total.withLock { $0 } == Self.payload.count }
-        #expect(receivedAgain)
+        let receivedAll = await eventually(within: .seconds(10)) { pair.server.total.withLock { $0 } == Self.payload.count }
+        #expect(receivedAll)
         let intact = await Self.onLoop(pair.loop) { pair.server.bytes == Self.payload }
         #expect(intact)
         await pair.stop()
