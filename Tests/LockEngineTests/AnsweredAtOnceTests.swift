@@ -37,7 +37,8 @@ import Testing
             // queues there; a later one that may wait does not pass it.
             #expect(try engine.acquireAtOnce(AcquireRequest(name: name, ttlMs: 5_000, waitMs: 10_000)) == nil)
             let queued = Task { try await engine.acquire(AcquireRequest(name: name, ttlMs: 5_000, waitMs: 10_000, owner: "queued")) }
-            #expect(await eventually { engine.waiterCount == 1 })
+            let queuedAgain = await eventually { engine.waiterCount == 1 }
+            #expect(queuedAgain)
             #expect(try engine.releaseAtOnce(name, token: next.lease.token))
             let handed = try await queued.value
             #expect(handed.lease.owner == "queued")

@@ -32,8 +32,10 @@ import Testing
 
             let lease = try await holder.engine.acquire(AcquireRequest(name: name, ttlMs: 30_000))
             let waiter = Task { try await waiting.engine.acquire(AcquireRequest(name: name, ttlMs: 30_000, waitMs: 30_000, owner: "waiter")) }
-            #expect(await eventually { waiting.engine.waiterCount == 1 })
-            #expect(await eventually(within: .seconds(10)) { await offThePool { ClusterInstance.listeners(on: name, atPort: source) } == 1 })
+            let queued = await eventually { waiting.engine.waiterCount == 1 }
+            #expect(queued)
+            let subscribed = await eventually(within: .seconds(10)) { await offThePool { ClusterInstance.listeners(on: name, atPort: source) } == 1 }
+            #expect(subscribed)
 
             do {
                 // The keys on the target, the slot still the source's: a fresh
@@ -113,9 +115,11 @@ import Testing
                 leases[name] = try await holder.engine.acquire(AcquireRequest(name: name, ttlMs: 300_000)).lease.token
                 waiters[name] = Task { try await waiting.engine.acquire(AcquireRequest(name: name, ttlMs: 30_000, waitMs: 300_000)) }
             }
-            #expect(await eventually { waiting.engine.waiterCount == 2 })
+            let twoQueued = await eventually { waiting.engine.waiterCount == 2 }
+            #expect(twoQueued)
             for (port, name) in names {
-                #expect(await eventually(within: .seconds(10)) { await offThePool { ClusterInstance.listeners(on: name, atPort: port) } == 1 })
+                let subscribed = await eventually(within: .seconds(10)) { await offThePool { ClusterInstance.listeners(on: name, atPort: port) } == 1 }
+                #expect(subscribed)
             }
             // Seconds since anything touched each queue (Redis counts whole seconds).
             let idle = { @Sendable () -> (renewed: Int, other: Int) in
@@ -128,17 +132,19 @@ import Testing
             let reconcileAllAsked = { waiting.engine.pendingUpkeep.withLock { $0.reconcileAllAsked } }
             for attempt in 1...5 {
                 let askedBefore = reconcileAllAsked()
-                #expect(await eventually(within: .seconds(15)) {
+                let queuesTouched = await eventually(within: .seconds(15)) {
                     let seconds = await offThePool(idle)
                     return seconds.renewed >= 3 && seconds.other >= 3
-                }, "queues touched while their waiters sleep")
+                }
+                #expect(queuesTouched, "queues touched while their waiters sleep")
 
                 // The node drops the instance's subscriber connection (back
                 // since the last attempt's drop), which reconnects and
                 // subscribes its names there again.
-                #expect(await eventually(within: .seconds(10)) {
+                let renewedSubscribed = await eventually(within: .seconds(10)) {
                     await offThePool { ClusterInstance.listeners(on: renewed, atPort: renewedPort) } == 1
-                })
+                }
+                #expect(renewedSubscribed)
                 let killed = await offThePool { RedisAdminClient.call(port: renewedPort, "CLIENT", "KILL", "TYPE", "pubsub")?.int ?? 0 }
                 #expect(killed >= 1)
                 var seen = (renewed: -1, other: -1)

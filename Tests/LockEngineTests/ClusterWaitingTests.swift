@@ -36,9 +36,11 @@ import Testing
         for (port, name) in names {
             let lease = try await holder.engine.acquire(AcquireRequest(name: name, ttlMs: 30_000))
             let orphan = Task { try await doomed.engine.acquire(AcquireRequest(name: name, ttlMs: 30_000, waitMs: 20_000)) }
-            #expect(await eventually { doomed.engine.waiterCount == 1 })
+            let doomedQueued = await eventually { doomed.engine.waiterCount == 1 }
+            #expect(doomedQueued)
             let waiter = Task { try await survivor.engine.acquire(AcquireRequest(name: name, ttlMs: 30_000, waitMs: 20_000, owner: "survivor")) }
-            #expect(await eventually { survivor.engine.waiterCount == 1 })
+            let survivorQueued = await eventually { survivor.engine.waiterCount == 1 }
+            #expect(survivorQueued)
             let livenessKey = RedisLivenessKeys.perSlot.key(for: name)
             // Each instance beats a slot's key on its next beat after a waiter
             // arrives there: wait for both beats, asking whichever node is the
@@ -58,13 +60,15 @@ import Testing
                 let master = cluster.masterPort(forSlot: RedisHashSlot(key: name.value)) ?? port
                 return ClusterInstance.listeners(on: name, atPort: master)
             }
-            #expect(await eventually(within: .seconds(10)) { await offThePool(listeners) == 2 })
+            let bothSubscribed = await eventually(within: .seconds(10)) { await offThePool(listeners) == 2 }
+            #expect(bothSubscribed)
 
             // The doomed instance stops beating and listening (as if killed:
             // a killed lockd's connections close at once) with its waiter
             // ahead in the queue: the survivor's waiter is served anyway.
             doomed.runner.cancel()
-            #expect(await eventually(within: .seconds(10)) { await offThePool(listeners) == 1 })
+            let subscribed = await eventually(within: .seconds(10)) { await offThePool(listeners) == 1 }
+            #expect(subscribed)
             let released = ContinuousClock.now
             try await holder.engine.release(name, token: lease.lease.token)
             let grant = try await waiter.value
@@ -108,18 +112,22 @@ import Testing
             let queue = "lockd:{\(name.value)}:waiters"
             let lease = try await holder.engine.acquire(AcquireRequest(name: name, ttlMs: 8_000))
             let orphan = Task { try await stopped.engine.acquire(AcquireRequest(name: name, ttlMs: 30_000, waitMs: 30_000)) }
-            #expect(await eventually { stopped.engine.waiterCount == 1 })
-            #expect(await eventually(within: .seconds(10)) { await offThePool { ClusterInstance.listeners(on: name, atPort: port) } == 1 })
+            let stoppedQueued = await eventually { stopped.engine.waiterCount == 1 }
+            #expect(stoppedQueued)
+            let subscribed = await eventually(within: .seconds(10)) { await offThePool { ClusterInstance.listeners(on: name, atPort: port) } == 1 }
+            #expect(subscribed)
             // Held beyond the first expiry, where the orphan will look again
             // (a renewal wakes nobody).
             _ = try await holder.engine.renew(name, token: lease.lease.token, ttlMs: 60_000)
 
             stopped.runner.cancel()
-            #expect(await eventually(within: .seconds(10)) { await offThePool { ClusterInstance.listeners(on: name, atPort: port) } == 0 })
+            let unsubscribed = await eventually(within: .seconds(10)) { await offThePool { ClusterInstance.listeners(on: name, atPort: port) } == 0 }
+            #expect(unsubscribed)
             // Nothing touches the queue now but the orphan's next look (Redis
             // counts idle time in whole seconds).
             let idle = { @Sendable in RedisAdminClient.call(port: port, "OBJECT", "IDLETIME", queue)?.int ?? -1 }
-            #expect(await eventually(within: .seconds(10)) { await offThePool(idle) >= 2 })
+            let parked = await eventually(within: .seconds(10)) { await offThePool(idle) >= 2 }
+            #expect(parked)
             let lookedAgain = await eventually(within: .seconds(15)) { (0...1).contains(await offThePool(idle)) }
             #expect(lookedAgain, "the parked waiter never looked at the queue again")
             #expect(stopped.engine.waiterCount == 1)
@@ -153,8 +161,10 @@ import Testing
             // instance listens on the name's channel while it waits.
             let lease = try await holder.engine.acquire(AcquireRequest(name: name, ttlMs: 30_000))
             let keeper = Task { try await waiting.engine.acquire(AcquireRequest(name: name, ttlMs: 30_000, waitMs: 60_000)) }
-            #expect(await eventually { waiting.engine.waiterCount == 1 })
-            #expect(await eventually(within: .seconds(10)) { await offThePool { listeners(victim) } == 1 })
+            let queued = await eventually { waiting.engine.waiterCount == 1 }
+            #expect(queued)
+            let subscribed = await eventually(within: .seconds(10)) { await offThePool { listeners(victim) } == 1 }
+            #expect(subscribed)
 
             await offThePool { cluster.node(port: victim)?.kill() }
             do {
@@ -182,7 +192,8 @@ import Testing
                     try await holder.engine.acquire(AcquireRequest(name: name, ttlMs: 30_000, token: token))
                 }
                 let waiter = Task { try await waiting.engine.acquire(AcquireRequest(name: name, ttlMs: 30_000, waitMs: 20_000)) }
-                #expect(await eventually { waiting.engine.waiterCount == 1 })
+                let queuedAgain = await eventually { waiting.engine.waiterCount == 1 }
+                #expect(queuedAgain)
                 try await holder.engine.release(name, token: held.lease.token)
                 let released = ContinuousClock.now
                 let grant = try await waiter.value
@@ -243,13 +254,15 @@ import Testing
         for (port, name) in names {
             let lease = try await holder.engine.acquire(AcquireRequest(name: name, ttlMs: 30_000))
             let waiter = Task { try await waiting.engine.acquire(AcquireRequest(name: name, ttlMs: 30_000, waitMs: 20_000)) }
-            #expect(await eventually { waiting.engine.waiterCount == 1 })
+            let queued = await eventually { waiting.engine.waiterCount == 1 }
+            #expect(queued)
             let listeners = { @Sendable in
                 let master = cluster.masterPort(forSlot: RedisHashSlot(key: name.value)) ?? port
                 return ClusterInstance.listeners(on: name, atPort: master)
             }
             // The observer and the waiting instance.
-            #expect(await eventually(within: .seconds(10)) { await offThePool(listeners) == 2 })
+            let bothSubscribed = await eventually(within: .seconds(10)) { await offThePool(listeners) == 2 }
+            #expect(bothSubscribed)
             try await holder.engine.release(name, token: lease.lease.token)
             let grant = try await waiter.value
             // Handed over in the wake-up: `member fence now`.
@@ -261,7 +274,8 @@ import Testing
             #expect(handed, "no grant of fence \(grant.lease.fence) in the wake-ups on \(ClusterInstance.shardChannel(name)): \(heard.withLock { $0 })")
             try await waiting.engine.release(name, token: grant.lease.token)
             // No waiter left here: the instance stops listening (after a grace).
-            #expect(await eventually(within: .seconds(15)) { await offThePool(listeners) == 1 })
+            let subscribed = await eventually(within: .seconds(15)) { await offThePool(listeners) == 1 }
+            #expect(subscribed)
         }
         for port in masters {
             let classic = await offThePool { RedisAdminClient.call(port: port, "PUBSUB", "CHANNELS", "lockd:waiting:*")?.array?.count ?? -1 }

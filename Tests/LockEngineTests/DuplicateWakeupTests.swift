@@ -34,7 +34,8 @@ import Testing
             let name = try LockName(uniqueLockName())
             let holder = try await engine.acquire(AcquireRequest(name: name, ttlMs: 30_000))
             let waiting = Task { try await engine.acquire(AcquireRequest(name: name, ttlMs: 30_000, waitMs: 20_000)) }
-            #expect(await eventually(within: .seconds(10)) { engine.waiterCount == 1 })
+            let queued = await eventually(within: .seconds(10)) { engine.waiterCount == 1 }
+            #expect(queued)
             // Released by another lockd instance: the waiter's own would hand
             // it the grant in the release's reply, not on the channel.
             let other = try RedisLockBackend(configuration: configuration, loops: loops, logger: Logger(label: "other"))
@@ -44,18 +45,20 @@ import Testing
             // The release handed the waiter its lease in the announcement:
             // `name`, the recheck, then `instance:waiter fence now`.
             var announcement: String?
-            #expect(await eventually(within: .seconds(10)) {
+            let announced = await eventually(within: .seconds(10)) {
                 announcement = heard.withLock { $0 }.first { message in
                     let lines = message.split(separator: "\n")
                     return lines.first == name.value[...]
                         && lines.dropFirst(2).contains { $0.split(separator: " ").dropFirst().first == "\(grant.lease.fence)"[...] }
                 }
                 return announcement != nil
-            })
+            }
+            #expect(announced)
             let duplicate = try #require(announcement)
             let delivered = Mutex<Int?>(nil)
             spy.publish("lockd:waiting", message: duplicate) { receivers in delivered.withLock { $0 = receivers ?? -1 } }
-            #expect(await eventually(within: .seconds(10)) { delivered.withLock { $0 } != nil })
+            let answered = await eventually(within: .seconds(10)) { delivered.withLock { $0 } != nil }
+            #expect(answered)
             #expect(delivered.withLock { $0 } ?? 0 >= 2, "the engine's subscription and the spy's")
 
             // Given back, the lease would be gone within a beat or two.

@@ -56,7 +56,8 @@ import Testing
             #expect(try await eventually { try await fixture.store.status(of: name).holders.count == 1 })
             let before = fixture.events.wakeups.withLock { $0.count }
             #expect(try await fixture.store.forceRelease(name, fence: held.fence) == delayed.token)
-            #expect(await eventually { fixture.events.wakeups.withLock { $0.count > before } })
+            let woken = await eventually { fixture.events.wakeups.withLock { $0.count > before } }
+            #expect(woken)
             let told = fixture.events.wakeups.withLock { Array($0[before...]).filter { $0.name == name } }
             let recheck = try #require(told.last?.hint.recheckAfterMs, "the writer was told there is nothing to watch")
             #expect((1...5_000).contains(recheck))

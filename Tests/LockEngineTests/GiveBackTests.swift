@@ -114,7 +114,8 @@ import Testing
                 #expect(retried.isRetry)
                 // The deferred give-back reaches the store once the outage
                 // ends, and leaves the lease to the client that holds it.
-                #expect(await eventually(within: .seconds(30)) { slow.givenBack.load(ordering: .relaxed) > 0 })
+                let gaveBack = await eventually(within: .seconds(30)) { slow.givenBack.load(ordering: .relaxed) > 0 }
+                #expect(gaveBack)
                 #expect(try await inner.status(of: name).holders.map(\.fence) == [retried.lease.fence])
             }
         }

@@ -28,11 +28,13 @@ import Testing
             try await other.keepBeating(name)
             #expect(try await fixture.store.release(name, token: held.token))
             let firstID = try #require(first)
-            #expect(await eventually { fixture.grants(for: firstID).count == 1 })
+            let grantedAgain = await eventually { fixture.grants(for: firstID).count == 1 }
+            #expect(grantedAgain)
             // The other instance hears when the first waiter's 1 s lease ends.
-            #expect(await eventually {
+            let woken = await eventually {
                 other.events.wakeups.withLock { $0.contains { $0.name == name && ($0.hint.recheckAfterMs ?? .max) <= 1_000 } }
-            })
+            }
+            #expect(woken)
         }
     }
 

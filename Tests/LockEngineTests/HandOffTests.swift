@@ -60,8 +60,10 @@ import Testing
             }
             // Subscribed to both channels: the wake-ups and its own presence.
             let instances = owned ? 1 : 2
-            #expect(await eventually { (try? await client.send(["PUBSUB", "NUMSUB", "lockd:waiting"]).array?[1].int) == instances })
-            #expect(await eventually { (try? await client.send(["PUBSUB", "CHANNELS", "lockd:waiting:*"]).array?.count) == instances })
+            let subscribed = await eventually { (try? await client.send(["PUBSUB", "NUMSUB", "lockd:waiting"]).array?[1].int) == instances }
+            #expect(subscribed)
+            let channelsOpen = await eventually { (try? await client.send(["PUBSUB", "CHANNELS", "lockd:waiting:*"]).array?.count) == instances }
+            #expect(channelsOpen)
             return Fixture(server: server, ownsServer: owned, loops: loops, client: client, store: store, events: events, listener: listener)
         }
 
@@ -138,7 +140,8 @@ import Testing
         let (holder, waiter) = try await holderAndWaiter(fixture, name: name, limit: limit)
         let waiterID = try #require(waiter.waiter)
         #expect(try await fixture.store.release(name, token: holder.token))
-        #expect(await eventually { fixture.grants(for: waiterID).count == 1 })
+        let granted = await eventually { fixture.grants(for: waiterID).count == 1 }
+        #expect(granted)
         return (holder, waiter, try #require(fixture.grants(for: waiterID).first))
     }
 
@@ -227,14 +230,16 @@ import Testing
             let next = AcquireAttempt(name: name, token: .random(), ttlMs: 30_000, owner: "next", waiter: .random(), waitMs: 30_000)
             guard case .held = try await fixture.store.acquire(next) else { throw LockError.leaseLost }
             #expect(try await fixture.store.release(name, token: holder.token))
-            #expect(await eventually { fixture.grants(for: waiterID).count == 1 })
+            let granted = await eventually { fixture.grants(for: waiterID).count == 1 }
+            #expect(granted)
             // A plain stray removal (its waiter may have delivered the lease) keeps it.
             try await fixture.store.removeWaiter(waiterID, from: name, reclaimingGrant: false)
             #expect(try await fixture.store.status(of: name).holders.map(\.owner) == ["waiter"])
             // The waiter gone before it delivered: the lease goes back, and on to the next.
             try await fixture.store.removeWaiter(waiterID, from: name, reclaimingGrant: true)
             let nextID = try #require(next.waiter)
-            #expect(await eventually { fixture.grants(for: nextID).count == 1 })
+            let grantedAgain = await eventually { fixture.grants(for: nextID).count == 1 }
+            #expect(grantedAgain)
             #expect(try await fixture.store.status(of: name).holders.map(\.owner) == ["next"])
         }
     }
@@ -245,7 +250,8 @@ import Testing
             let (holder, waiter) = try await holderAndWaiter(fixture, name: name, limit: 2)
             let waiterID = try #require(waiter.waiter)
             #expect(try await fixture.store.release(name, token: holder.token))
-            #expect(await eventually { fixture.grants(for: waiterID).count == 1 })
+            let grantedAgain = await eventually { fixture.grants(for: waiterID).count == 1 }
+            #expect(grantedAgain)
             // As after a reconnection, with that wake-up taken as lost.
             let repairs = try await fixture.store.reconcile([LocalQueue(name: name, waiters: [waiterID], waitMs: 30_000)])
             #expect(repairs.map(\.restored) == [0])
@@ -290,7 +296,8 @@ import Testing
             #expect(try await fixture.store.status(of: name).waiting == 1)
             #expect(try await fixture.store.release(name, token: lease.token))
             let waiterID = try #require(waiter.waiter)
-            #expect(await eventually { fixture.events.wakeups.withLock { $0.contains { $0.hint.wake.contains(waiterID) } } })
+            let woken = await eventually { fixture.events.wakeups.withLock { $0.contains { $0.hint.wake.contains(waiterID) } } }
+            #expect(woken)
             #expect(fixture.grants(for: waiterID).isEmpty)
             #expect(try await fixture.store.status(of: name).holders.isEmpty)
         }
@@ -311,7 +318,8 @@ import Testing
         try await work()
         let marker = "marker \(UInt64.random(in: 0...UInt64.max))"
         spy.publish("lockd:waiting", message: marker)
-        #expect(await eventually { heard.withLock { $0.contains(marker) } })
+        let heardAgain = await eventually { heard.withLock { $0.contains(marker) } }
+        #expect(heardAgain)
         listener.cancel()
         subscription.cancel()
         await spy.shutdown()
@@ -360,9 +368,11 @@ import Testing
                     #expect(try await fixture.store.release(name, token: holder.token))
                 }
                 #expect(heard.contains { $0.hasPrefix("\(name.value)\n") })
-                #expect(await eventually { fixture.grants(for: waiterID).count == 1 })
+                let granted = await eventually { fixture.grants(for: waiterID).count == 1 }
+                #expect(granted)
                 // The other instance heard it too: when its waiter should look again.
-                #expect(await eventually { other.events.wakeups.withLock { $0.contains { $0.name == name && $0.hint.recheckAfterMs != nil } } })
+                let woken = await eventually { other.events.wakeups.withLock { $0.contains { $0.name == name && $0.hint.recheckAfterMs != nil } } }
+                #expect(woken)
             }
         }
     }
@@ -408,9 +418,11 @@ import Testing
                 try await other.keepBeating(name)
                 #expect(try await fixture.store.release(name, token: held.token))
                 let firstID = try #require(first.waiter)
-                #expect(await eventually { fixture.grants(for: firstID).count == 1 })
+                let grantedAgain = await eventually { fixture.grants(for: firstID).count == 1 }
+                #expect(grantedAgain)
                 // The other instance hears when the first waiter's 1 s lease ends.
-                #expect(await eventually { other.events.wakeups.withLock { $0.contains { $0.name == name && ($0.hint.recheckAfterMs ?? .max) <= 1_000 } } })
+                let woken = await eventually { other.events.wakeups.withLock { $0.contains { $0.name == name && ($0.hint.recheckAfterMs ?? .max) <= 1_000 } } }
+                #expect(woken)
             }
         }
     }
@@ -432,17 +444,19 @@ import Testing
             _ = try await spy.send(["CLIENT", "PAUSE", "30000", "WRITE"])
             let store = fixture.store
             let release = Task { try await store.release(name, token: holder.token) }
-            #expect(await eventually {
+            let blocked = await eventually {
                 guard let info = (try? await spy.send(["INFO", "clients"]))?.string else { return false }
                 return info.contains("blocked_clients:1")
-            })
+            }
+            #expect(blocked)
             release.cancel()
             await #expect(throws: LockError.cancelled) { try await release.value }
             #expect(fixture.events.resubscribed.withLock { $0 } == [name])
             _ = try await spy.send(["CLIENT", "UNPAUSE"])
             // The pause ends and the release runs: the waiter is granted, and
             // nothing is published for it (its grant was in the dropped reply).
-            #expect(await eventually { (try? await fixture.store.status(of: name))?.holders.first?.owner == "waiter" })
+            let grantedAgain = await eventually { (try? await fixture.store.status(of: name))?.holders.first?.owner == "waiter" }
+            #expect(grantedAgain)
             #expect(fixture.grants(for: waiterID).isEmpty)
             // What the engine does after `resubscribed`: the reconcile wakes it to collect.
             let repairs = try await fixture.store.reconcile([LocalQueue(name: name, waiters: [waiterID], waitMs: 30_000)])

@@ -22,12 +22,14 @@ import Testing
             }
         }
         // The watch is registered (and, on the fixed store, waits for the handler); only now does the engine run.
-        #expect(await eventually { store.mayHaveEventWatchers })
+        let watchingAgain = await eventually { store.mayHaveEventWatchers }
+        #expect(watchingAgain)
         let runner = Task { await engine.run() }
         defer { runner.cancel() }
         _ = await watching.value
         let grant = try await engine.acquire(AcquireRequest(name: name, ttlMs: 30_000))
-        #expect(await eventually { heard.withLock { $0.contains(.acquired) } }, "heard \(heard.withLock { $0 })")
+        let heardAgain = await eventually { heard.withLock { $0.contains(.acquired) } }
+        #expect(heardAgain, "heard \(heard.withLock { $0 })")
         try await engine.release(name, token: grant.lease.token)
         await store.close()
     }

@@ -60,11 +60,12 @@ import Testing
                 let behindID = try #require(behind.waiter)
                 // Should this instance never take the name (it may be dying),
                 // the other's waiter is granted or told to look again now.
-                #expect(await eventually {
+                let woken = await eventually {
                     other.events.wakeups.withLock { wakeups in
                         wakeups.contains { $0.name == name && ($0.hint.granted.contains { $0.waiter == behindID } || ($0.hint.recheckAfterMs ?? .max) <= 10) }
                     }
-                })
+                }
+                #expect(woken)
                 // Looking again, it finds the lapsed waiter dropped and takes the name.
                 guard case .granted(let lease, false, _) = try await other.store.acquire(behind) else {
                     Issue.record("the other instance's waiter did not take the name")

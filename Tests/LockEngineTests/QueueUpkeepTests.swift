@@ -12,9 +12,11 @@ import Testing
             let name = try LockName(uniqueLockName())
             let holder = try await engine.acquire(AcquireRequest(name: name, ttlMs: 30_000))
             let first = Task { try await engine.acquire(AcquireRequest(name: name, ttlMs: 600, waitMs: 20_000, owner: "first")) }
-            #expect(await eventually { engine.waiterCount == 1 })
+            let queued = await eventually { engine.waiterCount == 1 }
+            #expect(queued)
             let second = Task { try await engine.acquire(AcquireRequest(name: name, ttlMs: 30_000, waitMs: 20_000, owner: "second")) }
-            #expect(await eventually { engine.waiterCount == 2 })
+            let allQueued = await eventually { engine.waiterCount == 2 }
+            #expect(allQueued)
             try await engine.release(name, token: holder.lease.token)
             // `first` never releases: its lease expires, and nothing announces that.
             let firstGrant = try await first.value
@@ -42,7 +44,8 @@ import Testing
                 return
             }
             let waiter = Task { try await engine.acquire(AcquireRequest(name: name, ttlMs: 30_000, waitMs: 20_000, owner: "waiter")) }
-            #expect(await eventually { engine.waiterCount == 1 })
+            let queued = await eventually { engine.waiterCount == 1 }
+            #expect(queued)
             try await Task.sleep(for: .milliseconds(50))
             let released = ContinuousClock.now
             try await engine.release(name, token: holder.lease.token)

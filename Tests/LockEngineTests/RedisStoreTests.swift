@@ -92,11 +92,13 @@ import Testing
         let holder = try await survivor.engines[0].acquire(AcquireRequest(name: name, ttlMs: 30_000))
         // The doomed instance queues first, then dies without leaving the queue.
         let orphan = Task { try await doomed.engines[0].acquire(AcquireRequest(name: name, ttlMs: 30_000, waitMs: 30_000)) }
-        #expect(await eventually { await queued(name, client: survivor.clients[0]) == 1 })
+        let firstQueued = await eventually { await queued(name, client: survivor.clients[0]) == 1 }
+        #expect(firstQueued)
         for runner in doomed.runners { runner.cancel() }
         await doomed.clients[0].shutdown()
         let waiting = Task { try await survivor.engines[0].acquire(AcquireRequest(name: name, ttlMs: 30_000, waitMs: 20_000, owner: "survivor")) }
-        #expect(await eventually { await queued(name, client: survivor.clients[0]) == 2 })
+        let secondQueued = await eventually { await queued(name, client: survivor.clients[0]) == 2 }
+        #expect(secondQueued)
         // Released while the dead instance still counts as alive: the
         // survivor must notice by itself when that ends.
         try await survivor.engines[0].release(name, token: holder.lease.token)

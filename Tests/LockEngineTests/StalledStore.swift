@@ -46,7 +46,8 @@ final class StalledStore: ForwardingLockStore {
         losses.withLock { $0.append(loss) }
         let before = hungUp.load(ordering: .relaxed)
         let caller = Task { try await engine.acquire(request) }
-        #expect(await eventually(within: .seconds(10)) { self.hungUp.load(ordering: .relaxed) > before })
+        let hungUpAgain = await eventually(within: .seconds(10)) { self.hungUp.load(ordering: .relaxed) > before }
+        #expect(hungUpAgain)
         caller.cancel()
         await #expect(throws: LockError.cancelled) { try await caller.value }
     }
@@ -65,7 +66,8 @@ final class StalledStore: ForwardingLockStore {
     /// caller is answered (this store stalls the first grant).
     func hangUpOnceGranted(_ engine: LockEngine, _ request: AcquireRequest) async throws {
         let caller = Task { try await engine.acquire(request) }
-        #expect(await eventually(within: .seconds(10)) { self.grantsSeen.count == 1 })
+        let grantSeen = await eventually(within: .seconds(10)) { self.grantsSeen.count == 1 }
+        #expect(grantSeen)
         caller.cancel()
         await #expect(throws: LockError.self) { try await caller.value }
     }

@@ -20,15 +20,18 @@ import Testing
                 guard case .granted = try await inner.acquire(AcquireAttempt(name: name, token: .random(), ttlMs: 60_000, owner: "holder", waiter: nil))
                 else { throw TestFailure("the holder was not granted") }
                 let waiter = Task { try await engine.acquire(AcquireRequest(name: name, ttlMs: 60_000, waitMs: 30_000)) }
-                #expect(await eventually { engine.waiterCount == 1 })
-                #expect(await eventually { store.beats.load(ordering: .relaxed) >= 2 })
+                let queued = await eventually { engine.waiterCount == 1 }
+                #expect(queued)
+                let beating = await eventually { store.beats.load(ordering: .relaxed) >= 2 }
+                #expect(beating)
 
                 // A no-wait acquire answered 503: its give-back is queued, and
                 // the store hangs it as a stalled connection would.
                 await #expect(throws: LockError.self) {
                     try await engine.acquire(AcquireRequest(name: try LockName(HangingGiveBackStore.lostPrefix + uniqueLockName()), ttlMs: 60_000))
                 }
-                #expect(await eventually(within: .seconds(10)) { store.hangsEnded.load(ordering: .relaxed) >= 1 })
+                let hangEnded = await eventually(within: .seconds(10)) { store.hangsEnded.load(ordering: .relaxed) >= 1 }
+                #expect(hangEnded)
                 let beats = store.beatsWhileHanging.load(ordering: .relaxed)
                 #expect(beats >= HangingGiveBackStore.beatsWanted,
                         "\(beats) beats in the \(HangingGiveBackStore.longestHang) a give-back hung (one is due every 100 ms)")

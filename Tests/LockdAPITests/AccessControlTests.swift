@@ -75,7 +75,8 @@ import Testing
                 streams[id] = stream
             }
             defer { for stream in streams.values { stream.client.close() } }
-            #expect(await eventually { access.openStreamCount == 3 })
+            let streamsOpen = await eventually { access.openStreamCount == 3 }
+            #expect(streamsOpen)
             let writer = Self.bearer("secret-writer-\(base)")
             let first = try await lockd.send("POST", "/locks/\(base)a", body: "{}", headers: writer)
             #expect(first.status == 201)

@@ -52,7 +52,8 @@ import Testing
         let client = try RawHTTPClient(port: port)
         let body = #"{"ttl_ms":60000,"wait_ms":30000}"#
         try client.send("POST /locks/\(name.value) HTTP/1.1\r\nHost: lockd\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body)
-        #expect(await eventually { engine.waiterCount == 1 })
+        let queued = await eventually { engine.waiterCount == 1 }
+        #expect(queued)
         guard let waiterLoop = requestLoop.loop.withLock({ $0 }), let releaserLoop = loops.loops.first(where: { $0 !== waiterLoop })
         else { throw TestFailure("the waiter's loop is unknown") }
 
@@ -89,7 +90,8 @@ import Testing
         if backend != nil { #expect(fences.contains { $0 > holder.lease.fence }, "the release did not hand the lock to the waiter") }
 
         // The waiter's loop sees the hang-up now: nothing may stay held for the gone client.
-        #expect(await eventually(within: .seconds(5)) { server.openConnectionCount == 0 })
+        let closed = await eventually(within: .seconds(5)) { server.openConnectionCount == 0 }
+        #expect(closed)
         var holders = -1
         _ = await eventually(within: .seconds(5)) {
             holders = (try? await engine.status(of: name).holders.count) ?? -1

@@ -53,7 +53,8 @@ import Testing
             try client.send("POST /locks/\(name) HTTP/1.1\r\nHost: lockd\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body)
             // The request is read before the end of input that follows it.
             client.close()
-            #expect(await eventually(within: .seconds(5)) { lockd.server.openConnectionCount == 0 })
+            let closed = await eventually(within: .seconds(5)) { lockd.server.openConnectionCount == 0 }
+            #expect(closed)
             // Its acquire was in flight, and abandoned with its client.
             let cancelled = await eventually(within: .seconds(5)) {
                 let text = (try? await lockd.send("GET", "/metrics").text) ?? ""
@@ -88,9 +89,10 @@ import Testing
             #expect(release.status == 503, "\(release.text)")
             #expect(acquire.header("Retry-After") != nil)
             // Redis back: served again.
-            #expect(await eventually(within: .seconds(5)) {
+            let accepted = await eventually(within: .seconds(5)) {
                 (try? await lockd.send("POST", "/locks/\(uniqueLockName())", body: #"{"ttl_ms":1000}"#))?.status == 201
-            })
+            }
+            #expect(accepted)
         }
     }
 

@@ -44,7 +44,8 @@ import Testing
         try await offThePool { try steps.waitGranted() }
         client.close()
         steps.closed.signal()
-        #expect(await eventually(within: .seconds(5)) { server.openConnectionCount == 0 })
+        let closedAgain = await eventually(within: .seconds(5)) { server.openConnectionCount == 0 }
+        #expect(closedAgain)
         var holders = -1
         _ = await eventually(within: .seconds(5)) {
             holders = (try? await engine.status(of: name).holders.count) ?? -1
@@ -92,7 +93,8 @@ import Testing
         }
         client.close()
         closed.signal()
-        #expect(await eventually(within: .seconds(5)) { server.openConnectionCount == 0 })
+        let closedAgain = await eventually(within: .seconds(5)) { server.openConnectionCount == 0 }
+        #expect(closedAgain)
         var holders = -1
         _ = await eventually(within: .seconds(5)) {
             holders = (try? await engine.status(of: name).holders.count) ?? -1

@@ -22,7 +22,8 @@ struct BlockingAcquireTests {
                 defer { returned.withLock { $0 = true } }
                 return try await lockd.client(owner: "waiter").acquire(name)
             }
-            #expect(await eventually(within: .seconds(10)) { (try? await lockd.waiters()) == 1 }, "the waiter never queued")
+            let queued = await eventually(within: .seconds(10)) { (try? await lockd.waiters()) == 1 }
+            #expect(queued, "the waiter never queued")
             // Past two of lockd's max waits: the waiter asked again, and is still waiting.
             try await Task.sleep(for: Self.maxWait * 2.5)
             #expect(!returned.withLock { $0 }, "acquire returned while the lock was held")
@@ -43,13 +44,15 @@ struct BlockingAcquireTests {
             let locks = lockd.client()
             let holder = try await locks.acquire(name, wait: .zero)
             let waiter = Task { try await locks.acquire(name) }
-            #expect(await eventually(within: .seconds(10)) { (try? await lockd.waiters()) == 1 }, "the waiter never queued")
+            let queued = await eventually(within: .seconds(10)) { (try? await lockd.waiters()) == 1 }
+            #expect(queued, "the waiter never queued")
 
             let cancelledAt = ContinuousClock.now
             waiter.cancel()
             await #expect(throws: CancellationError.self) { _ = try await waiter.value }
             #expect(ContinuousClock.now - cancelledAt < .seconds(5))
-            #expect(await eventually(within: .seconds(5)) { (try? await lockd.waiters()) == 0 }, "the waiter stayed queued")
+            let drained = await eventually(within: .seconds(5)) { (try? await lockd.waiters()) == 0 }
+            #expect(drained, "the waiter stayed queued")
 
             // Nothing of the waiter's is left: the holder still holds, and after its
             // release the lock is free, not handed to a caller that is gone.
@@ -76,7 +79,8 @@ struct BlockingAcquireTests {
             // when the test was held up for as long as the wait had left).
             async let granted = locks.tryAcquire(released, wait: Self.maxWait * 30)
             // Its first request ran out at lockd (409 after the max wait): it asks again.
-            #expect(await eventually(within: .seconds(30)) { (try? await lockd.acquires("timed_out")) ?? 0 >= 1 },
+            let timedOut = await eventually(within: .seconds(30)) { (try? await lockd.acquires("timed_out")) ?? 0 >= 1 }
+            #expect(timedOut,
                     "the waiter's first request never ran out")
             let wait = Self.maxWait * 3
             let start = ContinuousClock.now

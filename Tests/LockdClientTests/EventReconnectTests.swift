@@ -54,7 +54,8 @@ import Testing
             relay.refusing = false
 
             let missed = { seen.elements.compactMap(\.event).filter { $0.name.hasPrefix(prefix + "missed") } }
-            #expect(await eventually(within: .seconds(20)) { missed().count >= 10 }, "missed events not replayed: \(missed())")
+            let replayed = await eventually(within: .seconds(20)) { missed().count >= 10 }
+            #expect(replayed, "missed events not replayed: \(missed())")
             #expect(missed().map(\.kind) == Array(repeating: [LockEvent.Kind.acquired, .released], count: 5).flatMap { $0 })
             #expect(missed().map(\.fence) == fences.flatMap { [$0, $0] })
             #expect(!seen.elements.contains(.gap), "a gap though the same lockd kept the events: \(seen.elements)")

@@ -28,9 +28,11 @@ import Testing
         defer { reader.cancel() }
         let outcome = Outcome(reader)
         // Loose: 8× the promised 1 s.
-        #expect(await eventually(within: .seconds(8)) { outcome.value != nil }, "still opening 8 s into a 1 s timeout")
+        let answered = await eventually(within: .seconds(8)) { outcome.value != nil }
+        #expect(answered, "still opening 8 s into a 1 s timeout")
         #expect(outcome.value?.hasPrefix("threw") == true, "\(outcome.value ?? "still opening")")
-        #expect(await eventually(within: .seconds(5)) { !server.connections.isEmpty && server.connections.allSatisfy(\.closedByClient) },
+        let clientClosed = await eventually(within: .seconds(5)) { !server.connections.isEmpty && server.connections.allSatisfy(\.closedByClient) }
+        #expect(clientClosed,
                 "the unanswered connection was left open")
     }
 
@@ -58,7 +60,8 @@ import Testing
         let reader = Task { [events] in for try await element in events { seen.append(element) } }
         defer { reader.cancel() }
 
-        #expect(await eventually(within: .seconds(20)) { seen.elements.count >= 4 }, "not reopened: \(seen.elements)")
+        let reopened = await eventually(within: .seconds(20)) { seen.elements.count >= 4 }
+        #expect(reopened, "not reopened: \(seen.elements)")
         #expect(seen.elements.map { $0.event?.name ?? "gap" } == ["a", "b", "gap", "c"])
         let connections = server.connections
         try #require(connections.count == 2, "\(connections.count) connections")
@@ -85,7 +88,8 @@ import Testing
         }
         defer { reader.cancel() }
 
-        #expect(await eventually(within: .seconds(20)) { seen.elements.count >= 2 }, "not reopened: \(seen.elements)")
+        let reopened = await eventually(within: .seconds(20)) { seen.elements.count >= 2 }
+        #expect(reopened, "not reopened: \(seen.elements)")
         #expect(seen.elements.map { $0.event?.name ?? "gap" } == ["a", "b"], "resumed, so no gap")
         let connections = server.connections
         try #require(connections.count == 3, "\(connections.count) connections")

@@ -30,7 +30,8 @@ struct ManyWaitsTests {
                         }
                     }
                 }
-                try #require(await eventually(within: .seconds(30)) { (try? await lockd.waiters()) == 200 }, "the waits did not all queue")
+                let allQueued = await eventually(within: .seconds(30)) { (try? await lockd.waiters()) == 200 }
+                try #require(allQueued, "the waits did not all queue")
                 #expect(!lease.isLost)
 
                 // Three renewals come back with every wait open, however slow the
@@ -52,12 +53,14 @@ struct ManyWaitsTests {
                 group.cancelAll()
                 try await group.waitForAll()
             }
-            #expect(await eventually(within: .seconds(10)) { (try? await lockd.waiters()) == 0 }, "cancelled waits stayed queued")
+            let drained = await eventually(within: .seconds(10)) { (try? await lockd.waiters()) == 0 }
+            #expect(drained, "cancelled waits stayed queued")
             try await lease.release()
             try await blocker.release()
             // A release may hand the name to a queued waiter whose leaving is
             // still on its way to the store; that leaving gives the grant back.
-            #expect(await eventually(within: .seconds(5)) { (try? await locks.status(contended).isHeld) == false },
+            let released = await eventually(within: .seconds(5)) { (try? await locks.status(contended).isHeld) == false }
+            #expect(released,
                     "a lease was left behind for a cancelled wait")
         }
     }

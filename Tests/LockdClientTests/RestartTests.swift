@@ -20,10 +20,12 @@ struct RestartTests {
             let name = uniqueLockName()
             let holder = try await first.client(owner: "holder").acquire(name, ttl: .seconds(10), wait: .zero)
             let waiting = Task { try await first.client(owner: "waiter").acquire(name, wait: .seconds(60)) }
-            #expect(await eventually(within: .seconds(10)) { (try? await first.waiters()) == 1 }, "the waiter never queued")
+            let queued = await eventually(within: .seconds(10)) { (try? await first.waiters()) == 1 }
+            #expect(queued, "the waiter never queued")
 
             let (second, outage) = try await first.restart(redis.lockdArguments())
-            #expect(await eventually(within: .seconds(10)) { (try? await second.waiters()) == 1 },
+            let queuedAgain = await eventually(within: .seconds(10)) { (try? await second.waiters()) == 1 }
+            #expect(queuedAgain,
                     "the waiter did not queue at the restarted lockd (outage \(outage))")
 
             try await holder.release()
@@ -63,7 +65,8 @@ struct RestartTests {
                 restarted = second
                 let before = lease.expiresAt
                 // A renewal through the new lockd.
-                #expect(await eventually(within: ttl) { lease.expiresAt > before && !Task.isCancelled })
+                let renewed = await eventually(within: ttl) { lease.expiresAt > before && !Task.isCancelled }
+                #expect(renewed)
                 #expect(!lease.isLost)
                 #expect(!Task.isCancelled)
                 return lease.fence

@@ -32,7 +32,8 @@ struct WaitedGrantReviewTests {
                 }
             }
             // The waiter queues; it is let in after more than its TTL.
-            #expect(await eventually { (try? await locks.status(name).waiting) == 1 })
+            let queued = await eventually { (try? await locks.status(name).waiting) == 1 }
+            #expect(queued)
             try await Task.sleep(until: asked + ttl * 2)
             try await holder.release()
             let (waited, lostAtGrant, renewedAndHeld, heldByIt) = try await waiter.value

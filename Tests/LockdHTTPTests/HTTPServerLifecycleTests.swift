@@ -18,7 +18,8 @@ import Testing
             let delay = ContinuousClock.now - closedAt
             // Loose for a loaded CI machine; the server reacts in the same epoll round.
             #expect(delay < .seconds(2), "cancellation took \(delay)")
-            #expect(await eventually { server.server.openConnectionCount == 0 })
+            let closed = await eventually { server.server.openConnectionCount == 0 }
+            #expect(closed)
         }
     }
 
@@ -31,7 +32,8 @@ import Testing
             #expect(await server.nextEvent() == "cancelled")
             // Kept after all: dropped.
             server.gate.open()
-            #expect(await eventually { server.server.openConnectionCount == 0 })
+            let closed = await eventually { server.server.openConnectionCount == 0 }
+            #expect(closed)
         }
     }
 
@@ -60,7 +62,8 @@ import Testing
         #expect(await server.nextEvent() == "started")
 
         async let stopped: Void = server.server.shutdown(gracePeriod: .seconds(5))
-        #expect(await eventually { server.server.isDraining })
+        let draining = await eventually { server.server.isDraining }
+        #expect(draining)
         #expect(await idle.closedByServer(within: .seconds(2)))
         server.gate.open()
         let response = try await busy.readResponse(timeout: .seconds(3))
@@ -108,14 +111,16 @@ import Testing
         #expect(server.server.connectionOpened(), "counted before shutdown began, as the listener counts it")
         // One idle connection a loop (they are dealt in turn): each one's close shows its loop's sweep ran.
         let swept = [try server.client(), try server.client()]
-        #expect(await eventually { server.server.openConnectionCount == 3 })
+        let connected = await eventually { server.server.openConnectionCount == 3 }
+        #expect(connected)
 
         let stopped = Task { await server.server.shutdown(gracePeriod: .seconds(3600)) }
         for client in swept { #expect(await client.closedByServer()) }
         let target = server.server.contexts[1]
         target.loop.execute { [server] in HTTPListener.adopt(socket, server: server.server, context: target) }
         #expect(await late.closedByServer())
-        #expect(await eventually { server.server.openConnectionCount == 0 })
+        let closed = await eventually { server.server.openConnectionCount == 0 }
+        #expect(closed)
         // Without the fix, the client's hang-up is what lets shutdown end.
         late.close()
         await stopped.value

@@ -74,7 +74,8 @@ import Testing
             }
             #expect(slowEnded, "the reader that reads nothing was not cut off after \(sent) events")
             #expect(slowStream.send(ServerSentEvent(data: "more")) == .ended)
-            #expect(await eventually { server.book.ended.load(ordering: .relaxed) == 1 })
+            let endedAgain = await eventually { server.book.ended.load(ordering: .relaxed) == 1 }
+            #expect(endedAgain)
 
             // The reader that stopped finds the last word, then the close.
             let tail = String(decoding: try await slow.readUntilClosed(timeout: .seconds(20)).suffix(400), as: UTF8.self)
@@ -82,7 +83,8 @@ import Testing
             // The other reader is served on.
             #expect(fastStream.send(ServerSentEvent(id: "after", data: "still here")) == .queued)
             _ = try await fast.read(until: "id: after\ndata: still here\n\n")
-            #expect(await eventually { server.server.openConnectionCount == 1 })
+            let connected = await eventually { server.server.openConnectionCount == 1 }
+            #expect(connected)
         }
     }
 
@@ -98,7 +100,8 @@ import Testing
             let all = String(decoding: try await client.readUntilClosed(), as: UTF8.self)
             #expect(all.contains(": " + ServerSentEventStream.tooSlow + "\n"), "\(all.suffix(300))")
             #expect(all.hasSuffix("0\r\n\r\n"), "the body did not end cleanly: \(all.suffix(100))")
-            #expect(await eventually { server.book.ended.load(ordering: .relaxed) == 1 })
+            let endedAgain = await eventually { server.book.ended.load(ordering: .relaxed) == 1 }
+            #expect(endedAgain)
         }
     }
 
@@ -108,7 +111,8 @@ import Testing
             try client.send("HEAD /events HTTP/1.1\r\nHost: x\r\n\r\n")
             let head = try await client.readResponse(headOnly: true)
             #expect(head.header("Content-Type") == "text/event-stream")
-            #expect(await eventually { server.book.ended.load(ordering: .relaxed) == 1 })
+            let endedAgain = await eventually { server.book.ended.load(ordering: .relaxed) == 1 }
+            #expect(endedAgain)
             #expect(server.stream(at: 0)?.send(ServerSentEvent(data: "nobody")) == .ended)
         }
     }
@@ -138,7 +142,8 @@ import Testing
         for client in clients {
             #expect(String(decoding: try await client.readUntilClosed(), as: UTF8.self).hasSuffix("0\r\n\r\n"))
         }
-        #expect(await eventually { server.book.ended.load(ordering: .relaxed) == 2 })
+        let bothEnded = await eventually { server.book.ended.load(ordering: .relaxed) == 2 }
+        #expect(bothEnded)
         #expect(server.stream(at: 0)?.send(ServerSentEvent(data: "late")) == .ended)
         server.group.shutdown()
     }

@@ -45,7 +45,8 @@ import Glibc
             let cli = try LockdCLI(server: lockd.url)
             let name = uniqueLockName("exec")
             let first = try cli.start(["exec", name, "--owner", "first-holder", "--", "sh", "-c", cli.holdUntilGo()])
-            #expect(await eventually(within: .seconds(10)) { cli.exists("started") }, "\(first.stderr)")
+            let started = await eventually(within: .seconds(10)) { cli.exists("started") }
+            #expect(started, "\(first.stderr)")
             let status = try await lockd.request("GET", "/locks/\(name)").json
             #expect(status["held"] as? Bool == true)
             #expect((status["holders"] as? [[String: Any]])?.first?["owner"] as? String == "first-holder")
@@ -84,7 +85,8 @@ import Glibc
             let script = cli.holdUntilGo(traps: "trap \"touch '\(cli.marker("term"))'; exit 0\" TERM;")
             // Renewed every ~330 ms: the deletion is noticed at the next renewal.
             let exec = try cli.start(["exec", name, "--ttl", "1s", "--", "sh", "-c", script])
-            #expect(await eventually(within: .seconds(10)) { cli.exists("started") }, "\(exec.stderr)")
+            let started = await eventually(within: .seconds(10)) { cli.exists("started") }
+            #expect(started, "\(exec.stderr)")
             let deleted = try await offThePool { try RedisAdmin(port: redis.port).call("DEL", "lockd:{\(name)}:lease") }
             #expect(deleted == ":1")
             #expect(try await exec.finish() == .exited(70), "\(exec.stderr)")
@@ -100,7 +102,8 @@ import Glibc
             // Marks the SIGTERM and carries on; only SIGKILL ends it.
             let script = cli.holdUntilGo(traps: "trap \"touch '\(cli.marker("term"))'\" TERM;")
             let exec = try cli.start(["exec", name, "--ttl", "1s", "--kill-after", "300ms", "--timeout", "500ms", "--", "sh", "-c", script])
-            #expect(await eventually(within: .seconds(10)) { cli.exists("started") }, "\(exec.stderr)")
+            let started = await eventually(within: .seconds(10)) { cli.exists("started") }
+            #expect(started, "\(exec.stderr)")
             // A frozen lockd answers no renewal: the lease runs out on the client's clock.
             lockd.pause()
             defer { lockd.resume() }
@@ -119,7 +122,8 @@ import Glibc
             let name = uniqueLockName("exec")
             let traps = ["TERM", "INT", "HUP"].map { "trap \"echo \($0) > '\(cli.marker("got"))'; exit 9\" \($0);" }.joined()
             let exec = try cli.start(["exec", name, "--", "sh", "-c", cli.holdUntilGo(traps: traps)])
-            #expect(await eventually(within: .seconds(10)) { cli.exists("started") }, "\(exec.stderr)")
+            let started = await eventually(within: .seconds(10)) { cli.exists("started") }
+            #expect(started, "\(exec.stderr)")
             exec.process.send(signal: signal)
             #expect(try await exec.finish() == .exited(9), "\(exec.stderr)")
             let expected = [SIGTERM: "TERM", SIGINT: "INT", SIGHUP: "HUP"][signal]

@@ -5,8 +5,12 @@ import LockdTransport
 /// that a busy machine only makes them slower, not wrong.
 ///
 /// ```swift
-/// #expect(await eventually(within: .seconds(5)) { engine.waiterCount == 0 })
+/// let drained = await eventually(within: .seconds(5)) { engine.waiterCount == 0 }
+/// #expect(drained)
 /// ```
+/// Keep the closure out of `#expect`/`#require`: Swift 6.3.1 can give a closure
+/// written inside a macro's argument, in a closure body, the same symbol as a later
+/// closure of the same type, so one of the two conditions silently runs for both.
 /// - Returns: whether the condition held in time.
 public func eventually(
     within timeout: Duration = .seconds(5),

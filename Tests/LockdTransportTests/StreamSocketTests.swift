@@ -153,7 +153,8 @@ import Testing
             _ = stream.flush()
         }
         // The server holds back: reading pauses once 4 KiB wait unconsumed.
-        #expect(await eventually { await Self.onLoop(pair.loop) { pair.server.stream?.bufferedInputCount ?? 0 } >= 4_096 })
+        let bufferedAgain = await eventually { await Self.onLoop(pair.loop) { pair.server.stream?.bufferedInputCount ?? 0 } >= 4_096 }
+        #expect(bufferedAgain)
         let buffered = try await Self.onLoop(pair.loop) { try #require(pair.server.stream).bufferedInputCount }
         #expect(buffered >= 4_096 && buffered < Self.payload.count)
         // Resumed, it is offered the rest — with TLS, records inside OpenSSL
@@ -162,7 +163,8 @@ import Testing
             pair.server.paused = false
             pair.server.stream?.resumeInput()
         }
-        #expect(await eventually(within: .seconds(10)) { pair.server.total.withLock { $0 } == Self.payload.count })
+        let receivedAll = await eventually(within: .seconds(10)) { pair.server.total.withLock { $0 } == Self.payload.count }
+        #expect(receivedAll)
         let intact = await Self.onLoop(pair.loop) { pair.server.bytes == Self.payload }
         #expect(intact)
         await pair.stop()
