@@ -9,17 +9,7 @@ import Testing
     func aCancelledCallersAcquireThatDoesNotWaitIsCancelledAndLeavesNothingHeld(store: StoreKind) async throws {
         try await store.withEngine { engine, _ in
             let name = try LockName(uniqueLockName())
-            let outcome = await Task { () -> LockError? in
-                withUnsafeCurrentTask { $0?.cancel() }
-                do {
-                    _ = try await engine.acquire(AcquireRequest(name: name, ttlMs: 60_000))
-                    return nil
-                } catch let error as LockError {
-                    return error
-                } catch {
-                    return nil
-                }
-            }.value
+            let outcome = await acquireAsCancelledCaller(engine, AcquireRequest(name: name, ttlMs: 60_000))
             #expect(outcome == .cancelled, "a cancelled caller was granted the lock")
             #expect(try await engine.status(of: name).holders.isEmpty, "a grant nobody will release was left held")
         }

@@ -20,17 +20,7 @@ import Testing
             let held = try await engine.acquire(request)
             var retry = request
             retry.waitMs = waitMs
-            let outcome = await Task { () -> LockError? in
-                withUnsafeCurrentTask { $0?.cancel() }
-                do {
-                    _ = try await engine.acquire(retry)
-                    return nil
-                } catch let error as LockError {
-                    return error
-                } catch {
-                    return nil
-                }
-            }.value
+            let outcome = await acquireAsCancelledCaller(engine, retry)
             #expect(outcome == .cancelled)
             // (The cancelled attempt's give-back is done before it answers.)
             #expect(try await inner.status(of: name).holders.map(\.fence) == [held.lease.fence],
