@@ -74,14 +74,14 @@ import Testing
             try await engine.release(name, token: holders[1].lease.token)
             // The first two in line take the two slots (woken together, they
             // may finish in either order).
-            let firstTwoGranted = try await eventually { Set(granted.owners) == ["0", "1"] }
+            let firstTwoGranted = await eventually { Set(granted.owners) == ["0", "1"] }
             #expect(firstTwoGranted)
             var status = try await engine.status(of: name)
             #expect(status.holders.count == 3)
             #expect(status.waiting == 2)
             // One more slot: the next in line, not the last.
             try await engine.release(name, token: holders[2].lease.token)
-            let thirdGranted = try await eventually { Set(granted.owners) == ["0", "1", "2"] }
+            let thirdGranted = await eventually { Set(granted.owners) == ["0", "1", "2"] }
             #expect(thirdGranted)
             status = try await engine.status(of: name)
             #expect(status.waiting == 1)
@@ -174,7 +174,7 @@ import Testing
             let secondWriter = try await Self.enqueue(engine, Self.request(name, waitMs: 20_000, owner: "w2"), granted: granted)
             let lateReader = try await Self.enqueue(engine, Self.request(name, waitMs: 20_000, owner: "r3", mode: .shared), granted: granted)
             try await engine.release(name, token: writer.lease.token)
-            let readersGranted = try await eventually { Set(granted.owners) == ["r0", "r1", "r2"] }
+            let readersGranted = await eventually { Set(granted.owners) == ["r0", "r1", "r2"] }
             #expect(readersGranted)
             let status = try await engine.status(of: name)
             #expect(status.holders.count == 3)
