@@ -65,7 +65,8 @@ import Testing
                 let token = LeaseToken.random()
                 let name = try LockName(uniqueLockName())
                 let first = try await engine.acquire(AcquireRequest(name: name, ttlMs: 300, token: token, limit: limit))
-                #expect(try await eventually { try await inner.status(of: name).isHeld == false })
+                let firstExpired = try await eventually { try await inner.status(of: name).isHeld == false }
+                #expect(firstExpired)
                 try await lossy.hangUp(engine, AcquireRequest(name: name, ttlMs: 60_000, token: token, limit: limit), losing: .replyLost)
                 let fresh = try #require(lossy.grantsSeen.last)
                 #expect(fresh.fence > first.lease.fence)

@@ -67,7 +67,8 @@ import Testing
                     }
                 }))
             }
-            #expect(try await eventually { engine.waiterCount + ended.value.load(ordering: .acquiring) == waits.count })
+            let allQueuedOrEnded = await eventually { engine.waiterCount + ended.value.load(ordering: .acquiring) == waits.count }
+            #expect(allQueuedOrEnded)
             for entry in tasks where entry.waitMs == cancelledWaitMs { entry.task.cancel() }
             for entry in tasks {
                 let (elapsed, cancelled) = await entry.task.value
@@ -94,7 +95,8 @@ import Testing
             _ = try await engine.acquire(AcquireRequest(name: name, ttlMs: 60_000))
             let later = Task { try await engine.acquire(AcquireRequest(name: name, ttlMs: 5_000, waitMs: 20_000)) }
             // Parked: its deadline is the one the timer is set for.
-            #expect(try await eventually { engine.waiters.parkedQueues().first?.waiters.count == 1 })
+            let parked = await eventually { engine.waiters.parkedQueues().first?.waiters.count == 1 }
+            #expect(parked)
             let started = MonotonicClock.now()
             await #expect(throws: LockError.self) {
                 try await engine.acquire(AcquireRequest(name: name, ttlMs: 5_000, waitMs: 300))

@@ -24,7 +24,8 @@ import Testing
             guard case .held = try await fixture.store.acquire(waiter) else { throw LockError.leaseLost }
             try await fixture.keepBeating(name)
             // The brief lease expires; nothing sweeps it (an inspect only reads).
-            #expect(try await eventually { try await fixture.store.status(of: name).holders.count == 1 })
+            let briefExpired = try await eventually { try await fixture.store.status(of: name).holders.count == 1 }
+            #expect(briefExpired)
             #expect(try await fixture.store.forceRelease(name, fence: held.fence) == delayed.token)
             // Its slot is free: the waiter is handed it (or woken to take it).
             let served = await eventually {
@@ -53,7 +54,8 @@ import Testing
             let writer = AcquireAttempt(name: name, token: .random(), ttlMs: 30_000, owner: "writer", waiter: waiterID, waitMs: 30_000)
             guard case .held = try await fixture.store.acquire(writer) else { throw LockError.leaseLost }
             try await fixture.keepBeating(name)
-            #expect(try await eventually { try await fixture.store.status(of: name).holders.count == 1 })
+            let briefExpired = try await eventually { try await fixture.store.status(of: name).holders.count == 1 }
+            #expect(briefExpired)
             let before = fixture.events.wakeups.withLock { $0.count }
             #expect(try await fixture.store.forceRelease(name, fence: held.fence) == delayed.token)
             let woken = await eventually { fixture.events.wakeups.withLock { $0.count > before } }

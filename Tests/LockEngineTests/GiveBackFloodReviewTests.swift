@@ -74,7 +74,8 @@ import Testing
             let waiter = Task { try await engine.acquire(AcquireRequest(name: name, ttlMs: 60_000, waitMs: 30_000, owner: "first")) }
             // Queued in Redis, not only counted here: the enqueue is what
             // puts this lockd in the instances key read next.
-            #expect(try await eventually { try await backend.store.status(of: name).waiting == 1 })
+            let firstQueued = try await eventually { try await backend.store.status(of: name).waiting == 1 }
+            #expect(firstQueued)
             // Ours, the only instance with a waiter so far.
             let port = server.port
             let instances = await offThePool { RedisAdminClient.call(port: port, "ZRANGE", "lockd:instances", "0", "-1")?.array ?? [] }
@@ -82,7 +83,8 @@ import Testing
             let laterWaiter = Task {
                 try await otherEngine.acquire(AcquireRequest(name: name, ttlMs: 60_000, waitMs: 30_000, owner: "second"))
             }
-            #expect(try await eventually { try await backend.store.status(of: name).waiting == 2 })
+            let secondQueued = try await eventually { try await backend.store.status(of: name).waiting == 2 }
+            #expect(secondQueued)
 
             // This lockd's liveness as the store sees it: the waiter's enqueue
             // set it to now + 600 ms; a beat (every 100 ms) moves it on.

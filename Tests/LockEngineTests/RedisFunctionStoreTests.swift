@@ -15,7 +15,8 @@ import Testing
         let first = try await cluster.engines[0].acquire(AcquireRequest(name: name, ttlMs: 30_000))
         await #expect(throws: LockError.self) { try await cluster.engines[1].acquire(AcquireRequest(name: name, ttlMs: 30_000)) }
         let waiter = Task { [engine = cluster.engines[1]] in try await engine.acquire(AcquireRequest(name: name, ttlMs: 30_000, waitMs: 20_000)) }
-        #expect(try await eventually { try await cluster.engines[0].status(of: name).waiting == 1 })
+        let queued = try await eventually { try await cluster.engines[0].status(of: name).waiting == 1 }
+        #expect(queued)
         try await cluster.engines[0].release(name, token: first.lease.token)
         let second = try await waiter.value
         #expect(second.lease.fence > first.lease.fence)

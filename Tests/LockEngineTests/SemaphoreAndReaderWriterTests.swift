@@ -23,7 +23,8 @@ import Testing
             granted.append(grant)
             return grant
         }
-        #expect(try await eventually { try await engine.status(of: request.name).waiting == before + 1 })
+        let queued = try await eventually { try await engine.status(of: request.name).waiting == before + 1 }
+        #expect(queued)
         return task
     }
 
@@ -73,19 +74,22 @@ import Testing
             try await engine.release(name, token: holders[1].lease.token)
             // The first two in line take the two slots (woken together, they
             // may finish in either order).
-            #expect(try await eventually { Set(granted.owners) == ["0", "1"] })
+            let firstTwoGranted = await eventually { Set(granted.owners) == ["0", "1"] }
+            #expect(firstTwoGranted)
             var status = try await engine.status(of: name)
             #expect(status.holders.count == 3)
             #expect(status.waiting == 2)
             // One more slot: the next in line, not the last.
             try await engine.release(name, token: holders[2].lease.token)
-            #expect(try await eventually { Set(granted.owners) == ["0", "1", "2"] })
+            let thirdGranted = await eventually { Set(granted.owners) == ["0", "1", "2"] }
+            #expect(thirdGranted)
             status = try await engine.status(of: name)
             #expect(status.waiting == 1)
             let fences = try await waiters[0..<3].asyncMap { try await $0.value.lease.fence }
             #expect(fences.allSatisfy { $0 > holders[2].lease.fence })
             waiters[3].cancel()
-            #expect(try await eventually { try await engine.status(of: name).waiting == 0 })
+            let drained = try await eventually { try await engine.status(of: name).waiting == 0 }
+            #expect(drained)
         }
     }
 
@@ -170,7 +174,8 @@ import Testing
             let secondWriter = try await Self.enqueue(engine, Self.request(name, waitMs: 20_000, owner: "w2"), granted: granted)
             let lateReader = try await Self.enqueue(engine, Self.request(name, waitMs: 20_000, owner: "r3", mode: .shared), granted: granted)
             try await engine.release(name, token: writer.lease.token)
-            #expect(try await eventually { Set(granted.owners) == ["r0", "r1", "r2"] })
+            let readersGranted = await eventually { Set(granted.owners) == ["r0", "r1", "r2"] }
+            #expect(readersGranted)
             let status = try await engine.status(of: name)
             #expect(status.holders.count == 3)
             #expect(status.mode == .shared)
@@ -268,7 +273,8 @@ import Testing
             let reader = try await Self.enqueue(engine, Self.request(name, waitMs: 20_000, mode: .shared), granted: granted)
             reader.cancel()
             await #expect(throws: LockError.cancelled) { try await reader.value }
-            #expect(try await eventually { try await engine.status(of: name).waiting == 0 })
+            let drained = try await eventually { try await engine.status(of: name).waiting == 0 }
+            #expect(drained)
             try await engine.release(name, token: writer.lease.token)
             let status = try await engine.status(of: name)
             #expect(!status.isHeld)

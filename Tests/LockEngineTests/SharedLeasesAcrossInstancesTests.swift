@@ -22,10 +22,12 @@ import Testing
                 granted.append(grant)
                 return grant
             })
-            #expect(try await eventually { try await cluster.engines[0].status(of: name).waiting == index + 1 })
+            let queued = try await eventually { try await cluster.engines[0].status(of: name).waiting == index + 1 }
+            #expect(queued)
         }
         try await cluster.engines[1].release(name, token: writer.lease.token)
-        #expect(try await eventually { Set(granted.owners) == ["0", "1", "2", "3"] })
+        let allGranted = await eventually { Set(granted.owners) == ["0", "1", "2", "3"] }
+        #expect(allGranted)
         let status = try await cluster.engines[1].status(of: name)
         #expect(status.holders.count == 4)
         #expect(status.mode == .shared)
@@ -46,20 +48,23 @@ import Testing
                 granted.append(grant)
                 return grant
             })
-            #expect(try await eventually { try await cluster.engines[0].status(of: name).waiting == index + 1 })
+            let queued = try await eventually { try await cluster.engines[0].status(of: name).waiting == index + 1 }
+            #expect(queued)
         }
         // The holders and the queue are gone; each instance puts its waiters
         // back in their order (the order between instances is lost with the
         // data), they keep their limit, and two of them take the free slots.
         _ = try await cluster.clients[0].send(["FLUSHALL"])
-        #expect(try await eventually { granted.owners.count == 2 })
+        let twoGranted = await eventually { granted.owners.count == 2 }
+        #expect(twoGranted)
         #expect(granted.owners.contains("0"))
         let status = try await cluster.engines[1].status(of: name)
         #expect(status.limit == 2)
         #expect(status.holders.count == 2)
         #expect(status.waiting == 1)
         for waiter in waiters { waiter.cancel() }
-        #expect(try await eventually { try await cluster.engines[1].status(of: name).waiting == 0 })
+        let drained = try await eventually { try await cluster.engines[1].status(of: name).waiting == 0 }
+        #expect(drained)
         await cluster.stop()
     }
 }

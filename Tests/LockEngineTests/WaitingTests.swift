@@ -85,7 +85,8 @@ import Testing
             }
             let gone = Task { try await engine.acquire(AcquireRequest(name: name, ttlMs: 5_000, waitMs: 1_000)) }
             let long = wait(1_500)
-            #expect(try await eventually { engine.waiterCount == 2 })
+            let bothQueued = await eventually { engine.waiterCount == 2 }
+            #expect(bothQueued)
             gone.cancel()
             await #expect(throws: LockError.cancelled) { try await gone.value }
             let short = wait(300)

@@ -19,9 +19,10 @@ import Testing
             let fence = try #require(lease.json["fence"] as? Int)
             let delayEnds = try Self.instant(lease.json["expires_at"]) + 3.0
 
-            #expect(try await eventually(within: .seconds(10)) {
+            let expired = try await eventually(within: .seconds(10)) {
                 try await lockd.send("GET", "/locks/\(name)/holders/\(fence)").status == 404
-            }, "the lease never expired")
+            }
+            #expect(expired, "the lease never expired")
             let status = try await lockd.send("GET", "/locks/\(name)")
             let refused = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":5000}"#)
             let renewed = try await lockd.send("POST", "/locks/\(name)/renew", headers: ["Lock-Token": token])
@@ -46,11 +47,12 @@ import Testing
             #expect(try await lockd.send("DELETE", "/locks/\(name)", headers: ["Lock-Token": token]).status == 409)
 
             var taken: Double?
-            #expect(try await eventually(within: .seconds(15), every: .milliseconds(50)) {
+            let freedAfterDelay = try await eventually(within: .seconds(15), every: .milliseconds(50)) {
                 guard try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":5000}"#).status == 201 else { return false }
                 taken = Date().timeIntervalSince1970
                 return true
-            }, "the name stayed unavailable long after the delay")
+            }
+            #expect(freedAfterDelay, "the name stayed unavailable long after the delay")
             let at = try #require(taken)
             #expect(at >= delayEnds - 0.02, "taken \(delayEnds - at) s before the delay ended")
             #expect(try await lockd.send("GET", "/locks/\(name)").json["delayed_until"] == nil)
@@ -103,9 +105,10 @@ import Testing
             let lease = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":200,"lock_delay_ms":2000}"#)
             let fence = try #require(lease.json["fence"] as? Int, "\(lease.text)")
             let delayEnds = try Self.instant(lease.json["expires_at"]) + 2.0
-            #expect(try await eventually(within: .seconds(10)) {
+            let expired = try await eventually(within: .seconds(10)) {
                 try await lockd.send("GET", "/locks/\(name)/holders/\(fence)").status == 404
-            })
+            }
+            #expect(expired)
             let waiter = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":5000,"wait_ms":20000}"#)
             Self.expectGrantedWhenTheDelayEnds(waiter, delayEnds: delayEnds)
         }
@@ -120,16 +123,18 @@ import Testing
             let holder = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":60000}"#)
             let holderToken = try #require(holder.json["token"] as? String)
             async let waiting = lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":300,"lock_delay_ms":2000,"wait_ms":20000}"#)
-            #expect(try await eventually(within: .seconds(10)) {
+            let queued = try await eventually(within: .seconds(10)) {
                 try await lockd.send("GET", "/locks/\(name)").json["waiting"] as? Int == 1
-            })
+            }
+            #expect(queued)
             #expect(try await lockd.send("DELETE", "/locks/\(name)", headers: ["Lock-Token": holderToken]).status == 204)
             let waiter = try await waiting
             #expect(waiter.status == 201, "\(waiter.text)")
             let delayEnds = try Self.instant(waiter.json["expires_at"]) + 2.0
-            #expect(try await eventually(within: .seconds(15), every: .milliseconds(50)) {
+            let freedAfterDelay = try await eventually(within: .seconds(15), every: .milliseconds(50)) {
                 try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":5000}"#).status == 201
-            })
+            }
+            #expect(freedAfterDelay)
             #expect(Date().timeIntervalSince1970 >= delayEnds - 0.02, "taken before the handed lease's delay ended")
         }
     }
@@ -142,9 +147,10 @@ import Testing
             let first = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":200,"lock_delay_ms":3000,"limit":2}"#)
             let firstFence = try #require(first.json["fence"] as? Int, "\(first.text)")
             let delayEnds = try Self.instant(first.json["expires_at"]) + 3.0
-            #expect(try await eventually(within: .seconds(10)) {
+            let firstExpired = try await eventually(within: .seconds(10)) {
                 try await lockd.send("GET", "/locks/\(name)/holders/\(firstFence)").status == 404
-            })
+            }
+            #expect(firstExpired)
             // One slot is free beside the delayed one; the next finds none.
             let second = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":60000,"limit":2,"owner":"second"}"#)
             let third = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":60000,"limit":2}"#)
@@ -156,9 +162,10 @@ import Testing
                 #expect(status.json["held"] as? Bool == true)
                 #expect(status.json["delayed_until"] is String, "\(status.text)")
             }
-            #expect(try await eventually(within: .seconds(15), every: .milliseconds(50)) {
+            let slotFreedAfterDelay = try await eventually(within: .seconds(15), every: .milliseconds(50)) {
                 try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":60000,"limit":2}"#).status == 201
-            })
+            }
+            #expect(slotFreedAfterDelay)
             #expect(Date().timeIntervalSince1970 >= delayEnds - 0.02)
         }
     }
@@ -172,9 +179,10 @@ import Testing
             let reader = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":200,"lock_delay_ms":5000,"mode":"shared"}"#)
             let fence = try #require(reader.json["fence"] as? Int, "\(reader.text)")
             let delayEnds = try Self.instant(reader.json["expires_at"]) + 5.0
-            #expect(try await eventually(within: .seconds(10)) {
+            let expired = try await eventually(within: .seconds(10)) {
                 try await lockd.send("GET", "/locks/\(name)/holders/\(fence)").status == 404
-            })
+            }
+            #expect(expired)
             let writer = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":60000}"#)
             let nextReader = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":60000,"mode":"shared"}"#)
             if Date().timeIntervalSince1970 < delayEnds - 0.5 {
@@ -196,9 +204,10 @@ import Testing
             let retry = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":200,"lock_delay_ms":5000,"token":"\#(token)"}"#)
             #expect(retry.status == 200, "\(retry.text)")
             let fence = try #require(retry.json["fence"] as? Int)
-            #expect(try await eventually(within: .seconds(10)) {
+            let expired = try await eventually(within: .seconds(10)) {
                 try await lockd.send("GET", "/locks/\(name)/holders/\(fence)").status == 404
-            })
+            }
+            #expect(expired)
             // Expired without a delay: free at once.
             #expect(try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":60000}"#).status == 201)
         }

@@ -150,7 +150,8 @@ import Testing
             let name = uniqueLockName()
             let holder = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":60000}"#)
             let waiter = Task { try await lockd.send("POST", "/locks/\(name)", body: #"{"wait_ms":10000}"#) }
-            #expect(try await eventually(within: .seconds(5)) { try await Self.scrape(lockd).value("lockd_waiters") == 1 })
+            let waiterCounted = try await eventually(within: .seconds(5)) { try await Self.scrape(lockd).value("lockd_waiters") == 1 }
+            #expect(waiterCounted)
             _ = try await lockd.send("DELETE", "/locks/\(name)", headers: ["Lock-Token": holder.json["token"] as? String ?? ""])
             #expect(try await waiter.value.status == 201)
             let scrape = try await Self.scrape(lockd)
@@ -163,12 +164,15 @@ import Testing
     @Test func theRedisConnectionGaugeAndReconnectsFollowAnOutage() async throws {
         try await StoreKind.redis.withLockd { lockd in
             let redis = try #require(lockd.redis)
-            #expect(try await eventually(within: .seconds(5)) { try await Self.scrape(lockd).value("lockd_redis_connected") == 1 })
+            let connected = try await eventually(within: .seconds(5)) { try await Self.scrape(lockd).value("lockd_redis_connected") == 1 }
+            #expect(connected)
             #expect(try await Self.scrape(lockd).value("lockd_redis_reconnects_total") == 0)
             await offThePool { redis.kill() }
-            #expect(try await eventually(within: .seconds(5)) { try await Self.scrape(lockd).value("lockd_redis_connected") == 0 })
+            let disconnected = try await eventually(within: .seconds(5)) { try await Self.scrape(lockd).value("lockd_redis_connected") == 0 }
+            #expect(disconnected)
             try await offThePool { try redis.restart() }
-            #expect(try await eventually(within: .seconds(10)) { try await Self.scrape(lockd).value("lockd_redis_connected") == 1 })
+            let reconnected = try await eventually(within: .seconds(10)) { try await Self.scrape(lockd).value("lockd_redis_connected") == 1 }
+            #expect(reconnected)
             #expect((try await Self.scrape(lockd).value("lockd_redis_reconnects_total") ?? 0) >= 1)
         }
     }

@@ -14,10 +14,11 @@ struct LockDelayTests {
             let lease = try await locks.acquire(name, ttl: .milliseconds(200), autoRenew: false, lockDelay: .seconds(2))
             let delayEnds = lease.expiresAt.addingTimeInterval(2)
             var status = try await locks.status(name)
-            #expect(try await eventually(within: .seconds(10)) {
+            let expired = try await eventually(within: .seconds(10)) {
                 status = try await locks.status(name)
                 return !status.isHeld
-            })
+            }
+            #expect(expired)
             if Date() < delayEnds.addingTimeInterval(-0.5) {
                 #expect(status.delayedUntil.map { abs($0.timeIntervalSince(delayEnds)) < 0.05 } == true, "\(status)")
                 #expect(try await locks.tryAcquire(name) == nil)

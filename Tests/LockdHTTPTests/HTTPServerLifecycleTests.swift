@@ -103,10 +103,11 @@ import Testing
         defer { side.close() }
         let late = try RawHTTPClient(port: try side.localAddress().port)
         var accepted: Socket?
-        #expect(try await eventually {
+        let arrived = try await eventually {
             accepted = try side.accept()
             return accepted != nil
-        })
+        }
+        #expect(arrived)
         let socket = try #require(accepted)
         #expect(server.server.connectionOpened(), "counted before shutdown began, as the listener counts it")
         // One idle connection a loop (they are dealt in turn): each one's close shows its loop's sweep ran.

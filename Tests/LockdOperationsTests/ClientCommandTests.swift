@@ -112,10 +112,11 @@ import Testing
             let (acquired, acquire) = try await cli.run(["acquire", name, "--ttl", "200ms", "--lock-delay", "60s"])
             #expect(acquired == .exited(0), "\(acquire.stderr)")
             var status: [String: Any] = [:]
-            #expect(try await eventually(within: .seconds(10)) {
+            let expired = try await eventually(within: .seconds(10)) {
                 status = try await cli.run(["status", name]).1.json
                 return status["held"] as? Bool == false
-            })
+            }
+            #expect(expired)
             #expect(status["delayed_until"] is String, "\(status)")
             let (refused, run) = try await cli.run(["acquire", name])
             #expect(refused == .exited(75), "\(run.stderr)")

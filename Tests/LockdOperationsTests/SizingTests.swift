@@ -16,16 +16,19 @@ import Testing
     @Test func underTasksetOnOneCPULockdRunsOneEventLoopUnlessToldOtherwise() async throws {
         let byDefault = try await LockdProcess.start([], launcher: Self.taskset)
         // A loop names its thread once it runs: wait for the names, not for time.
-        #expect(try await eventually { Self.loops(byDefault) == 1 }, "\(byDefault.threadNames)")
+        let oneLoop = await eventually { Self.loops(byDefault) == 1 }
+        #expect(oneLoop, "\(byDefault.threadNames)")
         #expect(byDefault.output.contains("event_loops=1"), "\(byDefault.output)")
         #expect(try await byDefault.request("POST", "/locks/\(uniqueLockName())").status == 201)
         await byDefault.stop()
 
         let byFlag = try await LockdProcess.start(["--event-loops", "3"], launcher: Self.taskset)
-        #expect(try await eventually { Self.loops(byFlag) == 3 }, "\(byFlag.threadNames)")
+        let threeLoops = await eventually { Self.loops(byFlag) == 3 }
+        #expect(threeLoops, "\(byFlag.threadNames)")
         await byFlag.stop()
         let byEnvironment = try await LockdProcess.start([], environment: ["LOCKD_EVENT_LOOPS": "2"])
-        #expect(try await eventually { Self.loops(byEnvironment) == 2 }, "\(byEnvironment.threadNames)")
+        let twoLoops = await eventually { Self.loops(byEnvironment) == 2 }
+        #expect(twoLoops, "\(byEnvironment.threadNames)")
         await byEnvironment.stop()
     }
 
@@ -42,7 +45,8 @@ import Testing
         try? third.send("GET /healthz HTTP/1.1\r\nHost: lockd\r\n\r\n")
         #expect(try await third.readResponse().status == 503)
         for client in held { client.close() }
-        #expect(try await eventually(within: .seconds(5)) { (try? await lockd.request("GET", "/healthz").status) == 200 })
+        let servesAgain = await eventually(within: .seconds(5)) { (try? await lockd.request("GET", "/healthz").status) == 200 }
+        #expect(servesAgain)
         await lockd.stop()
     }
 
