@@ -1,4 +1,4 @@
-import LockEngine
+@testable import LockEngine
 import LockdTestSupport
 import Synchronization
 import Testing
@@ -8,7 +8,8 @@ import Testing
 /// event watchers as `acquired` before the answer went out; its give-back
 /// ends the lease, so watchers must hear that it ended — not, a whole TTL
 /// later, that it `expired`, with the lock shown held by a client that had
-/// gone (and, meanwhile, by the next holder too).
+/// gone (and, meanwhile, by the next holder too). Nor may `lockd_locks_held`
+/// count it until then, to count it as expired after.
 @Suite struct GiveBackEventReviewTests {
     @Test(arguments: StoreKind.allCases)
     func anUndeliveredGrantGivenBackEndsForWatchers(store: StoreKind) async throws {
@@ -34,6 +35,7 @@ import Testing
             #expect(ended, "watchers heard \(seen.withLock { $0.map(\.kind) }) for a lease given back; they would hear 'expired' only at its TTL")
             let kinds = seen.withLock { $0.filter { $0.fence == fence }.map(\.kind) }
             #expect(kinds == [.acquired, .released], "\(kinds)")
+            #expect(engine.metrics.leases.count == 0, "lockd_locks_held still counts the lease given back")
         }
     }
 }
