@@ -30,22 +30,39 @@ extension LockEngine {
     /// as the answer was being written), as a grant to a caller that left
     /// before it was answered is given back — under a token lockd made,
     /// even if claimed: no client ever had that token.
+    ///
+    /// It was counted and told to watchers as granted before the answer
+    /// went out (``granted(_:for:)``): a give-back that ends it counts as a
+    /// release and tells them it was `released` — or the metrics would count
+    /// it held, and watchers see it held by a client that had gone, until
+    /// it `expired` a whole TTL later.
     public func giveBackUndelivered(_ grant: AcquireGrant) {
         let lease = grant.lease
-        releaseQuietly(lease.name, token: lease.token, grant: .fence(lease.fence), evenIfClaimed: grant.lockdMadeToken, then: {})
+        Task {
+            guard await releaseQuietly(lease.name, token: lease.token, grant: .fence(lease.fence), evenIfClaimed: grant.lockdMadeToken)
+            else { return }
+            metrics.leaseEnded(.released, name: lease.name, token: lease.token)
+            guard store.mayWatch(lease.name) else { return }
+            store.publish(LockEvent(.released, name: lease.name, fence: lease.fence, owner: lease.owner, client: nil, mode: lease.mode,
+                                    atMs: WallClock.milliseconds()))
+        }
     }
 
     /// Gives back a grant no client will have (see
     /// ``LockStore/giveBack(_:token:grant:evenIfClaimed:)``), even from a
     /// cancelled task; when the store cannot be told now, the upkeep task
     /// tells it later (a lease must not outlive its caller by its whole TTL).
-    func releaseQuietly(_ name: LockName, token: LeaseToken, grant: GrantIdentity, evenIfClaimed: Bool) async {
+    /// - Returns: Whether the store ended a lease now (false also when it
+    ///   could not be asked: the upkeep task asks it later).
+    @discardableResult
+    func releaseQuietly(_ name: LockName, token: LeaseToken, grant: GrantIdentity, evenIfClaimed: Bool) async -> Bool {
         let store = store
-        let released = await Task {
-            (try? await store.giveBack(name, token: token, grant: grant, evenIfClaimed: evenIfClaimed)) != nil
+        let ended = await Task {
+            try? await store.giveBack(name, token: token, grant: grant, evenIfClaimed: evenIfClaimed)
         }.value
-        guard !released else { return }
+        if let ended { return ended }
         logger.debug("could not give back a grant; trying again in the background", metadata: ["lock.name": "\(name)"])
         giveBackLater(name, token: token, grant: grant, evenIfClaimed: evenIfClaimed)
+        return false
     }
 }

@@ -32,13 +32,13 @@ extension RedisLockStore {
             try await client.pipeline([
                 ["HMGET", .string(keys.lease), "token", "fence", "owner", "client"],
                 ["HMGET", .string(keys.grants), .string(token.value), "mode"],
-                scripts.release.call(keys: releaseKeys, arguments: releaseArguments, cached: true),
+                client.firstCall(of: scripts.release, keys: releaseKeys, arguments: releaseArguments),
             ])
         }
         var released: RESPValue
         switch replies[2] {
         case .success(let reply): released = reply
-        case .failure(let error) where error.code == "NOSCRIPT":
+        case .failure(let error) where error.meansScriptDidNotRun:
             released = try await run(scripts.release, "release", keys: releaseKeys, arguments: releaseArguments)
         case .failure(let error): throw unavailable(error)
         }
@@ -70,15 +70,18 @@ extension RedisLockStore {
     /// Reads the holders and force-releases, in one pipeline.
     public func forceReleaseReportingHolder(_ name: LockName, fence: Int64) async throws(LockError) -> (token: LeaseToken, holder: Holder)? {
         let releaseKeys = nameKeys(name)
-        let status = scripts.status.call(keys: Self.statusKeys(name), arguments: [], cached: true)
+        // Each call in the form the store's calls take (FCALL where Redis has
+        // functions): an EVALSHA there finds no script, and the holder read
+        // failing left the `lost` event without owner, client or mode.
+        let status = client.firstCall(of: scripts.status, keys: Self.statusKeys(name), arguments: [])
         let replies = try await measured("force_release") { () throws(RedisError) in
-            try await client.pipeline([status, scripts.forceRelease.call(keys: releaseKeys, arguments: [String(fence), name.value], cached: true)])
+            try await client.pipeline([status, client.firstCall(of: scripts.forceRelease, keys: releaseKeys, arguments: [String(fence), name.value])])
         }
         let holder = (try? replies[0].get()).flatMap { try? Self.status(of: name, from: $0) }?.holders.first { $0.fence == fence }
         var ended: RESPValue
         switch replies[1] {
         case .success(let reply): ended = reply
-        case .failure(let error) where error.code == "NOSCRIPT":
+        case .failure(let error) where error.meansScriptDidNotRun:
             ended = try await run(scripts.forceRelease, "force_release", keys: releaseKeys, arguments: [String(fence), name.value])
         case .failure(let error): throw unavailable(error)
         }

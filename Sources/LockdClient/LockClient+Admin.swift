@@ -25,7 +25,8 @@ extension LockClient {
     ///   ``LockError`` cases if lockd could not be asked in time.
     public func forceRelease(_ name: String, fence: Int64) async throws {
         try LockName.validate(name)
-        // A force-release whose answer was lost may have gone through: lockd's
+        // A force-release whose answer was lost may have gone through, and so may
+        // one answered 503 (lockd lost its store after sending it there): lockd's
         // "no such fence" to the next attempt is then our own doing.
         var mayHaveGoneThrough = false
         do {
@@ -35,6 +36,9 @@ extension LockClient {
                 } catch LockError.transport(let underlying) {
                     mayHaveGoneThrough = true
                     throw LockError.transport(underlying)
+                } catch LockError.unavailable(let retryAfter) {
+                    mayHaveGoneThrough = true
+                    throw LockError.unavailable(retryAfter: retryAfter)
                 }
             }
         } catch LockError.notHeld where mayHaveGoneThrough {

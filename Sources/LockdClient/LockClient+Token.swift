@@ -50,8 +50,10 @@ extension LockClient {
     ///   not be asked in time — the lease then ends at its TTL.
     public func release(_ name: String, token: String) async throws {
         try LockName.validate(name)
-        // A release whose answer was lost may have gone through: lockd's "no such
-        // lease" to the next attempt is then our own doing.
+        // A release whose answer was lost may have gone through, and so may one
+        // answered 503 (lockd lost its store after sending it there, as
+        // Lease.release knows): lockd's "no such lease" to the next attempt is
+        // then our own doing.
         var mayHaveGoneThrough = false
         do {
             try await remote.retrying(until: .now + remote.timeout) { deadline in
@@ -60,6 +62,9 @@ extension LockClient {
                 } catch LockError.transport(let underlying) {
                     mayHaveGoneThrough = true
                     throw LockError.transport(underlying)
+                } catch LockError.unavailable(let retryAfter) {
+                    mayHaveGoneThrough = true
+                    throw LockError.unavailable(retryAfter: retryAfter)
                 }
             }
         } catch LockError.leaseLost where mayHaveGoneThrough {

@@ -23,6 +23,15 @@ extension RedisClient {
         script.hasFunction && functionsUsable.load(ordering: .relaxed) ? .function : .cached
     }
 
+    /// The command that calls `script` in the form this client's calls start
+    /// with — `FCALL` where Redis has functions, else `EVALSHA` — for a
+    /// caller that pipelines the call beside other commands. A reply that
+    /// ``RedisError/meansScriptDidNotRun`` did not run it: call it again with
+    /// ``run(_:keys:arguments:idempotent:)``, which finds the form that works.
+    public func firstCall(of script: RedisScript, keys: [String], arguments: [String]) -> RedisCommand {
+        script.call(keys: keys, arguments: arguments, form: firstForm(script))
+    }
+
     /// Whether `error`, the reply to an `FCALL` or `FUNCTION LOAD`, says this
     /// Redis has no functions for the client; if so, turns them off for good
     /// (said once in the log).
@@ -107,6 +116,13 @@ extension RedisError {
 
     /// `-OOM` to an `FCALL`: refused before it ran (see RedisClient+Functions.swift).
     var isRefusedFunctionOutOfMemory: Bool { kind == .refused && code == "OOM" }
+
+    /// Whether this reply to a script call sent as ``RedisClient/firstCall(of:keys:arguments:)``
+    /// says the script did not run (`-NOSCRIPT`, no such function, an `FCALL`
+    /// refused `-OOM`, no functions for this client): running it again is safe.
+    public var meansScriptDidNotRun: Bool {
+        code == "NOSCRIPT" || isFunctionNotFound || isRefusedFunctionOutOfMemory || meansFunctionsUnavailable
+    }
 
     /// Redis has no functions (`unknown command` before 7.0, or renamed
     /// away), or its ACL withholds `FCALL` or `FUNCTION` from the user.

@@ -17,7 +17,7 @@ import Glibc
     }
 
     @Test func failuresToAcquireMapToTheirExitCodes() {
-        let cases: [(Machine.AcquireFailure, Int32)] = [(.held, 75), (.unreachable, 69), (.refused, 64)]
+        let cases: [(Machine.AcquireFailure, Int32)] = [(.held, 75), (.unreachable, 69), (.refused, 64), (.notPermitted, 77)]
         for (failure, code) in cases {
             var machine = Machine(sharesTerminal: false)
             #expect(machine.handle(.acquireFailed(failure)) == [.finish(.exit(code))])

@@ -21,7 +21,8 @@ struct ExecCommand: AsyncParsableCommand {
 
             Exit status: CMD's (128+N if signal N killed it); 75 the lock stayed held for all \
             of --wait (CMD never ran); 69 lockd could not be reached (CMD never ran); 70 the \
-            lease was lost while CMD ran; 64 lockd refused the request; 127 CMD not found.
+            lease was lost while CMD ran; 64 lockd refused the request; 77 lockd refused the \
+            auth token or it lacks the lock grant (CMD never ran); 127 CMD not found.
 
             Process groups: run from cron, systemd, CI or any other non-terminal, CMD leads a \
             process group of its own, and forwarded signals and the SIGTERM/SIGKILL of a lost \

@@ -27,6 +27,8 @@ struct ExecStateMachine {
         case unreachable
         /// lockd refused the request (a bad name, a TTL out of range, a limit it does not serve).
         case refused
+        /// lockd refused the bearer token, or the token lacks the `lock` grant (401, 403).
+        case notPermitted
         /// The acquire was cancelled (after a signal to `lockd exec`).
         case cancelled
     }
@@ -123,6 +125,7 @@ struct ExecStateMachine {
             case .held: return [.finish(.exit(ClientExitCode.lockHeld))]
             case .unreachable: return [.finish(.exit(ClientExitCode.unavailable))]
             case .refused: return [.finish(.exit(ClientExitCode.usage))]
+            case .notPermitted: return [.finish(.exit(ClientExitCode.notPermitted))]
             // Cancelled without a signal of ours: nothing else cancels it.
             case .cancelled: return [.finish(.exit(ClientExitCode.unavailable))]
             }

@@ -184,6 +184,7 @@ struct ExecSupervisor {
         switch ClientFailure.exit("exec", error, name: name).rawValue {
         case ClientExitCode.lockHeld: return .held
         case ClientExitCode.usage: return .refused
+        case ClientExitCode.notPermitted: return .notPermitted
         default: return .unreachable
         }
     }
