@@ -19,6 +19,12 @@ extension RedisLockScripts {
           return tail, ''
         end
         local function instance_of(member) return string.sub(member, 1, \(instanceIDLength)) end
+        -- Whether `member` is a waiter of `instance` (an id of
+        -- \(instanceIDLength) characters): as `instance_of(member) == instance`,
+        -- without making the member's id a string (Redis's Lua hashes every
+        -- byte of each string it makes; a release reads a queue's members
+        -- to see whose they are).
+        local function is_of(member, instance) return string.find(member, instance, 1, true) == 1 end
         -- The keys of one name, in the order every queue-changing script
         -- declares them.
         local function name_keys(KEYS)
@@ -227,7 +233,8 @@ extension RedisLockScripts {
             if #batch == 0 then return run, true, mode, count, limit, first_alive, dropped, alive end
             for i = 1, #batch do
               local member = batch[i]
-              local instance = instance_of(member)
+              local instance = caller
+              if not (caller and is_of(member, caller)) then instance = instance_of(member) end
               if alive[instance] == nil and instance ~= caller then
                 alive[instance] = tonumber(redis.call('ZSCORE', k.instances, instance) or '0')
               end
@@ -313,11 +320,22 @@ extension RedisLockScripts {
         -- attempt granted it, for a give-back that never learned its fence
         -- (``end_lease``): `nonce` in the lease hash, `n:token` among the
         -- grants. Only attempts under a client's own token send one.
-        local function grant(k, now, now_us, wish, limit, token, ttl, owner, client, member, delay, nonce)
+        -- `slotted`: the holders' entry was added already (see ``hand_over``).
+        local function grant(k, now, now_us, wish, limit, token, ttl, owner, client, member, delay, nonce, slotted)
           -- Past both the counter and the clock: a counter lost, or stale on a
           -- promoted replica, cannot bring back a fence issued before.
-          local fence = math.max((tonumber(redis.call('GET', k.fence)) or 0) + 1, now_us)
-          redis.call('SET', k.fence, num(fence), 'PX', '\(fenceRetentionMs)')
+          local fence
+          if redis.REDIS_VERSION_NUM then
+            -- Redis 7 (6.2 has `SET … GET`, but tells no version to Lua): the
+            -- counter set to the clock and its old value read in one call,
+            -- set again only when the clock is not past it (grants within
+            -- one µs: a run handed over together, or a clock stepped back).
+            fence = math.max((tonumber(redis.call('SET', k.fence, num(now_us), 'PX', '\(fenceRetentionMs)', 'GET')) or 0) + 1, now_us)
+            if fence ~= now_us then redis.call('SET', k.fence, num(fence), 'PX', '\(fenceRetentionMs)') end
+          else
+            fence = math.max((tonumber(redis.call('GET', k.fence)) or 0) + 1, now_us)
+            redis.call('SET', k.fence, num(fence), 'PX', '\(fenceRetentionMs)')
+          end
           if is_plain(wish, limit, delay) then
             redis.call('HSET', k.lease, 'token', token, 'fence', num(fence), 'owner', owner, 'ttl', num(ttl), 'client', client,
                        'member', member or '')
@@ -332,7 +350,7 @@ extension RedisLockScripts {
               fields[#fields + 1] = 'm:' .. member; fields[#fields + 1] = token
             end
             redis.call('HSET', k.grants, unpack(fields))
-            redis.call('ZADD', k.holders, num(now + ttl + delay), token)
+            if not slotted then redis.call('ZADD', k.holders, num(now + ttl + delay), token) end
             cover_holders(k.holders, k.grants, now, now + ttl + delay)
           end
           return fence
@@ -361,7 +379,7 @@ extension RedisLockScripts {
           local entries, woken, listens, plain_ttl = {}, false, {}, nil
           local in_reply = caller ~= nil
           for i = 1, #run do
-            if in_reply and instance_of(run[i]) ~= caller then in_reply = false end
+            if in_reply and not is_of(run[i], caller) then in_reply = false end
           end
           if in_reply and not whole then
             -- The run is the queue's head (``admissible``); every waiter
@@ -371,7 +389,7 @@ extension RedisLockScripts {
             -- A queue that goes on past ``admissible``'s last read is announced.
             if not rest then in_reply = false else
               for i = from, #rest do
-                if instance_of(rest[i]) ~= caller then in_reply = false break end
+                if not is_of(rest[i], caller) then in_reply = false break end
               end
             end
           end
@@ -386,13 +404,24 @@ extension RedisLockScripts {
               local wish = redis.call('HGET', k.wishes, member)
               -- `ttl|token|client|owner`, or `ttl:delay|…` with a lock delay.
               if wish then ttl, delay, token, client, owner = string.match(wish, '^(%d+):?(%d*)|([^|]+)|([^|]*)|(.*)$') end
-              if token and redis.call('HEXISTS', k.grants, token) == 1 then token = nil end
+            end
+            local wish, limit, slotted = nil, nil, false
+            if token then
+              wish, limit = wish_of(member)
+              delay = tonumber(delay) or 0
+              -- A token that holds the name already (its client asked again
+              -- under it) is not granted twice: among the holders, its slot
+              -- is there (`ZADD NX` adds none, in the call that would add
+              -- the new one); a plain grant follows a free name, which no
+              -- token holds (see above).
+              if not is_plain(wish, limit, delay) then
+                slotted = redis.call('ZADD', k.holders, 'NX', num(now + tonumber(ttl) + delay), token) == 1
+                if not slotted then token = nil end
+              end
             end
             if token then
               unqueue(k, member)
-              local wish, limit = wish_of(member)
-              delay = tonumber(delay) or 0
-              local fence = grant(k, now, now_us, wish, limit, token, tonumber(ttl), owner, client, member, delay)
+              local fence = grant(k, now, now_us, wish, limit, token, tonumber(ttl), owner, client, member, delay, nil, slotted)
               if is_plain(wish, limit, delay) then
                 plain_ttl = tonumber(ttl)
               elseif first_end ~= nil then
