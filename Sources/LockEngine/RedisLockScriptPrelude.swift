@@ -342,14 +342,20 @@ extension RedisLockScripts {
             if nonce then redis.call('HSET', k.lease, 'nonce', nonce) end
             redis.call('PEXPIRE', k.lease, num(ttl))
           else
-            local fields = {token, num(fence) .. ':' .. num(ttl) .. ':' .. client .. '|' .. owner, 'mode', wish, 'limit', num(limit)}
-            if delay > 0 then fields[#fields + 1] = 'd:' .. token; fields[#fields + 1] = num(delay) end
-            if nonce then fields[#fields + 1] = 'n:' .. token; fields[#fields + 1] = nonce end
-            if member then
-              fields[#fields + 1] = 'w:' .. token; fields[#fields + 1] = '@' .. member
-              fields[#fields + 1] = 'm:' .. member; fields[#fields + 1] = token
+            local record = num(fence) .. ':' .. num(ttl) .. ':' .. client .. '|' .. owner
+            if member and delay == 0 and not nonce then
+              -- A hand-over's usual grant, without a table to unpack.
+              redis.call('HSET', k.grants, token, record, 'mode', wish, 'limit', num(limit), 'w:' .. token, '@' .. member, 'm:' .. member, token)
+            else
+              local fields = {token, record, 'mode', wish, 'limit', num(limit)}
+              if delay > 0 then fields[#fields + 1] = 'd:' .. token; fields[#fields + 1] = num(delay) end
+              if nonce then fields[#fields + 1] = 'n:' .. token; fields[#fields + 1] = nonce end
+              if member then
+                fields[#fields + 1] = 'w:' .. token; fields[#fields + 1] = '@' .. member
+                fields[#fields + 1] = 'm:' .. member; fields[#fields + 1] = token
+              end
+              redis.call('HSET', k.grants, unpack(fields))
             end
-            redis.call('HSET', k.grants, unpack(fields))
             if not slotted then redis.call('ZADD', k.holders, num(now + ttl + delay), token) end
             cover_holders(k.holders, k.grants, now, now + ttl + delay)
           end
@@ -396,11 +402,14 @@ extension RedisLockScripts {
           for i = 1, #run do
             local member = run[i]
             local ttl, delay, token, client, owner
-            local instance = instance_of(member)
-            if not woken and listens[instance] == nil then
-              listens[instance] = in_reply or ready_for_grant(k, name, instance, now, alive[instance])
+            -- (A caller told in the reply listens: it is calling.)
+            local listening = in_reply
+            if not in_reply and not woken then
+              local instance = instance_of(member)
+              if listens[instance] == nil then listens[instance] = ready_for_grant(k, name, instance, now, alive[instance]) end
+              listening = listens[instance]
             end
-            if not woken and listens[instance] then
+            if not woken and listening then
               local wish = redis.call('HGET', k.wishes, member)
               -- `ttl|token|client|owner`, or `ttl:delay|…` with a lock delay.
               if wish then ttl, delay, token, client, owner = string.match(wish, '^(%d+):?(%d*)|([^|]+)|([^|]*)|(.*)$') end
