@@ -13,8 +13,11 @@ public enum MonotonicClock {
 
     /// `duration` in whole nanoseconds, 0 when negative, saturating when huge.
     public static func nanoseconds(_ duration: Duration) -> UInt64 {
+        // (A negative duration under a second has 0 seconds and negative
+        // attoseconds: checking the seconds alone let a timer due 0.3 s ago
+        // trap converting them.)
+        guard duration > .zero else { return 0 }
         let (seconds, attoseconds) = duration.components
-        guard seconds >= 0 else { return 0 }
         let (whole, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000_000)
         return overflow ? .max : whole &+ UInt64(attoseconds / 1_000_000_000)
     }

@@ -1,0 +1,19 @@
+import Testing
+
+@testable import LockdTransport
+
+@Suite struct MonotonicClockTests {
+    /// A timer armed late (a lease's first renewal, computed before a busy
+    /// loop ran the code that arms it) is due in the past, by less than a
+    /// second as often as by more: both are due at once, neither traps.
+    @Test(arguments: [Duration.milliseconds(-300), .nanoseconds(-1), .seconds(-2), .milliseconds(-1500), .zero])
+    func aDurationInThePastIsZeroNanoseconds(_ duration: Duration) {
+        #expect(MonotonicClock.nanoseconds(duration) == 0)
+    }
+
+    @Test func aDurationAheadIsItsWholeNanosecondsAndAHugeOneSaturates() {
+        #expect(MonotonicClock.nanoseconds(.milliseconds(1500)) == 1_500_000_000)
+        #expect(MonotonicClock.nanoseconds(.nanoseconds(7)) == 7)
+        #expect(MonotonicClock.nanoseconds(.seconds(Int64.max)) == .max)
+    }
+}
