@@ -138,59 +138,6 @@ enum RedisLockScripts {
         local window, retention, name = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
         local wish, limit, client = ARGV[8], tonumber(ARGV[9]), ARGV[10] or ''
         local delay, nonce = tonumber(ARGV[13]) or 0, ARGV[14]
-        local function join_queue()
-          if member == '' then return end
-          -- The beat keeps this fresh; a first waiter (or one after a long
-          -- stall) must not count as gone before the next beat.
-          local me = instance_of(member)
-          if tonumber(redis.call('ZSCORE', k.instances, me) or '0') < now + window / 2 then
-            redis.call('ZADD', k.instances, num(now + window), me)
-          end
-          -- At the tail, unless it is queued already (NX).
-          local last = redis.call('ZRANGE', k.queue, '-1', '-1', 'WITHSCORES')[2]
-          redis.call('ZADD', k.queue, 'NX', num((tonumber(last) or 0) + 1), member)
-          retain(k.queue, retention)
-          if ARGV[11] == '1' then
-            local lasts = num(ttl)
-            if delay > 0 then lasts = lasts .. ':' .. num(delay) end
-            redis.call('HSET', k.wishes, member, lasts .. '|' .. token .. '|' .. client .. '|' .. owner)
-            retain(k.wishes, retention)
-          end
-        end
-        local function held(refused, recheck, wake)
-          if refused == 1 or ARGV[12] == '1' then
-            local list, mode, _, first_free, last_free, delayed_until = holder_list(k.lease, k.holders, k.grants, now)
-            -- A writer behind readers needs all of them gone, anyone else one.
-            local retry = first_free
-            if wish == 'x' and mode == 's' then retry = last_free end
-            return {0, now, recheck, refused, wake, list, retry, delayed_until}
-          end
-          return {0, now, recheck, refused, wake, {}, 0, 0}
-        end
-        local function leave_queue()
-          if member ~= '' then leave(k, member, name, now, now_us) end
-        end
-        -- A retry, or the waiter collecting what a release handed it.
-        local function others_ahead(run)
-          local mine = member ~= '' and instance_of(member) or nil
-          for _, waiter in ipairs(run) do
-            if instance_of(waiter) ~= mine then return true end
-          end
-          return false
-        end
-        -- 1 when a client asked again with the token of a lease it holds:
-        -- the lease is marked claimed (lockd must not give it back as one no
-        -- client received) and no longer counts as handed to a waiter; 0
-        -- when the waiter `member` collects what a release handed it (then
-        -- this attempt's grant, named by its nonce).
-        local function is_retry()
-          if member ~= '' and granted_token(k, member) == token then
-            unmark(k, token, member, nonce)
-            return 0
-          end
-          claim(k, token)
-          return 1
-        end
         -- The holders (with the token's own grant, if it holds one). A name
         -- is never in both layouts: a request for the holders' layout looks
         -- there first, and at the plain lease only when none holds it so
@@ -213,14 +160,14 @@ enum RedisLockScripts {
         if count > 0 and held_limit ~= limit then return {2, held_limit} end
         -- A retry: the token holds the name already.
         if current[1] == token then
-          if wish ~= 'x' then return held(1, 0, {}) end
-          local retry = is_retry()
+          if wish ~= 'x' then return held_reply(k, now, wish, ARGV[12], 1, 0, {}) end
+          local retry = retried(k, token, member, nonce)
           -- Its TTL set anew, as a renewal's: one brought forward announces
           -- when the queue's heads look again (they were told the old end).
           local sooner = redis.call('EXISTS', k.queue) == 1 and redis.call('PTTL', k.lease) > ttl
           redis.call('HSET', k.lease, 'ttl', num(ttl))
           redis.call('PEXPIRE', k.lease, num(ttl))
-          leave_queue()
+          if member ~= '' then leave(k, member, name, now, now_us) end
           if sooner then announce(name, ttl, {}) end
           return {1, tonumber(current[2]), now, ttl, current[3] or '', retry, 0, 1, 'x'}
         end
@@ -234,8 +181,8 @@ enum RedisLockScripts {
           end
         end
         if mine then
-          if wish ~= mode then return held(1, 0, {}) end
-          local retry = is_retry()
+          if wish ~= mode then return held_reply(k, now, wish, ARGV[12], 1, 0, {}) end
+          local retry = retried(k, token, member, nonce)
           local fence, _, own = string.match(mine, '^(%d+):(%d+):(.*)$')
           local ends = now + ttl + mine_delay
           -- (As a renewal's: a slot that frees sooner, first of the live ones, announces.)
@@ -243,7 +190,7 @@ enum RedisLockScripts {
           redis.call('HSET', k.grants, token, fence .. ':' .. num(ttl) .. ':' .. own)
           redis.call('ZADD', k.holders, num(ends), token)
           keep_holders(k.holders, k.grants, now)
-          leave_queue()
+          if member ~= '' then leave(k, member, name, now, now_us) end
           if sooner and redis.call('ZRANGEBYSCORE', k.holders, '(' .. num(now), '+inf', 'LIMIT', '0', '1')[1] == token then
             announce(name, ttl + mine_delay, {})
           end
@@ -259,13 +206,21 @@ enum RedisLockScripts {
         if name_limit and name_limit ~= limit then return {2, name_limit} end
         local queued = member ~= '' and run[#run] == member
         if lapsed or (not queued and not (whole and fits(after_mode, limit, after_count, wish))) then
-          join_queue()
+          if member ~= '' then
+            local wants
+            if ARGV[11] == '1' then
+              wants = num(ttl)
+              if delay > 0 then wants = wants .. ':' .. num(delay) end
+              wants = wants .. '|' .. token .. '|' .. client .. '|' .. owner
+            end
+            join_queue(k, member, now, window, retention, wants)
+          end
           -- The waiters that fit now may not know it: dead ones ahead of them
           -- were dropped, or an expiry freed the name (it announces nothing),
           -- or an entry's lockd no longer waits on it (a failover brought it
           -- back) and must hear of it to drop it. The caller's own lockd
           -- learns from the reply.
-          if #run > 0 and (dropped or others_ahead(run)) then announce(name, first_alive, run) end
+          if #run > 0 and (dropped or others_ahead(run, member)) then announce(name, first_alive, run) end
           -- When the first lease ends (lock delays counted): read above, as
           -- nothing but a grant changes the holders.
           local first
@@ -274,7 +229,7 @@ enum RedisLockScripts {
           elseif first_end and first_end > now then
             first = first_end - now
           end
-          return held(0, first or first_alive, run)
+          return held_reply(k, now, wish, ARGV[12], 0, first or first_alive, run)
         end
         if queued then unqueue(k, member) end
         local fence = grant(k, now, now_us, wish, limit, token, ttl, owner, client, nil, delay, nonce)
