@@ -19,10 +19,11 @@ import Synchronization
 ///     }
 /// }
 /// ```
-public final class HTTPPromise: Sendable {
+public final class HTTPPromise: Sendable, HTTPRequestLogMetadataSource {
     /// Cancelled when the client goes before the response is given.
     public let cancellation: CallCancellation
     private let metadata: HTTPRequestLogMetadata?
+    var logMetadata: HTTPRequestLogMetadata? { metadata }
     private let target: Target
     /// The name of the route the ``Router`` passed this promise to, set on
     /// the response as it is given: set here as the router hands the
@@ -71,8 +72,13 @@ public final class HTTPPromise: Sendable {
 
     /// Gives the response, made with the request's log metadata bound (as
     /// in the request's task), so that what making it logs names the request.
+    /// (Bound for the thread while `response` runs: a task it starts does
+    /// not inherit it; see ``HTTPRequestLogMetadata/current``.)
     public func succeed(_ response: @autoclosure () -> HTTPResponse) {
-        deliver(HTTPRequestLogMetadata.$current.withValue(metadata) { response() })
+        let outer = HTTPRequestLogMetadata.beginScope(self)
+        let response = response()
+        HTTPRequestLogMetadata.endScope(outer)
+        deliver(response)
     }
 
     // Consumed, and handed on consumed: the response moves down the
