@@ -19,9 +19,16 @@ import Synchronization
 ///     }
 /// }
 /// ```
-public final class HTTPPromise: Sendable, HTTPRequestLogMetadataSource {
-    /// Cancelled when the client goes before the response is given.
-    public let cancellation: CallCancellation
+public final class HTTPPromise: CallCancellation, HTTPRequestLogMetadataSource, @unchecked Sendable {
+    // Safe to share (unchecked, as a `CallCancellation` subclass must be):
+    // every stored property here is a `let` of a Sendable type or a `Mutex`.
+
+    /// Cancelled when the client goes before the response is given: the
+    /// server's promise is its own cancellation (one allocation, not two);
+    /// a filtered one shares its parent's.
+    public var cancellation: CallCancellation { shared ?? self }
+    /// The cancellation this promise answers to when not its own.
+    private let shared: CallCancellation?
     private let metadata: HTTPRequestLogMetadata?
     var logMetadata: HTTPRequestLogMetadata? { metadata }
     private let target: Target
@@ -32,34 +39,44 @@ public final class HTTPPromise: Sendable, HTTPRequestLogMetadataSource {
     /// when each router's promise named the response on its way out).
     private let route = Mutex<String?>(nil)
 
-    /// Where the response goes. The server's connection and a mapped
+    /// Where the response goes. The server's connection and a filtered
     /// promise are held as they are, not wrapped in closures: each closure
     /// is an allocation more per request.
     private enum Target: Sendable {
         case connection(HTTPConnection)
         case closure(@Sendable (HTTPResponse) -> Void)
-        case mapped(HTTPPromise, @Sendable (consuming HTTPResponse) -> HTTPResponse)
+        case filtered(HTTPPromise, any HTTPResponseFilter)
     }
+    /// A filtered promise's request, for its filter: apart from `target`,
+    /// whose payload is copied out as it is matched (the request's parts
+    /// retained and released again); read in place here.
+    private let filteredRequest: HTTPRequest?
 
     /// A promise whose response goes to `deliver` (tests and adapters;
     /// the server makes its own).
     public init(cancellation: CallCancellation, metadata: HTTPRequestLogMetadata?, deliver: @escaping @Sendable (HTTPResponse) -> Void) {
-        self.cancellation = cancellation
+        self.shared = cancellation
         self.metadata = metadata
         self.target = .closure(deliver)
+        self.filteredRequest = nil
+        super.init()
     }
 
     /// The promise of a request `connection` is answering.
     init(connection: HTTPConnection, metadata: HTTPRequestLogMetadata?) {
-        self.cancellation = CallCancellation()
+        self.shared = nil
         self.metadata = metadata
         self.target = .connection(connection)
+        self.filteredRequest = nil
+        super.init()
     }
 
-    private init(mapping promise: HTTPPromise, _ transform: @escaping @Sendable (consuming HTTPResponse) -> HTTPResponse) {
-        self.cancellation = promise.cancellation
+    private init(filtering promise: HTTPPromise, by filter: any HTTPResponseFilter, for request: HTTPRequest) {
+        self.shared = promise.cancellation
         self.metadata = promise.metadata
-        self.target = .mapped(promise, transform)
+        self.target = .filtered(promise, filter)
+        self.filteredRequest = request
+        super.init()
     }
 
     /// Names the route whose handler keeps this promise (``Router``), unless
@@ -89,16 +106,18 @@ public final class HTTPPromise: Sendable, HTTPRequestLogMetadataSource {
         switch target {
         case .connection(let connection): connection.finish(response)
         case .closure(let deliver): deliver(response)
-        case .mapped(let promise, let transform): promise.deliver(transform(response))
+        case .filtered(let promise, let filter):
+            guard let filteredRequest else { return promise.deliver(response) }  // never: set with the filter
+            promise.deliver(filter.filter(response, for: filteredRequest))
         }
     }
 
-    /// A promise of the same request that gives this one `transform`'s
-    /// response: for a responder wrapping another (compression).
-    /// `transform` takes the response over (it may return it changed
-    /// without copying it).
-    public func map(_ transform: @escaping @Sendable (consuming HTTPResponse) -> HTTPResponse) -> HTTPPromise {
-        HTTPPromise(mapping: self, transform)
+    /// A promise of the same request that gives this one its response as
+    /// `filter` changes it: for a responder wrapping another (compression).
+    /// The request is kept in the promise, the filter is shared: no closure
+    /// is made per request.
+    public func filtered(by filter: some HTTPResponseFilter, for request: HTTPRequest) -> HTTPPromise {
+        HTTPPromise(filtering: self, by: filter, for: request)
     }
 }
 
