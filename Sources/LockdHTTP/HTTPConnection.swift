@@ -184,9 +184,8 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
         )
         // Bound for the loop's thread while the answer is made in place (a
         // task local bound outside a task costs an allocation and its
-        // free); as a task local where tasks may start: in a deferred
-        // answer's task, and around a promise's start, whose store call
-        // may go on in a task.
+        // free); as a task local in a deferred answer's task, and in a task
+        // started for a promise's call (see `HTTPPromise.inCallerContext`).
         let metadata = HTTPRequestLogMetadata(requestID: requestID, traceParent: traceParent)
         logMetadata = metadata
         let outer = HTTPRequestLogMetadata.beginScope(self)
@@ -207,7 +206,7 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
             // Set first: a promise kept at once clears it.
             self.promise = promise
             requestContext.isAnsweredInPlace = false
-            HTTPRequestLogMetadata.$bound.withValue(metadata) { start(request, requestContext, promise) }
+            start(request, requestContext, promise)
         }
     }
 

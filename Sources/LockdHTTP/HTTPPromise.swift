@@ -79,6 +79,14 @@ public final class HTTPPromise: CallCancellation, HTTPRequestLogMetadataSource, 
         super.init()
     }
 
+    /// Binds the request's log metadata in a task started for the request's
+    /// call (a store's call that goes on in a task), as the task of a
+    /// `.later` answer has it: the promise's start runs outside a task,
+    /// where binding a task local costs an allocation per request.
+    override public func inCallerContext(_ work: @Sendable () async -> Void) async {
+        await HTTPRequestLogMetadata.$bound.withValue(metadata) { await work() }
+    }
+
     /// Names the route whose handler keeps this promise (``Router``), unless
     /// a route was named already.
     func setRoute(_ name: String) {

@@ -24,7 +24,7 @@ extension RedisClient {
         cancellation: CallCancellation, completion: @escaping @Sendable (borrowing RedisScriptReply) -> Void
     ) {
         guard !isCluster else {
-            let task = Task {
+            return cancellation.startTask { [self] in
                 do throws(RedisError) {
                     let value = try await run(script, keyCount: keyCount, arguments: arguments, idempotent: idempotent)
                     RedisScriptReply.reading(value, completion)
@@ -32,8 +32,6 @@ extension RedisClient {
                     completion(RedisScriptReply(failure: error))
                 }
             }
-            cancellation.onCancel { task.cancel() }
-            return
         }
         if cancellation.isCancelled { return completion(RedisScriptReply(failure: RedisError(.cancelled, message: "the caller was cancelled"))) }
         let router = router()

@@ -78,6 +78,24 @@ open class CallCancellation: @unchecked Sendable {
         }
         if cancelled { target.callCancelled() }
     }
+
+    /// Runs `work`, in a task started for the call (``startTask(_:)``),
+    /// with what the call's caller binds for the tasks it starts: a caller
+    /// that runs outside a task binds its task locals only for the tasks
+    /// started for it (binding one outside a task costs an allocation per
+    /// call). By default, nothing.
+    open func inCallerContext(_ work: @Sendable () async -> Void) async {
+        await work()
+    }
+}
+
+extension CallCancellation {
+    /// Runs `work` in a task of its own, for this call: cancelling the call
+    /// cancels the task, and the task runs `work` within ``inCallerContext(_:)``.
+    public final func startTask(_ work: @escaping @Sendable () async -> Void) {
+        let task = Task { await inCallerContext(work) }
+        onCancel { task.cancel() }
+    }
 }
 
 /// A step of a ``CallCancellation``'s work that abandons itself when the
