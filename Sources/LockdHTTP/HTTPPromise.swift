@@ -25,7 +25,8 @@ public final class HTTPPromise: CallCancellation, HTTPRequestLogMetadataSource, 
 
     /// Cancelled when the client goes before the response is given: the
     /// server's promise is its own cancellation (one allocation, not two);
-    /// a filtered one shares its parent's.
+    /// a filtered one, and one made with a cancellation, answer for that
+    /// one (as a ``CallCancellation`` too).
     public var cancellation: CallCancellation { shared ?? self }
     /// The cancellation this promise answers to when not its own.
     private let shared: CallCancellation?
@@ -77,6 +78,22 @@ public final class HTTPPromise: CallCancellation, HTTPRequestLogMetadataSource, 
         self.target = .filtered(promise, filter)
         self.filteredRequest = request
         super.init()
+    }
+
+    // A filtered promise answers for its parent's cancellation, whichever
+    // way it is asked.
+    override public var isCancelled: Bool { shared.map(\.isCancelled) ?? super.isCancelled }
+
+    override public func cancel() {
+        if let shared { shared.cancel() } else { super.cancel() }
+    }
+
+    override public func onCancel(_ hook: @escaping @Sendable () -> Void) {
+        if let shared { shared.onCancel(hook) } else { super.onCancel(hook) }
+    }
+
+    override public func onCancel(_ target: any CallCancellationTarget) {
+        if let shared { shared.onCancel(target) } else { super.onCancel(target) }
     }
 
     /// Binds the request's log metadata in a task started for the request's

@@ -37,14 +37,15 @@ public struct HTTPRequestLogMetadata: Sendable {
     /// answer is being made on the current thread outside a task, if any.
     ///
     /// The server binds it in two ways. Where the answer is made in place,
-    /// on the loop and outside any task (``HTTPResponder/answer(to:context:)``,
-    /// ``HTTPPromise/succeed(_:)``), for the thread while that code runs:
-    /// binding a task local outside a task allocates
+    /// on the loop and outside any task (``HTTPResponder/answer(to:context:)``
+    /// and the promise's start, ``HTTPPromise/succeed(_:)``), for the thread
+    /// while that code runs: binding a task local outside a task allocates
     /// and frees its entry (~0.6 k instructions, a quarter of a request's
-    /// allocations). Where it runs in a task (``HTTPAnswer/later(_:)``,
-    /// the promise's start), as a task local, which tasks started from
-    /// there inherit. A task started from code answering in place does not
-    /// inherit it: bind it there.
+    /// allocations). Where it runs in a task (``HTTPAnswer/later(_:)``, and
+    /// a task started for a promise's call: `CallCancellation.startTask`),
+    /// as a task local, which tasks started from there inherit. Any other
+    /// task started from code answering in place does not inherit it:
+    /// bind it there.
     public static var current: HTTPRequestLogMetadata? {
         // The thread's binding is always the innermost: it is made only
         // around code that runs to its end before the thread does anything else.

@@ -17,8 +17,8 @@ import Synchronization
 /// Open so that an object that is a call's cancellation and more (an HTTP
 /// promise) is one allocation, not two.
 open class CallCancellation: @unchecked Sendable {
-    // Safe to share: its only state is the `Mutex` below; its methods are
-    // final, and a subclass must be safe to share on its own terms.
+    // Safe to share: its only state is the `Mutex` below, and a subclass
+    // must be safe to share on its own terms.
     private let state = Mutex(State())
 
     /// A hook in a struct: a bare closure in a generic `Mutex` is
@@ -33,10 +33,10 @@ open class CallCancellation: @unchecked Sendable {
     public init() {}
 
     /// Whether ``cancel()`` was called.
-    public final var isCancelled: Bool { state.withLock { $0.isCancelled } }
+    open var isCancelled: Bool { state.withLock { $0.isCancelled } }
 
     /// Cancels, running the hook installed last (once); later calls do nothing.
-    public final func cancel() {
+    open func cancel() {
         let (hook, target) = state.withLock { state -> ((@Sendable () -> Void)?, (any CallCancellationTarget)?) in
             guard !state.isCancelled else { return (nil, nil) }
             state.isCancelled = true
@@ -52,7 +52,7 @@ open class CallCancellation: @unchecked Sendable {
 
     /// Makes `hook` what cancelling does, in place of any earlier hook (the
     /// step it abandoned is over); runs it at once when already cancelled.
-    public final func onCancel(_ hook: @escaping @Sendable () -> Void) {
+    open func onCancel(_ hook: @escaping @Sendable () -> Void) {
         let cancelled = state.withLock { state -> Bool in
             if !state.isCancelled {
                 state.hook = hook
@@ -68,7 +68,7 @@ open class CallCancellation: @unchecked Sendable {
     /// made per step. The cancellation holds `target` until a later hook
     /// replaces it: a target must not keep what holds the cancellation
     /// alive once its step is over, or neither is ever freed.
-    public final func onCancel(_ target: any CallCancellationTarget) {
+    open func onCancel(_ target: any CallCancellationTarget) {
         let cancelled = state.withLock { state -> Bool in
             if !state.isCancelled {
                 state.hook = nil
