@@ -40,14 +40,13 @@ extension LockEngine {
     public func acquire(_ request: AcquireRequest, cancellation: CallCancellation,
                         completion: @escaping @Sendable (Result<AcquireGrant, LockError>) -> Void) {
         guard request.waitMs <= 0 else {
-            let task = Task {
+            return cancellation.startTask { [self] in
                 do throws(LockError) {
                     completion(.success(try await acquire(request)))
                 } catch {
                     completion(.failure(error))
                 }
             }
-            return cancellation.onCancel { task.cancel() }
         }
         do throws(LockError) {
             // As in ``acquire(_:)``: a cancelled caller goes the store's way.

@@ -25,14 +25,13 @@ extension LockStore {
         _ cancellation: CallCancellation, _ completion: @escaping StoreCompletion<Value>,
         _ operation: @escaping @Sendable () async throws(LockError) -> Value
     ) {
-        let task = Task {
+        cancellation.startTask {
             do throws(LockError) {
                 completion(.success(try await operation()))
             } catch {
                 completion(.failure(error))
             }
         }
-        cancellation.onCancel { task.cancel() }
     }
 }
 

@@ -57,13 +57,45 @@ extension RedisLockStore {
             return inTask(cancellation, completion) { [self] () async throws(LockError) in try await acquire(attempt) }
         }
         let arguments = acquireArguments(attempt)
-        // One closure from the client's reply to the engine's completion,
-        // holding only what reading the reply needs.
         let start = callStart()
-        client.run(scripts.acquire, keyCount: Self.nameKeyCount, arguments: arguments, cancellation: cancellation) {
-            [self, name = attempt.name, token = attempt.token, waiter = attempt.waiter] reply in
-            completion(finished(reply, "acquire", start, cancellation: cancellation) { (reply) throws(LockError) in
-                try acquireResult(&reply, name: name, token: token, waiter: waiter, sentAt: start.time)
+        client.run(AcquireCall(store: self, arguments: arguments, attempt: attempt, start: start, cancellation: cancellation,
+                               completion: completion), cancellation: cancellation)
+    }
+
+    /// An acquire's script call and what reading its reply needs, in one
+    /// object (a closure beside the call was one more a request).
+    final class AcquireCall: RedisScriptCall, @unchecked Sendable {
+        // Safe as `RedisScriptCall` is: the `let`s are Sendable values, and
+        // `cancellation` and `completion` are touched only by the answer
+        // (once, on the loop, or in a cluster's call task).
+        private let store: RedisLockStore
+        private let name: LockName
+        private let token: LeaseToken
+        private let waiter: WaiterID?
+        private let start: CallStart
+        /// Dropped once answered: the cancellation holds this call until
+        /// the caller's next step, and these hold the cancellation.
+        private var cancellation: CallCancellation?
+        private var completion: StoreCompletion<AcquireResult>?
+
+        init(store: RedisLockStore, arguments: RESPEncodedArguments, attempt: AcquireAttempt, start: CallStart,
+             cancellation: CallCancellation, completion: @escaping StoreCompletion<AcquireResult>) {
+            self.store = store
+            self.name = attempt.name
+            self.token = attempt.token
+            self.waiter = attempt.waiter
+            self.start = start
+            self.cancellation = cancellation
+            self.completion = completion
+            super.init(client: store.client, script: store.scripts.acquire, keyCount: RedisLockStore.nameKeyCount, arguments: arguments)
+        }
+
+        override func replied(_ reply: borrowing RedisScriptReply) {
+            guard let completion, let cancellation else { return }
+            self.completion = nil
+            self.cancellation = nil
+            completion(store.finished(reply, "acquire", start, cancellation: cancellation) { (reply) throws(LockError) in
+                try store.acquireResult(&reply, name: name, token: token, waiter: waiter, sentAt: start.time)
             })
         }
     }

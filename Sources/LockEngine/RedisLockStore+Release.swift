@@ -58,13 +58,46 @@ extension RedisLockStore {
                 call.append(nonce)
             }
         }
-        let start = callStart()
-        client.run(scripts.release, keyCount: Self.nameKeyCount, arguments: arguments, cancellation: cancellation) { [self] reply in
-            let released = finished(reply, "release", start, cancellation: cancellation) { reply in
+        client.run(ReleaseCall(store: self, arguments: arguments, name: name, handler: handler, start: callStart(),
+                               cancellation: cancellation, completion: completion), cancellation: cancellation)
+    }
+
+    /// A release's (or give-back's) script call and what reading its reply
+    /// needs, in one object (a closure beside the call was one more a request).
+    final class ReleaseCall: RedisScriptCall, @unchecked Sendable {
+        // Safe as `RedisScriptCall` is: the `let`s are Sendable values, and
+        // `cancellation` and `completion` are touched only by the answer
+        // (once, on the loop, or in a cluster's call task).
+        private let store: RedisLockStore
+        private let name: LockName
+        /// The engine's handler of this instance's wake-ups, while it listens.
+        private let handler: (@Sendable (StoreEvent) -> Void)?
+        private let start: CallStart
+        /// Dropped once answered: the cancellation holds this call until
+        /// the caller's next step, and these hold the cancellation.
+        private var cancellation: CallCancellation?
+        private var completion: StoreCompletion<Bool>?
+
+        init(store: RedisLockStore, arguments: RESPEncodedArguments, name: LockName, handler: (@Sendable (StoreEvent) -> Void)?,
+             start: CallStart, cancellation: CallCancellation, completion: @escaping StoreCompletion<Bool>) {
+            self.store = store
+            self.name = name
+            self.handler = handler
+            self.start = start
+            self.cancellation = cancellation
+            self.completion = completion
+            super.init(client: store.client, script: store.scripts.release, keyCount: RedisLockStore.nameKeyCount, arguments: arguments)
+        }
+
+        override func replied(_ reply: borrowing RedisScriptReply) {
+            guard let completion, let cancellation else { return }
+            self.completion = nil
+            self.cancellation = nil
+            let released = store.finished(reply, "release", start, cancellation: cancellation) { reply in
                 // 1 or 0, or [1 or 0, this instance's wake-up]
                 guard let count = reply.array() else { return reply.int() == 1 }
                 let released = count > 0 && reply.int() == 1
-                if let handler, count == 2, let message = reply.bytes(), var wakeup = wakeup(from: message, on: name) {
+                if let handler, count == 2, let message = reply.bytes(), var wakeup = store.wakeup(from: message, on: name) {
                     // Not in the channel's order: its recheck only brings one forward.
                     wakeup.isOrdered = false
                     handler(.wakeup(wakeup))

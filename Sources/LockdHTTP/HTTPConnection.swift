@@ -11,7 +11,7 @@ import Logging
 /// the socket keeps reading (buffering pipelined requests, up to a bound)
 /// so that a client's disconnect is seen — and the request's task cancelled —
 /// at once.
-final class HTTPConnection: StreamSocketDelegate, @unchecked Sendable {
+final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, @unchecked Sendable {
     // Safe to share: `stream`, `server` and `context` never change after
     // init; every other property is read and written only on `context.loop`'s
     // thread — by the stream's delegate calls (made by the loop), and by
@@ -30,6 +30,9 @@ final class HTTPConnection: StreamSocketDelegate, @unchecked Sendable {
     private var promise: HTTPPromise?
     /// The request being answered, for the server's observer and `X-Request-Id`.
     private var exchange: Exchange?
+    /// The log metadata of the request last answered, bound for the thread
+    /// while its answer is made in place (``HTTPRequestLogMetadata/current``).
+    private(set) var logMetadata: HTTPRequestLogMetadata?
     /// The producer of a streamed response body.
     private var bodyTask: Task<Void, Never>?
     /// A pushed body's hook for the connection's end (or the server's drain).
@@ -179,28 +182,31 @@ final class HTTPConnection: StreamSocketDelegate, @unchecked Sendable {
             traceParent: traceParent,
             isAnsweredInPlace: true
         )
-        // Bound on the loop's thread for the answer, and copied into the
-        // task a deferred answer runs in (a task inherits task locals).
+        // Bound for the loop's thread while the answer is made in place (a
+        // task local bound outside a task costs an allocation and its
+        // free); as a task local in a deferred answer's task, and in a task
+        // started for a promise's call (see `HTTPPromise.inCallerContext`).
         let metadata = HTTPRequestLogMetadata(requestID: requestID, traceParent: traceParent)
-        HTTPRequestLogMetadata.$current.withValue(metadata) {
-            switch server.responder.answer(to: request, context: requestContext) {
-            case .now(let response):
-                finish(response)
-            case .later(let work):
-                // Changed in place, not copied: the answer no longer reads it.
-                requestContext.isAnsweredInPlace = false
-                let task = Task.immediate(executorPreference: context.loop) { [self, requestContext] in
-                    finish(await work(request, requestContext))
-                }
-                // Work that never suspends has already finished.
-                if machine.isAnswering { self.task = task }
-            case .promised(let start):
-                let promise = HTTPPromise(connection: self, metadata: metadata)
-                // Set first: a promise kept at once clears it.
-                self.promise = promise
-                requestContext.isAnsweredInPlace = false
-                start(request, requestContext, promise)
+        logMetadata = metadata
+        let outer = HTTPRequestLogMetadata.beginScope(self)
+        defer { HTTPRequestLogMetadata.endScope(outer) }
+        switch server.responder.answer(to: request, context: requestContext) {
+        case .now(let response):
+            finish(response)
+        case .later(let work):
+            // Changed in place, not copied: the answer no longer reads it.
+            requestContext.isAnsweredInPlace = false
+            let task = Task.immediate(executorPreference: context.loop) { [self, requestContext] in
+                await HTTPRequestLogMetadata.$bound.withValue(metadata) { finish(await work(request, requestContext)) }
             }
+            // Work that never suspends has already finished.
+            if machine.isAnswering { self.task = task }
+        case .promised(let start):
+            let promise = HTTPPromise(connection: self, metadata: metadata)
+            // Set first: a promise kept at once clears it.
+            self.promise = promise
+            requestContext.isAnsweredInPlace = false
+            start(request, requestContext, promise)
         }
     }
 

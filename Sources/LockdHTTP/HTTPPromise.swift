@@ -19,10 +19,19 @@ import Synchronization
 ///     }
 /// }
 /// ```
-public final class HTTPPromise: Sendable {
-    /// Cancelled when the client goes before the response is given.
-    public let cancellation: CallCancellation
+public final class HTTPPromise: CallCancellation, HTTPRequestLogMetadataSource, @unchecked Sendable {
+    // Safe to share (unchecked, as a `CallCancellation` subclass must be):
+    // every stored property here is a `let` of a Sendable type or a `Mutex`.
+
+    /// Cancelled when the client goes before the response is given: the
+    /// server's promise is its own cancellation (one allocation, not two);
+    /// a filtered one, and one made with a cancellation, answer for that
+    /// one (as a ``CallCancellation`` too).
+    public var cancellation: CallCancellation { shared ?? self }
+    /// The cancellation this promise answers to when not its own.
+    private let shared: CallCancellation?
     private let metadata: HTTPRequestLogMetadata?
+    var logMetadata: HTTPRequestLogMetadata? { metadata }
     private let target: Target
     /// The name of the route the ``Router`` passed this promise to, set on
     /// the response as it is given: set here as the router hands the
@@ -31,34 +40,68 @@ public final class HTTPPromise: Sendable {
     /// when each router's promise named the response on its way out).
     private let route = Mutex<String?>(nil)
 
-    /// Where the response goes. The server's connection and a mapped
+    /// Where the response goes. The server's connection and a filtered
     /// promise are held as they are, not wrapped in closures: each closure
     /// is an allocation more per request.
     private enum Target: Sendable {
         case connection(HTTPConnection)
         case closure(@Sendable (HTTPResponse) -> Void)
-        case mapped(HTTPPromise, @Sendable (consuming HTTPResponse) -> HTTPResponse)
+        case filtered(HTTPPromise, any HTTPResponseFilter)
     }
+    /// A filtered promise's request, for its filter: apart from `target`,
+    /// whose payload is copied out as it is matched (the request's parts
+    /// retained and released again); read in place here.
+    private let filteredRequest: HTTPRequest?
 
     /// A promise whose response goes to `deliver` (tests and adapters;
     /// the server makes its own).
     public init(cancellation: CallCancellation, metadata: HTTPRequestLogMetadata?, deliver: @escaping @Sendable (HTTPResponse) -> Void) {
-        self.cancellation = cancellation
+        self.shared = cancellation
         self.metadata = metadata
         self.target = .closure(deliver)
+        self.filteredRequest = nil
+        super.init()
     }
 
     /// The promise of a request `connection` is answering.
     init(connection: HTTPConnection, metadata: HTTPRequestLogMetadata?) {
-        self.cancellation = CallCancellation()
+        self.shared = nil
         self.metadata = metadata
         self.target = .connection(connection)
+        self.filteredRequest = nil
+        super.init()
     }
 
-    private init(mapping promise: HTTPPromise, _ transform: @escaping @Sendable (consuming HTTPResponse) -> HTTPResponse) {
-        self.cancellation = promise.cancellation
+    private init(filtering promise: HTTPPromise, by filter: any HTTPResponseFilter, for request: HTTPRequest) {
+        self.shared = promise.cancellation
         self.metadata = promise.metadata
-        self.target = .mapped(promise, transform)
+        self.target = .filtered(promise, filter)
+        self.filteredRequest = request
+        super.init()
+    }
+
+    // A filtered promise answers for its parent's cancellation, whichever
+    // way it is asked.
+    override public var isCancelled: Bool { shared.map(\.isCancelled) ?? super.isCancelled }
+
+    override public func cancel() {
+        if let shared { shared.cancel() } else { super.cancel() }
+    }
+
+    override public func onCancel(_ hook: @escaping @Sendable () -> Void) {
+        if let shared { shared.onCancel(hook) } else { super.onCancel(hook) }
+    }
+
+    override public func onCancel(_ target: any CallCancellationTarget) {
+        if let shared { shared.onCancel(target) } else { super.onCancel(target) }
+    }
+
+    /// Binds the request's log metadata in a task started for the request's
+    /// call (a store's call that goes on in a task), as the task of a
+    /// `.later` answer has it: the promise's start runs outside a task,
+    /// where binding a task local costs an allocation per request.
+    override public func inCallerContext(_ work: @Sendable () async -> Void) async {
+        await HTTPRequestLogMetadata.$bound.withValue(metadata) { await work() }
     }
 
     /// Names the route whose handler keeps this promise (``Router``), unless
@@ -71,8 +114,13 @@ public final class HTTPPromise: Sendable {
 
     /// Gives the response, made with the request's log metadata bound (as
     /// in the request's task), so that what making it logs names the request.
+    /// (Bound for the thread while `response` runs: a task it starts does
+    /// not inherit it; see ``HTTPRequestLogMetadata/current``.)
     public func succeed(_ response: @autoclosure () -> HTTPResponse) {
-        deliver(HTTPRequestLogMetadata.$current.withValue(metadata) { response() })
+        let outer = HTTPRequestLogMetadata.beginScope(self)
+        let response = response()
+        HTTPRequestLogMetadata.endScope(outer)
+        deliver(response)
     }
 
     // Consumed, and handed on consumed: the response moves down the
@@ -83,16 +131,18 @@ public final class HTTPPromise: Sendable {
         switch target {
         case .connection(let connection): connection.finish(response)
         case .closure(let deliver): deliver(response)
-        case .mapped(let promise, let transform): promise.deliver(transform(response))
+        case .filtered(let promise, let filter):
+            guard let filteredRequest else { return promise.deliver(response) }  // never: set with the filter
+            promise.deliver(filter.filter(response, for: filteredRequest))
         }
     }
 
-    /// A promise of the same request that gives this one `transform`'s
-    /// response: for a responder wrapping another (compression).
-    /// `transform` takes the response over (it may return it changed
-    /// without copying it).
-    public func map(_ transform: @escaping @Sendable (consuming HTTPResponse) -> HTTPResponse) -> HTTPPromise {
-        HTTPPromise(mapping: self, transform)
+    /// A promise of the same request that gives this one its response as
+    /// `filter` changes it: for a responder wrapping another (compression).
+    /// The request is kept in the promise, the filter is shared: no closure
+    /// is made per request.
+    public func filtered(by filter: some HTTPResponseFilter, for request: HTTPRequest) -> HTTPPromise {
+        HTTPPromise(filtering: self, by: filter, for: request)
     }
 }
 

@@ -23,26 +23,32 @@ extension RedisClient {
         _ script: RedisScript, keyCount: Int, arguments: RESPEncodedArguments, idempotent: Bool = false,
         cancellation: CallCancellation, completion: @escaping @Sendable (borrowing RedisScriptReply) -> Void
     ) {
+        run(ClosureScriptCall(client: self, script: script, keyCount: keyCount, arguments: arguments, completion: completion),
+            idempotent: idempotent, cancellation: cancellation)
+    }
+
+    /// Runs `call`, answered through its ``RedisScriptCall/replied(_:)``, as
+    /// ``run(_:keyCount:arguments:idempotent:cancellation:completion:)`` answers
+    /// its completion: for a caller whose state lives in a subclass of the
+    /// call, one object a call.
+    public func run(_ call: RedisScriptCall, idempotent: Bool = false, cancellation: CallCancellation) {
         guard !isCluster else {
-            let task = Task {
+            return cancellation.startTask { [self] in
                 do throws(RedisError) {
-                    let value = try await run(script, keyCount: keyCount, arguments: arguments, idempotent: idempotent)
-                    RedisScriptReply.reading(value, completion)
+                    let value = try await run(call.script, keyCount: call.keyCount, arguments: call.arguments, idempotent: idempotent)
+                    RedisScriptReply.reading(value) { call.answer($0) }
                 } catch {
-                    completion(RedisScriptReply(failure: error))
+                    call.answer(RedisScriptReply(failure: error))
                 }
             }
-            cancellation.onCancel { task.cancel() }
-            return
         }
-        if cancellation.isCancelled { return completion(RedisScriptReply(failure: RedisError(.cancelled, message: "the caller was cancelled"))) }
-        let router = router()
-        let call = RedisScriptCall(client: self, router: router, script: script, keyCount: keyCount, arguments: arguments, completion: completion)
+        if cancellation.isCancelled { return call.answer(RedisScriptReply(failure: RedisError(.cancelled, message: "the caller was cancelled"))) }
         cancellation.onCancel(call)
-        if router.loop.inEventLoop {
+        let loop = call.loop
+        if loop.inEventLoop {
             call.send()
         } else {
-            router.loop.execute { call.send() }
+            loop.execute { call.send() }
         }
     }
 }

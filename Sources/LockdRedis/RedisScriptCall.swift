@@ -3,34 +3,38 @@ import RESP
 import Synchronization
 
 /// One script call answered by callback, with a single server or Sentinel
-/// (see ``RedisClient/run(_:keyCount:arguments:idempotent:cancellation:completion:)``):
-/// the reply's waiter, what the caller's cancellation abandons, and what
-/// sends the script again — after loading its library when Redis lacks its
-/// function, by `EVALSHA` when Redis has no functions, by `EVAL` after
-/// `-NOSCRIPT` (as RedisClient+Functions.swift says) — in one object: one
-/// allocation a call where a closure per step (three) and a command array
-/// cost four.
+/// (see ``RedisClient/run(_:cancellation:)``): the reply's waiter, what
+/// the caller's cancellation abandons, and what sends the script again —
+/// after loading its library when Redis lacks its function, by `EVALSHA`
+/// when Redis has no functions, by `EVAL` after `-NOSCRIPT` (as
+/// RedisClient+Functions.swift says) — in one object: one allocation a
+/// call where a closure per step (three) and a command array cost four.
+///
+/// A caller subclasses it to hold what reading the reply needs, and reads
+/// it in ``replied(_:)``: the call and the caller's state are then one
+/// object too (a closure beside the call was one more a call). Given a
+/// closure, ``RedisClient/run(_:keyCount:arguments:idempotent:cancellation:completion:)``
+/// makes one that calls it.
 ///
 /// `@unchecked Sendable`, safe: every stored property is an immutable
-/// Sendable value except `form`, `loaded` and `completion`, which only
-/// ``send()``, ``received(_:)`` and the library load's callback touch, all
-/// on `router.loop`'s thread only.
-/// ``callCancelled()`` (any thread) reads only `router` and `id` and sets
-/// the atomic `isCancelled`.
-final class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
+/// Sendable value except `form`, `loaded` and `isAnswered`, which only
+/// ``send()``, ``received(_:)``, the library load's callback and the
+/// answer touch, all on `router.loop`'s thread only (or, in a cluster, in
+/// the one task that runs the call). ``callCancelled()`` (any thread) reads
+/// only `router` and `id` and sets the atomic `isCancelled`. A subclass's
+/// own state must be as safe.
+open class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
     private let client: RedisClient
     private let router: LoopRouter
-    private let script: RedisScript
-    private let keyCount: Int
-    private let arguments: RESPEncodedArguments
+    let script: RedisScript
+    let keyCount: Int
+    let arguments: RESPEncodedArguments
     /// The command's id: the same for the library's load and every form
     /// sent again, whose entry is the only one with it by then, so a
     /// cancel finds it.
     private let id: UInt64
-    /// Dropped once called: the caller's cancellation keeps this object
-    /// (its target) until the caller's next step, and the completion may
-    /// hold the cancellation — kept, the two would keep each other alive.
-    private var completion: (@Sendable (borrowing RedisScriptReply) -> Void)?
+    /// Whether ``replied(_:)`` was called (it is, once).
+    private var isAnswered = false
     /// The form the call is sent in (loop thread only).
     private var form: RedisScript.Form
     /// Whether the library was loaded for this call already (loop thread only).
@@ -40,19 +44,28 @@ final class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
     /// again for no one.
     private let isCancelled = Atomic<Bool>(false)
 
-    init(
-        client: RedisClient, router: LoopRouter, script: RedisScript, keyCount: Int, arguments: RESPEncodedArguments,
-        completion: @escaping @Sendable (borrowing RedisScriptReply) -> Void
-    ) {
+    /// A call of `script` on `client`, with `arguments` written beforehand,
+    /// the first `keyCount` of them keys. Run it with ``RedisClient/run(_:cancellation:)``.
+    public init(client: RedisClient, script: RedisScript, keyCount: Int, arguments: RESPEncodedArguments) {
         self.client = client
+        let router = client.router()
         self.router = router
         self.script = script
         self.keyCount = keyCount
         self.arguments = arguments
         self.id = router.nextID.wrappingAdd(1, ordering: .relaxed).newValue
-        self.completion = completion
         self.form = client.firstForm(script)
     }
+
+    /// The call's outcome, lent for the call (see ``RedisScriptReply``):
+    /// called once, on the loop that read the reply (in a cluster, in the
+    /// call's task). The call may be held by the caller's cancellation
+    /// until the caller's next step: drop here whatever holds the
+    /// cancellation, or the two keep each other alive.
+    open func replied(_ reply: borrowing RedisScriptReply) {}
+
+    /// The loop the call is sent and answered on.
+    var loop: EventLoop { router.loop }
 
     /// Hands the command to the master's connection (loop thread only).
     func send() {
@@ -123,10 +136,11 @@ final class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
         answer(RedisScriptReply(unsafeFrame: frame))
     }
 
-    private func answer(_ reply: borrowing RedisScriptReply) {
-        let completion = self.completion
-        self.completion = nil
-        completion?(reply)
+    /// Answers the caller, once.
+    final func answer(_ reply: borrowing RedisScriptReply) {
+        guard !isAnswered else { return }
+        isAnswered = true
+        replied(reply)
     }
 
     /// Always later, on the loop: a cancel from the loop itself (the
@@ -134,8 +148,28 @@ final class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
     /// own cancellation. The command is dropped if none of it was written,
     /// else its reply is read and dropped; either way the caller gets
     /// `cancelled` (see ``RedisConnectionStateMachine/cancel(id:now:)``).
-    func callCancelled() {
+    public final func callCancelled() {
         isCancelled.store(true, ordering: .relaxed)
         router.loop.execute { [router, id] in router.cancel(id: id) }
+    }
+}
+
+/// A call answered through a closure, dropped once called (it may hold the
+/// caller's cancellation, which holds the call).
+final class ClosureScriptCall: RedisScriptCall, @unchecked Sendable {
+    // Safe as its superclass is: `completion` is touched only by the
+    // answer, on the loop (or in the call's task).
+    private var completion: (@Sendable (borrowing RedisScriptReply) -> Void)?
+
+    init(client: RedisClient, script: RedisScript, keyCount: Int, arguments: RESPEncodedArguments,
+         completion: @escaping @Sendable (borrowing RedisScriptReply) -> Void) {
+        self.completion = completion
+        super.init(client: client, script: script, keyCount: keyCount, arguments: arguments)
+    }
+
+    override func replied(_ reply: borrowing RedisScriptReply) {
+        let completion = self.completion
+        self.completion = nil
+        completion?(reply)
     }
 }

@@ -13,7 +13,12 @@ import Synchronization
 /// cancellation.onCancel { loop.execute { connection.cancel(id: id) } }
 /// cancellation.cancel()   // runs the hook, once
 /// ```
-public final class CallCancellation: Sendable {
+///
+/// Open so that an object that is a call's cancellation and more (an HTTP
+/// promise) is one allocation, not two.
+open class CallCancellation: @unchecked Sendable {
+    // Safe to share: its only state is the `Mutex` below, and a subclass
+    // must be safe to share on its own terms.
     private let state = Mutex(State())
 
     /// A hook in a struct: a bare closure in a generic `Mutex` is
@@ -28,10 +33,10 @@ public final class CallCancellation: Sendable {
     public init() {}
 
     /// Whether ``cancel()`` was called.
-    public var isCancelled: Bool { state.withLock { $0.isCancelled } }
+    open var isCancelled: Bool { state.withLock { $0.isCancelled } }
 
     /// Cancels, running the hook installed last (once); later calls do nothing.
-    public func cancel() {
+    open func cancel() {
         let (hook, target) = state.withLock { state -> ((@Sendable () -> Void)?, (any CallCancellationTarget)?) in
             guard !state.isCancelled else { return (nil, nil) }
             state.isCancelled = true
@@ -47,7 +52,7 @@ public final class CallCancellation: Sendable {
 
     /// Makes `hook` what cancelling does, in place of any earlier hook (the
     /// step it abandoned is over); runs it at once when already cancelled.
-    public func onCancel(_ hook: @escaping @Sendable () -> Void) {
+    open func onCancel(_ hook: @escaping @Sendable () -> Void) {
         let cancelled = state.withLock { state -> Bool in
             if !state.isCancelled {
                 state.hook = hook
@@ -63,7 +68,7 @@ public final class CallCancellation: Sendable {
     /// made per step. The cancellation holds `target` until a later hook
     /// replaces it: a target must not keep what holds the cancellation
     /// alive once its step is over, or neither is ever freed.
-    public func onCancel(_ target: any CallCancellationTarget) {
+    open func onCancel(_ target: any CallCancellationTarget) {
         let cancelled = state.withLock { state -> Bool in
             if !state.isCancelled {
                 state.hook = nil
@@ -72,6 +77,24 @@ public final class CallCancellation: Sendable {
             return state.isCancelled
         }
         if cancelled { target.callCancelled() }
+    }
+
+    /// Runs `work`, in a task started for the call (``startTask(_:)``),
+    /// with what the call's caller binds for the tasks it starts: a caller
+    /// that runs outside a task binds its task locals only for the tasks
+    /// started for it (binding one outside a task costs an allocation per
+    /// call). By default, nothing.
+    open func inCallerContext(_ work: @Sendable () async -> Void) async {
+        await work()
+    }
+}
+
+extension CallCancellation {
+    /// Runs `work` in a task of its own, for this call: cancelling the call
+    /// cancels the task, and the task runs `work` within ``inCallerContext(_:)``.
+    public final func startTask(_ work: @escaping @Sendable () async -> Void) {
+        let task = Task { await inCallerContext(work) }
+        onCancel { task.cancel() }
     }
 }
 
