@@ -14,7 +14,9 @@ public enum MonotonicClock {
     /// `duration` in whole nanoseconds, 0 when negative, saturating when huge.
     public static func nanoseconds(_ duration: Duration) -> UInt64 {
         let (seconds, attoseconds) = duration.components
-        guard seconds >= 0 else { return 0 }
+        // Both parts carry the sign: less than a second past is a zero
+        // second and negative attoseconds.
+        guard seconds >= 0, attoseconds >= 0 else { return 0 }
         let (whole, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000_000)
         return overflow ? .max : whole &+ UInt64(attoseconds / 1_000_000_000)
     }
