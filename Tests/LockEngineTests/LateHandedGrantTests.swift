@@ -19,10 +19,11 @@ import Testing
                 return
             }
             // The grant reaches the waiter 300 ms after the release, past 90 %
-            // of its 200 ms TTL; its give-back then lasts past the 1.5 s wait.
-            let late = LateHandOffStore(inner, handOffDelay: .milliseconds(300), giveBackStall: .milliseconds(1_500))
+            // of its 200 ms TTL but well within its 5 s wait; its give-back
+            // is answered once that wait has ended.
+            let late = LateHandOffStore(inner, handOffDelay: .milliseconds(300))
             try await late.withRunningEngine { engine in
-                let waiting = Task { try await engine.acquire(AcquireRequest(name: name, ttlMs: 200, waitMs: 1_500)) }
+                let waiting = Task { try await engine.acquire(AcquireRequest(name: name, ttlMs: 200, waitMs: 5_000)) }
                 let parked = await eventually { !engine.waiters.parkedQueues(names: [name]).isEmpty }
                 #expect(parked)
                 let released = try await inner.release(name, token: held.token)
@@ -43,15 +44,16 @@ import Testing
 /// Passes every call and event to a real store, and hands a waiter its
 /// grant late: the wake-up that frees the name for a waiter reaches the
 /// engine `handOffDelay` after the store granted it (lockd paused between
-/// the store's notice and its own), and each give-back is answered
-/// `giveBackStall` late. A store that only wakes the waiter (the in-memory
+/// the store's notice and its own), and a give-back is answered only once
+/// the waits of the waiting attempts seen so far have ended. A store that only wakes the waiter (the in-memory
 /// one; Redis when the waiter's instance had not beaten lately) has it
 /// granted here, as Redis's release script grants it: by the waiter's own
 /// attempt, so the lease is the waiter's and unclaimed.
 final class LateHandOffStore: ForwardingLockStore {
     let inner: any LockStore
     private let handOffDelay: Duration
-    private let giveBackStall: Duration
+    /// When the longest wait of the waiting attempts seen so far ends (monotonic ns).
+    private let waitsEnd = Atomic<UInt64>(0)
     /// The engine's acquires (each a store attempt).
     let attempts = Atomic<Int>(0)
     /// Give-backs that reached the real store.
@@ -59,20 +61,25 @@ final class LateHandOffStore: ForwardingLockStore {
     /// The last attempt of each waiter, to grant it as the store would.
     private let waiting = Mutex<[WaiterID: AcquireAttempt]>([:])
 
-    init(_ inner: any LockStore, handOffDelay: Duration, giveBackStall: Duration) {
+    init(_ inner: any LockStore, handOffDelay: Duration) {
         self.inner = inner
         self.handOffDelay = handOffDelay
-        self.giveBackStall = giveBackStall
     }
 
     nonisolated(nonsending) func acquire(_ attempt: AcquireAttempt) async throws(LockError) -> AcquireResult {
         attempts.add(1, ordering: .relaxed)
-        if let waiter = attempt.waiter { waiting.withLock { $0[waiter] = attempt } }
+        if let waiter = attempt.waiter {
+            waiting.withLock { $0[waiter] = attempt }
+            // The engine's deadline is at most its whole milliseconds left
+            // (rounded down) after the attempt was made, so before this.
+            _ = waitsEnd.max(MonotonicClock.now() + UInt64(attempt.waitMs + 1) * 1_000_000, ordering: .relaxed)
+        }
         return try await inner.acquire(attempt)
     }
 
     nonisolated(nonsending) func giveBack(_ name: LockName, token: LeaseToken, grant: GrantIdentity, evenIfClaimed: Bool) async throws(LockError) -> Bool {
-        try? await Task.sleep(for: giveBackStall)
+        let end = waitsEnd.load(ordering: .relaxed), now = MonotonicClock.now()
+        if end > now { try? await Task.sleep(for: .nanoseconds(Int64(clamping: end - now))) }
         let released = try await inner.giveBack(name, token: token, grant: grant, evenIfClaimed: evenIfClaimed)
         givenBack.add(1, ordering: .relaxed)
         return released
