@@ -98,6 +98,12 @@ extension LockEngine {
                     if mayHoldLease { giveBackIfUnanswered(token, of: request) }
                     throw .cancelled
                 }
+                // Too late, and the wait is over: no attempt more, as for a
+                // too-late grant of its own attempt (`.tooLate` above).
+                if MonotonicClock.now() >= deadline {
+                    if mayHoldLease { giveBackIfUnanswered(token, of: request) }
+                    throw .unavailable(Self.tooSlowDetail)
+                }
                 continue
             case .cancelled:
                 await giveUp(waiter, request, token: token, mayHoldLease: mayHoldLease)

@@ -121,6 +121,12 @@ extension RedisLockStore {
             let recheck = Self.integer(field(until: newline)).flatMap { $0 > 0 ? $0 : nil }
             var wake: [WaiterID] = []
             var granted: [HandedGrant] = []
+            // A notice naming no waiter (a renewal down, a waiter leaving, a
+            // grant to the head) says only when the first slot ends: it does
+            // not undo a sooner look the waiters were told of — when a woken
+            // head's lockd counts as gone — so its recheck only brings one
+            // forward. One that names waiters (anyone's) replaces it.
+            let namesWaiters = position < bytes.endIndex
             while position < bytes.endIndex {
                 position += 1  // the newline before the entry
                 let member = field(until: space)
@@ -138,7 +144,7 @@ extension RedisLockStore {
                     wake.append(waiter)
                 }
             }
-            return Wakeup(name: name, hint: WaitHint(wake: wake, granted: granted, recheckAfterMs: recheck))
+            return Wakeup(name: name, hint: WaitHint(wake: wake, granted: granted, recheckAfterMs: recheck), isOrdered: namesWaiters)
         }
     }
 

@@ -17,7 +17,8 @@ import Testing
         let runners: [Task<Void, Never>]
 
         static func start(
-            instances: Int = 2, server existing: RedisServerFixture? = nil, livenessKeys: RedisLivenessKeys = .shared
+            instances: Int = 2, server existing: RedisServerFixture? = nil, livenessKeys: RedisLivenessKeys = .shared,
+            configuration: LockEngineConfiguration = .init()
         ) async throws -> Cluster {
             let server: RedisServerFixture
             if let existing {
@@ -33,7 +34,7 @@ import Testing
                 let logger = Logger(label: "instance-\(index)")
                 let client = RedisClient(configuration: try RedisConfiguration(url: server.url), eventLoopGroup: loops, logger: logger)
                 let store = RedisLockStore(client: client, livenessKeys: livenessKeys, logger: logger)
-                let engine = LockEngine(store: store, loops: loops, logger: logger)
+                let engine = LockEngine(store: store, configuration: configuration, loops: loops, logger: logger)
                 clients.append(client)
                 engines.append(engine)
                 runners.append(Task { await engine.run() })

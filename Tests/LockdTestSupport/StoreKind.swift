@@ -25,6 +25,24 @@ public enum StoreKind: String, CaseIterable, Sendable, CustomStringConvertible {
         configuration: LockEngineConfiguration = .init(),
         _ body: (LockEngine, any LockStore) async throws -> Result
     ) async throws -> Result {
+        try await withStore { store, loops, backend in
+            let engine = LockEngine(store: store, configuration: configuration, loops: loops,
+                                    upkeepLoop: backend?.upkeepLoop, logger: Logger(label: "test"))
+            let runner = Task { await engine.run() }
+            defer { runner.cancel() }
+            // Give the wake-up subscription a moment to be in place.
+            try await Task.sleep(for: .milliseconds(20))
+            return try await body(engine, store)
+        }
+    }
+
+    /// A fresh store of this kind (for Redis, on a fresh `redis-server`,
+    /// with its backend) and the loops it runs on, closed when `body`
+    /// returns: no engine takes its events unless `body` starts one (a
+    /// wrapper's engine that must be the only one to hear its wake-ups).
+    public func withStore<Result>(
+        _ body: (any LockStore, EventLoopGroup, RedisLockBackend?) async throws -> Result
+    ) async throws -> Result {
         let loops = try EventLoopGroup(loopCount: 1, namePrefix: "engine-test")
         defer { loops.shutdown() }
         let store: any LockStore
@@ -38,19 +56,13 @@ public enum StoreKind: String, CaseIterable, Sendable, CustomStringConvertible {
             redis = (server, backend)
             store = backend.store
         }
-        let engine = LockEngine(store: store, configuration: configuration, loops: loops,
-                                upkeepLoop: redis?.backend.upkeepLoop, logger: Logger(label: "test"))
-        let runner = Task { await engine.run() }
-        defer { runner.cancel() }
-        // Give the wake-up subscription a moment to be in place.
-        try await Task.sleep(for: .milliseconds(20))
         func tearDown() async {
             await store.close()
             await redis?.backend.shutdown()
             if let server = redis?.server { await offThePool { server.stop() } }
         }
         do {
-            let result = try await body(engine, store)
+            let result = try await body(store, loops, redis?.backend)
             await tearDown()
             return result
         } catch {

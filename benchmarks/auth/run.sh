@@ -37,7 +37,6 @@ fi
 TMP=$(mktemp -d /tmp/lockd-authbench.XXXXXX)
 # shellcheck source=../lib/processes.sh
 source "$(dirname "$0")/../lib/processes.sh"
-cpu_ticks() { python3 -c 'import sys; f = open(f"/proc/{sys.argv[1]}/stat").read().rsplit(")", 1)[1].split(); print(int(f[11]) + int(f[12]))' "$1"; }
 
 # 50 clients of 5 grants each, made by lockd new-client as an operator would.
 entries=()
@@ -50,22 +49,15 @@ done
 (IFS=,; printf '{"clients": [%s]}\n' "${entries[*]}") >"$TMP/auth.json"
 
 REDIS_PORT=$(free_port)
-redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no --dir "$TMP" \
-    --logfile "$TMP/redis.log" --daemonize no &
-PIDS+=($!)
-wait_until 10 redis-cli -p "$REDIS_PORT" ping
-
-start_lockd() {  # start_lockd LABEL [FLAGS…]; sets PORT_<LABEL> and PID_<LABEL>
-    local label=$1 port; shift
-    port=$(free_port)
-    "$BIN/lockd" --listen "127.0.0.1:$port" --log-level warning --redis "redis://127.0.0.1:$REDIS_PORT" "$@" 2>"$TMP/lockd-$label.log" &
-    PIDS+=($!)
-    printf -v "PID_$label" %s "$!"
-    printf -v "PORT_$label" %s "$port"
-    wait_until 15 curl -sf "http://127.0.0.1:$port/readyz" || { cat "$TMP/lockd-$label.log" >&2; exit 1; }
+start_redis "$REDIS_PORT"
+# Each lockd's PID and port, read by name (PID_<case>, PORT_<case>) in measure.
+# shellcheck disable=SC2034
+{
+    start_lockd on "redis://127.0.0.1:$REDIS_PORT" --auth-file "$TMP/auth.json"
+    PID_on=$LOCKD_PID PORT_on=$LOCKD_PORT
+    start_lockd off "redis://127.0.0.1:$REDIS_PORT"
+    PID_off=$LOCKD_PID PORT_off=$LOCKD_PORT
 }
-start_lockd on --auth-file "$TMP/auth.json"
-start_lockd off
 
 measure() {  # measure ROUND CASE
     local round=$1 case=$2 pid port ticks0 auth=()

@@ -1,7 +1,9 @@
 # shellcheck shell=bash
 # Sourced by the benchmark scripts: the processes they start, stopped by PID
-# on any exit, and the two helpers every one of them needs. The caller sets
-# TMP (a directory removed on exit) and appends to PIDS what it starts.
+# on any exit, the helpers every one of them needs, and the redis-server and
+# lockd most of them start. The caller sets TMP (a directory removed on exit)
+# and, for start_lockd, BIN (the release binaries), and appends to PIDS what
+# else it starts.
 PIDS=()
 stop_started() {
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -19,4 +21,35 @@ wait_until() {  # wait_until SECONDS COMMAND…
         ((SECONDS < deadline)) || { echo "$(basename "$0"): timed out waiting for: $*" >&2; return 1; }
         sleep 0.05
     done
+}
+cpu_ticks() {  # cpu_ticks PID: its user + system CPU time so far, in clock ticks
+    python3 -c 'import sys; f = open(f"/proc/{sys.argv[1]}/stat").read().rsplit(")", 1)[1].split(); print(int(f[11]) + int(f[12]))' "$1"
+}
+
+# start_redis PORT [ARGS…]: a redis-server on 127.0.0.1:PORT with no
+# persistence, its files under $TMP/redis-PORT, given ARGS too (replication,
+# cluster mode); returns once it answers PING. Sets REDIS_PID.
+start_redis() {
+    local port=$1; shift
+    mkdir -p "$TMP/redis-$port"
+    redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no --dir "$TMP/redis-$port" \
+        --logfile "$TMP/redis-$port/redis.log" --daemonize no "$@" </dev/null >/dev/null 2>&1 &
+    REDIS_PID=$!
+    PIDS+=("$REDIS_PID")
+    wait_until 10 redis-cli -p "$port" ping
+}
+
+# start_lockd LABEL REDIS_URL [FLAGS…]: a lockd (${LOCKD:-$BIN/lockd}) on a
+# free loopback port, on REDIS_URL, logging warnings to $TMP/lockd-LABEL.log;
+# returns once it is ready, or prints its log and exits. Sets LOCKD_PORT,
+# LOCKD_URL, LOCKD_PID and LOCKD_LOG.
+start_lockd() {
+    local label=$1 redis=$2; shift 2
+    LOCKD_PORT=$(free_port)
+    LOCKD_URL=http://127.0.0.1:$LOCKD_PORT
+    LOCKD_LOG=$TMP/lockd-$label.log
+    "${LOCKD:-$BIN/lockd}" --listen "127.0.0.1:$LOCKD_PORT" --log-level warning --redis "$redis" "$@" </dev/null >>"$LOCKD_LOG" 2>&1 &
+    LOCKD_PID=$!
+    PIDS+=("$LOCKD_PID")
+    wait_until 20 curl -sf "$LOCKD_URL/readyz" || { cat "$LOCKD_LOG" >&2; exit 1; }
 }

@@ -29,22 +29,11 @@ fi
 TMP=$(mktemp -d /tmp/lockd-semshape.XXXXXX)
 # shellcheck source=../lib/processes.sh
 source "$(dirname "$0")/../lib/processes.sh"
-cpu_ticks() { python3 -c 'import sys; f = open(f"/proc/{sys.argv[1]}/stat").read().rsplit(")", 1)[1].split(); print(int(f[11]) + int(f[12]))' "$1"; }
 busy_ticks() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
 
 REDIS_PORT=$(free_port)
-LOCKD_PORT=$(free_port)
-LOCKD_URL=http://127.0.0.1:$LOCKD_PORT
-redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no --dir "$TMP" \
-    --logfile "$TMP/redis.log" --daemonize no </dev/null >/dev/null 2>&1 &
-REDIS_PID=$!
-PIDS+=("$REDIS_PID")
-wait_until 10 redis-cli -p "$REDIS_PORT" ping
-"${LOCKD:-$BIN/lockd}" --listen "127.0.0.1:$LOCKD_PORT" --log-level warning --redis "redis://127.0.0.1:$REDIS_PORT" \
-    </dev/null >"$TMP/lockd.log" 2>&1 &
-LOCKD_PID=$!
-PIDS+=("$LOCKD_PID")
-wait_until 15 curl -sf "$LOCKD_URL/readyz" || { cat "$TMP/lockd.log" >&2; exit 1; }
+start_redis "$REDIS_PORT"
+start_lockd redis "redis://127.0.0.1:$REDIS_PORT"
 
 case_args() {
     case $1 in

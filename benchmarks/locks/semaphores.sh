@@ -45,21 +45,11 @@ fi
 TMP=$(mktemp -d /tmp/lockd-sembench.XXXXXX)
 # shellcheck source=../lib/processes.sh
 source "$(dirname "$0")/../lib/processes.sh"
-cpu_ticks() { python3 -c 'import sys; f = open(f"/proc/{sys.argv[1]}/stat").read().rsplit(")", 1)[1].split(); print(int(f[11]) + int(f[12]))' "$1"; }
 redis_commands() { redis-cli -p "$REDIS_PORT" info stats | tr -d '\r' | sed -n 's/^total_commands_processed://p'; }
 
 REDIS_PORT=$(free_port)
-LOCKD_PORT=$(free_port)
-LOCKD_URL=http://127.0.0.1:$LOCKD_PORT
-redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no --dir "$TMP" \
-    --logfile "$TMP/redis.log" --daemonize no &
-REDIS_PID=$!
-PIDS+=("$REDIS_PID")
-wait_until 10 redis-cli -p "$REDIS_PORT" ping
-"${LOCKD:-$BIN/lockd}" --listen "127.0.0.1:$LOCKD_PORT" --log-level warning --redis "redis://127.0.0.1:$REDIS_PORT" 2>"$TMP/lockd.log" &
-LOCKD_PID=$!
-PIDS+=("$LOCKD_PID")
-wait_until 15 curl -sf "$LOCKD_URL/readyz" || { cat "$TMP/lockd.log" >&2; exit 1; }
+start_redis "$REDIS_PORT"
+start_lockd redis "redis://127.0.0.1:$REDIS_PORT"
 
 case_args() {
     case $1 in
@@ -75,7 +65,7 @@ measure() {  # measure ROUND CASE
     lockd0=$(cpu_ticks "$LOCKD_PID"); redis0=$(cpu_ticks "$REDIS_PID"); cmds0=$(redis_commands)
     timeout --kill-after=5 $((DURATION + 30)) "$BIN/lockbench" --url "$LOCKD_URL" --duration "$DURATION" --json \
         --prefix "sem$1$2" "${args[@]}" >"$TMP/run.json" 2>>"$TMP/lockbench.log"
-    kill -0 "$LOCKD_PID" 2>/dev/null || { echo "semaphores.sh: lockd exited:" >&2; tail -40 "$TMP/lockd.log" >&2; exit 1; }
+    kill -0 "$LOCKD_PID" 2>/dev/null || { echo "semaphores.sh: lockd exited:" >&2; tail -40 "$LOCKD_LOG" >&2; exit 1; }
     python3 - "$1" "$2" "$(($(cpu_ticks "$LOCKD_PID") - lockd0))" "$(($(cpu_ticks "$REDIS_PID") - redis0))" \
         "$(($(redis_commands) - cmds0))" "$(cut -d' ' -f1 /proc/loadavg)" "$TMP/run.json" >>"$TMP/results.jsonl" <<'EOF'
 import json, os, sys

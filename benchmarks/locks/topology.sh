@@ -44,12 +44,8 @@ source "$(dirname "$0")/../lib/processes.sh"
 declare -A PID_OF
 declare -A ARGS_OF
 start_server() {  # port [args…]; restart_server port starts it again with the same arguments
-    local port=$1; shift
-    mkdir -p "$TMP/$port"
-    redis-server --port "$port" --bind 127.0.0.1 --dir "$TMP/$port" --save '' --appendonly no \
-        --logfile "$TMP/$port/redis.log" "$@" &
-    PIDS+=($!); PID_OF[$port]=$!; ARGS_OF[$port]="$*"
-    wait_until 10 redis-cli -p "$port" ping
+    start_redis "$@"
+    PID_OF[$1]=$REDIS_PID; ARGS_OF[$1]="${*:2}"
 }
 restart_server() {  # port
     # shellcheck disable=SC2086 # the saved arguments hold no spaces
@@ -70,11 +66,6 @@ EOF
     redis-sentinel "$TMP/sentinel-$1/sentinel.conf" &
     PIDS+=($!)
     wait_until 10 redis-cli -p "$1" ping
-}
-start_lockd() {  # port url
-    "$BIN/lockd" --listen "127.0.0.1:$1" --log-level warning --redis "$2" 2>>"$TMP/lockd-$1.log" &
-    PIDS+=($!)
-    wait_until 20 curl -sf "http://127.0.0.1:$1/readyz"
 }
 
 SINGLE=$(free_port)
@@ -134,12 +125,12 @@ sentinels_settled() {  # every sentinel agrees on the master, sees its replica u
 }
 wait_until 30 sentinels_settled
 
-LOCKD_SINGLE=$(free_port)
-LOCKD_CLUSTER=$(free_port)
-LOCKD_SENTINEL=$(free_port)
-start_lockd "$LOCKD_SINGLE" "redis://127.0.0.1:$SINGLE"
-start_lockd "$LOCKD_CLUSTER" "redis+cluster://$(IFS=,; echo "${NODES[*]:0:3}")"
-start_lockd "$LOCKD_SENTINEL" "redis+sentinel://$(printf '127.0.0.1:%s,' "${SENTINELS[@]}" | sed 's/,$//')/$MASTER_NAME"
+start_lockd single "redis://127.0.0.1:$SINGLE"
+LOCKD_SINGLE=$LOCKD_PORT
+start_lockd cluster "redis+cluster://$(IFS=,; echo "${NODES[*]:0:3}")"
+LOCKD_CLUSTER=$LOCKD_PORT
+start_lockd sentinel "redis+sentinel://$(printf '127.0.0.1:%s,' "${SENTINELS[@]}" | sed 's/,$//')/$MASTER_NAME"
+LOCKD_SENTINEL=$LOCKD_PORT
 
 uptime | sed 's/.*load average: /load at start: /'
 if [[ $MODE == first-wait ]]; then
