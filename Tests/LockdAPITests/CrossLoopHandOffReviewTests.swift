@@ -1,4 +1,4 @@
-import LockEngine
+@testable import LockEngine
 import LockdAPI
 import LockdHTTP
 import LockdTestSupport
@@ -53,7 +53,7 @@ import Testing
         // the loop held, or the loops' shutdown hangs.
         defer { hold.release() }
         try await hold.waitHeld()
-        client.close()
+        try await client.closeAndAwaitAcknowledgement()
         // The holder releases on the other loop. Whatever the release wakes
         // there runs before its completion's job.
         try await rig.release(name, token: holder.lease.token, on: releaserLoop)
@@ -99,12 +99,15 @@ import Testing
         let client = try RawHTTPClient(port: rig.port)
         let body = #"{"ttl_ms":60000,"wait_ms":30000"# + waiter.shape.fields + "}"
         try client.send("POST /locks/\(name.value) HTTP/1.1\r\nHost: lockd\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body)
-        // Registered here and queued in the store (a release hands it the name).
-        let queued = await eventually {
-            guard engine.waiterCount == 1 else { return false }
+        // Queued in the store (a release hands it the name), and its task
+        // parked: nothing will queue that task on its loop but the release.
+        // (A task still to read its attempt's reply could be queued ahead
+        // of the long job, and write its grant before the client hangs up.)
+        let parked = await eventually {
+            guard engine.waiters.parkedQueues(names: [name]).first?.waiters.count == 1 else { return false }
             return (try? await engine.status(of: name).waiting) == 1
         }
-        #expect(queued)
+        #expect(parked)
         let onItsLoop = await eventually { rig.releasesStayOnTheirLoop(name) }
         #expect(onItsLoop)
         let (waiterLoop, releaserLoop) = try rig.requestLoops()
@@ -120,7 +123,8 @@ import Testing
         hold.release()
         // The loop polled (nothing to see yet) and runs its batch: the long job, then the waiter's task.
         try await longJob.waitHeld()
-        if waiter.hangsUp { client.close() }
+        // (Its FIN must have reached the server's socket: one still on its way is one no server could see.)
+        if waiter.hangsUp { try await client.closeAndAwaitAcknowledgement() }
         longJob.release()
 
         let others = Set(holders.dropFirst().map(\.lease.fence))
