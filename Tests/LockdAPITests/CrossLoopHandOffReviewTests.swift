@@ -41,7 +41,12 @@ import Testing
         let client = try RawHTTPClient(port: rig.port)
         let body = #"{"ttl_ms":60000,"wait_ms":30000}"#
         try client.send("POST /locks/\(name.value) HTTP/1.1\r\nHost: lockd\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body)
-        let queued = await eventually { engine.waiterCount == 1 }
+        // Queued in the store, not only here: the attempt leaves with the
+        // loop's next flush, a job the hold below could otherwise precede.
+        let queued = await eventually {
+            guard engine.waiterCount == 1 else { return false }
+            return (try? await engine.status(of: name).waiting) == 1
+        }
         #expect(queued)
         let onItsLoop = await eventually { rig.releasesStayOnTheirLoop(name) }
         #expect(onItsLoop)

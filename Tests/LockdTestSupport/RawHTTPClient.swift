@@ -158,9 +158,9 @@ public final class RawHTTPClient: @unchecked Sendable {
 
     /// ``close()``, then waits until the server's end has the hang-up: its
     /// kernel acknowledged this end's FIN (this end is in `FIN_WAIT2`, or
-    /// past it). Only then does the server see the hang-up whenever it
-    /// looks — on a loaded machine the FIN can take a while to arrive, even
-    /// over loopback.
+    /// past it). From then on the server sees the hang-up whenever it looks
+    /// (over loopback the FIN is usually there as `close` returns, but
+    /// nothing promises it).
     /// - Throws: ``RawHTTPClientError`` when it is not acknowledged within `timeout`.
     public func closeAndAwaitAcknowledgement(timeout: Duration = .seconds(10)) async throws {
         close()
