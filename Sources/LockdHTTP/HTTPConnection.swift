@@ -234,6 +234,13 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
         // the response is the connection's last all the same.
         if server.isDraining, !machine.isDraining { beginDrain() }
         if let body = response.bodyStream { return startStreaming(response, body, requestID: answered.requestID) }
+        // An answer that hands something over (a grant) goes only to a
+        // client still there. Its hang-up may wait unseen: this loop sees it
+        // at its next epoll, but runs the rest of its batch first — a task
+        // resumed before a long job ran, a store reply read before the
+        // client's event in the same batch. `send` would take the answer
+        // (a peer's FIN does not fail it), and nobody would hold the grant.
+        if response.onDropped != nil, !isClosed, stream.socket.peerHasClosed() { close() }
         guard let framing = machine.responseReady(now: now, unauthorized: response.status.code == 401) else {
             response.onDropped?()
             return

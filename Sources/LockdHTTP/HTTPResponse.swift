@@ -27,7 +27,9 @@ public struct HTTPResponse: Sendable {
     /// Called when the response is not written because its connection
     /// closed first (the client hung up while it was being made): for a
     /// responder whose answer hands something over, such as a grant, that
-    /// must not be kept by nobody.
+    /// must not be kept by nobody. Setting it also has the server look at
+    /// the socket just before writing (one `poll`): a hang-up that came
+    /// after the loop last looked, still unseen, drops the response too.
     public var onDropped: (@Sendable () -> Void)?
 
     /// Creates a response with a complete body.

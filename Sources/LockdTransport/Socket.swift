@@ -171,6 +171,14 @@ public struct Socket: Sendable, Hashable {
         }
     }
 
+    /// Whether the peer has closed the connection, or at least its sending
+    /// half (a reset counts too), though its end-of-file is not read yet:
+    /// one `poll`, which neither reads nor waits. False when the kernel
+    /// does not say.
+    public func peerHasClosed() -> Bool {
+        clockd_peer_closed(fd) == 1
+    }
+
     /// Stops further sends; the peer reads end-of-file after what was sent.
     public func shutdownWrite() {
         _ = Glibc.shutdown(fd, Int32(SHUT_WR))

@@ -104,6 +104,52 @@ import Testing
         await server.shutdown(gracePeriod: .seconds(1))
     }
 
+    /// Without auth the promise is kept where the store's reply is read —
+    /// on Redis's single server, on the loop, during its epoll batch — and
+    /// the 201 written at once: a hang-up waiting in the same batch, or
+    /// come since the loop polled, is not seen yet. (Session 14: the
+    /// engine's last look at the cancellation cannot see it either; the
+    /// server looks at the socket before it writes.)
+    @Test func aClientGoneAsItsGrantIsReadOnTheLoopDoesNotKeepTheGrant() async throws {
+        let loops = try EventLoopGroup(loopCount: 1, namePrefix: "review-dead-grant-loop")
+        let loop = loops.next()
+        let readyToClose = DispatchSemaphore(value: 0)
+        let closed = DispatchSemaphore(value: 0)
+        let store = LoopAnsweringStore(InMemoryLockStore(), loop: loop, readyToClose: readyToClose, closed: closed)
+        let logger = Logger(label: "review-dead-grant-loop")
+        let metrics = LockdMetrics(store: "memory")
+        let engine = LockEngine(store: store, loops: loops, metrics: metrics.lock, logger: logger)
+        let api = metrics.api(engine: engine, redis: nil, accessLog: nil) { 0 }
+        let server = HTTPServer(configuration: HTTPServerConfiguration(listenAddress: "127.0.0.1:0"), responder: api.responder,
+                                eventLoopGroup: loops, logger: logger, observer: api.observer)
+        let port = try server.start()[0].port
+        let runner = Task { await engine.run() }
+        defer {
+            closed.signal()
+            runner.cancel()
+            loops.shutdown()
+        }
+        let name = try LockName(uniqueLockName())
+        let client = try RawHTTPClient(port: port)
+        let body = #"{"ttl_ms":60000}"#
+        try client.send("POST /locks/\(name.value) HTTP/1.1\r\nHost: lockd\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body)
+        try await offThePool {
+            guard readyToClose.wait(timeout: .now() + 10) == .success else { throw TestFailure("the store was never asked") }
+        }
+        // The store answers in a job on the loop, once the hang-up is at the server's socket.
+        try await client.closeAndAwaitAcknowledgement()
+        closed.signal()
+        let closedAgain = await eventually(within: .seconds(5)) { server.openConnectionCount == 0 }
+        #expect(closedAgain)
+        var holders = -1
+        _ = await eventually(within: .seconds(5)) {
+            holders = (try? await engine.status(of: name).holders.count) ?? -1
+            return holders == 0
+        }
+        #expect(holders == 0, "the grant to a client that hung up as it was granted is still held")
+        await server.shutdown(gracePeriod: .seconds(1))
+    }
+
     /// The order of the test's steps, across the store's task, the loop and the test.
     private final class Steps: Sendable {
         let grantedSignal = DispatchSemaphore(value: 0)

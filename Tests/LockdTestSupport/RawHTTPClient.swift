@@ -156,6 +156,30 @@ public final class RawHTTPClient: @unchecked Sendable {
     /// see a reset instead of end-of-file when data was pending).
     public func close() { _ = shutdown(fd, Int32(SHUT_RDWR)) }
 
+    /// ``close()``, then waits until the server's end has the hang-up: its
+    /// kernel acknowledged this end's FIN (this end is in `FIN_WAIT2`, or
+    /// past it). From then on the server sees the hang-up whenever it looks
+    /// (over loopback the FIN is usually there as `close` returns, but
+    /// nothing promises it).
+    /// - Throws: ``RawHTTPClientError`` when it is not acknowledged within `timeout`.
+    public func closeAndAwaitAcknowledgement(timeout: Duration = .seconds(10)) async throws {
+        close()
+        try await offThePool { [fd] in
+            let deadline = ContinuousClock.now + timeout
+            // `tcp_info` starts with the state: FIN_WAIT2 5, TIME_WAIT 6, CLOSE 7.
+            var info = [UInt8](repeating: 0, count: 256)
+            while true {
+                var length = socklen_t(info.count)
+                guard getsockopt(fd, Int32(IPPROTO_TCP), TCP_INFO, &info, &length) == 0 else {
+                    throw RawHTTPClientError("getsockopt(TCP_INFO): errno \(errno)")
+                }
+                if (5...7).contains(info[0]) { return }
+                guard ContinuousClock.now < deadline else { throw RawHTTPClientError("the server never acknowledged the hang-up (TCP state \(info[0]))") }
+                usleep(1_000)
+            }
+        }
+    }
+
     /// Reads one response (skipping none: a `100 Continue` is returned as such).
     /// - Parameters:
     ///   - headOnly: The request was `HEAD`, so no body follows whatever `Content-Length` says.

@@ -5,6 +5,7 @@
 
 #ifdef __linux__
 #include <sys/epoll.h>
+#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -57,6 +58,16 @@ static inline int clockd_affinity_count(void) {
     int count = 0;
     for (unsigned i = 0; i < sizeof mask / sizeof mask[0]; i++) count += __builtin_popcountl(mask[i]);
     return count;
+}
+
+/* 1 when the peer has closed the connection (its FIN, or a reset, waits to
+   be read, whatever data comes before it), 0 when not, -1 on error: asked
+   without reading or waiting. POLLRDHUP is Linux's, behind _GNU_SOURCE (see
+   accept4): its value is EPOLLRDHUP's. */
+static inline int clockd_peer_closed(int fd) {
+    struct pollfd entry = { .fd = fd, .events = EPOLLRDHUP, .revents = 0 };
+    if (poll(&entry, 1, 0) < 0) return -1;
+    return (entry.revents & (EPOLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
 /* Names the calling thread (prctl is variadic, which Swift cannot call); Linux keeps 15 bytes. */
