@@ -131,7 +131,8 @@ struct RedisConnectionStateMachine<Waiter> {
     private var writtenTotal: UInt64 = 0
     var handshakeSteps: [HandshakeStep] = []
     private var connectDeadline: UInt64 = 0
-    /// Whether a frame arrived since the last ``tick(now:)`` while ready.
+    /// Whether a frame arrived, while ready, since the last ``tick(now:)``
+    /// and since the oldest pending command was queued.
     private var answeredSinceTick = false
     /// A written command past its deadline fails only once this has passed
     /// too: the connection has then been silent for a command timeout.
@@ -261,6 +262,11 @@ struct RedisConnectionStateMachine<Waiter> {
         let deadline = now &+ settings.commandTimeout
         switch state {
         case .ready:
+            // A reply read before this command joined an empty line says
+            // nothing of whether Redis answers it: only later ones may put
+            // off its timeout (a stall that began while idle is then found
+            // at one command timeout, not two).
+            if pending.isEmpty { answeredSinceTick = false }
             enqueue(submission, id: id, waiter: waiter, deadline: deadline)
             return .flush
         case .idle:

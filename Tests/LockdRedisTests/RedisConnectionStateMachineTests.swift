@@ -236,6 +236,23 @@ import Testing
         #expect(failing.map(\.1.kind) == [.timeout])
     }
 
+    @Test func aReplyReadBeforeACommandWasQueuedDoesNotPutOffItsTimeout() {
+        var machine = Self.readyMachine()
+        _ = machine.send(["GET", "k"], id: 1, waiter: 1, now: 0)
+        Self.drain(&machine)
+        // Answered; no tick ran since (its timer fires later, as on a busy loop).
+        guard case .succeed(1, _) = machine.received(.null, now: Self.second / 10) else { Issue.record("first reply"); return }
+        // Then Redis stalls, and the next command waits in vain.
+        _ = machine.send(["GET", "k"], id: 2, waiter: 2, now: Self.second / 5)
+        Self.drain(&machine)
+        let deadline = Self.second / 5 + Self.second / 2
+        guard case .disconnect(_, let failing, .reconnectNow) = machine.tick(now: deadline) else {
+            Issue.record("a stall that began while the connection was idle was not found at the command timeout")
+            return
+        }
+        #expect(failing.map(\.0) == [2])
+    }
+
     @Test func cancellingACommandResumesItsCallerAndLeavesTheConnectionUp() {
         var machine = Self.machine()
         _ = machine.send(["GET", "a"], id: 1, waiter: 1, now: 0)

@@ -22,9 +22,14 @@ public struct CapturingLogHandler: LogHandler {
     public let logs: CapturedLogs
     public var logLevel: Logger.Level = .trace
     public var metadata: Logger.Metadata = [:]
+    public var metadataProvider: Logger.MetadataProvider?
 
-    /// Creates a handler writing into `logs`.
-    public init(logs: CapturedLogs) { self.logs = logs }
+    /// Creates a handler writing into `logs`, adding what `metadataProvider`
+    /// gives where the line is logged (as lockd's handlers do).
+    public init(logs: CapturedLogs, metadataProvider: Logger.MetadataProvider? = nil) {
+        self.logs = logs
+        self.metadataProvider = metadataProvider
+    }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
@@ -32,7 +37,7 @@ public struct CapturingLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        let merged = metadata.merging(event.metadata ?? [:]) { $1 }
+        let merged = metadata.merging(metadataProvider?.get() ?? [:]) { $1 }.merging(event.metadata ?? [:]) { $1 }
         logs.append("\(event.level) \(event.message) \(merged)")
     }
 }
