@@ -184,9 +184,11 @@ public struct Wakeup: Sendable, Hashable {
     /// What this process's waiters on `name` should do.
     public var hint: WaitHint
     /// True for notices delivered in the store's own order (its wake-up
-    /// channel): the latest one's recheck replaces an earlier one. A hint
-    /// read from a reply may be older than a notice already seen, so it only
-    /// ever brings a recheck forward.
+    /// channel) that name waiters: the latest one's recheck replaces an
+    /// earlier one. A hint read from a reply may be older than a notice
+    /// already seen, and a notice naming no waiter (the Redis store's after
+    /// a renewal down or a waiter leaving) does not know of a sooner look a
+    /// waiter was told of, so those only ever bring a recheck forward.
     public var isOrdered: Bool
 
     /// Creates a notice.
