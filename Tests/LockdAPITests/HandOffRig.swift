@@ -7,6 +7,7 @@ import LockdTestSupport
 import LockdTransport
 import Logging
 import Synchronization
+import Testing
 
 /// An engine (in memory, or on `redis`) behind an HTTP server, both on two
 /// loops, for tests that hold one loop busy while the other releases; torn
@@ -95,16 +96,20 @@ struct HandOffRig: Sendable {
 }
 
 /// A loop held busy by a job until ``release()``: as under load, with
-/// whatever was queued behind it waiting.
+/// whatever was queued behind it waiting. The hold ends by itself after
+/// 30 s (and ``release()`` then fails the test), so that a test that never
+/// lets go cannot hang the loops' shutdown, and with it the test process.
 final class LoopHold: Sendable {
     private let entered = DispatchSemaphore(value: 0)
     private let freed = DispatchSemaphore(value: 0)
+    private let lapsed = Atomic<Bool>(false)
+    private let released = Atomic<Bool>(false)
 
     /// Queues the job that holds `loop`.
     init(_ loop: EventLoop) {
-        loop.execute { [entered, freed] in
+        loop.execute { [self] in
             entered.signal()
-            freed.wait()
+            if freed.wait(timeout: .now() + 30) == .timedOut { lapsed.store(true, ordering: .releasing) }
         }
     }
 
@@ -117,7 +122,9 @@ final class LoopHold: Sendable {
 
     /// Lets the loop go on; more calls do nothing more.
     func release() {
+        guard !released.exchange(true, ordering: .acquiringAndReleasing) else { return }
         freed.signal()
+        if lapsed.load(ordering: .acquiring) { Issue.record("the loop's hold lapsed after 30 s, before the test let it go") }
     }
 }
 

@@ -22,7 +22,7 @@ import Testing
         let loops = try EventLoopGroup(loopCount: 1, namePrefix: "review-dead-grant")
         let loop = loops.next()
         let steps = Steps()
-        let store = HookedStore(InMemoryLockStore()) { steps.granted(loop) }
+        let store = HookedStore(InMemoryLockStore()) { await steps.granted(loop) }
         let logger = Logger(label: "review-dead-grant")
         let metrics = LockdMetrics(store: "memory")
         let engine = LockEngine(store: store, loops: loops, metrics: metrics.lock, logger: logger)
@@ -33,6 +33,7 @@ import Testing
         let port = try server.start()[0].port
         let runner = Task { await engine.run() }
         defer {
+            steps.release()
             runner.cancel()
             loops.shutdown()
         }
@@ -41,7 +42,7 @@ import Testing
         let body = #"{"ttl_ms":60000}"#
         try client.send("POST /locks/\(name.value) HTTP/1.1\r\nHost: lockd\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body)
         // The store granted, and holds the loop until the grant is delivered.
-        try await offThePool { try steps.waitGranted() }
+        try await steps.waitAsked("the store never granted")
         client.close()
         steps.closed.signal()
         let closedAgain = await eventually(within: .seconds(5)) { server.openConnectionCount == 0 }
@@ -52,6 +53,7 @@ import Testing
             return holders == 0
         }
         #expect(holders == 0, "the grant to a client that was gone before its answer was written is still held")
+        #expect(steps.failures.isEmpty, "\(steps.failures)")
         await server.shutdown(gracePeriod: .seconds(1))
     }
 
@@ -65,9 +67,8 @@ import Testing
     @Test func underAuthAClientGoneAsItsGrantIsReadOnTheLoopDoesNotKeepTheGrant() async throws {
         let loops = try EventLoopGroup(loopCount: 1, namePrefix: "review-dead-grant-auth")
         let loop = loops.next()
-        let readyToClose = DispatchSemaphore(value: 0)
-        let closed = DispatchSemaphore(value: 0)
-        let store = LoopAnsweringStore(InMemoryLockStore(), loop: loop, readyToClose: readyToClose, closed: closed)
+        let steps = Steps()
+        let store = LoopAnsweringStore(InMemoryLockStore(), loop: loop, steps: steps)
         let logger = Logger(label: "review-dead-grant-auth")
         let metrics = LockdMetrics(store: "memory")
         let secret = "review1-secret-for-dead-grants"
@@ -80,6 +81,7 @@ import Testing
         let port = try server.start()[0].port
         let runner = Task { await engine.run() }
         defer {
+            steps.release()
             runner.cancel()
             loops.shutdown()
         }
@@ -88,11 +90,9 @@ import Testing
         let body = #"{"ttl_ms":60000}"#
         try client.send("POST /locks/\(name.value) HTTP/1.1\r\nHost: lockd\r\nAuthorization: Bearer \(secret)\r\n"
                         + "Content-Length: \(body.utf8.count)\r\n\r\n" + body)
-        try await offThePool {
-            guard readyToClose.wait(timeout: .now() + 10) == .success else { throw TestFailure("the store was never asked") }
-        }
+        try await steps.waitAsked("the store was never asked")
         client.close()
-        closed.signal()
+        steps.closed.signal()
         let closedAgain = await eventually(within: .seconds(5)) { server.openConnectionCount == 0 }
         #expect(closedAgain)
         var holders = -1
@@ -101,6 +101,7 @@ import Testing
             return holders == 0
         }
         #expect(holders == 0, "the grant to a client that hung up as it was granted is still held")
+        #expect(steps.failures.isEmpty, "\(steps.failures)")
         await server.shutdown(gracePeriod: .seconds(1))
     }
 
@@ -113,9 +114,8 @@ import Testing
     @Test func aClientGoneAsItsGrantIsReadOnTheLoopDoesNotKeepTheGrant() async throws {
         let loops = try EventLoopGroup(loopCount: 1, namePrefix: "review-dead-grant-loop")
         let loop = loops.next()
-        let readyToClose = DispatchSemaphore(value: 0)
-        let closed = DispatchSemaphore(value: 0)
-        let store = LoopAnsweringStore(InMemoryLockStore(), loop: loop, readyToClose: readyToClose, closed: closed)
+        let steps = Steps()
+        let store = LoopAnsweringStore(InMemoryLockStore(), loop: loop, steps: steps)
         let logger = Logger(label: "review-dead-grant-loop")
         let metrics = LockdMetrics(store: "memory")
         let engine = LockEngine(store: store, loops: loops, metrics: metrics.lock, logger: logger)
@@ -125,7 +125,7 @@ import Testing
         let port = try server.start()[0].port
         let runner = Task { await engine.run() }
         defer {
-            closed.signal()
+            steps.release()
             runner.cancel()
             loops.shutdown()
         }
@@ -133,12 +133,10 @@ import Testing
         let client = try RawHTTPClient(port: port)
         let body = #"{"ttl_ms":60000}"#
         try client.send("POST /locks/\(name.value) HTTP/1.1\r\nHost: lockd\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body)
-        try await offThePool {
-            guard readyToClose.wait(timeout: .now() + 10) == .success else { throw TestFailure("the store was never asked") }
-        }
+        try await steps.waitAsked("the store was never asked")
         // The store answers in a job on the loop, once the hang-up is at the server's socket.
         try await client.closeAndAwaitAcknowledgement()
-        closed.signal()
+        steps.closed.signal()
         let closedAgain = await eventually(within: .seconds(5)) { server.openConnectionCount == 0 }
         #expect(closedAgain)
         var holders = -1
@@ -147,31 +145,60 @@ import Testing
             return holders == 0
         }
         #expect(holders == 0, "the grant to a client that hung up as it was granted is still held")
+        #expect(steps.failures.isEmpty, "\(steps.failures)")
         await server.shutdown(gracePeriod: .seconds(1))
     }
 
-    /// The order of the test's steps, across the store's task, the loop and the test.
-    private final class Steps: Sendable {
-        let grantedSignal = DispatchSemaphore(value: 0)
+    /// The order of the test's steps, across the store's task, the loop and
+    /// the test. Every wait is bounded (a step that never comes is noted in
+    /// ``failures``, and the test fails), and none blocks the shared pool:
+    /// a blocked loop or pool thread would hang the whole test process.
+    fileprivate final class Steps: Sendable {
+        /// The store was asked (and, for ``granted(_:)``, has granted).
+        let asked = DispatchSemaphore(value: 0)
+        /// The test's client has hung up.
         let closed = DispatchSemaphore(value: 0)
+        /// The promise was kept (``SignallingResponder``).
         let delivered = DispatchSemaphore(value: 0)
+        private let missed = Mutex<[String]>([])
+
+        /// The steps that never came, in the order their waits ended.
+        var failures: [String] { missed.withLock { $0 } }
 
         /// In the store's task, once granted: holds the loop until the
         /// promise is delivered, and lets the grant return only once the
         /// client has hung up.
-        func granted(_ loop: EventLoop) {
+        func granted(_ loop: EventLoop) async {
             let blocking = DispatchSemaphore(value: 0)
-            loop.execute { [delivered] in
+            loop.execute { [self] in
                 blocking.signal()
-                delivered.wait()
+                wait(for: delivered, "the promise was never delivered")
             }
-            blocking.wait()
-            grantedSignal.signal()
-            closed.wait()
+            await offThePool { [self] in
+                wait(for: blocking, "the loop never ran the holding job")
+                asked.signal()
+                wait(for: closed, "the test never hung up")
+            }
         }
 
-        func waitGranted() throws {
-            guard grantedSignal.wait(timeout: .now() + 10) == .success else { throw TestFailure("the store never granted") }
+        /// Returns once the store was asked.
+        func waitAsked(_ failure: String) async throws {
+            try await offThePool { [asked] in
+                guard asked.wait(timeout: .now() + 10) == .success else { throw TestFailure(failure) }
+            }
+        }
+
+        /// Lets the loop and the store's task go on, as the test does when
+        /// it succeeds; it must run before the loops' shutdown, which waits
+        /// for the loop.
+        func release() {
+            closed.signal()
+            delivered.signal()
+        }
+
+        /// Waits (on a loop or a thread of its own) for `step`, noting a failure after 10 s.
+        func wait(for step: DispatchSemaphore, _ failure: String) {
+            if step.wait(timeout: .now() + 10) == .timedOut { missed.withLock { $0.append(failure) } }
         }
     }
 }
@@ -205,16 +232,16 @@ private struct SignallingResponder<Next: HTTPResponder>: HTTPResponder {
 /// Runs `onGrant` in the acquire's task after each grant.
 private final class HookedStore: ForwardingLockStore {
     let inner: any LockStore
-    private let onGrant: @Sendable () -> Void
+    private let onGrant: @Sendable () async -> Void
 
-    init(_ inner: InMemoryLockStore, onGrant: @escaping @Sendable () -> Void) {
+    init(_ inner: InMemoryLockStore, onGrant: @escaping @Sendable () async -> Void) {
         self.inner = inner
         self.onGrant = onGrant
     }
 
     nonisolated(nonsending) func acquire(_ attempt: AcquireAttempt) async throws(LockError) -> AcquireResult {
         let result = try await inner.acquire(attempt)
-        if case .granted = result { onGrant() }
+        if case .granted = result { await onGrant() }
         return result
     }
 }
@@ -225,22 +252,20 @@ private final class HookedStore: ForwardingLockStore {
 private final class LoopAnsweringStore: ForwardingLockStore {
     private let memory: InMemoryLockStore
     private let loop: EventLoop
-    private let readyToClose: DispatchSemaphore
-    private let closed: DispatchSemaphore
+    private let steps: PromisedDeadGrantTests.Steps
 
     var inner: any LockStore { memory }
 
-    init(_ memory: InMemoryLockStore, loop: EventLoop, readyToClose: DispatchSemaphore, closed: DispatchSemaphore) {
+    init(_ memory: InMemoryLockStore, loop: EventLoop, steps: PromisedDeadGrantTests.Steps) {
         self.memory = memory
         self.loop = loop
-        self.readyToClose = readyToClose
-        self.closed = closed
+        self.steps = steps
     }
 
     func acquire(_ attempt: AcquireAttempt, cancellation: CallCancellation, completion: @escaping StoreCompletion<AcquireResult>) {
-        loop.execute { [memory, readyToClose, closed] in
-            readyToClose.signal()
-            closed.wait()
+        loop.execute { [memory, steps] in
+            steps.asked.signal()
+            steps.wait(for: steps.closed, "the test never hung up")
             completion(Result { () throws(LockError) in try memory.acquireAtOnce(attempt) })
         }
     }

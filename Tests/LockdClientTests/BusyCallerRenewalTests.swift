@@ -26,6 +26,8 @@ struct BusyCallerRenewalTests {
             try #require(queued != nil, "withLock's acquire never queued")
             // The actor is free while its acquire waits: keep it busy from here.
             let gate = Gate()
+            // A failed step must not leave the actor's pool thread spinning.
+            defer { gate.open.store(true, ordering: .releasing) }
             let busy = Task { await caller.stayBusy(until: gate) }
             let entered = await timeUntil(within: .seconds(10)) { gate.entered.load(ordering: .acquiring) }
             try #require(entered != nil)
@@ -58,6 +60,8 @@ struct BusyCallerRenewalTests {
             }
             gate.open.store(true, ordering: .releasing)
             await busy.value
+            let stoppedByItself = gate.lapsed.load(ordering: .acquiring)
+            #expect(!stoppedByItself, "the actor stopped being busy by itself after 60 s")
             #expect(!lapsed, "the lease was not renewed while its caller's actor was busy: it lapsed at lockd")
             #expect(renewedPastTheTTL != nil, "lockd saw \(renewals) renewals")
             let outcome = await cycle.result
@@ -68,6 +72,8 @@ struct BusyCallerRenewalTests {
     final class Gate: Sendable {
         let entered = Atomic<Bool>(false)
         let open = Atomic<Bool>(false)
+        /// Set when ``Caller/stayBusy(until:)`` gave up waiting for ``open``.
+        let lapsed = Atomic<Bool>(false)
     }
 
     actor Caller {
@@ -75,10 +81,17 @@ struct BusyCallerRenewalTests {
             try await locks.withLock(name, ttl: ttl, wait: .seconds(30)) { _ in "ran" }
         }
 
-        /// Holds the actor's executor, as a long synchronous stretch of the app's own code would.
+        /// Holds the actor's executor (a thread of the shared pool), as a
+        /// long synchronous stretch of the app's own code would — for 60 s at
+        /// most, so that a test that never opens the gate cannot keep that
+        /// thread from every other test in the process.
         func stayBusy(until gate: Gate) {
             gate.entered.store(true, ordering: .releasing)
-            while !gate.open.load(ordering: .acquiring) { usleep(1_000) }
+            let end = ContinuousClock.now + .seconds(60)
+            while !gate.open.load(ordering: .acquiring) {
+                guard ContinuousClock.now < end else { return gate.lapsed.store(true, ordering: .releasing) }
+                usleep(1_000)
+            }
         }
     }
 }

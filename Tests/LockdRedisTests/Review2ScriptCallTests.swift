@@ -1,4 +1,5 @@
 import LockdRedis
+import LockdTestSupport
 import LockdTransport
 import RESP
 import Synchronization
@@ -13,21 +14,17 @@ import Testing
     /// What the callers heard, by call.
     private final class Heard: Sendable {
         let results = Mutex<[Int: [Result<RESPValue, RedisError>]]>([:])
-        let waiting = Mutex<[Int: CheckedContinuation<Void, Never>]>([:])
 
         func record(_ call: Int, _ result: Result<RESPValue, RedisError>) {
             results.withLock { $0[call, default: []].append(result) }
-            waiting.withLock { $0.removeValue(forKey: call) }?.resume()
         }
 
-        func wait(for call: Int) async {
-            await withCheckedContinuation { continuation in
-                let heard = results.withLock { $0[call] != nil }
-                if heard { return continuation.resume() }
-                waiting.withLock { $0[call] = continuation }
-                // Heard between the look and the registration.
-                if results.withLock({ $0[call] != nil }) { waiting.withLock { $0.removeValue(forKey: call) }?.resume() }
-            }
+        /// How many of `calls` callers have not heard after 30 s at most
+        /// (waiting until all have): a caller never answered fails the test
+        /// instead of hanging it.
+        func unheard(of calls: Int) async -> Int {
+            _ = await eventually(within: .seconds(30)) { results.withLock { $0.count } == calls }
+            return calls - results.withLock { $0.count }
         }
     }
 
@@ -55,7 +52,8 @@ import Testing
                 default: break
                 }
             }
-            for call in 0..<calls { await heard.wait(for: call) }
+            let unheard = await heard.unheard(of: calls)
+            #expect(unheard == 0, "\(unheard) callers never heard")
             for flush in flushes { await flush.value }
             // Anything answered twice has been by now: this goes after every call on the connection.
             _ = try await redis.client.send(["PING"])
@@ -109,7 +107,8 @@ import Testing
                 }
                 if call % 5 == 3 { Task { await Task.yield(); cancellation.cancel() } }
             }
-            for call in 0..<calls { await heard.wait(for: call) }
+            let unheard = await heard.unheard(of: calls)
+            #expect(unheard == 0, "\(unheard) callers never heard")
             _ = try await redis.client.send(["PING"])
             let results = heard.results.withLock { $0 }
             for call in 0..<calls {
