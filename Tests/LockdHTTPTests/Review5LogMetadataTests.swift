@@ -36,7 +36,8 @@ import Testing
             try client.send("GET /at-once HTTP/1.1\r\nHost: x\r\nX-Request-Id: r5-at-once\r\n\r\n")
             let response = try await client.readResponse()
             #expect(response.text == "r5-at-once")
-            #expect(seen.withLock { $0 } == ["after keep: r5-at-once"])
+            let lines = seen.withLock { $0 }
+            #expect(lines == ["after keep: r5-at-once"])
             #expect(await Self.seenOnLoop(loop) == "none")
         }
     }
@@ -54,7 +55,8 @@ import Testing
             // Held, with a request pipelined behind it.
             try first.send("GET /hold HTTP/1.1\r\nHost: x\r\nX-Request-Id: r5-held\r\n\r\n"
                 + "GET /now HTTP/1.1\r\nHost: x\r\nX-Request-Id: r5-behind\r\n\r\n")
-            #expect(await eventually(within: .seconds(5)) { seen.withLock { $0.contains("holding r5-held") } })
+            let holding = await eventually(within: .seconds(5)) { seen.withLock { $0.contains("holding r5-held") } }
+            #expect(holding)
             try second.send("GET /keep-held HTTP/1.1\r\nHost: x\r\nX-Request-Id: r5-keeper\r\n\r\n")
             let kept = try await first.readResponse()
             let behind = try await first.readResponse()
@@ -76,11 +78,15 @@ import Testing
         try await Self.withServer { port, seen, _ in
             let client = try await offThePool { try RawHTTPClient(port: port) }
             try client.send("GET /target/\(way) HTTP/1.1\r\nHost: x\r\n\r\n")
-            #expect(await eventually(within: .seconds(5)) { seen.withLock { $0.contains("installed") } })
+            let installed = await eventually(within: .seconds(5)) { seen.withLock { $0.contains("installed") } }
+            #expect(installed)
             client.close()
-            #expect(await eventually(within: .seconds(5)) { seen.withLock { $0.contains("call cancelled") } }, "\(seen.withLock { $0 })")
+            let callCancelled = await eventually(within: .seconds(5)) { seen.withLock { $0.contains("call cancelled") } }
+            let lines = seen.withLock { $0 }
+            #expect(callCancelled, "\(lines)")
             if way != "direct" {
-                #expect(await eventually(within: .seconds(5)) { seen.promise.withLock { $0?.isCancelled } == true })
+                let promiseCancelled = await eventually(within: .seconds(5)) { seen.promise.withLock { $0?.isCancelled } == true }
+                #expect(promiseCancelled)
             }
         }
     }
