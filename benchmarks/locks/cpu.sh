@@ -118,7 +118,8 @@ for c in $CLIENTS; do
         # lockd's CPU per lock request when the client thread seldom sleeps
         # (as wrk -t2 -c32's /healthz): its answers then wake no sleeping
         # reader, whose wake-up and preemption the kernel charges to lockd's
-        # send (syscalls.sh, CPU.md).
+        # send (syscalls.sh, CPU.md). lockbench's start and its final
+        # releases count too: the figure reads a little high, if anything.
         BENCH_US[$c]=$(per_request "$t" "$n")
         echo "cycle $c clients (lockbench, one thread): cycles/s=${BENCH_CYCLE[$c]} lockd_cpu_us_per_request=${BENCH_US[$c]}"
     fi
