@@ -64,9 +64,9 @@ for phase in $PHASES; do
         *) echo "unknown phase $phase" >&2; exit 2 ;;
     esac
     if [[ $phase == cycle-one-thread ]]; then
-        "${load[@]}" --duration "$((WINDOW + 3))s" >"$TMP/wrk" 2>&1 &
+        "${load[@]}" --duration "$((WINDOW + 3))s" >"$TMP/load" 2>&1 &
     else
-        "${load[0]}" -d"$((WINDOW + 3))s" "${load[@]:1}" >"$TMP/wrk" 2>&1 &
+        "${load[0]}" -d"$((WINDOW + 3))s" "${load[@]:1}" >"$TMP/load" 2>&1 &
     fi
     WRK_PID=$!
     sleep 1.5
@@ -78,7 +78,7 @@ for phase in $PHASES; do
     fi
     wait "$WRK_PID"
     python3 - "$phase" "$TMP" "$PROFILE" "$(getconf CLK_TCK)" <<'PY'
-import collections, os, subprocess, sys
+import collections, subprocess, sys
 phase, tmp, profile, hz = sys.argv[1], sys.argv[2], sys.argv[3] == '1', int(sys.argv[4])
 def fields(name):
     return [list(map(int, part.split())) for part in open(f'{tmp}/{name}').read().strip().split('|')]
@@ -134,5 +134,5 @@ else:
         print(f'    {site:18} {count * each:5.2f}  ' + ', '.join(
             f'{part} {c * each:.2f}' for (s, part), c in parts.most_common() if s == site and c * each >= 0.05))
 PY
-    grep -h 'RESULT\|Non-2xx\|Socket errors' "$TMP/wrk" | sed 's/^/  wrk: /' || true
+    grep -h 'RESULT\|Non-2xx\|Socket errors' "$TMP/load" | sed 's/^/  wrk: /' || true
 done
