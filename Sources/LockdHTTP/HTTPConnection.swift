@@ -173,14 +173,13 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
         let (receivedID, traceParent) = request.tracingFields()
         let requestID = receivedID ?? server.makeRequestID()
         exchange = Exchange(method: request.method, path: request.path, requestID: requestID, startedAt: machine.requestStartedAt)
-        var requestContext = HTTPRequestContext(
+        let requestContext = HTTPRequestContext(
             eventLoop: context.loop,
             remoteAddress: remoteAddress,
             logger: server.logger,
             loggerAddsMetadata: server.loggerAddsMetadata,
             requestID: requestID,
-            traceParent: traceParent,
-            isAnsweredInPlace: true
+            traceParent: traceParent
         )
         // Bound for the loop's thread while the answer is made in place (a
         // task local bound outside a task costs an allocation and its
@@ -194,8 +193,6 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
         case .now(let response):
             finish(response)
         case .later(let work):
-            // Changed in place, not copied: the answer no longer reads it.
-            requestContext.isAnsweredInPlace = false
             let task = Task.immediate(executorPreference: context.loop) { [self, requestContext] in
                 await HTTPRequestLogMetadata.$bound.withValue(metadata) { finish(await work(request, requestContext)) }
             }
@@ -205,7 +202,6 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
             let promise = HTTPPromise(connection: self, metadata: metadata)
             // Set first: a promise kept at once clears it.
             self.promise = promise
-            requestContext.isAnsweredInPlace = false
             start(request, requestContext, promise)
         }
     }
@@ -235,12 +231,17 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
         if server.isDraining, !machine.isDraining { beginDrain() }
         if let body = response.bodyStream { return startStreaming(response, body, requestID: answered.requestID) }
         // An answer that hands something over (a grant) goes only to a
-        // client still there. Its hang-up may wait unseen: this loop sees it
-        // at its next epoll, but runs the rest of its batch first — a task
-        // resumed before a long job ran, a store reply read before the
-        // client's event in the same batch. `send` would take the answer
-        // (a peer's FIN does not fail it), and nobody would hold the grant.
-        if response.onDropped != nil, !isClosed, stream.socket.peerHasClosed() { close() }
+        // client still there — not to one that half-closed either. Its
+        // hang-up may wait unseen: this loop sees it at its next epoll, but
+        // runs the rest of its batch first — this very request, read with
+        // its FIN; a task resumed before a long job ran; a store reply read
+        // before the client's event in the same batch. `send` would take
+        // the answer (a peer's FIN does not fail it), and nobody would hold
+        // the grant. The socket is looked at only when the loop cannot rule
+        // that out (most answers need no `poll`).
+        if response.onDropped != nil, !isClosed, context.loop.hangUpMayBeUnseen(at: now), stream.socket.peerHasClosed() {
+            close()
+        }
         guard let framing = machine.responseReady(now: now, unauthorized: response.status.code == 401) else {
             response.onDropped?()
             return

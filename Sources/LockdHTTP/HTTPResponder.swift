@@ -79,12 +79,6 @@ public struct HTTPRequestContext: Sendable {
     public let requestID: HTTPRequestID
     /// The W3C `traceparent` the client sent, when well-formed; logged with the request.
     public let traceParent: String?
-    /// True in the context the server passes to ``HTTPResponder/answer(to:context:)``,
-    /// whose ``HTTPAnswer/now(_:)`` answer it writes as it reads the request:
-    /// such a response cannot be dropped unwritten, so it needs no
-    /// ``HTTPResponse/onDropped``. False in a task's or promise's context
-    /// (the client can go before their answer), and in contexts made by others.
-    public internal(set) var isAnsweredInPlace: Bool
     private let baseLogger: Logger
     /// Whether `baseLogger`'s metadata provider adds the request's
     /// metadata itself; known when the context is made (the server knows
@@ -103,13 +97,13 @@ public struct HTTPRequestContext: Sendable {
         self.init(
             eventLoop: eventLoop, remoteAddress: remoteAddress, logger: logger,
             loggerAddsMetadata: logger.handler.metadataProvider != nil, requestID: requestID, traceParent: traceParent,
-            parameters: parameters, isAnsweredInPlace: false)
+            parameters: parameters)
     }
 
     /// The server's context of a request.
     init(
         eventLoop: EventLoop, remoteAddress: SocketAddress?, logger: Logger, loggerAddsMetadata: Bool,
-        requestID: HTTPRequestID, traceParent: String?, parameters: PathParameters = [:], isAnsweredInPlace: Bool
+        requestID: HTTPRequestID, traceParent: String?, parameters: PathParameters = [:]
     ) {
         self.eventLoop = eventLoop
         self.remoteAddress = remoteAddress
@@ -118,7 +112,6 @@ public struct HTTPRequestContext: Sendable {
         self.requestID = requestID
         self.traceParent = traceParent
         self.parameters = parameters
-        self.isAnsweredInPlace = isAnsweredInPlace
     }
 
     /// The server's logger with `request.id` (and `traceparent`, when sent)

@@ -22,19 +22,6 @@ import Testing
         }
     }
 
-    /// Only an answer given at once is written as the request is read: a
-    /// task's or a promise's context must not claim so (a grant made there
-    /// needs its `onDropped`).
-    @Test func onlyTheContextOfAnAnswerAtOnceIsAnsweredInPlace() async throws {
-        try await TestServer.with { server in
-            let client = try server.client()
-            for (path, expected) in [("now", "true"), ("later", "false"), ("promised", "false")] {
-                try client.send("GET /in-place/\(path) HTTP/1.1\r\nHost: x\r\n\r\n")
-                #expect(try await client.readResponse().text == expected, "\(path)")
-            }
-        }
-    }
-
     @Test func handlersRunOnTheConnectionsLoop() async throws {
         try await TestServer.with { server in
             let client = try server.client()
