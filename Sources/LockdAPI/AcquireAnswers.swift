@@ -23,20 +23,28 @@ struct AcquireAnswers: Sendable {
         }
     }
 
-    /// The answer to a grant, with an `onDropped` that gives the grant back:
-    /// the client may be gone before its answer is written — or have
-    /// half-closed, which counts as gone — though the engine handed the
-    /// grant over. A grant answered in place, as its request is read, too:
-    /// the client's FIN may come with the request.
-    func granted(_ grant: AcquireGrant, _ context: HTTPRequestContext, startedAt started: UInt64) -> HTTPResponse {
+    /// The answer to a grant; `droppable` when it may be dropped unwritten
+    /// (``HTTPRequestContext/answerMayBeDropped(now:)``), when it needs an
+    /// `onDropped` that gives the grant back: the client may be gone before
+    /// its answer is written — or have half-closed, which counts as gone —
+    /// though the engine handed the grant over.
+    ///
+    /// A grant answered in place, as its request is read, is dropped only
+    /// for a hang-up its loop may not have seen (most often none: it then
+    /// costs neither the closure nor a look at the socket). One answered
+    /// from a task or a store's callback can always be.
+    func granted(_ grant: AcquireGrant, _ context: HTTPRequestContext, startedAt started: UInt64,
+                 droppable: Bool = true) -> HTTPResponse {
         metrics.record(grant.isRetry ? .retried : .granted, startedAt: started)
         context.logger.debug("lease granted", metadata: [
             "lock.name": "\(grant.lease.name)", "lock.fence": .stringConvertible(grant.lease.fence),
             "lock.retry": .stringConvertible(grant.isRetry),
         ])
+        let status: HTTPStatus = grant.isRetry ? .ok : .created
         // Made once, as returned (set on a copy, its onDropped cost a copy
         // of the whole response).
-        var response = LockAPI.json(grant.isRetry ? .ok : .created, LockJSON.lease(grant.lease))
+        guard droppable else { return LockAPI.json(status, LockJSON.lease(grant.lease)) }
+        var response = LockAPI.json(status, LockJSON.lease(grant.lease))
         response.onDropped = { [engine] in engine.giveBackUndelivered(grant) }
         return response
     }

@@ -173,13 +173,14 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
         let (receivedID, traceParent) = request.tracingFields()
         let requestID = receivedID ?? server.makeRequestID()
         exchange = Exchange(method: request.method, path: request.path, requestID: requestID, startedAt: machine.requestStartedAt)
-        let requestContext = HTTPRequestContext(
+        var requestContext = HTTPRequestContext(
             eventLoop: context.loop,
             remoteAddress: remoteAddress,
             logger: server.logger,
             loggerAddsMetadata: server.loggerAddsMetadata,
             requestID: requestID,
-            traceParent: traceParent
+            traceParent: traceParent,
+            isAnsweredInPlace: true
         )
         // Bound for the loop's thread while the answer is made in place (a
         // task local bound outside a task costs an allocation and its
@@ -193,6 +194,8 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
         case .now(let response):
             finish(response)
         case .later(let work):
+            // Changed in place, not copied: the answer no longer reads it.
+            requestContext.isAnsweredInPlace = false
             let task = Task.immediate(executorPreference: context.loop) { [self, requestContext] in
                 await HTTPRequestLogMetadata.$bound.withValue(metadata) { finish(await work(request, requestContext)) }
             }
@@ -202,6 +205,7 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
             let promise = HTTPPromise(connection: self, metadata: metadata)
             // Set first: a promise kept at once clears it.
             self.promise = promise
+            requestContext.isAnsweredInPlace = false
             start(request, requestContext, promise)
         }
     }

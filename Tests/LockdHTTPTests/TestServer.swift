@@ -112,6 +112,18 @@ final class TestServer: Sendable {
             // Kept before `start` returns, as a store that never waits keeps it.
             .promised { _, _, promise in promise.succeed(HTTPResponse(status: .ok, body: Array("at once".utf8))) }
         }
+        // Each says whether its context's answer may be dropped unwritten.
+        router.add(.get, "/droppable/now", name: "droppable-now") { _, context in
+            .now(HTTPResponse(status: .ok, body: Array("\(context.answerMayBeDropped(now: MonotonicClock.now()))".utf8)))
+        }
+        router.add(.get, "/droppable/later", name: "droppable-later") { _, _ in
+            .later { _, context in HTTPResponse(status: .ok, body: Array("\(context.answerMayBeDropped(now: MonotonicClock.now()))".utf8)) }
+        }
+        router.add(.get, "/droppable/promised", name: "droppable-promised") { _, _ in
+            .promised { _, context, promise in
+                promise.succeed(HTTPResponse(status: .ok, body: Array("\(context.answerMayBeDropped(now: MonotonicClock.now()))".utf8)))
+            }
+        }
         router.add(.get, "/gate") { _, _ in
             sink.yield("started")
             await gate.wait()
