@@ -26,10 +26,10 @@ extension LockEngine {
         }
     }
 
-    /// Gives back a grant whose answer never reached its caller (it hung up
-    /// as the answer was being written), as a grant to a caller that left
-    /// before it was answered is given back — under a token lockd made,
-    /// even if claimed: no client ever had that token.
+    /// Gives back a grant whose answer never reached its caller (it hung up,
+    /// or half-closed, before the answer was written), as a grant to a
+    /// caller that left before it was answered is given back — under a
+    /// token lockd made, even if claimed: no client ever had that token.
     ///
     /// It was counted and told to watchers as granted before the answer
     /// went out (``granted(_:for:)``): a give-back that ends it counts as a

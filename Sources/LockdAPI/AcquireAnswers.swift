@@ -24,13 +24,15 @@ struct AcquireAnswers: Sendable {
     }
 
     /// The answer to a grant; `droppable` when it may be dropped unwritten
-    /// (it is given from a task or a callback, which the client can outlast),
-    /// when it needs an `onDropped` that gives the grant back.
+    /// (``HTTPRequestContext/answerMayBeDropped(now:)``), when it needs an
+    /// `onDropped` that gives the grant back: the client may be gone before
+    /// its answer is written — or have half-closed, which counts as gone —
+    /// though the engine handed the grant over.
     ///
-    /// A grant answered `.now` in place (``HTTPRequestContext/isAnsweredInPlace``)
-    /// cannot be dropped: the server writes it as it reads the request,
-    /// before its loop can see the client go. In a task (a responder in
-    /// front, such as the access check, awaits the router's answer) it can.
+    /// A grant answered in place, as its request is read, is dropped only
+    /// for a hang-up its loop may not have seen (most often none: it then
+    /// costs neither the closure nor a look at the socket). One answered
+    /// from a task or a store's callback can always be.
     func granted(_ grant: AcquireGrant, _ context: HTTPRequestContext, startedAt started: UInt64,
                  droppable: Bool = true) -> HTTPResponse {
         metrics.record(grant.isRetry ? .retried : .granted, startedAt: started)
@@ -42,9 +44,6 @@ struct AcquireAnswers: Sendable {
         // Made once, as returned (set on a copy, its onDropped cost a copy
         // of the whole response).
         guard droppable else { return LockAPI.json(status, LockJSON.lease(grant.lease)) }
-        // The client may hang up after the engine handed over the grant but
-        // before its answer is written (the engine's last look for a gone
-        // caller can come first): no one would hold it.
         var response = LockAPI.json(status, LockJSON.lease(grant.lease))
         response.onDropped = { [engine] in engine.giveBackUndelivered(grant) }
         return response

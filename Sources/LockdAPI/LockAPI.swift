@@ -109,7 +109,8 @@ public struct LockAPI: Sendable {
             let acquire = try acquireRequest(request, context, name: &name, waitMs: &waitMs)
             if engine.answersAtOnce {
                 if let grant = try engine.acquireAtOnce(acquire) {
-                    return .now(acquireAnswers.granted(grant, context, startedAt: started, droppable: !context.isAnsweredInPlace))
+                    return .now(acquireAnswers.granted(grant, context, startedAt: started,
+                                                         droppable: context.answerMayBeDropped(now: started)))
                 }
             } else if waitMs <= 0 {
                 // Capturing only what the answer needs: `self` copied the

@@ -235,12 +235,17 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
         if server.isDraining, !machine.isDraining { beginDrain() }
         if let body = response.bodyStream { return startStreaming(response, body, requestID: answered.requestID) }
         // An answer that hands something over (a grant) goes only to a
-        // client still there. Its hang-up may wait unseen: this loop sees it
-        // at its next epoll, but runs the rest of its batch first — a task
-        // resumed before a long job ran, a store reply read before the
-        // client's event in the same batch. `send` would take the answer
-        // (a peer's FIN does not fail it), and nobody would hold the grant.
-        if response.onDropped != nil, !isClosed, stream.socket.peerHasClosed() { close() }
+        // client still there — not to one that half-closed either. Its
+        // hang-up may wait unseen: this loop sees it at its next epoll, but
+        // runs the rest of its batch first — this very request, read with
+        // its FIN; a task resumed before a long job ran; a store reply read
+        // before the client's event in the same batch. `send` would take
+        // the answer (a peer's FIN does not fail it), and nobody would hold
+        // the grant. The socket is looked at only when the loop cannot rule
+        // that out (most answers need no `poll`).
+        if response.onDropped != nil, !isClosed, context.loop.hangUpMayBeUnseen(at: now), stream.socket.peerHasClosed() {
+            close()
+        }
         guard let framing = machine.responseReady(now: now, unauthorized: response.status.code == 401) else {
             response.onDropped?()
             return

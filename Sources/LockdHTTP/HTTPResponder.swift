@@ -80,11 +80,9 @@ public struct HTTPRequestContext: Sendable {
     /// The W3C `traceparent` the client sent, when well-formed; logged with the request.
     public let traceParent: String?
     /// True in the context the server passes to ``HTTPResponder/answer(to:context:)``,
-    /// whose ``HTTPAnswer/now(_:)`` answer it writes as it reads the request:
-    /// such a response cannot be dropped unwritten, so it needs no
-    /// ``HTTPResponse/onDropped``. False in a task's or promise's context
-    /// (the client can go before their answer), and in contexts made by others.
-    public internal(set) var isAnsweredInPlace: Bool
+    /// whose ``HTTPAnswer/now(_:)`` answer it writes as it reads the request;
+    /// false in a task's or promise's context, and in contexts made by others.
+    var isAnsweredInPlace: Bool
     private let baseLogger: Logger
     /// Whether `baseLogger`'s metadata provider adds the request's
     /// metadata itself; known when the context is made (the server knows
@@ -119,6 +117,20 @@ public struct HTTPRequestContext: Sendable {
         self.traceParent = traceParent
         self.parameters = parameters
         self.isAnsweredInPlace = isAnsweredInPlace
+    }
+
+    /// Whether an answer made now may be dropped unwritten, its client gone
+    /// (or half-closed) first: then an answer that hands something over
+    /// needs an ``HTTPResponse/onDropped``, and the server looks at the
+    /// socket before writing it. Any answer may be, but one given at once
+    /// in the server's context (``HTTPAnswer/now(_:)``), which is written as
+    /// the request is read: only a hang-up its loop may not have seen can
+    /// drop that one — its FIN came with the request, or the loop's batch
+    /// began too long ago (``EventLoop/hangUpMayBeUnseen(at:)``).
+    /// - Parameter now: a clock reading (`MonotonicClock`) taken while answering.
+    public func answerMayBeDropped(now: UInt64) -> Bool {
+        // Off its loop (a context kept past its answer), nothing is in place.
+        !isAnsweredInPlace || !eventLoop.inEventLoop || eventLoop.hangUpMayBeUnseen(at: now)
     }
 
     /// The server's logger with `request.id` (and `traceparent`, when sent)

@@ -27,9 +27,12 @@ public struct HTTPResponse: Sendable {
     /// Called when the response is not written because its connection
     /// closed first (the client hung up while it was being made): for a
     /// responder whose answer hands something over, such as a grant, that
-    /// must not be kept by nobody. Setting it also has the server look at
-    /// the socket just before writing (one `poll`): a hang-up that came
-    /// after the loop last looked, still unseen, drops the response too.
+    /// must not be kept by nobody. Setting it also has the server drop the
+    /// response for a client that hung up — or half-closed: it will send
+    /// nothing more — though the loop has not handled that yet, as when the
+    /// FIN came with the request: the server looks at the socket just
+    /// before writing (one `poll`) unless its loop rules out an unseen
+    /// hang-up (``EventLoop/hangUpMayBeUnseen(at:)``).
     public var onDropped: (@Sendable () -> Void)?
 
     /// Creates a response with a complete body.

@@ -20,7 +20,7 @@ import Glibc
 public final class EventLoop: TaskExecutor, @unchecked Sendable {
     // Safe to share: `epollFD`, `wakeFD`, `name` and `readBuffer` (the
     // pointer) never change; `shared` is a Mutex; `threadID` is atomic;
-    // `handlers`, `timers`, `runnable`, `readBufferInUse` and the bytes of
+    // `handlers`, `timers`, `runnable`, `hangUps`, `readBufferInUse` and the bytes of
     // `readBuffer` are touched only on the loop's own thread — by `run()`, by
     // the methods that call `preconditionInEventLoop()` first, and by the
     // handlers the loop calls.
@@ -38,6 +38,7 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     @exclusivity(unchecked) private var handlers: [Int32: any EventHandler] = [:]
     @exclusivity(unchecked) private var timers = TimerQueue()
     @exclusivity(unchecked) private var runnable: [Job] = []
+    @exclusivity(unchecked) private var hangUps = HangUpWindow()
 
     /// One large buffer for the reads of every socket on this loop (loop
     /// thread only): a read never allocates, and what it brings is parsed in
@@ -197,6 +198,20 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         handlers[fd] = nil
     }
 
+    // MARK: Hang-ups (loop thread only)
+
+    /// Whether a peer of a socket on this loop may have hung up (or
+    /// half-closed) without the loop having handled it, at `now` (a clock
+    /// reading taken on the loop): its event waits in the batch being
+    /// handled or beyond a full one, or the batch began so long ago that a
+    /// FIN may have come since. When false, a look at the socket
+    /// (``Socket/peerHasClosed()``) is not needed: it would find the peer
+    /// there but for a FIN come in the last 100 µs, a race any look has.
+    public func hangUpMayBeUnseen(at now: UInt64) -> Bool {
+        preconditionInEventLoop()
+        return hangUps.mayHideHangUp(at: now)
+    }
+
     // MARK: Timers (loop thread only)
 
     /// Runs `work` on the loop after `delay`, unless cancelled first.
@@ -236,6 +251,7 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
                 precondition(code == EINTR, "epoll_wait failed: errno \(code)")
                 continue
             }
+            hangUps.began(at: MonotonicClock.now(), count: Int(count), events: events)
             for index in 0..<Int(count) {
                 let fd = Int32(bitPattern: UInt32(truncatingIfNeeded: data[index]))
                 if fd == wakeFD {

@@ -112,15 +112,17 @@ final class TestServer: Sendable {
             // Kept before `start` returns, as a store that never waits keeps it.
             .promised { _, _, promise in promise.succeed(HTTPResponse(status: .ok, body: Array("at once".utf8))) }
         }
-        // Each says whether its context was the one answered in place.
-        router.add(.get, "/in-place/now", name: "in-place-now") { _, context in
-            .now(HTTPResponse(status: .ok, body: Array("\(context.isAnsweredInPlace)".utf8)))
+        // Each says whether its context's answer may be dropped unwritten.
+        router.add(.get, "/droppable/now", name: "droppable-now") { _, context in
+            .now(HTTPResponse(status: .ok, body: Array("\(context.answerMayBeDropped(now: MonotonicClock.now()))".utf8)))
         }
-        router.add(.get, "/in-place/later", name: "in-place-later") { _, _ in
-            .later { _, context in HTTPResponse(status: .ok, body: Array("\(context.isAnsweredInPlace)".utf8)) }
+        router.add(.get, "/droppable/later", name: "droppable-later") { _, _ in
+            .later { _, context in HTTPResponse(status: .ok, body: Array("\(context.answerMayBeDropped(now: MonotonicClock.now()))".utf8)) }
         }
-        router.add(.get, "/in-place/promised", name: "in-place-promised") { _, _ in
-            .promised { _, context, promise in promise.succeed(HTTPResponse(status: .ok, body: Array("\(context.isAnsweredInPlace)".utf8))) }
+        router.add(.get, "/droppable/promised", name: "droppable-promised") { _, _ in
+            .promised { _, context, promise in
+                promise.succeed(HTTPResponse(status: .ok, body: Array("\(context.answerMayBeDropped(now: MonotonicClock.now()))".utf8)))
+            }
         }
         router.add(.get, "/gate") { _, _ in
             sink.yield("started")

@@ -149,6 +149,17 @@ public final class RawHTTPClient: @unchecked Sendable {
     /// Sends the UTF-8 bytes of `text`.
     public func send(_ text: String) throws { try send(Array(text.utf8)) }
 
+    /// Holds what is sent from now on (`TCP_CORK`) until a shutdown
+    /// (``shutdownWrite()`` or ``close()``), which sends it in one segment
+    /// with the FIN: the server reads the requests and the hang-up together.
+    /// - Throws: ``RawHTTPClientError`` when the kernel refuses the option.
+    public func holdSendsUntilShutdown() throws {
+        var cork: Int32 = 1
+        guard setsockopt(fd, Int32(IPPROTO_TCP), TCP_CORK, &cork, socklen_t(MemoryLayout<Int32>.size)) == 0 else {
+            throw RawHTTPClientError("setsockopt(TCP_CORK): errno \(errno)")
+        }
+    }
+
     /// Closes the sending half; the server reads end-of-file.
     public func shutdownWrite() { _ = shutdown(fd, Int32(SHUT_WR)) }
 
