@@ -13,6 +13,10 @@
 #   shared     CLIENTS readers (mode shared) on one name, wait_ms WAIT_MS
 #   exclusive  CLIENTS clients on one plain lock (limit 1), wait_ms WAIT_MS: the
 #              cost of contention on one name alone, beside the semaphore's
+#   shallow    LIMIT clients, each on names of its own (only when CASES names
+#              it): the plain lock at the semaphore's depth (as many requests
+#              in flight as it has slots), what lockd and Redis spend per
+#              cycle at that depth without any waiting
 # and reads lockd's and redis-server's CPU time (/proc/PID/stat) and Redis's
 # command count (INFO) around each, to put a cost per cycle beside the rate.
 # Needs: redis-server, redis-cli, curl, python3.
@@ -21,7 +25,7 @@
 #   DURATION=8 REPEATS=3 CLIENTS=16 LIMIT=4 WAIT_MS=5000
 #   SKIP_BUILD=1       use the release binaries already built
 #   LOCKD=path         another lockd binary (to compare builds; implies nothing about SKIP_BUILD)
-#   CASES="plain semaphore"  only these cases (default: all four)
+#   CASES="plain semaphore"  only these cases (default: the first four; plain must be among them)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -57,6 +61,7 @@ case_args() {
         semaphore) echo "--clients $CLIENTS --names 1 --limit $LIMIT --wait-ms $WAIT_MS" ;;
         shared) echo "--clients $CLIENTS --names 1 --shared --wait-ms $WAIT_MS" ;;
         exclusive) echo "--clients $CLIENTS --names 1 --wait-ms $WAIT_MS" ;;
+        shallow) echo "--clients $LIMIT" ;;
     esac
 }
 measure() {  # measure ROUND CASE
@@ -110,7 +115,8 @@ load = [l.strip().split("load average:")[1].strip() for l in open(load_path) if 
 labels = {"plain": f"plain lock, {clients} clients on distinct names",
           "semaphore": f"semaphore limit {limit}, {clients} clients on one name",
           "shared": f"shared mode, {clients} readers on one name",
-          "exclusive": f"(context) plain lock, {clients} clients on one name"}
+          "exclusive": f"(context) plain lock, {clients} clients on one name",
+          "shallow": f"(context) plain lock, {limit} clients on distinct names: the semaphore's depth"}
 out = ["## Semaphores and reader-writer locks (issue 12)", "",
        f"`benchmarks/locks/semaphores.sh` (DURATION={duration} REPEATS={repeats} CLIENTS={clients} LIMIT={limit} WAIT_MS={wait_ms}),",
        f"run {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC on the shared 2-core machine, load average {load[0]} at the start and {load[-1]} at the end;",
