@@ -74,7 +74,7 @@ import Testing
             server.resume()
             try #require(deferred, "the give-back was not deferred to the upkeep")
 
-            let free = try await eventually(within: .seconds(15)) { (try? await backend.store.status(of: name).isHeld) == false }
+            let free = await eventually(within: .seconds(15)) { (try? await backend.store.status(of: name).isHeld) == false }
             #expect(free, "the upkeep did not give the lease back")
             let ended = await eventually(within: .seconds(5)) {
                 seen.withLock { $0.contains { $0.fence == fence && $0.kind != .acquired && $0.kind != .renewed } }
