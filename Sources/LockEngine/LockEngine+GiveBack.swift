@@ -1,3 +1,4 @@
+import LockdTransport
 import Logging
 
 /// Giving back grants no client will have.
@@ -17,12 +18,19 @@ extension LockEngine {
         giveBackLater(request.name, token: token, grant: .any, evenIfClaimed: true)
     }
 
-    /// ``releaseQuietly(_:token:grant:evenIfClaimed:announced:)`` in a task, then `then`.
-    func releaseQuietly(_ name: LockName, token: LeaseToken, grant: GrantIdentity, evenIfClaimed: Bool,
-                                then: @escaping @Sendable () -> Void) {
+    /// ``releaseQuietly(_:token:grant:evenIfClaimed:announced:)`` in a task, then `then`,
+    /// for the call `caller` stands for: started outside any task (a store
+    /// reply's callback), the task inherits no request's log metadata, so
+    /// it runs in the caller's context (``CallCancellation/inCallerContext(_:)``).
+    /// Not ``CallCancellation/startTask(_:)``: the caller is gone, and a
+    /// give-back must not be cancelled with it.
+    func releaseQuietly(_ name: LockName, token: LeaseToken, grant: GrantIdentity, evenIfClaimed: Bool, for caller: CallCancellation,
+                        then: @escaping @Sendable () -> Void) {
         Task {
-            await releaseQuietly(name, token: token, grant: grant, evenIfClaimed: evenIfClaimed)
-            then()
+            await caller.inCallerContext {
+                await releaseQuietly(name, token: token, grant: grant, evenIfClaimed: evenIfClaimed)
+                then()
+            }
         }
     }
 
