@@ -187,6 +187,8 @@ function render() {
 }
 
 async function openStream(prefix) {
+  // A stream left open by a list that failed after it is closed first.
+  if (stream) stream.abort();
   stream = new AbortController();
   const reply = await fetch("/events?prefix=" + encodeURIComponent(prefix), { headers: headers(), signal: stream.signal, cache: "no-store" });
   if (!reply.ok) throw new Error(reply.status + " " + reply.statusText);
