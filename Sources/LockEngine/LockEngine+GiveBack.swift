@@ -44,6 +44,7 @@ extension LockEngine {
     /// release and tells them it was `released` — or the metrics would count
     /// it held, and watchers see it held by a client that had gone, until
     /// it `expired` a whole TTL later.
+    ///
     /// A give-back the upkeep does later (the store was out) counts and
     /// tells the same, once it ends the lease.
     public func giveBackUndelivered(_ grant: AcquireGrant) {
