@@ -59,11 +59,14 @@ final class LeaseLedger: Sendable {
         state.withLock { $0.leases.setExpiry(lease.name, token: lease.token, to: expiresAt) }
     }
 
-    func released(_ name: LockName, token: LeaseToken, now: UInt64) {
+    /// - Returns: Whether this process counted the lease as held.
+    @discardableResult
+    func released(_ name: LockName, token: LeaseToken, now: UInt64) -> Bool {
         let (times, count) = state.withLock { state in (state.leases.remove(name, token: token), state.leases.count) }
-        guard let times else { return }
+        guard let times else { return false }
         holds.recordNanoseconds(Int64(clamping: now &- times.grantedAt))
         held.record(count)
+        return true
     }
 
     /// A renew or release found the lease gone: it expired before its TTL

@@ -84,20 +84,20 @@ extension LockEngine {
                 // only what this attempt was granted goes back, named by
                 // its nonce, as its fence never came.
                 let grant = attempt.nonce.map(GrantIdentity.attempt) ?? .any
-                return engine.releaseQuietly(attempt.name, token: attempt.token, grant: grant, evenIfClaimed: ownToken) {
+                return engine.releaseQuietly(attempt.name, token: attempt.token, grant: grant, evenIfClaimed: ownToken, for: cancellation) {
                     self.finish(.failure(.cancelled))
                 }
             }
             if case .granted(let lease, _, let hint) = result, cancellation.isCancelled {
                 engine.follow(hint, on: attempt.name, isOrdered: false)
-                return engine.releaseQuietly(attempt.name, token: attempt.token, grant: .fence(lease.fence), evenIfClaimed: ownToken) {
+                return engine.releaseQuietly(attempt.name, token: attempt.token, grant: .fence(lease.fence), evenIfClaimed: ownToken, for: cancellation) {
                     self.finish(.failure(.cancelled))
                 }
             }
             let delivery = engine.delivery(result, of: attempt, ownToken: ownToken, startedAt: started, isLastAttempt: isLastAttempt)
             if case .tooLate(let last) = delivery, case .granted(let lease, let isRetry, _) = result,
                let evenIfClaimed = LockEngine.givesBack(lateGrantFound: isRetry, ownToken: ownToken, lastAttempt: last) {
-                return engine.releaseQuietly(attempt.name, token: attempt.token, grant: .fence(lease.fence), evenIfClaimed: evenIfClaimed) {
+                return engine.releaseQuietly(attempt.name, token: attempt.token, grant: .fence(lease.fence), evenIfClaimed: evenIfClaimed, for: cancellation) {
                     self.finish(.success(delivery))
                 }
             }

@@ -1,3 +1,4 @@
+import LockdTransport
 import Logging
 
 /// Giving back grants no client will have.
@@ -17,12 +18,19 @@ extension LockEngine {
         giveBackLater(request.name, token: token, grant: .any, evenIfClaimed: true)
     }
 
-    /// ``releaseQuietly(_:token:grant:evenIfClaimed:)`` in a task, then `then`.
-    func releaseQuietly(_ name: LockName, token: LeaseToken, grant: GrantIdentity, evenIfClaimed: Bool,
-                                then: @escaping @Sendable () -> Void) {
+    /// ``releaseQuietly(_:token:grant:evenIfClaimed:announced:)`` in a task, then `then`,
+    /// for the call `caller` stands for: started outside any task (a store
+    /// reply's callback), the task inherits no request's log metadata, so
+    /// it runs in the caller's context (``CallCancellation/inCallerContext(_:)``).
+    /// Not ``CallCancellation/startTask(_:)``: the caller is gone, and a
+    /// give-back must not be cancelled with it.
+    func releaseQuietly(_ name: LockName, token: LeaseToken, grant: GrantIdentity, evenIfClaimed: Bool, for caller: CallCancellation,
+                        then: @escaping @Sendable () -> Void) {
         Task {
-            await releaseQuietly(name, token: token, grant: grant, evenIfClaimed: evenIfClaimed)
-            then()
+            await caller.inCallerContext {
+                await releaseQuietly(name, token: token, grant: grant, evenIfClaimed: evenIfClaimed)
+                then()
+            }
         }
     }
 
@@ -36,33 +44,46 @@ extension LockEngine {
     /// release and tells them it was `released` — or the metrics would count
     /// it held, and watchers see it held by a client that had gone, until
     /// it `expired` a whole TTL later.
+    ///
+    /// A give-back the upkeep does later (the store was out) counts and
+    /// tells the same, once it ends the lease.
     public func giveBackUndelivered(_ grant: AcquireGrant) {
         let lease = grant.lease
         Task {
-            guard await releaseQuietly(lease.name, token: lease.token, grant: .fence(lease.fence), evenIfClaimed: grant.lockdMadeToken)
+            guard await releaseQuietly(lease.name, token: lease.token, grant: .fence(lease.fence), evenIfClaimed: grant.lockdMadeToken,
+                                       announced: lease)
             else { return }
-            metrics.leaseEnded(.released, name: lease.name, token: lease.token)
-            guard store.mayWatch(lease.name) else { return }
-            store.publish(LockEvent(.released, name: lease.name, fence: lease.fence, owner: lease.owner, client: nil, mode: lease.mode,
-                                    atMs: WallClock.milliseconds()))
+            givenBack(announced: lease)
         }
+    }
+
+    /// Counts `lease`, told as granted and now given back, as released,
+    /// and tells watchers — unless this process saw it end already (it
+    /// counts no lease it saw run out: watchers were told it `expired`).
+    func givenBack(announced lease: Lease) {
+        guard metrics.givenBack(lease.name, token: lease.token), store.mayWatch(lease.name) else { return }
+        store.publish(LockEvent(.released, name: lease.name, fence: lease.fence, owner: lease.owner, client: nil, mode: lease.mode,
+                                atMs: WallClock.milliseconds()))
     }
 
     /// Gives back a grant no client will have (see
     /// ``LockStore/giveBack(_:token:grant:evenIfClaimed:)``), even from a
     /// cancelled task; when the store cannot be told now, the upkeep task
     /// tells it later (a lease must not outlive its caller by its whole TTL).
+    /// `announced`: the lease, when it was counted and told as granted
+    /// (the upkeep's give-back then counts and tells its end).
     /// - Returns: Whether the store ended a lease now (false also when it
     ///   could not be asked: the upkeep task asks it later).
     @discardableResult
-    func releaseQuietly(_ name: LockName, token: LeaseToken, grant: GrantIdentity, evenIfClaimed: Bool) async -> Bool {
+    func releaseQuietly(_ name: LockName, token: LeaseToken, grant: GrantIdentity, evenIfClaimed: Bool,
+                        announced: Lease? = nil) async -> Bool {
         let store = store
         let ended = await Task {
             try? await store.giveBack(name, token: token, grant: grant, evenIfClaimed: evenIfClaimed)
         }.value
         if let ended { return ended }
         logger.debug("could not give back a grant; trying again in the background", metadata: ["lock.name": "\(name)"])
-        giveBackLater(name, token: token, grant: grant, evenIfClaimed: evenIfClaimed)
+        giveBackLater(name, token: token, grant: grant, evenIfClaimed: evenIfClaimed, announced: announced)
         return false
     }
 }

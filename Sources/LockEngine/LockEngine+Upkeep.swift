@@ -36,6 +36,9 @@ extension LockEngine {
         var token: LeaseToken
         var grant: GrantIdentity
         var evenIfClaimed: Bool
+        /// The lease, when it was counted and told as granted: its end is
+        /// counted and told too (``givenBack(announced:)``).
+        var announced: Lease?
     }
 
     /// At most this many leases wait to be given back; past it the oldest
@@ -47,10 +50,10 @@ extension LockEngine {
     /// Gives back `token`'s `grant` on `name` from the clean-up task, once
     /// the store serves: within a beat interval, without ringing it (in an
     /// outage each 503 would wake it to fail once more).
-    func giveBackLater(_ name: LockName, token: LeaseToken, grant: GrantIdentity, evenIfClaimed: Bool) {
+    func giveBackLater(_ name: LockName, token: LeaseToken, grant: GrantIdentity, evenIfClaimed: Bool, announced: Lease? = nil) {
         pendingUpkeep.withLock { upkeep in
             if upkeep.givenBack.count >= Self.givenBackLimit { upkeep.givenBack.removeFirst(Self.givenBackLimit / 2) }
-            upkeep.givenBack.append(GivenBack(name: name, token: token, grant: grant, evenIfClaimed: evenIfClaimed))
+            upkeep.givenBack.append(GivenBack(name: name, token: token, grant: grant, evenIfClaimed: evenIfClaimed, announced: announced))
         }
     }
 
@@ -259,7 +262,7 @@ extension LockEngine {
         }
     }
 
-    /// Releases what ``giveBackLater(_:token:grant:evenIfClaimed:)`` queued, oldest first; what
+    /// Releases what ``giveBackLater(_:token:grant:evenIfClaimed:announced:)`` queued, oldest first; what
     /// fails stays for the next round.
     private func giveBack() async {
         let store = store
@@ -270,8 +273,13 @@ extension LockEngine {
         }, putBack: { upkeep, leases in
             upkeep.givenBack.insert(contentsOf: leases, at: 0)
             if upkeep.givenBack.count > Self.givenBackLimit { upkeep.givenBack.removeFirst(Self.givenBackLimit / 2) }
-        }) { lease in
-            (try? await store.giveBack(lease.name, token: lease.token, grant: lease.grant, evenIfClaimed: lease.evenIfClaimed)) != nil
+        }) { [self] item in
+            guard let ended = try? await store.giveBack(item.name, token: item.token, grant: item.grant, evenIfClaimed: item.evenIfClaimed)
+            else { return false }
+            // Not ended now, yet not run out: the give-back that failed ran
+            // after all (a store that froze, not one that was gone).
+            if let lease = item.announced, ended || lease.expiresAtMs > WallClock.milliseconds() { givenBack(announced: lease) }
+            return true
         }
     }
 

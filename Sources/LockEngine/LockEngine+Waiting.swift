@@ -94,17 +94,14 @@ extension LockEngine {
                     return grant
                 }
                 // Released again; the queue no longer holds this waiter.
-                if Task.isCancelled {
-                    if mayHoldLease { giveBackIfUnanswered(token, of: request) }
-                    throw .cancelled
-                }
-                // Too late, and the wait is over: no attempt more, as for a
-                // too-late grant of its own attempt (`.tooLate` above).
-                if MonotonicClock.now() >= deadline {
-                    if mayHoldLease { giveBackIfUnanswered(token, of: request) }
-                    throw .unavailable(Self.tooSlowDetail)
-                }
-                continue
+                // Cancelled, or too late with the wait over (no attempt more,
+                // as for a too-late grant of its own attempt, `.tooLate`
+                // above): it ends, giving back what its attempts may hold.
+                let end: LockError? = Task.isCancelled ? .cancelled
+                    : MonotonicClock.now() >= deadline ? .unavailable(Self.tooSlowDetail) : nil
+                guard let end else { continue }
+                if mayHoldLease { giveBackIfUnanswered(token, of: request) }
+                throw end
             case .cancelled:
                 await giveUp(waiter, request, token: token, mayHoldLease: mayHoldLease)
                 throw .cancelled

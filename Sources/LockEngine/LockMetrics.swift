@@ -76,6 +76,16 @@ public struct LockMetrics: Sendable {
         }
     }
 
+    /// A lease granted through this process was given back: counted as
+    /// released unless this process no longer counts it as held (it ended
+    /// already, or ran out).
+    /// - Returns: Whether it was counted.
+    func givenBack(_ name: LockName, token: LeaseToken) -> Bool {
+        guard leases.released(name, token: token, now: MonotonicClock.now()) else { return false }
+        released.increment()
+        return true
+    }
+
     /// Records how many acquires wait now.
     public func waiting(_ count: Int) {
         waiters.record(count)

@@ -105,15 +105,17 @@ extension RedisLockStore {
         if Task.isCancelled { return .cancelled }
         // During an outage every request fails the same way: warn once a
         // second and keep the rest at debug, so the log stays readable.
+        // The line says only what the store knows: the call may be a
+        // request's (the API logs its 503) or the upkeep's (tried again).
         let now = MonotonicClock.now()
         let last = lastWarning.load(ordering: .relaxed)
         var metadata = callerMetadata
         metadata["error"] = "\(error)"
         if warns, now &- last >= 1_000_000_000,
            lastWarning.compareExchange(expected: last, desired: now, ordering: .relaxed).exchanged {
-            logger.warning("lock store call failed; answering 503", metadata: metadata)
+            logger.warning("lock store call failed", metadata: metadata)
         } else {
-            logger.debug("lock store call failed; answering 503", metadata: metadata)
+            logger.debug("lock store call failed", metadata: metadata)
         }
         return .unavailable("the lock store is unavailable; try again shortly")
     }

@@ -87,7 +87,7 @@ struct JSONWriter {
         let start = used
         used = buffer.withUnsafeMutableBufferPointer { whole -> Int in
             guard let base = whole.baseAddress else { return start }  // never: the space was just made
-            var cursor = JSONCursor(base + start)
+            var cursor = JSONCursor(base + start, end: base + whole.count)
             cursor.key(key, first: isFirst)
             let value = cursor.position
             body(&cursor)
@@ -106,12 +106,20 @@ struct JSONWriter {
 
 /// Writes JSON through a pointer into space sized beforehand: keys are
 /// literals that need no escaping, copied as they are.
+///
+/// Every write checks it stays before `end`, so a miscounted space traps
+/// rather than writing past it (the lease's space is on the stack).
 struct JSONCursor {
     /// Where the next byte goes.
     private(set) var position: UnsafeMutablePointer<UInt8>
+    /// Just past the last byte of the space.
+    private let end: UnsafeMutablePointer<UInt8>
 
-    init(_ position: UnsafeMutablePointer<UInt8>) {
+    /// A cursor at `position` that never writes at or past `end`.
+    init(_ position: UnsafeMutablePointer<UInt8>, end: UnsafeMutablePointer<UInt8>) {
+        precondition(position <= end, "a JSON cursor past its space")
         self.position = position
+        self.end = end
     }
 
     /// The most bytes ``key(_:first:)`` writes: `,"key":`.
@@ -136,13 +144,16 @@ struct JSONCursor {
         byte(UInt8(ascii: "\""))
     }
 
-    /// A number.
+    /// A number (room for the longest, ``ASCIIDigits/maxCount``, is required).
     mutating func integer(_ value: Int64) {
+        requireRoom(ASCIIDigits.maxCount)
         position += ASCIIDigits.write(value, to: position)
     }
 
-    /// An instant, quoted, in RFC 3339 (milliseconds since the Unix epoch).
+    /// An instant, quoted, in RFC 3339 (milliseconds since the Unix epoch;
+    /// room for the longest, ``instantMaxCount``, is required).
     mutating func instant(milliseconds: Int64) {
+        requireRoom(Self.instantMaxCount)
         byte(UInt8(ascii: "\""))
         position += RFC3339.write(milliseconds: milliseconds, to: position)
         byte(UInt8(ascii: "\""))
@@ -153,13 +164,20 @@ struct JSONCursor {
     }
 
     mutating func copy(_ bytes: UnsafeBufferPointer<UInt8>) {
+        requireRoom(bytes.count)
         if let source = bytes.baseAddress { position.update(from: source, count: bytes.count) }
         position += bytes.count
     }
 
     private mutating func byte(_ value: UInt8) {
+        requireRoom(1)
         position.pointee = value
         position += 1
+    }
+
+    /// Traps unless `count` more bytes fit before `end`.
+    private func requireRoom(_ count: Int) {
+        precondition(end - position >= count, "JSON written past the space made for it")
     }
 
     /// How many bytes escaping adds to `utf8` (RFC 8259, as `JSONString`
@@ -224,7 +242,7 @@ enum LockJSON {
                     // time (~0.35 k instructions; see `RESPArgumentWriter.write`).
                     return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
                         guard let base = buffer.baseAddress else { return [] }  // never: the capacity is above 85
-                        var json = JSONCursor(base)
+                        var json = JSONCursor(base, end: base + capacity)
                         json.copy("{")
                         json.key("name", first: true)
                         json.string(name, escapedExtra: 0)
@@ -245,9 +263,7 @@ enum LockJSON {
                         json.key("limit", first: false)
                         json.integer(Int64(lease.limit))
                         json.copy("}")
-                        let count = json.position - base
-                        precondition(count <= capacity, "a lease's JSON longer than the space made for it")
-                        return Array(UnsafeBufferPointer(start: base, count: count))
+                        return Array(UnsafeBufferPointer(start: base, count: json.position - base))
                     }
                 }
             }

@@ -76,6 +76,13 @@ public struct LockAPI: Sendable {
         router.add(.get, "/locks/{name}", name: "status") { _, context in await status(context) }
         router.add(.get, "/locks/{name}/holders/{fence}", name: "holder") { _, context in await holder(context) }
         router.add(.get, "/locks", name: "list") { request, context in await list(request, context) }
+        // A name left empty: 400, as any name outside 1–255 bytes (PRODUCT.md),
+        // not 404 — a route's parameter never matches an empty segment.
+        // Under the routes' own names (metrics, access rules).
+        for (method, pattern, name) in [(HTTPMethod.post, "/locks/", "acquire"), (.delete, "/locks/", "release"), (.get, "/locks/", "status"),
+                                        (.post, "/locks//renew", "renew"), (.get, "/locks//holders/{fence}", "holder")] {
+            router.add(method, pattern, name: name) { _, context in .now(failure(.invalidRequest("lock name is empty"), name: nil, context)) }
+        }
         // Answered at once, without a task, with a response made once
         // (making it each time cost ~0.6 k instructions a request).
         let healthy = Self.json(.ok, #"{"status":"ok"}"#)

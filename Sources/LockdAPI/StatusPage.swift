@@ -186,10 +186,16 @@ function render() {
     ($("prefix").value ? " under “" + $("prefix").value + "”" : "");
 }
 
-async function watch(prefix, mine) {
+async function openStream(prefix) {
+  // A stream left open by a list that failed after it is closed first.
+  if (stream) stream.abort();
   stream = new AbortController();
   const reply = await fetch("/events?prefix=" + encodeURIComponent(prefix), { headers: headers(), signal: stream.signal, cache: "no-store" });
   if (!reply.ok) throw new Error(reply.status + " " + reply.statusText);
+  return reply;
+}
+
+async function watch(reply, mine) {
   setState("live", "live");
   const reader = reply.body.getReader();
   const decoder = new TextDecoder();
@@ -222,9 +228,13 @@ async function start() {
   while (mine === generation) {
     try {
       setState("connecting…");
+      // The stream first: lockd sends its head once the watch is in place,
+      // so no change after the list is missed (one before it, read again
+      // after it, changes nothing).
+      const reply = await openStream(prefix);
       await loadAll(prefix);
       render();
-      await watch(prefix, mine);
+      await watch(reply, mine);
       if (mine === generation) { setState("stream ended; reconnecting", "down"); log("the event stream ended"); }
     } catch (error) {
       if (mine !== generation) return;

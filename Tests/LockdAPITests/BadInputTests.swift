@@ -69,6 +69,25 @@ import Testing
         }
     }
 
+    /// An empty name is a bad name (PRODUCT.md and openapi.yaml: 1–255
+    /// bytes, anything else 400), on every route that takes one — not a
+    /// path without a route (404).
+    @Test(arguments: StoreKind.allCases)
+    func anEmptyNameIsRefusedAsABadName(store: StoreKind) async throws {
+        try await store.withLockd { lockd in
+            for (method, path) in [("POST", "/locks/"), ("GET", "/locks/"), ("DELETE", "/locks/"),
+                                   ("POST", "/locks//renew"), ("GET", "/locks//holders/1")] {
+                let response = try await AccessControlTests.raw(lockd, method, path, headers: ["Lock-Token": "a-client-chosen-token-0001"])
+                #expect(response.status == 400, "\(method) \(path)")
+                let body = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any] ?? [:]
+                #expect(body["type"] as? String == "invalid-request", "\(method) \(path)")
+                #expect(body["detail"] as? String == "lock name is empty", "\(method) \(path)")
+            }
+            // Paths with no name's place stay without a route.
+            #expect(try await AccessControlTests.raw(lockd, "GET", "/locks//x").status == 404)
+        }
+    }
+
     /// openapi.yaml's `cursor` pattern and `wait_ms` maximum admit exactly
     /// what lockd (with its default --max-wait-ms) accepts.
     @Test(arguments: StoreKind.allCases)

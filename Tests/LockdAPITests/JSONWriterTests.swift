@@ -85,6 +85,45 @@ import Testing
             """)
     }
 
+    /// Each write checks the space left, so a space counted too small traps
+    /// (the lease's space is on the stack) instead of being written past;
+    /// writes that fit exactly do not.
+    @Test func aCursorNeverWritesPastItsSpace() async {
+        func written(_ count: Int, _ write: (inout JSONCursor) -> Void) -> String {
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count) { space in
+                guard let base = space.baseAddress else { return "" }
+                var cursor = JSONCursor(base, end: base + count)
+                write(&cursor)
+                return String(decoding: UnsafeBufferPointer(start: base, count: cursor.position - base), as: UTF8.self)
+            }
+        }
+        #expect(written(7) { $0.key("name", first: true) } == #""name":"#)
+        #expect(written(ASCIIDigits.maxCount) { $0.integer(.min) } == "-9223372036854775808")
+        #expect(written(JSONCursor.instantMaxCount) { $0.instant(milliseconds: 0) } == #""1970-01-01T00:00:00.000Z""#)
+        await #expect(processExitsWith: .failure) {
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 8) { space in
+                guard let base = space.baseAddress else { return }
+                var cursor = JSONCursor(base, end: base + 6)
+                cursor.key("name", first: true)  // 7 bytes
+            }
+        }
+        await #expect(processExitsWith: .failure) {
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 16) { space in
+                guard let base = space.baseAddress else { return }
+                var cursor = JSONCursor(base, end: base + 8)
+                var text = "\u{1}\u{1}"  // 2 bytes; quoted and escaped, 14
+                text.withUTF8 { cursor.string($0, escapedExtra: JSONCursor.escapedExtra($0)) }
+            }
+        }
+        await #expect(processExitsWith: .failure) {
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { space in
+                guard let base = space.baseAddress else { return }
+                var cursor = JSONCursor(base, end: base + ASCIIDigits.maxCount - 1)
+                cursor.integer(1)
+            }
+        }
+    }
+
     @Test func aWriterGrowsPastItsCapacityFieldByField() {
         var json = JSONWriter(capacity: 2)
         json.field("text", "a\tb")

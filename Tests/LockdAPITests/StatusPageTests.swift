@@ -13,6 +13,12 @@ import Testing
             #expect(page.header("Content-Type") == "text/html; charset=utf-8")
             #expect(page.text.hasPrefix("<!doctype html>"))
             #expect(page.text.contains("/events?prefix="), "the page does not read the event stream")
+            // It opens the stream before it lists: a change between the two
+            // would otherwise be missed for good (a released lease shown held).
+            let start = page.text.range(of: "async function start()").map { String(page.text[$0.upperBound...]) } ?? ""
+            let opens = start.range(of: "openStream(prefix)")?.lowerBound, lists = start.range(of: "loadAll(prefix)")?.lowerBound
+            let opensFirst = if let opens, let lists { opens < lists } else { false }
+            #expect(opensFirst, "the page lists before it opens /events")
             // No external assets: nothing is loaded from another origin.
             for external in ["src=\"http", "href=\"http", "<link", "@import", "url("] {
                 #expect(!page.text.contains(external), "the page loads \(external)…")

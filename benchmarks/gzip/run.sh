@@ -53,29 +53,14 @@ TMP=$(mktemp -d /tmp/lockd-gzip-bench.XXXXXX)
 # shellcheck source=../lib/processes.sh
 source "$(dirname "$0")/../lib/processes.sh"
 bounded() { timeout --kill-after=5 $((DURATION + 60)) "$@"; }
-# utime + stime of a process, in clock ticks.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 record() { echo "$1" >>"$TMP/results.jsonl"; }
 
 REDIS_PORT=$(free_port)
-redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no --dir "$TMP" \
-    --logfile "$TMP/redis.log" --daemonize no &
-PIDS+=($!)
-wait_until 10 redis-cli -p "$REDIS_PORT" ping
-
-start_lockd() {  # start_lockd BINARY PORT → sets STARTED_PID
-    "$1" --listen "127.0.0.1:$2" --redis "redis://127.0.0.1:$REDIS_PORT" --log-level warning 2>>"$TMP/lockd.log" &
-    STARTED_PID=$!
-    PIDS+=("$STARTED_PID")
-    wait_until 15 curl -sf "http://127.0.0.1:$2/readyz" || { cat "$TMP/lockd.log" >&2; exit 1; }
-}
-NEW_PORT=$(free_port)
-start_lockd "$BIN/lockd" "$NEW_PORT"
-NEW_PID=$STARTED_PID
-BASE_PORT=$(free_port)
-start_lockd "$BASE_LOCKD" "$BASE_PORT"
-BASE_PID=$STARTED_PID
-NEW_URL=http://127.0.0.1:$NEW_PORT
+start_redis "$REDIS_PORT"
+start_lockd new "redis://127.0.0.1:$REDIS_PORT"
+NEW_PORT=$LOCKD_PORT NEW_PID=$LOCKD_PID NEW_URL=$LOCKD_URL
+LOCKD=$BASE_LOCKD start_lockd base "redis://127.0.0.1:$REDIS_PORT"
+BASE_PORT=$LOCKD_PORT BASE_PID=$LOCKD_PID
 
 # 100 held locks (owner labels as a worker pool would set them) for the list page.
 for index in $(seq 1 100); do

@@ -40,7 +40,8 @@ start_redis() {
 }
 
 # start_lockd LABEL REDIS_URL [FLAGS…]: a lockd (${LOCKD:-$BIN/lockd}) on a
-# free loopback port, on REDIS_URL, logging warnings to $TMP/lockd-LABEL.log;
+# free loopback port, on REDIS_URL (empty: the in-memory store), logging
+# warnings to $TMP/lockd-LABEL.log;
 # returns once it is ready, or prints its log and exits. Sets LOCKD_PORT,
 # LOCKD_URL, LOCKD_PID and LOCKD_LOG.
 start_lockd() {
@@ -48,7 +49,7 @@ start_lockd() {
     LOCKD_PORT=$(free_port)
     LOCKD_URL=http://127.0.0.1:$LOCKD_PORT
     LOCKD_LOG=$TMP/lockd-$label.log
-    "${LOCKD:-$BIN/lockd}" --listen "127.0.0.1:$LOCKD_PORT" --log-level warning --redis "$redis" "$@" </dev/null >>"$LOCKD_LOG" 2>&1 &
+    "${LOCKD:-$BIN/lockd}" --listen "127.0.0.1:$LOCKD_PORT" --log-level warning ${redis:+--redis "$redis"} "$@" </dev/null >>"$LOCKD_LOG" 2>&1 &
     LOCKD_PID=$!
     PIDS+=("$LOCKD_PID")
     wait_until 20 curl -sf "$LOCKD_URL/readyz" || { cat "$LOCKD_LOG" >&2; exit 1; }

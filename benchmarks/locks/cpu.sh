@@ -39,9 +39,7 @@ source "$HERE/../lib/processes.sh"
 
 ticks() {  # ticks PID… — user+system clock ticks of the processes and their threads
     local total=0 pid
-    for pid in "$@"; do
-        total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
-    done
+    for pid in "$@"; do total=$((total + $(cpu_ticks "$pid"))); done
     echo "$total"
 }
 HZ=$(getconf CLK_TCK)
@@ -66,20 +64,14 @@ wrk_requests() { awk '/requests in/ {print $1}' "$TMP/out"; }
 wrk_rate() { awk '/Requests\/sec/ {print $2}' "$TMP/out"; }
 result() { grep -o "$1=[0-9.]*" "$TMP/out" | head -1 | cut -d= -f2; }
 
-REDIS_PORT=$(free_port); LOCKD_PORT=$(free_port); MEM_PORT=$(free_port)
-redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no --dir "$TMP" \
-    --logfile "$TMP/redis.log" --daemonize no &
-REDIS_PID=$!; PIDS+=("$REDIS_PID")
-wait_until 10 redis-cli -p "$REDIS_PORT" ping
-"$BIN/lockd" --listen "127.0.0.1:$LOCKD_PORT" --log-level warning --redis "redis://127.0.0.1:$REDIS_PORT" 2>"$TMP/lockd.log" &
-LOCKD_PID=$!; PIDS+=("$LOCKD_PID")
-"$BIN/lockd" --listen "127.0.0.1:$MEM_PORT" --log-level warning 2>"$TMP/lockd-mem.log" &
-MEM_PID=$!; PIDS+=("$MEM_PID")
+REDIS_PORT=$(free_port)
+start_redis "$REDIS_PORT"
+start_lockd mem ""
+MEM_PORT=$LOCKD_PORT MEM_PID=$LOCKD_PID
+start_lockd redis "redis://127.0.0.1:$REDIS_PORT"
 mkdir -p "$TMP/nginx/logs" "$TMP/nginx/tmp"
 nginx -p "$TMP/nginx" -c "$ANCHORS/nginx.conf" -g "daemon off; pid $TMP/nginx/nginx.pid; worker_processes 2;" &
 NGINX_PID=$!; PIDS+=("$NGINX_PID")
-wait_until 15 curl -sf "http://127.0.0.1:$LOCKD_PORT/readyz"
-wait_until 15 curl -sf "http://127.0.0.1:$MEM_PORT/readyz"
 wait_until 15 curl -sf "http://127.0.0.1:18080/locks/x"
 NGINX_WORKERS=$(pgrep -P "$NGINX_PID" | tr '\n' ' ')
 

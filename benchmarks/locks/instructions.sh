@@ -36,10 +36,7 @@ TMP=$(mktemp -d /tmp/lockd-instructions.XXXXXX)
 source "$ROOT/benchmarks/lib/processes.sh"
 
 REDIS_PORT=$(free_port); LOCKD_PORT=$(free_port)
-redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no --dir "$TMP" \
-    --logfile "$TMP/redis.log" --daemonize no &
-PIDS+=($!)
-wait_until 10 redis-cli -p "$REDIS_PORT" ping
+start_redis "$REDIS_PORT"
 # Valgrind 3.19 cannot read the DWARF 5 Swift writes: count a copy without
 # debug information (its symbols stay). One event loop: the counts then do not
 # depend on how requests happen to spread over loops.

@@ -55,7 +55,7 @@ log() {
     # A benchmark of a server that died is no benchmark: stop and show why.
     if [[ -n ${LOCKD_PID:-} ]] && ! kill -0 "$LOCKD_PID" 2>/dev/null; then
         echo "run.sh: lockd exited; its log:" >&2
-        tail -40 "$TMP/lockd.log" >&2
+        tail -40 "$LOCKD_LOG" >&2
         exit 1
     fi
 }
@@ -64,23 +64,13 @@ bounded() { timeout --kill-after=5 $((DURATION + 60)) "$@"; }
 
 # --- servers ------------------------------------------------------------------
 REDIS_PORT=$(free_port)
-LOCKD_PORT=$(free_port)
 ETCD_PORT=$(free_port)
 ETCD_PEER=$(free_port)
-LOCKD_URL=http://127.0.0.1:$LOCKD_PORT
 ETCD_URL=http://127.0.0.1:$ETCD_PORT
 
-redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no --dir "$TMP" \
-    --logfile "$TMP/redis.log" --daemonize no &
-PIDS+=($!)
-wait_until 10 redis-cli -p "$REDIS_PORT" ping
-
-lockd_args=(--listen "127.0.0.1:$LOCKD_PORT" --log-level warning)
-[[ $LOCKD_STORE == redis ]] && lockd_args+=(--redis "redis://127.0.0.1:$REDIS_PORT")
-"$BIN/lockd" "${lockd_args[@]}" 2>"$TMP/lockd.log" &
-LOCKD_PID=$!
-PIDS+=("$LOCKD_PID")
-wait_until 15 curl -sf "$LOCKD_URL/readyz" || { cat "$TMP/lockd.log" >&2; exit 1; }
+start_redis "$REDIS_PORT"
+# Sets LOCKD_PORT, LOCKD_URL and LOCKD_PID.
+start_lockd main "$([[ $LOCKD_STORE == redis ]] && echo "redis://127.0.0.1:$REDIS_PORT")"
 
 # etcd starts afresh (empty data dir) for each measurement: wrk stops
 # mid-cycle, and the waiters it leaves behind slow etcd's later lock runs to

@@ -27,19 +27,13 @@ TMP=$(mktemp -d /tmp/lockd-sdk-instructions.XXXXXX)
 # shellcheck source=../lib/processes.sh
 source "$ROOT/benchmarks/lib/processes.sh"
 
-LOCKD_PORT=$(free_port)
-ARGS=(--listen "127.0.0.1:$LOCKD_PORT" --log-level warning)
+REDIS_URL=
 if [[ $STORE == redis ]]; then
     REDIS_PORT=$(free_port)
-    redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no --dir "$TMP" \
-        --logfile "$TMP/redis.log" --daemonize no &
-    PIDS+=($!)
-    wait_until 10 redis-cli -p "$REDIS_PORT" ping
-    ARGS+=(--redis "redis://127.0.0.1:$REDIS_PORT")
+    start_redis "$REDIS_PORT"
+    REDIS_URL=redis://127.0.0.1:$REDIS_PORT
 fi
-"$ROOT/.build/release/lockd" "${ARGS[@]}" >"$TMP/lockd.log" 2>&1 &
-PIDS+=($!)
-wait_until 20 curl -sf "http://127.0.0.1:$LOCKD_PORT/healthz"
+LOCKD=$ROOT/.build/release/lockd start_lockd sdk "$REDIS_URL"  # sets LOCKD_PORT
 
 # Valgrind 3.19 cannot read the DWARF 5 Swift writes: count a copy without debug information.
 objcopy --strip-debug "$SDK_BENCH" "$TMP/lockd-sdk-bench"
