@@ -3,8 +3,10 @@
 
   redis-floor.py capture REDIS_PORT LOCKD_URL   > calls.json
       Watches Redis with MONITOR while lockd serves one acquire and one
-      release, and keeps the EVALSHA call each made (an EVAL is turned into
-      EVALSHA after SCRIPT LOAD), with the lock name and token marked.
+      release, and keeps the script call each made — FCALL where Redis has
+      functions (lockd loaded the library, so the replay finds it), else
+      EVALSHA (an EVAL is turned into EVALSHA after SCRIPT LOAD) — with the
+      lock name and token marked.
   redis-floor.py acquire-args calls.json TAG     one redis-benchmark arg per line
   redis-floor.py release-args calls.json TAG     (names become TAG__rand_int__)
   redis-floor.py hold calls.json TAG COUNT       RESP for redis-cli --pipe: the
@@ -86,7 +88,7 @@ def capture(redis_port, lockd_url):
 
     def script_call(commands):
         for args in commands:
-            if args and args[0].upper() in ("EVALSHA", "EVAL") and any(name in a for a in args):
+            if args and args[0].upper() in ("FCALL", "EVALSHA", "EVAL") and any(name in a for a in args):
                 if args[0].upper() == "EVAL":
                     sha = subprocess.run(["redis-cli", "-p", redis_port, "SCRIPT", "LOAD", args[1]],
                                          capture_output=True, text=True, check=True).stdout.strip()
