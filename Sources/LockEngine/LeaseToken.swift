@@ -75,16 +75,30 @@ public struct LeaseToken: Hashable, Sendable, CustomStringConvertible {
         var text = text
         // Through `withUTF8`: `utf8.allSatisfy` walks a String's view byte
         // by byte, several times slower (on every renew and release).
-        let (valid, words) = text.withUTF8 { utf8 -> (Bool, (UInt64, UInt64, UInt64)?) in
-            // 32 characters are read once, checked as they are decoded.
-            if utf8.count == Self.encodedCount {
-                let words = Base64URL.decode24(utf8)
-                return (words != nil, words)
-            }
-            return ((22...Self.maxCount).contains(utf8.count) && utf8.allSatisfy(Self.isTokenByte), nil)
-        }
-        guard valid else { throw .invalidRequest("a lease token is 22–128 characters of A-Z a-z 0-9 _ -") }
+        let (valid, words) = text.withUTF8 { Self.read($0) }
+        guard valid else { throw Self.malformed }
         form = words.map { .bytes($0.0, $0.1, $0.2) } ?? .text(text)
+    }
+
+    /// Validates a client-presented token given as its bytes (a header's
+    /// value, read in place: a token of 32 characters needs no `String`).
+    /// - Throws: ``LockError/invalidRequest(_:)`` when it is malformed.
+    public init(utf8: UnsafeBufferPointer<UInt8>) throws(LockError) {
+        let (valid, words) = Self.read(utf8)
+        guard valid else { throw Self.malformed }
+        form = words.map { .bytes($0.0, $0.1, $0.2) } ?? .text(String(decoding: utf8, as: UTF8.self))
+    }
+
+    private static var malformed: LockError { .invalidRequest("a lease token is 22–128 characters of A-Z a-z 0-9 _ -") }
+
+    /// Whether `utf8` is a token, and the bytes 32 characters encode.
+    private static func read(_ utf8: UnsafeBufferPointer<UInt8>) -> (valid: Bool, words: (UInt64, UInt64, UInt64)?) {
+        // 32 characters are read once, checked as they are decoded.
+        if utf8.count == encodedCount {
+            let words = Base64URL.decode24(utf8)
+            return (words != nil, words)
+        }
+        return ((22...maxCount).contains(utf8.count) && utf8.allSatisfy(isTokenByte), nil)
     }
 
     private init(form: Form) { self.form = form }

@@ -52,6 +52,18 @@ import Testing
         #expect(throws: LockError.self) { try LeaseToken(text) }
     }
 
+    /// A token read from bytes (a header's) is the token read from its text, whatever its length.
+    @Test(arguments: [22, 31, 32, 33, 128])
+    func aTokenFromBytesIsTheTokenFromText(_ length: Int) throws {
+        let text = String(String(repeating: LeaseToken.random().value, count: 4).prefix(length))
+        let fromBytes = try Array(text.utf8).withUnsafeBufferPointer { (bytes: UnsafeBufferPointer<UInt8>) throws(LockError) in try LeaseToken(utf8: bytes) }
+        #expect(fromBytes == (try LeaseToken(text)))
+        #expect(fromBytes.value == text)
+        for bad in [text + "=", String(text.dropLast()) + "+", String(text.prefix(21))] {
+            #expect(throws: LockError.self) { try Array(bad.utf8).withUnsafeBufferPointer { (bytes: UnsafeBufferPointer<UInt8>) throws(LockError) in try LeaseToken(utf8: bytes) } }
+        }
+    }
+
     /// A random token's text is the bytes' text: a client sending it back
     /// names the same token, whatever form each side keeps.
     @Test func aRandomTokenIsItsText() throws {
