@@ -109,16 +109,16 @@ extension RedisLockStore {
         let owner = attempt.owner ?? "", waiter = attempt.waiter.map(member) ?? "", client = attempt.client ?? ""
         // What the arguments need, read out first: read inside the closure,
         // each field copied the whole attempt (four copies an acquire).
-        let token = attempt.token.value, name = attempt.name.value, ttlMs = attempt.ttlMs
+        let token = attempt.token, name = attempt.name.value, ttlMs = attempt.ttlMs
         let retention = retention(waitMs: attempt.waitMs), limit = Int64(attempt.limit), lockDelayMs = attempt.lockDelayMs
         let isShared = attempt.mode == .shared, needsHolders = attempt.needsHolders, nonce = attempt.nonce
         // 13 arguments, 5 of them integers and 3 of them one byte; and a
         // nonce, an integer, only under a client's token.
-        let room = token.utf8.count + owner.utf8.count + waiter.utf8.count + name.utf8.count + client.utf8.count + 3
+        let room = token.count + owner.utf8.count + waiter.utf8.count + name.utf8.count + client.utf8.count + 3
             + 13 * RESPArgumentWriter.overhead + 5 * RESPArgumentWriter.integerRoom
             + (nonce == nil ? 0 : RESPArgumentWriter.overhead + RESPArgumentWriter.integerRoom)
         return nameKeysCall(attempt.name, argumentRoom: room) { call in
-            call.append(token)
+            token.withUTF8 { call.append(UnsafeRawBufferPointer($0)) }
             call.append(ttlMs)
             call.append(owner)
             call.append(waiter)
@@ -190,14 +190,14 @@ extension RedisLockStore {
     }
 
     nonisolated(nonsending) public func renew(_ name: LockName, token: LeaseToken, ttlMs: Int64?, durability: Durability) async throws(LockError) -> Lease? {
-        var call = Self.keysWriter(name, count: 4, argumentBytes: token.value.utf8.count + name.value.utf8.count + 3 * RESPArgumentWriter.overhead + 20)
+        var call = Self.keysWriter(name, count: 4, argumentBytes: token.count + name.value.utf8.count + 3 * RESPArgumentWriter.overhead + 20)
         Self.withKeyBytes(name) { name in
             call.append("lockd:{", name, "}:lease")
             call.append("lockd:{", name, "}:holders")
             call.append("lockd:{", name, "}:grants")
             call.append("lockd:{", name, "}:waiters")
         }
-        call.append(token.value)
+        token.withUTF8 { call.append(UnsafeRawBufferPointer($0)) }
         if let ttlMs { call.append(ttlMs) } else { call.append("" as StaticString) }
         call.append(name.value)
         let (reply, replicated) = try await run(scripts.renew, "renew", durability: durability, keyCount: 4, arguments: call.finish())

@@ -44,10 +44,10 @@ extension RedisLockStore {
         case .attempt(let value): nonce = value.value
         case .any, nil: break
         }
-        let room = token.value.utf8.count + name.value.utf8.count + 1 + caller.utf8.count + 4 * RESPArgumentWriter.overhead
+        let room = token.count + name.value.utf8.count + 1 + caller.utf8.count + 4 * RESPArgumentWriter.overhead
             + (fence == nil && nonce == nil ? 0 : 2 * (RESPArgumentWriter.overhead + RESPArgumentWriter.integerRoom))
         let arguments = nameKeysCall(name, argumentRoom: room) { call in
-            call.append(token.value)
+            token.withUTF8 { call.append(UnsafeRawBufferPointer($0)) }
             call.append(name.value)
             // Always present, so that later arguments keep their positions.
             call.append(givenBack?.evenIfClaimed == false ? "1" : "" as StaticString)

@@ -144,6 +144,15 @@ struct JSONCursor {
         byte(UInt8(ascii: "\""))
     }
 
+    /// A token, quoted (its characters need no escaping), in
+    /// `token.count + 2` bytes.
+    mutating func token(_ token: LeaseToken) {
+        byte(UInt8(ascii: "\""))
+        requireRoom(token.count)
+        position += token.write(to: position)
+        byte(UInt8(ascii: "\""))
+    }
+
     /// A number (room for the longest, ``ASCIIDigits/maxCount``, is required).
     mutating func integer(_ value: Int64) {
         requireRoom(ASCIIDigits.maxCount)
@@ -227,44 +236,43 @@ enum LockJSON {
     /// Its name and token need no escaping (their characters are
     /// validated); an owner may.
     static func lease(_ lease: Lease) -> [UInt8] {
-        var name = lease.name.value, token = lease.token.value, owner = lease.owner ?? ""
+        var name = lease.name.value, owner = lease.owner ?? ""
+        let token = lease.token
         return name.withUTF8 { name in
-            token.withUTF8 { token in
-                owner.withUTF8 { owner in
-                    let ownerEscapes = lease.owner == nil ? 0 : JSONCursor.escapedExtra(owner)
-                    let mode: StaticString = lease.mode == .shared ? "shared" : "exclusive"
-                    // Keys, quotes and punctuation 85 bytes, three numbers, the instant.
-                    let capacity = 85 + name.count + token.count + owner.count + ownerEscapes + mode.utf8CodeUnitCount
-                        + 3 * ASCIIDigits.maxCount + JSONCursor.instantMaxCount
-                    // Written in temporary memory, then copied into an array of
-                    // its length: an array made to be written in is allocated
-                    // by unspecialized code that looks its type up at run
-                    // time (~0.35 k instructions; see `RESPArgumentWriter.write`).
-                    return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
-                        guard let base = buffer.baseAddress else { return [] }  // never: the capacity is above 85
-                        var json = JSONCursor(base, end: base + capacity)
-                        json.copy("{")
-                        json.key("name", first: true)
-                        json.string(name, escapedExtra: 0)
-                        json.key("token", first: false)
-                        json.string(token, escapedExtra: 0)
-                        json.key("fence", first: false)
-                        json.integer(lease.fence)
-                        json.key("ttl_ms", first: false)
-                        json.integer(lease.ttlMs)
-                        json.key("expires_at", first: false)
-                        json.instant(milliseconds: lease.expiresAtMs)
-                        if lease.owner != nil {
-                            json.key("owner", first: false)
-                            json.string(owner, escapedExtra: ownerEscapes)
-                        }
-                        json.key("mode", first: false)
-                        json.string(UnsafeBufferPointer(start: mode.utf8Start, count: mode.utf8CodeUnitCount), escapedExtra: 0)
-                        json.key("limit", first: false)
-                        json.integer(Int64(lease.limit))
-                        json.copy("}")
-                        return Array(UnsafeBufferPointer(start: base, count: json.position - base))
+            owner.withUTF8 { owner in
+                let ownerEscapes = lease.owner == nil ? 0 : JSONCursor.escapedExtra(owner)
+                let mode: StaticString = lease.mode == .shared ? "shared" : "exclusive"
+                // Keys, quotes and punctuation 85 bytes, three numbers, the instant.
+                let capacity = 85 + name.count + token.count + owner.count + ownerEscapes + mode.utf8CodeUnitCount
+                    + 3 * ASCIIDigits.maxCount + JSONCursor.instantMaxCount
+                // Written in temporary memory, then copied into an array of
+                // its length: an array made to be written in is allocated
+                // by unspecialized code that looks its type up at run
+                // time (~0.35 k instructions; see `RESPArgumentWriter.write`).
+                return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
+                    guard let base = buffer.baseAddress else { return [] }  // never: the capacity is above 85
+                    var json = JSONCursor(base, end: base + capacity)
+                    json.copy("{")
+                    json.key("name", first: true)
+                    json.string(name, escapedExtra: 0)
+                    json.key("token", first: false)
+                    json.token(token)
+                    json.key("fence", first: false)
+                    json.integer(lease.fence)
+                    json.key("ttl_ms", first: false)
+                    json.integer(lease.ttlMs)
+                    json.key("expires_at", first: false)
+                    json.instant(milliseconds: lease.expiresAtMs)
+                    if lease.owner != nil {
+                        json.key("owner", first: false)
+                        json.string(owner, escapedExtra: ownerEscapes)
                     }
+                    json.key("mode", first: false)
+                    json.string(UnsafeBufferPointer(start: mode.utf8Start, count: mode.utf8CodeUnitCount), escapedExtra: 0)
+                    json.key("limit", first: false)
+                    json.integer(Int64(lease.limit))
+                    json.copy("}")
+                    return Array(UnsafeBufferPointer(start: base, count: json.position - base))
                 }
             }
         }

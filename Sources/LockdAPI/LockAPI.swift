@@ -335,12 +335,19 @@ public struct LockAPI: Sendable {
     }
 
     /// The `Lock-Token` header; RFC 4918's `<token>` form is accepted too.
+    /// Read from the header's bytes in place (a `String` of the value was
+    /// an allocation and a second pass over it, on every release).
     private func lockToken(_ request: HTTPRequest) throws(LockError) -> LeaseToken {
-        guard var text = request.headers["Lock-Token"] else {
+        guard let value = request.headers.firstValueBytes(named: "Lock-Token") else {
             throw .invalidRequest("the Lock-Token header is required: send the token acquire returned")
         }
-        if text.hasPrefix("<"), text.hasSuffix(">"), text.count >= 2 { text = String(text.dropFirst().dropLast()) }
-        return try LeaseToken(text)
+        return try value.withUnsafeBufferPointer { (value: UnsafeBufferPointer<UInt8>) throws(LockError) in
+            var token = value
+            if value.count >= 2, value.first == UInt8(ascii: "<"), value.last == UInt8(ascii: ">") {
+                token = UnsafeBufferPointer(rebasing: value.dropFirst().dropLast())
+            }
+            return try LeaseToken(utf8: token)
+        }
     }
 
     private static func json(_ status: HTTPStatus, _ text: String) -> HTTPResponse {

@@ -4,16 +4,25 @@ import LockdJSON
 /// The fields one kind of request body may hold: a case's raw value is its
 /// slot (0, 1, … — at most eight), its ``name`` the JSON key.
 protocol RequestField: RawRepresentable<Int> {
-    /// The field's JSON key.
-    var name: String { get }
+    /// The field's JSON key (a literal: compared with a body's keys in place).
+    var name: StaticString { get }
 }
 
 extension RequestField {
     /// The field named `key`, or nil when the body has no such field.
     static func named(_ key: String) -> Self? {
+        var key = key
+        return key.withUTF8 { named($0) }
+    }
+
+    /// The field whose name is the bytes `key`, or nil.
+    static func named(_ key: UnsafeBufferPointer<UInt8>) -> Self? {
         var slot = 0
         while let field = Self(rawValue: slot) {
-            if field.name == key { return field }
+            let name = field.name
+            if name.utf8CodeUnitCount == key.count, UnsafeBufferPointer(start: name.utf8Start, count: key.count).elementsEqual(key) {
+                return field
+            }
             slot += 1
         }
         return nil
@@ -24,7 +33,7 @@ extension RequestField {
         var names: [String] = []
         var slot = 0
         while let field = Self(rawValue: slot) {
-            names.append(field.name)
+            names.append("\(field.name)")
             slot += 1
         }
         return names.joined(separator: ", ")
@@ -34,8 +43,14 @@ extension RequestField {
 /// Reads a request body as a JSON object of known fields, whatever its
 /// `Content-Type` says (curl's `-d` labels JSON as a form).
 struct RequestBody<Field: RequestField> {
+    /// The body as sent.
+    private let bytes: [UInt8]
+    /// Its members, when it is a flat object (nearly always): found
+    /// without making values (``FlatJSONMembers``); else nil, and the
+    /// parser's members below.
+    private var flat: FlatJSONMembers<Field>?
     /// The members in the order sent (the parser's array, not a second one).
-    private var members: [JSONMember]
+    private var members: [JSONMember] = []
     /// Which member each field is: byte `slot` holds the member's index + 1,
     /// 0 when absent. One pass over the members fills it, so a field is
     /// found without comparing keys again.
@@ -45,10 +60,10 @@ struct RequestBody<Field: RequestField> {
     /// - Throws: ``LockError/invalidRequest(_:)`` for malformed JSON, a
     ///   non-object, a repeated or unknown field.
     init(_ bytes: [UInt8]) throws(LockError) {
-        guard bytes.contains(where: { !($0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D) }) else {
-            members = []
-            return
-        }
+        self.bytes = bytes
+        guard bytes.contains(where: { !($0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D) }) else { return }
+        flat = bytes.withUnsafeBufferPointer { FlatJSONMembers($0) }
+        guard flat == nil else { return }
         let document: JSONValue
         do {
             document = try JSONParser.parse(bytes)
@@ -83,6 +98,13 @@ struct RequestBody<Field: RequestField> {
     /// - Throws: ``LockError/invalidRequest(_:)`` for another type (null
     ///   included: leave a field out to get its default) or a fraction.
     func integer(_ field: Field) throws(LockError) -> Int64? {
+        if let flat {
+            switch flat.kind(of: field) {
+            case nil: return nil
+            case .number?: return bytes.withUnsafeBufferPointer { FlatJSONMembers<Field>.integer(flat.range(of: field), of: $0) }
+            case let kind?: throw .invalidRequest("\(field.name) must be an integer, not \(kind.typeName)")
+            }
+        }
         guard let value = value(of: field) else { return nil }
         guard case .number(let text) = value else {
             throw .invalidRequest("\(field.name) must be an integer, not \(value.typeName)")
@@ -98,6 +120,15 @@ struct RequestBody<Field: RequestField> {
     /// A string field (absent: nil).
     /// - Throws: ``LockError/invalidRequest(_:)`` for another type, null included.
     func string(_ field: Field) throws(LockError) -> String? {
+        if let flat {
+            switch flat.kind(of: field) {
+            case nil: return nil
+            case .string?:
+                let range = flat.range(of: field)
+                return bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[range]), as: UTF8.self) }
+            case let kind?: throw .invalidRequest("\(field.name) must be a string, not \(kind.typeName)")
+            }
+        }
         guard let value = value(of: field) else { return nil }
         guard case .string(let text) = value else {
             throw .invalidRequest("\(field.name) must be a string, not \(value.typeName)")

@@ -3,7 +3,7 @@
 enum AcquireField: Int, RequestField {
     case ttlMs, waitMs, owner, token, limit, mode, durability, lockDelayMs
 
-    var name: String {
+    var name: StaticString {
         switch self {
         case .ttlMs: "ttl_ms"
         case .waitMs: "wait_ms"
@@ -21,7 +21,7 @@ enum AcquireField: Int, RequestField {
 enum RenewField: Int, RequestField {
     case ttlMs, durability
 
-    var name: String {
+    var name: StaticString {
         switch self {
         case .ttlMs: "ttl_ms"
         case .durability: "durability"

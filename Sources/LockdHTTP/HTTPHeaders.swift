@@ -45,6 +45,13 @@ public struct HTTPHeaders: Sendable, Equatable, ExpressibleByDictionaryLiteral {
         return storage.withUnsafeBufferPointer { String(decoding: $0[range], as: UTF8.self) }
     }
 
+    /// The first value of the field named `name` (any case) as its bytes,
+    /// or nil: a slice of the headers' own array, where the subscript's
+    /// `String` of more than 15 bytes is an allocation.
+    public func firstValueBytes(named name: String) -> ArraySlice<UInt8>? {
+        firstValue(named: name).map { storage[$0] }
+    }
+
     /// Every value of the field named `name` (any case), in order.
     public func values(for name: String) -> [String] {
         var values: [String] = []

@@ -16,3 +16,64 @@ import Testing
         #expect([UInt8]([0xFB, 0xFF, 0xBF]).withUnsafeBytes { Base64URL.encode($0) } == "-_-_")
     }
 }
+
+/// A token of 32 characters is kept as the 24 bytes they encode: every
+/// such text is one token, equal (and hashed alike) only to itself, and
+/// written back character for character.
+@Suite struct TokenAsBytesTests {
+    @Test func decodingGivesBackTheBytesEncoded() throws {
+        let bytes = (0..<24).map { UInt8($0 * 10 + 3) }
+        let text = bytes.withUnsafeBytes { Base64URL.encode($0) }
+        let words = try #require(Array(text.utf8).withUnsafeBufferPointer { Base64URL.decode24($0) })
+        let decoded = withUnsafeBytes(of: words) { Array($0) }
+        #expect(decoded == bytes)
+    }
+
+    /// Every character of the alphabet, at every position of a group.
+    @Test func everyCharacterRoundTrips() throws {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+        for start in stride(from: 0, to: 64, by: 8) {
+            let text = String((0..<32).map { alphabet[(start + $0 * 5) % 64] })
+            let token = try LeaseToken(text)
+            #expect(token.value == text)
+            #expect(token.count == 32)
+            #expect(token.withUTF8 { String(decoding: $0, as: UTF8.self) } == text)
+            let written = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { buffer in
+                String(decoding: UnsafeBufferPointer(start: buffer.baseAddress, count: token.write(to: buffer.baseAddress!)), as: UTF8.self)
+            }
+            #expect(written == text)
+            #expect(token == (try LeaseToken(String(text))))
+            #expect(token.hashValue == (try LeaseToken(String(text))).hashValue)
+        }
+    }
+
+    @Test(arguments: ["0123456789abcdef0123456789abcde+", "0123456789abcdef0123456789abcd=A", "0123456789abcdef 123456789abcdef", "ümlaut6789abcdef0123456789abcde"])
+    func malformedOf32BytesAreRefused(_ text: String) {
+        #expect(throws: LockError.self) { try LeaseToken(text) }
+    }
+
+    /// A token read from bytes (a header's) is the token read from its text, whatever its length.
+    @Test(arguments: [22, 31, 32, 33, 128])
+    func aTokenFromBytesIsTheTokenFromText(_ length: Int) throws {
+        let text = String(String(repeating: LeaseToken.random().value, count: 4).prefix(length))
+        let fromBytes = try Array(text.utf8).withUnsafeBufferPointer { (bytes: UnsafeBufferPointer<UInt8>) throws(LockError) in try LeaseToken(utf8: bytes) }
+        #expect(fromBytes == (try LeaseToken(text)))
+        #expect(fromBytes.value == text)
+        for bad in [text + "=", String(text.dropLast()) + "+", String(text.prefix(21))] {
+            #expect(throws: LockError.self) { try Array(bad.utf8).withUnsafeBufferPointer { (bytes: UnsafeBufferPointer<UInt8>) throws(LockError) in try LeaseToken(utf8: bytes) } }
+        }
+    }
+
+    /// A random token's text is the bytes' text: a client sending it back
+    /// names the same token, whatever form each side keeps.
+    @Test func aRandomTokenIsItsText() throws {
+        for _ in 0..<100 {
+            let token = LeaseToken.random()
+            let again = try LeaseToken(token.value)
+            #expect(again == token && again.hashValue == token.hashValue)
+            let longer = try LeaseToken(token.value + "A")
+            #expect(longer != token && token != longer)
+            #expect(longer.count == 33)
+        }
+    }
+}

@@ -12,6 +12,18 @@ import Testing
         #expect(throws: LockError.self) { try LockName(text) }
     }
 
+    /// Exactly the bytes `A-Z a-z 0-9 . _ : -` may be in a name (each
+    /// ASCII byte alone as a prefix; `é` as one beyond ASCII).
+    @Test func nameBytesAreExactlyTheAllowedOnes() {
+        let allowed = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-".utf8)
+        for byte in UInt8(0)..<128 {
+            let valid = LockName.isValidPrefix(String(UnicodeScalar(byte)))
+            #expect(valid == allowed.contains(byte), "byte \(byte)")
+        }
+        #expect(!LockName.isValidPrefix("é"))
+        #expect(throws: LockError.self) { try LockName("caf\u{e9}") }
+    }
+
     /// A name keeps its hash from when it was made: names made apart from
     /// one text are one key, and names that differ anywhere are distinct.
     @Test func namesAreKeysByTheirText() throws {

@@ -46,6 +46,8 @@ import Testing
         #expect(RFC3339.format(milliseconds: 0) == "1970-01-01T00:00:00.000Z")
         #expect(RFC3339.format(milliseconds: 1_796_362_981_073) == "2026-12-04T05:43:01.073Z")
         #expect(RFC3339.format(milliseconds: 951_782_400_999) == "2000-02-29T00:00:00.999Z")
+        #expect(RFC3339.format(milliseconds: 1_234_567_890_123) == "2009-02-13T23:31:30.123Z")
+        #expect(RFC3339.format(milliseconds: 1_000_000_000_050) == "2001-09-09T01:46:40.050Z")
         #expect(RFC3339.format(milliseconds: -1) == "1969-12-31T23:59:59.999Z")
         // Years are padded to four digits, and written whole past 9999.
         #expect(RFC3339.format(milliseconds: -62_135_596_800_000) == "0001-01-01T00:00:00.000Z")

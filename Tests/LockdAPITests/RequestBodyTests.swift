@@ -1,5 +1,6 @@
 @testable import LockdAPI
 import LockEngine
+import LockdJSON
 import Testing
 
 /// A body's fields are each found in the slot the one pass over its members
@@ -34,6 +35,66 @@ import Testing
     @Test func aFieldOfAnotherBodyIsUnknown() {
         #expect(throws: LockError.invalidRequest("unknown field 'owner'; allowed fields: ttl_ms, durability")) {
             try RequestBody<RenewField>(Array(#"{"ttl_ms":1000,"owner":"me"}"#.utf8))
+        }
+    }
+}
+
+/// A body scanned flat reads as the parser reads it, and one that is not
+/// flat is left to the parser (whose values and errors are the reference).
+@Suite struct FlatJSONMembersTests {
+    /// Each field's kind and text (a string's inside its quotes) from the
+    /// flat scan and from `JSONParser` are the same.
+    @Test(arguments: [
+        #"{"ttl_ms":1000}"#, #"{}"#, " { \"ttl_ms\" :\t30000 ,\r\n \"owner\" : \"me\" } \n",
+        #"{"ttl_ms":-0,"wait_ms":-250,"limit":0,"lock_delay_ms":999999999999999999}"#,
+        #"{"owner":"","token":"abcdefghijklmnopqrstuvwxyz012345","mode":"shared","durability":"primary"}"#,
+        #"{"ttl_ms":true,"wait_ms":false,"owner":null,"limit":"4"}"#,
+    ])
+    func readsAsTheParserReads(_ text: String) throws {
+        let bytes = Array(text.utf8)
+        let flat = try #require(bytes.withUnsafeBufferPointer { FlatJSONMembers<AcquireField>($0) })
+        guard case .object(let members) = try JSONParser.parse(bytes) else { Issue.record("not an object"); return }
+        var slot = 0
+        while let field = AcquireField(rawValue: slot) {
+            slot += 1
+            let parsed = members.first { $0.name == "\(field.name)" }?.value
+            let kind = flat.kind(of: field)
+            #expect(kind?.typeName == parsed?.typeName, "\(field.name)")
+            let scanned = kind.map { _ in String(decoding: bytes[flat.range(of: field)], as: UTF8.self) }
+            switch parsed {
+            case .string(let value)?: #expect(scanned == value)
+            case .number(let value)?:
+                #expect(scanned == value)
+                let integer = bytes.withUnsafeBufferPointer { FlatJSONMembers<AcquireField>.integer(flat.range(of: field), of: $0) }
+                #expect(integer == Int64(value))
+            default: break
+            }
+        }
+    }
+
+    @Test(arguments: [
+        #"{"owner":"a\"b"}"#, #"{"owner":"\u00e9"}"#, "{\"owner\":\"é\"}", #"{"ttl_ms":1e3}"#, #"{"ttl_ms":1000.0}"#,
+        #"{"ttl_ms":1234567890123456789}"#, #"{"ttl_ms":01}"#, #"{"ttl_ms":-}"#, #"{"ttl_ms":1000,"ttl_ms":1000}"#,
+        #"{"nope":1}"#, #"{"owner":{"a":1}}"#, #"{"owner":[]}"#, #"{"ttl_ms":1000}x"#, #"{"ttl_ms":1000,}"#,
+        #"{"ttl_ms":1000"#, #"[1]"#, #"{"ttl_ms":nul}"#, #"{"ttl\u005fms":1}"#, "{\"owner\":\"a\tb\"}",
+    ])
+    func leavesAnythingElseToTheParser(_ text: String) {
+        let flat = Array(text.utf8).withUnsafeBufferPointer { FlatJSONMembers<AcquireField>($0) }
+        #expect(flat == nil)
+    }
+
+    /// What a flat body's wrong types answer: the parser's words.
+    @Test func wrongTypesAreNamedAsTheParserNamesThem() throws {
+        let body = try RequestBody<AcquireField>(Array(#"{"ttl_ms":true,"owner":5,"wait_ms":null}"#.utf8))
+        #expect(throws: LockError.invalidRequest("ttl_ms must be an integer, not a boolean")) { try body.integer(.ttlMs) }
+        #expect(throws: LockError.invalidRequest("owner must be a string, not a number")) { try body.string(.owner) }
+        #expect(throws: LockError.invalidRequest("wait_ms must be an integer, not null")) { try body.integer(.waitMs) }
+        let parsed = try RequestBody<AcquireField>(Array(#"{"ttl_ms":1e3,"owner":"a\"b","limit":2.5}"#.utf8))
+        #expect(try parsed.integer(.ttlMs) == 1_000)
+        #expect(try parsed.string(.owner) == "a\"b")
+        #expect(throws: LockError.invalidRequest("limit must be a whole number within range, not 2.5")) { try parsed.integer(.limit) }
+        #expect(throws: LockError.invalidRequest("field 'ttl_ms' appears more than once")) {
+            try RequestBody<AcquireField>(Array(#"{"ttl_ms":1,"ttl_ms":2}"#.utf8))
         }
     }
 }

@@ -20,6 +20,12 @@ import Testing
         #expect(headers["missing"] == nil)
         #expect(headers.map(\.name) == ["Content-Type", "Vary", "vary", "Empty"])
         #expect(headers.map(\.value) == ["application/json", "Accept", "Accept-Encoding", ""])
+        // The same first value as bytes, read in place.
+        let vary = headers.firstValueBytes(named: "VARY").map { Array($0) }
+        #expect(vary == Array("Accept".utf8))
+        let empty = headers.firstValueBytes(named: "empty").map { Array($0) }
+        #expect(empty == [])
+        #expect(headers.firstValueBytes(named: "missing") == nil)
     }
 
     @Test func removeAndReplaceKeepTheOtherFieldsInOrder() {
