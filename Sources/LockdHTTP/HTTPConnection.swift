@@ -244,6 +244,10 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
         // the grant. The socket is looked at only when the loop cannot rule
         // that out (most answers need no `poll`).
         if response.onDropped != nil, !isClosed, context.loop.hangUpMayBeUnseen(at: now), stream.socket.peerHasClosed() {
+            // Answers queued before this one (requests read with it, their
+            // answers sent at the read's end) were given to a client still
+            // there: they go out first, or a grant among them is held by nobody.
+            if stream.queuedOutputCount > 0 { _ = stream.flush() }
             close()
         }
         guard let framing = machine.responseReady(now: now, unauthorized: response.status.code == 401) else {
