@@ -206,7 +206,9 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     /// handled or beyond a full one, or the batch began so long ago that a
     /// FIN may have come since. When false, a look at the socket
     /// (``Socket/peerHasClosed()``) is not needed: it would find the peer
-    /// there but for a FIN come in the last 100 µs, a race any look has.
+    /// there but for a FIN come in the last 100 µs. A look would narrow
+    /// that window to the moment of the look; 100 µs is the price of not
+    /// looking before every answer.
     public func hangUpMayBeUnseen(at now: UInt64) -> Bool {
         preconditionInEventLoop()
         return hangUps.mayHideHangUp(at: now)

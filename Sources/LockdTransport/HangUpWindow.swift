@@ -6,8 +6,9 @@
 /// every socket of the loop: one that hung up before the batch began is in it
 /// (epoll is level-triggered, and every stream watches `EPOLLRDHUP`), so a
 /// look at a socket (``Socket/peerHasClosed()``, a `poll`) could find only a
-/// FIN come within the last ``freshness`` — the race any look has with a FIN
-/// that comes just after it.
+/// FIN come within the last ``freshness``. A look narrows that window to the
+/// moment of the look (a FIN just after it is missed all the same); the
+/// wider window is the price of not looking before every answer.
 struct HangUpWindow {
     /// How long a batch stands for the sockets' state (ns): 100 µs, the time
     /// of a few requests answered in place, so most of a batch's answers
