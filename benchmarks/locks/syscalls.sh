@@ -46,7 +46,7 @@ snapshot() {
     requests=$(curl -s "$LOCKD_URL/metrics" | awk '/^lockd_http_requests_total/ {s += $NF} END {printf "%d", s}')
     switches=$(cat /proc/"$LOCKD_PID"/task/*/status | awk '/^voluntary_ctxt/ {v += $2} /^nonvoluntary_ctxt/ {n += $2} END {print v, n}')
     cpu=$(awk '{print $14, $15}' /proc/"$LOCKD_PID"/stat)
-    tcp=$(nstat -az 2>/dev/null | awk '/^TcpOutSegs/ {o = $2} /^TcpExtTCPPureAcks/ {p = $2} END {print o + 0, p + 0}')
+    tcp=$(nstat -asz 2>/dev/null | awk '/^TcpOutSegs/ {o = $2} /^TcpExtTCPPureAcks/ {p = $2} END {print o + 0, p + 0}')
     echo "$requests|$switches|$cpu|$tcp"
 }
 export -f snapshot
@@ -69,6 +69,7 @@ for phase in $PHASES; do
         "${load[0]}" -d"$((WINDOW + 3))s" "${load[@]:1}" >"$TMP/load" 2>&1 &
     fi
     WRK_PID=$!
+    PIDS+=("$WRK_PID")  # stopped with the rest if this script stops early
     sleep 1.5
     window="snapshot >$TMP/before; sleep $WINDOW; snapshot >$TMP/after"
     if [[ $PROFILE == 1 ]]; then
