@@ -285,6 +285,27 @@ import Testing
         #expect(failing.map(\.1.kind) == [.cancelled])
     }
 
+    /// A written command's cancelled caller is resumed once, `cancelled`,
+    /// however the command ends — an error reply, or the connection lost —
+    /// and never by a reply read in place.
+    @Test func aWrittenCommandsCancelledCallerIsResumedCancelledHoweverItEnds() {
+        var machine = Self.readyMachine()
+        _ = machine.send(["GET", "a"], id: 1, waiter: 1, now: 0)
+        _ = machine.send(["GET", "b"], id: 2, waiter: 2, now: 0)
+        Self.drain(&machine)
+        guard case .none = machine.cancel(id: 1, now: 0), case .none = machine.cancel(id: 2, now: 0) else {
+            Issue.record("written commands' callers resumed before their replies"); return
+        }
+        #expect(!machine.nextReplyReadInPlace { _ in true })
+        guard case .fail(1, let refused) = machine.received(.error("ERR no"), now: 0) else { Issue.record("error reply"); return }
+        #expect(refused.kind == .cancelled)
+        guard case .disconnect(_, let failing, _) = machine.closed(RedisError(.unreachable, message: "reset"), now: 0) else {
+            Issue.record("closed"); return
+        }
+        #expect(failing.map(\.0) == [2])
+        #expect(failing.map(\.1.kind) == [.cancelled])
+    }
+
     /// A command cancelled before its flush (the loop defers writing) must
     /// never reach Redis: whatever its caller does to make up for it (a
     /// release after a cancelled acquire) could otherwise run first.
