@@ -18,7 +18,9 @@ extension RedisClient {
     ///
     /// `cancellation` stands for the caller's task: cancelled before the
     /// call is written, the call is never sent; after, its reply is read
-    /// and dropped. Either way `completion` gets `cancelled`.
+    /// and dropped. Either way `completion` gets `cancelled` — in the
+    /// second case only once the reply came (or the connection failed), so
+    /// that what the caller does next cannot reach Redis before the call.
     public func run(
         _ script: RedisScript, keyCount: Int, arguments: RESPEncodedArguments, idempotent: Bool = false,
         cancellation: CallCancellation, completion: @escaping @Sendable (borrowing RedisScriptReply) -> Void

@@ -14,7 +14,9 @@ import RESP
 /// written closes the connection, failing every other command that was
 /// waiting on it, so no late reply can reach a later caller; a command whose
 /// caller is cancelled before any of its bytes were written is never sent,
-/// one already (partly) written keeps its place and its reply is dropped.
+/// one already (partly) written keeps its place and its reply is dropped —
+/// its caller answered `cancelled` only then (or when the connection
+/// fails), so that what the caller does next to make up for it comes after it.
 struct RedisConnectionStateMachine<Waiter> {
     enum State: Equatable {
         /// Not started; the first command starts it.
@@ -80,9 +82,12 @@ struct RedisConnectionStateMachine<Waiter> {
 
     private struct Pending {
         let id: UInt64
-        /// Nil once its caller gave up: the reply is still read (replies
-        /// match commands by order), then dropped.
-        var waiter: Waiter?
+        let waiter: Waiter
+        /// Whether its caller gave up after (some of) it was written: the
+        /// reply is still read (replies match commands by order), then
+        /// dropped, and the caller answered `cancelled` only then (see
+        /// ``cancel(id:now:)``).
+        var isCancelled = false
         let deadline: UInt64
         /// Offset in this connection's byte stream where its bytes begin:
         /// until that many are written, none of them is.
@@ -231,7 +236,7 @@ struct RedisConnectionStateMachine<Waiter> {
     mutating func shutdown() -> Action {
         guard state != .shutDown else { return .none }
         let error = RedisError(.shutDown, message: "the Redis client was shut down")
-        var failing = pending.removeAll().compactMap { entry in entry.waiter.map { ($0, error) } }
+        var failing = pending.removeAll().map { ($0.waiter, $0.isCancelled ? Self.cancelled : error) }
         failing += held.removeAll().map { ($0.waiter, error) }
         state = .shutDown
         return .disconnect(reason: error, failing: failing, then: .stop)
@@ -283,26 +288,30 @@ struct RedisConnectionStateMachine<Waiter> {
         }
     }
 
-    /// The caller of command `id` gave up: it is resumed at once. A command
-    /// none of whose bytes were written yet (held for the connection, or
-    /// queued for a flush still to come) is dropped — never sent, so it
-    /// cannot run after whatever the caller does next to make up for it; one
-    /// already (partly) written stays in line, its reply read and dropped when
-    /// it comes, so the connection and every other command on it carry on
-    /// (one HTTP client hanging up must not fail the requests of all the others).
+    /// The caller of command `id` gave up. A command none of whose bytes
+    /// were written yet (held for the connection, or queued for a flush
+    /// still to come) is dropped — never sent, so it cannot run after
+    /// whatever the caller does next to make up for it — and its caller
+    /// resumed at once. One already (partly) written stays in line, its reply
+    /// read and dropped when it comes, so the connection and every other
+    /// command on it carry on (one HTTP client hanging up must not fail the
+    /// requests of all the others); its caller is resumed `cancelled` only
+    /// then (or when the connection fails): Redis may not have run it yet,
+    /// and what the caller does next to make up for it (a give-back after a
+    /// cancelled acquire) may go on another connection and run first —
+    /// finding nothing, and leaving the acquire's lease held by nobody.
     mutating func cancel(id: UInt64, now: UInt64) -> Action {
-        let cancelled = RedisError(.cancelled, message: "the caller was cancelled")
         if let entry = held.remove(where: { $0.id == id }) {
-            return .fail(entry.waiter, cancelled)
+            return .fail(entry.waiter, Self.cancelled)
         }
         let written = writtenTotal
-        let unwritten = pending.remove(where: { $0.id == id && $0.waiter != nil && $0.start >= written }) { removed, later in
+        let unwritten = pending.remove(where: { $0.id == id && !$0.isCancelled && $0.start >= written }) { removed, later in
             let count = removed.last - removed.start
             later.start -= count
             later.end -= count
             later.last -= count
         }
-        if let unwritten, let waiter = unwritten.waiter {
+        if let unwritten {
             let from = outboundStart + Int(unwritten.start - written)
             outbound.removeSubrange(from..<from + Int(unwritten.last - unwritten.start))
             enqueuedTotal -= unwritten.last - unwritten.start
@@ -310,15 +319,14 @@ struct RedisConnectionStateMachine<Waiter> {
                 outbound.removeAll(keepingCapacity: true)
                 outboundStart = 0
             }
-            return .fail(waiter, cancelled)
+            return .fail(unwritten.waiter, Self.cancelled)
         }
-        let waiter = pending.withFirst(where: { $0.id == id }) { entry in
-            defer { entry.waiter = nil }
-            return entry.waiter
-        }
-        guard let waiter = waiter ?? nil else { return .none }
-        return .fail(waiter, cancelled)
+        _ = pending.withFirst(where: { $0.id == id }) { $0.isCancelled = true }
+        return .none
     }
+
+    /// What a cancelled caller is answered.
+    static var cancelled: RedisError { RedisError(.cancelled, message: "the caller was cancelled") }
 
     /// Fails what has passed its deadline: held commands simply, a written
     /// command by poisoning the connection; a slow handshake counts as a failed attempt.
@@ -399,35 +407,34 @@ struct RedisConnectionStateMachine<Waiter> {
                 entry.gathered.append(value)
                 return entry.gathered.count == entry.replies
             }
-            guard complete == true, let entry = pending.popFirst(), let waiter = entry.waiter else { return .none }
-            return .succeed(waiter, .array(entry.gathered))
+            guard complete == true, let entry = pending.popFirst() else { return .none }
+            return entry.isCancelled ? .fail(entry.waiter, Self.cancelled) : .succeed(entry.waiter, .array(entry.gathered))
         }
         if let message = value.fastErrorMessage, let head = pending.popFirst() {
-            guard let waiter = head.waiter else { return .none }
-            return .fail(waiter, .reply(message))
+            return .fail(head.waiter, head.isCancelled ? Self.cancelled : .reply(message))
         }
         // (Un)subscribe confirmations come one per name.
         let awaited = pending.withFirst { entry in
             entry.replies -= 1
             return entry.replies
         }
-        guard awaited == 0, let head = pending.popFirst(), let waiter = head.waiter else { return .none }
-        return .succeed(waiter, value)
+        guard awaited == 0, let head = pending.popFirst() else { return .none }
+        return head.isCancelled ? .fail(head.waiter, Self.cancelled) : .succeed(head.waiter, value)
     }
 
     /// Whether the next frame may go to the head command's waiter to be
     /// read in place (``receivedInPlace()``): while ready and not
     /// subscribed, when the head is one command awaiting one reply (not a
-    /// pipeline) whose waiter `reads` such a frame, or whose caller gave up.
+    /// pipeline) whose waiter `reads` such a frame — and whose caller did
+    /// not give up (answered `cancelled` by ``received(_:now:)``).
     mutating func nextReplyReadInPlace(by reads: (Waiter) -> Bool) -> Bool {
         guard state == .ready, !settings.isSubscriber else { return false }
-        return pending.withFirst { !$0.isPipeline && $0.replies == 1 && ($0.waiter.map(reads) ?? true) } ?? false
+        return pending.withFirst { !$0.isPipeline && $0.replies == 1 && !$0.isCancelled && reads($0.waiter) } ?? false
     }
 
     /// A frame that ``nextReplyReadInPlace(by:)`` let through arrived, not
     /// an error reply nor a push (its reader checks): what ``received(_:now:)``
-    /// would do, without the value. Returns the waiter that reads the
-    /// frame, or nil when its caller gave up (the frame is dropped).
+    /// would do, without the value. Returns the waiter that reads the frame.
     mutating func receivedInPlace() -> Waiter? {
         answeredSinceTick = true
         return pending.popFirst()?.waiter
@@ -501,8 +508,9 @@ struct RedisConnectionStateMachine<Waiter> {
     /// learn whether their command may have run.
     private mutating func failPending(culprit: UInt64?, culpritError: RedisError, reason: String) -> [(Waiter, RedisError)] {
         let written = writtenTotal
-        let failing = pending.removeAll().compactMap { entry -> (Waiter, RedisError)? in
-            guard let waiter = entry.waiter else { return nil }
+        let failing = pending.removeAll().map { entry -> (Waiter, RedisError) in
+            let waiter = entry.waiter
+            if entry.isCancelled { return (waiter, Self.cancelled) }
             if entry.id == culprit { return (waiter, culpritError) }
             if entry.end <= written {
                 return (waiter, RedisError(.unreachable, message: "the connection to Redis was closed after the command was sent, so it may have run (\(reason))"))

@@ -186,10 +186,11 @@ import Testing
         _ = machine.send(["GET", "c"], id: 2, waiter: 2, now: 0)
         Self.drain(&machine)
         _ = machine.received(.null, now: 0)
-        guard case .fail(1, let error) = machine.cancel(id: 1, now: 0) else { Issue.record("cancelled caller resumed"); return }
+        guard case .none = machine.cancel(id: 1, now: 0) else { Issue.record("cancelled caller resumed before its reply"); return }
+        // The pipeline's last reply is read and dropped, its caller resumed
+        // `cancelled` then; the next command's reaches its caller.
+        guard case .fail(1, let error) = machine.received(.null, now: 0) else { Issue.record("cancelled caller resumed"); return }
         #expect(error.kind == .cancelled)
-        // The pipeline's last reply is read and dropped; the next command's reaches its caller.
-        guard case .none = machine.received(.null, now: 0) else { Issue.record("dropped"); return }
         guard case .succeed(2, .bulkString) = machine.received(.bulkString(Array("c".utf8)), now: 0) else { Issue.record("next reply matched"); return }
         #expect(machine.state == .ready)
 
@@ -262,21 +263,47 @@ import Testing
         _ = ready.send(["GET", "a"], id: 5, waiter: 5, now: 0)
         _ = ready.send(["GET", "b"], id: 6, waiter: 6, now: 0)
         Self.drain(&ready)
-        guard case .fail(5, let written) = ready.cancel(id: 5, now: 0) else { Issue.record("written command's caller resumed"); return }
-        #expect(written.kind == .cancelled)
+        // A written command may not have run yet: its caller is resumed
+        // only once its reply comes (what it does next — a give-back after
+        // a cancelled acquire, on another connection — must come after).
+        guard case .none = ready.cancel(id: 5, now: 0) else { Issue.record("written command's caller resumed before its reply"); return }
         guard case .none = ready.cancel(id: 5, now: 0) else { Issue.record("cancelled twice"); return }
         guard case .none = ready.cancel(id: 99, now: 0) else { Issue.record("unknown id ignored"); return }
-        // The cancelled command's reply is dropped; the next one's reaches its caller, in order.
-        guard case .none = ready.received(.bulkString(Array("a".utf8)), now: 0) else { Issue.record("dropped"); return }
+        // The cancelled command's reply is dropped, its caller resumed
+        // `cancelled`; the next one's reaches its caller, in order.
+        guard case .fail(5, let written) = ready.received(.bulkString(Array("a".utf8)), now: 0) else { Issue.record("written command's caller resumed"); return }
+        #expect(written.kind == .cancelled)
         guard case .succeed(6, .bulkString(let reply)) = ready.received(.bulkString(Array("b".utf8)), now: 0) else { Issue.record("next matched"); return }
         #expect(reply == Array("b".utf8))
         #expect(ready.state == .ready)
-        // A shutdown does not resume a caller twice.
+        // A shutdown resumes a cancelled caller whose reply never came, once, `cancelled`.
         _ = ready.send(["GET", "c"], id: 7, waiter: 7, now: 0)
         Self.drain(&ready)
         _ = ready.cancel(id: 7, now: 0)
         guard case .disconnect(_, let failing, .stop) = ready.shutdown() else { Issue.record("shut down"); return }
-        #expect(failing.isEmpty)
+        #expect(failing.map(\.0) == [7])
+        #expect(failing.map(\.1.kind) == [.cancelled])
+    }
+
+    /// A written command's cancelled caller is resumed once, `cancelled`,
+    /// however the command ends — an error reply, or the connection lost —
+    /// and never by a reply read in place.
+    @Test func aWrittenCommandsCancelledCallerIsResumedCancelledHoweverItEnds() {
+        var machine = Self.readyMachine()
+        _ = machine.send(["GET", "a"], id: 1, waiter: 1, now: 0)
+        _ = machine.send(["GET", "b"], id: 2, waiter: 2, now: 0)
+        Self.drain(&machine)
+        guard case .none = machine.cancel(id: 1, now: 0), case .none = machine.cancel(id: 2, now: 0) else {
+            Issue.record("written commands' callers resumed before their replies"); return
+        }
+        #expect(!machine.nextReplyReadInPlace { _ in true })
+        guard case .fail(1, let refused) = machine.received(.error("ERR no"), now: 0) else { Issue.record("error reply"); return }
+        #expect(refused.kind == .cancelled)
+        guard case .disconnect(_, let failing, _) = machine.closed(RedisError(.unreachable, message: "reset"), now: 0) else {
+            Issue.record("closed"); return
+        }
+        #expect(failing.map(\.0) == [2])
+        #expect(failing.map(\.1.kind) == [.cancelled])
     }
 
     /// A command cancelled before its flush (the loop defers writing) must
@@ -299,11 +326,12 @@ import Testing
         _ = machine.send(["GET", "f"], id: 5, waiter: 5, now: 0)
         _ = machine.send(["GET", "g"], id: 6, waiter: 6, now: 0)
         machine.wrote(3)
-        guard case .fail(5, _) = machine.cancel(id: 5, now: 0) else { Issue.record("partly written caller resumed"); return }
+        guard case .none = machine.cancel(id: 5, now: 0) else { Issue.record("partly written caller resumed before its reply"); return }
         let rest = machine.withUnwrittenBytes { Array($0) }
         machine.wrote(rest.count)
         #expect(rest.count > 3 && String(decoding: rest, as: UTF8.self).contains("$1\r\nf\r\n"))
-        guard case .none = machine.received(.bulkString(Array("f".utf8)), now: 0) else { Issue.record("f dropped"); return }
+        guard case .fail(5, let partly) = machine.received(.bulkString(Array("f".utf8)), now: 0) else { Issue.record("f dropped"); return }
+        #expect(partly.kind == .cancelled)
         guard case .succeed(6, _) = machine.received(.bulkString(Array("g".utf8)), now: 0) else { Issue.record("g matched"); return }
 
         // Offsets after a removal still tell what may have run.
