@@ -74,10 +74,16 @@ struct PartialHead {
     }
 
     private mutating func parseTarget(_ target: UnsafeRawBufferPointer) -> HTTPError? {
-        guard target.allSatisfy(HTTPSyntax.isTargetByte) else {
-            return .invalidRequest("the request target has a byte that is not visible ASCII; percent-encode it")
+        // One pass for both checks; a byte that is not visible ASCII is
+        // reported before a fragment wherever each is.
+        var hasFragment = false
+        for byte in target {
+            guard HTTPSyntax.isTargetByte(byte) else {
+                return .invalidRequest("the request target has a byte that is not visible ASCII; percent-encode it")
+            }
+            if byte == UInt8(ascii: "#") { hasFragment = true }
         }
-        guard !target.contains(UInt8(ascii: "#")) else {
+        guard !hasFragment else {
             return .invalidRequest("the request target must not have a fragment (#)")
         }
         var pathStart = 0
@@ -112,36 +118,41 @@ struct PartialHead {
 
     /// Checks `field-name ":" OWS field-value OWS`; returns the error, if any.
     static func checkFieldLine(_ line: UnsafeRawBufferPointer) -> HTTPError? {
-        if case .failure(let error) = fieldColon(line) { return error }
-        return nil
+        fieldColon(line) == nil ? fieldLineError(line) : nil
     }
 
-    /// Where the colon ending a valid field name is, or why there is none.
-    private static func fieldColon(_ line: UnsafeRawBufferPointer) -> Result<Int, HTTPError> {
-        if line[0] == HTTPSyntax.space || line[0] == HTTPSyntax.tab {
-            return .failure(.invalidRequest("obsolete line folding (a field line starting with whitespace) is not accepted"))
-        }
+    /// Where the colon ending a valid field name is; nil when there is
+    /// none (``fieldLineError(_:)`` says why). Only an index or nil: a
+    /// `Result` holding an `HTTPError` was a large value returned through
+    /// memory for every field.
+    private static func fieldColon(_ line: UnsafeRawBufferPointer) -> Int? {
         // The name's bytes are checked as the colon is sought: one pass to
-        // the first byte that is not a token's.
+        // the first byte that is not a token's (a leading SP or HTAB, an
+        // obs-fold, is not one either).
         var index = 0
         while index < line.count, HTTPSyntax.isToken(line[index]) { index += 1 }
-        if index < line.count, index > 0, line[index] == HTTPSyntax.colon { return .success(index) }
+        return index > 0 && index < line.count && line[index] == HTTPSyntax.colon ? index : nil
+    }
+
+    /// Why a field line has no valid name followed by ':' (``fieldColon(_:)`` found none).
+    private static func fieldLineError(_ line: UnsafeRawBufferPointer) -> HTTPError {
+        if line[0] == HTTPSyntax.space || line[0] == HTTPSyntax.tab {
+            return .invalidRequest("obsolete line folding (a field line starting with whitespace) is not accepted")
+        }
+        var index = 0
+        while index < line.count, HTTPSyntax.isToken(line[index]) { index += 1 }
         if index < line.count, line[index] != HTTPSyntax.colon, line[index...].contains(HTTPSyntax.colon) {
             let byte = line[index]
-            return .failure(.invalidRequest(byte == HTTPSyntax.space || byte == HTTPSyntax.tab
+            return .invalidRequest(byte == HTTPSyntax.space || byte == HTTPSyntax.tab
                 ? "whitespace between a field name and ':' is not allowed"
-                : "a field name has a byte that is not a token character"))
+                : "a field name has a byte that is not a token character")
         }
-        return .failure(.invalidRequest("a header field line has no name followed by ':'"))
+        return .invalidRequest("a header field line has no name followed by ':'")
     }
 
     /// Adds one header field line, tracking the fields that decide framing.
     mutating func addField(_ line: UnsafeRawBufferPointer, limits: HTTPRequestLimits) -> HTTPError? {
-        let colon: Int
-        switch Self.fieldColon(line) {
-        case .failure(let error): return error
-        case .success(let index): colon = index
-        }
+        guard let colon = Self.fieldColon(line) else { return Self.fieldLineError(line) }
         guard headers.count < limits.maxHeaderCount else {
             return .headersTooLarge("more than \(limits.maxHeaderCount) header fields")
         }
