@@ -23,6 +23,25 @@ package enum HTTPSyntax {
         return byte < 0x80 && ((byte < 0x40 ? low : high) >> UInt64(byte & 0x3F)) & 1 == 1
     }
 
+    /// The high bit of each byte of `word` that is not an ASCII letter or
+    /// `-` — the bytes every common field name is made of — exactly, byte
+    /// by byte (no sum carries into the next byte), so the lowest flag is
+    /// where such a run ends (`trailingZeroBitCount >> 3`, little-endian).
+    /// `HTTPSyntaxTests` checks it against ``isToken(_:)``'s letters and `-`.
+    static func notLetterOrHyphen(_ word: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highBits = ones &* 0x80, lowBits = ones &* 0x7F
+        // Letters folded to lower case, the high bit dropped so that each
+        // byte's sums below stay within it.
+        let folded = (word | ones &* 0x20) & lowBits
+        let atLeastA = folded &+ ones &* (0x80 - 0x61)
+        let aboveZ = folded &+ ones &* (0x7F - 0x7A)
+        let letter = atLeastA & ~aboveZ & ~word
+        let hyphen = word ^ ones &* 0x2D
+        let isHyphen = ~((hyphen & lowBits) &+ lowBits | hyphen)
+        return ~(letter | isHyphen) & highBits
+    }
+
     /// Bytes allowed in a field value: HTAB, SP, VCHAR and obs-text.
     static func isFieldValue(_ byte: UInt8) -> Bool {
         byte == tab || (byte >= 0x20 && byte != 0x7F)

@@ -12,4 +12,27 @@ import Testing
             #expect(HTTPSyntax.isToken(byte) == (isAlpha || isDigit || marks.contains(byte)), "byte 0x\(String(byte, radix: 16))")
         }
     }
+
+    /// The eight-at-a-time skip over a field name flags exactly the bytes
+    /// that are not letters or `-`, whatever byte of the word they are in
+    /// and whatever surrounds them, so it never passes over a byte the
+    /// token test would stop at.
+    @Test func aNameWordFlagsExactlyItsBytesThatAreNotLettersOrHyphens() {
+        let isLetterOrHyphen = { (byte: UInt8) in
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                || byte == UInt8(ascii: "-")
+        }
+        for fill: UInt8 in [UInt8(ascii: "a"), UInt8(ascii: "Z"), UInt8(ascii: "-"), 0x00, 0x0D, 0x3A, 0x7F, 0x80, 0xFF] {
+            for value in UInt8.min...UInt8.max {
+                for position in 0..<8 {
+                    var bytes = Array(repeating: fill, count: 8)
+                    bytes[position] = value
+                    let word = bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+                    var expected: UInt64 = 0
+                    for (index, byte) in bytes.enumerated() where !isLetterOrHyphen(byte) { expected |= 0x80 << (8 * UInt64(index)) }
+                    #expect(HTTPSyntax.notLetterOrHyphen(word) == expected, "byte 0x\(String(value, radix: 16)) at \(position) among 0x\(String(fill, radix: 16))")
+                }
+            }
+        }
+    }
 }
