@@ -80,6 +80,31 @@ package enum HTTPSyntax {
         return true
     }
 
+    /// ``equalsIgnoringCase(_:_:)`` for a `token` already checked to be
+    /// one (a field name), against a `lowercase` of letters and `-` only,
+    /// eight bytes at a time. Setting bit 0x20 of each byte lowers a
+    /// letter's case, and among token bytes only `-` itself becomes `-` (CR
+    /// would, and is no token), so the words compare equal exactly when the
+    /// bytes do ignoring case. ~5 instead of ~12 instructions a byte.
+    static func tokenEqualsIgnoringCase(_ token: UnsafeRawBufferPointer, _ lowercase: StaticString) -> Bool {
+        let count = token.count
+        guard count == lowercase.utf8CodeUnitCount else { return false }
+        let expected = UnsafeRawBufferPointer(start: lowercase.utf8Start, count: count)
+        guard count >= 8 else {
+            for index in 0..<count where token[index] | 0x20 != expected[index] { return false }
+            return true
+        }
+        let caseBits: UInt64 = 0x2020_2020_2020_2020
+        // Whole words, then the last eight bytes (overlapping what was compared).
+        var offset = 0
+        while true {
+            let word = token.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+            guard word | caseBits == expected.loadUnaligned(fromByteOffset: offset, as: UInt64.self) else { return false }
+            if offset == count - 8 { return true }
+            offset = min(offset + 8, count - 8)
+        }
+    }
+
     /// ``equalsIgnoringCase(_:_:)`` for any bytes.
     package static func equalsIgnoringCase(_ bytes: some Collection<UInt8>, _ lowercase: StaticString) -> Bool {
         let expected = UnsafeRawBufferPointer(start: lowercase.utf8Start, count: lowercase.utf8CodeUnitCount)

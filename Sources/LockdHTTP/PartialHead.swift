@@ -177,19 +177,20 @@ struct PartialHead {
     }
 
     /// Notes a field that decides framing or reuse. Its value becomes a
-    /// string only for the rare fields that are lists or kept.
+    /// string only for the rare fields that are lists or kept. `name` is
+    /// a token (``fieldColon(_:)`` checked it), so it is compared a word at a time.
     private mutating func track(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> HTTPError? {
         switch name.count {
-        case 4 where HTTPSyntax.equalsIgnoringCase(name, "host"):
+        case 4 where HTTPSyntax.tokenEqualsIgnoringCase(name, "host"):
             hostCount += 1
-        case 6 where HTTPSyntax.equalsIgnoringCase(name, "expect"):
+        case 6 where HTTPSyntax.tokenEqualsIgnoringCase(name, "expect"):
             expectation = String(decoding: value, as: UTF8.self)
-        case 10 where HTTPSyntax.equalsIgnoringCase(name, "connection"):
+        case 10 where HTTPSyntax.tokenEqualsIgnoringCase(name, "connection"):
             for option in HTTPSyntax.listElements(String(decoding: value, as: UTF8.self)) {
                 if HTTPSyntax.equalsIgnoringCase(option.utf8, "close") { connectionClose = true }
                 if HTTPSyntax.equalsIgnoringCase(option.utf8, "keep-alive") { connectionKeepAlive = true }
             }
-        case 14 where HTTPSyntax.equalsIgnoringCase(name, "content-length"):
+        case 14 where HTTPSyntax.tokenEqualsIgnoringCase(name, "content-length"):
             // The usual single number, without splitting a list.
             if let length = Self.decimal(value) {
                 if let contentLength, contentLength != length {
@@ -210,7 +211,7 @@ struct PartialHead {
                 }
                 contentLength = length
             }
-        case 17 where HTTPSyntax.equalsIgnoringCase(name, "transfer-encoding"):
+        case 17 where HTTPSyntax.tokenEqualsIgnoringCase(name, "transfer-encoding"):
             sawTransferEncoding = true
             transferCodings += HTTPSyntax.listElements(String(decoding: value, as: UTF8.self))
         default:

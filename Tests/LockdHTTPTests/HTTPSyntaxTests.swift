@@ -35,4 +35,32 @@ import Testing
             }
         }
     }
+
+    /// The word-at-a-time comparison of a field name agrees with the byte
+    /// one for every token byte at every position of each name the decoder
+    /// tracks (and for names one byte shorter or longer).
+    @Test func tokenNamesCompareAsTheByteComparisonDoes() {
+        let names: [StaticString] = ["host", "expect", "connection", "content-length", "transfer-encoding"]
+        let tokens = (UInt8.min...UInt8.max).filter(HTTPSyntax.isToken)
+        var compared = 0
+        for name in names {
+            let lowercase = Array(UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+            let upper = lowercase.map { $0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z") ? $0 - 0x20 : $0 }
+            var candidates = [lowercase, upper, Array(lowercase.dropLast()), lowercase + [UInt8(ascii: "s")]]
+            for position in lowercase.indices {
+                for byte in tokens {
+                    var candidate = position % 2 == 0 ? lowercase : upper
+                    candidate[position] = byte
+                    candidates.append(candidate)
+                }
+            }
+            for candidate in candidates {
+                candidate.withUnsafeBytes { bytes in
+                    compared += 1
+                    #expect(HTTPSyntax.tokenEqualsIgnoringCase(bytes, name) == HTTPSyntax.equalsIgnoringCase(bytes, name), "\(candidate) against \(name)")
+                }
+            }
+        }
+        #expect(compared > 3_000)
+    }
 }
