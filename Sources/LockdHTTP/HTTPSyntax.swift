@@ -37,9 +37,28 @@ package enum HTTPSyntax {
         let atLeastA = folded &+ ones &* (0x80 - 0x61)
         let aboveZ = folded &+ ones &* (0x7F - 0x7A)
         let letter = atLeastA & ~aboveZ & ~word
-        let hyphen = word ^ ones &* 0x2D
-        let isHyphen = ~((hyphen & lowBits) &+ lowBits | hyphen)
-        return ~(letter | isHyphen) & highBits
+        return ~(letter | bytes(of: word, equalTo: UInt8(ascii: "-"))) & highBits
+    }
+
+    /// The high bit of each byte of `word` that is not visible ASCII or is
+    /// `#` or `?` — every byte of a usual request target's path — exactly,
+    /// byte by byte, as ``notLetterOrHyphen(_:)``.
+    static func notPlainTargetBytes(_ word: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highBits = ones &* 0x80, lowBits = ones &* 0x7F
+        let low = word & lowBits
+        let visible = (low &+ ones &* (0x80 - 0x21)) & ~(low &+ ones) & ~word
+        let plain = visible & ~bytes(of: word, equalTo: UInt8(ascii: "#")) & ~bytes(of: word, equalTo: UInt8(ascii: "?"))
+        return ~plain & highBits
+    }
+
+    /// The high bit of each byte of `word` that is `byte`, exactly (the low
+    /// seven bits' sum never carries into the next byte).
+    @inline(__always) private static func bytes(of word: UInt64, equalTo byte: UInt8) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highBits = ones &* 0x80, lowBits = ones &* 0x7F
+        let difference = word ^ ones &* UInt64(byte)
+        return ~((difference & lowBits) &+ lowBits | difference) & highBits
     }
 
     /// Bytes allowed in a field value: HTAB, SP, VCHAR and obs-text.

@@ -75,13 +75,28 @@ struct PartialHead {
 
     private mutating func parseTarget(_ target: UnsafeRawBufferPointer) -> HTTPError? {
         // One pass for both checks; a byte that is not visible ASCII is
-        // reported before a fragment wherever each is.
+        // reported before a fragment wherever each is. Visible ASCII other
+        // than `#` and `?` is passed eight bytes at a time; the byte loop
+        // checks from the first other byte on, and notes the first `?`.
+        var index = 0
+        while target.count - index >= 8 {
+            let stops = HTTPSyntax.notPlainTargetBytes(UInt64(littleEndian: target.loadUnaligned(fromByteOffset: index, as: UInt64.self)))
+            if stops != 0 {
+                index += stops.trailingZeroBitCount >> 3
+                break
+            }
+            index += 8
+        }
         var hasFragment = false
-        for byte in target {
+        var firstQuestionMark: Int?
+        while index < target.count {
+            let byte = target[index]
             guard HTTPSyntax.isTargetByte(byte) else {
                 return .invalidRequest("the request target has a byte that is not visible ASCII; percent-encode it")
             }
             if byte == UInt8(ascii: "#") { hasFragment = true }
+            if byte == UInt8(ascii: "?"), firstQuestionMark == nil { firstQuestionMark = index }
+            index += 1
         }
         guard !hasFragment else {
             return .invalidRequest("the request target must not have a fragment (#)")
@@ -97,7 +112,9 @@ struct PartialHead {
             pathStart = target[authorityStart...].firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") } ?? target.count
         }
         let afterAuthority = UnsafeRawBufferPointer(rebasing: target[pathStart...])
-        if let questionMark = afterAuthority.firstIndex(of: UInt8(ascii: "?")) {
+        // The first `?` is never before `pathStart`: a scheme has none, and
+        // an authority ends at the first `/` or `?`.
+        if let questionMark = firstQuestionMark.map({ $0 - pathStart }) {
             path = String(decoding: afterAuthority[..<questionMark], as: UTF8.self)
             query = String(decoding: afterAuthority[(questionMark + 1)...], as: UTF8.self)
         } else {

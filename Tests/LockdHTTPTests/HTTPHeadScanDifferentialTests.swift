@@ -90,6 +90,68 @@ import Testing
         #expect(mismatchCount == 0, "the first: \(mismatches.prefix(20))")
     }
 
+    @Test func targetsAreSplitAndRefusedAsByTheByteLoops() {
+        let bases = ["/locks/orders-1?x=1&y=2", "/healthz", "/", "*", "http://Host:80/p/q?r#", "HTTPS://h?q/x", "http://h", "ftp://h/p", "a/b"]
+        let specials: [UInt8] = [0x00, 0x09, 0x0D, 0x21, 0x23, 0x25, 0x2F, 0x3F, 0x40, 0x7E, 0x7F, 0x80, 0xFF]
+        var targets: [[UInt8]] = []
+        for base in bases.map({ Array($0.utf8) }) {
+            targets.append(base)
+            for position in base.indices {
+                for special in specials {
+                    var target = base
+                    target[position] = special
+                    targets.append(target)
+                    targets.append(Array(base[..<position]) + [special] + base + base)
+                }
+            }
+        }
+        var mismatches: [String] = []
+        for method in ["GET", "OPTIONS"] {
+            for target in targets {
+                var head = PartialHead()
+                let line = Array("\(method) ".utf8) + target + Array(" HTTP/1.1".utf8)
+                let error = line.withUnsafeBytes { head.parseRequestLine($0) }
+                let actual = error.map { "error \($0.detail)" } ?? "path \(head.path) query \(head.query ?? "none")"
+                let expected = target.withUnsafeBytes { Self.referenceTarget($0, isOptions: method == "OPTIONS") }
+                if actual != expected { mismatches.append("\(method) \(target): \(actual) instead of \(expected)") }
+            }
+        }
+        #expect(targets.count > 1_000)
+        let mismatchCount = mismatches.count
+        #expect(mismatchCount == 0, "the first: \(mismatches.prefix(20))")
+    }
+
+    /// The target's checks and split as they were: a pass for the bytes,
+    /// one for `#`, one for `?`.
+    static func referenceTarget(_ target: UnsafeRawBufferPointer, isOptions: Bool) -> String {
+        guard target.allSatisfy(HTTPSyntax.isTargetByte) else {
+            return "error the request target has a byte that is not visible ASCII; percent-encode it"
+        }
+        guard !target.contains(UInt8(ascii: "#")) else { return "error the request target must not have a fragment (#)" }
+        var pathStart = 0
+        if target.first == UInt8(ascii: "*") && target.count == 1 {
+            guard isOptions else { return "error the target * is only for OPTIONS" }
+        } else if target.first != UInt8(ascii: "/") {
+            var authorityStart: Int?
+            for scheme in ["http://", "https://"] where target.count >= scheme.utf8.count {
+                if zip(target, scheme.utf8).allSatisfy({ HTTPSyntax.lowercased($0) == $1 }) {
+                    authorityStart = scheme.utf8.count
+                    break
+                }
+            }
+            guard let authorityStart else { return "error the request target must be a path starting with /" }
+            pathStart = target[authorityStart...].firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") } ?? target.count
+        }
+        let afterAuthority = UnsafeRawBufferPointer(rebasing: target[pathStart...])
+        var path = String(decoding: afterAuthority, as: UTF8.self)
+        var query = "none"
+        if let questionMark = afterAuthority.firstIndex(of: UInt8(ascii: "?")) {
+            path = String(decoding: afterAuthority[..<questionMark], as: UTF8.self)
+            query = String(decoding: afterAuthority[(questionMark + 1)...], as: UTF8.self)
+        }
+        return "path \(path.isEmpty ? "/" : path) query \(query)"
+    }
+
     static func describe(_ result: HTTPRequestDecoder.LineResult) -> String {
         switch result {
         case .line(let end): "line \(end)"

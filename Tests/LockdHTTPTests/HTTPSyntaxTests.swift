@@ -36,6 +36,24 @@ import Testing
         }
     }
 
+    /// The eight-at-a-time skip over a request target flags exactly the
+    /// bytes that are not visible ASCII or are `#` or `?`.
+    @Test func aTargetWordFlagsExactlyItsBytesThatAreNotPlainPathBytes() {
+        let isPlain = { (byte: UInt8) in byte > 0x20 && byte < 0x7F && byte != UInt8(ascii: "#") && byte != UInt8(ascii: "?") }
+        for fill: UInt8 in [UInt8(ascii: "a"), UInt8(ascii: "/"), UInt8(ascii: "~"), 0x00, 0x20, 0x23, 0x3F, 0x7F, 0x80, 0xFF] {
+            for value in UInt8.min...UInt8.max {
+                for position in 0..<8 {
+                    var bytes = Array(repeating: fill, count: 8)
+                    bytes[position] = value
+                    let word = bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+                    var expected: UInt64 = 0
+                    for (index, byte) in bytes.enumerated() where !isPlain(byte) { expected |= 0x80 << (8 * UInt64(index)) }
+                    #expect(HTTPSyntax.notPlainTargetBytes(word) == expected, "byte 0x\(String(value, radix: 16)) at \(position) among 0x\(String(fill, radix: 16))")
+                }
+            }
+        }
+    }
+
     /// The word-at-a-time comparison of a field name agrees with the byte
     /// one for every token byte at every position of each name the decoder
     /// tracks (and for names one byte shorter or longer).
