@@ -9,8 +9,8 @@ extension HTTPRequestDecoder {
                 return .needMore
             case .tooLong:
                 return fail(.invalidRequest("chunk-size line longer than \(limits.maxChunkLineLength) bytes"))
-            case .invalid(let error):
-                return fail(error)
+            case .invalid(let fault):
+                return fail(fault.error)
             case .line(let end):
                 let line = UnsafeRawBufferPointer(rebasing: input[offset..<end])
                 offset = end + 2
@@ -57,8 +57,8 @@ extension HTTPRequestDecoder {
                 return .needMore
             case .tooLong:
                 return fail(.headersTooLarge("the trailer section is longer than \(limits.maxHeaderSectionLength) bytes"))
-            case .invalid(let error):
-                return fail(error)
+            case .invalid(let fault):
+                return fail(fault.error)
             case .line(let end):
                 let line = UnsafeRawBufferPointer(rebasing: input[offset..<end])
                 sectionLength += end - offset + 2

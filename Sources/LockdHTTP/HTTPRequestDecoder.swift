@@ -83,8 +83,8 @@ struct HTTPRequestDecoder {
                     return .needMore
                 case .tooLong:
                     return fail(.uriTooLong("the request line is longer than \(limits.maxRequestLineLength) bytes"))
-                case .invalid(let error):
-                    return fail(error)
+                case .invalid(let fault):
+                    return fail(fault.error)
                 case .line(let end):
                     let start = offset
                     offset = end + 2
@@ -103,8 +103,8 @@ struct HTTPRequestDecoder {
                     return .needMore
                 case .tooLong:
                     return fail(.headersTooLarge("the header section is longer than \(limits.maxHeaderSectionLength) bytes"))
-                case .invalid(let error):
-                    return fail(error)
+                case .invalid(let fault):
+                    return fail(fault.error)
                 case .line(let end):
                     let start = offset
                     offset = end + 2
@@ -173,7 +173,25 @@ struct HTTPRequestDecoder {
         case line(end: Int)
         case incomplete
         case tooLong
-        case invalid(HTTPError)
+        /// A byte no line may hold. Its `HTTPError` is made only then: an
+        /// error in every result made each one a large value returned
+        /// through memory.
+        case invalid(LineFault)
+    }
+
+    /// Why a line is refused.
+    enum LineFault {
+        case bareLF
+        case bareCR
+        case control(UInt8)
+
+        var error: HTTPError {
+            switch self {
+            case .bareLF: .invalidRequest("bare LF: lines must end with CRLF")
+            case .bareCR: .invalidRequest("bare CR: CR must be followed by LF")
+            case .control(let byte): .invalidRequest("control byte 0x\(String(byte, radix: 16)) in the request head")
+            }
+        }
     }
 
     /// Finds the CRLF ending the line that starts at `start`, checking each
@@ -196,18 +214,23 @@ struct HTTPRequestDecoder {
             let byte = input[index]
             if byte == HTTPSyntax.lf {
                 guard index > start, input[index - 1] == HTTPSyntax.cr else {
-                    return .invalid(.invalidRequest("bare LF: lines must end with CRLF"))
+                    return .invalid(.bareLF)
                 }
                 scanned = 0
                 guard index - 1 - start <= limit else { return .tooLong }
                 return .line(end: index - 1)
             }
             if byte == HTTPSyntax.cr {
-                if index + 1 < input.count, input[index + 1] != HTTPSyntax.lf {
-                    return .invalid(.invalidRequest("bare CR: CR must be followed by LF"))
+                if index + 1 < input.count {
+                    guard input[index + 1] == HTTPSyntax.lf else { return .invalid(.bareCR) }
+                    // The line's end, answered here rather than after one
+                    // more turn of the loop to the LF.
+                    scanned = 0
+                    guard index - start <= limit else { return .tooLong }
+                    return .line(end: index)
                 }
             } else if HTTPSyntax.isForbiddenControl(byte) {
-                return .invalid(.invalidRequest("control byte 0x\(String(byte, radix: 16)) in the request head"))
+                return .invalid(.control(byte))
             }
             index += 1
         }

@@ -23,6 +23,44 @@ package enum HTTPSyntax {
         return byte < 0x80 && ((byte < 0x40 ? low : high) >> UInt64(byte & 0x3F)) & 1 == 1
     }
 
+    /// The high bit of each byte of `word` that is not an ASCII letter or
+    /// `-` — the bytes every common field name is made of — exactly, byte
+    /// by byte (no sum carries into the next byte), so the lowest flag is
+    /// where such a run ends (`trailingZeroBitCount >> 3`, little-endian).
+    /// `HTTPSyntaxTests` checks it against ``isToken(_:)``'s letters and `-`.
+    static func notLetterOrHyphen(_ word: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highBits = ones &* 0x80, lowBits = ones &* 0x7F
+        // Letters folded to lower case, the high bit dropped so that each
+        // byte's sums below stay within it.
+        let folded = (word | ones &* 0x20) & lowBits
+        let atLeastA = folded &+ ones &* (0x80 - 0x61)
+        let aboveZ = folded &+ ones &* (0x7F - 0x7A)
+        let letter = atLeastA & ~aboveZ & ~word
+        return ~(letter | bytes(of: word, equalTo: UInt8(ascii: "-"))) & highBits
+    }
+
+    /// The high bit of each byte of `word` that is not visible ASCII or is
+    /// `#` or `?` — every byte of a usual request target's path — exactly,
+    /// byte by byte, as ``notLetterOrHyphen(_:)``.
+    static func notPlainTargetBytes(_ word: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highBits = ones &* 0x80, lowBits = ones &* 0x7F
+        let low = word & lowBits
+        let visible = (low &+ ones &* (0x80 - 0x21)) & ~(low &+ ones) & ~word
+        let plain = visible & ~bytes(of: word, equalTo: UInt8(ascii: "#")) & ~bytes(of: word, equalTo: UInt8(ascii: "?"))
+        return ~plain & highBits
+    }
+
+    /// The high bit of each byte of `word` that is `byte`, exactly (the low
+    /// seven bits' sum never carries into the next byte).
+    @inline(__always) private static func bytes(of word: UInt64, equalTo byte: UInt8) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highBits = ones &* 0x80, lowBits = ones &* 0x7F
+        let difference = word ^ ones &* UInt64(byte)
+        return ~((difference & lowBits) &+ lowBits | difference) & highBits
+    }
+
     /// Bytes allowed in a field value: HTAB, SP, VCHAR and obs-text.
     static func isFieldValue(_ byte: UInt8) -> Bool {
         byte == tab || (byte >= 0x20 && byte != 0x7F)
@@ -59,6 +97,31 @@ package enum HTTPSyntax {
         let expected = lowercase.utf8Start
         for index in 0..<bytes.count where lowercased(bytes[index]) != expected[index] { return false }
         return true
+    }
+
+    /// ``equalsIgnoringCase(_:_:)`` for a `token` already checked to be
+    /// one (a field name), against a `lowercase` of letters and `-` only,
+    /// eight bytes at a time. Setting bit 0x20 of each byte lowers a
+    /// letter's case, and among token bytes only `-` itself becomes `-` (CR
+    /// would, and is no token), so the words compare equal exactly when the
+    /// bytes do ignoring case. ~5 instead of ~12 instructions a byte.
+    static func tokenEqualsIgnoringCase(_ token: UnsafeRawBufferPointer, _ lowercase: StaticString) -> Bool {
+        let count = token.count
+        guard count == lowercase.utf8CodeUnitCount else { return false }
+        let expected = UnsafeRawBufferPointer(start: lowercase.utf8Start, count: count)
+        guard count >= 8 else {
+            for index in 0..<count where token[index] | 0x20 != expected[index] { return false }
+            return true
+        }
+        let caseBits: UInt64 = 0x2020_2020_2020_2020
+        // Whole words, then the last eight bytes (overlapping what was compared).
+        var offset = 0
+        while true {
+            let word = token.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+            guard word | caseBits == expected.loadUnaligned(fromByteOffset: offset, as: UInt64.self) else { return false }
+            if offset == count - 8 { return true }
+            offset = min(offset + 8, count - 8)
+        }
     }
 
     /// ``equalsIgnoringCase(_:_:)`` for any bytes.

@@ -74,10 +74,31 @@ struct PartialHead {
     }
 
     private mutating func parseTarget(_ target: UnsafeRawBufferPointer) -> HTTPError? {
-        guard target.allSatisfy(HTTPSyntax.isTargetByte) else {
-            return .invalidRequest("the request target has a byte that is not visible ASCII; percent-encode it")
+        // One pass for both checks; a byte that is not visible ASCII is
+        // reported before a fragment wherever each is. Visible ASCII other
+        // than `#` and `?` is passed eight bytes at a time; the byte loop
+        // checks from the first other byte on, and notes the first `?`.
+        var index = 0
+        while target.count - index >= 8 {
+            let stops = HTTPSyntax.notPlainTargetBytes(UInt64(littleEndian: target.loadUnaligned(fromByteOffset: index, as: UInt64.self)))
+            if stops != 0 {
+                index += stops.trailingZeroBitCount >> 3
+                break
+            }
+            index += 8
         }
-        guard !target.contains(UInt8(ascii: "#")) else {
+        var hasFragment = false
+        var firstQuestionMark: Int?
+        while index < target.count {
+            let byte = target[index]
+            guard HTTPSyntax.isTargetByte(byte) else {
+                return .invalidRequest("the request target has a byte that is not visible ASCII; percent-encode it")
+            }
+            if byte == UInt8(ascii: "#") { hasFragment = true }
+            if byte == UInt8(ascii: "?"), firstQuestionMark == nil { firstQuestionMark = index }
+            index += 1
+        }
+        guard !hasFragment else {
             return .invalidRequest("the request target must not have a fragment (#)")
         }
         var pathStart = 0
@@ -91,7 +112,9 @@ struct PartialHead {
             pathStart = target[authorityStart...].firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") } ?? target.count
         }
         let afterAuthority = UnsafeRawBufferPointer(rebasing: target[pathStart...])
-        if let questionMark = afterAuthority.firstIndex(of: UInt8(ascii: "?")) {
+        // The first `?` is never before `pathStart`: a scheme has none, and
+        // an authority ends at the first `/` or `?`.
+        if let questionMark = firstQuestionMark.map({ $0 - pathStart }) {
             path = String(decoding: afterAuthority[..<questionMark], as: UTF8.self)
             query = String(decoding: afterAuthority[(questionMark + 1)...], as: UTF8.self)
         } else {
@@ -112,36 +135,51 @@ struct PartialHead {
 
     /// Checks `field-name ":" OWS field-value OWS`; returns the error, if any.
     static func checkFieldLine(_ line: UnsafeRawBufferPointer) -> HTTPError? {
-        if case .failure(let error) = fieldColon(line) { return error }
-        return nil
+        fieldColon(line) == nil ? fieldLineError(line) : nil
     }
 
-    /// Where the colon ending a valid field name is, or why there is none.
-    private static func fieldColon(_ line: UnsafeRawBufferPointer) -> Result<Int, HTTPError> {
-        if line[0] == HTTPSyntax.space || line[0] == HTTPSyntax.tab {
-            return .failure(.invalidRequest("obsolete line folding (a field line starting with whitespace) is not accepted"))
-        }
+    /// Where the colon ending a valid field name is; nil when there is
+    /// none (``fieldLineError(_:)`` says why). Only an index or nil: a
+    /// `Result` holding an `HTTPError` was a large value returned through
+    /// memory for every field.
+    static func fieldColon(_ line: UnsafeRawBufferPointer) -> Int? {
         // The name's bytes are checked as the colon is sought: one pass to
-        // the first byte that is not a token's.
+        // the first byte that is not a token's (a leading SP or HTAB, an
+        // obs-fold, is not one either). Letters and `-`, tokens all, are
+        // passed eight at a time; the byte loop takes over at the first
+        // other byte (a digit, another mark, the colon, anything refused).
+        var index = 0
+        while line.count - index >= 8 {
+            let stops = HTTPSyntax.notLetterOrHyphen(UInt64(littleEndian: line.loadUnaligned(fromByteOffset: index, as: UInt64.self)))
+            if stops != 0 {
+                index += stops.trailingZeroBitCount >> 3
+                break
+            }
+            index += 8
+        }
+        while index < line.count, HTTPSyntax.isToken(line[index]) { index += 1 }
+        return index > 0 && index < line.count && line[index] == HTTPSyntax.colon ? index : nil
+    }
+
+    /// Why a field line has no valid name followed by ':' (``fieldColon(_:)`` found none).
+    private static func fieldLineError(_ line: UnsafeRawBufferPointer) -> HTTPError {
+        if line[0] == HTTPSyntax.space || line[0] == HTTPSyntax.tab {
+            return .invalidRequest("obsolete line folding (a field line starting with whitespace) is not accepted")
+        }
         var index = 0
         while index < line.count, HTTPSyntax.isToken(line[index]) { index += 1 }
-        if index < line.count, index > 0, line[index] == HTTPSyntax.colon { return .success(index) }
         if index < line.count, line[index] != HTTPSyntax.colon, line[index...].contains(HTTPSyntax.colon) {
             let byte = line[index]
-            return .failure(.invalidRequest(byte == HTTPSyntax.space || byte == HTTPSyntax.tab
+            return .invalidRequest(byte == HTTPSyntax.space || byte == HTTPSyntax.tab
                 ? "whitespace between a field name and ':' is not allowed"
-                : "a field name has a byte that is not a token character"))
+                : "a field name has a byte that is not a token character")
         }
-        return .failure(.invalidRequest("a header field line has no name followed by ':'"))
+        return .invalidRequest("a header field line has no name followed by ':'")
     }
 
     /// Adds one header field line, tracking the fields that decide framing.
     mutating func addField(_ line: UnsafeRawBufferPointer, limits: HTTPRequestLimits) -> HTTPError? {
-        let colon: Int
-        switch Self.fieldColon(line) {
-        case .failure(let error): return error
-        case .success(let index): colon = index
-        }
+        guard let colon = Self.fieldColon(line) else { return Self.fieldLineError(line) }
         guard headers.count < limits.maxHeaderCount else {
             return .headersTooLarge("more than \(limits.maxHeaderCount) header fields")
         }
@@ -156,19 +194,20 @@ struct PartialHead {
     }
 
     /// Notes a field that decides framing or reuse. Its value becomes a
-    /// string only for the rare fields that are lists or kept.
+    /// string only for the rare fields that are lists or kept. `name` is
+    /// a token (``fieldColon(_:)`` checked it), so it is compared a word at a time.
     private mutating func track(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> HTTPError? {
         switch name.count {
-        case 4 where HTTPSyntax.equalsIgnoringCase(name, "host"):
+        case 4 where HTTPSyntax.tokenEqualsIgnoringCase(name, "host"):
             hostCount += 1
-        case 6 where HTTPSyntax.equalsIgnoringCase(name, "expect"):
+        case 6 where HTTPSyntax.tokenEqualsIgnoringCase(name, "expect"):
             expectation = String(decoding: value, as: UTF8.self)
-        case 10 where HTTPSyntax.equalsIgnoringCase(name, "connection"):
+        case 10 where HTTPSyntax.tokenEqualsIgnoringCase(name, "connection"):
             for option in HTTPSyntax.listElements(String(decoding: value, as: UTF8.self)) {
                 if HTTPSyntax.equalsIgnoringCase(option.utf8, "close") { connectionClose = true }
                 if HTTPSyntax.equalsIgnoringCase(option.utf8, "keep-alive") { connectionKeepAlive = true }
             }
-        case 14 where HTTPSyntax.equalsIgnoringCase(name, "content-length"):
+        case 14 where HTTPSyntax.tokenEqualsIgnoringCase(name, "content-length"):
             // The usual single number, without splitting a list.
             if let length = Self.decimal(value) {
                 if let contentLength, contentLength != length {
@@ -189,7 +228,7 @@ struct PartialHead {
                 }
                 contentLength = length
             }
-        case 17 where HTTPSyntax.equalsIgnoringCase(name, "transfer-encoding"):
+        case 17 where HTTPSyntax.tokenEqualsIgnoringCase(name, "transfer-encoding"):
             sawTransferEncoding = true
             transferCodings += HTTPSyntax.listElements(String(decoding: value, as: UTF8.self))
         default:
