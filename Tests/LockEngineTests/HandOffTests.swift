@@ -450,9 +450,16 @@ import Testing
             }
             #expect(blocked)
             release.cancel()
+            // The cancel reaches the release's connection (a job on its loop,
+            // queued before these) before the pause ends: its caller is
+            // answered `cancelled` once the reply comes — the release may
+            // still run, and must not run after what the caller does next.
+            for loop in fixture.loops.loops {
+                await withCheckedContinuation { (ran: CheckedContinuation<Void, Never>) in loop.execute { ran.resume() } }
+            }
+            _ = try await spy.send(["CLIENT", "UNPAUSE"])
             await #expect(throws: LockError.cancelled) { try await release.value }
             #expect(fixture.events.resubscribed.withLock { $0 } == [name])
-            _ = try await spy.send(["CLIENT", "UNPAUSE"])
             // The pause ends and the release runs: the waiter is granted, and
             // nothing is published for it (its grant was in the dropped reply).
             let grantedAgain = await eventually { (try? await fixture.store.status(of: name))?.holders.first?.owner == "waiter" }
