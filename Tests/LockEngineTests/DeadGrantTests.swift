@@ -85,8 +85,10 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func aLateGrantNotGivenBackIsDeliveredAsNewByTheNextAttempt(store: StoreKind) async throws {
         try await store.withEngine { _, inner in
-            // Late past 90 % of the TTL; the lease it leaves has 2 s to be found.
-            let late = StalledStore(inner, stalls: 1, stall: .milliseconds(1_850), beforeAsking: true, releaseFailures: 1)
+            // Late past 90 % of the TTL; the lease it leaves is kept a minute
+            // in the store, so the next attempt finds it whatever the load.
+            let late = StalledStore(inner, stalls: 1, stall: .milliseconds(1_850), beforeAsking: true, releaseFailures: 1,
+                                    leasesLastMs: 60_000)
             try await late.withEngine { engine in
                 let name = try LockName(uniqueLockName())
                 let grant = try await engine.acquire(AcquireRequest(name: name, ttlMs: 2_000))

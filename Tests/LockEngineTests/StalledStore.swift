@@ -9,8 +9,12 @@ import Testing
 /// with `beforeAsking`, it stalls the first `stalls` acquires before the
 /// store sees them instead (a request held up on its way: its grant is
 /// fresh but late); its first `releaseFailures` releases and give-backs
-/// fail unsent, as in an outage. An acquire sent by ``hangUp(_:_:losing:)``
-/// is lost as that says.
+/// fail unsent, as in an outage. With `leasesLastMs`, every lease it grants
+/// is renewed in the real store for that long before the engine hears of
+/// it (the engine still sees the TTL it asked for, so a stall makes the
+/// grant late all the same): a later attempt under the same token finds
+/// it however long the machine takes to get there. An acquire sent by
+/// ``hangUp(_:_:losing:)`` is lost as that says.
 final class StalledStore: ForwardingLockStore {
     /// How an acquire whose caller hangs up is lost.
     enum Loss {
@@ -24,10 +28,13 @@ final class StalledStore: ForwardingLockStore {
     private let stall: Duration
     private let thenFail: Bool
     private let beforeAsking: Bool
+    private let leasesLastMs: Int64?
     private let state: Mutex<(remaining: Int, grants: [Lease], releaseFailures: Int)>
 
-    init(_ inner: any LockStore, stalls: Int, stall: Duration, thenFail: Bool = false, beforeAsking: Bool = false, releaseFailures: Int = 0) {
+    init(_ inner: any LockStore, stalls: Int, stall: Duration, thenFail: Bool = false, beforeAsking: Bool = false, releaseFailures: Int = 0,
+         leasesLastMs: Int64? = nil) {
         self.inner = inner
+        self.leasesLastMs = leasesLastMs
         self.stall = stall
         self.thenFail = thenFail
         self.beforeAsking = beforeAsking
@@ -90,11 +97,15 @@ final class StalledStore: ForwardingLockStore {
             }
             if mustStall { try? await Task.sleep(for: stall) }
             let result = try await inner.acquire(attempt)
-            if case .granted(let lease, _, _) = result { state.withLock { $0.grants.append(lease) } }
+            if case .granted(let lease, _, _) = result {
+                state.withLock { $0.grants.append(lease) }
+                try await keep(attempt)
+            }
             return result
         }
         let result = try await inner.acquire(attempt)
         guard case .granted(let lease, _, _) = result else { return result }
+        try await keep(attempt)
         let mustStall = state.withLock { state -> Bool in
             state.grants.append(lease)
             guard state.remaining > 0 else { return false }
@@ -104,6 +115,13 @@ final class StalledStore: ForwardingLockStore {
         if mustStall { try? await Task.sleep(for: stall) }
         if mustStall && thenFail { throw .unavailable("the reply was lost") }
         return result
+    }
+
+    /// Renews what `attempt` was granted for `leasesLastMs`, if set.
+    private nonisolated(nonsending) func keep(_ attempt: AcquireAttempt) async throws(LockError) {
+        guard let leasesLastMs else { return }
+        let kept = try await inner.renew(attempt.name, token: attempt.token, ttlMs: leasesLastMs, durability: attempt.durability)
+        #expect(kept != nil, "the lease just granted was gone before it could be kept")
     }
 
     nonisolated(nonsending) func release(_ name: LockName, token: LeaseToken) async throws(LockError) -> Bool {
