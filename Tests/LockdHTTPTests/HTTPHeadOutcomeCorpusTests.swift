@@ -71,7 +71,7 @@ import Testing
                 for special in specials {
                     var name = Array(letters[..<length])
                     name[position] = special
-                    corpus.append(Array("GET / HTTP/1.1\r\n".utf8) + name + Array(": v\r\n\r\n".utf8))
+                    corpus.append(Array("GET / HTTP/1.1\r\nHost: h\r\n".utf8) + name + Array(": v\r\n\r\n".utf8))
                     corpus.append(Array("GET / HTTP/1.1\r\n".utf8) + name + Array(":v\r\nX: y\r\n\r\n".utf8))
                 }
             }
@@ -84,17 +84,17 @@ import Testing
                 for special in targetSpecials {
                     var target = bytes
                     if position < target.count { target[position] = special } else { target.append(special) }
-                    corpus.append(Array("GET ".utf8) + target + Array(" HTTP/1.1\r\n\r\n".utf8))
-                    corpus.append(Array("OPTIONS ".utf8) + target + Array(" HTTP/1.1\r\n\r\n".utf8))
+                    corpus.append(Array("GET ".utf8) + target + Array(" HTTP/1.1\r\nHost: h\r\n\r\n".utf8))
+                    corpus.append(Array("OPTIONS ".utf8) + target + Array(" HTTP/1.0\r\n\r\n".utf8))
                 }
             }
         }
         // Lines around the length limits.
         for length in 20...50 {
-            corpus.append(Array("GET /".utf8) + Array(repeating: UInt8(ascii: "a"), count: length) + Array(" HTTP/1.1\r\n\r\n".utf8))
+            corpus.append(Array("GET /".utf8) + Array(repeating: UInt8(ascii: "a"), count: length) + Array(" HTTP/1.0\r\n\r\n".utf8))
         }
         for length in 60...100 {
-            corpus.append(Array("GET / HTTP/1.1\r\nX: ".utf8) + Array(repeating: UInt8(ascii: "v"), count: length) + Array("\r\n\r\n".utf8))
+            corpus.append(Array("GET / HTTP/1.1\r\nHost: h\r\nX: ".utf8) + Array(repeating: UInt8(ascii: "v"), count: length) + Array("\r\n\r\n".utf8))
             corpus.append(Array("GET / HTTP/1.1\r\nA: b\r\nX: ".utf8) + Array(repeating: UInt8(ascii: "v"), count: length - 6) + Array("\r\n\r\n".utf8))
         }
         // Stray CR and LF everywhere in a short request.
