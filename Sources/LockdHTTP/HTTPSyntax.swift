@@ -52,6 +52,20 @@ package enum HTTPSyntax {
         return ~plain & highBits
     }
 
+    /// How many bytes of `bytes` a word scan passes: whole words of eight
+    /// (loaded little-endian) while `stops` flags none of their bytes, up to
+    /// the first flagged byte of the first word that has one. The tail of
+    /// fewer than eight bytes is the caller's, byte by byte.
+    @inline(__always) static func leadingRun(of bytes: UnsafeRawBufferPointer, stoppingAt stops: (UInt64) -> UInt64) -> Int {
+        var index = 0
+        while bytes.count - index >= 8 {
+            let flagged = stops(UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)))
+            if flagged != 0 { return index + flagged.trailingZeroBitCount >> 3 }
+            index += 8
+        }
+        return index
+    }
+
     /// The high bit of each byte of `word` that is `byte`, exactly (the low
     /// seven bits' sum never carries into the next byte).
     @inline(__always) private static func bytes(of word: UInt64, equalTo byte: UInt8) -> UInt64 {
@@ -109,6 +123,9 @@ package enum HTTPSyntax {
         let count = token.count
         guard count == lowercase.utf8CodeUnitCount else { return false }
         let expected = UnsafeRawBufferPointer(start: lowercase.utf8Start, count: count)
+        // Other bytes would compare wrongly (`~` would match a token's `^`).
+        assert(expected.allSatisfy { ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z")) || $0 == UInt8(ascii: "-") },
+               "tokenEqualsIgnoringCase takes lower-case letters and '-' only")
         guard count >= 8 else {
             for index in 0..<count where token[index] | 0x20 != expected[index] { return false }
             return true

@@ -78,15 +78,7 @@ struct PartialHead {
         // reported before a fragment wherever each is. Visible ASCII other
         // than `#` and `?` is passed eight bytes at a time; the byte loop
         // checks from the first other byte on, and notes the first `?`.
-        var index = 0
-        while target.count - index >= 8 {
-            let stops = HTTPSyntax.notPlainTargetBytes(UInt64(littleEndian: target.loadUnaligned(fromByteOffset: index, as: UInt64.self)))
-            if stops != 0 {
-                index += stops.trailingZeroBitCount >> 3
-                break
-            }
-            index += 8
-        }
+        var index = HTTPSyntax.leadingRun(of: target, stoppingAt: HTTPSyntax.notPlainTargetBytes)
         var hasFragment = false
         var firstQuestionMark: Int?
         while index < target.count {
@@ -148,15 +140,7 @@ struct PartialHead {
         // obs-fold, is not one either). Letters and `-`, tokens all, are
         // passed eight at a time; the byte loop takes over at the first
         // other byte (a digit, another mark, the colon, anything refused).
-        var index = 0
-        while line.count - index >= 8 {
-            let stops = HTTPSyntax.notLetterOrHyphen(UInt64(littleEndian: line.loadUnaligned(fromByteOffset: index, as: UInt64.self)))
-            if stops != 0 {
-                index += stops.trailingZeroBitCount >> 3
-                break
-            }
-            index += 8
-        }
+        var index = HTTPSyntax.leadingRun(of: line, stoppingAt: HTTPSyntax.notLetterOrHyphen)
         while index < line.count, HTTPSyntax.isToken(line[index]) { index += 1 }
         return index > 0 && index < line.count && line[index] == HTTPSyntax.colon ? index : nil
     }
