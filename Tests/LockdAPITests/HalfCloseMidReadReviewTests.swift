@@ -9,26 +9,6 @@ import Testing
 /// (one `send` per read): closing must not drop them, or their grants are
 /// held by nobody. A name is held exactly when its 201 reached the client.
 @Suite struct HalfCloseMidReadReviewTests {
-    private static func acquires(_ names: [String]) -> String {
-        names.map { name in
-            let body = #"{"ttl_ms":60000}"#
-            return "POST /locks/\(name) HTTP/1.1\r\nHost: lockd\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body
-        }.joined()
-    }
-
-    /// The names whose 201 is in `bytes` (the lease body names it).
-    private static func granted(in bytes: [UInt8], among names: [String]) -> Set<String> {
-        let text = String(decoding: bytes, as: UTF8.self)
-        let answers = text.components(separatedBy: "HTTP/1.1 ").dropFirst()
-        return Set(names.filter { name in answers.contains { $0.hasPrefix("201") && $0.contains(#""name":"\#(name)""#) } })
-    }
-
-    private static func held(_ lockd: TestLockd, _ names: [String]) async throws -> Set<String> {
-        var held: Set<String> = []
-        for name in names where try await lockd.engine.status(of: try LockName(name)).isHeld { held.insert(name) }
-        return held
-    }
-
     /// Many pipelined acquires in one read (their answers leave in one
     /// `send` at its end); the client half-closes once the server has begun
     /// granting them, so its FIN comes while the read is being answered.
@@ -42,19 +22,19 @@ import Testing
                 let names = (0..<500).map { _ in uniqueLockName("m") }
                 let client = try RawHTTPClient(port: UInt16(lockd.url.port ?? 0))
                 defer { client.close() }
-                try client.send(Self.acquires(names))
+                try client.send(PipelinedAcquires.requests(names))
                 // Half-close as soon as the second grant is made (a spin on
                 // the store, no sleep: the read takes milliseconds).
                 let second = try LockName(names[1])
                 let deadline = ContinuousClock.now + .seconds(5)
                 while try await !lockd.engine.status(of: second).isHeld, ContinuousClock.now < deadline {}
                 client.shutdownWrite()
-                let received = Self.granted(in: try await client.readUntilClosed(), among: names)
+                let received = PipelinedAcquires.granted(in: try await client.readUntilClosed(), among: names)
                 if received.count < names.count { raced += 1 }
                 // A dropped grant goes back in a task: wait for it.
                 var held: Set<String> = []
                 _ = try await eventually(within: .seconds(5)) {
-                    held = try await Self.held(lockd, names)
+                    held = try await PipelinedAcquires.held(lockd, names)
                     return held == received
                 }
                 #expect(held.subtracting(received).isEmpty,

@@ -9,26 +9,6 @@ import Testing
 /// when its 201 reached the client. (Session 15: such a grant carries an
 /// `onDropped` too, and a half-close counts as a hang-up.)
 @Suite struct InPlaceGrantReviewTests {
-    private static func acquires(_ names: [String]) -> String {
-        names.map { name in
-            let body = #"{"ttl_ms":60000}"#
-            return "POST /locks/\(name) HTTP/1.1\r\nHost: lockd\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body
-        }.joined()
-    }
-
-    /// The names whose 201 is in `bytes` (the lease body names it).
-    private static func granted(in bytes: [UInt8], among names: [String]) -> Set<String> {
-        let text = String(decoding: bytes, as: UTF8.self)
-        let answers = text.components(separatedBy: "HTTP/1.1 ").dropFirst()
-        return Set(names.filter { name in answers.contains { $0.hasPrefix("201") && $0.contains(#""name":"\#(name)""#) } })
-    }
-
-    private static func held(_ lockd: TestLockd, _ names: [String]) async throws -> Set<String> {
-        var held: Set<String> = []
-        for name in names where try await lockd.engine.status(of: try LockName(name)).isHeld { held.insert(name) }
-        return held
-    }
-
     /// Pipelined acquires sent with a half-close (in one segment: the
     /// server reads them with the FIN): a half-closed client's grants are
     /// given back — none delivered, none left held. (Until session 15 a
@@ -39,14 +19,14 @@ import Testing
             let client = try RawHTTPClient(port: UInt16(lockd.url.port ?? 0))
             defer { client.close() }
             try client.holdSendsUntilShutdown()
-            try client.send(Self.acquires(names))
+            try client.send(PipelinedAcquires.requests(names))
             client.shutdownWrite()
-            let received = Self.granted(in: try await client.readUntilClosed(), among: names)
+            let received = PipelinedAcquires.granted(in: try await client.readUntilClosed(), among: names)
             #expect(received.isEmpty)
             // A dropped grant goes back in a task: wait for it.
             var held: Set<String> = Set(names)
             _ = try await eventually(within: .seconds(5)) {
-                held = try await Self.held(lockd, names)
+                held = try await PipelinedAcquires.held(lockd, names)
                 return held.isEmpty
             }
             #expect(held.isEmpty, "a half-closed client's grants are still held")
@@ -58,17 +38,17 @@ import Testing
             let names = (0..<200).map { _ in uniqueLockName() }
             let client = try RawHTTPClient(port: UInt16(lockd.url.port ?? 0))
             defer { client.close() }
-            try client.send(Self.acquires(names))
+            try client.send(PipelinedAcquires.requests(names))
             // The first answer before the shutdown starts, so that the race
             // is with the other 199 whatever the machine's pace (a shutdown
             // that began first could close the connection before any read).
             let first = try await client.readResponse()
             #expect(first.status == 201, "\(first.text)")
             let shutdown = Task { await lockd.server.shutdown(gracePeriod: .seconds(2)) }
-            var received = Self.granted(in: try await client.readUntilClosed(), among: names)
+            var received = PipelinedAcquires.granted(in: try await client.readUntilClosed(), among: names)
             await shutdown.value
             if first.status == 201, let name = names.first(where: { first.text.contains(#""name":"\#($0)""#) }) { received.insert(name) }
-            #expect(try await Self.held(lockd, names) == received, "held but not delivered, or delivered but not held")
+            #expect(try await PipelinedAcquires.held(lockd, names) == received, "held but not delivered, or delivered but not held")
         }
     }
 }
