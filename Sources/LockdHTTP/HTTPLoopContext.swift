@@ -11,7 +11,9 @@ final class HTTPLoopContext: @unchecked Sendable {
 
     /// The loop whose thread owns this context.
     let loop: EventLoop
-    var dates = HTTPDateCache()
+    /// Read once per response, a short mutation that calls nothing back:
+    /// the runtime's exclusivity check cost ~120 instructions a response.
+    @exclusivity(unchecked) var dates = HTTPDateCache()
     var connections: [Int32: HTTPConnection] = [:]
     var listener: HTTPListener?
 

@@ -31,8 +31,9 @@ public final class HTTPServer: Sendable {
     let loggerAddsMetadata: Bool
     let limits: HTTPRequestLimits
     let contexts: [HTTPLoopContext]
-    /// Starts every request id of this server, so ids from several instances differ.
-    let requestIDPrefix: String
+    /// Every request id of this server is this one's prefix with its own
+    /// number, so ids from several instances differ.
+    let requestIDTemplate: HTTPRequestID
     private let requestCounter = Atomic<UInt64>(0)
     private let lifecycle = Mutex(Lifecycle())
     private let draining = Atomic<Bool>(false)
@@ -68,7 +69,7 @@ public final class HTTPServer: Sendable {
         self.loggerAddsMetadata = logger.handler.metadataProvider != nil
         self.limits = configuration.limits
         self.contexts = eventLoopGroup.loops.map(HTTPLoopContext.init)
-        self.requestIDPrefix = String(UInt32.random(in: 0x1000_0000...UInt32.max), radix: 16) + "-"
+        self.requestIDTemplate = HTTPRequestID(prefix: String(UInt32.random(in: 0x1000_0000...UInt32.max), radix: 16) + "-", number: 0)
         self.streamOptions = StreamSocket.Options(
             maxBufferedInput: HTTPConnection.maxBufferedInput(configuration.limits),
             handshakeTimeout: configuration.tlsHandshakeTimeout)
@@ -188,7 +189,7 @@ public final class HTTPServer: Sendable {
 
     /// A fresh id for a request that brought none.
     func makeRequestID() -> HTTPRequestID {
-        HTTPRequestID(prefix: requestIDPrefix, number: requestCounter.wrappingAdd(1, ordering: .relaxed).newValue)
+        requestIDTemplate.numbered(requestCounter.wrappingAdd(1, ordering: .relaxed).newValue)
     }
 
     /// Tells the observer of a response; `method` and `path` are nil for a
