@@ -193,13 +193,17 @@ public final class HTTPServer: Sendable {
     }
 
     /// Tells the observer of a response; `method` and `path` are nil for a
-    /// request that could not be read. `endedAt`: the caller's clock reading
-    /// for the answer, if it took one.
-    func report(_ method: HTTPMethod?, _ path: String?, _ response: HTTPResponse, startedAt: UInt64, endedAt: UInt64? = nil,
+    /// request that could not be read.
+    func report(_ method: HTTPMethod?, _ path: String?, _ response: HTTPResponse, startedAt: UInt64,
                 requestID: HTTPRequestID, remoteAddress: SocketAddress?) {
-        observer.answered(HTTPExchange(
+        report(HTTPExchange(
             method: method, path: path, route: response.route, status: response.status,
-            durationNanoseconds: startedAt == 0 ? 0 : (endedAt ?? MonotonicClock.now()) &- startedAt,
+            durationNanoseconds: startedAt == 0 ? 0 : MonotonicClock.now() &- startedAt,
             requestID: requestID, remoteAddress: remoteAddress))
+    }
+
+    /// Tells the observer of a response, the exchange complete.
+    func report(_ exchange: HTTPExchange) {
+        observer.answered(exchange)
     }
 }
