@@ -15,9 +15,11 @@ final class HTTPMetering: HTTPExchangeObserver {
     /// The route label of requests no route answered.
     static let noRoute = "none"
 
-    /// The route names, then ``noRoute``; found by a scan, which beats
-    /// hashing for a dozen short (inline) strings.
+    /// The route names, then ``noRoute``.
     private let routeNames: [String]
+    /// The same, found by a scan (``KnownStrings``), which beats hashing for
+    /// a dozen short strings.
+    private let routeTable: KnownStrings
     private let durations: [CoreMetrics.Timer]
     private let requests: RequestCounters
     private let accessLog: AccessLog?
@@ -27,17 +29,14 @@ final class HTTPMetering: HTTPExchangeObserver {
     ///   - accessLog: where request lines go; nil writes none.
     init(routes: [String], factory: any MetricsFactory, accessLog: AccessLog?) {
         routeNames = routes + [Self.noRoute]
+        routeTable = KnownStrings(routeNames)
         durations = routeNames.map { Timer(label: "lockd_http_request_duration_seconds", dimensions: [("route", $0)], factory: factory) }
         requests = RequestCounters(routes: routeNames, factory: factory)
         self.accessLog = accessLog
     }
 
     func answered(_ exchange: HTTPExchange) {
-        // Lengths first: most names differ in length, and `==` on two that
-        // differ calls into the standard library.
-        let route = exchange.route.flatMap { route in
-            routeNames.firstIndex { $0.utf8.count == route.utf8.count && $0 == route }
-        } ?? routeNames.count - 1
+        let route = exchange.route.flatMap(routeTable.index(of:)) ?? routeNames.count - 1
         durations[route].recordNanoseconds(Int64(clamping: exchange.durationNanoseconds))
         requests.counter(route: route, method: exchange.method, status: exchange.status.code).increment()
         accessLog?.record(exchange, route: routeNames[route])
@@ -52,8 +51,10 @@ final class HTTPMetering: HTTPExchangeObserver {
 /// construction).
 private final class RequestCounters: Sendable {
     private static let methods: [HTTPMethod] = [.get, .head, .post, .put, .delete, .patch, .options]
-    private static let statuses = [200, 201, 204, 400, 404, 405, 406, 408, 409, 413, 414, 415, 417, 431, 500, 501, 503, 505]
-    private static let capacity = 2_048
+    private static let methodTable = KnownStrings(methods.map(\.rawValue))
+    /// The method slots: each common method, then `other`, then `none` (no method: an unreadable request).
+    private static let methodSlots = methods.count + 2
+    private static let statusSlots = 18
 
     private let routes: [String]
     private let factory: any MetricsFactory
@@ -63,14 +64,42 @@ private final class RequestCounters: Sendable {
     init(routes: [String], factory: any MetricsFactory) {
         self.routes = routes
         self.factory = factory
-        slots = Mutex(Array(repeating: nil, count: Self.capacity))
+        slots = Mutex(Array(repeating: nil, count: routes.count * Self.methodSlots * Self.statusSlots))
+    }
+
+    /// The slot of a common status, by a jump table rather than a scan.
+    private static func statusSlot(_ status: Int) -> Int? {
+        switch status {
+        case 200: 0
+        case 201: 1
+        case 204: 2
+        case 400: 3
+        case 404: 4
+        case 405: 5
+        case 406: 6
+        case 408: 7
+        case 409: 8
+        case 413: 9
+        case 414: 10
+        case 415: 11
+        case 417: 12
+        case 431: 13
+        case 500: 14
+        case 501: 15
+        case 503: 16
+        case 505: 17
+        default: nil
+        }
+    }
+
+    private static func methodSlot(_ method: HTTPMethod?) -> Int {
+        guard let method else { return methods.count + 1 }
+        return methodTable.index(of: method.rawValue) ?? methods.count
     }
 
     func counter(route: Int, method: HTTPMethod?, status: Int) -> CoreMetrics.Counter {
-        let methodSlot = method.flatMap { method in Self.methods.firstIndex { $0 == method } } ?? Self.methods.count
-        let index = (route * (Self.methods.count + 1) + methodSlot) * Self.statuses.count
-        if let statusSlot = Self.statuses.firstIndex(of: status), index + statusSlot < Self.capacity {
-            let slot = index + statusSlot
+        if let statusSlot = Self.statusSlot(status), routes.indices.contains(route) {
+            let slot = (route * Self.methodSlots + Self.methodSlot(method)) * Self.statusSlots + statusSlot
             if let counter = slots.withLock({ $0[slot] }) { return counter }
             // Made outside the lock; a racing request's counter, if first, is kept.
             let made = make(route, method, status)
