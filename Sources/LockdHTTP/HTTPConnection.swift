@@ -155,6 +155,9 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
         defer { driving = false }
         var offset = 0
         while !isClosed {
+            // Only when there is something to decode: a connection left idle
+            // must not sit on the loop's spare.
+            if offset < input.count, context.spareHeaders.storageCapacity > 0 { machine.adoptHeaderStorage(from: &context.spareHeaders) }
             var consumed = 0
             let action = machine.decode(UnsafeRawBufferPointer(rebasing: input[offset...]), queuedOutput: stream.queuedOutputCount,
                                         consumed: &consumed)
@@ -164,8 +167,9 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
                 return offset
             case .sendContinue:
                 stream.queueOutput { $0.append(contentsOf: HTTPResponseEncoder.continueResponse) }
-            case .respond(let request):
+            case .respond(var request):
                 startResponder(request)
+                keepHeaderStorage(of: &request)
             case .reject(let error):
                 server.logger.debug("rejected a request", metadata: ["error": "\(error)", "remote": "\(remoteAddress.map { "\($0)" } ?? "?")"])
                 answerUnread(error.response)
@@ -173,6 +177,20 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
         }
         return offset
     }
+
+    /// Keeps the storage of an answered request's fields as the loop's spare
+    /// (if it has none, and unless it grew large). Still held by a task the
+    /// answer started, the storage stays with it and the spare is fresh
+    /// storage of the same size: the next request would have made it.
+    private func keepHeaderStorage(of request: inout HTTPRequest) {
+        let capacity = request.headers.storageCapacity
+        guard capacity > 0, capacity <= Self.maxSpareHeaderStorage, context.spareHeaders.storageCapacity == 0 else { return }
+        swap(&context.spareHeaders, &request.headers)
+        context.spareHeaders.removeAllKeepingStorage()
+    }
+
+    /// The largest header storage kept as a loop's spare.
+    static let maxSpareHeaderStorage = 4_096
 
     private func startResponder(_ request: HTTPRequest) {
         let (receivedID, traceParent) = request.tracingFields()

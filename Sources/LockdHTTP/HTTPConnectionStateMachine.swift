@@ -183,6 +183,12 @@ struct HTTPConnectionStateMachine {
         }
     }
 
+    /// Gives the decoder `spare`'s header storage for the head it decodes
+    /// next, if that head has none (see ``HTTPLoopContext/spareHeaders``).
+    mutating func adoptHeaderStorage(from spare: inout HTTPHeaders) {
+        decoder.adoptHeaderStorage(from: &spare)
+    }
+
     /// Decodes from `input` while a request may be decoded now.
     /// - Parameter queuedOutput: bytes waiting to be sent; past ``maxQueuedOutput``
     ///   no further request is decoded until the client reads.

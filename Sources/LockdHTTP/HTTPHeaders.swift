@@ -96,6 +96,16 @@ public struct HTTPHeaders: Sendable, Equatable, ExpressibleByDictionaryLiteral {
 
     // MARK: Bytes
 
+    /// Bytes of storage held, used or not (0: none allocated yet).
+    var storageCapacity: Int { storage.capacity }
+
+    /// Drops every field and keeps the storage for others (fresh storage of
+    /// the same size when something else still holds this one).
+    mutating func removeAllKeepingStorage() {
+        storage.removeAll(keepingCapacity: true)
+        count = 0
+    }
+
     /// Appends a field from its bytes (the decoder's fields, as received).
     mutating func append(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {
         // Room for a typical request's fields at once, not grown in steps.

@@ -14,6 +14,11 @@ final class HTTPLoopContext: @unchecked Sendable {
     /// Read once per response, a short mutation that calls nothing back:
     /// the runtime's exclusivity check cost ~120 instructions a response.
     @exclusivity(unchecked) var dates = HTTPDateCache()
+    /// Header storage a request answered in place gave back, for the next
+    /// request decoded on this loop (by any connection): one allocation and
+    /// its free saved a request (~0.35 k instructions), for one spare per
+    /// loop rather than per connection (an idle connection holds none).
+    @exclusivity(unchecked) var spareHeaders = HTTPHeaders()
     var connections: [Int32: HTTPConnection] = [:]
     var listener: HTTPListener?
 

@@ -59,6 +59,13 @@ struct HTTPRequestDecoder {
         self.limits = limits
     }
 
+    /// Takes `spare`'s storage (leaving it none) for the next head's fields
+    /// when that head has none yet; otherwise leaves `spare` alone.
+    mutating func adoptHeaderStorage(from spare: inout HTTPHeaders) {
+        guard head.headers.storageCapacity == 0 else { return }
+        swap(&head.headers, &spare)
+    }
+
     /// Whether the decoder sits between requests with nothing buffered.
     var isIdle: Bool {
         if case .requestLine = state { return scanned == 0 }

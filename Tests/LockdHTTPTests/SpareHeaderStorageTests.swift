@@ -1,0 +1,81 @@
+import LockdTestSupport
+import LockdTransport
+import Logging
+import Testing
+
+@testable import LockdHTTP
+
+/// A request answered in place gives its fields' storage back to its loop,
+/// and the next request decoded on that loop — on any connection — writes its
+/// fields there. Each request must see exactly its own fields: none left
+/// from the storage's last user, none lost to the next one; a request still
+/// held by a task keeps its own.
+@Suite struct SpareHeaderStorageTests {
+    /// The request's fields, one `name: value` line each, as the responder saw them.
+    private static func echo(_ request: HTTPRequest) -> HTTPResponse {
+        HTTPResponse(status: .ok, body: Array(request.headers.map { "\($0.name): \($0.value)\n" }.joined().utf8))
+    }
+
+    private static func request(_ path: String, _ fields: [(String, String)]) -> String {
+        "GET \(path) HTTP/1.1\r\n" + fields.map { "\($0.0): \($0.1)\r\n" }.joined() + "\r\n"
+    }
+
+    private static func expected(_ fields: [(String, String)]) -> String {
+        fields.map { "\($0.0): \($0.1)\n" }.joined()
+    }
+
+    @Test func eachRequestSeesOnlyItsOwnFieldsWhileTheStorageGoesRound() async throws {
+        let gate = Gate()
+        var router = Router()
+        router.add(.get, "/now", answer: { request, _ in .now(Self.echo(request)) })
+        router.add(.get, "/held") { request, _ in
+            await gate.wait()
+            return Self.echo(request)
+        }
+        // One loop: every connection's requests share its spare.
+        let group = try EventLoopGroup(loopCount: 1, namePrefix: "spare-test")
+        let server = HTTPServer(configuration: HTTPServerConfiguration(listenAddress: "127.0.0.1:0"), responder: router,
+                                eventLoopGroup: group, logger: Logger(label: "test"))
+        let port = try server.start()[0].port
+        defer { group.shutdown() }
+
+        // Held by its task while the others reuse storage on the same loop.
+        let heldFields = [("Host", "held"), ("X-Held", String(repeating: "h", count: 300)), ("X-Other", "kept")]
+        let heldClient = try RawHTTPClient(port: port)
+        try heldClient.send(Self.request("/held", heldFields))
+
+        // Sizes that shrink and grow, so leftovers or truncation would show;
+        // one past the spare's cap (not kept), and one field alone.
+        let fieldSets: [[(String, String)]] = [
+            [("Host", "a"), ("X-Long", String(repeating: "x", count: 200)), ("X-Three", "3")],
+            [("Host", "b")],
+            [("HOST", "g")],
+            [("Host", "c"), ("X-Huge", String(repeating: "y", count: HTTPConnection.maxSpareHeaderStorage))],
+            [("Host", "d"), ("Accept", "*/*")],
+            [("host", "")],
+            [("Host", "e"), ("X-A", "1"), ("X-B", "2"), ("X-C", "3"), ("X-D", "4")],
+            [("Host", "f")],
+        ]
+        let clients = try (0..<2).map { _ in try RawHTTPClient(port: port) }
+        for round in 0..<3 {
+            for (index, fields) in fieldSets.enumerated() {
+                let client = clients[(index + round) % clients.count]
+                try client.send(Self.request("/now", fields))
+                let response = try await client.readResponse()
+                #expect(response.status == 200)
+                #expect(String(decoding: response.body, as: UTF8.self) == Self.expected(fields), "round \(round), set \(index)")
+            }
+            // Pipelined on one connection: decoded from one read, one after another.
+            try clients[0].send(fieldSets.map { Self.request("/now", $0) }.joined())
+            for (index, fields) in fieldSets.enumerated() {
+                let response = try await clients[0].readResponse()
+                #expect(String(decoding: response.body, as: UTF8.self) == Self.expected(fields), "pipelined, round \(round), set \(index)")
+            }
+        }
+
+        gate.open()
+        let held = try await heldClient.readResponse()
+        #expect(String(decoding: held.body, as: UTF8.self) == Self.expected(heldFields))
+        await server.shutdown(gracePeriod: .seconds(1))
+    }
+}
