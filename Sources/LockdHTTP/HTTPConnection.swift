@@ -157,7 +157,7 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
         while !isClosed {
             // Only when there is something to decode: a connection left idle
             // must not sit on the loop's spare.
-            if offset < input.count, context.spareHeaders.storageCapacity > 0 { machine.adoptHeaderStorage(from: &context.spareHeaders) }
+            if offset < input.count, !context.spare.isEmpty { machine.adoptStorage(from: &context.spare) }
             var consumed = 0
             let action = machine.decode(UnsafeRawBufferPointer(rebasing: input[offset...]), queuedOutput: stream.queuedOutputCount,
                                         consumed: &consumed)
@@ -169,7 +169,7 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
                 stream.queueOutput { $0.append(contentsOf: HTTPResponseEncoder.continueResponse) }
             case .respond(var request):
                 startResponder(request)
-                keepHeaderStorage(of: &request)
+                context.spare.keep(from: &request)
             case .reject(let error):
                 server.logger.debug("rejected a request", metadata: ["error": "\(error)", "remote": "\(remoteAddress.map { "\($0)" } ?? "?")"])
                 answerUnread(error.response)
@@ -177,20 +177,6 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
         }
         return offset
     }
-
-    /// Keeps the storage of an answered request's fields as the loop's spare
-    /// (if it has none, and unless it grew large). Still held by a task the
-    /// answer started, the storage stays with it and the spare is fresh
-    /// storage of the same size: the next request would have made it.
-    private func keepHeaderStorage(of request: inout HTTPRequest) {
-        let capacity = request.headers.storageCapacity
-        guard capacity > 0, capacity <= Self.maxSpareHeaderStorage, context.spareHeaders.storageCapacity == 0 else { return }
-        swap(&context.spareHeaders, &request.headers)
-        context.spareHeaders.removeAllKeepingStorage()
-    }
-
-    /// The largest header storage kept as a loop's spare.
-    static let maxSpareHeaderStorage = 4_096
 
     private func startResponder(_ request: HTTPRequest) {
         let (receivedID, traceParent) = request.tracingFields()

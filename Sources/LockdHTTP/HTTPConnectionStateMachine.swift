@@ -183,10 +183,10 @@ struct HTTPConnectionStateMachine {
         }
     }
 
-    /// Gives the decoder `spare`'s header storage for the head it decodes
-    /// next, if that head has none (see ``HTTPLoopContext/spareHeaders``).
-    mutating func adoptHeaderStorage(from spare: inout HTTPHeaders) {
-        decoder.adoptHeaderStorage(from: &spare)
+    /// Gives the decoder `spare`'s storage for the request it decodes next,
+    /// where that request has none (see ``HTTPLoopContext/spare``).
+    mutating func adoptStorage(from spare: inout SpareRequestStorage) {
+        decoder.adoptStorage(from: &spare)
     }
 
     /// Decodes from `input` while a request may be decoded now.

@@ -59,11 +59,11 @@ struct HTTPRequestDecoder {
         self.limits = limits
     }
 
-    /// Takes `spare`'s storage (leaving it none) for the next head's fields
-    /// when that head has none yet; otherwise leaves `spare` alone.
-    mutating func adoptHeaderStorage(from spare: inout HTTPHeaders) {
-        guard head.headers.storageCapacity == 0 else { return }
-        swap(&head.headers, &spare)
+    /// Takes `spare`'s storage of each kind (leaving it none) for the
+    /// request being decoded, where that request has none yet.
+    mutating func adoptStorage(from spare: inout SpareRequestStorage) {
+        if head.headers.storageCapacity == 0 { swap(&head.headers, &spare.headers) }
+        if head.body.capacity == 0 { swap(&head.body, &spare.body) }
     }
 
     /// Whether the decoder sits between requests with nothing buffered.

@@ -5,12 +5,12 @@ import Testing
 
 @testable import LockdHTTP
 
-/// A request answered in place gives its fields' storage back to its loop,
-/// and the next request decoded on that loop — on any connection — writes its
-/// fields there. Each request must see exactly its own fields: none left
-/// from the storage's last user, none lost to the next one; a request still
-/// held by a task keeps its own.
-@Suite struct SpareHeaderStorageTests {
+/// A request answered in place gives its fields' and body's storage back to
+/// its loop, and the next request decoded on that loop — on any connection —
+/// writes its own there. Each request must see exactly its own fields and
+/// body: nothing left from the storage's last user, nothing lost to the next
+/// one; a request still held by a task keeps its own.
+@Suite struct SpareRequestStorageTests {
     /// The request's fields, one `name: value` line each, as the responder saw them.
     private static func echo(_ request: HTTPRequest) -> HTTPResponse {
         HTTPResponse(status: .ok, body: Array(request.headers.map { "\($0.name): \($0.value)\n" }.joined().utf8))
@@ -32,6 +32,11 @@ import Testing
             await gate.wait()
             return Self.echo(request)
         }
+        router.add(.post, "/now", answer: { request, _ in .now(HTTPResponse(status: .ok, body: request.body)) })
+        router.add(.post, "/held") { request, _ in
+            await gate.wait()
+            return HTTPResponse(status: .ok, body: request.body)
+        }
         // One loop: every connection's requests share its spare.
         let group = try EventLoopGroup(loopCount: 1, namePrefix: "spare-test")
         let server = HTTPServer(configuration: HTTPServerConfiguration(listenAddress: "127.0.0.1:0"), responder: router,
@@ -50,7 +55,7 @@ import Testing
             [("Host", "a"), ("X-Long", String(repeating: "x", count: 200)), ("X-Three", "3")],
             [("Host", "b")],
             [("HOST", "g")],
-            [("Host", "c"), ("X-Huge", String(repeating: "y", count: HTTPConnection.maxSpareHeaderStorage))],
+            [("Host", "c"), ("X-Huge", String(repeating: "y", count: SpareRequestStorage.maxCapacity))],
             [("Host", "d"), ("Accept", "*/*")],
             [("host", "")],
             [("Host", "e"), ("X-A", "1"), ("X-B", "2"), ("X-C", "3"), ("X-D", "4")],
@@ -73,9 +78,30 @@ import Testing
             }
         }
 
+        // Bodies that shrink and grow, by length and chunked, one past the cap.
+        let heldBody = String(repeating: "held body ", count: 30)
+        let heldBodyClient = try RawHTTPClient(port: port)
+        try heldBodyClient.send("POST /held HTTP/1.1\r\nHost: h\r\nContent-Length: \(heldBody.utf8.count)\r\n\r\n\(heldBody)")
+        let bodies = [String(repeating: "a", count: 300), "b", "", String(repeating: "c", count: SpareRequestStorage.maxCapacity + 1), "dd", String(repeating: "e", count: 40)]
+        for round in 0..<2 {
+            for (index, body) in bodies.enumerated() {
+                let client = clients[(index + round) % clients.count]
+                if index % 2 == 0 {
+                    try client.send("POST /now HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+                } else {
+                    let chunks = body.isEmpty ? "" : String(body.utf8.count, radix: 16) + "\r\n" + body + "\r\n"
+                    try client.send("POST /now HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n\(chunks)0\r\n\r\n")
+                }
+                let response = try await client.readResponse()
+                #expect(String(decoding: response.body, as: UTF8.self) == body, "round \(round), body \(index)")
+            }
+        }
+
         gate.open()
         let held = try await heldClient.readResponse()
         #expect(String(decoding: held.body, as: UTF8.self) == Self.expected(heldFields))
+        let heldBodyResponse = try await heldBodyClient.readResponse()
+        #expect(String(decoding: heldBodyResponse.body, as: UTF8.self) == heldBody)
         await server.shutdown(gracePeriod: .seconds(1))
     }
 }
