@@ -163,14 +163,14 @@ struct HTTPRequestDecoder {
     }
 
     mutating func completeRequest() -> Event {
-        // Swapped out and consumed: the head's strings and arrays move into
-        // the request instead of being copied (retained) and released.
-        var finished = PartialHead()
-        swap(&finished, &head)
+        // The head's strings and arrays move into the request instead of
+        // being copied (retained) and released.
+        let keepAlive = head.keepAlive
+        let request = head.takeRequest()
+        head = PartialHead()
         state = .requestLine
         sectionLength = 0
-        let keepAlive = finished.keepAlive
-        return .request(finished.takeRequest(), keepAlive: keepAlive)
+        return .request(request, keepAlive: keepAlive)
     }
 
     // MARK: Lines
