@@ -169,12 +169,7 @@ public struct HTTPHeaders: Sendable, Equatable, ExpressibleByDictionaryLiteral {
         guard lhs.count == rhs.utf8.count else { return false }
         // Through the string's contiguous bytes: `elementsEqual` on a
         // `UTF8View` walks its indices (~160 instructions for 12 bytes).
-        let contiguous = rhs.utf8.withContiguousStorageIfAvailable { right in
-            for index in 0..<lhs.count where HTTPSyntax.lowercased(lhs[index]) != HTTPSyntax.lowercased(right[index]) {
-                return false
-            }
-            return true
-        }
+        let contiguous = rhs.utf8.withContiguousStorageIfAvailable { HTTPSyntax.equalIgnoringASCIICase(lhs, UnsafeRawBufferPointer($0)) }
         if let contiguous { return contiguous }
         return lhs.elementsEqual(rhs.utf8) { HTTPSyntax.lowercased($0) == HTTPSyntax.lowercased($1) }
     }
