@@ -64,9 +64,11 @@ public struct CompressingResponder<Next: HTTPResponder>: HTTPResponder {
     @inlinable
     public func answer(to request: HTTPRequest, context: HTTPRequestContext) -> HTTPAnswer {
         if request.headers.contains("Content-Encoding"), let refusal = Self.refusal(of: request) { return .now(refusal) }
-        switch next.answer(to: request, context: context) {
+        let answer = next.answer(to: request, context: context)
+        switch answer {
         case .now(let response):
-            guard response.body.count > minimumSize else { return .now(response) }
+            // The answer returned as it came, not rebuilt around its response (a copy of each).
+            guard response.body.count > minimumSize else { return answer }
             return .now(encode(response, for: request))
         case .later(let work):
             // Captured apart from `self`: a closure holding a generic value
