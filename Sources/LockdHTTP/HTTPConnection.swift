@@ -247,6 +247,8 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
         exchange.status = response.status
         exchange.durationNanoseconds = exchangeStartedAt == 0 ? 0 : now &- exchangeStartedAt
         server.report(&exchange)
+        // Not kept while the connection idles (a long path is an allocation).
+        exchange.path = nil
         // Shutdown began, but this loop's drain job may not have run yet:
         // the response is the connection's last all the same.
         if server.isDraining, !machine.isDraining { beginDrain() }
