@@ -54,10 +54,7 @@ struct InMemoryLockRecord {
 
     /// Takes the waiter at `index` out of the queue, with its wish.
     mutating func unqueue(at index: Int) {
-        let waiter = queue.remove(at: index)
-        // Looked at first: most waiters leave no wish behind them (no
-        // hand-over, or one that granted them).
-        if !wishes.isEmpty { wishes[waiter] = nil }
+        wishes[queue.remove(at: index)] = nil
     }
 
     mutating func dropExpired(now: Int64) {
