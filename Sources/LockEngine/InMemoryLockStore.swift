@@ -17,6 +17,11 @@ public final class InMemoryLockStore: ImmediateLockStore {
         /// sweep left (4 096 at least).
         var operationsBeforeSweep = InMemoryLockStore.minimumSweepInterval
         var wakeHandler: (@Sendable (StoreEvent) -> Void)?
+        /// The empty lease array of the last record a release emptied, for
+        /// the next record made on a free name: a lock taken and released
+        /// in turn then allocates and frees no array (~0.35 k instructions
+        /// a cycle).
+        var spareLeases: [Record.StoredLease] = []
     }
 
     /// A notice to deliver once the lock is let go.
@@ -107,7 +112,12 @@ public final class InMemoryLockStore: ImmediateLockStore {
                   let ended = state.records.values[place].end(forced: forced, now: now, where: matches)
             else { return (nil, nil) }
             let record = state.records.values[place]
-            if record.isEmpty { state.records.remove(at: place) }
+            if record.isEmpty {
+                state.records.remove(at: place)
+                // Kept for the next free name's record, unless a crowd's (a
+                // semaphore's, readers') array.
+                if record.leases.capacity <= 4 { state.spareLeases = record.leases }
+            }
             return (ended, state.notice(for: name, record, now: now))
         }
         if let notice { notice.handler(notice.event) }
@@ -245,7 +255,7 @@ extension InMemoryLockStore.State {
         lastFence = max(lastFence, micros - 1)
         sweepIfDue(now: now)
         let (result, wakes, isEmpty) = records[attempt.name, default: InMemoryLockStore.Record()]
-            .acquire(attempt, lastFence: &lastFence, now: now)
+            .acquire(attempt, lastFence: &lastFence, spare: &spareLeases, now: now)
         // Never so after an acquire (it holds or queues something), but a
         // record is kept only while it holds or queues.
         if isEmpty { records[attempt.name] = nil }
@@ -301,14 +311,17 @@ extension InMemoryLockRecord {
     /// Tries `attempt` on this record (its rules: ``InMemoryLockStore/acquire(_:)``);
     /// `wakes` when the waiters must hear of the change, `isEmpty` when the
     /// record holds and queues nothing after it.
-    fileprivate mutating func acquire(_ attempt: AcquireAttempt, lastFence: inout Int64, now: Int64)
+    /// `spare`: an empty array for the leases of a record that has none
+    /// (``InMemoryLockStore/State/spareLeases``).
+    fileprivate mutating func acquire(_ attempt: AcquireAttempt, lastFence: inout Int64, spare: inout [StoredLease], now: Int64)
         -> (result: Result<AcquireResult, LockError>, wakes: Bool, isEmpty: Bool) {
         dropExpired(now: now)
-        let (result, wakes) = take(attempt, lastFence: &lastFence, now: now)
+        let (result, wakes) = take(attempt, lastFence: &lastFence, spare: &spare, now: now)
         return (result, wakes, isEmpty)
     }
 
-    private mutating func take(_ attempt: AcquireAttempt, lastFence: inout Int64, now: Int64) -> (Result<AcquireResult, LockError>, Bool) {
+    private mutating func take(_ attempt: AcquireAttempt, lastFence: inout Int64, spare: inout [StoredLease],
+                               now: Int64) -> (Result<AcquireResult, LockError>, Bool) {
         if isEmpty { limit = attempt.limit }
         guard limit == attempt.limit else { return (.failure(.limitMismatch(limit: limit)), false) }
         let place = attempt.waiter.flatMap { queue.firstIndex(of: $0) }
@@ -345,6 +358,8 @@ extension InMemoryLockRecord {
             expiresAtMs: now + attempt.ttlMs, owner: attempt.owner, mode: attempt.mode,
             client: attempt.client, delayMs: attempt.lockDelayMs, nonce: attempt.nonce
         )
+        // A record made for a free name has no array yet: it takes the spare.
+        if leases.capacity == 0 { swap(&leases, &spare) }
         leases.append(lease)
         // The waiters behind learn when to look again (an expiry tells no
         // one); when the head goes, the ones that fit too are woken.
