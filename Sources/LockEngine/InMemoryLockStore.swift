@@ -358,13 +358,15 @@ extension InMemoryLockRecord {
             expiresAtMs: now + attempt.ttlMs, owner: attempt.owner, mode: attempt.mode,
             client: attempt.client, delayMs: attempt.lockDelayMs, nonce: attempt.nonce
         )
+        // The answer's lease made first, so that the stored one is moved in, not copied.
+        let granted = self.lease(lease, name: attempt.name)
         // A record made for a free name has no array yet: it takes the spare.
         if leases.capacity == 0 { swap(&leases, &spare) }
-        leases.append(lease)
+        leases.append(consume lease)
         // The waiters behind learn when to look again (an expiry tells no
         // one); when the head goes, the ones that fit too are woken.
         let hint = place == 0 ? hint(now: now) : .none
-        return (.success(.granted(self.lease(lease, name: attempt.name), isRetry: false, hint: hint)), false)
+        return (.success(.granted(granted, isRetry: false, hint: hint)), false)
     }
 
     /// Ends the live lease that `matches`: its token and holder, or nil.
