@@ -18,6 +18,11 @@ public final class InMemoryLockStore: ImmediateLockStore {
         /// sweep left (4 096 at least).
         var operationsBeforeSweep = InMemoryLockStore.minimumSweepInterval
         var wakeHandler: (@Sendable (StoreEvent) -> Void)?
+        /// The empty lease array of the last record a release emptied, for
+        /// the next record made on a free name: a lock taken and released
+        /// in turn then allocates and frees no array (~0.35 k instructions
+        /// a cycle).
+        var spareLeases: [Record.StoredLease] = []
     }
 
     /// A notice to deliver once the lock is let go.
@@ -253,7 +258,7 @@ extension InMemoryLockStore.State {
         lastFence = max(lastFence, micros - 1)
         sweepIfDue(now: now)
         let (result, wakes, isEmpty) = records[attempt.name, default: InMemoryLockStore.Record()]
-            .acquire(attempt, lastFence: &lastFence, now: now, handsOver: wakeHandler != nil)
+            .acquire(attempt, lastFence: &lastFence, spare: &spareLeases, now: now, handsOver: wakeHandler != nil)
         // Never so after an acquire (it holds or queues something), but a
         // record is kept only while it holds or queues.
         if isEmpty { records[attempt.name] = nil }
@@ -270,7 +275,12 @@ extension InMemoryLockStore.State {
     fileprivate mutating func handOver(at place: [LockName: InMemoryLockStore.Record].Index, name: LockName,
                                        now: Int64) -> InMemoryLockStore.Notice? {
         guard !records.values[place].queue.isEmpty else {
-            if records.values[place].isEmpty { records.remove(at: place) }
+            if records.values[place].isEmpty {
+                let record = records.remove(at: place).value
+                // Kept for the next free name's record, unless a crowd's (a
+                // semaphore's, readers') array.
+                if record.leases.capacity <= 4 { spareLeases = record.leases }
+            }
             return nil
         }
         guard let wakeHandler else { return nil }
@@ -330,16 +340,18 @@ extension InMemoryLockRecord {
     /// record holds and queues nothing after it.
     /// `handsOver`: the engine listens, so a grant at the queue's head
     /// hands the name on to the waiters behind it (``wakes``), rather
-    /// than waking them in its reply's hint.
-    fileprivate mutating func acquire(_ attempt: AcquireAttempt, lastFence: inout Int64, now: Int64, handsOver: Bool)
+    /// than waking them in its reply's hint. `spare`: an empty array for
+    /// the leases of a record that has none (``InMemoryLockStore/State/spareLeases``).
+    fileprivate mutating func acquire(_ attempt: AcquireAttempt, lastFence: inout Int64, spare: inout [StoredLease],
+                                      now: Int64, handsOver: Bool)
         -> (result: Result<AcquireResult, LockError>, wakes: Bool, isEmpty: Bool) {
         dropExpired(now: now)
-        let (result, wakes) = take(attempt, lastFence: &lastFence, now: now, handsOver: handsOver)
+        let (result, wakes) = take(attempt, lastFence: &lastFence, spare: &spare, now: now, handsOver: handsOver)
         return (result, wakes, isEmpty)
     }
 
-    private mutating func take(_ attempt: AcquireAttempt, lastFence: inout Int64, now: Int64,
-                               handsOver: Bool) -> (Result<AcquireResult, LockError>, Bool) {
+    private mutating func take(_ attempt: AcquireAttempt, lastFence: inout Int64, spare: inout [StoredLease],
+                               now: Int64, handsOver: Bool) -> (Result<AcquireResult, LockError>, Bool) {
         if isEmpty { limit = attempt.limit }
         guard limit == attempt.limit else { return (.failure(.limitMismatch(limit: limit)), false) }
         let place = attempt.waiter.flatMap { queue.firstIndex(of: $0) }
@@ -390,13 +402,17 @@ extension InMemoryLockRecord {
             expiresAtMs: now + attempt.ttlMs, owner: attempt.owner, mode: attempt.mode,
             client: attempt.client, delayMs: attempt.lockDelayMs, nonce: attempt.nonce
         )
-        leases.append(lease)
+        // The answer's lease made first, so that the stored one is moved in, not copied.
+        let granted = self.lease(lease, name: attempt.name)
+        // A record made for a free name has no array yet: it takes the spare.
+        if leases.capacity == 0 { swap(&leases, &spare) }
+        leases.append(consume lease)
         // The waiters behind learn when to look again (an expiry tells no
         // one); when the head goes, the ones that fit too are handed the
         // name (or, with no engine listening, woken by this reply).
-        if place == 0, handsOver { return (.success(.granted(self.lease(lease, name: attempt.name), isRetry: false)), true) }
+        if place == 0, handsOver { return (.success(.granted(granted, isRetry: false)), true) }
         let hint = place == 0 ? hint(now: now) : .none
-        return (.success(.granted(self.lease(lease, name: attempt.name), isRetry: false, hint: hint)), false)
+        return (.success(.granted(granted, isRetry: false, hint: hint)), false)
     }
 
     /// Ends the live lease that `matches`: its token and holder, or nil.
