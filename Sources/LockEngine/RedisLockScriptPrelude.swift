@@ -503,6 +503,8 @@ extension RedisLockScripts {
         -- client holds from an earlier answer, or one a later request
         -- delivered.
         -- `caller`: see ``hand_over``, whose message it returns second.
+        -- `now`, `now_us`: the clock, or nil to read it here only when
+        -- needed (a plain lease ended with nobody waiting needs none).
         local function end_lease(k, token, name, now, now_us, forced, unclaimed, caller, fence, nonce)
           -- (`first`: when the first slot left frees; false: none, as a
           -- plain lease has no holders beside it.)
@@ -516,6 +518,7 @@ extension RedisLockScripts {
           else
             local ends = redis.call('ZSCORE', k.holders, token)
             if not ends then return 0 end
+            if not now then now, now_us = clock() end
             marks = redis.call('HMGET', k.grants, 'w:' .. token, 'd:' .. token, 'c:' .. token, 'mode', 'limit')
             local delay = tonumber(marks[2]) or 0
             if tonumber(ends) - delay <= now then return 0 end
@@ -550,6 +553,7 @@ extension RedisLockScripts {
           local look = caller and 34 or 2
           local head = redis.call('ZRANGE', k.queue, '0', num(look - 1))
           if #head == 0 then return 1 end
+          if not now then now, now_us = clock() end
           if plain[1] ~= token then
             -- (The keys keep their expiry: it covers the leases left.)
             count, first = live_holders(k.holders, k.grants, now)
