@@ -337,10 +337,11 @@ extension RedisLockScripts {
             redis.call('SET', k.fence, num(fence), 'PX', '\(fenceRetentionMs)')
           end
           if is_plain(wish, limit, delay) then
-            redis.call('HSET', k.lease, 'token', token, 'fence', num(fence), 'owner', owner, 'ttl', num(ttl), 'client', client,
+            local ttl_ms = num(ttl)
+            redis.call('HSET', k.lease, 'token', token, 'fence', num(fence), 'owner', owner, 'ttl', ttl_ms, 'client', client,
                        'member', member or '')
             if nonce then redis.call('HSET', k.lease, 'nonce', nonce) end
-            redis.call('PEXPIRE', k.lease, num(ttl))
+            redis.call('PEXPIRE', k.lease, ttl_ms)
           else
             local record = num(fence) .. ':' .. num(ttl) .. ':' .. client .. '|' .. owner
             if member and delay == 0 and not nonce then
@@ -551,7 +552,7 @@ extension RedisLockScripts {
           -- waiters are all the caller's is told in the reply when every
           -- waiter after it is the caller's too (see ``hand_over``).
           local look = caller and 34 or 2
-          local head = redis.call('ZRANGE', k.queue, '0', num(look - 1))
+          local head = redis.call('ZRANGE', k.queue, '0', caller and '33' or '1')
           if #head == 0 then return 1 end
           if not now then now, now_us = clock() end
           if plain[1] ~= token then
