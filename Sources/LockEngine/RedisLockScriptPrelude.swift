@@ -7,9 +7,11 @@ extension RedisLockScripts {
         -- (`%d` formats a 64-bit integer, at less than half the cost of `%.0f`.)
         -- Integers only (TTLs, delays, scores, fences, times in ms or µs, all below 2^53): %d truncates a fraction and wraps past 2^63.
         local function num(x) return string.format('%d', x) end
+        -- (Each text made a number once: Lua's `tonumber` is a `strtod`.)
         local function clock()
           local t = redis.call('TIME')
-          return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), tonumber(t[1]) * 1000000 + tonumber(t[2])
+          local s, us = tonumber(t[1]), tonumber(t[2])
+          return s * 1000 + math.floor(us / 1000), s * 1000000 + us
         end
         -- A grant is `fence:ttl:client|owner` (client ids hold no '|'; an
         -- older grant has no client). Returns the owner, then the client.
