@@ -553,8 +553,9 @@ extension RedisLockScripts {
           -- With a caller, the queue's first 34 in one read: a run whose
           -- waiters are all the caller's is told in the reply when every
           -- waiter after it is the caller's too (see ``hand_over``).
-          local look = caller and 34 or 2
-          local head = redis.call('ZRANGE', k.queue, '0', caller and '33' or '1')
+          local look, last = 2, '1'
+          if caller then look, last = 34, '33' end
+          local head = redis.call('ZRANGE', k.queue, '0', last)
           if #head == 0 then return 1 end
           if not now then now, now_us = clock() end
           if plain[1] ~= token then

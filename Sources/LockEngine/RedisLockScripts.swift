@@ -169,7 +169,10 @@ enum RedisLockScripts {
             end
           end
         end
-        if free then return {1, grant(k, now, now_us, wish, limit, token, ttl, owner, client, nil, delay, nonce), now, ttl, owner, 0, 0, limit, wish} end
+        if free then
+          local fence = grant(k, now, now_us, wish, limit, token, ttl, owner, client, nil, delay, nonce)
+          return {1, fence, now, ttl, owner, 0, 0, limit, wish}
+        end
         if count > 0 and held_limit ~= limit then return {2, held_limit} end
         -- A retry: the token holds the name already.
         if current[1] == token then
