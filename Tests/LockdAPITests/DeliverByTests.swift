@@ -132,7 +132,9 @@ import Testing
 /// deliver-by instant has passed — as if lockd were stopped there — so
 /// that what the answer resumed (a waiting acquire's task, a promise's
 /// write) runs only after it. With ``stallRenewals``, a renewal returns
-/// only once its deliver-by instant has passed.
+/// only once its deliver-by instant has passed. Each counts that instant
+/// (``LockEngine/deliverBy(askedAt:ttlMs:)``) from its own call, so lockd's,
+/// counted from before it called, has passed too.
 private final class StalledAnswerStore: ForwardingLockStore {
     let inner: any LockStore
     private let loop: EventLoop
@@ -140,6 +142,7 @@ private final class StalledAnswerStore: ForwardingLockStore {
     let held = Atomic<Bool>(false)
     /// Whether the first grant is answered while the loop is held.
     let stallGrants = Atomic<Bool>(true)
+    /// Whether renewals return only once their deliver-by instant has passed.
     let stallRenewals = Atomic<Bool>(false)
     private let fence = Mutex<Int64?>(nil)
     private static let keptMs: Int64 = 60_000
@@ -150,12 +153,6 @@ private final class StalledAnswerStore: ForwardingLockStore {
     init(_ inner: any LockStore, loop: EventLoop) {
         self.inner = inner
         self.loop = loop
-    }
-
-    /// The latest instant lockd may write a grant asked for at `askedAt`: it
-    /// began measuring when it asked, before this store was called.
-    private static func deliverBy(askedAt: UInt64, ttlMs: Int64) -> UInt64 {
-        LockEngine.deliverBy(askedAt: askedAt, ttlMs: ttlMs)
     }
 
     func acquire(_ attempt: AcquireAttempt, cancellation: CallCancellation, completion: @escaping StoreCompletion<AcquireResult>) {
@@ -173,7 +170,7 @@ private final class StalledAnswerStore: ForwardingLockStore {
             }) else { return completion(result) }
             let kept = try? await inner.renew(attempt.name, token: attempt.token, ttlMs: Self.keptMs, durability: attempt.durability)
             #expect(kept != nil, "the lease just granted was gone before it could be kept")
-            let deliverBy = Self.deliverBy(askedAt: askedAt, ttlMs: attempt.ttlMs)
+            let deliverBy = LockEngine.deliverBy(askedAt: askedAt, ttlMs: attempt.ttlMs)
             let holding = DispatchSemaphore(value: 0)
             let answered = DispatchSemaphore(value: 0)
             loop.execute { [self] in
@@ -202,7 +199,7 @@ private final class StalledAnswerStore: ForwardingLockStore {
         }
         lease.ttlMs = ttlMs
         lease.expiresAtMs = WallClock.milliseconds() + lease.ttlMs
-        let deliverBy = Self.deliverBy(askedAt: askedAt, ttlMs: lease.ttlMs)
+        let deliverBy = LockEngine.deliverBy(askedAt: askedAt, ttlMs: lease.ttlMs)
         await offThePool { waitUntil(deliverBy) }
         return lease
     }
