@@ -52,4 +52,9 @@ public struct AcquireGrant: Sendable, Equatable {
     /// True when lockd made the lease's token (the client sent none): until
     /// this answer reaches the client, no one else knows it.
     public var lockdMadeToken = false
+    /// The instant (``MonotonicClock``, nanoseconds) by which the grant must
+    /// reach the client (``LockEngine/deliverBy(askedAt:ttlMs:)``): after it
+    /// too little of its TTL is left, and an answer not yet written by then
+    /// gives it back instead.
+    public var deliverBy: UInt64
 }

@@ -16,6 +16,10 @@ struct InMemoryLockRecord {
         var claimed = false
         /// The attempt that was granted it (``AcquireAttempt/nonce``).
         var nonce: AttemptNonce? = nil
+        /// The waiter a hand-over granted it to without being asked
+        /// (``handOver(now:lastFence:grantedBefore:)``), until that waiter
+        /// collects it: a waiter that leaves instead gives it back.
+        var handedTo: WaiterID? = nil
 
         /// Whether it is the grant `grant` names.
         func isGrant(_ grant: GrantIdentity) -> Bool {
@@ -41,9 +45,17 @@ struct InMemoryLockRecord {
     var limit = 1
     /// Waiters in arrival order; each id says what it waits for.
     var queue: [WaiterID] = []
+    /// What each queued waiter asked for, so that a hand-over can grant it
+    /// without its asking again; none for a waiter put back by a reconcile.
+    var wishes: [WaiterID: Wish] = [:]
 
     /// Nothing holds and nothing waits: the name is free to take any limit.
     var isEmpty: Bool { leases.isEmpty && queue.isEmpty }
+
+    /// Takes the waiter at `index` out of the queue, with its wish.
+    mutating func unqueue(at index: Int) {
+        wishes[queue.remove(at: index)] = nil
+    }
 
     mutating func dropExpired(now: Int64) {
         // Looked for first: most operations find none, and `removeAll`

@@ -80,23 +80,26 @@ extension LockEngine {
             }
             // Held: a request that may wait queues on the waiting path.
             if request.waitMs > 0, case .held = delivery { return nil }
-            if let grant = try Self.settled(delivery) { return granted(grant, for: request) }
+            if let grant = try Self.settled(consume delivery) { return granted(grant, for: request) }
         }
         throw .unavailable(Self.tooSlowDetail)
     }
 
     /// What one attempt of a request that does not wait comes to: the
     /// grant, nil to try again (it came too late), or the lock is held.
-    static func settled(_ delivery: Delivery) throws(LockError) -> AcquireGrant? {
-        switch delivery {
+    /// Consumed: its grant is moved out, not copied (and the delivery then
+    /// destroyed), on every acquire.
+    static func settled(_ delivery: consuming Delivery) throws(LockError) -> AcquireGrant? {
+        switch consume delivery {
         case .granted(let grant): return grant
         case .held(let holders, let retryAfterMs, _): throw .lockHeld(holders: holders, retryAfterMs: retryAfterMs)
         case .tooLate: return nil
         }
     }
 
-    /// Counts a grant and tells the name's watchers.
-    func granted(_ grant: AcquireGrant, for request: AcquireRequest) -> AcquireGrant {
+    /// Counts a grant and tells the name's watchers; hands the grant back
+    /// (consumed, so returned without a copy).
+    func granted(_ grant: consuming AcquireGrant, for request: AcquireRequest) -> AcquireGrant {
         metrics.granted(grant.lease, isRetry: grant.isRetry)
         if store.mayWatch(request.name) { store.publish(LockEvent(grant.isRetry ? .renewed : .acquired, lease: grant.lease, client: request.client)) }
         return grant
@@ -104,12 +107,13 @@ extension LockEngine {
 
     /// The one attempt of a request that does not wait, with a fresh token
     /// unless it brought one (then with a nonce: ``AcquireAttempt/nonce``).
+    /// Made whole by one initializer: set field by field after it, the
+    /// attempt was built apart and copied (~0.25 k instructions an acquire).
+    @inline(__always)
     private func firstAttempt(_ request: AcquireRequest) -> AcquireAttempt {
-        var attempt = AcquireAttempt(name: request.name, token: request.token ?? LeaseToken.random(), ttlMs: request.ttlMs,
-                                     owner: request.owner, waiter: nil, mode: request.mode, limit: request.limit, client: request.client,
-                                     durability: request.durability ?? configuration.defaultDurability)
-        attempt.lockDelayMs = request.lockDelayMs
-        if request.token != nil { attempt.nonce = .random() }
-        return attempt
+        AcquireAttempt(name: request.name, token: request.token ?? LeaseToken.random(), ttlMs: request.ttlMs,
+                       owner: request.owner, waiter: nil, mode: request.mode, limit: request.limit, client: request.client,
+                       durability: request.durability ?? configuration.defaultDurability, lockDelayMs: request.lockDelayMs,
+                       nonce: request.token == nil ? nil : .random())
     }
 }

@@ -16,6 +16,17 @@ extension LockEngine {
     static let deliveryAttempts = 3
     static let tooSlowDetail = "lockd could not deliver a lease before it would expire; try again"
 
+    /// The instant (``MonotonicClock``, nanoseconds) by which a grant of
+    /// `ttlMs`, asked for at `askedAt`, must reach its client: a tenth of
+    /// its TTL is kept in hand for the answer's way out. The one rule for
+    /// every grant — checked when the store's answer comes (a grant too late
+    /// already is given back, and tried again while the request may), and,
+    /// carried as ``AcquireGrant/deliverBy``, by the server as it writes the
+    /// answer: its loop may have stalled, or lockd been stopped, in between.
+    public static func deliverBy(askedAt: UInt64, ttlMs: Int64) -> UInt64 {
+        askedAt + UInt64(ttlMs - ttlMs / 10) * 1_000_000
+    }
+
     /// One store attempt, made safe to hand to a client: a grant is returned
     /// only while most of its TTL remains (measured on lockd's monotonic
     /// clock from before the request left), and a grant whose caller has
@@ -172,15 +183,16 @@ extension LockEngine {
             return .held(holders: holders, retryAfterMs: retryAfterMs, hint: hint)
         case .granted(let lease, let isRetry, let hint):
             follow(hint, on: attempt.name, isOrdered: false)
-            let elapsedMs = Int64((MonotonicClock.now() - started) / 1_000_000)
-            // A tenth of the TTL is kept in hand for the response's way out.
-            guard elapsedMs < lease.ttlMs - lease.ttlMs / 10 else {
+            let deliverBy = Self.deliverBy(askedAt: started, ttlMs: lease.ttlMs)
+            let now = MonotonicClock.now()
+            guard now < deliverBy else {
                 logger.warning("grant arrived too late to deliver; released it", metadata: [
-                    "lock.name": "\(attempt.name)", "elapsed_ms": .stringConvertible(elapsedMs), "ttl_ms": .stringConvertible(lease.ttlMs),
+                    "lock.name": "\(attempt.name)", "elapsed_ms": .stringConvertible((now - started) / 1_000_000),
+                    "ttl_ms": .stringConvertible(lease.ttlMs),
                 ])
                 return .tooLate(isLastAttempt: isLastAttempt)
             }
-            return .granted(AcquireGrant(lease: lease, isRetry: isRetry && !ownToken, lockdMadeToken: ownToken))
+            return .granted(AcquireGrant(lease: lease, isRetry: isRetry && !ownToken, lockdMadeToken: ownToken, deliverBy: deliverBy))
         }
     }
 }

@@ -144,10 +144,11 @@ extension LockEngine {
     private func deliverable(_ handed: HandedGrant, for request: AcquireRequest, token: LeaseToken) async -> AcquireGrant? {
         let lease = Lease(name: request.name, token: token, fence: handed.fence, ttlMs: request.ttlMs,
                           expiresAtMs: handed.grantedAtMs + request.ttlMs, owner: request.owner, mode: request.mode, limit: request.limit)
+        let deliverBy = Self.deliverBy(askedAt: handed.grantedBefore, ttlMs: lease.ttlMs)
         let now = MonotonicClock.now()
-        let elapsedMs = Int64((now > handed.grantedBefore ? now - handed.grantedBefore : 0) / 1_000_000)
-        guard !Task.isCancelled, elapsedMs < lease.ttlMs - lease.ttlMs / 10 else {
+        guard !Task.isCancelled, now < deliverBy else {
             if !Task.isCancelled {
+                let elapsedMs = (now > handed.grantedBefore ? now - handed.grantedBefore : 0) / 1_000_000
                 logger.warning("grant arrived too late to deliver; released it", metadata: [
                     "lock.name": "\(request.name)", "elapsed_ms": .stringConvertible(elapsedMs), "ttl_ms": .stringConvertible(lease.ttlMs),
                 ])
@@ -155,7 +156,7 @@ extension LockEngine {
             await releaseQuietly(request.name, token: token, grant: .fence(handed.fence), evenIfClaimed: false)
             return nil
         }
-        return AcquireGrant(lease: lease, isRetry: false, lockdMadeToken: request.token == nil)
+        return AcquireGrant(lease: lease, isRetry: false, lockdMadeToken: request.token == nil, deliverBy: deliverBy)
     }
 
     /// A waiting attempt asks for the holders when less than this is left of its wait.

@@ -55,6 +55,23 @@ public struct LockName: Hashable, Sendable, Comparable, CustomStringConvertible 
         hasher.combine(textHash)
     }
 
+    /// Where a table keyed by names (the store's records, the lease ledger,
+    /// the waiters) places this one: the text's hash mixed with the
+    /// table's seed by splitmix64's finalizer, not by a `Hasher` fed the
+    /// hash (a SipHash round and finalization, ~100 instructions a lookup,
+    /// four lookups an acquire→release cycle in memory). The text's hash is
+    /// already `Hasher`'s seeded SipHash of the bytes, unknown outside the
+    /// process, so names chosen to collide are as hard to find; the mix is
+    /// a bijection that spreads every bit of it and of the seed over the
+    /// low bits a table uses, so tables with different seeds place names
+    /// unrelatedly (copying one into another stays linear).
+    public func _rawHashValue(seed: Int) -> Int {
+        var mixed = UInt64(UInt(bitPattern: textHash)) &+ UInt64(UInt(bitPattern: seed)) &* 0x9E37_79B9_7F4A_7C15
+        mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
+        return Int(Int64(bitPattern: mixed ^ (mixed >> 31)))
+    }
+
     /// Whether `prefix` could begin a name (empty, or name bytes only).
     public static func isValidPrefix(_ prefix: String) -> Bool {
         prefix.utf8.count <= maxLength && prefix.utf8.allSatisfy(isNameByte)

@@ -98,7 +98,10 @@ public struct AcquireAttempt: Sendable {
 
     /// Creates an attempt.
     public init(name: LockName, token: LeaseToken, ttlMs: Int64, owner: String?, waiter: WaiterID?, waitMs: Int64 = 0,
-                mode: LockMode = .exclusive, limit: Int = 1, client: String? = nil, durability: Durability = .primary) {
+                mode: LockMode = .exclusive, limit: Int = 1, client: String? = nil, durability: Durability = .primary,
+                lockDelayMs: Int64 = 0, nonce: AttemptNonce? = nil) {
+        self.lockDelayMs = lockDelayMs
+        self.nonce = nonce
         self.client = client
         self.durability = durability
         self.name = name

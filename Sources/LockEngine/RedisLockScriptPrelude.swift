@@ -7,9 +7,11 @@ extension RedisLockScripts {
         -- (`%d` formats a 64-bit integer, at less than half the cost of `%.0f`.)
         -- Integers only (TTLs, delays, scores, fences, times in ms or µs, all below 2^53): %d truncates a fraction and wraps past 2^63.
         local function num(x) return string.format('%d', x) end
+        -- (Each text made a number once: Lua's `tonumber` is a `strtod`.)
         local function clock()
           local t = redis.call('TIME')
-          return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), tonumber(t[1]) * 1000000 + tonumber(t[2])
+          local s, us = tonumber(t[1]), tonumber(t[2])
+          return s * 1000 + math.floor(us / 1000), s * 1000000 + us
         end
         -- A grant is `fence:ttl:client|owner` (client ids hold no '|'; an
         -- older grant has no client). Returns the owner, then the client.
@@ -337,10 +339,11 @@ extension RedisLockScripts {
             redis.call('SET', k.fence, num(fence), 'PX', '\(fenceRetentionMs)')
           end
           if is_plain(wish, limit, delay) then
-            redis.call('HSET', k.lease, 'token', token, 'fence', num(fence), 'owner', owner, 'ttl', num(ttl), 'client', client,
+            local ttl_ms = num(ttl)
+            redis.call('HSET', k.lease, 'token', token, 'fence', num(fence), 'owner', owner, 'ttl', ttl_ms, 'client', client,
                        'member', member or '')
             if nonce then redis.call('HSET', k.lease, 'nonce', nonce) end
-            redis.call('PEXPIRE', k.lease, num(ttl))
+            redis.call('PEXPIRE', k.lease, ttl_ms)
           else
             local record = num(fence) .. ':' .. num(ttl) .. ':' .. client .. '|' .. owner
             if member and delay == 0 and not nonce then
@@ -503,6 +506,8 @@ extension RedisLockScripts {
         -- client holds from an earlier answer, or one a later request
         -- delivered.
         -- `caller`: see ``hand_over``, whose message it returns second.
+        -- `now`, `now_us`: the clock, or nil to read it here only when
+        -- needed (a plain lease ended with nobody waiting needs none).
         local function end_lease(k, token, name, now, now_us, forced, unclaimed, caller, fence, nonce)
           -- (`first`: when the first slot left frees; false: none, as a
           -- plain lease has no holders beside it.)
@@ -516,6 +521,7 @@ extension RedisLockScripts {
           else
             local ends = redis.call('ZSCORE', k.holders, token)
             if not ends then return 0 end
+            if not now then now, now_us = clock() end
             marks = redis.call('HMGET', k.grants, 'w:' .. token, 'd:' .. token, 'c:' .. token, 'mode', 'limit')
             local delay = tonumber(marks[2]) or 0
             if tonumber(ends) - delay <= now then return 0 end
@@ -547,9 +553,11 @@ extension RedisLockScripts {
           -- With a caller, the queue's first 34 in one read: a run whose
           -- waiters are all the caller's is told in the reply when every
           -- waiter after it is the caller's too (see ``hand_over``).
-          local look = caller and 34 or 2
-          local head = redis.call('ZRANGE', k.queue, '0', num(look - 1))
+          local look, last = 2, '1'
+          if caller then look, last = 34, '33' end
+          local head = redis.call('ZRANGE', k.queue, '0', last)
           if #head == 0 then return 1 end
+          if not now then now, now_us = clock() end
           if plain[1] ~= token then
             -- (The keys keep their expiry: it covers the leases left.)
             count, first = live_holders(k.holders, k.grants, now)

@@ -146,16 +146,32 @@ enum RedisLockScripts {
         local mode, held_limit, count, first_end, record, record_delay
         local current = {}
         local multi = not is_plain(wish, limit, delay)
+        -- A plain lock on a name with no lease, no holders and no queue is
+        -- granted at once, as the steps below would grant it, with one
+        -- `EXISTS` for the lease's `HMGET`, the holders' `ZCARD` and the
+        -- queue's `ZRANGE` (the usual lock). A request that may wait, whose
+        -- name is more often held, reads the lease first (as below), and
+        -- asks only whether holders or a queue exist when it has none.
+        local free = false
         if multi then
           mode, held_limit, count, first_end, record, record_delay = multi_holding(k.holders, k.grants, now, token)
+        elseif member == '' then
+          free = redis.call('EXISTS', k.lease, k.holders, k.queue) == 0
         end
-        if not multi or count == 0 then
+        if not free and (not multi or count == 0) then
           current = redis.call('HMGET', k.lease, 'token', 'fence', 'owner')
           if current[1] then
             mode, held_limit, count = 'x', 1, 1
           elseif not multi then
-            mode, held_limit, count, first_end, record, record_delay = multi_holding(k.holders, k.grants, now, token)
+            if member ~= '' then free = redis.call('EXISTS', k.holders, k.queue) == 0 end
+            if not free then
+              mode, held_limit, count, first_end, record, record_delay = multi_holding(k.holders, k.grants, now, token)
+            end
           end
+        end
+        if free then
+          local fence = grant(k, now, now_us, wish, limit, token, ttl, owner, client, nil, delay, nonce)
+          return {1, fence, now, ttl, owner, 0, 0, limit, wish}
         end
         if count > 0 and held_limit ~= limit then return {2, held_limit} end
         -- A retry: the token holds the name already.
@@ -310,11 +326,12 @@ enum RedisLockScripts {
     /// announcement (as on ``wakeupChannel``), not published, for the caller
     /// to deliver (see ``hand_over``).
     static let release = Script("release", """
-        local now, now_us = clock()
         local caller, fence, nonce = ARGV[4], ARGV[5], ARGV[6]
         if caller == '' then caller = nil end
         if fence == '' then fence = nil end
-        local ended, message = end_lease(name_keys(KEYS), ARGV[1], ARGV[2], now, now_us, false, ARGV[3] == '1', caller, fence, nonce)
+        -- (The clock is read by ``end_lease`` when needed: a plain lease
+        -- released with nobody waiting needs none.)
+        local ended, message = end_lease(name_keys(KEYS), ARGV[1], ARGV[2], nil, nil, false, ARGV[3] == '1', caller, fence, nonce)
         if message then return {ended, message} end
         return ended
         """)

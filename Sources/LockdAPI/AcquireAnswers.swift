@@ -23,16 +23,25 @@ struct AcquireAnswers: Sendable {
         }
     }
 
-    /// The answer to a grant; `droppable` when it may be dropped unwritten
-    /// (``HTTPRequestContext/answerMayBeDropped(now:)``), when it needs an
-    /// `onDropped` that gives the grant back: the client may be gone before
-    /// its answer is written — or have half-closed, which counts as gone —
-    /// though the engine handed the grant over.
+    /// The answer to a grant; `droppable` when it may be dropped unwritten,
+    /// when it needs an `onDropped` that gives the grant back:
+    /// - the client may be gone before its answer is written — or have
+    ///   half-closed, which counts as gone — though the engine handed the
+    ///   grant over (``HTTPRequestContext/answerMayBeDropped(now:)``);
+    /// - the answer may be written only after the grant's
+    ///   ``AcquireGrant/deliverBy`` (its loop stalled, or lockd was stopped,
+    ///   after the engine's check): it is then dropped, and 503 goes instead
+    ///   (``HTTPResponse/deadline``).
     ///
     /// A grant answered in place, as its request is read, is dropped only
     /// for a hang-up its loop may not have seen (most often none: it then
-    /// costs neither the closure nor a look at the socket). One answered
-    /// from a task or a store's callback can always be.
+    /// costs neither the closure nor a look at the socket), and carries no
+    /// deadline: the engine's check and the write run in one go on the
+    /// loop, with nothing queued between them — a stop there is as likely
+    /// as one just after the server's own check, which no deadline catches
+    /// (the closure it would need cost ~1.2 k instructions a grant). One
+    /// answered from a task or a store's callback can always be dropped,
+    /// and be late: its write waits its turn on the loop.
     func granted(_ grant: AcquireGrant, _ context: HTTPRequestContext, startedAt started: UInt64,
                  droppable: Bool = true) -> HTTPResponse {
         metrics.record(grant.isRetry ? .retried : .granted, startedAt: started)
@@ -45,6 +54,7 @@ struct AcquireAnswers: Sendable {
         // of the whole response).
         guard droppable else { return LockAPI.json(status, LockJSON.lease(grant.lease)) }
         var response = LockAPI.json(status, LockJSON.lease(grant.lease))
+        response.deadline = grant.deliverBy
         response.onDropped = { [engine] in engine.giveBackUndelivered(grant) }
         return response
     }

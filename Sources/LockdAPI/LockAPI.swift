@@ -168,9 +168,14 @@ public struct LockAPI: Sendable {
         await answer(context) { name throws(LockError) in
             let token = try lockToken(request)
             let body = try RequestBody<RenewField>(request.body)
+            let askedAt = MonotonicClock.now()
             let lease = try await engine.renew(name, token: token, ttlMs: try body.integer(.ttlMs), durability: try body.durability(.durability),
                                                client: AuthenticatedClient.id)
-            return Self.json(.ok, LockJSON.lease(lease))
+            // Written too late, a renewal is answered 503, as a grant is;
+            // its lease is not given back: its holder had it before it asked.
+            var response = Self.json(.ok, LockJSON.lease(lease))
+            response.deadline = LockEngine.deliverBy(askedAt: askedAt, ttlMs: lease.ttlMs)
+            return response
         }
     }
 

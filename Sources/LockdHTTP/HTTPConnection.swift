@@ -233,14 +233,16 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
         }
         task = nil
         promise = nil
+        // One reading for the response's own deadline, the report, the
+        // framing and the connection's deadlines after.
+        let now = MonotonicClock.now()
+        if let deadline = response.deadline, now >= deadline { return finishLate(response, deadline) }
         guard isExchangeOpen else {
             response.bodyStream?.dropped()
             response.onDropped?()
             return
         }
         isExchangeOpen = false
-        // One reading for the report, the framing and the deadlines after.
-        let now = MonotonicClock.now()
         // Reported even when the client has gone and the response is never
         // sent: the request was answered all the same.
         exchange.route = response.route
@@ -280,6 +282,20 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
         }
         // Requests pipelined behind this one are decoded now; that also sends.
         if !stream.resumeInput() { settle(now: now) }
+    }
+
+    /// Drops a response reached only after its ``HTTPResponse/deadline``,
+    /// and writes ``HTTPResponse/late()`` instead.
+    private func finishLate(_ response: HTTPResponse, _ deadline: UInt64) {
+        server.logger.warning("a response was reached only after its deadline; answered 503 instead", metadata: [
+            "status": .stringConvertible(response.status.code),
+            "late_ms": .stringConvertible((MonotonicClock.now() - deadline) / 1_000_000),
+        ])
+        response.bodyStream?.dropped()
+        response.onDropped?()
+        var late = HTTPResponse.late()
+        late.route = response.route
+        finish(late)
     }
 
     // MARK: Streamed bodies

@@ -34,6 +34,14 @@ public struct HTTPResponse: Sendable {
     /// before writing (one `poll`) unless its loop rules out an unseen
     /// hang-up (``EventLoop/hangUpMayBeUnseen(at:)``).
     public var onDropped: (@Sendable () -> Void)?
+    /// When set, the instant (``MonotonicClock/now()``, nanoseconds) after
+    /// which this response is of no use to its client: it hands over
+    /// something that expires, such as a lease. Reached any later — its
+    /// loop stalled, or the process was stopped, after it was made — it is
+    /// dropped, its ``onDropped`` called, and ``late()`` written in its
+    /// place. Checked with the clock reading the server takes as it writes
+    /// (a plain number: a response without one pays nothing to carry it).
+    public var deadline: UInt64?
 
     /// Creates a response with a complete body.
     public init(status: HTTPStatus, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = []) {

@@ -161,6 +161,17 @@ public struct RESPArgumentWriter {
             position += 1
             return
         }
+        // Two digits: most arguments' lengths (a key is 20–40 bytes). A
+        // byte's division by 10 is a multiply and a shift; the general
+        // path's 64-bit ones, with its width counted first, cost ~40
+        // instructions a length (~0.4 k a Redis lock request's arguments).
+        if value >= 10, value < 100 {
+            let tens = UInt8(truncatingIfNeeded: value) / 10
+            position[0] = UInt8(ascii: "0") &+ tens
+            position[1] = UInt8(ascii: "0") &+ (UInt8(truncatingIfNeeded: value) &- tens &* 10)
+            position += 2
+            return
+        }
         let width = decimalLength(value)
         if value < 0 { position.pointee = UInt8(ascii: "-") }
         var magnitude = value.magnitude

@@ -170,17 +170,24 @@ public struct RESPReply: ~Copyable {
         return start..<(index - 2)
     }
 
-    /// The signed decimal line at the cursor (an integer, a length or a count).
+    /// The signed decimal line at the cursor (an integer, a length or a
+    /// count), read in one pass: its digits, then its CRLF (a well-formed
+    /// frame has nothing between them; a scan for the CR first, then the
+    /// digits, went over each line twice).
     private mutating func decimalLine() -> Int64 {
-        let digits = line()
-        var cursor = digits.lowerBound
+        var cursor = index
         let negative = frame[cursor] == UInt8(ascii: "-")
         if negative || frame[cursor] == UInt8(ascii: "+") { cursor += 1 }
         var magnitude: UInt64 = 0
-        while cursor < digits.upperBound {
-            magnitude = magnitude &* 10 &+ UInt64(frame[cursor] &- UInt8(ascii: "0"))
+        while true {
+            let digit = frame[cursor] &- UInt8(ascii: "0")
+            guard digit < 10 else { break }
+            magnitude = magnitude &* 10 &+ UInt64(digit)
             cursor += 1
         }
+        // (At the CR already, in a well-formed frame.)
+        while frame[cursor] != UInt8(ascii: "\r") { cursor += 1 }
+        index = cursor + 2
         return negative ? Int64(truncatingIfNeeded: 0 &- magnitude) : Int64(truncatingIfNeeded: magnitude)
     }
 }

@@ -6,15 +6,52 @@ import Logging
 import Synchronization
 import Testing
 
-/// A release that grants the waiters at the queue's head in its own script
-/// (Redis store): the grant reaches the waiter's lockd in the wake-up, is
-/// collected at most once, and goes back when its waiter leaves instead.
+/// A release that grants the waiters at the queue's head in one step (in
+/// the Redis store's release script, under the in-memory store's lock):
+/// the grant reaches the waiter's lockd in the wake-up, is collected at most
+/// once, and goes back when its waiter leaves instead. The tests of what a
+/// store does with a grant run on both stores (``Rig``); those of Redis's
+/// channel, instances and replies on Redis alone (``Fixture``).
 @Suite struct HandOffTests {
     /// The wake-ups a store delivered.
     final class EventLog: Sendable {
         let wakeups = Mutex<[Wakeup]>([])
         /// Names whose notices the store said may be lost.
         let resubscribed = Mutex<[LockName]>([])
+
+        /// The grants the wake-ups handed `waiter`.
+        func grants(for waiter: WaiterID) -> [HandedGrant] {
+            wakeups.withLock { $0.flatMap(\.hint.granted).filter { $0.waiter == waiter } }
+        }
+    }
+
+    /// A store of either kind with its wake-ups collected, and a beat that
+    /// keeps its waiters granted without asking (a Redis ``Fixture``'s; the
+    /// in-memory store needs none).
+    struct Rig {
+        let store: any LockStore
+        let events: EventLog
+        let beat: (LockName) async throws -> Void
+
+        func keepBeating(_ name: LockName) async throws { try await beat(name) }
+
+        func grants(for waiter: WaiterID) -> [HandedGrant] { events.grants(for: waiter) }
+
+        /// Runs `body` on a fresh store of `kind`: a Redis ``Fixture``'s, or
+        /// an in-memory store listened to as the engine listens (unless not
+        /// `listening`: then no engine hears its notices).
+        static func with(_ kind: StoreKind, listening: Bool = true, _ body: (Rig) async throws -> Void) async throws {
+            guard kind == .memory else { return try await Fixture.with(listening: listening) { try await body($0.rig) } }
+            let store = InMemoryLockStore(), events = EventLog()
+            let listener = !listening ? nil : Task {
+                await store.deliverEvents { event in
+                    if case .wakeup(let wakeup) = event { events.wakeups.withLock { $0.append(wakeup) } }
+                }
+            }
+            defer { listener?.cancel() }
+            if listening { await store.waitForEvents(timeout: .seconds(5)) }
+            try await body(Rig(store: store, events: events) { _ in })
+        }
     }
 
     /// The tasks that keep a fixture's waiters alive (``Fixture/keepBeating(_:)``).
@@ -100,9 +137,10 @@ import Testing
             beats.tasks.withLock { $0.append(beating) }
         }
 
-        func grants(for waiter: WaiterID) -> [HandedGrant] {
-            events.wakeups.withLock { $0.flatMap(\.hint.granted).filter { $0.waiter == waiter } }
-        }
+        func grants(for waiter: WaiterID) -> [HandedGrant] { events.grants(for: waiter) }
+
+        /// This fixture as a ``Rig``.
+        var rig: Rig { Rig(store: store, events: events) { try await keepBeating($0) } }
 
         func stop() async {
             for beating in beats.tasks.withLock({ $0 }) {
@@ -119,7 +157,7 @@ import Testing
 
     /// A holder, and a waiter queued behind it on a semaphore of one slot's
     /// worth of room: `limit` holders take every slot first.
-    private func holderAndWaiter(_ fixture: Fixture, name: LockName, limit: Int) async throws -> (holder: Lease, waiter: AcquireAttempt) {
+    private func holderAndWaiter(_ fixture: Rig, name: LockName, limit: Int) async throws -> (holder: Lease, waiter: AcquireAttempt) {
         var holder: Lease?
         for _ in 0..<limit {
             let attempt = AcquireAttempt(name: name, token: .random(), ttlMs: 30_000, owner: nil, waiter: nil, limit: limit)
@@ -135,7 +173,7 @@ import Testing
 
     /// ``holderAndWaiter(_:name:limit:)``, then the holder's release hands
     /// the waiter its grant (the wake-up carries it).
-    private func handedGrant(_ fixture: Fixture, name: LockName, limit: Int) async throws
+    private func handedGrant(_ fixture: Rig, name: LockName, limit: Int) async throws
         -> (holder: Lease, waiter: AcquireAttempt, handed: HandedGrant) {
         let (holder, waiter) = try await holderAndWaiter(fixture, name: name, limit: limit)
         let waiterID = try #require(waiter.waiter)
@@ -145,9 +183,9 @@ import Testing
         return (holder, waiter, try #require(fixture.grants(for: waiterID).first))
     }
 
-    @Test(arguments: [1, 3])
-    func aReleaseGrantsTheWaiterAndTheWakeUpCarriesTheGrant(limit: Int) async throws {
-        try await Fixture.with { fixture in
+    @Test(arguments: StoreKind.allCases, [1, 3])
+    func aReleaseGrantsTheWaiterAndTheWakeUpCarriesTheGrant(store: StoreKind, limit: Int) async throws {
+        try await Rig.with(store) { fixture in
             let name = try LockName(uniqueLockName())
             let (holder, waiter, handed) = try await handedGrant(fixture, name: name, limit: limit)
             let waiterID = try #require(waiter.waiter)
@@ -179,9 +217,9 @@ import Testing
     /// The waiter's client hung up before its lockd delivered the handed
     /// grant, and retried with its token: the lease is that client's now,
     /// and the leaving waiter must not give it back.
-    @Test(arguments: [1, 3])
-    func aHandedGrantItsClientRetriedIntoStaysWhenItsWaiterLeaves(limit: Int) async throws {
-        try await Fixture.with { fixture in
+    @Test(arguments: StoreKind.allCases, [1, 3])
+    func aHandedGrantItsClientRetriedIntoStaysWhenItsWaiterLeaves(store: StoreKind, limit: Int) async throws {
+        try await Rig.with(store) { fixture in
             let name = try LockName(uniqueLockName())
             let (_, waiter, handed) = try await handedGrant(fixture, name: name, limit: limit)
             let waiterID = try #require(waiter.waiter)
@@ -203,9 +241,9 @@ import Testing
     /// the grant is the collecting attempt's, and the give-back naming that
     /// attempt's nonce ends it (no one else names it: collected, its waiter
     /// no longer reclaims it).
-    @Test(arguments: [1, 3])
-    func aCollectedGrantIsGivenBackByTheNonceOfTheAttemptThatCollectedIt(limit: Int) async throws {
-        try await Fixture.with { fixture in
+    @Test(arguments: StoreKind.allCases, [1, 3])
+    func aCollectedGrantIsGivenBackByTheNonceOfTheAttemptThatCollectedIt(store: StoreKind, limit: Int) async throws {
+        try await Rig.with(store) { fixture in
             let name = try LockName(uniqueLockName())
             let (_, waiter, handed) = try await handedGrant(fixture, name: name, limit: limit)
             var collecting = waiter
@@ -222,8 +260,9 @@ import Testing
         }
     }
 
-    @Test func aWaiterThatLeavesGivesItsGrantBackAndAPlainStrayDoesNot() async throws {
-        try await Fixture.with { fixture in
+    @Test(arguments: StoreKind.allCases)
+    func aWaiterThatLeavesGivesItsGrantBackAndAPlainStrayDoesNot(store: StoreKind) async throws {
+        try await Rig.with(store) { fixture in
             let name = try LockName(uniqueLockName())
             let (holder, waiter) = try await holderAndWaiter(fixture, name: name, limit: 1)
             let waiterID = try #require(waiter.waiter)
@@ -244,8 +283,9 @@ import Testing
         }
     }
 
-    @Test func aReconcileWakesAWaiterWhoseGrantsWakeUpWasLostInsteadOfQueueingItAgain() async throws {
-        try await Fixture.with { fixture in
+    @Test(arguments: StoreKind.allCases)
+    func aReconcileWakesAWaiterWhoseGrantsWakeUpWasLostInsteadOfQueueingItAgain(store: StoreKind) async throws {
+        try await Rig.with(store) { fixture in
             let name = try LockName(uniqueLockName())
             let (holder, waiter) = try await holderAndWaiter(fixture, name: name, limit: 2)
             let waiterID = try #require(waiter.waiter)
@@ -266,8 +306,9 @@ import Testing
         }
     }
 
-    @Test func aWaiterWhoseLockdDoesNotListenIsOnlyWoken() async throws {
-        try await Fixture.with(listening: false) { fixture in
+    @Test(arguments: StoreKind.allCases)
+    func aWaiterWhoseLockdDoesNotListenIsOnlyWoken(store: StoreKind) async throws {
+        try await Rig.with(store, listening: false) { fixture in
             let name = try LockName(uniqueLockName())
             let (holder, waiter) = try await holderAndWaiter(fixture, name: name, limit: 1)
             #expect(try await fixture.store.release(name, token: holder.token))
@@ -332,7 +373,7 @@ import Testing
     func aReleaseByTheWaitersOwnInstanceHandsTheGrantInItsReplyAndPublishesNothing(limit: Int) async throws {
         try await Fixture.with { fixture in
             let name = try LockName(uniqueLockName())
-            let (holder, waiter) = try await holderAndWaiter(fixture, name: name, limit: limit)
+            let (holder, waiter) = try await holderAndWaiter(fixture.rig, name: name, limit: limit)
             let waiterID = try #require(waiter.waiter)
             let heard = try await announcements(on: fixture) { () async throws in
                 #expect(try await fixture.store.release(name, token: holder.token))
@@ -358,7 +399,7 @@ import Testing
         try await Fixture.with { fixture in
             try await Fixture.with(sharing: fixture) { other in
                 let name = try LockName(uniqueLockName())
-                let (holder, waiter) = try await holderAndWaiter(fixture, name: name, limit: 1)
+                let (holder, waiter) = try await holderAndWaiter(fixture.rig, name: name, limit: 1)
                 let waiterID = try #require(waiter.waiter)
                 let next = AcquireAttempt(name: name, token: .random(), ttlMs: 30_000, owner: "next", waiter: .random(), waitMs: 30_000)
                 guard case .held = try await other.store.acquire(next) else { throw LockError.leaseLost }
@@ -384,7 +425,7 @@ import Testing
     @Test func aReleaseWithoutAReplyHasTheNamesWaitersLookAgain() async throws {
         try await Fixture.with { fixture in
             let name = try LockName(uniqueLockName())
-            let (holder, _) = try await holderAndWaiter(fixture, name: name, limit: 1)
+            let (holder, _) = try await holderAndWaiter(fixture.rig, name: name, limit: 1)
             let store = fixture.store
             let release = Task {
                 withUnsafeCurrentTask { $0?.cancel() }
@@ -435,7 +476,7 @@ import Testing
         // Commands wait out the pause below without timing out.
         try await Fixture.with(commandTimeout: .seconds(30)) { fixture in
             let name = try LockName(uniqueLockName())
-            let (holder, waiter) = try await holderAndWaiter(fixture, name: name, limit: 1)
+            let (holder, waiter) = try await holderAndWaiter(fixture.rig, name: name, limit: 1)
             let waiterID = try #require(waiter.waiter)
             let spy = RedisClient(configuration: try RedisConfiguration(url: fixture.server.url), eventLoopGroup: fixture.loops, logger: Logger(label: "spy"))
             // The release script cached first (a NOSCRIPT reply would leave the retry to a caller that gave up).

@@ -49,10 +49,10 @@ import Testing
 /// for a waiter reaches the engine with the grant dated two of its TTLs
 /// back (lockd paused between the store's notice and its own), and a
 /// give-back is answered only once the waits of the waiting attempts seen
-/// so far have ended. A store that only wakes the waiter (the in-memory
-/// one; Redis when the waiter's instance had not beaten lately) has it
-/// granted here, as Redis's release script grants it: by the waiter's own
-/// attempt, so the lease is the waiter's and unclaimed.
+/// so far have ended. A store that only wakes the waiter (Redis when the
+/// waiter's instance had not beaten lately) has it granted here, as a
+/// release hands it over: by the waiter's own attempt, so the lease is the
+/// waiter's and unclaimed.
 ///
 /// Nothing else may reach the waiter first: from ``expectHandOff()`` until
 /// the grant is handed over, the answers of the engine's queue checks are

@@ -41,6 +41,26 @@ import Testing
         #expect(Set(try texts.map { try LockName($0) }).count == texts.count)
     }
 
+    /// Tables place names by their own hash mixed with the table's seed
+    /// (`_rawHashValue(seed:)`): equal names alike under any seed, and a
+    /// table filtered into a new one (as the in-memory sweep does) or grown
+    /// from empty still finds every name it keeps.
+    @Test func namesArePlacedByTheTablesSeed() throws {
+        let names = try (0..<20_000).map { try LockName("sweep:\($0)") }
+        for seed in [0, 1, -1, 42, .max, .min] {
+            #expect(names[7]._rawHashValue(seed: seed) == (try LockName("sweep:7"))._rawHashValue(seed: seed))
+        }
+        #expect(Set([0, 1, 2, 3].map { names[7]._rawHashValue(seed: $0) }).count == 4)
+        var table: [LockName: Int] = [:]
+        for (index, name) in names.enumerated() { table[name] = index }
+        let kept = table.filter { $0.value % 2 == 0 }
+        #expect(kept.count == names.count / 2)
+        for (index, name) in names.enumerated() {
+            #expect(table[name] == index)
+            #expect(kept[name] == (index % 2 == 0 ? index : nil))
+        }
+    }
+
     @Test func randomTokensAreWellFormedAndDistinct() throws {
         var seen = Set<String>()
         var characters = Set<Character>()

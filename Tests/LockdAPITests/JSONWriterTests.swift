@@ -69,6 +69,42 @@ import Testing
         #expect(String(decoding: LockJSON.holders([]), as: UTF8.self) == "[]")
     }
 
+    /// The lease's writer copies its keys as literals; `JSONWriter`, field
+    /// by field, is the reference it must match byte for byte.
+    @Test func aLeaseIsWhatTheFieldWriterWrites() throws {
+        func reference(_ lease: Lease) -> [UInt8] {
+            var json = JSONWriter()
+            json.field("name", lease.name.value)
+            json.field("token", lease.token.value)
+            json.field("fence", lease.fence)
+            json.field("ttl_ms", lease.ttlMs)
+            json.instant("expires_at", milliseconds: lease.expiresAtMs)
+            if let owner = lease.owner { json.field("owner", owner) }
+            json.field("mode", lease.mode.rawValue)
+            json.field("limit", Int64(lease.limit))
+            return json.finish()
+        }
+        let tokens = [LeaseToken.random(), try LeaseToken("a-client-chosen-token-0001"), try LeaseToken(String(repeating: "t", count: 128))]
+        let names = [try LockName("a"), try LockName("orders:4711"), try LockName(String(repeating: "n.", count: 127) + "n")]
+        let owners: [String?] = [nil, "", "worker 7", "tab\there \"quoted\" \u{1}", "naïve ✓"]
+        var compared = 0
+        for token in tokens {
+            for name in names {
+                for owner in owners {
+                    for (fence, ttlMs, expiresAtMs) in [(Int64(1), Int64(1_000), Int64(0)), (.max, .min, -1), (1_733_400_000_000_001, 30_000, 1_733_400_030_000)] {
+                        for (mode, limit) in [(LockMode.exclusive, 1), (.exclusive, 1_000), (.shared, 1), (.shared, .max)] {
+                            let lease = Lease(name: name, token: token, fence: fence, ttlMs: ttlMs, expiresAtMs: expiresAtMs, owner: owner,
+                                              mode: mode, limit: limit)
+                            #expect(LockJSON.lease(lease) == reference(lease), "\(name) \(owner ?? "-") \(fence) \(mode) \(limit)")
+                            compared += 1
+                        }
+                    }
+                }
+            }
+        }
+        #expect(compared == 3 * 3 * 5 * 3 * 4)
+    }
+
     @Test func aLeaseAtItsLongestFitsTheSpaceMadeForIt() throws {
         let owner = String(repeating: "\u{1}\"", count: 100)
         let lease = Lease(name: try LockName(String(repeating: "n", count: 255)), token: try LeaseToken(String(repeating: "t", count: 128)),

@@ -92,9 +92,13 @@ import Testing
         #expect(reopened, "not reopened: \(seen.elements)")
         #expect(seen.elements.map { $0.event?.name ?? "gap" } == ["a", "b"], "resumed, so no gap")
         let connections = server.connections
-        try #require(connections.count == 3, "\(connections.count) connections")
+        // On a busy machine an answered reopen can itself outlast the 1 s
+        // timeout and be tried once more: what matters is that the silent
+        // one was given up and that the reopen that answered resumed at 7.
+        try #require(connections.count >= 3, "\(connections.count) connections")
         #expect(connections[1].closedByClient, "the unanswered reopen was not given up")
-        #expect(connections[2].request?.lowercased().contains("last-event-id: 7\r\n") == true, "\(connections[2].request ?? "no request")")
+        let resumed = connections.last
+        #expect(resumed?.request?.lowercased().contains("last-event-id: 7\r\n") == true, "\(resumed?.request ?? "no request")")
     }
 }
 

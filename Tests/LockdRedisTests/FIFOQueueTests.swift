@@ -40,6 +40,23 @@ import Testing
         #expect(queue.removeAll() == Array(expected..<next))
     }
 
+    /// Emptied by its pops (a few slots, dropped one by one, or many), the
+    /// queue starts over and serves what comes next in order.
+    @Test(arguments: [1, 2, 8, 9, 100])
+    func aQueueEmptiedByItsPopsStartsOver(size: Int) {
+        var queue = FIFOQueue<Int>()
+        for round in 0..<3 {
+            for value in 0..<size { queue.append(round * 1_000 + value) }
+            for value in 0..<size { #expect(queue.popFirst() == round * 1_000 + value) }
+            #expect(queue.isEmpty)
+            #expect(queue.count == 0)
+            #expect(queue.popFirst() == nil)
+        }
+        queue.append(7)
+        #expect(queue.first == 7)
+        #expect(queue.count == 1)
+    }
+
     @Test func aTakenElementIsNotKeptByTheQueue() {
         var queue = FIFOQueue<Tracked>()
         for value in 0..<3 { queue.append(Tracked(value)) }

@@ -12,6 +12,9 @@ import Testing
         "=8\r\ntxt:some\r\n", "(123456789012345678901234567890\r\n", ",3.5\r\n", "#t\r\n", "-ERR no\r\n", "!3\r\nbad\r\n",
         "*3\r\n:1\r\n$3\r\nabc\r\n*2\r\n_\r\n+s\r\n", "~2\r\n:1\r\n:2\r\n", ">2\r\n+a\r\n:1\r\n", "%1\r\n+k\r\n:5\r\n",
         "|1\r\n+ttl\r\n:3\r\n:99\r\n", "|1\r\n+a\r\n*1\r\n:1\r\n*2\r\n|1\r\n+b\r\n:2\r\n$1\r\nx\r\n:7\r\n",
+        // Lengths, counts and integers of many digits (a grant's reply: a fence in µs, the time in ms).
+        ":1733412345678901\r\n", ":-1733412345678\r\n", "$12\r\nhello world!\r\n",
+        "*11\r\n:1\r\n:1733412345678901\r\n:1733412345678\r\n:30000\r\n$0\r\n\r\n:0\r\n:0\r\n:1\r\n$1\r\nx\r\n$10\r\n0123456789\r\n*0\r\n",
     ]
 
     @Test(arguments: frames)

@@ -1,0 +1,83 @@
+import LockdTestSupport
+import LockEngine
+import Testing
+
+/// The acquire script grants a plain lock at once, after one `EXISTS`, only
+/// on a name with nothing there: no lease, no holders, no queue. Anything
+/// there sends the request the long way, as before: a queue left behind an
+/// expired lease is not jumped, by a request that waits or one that does
+/// not, and a name held in the holders' layout answers its other limit.
+/// Redis only: the shortcut is the script's.
+@Suite struct FreeNameGrantTests {
+    @Test func aQueueBehindAnExpiredLeaseIsNotJumped() async throws {
+        try await HandOffTests.Fixture.with { fixture in
+            let name = try LockName(uniqueLockName())
+            let brief = AcquireAttempt(name: name, token: .random(), ttlMs: 300, owner: "brief", waiter: nil)
+            guard case .granted = try await fixture.store.acquire(brief) else { throw LockError.leaseLost }
+            let first = WaiterID.random(limit: 1)
+            let waiter = AcquireAttempt(name: name, token: .random(), ttlMs: 30_000, owner: "first", waiter: first, waitMs: 30_000)
+            guard case .held = try await fixture.store.acquire(waiter) else { throw LockError.leaseLost }
+            try await fixture.keepBeating(name)
+            // The lease expires (announcing nothing): no lease, a queue.
+            let expired = try await eventually { try await fixture.store.status(of: name).holders.isEmpty }
+            #expect(expired)
+
+            // A request that does not wait finds the name held by the queue.
+            let bystander = AcquireAttempt(name: name, token: .random(), ttlMs: 30_000, owner: "bystander", waiter: nil)
+            let answered = try await fixture.store.acquire(bystander)
+            guard case .held = answered else {
+                Issue.record("a request that does not wait jumped the queue: \(answered)")
+                return
+            }
+            // One that waits queues behind the first waiter.
+            let second = AcquireAttempt(name: name, token: .random(), ttlMs: 30_000, owner: "second", waiter: .random(limit: 1),
+                                        waitMs: 30_000)
+            let queued = try await fixture.store.acquire(second)
+            guard case .held = queued else {
+                Issue.record("a second waiter jumped the first: \(queued)")
+                return
+            }
+            // The first waiter takes it.
+            guard case .granted(let lease, _, _) = try await fixture.store.acquire(waiter) else {
+                Issue.record("the first waiter was not granted the name")
+                return
+            }
+            #expect(lease.owner == "first")
+            #expect(try await fixture.store.status(of: name).holders.map(\.owner) == ["first"])
+        }
+    }
+
+    @Test func aNameHeldInTheHoldersLayoutAnswersItsLimit() async throws {
+        try await HandOffTests.Fixture.with { fixture in
+            let name = try LockName(uniqueLockName())
+            let slot = AcquireAttempt(name: name, token: .random(), ttlMs: 30_000, owner: "slot", waiter: nil, limit: 2)
+            guard case .granted = try await fixture.store.acquire(slot) else { throw LockError.leaseLost }
+            for waiter in [nil, WaiterID.random(limit: 1)] {
+                let plain = AcquireAttempt(name: name, token: .random(), ttlMs: 30_000, owner: "plain", waiter: waiter,
+                                           waitMs: waiter == nil ? 0 : 30_000)
+                await #expect(throws: LockError.limitMismatch(limit: 2)) { try await fixture.store.acquire(plain) }
+            }
+        }
+    }
+
+    @Test func aFreeNameIsGrantedWithAFenceAboveTheLastOne() async throws {
+        try await HandOffTests.Fixture.with { fixture in
+            let name = try LockName(uniqueLockName())
+            var fences: [Int64] = []
+            for (index, waiter) in [nil, WaiterID.random(limit: 1), nil].enumerated() {
+                let attempt = AcquireAttempt(name: name, token: .random(), ttlMs: 30_000, owner: "owner-\(index)", waiter: waiter,
+                                             waitMs: waiter == nil ? 0 : 30_000)
+                guard case .granted(let lease, let isRetry, _) = try await fixture.store.acquire(attempt) else {
+                    Issue.record("a free name was not granted")
+                    return
+                }
+                #expect(!isRetry)
+                #expect(lease.owner == "owner-\(index)" && lease.ttlMs == 30_000 && lease.mode == .exclusive && lease.limit == 1)
+                #expect(try await fixture.store.status(of: name).holders.map(\.fence) == [lease.fence])
+                fences.append(lease.fence)
+                #expect(try await fixture.store.release(name, token: attempt.token))
+            }
+            #expect(fences == fences.sorted() && Set(fences).count == 3)
+        }
+    }
+}
