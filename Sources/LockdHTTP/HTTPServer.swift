@@ -116,6 +116,9 @@ public final class HTTPServer: Sendable {
     /// Returns when all connections are closed.
     public func shutdown(gracePeriod: Duration) async {
         draining.store(true, ordering: .sequentiallyConsistent)
+        // What a slow stop waits for shows in the log: connections open now
+        // (requests in flight, lingering closes), and those the grace ended.
+        logger.debug("HTTP server draining", metadata: ["connections": .stringConvertible(openConnectionCount)])
         for context in contexts {
             context.loop.execute {
                 context.listener?.close()
@@ -125,6 +128,10 @@ public final class HTTPServer: Sendable {
         if let first = contexts.first {
             first.loop.execute { [self] in
                 first.loop.scheduleTimer(after: gracePeriod) { [self] in
+                    let open = openConnectionCount
+                    guard open > 0 else { return }
+                    logger.info("the drain's grace period is over: closing the connections still open",
+                                metadata: ["connections": .stringConvertible(open)])
                     for context in contexts {
                         context.loop.execute {
                             for connection in Array(context.connections.values) { connection.forceClose() }

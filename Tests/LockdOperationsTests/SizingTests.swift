@@ -74,6 +74,9 @@ import Testing
         let termination = try await offThePool { lockd.process.waitForExit(timeout: .seconds(8)) }
         #expect(termination == .exited(0), "\(String(describing: termination))")
         #expect(ContinuousClock.now - signalled < .seconds(5), "shutdown took \(ContinuousClock.now - signalled) with a 500 ms drain")
+        // An operator sees why the stop took the whole grace period.
+        let output = lockd.output
+        #expect(output.contains("the drain's grace period is over") && output.contains("connections=1"), "\(output.suffix(2_000))")
     }
 
     @Test func theAccessLogIsASetting() async throws {
