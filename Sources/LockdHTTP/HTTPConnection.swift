@@ -155,12 +155,9 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
         defer { driving = false }
         var offset = 0
         while !isClosed {
-            // Only when there is something to decode: a connection left idle
-            // must not sit on the loop's spare.
-            if offset < input.count, !context.spare.isEmpty { machine.adoptStorage(from: &context.spare) }
             var consumed = 0
             let action = machine.decode(UnsafeRawBufferPointer(rebasing: input[offset...]), queuedOutput: stream.queuedOutputCount,
-                                        consumed: &consumed)
+                                        spare: &context.spare, consumed: &consumed)
             offset += consumed
             switch consume action {
             case .needMore:
