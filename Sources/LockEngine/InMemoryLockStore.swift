@@ -277,8 +277,9 @@ extension InMemoryLockStore.State {
             if records.values[place].isEmpty {
                 let record = records.remove(at: place).value
                 // Kept for the next free name's record, unless a crowd's (a
-                // semaphore's, readers') array.
-                if record.leases.capacity <= 4 { spareLeases = record.leases }
+                // semaphore's, readers') array, or none (a record a
+                // reconcile made): a good spare is not swapped for nothing.
+                if (1...4).contains(record.leases.capacity) { spareLeases = record.leases }
             }
             return nil
         }
