@@ -112,7 +112,7 @@ public final class InMemoryLockStore: ImmediateLockStore {
             guard let place = state.records.index(forKey: name),
                   let ended = state.records.values[place].end(forced: forced, now: now, where: matches)
             else { return (nil, nil) }
-            return (ended, state.handOver(at: place, name: name, now: now))
+            return (ended, state.handOver(at: place, name: name))
         }
         if let notice { notice.handler(notice.event) }
         return ended
@@ -192,7 +192,7 @@ public final class InMemoryLockStore: ImmediateLockStore {
             // Only a waiter that stood in the run, or stopped it, held others
             // back. (Not so, it leaves others queued: the record stays.)
             guard index <= state.records.values[place].admissible().run.count else { return (true, nil) }
-            return (true, state.handOver(at: place, name: name, now: now))
+            return (true, state.handOver(at: place, name: name))
         }
         if let notice { notice.handler(notice.event) }
         // Not queued: a hand-over may have granted it a lease it will not
@@ -263,7 +263,7 @@ extension InMemoryLockStore.State {
         // record is kept only while it holds or queues.
         if isEmpty { records[attempt.name] = nil }
         guard wakes, let place = records.index(forKey: attempt.name) else { return (result, nil) }
-        return (result, handOver(at: place, name: attempt.name, now: now))
+        return (result, handOver(at: place, name: attempt.name))
     }
 
     /// Hands the name at `place` on to the waiters that fit now
@@ -272,19 +272,28 @@ extension InMemoryLockStore.State {
     /// listens: a grant nobody hears of would stay held by nobody for its
     /// TTL (Redis's release script, likewise, grants only a lockd that
     /// listens). Drops the record when it holds and queues nothing.
-    fileprivate mutating func handOver(at place: [LockName: InMemoryLockStore.Record].Index, name: LockName,
-                                       now: Int64) -> InMemoryLockStore.Notice? {
+    fileprivate mutating func handOver(at place: [LockName: InMemoryLockStore.Record].Index, name: LockName) -> InMemoryLockStore.Notice? {
         guard !records.values[place].queue.isEmpty else {
             if records.values[place].isEmpty {
                 let record = records.remove(at: place).value
                 // Kept for the next free name's record, unless a crowd's (a
-                // semaphore's, readers') array.
-                if record.leases.capacity <= 4 { spareLeases = record.leases }
+                // semaphore's, readers') array, or none (a record a
+                // reconcile made): a good spare is not swapped for nothing.
+                if (1...4).contains(record.leases.capacity) { spareLeases = record.leases }
             }
             return nil
         }
         guard let wakeHandler else { return nil }
-        let hint = records.values[place].handOver(now: now, lastFence: &lastFence, grantedBefore: MonotonicClock.now())
+        // The clocks read here, under the lock, the monotonic one first: a
+        // grant's deliver-by deadline then never starts after its lease does
+        // (the caller's earlier reading was older by the wait for the lock).
+        // The lease counts from the whole millisecond: the monotonic instant
+        // goes back as far.
+        let monotonic = MonotonicClock.now()
+        let micros = WallClock.microseconds()
+        let belowMs = UInt64(max(0, micros % 1_000)) * 1_000
+        let grantedBefore = monotonic > belowMs ? monotonic - belowMs : 0
+        let hint = records.values[place].handOver(now: micros / 1_000, lastFence: &lastFence, grantedBefore: grantedBefore)
         return (.wakeup(Wakeup(name: name, hint: hint)), wakeHandler)
     }
 

@@ -155,12 +155,9 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
         defer { driving = false }
         var offset = 0
         while !isClosed {
-            // Only when there is something to decode: a connection left idle
-            // must not sit on the loop's spare.
-            if offset < input.count, !context.spare.isEmpty { machine.adoptStorage(from: &context.spare) }
             var consumed = 0
             let action = machine.decode(UnsafeRawBufferPointer(rebasing: input[offset...]), queuedOutput: stream.queuedOutputCount,
-                                        consumed: &consumed)
+                                        spare: &context.spare, consumed: &consumed)
             offset += consumed
             switch consume action {
             case .needMore:
@@ -285,9 +282,13 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
     }
 
     /// Drops a response reached only after its ``HTTPResponse/deadline``,
-    /// and writes ``HTTPResponse/late()`` instead.
+    /// and writes ``HTTPResponse/late()`` instead (to a client still there).
     private func finishLate(_ response: HTTPResponse, _ deadline: UInt64) {
-        server.logger.warning("a response was reached only after its deadline; answered 503 instead", metadata: [
+        // The log says what the client gets: nothing once it has gone.
+        let outcome: Logger.Message = isExchangeOpen
+            ? "a response was reached only after its deadline; answered 503 instead"
+            : "a response was reached only after its deadline; dropped it (the client had gone)"
+        server.logger.warning(outcome, metadata: [
             "status": .stringConvertible(response.status.code),
             "late_ms": .stringConvertible((MonotonicClock.now() - deadline) / 1_000_000),
         ])

@@ -183,21 +183,22 @@ struct HTTPConnectionStateMachine {
         }
     }
 
-    /// Gives the decoder `spare`'s storage for the request it decodes next,
-    /// where that request has none (see ``HTTPLoopContext/spare``).
-    mutating func adoptStorage(from spare: inout SpareRequestStorage) {
-        decoder.adoptStorage(from: &spare)
-    }
-
     /// Decodes from `input` while a request may be decoded now.
     /// - Parameter queuedOutput: bytes waiting to be sent; past ``maxQueuedOutput``
     ///   no further request is decoded until the client reads.
+    /// - Parameter spare: the loop's spare storage (``HTTPLoopContext/spare``):
+    ///   the request decoded next takes what it has none of yet.
     /// - Parameter consumed: set to how many leading bytes were consumed (not
     ///   returned in a tuple with the action: see ``HTTPRequestDecoder/decode(_:consumed:)``).
     /// - Returns: what happened.
-    mutating func decode(_ input: UnsafeRawBufferPointer, queuedOutput: Int, consumed: inout Int) -> DecodeAction {
+    mutating func decode(_ input: UnsafeRawBufferPointer, queuedOutput: Int, spare: inout SpareRequestStorage,
+                         consumed: inout Int) -> DecodeAction {
         consumed = 0
         guard case .open = phase, inFlight == nil, !closeAfterOutput, queuedOutput < maxQueuedOutput else { return .needMore }
+        // Taken only here, with bytes to decode now: a connection idle, or
+        // with a request pipelined behind one still being answered (a long
+        // wait for a lock), must not sit on the loop's spare.
+        if !input.isEmpty, !spare.isEmpty { decoder.adoptStorage(from: &spare) }
         let event = decoder.decode(input, consumed: &consumed)
         bufferedInput -= consumed
         // Consumed: the request is moved into the action, not copied and destroyed.

@@ -80,4 +80,33 @@ import Testing
             #expect(fences == fences.sorted() && Set(fences).count == 3)
         }
     }
+
+    /// Neither an expired lease's slot kept through its lock delay nor
+    /// readers' leases leave the name free: a plain lock (that waits or
+    /// not) is refused there, as the long way refuses it (review9: the
+    /// shortcut's two other states the holders' layout alone records).
+    @Test func aLockDelaysSlotAndReadersLeaveTheNameHeld() async throws {
+        try await HandOffTests.Fixture.with { fixture in
+            let delayed = try LockName(uniqueLockName())
+            let brief = AcquireAttempt(name: delayed, token: .random(), ttlMs: 200, owner: "brief", waiter: nil, lockDelayMs: 30_000)
+            guard case .granted = try await fixture.store.acquire(brief) else { throw LockError.leaseLost }
+            let expired = try await eventually { try await fixture.store.status(of: delayed).holders.isEmpty }
+            #expect(expired)
+            #expect(try await fixture.store.status(of: delayed).delayedUntilMs != nil)
+            let reader = try LockName(uniqueLockName())
+            let shared = AcquireAttempt(name: reader, token: .random(), ttlMs: 30_000, owner: "reader", waiter: nil, mode: .shared)
+            guard case .granted = try await fixture.store.acquire(shared) else { throw LockError.leaseLost }
+            for name in [delayed, reader] {
+                for waiter in [nil, WaiterID.random(limit: 1)] {
+                    let plain = AcquireAttempt(name: name, token: .random(), ttlMs: 30_000, owner: "plain", waiter: waiter,
+                                               waitMs: waiter == nil ? 0 : 30_000)
+                    let answered = try await fixture.store.acquire(plain)
+                    guard case .held = answered else {
+                        Issue.record("a plain lock on \(name) (waiting: \(waiter != nil)) was answered \(answered)")
+                        continue
+                    }
+                }
+            }
+        }
+    }
 }

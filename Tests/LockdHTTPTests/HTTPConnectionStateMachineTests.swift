@@ -20,6 +20,8 @@ import Testing
         var machine = HTTPConnectionStateMachine(limits: HTTPRequestLimits(), timeouts: HTTPConnectionStateMachineTests.timeouts)
         var buffered: [UInt8] = []
         var queuedOutput = 0
+        /// The loop's spare request storage (empty unless a test fills it).
+        var spare = SpareRequestStorage()
 
         /// Offers `text` (after what is buffered) and returns what decoding asked for.
         mutating func receive(_ text: String, at now: UInt64) -> [Step] {
@@ -41,7 +43,7 @@ import Testing
             decoding: while true {
                 var consumed = 0
                 let action = buffered.withUnsafeBytes {
-                    machine.decode(UnsafeRawBufferPointer(rebasing: $0[offset...]), queuedOutput: queuedOutput, consumed: &consumed)
+                    machine.decode(UnsafeRawBufferPointer(rebasing: $0[offset...]), queuedOutput: queuedOutput, spare: &spare, consumed: &consumed)
                 }
                 offset += consumed
                 switch action {
@@ -100,6 +102,19 @@ import Testing
         #expect(connection.machine.settle(queuedOutput: 0, now: 50_000) == .none)
         #expect(connection.machine.deadlineReason == .head)
         #expect(connection.machine.deadline == 50_000 + Self.timeouts.head)
+    }
+
+    @Test func aRequestPipelinedBehindOneBeingAnsweredLeavesTheLoopsSpareUntilItIsDecoded() throws {
+        var connection = Connection()
+        #expect(connection.receive(Self.get, at: 10) == [.respond("/a")])
+        // Another request answered in place on the loop gave its storage back.
+        connection.spare.body.reserveCapacity(64)
+        // Behind a long wait for a lock: not decoded, so the spare stays the loop's.
+        #expect(connection.receive("GET /b HTTP/1.1\r\nHost: x\r\n\r\n", at: 20) == [])
+        #expect(!connection.spare.isEmpty)
+        #expect(connection.machine.responseReady(now: 50_000) != nil)
+        #expect(connection.offer(now: 50_000) == [.respond("/b")])
+        #expect(connection.spare.isEmpty, "the request decoded took the spare")
     }
 
     @Test func aTrickledHeadKeepsTheDeadlineOfItsFirstByteThenGets408AndALingeringClose() {
