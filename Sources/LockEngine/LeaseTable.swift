@@ -165,7 +165,9 @@ struct LeaseTable {
 
     // MARK: Places
 
-    private mutating func allocate(_ slot: Slot) -> Int {
+    /// `slot` is consumed: moved into its place, not copied there and the
+    /// caller's copy destroyed (~55 instructions a grant).
+    private mutating func allocate(_ slot: consuming Slot) -> Int {
         guard freeHead >= 0 else {
             slots.append(slot)
             return slots.count - 1

@@ -16,7 +16,7 @@ extension RedisLockStore {
         // async function holds lives in its task's frame, and a frame too
         // big for the task allocator's slab costs a `malloc` per request.
         let sent = MonotonicClock.now()
-        let (reply, replicated) = try await run(scripts.acquire, "acquire", durability: attempt.durability, keyCount: Self.nameKeyCount,
+        let (reply, replicated) = try await run(scripts.acquire, .acquire, durability: attempt.durability, keyCount: Self.nameKeyCount,
                                                 arguments: acquireArguments(attempt))
         let result = try RESPReply.reading(reply) { (reply) throws(LockError) in
             try acquireResult(&reply, name: attempt.name, token: attempt.token, waiter: attempt.waiter, sentAt: sent)
@@ -94,7 +94,7 @@ extension RedisLockStore {
             guard let completion, let cancellation else { return }
             self.completion = nil
             self.cancellation = nil
-            completion(store.finished(reply, "acquire", start, cancellation: cancellation) { (reply) throws(LockError) in
+            completion(store.finished(reply, .acquire, start, cancellation: cancellation) { (reply) throws(LockError) in
                 try store.acquireResult(&reply, name: name, token: token, waiter: waiter, sentAt: start.time)
             })
         }
@@ -200,7 +200,7 @@ extension RedisLockStore {
         token.withUTF8 { call.append(UnsafeRawBufferPointer($0)) }
         if let ttlMs { call.append(ttlMs) } else { call.append("" as StaticString) }
         call.append(name.value)
-        let (reply, replicated) = try await run(scripts.renew, "renew", durability: durability, keyCount: 4, arguments: call.finish())
+        let (reply, replicated) = try await run(scripts.renew, .renew, durability: durability, keyCount: 4, arguments: call.finish())
         guard let fields = reply.array, fields.first?.int == 1 else { return nil }
         // The lease stays as the primary has it: the holder may try again.
         guard replicated else {

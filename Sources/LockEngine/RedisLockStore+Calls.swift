@@ -9,20 +9,20 @@ import Synchronization
 extension RedisLockStore {
     /// Runs `script` once per call in one round trip; any call's failure fails them all.
     func run(
-        _ script: RedisScript, _ operation: String, pipelined calls: [(keys: [String], arguments: [String])], on client: RedisClient
+        _ script: RedisScript, _ operation: StoreOperation, pipelined calls: [(keys: [String], arguments: [String])], on client: RedisClient
     ) async throws(LockError) -> [RESPValue] {
         try await measured(operation) { () throws(RedisError) in
             try await client.run(script, pipelined: calls).map { result throws(RedisError) in try result.get() }
         }
     }
 
-    nonisolated(nonsending) func run(_ script: RedisScript, _ operation: String, keys: [String], arguments: [String]) async throws(LockError) -> RESPValue {
+    nonisolated(nonsending) func run(_ script: RedisScript, _ operation: StoreOperation, keys: [String], arguments: [String]) async throws(LockError) -> RESPValue {
         try await measured(operation) { () throws(RedisError) in try await client.run(script, keys: keys, arguments: arguments) }
     }
 
     /// Runs `script` on keys and arguments written beforehand, the first `keyCount` of them keys.
     nonisolated(nonsending) func run(
-        _ script: RedisScript, _ operation: String, keyCount: Int, arguments: RESPEncodedArguments
+        _ script: RedisScript, _ operation: StoreOperation, keyCount: Int, arguments: RESPEncodedArguments
     ) async throws(LockError) -> RESPValue {
         try await measured(operation) { () throws(RedisError) in try await client.run(script, keyCount: keyCount, arguments: arguments) }
     }
@@ -51,7 +51,7 @@ extension RedisLockStore {
     /// recorded in the metrics, then the reply read by `read` or a failure
     /// made the caller's ``LockError``.
     func finished<Value>(
-        _ reply: borrowing RedisScriptReply, _ operation: String, _ start: CallStart, cancellation: CallCancellation,
+        _ reply: borrowing RedisScriptReply, _ operation: StoreOperation, _ start: CallStart, cancellation: CallCancellation,
         read: (inout RESPReply) throws(LockError) -> Value
     ) -> Result<Value, LockError> {
         reply.map({ (reply) throws(LockError) in
@@ -70,7 +70,7 @@ extension RedisLockStore {
     /// replica on the same connection; `replicated` is false when none
     /// acknowledged within ``replicationTimeout``.
     nonisolated(nonsending) func run(
-        _ script: RedisScript, _ operation: String, durability: Durability, keyCount: Int, arguments: RESPEncodedArguments
+        _ script: RedisScript, _ operation: StoreOperation, durability: Durability, keyCount: Int, arguments: RESPEncodedArguments
     ) async throws(LockError) -> (reply: RESPValue, replicated: Bool) {
         guard durability == .replicated else { return (try await run(script, operation, keyCount: keyCount, arguments: arguments), true) }
         let confirmed = try await measured(operation) { () throws(RedisError) in
@@ -79,12 +79,12 @@ extension RedisLockStore {
         return (confirmed.reply, confirmed.replicas >= 1)
     }
 
-    func send(_ command: [RESPBulk], _ operation: String, route: RedisRoute) async throws(LockError) -> RESPValue {
+    func send(_ command: [RESPBulk], _ operation: StoreOperation, route: RedisRoute) async throws(LockError) -> RESPValue {
         try await measured(operation) { () throws(RedisError) in try await client.send(RedisCommand(command), route: route, idempotent: true) }
     }
 
     /// Runs one store call, recording its duration and outcome in the metrics.
-    nonisolated(nonsending) func measured<Value>(_ operation: String, _ call: nonisolated(nonsending) () async throws(RedisError) -> Value) async throws(LockError) -> Value {
+    nonisolated(nonsending) func measured<Value>(_ operation: StoreOperation, _ call: nonisolated(nonsending) () async throws(RedisError) -> Value) async throws(LockError) -> Value {
         let started = MonotonicClock.now()
         do {
             let value = try await call()

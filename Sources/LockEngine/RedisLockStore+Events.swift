@@ -28,7 +28,7 @@ extension RedisLockStore {
         let keys = Self.keys(name)
         let releaseKeys = nameKeys(name)
         let releaseArguments = [token.value, name.value]
-        let replies = try await measured("release") { () throws(RedisError) in
+        let replies = try await measured(.release) { () throws(RedisError) in
             try await client.pipeline([
                 ["HMGET", .string(keys.lease), "token", "fence", "owner", "client"],
                 ["HMGET", .string(keys.grants), .string(token.value), "mode"],
@@ -39,7 +39,7 @@ extension RedisLockStore {
         switch replies[2] {
         case .success(let reply): released = reply
         case .failure(let error) where error.meansScriptDidNotRun:
-            released = try await run(scripts.release, "release", keys: releaseKeys, arguments: releaseArguments)
+            released = try await run(scripts.release, .release, keys: releaseKeys, arguments: releaseArguments)
         case .failure(let error): throw unavailable(error)
         }
         guard released.int == 1 else { return nil }
@@ -74,7 +74,7 @@ extension RedisLockStore {
         // functions): an EVALSHA there finds no script, and the holder read
         // failing left the `lost` event without owner, client or mode.
         let status = client.firstCall(of: scripts.status, keys: Self.statusKeys(name), arguments: [])
-        let replies = try await measured("force_release") { () throws(RedisError) in
+        let replies = try await measured(.forceRelease) { () throws(RedisError) in
             try await client.pipeline([status, client.firstCall(of: scripts.forceRelease, keys: releaseKeys, arguments: [String(fence), name.value])])
         }
         let holder = (try? replies[0].get()).flatMap { try? Self.status(of: name, from: $0) }?.holders.first { $0.fence == fence }
@@ -82,7 +82,7 @@ extension RedisLockStore {
         switch replies[1] {
         case .success(let reply): ended = reply
         case .failure(let error) where error.meansScriptDidNotRun:
-            ended = try await run(scripts.forceRelease, "force_release", keys: releaseKeys, arguments: [String(fence), name.value])
+            ended = try await run(scripts.forceRelease, .forceRelease, keys: releaseKeys, arguments: [String(fence), name.value])
         case .failure(let error): throw unavailable(error)
         }
         guard let text = ended.string, let token = try? LeaseToken(text) else { return nil }

@@ -93,7 +93,7 @@ extension RedisLockStore {
             guard let completion, let cancellation else { return }
             self.completion = nil
             self.cancellation = nil
-            let released = store.finished(reply, "release", start, cancellation: cancellation) { reply in
+            let released = store.finished(reply, .release, start, cancellation: cancellation) { reply in
                 // 1 or 0, or [1 or 0, this instance's wake-up]
                 guard let count = reply.array() else { return reply.int() == 1 }
                 let released = count > 0 && reply.int() == 1
@@ -115,7 +115,7 @@ extension RedisLockStore {
             call.append(fence)
             call.append(name.value)
         }
-        let reply = try await run(scripts.forceRelease, "force_release", keyCount: Self.nameKeyCount, arguments: arguments)
+        let reply = try await run(scripts.forceRelease, .forceRelease, keyCount: Self.nameKeyCount, arguments: arguments)
         guard let token = reply.string else { return nil }
         return try? LeaseToken(token)
     }

@@ -4,7 +4,7 @@ import RESP
 /// Reading locks: one name's status, and the listing of held names by `SCAN`.
 extension RedisLockStore {
     public func status(of name: LockName) async throws(LockError) -> LockStatus {
-        try Self.status(of: name, from: try await run(scripts.status, "status", keys: Self.statusKeys(name), arguments: []))
+        try Self.status(of: name, from: try await run(scripts.status, .status, keys: Self.statusKeys(name), arguments: []))
     }
 
     static func statusKeys(_ name: LockName) -> [String] {
@@ -32,7 +32,7 @@ extension RedisLockStore {
         var nextCursor: String?
         scanning: while true {
             let reply = try await send(["SCAN", .string(String(position.scan)), "MATCH", .string("lockd:{\(prefix)*}:\(Self.holdingKeyPattern)"), "COUNT", 1000],
-                                       "scan", route: .slot(RedisHashSlot(position.slot)))
+                                       .scan, route: .slot(RedisHashSlot(position.slot)))
             let fields = try Self.fields(reply, count: 2)
             guard let next = fields[0].string.flatMap(UInt64.init), let keys = fields[1].array else { throw Self.malformed }
             let batch = Set(keys.compactMap { $0.string.flatMap(Self.name(fromHoldingKey:)) })
@@ -60,7 +60,7 @@ extension RedisLockStore {
             }
         }
         // One round trip for the whole page.
-        let replies = try await run(scripts.status, "status", pipelined: names.map { (keys: Self.statusKeys($0), arguments: []) }, on: client)
+        let replies = try await run(scripts.status, .status, pipelined: names.map { (keys: Self.statusKeys($0), arguments: []) }, on: client)
         var locks: [LockStatus] = []
         for (name, reply) in zip(names, replies) {
             let status = try Self.status(of: name, from: reply)

@@ -4,7 +4,7 @@ import RESP
 /// the liveness beat, and putting back what the store forgot.
 extension RedisLockStore {
     public func removeWaiter(_ waiter: WaiterID, from name: LockName, reclaimingGrant: Bool) async throws(LockError) {
-        _ = try await run(scripts.removeWaiter, "remove_waiter", keys: nameKeys(name),
+        _ = try await run(scripts.removeWaiter, .removeWaiter, keys: nameKeys(name),
                           arguments: [member(waiter), name.value, reclaimingGrant ? "1" : ""])
     }
 
@@ -13,7 +13,7 @@ extension RedisLockStore {
         let calls = livenessKeys.keys(for: names).map { key in
             (keys: [key], arguments: [instanceID, livenessWindowArgument])
         }
-        let replies = try await run(scripts.beat, "beat", pipelined: calls, on: livenessClient)
+        let replies = try await run(scripts.beat, .beat, pipelined: calls, on: livenessClient)
         return replies.allSatisfy { $0.int == 1 }
     }
 
@@ -30,7 +30,7 @@ extension RedisLockStore {
         // so that each pipeline's work fits in one command timeout.
         for start in stride(from: 0, to: calls.count, by: Self.pipelineChunk) {
             let range = start..<min(start + Self.pipelineChunk, calls.count)
-            let replies = try await run(scripts.reconcile, "reconcile", pipelined: Array(calls[range]), on: livenessClient)
+            let replies = try await run(scripts.reconcile, .reconcile, pipelined: Array(calls[range]), on: livenessClient)
             for (queue, reply) in zip(queues[range], replies) {
                 let fields = try Self.fields(reply, count: 3)
                 repairs.append(QueueRepair(name: queue.name, restored: Int(try Self.int(fields[0])),

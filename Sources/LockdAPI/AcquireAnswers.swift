@@ -45,10 +45,12 @@ struct AcquireAnswers: Sendable {
     func granted(_ grant: AcquireGrant, _ context: HTTPRequestContext, startedAt started: UInt64,
                  droppable: Bool = true) -> HTTPResponse {
         metrics.record(grant.isRetry ? .retried : .granted, startedAt: started)
-        context.logger.debug("lease granted", metadata: [
-            "lock.name": "\(grant.lease.name)", "lock.fence": .stringConvertible(grant.lease.fence),
-            "lock.retry": .stringConvertible(grant.isRetry),
-        ])
+        if context.logs(.debug) {
+            context.logger.debug("lease granted", metadata: [
+                "lock.name": "\(grant.lease.name)", "lock.fence": .stringConvertible(grant.lease.fence),
+                "lock.retry": .stringConvertible(grant.isRetry),
+            ])
+        }
         let status: HTTPStatus = grant.isRetry ? .ok : .created
         // Made once, as returned (set on a copy, its onDropped cost a copy
         // of the whole response).
