@@ -22,33 +22,31 @@ import Testing
             (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
                 || byte == UInt8(ascii: "-")
         }
-        for fill: UInt8 in [UInt8(ascii: "a"), UInt8(ascii: "Z"), UInt8(ascii: "-"), 0x00, 0x0D, 0x3A, 0x7F, 0x80, 0xFF] {
-            for value in UInt8.min...UInt8.max {
-                for position in 0..<8 {
-                    var bytes = Array(repeating: fill, count: 8)
-                    bytes[position] = value
-                    let word = bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
-                    var expected: UInt64 = 0
-                    for (index, byte) in bytes.enumerated() where !isLetterOrHyphen(byte) { expected |= 0x80 << (8 * UInt64(index)) }
-                    #expect(HTTPSyntax.notLetterOrHyphen(word) == expected, "byte 0x\(String(value, radix: 16)) at \(position) among 0x\(String(fill, radix: 16))")
-                }
-            }
-        }
+        expectFlags(HTTPSyntax.notLetterOrHyphen, flagging: { !isLetterOrHyphen($0) },
+                    amid: [UInt8(ascii: "a"), UInt8(ascii: "Z"), UInt8(ascii: "-"), 0x00, 0x0D, 0x3A, 0x7F, 0x80, 0xFF])
     }
 
     /// The eight-at-a-time skip over a request target flags exactly the
     /// bytes that are not visible ASCII or are `#` or `?`.
     @Test func aTargetWordFlagsExactlyItsBytesThatAreNotPlainPathBytes() {
         let isPlain = { (byte: UInt8) in byte > 0x20 && byte < 0x7F && byte != UInt8(ascii: "#") && byte != UInt8(ascii: "?") }
-        for fill: UInt8 in [UInt8(ascii: "a"), UInt8(ascii: "/"), UInt8(ascii: "~"), 0x00, 0x20, 0x23, 0x3F, 0x7F, 0x80, 0xFF] {
+        expectFlags(HTTPSyntax.notPlainTargetBytes, flagging: { !isPlain($0) },
+                    amid: [UInt8(ascii: "a"), UInt8(ascii: "/"), UInt8(ascii: "~"), 0x00, 0x20, 0x23, 0x3F, 0x7F, 0x80, 0xFF])
+    }
+
+    /// Checks that `scan` sets bit 7 of exactly the bytes `flagged` picks:
+    /// every byte value at every position of a word filled with each of
+    /// `fills`.
+    private func expectFlags(_ scan: (UInt64) -> UInt64, flagging flagged: (UInt8) -> Bool, amid fills: [UInt8]) {
+        for fill in fills {
             for value in UInt8.min...UInt8.max {
                 for position in 0..<8 {
                     var bytes = Array(repeating: fill, count: 8)
                     bytes[position] = value
                     let word = bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
                     var expected: UInt64 = 0
-                    for (index, byte) in bytes.enumerated() where !isPlain(byte) { expected |= 0x80 << (8 * UInt64(index)) }
-                    #expect(HTTPSyntax.notPlainTargetBytes(word) == expected, "byte 0x\(String(value, radix: 16)) at \(position) among 0x\(String(fill, radix: 16))")
+                    for (index, byte) in bytes.enumerated() where flagged(byte) { expected |= 0x80 << (8 * UInt64(index)) }
+                    #expect(scan(word) == expected, "byte 0x\(String(value, radix: 16)) at \(position) among 0x\(String(fill, radix: 16))")
                 }
             }
         }
