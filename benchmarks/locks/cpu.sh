@@ -11,6 +11,10 @@
 # what it started. CPU is read from /proc/PID/stat (user + system) over each
 # wrk run and divided by the requests wrk counted. Prints one line per
 # measurement (key=value) and the goal ratios at the end; figures in CPU.md.
+# The cycles, the floor and the POSTs also print "cores busy": each process's
+# CPU over the run ÷ its wall time, the driver's (wrk, lockbench,
+# redis-benchmark) included — on two cores, what the driver takes caps the
+# rest.
 #
 # The goal's /healthz runs at wrk -t2 -c32; /healthz is also driven at each
 # cycle's shape (wrk -tN -cN, one connection per thread), where, as in the
@@ -50,13 +54,26 @@ measure() {
     local name=$1; shift
     local pids=()
     while [[ $1 != -- ]]; do pids+=("$1"); shift; done; shift
-    local before after
+    local before after started ended driver me=$BASHPID
     before=$(ticks "${pids[@]}")
+    started=$(date +%s%N)
     timeout $((DURATION + 60)) "$@" >"$TMP/out" 2>&1
+    ended=$(date +%s%N)
     after=$(ticks "${pids[@]}")
-    echo "$name cpu_ticks=$((after - before))" >>"$TMP/cpu"
+    # The driver's own CPU: this subshell's waited-for children (timeout and
+    # what it ran), fields 16 and 17 of its stat, counted from zero at fork.
+    driver=$(awk '{print $16 + $17}' "/proc/$me/stat")
+    echo "$name cpu_ticks=$((after - before)) driver_ticks=$driver wall_ns=$((ended - started))" >>"$TMP/cpu"
+    echo "$driver $((ended - started))" >"$TMP/driver"
     echo $((after - before))
 }
+# cores TICKS — cores busy over the last measured run (ticks ÷ its wall time)
+cores() {
+    local wall; read -r _ wall <"$TMP/driver"
+    python3 -c "import sys; print(f'{float(sys.argv[1]) / $HZ / (float(sys.argv[2]) / 1e9):.2f}')" "$1" "$wall"
+}
+# driver_cores — the last run's driver (wrk, lockbench, redis-benchmark) in cores
+driver_cores() { local d; read -r d _ <"$TMP/driver"; cores "$d"; }
 per_request() {  # per_request TICKS REQUESTS → µs
     python3 -c "import sys; t, n = float(sys.argv[1]), float(sys.argv[2]); print(f'{t / $HZ * 1e6 / n:.1f}' if n else 'nan')" "$1" "$2"
 }
@@ -93,6 +110,9 @@ for c in $CLIENTS; do
     CYCLE[$c]=$(result cycles_per_s)
     LOCK_US[$c]=$(per_request "$t" "$n"); REDIS_US[$c]=$(per_request "$r" "$n")
     echo "cycle $c clients (wrk -t$c -c$c): cycles/s=${CYCLE[$c]} errors=$(result errors) lockd_cpu_us_per_request=${LOCK_US[$c]} redis_cpu_us_per_request=${REDIS_US[$c]}"
+    # Where the two cores go in the cycle: a driver that needs as much CPU as
+    # lockd and Redis together caps the cycle whatever they do.
+    echo "cycle $c clients (wrk -t$c -c$c): cores busy: lockd=$(cores "$t") redis=$(cores "$r") wrk=$(driver_cores)"
     # /healthz driven the way the cycle is (one connection per wrk thread):
     # each answer then wakes a sleeping wrk thread, whose wake-up the
     # kernel charges to lockd's send, as in the cycle; at -t2 -c32 the two
@@ -104,6 +124,7 @@ for c in $CLIENTS; do
     # floor: wrk -tN runs N threads, each with its own loop and Lua state,
     # which cost as much CPU as lockd on these two cores.
     if [[ -x $BIN/lockbench ]]; then
+        before_redis=$(ticks "$REDIS_PID")
         t=$(measure "lockbench$c" "$LOCKD_PID" -- "$BIN/lockbench" --url "http://127.0.0.1:$LOCKD_PORT" --clients "$c" --names 1000 \
             --duration "${DURATION}s" --prefix "lb$c" --json)
         read -r BENCH_CYCLE[$c] n < <(python3 -c "import json, re, sys; t = open(sys.argv[1]).read(); s = re.search(r'^\{', t, re.M).start(); r = json.JSONDecoder().raw_decode(t[s:])[0]; print(round(r['cycles_per_second']), r['acquire']['latency_ms']['count'] + r['release']['latency_ms']['count'])" "$TMP/out" 2>/dev/null || echo 0 0)
@@ -114,6 +135,8 @@ for c in $CLIENTS; do
         # releases count too: the figure reads a little high, if anything.
         BENCH_US[$c]=$(per_request "$t" "$n")
         echo "cycle $c clients (lockbench, one thread): cycles/s=${BENCH_CYCLE[$c]} lockd_cpu_us_per_request=${BENCH_US[$c]}"
+        r=$(($(ticks "$REDIS_PID") - before_redis))
+        echo "cycle $c clients (lockbench, one thread): cores busy: lockd=$(cores "$t") redis=$(cores "$r") lockbench=$(driver_cores)"
     fi
 done
 
@@ -124,15 +147,17 @@ rb_rate() { tr '\r' '\n' <"$TMP/out" | grep -o '[0-9.]* requests per second' | t
 for c in $CLIENTS; do
     # Acquires on 100 000 names (most get taken), releases on the same names
     # with the same token, so most releases find their lease and delete it.
-    measure "floor-acquire$c" "$REDIS_PID" -- redis-benchmark -p "$REDIS_PORT" --dbnum 9 -c "$c" -n 200000 -r 100000 -q \
-        EVALSHA "$ACQ" 2 "f$c:__rand_int__" "f$c:fence:__rand_int__" tok 600000 >/dev/null
+    t=$(measure "floor-acquire$c" "$REDIS_PID" -- redis-benchmark -p "$REDIS_PORT" --dbnum 9 -c "$c" -n 200000 -r 100000 -q \
+        EVALSHA "$ACQ" 2 "f$c:__rand_int__" "f$c:fence:__rand_int__" tok 600000)
     a=$(rb_rate)
+    floor_cores="redis=$(cores "$t") redis-benchmark=$(driver_cores)"
     measure "floor-release$c" "$REDIS_PID" -- redis-benchmark -p "$REDIS_PORT" --dbnum 9 -c "$c" -n 50000 -r 100000 -q \
         EVALSHA "$REL" 1 "f$c:__rand_int__" tok >/dev/null
     rl=$(rb_rate)
     FLOOR[$c]=$(python3 -c "print(round(1 / (1 / $a + 1 / $rl)))")
     redis-cli -p "$REDIS_PORT" -n 9 flushdb >/dev/null
     echo "minimal floor $c clients: acquire/s=$a release/s=$rl cycles/s=${FLOOR[$c]}"
+    echo "minimal floor $c clients (acquire script): cores busy: $floor_cores"
 done
 
 # --- etcd's lock cycle (32 clients, 1000 names) -----------------------------------
@@ -184,14 +209,16 @@ NGINX_RATE=$(wrk_rate); NGINX_US=$(per_request "$t" "$(wrk_requests)")
 # shellcheck disable=SC2086
 t=$(measure nginx-random-post $NGINX_WORKERS -- wrk -t2 -c64 -d"${DURATION}s" -s "$TMP/random-post.lua" "http://127.0.0.1:18080")
 NGINX_SAME_RATE=$(wrk_rate); NGINX_SAME_US=$(per_request "$t" "$(wrk_requests)")
+NGINX_SAME_CORES="nginx=$(cores "$t") wrk=$(driver_cores)"
 t=$(measure mem-post "$MEM_PID" -- wrk -t2 -c64 -d"${DURATION}s" -s "$TMP/random-post.lua" "http://127.0.0.1:$MEM_PORT")
 MEM_RATE=$(wrk_rate); MEM_US=$(per_request "$t" "$(wrk_requests)")
+MEM_CORES="lockd=$(cores "$t") wrk=$(driver_cores)"
 grep -q 'Non-2xx' "$TMP/out" && echo "in-memory POST: non-2xx answers! $(grep Non-2xx "$TMP/out")"
 t=$(measure mem-healthz "$MEM_PID" -- wrk -t2 -c64 -d"${DURATION}s" "http://127.0.0.1:$MEM_PORT/healthz")
 HZ_RATE=$(wrk_rate); HZ_US=$(per_request "$t" "$(wrk_requests)")
 echo "nginx fixed 200: req/s=$NGINX_RATE cpu_us_per_request=$NGINX_US"
-echo "nginx fixed 200, lockd's random-POST script: req/s=$NGINX_SAME_RATE cpu_us_per_request=$NGINX_SAME_US"
-echo "in-memory lockd POST /locks/{random}: req/s=$MEM_RATE cpu_us_per_request=$MEM_US"
+echo "nginx fixed 200, lockd's random-POST script: req/s=$NGINX_SAME_RATE cpu_us_per_request=$NGINX_SAME_US cores busy: $NGINX_SAME_CORES"
+echo "in-memory lockd POST /locks/{random}: req/s=$MEM_RATE cpu_us_per_request=$MEM_US cores busy: $MEM_CORES"
 echo "in-memory lockd GET /healthz (-c64): req/s=$HZ_RATE cpu_us_per_request=$HZ_US"
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
 
