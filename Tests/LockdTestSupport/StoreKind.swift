@@ -62,12 +62,27 @@ public enum StoreKind: String, CaseIterable, Sendable, CustomStringConvertible {
             if let server = redis?.server { await offThePool { server.stop() } }
         }
         do {
+            if redis != nil { try await connectEveryLoop(of: store, loops: loops) }
             let result = try await body(store, loops, redis?.backend)
             await tearDown()
             return result
         } catch {
             await tearDown()
             throw error
+        }
+    }
+
+    /// Makes each loop's connection of a Redis store ready, by a call that
+    /// loads its library, however long a busy machine takes. The store
+    /// connects on first use, and a call waits for that within the command
+    /// timeout (500 ms): on a busy machine a test's first call failed
+    /// `.unavailable` before the connection and the library load were done.
+    private func connectEveryLoop(of store: any LockStore, loops: EventLoopGroup) async throws {
+        let name = try LockName("store-kind-connect")
+        for loop in loops.loops {
+            _ = try await retrying(within: .seconds(30)) {
+                try await Task(executorPreference: loop) { try await store.status(of: name) }.value
+            }
         }
     }
 
