@@ -72,20 +72,6 @@ public enum StoreKind: String, CaseIterable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// Makes each loop's connection of a Redis store ready, by a call that
-    /// loads its library, however long a busy machine takes. The store
-    /// connects on first use, and a call waits for that within the command
-    /// timeout (500 ms): on a busy machine a test's first call failed
-    /// `.unavailable` before the connection and the library load were done.
-    private func connectEveryLoop(of store: any LockStore, loops: EventLoopGroup) async throws {
-        let name = try LockName("store-kind-connect")
-        for loop in loops.loops {
-            _ = try await retrying(within: .seconds(30)) {
-                try await Task(executorPreference: loop) { try await store.status(of: name) }.value
-            }
-        }
-    }
-
     /// Runs `body` against a fresh lockd in this process using this store
     /// (for Redis, on a fresh `redis-server` that is stopped afterwards).
     public func withLockd<Result>(
