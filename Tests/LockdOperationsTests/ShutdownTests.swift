@@ -37,7 +37,13 @@ import Glibc
         lockd.process.send(signal: signal)
         let signalled = ContinuousClock.now
 
-        let waiterReply = try await waiting.value
+        let waiterReply: Reply
+        do {
+            waiterReply = try await waiting.value
+        } catch {
+            Issue.record("the waiter's request failed: \(error); lockd's output: \(lockd.output.suffix(6_000))")
+            throw error
+        }
         #expect(waiterReply.status == 503, "\(waiterReply.text)")
         #expect(waiterReply.json["type"] as? String == "unavailable")
         #expect((Int(waiterReply.header("Retry-After") ?? "") ?? 0) >= 1)
@@ -52,7 +58,13 @@ import Glibc
 
         try inFlight.send(Array(body[5...]))
         // Blocks only until lockd answers a request whose body is complete.
-        let finished = try await inFlight.readResponse(timeout: .seconds(5))
+        let finished: RawHTTPResponse
+        do {
+            finished = try await inFlight.readResponse(timeout: .seconds(5))
+        } catch {
+            Issue.record("the in-flight request failed: \(error); lockd's output: \(lockd.output.suffix(6_000))")
+            throw error
+        }
         let answered = ContinuousClock.now
         #expect(finished.status == 201, "\(finished.text)")
         #expect(finished.header("Connection")?.lowercased() == "close")
