@@ -101,6 +101,11 @@ struct LockdApp {
         // Trapped before listening: a SIGHUP sent once lockd answers must
         // reload, never end the process with the default action.
         let hangups = await UnixSignalsSequence(trapping: .sighup)
+        // SIGTERM and SIGINT too: the ServiceGroup traps its own signals only
+        // once it runs, after lockd listens. One sent in between killed lockd
+        // undrained (the default action) or, caught between ignoring it and
+        // listening for it, was lost and lockd kept running.
+        let stops = await UnixSignalsSequence(trapping: .sigterm, .sigint)
         let addresses: String
         do {
             addresses = try server.start().map(\.description).joined(separator: ", ")
@@ -133,8 +138,15 @@ struct LockdApp {
             LockEngineService(engine: engine, logger: logger),
             ReloadOnHangup(hooks: reloadHooks, signals: hangups, logger: logger),
         ]
-        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: services, logger: logger))
+        // A signal that came before the group runs is remembered by it.
+        let stopOnSignal = Task { [logger] in
+            for await signal in stops {
+                logger.debug("signal caught: shutting down", metadata: ["signal": "\(signal)"])
+                await group.triggerGracefulShutdown()
+            }
+        }
+        defer { stopOnSignal.cancel() }
         do {
             try await group.run()
         } catch {

@@ -110,19 +110,37 @@ import Testing
         }
     }
 
+    /// The pipeline waits on a `BLPOP` that Redis answers only after 30 s
+    /// (a client that never timed out would get its replies then, and fail
+    /// the test rather than hang it): the deadline races no sleep of
+    /// Redis's. With `DEBUG SLEEP 0.5` against the 200 ms timeout, a client
+    /// loop stalled across both (a busy machine) read every reply at once
+    /// and the pipeline succeeded.
     @Test func aPipelinePastItsDeadlineFailsWholeAndLeaksNoReply() async throws {
-        try await withSleepableRedis { redis, key in
+        try await RedisTestHarness.with(configure: { $0.commandTimeout = .milliseconds(200) }) { redis in
+            let key = redis.key("k")
+            let list = redis.key("list")
+            _ = try await redis.client.send(["SET", .string(key), "mine"])
             do throws(RedisError) {
-                _ = try await redis.client.pipeline([["GET", .string(key)], ["DEBUG", "SLEEP", "0.5"], ["GET", .string(key)]])
+                _ = try await redis.client.pipeline([["GET", .string(key)], ["BLPOP", .string(list), "30"], ["GET", .string(key)]])
                 Issue.record("a pipeline that outlives its deadline must fail")
             } catch {
                 #expect(error.kind == .timeout)
             }
-            try await Task.sleep(for: .milliseconds(500))
-            let replies = try await retrying(within: .seconds(2)) {
+            let other = try RedisTestHarness.makeClient(server: redis.server, group: redis.group) { $0.clientName = "other" }
+            // The timed-out connection is closed: nothing waits on the list any more…
+            let unblocked = await eventually(within: .seconds(10)) {
+                (try? await other.send(["INFO", "clients"]).string)?.contains("blocked_clients:0\r\n") == true
+            }
+            #expect(unblocked, "the connection of the timed-out pipeline still waits in Redis")
+            // …so the value pushed now stays in the list: no late reply is made at all.
+            _ = try await other.send(["RPUSH", .string(list), "late"])
+            let replies = try await retrying(within: .seconds(5)) {
                 try await redis.client.pipeline([["PING"], ["GET", .string(key)]])
             }
             #expect(replies.map { try? $0.get().string } == ["PONG", "mine"])
+            #expect(try await other.send(["LLEN", .string(list)]).int == 1)
+            await other.shutdown()
         }
     }
 

@@ -62,6 +62,7 @@ public enum StoreKind: String, CaseIterable, Sendable, CustomStringConvertible {
             if let server = redis?.server { await offThePool { server.stop() } }
         }
         do {
+            if redis != nil { try await connectEveryLoop(of: store, loops: loops) }
             let result = try await body(store, loops, redis?.backend)
             await tearDown()
             return result

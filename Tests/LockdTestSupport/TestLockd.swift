@@ -123,6 +123,8 @@ public struct TestLockd: Sendable {
         }
         let runner = Task { await engine.run() }
         do {
+            // Not with another Redis URL: a test of a refusing Redis wants its refusals.
+            if backend != nil, configuration.redisURL == nil { try await connectEveryLoop(of: store, loops: loops) }
             let result = try await body(TestLockd(engine: engine, server: server, url: url, redis: redis, logs: logs, access: access))
             await tearDown(runner)
             return result
