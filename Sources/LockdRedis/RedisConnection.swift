@@ -136,6 +136,15 @@ final class RedisConnection: StreamSocketDelegate, @unchecked Sendable {
         perform(state.machine.sendScript(head: head, keyCount: keyCount, arguments: arguments, id: id, waiter: waiter, now: MonotonicClock.now()))
     }
 
+    /// Sends `call` (`head` is how it names its script), its keys and
+    /// arguments written by the call straight into the bytes to send;
+    /// `waiter` is resumed on this loop.
+    func sendScript(_ call: RedisScriptCall, head: RESPEncodedArguments, id: UInt64, waiter: Waiter) {
+        let state = io
+        perform(state.machine.sendScript(head: head, keyCount: call.keyCount, argumentRoom: call.argumentRoom, id: id, waiter: waiter,
+                                         now: MonotonicClock.now()) { call.writeArguments(&$0) })
+    }
+
     /// Sends `commands` back to back; `waiter` gets one `.array` of their replies.
     func sendPipeline(_ commands: [[RESPBulk]], id: UInt64, waiter: Waiter) {
         let state = io

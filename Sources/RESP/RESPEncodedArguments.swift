@@ -280,6 +280,14 @@ public struct RESPArgumentCursor: ~Copyable {
         RESPArgumentWriter.crlf(&position)
     }
 
+    /// Appends arguments written beforehand, each as it was written.
+    @inlinable
+    public mutating func append(encoded run: RESPEncodedArguments) {
+        precondition(end - position >= run.bytes.count, "RESP arguments written beyond the room reserved for them")
+        run.bytes.withUnsafeBytes { RESPArgumentWriter.copy($0, to: &position) }
+        written += run.count
+    }
+
     /// Appends one argument made of `prefix`, `middle` and `suffix` joined,
     /// such as a key `lockd:{` + name + `}:lease`, without building it first.
     @inlinable @inline(__always)
