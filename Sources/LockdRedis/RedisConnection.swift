@@ -355,7 +355,9 @@ final class RedisConnection: StreamSocketDelegate, @unchecked Sendable {
         let state = io
         let decoder = self.decoder
         var offset = 0
-        while state.stream === stream {
+        // (Nothing left: no frame to look for — the usual end, after the
+        // last reply of a read.)
+        while offset < input.count, state.stream === stream {
             // A script call's plain reply is checked but not decoded: its
             // caller reads the fields it wants where they lie (`RESPReply`).
             if state.machine.nextReplyReadInPlace(by: \.readsInPlace),
@@ -382,7 +384,7 @@ final class RedisConnection: StreamSocketDelegate, @unchecked Sendable {
             offset += decoded.consumed
             perform(state.machine.received(decoded.value, now: MonotonicClock.now()))
         }
-        // The stream was closed: nothing is kept.
+        // Everything was read (or the stream was closed): nothing is kept.
         return input.count
     }
 
