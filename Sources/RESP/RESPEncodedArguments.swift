@@ -193,13 +193,18 @@ public struct RESPArgumentWriter {
     /// and retention: ~100 instructions each a digit a division).
     @usableFromInline @inline(never)
     static func decimalOfLarge(_ value: Int64, to position: inout UnsafeMutablePointer<UInt8>) {
+        decimalOfLarge(value, width: decimalLengthOfLarge(value), to: &position)
+    }
+
+    /// ``decimalOfLarge(_:to:)`` with its width, `decimalLengthOfLarge(value)`, known.
+    @usableFromInline
+    static func decimalOfLarge(_ value: Int64, width: Int, to position: inout UnsafeMutablePointer<UInt8>) {
         let pairs: StaticString = """
             00010203040506070809101112131415161718192021222324252627282930313233343536373839\
             40414243444546474849505152535455565758596061626364656667686970717273747576777879\
             8081828384858687888990919293949596979899
             """
         let table = pairs.utf8Start
-        let width = decimalLengthOfLarge(value)
         if value < 0 { position.pointee = UInt8(ascii: "-") }
         var magnitude = value.magnitude
         var digit = position + width
@@ -297,11 +302,18 @@ public struct RESPArgumentCursor: ~Copyable {
         append(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
-    /// Appends an integer as its decimal text.
+    /// Appends an integer as its decimal text (a width of three or more
+    /// digits counted once, for the length and the digits).
     @inlinable @inline(__always)
     public mutating func append(_ value: Int64) {
-        begin(length: RESPArgumentWriter.decimalLength(value))
-        RESPArgumentWriter.decimal(value, to: &position)
+        if UInt64(bitPattern: value) < 100 {
+            begin(length: RESPArgumentWriter.decimalLength(value))
+            RESPArgumentWriter.decimal(value, to: &position)
+        } else {
+            let width = RESPArgumentWriter.decimalLengthOfLarge(value)
+            begin(length: width)
+            RESPArgumentWriter.decimalOfLarge(value, width: width, to: &position)
+        }
         RESPArgumentWriter.crlf(&position)
     }
 
