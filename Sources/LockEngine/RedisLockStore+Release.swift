@@ -43,10 +43,12 @@ extension RedisLockStore {
         case .attempt(let value): nonce = value.value
         case .any, nil: break
         }
-        let arguments = ReleaseArguments(token: token, unclaimedOnly: givenBack?.evenIfClaimed == false,
-                                         caller: handler == nil ? "" : instanceID, fence: fence, nonce: nonce)
-        client.run(ReleaseCall(store: self, name: name, arguments: arguments, handler: handler, start: callStart(),
-                               cancellation: cancellation, completion: completion), cancellation: cancellation)
+        // The arguments are made in the call, in place: made here and
+        // handed over, they were copied and the copy destroyed (~120
+        // instructions a release).
+        client.run(ReleaseCall(store: self, name: name, token: token, unclaimedOnly: givenBack?.evenIfClaimed == false,
+                               caller: handler == nil ? "" : instanceID, fence: fence, nonce: nonce, handler: handler,
+                               start: callStart(), cancellation: cancellation, completion: completion), cancellation: cancellation)
     }
 
     /// What the release script takes besides the name's keys and the name.
@@ -61,13 +63,14 @@ extension RedisLockStore {
     }
 
     /// The room the release script's keys and arguments may take.
-    func releaseArgumentRoom(_ name: LockName, _ arguments: ReleaseArguments) -> Int {
-        nameKeysRoom(name) + arguments.token.count + name.value.utf8.count + 1 + arguments.caller.utf8.count + 4 * RESPArgumentWriter.overhead
-            + (arguments.fence == nil && arguments.nonce == nil ? 0 : 2 * (RESPArgumentWriter.overhead + RESPArgumentWriter.integerRoom))
+    /// `namesGrant`: a give-back's fence or nonce is sent.
+    func releaseArgumentRoom(_ name: LockName, token: LeaseToken, caller: String, namesGrant: Bool) -> Int {
+        nameKeysRoom(name) + token.count + name.value.utf8.count + 1 + caller.utf8.count + 4 * RESPArgumentWriter.overhead
+            + (namesGrant ? 2 * (RESPArgumentWriter.overhead + RESPArgumentWriter.integerRoom) : 0)
     }
 
     /// Writes the release script's keys and arguments (at most
-    /// ``releaseArgumentRoom(_:_:)`` bytes).
+    /// ``releaseArgumentRoom(_:token:caller:namesGrant:)`` bytes).
     func writeReleaseArguments(_ name: LockName, _ arguments: ReleaseArguments, to call: inout RESPArgumentCursor) {
         writeNameKeys(name, to: &call)
         arguments.token.withUTF8 { call.append(UnsafeRawBufferPointer($0)) }
@@ -101,12 +104,14 @@ extension RedisLockStore {
         private var cancellation: CallCancellation?
         private var completion: StoreCompletion<Bool>?
 
-        init(store: RedisLockStore, name: LockName, arguments: ReleaseArguments, handler: (@Sendable (StoreEvent) -> Void)?,
-             start: CallStart, cancellation: CallCancellation, completion: @escaping StoreCompletion<Bool>) {
+        init(store: RedisLockStore, name: LockName, token: LeaseToken, unclaimedOnly: Bool, caller: String, fence: Int64?, nonce: Int64?,
+             handler: (@Sendable (StoreEvent) -> Void)?, start: CallStart, cancellation: CallCancellation,
+             completion: @escaping StoreCompletion<Bool>) {
             self.store = store
             self.name = name
-            self.arguments = arguments
-            self.room = store.releaseArgumentRoom(name, arguments)
+            // (The room from the parts: from `arguments`, read back, it copied them.)
+            self.room = store.releaseArgumentRoom(name, token: token, caller: caller, namesGrant: fence != nil || nonce != nil)
+            self.arguments = ReleaseArguments(token: token, unclaimedOnly: unclaimedOnly, caller: caller, fence: fence, nonce: nonce)
             self.handler = handler
             self.start = start
             self.cancellation = cancellation
