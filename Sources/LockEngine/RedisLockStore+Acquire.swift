@@ -56,38 +56,42 @@ extension RedisLockStore {
         guard attempt.durability == .primary, shardWakeups == nil || attempt.waiter == nil else {
             return inTask(cancellation, completion) { [self] () async throws(LockError) in try await acquire(attempt) }
         }
-        let arguments = acquireArguments(attempt)
         let start = callStart()
-        client.run(AcquireCall(store: self, arguments: arguments, attempt: attempt, start: start, cancellation: cancellation,
-                               completion: completion), cancellation: cancellation)
+        client.run(AcquireCall(store: self, attempt: attempt, start: start, cancellation: cancellation, completion: completion),
+                   cancellation: cancellation)
     }
 
     /// An acquire's script call and what reading its reply needs, in one
-    /// object (a closure beside the call was one more a request).
+    /// object (a closure beside the call was one more a request). It writes
+    /// its keys and arguments as it is sent, from the attempt.
     final class AcquireCall: RedisScriptCall, @unchecked Sendable {
         // Safe as `RedisScriptCall` is: the `let`s are Sendable values, and
         // `cancellation` and `completion` are touched only by the answer
         // (once, on the loop, or in a cluster's call task).
         private let store: RedisLockStore
-        private let name: LockName
-        private let token: LeaseToken
-        private let waiter: WaiterID?
+        private let attempt: AcquireAttempt
+        private let room: Int
         private let start: CallStart
         /// Dropped once answered: the cancellation holds this call until
         /// the caller's next step, and these hold the cancellation.
         private var cancellation: CallCancellation?
         private var completion: StoreCompletion<AcquireResult>?
 
-        init(store: RedisLockStore, arguments: RESPEncodedArguments, attempt: AcquireAttempt, start: CallStart,
-             cancellation: CallCancellation, completion: @escaping StoreCompletion<AcquireResult>) {
+        init(store: RedisLockStore, attempt: AcquireAttempt, start: CallStart, cancellation: CallCancellation,
+             completion: @escaping StoreCompletion<AcquireResult>) {
             self.store = store
-            self.name = attempt.name
-            self.token = attempt.token
-            self.waiter = attempt.waiter
+            self.attempt = attempt
+            self.room = store.acquireArgumentRoom(attempt)
             self.start = start
             self.cancellation = cancellation
             self.completion = completion
-            super.init(client: store.client, script: store.scripts.acquire, keyCount: RedisLockStore.nameKeyCount, arguments: arguments)
+            super.init(client: store.client, script: store.scripts.acquire, keyCount: RedisLockStore.nameKeyCount)
+        }
+
+        override var argumentRoom: Int { room }
+
+        override func writeArguments(_ cursor: inout RESPArgumentCursor) {
+            store.writeAcquireArguments(attempt, to: &cursor)
         }
 
         override func replied(_ reply: borrowing RedisScriptReply) {
@@ -95,44 +99,49 @@ extension RedisLockStore {
             self.completion = nil
             self.cancellation = nil
             completion(store.finished(reply, .acquire, start, cancellation: cancellation) { (reply) throws(LockError) in
-                try store.acquireResult(&reply, name: name, token: token, waiter: waiter, sentAt: start.time)
+                try store.acquireResult(&reply, name: attempt.name, token: attempt.token, waiter: attempt.waiter, sentAt: start.time)
             })
         }
     }
 
-    /// The acquire script's keys and arguments.
-    @inline(never)
+    /// The acquire script's keys and arguments, as one run.
     private func acquireArguments(_ attempt: AcquireAttempt) -> RESPEncodedArguments {
+        RESPArgumentWriter.write(capacity: acquireArgumentRoom(attempt)) { writeAcquireArguments(attempt, to: &$0) }
+    }
+
+    /// The room the acquire script's keys and arguments may take.
+    func acquireArgumentRoom(_ attempt: AcquireAttempt) -> Int {
+        // 13 arguments, 5 of them integers and 3 of them one byte; and a
+        // nonce, an integer, only under a client's token.
+        let waiterRoom = attempt.waiter.map { instanceID.utf8.count + 1 + $0.value.utf8.count } ?? 0
+        return nameKeysRoom(attempt.name) + attempt.token.count + (attempt.owner?.utf8.count ?? 0) + waiterRoom
+            + attempt.name.value.utf8.count + (attempt.client?.utf8.count ?? 0) + 3
+            + 13 * RESPArgumentWriter.overhead + 5 * RESPArgumentWriter.integerRoom
+            + (attempt.nonce == nil ? 0 : RESPArgumentWriter.overhead + RESPArgumentWriter.integerRoom)
+    }
+
+    /// Writes the acquire script's keys and arguments (at most
+    /// ``acquireArgumentRoom(_:)`` bytes).
+    @inline(never)
+    func writeAcquireArguments(_ attempt: AcquireAttempt, to call: inout RESPArgumentCursor) {
+        writeNameKeys(attempt.name, to: &call)
         // A waiter may be granted by a release without asking again, unless
         // its grant must be confirmed on a replica first (this call's WAIT).
         let asksWish = attempt.waiter != nil && attempt.durability == .primary
-        let owner = attempt.owner ?? "", waiter = attempt.waiter.map(member) ?? "", client = attempt.client ?? ""
-        // What the arguments need, read out first: read inside the closure,
-        // each field copied the whole attempt (four copies an acquire).
-        let token = attempt.token, name = attempt.name.value, ttlMs = attempt.ttlMs
-        let retention = retention(waitMs: attempt.waitMs), limit = Int64(attempt.limit), lockDelayMs = attempt.lockDelayMs
-        let isShared = attempt.mode == .shared, needsHolders = attempt.needsHolders, nonce = attempt.nonce
-        // 13 arguments, 5 of them integers and 3 of them one byte; and a
-        // nonce, an integer, only under a client's token.
-        let room = token.count + owner.utf8.count + waiter.utf8.count + name.utf8.count + client.utf8.count + 3
-            + 13 * RESPArgumentWriter.overhead + 5 * RESPArgumentWriter.integerRoom
-            + (nonce == nil ? 0 : RESPArgumentWriter.overhead + RESPArgumentWriter.integerRoom)
-        return nameKeysCall(attempt.name, argumentRoom: room) { call in
-            token.withUTF8 { call.append(UnsafeRawBufferPointer($0)) }
-            call.append(ttlMs)
-            call.append(owner)
-            call.append(waiter)
-            call.append(Self.livenessWindowMs)
-            call.append(retention)
-            call.append(name)
-            call.append(isShared ? "s" : "x" as StaticString)
-            call.append(limit)
-            call.append(client)
-            call.append(asksWish ? "1" : "" as StaticString)
-            call.append(needsHolders ? "1" : "" as StaticString)
-            if lockDelayMs > 0 { call.append(lockDelayMs) } else { call.append("" as StaticString) }
-            if let nonce { call.append(nonce.value) }
-        }
+        attempt.token.withUTF8 { call.append(UnsafeRawBufferPointer($0)) }
+        call.append(attempt.ttlMs)
+        if let owner = attempt.owner { call.append(owner) } else { call.append("" as StaticString) }
+        if let waiter = attempt.waiter { call.append(member(waiter)) } else { call.append("" as StaticString) }
+        call.append(Self.livenessWindowMs)
+        call.append(retention(waitMs: attempt.waitMs))
+        call.append(attempt.name.value)
+        call.append(attempt.mode == .shared ? "s" : "x" as StaticString)
+        call.append(Int64(attempt.limit))
+        if let client = attempt.client { call.append(client) } else { call.append("" as StaticString) }
+        call.append(asksWish ? "1" : "" as StaticString)
+        call.append(attempt.needsHolders ? "1" : "" as StaticString)
+        if attempt.lockDelayMs > 0 { call.append(attempt.lockDelayMs) } else { call.append("" as StaticString) }
+        if let nonce = attempt.nonce { call.append(nonce.value) }
     }
 
     /// The acquire script's reply: granted or held (a held lock's waiter

@@ -30,23 +30,30 @@ extension RedisLockStore {
     /// ``RESPArgumentWriter/write(capacity:_:)``); `argumentRoom` is what
     /// the arguments may take.
     func nameKeysCall(_ name: LockName, argumentRoom: Int, _ body: (inout RESPArgumentCursor) -> Void) -> RESPEncodedArguments {
+        RESPArgumentWriter.write(capacity: nameKeysRoom(name) + argumentRoom) { call in
+            writeNameKeys(name, to: &call)
+            body(&call)
+        }
+    }
+
+    /// The room ``writeNameKeys(_:to:)`` needs for `name`'s keys.
+    func nameKeysRoom(_ name: LockName) -> Int {
+        // `lockd:{` + name + `}:` + a suffix of at most 7 bytes, and the liveness key.
+        (Self.nameKeyCount - 1) * (name.value.utf8.count + 16 + RESPArgumentWriter.overhead)
+            + livenessKeys.key(for: name).utf8.count + RESPArgumentWriter.overhead
+    }
+
+    /// Writes ``nameKeys(_:)`` straight from the name's bytes (no `String` per key).
+    func writeNameKeys(_ name: LockName, to call: inout RESPArgumentCursor) {
         let liveness = livenessKeys.key(for: name)
-        var text = name.value
-        return text.withUTF8 { bytes in
-            let name = UnsafeRawBufferPointer(bytes)
-            // `lockd:{` + name + `}:` + a suffix of at most 7 bytes, and the liveness key.
-            let room = (Self.nameKeyCount - 1) * (name.count + 16 + RESPArgumentWriter.overhead)
-                + liveness.utf8.count + RESPArgumentWriter.overhead + argumentRoom
-            return RESPArgumentWriter.write(capacity: room) { call in
-                call.append("lockd:{", name, "}:lease")
-                call.append("lockd:{", name, "}:fence")
-                call.append("lockd:{", name, "}:waiters")
-                call.append(liveness)
-                call.append("lockd:{", name, "}:holders")
-                call.append("lockd:{", name, "}:grants")
-                call.append("lockd:{", name, "}:wishes")
-                body(&call)
-            }
+        Self.withKeyBytes(name) { name in
+            call.append("lockd:{", name, "}:lease")
+            call.append("lockd:{", name, "}:fence")
+            call.append("lockd:{", name, "}:waiters")
+            call.append(liveness)
+            call.append("lockd:{", name, "}:holders")
+            call.append("lockd:{", name, "}:grants")
+            call.append("lockd:{", name, "}:wishes")
         }
     }
 

@@ -36,7 +36,6 @@ extension RedisLockStore {
         completion: @escaping StoreCompletion<Bool>
     ) {
         let handler = ownWakeups.withLock { $0 }?.handle
-        let caller = handler == nil ? "" : instanceID
         // A give-back's fence or nonce, last and only when named: a release sends neither.
         var fence: Int64?, nonce: Int64?
         switch givenBack?.grant {
@@ -44,32 +43,59 @@ extension RedisLockStore {
         case .attempt(let value): nonce = value.value
         case .any, nil: break
         }
-        let room = token.count + name.value.utf8.count + 1 + caller.utf8.count + 4 * RESPArgumentWriter.overhead
-            + (fence == nil && nonce == nil ? 0 : 2 * (RESPArgumentWriter.overhead + RESPArgumentWriter.integerRoom))
-        let arguments = nameKeysCall(name, argumentRoom: room) { call in
-            token.withUTF8 { call.append(UnsafeRawBufferPointer($0)) }
-            call.append(name.value)
-            // Always present, so that later arguments keep their positions.
-            call.append(givenBack?.evenIfClaimed == false ? "1" : "" as StaticString)
-            call.append(caller)
-            if let fence { call.append(fence) }
-            if let nonce {
-                call.append("" as StaticString)
-                call.append(nonce)
-            }
+        // The arguments are made in the call, in place: made here and
+        // handed over, they were copied and the copy destroyed (~120
+        // instructions a release).
+        client.run(ReleaseCall(store: self, name: name, token: token, unclaimedOnly: givenBack?.evenIfClaimed == false,
+                               caller: handler == nil ? "" : instanceID, fence: fence, nonce: nonce, handler: handler,
+                               start: callStart(), cancellation: cancellation, completion: completion), cancellation: cancellation)
+    }
+
+    /// What the release script takes besides the name's keys and the name.
+    struct ReleaseArguments {
+        let token: LeaseToken
+        /// A give-back that ends the lease only while no retried acquire answered with it.
+        let unclaimedOnly: Bool
+        /// This instance's id while its engine listens (the script hands it its own wake-ups), else empty.
+        let caller: String
+        let fence: Int64?
+        let nonce: Int64?
+    }
+
+    /// The room the release script's keys and arguments may take.
+    /// `namesGrant`: a give-back's fence or nonce is sent.
+    func releaseArgumentRoom(_ name: LockName, token: LeaseToken, caller: String, namesGrant: Bool) -> Int {
+        nameKeysRoom(name) + token.count + name.value.utf8.count + 1 + caller.utf8.count + 4 * RESPArgumentWriter.overhead
+            + (namesGrant ? 2 * (RESPArgumentWriter.overhead + RESPArgumentWriter.integerRoom) : 0)
+    }
+
+    /// Writes the release script's keys and arguments (at most
+    /// ``releaseArgumentRoom(_:token:caller:namesGrant:)`` bytes).
+    func writeReleaseArguments(_ name: LockName, _ arguments: ReleaseArguments, to call: inout RESPArgumentCursor) {
+        writeNameKeys(name, to: &call)
+        arguments.token.withUTF8 { call.append(UnsafeRawBufferPointer($0)) }
+        call.append(name.value)
+        // Always present, so that later arguments keep their positions.
+        call.append(arguments.unclaimedOnly ? "1" : "" as StaticString)
+        call.append(arguments.caller)
+        if let fence = arguments.fence { call.append(fence) }
+        if let nonce = arguments.nonce {
+            call.append("" as StaticString)
+            call.append(nonce)
         }
-        client.run(ReleaseCall(store: self, arguments: arguments, name: name, handler: handler, start: callStart(),
-                               cancellation: cancellation, completion: completion), cancellation: cancellation)
     }
 
     /// A release's (or give-back's) script call and what reading its reply
-    /// needs, in one object (a closure beside the call was one more a request).
+    /// needs, in one object (a closure beside the call was one more a
+    /// request). It writes its keys and arguments as it is sent.
     final class ReleaseCall: RedisScriptCall, @unchecked Sendable {
         // Safe as `RedisScriptCall` is: the `let`s are Sendable values, and
         // `cancellation` and `completion` are touched only by the answer
         // (once, on the loop, or in a cluster's call task).
         private let store: RedisLockStore
         private let name: LockName
+        private let arguments: ReleaseArguments
+        private let room: Int
         /// The engine's handler of this instance's wake-ups, while it listens.
         private let handler: (@Sendable (StoreEvent) -> Void)?
         private let start: CallStart
@@ -78,15 +104,25 @@ extension RedisLockStore {
         private var cancellation: CallCancellation?
         private var completion: StoreCompletion<Bool>?
 
-        init(store: RedisLockStore, arguments: RESPEncodedArguments, name: LockName, handler: (@Sendable (StoreEvent) -> Void)?,
-             start: CallStart, cancellation: CallCancellation, completion: @escaping StoreCompletion<Bool>) {
+        init(store: RedisLockStore, name: LockName, token: LeaseToken, unclaimedOnly: Bool, caller: String, fence: Int64?, nonce: Int64?,
+             handler: (@Sendable (StoreEvent) -> Void)?, start: CallStart, cancellation: CallCancellation,
+             completion: @escaping StoreCompletion<Bool>) {
             self.store = store
             self.name = name
+            // (The room from the parts: from `arguments`, read back, it copied them.)
+            self.room = store.releaseArgumentRoom(name, token: token, caller: caller, namesGrant: fence != nil || nonce != nil)
+            self.arguments = ReleaseArguments(token: token, unclaimedOnly: unclaimedOnly, caller: caller, fence: fence, nonce: nonce)
             self.handler = handler
             self.start = start
             self.cancellation = cancellation
             self.completion = completion
-            super.init(client: store.client, script: store.scripts.release, keyCount: RedisLockStore.nameKeyCount, arguments: arguments)
+            super.init(client: store.client, script: store.scripts.release, keyCount: RedisLockStore.nameKeyCount)
+        }
+
+        override var argumentRoom: Int { room }
+
+        override func writeArguments(_ cursor: inout RESPArgumentCursor) {
+            store.writeReleaseArguments(name, arguments, to: &cursor)
         }
 
         override func replied(_ reply: borrowing RedisScriptReply) {

@@ -136,6 +136,15 @@ final class RedisConnection: StreamSocketDelegate, @unchecked Sendable {
         perform(state.machine.sendScript(head: head, keyCount: keyCount, arguments: arguments, id: id, waiter: waiter, now: MonotonicClock.now()))
     }
 
+    /// Sends `call` (`head` is how it names its script), its keys and
+    /// arguments written by the call straight into the bytes to send;
+    /// `waiter` is resumed on this loop.
+    func sendScript(_ call: RedisScriptCall, head: RESPEncodedArguments, id: UInt64, waiter: Waiter) {
+        let state = io
+        perform(state.machine.sendScript(head: head, keyCount: call.keyCount, argumentRoom: call.argumentRoom, id: id, waiter: waiter,
+                                         now: MonotonicClock.now()) { call.writeArguments(&$0) })
+    }
+
     /// Sends `commands` back to back; `waiter` gets one `.array` of their replies.
     func sendPipeline(_ commands: [[RESPBulk]], id: UInt64, waiter: Waiter) {
         let state = io
@@ -346,7 +355,9 @@ final class RedisConnection: StreamSocketDelegate, @unchecked Sendable {
         let state = io
         let decoder = self.decoder
         var offset = 0
-        while state.stream === stream {
+        // (Nothing left: no frame to look for — the usual end, after the
+        // last reply of a read.)
+        while offset < input.count, state.stream === stream {
             // A script call's plain reply is checked but not decoded: its
             // caller reads the fields it wants where they lie (`RESPReply`).
             if state.machine.nextReplyReadInPlace(by: \.readsInPlace),
@@ -373,7 +384,7 @@ final class RedisConnection: StreamSocketDelegate, @unchecked Sendable {
             offset += decoded.consumed
             perform(state.machine.received(decoded.value, now: MonotonicClock.now()))
         }
-        // The stream was closed: nothing is kept.
+        // Everything was read (or the stream was closed): nothing is kept.
         return input.count
     }
 

@@ -254,6 +254,29 @@ struct RedisConnectionStateMachine<Waiter> {
         submit(.script(head: head, keyCount: keyCount, arguments: arguments), id: id, waiter: waiter, now: now)
     }
 
+    /// Submits a script call whose keys and arguments `write` writes (at
+    /// most `argumentRoom` bytes, see ``RESPArgumentWriter/write(capacity:_:)``):
+    /// while ready straight into the bytes to send, with the rest of the
+    /// command; else (held for the connection) written beforehand, as
+    /// ``sendScript(head:keyCount:arguments:id:waiter:now:)`` takes them.
+    mutating func sendScript(
+        head: RESPEncodedArguments, keyCount: Int, argumentRoom: Int, id: UInt64, waiter: Waiter, now: UInt64,
+        writingArguments write: (inout RESPArgumentCursor) -> Void
+    ) -> Action {
+        guard state == .ready else {
+            return sendScript(head: head, keyCount: keyCount, arguments: RESPArgumentWriter.write(capacity: argumentRoom, write),
+                              id: id, waiter: waiter, now: now)
+        }
+        // As `submit` does for a command while ready.
+        if pending.isEmpty { answeredSinceTick = false }
+        let start = UInt64(outbound.count - outboundStart) + writtenTotal
+        RESPEncoder.encodeCommand(head, Int64(keyCount), tailRoom: argumentRoom, into: &outbound, writingTail: write)
+        enqueuedTotal = UInt64(outbound.count - outboundStart) + writtenTotal
+        pending.append(Pending(id: id, waiter: waiter, deadline: now &+ settings.commandTimeout, start: start, end: enqueuedTotal,
+                               last: enqueuedTotal, replies: 1))
+        return .flush
+    }
+
     /// Submits `commands` to be written back to back. The waiter gets one
     /// `.array` holding every command's reply in order, error replies
     /// included; it fails as a whole only when the connection does.

@@ -17,18 +17,21 @@ import Synchronization
 /// makes one that calls it.
 ///
 /// `@unchecked Sendable`, safe: every stored property is an immutable
-/// Sendable value except `form`, `loaded` and `isAnswered`, which only
+/// Sendable value (the keys and arguments written beforehand, when given,
+/// among them) except `form`, `loaded` and `isAnswered`, which only
 /// ``send()``, ``received(_:)``, the library load's callback and the
 /// answer touch, all on `router.loop`'s thread only (or, in a cluster, in
 /// the one task that runs the call). ``callCancelled()`` (any thread) reads
 /// only `router` and `id` and sets the atomic `isCancelled`. A subclass's
-/// own state must be as safe.
+/// own state must be as safe (what ``writeArguments(_:)`` reads: immutable).
 open class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
     private let client: RedisClient
     private let router: LoopRouter
     let script: RedisScript
     let keyCount: Int
-    let arguments: RESPEncodedArguments
+    /// The keys and arguments written beforehand; nil when the subclass
+    /// writes them as the call is sent (``writeArguments(_:)``).
+    private let written: RESPEncodedArguments?
     /// The command's id: the same for the library's load and every form
     /// sent again, whose entry is the only one with it by then, so a
     /// cancel finds it.
@@ -52,9 +55,43 @@ open class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
         self.router = router
         self.script = script
         self.keyCount = keyCount
-        self.arguments = arguments
+        self.written = arguments
         self.id = router.nextID.wrappingAdd(1, ordering: .relaxed).newValue
         self.form = client.firstForm(script)
+    }
+
+    /// A call of `script` on `client` whose `keyCount` keys, then its
+    /// arguments, the subclass writes each time the call is sent: it
+    /// overrides ``argumentRoom`` and ``writeArguments(_:)``. Sent to a
+    /// connection ready for it, they are written straight into the bytes
+    /// it sends, with no buffer of their own made, copied and freed per call.
+    public init(client: RedisClient, script: RedisScript, keyCount: Int) {
+        self.client = client
+        let router = client.router()
+        self.router = router
+        self.script = script
+        self.keyCount = keyCount
+        self.written = nil
+        self.id = router.nextID.wrappingAdd(1, ordering: .relaxed).newValue
+        self.form = client.firstForm(script)
+    }
+
+    /// The most bytes ``writeArguments(_:)`` writes: the sum of its texts,
+    /// ``RESPArgumentWriter/overhead`` per argument and
+    /// ``RESPArgumentWriter/integerRoom`` per integer always is.
+    open var argumentRoom: Int { written?.bytes.count ?? 0 }
+
+    /// Writes the call's keys, then its arguments — each time the call is
+    /// sent (again after a library load or `-NOSCRIPT`): always the same,
+    /// from state that never changes (on the loop, or in a cluster's call task).
+    open func writeArguments(_ cursor: inout RESPArgumentCursor) {
+        if let written { cursor.append(encoded: written) }
+    }
+
+    /// The keys and arguments as one run, for a call not written straight
+    /// into a connection's bytes (in a cluster).
+    var arguments: RESPEncodedArguments {
+        written ?? RESPArgumentWriter.write(capacity: argumentRoom) { writeArguments(&$0) }
     }
 
     /// The call's outcome, lent for the call (see ``RedisScriptReply``):
@@ -70,7 +107,7 @@ open class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
     /// Hands the command to the master's connection (loop thread only).
     func send() {
         guard let connection = router.singleConnection() else { return received(.failure(router.noSingleMaster())) }
-        connection.sendScript(head: script.head(form), keyCount: keyCount, arguments: arguments, id: id, waiter: .script(self))
+        connection.sendScript(self, head: script.head(form), id: id, waiter: .script(self))
     }
 
     /// The command's outcome, decoded (loop thread only): a missing

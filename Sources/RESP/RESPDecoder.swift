@@ -133,51 +133,11 @@ struct RESPReader {
     /// Moves past a plain frame (see ``RESPDecoder/plainFrameLength(_:)``);
     /// false for anything else. Accepts only what ``value(depth:)`` accepts.
     mutating func skipPlain(depth: Int) -> Bool {
-        guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), index < bytes.count else { return false }
-        let type = base[index]
-        index += 1
-        switch type {
-        case UInt8(ascii: ":"):
-            guard let (_, next) = shortDecimal() else { return false }
-            index = next
-            return true
-        case UInt8(ascii: "$"), UInt8(ascii: "*"):
-            guard index < bytes.count else { return false }
-            if base[index] == UInt8(ascii: "-") {
-                // Null: `-1` exactly.
-                guard bytes.count - index >= 4, base[index + 1] == UInt8(ascii: "1"), base[index + 2] == Self.cr,
-                      base[index + 3] == Self.lf else { return false }
-                index += 4
-                return true
-            }
-            // Digits only, as `length` reads them.
-            guard base[index] &- UInt8(ascii: "0") < 10, let (count, next) = shortDecimal() else { return false }
-            index = next
-            if type == UInt8(ascii: "$") {
-                guard count <= limits.maxBulkLength, bytes.count - index >= Int(count) + 2,
-                      base[index + Int(count)] == Self.cr, base[index + Int(count) + 1] == Self.lf else { return false }
-                index += Int(count) + 2
-                return true
-            }
-            guard count <= limits.maxAggregateCount, depth < limits.maxDepth else { return false }
-            for _ in 0..<count {
-                guard skipPlain(depth: depth + 1) else { return false }
-            }
-            return true
-        case UInt8(ascii: "+"):
-            var cursor = index
-            while cursor < bytes.count, base[cursor] != Self.cr, base[cursor] != Self.lf { cursor += 1 }
-            guard cursor - index <= limits.maxLineLength, cursor + 1 < bytes.count, base[cursor] == Self.cr,
-                  base[cursor + 1] == Self.lf else { return false }
-            index = cursor + 2
-            return true
-        case UInt8(ascii: "_"):
-            guard bytes.count - index >= 2, base[index] == Self.cr, base[index + 1] == Self.lf else { return false }
-            index += 2
-            return true
-        default:
-            return false
-        }
+        guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return false }
+        var scanner = PlainFrameScanner(base: base, end: bytes.count, limits: limits, index: index)
+        guard scanner.skip(depth: depth) else { return false }
+        index = scanner.index
+        return true
     }
 
     // MARK: Aggregates

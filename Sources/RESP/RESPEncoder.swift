@@ -79,6 +79,40 @@ public enum RESPEncoder {
         }
     }
 
+    /// ``encodeCommand(_:_:_:into:)`` with the tail written by `writeTail`
+    /// (at most `tailRoom` bytes, as ``RESPArgumentWriter/write(capacity:_:)``
+    /// takes them) where the command is put together, then appended to
+    /// `buffer` with the rest in one copy: a script call's keys and
+    /// arguments need no buffer of their own, made, copied and freed per call.
+    ///
+    /// The tail is written first, after room for the longest head line it
+    /// could need; the head, whose element count the tail decides, is then
+    /// written right before it.
+    public static func encodeCommand(
+        _ head: RESPEncodedArguments, _ number: Int64, tailRoom: Int, into buffer: inout [UInt8],
+        writingTail writeTail: (inout RESPArgumentCursor) -> Void
+    ) {
+        let numberLength = decimalLength(number)
+        let numberBytes = 1 + decimalLength(Int64(numberLength)) + 2 + numberLength + 2
+        // `*`, up to 20 digits and CRLF, then the head and the number.
+        let prefixRoom = 23 + head.bytes.count + numberBytes
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: prefixRoom + max(tailRoom, 0)) { scratch in
+            guard let base = scratch.baseAddress else { return }  // never: `prefixRoom` is at least 27
+            var cursor = RESPArgumentCursor(start: base + prefixRoom, capacity: max(tailRoom, 0))
+            writeTail(&cursor)
+            let elements = head.count + 1 + cursor.count
+            let start = base + prefixRoom - (1 + decimalLength(Int64(elements)) + 2 + head.bytes.count + numberBytes)
+            var writer = Writer(base: start)
+            writer.header(UInt8(ascii: "*"), elements)
+            head.bytes.withUnsafeBytes { writer.copy($0) }
+            writer.header(UInt8(ascii: "$"), numberLength)
+            writer.decimal(number)
+            writer.crlf()
+            precondition(writer.base == base + prefixRoom, "RESP command head sized wrongly")
+            buffer.append(contentsOf: UnsafeBufferPointer(start: start, count: cursor.position - start))
+        }
+    }
+
     /// Writes into space already sized for what it writes.
     private struct Writer {
         var base: UnsafeMutablePointer<UInt8>

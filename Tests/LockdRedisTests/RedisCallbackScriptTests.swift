@@ -24,6 +24,56 @@ import Testing
         }
     }
 
+    /// A call whose subclass writes its keys and arguments as it is sent
+    /// (lockd's lock calls): sent again by `EVAL` after `-NOSCRIPT`, it
+    /// writes them again, the same, and runs once.
+    @Test func aCallWritingItsArgumentsAsItIsSentWritesThemAgainWhenSentAgain() async throws {
+        let script = RedisScript("return redis.call('INCRBY', KEYS[1], ARGV[1])")
+        try await RedisTestHarness.with { (redis: RedisTestHarness) async throws in
+            _ = try await redis.client.send(["SCRIPT", "FLUSH"])
+            let key = redis.key("written-on-send")
+            let (result, writes) = await withCheckedContinuation { continuation in
+                redis.client.run(IncrementCall(client: redis.client, script: script, key: key, amount: 5) { result, writes in
+                    continuation.resume(returning: (result, writes))
+                }, cancellation: CallCancellation())
+            }
+            #expect(try result.get() == 5)
+            // EVALSHA met NOSCRIPT, then EVAL: written twice, run once.
+            #expect(writes == 2)
+            #expect(try await redis.client.send(["GET", .string(key)]).int == 5)
+        }
+    }
+
+    /// INCRBY key amount, written as the call is sent; answers the reply's
+    /// integer and how many times the arguments were written.
+    final class IncrementCall: RedisScriptCall, @unchecked Sendable {
+        // Safe: `key` and `amount` never change; `writes` and `done` are
+        // touched only by the call's sending and answer, on its loop.
+        private let key: String
+        private let amount: Int64
+        private var writes = 0
+        private let done: @Sendable (Result<Int, RedisError>, Int) -> Void
+
+        init(client: RedisClient, script: RedisScript, key: String, amount: Int64, done: @escaping @Sendable (Result<Int, RedisError>, Int) -> Void) {
+            self.key = key
+            self.amount = amount
+            self.done = done
+            super.init(client: client, script: script, keyCount: 1)
+        }
+
+        override var argumentRoom: Int { key.utf8.count + 2 * RESPArgumentWriter.overhead + RESPArgumentWriter.integerRoom }
+
+        override func writeArguments(_ cursor: inout RESPArgumentCursor) {
+            writes += 1
+            cursor.append(key)
+            cursor.append(amount)
+        }
+
+        override func replied(_ reply: borrowing RedisScriptReply) {
+            done(reply.map { $0.int() ?? -1 }, writes)
+        }
+    }
+
     @Test func aCallCancelledBeforeItStartsIsAnsweredCancelledAndNeverSent() async throws {
         let script = RedisScript("return redis.call('INCRBY', KEYS[1], ARGV[1])")
         try await RedisTestHarness.with { (redis: RedisTestHarness) async throws in

@@ -57,6 +57,42 @@ import Testing
         #expect(bytes == [1])
     }
 
+    /// A script call whose arguments are written as it is sent: straight
+    /// into the queued bytes while ready, written beforehand while held for
+    /// the connection — the same command either way, as with arguments
+    /// given, and its reply goes to its waiter.
+    @Test func aScriptCallsArgumentsWrittenAsItIsSentAreTheSameCommandHeldOrNot() {
+        var head = RESPArgumentWriter(capacity: 8)
+        head.append("FCALL" as StaticString)
+        head.append("lockd_abc_acquire" as StaticString)
+        let scriptHead = head.finish()
+        func write(_ call: inout RESPArgumentCursor) {
+            call.append("lockd:{a}:lease" as StaticString)
+            call.append(Int64(30_000))
+            call.append("")
+        }
+        let room = 3 * RESPArgumentWriter.overhead + 15 + RESPArgumentWriter.integerRoom
+        let expected = [["FCALL", "lockd_abc_acquire", "1", "lockd:{a}:lease", "30000", ""]]
+
+        var ready = Self.readyMachine()
+        guard case .flush = ready.sendScript(head: scriptHead, keyCount: 1, argumentRoom: room, id: 1, waiter: 1, now: 0,
+                                             writingArguments: write) else { Issue.record("written while ready"); return }
+        var given = Self.readyMachine()
+        _ = given.sendScript(head: scriptHead, keyCount: 1, arguments: RESPArgumentWriter.write(capacity: room, write), id: 1, waiter: 1, now: 0)
+        #expect(ready.withUnwrittenBytes { Array($0) } == given.withUnwrittenBytes { Array($0) })
+        #expect(Self.drain(&ready) == expected)
+        guard case .succeed(1, .integer(7)) = ready.received(.integer(7), now: 0) else { Issue.record("reply goes to the call"); return }
+
+        var held = Self.machine()
+        guard case .connect = held.sendScript(head: scriptHead, keyCount: 1, argumentRoom: room, id: 2, waiter: 2, now: 0,
+                                              writingArguments: write) else { Issue.record("first command starts connecting"); return }
+        _ = held.connected()
+        Self.drain(&held)
+        _ = held.received(.map([]), now: 0)
+        #expect(Self.drain(&held) == expected)
+        guard case .succeed(2, .integer(8)) = held.received(.integer(8), now: 0) else { Issue.record("reply goes to the held call"); return }
+    }
+
     @Test func serversWithoutHelloGetRESP2AuthAndSetName() {
         var machine = Self.machine(password: "secret")
         _ = machine.start(now: 0)

@@ -35,6 +35,25 @@ import Testing
         #expect(decoded.value.array?.compactMap(\.string) == values.map { String($0) } + texts)
     }
 
+    /// Integers of every width and sign, around every power of ten and
+    /// spread over the whole range, written as Swift writes them.
+    @Test func integersOfEveryWidthAreTheirOwnDecimalText() {
+        var values: [Int64] = [.max, .min, .max - 1, .min + 1]
+        var power: Int64 = 1
+        for _ in 0...18 {
+            values += [power - 1, power, power + 1, -power + 1, -power, -power - 1]
+            if power <= Int64.max / 10 { power *= 10 }
+        }
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2_000 { values.append(Int64.random(in: .min ... .max, using: &generator) >> Int64.random(in: 0...62, using: &generator)) }
+        for value in values {
+            let written = RESPArgumentWriter.write(capacity: RESPArgumentWriter.overhead + RESPArgumentWriter.integerRoom) { $0.append(value) }
+            let text = String(value)
+            #expect(written.bytes == Array("$\(text.utf8.count)\r\n\(text)\r\n".utf8), "\(value)")
+            #expect(RESPArgumentWriter.decimalLength(value) == text.utf8.count, "\(value)")
+        }
+    }
+
     @Test func aWriterGrowsPastTheCapacityItWasGiven() throws {
         var writer = RESPArgumentWriter(capacity: 4)
         let long = String(repeating: "k", count: 1_000)

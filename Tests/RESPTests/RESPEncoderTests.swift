@@ -33,6 +33,38 @@ import Testing
         }
     }
 
+    /// The tail written in place (a script call's keys and arguments
+    /// written as the call is sent) against the same tail written
+    /// beforehand: the same bytes, appended after what is queued, for
+    /// element counts and key counts around every digit boundary, and the
+    /// room left unused or used exactly.
+    @Test func aTailWrittenInPlaceIsTheSameCommandAsOneWrittenBeforehand() {
+        let texts = ["", "x", "lockd:{zürich}:lease", String(repeating: "k", count: 120)]
+        for keyCount: Int64 in [0, 7, 9, 10, 99, 100, 12_345, -1] {
+            for argumentCount in [0, 1, 7, 8, 9, 10, 97, 98, 99, 100, 250] {
+                var headWriter = RESPArgumentWriter(capacity: 8)
+                headWriter.append("FCALL" as StaticString)
+                headWriter.append("lockd_0123456789abcdef_acquire")
+                let head = headWriter.finish()
+                func write(_ call: inout RESPArgumentCursor) {
+                    for index in 0..<argumentCount {
+                        if index % 3 == 2 { call.append(Int64(index) * 1_000_003) } else { call.append(texts[index % texts.count]) }
+                    }
+                }
+                let room = argumentCount * (RESPArgumentWriter.overhead + RESPArgumentWriter.integerRoom + 120)
+                let tail = RESPArgumentWriter.write(capacity: room, write)
+                var beforehand: [UInt8] = Array("+queued\r\n".utf8)
+                var inPlace = beforehand
+                var exact = beforehand
+                RESPEncoder.encodeCommand(head, keyCount, tail, into: &beforehand)
+                RESPEncoder.encodeCommand(head, keyCount, tailRoom: room, into: &inPlace, writingTail: write)
+                RESPEncoder.encodeCommand(head, keyCount, tailRoom: tail.bytes.count, into: &exact) { $0.append(encoded: tail) }
+                #expect(inPlace == beforehand, "\(argumentCount) arguments, key count \(keyCount)")
+                #expect(exact == beforehand, "\(argumentCount) arguments, key count \(keyCount)")
+            }
+        }
+    }
+
     @Test func aCommandDecodesBackToItsArguments() throws {
         var buffer: [UInt8] = []
         RESPEncoder.encodeCommand(["EVALSHA", "abc", 0, .integer(Int64.min)], into: &buffer)
