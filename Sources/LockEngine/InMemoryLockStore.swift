@@ -424,9 +424,16 @@ extension InMemoryLockRecord {
         )
         // The answer's lease made first, so that the stored one is moved in, not copied.
         let granted = self.lease(lease, name: attempt.name)
-        // A record made for a free name has no array yet: it takes the spare.
+        // A record made for a free name has no array yet: it takes the
+        // spare, or (none spare) one made as a literal of its one lease —
+        // appended to the empty array, it was allocated by the append's
+        // growth path (~0.35 k instructions a fresh name, twice the literal's).
         if leases.capacity == 0 { swap(&leases, &spare) }
-        leases.append(consume lease)
+        if leases.capacity == 0 {
+            leases = [consume lease]
+        } else {
+            leases.append(consume lease)
+        }
         // The waiters behind learn when to look again (an expiry tells no
         // one); when the head goes, the ones that fit too are handed the
         // name (or, with no engine listening, woken by this reply).
