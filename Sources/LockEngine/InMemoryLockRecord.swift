@@ -35,6 +35,11 @@ struct InMemoryLockRecord {
         var slotEndsAtMs: Int64 { expiresAtMs + delayMs }
 
         func isLive(now: Int64) -> Bool { expiresAtMs > now }
+
+        /// What inspectors see of it at `now`.
+        func holder(now: Int64) -> Holder {
+            Holder(owner: owner, fence: fence, expiresAtMs: expiresAtMs, remainingMs: expiresAtMs - now, mode: mode, client: client)
+        }
     }
 
     /// Leases whose slots are taken (after ``dropExpired(now:)``), all in
@@ -131,10 +136,7 @@ struct InMemoryLockRecord {
 
     /// The live holders (not the slots kept through a lock delay).
     func holders(now: Int64) -> [Holder] {
-        leases.filter { $0.isLive(now: now) }.map {
-            Holder(owner: $0.owner, fence: $0.fence, expiresAtMs: $0.expiresAtMs, remainingMs: $0.expiresAtMs - now, mode: $0.mode,
-                   client: $0.client)
-        }
+        leases.filter { $0.isLive(now: now) }.map { $0.holder(now: now) }
     }
 
     func lease(_ stored: StoredLease, name: LockName) -> Lease {

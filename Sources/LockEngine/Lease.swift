@@ -14,22 +14,23 @@ public struct Lease: Sendable, Equatable {
     public var expiresAtMs: Int64
     /// The free label the holder gave, if any.
     public var owner: String?
+    /// The name's limit: 1 for a lock, more for a semaphore. (Before
+    /// `mode`, unlike the initializer's parameters: see ``init(name:token:fence:ttlMs:expiresAtMs:owner:mode:limit:)``.)
+    public var limit: Int
     /// How the lease holds its name.
     public var mode: LockMode
-    /// The name's limit: 1 for a lock, more for a semaphore.
-    public var limit: Int
+}
 
-    /// Creates a lease value.
+extension Lease {
+    /// Creates a lease value. It hands everything to the synthesized
+    /// memberwise initializer (whose parameters, in declaration order, put
+    /// `limit` before `mode`, so the two differ): one that assigned
+    /// `self.name = name` and so on built the lease in one place, then
+    /// copied it to the caller and destroyed the first (a lease is more
+    /// than four words, returned through memory; one is made every grant).
     public init(name: LockName, token: LeaseToken, fence: Int64, ttlMs: Int64, expiresAtMs: Int64, owner: String?,
                 mode: LockMode = .exclusive, limit: Int = 1) {
-        self.name = name
-        self.token = token
-        self.fence = fence
-        self.ttlMs = ttlMs
-        self.expiresAtMs = expiresAtMs
-        self.owner = owner
-        self.mode = mode
-        self.limit = limit
+        self.init(name: name, token: token, fence: fence, ttlMs: ttlMs, expiresAtMs: expiresAtMs, owner: owner, limit: limit, mode: mode)
     }
 }
 
@@ -37,6 +38,9 @@ public struct Lease: Sendable, Equatable {
 public struct Holder: Sendable, Equatable {
     /// The holder's free label, if any.
     public var owner: String?
+    /// The authenticated client that took the lease (auth on), else nil.
+    /// (Second, unlike the initializer's parameters: see ``init(owner:fence:expiresAtMs:remainingMs:mode:client:)``.)
+    public var client: String?
     /// The lease's fence.
     public var fence: Int64
     /// When the lease expires, in milliseconds since the Unix epoch.
@@ -45,18 +49,17 @@ public struct Holder: Sendable, Equatable {
     public var remainingMs: Int64
     /// How the lease holds its name.
     public var mode: LockMode
-    /// The authenticated client that took the lease (auth on), else nil.
-    public var client: String?
+}
 
-    /// Creates a holder value.
+extension Holder {
+    /// Creates a holder value. It hands everything to the synthesized
+    /// memberwise initializer (whose parameters, in declaration order, put
+    /// `client` second, so the two differ): one that assigned `self.owner =
+    /// owner` and so on built the holder in one place, then copied it to
+    /// the caller and destroyed the first (see ``Lease``'s).
     public init(owner: String?, fence: Int64, expiresAtMs: Int64, remainingMs: Int64, mode: LockMode = .exclusive,
                 client: String? = nil) {
-        self.client = client
-        self.owner = owner
-        self.fence = fence
-        self.expiresAtMs = expiresAtMs
-        self.remainingMs = remainingMs
-        self.mode = mode
+        self.init(owner: owner, client: client, fence: fence, expiresAtMs: expiresAtMs, remainingMs: remainingMs, mode: mode)
     }
 }
 

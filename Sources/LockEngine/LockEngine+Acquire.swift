@@ -71,12 +71,12 @@ extension LockEngine {
         for attemptNumber in 1...Self.deliveryAttempts {
             let started = MonotonicClock.now()
             let result = try immediateStore.acquireAtOnce(attempt)
-            let delivery = delivery(result, of: attempt, ownToken: request.token == nil, startedAt: started,
+            let delivery = delivery(consume result, of: attempt, ownToken: request.token == nil, startedAt: started,
                                     isLastAttempt: attemptNumber == Self.deliveryAttempts)
-            if case .tooLate(let last) = delivery, case .granted(let lease, let isRetry, _) = result,
-               let evenIfClaimed = Self.givesBack(lateGrantFound: isRetry, ownToken: request.token == nil, lastAttempt: last),
-               !immediateStore.giveBackAtOnce(attempt.name, token: attempt.token, grant: .fence(lease.fence), evenIfClaimed: evenIfClaimed) {
-                giveBackLater(attempt.name, token: attempt.token, grant: .fence(lease.fence), evenIfClaimed: evenIfClaimed)
+            if case .tooLate(let last, let fence, let found) = delivery,
+               let evenIfClaimed = Self.givesBack(lateGrantFound: found, ownToken: request.token == nil, lastAttempt: last),
+               !immediateStore.giveBackAtOnce(attempt.name, token: attempt.token, grant: .fence(fence), evenIfClaimed: evenIfClaimed) {
+                giveBackLater(attempt.name, token: attempt.token, grant: .fence(fence), evenIfClaimed: evenIfClaimed)
             }
             // Held: a request that may wait queues on the waiting path.
             if request.waitMs > 0, case .held = delivery { return nil }

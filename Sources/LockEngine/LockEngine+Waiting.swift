@@ -54,7 +54,7 @@ extension LockEngine {
             case .granted(let grant):
                 // (A lease found under lockd's own token is new to the client: ``delivery(_:of:ownToken:startedAt:isLastAttempt:)``.)
                 return grant
-            case .tooLate(let isLastAttempt):
+            case .tooLate(let isLastAttempt, _, _):
                 guard isLastAttempt else {
                     mayHoldLease = true
                     continue

@@ -6,8 +6,11 @@ import LockdTransport
 /// counted where the acquire route answers, so that the outcomes add up to
 /// the route's statuses: granted + retried = 201 + 200, held + timed_out =
 /// 409, invalid = 400, unavailable + cancelled = 503. Every handle is made
-/// here, once.
-struct AcquireMetrics: Sendable {
+/// here, once. A class: a promised acquire's closure captures the answers
+/// and with them this, as one reference (a struct of its fourteen handles
+/// was copied in, fourteen retains, and destroyed after: ~1.8 k
+/// instructions a Redis acquire).
+final class AcquireMetrics: Sendable {
     /// How an acquire ended.
     enum Outcome: Int, CaseIterable, Sendable {
         case granted, retried, held, timedOut, cancelled, unavailable, invalid
@@ -37,21 +40,49 @@ struct AcquireMetrics: Sendable {
         }
     }
 
-    private let counts: [Counter]
-    /// None for `invalid`: such an acquire never waited.
-    private let waits: [Timer?]
+    /// One outcome's handles.
+    private struct Handles: Sendable {
+        let count: Counter
+        /// None for `invalid`: such an acquire never waited.
+        let wait: Timer?
+    }
+
+    /// Each outcome's handles in a stored property of its own: read out of
+    /// an array, each handle was retained and released (~0.15 k instructions
+    /// an acquire); a constant stored property is lent.
+    private let granted, retried, held, timedOut, cancelled, unavailable, invalid: Handles
 
     init(factory: any MetricsFactory) {
-        counts = Outcome.allCases.map { Counter(label: "lockd_acquires_total", dimensions: [("outcome", $0.label)], factory: factory) }
-        waits = Outcome.allCases.map { outcome in
-            outcome == .invalid ? nil : Timer(label: "lockd_wait_duration_seconds", dimensions: [("outcome", outcome.label)], factory: factory)
+        func handles(_ outcome: Outcome) -> Handles {
+            Handles(count: Counter(label: "lockd_acquires_total", dimensions: [("outcome", outcome.label)], factory: factory),
+                    wait: outcome == .invalid ? nil
+                        : Timer(label: "lockd_wait_duration_seconds", dimensions: [("outcome", outcome.label)], factory: factory))
         }
+        granted = handles(.granted)
+        retried = handles(.retried)
+        held = handles(.held)
+        timedOut = handles(.timedOut)
+        cancelled = handles(.cancelled)
+        unavailable = handles(.unavailable)
+        invalid = handles(.invalid)
     }
 
     /// Counts one acquire that arrived at `started` (monotonic nanoseconds);
     /// an invalid one is not timed, since it never waited.
     func record(_ outcome: Outcome, startedAt started: UInt64) {
-        counts[outcome.rawValue].increment()
-        waits[outcome.rawValue]?.recordNanoseconds(Int64(clamping: MonotonicClock.now() &- started))
+        switch outcome {
+        case .granted: Self.record(granted, startedAt: started)
+        case .retried: Self.record(retried, startedAt: started)
+        case .held: Self.record(held, startedAt: started)
+        case .timedOut: Self.record(timedOut, startedAt: started)
+        case .cancelled: Self.record(cancelled, startedAt: started)
+        case .unavailable: Self.record(unavailable, startedAt: started)
+        case .invalid: Self.record(invalid, startedAt: started)
+        }
+    }
+
+    private static func record(_ handles: borrowing Handles, startedAt started: UInt64) {
+        handles.count.increment()
+        handles.wait?.recordNanoseconds(Int64(clamping: MonotonicClock.now() &- started))
     }
 }

@@ -27,6 +27,11 @@ public struct LockAPI: Sendable {
     let eventStreamMetrics: EventStreamMetrics
     /// Encodes each event once for every stream.
     let eventEncoder = EventEncoder()
+    /// Whether a request may come with an authenticated client
+    /// (``AuthenticatedClient/id``, set by an ``AccessControlResponder``
+    /// with rules). Without rules none ever does: the task-local read is
+    /// skipped (~0.14 k instructions an acquire).
+    private let readsClient: Bool
 
     /// Creates the API.
     /// - Parameters:
@@ -35,14 +40,19 @@ public struct LockAPI: Sendable {
     ///     `lockd_wait_duration_seconds{outcome}`.
     ///   - metrics: renders `/metrics` (Prometheus text format).
     ///   - eventStreams: the backlog and keep-alive of `GET /events` streams.
+    ///   - readsClient: false when no request can come with an
+    ///     authenticated client (served without auth rules): leases then
+    ///     record none without asking.
     public init(
         engine: LockEngine,
         storeName: String = "memory",
         factory: any MetricsFactory = NOOPMetricsHandler.instance,
         eventStreams: ServerSentEventStream.Configuration = LockAPI.eventStreamDefaults,
+        readsClient: Bool = true,
         metrics: @escaping @Sendable () -> [UInt8] = { [] }
     ) {
         self.engine = engine
+        self.readsClient = readsClient
         self.storeName = storeName
         self.eventStreams = eventStreams
         self.eventStreamMetrics = EventStreamMetrics(factory: factory)
@@ -158,7 +168,7 @@ public struct LockAPI: Sendable {
             token: try body.string(.token).map { (text: String) throws(LockError) in try LeaseToken(text) },
             limit: limit,
             mode: mode,
-            client: AuthenticatedClient.id,
+            client: readsClient ? AuthenticatedClient.id : nil,
             durability: try body.durability(.durability),
             lockDelayMs: try body.integer(.lockDelayMs) ?? 0
         )
@@ -170,7 +180,7 @@ public struct LockAPI: Sendable {
             let body = try RequestBody<RenewField>(request.body)
             let askedAt = MonotonicClock.now()
             let lease = try await engine.renew(name, token: token, ttlMs: try body.integer(.ttlMs), durability: try body.durability(.durability),
-                                               client: AuthenticatedClient.id)
+                                               client: readsClient ? AuthenticatedClient.id : nil)
             // Written too late, a renewal is answered 503, as a grant is;
             // its lease is not given back: its holder had it before it asked.
             var response = Self.json(.ok, LockJSON.lease(lease))

@@ -53,7 +53,7 @@ public final class LockdMetrics: Sendable {
         openConnections: @escaping @Sendable () -> Int
     ) -> (responder: CompressingResponder<AccessControlResponder>, observer: any HTTPExchangeObserver) {
         let redisStats = redis.map(Self.stats(of:))
-        let api = LockAPI(engine: engine, storeName: store, factory: factory, eventStreams: eventStreams) { [self] in
+        let api = LockAPI(engine: engine, storeName: store, factory: factory, eventStreams: eventStreams, readsClient: access != nil) { [self] in
             render(openConnections: openConnections, redis: redisStats)
         }
         let router = api.router

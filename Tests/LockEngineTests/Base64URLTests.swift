@@ -15,6 +15,26 @@ import Testing
     @Test func usesDashAndUnderscore() {
         #expect([UInt8]([0xFB, 0xFF, 0xBF]).withUnsafeBytes { Base64URL.encode($0) } == "-_-_")
     }
+
+    /// The unrolled writer of a 24-byte token against the general one: each
+    /// single bit set (so every character's place, the straddling ones
+    /// too), all zeros and ones, and random words.
+    @Test func theUnrolledTokenWriterWritesWhatTheGeneralOneDoes() {
+        var cases: [(UInt64, UInt64, UInt64)] = [(0, 0, 0), (.max, .max, .max)]
+        for bit in 0..<64 {
+            cases += [(1 << UInt64(bit), 0, 0), (0, 1 << UInt64(bit), 0), (0, 0, 1 << UInt64(bit))]
+        }
+        var generator = SystemRandomNumberGenerator()
+        cases += (0..<1_000).map { _ in (generator.next(), generator.next(), generator.next()) }
+        for words in cases {
+            let general = withUnsafeBytes(of: words) { Base64URL.encode($0) }
+            let unrolled = [UInt8](unsafeUninitializedCapacity: 32) { buffer, count in
+                Base64URL.encode24(words, to: buffer.baseAddress!)
+                count = 32
+            }
+            #expect(String(decoding: unrolled, as: UTF8.self) == general)
+        }
+    }
 }
 
 /// A token of 32 characters is kept as the 24 bytes they encode: every

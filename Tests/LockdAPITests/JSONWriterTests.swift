@@ -40,6 +40,21 @@ import Testing
             ASCIIDigits.append(value, to: &bytes)
             #expect(String(decoding: bytes, as: UTF8.self) == String(value))
         }
+        // Every bit width (the digit count is guessed from the highest bit),
+        // with random low bits, and random values of every size.
+        var generator = SystemRandomNumberGenerator()
+        var values: [Int64] = []
+        for bits in 1...63 {
+            let high = Int64(1) << (bits - 1)
+            values += [high, high | Int64.random(in: 0..<high, using: &generator), -high, (high - 1) | high]
+        }
+        values += (0..<2_000).map { _ in Int64.random(in: .min ... .max, using: &generator) >> Int64.random(in: 0...63, using: &generator) }
+        for value in values {
+            var bytes: [UInt8] = []
+            ASCIIDigits.append(value, to: &bytes)
+            #expect(String(decoding: bytes, as: UTF8.self) == String(value))
+            #expect(ASCIIDigits.digitCount(value.magnitude) == String(value.magnitude).count)
+        }
     }
 
     @Test func instantsAreRFC3339WithMilliseconds() {
