@@ -180,10 +180,8 @@ struct PartialHead {
         var valueEnd = line.count
         while valueStart < valueEnd, line[valueStart] == HTTPSyntax.space || line[valueStart] == HTTPSyntax.tab { valueStart += 1 }
         while valueEnd > valueStart, line[valueEnd - 1] == HTTPSyntax.space || line[valueEnd - 1] == HTTPSyntax.tab { valueEnd -= 1 }
-        let name = UnsafeRawBufferPointer(rebasing: line[..<colon])
-        let value = UnsafeRawBufferPointer(rebasing: line[valueStart..<valueEnd])
-        headers.append(name, value)
-        return track(name, value)
+        headers.appendField(line: line, nameLength: colon, valueStart: valueStart, valueEnd: valueEnd)
+        return track(UnsafeRawBufferPointer(rebasing: line[..<colon]), UnsafeRawBufferPointer(rebasing: line[valueStart..<valueEnd]))
     }
 
     /// Notes a field that decides framing or reuse. Its value becomes a
