@@ -179,7 +179,7 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
         let (receivedID, traceParent) = request.tracingFields()
         let requestID = receivedID ?? server.makeRequestID()
         exchange.method = request.method
-        exchange.path = request.path
+        exchange.pathBytes = request.pathBytes
         exchange.route = nil
         exchange.requestID = requestID
         exchange.remoteAddress = remoteAddress
@@ -246,8 +246,9 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
         exchange.status = response.status
         exchange.durationNanoseconds = exchangeStartedAt == 0 ? 0 : now &- exchangeStartedAt
         server.report(&exchange)
-        // Not kept while the connection idles (a long path is an allocation).
-        exchange.path = nil
+        // Not kept while the connection idles: a request's path storage
+        // goes to the loop's spare only when nothing else holds it.
+        exchange.pathBytes = nil
         // Shutdown began, but this loop's drain job may not have run yet:
         // the response is the connection's last all the same.
         if server.isDraining, !machine.isDraining { beginDrain() }

@@ -64,6 +64,7 @@ struct HTTPRequestDecoder {
     mutating func adoptStorage(from spare: inout SpareRequestStorage) {
         if head.headers.storageCapacity == 0 { swap(&head.headers, &spare.headers) }
         if head.body.capacity == 0 { swap(&head.body, &spare.body) }
+        if head.pathBytes.capacity == 0 { swap(&head.pathBytes, &spare.path) }
     }
 
     /// Whether the decoder sits between requests with nothing buffered.

@@ -8,7 +8,9 @@ struct PartialHead {
     }
 
     var method = HTTPMethod.get
-    var path = ""
+    /// The target's path (see ``HTTPRequest/pathBytes``), written into
+    /// storage kept from an earlier request when there is some.
+    var pathBytes: [UInt8] = []
     var query: String?
     var version = HTTPVersion.http1_1
     var headers = HTTPHeaders()
@@ -27,9 +29,9 @@ struct PartialHead {
     /// building the request from its fields copied (retained) each and then
     /// released them with the head (~0.15 k instructions a request).
     mutating func takeRequest() -> HTTPRequest {
-        var request = HTTPRequest(method: HTTPMethod(rawValue: ""), path: "", version: version)
+        var request = HTTPRequest(version: version)
         swap(&request.method, &method)
-        swap(&request.path, &path)
+        swap(&request.pathBytes, &pathBytes)
         swap(&request.query, &query)
         swap(&request.headers, &headers)
         swap(&request.body, &body)
@@ -115,13 +117,20 @@ struct PartialHead {
         let afterAuthority = UnsafeRawBufferPointer(rebasing: target[pathStart...])
         // The first `?` is never before `pathStart`: a scheme has none, and
         // an authority ends at the first `/` or `?`.
+        var path = afterAuthority
         if let questionMark = firstQuestionMark.map({ $0 - pathStart }) {
-            path = String(decoding: afterAuthority[..<questionMark], as: UTF8.self)
+            path = UnsafeRawBufferPointer(rebasing: afterAuthority[..<questionMark])
             query = String(decoding: afterAuthority[(questionMark + 1)...], as: UTF8.self)
-        } else {
-            path = String(decoding: afterAuthority, as: UTF8.self)
         }
-        if path.isEmpty { path = "/" }
+        // Appended as typed bytes (a raw buffer would go byte by byte) to
+        // storage that is empty: a head's own, or the spare's, emptied when kept.
+        // Room for most paths at once, so storage that goes round is seldom grown.
+        if pathBytes.capacity < path.count { pathBytes.reserveCapacity(Swift.max(64, path.count)) }
+        if path.isEmpty {
+            pathBytes.append(UInt8(ascii: "/"))
+        } else {
+            pathBytes.append(contentsOf: path.assumingMemoryBound(to: UInt8.self))
+        }
         return nil
     }
 
