@@ -49,13 +49,13 @@ public struct HTTPRequest: Sendable {
         self.body = body
     }
 
-    /// A request of the decoder's: its parts swapped in after.
-    init(version: HTTPVersion) {
-        self.method = HTTPMethod(rawValue: "")
-        self.pathBytes = []
-        self.query = nil
+    /// A request of the decoder's, from the parts it decoded (moved in).
+    init(method: HTTPMethod, pathBytes: [UInt8], query: String?, version: HTTPVersion, headers: HTTPHeaders, body: [UInt8]) {
+        self.method = method
+        self.pathBytes = pathBytes
+        self.query = query
         self.version = version
-        self.headers = HTTPHeaders()
-        self.body = []
+        self.headers = headers
+        self.body = body
     }
 }

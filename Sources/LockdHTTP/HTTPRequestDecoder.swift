@@ -168,7 +168,7 @@ struct HTTPRequestDecoder {
         // being copied (retained) and released.
         let keepAlive = head.keepAlive
         let request = head.takeRequest()
-        head = PartialHead()
+        head.reset()
         state = .requestLine
         sectionLength = 0
         return .request(request, keepAlive: keepAlive)

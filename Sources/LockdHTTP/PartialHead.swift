@@ -25,17 +25,35 @@ struct PartialHead {
     private var expectation: String?
 
     /// The request the head describes, its parts swapped out (the head is
-    /// left holding empty ones, to be replaced): a `consuming` method
+    /// left holding empty ones, for ``reset()``): a `consuming` method
     /// building the request from its fields copied (retained) each and then
-    /// released them with the head (~0.15 k instructions a request).
+    /// released them with the head (~0.15 k instructions a request). The
+    /// parts are swapped into locals and the request built from them, which
+    /// they move into: a request built first and its parts swapped in was
+    /// copied once more on its way out, and destroyed (~0.28 k).
     mutating func takeRequest() -> HTTPRequest {
-        var request = HTTPRequest(version: version)
-        swap(&request.method, &method)
-        swap(&request.pathBytes, &pathBytes)
-        swap(&request.query, &query)
-        swap(&request.headers, &headers)
-        swap(&request.body, &body)
-        return request
+        var method = HTTPMethod.get, pathBytes: [UInt8] = [], query: String?, headers = HTTPHeaders(), body: [UInt8] = []
+        swap(&method, &self.method)
+        swap(&pathBytes, &self.pathBytes)
+        swap(&query, &self.query)
+        swap(&headers, &self.headers)
+        swap(&body, &self.body)
+        return HTTPRequest(method: method, pathBytes: pathBytes, query: query, version: version, headers: headers, body: body)
+    }
+
+    /// Makes the head what ``PartialHead()`` is, after ``takeRequest()``
+    /// took its parts (they are empty): assigning a fresh head destroyed
+    /// this one part by part and built another (~0.15 k instructions a request).
+    mutating func reset() {
+        method = .get
+        version = .http1_1
+        contentLength = nil
+        if !transferCodings.isEmpty { transferCodings = [] }
+        sawTransferEncoding = false
+        hostCount = 0
+        connectionClose = false
+        connectionKeepAlive = false
+        if expectation != nil { expectation = nil }
     }
 
     /// HTTP/1.1 keeps the connection unless told to close; HTTP/1.0 only when asked.
