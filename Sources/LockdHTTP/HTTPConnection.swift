@@ -22,6 +22,16 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
     let server: HTTPServer
     let context: HTTPLoopContext
     private var remoteAddress: SocketAddress?
+    /// What every request's context shares (loop, address, logger), made
+    /// at the first request (the address is known by then).
+    private var sharedContextStorage: HTTPRequestContext.Shared?
+    private var sharedContext: HTTPRequestContext.Shared {
+        if let sharedContextStorage { return sharedContextStorage }
+        let shared = HTTPRequestContext.Shared(
+            eventLoop: context.loop, remoteAddress: remoteAddress, logger: server.logger, loggerAddsMetadata: server.loggerAddsMetadata)
+        sharedContextStorage = shared
+        return shared
+    }
     /// Every call on it is a short mutation that calls nothing back: the
     /// runtime's exclusivity check would cost a lookup on each, several per request.
     @exclusivity(unchecked) private var machine: HTTPConnectionStateMachine
@@ -186,14 +196,7 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
         exchangeStartedAt = machine.requestStartedAt
         isExchangeOpen = true
         var requestContext = HTTPRequestContext(
-            eventLoop: context.loop,
-            remoteAddress: remoteAddress,
-            logger: server.logger,
-            loggerAddsMetadata: server.loggerAddsMetadata,
-            requestID: requestID,
-            traceParent: traceParent,
-            isAnsweredInPlace: true
-        )
+            shared: sharedContext, requestID: requestID, traceParent: traceParent, parameters: PathParameters(), isAnsweredInPlace: true)
         // Bound for the loop's thread while the answer is made in place (a
         // task local bound outside a task costs an allocation and its
         // free); as a task local in a deferred answer's task, and in a task
