@@ -67,7 +67,7 @@ struct PartialHead {
 
     /// Parses `method SP request-target SP HTTP-version`; returns the error, if any.
     mutating func parseRequestLine(_ line: UnsafeRawBufferPointer) -> HTTPError? {
-        guard let firstSpace = line.firstIndex(of: HTTPSyntax.space), firstSpace > 0 else {
+        guard let firstSpace = HTTPSyntax.firstIndex(of: HTTPSyntax.space, in: line), firstSpace > 0 else {
             return .invalidRequest("the request line must be METHOD SP TARGET SP VERSION")
         }
         let methodBytes = UnsafeRawBufferPointer(rebasing: line[..<firstSpace])
@@ -75,7 +75,7 @@ struct PartialHead {
             return .invalidRequest("the method is not a token")
         }
         let rest = UnsafeRawBufferPointer(rebasing: line[(firstSpace + 1)...])
-        guard let secondSpace = rest.firstIndex(of: HTTPSyntax.space), secondSpace > 0 else {
+        guard let secondSpace = HTTPSyntax.firstIndex(of: HTTPSyntax.space, in: rest), secondSpace > 0 else {
             return .invalidRequest("the request line must be METHOD SP TARGET SP VERSION")
         }
         let versionBytes = UnsafeRawBufferPointer(rebasing: rest[(secondSpace + 1)...])
