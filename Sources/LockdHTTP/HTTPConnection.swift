@@ -22,6 +22,16 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
     let server: HTTPServer
     let context: HTTPLoopContext
     private var remoteAddress: SocketAddress?
+    /// What every request's context shares (loop, address, logger), made
+    /// at the first request (the address is known by then).
+    private var sharedContextStorage: HTTPRequestContext.Shared?
+    private var sharedContext: HTTPRequestContext.Shared {
+        if let sharedContextStorage { return sharedContextStorage }
+        let shared = HTTPRequestContext.Shared(
+            eventLoop: context.loop, remoteAddress: remoteAddress, logger: server.logger, loggerAddsMetadata: server.loggerAddsMetadata)
+        sharedContextStorage = shared
+        return shared
+    }
     /// Every call on it is a short mutation that calls nothing back: the
     /// runtime's exclusivity check would cost a lookup on each, several per request.
     @exclusivity(unchecked) private var machine: HTTPConnectionStateMachine
@@ -179,21 +189,14 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
         let (receivedID, traceParent) = request.tracingFields()
         let requestID = receivedID ?? server.makeRequestID()
         exchange.method = request.method
-        exchange.path = request.path
+        exchange.pathBytes = request.pathBytes
         exchange.route = nil
         exchange.requestID = requestID
         exchange.remoteAddress = remoteAddress
         exchangeStartedAt = machine.requestStartedAt
         isExchangeOpen = true
         var requestContext = HTTPRequestContext(
-            eventLoop: context.loop,
-            remoteAddress: remoteAddress,
-            logger: server.logger,
-            loggerAddsMetadata: server.loggerAddsMetadata,
-            requestID: requestID,
-            traceParent: traceParent,
-            isAnsweredInPlace: true
-        )
+            shared: sharedContext, requestID: requestID, traceParent: traceParent, parameters: PathParameters(), isAnsweredInPlace: true)
         // Bound for the loop's thread while the answer is made in place (a
         // task local bound outside a task costs an allocation and its
         // free); as a task local in a deferred answer's task, and in a task
@@ -246,8 +249,9 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
         exchange.status = response.status
         exchange.durationNanoseconds = exchangeStartedAt == 0 ? 0 : now &- exchangeStartedAt
         server.report(&exchange)
-        // Not kept while the connection idles (a long path is an allocation).
-        exchange.path = nil
+        // Not kept while the connection idles: a request's path storage
+        // goes to the loop's spare only when nothing else holds it.
+        exchange.pathBytes = nil
         // Shutdown began, but this loop's drain job may not have run yet:
         // the response is the connection's last all the same.
         if server.isDraining, !machine.isDraining { beginDrain() }

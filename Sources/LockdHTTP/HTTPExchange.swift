@@ -11,7 +11,14 @@ public struct HTTPExchange: Sendable {
     /// The request's method; nil when the request could not be read.
     public var method: HTTPMethod?
     /// The request's raw path (no query); nil when the request could not be read.
-    public var path: String?
+    /// Made from ``pathBytes`` when read (an access log reads it; metrics do not).
+    public var path: String? {
+        get { pathBytes.map { String(decoding: $0, as: UTF8.self) } }
+        set { pathBytes = newValue.map { Array($0.utf8) } }
+    }
+    /// The request's raw path as bytes (the request's own, not copied); nil
+    /// when the request could not be read.
+    public var pathBytes: [UInt8]?
     /// The name of the route that answered (``Router/add(_:_:name:handler:)``);
     /// nil when none did.
     public var route: String?
@@ -30,7 +37,7 @@ public struct HTTPExchange: Sendable {
         durationNanoseconds: UInt64, requestID: HTTPRequestID, remoteAddress: SocketAddress?
     ) {
         self.method = method
-        self.path = path
+        self.pathBytes = path.map { Array($0.utf8) }
         self.route = route
         self.status = status
         self.durationNanoseconds = durationNanoseconds

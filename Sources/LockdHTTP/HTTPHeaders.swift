@@ -9,20 +9,32 @@
 /// ```
 ///
 /// The fields are kept as bytes, in one array the headers own: each field
-/// as its name's and its value's lengths (four bytes each) followed by the
-/// name and the value. A request's fields are copied there as they are
-/// decoded, and a value becomes a `String` only when it is read: making one
-/// of each value as it was decoded cost ~170 instructions a field (and an
-/// allocation for a value longer than 15 bytes) whether or not anything read
-/// it. One array of bytes is one allocation, freed without visiting its fields.
+/// as three lengths (four bytes each: the name's, from the name's start to
+/// the value's, the value's) followed by the bytes from the name's start to
+/// the value's end — for a decoded field its line as received, colon and
+/// whitespace included, so that it is copied in one piece. A request's fields
+/// are copied there as they are decoded, and a value becomes a `String` only
+/// when it is read: making one of each value as it was decoded cost ~170
+/// instructions a field (and an allocation for a value longer than 15 bytes)
+/// whether or not anything read it. One array of bytes is one allocation,
+/// freed without visiting its fields.
 public struct HTTPHeaders: Sendable, Equatable, ExpressibleByDictionaryLiteral {
     /// One field: the name as sent and its value with surrounding whitespace removed.
     public typealias Field = (name: String, value: String)
 
-    /// Each field: name length and value length (UInt32, little-endian), name, value.
+    /// Each field: its three lengths (UInt32, little-endian), then its
+    /// bytes; the array's elements past ``used`` are room for more fields.
+    /// Its `count` is its room, not its use: a field is written into
+    /// elements that exist, without `append(contentsOf:)`'s checks and
+    /// copy through temporary memory (~235 instructions a field with them,
+    /// ~70 without).
     private var storage: [UInt8] = []
+    /// How many leading bytes of ``storage`` hold fields.
+    private var used = 0
     /// The number of fields, repeats counted.
     public private(set) var count = 0
+    /// A field's lengths before its bytes.
+    private static let fieldHeaderSize = 12
 
     /// An empty set of fields.
     public init() {}
@@ -97,35 +109,68 @@ public struct HTTPHeaders: Sendable, Equatable, ExpressibleByDictionaryLiteral {
     // MARK: Bytes
 
     /// Bytes of storage held, used or not (0: none allocated yet).
-    var storageCapacity: Int { storage.capacity }
+    var storageCapacity: Int { storage.count }
 
-    /// Drops every field and keeps the storage for others (fresh storage of
-    /// the same size when something else still holds this one).
+    /// Drops every field and keeps the storage for others (copied, on the
+    /// next field written, when something else still holds this one).
     mutating func removeAllKeepingStorage() {
-        storage.removeAll(keepingCapacity: true)
+        used = 0
         count = 0
     }
 
-    /// Appends a field from its bytes (the decoder's fields, as received).
+    /// Appends a field from its name's and value's bytes.
     mutating func append(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {
-        // Room for a typical request's fields at once, not grown in steps.
-        if storage.isEmpty { storage.reserveCapacity(256) }
-        // The whole field — lengths, name, value — assembled in temporary
-        // memory (on the stack for any usual field) and appended as one
-        // typed buffer: each `append(contentsOf:)` checks uniqueness and
-        // capacity (~90 instructions), three a field cost ~1 k a lock
-        // request (appending a raw buffer would go byte by byte). A
-        // request's field is at most 32 KiB; no header comes near 4 GiB.
-        let size = 8 + name.count + value.count
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: size) { field in
-            let raw = UnsafeMutableRawBufferPointer(field)
-            raw.storeBytes(of: UInt32(name.count).littleEndian, toByteOffset: 0, as: UInt32.self)
-            raw.storeBytes(of: UInt32(value.count).littleEndian, toByteOffset: 4, as: UInt32.self)
-            UnsafeMutableRawBufferPointer(rebasing: raw[8..<(8 + name.count)]).copyMemory(from: name)
-            UnsafeMutableRawBufferPointer(rebasing: raw[(8 + name.count)..<size]).copyMemory(from: value)
-            storage.append(contentsOf: UnsafeBufferPointer(field))
+        writeField(nameLength: name.count, valueOffset: name.count, valueLength: value.count) { bytes in
+            if let source = name.baseAddress { bytes.copyMemory(from: source, byteCount: name.count) }
+            if let source = value.baseAddress { (bytes + name.count).copyMemory(from: source, byteCount: value.count) }
         }
+    }
+
+    /// Appends a decoded field from its line: the name is its first
+    /// `nameLength` bytes, the value `line[valueStart..<valueEnd]`; the
+    /// bytes up to the value's end are copied in one piece. A request's
+    /// field is at most 32 KiB by default; no header comes near 4 GiB.
+    mutating func appendField(line: UnsafeRawBufferPointer, nameLength: Int, valueStart: Int, valueEnd: Int) {
+        writeField(nameLength: nameLength, valueOffset: valueStart, valueLength: valueEnd - valueStart) { bytes in
+            if let source = line.baseAddress { bytes.copyMemory(from: source, byteCount: valueEnd) }
+        }
+    }
+
+    /// Writes a field after the fields so far — its lengths, then its
+    /// `valueOffset + valueLength` bytes by `copy` (given where they go) —
+    /// and counts it. One mutable access to the storage: each checks that
+    /// the array is not shared.
+    @inline(__always)
+    private mutating func writeField(
+        nameLength: Int, valueOffset: Int, valueLength: Int, _ copy: (UnsafeMutableRawPointer) -> Void
+    ) {
+        let start = used
+        let end = start + Self.fieldHeaderSize + valueOffset + valueLength
+        if end > storage.count { grow(toAtLeast: end) }
+        storage.withUnsafeMutableBytes { storage in
+            guard let base = storage.baseAddress else { return }
+            storage.storeBytes(of: UInt32(truncatingIfNeeded: nameLength).littleEndian, toByteOffset: start, as: UInt32.self)
+            storage.storeBytes(of: UInt32(truncatingIfNeeded: valueOffset).littleEndian, toByteOffset: start + 4, as: UInt32.self)
+            storage.storeBytes(of: UInt32(truncatingIfNeeded: valueLength).littleEndian, toByteOffset: start + 8, as: UInt32.self)
+            copy(base + start + Self.fieldHeaderSize)
+        }
+        used = end
         count += 1
+    }
+
+    /// Makes room for `size` bytes of fields: room for a typical request's
+    /// fields at once, else twice as much as before (the fields so far kept).
+    private mutating func grow(toAtLeast size: Int) {
+        // Zeroed and the fields copied at once: appending the room to the
+        // array would go element by element.
+        var grown = [UInt8](repeating: 0, count: Swift.max(size, 256, storage.count * 2))
+        let used = used
+        if used > 0 {
+            grown.withUnsafeMutableBytes { grown in
+                storage.withUnsafeBytes { storage in grown.copyMemory(from: UnsafeRawBufferPointer(rebasing: storage[..<used])) }
+            }
+        }
+        storage = grown
     }
 
     /// Calls `body` with each field's name and value bytes, in order, until
@@ -134,14 +179,21 @@ public struct HTTPHeaders: Sendable, Equatable, ExpressibleByDictionaryLiteral {
         storage.withUnsafeBytes { storage in
             var offset = 0
             for _ in 0..<count {
-                let nameLength = Int(UInt32(littleEndian: storage.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
-                let valueLength = Int(UInt32(littleEndian: storage.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self)))
-                let nameStart = offset + 8, valueStart = nameStart + nameLength
-                offset = valueStart + valueLength
-                let name = UnsafeRawBufferPointer(rebasing: storage[nameStart..<valueStart])
-                guard body(name, UnsafeRawBufferPointer(rebasing: storage[valueStart..<offset])) else { return }
+                let field = Self.field(at: offset, in: storage)
+                offset = field.value.upperBound
+                let name = UnsafeRawBufferPointer(rebasing: storage[field.name])
+                guard body(name, UnsafeRawBufferPointer(rebasing: storage[field.value])) else { return }
             }
         }
+    }
+
+    /// Where the name and the value of the field whose lengths start at `offset` are.
+    private static func field(at offset: Int, in storage: UnsafeRawBufferPointer) -> (name: Range<Int>, value: Range<Int>) {
+        let nameLength = Int(UInt32(littleEndian: storage.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+        let valueOffset = Int(UInt32(littleEndian: storage.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self)))
+        let valueLength = Int(UInt32(littleEndian: storage.loadUnaligned(fromByteOffset: offset + 8, as: UInt32.self)))
+        let nameStart = offset + fieldHeaderSize, valueStart = nameStart + valueOffset
+        return (nameStart..<(nameStart + nameLength), valueStart..<(valueStart + valueLength))
     }
 
     /// Where in ``storage`` the first value of the field named `name` (any case) is.
@@ -150,15 +202,13 @@ public struct HTTPHeaders: Sendable, Equatable, ExpressibleByDictionaryLiteral {
         return storage.withUnsafeBytes { storage -> Range<Int>? in
             var offset = 0
             for _ in 0..<count {
-                let nameLength = Int(UInt32(littleEndian: storage.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
-                let valueLength = Int(UInt32(littleEndian: storage.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self)))
-                let valueStart = offset + 8 + nameLength
+                let field = Self.field(at: offset, in: storage)
                 // The length first: it rules out most fields without reading their names
                 // (every request asks for `Content-Encoding`, which it seldom has).
-                if nameLength == length, HTTPHeaders.namesEqual(UnsafeRawBufferPointer(rebasing: storage[(offset + 8)..<valueStart]), name) {
-                    return valueStart..<(valueStart + valueLength)
+                if field.name.count == length, HTTPHeaders.namesEqual(UnsafeRawBufferPointer(rebasing: storage[field.name]), name) {
+                    return field.value
                 }
-                offset = valueStart + valueLength
+                offset = field.value.upperBound
             }
             return nil
         }

@@ -32,12 +32,13 @@ final class HTTPLoopContext: @unchecked Sendable {
 struct SpareRequestStorage {
     var headers = HTTPHeaders()
     var body: [UInt8] = []
+    var path: [UInt8] = []
 
     /// The largest storage of either kind kept.
     static let maxCapacity = 4_096
 
     /// Whether there is storage to hand out.
-    var isEmpty: Bool { headers.storageCapacity == 0 && body.capacity == 0 }
+    var isEmpty: Bool { headers.storageCapacity == 0 && body.capacity == 0 && path.capacity == 0 }
 
     /// Keeps `request`'s storage of each kind this spare lacks (unless it
     /// grew past ``maxCapacity``), emptied. Storage still shared with a task
@@ -53,6 +54,10 @@ struct SpareRequestStorage {
             swap(&body, &request.body)
             // Most requests have no body: the storage they were lent comes back empty.
             if !body.isEmpty { body.removeAll(keepingCapacity: true) }
+        }
+        if path.capacity == 0, request.pathBytes.capacity > 0, request.pathBytes.capacity <= Self.maxCapacity {
+            swap(&path, &request.pathBytes)
+            path.removeAll(keepingCapacity: true)
         }
     }
 }

@@ -12,7 +12,17 @@ public struct HTTPRequest: Sendable {
     public var method: HTTPMethod
     /// The path of the request target, raw (not percent-decoded), starting with `/`
     /// (`*` for `OPTIONS *`). An absolute-form target is reduced to its path.
-    public var path: String
+    /// Made from ``pathBytes`` when read.
+    public var path: String {
+        get { String(decoding: pathBytes, as: UTF8.self) }
+        set { pathBytes = Array(newValue.utf8) }
+    }
+    /// The path's bytes, as received. Kept as bytes: a lock's path is
+    /// longer than a `String` holds inline, and making one was an
+    /// allocation (and a check of its UTF-8) a request whether or not
+    /// anything read it; the router reads the bytes, and this array's
+    /// storage goes round with the request's others (``SpareRequestStorage``).
+    public var pathBytes: [UInt8]
     /// The query after `?`, raw, or nil when the target has no `?`.
     public var query: String?
     /// The protocol version.
@@ -32,7 +42,17 @@ public struct HTTPRequest: Sendable {
         body: [UInt8] = []
     ) {
         self.method = method
-        self.path = path
+        self.pathBytes = Array(path.utf8)
+        self.query = query
+        self.version = version
+        self.headers = headers
+        self.body = body
+    }
+
+    /// A request of the decoder's, from the parts it decoded (moved in).
+    init(method: HTTPMethod, pathBytes: [UInt8], query: String?, version: HTTPVersion, headers: HTTPHeaders, body: [UInt8]) {
+        self.method = method
+        self.pathBytes = pathBytes
         self.query = query
         self.version = version
         self.headers = headers

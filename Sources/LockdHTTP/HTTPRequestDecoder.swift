@@ -64,6 +64,7 @@ struct HTTPRequestDecoder {
     mutating func adoptStorage(from spare: inout SpareRequestStorage) {
         if head.headers.storageCapacity == 0 { swap(&head.headers, &spare.headers) }
         if head.body.capacity == 0 { swap(&head.body, &spare.body) }
+        if head.pathBytes.capacity == 0 { swap(&head.pathBytes, &spare.path) }
     }
 
     /// Whether the decoder sits between requests with nothing buffered.
@@ -167,7 +168,7 @@ struct HTTPRequestDecoder {
         // being copied (retained) and released.
         let keepAlive = head.keepAlive
         let request = head.takeRequest()
-        head = PartialHead()
+        head.reset()
         state = .requestLine
         sectionLength = 0
         return .request(request, keepAlive: keepAlive)

@@ -121,7 +121,9 @@ enum PercentDecoding {
     /// bytes that are not UTF-8. The bytes are a piece of a `String`'s split
     /// at `/` (ASCII), so without an escape they are UTF-8 already.
     static func decode(_ raw: UnsafeBufferPointer<UInt8>) -> String? {
-        guard raw.contains(UInt8(ascii: "%")) else { return String(decoding: raw, as: UTF8.self) }
+        guard HTTPSyntax.firstIndex(of: UInt8(ascii: "%"), in: UnsafeRawBufferPointer(raw)) != nil else {
+            return String(decoding: raw, as: UTF8.self)
+        }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(raw.count)
         var iterator = raw.makeIterator()

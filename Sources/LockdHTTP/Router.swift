@@ -132,8 +132,7 @@ public struct Router: HTTPResponder {
     /// bytes once for both: nothing is allocated for a route without
     /// parameters, and only the decoded values for one with.
     private func lookup(_ request: HTTPRequest) -> Lookup {
-        var path = request.path
-        return path.withUTF8 { path in
+        request.pathBytes.withUnsafeBufferPointer { path in
             guard let index = routeIndex(request.method, path) else {
                 let allowed = allowedMethods(path)
                 return allowed.isEmpty ? .notFound : .methodNotAllowed(allowed)

@@ -35,7 +35,7 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     // them again (a handler, a timer's body or a job runs after the read or
     // mutation that found it has ended): the runtime's exclusivity checks
     // cost ~70 instructions each, several a request.
-    @exclusivity(unchecked) private var handlers: [Int32: any EventHandler] = [:]
+    @exclusivity(unchecked) private var handlers = EventHandlerTable()
     @exclusivity(unchecked) private var timers = TimerQueue()
     @exclusivity(unchecked) private var runnable: [Job] = []
     @exclusivity(unchecked) private var hangUps = HangUpWindow()

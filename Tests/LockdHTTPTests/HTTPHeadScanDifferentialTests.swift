@@ -111,7 +111,7 @@ import Testing
                 var head = PartialHead()
                 let line = Array("\(method) ".utf8) + target + Array(" HTTP/1.1".utf8)
                 let error = line.withUnsafeBytes { head.parseRequestLine($0) }
-                let actual = error.map { "error \($0.detail)" } ?? "path \(head.path) query \(head.query ?? "none")"
+                let actual = error.map { "error \($0.detail)" } ?? "path \(String(decoding: head.pathBytes, as: UTF8.self)) query \(head.query ?? "none")"
                 let expected = target.withUnsafeBytes { Self.referenceTarget($0, isOptions: method == "OPTIONS") }
                 if actual != expected { mismatches.append("\(method) \(target): \(actual) instead of \(expected)") }
             }

@@ -104,4 +104,43 @@ import Testing
         #expect(String(decoding: heldBodyResponse.body, as: UTF8.self) == heldBody)
         await server.shutdown(gracePeriod: .seconds(1))
     }
+    /// The path's storage goes round too: each request routes and reads
+    /// back exactly its own path (longer, shorter, past the spare's cap, with
+    /// a query), while one held by its task keeps its own.
+    @Test func eachRequestRoutesAndReadsItsOwnPathWhileItsStorageGoesRound() async throws {
+        let gate = Gate()
+        var router = Router()
+        router.add(.get, "/p/{name}", answer: { request, context in
+            .now(HTTPResponse(status: .ok, body: Array("\(request.path) \(context.parameters["name"] ?? "-")".utf8)))
+        })
+        router.add(.get, "/held/{name}") { request, context in
+            await gate.wait()
+            return HTTPResponse(status: .ok, body: Array("\(request.path) \(context.parameters["name"] ?? "-")".utf8))
+        }
+        let group = try EventLoopGroup(loopCount: 1, namePrefix: "spare-path-test")
+        let server = HTTPServer(configuration: HTTPServerConfiguration(listenAddress: "127.0.0.1:0"), responder: router,
+                                eventLoopGroup: group, logger: Logger(label: "test"))
+        let port = try server.start()[0].port
+        defer { group.shutdown() }
+
+        let heldName = String(repeating: "h", count: 90)
+        let held = try RawHTTPClient(port: port)
+        try held.send("GET /held/\(heldName) HTTP/1.1\r\nHost: x\r\n\r\n")
+        let names = ["a", String(repeating: "b", count: 70), "c%2Fd", String(repeating: "e", count: SpareRequestStorage.maxCapacity + 10),
+                     "ff", String(repeating: "g", count: 63), "h?x=1", "i"]
+        let client = try RawHTTPClient(port: port)
+        for round in 0..<3 {
+            for name in names {
+                try client.send("GET /p/\(name) HTTP/1.1\r\nHost: x\r\n\r\n")
+                let response = try await client.readResponse()
+                let path = "/p/" + (name.split(separator: "?").first.map(String.init) ?? "")
+                let decoded = String(path.dropFirst(3)).replacingOccurrences(of: "%2F", with: "/")
+                #expect(String(decoding: response.body, as: UTF8.self) == "\(path) \(decoded)", "round \(round), \(name.prefix(10))")
+            }
+        }
+        gate.open()
+        let heldResponse = try await held.readResponse()
+        #expect(String(decoding: heldResponse.body, as: UTF8.self) == "/held/\(heldName) \(heldName)")
+        await server.shutdown(gracePeriod: .seconds(1))
+    }
 }
