@@ -20,8 +20,31 @@ public final class ChildProcess: Sendable {
     ///   - environment: The child's environment; nil passes this process's on.
     ///   - outputPath: A file that receives the child's standard output and
     ///     error (created or truncated); nil sends both to /dev/null.
+    ///   - diesWithTestProcess: The kernel kills the child (SIGKILL) when this
+    ///     process ends, however it ends (``LifelongSpawner``): for servers,
+    ///     which must never outlive a killed or crashed test run. The child's
+    ///     PID is still `executable`'s.
     /// - Throws: ``ChildProcessError`` when it cannot be started.
-    public init(executable: String, arguments: [String], environment: [String: String]? = nil, outputPath: String? = nil) throws {
+    public init(
+        executable: String, arguments: [String], environment: [String: String]? = nil, outputPath: String? = nil,
+        diesWithTestProcess: Bool = false
+    ) throws {
+        let spawned: (result: Int32, pid: pid_t)
+        if diesWithTestProcess, let launcher = LifelongSpawner.launcher(for: executable) {
+            spawned = LifelongSpawner.run {
+                Self.spawn(launcher[0], Array(launcher.dropFirst()) + arguments, environment: environment, outputPath: outputPath)
+            }
+        } else {
+            spawned = Self.spawn(executable, arguments, environment: environment, outputPath: outputPath)
+        }
+        guard spawned.result == 0 else { throw ChildProcessError(description: "cannot start \(executable): errno \(spawned.result)") }
+        self.pid = spawned.pid
+    }
+
+    /// `posix_spawn` with stdin from /dev/null and stdout and stderr to `outputPath`.
+    private static func spawn(
+        _ executable: String, _ arguments: [String], environment: [String: String]?, outputPath: String?
+    ) -> (result: Int32, pid: pid_t) {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -48,8 +71,7 @@ public final class ChildProcess: Sendable {
         var pid: pid_t = 0
         let result = envp.map { posix_spawn(&pid, executable, &actions, &attributes, argv, $0) }
             ?? posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
-        guard result == 0 else { throw ChildProcessError(description: "cannot start \(executable): errno \(result)") }
-        self.pid = pid
+        return (result, pid)
     }
 
     /// Whether the child has not exited yet.

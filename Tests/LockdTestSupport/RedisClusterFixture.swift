@@ -62,7 +62,7 @@ public final class RedisClusterFixture: Sendable {
             let create = try ChildProcess(
                 executable: RedisServerFixture.executable("redis-cli", package: "redis-tools").path,
                 arguments: ["--cluster", "create"] + nodes.map { "127.0.0.1:\($0.port)" } + ["--cluster-replicas", "1", "--cluster-yes"],
-                outputPath: output.path)
+                outputPath: output.path, diesWithTestProcess: true)
             guard create.waitForExit(timeout: .seconds(60)) == .exited(0) else {
                 create.terminate(with: SIGKILL)
                 let log = (try? String(contentsOf: output, encoding: .utf8)) ?? ""

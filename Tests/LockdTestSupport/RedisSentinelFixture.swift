@@ -305,7 +305,7 @@ final class SentinelProcess: Sendable {
 
                 """.write(to: configuration, atomically: true, encoding: .utf8)
             let process = try ChildProcess(executable: RedisServerFixture.executable("redis-sentinel", package: "redis-sentinel").path,
-                                           arguments: [configuration.path])
+                                           arguments: [configuration.path], diesWithTestProcess: true)
             do {
                 try waitUntil("redis-sentinel on \(port) answers", within: .seconds(10)) {
                     guard process.isRunning else { return true }

@@ -102,9 +102,14 @@ public final class RedisServerFixture: Sendable {
             "--port", "\(port)", "--bind", "127.0.0.1", "--dir", directory.path,
             "--save", "", "--appendonly", "no", "--daemonize", "no",
             "--logfile", directory.appendingPathComponent("redis.log").path,
-        ] + arguments)
+        ] + arguments, diesWithTestProcess: true)
         process.withLock { $0 = server }
         try waitUntilAnswering(server)
+    }
+
+    /// The running server's process id; nil after ``stop()`` or ``kill()``.
+    public var pid: pid_t? {
+        process.withLock { $0?.pid }
     }
 
     /// Stops the server with SIGTERM and waits for it to exit.
