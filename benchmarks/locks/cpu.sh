@@ -151,8 +151,8 @@ for c in $CLIENTS; do
         EVALSHA "$ACQ" 2 "f$c:__rand_int__" "f$c:fence:__rand_int__" tok 600000)
     a=$(rb_rate)
     floor_cores="redis=$(cores "$t") redis-benchmark=$(driver_cores)"
-    measure "floor-release$c" "$REDIS_PID" -- redis-benchmark -p "$REDIS_PORT" --dbnum 9 -c "$c" -n 50000 -r 100000 -q \
-        EVALSHA "$REL" 1 "f$c:__rand_int__" tok >/dev/null
+    t=$(measure "floor-release$c" "$REDIS_PID" -- redis-benchmark -p "$REDIS_PORT" --dbnum 9 -c "$c" -n 50000 -r 100000 -q \
+        EVALSHA "$REL" 1 "f$c:__rand_int__" tok)
     rl=$(rb_rate)
     FLOOR[$c]=$(python3 -c "print(round(1 / (1 / $a + 1 / $rl)))")
     redis-cli -p "$REDIS_PORT" -n 9 flushdb >/dev/null
