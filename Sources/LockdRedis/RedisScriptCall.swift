@@ -23,7 +23,10 @@ import Synchronization
 /// answer touch, all on `router.loop`'s thread only (or, in a cluster, in
 /// the one task that runs the call). ``callCancelled()`` (any thread) reads
 /// only `router` and `id` and sets the atomic `isCancelled`. A subclass's
-/// own state must be as safe (what ``writeArguments(_:)`` reads: immutable).
+/// own state must be as safe. ``writeArguments(_:)`` runs while the
+/// connection writes the command (inside `state.machine.sendScript`, the
+/// connection's bytes lent to it, exclusivity unchecked): it must not call
+/// the client, the router or any connection, and reads only immutable state.
 open class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
     private let client: RedisClient
     private let router: LoopRouter
@@ -90,6 +93,12 @@ open class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
     /// Writes the call's keys, then its arguments — each time the call is
     /// sent (again after a library load or `-NOSCRIPT`): always the same,
     /// from state that never changes (on the loop, or in a cluster's call task).
+    ///
+    /// It runs while the connection writes the command, inside its state
+    /// machine's access to the bytes it sends (lent to it, exclusivity
+    /// unchecked): it must not call the client, the router or any
+    /// connection — one touched from here would corrupt memory silently —
+    /// and it reads only immutable state.
     open func writeArguments(_ cursor: inout RESPArgumentCursor) {
         if let written { cursor.append(encoded: written) }
     }
