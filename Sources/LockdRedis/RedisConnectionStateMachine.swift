@@ -272,8 +272,9 @@ struct RedisConnectionStateMachine<Waiter> {
                               id: id, waiter: waiter, now: now)
         case .waitingToReconnect, .shutDown:
             // `submit` fails the call at once: its arguments would be written for nothing.
-            return sendScript(head: head, keyCount: keyCount, arguments: RESPArgumentWriter.write(capacity: 0) { _ in },
-                              id: id, waiter: waiter, now: now)
+            // (No empty writing closure here: swiftc 6.3.1 -O crashes in Mem2Reg on one.)
+            var none = RESPArgumentWriter(capacity: 0)
+            return sendScript(head: head, keyCount: keyCount, arguments: none.finish(), id: id, waiter: waiter, now: now)
         }
         // As `submit` does for a command while ready.
         if pending.isEmpty { answeredSinceTick = false }
