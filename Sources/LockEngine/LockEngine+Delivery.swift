@@ -172,7 +172,7 @@ extension LockEngine {
 
     /// What the store's answer to `attempt` (asked at `started`) lets the
     /// client have: a grant only while most of its TTL remains, else
-    /// ``Delivery/tooLate(isLastAttempt:)`` (the caller gives a new grant back).
+    /// ``Delivery/tooLate(isLastAttempt:fence:found:)`` (the caller gives a new grant back).
     ///
     /// A lease found under a token lockd made for the request (`ownToken`)
     /// is new to the client whatever the store says: no one else knows the

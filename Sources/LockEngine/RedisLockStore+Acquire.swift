@@ -70,7 +70,6 @@ extension RedisLockStore {
         // (once, on the loop, or in a cluster's call task).
         private let store: RedisLockStore
         private let attempt: AcquireAttempt
-        private let room: Int
         private let start: CallStart
         /// Dropped once answered: the cancellation holds this call until
         /// the caller's next step, and these hold the cancellation.
@@ -81,14 +80,12 @@ extension RedisLockStore {
              completion: @escaping StoreCompletion<AcquireResult>) {
             self.store = store
             self.attempt = attempt
-            self.room = store.acquireArgumentRoom(attempt)
             self.start = start
             self.cancellation = cancellation
             self.completion = completion
-            super.init(client: store.client, script: store.scripts.acquire, keyCount: RedisLockStore.nameKeyCount)
+            super.init(client: store.client, script: store.scripts.acquire, keyCount: RedisLockStore.nameKeyCount,
+                       argumentRoom: store.acquireArgumentRoom(attempt))
         }
-
-        override var argumentRoom: Int { room }
 
         override func writeArguments(_ cursor: inout RESPArgumentCursor) {
             store.writeAcquireArguments(attempt, to: &cursor)

@@ -95,7 +95,6 @@ extension RedisLockStore {
         private let store: RedisLockStore
         private let name: LockName
         private let arguments: ReleaseArguments
-        private let room: Int
         /// The engine's handler of this instance's wake-ups, while it listens.
         private let handler: (@Sendable (StoreEvent) -> Void)?
         private let start: CallStart
@@ -109,17 +108,15 @@ extension RedisLockStore {
              completion: @escaping StoreCompletion<Bool>) {
             self.store = store
             self.name = name
-            // (The room from the parts: from `arguments`, read back, it copied them.)
-            self.room = store.releaseArgumentRoom(name, token: token, caller: caller, namesGrant: fence != nil || nonce != nil)
             self.arguments = ReleaseArguments(token: token, unclaimedOnly: unclaimedOnly, caller: caller, fence: fence, nonce: nonce)
             self.handler = handler
             self.start = start
             self.cancellation = cancellation
             self.completion = completion
-            super.init(client: store.client, script: store.scripts.release, keyCount: RedisLockStore.nameKeyCount)
+            // (The room from the parts: from `arguments`, read back, it copied them.)
+            super.init(client: store.client, script: store.scripts.release, keyCount: RedisLockStore.nameKeyCount,
+                       argumentRoom: store.releaseArgumentRoom(name, token: token, caller: caller, namesGrant: fence != nil || nonce != nil))
         }
-
-        override var argumentRoom: Int { room }
 
         override func writeArguments(_ cursor: inout RESPArgumentCursor) {
             store.writeReleaseArguments(name, arguments, to: &cursor)

@@ -53,12 +53,14 @@ public final class LockdMetrics: Sendable {
         openConnections: @escaping @Sendable () -> Int
     ) -> (responder: CompressingResponder<AccessControlResponder>, observer: any HTTPExchangeObserver) {
         let redisStats = redis.map(Self.stats(of:))
-        let api = LockAPI(engine: engine, storeName: store, factory: factory, eventStreams: eventStreams, readsClient: access != nil) { [self] in
+        // Only the responder's rules set a request's client id: without them the API skips reading it.
+        let rules = access
+        let api = LockAPI(engine: engine, storeName: store, factory: factory, eventStreams: eventStreams, readsClient: rules != nil) { [self] in
             render(openConnections: openConnections, redis: redisStats)
         }
         let router = api.router
         let metering = HTTPMetering(routes: router.routeNames, factory: factory, accessLog: accessLog)
-        return (CompressingResponder(wrapping: AccessControlResponder(router: router, rules: access)), metering)
+        return (CompressingResponder(wrapping: AccessControlResponder(router: router, rules: rules)), metering)
     }
 
     private static func stats(of client: RedisClient) -> @Sendable () -> RedisScrape {

@@ -129,13 +129,6 @@ final class RedisConnection: StreamSocketDelegate, @unchecked Sendable {
         if writeNow { flush() }
     }
 
-    /// Sends a script call (`head` is `EVALSHA sha` or `EVAL source`);
-    /// `waiter` is resumed on this loop.
-    func sendScript(head: RESPEncodedArguments, keyCount: Int, arguments: RESPEncodedArguments, id: UInt64, waiter: Waiter) {
-        let state = io
-        perform(state.machine.sendScript(head: head, keyCount: keyCount, arguments: arguments, id: id, waiter: waiter, now: MonotonicClock.now()))
-    }
-
     /// Sends `call` (`head` is how it names its script), its keys and
     /// arguments written by the call straight into the bytes to send;
     /// `waiter` is resumed on this loop.

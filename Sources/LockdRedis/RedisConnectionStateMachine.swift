@@ -257,15 +257,24 @@ struct RedisConnectionStateMachine<Waiter> {
     /// Submits a script call whose keys and arguments `write` writes (at
     /// most `argumentRoom` bytes, see ``RESPArgumentWriter/write(capacity:_:)``):
     /// while ready straight into the bytes to send, with the rest of the
-    /// command; else (held for the connection) written beforehand, as
-    /// ``sendScript(head:keyCount:arguments:id:waiter:now:)`` takes them.
+    /// command; held for the connection, written beforehand, as
+    /// ``sendScript(head:keyCount:arguments:id:waiter:now:)`` takes them;
+    /// failed at once (waiting to reconnect, shut down), not written.
     mutating func sendScript(
         head: RESPEncodedArguments, keyCount: Int, argumentRoom: Int, id: UInt64, waiter: Waiter, now: UInt64,
         writingArguments write: (inout RESPArgumentCursor) -> Void
     ) -> Action {
-        guard state == .ready else {
+        switch state {
+        case .ready:
+            break
+        case .idle, .connecting, .handshaking:
             return sendScript(head: head, keyCount: keyCount, arguments: RESPArgumentWriter.write(capacity: argumentRoom, write),
                               id: id, waiter: waiter, now: now)
+        case .waitingToReconnect, .shutDown:
+            // `submit` fails the call at once: its arguments would be written for nothing.
+            // (No empty writing closure here: swiftc 6.3.1 -O crashes in Mem2Reg on one.)
+            var none = RESPArgumentWriter(capacity: 0)
+            return sendScript(head: head, keyCount: keyCount, arguments: none.finish(), id: id, waiter: waiter, now: now)
         }
         // As `submit` does for a command while ready.
         if pending.isEmpty { answeredSinceTick = false }

@@ -23,12 +23,17 @@ import Synchronization
 /// answer touch, all on `router.loop`'s thread only (or, in a cluster, in
 /// the one task that runs the call). ``callCancelled()`` (any thread) reads
 /// only `router` and `id` and sets the atomic `isCancelled`. A subclass's
-/// own state must be as safe (what ``writeArguments(_:)`` reads: immutable).
+/// own state must be as safe. ``writeArguments(_:)`` runs while the
+/// connection writes the command (inside `state.machine.sendScript`, the
+/// connection's bytes lent to it, exclusivity unchecked): it must not call
+/// the client, the router or any connection, and reads only immutable state.
 open class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
     private let client: RedisClient
     private let router: LoopRouter
     let script: RedisScript
     let keyCount: Int
+    /// The most bytes ``writeArguments(_:)`` writes.
+    let argumentRoom: Int
     /// The keys and arguments written beforehand; nil when the subclass
     /// writes them as the call is sent (``writeArguments(_:)``).
     private let written: RESPEncodedArguments?
@@ -56,34 +61,44 @@ open class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
         self.script = script
         self.keyCount = keyCount
         self.written = arguments
+        self.argumentRoom = arguments.bytes.count
         self.id = router.nextID.wrappingAdd(1, ordering: .relaxed).newValue
         self.form = client.firstForm(script)
     }
 
     /// A call of `script` on `client` whose `keyCount` keys, then its
     /// arguments, the subclass writes each time the call is sent: it
-    /// overrides ``argumentRoom`` and ``writeArguments(_:)``. Sent to a
-    /// connection ready for it, they are written straight into the bytes
-    /// it sends, with no buffer of their own made, copied and freed per call.
-    public init(client: RedisClient, script: RedisScript, keyCount: Int) {
+    /// overrides ``writeArguments(_:)``, which writes at most
+    /// `argumentRoom` bytes — the sum of its texts,
+    /// ``RESPArgumentWriter/overhead`` per argument and
+    /// ``RESPArgumentWriter/integerRoom`` per integer always is (given
+    /// here, so no subclass can forget it). Sent to a connection ready for
+    /// it, they are written straight into the bytes it sends, with no
+    /// buffer of their own made, copied and freed per call.
+    // Both initializers stay designated (each repeats the other's lines):
+    // a subclass must call a designated one, and designated initializers
+    // cannot delegate to one shared.
+    public init(client: RedisClient, script: RedisScript, keyCount: Int, argumentRoom: Int) {
         self.client = client
         let router = client.router()
         self.router = router
         self.script = script
         self.keyCount = keyCount
         self.written = nil
+        self.argumentRoom = argumentRoom
         self.id = router.nextID.wrappingAdd(1, ordering: .relaxed).newValue
         self.form = client.firstForm(script)
     }
 
-    /// The most bytes ``writeArguments(_:)`` writes: the sum of its texts,
-    /// ``RESPArgumentWriter/overhead`` per argument and
-    /// ``RESPArgumentWriter/integerRoom`` per integer always is.
-    open var argumentRoom: Int { written?.bytes.count ?? 0 }
-
     /// Writes the call's keys, then its arguments — each time the call is
     /// sent (again after a library load or `-NOSCRIPT`): always the same,
     /// from state that never changes (on the loop, or in a cluster's call task).
+    ///
+    /// It runs while the connection writes the command, inside its state
+    /// machine's access to the bytes it sends (lent to it, exclusivity
+    /// unchecked): it must not call the client, the router or any
+    /// connection — one touched from here would corrupt memory silently —
+    /// and it reads only immutable state.
     open func writeArguments(_ cursor: inout RESPArgumentCursor) {
         if let written { cursor.append(encoded: written) }
     }

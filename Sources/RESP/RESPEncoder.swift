@@ -61,22 +61,9 @@ public enum RESPEncoder {
     public static func encodeCommand(
         _ head: RESPEncodedArguments, _ number: Int64, _ tail: RESPEncodedArguments, into buffer: inout [UInt8]
     ) {
-        let numberLength = decimalLength(number)
-        let elements = head.count + 1 + tail.count
-        let length = 1 + decimalLength(Int64(elements)) + 2 + head.bytes.count
-            + 1 + decimalLength(Int64(numberLength)) + 2 + numberLength + 2 + tail.bytes.count
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: length) { scratch in
-            guard let base = scratch.baseAddress else { return }  // never: `length` is at least 8
-            var writer = Writer(base: base)
-            writer.header(UInt8(ascii: "*"), elements)
-            head.bytes.withUnsafeBytes { writer.copy($0) }
-            writer.header(UInt8(ascii: "$"), numberLength)
-            writer.decimal(number)
-            writer.crlf()
-            tail.bytes.withUnsafeBytes { writer.copy($0) }
-            assert(writer.base == base + length, "RESP command sized wrongly")
-            buffer.append(contentsOf: UnsafeBufferPointer(scratch))
-        }
+        // One way to put a script call together: the tail, copied, is
+        // written in place (an exact room, so no byte to spare).
+        encodeCommand(head, number, tailRoom: tail.bytes.count, into: &buffer) { $0.append(encoded: tail) }
     }
 
     /// ``encodeCommand(_:_:_:into:)`` with the tail written by `writeTail`

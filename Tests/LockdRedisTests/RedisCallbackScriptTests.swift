@@ -58,10 +58,9 @@ import Testing
             self.key = key
             self.amount = amount
             self.done = done
-            super.init(client: client, script: script, keyCount: 1)
+            super.init(client: client, script: script, keyCount: 1,
+                       argumentRoom: key.utf8.count + 2 * RESPArgumentWriter.overhead + RESPArgumentWriter.integerRoom)
         }
-
-        override var argumentRoom: Int { key.utf8.count + 2 * RESPArgumentWriter.overhead + RESPArgumentWriter.integerRoom }
 
         override func writeArguments(_ cursor: inout RESPArgumentCursor) {
             writes += 1

@@ -93,6 +93,32 @@ import Testing
         guard case .succeed(2, .integer(8)) = held.received(.integer(8), now: 0) else { Issue.record("reply goes to the held call"); return }
     }
 
+    /// A script call the connection fails at once (waiting to reconnect,
+    /// shut down) fails as a command does, its arguments never written.
+    @Test func aScriptCallFailedAtOnceIsNotWritten() {
+        var head = RESPArgumentWriter(capacity: 8)
+        head.append("FCALL" as StaticString)
+        let scriptHead = head.finish()
+        var writes = 0
+        let error = RedisError(.unreachable, message: "refused")
+
+        var waiting = Self.machine()
+        _ = waiting.start(now: 0)
+        _ = waiting.closed(error, now: 0)
+        guard case .fail(1, _) = waiting.sendScript(head: scriptHead, keyCount: 0, argumentRoom: 8, id: 1, waiter: 1, now: 0,
+                                                    writingArguments: { _ in writes += 1 }) else {
+            Issue.record("failed at once while waiting to reconnect"); return
+        }
+        var shut = Self.readyMachine()
+        _ = shut.shutdown()
+        guard case .fail(2, let shutError) = shut.sendScript(head: scriptHead, keyCount: 0, argumentRoom: 8, id: 2, waiter: 2, now: 0,
+                                                             writingArguments: { _ in writes += 1 }) else {
+            Issue.record("failed at once when shut down"); return
+        }
+        #expect(shutError.kind == .shutDown)
+        #expect(writes == 0)
+    }
+
     @Test func serversWithoutHelloGetRESP2AuthAndSetName() {
         var machine = Self.machine(password: "secret")
         _ = machine.start(now: 0)

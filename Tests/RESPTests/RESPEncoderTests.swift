@@ -59,6 +59,10 @@ import Testing
                 RESPEncoder.encodeCommand(head, keyCount, tail, into: &beforehand)
                 RESPEncoder.encodeCommand(head, keyCount, tailRoom: room, into: &inPlace, writingTail: write)
                 RESPEncoder.encodeCommand(head, keyCount, tailRoom: tail.bytes.count, into: &exact) { $0.append(encoded: tail) }
+                // The reference, put together apart: a ``RESPBulk`` array.
+                var bulks: [UInt8] = Array("+queued\r\n".utf8)
+                RESPEncoder.encodeCommand([.encoded(head), .integer(keyCount), .encoded(tail)], into: &bulks)
+                #expect(beforehand == bulks, "\(argumentCount) arguments, key count \(keyCount)")
                 #expect(inPlace == beforehand, "\(argumentCount) arguments, key count \(keyCount)")
                 #expect(exact == beforehand, "\(argumentCount) arguments, key count \(keyCount)")
             }
