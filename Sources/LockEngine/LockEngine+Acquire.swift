@@ -56,7 +56,7 @@ extension LockEngine {
             return completion(.failure(error))
         }
         StoreAttempt(engine: self, attempt: firstAttempt(request), ownToken: request.token == nil, cancellation: cancellation,
-                     answer: .grant(request, attemptsLeft: Self.deliveryAttempts, completion)).start()
+                     answer: .grant(attemptsLeft: Self.deliveryAttempts, completion)).start()
     }
 
     /// ``acquire(_:)`` answered at once, without awaiting anything, on a
@@ -100,8 +100,14 @@ extension LockEngine {
     /// Counts a grant and tells the name's watchers; hands the grant back
     /// (consumed, so returned without a copy).
     func granted(_ grant: consuming AcquireGrant, for request: AcquireRequest) -> AcquireGrant {
+        granted(grant, name: request.name, client: request.client)
+    }
+
+    /// ``granted(_:for:)`` for a request on `name` from `client` (an
+    /// attempt's, which are the request's).
+    func granted(_ grant: consuming AcquireGrant, name: LockName, client: String?) -> AcquireGrant {
         metrics.granted(grant.lease, isRetry: grant.isRetry)
-        if store.mayWatch(request.name) { store.publish(LockEvent(grant.isRetry ? .renewed : .acquired, lease: grant.lease, client: request.client)) }
+        if store.mayWatch(name) { store.publish(LockEvent(grant.isRetry ? .renewed : .acquired, lease: grant.lease, client: client)) }
         return grant
     }
 

@@ -14,8 +14,14 @@ extension LockEngine {
     /// attempts knew the token (one may have found an earlier one's grant,
     /// whose give-back failed, and claimed it).
     func giveBackIfUnanswered(_ token: LeaseToken, of request: AcquireRequest) {
-        guard request.token == nil else { return }
-        giveBackLater(request.name, token: token, grant: .any, evenIfClaimed: true)
+        giveBackIfUnanswered(token, on: request.name, ownToken: request.token == nil)
+    }
+
+    /// ``giveBackIfUnanswered(_:of:)`` for an attempt on `name`; `ownToken`:
+    /// the token is one lockd made (the request brought none).
+    func giveBackIfUnanswered(_ token: LeaseToken, on name: LockName, ownToken: Bool) {
+        guard ownToken else { return }
+        giveBackLater(name, token: token, grant: .any, evenIfClaimed: true)
     }
 
     /// ``releaseQuietly(_:token:grant:evenIfClaimed:announced:)`` in a task, then `then`,
