@@ -3,8 +3,9 @@
 /// those (and the few that share their slice of time), never every lease.
 ///
 /// Entries live in one array; freed places are reused. Each entry is linked
-/// into the list of its name (a name's first entry is found through one
-/// table lookup) and into a bucket of a timer wheel: `bucketCount` buckets of
+/// into the list of its name (a name's first entry is found through the
+/// name index: open addressing over the entries themselves, see
+/// ``heads``) and into a bucket of a timer wheel: `bucketCount` buckets of
 /// `2^tickShift` ns each (0.27 s; one lap is 69 s), the bucket of its due time.
 /// Adding, moving and removing an entry relinks it in constant time. Ending
 /// the due entries walks the buckets from the last such walk's up to now's;
@@ -38,8 +39,14 @@ struct LeaseTable {
     let grace: UInt64
     private var slots: [Slot] = []
     private var freeHead: Int32 = -1
-    /// Each name's first entry.
-    private var firstByName: [LockName: Int32] = [:]
+    /// Each name's first entry, placed by the name's hash (linear probing,
+    /// -1 where none; a power of two long, at most half full). The name is
+    /// the entry's own: a `[LockName: Int32]` kept a second copy of each
+    /// name and cost a grant and a release ~0.3 k instructions of
+    /// dictionary upkeep, where this costs about a third.
+    private var heads: [Int32] = []
+    /// Names in ``heads``.
+    private var names = 0
     private var buckets = [Int32](repeating: -1, count: LeaseTable.bucketCount)
     /// The tick of the last walk: its bucket may hold entries that were not due yet.
     private var walkedTick: UInt64 = 0
@@ -53,7 +60,16 @@ struct LeaseTable {
     /// Adds a lease; a name may have several (a semaphore's, readers').
     mutating func add(_ name: LockName, token: LeaseToken, times: Times) {
         let index = allocate(Slot(name: name, token: token, times: times))
-        let head = firstByName.updateValue(Int32(index), forKey: name) ?? -1
+        let head: Int32
+        if let place = Self.place(of: name, in: heads, slots: slots) {
+            head = heads[place]
+            heads[place] = Int32(index)
+        } else {
+            head = -1
+            if (names + 1) * 2 > heads.count { growHeads() }
+            heads[Self.freePlace(for: name, in: heads)] = Int32(index)
+            names += 1
+        }
         slots[index].sameName = head
         if head >= 0 { slots[Int(head)].previousSameName = Int32(index) }
         link(index)
@@ -62,7 +78,8 @@ struct LeaseTable {
 
     /// Moves the lease's expiry, if there is such a lease.
     mutating func setExpiry(_ name: LockName, token: LeaseToken, to expiresAt: UInt64) {
-        guard let head = firstByName[name], let found = Self.find(token, from: Int(head), in: slots) else { return }
+        guard let place = Self.place(of: name, in: heads, slots: slots),
+              let found = Self.find(token, from: Int(heads[place]), in: slots) else { return }
         unlink(found)
         slots[found].times.expiresAt = expiresAt
         link(found)
@@ -70,8 +87,8 @@ struct LeaseTable {
 
     /// Removes the lease; its times, or nil when there is no such lease.
     mutating func remove(_ name: LockName, token: LeaseToken) -> Times? {
-        guard let place = firstByName.index(forKey: name),
-              let found = Self.find(token, from: Int(firstByName.values[place]), in: slots)
+        guard let place = Self.place(of: name, in: heads, slots: slots),
+              let found = Self.find(token, from: Int(heads[place]), in: slots)
         else { return nil }
         let times = slots[found].times
         unchain(found, place: place)
@@ -97,7 +114,7 @@ struct LeaseTable {
                 removed.append(slots[slot].times)
                 unlink(slot)
                 // A name's entries are all in its list: the place is there.
-                if let place = firstByName.index(forKey: name) { unchain(slot, place: place) }
+                if let place = Self.place(of: name, in: heads, slots: slots) { unchain(slot, place: place) }
                 release(slot)
             }
         }
@@ -119,18 +136,81 @@ struct LeaseTable {
         return nil
     }
 
-    /// Takes `index` out of its name's list (at `place` in `firstByName`).
-    private mutating func unchain(_ index: Int, place: Dictionary<LockName, Int32>.Index) {
+    /// Takes `index` out of its name's list (at `place` in ``heads``).
+    private mutating func unchain(_ index: Int, place: Int) {
         let previous = slots[index].previousSameName
         let next = slots[index].sameName
         if previous >= 0 {
             slots[Int(previous)].sameName = next
         } else if next >= 0 {
-            firstByName.values[place] = next
+            heads[place] = next
         } else {
-            firstByName.remove(at: place)
+            removeHead(at: place)
         }
         if next >= 0 { slots[Int(next)].previousSameName = previous }
+    }
+
+    // MARK: The name index
+
+    /// Where a name's entries are placed in a table of `count` places.
+    private static func home(of name: LockName, count: Int) -> Int {
+        name._rawHashValue(seed: 0) & (count - 1)
+    }
+
+    /// The place in `heads` of `name`'s first entry, or nil. Static, over
+    /// the arrays alone, as ``find(_:from:in:)``.
+    private static func place(of name: LockName, in heads: [Int32], slots: [Slot]) -> Int? {
+        guard !heads.isEmpty else { return nil }
+        let mask = heads.count - 1
+        var place = home(of: name, count: heads.count)
+        while true {
+            let head = heads[place]
+            guard head >= 0 else { return nil }
+            if slots[Int(head)].name == name { return place }
+            place = (place + 1) & mask
+        }
+    }
+
+    /// The first free place from `name`'s home on (there is one: ``heads`` is at most half full).
+    private static func freePlace(for name: LockName, in heads: [Int32]) -> Int {
+        let mask = heads.count - 1
+        var place = home(of: name, count: heads.count)
+        while heads[place] >= 0 { place = (place + 1) & mask }
+        return place
+    }
+
+    /// Doubles ``heads`` (16 places at first) and places every name again.
+    private mutating func growHeads() {
+        let old = heads
+        heads = [Int32](repeating: -1, count: max(16, old.count * 2))
+        for head in old where head >= 0 {
+            // Every listed entry has its name.
+            guard let name = slots[Int(head)].name else { continue }
+            heads[Self.freePlace(for: name, in: heads)] = head
+        }
+    }
+
+    /// Frees `place`, moving back the names placed past it that would no
+    /// longer be found (backward-shift deletion: no tombstones, probes stay short).
+    private mutating func removeHead(at place: Int) {
+        let mask = heads.count - 1
+        var hole = place
+        var next = (place + 1) & mask
+        while heads[next] >= 0 {
+            let head = heads[next]
+            if let name = slots[Int(head)].name {
+                let home = Self.home(of: name, count: heads.count)
+                // Movable into the hole unless its home lies after the hole, up to `next` (cyclically).
+                let stays = hole <= next ? (hole < home && home <= next) : (hole < home || home <= next)
+                if !stays {
+                    heads[hole] = head
+                    hole = next
+                }
+            }
+            next = (next + 1) & mask
+        }
+        heads[hole] = -1
+        names -= 1
     }
 
     // MARK: The wheel

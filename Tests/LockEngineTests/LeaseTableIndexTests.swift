@@ -1,0 +1,65 @@
+import Testing
+
+@testable import LockEngine
+
+/// The lease table's name index (open addressing over its entries, with
+/// backward-shift deletion): thousands of names taken and given back in a
+/// random order, the index growing, wrapping around its end and closing
+/// its gaps, every name still found as long as it holds a lease — and not
+/// after — as a plain dictionary says.
+@Suite struct LeaseTableIndexTests {
+    private static func token(_ number: Int) throws -> LeaseToken {
+        try LeaseToken("index-\(String(number, radix: 16))-" + String(repeating: "q", count: 16))
+    }
+
+    @Test func namesComeAndGoAsADictionarySays() throws {
+        var table = LeaseTable(grace: 1_000_000_000)
+        var model: [LockName: [Int]] = [:]
+        var random = IndexSplitMix(state: 24)
+        let names = try (0..<3_000).map { try LockName("index-\($0)") }
+        var nextToken = 0
+        for round in 0..<40 {
+            // Grow: new leases, a few names with several.
+            for _ in 0..<(round < 20 ? 400 : 150) {
+                let name = names[Int(random.next() % UInt64(names.count))]
+                table.add(name, token: try Self.token(nextToken), times: .init(grantedAt: 0, expiresAt: 1 << 40))
+                model[name, default: []].append(nextToken)
+                nextToken += 1
+            }
+            // Shrink: leases given back in a random order (whole names leave).
+            for name in model.keys.sorted().shuffled(using: &random).prefix(round < 20 ? 250 : 400) {
+                guard var tokens = model[name], !tokens.isEmpty else { continue }
+                let token = tokens.remove(at: Int(random.next() % UInt64(tokens.count)))
+                #expect(table.remove(name, token: try Self.token(token)) != nil)
+                model[name] = tokens.isEmpty ? nil : tokens
+            }
+            #expect(table.count == model.values.reduce(0) { $0 + $1.count })
+            // Every name is found while it holds a lease; a gone one is not.
+            for name in names.prefix(600) {
+                let held = model[name] ?? []
+                let probe = held.first ?? 0
+                #expect((table.remove(name, token: try Self.token(probe)) != nil) == !held.isEmpty, "\(name)")
+                if !held.isEmpty {
+                    table.add(name, token: try Self.token(probe), times: .init(grantedAt: 0, expiresAt: 1 << 40))
+                }
+            }
+        }
+        for (name, tokens) in model {
+            for token in tokens { #expect(table.remove(name, token: try Self.token(token)) != nil) }
+        }
+        #expect(table.count == 0)
+        #expect(table.remove(names[0], token: try Self.token(0)) == nil)
+    }
+}
+
+/// A small deterministic generator, so a failure can be replayed.
+private struct IndexSplitMix: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var value = state
+        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
+        return value ^ (value >> 31)
+    }
+}
