@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Formats instants as RFC 3339 UTC with milliseconds: `2026-11-29T03:04:05.123Z`.
 public enum RFC3339 {
     /// Formats milliseconds since the Unix epoch.
@@ -25,7 +27,7 @@ public enum RFC3339 {
     static func write(milliseconds: Int64, to position: UnsafeMutablePointer<UInt8>) -> Int {
         let days = floorDivide(milliseconds, 86_400_000)
         let msOfDay = milliseconds - days * 86_400_000
-        let (year, month, day) = civilDate(daysSinceEpoch: days)
+        let (year, month, day) = date(daysSinceEpoch: days)
         var at = 0
         if (0...9_999).contains(year) {
             pair(year / 100, at: position)
@@ -59,12 +61,35 @@ public enum RFC3339 {
         if let separator { position[2] = UInt8(ascii: separator) }
     }
 
+    /// The civil date of the day last formatted, packed in one word read
+    /// and written whole: bit 63 set once filled, the day's number since
+    /// the epoch in bits 0–31, year, month and day from bit 32 (14, 4 and
+    /// 5 bits). Nearly every instant a lockd writes (a lease's expiry) falls
+    /// on the same day as the one before: its date is read here rather
+    /// than worked out again (~0.1 k instructions an instant).
+    private static let lastDay = Atomic<UInt64>(0)
+
+    /// ``civilDate(daysSinceEpoch:)``, through ``lastDay``.
+    static func date(daysSinceEpoch days: Int64) -> (Int64, Int64, Int64) {
+        let packed = lastDay.load(ordering: .relaxed)
+        if packed >> 63 == 1, Int64(Int32(truncatingIfNeeded: packed)) == days {
+            return (Int64(packed >> 32 & 0x3FFF), Int64(packed >> 46 & 0xF), Int64(packed >> 50 & 0x1F))
+        }
+        let (year, month, day) = civilDate(daysSinceEpoch: days)
+        // Only what fits the word: a day within 32 bits, a year of four digits.
+        if Int64(Int32(truncatingIfNeeded: days)) == days, (0...9_999).contains(year) {
+            let packed = 1 << 63 | UInt64(day) << 50 | UInt64(month) << 46 | UInt64(year) << 32 | UInt64(UInt32(truncatingIfNeeded: days))
+            lastDay.store(packed, ordering: .relaxed)
+        }
+        return (year, month, day)
+    }
+
     private static func floorDivide(_ value: Int64, _ divisor: Int64) -> Int64 {
         value >= 0 ? value / divisor : (value - divisor + 1) / divisor
     }
 
     /// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian).
-    private static func civilDate(daysSinceEpoch: Int64) -> (Int64, Int64, Int64) {
+    static func civilDate(daysSinceEpoch: Int64) -> (Int64, Int64, Int64) {
         let z = daysSinceEpoch + 719_468
         let era = floorDivide(z, 146_097)
         let dayOfEra = z - era * 146_097
