@@ -139,7 +139,11 @@ public struct Router: HTTPResponder {
                     let allowed = allowedMethods(path)
                     return allowed.isEmpty ? .notFound : .methodNotAllowed(allowed)
                 }
-                return .route(index, routes[index].pattern.parameters(of: path, ranges: ranges))
+                switch ranges.count {
+                case 0: return .route(index, .success(PathParameters()))
+                case 1, 2: return .route(index, PathPattern.parameters(of: path, ranges: ranges, names: routes[index].pattern.parameterNames))
+                default: return .route(index, routes[index].pattern.parameters(of: path, ranges: ranges))
+                }
             }
         }
     }
