@@ -245,7 +245,10 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
         isExchangeOpen = false
         // Reported even when the client has gone and the response is never
         // sent: the request was answered all the same.
-        exchange.route = response.route
+        // Bound, not assigned as an optional: swiftc outlines the copy of
+        // a `String?` and merges it with other optionals' copies into one
+        // through the type's value witness (~0.13 k instructions a request).
+        if let route = response.route { exchange.route = route } else { exchange.route = nil }
         exchange.status = response.status
         exchange.durationNanoseconds = exchangeStartedAt == 0 ? 0 : now &- exchangeStartedAt
         server.report(&exchange)

@@ -144,6 +144,10 @@ extension HTTPRequest {
     func tracingFields() -> (requestID: HTTPRequestID?, traceParent: String?) {
         var requestID: HTTPRequestID?
         var traceParent: String?
+        // Most requests have neither: the fields are not walked then.
+        guard headers.mayContain(nameBit: HTTPHeaders.nameBit(length: 11, first: UInt8(ascii: "t")))
+            || headers.mayContain(nameBit: HTTPHeaders.nameBit(length: 12, first: UInt8(ascii: "x")))
+        else { return (nil, nil) }
         // Names read as bytes: a string is made only of a value that is used.
         headers.forEachField { name, value in
             switch name.count {

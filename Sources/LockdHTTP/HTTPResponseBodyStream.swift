@@ -23,7 +23,12 @@ import LockdTransport
 ///     }
 /// }
 /// ```
-public struct HTTPResponseBodyStream: Sendable {
+///
+/// A class, so that a response holds one reference where its producer and
+/// hook were five words: every response, streamed or not, is moved several
+/// times on its way from a handler to the connection, and a smaller one is
+/// moved without a `memcpy` call.
+public final class HTTPResponseBodyStream: Sendable {
     /// Who drives the body.
     enum Producer: Sendable {
         /// A task on the connection's loop runs the closure; the body ends when it returns.

@@ -133,31 +133,52 @@ public struct Router: HTTPResponder {
     /// parameters, and only the decoded values for one with.
     private func lookup(_ request: HTTPRequest) -> Lookup {
         request.pathBytes.withUnsafeBufferPointer { path in
-            guard let index = routeIndex(request.method, path) else {
-                let allowed = allowedMethods(path)
-                return allowed.isEmpty ? .notFound : .methodNotAllowed(allowed)
+            routes.withUnsafeBufferPointer { routes in
+                var ranges = PathPattern.ParameterRanges()
+                guard let index = routeIndex(request.method, path, routes, &ranges) else {
+                    let allowed = allowedMethods(path)
+                    return allowed.isEmpty ? .notFound : .methodNotAllowed(allowed)
+                }
+                switch ranges.count {
+                case 0: return .route(index, .success(PathParameters()))
+                case 1, 2: return .route(index, PathPattern.parameters(of: path, ranges: ranges, names: routes[index].pattern.parameterNames))
+                default: return .route(index, routes[index].pattern.parameters(of: path, ranges: ranges))
+                }
             }
-            return .route(index, routes[index].pattern.parameters(of: path))
         }
     }
 
     /// The first route for `method` whose pattern matches, or for `HEAD`
-    /// the first such `GET` route. Routes are read by index (copying a
-    /// `Route` out retains its parts), the method compared before the path.
-    private func routeIndex(_ method: HTTPMethod, _ path: UnsafeBufferPointer<UInt8>) -> Int? {
+    /// the first such `GET` route; `ranges`: where its parameters are.
+    /// Routes are read in place through buffers (copying a `Route` out, or
+    /// an array of them, retains its parts), the method compared before the path.
+    private func routeIndex(
+        _ method: HTTPMethod, _ path: UnsafeBufferPointer<UInt8>, _ routes: UnsafeBufferPointer<Route>,
+        _ ranges: inout PathPattern.ParameterRanges
+    ) -> Int? {
         let depth = PathPattern.depth(of: path)
         guard depth < routesByDepth.count else { return nil }
-        var headFallback: Int?
-        for index in routesByDepth[depth] {
-            let routeMethod = routes[index].method
-            let exact = routeMethod == method
-            guard exact || (method == .head && routeMethod == .get && headFallback == nil),
-                  routes[index].pattern.matches(path)
-            else { continue }
-            if exact { return index }
-            headFallback = index
+        return routesByDepth.withUnsafeBufferPointer { byDepth in
+            byDepth[depth].withUnsafeBufferPointer { indices in
+                var headFallback: Int?
+                var fallbackRanges = PathPattern.ParameterRanges()
+                for index in indices {
+                    let routeMethod = routes[index].method
+                    let exact = routeMethod == method
+                    guard exact || (method == .head && routeMethod == .get && headFallback == nil) else { continue }
+                    var matched = PathPattern.ParameterRanges()
+                    guard routes[index].pattern.match(path, ranges: &matched) else { continue }
+                    if exact {
+                        ranges = matched
+                        return index
+                    }
+                    headFallback = index
+                    fallbackRanges = matched
+                }
+                ranges = fallbackRanges
+                return headFallback
+            }
         }
-        return headFallback
     }
 
     /// The methods of the routes whose patterns match (for 405's `Allow`).

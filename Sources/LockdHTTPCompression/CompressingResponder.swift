@@ -54,7 +54,7 @@ public struct CompressingResponder<Next: HTTPResponder>: HTTPResponder {
     // measurable. The lock path runs only the two cheap tests inline.
     @inlinable
     nonisolated(nonsending) public func respond(to request: HTTPRequest, context: HTTPRequestContext) async -> HTTPResponse {
-        if request.headers.contains("Content-Encoding"), let refusal = Self.refusal(of: request) { return refusal }
+        if request.hasContentEncoding, let refusal = Self.refusal(of: request) { return refusal }
         let response = await next.respond(to: request, context: context)
         guard response.body.count > minimumSize else { return response }
         return encode(response, for: request)
@@ -63,7 +63,7 @@ public struct CompressingResponder<Next: HTTPResponder>: HTTPResponder {
     /// As ``respond(to:context:)``, without a task when `next` answers at once.
     @inlinable
     public func answer(to request: HTTPRequest, context: HTTPRequestContext) -> HTTPAnswer {
-        if request.headers.contains("Content-Encoding"), let refusal = Self.refusal(of: request) { return .now(refusal) }
+        if request.hasContentEncoding, let refusal = Self.refusal(of: request) { return .now(refusal) }
         let answer = next.answer(to: request, context: context)
         switch answer {
         case .now(let response):
