@@ -133,7 +133,7 @@ enum RedisLockScripts {
     /// renewal down does (``renew``).
     static let acquire = Script("acquire", """
         local now, now_us = clock()
-        local k = name_keys(KEYS)
+        local k = KEYS
         local token, ttl, owner, member = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
         local window, retention, name = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
         local wish, limit, client = ARGV[8], tonumber(ARGV[9]), ARGV[10] or ''
@@ -154,18 +154,18 @@ enum RedisLockScripts {
         -- asks only whether holders or a queue exist when it has none.
         local free = false
         if multi then
-          mode, held_limit, count, first_end, record, record_delay = multi_holding(k.holders, k.grants, now, token)
+          mode, held_limit, count, first_end, record, record_delay = multi_holding(k[HOLDERS], k[GRANTS], now, token)
         elseif member == '' then
-          free = redis.call('EXISTS', k.lease, k.holders, k.queue) == 0
+          free = redis.call('EXISTS', k[LEASE], k[HOLDERS], k[QUEUE]) == 0
         end
         if not free and (not multi or count == 0) then
-          current = redis.call('HMGET', k.lease, 'token', 'fence', 'owner')
+          current = redis.call('HMGET', k[LEASE], 'token', 'fence', 'owner')
           if current[1] then
             mode, held_limit, count = 'x', 1, 1
           elseif not multi then
-            if member ~= '' then free = redis.call('EXISTS', k.holders, k.queue) == 0 end
+            if member ~= '' then free = redis.call('EXISTS', k[HOLDERS], k[QUEUE]) == 0 end
             if not free then
-              mode, held_limit, count, first_end, record, record_delay = multi_holding(k.holders, k.grants, now, token)
+              mode, held_limit, count, first_end, record, record_delay = multi_holding(k[HOLDERS], k[GRANTS], now, token)
             end
           end
         end
@@ -180,9 +180,9 @@ enum RedisLockScripts {
           local retry = retried(k, token, member, nonce)
           -- Its TTL set anew, as a renewal's: one brought forward announces
           -- when the queue's heads look again (they were told the old end).
-          local sooner = redis.call('EXISTS', k.queue) == 1 and redis.call('PTTL', k.lease) > ttl
-          redis.call('HSET', k.lease, 'ttl', num(ttl))
-          redis.call('PEXPIRE', k.lease, num(ttl))
+          local sooner = redis.call('EXISTS', k[QUEUE]) == 1 and redis.call('PTTL', k[LEASE]) > ttl
+          redis.call('HSET', k[LEASE], 'ttl', num(ttl))
+          redis.call('PEXPIRE', k[LEASE], num(ttl))
           if member ~= '' then leave(k, member, name, now, now_us) end
           if sooner then announce(name, ttl, {}) end
           return {1, tonumber(current[2]), now, ttl, current[3] or '', retry, 0, 1, 'x'}
@@ -192,7 +192,7 @@ enum RedisLockScripts {
           mine, mine_delay = record, tonumber(record_delay) or 0
           -- Expired, its slot held through its lock delay: not a lease to
           -- retry, nor one to grant again under the same token until then.
-          if mine and mine_delay > 0 and (tonumber(redis.call('ZSCORE', k.holders, token)) or 0) - mine_delay <= now then
+          if mine and mine_delay > 0 and (tonumber(redis.call('ZSCORE', k[HOLDERS], token)) or 0) - mine_delay <= now then
             mine, lapsed = false, true
           end
         end
@@ -202,12 +202,12 @@ enum RedisLockScripts {
           local fence, _, own = string.match(mine, '^(%d+):(%d+):(.*)$')
           local ends = now + ttl + mine_delay
           -- (As a renewal's: a slot that frees sooner, first of the live ones, announces.)
-          local sooner = ends < (tonumber(redis.call('ZSCORE', k.holders, token)) or 0) and redis.call('EXISTS', k.queue) == 1
-          redis.call('HSET', k.grants, token, fence .. ':' .. num(ttl) .. ':' .. own)
-          redis.call('ZADD', k.holders, num(ends), token)
-          keep_holders(k.holders, k.grants, now)
+          local sooner = ends < (tonumber(redis.call('ZSCORE', k[HOLDERS], token)) or 0) and redis.call('EXISTS', k[QUEUE]) == 1
+          redis.call('HSET', k[GRANTS], token, fence .. ':' .. num(ttl) .. ':' .. own)
+          redis.call('ZADD', k[HOLDERS], num(ends), token)
+          keep_holders(k[HOLDERS], k[GRANTS], now)
           if member ~= '' then leave(k, member, name, now, now_us) end
-          if sooner and redis.call('ZRANGEBYSCORE', k.holders, '(' .. num(now), '+inf', 'LIMIT', '0', '1')[1] == token then
+          if sooner and redis.call('ZRANGEBYSCORE', k[HOLDERS], '(' .. num(now), '+inf', 'LIMIT', '0', '1')[1] == token then
             announce(name, ttl + mine_delay, {})
           end
           return {1, tonumber(fence), now, ttl, (owner_client(own)), retry, 0, held_limit, mode}
@@ -241,7 +241,7 @@ enum RedisLockScripts {
           -- nothing but a grant changes the holders.
           local first
           if current[1] then
-            first = until_first_expiry(k.lease, k.holders, now)
+            first = until_first_expiry(k[LEASE], k[HOLDERS], now)
           elseif first_end and first_end > now then
             first = first_end - now
           end
@@ -264,9 +264,9 @@ enum RedisLockScripts {
           if #next_run > 0 then
             hand_over(k, name, now, now_us, next_run, next_alive, alive, next_whole)
           else
-            local following = redis.call('ZRANGE', k.queue, '0', '0')[1]
+            local following = redis.call('ZRANGE', k[QUEUE], '0', '0')[1]
             if following then
-              local first = plain and ttl or until_first_expiry(k.lease, k.holders, now) or ttl
+              local first = plain and ttl or until_first_expiry(k[LEASE], k[HOLDERS], now) or ttl
               if instance_of(following) == instance_of(member) then recheck = first else announce(name, first, {}) end
             end
           end
@@ -331,7 +331,7 @@ enum RedisLockScripts {
         if fence == '' then fence = nil end
         -- (The clock is read by ``end_lease`` when needed: a plain lease
         -- released with nobody waiting needs none.)
-        local ended, message = end_lease(name_keys(KEYS), ARGV[1], ARGV[2], nil, nil, false, ARGV[3] == '1', caller, fence, nonce)
+        local ended, message = end_lease(KEYS, ARGV[1], ARGV[2], nil, nil, false, ARGV[3] == '1', caller, fence, nonce)
         if message then return {ended, message} end
         return ended
         """)
@@ -343,14 +343,14 @@ enum RedisLockScripts {
     /// false when no live lease has that fence.
     static let forceRelease = Script("forceRelease", """
         local now, now_us = clock()
-        local k = name_keys(KEYS)
-        local plain = redis.call('HMGET', k.lease, 'fence', 'token')
+        local k = KEYS
+        local plain = redis.call('HMGET', k[LEASE], 'fence', 'token')
         local token = plain[1] == ARGV[1] and plain[2] or nil
         if not token then
           -- Grants are `fence:ttl:client|owner` under each token (beside the
           -- name's `mode` and `limit` fields and `w:token → @member`, which
           -- never start `digits:`).
-          local grants = redis.call('HGETALL', k.grants)
+          local grants = redis.call('HGETALL', k[GRANTS])
           for i = 1, #grants, 2 do
             if string.match(grants[i + 1], '^(%d+):') == ARGV[1] then token = grants[i] break end
           end
@@ -379,9 +379,9 @@ enum RedisLockScripts {
     /// deliver it) ends, as a release would.
     static let removeWaiter = Script("removeWaiter", """
         local now, now_us = clock()
-        local k = name_keys(KEYS)
+        local k = KEYS
         local member, name = ARGV[1], ARGV[2]
-        if redis.call('ZSCORE', k.queue, member) then
+        if redis.call('ZSCORE', k[QUEUE], member) then
           leave(k, member, name, now, now_us)
         elseif ARGV[3] == '1' then
           local token = granted_token(k, member)
@@ -413,24 +413,24 @@ enum RedisLockScripts {
     /// that may take the name now, or collect their grant.
     static let reconcile = Script("reconcile", """
         local now = clock()
-        local k = name_keys(KEYS)
+        local k = KEYS
         local window, retention, name = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
         local me = instance_of(ARGV[4])
-        redis.call('ZADD', k.instances, num(now + window), me)
+        redis.call('ZADD', k[INSTANCES], num(now + window), me)
         local restored, collect = 0, {}
         for i = 4, #ARGV do
           if granted_token(k, ARGV[i]) then
             -- Granted already (its wake-up lost): it collects its lease.
             collect[#collect + 1] = ARGV[i]
-          elseif restored > 0 or not redis.call('ZSCORE', k.queue, ARGV[i]) then
-            append(k.queue, ARGV[i])
+          elseif restored > 0 or not redis.call('ZSCORE', k[QUEUE], ARGV[i]) then
+            append(k[QUEUE], ARGV[i])
             restored = restored + 1
           end
         end
-        if restored > 0 then retain(k.queue, retention) end
-        local mode, limit, count = holding(k.lease, k.holders, k.grants, now)
+        if restored > 0 then retain(k[QUEUE], retention) end
+        local mode, limit, count = holding(k[LEASE], k[HOLDERS], k[GRANTS], now)
         local run, _, _, _, _, first_alive = admissible(k, now, mode, limit, count, nil)
-        if #run == 0 then return {restored, until_first_expiry(k.lease, k.holders, now) or -1, collect} end
+        if #run == 0 then return {restored, until_first_expiry(k[LEASE], k[HOLDERS], now) or -1, collect} end
         -- Another instance's waiters may not know they can take it.
         for i = 1, #run do
           if instance_of(run[i]) ~= me then

@@ -15,7 +15,7 @@ extension RedisLockStore {
     }
 
     /// The keys of a name as every queue-changing script takes them (the
-    /// prelude's `name_keys`).
+    /// prelude's `LEASE`, `FENCE`, … indices).
     func nameKeys(_ name: LockName) -> [String] {
         let keys = Self.keys(name)
         return [keys.lease, keys.fence, keys.waiters, livenessKeys.key(for: name), keys.holders, keys.grants, keys.wishes]
