@@ -170,7 +170,7 @@ enum RedisLockScripts {
           end
         end
         if free then
-          local fence = grant(k, now, now_us, wish, limit, token, ttl, owner, client, nil, delay, nonce)
+          local fence = grant(k, now, now_us, wish, limit, token, ttl, owner, client, nil, delay, nonce, false, ARGV[2])
           return {1, fence, now, ttl, owner, 0, 0, limit, wish}
         end
         if count > 0 and held_limit ~= limit then return {2, held_limit} end
@@ -248,7 +248,7 @@ enum RedisLockScripts {
           return held_reply(k, now, wish, ARGV[12], 0, first or first_alive, run)
         end
         if queued then unqueue(k, member) end
-        local fence = grant(k, now, now_us, wish, limit, token, ttl, owner, client, nil, delay, nonce)
+        local fence = grant(k, now, now_us, wish, limit, token, ttl, owner, client, nil, delay, nonce, false, ARGV[2])
         local plain = is_plain(wish, limit, delay)
         -- The head was granted: the name goes on to the waiters behind it
         -- that fit too, else the next learns when the first lease ends (an
