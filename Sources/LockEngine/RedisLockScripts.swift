@@ -111,11 +111,16 @@ enum RedisLockScripts {
     static let instanceIDLength = 16
 
     /// KEYS lease fence waiters instances holders grants wishes; ARGV token
-    /// ttl owner member window_ms retention_ms name mode limit client
-    /// asks_wish with_holders delay_ms [nonce] (member empty: no waiting; mode `x` or `s`;
-    /// asks_wish `1`: a waiter that may be granted by a release without
-    /// asking again, see ``hand_over``; with_holders empty: a refusal may
-    /// leave out the holders, unless the token holds the other mode). Returns `{1, fence, now, ttl, owner, is_retry,
+    /// ttl name with_holders owner client mode limit member retention_ms
+    /// asks_wish delay_ms nonce, each after `name` sent only up to the last
+    /// one a request sets (absent: empty, for mode `x` and for limit 1; each
+    /// argument costs Redis ~50 ns, and most requests set none past owner or
+    /// client). with_holders empty: a refusal may leave out the holders,
+    /// unless the token holds the other mode; member empty: no waiting (then
+    /// retention_ms, how long the queue's keys are kept, is not read); mode
+    /// `x` or `s`; asks_wish `1`: a waiter that may be granted by a release
+    /// without asking again, see ``hand_over``. (The liveness window is
+    /// ``RedisLockStore/livenessWindowMs``, in the library's text.) Returns `{1, fence, now, ttl, owner, is_retry,
     /// recheck_ms, limit, mode}` when granted (recheck_ms > 0: the queue's
     /// next waiter is the caller's instance's, and should look again then;
     /// is_retry 0 also for a grant handed to this waiter already); `{2,
@@ -134,10 +139,9 @@ enum RedisLockScripts {
     static let acquire = Script("acquire", """
         local now, now_us = clock()
         local k = KEYS
-        local token, ttl, owner, member = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
-        local window, retention, name = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
-        local wish, limit, client = ARGV[8], tonumber(ARGV[9]), ARGV[10] or ''
-        local delay, nonce = tonumber(ARGV[13]) or 0, ARGV[14]
+        local token, ttl, name, with_holders = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
+        local owner, client, wish, limit = ARGV[5] or '', ARGV[6] or '', ARGV[7] or 'x', tonumber(ARGV[8]) or 1
+        local member, delay, nonce = ARGV[9] or '', tonumber(ARGV[12]) or 0, ARGV[13]
         -- The holders (with the token's own grant, if it holds one). A name
         -- is never in both layouts: a request for the holders' layout looks
         -- there first, and at the plain lease only when none holds it so
@@ -176,7 +180,7 @@ enum RedisLockScripts {
         if count > 0 and held_limit ~= limit then return {2, held_limit} end
         -- A retry: the token holds the name already.
         if current[1] == token then
-          if wish ~= 'x' then return held_reply(k, now, wish, ARGV[12], 1, 0, {}) end
+          if wish ~= 'x' then return held_reply(k, now, wish, with_holders, 1, 0, {}) end
           local retry = retried(k, token, member, nonce)
           -- Its TTL set anew, as a renewal's: one brought forward announces
           -- when the queue's heads look again (they were told the old end).
@@ -197,7 +201,7 @@ enum RedisLockScripts {
           end
         end
         if mine then
-          if wish ~= mode then return held_reply(k, now, wish, ARGV[12], 1, 0, {}) end
+          if wish ~= mode then return held_reply(k, now, wish, with_holders, 1, 0, {}) end
           local retry = retried(k, token, member, nonce)
           local fence, _, own = string.match(mine, '^(%d+):(%d+):(.*)$')
           local ends = now + ttl + mine_delay
@@ -229,7 +233,7 @@ enum RedisLockScripts {
               if delay > 0 then wants = wants .. ':' .. num(delay) end
               wants = wants .. '|' .. token .. '|' .. client .. '|' .. owner
             end
-            join_queue(k, member, now, window, retention, wants)
+            join_queue(k, member, now, \(RedisLockStore.livenessWindowMs), tonumber(ARGV[10]), wants)
           end
           -- The waiters that fit now may not know it: dead ones ahead of them
           -- were dropped, or an expiry freed the name (it announces nothing),
@@ -245,7 +249,7 @@ enum RedisLockScripts {
           elseif first_end and first_end > now then
             first = first_end - now
           end
-          return held_reply(k, now, wish, ARGV[12], 0, first or first_alive, run)
+          return held_reply(k, now, wish, with_holders, 0, first or first_alive, run)
         end
         if queued then unqueue(k, member) end
         local fence = grant(k, now, now_us, wish, limit, token, ttl, owner, client, nil, delay, nonce, false, ARGV[2])
@@ -313,7 +317,8 @@ enum RedisLockScripts {
         return {1, tonumber(fence), now, ttl, (owner_client(owner)), tonumber(meta[2]) or 1, meta[1] or 'x'}
         """)
 
-    /// KEYS as ``acquire``'s; ARGV token name unclaimed caller fence nonce. Returns
+    /// KEYS as ``acquire``'s; ARGV token name caller unclaimed fence nonce
+    /// (sent up to the last one set; absent: empty). Returns
     /// 1 when released (and hands the name to the waiters that fit now), 0
     /// when the token does not hold the lock — or, with unclaimed `1`, when a
     /// retried acquire has answered a client with the lease since its grant;
@@ -326,12 +331,12 @@ enum RedisLockScripts {
     /// announcement (as on ``wakeupChannel``), not published, for the caller
     /// to deliver (see ``hand_over``).
     static let release = Script("release", """
-        local caller, fence, nonce = ARGV[4], ARGV[5], ARGV[6]
+        local caller, fence, nonce = ARGV[3], ARGV[5], ARGV[6]
         if caller == '' then caller = nil end
         if fence == '' then fence = nil end
         -- (The clock is read by ``end_lease`` when needed: a plain lease
         -- released with nobody waiting needs none.)
-        local ended, message = end_lease(KEYS, ARGV[1], ARGV[2], nil, nil, false, ARGV[3] == '1', caller, fence, nonce)
+        local ended, message = end_lease(KEYS, ARGV[1], ARGV[2], nil, nil, false, ARGV[4] == '1', caller, fence, nonce)
         if message then return {ended, message} end
         return ended
         """)
