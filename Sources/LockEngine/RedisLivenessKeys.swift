@@ -35,6 +35,15 @@ public enum RedisLivenessKeys: Sendable {
         }
     }
 
+    /// The most bytes ``key(for:)`` has, for any name: room to write one
+    /// without making it first.
+    public var maxKeyLength: Int {
+        switch self {
+        case .shared: "lockd:instances".utf8.count
+        case .perSlot: "lockd:{}:instances".utf8.count + RedisHashSlot.maxHashTagLength
+        }
+    }
+
     /// The distinct keys that `names` use.
     public func keys(for names: some Sequence<LockName>) -> Set<String> {
         switch self {

@@ -4,6 +4,10 @@ extension RedisLockScripts {
     /// carries only the functions it calls (``prelude``).
     static let preludeText = """
         \(shardedMarker)
+        -- The keys of one name, where every queue-changing script declares
+        -- them: `k[LEASE]` of its `KEYS` (`k`). Indexed, not copied into a
+        -- table by name: that table cost ~0.4 µs a call.
+        local LEASE, FENCE, QUEUE, INSTANCES, HOLDERS, GRANTS, WISHES = 1, 2, 3, 4, 5, 6, 7
         -- (`%d` formats a 64-bit integer, at less than half the cost of `%.0f`.)
         -- Integers only (TTLs, delays, scores, fences, times in ms or µs, all below 2^53): %d truncates a fraction and wraps past 2^63.
         local function num(x) return string.format('%d', x) end
@@ -27,12 +31,6 @@ extension RedisLockScripts {
         -- byte of each string it makes; a release reads a queue's members
         -- to see whose they are).
         local function is_of(member, instance) return string.find(member, instance, 1, true) == 1 end
-        -- The keys of one name, in the order every queue-changing script
-        -- declares them.
-        local function name_keys(KEYS)
-          return {lease = KEYS[1], fence = KEYS[2], queue = KEYS[3], instances = KEYS[4],
-                  holders = KEYS[5], grants = KEYS[6], wishes = KEYS[7]}
-        end
         -- What a queue entry waits for, from its waiter id's tail: 'x'
         -- (exclusive) or 's' (shared), and the name's limit.
         local function wish_of(member)
@@ -47,8 +45,8 @@ extension RedisLockScripts {
         end
         -- Takes `member` out of the queue, with its wish.
         local function unqueue(k, member)
-          redis.call('ZREM', k.queue, member)
-          redis.call('HDEL', k.wishes, member)
+          redis.call('ZREM', k[QUEUE], member)
+          redis.call('HDEL', k[WISHES], member)
         end
         -- Keeps a key at least `ms` longer: when it must be kept longer,
         -- for twice that, so that a busy queue seldom touches its expiry.
@@ -230,7 +228,7 @@ extension RedisLockScripts {
           while true do
             local size = kept == 0 and (look or 2) or 32
             local batch = first
-            if kept > 0 or not batch then batch = redis.call('ZRANGE', k.queue, num(kept), num(kept + size - 1)) end
+            if kept > 0 or not batch then batch = redis.call('ZRANGE', k[QUEUE], num(kept), num(kept + size - 1)) end
             first = nil
             if #batch == 0 then return run, true, mode, count, limit, first_alive, dropped, alive end
             for i = 1, #batch do
@@ -238,7 +236,7 @@ extension RedisLockScripts {
               local instance = caller
               if not (caller and is_of(member, caller)) then instance = instance_of(member) end
               if alive[instance] == nil and instance ~= caller then
-                alive[instance] = tonumber(redis.call('ZSCORE', k.instances, instance) or '0')
+                alive[instance] = tonumber(redis.call('ZSCORE', k[INSTANCES], instance) or '0')
               end
               if instance ~= caller and alive[instance] <= now then
                 unqueue(k, member)
@@ -263,22 +261,22 @@ extension RedisLockScripts {
         -- while that grant is not known to be delivered; nil when none.
         local function granted_token(k, member)
           if member == '' then return nil end
-          local plain = redis.call('HMGET', k.lease, 'token', 'member')
+          local plain = redis.call('HMGET', k[LEASE], 'token', 'member')
           if plain[1] then
             if plain[2] == member then return plain[1] end
             return nil
           end
-          return redis.call('HGET', k.grants, 'm:' .. member) or nil
+          return redis.call('HGET', k[GRANTS], 'm:' .. member) or nil
         end
         -- Forgets which waiter a grant was handed to: it has it now, as
         -- the grant of its attempt `nonce` (or nil: see ``grant``).
         local function unmark(k, token, member, nonce)
-          if redis.call('EXISTS', k.lease) == 1 then
-            redis.call('HSET', k.lease, 'member', '')
-            if nonce then redis.call('HSET', k.lease, 'nonce', nonce) end
+          if redis.call('EXISTS', k[LEASE]) == 1 then
+            redis.call('HSET', k[LEASE], 'member', '')
+            if nonce then redis.call('HSET', k[LEASE], 'nonce', nonce) end
           else
-            redis.call('HDEL', k.grants, 'w:' .. token, 'm:' .. member)
-            if nonce then redis.call('HSET', k.grants, 'n:' .. token, nonce) end
+            redis.call('HDEL', k[GRANTS], 'w:' .. token, 'm:' .. member)
+            if nonce then redis.call('HSET', k[GRANTS], 'n:' .. token, nonce) end
           end
         end
         -- Marks the lease `token` holds as claimed by a client that asked
@@ -286,13 +284,13 @@ extension RedisLockScripts {
         -- received (``end_lease``'s `unclaimed`) nor a waiter that was
         -- handed it and left ends it under that client.
         local function claim(k, token)
-          if redis.call('HGET', k.lease, 'token') == token then
-            redis.call('HSET', k.lease, 'claimed', '1', 'member', '')
+          if redis.call('HGET', k[LEASE], 'token') == token then
+            redis.call('HSET', k[LEASE], 'claimed', '1', 'member', '')
             return
           end
-          local member = redis.call('HGET', k.grants, 'w:' .. token)
-          if member then redis.call('HDEL', k.grants, 'w:' .. token, 'm:' .. string.sub(member, 2)) end
-          redis.call('HSET', k.grants, 'c:' .. token, '1')
+          local member = redis.call('HGET', k[GRANTS], 'w:' .. token)
+          if member then redis.call('HDEL', k[GRANTS], 'w:' .. token, 'm:' .. string.sub(member, 2)) end
+          redis.call('HSET', k[GRANTS], 'c:' .. token, '1')
         end
         -- Whether the lockd instance that owns a queue member may be granted
         -- a lease without asking: it beat within the last \(freshBeatMs) ms (a
@@ -304,7 +302,7 @@ extension RedisLockScripts {
         -- waiter on the name).
         -- (`alive_until`: the instance's score, when read already.)
         local function ready_for_grant(k, name, instance, now, alive_until)
-          alive_until = alive_until or tonumber(redis.call('ZSCORE', k.instances, instance) or '0')
+          alive_until = alive_until or tonumber(redis.call('ZSCORE', k[INSTANCES], instance) or '0')
           if alive_until - now < \(RedisLockStore.livenessWindowMs - freshBeatMs) then return false end
           if sharded then
             return redis.call('PUBSUB', 'SHARDNUMSUB', '\(wakeupChannel):{' .. name .. '}:' .. instance)[2] > 0
@@ -323,32 +321,41 @@ extension RedisLockScripts {
         -- (``end_lease``): `nonce` in the lease hash, `n:token` among the
         -- grants. Only attempts under a client's own token send one.
         -- `slotted`: the holders' entry was added already (see ``hand_over``).
-        local function grant(k, now, now_us, wish, limit, token, ttl, owner, client, member, delay, nonce, slotted)
+        -- `ttl_text` (or nil): `ttl` as its decimal text, when the caller has
+        -- it (the call's argument, a wish's field): not formatted again.
+        -- (Each `num` costs ~0.25 µs; the fence's text is the clock's when
+        -- the fence is, as it is for nearly every grant.)
+        local function grant(k, now, now_us, wish, limit, token, ttl, owner, client, member, delay, nonce, slotted, ttl_text)
           -- Past both the counter and the clock: a counter lost, or stale on a
           -- promoted replica, cannot bring back a fence issued before.
-          local fence
+          local fence, fence_text
           if redis.REDIS_VERSION_NUM then
             -- Redis 7 (6.2 has `SET … GET`, but tells no version to Lua): the
             -- counter set to the clock and its old value read in one call,
             -- set again only when the clock is not past it (grants within
             -- one µs: a run handed over together, or a clock stepped back).
-            fence = math.max((tonumber(redis.call('SET', k.fence, num(now_us), 'PX', '\(fenceRetentionMs)', 'GET')) or 0) + 1, now_us)
-            if fence ~= now_us then redis.call('SET', k.fence, num(fence), 'PX', '\(fenceRetentionMs)') end
+            fence_text = num(now_us)
+            fence = math.max((tonumber(redis.call('SET', k[FENCE], fence_text, 'PX', '\(fenceRetentionMs)', 'GET')) or 0) + 1, now_us)
+            if fence ~= now_us then
+              fence_text = num(fence)
+              redis.call('SET', k[FENCE], fence_text, 'PX', '\(fenceRetentionMs)')
+            end
           else
-            fence = math.max((tonumber(redis.call('GET', k.fence)) or 0) + 1, now_us)
-            redis.call('SET', k.fence, num(fence), 'PX', '\(fenceRetentionMs)')
+            fence = math.max((tonumber(redis.call('GET', k[FENCE])) or 0) + 1, now_us)
+            fence_text = num(fence)
+            redis.call('SET', k[FENCE], fence_text, 'PX', '\(fenceRetentionMs)')
           end
+          ttl_text = ttl_text or num(ttl)
           if is_plain(wish, limit, delay) then
-            local ttl_ms = num(ttl)
-            redis.call('HSET', k.lease, 'token', token, 'fence', num(fence), 'owner', owner, 'ttl', ttl_ms, 'client', client,
+            redis.call('HSET', k[LEASE], 'token', token, 'fence', fence_text, 'owner', owner, 'ttl', ttl_text, 'client', client,
                        'member', member or '')
-            if nonce then redis.call('HSET', k.lease, 'nonce', nonce) end
-            redis.call('PEXPIRE', k.lease, ttl_ms)
+            if nonce then redis.call('HSET', k[LEASE], 'nonce', nonce) end
+            redis.call('PEXPIRE', k[LEASE], ttl_text)
           else
-            local record = num(fence) .. ':' .. num(ttl) .. ':' .. client .. '|' .. owner
+            local record = fence_text .. ':' .. ttl_text .. ':' .. client .. '|' .. owner
             if member and delay == 0 and not nonce then
               -- A hand-over's usual grant, without a table to unpack.
-              redis.call('HSET', k.grants, token, record, 'mode', wish, 'limit', num(limit), 'w:' .. token, '@' .. member, 'm:' .. member, token)
+              redis.call('HSET', k[GRANTS], token, record, 'mode', wish, 'limit', num(limit), 'w:' .. token, '@' .. member, 'm:' .. member, token)
             else
               local fields = {token, record, 'mode', wish, 'limit', num(limit)}
               if delay > 0 then fields[#fields + 1] = 'd:' .. token; fields[#fields + 1] = num(delay) end
@@ -357,10 +364,10 @@ extension RedisLockScripts {
                 fields[#fields + 1] = 'w:' .. token; fields[#fields + 1] = '@' .. member
                 fields[#fields + 1] = 'm:' .. member; fields[#fields + 1] = token
               end
-              redis.call('HSET', k.grants, unpack(fields))
+              redis.call('HSET', k[GRANTS], unpack(fields))
             end
-            if not slotted then redis.call('ZADD', k.holders, num(now + ttl + delay), token) end
-            cover_holders(k.holders, k.grants, now, now + ttl + delay)
+            if not slotted then redis.call('ZADD', k[HOLDERS], num(now + ttl + delay), token) end
+            cover_holders(k[HOLDERS], k[GRANTS], now, now + ttl + delay)
           end
           return fence
         end
@@ -413,7 +420,7 @@ extension RedisLockScripts {
               listening = listens[instance]
             end
             if not woken and listening then
-              local wish = redis.call('HGET', k.wishes, member)
+              local wish = redis.call('HGET', k[WISHES], member)
               -- `ttl|token|client|owner`, or `ttl:delay|…` with a lock delay.
               if wish then ttl, delay, token, client, owner = string.match(wish, '^(%d+):?(%d*)|([^|]+)|([^|]*)|(.*)$') end
             end
@@ -427,13 +434,13 @@ extension RedisLockScripts {
               -- the new one); a plain grant follows a free name, which no
               -- token holds (see above).
               if not is_plain(wish, limit, delay) then
-                slotted = redis.call('ZADD', k.holders, 'NX', num(now + tonumber(ttl) + delay), token) == 1
+                slotted = redis.call('ZADD', k[HOLDERS], 'NX', num(now + tonumber(ttl) + delay), token) == 1
                 if not slotted then token = nil end
               end
             end
             if token then
               unqueue(k, member)
-              local fence = grant(k, now, now_us, wish, limit, token, tonumber(ttl), owner, client, member, delay, nil, slotted)
+              local fence = grant(k, now, now_us, wish, limit, token, tonumber(ttl), owner, client, member, delay, nil, slotted, ttl)
               if is_plain(wish, limit, delay) then
                 plain_ttl = tonumber(ttl)
               elseif first_end ~= nil then
@@ -455,7 +462,7 @@ extension RedisLockScripts {
             -- The woken head is the caller's, whose liveness ``admissible``
             -- left unread. Lapsed, the others look again at once, as they
             -- would have found its waiters dropped.
-            recheck = math.max(1, tonumber(redis.call('ZSCORE', k.instances, caller) or '0') - now)
+            recheck = math.max(1, tonumber(redis.call('ZSCORE', k[INSTANCES], caller) or '0') - now)
           end
           if not woken then
             recheck = 0
@@ -464,7 +471,7 @@ extension RedisLockScripts {
                 recheck = plain_ttl
               else
                 local first = first_end
-                if first == nil then first = tonumber(redis.call('ZRANGE', k.holders, '0', '0', 'WITHSCORES')[2]) end
+                if first == nil then first = tonumber(redis.call('ZRANGE', k[HOLDERS], '0', '0', 'WITHSCORES')[2]) end
                 if first and first > now then recheck = first - now end
               end
             end
@@ -477,16 +484,16 @@ extension RedisLockScripts {
         -- that fit, or stopped them, hands the name to the ones that fit
         -- now, or has the new head look again when the first lease ends.
         local function leave(k, member, name, now, now_us)
-          local rank = redis.call('ZRANK', k.queue, member)
+          local rank = redis.call('ZRANK', k[QUEUE], member)
           if not rank then return end
           unqueue(k, member)
-          local mode, limit, count = holding(k.lease, k.holders, k.grants, now)
+          local mode, limit, count = holding(k[LEASE], k[HOLDERS], k[GRANTS], now)
           local run, whole, _, _, _, first_alive, _, alive = admissible(k, now, mode, limit, count, nil)
           if rank > #run then return end
           if #run > 0 then
             hand_over(k, name, now, now_us, run, first_alive, alive, whole)
-          elseif redis.call('EXISTS', k.queue) == 1 then
-            local recheck = until_first_expiry(k.lease, k.holders, now)
+          elseif redis.call('EXISTS', k[QUEUE]) == 1 then
+            local recheck = until_first_expiry(k[LEASE], k[HOLDERS], now)
             if recheck then announce(name, recheck, {}) end
           end
         end
@@ -512,32 +519,32 @@ extension RedisLockScripts {
           -- (`first`: when the first slot left frees; false: none, as a
           -- plain lease has no holders beside it.)
           local mode, limit, count, first, marks = nil, nil, 0, false, nil
-          local plain = redis.call('HMGET', k.lease, 'token', 'claimed')
+          local plain = redis.call('HMGET', k[LEASE], 'token', 'claimed')
           if plain[1] == token then
             if unclaimed and plain[2] then return 0 end
-            if fence and redis.call('HGET', k.lease, 'fence') ~= fence then return 0 end
-            if nonce and redis.call('HGET', k.lease, 'nonce') ~= nonce then return 0 end
-            redis.call('DEL', k.lease)
+            if fence and redis.call('HGET', k[LEASE], 'fence') ~= fence then return 0 end
+            if nonce and redis.call('HGET', k[LEASE], 'nonce') ~= nonce then return 0 end
+            redis.call('DEL', k[LEASE])
           else
-            local ends = redis.call('ZSCORE', k.holders, token)
+            local ends = redis.call('ZSCORE', k[HOLDERS], token)
             if not ends then return 0 end
             if not now then now, now_us = clock() end
-            marks = redis.call('HMGET', k.grants, 'w:' .. token, 'd:' .. token, 'c:' .. token, 'mode', 'limit')
+            marks = redis.call('HMGET', k[GRANTS], 'w:' .. token, 'd:' .. token, 'c:' .. token, 'mode', 'limit')
             local delay = tonumber(marks[2]) or 0
             if tonumber(ends) - delay <= now then return 0 end
             if unclaimed and marks[3] then return 0 end
-            if fence and string.match(redis.call('HGET', k.grants, token) or '', '^(%d+):') ~= fence then return 0 end
-            if nonce and redis.call('HGET', k.grants, 'n:' .. token) ~= nonce then return 0 end
+            if fence and string.match(redis.call('HGET', k[GRANTS], token) or '', '^(%d+):') ~= fence then return 0 end
+            if nonce and redis.call('HGET', k[GRANTS], 'n:' .. token) ~= nonce then return 0 end
             if forced and delay > 0 then
               -- The slot frees sooner than it would have: the queue's heads
               -- look again then. (The keys' expiry covers it already.)
-              redis.call('ZADD', k.holders, num(now + delay), token)
-              if marks[1] then redis.call('HDEL', k.grants, 'w:' .. token, 'm:' .. string.sub(marks[1], 2)) end
-              if redis.call('EXISTS', k.queue) == 0 then return 1 end
+              redis.call('ZADD', k[HOLDERS], num(now + delay), token)
+              if marks[1] then redis.call('HDEL', k[GRANTS], 'w:' .. token, 'm:' .. string.sub(marks[1], 2)) end
+              if redis.call('EXISTS', k[QUEUE]) == 0 then return 1 end
               -- Slots that ended unswept (nothing touched the name since)
               -- go first: one may have left room for the queue's heads now,
               -- and none may stand for when they look again.
-              local left, first_left = live_holders(k.holders, k.grants, now)
+              local left, first_left = live_holders(k[HOLDERS], k[GRANTS], now)
               local run, whole, _, _, _, first_alive, _, alive =
                 admissible(k, now, marks[4] or 'x', tonumber(marks[5]) or 1, left, nil)
               if #run > 0 then
@@ -547,20 +554,20 @@ extension RedisLockScripts {
               end
               return 1
             end
-            redis.call('ZREM', k.holders, token)
-            drop_grant(k.grants, token, marks[1])
+            redis.call('ZREM', k[HOLDERS], token)
+            drop_grant(k[GRANTS], token, marks[1])
           end
           -- With a caller, the queue's first 34 in one read: a run whose
           -- waiters are all the caller's is told in the reply when every
           -- waiter after it is the caller's too (see ``hand_over``).
           local look, last = 2, '1'
           if caller then look, last = 34, '33' end
-          local head = redis.call('ZRANGE', k.queue, '0', last)
+          local head = redis.call('ZRANGE', k[QUEUE], '0', last)
           if #head == 0 then return 1 end
           if not now then now, now_us = clock() end
           if plain[1] ~= token then
             -- (The keys keep their expiry: it covers the leases left.)
-            count, first = live_holders(k.holders, k.grants, now)
+            count, first = live_holders(k[HOLDERS], k[GRANTS], now)
             first = first or false
             if count > 0 then mode, limit = marks[4] or 'x', tonumber(marks[5]) or 1 end
           end
@@ -578,16 +585,16 @@ extension RedisLockScripts {
           -- The beat keeps this fresh; a first waiter (or one after a long
           -- stall) must not count as gone before the next beat.
           local me = instance_of(member)
-          if tonumber(redis.call('ZSCORE', k.instances, me) or '0') < now + window / 2 then
-            redis.call('ZADD', k.instances, num(now + window), me)
+          if tonumber(redis.call('ZSCORE', k[INSTANCES], me) or '0') < now + window / 2 then
+            redis.call('ZADD', k[INSTANCES], num(now + window), me)
           end
           -- At the tail, unless it is queued already (NX).
-          local last = redis.call('ZRANGE', k.queue, '-1', '-1', 'WITHSCORES')[2]
-          redis.call('ZADD', k.queue, 'NX', num((tonumber(last) or 0) + 1), member)
-          retain(k.queue, retention)
+          local last = redis.call('ZRANGE', k[QUEUE], '-1', '-1', 'WITHSCORES')[2]
+          redis.call('ZADD', k[QUEUE], 'NX', num((tonumber(last) or 0) + 1), member)
+          retain(k[QUEUE], retention)
           if wants then
-            redis.call('HSET', k.wishes, member, wants)
-            retain(k.wishes, retention)
+            redis.call('HSET', k[WISHES], member, wants)
+            retain(k[WISHES], retention)
           end
         end
         -- The acquire script's reply for a request not granted: `with_holders`
@@ -595,7 +602,7 @@ extension RedisLockScripts {
         -- the holders, and how long until one could let a `wish` in.
         local function held_reply(k, now, wish, with_holders, refused, recheck, wake)
           if refused == 1 or with_holders == '1' then
-            local list, mode, _, first_free, last_free, delayed_until = holder_list(k.lease, k.holders, k.grants, now)
+            local list, mode, _, first_free, last_free, delayed_until = holder_list(k[LEASE], k[HOLDERS], k[GRANTS], now)
             -- A writer behind readers needs all of them gone, anyone else one.
             local retry = first_free
             if wish == 'x' and mode == 's' then retry = last_free end

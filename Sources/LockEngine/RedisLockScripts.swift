@@ -111,11 +111,16 @@ enum RedisLockScripts {
     static let instanceIDLength = 16
 
     /// KEYS lease fence waiters instances holders grants wishes; ARGV token
-    /// ttl owner member window_ms retention_ms name mode limit client
-    /// asks_wish with_holders delay_ms [nonce] (member empty: no waiting; mode `x` or `s`;
-    /// asks_wish `1`: a waiter that may be granted by a release without
-    /// asking again, see ``hand_over``; with_holders empty: a refusal may
-    /// leave out the holders, unless the token holds the other mode). Returns `{1, fence, now, ttl, owner, is_retry,
+    /// ttl name with_holders owner client mode limit member retention_ms
+    /// asks_wish delay_ms nonce, each after `name` sent only up to the last
+    /// one a request sets (absent: empty, for mode `x` and for limit 1; each
+    /// argument costs Redis ~50 ns, and most requests set none past owner or
+    /// client). with_holders empty: a refusal may leave out the holders,
+    /// unless the token holds the other mode; member empty: no waiting (then
+    /// retention_ms, how long the queue's keys are kept, is not read); mode
+    /// `x` or `s`; asks_wish `1`: a waiter that may be granted by a release
+    /// without asking again, see ``hand_over``. (The liveness window is
+    /// ``RedisLockStore/livenessWindowMs``, in the library's text.) Returns `{1, fence, now, ttl, owner, is_retry,
     /// recheck_ms, limit, mode}` when granted (recheck_ms > 0: the queue's
     /// next waiter is the caller's instance's, and should look again then;
     /// is_retry 0 also for a grant handed to this waiter already); `{2,
@@ -133,11 +138,10 @@ enum RedisLockScripts {
     /// renewal down does (``renew``).
     static let acquire = Script("acquire", """
         local now, now_us = clock()
-        local k = name_keys(KEYS)
-        local token, ttl, owner, member = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
-        local window, retention, name = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
-        local wish, limit, client = ARGV[8], tonumber(ARGV[9]), ARGV[10] or ''
-        local delay, nonce = tonumber(ARGV[13]) or 0, ARGV[14]
+        local k = KEYS
+        local token, ttl, name, with_holders = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
+        local owner, client, wish, limit = ARGV[5] or '', ARGV[6] or '', ARGV[7] or 'x', tonumber(ARGV[8]) or 1
+        local member, delay, nonce = ARGV[9] or '', tonumber(ARGV[12]) or 0, ARGV[13]
         -- The holders (with the token's own grant, if it holds one). A name
         -- is never in both layouts: a request for the holders' layout looks
         -- there first, and at the plain lease only when none holds it so
@@ -154,35 +158,35 @@ enum RedisLockScripts {
         -- asks only whether holders or a queue exist when it has none.
         local free = false
         if multi then
-          mode, held_limit, count, first_end, record, record_delay = multi_holding(k.holders, k.grants, now, token)
+          mode, held_limit, count, first_end, record, record_delay = multi_holding(k[HOLDERS], k[GRANTS], now, token)
         elseif member == '' then
-          free = redis.call('EXISTS', k.lease, k.holders, k.queue) == 0
+          free = redis.call('EXISTS', k[LEASE], k[HOLDERS], k[QUEUE]) == 0
         end
         if not free and (not multi or count == 0) then
-          current = redis.call('HMGET', k.lease, 'token', 'fence', 'owner')
+          current = redis.call('HMGET', k[LEASE], 'token', 'fence', 'owner')
           if current[1] then
             mode, held_limit, count = 'x', 1, 1
           elseif not multi then
-            if member ~= '' then free = redis.call('EXISTS', k.holders, k.queue) == 0 end
+            if member ~= '' then free = redis.call('EXISTS', k[HOLDERS], k[QUEUE]) == 0 end
             if not free then
-              mode, held_limit, count, first_end, record, record_delay = multi_holding(k.holders, k.grants, now, token)
+              mode, held_limit, count, first_end, record, record_delay = multi_holding(k[HOLDERS], k[GRANTS], now, token)
             end
           end
         end
         if free then
-          local fence = grant(k, now, now_us, wish, limit, token, ttl, owner, client, nil, delay, nonce)
+          local fence = grant(k, now, now_us, wish, limit, token, ttl, owner, client, nil, delay, nonce, false, ARGV[2])
           return {1, fence, now, ttl, owner, 0, 0, limit, wish}
         end
         if count > 0 and held_limit ~= limit then return {2, held_limit} end
         -- A retry: the token holds the name already.
         if current[1] == token then
-          if wish ~= 'x' then return held_reply(k, now, wish, ARGV[12], 1, 0, {}) end
+          if wish ~= 'x' then return held_reply(k, now, wish, with_holders, 1, 0, {}) end
           local retry = retried(k, token, member, nonce)
           -- Its TTL set anew, as a renewal's: one brought forward announces
           -- when the queue's heads look again (they were told the old end).
-          local sooner = redis.call('EXISTS', k.queue) == 1 and redis.call('PTTL', k.lease) > ttl
-          redis.call('HSET', k.lease, 'ttl', num(ttl))
-          redis.call('PEXPIRE', k.lease, num(ttl))
+          local sooner = redis.call('EXISTS', k[QUEUE]) == 1 and redis.call('PTTL', k[LEASE]) > ttl
+          redis.call('HSET', k[LEASE], 'ttl', num(ttl))
+          redis.call('PEXPIRE', k[LEASE], num(ttl))
           if member ~= '' then leave(k, member, name, now, now_us) end
           if sooner then announce(name, ttl, {}) end
           return {1, tonumber(current[2]), now, ttl, current[3] or '', retry, 0, 1, 'x'}
@@ -192,22 +196,22 @@ enum RedisLockScripts {
           mine, mine_delay = record, tonumber(record_delay) or 0
           -- Expired, its slot held through its lock delay: not a lease to
           -- retry, nor one to grant again under the same token until then.
-          if mine and mine_delay > 0 and (tonumber(redis.call('ZSCORE', k.holders, token)) or 0) - mine_delay <= now then
+          if mine and mine_delay > 0 and (tonumber(redis.call('ZSCORE', k[HOLDERS], token)) or 0) - mine_delay <= now then
             mine, lapsed = false, true
           end
         end
         if mine then
-          if wish ~= mode then return held_reply(k, now, wish, ARGV[12], 1, 0, {}) end
+          if wish ~= mode then return held_reply(k, now, wish, with_holders, 1, 0, {}) end
           local retry = retried(k, token, member, nonce)
           local fence, _, own = string.match(mine, '^(%d+):(%d+):(.*)$')
           local ends = now + ttl + mine_delay
           -- (As a renewal's: a slot that frees sooner, first of the live ones, announces.)
-          local sooner = ends < (tonumber(redis.call('ZSCORE', k.holders, token)) or 0) and redis.call('EXISTS', k.queue) == 1
-          redis.call('HSET', k.grants, token, fence .. ':' .. num(ttl) .. ':' .. own)
-          redis.call('ZADD', k.holders, num(ends), token)
-          keep_holders(k.holders, k.grants, now)
+          local sooner = ends < (tonumber(redis.call('ZSCORE', k[HOLDERS], token)) or 0) and redis.call('EXISTS', k[QUEUE]) == 1
+          redis.call('HSET', k[GRANTS], token, fence .. ':' .. num(ttl) .. ':' .. own)
+          redis.call('ZADD', k[HOLDERS], num(ends), token)
+          keep_holders(k[HOLDERS], k[GRANTS], now)
           if member ~= '' then leave(k, member, name, now, now_us) end
-          if sooner and redis.call('ZRANGEBYSCORE', k.holders, '(' .. num(now), '+inf', 'LIMIT', '0', '1')[1] == token then
+          if sooner and redis.call('ZRANGEBYSCORE', k[HOLDERS], '(' .. num(now), '+inf', 'LIMIT', '0', '1')[1] == token then
             announce(name, ttl + mine_delay, {})
           end
           return {1, tonumber(fence), now, ttl, (owner_client(own)), retry, 0, held_limit, mode}
@@ -229,7 +233,7 @@ enum RedisLockScripts {
               if delay > 0 then wants = wants .. ':' .. num(delay) end
               wants = wants .. '|' .. token .. '|' .. client .. '|' .. owner
             end
-            join_queue(k, member, now, window, retention, wants)
+            join_queue(k, member, now, \(RedisLockStore.livenessWindowMs), tonumber(ARGV[10]), wants)
           end
           -- The waiters that fit now may not know it: dead ones ahead of them
           -- were dropped, or an expiry freed the name (it announces nothing),
@@ -241,14 +245,14 @@ enum RedisLockScripts {
           -- nothing but a grant changes the holders.
           local first
           if current[1] then
-            first = until_first_expiry(k.lease, k.holders, now)
+            first = until_first_expiry(k[LEASE], k[HOLDERS], now)
           elseif first_end and first_end > now then
             first = first_end - now
           end
-          return held_reply(k, now, wish, ARGV[12], 0, first or first_alive, run)
+          return held_reply(k, now, wish, with_holders, 0, first or first_alive, run)
         end
         if queued then unqueue(k, member) end
-        local fence = grant(k, now, now_us, wish, limit, token, ttl, owner, client, nil, delay, nonce)
+        local fence = grant(k, now, now_us, wish, limit, token, ttl, owner, client, nil, delay, nonce, false, ARGV[2])
         local plain = is_plain(wish, limit, delay)
         -- The head was granted: the name goes on to the waiters behind it
         -- that fit too, else the next learns when the first lease ends (an
@@ -264,9 +268,9 @@ enum RedisLockScripts {
           if #next_run > 0 then
             hand_over(k, name, now, now_us, next_run, next_alive, alive, next_whole)
           else
-            local following = redis.call('ZRANGE', k.queue, '0', '0')[1]
+            local following = redis.call('ZRANGE', k[QUEUE], '0', '0')[1]
             if following then
-              local first = plain and ttl or until_first_expiry(k.lease, k.holders, now) or ttl
+              local first = plain and ttl or until_first_expiry(k[LEASE], k[HOLDERS], now) or ttl
               if instance_of(following) == instance_of(member) then recheck = first else announce(name, first, {}) end
             end
           end
@@ -313,7 +317,8 @@ enum RedisLockScripts {
         return {1, tonumber(fence), now, ttl, (owner_client(owner)), tonumber(meta[2]) or 1, meta[1] or 'x'}
         """)
 
-    /// KEYS as ``acquire``'s; ARGV token name unclaimed caller fence nonce. Returns
+    /// KEYS as ``acquire``'s; ARGV token name caller unclaimed fence nonce
+    /// (sent up to the last one set; absent: empty). Returns
     /// 1 when released (and hands the name to the waiters that fit now), 0
     /// when the token does not hold the lock — or, with unclaimed `1`, when a
     /// retried acquire has answered a client with the lease since its grant;
@@ -326,12 +331,12 @@ enum RedisLockScripts {
     /// announcement (as on ``wakeupChannel``), not published, for the caller
     /// to deliver (see ``hand_over``).
     static let release = Script("release", """
-        local caller, fence, nonce = ARGV[4], ARGV[5], ARGV[6]
+        local caller, fence, nonce = ARGV[3], ARGV[5], ARGV[6]
         if caller == '' then caller = nil end
         if fence == '' then fence = nil end
         -- (The clock is read by ``end_lease`` when needed: a plain lease
         -- released with nobody waiting needs none.)
-        local ended, message = end_lease(name_keys(KEYS), ARGV[1], ARGV[2], nil, nil, false, ARGV[3] == '1', caller, fence, nonce)
+        local ended, message = end_lease(KEYS, ARGV[1], ARGV[2], nil, nil, false, ARGV[4] == '1', caller, fence, nonce)
         if message then return {ended, message} end
         return ended
         """)
@@ -343,14 +348,14 @@ enum RedisLockScripts {
     /// false when no live lease has that fence.
     static let forceRelease = Script("forceRelease", """
         local now, now_us = clock()
-        local k = name_keys(KEYS)
-        local plain = redis.call('HMGET', k.lease, 'fence', 'token')
+        local k = KEYS
+        local plain = redis.call('HMGET', k[LEASE], 'fence', 'token')
         local token = plain[1] == ARGV[1] and plain[2] or nil
         if not token then
           -- Grants are `fence:ttl:client|owner` under each token (beside the
           -- name's `mode` and `limit` fields and `w:token → @member`, which
           -- never start `digits:`).
-          local grants = redis.call('HGETALL', k.grants)
+          local grants = redis.call('HGETALL', k[GRANTS])
           for i = 1, #grants, 2 do
             if string.match(grants[i + 1], '^(%d+):') == ARGV[1] then token = grants[i] break end
           end
@@ -379,9 +384,9 @@ enum RedisLockScripts {
     /// deliver it) ends, as a release would.
     static let removeWaiter = Script("removeWaiter", """
         local now, now_us = clock()
-        local k = name_keys(KEYS)
+        local k = KEYS
         local member, name = ARGV[1], ARGV[2]
-        if redis.call('ZSCORE', k.queue, member) then
+        if redis.call('ZSCORE', k[QUEUE], member) then
           leave(k, member, name, now, now_us)
         elseif ARGV[3] == '1' then
           local token = granted_token(k, member)
@@ -413,24 +418,24 @@ enum RedisLockScripts {
     /// that may take the name now, or collect their grant.
     static let reconcile = Script("reconcile", """
         local now = clock()
-        local k = name_keys(KEYS)
+        local k = KEYS
         local window, retention, name = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
         local me = instance_of(ARGV[4])
-        redis.call('ZADD', k.instances, num(now + window), me)
+        redis.call('ZADD', k[INSTANCES], num(now + window), me)
         local restored, collect = 0, {}
         for i = 4, #ARGV do
           if granted_token(k, ARGV[i]) then
             -- Granted already (its wake-up lost): it collects its lease.
             collect[#collect + 1] = ARGV[i]
-          elseif restored > 0 or not redis.call('ZSCORE', k.queue, ARGV[i]) then
-            append(k.queue, ARGV[i])
+          elseif restored > 0 or not redis.call('ZSCORE', k[QUEUE], ARGV[i]) then
+            append(k[QUEUE], ARGV[i])
             restored = restored + 1
           end
         end
-        if restored > 0 then retain(k.queue, retention) end
-        local mode, limit, count = holding(k.lease, k.holders, k.grants, now)
+        if restored > 0 then retain(k[QUEUE], retention) end
+        local mode, limit, count = holding(k[LEASE], k[HOLDERS], k[GRANTS], now)
         local run, _, _, _, _, first_alive = admissible(k, now, mode, limit, count, nil)
-        if #run == 0 then return {restored, until_first_expiry(k.lease, k.holders, now) or -1, collect} end
+        if #run == 0 then return {restored, until_first_expiry(k[LEASE], k[HOLDERS], now) or -1, collect} end
         -- Another instance's waiters may not know they can take it.
         for i = 1, #run do
           if instance_of(run[i]) ~= me then

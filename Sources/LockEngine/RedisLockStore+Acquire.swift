@@ -108,35 +108,46 @@ extension RedisLockStore {
 
     /// The room the acquire script's keys and arguments may take.
     func acquireArgumentRoom(_ attempt: AcquireAttempt) -> Int {
-        // 13 arguments, 5 of them integers and 3 of them one byte; and a
-        // nonce, an integer, only under a client's token.
+        // At most 12 arguments, 4 of them integers and 3 of them one byte;
+        // and a nonce, an integer, only under a client's token.
         let waiterRoom = attempt.waiter.map { instanceID.utf8.count + 1 + $0.value.utf8.count } ?? 0
         return nameKeysRoom(attempt.name) + attempt.token.count + (attempt.owner?.utf8.count ?? 0) + waiterRoom
             + attempt.name.value.utf8.count + (attempt.client?.utf8.count ?? 0) + 3
-            + 13 * RESPArgumentWriter.overhead + 5 * RESPArgumentWriter.integerRoom
+            + 12 * RESPArgumentWriter.overhead + 4 * RESPArgumentWriter.integerRoom
             + (attempt.nonce == nil ? 0 : RESPArgumentWriter.overhead + RESPArgumentWriter.integerRoom)
     }
 
     /// Writes the acquire script's keys and arguments (at most
-    /// ``acquireArgumentRoom(_:)`` bytes).
+    /// ``acquireArgumentRoom(_:)`` bytes): after the name, each only up to
+    /// the last one this attempt sets (the script reads a missing one as
+    /// empty, or as its default: mode `x`, limit 1).
     @inline(never)
     func writeAcquireArguments(_ attempt: AcquireAttempt, to call: inout RESPArgumentCursor) {
         writeNameKeys(attempt.name, to: &call)
         // A waiter may be granted by a release without asking again, unless
         // its grant must be confirmed on a replica first (this call's WAIT).
         let asksWish = attempt.waiter != nil && attempt.durability == .primary
+        let last = attempt.nonce != nil ? 13 : attempt.lockDelayMs > 0 ? 12 : asksWish ? 11 : attempt.waiter != nil ? 10
+            : attempt.mode == .shared || attempt.limit != 1 ? 8 : attempt.client != nil ? 6 : attempt.owner != nil ? 5
+            : attempt.needsHolders ? 4 : 3
         attempt.token.withUTF8 { call.append(UnsafeRawBufferPointer($0)) }
         call.append(attempt.ttlMs)
-        if let owner = attempt.owner { call.append(owner) } else { call.append("" as StaticString) }
-        if let waiter = attempt.waiter { call.append(member(waiter)) } else { call.append("" as StaticString) }
-        call.append(Self.livenessWindowMs)
-        call.append(retention(waitMs: attempt.waitMs))
         call.append(attempt.name.value)
+        guard last > 3 else { return }
+        call.append(attempt.needsHolders ? "1" : "" as StaticString)
+        guard last > 4 else { return }
+        if let owner = attempt.owner { call.append(owner) } else { call.append("" as StaticString) }
+        guard last > 5 else { return }
+        if let client = attempt.client { call.append(client) } else { call.append("" as StaticString) }
+        guard last > 6 else { return }
         call.append(attempt.mode == .shared ? "s" : "x" as StaticString)
         call.append(Int64(attempt.limit))
-        if let client = attempt.client { call.append(client) } else { call.append("" as StaticString) }
+        guard last > 8 else { return }
+        if let waiter = attempt.waiter { call.append(member(waiter)) } else { call.append("" as StaticString) }
+        call.append(retention(waitMs: attempt.waitMs))
+        guard last > 10 else { return }
         call.append(asksWish ? "1" : "" as StaticString)
-        call.append(attempt.needsHolders ? "1" : "" as StaticString)
+        guard last > 11 else { return }
         if attempt.lockDelayMs > 0 { call.append(attempt.lockDelayMs) } else { call.append("" as StaticString) }
         if let nonce = attempt.nonce { call.append(nonce.value) }
     }

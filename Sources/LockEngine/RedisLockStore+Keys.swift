@@ -1,3 +1,4 @@
+import LockdRedis
 import RESP
 
 /// A name's keys, written for a script call.
@@ -15,7 +16,7 @@ extension RedisLockStore {
     }
 
     /// The keys of a name as every queue-changing script takes them (the
-    /// prelude's `name_keys`).
+    /// prelude's `LEASE`, `FENCE`, … indices).
     func nameKeys(_ name: LockName) -> [String] {
         let keys = Self.keys(name)
         return [keys.lease, keys.fence, keys.waiters, livenessKeys.key(for: name), keys.holders, keys.grants, keys.wishes]
@@ -39,18 +40,26 @@ extension RedisLockStore {
     /// The room ``writeNameKeys(_:to:)`` needs for `name`'s keys.
     func nameKeysRoom(_ name: LockName) -> Int {
         // `lockd:{` + name + `}:` + a suffix of at most 7 bytes, and the liveness key.
+        // (The liveness key's longest, not its own: in a Cluster, making it
+        // to measure it cost as much as writing it.)
         (Self.nameKeyCount - 1) * (name.value.utf8.count + 16 + RESPArgumentWriter.overhead)
-            + livenessKeys.key(for: name).utf8.count + RESPArgumentWriter.overhead
+            + livenessKeys.maxKeyLength + RESPArgumentWriter.overhead
     }
 
-    /// Writes ``nameKeys(_:)`` straight from the name's bytes (no `String` per key).
+    /// Writes ``nameKeys(_:)`` straight from the name's bytes (no `String` per
+    /// key; in a Cluster, the liveness key from its slot's tag, as
+    /// ``RedisLivenessKeys/key(for:)`` makes it).
     func writeNameKeys(_ name: LockName, to call: inout RESPArgumentCursor) {
-        let liveness = livenessKeys.key(for: name)
+        let slotTag = livenessKeys == .perSlot ? RedisHashSlot(key: name.value).hashTag : nil
         Self.withKeyBytes(name) { name in
             call.append("lockd:{", name, "}:lease")
             call.append("lockd:{", name, "}:fence")
             call.append("lockd:{", name, "}:waiters")
-            call.append(liveness)
+            if var tag = slotTag {
+                tag.withUTF8 { call.append("lockd:{", UnsafeRawBufferPointer($0), "}:instances") }
+            } else {
+                call.append("lockd:instances" as StaticString)
+            }
             call.append("lockd:{", name, "}:holders")
             call.append("lockd:{", name, "}:grants")
             call.append("lockd:{", name, "}:wishes")

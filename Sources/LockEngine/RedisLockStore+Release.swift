@@ -75,12 +75,16 @@ extension RedisLockStore {
         writeNameKeys(name, to: &call)
         arguments.token.withUTF8 { call.append(UnsafeRawBufferPointer($0)) }
         call.append(name.value)
-        // Always present, so that later arguments keep their positions.
-        call.append(arguments.unclaimedOnly ? "1" : "" as StaticString)
+        // Each sent only up to the last one set (the script reads a missing
+        // one as empty): a client's release sends the caller alone.
+        let namesGrant = arguments.fence != nil || arguments.nonce != nil
+        guard namesGrant || arguments.unclaimedOnly || !arguments.caller.isEmpty else { return }
         call.append(arguments.caller)
+        guard namesGrant || arguments.unclaimedOnly else { return }
+        call.append(arguments.unclaimedOnly ? "1" : "" as StaticString)
         if let fence = arguments.fence { call.append(fence) }
         if let nonce = arguments.nonce {
-            call.append("" as StaticString)
+            if arguments.fence == nil { call.append("" as StaticString) }
             call.append(nonce)
         }
     }

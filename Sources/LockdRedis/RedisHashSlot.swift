@@ -39,6 +39,9 @@ public struct RedisHashSlot: Sendable, Hashable, Comparable, CustomStringConvert
     /// here, so a client can name one channel or key per slot.
     public var hashTag: String { Self.tags[Int(value)] }
 
+    /// The longest ``hashTag`` of any slot, in bytes.
+    public static let maxHashTagLength = tags.reduce(0) { max($0, $1.utf8.count) }
+
     public var description: String { String(value) }
 
     public static func < (lhs: RedisHashSlot, rhs: RedisHashSlot) -> Bool { lhs.value < rhs.value }

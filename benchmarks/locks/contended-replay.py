@@ -87,8 +87,8 @@ def cycle_calls(calls, setup_calls, name):
     def acquire(using, member, out):
         seq[0] += 1
         token = f"tok{seq[0]:019d}"
-        out.append(encode(*using["acquire"], 7, *k, token, 30000, "", member, 600, 7000, name, "x", 4, "",
-                          "1" if member else "", "", ""))
+        out.append(encode(*using["acquire"], 7, *k, *sc.acquire_args(using, token, name, member=member, retention=7000, limit=4,
+                                                                      asks_wish="1" if member else "", with_holders="")))
         return token
 
     setup, cycles = [], []
@@ -97,7 +97,7 @@ def cycle_calls(calls, setup_calls, name):
     for _ in range(12):
         queue.append(acquire(setup_calls, f"{sc.INSTANCE}:w{seq[0]:08d}:4", setup))
     for _ in range(CYCLES):
-        cycles.append(encode(*calls["release"], 7, *k, holders.popleft(), name, "", sc.INSTANCE))
+        cycles.append(encode(*calls["release"], 7, *k, *sc.release_args(calls, holders.popleft(), name, sc.INSTANCE)))
         holders.append(queue.popleft())
         queue.append(acquire(calls, f"{sc.INSTANCE}:w{seq[0]:08d}:4", cycles))
     return setup, cycles
@@ -126,11 +126,12 @@ def main():
         for rev in revs:
             if rev == "lean":
                 r.send("FUNCTION", "LOAD", "REPLACE", LEAN)
-                loaded[rev] = {"acquire": ("FCALL", "lean_acquire"), "release": ("FCALL", "lean_release")}
+                loaded[rev] = {"acquire": ("FCALL", "lean_acquire"), "release": ("FCALL", "lean_release"), "layout": "long"}
                 continue
             code, functions = sc.library(rev)
             r.send("FUNCTION", "LOAD", "REPLACE", code)
             loaded[rev] = {name: ("FCALL", functions[name]) for name in ("acquire", "release")}
+            loaded[rev]["layout"] = sc.layout(rev)
         real = next(rev for rev in revs if rev != "lean")
         figures = collections.defaultdict(list)
         for batch in range(ROUNDS):

@@ -31,6 +31,7 @@ CONSTANTS = {
     "instanceIDLength": "16",
     "freshBeatMs": "250",
     "RedisLockStore.livenessWindowMs - freshBeatMs": "350",
+    "RedisLockStore.livenessWindowMs": "600",
     "fenceRetentionMs": str(7 * 24 * 3_600_000),
     "instanceRetentionMs": "600000",
 }
@@ -157,6 +158,33 @@ class Redis:
         raise RuntimeError(line)
 
 
+def layout(rev):
+    """The revision's acquire/release argument layout: "short" since wip-redis24 (token ttl name with_holders owner
+    client mode limit member retention asks_wish delay nonce, trailing empties left out; release token name caller
+    unclaimed …), else "long" (token ttl owner member window retention name mode limit client asks_wish with_holders
+    delay; release token name unclaimed caller …)."""
+    text = subprocess.check_output(["git", "show", f"{rev}:Sources/LockEngine/RedisLockScripts.swift"], text=True)
+    return "short" if "local token, ttl, name, with_holders = ARGV[1]" in text else "long"
+
+
+def acquire_args(shas, token, name, member="", retention=2000, mode="x", limit=1, asks_wish="", with_holders="1",
+                 delay=""):
+    """The acquire call's arguments (after its keys) in the layout of the revision `shas` holds (ttl 30000, no owner,
+    no client)."""
+    if shas["layout"] == "long":
+        return [token, 30000, "", member, 600, retention, name, mode, limit, "", asks_wish, with_holders, delay]
+    args = [token, 30000, name, with_holders, "", "", mode, limit, member, retention, asks_wish, delay]
+    # As lockd writes them: up to the last one set.
+    last = 12 if delay else 11 if asks_wish else 10 if member else 8 if (mode, limit) != ("x", 1) else 4 if with_holders else 3
+    return args[:last]
+
+
+def release_args(shas, token, name, caller=""):
+    if shas["layout"] == "long":
+        return [token, name, "", caller] if caller else [token, name]
+    return [token, name, caller] if caller else [token, name]
+
+
 def keys(name):
     return [f"lockd:{{{name}}}:{k}" for k in ("lease", "fence", "waiters")] + ["lockd:instances"] + \
         [f"lockd:{{{name}}}:{k}" for k in ("holders", "grants", "wishes")]
@@ -165,9 +193,8 @@ def keys(name):
 def run(r, shas, label, limit, delay, stats):
     for i in range(CYCLES):
         name, token = f"bench:{label}:{time.monotonic_ns()}:{i}", f"tok{i:019d}"
-        r.send(*shas["acquire"], 7, *keys(name), token, 30000, "", "", 600, 2000, name, "x", limit, "", "", "1",
-               delay or "")
-        r.send(*shas["release"], 7, *keys(name), token, name)
+        r.send(*shas["acquire"], 7, *keys(name), *acquire_args(shas, token, name, limit=limit, delay=delay or ""))
+        r.send(*shas["release"], 7, *keys(name), *release_args(shas, token, name))
 
 
 INSTANCE = "abcdefghijklmnop"  # a lockd instance id: 16 characters
@@ -183,8 +210,8 @@ def run_contended(r, shas, label):
     def acquire(member):
         seq[0] += 1
         token = f"tok{seq[0]:019d}"
-        reply = r.send(*shas["acquire"], 7, *k, token, 30000, "", member, 600, 7000, name, "x", 4, "",
-                       "1" if member else "", "", "")
+        reply = r.send(*shas["acquire"], 7, *k, *acquire_args(shas, token, name, member=member, retention=7000, limit=4,
+                                                               asks_wish="1" if member else "", with_holders=""))
         assert reply[0] == ("0" if member else "1"), reply
         return token
 
@@ -200,7 +227,7 @@ def run_contended(r, shas, label):
     for _ in range(CYCLES):
         # Released by the waiters' own instance (a revision with in-reply
         # hand-overs answers {1, message}; older ones ignore the argument).
-        reply = r.send(*shas["release"], 7, *k, holders.popleft(), name, "", INSTANCE)
+        reply = r.send(*shas["release"], 7, *k, *release_args(shas, holders.popleft(), name, INSTANCE))
         assert reply == "1" or reply[0] == "1", reply
         holders.append(queue.popleft())  # granted by the release
         waiter()
@@ -222,8 +249,8 @@ def run_shared(r, shas, label):
     def acquire():
         seq[0] += 1
         token = f"tok{seq[0]:019d}"
-        reply = r.send(*shas["acquire"], 7, *k, token, 30000, "", f"{INSTANCE}:r{seq[0]:08d}:s", 600, 7000, name, "s", 1, "",
-                       "1", "", "")
+        reply = r.send(*shas["acquire"], 7, *k, *acquire_args(shas, token, name, member=f"{INSTANCE}:r{seq[0]:08d}:s",
+                                                               retention=7000, mode="s", asks_wish="1", with_holders=""))
         assert reply[0] == "1", reply
         held.append(token)
 
@@ -232,7 +259,7 @@ def run_shared(r, shas, label):
     r.send("CONFIG", "RESETSTAT")
     for _ in range(CYCLES):
         acquire()
-        reply = r.send(*shas["release"], 7, *k, held.popleft(), name, "", INSTANCE)
+        reply = r.send(*shas["release"], 7, *k, *release_args(shas, held.popleft(), name, INSTANCE))
         assert reply == "1", reply
     calls, usec = commandstats(r)
     r.send("DEL", *k)
@@ -277,6 +304,7 @@ def main():
                 loaded[rev] = {k: ("FCALL", lib[1][k]) for k in ("acquire", "release")}
             else:
                 loaded[rev] = {k: ("EVALSHA", r.send("SCRIPT", "LOAD", v)) for k, v in scripts(rev).items()}
+            loaded[rev]["layout"] = layout(rev)
         shapes = [("plain", 1, 0), ("semaphore", 2, 0), ("plain+delay", 1, 5000)]
         batches = {}
         # Many short batches, the revisions alternating within each shape;
