@@ -62,7 +62,7 @@ public enum StoreKind: String, CaseIterable, Sendable, CustomStringConvertible {
             if let server = redis?.server { await offThePool { server.stop() } }
         }
         do {
-            if redis != nil { try await connectEveryLoop(of: store, loops: loops) }
+            if let backend = redis?.backend { try await prepared(backend) }
             let result = try await body(store, loops, redis?.backend)
             await tearDown()
             return result
