@@ -30,23 +30,9 @@ public enum StoreKind: String, CaseIterable, Sendable, CustomStringConvertible {
                                     upkeepLoop: backend?.upkeepLoop, logger: Logger(label: "test"))
             let runner = Task { await engine.run() }
             defer { runner.cancel() }
-            try await untilWakeupsHeard(store, backend)
+            try await untilEngineListens(to: store, redis: backend?.client)
             return try await body(engine, store)
         }
-    }
-
-    /// Waits until the engine just started hears `store`'s wake-ups (up to
-    /// 30 s): a release before that wakes no waiter, which then waits for
-    /// its recheck. The in-memory store has the engine's handler; Redis
-    /// counts the engine's subscription to the wake-up channel
-    /// (`lockd:waiting`; each test's server has one engine).
-    private func untilWakeupsHeard(_ store: any LockStore, _ backend: RedisLockBackend?) async throws {
-        guard let backend else { return await store.waitForEvents(timeout: .seconds(30)) }
-        let subscribed = await eventually(within: .seconds(30)) {
-            let reply = try? await backend.client.send(["PUBSUB", "NUMSUB", "lockd:waiting"])
-            return (reply?.array?.last?.int ?? 0) > 0
-        }
-        if !subscribed { throw TestFailure("the engine did not subscribe to the wake-up channel within 30 s") }
     }
 
     /// A fresh store of this kind (for Redis, on a fresh `redis-server`,

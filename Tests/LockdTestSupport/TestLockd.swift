@@ -128,12 +128,13 @@ public struct TestLockd: Sendable {
         // which wants its refusals) it runs in the background, as in lockd.
         var preparation: Task<Void, Never>?
         do {
-            if let backend {
-                if configuration.redisURL == nil {
-                    try await prepared(backend)
-                } else {
-                    preparation = Task { await backend.prepare() }
-                }
+            if let backend, configuration.redisURL != nil {
+                preparation = Task { await backend.prepare() }
+            } else {
+                if let backend { try await prepared(backend) }
+                // And the engine hears the store before the body, as the
+                // engine tests' does (StoreKind.withEngine).
+                try await untilEngineListens(to: store, redis: backend?.client)
             }
             let result = try await body(TestLockd(engine: engine, server: server, url: url, redis: redis, logs: logs, access: access))
             preparation?.cancel()
