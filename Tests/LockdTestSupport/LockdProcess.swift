@@ -120,13 +120,20 @@ public final class LockdProcess: Sendable {
                  tls: TLSClientConfiguration? = nil, timeout: Duration = .seconds(5)) async throws -> Reply {
         let (host, port) = (self.host, self.port)
         let started = ContinuousClock.now
-        // Connecting (and a TLS handshake) blocks briefly; the read waits off the pool by itself.
-        let client = try await offThePool { try RawHTTPClient(host: host, port: port, tls: tls) }
         var head = "\(method) \(path) HTTP/1.1\r\nHost: lockd\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         let bytes = Array((body ?? "").utf8)
         head += "Content-Length: \(bytes.count)\r\n\r\n"
-        try client.send(Array(head.utf8) + bytes)
+        let request = Array(head.utf8) + bytes
+        // Connecting (and a TLS handshake) blocks briefly; the read waits off the
+        // pool by itself. Sent on the connecting thread at once: a busy pool
+        // resumed the test more than lockd's idle timeout (300 ms in SizingTests)
+        // after the connect, and lockd had closed the silent connection.
+        let client = try await offThePool {
+            let client = try RawHTTPClient(host: host, port: port, tls: tls)
+            try client.send(request)
+            return client
+        }
         let response = try await client.readResponse(timeout: timeout)
         return Reply(response: response, elapsed: ContinuousClock.now - started)
     }
