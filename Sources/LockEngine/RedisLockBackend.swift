@@ -22,13 +22,16 @@ public final class RedisLockBackend: Sendable {
     public let store: RedisLockStore
     /// The client that serves requests (on the caller's loops).
     public let client: RedisClient
-    private let livenessClient: RedisClient
+    let livenessClient: RedisClient
     private let livenessLoops: EventLoopGroup
+    /// The loops requests run on, each with its own connections (see ``prepare()``).
+    let loops: EventLoopGroup
 
     /// The loop that times the liveness beat: give it to ``LockEngine``.
     public var upkeepLoop: EventLoop { livenessLoops.loops[0] }
 
-    /// Creates the clients and the store; nothing connects until used.
+    /// Creates the clients and the store; their connections start
+    /// connecting at once (``prepare()`` readies them for requests).
     /// - Throws: ``TransportError`` when the upkeep loop cannot start.
     /// - Parameter replicationTimeout: how long a ``Durability/replicated``
     ///   grant waits for a replica (`--replication-timeout-ms`).
@@ -50,6 +53,7 @@ public final class RedisLockBackend: Sendable {
         livenessLogger.logLevel = .critical
         self.livenessClient = RedisClient(configuration: livenessConfiguration, eventLoopGroup: livenessLoops, logger: livenessLogger)
         self.livenessLoops = livenessLoops
+        self.loops = loops
         let isCluster = if case .cluster = configuration.deployment { true } else { false }
         self.store = RedisLockStore(client: client, livenessClient: livenessClient,
                                     livenessKeys: RedisLivenessKeys(for: configuration.deployment),

@@ -35,13 +35,16 @@ struct LockEngineService: Service {
     }
 }
 
-/// The store and its Redis clients: idle until shutdown, then closed — last,
-/// once no request can use them.
+/// The store and its Redis clients: readied for the first requests as lockd
+/// starts serving (``RedisLockBackend/prepare()``, which a Redis that is
+/// down does not hold up: it goes on trying until shutdown), then idle until
+/// shutdown, then closed — last, once no request can use them.
 struct StoreService: Service {
     let store: any LockStore
     let redis: RedisLockBackend?
 
     func run() async {
+        if let redis { await cancelWhenGracefulShutdown { await redis.prepare() } }
         try? await gracefulShutdown()
         await store.close()
         await redis?.shutdown()

@@ -42,8 +42,11 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func aFoundAgainGrantWhoseAnswerWasDroppedIsGivenBack(store: StoreKind) async throws {
         try await store.withEngine { _, inner in
-            // Late past 90 % of the TTL; its give-back fails once (queued).
-            let late = StalledStore(inner, stalls: 1, stall: .milliseconds(2_850), releaseFailures: 1)
+            // Late past 90 % of the TTL; its give-back fails once (queued). The
+            // store keeps it 60 s (the engine still counts 3 s): the next attempt
+            // finds it however late a busy machine wakes the stall — with 150 ms
+            // to spare it had expired by then, and that attempt got a new grant.
+            let late = StalledStore(inner, stalls: 1, stall: .milliseconds(2_850), releaseFailures: 1, leasesLastMs: 60_000)
             try await late.withRunningEngine { engine in
                 let name = try LockName(uniqueLockName())
                 let grant = try await engine.acquire(AcquireRequest(name: name, ttlMs: 3_000))
@@ -51,7 +54,7 @@ import Testing
                 #expect(grant.lease.fence == late.grantsSeen[0].fence, "not the case under review: the first grant was not found again")
                 // Its answer is dropped unwritten: the server gives it back.
                 engine.giveBackUndelivered(grant)
-                // Well before the lease's TTL (3 s, reset by the second attempt) ends.
+                // Long before the lease's 60 s in the store end: only the give-back frees it.
                 let freed = try await eventually(within: .seconds(2), every: .milliseconds(20)) {
                     try await inner.status(of: name).isHeld == false
                 }

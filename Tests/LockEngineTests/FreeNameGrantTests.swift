@@ -12,12 +12,18 @@ import Testing
     @Test func aQueueBehindAnExpiredLeaseIsNotJumped() async throws {
         try await HandOffTests.Fixture.with { fixture in
             let name = try LockName(uniqueLockName())
-            let brief = AcquireAttempt(name: name, token: .random(), ttlMs: 300, owner: "brief", waiter: nil)
+            // Held for 30 s until the waiter is queued behind it (a 300 ms lease
+            // ran out first when a busy machine stalled the test that long).
+            let brief = AcquireAttempt(name: name, token: .random(), ttlMs: 30_000, owner: "brief", waiter: nil)
             guard case .granted = try await fixture.store.acquire(brief) else { throw LockError.leaseLost }
+            try await fixture.keepBeating(name)
             let first = WaiterID.random(limit: 1)
             let waiter = AcquireAttempt(name: name, token: .random(), ttlMs: 30_000, owner: "first", waiter: first, waitMs: 30_000)
-            guard case .held = try await fixture.store.acquire(waiter) else { throw LockError.leaseLost }
-            try await fixture.keepBeating(name)
+            let answer = try await fixture.store.acquire(waiter)
+            guard case .held = answer else { throw TestFailure("the waiter found the name free: \(answer)") }
+            // Then made brief: renewed for 300 ms, from Redis's clock.
+            let renewed = try await fixture.store.renew(name, token: brief.token, ttlMs: 300, durability: .primary)
+            try #require(renewed != nil, "the brief lease was lost before it was renewed")
             // The lease expires (announcing nothing): no lease, a queue.
             let expired = try await eventually { try await fixture.store.status(of: name).holders.isEmpty }
             #expect(expired)

@@ -44,9 +44,8 @@ import Testing
                 return
             }
             let waiter = Task { try await engine.acquire(AcquireRequest(name: name, ttlMs: 30_000, waitMs: 20_000, owner: "waiter")) }
-            let queued = await eventually { engine.waiterCount == 1 }
-            #expect(queued)
-            try await Task.sleep(for: .milliseconds(50))
+            // Queued behind the stray entry.
+            try await engine.untilQueued(2, on: name)
             let released = ContinuousClock.now
             try await engine.release(name, token: holder.lease.token)
             let grant = try await waiter.value

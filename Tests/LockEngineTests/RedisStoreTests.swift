@@ -1,4 +1,4 @@
-import LockEngine
+@testable import LockEngine
 import LockdRedis
 import LockdTestSupport
 import LockdTransport
@@ -30,6 +30,7 @@ import Testing
             var clients: [RedisClient] = []
             var engines: [LockEngine] = []
             var runners: [Task<Void, Never>] = []
+            var instanceChannels: [String] = []
             for index in 0..<instances {
                 let logger = Logger(label: "instance-\(index)")
                 let client = RedisClient(configuration: try RedisConfiguration(url: server.url), eventLoopGroup: loops, logger: logger)
@@ -37,9 +38,18 @@ import Testing
                 let engine = LockEngine(store: store, configuration: configuration, loops: loops, logger: logger)
                 clients.append(client)
                 engines.append(engine)
+                instanceChannels.append("\(RedisLockScripts.wakeupChannel):\(store.instanceID)")
                 runners.append(Task { await engine.run() })
             }
-            try await Task.sleep(for: .milliseconds(100))
+            // Each engine hears wake-ups once it subscribed its instance's channel.
+            let (port, channels) = (server.port, instanceChannels)
+            let subscribed = await eventually(within: .seconds(30)) {
+                await offThePool {
+                    let counts = (try? RedisAdminClient(port: port).call(["PUBSUB", "NUMSUB"] + channels))?.array ?? []
+                    return counts.count == 2 * instances && stride(from: 1, to: counts.count, by: 2).allSatisfy { counts[$0].int == 1 }
+                }
+            }
+            if !subscribed { throw TestFailure("the engines did not subscribe to their wake-up channels within 30 s") }
             return Cluster(server: server, loops: loops, clients: clients, engines: engines, runners: runners)
         }
 
@@ -74,7 +84,7 @@ import Testing
         for index in 0..<6 {
             let engine = cluster.engines[index % 2]
             tasks.append(Task { try await engine.acquire(AcquireRequest(name: name, ttlMs: 30_000, waitMs: 20_000, owner: "\(index)")) })
-            try await Task.sleep(for: .milliseconds(50))
+            try await engine.untilQueued(index + 1, on: name)
         }
         for index in 0..<6 {
             try await cluster.engines[index % 2].release(name, token: current.lease.token)

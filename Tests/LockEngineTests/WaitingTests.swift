@@ -12,7 +12,7 @@ import Testing
             let name = try LockName(uniqueLockName())
             let holder = try await engine.acquire(AcquireRequest(name: name, ttlMs: 30_000))
             let waiter = Task { try await engine.acquire(AcquireRequest(name: name, ttlMs: 5_000, waitMs: 10_000)) }
-            try await Task.sleep(for: .milliseconds(100))
+            try await engine.untilQueued(1, on: name)
             let released = MonotonicClock.now()
             try await engine.release(name, token: holder.lease.token)
             let grant = try await waiter.value
@@ -111,8 +111,8 @@ import Testing
                     order.append(index)
                     return grant
                 })
-                // Arrival order is what FIFO promises; give each one time to queue.
-                try await Task.sleep(for: .milliseconds(50))
+                // Arrival order is what FIFO promises: each one queued before the next starts.
+                try await engine.untilQueued(index + 1, on: name)
             }
             for index in 0..<6 {
                 try await engine.release(name, token: current.lease.token)
@@ -129,11 +129,11 @@ import Testing
             let name = try LockName(uniqueLockName())
             let holder = try await engine.acquire(AcquireRequest(name: name, ttlMs: 30_000))
             let first = Task { try await engine.acquire(AcquireRequest(name: name, ttlMs: 30_000, waitMs: 20_000, owner: "first")) }
-            try await Task.sleep(for: .milliseconds(50))
+            try await engine.untilQueued(1, on: name)
             let middle = Task { try await engine.acquire(AcquireRequest(name: name, ttlMs: 30_000, waitMs: 20_000, owner: "middle")) }
-            try await Task.sleep(for: .milliseconds(50))
+            try await engine.untilQueued(2, on: name)
             let last = Task { try await engine.acquire(AcquireRequest(name: name, ttlMs: 30_000, waitMs: 20_000, owner: "last")) }
-            try await Task.sleep(for: .milliseconds(50))
+            try await engine.untilQueued(3, on: name)
 
             middle.cancel()
             await #expect(throws: LockError.cancelled) { try await middle.value }
@@ -163,8 +163,7 @@ import Testing
                     return grant
                 }
             }
-            while engine.waiterCount < 1_000 { try await Task.sleep(for: .milliseconds(20)) }
-            try await Task.sleep(for: .milliseconds(200))
+            try await engine.untilQueued(1_000, on: name)
             try await engine.release(name, token: holder.lease.token)
             var waited = 0
             while granted.value == 0, waited < 5_000 {
@@ -187,7 +186,7 @@ import Testing
             let name = try LockName(uniqueLockName())
             _ = try await engine.acquire(AcquireRequest(name: name, ttlMs: 30_000))
             let waiter = Task { try await engine.acquire(AcquireRequest(name: name, ttlMs: 5_000, waitMs: 20_000)) }
-            try await Task.sleep(for: .milliseconds(100))
+            try await engine.untilQueued(1, on: name)
             engine.beginShutdown()
             guard await expectUnavailable({ try await waiter.value }) else { return }
             await #expect(throws: LockError.self) {

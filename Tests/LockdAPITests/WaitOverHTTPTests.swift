@@ -17,7 +17,7 @@ import FoundationNetworking
             let holder = try await lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":30000}"#)
             let token = try #require(holder.json["token"] as? String)
             async let waited = lockd.send("POST", "/locks/\(name)", body: #"{"ttl_ms":5000,"wait_ms":10000,"owner":"waiter"}"#)
-            try await Task.sleep(for: .milliseconds(200))
+            try await lockd.untilQueued(1, on: name)
             #expect(try await lockd.send("DELETE", "/locks/\(name)", headers: ["Lock-Token": token]).status == 204)
             let grant = try await waited
             #expect(grant.status == 201)

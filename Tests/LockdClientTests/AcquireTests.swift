@@ -137,7 +137,7 @@ struct AcquireTests {
             let name = uniqueLockName()
             let holder = try await lockd.client().acquire(name, ttl: .seconds(30))
             async let waited = lockd.client().tryAcquire(name, ttl: .seconds(30), wait: .seconds(30))
-            try await Task.sleep(for: .milliseconds(300))
+            try await lockd.untilQueued(1, on: name)
             let releasedAt = ContinuousClock.now
             try await holder.release()
             let lease = try #require(try await waited)

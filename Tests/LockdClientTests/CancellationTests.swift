@@ -12,7 +12,7 @@ struct CancellationTests {
             let locks = lockd.client()
             let holder = try await locks.acquire(name, ttl: .seconds(30))
             let waiter = Task { try await locks.tryAcquire(name, ttl: .seconds(30), wait: .seconds(20)) }
-            try await Task.sleep(for: .milliseconds(300))  // the waiter is queued at lockd
+            try await lockd.untilQueued(1, on: name)
             let cancelledAt = ContinuousClock.now
             waiter.cancel()
             await #expect(throws: CancellationError.self) { _ = try await waiter.value }
@@ -40,7 +40,7 @@ struct CancellationTests {
                     Issue.record("the body ran after cancellation")
                 }
             }
-            try await Task.sleep(for: .milliseconds(300))
+            try await lockd.untilQueued(1, on: name)
             waiter.cancel()
             await #expect(throws: CancellationError.self) { try await waiter.value }
             #expect(await timeUntil(within: .seconds(5)) { lockd.engine.waiterCount == 0 } != nil)

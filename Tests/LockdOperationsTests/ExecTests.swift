@@ -158,7 +158,8 @@ import Glibc
             let process = try ChildProcess(
                 executable: "/usr/bin/script", arguments: ["-qec", command, "/dev/null"],
                 environment: ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("LOCKD_") }
-                    .merging(["LOCKD_SERVER": cli.server]) { $1 })
+                    .merging(["LOCKD_SERVER": cli.server]) { $1 },
+                diesWithTestProcess: true)
             let termination = try await offThePool { process.waitForExit(timeout: .seconds(20)) }
             #expect(termination == .exited(0))
             let groups = cli.read("groups").split(separator: " ").map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) }

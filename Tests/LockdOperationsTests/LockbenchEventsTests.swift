@@ -12,7 +12,7 @@ import Testing
         let bench = try ChildProcess(
             executable: try LockdProcess.builtExecutable("lockbench"),
             arguments: ["--url", "http://127.0.0.1:\(lockd.port)", "--clients", "2", "--duration", "1s", "--event-streams", "3", "--json"],
-            outputPath: outputPath)
+            outputPath: outputPath, diesWithTestProcess: true)
         let termination = await offThePool { bench.waitForExit(timeout: .seconds(30)) }
         let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
         #expect(termination == .exited(0), "\(output)")

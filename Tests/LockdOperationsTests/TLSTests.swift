@@ -149,7 +149,7 @@ import Glibc
             executable: try LockdProcess.builtExecutable("lockbench"),
             arguments: ["--url", "https://127.0.0.1:\(lockd.port)", "--tls-ca-file", certificates.caFile,
                         "--clients", "4", "--duration", "1s", "--json"],
-            outputPath: outputPath)
+            outputPath: outputPath, diesWithTestProcess: true)
         let termination = try await offThePool { bench.waitForExit(timeout: .seconds(30)) }
         let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
         #expect(termination == .exited(0), "\(output)")

@@ -23,7 +23,7 @@ import Testing
         try await RedisTestHarness.with { redis in
             let key = redis.key("k")
             _ = try await redis.client.send(["SET", .string(key), "v"])
-            redis.server.kill()
+            await offThePool { redis.server.kill() }
             // Every call while Redis is away fails quickly with a 503-worthy error.
             for _ in 0..<20 {
                 let started = MonotonicClock.now()
@@ -36,7 +36,7 @@ import Testing
                 #expect(MonotonicClock.now() - started < 1_000_000_000)
                 try await Task.sleep(for: .milliseconds(25))
             }
-            try redis.server.restart()
+            try await offThePool { try redis.server.restart() }
             // No persistence: the key is gone, but the client is back by itself.
             let read = try await retrying(within: .seconds(5)) { try await redis.client.send(["GET", .string(key)]) }
             #expect(read.isNull)
@@ -45,13 +45,13 @@ import Testing
 
     @Test func aSuccessfulPingMeansEveryLoopHasItsConnectionBack() async throws {
         try await RedisTestHarness.with(loops: 2) { redis in
-            redis.server.kill()
+            await offThePool { redis.server.kill() }
             // Let each loop's connection notice, fail and back off on its own schedule.
             for loop in redis.group.loops {
                 _ = await Task(executorPreference: loop) { try? await redis.client.send(["PING"]) }.value
             }
             try await Task.sleep(for: .milliseconds(300))
-            try redis.server.restart()
+            try await offThePool { try redis.server.restart() }
             try await retrying(within: .seconds(5)) { try await redis.client.ping() }
             // Right after the ping, a command from any loop goes through.
             for loop in redis.group.loops {
@@ -83,19 +83,33 @@ import Testing
         }
     }
 
+    /// The command past its deadline is a `BLPOP` that Redis answers only
+    /// once its list gets a value (or after 30 s), and a second caller's
+    /// `GET` goes out behind it in the same turn of the loop: no sleep of
+    /// Redis's races the 200 ms deadline (with `DEBUG SLEEP 0.6`, a client
+    /// loop stalled across both read the late reply before its timer), and
+    /// no sleep of the test's orders the two calls. A client that kept the
+    /// connection would hand the `BLPOP`'s reply, made when the value is
+    /// pushed, to a later caller.
     @Test func aCommandPastItsDeadlineNeverLeaksItsReplyToALaterCaller() async throws {
-        try await withSleepableRedis { redis, key in
-            async let sleeper = redis.outcome(["DEBUG", "SLEEP", "0.6"])
-            try await Task.sleep(for: .milliseconds(20))
-            async let queued = redis.outcome(["GET", .string(key)])
-            let (slept, behind) = await (sleeper, queued)
-            guard case .failure(let timeout) = slept else { Issue.record("DEBUG SLEEP must time out"); return }
+        try await RedisTestHarness.with(configure: { $0.commandTimeout = .milliseconds(200) }) { redis in
+            let key = redis.key("k")
+            let list = redis.key("list")
+            _ = try await redis.client.send(["SET", .string(key), "mine"])
+            let (blocked, behind) = await redis.sendBackToBack(["BLPOP", .string(list), "30"], ["GET", .string(key)])
+            guard case .failure(let timeout) = blocked else { Issue.record("the BLPOP must time out"); return }
             #expect(timeout.kind == .timeout)
             // The GET pipelined behind it failed with the connection, and says it may have run.
             guard case .failure(let lost) = behind else { Issue.record("the command behind must fail, not get a late reply"); return }
             #expect(lost.kind == .unreachable || lost.kind == .timeout)
-            // Once Redis wakes up, every reply goes to its own command.
-            try await Task.sleep(for: .milliseconds(600))
+            // The timed-out connection is closed: nothing waits on the list any more…
+            let port = redis.server.port
+            let unblocked = await eventually(within: .seconds(10)) {
+                await offThePool { RedisAdminClient.fields(RedisAdminClient.call(port: port, "INFO", "clients"))["blocked_clients"] == "0" }
+            }
+            #expect(unblocked, "the connection of the timed-out BLPOP still waits in Redis")
+            // …so a value pushed now makes no late reply, and every reply goes to its own command.
+            #expect(await offThePool { RedisAdminClient.call(port: port, "RPUSH", list, "late")?.int } == 1)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for index in 0..<50 {
                     group.addTask {
@@ -107,6 +121,7 @@ import Testing
                 try await group.waitForAll()
             }
             #expect(try await redis.client.send(["GET", .string(key)]).string == "mine")
+            #expect(await offThePool { RedisAdminClient.call(port: port, "LLEN", list)?.int } == 1, "the late value was taken")
         }
     }
 
@@ -144,26 +159,39 @@ import Testing
         }
     }
 
+    /// The cancelled call is a `BLPOP` that Redis holds until its list gets
+    /// a value: it is cancelled while Redis counts it blocked (awaited), not
+    /// after a 50 ms sleep that a `DEBUG SLEEP 0.3` could outlast on a busy
+    /// machine. Its reply, made when the value comes, is not the next caller's.
     @Test func aCancelledCallerGetsCancelledAndOthersAreServedAfterwards() async throws {
-        try await RedisTestHarness.with(serverArguments: ["--enable-debug-command", "local"]) { redis in
-            let waiting = Task { try await redis.client.send(["DEBUG", "SLEEP", "0.3"]) }
-            try await Task.sleep(for: .milliseconds(50))
+        try await RedisTestHarness.with(configure: { $0.commandTimeout = .seconds(30) }) { redis in
+            let list = redis.key("list")
+            let port = redis.server.port
+            let waiting = Task { try await redis.client.send(["BLPOP", .string(list), "30"]) }
+            let blocked = await eventually(within: .seconds(10)) {
+                await offThePool { RedisAdminClient.fields(RedisAdminClient.call(port: port, "INFO", "clients"))["blocked_clients"] == "1" }
+            }
+            try #require(blocked, "the BLPOP never reached Redis")
             waiting.cancel()
+            // A value for the BLPOP: its reply comes, and is not the caller's
+            // (a caller whose command was written is answered once the reply
+            // came, so that nothing it does next reaches Redis before it).
+            #expect(await offThePool { RedisAdminClient.call(port: port, "RPUSH", list, "late")?.int } == 1)
             do {
                 _ = try await waiting.value
                 Issue.record("the cancelled call must not return a reply")
             } catch let error as RedisError {
                 #expect(error.kind == .cancelled)
             }
-            let read = try await retrying(within: .seconds(2)) { try await redis.client.send(["PING"]) }
+            // The next caller on the same connection gets its own reply.
+            let read = try await redis.client.send(["PING"])
             #expect(read.string == "PONG")
         }
     }
 
     @Test func aClientThatStartsWhileRedisIsDownConnectsOnceItIsUp() async throws {
-        let server = try RedisServerFixture.start()
-        defer { server.stop() }
-        server.stop()
+        let server = try await offThePool { try RedisServerFixture.start() }
+        await offThePool { server.stop() }
         let group = try EventLoopGroup(loopCount: 1)
         defer { group.shutdown() }
         let client = try RedisTestHarness.makeClient(server: server, group: group)
@@ -173,27 +201,10 @@ import Testing
         } catch {
             #expect(error.kind == .unreachable)
         }
-        try server.restart()
-        let deadline = MonotonicClock.now() + 5_000_000_000
-        var answered = false
-        while !answered, MonotonicClock.now() < deadline {
-            answered = (try? await client.ping()) != nil
-            if !answered { try await Task.sleep(for: .milliseconds(20)) }
-        }
+        try await offThePool { try server.restart() }
+        let answered = await eventually { (try? await client.ping()) != nil }
         #expect(answered)
         await client.shutdown()
-    }
-
-    /// A Redis that takes `DEBUG SLEEP`, a client whose commands time out
-    /// after 200 ms, and a key holding "mine".
-    private func withSleepableRedis(_ body: (RedisTestHarness, String) async throws -> Void) async throws {
-        try await RedisTestHarness.with(
-            serverArguments: ["--enable-debug-command", "local"],
-            configure: { $0.commandTimeout = .milliseconds(200) }
-        ) { redis in
-            let key = redis.key("k")
-            _ = try await redis.client.send(["SET", .string(key), "mine"])
-            try await body(redis, key)
-        }
+        await offThePool { server.stop() }
     }
 }

@@ -134,8 +134,8 @@ import Testing
             let channel = redis.key("restart")
             let subscription = try await redis.client.subscribe(to: [channel])
             var events = subscription.makeAsyncIterator()
-            redis.server.kill()
-            try redis.server.restart()
+            await offThePool { redis.server.kill() }
+            try await offThePool { try redis.server.restart() }
             #expect(await Self.next(&events, of: subscription, within: 5) { $0 == .resubscribed } == .resubscribed)
             _ = try await retrying(within: .seconds(3)) { try await redis.client.send(["PUBLISH", .string(channel), "back"]) }
             #expect(await Self.next(&events, of: subscription) == .message(RedisPubSubMessage(channel: channel, payload: Array("back".utf8))))
@@ -171,7 +171,7 @@ import Testing
 
     @Test func subscribingWhileRedisIsDownFailsFast() async throws {
         try await RedisTestHarness.with { redis in
-            redis.server.stop()
+            await offThePool { redis.server.stop() }
             _ = try? await redis.client.subscribe(to: [redis.key("warmup")])
             do throws(RedisError) {
                 _ = try await redis.client.subscribe(to: [redis.key("x")])

@@ -22,21 +22,38 @@ struct RedisTestHarness {
         configure: (inout RedisConfiguration) -> Void = { _ in },
         _ body: (RedisTestHarness) async throws -> Result
     ) async throws -> Result {
-        let server = try RedisServerFixture.start(arguments: serverArguments, tls: tls)
-        defer { server.stop() }
-        let group = try EventLoopGroup(loopCount: loops, namePrefix: "redis-test")
-        defer { group.shutdown() }
-        let harness = RedisTestHarness(server: server, group: group, client: try makeClient(server: server, group: group, configure: configure))
+        // Started and stopped off the pool: blocking one of its two threads
+        // while redis-server starts stalled every other test in a parallel run.
+        let server = try await offThePool { try RedisServerFixture.start(arguments: serverArguments, tls: tls) }
+        let harness: RedisTestHarness
+        do {
+            let group = try EventLoopGroup(loopCount: loops, namePrefix: "redis-test")
+            do {
+                harness = RedisTestHarness(server: server, group: group, client: try makeClient(server: server, group: group, configure: configure))
+            } catch {
+                group.shutdown()
+                throw error
+            }
+        } catch {
+            await offThePool { server.stop() }
+            throw error
+        }
+        let group = harness.group
+        func tearDown() async {
+            await harness.client.shutdown()
+            group.shutdown()
+            await offThePool { server.stop() }
+        }
         do {
             // Connecting can take longer than a test's short command timeout on a busy machine.
             if !serverArguments.contains("--requirepass") {
                 try await retrying(within: .seconds(5)) { try await harness.client.ping() }
             }
             let result = try await body(harness)
-            await harness.client.shutdown()
+            await tearDown()
             return result
         } catch {
-            await harness.client.shutdown()
+            await tearDown()
             throw error
         }
     }

@@ -25,7 +25,9 @@ public final class LockdProcess: Sendable {
     public let host: String
     /// The port lockd listens on.
     public let port: UInt16
-    private let directory: URL
+    /// lockd's scratch directory (its log), removed with this object or, when
+    /// the test process dies first, by a later one (``ScratchDirectory``).
+    public let directory: URL
 
     /// Everything lockd has written to standard output and error so far.
     public var output: String { Self.read(directory.appendingPathComponent("lockd.log")) }
@@ -47,7 +49,8 @@ public final class LockdProcess: Sendable {
             executable: command[0],
             arguments: Array(command.dropFirst()),
             environment: cleanEnvironment(adding: environment),
-            outputPath: logPath.path
+            outputPath: logPath.path,
+            diesWithTestProcess: true
         )
         let found = await eventually(within: .seconds(10)) {
             !process.isRunning || listeningAddress(in: read(logPath)) != nil
@@ -67,7 +70,8 @@ public final class LockdProcess: Sendable {
         defer { try? FileManager.default.removeItem(at: directory) }
         let logPath = directory.appendingPathComponent("lockd.log")
         let process = try ChildProcess(executable: try binaryPath(), arguments: arguments,
-                                       environment: cleanEnvironment(adding: environment), outputPath: logPath.path)
+                                       environment: cleanEnvironment(adding: environment), outputPath: logPath.path,
+                                       diesWithTestProcess: true)
         let termination = try await offThePool { process.waitForExit(timeout: timeout) }
         if termination == nil { try await offThePool { process.terminate(with: SIGKILL) } }
         return (termination, read(logPath))
@@ -116,13 +120,20 @@ public final class LockdProcess: Sendable {
                  tls: TLSClientConfiguration? = nil, timeout: Duration = .seconds(5)) async throws -> Reply {
         let (host, port) = (self.host, self.port)
         let started = ContinuousClock.now
-        // Connecting (and a TLS handshake) blocks briefly; the read waits off the pool by itself.
-        let client = try await offThePool { try RawHTTPClient(host: host, port: port, tls: tls) }
         var head = "\(method) \(path) HTTP/1.1\r\nHost: lockd\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         let bytes = Array((body ?? "").utf8)
         head += "Content-Length: \(bytes.count)\r\n\r\n"
-        try client.send(Array(head.utf8) + bytes)
+        let request = Array(head.utf8) + bytes
+        // Connecting (and a TLS handshake) blocks briefly; the read waits off the
+        // pool by itself. Sent on the connecting thread at once: a busy pool
+        // resumed the test more than lockd's idle timeout (300 ms in SizingTests)
+        // after the connect, and lockd had closed the silent connection.
+        let client = try await offThePool {
+            let client = try RawHTTPClient(host: host, port: port, tls: tls)
+            try client.send(request)
+            return client
+        }
         let response = try await client.readResponse(timeout: timeout)
         return Reply(response: response, elapsed: ContinuousClock.now - started)
     }
@@ -161,9 +172,7 @@ public final class LockdProcess: Sendable {
     }
 
     private static func temporaryDirectory() throws -> URL {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lockd-ops-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        return directory
+        try ScratchDirectory.make("lockd-ops")
     }
 
     private static func read(_ url: URL) -> String {

@@ -39,7 +39,7 @@ public final class RedisClusterFixture: Sendable {
             if let existing { return existing }
             let fixture = try start()
             existing = fixture
-            atexit { RedisClusterFixture.sharedFixture.withLock { $0?.stop() } }
+            atexit { RedisClusterFixture.sharedFixture.withLock { $0?.nodes.forEach { $0.discard() } } }
             return fixture
         }
     }

@@ -289,8 +289,7 @@ final class SentinelProcess: Sendable {
         var lastError: (any Error)?
         for _ in 0..<3 {
             let port = try RedisServerFixture.freePort()
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lockd-sentinel-\(port)-\(UUID().uuidString)")
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let directory = try ScratchDirectory.make("lockd-sentinel-\(port)")
             let configuration = directory.appendingPathComponent("sentinel.conf")
             try """
                 port \(port)

@@ -80,8 +80,7 @@ public final class RedisServerFixture: Sendable {
         self.port = port
         self.arguments = arguments
         self.tlsPort = arguments.firstIndex(of: "--tls-port").flatMap { arguments.indices.contains($0 + 1) ? UInt16(arguments[$0 + 1]) : nil }
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("lockd-redis-\(port)-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        directory = try ScratchDirectory.make("lockd-redis-\(port)")
     }
 
     deinit {
@@ -115,6 +114,13 @@ public final class RedisServerFixture: Sendable {
     /// Stops the server with SIGTERM and waits for it to exit.
     public func stop() {
         signal(SIGTERM)
+    }
+
+    /// Stops the server and removes its directory, for a fixture kept until
+    /// the process exits (whose `deinit` never runs).
+    public func discard() {
+        stop()
+        try? FileManager.default.removeItem(at: directory)
     }
 
     /// Kills the server with SIGKILL (no clean shutdown) and waits for it to exit.

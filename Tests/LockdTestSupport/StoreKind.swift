@@ -30,8 +30,7 @@ public enum StoreKind: String, CaseIterable, Sendable, CustomStringConvertible {
                                     upkeepLoop: backend?.upkeepLoop, logger: Logger(label: "test"))
             let runner = Task { await engine.run() }
             defer { runner.cancel() }
-            // Give the wake-up subscription a moment to be in place.
-            try await Task.sleep(for: .milliseconds(20))
+            try await untilEngineListens(to: store, redis: backend?.client)
             return try await body(engine, store)
         }
     }
@@ -62,7 +61,7 @@ public enum StoreKind: String, CaseIterable, Sendable, CustomStringConvertible {
             if let server = redis?.server { await offThePool { server.stop() } }
         }
         do {
-            if redis != nil { try await connectEveryLoop(of: store, loops: loops) }
+            if let backend = redis?.backend { try await prepared(backend) }
             let result = try await body(store, loops, redis?.backend)
             await tearDown()
             return result

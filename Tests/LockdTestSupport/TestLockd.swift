@@ -122,13 +122,28 @@ public struct TestLockd: Sendable {
             throw TestFailure("lockd bound no address")
         }
         let runner = Task { await engine.run() }
+        // lockd readies Redis as it starts serving (StoreService). Here it is
+        // awaited before the body, so that a busy machine cannot fail a test's
+        // first calls; with another Redis URL (a test of a refusing Redis,
+        // which wants its refusals) it runs in the background, as in lockd.
+        var preparation: Task<Void, Never>?
         do {
-            // Not with another Redis URL: a test of a refusing Redis wants its refusals.
-            if backend != nil, configuration.redisURL == nil { try await connectEveryLoop(of: store, loops: loops) }
+            if let backend, configuration.redisURL != nil {
+                preparation = Task { await backend.prepare() }
+            } else {
+                if let backend { try await prepared(backend) }
+                // And the engine hears the store before the body, as the
+                // engine tests' does (StoreKind.withEngine).
+                try await untilEngineListens(to: store, redis: backend?.client)
+            }
             let result = try await body(TestLockd(engine: engine, server: server, url: url, redis: redis, logs: logs, access: access))
+            preparation?.cancel()
+            await preparation?.value
             await tearDown(runner)
             return result
         } catch {
+            preparation?.cancel()
+            await preparation?.value
             await tearDown(runner)
             throw error
         }

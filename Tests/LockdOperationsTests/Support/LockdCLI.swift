@@ -16,8 +16,7 @@ final class LockdCLI: Sendable {
     let server: String
 
     init(server: URL) throws {
-        directory = NSTemporaryDirectory() + "lockd-cli-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        directory = try ScratchDirectory.make("lockd-cli").path
         self.server = server.absoluteString
     }
 
@@ -63,7 +62,8 @@ final class LockdCLI: Sendable {
             executable: "/bin/sh",
             arguments: ["-c", #"exec "$0" "$@" 2>"$CLI_TEST_STDERR""#, try LockdProcess.binaryPath()] + arguments,
             environment: variables,
-            outputPath: stdoutPath
+            outputPath: stdoutPath,
+            diesWithTestProcess: true
         )
         return Run(process: process, stdoutPath: stdoutPath, stderrPath: stderrPath)
     }
@@ -85,7 +85,9 @@ final class LockdCLI: Sendable {
 
     /// A shell script (for `sh -c`) that marks `started`, then loops until the
     /// `go` marker appears, then runs `then`. `sleep` keeps the loop cheap.
+    /// The loop also ends (exit 75) once this test process is gone: a killed
+    /// test run leaves no shell polling forever.
     func holdUntilGo(then: String = "exit 0", traps: String = "") -> String {
-        "\(traps) touch '\(marker("started"))'; while [ ! -e '\(marker("go"))' ]; do sleep 0.02; done; \(then)"
+        "\(traps) touch '\(marker("started"))'; while [ ! -e '\(marker("go"))' ]; do kill -0 \(getpid()) 2>/dev/null || exit 75; sleep 0.02; done; \(then)"
     }
 }
