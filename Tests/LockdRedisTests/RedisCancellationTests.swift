@@ -31,11 +31,28 @@ import Testing
         (try? await other.send(["INFO", "clients"]).string)?.contains("blocked_clients:\(count)\r\n") == true
     }
 
-    /// Pushes a value to make the cancelled `BLPOP`'s reply come, waits
-    /// until Redis popped it (the reply is on its way), then checks the
-    /// next callers on the connection get exactly their own replies.
+    /// The bytes Redis holds unread from the client blocked in `BLPOP`.
+    private static func queuedBytes(on other: RedisClient) async -> Int? {
+        guard let clients = try? await other.send(["CLIENT", "LIST"]).string else { return nil }
+        for line in clients.split(separator: "\n") where line.contains("cmd=blpop") {
+            for field in line.split(separator: " ") where field.hasPrefix("qbuf=") { return Int(field.dropFirst(5)) }
+        }
+        return nil
+    }
+
+    /// Queues a command behind the cancelled `BLPOP` on its connection,
+    /// pushes a value to make the `BLPOP`'s reply come, and checks that
+    /// reply reaches nobody: the command behind gets its own, and so do
+    /// the next callers on the connection.
     private static func releaseAndCheckOrder(_ redis: RedisTestHarness, other: RedisClient, list: String, key: String) async throws {
+        let before = await queuedBytes(on: other) ?? 0
+        let behind = Task { await redis.outcome(["ECHO", "behind"]) }
+        // Written, and waiting in Redis behind the BLPOP.
+        let queued = await eventually(within: .seconds(10)) { (await queuedBytes(on: other) ?? 0) > before }
+        #expect(queued, "the command behind the BLPOP was not written")
         _ = try await other.send(["RPUSH", .string(list), "late"])
+        let behindReply = try? await behind.value.get()
+        #expect(behindReply?.string == "behind", "the command behind the cancelled BLPOP got \(String(describing: behindReply))")
         let popped = await eventually(within: .seconds(10)) {
             let length = try? await other.send(["LLEN", .string(list)]).int
             return await blocked(0, on: other) && length == 0
@@ -62,12 +79,13 @@ import Testing
             waiting.cancel()
             let returned = await eventually(within: .seconds(5)) { done.load(ordering: .acquiring) }
             #expect(returned, "a cancelled caller must return at once, not when Redis answers")
+            // (A caller that waits for the reply is answered now, the test failed but not held up.)
+            try await Self.releaseAndCheckOrder(redis, other: other, list: list, key: key)
             if case .failure(let error) = await waiting.value {
                 #expect(error.kind == .cancelled)
             } else {
                 Issue.record("the cancelled call must not return a reply")
             }
-            try await Self.releaseAndCheckOrder(redis, other: other, list: list, key: key)
         }
     }
 
@@ -88,12 +106,13 @@ import Testing
             waiting.cancel()
             let returned = await eventually(within: .seconds(5)) { done.load(ordering: .acquiring) }
             #expect(returned, "a cancelled pipeline's caller must return at once, not when Redis answers")
+            // (A caller that waits for the reply is answered now, the test failed but not held up.)
+            try await Self.releaseAndCheckOrder(redis, other: other, list: list, key: key)
             if case .failure(let error) = await waiting.value {
                 #expect(error.kind == .cancelled)
             } else {
                 Issue.record("the cancelled pipeline must not return replies")
             }
-            try await Self.releaseAndCheckOrder(redis, other: other, list: list, key: key)
         }
     }
 
