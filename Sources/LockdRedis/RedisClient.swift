@@ -260,6 +260,11 @@ public final class RedisClient: Sendable {
     /// In a cluster it goes to the master of the first key's slot (every key
     /// must share it: use one hash tag).
     ///
+    /// Unlike ``send(_:route:idempotent:)``, a cancelled caller whose call
+    /// was written is answered `cancelled` only once Redis replied (or the
+    /// connection failed): whatever it sends to make up for the call (a
+    /// give-back after a cancelled acquire) then reaches Redis after it.
+    ///
     /// - Parameter idempotent: whether running the script twice does no harm
     ///   (see ``send(_:route:idempotent:)``).
     /// - Throws: ``RedisError``, including `refused` for errors raised by the script.
@@ -297,7 +302,8 @@ public final class RedisClient: Sendable {
         return .slot(RedisHashSlot(key: key))
     }
 
-    /// Runs `script` once per call in one ``pipeline(_:idempotent:)`` (by
+    /// Runs `script` once per call in one
+    /// ``pipeline(_:idempotent:cancelledCallerWaitsForReply:)`` (by
     /// `FCALL` where Redis has functions; calls that found none run again
     /// by `EVALSHA`); calls that met `-NOSCRIPT` run again in a further
     /// one, the first of them by `EVAL` (which caches the script for the
