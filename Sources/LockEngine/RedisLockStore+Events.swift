@@ -33,7 +33,7 @@ extension RedisLockStore {
                 ["HMGET", .string(keys.lease), "token", "fence", "owner", "client"],
                 ["HMGET", .string(keys.grants), .string(token.value), "mode"],
                 client.firstCall(of: scripts.release, keys: releaseKeys, arguments: releaseArguments),
-            ])
+            ], cancelledCallerWaitsForReply: true)
         }
         var released: RESPValue
         switch replies[2] {
@@ -75,7 +75,9 @@ extension RedisLockStore {
         // failing left the `lost` event without owner, client or mode.
         let status = client.firstCall(of: scripts.status, keys: Self.statusKeys(name), arguments: [])
         let replies = try await measured(.forceRelease) { () throws(RedisError) in
-            try await client.pipeline([status, client.firstCall(of: scripts.forceRelease, keys: releaseKeys, arguments: [String(fence), name.value])])
+            // Scripts: a cancelled caller answered only once they ran, as every script call is.
+            try await client.pipeline([status, client.firstCall(of: scripts.forceRelease, keys: releaseKeys, arguments: [String(fence), name.value])],
+                                      cancelledCallerWaitsForReply: true)
         }
         let holder = (try? replies[0].get()).flatMap { try? Self.status(of: name, from: $0) }?.holders.first { $0.fence == fence }
         var ended: RESPValue

@@ -208,14 +208,16 @@ final class LoopRouter: @unchecked Sendable {
         }
     }
 
-    /// The caller of command `id` gave up (loop thread only).
-    func cancel(id: UInt64) {
+    /// The caller of command `id` gave up (loop thread only); answered
+    /// `cancelled` at once if `answeringAtOnce`, else once its reply comes
+    /// (see ``RedisConnectionStateMachine/cancel(id:now:answeringAtOnce:)``).
+    func cancel(id: UInt64, answeringAtOnce: Bool = false) {
         let state = self.state
         for node in state.nodes.values {
-            for connection in node.all { connection.cancel(id: id) }
+            for connection in node.all { connection.cancel(id: id, answeringAtOnce: answeringAtOnce) }
         }
         for node in state.retiring.values {
-            for connection in node.all { connection.cancel(id: id) }
+            for connection in node.all { connection.cancel(id: id, answeringAtOnce: answeringAtOnce) }
         }
     }
 

@@ -17,7 +17,7 @@ extension RedisClient {
     /// Sends `request` to the master of `slot` (cluster), following
     /// redirections and retrying as the policy says, or to the single master.
     nonisolated(nonsending) func routed(
-        _ request: Request, slot: RedisHashSlot?, idempotent: Bool, on router: LoopRouter
+        _ request: Request, slot: RedisHashSlot?, idempotent: Bool, cancelledCallerWaitsForReply waits: Bool, on router: LoopRouter
     ) async throws(RedisError) -> RESPValue {
         var policy = ClusterRetryPolicy(deadline: MonotonicClock.now() &+ commandTimeout, idempotent: idempotent)
         var target = LoopRouter.Target.slot(slot)
@@ -25,7 +25,7 @@ extension RedisClient {
         while true {
             // Only an idempotent command compares masters before and after.
             let intended = idempotent ? node(for: target) : nil
-            let result = await attempt(request, to: target, asking: asking, on: router)
+            let result = await attempt(request, to: target, asking: asking, cancelledCallerWaitsForReply: waits, on: router)
             guard case .failure(let error) = result else { return try result.get() }
             guard isCluster else {
                 noticed(error)
@@ -58,18 +58,18 @@ extension RedisClient {
     /// One attempt of `request`; a script's error reply inside a replicated
     /// request becomes the attempt's error, so it is redirected like any other.
     nonisolated(nonsending) private func attempt(
-        _ request: Request, to target: LoopRouter.Target, asking: Bool, on router: LoopRouter
+        _ request: Request, to target: LoopRouter.Target, asking: Bool, cancelledCallerWaitsForReply waits: Bool, on router: LoopRouter
     ) async -> Result<RESPValue, RedisError> {
         switch request {
         case .command(let arguments) where !asking:
-            return await roundTrip(on: router) { id, waiter in router.send(arguments, to: target, id: id, waiter: waiter) }
+            return await roundTrip(on: router, cancelledCallerWaitsForReply: waits) { id, waiter in router.send(arguments, to: target, id: id, waiter: waiter) }
         case .command(let arguments):
-            let reply = await roundTrip(on: router) { id, waiter in
+            let reply = await roundTrip(on: router, cancelledCallerWaitsForReply: waits) { id, waiter in
                 router.sendPipeline([["ASKING"], arguments], to: target, id: id, waiter: waiter)
             }
             return reply.flatMap { Self.replies($0, dropping: 1).map { $0[0] } }
         case .replicated(let commands):
-            let reply = await roundTrip(on: router) { id, waiter in
+            let reply = await roundTrip(on: router, cancelledCallerWaitsForReply: waits) { id, waiter in
                 router.sendPipeline(asking ? [["ASKING"]] + commands : commands, to: target, replicated: true, id: id, waiter: waiter)
             }
             return reply.flatMap { Self.replies($0, dropping: asking ? 1 : 0).map { .array($0) } }
@@ -90,7 +90,7 @@ extension RedisClient {
     /// Sends each command to its slot's master, one pipeline per master, and
     /// redirects or retries each failed command on its own.
     nonisolated(nonsending) func routedPipeline(
-        _ commands: [[RESPBulk]], slots: [RedisHashSlot?], idempotent: Bool, on router: LoopRouter
+        _ commands: [[RESPBulk]], slots: [RedisHashSlot?], idempotent: Bool, cancelledCallerWaitsForReply waits: Bool, on router: LoopRouter
     ) async throws(RedisError) -> [Result<RESPValue, RedisError>] {
         let deadline = MonotonicClock.now() &+ commandTimeout
         var policies = [ClusterRetryPolicy](repeating: ClusterRetryPolicy(deadline: deadline, idempotent: idempotent), count: commands.count)
@@ -120,7 +120,7 @@ extension RedisClient {
                     positions.append(position)
                 }
             }
-            let replies = try await splitRoundTrip(batch, to: targets, on: router)
+            let replies = try await splitRoundTrip(batch, to: targets, cancelledCallerWaitsForReply: waits, on: router)
             var next: [(index: Int, target: LoopRouter.Target, asking: Bool)] = []
             var pause = Duration.zero
             for (position, reply) in zip(positions, replies) {
@@ -163,9 +163,9 @@ extension RedisClient {
     }
 
     /// Sends each command to its target's node in one loop iteration and
-    /// waits for every reply.
+    /// waits for every reply (a cancelled caller: as ``roundTrip(on:cancelledCallerWaitsForReply:_:)`` says).
     nonisolated(nonsending) private func splitRoundTrip(
-        _ commands: [[RESPBulk]], to targets: [LoopRouter.Target], on router: LoopRouter
+        _ commands: [[RESPBulk]], to targets: [LoopRouter.Target], cancelledCallerWaitsForReply waits: Bool, on router: LoopRouter
     ) async throws(RedisError) -> [Result<RESPValue, RedisError>] {
         if Task.isCancelled { throw RedisError(.cancelled, message: "the caller was cancelled") }
         let id = router.nextID.wrappingAdd(1, ordering: .relaxed).newValue
@@ -177,7 +177,7 @@ extension RedisClient {
                 if router.loop.inEventLoop { submit() } else { router.loop.execute(submit) }
             }
         } onCancel: {
-            router.loop.execute { router.cancel(id: id) }
+            router.loop.execute { router.cancel(id: id, answeringAtOnce: !waits) }
         }
     }
 

@@ -24,7 +24,7 @@ extension RedisClient {
         let replies = await withTaskGroup(of: Result<RESPValue, RedisError>.self) { group in
             for (router, connection) in targets {
                 group.addTask(executorPreference: router.loop) {
-                    await self.roundTrip(on: router) { id, waiter in connection.send(["PING"], id: id, waiter: waiter) }
+                    await self.roundTrip(on: router, cancelledCallerWaitsForReply: false) { id, waiter in connection.send(["PING"], id: id, waiter: waiter) }
                 }
             }
             return await group.reduce(into: []) { $0.append($1) }
@@ -134,7 +134,7 @@ extension RedisClient {
         let router = router()
         let reply = try await runScript(script, route: route) { form throws(RedisError) in
             let request = Request.replicated([script.call(keyCount: keyCount, arguments: arguments, form: form).arguments, wait])
-            return try await routed(request, slot: slot, idempotent: idempotent, on: router)
+            return try await routed(request, slot: slot, idempotent: idempotent, cancelledCallerWaitsForReply: true, on: router)
         }
         guard let parts = reply.array, parts.count == 2, let acknowledged = parts[1].int else {
             throw RedisError(.protocolViolation, message: "WAIT answered in an unexpected way")

@@ -127,16 +127,29 @@ public final class RedisClient: Sendable {
     ///     `["SET", .string(key), .string(value), "PX", 100]`.
     ///   - route: where the command goes in a cluster; nil follows the command.
     ///   - idempotent: whether running the command twice does no harm.
+    /// A cancelled caller gets `cancelled` at once, even when its command
+    /// was written and Redis may still run it (its reply is then read and
+    /// dropped: later callers on the connection get their own).
+    ///
     /// - Returns: the reply; error replies are thrown instead.
     /// - Throws: ``RedisError``: `refused`/`retryable` for error replies,
     ///   `unreachable`, `timeout`, `cancelled`, `protocolViolation` or `shutDown`.
     nonisolated(nonsending) public func send(
         _ command: RedisCommand, route: RedisRoute? = nil, idempotent: Bool = false
     ) async throws(RedisError) -> RESPValue {
-        let arguments = command.arguments
+        try await send(command.arguments, route: route ?? command.route, idempotent: idempotent, cancelledCallerWaitsForReply: false)
+    }
+
+    /// ``send(_:route:idempotent:)``; with `cancelledCallerWaitsForReply` a
+    /// cancelled caller whose command was written is answered only once
+    /// Redis replied (or the connection failed): a script call, whose
+    /// caller may make up for it with a call that must run after it.
+    nonisolated(nonsending) func send(
+        _ arguments: [RESPBulk], route: RedisRoute, idempotent: Bool, cancelledCallerWaitsForReply waits: Bool
+    ) async throws(RedisError) -> RESPValue {
         let router = router()
         guard isCluster else {
-            let result = await roundTrip(on: router) { id, waiter in
+            let result = await roundTrip(on: router, cancelledCallerWaitsForReply: waits) { id, waiter in
                 if let connection = router.singleConnection() {
                     connection.send(arguments, id: id, waiter: waiter)
                 } else {
@@ -146,7 +159,7 @@ public final class RedisClient: Sendable {
             if case .failure(let error) = result { noticed(error) }
             return try result.get()
         }
-        return try await routed(.command(arguments), slot: (route ?? command.route).slot, idempotent: idempotent, on: router)
+        return try await routed(.command(arguments), slot: route.slot, idempotent: idempotent, cancelledCallerWaitsForReply: waits, on: router)
     }
 
     /// Sends `commands` back to back and returns each one's reply, in order —
@@ -163,6 +176,12 @@ public final class RedisClient: Sendable {
     /// let hits = try replies[0].get().int
     /// ```
     ///
+    /// A cancelled caller gets `cancelled` at once, as with ``send(_:route:idempotent:)``
+    /// — unless `cancelledCallerWaitsForReply`: then, once any of the
+    /// pipeline was written, only when its last reply came (or the
+    /// connection failed), for a caller that makes up for a cancelled
+    /// pipeline with a call that must run after it (a script's caller).
+    ///
     /// - Returns: one result per command: its reply, or `refused`/`retryable`
     ///   for an error reply.
     /// - Throws: ``RedisError`` when the pipeline, or in a cluster one
@@ -170,18 +189,21 @@ public final class RedisClient: Sendable {
     ///   `cancelled`, `protocolViolation`, `shutDown`); then any of its
     ///   commands may or may not have run.
     nonisolated(nonsending) public func pipeline(
-        _ commands: [RedisCommand], idempotent: Bool = false
+        _ commands: [RedisCommand], idempotent: Bool = false, cancelledCallerWaitsForReply: Bool = false
     ) async throws(RedisError) -> [Result<RESPValue, RedisError>] {
-        try await pipeline(commands.map(\.arguments), slots: isCluster ? commands.map(\.route.slot) : [], idempotent: idempotent)
+        try await pipeline(commands.map(\.arguments), slots: isCluster ? commands.map(\.route.slot) : [], idempotent: idempotent,
+                           cancelledCallerWaitsForReply: cancelledCallerWaitsForReply)
     }
 
-    /// ``pipeline(_:idempotent:)`` with each command's slot given (cluster only).
+    /// ``pipeline(_:idempotent:cancelledCallerWaitsForReply:)`` with each command's slot given (cluster only).
     nonisolated(nonsending) func pipeline(
-        _ arguments: [[RESPBulk]], slots: [RedisHashSlot?], idempotent: Bool
+        _ arguments: [[RESPBulk]], slots: [RedisHashSlot?], idempotent: Bool, cancelledCallerWaitsForReply waits: Bool
     ) async throws(RedisError) -> [Result<RESPValue, RedisError>] {
         let router = router()
-        if isCluster { return try await routedPipeline(arguments, slots: slots, idempotent: idempotent, on: router) }
-        let result = await roundTrip(on: router) { id, waiter in
+        if isCluster {
+            return try await routedPipeline(arguments, slots: slots, idempotent: idempotent, cancelledCallerWaitsForReply: waits, on: router)
+        }
+        let result = await roundTrip(on: router, cancelledCallerWaitsForReply: waits) { id, waiter in
             if let connection = router.singleConnection() {
                 connection.sendPipeline(arguments, id: id, waiter: waiter)
             } else {
@@ -198,15 +220,19 @@ public final class RedisClient: Sendable {
         }
     }
 
-    /// Runs `submit` on `router`'s loop and waits for the reply it is given;
-    /// a cancelled caller returns at once, and its command is never sent if
-    /// none of it was written yet (else its reply is read and dropped).
+    /// Runs `submit` on `router`'s loop and waits for the reply it is given.
+    /// A cancelled caller's command is never sent if none of it was written
+    /// yet (the caller returns at once); else its reply is read and dropped
+    /// when it comes, keeping its place in the connection's reply order, and
+    /// the caller returns at once too — or, with `cancelledCallerWaitsForReply`,
+    /// only then (see ``RedisConnectionStateMachine/cancel(id:now:answeringAtOnce:)``).
     ///
     /// Always inlined: a nested async call costs the runtime two executor
     /// checks, which shows at hundreds of thousands of calls per second.
     @inline(__always)
     nonisolated(nonsending) func roundTrip(
-        on router: LoopRouter, _ submit: @escaping @Sendable (UInt64, RedisConnection.Waiter) -> Void
+        on router: LoopRouter, cancelledCallerWaitsForReply waits: Bool,
+        _ submit: @escaping @Sendable (UInt64, RedisConnection.Waiter) -> Void
     ) async -> Result<RESPValue, RedisError> {
         if Task.isCancelled { return .failure(RedisError(.cancelled, message: "the caller was cancelled")) }
         let id = router.nextID.wrappingAdd(1, ordering: .relaxed).newValue
@@ -223,7 +249,7 @@ public final class RedisClient: Sendable {
                 }
             }
         } onCancel: {
-            router.loop.execute { router.cancel(id: id) }
+            router.loop.execute { router.cancel(id: id, answeringAtOnce: !waits) }
         }
     }
 
@@ -233,6 +259,11 @@ public final class RedisClient: Sendable {
     /// and Redis has functions, with `FCALL` (RedisClient+Functions.swift).
     /// In a cluster it goes to the master of the first key's slot (every key
     /// must share it: use one hash tag).
+    ///
+    /// Unlike ``send(_:route:idempotent:)``, a cancelled caller whose call
+    /// was written is answered `cancelled` only once Redis replied (or the
+    /// connection failed): whatever it sends to make up for the call (a
+    /// give-back after a cancelled acquire) then reaches Redis after it.
     ///
     /// - Parameter idempotent: whether running the script twice does no harm
     ///   (see ``send(_:route:idempotent:)``).
@@ -258,7 +289,10 @@ public final class RedisClient: Sendable {
     ) async throws(RedisError) -> RESPValue {
         let route = scriptRoute(keyCount: keyCount, arguments: arguments)
         return try await runScript(script, route: route) { form throws(RedisError) in
-            try await send(script.call(keyCount: keyCount, arguments: arguments, form: form), route: route, idempotent: idempotent)
+            // A script's caller may make up for a cancelled call (a give-back
+            // after an acquire): answered only once the call's reply came.
+            try await send(script.call(keyCount: keyCount, arguments: arguments, form: form).arguments, route: route, idempotent: idempotent,
+                           cancelledCallerWaitsForReply: true)
         }
     }
 
@@ -268,7 +302,8 @@ public final class RedisClient: Sendable {
         return .slot(RedisHashSlot(key: key))
     }
 
-    /// Runs `script` once per call in one ``pipeline(_:idempotent:)`` (by
+    /// Runs `script` once per call in one
+    /// ``pipeline(_:idempotent:cancelledCallerWaitsForReply:)`` (by
     /// `FCALL` where Redis has functions; calls that found none run again
     /// by `EVALSHA`); calls that met `-NOSCRIPT` run again in a further
     /// one, the first of them by `EVAL` (which caches the script for the
@@ -286,7 +321,8 @@ public final class RedisClient: Sendable {
         let slots = isCluster ? calls.map { $0.keys.first.map { RedisHashSlot(key: $0) } } : []
         let form = firstForm(script)
         var results = try await pipeline(
-            calls.map { script.call(keys: $0.keys, arguments: $0.arguments, form: form).arguments }, slots: slots, idempotent: idempotent)
+            calls.map { script.call(keys: $0.keys, arguments: $0.arguments, form: form).arguments }, slots: slots, idempotent: idempotent,
+            cancelledCallerWaitsForReply: true)
         if form == .function {
             // Calls that found no function (or were refused -OOM) did not
             // run: they go by EVALSHA (a single call loads the library, see runScript).
@@ -296,7 +332,7 @@ public final class RedisClient: Sendable {
             if !missed.isEmpty {
                 let retried = try await pipeline(
                     missed.map { script.call(keys: calls[$0].keys, arguments: calls[$0].arguments, form: .cached).arguments },
-                    slots: isCluster ? missed.map { slots[$0] } : [], idempotent: idempotent)
+                    slots: isCluster ? missed.map { slots[$0] } : [], idempotent: idempotent, cancelledCallerWaitsForReply: true)
                 for (index, result) in zip(missed, retried) { results[index] = result }
             }
         }
@@ -311,7 +347,7 @@ public final class RedisClient: Sendable {
             guard let first = uncached.first else { break }
             let retried = try await pipeline(
                 uncached.map { script.call(keys: calls[$0].keys, arguments: calls[$0].arguments, cached: $0 != first).arguments },
-                slots: isCluster ? uncached.map { slots[$0] } : [], idempotent: idempotent)
+                slots: isCluster ? uncached.map { slots[$0] } : [], idempotent: idempotent, cancelledCallerWaitsForReply: true)
             for (index, result) in zip(uncached, retried) { results[index] = result }
         }
         return results

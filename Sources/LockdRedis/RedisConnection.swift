@@ -144,10 +144,11 @@ final class RedisConnection: StreamSocketDelegate, @unchecked Sendable {
         perform(state.machine.sendPipeline(commands, id: id, waiter: waiter, now: MonotonicClock.now()))
     }
 
-    /// The caller of command `id` gave up waiting.
-    func cancel(id: UInt64) {
+    /// The caller of command `id` gave up waiting; `answeringAtOnce`: see
+    /// ``RedisConnectionStateMachine/cancel(id:now:answeringAtOnce:)``.
+    func cancel(id: UInt64, answeringAtOnce: Bool = false) {
         let state = io
-        perform(state.machine.cancel(id: id, now: MonotonicClock.now()))
+        perform(state.machine.cancel(id: id, now: MonotonicClock.now(), answeringAtOnce: answeringAtOnce))
     }
 
     /// Closes for good; waiting commands fail with `shutDown`.

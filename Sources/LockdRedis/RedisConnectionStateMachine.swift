@@ -15,8 +15,9 @@ import RESP
 /// waiting on it, so no late reply can reach a later caller; a command whose
 /// caller is cancelled before any of its bytes were written is never sent,
 /// one already (partly) written keeps its place and its reply is dropped —
-/// its caller answered `cancelled` only then (or when the connection
-/// fails), so that what the caller does next to make up for it comes after it.
+/// its caller answered `cancelled` at once when it asked for that, else
+/// only then (or when the connection fails), so that what the caller does
+/// next to make up for it comes after it. A caller is resumed exactly once.
 struct RedisConnectionStateMachine<Waiter> {
     enum State: Equatable {
         /// Not started; the first command starts it.
@@ -85,9 +86,12 @@ struct RedisConnectionStateMachine<Waiter> {
         let waiter: Waiter
         /// Whether its caller gave up after (some of) it was written: the
         /// reply is still read (replies match commands by order), then
-        /// dropped, and the caller answered `cancelled` only then (see
-        /// ``cancel(id:now:)``).
+        /// dropped, and the caller answered `cancelled` then unless it
+        /// already was (see ``cancel(id:now:answeringAtOnce:)``).
         var isCancelled = false
+        /// Whether its cancelled caller was answered at once: nothing
+        /// resumes it again — not its reply, nor a failure or shutdown.
+        var isAnswered = false
         let deadline: UInt64
         /// Offset in this connection's byte stream where its bytes begin:
         /// until that many are written, none of them is.
@@ -236,7 +240,7 @@ struct RedisConnectionStateMachine<Waiter> {
     mutating func shutdown() -> Action {
         guard state != .shutDown else { return .none }
         let error = RedisError(.shutDown, message: "the Redis client was shut down")
-        var failing = pending.removeAll().map { ($0.waiter, $0.isCancelled ? Self.cancelled : error) }
+        var failing = pending.removeAll().compactMap { $0.isAnswered ? nil : ($0.waiter, $0.isCancelled ? Self.cancelled : error) }
         failing += held.removeAll().map { ($0.waiter, error) }
         state = .shutDown
         return .disconnect(reason: error, failing: failing, then: .stop)
@@ -332,7 +336,10 @@ struct RedisConnectionStateMachine<Waiter> {
     /// and what the caller does next to make up for it (a give-back after a
     /// cancelled acquire) may go on another connection and run first —
     /// finding nothing, and leaving the acquire's lease held by nobody.
-    mutating func cancel(id: UInt64, now: UInt64) -> Action {
+    /// A caller that makes up for nothing (a `BLPOP` given up) asks with
+    /// `answeringAtOnce` to be resumed `cancelled` now instead: its entry
+    /// keeps its place all the same, its reply read and dropped.
+    mutating func cancel(id: UInt64, now: UInt64, answeringAtOnce: Bool = false) -> Action {
         if let entry = held.remove(where: { $0.id == id }) {
             return .fail(entry.waiter, Self.cancelled)
         }
@@ -353,8 +360,20 @@ struct RedisConnectionStateMachine<Waiter> {
             }
             return .fail(unwritten.waiter, Self.cancelled)
         }
-        _ = pending.withFirst(where: { $0.id == id }) { $0.isCancelled = true }
-        return .none
+        let waiter = pending.withFirst(where: { $0.id == id && !$0.isAnswered }) { entry -> Waiter? in
+            entry.isCancelled = true
+            guard answeringAtOnce else { return nil }
+            entry.isAnswered = true
+            return entry.waiter
+        }
+        guard let waiter = waiter ?? nil else { return .none }
+        return .fail(waiter, Self.cancelled)
+    }
+
+    /// What a cancelled entry's reply (or its last one) does: resumes its
+    /// caller `cancelled`, unless that was done at once.
+    private func droppedReply(of entry: Pending) -> Action {
+        entry.isAnswered ? .none : .fail(entry.waiter, Self.cancelled)
     }
 
     /// What a cancelled caller is answered.
@@ -440,10 +459,10 @@ struct RedisConnectionStateMachine<Waiter> {
                 return entry.gathered.count == entry.replies
             }
             guard complete == true, let entry = pending.popFirst() else { return .none }
-            return entry.isCancelled ? .fail(entry.waiter, Self.cancelled) : .succeed(entry.waiter, .array(entry.gathered))
+            return entry.isCancelled ? droppedReply(of: entry) : .succeed(entry.waiter, .array(entry.gathered))
         }
         if let message = value.fastErrorMessage, let head = pending.popFirst() {
-            return .fail(head.waiter, head.isCancelled ? Self.cancelled : .reply(message))
+            return head.isCancelled ? droppedReply(of: head) : .fail(head.waiter, .reply(message))
         }
         // (Un)subscribe confirmations come one per name.
         let awaited = pending.withFirst { entry in
@@ -451,7 +470,7 @@ struct RedisConnectionStateMachine<Waiter> {
             return entry.replies
         }
         guard awaited == 0, let head = pending.popFirst() else { return .none }
-        return head.isCancelled ? .fail(head.waiter, Self.cancelled) : .succeed(head.waiter, value)
+        return head.isCancelled ? droppedReply(of: head) : .succeed(head.waiter, value)
     }
 
     /// Whether the next frame may go to the head command's waiter to be
@@ -540,8 +559,9 @@ struct RedisConnectionStateMachine<Waiter> {
     /// learn whether their command may have run.
     private mutating func failPending(culprit: UInt64?, culpritError: RedisError, reason: String) -> [(Waiter, RedisError)] {
         let written = writtenTotal
-        let failing = pending.removeAll().map { entry -> (Waiter, RedisError) in
+        let failing = pending.removeAll().compactMap { entry -> (Waiter, RedisError)? in
             let waiter = entry.waiter
+            if entry.isAnswered { return nil }
             if entry.isCancelled { return (waiter, Self.cancelled) }
             if entry.id == culprit { return (waiter, culpritError) }
             if entry.end <= written {

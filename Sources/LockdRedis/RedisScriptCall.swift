@@ -199,7 +199,8 @@ open class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
     /// caller's connection closing) must not answer the caller inside its
     /// own cancellation. The command is dropped if none of it was written,
     /// else its reply is read and dropped; either way the caller gets
-    /// `cancelled` (see ``RedisConnectionStateMachine/cancel(id:now:)``).
+    /// `cancelled` — in the second case, as for every script call, only
+    /// once the reply came (see ``RedisConnectionStateMachine/cancel(id:now:answeringAtOnce:)``).
     public final func callCancelled() {
         isCancelled.store(true, ordering: .relaxed)
         router.loop.execute { [router, id] in router.cancel(id: id) }
