@@ -35,6 +35,21 @@ import Glibc
         }
     }
 
+    /// The parent-death signal follows the *thread* that forked the command,
+    /// and Swift's pool threads end after a few idle seconds (libdispatch's
+    /// are let go after 5 s): a command forked on one would be sent SIGTERM
+    /// while `lockd exec` still runs. It runs its 8 s to the end.
+    @Test func aCommandOutlivingIdlePoolThreadsIsNotSignalled() async throws {
+        try await StoreKind.memory.withLockdProcess { lockd, _ in
+            let cli = try LockdCLI(server: lockd.url)
+            let script = "trap \"touch '\(cli.marker("term"))'; exit 3\" TERM; sleep 8 & wait; touch '\(cli.marker("done"))'"
+            let (termination, run) = try await cli.run(["exec", uniqueLockName("exec"), "--ttl", "30s", "--", "sh", "-c", script])
+            #expect(termination == .exited(0), "\(run.stderr)")
+            #expect(!cli.exists("term"), "the command got SIGTERM while lockd exec ran")
+            #expect(cli.exists("done"))
+        }
+    }
+
     /// `lockd exec`'s own threads block signals and the Swift runtime may
     /// ignore SIGPIPE; none of that reaches the command.
     @Test func theCommandStartsWithNoSignalBlockedOrCaughtAndSIGPIPEAtItsDefault() async throws {
