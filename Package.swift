@@ -17,7 +17,8 @@ import PackageDescription
 //   LockdAPI         HTTP ↔ engine: routes, JSON bodies, problem details
 //   LockdClient      the Swift SDK: generated from openapi.yaml, plus LockClient
 //   LockdClientURLSession  LockClient(serverURL:session:), apart so that LockdClient never loads libcurl
-//   CLockdChild      posix_spawn in a process group and a signal self-pipe, for `lockd exec`
+//   CLockdChild      starting `lockd exec`'s command (own process group, SIGTERM when lockd exec dies)
+//                    and a signal self-pipe
 //   lockd            the executable: configuration and wiring (the composition root, a ServiceGroup);
 //                    also the command-line client (`lockd exec`, `lockd acquire` …) over LockdClient
 //   lockbench        load generator for a running lockd

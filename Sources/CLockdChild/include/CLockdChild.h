@@ -15,8 +15,11 @@ int lockd_signal_pipe(const int *signals, int count);
 
 /// Starts `file` (searched in PATH as execvp does) with `argv` and `envp`,
 /// signals unblocked and SIGPIPE at its default. With `own_group`, the child
-/// leads a new process group (its pid is the group id). Returns 0, or the
-/// error number (ENOENT: no such command; EACCES: not executable).
+/// leads a new process group (its pid is the group id). On Linux the child
+/// gets SIGTERM as soon as this process ends, however it ends (its
+/// parent-death signal, armed from a thread that lives as long as the process).
+/// Returns 0, or the error number (ENOENT: no such command; EACCES: not
+/// executable).
 int lockd_spawn(pid_t *pid, const char *file, char *const argv[], char *const envp[], int own_group);
 
 /// Whether this process is in the foreground process group of its

@@ -17,7 +17,8 @@ struct ExecCommand: AsyncParsableCommand {
             (and this process's standard input, output and error), renews the lease at about \
             a third of its TTL while CMD runs, and releases it when CMD exits. If the lease is \
             lost, CMD gets SIGTERM, then SIGKILL after --kill-after. SIGTERM, SIGINT and SIGHUP \
-            sent to lockd exec are passed on to CMD.
+            sent to lockd exec are passed on to CMD. If lockd exec itself is killed (SIGKILL, \
+            the OOM killer, a crash), CMD gets SIGTERM at once (on Linux; CMD alone).
 
             Exit status: CMD's (128+N if signal N killed it); 75 the lock stayed held for all \
             of --wait (CMD never ran); 69 lockd could not be reached (CMD never ran); 70 the \

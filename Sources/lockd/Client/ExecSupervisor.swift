@@ -17,6 +17,9 @@ import Glibc
 /// terminal: then the command stays in `lockd exec`'s group, as with `flock`,
 /// so that it can read the terminal and Ctrl-C and Ctrl-Z reach it directly;
 /// a signal sent with `kill` is then forwarded to the command alone.
+/// Should `lockd exec` die without a chance to act, the kernel sends the
+/// command SIGTERM (``lockd_spawn``'s parent-death signal): nobody renews its
+/// lease any more.
 struct ExecSupervisor {
     let name: String
     let command: [String]
