@@ -2,10 +2,11 @@ import Testing
 
 @testable import LockdAPI
 
-/// `RFC3339`'s date of the day last formatted (`RFC3339.date`) is the date
-/// worked out afresh (`RFC3339.civilDate`) whatever came before it: the
-/// same day again, the next, one far away, one before the epoch, one past
-/// year 9999 (not kept), in runs and interleaved.
+/// `RFC3339`'s dates of the last even and odd days formatted
+/// (`RFC3339.date`) are the dates worked out afresh (`RFC3339.civilDate`)
+/// whatever came before them: the same day again, the next, one far away,
+/// one before the epoch, one past year 9999 (not kept), in runs and
+/// interleaved.
 @Suite struct RFC3339DayCacheTests {
     @Test func cachedDatesAreTheWorkedOutOnes() {
         var generator = SystemRandomNumberGenerator()
@@ -37,5 +38,28 @@ import Testing
             #expect(RFC3339.format(milliseconds: 253_402_300_799_999) == "9999-12-31T23:59:59.999Z")
             #expect(RFC3339.format(milliseconds: -1) == "1969-12-31T23:59:59.999Z")
         }
+    }
+
+    /// A request's "now" and a lease expiring after midnight alternate
+    /// between two days: both format right, and both are served from the
+    /// entries (one entry for the process left one of them out each time).
+    /// Other tests format instants at once: a day may be evicted by them
+    /// now and then, so some turn must find both, not every one.
+    @Test func alternatingDaysAcrossMidnightBothHit() {
+        let lastMs: Int64 = 1_796_428_800_000 - 1  // 2026-12-04T23:59:59.999Z
+        var bothCached = false
+        for _ in 0..<1_000 {
+            #expect(RFC3339.format(milliseconds: lastMs) == "2026-12-04T23:59:59.999Z")
+            #expect(RFC3339.format(milliseconds: lastMs + 1) == "2026-12-05T00:00:00.000Z")
+            #expect(RFC3339.format(milliseconds: lastMs - 3_600_000) == "2026-12-04T22:59:59.999Z")
+            #expect(RFC3339.format(milliseconds: lastMs + 86_400_000) == "2026-12-05T23:59:59.999Z")
+            let day = lastMs / 86_400_000
+            if let today = RFC3339.cachedDate(daysSinceEpoch: day), let tomorrow = RFC3339.cachedDate(daysSinceEpoch: day + 1),
+               today == (2026, 12, 4), tomorrow == (2026, 12, 5) {
+                bothCached = true
+                break
+            }
+        }
+        #expect(bothCached, "the two days evicted each other")
     }
 }
