@@ -85,6 +85,23 @@ import Testing
         #expect(LockName.hashKey != (0, 0))
     }
 
+    /// The process's key is `Hasher`'s, drawn under its per-process seed:
+    /// two words a `Hasher` of this process gives for LockName's two
+    /// constants (a key fixed in the source, or drawn otherwise, differs).
+    @Test func theKeyFollowsHashersSeed() {
+        func hasherWord(_ constant: UInt64) -> UInt64 {
+            var hasher = Hasher()
+            hasher.combine(constant)
+            return UInt64(UInt(bitPattern: hasher.finalize()))
+        }
+        let key = LockName.hashKey
+        #expect(key.0 == hasherWord(0x6C6F_636B_6E61_6D65))
+        #expect(key.1 == hasherWord(0x6B65_7973_6563_6F6E))
+        // The same words through `hashValue`, `Hasher` seeded the one way it is.
+        #expect(key.0 == UInt64(UInt(bitPattern: (0x6C6F_636B_6E61_6D65 as UInt64).hashValue)))
+        #expect(key.0 != key.1)
+    }
+
     /// What a refused name is told, in the order it was told before.
     @Test func refusalsSayWhy() {
         func message(_ text: String) -> String? {
