@@ -198,6 +198,9 @@ struct LeaseTable {
         var next = (place + 1) & mask
         while heads[next] >= 0 {
             let head = heads[next]
+            // A head is a live entry, which has a name: one without is a
+            // broken index (debug builds stop; release ones leave it be).
+            assert(slots[Int(head)].name != nil, "a head of the name index has no name")
             if let name = slots[Int(head)].name {
                 let home = Self.home(of: name, count: heads.count)
                 // Movable into the hole unless its home lies after the hole, up to `next` (cyclically).

@@ -120,4 +120,38 @@ import Testing
             }
         }
     }
+
+    /// A no-wait acquire under the client's own token whose reply was lost
+    /// (the store ran it, lockd answered 503) gives nothing back: the
+    /// client holds the lease (this retry only renewed it) and can release
+    /// it itself. Only a token lockd made goes back after a 503.
+    @Test(arguments: StoreKind.allCases)
+    func aLostReplyUnderTheClientsTokenGivesNothingBack(store: StoreKind) async throws {
+        try await store.withEngine { _, inner in
+            // Its first three grants run in the store, then are reported lost.
+            let lossy = StalledStore(inner, stalls: 3, stall: .zero, thenFail: true)
+            let name = try LockName(uniqueLockName())
+            let token = LeaseToken.random()
+            guard case .granted(let held, false, _) = try await inner.acquire(
+                AcquireAttempt(name: name, token: token, ttlMs: 60_000, owner: "client", waiter: nil))
+            else { throw LockError.leaseLost }
+            try await lossy.withRunningEngine { engine in
+                guard await expectUnavailable({ try await engine.acquire(AcquireRequest(name: name, ttlMs: 60_000, token: token)) })
+                else { return }
+                // Two 503s under tokens lockd made, the second sent once the
+                // first's give-back has ended its lease: the upkeep gives back
+                // oldest first, a batch at a time, so by the time the second's
+                // has, any give-back queued before the first's has ended too.
+                for _ in 0..<2 {
+                    let marker = try LockName(uniqueLockName())
+                    guard await expectUnavailable({ try await engine.acquire(AcquireRequest(name: marker, ttlMs: 60_000)) })
+                    else { return }
+                    let freed = try await eventually(within: .seconds(10)) { try await inner.status(of: marker).isHeld == false }
+                    try #require(freed, "lockd's own token was not given back")
+                }
+                #expect(try await inner.status(of: name).holders.map(\.fence) == [held.fence],
+                        "the client's lease was given back after a 503")
+            }
+        }
+    }
 }
