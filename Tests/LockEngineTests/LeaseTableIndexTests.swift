@@ -1,3 +1,4 @@
+import LockdTestSupport
 import Testing
 
 @testable import LockEngine
@@ -15,7 +16,7 @@ import Testing
     @Test func namesComeAndGoAsADictionarySays() throws {
         var table = LeaseTable(grace: 1_000_000_000)
         var model: [LockName: [Int]] = [:]
-        var random = IndexSplitMix(state: 24)
+        var random = SplitMix64(seed: 24)
         let names = try (0..<3_000).map { try LockName("index-\($0)") }
         var nextToken = 0
         for round in 0..<40 {
@@ -49,17 +50,5 @@ import Testing
         }
         #expect(table.count == 0)
         #expect(table.remove(names[0], token: try Self.token(0)) == nil)
-    }
-}
-
-/// A small deterministic generator, so a failure can be replayed.
-private struct IndexSplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var value = state
-        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
-        return value ^ (value >> 31)
     }
 }

@@ -1,3 +1,4 @@
+import LockdTestSupport
 import Testing
 
 @testable import LockEngine
@@ -64,7 +65,7 @@ import Testing
     @Test func manyLeasesEndAsAPlainListSays() throws {
         var table = LeaseTable(grace: Self.grace)
         var model: [Key: LeaseTable.Times] = [:]
-        var random = SplitMix(seed: 22)
+        var random = SplitMix64(seed: 22)
         let names = try (0..<300).map { try LockName("table-many-\($0)") }
         var now: UInt64 = 5 * Self.second
         var nextToken = 0
@@ -107,18 +108,5 @@ import Testing
     private struct Key: Hashable {
         var name: LockName
         var token: Int
-    }
-}
-
-/// A small deterministic generator, so a failure can be replayed.
-private struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var value = state
-        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
-        return value ^ (value >> 31)
     }
 }
