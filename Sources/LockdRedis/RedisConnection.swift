@@ -11,7 +11,7 @@ import RESP
 /// decoded there, in place, from one large read per readiness event, and each
 /// waiting caller is resumed there; bytes from many callers go out together in
 /// one write, scheduled once per loop iteration.
-final class RedisConnection: StreamSocketDelegate, @unchecked Sendable {
+final class RedisConnection: StreamSocketDelegate, IterationFlushing, @unchecked Sendable {
     // Safe to share: the immutable `let`s are Sendable values; `ioState` is
     // touched only on `loop`'s thread — every method that reaches it is
     // documented "loop thread only" and goes through `io`, which checks that
@@ -424,16 +424,19 @@ final class RedisConnection: StreamSocketDelegate, @unchecked Sendable {
 
     // MARK: Writing
 
-    /// Writes once per loop iteration, so commands submitted by every task
-    /// that ran in this iteration leave in one `send`.
+    /// Writes once per loop iteration, so commands submitted by every
+    /// handler, job and task that ran in this iteration leave in one `send`.
     private func scheduleFlush() {
         let state = io
         guard !state.flushScheduled else { return }
         state.flushScheduled = true
-        loop.execute { [self] in
-            io.flushScheduled = false
-            flush()
-        }
+        loop.flushAfterIteration(self)
+    }
+
+    /// The loop's end-of-iteration call that ``scheduleFlush()`` asked for.
+    func flushAfterIteration() {
+        io.flushScheduled = false
+        flush()
     }
 
     /// Writes what the machine has queued while the socket takes it. The

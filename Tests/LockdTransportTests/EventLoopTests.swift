@@ -61,6 +61,45 @@ import Testing
         #expect(fired.withLock { $0 } == [1, 3])
     }
 
+    /// An owner asking to be flushed is called after every job of the
+    /// iteration it asked in — not at once, nor a job's turn later — and
+    /// once per request.
+    @Test func aFlushRunsOnceAfterTheJobsOfItsIteration() async throws {
+        let loop = try EventLoop.spawn(name: "test")
+        defer { loop.shutdown() }
+        let order = Locked<[String]>([])
+        let flushed = await withCheckedContinuation { (continuation: CheckedContinuation<[String], Never>) in
+            let owner = RecordingFlusher { count in
+                order.withLock { $0.append("flush \(count)") }
+                // A later job reports what ran, once the flush had its turn.
+                loop.execute { continuation.resume(returning: order.withLock { $0 }) }
+            }
+            // Submitted from the loop: the two run in one batch.
+            loop.execute {
+                loop.execute {
+                    order.withLock { $0.append("first job") }
+                    loop.flushAfterIteration(owner)
+                }
+                loop.execute { order.withLock { $0.append("second job") } }
+            }
+        }
+        #expect(flushed == ["first job", "second job", "flush 1"])
+    }
+
+    /// A flush asked during the flushes runs too, in a later iteration.
+    @Test func aFlushAskedDuringAFlushRunsInALaterIteration() async throws {
+        let loop = try EventLoop.spawn(name: "test")
+        defer { loop.shutdown() }
+        let count = await withCheckedContinuation { (continuation: CheckedContinuation<Int, Never>) in
+            let owner = RecordingFlusher { _ in }
+            owner.onFlush = { [unowned owner] count in
+                if count < 3 { loop.flushAfterIteration(owner) } else { continuation.resume(returning: count) }
+            }
+            loop.execute { loop.flushAfterIteration(owner) }
+        }
+        #expect(count == 3)
+    }
+
     /// A job that holds its loop, submitted once the loop has stopped (a
     /// timer's owner re-arming it during teardown, say), must not keep the loop
     /// — and its epoll and eventfd descriptors — alive.
@@ -113,4 +152,21 @@ final class Locked<Value: Sendable>: Sendable {
     private let mutex: Mutex<Value>
     init(_ value: Value) { mutex = Mutex(value) }
     func withLock<R: Sendable>(_ body: (inout Value) -> R) -> R { mutex.withLock { body(&$0) } }
+}
+
+/// Counts its flushes and reports each (touched on its loop's thread only).
+private final class RecordingFlusher: IterationFlushing, @unchecked Sendable {
+    // Safe: `flushes` and `onFlush` are read and written only on the one
+    // loop that flushes this owner, or before it is first handed to it.
+    var flushes = 0
+    var onFlush: (Int) -> Void
+
+    init(onFlush: @escaping (Int) -> Void) {
+        self.onFlush = onFlush
+    }
+
+    func flushAfterIteration() {
+        flushes += 1
+        onFlush(flushes)
+    }
 }
