@@ -424,11 +424,19 @@ struct RedisConnectionStateMachine<Waiter> {
     mutating func wrote(_ count: Int) {
         outboundStart += count
         writtenTotal += UInt64(count)
-        if outboundStart == outbound.count {
+        // Written bytes are dropped only once they fill ``writtenBytesKept``:
+        // emptying the array (`removeAll(keepingCapacity:)`, ~80
+        // instructions) after nearly every flush, a flush a command or a few,
+        // cost more than appending after what was written.
+        if outboundStart == outbound.count, outboundStart >= Self.writtenBytesKept {
             outbound.removeAll(keepingCapacity: true)
             outboundStart = 0
         }
     }
+
+    /// How many written bytes may stay before the bytes to write (a few
+    /// dozen lock calls' worth), kept with the array's capacity.
+    static var writtenBytesKept: Int { 16 << 10 }
 
     /// A frame arrived; `now` is read only if the frame breaks the protocol.
     mutating func received(_ value: RESPValue, now: @autoclosure () -> UInt64) -> Action {
