@@ -99,7 +99,7 @@ public struct Socket: Sendable, Hashable {
     /// Reads up to `count` bytes into `buffer`.
     public func read(into buffer: UnsafeMutableRawPointer, count: Int) -> ReadResult {
         while true {
-            let result = Glibc.read(fd, buffer, count)
+            let result = clockd_read(fd, buffer, count)
             if result > 0 { return .bytes(result) }
             if result == 0 { return .endOfFile }
             let code = clockd_errno()
@@ -115,7 +115,7 @@ public struct Socket: Sendable, Hashable {
     public func write(_ buffer: UnsafeRawBufferPointer) -> WriteResult {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return .bytes(0) }
         while true {
-            let result = send(fd, base, buffer.count, CLOCKD_MSG_NOSIGNAL)
+            let result = clockd_send(fd, base, buffer.count, CLOCKD_MSG_NOSIGNAL)
             if result >= 0 { return .bytes(result) }
             let code = clockd_errno()
             switch code {
