@@ -137,7 +137,11 @@ extension LockEngine {
             case .delivery(_, let completion):
                 completion(delivery)
             case .grant(let attemptsLeft, let completion):
-                let result: Result<AcquireGrant, LockError>
+                // Each answer handed over as it is made: one `Result` kept in
+                // a variable for a single call was destroyed after it, its
+                // case unknown, through the runtime's generic `Result`
+                // witness, which looks the type up (~0.1 k instructions a
+                // Redis acquire).
                 do throws(LockError) {
                     guard let grant = try LockEngine.settled(try delivery.get()) else {
                         // Too slow: each too-late grant was given back as it came.
@@ -147,13 +151,12 @@ extension LockEngine {
                         return StoreAttempt(engine: engine, attempt: next, ownToken: ownToken, cancellation: cancellation,
                                             answer: .grant(attemptsLeft: attemptsLeft - 1, completion)).start()
                     }
-                    result = .success(engine.granted(grant, name: attempt.name, client: attempt.client))
+                    completion(.success(engine.granted(grant, name: attempt.name, client: attempt.client)))
                 } catch {
                     // The store's own failure: it may still run the attempt.
                     if case .unavailable = error { engine.giveBackIfUnanswered(attempt.token, on: attempt.name, ownToken: ownToken) }
-                    result = .failure(error)
+                    completion(.failure(error))
                 }
-                completion(result)
             }
         }
     }
