@@ -132,7 +132,7 @@ extension LockEngine {
             }
         }
 
-        private func finish(_ delivery: Result<Delivery, LockError>) {
+        private func finish(_ delivery: consuming Result<Delivery, LockError>) {
             switch answer {
             case .delivery(_, let completion):
                 completion(delivery)
@@ -143,7 +143,7 @@ extension LockEngine {
                 // witness, which looks the type up (~0.1 k instructions a
                 // Redis acquire).
                 do throws(LockError) {
-                    guard let grant = try LockEngine.settled(try delivery.get()) else {
+                    guard let grant = try LockEngine.settled(consume delivery) else {
                         // Too slow: each too-late grant was given back as it came.
                         guard attemptsLeft > 1 else { return completion(.failure(.unavailable(LockEngine.tooSlowDetail))) }
                         var next = attempt
