@@ -87,9 +87,9 @@ extension LockEngine {
             engine.store.acquire(attempt, cancellation: cancellation, completion: received)
         }
 
-        private func received(_ outcome: Result<AcquireResult, LockError>) {
+        private func received(_ outcome: consuming Result<AcquireResult, LockError>) {
             let result: AcquireResult
-            switch outcome {
+            switch consume outcome {
             case .success(let value):
                 result = value
             case .failure(let error):
