@@ -29,6 +29,18 @@ public final class InMemoryLockStore: ImmediateLockStore {
     fileprivate typealias Notice = (event: StoreEvent, handler: @Sendable (StoreEvent) -> Void)
 
     private let state = Mutex(State())
+
+    /// Hands `notice`, if any, to its handler. Consumed and switched on, a
+    /// nil notice is left as it is: `if let`, then the optional destroyed,
+    /// went through the runtime's generic `Optional` witness, which looks
+    /// the type up (~80 instructions an acquire).
+    private static func tell(_ notice: consuming Notice?) {
+        switch consume notice {
+        case .some(let notice): notice.handler(notice.event)
+        case .none: break
+        }
+    }
+
     /// The fewest acquires between two sweeps of expired records.
     static let minimumSweepInterval = 4_096
     /// Whether this process has event watchers.
@@ -45,7 +57,7 @@ public final class InMemoryLockStore: ImmediateLockStore {
         // One reading for the lease's times and its fence (the fence read the clock again, under the lock).
         let micros = WallClock.microseconds()
         let (result, notice) = state.withLock { state in state.acquire(attempt, micros: micros) }
-        if let notice { notice.handler(notice.event) }
+        Self.tell(consume notice)
         return try result.get()
     }
 
@@ -64,7 +76,7 @@ public final class InMemoryLockStore: ImmediateLockStore {
             let notice = record.leases[index].expiresAtMs < before ? state.notice(for: name, record, now: now) : nil
             return (record.lease(record.leases[index], name: name), notice)
         }
-        if let notice { notice.handler(notice.event) }
+        Self.tell(consume notice)
         return lease
     }
 
@@ -122,7 +134,7 @@ public final class InMemoryLockStore: ImmediateLockStore {
             case .nothing: state.vacate(at: place); return (ended, nil)
             }
         }
-        if let notice { notice.handler(notice.event) }
+        Self.tell(consume notice)
         return ended
     }
 
@@ -202,7 +214,7 @@ public final class InMemoryLockStore: ImmediateLockStore {
             guard index <= state.records.values[place].admissible().run.count else { return (true, nil) }
             return (true, state.handOver(at: place, name: name))
         }
-        if let notice { notice.handler(notice.event) }
+        Self.tell(consume notice)
         // Not queued: a hand-over may have granted it a lease it will not
         // collect, which ends as if released.
         if !queued, reclaimingGrant { _ = end(name, forced: false, where: { $0.handedTo == waiter }, reporting: { _, _ in }) }

@@ -97,6 +97,19 @@ extension LockEngine {
         }
     }
 
+    /// ``settled(_:)`` of an attempt's outcome as a store's callback gives
+    /// it, consumed: its grant is moved out. `settled(try outcome.get())`
+    /// copied the whole `Result` first, through the runtime's generic
+    /// witness, which looks the type up (~0.2 k instructions a Redis acquire).
+    static func settled(_ outcome: consuming Result<Delivery, LockError>) throws(LockError) -> AcquireGrant? {
+        switch consume outcome {
+        case .success(.granted(let grant)): return grant
+        case .success(.held(let holders, let retryAfterMs, _)): throw .lockHeld(holders: holders, retryAfterMs: retryAfterMs)
+        case .success(.tooLate): return nil
+        case .failure(let error): throw error
+        }
+    }
+
     /// Counts a grant and tells the name's watchers; hands the grant back
     /// (consumed, so returned without a copy).
     func granted(_ grant: consuming AcquireGrant, for request: AcquireRequest) -> AcquireGrant {

@@ -87,9 +87,9 @@ extension LockEngine {
             engine.store.acquire(attempt, cancellation: cancellation, completion: received)
         }
 
-        private func received(_ outcome: Result<AcquireResult, LockError>) {
+        private func received(_ outcome: consuming Result<AcquireResult, LockError>) {
             let result: AcquireResult
-            switch outcome {
+            switch consume outcome {
             case .success(let value):
                 result = value
             case .failure(let error):
@@ -132,14 +132,18 @@ extension LockEngine {
             }
         }
 
-        private func finish(_ delivery: Result<Delivery, LockError>) {
+        private func finish(_ delivery: consuming Result<Delivery, LockError>) {
             switch answer {
             case .delivery(_, let completion):
                 completion(delivery)
             case .grant(let attemptsLeft, let completion):
-                let result: Result<AcquireGrant, LockError>
+                // Each answer handed over as it is made: one `Result` kept in
+                // a variable for a single call was destroyed after it, its
+                // case unknown, through the runtime's generic `Result`
+                // witness, which looks the type up (~0.1 k instructions a
+                // Redis acquire).
                 do throws(LockError) {
-                    guard let grant = try LockEngine.settled(try delivery.get()) else {
+                    guard let grant = try LockEngine.settled(consume delivery) else {
                         // Too slow: each too-late grant was given back as it came.
                         guard attemptsLeft > 1 else { return completion(.failure(.unavailable(LockEngine.tooSlowDetail))) }
                         var next = attempt
@@ -147,13 +151,12 @@ extension LockEngine {
                         return StoreAttempt(engine: engine, attempt: next, ownToken: ownToken, cancellation: cancellation,
                                             answer: .grant(attemptsLeft: attemptsLeft - 1, completion)).start()
                     }
-                    result = .success(engine.granted(grant, name: attempt.name, client: attempt.client))
+                    completion(.success(engine.granted(grant, name: attempt.name, client: attempt.client)))
                 } catch {
                     // The store's own failure: it may still run the attempt.
                     if case .unavailable = error { engine.giveBackIfUnanswered(attempt.token, on: attempt.name, ownToken: ownToken) }
-                    result = .failure(error)
+                    completion(.failure(error))
                 }
-                completion(result)
             }
         }
     }

@@ -1,8 +1,11 @@
 import LockdTransport
 
 /// What a store's operation answered through a callback is given: its
-/// outcome, once.
-public typealias StoreCompletion<Value> = @Sendable (Result<Value, LockError>) -> Void
+/// outcome, once — handed over (consumed), so that the callback moves a
+/// grant's lease out of it where a lent outcome was copied whole, and the
+/// caller's, left to destroy, went through the runtime's generic `Result`
+/// witness (~0.4 k instructions a Redis acquire together).
+public typealias StoreCompletion<Value> = @Sendable (consuming Result<Value, LockError>) -> Void
 
 /// The callback forms of a store that can only await (a test's store): each
 /// runs its `async` operation in a task, which `cancellation` cancels.

@@ -1,6 +1,12 @@
 import LockEngine
 import LockdJSON
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The fields one kind of request body may hold: a case's raw value is its
 /// slot (0, 1, … — at most eight), its ``name`` the JSON key.
 protocol RequestField: RawRepresentable<Int> {
@@ -16,11 +22,16 @@ extension RequestField {
     }
 
     /// The field whose name is the bytes `key`, or nil.
+    ///
+    /// A name of the key's length is compared by `memcmp`: byte by byte,
+    /// `elementsEqual` cost ~14 instructions a byte (~90 for `ttl_ms`, in
+    /// every acquire's body).
     static func named(_ key: UnsafeBufferPointer<UInt8>) -> Self? {
+        guard let bytes = key.baseAddress else { return nil }  // no field has an empty name
         var slot = 0
         while let field = Self(rawValue: slot) {
             let name = field.name
-            if name.utf8CodeUnitCount == key.count, UnsafeBufferPointer(start: name.utf8Start, count: key.count).elementsEqual(key) {
+            if name.utf8CodeUnitCount == key.count, memcmp(name.utf8Start, bytes, key.count) == 0 {
                 return field
             }
             slot += 1

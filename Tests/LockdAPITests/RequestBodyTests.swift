@@ -98,3 +98,45 @@ import Testing
         }
     }
 }
+
+/// `RequestField.named(_:)` (a `memcmp` of each name of the key's length)
+/// against the obvious lookup, comparing the key with every field's name as
+/// text: every name, and every name cut short, lengthened and changed at
+/// each of its bytes, for both kinds of body.
+@Suite struct FieldNameLookupTests {
+    static func obvious<Field: RequestField>(_ key: [UInt8], _: Field.Type) -> Field? {
+        var slot = 0
+        while let field = Field(rawValue: slot) {
+            if Array("\(field.name)".utf8) == key { return field }
+            slot += 1
+        }
+        return nil
+    }
+
+    static func keys<Field: RequestField>(_: Field.Type) -> [[UInt8]] {
+        var keys: [[UInt8]] = [[], Array("ttl".utf8), Array("TTL_MS".utf8), Array("ttl_ms ".utf8)]
+        var slot = 0
+        while let field = Field(rawValue: slot) {
+            let name = Array("\(field.name)".utf8)
+            keys += [name, Array(name.dropLast()), Array(name.dropFirst()), name + [UInt8(ascii: "s")], [UInt8(ascii: "_")] + name]
+            for index in name.indices {
+                for byte: UInt8 in [0, UInt8(ascii: "x"), name[index] ^ 0x20, name[index] &+ 1, 0xFF] where byte != name[index] {
+                    var changed = name
+                    changed[index] = byte
+                    keys.append(changed)
+                }
+            }
+            slot += 1
+        }
+        return keys
+    }
+
+    @Test func findsWhatComparingTheTextsFinds() {
+        for key in Self.keys(AcquireField.self) + Self.keys(RenewField.self) {
+            let acquire = key.withUnsafeBufferPointer { AcquireField.named($0) }
+            #expect(acquire == Self.obvious(key, AcquireField.self), "\(String(decoding: key, as: UTF8.self))")
+            let renew = key.withUnsafeBufferPointer { RenewField.named($0) }
+            #expect(renew == Self.obvious(key, RenewField.self), "\(String(decoding: key, as: UTF8.self))")
+        }
+    }
+}
