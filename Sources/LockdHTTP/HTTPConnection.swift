@@ -190,7 +190,6 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
         let requestID = receivedID ?? server.makeRequestID()
         exchange.method = request.method
         exchange.pathBytes = request.pathBytes
-        exchange.route = nil
         exchange.requestID = requestID
         exchange.remoteAddress = remoteAddress
         exchangeStartedAt = machine.requestStartedAt
@@ -205,7 +204,10 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
         logMetadata = metadata
         let outer = HTTPRequestLogMetadata.beginScope(self)
         defer { HTTPRequestLogMetadata.endScope(outer) }
-        switch server.responder.answer(to: request, context: requestContext) {
+        let answer = server.responder.answer(to: request, context: &requestContext)
+        // Bound, not assigned as an optional (see `finish`).
+        if let route = requestContext.route { exchange.route = route } else { exchange.route = nil }
+        switch consume answer {
         case .now(let response):
             finish(response)
         case .later(let work):
@@ -245,10 +247,12 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
         isExchangeOpen = false
         // Reported even when the client has gone and the response is never
         // sent: the request was answered all the same.
-        // Bound, not assigned as an optional: swiftc outlines the copy of
-        // a `String?` and merges it with other optionals' copies into one
-        // through the type's value witness (~0.13 k instructions a request).
-        if let route = response.route { exchange.route = route } else { exchange.route = nil }
+        // The route the answer named in the context, unless the response
+        // names its own. Bound, not assigned as an optional: swiftc
+        // outlines the copy of a `String?` and merges it with other
+        // optionals' copies into one through the type's value witness
+        // (~0.13 k instructions a request).
+        if let route = response.route { exchange.route = route }
         exchange.status = response.status
         exchange.durationNanoseconds = exchangeStartedAt == 0 ? 0 : now &- exchangeStartedAt
         server.report(&exchange)

@@ -62,9 +62,9 @@ public struct CompressingResponder<Next: HTTPResponder>: HTTPResponder {
 
     /// As ``respond(to:context:)``, without a task when `next` answers at once.
     @inlinable
-    public func answer(to request: HTTPRequest, context: HTTPRequestContext) -> HTTPAnswer {
+    public func answer(to request: HTTPRequest, context: inout HTTPRequestContext) -> HTTPAnswer {
         if request.hasContentEncoding, let refusal = Self.refusal(of: request) { return .now(refusal) }
-        let answer = next.answer(to: request, context: context)
+        let answer = next.answer(to: request, context: &context)
         switch answer {
         case .now(let response):
             // The answer returned as it came, not rebuilt around its response (a copy of each).
