@@ -204,7 +204,7 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
         logMetadata = metadata
         let outer = HTTPRequestLogMetadata.beginScope(self)
         defer { HTTPRequestLogMetadata.endScope(outer) }
-        let answer = server.responder.answer(to: request, context: &requestContext)
+        let answer = server.answer(request, &requestContext)
         // Bound, not assigned as an optional (see `finish`).
         if let route = requestContext.route { exchange.route = route } else { exchange.route = nil }
         switch consume answer {
