@@ -177,6 +177,10 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
             case .respond(var request):
                 startResponder(request)
                 context.spare.keep(from: &request)
+                // The request ended the input: the decoder, idle after a
+                // request, would find "need more" in no bytes and change
+                // nothing (that call cost ~0.2 k instructions a request).
+                if offset == input.count { return offset }
             case .reject(let error):
                 server.logger.debug("rejected a request", metadata: ["error": "\(error)", "remote": "\(remoteAddress.map { "\($0)" } ?? "?")"])
                 answerUnread(error.response)
