@@ -233,7 +233,12 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
             // Work that never suspends has already finished.
             if machine.isAnswering { self.task = task }
         case .promised(let start):
-            let promise = HTTPPromise(connection: self, metadata: HTTPRequestLogMetadata(requestID: requestID, traceParent: traceParent))
+            let metadata = HTTPRequestLogMetadata(requestID: requestID, traceParent: traceParent)
+            let promise = if let filter = requestContext.promisedResponseFilter {
+                HTTPPromise(connection: self, metadata: metadata, filter: filter, request: request)
+            } else {
+                HTTPPromise(connection: self, metadata: metadata)
+            }
             // Set first: a promise kept at once clears it.
             self.promise = promise
             requestContext.isAnsweredInPlace = false

@@ -38,6 +38,8 @@ public final class HTTPPromise: CallCancellation, HTTPRequestLogMetadataSource, 
     /// is an allocation more per request.
     private enum Target: Sendable {
         case connection(HTTPConnection)
+        /// The connection, the response filtered first (``HTTPRequestContext/promisedResponseFilter``).
+        case filteredConnection(HTTPConnection, any HTTPResponseFilter)
         case closure(@Sendable (HTTPResponse) -> Void)
         case filtered(HTTPPromise, any HTTPResponseFilter)
     }
@@ -62,6 +64,16 @@ public final class HTTPPromise: CallCancellation, HTTPRequestLogMetadataSource, 
         self.metadata = metadata
         self.target = .connection(connection)
         self.filteredRequest = nil
+        super.init()
+    }
+
+    /// The promise of a request `connection` is answering, whose response
+    /// goes through `filter` first.
+    init(connection: HTTPConnection, metadata: HTTPRequestLogMetadata?, filter: any HTTPResponseFilter, request: HTTPRequest) {
+        self.shared = nil
+        self.metadata = metadata
+        self.target = .filteredConnection(connection, filter)
+        self.filteredRequest = request
         super.init()
     }
 
@@ -114,6 +126,9 @@ public final class HTTPPromise: CallCancellation, HTTPRequestLogMetadataSource, 
     private func deliver(_ response: consuming HTTPResponse) {
         switch target {
         case .connection(let connection): connection.finish(response)
+        case .filteredConnection(let connection, let filter):
+            guard let filteredRequest else { return connection.finish(response) }  // never: set with the filter
+            connection.finish(filter.filter(response, for: filteredRequest))
         case .closure(let deliver): deliver(response)
         case .filtered(let promise, let filter):
             guard let filteredRequest else { return promise.deliver(response) }  // never: set with the filter
@@ -143,9 +158,14 @@ extension HTTPAnswer {
             let cancellation = CallCancellation()
             return await withTaskCancellationHandler {
                 await withUnsafeContinuation { (continuation: UnsafeContinuation<HTTPResponse, Never>) in
-                    start(request, context, HTTPPromise(cancellation: cancellation, metadata: HTTPRequestLogMetadata.current) {
+                    let promise = HTTPPromise(cancellation: cancellation, metadata: HTTPRequestLogMetadata.current) {
                         continuation.resume(returning: $0)
-                    })
+                    }
+                    if let filter = context.promisedResponseFilter {
+                        start(request, context, promise.filtered(by: filter, for: request))
+                    } else {
+                        start(request, context, promise)
+                    }
                 }
             } onCancel: {
                 cancellation.cancel()

@@ -124,6 +124,14 @@ public struct HTTPRequestContext: Sendable {
     /// server reports it (``HTTPExchange/route``) unless the response
     /// names one itself (``HTTPResponse/route``).
     public internal(set) var route: String?
+    /// What a response given through this request's promise (an
+    /// ``HTTPAnswer/promised(_:)`` answer's) goes through before it is
+    /// sent: set by a responder wrapping another (compression) in place of
+    /// wrapping the answer's start and its promise — a closure and a
+    /// promise more per request. The server's promise applies it as it is
+    /// kept, as does ``HTTPAnswer/response(to:context:)``'s. A responder
+    /// that turns a promised answer into another kind applies it itself.
+    public private(set) var promisedResponseFilter: (any HTTPResponseFilter)?
     /// True in the context the server passes to ``HTTPResponder/answer(to:context:)``,
     /// whose ``HTTPAnswer/now(_:)`` answer it writes as it reads the request;
     /// false in a task's or promise's context, and in contexts made by others.
@@ -152,6 +160,18 @@ public struct HTTPRequestContext: Sendable {
         self.traceParent = traceParent
         self.parameters = parameters
         self.isAnsweredInPlace = isAnsweredInPlace
+    }
+
+    /// Has a response given through this request's promise go through
+    /// `filter` (see ``promisedResponseFilter``), after any filter added
+    /// before it: a responder adds its filter as the answer it wraps comes
+    /// back, so the innermost responder's applies first.
+    public mutating func addPromisedResponseFilter(_ filter: some HTTPResponseFilter) {
+        if let earlier = promisedResponseFilter {
+            promisedResponseFilter = ChainedResponseFilter(earlier, then: filter)
+        } else {
+            promisedResponseFilter = filter
+        }
     }
 
     /// Whether an answer made now may be dropped unwritten, its client gone

@@ -80,11 +80,12 @@ public struct CompressingResponder<Next: HTTPResponder>: HTTPResponder {
                 guard response.body.count > minimumSize else { return response }
                 return ResponseEncoding.encode(response, for: request, minimumSize: minimumSize, compressor: compressor)
             }
-        case .promised(let start):
-            let filter = promisedFilter
-            return .promised { request, context, promise in
-                start(request, context, promise.filtered(by: filter, for: request))
-            }
+        case .promised:
+            // The answer returned as it came: the server's promise filters
+            // the response (a closure and a filtered promise per request cost
+            // ~0.9 k instructions a Redis lock request).
+            context.addPromisedResponseFilter(promisedFilter)
+            return answer
         }
     }
 
