@@ -57,8 +57,8 @@ public struct AccessControlResponder: HTTPResponder {
 
     /// Without rules, the router's answer (at once when it can be);
     /// with them, ``respond(to:context:)`` in a task.
-    public func answer(to request: HTTPRequest, context: HTTPRequestContext) -> HTTPAnswer {
-        guard rules != nil else { return router.answer(to: request, context: context) }
+    public func answer(to request: HTTPRequest, context: inout HTTPRequestContext) -> HTTPAnswer {
+        guard rules != nil else { return router.answer(to: request, context: &context) }
         return .later { request, context in await respond(to: request, context: context) }
     }
 

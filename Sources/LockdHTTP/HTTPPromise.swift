@@ -1,5 +1,4 @@
 import LockdTransport
-import Synchronization
 
 /// A response a responder promised (``HTTPAnswer/promised(_:)``) and
 /// gives later from a callback — a store's reply read on the request's
@@ -21,7 +20,7 @@ import Synchronization
 /// ```
 public final class HTTPPromise: CallCancellation, HTTPRequestLogMetadataSource, @unchecked Sendable {
     // Safe to share (unchecked, as a `CallCancellation` subclass must be):
-    // every stored property here is a `let` of a Sendable type or a `Mutex`.
+    // every stored property here is a `let` of a Sendable type.
 
     /// Cancelled when the client goes before the response is given: the
     /// server's promise is its own cancellation (one allocation, not two);
@@ -33,18 +32,14 @@ public final class HTTPPromise: CallCancellation, HTTPRequestLogMetadataSource, 
     private let metadata: HTTPRequestLogMetadata?
     var logMetadata: HTTPRequestLogMetadata? { metadata }
     private let target: Target
-    /// The name of the route the ``Router`` passed this promise to, set on
-    /// the response as it is given: set here as the router hands the
-    /// promise on, where a promise of its own for it was an allocation
-    /// more per request. The first name set stays (an outer router's, as
-    /// when each router's promise named the response on its way out).
-    private let route = Mutex<String?>(nil)
 
     /// Where the response goes. The server's connection and a filtered
     /// promise are held as they are, not wrapped in closures: each closure
     /// is an allocation more per request.
     private enum Target: Sendable {
         case connection(HTTPConnection)
+        /// The connection, the response filtered first (``HTTPRequestContext/promisedResponseFilter``).
+        case filteredConnection(HTTPConnection, any HTTPResponseFilter)
         case closure(@Sendable (HTTPResponse) -> Void)
         case filtered(HTTPPromise, any HTTPResponseFilter)
     }
@@ -69,6 +64,16 @@ public final class HTTPPromise: CallCancellation, HTTPRequestLogMetadataSource, 
         self.metadata = metadata
         self.target = .connection(connection)
         self.filteredRequest = nil
+        super.init()
+    }
+
+    /// The promise of a request `connection` is answering, whose response
+    /// goes through `filter` first.
+    init(connection: HTTPConnection, metadata: HTTPRequestLogMetadata?, filter: any HTTPResponseFilter, request: HTTPRequest) {
+        self.shared = nil
+        self.metadata = metadata
+        self.target = .filteredConnection(connection, filter)
+        self.filteredRequest = request
         super.init()
     }
 
@@ -104,14 +109,6 @@ public final class HTTPPromise: CallCancellation, HTTPRequestLogMetadataSource, 
         await HTTPRequestLogMetadata.$bound.withValue(metadata) { await work() }
     }
 
-    /// Names the route whose handler keeps this promise (``Router``), unless
-    /// a route was named already.
-    func setRoute(_ name: String) {
-        route.withLock { route in
-            if route == nil { route = name }
-        }
-    }
-
     /// Gives the response, made with the request's log metadata bound (as
     /// in the request's task), so that what making it logs names the request.
     /// (Bound for the thread while `response` runs: a task it starts does
@@ -127,9 +124,11 @@ public final class HTTPPromise: CallCancellation, HTTPRequestLogMetadataSource, 
     // chain of promises instead of being copied (retaining its parts) and
     // destroyed at each link.
     private func deliver(_ response: consuming HTTPResponse) {
-        if let route = route.withLock({ $0 }) { response.route = route }
         switch target {
         case .connection(let connection): connection.finish(response)
+        case .filteredConnection(let connection, let filter):
+            guard let filteredRequest else { return connection.finish(response) }  // never: set with the filter
+            connection.finish(filter.filter(response, for: filteredRequest))
         case .closure(let deliver): deliver(response)
         case .filtered(let promise, let filter):
             guard let filteredRequest else { return promise.deliver(response) }  // never: set with the filter
@@ -159,9 +158,14 @@ extension HTTPAnswer {
             let cancellation = CallCancellation()
             return await withTaskCancellationHandler {
                 await withUnsafeContinuation { (continuation: UnsafeContinuation<HTTPResponse, Never>) in
-                    start(request, context, HTTPPromise(cancellation: cancellation, metadata: HTTPRequestLogMetadata.current) {
+                    let promise = HTTPPromise(cancellation: cancellation, metadata: HTTPRequestLogMetadata.current) {
                         continuation.resume(returning: $0)
-                    })
+                    }
+                    if let filter = context.promisedResponseFilter {
+                        start(request, context, promise.filtered(by: filter, for: request))
+                    } else {
+                        start(request, context, promise)
+                    }
                 }
             } onCancel: {
                 cancellation.cancel()

@@ -43,7 +43,11 @@ struct HTTPRequestDecoder {
         case chunkData(remaining: Int)
         case chunkDataEnd
         case trailers
-        case failed(HTTPError)
+        /// Failed with ``failure``: kept apart so that the state is plain
+        /// words, stored without a call (a state holding the error was
+        /// destroyed through an outlined function at each change, ~80
+        /// instructions a request).
+        case failed
     }
 
     let limits: HTTPRequestLimits
@@ -54,6 +58,8 @@ struct HTTPRequestDecoder {
     /// Bytes of the header (or trailer) section so far.
     var sectionLength = 0
     var head = PartialHead()
+    /// Why decoding failed, once it has (``State/failed``).
+    var failure: HTTPError?
 
     init(limits: HTTPRequestLimits) {
         self.limits = limits
@@ -83,8 +89,9 @@ struct HTTPRequestDecoder {
         offset = 0
         while true {
             switch state {
-            case .failed(let error):
-                return .failure(error)
+            case .failed:
+                // Set with the state; the fallback is never used.
+                return .failure(failure ?? .invalidRequest("the request could not be read"))
             case .requestLine:
                 switch nextLine(input, from: offset, limit: limits.maxRequestLineLength) {
                 case .incomplete:
@@ -159,7 +166,8 @@ struct HTTPRequestDecoder {
 
     /// Puts the decoder into its final failed state.
     mutating func fail(_ error: HTTPError) -> Event {
-        state = .failed(error)
+        failure = error
+        state = .failed
         return .failure(error)
     }
 

@@ -21,8 +21,11 @@ public struct HTTPResponse: Sendable {
     /// A body written after the head, in pieces, while the connection stays
     /// with this response; when set, ``body`` is not sent.
     public var bodyStream: HTTPResponseBodyStream?
-    /// The name of the route that produced this response, set by ``Router``;
-    /// never sent, but reported to the server's ``HTTPExchangeObserver``.
+    /// The name of the route that produced this response, when it names one
+    /// (``HTTPResponder/respondByAnswering(to:context:)`` sets the one a
+    /// ``Router`` named in the context); never sent. The server reports it
+    /// to its ``HTTPExchangeObserver``, else the context's
+    /// (``HTTPRequestContext/route``).
     public var route: String?
     /// Called when the response is not written because its connection
     /// closed first (the client hung up while it was being made): for a

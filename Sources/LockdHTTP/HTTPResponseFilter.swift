@@ -18,3 +18,19 @@ public protocol HTTPResponseFilter: AnyObject, Sendable {
     /// takes over (it may return it changed without copying it).
     func filter(_ response: consuming HTTPResponse, for request: HTTPRequest) -> HTTPResponse
 }
+
+/// Two filters applied one after the other: what a context holds when two
+/// responders each add one (``HTTPRequestContext/addPromisedResponseFilter(_:)``).
+final class ChainedResponseFilter: HTTPResponseFilter {
+    let first: any HTTPResponseFilter
+    let second: any HTTPResponseFilter
+
+    init(_ first: any HTTPResponseFilter, then second: any HTTPResponseFilter) {
+        self.first = first
+        self.second = second
+    }
+
+    func filter(_ response: consuming HTTPResponse, for request: HTTPRequest) -> HTTPResponse {
+        second.filter(first.filter(response, for: request), for: request)
+    }
+}

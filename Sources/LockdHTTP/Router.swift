@@ -50,8 +50,9 @@ public struct Router: HTTPResponder {
     /// - Parameters:
     ///   - method: The method to match.
     ///   - pattern: A path such as `/locks/{name}/renew`.
-    ///   - name: What metrics and access logs call the route (its
-    ///     ``HTTPResponse/route``), such as `"renew"`; the pattern by default.
+    ///   - name: What metrics and access logs call the route (the
+    ///     context's ``HTTPRequestContext/route``), such as `"renew"`; the
+    ///     pattern by default.
     ///   - handler: Called with the request and a context holding the parameters.
     public mutating func add(_ method: HTTPMethod, _ pattern: String, name: String? = nil, handler: @escaping Handler) {
         add(Route(method: method, pattern: PathPattern(pattern), name: name ?? pattern, action: .respond(handler)))
@@ -95,19 +96,20 @@ public struct Router: HTTPResponder {
     }
 
     nonisolated(nonsending) public func respond(to request: HTTPRequest, context: HTTPRequestContext) async -> HTTPResponse {
-        await answer(to: request, context: context).response(to: request, context: context)
+        await respondByAnswering(to: request, context: context)
     }
 
     /// The route's answer: at once for a route added with `answer:` that
     /// can, and for 404, 405 and a bad escape; else its handler, deferred.
-    public func answer(to request: HTTPRequest, context: HTTPRequestContext) -> HTTPAnswer {
+    /// The route's parameters and name are set in `context` (the name once
+    /// the handler has answered: an outer router's overrides an inner one's).
+    public func answer(to request: HTTPRequest, context: inout HTTPRequestContext) -> HTTPAnswer {
         switch lookup(request) {
         case .route(let index, .success(let parameters)):
-            return call(index, parameters, request, context)
+            return call(index, parameters, request, &context)
         case .route(let index, .failure(let invalid)):
-            var response = HTTPError.invalidRequest("the path segment for {\(invalid.name)} has an invalid percent-escape or is not UTF-8").response
-            response.route = routes[index].name
-            return .now(response)
+            context.route = routes[index].name
+            return .now(HTTPError.invalidRequest("the path segment for {\(invalid.name)} has an invalid percent-escape or is not UTF-8").response)
         case .notFound:
             return .now(HTTPError.notFound("no resource at this path").response)
         case .methodNotAllowed(var allowed):
@@ -193,42 +195,18 @@ public struct Router: HTTPResponder {
     }
 
     /// Calls the route at `index` (read in place: copying a `Route` out retains its parts).
-    private func call(_ index: Int, _ decoded: PathParameters, _ request: HTTPRequest, _ context: HTTPRequestContext) -> HTTPAnswer {
-        let name = routes[index].name
+    private func call(_ index: Int, _ decoded: PathParameters, _ request: HTTPRequest, _ context: inout HTTPRequestContext) -> HTTPAnswer {
+        // Set only when there is something to set (or to clear: an outer
+        // router's): an assignment releases what it replaces.
+        if decoded.count != 0 || context.parameters.count != 0 { context.parameters = decoded }
         let answer: HTTPAnswer
         switch routes[index].action {
         case .respond(let handler):
             answer = .later(handler)
         case .answer(let answerer):
-            // Copied only to bind parameters (a copy retains every part).
-            if decoded.count == 0 && context.parameters.count == 0 {
-                answer = answerer(request, context)
-            } else {
-                var context = context
-                context.parameters = decoded
-                answer = answerer(request, context)
-            }
+            answer = answerer(request, context)
         }
-        // Consumed: the response is moved out, not copied and destroyed.
-        switch consume answer {
-        case .now(var response):
-            response.route = name
-            return .now(response)
-        case .later(let work):
-            return .later { request, context in
-                var context = context
-                context.parameters = decoded
-                var response = await work(request, context)
-                response.route = name
-                return response
-            }
-        case .promised(let start):
-            return .promised { request, context, promise in
-                var context = context
-                context.parameters = decoded
-                promise.setRoute(name)
-                start(request, context, promise)
-            }
-        }
+        context.route = routes[index].name
+        return answer
     }
 }

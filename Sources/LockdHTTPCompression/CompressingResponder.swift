@@ -62,9 +62,9 @@ public struct CompressingResponder<Next: HTTPResponder>: HTTPResponder {
 
     /// As ``respond(to:context:)``, without a task when `next` answers at once.
     @inlinable
-    public func answer(to request: HTTPRequest, context: HTTPRequestContext) -> HTTPAnswer {
+    public func answer(to request: HTTPRequest, context: inout HTTPRequestContext) -> HTTPAnswer {
         if request.hasContentEncoding, let refusal = Self.refusal(of: request) { return .now(refusal) }
-        let answer = next.answer(to: request, context: context)
+        let answer = next.answer(to: request, context: &context)
         switch answer {
         case .now(let response):
             // The answer returned as it came, not rebuilt around its response (a copy of each).
@@ -80,11 +80,12 @@ public struct CompressingResponder<Next: HTTPResponder>: HTTPResponder {
                 guard response.body.count > minimumSize else { return response }
                 return ResponseEncoding.encode(response, for: request, minimumSize: minimumSize, compressor: compressor)
             }
-        case .promised(let start):
-            let filter = promisedFilter
-            return .promised { request, context, promise in
-                start(request, context, promise.filtered(by: filter, for: request))
-            }
+        case .promised:
+            // The answer returned as it came: the server's promise filters
+            // the response (a closure and a filtered promise per request cost
+            // ~0.9 k instructions a Redis lock request).
+            context.addPromisedResponseFilter(promisedFilter)
+            return answer
         }
     }
 

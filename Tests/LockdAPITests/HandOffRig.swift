@@ -142,9 +142,9 @@ private struct NotingResponder<Next: HTTPResponder>: HTTPResponder {
     let next: Next
     let notes: RequestNotes
 
-    func answer(to request: HTTPRequest, context: HTTPRequestContext) -> HTTPAnswer {
+    func answer(to request: HTTPRequest, context: inout HTTPRequestContext) -> HTTPAnswer {
         notes.loop.withLock { $0 = context.eventLoop }
-        let answer = next.answer(to: request, context: context)
+        let answer = next.answer(to: request, context: &context)
         guard case .later(let work) = answer else { return answer }
         return .later { [notes] request, context in
             let response = await work(request, context)
@@ -154,6 +154,6 @@ private struct NotingResponder<Next: HTTPResponder>: HTTPResponder {
     }
 
     nonisolated(nonsending) func respond(to request: HTTPRequest, context: HTTPRequestContext) async -> HTTPResponse {
-        await answer(to: request, context: context).response(to: request, context: context)
+        await respondByAnswering(to: request, context: context)
     }
 }

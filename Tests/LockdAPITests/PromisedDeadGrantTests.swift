@@ -209,10 +209,9 @@ private struct SignallingResponder<Next: HTTPResponder>: HTTPResponder {
     let next: Next
     let delivered: DispatchSemaphore
 
-    func answer(to request: HTTPRequest, context: HTTPRequestContext) -> HTTPAnswer {
-        guard case .promised(let start) = next.answer(to: request, context: context) else {
-            return next.answer(to: request, context: context)
-        }
+    func answer(to request: HTTPRequest, context: inout HTTPRequestContext) -> HTTPAnswer {
+        let answer = next.answer(to: request, context: &context)
+        guard case .promised(let start) = answer else { return answer }
         let delivered = delivered
         return .promised { request, context, promise in
             start(request, context, HTTPPromise(cancellation: promise.cancellation, metadata: nil) { response in
@@ -223,7 +222,7 @@ private struct SignallingResponder<Next: HTTPResponder>: HTTPResponder {
     }
 
     nonisolated(nonsending) func respond(to request: HTTPRequest, context: HTTPRequestContext) async -> HTTPResponse {
-        await answer(to: request, context: context).response(to: request, context: context)
+        await respondByAnswering(to: request, context: context)
     }
 }
 

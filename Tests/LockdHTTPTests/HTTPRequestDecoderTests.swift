@@ -164,4 +164,30 @@ import Testing
         let events = DecodingHarness.decode("GET / HTTP/1.1\r\nHost: x\r\nBad Name: y\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(events == [.failure(status: 400, type: "invalid-request")])
     }
+
+    /// A failed decoder answers every later call with its failure — the
+    /// same error, detail and all — whatever bytes it is given (its state
+    /// and its error are kept apart).
+    @Test(arguments: [
+        "GET / HTTP/1.1\r\nBad Name: y\r\n\r\n",
+        "GET / HTTP/1.1\nHost: x\r\n\r\n",
+        "GET / HTTP/2.0\r\n\r\n",
+        "POST / HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n",
+    ])
+    func aFailedDecoderRepeatsItsFailure(_ text: String) {
+        var decoder = HTTPRequestDecoder(limits: HTTPRequestLimits())
+        var consumed = 0
+        let bytes = Array(text.utf8)
+        guard case .failure(let first) = bytes.withUnsafeBytes({ decoder.decode($0, consumed: &consumed) }) else {
+            Issue.record("\(text.debugDescription) did not fail")
+            return
+        }
+        for later in [[], bytes, Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8)] {
+            guard case .failure(let again) = later.withUnsafeBytes({ decoder.decode($0, consumed: &consumed) }) else {
+                Issue.record("a failed decoder decoded \(later.count) bytes")
+                continue
+            }
+            #expect(again == first && again.detail == first.detail)
+        }
+    }
 }

@@ -38,21 +38,37 @@ import Testing
         router.add(.get, "/later/{name}", name: "later") { _, context in
             HTTPResponse(status: .ok, body: Array((context.parameters["name"] ?? "-").utf8))
         }
-        let context = HTTPRequestContext(eventLoop: Self.loop, logger: Logger(label: "test"))
-        guard case .now(let now) = router.answer(to: HTTPRequest(method: .get, path: "/now/a%2Fb"), context: context) else {
+        let fresh = HTTPRequestContext(eventLoop: Self.loop, logger: Logger(label: "test"))
+        var context = fresh
+        guard case .now(let now) = router.answer(to: HTTPRequest(method: .get, path: "/now/a%2Fb"), context: &context) else {
             Issue.record("an answering route was not answered at once")
             return
         }
-        #expect(now.route == "now")
+        #expect(context.route == "now" && now.route == nil)
+        #expect(context.parameters["name"] == "a/b")
         #expect(now.body == Array("a/b".utf8))
         let later = HTTPRequest(method: .get, path: "/later/x")
-        guard case .later(let work) = router.answer(to: later, context: context) else {
+        context = fresh
+        guard case .later(let work) = router.answer(to: later, context: &context) else {
             Issue.record("a handler route was answered without awaiting its handler")
             return
         }
+        #expect(context.route == "later")
         let deferred = await work(later, context)
-        #expect(deferred.route == "later")
         #expect(deferred.body == Array("x".utf8))
+        // A context bound by one request is rebound by the next: its
+        // parameter replaced, or cleared for a route without one.
+        guard case .now(let rebound) = router.answer(to: HTTPRequest(method: .get, path: "/now/y"), context: &context) else {
+            Issue.record("an answering route was not answered at once")
+            return
+        }
+        #expect(rebound.body == Array("y".utf8) && context.route == "now")
+        router.add(.get, "/plain", name: "plain") { _, context in .now(HTTPResponse(status: .ok, body: Array("\(context.parameters.count)".utf8))) }
+        guard case .now(let plain) = router.answer(to: HTTPRequest(method: .get, path: "/plain"), context: &context) else {
+            Issue.record("an answering route was not answered at once")
+            return
+        }
+        #expect(plain.body == Array("0".utf8) && context.route == "plain")
         #expect(await respond(router, .get, "/now/q").body == Array("q".utf8))
         #expect(await respond(router, .get, "/later/q").route == "later")
     }
