@@ -213,7 +213,9 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     /// instructions a Redis command), and a flush asked by a job ran only
     /// in the next iteration, after one more `epoll_wait`.
     public func flushAfterIteration(_ owner: any IterationFlushing) {
-        assert(inEventLoop, "flushAfterIteration called off event loop \(name)")
+        // Checked in release builds too: `flushes` has no lock, and a call
+        // from another thread would corrupt it (as `scheduleTimer` checks).
+        preconditionInEventLoop()
         flushes.append(owner)
     }
 

@@ -162,7 +162,10 @@ import Testing
     /// The cancelled call is a `BLPOP` that Redis holds until its list gets
     /// a value: it is cancelled while Redis counts it blocked (awaited), not
     /// after a 50 ms sleep that a `DEBUG SLEEP 0.3` could outlast on a busy
-    /// machine. Its reply, made when the value comes, is not the next caller's.
+    /// machine. It is answered `cancelled` at once, before Redis has any reply
+    /// for it; the reply made when the value comes is not the next caller's.
+    /// (Pushing before the cancelled call had its answer raced the cancel on a
+    /// busy machine: a reply read first is the caller's, rightly.)
     @Test func aCancelledCallerGetsCancelledAndOthersAreServedAfterwards() async throws {
         try await RedisTestHarness.with(configure: { $0.commandTimeout = .seconds(30) }) { redis in
             let list = redis.key("list")
@@ -173,16 +176,14 @@ import Testing
             }
             try #require(blocked, "the BLPOP never reached Redis")
             waiting.cancel()
-            // A value for the BLPOP: its reply comes, and is not the caller's
-            // (a caller whose command was written is answered once the reply
-            // came, so that nothing it does next reaches Redis before it).
-            #expect(await offThePool { RedisAdminClient.call(port: port, "RPUSH", list, "late")?.int } == 1)
             do {
                 _ = try await waiting.value
                 Issue.record("the cancelled call must not return a reply")
             } catch let error as RedisError {
                 #expect(error.kind == .cancelled)
             }
+            // A value for the BLPOP: its reply comes, and is read and dropped.
+            #expect(await offThePool { RedisAdminClient.call(port: port, "RPUSH", list, "late")?.int } == 1)
             // The next caller on the same connection gets its own reply.
             let read = try await redis.client.send(["PING"])
             #expect(read.string == "PONG")

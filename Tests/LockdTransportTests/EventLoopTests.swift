@@ -86,18 +86,31 @@ import Testing
         #expect(flushed == ["first job", "second job", "flush 1"])
     }
 
-    /// A flush asked during the flushes runs too, in a later iteration.
+    /// A flush asked during the flushes runs too, in a later iteration (the
+    /// loop does not sleep with it pending).
     @Test func aFlushAskedDuringAFlushRunsInALaterIteration() async throws {
         let loop = try EventLoop.spawn(name: "test")
         defer { loop.shutdown() }
-        let count = await withCheckedContinuation { (continuation: CheckedContinuation<Int, Never>) in
+        let count = await reported(on: loop) { (report: @escaping @Sendable (Int) -> Void) in
             let owner = RecordingFlusher { _ in }
             owner.onFlush = { [unowned owner] count in
-                if count < 3 { loop.flushAfterIteration(owner) } else { continuation.resume(returning: count) }
+                if count < 3 { loop.flushAfterIteration(owner) } else { report(count) }
             }
             loop.execute { loop.flushAfterIteration(owner) }
         }
         #expect(count == 3)
+    }
+
+    /// A flush asked by a timer, with no event or job to follow, runs in the
+    /// timer's iteration.
+    @Test func aFlushAskedByATimerRunsWithoutAnotherEvent() async throws {
+        let loop = try EventLoop.spawn(name: "test")
+        defer { loop.shutdown() }
+        let count = await reported(on: loop) { (report: @escaping @Sendable (Int) -> Void) in
+            let owner = RecordingFlusher { report($0) }
+            loop.execute { _ = loop.scheduleTimer(after: .milliseconds(5)) { loop.flushAfterIteration(owner) } }
+        }
+        #expect(count == 1)
     }
 
     /// A job that holds its loop, submitted once the loop has stopped (a
@@ -152,6 +165,26 @@ final class Locked<Value: Sendable>: Sendable {
     private let mutex: Mutex<Value>
     init(_ value: Value) { mutex = Mutex(value) }
     func withLock<R: Sendable>(_ body: (inout Value) -> R) -> R { mutex.withLock { body(&$0) } }
+}
+
+/// What `start` reports, or nil once a watchdog timer on `loop` passes
+/// first: a loop that wrongly sleeps with a flush pending still wakes for
+/// the timer, so the test fails instead of hanging.
+func reported<Value: Sendable>(
+    on loop: EventLoop, watchdog: Duration = .seconds(10),
+    _ start: @escaping @Sendable (_ report: @escaping @Sendable (Value) -> Void) -> Void
+) async -> Value? {
+    await withCheckedContinuation { (continuation: CheckedContinuation<Value?, Never>) in
+        let pending = Locked<CheckedContinuation<Value?, Never>?>(continuation)
+        let resume: @Sendable (Value?) -> Void = { value in
+            pending.withLock { waiting in
+                defer { waiting = nil }
+                return waiting
+            }?.resume(returning: value)
+        }
+        loop.execute { _ = loop.scheduleTimer(after: watchdog) { resume(nil) } }
+        start { resume($0) }
+    }
 }
 
 /// Counts its flushes and reports each (touched on its loop's thread only).
