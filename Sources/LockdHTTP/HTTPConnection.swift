@@ -28,7 +28,8 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
     private var sharedContext: HTTPRequestContext.Shared {
         if let sharedContextStorage { return sharedContextStorage }
         let shared = HTTPRequestContext.Shared(
-            eventLoop: context.loop, remoteAddress: remoteAddress, logger: server.logger, loggerAddsMetadata: server.loggerAddsMetadata)
+            eventLoop: context.loop, remoteAddress: remoteAddress, logger: server.logger, loggerAddsMetadata: server.loggerAddsMetadata,
+            fixedLogLevel: server.fixedLogLevel)
         sharedContextStorage = shared
         return shared
     }

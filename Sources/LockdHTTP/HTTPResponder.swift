@@ -98,12 +98,18 @@ public struct HTTPRequestContext: Sendable {
         /// metadata itself; known when the context is made (the server knows
         /// it once): asking the handler costs ~0.25 k instructions a read.
         let loggerAddsMetadata: Bool
+        /// `logger`'s level when its handler keeps it as a stored value
+        /// (see ``HTTPFixedLevelLogHandler``), known when the server is made;
+        /// nil for any other handler, which is asked on each check.
+        let fixedLogLevel: Logger.Level?
 
-        init(eventLoop: EventLoop, remoteAddress: SocketAddress?, logger: Logger, loggerAddsMetadata: Bool) {
+        init(eventLoop: EventLoop, remoteAddress: SocketAddress?, logger: Logger, loggerAddsMetadata: Bool,
+             fixedLogLevel: Logger.Level?) {
             self.eventLoop = eventLoop
             self.remoteAddress = remoteAddress
             self.logger = logger
             self.loggerAddsMetadata = loggerAddsMetadata
+            self.fixedLogLevel = fixedLogLevel
         }
     }
 
@@ -149,7 +155,8 @@ public struct HTTPRequestContext: Sendable {
         self.init(
             shared: Shared(
                 eventLoop: eventLoop, remoteAddress: remoteAddress, logger: logger,
-                loggerAddsMetadata: logger.handler.metadataProvider != nil),
+                loggerAddsMetadata: logger.handler.metadataProvider != nil,
+                fixedLogLevel: HTTPFixedLevelLogHandlers.level(of: logger)),
             requestID: requestID, traceParent: traceParent, parameters: parameters, isAnsweredInPlace: false)
     }
 
@@ -191,8 +198,16 @@ public struct HTTPRequestContext: Sendable {
     /// Whether ``logger`` writes lines of `level`: ask before a line on a
     /// hot path, which then copies no logger when it would write nothing
     /// (the copy, retained and released, cost ~70 instructions a grant).
+    ///
+    /// A handler whose level is a stored value (``HTTPFixedLevelLogHandler``)
+    /// is not asked: the logger is the server's own copy, so nothing can set
+    /// that level after the server is made, and asking copied the handler
+    /// out of the logger and destroyed it (~0.23 k instructions a grant).
+    /// Any other handler may read its level from shared state that changes
+    /// at run time, and is asked each time, as before.
     public func logs(_ level: Logger.Level) -> Bool {
-        shared.logger.logLevel <= level
+        if let fixed = shared.fixedLogLevel { return fixed <= level }
+        return shared.logger.logLevel <= level
     }
 
     /// The server's logger with `request.id` (and `traceparent`, when sent)

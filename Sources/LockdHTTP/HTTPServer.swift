@@ -33,6 +33,8 @@ public final class HTTPServer: Sendable {
     let logger: Logger
     /// Whether `logger`'s metadata provider adds each request's metadata (see ``HTTPRequestContext/logger``).
     let loggerAddsMetadata: Bool
+    /// `logger`'s level, when nothing can change it (see ``HTTPRequestContext/logs(_:)``).
+    let fixedLogLevel: Logger.Level?
     let limits: HTTPRequestLimits
     let contexts: [HTTPLoopContext]
     /// Every request id of this server is this one's prefix with its own
@@ -71,6 +73,7 @@ public final class HTTPServer: Sendable {
         self.observer = observer ?? NoExchangeObserver()
         self.logger = logger
         self.loggerAddsMetadata = logger.handler.metadataProvider != nil
+        self.fixedLogLevel = HTTPFixedLevelLogHandlers.level(of: logger)
         self.limits = configuration.limits
         self.contexts = eventLoopGroup.loops.map(HTTPLoopContext.init)
         self.requestIDTemplate = HTTPRequestID(prefix: String(UInt32.random(in: 0x1000_0000...UInt32.max), radix: 16) + "-", number: 0)

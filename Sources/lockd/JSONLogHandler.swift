@@ -19,7 +19,7 @@ import Glibc
 /// else is a string. Metadata from the handler, the metadata provider (the
 /// request id of the request being served) and the call merge, the call's
 /// winning.
-struct JSONLogHandler: LogHandler {
+struct JSONLogHandler: HTTPFixedLevelLogHandler {  // `logLevel` is stored: the server reads it once
     let label: String
     var logLevel: Logger.Level = .info
     var metadata: Logger.Metadata = [:]
