@@ -137,9 +137,15 @@ public final class HTTPPromise: CallCancellation, HTTPRequestLogMetadataSource, 
     }
 
     /// A promise of the same request that gives this one its response as
-    /// `filter` changes it: for a responder wrapping another (compression).
+    /// `filter` changes it: for a responder wrapping another.
     /// The request is kept in the promise, the filter is shared: no closure
     /// is made per request.
+    ///
+    /// Filters added to the request's context
+    /// (``HTTPRequestContext/addPromisedResponseFilter(_:)``, as compression
+    /// does) apply last, at the outermost promise: `filter` sees the response
+    /// before them. A responder that must see the response as the client
+    /// gets it adds its filter to the context after theirs instead.
     public func filtered(by filter: some HTTPResponseFilter, for request: HTTPRequest) -> HTTPPromise {
         HTTPPromise(filtering: self, by: filter, for: request)
     }
