@@ -19,7 +19,8 @@ import Glibc
 /// ```
 public final class EventLoop: TaskExecutor, @unchecked Sendable {
     // Safe to share: `epollFD`, `wakeFD`, `name` and `readBuffer` (the
-    // pointer) never change; `shared` is a Mutex; `threadID` is atomic;
+    // pointer) never change; `shared` is a Mutex; `threadID`, `sleeping`,
+    // `jobsQueued` and `stopping` are atomic;
     // `handlers`, `timers`, `runnable`, `hangUps`, `flushes`, `flushing`, `readBufferInUse` and the bytes of
     // `readBuffer` are touched only on the loop's own thread — by `run()`, by
     // the methods that call `preconditionInEventLoop()` first, and by the
@@ -31,6 +32,22 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     private let wakeFD: Int32
     private let shared = Mutex(SharedState())
     private let threadID = Atomic<UInt>(0)
+    /// The wake-up handshake, kept out of the lock so that an iteration
+    /// with no job queued takes no lock at all (it took three, ~130
+    /// instructions an iteration, two iterations a Redis lock request):
+    /// `sleeping` is true while the loop may block in `epoll_wait`;
+    /// `jobsQueued` is true while `shared.jobs` may hold a job (set with
+    /// the append, under the lock; cleared with the swap that takes them,
+    /// under the lock). The loop stores `sleeping` then loads `jobsQueued`;
+    /// an enqueuer stores `jobsQueued` then loads (exchanges) `sleeping`.
+    /// Both sequentially consistent, so at least one of the two sees the
+    /// other's store: the loop does not block, or the enqueuer writes the
+    /// eventfd — a job never waits for an unrelated event. Exactly one
+    /// enqueuer exchanges `sleeping` from true, so one write per sleep.
+    private let sleeping = Atomic<Bool>(false)
+    private let jobsQueued = Atomic<Bool>(false)
+    /// Set by ``shutdown()`` before its eventfd write; read before each wait.
+    private let stopping = Atomic<Bool>(false)
     // Loop thread only, and no access to them spans a call that could reach
     // them again (a handler, a timer's body or a job runs after the read or
     // mutation that found it has ended): the runtime's exclusivity checks
@@ -61,10 +78,6 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
 
     private struct SharedState {
         var jobs: [Job] = []
-        /// True while the loop blocks in `epoll_wait` with no job pending, so
-        /// exactly one enqueuer writes the eventfd to wake it.
-        var sleeping = false
-        var stopping = false
         /// Set when the thread has left its loop: nothing will run jobs any more.
         var exited = false
         var thread: pthread_t?
@@ -139,20 +152,19 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
 
     /// Queues `job`; after the thread has exited, drops it instead (see ``shutdown()``).
     private func submit(_ job: Job) {
-        // The loop's own thread is not asleep: it runs the job before it
-        // waits again (`prepareToWait` sees it), so it needs no wake-up write.
-        let onLoop = inEventLoop
-        let mustWake = shared.withLock { state -> Bool in
+        let queued = shared.withLock { state -> Bool in
             guard !state.exited else { return false }
             state.jobs.append(job)
-            guard state.sleeping, !onLoop else { return false }
-            state.sleeping = false
+            jobsQueued.store(true, ordering: .sequentiallyConsistent)
             return true
         }
-        if mustWake {
-            var one: UInt64 = 1
-            _ = write(wakeFD, &one, 8)
-        }
+        // The loop's own thread is not asleep: it runs the job before it
+        // waits again (`prepareToWait` sees it), so it needs no wake-up
+        // write. (See `sleeping`: the store above, then this load.)
+        guard queued, !inEventLoop, sleeping.load(ordering: .sequentiallyConsistent),
+              sleeping.exchange(false, ordering: .sequentiallyConsistent) else { return }
+        var one: UInt64 = 1
+        _ = write(wakeFD, &one, 8)
     }
 
     /// Stops the loop after the current iteration and waits for its thread to end.
@@ -166,7 +178,7 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     public func shutdown() {
         precondition(!inEventLoop, "an event loop cannot join its own thread")
         let thread = shared.withLock { state -> pthread_t? in
-            state.stopping = true
+            stopping.store(true, ordering: .sequentiallyConsistent)
             return state.thread.take()
         }
         var one: UInt64 = 1
@@ -268,7 +280,7 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
             now = nil
             // Awake again: jobs submitted from other threads while events are
             // handled are picked up by `runJobs` below without an eventfd write.
-            shared.withLock { $0.sleeping = false }
+            sleeping.store(false, ordering: .relaxed)
             if count < 0 {
                 let code = clockd_errno()
                 precondition(code == EINTR, "epoll_wait failed: errno \(code)")
@@ -314,18 +326,19 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     /// The epoll timeout in milliseconds (0 when work is pending), or nil to
     /// stop; `now` is a clock reading nothing has run since, if there is one.
     private func prepareToWait(now: UInt64?) -> Int32? {
-        let nextTimer = timers.nextDeadline
-        let flushPending = !flushes.isEmpty
-        return shared.withLock { state -> Int32? in
-            if state.stopping { return nil }
-            if !state.jobs.isEmpty || flushPending { return 0 }
-            state.sleeping = true
-            guard let nextTimer else { return -1 }
-            let now = now ?? MonotonicClock.now()
-            guard nextTimer > now else { return 0 }
-            // Round up so a timer never fires early and spins the loop.
-            return Int32(clamping: (nextTimer - now + 999_999) / 1_000_000)
+        if stopping.load(ordering: .sequentiallyConsistent) { return nil }
+        if !flushes.isEmpty { return 0 }
+        // (See `sleeping`: this store, then the load of `jobsQueued`.)
+        sleeping.store(true, ordering: .sequentiallyConsistent)
+        if jobsQueued.load(ordering: .sequentiallyConsistent) {
+            sleeping.store(false, ordering: .relaxed)
+            return 0
         }
+        guard let nextTimer = timers.nextDeadline else { return -1 }
+        let now = now ?? MonotonicClock.now()
+        guard nextTimer > now else { return 0 }
+        // Round up so a timer never fires early and spins the loop.
+        return Int32(clamping: (nextTimer - now + 999_999) / 1_000_000)
     }
 
     /// Flushes the owners that asked so far; those that ask meanwhile wait
@@ -341,8 +354,11 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
 
     /// Runs the jobs submitted so far; false when there were none.
     private func runJobs() -> Bool {
+        // No job queued: no lock. A job queued as this reads false is seen
+        // by `prepareToWait`, which then does not wait.
+        guard jobsQueued.load(ordering: .acquiring) else { return false }
         shared.withLock { state in
-            state.sleeping = false
+            jobsQueued.store(false, ordering: .relaxed)
             swap(&state.jobs, &runnable)
         }
         guard !runnable.isEmpty else { return false }
