@@ -134,8 +134,8 @@ struct RedisConnectionStateMachine<Waiter> {
     var protocolVersion = 2
     private var pending = FIFOQueue<Pending>()
     private var held = FIFOQueue<Held>()
-    private var outbound: [UInt8] = []
-    private var outboundStart = 0
+    /// The bytes not yet written, commands written straight into it.
+    private var outbound = RESPCommandBytes()
     private var enqueuedTotal: UInt64 = 0
     private var writtenTotal: UInt64 = 0
     var handshakeSteps: [HandshakeStep] = []
@@ -171,7 +171,7 @@ struct RedisConnectionStateMachine<Waiter> {
     }
 
     /// Whether bytes wait to be written.
-    var hasUnwrittenBytes: Bool { outboundStart < outbound.count }
+    var hasUnwrittenBytes: Bool { !outbound.isEmpty }
 
     /// The earliest time ``tick(now:)`` has something to do.
     var nextDeadline: UInt64? {
@@ -197,8 +197,7 @@ struct RedisConnectionStateMachine<Waiter> {
     /// The socket connected: begin the handshake.
     mutating func connected() -> Action {
         guard state == .connecting else { return .none }
-        outbound.removeAll(keepingCapacity: true)
-        outboundStart = 0
+        outbound.removeAll()
         enqueuedTotal = 0
         writtenTotal = 0
         protocolVersion = 2
@@ -282,9 +281,9 @@ struct RedisConnectionStateMachine<Waiter> {
         }
         // As `submit` does for a command while ready.
         if pending.isEmpty { answeredSinceTick = false }
-        let start = UInt64(outbound.count - outboundStart) + writtenTotal
+        let start = UInt64(outbound.count) + writtenTotal
         RESPEncoder.encodeCommand(head, Int64(keyCount), tailRoom: argumentRoom, into: &outbound, writingTail: write)
-        enqueuedTotal = UInt64(outbound.count - outboundStart) + writtenTotal
+        enqueuedTotal = UInt64(outbound.count) + writtenTotal
         pending.append(Pending(id: id, waiter: waiter, deadline: now &+ settings.commandTimeout, start: start, end: enqueuedTotal,
                                last: enqueuedTotal, replies: 1))
         return .flush
@@ -351,13 +350,9 @@ struct RedisConnectionStateMachine<Waiter> {
             later.last -= count
         }
         if let unwritten {
-            let from = outboundStart + Int(unwritten.start - written)
-            outbound.removeSubrange(from..<from + Int(unwritten.last - unwritten.start))
+            let from = Int(unwritten.start - written)
+            outbound.remove(from..<from + Int(unwritten.last - unwritten.start))
             enqueuedTotal -= unwritten.last - unwritten.start
-            if outboundStart == outbound.count {
-                outbound.removeAll(keepingCapacity: true)
-                outboundStart = 0
-            }
             return .fail(unwritten.waiter, Self.cancelled)
         }
         let waiter = pending.withFirst(where: { $0.id == id && !$0.isAnswered }) { entry -> Waiter? in
@@ -417,26 +412,14 @@ struct RedisConnectionStateMachine<Waiter> {
 
     /// Calls `body` with the bytes that still have to be written.
     mutating func withUnwrittenBytes<Result>(_ body: (UnsafeRawBufferPointer) -> Result) -> Result {
-        outbound.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[outboundStart...])) }
+        outbound.withBytes(body)
     }
 
     /// `count` bytes from the front of the unwritten bytes reached the socket.
     mutating func wrote(_ count: Int) {
-        outboundStart += count
+        outbound.removeFirst(count)
         writtenTotal += UInt64(count)
-        // Written bytes are dropped only once they fill ``writtenBytesKept``:
-        // emptying the array (`removeAll(keepingCapacity:)`, ~80
-        // instructions) after nearly every flush, a flush a command or a few,
-        // cost more than appending after what was written.
-        if outboundStart == outbound.count, outboundStart >= Self.writtenBytesKept {
-            outbound.removeAll(keepingCapacity: true)
-            outboundStart = 0
-        }
     }
-
-    /// How many written bytes may stay before the bytes to write (a few
-    /// dozen lock calls' worth), kept with the array's capacity.
-    static var writtenBytesKept: Int { 16 << 10 }
 
     /// A frame arrived; `now` is read only if the frame breaks the protocol.
     mutating func received(_ value: RESPValue, now: @autoclosure () -> UInt64) -> Action {
@@ -503,23 +486,25 @@ struct RedisConnectionStateMachine<Waiter> {
 
     mutating func encode(_ arguments: [RESPBulk]) {
         RESPEncoder.encodeCommand(arguments, into: &outbound)
-        enqueuedTotal = UInt64(outbound.count - outboundStart) + writtenTotal
+        enqueuedTotal = UInt64(outbound.count) + writtenTotal
     }
 
     private mutating func enqueue(_ submission: Submission, id: UInt64, waiter: Waiter, deadline: UInt64) {
         switch submission {
         case .command(let arguments, let replies):
             if settings.isSubscriber { noteShardUnsubscribes(arguments) }
-            let start = UInt64(outbound.count - outboundStart) + writtenTotal
+            let start = UInt64(outbound.count) + writtenTotal
             encode(arguments)
             pending.append(Pending(id: id, waiter: waiter, deadline: deadline, start: start, end: enqueuedTotal, last: enqueuedTotal, replies: replies))
         case .script(let head, let keyCount, let arguments):
-            let start = UInt64(outbound.count - outboundStart) + writtenTotal
-            RESPEncoder.encodeCommand(head, Int64(keyCount), arguments, into: &outbound)
-            enqueuedTotal = UInt64(outbound.count - outboundStart) + writtenTotal
+            let start = UInt64(outbound.count) + writtenTotal
+            RESPEncoder.encodeCommand(head, Int64(keyCount), tailRoom: arguments.bytes.count, into: &outbound) {
+                $0.append(encoded: arguments)
+            }
+            enqueuedTotal = UInt64(outbound.count) + writtenTotal
             pending.append(Pending(id: id, waiter: waiter, deadline: deadline, start: start, end: enqueuedTotal, last: enqueuedTotal, replies: 1))
         case .pipeline(let commands):
-            let start = UInt64(outbound.count - outboundStart) + writtenTotal
+            let start = UInt64(outbound.count) + writtenTotal
             var firstEnd: UInt64?
             for command in commands {
                 encode(command)
@@ -577,8 +562,7 @@ struct RedisConnectionStateMachine<Waiter> {
             }
             return (waiter, RedisError(.retryable, message: "the connection to Redis was closed before the command was sent (\(reason))"))
         }
-        outbound.removeAll(keepingCapacity: true)
-        outboundStart = 0
+        outbound.removeAll()
         return failing
     }
 

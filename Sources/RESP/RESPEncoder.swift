@@ -15,6 +15,29 @@ public enum RESPEncoder {
     /// piece by piece (each append checking uniqueness and capacity) cost
     /// ~3.5 k instructions for a lock script's 19 arguments.
     public static func encodeCommand(_ arguments: [RESPBulk], into buffer: inout [UInt8]) {
+        let (length, elements) = commandLength(arguments)
+        // Written in scratch space, then appended in one copy: making room
+        // with `append(contentsOf: repeatElement(0, …))` stores the zeros a
+        // byte at a time (~1 instruction a byte, ~300 a script call).
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: length) { scratch in
+            guard let base = scratch.baseAddress else { return }  // never: `length` is at least 4
+            writeCommand(arguments, elements: elements, length: length, at: base)
+            buffer.append(contentsOf: UnsafeBufferPointer(scratch))
+        }
+    }
+
+    /// ``encodeCommand(_:into:)-([RESPBulk],_)`` written straight into the
+    /// bytes to send.
+    public static func encodeCommand(_ arguments: [RESPBulk], into bytes: inout RESPCommandBytes) {
+        let (length, elements) = commandLength(arguments)
+        bytes.append(room: length) { base in
+            writeCommand(arguments, elements: elements, length: length, at: base)
+            return length
+        }
+    }
+
+    /// The bytes and elements of `arguments` as one command.
+    private static func commandLength(_ arguments: [RESPBulk]) -> (length: Int, elements: Int) {
         var length = 0
         var elements = 0
         for argument in arguments {
@@ -28,30 +51,29 @@ public enum RESPEncoder {
             }
         }
         length += 1 + decimalLength(Int64(elements)) + 2
-        // Written in scratch space, then appended in one copy: making room
-        // with `append(contentsOf: repeatElement(0, …))` stores the zeros a
-        // byte at a time (~1 instruction a byte, ~300 a script call).
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: length) { scratch in
-            guard let base = scratch.baseAddress else { return }  // never: `length` is at least 4
-            var writer = Writer(base: base)
-            writer.header(UInt8(ascii: "*"), elements)
-            for argument in arguments {
-                switch argument {
-                case .string(var text):
-                    text.withUTF8 { writer.bulk(UnsafeRawBufferPointer($0)) }
-                case .bytes(let bytes):
-                    bytes.withUnsafeBytes { writer.bulk($0) }
-                case .integer(let value):
-                    writer.header(UInt8(ascii: "$"), decimalLength(value))
-                    writer.decimal(value)
-                    writer.crlf()
-                case .encoded(let run):
-                    run.bytes.withUnsafeBytes { writer.copy($0) }
-                }
+        return (length, elements)
+    }
+
+    /// Writes `arguments` as one command of `elements` elements, `length`
+    /// bytes (``commandLength(_:)``), at `base`.
+    private static func writeCommand(_ arguments: [RESPBulk], elements: Int, length: Int, at base: UnsafeMutablePointer<UInt8>) {
+        var writer = Writer(base: base)
+        writer.header(UInt8(ascii: "*"), elements)
+        for argument in arguments {
+            switch argument {
+            case .string(var text):
+                text.withUTF8 { writer.bulk(UnsafeRawBufferPointer($0)) }
+            case .bytes(let bytes):
+                bytes.withUnsafeBytes { writer.bulk($0) }
+            case .integer(let value):
+                writer.header(UInt8(ascii: "$"), decimalLength(value))
+                writer.decimal(value)
+                writer.crlf()
+            case .encoded(let run):
+                run.bytes.withUnsafeBytes { writer.copy($0) }
             }
-            assert(writer.base == base + length, "RESP command sized wrongly")
-            buffer.append(contentsOf: UnsafeBufferPointer(scratch))
         }
+        assert(writer.base == base + length, "RESP command sized wrongly")
     }
 
     /// Appends a command made of `head` (arguments written beforehand, such
@@ -71,33 +93,84 @@ public enum RESPEncoder {
     /// takes them) where the command is put together, then appended to
     /// `buffer` with the rest in one copy: a script call's keys and
     /// arguments need no buffer of their own, made, copied and freed per call.
-    ///
-    /// The tail is written first, after room for the longest head line it
-    /// could need; the head, whose element count the tail decides, is then
-    /// written right before it.
     public static func encodeCommand(
         _ head: RESPEncodedArguments, _ number: Int64, tailRoom: Int, into buffer: inout [UInt8],
         writingTail writeTail: (inout RESPArgumentCursor) -> Void
     ) {
-        let numberLength = decimalLength(number)
-        let numberBytes = 1 + decimalLength(Int64(numberLength)) + 2 + numberLength + 2
-        // `*`, up to 20 digits and CRLF, then the head and the number.
-        let prefixRoom = 23 + head.bytes.count + numberBytes
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: prefixRoom + max(tailRoom, 0)) { scratch in
-            guard let base = scratch.baseAddress else { return }  // never: `prefixRoom` is at least 27
-            var cursor = RESPArgumentCursor(start: base + prefixRoom, capacity: max(tailRoom, 0))
-            writeTail(&cursor)
-            let elements = head.count + 1 + cursor.count
-            let start = base + prefixRoom - (1 + decimalLength(Int64(elements)) + 2 + head.bytes.count + numberBytes)
-            var writer = Writer(base: start)
-            writer.header(UInt8(ascii: "*"), elements)
-            head.bytes.withUnsafeBytes { writer.copy($0) }
-            writer.header(UInt8(ascii: "$"), numberLength)
-            writer.decimal(number)
-            writer.crlf()
-            precondition(writer.base == base + prefixRoom, "RESP command head sized wrongly")
-            buffer.append(contentsOf: UnsafeBufferPointer(start: start, count: cursor.position - start))
+        let numberBytes = numberBytes(number)
+        let room = scriptCommandRoom(head, numberBytes: numberBytes, tailRoom: tailRoom)
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: room) { scratch in
+            guard let base = scratch.baseAddress else { return }  // never: the room is at least 27
+            let length = writeScriptCommand(head, number, numberBytes: numberBytes, tailRoom: tailRoom, at: base, writingTail: writeTail)
+            buffer.append(contentsOf: UnsafeBufferPointer(start: base, count: length))
         }
+    }
+
+    /// ``encodeCommand(_:_:tailRoom:into:writingTail:)-(_,_,_,[UInt8],_)``
+    /// written straight into the bytes to send: no scratch space, no copy.
+    public static func encodeCommand(
+        _ head: RESPEncodedArguments, _ number: Int64, tailRoom: Int, into bytes: inout RESPCommandBytes,
+        writingTail writeTail: (inout RESPArgumentCursor) -> Void
+    ) {
+        let numberBytes = numberBytes(number)
+        bytes.append(room: scriptCommandRoom(head, numberBytes: numberBytes, tailRoom: tailRoom)) { base in
+            writeScriptCommand(head, number, numberBytes: numberBytes, tailRoom: tailRoom, at: base, writingTail: writeTail)
+        }
+    }
+
+    /// The most bytes ``writeScriptCommand(_:_:numberBytes:tailRoom:at:writingTail:)``
+    /// writes, the number taking `numberBytes` (``numberBytes(_:)``).
+    @inline(__always)
+    private static func scriptCommandRoom(_ head: RESPEncodedArguments, numberBytes: Int, tailRoom: Int) -> Int {
+        // `*`, up to 20 digits and CRLF, then the head, the number and the tail.
+        23 + head.bytes.count + numberBytes + max(tailRoom, 0)
+    }
+
+    /// The bytes of `number` as a bulk string.
+    @inline(__always)
+    private static func numberBytes(_ number: Int64) -> Int {
+        let numberLength = decimalLength(number)
+        return 1 + decimalLength(Int64(numberLength)) + 2 + numberLength + 2
+    }
+
+    /// Writes a script call at `base` (``scriptCommandRoom(_:numberBytes:tailRoom:)``
+    /// bytes free; `numberBytes` is ``numberBytes(_:)`` of `number`) and
+    /// returns its length.
+    ///
+    /// The tail is written first, since it decides the element count the
+    /// command starts with: where the command's first line leaves it for an
+    /// element count of two digits (a lock call's 13 to 23), so that the
+    /// usual command is written once, in its place. For another count of
+    /// digits the tail moves up (100 or more elements) or the whole command
+    /// down (fewer than 10) by the difference.
+    private static func writeScriptCommand(
+        _ head: RESPEncodedArguments, _ number: Int64, numberBytes: Int, tailRoom: Int, at base: UnsafeMutablePointer<UInt8>,
+        writingTail writeTail: (inout RESPArgumentCursor) -> Void
+    ) -> Int {
+        // The head's arguments and the number.
+        let fixed = head.bytes.count + numberBytes
+        let expected = 5 + fixed  // `*NN\r\n`, then `fixed` bytes
+        var cursor = RESPArgumentCursor(start: base + expected, capacity: max(tailRoom, 0))
+        writeTail(&cursor)
+        let tailLength = cursor.position - (base + expected)
+        let elements = head.count + 1 + cursor.count
+        let prefix = 3 + decimalLength(Int64(elements)) + fixed
+        if prefix > expected {
+            // Within the room: it holds 20 digits of count.
+            UnsafeMutableRawPointer(base + prefix).copyMemory(from: base + expected, byteCount: tailLength)
+        }
+        let start = base + max(prefix, expected) - prefix
+        var writer = Writer(base: start)
+        writer.header(UInt8(ascii: "*"), elements)
+        head.bytes.withUnsafeBytes { writer.copy($0) }
+        writer.header(UInt8(ascii: "$"), decimalLength(number))
+        writer.decimal(number)
+        writer.crlf()
+        precondition(writer.base == base + max(prefix, expected), "RESP command head sized wrongly")
+        if start != base {
+            UnsafeMutableRawPointer(base).copyMemory(from: start, byteCount: prefix + tailLength)
+        }
+        return prefix + tailLength
     }
 
     /// Writes into space already sized for what it writes.

@@ -59,12 +59,19 @@ import Testing
                 RESPEncoder.encodeCommand(head, keyCount, tail, into: &beforehand)
                 RESPEncoder.encodeCommand(head, keyCount, tailRoom: room, into: &inPlace, writingTail: write)
                 RESPEncoder.encodeCommand(head, keyCount, tailRoom: tail.bytes.count, into: &exact) { $0.append(encoded: tail) }
+                // Straight into the bytes to send, behind a command waiting there.
+                var toSend = RESPCommandBytes()
+                RESPEncoder.encodeCommand(["PING"], into: &toSend)
+                RESPEncoder.encodeCommand(head, keyCount, tailRoom: room, into: &toSend, writingTail: write)
+                var ping: [UInt8] = []
+                RESPEncoder.encodeCommand(["PING"], into: &ping)
                 // The reference, put together apart: a ``RESPBulk`` array.
                 var bulks: [UInt8] = Array("+queued\r\n".utf8)
                 RESPEncoder.encodeCommand([.encoded(head), .integer(keyCount), .encoded(tail)], into: &bulks)
                 #expect(beforehand == bulks, "\(argumentCount) arguments, key count \(keyCount)")
                 #expect(inPlace == beforehand, "\(argumentCount) arguments, key count \(keyCount)")
                 #expect(exact == beforehand, "\(argumentCount) arguments, key count \(keyCount)")
+                #expect(toSend.withBytes { Array($0) } == ping + beforehand.dropFirst(9), "\(argumentCount) arguments, key count \(keyCount)")
             }
         }
     }
