@@ -172,7 +172,7 @@ extension RedisLockStore {
             let isRetry = reply.int() == 1
             let recheck = try Self.int(reply.int())
             let limit = Int(try Self.int(reply.int()))
-            let mode = try Self.mode(reply.withBytes { $0.count == 1 ? $0[0] : nil } ?? nil)
+            let mode = try Self.mode(reply.byte())
             let lease = Lease(name: name, token: token, fence: fence, ttlMs: ttl, expiresAtMs: now + ttl, owner: owner, mode: mode, limit: limit)
             return .granted(lease, isRetry: isRetry, hint: WaitHint(recheckAfterMs: recheck > 0 ? recheck : nil))
         case 2:

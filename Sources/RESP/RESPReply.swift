@@ -97,7 +97,17 @@ public struct RESPReply: ~Copyable {
     /// Like ``RESPValue/string``: the text of a simple, bulk or verbatim
     /// string or a big number.
     public mutating func string() -> String? {
-        withBytes(bigNumbers: true) { String(decoding: $0, as: UTF8.self) }
+        // An empty one (an unset field, as often as not) without the
+        // decoding's generic path (~120 instructions).
+        withBytes(bigNumbers: true) { $0.isEmpty ? "" : String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The one byte of a simple, bulk or verbatim string of one byte (a
+    /// mode, a flag); nil for anything else. ``withBytes(_:)`` would do,
+    /// but a generic across modules is not specialized: ~200 instructions
+    /// a call where this costs a fraction.
+    public mutating func byte() -> UInt8? {
+        withBytes(bigNumbers: false) { $0.count == 1 ? $0[0] : nil } ?? nil
     }
 
     /// Like ``RESPValue/bytes``: the bytes of a bulk, simple or verbatim string.

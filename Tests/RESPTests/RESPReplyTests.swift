@@ -36,6 +36,8 @@ import Testing
             #expect(reading { $0.int() } == value.int)
             #expect(reading { $0.string() } == value.string)
             #expect(reading { $0.bytes() } == value.bytes)
+            // A one-byte string's byte (a mode), nil for any other value.
+            #expect(reading { $0.byte() } == value.bytes.flatMap { $0.count == 1 ? $0[0] : nil })
             #expect(reading { $0.value() } == value)
             var reply = RESPReply(unsafeFrame: frame)
             let count = reply.array()
@@ -45,6 +47,7 @@ import Testing
                 for (index, element) in elements.enumerated() {
                     #expect(reading(at: index) { $0.int() } == element.int)
                     #expect(reading(at: index) { $0.string() } == element.string)
+                    #expect(reading(at: index) { $0.byte() } == element.bytes.flatMap { $0.count == 1 ? $0[0] : nil })
                     #expect(reading(at: index) { $0.array() } == element.array?.count)
                     let read = reply.value()
                     #expect(read == element)
