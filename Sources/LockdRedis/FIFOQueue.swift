@@ -67,18 +67,36 @@ struct FIFOQueue<Element> {
         return storage.remove(at: index)
     }
 
+    /// Removes and returns the first element matching `predicate`, letting
+    /// `adjust` change each element after it (given the removed one).
+    mutating func remove(where predicate: (Element) -> Bool, adjustingLater adjust: (Element, inout Element) -> Void) -> Element? {
+        guard let offset = firstOffset(where: predicate) else { return nil }
+        return remove(atOffset: offset, adjustingLater: adjust)
+    }
+
     /// Gives access in place to the first element matching `predicate`; nil when none does.
     mutating func withFirst<Result>(where predicate: (Element) -> Bool, _ body: (inout Element) -> Result) -> Result? {
         guard let index = firstIndex(where: predicate) else { return nil }
         return Self.access(&storage[index], body)
     }
 
-    /// Removes and returns the first element matching `predicate`, letting
-    /// `adjust` change each element after it (given the removed one).
-    mutating func remove(where predicate: (Element) -> Bool, adjustingLater adjust: (Element, inout Element) -> Void) -> Element? {
-        guard let index = firstIndex(where: predicate), let removed = storage.remove(at: index) else { return nil }
+    /// How far from the first the first element matching `predicate` is.
+    func firstOffset(where predicate: (Element) -> Bool) -> Int? {
+        firstIndex(where: predicate).map { $0 - head }
+    }
+
+    /// Removes and returns the element `offset` from the first (which
+    /// must be there), letting `adjust` change each element after it.
+    mutating func remove(atOffset offset: Int, adjustingLater adjust: (Element, inout Element) -> Void = { _, _ in }) -> Element? {
+        let index = head + offset
+        guard let removed = storage.remove(at: index) else { return nil }
         for later in index..<storage.count { _ = Self.access(&storage[later]) { adjust(removed, &$0) } }
         return removed
+    }
+
+    /// Gives access in place to the element `offset` from the first (which must be there).
+    mutating func withElement<Result>(atOffset offset: Int, _ body: (inout Element) -> Result) -> Result? {
+        Self.access(&storage[head + offset], body)
     }
 
     private func firstIndex(where predicate: (Element) -> Bool) -> Int? {

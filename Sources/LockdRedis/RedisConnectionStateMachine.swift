@@ -81,9 +81,13 @@ struct RedisConnectionStateMachine<Waiter> {
         var endpoint: String
     }
 
+    /// A command awaiting its reply(ies), but for its waiter: every field
+    /// is a plain value, and the waiter waits in a queue of its own
+    /// (``waiters``), in the same order. An entry that held its waiter was
+    /// destroyed through the type's value witness (read from its metadata,
+    /// ~100 instructions) and its waiter copied out of it, for every reply.
     private struct Pending {
         let id: UInt64
-        let waiter: Waiter
         /// Whether its caller gave up after (some of) it was written: the
         /// reply is still read (replies match commands by order), then
         /// dropped, and the caller answered `cancelled` then unless it
@@ -102,10 +106,9 @@ struct RedisConnectionStateMachine<Waiter> {
         /// Offset where its bytes (a pipeline's last command) end.
         var last: UInt64
         var replies: Int
-        /// Whether this is a pipeline, whose replies are gathered into one array.
+        /// Whether this is a pipeline, whose replies are gathered into one
+        /// array (``RedisConnectionStateMachine/gathered``, while it is the head).
         var isPipeline = false
-        /// A pipeline's replies so far.
-        var gathered: [RESPValue] = []
     }
 
     /// What a caller submitted.
@@ -133,6 +136,12 @@ struct RedisConnectionStateMachine<Waiter> {
     /// 3 after a successful `HELLO 3`, else 2.
     var protocolVersion = 2
     private var pending = FIFOQueue<Pending>()
+    /// The waiter of each entry of `pending`, in the same order: every
+    /// change to one is made to the other.
+    private var waiters = FIFOQueue<Waiter>()
+    /// The replies so far of the pipeline at the head of `pending` (only
+    /// the head gathers; kept out of ``Pending`` for the reason given there).
+    private var gathered: [RESPValue] = []
     private var held = FIFOQueue<Held>()
     /// The bytes not yet written, commands written straight into it.
     private var outbound = RESPCommandBytes()
@@ -239,7 +248,10 @@ struct RedisConnectionStateMachine<Waiter> {
     mutating func shutdown() -> Action {
         guard state != .shutDown else { return .none }
         let error = RedisError(.shutDown, message: "the Redis client was shut down")
-        var failing = pending.removeAll().compactMap { $0.isAnswered ? nil : ($0.waiter, $0.isCancelled ? Self.cancelled : error) }
+        var failing = zip(pending.removeAll(), waiters.removeAll()).compactMap { entry, waiter in
+            entry.isAnswered ? nil : (waiter, entry.isCancelled ? Self.cancelled : error)
+        }
+        gathered = []
         failing += held.removeAll().map { ($0.waiter, error) }
         state = .shutDown
         return .disconnect(reason: error, failing: failing, then: .stop)
@@ -284,8 +296,9 @@ struct RedisConnectionStateMachine<Waiter> {
         let start = UInt64(outbound.count) + writtenTotal
         RESPEncoder.encodeCommand(head, Int64(keyCount), tailRoom: argumentRoom, into: &outbound, writingTail: write)
         enqueuedTotal = UInt64(outbound.count) + writtenTotal
-        pending.append(Pending(id: id, waiter: waiter, deadline: now &+ settings.commandTimeout, start: start, end: enqueuedTotal,
+        pending.append(Pending(id: id, deadline: now &+ settings.commandTimeout, start: start, end: enqueuedTotal,
                                last: enqueuedTotal, replies: 1))
+        waiters.append(waiter)
         return .flush
     }
 
@@ -343,32 +356,34 @@ struct RedisConnectionStateMachine<Waiter> {
             return .fail(entry.waiter, Self.cancelled)
         }
         let written = writtenTotal
-        let unwritten = pending.remove(where: { $0.id == id && !$0.isCancelled && $0.start >= written }) { removed, later in
-            let count = removed.last - removed.start
-            later.start -= count
-            later.end -= count
-            later.last -= count
-        }
-        if let unwritten {
+        if let offset = pending.firstOffset(where: { $0.id == id && !$0.isCancelled && $0.start >= written }),
+           let unwritten = pending.remove(atOffset: offset, adjustingLater: { removed, later in
+               let count = removed.last - removed.start
+               later.start -= count
+               later.end -= count
+               later.last -= count
+           }),
+           let waiter = waiters.remove(atOffset: offset) {
             let from = Int(unwritten.start - written)
             outbound.remove(from..<from + Int(unwritten.last - unwritten.start))
             enqueuedTotal -= unwritten.last - unwritten.start
-            return .fail(unwritten.waiter, Self.cancelled)
+            return .fail(waiter, Self.cancelled)
         }
-        let waiter = pending.withFirst(where: { $0.id == id && !$0.isAnswered }) { entry -> Waiter? in
+        guard let offset = pending.firstOffset(where: { $0.id == id && !$0.isAnswered }) else { return .none }
+        let answersNow = pending.withElement(atOffset: offset) { entry -> Bool in
             entry.isCancelled = true
-            guard answeringAtOnce else { return nil }
+            guard answeringAtOnce else { return false }
             entry.isAnswered = true
-            return entry.waiter
+            return true
         }
-        guard let waiter = waiter ?? nil else { return .none }
+        guard answersNow == true, let waiter = waiters.withElement(atOffset: offset, { $0 }) else { return .none }
         return .fail(waiter, Self.cancelled)
     }
 
     /// What a cancelled entry's reply (or its last one) does: resumes its
     /// caller `cancelled`, unless that was done at once.
-    private func droppedReply(of entry: Pending) -> Action {
-        entry.isAnswered ? .none : .fail(entry.waiter, Self.cancelled)
+    private func droppedReply(of entry: Pending, _ waiter: consuming Waiter) -> Action {
+        entry.isAnswered ? .none : .fail(waiter, Self.cancelled)
     }
 
     /// What a cancelled caller is answered.
@@ -445,23 +460,28 @@ struct RedisConnectionStateMachine<Waiter> {
         }
         if isPipeline {
             // An error reply is one command's result, not the whole pipeline's.
-            let complete = pending.withFirst { entry in
-                entry.gathered.append(value)
-                return entry.gathered.count == entry.replies
-            }
-            guard complete == true, let entry = pending.popFirst() else { return .none }
-            return entry.isCancelled ? droppedReply(of: entry) : .succeed(entry.waiter, .array(entry.gathered))
+            gathered.append(value)
+            guard gathered.count == pending.withFirst({ $0.replies }), let (entry, waiter) = popFirst() else { return .none }
+            let replies = gathered
+            gathered = []
+            return entry.isCancelled ? droppedReply(of: entry, waiter) : .succeed(waiter, .array(replies))
         }
-        if let message = value.fastErrorMessage, let head = pending.popFirst() {
-            return head.isCancelled ? droppedReply(of: head) : .fail(head.waiter, .reply(message))
+        if let message = value.fastErrorMessage, let (head, waiter) = popFirst() {
+            return head.isCancelled ? droppedReply(of: head, waiter) : .fail(waiter, .reply(message))
         }
         // (Un)subscribe confirmations come one per name.
         let awaited = pending.withFirst { entry in
             entry.replies -= 1
             return entry.replies
         }
-        guard awaited == 0, let head = pending.popFirst() else { return .none }
-        return head.isCancelled ? droppedReply(of: head) : .succeed(head.waiter, value)
+        guard awaited == 0, let (head, waiter) = popFirst() else { return .none }
+        return head.isCancelled ? droppedReply(of: head, waiter) : .succeed(waiter, value)
+    }
+
+    /// The head entry and its waiter, removed.
+    private mutating func popFirst() -> (Pending, Waiter)? {
+        guard let entry = pending.popFirst(), let waiter = waiters.popFirst() else { return nil }
+        return (entry, waiter)
     }
 
     /// Whether the next frame may go to the head command's waiter to be
@@ -471,7 +491,8 @@ struct RedisConnectionStateMachine<Waiter> {
     /// not give up (answered `cancelled` by ``received(_:now:)``).
     mutating func nextReplyReadInPlace(by reads: (Waiter) -> Bool) -> Bool {
         guard state == .ready, !settings.isSubscriber else { return false }
-        return pending.withFirst { !$0.isPipeline && $0.replies == 1 && !$0.isCancelled && reads($0.waiter) } ?? false
+        guard pending.withFirst({ !$0.isPipeline && $0.replies == 1 && !$0.isCancelled }) == true else { return false }
+        return waiters.withFirst { reads($0) } ?? false
     }
 
     /// A frame that ``nextReplyReadInPlace(by:)`` let through arrived, not
@@ -479,7 +500,8 @@ struct RedisConnectionStateMachine<Waiter> {
     /// would do, without the value. Returns the waiter that reads the frame.
     mutating func receivedInPlace() -> Waiter? {
         answeredSinceTick = true
-        return pending.popFirst()?.waiter
+        _ = pending.popFirst()
+        return waiters.popFirst()
     }
 
     // MARK: Internals
@@ -495,14 +517,16 @@ struct RedisConnectionStateMachine<Waiter> {
             if settings.isSubscriber { noteShardUnsubscribes(arguments) }
             let start = UInt64(outbound.count) + writtenTotal
             encode(arguments)
-            pending.append(Pending(id: id, waiter: waiter, deadline: deadline, start: start, end: enqueuedTotal, last: enqueuedTotal, replies: replies))
+            pending.append(Pending(id: id, deadline: deadline, start: start, end: enqueuedTotal, last: enqueuedTotal, replies: replies))
+            waiters.append(waiter)
         case .script(let head, let keyCount, let arguments):
             let start = UInt64(outbound.count) + writtenTotal
             RESPEncoder.encodeCommand(head, Int64(keyCount), tailRoom: arguments.bytes.count, into: &outbound) {
                 $0.append(encoded: arguments)
             }
             enqueuedTotal = UInt64(outbound.count) + writtenTotal
-            pending.append(Pending(id: id, waiter: waiter, deadline: deadline, start: start, end: enqueuedTotal, last: enqueuedTotal, replies: 1))
+            pending.append(Pending(id: id, deadline: deadline, start: start, end: enqueuedTotal, last: enqueuedTotal, replies: 1))
+            waiters.append(waiter)
         case .pipeline(let commands):
             let start = UInt64(outbound.count) + writtenTotal
             var firstEnd: UInt64?
@@ -510,11 +534,10 @@ struct RedisConnectionStateMachine<Waiter> {
                 encode(command)
                 if firstEnd == nil { firstEnd = enqueuedTotal }
             }
-            var gathered: [RESPValue] = []
-            gathered.reserveCapacity(commands.count)
             pending.append(Pending(
-                id: id, waiter: waiter, deadline: deadline, start: start, end: firstEnd ?? enqueuedTotal, last: enqueuedTotal,
-                replies: commands.count, isPipeline: true, gathered: gathered))
+                id: id, deadline: deadline, start: start, end: firstEnd ?? enqueuedTotal, last: enqueuedTotal,
+                replies: commands.count, isPipeline: true))
+            waiters.append(waiter)
         }
     }
 
@@ -552,8 +575,8 @@ struct RedisConnectionStateMachine<Waiter> {
     /// learn whether their command may have run.
     private mutating func failPending(culprit: UInt64?, culpritError: RedisError, reason: String) -> [(Waiter, RedisError)] {
         let written = writtenTotal
-        let failing = pending.removeAll().compactMap { entry -> (Waiter, RedisError)? in
-            let waiter = entry.waiter
+        gathered = []
+        let failing = zip(pending.removeAll(), waiters.removeAll()).compactMap { entry, waiter -> (Waiter, RedisError)? in
             if entry.isAnswered { return nil }
             if entry.isCancelled { return (waiter, Self.cancelled) }
             if entry.id == culprit { return (waiter, culpritError) }

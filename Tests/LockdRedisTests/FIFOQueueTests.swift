@@ -26,6 +26,21 @@ import Testing
         #expect(queue.withFirst { $0 } == nil)
     }
 
+    /// Elements reached by their distance from the first, after pops: the
+    /// state machine keeps its entries and their waiters in two queues
+    /// and changes both at the same offset.
+    @Test func elementsAreReachedByTheirOffsetFromTheFirst() {
+        var queue = FIFOQueue<Int>()
+        for value in 1...6 { queue.append(value) }
+        #expect(queue.popFirst() == 1)
+        #expect(queue.firstOffset(where: { $0 == 4 }) == 2)
+        #expect(queue.firstOffset(where: { $0 == 9 }) == nil)
+        #expect(queue.withElement(atOffset: 2) { value -> Int in value *= 10; return value } == 40)
+        #expect(queue.remove(atOffset: 1, adjustingLater: { removed, later in later += removed }) == 3)
+        #expect(queue.remove(atOffset: 0) == 2)
+        #expect(queue.removeAll() == [43, 8, 9])
+    }
+
     @Test func aQueueThatNeverEmptiesKeepsItsOrderAcrossCompactions() {
         var queue = FIFOQueue<Int>()
         var next = 0, expected = 0
