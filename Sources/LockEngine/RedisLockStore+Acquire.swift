@@ -57,8 +57,10 @@ extension RedisLockStore {
             return inTask(cancellation, completion) { [self] () async throws(LockError) in try await acquire(attempt) }
         }
         let start = callStart()
+        // (Read before `start` is handed over: read after, it was copied.)
+        let now = start.time
         client.run(AcquireCall(store: self, attempt: attempt, start: start, cancellation: cancellation, completion: completion),
-                   cancellation: cancellation)
+                   cancellation: cancellation, now: now)
     }
 
     /// An acquire's script call and what reading its reply needs, in one

@@ -46,9 +46,13 @@ extension RedisLockStore {
         // The arguments are made in the call, in place: made here and
         // handed over, they were copied and the copy destroyed (~120
         // instructions a release).
+        let start = callStart()
+        // (Read before `start` is handed over: read after, it was copied.)
+        let now = start.time
         client.run(ReleaseCall(store: self, name: name, token: token, unclaimedOnly: givenBack?.evenIfClaimed == false,
                                caller: handler == nil ? "" : instanceID, fence: fence, nonce: nonce, handler: handler,
-                               start: callStart(), cancellation: cancellation, completion: completion), cancellation: cancellation)
+                               start: start, cancellation: cancellation, completion: completion),
+                   cancellation: cancellation, now: now)
     }
 
     /// What the release script takes besides the name's keys and the name.

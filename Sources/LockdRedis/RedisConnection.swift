@@ -131,11 +131,12 @@ final class RedisConnection: StreamSocketDelegate, IterationFlushing, @unchecked
 
     /// Sends `call` (`head` is how it names its script), its keys and
     /// arguments written by the call straight into the bytes to send;
-    /// `waiter` is resumed on this loop.
-    func sendScript(_ call: RedisScriptCall, head: RESPEncodedArguments, id: UInt64, waiter: Waiter) {
+    /// `waiter` is resumed on this loop. `now` is a clock reading taken
+    /// just before (its deadline's start).
+    func sendScript(_ call: RedisScriptCall, head: RESPEncodedArguments, id: UInt64, waiter: Waiter, now: UInt64) {
         let state = io
         perform(state.machine.sendScript(head: head, keyCount: call.keyCount, argumentRoom: call.argumentRoom, id: id, waiter: waiter,
-                                         now: MonotonicClock.now()) { call.writeArguments(&$0) })
+                                         now: now) { call.writeArguments(&$0) })
     }
 
     /// Sends `commands` back to back; `waiter` gets one `.array` of their replies.

@@ -119,10 +119,11 @@ open class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
     /// The loop the call is sent and answered on.
     var loop: EventLoop { router.loop }
 
-    /// Hands the command to the master's connection (loop thread only).
-    func send() {
+    /// Hands the command to the master's connection (loop thread only);
+    /// `now`, a clock reading taken just before, if there is one.
+    func send(now: UInt64? = nil) {
         guard let connection = router.singleConnection() else { return received(.failure(router.noSingleMaster())) }
-        connection.sendScript(self, head: script.head(form), id: id, waiter: .script(self))
+        connection.sendScript(self, head: script.head(form), id: id, waiter: .script(self), now: now ?? MonotonicClock.now())
     }
 
     /// The command's outcome, decoded (loop thread only): a missing
