@@ -146,6 +146,39 @@ import Testing
         #expect(count.withLock { $0 } == 1000)
     }
 
+    /// The wake-up handshake without the loop's lock (`sleeping`,
+    /// `jobsQueued`): a job submitted from another thread wakes a loop
+    /// that has nothing else to wake it for — no socket, no timer — each
+    /// time, whether it comes as the loop goes to sleep, while it sleeps
+    /// or while it runs the job before. The submitting thread spins on the
+    /// count of jobs run rather than blocking, so that the next job comes
+    /// within a few microseconds of the last one's run, while the loop is
+    /// on its way to sleep (a blocked thread's wake-up took longer than
+    /// that way). A lost wake-up leaves a job waiting for good: the round
+    /// fails after 5 s instead (no timer on the loop, which would wake it).
+    @Test func aJobFromAnotherThreadWakesAnIdleLoopEveryTime() throws {
+        let loop = try EventLoop.spawn(name: "test")
+        defer { loop.shutdown() }
+        let ran = RunCount()
+        var spun = 0
+        for round in 1...20_000 {
+            // A wait of a varying length first, so that the job comes at
+            // every point of the loop's way to sleep.
+            for step in 0..<Int.random(in: 0..<300) { spun &+= step }
+            loop.execute { ran.count.add(1, ordering: .releasing) }
+            let deadline = ContinuousClock.now + .seconds(5)
+            var polls = 0
+            while ran.count.load(ordering: .acquiring) < round {
+                polls += 1
+                if polls % 1_000 == 0, ContinuousClock.now > deadline {
+                    Issue.record("round \(round): a job waited for an event that never came")
+                    return
+                }
+            }
+        }
+        #expect(spun >= 0)
+    }
+
     @Test func addressesParse() throws {
         #expect(try SocketAddress(parsing: "127.0.0.1:7070").description == "127.0.0.1:7070")
         #expect(try SocketAddress(parsing: "[::1]:80").description == "[::1]:80")
@@ -158,6 +191,11 @@ import Testing
         defer { listener.close() }
         #expect(try listener.localAddress().port != 0)
     }
+}
+
+/// How many jobs ran, shared with them.
+private final class RunCount: Sendable {
+    let count = Atomic<Int>(0)
 }
 
 /// A Mutex in a class, so closures can share it.
