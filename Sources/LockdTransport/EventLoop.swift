@@ -218,7 +218,8 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     /// timers and jobs have run (loop thread only): what they all queue
     /// leaves together. Each call is one flush: an owner asks once until
     /// flushed. A flush asked during the flushes runs in the next
-    /// iteration, which then does not wait for events.
+    /// iteration, which then does not wait for events. The owners of one
+    /// iteration are flushed in no particular order.
     ///
     /// A job per flush (``execute(_:)``) did the same at the cost of a
     /// closure made and freed, a lock and the job queue's upkeep (~0.5 k
@@ -354,10 +355,13 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     /// loop away from its events).
     private func runFlushes() {
         swap(&flushes, &flushing)
-        for owner in flushing { owner.flushAfterIteration() }
-        // One by one: `removeAll(keepingCapacity:)` takes a generic path
-        // (~160 instructions) for the one owner a batch usually holds.
-        while !flushing.isEmpty { flushing.removeLast() }
+        // Each owner moved out from the end and flushed: no iterator, no
+        // copy of each owner and no removal after (two retains and three
+        // releases an owner, ~100 instructions). The owners of one
+        // iteration are independent of each other (each flushes its own
+        // socket), so they are flushed in no particular order. (Not
+        // `removeAll(keepingCapacity:)`: a generic path, ~160 instructions.)
+        while let owner = flushing.popLast() { owner.flushAfterIteration() }
     }
 
     /// Runs the jobs submitted so far; false when there were none.
