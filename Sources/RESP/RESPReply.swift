@@ -81,6 +81,18 @@ public struct RESPReply: ~Copyable {
     /// Like ``RESPValue/int``: an integer, or a simple or bulk string
     /// holding a decimal integer.
     public mutating func int() -> Int? {
+        // An integer (a script's usual field) read here; anything else by
+        // a call of its own, so that the usual path saves no registers for
+        // the others (seven integers a grant).
+        guard frame[index] == UInt8(ascii: ":") else { return intOtherwise() }
+        index += 1
+        return Int(exactly: decimalLine())
+    }
+
+    /// ``int()`` for anything but a plain integer: one behind attributes,
+    /// a string holding one, or another type.
+    @inline(never)
+    private mutating func intOtherwise() -> Int? {
         skipAttributes()
         switch frame[index] {
         case UInt8(ascii: ":"):
