@@ -1,6 +1,6 @@
 /// Commands waiting to be sent, written where they are sent from: an
 /// encoder writes each command straight into the buffer's spare room
-/// (``RESPEncoder/encodeCommand(_:into:)-(_,RESPCommandBytes)``), where
+/// (`RESPEncoder.encodeCommand(_:into:)` given these bytes), where
 /// writing it into scratch space and appending that to an `[UInt8]` cost a
 /// copy and `append(contentsOf:)`'s generic upkeep (~190 instructions a
 /// script call).

@@ -26,7 +26,7 @@ public enum RESPEncoder {
         }
     }
 
-    /// ``encodeCommand(_:into:)-([RESPBulk],_)`` written straight into the
+    /// `encodeCommand(_:into:)` of an array, written straight into the
     /// bytes to send.
     public static func encodeCommand(_ arguments: [RESPBulk], into bytes: inout RESPCommandBytes) {
         let (length, elements) = commandLength(arguments)
@@ -106,8 +106,8 @@ public enum RESPEncoder {
         }
     }
 
-    /// ``encodeCommand(_:_:tailRoom:into:writingTail:)-(_,_,_,[UInt8],_)``
-    /// written straight into the bytes to send: no scratch space, no copy.
+    /// `encodeCommand(_:_:tailRoom:into:writingTail:)` of an array, written
+    /// straight into the bytes to send: no scratch space, no copy.
     public static func encodeCommand(
         _ head: RESPEncodedArguments, _ number: Int64, tailRoom: Int, into bytes: inout RESPCommandBytes,
         writingTail writeTail: (inout RESPArgumentCursor) -> Void
