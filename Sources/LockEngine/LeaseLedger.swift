@@ -17,7 +17,9 @@ import Synchronization
 /// second, by the next grant or by a scrape.
 final class LeaseLedger: Sendable {
     fileprivate struct State {
-        var leases = LeaseTable(grace: LeaseLedger.grace)
+        /// With room for 4 096 leases: a busy lockd holds more, and grown to
+        /// there by doubling, the table moved its entries five times over.
+        var leases = LeaseTable(grace: LeaseLedger.grace, capacity: 4_096)
         var lastSweep: UInt64 = 0
     }
 
