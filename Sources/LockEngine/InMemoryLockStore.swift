@@ -350,17 +350,19 @@ extension InMemoryLockStore.State {
         operationsSinceSweep = 0
         // The kept records copied into a table of their own, read in order
         // (~10% fewer instructions than listing the ended names and removing
-        // each, with about half the records ended), with room for as many
-        // records as there were: until the next sweep as many operations
-        // come as are kept, and a table sized to what is kept grew again
-        // by doubling, every record moved once more. A slot in its lock
-        // delay keeps its record.
-        var kept = [LockName: InMemoryLockStore.Record](minimumCapacity: records.count)
-        for (name, record) in records where !record.queue.isEmpty || record.leases.contains(where: { $0.slotEndsAtMs > now }) {
-            kept[name] = record
+        // each, with about half the records ended), with room for them and
+        // for a fresh name for every operation until the next sweep: sized
+        // to what is kept, the table grew again by doubling before then,
+        // every record moved once more. A slot in its lock delay keeps its record.
+        // Counted first (a few instructions a record), then copied.
+        func keeps(_ record: InMemoryLockStore.Record) -> Bool {
+            !record.queue.isEmpty || record.leases.contains(where: { $0.slotEndsAtMs > now })
         }
+        let keptCount = records.values.reduce(0) { keeps($1) ? $0 + 1 : $0 }
+        operationsBeforeSweep = max(InMemoryLockStore.minimumSweepInterval, keptCount)
+        var kept = [LockName: InMemoryLockStore.Record](minimumCapacity: keptCount + operationsBeforeSweep)
+        for (name, record) in records where keeps(record) { kept[name] = record }
         records = kept
-        operationsBeforeSweep = max(InMemoryLockStore.minimumSweepInterval, records.count)
     }
 }
 
