@@ -42,7 +42,11 @@ struct AcquireAnswers: Sendable {
     /// (the closure it would need cost ~1.2 k instructions a grant). One
     /// answered from a task or a store's callback can always be dropped,
     /// and be late: its write waits its turn on the loop.
-    func granted(_ grant: AcquireGrant, _ context: HTTPRequestContext, startedAt started: UInt64,
+    ///
+    /// The grant is consumed: borrowed, the caller's `AcquireGrant?` was
+    /// destroyed after the answer through the runtime's generic `Optional`
+    /// witness, which looks the type up (~0.1 k instructions an acquire).
+    func granted(_ grant: consuming AcquireGrant, _ context: HTTPRequestContext, startedAt started: UInt64,
                  droppable: Bool = true) -> HTTPResponse {
         metrics.record(grant.isRetry ? .retried : .granted, startedAt: started)
         if context.logs(.debug) {
@@ -57,7 +61,8 @@ struct AcquireAnswers: Sendable {
         guard droppable else { return LockAPI.json(status, LockJSON.lease(grant.lease)) }
         var response = LockAPI.json(status, LockJSON.lease(grant.lease))
         response.deadline = grant.deliverBy
-        response.onDropped = { [engine] in engine.giveBackUndelivered(grant) }
+        let undelivered = consume grant
+        response.onDropped = { [engine] in engine.giveBackUndelivered(undelivered) }
         return response
     }
 

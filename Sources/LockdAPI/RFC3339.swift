@@ -25,6 +25,25 @@ public enum RFC3339 {
     /// bytes) and returns how many bytes it wrote: a digit at a time into an
     /// array cost ~1 300 instructions per instant.
     static func write(milliseconds: Int64, to position: UnsafeMutablePointer<UInt8>) -> Int {
+        let seconds = floorDivide(milliseconds, 1_000)
+        if secondText.write(seconds, to: UnsafeMutableRawPointer(position)) {
+            let fraction = milliseconds - seconds * 1_000
+            position[19] = UInt8(ascii: ".")
+            position[20] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: fraction / 100)
+            pair(fraction % 100, then: "Z", at: position + 21)
+            return 24
+        }
+        let written = writeWorkedOut(milliseconds: milliseconds, to: position)
+        // Four digits of year: the second's text is the first 19 bytes.
+        if written == 24 { secondText.keep(seconds, text: UnsafeRawPointer(position)) }
+        return written
+    }
+
+    /// The last second written (``RFC3339SecondText``).
+    private static let secondText = RFC3339SecondText()
+
+    /// ``write(milliseconds:to:)`` worked out from the instant alone.
+    static func writeWorkedOut(milliseconds: Int64, to position: UnsafeMutablePointer<UInt8>) -> Int {
         let days = floorDivide(milliseconds, 86_400_000)
         let msOfDay = milliseconds - days * 86_400_000
         let (year, month, day) = date(daysSinceEpoch: days)

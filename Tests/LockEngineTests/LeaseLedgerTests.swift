@@ -52,4 +52,52 @@ import Testing
         ledger.released(name, token: try LeaseToken(tokens[1]), now: 12 * Self.second)
         #expect(ledger.count == 0)
     }
+
+    /// More leases than the ledger's list of recent ones holds (the rest go
+    /// to its table), renewed, swept and released in turn: each is counted
+    /// once, found wherever it is kept, and its expiry seen wherever it is kept.
+    @Test func leasesBeyondTheRecentListAreFoundRenewedAndSwept() throws {
+        let ledger = LeaseLedger(factory: NOOPMetricsHandler.instance)
+        let total = RecentLeases.capacity * 3
+        let leases = try (0..<total).map { index in
+            try lease(try LockName("ledger-many-\(index)"), "token-\(String(repeating: "m", count: 20))-\(index)")
+        }
+        for lease in leases { ledger.granted(lease, isRetry: false, now: 0) }
+        #expect(ledger.count == total)
+        // A retry is no new lease, wherever the lease is kept.
+        ledger.granted(leases[0], isRetry: true, now: 0)
+        ledger.granted(leases[total - 1], isRetry: true, now: 0)
+        #expect(ledger.count == total)
+        // The even ones renewed for 10 s; the odd ones run out.
+        for (index, lease) in leases.enumerated() where index % 2 == 0 {
+            var renewed = lease
+            renewed.ttlMs = 10_000
+            ledger.renewed(renewed, now: Self.second / 2)
+        }
+        ledger.sweep(now: 3 * Self.second)
+        #expect(ledger.count == total / 2)
+        // The swept ones are gone; the renewed ones are found once each.
+        for (index, lease) in leases.enumerated() {
+            #expect(ledger.released(lease.name, token: lease.token, now: 4 * Self.second) == (index % 2 == 0), "lease \(index)")
+        }
+        #expect(ledger.count == 0)
+        for lease in leases { #expect(!ledger.released(lease.name, token: lease.token, now: 4 * Self.second)) }
+    }
+
+    /// A lease still in the recent list when a sweep comes is moved into the
+    /// table: released after it, it is found there; run out, it is swept.
+    @Test func aSweepMovesRecentLeasesIntoTheTable() throws {
+        let ledger = LeaseLedger(factory: NOOPMetricsHandler.instance)
+        let kept = try lease(try LockName("ledger-moved"), "token-gggggggggggggggggggg", ttlMs: 10_000)
+        let lapsed = try lease(try LockName("ledger-lapsed"), "token-hhhhhhhhhhhhhhhhhhhh")
+        ledger.granted(kept, isRetry: false, now: 0)
+        ledger.granted(lapsed, isRetry: false, now: 0)
+        ledger.sweep(now: Self.second)  // nothing due yet: both moved, both held
+        #expect(ledger.count == 2)
+        ledger.sweep(now: 3 * Self.second)
+        #expect(ledger.count == 1)
+        #expect(!ledger.released(lapsed.name, token: lapsed.token, now: 3 * Self.second))
+        #expect(ledger.released(kept.name, token: kept.token, now: 3 * Self.second))
+        #expect(ledger.count == 0)
+    }
 }

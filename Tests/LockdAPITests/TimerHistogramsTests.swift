@@ -40,6 +40,35 @@ import Testing
         #expect(empty.isEmpty)
     }
 
+    /// Records from four tasks at once (counted in atomics, without a
+    /// lock) are all counted: each bucket, the count and the sum are what
+    /// the same values recorded one after another give.
+    @Test func recordsFromSeveralTasksAtOnceAreAllCounted() async {
+        let timers = TimerHistograms()
+        let together = timers.make(name: "together_seconds", help: "", labels: [], buckets: Self.buckets)
+        let alone = TimerHistograms()
+        let inTurn = alone.make(name: "together_seconds", help: "", labels: [], buckets: Self.buckets)
+        let rounds = 5_000
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<4 {
+                group.addTask {
+                    for _ in 0..<rounds {
+                        for value in Self.values { together.recordNanoseconds(value) }
+                    }
+                }
+            }
+        }
+        for _ in 0..<(4 * rounds) {
+            for value in Self.values { inTurn.recordNanoseconds(value) }
+        }
+        var written: [UInt8] = []
+        timers.emit(into: &written)
+        var expected: [UInt8] = []
+        alone.emit(into: &expected)
+        #expect(String(decoding: written, as: UTF8.self) == String(decoding: expected, as: UTF8.self))
+        #expect(String(decoding: written, as: UTF8.self).contains("together_seconds_count \(4 * rounds * Self.values.count)\n"))
+    }
+
     /// Makes the series in both and records ``values`` into both; returns ours.
     private static func recordBoth(
         _ registry: PrometheusCollectorRegistry, _ timers: TimerHistograms, name: String, help: String, labels: [(String, String)]
