@@ -398,10 +398,12 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
     /// instructions a request), as passing a class's stored property does.
     private func encode(_ response: HTTPResponse, _ framing: HTTPConnectionStateMachine.Framing, requestID: inout HTTPRequestID) {
         let date = context.dates.current()
-        stream.queueOutput { output in
+        // Written in place into the output queue, in room the encoder bounds.
+        let bound = HTTPResponseEncoder.maxEncodedCount(response, headOnly: framing.headOnly, date: date, requestID: requestID)
+        stream.queueOutput(atMost: bound) { start in
             HTTPResponseEncoder.encode(
                 response, headOnly: framing.headOnly, keepAlive: framing.keepAlive, requestVersion: framing.version,
-                date: date, requestID: requestID, into: &output)
+                date: date, requestID: requestID, at: start)
         }
     }
 
