@@ -216,7 +216,7 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
         // Assigned only when either is set (most requests have none): an
         // optional assigned is copied through an outlined function.
         if traceParent != nil || exchangeTraceParent != nil { exchangeTraceParent = traceParent }
-        let outer = HTTPRequestLogMetadata.beginScope(self)
+        let outer = HTTPRequestLogMetadata.beginScope(self, in: context.logScope)
         defer { HTTPRequestLogMetadata.endScope(outer) }
         let answer = server.answer(request, &requestContext)
         // Bound, not assigned as an optional (see `finish`).
