@@ -21,8 +21,9 @@ public struct HTTPMethod: RawRepresentable, Hashable, Sendable, CustomStringConv
 
     public var description: String { rawValue }
 
-    /// Returns the shared constant for common methods, so parsing them allocates nothing.
-    static func parse(_ bytes: UnsafeRawBufferPointer) -> HTTPMethod {
+    /// The shared constant of a common method (a token, then), so parsing
+    /// it allocates nothing; nil for any other bytes.
+    static func common(_ bytes: UnsafeRawBufferPointer) -> HTTPMethod? {
         switch bytes.count {
         case 3:
             if HTTPSyntax.bytes(bytes, equal: "GET") { return .get }
@@ -39,7 +40,7 @@ public struct HTTPMethod: RawRepresentable, Hashable, Sendable, CustomStringConv
         default:
             break
         }
-        return HTTPMethod(rawValue: String(decoding: bytes, as: UTF8.self))
+        return nil
     }
 }
 

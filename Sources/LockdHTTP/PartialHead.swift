@@ -71,7 +71,9 @@ struct PartialHead {
             return .invalidRequest("the request line must be METHOD SP TARGET SP VERSION")
         }
         let methodBytes = UnsafeRawBufferPointer(rebasing: line[..<firstSpace])
-        guard methodBytes.allSatisfy(HTTPSyntax.isToken) else {
+        // A common method is a token: only another is checked byte by byte.
+        let commonMethod = HTTPMethod.common(methodBytes)
+        guard commonMethod != nil || methodBytes.allSatisfy(HTTPSyntax.isToken) else {
             return .invalidRequest("the method is not a token")
         }
         let rest = UnsafeRawBufferPointer(rebasing: line[(firstSpace + 1)...])
@@ -79,13 +81,23 @@ struct PartialHead {
             return .invalidRequest("the request line must be METHOD SP TARGET SP VERSION")
         }
         let versionBytes = UnsafeRawBufferPointer(rebasing: rest[(secondSpace + 1)...])
-        switch Self.parseVersion(versionBytes) {
-        case .failure(let error): return error
-        case .success(let parsed): version = parsed
+        // `HTTP/1.1`, nearly every request's, in one comparison: the full
+        // parse returns a `Result` through memory (~0.1 k instructions).
+        if versionBytes.count == 8, UInt64(littleEndian: versionBytes.loadUnaligned(as: UInt64.self)) == Self.http11Word {
+            version = .http1_1
+        } else {
+            switch Self.parseVersion(versionBytes) {
+            case .failure(let error): return error
+            case .success(let parsed): version = parsed
+            }
         }
-        method = HTTPMethod.parse(methodBytes)
+        method = commonMethod ?? HTTPMethod(rawValue: String(decoding: methodBytes, as: UTF8.self))
         return parseTarget(UnsafeRawBufferPointer(rebasing: rest[..<secondSpace]))
     }
+
+    /// `HTTP/1.1`'s eight bytes as one little-endian word (`H` lowest);
+    /// `HTTPRequestDecoderTests` checks it against the text.
+    static let http11Word: UInt64 = 0x312E_312F_5054_5448
 
     static func parseVersion(_ bytes: UnsafeRawBufferPointer) -> Result<HTTPVersion, HTTPError> {
         guard bytes.count == 8, HTTPSyntax.bytes(UnsafeRawBufferPointer(rebasing: bytes[..<5]), equal: "HTTP/"),
