@@ -414,13 +414,15 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
     /// destroyed (through its storage's value witnesses: ~0.1 k
     /// instructions a request), as passing a class's stored property does.
     private func encode(_ response: HTTPResponse, _ framing: HTTPConnectionStateMachine.Framing, requestID: inout HTTPRequestID) {
-        let date = context.dates.current()
-        // Written in place into the output queue, in room the encoder bounds.
-        let bound = HTTPResponseEncoder.maxEncodedCount(response, headOnly: framing.headOnly, date: date, requestID: requestID)
-        stream.queueOutput(atMost: bound) { start in
-            HTTPResponseEncoder.encode(
-                response, headOnly: framing.headOnly, keepAlive: framing.keepAlive, requestVersion: framing.version,
-                date: date, requestID: requestID, at: start)
+        // Written in place into the output queue, in room the encoder
+        // bounds; the date's bytes held in place (no array to retain).
+        context.dates.currentInline().withBytes { date in
+            let bound = HTTPResponseEncoder.maxEncodedCount(response, headOnly: framing.headOnly, date: date, requestID: requestID)
+            stream.queueOutput(atMost: bound) { start in
+                HTTPResponseEncoder.encode(
+                    response, headOnly: framing.headOnly, keepAlive: framing.keepAlive, requestVersion: framing.version,
+                    date: date, requestID: requestID, at: start)
+            }
         }
     }
 

@@ -59,7 +59,7 @@ enum HTTPResponseEncoder {
     /// The most bytes ``encode(_:headOnly:keepAlive:requestVersion:date:requestID:at:)``
     /// writes for these arguments: a bound found from counts the parts
     /// already hold, with no pass over the head.
-    static func maxEncodedCount(_ response: HTTPResponse, headOnly: Bool, date: [UInt8], requestID: HTTPRequestID?) -> Int {
+    static func maxEncodedCount(_ response: HTTPResponse, headOnly: Bool, date: UnsafeRawBufferPointer, requestID: HTTPRequestID?) -> Int {
         // The status line ("HTTP/1.1 ", up to 20 digits, a space, the
         // reason, CRLF); each field as written ("name: value" CRLF) is no
         // longer than it is held (``HTTPHeaders/heldByteCount``); `Date`;
@@ -81,7 +81,7 @@ enum HTTPResponseEncoder {
         headOnly: Bool,
         keepAlive: Bool,
         requestVersion: HTTPVersion,
-        date: [UInt8],
+        date: UnsafeRawBufferPointer,
         requestID: HTTPRequestID?,
         at start: UnsafeMutableRawPointer
     ) -> Int {
@@ -112,8 +112,10 @@ enum HTTPResponseEncoder {
         into buffer: inout [UInt8]
     ) {
         func write(_ sink: inout some HeadSink) {
-            writeHead(response, length: length, chunked: chunked, keepAlive: keepAlive, requestVersion: requestVersion,
-                      date: date, requestID: requestID, to: &sink)
+            date.withUnsafeBytes { date in
+                writeHead(response, length: length, chunked: chunked, keepAlive: keepAlive, requestVersion: requestVersion,
+                          date: date, requestID: requestID, to: &sink)
+            }
         }
         let fitted = withUnsafeTemporaryAllocation(byteCount: Self.usualHeadSpace, alignment: 1) { space -> Bool in
             guard let base = space.baseAddress else { return false }
@@ -141,7 +143,7 @@ enum HTTPResponseEncoder {
         chunked: Bool,
         keepAlive: Bool,
         requestVersion: HTTPVersion,
-        date: [UInt8],
+        date: UnsafeRawBufferPointer,
         requestID: HTTPRequestID?,
         to sink: inout some HeadSink
     ) {
@@ -168,7 +170,7 @@ enum HTTPResponseEncoder {
             return true
         }
         sink.write("Date: " as StaticString)
-        date.withUnsafeBytes { sink.write($0) }
+        sink.write(date)
         sink.crlf()
         if let requestID {
             sink.write("X-Request-Id: " as StaticString)
