@@ -17,9 +17,8 @@ final class HTTPMetering: HTTPExchangeObserver {
 
     /// The route names, then ``noRoute``.
     private let routeNames: [String]
-    /// The same, found by a scan (``KnownStrings``), which beats hashing for
-    /// a dozen short strings.
-    private let routeTable: KnownStrings
+    /// The same, found by their words (``WordTable``).
+    private let routeTable: WordTable
     private let durations: [CoreMetrics.Timer]
     private let requests: RequestCounters
     private let accessLog: AccessLog?
@@ -29,7 +28,7 @@ final class HTTPMetering: HTTPExchangeObserver {
     ///   - accessLog: where request lines go; nil writes none.
     init(routes: [String], factory: any MetricsFactory, accessLog: AccessLog?) {
         routeNames = routes + [Self.noRoute]
-        routeTable = KnownStrings(routeNames)
+        routeTable = WordTable(routeNames)
         durations = routeNames.map { Timer(label: "lockd_http_request_duration_seconds", dimensions: [("route", $0)], factory: factory) }
         requests = RequestCounters(routes: routeNames, factory: factory)
         self.accessLog = accessLog
@@ -51,20 +50,27 @@ final class HTTPMetering: HTTPExchangeObserver {
 /// construction).
 private final class RequestCounters: Sendable {
     private static let methods: [HTTPMethod] = [.get, .head, .post, .put, .delete, .patch, .options]
-    private static let methodTable = KnownStrings(methods.map(\.rawValue))
+    /// `methods.count`, as a literal: the static array is behind a lazy
+    /// initializer, checked on each read (as a table of it was).
+    private static let methodCount = 7
     /// The method slots: each common method, then `other`, then `none` (no method: an unreadable request).
-    private static let methodSlots = methods.count + 2
+    private static let methodSlots = methodCount + 2
     private static let statusSlots = 18
 
     private let routes: [String]
     private let factory: any MetricsFactory
     private let slots: Mutex<[CoreMetrics.Counter?]>
     private let others = Mutex<[String: CoreMetrics.Counter]>([:])
+    /// The common methods' names (``WordTable``), held here rather than
+    /// in a static behind a lazy initializer.
+    private let methodTable: WordTable
 
     init(routes: [String], factory: any MetricsFactory) {
         self.routes = routes
         self.factory = factory
         slots = Mutex(Array(repeating: nil, count: routes.count * Self.methodSlots * Self.statusSlots))
+        assert(Self.methods.count == Self.methodCount, "methodCount is not methods.count")
+        methodTable = WordTable(Self.methods.map(\.rawValue))
     }
 
     /// The slot of a common status, by a jump table rather than a scan.
@@ -92,14 +98,14 @@ private final class RequestCounters: Sendable {
         }
     }
 
-    private static func methodSlot(_ method: HTTPMethod?) -> Int {
-        guard let method else { return methods.count + 1 }
-        return methodTable.index(of: method.rawValue) ?? methods.count
+    private func methodSlot(_ method: HTTPMethod?) -> Int {
+        guard let method else { return Self.methodCount + 1 }
+        return methodTable.index(of: method.rawValue) ?? Self.methodCount
     }
 
     func counter(route: Int, method: HTTPMethod?, status: Int) -> CoreMetrics.Counter {
         if let statusSlot = Self.statusSlot(status), routes.indices.contains(route) {
-            let slot = (route * Self.methodSlots + Self.methodSlot(method)) * Self.statusSlots + statusSlot
+            let slot = (route * Self.methodSlots + methodSlot(method)) * Self.statusSlots + statusSlot
             if let counter = slots.withLock({ $0[slot] }) { return counter }
             // Made outside the lock; a racing request's counter, if first, is kept.
             let made = make(route, method, status)
@@ -128,5 +134,59 @@ private final class RequestCounters: Sendable {
         Counter(label: "lockd_http_requests_total", dimensions: [
             ("route", routes[route]), ("method", Self.methodLabel(method)), ("status", String(status)),
         ], factory: factory)
+    }
+}
+
+/// A few strings, found by position: by their two words in a table indexed
+/// by a hash of them, then (a string not there, or equal but built
+/// elsewhere) as ``KnownStrings`` finds them. ``KnownStrings`` compares
+/// each candidate's words in turn: ~70 instructions to find a route name
+/// among a dozen, ~35 a method among seven; one slot is read here.
+struct WordTable: Sendable {
+    private struct Slot {
+        var first: UInt64 = 0
+        var second: UInt64 = 0
+        /// The string's position + 1; 0: the slot is empty.
+        var position = 0
+    }
+
+    /// 64 slots: a dozen strings seldom share one (a string that loses its
+    /// slot to another is found by the scan).
+    private static let slotBits = 6
+    private let slots: [Slot]
+    private let scan: KnownStrings
+
+    init(_ strings: [String]) {
+        scan = KnownStrings(strings)
+        var slots = [Slot](repeating: Slot(), count: 1 << Self.slotBits)
+        if MemoryLayout<String>.size == 16 {
+            // The first of equal strings keeps the slot, as the scan finds the first.
+            for (position, string) in strings.enumerated() {
+                let (first, second) = Self.words(of: string)
+                let slot = Self.slot(first, second)
+                if slots[slot].position == 0 { slots[slot] = Slot(first: first, second: second, position: position + 1) }
+            }
+        }
+        self.slots = slots
+    }
+
+    /// The position of the first string equal to `string`, or nil.
+    func index(of string: String) -> Int? {
+        if MemoryLayout<String>.size == 16 {
+            let (first, second) = Self.words(of: string)
+            let found = slots[Self.slot(first, second)]
+            // Equal words are equal strings.
+            if found.position != 0, found.first == first, found.second == second { return found.position - 1 }
+        }
+        return scan.index(of: string)
+    }
+
+    private static func words(of string: String) -> (UInt64, UInt64) {
+        withUnsafeBytes(of: string) { ($0.loadUnaligned(as: UInt64.self), $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self)) }
+    }
+
+    private static func slot(_ first: UInt64, _ second: UInt64) -> Int {
+        let mixed = (first ^ (second &* 0x9E37_79B9_7F4A_7C15)) &* 0x9E37_79B9_7F4A_7C15
+        return Int(truncatingIfNeeded: mixed >> UInt64(64 - slotBits))
     }
 }

@@ -117,6 +117,11 @@ public struct HTTPHeaders: Sendable, Equatable, ExpressibleByDictionaryLiteral {
     /// Bytes of storage held, used or not (0: none allocated yet).
     var storageCapacity: Int { storage.count }
 
+    /// Bytes the fields take here: no fewer than they take written as
+    /// `name: value` CRLF (each field's lengths take 12 bytes, its colon,
+    /// space and CRLF 4), so a bound on a head's size.
+    var heldByteCount: Int { used }
+
     /// Drops every field and keeps the storage for others (copied, on the
     /// next field written, when something else still holds this one).
     mutating func removeAllKeepingStorage() {

@@ -21,8 +21,16 @@ public struct HTTPMethod: RawRepresentable, Hashable, Sendable, CustomStringConv
 
     public var description: String { rawValue }
 
-    /// Returns the shared constant for common methods, so parsing them allocates nothing.
-    static func parse(_ bytes: UnsafeRawBufferPointer) -> HTTPMethod {
+    /// Whether this is `HEAD` (asked of every request): a method not
+    /// starting with `H` is ruled out by its first byte, where `==` on two
+    /// different strings calls into the standard library (~20 instructions).
+    var isHead: Bool {
+        rawValue.utf8.first == UInt8(ascii: "H") && self == .head
+    }
+
+    /// The shared constant of a common method (a token, then), so parsing
+    /// it allocates nothing; nil for any other bytes.
+    static func common(_ bytes: UnsafeRawBufferPointer) -> HTTPMethod? {
         switch bytes.count {
         case 3:
             if HTTPSyntax.bytes(bytes, equal: "GET") { return .get }
@@ -39,7 +47,7 @@ public struct HTTPMethod: RawRepresentable, Hashable, Sendable, CustomStringConv
         default:
             break
         }
-        return HTTPMethod(rawValue: String(decoding: bytes, as: UTF8.self))
+        return nil
     }
 }
 

@@ -125,8 +125,9 @@ struct HTTPRequestDecoder {
                     offset = end + 2
                     sectionLength += end - start + 2
                     if end > start {
-                        if let error = head.addField(UnsafeRawBufferPointer(rebasing: input[start..<end]), limits: limits) {
-                            return fail(error)
+                        let line = UnsafeRawBufferPointer(rebasing: input[start..<end])
+                        if let fault = head.addField(line, maxCount: limits.maxHeaderCount) {
+                            return fail(fault.error(line: line, maxCount: limits.maxHeaderCount))
                         }
                         continue
                     }

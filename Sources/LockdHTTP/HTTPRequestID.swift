@@ -90,6 +90,15 @@ public struct HTTPRequestID: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The most bytes ``write(to:)`` writes (a made id's number has at most 16 hex digits).
+    var maxWrittenCount: Int {
+        switch storage {
+        case .received(let text): text.utf8.count
+        case .made(let prefix, _): prefix.count + 16
+        case .madeLong(let prefix, _): prefix.utf8.count + 16
+        }
+    }
+
     /// Writes the id's bytes into a response head without building a `String`.
     func write(to sink: inout some HeadSink) {
         switch storage {

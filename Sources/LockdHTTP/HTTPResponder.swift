@@ -122,9 +122,9 @@ public struct HTTPRequestContext: Sendable {
     public var parameters: PathParameters
     /// The request's id: the client's `X-Request-Id`, or one the server made.
     /// The response carries it back in `X-Request-Id`.
-    public let requestID: HTTPRequestID
+    public internal(set) var requestID: HTTPRequestID
     /// The W3C `traceparent` the client sent, when well-formed; logged with the request.
-    public let traceParent: String?
+    public internal(set) var traceParent: String?
     /// The name of the route answering the request, set by ``Router`` as
     /// it answers (the outermost router's, when one wraps another); the
     /// server reports it (``HTTPExchange/route``) unless the response
@@ -167,6 +167,21 @@ public struct HTTPRequestContext: Sendable {
         self.traceParent = traceParent
         self.parameters = parameters
         self.isAnsweredInPlace = isAnsweredInPlace
+    }
+
+    /// Makes a context kept by a connection (or left by its last request)
+    /// the context of a new request, as the server answers it in place:
+    /// nothing the last request's answer set stays. Each part is written
+    /// only when it changes (an assignment releases what it replaces).
+    /// (`requestID` is consumed: moved in, where an assignment of a
+    /// borrowed id copied it through its value witness, ~50 instructions.)
+    mutating func beginRequest(requestID: consuming HTTPRequestID, traceParent: String?) {
+        self.requestID = requestID
+        if traceParent != nil || self.traceParent != nil { self.traceParent = traceParent }
+        if parameters.count != 0 { parameters = PathParameters() }
+        if route != nil { route = nil }
+        if promisedResponseFilter != nil { promisedResponseFilter = nil }
+        isAnsweredInPlace = true
     }
 
     /// Has a response given through this request's promise go through

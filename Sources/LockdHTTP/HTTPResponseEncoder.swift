@@ -56,6 +56,44 @@ enum HTTPResponseEncoder {
     /// The end of a chunked body: a zero-length chunk and no trailers.
     static let lastChunk = Array("0\r\n\r\n".utf8)
 
+    /// The most bytes ``encode(_:headOnly:keepAlive:requestVersion:date:requestID:at:)``
+    /// writes for these arguments: a bound found from counts the parts
+    /// already hold, with no pass over the head.
+    static func maxEncodedCount(_ response: HTTPResponse, headOnly: Bool, date: UnsafeRawBufferPointer, requestID: HTTPRequestID?) -> Int {
+        // The status line ("HTTP/1.1 ", up to 20 digits, a space, the
+        // reason, CRLF); each field as written ("name: value" CRLF) is no
+        // longer than it is held (``HTTPHeaders/heldByteCount``); `Date`;
+        // `X-Request-Id`; `Content-Length` with up to 20 digits (or
+        // `Transfer-Encoding`); `Connection: keep-alive`; the blank line;
+        // and eight bytes of slack, so that a packed write may store a whole word.
+        let head = 32 + response.status.reason.utf8.count + response.headers.heldByteCount + 8 + date.count
+            + 16 + (requestID?.maxWrittenCount ?? 0) + 38 + 24 + 2 + HeadRoomWriter.slack
+        return headOnly || response.status.forbidsContent ? head : head + response.body.count
+    }
+
+    /// Writes `response` at `start`, where there is room for
+    /// ``maxEncodedCount(_:headOnly:date:requestID:)`` bytes (the arguments
+    /// as described for ``encode(_:headOnly:keepAlive:requestVersion:date:requestID:into:)``);
+    /// returns how many bytes it wrote. Written in place (into a stream's
+    /// output queue), with no check per piece: the room is known to suffice.
+    static func encode(
+        _ response: HTTPResponse,
+        headOnly: Bool,
+        keepAlive: Bool,
+        requestVersion: HTTPVersion,
+        date: UnsafeRawBufferPointer,
+        requestID: HTTPRequestID?,
+        at start: UnsafeMutableRawPointer
+    ) -> Int {
+        var writer = HeadRoomWriter(next: start)
+        writeHead(response, length: response.body.count, chunked: false, keepAlive: keepAlive, requestVersion: requestVersion,
+                  date: date, requestID: requestID, to: &writer)
+        if !headOnly && !response.status.forbidsContent {
+            response.body.withUnsafeBytes { writer.write($0) }
+        }
+        return writer.next - start
+    }
+
     /// The status line and header fields; `length` nil for a streamed body.
     ///
     /// Written through ``HeadSink`` into stack space, which is appended in
@@ -74,48 +112,10 @@ enum HTTPResponseEncoder {
         into buffer: inout [UInt8]
     ) {
         func write(_ sink: inout some HeadSink) {
-            let status = response.status
-            if let line = statusLine(status) {
-                sink.write(line)
-            } else {
-                sink.write("HTTP/1.1 ")
-                sink.decimal(UInt64(max(0, status.code)))
-                sink.byte(HTTPSyntax.space)
-                sink.write(status.reason)
-                sink.crlf()
+            date.withUnsafeBytes { date in
+                writeHead(response, length: length, chunked: chunked, keepAlive: keepAlive, requestVersion: requestVersion,
+                          date: date, requestID: requestID, to: &sink)
             }
-            response.headers.forEachField { name, value in
-                if !isServerField(name) {
-                    sink.write(name)
-                    sink.write(": ")
-                    sink.write(value)
-                    sink.crlf()
-                }
-                return true
-            }
-            sink.write("Date: ")
-            date.withUnsafeBytes { sink.write($0) }
-            sink.crlf()
-            if let requestID {
-                sink.write("X-Request-Id: ")
-                requestID.write(to: &sink)
-                sink.crlf()
-            }
-            if !status.forbidsContent {
-                if let length {
-                    sink.write("Content-Length: ")
-                    sink.decimal(UInt64(max(0, length)))
-                    sink.crlf()
-                } else if chunked {
-                    sink.write("Transfer-Encoding: chunked\r\n")
-                }
-            }
-            if !keepAlive {
-                sink.write("Connection: close\r\n")
-            } else if requestVersion.minor == 0 {
-                sink.write("Connection: keep-alive\r\n")
-            }
-            sink.crlf()
         }
         let fitted = withUnsafeTemporaryAllocation(byteCount: Self.usualHeadSpace, alignment: 1) { space -> Bool in
             guard let base = space.baseAddress else { return false }
@@ -134,6 +134,64 @@ enum HTTPResponseEncoder {
             write(&writer)
             buffer.append(contentsOf: UnsafeRawBufferPointer(space))
         }
+    }
+
+    /// Writes the status line and header fields to `sink`.
+    private static func writeHead(
+        _ response: HTTPResponse,
+        length: Int?,
+        chunked: Bool,
+        keepAlive: Bool,
+        requestVersion: HTTPVersion,
+        date: UnsafeRawBufferPointer,
+        requestID: HTTPRequestID?,
+        to sink: inout some HeadSink
+    ) {
+        // Literals as `StaticString`s: a literal is otherwise a `String`,
+        // written through its UTF-8 view (~45 instructions for a long one).
+        let status = response.status
+        if let line = statusLine(status) {
+            sink.write(line)
+        } else {
+            sink.write("HTTP/1.1 " as StaticString)
+            sink.decimal(UInt64(max(0, status.code)))
+            sink.byte(HTTPSyntax.space)
+            sink.write(status.reason)
+            sink.crlf()
+        }
+        response.headers.forEachField { name, value in
+            if !isServerField(name) {
+                sink.write(name)
+                // A literal here is a `String`: written through its UTF-8 view.
+                sink.write(packed: 0x20_3A, count: 2)  // ": "
+                sink.write(value)
+                sink.crlf()
+            }
+            return true
+        }
+        sink.write("Date: " as StaticString)
+        sink.write(date)
+        sink.crlf()
+        if let requestID {
+            sink.write("X-Request-Id: " as StaticString)
+            requestID.write(to: &sink)
+            sink.crlf()
+        }
+        if !status.forbidsContent {
+            if let length {
+                sink.write("Content-Length: " as StaticString)
+                sink.decimal(UInt64(max(0, length)))
+                sink.crlf()
+            } else if chunked {
+                sink.write("Transfer-Encoding: chunked\r\n" as StaticString)
+            }
+        }
+        if !keepAlive {
+            sink.write("Connection: close\r\n" as StaticString)
+        } else if requestVersion.minor == 0 {
+            sink.write("Connection: keep-alive\r\n" as StaticString)
+        }
+        sink.crlf()
     }
 
     /// The whole status line of the statuses lockd answers most, when

@@ -171,8 +171,15 @@ package enum HTTPSyntax {
         assert(expected.allSatisfy { ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z")) || $0 == UInt8(ascii: "-") },
                "tokenEqualsIgnoringCase takes lower-case letters and '-' only")
         guard count >= 8 else {
-            for index in 0..<count where token[index] | 0x20 != expected[index] { return false }
-            return true
+            // Four to seven bytes as two words of four (overlapping): `Host`, `Expect`.
+            guard count >= 4 else {
+                for index in 0..<count where token[index] | 0x20 != expected[index] { return false }
+                return true
+            }
+            let caseBits: UInt32 = 0x2020_2020
+            return token.loadUnaligned(as: UInt32.self) | caseBits == expected.loadUnaligned(as: UInt32.self)
+                && token.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self) | caseBits
+                    == expected.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self)
         }
         let caseBits: UInt64 = 0x2020_2020_2020_2020
         // Whole words, then the last eight bytes (overlapping what was compared).

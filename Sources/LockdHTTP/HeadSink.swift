@@ -22,8 +22,7 @@ extension HeadSink {
     }
 
     mutating func crlf() {
-        byte(HTTPSyntax.cr)
-        byte(HTTPSyntax.lf)
+        write(packed: 0x0A_0D, count: 2)
     }
 
     /// `value` in decimal. Up to eight digits (any status code, any usual
@@ -150,5 +149,33 @@ struct BoundedWriter: HeadSink {
         // One unaligned store of the whole word; the bytes past `written` are overwritten next.
         UnsafeMutableRawPointer(start + count).storeBytes(of: packed.littleEndian, as: UInt64.self)
         count += written
+    }
+}
+
+/// Writes into room known to be large enough, with no check per piece:
+/// ``HTTPResponseEncoder/maxEncodedCount(_:headOnly:date:requestID:)``
+/// bounds what is written, ``slack`` included.
+struct HeadRoomWriter: HeadSink {
+    /// Room past the bound that a packed write may overwrite.
+    static let slack = 8
+
+    var next: UnsafeMutableRawPointer
+
+    mutating func write(_ bytes: UnsafeRawBufferPointer) {
+        guard let source = bytes.baseAddress else { return }
+        next.copyMemory(from: source, byteCount: bytes.count)
+        next += bytes.count
+    }
+
+    mutating func byte(_ value: UInt8) {
+        next.storeBytes(of: value, as: UInt8.self)
+        next += 1
+    }
+
+    mutating func write(packed: UInt64, count: Int) {
+        // One unaligned store of the whole word (the slack allows it); the
+        // bytes past `count` are overwritten next.
+        next.storeBytes(of: packed.littleEndian, as: UInt64.self)
+        next += count
     }
 }

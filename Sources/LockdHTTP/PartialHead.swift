@@ -71,7 +71,9 @@ struct PartialHead {
             return .invalidRequest("the request line must be METHOD SP TARGET SP VERSION")
         }
         let methodBytes = UnsafeRawBufferPointer(rebasing: line[..<firstSpace])
-        guard methodBytes.allSatisfy(HTTPSyntax.isToken) else {
+        // A common method is a token: only another is checked byte by byte.
+        let commonMethod = HTTPMethod.common(methodBytes)
+        guard commonMethod != nil || methodBytes.allSatisfy(HTTPSyntax.isToken) else {
             return .invalidRequest("the method is not a token")
         }
         let rest = UnsafeRawBufferPointer(rebasing: line[(firstSpace + 1)...])
@@ -79,13 +81,23 @@ struct PartialHead {
             return .invalidRequest("the request line must be METHOD SP TARGET SP VERSION")
         }
         let versionBytes = UnsafeRawBufferPointer(rebasing: rest[(secondSpace + 1)...])
-        switch Self.parseVersion(versionBytes) {
-        case .failure(let error): return error
-        case .success(let parsed): version = parsed
+        // `HTTP/1.1`, nearly every request's, in one comparison: the full
+        // parse returns a `Result` through memory (~0.1 k instructions).
+        if versionBytes.count == 8, UInt64(littleEndian: versionBytes.loadUnaligned(as: UInt64.self)) == Self.http11Word {
+            version = .http1_1
+        } else {
+            switch Self.parseVersion(versionBytes) {
+            case .failure(let error): return error
+            case .success(let parsed): version = parsed
+            }
         }
-        method = HTTPMethod.parse(methodBytes)
+        method = commonMethod ?? HTTPMethod(rawValue: String(decoding: methodBytes, as: UTF8.self))
         return parseTarget(UnsafeRawBufferPointer(rebasing: rest[..<secondSpace]))
     }
+
+    /// `HTTP/1.1`'s eight bytes as one little-endian word (`H` lowest);
+    /// `HTTPRequestDecoderTests` checks it against the text.
+    static let http11Word: UInt64 = 0x312E_312F_5054_5448
 
     static func parseVersion(_ bytes: UnsafeRawBufferPointer) -> Result<HTTPVersion, HTTPError> {
         guard bytes.count == 8, HTTPSyntax.bytes(UnsafeRawBufferPointer(rebasing: bytes[..<5]), equal: "HTTP/"),
@@ -170,6 +182,7 @@ struct PartialHead {
     /// none (``fieldLineError(_:)`` says why). Only an index or nil: a
     /// `Result` holding an `HTTPError` was a large value returned through
     /// memory for every field.
+    @inline(__always)
     static func fieldColon(_ line: UnsafeRawBufferPointer) -> Int? {
         // The name's bytes are checked as the colon is sought: one pass to
         // the first byte that is not a token's (a leading SP or HTAB, an
@@ -182,7 +195,7 @@ struct PartialHead {
     }
 
     /// Why a field line has no valid name followed by ':' (``fieldColon(_:)`` found none).
-    private static func fieldLineError(_ line: UnsafeRawBufferPointer) -> HTTPError {
+    static func fieldLineError(_ line: UnsafeRawBufferPointer) -> HTTPError {
         if line[0] == HTTPSyntax.space || line[0] == HTTPSyntax.tab {
             return .invalidRequest("obsolete line folding (a field line starting with whitespace) is not accepted")
         }
@@ -197,24 +210,54 @@ struct PartialHead {
         return .invalidRequest("a header field line has no name followed by ':'")
     }
 
-    /// Adds one header field line, tracking the fields that decide framing.
-    mutating func addField(_ line: UnsafeRawBufferPointer, limits: HTTPRequestLimits) -> HTTPError? {
-        guard let colon = Self.fieldColon(line) else { return Self.fieldLineError(line) }
-        guard headers.count < limits.maxHeaderCount else {
-            return .headersTooLarge("more than \(limits.maxHeaderCount) header fields")
+    /// Why a field line is refused (``addField(_:maxCount:)``): its
+    /// `HTTPError` is made only then, by ``error(line:maxCount:)`` — an
+    /// optional error returned for every field was a large value written
+    /// through memory, twice a field.
+    enum FieldFault: Error {
+        /// No valid name followed by `:` (``fieldLineError(_:)`` says why).
+        case malformed
+        case tooManyFields
+        case conflictingContentLengths
+        case emptyContentLength
+        case invalidContentLength
+
+        /// The error answered for the field `line`, refused for this fault.
+        func error(line: UnsafeRawBufferPointer, maxCount: Int) -> HTTPError {
+            switch self {
+            case .malformed: PartialHead.fieldLineError(line)
+            case .tooManyFields: .headersTooLarge("more than \(maxCount) header fields")
+            case .conflictingContentLengths: .invalidRequest("Content-Length is given more than once with different values")
+            case .emptyContentLength: .invalidRequest("Content-Length is empty")
+            case .invalidContentLength: .invalidRequest("Content-Length must be a decimal number of at most 18 digits")
+            }
         }
+    }
+
+    /// Adds one header field line, tracking the fields that decide framing;
+    /// `maxCount`: the most fields a request may have.
+    mutating func addField(_ line: UnsafeRawBufferPointer, maxCount: Int) -> FieldFault? {
+        guard let colon = Self.fieldColon(line) else { return .malformed }
+        guard headers.count < maxCount else { return .tooManyFields }
         var valueStart = colon + 1
         var valueEnd = line.count
         while valueStart < valueEnd, line[valueStart] == HTTPSyntax.space || line[valueStart] == HTTPSyntax.tab { valueStart += 1 }
         while valueEnd > valueStart, line[valueEnd - 1] == HTTPSyntax.space || line[valueEnd - 1] == HTTPSyntax.tab { valueEnd -= 1 }
         headers.appendField(line: line, nameLength: colon, valueStart: valueStart, valueEnd: valueEnd)
-        return track(UnsafeRawBufferPointer(rebasing: line[..<colon]), UnsafeRawBufferPointer(rebasing: line[valueStart..<valueEnd]))
+        // Only a name as long as a tracked one is compared (most fields,
+        // such as `Content-Type` and `Accept-Encoding`, are not).
+        switch colon {
+        case 4, 6, 10, 14, 17:
+            return track(UnsafeRawBufferPointer(rebasing: line[..<colon]), UnsafeRawBufferPointer(rebasing: line[valueStart..<valueEnd]))
+        default:
+            return nil
+        }
     }
 
     /// Notes a field that decides framing or reuse. Its value becomes a
     /// string only for the rare fields that are lists or kept. `name` is
     /// a token (``fieldColon(_:)`` checked it), so it is compared a word at a time.
-    private mutating func track(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> HTTPError? {
+    private mutating func track(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> FieldFault? {
         switch name.count {
         case 4 where HTTPSyntax.tokenEqualsIgnoringCase(name, "host"):
             hostCount += 1
@@ -228,22 +271,18 @@ struct PartialHead {
         case 14 where HTTPSyntax.tokenEqualsIgnoringCase(name, "content-length"):
             // The usual single number, without splitting a list.
             if let length = Self.decimal(value) {
-                if let contentLength, contentLength != length {
-                    return .invalidRequest("Content-Length is given more than once with different values")
-                }
+                if let contentLength, contentLength != length { return .conflictingContentLengths }
                 contentLength = length
                 return nil
             }
             let elements = HTTPSyntax.listElements(String(decoding: value, as: UTF8.self))
-            guard !elements.isEmpty else { return .invalidRequest("Content-Length is empty") }
+            guard !elements.isEmpty else { return .emptyContentLength }
             for element in elements {
                 // At most 18 digits, so the value never overflows.
                 guard element.utf8.count <= 18, element.utf8.allSatisfy(HTTPSyntax.isDigit), let length = Int(element) else {
-                    return .invalidRequest("Content-Length must be a decimal number of at most 18 digits")
+                    return .invalidContentLength
                 }
-                if let contentLength, contentLength != length {
-                    return .invalidRequest("Content-Length is given more than once with different values")
-                }
+                if let contentLength, contentLength != length { return .conflictingContentLengths }
                 contentLength = length
             }
         case 17 where HTTPSyntax.tokenEqualsIgnoringCase(name, "transfer-encoding"):

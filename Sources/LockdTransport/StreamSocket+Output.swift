@@ -11,13 +11,24 @@ extension StreamSocket {
     public func queueOutput(_ body: (inout [UInt8]) -> Void) {
         assertInLoop()
         guard !isClosed, !outputShut else { return }
-        body(&output)
+        output.append(body)
+    }
+
+    /// Appends to the output queue what `write` writes at the pointer it is
+    /// given, where there is room for `maxCount` bytes; `write` returns how
+    /// many it wrote, at most `maxCount` (loop thread only). As
+    /// ``queueOutput(_:)``, without building an array first: for an owner
+    /// that knows a bound on what it writes (a response).
+    public func queueOutput(atMost maxCount: Int, _ write: (UnsafeMutableRawPointer) -> Int) {
+        assertInLoop()
+        guard !isClosed, !outputShut else { return }
+        output.write(atMost: maxCount, write)
     }
 
     /// Bytes queued and not yet on the wire (plaintext not yet sent or
     /// encrypted, and ciphertext not yet sent).
     public var queuedOutputCount: Int {
-        (output.count - outputSent) + (ciphertext.count - ciphertextSent)
+        output.unsent + (ciphertext.count - ciphertextSent)
     }
 
     /// Sends the output queue (loop thread only).
@@ -65,8 +76,7 @@ extension StreamSocket {
         assertInLoop()
         guard !isClosed, !outputShut else { return }
         outputShut = true
-        output = []
-        outputSent = 0
+        output.removeAll()
         input.reset()
         if let tls, isOpen {
             tls.shutdown()
@@ -82,22 +92,16 @@ extension StreamSocket {
 
     /// Whether something waits for the socket to be writable.
     var hasUnsentBytes: Bool {
-        ciphertextSent < ciphertext.count || ((outputSent < output.count || ownerBlocked) && !writeAwaitsInput)
+        ciphertextSent < ciphertext.count || ((output.unsent > 0 || ownerBlocked) && !writeAwaitsInput)
     }
 
     /// Sends (encrypting first, with TLS) the output queue.
     func flushQueued() -> Result<Bool, StreamCloseReason> {
-        guard outputSent < output.count else { return sendPendingCiphertext() }
+        guard output.unsent > 0 else { return sendPendingCiphertext() }
         var taken = 0
-        let result = output.withUnsafeBytes { bytes in
-            send(UnsafeRawBufferPointer(rebasing: bytes[outputSent...]), taken: &taken)
-        }
-        outputSent += taken
-        if outputSent == output.count {
-            // Small buffers are kept for the next response; large ones are returned.
-            output.removeAll(keepingCapacity: output.capacity <= 4096)
-            outputSent = 0
-        }
+        let result = output.withUnsentBytes { send($0, taken: &taken) }
+        // Once all is sent, small room is kept for the next response; large room is returned.
+        output.sent(taken)
         return result
     }
 

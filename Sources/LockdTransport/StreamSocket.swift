@@ -87,9 +87,8 @@ public final class StreamSocket: EventHandler, @unchecked Sendable {
     // reach them again (`queueOutput`'s closure only appends, by contract):
     // the runtime's exclusivity checks would cost a lookup on every request.
     let input = InputBuffer()
-    /// Plaintext queued by ``queueOutput(_:)``, sent from `outputSent` on.
-    @exclusivity(unchecked) var output: [UInt8] = []
-    @exclusivity(unchecked) var outputSent = 0
+    /// Plaintext queued by ``queueOutput(_:)`` and ``queueOutput(atMost:_:)``.
+    @exclusivity(unchecked) var output = OutputQueue()
     /// Ciphertext made by the TLS session, sent from `ciphertextSent` on.
     @exclusivity(unchecked) var ciphertext: [UInt8] = []
     var ciphertextSent = 0
@@ -304,8 +303,7 @@ public final class StreamSocket: EventHandler, @unchecked Sendable {
         registered = false
         socket.close()
         input.reset()
-        output = []
-        outputSent = 0
+        output.removeAll()
         ciphertext = []
         ciphertextSent = 0
         tls = nil

@@ -52,6 +52,24 @@ import Testing
         }
     }
 
+    /// A connection keeps its request context from one request to the
+    /// next: nothing the last request's answer set in it — the route's
+    /// name, the path's parameters, the client's `traceparent` — is seen by
+    /// the next request's responder.
+    @Test func nothingAnAnswerSetInTheContextReachesTheNextRequest() async throws {
+        try await Self.withServer { port, _ in
+            let client = try await offThePool { try RawHTTPClient(port: port) }
+            defer { client.close() }
+            let trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+            try client.send("GET /param/abc HTTP/1.1\r\nHost: x\r\ntraceparent: \(trace)\r\n\r\n")
+            #expect(try await client.readResponse().text == "id=abc count=1 route=- trace=\(trace)")
+            try client.send("GET /inspect HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(try await client.readResponse().text == "id=- count=0 route=- trace=-")
+            try client.send("GET /param/xyz HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(try await client.readResponse().text == "id=xyz count=1 route=- trace=-")
+        }
+    }
+
     /// A handler that answers at once runs on the loop without a task, one
     /// that defers runs in a task; both see the request's log metadata and
     /// are reported under their routes.
@@ -133,6 +151,14 @@ import Testing
             return HTTPResponse(status: .ok, body: Array(text.utf8))
         }
         router.add(.get, "/now", name: "now") { _, _ in .now(HTTPResponse(status: .ok, body: Array(whereItRuns().utf8))) }
+        // What the context holds as the answer begins (the router names the route after it).
+        let inspect: Router.Answerer = { _, context in
+            let text = "id=\(context.parameters["id"] ?? "-") count=\(context.parameters.count) route=\(context.route ?? "-") "
+                + "trace=\(context.traceParent ?? "-")"
+            return .now(HTTPResponse(status: .ok, body: Array(text.utf8)))
+        }
+        router.add(.get, "/param/{id}", name: "param", answer: inspect)
+        router.add(.get, "/inspect", name: "inspect", answer: inspect)
         router.add(.get, "/later", name: "later") { _, _ in
             .later { _, _ in
                 await Task.yield()
