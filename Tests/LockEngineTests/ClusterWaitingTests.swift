@@ -2,7 +2,7 @@ import Foundation
 import LockdRedis
 import LockdTestSupport
 import LockdTransport
-import LockEngine
+@testable import LockEngine
 import Logging
 import Synchronization
 import Testing
@@ -45,15 +45,20 @@ import Testing
             // Each instance beats a slot's key on its next beat after a waiter
             // arrives there: wait for both beats, asking whichever node is the
             // slot's master now (an earlier suite may have failed one over).
-            var instancesAlive = 0
+            // The key is the slot's, shared with every earlier test on the
+            // shared cluster that waited on a name in this slot, so their
+            // instances may still be in it: these two are looked for by id.
+            let waiting = [survivor.backend.store.instanceID, doomed.backend.store.instanceID]
+            var alive: [String] = []
             let bothBeat = await eventually {
-                instancesAlive = await offThePool {
+                alive = await offThePool {
                     let master = cluster.masterPort(forSlot: RedisHashSlot(key: name.value)) ?? port
-                    return RedisAdminClient.call(port: master, "ZCARD", livenessKey)?.int ?? 0
+                    let members = RedisAdminClient.call(port: master, "ZRANGE", livenessKey, "0", "-1")?.array ?? []
+                    return members.compactMap(\.string)
                 }
-                return instancesAlive == 2
+                return waiting.allSatisfy(alive.contains)
             }
-            #expect(bothBeat, "\(livenessKey) on the master of \(name): \(instancesAlive) instances")
+            #expect(bothBeat, "\(livenessKey) on the master of \(name) holds \(alive), not both of \(waiting)")
 
             // Both instances listen on the name's shard channel, on its master.
             let listeners = { @Sendable in
