@@ -52,9 +52,7 @@ struct InMemoryLockRecord {
     var queue: [WaiterID] = []
     /// What each queued waiter asked for, so that a hand-over can grant it
     /// without its asking again; none for a waiter put back by a reconcile.
-    /// (`Dictionary()`, the shared empty table: the literal `[:]` went
-    /// through the variadic literal initializer for every record made.)
-    var wishes = [WaiterID: Wish]()
+    var wishes: [WaiterID: Wish] = [:]
 
     /// Nothing holds and nothing waits: the name is free to take any limit.
     var isEmpty: Bool { leases.isEmpty && queue.isEmpty }

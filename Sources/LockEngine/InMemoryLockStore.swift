@@ -11,11 +11,7 @@ public final class InMemoryLockStore: ImmediateLockStore {
     fileprivate typealias Record = InMemoryLockRecord
 
     fileprivate struct State {
-        /// Made with room for a sweep interval's names (the fewest): names
-        /// used once fill it up to there between two sweeps anyway, and
-        /// grown to it by doubling, every record was moved once more (~0.12 k
-        /// instructions an acquire on a fresh name while it grew).
-        var records = [LockName: Record](minimumCapacity: InMemoryLockStore.minimumSweepInterval)
+        var records: [LockName: Record] = [:]
         var lastFence: Int64 = 0
         var operationsSinceSweep = 0
         /// Operations before the next sweep: as many as the records the last
@@ -350,19 +346,12 @@ extension InMemoryLockStore.State {
         operationsSinceSweep = 0
         // The kept records copied into a table of their own, read in order
         // (~10% fewer instructions than listing the ended names and removing
-        // each, with about half the records ended), with room for them and
-        // for a fresh name for every operation until the next sweep: sized
-        // to what is kept, the table grew again by doubling before then,
-        // every record moved once more. A slot in its lock delay keeps its record.
-        // Counted first (a few instructions a record), then copied.
-        func keeps(_ record: InMemoryLockStore.Record) -> Bool {
+        // each, with about half the records ended), sized to what is kept.
+        // A slot in its lock delay keeps its record.
+        records = records.filter { _, record in
             !record.queue.isEmpty || record.leases.contains(where: { $0.slotEndsAtMs > now })
         }
-        let keptCount = records.values.reduce(0) { keeps($1) ? $0 + 1 : $0 }
-        operationsBeforeSweep = max(InMemoryLockStore.minimumSweepInterval, keptCount)
-        var kept = [LockName: InMemoryLockStore.Record](minimumCapacity: keptCount + operationsBeforeSweep)
-        for (name, record) in records where keeps(record) { kept[name] = record }
-        records = kept
+        operationsBeforeSweep = max(InMemoryLockStore.minimumSweepInterval, records.count)
     }
 }
 

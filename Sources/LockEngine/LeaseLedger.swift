@@ -11,19 +11,13 @@ import Synchronization
 /// through this process. A lease renewed or released through another lockd
 /// instance therefore counts as expired here: the figures are per instance.
 ///
-/// The latest leases wait in a short list (``RecentLeases``), where most
-/// end; the others are kept in a table (``LeaseTable``). Entries are found
-/// by name, then by token, so no lookup depends on a token's hash; the
-/// table keeps them in order of expiry, so ending the expired ones reads
-/// only those. They are ended at most once a second, by the next grant or
-/// by a scrape (which first moves the list into the table).
+/// Entries are found by name, then by token, so no lookup depends on a
+/// token's hash; they are kept in order of expiry (``LeaseTable``), so
+/// ending the expired ones reads only those. They are ended at most once a
+/// second, by the next grant or by a scrape.
 final class LeaseLedger: Sendable {
     fileprivate struct State {
-        /// With room for 4 096 leases: a busy lockd holds more, and grown to
-        /// there by doubling, the table moved its entries five times over.
-        var leases = LeaseTable(grace: LeaseLedger.grace, capacity: 4_096)
-        /// The latest leases, before they go into ``leases`` (see ``RecentLeases``).
-        var recent = RecentLeases()
+        var leases = LeaseTable(grace: LeaseLedger.grace)
         var lastSweep: UInt64 = 0
     }
 
@@ -42,7 +36,7 @@ final class LeaseLedger: Sendable {
     }
 
     /// Leases held now, as far as this process knows.
-    var count: Int { state.withLock { $0.count } }
+    var count: Int { state.withLock { $0.leases.count } }
 
     func granted(_ lease: Lease, isRetry: Bool, now: UInt64) {
         let expiresAt = now &+ UInt64(max(0, lease.ttlMs)) &* 1_000_000
@@ -50,27 +44,25 @@ final class LeaseLedger: Sendable {
             if isRetry {
                 // Only the grant that started a lease starts its hold; a
                 // retry through another instance is not a new lease.
-                state.setExpiry(lease.name, token: lease.token, to: expiresAt)
-            } else if !state.recent.isFull {
-                state.recent.add(lease.name, token: lease.token, times: .init(grantedAt: now, expiresAt: expiresAt))
+                state.leases.setExpiry(lease.name, token: lease.token, to: expiresAt)
             } else {
                 state.leases.add(lease.name, token: lease.token, times: .init(grantedAt: now, expiresAt: expiresAt))
             }
             let ended = now &- state.lastSweep >= Self.sweepInterval ? state.sweep(now: now) : []
-            return (state.count, ended)
+            return (state.leases.count, ended)
         }
         report(count, expiredHolds: ended)
     }
 
     func renewed(_ lease: Lease, now: UInt64) {
         let expiresAt = now &+ UInt64(max(0, lease.ttlMs)) &* 1_000_000
-        state.withLock { $0.setExpiry(lease.name, token: lease.token, to: expiresAt) }
+        state.withLock { $0.leases.setExpiry(lease.name, token: lease.token, to: expiresAt) }
     }
 
     /// - Returns: Whether this process counted the lease as held.
     @discardableResult
     func released(_ name: LockName, token: LeaseToken, now: UInt64) -> Bool {
-        let (times, count) = state.withLock { state in (state.remove(name, token: token), state.count) }
+        let (times, count) = state.withLock { state in (state.leases.remove(name, token: token), state.leases.count) }
         guard let times else { return false }
         holds.recordNanoseconds(Int64(clamping: now &- times.grantedAt))
         held.record(count)
@@ -80,7 +72,7 @@ final class LeaseLedger: Sendable {
     /// A renew or release found the lease gone: it expired before its TTL
     /// ran out here (or another instance released it).
     func lost(_ name: LockName, token: LeaseToken, now: UInt64) {
-        let (times, count) = state.withLock { state in (state.remove(name, token: token), state.count) }
+        let (times, count) = state.withLock { state in (state.leases.remove(name, token: token), state.leases.count) }
         guard let times else { return }
         report(count, expiredHolds: [min(now, times.expiresAt) &- times.grantedAt])
     }
@@ -88,7 +80,7 @@ final class LeaseLedger: Sendable {
     func sweep(now: UInt64) {
         let (count, ended) = state.withLock { state in
             let ended = state.sweep(now: now)
-            return (state.count, ended)
+            return (state.leases.count, ended)
         }
         report(count, expiredHolds: ended)
     }
@@ -106,21 +98,6 @@ extension LeaseLedger.State {
     /// Ends every lease past its expiry and grace; returns their holds.
     fileprivate mutating func sweep(now: UInt64) -> [UInt64] {
         lastSweep = now
-        // The latest leases go into the table first, so that their expiries are seen.
-        recent.removeAll { entry in leases.add(entry.name, token: entry.token, times: entry.times) }
         return leases.removeDue(now: now).map { $0.expiresAt &- $0.grantedAt }
-    }
-
-    /// Leases held, wherever kept.
-    fileprivate var count: Int { leases.count + recent.count }
-
-    /// Moves a lease's expiry, wherever it is kept.
-    fileprivate mutating func setExpiry(_ name: LockName, token: LeaseToken, to expiresAt: UInt64) {
-        if !recent.setExpiry(name, token: token, to: expiresAt) { leases.setExpiry(name, token: token, to: expiresAt) }
-    }
-
-    /// Removes a lease, wherever it is kept; its times, or nil when there is none.
-    fileprivate mutating func remove(_ name: LockName, token: LeaseToken) -> LeaseTable.Times? {
-        recent.remove(name, token: token) ?? leases.remove(name, token: token)
     }
 }

@@ -53,16 +53,8 @@ struct LeaseTable {
     /// Entries held.
     private(set) var count = 0
 
-    /// A table whose entries are due `grace` after they expire, with
-    /// room for `capacity` leases (of as many names) before it grows.
-    init(grace: UInt64, capacity: Int = 0) {
+    init(grace: UInt64) {
         self.grace = grace
-        guard capacity > 0 else { return }
-        slots.reserveCapacity(capacity)
-        // At most half full: twice the names, rounded up to a power of two.
-        var places = 16
-        while places < 2 * capacity { places *= 2 }
-        heads = [Int32](repeating: -1, count: places)
     }
 
     /// Adds a lease; a name may have several (a semaphore's, readers').
