@@ -4,7 +4,7 @@
 # (and etcd's lock), and the in-memory POST /locks/{random} and /healthz
 # against nginx's fixed 200.
 #
-#   benchmarks/locks/cpu.sh               # DURATION=8 CLIENTS="32 64" ETCD=1
+#   benchmarks/locks/cpu.sh               # DURATION=8 CLIENTS="32 64" ETCD=1 ROUNDS=1
 #
 # Starts redis-server, a lockd on it, a lockd on the in-memory store, nginx
 # (shared/anchors/nginx.conf) and etcd on free loopback ports, and stops only
@@ -33,6 +33,7 @@ HERE=$ROOT/benchmarks/locks
 DURATION=${DURATION:-8}
 CLIENTS=${CLIENTS:-"32 64"}
 ETCD=${ETCD:-1}
+ROUNDS=${ROUNDS:-1}
 BIN=${BIN:-$ROOT/.build/release}
 ANCHORS=${ANCHORS:-$(cd "$ROOT/.." && pwd)/shared/anchors}
 [[ -d $ANCHORS ]] || ANCHORS=/work/shared/anchors
@@ -200,34 +201,46 @@ function request()
   return head .. counter .. tail
 end
 EOF
-# shellcheck disable=SC2086
-t=$(measure nginx-post $NGINX_WORKERS -- wrk -t2 -c64 -d"${DURATION}s" -s "$ANCHORS/post.lua" "http://127.0.0.1:18080/locks/bench-lock")
-NGINX_RATE=$(wrk_rate); NGINX_US=$(per_request "$t" "$(wrk_requests)")
-# The same request script against nginx: wrk's Lua request() (a call and a
-# new string per request) still costs wrk a little CPU on the same two cores;
-# this run has nginx pay it too, so the ratio below compares the servers alone.
-# shellcheck disable=SC2086
-t=$(measure nginx-random-post $NGINX_WORKERS -- wrk -t2 -c64 -d"${DURATION}s" -s "$TMP/random-post.lua" "http://127.0.0.1:18080")
-NGINX_SAME_RATE=$(wrk_rate); NGINX_SAME_US=$(per_request "$t" "$(wrk_requests)")
-NGINX_SAME_CORES="nginx=$(cores "$t") wrk=$(driver_cores)"
-t=$(measure mem-post "$MEM_PID" -- wrk -t2 -c64 -d"${DURATION}s" -s "$TMP/random-post.lua" "http://127.0.0.1:$MEM_PORT")
-MEM_RATE=$(wrk_rate); MEM_US=$(per_request "$t" "$(wrk_requests)")
-MEM_CORES="lockd=$(cores "$t") wrk=$(driver_cores)"
-grep -q 'Non-2xx' "$TMP/out" && echo "in-memory POST: non-2xx answers! $(grep Non-2xx "$TMP/out")"
-t=$(measure mem-healthz "$MEM_PID" -- wrk -t2 -c64 -d"${DURATION}s" "http://127.0.0.1:$MEM_PORT/healthz")
-HZ_RATE=$(wrk_rate); HZ_US=$(per_request "$t" "$(wrk_requests)")
-echo "nginx fixed 200: req/s=$NGINX_RATE cpu_us_per_request=$NGINX_US"
-echo "nginx fixed 200, lockd's random-POST script: req/s=$NGINX_SAME_RATE cpu_us_per_request=$NGINX_SAME_US cores busy: $NGINX_SAME_CORES"
-echo "in-memory lockd POST /locks/{random}: req/s=$MEM_RATE cpu_us_per_request=$MEM_US cores busy: $MEM_CORES"
-echo "in-memory lockd GET /healthz (-c64): req/s=$HZ_RATE cpu_us_per_request=$HZ_US"
+# ROUNDS > 1 repeats the four runs in turn and reports each round and the
+# medians: nginx's own rate here moves by up to a third between runs of one
+# build (CPU.md, session 20), and one pair of runs then says more about nginx
+# than about lockd.
+NGINX_RATES=() NGINX_SAME_RATES=() MEM_RATES=() HZ_RATES=()
+for ((round = 1; round <= ROUNDS; round++)); do
+    # shellcheck disable=SC2086
+    t=$(measure nginx-post $NGINX_WORKERS -- wrk -t2 -c64 -d"${DURATION}s" -s "$ANCHORS/post.lua" "http://127.0.0.1:18080/locks/bench-lock")
+    NGINX_RATE=$(wrk_rate); NGINX_US=$(per_request "$t" "$(wrk_requests)")
+    # The same request script against nginx: wrk's Lua request() (a call and a
+    # new string per request) still costs wrk a little CPU on the same two cores;
+    # this run has nginx pay it too, so the ratio below compares the servers alone.
+    # shellcheck disable=SC2086
+    t=$(measure nginx-random-post $NGINX_WORKERS -- wrk -t2 -c64 -d"${DURATION}s" -s "$TMP/random-post.lua" "http://127.0.0.1:18080")
+    NGINX_SAME_RATE=$(wrk_rate); NGINX_SAME_US=$(per_request "$t" "$(wrk_requests)")
+    NGINX_SAME_CORES="nginx=$(cores "$t") wrk=$(driver_cores)"
+    t=$(measure mem-post "$MEM_PID" -- wrk -t2 -c64 -d"${DURATION}s" -s "$TMP/random-post.lua" "http://127.0.0.1:$MEM_PORT")
+    MEM_RATE=$(wrk_rate); MEM_US=$(per_request "$t" "$(wrk_requests)")
+    MEM_CORES="lockd=$(cores "$t") wrk=$(driver_cores)"
+    grep -q 'Non-2xx' "$TMP/out" && echo "in-memory POST: non-2xx answers! $(grep Non-2xx "$TMP/out")"
+    t=$(measure mem-healthz "$MEM_PID" -- wrk -t2 -c64 -d"${DURATION}s" "http://127.0.0.1:$MEM_PORT/healthz")
+    HZ_RATE=$(wrk_rate); HZ_US=$(per_request "$t" "$(wrk_requests)")
+    (( ROUNDS > 1 )) && echo "round $round of $ROUNDS:"
+    echo "nginx fixed 200: req/s=$NGINX_RATE cpu_us_per_request=$NGINX_US"
+    echo "nginx fixed 200, lockd's random-POST script: req/s=$NGINX_SAME_RATE cpu_us_per_request=$NGINX_SAME_US cores busy: $NGINX_SAME_CORES"
+    echo "in-memory lockd POST /locks/{random}: req/s=$MEM_RATE cpu_us_per_request=$MEM_US cores busy: $MEM_CORES"
+    echo "in-memory lockd GET /healthz (-c64): req/s=$HZ_RATE cpu_us_per_request=$HZ_US"
+    NGINX_RATES+=("$NGINX_RATE") NGINX_SAME_RATES+=("$NGINX_SAME_RATE") MEM_RATES+=("$MEM_RATE") HZ_RATES+=("$HZ_RATE")
+done
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- goals --------------------------------------------------------------------
-python3 - "$HEALTHZ_US" "$NGINX_RATE" "$MEM_RATE" "$HZ_RATE" "$ETCD_RATE" "$CLIENTS" "$NGINX_SAME_RATE" \
+python3 - "$HEALTHZ_US" "${NGINX_RATES[*]}" "${MEM_RATES[*]}" "${HZ_RATES[*]}" "$ETCD_RATE" "$CLIENTS" "${NGINX_SAME_RATES[*]}" \
     "$(for c in $CLIENTS; do echo -n "${LOCK_US[$c]},${CYCLE[$c]},${FLOOR[$c]},${BENCH_CYCLE[$c]:-0},${HEALTHZ_SAME_US[$c]},${BENCH_US[$c]:-0} "; done)" <<'EOF'
-import sys
+import statistics, sys
 healthz, nginx, mem, hz, etcd, clients, nginx_same, rows = sys.argv[1:]
-healthz, nginx, mem, hz = map(float, (healthz, nginx, mem, hz))
+healthz = float(healthz)
+# One figure per round; each ratio is taken within its round, then the median.
+nginx, mem, hz, nginx_same = ([float(x) for x in runs.split()] for runs in (nginx, mem, hz, nginx_same))
+def median_ratio(tops, bottoms): return statistics.median(t / b for t, b in zip(tops, bottoms))
 def mark(ok): return "met" if ok else "NOT met"
 for c, row in zip(clients.split(), rows.split()):
     lock, cycle, floor, bench, healthz_same, bench_us = map(float, row.split(","))
@@ -241,8 +254,10 @@ for c, row in zip(clients.split(), rows.split()):
     if bench_us:
         print(f"like for like {c} clients: CPU/lock request driven by lockbench's one thread ÷ CPU/healthz (-t2 -c32) = "
               f"{bench_us / healthz:.2f}×")
-print(f"goal in-memory POST /locks/{{random}} ÷ nginx = {mem / nginx:.2f}× (≥ 0.9: {mark(mem / nginx >= 0.9)}); "
-      f"/healthz ÷ nginx = {hz / nginx:.2f}× (≥ 1.0: {mark(hz / nginx >= 1.0)})")
-print(f"like for like: in-memory POST /locks/{{random}} ÷ nginx driven by the same random-POST script = "
-      f"{mem / float(nginx_same):.2f}×")
+post, health, same = median_ratio(mem, nginx), median_ratio(hz, nginx), median_ratio(mem, nginx_same)
+rounds = f" (median of {len(mem)} rounds: " + ", ".join(f"{m / n:.2f}" for m, n in zip(mem, nginx)) + ")" if len(mem) > 1 else ""
+print(f"goal in-memory POST /locks/{{random}} ÷ nginx = {post:.2f}×{rounds} (≥ 0.9: {mark(post >= 0.9)}); "
+      f"/healthz ÷ nginx = {health:.2f}× (≥ 1.0: {mark(health >= 1.0)})")
+print(f"like for like: in-memory POST /locks/{{random}} ÷ nginx driven by the same random-POST script = {same:.2f}×"
+      + (" (rounds: " + ", ".join(f"{m / n:.2f}" for m, n in zip(mem, nginx_same)) + ")" if len(mem) > 1 else ""))
 EOF
