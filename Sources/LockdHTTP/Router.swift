@@ -195,10 +195,15 @@ public struct Router: HTTPResponder {
     }
 
     /// Calls the route at `index` (read in place: copying a `Route` out retains its parts).
-    private func call(_ index: Int, _ decoded: PathParameters, _ request: HTTPRequest, _ context: inout HTTPRequestContext) -> HTTPAnswer {
+    /// `decoded` is consumed: moved into the context, where a borrowed one
+    /// was copied in (through its pair's outlined copy) and destroyed after
+    /// (~0.16 k instructions a lock request).
+    private func call(
+        _ index: Int, _ decoded: consuming PathParameters, _ request: HTTPRequest, _ context: inout HTTPRequestContext
+    ) -> HTTPAnswer {
         // Set only when there is something to set (or to clear: an outer
         // router's): an assignment releases what it replaces.
-        if decoded.count != 0 || context.parameters.count != 0 { context.parameters = decoded }
+        if decoded.count != 0 || context.parameters.count != 0 { context.parameters = consume decoded }
         let answer: HTTPAnswer
         switch routes[index].action {
         case .respond(let handler):

@@ -7,6 +7,14 @@ extension StreamSocket {
     /// How many received bytes wait unconsumed (decrypted, for TLS).
     public var bufferedInputCount: Int { input.count }
 
+    /// Whether ``resumeInput()`` would find input to offer: received bytes
+    /// waiting, or (with TLS) records OpenSSL holds. An owner that flushes
+    /// anyway can skip ``resumeInput()`` without it — the flush updates what
+    /// the socket waits for, which ``resumeInput()`` would otherwise do too.
+    public var hasInputToResume: Bool {
+        !input.isEmpty || tls?.hasBufferedInput == true
+    }
+
     /// Offers buffered input to the delegate again — the owner can consume
     /// more now (loop thread only). With TLS, records OpenSSL holds are
     /// decrypted and offered too. Reading resumes once less than

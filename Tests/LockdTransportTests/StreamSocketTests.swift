@@ -25,6 +25,9 @@ import Testing
         let events: AsyncStream<Event>
         private let sink: AsyncStream<Event>.Continuation
         var paused = false
+        /// Queued and flushed from inside the first delivery, when set: an
+        /// answer written while the read that delivered is still running.
+        var reply: [UInt8]?
         var bytes: [UInt8] = []
         var stream: StreamSocket?
         let total = Mutex(0)
@@ -43,6 +46,11 @@ import Testing
             bytes += input
             total.withLock { $0 = bytes.count }
             sink.yield(.received(input.count))
+            if let reply {
+                self.reply = nil
+                stream.queueOutput { $0 += reply }
+                _ = stream.flush()
+            }
             return input.count
         }
 
@@ -157,6 +165,7 @@ import Testing
         #expect(bufferedAgain)
         let buffered = try await Self.onLoop(pair.loop) { try #require(pair.server.stream).bufferedInputCount }
         #expect(buffered >= 4_096 && buffered < Self.payload.count)
+        #expect(await Self.onLoop(pair.loop) { pair.server.stream?.hasInputToResume } == true)
         // Resumed, it is offered the rest — with TLS, records inside OpenSSL
         // that no readiness event will ever announce.
         await Self.onLoop(pair.loop) {
@@ -165,8 +174,40 @@ import Testing
         }
         let receivedAll = await eventually(within: .seconds(10)) { pair.server.total.withLock { $0 } == Self.payload.count }
         #expect(receivedAll)
+        #expect(await Self.onLoop(pair.loop) { pair.server.stream?.hasInputToResume } == false)
         let intact = await Self.onLoop(pair.loop) { pair.server.bytes == Self.payload }
         #expect(intact)
+        await pair.stop()
+    }
+
+    /// A flush from inside a delivery leaves the socket's interest to the
+    /// read that delivered: an answer too large for the socket, flushed
+    /// there, must still go out whole once the peer reads.
+    @Test(arguments: [false, true])
+    func anAnswerFlushedDuringADeliveryGoesOutWholeThoughTheSocketBlocks(tls: Bool) async throws {
+        let pair = try await Pair.make(tls: tls)
+        #expect(await Self.next(pair.client.events) { $0 == .opened } == .opened)
+        #expect(await Self.next(pair.server.events) { $0 == .opened } == .opened)
+        let reply = [UInt8](repeating: 0xA5, count: 16 << 20)
+        await Self.onLoop(pair.loop) {
+            pair.server.reply = reply
+            pair.client.paused = true
+        }
+        try await Self.onLoop(pair.loop) {
+            let stream = try #require(pair.client.stream)
+            stream.queueOutput { $0 += [1, 2, 3] }
+            _ = stream.flush()
+        }
+        #expect(await Self.next(pair.server.events) { $0 == .received(3) } == .received(3))
+        // The socket took part of it; the rest waits for the client to read.
+        let waiting = await Self.onLoop(pair.loop) { pair.server.stream?.queuedOutputCount ?? 0 }
+        #expect(waiting > 0)
+        await Self.onLoop(pair.loop) {
+            pair.client.paused = false
+            pair.client.stream?.resumeInput()
+        }
+        let receivedAll = await eventually(within: .seconds(20)) { pair.client.total.withLock { $0 } == reply.count }
+        #expect(receivedAll)
         await pair.stop()
     }
 
