@@ -450,9 +450,7 @@ extension InMemoryLockRecord {
         // one); when the head goes, the ones that fit too are handed the
         // name (or, with no engine listening, woken by this reply).
         if place == 0, handsOver { return (.success(.granted(granted, isRetry: false)), true) }
-        // An empty hint made here, not `WaitHint.none`: the static went
-        // through its `swift_once` and retained its two arrays on every grant.
-        let hint = place == 0 ? hint(now: now) : WaitHint()
+        let hint = place == 0 ? hint(now: now) : .none
         return (.success(.granted(granted, isRetry: false, hint: hint)), false)
     }
 
