@@ -125,7 +125,7 @@ public struct LockAPI: Sendable {
         do throws(LockError) {
             let acquire = try acquireRequest(request, context, name: &name, waitMs: &waitMs)
             if engine.answersAtOnce {
-                if let grant = try engine.acquireAtOnce(acquire) {
+                if let grant = try engine.acquireAtOnce(acquire, startedAt: started) {
                     return .now(acquireAnswers.granted(grant, context, startedAt: started,
                                                          droppable: context.answerMayBeDropped(now: started)))
                 }
