@@ -47,9 +47,10 @@ public struct LockMetrics: Sendable {
         storeErrors = StoreErrorCounters(factory: factory)
     }
 
-    /// A lease was granted (or, `isRetry`, its holder's acquire set its TTL again).
-    func granted(_ lease: Lease, isRetry: Bool) {
-        leases.granted(lease, isRetry: isRetry, now: MonotonicClock.now())
+    /// A lease was granted (or, `isRetry`, its holder's acquire set its TTL
+    /// again) at `now` (``MonotonicClock``).
+    func granted(_ lease: Lease, isRetry: Bool, now: UInt64) {
+        leases.granted(lease, isRetry: isRetry, now: now)
     }
 
     /// A lease was renewed to `lease.ttlMs` from now.

@@ -22,6 +22,11 @@ enum ASCIIDigits {
     /// digits by two more divisions, cost a lease's three numbers ~430
     /// instructions, its 16-digit fence the most.)
     static func write(_ value: Int64, to position: UnsafeMutablePointer<UInt8>) -> Int {
+        // One digit (a lease's limit, nearly always 1) needs no width.
+        if UInt64(bitPattern: value) < 10 {
+            position.pointee = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: value)
+            return 1
+        }
         // The magnitude as unsigned, so Int64.min needs no special case.
         var magnitude = value.magnitude
         let sign = value < 0 ? 1 : 0

@@ -125,7 +125,7 @@ public struct LockAPI: Sendable {
         do throws(LockError) {
             let acquire = try acquireRequest(request, context, name: &name, waitMs: &waitMs)
             if engine.answersAtOnce {
-                if let grant = try engine.acquireAtOnce(acquire) {
+                if let grant = try engine.acquireAtOnce(acquire, startedAt: started) {
                     return .now(acquireAnswers.granted(grant, context, startedAt: started,
                                                          droppable: context.answerMayBeDropped(now: started)))
                 }
@@ -157,29 +157,32 @@ public struct LockAPI: Sendable {
                                 waitMs: inout Int64) throws(LockError) -> AcquireRequest {
         let validName = try lockName(context)
         name = validName
-        let body = try RequestBody<AcquireField>(request.body)
-        let (limit, mode) = try body.limitAndMode(limit: .limit, mode: .mode)
-        waitMs = try body.integer(.waitMs) ?? 0
-        return AcquireRequest(
-            name: validName,
-            ttlMs: try body.integer(.ttlMs) ?? engine.configuration.defaultTTLMs,
-            waitMs: waitMs,
-            owner: try body.string(.owner),
-            token: try body.string(.token).map { (text: String) throws(LockError) in try LeaseToken(text) },
-            limit: limit,
-            mode: mode,
-            client: readsClient ? AuthenticatedClient.id : nil,
-            durability: try body.durability(.durability),
-            lockDelayMs: try body.integer(.lockDelayMs) ?? 0
-        )
+        return try RequestBody<AcquireField>.read(request.body) { (body) throws(LockError) in
+            let (limit, mode) = try body.limitAndMode(limit: .limit, mode: .mode)
+            waitMs = try body.integer(.waitMs) ?? 0
+            return AcquireRequest(
+                name: validName,
+                ttlMs: try body.integer(.ttlMs) ?? engine.configuration.defaultTTLMs,
+                waitMs: waitMs,
+                owner: try body.string(.owner),
+                token: try body.string(.token).map { (text: String) throws(LockError) in try LeaseToken(text) },
+                limit: limit,
+                mode: mode,
+                client: readsClient ? AuthenticatedClient.id : nil,
+                durability: try body.durability(.durability),
+                lockDelayMs: try body.integer(.lockDelayMs) ?? 0
+            )
+        }
     }
 
     nonisolated(nonsending) private func renew(_ request: HTTPRequest, _ context: HTTPRequestContext) async -> HTTPResponse {
         await answer(context) { name throws(LockError) in
             let token = try lockToken(request)
-            let body = try RequestBody<RenewField>(request.body)
+            let (ttlMs, durability) = try RequestBody<RenewField>.read(request.body) { (body) throws(LockError) in
+                (try body.integer(.ttlMs), try body.durability(.durability))
+            }
             let askedAt = MonotonicClock.now()
-            let lease = try await engine.renew(name, token: token, ttlMs: try body.integer(.ttlMs), durability: try body.durability(.durability),
+            let lease = try await engine.renew(name, token: token, ttlMs: ttlMs, durability: durability,
                                                client: readsClient ? AuthenticatedClient.id : nil)
             // Written too late, a renewal is answered 503, as a grant is;
             // its lease is not given back: its holder had it before it asked.

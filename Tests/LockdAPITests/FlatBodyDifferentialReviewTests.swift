@@ -79,11 +79,16 @@ import Testing
                  describe { () throws(LockError) in "\(String(describing: try body.string(field)))" }]
             }
         }
-        let body: RequestBody<Field>
-        do { body = try RequestBody<Field>(bytes) } catch { return ["init error: \(error)"] }
-        return fields.flatMap { field in
-            [describe { () throws(LockError) in "\(String(describing: try body.integer(field)))" },
-             describe { () throws(LockError) in "\(String(describing: try body.string(field)))" }]
+        do {
+            return try RequestBody<Field>.read(bytes) { body in
+                fields.flatMap { field in
+                    [describe { () throws(LockError) in "\(String(describing: try body.integer(field)))" },
+                     describe { () throws(LockError) in "\(String(describing: try body.string(field)))" }]
+                }
+            }
+        } catch {
+            // The closure throws nothing (each read is described): the error is parsing's.
+            return ["init error: \(error)"]
         }
     }
 

@@ -8,33 +8,36 @@ import Testing
 @Suite struct RequestBodyTests {
     @Test func everyAcquireFieldIsReadFromItsSlotWhateverTheOrder() throws {
         // The eight fields sent in reverse slot order: the last member's index (7) is the map's largest.
-        let body = try RequestBody<AcquireField>(Array(#"""
+        try RequestBody<AcquireField>.read(Array(#"""
             {"lock_delay_ms":5,"durability":"replicated","mode":"shared","limit":1,
              "token":"tok","owner":"me","wait_ms":250,"ttl_ms":1500}
-            """#.utf8))
-        #expect(try body.integer(.ttlMs) == 1500)
-        #expect(try body.integer(.waitMs) == 250)
-        #expect(try body.string(.owner) == "me")
-        #expect(try body.string(.token) == "tok")
-        let (limit, mode) = try body.limitAndMode(limit: .limit, mode: .mode)
-        #expect(limit == 1 && mode == .shared)
-        #expect(try body.durability(.durability) == .replicated)
-        #expect(try body.integer(.lockDelayMs) == 5)
+            """#.utf8)) { (body) throws(LockError) in
+            #expect(try body.integer(.ttlMs) == 1500)
+            #expect(try body.integer(.waitMs) == 250)
+            #expect(try body.string(.owner) == "me")
+            #expect(try body.string(.token) == "tok")
+            let (limit, mode) = try body.limitAndMode(limit: .limit, mode: .mode)
+            #expect(limit == 1 && mode == .shared)
+            #expect(try body.durability(.durability) == .replicated)
+            #expect(try body.integer(.lockDelayMs) == 5)
+        }
     }
 
     @Test func absentFieldsAreNilAndABlankBodyIsEmpty() throws {
-        let body = try RequestBody<AcquireField>(Array(#"{"owner":"me"}"#.utf8))
-        #expect(try body.integer(.ttlMs) == nil)
-        #expect(try body.string(.token) == nil)
-        #expect(try body.string(.owner) == "me")
-        let blank = try RequestBody<RenewField>(Array(" \r\n".utf8))
-        #expect(try blank.integer(.ttlMs) == nil)
-        #expect(try blank.durability(.durability) == nil)
+        try RequestBody<AcquireField>.read(Array(#"{"owner":"me"}"#.utf8)) { (body) throws(LockError) in
+            #expect(try body.integer(.ttlMs) == nil)
+            #expect(try body.string(.token) == nil)
+            #expect(try body.string(.owner) == "me")
+        }
+        try RequestBody<RenewField>.read(Array(" \r\n".utf8)) { (blank) throws(LockError) in
+            #expect(try blank.integer(.ttlMs) == nil)
+            #expect(try blank.durability(.durability) == nil)
+        }
     }
 
     @Test func aFieldOfAnotherBodyIsUnknown() {
         #expect(throws: LockError.invalidRequest("unknown field 'owner'; allowed fields: ttl_ms, durability")) {
-            try RequestBody<RenewField>(Array(#"{"ttl_ms":1000,"owner":"me"}"#.utf8))
+            try RequestBody<RenewField>.read(Array(#"{"ttl_ms":1000,"owner":"me"}"#.utf8)) { _ in }
         }
     }
 }
@@ -85,16 +88,18 @@ import Testing
 
     /// What a flat body's wrong types answer: the parser's words.
     @Test func wrongTypesAreNamedAsTheParserNamesThem() throws {
-        let body = try RequestBody<AcquireField>(Array(#"{"ttl_ms":true,"owner":5,"wait_ms":null}"#.utf8))
-        #expect(throws: LockError.invalidRequest("ttl_ms must be an integer, not a boolean")) { try body.integer(.ttlMs) }
-        #expect(throws: LockError.invalidRequest("owner must be a string, not a number")) { try body.string(.owner) }
-        #expect(throws: LockError.invalidRequest("wait_ms must be an integer, not null")) { try body.integer(.waitMs) }
-        let parsed = try RequestBody<AcquireField>(Array(#"{"ttl_ms":1e3,"owner":"a\"b","limit":2.5}"#.utf8))
-        #expect(try parsed.integer(.ttlMs) == 1_000)
-        #expect(try parsed.string(.owner) == "a\"b")
-        #expect(throws: LockError.invalidRequest("limit must be a whole number within range, not 2.5")) { try parsed.integer(.limit) }
+        try RequestBody<AcquireField>.read(Array(#"{"ttl_ms":true,"owner":5,"wait_ms":null}"#.utf8)) { (body) throws(LockError) in
+            #expect(throws: LockError.invalidRequest("ttl_ms must be an integer, not a boolean")) { try body.integer(.ttlMs) }
+            #expect(throws: LockError.invalidRequest("owner must be a string, not a number")) { try body.string(.owner) }
+            #expect(throws: LockError.invalidRequest("wait_ms must be an integer, not null")) { try body.integer(.waitMs) }
+        }
+        try RequestBody<AcquireField>.read(Array(#"{"ttl_ms":1e3,"owner":"a\"b","limit":2.5}"#.utf8)) { (parsed) throws(LockError) in
+            #expect(try parsed.integer(.ttlMs) == 1_000)
+            #expect(try parsed.string(.owner) == "a\"b")
+            #expect(throws: LockError.invalidRequest("limit must be a whole number within range, not 2.5")) { try parsed.integer(.limit) }
+        }
         #expect(throws: LockError.invalidRequest("field 'ttl_ms' appears more than once")) {
-            try RequestBody<AcquireField>(Array(#"{"ttl_ms":1,"ttl_ms":2}"#.utf8))
+            try RequestBody<AcquireField>.read(Array(#"{"ttl_ms":1,"ttl_ms":2}"#.utf8)) { _ in }
         }
     }
 }
