@@ -455,13 +455,13 @@ struct RedisConnectionStateMachine<Waiter> {
         if frame == .other, value.isPush { return .none }
         // The head is read and changed in place: a copy of an entry per
         // reply costs on the hot path, and would copy a pipeline's array.
-        guard let isPipeline = pending.withFirst({ $0.isPipeline }) else {
+        guard let isPipeline = pending.readFirst({ $0.isPipeline }) else {
             return closed(RedisError(.protocolViolation, message: "Redis sent a reply to no command"), now: now())
         }
         if isPipeline {
             // An error reply is one command's result, not the whole pipeline's.
             gathered.append(value)
-            guard gathered.count == pending.withFirst({ $0.replies }), let (entry, waiter) = popFirst() else { return .none }
+            guard gathered.count == pending.readFirst({ $0.replies }), let (entry, waiter) = popFirst() else { return .none }
             let replies = gathered
             gathered = []
             return entry.isCancelled ? droppedReply(of: entry, waiter) : .succeed(waiter, .array(replies))
@@ -491,8 +491,8 @@ struct RedisConnectionStateMachine<Waiter> {
     /// not give up (answered `cancelled` by ``received(_:now:)``).
     mutating func nextReplyReadInPlace(by reads: (Waiter) -> Bool) -> Bool {
         guard state == .ready, !settings.isSubscriber else { return false }
-        guard pending.withFirst({ !$0.isPipeline && $0.replies == 1 && !$0.isCancelled }) == true else { return false }
-        return waiters.withFirst { reads($0) } ?? false
+        guard pending.readFirst({ !$0.isPipeline && $0.replies == 1 && !$0.isCancelled }) == true else { return false }
+        return waiters.readFirst { reads($0) } ?? false
     }
 
     /// A frame that ``nextReplyReadInPlace(by:)`` let through arrived, not
