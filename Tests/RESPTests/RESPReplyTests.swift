@@ -125,7 +125,7 @@ import Testing
                      // malformed
                      ":4x\r\n", "$3\r\nabcd\r\n", "$+3\r\nabc\r\n", "$-2\r\n", "*-1\r\r", "+a\nb\r\n", "_x\r\n", ":\r\n",
                      // over a limit: bulk length, count, depth, line
-                     "$9\r\n123456789\r\n", "*4\r\n:1\r\n:1\r\n:1\r\n:1\r\n", "*1\r\n*1\r\n*1\r\n:1\r\n", "+01234567890\r\n"]
+                     "$9\r\n123456789\r\n", "*1\r\n$9\r\n123456789\r\n", "*4\r\n:1\r\n:1\r\n:1\r\n:1\r\n", "*1\r\n*1\r\n*1\r\n:1\r\n", "+01234567890\r\n"]
         for text in other {
             #expect(Array(text.utf8).withUnsafeBytes { decoder.plainFrameLength($0) } == nil, "\(text.debugDescription)")
         }
