@@ -291,6 +291,19 @@ struct RedisConnectionStateMachine<Waiter> {
             var none = RESPArgumentWriter(capacity: 0)
             return sendScript(head: head, keyCount: keyCount, arguments: none.finish(), id: id, waiter: waiter, now: now)
         }
+        sendScriptWhileReady(head: head, keyCount: keyCount, argumentRoom: argumentRoom, id: id, waiter: waiter, now: now,
+                             writingArguments: write)
+        return .flush
+    }
+
+    /// ``sendScript(head:keyCount:argumentRoom:id:waiter:now:writingArguments:)``
+    /// while ready (`state == .ready`, the caller checked), whose action is
+    /// always ``Action/flush``: the connection flushes without an action
+    /// made, returned and matched per call.
+    mutating func sendScriptWhileReady(
+        head: RESPEncodedArguments, keyCount: Int, argumentRoom: Int, id: UInt64, waiter: Waiter, now: UInt64,
+        writingArguments write: (inout RESPArgumentCursor) -> Void
+    ) {
         // As `submit` does for a command while ready.
         if pending.isEmpty { answeredSinceTick = false }
         let start = UInt64(outbound.count) + writtenTotal
@@ -299,7 +312,6 @@ struct RedisConnectionStateMachine<Waiter> {
         pending.append(Pending(id: id, deadline: now &+ settings.commandTimeout, start: start, end: enqueuedTotal,
                                last: enqueuedTotal, replies: 1))
         waiters.append(waiter)
-        return .flush
     }
 
     /// Submits `commands` to be written back to back. The waiter gets one
