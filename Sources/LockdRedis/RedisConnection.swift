@@ -135,8 +135,15 @@ final class RedisConnection: StreamSocketDelegate, IterationFlushing, @unchecked
     /// just before (its deadline's start).
     func sendScript(_ call: RedisScriptCall, head: RESPEncodedArguments, id: UInt64, waiter: Waiter, now: UInt64) {
         let state = io
-        perform(state.machine.sendScript(head: head, keyCount: call.keyCount, argumentRoom: call.argumentRoom, id: id, waiter: waiter,
-                                         now: now) { call.writeArguments(&$0) })
+        guard state.machine.state == .ready else {
+            return perform(state.machine.sendScript(head: head, keyCount: call.keyCount, argumentRoom: call.argumentRoom, id: id,
+                                                    waiter: waiter, now: now) { call.writeArguments(&$0) })
+        }
+        state.machine.sendScriptWhileReady(head: head, keyCount: call.keyCount, argumentRoom: call.argumentRoom, id: id, waiter: waiter,
+                                           now: now) { call.writeArguments(&$0) }
+        // What performing its action, `.flush`, does.
+        scheduleFlush()
+        armTimer()
     }
 
     /// Sends `commands` back to back; `waiter` gets one `.array` of their replies.

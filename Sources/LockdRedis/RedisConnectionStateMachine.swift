@@ -291,6 +291,19 @@ struct RedisConnectionStateMachine<Waiter> {
             var none = RESPArgumentWriter(capacity: 0)
             return sendScript(head: head, keyCount: keyCount, arguments: none.finish(), id: id, waiter: waiter, now: now)
         }
+        sendScriptWhileReady(head: head, keyCount: keyCount, argumentRoom: argumentRoom, id: id, waiter: waiter, now: now,
+                             writingArguments: write)
+        return .flush
+    }
+
+    /// ``sendScript(head:keyCount:argumentRoom:id:waiter:now:writingArguments:)``
+    /// while ready (`state == .ready`, the caller checked), whose action is
+    /// always ``Action/flush``: the connection flushes without an action
+    /// made, returned and matched per call.
+    mutating func sendScriptWhileReady(
+        head: RESPEncodedArguments, keyCount: Int, argumentRoom: Int, id: UInt64, waiter: Waiter, now: UInt64,
+        writingArguments write: (inout RESPArgumentCursor) -> Void
+    ) {
         // As `submit` does for a command while ready.
         if pending.isEmpty { answeredSinceTick = false }
         let start = UInt64(outbound.count) + writtenTotal
@@ -299,7 +312,6 @@ struct RedisConnectionStateMachine<Waiter> {
         pending.append(Pending(id: id, deadline: now &+ settings.commandTimeout, start: start, end: enqueuedTotal,
                                last: enqueuedTotal, replies: 1))
         waiters.append(waiter)
-        return .flush
     }
 
     /// Submits `commands` to be written back to back. The waiter gets one
@@ -455,13 +467,13 @@ struct RedisConnectionStateMachine<Waiter> {
         if frame == .other, value.isPush { return .none }
         // The head is read and changed in place: a copy of an entry per
         // reply costs on the hot path, and would copy a pipeline's array.
-        guard let isPipeline = pending.withFirst({ $0.isPipeline }) else {
+        guard let isPipeline = pending.readFirst({ $0.isPipeline }) else {
             return closed(RedisError(.protocolViolation, message: "Redis sent a reply to no command"), now: now())
         }
         if isPipeline {
             // An error reply is one command's result, not the whole pipeline's.
             gathered.append(value)
-            guard gathered.count == pending.withFirst({ $0.replies }), let (entry, waiter) = popFirst() else { return .none }
+            guard gathered.count == pending.readFirst({ $0.replies }), let (entry, waiter) = popFirst() else { return .none }
             let replies = gathered
             gathered = []
             return entry.isCancelled ? droppedReply(of: entry, waiter) : .succeed(waiter, .array(replies))
@@ -491,8 +503,8 @@ struct RedisConnectionStateMachine<Waiter> {
     /// not give up (answered `cancelled` by ``received(_:now:)``).
     mutating func nextReplyReadInPlace(by reads: (Waiter) -> Bool) -> Bool {
         guard state == .ready, !settings.isSubscriber else { return false }
-        guard pending.withFirst({ !$0.isPipeline && $0.replies == 1 && !$0.isCancelled }) == true else { return false }
-        return waiters.withFirst { reads($0) } ?? false
+        guard pending.readFirst({ !$0.isPipeline && $0.replies == 1 && !$0.isCancelled }) == true else { return false }
+        return waiters.readFirst { reads($0) } ?? false
     }
 
     /// A frame that ``nextReplyReadInPlace(by:)`` let through arrived, not

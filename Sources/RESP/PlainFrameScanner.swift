@@ -41,6 +41,17 @@ struct PlainFrameScanner {
                     index += 1
                     guard skipInteger() else { return false }
                 case UInt8(ascii: "$"):
+                    // A length of one digit (an empty owner, a mode) checked
+                    // at once: the digit, CRLF, that many bytes, CRLF.
+                    if end - index >= 6 {
+                        let length = Int(base[index + 1] &- UInt8(ascii: "0"))
+                        if length < 10, base[index + 2] == Self.cr, base[index + 3] == Self.lf, end - index >= 6 + length,
+                           base[index + 4 + length] == Self.cr, base[index + 5 + length] == Self.lf,
+                           length <= limits.maxBulkLength, limits.maxLineLength >= 1 {
+                            index += 6 + length
+                            continue
+                        }
+                    }
                     index += 1
                     guard skipBulk() else { return false }
                 default:
@@ -69,6 +80,13 @@ struct PlainFrameScanner {
     /// without an overflow check; a longer integer is left to it), CRLF.
     @inline(__always)
     private mutating func skipInteger() -> Bool {
+        // One digit (a release's reply, four of a grant's seven integers)
+        // checked at once: the digit, CR, LF.
+        if end - index >= 3, base[index] &- UInt8(ascii: "0") < 10, base[index + 1] == Self.cr, base[index + 2] == Self.lf,
+           limits.maxLineLength >= 1 {
+            index += 3
+            return true
+        }
         var cursor = index
         if cursor < end, base[cursor] == UInt8(ascii: "-") || base[cursor] == UInt8(ascii: "+") { cursor += 1 }
         let digitsEnd = digitsEnd(from: cursor)

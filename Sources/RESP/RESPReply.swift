@@ -85,6 +85,15 @@ public struct RESPReply: ~Copyable {
         // a call of its own, so that the usual path saves no registers for
         // the others (seven integers a grant).
         guard frame[index] == UInt8(ascii: ":") else { return intOtherwise() }
+        // One digit (a kind, a flag, a count: four of a grant's seven
+        // fields) read at once: `:`, the digit, CRLF — its CR, in a
+        // well-formed frame, says nothing else comes first (~20
+        // instructions less than the line's loop).
+        let digit = frame[index + 1] &- UInt8(ascii: "0")
+        if digit < 10, frame[index + 2] == UInt8(ascii: "\r") {
+            index += 4
+            return Int(digit)
+        }
         index += 1
         return Int(exactly: decimalLine())
     }
@@ -109,9 +118,15 @@ public struct RESPReply: ~Copyable {
     /// Like ``RESPValue/string``: the text of a simple, bulk or verbatim
     /// string or a big number.
     public mutating func string() -> String? {
-        // An empty one (an unset field, as often as not) without the
-        // decoding's generic path (~120 instructions).
-        withBytes(bigNumbers: true) { $0.isEmpty ? "" : String(decoding: $0, as: UTF8.self) }
+        // An empty bulk string (an unset field, as often as not) read at
+        // once: `$0`, CRLF, CRLF (~90 instructions less than the general
+        // path); another empty one without the decoding's generic path
+        // (~120 instructions).
+        if frame[index] == UInt8(ascii: "$"), frame[index + 1] == UInt8(ascii: "0"), frame[index + 2] == UInt8(ascii: "\r") {
+            index += 6
+            return ""
+        }
+        return withBytes(bigNumbers: true) { $0.isEmpty ? "" : String(decoding: $0, as: UTF8.self) }
     }
 
     /// The one byte of a simple, bulk or verbatim string of one byte (a
@@ -119,7 +134,14 @@ public struct RESPReply: ~Copyable {
     /// but a generic across modules is not specialized: ~200 instructions
     /// a call where this costs a fraction.
     public mutating func byte() -> UInt8? {
-        withBytes(bigNumbers: false) { $0.count == 1 ? $0[0] : nil } ?? nil
+        // A bulk string of one byte read at once: `$1`, CRLF, the byte,
+        // CRLF (~90 instructions less than the general path).
+        if frame[index] == UInt8(ascii: "$"), frame[index + 1] == UInt8(ascii: "1"), frame[index + 2] == UInt8(ascii: "\r") {
+            let byte = frame[index + 4]
+            index += 7
+            return byte
+        }
+        return withBytes(bigNumbers: false) { $0.count == 1 ? $0[0] : nil } ?? nil
     }
 
     /// Like ``RESPValue/bytes``: the bytes of a bulk, simple or verbatim string.

@@ -2,7 +2,8 @@ import Testing
 
 @testable import LockdRedis
 
-@Suite struct FIFOQueueTests {
+// Serialized: two tests count `Tracked.live`, one shared counter.
+@Suite(.serialized) struct FIFOQueueTests {
     /// Counts its live instances, to see what the queue keeps alive.
     final class Tracked {
         nonisolated(unsafe) static var live = 0
@@ -82,6 +83,65 @@ import Testing
         #expect(queue.remove(where: { $0.value == 2 })?.value == 2)
         #expect(Tracked.live == 1)
         #expect(queue.removeAll().map(\.value) == [1])
+        #expect(Tracked.live == 0)
+    }
+
+    /// The queue is a ring that doubles when full: elements reached by
+    /// offset, removed from the middle and read from the first stay in
+    /// order whatever slot they wrapped into, across growth, against a
+    /// plain array doing the same.
+    @Test func aRingKeepsItsOrderAcrossWrapsGrowthAndRemovals() {
+        var queue = FIFOQueue<Int>()
+        var model: [Int] = []
+        var generator = SystemRandomNumberGenerator()
+        var next = 0
+        for step in 0..<5_000 {
+            switch UInt8.random(in: 0..<10, using: &generator) {
+            case 0..<4:
+                queue.append(next)
+                model.append(next)
+                next += 1
+            case 4..<7:
+                #expect(queue.popFirst() == model.first)
+                if !model.isEmpty { model.removeFirst() }
+            case 7:
+                guard !model.isEmpty else { continue }
+                let offset = Int.random(in: 0..<model.count, using: &generator)
+                let removed = model.remove(at: offset)
+                for later in offset..<model.count { model[later] ^= removed }
+                #expect(queue.remove(atOffset: offset, adjustingLater: { removed, later in later ^= removed }) == removed)
+            case 8:
+                #expect(queue.readFirst { $0 } == model.first)
+                #expect(queue.withFirst { first -> Int in first += 1; return first } == model.first.map { $0 + 1 })
+                if !model.isEmpty { model[0] += 1 }
+            default:
+                let target = model.randomElement(using: &generator) ?? -1
+                #expect(queue.firstOffset(where: { $0 == target }) == model.firstIndex(of: target))
+            }
+            #expect(queue.count == model.count, "step \(step)")
+        }
+        #expect(queue.removeAll() == model)
+    }
+
+    /// A copy is a value of its own: changing it (or the original) leaves
+    /// the other as it was, even though they share a buffer until then.
+    @Test func aCopyChangesAloneAndFreesWhatItHolds() {
+        var queue = FIFOQueue<Tracked>()
+        for value in 0..<5 { queue.append(Tracked(value)) }
+        var copy = queue
+        #expect(copy.popFirst()?.value == 0)
+        copy.append(Tracked(9))
+        _ = copy.withFirst { $0 = Tracked(7) }
+        #expect(queue.removeAll().map(\.value) == [0, 1, 2, 3, 4])
+        #expect(copy.removeAll().map(\.value) == [7, 2, 3, 4, 9])
+        #expect(Tracked.live == 0)
+        // A queue dropped with elements in it frees them.
+        do {
+            var dropped = FIFOQueue<Tracked>()
+            for value in 0..<20 { dropped.append(Tracked(value)) }
+            _ = dropped.popFirst()
+            #expect(Tracked.live == 19)
+        }
         #expect(Tracked.live == 0)
     }
 }

@@ -81,6 +81,31 @@ import Testing
         }
     }
 
+    /// One-digit integers, empty strings and one-byte strings are read at
+    /// once: each leaves the cursor at the next element, whatever the
+    /// neighbours (a longer integer, a string of two bytes or of "0…"
+    /// digits that starts like them, a sign).
+    @Test func shortFieldsReadAtOnceLeaveTheCursorAtTheNextElement() {
+        let frame = Array(("*12\r\n:1\r\n$0\r\n\r\n$1\r\ns\r\n:7\r\n$10\r\n0123456789\r\n$1\r\nx\r\n:12\r\n$0\r\n\r\n"
+            + ":+3\r\n$1\r\n\r\r\n:0\r\n$2\r\nab\r\n").utf8)
+        frame.withUnsafeBytes { frame in
+            var reply = RESPReply(unsafeFrame: frame)
+            #expect(reply.array() == 12)
+            #expect(reply.int() == 1)
+            #expect(reply.string() == "")
+            #expect(reply.byte() == UInt8(ascii: "s"))
+            #expect(reply.int() == 7)
+            #expect(reply.byte() == nil)
+            #expect(reply.byte() == UInt8(ascii: "x"))
+            #expect(reply.int() == 12)
+            #expect(reply.byte() == nil)
+            #expect(reply.int() == 3)
+            #expect(reply.byte() == UInt8(ascii: "\r"))
+            #expect(reply.int() == 0)
+            #expect(reply.string() == "ab")
+        }
+    }
+
     /// Plain frames (integers, simple and bulk strings, nulls, arrays of
     /// them) have their decoded length; anything else, or a frame cut
     /// short, malformed or over a limit, is nil (left to the decoder).
@@ -100,7 +125,7 @@ import Testing
                      // malformed
                      ":4x\r\n", "$3\r\nabcd\r\n", "$+3\r\nabc\r\n", "$-2\r\n", "*-1\r\r", "+a\nb\r\n", "_x\r\n", ":\r\n",
                      // over a limit: bulk length, count, depth, line
-                     "$9\r\n123456789\r\n", "*4\r\n:1\r\n:1\r\n:1\r\n:1\r\n", "*1\r\n*1\r\n*1\r\n:1\r\n", "+01234567890\r\n"]
+                     "$9\r\n123456789\r\n", "*1\r\n$9\r\n123456789\r\n", "*4\r\n:1\r\n:1\r\n:1\r\n:1\r\n", "*1\r\n*1\r\n*1\r\n:1\r\n", "+01234567890\r\n"]
         for text in other {
             #expect(Array(text.utf8).withUnsafeBytes { decoder.plainFrameLength($0) } == nil, "\(text.debugDescription)")
         }
