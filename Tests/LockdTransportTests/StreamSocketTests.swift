@@ -180,6 +180,21 @@ import Testing
         await pair.stop()
     }
 
+    /// More bytes than loopback TCP can hold between a sender and a reader
+    /// that stopped reading: the most the receive buffer may grow to
+    /// (autotuning, `tcp_rmem`'s maximum, 32 MiB on these machines) plus the
+    /// most the send buffer may (`tcp_wmem`'s), and 1 MiB more — so part of
+    /// an answer that large always waits in the stream's own queue.
+    static let moreThanTheKernelBuffers: Int = {
+        func maximum(_ path: String) -> Int? {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+            return text.split(whereSeparator: \.isWhitespace).last.flatMap { Int($0) }
+        }
+        let receive = maximum("/proc/sys/net/ipv4/tcp_rmem") ?? 32 << 20
+        let send = maximum("/proc/sys/net/ipv4/tcp_wmem") ?? 4 << 20
+        return receive + send + (1 << 20)
+    }()
+
     /// A flush from inside a delivery leaves the socket's interest to the
     /// read that delivered: an answer too large for the socket, flushed
     /// there, must still go out whole once the peer reads.
@@ -188,7 +203,7 @@ import Testing
         let pair = try await Pair.make(tls: tls)
         #expect(await Self.next(pair.client.events) { $0 == .opened } == .opened)
         #expect(await Self.next(pair.server.events) { $0 == .opened } == .opened)
-        let reply = [UInt8](repeating: 0xA5, count: 16 << 20)
+        let reply = [UInt8](repeating: 0xA5, count: Self.moreThanTheKernelBuffers)
         await Self.onLoop(pair.loop) {
             pair.server.reply = reply
             pair.client.paused = true
