@@ -251,7 +251,7 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
         case .promised(let start):
             let metadata = HTTPRequestLogMetadata(requestID: requestID, traceParent: traceParent)
             let promise = if let filter = requestContext.promisedResponseFilter {
-                HTTPPromise(connection: self, metadata: metadata, filter: filter, request: request)
+                HTTPPromise(connection: self, metadata: metadata, filter: filter)
             } else {
                 HTTPPromise(connection: self, metadata: metadata)
             }

@@ -43,10 +43,6 @@ public final class HTTPPromise: CallCancellation, HTTPRequestLogMetadataSource, 
         case closure(@Sendable (HTTPResponse) -> Void)
         case filtered(HTTPPromise, any HTTPResponseFilter)
     }
-    /// A filtered promise's request, for its filter: apart from `target`,
-    /// whose payload is copied out as it is matched (the request's parts
-    /// retained and released again); read in place here.
-    private let filteredRequest: HTTPRequest?
 
     /// A promise whose response goes to `deliver` (tests and adapters;
     /// the server makes its own).
@@ -54,7 +50,6 @@ public final class HTTPPromise: CallCancellation, HTTPRequestLogMetadataSource, 
         self.shared = cancellation
         self.metadata = metadata
         self.target = .closure(deliver)
-        self.filteredRequest = nil
         super.init()
     }
 
@@ -63,25 +58,22 @@ public final class HTTPPromise: CallCancellation, HTTPRequestLogMetadataSource, 
         self.shared = nil
         self.metadata = metadata
         self.target = .connection(connection)
-        self.filteredRequest = nil
         super.init()
     }
 
     /// The promise of a request `connection` is answering, whose response
     /// goes through `filter` first.
-    init(connection: HTTPConnection, metadata: HTTPRequestLogMetadata?, filter: any HTTPResponseFilter, request: HTTPRequest) {
+    init(connection: HTTPConnection, metadata: HTTPRequestLogMetadata?, filter: any HTTPResponseFilter) {
         self.shared = nil
         self.metadata = metadata
         self.target = .filteredConnection(connection, filter)
-        self.filteredRequest = request
         super.init()
     }
 
-    private init(filtering promise: HTTPPromise, by filter: any HTTPResponseFilter, for request: HTTPRequest) {
+    private init(filtering promise: HTTPPromise, by filter: any HTTPResponseFilter) {
         self.shared = promise.cancellation
         self.metadata = promise.metadata
         self.target = .filtered(promise, filter)
-        self.filteredRequest = request
         super.init()
     }
 
@@ -126,28 +118,24 @@ public final class HTTPPromise: CallCancellation, HTTPRequestLogMetadataSource, 
     private func deliver(_ response: consuming HTTPResponse) {
         switch target {
         case .connection(let connection): connection.finish(response)
-        case .filteredConnection(let connection, let filter):
-            guard let filteredRequest else { return connection.finish(response) }  // never: set with the filter
-            connection.finish(filter.filter(response, for: filteredRequest))
+        case .filteredConnection(let connection, let filter): connection.finish(filter.filter(response))
         case .closure(let deliver): deliver(response)
-        case .filtered(let promise, let filter):
-            guard let filteredRequest else { return promise.deliver(response) }  // never: set with the filter
-            promise.deliver(filter.filter(response, for: filteredRequest))
+        case .filtered(let promise, let filter): promise.deliver(filter.filter(response))
         }
     }
 
     /// A promise of the same request that gives this one its response as
     /// `filter` changes it: for a responder wrapping another.
-    /// The request is kept in the promise, the filter is shared: no closure
-    /// is made per request.
+    /// The filter is shared, and has what it needs of the request already
+    /// (the promise keeps no request): no closure is made per request.
     ///
     /// Filters added to the request's context
     /// (``HTTPRequestContext/addPromisedResponseFilter(_:)``, as compression
     /// does) apply last, at the outermost promise: `filter` sees the response
     /// before them. A responder that must see the response as the client
     /// gets it adds its filter to the context after theirs instead.
-    public func filtered(by filter: some HTTPResponseFilter, for request: HTTPRequest) -> HTTPPromise {
-        HTTPPromise(filtering: self, by: filter, for: request)
+    public func filtered(by filter: some HTTPResponseFilter) -> HTTPPromise {
+        HTTPPromise(filtering: self, by: filter)
     }
 }
 
@@ -168,7 +156,7 @@ extension HTTPAnswer {
                         continuation.resume(returning: $0)
                     }
                     if let filter = context.promisedResponseFilter {
-                        start(request, context, promise.filtered(by: filter, for: request))
+                        start(request, context, promise.filtered(by: filter))
                     } else {
                         start(request, context, promise)
                     }
