@@ -19,9 +19,9 @@
 ///         return response
 ///     }
 /// }
-/// let stamps = [Stamp("reader"), Stamp("writer")]   // made once
-/// let stamp = request.method == .get ? stamps[0] : stamps[1]
-/// start(request, context, promise.filtered(by: stamp))
+/// let reader = Stamp("reader"), writer = Stamp("writer")   // made once
+/// // Chosen while the request is at hand; the promise keeps no request.
+/// start(request, context, promise.filtered(by: request.method == .get ? reader : writer))
 /// ```
 public protocol HTTPResponseFilter: AnyObject, Sendable {
     /// The response to send instead of `response`, which it takes over (it
