@@ -200,6 +200,11 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
                 stream.queueOutput { $0.append(contentsOf: HTTPResponseEncoder.continueResponse) }
             case .respond(var request):
                 startResponder(request)
+                // An answer still to come (promised, or a task's) leaves
+                // the path's storage to the exchange, which hands it to the
+                // spare as the answer ends (`finish`): kept here while the
+                // exchange shares it, emptying it allocated anew.
+                if isExchangeOpen { request.pathBytes = [] }
                 context.spare.keep(from: &request)
                 // The request ended the input: the decoder, idle after a
                 // request, would find "need more" in no bytes and change
@@ -251,7 +256,7 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
         case .promised(let start):
             let metadata = HTTPRequestLogMetadata(requestID: requestID, traceParent: traceParent)
             let promise = if let filter = requestContext.promisedResponseFilter {
-                HTTPPromise(connection: self, metadata: metadata, filter: filter, request: request)
+                HTTPPromise(connection: self, metadata: metadata, filter: filter)
             } else {
                 HTTPPromise(connection: self, metadata: metadata)
             }
@@ -307,9 +312,11 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
         exchange.status = response.status
         exchange.durationNanoseconds = exchangeStartedAt == 0 ? 0 : now &- exchangeStartedAt
         server.report(&exchange)
-        // Not kept while the connection idles: a request's path storage
-        // goes to the loop's spare only when nothing else holds it.
-        exchange.pathBytes = nil
+        // Not kept while the connection idles. An answer given outside a
+        // read (a store's reply) hands the path's storage to the loop's
+        // spare (`decodeRequests` left it here); during a read the request
+        // being answered still shares it, and the spare takes it from that.
+        if driving { exchange.pathBytes = nil } else { context.spare.keepPath(of: &exchange) }
         // Shutdown began, but this loop's drain job may not have run yet:
         // the response is the connection's last all the same.
         if server.isDraining, !machine.isDraining { beginDrain() }

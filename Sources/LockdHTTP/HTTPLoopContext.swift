@@ -72,4 +72,14 @@ struct SpareRequestStorage {
             path.removeAll(keepingCapacity: true)
         }
     }
+
+    /// Keeps the path storage of an exchange whose answer ended after its
+    /// request was decoded (the request let go of it then), emptied, when
+    /// this spare lacks one; the exchange's is nil after, either way.
+    mutating func keepPath(of exchange: inout HTTPExchange) {
+        guard var held = exchange.pathBytes.take() else { return }
+        guard path.capacity == 0, held.capacity > 0, held.capacity <= Self.maxCapacity else { return }
+        held.removeAll(keepingCapacity: true)
+        path = held
+    }
 }

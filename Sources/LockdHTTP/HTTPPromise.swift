@@ -45,8 +45,6 @@ public final class HTTPPromise: CallCancellation, HTTPRequestLogMetadataSource, 
     private let parent: HTTPPromise?
     private let closure: (@Sendable (HTTPResponse) -> Void)?
     private let filter: (any HTTPResponseFilter)?
-    /// A filtered promise's request, for its filter.
-    private let filteredRequest: HTTPRequest?
 
     /// A promise whose response goes to `deliver` (tests and adapters;
     /// the server makes its own).
@@ -57,7 +55,6 @@ public final class HTTPPromise: CallCancellation, HTTPRequestLogMetadataSource, 
         self.parent = nil
         self.closure = deliver
         self.filter = nil
-        self.filteredRequest = nil
         super.init()
     }
 
@@ -69,31 +66,28 @@ public final class HTTPPromise: CallCancellation, HTTPRequestLogMetadataSource, 
         self.parent = nil
         self.closure = nil
         self.filter = nil
-        self.filteredRequest = nil
         super.init()
     }
 
     /// The promise of a request `connection` is answering, whose response
     /// goes through `filter` first.
-    init(connection: HTTPConnection, metadata: HTTPRequestLogMetadata?, filter: any HTTPResponseFilter, request: HTTPRequest) {
+    init(connection: HTTPConnection, metadata: HTTPRequestLogMetadata?, filter: any HTTPResponseFilter) {
         self.shared = nil
         self.metadata = metadata
         self.connection = connection
         self.parent = nil
         self.closure = nil
         self.filter = filter
-        self.filteredRequest = request
         super.init()
     }
 
-    private init(filtering promise: HTTPPromise, by filter: any HTTPResponseFilter, for request: HTTPRequest) {
+    private init(filtering promise: HTTPPromise, by filter: any HTTPResponseFilter) {
         self.shared = promise.cancellation
         self.metadata = promise.metadata
         self.connection = nil
         self.parent = promise
         self.closure = nil
         self.filter = filter
-        self.filteredRequest = request
         super.init()
     }
 
@@ -155,14 +149,14 @@ public final class HTTPPromise: CallCancellation, HTTPRequestLogMetadataSource, 
             // released after (~80 instructions a response), though this
             // promise's `let`s hold them throughout.
             // (`filter` is checked just before it is unwrapped.)
-            guard filter != nil, let filteredRequest else {
+            guard filter != nil else {
                 connection?.finish(response)
                 return
             }
-            connection?.finish(filter.unsafelyUnwrapped.filter(response, for: filteredRequest))
+            connection?.finish(filter.unsafelyUnwrapped.filter(response))
         } else if let parent {
-            guard let filter, let filteredRequest else { return parent.deliver(response) }  // never: set with the parent
-            parent.deliver(filter.filter(response, for: filteredRequest))
+            guard let filter else { return parent.deliver(response) }  // never: set with the parent
+            parent.deliver(filter.filter(response))
         } else {
             closure?(response)
         }
@@ -170,16 +164,16 @@ public final class HTTPPromise: CallCancellation, HTTPRequestLogMetadataSource, 
 
     /// A promise of the same request that gives this one its response as
     /// `filter` changes it: for a responder wrapping another.
-    /// The request is kept in the promise, the filter is shared: no closure
-    /// is made per request.
+    /// The filter is shared, and has what it needs of the request already
+    /// (the promise keeps no request): no closure is made per request.
     ///
     /// Filters added to the request's context
     /// (``HTTPRequestContext/addPromisedResponseFilter(_:)``, as compression
     /// does) apply last, at the outermost promise: `filter` sees the response
     /// before them. A responder that must see the response as the client
     /// gets it adds its filter to the context after theirs instead.
-    public func filtered(by filter: some HTTPResponseFilter, for request: HTTPRequest) -> HTTPPromise {
-        HTTPPromise(filtering: self, by: filter, for: request)
+    public func filtered(by filter: some HTTPResponseFilter) -> HTTPPromise {
+        HTTPPromise(filtering: self, by: filter)
     }
 }
 
@@ -200,7 +194,7 @@ extension HTTPAnswer {
                         continuation.resume(returning: $0)
                     }
                     if let filter = context.promisedResponseFilter {
-                        start(request, context, promise.filtered(by: filter, for: request))
+                        start(request, context, promise.filtered(by: filter))
                     } else {
                         start(request, context, promise)
                     }

@@ -20,27 +20,62 @@ public enum ResponseEncoding {
             && isCompressible(contentType: response.headers["Content-Type"])
     }
 
+    /// How a negotiable response goes out, as a request's `Accept-Encoding`
+    /// and method settle it: what compression needs of the request, worked
+    /// out while the request is at hand (a promised response's filter is
+    /// chosen by it, and the promise keeps no request).
+    @usableFromInline
+    enum Outcome: Sendable {
+        /// gzip, when it shrinks the body.
+        case gzip
+        /// As it is.
+        case identity
+        /// `406 not-acceptable`: the request refuses both codings.
+        case notAcceptable
+    }
+
+    /// What `request` settles for a negotiable response: when it refuses
+    /// both codings, `notAcceptable` for `GET` and `HEAD` — any other
+    /// method has done its work by now, and its answer is sent as it is
+    /// (RFC 9110 §12.1 lets a server disregard the field).
+    @usableFromInline
+    static func outcome(for request: HTTPRequest) -> Outcome {
+        switch AcceptEncoding(request.headers).preferred {
+        case .gzip: .gzip
+        case .identity: .identity
+        case nil: request.method == .get || request.method == .head ? .notAcceptable : .identity
+        }
+    }
+
     /// `response` gzip-compressed, identity or refused, as the request asks,
     /// when it is negotiable at all.
     @usableFromInline
     static func encode(_ response: HTTPResponse, for request: HTTPRequest, minimumSize: Int, compressor: GzipCompressor) -> HTTPResponse {
         guard isNegotiable(response, minimumSize: minimumSize) else { return response }
-        return negotiate(response, for: request) { compressor.compress(response.body) }
+        return negotiate(response, as: outcome(for: request)) { compressor.compress(response.body) }
+    }
+
+    /// `response` as `outcome` has it, when it is negotiable at all.
+    static func encode(_ response: HTTPResponse, as outcome: Outcome, minimumSize: Int, compressor: GzipCompressor) -> HTTPResponse {
+        guard isNegotiable(response, minimumSize: minimumSize) else { return response }
+        return negotiate(response, as: outcome) { compressor.compress(response.body) }
     }
 
     /// `response` as the request's `Accept-Encoding` wants it, with
-    /// `Vary: Accept-Encoding` in every case.
+    /// `Vary: Accept-Encoding` in every case (see ``outcome(for:)``).
+    static func negotiate(_ response: HTTPResponse, for request: HTTPRequest, gzip: () -> [UInt8]?) -> HTTPResponse {
+        negotiate(response, as: outcome(for: request), gzip: gzip)
+    }
+
+    /// `response` as `outcome` has it, with `Vary: Accept-Encoding` in every case.
     ///
     /// - Parameter gzip: Makes the gzip body; nil (or a body no smaller than
     ///   the original) sends the original.
-    /// - Returns: the response gzip-encoded or as it was; or, when the request
-    ///   refuses both codings, `406 not-acceptable` for `GET` and `HEAD` — any
-    ///   other method has done its work by now, and its answer is sent as it is
-    ///   (RFC 9110 §12.1 lets a server disregard the field).
-    static func negotiate(_ response: HTTPResponse, for request: HTTPRequest, gzip: () -> [UInt8]?) -> HTTPResponse {
+    /// - Returns: the response gzip-encoded or as it was, or `406 not-acceptable`.
+    static func negotiate(_ response: HTTPResponse, as outcome: Outcome, gzip: () -> [UInt8]?) -> HTTPResponse {
         var response = response
         response.headers.add(name: "Vary", value: "Accept-Encoding")
-        switch AcceptEncoding(request.headers).preferred {
+        switch outcome {
         case .gzip:
             if let body = gzip(), body.count < response.body.count {
                 response.body = body
@@ -48,8 +83,7 @@ public enum ResponseEncoding {
             }
         case .identity:
             break
-        case nil:
-            guard request.method == .get || request.method == .head else { break }
+        case .notAcceptable:
             var refusal = HTTPResponse.problem(
                 status: .notAcceptable,
                 type: "not-acceptable",

@@ -92,9 +92,42 @@ struct AcceptEncodingTests {
         ("  gzip  ;  q=0.7  ", .gzip),
         ("\tgzip\t", .gzip),
         ("ĝzip, gzip", .gzip),
+        // A comma or semicolon a combining mark joins is one character with
+        // it, no separator: the whole element is malformed.
+        ("gzip,\u{301}identity;q=0", .identity),
+        ("gzip;q=0.5, gzip;\u{301}q=0", .gzip),
+        ("gzip;q=0,\tidentity", .identity),
+        ("gzip;;q=1", .identity),
+        ("gzip;", .identity),
+        ("*", .gzip),
+        ("**", .identity),
     ])
     func malformedElements(_ value: String, _ expected: ContentCoding) {
         #expect(preferred(value) == expected, "\(value)")
+    }
+
+    @Test("read from a request's headers as from its field values", arguments: [
+        "", "identity", "gzip", "GZIP;Q=0.5, IDENTITY;Q=0.4", "gzip, deflate, br, zstd", "identity;q=0", "*;q=0, x-gzip;q=0.001",
+        "gzip;q=2, gzip", ",,, gzip ,", "  gzip  ;  q=0.7  ", "\tgzip\t", "gzip;q = 0.5", "gz ip", ";q=0.5",
+        "ĝzip, gzip", "gzip,\u{301}identity;q=0", "identity;q=0, gzip;\u{301}q=0", "gzip\u{7F}, identity;q=0",
+    ])
+    func headersAsFieldValues(_ value: String) {
+        let headers: HTTPHeaders = ["Host": "x", "Accept-Encoding": value]
+        #expect(AcceptEncoding(headers) == AcceptEncoding([value]), "\(value)")
+    }
+
+    @Test("the byte reading agrees with the string reading on random values")
+    func bytesAgreeWithStrings() {
+        // Seeded: a failure names its value, and repeats.
+        var generator = SplitMix64(seed: 0x5EED_AE)
+        let pieces = ["gzip", "GZIP", "x-gzip", "identity", "*", "br", "q", "Q", "=", "0", "1", ".", "5", "000", "0.5",
+                      ",", ";", " ", "\t", "\"", "(", "-", "q=", ";q=", ";q=0", ";q=1.0", ", ", "x", "\u{301}", "ĝ"]
+        for _ in 0..<20_000 {
+            let value = (0..<Int.random(in: 1...8, using: &generator)).map { _ in pieces.randomElement(using: &generator) ?? "" }.joined()
+            let headers: HTTPHeaders = ["Accept-Encoding": value]
+            #expect(AcceptEncoding([value]) == AcceptEncoding(readingAsString: value), "\(value.debugDescription)")
+            #expect(AcceptEncoding(headers) == AcceptEncoding(readingAsString: value), "\(value.debugDescription)")
+        }
     }
 
     @Test("several fields are one list")
@@ -127,5 +160,18 @@ struct AcceptEncodingTests {
         #expect(AcceptEncoding.qvalue("1.001".utf8) == nil)
         #expect(AcceptEncoding.qvalue(".5".utf8) == nil)
         #expect(AcceptEncoding.qvalue("00".utf8) == nil)
+    }
+}
+
+/// A seeded generator, so that a random test repeats its values.
+private struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

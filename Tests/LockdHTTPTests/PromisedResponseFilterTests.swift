@@ -17,7 +17,7 @@ import Testing
     final class Appending: HTTPResponseFilter {
         let letter: UInt8
         init(_ letter: Character) { self.letter = letter.asciiValue ?? 0 }
-        func filter(_ response: consuming HTTPResponse, for request: HTTPRequest) -> HTTPResponse {
+        func filter(_ response: consuming HTTPResponse) -> HTTPResponse {
             response.body.append(letter)
             return response
         }

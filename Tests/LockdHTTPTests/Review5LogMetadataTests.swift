@@ -110,7 +110,7 @@ import Testing
 
     /// Stamps a filtered response with nothing: only its being a filter matters.
     private final class PassThrough: HTTPResponseFilter {
-        func filter(_ response: consuming HTTPResponse, for request: HTTPRequest) -> HTTPResponse { response }
+        func filter(_ response: consuming HTTPResponse) -> HTTPResponse { response }
     }
 
     /// What handlers saw, and the promise `/hold` leaves for `/keep-held`.
@@ -135,8 +135,8 @@ import Testing
             }
         }
         router.add(.get, "/filtered-task", name: "filtered-task") { _, _ in
-            .promised { request, _, promise in
-                let filtered = promise.filtered(by: filter, for: request)
+            .promised { _, _, promise in
+                let filtered = promise.filtered(by: filter)
                 filtered.cancellation.startTask {
                     let inTask = currentID
                     filtered.succeed(HTTPResponse(status: .ok, body: Array("\(inTask) \(currentID)".utf8)))
@@ -162,17 +162,17 @@ import Testing
         }
         router.add(.get, "/target/{way}", name: "target") { _, context in
             let way = context.parameters["way"] ?? ""
-            return .promised { request, _, promise in
+            return .promised { _, _, promise in
                 let target = Target(seen)
                 switch way {
                 case "direct":
                     promise.cancellation.onCancel(target)
                 case "filtered-cancellation":
-                    let filtered = promise.filtered(by: filter, for: request)
+                    let filtered = promise.filtered(by: filter)
                     held.promise.withLock { $0 = filtered }
                     filtered.cancellation.onCancel(target)
                 default:
-                    let filtered = promise.filtered(by: filter, for: request)
+                    let filtered = promise.filtered(by: filter)
                     held.promise.withLock { $0 = filtered }
                     filtered.onCancel(target)
                 }

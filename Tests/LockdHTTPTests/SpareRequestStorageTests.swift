@@ -113,6 +113,14 @@ import Testing
         router.add(.get, "/p/{name}", answer: { request, context in
             .now(HTTPResponse(status: .ok, body: Array("\(request.path) \(context.parameters["name"] ?? "-")".utf8)))
         })
+        // Answered after the read that decoded it: the exchange hands the
+        // path's storage to the spare as the answer ends.
+        router.add(.get, "/promised/{name}") { request, context in
+            let body = Array("\(request.path) \(context.parameters["name"] ?? "-")".utf8)
+            return .promised { _, context, promise in
+                context.eventLoop.execute { promise.succeed(HTTPResponse(status: .ok, body: body)) }
+            }
+        }
         router.add(.get, "/held/{name}") { request, context in
             await gate.wait()
             return HTTPResponse(status: .ok, body: Array("\(request.path) \(context.parameters["name"] ?? "-")".utf8))
@@ -130,11 +138,12 @@ import Testing
                      "ff", String(repeating: "g", count: 63), "h?x=1", "i"]
         let client = try RawHTTPClient(port: port)
         for round in 0..<3 {
-            for name in names {
-                try client.send("GET /p/\(name) HTTP/1.1\r\nHost: x\r\n\r\n")
+            for (index, name) in names.enumerated() {
+                let prefix = (index + round) % 2 == 0 ? "/p/" : "/promised/"
+                try client.send("GET \(prefix)\(name) HTTP/1.1\r\nHost: x\r\n\r\n")
                 let response = try await client.readResponse()
-                let path = "/p/" + (name.split(separator: "?").first.map(String.init) ?? "")
-                let decoded = String(path.dropFirst(3)).replacingOccurrences(of: "%2F", with: "/")
+                let path = prefix + (name.split(separator: "?").first.map(String.init) ?? "")
+                let decoded = String(path.dropFirst(prefix.count)).replacingOccurrences(of: "%2F", with: "/")
                 #expect(String(decoding: response.body, as: UTF8.self) == "\(path) \(decoded)", "round \(round), \(name.prefix(10))")
             }
         }
@@ -142,5 +151,30 @@ import Testing
         let heldResponse = try await held.readResponse()
         #expect(String(decoding: heldResponse.body, as: UTF8.self) == "/held/\(heldName) \(heldName)")
         await server.shutdown(gracePeriod: .seconds(1))
+    }
+
+    /// An exchange whose answer ended after its request let go of the path
+    /// gives the spare that storage, emptied — unless the spare has one, or
+    /// it is past the cap; the exchange holds none after, either way.
+    @Test func anExchangesPathGoesToASpareThatLacksOne() {
+        func exchange(_ path: String) -> HTTPExchange {
+            HTTPExchange(method: .get, path: path, route: nil, status: .ok, durationNanoseconds: 0,
+                         requestID: HTTPRequestID(prefix: "", number: 1), remoteAddress: nil)
+        }
+        var spare = SpareRequestStorage()
+        var first = exchange("/locks/first")
+        spare.keepPath(of: &first)
+        #expect(first.pathBytes == nil)
+        #expect(spare.path.isEmpty && spare.path.capacity >= "/locks/first".utf8.count)
+        let capacity = spare.path.capacity
+        var second = exchange("/locks/second-one")
+        spare.keepPath(of: &second)
+        #expect(second.pathBytes == nil)
+        #expect(spare.path.capacity == capacity)
+        var empty = SpareRequestStorage()
+        var huge = exchange("/" + String(repeating: "x", count: SpareRequestStorage.maxCapacity))
+        empty.keepPath(of: &huge)
+        #expect(huge.pathBytes == nil)
+        #expect(empty.path.capacity == 0)
     }
 }
