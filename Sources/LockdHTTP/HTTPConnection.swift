@@ -135,9 +135,21 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
             break
         }
         answeredAt = nil
-        let consumed = decodeRequests(input)
+        var consumed = decodeRequests(input)
         guard !isClosed else { return input.count }
         settle(now: answeredAt)
+        // Decoding stops while `maxQueuedOutput` bytes wait to be sent. If
+        // settle's flush then sent them all, no writable event will come to
+        // offer the requests pipelined behind, and the client, having sent
+        // them, has nothing more to send: decode them now.
+        while consumed < input.count && stream.queuedOutputCount == 0 {
+            answeredAt = nil
+            let more = decodeRequests(UnsafeRawBufferPointer(rebasing: input[consumed...]))
+            guard !isClosed else { return input.count }
+            settle(now: answeredAt)
+            guard more > 0 else { break }
+            consumed += more
+        }
         return consumed
     }
 
@@ -263,6 +275,9 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
             // Set first: a promise kept at once clears it.
             self.promise = promise
             requestContext.isAnsweredInPlace = false
+            // The context is lent, not copied: only a request started while
+            // decoding (nothing else then writes `requestContext`) may lend it.
+            assert(driving, "a promised answer started outside decodeRequests")
             Self.call(start, request, lending: &requestContext, promise)
         }
     }
