@@ -1,5 +1,5 @@
 import LockdHTTP
-import LockdHTTPCompression
+@testable import LockdHTTPCompression
 import LockdTestSupport
 import Testing
 
@@ -87,27 +87,11 @@ import Testing
             while let parameter = parts.next().map(trimmingSpaces) {
                 let bytes = Array(parameter.utf8)
                 guard weight == nil, bytes.count >= 2, lowercased(bytes[0]) == UInt8(ascii: "q"), bytes[1] == UInt8(ascii: "="),
-                      let value = qvalue(bytes.dropFirst(2))
+                      let value = AcceptEncoding.qvalue(bytes.dropFirst(2))  // unchanged since a28eb02; AcceptEncodingTests.weights pins it
                 else { return nil }
                 weight = value
             }
             return (coding, weight ?? 1000)
-        }
-
-        static func qvalue(_ text: some Collection<UInt8>) -> Int? {
-            guard let lead = text.first, lead == UInt8(ascii: "0") || lead == UInt8(ascii: "1") else { return nil }
-            var rest = text.dropFirst()
-            var value = lead == UInt8(ascii: "1") ? 1000 : 0
-            guard let dot = rest.first else { return value }
-            guard dot == UInt8(ascii: "."), rest.count <= 4 else { return nil }
-            rest = rest.dropFirst()
-            var scale = 100
-            for digit in rest {
-                guard digit >= UInt8(ascii: "0"), digit <= UInt8(ascii: "9") else { return nil }
-                value += Int(digit - UInt8(ascii: "0")) * scale
-                scale /= 10
-            }
-            return value <= 1000 ? value : nil
         }
     }
 

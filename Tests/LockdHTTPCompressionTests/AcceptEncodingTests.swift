@@ -1,4 +1,5 @@
 import LockdHTTP
+import LockdTestSupport
 import Testing
 
 @testable import LockdHTTPCompression
@@ -160,18 +161,5 @@ struct AcceptEncodingTests {
         #expect(AcceptEncoding.qvalue("1.001".utf8) == nil)
         #expect(AcceptEncoding.qvalue(".5".utf8) == nil)
         #expect(AcceptEncoding.qvalue("00".utf8) == nil)
-    }
-}
-
-/// A seeded generator, so that a random test repeats its values.
-private struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

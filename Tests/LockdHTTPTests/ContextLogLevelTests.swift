@@ -76,17 +76,10 @@ import Testing
         let group = try EventLoopGroup(loopCount: 1, namePrefix: "tidy19-level")
         let server = HTTPServer(configuration: HTTPServerConfiguration(listenAddress: "127.0.0.1:0"), responder: router,
                                 eventLoopGroup: group, logger: logger)
-        do {
-            let port = try server.start()[0].port
+        try await server.serving(on: group) { port in
             let client = try await offThePool { try RawHTTPClient(port: port) }
             defer { client.close() }
             try await body(client)
-        } catch {
-            await server.shutdown(gracePeriod: .seconds(1))
-            group.shutdown()
-            throw error
         }
-        await server.shutdown(gracePeriod: .seconds(1))
-        group.shutdown()
     }
 }

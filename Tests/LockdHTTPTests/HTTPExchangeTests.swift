@@ -171,15 +171,6 @@ import Testing
         configuration.maxBodyLength = 1024
         let server = HTTPServer(configuration: configuration, responder: router, eventLoopGroup: group,
                                 logger: Logger(label: "test"), observer: recorder)
-        let port = try server.start()[0].port
-        do {
-            try await body(port, recorder)
-        } catch {
-            await server.shutdown(gracePeriod: .seconds(1))
-            group.shutdown()
-            throw error
-        }
-        await server.shutdown(gracePeriod: .seconds(1))
-        group.shutdown()
+        try await server.serving(on: group) { port in try await body(port, recorder) }
     }
 }

@@ -56,17 +56,9 @@ import Testing
         }
         router.add(.get, "/ahead", name: "ahead") { _, _ in .now(made(MonotonicClock.now() + 60_000_000_000)) }
         let loops = try EventLoopGroup(loopCount: 1, namePrefix: "deadline-test")
-        defer { loops.shutdown() }
         let server = HTTPServer(configuration: HTTPServerConfiguration(listenAddress: "127.0.0.1:0"), responder: router,
                                 eventLoopGroup: loops, logger: Logger(label: "deadline-test"), observer: observer)
-        let port = try server.start()[0].port
-        do {
-            try await body(port, dropped, observer)
-        } catch {
-            await server.shutdown(gracePeriod: .seconds(1))
-            throw error
-        }
-        await server.shutdown(gracePeriod: .seconds(1))
+        try await server.serving(on: loops) { port in try await body(port, dropped, observer) }
     }
 }
 

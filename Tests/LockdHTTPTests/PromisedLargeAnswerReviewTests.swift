@@ -81,16 +81,7 @@ import Testing
         let group = try EventLoopGroup(loopCount: 1, namePrefix: "review14-http")
         let configuration = tls ? try HTTPServerTLSTests.configuration() : HTTPServerConfiguration(listenAddress: "127.0.0.1:0")
         let server = HTTPServer(configuration: configuration, responder: router(counters), eventLoopGroup: group, logger: Logger(label: "review14"))
-        do {
-            let port = try server.start()[0].port
-            try await body(Server(http: server, port: port, tls: tls), counters)
-        } catch {
-            await server.shutdown(gracePeriod: .seconds(1))
-            group.shutdown()
-            throw error
-        }
-        await server.shutdown(gracePeriod: .seconds(1))
-        group.shutdown()
+        try await server.serving(on: group) { port in try await body(Server(http: server, port: port, tls: tls), counters) }
     }
 
     /// The server under test, where it listens, and how it speaks.

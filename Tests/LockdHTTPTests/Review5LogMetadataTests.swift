@@ -182,15 +182,6 @@ import Testing
         let group = try EventLoopGroup(loopCount: 1, namePrefix: "review5-metadata")
         let server = HTTPServer(configuration: HTTPServerConfiguration(listenAddress: "127.0.0.1:0"), responder: router,
                                 eventLoopGroup: group, logger: Logger(label: "review5"))
-        let port = try server.start()[0].port
-        do {
-            try await body(port, seen, group.loops[0])
-        } catch {
-            await server.shutdown(gracePeriod: .seconds(1))
-            group.shutdown()
-            throw error
-        }
-        await server.shutdown(gracePeriod: .seconds(1))
-        group.shutdown()
+        try await server.serving(on: group) { port in try await body(port, seen, group.loops[0]) }
     }
 }
