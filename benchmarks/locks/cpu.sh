@@ -180,27 +180,6 @@ if [[ $ETCD == 1 ]] && command -v etcd >/dev/null; then
 fi
 
 # --- in-memory lockd against nginx (wrk -t2 -c64) ---------------------------------
-cat >"$TMP/random-post.lua" <<'EOF'
--- POST /locks/<fresh name> {"ttl_ms":1000}: each thread's names are its
--- number, a random number drawn once, and a counter, so no name comes twice
--- in a run and every POST is answered 201. The request is formatted once, in
--- init(), and split around the name: request() only joins three strings —
--- a wrk.format per request cost wrk ~1 µs more CPU per request than
--- nginx's pre-built fixed POST, on the two cores lockd runs on (CPU.md).
-local threads = 0
-function setup(thread) threads = threads + 1; thread:set("tid", threads) end
-local head, tail, counter
-function init(args)
-  local template = wrk.format("POST", "/locks/NAME", { ["Content-Type"] = "application/json" }, '{"ttl_ms":1000}')
-  head, tail = template:match("^(.-)NAME(.*)$")
-  head = head .. "r" .. tid .. "-" .. math.random(1, 1e9) .. "-"
-  counter = 0
-end
-function request()
-  counter = counter + 1
-  return head .. counter .. tail
-end
-EOF
 # ROUNDS > 1 repeats the four runs in turn and reports each round and the
 # medians: nginx's own rate here moves by up to a third between runs of one
 # build (CPU.md, session 20), and one pair of runs then says more about nginx
@@ -214,10 +193,10 @@ for ((round = 1; round <= ROUNDS; round++)); do
     # new string per request) still costs wrk a little CPU on the same two cores;
     # this run has nginx pay it too, so the ratio below compares the servers alone.
     # shellcheck disable=SC2086
-    t=$(measure nginx-random-post $NGINX_WORKERS -- wrk -t2 -c64 -d"${DURATION}s" -s "$TMP/random-post.lua" "http://127.0.0.1:18080")
+    t=$(measure nginx-random-post $NGINX_WORKERS -- wrk -t2 -c64 -d"${DURATION}s" -s "$HERE/random-post.lua" "http://127.0.0.1:18080")
     NGINX_SAME_RATE=$(wrk_rate); NGINX_SAME_US=$(per_request "$t" "$(wrk_requests)")
     NGINX_SAME_CORES="nginx=$(cores "$t") wrk=$(driver_cores)"
-    t=$(measure mem-post "$MEM_PID" -- wrk -t2 -c64 -d"${DURATION}s" -s "$TMP/random-post.lua" "http://127.0.0.1:$MEM_PORT")
+    t=$(measure mem-post "$MEM_PID" -- wrk -t2 -c64 -d"${DURATION}s" -s "$HERE/random-post.lua" "http://127.0.0.1:$MEM_PORT")
     MEM_RATE=$(wrk_rate); MEM_US=$(per_request "$t" "$(wrk_requests)")
     MEM_CORES="lockd=$(cores "$t") wrk=$(driver_cores)"
     grep -q 'Non-2xx' "$TMP/out" && echo "in-memory POST: non-2xx answers! $(grep Non-2xx "$TMP/out")"

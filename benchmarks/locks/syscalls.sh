@@ -5,11 +5,17 @@
 # /healthz at the cycle's shape (wrk -tN -cN: every answer wakes a sleeping
 # wrk thread), the acquire→release cycle (lockd-cycle.lua, N clients) and,
 # with PHASES=… cycle-one-thread, the same cycle driven by lockbench's one thread.
+# STORE=memory runs a lockd on the in-memory store instead, for cpu.sh's
+# request against nginx: PHASES="post healthz-c64" (the defaults then), POST
+# /locks/{fresh name} (random-post.lua) and /healthz at wrk -t2 -c64. Its
+# user-space µs per POST include what callgrind's 4 000 requests never reach:
+# a table of ~10^5 live leases (cache misses, sweeps of the expired).
 # Callgrind (instructions.sh) sees none of this.
 #
 #   benchmarks/locks/syscalls.sh                  # WINDOW=4 CLIENTS=32, .build/release/lockd
 #   BIN=/tmp/other PHASES="cycle" benchmarks/locks/syscalls.sh
 #   PROFILE=1 benchmarks/locks/syscalls.sh         # also: lockd's CPU by call site (perf, dwarf)
+#   STORE=memory benchmarks/locks/syscalls.sh      # in-memory POST and /healthz at wrk -t2 -c64
 #
 # Each phase runs wrk for WINDOW+3 s and measures a WINDOW-s stretch after
 # 1.5 s of warm-up: `perf stat` on the syscall tracepoints of lockd's
@@ -28,15 +34,20 @@ HERE=$ROOT/benchmarks/locks
 BIN=${BIN:-$ROOT/.build/release}
 WINDOW=${WINDOW:-4}
 CLIENTS=${CLIENTS:-32}
-PHASES=${PHASES:-"healthz healthz-cycle-shape cycle"}
+STORE=${STORE:-redis}
+if [[ $STORE == memory ]]; then PHASES=${PHASES:-"post healthz-c64"}; else PHASES=${PHASES:-"healthz healthz-cycle-shape cycle"}; fi
 PROFILE=${PROFILE:-0}
 TMP=$(mktemp -d /tmp/lockd-syscalls.XXXXXX)
 # shellcheck source=../lib/processes.sh
 source "$HERE/../lib/processes.sh"
 
-REDIS_PORT=$(free_port)
-start_redis "$REDIS_PORT"
-start_lockd syscalls "redis://127.0.0.1:$REDIS_PORT"
+if [[ $STORE == memory ]]; then
+    start_lockd syscalls ""
+else
+    REDIS_PORT=$(free_port)
+    start_redis "$REDIS_PORT"
+    start_lockd syscalls "redis://127.0.0.1:$REDIS_PORT"
+fi
 CALLS=read,recvfrom,sendto,sendmsg,write,writev,epoll_wait,epoll_pwait,epoll_ctl,futex,poll,ppoll,getrandom,timerfd_settime,mmap,munmap,madvise
 EVENTS=$(for c in ${CALLS//,/ }; do printf 'syscalls:sys_enter_%s,' "$c"; done)raw_syscalls:sys_enter,context-switches
 
@@ -56,6 +67,8 @@ echo "lockd=$BIN/lockd load: $(cut -d' ' -f1-3 /proc/loadavg)"
 for phase in $PHASES; do
     case $phase in
         healthz) load=(wrk -t2 -c32 "$LOCKD_URL/healthz") ;;
+        healthz-c64) load=(wrk -t2 -c64 "$LOCKD_URL/healthz") ;;
+        post) load=(wrk -t2 -c64 -s "$HERE/random-post.lua" "$LOCKD_URL") ;;
         healthz-cycle-shape) load=(wrk -t"$CLIENTS" -c"$CLIENTS" "$LOCKD_URL/healthz") ;;
         cycle) load=(wrk -t"$CLIENTS" -c"$CLIENTS" -s "$HERE/lockd-cycle.lua" "$LOCKD_URL" -- 1000 "$CLIENTS" "sys$RANDOM" 0) ;;
         # The same cycle from one client thread (lockbench, as redis-benchmark
