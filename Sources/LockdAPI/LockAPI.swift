@@ -133,9 +133,14 @@ public struct LockAPI: Sendable {
                 // Capturing only what the answer needs: `self` copied the
                 // whole API into the closure (~0.3 k instructions, and as
                 // much to destroy it).
+                // The store's callback captures only the name of the
+                // request (the whole request was copied in, ~0.2 k
+                // instructions with its destroy) and what the context's
+                // logging needs (``AnswerLog``).
                 return .promised { [acquireAnswers] _, context, promise in
-                    acquireAnswers.engine.acquire(acquire, cancellation: promise.cancellation) { result in
-                        promise.succeed(acquireAnswers.answer(result, name: acquire.name, context, startedAt: started))
+                    acquireAnswers.engine.acquire(acquire, cancellation: promise.cancellation) {
+                        [name = acquire.name, log = AnswerLog(context)] result in
+                        promise.succeed(acquireAnswers.answer(result, name: name, log, startedAt: started))
                     }
                 }
             }
@@ -210,8 +215,8 @@ public struct LockAPI: Sendable {
                 // whole API into the closure (~0.3 k instructions, and as much
                 // to destroy it).
                 return .promised { [engine, unavailableLog] _, context, promise in
-                    engine.release(name, token: token, cancellation: promise.cancellation) { result in
-                        promise.succeed(Self.released(result, name: name, context, unavailableLog: unavailableLog))
+                    engine.release(name, token: token, cancellation: promise.cancellation) { [log = AnswerLog(context)] result in
+                        promise.succeed(Self.released(result, name: name, log, unavailableLog: unavailableLog))
                     }
                 }
             }
@@ -224,12 +229,12 @@ public struct LockAPI: Sendable {
         }
     }
 
-    /// The answer to a holder's release.
-    private static func released(_ result: Result<Void, LockError>, name: LockName, _ context: HTTPRequestContext,
+    /// The answer to a holder's release, given from a store's callback (`log` is its request's).
+    private static func released(_ result: Result<Void, LockError>, name: LockName, _ log: AnswerLog,
                                  unavailableLog: Throttle) -> HTTPResponse {
         switch result {
         case .success: HTTPResponse(status: .noContent)
-        case .failure(let error): failure(error, name: name, context, unavailableLog: unavailableLog)
+        case .failure(let error): failure(error, name: name, logger: log.logger, unavailableLog: unavailableLog)
         }
     }
 
@@ -336,13 +341,20 @@ public struct LockAPI: Sendable {
     /// ``failure(_:name:waitedMs:_:)`` for a closure that has not the whole API.
     static func failure(_ error: LockError, name: LockName?, waitedMs: Int64 = 0, _ context: HTTPRequestContext,
                         unavailableLog: Throttle) -> HTTPResponse {
+        failure(error, name: name, waitedMs: waitedMs, logger: context.logger, unavailableLog: unavailableLog)
+    }
+
+    /// ``failure(_:name:waitedMs:_:unavailableLog:)`` logging through
+    /// `logger` (a request's, read only when a line is written).
+    static func failure(_ error: LockError, name: LockName?, waitedMs: Int64 = 0, logger: @autoclosure () -> Logger,
+                        unavailableLog: Throttle) -> HTTPResponse {
         if case .unavailable(let detail) = error {
             if let suppressed = unavailableLog.admit() {
-                context.logger.info("answering 503 unavailable", metadata: [
+                logger().info("answering 503 unavailable", metadata: [
                     "detail": .string(detail), "suppressed": .stringConvertible(suppressed),
                 ])
             } else {
-                context.logger.debug("answering 503 unavailable", metadata: ["detail": .string(detail)])
+                logger().debug("answering 503 unavailable", metadata: ["detail": .string(detail)])
             }
         }
         return error.response(name: name, waitedMs: waitedMs)
