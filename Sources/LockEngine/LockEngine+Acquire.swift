@@ -37,8 +37,11 @@ extension LockEngine {
     /// One that may wait runs ``acquire(_:)`` in a task. `cancellation`
     /// stands for the caller's task (its client hung up): the request is
     /// answered ``LockError/cancelled`` and nothing is left held.
+    /// `completion` is handed its result to keep (consumed): lent, the
+    /// result was destroyed after the call, and a caller that keeps the
+    /// grant copied it first (~0.25 k instructions a Redis acquire).
     public func acquire(_ request: AcquireRequest, cancellation: CallCancellation,
-                        completion: @escaping @Sendable (Result<AcquireGrant, LockError>) -> Void) {
+                        completion: @escaping @Sendable (consuming Result<AcquireGrant, LockError>) -> Void) {
         guard request.waitMs <= 0 else {
             return cancellation.startTask { [self] in
                 do throws(LockError) {

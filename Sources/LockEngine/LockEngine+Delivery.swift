@@ -61,7 +61,7 @@ extension LockEngine {
             /// the token) is the attempt's: the request itself, carried
             /// here, was copied in and out and destroyed (~0.5 k
             /// instructions a Redis acquire).
-            case grant(attemptsLeft: Int, @Sendable (Result<AcquireGrant, LockError>) -> Void)
+            case grant(attemptsLeft: Int, @Sendable (consuming Result<AcquireGrant, LockError>) -> Void)
         }
 
         private let engine: LockEngine
@@ -77,7 +77,7 @@ extension LockEngine {
         // Kept as the enum, its closure was copied out (retained and
         // released) as it was matched, and the enum destroyed through its
         // outlined witness (~60 instructions an acquire).
-        private let grant: (@Sendable (Result<AcquireGrant, LockError>) -> Void)?
+        private let grant: (@Sendable (consuming Result<AcquireGrant, LockError>) -> Void)?
         private let attemptsLeft: Int
         private let delivery: StoreCompletion<Delivery>?
         /// When the request's wait ends (monotonic ns), for `delivery`.
