@@ -7,12 +7,21 @@ import Logging
 /// the failure's problem written — with only what that needs: a promised or
 /// waiting acquire captures this rather than the whole ``LockAPI`` (copying
 /// the API into the closure, and destroying it, cost ~0.6 k instructions).
-struct AcquireAnswers: Sendable {
+/// A class: captured, it is one reference retained, where a struct of its
+/// three was three (a Redis acquire captures it twice: ~0.12 k
+/// instructions with the releases).
+final class AcquireAnswers: Sendable {
     /// The engine, to give back a grant whose answer is dropped.
     let engine: LockEngine
     let metrics: AcquireMetrics
     /// One info line per 10 s for answers of 503 (the API's).
     let unavailableLog: Throttle
+
+    init(engine: LockEngine, metrics: AcquireMetrics, unavailableLog: Throttle) {
+        self.engine = engine
+        self.metrics = metrics
+        self.unavailableLog = unavailableLog
+    }
 
     /// The answer to an acquire that did not wait, given from a store's
     /// callback (`log` is its request's). The result is consumed: borrowed,
