@@ -84,12 +84,21 @@ public struct LeaseToken: Hashable, Sendable, CustomStringConvertible {
     /// value, read in place: a token of 32 characters needs no `String`).
     /// - Throws: ``LockError/invalidRequest(_:)`` when it is malformed.
     public init(utf8: UnsafeBufferPointer<UInt8>) throws(LockError) {
+        guard let token = Self(checking: utf8) else { throw Self.malformed }
+        self = token
+    }
+
+    /// ``init(utf8:)`` for a caller that cannot throw where it reads the
+    /// bytes (a header's value lent to a closure): nil when they are no
+    /// token, for which ``malformed`` is the error to answer.
+    public init?(checking utf8: UnsafeBufferPointer<UInt8>) {
         let (valid, words) = Self.read(utf8)
-        guard valid else { throw Self.malformed }
+        guard valid else { return nil }
         form = words.map { .bytes($0.0, $0.1, $0.2) } ?? .text(String(decoding: utf8, as: UTF8.self))
     }
 
-    private static var malformed: LockError { .invalidRequest("a lease token is 22–128 characters of A-Z a-z 0-9 _ -") }
+    /// The error for bytes that are no token.
+    public static var malformed: LockError { .invalidRequest("a lease token is 22–128 characters of A-Z a-z 0-9 _ -") }
 
     /// Whether `utf8` is a token, and the bytes 32 characters encode.
     private static func read(_ utf8: UnsafeBufferPointer<UInt8>) -> (valid: Bool, words: (UInt64, UInt64, UInt64)?) {

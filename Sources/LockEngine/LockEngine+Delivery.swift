@@ -61,7 +61,7 @@ extension LockEngine {
             /// the token) is the attempt's: the request itself, carried
             /// here, was copied in and out and destroyed (~0.5 k
             /// instructions a Redis acquire).
-            case grant(attemptsLeft: Int, @Sendable (Result<AcquireGrant, LockError>) -> Void)
+            case grant(attemptsLeft: Int, @Sendable (consuming Result<AcquireGrant, LockError>) -> Void)
         }
 
         private let engine: LockEngine
@@ -77,7 +77,7 @@ extension LockEngine {
         // Kept as the enum, its closure was copied out (retained and
         // released) as it was matched, and the enum destroyed through its
         // outlined witness (~60 instructions an acquire).
-        private let grant: (@Sendable (Result<AcquireGrant, LockError>) -> Void)?
+        private let grant: (@Sendable (consuming Result<AcquireGrant, LockError>) -> Void)?
         private let attemptsLeft: Int
         private let delivery: StoreCompletion<Delivery>?
         /// When the request's wait ends (monotonic ns), for `delivery`.
@@ -218,14 +218,26 @@ extension LockEngine {
             return .held(holders: holders, retryAfterMs: retryAfterMs, hint: hint)
         case .granted(let lease, let isRetry, let hint):
             follow(hint, on: attempt.name, isOrdered: false)
-            let deliverBy = Self.deliverBy(askedAt: started, ttlMs: lease.ttlMs)
-            let now = MonotonicClock.now()
-            guard now < deliverBy else {
-                logTooLate(attempt.name, elapsedNs: now - started, ttlMs: lease.ttlMs)
+            guard let deliverBy = deliverBy(lease, of: attempt.name, startedAt: started) else {
                 return .tooLate(isLastAttempt: isLastAttempt, fence: lease.fence, found: isRetry)
             }
             return .granted(AcquireGrant(lease: lease, isRetry: isRetry && !ownToken, lockdMadeToken: ownToken, deliverBy: deliverBy))
         }
+    }
+
+    /// The instant by which `lease`, granted on `name` to an attempt that
+    /// left at `started`, must reach its client
+    /// (``deliverBy(askedAt:ttlMs:)``) — nil, and a warning, when that is
+    /// past already: the grant came too late to be handed over.
+    @inline(__always)
+    func deliverBy(_ lease: borrowing Lease, of name: LockName, startedAt started: UInt64) -> UInt64? {
+        let deliverBy = Self.deliverBy(askedAt: started, ttlMs: lease.ttlMs)
+        let now = MonotonicClock.now()
+        guard now < deliverBy else {
+            logTooLate(name, elapsedNs: now - started, ttlMs: lease.ttlMs)
+            return nil
+        }
+        return deliverBy
     }
 
     /// The warning for a grant that came too late. Apart, and never

@@ -35,7 +35,8 @@ extension LockEngine {
     public func release(_ name: LockName, token: LeaseToken, cancellation: CallCancellation,
                         completion: @escaping @Sendable (Result<Void, LockError>) -> Void) {
         do throws(LockError) {
-            if try releaseAtOnce(name, token: token) { return completion(.success(())) }
+            // Asked only of a store that answers at once (see ``acquire(_:cancellation:completion:)``).
+            if answersAtOnce, try releaseAtOnce(name, token: token) { return completion(.success(())) }
         } catch {
             return completion(.failure(error))
         }

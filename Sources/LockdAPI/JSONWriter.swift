@@ -235,7 +235,22 @@ enum LockJSON {
     /// size at most: the most frequent body (every grant and renewal).
     /// Its name and token need no escaping (their characters are
     /// validated); an owner may.
+    ///
+    /// The texts' bytes are lent through their views' contiguous storage
+    /// (every native or small string's): `withUTF8` works on a variable,
+    /// a copy of the text retained and released (~30 instructions a lease).
     static func lease(_ lease: Lease) -> [UInt8] {
+        let written = lease.name.value.utf8.withContiguousStorageIfAvailable { name -> [UInt8]? in
+            guard let owner = lease.owner else { return Self.lease(lease, name: name, owner: nil) }
+            return owner.utf8.withContiguousStorageIfAvailable { Self.lease(lease, name: name, owner: $0) }
+        }
+        return (written ?? nil) ?? copyingTexts(lease)
+    }
+
+    /// ``lease(_:)`` of texts without contiguous storage (never on Linux,
+    /// where every string is native or small): through copies made so.
+    @inline(never)
+    private static func copyingTexts(_ lease: Lease) -> [UInt8] {
         var name = lease.name.value
         return name.withUTF8 { name in
             guard var owner = lease.owner else { return Self.lease(lease, name: name, owner: nil) }

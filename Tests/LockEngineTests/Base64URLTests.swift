@@ -67,6 +67,27 @@ import Testing
         }
     }
 
+    /// Random bytes come back from their text; a character outside the
+    /// alphabet at any of the 32 places (each read into one of three
+    /// words, two straddling them) refuses the text.
+    @Test func randomBytesRoundTripAndEveryPlaceIsChecked() throws {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<500 {
+            let bytes = (0..<24).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let text = Array(bytes.withUnsafeBytes { Base64URL.encode($0) }.utf8)
+            let words = try #require(text.withUnsafeBufferPointer { Base64URL.decode24($0) })
+            #expect(withUnsafeBytes(of: words) { Array($0) } == bytes)
+        }
+        let valid = Array(LeaseToken.random().value.utf8)
+        for place in 0..<32 {
+            for wrong in [UInt8(ascii: "+"), UInt8(ascii: "="), 0x80, 0xFF, 0] {
+                var text = valid
+                text[place] = wrong
+                #expect(text.withUnsafeBufferPointer { Base64URL.decode24($0) } == nil)
+            }
+        }
+    }
+
     @Test(arguments: ["0123456789abcdef0123456789abcde+", "0123456789abcdef0123456789abcd=A", "0123456789abcdef 123456789abcdef", "ümlaut6789abcdef0123456789abcde"])
     func malformedOf32BytesAreRefused(_ text: String) {
         #expect(throws: LockError.self) { try LeaseToken(text) }
