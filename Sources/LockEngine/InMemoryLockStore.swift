@@ -344,12 +344,21 @@ extension InMemoryLockStore.State {
         operationsSinceSweep += 1
         guard operationsSinceSweep >= operationsBeforeSweep else { return }
         operationsSinceSweep = 0
-        // The kept records copied into a table of their own, read in order
-        // (~10% fewer instructions than listing the ended names and removing
-        // each, with about half the records ended), sized to what is kept.
+        // The ended records removed where they are, the kept ones left in
+        // place. Filtered into a table of their own (as it once was), the
+        // kept records were each copied (their name and arrays retained,
+        // their new places written at random), the old table freed whole,
+        // and the new one, sized to what was kept, grown again by the next
+        // names: in a table of 10^5 names, cache misses and allocator work
+        // of ~4% of lockd's CPU. Read by place, no record is copied.
         // A slot in its lock delay keeps its record.
-        records = records.filter { _, record in
-            !record.queue.isEmpty || record.leases.contains(where: { $0.slotEndsAtMs > now })
+        var ended: [LockName] = []
+        for place in records.indices
+        where records.values[place].queue.isEmpty && !records.values[place].leases.contains(where: { $0.slotEndsAtMs > now }) {
+            ended.append(records.keys[place])
+        }
+        for name in ended {
+            records.removeValue(forKey: name)
         }
         operationsBeforeSweep = max(InMemoryLockStore.minimumSweepInterval, records.count)
     }
