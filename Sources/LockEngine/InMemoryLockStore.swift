@@ -23,6 +23,13 @@ public final class InMemoryLockStore: ImmediateLockStore {
         /// in turn then allocates and frees no array (~0.35 k instructions
         /// a cycle).
         var spareLeases: [Record.StoredLease] = []
+        /// The emptied lease arrays of records a sweep removed, to be the
+        /// next ``spareLeases``: where names are taken once and left to
+        /// expire, each record's array was allocated on its grant and freed
+        /// by a sweep among thousands of others, which malloc then sorted
+        /// back through its bins (~2.5% of lockd's CPU at 10^5 names). No
+        /// more are kept than the acquires before the next sweep could use.
+        var sweptLeases: [[Record.StoredLease]] = []
     }
 
     /// A notice to deliver once the lock is let go.
@@ -279,6 +286,8 @@ extension InMemoryLockStore.State {
         sweepIfDue(now: now)
         let (result, wakes, isEmpty) = records[attempt.name, default: InMemoryLockStore.Record()]
             .acquire(attempt, lastFence: &lastFence, spare: &spareLeases, now: now, handsOver: wakeHandler != nil)
+        // A fresh record took the spare: the next one is a swept array, if any.
+        if spareLeases.capacity == 0, let swept = sweptLeases.popLast() { spareLeases = swept }
         // Never so after an acquire (it holds or queues something), but a
         // record is kept only while it holds or queues.
         if isEmpty { records[attempt.name] = nil }
@@ -357,10 +366,19 @@ extension InMemoryLockStore.State {
         where records.values[place].queue.isEmpty && !records.values[place].leases.contains(where: { $0.slotEndsAtMs > now }) {
             ended.append(records.keys[place])
         }
+        let nextInterval = max(InMemoryLockStore.minimumSweepInterval, records.count - ended.count)
         for name in ended {
-            records.removeValue(forKey: name)
+            guard var record = records.removeValue(forKey: name) else { continue }
+            // Kept emptied for a fresh record (unless a crowd's, or none).
+            guard sweptLeases.count < nextInterval, (1...4).contains(record.leases.capacity) else { continue }
+            var leases: [InMemoryLockStore.Record.StoredLease] = []
+            swap(&leases, &record.leases)
+            leases.removeAll(keepingCapacity: true)
+            sweptLeases.append(leases)
         }
-        operationsBeforeSweep = max(InMemoryLockStore.minimumSweepInterval, records.count)
+        // Fewer acquires before the next sweep: fewer arrays they could use.
+        if sweptLeases.count > nextInterval { sweptLeases.removeLast(sweptLeases.count - nextInterval) }
+        operationsBeforeSweep = nextInterval
     }
 }
 

@@ -64,5 +64,12 @@ import Testing
         guard case .held = try store.acquireAtOnce(other) else { throw LockError.leaseLost }
         #expect(try await store.status(of: queued).waiting == 1)
         try granted(AcquireAttempt(name: queued, token: waiting.token, ttlMs: 60_000, owner: nil, waiter: waiter, waitMs: 60_000))
+        // Fresh names' records reuse the swept records' lease arrays: each
+        // holds its own lease alone.
+        for index in 0..<100 {
+            let fresh = try LockName("sweep-fresh-\(index)")
+            try granted(AcquireAttempt(name: fresh, token: .random(), ttlMs: 60_000, owner: "fresh-\(index)", waiter: nil))
+            #expect(try await store.status(of: fresh).holders.map(\.owner) == ["fresh-\(index)"])
+        }
     }
 }
