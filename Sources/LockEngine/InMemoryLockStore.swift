@@ -363,7 +363,8 @@ extension InMemoryLockStore.State {
         // A slot in its lock delay keeps its record.
         var ended: [LockName] = []
         for place in records.indices
-        where records.values[place].queue.isEmpty && !records.values[place].leases.contains(where: { $0.slotEndsAtMs > now }) {
+        where records.values[place].keptUntilMs <= now && records.values[place].queue.isEmpty
+            && !records.values[place].leases.contains(where: { $0.slotEndsAtMs > now }) {
             ended.append(records.keys[place])
         }
         let nextInterval = max(InMemoryLockStore.minimumSweepInterval, records.count - ended.count)
@@ -463,6 +464,7 @@ extension InMemoryLockRecord {
         )
         // The answer's lease made first, so that the stored one is moved in, not copied.
         let granted = self.lease(lease, name: attempt.name)
+        keptUntilMs = max(keptUntilMs, lease.slotEndsAtMs)
         // A record made for a free name has no array yet: it takes the
         // spare, or (none spare) one made as a literal of its one lease —
         // appended to the empty array, it was allocated by the append's
