@@ -153,6 +153,9 @@ public final class InMemoryLockStore: ImmediateLockStore {
     /// expired and not swept yet (tests read it).
     var recordCount: Int { state.withLock { $0.records.count } }
 
+    /// How many emptied lease arrays the sweeps keep for fresh records (tests read it).
+    var sweptLeaseCount: Int { state.withLock { $0.sweptLeases.count } }
+
     /// One process: the event goes straight to this process's watchers.
     public func publish(_ event: LockEvent) {
         guard watched.load(ordering: .relaxed), let handler = state.withLock({ $0.wakeHandler }) else { return }

@@ -25,6 +25,10 @@ import Testing
         // The next acquire sweeps the expired names away before adding its own.
         try acquire("later", 100, ttlMs: 60_000)
         #expect(store.recordCount == interval + 100)
+        // The swept names' lease arrays are kept for fresh names, no more
+        // than the next interval's acquires could take: each of the 100
+        // took one.
+        #expect(store.sweptLeaseCount == interval - 1 - 100)
     }
 
     /// A sweep, which removes the ended records where they stand, keeps
