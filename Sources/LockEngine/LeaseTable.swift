@@ -5,12 +5,13 @@
 /// Entries live in one array; freed places are reused. Each entry is linked
 /// into the list of its name (a name's first entry is found through the
 /// name index: open addressing over the entries themselves, each place
-/// tagged with its name's hash, see ``heads``) and into a bucket of a timer wheel: `bucketCount` buckets of
-/// `2^tickShift` ns each (0.27 s; one lap is 69 s), the bucket of its due time.
-/// Adding, moving and removing an entry relinks it in constant time. Ending
-/// the due entries walks the buckets from the last such walk's up to now's;
-/// an entry due more than a lap ahead shares a bucket with nearer ones and is
-/// passed over until its lap comes.
+/// tagged with its name's hash, see ``heads``) and into a bucket of a
+/// timer wheel: `bucketCount` buckets of `2^tickShift` ns each (0.27 s;
+/// one lap is 69 s), the bucket of its due time. Adding, moving and
+/// removing an entry relinks it in constant time. Ending the due entries
+/// walks the buckets from the last such walk's up to now's; an entry due
+/// more than a lap ahead shares a bucket with nearer ones and is passed
+/// over until its lap comes.
 struct LeaseTable {
     /// When a lease was granted and when it expires (monotonic ns).
     struct Times: Equatable {
@@ -163,13 +164,16 @@ struct LeaseTable {
         let next = slots[index].sameName
         if previous >= 0 {
             slots[Int(previous)].sameName = next
-        } else {
-            let place = place ?? Self.place(ofHead: Int32(index), tag: slots[index].tag, in: heads)
+        } else if let place = place ?? Self.place(ofHead: Int32(index), tag: slots[index].tag, in: heads) {
             if next >= 0 {
                 heads[place].index = next
             } else {
                 removeHead(at: place)
             }
+        } else {
+            // A list's first entry is in the index: one that is not is a
+            // broken index (debug builds stop; release ones leave it be).
+            assertionFailure("a name list's first entry is not in the name index")
         }
         if next >= 0 { slots[Int(next)].previousSameName = previous }
     }
@@ -211,12 +215,16 @@ struct LeaseTable {
     }
 
     /// The place of the name list headed by entry `index` (its name's tag
-    /// `tag`), which is in the index: found by the entry, no name compared.
-    private static func place(ofHead index: Int32, tag: UInt32, in heads: [Head]) -> Int {
+    /// `tag`): found by the entry, no name compared; nil if not there.
+    private static func place(ofHead index: Int32, tag: UInt32, in heads: [Head]) -> Int? {
+        guard !heads.isEmpty else { return nil }
         let mask = heads.count - 1
         var place = home(of: tag, count: heads.count)
-        while heads[place].index != index { place = (place + 1) & mask }
-        return place
+        while heads[place].index >= 0 {
+            if heads[place].index == index { return place }
+            place = (place + 1) & mask
+        }
+        return nil
     }
 
     /// The first free place from `tag`'s home on (there is one: ``heads`` is at most half full).
