@@ -4,13 +4,14 @@
 ///
 /// Entries live in one array; freed places are reused. Each entry is linked
 /// into the list of its name (a name's first entry is found through the
-/// name index: open addressing over the entries themselves, see
-/// ``heads``) and into a bucket of a timer wheel: `bucketCount` buckets of
-/// `2^tickShift` ns each (0.27 s; one lap is 69 s), the bucket of its due time.
-/// Adding, moving and removing an entry relinks it in constant time. Ending
-/// the due entries walks the buckets from the last such walk's up to now's;
-/// an entry due more than a lap ahead shares a bucket with nearer ones and is
-/// passed over until its lap comes.
+/// name index: open addressing over the entries themselves, each place
+/// tagged with its name's hash, see ``heads``) and into a bucket of a
+/// timer wheel: `bucketCount` buckets of `2^tickShift` ns each (0.27 s;
+/// one lap is 69 s), the bucket of its due time. Adding, moving and
+/// removing an entry relinks it in constant time. Ending the due entries
+/// walks the buckets from the last such walk's up to now's; an entry due
+/// more than a lap ahead shares a bucket with nearer ones and is passed
+/// over until its lap comes.
 struct LeaseTable {
     /// When a lease was granted and when it expires (monotonic ns).
     struct Times: Equatable {
@@ -23,6 +24,10 @@ struct LeaseTable {
         var name: LockName?
         var token: LeaseToken?
         var times: Times
+        /// The name's ``LeaseTable/tag(of:)``: its place in ``heads`` is
+        /// found without reading the name (a copy of it, retained and
+        /// released, for every lease a sweep ended).
+        var tag: UInt32
         /// Neighbours in the wheel bucket (a free place: `next` is the next free one).
         var previous: Int32 = -1
         var next: Int32 = -1
@@ -40,11 +45,14 @@ struct LeaseTable {
     private var slots: [Slot] = []
     private var freeHead: Int32 = -1
     /// Each name's first entry, placed by the name's hash (linear probing,
-    /// -1 where none; a power of two long, at most half full). The name is
-    /// the entry's own: a `[LockName: Int32]` kept a second copy of each
-    /// name and cost a grant and a release ~0.3 k instructions of
-    /// dictionary upkeep, where this costs about a third.
-    private var heads: [Int32] = []
+    /// ``Head/none`` where none; a power of two long, at most half full).
+    /// The name is the entry's own: a `[LockName: Int32]` kept a second
+    /// copy of each name and cost a grant and a release ~0.3 k
+    /// instructions of dictionary upkeep, where this costs about a third.
+    /// Each place carries its name's tag: a probe passes over the other
+    /// names' places, and a removal moves them, without reading their
+    /// entries — each such read was a cache miss in a table of 10^5 leases.
+    private var heads: [Head] = []
     /// Names in ``heads``.
     private var names = 0
     private var buckets = [Int32](repeating: -1, count: LeaseTable.bucketCount)
@@ -53,21 +61,34 @@ struct LeaseTable {
     /// Entries held.
     private(set) var count = 0
 
+    /// A place of the name index: a name's first entry and the name's tag.
+    private struct Head {
+        var tag: UInt32
+        var index: Int32
+
+        static let none = Head(tag: 0, index: -1)
+    }
+
     init(grace: UInt64) {
         self.grace = grace
     }
 
     /// Adds a lease; a name may have several (a semaphore's, readers').
     mutating func add(_ name: LockName, token: LeaseToken, times: Times) {
-        let index = allocate(Slot(name: name, token: token, times: times))
+        let tag = Self.tag(of: name)
+        let index = allocate(Slot(name: name, token: token, times: times, tag: tag))
         let head: Int32
-        if let place = Self.place(of: name, in: heads, slots: slots) {
-            head = heads[place]
-            heads[place] = Int32(index)
-        } else {
+        switch Self.probe(for: name, tag: tag, in: heads, slots: slots) {
+        case .found(let place):
+            head = heads[place].index
+            heads[place].index = Int32(index)
+        case .free(var place):
             head = -1
-            if (names + 1) * 2 > heads.count { growHeads() }
-            heads[Self.freePlace(for: name, in: heads)] = Int32(index)
+            if (names + 1) * 2 > heads.count {
+                growHeads()
+                place = Self.freePlace(for: tag, in: heads)
+            }
+            heads[place] = Head(tag: tag, index: Int32(index))
             names += 1
         }
         slots[index].sameName = head
@@ -78,8 +99,8 @@ struct LeaseTable {
 
     /// Moves the lease's expiry, if there is such a lease.
     mutating func setExpiry(_ name: LockName, token: LeaseToken, to expiresAt: UInt64) {
-        guard let place = Self.place(of: name, in: heads, slots: slots),
-              let found = Self.find(token, from: Int(heads[place]), in: slots) else { return }
+        guard case .found(let place) = Self.probe(for: name, tag: Self.tag(of: name), in: heads, slots: slots),
+              let found = Self.find(token, from: Int(heads[place].index), in: slots) else { return }
         unlink(found)
         slots[found].times.expiresAt = expiresAt
         link(found)
@@ -87,8 +108,8 @@ struct LeaseTable {
 
     /// Removes the lease; its times, or nil when there is no such lease.
     mutating func remove(_ name: LockName, token: LeaseToken) -> Times? {
-        guard let place = Self.place(of: name, in: heads, slots: slots),
-              let found = Self.find(token, from: Int(heads[place]), in: slots)
+        guard case .found(let place) = Self.probe(for: name, tag: Self.tag(of: name), in: heads, slots: slots),
+              let found = Self.find(token, from: Int(heads[place].index), in: slots)
         else { return nil }
         let times = slots[found].times
         unchain(found, place: place)
@@ -110,11 +131,11 @@ struct LeaseTable {
             while index >= 0 {
                 let slot = Int(index)
                 index = slots[slot].next
-                guard due(slot) <= now, let name = slots[slot].name else { continue }
+                // Only held entries are linked into the wheel.
+                guard due(slot) <= now else { continue }
                 removed.append(slots[slot].times)
                 unlink(slot)
-                // A name's entries are all in its list: the place is there.
-                if let place = Self.place(of: name, in: heads, slots: slots) { unchain(slot, place: place) }
+                unchain(slot)
                 release(slot)
             }
         }
@@ -136,83 +157,112 @@ struct LeaseTable {
         return nil
     }
 
-    /// Takes `index` out of its name's list (at `place` in ``heads``).
-    private mutating func unchain(_ index: Int, place: Int) {
+    /// Takes `index` out of its name's list (at `place` in ``heads``, when
+    /// the caller found it; else looked up, if the entry heads the list).
+    private mutating func unchain(_ index: Int, place: Int? = nil) {
         let previous = slots[index].previousSameName
         let next = slots[index].sameName
         if previous >= 0 {
             slots[Int(previous)].sameName = next
-        } else if next >= 0 {
-            heads[place] = next
+        } else if let place = place ?? Self.place(ofHead: Int32(index), tag: slots[index].tag, in: heads) {
+            if next >= 0 {
+                heads[place].index = next
+            } else {
+                removeHead(at: place)
+            }
         } else {
-            removeHead(at: place)
+            // A list's first entry is in the index: one that is not is a
+            // broken index (debug builds stop; release ones leave it be).
+            assertionFailure("a name list's first entry is not in the name index")
         }
         if next >= 0 { slots[Int(next)].previousSameName = previous }
     }
 
     // MARK: The name index
 
-    /// Where a name's entries are placed in a table of `count` places.
-    private static func home(of name: LockName, count: Int) -> Int {
-        name._rawHashValue(seed: 0) & (count - 1)
+    /// The bits of a name's hash the index keeps: where the name is placed
+    /// (its low bits, in tables up to 2^32 places long) and what tells it
+    /// from most other names at a glance.
+    private static func tag(of name: LockName) -> UInt32 {
+        UInt32(truncatingIfNeeded: name._rawHashValue(seed: 0))
     }
 
-    /// The place in `heads` of `name`'s first entry, or nil. Static, over
-    /// the arrays alone, as ``find(_:from:in:)``.
-    private static func place(of name: LockName, in heads: [Int32], slots: [Slot]) -> Int? {
-        guard !heads.isEmpty else { return nil }
+    /// Where names with `tag` are placed in a table of `count` places.
+    private static func home(of tag: UInt32, count: Int) -> Int {
+        Int(tag) & (count - 1)
+    }
+
+    /// What a probe for a name found: the name's place, or the free place
+    /// that ends its run (where the name would go).
+    private enum Probe {
+        case found(Int)
+        case free(Int)
+    }
+
+    /// Looks for `name` (its tag `tag`) in `heads`: an entry is read only
+    /// where the tag matches. Static, over the arrays alone, as
+    /// ``find(_:from:in:)``. `heads` empty: a free place -1.
+    private static func probe(for name: LockName, tag: UInt32, in heads: [Head], slots: [Slot]) -> Probe {
+        guard !heads.isEmpty else { return .free(-1) }
         let mask = heads.count - 1
-        var place = home(of: name, count: heads.count)
+        var place = home(of: tag, count: heads.count)
         while true {
             let head = heads[place]
-            guard head >= 0 else { return nil }
-            if slots[Int(head)].name == name { return place }
+            guard head.index >= 0 else { return .free(place) }
+            if head.tag == tag, slots[Int(head.index)].name == name { return .found(place) }
             place = (place + 1) & mask
         }
     }
 
-    /// The first free place from `name`'s home on (there is one: ``heads`` is at most half full).
-    private static func freePlace(for name: LockName, in heads: [Int32]) -> Int {
+    /// The place of the name list headed by entry `index` (its name's tag
+    /// `tag`): found by the entry, no name compared; nil if not there.
+    private static func place(ofHead index: Int32, tag: UInt32, in heads: [Head]) -> Int? {
+        guard !heads.isEmpty else { return nil }
         let mask = heads.count - 1
-        var place = home(of: name, count: heads.count)
-        while heads[place] >= 0 { place = (place + 1) & mask }
+        var place = home(of: tag, count: heads.count)
+        while heads[place].index >= 0 {
+            if heads[place].index == index { return place }
+            place = (place + 1) & mask
+        }
+        return nil
+    }
+
+    /// The first free place from `tag`'s home on (there is one: ``heads`` is at most half full).
+    private static func freePlace(for tag: UInt32, in heads: [Head]) -> Int {
+        let mask = heads.count - 1
+        var place = home(of: tag, count: heads.count)
+        while heads[place].index >= 0 { place = (place + 1) & mask }
         return place
     }
 
-    /// Doubles ``heads`` (16 places at first) and places every name again.
+    /// Doubles ``heads`` (16 places at first) and places every name again,
+    /// by its tag.
     private mutating func growHeads() {
         let old = heads
-        heads = [Int32](repeating: -1, count: max(16, old.count * 2))
-        for head in old where head >= 0 {
-            // Every listed entry has its name.
-            guard let name = slots[Int(head)].name else { continue }
-            heads[Self.freePlace(for: name, in: heads)] = head
+        heads = [Head](repeating: .none, count: max(16, old.count * 2))
+        for head in old where head.index >= 0 {
+            heads[Self.freePlace(for: head.tag, in: heads)] = head
         }
     }
 
     /// Frees `place`, moving back the names placed past it that would no
-    /// longer be found (backward-shift deletion: no tombstones, probes stay short).
+    /// longer be found (backward-shift deletion: no tombstones, probes
+    /// stay short). Each name's home is its tag's: no entry is read.
     private mutating func removeHead(at place: Int) {
         let mask = heads.count - 1
         var hole = place
         var next = (place + 1) & mask
-        while heads[next] >= 0 {
-            let head = heads[next]
-            // A head is a live entry, which has a name: one without is a
-            // broken index (debug builds stop; release ones leave it be).
-            assert(slots[Int(head)].name != nil, "a head of the name index has no name")
-            if let name = slots[Int(head)].name {
-                let home = Self.home(of: name, count: heads.count)
-                // Movable into the hole unless its home lies after the hole, up to `next` (cyclically).
-                let stays = hole <= next ? (hole < home && home <= next) : (hole < home || home <= next)
-                if !stays {
-                    heads[hole] = head
-                    hole = next
-                }
+        while heads[next].index >= 0 {
+            let home = Self.home(of: heads[next].tag, count: heads.count)
+            // Movable into the hole unless its home lies after the hole, up to `next` (cyclically).
+            let stays = hole <= next ? (hole < home && home <= next) : (hole < home || home <= next)
+            if !stays {
+                heads[hole] = heads[next]
+                hole = next
             }
             next = (next + 1) & mask
         }
-        heads[hole] = -1
+        heads[hole] = .none
         names -= 1
     }
 

@@ -25,5 +25,61 @@ import Testing
         // The next acquire sweeps the expired names away before adding its own.
         try acquire("later", 100, ttlMs: 60_000)
         #expect(store.recordCount == interval + 100)
+        // The swept names' lease arrays are kept for fresh names, no more
+        // than the next interval's acquires could take: each of the 100
+        // took one.
+        #expect(store.sweptLeaseCount == interval - 1 - 100)
+    }
+
+    /// A sweep, which removes the ended records where they stand, keeps
+    /// every record that still takes a slot or a place — a lease held, a
+    /// lease renewed past the TTL it was granted with (the sweep's hint of
+    /// when a record ends is its grant's), a slot in its lock delay, a
+    /// queue behind an expired lease — and each is still found by its name
+    /// after it.
+    @Test func aSweepKeepsHeldDelayedAndQueuedNamesAndTheyStayFound() async throws {
+        let store = InMemoryLockStore()
+        let interval = InMemoryLockStore.minimumSweepInterval
+        let held = try LockName("sweep-held"), delayed = try LockName("sweep-delayed"), queued = try LockName("sweep-queued")
+        let renewed = try LockName("sweep-renewed"), renewer = LeaseToken.random()
+        let holder = LeaseToken.random()
+        func granted(_ attempt: AcquireAttempt) throws {
+            guard case .granted = try store.acquireAtOnce(attempt) else { throw LockError.leaseLost }
+        }
+        try granted(AcquireAttempt(name: held, token: holder, ttlMs: 60_000, owner: nil, waiter: nil))
+        try granted(AcquireAttempt(name: delayed, token: .random(), ttlMs: 1, owner: nil, waiter: nil, lockDelayMs: 60_000))
+        try granted(AcquireAttempt(name: queued, token: .random(), ttlMs: 50, owner: nil, waiter: nil))
+        let waiter = WaiterID.random(limit: 1)
+        let waiting = AcquireAttempt(name: queued, token: .random(), ttlMs: 60_000, owner: nil, waiter: waiter, waitMs: 60_000)
+        guard case .held = try store.acquireAtOnce(waiting) else { throw LockError.leaseLost }
+        try granted(AcquireAttempt(name: renewed, token: renewer, ttlMs: 50, owner: nil, waiter: nil))
+        #expect(try await store.renew(renewed, token: renewer, ttlMs: 60_000, durability: .primary) != nil)
+        // Ended names, between the kept ones in the table, up to an
+        // acquire short of a sweep (five acquires above).
+        for index in 0..<(interval - 6) {
+            try granted(AcquireAttempt(name: try LockName("sweep-brief-\(index)"), token: .random(), ttlMs: 1, owner: nil, waiter: nil))
+        }
+        let expired = WallClock.milliseconds() + 51
+        while WallClock.milliseconds() <= expired { await Task.yield() }
+        #expect(store.recordCount == interval - 2)
+        // This acquire sweeps: the four kept names and its own are left.
+        try granted(AcquireAttempt(name: try LockName("sweep-after"), token: .random(), ttlMs: 60_000, owner: nil, waiter: nil))
+        #expect(store.recordCount == 5)
+        #expect(try await store.renew(renewed, token: renewer, ttlMs: 60_000, durability: .primary) != nil)
+        // Each kept name is as it was: held by its holder, delayed, queued.
+        #expect(try await store.status(of: held).holders.count == 1)
+        #expect(try await store.renew(held, token: holder, ttlMs: 60_000, durability: .primary) != nil)
+        #expect(try await store.status(of: delayed).delayedUntilMs != nil)
+        let other = AcquireAttempt(name: delayed, token: .random(), ttlMs: 60_000, owner: nil, waiter: nil)
+        guard case .held = try store.acquireAtOnce(other) else { throw LockError.leaseLost }
+        #expect(try await store.status(of: queued).waiting == 1)
+        try granted(AcquireAttempt(name: queued, token: waiting.token, ttlMs: 60_000, owner: nil, waiter: waiter, waitMs: 60_000))
+        // Fresh names' records reuse the swept records' lease arrays: each
+        // holds its own lease alone.
+        for index in 0..<100 {
+            let fresh = try LockName("sweep-fresh-\(index)")
+            try granted(AcquireAttempt(name: fresh, token: .random(), ttlMs: 60_000, owner: "fresh-\(index)", waiter: nil))
+            #expect(try await store.status(of: fresh).holders.map(\.owner) == ["fresh-\(index)"])
+        }
     }
 }

@@ -51,4 +51,34 @@ import Testing
         #expect(table.count == 0)
         #expect(table.remove(names[0], token: try Self.token(0)) == nil)
     }
+
+    /// Two names whose hashes agree in the 32 bits the index keeps of them
+    /// (its tag): the index tells them apart by their text, keeps each
+    /// one's leases its own, and moves neither when the other leaves.
+    @Test func namesWithOneTagAreStillTwoNames() throws {
+        // A birthday search: some tens of thousands of names share a tag.
+        var seen: [UInt32: LockName] = [:]
+        var pair: (LockName, LockName)?
+        for number in 0..<2_000_000 where pair == nil {
+            let name = try LockName("tag-\(number)")
+            let tag = UInt32(truncatingIfNeeded: name._rawHashValue(seed: 0))
+            if let other = seen[tag] { pair = (other, name) } else { seen[tag] = name }
+        }
+        let (first, second) = try #require(pair)
+        #expect(first != second)
+        var table = LeaseTable(grace: 0)
+        let oneSecond = UInt64(1_000_000_000)
+        table.add(first, token: try Self.token(1), times: .init(grantedAt: 0, expiresAt: oneSecond))
+        table.add(second, token: try Self.token(2), times: .init(grantedAt: 0, expiresAt: 3 * oneSecond))
+        // Each name's token is its own.
+        #expect(table.remove(first, token: try Self.token(2)) == nil)
+        #expect(table.remove(second, token: try Self.token(1)) == nil)
+        // The first name's lease ends by expiry; the second's is still found.
+        #expect(table.removeDue(now: 2 * oneSecond) == [.init(grantedAt: 0, expiresAt: oneSecond)])
+        #expect(table.remove(first, token: try Self.token(1)) == nil)
+        table.add(first, token: try Self.token(3), times: .init(grantedAt: 0, expiresAt: 5 * oneSecond))
+        #expect(table.remove(second, token: try Self.token(2)) == .init(grantedAt: 0, expiresAt: 3 * oneSecond))
+        #expect(table.remove(first, token: try Self.token(3)) == .init(grantedAt: 0, expiresAt: 5 * oneSecond))
+        #expect(table.count == 0)
+    }
 }

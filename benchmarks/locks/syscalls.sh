@@ -15,6 +15,7 @@
 #   benchmarks/locks/syscalls.sh                  # WINDOW=4 CLIENTS=32, .build/release/lockd
 #   BIN=/tmp/other PHASES="cycle" benchmarks/locks/syscalls.sh
 #   PROFILE=1 benchmarks/locks/syscalls.sh         # also: lockd's CPU by call site (perf, dwarf)
+#   PROFILE=sym STORE=memory benchmarks/locks/syscalls.sh  # also: lockd's CPU by function (perf -g, the top 40)
 #   STORE=memory benchmarks/locks/syscalls.sh      # in-memory POST and /healthz at wrk -t2 -c64
 #
 # Each phase runs wrk for WINDOW+3 s and measures a WINDOW-s stretch after
@@ -26,7 +27,11 @@
 # split by the call that spent them — the HTTP send (its kernel part split
 # into waking the reader, being preempted on the way back, the receiver's
 # softirq work done in lockd's send, the rest), the HTTP read, the Redis
-# send and read, epoll_wait, poll, user space. Stops only what it started.
+# send and read, epoll_wait, poll, user space. With PROFILE=sym it is
+# `perf record -g` (frame pointers: cheap, so the µs read nearly true), and
+# the functions that spent lockd's CPU are listed by their own share
+# (`perf report --no-children --sort sym`): where the tables of many live
+# leases miss the cache. Stops only what it started.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -87,13 +92,15 @@ for phase in $PHASES; do
     window="snapshot >$TMP/before; sleep $WINDOW; snapshot >$TMP/after"
     if [[ $PROFILE == 1 ]]; then
         perf record -q -F 1999 --call-graph dwarf,8192 -o "$TMP/perf.data" -p "$LOCKD_PID" -- bash -c "$window" >/dev/null 2>&1
+    elif [[ $PROFILE == sym ]]; then
+        perf record -q -F 2999 -g -o "$TMP/perf.data" -p "$LOCKD_PID" -- bash -c "$window" >/dev/null 2>&1
     else
         perf stat -x, -e "$EVENTS" -o "$TMP/stat" -p "$LOCKD_PID" -- bash -c "$window" >/dev/null 2>&1
     fi
     wait "$WRK_PID"
     python3 - "$phase" "$TMP" "$PROFILE" "$(getconf CLK_TCK)" <<'PY'
 import collections, subprocess, sys
-phase, tmp, profile, hz = sys.argv[1], sys.argv[2], sys.argv[3] == '1', int(sys.argv[4])
+phase, tmp, profile, hz = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 def fields(name):
     return [list(map(int, part.split())) for part in open(f'{tmp}/{name}').read().strip().split('|')]
 (r0,), s0, c0, t0 = fields('before')
@@ -104,7 +111,14 @@ user, system = (c1[0] - c0[0]) / hz * 1e6 / n, (c1[1] - c0[1]) / hz * 1e6 / n
 print(f'{phase}: {n} requests; lockd µs per request user {user:.2f} system {system:.2f} total {user + system:.2f}')
 print(f'  switches per request voluntary {per(s1[0] - s0[0]):.3f} involuntary {per(s1[1] - s0[1]):.3f};'
       f' TCP segments out {per(t1[0] - t0[0]):.3f} (pure ACKs {per(t1[1] - t0[1]):.3f})')
-if not profile:
+if profile == 'sym':
+    report = subprocess.run(['perf', 'report', '-i', f'{tmp}/perf.data', '--no-children', '--sort', 'sym', '-g', 'none', '--stdio'],
+                            capture_output=True, text=True).stdout
+    rows = [line.strip() for line in report.splitlines() if line.strip() and not line.startswith('#')]
+    print("  lockd's CPU by function (own share; perf -g):")
+    for row in rows[:40]:
+        print('    ' + row[:150])
+elif profile != '1':
     counts = []
     for line in open(f'{tmp}/stat'):
         f = line.strip().split(',')
