@@ -14,6 +14,12 @@ extension LockStore {
         inTask(cancellation, completion) { () async throws(LockError) in try await acquire(attempt) }
     }
 
+    /// The engine's answer called from the callback form.
+    public func acquire(_ attempt: consuming AcquireAttempt, answering answer: consuming LockEngine.AttemptAnswer) {
+        let attempt = copy attempt
+        acquire(attempt, cancellation: answer.cancellation) { [answer] outcome in (copy answer).received(outcome, of: attempt) }
+    }
+
     public func release(_ name: LockName, token: LeaseToken, cancellation: CallCancellation, completion: @escaping StoreCompletion<Bool>) {
         inTask(cancellation, completion) { () async throws(LockError) in try await release(name, token: token) }
     }
@@ -43,6 +49,12 @@ extension LockStore {
 extension ImmediateLockStore {
     public func acquire(_ attempt: AcquireAttempt, cancellation: CallCancellation, completion: @escaping StoreCompletion<AcquireResult>) {
         completion(Result { () throws(LockError) in try acquireAtOnce(attempt) })
+    }
+
+    /// Answered at once: no closure made to carry the answer.
+    public func acquire(_ attempt: consuming AcquireAttempt, answering answer: consuming LockEngine.AttemptAnswer) {
+        let outcome = Result { () throws(LockError) in try acquireAtOnce(attempt) }
+        answer.received(outcome, of: attempt)
     }
 
     public func release(_ name: LockName, token: LeaseToken, cancellation: CallCancellation, completion: @escaping StoreCompletion<Bool>) {

@@ -299,6 +299,13 @@ public protocol LockStore: Sendable {
     /// `cancellation` stands for the caller's task.
     func acquire(_ attempt: AcquireAttempt, cancellation: CallCancellation, completion: @escaping StoreCompletion<AcquireResult>)
 
+    /// ``acquire(_:cancellation:completion:)`` as the engine calls it: the
+    /// outcome goes to `answer` with the attempt (``LockEngine/AttemptAnswer/received(_:of:)``,
+    /// once), and `answer.cancellation` stands for the caller's task. A
+    /// store with an object of its own per call keeps both in it, so the
+    /// call is one allocation (see LockStore+Callbacks.swift for the others).
+    func acquire(_ attempt: consuming AcquireAttempt, answering answer: consuming LockEngine.AttemptAnswer)
+
     /// Whether the store can confirm a grant on a replica
     /// (``Durability/replicated``); a store that cannot refuses such requests.
     var canReplicate: Bool { get }
