@@ -24,6 +24,13 @@ extension LockStore {
         inTask(cancellation, completion) { () async throws(LockError) in try await release(name, token: token) }
     }
 
+    /// The engine's answer called from the callback form.
+    public func release(_ name: LockName, token: LeaseToken, answering answer: consuming LockEngine.ReleaseAnswer) {
+        release(name, token: token, cancellation: answer.cancellation) { [answer] ended in
+            (copy answer).received(ended, name: name, token: token)
+        }
+    }
+
     public func releaseReportingHolder(_ name: LockName, token: LeaseToken, cancellation: CallCancellation,
                                        completion: @escaping StoreCompletion<Holder?>) {
         inTask(cancellation, completion) { () async throws(LockError) in try await releaseReportingHolder(name, token: token) }
@@ -59,6 +66,11 @@ extension ImmediateLockStore {
 
     public func release(_ name: LockName, token: LeaseToken, cancellation: CallCancellation, completion: @escaping StoreCompletion<Bool>) {
         completion(.success(releaseAtOnce(name, token: token)))
+    }
+
+    /// Answered at once: no closure made to carry the answer.
+    public func release(_ name: LockName, token: LeaseToken, answering answer: consuming LockEngine.ReleaseAnswer) {
+        answer.received(.success(releaseAtOnce(name, token: token)), name: name, token: token)
     }
 
     public func releaseReportingHolder(_ name: LockName, token: LeaseToken, cancellation: CallCancellation,

@@ -320,6 +320,13 @@ public protocol LockStore: Sendable {
     /// ``acquire(_:cancellation:completion:)`` is.
     func release(_ name: LockName, token: LeaseToken, cancellation: CallCancellation, completion: @escaping StoreCompletion<Bool>)
 
+    /// ``release(_:token:cancellation:completion:)`` as the engine calls
+    /// it: the answer goes to `answer` with the name and token
+    /// (``LockEngine/ReleaseAnswer/received(_:name:token:)``, once), and
+    /// `answer.cancellation` stands for the caller's task — kept, as in
+    /// ``acquire(_:answering:)``, in the store's own call object if it has one.
+    func release(_ name: LockName, token: LeaseToken, answering answer: consuming LockEngine.ReleaseAnswer)
+
     /// ``release(_:token:)`` for a grant lockd could not deliver (its caller
     /// hung up, or it came too late), named by `grant`: the lease ends only
     /// while it is that grant. A later lease under the same token (the
