@@ -62,8 +62,10 @@ extension LockEngine {
         } catch {
             return completion(.failure(error))
         }
-        StoreAttempt(engine: self, attempt: firstAttempt(request), ownToken: request.token == nil, cancellation: cancellation,
-                     answer: .grant(attemptsLeft: Self.deliveryAttempts, completion)).start()
+        let attempt = firstAttempt(request)
+        let answer = AttemptAnswer(engine: self, ownToken: request.token == nil, cancellation: cancellation,
+                                   answer: .grant(attemptsLeft: Self.deliveryAttempts, completion))
+        store.acquire(attempt, answering: answer)
     }
 
     /// ``acquire(_:)`` answered at once, without awaiting anything, on a

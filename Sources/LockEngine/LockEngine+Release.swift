@@ -45,9 +45,7 @@ extension LockEngine {
                 completion(Result { () throws(LockError) in try released(name, token: token, holder: try holder.get()) })
             }
         }
-        store.release(name, token: token, cancellation: cancellation) { [self] ended in
-            completion(Result { () throws(LockError) in try released(name, token: token, ended: try ended.get()) })
-        }
+        store.release(name, token: token, answering: ReleaseAnswer(engine: self, cancellation: cancellation, completion: completion))
     }
 
     /// ``release(_:token:)`` done at once, on a store whose operations never
@@ -64,7 +62,7 @@ extension LockEngine {
     }
 
     /// Counts a release the store answered; throws when it ended nothing.
-    private func released(_ name: LockName, token: LeaseToken, ended: Bool) throws(LockError) {
+    func released(_ name: LockName, token: LeaseToken, ended: Bool) throws(LockError) {
         guard ended else {
             metrics.leaseEnded(.lost, name: name, token: token)
             throw .leaseLost

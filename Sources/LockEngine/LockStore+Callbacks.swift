@@ -14,8 +14,21 @@ extension LockStore {
         inTask(cancellation, completion) { () async throws(LockError) in try await acquire(attempt) }
     }
 
+    /// The engine's answer called from the callback form.
+    public func acquire(_ attempt: consuming AcquireAttempt, answering answer: consuming LockEngine.AttemptAnswer) {
+        let attempt = copy attempt
+        acquire(attempt, cancellation: answer.cancellation) { [answer] outcome in (copy answer).received(outcome, of: attempt) }
+    }
+
     public func release(_ name: LockName, token: LeaseToken, cancellation: CallCancellation, completion: @escaping StoreCompletion<Bool>) {
         inTask(cancellation, completion) { () async throws(LockError) in try await release(name, token: token) }
+    }
+
+    /// The engine's answer called from the callback form.
+    public func release(_ name: LockName, token: LeaseToken, answering answer: consuming LockEngine.ReleaseAnswer) {
+        release(name, token: token, cancellation: answer.cancellation) { [answer] ended in
+            (copy answer).received(ended, name: name, token: token)
+        }
     }
 
     public func releaseReportingHolder(_ name: LockName, token: LeaseToken, cancellation: CallCancellation,
@@ -45,8 +58,19 @@ extension ImmediateLockStore {
         completion(Result { () throws(LockError) in try acquireAtOnce(attempt) })
     }
 
+    /// Answered at once: no closure made to carry the answer.
+    public func acquire(_ attempt: consuming AcquireAttempt, answering answer: consuming LockEngine.AttemptAnswer) {
+        let outcome = Result { () throws(LockError) in try acquireAtOnce(attempt) }
+        answer.received(outcome, of: attempt)
+    }
+
     public func release(_ name: LockName, token: LeaseToken, cancellation: CallCancellation, completion: @escaping StoreCompletion<Bool>) {
         completion(.success(releaseAtOnce(name, token: token)))
+    }
+
+    /// Answered at once: no closure made to carry the answer.
+    public func release(_ name: LockName, token: LeaseToken, answering answer: consuming LockEngine.ReleaseAnswer) {
+        answer.received(.success(releaseAtOnce(name, token: token)), name: name, token: token)
     }
 
     public func releaseReportingHolder(_ name: LockName, token: LeaseToken, cancellation: CallCancellation,

@@ -299,6 +299,13 @@ public protocol LockStore: Sendable {
     /// `cancellation` stands for the caller's task.
     func acquire(_ attempt: AcquireAttempt, cancellation: CallCancellation, completion: @escaping StoreCompletion<AcquireResult>)
 
+    /// ``acquire(_:cancellation:completion:)`` as the engine calls it: the
+    /// outcome goes to `answer` with the attempt (``LockEngine/AttemptAnswer/received(_:of:)``,
+    /// once), and `answer.cancellation` stands for the caller's task. A
+    /// store with an object of its own per call keeps both in it, so the
+    /// call is one allocation (see LockStore+Callbacks.swift for the others).
+    func acquire(_ attempt: consuming AcquireAttempt, answering answer: consuming LockEngine.AttemptAnswer)
+
     /// Whether the store can confirm a grant on a replica
     /// (``Durability/replicated``); a store that cannot refuses such requests.
     var canReplicate: Bool { get }
@@ -312,6 +319,13 @@ public protocol LockStore: Sendable {
     /// ``release(_:token:)`` answered through `completion`, as
     /// ``acquire(_:cancellation:completion:)`` is.
     func release(_ name: LockName, token: LeaseToken, cancellation: CallCancellation, completion: @escaping StoreCompletion<Bool>)
+
+    /// ``release(_:token:cancellation:completion:)`` as the engine calls
+    /// it: the answer goes to `answer` with the name and token
+    /// (``LockEngine/ReleaseAnswer/received(_:name:token:)``, once), and
+    /// `answer.cancellation` stands for the caller's task — kept, as in
+    /// ``acquire(_:answering:)``, in the store's own call object if it has one.
+    func release(_ name: LockName, token: LeaseToken, answering answer: consuming LockEngine.ReleaseAnswer)
 
     /// ``release(_:token:)`` for a grant lockd could not deliver (its caller
     /// hung up, or it came too late), named by `grant`: the lease ends only

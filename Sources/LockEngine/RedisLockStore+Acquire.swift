@@ -53,26 +53,96 @@ extension RedisLockStore {
     /// unless the attempt must await more than the script: a replicated
     /// grant its replica, a Cluster waiter its subscription.
     public func acquire(_ attempt: AcquireAttempt, cancellation: CallCancellation, completion: @escaping StoreCompletion<AcquireResult>) {
-        guard attempt.durability == .primary, shardWakeups == nil || attempt.waiter == nil else {
+        guard answersOnLoop(attempt) else {
             return inTask(cancellation, completion) { [self] () async throws(LockError) in try await acquire(attempt) }
         }
         let start = callStart()
         // (Read before `start` is handed over: read after, it was copied.)
         let now = start.time
-        client.run(AcquireCall(store: self, attempt: attempt, start: start, cancellation: cancellation, completion: completion),
+        client.run(ClosureAcquireCall(store: self, attempt: attempt, start: start, cancellation: cancellation, completion: completion),
                    cancellation: cancellation, now: now)
+    }
+
+    /// The engine's acquire, answered as ``acquire(_:cancellation:completion:)``
+    /// is: the attempt and the engine's answer kept in the script call
+    /// itself, one object a call.
+    public func acquire(_ attempt: consuming AcquireAttempt, answering answer: consuming LockEngine.AttemptAnswer) {
+        guard answersOnLoop(attempt) else {
+            let attempt = copy attempt
+            return inTask(answer.cancellation, { [answer] outcome in (copy answer).received(outcome, of: attempt) }) {
+                [self] () async throws(LockError) in try await acquire(attempt)
+            }
+        }
+        let start = callStart()
+        let now = start.time
+        let cancellation = answer.cancellation
+        client.run(AnsweringAcquireCall(store: self, attempt: consume attempt, start: start, answer: consume answer),
+                   cancellation: cancellation, now: now)
+    }
+
+    /// Whether an acquire is answered on the loop as its reply is read:
+    /// not a replicated grant (it awaits its replica) nor a Cluster
+    /// waiter (its subscription).
+    private func answersOnLoop(_ attempt: borrowing AcquireAttempt) -> Bool {
+        attempt.durability == .primary && (shardWakeups == nil || attempt.waiter == nil)
     }
 
     /// An acquire's script call and what reading its reply needs, in one
     /// object (a closure beside the call was one more a request). It writes
-    /// its keys and arguments as it is sent, from the attempt.
-    final class AcquireCall: RedisScriptCall, @unchecked Sendable {
-        // Safe as `RedisScriptCall` is: the `let`s are Sendable values, and
-        // `cancellation` and `completion` are touched only by the answer
-        // (once, on the loop, or in a cluster's call task).
-        private let store: RedisLockStore
-        private let attempt: AcquireAttempt
-        private let start: CallStart
+    /// its keys and arguments as it is sent, from the attempt. Its two
+    /// kinds differ in who is answered: the engine's answer, or a closure.
+    class AcquireCall: RedisScriptCall, @unchecked Sendable {
+        // Safe as `RedisScriptCall` is: the `let`s are Sendable values; a
+        // subclass's answer is touched only by the answer (once, on the
+        // loop, or in a cluster's call task).
+        fileprivate let store: RedisLockStore
+        fileprivate let attempt: AcquireAttempt
+        fileprivate let start: CallStart
+
+        init(store: RedisLockStore, attempt: consuming AcquireAttempt, start: CallStart) {
+            let room = store.acquireArgumentRoom(attempt)
+            self.attempt = consume attempt
+            self.start = start
+            self.store = store
+            super.init(client: store.client, script: store.scripts.acquire, keyCount: RedisLockStore.nameKeyCount, argumentRoom: room)
+        }
+
+        override final func writeArguments(_ cursor: inout RESPArgumentCursor) {
+            store.writeAcquireArguments(attempt, to: &cursor)
+        }
+
+        /// The reply made the store's outcome (and counted).
+        final func outcome(_ reply: borrowing RedisScriptReply, cancellation: CallCancellation) -> Result<AcquireResult, LockError> {
+            store.finished(reply, .acquire, start, cancellation: cancellation) { (reply) throws(LockError) in
+                try store.acquireResult(&reply, name: attempt.name, token: attempt.token, waiter: attempt.waiter, sentAt: start.time)
+            }
+        }
+    }
+
+    /// An acquire whose outcome goes to the engine's answer, kept here.
+    final class AnsweringAcquireCall: AcquireCall, @unchecked Sendable {
+        // Safe as `AcquireCall` is: `answer` is touched only by the answer.
+        /// Taken once answered: the cancellation holds this call until the
+        /// caller's next step, and the answer holds the cancellation.
+        /// (Spelled `Optional<…>`: a `T?` variable starts as nil, and the
+        /// initializer's store destroyed that nil first, ~15 instructions.)
+        private var answer: Optional<LockEngine.AttemptAnswer>
+
+        init(store: RedisLockStore, attempt: consuming AcquireAttempt, start: CallStart, answer: consuming LockEngine.AttemptAnswer) {
+            self.answer = consume answer
+            super.init(store: store, attempt: consume attempt, start: start)
+        }
+
+        override func replied(_ reply: borrowing RedisScriptReply) {
+            guard let answer = answer.take() else { return }
+            answer.received(outcome(reply, cancellation: answer.cancellation), of: attempt)
+        }
+    }
+
+    /// An acquire answered through a closure (a caller other than the engine).
+    final class ClosureAcquireCall: AcquireCall, @unchecked Sendable {
+        // Safe as `AcquireCall` is: `cancellation` and `completion` are
+        // touched only by the answer.
         /// Dropped once answered: the cancellation holds this call until
         /// the caller's next step, and these hold the cancellation.
         private var cancellation: CallCancellation?
@@ -80,26 +150,16 @@ extension RedisLockStore {
 
         init(store: RedisLockStore, attempt: AcquireAttempt, start: CallStart, cancellation: CallCancellation,
              completion: @escaping StoreCompletion<AcquireResult>) {
-            self.store = store
-            self.attempt = attempt
-            self.start = start
             self.cancellation = cancellation
             self.completion = completion
-            super.init(client: store.client, script: store.scripts.acquire, keyCount: RedisLockStore.nameKeyCount,
-                       argumentRoom: store.acquireArgumentRoom(attempt))
-        }
-
-        override func writeArguments(_ cursor: inout RESPArgumentCursor) {
-            store.writeAcquireArguments(attempt, to: &cursor)
+            super.init(store: store, attempt: attempt, start: start)
         }
 
         override func replied(_ reply: borrowing RedisScriptReply) {
             guard let completion, let cancellation else { return }
             self.completion = nil
             self.cancellation = nil
-            completion(store.finished(reply, .acquire, start, cancellation: cancellation) { (reply) throws(LockError) in
-                try store.acquireResult(&reply, name: attempt.name, token: attempt.token, waiter: attempt.waiter, sentAt: start.time)
-            })
+            completion(outcome(reply, cancellation: cancellation))
         }
     }
 
@@ -157,7 +217,7 @@ extension RedisLockStore {
     /// The acquire script's reply: granted or held (a held lock's waiter
     /// not queued throws `lockHeld`), its fields read in order.
     @inline(never)
-    private func acquireResult(
+    fileprivate func acquireResult(
         _ reply: inout RESPReply, name: LockName, token: LeaseToken, waiter: WaiterID?, sentAt sent: UInt64
     ) throws(LockError) -> AcquireResult {
         guard let count = reply.array(), count >= 2 else { throw Self.malformed }

@@ -14,6 +14,20 @@ extension RedisLockStore {
         endLease(name, token: token, cancellation: cancellation, completion: completion)
     }
 
+    /// The engine's release, run as ``endLease(_:token:givenBack:cancellation:completion:)``
+    /// runs a release: the engine's answer kept in the script call itself,
+    /// one object a call.
+    public func release(_ name: LockName, token: LeaseToken, answering answer: consuming LockEngine.ReleaseAnswer) {
+        let handler = ownWakeups.withLock { $0 }?.handle
+        let start = callStart()
+        // (Read before `start` is handed over: read after, it was copied.)
+        let now = start.time
+        let cancellation = answer.cancellation
+        client.run(AnsweringReleaseCall(store: self, name: name, token: token, unclaimedOnly: false, caller: handler == nil ? "" : instanceID,
+                                        fence: nil, nonce: nil, handler: handler, start: start, answer: consume answer),
+                   cancellation: cancellation, now: now)
+    }
+
     nonisolated(nonsending) public func giveBack(_ name: LockName, token: LeaseToken, grant: GrantIdentity, evenIfClaimed: Bool) async throws(LockError) -> Bool {
         try await awaitingCallback {
             endLease(name, token: token, givenBack: (grant, evenIfClaimed), cancellation: $0, completion: $1)
@@ -49,9 +63,9 @@ extension RedisLockStore {
         let start = callStart()
         // (Read before `start` is handed over: read after, it was copied.)
         let now = start.time
-        client.run(ReleaseCall(store: self, name: name, token: token, unclaimedOnly: givenBack?.evenIfClaimed == false,
-                               caller: handler == nil ? "" : instanceID, fence: fence, nonce: nonce, handler: handler,
-                               start: start, cancellation: cancellation, completion: completion),
+        client.run(ClosureReleaseCall(store: self, name: name, token: token, unclaimedOnly: givenBack?.evenIfClaimed == false,
+                                      caller: handler == nil ? "" : instanceID, fence: fence, nonce: nonce, handler: handler,
+                                      start: start, cancellation: cancellation, completion: completion),
                    cancellation: cancellation, now: now)
     }
 
@@ -95,45 +109,39 @@ extension RedisLockStore {
 
     /// A release's (or give-back's) script call and what reading its reply
     /// needs, in one object (a closure beside the call was one more a
-    /// request). It writes its keys and arguments as it is sent.
-    final class ReleaseCall: RedisScriptCall, @unchecked Sendable {
-        // Safe as `RedisScriptCall` is: the `let`s are Sendable values, and
-        // `cancellation` and `completion` are touched only by the answer
-        // (once, on the loop, or in a cluster's call task).
-        private let store: RedisLockStore
-        private let name: LockName
-        private let arguments: ReleaseArguments
+    /// request). It writes its keys and arguments as it is sent. Its two
+    /// kinds differ in who is answered: the engine's answer, or a closure.
+    class ReleaseCall: RedisScriptCall, @unchecked Sendable {
+        // Safe as `RedisScriptCall` is: the `let`s are Sendable values; a
+        // subclass's answer is touched only by the answer (once, on the
+        // loop, or in a cluster's call task).
+        fileprivate let store: RedisLockStore
+        fileprivate let name: LockName
+        fileprivate let arguments: ReleaseArguments
         /// The engine's handler of this instance's wake-ups, while it listens.
         private let handler: (@Sendable (StoreEvent) -> Void)?
         private let start: CallStart
-        /// Dropped once answered: the cancellation holds this call until
-        /// the caller's next step, and these hold the cancellation.
-        private var cancellation: CallCancellation?
-        private var completion: StoreCompletion<Bool>?
 
         init(store: RedisLockStore, name: LockName, token: LeaseToken, unclaimedOnly: Bool, caller: String, fence: Int64?, nonce: Int64?,
-             handler: (@Sendable (StoreEvent) -> Void)?, start: CallStart, cancellation: CallCancellation,
-             completion: @escaping StoreCompletion<Bool>) {
+             handler: (@Sendable (StoreEvent) -> Void)?, start: CallStart) {
             self.store = store
             self.name = name
             self.arguments = ReleaseArguments(token: token, unclaimedOnly: unclaimedOnly, caller: caller, fence: fence, nonce: nonce)
             self.handler = handler
             self.start = start
-            self.cancellation = cancellation
-            self.completion = completion
             // (The room from the parts: from `arguments`, read back, it copied them.)
             super.init(client: store.client, script: store.scripts.release, keyCount: RedisLockStore.nameKeyCount,
                        argumentRoom: store.releaseArgumentRoom(name, token: token, caller: caller, namesGrant: fence != nil || nonce != nil))
         }
 
-        override func writeArguments(_ cursor: inout RESPArgumentCursor) {
+        override final func writeArguments(_ cursor: inout RESPArgumentCursor) {
             store.writeReleaseArguments(name, arguments, to: &cursor)
         }
 
-        override func replied(_ reply: borrowing RedisScriptReply) {
-            guard let completion, let cancellation else { return }
-            self.completion = nil
-            self.cancellation = nil
+        /// The reply made whether a lease ended (and counted); this
+        /// instance's wake-up in it handed to the engine, or the name's
+        /// waiters put back when no reply came.
+        final func outcome(_ reply: borrowing RedisScriptReply, cancellation: CallCancellation) -> Result<Bool, LockError> {
             let released = store.finished(reply, .release, start, cancellation: cancellation) { reply in
                 // 1 or 0, or [1 or 0, this instance's wake-up]
                 guard let count = reply.array() else { return reply.int() == 1 }
@@ -146,7 +154,55 @@ extension RedisLockStore {
                 return released
             }
             if case .failure = released { handler?(.resubscribed(name)) }
-            completion(released)
+            return released
+        }
+    }
+
+    /// A release whose answer goes to the engine's, kept here.
+    final class AnsweringReleaseCall: ReleaseCall, @unchecked Sendable {
+        // Safe as `ReleaseCall` is: `answer` is touched only by the answer.
+        /// Taken once answered: the cancellation holds this call until the
+        /// caller's next step, and the answer holds the cancellation.
+        /// (Spelled `Optional<…>`: a `T?` variable starts as nil, and the
+        /// initializer's store destroyed that nil first.)
+        private var answer: Optional<LockEngine.ReleaseAnswer>
+
+        init(store: RedisLockStore, name: LockName, token: LeaseToken, unclaimedOnly: Bool, caller: String, fence: Int64?, nonce: Int64?,
+             handler: (@Sendable (StoreEvent) -> Void)?, start: CallStart, answer: consuming LockEngine.ReleaseAnswer) {
+            self.answer = consume answer
+            super.init(store: store, name: name, token: token, unclaimedOnly: unclaimedOnly, caller: caller, fence: fence, nonce: nonce,
+                       handler: handler, start: start)
+        }
+
+        override func replied(_ reply: borrowing RedisScriptReply) {
+            guard let answer = answer.take() else { return }
+            answer.received(outcome(reply, cancellation: answer.cancellation), name: name, token: arguments.token)
+        }
+    }
+
+    /// A release or give-back answered through a closure.
+    final class ClosureReleaseCall: ReleaseCall, @unchecked Sendable {
+        // Safe as `ReleaseCall` is: `cancellation` and `completion` are
+        // touched only by the answer.
+        /// Dropped once answered: the cancellation holds this call until
+        /// the caller's next step, and these hold the cancellation.
+        private var cancellation: CallCancellation?
+        private var completion: StoreCompletion<Bool>?
+
+        init(store: RedisLockStore, name: LockName, token: LeaseToken, unclaimedOnly: Bool, caller: String, fence: Int64?, nonce: Int64?,
+             handler: (@Sendable (StoreEvent) -> Void)?, start: CallStart, cancellation: CallCancellation,
+             completion: @escaping StoreCompletion<Bool>) {
+            self.cancellation = cancellation
+            self.completion = completion
+            super.init(store: store, name: name, token: token, unclaimedOnly: unclaimedOnly, caller: caller, fence: fence, nonce: nonce,
+                       handler: handler, start: start)
+        }
+
+        override func replied(_ reply: borrowing RedisScriptReply) {
+            guard let completion, let cancellation else { return }
+            self.completion = nil
+            self.cancellation = nil
+            completion(outcome(reply, cancellation: cancellation))
         }
     }
 

@@ -102,4 +102,30 @@ import Testing
         let none = RESPArgumentWriter.write(capacity: 0) { _ in }
         #expect(none.count == 0 && none.bytes.isEmpty)
     }
+
+    /// Short runs are copied as overlapping words (4 to 32 bytes), the
+    /// rest by `memmove`: every length across those bounds, alone and as a
+    /// key's middle, written byte for byte as the plain form spells it —
+    /// each byte distinct, so a word stored at a wrong offset shows.
+    @Test func argumentsOfEveryShortLengthAreCopiedWhole() {
+        for length in 0...40 {
+            let bytes = (0..<length).map { UInt8(truncatingIfNeeded: 0x41 + $0) }
+            let text = String(decoding: bytes, as: UTF8.self)
+            var expected: [UInt8] = []
+            RESPEncoder.encodeCommand([.string(text), .string("lockd:{" + text + "}:waiters")], into: &expected)
+            expected.removeFirst(4)  // `*2\r\n`: the arguments alone follow.
+
+            var writer = RESPArgumentWriter(capacity: 4)
+            bytes.withUnsafeBytes { writer.append($0) }
+            bytes.withUnsafeBytes { writer.append("lockd:{", $0, "}:waiters") }
+            let written = writer.finish()
+            let room = 2 * length + 16 + 2 * RESPArgumentWriter.overhead
+            let viaCursor = RESPArgumentWriter.write(capacity: room) { call in
+                bytes.withUnsafeBytes { call.append($0) }
+                bytes.withUnsafeBytes { call.append("lockd:{", $0, "}:waiters") }
+            }
+            #expect(written.bytes == expected, "length \(length), writer")
+            #expect(viaCursor.bytes == expected, "length \(length), cursor")
+        }
+    }
 }
