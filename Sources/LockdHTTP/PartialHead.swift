@@ -152,14 +152,19 @@ struct PartialHead {
             path = UnsafeRawBufferPointer(rebasing: afterAuthority[..<questionMark])
             query = String(decoding: afterAuthority[(questionMark + 1)...], as: UTF8.self)
         }
-        // Appended as typed bytes (a raw buffer would go byte by byte) to
-        // storage that is empty: a head's own, or the spare's, emptied when kept.
+        // The storage may still hold an earlier request's path (the spare
+        // keeps it as it was): replaced in one call, as typed bytes (a raw
+        // buffer would go byte by byte). Emptied when kept and appended to
+        // here, it cost ~0.1 k instructions more a request.
         // Room for most paths at once, so storage that goes round is seldom grown.
-        if pathBytes.capacity < path.count { pathBytes.reserveCapacity(Swift.max(64, path.count)) }
+        if pathBytes.capacity < path.count {
+            pathBytes = []
+            pathBytes.reserveCapacity(Swift.max(64, path.count))
+        }
         if path.isEmpty {
-            pathBytes.append(UInt8(ascii: "/"))
+            pathBytes.replaceSubrange(0..<pathBytes.count, with: CollectionOfOne(UInt8(ascii: "/")))
         } else {
-            pathBytes.append(contentsOf: path.assumingMemoryBound(to: UInt8.self))
+            pathBytes.replaceSubrange(0..<pathBytes.count, with: path.assumingMemoryBound(to: UInt8.self))
         }
         return nil
     }
