@@ -118,6 +118,20 @@ struct HTTPRequestDecoder {
                 }
             case .headers:
                 let remainingSection = limits.maxHeaderSectionLength - sectionLength
+                // A plain field line, all here, in one pass; any other line
+                // (the blank one ending the head too) goes the general way.
+                if scanned == 0, offset < input.count, input[offset] != HTTPSyntax.cr {
+                    var fault: PartialHead.FieldFault?
+                    if let end = head.addPlainFieldLine(input, from: offset, limit: remainingSection - 2, maxCount: limits.maxHeaderCount, fault: &fault) {
+                        let start = offset
+                        offset = end + 2
+                        sectionLength += end - start + 2
+                        if let fault {
+                            return fail(fault.error(line: UnsafeRawBufferPointer(rebasing: input[start..<end]), maxCount: limits.maxHeaderCount))
+                        }
+                        continue
+                    }
+                }
                 switch nextLine(input, from: offset, limit: remainingSection - 2) {
                 case .incomplete:
                     return .needMore

@@ -92,6 +92,10 @@ package enum HTTPSyntax {
     /// Bytes allowed in a request target: visible ASCII only.
     static func isTargetByte(_ byte: UInt8) -> Bool { byte > 0x20 && byte < 0x7F }
 
+    /// Bytes below 0x20 (HTAB, CR and LF included) and DEL: those
+    /// ``HTTPRequestDecoder/controlBytes(_:)`` flags.
+    static func isControl(_ byte: UInt8) -> Bool { byte < 0x20 || byte == 0x7F }
+
     /// Control bytes that may never appear in a head outside line ends.
     static func isForbiddenControl(_ byte: UInt8) -> Bool {
         (byte < 0x20 && byte != tab) || byte == 0x7F
