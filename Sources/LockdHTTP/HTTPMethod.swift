@@ -21,14 +21,6 @@ public struct HTTPMethod: RawRepresentable, Hashable, Sendable, CustomStringConv
 
     public var description: String { rawValue }
 
-    /// Whether this is `HEAD` (asked of every request): a method of another
-    /// length is ruled out by its count, which a string holds (its first
-    /// byte is read through a call, ~25 instructions, and `==` on two
-    /// different strings calls into the standard library, ~20).
-    var isHead: Bool {
-        rawValue.utf8.count == 4 && self == .head
-    }
-
     /// The shared constant of a common method (a token, then), so parsing
     /// it allocates nothing; nil for any other bytes.
     static func common(_ bytes: UnsafeRawBufferPointer) -> HTTPMethod? {

@@ -205,10 +205,15 @@ struct HTTPRequestDecoder {
         return .failure(error)
     }
 
+    /// Whether the request decoded last is a `HEAD` request (its response
+    /// has no body): told by the method's bytes (``PartialHead/isHead``).
+    private(set) var requestIsHead = false
+
     mutating func completeRequest() -> Event {
         // The head's strings and arrays move into the request instead of
         // being copied (retained) and released.
         let keepAlive = head.keepAlive
+        requestIsHead = head.isHead
         let request = head.takeRequest()
         head.reset()
         state = .requestLine

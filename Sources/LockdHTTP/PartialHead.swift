@@ -13,6 +13,10 @@ struct PartialHead {
     var pathBytes: [UInt8] = []
     var query: String?
     var version = HTTPVersion.http1_1
+    /// Whether the method is `HEAD`, told by its bytes as the request line
+    /// is read: asked of the method afterwards, a `String`, it cost a call
+    /// and a compare (~20–40 instructions a request).
+    var isHead = false
     var headers = HTTPHeaders()
     var body: [UInt8] = []
 
@@ -48,6 +52,7 @@ struct PartialHead {
     /// instructions a request).
     mutating func reset() {
         version = .http1_1
+        isHead = false
         contentLength = nil
         if !transferCodings.isEmpty { transferCodings = [] }
         sawTransferEncoding = false
@@ -93,6 +98,8 @@ struct PartialHead {
             }
         }
         method = commonMethod ?? HTTPMethod(rawValue: String(decoding: methodBytes, as: UTF8.self))
+        // `HEAD`'s four bytes as one little-endian word (`H` lowest).
+        isHead = methodBytes.count == 4 && methodBytes.loadUnaligned(as: UInt32.self) == UInt32(littleEndian: 0x4441_4548)
         return parseTarget(UnsafeRawBufferPointer(rebasing: rest[..<secondSpace]))
     }
 
