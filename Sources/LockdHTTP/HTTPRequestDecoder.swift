@@ -74,7 +74,10 @@ struct HTTPRequestDecoder {
     /// request being decoded, where that request has none yet.
     mutating func adoptStorage(from spare: inout SpareRequestStorage) {
         if head.headers.storageCapacity == 0 { swap(&head.headers, &spare.headers) }
-        if head.body.capacity == 0 { swap(&head.body, &spare.body) }
+        // Not while a body is being received: the spare's may still hold
+        // an earlier body, which only the head's framing clears or replaces
+        // (``replacesBody``); a chunked body would be appended to it.
+        if head.body.capacity == 0, !isReceivingBody { swap(&head.body, &spare.body) }
         if head.pathBytes.capacity == 0 { swap(&head.pathBytes, &spare.path) }
     }
 
