@@ -233,7 +233,8 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
     private func startResponder(_ request: HTTPRequest) {
         let (receivedID, traceParent) = request.tracingFields()
         let requestID = receivedID ?? server.makeRequestID()
-        exchange.method = request.method
+        // Assigned only when it changes (most requests repeat the last one's).
+        if !(exchange.method.map { $0.rawValue.hasSameBits(as: request.method.rawValue) } ?? false) { exchange.method = request.method }
         exchange.pathBytes = request.pathBytes
         exchange.requestID = requestID
         exchange.remoteAddress = remoteAddress
@@ -251,8 +252,13 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
         let outer = HTTPRequestLogMetadata.beginScope(self, in: context.logScope)
         defer { HTTPRequestLogMetadata.endScope(outer) }
         let answer = server.answer(request, &requestContext)
-        // Bound, not assigned as an optional (see `finish`).
-        if let route = requestContext.route { exchange.route = route } else { exchange.route = nil }
+        // Bound, not assigned as an optional (see `finish`); assigned only
+        // when it changes (most requests repeat the last one's route).
+        if let route = requestContext.route {
+            if !(exchange.route.map { $0.hasSameBits(as: route) } ?? false) { exchange.route = route }
+        } else if exchange.route != nil {
+            exchange.route = nil
+        }
         switch consume answer {
         case .now(let response):
             finish(response)

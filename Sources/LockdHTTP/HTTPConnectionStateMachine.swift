@@ -208,7 +208,7 @@ struct HTTPConnectionStateMachine {
         case .continueExpected:
             return .sendContinue
         case .request(let request, let keepAlive):
-            inFlight = Framing(headOnly: request.method.isHead, keepAlive: keepAlive, version: request.version)
+            inFlight = Framing(headOnly: decoder.requestIsHead, keepAlive: keepAlive, version: request.version)
             return .respond(request)
         case .failure(let error):
             closeAfterOutput = true

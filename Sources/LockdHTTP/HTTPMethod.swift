@@ -21,13 +21,6 @@ public struct HTTPMethod: RawRepresentable, Hashable, Sendable, CustomStringConv
 
     public var description: String { rawValue }
 
-    /// Whether this is `HEAD` (asked of every request): a method not
-    /// starting with `H` is ruled out by its first byte, where `==` on two
-    /// different strings calls into the standard library (~20 instructions).
-    var isHead: Bool {
-        rawValue.utf8.first == UInt8(ascii: "H") && self == .head
-    }
-
     /// The shared constant of a common method (a token, then), so parsing
     /// it allocates nothing; nil for any other bytes.
     static func common(_ bytes: UnsafeRawBufferPointer) -> HTTPMethod? {

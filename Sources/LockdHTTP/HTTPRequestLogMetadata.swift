@@ -74,10 +74,14 @@ public struct HTTPRequestLogMetadata: Sendable {
     /// (``ThreadScope/forThisThread()``), which a caller that always runs on
     /// one thread finds once (a loop's, kept in its ``HTTPLoopContext``):
     /// the thread-specific key's lookup cost ~0.1 k instructions a request.
-    static func beginScope(_ source: some HTTPRequestLogMetadataSource, in scope: ThreadScope) -> ThreadScope.Outer {
-        let outer = ThreadScope.Outer(scope: scope, source: scope.source)
-        scope.source = source
-        return outer
+    static func beginScope(_ source: some HTTPRequestLogMetadataSource, in scope: Unmanaged<ThreadScope>) -> ThreadScope.Outer {
+        // Used as the reference it is, alive (its thread's key holds it): a
+        // strong reference taken out was retained and released.
+        scope._withUnsafeGuaranteedRef { scope in
+            let outer = ThreadScope.Outer(scope: scope, source: scope.source)
+            scope.source = source
+            return outer
+        }
     }
 
     /// Ends the binding ``beginScope(_:)`` made, restoring the one before it.

@@ -68,7 +68,7 @@ package enum HTTPSyntax {
 
     /// The high bit of each byte of `word` that is `byte`, exactly (the low
     /// seven bits' sum never carries into the next byte).
-    @inline(__always) private static func bytes(of word: UInt64, equalTo byte: UInt8) -> UInt64 {
+    @inline(__always) static func bytes(of word: UInt64, equalTo byte: UInt8) -> UInt64 {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let highBits = ones &* 0x80, lowBits = ones &* 0x7F
         let difference = word ^ ones &* UInt64(byte)
@@ -91,6 +91,10 @@ package enum HTTPSyntax {
 
     /// Bytes allowed in a request target: visible ASCII only.
     static func isTargetByte(_ byte: UInt8) -> Bool { byte > 0x20 && byte < 0x7F }
+
+    /// Bytes below 0x20 (HTAB, CR and LF included) and DEL: those
+    /// ``HTTPRequestDecoder/controlBytes(_:)`` flags.
+    static func isControl(_ byte: UInt8) -> Bool { byte < 0x20 || byte == 0x7F }
 
     /// Control bytes that may never appear in a head outside line ends.
     static func isForbiddenControl(_ byte: UInt8) -> Bool {
@@ -196,6 +200,27 @@ package enum HTTPSyntax {
     package static func equalsIgnoringCase(_ bytes: some Collection<UInt8>, _ lowercase: StaticString) -> Bool {
         let expected = UnsafeRawBufferPointer(start: lowercase.utf8Start, count: lowercase.utf8CodeUnitCount)
         return bytes.count == expected.count && zip(bytes, expected).allSatisfy { lowercased($0) == $1 }
+    }
+
+    /// Whether `bytes` and `other` are the same bytes, compared eight at a
+    /// time (the last eight overlapping) in the caller's code: a call out
+    /// (`memcmp`) has the caller retain an array whose bytes it lends, and
+    /// release it after (~40 instructions).
+    @inline(__always)
+    static func bytes(_ bytes: UnsafeRawBufferPointer, equal other: UnsafeRawBufferPointer) -> Bool {
+        let count = bytes.count
+        guard count == other.count else { return false }
+        guard count >= 8 else {
+            for index in 0..<count where bytes[index] != other[index] { return false }
+            return true
+        }
+        var offset = 0
+        while true {
+            guard bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self) == other.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+            else { return false }
+            if offset == count &- 8 { return true }
+            offset = Swift.min(offset &+ 8, count &- 8)
+        }
     }
 
     /// Whether `bytes` are exactly `text`'s bytes: one `memcmp` (comparing

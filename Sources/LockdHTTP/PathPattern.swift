@@ -54,10 +54,30 @@ struct PathPattern: Sendable {
 
     /// How many segments a path of `bytes` has (its `/`s): a pattern with another
     /// count cannot match it, which the router checks before matching.
+    @inline(__always)
     static func depth(of bytes: UnsafeBufferPointer<UInt8>) -> Int {
-        var depth = 0
-        for byte in bytes where byte == UInt8(ascii: "/") { depth += 1 }
-        return depth
+        // Eight bytes at a time, their slashes counted at once; the last
+        // few as the top bytes of the path's last eight (a test and a
+        // branch per byte cost ~5 instructions a byte of every path).
+        let raw = UnsafeRawBufferPointer(bytes)
+        guard raw.count >= 8 else {
+            var depth = 0
+            for byte in raw where byte == UInt8(ascii: "/") { depth &+= 1 }
+            return depth
+        }
+        var depth = 0, offset = 0
+        while true {
+            var word = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: Swift.min(offset, raw.count &- 8), as: UInt64.self))
+            let rest = raw.count &- offset
+            // Bytes counted already (the word overlaps them) shifted out: a zero is no slash.
+            if rest < 8 { word >>= UInt64(truncatingIfNeeded: (8 &- rest) &* 8) }
+            let slashes = HTTPSyntax.bytes(of: word, equalTo: UInt8(ascii: "/"))
+            // The flags (one a byte) summed by a multiplication into the top
+            // byte: `nonzeroBitCount` is a long sequence without POPCNT.
+            depth &+= Int(truncatingIfNeeded: ((slashes >> 7) &* 0x0101_0101_0101_0101) >> 56)
+            offset &+= 8
+            if offset >= raw.count { return depth }
+        }
     }
 
     /// Whether the path whose bytes are `bytes` matches: as many segments,
@@ -69,8 +89,8 @@ struct PathPattern: Sendable {
     func matches(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         guard let exact else { return matchesBySegment(bytes) }
         guard bytes.count == exact.count else { return false }
-        for offset in 0..<bytes.count where bytes[offset] != exact[offset] { return false }
-        return true
+        // Eight bytes at a time (a byte loop cost ~5 instructions a byte).
+        return exact.withUnsafeBytes { HTTPSyntax.bytes(UnsafeRawBufferPointer(bytes), equal: $0) }
     }
 
     /// Whether `bytes` match segment by segment (the rule ``matches(_:)``
