@@ -153,6 +153,9 @@ public final class InMemoryLockStore: ImmediateLockStore {
     /// expired and not swept yet (tests read it).
     var recordCount: Int { state.withLock { $0.records.count } }
 
+    /// How many records the table has room for now (tests read it).
+    var recordCapacity: Int { state.withLock { $0.records.capacity } }
+
     /// How many emptied lease arrays the sweeps keep for fresh records (tests read it).
     var sweptLeaseCount: Int { state.withLock { $0.sweptLeases.count } }
 
@@ -382,6 +385,13 @@ extension InMemoryLockStore.State {
         }
         // Fewer acquires before the next sweep: fewer arrays they could use.
         if sweptLeases.count > nextInterval { sweptLeases.removeLast(sweptLeases.count - nextInterval) }
+        // A dictionary never shrinks as names leave it: after a burst of
+        // fresh names its table (~64 bytes a place) would stay at the
+        // burst's size for good. Rebuilt at the kept size once four times
+        // larger than it needs: a whole-table copy only after such a burst.
+        if records.capacity > 4 * max(records.count, InMemoryLockStore.minimumSweepInterval) {
+            records = records.filter { _ in true }
+        }
         operationsBeforeSweep = nextInterval
     }
 }

@@ -31,6 +31,37 @@ import Testing
         #expect(store.sweptLeaseCount == interval - 1 - 100)
     }
 
+    /// Memory held for a burst of names comes back once they are gone: the
+    /// records' table, which removals never shrink, is rebuilt at a sweep
+    /// that finds it four times larger than it needs.
+    @Test func aBurstOfNamesDoesNotKeepItsTableOnceTheyAreGone() throws {
+        let store = InMemoryLockStore()
+        let interval = InMemoryLockStore.minimumSweepInterval
+        var tokens: [(LockName, LeaseToken)] = []
+        for index in 0..<(5 * interval) {
+            let name = try LockName("burst-\(index)"), token = LeaseToken.random()
+            let attempt = AcquireAttempt(name: name, token: token, ttlMs: 60_000, owner: nil, waiter: nil)
+            guard case .granted = try store.acquireAtOnce(attempt) else { throw LockError.leaseLost }
+            tokens.append((name, token))
+        }
+        let burstCapacity = store.recordCapacity
+        #expect(burstCapacity >= 5 * interval)
+        for (name, token) in tokens { #expect(store.releaseAtOnce(name, token: token)) }
+        #expect(store.recordCount == 0)
+        // One name taken and given back: operations, no names, until the
+        // sweeps (at most 8 intervals apart after this burst) come.
+        let again = try LockName("burst-again")
+        var operations = 0
+        while store.recordCapacity >= burstCapacity, operations < 16 * interval {
+            let token = LeaseToken.random()
+            guard case .granted = try store.acquireAtOnce(AcquireAttempt(name: again, token: token, ttlMs: 60_000, owner: nil, waiter: nil))
+            else { throw LockError.leaseLost }
+            #expect(store.releaseAtOnce(again, token: token))
+            operations += 1
+        }
+        #expect(store.recordCapacity < burstCapacity / 4)
+    }
+
     /// A sweep, which removes the ended records where they stand, keeps
     /// every record that still takes a slot or a place — a lease held, a
     /// lease renewed past the TTL it was granted with (the sweep's hint of
