@@ -104,31 +104,6 @@ import Testing
         #expect(String(decoding: heldBodyResponse.body, as: UTF8.self) == heldBody)
         await server.shutdown(gracePeriod: .seconds(1))
     }
-    /// A chunked body whose head came in an earlier read than its chunks
-    /// gets none of another request's body, though that request's storage
-    /// went to the loop's spare (kept as it was) in between.
-    @Test func aChunkedBodyStartedBeforeAnotherRequestKeepsOnlyItsOwnBytes() async throws {
-        var router = Router()
-        router.add(.post, "/now", answer: { request, _ in .now(HTTPResponse(status: .ok, body: request.body)) })
-        let group = try EventLoopGroup(loopCount: 1, namePrefix: "spare-chunked-test")
-        let server = HTTPServer(configuration: HTTPServerConfiguration(listenAddress: "127.0.0.1:0"), responder: router,
-                                eventLoopGroup: group, logger: Logger(label: "test"))
-        let port = try server.start()[0].port
-        defer { group.shutdown() }
-
-        let chunked = try RawHTTPClient(port: port)
-        let other = try RawHTTPClient(port: port)
-        for round in 0..<3 {
-            // The head alone, then (once the other request is answered) its chunks.
-            try chunked.send("POST /now HTTP/1.1\r\nHost: c\r\nTransfer-Encoding: chunked\r\n\r\n")
-            let otherBody = String(repeating: "other ", count: 10 + round)
-            try other.send("POST /now HTTP/1.1\r\nHost: o\r\nContent-Length: \(otherBody.utf8.count)\r\n\r\n\(otherBody)")
-            #expect(String(decoding: try await other.readResponse().body, as: UTF8.self) == otherBody)
-            try chunked.send("5\r\nhello\r\n0\r\n\r\n")
-            #expect(String(decoding: try await chunked.readResponse().body, as: UTF8.self) == "hello", "round \(round)")
-        }
-        await server.shutdown(gracePeriod: .seconds(1))
-    }
 
     /// The path's storage goes round too: each request routes and reads
     /// back exactly its own path (longer, shorter, past the spare's cap, with
