@@ -377,9 +377,16 @@ public struct LockAPI: Sendable {
     /// release), found by the headers' lower-case name: looked up by a
     /// `String` name, and lent as a slice of the headers' array (retained
     /// and released), it cost a release ~0.2 k instructions more.
+    ///
+    /// The closure keeps only plain values — 32 characters copied into four
+    /// words, another length as a `String` — and the token is read after:
+    /// a `LeaseToken?` assigned inside it went through the runtime's generic
+    /// `Optional` witnesses (~0.13 k instructions a release).
     private func lockToken(_ request: HTTPRequest) throws(LockError) -> LeaseToken {
         var present = false
-        var token: LeaseToken?
+        var length = 0
+        var characters: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        var otherText: String?
         request.headers.forEachValue(named: "lock-token") { value in
             guard !present else { return }
             present = true
@@ -388,10 +395,20 @@ public struct LockAPI: Sendable {
             if utf8.count >= 2, utf8.first == UInt8(ascii: "<"), utf8.last == UInt8(ascii: ">") {
                 utf8 = UnsafeBufferPointer(rebasing: utf8.dropFirst().dropLast())
             }
-            token = LeaseToken(checking: utf8)
+            length = utf8.count
+            if length == 32, let base = utf8.baseAddress {
+                withUnsafeMutableBytes(of: &characters) { $0.copyMemory(from: UnsafeRawBufferPointer(start: base, count: 32)) }
+            } else if length <= LeaseToken.maxCount {
+                otherText = String(decoding: utf8, as: UTF8.self)
+            }
         }
         guard present else {
             throw .invalidRequest("the Lock-Token header is required: send the token acquire returned")
+        }
+        let token = if length == 32 {
+            withUnsafeBytes(of: &characters) { LeaseToken(checking: $0.assumingMemoryBound(to: UInt8.self)) }
+        } else {
+            otherText.flatMap { text in text.utf8.withContiguousStorageIfAvailable { LeaseToken(checking: $0) } ?? (try? LeaseToken(text)) }
         }
         guard let token else { throw LeaseToken.malformed }
         return token
