@@ -31,73 +31,85 @@ struct FlatJSONMembers<Field: RequestField> {
     /// and its length in bytes (bits 32–55).
     private var slots: InlineArray<8, UInt64> = .init(repeating: 0)
 
+    /// No members: a body's before it is scanned, or one the parser read.
+    init() {}
+
     /// The longest body scanned (offsets fit 24 bits).
     private static var maxCount: Int { 1 << 24 }
 
     /// Scans `body`; nil when it is not a flat object of known fields.
+    ///
+    /// Read through a pointer, each key matched in place against the
+    /// fields' names (a name and then a quote is that key whole: no name
+    /// holds a quote or a backslash). Finding a key's end first and then
+    /// its field by name, through an index checked against the count at
+    /// every byte, cost `{"ttl_ms":1000}` ~0.33 k instructions.
     init?(_ body: UnsafeBufferPointer<UInt8>) {
-        guard body.count < Self.maxCount else { return nil }
-        var index = 0
-        func skipSpace() {
-            while index < body.count, body[index] == 0x20 || body[index] == 0x09 || body[index] == 0x0A || body[index] == 0x0D { index += 1 }
-        }
-        /// The index of the quote that closes a string starting at `start`;
-        /// nil at an escape, a control byte, a byte beyond ASCII or the end.
-        func plainStringEnd(from start: Int) -> Int? {
-            var end = start
-            while end < body.count {
-                switch body[end] {
-                case UInt8(ascii: "\""): return end
-                case UInt8(ascii: "\\"), 0..<0x20, 0x80...: return nil
-                default: end += 1
-                }
+        guard body.count < Self.maxCount, let start = body.baseAddress else { return nil }
+        let end = start + body.count
+        var position = start
+        @inline(__always) func skipSpace() {
+            while position < end, position.pointee <= 0x20,
+                  position.pointee == 0x20 || position.pointee == 0x09 || position.pointee == 0x0A || position.pointee == 0x0D {
+                position += 1
             }
-            return nil
         }
-        func literal(_ text: StaticString) -> Bool {
+        /// Past the quote that closes a string whose first byte is at
+        /// `position`; nil at an escape, a control byte, a byte beyond
+        /// ASCII or the end.
+        @inline(__always) func skipPlainString() -> Bool {
+            while position < end {
+                let byte = position.pointee
+                position += 1
+                if byte == UInt8(ascii: "\"") { return true }
+                // A backslash, or below 0x20 or above 0x7F (wrapping: the difference is then at least 0x60).
+                if byte == UInt8(ascii: "\\") || byte &- 0x20 >= 0x60 { return false }
+            }
+            return false
+        }
+        @inline(__always) func literal(_ text: StaticString) -> Bool {
             let count = text.utf8CodeUnitCount
-            guard body.count - index >= count else { return false }
-            for offset in 0..<count where body[index + offset] != text.utf8Start[offset] { return false }
-            index += count
+            guard end - position >= count else { return false }
+            for offset in 0..<count where position[offset] != text.utf8Start[offset] { return false }
+            position += count
             return true
         }
         skipSpace()
-        guard index < body.count, body[index] == UInt8(ascii: "{") else { return nil }
-        index += 1
+        guard position < end, position.pointee == UInt8(ascii: "{") else { return nil }
+        position += 1
         skipSpace()
-        if index < body.count, body[index] == UInt8(ascii: "}") {
-            index += 1
+        if position < end, position.pointee == UInt8(ascii: "}") {
+            position += 1
         } else {
             while true {
-                guard index < body.count, body[index] == UInt8(ascii: "\"") else { return nil }
-                guard let keyEnd = plainStringEnd(from: index + 1),
-                      let field = Field.named(UnsafeBufferPointer(rebasing: body[(index + 1)..<keyEnd])),
-                      slots[field.rawValue] == 0
+                guard position < end, position.pointee == UInt8(ascii: "\""),
+                      let field = Self.field(at: position + 1, end: end), slots[field.rawValue] == 0
                 else { return nil }
-                index = keyEnd + 1
+                // Past the quote, the name and its closing quote.
+                position += field.name.utf8CodeUnitCount + 2
                 skipSpace()
-                guard index < body.count, body[index] == UInt8(ascii: ":") else { return nil }
-                index += 1
+                guard position < end, position.pointee == UInt8(ascii: ":") else { return nil }
+                position += 1
                 skipSpace()
-                guard index < body.count else { return nil }
+                guard position < end else { return nil }
                 let kind: Kind
-                var start = index
-                switch body[index] {
+                var valueStart = position
+                switch position.pointee {
                 case UInt8(ascii: "\""):
-                    guard let end = plainStringEnd(from: index + 1) else { return nil }
+                    position += 1
+                    valueStart = position
+                    guard skipPlainString() else { return nil }
                     kind = .string
-                    start = index + 1
-                    index = end + 1
                 case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-                    if body[index] == UInt8(ascii: "-") { index += 1 }
-                    let digits = index
+                    if position.pointee == UInt8(ascii: "-") { position += 1 }
+                    let digits = position
                     // A leading 0 stands alone: any digit after it is no JSON (the parser says so).
-                    if index < body.count, body[index] == UInt8(ascii: "0") {
-                        index += 1
+                    if position < end, position.pointee == UInt8(ascii: "0") {
+                        position += 1
                     } else {
-                        while index < body.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(body[index]) { index += 1 }
+                        while position < end, position.pointee &- UInt8(ascii: "0") < 10 { position += 1 }
                     }
-                    guard index > digits, index - digits <= 18 else { return nil }
+                    guard position > digits, position - digits <= 18 else { return nil }
                     kind = .number
                 case UInt8(ascii: "t"):
                     guard literal("true") else { return nil }
@@ -111,21 +123,40 @@ struct FlatJSONMembers<Field: RequestField> {
                 default:
                     return nil
                 }
-                let length = (kind == .string ? index - 1 : index) - start
-                slots[field.rawValue] = kind.rawValue | UInt64(start) << 8 | UInt64(length) << 32
+                let length = (kind == .string ? position - 1 : position) - valueStart
+                slots[field.rawValue] = kind.rawValue | UInt64(valueStart - start) << 8 | UInt64(length) << 32
                 skipSpace()
-                guard index < body.count else { return nil }
-                if body[index] == UInt8(ascii: "}") {
-                    index += 1
+                guard position < end else { return nil }
+                if position.pointee == UInt8(ascii: "}") {
+                    position += 1
                     break
                 }
-                guard body[index] == UInt8(ascii: ",") else { return nil }
-                index += 1
+                guard position.pointee == UInt8(ascii: ",") else { return nil }
+                position += 1
                 skipSpace()
             }
         }
         skipSpace()
-        guard index == body.count else { return nil }
+        guard position == end else { return nil }
+    }
+
+    /// The field whose name, then a quote, is at `key` (before `end`); nil
+    /// when no field's is.
+    @inline(__always)
+    private static func field(at key: UnsafePointer<UInt8>, end: UnsafePointer<UInt8>) -> Field? {
+        let room = end - key
+        var slot = 0
+        while let field = Field(rawValue: slot) {
+            let name = field.name
+            let count = name.utf8CodeUnitCount
+            if room > count, key[count] == UInt8(ascii: "\""), key.pointee == name.utf8Start.pointee {
+                var offset = 1
+                while offset < count, key[offset] == name.utf8Start[offset] { offset += 1 }
+                if offset == count { return field }
+            }
+            slot += 1
+        }
+        return nil
     }
 
     /// The kind of `field`'s value; nil when the body has no such member.

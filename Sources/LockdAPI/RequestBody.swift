@@ -63,9 +63,13 @@ struct RequestBody<Field: RequestField> {
     /// The body as sent (the request's bytes, valid inside ``read(_:_:)``).
     private let bytes: UnsafeBufferPointer<UInt8>
     /// Its members, when it is a flat object (nearly always): found
-    /// without making values (``FlatJSONMembers``); else nil, and the
-    /// parser's members below.
-    private var flat: FlatJSONMembers<Field>?
+    /// without making values (``FlatJSONMembers``); else none, and the
+    /// parser's members below (``parsed``). Not optional: each field asked
+    /// of a `FlatJSONMembers?` copied its 64 bytes out first (an acquire
+    /// asks for eight).
+    private var flat = FlatJSONMembers<Field>()
+    /// Whether the parser read the body (not flat): its fields are in ``members``.
+    private var parsed = false
     /// The members in the order sent (the parser's array, not a second one).
     private var members: [JSONMember] = []
     /// Which member each field is: byte `slot` holds the member's index + 1,
@@ -115,7 +119,7 @@ extension RequestBody {
             }
             memberBySlot |= UInt64(index + 1) << shift
         }
-        self.init(bytes: bytes, members: members, memberBySlot: memberBySlot)
+        self.init(bytes: bytes, parsed: true, members: members, memberBySlot: memberBySlot)
     }
 
     /// Parses `bytes` (``init(_:)``: an empty or blank body is an empty
@@ -140,7 +144,7 @@ extension RequestBody {
     /// messages need (~0.3 k instructions an acquire).
     @inline(__always)
     func integer(_ field: Field) throws(LockError) -> Int64? {
-        guard let flat else { return try parsedInteger(field) }
+        guard !parsed else { return try parsedInteger(field) }
         switch flat.kind(of: field) {
         case nil: return nil
         case .number?: return FlatJSONMembers<Field>.integer(flat.range(of: field), of: bytes)
@@ -167,7 +171,7 @@ extension RequestBody {
     /// - Throws: ``LockError/invalidRequest(_:)`` for another type, null included.
     @inline(__always)
     func string(_ field: Field) throws(LockError) -> String? {
-        guard let flat else { return try parsedString(field) }
+        guard !parsed else { return try parsedString(field) }
         switch flat.kind(of: field) {
         case nil: return nil
         case .string?:
