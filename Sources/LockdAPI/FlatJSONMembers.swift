@@ -30,6 +30,8 @@ struct FlatJSONMembers<Field: RequestField> {
     /// value starts (bits 8–31; a string's first byte inside its quotes)
     /// and its length in bytes (bits 32–55).
     private var slots: InlineArray<8, UInt64> = .init(repeating: 0)
+    /// Bit `slot` set for each field the body has.
+    private(set) var present: UInt8 = 0
 
     /// No members: a body's before it is scanned, or one the parser read.
     init() {}
@@ -125,6 +127,7 @@ struct FlatJSONMembers<Field: RequestField> {
                 }
                 let length = (kind == .string ? position - 1 : position) - valueStart
                 slots[field.rawValue] = kind.rawValue | UInt64(valueStart - start) << 8 | UInt64(length) << 32
+                present |= 1 << UInt8(field.rawValue)
                 skipSpace()
                 guard position < end else { return nil }
                 if position.pointee == UInt8(ascii: "}") {

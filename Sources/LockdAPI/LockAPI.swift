@@ -170,6 +170,13 @@ public struct LockAPI: Sendable {
         let validName = try lockName(context)
         name = validName
         return try RequestBody<AcquireField>.read(request.body) { (body) throws(LockError) in
+            // The body nearly every client sends names at most the TTL:
+            // every other field is then its default, as read below when
+            // absent, without asking for each (~0.2 k instructions an acquire).
+            if body.hasNoField(but: .ttlMs) {
+                return AcquireRequest(name: validName, ttlMs: try body.integer(.ttlMs) ?? engine.configuration.defaultTTLMs,
+                                      client: readsClient ? AuthenticatedClient.id : nil)
+            }
             let (limit, mode) = try body.limitAndMode(limit: .limit, mode: .mode)
             waitMs = try body.integer(.waitMs) ?? 0
             return AcquireRequest(

@@ -134,6 +134,11 @@ extension RequestBody {
         return position == 0 ? nil : members[position - 1].value
     }
 
+    /// Whether the body has no field but `field` (or none at all).
+    func hasNoField(but field: Field) -> Bool {
+        parsed ? memberBySlot & ~(0xFF << UInt64(field.rawValue * 8)) == 0 : flat.present & ~(1 << UInt8(field.rawValue)) == 0
+    }
+
     /// An integer field (absent: nil).
     /// - Throws: ``LockError/invalidRequest(_:)`` for another type (null
     ///   included: leave a field out to get its default) or a fraction.

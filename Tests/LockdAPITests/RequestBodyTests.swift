@@ -35,6 +35,20 @@ import Testing
         }
     }
 
+    /// Which bodies hold no field but the TTL (an acquire then takes every
+    /// other default without asking): flat or read by the parser, empty or
+    /// blank, and not when any other field is there, even null or first.
+    @Test(arguments: [
+        ("", true), (" ", true), ("{}", true), (#"{"ttl_ms":1000}"#, true), (#" { "ttl_ms" : 1000 } "#, true),
+        (#"{"ttl_ms":1e3}"#, true), (#"{"ttl_ms":"x"}"#, true), (#"{"ttl_ms":1000,"owner":"me"}"#, false),
+        (#"{"owner":"me","ttl_ms":1000}"#, false), (#"{"wait_ms":0}"#, false), (#"{"lock_delay_ms":null}"#, false),
+        (#"{"owner":"\u00e9"}"#, false), (#"{"ttl_ms":1e3,"limit":1}"#, false), (#"{"limit":1.0}"#, false),
+    ])
+    func aBodyOfOnlyTheTTLIsToldApart(_ text: String, _ onlyTTL: Bool) throws {
+        let found = try RequestBody<AcquireField>.read(Array(text.utf8)) { body in body.hasNoField(but: .ttlMs) }
+        #expect(found == onlyTTL)
+    }
+
     @Test func aFieldOfAnotherBodyIsUnknown() {
         #expect(throws: LockError.invalidRequest("unknown field 'owner'; allowed fields: ttl_ms, durability")) {
             try RequestBody<RenewField>.read(Array(#"{"ttl_ms":1000,"owner":"me"}"#.utf8)) { _ in }
