@@ -158,11 +158,15 @@ extension LockEngine {
     /// unless it brought one (then with a nonce: ``AcquireAttempt/nonce``).
     /// Made whole by one initializer: set field by field after it, the
     /// attempt was built apart and copied (~0.25 k instructions an acquire).
+    /// The client's token is looked at once (`token ?? random()` and
+    /// `token == nil ? nil : nonce` copied the optional token three times
+    /// and destroyed the copies, ~30 instructions an acquire).
     @inline(__always)
     private func firstAttempt(_ request: AcquireRequest) -> AcquireAttempt {
-        AcquireAttempt(name: request.name, token: request.token ?? LeaseToken.random(), ttlMs: request.ttlMs,
-                       owner: request.owner, waiter: nil, mode: request.mode, limit: request.limit, client: request.client,
-                       durability: request.durability ?? configuration.defaultDurability, lockDelayMs: request.lockDelayMs,
-                       nonce: request.token == nil ? nil : .random())
+        let (token, nonce): (LeaseToken, AttemptNonce?) = if let token = request.token { (token, .random()) } else { (.random(), nil) }
+        return AcquireAttempt(name: request.name, token: token, ttlMs: request.ttlMs,
+                              owner: request.owner, waiter: nil, mode: request.mode, limit: request.limit, client: request.client,
+                              durability: request.durability ?? configuration.defaultDurability, lockDelayMs: request.lockDelayMs,
+                              nonce: nonce)
     }
 }
