@@ -176,15 +176,18 @@ struct FlatJSONMembers<Field: RequestField> {
 
     /// The integer at `range` of `body` (a ``Kind/number``: an optional
     /// `-` and at most 18 digits, so it fits).
+    ///
+    /// Wrapping arithmetic: 18 digits stay below 10^18 < 2^63, so nothing
+    /// wraps, and the overflow checks cost each digit a test and a branch.
     static func integer(_ range: Range<Int>, of body: UnsafeBufferPointer<UInt8>) -> Int64 {
         var index = range.lowerBound
         let negative = body[index] == UInt8(ascii: "-")
-        if negative { index += 1 }
+        if negative { index &+= 1 }
         var value: Int64 = 0
         while index < range.upperBound {
-            value = value * 10 + Int64(body[index] &- UInt8(ascii: "0"))
-            index += 1
+            value = value &* 10 &+ Int64(body[index] &- UInt8(ascii: "0"))
+            index &+= 1
         }
-        return negative ? -value : value
+        return negative ? 0 &- value : value
     }
 }
