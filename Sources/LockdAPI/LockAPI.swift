@@ -415,7 +415,7 @@ public struct LockAPI: Sendable {
         let token = if length == 32 {
             withUnsafeBytes(of: &characters) { LeaseToken(checking: $0.assumingMemoryBound(to: UInt8.self)) }
         } else {
-            otherText.flatMap { text in text.utf8.withContiguousStorageIfAvailable { LeaseToken(checking: $0) } ?? (try? LeaseToken(text)) }
+            otherText.flatMap { try? LeaseToken($0) }
         }
         guard let token else { throw LeaseToken.malformed }
         return token
