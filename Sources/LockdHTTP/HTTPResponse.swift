@@ -53,6 +53,25 @@ public struct HTTPResponse: Sendable {
         self.body = body
     }
 
+    /// Creates a response with a complete body that hands something over
+    /// (a grant): written only before `deadline` (``deadline``), and
+    /// `onDropped` called when it is not written (``onDropped``).
+    ///
+    /// Made whole, where a response made first and then given these two was
+    /// made twice over: set afterwards, on a `var`, the compiler copied the
+    /// whole response into a slot never read again and destroyed the other
+    /// (~0.3 k instructions a promised grant).
+    public init(
+        status: HTTPStatus, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = [], deadline: UInt64?,
+        onDropped: (@Sendable () -> Void)?
+    ) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.deadline = deadline
+        self.onDropped = onDropped
+    }
+
     /// Creates a response whose body `bodyStream` writes after the head.
     public init(status: HTTPStatus, headers: HTTPHeaders = HTTPHeaders(), bodyStream: HTTPResponseBodyStream) {
         self.status = status
