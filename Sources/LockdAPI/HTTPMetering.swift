@@ -34,6 +34,9 @@ final class HTTPMetering: HTTPExchangeObserver {
         self.accessLog = accessLog
     }
 
+    /// Only the access log reads the path.
+    var readsPath: Bool { accessLog != nil }
+
     func answered(_ exchange: HTTPExchange) {
         let route = exchange.route.flatMap(routeTable.index(of:)) ?? routeNames.count - 1
         // The timer and the counter are used unretained: `durations` and the
