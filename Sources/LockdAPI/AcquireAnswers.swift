@@ -76,9 +76,9 @@ final class AcquireAnswers: Sendable {
     /// The answer to a grant that may be dropped unwritten: late, or its
     /// client gone (see ``granted(_:_:startedAt:droppable:)``).
     private func droppableAnswer(_ grant: consuming AcquireGrant, status: HTTPStatus) -> HTTPResponse {
-        // Made whole, not given the deadline and the closure on a `var`
-        // after (~10 instructions less a grant: the compiler still copies
-        // the response once inside the initializer).
+        // Made whole: given the deadline and the closure on a `var` after,
+        // the whole response was copied and the original destroyed (~0.3 k
+        // instructions a grant that may be dropped).
         let body = LockJSON.lease(grant.lease)
         let deadline = grant.deliverBy
         let undelivered = consume grant
