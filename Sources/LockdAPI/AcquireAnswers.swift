@@ -76,11 +76,13 @@ final class AcquireAnswers: Sendable {
     /// The answer to a grant that may be dropped unwritten: late, or its
     /// client gone (see ``granted(_:_:startedAt:droppable:)``).
     private func droppableAnswer(_ grant: consuming AcquireGrant, status: HTTPStatus) -> HTTPResponse {
-        var response = LockAPI.json(status, LockJSON.lease(grant.lease))
-        response.deadline = grant.deliverBy
+        // Made whole: given the deadline and the closure on a `var` after,
+        // the whole response was copied and the original destroyed (~0.3 k
+        // instructions a grant that may be dropped).
+        let body = LockJSON.lease(grant.lease)
+        let deadline = grant.deliverBy
         let undelivered = consume grant
-        response.onDropped = { [engine] in engine.giveBackUndelivered(undelivered) }
-        return response
+        return LockAPI.json(status, body, deadline: deadline, onDropped: { [engine] in engine.giveBackUndelivered(undelivered) })
     }
 
     /// ``granted(_:_:startedAt:droppable:)`` given from a store's callback

@@ -34,10 +34,21 @@ final class HTTPMetering: HTTPExchangeObserver {
         self.accessLog = accessLog
     }
 
+    /// Only the access log reads the path.
+    var readsPath: Bool { accessLog != nil }
+
     func answered(_ exchange: HTTPExchange) {
         let route = exchange.route.flatMap(routeTable.index(of:)) ?? routeNames.count - 1
-        durations[route].recordNanoseconds(Int64(clamping: exchange.durationNanoseconds))
-        requests.counter(route: route, method: exchange.method, status: exchange.status.code).increment()
+        // The timer and the counter are used unretained: `durations` and the
+        // counters' slots hold them strongly for as long as this object
+        // lives, and neither ever drops one. Retained, each was retained and
+        // released around its call (~40 instructions a request each).
+        Unmanaged.passUnretained(durations[route])._withUnsafeGuaranteedRef {
+            $0.recordNanoseconds(Int64(clamping: exchange.durationNanoseconds))
+        }
+        requests.counter(route: route, method: exchange.method, status: exchange.status.code)._withUnsafeGuaranteedRef {
+            $0.increment()
+        }
         accessLog?.record(exchange, route: routeNames[route])
     }
 }
@@ -74,6 +85,7 @@ private final class RequestCounters: Sendable {
     }
 
     /// The slot of a common status, by a jump table rather than a scan.
+    @inline(__always)
     private static func statusSlot(_ status: Int) -> Int? {
         switch status {
         case 200: 0
@@ -103,24 +115,27 @@ private final class RequestCounters: Sendable {
         return methodTable.index(of: method.rawValue) ?? Self.methodCount
     }
 
-    func counter(route: Int, method: HTTPMethod?, status: Int) -> CoreMetrics.Counter {
+    /// The counter of `route`, `method` and `status`, unretained: the slots
+    /// (or `others`) hold it strongly from when it is made for as long as
+    /// this object lives, and never drop one.
+    func counter(route: Int, method: HTTPMethod?, status: Int) -> Unmanaged<CoreMetrics.Counter> {
         if let statusSlot = Self.statusSlot(status), routes.indices.contains(route) {
             let slot = (route * Self.methodSlots + methodSlot(method)) * Self.statusSlots + statusSlot
-            if let counter = slots.withLock({ $0[slot] }) { return counter }
+            if let counter = slots.withLock({ $0[slot].map(Unmanaged.passUnretained) }) { return counter }
             // Made outside the lock; a racing request's counter, if first, is kept.
             let made = make(route, method, status)
             return slots.withLock { slots in
-                if let counter = slots[slot] { return counter }
+                if let counter = slots[slot] { return Unmanaged.passUnretained(counter) }
                 slots[slot] = made
-                return made
+                return Unmanaged.passUnretained(made)
             }
         }
         let key = "\(route) \(Self.methodLabel(method)) \(status)"
         return others.withLock { others in
-            if let counter = others[key] { return counter }
+            if let counter = others[key] { return Unmanaged.passUnretained(counter) }
             let counter = make(route, method, status)
             others[key] = counter
-            return counter
+            return Unmanaged.passUnretained(counter)
         }
     }
 

@@ -235,7 +235,10 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
         let requestID = receivedID ?? server.makeRequestID()
         // Assigned only when it changes (most requests repeat the last one's).
         if !(exchange.method.map { $0.rawValue.hasSameBits(as: request.method.rawValue) } ?? false) { exchange.method = request.method }
-        exchange.pathBytes = request.pathBytes
+        // Carried for an observer that reads it (an access log); else only
+        // by an answer still to come, below: its storage goes back to the
+        // loop's spare through the exchange (see `decodeRequests`).
+        if server.observerReadsPath { exchange.pathBytes = request.pathBytes }
         exchange.requestID = requestID
         exchange.remoteAddress = remoteAddress
         exchangeStartedAt = machine.requestStartedAt
@@ -251,7 +254,13 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
         if traceParent != nil || exchangeTraceParent != nil { exchangeTraceParent = traceParent }
         let outer = HTTPRequestLogMetadata.beginScope(self, in: context.logScope)
         defer { HTTPRequestLogMetadata.endScope(outer) }
-        let answer = server.answer(request, &requestContext)
+        // Through the server unretained (this connection holds it, and is
+        // held by its stream for the call): the answer closure, read from
+        // the server's `let`, is then borrowed for the call, where it was
+        // retained and released around it (~40 instructions a request).
+        let answer = Unmanaged.passUnretained(server)._withUnsafeGuaranteedRef { server in
+            server.answer(request, &requestContext)
+        }
         // Bound, not assigned as an optional (see `finish`); assigned only
         // when it changes (most requests repeat the last one's route).
         if let route = requestContext.route {
@@ -263,6 +272,7 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
         case .now(let response):
             finish(response)
         case .later(let work):
+            if !server.observerReadsPath { exchange.pathBytes = request.pathBytes }
             // Changed in place, not copied: the answer no longer reads it.
             requestContext.isAnsweredInPlace = false
             let metadata = HTTPRequestLogMetadata(requestID: requestID, traceParent: traceParent)
@@ -272,6 +282,7 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
             // Work that never suspends has already finished.
             if machine.isAnswering { self.task = task }
         case .promised(let start):
+            if !server.observerReadsPath { exchange.pathBytes = request.pathBytes }
             let metadata = HTTPRequestLogMetadata(requestID: requestID, traceParent: traceParent)
             let promise = if let filter = requestContext.promisedResponseFilter {
                 HTTPPromise(connection: self, metadata: metadata, filter: filter)
@@ -337,7 +348,11 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
         // read (a store's reply) hands the path's storage to the loop's
         // spare (`decodeRequests` left it here); during a read the request
         // being answered still shares it, and the spare takes it from that.
-        if driving { exchange.pathBytes = nil } else { context.spare.keepPath(of: &exchange) }
+        if driving {
+            if exchange.pathBytes != nil { exchange.pathBytes = nil }
+        } else {
+            context.spare.keepPath(of: &exchange)
+        }
         // Shutdown began, but this loop's drain job may not have run yet:
         // the response is the connection's last all the same.
         if server.isDraining, !machine.isDraining { beginDrain() }

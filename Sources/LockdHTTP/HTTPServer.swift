@@ -34,6 +34,8 @@ public final class HTTPServer: Sendable {
     /// Not optional (``NoExchangeObserver`` stands for none): calling
     /// through an optional existential copies it, twice a request.
     let observer: any HTTPExchangeObserver
+    /// `observer`'s ``HTTPExchangeObserver/readsPath``, asked once.
+    let observerReadsPath: Bool
     let logger: Logger
     /// Whether `logger`'s metadata provider adds each request's metadata (see ``HTTPRequestContext/logger``).
     let loggerAddsMetadata: Bool
@@ -92,7 +94,9 @@ public final class HTTPServer: Sendable {
     ) {
         self.configuration = configuration
         self.answer = answer
-        self.observer = observer ?? NoExchangeObserver()
+        let observer = observer ?? NoExchangeObserver()
+        self.observer = observer
+        self.observerReadsPath = observer.readsPath
         self.logger = logger
         self.loggerAddsMetadata = logger.handler.metadataProvider != nil
         self.fixedLogLevel = HTTPFixedLevelLogHandlers.level(of: logger)

@@ -35,6 +35,33 @@ import Testing
         }
     }
 
+    /// An observer that says it reads no path is told of an answer given
+    /// as its request is read without one (the exchange does not hold the
+    /// request's path then); everything else it is told is the same, and
+    /// each request still sees its own path, whichever way the one before
+    /// it was answered. An observer that reads paths gets every one.
+    @Test func anObserverThatReadsNoPathGetsNoneForAnAnswerGivenAtOnce() async throws {
+        let requests = ["/now", "/later", "/param/a1", "/now", "/param/b22", "/later", "/inspect"]
+        for readsPath in [false, true] {
+            try await Self.withServer(readsPath: readsPath) { port, exchanges in
+                let client = try await offThePool { try RawHTTPClient(port: port) }
+                defer { client.close() }
+                var bodies: [String] = []
+                for path in requests {
+                    try client.send("GET \(path) HTTP/1.1\r\nHost: x\r\n\r\n")
+                    bodies.append(try await client.readResponse().text)
+                }
+                #expect(bodies[2].hasPrefix("id=a1 ") && bodies[4].hasPrefix("id=b22 "), "\(bodies)")
+                let reported = try #require(await Self.reported(exchanges, count: requests.count))
+                #expect(reported.map(\.status.code) == Array(repeating: 200, count: requests.count))
+                #expect(reported.map(\.route) == ["now", "later", "param", "now", "param", "later", "inspect"])
+                #expect(reported.map(\.method) == Array(repeating: .get, count: requests.count))
+                let expectedPaths: [String?] = readsPath ? requests : [nil, "/later", nil, nil, nil, "/later", nil]
+                #expect(reported.map(\.path) == expectedPaths, "readsPath \(readsPath)")
+            }
+        }
+    }
+
     @Test func aClientsIdAndTraceparentReachTheResponderAndComeBack() async throws {
         try await Self.withServer { port, _ in
             let client = try await offThePool { try RawHTTPClient(port: port) }
@@ -134,6 +161,8 @@ import Testing
 
     private final class Recorder: HTTPExchangeObserver {
         let exchanges = Mutex<[HTTPExchange]>([])
+        let readsPath: Bool
+        init(readsPath: Bool = true) { self.readsPath = readsPath }
         func answered(_ exchange: HTTPExchange) { exchanges.withLock { $0.append(exchange) } }
     }
 
@@ -142,7 +171,7 @@ import Testing
         return recorder.exchanges.withLock { $0 }
     }
 
-    private static func withServer(_ body: (UInt16, Recorder) async throws -> Void) async throws {
+    private static func withServer(readsPath: Bool = true, _ body: (UInt16, Recorder) async throws -> Void) async throws {
         var router = Router()
         router.add(.get, "/hello", name: "hello") { _, _ in HTTPResponse(status: .ok, body: Array("hi".utf8)) }
         router.add(.get, "/context") { _, context in
@@ -165,7 +194,7 @@ import Testing
                 return HTTPResponse(status: .ok, body: Array(whereItRuns().utf8))
             }
         }
-        let recorder = Recorder()
+        let recorder = Recorder(readsPath: readsPath)
         let group = try EventLoopGroup(loopCount: 1, namePrefix: "exchange-test")
         var configuration = HTTPServerConfiguration(listenAddress: "127.0.0.1:0")
         configuration.maxBodyLength = 1024

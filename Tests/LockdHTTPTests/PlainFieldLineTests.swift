@@ -52,4 +52,54 @@ import Testing
         #expect(compared > 5_000)
         #expect(mismatches.isEmpty, "\(mismatches.count): \(mismatches.prefix(5))")
     }
+
+    @Test func theHostAndContentLengthWordsAreTheirNamesAsLoadedFromMemory() {
+        #expect(Array("host".utf8).withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) } == PartialHead.hostWord)
+        let words = Array("content-length".utf8).withUnsafeBytes {
+            (UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)), UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 6, as: UInt64.self)))
+        }
+        #expect(words == PartialHead.contentLengthWords)
+    }
+
+    /// `Host` and `Content-Length` are told by whole words on the one-pass
+    /// path: every case of them, and every name one byte off (another
+    /// letter, a digit, a mark, the byte with its 0x20 bit flipped), must
+    /// decode as the general path decodes it — counted as the field, or
+    /// not — with one Host, none, two, and a length that agrees, differs,
+    /// or is a list.
+    @Test func namesNearHostAndContentLengthDecodeAsTheGeneralPathDoes() {
+        var names: [String] = ["HOST", "host", "hOsT", "CONTENT-LENGTH", "content-length", "Content-length", "cONTENT-lENGTH"]
+        for base in ["Host", "Content-Length"] {
+            let bytes = Array(base.utf8)
+            for position in bytes.indices {
+                for change in [UInt8(0x20), 0x01, 0x40] {
+                    var near = bytes
+                    near[position] ^= change
+                    names.append(String(decoding: near, as: UTF8.self))
+                }
+                for replacement in Array("0_~!.Zz".utf8) {
+                    var near = bytes
+                    near[position] = replacement
+                    names.append(String(decoding: near, as: UTF8.self))
+                }
+            }
+        }
+        var mismatches: [String] = []
+        var compared = 0
+        for name in names {
+            for value in ["h", "5", "05", "5, 5", "6", "", "x"] {
+                for prefix in ["", "Host: h\r\n", "Content-Length: 5\r\n"] {
+                    let head = Array("POST /p HTTP/1.1\r\n\(prefix)\(name): \(value)\r\n\r\nabcdef".utf8)
+                    compared += 1
+                    let whole = HTTPHeadOutcomeCorpusTests.describe(head, cuts: [])
+                    let byByte = HTTPHeadOutcomeCorpusTests.describe(head, cuts: Array(1..<head.count))
+                    if whole.components(separatedBy: " pending=")[0] != byByte.components(separatedBy: " pending=")[0] {
+                        mismatches.append("\(name): \(value) after \(prefix.debugDescription): \(whole) vs \(byByte)")
+                    }
+                }
+            }
+        }
+        #expect(compared > 1_000)
+        #expect(mismatches.isEmpty, "\(mismatches.count): \(mismatches.prefix(5))")
+    }
 }
