@@ -48,6 +48,10 @@ extension LockEngine {
         private let waitEnds: UInt64
         /// When the attempt left: its grant is measured against its TTL from here.
         private let started = MonotonicClock.now()
+        /// When the attempt left (lockd's monotonic clock, ns), read as this
+        /// answer was made just before: a store may take it as its call's
+        /// start rather than read the clock again.
+        public var startedAt: UInt64 { started }
 
         init(engine: LockEngine, ownToken: Bool, cancellation: CallCancellation, answer: consuming Answer) {
             self.engine = engine

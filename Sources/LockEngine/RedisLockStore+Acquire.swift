@@ -73,7 +73,9 @@ extension RedisLockStore {
                 [self] () async throws(LockError) in try await acquire(attempt)
             }
         }
-        let start = callStart()
+        // The engine's clock reading, taken as its answer was made just
+        // before, serves as the call's start too (one reading less).
+        let start = callStart(at: answer.startedAt)
         let now = start.time
         let cancellation = answer.cancellation
         client.run(AnsweringAcquireCall(store: self, attempt: consume attempt, start: start, answer: consume answer),

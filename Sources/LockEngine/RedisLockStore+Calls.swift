@@ -41,8 +41,9 @@ extension RedisLockStore {
         let callerMetadata: Logger.Metadata?
     }
 
-    func callStart() -> CallStart {
-        CallStart(time: MonotonicClock.now(),
+    /// A call's start at `time` (by default, now).
+    func callStart(at time: UInt64 = MonotonicClock.now()) -> CallStart {
+        CallStart(time: time,
                   callerMetadata: callsFailing.load(ordering: .relaxed) ? logger.handler.metadataProvider?.get() ?? [:] : nil)
     }
 

@@ -37,7 +37,7 @@ public final class RedisLockStore: LockStore {
     let lastWarning = Atomic<UInt64>(0)
     /// Set by a failed script call answered by callback, cleared by a served
     /// one: while set, such calls take their caller's log metadata when they
-    /// start (see ``callStart()``).
+    /// start (see ``callStart(at:)``).
     let callsFailing = Atomic<Bool>(false)
     /// The wake-up subscription failing again and again (a channel the
     /// Redis user may not use, a node down) warns now and then.

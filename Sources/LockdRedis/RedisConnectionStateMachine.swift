@@ -301,7 +301,7 @@ struct RedisConnectionStateMachine<Waiter> {
     /// always ``Action/flush``: the connection flushes without an action
     /// made, returned and matched per call.
     mutating func sendScriptWhileReady(
-        head: RESPEncodedArguments, keyCount: Int, argumentRoom: Int, id: UInt64, waiter: Waiter, now: UInt64,
+        head: RESPEncodedArguments, keyCount: Int, argumentRoom: Int, id: UInt64, waiter: consuming Waiter, now: UInt64,
         writingArguments write: (inout RESPArgumentCursor) -> Void
     ) {
         // As `submit` does for a command while ready.
@@ -311,7 +311,7 @@ struct RedisConnectionStateMachine<Waiter> {
         enqueuedTotal = UInt64(outbound.count) + writtenTotal
         pending.append(Pending(id: id, deadline: now &+ settings.commandTimeout, start: start, end: enqueuedTotal,
                                last: enqueuedTotal, replies: 1))
-        waiters.append(waiter)
+        waiters.append(consume waiter)
     }
 
     /// Submits `commands` to be written back to back. The waiter gets one
