@@ -23,12 +23,17 @@ public final class InMemoryLockStore: ImmediateLockStore {
         /// in turn then allocates and frees no array (~0.35 k instructions
         /// a cycle).
         var spareLeases: [Record.StoredLease] = []
-        /// The emptied lease arrays of records a sweep removed, to be the
-        /// next ``spareLeases``: where names are taken once and left to
-        /// expire, each record's array was allocated on its grant and freed
-        /// by a sweep among thousands of others, which malloc then sorted
-        /// back through its bins (~2.5% of lockd's CPU at 10^5 names). No
-        /// more are kept than the acquires before the next sweep could use.
+        /// The lease arrays of records a sweep removed, to be the next
+        /// ``spareLeases``: where names are taken once and left to expire,
+        /// each record's array was allocated on its grant and freed by a
+        /// sweep among thousands of others, which malloc then sorted back
+        /// through its bins (~2.5% of lockd's CPU at 10^5 names). No more
+        /// are kept than the acquires before the next sweep could use.
+        /// Kept as they were (their ended leases in them) and emptied as
+        /// each becomes the spare: the sweep reads no lease, and the
+        /// lines an array's emptying reads are the ones the next fresh
+        /// name's lease is written into (emptied at the sweep, they were
+        /// read there and missed again at the write).
         var sweptLeases: [[Record.StoredLease]] = []
     }
 
@@ -77,6 +82,7 @@ public final class InMemoryLockStore: ImmediateLockStore {
             let before = state.records[place].leases[index].expiresAtMs
             state.records[place].leases[index].ttlMs = ttlMs ?? state.records[place].leases[index].ttlMs
             state.records[place].leases[index].expiresAtMs = now + state.records[place].leases[index].ttlMs
+            state.records[place].keepSlot(of: state.records[place].leases[index])
             let record = state.records[place]
             // Renewed down: the waiters look again at the new expiry, not at
             // the old one they were told (an expiry announces nothing).
@@ -294,8 +300,13 @@ extension InMemoryLockStore.State {
         let place = records.placeAdding(attempt.name)
         let (result, wakes, isEmpty) = records[place]
             .acquire(attempt, lastFence: &lastFence, spare: &spareLeases, now: now, handsOver: wakeHandler != nil)
-        // A fresh record took the spare: the next one is a swept array, if any.
-        if spareLeases.capacity == 0, let swept = sweptLeases.popLast() { spareLeases = swept }
+        // A fresh record took the spare: the next one is a swept array, if
+        // any, emptied now (``sweptLeases``) — unless a crowd's (a
+        // semaphore's, readers') array, or none (a reconciled record's).
+        if spareLeases.capacity == 0, var swept = sweptLeases.popLast(), (1...4).contains(swept.capacity) {
+            swept.removeAll(keepingCapacity: true)
+            spareLeases = swept
+        }
         // Never so after an acquire (it holds or queues something), but a
         // record is kept only while it holds or queues.
         if isEmpty {
@@ -375,22 +386,23 @@ extension InMemoryLockStore.State {
         // into a table of their own (as it once was), the kept records were
         // each copied and the table regrown: in a table of 10^5 names, cache
         // misses and allocator work of ~4% of lockd's CPU.
-        // A slot in its lock delay keeps its record.
-        // Emptied lease arrays kept for fresh records: as many as the
-        // interval just run could take (the next one's, known only after
-        // the pass, trims them).
+        // A record past ``InMemoryLockRecord/keptUntilMs`` with no queue
+        // holds no slot (no lease's, lock delays counted): decided without
+        // reading its leases.
+        // Lease arrays kept for fresh records: as many as the interval just
+        // run could take (the next one's, known only after the pass, trims
+        // them).
         let keeps = max(InMemoryLockStore.minimumSweepInterval, operationsBeforeSweep)
         // Out of the state while the table is changed (one access to each).
         var swept: [[InMemoryLockStore.Record.StoredLease]] = []
         swap(&swept, &sweptLeases)
         records.removeAll { record in
-            record.keptUntilMs <= now && record.queue.isEmpty && !record.leases.contains(where: { $0.slotEndsAtMs > now })
+            record.keptUntilMs <= now && record.queue.isEmpty
         } handing: { record in
-            // Kept emptied for a fresh record (unless a crowd's, or none).
-            guard swept.count < keeps, (1...4).contains(record.leases.capacity) else { return }
+            // Kept as it is, for a fresh record (emptied as it is taken).
+            guard swept.count < keeps else { return }
             var leases: [InMemoryLockStore.Record.StoredLease] = []
             swap(&leases, &record.leases)
-            leases.removeAll(keepingCapacity: true)
             swept.append(leases)
         }
         swap(&swept, &sweptLeases)
@@ -446,6 +458,7 @@ extension InMemoryLockRecord {
             let before = leases[held].expiresAtMs
             leases[held].ttlMs = attempt.ttlMs
             leases[held].expiresAtMs = now + attempt.ttlMs
+            keepSlot(of: leases[held])
             // A waiter collecting what a hand-over granted it: the grant is
             // now its attempt's. Anyone else asking with the token claims
             // the lease: it is no grant to give back.
@@ -487,7 +500,7 @@ extension InMemoryLockRecord {
         )
         // The answer's lease made first, so that the stored one is moved in, not copied.
         let granted = self.lease(lease, name: attempt.name)
-        keptUntilMs = max(keptUntilMs, lease.slotEndsAtMs)
+        keepSlot(of: lease)
         // A record made for a free name has no array yet: it takes the
         // spare, or (none spare) one made as a literal of its one lease —
         // appended to the empty array, it was allocated by the append's
