@@ -57,11 +57,12 @@ struct InMemoryLockRecord {
     var wishes: [WaiterID: Wish] = Dictionary()
     /// No lease's slot here ends after it (its lock delay counted): raised
     /// wherever a slot is made to end later — a grant, a retry, a renewal,
-    /// a hand-over (``keepSlot(of:)``) — and never lowered. A sweep drops a
-    /// record past it with no queue without reading its leases (in a
-    /// table of 10^5 names, a cache miss or two a record); a record whose
-    /// lease was released, renewed down or forced out early stays until
-    /// then (its leases ended: it holds nothing, as if swept).
+    /// a hand-over (``keepSlot(of:)``) — and lowered only when a release
+    /// leaves the record holding nothing. A sweep drops a record past it
+    /// with no queue without reading its leases (in a table of 10^5 names,
+    /// a cache miss or two a record); a record whose lease was renewed down
+    /// or forced out early stays until then (its leases ended: it holds
+    /// nothing, as if swept).
     var keptUntilMs: Int64 = .min
 
     /// Raises ``keptUntilMs`` to the end of `lease`'s slot.
