@@ -9,7 +9,7 @@
 /// misses — and a sweep could not remove a record where it read it: it
 /// listed the ended names (each name retained and released) and removed
 /// each by name (hashed and found again, and every name a removal moved
-/// back rehashed from its text). Here a fresh name's entry is appended
+/// back hashed again). Here a fresh name's entry is appended
 /// where the last one was written (a line in cache) and its index place
 /// written once; the index's places carry their names' tags, so a probe
 /// reads an entry only where the tag matches, and a removal or a growth of
