@@ -38,10 +38,12 @@ extension InMemoryLockRecord {
             guard let wish = wishes[waiter], !leases.contains(where: { $0.token == wish.token }) else { break }
             unqueue(at: 0)
             let fence = InMemoryLockStore.nextFence(after: &lastFence)
-            leases.append(StoredLease(
+            let lease = StoredLease(
                 token: wish.token, fence: fence, ttlMs: wish.ttlMs, expiresAtMs: now + wish.ttlMs, owner: wish.owner,
                 mode: waiter.mode, client: wish.client, delayMs: wish.delayMs, handedTo: waiter
-            ))
+            )
+            keepSlot(of: lease)
+            leases.append(lease)
             granted.append(HandedGrant(waiter: waiter, fence: fence, grantedAtMs: now, grantedBefore: grantedBefore))
         }
         var hint = hint(now: now)

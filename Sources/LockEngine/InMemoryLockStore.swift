@@ -11,24 +11,30 @@ public final class InMemoryLockStore: ImmediateLockStore {
     fileprivate typealias Record = InMemoryLockRecord
 
     fileprivate struct State {
-        var records: [LockName: Record] = [:]
+        var records = InMemoryRecordTable()
         var lastFence: Int64 = 0
         var operationsSinceSweep = 0
         /// Operations before the next sweep: as many as the records the last
         /// sweep left (4 096 at least).
         var operationsBeforeSweep = InMemoryLockStore.minimumSweepInterval
         var wakeHandler: (@Sendable (StoreEvent) -> Void)?
-        /// The empty lease array of the last record a release emptied, for
-        /// the next record made on a free name: a lock taken and released
-        /// in turn then allocates and frees no array (~0.35 k instructions
-        /// a cycle).
+        /// An empty lease array for the next record made on a free name
+        /// (a swept record's, emptied as it is taken, or the last dropped
+        /// record's): a fresh name's record then allocates no array (~0.35 k
+        /// instructions). A released name keeps its own record and array
+        /// until a sweep.
         var spareLeases: [Record.StoredLease] = []
-        /// The emptied lease arrays of records a sweep removed, to be the
-        /// next ``spareLeases``: where names are taken once and left to
-        /// expire, each record's array was allocated on its grant and freed
-        /// by a sweep among thousands of others, which malloc then sorted
-        /// back through its bins (~2.5% of lockd's CPU at 10^5 names). No
-        /// more are kept than the acquires before the next sweep could use.
+        /// The lease arrays of records a sweep removed, to be the next
+        /// ``spareLeases``: where names are taken once and left to expire,
+        /// each record's array was allocated on its grant and freed by a
+        /// sweep among thousands of others, which malloc then sorted back
+        /// through its bins (~2.5% of lockd's CPU at 10^5 names). No more
+        /// are kept than the acquires before the next sweep could use.
+        /// Kept as they were (their ended leases in them) and emptied as
+        /// each becomes the spare: the sweep reads no lease, and the
+        /// lines an array's emptying reads are the ones the next fresh
+        /// name's lease is written into (emptied at the sweep, they were
+        /// read there and missed again at the write).
         var sweptLeases: [[Record.StoredLease]] = []
     }
 
@@ -71,13 +77,14 @@ public final class InMemoryLockStore: ImmediateLockStore {
     nonisolated(nonsending) public func renew(_ name: LockName, token: LeaseToken, ttlMs: Int64?, durability: Durability) async throws(LockError) -> Lease? {
         let now = WallClock.milliseconds()
         let (lease, notice) = state.withLock { state -> (Lease?, Notice?) in
-            guard var record = state.records[name],
-                  let index = record.leases.firstIndex(where: { $0.token == token && $0.expiresAtMs > now })
+            guard let place = state.records.place(of: name),
+                  let index = state.records[place].leases.firstIndex(where: { $0.token == token && $0.expiresAtMs > now })
             else { return (nil, nil) }
-            let before = record.leases[index].expiresAtMs
-            record.leases[index].ttlMs = ttlMs ?? record.leases[index].ttlMs
-            record.leases[index].expiresAtMs = now + record.leases[index].ttlMs
-            state.records[name] = record
+            let before = state.records[place].leases[index].expiresAtMs
+            state.records[place].leases[index].ttlMs = ttlMs ?? state.records[place].leases[index].ttlMs
+            state.records[place].leases[index].expiresAtMs = now + state.records[place].leases[index].ttlMs
+            state.records[place].keepSlot(of: state.records[place].leases[index])
+            let record = state.records[place]
             // Renewed down: the waiters look again at the new expiry, not at
             // the old one they were told (an expiry announces nothing).
             let notice = record.leases[index].expiresAtMs < before ? state.notice(for: name, record, now: now) : nil
@@ -124,7 +131,8 @@ public final class InMemoryLockStore: ImmediateLockStore {
 
     /// Ends the live lease of `name` that `matches`, handing the name to
     /// the waiters that fit now; what `report` says of the ended lease (at
-    /// the time it ended), or nil. `forced`: a lease with a lock delay ends
+    /// the time it ended), or nil. A record left holding and queueing
+    /// nothing stays until the next sweep. `forced`: a lease with a lock delay ends
     /// as if it expired now. A plain release reports nothing: it made the
     /// holder it then dropped (~0.25 k instructions a release).
     private func end<Ended: Sendable>(_ name: LockName, forced: Bool, where matches: (Record.StoredLease) -> Bool,
@@ -132,13 +140,20 @@ public final class InMemoryLockStore: ImmediateLockStore {
         let now = WallClock.milliseconds()
         let (ended, notice) = state.withLock { state -> (Ended?, Notice?) in
             // Changed where it is stored: one hash of the name, no copy of its arrays.
-            guard let place = state.records.index(forKey: name),
-                  case let (ended, left)? = state.records.values[place].end(forced: forced, now: now, where: matches, reporting: report)
+            guard let place = state.records.place(of: name),
+                  case let (ended, left)? = state.records[place].end(forced: forced, now: now, where: matches, reporting: report)
             else { return (nil, nil) }
             switch left {
             case .queue: return (ended, state.handOver(at: place, name: name))
             case .leases: return (ended, nil)
-            case .nothing: state.vacate(at: place); return (ended, nil)
+            case .nothing:
+                // Kept, emptied, for the sweep to drop: a name taken again
+                // soon (most names are) finds its record and its lease
+                // array, where removed and made again each release and
+                // acquire cost ~0.35 k instructions a cycle. It holds no
+                // slot from now, and goes at the next sweep if not taken.
+                state.records[place].keptUntilMs = now
+                return (ended, nil)
             }
         }
         Self.tell(consume notice)
@@ -183,7 +198,8 @@ public final class InMemoryLockStore: ImmediateLockStore {
     public func status(of name: LockName) async throws(LockError) -> LockStatus {
         let now = WallClock.milliseconds()
         return state.withLock { state in
-            guard var record = state.records[name] else { return LockStatus(name: name, holders: []) }
+            guard let place = state.records.place(of: name) else { return LockStatus(name: name, holders: []) }
+            var record = state.records[place]
             record.dropExpired(now: now)
             return Self.status(of: name, record, now: now)
         }
@@ -198,13 +214,13 @@ public final class InMemoryLockStore: ImmediateLockStore {
         let after = try cursor.map { (text: String) throws(LockError) in try ListCursor.decode(text).after } ?? ""
         let now = WallClock.milliseconds()
         return state.withLock { state in
-            let held = state.records
-                .filter { name, record in
-                    guard record.leases.contains(where: { $0.expiresAtMs > now }) else { return false }
-                    guard name.value.hasPrefix(prefix) else { return false }
-                    return after.utf8.lexicographicallyPrecedes(name.value.utf8)
-                }
-                .sorted { $0.key < $1.key }
+            var held: [(name: LockName, record: Record)] = []
+            state.records.forEach { name, record in
+                guard record.leases.contains(where: { $0.expiresAtMs > now }), name.value.hasPrefix(prefix),
+                      after.utf8.lexicographicallyPrecedes(name.value.utf8) else { return }
+                held.append((name, record))
+            }
+            held.sort { $0.name < $1.name }
             let page = held.prefix(limit).map { name, record in
                 var record = record
                 record.dropExpired(now: now)
@@ -218,13 +234,13 @@ public final class InMemoryLockStore: ImmediateLockStore {
     public func removeWaiter(_ waiter: WaiterID, from name: LockName, reclaimingGrant: Bool) async throws(LockError) {
         let now = WallClock.milliseconds()
         let (queued, notice) = state.withLock { state -> (Bool, Notice?) in
-            guard let place = state.records.index(forKey: name),
-                  let index = state.records.values[place].queue.firstIndex(of: waiter) else { return (false, nil) }
-            state.records.values[place].unqueue(at: index)
-            state.records.values[place].dropExpired(now: now)
+            guard let place = state.records.place(of: name),
+                  let index = state.records[place].queue.firstIndex(of: waiter) else { return (false, nil) }
+            state.records[place].unqueue(at: index)
+            state.records[place].dropExpired(now: now)
             // Only a waiter that stood in the run, or stopped it, held others
             // back. (Not so, it leaves others queued: the record stays.)
-            guard index <= state.records.values[place].admissible().run.count else { return (true, nil) }
+            guard index <= state.records[place].admissible().run.count else { return (true, nil) }
             return (true, state.handOver(at: place, name: name))
         }
         Self.tell(consume notice)
@@ -241,7 +257,7 @@ public final class InMemoryLockStore: ImmediateLockStore {
         let now = WallClock.milliseconds()
         return state.withLock { state in
             queues.map { queue in
-                var record = state.records[queue.name] ?? Record()
+                var record = state.records.place(of: queue.name).map { state.records[$0] } ?? Record()
                 record.dropExpired(now: now)
                 // Granted already by a hand-over (its notice missed): it
                 // collects its lease, and takes no place.
@@ -290,14 +306,30 @@ extension InMemoryLockStore.State {
         // A fence granted below is then at least the reading (``nextFence(after:)``).
         lastFence = max(lastFence, micros - 1)
         sweepIfDue(now: now)
-        let (result, wakes, isEmpty) = records[attempt.name, default: InMemoryLockStore.Record()]
+        let place = records.placeAdding(attempt.name)
+        let (result, wakes, isEmpty) = records[place]
             .acquire(attempt, lastFence: &lastFence, spare: &spareLeases, now: now, handsOver: wakeHandler != nil)
-        // A fresh record took the spare: the next one is a swept array, if any.
-        if spareLeases.capacity == 0, let swept = sweptLeases.popLast() { spareLeases = swept }
+        // A fresh record took the spare: the next one is a swept array, if
+        // any, emptied now (``sweptLeases``) — unless a crowd's (a
+        // semaphore's, readers') array, or none (a reconciled record's).
+        if spareLeases.capacity == 0, var swept = sweptLeases.popLast(), (1...4).contains(swept.capacity) {
+            // Most held one lease: `removeLast` destroys it in place, where
+            // `removeAll(keepingCapacity:)` went through the generic
+            // `replaceSubrange` (~0.2 k instructions a fresh name).
+            if swept.count == 1 {
+                swept.removeLast()
+            } else {
+                swept.removeAll(keepingCapacity: true)
+            }
+            spareLeases = swept
+        }
         // Never so after an acquire (it holds or queues something), but a
         // record is kept only while it holds or queues.
-        if isEmpty { records[attempt.name] = nil }
-        guard wakes, let place = records.index(forKey: attempt.name) else { return (result, nil) }
+        if isEmpty {
+            records.remove(at: place)
+            return (result, nil)
+        }
+        guard wakes else { return (result, nil) }
         return (result, handOver(at: place, name: attempt.name))
     }
 
@@ -307,9 +339,9 @@ extension InMemoryLockStore.State {
     /// listens: a grant nobody hears of would stay held by nobody for its
     /// TTL (Redis's release script, likewise, grants only a lockd that
     /// listens). Drops the record when it holds and queues nothing.
-    fileprivate mutating func handOver(at place: [LockName: InMemoryLockStore.Record].Index, name: LockName) -> InMemoryLockStore.Notice? {
-        guard !records.values[place].queue.isEmpty else {
-            if records.values[place].isEmpty { vacate(at: place) }
+    fileprivate mutating func handOver(at place: Int, name: LockName) -> InMemoryLockStore.Notice? {
+        guard !records[place].queue.isEmpty else {
+            if records[place].isEmpty { vacate(at: place) }
             return nil
         }
         guard let wakeHandler else { return nil }
@@ -322,22 +354,26 @@ extension InMemoryLockStore.State {
         let micros = WallClock.microseconds()
         let belowMs = UInt64(max(0, micros % 1_000)) * 1_000
         let grantedBefore = monotonic > belowMs ? monotonic - belowMs : 0
-        let hint = records.values[place].handOver(now: micros / 1_000, lastFence: &lastFence, grantedBefore: grantedBefore)
+        let hint = records[place].handOver(now: micros / 1_000, lastFence: &lastFence, grantedBefore: grantedBefore)
         return (.wakeup(Wakeup(name: name, hint: hint)), wakeHandler)
     }
 
     /// Drops the record at `place`, which holds and queues nothing.
-    fileprivate mutating func vacate(at place: [LockName: InMemoryLockStore.Record].Index) {
-        let record = records.remove(at: place).value
+    fileprivate mutating func vacate(at place: Int) {
+        let leases = records.remove(at: place)
         // Kept for the next free name's record, unless a crowd's (a
         // semaphore's, readers') array, or none (a record a
         // reconcile made): a good spare is not swapped for nothing.
-        if (1...4).contains(record.leases.capacity) { spareLeases = record.leases }
+        if (1...4).contains(leases.capacity) { spareLeases = leases }
     }
 
     /// Keeps a record only while it holds a lease or a queue.
     fileprivate mutating func store(_ record: InMemoryLockStore.Record, for name: LockName) {
-        records[name] = record.isEmpty ? nil : record
+        if !record.isEmpty {
+            records[records.placeAdding(name)] = record
+        } else if let place = records.place(of: name) {
+            records.remove(at: place)
+        }
     }
 
     /// What this process's waiters on the name must hear after the name or
@@ -355,43 +391,54 @@ extension InMemoryLockStore.State {
     /// there are now, an operation on a fresh name grew both sides alike:
     /// with names used once, no sweep ever came again and memory grew
     /// without bound.)
+    /// (The count checked where it is called: as a call of its own, ~20
+    /// instructions an acquire.)
+    @inline(__always)
     fileprivate mutating func sweepIfDue(now: Int64) {
         operationsSinceSweep += 1
         guard operationsSinceSweep >= operationsBeforeSweep else { return }
         operationsSinceSweep = 0
-        // The ended records removed where they are, the kept ones left in
-        // place. Filtered into a table of their own (as it once was), the
-        // kept records were each copied (their name and arrays retained,
-        // their new places written at random), the old table freed whole,
-        // and the new one, sized to what was kept, grown again by the next
-        // names: in a table of 10^5 names, cache misses and allocator work
-        // of ~4% of lockd's CPU. Read by place, no record is copied.
-        // A slot in its lock delay keeps its record.
-        var ended: [LockName] = []
-        for place in records.indices
-        where records.values[place].keptUntilMs <= now && records.values[place].queue.isEmpty
-            && !records.values[place].leases.contains(where: { $0.slotEndsAtMs > now }) {
-            ended.append(records.keys[place])
-        }
-        let nextInterval = max(InMemoryLockStore.minimumSweepInterval, records.count - ended.count)
-        for name in ended {
-            guard var record = records.removeValue(forKey: name) else { continue }
-            // Kept emptied for a fresh record (unless a crowd's, or none).
-            guard sweptLeases.count < nextInterval, (1...4).contains(record.leases.capacity) else { continue }
+        sweep(now: now)
+    }
+
+    /// Drops the records that hold and queue nothing any more (``sweepIfDue(now:)``).
+    @inline(never)
+    private mutating func sweep(now: Int64) {
+        // The ended records removed where they are, each read once in its
+        // place (``InMemoryRecordTable/removeAll(where:handing:)``): listed
+        // by name and removed by name, each ended name was retained, hashed
+        // and found again, and the names a removal moved rehashed. Filtered
+        // into a table of their own (as it once was), the kept records were
+        // each copied and the table regrown: in a table of 10^5 names, cache
+        // misses and allocator work of ~4% of lockd's CPU.
+        // A record past ``InMemoryLockRecord/keptUntilMs`` with no queue
+        // holds no slot (no lease's, lock delays counted): decided without
+        // reading its leases.
+        // Lease arrays kept for fresh records: as many as the interval just
+        // run could take (the next one's, known only after the pass, trims
+        // them).
+        let keeps = max(InMemoryLockStore.minimumSweepInterval, operationsBeforeSweep)
+        // Out of the state while the table is changed (one access to each).
+        var swept: [[InMemoryLockStore.Record.StoredLease]] = []
+        swap(&swept, &sweptLeases)
+        records.removeAll { record in
+            record.keptUntilMs <= now && record.queue.isEmpty
+        } handing: { record in
+            // Kept as it is, for a fresh record (emptied as it is taken).
+            guard swept.count < keeps else { return }
             var leases: [InMemoryLockStore.Record.StoredLease] = []
             swap(&leases, &record.leases)
-            leases.removeAll(keepingCapacity: true)
-            sweptLeases.append(leases)
+            swept.append(leases)
         }
+        swap(&swept, &sweptLeases)
+        let nextInterval = max(InMemoryLockStore.minimumSweepInterval, records.count)
         // Fewer acquires before the next sweep: fewer arrays they could use.
         if sweptLeases.count > nextInterval { sweptLeases.removeLast(sweptLeases.count - nextInterval) }
-        // A dictionary never shrinks as names leave it: after a burst of
-        // fresh names its table (~64 bytes a place) would stay at the
-        // burst's size for good. Rebuilt at the kept size once four times
-        // larger than it needs: a whole-table copy only after such a burst.
-        if records.capacity > 4 * max(records.count, InMemoryLockStore.minimumSweepInterval) {
-            records = records.filter { _ in true }
-        }
+        // A table never shrinks as names leave it: after a burst of fresh
+        // names it would stay at the burst's size for good. Rebuilt at the
+        // kept size once four times larger than it needs: a whole-table
+        // copy only after such a burst.
+        records.shrinkIfOversized(atLeast: InMemoryLockStore.minimumSweepInterval)
         operationsBeforeSweep = nextInterval
     }
 }
@@ -425,7 +472,14 @@ extension InMemoryLockRecord {
 
     private mutating func take(_ attempt: AcquireAttempt, lastFence: inout Int64, spare: inout [StoredLease],
                                now: Int64, handsOver: Bool) -> (Result<AcquireResult, LockError>, Bool) {
-        if isEmpty { limit = attempt.limit }
+        // Nothing held, nothing queued (a fresh name, most acquires): no
+        // lease to retry, no one ahead, so granted at once — the checks
+        // below (the queue searched, the token, the run of waiters ahead
+        // made) would all find so (~0.1 k instructions).
+        if isEmpty {
+            limit = attempt.limit
+            return grant(attempt, at: nil, lastFence: &lastFence, spare: &spare, now: now, handsOver: handsOver)
+        }
         guard limit == attempt.limit else { return (.failure(.limitMismatch(limit: limit)), false) }
         let place = attempt.waiter.flatMap { queue.firstIndex(of: $0) }
         let own = leases.firstIndex { $0.token == attempt.token }
@@ -436,6 +490,7 @@ extension InMemoryLockRecord {
             let before = leases[held].expiresAtMs
             leases[held].ttlMs = attempt.ttlMs
             leases[held].expiresAtMs = now + attempt.ttlMs
+            keepSlot(of: leases[held])
             // A waiter collecting what a hand-over granted it: the grant is
             // now its attempt's. Anyone else asking with the token claims
             // the lease: it is no grant to give back.
@@ -469,6 +524,13 @@ extension InMemoryLockRecord {
             return (.success(.held(holders: holders(now: now), retryAfterMs: retryAfter(for: attempt.mode, now: now),
                                    hint: hint(now: now, except: attempt.waiter))), false)
         }
+        return grant(attempt, at: place, lastFence: &lastFence, spare: &spare, now: now, handsOver: handsOver)
+    }
+
+    /// Grants `attempt` a new lease (it may take the name now); `place`:
+    /// its waiter's place in the queue, if queued.
+    private mutating func grant(_ attempt: AcquireAttempt, at place: Int?, lastFence: inout Int64, spare: inout [StoredLease],
+                                now: Int64, handsOver: Bool) -> (Result<AcquireResult, LockError>, Bool) {
         if let place { unqueue(at: place) }
         let lease = StoredLease(
             token: attempt.token, fence: InMemoryLockStore.nextFence(after: &lastFence), ttlMs: attempt.ttlMs,
@@ -477,7 +539,7 @@ extension InMemoryLockRecord {
         )
         // The answer's lease made first, so that the stored one is moved in, not copied.
         let granted = self.lease(lease, name: attempt.name)
-        keptUntilMs = max(keptUntilMs, lease.slotEndsAtMs)
+        keepSlot(of: lease)
         // A record made for a free name has no array yet: it takes the
         // spare, or (none spare) one made as a literal of its one lease —
         // appended to the empty array, it was allocated by the append's

@@ -40,7 +40,7 @@ final class LeaseLedger: Sendable {
 
     func granted(_ lease: Lease, isRetry: Bool, now: UInt64) {
         let expiresAt = now &+ UInt64(max(0, lease.ttlMs)) &* 1_000_000
-        let (count, ended) = state.withLock { state -> (Int, [UInt64]) in
+        let (count, ended) = state.withLock { state -> (Int, [LeaseTable.Times]) in
             if isRetry {
                 // Only the grant that started a lease starts its hold; a
                 // retry through another instance is not a new lease.
@@ -74,7 +74,7 @@ final class LeaseLedger: Sendable {
     func lost(_ name: LockName, token: LeaseToken, now: UInt64) {
         let (times, count) = state.withLock { state in (state.leases.remove(name, token: token), state.leases.count) }
         guard let times else { return }
-        report(count, expiredHolds: [min(now, times.expiresAt) &- times.grantedAt])
+        report(count, expiredHolds: [LeaseTable.Times(grantedAt: times.grantedAt, expiresAt: min(now, times.expiresAt))])
     }
 
     func sweep(now: UInt64) {
@@ -85,19 +85,22 @@ final class LeaseLedger: Sendable {
         report(count, expiredHolds: ended)
     }
 
-    private func report(_ count: Int, expiredHolds: [UInt64]) {
+    /// `expiredHolds`: each expired lease's grant and expiry (a hold is the
+    /// time between them), as the table hands them: mapped to holds first,
+    /// a sweep's were copied into a second array.
+    private func report(_ count: Int, expiredHolds: [LeaseTable.Times]) {
         // One increment for a sweep's expiries (tens of thousands a second
         // under load), each hold recorded.
         if !expiredHolds.isEmpty { expired.increment(by: Int64(expiredHolds.count)) }
-        for hold in expiredHolds { holds.recordNanoseconds(Int64(clamping: hold)) }
+        for hold in expiredHolds { holds.recordNanoseconds(Int64(clamping: hold.expiresAt &- hold.grantedAt)) }
         held.record(count)
     }
 }
 
 extension LeaseLedger.State {
-    /// Ends every lease past its expiry and grace; returns their holds.
-    fileprivate mutating func sweep(now: UInt64) -> [UInt64] {
+    /// Ends every lease past its expiry and grace; returns their times.
+    fileprivate mutating func sweep(now: UInt64) -> [LeaseTable.Times] {
         lastSweep = now
-        return leases.removeDue(now: now).map { $0.expiresAt &- $0.grantedAt }
+        return leases.removeDue(now: now)
     }
 }

@@ -46,8 +46,9 @@ import Testing
         }
         let burstCapacity = store.recordCapacity
         #expect(burstCapacity >= 5 * interval)
+        // Released, the names' records stay (emptied) until a sweep drops them.
         for (name, token) in tokens { #expect(store.releaseAtOnce(name, token: token)) }
-        #expect(store.recordCount == 0)
+        #expect(store.recordCount == 5 * interval)
         // One name taken and given back: operations, no names, until the
         // sweeps (at most 8 intervals apart after this burst) come.
         let again = try LockName("burst-again")
@@ -60,14 +61,16 @@ import Testing
             operations += 1
         }
         #expect(store.recordCapacity < burstCapacity / 4)
+        #expect(store.recordCount == 1)
     }
 
     /// A sweep, which removes the ended records where they stand, keeps
     /// every record that still takes a slot or a place — a lease held, a
-    /// lease renewed past the TTL it was granted with (the sweep's hint of
-    /// when a record ends is its grant's), a slot in its lock delay, a
-    /// queue behind an expired lease — and each is still found by its name
-    /// after it.
+    /// lease renewed or retried past the TTL it was granted with, a lease
+    /// a hand-over granted a waiter behind a short one (a sweep decides by
+    /// each record's `keptUntilMs`, without reading its leases: each of
+    /// these must have raised it), a slot in its lock delay, a queue behind
+    /// an expired lease — and each is still found by its name after it.
     @Test func aSweepKeepsHeldDelayedAndQueuedNamesAndTheyStayFound() async throws {
         let store = InMemoryLockStore()
         let interval = InMemoryLockStore.minimumSweepInterval
@@ -85,18 +88,38 @@ import Testing
         guard case .held = try store.acquireAtOnce(waiting) else { throw LockError.leaseLost }
         try granted(AcquireAttempt(name: renewed, token: renewer, ttlMs: 50, owner: nil, waiter: nil))
         #expect(try await store.renew(renewed, token: renewer, ttlMs: 60_000, durability: .primary) != nil)
+        // Retried with its token and a longer TTL: the same lease, made to end later.
+        let retried = try LockName("sweep-retried"), retrier = LeaseToken.random()
+        try granted(AcquireAttempt(name: retried, token: retrier, ttlMs: 50, owner: nil, waiter: nil))
+        try granted(AcquireAttempt(name: retried, token: retrier, ttlMs: 60_000, owner: nil, waiter: nil))
+        // Handed over (an engine listens): the short holder's release grants
+        // the waiter behind it its own long lease.
+        let events = Task { await store.deliverEvents(to: { _ in }) }
+        defer { events.cancel() }
+        await store.waitForEvents(timeout: .seconds(10))
+        let handed = try LockName("sweep-handed"), shortHolder = LeaseToken.random()
+        try granted(AcquireAttempt(name: handed, token: shortHolder, ttlMs: 50, owner: nil, waiter: nil))
+        let handedWaiter = WaiterID.random(limit: 1)
+        let handedAttempt = AcquireAttempt(name: handed, token: .random(), ttlMs: 60_000, owner: nil, waiter: handedWaiter, waitMs: 60_000)
+        guard case .held = try store.acquireAtOnce(handedAttempt) else { throw LockError.leaseLost }
+        #expect(store.releaseAtOnce(handed, token: shortHolder))
+        #expect(try await store.status(of: handed).holders.count == 1)
         // Ended names, between the kept ones in the table, up to an
-        // acquire short of a sweep (five acquires above).
-        for index in 0..<(interval - 6) {
+        // acquire short of a sweep (nine acquires above).
+        for index in 0..<(interval - 10) {
             try granted(AcquireAttempt(name: try LockName("sweep-brief-\(index)"), token: .random(), ttlMs: 1, owner: nil, waiter: nil))
         }
         let expired = WallClock.milliseconds() + 51
         while WallClock.milliseconds() <= expired { await Task.yield() }
-        #expect(store.recordCount == interval - 2)
-        // This acquire sweeps: the four kept names and its own are left.
+        #expect(store.recordCount == interval - 4)
+        // This acquire sweeps: the six kept names and its own are left.
         try granted(AcquireAttempt(name: try LockName("sweep-after"), token: .random(), ttlMs: 60_000, owner: nil, waiter: nil))
-        #expect(store.recordCount == 5)
+        #expect(store.recordCount == 7)
         #expect(try await store.renew(renewed, token: renewer, ttlMs: 60_000, durability: .primary) != nil)
+        #expect(try await store.renew(retried, token: retrier, ttlMs: 60_000, durability: .primary) != nil)
+        // The handed lease is there for its waiter to collect.
+        #expect(try await store.status(of: handed).holders.count == 1)
+        try granted(handedAttempt)
         // Each kept name is as it was: held by its holder, delayed, queued.
         #expect(try await store.status(of: held).holders.count == 1)
         #expect(try await store.renew(held, token: holder, ttlMs: 60_000, durability: .primary) != nil)
