@@ -77,4 +77,22 @@ import Testing
         }
         #expect(store.recordCount <= 2)
     }
+
+    /// Names held in a burst, then all released with no acquire after:
+    /// their records (each with its lease array, ~190 bytes, and a long
+    /// name's text) should not all stay until as many acquires again come
+    /// (on main each went at its release; the table's room stayed until
+    /// a sweep). At most a sweep interval's worth may be kept for reuse.
+    @Test func namesReleasedAfterABurstDoNotAllStay() throws {
+        let store = InMemoryLockStore()
+        let interval = InMemoryLockStore.minimumSweepInterval
+        var held: [(LockName, LeaseToken)] = []
+        for index in 0..<(3 * interval) {
+            let name = try LockName("review16-burst-released-name-\(index)"), token = LeaseToken.random()
+            _ = try Self.granted(store, AcquireAttempt(name: name, token: token, ttlMs: 60_000, owner: nil, waiter: nil))
+            held.append((name, token))
+        }
+        for (name, token) in held { #expect(store.releaseAtOnce(name, token: token)) }
+        #expect(store.recordCount <= interval, "\(store.recordCount) records kept for \(3 * interval) released names")
+    }
 }
