@@ -62,6 +62,9 @@ import Testing
                 // Hang up once some are installed (any time will do).
                 client.close()
                 let installed = await installer.value
+                // The cancel runs on the loop (the hang-up's handling), begun
+                // before the installer saw it: a job queued now runs after it.
+                await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in group.loops[0].execute { done.resume() } }
                 let indices = ran.indices.withLock { $0 }
                 let first = indices.min() ?? installed
                 #expect(!indices.isEmpty, "round \(round): no step ran")
