@@ -46,9 +46,11 @@ public struct LeaseToken: Hashable, Sendable, CustomStringConvertible {
         case c110, c111, c112, c113, c114, c115, c116, c117, c118, c119, c120, c121, c122
 
         /// The case of `byte`, a token byte (checked before: every byte of a
-        /// token's text is at most `z`, whose case is the last).
+        /// token's text is at most `z`, whose case is the last). Checked here
+        /// too, in release builds: a byte past `z` would read as another
+        /// ``Form`` with the token's text in it (review16), for one compare.
         init(unchecked byte: UInt8) {
-            assert(byte <= UInt8(ascii: "z"), "a token's character beyond z")
+            precondition(byte <= UInt8(ascii: "z"), "a token's character beyond z")
             self = unsafeBitCast(byte, to: LastCharacter.self)  // a case's index is its raw value
         }
     }
