@@ -168,25 +168,18 @@ public struct LeaseToken: Hashable, Sendable, CustomStringConvertible {
 
     /// The high bit of each byte of `word` that is no token byte
     /// (`[A-Za-z0-9_-]`, as ``isTokenByte(_:)`` says); zero when all are.
-    /// ``LockName/invalidBytes(_:)``'s comparisons: each a byte's addition
-    /// that cannot carry into the next byte (each byte below 0x80 by then).
+    /// ``ByteLanes``' comparisons, as ``LockName/invalidBytes(_:)``.
     /// Through a table of each byte's sextet, a token's 32 bytes cost ~0.27 k
     /// instructions; this, ~0.1 k.
     @inline(__always)
     private static func invalidBytes(_ word: UInt64) -> UInt64 {
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let high: UInt64 = 0x8080_8080_8080_8080
-        let ascii = word & ~high
-        // High bit set where the byte is at least `low`, at most `top`, equal to `byte`.
-        func atLeast(_ word: UInt64, _ low: UInt64) -> UInt64 { (word &+ ones &* (0x80 - low)) & high }
-        func atMost(_ word: UInt64, _ top: UInt64) -> UInt64 { ~(word &+ ones &* (0x7F - top)) & high }
-        func equal(_ word: UInt64, _ byte: UInt64) -> UInt64 { ~((word ^ (ones &* byte)) &+ ones &* 0x7F) & high }
-        let digits = atLeast(ascii, 0x30) & atMost(ascii, 0x39)
+        let ascii = word & ~ByteLanes.high
+        let digits = ByteLanes.atLeast(ascii, 0x30) & ByteLanes.atMost(ascii, 0x39)
         // Letters of either case (bit 5 set: a–z).
         let lower = ascii | 0x2020_2020_2020_2020
-        let letters = atLeast(lower, 0x61) & atMost(lower, 0x7A)
-        let valid = (digits | letters | equal(ascii, 0x5F) | equal(ascii, 0x2D)) & ~word
-        return ~valid & high
+        let letters = ByteLanes.atLeast(lower, 0x61) & ByteLanes.atMost(lower, 0x7A)
+        let valid = (digits | letters | ByteLanes.equal(ascii, 0x5F) | ByteLanes.equal(ascii, 0x2D)) & ~word
+        return ~valid & ByteLanes.high
     }
 
     private init(form: Form) { self.form = form }

@@ -83,23 +83,16 @@ public struct LockName: Hashable, Sendable, Comparable, CustomStringConvertible 
 
     /// The high bit of each byte of `word` that is no name byte
     /// (`[A-Za-z0-9._:-]`), as ``isNameByte(_:)`` says; zero when all are.
-    /// Every comparison is a byte's addition that cannot carry into the
-    /// next byte (each byte below 0x80 by then), so bytes are told apart.
+    /// Eight bytes at once, by ``ByteLanes``' comparisons.
     @inline(__always)
     static func invalidBytes(_ word: UInt64) -> UInt64 {
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let high: UInt64 = 0x8080_8080_8080_8080
-        let ascii = word & ~high
-        // High bit set where the byte is at least `low`, at most `top`, equal to `byte`.
-        func atLeast(_ word: UInt64, _ low: UInt64) -> UInt64 { (word &+ ones &* (0x80 - low)) & high }
-        func atMost(_ word: UInt64, _ top: UInt64) -> UInt64 { ~(word &+ ones &* (0x7F - top)) & high }
-        func equal(_ word: UInt64, _ byte: UInt64) -> UInt64 { ~((word ^ (ones &* byte)) &+ ones &* 0x7F) & high }
+        let ascii = word & ~ByteLanes.high
         // `-` `.` `/` `0`–`9` `:` but `/`; letters of either case (bit 5 set: a–z); `_`.
-        let punctuationAndDigits = atLeast(ascii, 0x2D) & atMost(ascii, 0x3A) & ~equal(ascii, 0x2F)
+        let punctuationAndDigits = ByteLanes.atLeast(ascii, 0x2D) & ByteLanes.atMost(ascii, 0x3A) & ~ByteLanes.equal(ascii, 0x2F)
         let lower = ascii | 0x2020_2020_2020_2020
-        let letters = atLeast(lower, 0x61) & atMost(lower, 0x7A)
-        let valid = (punctuationAndDigits | letters | equal(ascii, 0x5F)) & ~word
-        return ~valid & high
+        let letters = ByteLanes.atLeast(lower, 0x61) & ByteLanes.atMost(lower, 0x7A)
+        let valid = (punctuationAndDigits | letters | ByteLanes.equal(ascii, 0x5F)) & ~word
+        return ~valid & ByteLanes.high
     }
 
     /// The key of names' hashes: two words of `Hasher`'s own, drawn once
