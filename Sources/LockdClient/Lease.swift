@@ -156,16 +156,8 @@ public final class Lease: Sendable {
         // state, for a release taken up again (releaseIgnoringCancellation).
         do {
             let deadline = state.withLock { $0.deadline }
-            try await remote.retrying(until: min(.now + remote.timeout, deadline)) { until in
-                do {
-                    try await remote.release(name, token: token, until: until)
-                } catch LockError.transport(let underlying) {
-                    state.withLock { $0.releaseUncertain() }
-                    throw LockError.transport(underlying)
-                } catch LockError.unavailable(let retryAfter) {
-                    state.withLock { $0.releaseUncertain() }
-                    throw LockError.unavailable(retryAfter: retryAfter)
-                }
+            try await remote.retryingEnd(until: min(.now + remote.timeout, deadline), uncertain: { state.withLock { $0.releaseUncertain() } }) { until in
+                try await remote.release(name, token: token, until: until)
             }
             update { $0.released() }
         } catch LockError.leaseLost {

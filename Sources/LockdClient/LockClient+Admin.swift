@@ -30,16 +30,8 @@ extension LockClient {
         // "no such fence" to the next attempt is then our own doing.
         var mayHaveGoneThrough = false
         do {
-            try await remote.retrying(until: .now + remote.timeout) { deadline in
-                do {
-                    try await remote.forceRelease(name, fence: fence, until: deadline)
-                } catch LockError.transport(let underlying) {
-                    mayHaveGoneThrough = true
-                    throw LockError.transport(underlying)
-                } catch LockError.unavailable(let retryAfter) {
-                    mayHaveGoneThrough = true
-                    throw LockError.unavailable(retryAfter: retryAfter)
-                }
+            try await remote.retryingEnd(until: .now + remote.timeout, uncertain: { mayHaveGoneThrough = true }) { deadline in
+                try await remote.forceRelease(name, fence: fence, until: deadline)
             }
         } catch LockError.notHeld where mayHaveGoneThrough {
             return

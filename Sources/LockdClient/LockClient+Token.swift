@@ -56,16 +56,8 @@ extension LockClient {
         // then our own doing.
         var mayHaveGoneThrough = false
         do {
-            try await remote.retrying(until: .now + remote.timeout) { deadline in
-                do {
-                    try await remote.release(name, token: token, until: deadline)
-                } catch LockError.transport(let underlying) {
-                    mayHaveGoneThrough = true
-                    throw LockError.transport(underlying)
-                } catch LockError.unavailable(let retryAfter) {
-                    mayHaveGoneThrough = true
-                    throw LockError.unavailable(retryAfter: retryAfter)
-                }
+            try await remote.retryingEnd(until: .now + remote.timeout, uncertain: { mayHaveGoneThrough = true }) { deadline in
+                try await remote.release(name, token: token, until: deadline)
             }
         } catch LockError.leaseLost where mayHaveGoneThrough {
             return

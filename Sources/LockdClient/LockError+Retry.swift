@@ -17,6 +17,16 @@ extension LockError {
         }
     }
 
+    /// Whether the call that failed so may have reached lockd's store all the
+    /// same: its answer was lost on the way (a transport failure), or lockd
+    /// answered 503 after sending the call to its store.
+    var mayHaveGoneThrough: Bool {
+        switch self {
+        case .transport, .unavailable: true
+        default: false
+        }
+    }
+
     /// `self`, or — when `self` only says that the call's own deadline cut a
     /// request short — the earlier failure, which says why lockd was not
     /// reached: a refused connection, a certificate this client does not trust

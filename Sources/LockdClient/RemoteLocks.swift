@@ -230,6 +230,27 @@ struct RemoteLocks: Sendable {
         }
     }
 
+    /// ``retrying(until:_:)`` for a call that ends something (a release, a
+    /// force-release), whose "not found" may be of its own making: `uncertain`
+    /// runs whenever an attempt failed in a way that may have let it go
+    /// through all the same — its answer lost in transport, or a 503 lockd sent
+    /// after handing the call to its store — before that failure is retried
+    /// or thrown.
+    nonisolated(nonsending) func retryingEnd(
+        until deadline: ContinuousClock.Instant,
+        uncertain: () -> Void,
+        _ attempt: nonisolated(nonsending) (ContinuousClock.Instant) async throws -> Void
+    ) async throws {
+        try await retrying(until: deadline) { until in
+            do {
+                try await attempt(until)
+            } catch let error as LockError where error.mayHaveGoneThrough {
+                uncertain()
+                throw error
+            }
+        }
+    }
+
     /// Whether the current task's executor preference is `executor` already.
     private static func currentTaskPrefers(_ executor: EventLoop) -> Bool {
         withUnsafeCurrentTask { $0?.unownedTaskExecutor == executor.asUnownedTaskExecutor() }
