@@ -21,14 +21,14 @@ struct LeaseTable {
 
     private struct Slot {
         /// Nil while the place is free (so that it holds on to no text).
-        var name: LockName?
         var token: LeaseToken?
-        /// The name's ``LeaseTable/tag(of:)``: its place in ``heads`` is
-        /// found without reading the name (a copy of it, retained and
-        /// released, for every lease a sweep ended). Right after the token,
-        /// in the four bytes its optional's 33 leave before the next word:
-        /// after `times`, a slot took 104 bytes, not 96.
-        var tag: UInt32
+        /// The name, as its ``LeaseTable/hash(of:)``: no copy of the name
+        /// is kept. Each was retained at a grant and released at the
+        /// lease's end — for a lease swept a second after it expired, a
+        /// cache miss on the name's storage (one a lease at 10^5 leases),
+        /// the store having let go of the same name at another time. Its
+        /// low 32 bits are the name's tag in ``heads``.
+        var name: UInt64
         var times: Times
         /// Neighbours in the wheel bucket (a free place: `next` is the next free one).
         var previous: Int32 = -1
@@ -73,10 +73,11 @@ struct LeaseTable {
 
     /// Adds a lease; a name may have several (a semaphore's, readers').
     mutating func add(_ name: LockName, token: LeaseToken, times: Times) {
-        let tag = Self.tag(of: name)
-        let index = allocate(name: name, token: token, times: times, tag: tag)
+        let hash = Self.hash(of: name)
+        let tag = Self.tag(of: hash)
+        let index = allocate(name: hash, token: token, times: times)
         let head: Int32
-        switch Self.probe(for: name, tag: tag, in: heads, slots: slots) {
+        switch Self.probe(for: hash, in: heads, slots: slots) {
         case .found(let place, let first):
             head = Int32(truncatingIfNeeded: first)
             heads.setIndex(at: place, to: index)
@@ -93,7 +94,7 @@ struct LeaseTable {
 
     /// Moves the lease's expiry, if there is such a lease.
     mutating func setExpiry(_ name: LockName, token: LeaseToken, to expiresAt: UInt64) {
-        guard case .found(_, let first) = Self.probe(for: name, tag: Self.tag(of: name), in: heads, slots: slots),
+        guard case .found(_, let first) = Self.probe(for: Self.hash(of: name), in: heads, slots: slots),
               let found = Self.find(token, from: first, in: slots) else { return }
         unlink(found)
         slots[found].times.expiresAt = expiresAt
@@ -102,7 +103,7 @@ struct LeaseTable {
 
     /// Removes the lease; its times, or nil when there is no such lease.
     mutating func remove(_ name: LockName, token: LeaseToken) -> Times? {
-        guard case .found(let place, let first) = Self.probe(for: name, tag: Self.tag(of: name), in: heads, slots: slots),
+        guard case .found(let place, let first) = Self.probe(for: Self.hash(of: name), in: heads, slots: slots),
               let found = Self.find(token, from: first, in: slots)
         else { return nil }
         let times = slots[found].times
@@ -160,7 +161,7 @@ struct LeaseTable {
         let next = slots[index].sameName
         if previous >= 0 {
             slots[Int(previous)].sameName = next
-        } else if let place = place ?? heads.place(of: index, tag: slots[index].tag) {
+        } else if let place = place ?? heads.place(of: index, tag: Self.tag(of: slots[index].name)) {
             if next >= 0 {
                 heads.setIndex(at: place, to: Int(next))
             } else {
@@ -178,18 +179,28 @@ struct LeaseTable {
 
     // MARK: The name index
 
+    /// What the table knows a name by: its hash for this table, 64 bits
+    /// of a bijection of the name's seeded SipHash (``LockName/_rawHashValue(seed:)``),
+    /// unknown outside the process. Two names are told apart by it alone:
+    /// names whose hashes agree in all 64 bits (about one pair in 10^10 at
+    /// 10^5 live names, not to be found on purpose) would share their
+    /// leases' entries here — the ledger's figures, never a lock.
+    private static func hash(of name: LockName) -> UInt64 {
+        UInt64(UInt(bitPattern: name._rawHashValue(seed: 0)))
+    }
+
     /// The bits of a name's hash the index keeps: where the name is placed
     /// (its low bits, in tables up to 2^32 places long) and what tells it
     /// from most other names at a glance.
-    private static func tag(of name: LockName) -> UInt32 {
-        UInt32(truncatingIfNeeded: name._rawHashValue(seed: 0))
+    private static func tag(of hash: UInt64) -> UInt32 {
+        UInt32(truncatingIfNeeded: hash)
     }
 
-    /// Looks for `name` (its tag `tag`) in `heads`: an entry is read only
+    /// Looks for the name with `hash` in `heads`: an entry is read only
     /// where the tag matches. Static, over the arrays alone, as
     /// ``find(_:from:in:)``.
-    private static func probe(for name: LockName, tag: UInt32, in heads: TaggedIndex, slots: [Slot]) -> TaggedIndex.Probe {
-        heads.probe(tag: tag) { slots[$0].name == name }
+    private static func probe(for hash: UInt64, in heads: TaggedIndex, slots: [Slot]) -> TaggedIndex.Probe {
+        heads.probe(tag: tag(of: hash)) { slots[$0].name == hash }
     }
 
     // MARK: The wheel
@@ -225,13 +236,13 @@ struct LeaseTable {
     // MARK: Places
 
     /// A place for a new entry (its links are the caller's to set). A
-    /// freed place holds no name and no token (``release(_:)``): its fields
+    /// freed place holds no token (``release(_:)``): its fields
     /// are written one by one, where a whole slot assigned there went
     /// through the slot's outlined assign (the old slot destroyed, the new
     /// one moved in: ~70 instructions a grant).
-    private mutating func allocate(name: LockName, token: LeaseToken, times: Times, tag: UInt32) -> Int {
+    private mutating func allocate(name: UInt64, token: LeaseToken, times: Times) -> Int {
         guard freeHead >= 0 else {
-            slots.append(Slot(name: name, token: token, tag: tag, times: times))
+            slots.append(Slot(token: token, name: name, times: times))
             return slots.count - 1
         }
         let index = Int(freeHead)
@@ -239,13 +250,11 @@ struct LeaseTable {
         slots[index].name = name
         slots[index].token = token
         slots[index].times = times
-        slots[index].tag = tag
         slots[index].previousSameName = -1
         return index
     }
 
     private mutating func release(_ index: Int) {
-        slots[index].name = nil
         slots[index].token = nil
         slots[index].next = freeHead
         freeHead = Int32(index)
