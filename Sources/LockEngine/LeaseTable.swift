@@ -73,7 +73,12 @@ struct LeaseTable {
 
     /// Adds a lease; a name may have several (a semaphore's, readers').
     mutating func add(_ name: LockName, token: LeaseToken, times: Times) {
-        let hash = Self.hash(of: name)
+        add(hash: Self.hash(of: name), token: token, times: times)
+    }
+
+    /// ``add(_:token:times:)`` of the name with `hash` (``hash(of:)``).
+    @inline(__always)
+    private mutating func add(hash: UInt64, token: LeaseToken, times: Times) {
         let tag = Self.tag(of: hash)
         let index = allocate(name: hash, token: token, times: times)
         let head: Int32
@@ -137,7 +142,34 @@ struct LeaseTable {
         }
         walkedTick = tick
         lastDueCount = removed.count
+        shrinkIfOversized()
         return removed
+    }
+
+    /// The fewest places the table is rebuilt at (``shrinkIfOversized()``).
+    static let minimumRoom = 4_096
+
+    /// How many leases the table has room for (tests read it).
+    var room: Int { max(slots.count, heads.places / 2) }
+
+    /// Rebuilt as small as its leases allow once four times larger than
+    /// they need (and than ``minimumRoom``): freed places are reused but
+    /// never given back, so after a burst of leases the table (80 bytes a
+    /// place, and its index) would stay at the burst's size for good.
+    /// Looked at by each ``removeDue(now:)`` (a second apart at most); a
+    /// copy of every lease, after such a burst only.
+    private mutating func shrinkIfOversized() {
+        guard room > 4 * max(count, Self.minimumRoom) else { return }
+        var smaller = LeaseTable(grace: grace)
+        smaller.walkedTick = walkedTick
+        smaller.lastDueCount = lastDueCount
+        smaller.slots.reserveCapacity(count)
+        for slot in slots {
+            // A free place holds no token.
+            guard let token = slot.token else { continue }
+            smaller.add(hash: slot.name, token: token, times: slot.times)
+        }
+        self = smaller
     }
 
     // MARK: The name's list
