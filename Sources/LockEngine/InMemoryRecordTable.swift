@@ -1,7 +1,6 @@
 /// The in-memory store's records by name: each name and its record side by
 /// side in one array of entries, found through an index of tagged places
-/// (open addressing, linear probing, at most half full) — the lease
-/// ledger's layout (``LeaseTable``).
+/// (``TaggedIndex``, the lease ledger's too: ``LeaseTable``).
 ///
 /// A `[LockName: InMemoryLockRecord]` keeps its occupancy bitmap, its keys
 /// and its values in three arrays, so a fresh name's lookup and insert
@@ -27,17 +26,9 @@ struct InMemoryRecordTable {
         var record: Record
     }
 
-    /// A place of the index: an entry and its name's tag; `index` -1 where free.
-    private struct Head {
-        var tag: UInt32
-        var index: Int32
-
-        static let none = Head(tag: 0, index: -1)
-    }
-
     private var entries: [Entry] = []
-    /// A power of two long (or empty), at most half full.
-    private var heads: [Head] = []
+    /// Each entry's place by its name (``TaggedIndex``).
+    private var byName = TaggedIndex()
 
     /// Creates an empty table; its first insert makes room.
     init() {}
@@ -47,7 +38,7 @@ struct InMemoryRecordTable {
 
     /// How many names the table has room for before it grows (the larger
     /// of its two arrays' room).
-    var capacity: Int { max(heads.count / 2, entries.capacity) }
+    var capacity: Int { max(byName.places / 2, entries.capacity) }
 
     /// The place of `name`'s record, or nil.
     func place(of name: LockName) -> Int? {
@@ -61,13 +52,9 @@ struct InMemoryRecordTable {
         switch probe(for: name, tag: tag) {
         case .found(_, let index):
             return index
-        case .free(var head):
-            if (entries.count &+ 1) &* 2 > heads.count {
-                rebuildIndex(places: max(16, heads.count &* 2))
-                head = Self.freePlace(for: tag, in: heads)
-            }
+        case .free(let place):
             let index = entries.count
-            heads[head] = Head(tag: tag, index: Int32(truncatingIfNeeded: index))
+            byName.add(tag: tag, index: index, at: place, beside: index)
             entries.append(Entry(name: name, record: Record()))
             return index
         }
@@ -134,10 +121,9 @@ struct InMemoryRecordTable {
         // Placed again from the entries, in their order (not the old
         // index's, whose order follows the names' hashes: copied so into
         // a smaller index, names would pile up in its first places).
-        heads = [Head](repeating: .none, count: size)
+        byName.clear(places: size)
         for index in entries.indices {
-            let tag = Self.tag(of: entries[index].name)
-            heads[Self.freePlace(for: tag, in: heads)] = Head(tag: tag, index: Int32(truncatingIfNeeded: index))
+            byName.place(tag: Self.tag(of: entries[index].name), index: index)
         }
     }
 
@@ -150,81 +136,25 @@ struct InMemoryRecordTable {
         UInt32(truncatingIfNeeded: name._rawHashValue(seed: 1))
     }
 
-    private static func home(of tag: UInt32, count: Int) -> Int {
-        Int(tag) & (count &- 1)
-    }
-
-    /// What a probe for a name found: its index place and entry, or the
-    /// free place that ends its run (-1 in an empty index).
-    private enum Probe {
-        case found(head: Int, index: Int)
-        case free(Int)
-    }
-
-    private func probe(for name: LockName, tag: UInt32) -> Probe {
-        guard !heads.isEmpty else { return .free(-1) }
-        let mask = heads.count &- 1
-        var place = Self.home(of: tag, count: heads.count)
-        while true {
-            let head = heads[place]
-            guard head.index >= 0 else { return .free(place) }
-            if head.tag == tag, entries[Int(head.index)].name == name { return .found(head: place, index: Int(head.index)) }
-            place = (place &+ 1) & mask
-        }
+    private func probe(for name: LockName, tag: UInt32) -> TaggedIndex.Probe {
+        byName.probe(tag: tag) { entries[$0].name == name }
     }
 
     /// The index place pointing at entry `index` (found by its tag, no name compared).
     private func head(of index: Int) -> Int {
-        let tag = Self.tag(of: entries[index].name)
-        let mask = heads.count &- 1
-        var place = Self.home(of: tag, count: heads.count)
-        while heads[place].index != Int32(truncatingIfNeeded: index) {
-            precondition(heads[place].index >= 0, "an entry is missing from the records' index")
-            place = (place &+ 1) & mask
+        guard let place = byName.place(of: index, tag: Self.tag(of: entries[index].name)) else {
+            preconditionFailure("an entry is missing from the records' index")
         }
         return place
     }
 
     /// The index place of entry `index` now points at `place`.
     private mutating func reindex(_ index: Int, as place: Int) {
-        heads[head(of: index)].index = Int32(truncatingIfNeeded: place)
+        byName.setIndex(at: head(of: index), to: place)
     }
 
-    /// Frees entry `index`'s index place, moving back the places past it
-    /// that would no longer be found (backward-shift deletion: no
-    /// tombstones, probes stay short), by their tags alone.
+    /// Frees entry `index`'s index place.
     private mutating func unindex(_ index: Int) {
-        let mask = heads.count &- 1
-        var hole = head(of: index)
-        var next = (hole &+ 1) & mask
-        while heads[next].index >= 0 {
-            let home = Self.home(of: heads[next].tag, count: heads.count)
-            // Movable into the hole unless its home lies after the hole, up to `next` (cyclically).
-            let stays = hole <= next ? (hole < home && home <= next) : (hole < home || home <= next)
-            if !stays {
-                heads[hole] = heads[next]
-                hole = next
-            }
-            next = (next &+ 1) & mask
-        }
-        heads[hole] = .none
-    }
-
-    /// The first free place from `tag`'s home on (there is one: the index is at most half full).
-    private static func freePlace(for tag: UInt32, in heads: [Head]) -> Int {
-        let mask = heads.count &- 1
-        var place = home(of: tag, count: heads.count)
-        while heads[place].index >= 0 { place = (place &+ 1) & mask }
-        return place
-    }
-
-    /// A larger index (`size` places, a power of two), every place moved by its tag: no entry is read.
-    private mutating func rebuildIndex(places size: Int) {
-        precondition(size <= 1 << 31, "tags place names in indexes below 2^31 places")
-        let old = heads
-        heads = [Head](repeating: .none, count: size)
-        for head in old where head.index >= 0 {
-            heads[Self.freePlace(for: head.tag, in: heads)] = head
-        }
+        byName.remove(at: head(of: index))
     }
 }

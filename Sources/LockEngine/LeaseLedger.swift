@@ -40,7 +40,7 @@ final class LeaseLedger: Sendable {
 
     func granted(_ lease: Lease, isRetry: Bool, now: UInt64) {
         let expiresAt = now &+ UInt64(max(0, lease.ttlMs)) &* 1_000_000
-        let (count, ended) = state.withLock { state -> (Int, [LeaseTable.Times]) in
+        let (count, ended) = state.withLock { state -> (Int, [LeaseTable.Times]?) in
             if isRetry {
                 // Only the grant that started a lease starts its hold; a
                 // retry through another instance is not a new lease.
@@ -48,9 +48,13 @@ final class LeaseLedger: Sendable {
             } else {
                 state.leases.add(lease.name, token: lease.token, times: .init(grantedAt: now, expiresAt: expiresAt))
             }
-            let ended = now &- state.lastSweep >= Self.sweepInterval ? state.sweep(now: now) : []
+            let ended = now &- state.lastSweep >= Self.sweepInterval ? state.sweep(now: now) : nil
             return (state.leases.count, ended)
         }
+        // No sweep (all but one grant a second): the gauge alone. An empty
+        // array reported went through the report's loop and was released
+        // (~45 instructions a grant).
+        guard let ended else { return held.record(count) }
         report(count, expiredHolds: ended)
     }
 

@@ -4,8 +4,8 @@
 ///
 /// Entries live in one array; freed places are reused. Each entry is linked
 /// into the list of its name (a name's first entry is found through the
-/// name index: open addressing over the entries themselves, each place
-/// tagged with its name's hash, see ``heads``) and into a bucket of a
+/// name index, a ``TaggedIndex`` over the entries themselves, see
+/// ``heads``) and into a bucket of a
 /// timer wheel: `bucketCount` buckets of `2^tickShift` ns each (0.27 s;
 /// one lap is 69 s), the bucket of its due time. Adding, moving and
 /// removing an entry relinks it in constant time. Ending the due entries
@@ -21,14 +21,14 @@ struct LeaseTable {
 
     private struct Slot {
         /// Nil while the place is free (so that it holds on to no text).
-        var name: LockName?
         var token: LeaseToken?
-        /// The name's ``LeaseTable/tag(of:)``: its place in ``heads`` is
-        /// found without reading the name (a copy of it, retained and
-        /// released, for every lease a sweep ended). Right after the token,
-        /// in the four bytes its optional's 33 leave before the next word:
-        /// after `times`, a slot took 104 bytes, not 96.
-        var tag: UInt32
+        /// The name, as its ``LeaseTable/hash(of:)``: no copy of the name
+        /// is kept. Each was retained at a grant and released at the
+        /// lease's end — for a lease swept a second after it expired, a
+        /// cache miss on the name's storage (one a lease at 10^5 leases),
+        /// the store having let go of the same name at another time. Its
+        /// low 32 bits are the name's tag in ``heads``.
+        var name: UInt64
         var times: Times
         /// Neighbours in the wheel bucket (a free place: `next` is the next free one).
         var previous: Int32 = -1
@@ -46,15 +46,14 @@ struct LeaseTable {
     let grace: UInt64
     private var slots: [Slot] = []
     private var freeHead: Int32 = -1
-    /// Each name's first entry, placed by the name's hash (linear probing,
-    /// ``Head/none`` where none; a power of two long, at most half full).
+    /// Each name's first entry, placed by the name's tag (``TaggedIndex``).
     /// The name is the entry's own: a `[LockName: Int32]` kept a second
     /// copy of each name and cost a grant and a release ~0.3 k
     /// instructions of dictionary upkeep, where this costs about a third.
     /// Each place carries its name's tag: a probe passes over the other
     /// names' places, and a removal moves them, without reading their
     /// entries — each such read was a cache miss in a table of 10^5 leases.
-    private var heads: [Head] = []
+    private var heads = TaggedIndex()
     /// Names in ``heads``.
     private var names = 0
     private var buckets = [Int32](repeating: -1, count: LeaseTable.bucketCount)
@@ -68,34 +67,28 @@ struct LeaseTable {
     /// an allocation: ~65 instructions a removed lease at 10^5 leases).
     private var lastDueCount = 0
 
-    /// A place of the name index: a name's first entry and the name's tag.
-    private struct Head {
-        var tag: UInt32
-        var index: Int32
-
-        static let none = Head(tag: 0, index: -1)
-    }
-
     init(grace: UInt64) {
         self.grace = grace
     }
 
     /// Adds a lease; a name may have several (a semaphore's, readers').
     mutating func add(_ name: LockName, token: LeaseToken, times: Times) {
-        let tag = Self.tag(of: name)
-        let index = allocate(name: name, token: token, times: times, tag: tag)
+        add(hash: Self.hash(of: name), token: token, times: times)
+    }
+
+    /// ``add(_:token:times:)`` of the name with `hash` (``hash(of:)``).
+    @inline(__always)
+    private mutating func add(hash: UInt64, token: LeaseToken, times: Times) {
+        let tag = Self.tag(of: hash)
+        let index = allocate(name: hash, token: token, times: times)
         let head: Int32
-        switch Self.probe(for: name, tag: tag, in: heads, slots: slots) {
-        case .found(let place):
-            head = heads[place].index
-            heads[place].index = Int32(index)
-        case .free(var place):
+        switch Self.probe(for: hash, in: heads, slots: slots) {
+        case .found(let place, let first):
+            head = Int32(truncatingIfNeeded: first)
+            heads.setIndex(at: place, to: index)
+        case .free(let place):
             head = -1
-            if (names + 1) * 2 > heads.count {
-                growHeads()
-                place = Self.freePlace(for: tag, in: heads)
-            }
-            heads[place] = Head(tag: tag, index: Int32(index))
+            heads.add(tag: tag, index: index, at: place, beside: names)
             names += 1
         }
         slots[index].sameName = head
@@ -106,8 +99,8 @@ struct LeaseTable {
 
     /// Moves the lease's expiry, if there is such a lease.
     mutating func setExpiry(_ name: LockName, token: LeaseToken, to expiresAt: UInt64) {
-        guard case .found(let place) = Self.probe(for: name, tag: Self.tag(of: name), in: heads, slots: slots),
-              let found = Self.find(token, from: Int(heads[place].index), in: slots) else { return }
+        guard case .found(_, let first) = Self.probe(for: Self.hash(of: name), in: heads, slots: slots),
+              let found = Self.find(token, from: first, in: slots) else { return }
         unlink(found)
         slots[found].times.expiresAt = expiresAt
         link(found)
@@ -115,8 +108,8 @@ struct LeaseTable {
 
     /// Removes the lease; its times, or nil when there is no such lease.
     mutating func remove(_ name: LockName, token: LeaseToken) -> Times? {
-        guard case .found(let place) = Self.probe(for: name, tag: Self.tag(of: name), in: heads, slots: slots),
-              let found = Self.find(token, from: Int(heads[place].index), in: slots)
+        guard case .found(let place, let first) = Self.probe(for: Self.hash(of: name), in: heads, slots: slots),
+              let found = Self.find(token, from: first, in: slots)
         else { return nil }
         let times = slots[found].times
         unchain(found, place: place)
@@ -149,7 +142,34 @@ struct LeaseTable {
         }
         walkedTick = tick
         lastDueCount = removed.count
+        shrinkIfOversized()
         return removed
+    }
+
+    /// The fewest places the table is rebuilt at (``shrinkIfOversized()``).
+    static let minimumRoom = 4_096
+
+    /// How many leases the table has room for (tests read it).
+    var room: Int { max(slots.count, heads.places / 2) }
+
+    /// Rebuilt as small as its leases allow once four times larger than
+    /// they need (and than ``minimumRoom``): freed places are reused but
+    /// never given back, so after a burst of leases the table (80 bytes a
+    /// place, and its index) would stay at the burst's size for good.
+    /// Looked at by each ``removeDue(now:)`` (a second apart at most); a
+    /// copy of every lease, after such a burst only.
+    private mutating func shrinkIfOversized() {
+        guard room > 4 * max(count, Self.minimumRoom) else { return }
+        var smaller = LeaseTable(grace: grace)
+        smaller.walkedTick = walkedTick
+        smaller.lastDueCount = lastDueCount
+        smaller.slots.reserveCapacity(count)
+        for slot in slots {
+            // A free place holds no token.
+            guard let token = slot.token else { continue }
+            smaller.add(hash: slot.name, token: token, times: slot.times)
+        }
+        self = smaller
     }
 
     // MARK: The name's list
@@ -173,11 +193,13 @@ struct LeaseTable {
         let next = slots[index].sameName
         if previous >= 0 {
             slots[Int(previous)].sameName = next
-        } else if let place = place ?? Self.place(ofHead: Int32(index), tag: slots[index].tag, in: heads) {
+        } else if let place = place ?? heads.place(of: index, tag: Self.tag(of: slots[index].name)) {
             if next >= 0 {
-                heads[place].index = next
+                heads.setIndex(at: place, to: Int(next))
             } else {
-                removeHead(at: place)
+                // Counted first: the removal is then the call's tail (~7 instructions a release).
+                names -= 1
+                heads.remove(at: place)
             }
         } else {
             // A list's first entry is in the index: one that is not is a
@@ -189,90 +211,28 @@ struct LeaseTable {
 
     // MARK: The name index
 
+    /// What the table knows a name by: its hash for this table, 64 bits
+    /// of a bijection of the name's seeded SipHash (``LockName/_rawHashValue(seed:)``),
+    /// unknown outside the process. Two names are told apart by it alone:
+    /// names whose hashes agree in all 64 bits (about one pair in 10^10 at
+    /// 10^5 live names, not to be found on purpose) would share their
+    /// leases' entries here — the ledger's figures, never a lock.
+    private static func hash(of name: LockName) -> UInt64 {
+        UInt64(UInt(bitPattern: name._rawHashValue(seed: 0)))
+    }
+
     /// The bits of a name's hash the index keeps: where the name is placed
     /// (its low bits, in tables up to 2^32 places long) and what tells it
     /// from most other names at a glance.
-    private static func tag(of name: LockName) -> UInt32 {
-        UInt32(truncatingIfNeeded: name._rawHashValue(seed: 0))
+    private static func tag(of hash: UInt64) -> UInt32 {
+        UInt32(truncatingIfNeeded: hash)
     }
 
-    /// Where names with `tag` are placed in a table of `count` places.
-    private static func home(of tag: UInt32, count: Int) -> Int {
-        Int(tag) & (count - 1)
-    }
-
-    /// What a probe for a name found: the name's place, or the free place
-    /// that ends its run (where the name would go).
-    private enum Probe {
-        case found(Int)
-        case free(Int)
-    }
-
-    /// Looks for `name` (its tag `tag`) in `heads`: an entry is read only
+    /// Looks for the name with `hash` in `heads`: an entry is read only
     /// where the tag matches. Static, over the arrays alone, as
-    /// ``find(_:from:in:)``. `heads` empty: a free place -1.
-    private static func probe(for name: LockName, tag: UInt32, in heads: [Head], slots: [Slot]) -> Probe {
-        guard !heads.isEmpty else { return .free(-1) }
-        let mask = heads.count - 1
-        var place = home(of: tag, count: heads.count)
-        while true {
-            let head = heads[place]
-            guard head.index >= 0 else { return .free(place) }
-            if head.tag == tag, slots[Int(head.index)].name == name { return .found(place) }
-            place = (place + 1) & mask
-        }
-    }
-
-    /// The place of the name list headed by entry `index` (its name's tag
-    /// `tag`): found by the entry, no name compared; nil if not there.
-    private static func place(ofHead index: Int32, tag: UInt32, in heads: [Head]) -> Int? {
-        guard !heads.isEmpty else { return nil }
-        let mask = heads.count - 1
-        var place = home(of: tag, count: heads.count)
-        while heads[place].index >= 0 {
-            if heads[place].index == index { return place }
-            place = (place + 1) & mask
-        }
-        return nil
-    }
-
-    /// The first free place from `tag`'s home on (there is one: ``heads`` is at most half full).
-    private static func freePlace(for tag: UInt32, in heads: [Head]) -> Int {
-        let mask = heads.count - 1
-        var place = home(of: tag, count: heads.count)
-        while heads[place].index >= 0 { place = (place + 1) & mask }
-        return place
-    }
-
-    /// Doubles ``heads`` (16 places at first) and places every name again,
-    /// by its tag.
-    private mutating func growHeads() {
-        let old = heads
-        heads = [Head](repeating: .none, count: max(16, old.count * 2))
-        for head in old where head.index >= 0 {
-            heads[Self.freePlace(for: head.tag, in: heads)] = head
-        }
-    }
-
-    /// Frees `place`, moving back the names placed past it that would no
-    /// longer be found (backward-shift deletion: no tombstones, probes
-    /// stay short). Each name's home is its tag's: no entry is read.
-    private mutating func removeHead(at place: Int) {
-        let mask = heads.count - 1
-        var hole = place
-        var next = (place + 1) & mask
-        while heads[next].index >= 0 {
-            let home = Self.home(of: heads[next].tag, count: heads.count)
-            // Movable into the hole unless its home lies after the hole, up to `next` (cyclically).
-            let stays = hole <= next ? (hole < home && home <= next) : (hole < home || home <= next)
-            if !stays {
-                heads[hole] = heads[next]
-                hole = next
-            }
-            next = (next + 1) & mask
-        }
-        heads[hole] = .none
-        names -= 1
+    /// ``find(_:from:in:)``.
+    private static func probe(for hash: UInt64, in heads: TaggedIndex, slots: [Slot]) -> TaggedIndex.Probe {
+        heads.probe(tag: tag(of: hash)) { slots[$0].name == hash }
     }
 
     // MARK: The wheel
@@ -308,13 +268,13 @@ struct LeaseTable {
     // MARK: Places
 
     /// A place for a new entry (its links are the caller's to set). A
-    /// freed place holds no name and no token (``release(_:)``): its fields
+    /// freed place holds no token (``release(_:)``): its fields
     /// are written one by one, where a whole slot assigned there went
     /// through the slot's outlined assign (the old slot destroyed, the new
     /// one moved in: ~70 instructions a grant).
-    private mutating func allocate(name: LockName, token: LeaseToken, times: Times, tag: UInt32) -> Int {
+    private mutating func allocate(name: UInt64, token: LeaseToken, times: Times) -> Int {
         guard freeHead >= 0 else {
-            slots.append(Slot(name: name, token: token, tag: tag, times: times))
+            slots.append(Slot(token: token, name: name, times: times))
             return slots.count - 1
         }
         let index = Int(freeHead)
@@ -322,13 +282,11 @@ struct LeaseTable {
         slots[index].name = name
         slots[index].token = token
         slots[index].times = times
-        slots[index].tag = tag
         slots[index].previousSameName = -1
         return index
     }
 
     private mutating func release(_ index: Int) {
-        slots[index].name = nil
         slots[index].token = nil
         slots[index].next = freeHead
         freeHead = Int32(index)
