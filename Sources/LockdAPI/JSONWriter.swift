@@ -145,7 +145,8 @@ struct JSONCursor {
     }
 
     /// A token, quoted (its characters need no escaping), in
-    /// `token.count + 2` bytes.
+    /// `token.count + 2` bytes (``LeaseToken/write(to:)``, inlined here:
+    /// a server-made token is four stores).
     mutating func token(_ token: LeaseToken) {
         byte(UInt8(ascii: "\""))
         requireRoom(token.count)
