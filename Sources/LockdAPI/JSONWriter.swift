@@ -144,14 +144,15 @@ struct JSONCursor {
         byte(UInt8(ascii: "\""))
     }
 
-    /// A token, quoted (its characters need no escaping), in
-    /// `token.count + 2` bytes (``LeaseToken/write(to:)``, inlined here:
-    /// a server-made token is four stores).
-    mutating func token(_ token: LeaseToken) {
-        byte(UInt8(ascii: "\""))
+    /// A token's characters, unquoted (they need no escaping), in
+    /// `token.count` bytes: a lease's quotes are part of the literals
+    /// around it. Inlined, with ``LeaseToken/write(to:)``: a server-made
+    /// token is four stores (called, with its own quotes each checked and
+    /// stored, it cost a grant ~45 instructions).
+    @inline(__always)
+    mutating func tokenCharacters(_ token: LeaseToken) {
         requireRoom(token.count)
         position += token.write(to: position)
-        byte(UInt8(ascii: "\""))
     }
 
     /// A number (room for the longest, ``ASCIIDigits/maxCount``, is required).
@@ -280,33 +281,51 @@ enum LockJSON {
         // instructions; see `RESPArgumentWriter.write`).
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
             guard let base = buffer.baseAddress else { return [] }  // never: the capacity is above 85
-            var json = JSONCursor(base, end: base + capacity)
-            json.copy(#"{"name":""#)
-            json.copy(name)
-            json.copy(#"","token":"#)
-            json.token(lease.token)
-            json.copy(#","fence":"#)
-            json.integer(lease.fence)
-            json.copy(#","ttl_ms":"#)
-            json.integer(lease.ttlMs)
-            json.copy(#","expires_at":"#)
-            json.instant(milliseconds: lease.expiresAtMs)
-            if let owner {
-                json.copy(#","owner":"#)
-                json.string(owner, escapedExtra: ownerEscapes)
-            }
-            // A lock's limit (1, nearly every lease) is part of its literal:
-            // written as a number, with the closing brace apart, it cost a
-            // grant ~50 instructions more.
-            if lease.limit == 1 {
-                json.copy(lease.mode == .shared ? #","mode":"shared","limit":1}"# : #","mode":"exclusive","limit":1}"#)
-            } else {
-                json.copy(lease.mode == .shared ? #","mode":"shared","limit":"# : #","mode":"exclusive","limit":"#)
-                json.integer(Int64(lease.limit))
-                json.copy("}")
-            }
-            return Array(UnsafeBufferPointer(start: base, count: json.position - base))
+            return Array(UnsafeBufferPointer(start: base, count: write(lease, name: name, owner: owner, ownerEscapes: ownerEscapes,
+                                                                        to: base, capacity: capacity)))
         }
+    }
+
+    /// Writes ``lease(_:name:owner:)``'s JSON at `base`, in at most
+    /// `capacity` bytes, and returns how many it wrote. A function of its
+    /// own, not the temporary allocation's closure: that closure, grown
+    /// past the inliner's budget, was outlined, with a frame and a copy of
+    /// what it captured (~50 instructions a grant).
+    @inline(never)
+    private static func write(_ lease: borrowing Lease, name: UnsafeBufferPointer<UInt8>, owner: UnsafeBufferPointer<UInt8>?,
+                              ownerEscapes: Int, to base: UnsafeMutablePointer<UInt8>, capacity: Int) -> Int {
+        var json = JSONCursor(base, end: base + capacity)
+        json.copy(#"{"name":""#)
+        json.copy(name)
+        json.copy(#"","token":""#)
+        json.tokenCharacters(lease.token)
+        json.copy(#"","fence":"#)
+        json.integer(lease.fence)
+        json.copy(#","ttl_ms":"#)
+        json.integer(lease.ttlMs)
+        json.copy(#","expires_at":"#)
+        json.instant(milliseconds: lease.expiresAtMs)
+        if let owner {
+            json.copy(#","owner":"#)
+            json.string(owner, escapedExtra: ownerEscapes)
+        }
+        // A lock's limit (1, nearly every lease) is part of its literal:
+        // written as a number, with the closing brace apart, it cost a
+        // grant ~50 instructions more.
+        // Each literal copied where it is chosen: a length known there
+        // is a few stores (chosen first, it was a `memcpy` call).
+        if lease.limit == 1 {
+            if lease.mode == .exclusive {
+                json.copy(#","mode":"exclusive","limit":1}"#)
+            } else {
+                json.copy(#","mode":"shared","limit":1}"#)
+            }
+        } else {
+            json.copy(lease.mode == .shared ? #","mode":"shared","limit":"# : #","mode":"exclusive","limit":"#)
+            json.integer(Int64(lease.limit))
+            json.copy("}")
+        }
+        return json.position - base
     }
 
     static func holder(_ holder: Holder) -> [UInt8] {
