@@ -81,7 +81,11 @@ extension LockEngine {
     ///   reading spared, and the ledger's after the grant, are two clock
     ///   calls, ~70 instructions an acquire.)
     public func acquireAtOnce(_ request: AcquireRequest, startedAt: UInt64? = nil) throws(LockError) -> AcquireGrant? {
-        guard let immediateStore else { return nil }
+        // The store is called through `immediateStore?`, not bound by
+        // `guard let`: a bound existential is a copy, retained and released
+        // around its use (~40 instructions a request); a call through the
+        // optional lends the engine's own reference.
+        guard answersAtOnce else { return nil }
         try validate(request)
         let attempt = firstAttempt(request)
         let ownToken = request.token == nil
@@ -91,12 +95,14 @@ extension LockEngine {
             // and ``settled(_:)`` would have it: made into a ``Delivery``
             // and settled after, its lease was copied twice more and the
             // delivery's case asked again (~0.1 k instructions an acquire).
-            switch try immediateStore.acquireAtOnce(attempt) {
-            case .held(let holders, let retryAfterMs, _):
+            switch try immediateStore?.acquireAtOnce(attempt) {
+            case nil:
+                return nil  // never: `answersAtOnce` says there is one
+            case .held(let holders, let retryAfterMs, _)?:
                 // Held: a request that may wait queues on the waiting path.
                 if request.waitMs > 0 { return nil }
                 throw .lockHeld(holders: holders, retryAfterMs: retryAfterMs)
-            case .granted(let lease, let isRetry, let hint):
+            case .granted(let lease, let isRetry, let hint)?:
                 follow(hint, on: attempt.name, isOrdered: false)
                 if let deliverBy = deliverBy(lease, of: attempt.name, startedAt: started) {
                     return granted(AcquireGrant(lease: lease, isRetry: isRetry && !ownToken, lockdMadeToken: ownToken, deliverBy: deliverBy),
@@ -106,7 +112,7 @@ extension LockEngine {
                 // says, and tried anew unless it was the last attempt.
                 if let evenIfClaimed = Self.givesBack(lateGrantFound: isRetry, ownToken: ownToken,
                                                       lastAttempt: attemptNumber == Self.deliveryAttempts),
-                   !immediateStore.giveBackAtOnce(attempt.name, token: attempt.token, grant: .fence(lease.fence), evenIfClaimed: evenIfClaimed) {
+                   immediateStore?.giveBackAtOnce(attempt.name, token: attempt.token, grant: .fence(lease.fence), evenIfClaimed: evenIfClaimed) == false {
                     giveBackLater(attempt.name, token: attempt.token, grant: .fence(lease.fence), evenIfClaimed: evenIfClaimed)
                 }
             }

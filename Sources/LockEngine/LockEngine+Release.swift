@@ -52,11 +52,13 @@ extension LockEngine {
     /// wait (``ImmediateLockStore``); false, with nothing done, on any other:
     /// call ``release(_:token:)``.
     public func releaseAtOnce(_ name: LockName, token: LeaseToken) throws(LockError) -> Bool {
-        guard let immediateStore else { return false }
+        // Through `immediateStore?`, not bound (see ``acquireAtOnce(_:startedAt:)``);
+        // `answersAtOnce` says there is one.
+        guard answersAtOnce else { return false }
         if store.mayWatch(name) {
-            try released(name, token: token, holder: immediateStore.releaseReportingHolderAtOnce(name, token: token))
+            try released(name, token: token, holder: immediateStore?.releaseReportingHolderAtOnce(name, token: token))
         } else {
-            try released(name, token: token, ended: immediateStore.releaseAtOnce(name, token: token))
+            try released(name, token: token, ended: immediateStore?.releaseAtOnce(name, token: token) == true)
         }
         return true
     }

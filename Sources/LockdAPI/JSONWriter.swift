@@ -144,13 +144,15 @@ struct JSONCursor {
         byte(UInt8(ascii: "\""))
     }
 
-    /// A token, quoted (its characters need no escaping), in
-    /// `token.count + 2` bytes.
-    mutating func token(_ token: LeaseToken) {
-        byte(UInt8(ascii: "\""))
+    /// A token's characters, unquoted (they need no escaping), in
+    /// `token.count` bytes: a lease's quotes are part of the literals
+    /// around it. Inlined, with ``LeaseToken/write(to:)``: a server-made
+    /// token is four stores (called, with its own quotes each checked and
+    /// stored, it cost a grant ~45 instructions).
+    @inline(__always)
+    mutating func tokenCharacters(_ token: LeaseToken) {
         requireRoom(token.count)
         position += token.write(to: position)
-        byte(UInt8(ascii: "\""))
     }
 
     /// A number (room for the longest, ``ASCIIDigits/maxCount``, is required).
@@ -172,9 +174,12 @@ struct JSONCursor {
         copy(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
+    /// Copied as into fresh memory (`initialize`, a plain copy): the space
+    /// is never the source's. `update` also asked, on every copy, whether
+    /// the two overlap, and which way (~4 instructions a literal, ten a lease).
     mutating func copy(_ bytes: UnsafeBufferPointer<UInt8>) {
         requireRoom(bytes.count)
-        if let source = bytes.baseAddress { position.update(from: source, count: bytes.count) }
+        if let source = bytes.baseAddress { position.initialize(from: source, count: bytes.count) }
         position += bytes.count
     }
 
@@ -266,41 +271,61 @@ enum LockJSON {
     private static func lease(_ lease: Lease, name: UnsafeBufferPointer<UInt8>, owner: UnsafeBufferPointer<UInt8>?) -> [UInt8] {
         let ownerEscapes = owner.map(JSONCursor.escapedExtra) ?? 0
         // Keys, quotes and punctuation 85 bytes, the longer mode's 9, three numbers, the instant.
-        let capacity = 85 + 9 + name.count + lease.token.count + (owner?.count ?? 0) + ownerEscapes
-            + 3 * ASCIIDigits.maxCount + JSONCursor.instantMaxCount
+        // Wrapping sums: each term is a length in memory (the name at most
+        // 255 bytes, an owner's escapes at most six times its length).
+        let capacity = 85 &+ 9 &+ name.count &+ lease.token.count &+ (owner?.count ?? 0) &+ ownerEscapes
+            &+ 3 &* ASCIIDigits.maxCount &+ JSONCursor.instantMaxCount
         // Written in temporary memory, then copied into an array of its
         // length: an array made to be written in is allocated by
         // unspecialized code that looks its type up at run time (~0.35 k
         // instructions; see `RESPArgumentWriter.write`).
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
             guard let base = buffer.baseAddress else { return [] }  // never: the capacity is above 85
-            var json = JSONCursor(base, end: base + capacity)
-            json.copy(#"{"name":""#)
-            json.copy(name)
-            json.copy(#"","token":"#)
-            json.token(lease.token)
-            json.copy(#","fence":"#)
-            json.integer(lease.fence)
-            json.copy(#","ttl_ms":"#)
-            json.integer(lease.ttlMs)
-            json.copy(#","expires_at":"#)
-            json.instant(milliseconds: lease.expiresAtMs)
-            if let owner {
-                json.copy(#","owner":"#)
-                json.string(owner, escapedExtra: ownerEscapes)
-            }
-            // A lock's limit (1, nearly every lease) is part of its literal:
-            // written as a number, with the closing brace apart, it cost a
-            // grant ~50 instructions more.
-            if lease.limit == 1 {
-                json.copy(lease.mode == .shared ? #","mode":"shared","limit":1}"# : #","mode":"exclusive","limit":1}"#)
-            } else {
-                json.copy(lease.mode == .shared ? #","mode":"shared","limit":"# : #","mode":"exclusive","limit":"#)
-                json.integer(Int64(lease.limit))
-                json.copy("}")
-            }
-            return Array(UnsafeBufferPointer(start: base, count: json.position - base))
+            return Array(UnsafeBufferPointer(start: base, count: write(lease, name: name, owner: owner, ownerEscapes: ownerEscapes,
+                                                                        to: base, capacity: capacity)))
         }
+    }
+
+    /// Writes ``lease(_:name:owner:)``'s JSON at `base`, in at most
+    /// `capacity` bytes, and returns how many it wrote. A function of its
+    /// own, not the temporary allocation's closure: that closure, grown
+    /// past the inliner's budget, was outlined, with a frame and a copy of
+    /// what it captured (~50 instructions a grant).
+    @inline(never)
+    private static func write(_ lease: borrowing Lease, name: UnsafeBufferPointer<UInt8>, owner: UnsafeBufferPointer<UInt8>?,
+                              ownerEscapes: Int, to base: UnsafeMutablePointer<UInt8>, capacity: Int) -> Int {
+        var json = JSONCursor(base, end: base + capacity)
+        json.copy(#"{"name":""#)
+        json.copy(name)
+        json.copy(#"","token":""#)
+        json.tokenCharacters(lease.token)
+        json.copy(#"","fence":"#)
+        json.integer(lease.fence)
+        json.copy(#","ttl_ms":"#)
+        json.integer(lease.ttlMs)
+        json.copy(#","expires_at":"#)
+        json.instant(milliseconds: lease.expiresAtMs)
+        if let owner {
+            json.copy(#","owner":"#)
+            json.string(owner, escapedExtra: ownerEscapes)
+        }
+        // A lock's limit (1, nearly every lease) is part of its literal:
+        // written as a number, with the closing brace apart, it cost a
+        // grant ~50 instructions more.
+        // Each literal copied where it is chosen: a length known there
+        // is a few stores (chosen first, it was a `memcpy` call).
+        if lease.limit == 1 {
+            if lease.mode == .exclusive {
+                json.copy(#","mode":"exclusive","limit":1}"#)
+            } else {
+                json.copy(#","mode":"shared","limit":1}"#)
+            }
+        } else {
+            json.copy(lease.mode == .shared ? #","mode":"shared","limit":"# : #","mode":"exclusive","limit":"#)
+            json.integer(Int64(lease.limit))
+            json.copy("}")
+        }
+        return json.position - base
     }
 
     static func holder(_ holder: Holder) -> [UInt8] {

@@ -413,7 +413,8 @@ public struct LockAPI: Sendable {
             throw .invalidRequest("the Lock-Token header is required: send the token acquire returned")
         }
         let token = if length == 32 {
-            withUnsafeBytes(of: &characters) { LeaseToken(checking: $0.assumingMemoryBound(to: UInt8.self)) }
+            LeaseToken(characters: (UInt64(littleEndian: characters.0), UInt64(littleEndian: characters.1),
+                                    UInt64(littleEndian: characters.2), UInt64(littleEndian: characters.3)))
         } else {
             otherText.flatMap { try? LeaseToken($0) }
         }

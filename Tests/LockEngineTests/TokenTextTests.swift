@@ -63,8 +63,21 @@ import Testing
                 let token = text.withUnsafeBufferPointer { LeaseToken(checking: $0) }
                 #expect((token != nil) == allowed.contains(byte), "byte \(byte) at \(place)")
                 if let token { #expect(Array(token.value.utf8) == text) }
+                // The same text as the four words a `Lock-Token` header is read into.
+                let fromWords = LeaseToken(characters: Self.words(text))
+                #expect((fromWords != nil) == allowed.contains(byte), "byte \(byte) at \(place), as words")
+                #expect(fromWords == token)
+                if let fromWords { #expect(Array(fromWords.value.utf8) == text) }
             }
         }
+    }
+
+    /// 32 bytes as four words, each loaded little-endian (character `i` in byte `i % 8` of word `i / 8`).
+    static func words(_ text: [UInt8]) -> (UInt64, UInt64, UInt64, UInt64) {
+        func word(_ index: Int) -> UInt64 {
+            (0..<8).reduce(UInt64(0)) { $0 | UInt64(text[index * 8 + $1]) << UInt64($1 * 8) }
+        }
+        return (word(0), word(1), word(2), word(3))
     }
 
     @Test(arguments: ["0123456789abcdef0123456789abcde+", "0123456789abcdef0123456789abcd=A", "0123456789abcdef 123456789abcdef", "ümlaut6789abcdef0123456789abcde"])
