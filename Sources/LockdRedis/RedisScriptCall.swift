@@ -122,7 +122,16 @@ open class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
     open func replied(_ reply: borrowing RedisScriptReply) {}
 
     /// The loop the call is sent and answered on.
-    var loop: EventLoop { router.loop }
+    final var loop: EventLoop { router.loop }
+
+    /// Whether the calling thread is ``loop``'s. The loop is asked as the
+    /// router holds it, not retained for the call and released after
+    /// (`inEventLoop` is not inlinable here: read through ``loop``, the
+    /// call's caller copied the reference first, ~40 instructions a call);
+    /// the router holds its loop for its whole life, and this call its router.
+    final var isOnLoop: Bool {
+        Unmanaged.passUnretained(router.loop)._withUnsafeGuaranteedRef { $0.inEventLoop }
+    }
 
     /// Hands the command to the master's connection (loop thread only);
     /// `now`, a clock reading taken just before, if there is one.
