@@ -168,7 +168,10 @@ public final class HTTPPromise: CallCancellation, HTTPRequestLogMetadataSource, 
     /// (Bound for the thread while `response` runs: a task it starts does
     /// not inherit it; see ``HTTPRequestLogMetadata/current``.)
     public func succeed(_ response: @autoclosure () -> HTTPResponse) {
-        let outer = HTTPRequestLogMetadata.beginScope(self)
+        // Through the connection when there is one: on its loop, it holds
+        // the thread's scope (a connection is reached through the optional,
+        // not bound, as in `deliver`).
+        let outer = connection?.beginLogScope(self) ?? HTTPRequestLogMetadata.beginScope(self)
         let response = response()
         HTTPRequestLogMetadata.endScope(outer)
         deliver(response)
