@@ -18,12 +18,14 @@ extension RedisLockStore {
     /// runs a release: the engine's answer kept in the script call itself,
     /// one object a call.
     public func release(_ name: LockName, token: LeaseToken, answering answer: consuming LockEngine.ReleaseAnswer) {
-        let handler = ownWakeups.withLock { $0 }?.handle
+        // The closure alone copied out under the lock (the optional handler
+        // copied whole, then its closure, cost ~20 instructions more).
+        let handler = ownWakeups.withLock { $0?.handle }
         let start = callStart()
         // (Read before `start` is handed over: read after, it was copied.)
         let now = start.time
         let cancellation = answer.cancellation
-        client.run(AnsweringReleaseCall(store: self, name: name, token: token, unclaimedOnly: false, caller: handler == nil ? "" : instanceID,
+        client.run(AnsweringReleaseCall(store: self, name: name, token: token, unclaimedOnly: false, namesCaller: handler != nil,
                                         fence: nil, nonce: nil, handler: handler, start: start, answer: consume answer),
                    cancellation: cancellation, now: now)
     }
@@ -49,7 +51,7 @@ extension RedisLockStore {
         _ name: LockName, token: LeaseToken, givenBack: (grant: GrantIdentity, evenIfClaimed: Bool)? = nil, cancellation: CallCancellation,
         completion: @escaping StoreCompletion<Bool>
     ) {
-        let handler = ownWakeups.withLock { $0 }?.handle
+        let handler = ownWakeups.withLock { $0?.handle }
         // A give-back's fence or nonce, last and only when named: a release sends neither.
         var fence: Int64?, nonce: Int64?
         switch givenBack?.grant {
@@ -64,7 +66,7 @@ extension RedisLockStore {
         // (Read before `start` is handed over: read after, it was copied.)
         let now = start.time
         client.run(ClosureReleaseCall(store: self, name: name, token: token, unclaimedOnly: givenBack?.evenIfClaimed == false,
-                                      caller: handler == nil ? "" : instanceID, fence: fence, nonce: nonce, handler: handler,
+                                      namesCaller: handler != nil, fence: fence, nonce: nonce, handler: handler,
                                       start: start, cancellation: cancellation, completion: completion),
                    cancellation: cancellation, now: now)
     }
@@ -74,21 +76,24 @@ extension RedisLockStore {
         let token: LeaseToken
         /// A give-back that ends the lease only while no retried acquire answered with it.
         let unclaimedOnly: Bool
-        /// This instance's id while its engine listens (the script hands it its own wake-ups), else empty.
-        let caller: String
+        /// Whether this instance's id is sent as the caller: while its engine
+        /// listens (the script then hands it its own wake-ups). A flag, the
+        /// id written from the store as the call is: a copy of the id per
+        /// call was retained and released (~30 instructions a release).
+        let namesCaller: Bool
         let fence: Int64?
         let nonce: Int64?
     }
 
     /// The room the release script's keys and arguments may take.
     /// `namesGrant`: a give-back's fence or nonce is sent.
-    func releaseArgumentRoom(_ name: LockName, token: LeaseToken, caller: String, namesGrant: Bool) -> Int {
-        nameKeysRoom(name) + token.count + name.value.utf8.count + 1 + caller.utf8.count + 4 * RESPArgumentWriter.overhead
+    func releaseArgumentRoom(_ name: LockName, token: LeaseToken, namesCaller: Bool, namesGrant: Bool) -> Int {
+        nameKeysRoom(name) + token.count + name.value.utf8.count + 1 + (namesCaller ? instanceID.utf8.count : 0) + 4 * RESPArgumentWriter.overhead
             + (namesGrant ? 2 * (RESPArgumentWriter.overhead + RESPArgumentWriter.integerRoom) : 0)
     }
 
     /// Writes the release script's keys and arguments (at most
-    /// ``releaseArgumentRoom(_:token:caller:namesGrant:)`` bytes).
+    /// ``releaseArgumentRoom(_:token:namesCaller:namesGrant:)`` bytes).
     func writeReleaseArguments(_ name: LockName, _ arguments: ReleaseArguments, to call: inout RESPArgumentCursor) {
         writeNameKeys(name, to: &call)
         arguments.token.withUTF8 { call.append(UnsafeRawBufferPointer($0)) }
@@ -96,8 +101,8 @@ extension RedisLockStore {
         // Each sent only up to the last one set (the script reads a missing
         // one as empty): a client's release sends the caller alone.
         let namesGrant = arguments.fence != nil || arguments.nonce != nil
-        guard namesGrant || arguments.unclaimedOnly || !arguments.caller.isEmpty else { return }
-        call.append(arguments.caller)
+        guard namesGrant || arguments.unclaimedOnly || arguments.namesCaller else { return }
+        if arguments.namesCaller { call.append(instanceID) } else { call.append("" as StaticString) }
         guard namesGrant || arguments.unclaimedOnly else { return }
         call.append(arguments.unclaimedOnly ? "1" : "" as StaticString)
         if let fence = arguments.fence { call.append(fence) }
@@ -122,16 +127,16 @@ extension RedisLockStore {
         private let handler: (@Sendable (StoreEvent) -> Void)?
         private let start: CallStart
 
-        init(store: RedisLockStore, name: LockName, token: LeaseToken, unclaimedOnly: Bool, caller: String, fence: Int64?, nonce: Int64?,
+        init(store: RedisLockStore, name: LockName, token: LeaseToken, unclaimedOnly: Bool, namesCaller: Bool, fence: Int64?, nonce: Int64?,
              handler: (@Sendable (StoreEvent) -> Void)?, start: CallStart) {
             self.store = store
             self.name = name
-            self.arguments = ReleaseArguments(token: token, unclaimedOnly: unclaimedOnly, caller: caller, fence: fence, nonce: nonce)
+            self.arguments = ReleaseArguments(token: token, unclaimedOnly: unclaimedOnly, namesCaller: namesCaller, fence: fence, nonce: nonce)
             self.handler = handler
             self.start = start
             // (The room from the parts: from `arguments`, read back, it copied them.)
             super.init(client: store.client, script: store.scripts.release, keyCount: RedisLockStore.nameKeyCount,
-                       argumentRoom: store.releaseArgumentRoom(name, token: token, caller: caller, namesGrant: fence != nil || nonce != nil))
+                       argumentRoom: store.releaseArgumentRoom(name, token: token, namesCaller: namesCaller, namesGrant: fence != nil || nonce != nil))
         }
 
         override final func writeArguments(_ cursor: inout RESPArgumentCursor) {
@@ -167,10 +172,10 @@ extension RedisLockStore {
         /// initializer's store destroyed that nil first.)
         private var answer: Optional<LockEngine.ReleaseAnswer>
 
-        init(store: RedisLockStore, name: LockName, token: LeaseToken, unclaimedOnly: Bool, caller: String, fence: Int64?, nonce: Int64?,
+        init(store: RedisLockStore, name: LockName, token: LeaseToken, unclaimedOnly: Bool, namesCaller: Bool, fence: Int64?, nonce: Int64?,
              handler: (@Sendable (StoreEvent) -> Void)?, start: CallStart, answer: consuming LockEngine.ReleaseAnswer) {
             self.answer = consume answer
-            super.init(store: store, name: name, token: token, unclaimedOnly: unclaimedOnly, caller: caller, fence: fence, nonce: nonce,
+            super.init(store: store, name: name, token: token, unclaimedOnly: unclaimedOnly, namesCaller: namesCaller, fence: fence, nonce: nonce,
                        handler: handler, start: start)
         }
 
@@ -189,12 +194,12 @@ extension RedisLockStore {
         private var cancellation: CallCancellation?
         private var completion: StoreCompletion<Bool>?
 
-        init(store: RedisLockStore, name: LockName, token: LeaseToken, unclaimedOnly: Bool, caller: String, fence: Int64?, nonce: Int64?,
+        init(store: RedisLockStore, name: LockName, token: LeaseToken, unclaimedOnly: Bool, namesCaller: Bool, fence: Int64?, nonce: Int64?,
              handler: (@Sendable (StoreEvent) -> Void)?, start: CallStart, cancellation: CallCancellation,
              completion: @escaping StoreCompletion<Bool>) {
             self.cancellation = cancellation
             self.completion = completion
-            super.init(store: store, name: name, token: token, unclaimedOnly: unclaimedOnly, caller: caller, fence: fence, nonce: nonce,
+            super.init(store: store, name: name, token: token, unclaimedOnly: unclaimedOnly, namesCaller: namesCaller, fence: fence, nonce: nonce,
                        handler: handler, start: start)
         }
 

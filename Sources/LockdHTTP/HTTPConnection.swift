@@ -313,6 +313,16 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
         start(request, context, promise)
     }
 
+    /// Binds `source`'s log metadata for the calling thread (see
+    /// ``HTTPRequestLogMetadata/beginScope(_:)``): on this connection's loop
+    /// through the scope its context holds, found by the thread's key only
+    /// elsewhere. For a promise kept on its connection's loop, as a store's
+    /// reply keeps it: the key's lookup, with the scope retained and
+    /// released, cost ~100 instructions a response.
+    func beginLogScope(_ source: some HTTPRequestLogMetadataSource) -> HTTPRequestLogMetadata.ThreadScope.Outer {
+        loop.inEventLoop ? HTTPRequestLogMetadata.beginScope(source, in: context.logScope) : HTTPRequestLogMetadata.beginScope(source)
+    }
+
     /// Writes the answer to the request in flight (from any thread: it hops to the loop).
     func finish(_ response: HTTPResponse) {
         guard loop.inEventLoop else {

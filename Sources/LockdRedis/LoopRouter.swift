@@ -91,6 +91,15 @@ final class LoopRouter: @unchecked Sendable {
         state.single?.connection()
     }
 
+    /// ``singleConnection()``, not retained: for a caller that lends it
+    /// only to a call that cannot change this router's table (its nodes
+    /// hold their connections until the table changes, on this loop).
+    @inline(__always)
+    func singleConnectionUnretained() -> Unmanaged<RedisConnection>? {
+        guard let connection = state.single?.connection() else { return nil }
+        return Unmanaged.passUnretained(connection)
+    }
+
     /// Why ``singleConnection()`` has none (loop thread only).
     func noSingleMaster() -> RedisError {
         state.isShutDown ? Self.shutDownError : state.snapshot.noPrimaryError(for: nil)

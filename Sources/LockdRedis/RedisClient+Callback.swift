@@ -52,11 +52,10 @@ extension RedisClient {
         }
         if cancellation.isCancelled { return call.answer(RedisScriptReply(failure: RedisError(.cancelled, message: "the caller was cancelled"))) }
         cancellation.onCancel(call)
-        let loop = call.loop
-        if loop.inEventLoop {
+        if call.isOnLoop {
             call.send(now: now)
         } else {
-            loop.execute { call.send() }
+            call.loop.execute { call.send() }
         }
     }
 }

@@ -136,14 +136,33 @@ final class RedisConnection: StreamSocketDelegate, IterationFlushing, @unchecked
     // `waiter` is consumed, and handed on consumed into the machine's queue:
     // borrowed, it was copied into the queue (the call retained) and the
     // caller's released after (~40 instructions a call).
-    func sendScript(_ call: RedisScriptCall, head: RESPEncodedArguments, id: UInt64, waiter: consuming Waiter, now: UInt64) {
+    func sendScript(_ call: RedisScriptCall, head: borrowing RESPEncodedArguments, id: UInt64, waiter: consuming Waiter, now: UInt64) {
         let state = io
         guard state.machine.state == .ready else {
             return perform(state.machine.sendScript(head: head, keyCount: call.keyCount, argumentRoom: call.argumentRoom, id: id,
                                                     waiter: waiter, now: now) { call.writeArguments(&$0) })
         }
-        state.machine.sendScriptWhileReady(head: head, keyCount: call.keyCount, argumentRoom: call.argumentRoom, id: id,
-                                           waiter: consume waiter, now: now) { call.writeArguments(&$0) }
+        sendScriptWhileReady(call, head: head, id: id, waiter: waiter, now: now)
+    }
+
+    /// ``sendScript(_:head:id:waiter:now:)`` of a script call whose reply
+    /// it waits for itself (`.script(call)`), only while this connection is
+    /// ready; false, and nothing sent, otherwise. While ready it calls no
+    /// caller back and touches no other connection or the router: the
+    /// encoder, the call's ``RedisScriptCall/writeArguments(_:)`` and the
+    /// loop's flush list and timers only (see ``RedisScriptCall/send(now:)``,
+    /// which lends this connection unretained).
+    func sendScriptIfReady(_ call: RedisScriptCall, head: borrowing RESPEncodedArguments, id: UInt64, now: UInt64) -> Bool {
+        guard io.machine.state == .ready else { return false }
+        sendScriptWhileReady(call, head: head, id: id, waiter: .script(call), now: now)
+        return true
+    }
+
+    @inline(__always)
+    private func sendScriptWhileReady(_ call: RedisScriptCall, head: borrowing RESPEncodedArguments, id: UInt64, waiter: consuming Waiter,
+                                      now: UInt64) {
+        io.machine.sendScriptWhileReady(head: head, keyCount: call.keyCount, argumentRoom: call.argumentRoom, id: id,
+                                        waiter: consume waiter, now: now) { call.writeArguments(&$0) }
         // What performing its action, `.flush`, does.
         scheduleFlush()
         armTimer()

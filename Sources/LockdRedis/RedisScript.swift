@@ -94,6 +94,20 @@ public struct RedisScript: Sendable, Hashable {
         case .source: storage.uncachedHead
         }
     }
+
+    /// Calls `body` with ``head(_:)``, lent where the script keeps it:
+    /// returned, the head's bytes were retained for the call and released
+    /// after (~40 instructions a script call).
+    @inline(__always)
+    func withHead<Result>(_ form: Form, _ body: (borrowing RESPEncodedArguments) -> Result) -> Result {
+        switch form {
+        case .function:
+            if storage.functionHead != nil { return body(storage.functionHead.unsafelyUnwrapped) }
+            return body(storage.cachedHead)
+        case .cached: return body(storage.cachedHead)
+        case .source: return body(storage.uncachedHead)
+        }
+    }
 }
 
 extension RedisScript {

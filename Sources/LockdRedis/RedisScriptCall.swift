@@ -122,13 +122,34 @@ open class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
     open func replied(_ reply: borrowing RedisScriptReply) {}
 
     /// The loop the call is sent and answered on.
-    var loop: EventLoop { router.loop }
+    final var loop: EventLoop { router.loop }
+
+    /// Whether the calling thread is ``loop``'s. The loop is asked as the
+    /// router holds it, not retained for the call and released after
+    /// (`inEventLoop` is not inlinable here: read through ``loop``, the
+    /// call's caller copied the reference first, ~40 instructions a call);
+    /// the router holds its loop for its whole life, and this call its router.
+    final var isOnLoop: Bool {
+        Unmanaged.passUnretained(router.loop)._withUnsafeGuaranteedRef { $0.inEventLoop }
+    }
 
     /// Hands the command to the master's connection (loop thread only);
     /// `now`, a clock reading taken just before, if there is one.
     func send(now: UInt64? = nil) {
-        guard let connection = router.singleConnection() else { return received(.failure(router.noSingleMaster())) }
-        connection.sendScript(self, head: script.head(form), id: id, waiter: .script(self), now: now ?? MonotonicClock.now())
+        guard let connection = router.singleConnectionUnretained() else { return received(.failure(router.noSingleMaster())) }
+        let now = now ?? MonotonicClock.now()
+        // The connection lent unretained while it is ready (a retain and a
+        // release, ~40 instructions a call): the router's node holds it,
+        // and its table changes only on this loop, by nothing a ready
+        // connection's send reaches (``RedisConnection/sendScriptIfReady(_:head:id:now:)``).
+        // Any other state may call back (a failure answered at once): the
+        // connection is then held as usual.
+        let sent = connection._withUnsafeGuaranteedRef { connection in
+            script.withHead(form) { connection.sendScriptIfReady(self, head: $0, id: id, now: now) }
+        }
+        guard !sent else { return }
+        let held = connection.takeUnretainedValue()
+        script.withHead(form) { held.sendScript(self, head: $0, id: id, waiter: .script(self), now: now) }
     }
 
     /// The command's outcome, decoded (loop thread only): a missing

@@ -9,6 +9,13 @@
 /// checked in its own loop rather than by a call each, and a run of digits is
 /// found eight bytes at a time. A recursive reader with a call per element and
 /// a byte per step cost ~0.9 k instructions an acquire's reply.
+///
+/// Index arithmetic wraps (`&+`, `&-`) rather than trapping: every index
+/// stays within `0...end` (a buffer's count), each step past a byte or a
+/// CRLF follows a check that they lie before `end`, and a length or count
+/// is at most 18 digits (below 10^18) and checked against its limit before
+/// it is added — no sum can overflow. The overflow checks cost a third of
+/// the scan's instructions (~0.1 k an acquire's reply).
 struct PlainFrameScanner {
     let base: UnsafePointer<UInt8>
     /// How many bytes there are: nothing at or past it is read.
@@ -24,7 +31,7 @@ struct PlainFrameScanner {
     mutating func skip(depth: Int) -> Bool {
         guard index < end else { return false }
         let type = base[index]
-        index += 1
+        index &+= 1
         switch type {
         case UInt8(ascii: ":"):
             return skipInteger()
@@ -38,38 +45,38 @@ struct PlainFrameScanner {
                 guard index < end else { return false }
                 switch base[index] {
                 case UInt8(ascii: ":"):
-                    index += 1
+                    index &+= 1
                     guard skipInteger() else { return false }
                 case UInt8(ascii: "$"):
                     // A length of one digit (an empty owner, a mode) checked
                     // at once: the digit, CRLF, that many bytes, CRLF.
-                    if end - index >= 6 {
-                        let length = Int(base[index + 1] &- UInt8(ascii: "0"))
-                        if length < 10, base[index + 2] == Self.cr, base[index + 3] == Self.lf, end - index >= 6 + length,
-                           base[index + 4 + length] == Self.cr, base[index + 5 + length] == Self.lf,
+                    if end &- index >= 6 {
+                        let length = Int(base[index &+ 1] &- UInt8(ascii: "0"))
+                        if length < 10, base[index &+ 2] == Self.cr, base[index &+ 3] == Self.lf, end &- index >= 6 &+ length,
+                           base[index &+ 4 &+ length] == Self.cr, base[index &+ 5 &+ length] == Self.lf,
                            length <= limits.maxBulkLength, limits.maxLineLength >= 1 {
-                            index += 6 + length
+                            index &+= 6 &+ length
                             continue
                         }
                     }
-                    index += 1
+                    index &+= 1
                     guard skipBulk() else { return false }
                 default:
-                    guard skip(depth: depth + 1) else { return false }
+                    guard skip(depth: depth &+ 1) else { return false }
                 }
             }
             return true
         case UInt8(ascii: "+"):
             var cursor = index
-            while cursor < end, base[cursor] != Self.cr, base[cursor] != Self.lf { cursor += 1 }
-            guard cursor - index <= limits.maxLineLength, cursor + 1 < end, base[cursor] == Self.cr, base[cursor + 1] == Self.lf else {
+            while cursor < end, base[cursor] != Self.cr, base[cursor] != Self.lf { cursor &+= 1 }
+            guard cursor &- index <= limits.maxLineLength, cursor &+ 1 < end, base[cursor] == Self.cr, base[cursor &+ 1] == Self.lf else {
                 return false
             }
-            index = cursor + 2
+            index = cursor &+ 2
             return true
         case UInt8(ascii: "_"):
-            guard end - index >= 2, base[index] == Self.cr, base[index + 1] == Self.lf else { return false }
-            index += 2
+            guard end &- index >= 2, base[index] == Self.cr, base[index &+ 1] == Self.lf else { return false }
+            index &+= 2
             return true
         default:
             return false
@@ -82,18 +89,18 @@ struct PlainFrameScanner {
     private mutating func skipInteger() -> Bool {
         // One digit (a release's reply, four of a grant's seven integers)
         // checked at once: the digit, CR, LF.
-        if end - index >= 3, base[index] &- UInt8(ascii: "0") < 10, base[index + 1] == Self.cr, base[index + 2] == Self.lf,
+        if end &- index >= 3, base[index] &- UInt8(ascii: "0") < 10, base[index &+ 1] == Self.cr, base[index &+ 2] == Self.lf,
            limits.maxLineLength >= 1 {
-            index += 3
+            index &+= 3
             return true
         }
         var cursor = index
-        if cursor < end, base[cursor] == UInt8(ascii: "-") || base[cursor] == UInt8(ascii: "+") { cursor += 1 }
+        if cursor < end, base[cursor] == UInt8(ascii: "-") || base[cursor] == UInt8(ascii: "+") { cursor &+= 1 }
         let digitsEnd = digitsEnd(from: cursor)
-        let digits = digitsEnd - cursor
-        guard digits > 0, digits <= 18, digitsEnd - index <= limits.maxLineLength, digitsEnd + 1 < end,
-              base[digitsEnd] == Self.cr, base[digitsEnd + 1] == Self.lf else { return false }
-        index = digitsEnd + 2
+        let digits = digitsEnd &- cursor
+        guard digits > 0, digits <= 18, digitsEnd &- index <= limits.maxLineLength, digitsEnd &+ 1 < end,
+              base[digitsEnd] == Self.cr, base[digitsEnd &+ 1] == Self.lf else { return false }
+        index = digitsEnd &+ 2
         return true
     }
 
@@ -102,18 +109,18 @@ struct PlainFrameScanner {
     private mutating func skipBulk() -> Bool {
         guard index < end else { return false }
         if base[index] == UInt8(ascii: "-") { return skipNull() }
-        guard let length = unsignedLine(), length <= limits.maxBulkLength, end - index >= length + 2,
-              base[index + length] == Self.cr, base[index + length + 1] == Self.lf else { return false }
-        index += length + 2
+        guard let length = unsignedLine(), length <= limits.maxBulkLength, end &- index >= length &+ 2,
+              base[index &+ length] == Self.cr, base[index &+ length &+ 1] == Self.lf else { return false }
+        index &+= length &+ 2
         return true
     }
 
     /// After `$` or `*`, at its `-`: a null, `-1` exactly.
     private mutating func skipNull() -> Bool {
-        guard end - index >= 4, base[index + 1] == UInt8(ascii: "1"), base[index + 2] == Self.cr, base[index + 3] == Self.lf else {
+        guard end &- index >= 4, base[index &+ 1] == UInt8(ascii: "1"), base[index &+ 2] == Self.cr, base[index &+ 3] == Self.lf else {
             return false
         }
-        index += 4
+        index &+= 4
         return true
     }
 
@@ -127,12 +134,12 @@ struct PlainFrameScanner {
             let digit = base[cursor] &- UInt8(ascii: "0")
             guard digit < 10 else { break }
             value = value &* 10 &+ Int(digit)
-            cursor += 1
+            cursor &+= 1
         }
-        let digits = cursor - index
-        guard digits > 0, digits <= 18, digits <= limits.maxLineLength, cursor + 1 < end, base[cursor] == Self.cr,
-              base[cursor + 1] == Self.lf else { return nil }
-        index = cursor + 2
+        let digits = cursor &- index
+        guard digits > 0, digits <= 18, digits <= limits.maxLineLength, cursor &+ 1 < end, base[cursor] == Self.cr,
+              base[cursor &+ 1] == Self.lf else { return nil }
+        index = cursor &+ 2
         return value
     }
 
@@ -141,7 +148,7 @@ struct PlainFrameScanner {
     @inline(__always)
     private func digitsEnd(from start: Int) -> Int {
         var cursor = start
-        while end - cursor >= 8 {
+        while end &- cursor >= 8 {
             let word = UInt64(littleEndian: UnsafeRawPointer(base + cursor).loadUnaligned(as: UInt64.self))
             // A digit's byte becomes 0...9; adding 0x76 leaves its top bit
             // clear only then (any byte already ≥ 0x80 is caught by the `|`).
@@ -149,10 +156,10 @@ struct PlainFrameScanner {
             // non-digit, which is all that is looked for.
             let offset = word ^ 0x3030_3030_3030_3030
             let nonDigits = ((offset &+ 0x7676_7676_7676_7676) | offset) & 0x8080_8080_8080_8080
-            if nonDigits != 0 { return cursor + nonDigits.trailingZeroBitCount >> 3 }
-            cursor += 8
+            if nonDigits != 0 { return cursor &+ nonDigits.trailingZeroBitCount &>> 3 }
+            cursor &+= 8
         }
-        while cursor < end, base[cursor] &- UInt8(ascii: "0") < 10 { cursor += 1 }
+        while cursor < end, base[cursor] &- UInt8(ascii: "0") < 10 { cursor &+= 1 }
         return cursor
     }
 }

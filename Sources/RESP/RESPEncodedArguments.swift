@@ -356,7 +356,7 @@ public struct RESPArgumentCursor: ~Copyable {
     /// such as a key `lockd:{` + name + `}:lease`, without building it first.
     @inlinable @inline(__always)
     public mutating func append(_ prefix: StaticString, _ middle: UnsafeRawBufferPointer, _ suffix: StaticString) {
-        begin(length: prefix.utf8CodeUnitCount + middle.count + suffix.utf8CodeUnitCount)
+        begin(length: prefix.utf8CodeUnitCount &+ middle.count &+ suffix.utf8CodeUnitCount)
         RESPArgumentWriter.copy(UnsafeRawBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount), to: &position)
         RESPArgumentWriter.copy(middle, to: &position)
         RESPArgumentWriter.copy(UnsafeRawBufferPointer(start: suffix.utf8Start, count: suffix.utf8CodeUnitCount), to: &position)
@@ -364,10 +364,14 @@ public struct RESPArgumentCursor: ~Copyable {
     }
 
     /// Writes `$length\r\n` once sure that the argument fits.
+    // The sums wrap rather than trap: a length is a buffer's count (or a
+    // few literals' and one buffer's), far below `Int.max` less the
+    // overhead, and `written` counts arguments — no sum can overflow. Their
+    // checks cost ~5 instructions an argument (~20 a script call).
     @inlinable @inline(__always)
     mutating func begin(length: Int) {
-        precondition(end - position >= length + RESPArgumentWriter.overhead, "RESP arguments written beyond the room reserved for them")
-        written += 1
+        precondition(end - position >= length &+ RESPArgumentWriter.overhead, "RESP arguments written beyond the room reserved for them")
+        written &+= 1
         position.pointee = UInt8(ascii: "$")
         position += 1
         RESPArgumentWriter.decimal(Int64(length), to: &position)

@@ -85,9 +85,9 @@ import Testing
             for caller in ["", store.instanceID] {
                 for unclaimed in [false, true] {
                     for (fence, nonce) in grants {
-                        let release = RedisLockStore.ReleaseArguments(token: token, unclaimedOnly: unclaimed, caller: caller,
+                        let release = RedisLockStore.ReleaseArguments(token: token, unclaimedOnly: unclaimed, namesCaller: !caller.isEmpty,
                                                                       fence: fence, nonce: nonce)
-                        let room = store.releaseArgumentRoom(name, token: token, caller: caller, namesGrant: fence != nil || nonce != nil)
+                        let room = store.releaseArgumentRoom(name, token: token, namesCaller: !caller.isEmpty, namesGrant: fence != nil || nonce != nil)
                         let written = RESPArgumentWriter.write(capacity: room) { store.writeReleaseArguments(name, release, to: &$0) }
                         let new = Array(Self.arguments(written).dropFirst(RedisLockStore.nameKeyCount))
                         var old = [token.value, name.value, unclaimed ? "1" : "", caller]
