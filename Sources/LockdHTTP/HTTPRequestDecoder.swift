@@ -135,14 +135,18 @@ struct HTTPRequestDecoder {
                     continue
                 }
                 if scanned == 0, offset < input.count, input[offset] != HTTPSyntax.cr {
+                    // Every plain field line that follows, in one call.
                     var fault: PartialHead.FieldFault?
-                    if let end = head.addPlainFieldLine(input, from: offset, limit: remainingSection - 2, maxCount: limits.maxHeaderCount, fault: &fault) {
-                        let start = offset
-                        offset = end + 2
-                        sectionLength += end - start + 2
-                        if let fault {
-                            return fail(fault.error(line: UnsafeRawBufferPointer(rebasing: input[start..<end]), maxCount: limits.maxHeaderCount))
-                        }
+                    var faultLine = 0
+                    let next = head.addPlainFieldLines(
+                        input, from: offset, sectionLength: &sectionLength, maxSection: limits.maxHeaderSectionLength,
+                        maxCount: limits.maxHeaderCount, fault: &fault, faultLine: &faultLine)
+                    if let fault {
+                        offset = next
+                        return fail(fault.error(line: UnsafeRawBufferPointer(rebasing: input[faultLine..<next - 2]), maxCount: limits.maxHeaderCount))
+                    }
+                    if next != offset {
+                        offset = next
                         continue
                     }
                 }
