@@ -249,31 +249,37 @@ struct HTTPRequestDecoder {
     /// or nil to go on decoding (the body).
     @inline(__always)
     private mutating func headEnded(_ input: UnsafeRawBufferPointer, consumed offset: Int) -> Event? {
-        switch head.framing(limits: limits) {
-        case .failure(let error):
-            return fail(error)
-        case .success(let framing):
-            switch framing {
-            case .none:
-                if !head.body.isEmpty { head.body.removeAll(keepingCapacity: true) }
-                return completeRequest()
-            case .length(let length):
-                replacesBody = !head.body.isEmpty
-                if head.body.capacity < length {
-                    if replacesBody { head.body = [] }
-                    replacesBody = false
-                    head.body.reserveCapacity(length)
-                }
-                state = .body(remaining: length)
-            case .chunked:
-                if !head.body.isEmpty { head.body.removeAll(keepingCapacity: true) }
-                state = .chunkSize
+        // Nearly every head's framing told inline (``PartialHead/usualFraming(maxBodyLength:)``);
+        // any other's by the full rules.
+        let framing: PartialHead.Framing
+        if let usual = head.usualFraming(maxBodyLength: limits.maxBodyLength) {
+            framing = usual
+        } else {
+            switch head.framing(limits: limits) {
+            case .failure(let error): return fail(error)
+            case .success(let decided): framing = decided
             }
-            if head.expectsContinue && offset == input.count {
-                return .continueExpected
-            }
-            return nil
         }
+        switch framing {
+        case .none:
+            if !head.body.isEmpty { head.body.removeAll(keepingCapacity: true) }
+            return completeRequest()
+        case .length(let length):
+            replacesBody = !head.body.isEmpty
+            if head.body.capacity < length {
+                if replacesBody { head.body = [] }
+                replacesBody = false
+                head.body.reserveCapacity(length)
+            }
+            state = .body(remaining: length)
+        case .chunked:
+            if !head.body.isEmpty { head.body.removeAll(keepingCapacity: true) }
+            state = .chunkSize
+        }
+        if head.expectsContinue && offset == input.count {
+            return .continueExpected
+        }
+        return nil
     }
 
     /// Finds the CRLF ending the line that starts at `start`, checking each
