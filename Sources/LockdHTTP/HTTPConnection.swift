@@ -276,15 +276,7 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
         case .now(let response):
             finish(response)
         case .later(let work):
-            if !server.observerReadsPath { exchange.pathBytes = request.pathBytes }
-            // Changed in place, not copied: the answer no longer reads it.
-            requestContext.isAnsweredInPlace = false
-            let metadata = HTTPRequestLogMetadata(requestID: requestID, traceParent: traceParent)
-            let task = Task.immediate(executorPreference: context.loop) { [self, requestContext] in
-                await HTTPRequestLogMetadata.$bound.withValue(metadata) { finish(await work(request, requestContext)) }
-            }
-            // Work that never suspends has already finished.
-            if machine.isAnswering { self.task = task }
+            startTask(work, request, requestID: requestID, traceParent: traceParent)
         case .promised(let start):
             if !server.observerReadsPath { exchange.pathBytes = request.pathBytes }
             let metadata = HTTPRequestLogMetadata(requestID: requestID, traceParent: traceParent)
@@ -301,6 +293,23 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
             assert(driving, "a promised answer started outside decodeRequests")
             Self.call(start, request, lending: &requestContext, promise)
         }
+    }
+
+    /// Runs a deferred answer's `work` in a task on the loop. Out of line:
+    /// inlined in ``startResponder(_:)``, the task's creation had every
+    /// request look up `TaskPriority?`'s metadata and size stack space for it
+    /// (~15 instructions a request answered at once).
+    @inline(never)
+    private func startTask(_ work: @escaping HTTPAnswer.Work, _ request: HTTPRequest, requestID: HTTPRequestID, traceParent: String?) {
+        if !server.observerReadsPath { exchange.pathBytes = request.pathBytes }
+        // Changed in place, not copied: the answer no longer reads it.
+        requestContext.isAnsweredInPlace = false
+        let metadata = HTTPRequestLogMetadata(requestID: requestID, traceParent: traceParent)
+        let task = Task.immediate(executorPreference: context.loop) { [self, requestContext] in
+            await HTTPRequestLogMetadata.$bound.withValue(metadata) { finish(await work(request, requestContext)) }
+        }
+        // Work that never suspends has already finished.
+        if machine.isAnswering { self.task = task }
     }
 
     /// Calls a promised answer's `start` with the connection's context lent
