@@ -267,7 +267,9 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
         }
         // Bound, not assigned as an optional (see `finish`); assigned only
         // when it changes (most requests repeat the last one's route).
-        if let route = requestContext.route {
+        // (Read from the context's kept name in place: through `route`'s
+        // getter it was copied out.)
+        if requestContext.hasRoute, let route = requestContext.keptRoute {
             if !(exchange.route.map { $0.hasSameBits(as: route) } ?? false) { exchange.route = route }
         } else if exchange.route != nil {
             exchange.route = nil
