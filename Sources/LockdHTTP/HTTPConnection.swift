@@ -214,8 +214,11 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
                 return offset
             case .sendContinue:
                 stream.queueOutput { $0.append(contentsOf: HTTPResponseEncoder.continueResponse) }
-            case .respond(var request):
-                startResponder(request)
+            case .respond(let answered):
+                // Lent to the responder as a `let`: a `var` was copied to a
+                // temporary for the call (~25 instructions a request).
+                startResponder(answered)
+                var request = consume answered
                 // An answer still to come (promised, or a task's) leaves
                 // the path's storage to the exchange, which hands it to the
                 // spare as the answer ends (`finish`): kept here while the
