@@ -125,7 +125,11 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
     }
 
     func streamReceived(_ stream: StreamSocket, _ input: UnsafeRawBufferPointer) -> Int {
-        switch machine.inputArrived(total: input.count, now: MonotonicClock.now()) {
+        // A request's start is when its first bytes were there: the
+        // loop's reading as the batch that read them began (a reading of
+        // its own cost ~35 instructions a request). Its duration and its
+        // head's deadline count from there.
+        switch machine.inputArrived(total: input.count, now: loop.batchStartedAt) {
         case .discard:
             return input.count
         case .close:
@@ -210,8 +214,11 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
                 return offset
             case .sendContinue:
                 stream.queueOutput { $0.append(contentsOf: HTTPResponseEncoder.continueResponse) }
-            case .respond(var request):
-                startResponder(request)
+            case .respond(let answered):
+                // Lent to the responder as a `let`: a `var` was copied to a
+                // temporary for the call (~25 instructions a request).
+                startResponder(answered)
+                var request = consume answered
                 // An answer still to come (promised, or a task's) leaves
                 // the path's storage to the exchange, which hands it to the
                 // spare as the answer ends (`finish`): kept here while the
@@ -263,7 +270,9 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
         }
         // Bound, not assigned as an optional (see `finish`); assigned only
         // when it changes (most requests repeat the last one's route).
-        if let route = requestContext.route {
+        // (Read from the context's kept name in place: through `route`'s
+        // getter it was copied out.)
+        if requestContext.hasRoute, let route = requestContext.keptRoute {
             if !(exchange.route.map { $0.hasSameBits(as: route) } ?? false) { exchange.route = route }
         } else if exchange.route != nil {
             exchange.route = nil
@@ -272,15 +281,7 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
         case .now(let response):
             finish(response)
         case .later(let work):
-            if !server.observerReadsPath { exchange.pathBytes = request.pathBytes }
-            // Changed in place, not copied: the answer no longer reads it.
-            requestContext.isAnsweredInPlace = false
-            let metadata = HTTPRequestLogMetadata(requestID: requestID, traceParent: traceParent)
-            let task = Task.immediate(executorPreference: context.loop) { [self, requestContext] in
-                await HTTPRequestLogMetadata.$bound.withValue(metadata) { finish(await work(request, requestContext)) }
-            }
-            // Work that never suspends has already finished.
-            if machine.isAnswering { self.task = task }
+            startTask(work, request, requestID: requestID, traceParent: traceParent)
         case .promised(let start):
             if !server.observerReadsPath { exchange.pathBytes = request.pathBytes }
             let metadata = HTTPRequestLogMetadata(requestID: requestID, traceParent: traceParent)
@@ -297,6 +298,23 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
             assert(driving, "a promised answer started outside decodeRequests")
             Self.call(start, request, lending: &requestContext, promise)
         }
+    }
+
+    /// Runs a deferred answer's `work` in a task on the loop. Out of line:
+    /// inlined in ``startResponder(_:)``, the task's creation had every
+    /// request look up `TaskPriority?`'s metadata and size stack space for it
+    /// (~15 instructions a request answered at once).
+    @inline(never)
+    private func startTask(_ work: @escaping HTTPAnswer.Work, _ request: HTTPRequest, requestID: HTTPRequestID, traceParent: String?) {
+        if !server.observerReadsPath { exchange.pathBytes = request.pathBytes }
+        // Changed in place, not copied: the answer no longer reads it.
+        requestContext.isAnsweredInPlace = false
+        let metadata = HTTPRequestLogMetadata(requestID: requestID, traceParent: traceParent)
+        let task = Task.immediate(executorPreference: context.loop) { [self, requestContext] in
+            await HTTPRequestLogMetadata.$bound.withValue(metadata) { finish(await work(request, requestContext)) }
+        }
+        // Work that never suspends has already finished.
+        if machine.isAnswering { self.task = task }
     }
 
     /// Calls a promised answer's `start` with the connection's context lent

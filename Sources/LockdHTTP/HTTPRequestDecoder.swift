@@ -135,14 +135,18 @@ struct HTTPRequestDecoder {
                     continue
                 }
                 if scanned == 0, offset < input.count, input[offset] != HTTPSyntax.cr {
+                    // Every plain field line that follows, in one call.
                     var fault: PartialHead.FieldFault?
-                    if let end = head.addPlainFieldLine(input, from: offset, limit: remainingSection - 2, maxCount: limits.maxHeaderCount, fault: &fault) {
-                        let start = offset
-                        offset = end + 2
-                        sectionLength += end - start + 2
-                        if let fault {
-                            return fail(fault.error(line: UnsafeRawBufferPointer(rebasing: input[start..<end]), maxCount: limits.maxHeaderCount))
-                        }
+                    var faultLine = 0
+                    let next = head.addPlainFieldLines(
+                        input, from: offset, sectionLength: &sectionLength, maxSection: limits.maxHeaderSectionLength,
+                        maxCount: limits.maxHeaderCount, fault: &fault, faultLine: &faultLine)
+                    if let fault {
+                        offset = next
+                        return fail(fault.error(line: UnsafeRawBufferPointer(rebasing: input[faultLine..<next - 2]), maxCount: limits.maxHeaderCount))
+                    }
+                    if next != offset {
+                        offset = next
                         continue
                     }
                 }
@@ -245,31 +249,37 @@ struct HTTPRequestDecoder {
     /// or nil to go on decoding (the body).
     @inline(__always)
     private mutating func headEnded(_ input: UnsafeRawBufferPointer, consumed offset: Int) -> Event? {
-        switch head.framing(limits: limits) {
-        case .failure(let error):
-            return fail(error)
-        case .success(let framing):
-            switch framing {
-            case .none:
-                if !head.body.isEmpty { head.body.removeAll(keepingCapacity: true) }
-                return completeRequest()
-            case .length(let length):
-                replacesBody = !head.body.isEmpty
-                if head.body.capacity < length {
-                    if replacesBody { head.body = [] }
-                    replacesBody = false
-                    head.body.reserveCapacity(length)
-                }
-                state = .body(remaining: length)
-            case .chunked:
-                if !head.body.isEmpty { head.body.removeAll(keepingCapacity: true) }
-                state = .chunkSize
+        // Nearly every head's framing told inline (``PartialHead/usualFraming(maxBodyLength:)``);
+        // any other's by the full rules.
+        let framing: PartialHead.Framing
+        if let usual = head.usualFraming(maxBodyLength: limits.maxBodyLength) {
+            framing = usual
+        } else {
+            switch head.framing(limits: limits) {
+            case .failure(let error): return fail(error)
+            case .success(let decided): framing = decided
             }
-            if head.expectsContinue && offset == input.count {
-                return .continueExpected
-            }
-            return nil
         }
+        switch framing {
+        case .none:
+            if !head.body.isEmpty { head.body.removeAll(keepingCapacity: true) }
+            return completeRequest()
+        case .length(let length):
+            replacesBody = !head.body.isEmpty
+            if head.body.capacity < length {
+                if replacesBody { head.body = [] }
+                replacesBody = false
+                head.body.reserveCapacity(length)
+            }
+            state = .body(remaining: length)
+        case .chunked:
+            if !head.body.isEmpty { head.body.removeAll(keepingCapacity: true) }
+            state = .chunkSize
+        }
+        if head.expectsContinue && offset == input.count {
+            return .continueExpected
+        }
+        return nil
     }
 
     /// Finds the CRLF ending the line that starts at `start`, checking each

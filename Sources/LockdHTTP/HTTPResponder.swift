@@ -129,7 +129,28 @@ public struct HTTPRequestContext: Sendable {
     /// it answers (the outermost router's, when one wraps another); the
     /// server reports it (``HTTPExchange/route``) unless the response
     /// names one itself (``HTTPResponse/route``).
-    public internal(set) var route: String?
+    public internal(set) var route: String? {
+        get { hasRoute ? keptRoute : nil }
+        set {
+            if let newValue { nameRoute(newValue) } else { hasRoute = false }
+        }
+    }
+    /// The route this request was named (``nameRoute(_:)``) — or, while
+    /// ``hasRoute`` is false, the last one a request of the connection was
+    /// named, kept: most requests are named as the last one was, and the
+    /// name is then not assigned (released, retained) again. Cleared at
+    /// each request and set at each, it cost ~40 instructions a request.
+    var keptRoute: String?
+    /// Whether this request was named ``keptRoute``.
+    var hasRoute = false
+
+    /// Names the route answering this request (``route``); the name kept
+    /// from an earlier request is not assigned again when it is this one.
+    @inline(__always)
+    mutating func nameRoute(_ name: String) {
+        hasRoute = true
+        if !(keptRoute.map { $0.hasSameBits(as: name) } ?? false) { keptRoute = name }
+    }
     /// What a response given through this request's promise (an
     /// ``HTTPAnswer/promised(_:)`` answer's) goes through before it is
     /// sent: set by a responder wrapping another (compression) in place of
@@ -137,7 +158,22 @@ public struct HTTPRequestContext: Sendable {
     /// promise more per request. The server's promise applies it as it is
     /// kept, as does ``HTTPAnswer/response(to:context:)``'s. A responder
     /// that turns a promised answer into another kind applies it itself.
-    public private(set) var promisedResponseFilter: (any HTTPResponseFilter)?
+    public var promisedResponseFilter: (any HTTPResponseFilter)? {
+        hasPromisedResponseFilter ? keptPromisedResponseFilter : nil
+    }
+    /// The filter this request added — or, while ``hasPromisedResponseFilter``
+    /// is false, one an earlier request of the connection added, kept: a
+    /// request that adds the same one again (compression adds one of its
+    /// few shared filters to every promised request) then sets no reference.
+    /// Cleared and set again per request, the filter was released, then
+    /// retained, and its existential destroyed and copied (~70 instructions
+    /// a promised request).
+    private var keptPromisedResponseFilter: (any HTTPResponseFilter)?
+    /// The identity of ``keptPromisedResponseFilter``, compared without
+    /// copying (retaining) the filter.
+    private var keptPromisedResponseFilterID: ObjectIdentifier?
+    /// Whether this request added ``keptPromisedResponseFilter``.
+    private var hasPromisedResponseFilter = false
     /// True in the context the server passes to ``HTTPResponder/answer(to:context:)``,
     /// whose ``HTTPAnswer/now(_:)`` answer it writes as it reads the request;
     /// false in a task's or promise's context, and in contexts made by others.
@@ -179,8 +215,12 @@ public struct HTTPRequestContext: Sendable {
         self.requestID = requestID
         if traceParent != nil || self.traceParent != nil { self.traceParent = traceParent }
         if parameters.count != 0 { parameters = PathParameters() }
-        if route != nil { route = nil }
-        if promisedResponseFilter != nil { promisedResponseFilter = nil }
+        // The last request's route is kept for the next to be named again
+        // (see ``keptRoute``); it no longer names this one.
+        hasRoute = false
+        // The last request's filter is kept for the next to add again (see
+        // ``keptPromisedResponseFilter``); it no longer applies.
+        hasPromisedResponseFilter = false
         isAnsweredInPlace = true
     }
 
@@ -189,10 +229,17 @@ public struct HTTPRequestContext: Sendable {
     /// before it: a responder adds its filter as the answer it wraps comes
     /// back, so the innermost responder's applies first.
     public mutating func addPromisedResponseFilter(_ filter: some HTTPResponseFilter) {
-        if let earlier = promisedResponseFilter {
-            promisedResponseFilter = ChainedResponseFilter(earlier, then: filter)
+        if hasPromisedResponseFilter, let earlier = keptPromisedResponseFilter {
+            let chained = ChainedResponseFilter(earlier, then: filter)
+            keptPromisedResponseFilter = chained
+            keptPromisedResponseFilterID = ObjectIdentifier(chained)
         } else {
-            promisedResponseFilter = filter
+            hasPromisedResponseFilter = true
+            // The one kept already, as most are: nothing to set.
+            let id = ObjectIdentifier(filter)
+            guard id != keptPromisedResponseFilterID else { return }
+            keptPromisedResponseFilter = filter
+            keptPromisedResponseFilterID = id
         }
     }
 

@@ -108,7 +108,7 @@ public struct Router: HTTPResponder {
         case .route(let index, .success(let parameters)):
             return call(index, parameters, request, &context)
         case .route(let index, .failure(let invalid)):
-            context.route = routes[index].name
+            context.nameRoute(routes[index].name)
             return .now(HTTPError.invalidRequest("the path segment for {\(invalid.name)} has an invalid percent-escape or is not UTF-8").response)
         case .notFound:
             return .now(HTTPError.notFound("no resource at this path").response)
@@ -211,7 +211,7 @@ public struct Router: HTTPResponder {
         case .answer(let answerer):
             answer = answerer(request, context)
         }
-        context.route = routes[index].name
+        context.nameRoute(routes[index].name)
         return answer
     }
 }

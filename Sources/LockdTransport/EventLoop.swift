@@ -248,6 +248,17 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         return hangUps.mayHideHangUp(at: now)
     }
 
+    /// The clock reading (``MonotonicClock/now()``) taken as the batch of
+    /// events being handled began, as its `epoll_wait` returned (0 before
+    /// the first batch); read on the loop's thread only. Bytes a socket
+    /// reads in the batch were there by then: an owner timing their
+    /// arrival may take it, where a reading of its own cost ~35
+    /// instructions a read (it is earlier by the time the batch took to
+    /// reach the owner).
+    public var batchStartedAt: UInt64 {
+        hangUps.startedAt
+    }
+
     // MARK: Timers (loop thread only)
 
     /// Runs `work` on the loop after `delay`, unless cancelled first.

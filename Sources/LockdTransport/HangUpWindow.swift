@@ -17,8 +17,8 @@ struct HangUpWindow {
     /// share of grants that still look.
     static let freshness: UInt64 = 100_000
 
-    /// The clock reading taken as the batch's `epoll_wait` returned.
-    private var startedAt: UInt64 = 0
+    /// The clock reading taken as the batch's `epoll_wait` returned (0 before the first).
+    private(set) var startedAt: UInt64 = 0
     /// The batch reported a hang-up or filled its buffer; true before the
     /// first batch, when nothing is known.
     private var flagged = true

@@ -117,6 +117,18 @@ struct AcceptEncodingTests {
         #expect(AcceptEncoding(headers) == AcceptEncoding([value]), "\(value)")
     }
 
+    /// The four- and eight-byte values read whole by one word (wip-http30),
+    /// and values of those lengths that are not what the word says.
+    @Test("whole gzip and identity values read as the string reading reads them", arguments: [
+        "gzip", "GZIP", "gZiP", "identity", "IDENTITY", "Identity", "gzip, br", "gzip;q=0", "gzip,abc", "identit1",
+        "identit", "identityy", "gzi", "gzipp", "gzi\u{7F}", "x-gz", "*;q=0.5", "gzip\t", " gzip", "gzip   ",
+    ])
+    func wholeWordValues(_ value: String) {
+        let headers: HTTPHeaders = ["Accept-Encoding": value]
+        #expect(AcceptEncoding(headers) == AcceptEncoding(readingAsString: value), "\(value.debugDescription)")
+        #expect(AcceptEncoding([value]) == AcceptEncoding(readingAsString: value), "\(value.debugDescription)")
+    }
+
     @Test("the byte reading agrees with the string reading on random values")
     func bytesAgreeWithStrings() {
         // Seeded: a failure names its value, and repeats.
