@@ -12,13 +12,10 @@ import Testing
 /// sweeps that take a name's list head out of the index (closing its gap
 /// by moving other names back) run often.
 @Suite struct Review15LeaseTableModelTests {
-    private struct Key: Hashable {
-        let name: Int
-        let token: Int
-    }
+    private typealias Key = LeaseTableModelKey
 
     private static func token(_ number: Int) throws -> LeaseToken {
-        try LeaseToken("model-\(String(number, radix: 16))-" + String(repeating: "r", count: 16))
+        try Key.token(number, prefix: "model", filler: "r")
     }
 
     @Test(arguments: [UInt64(1), 2, 3])

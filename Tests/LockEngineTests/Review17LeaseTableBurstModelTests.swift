@@ -14,13 +14,10 @@ import Testing
 /// leases due by then, each once; a lease released or renewed must never
 /// be ended by a sweep; a release must remove only its own name's lease.
 @Suite struct Review17LeaseTableBurstModelTests {
-    private struct Key: Hashable {
-        let name: Int
-        let token: Int
-    }
+    private typealias Key = LeaseTableModelKey
 
     private static func token(_ number: Int) throws -> LeaseToken {
-        try LeaseToken("burst17-\(String(number, radix: 16))-" + String(repeating: "s", count: 16))
+        try Key.token(number, prefix: "burst17", filler: "s")
     }
 
     @Test(arguments: [UInt64(7), 8])
