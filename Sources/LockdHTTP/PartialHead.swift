@@ -28,29 +28,33 @@ struct PartialHead {
     private var connectionKeepAlive = false
     private var expectation: String?
 
-    /// The request the head describes, its parts swapped out (the head is
-    /// left holding empty ones, for ``reset()``): a `consuming` method
-    /// building the request from its fields copied (retained) each and then
-    /// released them with the head (~0.15 k instructions a request). The
-    /// parts are swapped into locals and the request built from them, which
-    /// they move into: a request built first and its parts swapped in was
-    /// copied once more on its way out, and destroyed (~0.28 k).
-    mutating func takeRequest() -> HTTPRequest {
-        var method = HTTPMethod.get, pathBytes: [UInt8] = [], query: String?, headers = HTTPHeaders(), body: [UInt8] = []
-        swap(&method, &self.method)
-        swap(&pathBytes, &self.pathBytes)
-        swap(&query, &self.query)
-        swap(&headers, &self.headers)
-        swap(&body, &self.body)
-        return HTTPRequest(method: method, pathBytes: pathBytes, query: query, version: version, headers: headers, body: body)
+    /// Swaps the request the head describes with `request`: the request
+    /// gets the head's parts, and the head the request's, for the next
+    /// request to write over (they hold no query: see
+    /// ``HTTPRequestDecoder/moveRequest(into:)``). Swapped, not moved into
+    /// a new request: no part is retained or released, and no request is
+    /// made or destroyed.
+    @inline(__always)
+    mutating func swapRequest(with request: inout HTTPRequest) {
+        swap(&method, &request.method)
+        swap(&pathBytes, &request.pathBytes)
+        swap(&query, &request.query)
+        swap(&headers, &request.headers)
+        swap(&body, &request.body)
+        request.version = version
     }
 
-    /// Makes the head what ``PartialHead()`` is, after ``takeRequest()``
-    /// took its parts (they are empty, and the method is `GET` again: not
-    /// assigned here, which released the one there): assigning a fresh head
-    /// destroyed this one part by part and built another (~0.15 k
-    /// instructions a request).
+    /// Makes the head what ``PartialHead()`` is but for the storage of its
+    /// parts, after ``swapRequest(with:)`` gave it a used request's: the
+    /// next request assigns the method and writes over the path and the
+    /// body; fields left there are dropped (their storage kept), and a
+    /// query. Assigning a fresh head destroyed this one part by part and
+    /// built another (~0.15 k instructions a request).
     mutating func reset() {
+        // Neither, from a request the connection recycled (its spare
+        // takes the fields, and drops the query): a compare each.
+        if headers.count != 0 { headers.removeAllKeepingStorage() }
+        if query != nil { query = nil }
         version = .http1_1
         isHead = false
         contentLength = nil
