@@ -37,7 +37,7 @@ final class HTTPMetering: HTTPExchangeObserver {
     /// Only the access log reads the path.
     var readsPath: Bool { accessLog != nil }
 
-    func answered(_ exchange: HTTPExchange) {
+    func answered(_ exchange: inout HTTPExchange) {
         // Not through `flatMap(routeTable.index(of:))`: its closure was
         // called, not inlined (~30 instructions a request).
         var route = routeNames.count - 1

@@ -247,6 +247,6 @@ public final class HTTPServer: Sendable {
     /// so that a connection's stored exchange is lent, not copied (passing a
     /// class's stored property copies it: ~0.25 k instructions a request).
     func report(_ exchange: inout HTTPExchange) {
-        observer.answered(exchange)
+        observer.answered(&exchange)
     }
 }
