@@ -75,6 +75,14 @@ package enum HTTPSyntax {
         return ~((difference & lowBits) &+ lowBits | difference) & highBits
     }
 
+    /// The high bit of each byte of `word` that is zero — exact up to the
+    /// first zero byte (a borrow may also flag bytes after it), so only
+    /// the lowest flag counts.
+    @inline(__always) static func zeroBytes(_ word: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        return (word &- ones) & ~word & (ones &* 0x80)
+    }
+
     /// Where the first `byte` in `bytes` is, or nil: the C library's
     /// `memchr`, which reads a word or more at a time (a `firstIndex(of:)`
     /// over the buffer cost ~100 instructions for a request line's method
