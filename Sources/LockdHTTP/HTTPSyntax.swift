@@ -58,10 +58,10 @@ package enum HTTPSyntax {
     /// fewer than eight bytes is the caller's, byte by byte.
     @inline(__always) static func leadingRun(of bytes: UnsafeRawBufferPointer, stoppingAt stops: (UInt64) -> UInt64) -> Int {
         var index = 0
-        while bytes.count - index >= 8 {
+        while bytes.count &- index >= 8 {
             let flagged = stops(UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)))
-            if flagged != 0 { return index + flagged.trailingZeroBitCount >> 3 }
-            index += 8
+            if flagged != 0 { return index &+ flagged.trailingZeroBitCount >> 3 }
+            index &+= 8
         }
         return index
     }

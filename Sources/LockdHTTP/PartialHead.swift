@@ -289,26 +289,26 @@ struct PartialHead {
         let rest = UnsafeRawBufferPointer(rebasing: input[start...])
         // The name, as ``fieldColon(_:)`` reads it (its bytes are no control bytes).
         var colon = HTTPSyntax.leadingRun(of: rest, stoppingAt: HTTPSyntax.notLetterOrHyphen)
-        while colon < rest.count, HTTPSyntax.isToken(rest[colon]) { colon += 1 }
+        while colon < rest.count, HTTPSyntax.isToken(rest[colon]) { colon &+= 1 }
         guard colon > 0, colon < rest.count, rest[colon] == HTTPSyntax.colon, headers.count < maxCount else { return nil }
-        var valueStart = colon + 1
-        while valueStart < rest.count, rest[valueStart] == HTTPSyntax.space || rest[valueStart] == HTTPSyntax.tab { valueStart += 1 }
+        var valueStart = colon &+ 1
+        while valueStart < rest.count, rest[valueStart] == HTTPSyntax.space || rest[valueStart] == HTTPSyntax.tab { valueStart &+= 1 }
         // The value up to its first control byte, eight bytes at a time: it
         // must be the line's CR, followed by its LF.
         var end = valueStart
-        while rest.count - end >= 8 {
+        while rest.count &- end >= 8 {
             let flags = HTTPRequestDecoder.controlBytes(UInt64(littleEndian: rest.loadUnaligned(fromByteOffset: end, as: UInt64.self)))
             if flags != 0 {
-                end += flags.trailingZeroBitCount >> 3
+                end &+= flags.trailingZeroBitCount >> 3
                 break
             }
-            end += 8
+            end &+= 8
         }
-        while end < rest.count, !HTTPSyntax.isControl(rest[end]) { end += 1 }
-        guard end + 1 < rest.count, rest[end] == HTTPSyntax.cr, rest[end + 1] == HTTPSyntax.lf, end <= limit else { return nil }
+        while end < rest.count, !HTTPSyntax.isControl(rest[end]) { end &+= 1 }
+        guard end &+ 1 < rest.count, rest[end] == HTTPSyntax.cr, rest[end &+ 1] == HTTPSyntax.lf, end <= limit else { return nil }
         // Trailing whitespace is SP only: an HTAB would have ended the scan.
         var valueEnd = end
-        while valueEnd > valueStart, rest[valueEnd - 1] == HTTPSyntax.space { valueEnd -= 1 }
+        while valueEnd > valueStart, rest[valueEnd &- 1] == HTTPSyntax.space { valueEnd &-= 1 }
         let line = UnsafeRawBufferPointer(rebasing: rest[..<end])
         headers.appendField(line: line, nameLength: colon, valueStart: valueStart, valueEnd: valueEnd)
         switch colon {
@@ -334,7 +334,7 @@ struct PartialHead {
         default:
             break
         }
-        return start + end
+        return start &+ end
     }
 
     /// Adds the plain field lines (``addPlainFieldLine(_:from:limit:maxCount:fault:)``)
@@ -358,14 +358,14 @@ struct PartialHead {
             // The room for the line's content, its CRLF left out, as the
             // decoder's general path bounds it.
             guard let end = addPlainFieldLine(
-                input, from: offset, limit: maxSection - sectionLength - 2, maxCount: maxCount, fault: &fault)
+                input, from: offset, limit: maxSection &- sectionLength &- 2, maxCount: maxCount, fault: &fault)
             else { break }
-            sectionLength += end - offset + 2
+            sectionLength &+= end &- offset &+ 2
             if fault != nil {
                 faultLine = offset
-                return end + 2
+                return end &+ 2
             }
-            offset = end + 2
+            offset = end &+ 2
         }
         return offset
     }
