@@ -149,7 +149,7 @@ struct HTTPRequestDecoder {
                     return fail(fault.error)
                 case .line(let end):
                     let start = offset
-                    offset = end + 2
+                    offset = end &+ 2
                     // RFC 9112 §2.2: ignore empty lines before a request line.
                     if end == start { continue }
                     if let error = head.parseRequestLine(UnsafeRawBufferPointer(rebasing: input[start..<end])) {
@@ -159,17 +159,17 @@ struct HTTPRequestDecoder {
                     sectionLength = 0
                 }
             case .headers:
-                let remainingSection = limits.maxHeaderSectionLength - sectionLength
+                let remainingSection = limits.maxHeaderSectionLength &- sectionLength
                 // A plain field line, all here, in one pass; any other line
                 // (the blank one ending the head too) goes the general way.
                 // The blank line ending the head, all here: found without
                 // ``nextLine(_:from:limit:)``'s call and its result (~60
                 // instructions a request), as it would find it (within the
                 // section's limit).
-                if scanned == 0, offset + 1 < input.count, input[offset] == HTTPSyntax.cr, input[offset + 1] == HTTPSyntax.lf,
+                if scanned == 0, offset &+ 1 < input.count, input[offset] == HTTPSyntax.cr, input[offset &+ 1] == HTTPSyntax.lf,
                    remainingSection >= 2 {
-                    offset += 2
-                    sectionLength += 2
+                    offset &+= 2
+                    sectionLength &+= 2
                     if let event = headEnded(input, consumed: offset) { return event }
                     continue
                 }
@@ -189,7 +189,7 @@ struct HTTPRequestDecoder {
                         continue
                     }
                 }
-                switch nextLine(input, from: offset, limit: remainingSection - 2) {
+                switch nextLine(input, from: offset, limit: remainingSection &- 2) {
                 case .incomplete:
                     return .needMore
                 case .tooLong:
@@ -198,8 +198,8 @@ struct HTTPRequestDecoder {
                     return fail(fault.error)
                 case .line(let end):
                     let start = offset
-                    offset = end + 2
-                    sectionLength += end - start + 2
+                    offset = end &+ 2
+                    sectionLength &+= end &- start &+ 2
                     if end > start {
                         let line = UnsafeRawBufferPointer(rebasing: input[start..<end])
                         if let fault = head.addField(line, maxCount: limits.maxHeaderCount) {
@@ -330,43 +330,44 @@ struct HTTPRequestDecoder {
 
     /// Finds the CRLF ending the line that starts at `start`, checking each
     /// byte once: bare CR, bare LF and control bytes fail at once, which also
-    /// turns away a TLS ClientHello on its first byte.
+    /// turns away a TLS ClientHello on its first byte. (Its offsets are
+    /// within the input: added without overflow checks.)
     mutating func nextLine(_ input: UnsafeRawBufferPointer, from start: Int, limit: Int) -> LineResult {
-        var index = start + scanned
+        var index = start &+ scanned
         while index < input.count {
             // Eight bytes at a time while none is a control byte (CR, LF,
             // any other below 0x20, DEL): most of a line is skipped without
             // a test per byte, and the rest up to the first control byte at once.
-            if input.count - index >= 8 {
+            if input.count &- index >= 8 {
                 let flags = Self.controlBytes(UInt64(littleEndian: input.loadUnaligned(fromByteOffset: index, as: UInt64.self)))
                 if flags == 0 {
-                    index += 8
+                    index &+= 8
                     continue
                 }
-                index += flags.trailingZeroBitCount >> 3
+                index &+= flags.trailingZeroBitCount >> 3
             }
             let byte = input[index]
             if byte == HTTPSyntax.lf {
-                guard index > start, input[index - 1] == HTTPSyntax.cr else {
+                guard index > start, input[index &- 1] == HTTPSyntax.cr else {
                     return .invalid(.bareLF)
                 }
                 scanned = 0
-                guard index - 1 - start <= limit else { return .tooLong }
-                return .line(end: index - 1)
+                guard index &- 1 &- start <= limit else { return .tooLong }
+                return .line(end: index &- 1)
             }
             if byte == HTTPSyntax.cr {
-                if index + 1 < input.count {
-                    guard input[index + 1] == HTTPSyntax.lf else { return .invalid(.bareCR) }
+                if index &+ 1 < input.count {
+                    guard input[index &+ 1] == HTTPSyntax.lf else { return .invalid(.bareCR) }
                     // The line's end, answered here rather than after one
                     // more turn of the loop to the LF.
                     scanned = 0
-                    guard index - start <= limit else { return .tooLong }
+                    guard index &- start <= limit else { return .tooLong }
                     return .line(end: index)
                 }
             } else if HTTPSyntax.isForbiddenControl(byte) {
                 return .invalid(.control(byte))
             }
-            index += 1
+            index &+= 1
         }
         // Re-check a trailing CR next time, when the byte after it is known.
         scanned = index - start - (index > start && input[index - 1] == HTTPSyntax.cr ? 1 : 0)
