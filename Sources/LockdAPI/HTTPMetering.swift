@@ -128,9 +128,10 @@ private final class RequestCounters: Sendable {
         return methodTable.index(of: method.rawValue) ?? Self.methodCount
     }
 
-    /// The counter of `route`, `method` and `status`, unretained: the slots
-    /// (or `others`) hold it strongly from when it is made for as long as
-    /// this object lives, and never drop one.
+    /// The counter of `route`, `method` and `status`, unretained: ``made``
+    /// (or `others`) holds it strongly from when it is made — before its
+    /// slot in ``published`` names it — for as long as this object lives,
+    /// and never drops one.
     @inline(__always)
     func counter(route: Int, method: HTTPMethod?, status: Int) -> Unmanaged<CoreMetrics.Counter> {
         if let statusSlot = Self.statusSlot(status), route >= 0, route < published.count {
