@@ -58,6 +58,18 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
     @exclusivity(unchecked) private var exchange = HTTPExchange(
         method: nil, path: nil, route: nil, status: .ok, durationNanoseconds: 0, requestID: HTTPRequestID(prefix: "", number: 0),
         remoteAddress: nil)
+    /// The request being answered (while its answer is started), kept
+    /// from one request to the next: the decoder swaps each request's
+    /// parts into it, the answer borrows it in place, and the loop's spare
+    /// takes its storage back (``SpareRequestStorage/recycle(_:)``), which
+    /// the decoder's next request takes in exchange. A request moved out
+    /// of the decoder (into its event, the action, the responder) and
+    /// destroyed after cost ~0.25 k instructions a request. Written only
+    /// by ``decodeRequests(_:)``, which lends it to ``startResponder(_:)``
+    /// and nothing else: the runtime's exclusivity check would cost a
+    /// lookup on each access.
+    @exclusivity(unchecked) private var request = HTTPRequest(
+        method: .get, pathBytes: [], query: nil, version: .http1_1, headers: HTTPHeaders(), body: [])
     /// When the request in ``exchange`` started (0: unknown).
     private var exchangeStartedAt: UInt64 = 0
     /// Whether ``exchange`` is a request not answered yet.
@@ -207,24 +219,24 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
         while !isClosed {
             var consumed = 0
             let action = machine.decode(UnsafeRawBufferPointer(rebasing: input[offset...]), queuedOutput: stream.queuedOutputCount,
-                                        spare: &context.spare, consumed: &consumed)
+                                        spare: &context.spare, request: &request, consumed: &consumed)
             offset += consumed
             switch consume action {
             case .needMore:
                 return offset
             case .sendContinue:
                 stream.queueOutput { $0.append(contentsOf: HTTPResponseEncoder.continueResponse) }
-            case .respond(let answered):
-                // Lent to the responder as a `let`: a `var` was copied to a
-                // temporary for the call (~25 instructions a request).
-                startResponder(answered)
-                var request = consume answered
+            case .respond:
+                // Lent in place (an in-out access: a stored property
+                // passed by value is copied, its parts retained, for the
+                // call; through a pointer's `pointee` too).
+                startResponder(&request)
                 // An answer still to come (promised, or a task's) leaves
                 // the path's storage to the exchange, which hands it to the
                 // spare as the answer ends (`finish`): kept here while the
                 // exchange shares it, emptying it allocated anew.
                 if isExchangeOpen { request.pathBytes = [] }
-                context.spare.keep(from: &request)
+                context.spare.recycle(&request)
                 // The request ended the input: the decoder, idle after a
                 // request, would find "need more" in no bytes and change
                 // nothing (that call cost ~0.2 k instructions a request).
@@ -237,7 +249,9 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
         return offset
     }
 
-    private func startResponder(_ request: HTTPRequest) {
+    /// Starts the answer to `request` (in-out only so that it is lent in
+    /// place: nothing here changes it).
+    private func startResponder(_ request: inout HTTPRequest) {
         let (receivedID, traceParent) = request.tracingFields()
         let requestID = receivedID ?? server.makeRequestID()
         // Assigned only when it changes (most requests repeat the last one's).

@@ -66,8 +66,9 @@ struct HTTPConnectionStateMachine {
         case needMore
         /// Queue `100 Continue`, then go on decoding.
         case sendContinue
-        /// Answer this request; nothing more is decoded until ``responseReady(now:)``.
-        case respond(HTTPRequest)
+        /// Answer the request ``decode(_:queuedOutput:spare:request:consumed:)``
+        /// swapped into its `request`; nothing more is decoded until ``responseReady(now:)``.
+        case respond
         /// Queue this error's response (with ``rejectionFraming``); nothing more is decoded.
         case reject(HTTPError)
     }
@@ -188,28 +189,32 @@ struct HTTPConnectionStateMachine {
     ///   no further request is decoded until the client reads.
     /// - Parameter spare: the loop's spare storage (``HTTPLoopContext/spare``):
     ///   the request decoded next takes what it has none of yet.
+    /// - Parameter request: the owner's request, kept from one to the
+    ///   next: a request decoded is swapped into it (``HTTPRequestDecoder/moveRequest(into:)``),
+    ///   whose parts the decoder takes for the next, emptied of fields and
+    ///   query (``SpareRequestStorage/recycle(_:)``).
     /// - Parameter consumed: set to how many leading bytes were consumed (not
-    ///   returned in a tuple with the action: see ``HTTPRequestDecoder/decode(_:consumed:)``).
+    ///   returned in a tuple with the action: see ``HTTPRequestDecoder/decodeStep(_:consumed:)``).
     /// - Returns: what happened.
     mutating func decode(_ input: UnsafeRawBufferPointer, queuedOutput: Int, spare: inout SpareRequestStorage,
-                         consumed: inout Int) -> DecodeAction {
+                         request: inout HTTPRequest, consumed: inout Int) -> DecodeAction {
         consumed = 0
         guard case .open = phase, inFlight == nil, !closeAfterOutput, queuedOutput < maxQueuedOutput else { return .needMore }
         // Taken only here, with bytes to decode now: a connection idle, or
         // with a request pipelined behind one still being answered (a long
         // wait for a lock), must not sit on the loop's spare.
         if !input.isEmpty, !spare.isEmpty { decoder.adoptStorage(from: &spare) }
-        let event = decoder.decode(input, consumed: &consumed)
+        let step = decoder.decodeStep(input, consumed: &consumed)
         bufferedInput -= consumed
-        // Consumed: the request is moved into the action, not copied and destroyed.
-        switch consume event {
+        switch consume step {
         case .needMore:
             return .needMore
         case .continueExpected:
             return .sendContinue
-        case .request(let request, let keepAlive):
+        case .request(let keepAlive):
+            decoder.moveRequest(into: &request)
             inFlight = Framing(headOnly: decoder.requestIsHead, keepAlive: keepAlive, version: request.version)
-            return .respond(request)
+            return .respond
         case .failure(let error):
             closeAfterOutput = true
             return .reject(error)

@@ -55,25 +55,47 @@ struct SpareRequestStorage {
     /// Whether there is storage to hand out.
     var isEmpty: Bool { headers.storageCapacity == 0 && body.capacity == 0 && path.capacity == 0 }
 
-    /// Keeps `request`'s storage of each kind this spare lacks (unless it
-    /// grew past ``maxCapacity``): the fields emptied, the body and the path
-    /// as they are (the next request's replace them). Storage still shared with a task
-    /// the answer started stays with it; the spare is then fresh storage of
-    /// the same size, which the next request would have allocated anyway.
-    mutating func keep(from request: inout HTTPRequest) {
+    /// Takes back `request`'s storage once its answer has started, for the
+    /// next request (on this loop: the request is the connection's, lent,
+    /// and its parts go to its decoder's next request in exchange; see
+    /// ``HTTPRequestDecoder/moveRequest(into:)``): of each kind this spare
+    /// lacks (unless it grew past ``maxCapacity``), the fields emptied, the
+    /// body and the path as they are (the next request's replace them).
+    /// Storage not kept is dropped, as it was when the request was
+    /// destroyed: an idle connection holds none. Storage still shared with
+    /// a task the answer started stays with it; the spare is then fresh
+    /// storage of the same size, which the next request would have
+    /// allocated anyway.
+    mutating func recycle(_ request: inout HTTPRequest) {
         let headersCapacity = request.headers.storageCapacity
-        if headers.storageCapacity == 0, headersCapacity > 0, headersCapacity <= Self.maxCapacity {
-            swap(&headers, &request.headers)
-            headers.removeAllKeepingStorage()
+        if headersCapacity > 0 {
+            if headers.storageCapacity == 0, headersCapacity <= Self.maxCapacity {
+                swap(&headers, &request.headers)
+                headers.removeAllKeepingStorage()
+            } else {
+                request.headers = HTTPHeaders()
+            }
         }
         // The body and the path kept as they are: the next request's replace them
         // (``HTTPRequestDecoder/replacesBody``, ``PartialHead``).
-        if body.capacity == 0, request.body.capacity > 0, request.body.capacity <= Self.maxCapacity {
-            swap(&body, &request.body)
+        let bodyCapacity = request.body.capacity
+        if bodyCapacity > 0 {
+            if body.capacity == 0, bodyCapacity <= Self.maxCapacity {
+                swap(&body, &request.body)
+            } else {
+                request.body = []
+            }
         }
-        if path.capacity == 0, request.pathBytes.capacity > 0, request.pathBytes.capacity <= Self.maxCapacity {
-            swap(&path, &request.pathBytes)
+        let pathCapacity = request.pathBytes.capacity
+        if pathCapacity > 0 {
+            if path.capacity == 0, pathCapacity <= Self.maxCapacity {
+                swap(&path, &request.pathBytes)
+            } else {
+                request.pathBytes = []
+            }
         }
+        // A query (rare) is not storage: it is dropped here too.
+        if request.query != nil { request.query = nil }
     }
 
     /// Keeps the path storage of an exchange whose answer ended after its

@@ -1,7 +1,7 @@
 extension HTTPRequestDecoder {
     /// Decodes chunked framing (RFC 9112 §7.1) from `offset`; returns an event
     /// to hand back, or nil to go on with the next state.
-    mutating func decodeChunked(_ input: UnsafeRawBufferPointer, offset: inout Int) -> Event? {
+    mutating func decodeChunked(_ input: UnsafeRawBufferPointer, offset: inout Int) -> Step? {
         switch state {
         case .chunkSize:
             switch nextLine(input, from: offset, limit: limits.maxChunkLineLength) {

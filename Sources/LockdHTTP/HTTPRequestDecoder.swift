@@ -22,6 +22,10 @@ struct HTTPRequestLimits: Sendable, Equatable {
 /// var consumed = 0
 /// let event = bytes.withUnsafeBytes { decoder.decode($0, consumed: &consumed) }
 /// ```
+///
+/// A connection decodes with ``decodeStep(_:consumed:)`` instead, and
+/// takes each request's parts into a request it keeps
+/// (``moveRequest(into:)``): see ``Step``.
 struct HTTPRequestDecoder {
     /// What a call to ``decode(_:consumed:)`` produced.
     enum Event {
@@ -32,6 +36,22 @@ struct HTTPRequestDecoder {
         /// A complete request; `keepAlive` tells whether the client wants the connection kept.
         case request(HTTPRequest, keepAlive: Bool)
         /// The bytes are not acceptable HTTP; answer with the error and close.
+        case failure(HTTPError)
+    }
+
+    /// What a call to ``decodeStep(_:consumed:)`` produced: an ``Event``
+    /// whose request is still in the decoder, for ``moveRequest(into:)``.
+    /// A request made here and moved out (into the event, the
+    /// connection's action, the responder's argument, then taken apart for
+    /// the loop's spare and destroyed) cost ~0.25 k instructions a request
+    /// more than its parts swapped into a request the connection keeps and
+    /// lends.
+    enum Step {
+        case needMore
+        case continueExpected
+        /// A complete request, for ``moveRequest(into:)`` before anything
+        /// else is decoded.
+        case request(keepAlive: Bool)
         case failure(HTTPError)
     }
 
@@ -87,13 +107,32 @@ struct HTTPRequestDecoder {
         return false
     }
 
-    /// Decodes from `input`, the bytes not consumed by earlier calls followed by new ones.
+    /// Decodes from `input`, the bytes not consumed by earlier calls
+    /// followed by new ones; a request decoded is returned whole (its
+    /// storage the decoder's no more).
+    /// - Parameter offset: set to how many leading bytes of `input` are consumed.
+    /// - Returns: The event.
+    mutating func decode(_ input: UnsafeRawBufferPointer, consumed offset: inout Int) -> Event {
+        switch decodeStep(input, consumed: &offset) {
+        case .needMore: return .needMore
+        case .continueExpected: return .continueExpected
+        case .failure(let error): return .failure(error)
+        case .request(let keepAlive):
+            var request = HTTPRequest(method: .get, pathBytes: [], query: nil, version: .http1_1, headers: HTTPHeaders(), body: [])
+            moveRequest(into: &request)
+            return .request(request, keepAlive: keepAlive)
+        }
+    }
+
+    /// Decodes from `input`, the bytes not consumed by earlier calls
+    /// followed by new ones; a request decoded stays here until
+    /// ``moveRequest(into:)`` takes it, which must come before the next call.
     /// - Parameter offset: set to how many leading bytes of `input` are consumed
     ///   (an out-parameter, not a returned tuple: a tuple holding the event was
     ///   destroyed through the runtime's generic `tuple_destroy`, ~60
     ///   instructions a request more than destroying the event alone).
-    /// - Returns: The event.
-    mutating func decode(_ input: UnsafeRawBufferPointer, consumed offset: inout Int) -> Event {
+    /// - Returns: What happened.
+    mutating func decodeStep(_ input: UnsafeRawBufferPointer, consumed offset: inout Int) -> Step {
         offset = 0
         while true {
             switch state {
@@ -110,7 +149,7 @@ struct HTTPRequestDecoder {
                     return fail(fault.error)
                 case .line(let end):
                     let start = offset
-                    offset = end + 2
+                    offset = end &+ 2
                     // RFC 9112 §2.2: ignore empty lines before a request line.
                     if end == start { continue }
                     if let error = head.parseRequestLine(UnsafeRawBufferPointer(rebasing: input[start..<end])) {
@@ -120,17 +159,17 @@ struct HTTPRequestDecoder {
                     sectionLength = 0
                 }
             case .headers:
-                let remainingSection = limits.maxHeaderSectionLength - sectionLength
+                let remainingSection = limits.maxHeaderSectionLength &- sectionLength
                 // A plain field line, all here, in one pass; any other line
                 // (the blank one ending the head too) goes the general way.
                 // The blank line ending the head, all here: found without
                 // ``nextLine(_:from:limit:)``'s call and its result (~60
                 // instructions a request), as it would find it (within the
                 // section's limit).
-                if scanned == 0, offset + 1 < input.count, input[offset] == HTTPSyntax.cr, input[offset + 1] == HTTPSyntax.lf,
+                if scanned == 0, offset &+ 1 < input.count, input[offset] == HTTPSyntax.cr, input[offset &+ 1] == HTTPSyntax.lf,
                    remainingSection >= 2 {
-                    offset += 2
-                    sectionLength += 2
+                    offset &+= 2
+                    sectionLength &+= 2
                     if let event = headEnded(input, consumed: offset) { return event }
                     continue
                 }
@@ -150,7 +189,7 @@ struct HTTPRequestDecoder {
                         continue
                     }
                 }
-                switch nextLine(input, from: offset, limit: remainingSection - 2) {
+                switch nextLine(input, from: offset, limit: remainingSection &- 2) {
                 case .incomplete:
                     return .needMore
                 case .tooLong:
@@ -159,8 +198,8 @@ struct HTTPRequestDecoder {
                     return fail(fault.error)
                 case .line(let end):
                     let start = offset
-                    offset = end + 2
-                    sectionLength += end - start + 2
+                    offset = end &+ 2
+                    sectionLength &+= end &- start &+ 2
                     if end > start {
                         let line = UnsafeRawBufferPointer(rebasing: input[start..<end])
                         if let fault = head.addField(line, maxCount: limits.maxHeaderCount) {
@@ -194,7 +233,7 @@ struct HTTPRequestDecoder {
     }
 
     /// Puts the decoder into its final failed state.
-    mutating func fail(_ error: HTTPError) -> Event {
+    mutating func fail(_ error: HTTPError) -> Step {
         failure = error
         state = .failed
         return .failure(error)
@@ -204,16 +243,23 @@ struct HTTPRequestDecoder {
     /// has no body): told by the method's bytes (``PartialHead/isHead``).
     private(set) var requestIsHead = false
 
-    mutating func completeRequest() -> Event {
-        // The head's strings and arrays move into the request instead of
-        // being copied (retained) and released.
-        let keepAlive = head.keepAlive
+    /// The head is complete (and its body, if any): the request is the
+    /// head's until ``moveRequest(into:)``.
+    mutating func completeRequest() -> Step {
         requestIsHead = head.isHead
-        let request = head.takeRequest()
-        head.reset()
         state = .requestLine
         sectionLength = 0
-        return .request(request, keepAlive: keepAlive)
+        return .request(keepAlive: head.keepAlive)
+    }
+
+    /// Swaps the request just decoded (``Step/request(keepAlive:)``) into
+    /// `request`, whose parts the head takes in exchange for the next
+    /// request: they must hold no query, and storage only where the next
+    /// request may write over it (see ``SpareRequestStorage/recycle(_:)``).
+    /// Swapped, no part is retained or released.
+    mutating func moveRequest(into request: inout HTTPRequest) {
+        head.swapRequest(with: &request)
+        head.reset()
     }
 
     // MARK: Lines
@@ -248,7 +294,7 @@ struct HTTPRequestDecoder {
     /// consumed: decides the framing, and returns the event to answer with,
     /// or nil to go on decoding (the body).
     @inline(__always)
-    private mutating func headEnded(_ input: UnsafeRawBufferPointer, consumed offset: Int) -> Event? {
+    private mutating func headEnded(_ input: UnsafeRawBufferPointer, consumed offset: Int) -> Step? {
         // Nearly every head's framing told inline (``PartialHead/usualFraming(maxBodyLength:)``);
         // any other's by the full rules.
         let framing: PartialHead.Framing
@@ -284,43 +330,44 @@ struct HTTPRequestDecoder {
 
     /// Finds the CRLF ending the line that starts at `start`, checking each
     /// byte once: bare CR, bare LF and control bytes fail at once, which also
-    /// turns away a TLS ClientHello on its first byte.
+    /// turns away a TLS ClientHello on its first byte. (Its offsets are
+    /// within the input: added without overflow checks.)
     mutating func nextLine(_ input: UnsafeRawBufferPointer, from start: Int, limit: Int) -> LineResult {
-        var index = start + scanned
+        var index = start &+ scanned
         while index < input.count {
             // Eight bytes at a time while none is a control byte (CR, LF,
             // any other below 0x20, DEL): most of a line is skipped without
             // a test per byte, and the rest up to the first control byte at once.
-            if input.count - index >= 8 {
+            if input.count &- index >= 8 {
                 let flags = Self.controlBytes(UInt64(littleEndian: input.loadUnaligned(fromByteOffset: index, as: UInt64.self)))
                 if flags == 0 {
-                    index += 8
+                    index &+= 8
                     continue
                 }
-                index += flags.trailingZeroBitCount >> 3
+                index &+= flags.trailingZeroBitCount >> 3
             }
             let byte = input[index]
             if byte == HTTPSyntax.lf {
-                guard index > start, input[index - 1] == HTTPSyntax.cr else {
+                guard index > start, input[index &- 1] == HTTPSyntax.cr else {
                     return .invalid(.bareLF)
                 }
                 scanned = 0
-                guard index - 1 - start <= limit else { return .tooLong }
-                return .line(end: index - 1)
+                guard index &- 1 &- start <= limit else { return .tooLong }
+                return .line(end: index &- 1)
             }
             if byte == HTTPSyntax.cr {
-                if index + 1 < input.count {
-                    guard input[index + 1] == HTTPSyntax.lf else { return .invalid(.bareCR) }
+                if index &+ 1 < input.count {
+                    guard input[index &+ 1] == HTTPSyntax.lf else { return .invalid(.bareCR) }
                     // The line's end, answered here rather than after one
                     // more turn of the loop to the LF.
                     scanned = 0
-                    guard index - start <= limit else { return .tooLong }
+                    guard index &- start <= limit else { return .tooLong }
                     return .line(end: index)
                 }
             } else if HTTPSyntax.isForbiddenControl(byte) {
                 return .invalid(.control(byte))
             }
-            index += 1
+            index &+= 1
         }
         // Re-check a trailing CR next time, when the byte after it is known.
         scanned = index - start - (index > start && input[index - 1] == HTTPSyntax.cr ? 1 : 0)

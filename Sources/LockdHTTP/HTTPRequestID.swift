@@ -94,8 +94,8 @@ public struct HTTPRequestID: Sendable, Hashable, CustomStringConvertible {
     var maxWrittenCount: Int {
         switch storage {
         case .received(let text): text.utf8.count
-        case .made(let prefix, _): prefix.count + 16
-        case .madeLong(let prefix, _): prefix.utf8.count + 16
+        case .made(let prefix, _): prefix.count &+ 16
+        case .madeLong(let prefix, _): prefix.utf8.count &+ 16
         }
     }
 

@@ -66,9 +66,11 @@ enum HTTPResponseEncoder {
         // `X-Request-Id`; `Content-Length` with up to 20 digits (or
         // `Transfer-Encoding`); `Connection: keep-alive`; the blank line;
         // and eight bytes of slack, so that a packed write may store a whole word.
-        let head = 32 + response.status.reason.utf8.count + response.headers.heldByteCount + 8 + date.count
-            + 16 + (requestID?.maxWrittenCount ?? 0) + 38 + 24 + 2 + HeadRoomWriter.slack
-        return headOnly || response.status.forbidsContent ? head : head + response.body.count
+        // (Counts of bytes held in memory: added without overflow checks,
+        // ~15 instructions a response.)
+        let head = 32 &+ response.status.reason.utf8.count &+ response.headers.heldByteCount &+ 8 &+ date.count
+            &+ 16 &+ (requestID?.maxWrittenCount ?? 0) &+ 38 &+ 24 &+ 2 &+ HeadRoomWriter.slack
+        return headOnly || response.status.forbidsContent ? head : head &+ response.body.count
     }
 
     /// Writes `response` at `start`, where there is room for

@@ -58,10 +58,10 @@ package enum HTTPSyntax {
     /// fewer than eight bytes is the caller's, byte by byte.
     @inline(__always) static func leadingRun(of bytes: UnsafeRawBufferPointer, stoppingAt stops: (UInt64) -> UInt64) -> Int {
         var index = 0
-        while bytes.count - index >= 8 {
+        while bytes.count &- index >= 8 {
             let flagged = stops(UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)))
-            if flagged != 0 { return index + flagged.trailingZeroBitCount >> 3 }
-            index += 8
+            if flagged != 0 { return index &+ flagged.trailingZeroBitCount >> 3 }
+            index &+= 8
         }
         return index
     }
@@ -73,6 +73,14 @@ package enum HTTPSyntax {
         let highBits = ones &* 0x80, lowBits = ones &* 0x7F
         let difference = word ^ ones &* UInt64(byte)
         return ~((difference & lowBits) &+ lowBits | difference) & highBits
+    }
+
+    /// The high bit of each byte of `word` that is zero — exact up to the
+    /// first zero byte (a borrow may also flag bytes after it), so only
+    /// the lowest flag counts.
+    @inline(__always) static func zeroBytes(_ word: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        return (word &- ones) & ~word & (ones &* 0x80)
     }
 
     /// Where the first `byte` in `bytes` is, or nil: the C library's

@@ -28,29 +28,33 @@ struct PartialHead {
     private var connectionKeepAlive = false
     private var expectation: String?
 
-    /// The request the head describes, its parts swapped out (the head is
-    /// left holding empty ones, for ``reset()``): a `consuming` method
-    /// building the request from its fields copied (retained) each and then
-    /// released them with the head (~0.15 k instructions a request). The
-    /// parts are swapped into locals and the request built from them, which
-    /// they move into: a request built first and its parts swapped in was
-    /// copied once more on its way out, and destroyed (~0.28 k).
-    mutating func takeRequest() -> HTTPRequest {
-        var method = HTTPMethod.get, pathBytes: [UInt8] = [], query: String?, headers = HTTPHeaders(), body: [UInt8] = []
-        swap(&method, &self.method)
-        swap(&pathBytes, &self.pathBytes)
-        swap(&query, &self.query)
-        swap(&headers, &self.headers)
-        swap(&body, &self.body)
-        return HTTPRequest(method: method, pathBytes: pathBytes, query: query, version: version, headers: headers, body: body)
+    /// Swaps the request the head describes with `request`: the request
+    /// gets the head's parts, and the head the request's, for the next
+    /// request to write over (they hold no query: see
+    /// ``HTTPRequestDecoder/moveRequest(into:)``). Swapped, not moved into
+    /// a new request: no part is retained or released, and no request is
+    /// made or destroyed.
+    @inline(__always)
+    mutating func swapRequest(with request: inout HTTPRequest) {
+        swap(&method, &request.method)
+        swap(&pathBytes, &request.pathBytes)
+        swap(&query, &request.query)
+        swap(&headers, &request.headers)
+        swap(&body, &request.body)
+        request.version = version
     }
 
-    /// Makes the head what ``PartialHead()`` is, after ``takeRequest()``
-    /// took its parts (they are empty, and the method is `GET` again: not
-    /// assigned here, which released the one there): assigning a fresh head
-    /// destroyed this one part by part and built another (~0.15 k
-    /// instructions a request).
+    /// Makes the head what ``PartialHead()`` is but for the storage of its
+    /// parts, after ``swapRequest(with:)`` gave it a used request's: the
+    /// next request assigns the method and writes over the path and the
+    /// body; fields left there are dropped (their storage kept), and a
+    /// query. Assigning a fresh head destroyed this one part by part and
+    /// built another (~0.15 k instructions a request).
     mutating func reset() {
+        // Neither, from a request the connection recycled (its spare
+        // takes the fields, and drops the query): a compare each.
+        if headers.count != 0 { headers.removeAllKeepingStorage() }
+        if query != nil { query = nil }
         version = .http1_1
         isHead = false
         contentLength = nil
@@ -285,26 +289,26 @@ struct PartialHead {
         let rest = UnsafeRawBufferPointer(rebasing: input[start...])
         // The name, as ``fieldColon(_:)`` reads it (its bytes are no control bytes).
         var colon = HTTPSyntax.leadingRun(of: rest, stoppingAt: HTTPSyntax.notLetterOrHyphen)
-        while colon < rest.count, HTTPSyntax.isToken(rest[colon]) { colon += 1 }
+        while colon < rest.count, HTTPSyntax.isToken(rest[colon]) { colon &+= 1 }
         guard colon > 0, colon < rest.count, rest[colon] == HTTPSyntax.colon, headers.count < maxCount else { return nil }
-        var valueStart = colon + 1
-        while valueStart < rest.count, rest[valueStart] == HTTPSyntax.space || rest[valueStart] == HTTPSyntax.tab { valueStart += 1 }
+        var valueStart = colon &+ 1
+        while valueStart < rest.count, rest[valueStart] == HTTPSyntax.space || rest[valueStart] == HTTPSyntax.tab { valueStart &+= 1 }
         // The value up to its first control byte, eight bytes at a time: it
         // must be the line's CR, followed by its LF.
         var end = valueStart
-        while rest.count - end >= 8 {
+        while rest.count &- end >= 8 {
             let flags = HTTPRequestDecoder.controlBytes(UInt64(littleEndian: rest.loadUnaligned(fromByteOffset: end, as: UInt64.self)))
             if flags != 0 {
-                end += flags.trailingZeroBitCount >> 3
+                end &+= flags.trailingZeroBitCount >> 3
                 break
             }
-            end += 8
+            end &+= 8
         }
-        while end < rest.count, !HTTPSyntax.isControl(rest[end]) { end += 1 }
-        guard end + 1 < rest.count, rest[end] == HTTPSyntax.cr, rest[end + 1] == HTTPSyntax.lf, end <= limit else { return nil }
+        while end < rest.count, !HTTPSyntax.isControl(rest[end]) { end &+= 1 }
+        guard end &+ 1 < rest.count, rest[end] == HTTPSyntax.cr, rest[end &+ 1] == HTTPSyntax.lf, end <= limit else { return nil }
         // Trailing whitespace is SP only: an HTAB would have ended the scan.
         var valueEnd = end
-        while valueEnd > valueStart, rest[valueEnd - 1] == HTTPSyntax.space { valueEnd -= 1 }
+        while valueEnd > valueStart, rest[valueEnd &- 1] == HTTPSyntax.space { valueEnd &-= 1 }
         let line = UnsafeRawBufferPointer(rebasing: rest[..<end])
         headers.appendField(line: line, nameLength: colon, valueStart: valueStart, valueEnd: valueEnd)
         switch colon {
@@ -330,7 +334,7 @@ struct PartialHead {
         default:
             break
         }
-        return start + end
+        return start &+ end
     }
 
     /// Adds the plain field lines (``addPlainFieldLine(_:from:limit:maxCount:fault:)``)
@@ -354,14 +358,14 @@ struct PartialHead {
             // The room for the line's content, its CRLF left out, as the
             // decoder's general path bounds it.
             guard let end = addPlainFieldLine(
-                input, from: offset, limit: maxSection - sectionLength - 2, maxCount: maxCount, fault: &fault)
+                input, from: offset, limit: maxSection &- sectionLength &- 2, maxCount: maxCount, fault: &fault)
             else { break }
-            sectionLength += end - offset + 2
+            sectionLength &+= end &- offset &+ 2
             if fault != nil {
                 faultLine = offset
-                return end + 2
+                return end &+ 2
             }
-            offset = end + 2
+            offset = end &+ 2
         }
         return offset
     }

@@ -131,27 +131,77 @@ struct PathPattern: Sendable {
     /// The walk of ``match(_:ranges:)``: the template's bytes equal the
     /// path's, but for a marker, which takes the path's next segment (at
     /// least one byte, up to the next `/` or the end); both end together.
-    private static func match(
+    ///
+    /// Eight bytes at a time where both have eight left: a literal run is
+    /// compared a word at a time up to the template's next marker, and a
+    /// parameter's segment is searched for its `/` a word at a time. Byte
+    /// by byte, a lock's path cost ~13 instructions a literal byte and ~5 a
+    /// byte of its name (~0.16 k instructions a request).
+    @inline(__always)
+    static func match(
         _ bytes: UnsafeBufferPointer<UInt8>, template: UnsafeBufferPointer<UInt8>, ranges: inout ParameterRanges
     ) -> Bool {
-        var offset = 0
-        for expected in template {
+        let path = UnsafeRawBufferPointer(bytes), pattern = UnsafeRawBufferPointer(template)
+        let count = path.count, patternCount = pattern.count
+        var offset = 0, index = 0
+        while index < patternCount {
+            if patternCount &- index >= 8, count &- offset >= 8 {
+                let expected = UInt64(littleEndian: pattern.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+                let actual = UInt64(littleEndian: path.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+                // The literal bytes before the word's first marker (all
+                // eight without one) must be the path's.
+                let markers = HTTPSyntax.zeroBytes(expected)
+                let literal = markers == 0 ? 8 : markers.trailingZeroBitCount >> 3
+                // (None when a marker comes first: taken below.)
+                if literal > 0 {
+                    let equal = (expected ^ actual).trailingZeroBitCount >> 3
+                    guard equal >= literal else { return false }
+                    offset &+= literal
+                    index &+= literal
+                    continue
+                }
+            }
+            let expected = pattern[index]
+            index &+= 1
             if expected == parameterMarker {
                 let start = offset
-                while offset < bytes.count, bytes[offset] != UInt8(ascii: "/") { offset += 1 }
+                offset = nextSlash(in: path, from: offset)
                 guard offset > start else { return false }
                 switch ranges.count {
                 case 0: ranges.first = start..<offset
                 case 1: ranges.second = start..<offset
                 default: break
                 }
-                ranges.count += 1
+                ranges.count &+= 1
             } else {
-                guard offset < bytes.count, bytes[offset] == expected else { return false }
-                offset += 1
+                guard offset < count, path[offset] == expected else { return false }
+                offset &+= 1
             }
         }
-        return offset == bytes.count
+        return offset == count
+    }
+
+    /// Where the first `/` at or after `start` in `path` is; `path.count` when there is none.
+    @inline(__always)
+    static func nextSlash(in path: UnsafeRawBufferPointer, from start: Int) -> Int {
+        let slash = UInt8(ascii: "/")
+        var offset = start
+        while path.count &- offset >= 8 {
+            let flags = HTTPSyntax.bytes(of: UInt64(littleEndian: path.loadUnaligned(fromByteOffset: offset, as: UInt64.self)), equalTo: slash)
+            if flags != 0 { return offset &+ flags.trailingZeroBitCount >> 3 }
+            offset &+= 8
+        }
+        let rest = path.count &- offset
+        guard rest > 0 else { return offset }
+        guard path.count >= 8 else {
+            while offset < path.count, path[offset] != slash { offset &+= 1 }
+            return offset
+        }
+        // The last few as the top bytes of the path's last eight, the
+        // bytes before `offset` shifted out (a zero is no slash).
+        let word = UInt64(littleEndian: path.loadUnaligned(fromByteOffset: path.count &- 8, as: UInt64.self)) >> UInt64(truncatingIfNeeded: (8 &- rest) &* 8)
+        let flags = HTTPSyntax.bytes(of: word, equalTo: slash)
+        return flags == 0 ? path.count : offset &+ flags.trailingZeroBitCount >> 3
     }
 
     /// The parameters of a path that ``match(_:ranges:)`` matched,

@@ -22,6 +22,7 @@ import Testing
         var queuedOutput = 0
         /// The loop's spare request storage (empty unless a test fills it).
         var spare = SpareRequestStorage()
+        var request = HTTPRequest(method: .get, path: "")
 
         /// Offers `text` (after what is buffered) and returns what decoding asked for.
         mutating func receive(_ text: String, at now: UInt64) -> [Step] {
@@ -43,13 +44,17 @@ import Testing
             decoding: while true {
                 var consumed = 0
                 let action = buffered.withUnsafeBytes {
-                    machine.decode(UnsafeRawBufferPointer(rebasing: $0[offset...]), queuedOutput: queuedOutput, spare: &spare, consumed: &consumed)
+                    machine.decode(UnsafeRawBufferPointer(rebasing: $0[offset...]), queuedOutput: queuedOutput, spare: &spare,
+                                   request: &request, consumed: &consumed)
                 }
                 offset += consumed
                 switch action {
                 case .needMore: break decoding
                 case .sendContinue: steps.append(.sendContinue)
-                case .respond(let request): steps.append(.respond(request.path))
+                case .respond:
+                    steps.append(.respond(request.path))
+                    // Dropped, not recycled: the spare is the test's to fill.
+                    request = HTTPRequest(method: .get, path: "")
                 case .reject(let error): steps.append(.reject(error.status.code))
                 }
             }

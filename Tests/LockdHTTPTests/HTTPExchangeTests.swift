@@ -166,7 +166,7 @@ import Testing
         let exchanges = Mutex<[HTTPExchange]>([])
         let readsPath: Bool
         init(readsPath: Bool = true) { self.readsPath = readsPath }
-        func answered(_ exchange: HTTPExchange) { exchanges.withLock { $0.append(exchange) } }
+        func answered(_ exchange: inout HTTPExchange) { exchanges.withLock { $0.append(exchange) } }
     }
 
     private static func reported(_ recorder: Recorder, count: Int) async -> [HTTPExchange]? {

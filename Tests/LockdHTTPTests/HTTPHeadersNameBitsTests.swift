@@ -78,7 +78,7 @@ import Testing
                 Self.expectLookups(added, names + others, &random, "removed \(round)")
             }
             // The storage goes round: the next request starts with none of these names.
-            spare.keep(from: &request)
+            spare.recycle(&request)
         }
     }
 

@@ -140,7 +140,7 @@ import Testing
 
             // Some requests stay held (as by a task) while their storage goes to the spare.
             if random.next() % 4 == 0 { held.append((request.headers, old)) }
-            spare.keep(from: &request)
+            spare.recycle(&request)
 
             // Removal keeps the rest in order, as the old store's filter would.
             if let name = Self.names.randomElement(using: &random) {

@@ -70,7 +70,7 @@ private final class DroppedCount: Sendable {
 private final class RouteStatuses: HTTPExchangeObserver {
     let statuses = Mutex<[String: Int]>([:])
 
-    func answered(_ exchange: HTTPExchange) {
+    func answered(_ exchange: inout HTTPExchange) {
         statuses.withLock { $0[exchange.route ?? "?"] = Int(exchange.status.code) }
     }
 }
