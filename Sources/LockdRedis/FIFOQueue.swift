@@ -2,10 +2,11 @@
 ///
 /// A ring over one buffer that doubles when full: an element is
 /// initialized into its slot as it is appended and moved out as it is
-/// taken, never copied, and a slot holds nothing between the two. A
-/// Redis connection appends two entries (a command's and its waiter's)
-/// and takes two per reply. An array of optionals with a moving head did
-/// the same through the array's uniqueness and bounds checks, assigned
+/// taken, never copied, and a slot holds nothing between the two. (A
+/// Redis connection's commands held for the connection wait in one; those
+/// sent wait in a ``ReplyQueue``, the same ring with their waiters beside
+/// them.) An array of optionals with a moving head did the same through
+/// the array's uniqueness and bounds checks, assigned
 /// `nil` into each slot it took from (the element type's destroy), and
 /// dropped the emptied slots one by one as the queue emptied — after
 /// nearly every reply (~75 instructions a pop, ~150 a reply).

@@ -414,6 +414,15 @@ public final class RedisClient: Sendable {
         return routers.first { $0.loop === loop } ?? routers[0]
     }
 
+    /// ``router()``, not retained: for a caller that holds this client for
+    /// as long as it uses the router — the client holds each of its
+    /// routers (`routers`, a `let`) for its whole life.
+    @inline(__always)
+    func routerUnretained() -> Unmanaged<LoopRouter> {
+        if routers.count == 1 { return Unmanaged.passUnretained(routers[0]) }
+        return Unmanaged.passUnretained(router())
+    }
+
     /// Runs `body` on `router`'s loop and returns what it returns.
     func onLoop<T: Sendable>(_ router: LoopRouter, _ body: @escaping @Sendable () -> T) async -> T {
         await withCheckedContinuation { (continuation: CheckedContinuation<T, Never>) in

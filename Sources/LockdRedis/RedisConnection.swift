@@ -476,25 +476,37 @@ final class RedisConnection: StreamSocketDelegate, IterationFlushing, @unchecked
     /// stream encrypts (with TLS) only what the socket takes, so what it has
     /// not taken stays in the machine: should the connection break, unsent
     /// commands are known to be unsent.
+    ///
+    /// The stream is lent unretained for the writes (a retain and a
+    /// release, ~40 instructions a flush): `state.stream` holds it
+    /// throughout, as nothing here lets go of it until the writes are over
+    /// — `StreamSocket.write` never calls its delegate back (a failure
+    /// closes the stream, which only drops its delegate), so no
+    /// `streamClosed` can clear `state.stream` meanwhile.
     private func flush() {
         let state = io
-        guard let stream = state.stream, stream.isOpen else { return }
-        while state.machine.hasUnwrittenBytes {
-            var offered = 0
-            let result = state.machine.withUnwrittenBytes { bytes in
-                offered = bytes.count
-                return stream.write(bytes)
+        guard let stream = state.stream.map({ Unmanaged.passUnretained($0) }) else { return }
+        let failure: StreamCloseReason? = stream._withUnsafeGuaranteedRef { stream in
+            guard stream.isOpen else { return nil }
+            while state.machine.hasUnwrittenBytes {
+                var offered = 0
+                let result = state.machine.withUnwrittenBytes { bytes in
+                    offered = bytes.count
+                    return stream.write(bytes)
+                }
+                switch result {
+                case .success(let count):
+                    state.machine.wrote(count)
+                    // The rest goes when the stream says it is writable.
+                    if count < offered { return nil }
+                case .failure(let reason):
+                    return reason
+                }
             }
-            switch result {
-            case .success(let count):
-                state.machine.wrote(count)
-                // The rest goes when the stream says it is writable.
-                if count < offered { return }
-            case .failure(let reason):
-                state.stream = nil
-                lost(RedisError(.unreachable, message: "\(reason)"))
-                return
-            }
+            return nil
         }
+        guard let failure else { return }
+        state.stream = nil
+        lost(RedisError(.unreachable, message: "\(failure)"))
     }
 }

@@ -82,10 +82,11 @@ struct RedisConnectionStateMachine<Waiter> {
     }
 
     /// A command awaiting its reply(ies), but for its waiter: every field
-    /// is a plain value, and the waiter waits in a queue of its own
-    /// (``waiters``), in the same order. An entry that held its waiter was
-    /// destroyed through the type's value witness (read from its metadata,
-    /// ~100 instructions) and its waiter copied out of it, for every reply.
+    /// is a plain value, and the waiter lies beside it in ``pending``'s
+    /// buffer of waiters (see ``ReplyQueue``). An entry that held its
+    /// waiter was destroyed through the type's value witness (read from its
+    /// metadata, ~100 instructions) and its waiter copied out of it, for
+    /// every reply.
     private struct Pending {
         let id: UInt64
         /// Whether its caller gave up after (some of) it was written: the
@@ -135,10 +136,8 @@ struct RedisConnectionStateMachine<Waiter> {
     var state: State = .idle
     /// 3 after a successful `HELLO 3`, else 2.
     var protocolVersion = 2
-    private var pending = FIFOQueue<Pending>()
-    /// The waiter of each entry of `pending`, in the same order: every
-    /// change to one is made to the other.
-    private var waiters = FIFOQueue<Waiter>()
+    /// The commands awaiting replies, each with its waiter.
+    private var pending = ReplyQueue<Pending, Waiter>()
     /// The replies so far of the pipeline at the head of `pending` (only
     /// the head gathers; kept out of ``Pending`` for the reason given there).
     private var gathered: [RESPValue] = []
@@ -248,7 +247,7 @@ struct RedisConnectionStateMachine<Waiter> {
     mutating func shutdown() -> Action {
         guard state != .shutDown else { return .none }
         let error = RedisError(.shutDown, message: "the Redis client was shut down")
-        var failing = zip(pending.removeAll(), waiters.removeAll()).compactMap { entry, waiter in
+        var failing = pending.removeAll().compactMap { entry, waiter in
             entry.isAnswered ? nil : (waiter, entry.isCancelled ? Self.cancelled : error)
         }
         gathered = []
@@ -310,8 +309,8 @@ struct RedisConnectionStateMachine<Waiter> {
         RESPEncoder.encodeCommand(head, Int64(keyCount), tailRoom: argumentRoom, into: &outbound, writingTail: write)
         enqueuedTotal = UInt64(outbound.count) + writtenTotal
         pending.append(Pending(id: id, deadline: now &+ settings.commandTimeout, start: start, end: enqueuedTotal,
-                               last: enqueuedTotal, replies: 1))
-        waiters.append(consume waiter)
+                               last: enqueuedTotal, replies: 1),
+                       waiter: consume waiter)
     }
 
     /// Submits `commands` to be written back to back. The waiter gets one
@@ -369,26 +368,25 @@ struct RedisConnectionStateMachine<Waiter> {
         }
         let written = writtenTotal
         if let offset = pending.firstOffset(where: { $0.id == id && !$0.isCancelled && $0.start >= written }),
-           let unwritten = pending.remove(atOffset: offset, adjustingLater: { removed, later in
+           let (unwritten, waiter) = pending.remove(atOffset: offset, adjustingLater: { removed, later in
                let count = removed.last - removed.start
                later.start -= count
                later.end -= count
                later.last -= count
-           }),
-           let waiter = waiters.remove(atOffset: offset) {
+           }) {
             let from = Int(unwritten.start - written)
             outbound.remove(from..<from + Int(unwritten.last - unwritten.start))
             enqueuedTotal -= unwritten.last - unwritten.start
             return .fail(waiter, Self.cancelled)
         }
         guard let offset = pending.firstOffset(where: { $0.id == id && !$0.isAnswered }) else { return .none }
-        let answersNow = pending.withElement(atOffset: offset) { entry -> Bool in
+        let answersNow = pending.withEntry(atOffset: offset) { entry -> Bool in
             entry.isCancelled = true
             guard answeringAtOnce else { return false }
             entry.isAnswered = true
             return true
         }
-        guard answersNow == true, let waiter = waiters.withElement(atOffset: offset, { $0 }) else { return .none }
+        guard answersNow == true, let waiter = pending.waiter(atOffset: offset) else { return .none }
         return .fail(waiter, Self.cancelled)
     }
 
@@ -492,8 +490,7 @@ struct RedisConnectionStateMachine<Waiter> {
 
     /// The head entry and its waiter, removed.
     private mutating func popFirst() -> (Pending, Waiter)? {
-        guard let entry = pending.popFirst(), let waiter = waiters.popFirst() else { return nil }
-        return (entry, waiter)
+        pending.popFirst()
     }
 
     /// Whether the next frame may go to the head command's waiter to be
@@ -503,8 +500,9 @@ struct RedisConnectionStateMachine<Waiter> {
     /// not give up (answered `cancelled` by ``received(_:now:)``).
     mutating func nextReplyReadInPlace(by reads: (Waiter) -> Bool) -> Bool {
         guard state == .ready, !settings.isSubscriber else { return false }
-        guard pending.readFirst({ !$0.isPipeline && $0.replies == 1 && !$0.isCancelled }) == true else { return false }
-        return waiters.readFirst { reads($0) } ?? false
+        return pending.readFirstAndWaiter { entry, waiter in
+            !entry.isPipeline && entry.replies == 1 && !entry.isCancelled && reads(waiter)
+        } ?? false
     }
 
     /// A frame that ``nextReplyReadInPlace(by:)`` let through arrived, not
@@ -512,8 +510,7 @@ struct RedisConnectionStateMachine<Waiter> {
     /// would do, without the value. Returns the waiter that reads the frame.
     mutating func receivedInPlace() -> Waiter? {
         answeredSinceTick = true
-        _ = pending.popFirst()
-        return waiters.popFirst()
+        return pending.popFirstWaiter()
     }
 
     // MARK: Internals
@@ -529,16 +526,16 @@ struct RedisConnectionStateMachine<Waiter> {
             if settings.isSubscriber { noteShardUnsubscribes(arguments) }
             let start = UInt64(outbound.count) + writtenTotal
             encode(arguments)
-            pending.append(Pending(id: id, deadline: deadline, start: start, end: enqueuedTotal, last: enqueuedTotal, replies: replies))
-            waiters.append(waiter)
+            pending.append(Pending(id: id, deadline: deadline, start: start, end: enqueuedTotal, last: enqueuedTotal, replies: replies),
+                           waiter: waiter)
         case .script(let head, let keyCount, let arguments):
             let start = UInt64(outbound.count) + writtenTotal
             RESPEncoder.encodeCommand(head, Int64(keyCount), tailRoom: arguments.bytes.count, into: &outbound) {
                 $0.append(encoded: arguments)
             }
             enqueuedTotal = UInt64(outbound.count) + writtenTotal
-            pending.append(Pending(id: id, deadline: deadline, start: start, end: enqueuedTotal, last: enqueuedTotal, replies: 1))
-            waiters.append(waiter)
+            pending.append(Pending(id: id, deadline: deadline, start: start, end: enqueuedTotal, last: enqueuedTotal, replies: 1),
+                           waiter: waiter)
         case .pipeline(let commands):
             let start = UInt64(outbound.count) + writtenTotal
             var firstEnd: UInt64?
@@ -548,8 +545,8 @@ struct RedisConnectionStateMachine<Waiter> {
             }
             pending.append(Pending(
                 id: id, deadline: deadline, start: start, end: firstEnd ?? enqueuedTotal, last: enqueuedTotal,
-                replies: commands.count, isPipeline: true))
-            waiters.append(waiter)
+                replies: commands.count, isPipeline: true),
+                           waiter: waiter)
         }
     }
 
@@ -588,7 +585,7 @@ struct RedisConnectionStateMachine<Waiter> {
     private mutating func failPending(culprit: UInt64?, culpritError: RedisError, reason: String) -> [(Waiter, RedisError)] {
         let written = writtenTotal
         gathered = []
-        let failing = zip(pending.removeAll(), waiters.removeAll()).compactMap { entry, waiter -> (Waiter, RedisError)? in
+        let failing = pending.removeAll().compactMap { entry, waiter -> (Waiter, RedisError)? in
             if entry.isAnswered { return nil }
             if entry.isCancelled { return (waiter, Self.cancelled) }
             if entry.id == culprit { return (waiter, culpritError) }

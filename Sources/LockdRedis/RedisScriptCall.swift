@@ -29,7 +29,16 @@ import Synchronization
 /// the client, the router or any connection, and reads only immutable state.
 open class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
     private let client: RedisClient
-    private let router: LoopRouter
+    /// The router of the loop the call is sent on, not retained (a retain
+    /// as the call is made and a release as it is freed, ~40 instructions
+    /// a call): the call holds `client`, which holds each of its routers
+    /// for its whole life (``RedisClient/routerUnretained()``), so this one
+    /// lives while the call does. Used through `_withUnsafeGuaranteedRef`
+    /// where it is hot (an `unowned(unsafe)` field was retained around each
+    /// use instead), as ``router`` elsewhere.
+    private let lentRouter: Unmanaged<LoopRouter>
+    /// The router, retained for its use (off the hot path).
+    private var router: LoopRouter { lentRouter.takeUnretainedValue() }
     let script: RedisScript
     let keyCount: Int
     /// The most bytes ``writeArguments(_:)`` writes.
@@ -56,13 +65,13 @@ open class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
     /// the first `keyCount` of them keys. Run it with ``RedisClient/run(_:cancellation:)``.
     public init(client: RedisClient, script: RedisScript, keyCount: Int, arguments: RESPEncodedArguments) {
         // Each reference stored by its last use (as in the other initializer).
-        let router = client.router()
+        let router = client.routerUnretained()
         self.form = client.firstForm(script)
-        self.id = router.nextID.wrappingAdd(1, ordering: .relaxed).newValue
+        self.id = router._withUnsafeGuaranteedRef { $0.nextID.wrappingAdd(1, ordering: .relaxed).newValue }
         self.keyCount = keyCount
         self.argumentRoom = arguments.bytes.count
         self.written = arguments
-        self.router = router
+        self.lentRouter = router
         self.script = script
         self.client = client
     }
@@ -84,13 +93,13 @@ open class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
         // moved into the call: stored first and read after, each was
         // copied and the parameter released (three retains and releases
         // more a call, ~120 instructions).
-        let router = client.router()
+        let router = client.routerUnretained()
         self.form = client.firstForm(script)
-        self.id = router.nextID.wrappingAdd(1, ordering: .relaxed).newValue
+        self.id = router._withUnsafeGuaranteedRef { $0.nextID.wrappingAdd(1, ordering: .relaxed).newValue }
         self.keyCount = keyCount
         self.argumentRoom = argumentRoom
         self.written = nil
-        self.router = router
+        self.lentRouter = router
         self.script = script
         self.client = client
     }
@@ -128,15 +137,17 @@ open class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
     /// router holds it, not retained for the call and released after
     /// (`inEventLoop` is not inlinable here: read through ``loop``, the
     /// call's caller copied the reference first, ~40 instructions a call);
-    /// the router holds its loop for its whole life, and this call its router.
+    /// the router holds its loop for its whole life, and lives while this call does (see `lentRouter`).
     final var isOnLoop: Bool {
-        Unmanaged.passUnretained(router.loop)._withUnsafeGuaranteedRef { $0.inEventLoop }
+        lentRouter._withUnsafeGuaranteedRef { Unmanaged.passUnretained($0.loop)._withUnsafeGuaranteedRef { $0.inEventLoop } }
     }
 
     /// Hands the command to the master's connection (loop thread only);
     /// `now`, a clock reading taken just before, if there is one.
     func send(now: UInt64? = nil) {
-        guard let connection = router.singleConnectionUnretained() else { return received(.failure(router.noSingleMaster())) }
+        guard let connection = lentRouter._withUnsafeGuaranteedRef({ $0.singleConnectionUnretained() }) else {
+            return received(.failure(router.noSingleMaster()))
+        }
         let now = now ?? MonotonicClock.now()
         // The connection lent unretained while it is ready (a retain and a
         // release, ~40 instructions a call): the router's node holds it,

@@ -64,7 +64,10 @@ public struct RESPCommandBytes {
     /// returns how many it wrote (at most `room`).
     @usableFromInline
     mutating func append(room: Int, _ write: (UnsafeMutablePointer<UInt8>) -> Int) {
-        if storage.count - end < room {
+        // (`end` ≤ `storage.count`, and `written` ≤ `room`, which fits
+        // past `end` once grown: the differences and the sum wrap, no
+        // overflow check needed.)
+        if storage.count &- end < room {
             // At least doubled: growing is rare once the buffer holds an iteration's commands.
             storage.append(contentsOf: repeatElement(0, count: max(room - (storage.count - end), storage.count)))
         }
@@ -74,6 +77,6 @@ public struct RESPCommandBytes {
             return write(base + end)
         }
         precondition(written >= 0 && written <= room, "a command written beyond its room")
-        self.end = end + written
+        self.end = end &+ written
     }
 }

@@ -120,17 +120,22 @@ public enum RESPEncoder {
 
     /// The most bytes ``writeScriptCommand(_:_:numberBytes:tailRoom:at:writingTail:)``
     /// writes, the number taking `numberBytes` (``numberBytes(_:)``).
+    // (Here and in ``writeScriptCommand(_:_:numberBytes:tailRoom:at:writingTail:)``
+    // sums wrap rather than trap: each term is a count of bytes that lie in
+    // memory (a buffer's, a room reserved for one) or a few dozen at most,
+    // so no sum nears `Int.max`; their overflow checks were ~20
+    // instructions a script call.)
     @inline(__always)
     private static func scriptCommandRoom(_ head: RESPEncodedArguments, numberBytes: Int, tailRoom: Int) -> Int {
         // `*`, up to 20 digits and CRLF, then the head, the number and the tail.
-        23 + head.bytes.count + numberBytes + max(tailRoom, 0)
+        23 &+ head.bytes.count &+ numberBytes &+ max(tailRoom, 0)
     }
 
     /// The bytes of `number` as a bulk string.
     @inline(__always)
     private static func numberBytes(_ number: Int64) -> Int {
         let numberLength = decimalLength(number)
-        return 1 + decimalLength(Int64(numberLength)) + 2 + numberLength + 2
+        return 5 &+ decimalLength(Int64(numberLength)) &+ numberLength
     }
 
     /// Writes a script call at `base` (``scriptCommandRoom(_:numberBytes:tailRoom:)``
@@ -148,13 +153,13 @@ public enum RESPEncoder {
         writingTail writeTail: (inout RESPArgumentCursor) -> Void
     ) -> Int {
         // The head's arguments and the number.
-        let fixed = head.bytes.count + numberBytes
-        let expected = 5 + fixed  // `*NN\r\n`, then `fixed` bytes
+        let fixed = head.bytes.count &+ numberBytes
+        let expected = 5 &+ fixed  // `*NN\r\n`, then `fixed` bytes
         var cursor = RESPArgumentCursor(start: base + expected, capacity: max(tailRoom, 0))
         writeTail(&cursor)
         let tailLength = cursor.position - (base + expected)
-        let elements = head.count + 1 + cursor.count
-        let prefix = 3 + decimalLength(Int64(elements)) + fixed
+        let elements = head.count &+ 1 &+ cursor.count
+        let prefix = 3 &+ decimalLength(Int64(elements)) &+ fixed
         if prefix > expected {
             // Within the room: it holds 20 digits of count.
             UnsafeMutableRawPointer(base + prefix).copyMemory(from: base + expected, byteCount: tailLength)
@@ -168,9 +173,9 @@ public enum RESPEncoder {
         writer.crlf()
         precondition(writer.base == base + max(prefix, expected), "RESP command head sized wrongly")
         if start != base {
-            UnsafeMutableRawPointer(base).copyMemory(from: start, byteCount: prefix + tailLength)
+            UnsafeMutableRawPointer(base).copyMemory(from: start, byteCount: prefix &+ tailLength)
         }
-        return prefix + tailLength
+        return prefix &+ tailLength
     }
 
     /// Writes into space already sized for what it writes.
@@ -187,6 +192,9 @@ public enum RESPEncoder {
             byte(UInt8(ascii: "\n"))
         }
 
+        // Inlined: called, it cost ~25 instructions a script call for a
+        // few stores.
+        @inline(__always)
         mutating func header(_ type: UInt8, _ count: Int) {
             byte(type)
             decimal(Int64(count))

@@ -27,9 +27,8 @@ import Testing
         #expect(queue.withFirst { $0 } == nil)
     }
 
-    /// Elements reached by their distance from the first, after pops: the
-    /// state machine keeps its entries and their waiters in two queues
-    /// and changes both at the same offset.
+    /// Elements reached by their distance from the first, after pops (as
+    /// the state machine reaches a command by its offset in its queue).
     @Test func elementsAreReachedByTheirOffsetFromTheFirst() {
         var queue = FIFOQueue<Int>()
         for value in 1...6 { queue.append(value) }
