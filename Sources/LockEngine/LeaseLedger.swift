@@ -15,13 +15,18 @@ import Synchronization
 /// token's hash; they are kept in order of expiry (``LeaseTable``), so
 /// ending the expired ones reads only those. They are ended at most once a
 /// second, by the next grant or by a scrape.
+///
+/// A store that has its leases in this process counts them itself
+/// (``LeaseCountingStore``, the in-memory store): the engine then tells the
+/// ledger nothing, and its count and a scrape's look are the store's.
 final class LeaseLedger: Sendable {
     fileprivate struct State {
         var leases = LeaseTable(grace: LeaseLedger.grace)
         var lastSweep: UInt64 = 0
     }
 
-    fileprivate static let grace: UInt64 = 1_000_000_000
+    /// A lease counts as held this long past its TTL (a renewal in flight).
+    static let grace: UInt64 = 1_000_000_000
     private static let sweepInterval: UInt64 = 1_000_000_000
 
     private let state = Mutex(State())
@@ -29,14 +34,36 @@ final class LeaseLedger: Sendable {
     private let holds: Timer
     private let expired: Counter
 
+    /// The store that counts its leases itself (``LeaseCountingStore``),
+    /// once an engine over one is made: the ledger's table is then empty,
+    /// and a scrape's look and the count are the store's.
+    private let countingStore = Mutex<(any LeaseCountingStore)?>(nil)
+
     init(factory: any MetricsFactory) {
         held = Gauge(label: "lockd_locks_held", factory: factory)
         holds = Timer(label: "lockd_hold_duration_seconds", factory: factory)
         expired = Counter(label: "lockd_leases_expired_total", factory: factory)
     }
 
+    /// The three series' handles, for a store that counts its own leases.
+    struct Handles: Sendable {
+        let held: Gauge
+        let holds: Timer
+        let expired: Counter
+    }
+
+    /// Hands the counting of leases to `store`, which reports through this
+    /// ledger's handles; the engine tells the ledger nothing more of them.
+    func countedBy(_ store: any LeaseCountingStore) {
+        store.countLeases(reportingTo: Handles(held: held, holds: holds, expired: expired))
+        countingStore.withLock { $0 = store }
+    }
+
     /// Leases held now, as far as this process knows.
-    var count: Int { state.withLock { $0.leases.count } }
+    var count: Int {
+        if let store = countingStore.withLock({ $0 }) { return store.countedLeases }
+        return state.withLock { $0.leases.count }
+    }
 
     func granted(_ lease: Lease, isRetry: Bool, now: UInt64) {
         let expiresAt = now &+ UInt64(max(0, lease.ttlMs)) &* 1_000_000
@@ -82,6 +109,7 @@ final class LeaseLedger: Sendable {
     }
 
     func sweep(now: UInt64) {
+        if let store = countingStore.withLock({ $0 }) { return store.countExpiredLeases(now: now) }
         let (count, ended) = state.withLock { state in
             let ended = state.sweep(now: now)
             return (state.leases.count, ended)

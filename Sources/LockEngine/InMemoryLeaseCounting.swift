@@ -1,0 +1,64 @@
+/// The in-memory store's count of the leases the engine delivered
+/// (``LeaseCountingStore``), kept under the store's lock beside its records:
+/// each counted lease carries its hold's start and end
+/// (``InMemoryLockRecord/StoredLease/heldSince``, ``InMemoryLockRecord/StoredLease/holdsUntil``),
+/// and this counts them and reports their ends as the ``LeaseLedger`` does.
+///
+/// The held gauge is set by a scrape's look only
+/// (``InMemoryLockStore/countExpiredLeases(now:)``): the metrics are read
+/// just after it (``LockMetrics/collectExpiredLeases()``), so it shows the
+/// count a scrape would have seen had it been set at every change (~25
+/// instructions a grant and a release).
+struct InMemoryLeaseCounting {
+    /// The engine's handles; nil until an engine asks the store to count
+    /// (until then no lease is counted: nothing passes a start).
+    var handles: LeaseLedger.Handles?
+    /// Leases counted as held (started, and not yet ended or run out).
+    var held = 0
+
+    /// `lease` counts as held from `heldSince` (monotonic ns, not 0), to
+    /// its TTL from then unless renewed.
+    @inline(__always)
+    mutating func start(_ lease: inout InMemoryLockRecord.StoredLease, at heldSince: UInt64) {
+        lease.heldSince = heldSince
+        lease.holdsUntil = heldSince &+ Self.nanoseconds(lease.ttlMs)
+        held &+= 1
+    }
+
+    /// `lease` (counted) no longer counts, with no end reported: a grant the
+    /// engine could not deliver.
+    mutating func forget(_ lease: inout InMemoryLockRecord.StoredLease) {
+        lease.heldSince = 0
+        held &-= 1
+    }
+
+    /// `lease` (counted) was released or given back at `now`: its hold
+    /// recorded, as the ledger's release records it.
+    mutating func released(_ lease: borrowing InMemoryLockRecord.StoredLease, now: UInt64) {
+        held &-= 1
+        handles?.holds.recordNanoseconds(Int64(clamping: now &- lease.heldSince))
+    }
+
+    /// `lease` (counted) ran out — or, forced out at `now`, ended as the
+    /// ledger counts a lost lease: counted expired, its hold to its expiry
+    /// (or to `now` if sooner). It counts no more.
+    mutating func ranOut(_ lease: inout InMemoryLockRecord.StoredLease, now: UInt64 = .max) {
+        held &-= 1
+        if let handles {
+            handles.expired.increment()
+            handles.holds.recordNanoseconds(Int64(clamping: min(now, lease.holdsUntil) &- lease.heldSince))
+        }
+        lease.heldSince = 0
+    }
+
+    /// `lease` (counted) runs to a TTL from `now` (renewed, or retried by its holder).
+    @inline(__always)
+    static func extend(_ lease: inout InMemoryLockRecord.StoredLease, from now: UInt64) {
+        lease.holdsUntil = now &+ nanoseconds(lease.ttlMs)
+    }
+
+    @inline(__always)
+    private static func nanoseconds(_ ms: Int64) -> UInt64 {
+        UInt64(max(0, ms)) &* 1_000_000
+    }
+}
