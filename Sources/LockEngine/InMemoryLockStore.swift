@@ -694,11 +694,12 @@ extension InMemoryLockRecord {
                                          counting: inout InMemoryLeaseCounting) -> (Ended, Remainder)? {
         guard let index = leases.firstIndex(where: { matches($0) && $0.expiresAtMs > now }) else { return nil }
         let ended = report(leases[index], now)
-        if leases[index].heldSince != 0 {
+        let heldSince = leases[index].heldSince
+        if heldSince != 0 {
             if forced {
                 counting.ranOut(&leases[index], now: monotonic)
             } else {
-                counting.released(leases[index], now: monotonic)
+                counting.released(heldSince: heldSince, now: monotonic)
             }
         }
         if forced, leases[index].delayMs > 0 {
