@@ -53,6 +53,16 @@ struct InMemoryLeaseCounting {
         lease.heldSince = 0
     }
 
+    /// A counted lease whose hold was `hold` ran out, and is dropped
+    /// unread (a sweep: ``InMemoryLockRecord/soleHoldNs``).
+    mutating func ranOut(hold: UInt64) {
+        held &-= 1
+        if let handles {
+            handles.expired.increment()
+            handles.holds.recordNanoseconds(Int64(clamping: hold))
+        }
+    }
+
     /// `lease` (counted) runs to a TTL from `now` (renewed, or retried by its holder).
     @inline(__always)
     static func extend(_ lease: inout InMemoryLockRecord.StoredLease, from now: UInt64) {

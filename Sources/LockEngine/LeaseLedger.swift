@@ -83,7 +83,7 @@ final class LeaseLedger: Sendable {
 
     func granted(_ lease: Lease, isRetry: Bool, now: UInt64) {
         let expiresAt = now &+ UInt64(max(0, lease.ttlMs)) &* 1_000_000
-        let (count, ended, retired) = state.withLock { state -> (Int, [LeaseTable.Times]?, LeaseTable?) in
+        let (count, sweepDue) = state.withLock { state -> (Int, Bool) in
             if isRetry {
                 // Only the grant that started a lease starts its hold; a
                 // retry through another instance is not a new lease.
@@ -91,17 +91,15 @@ final class LeaseLedger: Sendable {
             } else {
                 state.leases.add(lease.name, token: lease.token, times: .init(grantedAt: now, expiresAt: expiresAt))
             }
-            guard now &- state.lastSweep >= Self.sweepInterval else { return (state.count, nil, nil) }
-            let (ended, retired) = state.sweep(now: now)
-            return (state.count, ended, retired)
+            return (state.count, now &- state.lastSweep >= Self.sweepInterval)
         }
-        // An emptied retired table is freed here, outside the lock.
-        _ = consume retired
         // No sweep (all but one grant a second): the gauge alone. An empty
         // array reported went through the report's loop and was released
-        // (~45 instructions a grant).
-        guard let ended else { return held.record(count) }
-        report(count, expiredHolds: ended)
+        // (~45 instructions a grant). A sweep takes the lock again (once a
+        // second): done inside, the table it may free came out through
+        // every grant's answer (~40 instructions a grant).
+        guard sweepDue else { return held.record(count) }
+        sweep(now: now)
     }
 
     func renewed(_ lease: Lease, now: UInt64) {

@@ -131,19 +131,31 @@ import Testing
         let other = InMemoryLockStore()
         let sweptMetrics = RecordingMetrics()
         other.countLeases(reportingTo: sweptMetrics.handles)
+        // Beside it, a semaphore's two counted leases and a lease renewed
+        // down (the record's summary of a sole lease must not serve them).
         let sweptStart = MonotonicClock.now()
         let sweptExpiry = try Self.grant(other, swept, ttlMs: 1, countingFrom: sweptStart).expiresAtMs
-        let past = await eventually { WallClock.milliseconds() > sweptExpiry }
+        let semaphore = try LockName(uniqueLockName())
+        _ = try Self.grant(other, semaphore, ttlMs: 1, countingFrom: sweptStart, limit: 2)
+        let semaphoreExpiry = try Self.grant(other, semaphore, ttlMs: 1, countingFrom: sweptStart, limit: 2).expiresAtMs
+        let renewed = try LockName(uniqueLockName())
+        let long = try Self.grant(other, renewed, ttlMs: 50, countingFrom: sweptStart - 10_000_000)
+        let renewal = try #require(try await other.renew(renewed, token: long.token, ttlMs: 1, durability: .primary))
+        #expect(other.countedLeases == 4)
+        let past = await eventually { WallClock.milliseconds() > max(sweptExpiry, semaphoreExpiry, renewal.expiresAtMs, long.expiresAtMs) }
         try #require(past)
         for index in 0..<(InMemoryLockStore.minimumSweepInterval + 1) {
             _ = try Self.grant(other, try LockName("counting-sweep-\(index)"), ttlMs: 60_000, countingFrom: 0)
         }
-        #expect(other.recordCount == InMemoryLockStore.minimumSweepInterval + 1, "no sweep dropped the expired record")
+        #expect(other.recordCount == InMemoryLockStore.minimumSweepInterval + 1, "no sweep dropped the expired records")
         #expect(other.countedLeases == 0)
-        #expect(sweptMetrics.counter("lockd_leases_expired_total") == 1)
-        #expect(sweptMetrics.holds.values == [1_000_000])
+        #expect(sweptMetrics.counter("lockd_leases_expired_total") == 4)
+        let holds = sweptMetrics.holds.values.sorted()
+        #expect(holds.prefix(3) == [1_000_000, 1_000_000, 1_000_000])
+        // Renewed down 10 ms or more after its start, to 1 ms from then: not its first 50 ms.
+        #expect(holds.count == 4 && holds[3] >= 11_000_000 && holds[3] != 50_000_000, "the renewed lease's hold: \(holds)")
         other.countExpiredLeases(now: sweptStart + 10 * Self.second)
-        #expect(sweptMetrics.counter("lockd_leases_expired_total") == 1, "the look counted a swept lease again")
+        #expect(sweptMetrics.counter("lockd_leases_expired_total") == 4, "the look counted a swept lease again")
     }
 
     /// Grants and releases from several threads at once, on names of their
@@ -188,8 +200,9 @@ import Testing
 
     // MARK: Helpers
 
-    private static func grant(_ store: InMemoryLockStore, _ name: LockName, ttlMs: Int64, countingFrom heldSince: UInt64) throws -> Lease {
-        let attempt = AcquireAttempt(name: name, token: .random(), ttlMs: ttlMs, owner: nil, waiter: nil, mode: .exclusive, limit: 1,
+    private static func grant(_ store: InMemoryLockStore, _ name: LockName, ttlMs: Int64, countingFrom heldSince: UInt64,
+                              limit: Int = 1) throws -> Lease {
+        let attempt = AcquireAttempt(name: name, token: .random(), ttlMs: ttlMs, owner: nil, waiter: nil, mode: .exclusive, limit: limit,
                                      client: nil, durability: .primary, lockDelayMs: 0, nonce: nil)
         guard case .granted(let lease, _, _) = try store.acquireAtOnce(attempt, countingFrom: heldSince) else {
             throw LockError.unavailable("not granted")
