@@ -76,14 +76,6 @@ struct InMemoryLockRecord {
     /// expire sooner than it (a grant, a retry, a renewal), set again by
     /// the look, and `.max` once the record holds nothing.
     var countedDueMs: Int64 = .max
-    /// The hold its one counted lease ends with if it runs out, while that
-    /// lease is the only counted one and unchanged since its grant to a
-    /// record that held nothing (0: not known so — read the leases). Set by
-    /// that grant, cleared wherever a counted lease here is added, moved or
-    /// ended. A sweep counts a dropped record's expiry from it without
-    /// reading its lease array (at 10^4 live leases a cache miss or two a
-    /// record: ~1.5 last-level misses and ~0.3 k instructions a POST).
-    var soleHoldNs: UInt64 = 0
 
     /// Raises ``keptUntilMs`` to the end of `lease`'s slot.
     mutating func keepSlot(of lease: StoredLease) {
@@ -124,10 +116,10 @@ struct InMemoryLockRecord {
 
     @inline(never)
     private mutating func removeEnded(now: Int64, counting: inout InMemoryLeaseCounting) {
-        soleHoldNs = 0
         for index in leases.indices where leases[index].heldSince != 0 && leases[index].expiresAtMs <= now {
             counting.ranOut(&leases[index])
         }
+        counting.tellExpired()
         leases.removeAll { $0.slotEndsAtMs <= now }
     }
 
@@ -135,7 +127,6 @@ struct InMemoryLockRecord {
     /// past, by `now` (monotonic ns) as expired; sets ``countedDueMs`` again
     /// from the rest. A scrape's look (``InMemoryLockStore/countExpiredLeases(now:)``).
     mutating func countRanOut(dueBy now: UInt64, counting: inout InMemoryLeaseCounting) {
-        soleHoldNs = 0
         var due = Int64.max
         for index in leases.indices where leases[index].heldSince != 0 {
             if leases[index].holdsUntil &+ LeaseLedger.grace <= now {
@@ -151,12 +142,6 @@ struct InMemoryLockRecord {
     /// with its slots all ended (a sweep).
     mutating func countAllRanOut(counting: inout InMemoryLeaseCounting) {
         guard countedDueMs != .max else { return }
-        countedDueMs = .max
-        if soleHoldNs != 0 {
-            counting.ranOut(hold: soleHoldNs)
-            soleHoldNs = 0
-            return
-        }
         for index in leases.indices where leases[index].heldSince != 0 {
             counting.ranOut(&leases[index])
         }

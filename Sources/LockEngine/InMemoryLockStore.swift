@@ -97,7 +97,6 @@ public final class InMemoryLockStore: ImmediateLockStore, LeaseCountingStore {
             state.records[place].leases[index].expiresAtMs = now + state.records[place].leases[index].ttlMs
             state.records[place].keepSlot(of: state.records[place].leases[index])
             if state.records[place].leases[index].heldSince != 0 {
-                state.records[place].soleHoldNs = 0
                 InMemoryLeaseCounting.extend(&state.records[place].leases[index], from: monotonic)
                 state.records[place].countedDueMs = min(state.records[place].countedDueMs, state.records[place].leases[index].expiresAtMs)
             }
@@ -212,7 +211,6 @@ public final class InMemoryLockStore: ImmediateLockStore, LeaseCountingStore {
             guard let place = state.records.place(of: name),
                   let index = state.records[place].leases.firstIndex(where: { $0.token == token && $0.expiresAtMs > nowMs })
             else { return }
-            state.records[place].soleHoldNs = 0
             if state.records[place].leases[index].heldSince != 0 {
                 InMemoryLeaseCounting.extend(&state.records[place].leases[index], from: now)
             } else if !isRetry {
@@ -229,7 +227,6 @@ public final class InMemoryLockStore: ImmediateLockStore, LeaseCountingStore {
             guard let place = state.records.place(of: name),
                   let index = state.records[place].leases.firstIndex(where: { $0.token == token && $0.heldSince != 0 })
             else { return }
-            state.records[place].soleHoldNs = 0
             state.counting.forget(&state.records[place].leases[index])
         }
     }
@@ -245,6 +242,7 @@ public final class InMemoryLockStore: ImmediateLockStore, LeaseCountingStore {
                 guard record.countedDueMs <= nowMs else { return }
                 record.countRanOut(dueBy: now, counting: &counting)
             }
+            counting.tellExpired()
             swap(&counting, &state.counting)
             return (state.counting.held, state.counting.handles)
         }
@@ -532,6 +530,7 @@ extension InMemoryLockStore.State {
             swept.append(leases)
         }
         swap(&swept, &sweptLeases)
+        counting.tellExpired()
         swap(&counting, &self.counting)
         let nextInterval = max(InMemoryLockStore.minimumSweepInterval, records.count)
         // Fewer acquires before the next sweep: fewer arrays they could use.
@@ -608,7 +607,6 @@ extension InMemoryLockRecord {
             }
             leases[held].handedTo = nil
             if heldSince != 0 {
-                soleHoldNs = 0
                 // Counted: it runs to its new TTL (the ledger's retry). Not
                 // counted, under lockd's own token: an earlier attempt's
                 // grant that never reached the client, new to it now.
@@ -664,8 +662,6 @@ extension InMemoryLockRecord {
         if heldSince != 0 {
             counting.start(&lease, at: heldSince)
             countedDueMs = min(countedDueMs, lease.expiresAtMs)
-            // Its only lease: a sweep counts it from the record alone.
-            soleHoldNs = leases.isEmpty ? lease.holdsUntil &- heldSince : 0
         }
         // A record made for a free name has no array yet: it takes the
         // spare, or (none spare) one made as a literal of its one lease —
@@ -703,12 +699,12 @@ extension InMemoryLockRecord {
                                          reporting report: (StoredLease, _ now: Int64) -> Ended,
                                          counting: inout InMemoryLeaseCounting) -> (Ended, Remainder)? {
         guard let index = leases.firstIndex(where: { matches($0) && $0.expiresAtMs > now }) else { return nil }
-        soleHoldNs = 0
         let ended = report(leases[index], now)
         let heldSince = leases[index].heldSince
         if heldSince != 0 {
             if forced {
                 counting.ranOut(&leases[index], now: monotonic)
+                counting.tellExpired()
             } else {
                 counting.released(heldSince: heldSince, now: monotonic)
             }
