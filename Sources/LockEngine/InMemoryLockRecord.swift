@@ -20,6 +20,12 @@ struct InMemoryLockRecord {
         /// (``handOver(now:lastFence:grantedBefore:)``), until that waiter
         /// collects it: a waiter that leaves instead gives it back.
         var handedTo: WaiterID? = nil
+        /// When the engine counts it held from (``MonotonicClock``; 0: not
+        /// counted — never delivered, or ended): ``InMemoryLeaseCounting``.
+        var heldSince: UInt64 = 0
+        /// When its hold ends if it runs out (monotonic ns, as the ledger
+        /// has it: its last grant or renewal's instant plus its TTL).
+        var holdsUntil: UInt64 = 0
 
         /// Whether it is the grant `grant` names.
         func isGrant(_ grant: GrantIdentity) -> Bool {
@@ -64,6 +70,12 @@ struct InMemoryLockRecord {
     /// or forced out early stays until then (its leases ended: it holds
     /// nothing, as if swept).
     var keptUntilMs: Int64 = .min
+    /// No counted lease here (``StoredLease/heldSince``) expires before it
+    /// (`.max`: none counted): a scrape's look reads the leases of a
+    /// record past it only. Lowered wherever a counted lease is made to
+    /// expire sooner than it (a grant, a retry, a renewal), set again by
+    /// the look, and `.max` once the record holds nothing.
+    var countedDueMs: Int64 = .max
 
     /// Raises ``keptUntilMs`` to the end of `lease`'s slot.
     mutating func keepSlot(of lease: StoredLease) {
@@ -91,6 +103,49 @@ struct InMemoryLockRecord {
     @inline(never)
     private mutating func removeEnded(now: Int64) {
         leases.removeAll { $0.slotEndsAtMs <= now }
+    }
+
+    /// ``dropExpired(now:)`` where the record is changed where it is stored
+    /// (never on a copy, which would count twice): each counted lease that
+    /// expired counts as run out, even one whose slot a lock delay keeps.
+    @inline(__always)
+    mutating func dropExpired(now: Int64, counting: inout InMemoryLeaseCounting) {
+        guard leases.contains(where: { $0.slotEndsAtMs <= now || ($0.heldSince != 0 && $0.expiresAtMs <= now) }) else { return }
+        removeEnded(now: now, counting: &counting)
+    }
+
+    @inline(never)
+    private mutating func removeEnded(now: Int64, counting: inout InMemoryLeaseCounting) {
+        for index in leases.indices where leases[index].heldSince != 0 && leases[index].expiresAtMs <= now {
+            counting.ranOut(&leases[index])
+        }
+        counting.tellExpired()
+        leases.removeAll { $0.slotEndsAtMs <= now }
+    }
+
+    /// Counts each counted lease whose hold ran out, the ledger's grace
+    /// past, by `now` (monotonic ns) as expired; sets ``countedDueMs`` again
+    /// from the rest. A scrape's look (``InMemoryLockStore/countExpiredLeases(now:)``).
+    mutating func countRanOut(dueBy now: UInt64, counting: inout InMemoryLeaseCounting) {
+        var due = Int64.max
+        for index in leases.indices where leases[index].heldSince != 0 {
+            if leases[index].holdsUntil &+ LeaseLedger.grace <= now {
+                counting.ranOut(&leases[index])
+            } else {
+                due = min(due, leases[index].expiresAtMs)
+            }
+        }
+        countedDueMs = due
+    }
+
+    /// Counts every counted lease here as run out: the record is dropped
+    /// with its slots all ended (a sweep).
+    mutating func countAllRanOut(counting: inout InMemoryLeaseCounting) {
+        guard countedDueMs != .max else { return }
+        for index in leases.indices where leases[index].heldSince != 0 {
+            counting.ranOut(&leases[index])
+        }
+        countedDueMs = .max
     }
 
     /// When the first lock delay in force (a lease that expired, its slot

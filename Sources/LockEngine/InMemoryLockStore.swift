@@ -7,7 +7,7 @@ import Synchronization
 ///
 /// Fences are seeded from the wall clock in microseconds, so they still grow
 /// across restarts of the process (as long as the clock does).
-public final class InMemoryLockStore: ImmediateLockStore {
+public final class InMemoryLockStore: ImmediateLockStore, LeaseCountingStore {
     fileprivate typealias Record = InMemoryLockRecord
 
     fileprivate struct State {
@@ -39,6 +39,9 @@ public final class InMemoryLockStore: ImmediateLockStore {
         /// name's lease is written into (emptied at the sweep, they were
         /// read there and missed again at the write).
         var sweptLeases: [[Record.StoredLease]] = []
+        /// The leases the engine delivered, counted here in place of the
+        /// ledger (``LeaseCountingStore``).
+        var counting = InMemoryLeaseCounting()
     }
 
     /// A notice to deliver once the lock is let go.
@@ -70,15 +73,21 @@ public final class InMemoryLockStore: ImmediateLockStore {
     }
 
     public func acquireAtOnce(_ attempt: AcquireAttempt) throws(LockError) -> AcquireResult {
+        try acquireAtOnce(attempt, countingFrom: 0)
+    }
+
+    func acquireAtOnce(_ attempt: AcquireAttempt, countingFrom heldSince: UInt64) throws(LockError) -> AcquireResult {
         // One reading for the lease's times and its fence (the fence read the clock again, under the lock).
         let micros = WallClock.microseconds()
-        let (result, notice) = state.withLock { state in state.acquire(attempt, micros: micros) }
+        let (result, notice) = state.withLock { state in state.acquire(attempt, micros: micros, countingFrom: heldSince) }
         Self.tell(consume notice)
         return try result.get()
     }
 
     nonisolated(nonsending) public func renew(_ name: LockName, token: LeaseToken, ttlMs: Int64?, durability: Durability) async throws(LockError) -> Lease? {
         let now = WallClock.milliseconds()
+        // The ledger's renewal instant, for a counted lease's hold.
+        let monotonic = MonotonicClock.now()
         let (lease, notice) = state.withLock { state -> (Lease?, Notice?) in
             guard let place = state.records.place(of: name),
                   let index = state.records[place].leases.firstIndex(where: { $0.token == token && $0.expiresAtMs > now })
@@ -87,6 +96,10 @@ public final class InMemoryLockStore: ImmediateLockStore {
             state.records[place].leases[index].ttlMs = ttlMs ?? state.records[place].leases[index].ttlMs
             state.records[place].leases[index].expiresAtMs = now + state.records[place].leases[index].ttlMs
             state.records[place].keepSlot(of: state.records[place].leases[index])
+            if state.records[place].leases[index].heldSince != 0 {
+                InMemoryLeaseCounting.extend(&state.records[place].leases[index], from: monotonic)
+                state.records[place].countedDueMs = min(state.records[place].countedDueMs, state.records[place].leases[index].expiresAtMs)
+            }
             let record = state.records[place]
             // Renewed down: the waiters look again at the new expiry, not at
             // the old one they were told (an expiry announces nothing).
@@ -110,8 +123,14 @@ public final class InMemoryLockStore: ImmediateLockStore {
     }
 
     public func giveBackAtOnce(_ name: LockName, token: LeaseToken, grant: GrantIdentity, evenIfClaimed: Bool) -> Bool {
-        end(name, forced: false, where: { $0.token == token && $0.isGrant(grant) && (evenIfClaimed || !$0.claimed) },
-            reporting: { _, _ in }) != nil
+        giveBackCountingAtOnce(name, token: token, grant: grant, evenIfClaimed: evenIfClaimed).ended
+    }
+
+    func giveBackCountingAtOnce(_ name: LockName, token: LeaseToken, grant: GrantIdentity, evenIfClaimed: Bool)
+        -> (ended: Bool, counted: Bool) {
+        let counted = end(name, forced: false, where: { $0.token == token && $0.isGrant(grant) && (evenIfClaimed || !$0.claimed) },
+                          reporting: { lease, _ in lease.heldSince != 0 })
+        return (counted != nil, counted == true)
     }
 
     /// A lease with a lock delay keeps its slot for the delay from now: its
@@ -139,13 +158,20 @@ public final class InMemoryLockStore: ImmediateLockStore {
     /// most; past that it goes at once). `forced`: a lease with a lock delay ends
     /// as if it expired now. A plain release reports nothing: it made the
     /// holder it then dropped (~0.25 k instructions a release).
+    /// (Inlined where it is called: grown by the lease counting, it was
+    /// left generic, its report called through a witness and the ended
+    /// lease copied for it and destroyed, ~0.3 k instructions a release.)
+    @inline(__always)
     private func end<Ended: Sendable>(_ name: LockName, forced: Bool, where matches: (Record.StoredLease) -> Bool,
                             reporting report: (Record.StoredLease, _ now: Int64) -> Ended) -> Ended? {
         let now = WallClock.milliseconds()
+        // The ledger's release instant, for a counted lease's hold.
+        let monotonic = MonotonicClock.now()
         let (ended, notice) = state.withLock { state -> (Ended?, Notice?) in
             // Changed where it is stored: one hash of the name, no copy of its arrays.
             guard let place = state.records.place(of: name),
-                  case let (ended, left)? = state.records[place].end(forced: forced, now: now, where: matches, reporting: report)
+                  case let (ended, left)? = state.records[place].end(forced: forced, now: now, monotonic: monotonic, where: matches,
+                                                                     reporting: report, counting: &state.counting)
             else { return (nil, nil) }
             switch left {
             case .queue: return (ended, state.handOver(at: place, name: name))
@@ -172,6 +198,58 @@ public final class InMemoryLockStore: ImmediateLockStore {
         Self.tell(consume notice)
         return ended
     }
+
+    // MARK: Counting leases (``LeaseCountingStore``)
+
+    func countLeases(reportingTo handles: LeaseLedger.Handles) {
+        state.withLock { $0.counting.handles = handles }
+    }
+
+    func countHold(_ name: LockName, token: LeaseToken, isRetry: Bool, at now: UInt64) {
+        let nowMs = WallClock.milliseconds()
+        state.withLock { state in
+            guard let place = state.records.place(of: name),
+                  let index = state.records[place].leases.firstIndex(where: { $0.token == token && $0.expiresAtMs > nowMs })
+            else { return }
+            if state.records[place].leases[index].heldSince != 0 {
+                InMemoryLeaseCounting.extend(&state.records[place].leases[index], from: now)
+            } else if !isRetry {
+                state.counting.start(&state.records[place].leases[index], at: now)
+            } else {
+                return
+            }
+            state.records[place].countedDueMs = min(state.records[place].countedDueMs, state.records[place].leases[index].expiresAtMs)
+        }
+    }
+
+    func forgetHold(_ name: LockName, token: LeaseToken) {
+        state.withLock { state in
+            guard let place = state.records.place(of: name),
+                  let index = state.records[place].leases.firstIndex(where: { $0.token == token && $0.heldSince != 0 })
+            else { return }
+            state.counting.forget(&state.records[place].leases[index])
+        }
+    }
+
+    /// Reads every record's ``InMemoryLockRecord/countedDueMs`` (in order,
+    /// where they are stored), and the leases of those past it only.
+    func countExpiredLeases(now: UInt64) {
+        let nowMs = WallClock.milliseconds()
+        let (held, handles) = state.withLock { state in
+            var counting = InMemoryLeaseCounting()
+            swap(&counting, &state.counting)
+            state.records.updateEach { record in
+                guard record.countedDueMs <= nowMs else { return }
+                record.countRanOut(dueBy: now, counting: &counting)
+            }
+            counting.tellExpired()
+            swap(&counting, &state.counting)
+            return (state.counting.held, state.counting.handles)
+        }
+        handles?.held.record(held)
+    }
+
+    var countedLeases: Int { state.withLock { $0.counting.held } }
 
     // MARK: Events
 
@@ -250,7 +328,7 @@ public final class InMemoryLockStore: ImmediateLockStore {
             guard let place = state.records.place(of: name),
                   let index = state.records[place].queue.firstIndex(of: waiter) else { return (false, nil) }
             state.records[place].unqueue(at: index)
-            state.records[place].dropExpired(now: now)
+            state.records[place].dropExpired(now: now, counting: &state.counting)
             // Only a waiter that stood in the run, or stopped it, held others
             // back. (Not so, it leaves others queued: the record stays.)
             guard index <= state.records[place].admissible().run.count else { return (true, nil) }
@@ -271,7 +349,8 @@ public final class InMemoryLockStore: ImmediateLockStore {
         return state.withLock { state in
             queues.map { queue in
                 var record = state.records.place(of: queue.name).map { state.records[$0] } ?? Record()
-                record.dropExpired(now: now)
+                // Stored back below (it replaces the record it copies): counted once.
+                record.dropExpired(now: now, counting: &state.counting)
                 // Granted already by a hand-over (its notice missed): it
                 // collects its lease, and takes no place.
                 let handed = record.handed(among: queue.waiters)
@@ -314,14 +393,16 @@ extension InMemoryLockStore.State {
     /// ``InMemoryLockStore/acquireAtOnce(_:)`` on the name's record, changed
     /// where it is stored: one hash of the name (looked up, then stored
     /// back, the record was hashed twice and its arrays copied).
-    fileprivate mutating func acquire(_ attempt: AcquireAttempt, micros: Int64) -> (Result<AcquireResult, LockError>, InMemoryLockStore.Notice?) {
+    fileprivate mutating func acquire(_ attempt: AcquireAttempt, micros: Int64,
+                                      countingFrom heldSince: UInt64) -> (Result<AcquireResult, LockError>, InMemoryLockStore.Notice?) {
         let now = micros / 1_000
         // A fence granted below is then at least the reading (``nextFence(after:)``).
         lastFence = max(lastFence, micros - 1)
         sweepIfDue(now: now)
         let place = records.placeAdding(attempt.name)
         let (result, wakes, isEmpty) = records[place]
-            .acquire(attempt, lastFence: &lastFence, spare: &spareLeases, now: now, handsOver: wakeHandler != nil)
+            .acquire(attempt, lastFence: &lastFence, spare: &spareLeases, now: now, handsOver: wakeHandler != nil,
+                     countingFrom: heldSince, counting: &counting)
         // A fresh record took the spare: the next one is a swept array, if
         // any, emptied now (``sweptLeases``) — unless a crowd's (a
         // semaphore's, readers') array, or none (a reconciled record's).
@@ -435,9 +516,13 @@ extension InMemoryLockStore.State {
         // Out of the state while the table is changed (one access to each).
         var swept: [[InMemoryLockStore.Record.StoredLease]] = []
         swap(&swept, &sweptLeases)
+        var counting = InMemoryLeaseCounting()
+        swap(&counting, &self.counting)
         records.removeAll { record in
             record.keptUntilMs <= now && record.queue.isEmpty
         } handing: { record in
+            // Its slots all ended: a counted lease in it ran out.
+            record.countAllRanOut(counting: &counting)
             // Kept as it is, for a fresh record (emptied as it is taken).
             guard swept.count < keeps else { return }
             var leases: [InMemoryLockStore.Record.StoredLease] = []
@@ -445,6 +530,8 @@ extension InMemoryLockStore.State {
             swept.append(leases)
         }
         swap(&swept, &sweptLeases)
+        counting.tellExpired()
+        swap(&counting, &self.counting)
         let nextInterval = max(InMemoryLockStore.minimumSweepInterval, records.count)
         // Fewer acquires before the next sweep: fewer arrays they could use.
         if sweptLeases.count > nextInterval { sweptLeases.removeLast(sweptLeases.count - nextInterval) }
@@ -476,23 +563,27 @@ extension InMemoryLockRecord {
     /// hands the name on to the waiters behind it (``wakes``), rather
     /// than waking them in its reply's hint. `spare`: an empty array for
     /// the leases of a record that has none (``InMemoryLockStore/State/spareLeases``).
+    /// `heldSince`, `counting`: see ``LeaseCountingStore/acquireAtOnce(_:countingFrom:)``.
     fileprivate mutating func acquire(_ attempt: AcquireAttempt, lastFence: inout Int64, spare: inout [StoredLease],
-                                      now: Int64, handsOver: Bool)
+                                      now: Int64, handsOver: Bool, countingFrom heldSince: UInt64, counting: inout InMemoryLeaseCounting)
         -> (result: Result<AcquireResult, LockError>, wakes: Bool, isEmpty: Bool) {
-        dropExpired(now: now)
-        let (result, wakes) = take(attempt, lastFence: &lastFence, spare: &spare, now: now, handsOver: handsOver)
+        dropExpired(now: now, counting: &counting)
+        let (result, wakes) = take(attempt, lastFence: &lastFence, spare: &spare, now: now, handsOver: handsOver,
+                                   countingFrom: heldSince, counting: &counting)
         return (result, wakes, isEmpty)
     }
 
     private mutating func take(_ attempt: AcquireAttempt, lastFence: inout Int64, spare: inout [StoredLease],
-                               now: Int64, handsOver: Bool) -> (Result<AcquireResult, LockError>, Bool) {
+                               now: Int64, handsOver: Bool, countingFrom heldSince: UInt64,
+                               counting: inout InMemoryLeaseCounting) -> (Result<AcquireResult, LockError>, Bool) {
         // Nothing held, nothing queued (a fresh name, most acquires): no
         // lease to retry, no one ahead, so granted at once — the checks
         // below (the queue searched, the token, the run of waiters ahead
         // made) would all find so (~0.1 k instructions).
         if isEmpty {
             limit = attempt.limit
-            return grant(attempt, at: nil, lastFence: &lastFence, spare: &spare, now: now, handsOver: handsOver)
+            return grant(attempt, at: nil, lastFence: &lastFence, spare: &spare, now: now, handsOver: handsOver,
+                         countingFrom: heldSince, counting: &counting)
         }
         guard limit == attempt.limit else { return (.failure(.limitMismatch(limit: limit)), false) }
         let place = attempt.waiter.flatMap { queue.firstIndex(of: $0) }
@@ -515,6 +606,18 @@ extension InMemoryLockRecord {
                 leases[held].nonce = nonce
             }
             leases[held].handedTo = nil
+            if heldSince != 0 {
+                // Counted: it runs to its new TTL (the ledger's retry). Not
+                // counted, under lockd's own token: an earlier attempt's
+                // grant that never reached the client, new to it now.
+                if leases[held].heldSince != 0 {
+                    InMemoryLeaseCounting.extend(&leases[held], from: heldSince)
+                    countedDueMs = min(countedDueMs, leases[held].expiresAtMs)
+                } else if attempt.nonce == nil {
+                    counting.start(&leases[held], at: heldSince)
+                    countedDueMs = min(countedDueMs, leases[held].expiresAtMs)
+                }
+            }
             // Retried down, as renewed down: the waiters look again at the
             // new expiry, not at the old one they were told.
             var wakes = leases[held].expiresAtMs < before
@@ -538,15 +641,17 @@ extension InMemoryLockRecord {
             return (.success(.held(holders: holders(now: now), retryAfterMs: retryAfter(for: attempt.mode, now: now),
                                    hint: hint(now: now, except: attempt.waiter))), false)
         }
-        return grant(attempt, at: place, lastFence: &lastFence, spare: &spare, now: now, handsOver: handsOver)
+        return grant(attempt, at: place, lastFence: &lastFence, spare: &spare, now: now, handsOver: handsOver,
+                     countingFrom: heldSince, counting: &counting)
     }
 
     /// Grants `attempt` a new lease (it may take the name now); `place`:
     /// its waiter's place in the queue, if queued.
     private mutating func grant(_ attempt: AcquireAttempt, at place: Int?, lastFence: inout Int64, spare: inout [StoredLease],
-                                now: Int64, handsOver: Bool) -> (Result<AcquireResult, LockError>, Bool) {
+                                now: Int64, handsOver: Bool, countingFrom heldSince: UInt64,
+                                counting: inout InMemoryLeaseCounting) -> (Result<AcquireResult, LockError>, Bool) {
         if let place { unqueue(at: place) }
-        let lease = StoredLease(
+        var lease = StoredLease(
             token: attempt.token, fence: InMemoryLockStore.nextFence(after: &lastFence), ttlMs: attempt.ttlMs,
             expiresAtMs: now + attempt.ttlMs, owner: attempt.owner, mode: attempt.mode,
             client: attempt.client, delayMs: attempt.lockDelayMs, nonce: attempt.nonce
@@ -554,6 +659,10 @@ extension InMemoryLockRecord {
         // The answer's lease made first, so that the stored one is moved in, not copied.
         let granted = self.lease(lease, name: attempt.name)
         keepSlot(of: lease)
+        if heldSince != 0 {
+            counting.start(&lease, at: heldSince)
+            countedDueMs = min(countedDueMs, lease.expiresAtMs)
+        }
         // A record made for a free name has no array yet: it takes the
         // spare, or (none spare) one made as a literal of its one lease —
         // appended to the empty array, it was allocated by the append's
@@ -584,10 +693,22 @@ extension InMemoryLockRecord {
     /// Ends the live lease that `matches`: what `report` says of it (as it
     /// was when it ended), and what the record holds now; nil when none matches.
     /// `forced`: a lease with a lock delay ends as if it expired now.
-    fileprivate mutating func end<Ended>(forced: Bool, now: Int64, where matches: (StoredLease) -> Bool,
-                                         reporting report: (StoredLease, _ now: Int64) -> Ended) -> (Ended, Remainder)? {
+    /// A counted lease's end is counted (`counting`) at `monotonic`: a
+    /// release's or give-back's hold, a forced one as lost.
+    fileprivate mutating func end<Ended>(forced: Bool, now: Int64, monotonic: UInt64, where matches: (StoredLease) -> Bool,
+                                         reporting report: (StoredLease, _ now: Int64) -> Ended,
+                                         counting: inout InMemoryLeaseCounting) -> (Ended, Remainder)? {
         guard let index = leases.firstIndex(where: { matches($0) && $0.expiresAtMs > now }) else { return nil }
         let ended = report(leases[index], now)
+        let heldSince = leases[index].heldSince
+        if heldSince != 0 {
+            if forced {
+                counting.ranOut(&leases[index], now: monotonic)
+                counting.tellExpired()
+            } else {
+                counting.released(heldSince: heldSince, now: monotonic)
+            }
+        }
         if forced, leases[index].delayMs > 0 {
             leases[index].expiresAtMs = now
             // A slot now, no lease for a waiter to collect.
@@ -595,7 +716,8 @@ extension InMemoryLockRecord {
         } else {
             leases.remove(at: index)
         }
-        dropExpired(now: now)
+        dropExpired(now: now, counting: &counting)
+        if leases.isEmpty { countedDueMs = .max }
         return (ended, !queue.isEmpty ? .queue : leases.isEmpty ? .nothing : .leases)
     }
 }

@@ -99,6 +99,14 @@ struct InMemoryRecordTable {
         }
     }
 
+    /// Calls `body` with every record, changed where it is stored, in no
+    /// particular order.
+    mutating func updateEach(_ body: (inout Record) -> Void) {
+        for index in entries.indices {
+            body(&entries[index].record)
+        }
+    }
+
     /// Calls `body` with every name and its record, in no particular order.
     func forEach(_ body: (LockName, Record) throws -> Void) rethrows {
         for entry in entries {

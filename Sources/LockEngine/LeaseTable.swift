@@ -66,9 +66,19 @@ struct LeaseTable {
     /// second's), where its array grew step by step (each step a copy and
     /// an allocation: ~65 instructions a removed lease at 10^5 leases).
     private var lastDueCount = 0
+    /// ``move(upTo:into:)`` has emptied every place from here on.
+    private var drainedBelow = Int.max
 
     init(grace: UInt64) {
         self.grace = grace
+    }
+
+    /// An empty table that goes on where `table`'s wheel walks left off
+    /// (``LeaseLedger``'s successor to a table it retires).
+    init(following table: LeaseTable) {
+        self.init(grace: table.grace)
+        walkedTick = table.walkedTick
+        lastDueCount = table.lastDueCount
     }
 
     /// Adds a lease; a name may have several (a semaphore's, readers').
@@ -97,13 +107,15 @@ struct LeaseTable {
         count += 1
     }
 
-    /// Moves the lease's expiry, if there is such a lease.
-    mutating func setExpiry(_ name: LockName, token: LeaseToken, to expiresAt: UInt64) {
+    /// Moves the lease's expiry, if there is such a lease; whether there is.
+    @discardableResult
+    mutating func setExpiry(_ name: LockName, token: LeaseToken, to expiresAt: UInt64) -> Bool {
         guard case .found(_, let first) = Self.probe(for: Self.hash(of: name), in: heads, slots: slots),
-              let found = Self.find(token, from: first, in: slots) else { return }
+              let found = Self.find(token, from: first, in: slots) else { return false }
         unlink(found)
         slots[found].times.expiresAt = expiresAt
         link(found)
+        return true
     }
 
     /// Removes the lease; its times, or nil when there is no such lease.
@@ -119,8 +131,10 @@ struct LeaseTable {
     }
 
     /// Removes every lease due by `now` (expired, grace included); the
-    /// removed leases' times, in no particular order.
-    mutating func removeDue(now: UInt64) -> [Times] {
+    /// removed leases' times, in no particular order. `shrinking`: rebuilt
+    /// small after, if oversized (``shrinkIfOversized()``; the ledger
+    /// retires an oversized table instead: ``LeaseLedger``).
+    mutating func removeDue(now: UInt64, shrinking: Bool = true) -> [Times] {
         let tick = now >> Self.tickShift
         // The walked tick's bucket again (it was partly due), and every one
         // up to now's; a whole lap when time passed a lap (or went back).
@@ -142,7 +156,7 @@ struct LeaseTable {
         }
         walkedTick = tick
         lastDueCount = removed.count
-        shrinkIfOversized()
+        if shrinking { shrinkIfOversized() }
         return removed
     }
 
@@ -152,6 +166,28 @@ struct LeaseTable {
     /// How many leases the table has room for (tests read it).
     var room: Int { max(slots.count, heads.places / 2) }
 
+    /// Four times larger than its leases need (and than ``minimumRoom``).
+    var isOversized: Bool { room > 4 * max(count, Self.minimumRoom) }
+
+    /// Moves up to `limit` of its leases into `other` (as they are: times,
+    /// name and token), the last places first; how many it moved.
+    mutating func move(upTo limit: Int, into other: inout LeaseTable) -> Int {
+        var moved = 0
+        var index = min(drainedBelow, slots.count) &- 1
+        while index >= 0, moved < limit {
+            if let token = slots[index].token {
+                other.add(hash: slots[index].name, token: token, times: slots[index].times)
+                unlink(index)
+                unchain(index)
+                release(index)
+                moved &+= 1
+            }
+            index &-= 1
+        }
+        drainedBelow = index &+ 1
+        return moved
+    }
+
     /// Rebuilt as small as its leases allow once four times larger than
     /// they need (and than ``minimumRoom``): freed places are reused but
     /// never given back, so after a burst of leases the table (80 bytes a
@@ -159,7 +195,7 @@ struct LeaseTable {
     /// Looked at by each ``removeDue(now:)`` (a second apart at most); a
     /// copy of every lease, after such a burst only.
     private mutating func shrinkIfOversized() {
-        guard room > 4 * max(count, Self.minimumRoom) else { return }
+        guard isOversized else { return }
         var smaller = LeaseTable(grace: grace)
         smaller.walkedTick = walkedTick
         smaller.lastDueCount = lastDueCount

@@ -95,7 +95,12 @@ extension LockEngine {
             // and ``settled(_:)`` would have it: made into a ``Delivery``
             // and settled after, its lease was copied twice more and the
             // delivery's case asked again (~0.1 k instructions an acquire).
-            switch try immediateStore?.acquireAtOnce(attempt) {
+            // A store that counts its leases counts this one from `started`
+            // (the ledger's grant time), under its own lock: told after, it
+            // looked the lease up again.
+            let answer = storeCountsLeases ? try countingStore?.acquireAtOnce(attempt, countingFrom: started)
+                : try immediateStore?.acquireAtOnce(attempt)
+            switch consume answer {
             case nil:
                 return nil  // never: `answersAtOnce` says there is one
             case .held(let holders, let retryAfterMs, _)?:
@@ -106,8 +111,12 @@ extension LockEngine {
                 follow(hint, on: attempt.name, isOrdered: false)
                 if let deliverBy = deliverBy(lease, of: attempt.name, startedAt: started) {
                     return granted(AcquireGrant(lease: lease, isRetry: isRetry && !ownToken, lockdMadeToken: ownToken, deliverBy: deliverBy),
-                                   name: request.name, client: request.client, at: started)
+                                   name: request.name, client: request.client, at: started, countedByStore: storeCountsLeases)
                 }
+                // Never delivered, never counted: what the store counted at
+                // its grant (a new lease, or one found under lockd's own
+                // token) is taken back before the give-back.
+                if storeCountsLeases, !(isRetry && !ownToken) { countingStore?.forgetHold(attempt.name, token: attempt.token) }
                 // Too late: given back as ``givesBack(lateGrantFound:ownToken:lastAttempt:)``
                 // says, and tried anew unless it was the last attempt.
                 if let evenIfClaimed = Self.givesBack(lateGrantFound: isRetry, ownToken: ownToken,
@@ -153,9 +162,17 @@ extension LockEngine {
 
     /// ``granted(_:for:)`` for a request on `name` from `client` (an
     /// attempt's, which are the request's); `now`: the monotonic instant
-    /// its hold counts from (nil: read here).
-    func granted(_ grant: consuming AcquireGrant, name: LockName, client: String?, at now: UInt64? = nil) -> AcquireGrant {
-        metrics.granted(grant.lease, isRetry: grant.isRetry, now: now ?? MonotonicClock.now())
+    /// its hold counts from (nil: read here). `countedByStore`: the store
+    /// counted it at its grant (``LeaseCountingStore/acquireAtOnce(_:countingFrom:)``).
+    func granted(_ grant: consuming AcquireGrant, name: LockName, client: String?, at now: UInt64? = nil,
+                 countedByStore: Bool = false) -> AcquireGrant {
+        if !countedByStore {
+            if storeCountsLeases {
+                countingStore?.countHold(name, token: grant.lease.token, isRetry: grant.isRetry, at: now ?? MonotonicClock.now())
+            } else {
+                metrics.granted(grant.lease, isRetry: grant.isRetry, now: now ?? MonotonicClock.now())
+            }
+        }
         if store.mayWatch(name) { store.publish(LockEvent(grant.isRetry ? .renewed : .acquired, lease: grant.lease, client: client)) }
         return grant
     }

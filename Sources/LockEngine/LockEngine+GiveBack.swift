@@ -56,6 +56,13 @@ extension LockEngine {
     public func giveBackUndelivered(_ grant: AcquireGrant) {
         let lease = grant.lease
         Task {
+            // A store that counts its leases says whether it counted this one.
+            if storeCountsLeases {
+                let given = countingStore?.giveBackCountingAtOnce(lease.name, token: lease.token, grant: .fence(lease.fence),
+                                                                   evenIfClaimed: grant.lockdMadeToken)
+                if given?.counted == true { givenBack(announced: lease, countedByStore: true) }
+                return
+            }
             guard await releaseQuietly(lease.name, token: lease.token, grant: .fence(lease.fence), evenIfClaimed: grant.lockdMadeToken,
                                        announced: lease)
             else { return }
@@ -66,8 +73,15 @@ extension LockEngine {
     /// Counts `lease`, told as granted and now given back, as released,
     /// and tells watchers — unless this process saw it end already (it
     /// counts no lease it saw run out: watchers were told it `expired`).
-    func givenBack(announced lease: Lease) {
-        guard metrics.givenBack(lease.name, token: lease.token), store.mayWatch(lease.name) else { return }
+    /// `countedByStore`: the store counted it and has ended it (its hold
+    /// recorded: ``LeaseCountingStore/giveBackCountingAtOnce(_:token:grant:evenIfClaimed:)``).
+    func givenBack(announced lease: Lease, countedByStore: Bool = false) {
+        if countedByStore {
+            metrics.countedGivenBack()
+        } else if !metrics.givenBack(lease.name, token: lease.token) {
+            return
+        }
+        guard store.mayWatch(lease.name) else { return }
         store.publish(LockEvent(.released, name: lease.name, fence: lease.fence, owner: lease.owner, client: nil, mode: lease.mode,
                                 atMs: WallClock.milliseconds()))
     }

@@ -16,10 +16,10 @@ extension LockEngine {
         let durability = durability ?? configuration.defaultDurability
         try validate(durability)
         guard let lease = try await store.renew(name, token: token, ttlMs: ttlMs, durability: durability) else {
-            metrics.leaseEnded(.lost, name: name, token: token)
+            metrics.leaseEnded(.lost, name: name, token: token, inLedger: !storeCountsLeases)
             throw .leaseLost
         }
-        metrics.renewed(lease)
+        if !storeCountsLeases { metrics.renewed(lease) }
         if store.mayWatch(name) { store.publish(LockEvent(.renewed, lease: lease, client: client)) }
         return lease
     }
@@ -66,10 +66,10 @@ extension LockEngine {
     /// Counts a release the store answered; throws when it ended nothing.
     func released(_ name: LockName, token: LeaseToken, ended: Bool) throws(LockError) {
         guard ended else {
-            metrics.leaseEnded(.lost, name: name, token: token)
+            metrics.leaseEnded(.lost, name: name, token: token, inLedger: !storeCountsLeases)
             throw .leaseLost
         }
-        metrics.leaseEnded(.released, name: name, token: token)
+        metrics.leaseEnded(.released, name: name, token: token, inLedger: !storeCountsLeases)
     }
 
     /// Ends the lease with `fence`, whatever its token, and hands the lock on
@@ -80,11 +80,11 @@ extension LockEngine {
     public func forceRelease(_ name: LockName, fence: Int64) async throws(LockError) {
         guard store.mayWatch(name) else {
             guard let token = try await store.forceRelease(name, fence: fence) else { throw .notHeld(fence: fence) }
-            metrics.leaseEnded(.lost, name: name, token: token)
+            metrics.leaseEnded(.lost, name: name, token: token, inLedger: !storeCountsLeases)
             return
         }
         guard let ended = try await store.forceReleaseReportingHolder(name, fence: fence) else { throw .notHeld(fence: fence) }
-        metrics.leaseEnded(.lost, name: name, token: ended.token)
+        metrics.leaseEnded(.lost, name: name, token: ended.token, inLedger: !storeCountsLeases)
         store.publish(LockEvent(.lost, name: name, holder: ended.holder, atMs: WallClock.milliseconds()))
     }
 

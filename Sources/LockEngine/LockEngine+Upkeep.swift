@@ -274,6 +274,13 @@ extension LockEngine {
             upkeep.givenBack.insert(contentsOf: leases, at: 0)
             if upkeep.givenBack.count > Self.givenBackLimit { upkeep.givenBack.removeFirst(Self.givenBackLimit / 2) }
         }) { [self] item in
+            // A store that counts its leases says whether it counted this one.
+            if storeCountsLeases, let lease = item.announced {
+                let given = countingStore?.giveBackCountingAtOnce(item.name, token: item.token, grant: item.grant,
+                                                                   evenIfClaimed: item.evenIfClaimed)
+                if given?.counted == true { givenBack(announced: lease, countedByStore: true) }
+                return true
+            }
             guard let ended = try? await store.giveBack(item.name, token: item.token, grant: item.grant, evenIfClaimed: item.evenIfClaimed)
             else { return false }
             // Not ended now, yet not run out: the give-back that failed ran

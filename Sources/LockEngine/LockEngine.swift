@@ -17,6 +17,11 @@ public final class LockEngine: Sendable {
     /// The store, when its operations never wait: requests that need not
     /// wait are answered through it without a task.
     let immediateStore: (any ImmediateLockStore)?
+    /// The store, when it counts the leases it grants itself (the
+    /// in-memory store): the ledger then hears nothing of them.
+    let countingStore: (any LeaseCountingStore)?
+    /// Whether ``countingStore`` is set (known once, as ``answersAtOnce``).
+    let storeCountsLeases: Bool
     let waiters: WaiterRegistry
     let logger: Logger
     let metrics: LockMetrics
@@ -53,6 +58,10 @@ public final class LockEngine: Sendable {
         self.store = store
         self.immediateStore = store as? any ImmediateLockStore
         self.answersAtOnce = immediateStore != nil
+        let countingStore = store as? any LeaseCountingStore
+        self.countingStore = countingStore
+        self.storeCountsLeases = countingStore != nil
+        if let countingStore { metrics.leases.countedBy(countingStore) }
         self.configuration = configuration
         self.waiters = WaiterRegistry(loops: loops)
         self.upkeep = Doorbell(loop: upkeepLoop ?? loops.next())

@@ -59,17 +59,24 @@ public struct LockMetrics: Sendable {
     }
 
     /// The lease `token` held on `name` was released (`.released`), or a
-    /// renew or release found it gone (`.lost`).
-    func leaseEnded(_ reason: LeaseEnd, name: LockName, token: LeaseToken) {
-        let now = MonotonicClock.now()
+    /// renew or release found it gone (`.lost`). `inLedger`: the ledger
+    /// counts the leases (false: the store does, ``LeaseCountingStore``,
+    /// and counted this one's end itself).
+    func leaseEnded(_ reason: LeaseEnd, name: LockName, token: LeaseToken, inLedger: Bool = true) {
         switch reason {
         case .released:
             released.increment()
-            leases.released(name, token: token, now: now)
+            if inLedger { leases.released(name, token: token, now: MonotonicClock.now()) }
         case .lost:
             lost.increment()
-            leases.lost(name, token: token, now: now)
+            if inLedger { leases.lost(name, token: token, now: MonotonicClock.now()) }
         }
+    }
+
+    /// A lease a ``LeaseCountingStore`` counted was given back (the store
+    /// recorded its hold): counted as released, as ``givenBack(_:token:)``.
+    func countedGivenBack() {
+        released.increment()
     }
 
     /// A lease granted through this process was given back: counted as
