@@ -106,7 +106,9 @@ extension RedisLockStore {
             self.attempt = consume attempt
             self.start = start
             self.store = store
-            super.init(client: store.client, script: store.scripts.acquire, keyCount: RedisLockStore.nameKeyCount, argumentRoom: room)
+            // The client and the script lent, not retained: this call holds
+            // `store`, whose `client` and `scripts` are `let`s.
+            super.init(lendingClient: store.client, script: store.scripts.acquire, keyCount: RedisLockStore.nameKeyCount, argumentRoom: room)
         }
 
         override final func writeArguments(_ cursor: inout RESPArgumentCursor) {

@@ -135,7 +135,9 @@ extension RedisLockStore {
             self.handler = handler
             self.start = start
             // (The room from the parts: from `arguments`, read back, it copied them.)
-            super.init(client: store.client, script: store.scripts.release, keyCount: RedisLockStore.nameKeyCount,
+            // The client and the script lent, not retained: this call holds
+            // `store`, whose `client` and `scripts` are `let`s.
+            super.init(lendingClient: store.client, script: store.scripts.release, keyCount: RedisLockStore.nameKeyCount,
                        argumentRoom: store.releaseArgumentRoom(name, token: token, namesCaller: namesCaller, namesGrant: fence != nil || nonce != nil))
         }
 

@@ -42,7 +42,7 @@ public struct RedisScript: Sendable, Hashable {
     /// instructions a lock request, where one reference costs one).
     private let storage: Storage
 
-    private final class Storage: Sendable {
+    fileprivate final class Storage: Sendable {
         let source: String
         let sha1: String
         let function: RedisFunction?
@@ -93,6 +93,39 @@ public struct RedisScript: Sendable, Hashable {
         case .cached: storage.cachedHead
         case .source: storage.uncachedHead
         }
+    }
+
+    /// This script, not retained: for a holder that knows something else
+    /// holds it for as long as the holder uses it (see ``Lent``).
+    var lent: Lent { Lent(storage: Unmanaged.passUnretained(storage)) }
+
+    /// A script held unretained (a retain as its holder is made and a
+    /// release as it is freed, ~40 instructions a script call): whoever
+    /// keeps one must know the script lives as long (see
+    /// ``RedisScriptCall/init(lendingClient:script:keyCount:argumentRoom:)``).
+    struct Lent {
+        fileprivate let storage: Unmanaged<Storage>
+
+        /// The script, retained for its use (off the hot path).
+        var script: RedisScript { RedisScript(storage: storage.takeUnretainedValue()) }
+
+        /// ``RedisScript/withHead(_:_:)`` of the script lent.
+        @inline(__always)
+        func withHead<Result>(_ form: Form, _ body: (borrowing RESPEncodedArguments) -> Result) -> Result {
+            storage._withUnsafeGuaranteedRef { storage in
+                switch form {
+                case .function:
+                    if storage.functionHead != nil { return body(storage.functionHead.unsafelyUnwrapped) }
+                    return body(storage.cachedHead)
+                case .cached: return body(storage.cachedHead)
+                case .source: return body(storage.uncachedHead)
+                }
+            }
+        }
+    }
+
+    private init(storage: Storage) {
+        self.storage = storage
     }
 
     /// Calls `body` with ``head(_:)``, lent where the script keeps it:

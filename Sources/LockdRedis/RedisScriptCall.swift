@@ -28,7 +28,12 @@ import Synchronization
 /// connection's bytes lent to it, exclusivity unchecked): it must not call
 /// the client, the router or any connection, and reads only immutable state.
 open class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
-    private let client: RedisClient
+    /// The client, not retained; `heldClient` holds it, unless the
+    /// subclass lends it (``init(lendingClient:script:keyCount:argumentRoom:)``).
+    private let lentClient: Unmanaged<RedisClient>
+    private let heldClient: RedisClient?
+    /// The client, retained for its use (off the hot path: failures, the library's load).
+    private var client: RedisClient { lentClient.takeUnretainedValue() }
     /// The router of the loop the call is sent on, not retained (a retain
     /// as the call is made and a release as it is freed, ~40 instructions
     /// a call): the call holds `client`, which holds each of its routers
@@ -39,7 +44,12 @@ open class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
     private let lentRouter: Unmanaged<LoopRouter>
     /// The router, retained for its use (off the hot path).
     private var router: LoopRouter { lentRouter.takeUnretainedValue() }
-    let script: RedisScript
+    /// The script, not retained; `heldScript` holds it, unless the
+    /// subclass lends it (as `lentClient`).
+    private let lentScript: RedisScript.Lent
+    private let heldScript: RedisScript?
+    /// The script, retained for its use (off the hot path, and in a cluster).
+    var script: RedisScript { lentScript.script }
     let keyCount: Int
     /// The most bytes ``writeArguments(_:)`` writes.
     let argumentRoom: Int
@@ -72,8 +82,10 @@ open class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
         self.argumentRoom = arguments.bytes.count
         self.written = arguments
         self.lentRouter = router
-        self.script = script
-        self.client = client
+        self.lentScript = script.lent
+        self.heldScript = script
+        self.lentClient = Unmanaged.passUnretained(client)
+        self.heldClient = client
     }
 
     /// A call of `script` on `client` whose `keyCount` keys, then its
@@ -85,7 +97,7 @@ open class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
     /// here, so no subclass can forget it). Sent to a connection ready for
     /// it, they are written straight into the bytes it sends, with no
     /// buffer of their own made, copied and freed per call.
-    // Both initializers stay designated (each repeats the other's lines):
+    // The initializers stay designated (each repeats the others' lines):
     // a subclass must call a designated one, and designated initializers
     // cannot delegate to one shared.
     public init(client: RedisClient, script: RedisScript, keyCount: Int, argumentRoom: Int) {
@@ -100,8 +112,33 @@ open class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
         self.argumentRoom = argumentRoom
         self.written = nil
         self.lentRouter = router
-        self.script = script
-        self.client = client
+        self.lentScript = script.lent
+        self.heldScript = script
+        self.lentClient = Unmanaged.passUnretained(client)
+        self.heldClient = client
+    }
+
+    /// ``init(client:script:keyCount:argumentRoom:)`` for a subclass that
+    /// holds, for the call's whole life, what holds `client` and `script`
+    /// for theirs (a store whose `let`s they are): neither is retained by
+    /// the call (two retains as it is made and two releases as it is
+    /// freed, ~80 instructions a call). The subclass's promise is what
+    /// keeps them alive: the call may outlive its caller's wait (a cancel,
+    /// a late reply read and dropped), so it must hold that owner itself.
+    // (Borrowed: an initializer's arguments are taken owned by default, so
+    // the caller retained each and this released it.)
+    public init(lendingClient client: borrowing RedisClient, script: borrowing RedisScript, keyCount: Int, argumentRoom: Int) {
+        let router = client.routerUnretained()
+        self.form = client.firstForm(script)
+        self.id = router._withUnsafeGuaranteedRef { $0.nextID.wrappingAdd(1, ordering: .relaxed).newValue }
+        self.keyCount = keyCount
+        self.argumentRoom = argumentRoom
+        self.written = nil
+        self.lentRouter = router
+        self.lentScript = script.lent
+        self.heldScript = nil
+        self.lentClient = Unmanaged.passUnretained(client)
+        self.heldClient = nil
     }
 
     /// Writes the call's keys, then its arguments — each time the call is
@@ -156,11 +193,11 @@ open class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
         // Any other state may call back (a failure answered at once): the
         // connection is then held as usual.
         let sent = connection._withUnsafeGuaranteedRef { connection in
-            script.withHead(form) { connection.sendScriptIfReady(self, head: $0, id: id, now: now) }
+            lentScript.withHead(form) { connection.sendScriptIfReady(self, head: $0, id: id, now: now) }
         }
         guard !sent else { return }
         let held = connection.takeUnretainedValue()
-        script.withHead(form) { held.sendScript(self, head: $0, id: id, waiter: .script(self), now: now) }
+        lentScript.withHead(form) { held.sendScript(self, head: $0, id: id, waiter: .script(self), now: now) }
     }
 
     /// The command's outcome, decoded (loop thread only): a missing
