@@ -91,9 +91,9 @@ extension LockEngine {
         let ownToken = request.token == nil
         for attemptNumber in 1...Self.deliveryAttempts {
             let started = attemptNumber == 1 ? startedAt ?? MonotonicClock.now() : MonotonicClock.now()
-            // The store's answer matched as it comes, as ``delivery(_:of:ownToken:startedAt:isLastAttempt:)``
-            // and ``settled(_:)`` would have it: made into a ``Delivery``
-            // and settled after, its lease was copied twice more and the
+            // The store's answer matched as it comes, as ``AttemptAnswer/received(_:of:)``
+            // matches a callback's: made into a ``Delivery`` and settled
+            // after (``settled(_:)``), its lease was copied twice more and the
             // delivery's case asked again (~0.1 k instructions an acquire).
             // A store that counts its leases counts this one from `started`
             // (the ledger's grant time), under its own lock: told after, it

@@ -67,6 +67,13 @@ extension LockEngine {
 
         /// The store's outcome of `attempt` — the attempt it was handed with
         /// this answer —, made what the caller gets. Called once.
+        /// A grant is the caller's only while most of its TTL remains, else
+        /// it came too late (given back, and tried anew unless it was the
+        /// last attempt). A lease found under a token lockd made for the
+        /// request (``ownToken``) is new to the client whatever the store
+        /// says: no one else knows the token, so it is an earlier attempt's
+        /// grant that never reached the client (its reply lost, or it came
+        /// too late and was not given back).
         /// Consumed: its completion is called as it is held, not retained
         /// for the call and released after.
         public consuming func received(_ outcome: consuming Result<AcquireResult, LockError>, of attempt: borrowing AcquireAttempt) {

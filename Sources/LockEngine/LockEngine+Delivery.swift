@@ -60,31 +60,6 @@ extension LockEngine {
         return ownToken && lastAttempt ? true : nil
     }
 
-    /// What the store's answer to `attempt` (asked at `started`) lets the
-    /// client have: a grant only while most of its TTL remains, else
-    /// ``Delivery/tooLate(isLastAttempt:fence:found:)`` (the caller gives a new grant back).
-    ///
-    /// A lease found under a token lockd made for the request (`ownToken`)
-    /// is new to the client whatever the store says: no one else knows the
-    /// token, so it is an earlier attempt's grant that never reached the
-    /// client (its reply lost, or it came too late and was not given back).
-    /// `isLastAttempt`: no attempt follows if the grant comes too late.
-    /// `result` is consumed: its lease is moved into the grant (copied,
-    /// and the answer destroyed after, cost ~0.25 k instructions an acquire).
-    func delivery(_ result: consuming AcquireResult, of attempt: AcquireAttempt, ownToken: Bool, startedAt started: UInt64,
-                  isLastAttempt: Bool) -> Delivery {
-        switch consume result {
-        case .held(let holders, let retryAfterMs, let hint):
-            return .held(holders: holders, retryAfterMs: retryAfterMs, hint: hint)
-        case .granted(let lease, let isRetry, let hint):
-            follow(hint, on: attempt.name, isOrdered: false)
-            guard let deliverBy = deliverBy(lease, of: attempt.name, startedAt: started) else {
-                return .tooLate(isLastAttempt: isLastAttempt, fence: lease.fence, found: isRetry)
-            }
-            return .granted(AcquireGrant(lease: lease, isRetry: isRetry && !ownToken, lockdMadeToken: ownToken, deliverBy: deliverBy))
-        }
-    }
-
     /// The instant by which `lease`, granted on `name` to an attempt that
     /// left at `started`, must reach its client
     /// (``deliverBy(askedAt:ttlMs:)``) — nil, and a warning, when that is

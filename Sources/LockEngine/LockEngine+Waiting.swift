@@ -52,7 +52,7 @@ extension LockEngine {
             }
             switch outcome {
             case .granted(let grant):
-                // (A lease found under lockd's own token is new to the client: ``delivery(_:of:ownToken:startedAt:isLastAttempt:)``.)
+                // (A lease found under lockd's own token is new to the client: ``AttemptAnswer/received(_:of:)``.)
                 return grant
             case .tooLate(let isLastAttempt, _, _):
                 guard isLastAttempt else {
