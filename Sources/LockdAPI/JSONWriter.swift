@@ -275,14 +275,14 @@ enum LockJSON {
         // 255 bytes, an owner's escapes at most six times its length).
         let capacity = 85 &+ 9 &+ name.count &+ lease.token.count &+ (owner?.count ?? 0) &+ ownerEscapes
             &+ 3 &* ASCIIDigits.maxCount &+ JSONCursor.instantMaxCount
-        // Written in temporary memory, then copied into an array of its
-        // length: an array made to be written in is allocated by
-        // unspecialized code that looks its type up at run time (~0.35 k
-        // instructions; see `RESPArgumentWriter.write`).
+        // Written in temporary memory, then copied into the thread's body
+        // array (``ThreadBodyBuffer``): an array made to be written in is
+        // allocated by unspecialized code that looks its type up at run
+        // time (~0.35 k instructions; see `RESPArgumentWriter.write`).
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
             guard let base = buffer.baseAddress else { return [] }  // never: the capacity is above 85
-            return Array(UnsafeBufferPointer(start: base, count: write(lease, name: name, owner: owner, ownerEscapes: ownerEscapes,
-                                                                        to: base, capacity: capacity)))
+            return ThreadBodyBuffer.body(copying: UnsafeBufferPointer(
+                start: base, count: write(lease, name: name, owner: owner, ownerEscapes: ownerEscapes, to: base, capacity: capacity)))
         }
     }
 
