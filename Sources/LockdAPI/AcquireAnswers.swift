@@ -23,18 +23,6 @@ final class AcquireAnswers: Sendable {
         self.unavailableLog = unavailableLog
     }
 
-    /// The answer to an acquire that did not wait, given from a store's
-    /// callback (`log` is its request's). The result is consumed: borrowed,
-    /// its grant was copied out for ``granted(_:_:startedAt:)`` (~0.15 k
-    /// instructions a Redis acquire).
-    func answer(_ result: consuming Result<AcquireGrant, LockError>, name: LockName, _ log: AnswerLog,
-                startedAt started: UInt64) -> HTTPResponse {
-        switch consume result {
-        case .success(let grant): granted(grant, log, startedAt: started)
-        case .failure(let error): failed(error, name: name, waitMs: 0, log, startedAt: started)
-        }
-    }
-
     /// The answer to a grant; `droppable` when it may be dropped unwritten,
     /// when it needs an `onDropped` that gives the grant back:
     /// - the client may be gone before its answer is written — or have
@@ -74,7 +62,8 @@ final class AcquireAnswers: Sendable {
     }
 
     /// The answer to a grant that may be dropped unwritten: late, or its
-    /// client gone (see ``granted(_:_:startedAt:droppable:)``).
+    /// client gone (see ``granted(_:_:startedAt:droppable:)``; a promised
+    /// acquire's is ``PromisedAcquire``'s).
     private func droppableAnswer(_ grant: consuming AcquireGrant, status: HTTPStatus) -> HTTPResponse {
         // Made whole: given the deadline and the closure on a `var` after,
         // the whole response was copied and the original destroyed (~0.3 k
@@ -85,17 +74,8 @@ final class AcquireAnswers: Sendable {
         return LockAPI.json(status, body, deadline: deadline, onDropped: { [engine] in engine.giveBackUndelivered(undelivered) })
     }
 
-    /// ``granted(_:_:startedAt:droppable:)`` given from a store's callback
-    /// (`log` is its request's): always droppable.
-    func granted(_ grant: consuming AcquireGrant, _ log: AnswerLog, startedAt started: UInt64) -> HTTPResponse {
-        metrics.record(grant.isRetry ? .retried : .granted, startedAt: started)
-        if log.logsDebug { Self.logGranted(grant, to: log.logger) }
-        let status: HTTPStatus = grant.isRetry ? .ok : .created
-        return droppableAnswer(grant, status: status)
-    }
-
     /// The debug line of a grant.
-    private static func logGranted(_ grant: borrowing AcquireGrant, to logger: Logger) {
+    static func logGranted(_ grant: borrowing AcquireGrant, to logger: Logger) {
         logger.debug("lease granted", metadata: [
             "lock.name": "\(grant.lease.name)", "lock.fence": .stringConvertible(grant.lease.fence),
             "lock.retry": .stringConvertible(grant.isRetry),

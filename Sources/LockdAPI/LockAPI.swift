@@ -130,26 +130,11 @@ public struct LockAPI: Sendable {
                                                          droppable: context.answerMayBeDropped(now: started)))
                 }
             } else if waitMs <= 0 {
-                // Capturing only what the answer needs: `self` copied the
-                // whole API into the closure (~0.3 k instructions, and as
-                // much to destroy it).
-                // The store's callback captures only the name of the
-                // request (the whole request was copied in, ~0.2 k
-                // instructions with its destroy) and what the context's
-                // logging needs (``AnswerLog``).
-                return .promised { [acquireAnswers] _, context, promise in
-                    acquireAnswers.engine.acquire(acquire, cancellation: promise.cancellation) {
-                        [name = acquire.name, log = AnswerLog(context)] (result: consuming Result<AcquireGrant, LockError>) in
-                        // Handed to the answer where it is made (bound to
-                        // the request's log metadata), taken out of the
-                        // variable the answer's autoclosure captures: used
-                        // there as it is, the result was copied (its grant,
-                        // ~0.1 k instructions) and destroyed after. (Set
-                        // just above, so `take()` gives it.)
-                        var outcome = Optional(consume result)
-                        promise.succeed(acquireAnswers.answer(outcome.take().unsafelyUnwrapped, name: name, log, startedAt: started))
-                    }
-                }
+                // One object for the start, the store's callback and the
+                // answer's give-back (``PromisedAcquire``): each closure
+                // captures it alone, and makes no context of its own.
+                let promised = PromisedAcquire(acquire, answers: acquireAnswers, startedAt: started)
+                return .promised { [promised] _, context, promise in promised.start(context, promise) }
             }
             return .later { [acquireAnswers, name, waitMs] _, context in
                 do throws(LockError) {
