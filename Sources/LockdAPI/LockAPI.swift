@@ -210,14 +210,10 @@ public struct LockAPI: Sendable {
         do throws(LockError) {
             let token = try lockToken(request)
             guard engine.answersAtOnce else {
-                // Capturing only what the answer needs: `self` copied the
-                // whole API into the closure (~0.3 k instructions, and as much
-                // to destroy it).
-                return .promised { [engine, unavailableLog] _, context, promise in
-                    engine.release(name, token: token, cancellation: promise.cancellation) { [log = AnswerLog(context)] result in
-                        promise.succeed(Self.released(result, name: name, log, unavailableLog: unavailableLog))
-                    }
-                }
+                // One object for the start and the store's callback
+                // (``PromisedRelease``): each closure captures it alone.
+                let promised = PromisedRelease(name, token: token, engine: engine, unavailableLog: unavailableLog)
+                return .promised { [promised] _, context, promise in promised.start(context, promise) }
             }
             guard try engine.releaseAtOnce(name, token: token) else {
                 return .later { request, context in await release(request, context) }
@@ -229,7 +225,7 @@ public struct LockAPI: Sendable {
     }
 
     /// The answer to a holder's release, given from a store's callback (`log` is its request's).
-    private static func released(_ result: Result<Void, LockError>, name: LockName, _ log: AnswerLog,
+    static func released(_ result: Result<Void, LockError>, name: LockName, _ log: AnswerLog,
                                  unavailableLog: Throttle) -> HTTPResponse {
         switch result {
         case .success: HTTPResponse(status: .noContent)
