@@ -49,7 +49,7 @@ final class PromisedAcquire: @unchecked Sendable {
     func start(_ context: HTTPRequestContext, _ promise: HTTPPromise) {
         self.promise = promise
         log = AnswerLog(context)
-        answers.engine.acquire(request, cancellation: promise.cancellation) { [self] result in answer(result) }
+        answers.acquire(request, cancellation: promise.cancellation) { [self] result in answer(result) }
     }
 
     /// Gives the promise the answer to `result`: made with the request's log
@@ -76,7 +76,7 @@ final class PromisedAcquire: @unchecked Sendable {
     /// ``AcquireAnswers/granted(_:_:startedAt:)``'s answer, handing over a
     /// grant kept here: always droppable, given back by ``giveBack()``.
     private func granted(_ grant: consuming AcquireGrant, _ log: AnswerLog) -> HTTPResponse {
-        answers.metrics.record(grant.isRetry ? .retried : .granted, startedAt: started)
+        answers.recordGrant(isRetry: grant.isRetry, startedAt: started)
         if log.logsDebug { AcquireAnswers.logGranted(grant, to: log.logger) }
         let status: HTTPStatus = grant.isRetry ? .ok : .created
         let body = LockJSON.lease(grant.lease)
