@@ -231,6 +231,23 @@ public final class InMemoryLockStore: ImmediateLockStore, LeaseCountingStore {
         }
     }
 
+    func countLost(_ name: LockName, token: LeaseToken, at now: UInt64) {
+        let nowMs = WallClock.milliseconds()
+        state.withLock { state in
+            // Only one that ran out: a live lease of the token is a later
+            // grant's (the same client token acquired again since the miss).
+            guard let place = state.records.place(of: name),
+                  let index = state.records[place].leases.firstIndex(where: {
+                      $0.token == token && $0.heldSince != 0 && $0.expiresAtMs <= nowMs
+                  })
+            else { return }
+            // Stays in the record until a drop or sweep removes it, which
+            // then finds it no longer counted.
+            state.counting.ranOut(&state.records[place].leases[index], now: now)
+            state.counting.tellExpired()
+        }
+    }
+
     /// Reads every record's ``InMemoryLockRecord/countedDueMs`` (in order,
     /// where they are stored), and the leases of those past it only.
     func countExpiredLeases(now: UInt64) {

@@ -34,6 +34,12 @@ protocol LeaseCountingStore: ImmediateLockStore {
     /// deliver: it is not counted (no hold, no end), as if never told.
     func forgetHold(_ name: LockName, token: LeaseToken)
 
+    /// A renew or release of `token` on `name` found no live lease: a
+    /// counted lease of that token that ran out counts as expired now, its
+    /// hold to its end or to `now` if sooner — as the ledger counts a lost
+    /// lease at once, not at a later look or sweep.
+    func countLost(_ name: LockName, token: LeaseToken, at now: UInt64)
+
     /// ``ImmediateLockStore/giveBackAtOnce(_:token:grant:evenIfClaimed:)``,
     /// saying also whether the lease it ended was counted (its hold recorded).
     func giveBackCountingAtOnce(_ name: LockName, token: LeaseToken, grant: GrantIdentity, evenIfClaimed: Bool)

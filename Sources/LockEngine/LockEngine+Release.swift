@@ -16,7 +16,7 @@ extension LockEngine {
         let durability = durability ?? configuration.defaultDurability
         try validate(durability)
         guard let lease = try await store.renew(name, token: token, ttlMs: ttlMs, durability: durability) else {
-            metrics.leaseEnded(.lost, name: name, token: token, inLedger: !storeCountsLeases)
+            lost(name, token: token)
             throw .leaseLost
         }
         if !storeCountsLeases { metrics.renewed(lease) }
@@ -66,10 +66,18 @@ extension LockEngine {
     /// Counts a release the store answered; throws when it ended nothing.
     func released(_ name: LockName, token: LeaseToken, ended: Bool) throws(LockError) {
         guard ended else {
-            metrics.leaseEnded(.lost, name: name, token: token, inLedger: !storeCountsLeases)
+            lost(name, token: token)
             throw .leaseLost
         }
         metrics.leaseEnded(.released, name: name, token: token, inLedger: !storeCountsLeases)
+    }
+
+    /// A renew or release found `token`'s lease on `name` gone: counted lost,
+    /// and the lease, if it ran out still counted, counted expired at once
+    /// (by the ledger, or by a store that counts its leases).
+    private func lost(_ name: LockName, token: LeaseToken) {
+        metrics.leaseEnded(.lost, name: name, token: token, inLedger: !storeCountsLeases)
+        if storeCountsLeases { countingStore?.countLost(name, token: token, at: MonotonicClock.now()) }
     }
 
     /// Ends the lease with `fence`, whatever its token, and hands the lock on
