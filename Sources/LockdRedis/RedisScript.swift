@@ -67,6 +67,19 @@ public struct RedisScript: Sendable, Hashable {
             self.uncachedHead = head("EVAL", source)
             self.functionHead = function.map { head("FCALL", $0.name) }
         }
+
+        /// Calls `body` with the head `form` writes, lent where it is kept
+        /// (``RedisScript/withHead(_:_:)``, ``Lent/withHead(_:_:)``).
+        @inline(__always)
+        func withHead<Result>(_ form: Form, _ body: (borrowing RESPEncodedArguments) -> Result) -> Result {
+            switch form {
+            case .function:
+                if functionHead != nil { return body(functionHead.unsafelyUnwrapped) }
+                return body(cachedHead)
+            case .cached: return body(cachedHead)
+            case .source: return body(uncachedHead)
+            }
+        }
     }
 
     /// Creates a script and computes its SHA-1; `function`: the same code
@@ -112,15 +125,7 @@ public struct RedisScript: Sendable, Hashable {
         /// ``RedisScript/withHead(_:_:)`` of the script lent.
         @inline(__always)
         func withHead<Result>(_ form: Form, _ body: (borrowing RESPEncodedArguments) -> Result) -> Result {
-            storage._withUnsafeGuaranteedRef { storage in
-                switch form {
-                case .function:
-                    if storage.functionHead != nil { return body(storage.functionHead.unsafelyUnwrapped) }
-                    return body(storage.cachedHead)
-                case .cached: return body(storage.cachedHead)
-                case .source: return body(storage.uncachedHead)
-                }
-            }
+            storage._withUnsafeGuaranteedRef { $0.withHead(form, body) }
         }
     }
 
@@ -133,13 +138,7 @@ public struct RedisScript: Sendable, Hashable {
     /// after (~40 instructions a script call).
     @inline(__always)
     func withHead<Result>(_ form: Form, _ body: (borrowing RESPEncodedArguments) -> Result) -> Result {
-        switch form {
-        case .function:
-            if storage.functionHead != nil { return body(storage.functionHead.unsafelyUnwrapped) }
-            return body(storage.cachedHead)
-        case .cached: return body(storage.cachedHead)
-        case .source: return body(storage.uncachedHead)
-        }
+        storage.withHead(form, body)
     }
 }
 
