@@ -31,17 +31,6 @@ extension HTTPSyntax {
         return below0x20 | equal(lanes, to: 0x7F)
     }
 
-    /// The high bit of each lane of `lanes` that is not visible ASCII or is
-    /// `#` or `?`: ``HTTPSyntax/notPlainTargetBytes(_:)``.
-    @inline(__always)
-    static func notPlainTargetBytes(lanes: Lanes) -> Lanes {
-        let low = lanes & Lanes(repeating: 0x7F)
-        // From 0x21 up, and not 0x7F, among bytes below 0x80.
-        let visible = (low &+ Lanes(repeating: 0x80 - 0x21)) & ~(low &+ Lanes(repeating: 1)) & ~lanes
-        let plain = visible & ~equal(lanes, to: UInt8(ascii: "#")) & ~equal(lanes, to: UInt8(ascii: "?"))
-        return ~plain & Lanes(repeating: 0x80)
-    }
-
     /// The high bit of each lane of `lanes` that is `byte`.
     @inline(__always)
     static func equal(_ lanes: Lanes, to byte: UInt8) -> Lanes {
