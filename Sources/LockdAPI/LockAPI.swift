@@ -94,9 +94,10 @@ public struct LockAPI: Sendable {
             router.add(method, pattern, name: name) { _, context in .now(failure(.invalidRequest("lock name is empty"), name: nil, context)) }
         }
         // Answered at once, without a task, with a response made once
-        // (making it each time cost ~0.6 k instructions a request).
-        let healthy = Self.json(.ok, #"{"status":"ok"}"#)
-        router.add(.get, "/healthz", name: "healthz") { _, _ in .now(healthy) }
+        // (making it each time cost ~0.6 k instructions a request) and
+        // shared, not copied out for each (~0.3 k).
+        let healthy = SharedHTTPResponse(Self.json(.ok, #"{"status":"ok"}"#))
+        router.add(.get, "/healthz", name: "healthz") { _, _ in .shared(healthy) }
         router.add(.get, "/readyz", name: "readyz") { _, context in await ready(context) }
         router.add(.get, "/metrics", name: "metrics") { [metricsText] _, _ in
             .now(HTTPResponse(status: .ok, headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"], body: metricsText()))

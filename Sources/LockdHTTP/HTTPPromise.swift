@@ -236,6 +236,8 @@ extension HTTPAnswer {
         switch self {
         case .now(let response):
             return response
+        case .shared(let shared):
+            return shared.response
         case .later(let work):
             return await work(request, context)
         case .promised(let start):

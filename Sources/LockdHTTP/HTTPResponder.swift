@@ -64,6 +64,11 @@ extension HTTPResponder {
 public enum HTTPAnswer: Sendable {
     /// The response, made without waiting.
     case now(HTTPResponse)
+    /// A response made once and shared by every request it answers, given
+    /// as ``now(_:)`` gives its own: the same bytes are written, but the
+    /// response is neither copied nor destroyed per request (see
+    /// ``SharedHTTPResponse``).
+    case shared(SharedHTTPResponse)
     /// The response needs waiting (a store's reply, a long poll): the server
     /// runs this in a task on the request's loop, cancelled when the client
     /// goes.

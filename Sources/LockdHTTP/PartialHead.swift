@@ -288,22 +288,17 @@ struct PartialHead {
     ) -> Int? {
         let rest = UnsafeRawBufferPointer(rebasing: input[start...])
         // The name, as ``fieldColon(_:)`` reads it (its bytes are no control bytes).
-        var colon = HTTPSyntax.leadingRun(of: rest, stoppingAt: HTTPSyntax.notLetterOrHyphen)
+        // (Sixteen bytes at a time: see ``HTTPSyntax/leadingRun(of:from:stoppingAt:inWords:)``.)
+        var colon = HTTPSyntax.leadingRun(
+            of: rest, from: 0, stoppingAt: HTTPSyntax.notLetterOrHyphen(lanes:), inWords: HTTPSyntax.notLetterOrHyphen)
         while colon < rest.count, HTTPSyntax.isToken(rest[colon]) { colon &+= 1 }
         guard colon > 0, colon < rest.count, rest[colon] == HTTPSyntax.colon, headers.count < maxCount else { return nil }
         var valueStart = colon &+ 1
         while valueStart < rest.count, rest[valueStart] == HTTPSyntax.space || rest[valueStart] == HTTPSyntax.tab { valueStart &+= 1 }
-        // The value up to its first control byte, eight bytes at a time: it
-        // must be the line's CR, followed by its LF.
-        var end = valueStart
-        while rest.count &- end >= 8 {
-            let flags = HTTPRequestDecoder.controlBytes(UInt64(littleEndian: rest.loadUnaligned(fromByteOffset: end, as: UInt64.self)))
-            if flags != 0 {
-                end &+= flags.trailingZeroBitCount >> 3
-                break
-            }
-            end &+= 8
-        }
+        // The value up to its first control byte, sixteen (or eight) bytes
+        // at a time: it must be the line's CR, followed by its LF.
+        var end = HTTPSyntax.leadingRun(
+            of: rest, from: valueStart, stoppingAt: HTTPSyntax.controlBytes(lanes:), inWords: HTTPRequestDecoder.controlBytes)
         while end < rest.count, !HTTPSyntax.isControl(rest[end]) { end &+= 1 }
         guard end &+ 1 < rest.count, rest[end] == HTTPSyntax.cr, rest[end &+ 1] == HTTPSyntax.lf, end <= limit else { return nil }
         // Trailing whitespace is SP only: an HTAB would have ended the scan.

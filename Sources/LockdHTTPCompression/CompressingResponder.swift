@@ -73,6 +73,11 @@ public struct CompressingResponder<Next: HTTPResponder>: HTTPResponder {
             // The answer returned as it came, not rebuilt around its response (a copy of each).
             guard response.body.count > minimumSize else { return answer }
             return .now(encode(response, for: request))
+        case .shared(let shared):
+            // As `.now`: a small body passes as it came, still shared; a
+            // larger one is encoded into a response of this request's own.
+            guard shared.response.body.count > minimumSize else { return answer }
+            return .now(encode(shared.response, for: request))
         case .later(let work):
             // Captured apart from `self`: a closure holding a generic value
             // looks its metadata up on every request.
