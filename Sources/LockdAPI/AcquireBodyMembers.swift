@@ -51,10 +51,9 @@ extension AcquireBody {
             guard position.pointee == UInt8(ascii: "{") else { return nil }
             position += 1
             skipSpace()
-            // Mode, durability and token are checked after the pass: a
-            // body the pass leaves may hold an error that comes first.
+            // A bad mode or durability leaves the body to the reading by
+            // fields, which answers whatever error comes first in it.
             var present: UInt8 = 0
-            var modeText = UnsafeBufferPointer<UInt8>(start: nil, count: 0), durabilityText = modeText
             if position < end, position.pointee == UInt8(ascii: "}") {
                 position += 1
             } else {
@@ -85,8 +84,24 @@ extension AcquireBody {
                         switch field.bit {
                         case Key.owner: owner = (text - start, count)
                         case Key.token: token = (text - start, count)
-                        case Key.mode: modeText = UnsafeBufferPointer(start: text, count: count)
-                        default: durabilityText = UnsafeBufferPointer(start: text, count: count)
+                        case Key.mode:
+                            let value = UnsafeBufferPointer(start: text, count: count)
+                            if Self.equals(value, "exclusive") {
+                                mode = .exclusive
+                            } else if Self.equals(value, "shared") {
+                                mode = .shared
+                            } else {
+                                return nil
+                            }
+                        default:
+                            let value = UnsafeBufferPointer(start: text, count: count)
+                            if Self.equals(value, "primary") {
+                                durability = .primary
+                            } else if Self.equals(value, "replicated") {
+                                durability = .replicated
+                            } else {
+                                return nil
+                            }
                         }
                     }
                     skipSpace()
@@ -102,24 +117,6 @@ extension AcquireBody {
             }
             skipSpace()
             guard position == end else { return nil }
-            if present & Key.mode != 0 {
-                if Self.equals(modeText, "exclusive") {
-                    mode = .exclusive
-                } else if Self.equals(modeText, "shared") {
-                    mode = .shared
-                } else {
-                    return nil
-                }
-            }
-            if present & Key.durability != 0 {
-                if Self.equals(durabilityText, "primary") {
-                    durability = .primary
-                } else if Self.equals(durabilityText, "replicated") {
-                    durability = .replicated
-                } else {
-                    return nil
-                }
-            }
         }
 
         /// The integer at `position` (an optional `-`, then at most 18
