@@ -121,62 +121,40 @@ public struct LockAPI: Sendable {
     /// not read again, nor (on the in-memory store) the name tried again.
     private func acquireAtOnce(_ request: HTTPRequest, _ context: HTTPRequestContext) -> HTTPAnswer {
         let started = MonotonicClock.now()
-        var name: LockName?
         var waitMs: Int64 = 0
+        let acquire: AcquireRequest
         do throws(LockError) {
-            let acquire = try acquireRequest(request, context, name: &name, waitMs: &waitMs)
-            if engine.answersAtOnce {
+            acquire = try AcquireBody.request(request.body, name: try lockName(context), defaultTTLMs: engine.configuration.defaultTTLMs,
+                                              client: readsClient ? AuthenticatedClient.id : nil, waitMs: &waitMs)
+        } catch {
+            // A bad name or body: the name, when valid, read again for the
+            // answer (kept from the first reading for this rare case, it was
+            // retained and released on every acquire).
+            return .now(acquireAnswers.failed(error, name: try? lockName(context), waitMs: waitMs, context, startedAt: started))
+        }
+        if engine.answersAtOnce {
+            do throws(LockError) {
                 if let grant = try engine.acquireAtOnce(acquire, startedAt: started) {
                     return .now(acquireAnswers.granted(grant, context, startedAt: started,
                                                          droppable: context.answerMayBeDropped(now: started)))
                 }
-            } else if waitMs <= 0 {
-                // One object for the start, the store's callback and the
-                // answer's give-back (``PromisedAcquire``): each closure
-                // captures it alone, and makes no context of its own.
-                let promised = PromisedAcquire(acquire, answers: acquireAnswers, startedAt: started)
-                return .promised { [promised] _, context, promise in promised.start(context, promise) }
+            } catch {
+                return .now(acquireAnswers.failed(error, name: acquire.name, waitMs: waitMs, context, startedAt: started))
             }
-            return .later { [acquireAnswers, name, waitMs] _, context in
-                do throws(LockError) {
-                    return acquireAnswers.granted(try await acquireAnswers.engine.acquireByWaiting(acquire), context, startedAt: started)
-                } catch {
-                    return acquireAnswers.failed(error, name: name, waitMs: waitMs, context, startedAt: started)
-                }
-            }
-        } catch {
-            return .now(acquireAnswers.failed(error, name: name, waitMs: waitMs, context, startedAt: started))
+        } else if waitMs <= 0 {
+            // One object for the start, the store's callback and the
+            // answer's give-back (``PromisedAcquire``): each closure
+            // captures it alone, and makes no context of its own. (No
+            // failure is answered here after: the request is moved in.)
+            let promised = PromisedAcquire(acquire, answers: acquireAnswers, startedAt: started)
+            return .promised { [promised] _, context, promise in promised.start(context, promise) }
         }
-    }
-
-    /// The acquire a request asks for; `name` and `waitMs` are set as soon
-    /// as they are read, for the answer to a later failure.
-    private func acquireRequest(_ request: HTTPRequest, _ context: HTTPRequestContext, name: inout LockName?,
-                                waitMs: inout Int64) throws(LockError) -> AcquireRequest {
-        let validName = try lockName(context)
-        name = validName
-        return try RequestBody<AcquireField>.read(request.body) { (body) throws(LockError) in
-            // The body nearly every client sends names at most the TTL:
-            // every other field is then its default, as read below when
-            // absent, without asking for each (~0.2 k instructions an acquire).
-            if body.hasNoField(but: .ttlMs) {
-                return AcquireRequest(name: validName, ttlMs: try body.integer(.ttlMs) ?? engine.configuration.defaultTTLMs,
-                                      client: readsClient ? AuthenticatedClient.id : nil)
+        return .later { [acquireAnswers, waitMs] _, context in
+            do throws(LockError) {
+                return acquireAnswers.granted(try await acquireAnswers.engine.acquireByWaiting(acquire), context, startedAt: started)
+            } catch {
+                return acquireAnswers.failed(error, name: acquire.name, waitMs: waitMs, context, startedAt: started)
             }
-            let (limit, mode) = try body.limitAndMode(limit: .limit, mode: .mode)
-            waitMs = try body.integer(.waitMs) ?? 0
-            return AcquireRequest(
-                name: validName,
-                ttlMs: try body.integer(.ttlMs) ?? engine.configuration.defaultTTLMs,
-                waitMs: waitMs,
-                owner: try body.string(.owner),
-                token: try body.string(.token).map { (text: String) throws(LockError) in try LeaseToken(text) },
-                limit: limit,
-                mode: mode,
-                client: readsClient ? AuthenticatedClient.id : nil,
-                durability: try body.durability(.durability),
-                lockDelayMs: try body.integer(.lockDelayMs) ?? 0
-            )
         }
     }
 

@@ -16,6 +16,9 @@
 #   STORE=memory …      # the in-memory store instead of Redis
 #   IDLE_STREAMS=1000 … # with that many idle GET /events streams open (a
 #                       # prefix nothing uses): what an idle stream costs a request
+#   BODY='{"ttl_ms": 30000, "owner": "billing-7"}' …  # the body of the cycle's
+#                       # acquire and of every POST (default: {"ttl_ms":30000}
+#                       # and {"ttl_ms":1000}): what another client's body costs
 #
 # Prints instructions per lock request (acquire or release: the cycle's
 # total / 2) and per /healthz, and their ratio; then per POST /locks/{name}
@@ -75,8 +78,10 @@ fi
 # drive PHASE COUNT: COUNT requests of one kind from one keep-alive connection.
 drive() {
     python3 - "$LOCKD_PORT" "$1" "$2" <<'EOF'
-import json, socket, sys
+import json, os, socket, sys
 port, phase, count = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+# BODY, when set, is every acquire's body (the cycle's and the POST's).
+body_override = os.environ.get("BODY", "").encode() or None
 # Each request goes out in one send, head and body together (Python's
 # http.client sends them apart, and lockd then read a POST in one or two
 # loop iterations as the timing fell: ±300 instructions a request between
@@ -117,12 +122,12 @@ if phase == "healthz":
         assert status == 200, status
 elif phase.endswith("post"):
     for i in range(count):
-        status, body = call("POST", f"/locks/{phase}-{i}", b'{"ttl_ms":1000}', {"Content-Type": "application/json"})
+        status, body = call("POST", f"/locks/{phase}-{i}", body_override or b'{"ttl_ms":1000}', {"Content-Type": "application/json"})
         assert status == 201, (status, body)
 else:
     for i in range(count // 2):
         name = f"instr-{phase}-{i % 1000}"
-        status, body = call("POST", f"/locks/{name}", b'{"ttl_ms":30000}', {"Content-Type": "application/json"})
+        status, body = call("POST", f"/locks/{name}", body_override or b'{"ttl_ms":30000}', {"Content-Type": "application/json"})
         assert status == 201, (status, body)
         status, _ = call("DELETE", f"/locks/{name}", headers={"Lock-Token": json.loads(body)["token"]})
         assert status == 204, status
@@ -150,6 +155,8 @@ idle = os.environ.get("IDLE_STREAMS", "0")
 lock, healthz, n, binary, post, store = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], int(sys.argv[5]), sys.argv[6]
 print(f"lockd: {binary}")
 print(f"requests per phase: {n} (one keep-alive client, one event loop, {store} store, {idle} idle event streams)")
+if os.environ.get("BODY"):
+    print(f"acquire body (cycle and POST): {os.environ['BODY']}")
 print(f"instructions per lock request (acquire or release, cycle / 2): {lock / n:,.0f}")
 print(f"instructions per GET /healthz: {healthz / n:,.0f}")
 print(f"lock request / healthz: {lock / healthz:.2f}x")
