@@ -93,7 +93,7 @@ public struct LockClient: Sendable {
         timeout: Duration,
         bearerToken: String? = nil
     ) {
-        let configuration = Configuration(dateTranscoder: RFC3339DateTranscoder())
+        let configuration = Self.configuration
         let middlewares: [any ClientMiddleware] = bearerToken.map { [BearerToken(secret: $0)] } ?? []
         self.owner = owner
         var remote = RemoteLocks(
@@ -111,6 +111,12 @@ public struct LockClient: Sendable {
         }
         self.remote = remote
     }
+
+    /// The generated client's configuration: dates as lockd writes them, and request
+    /// bodies compact with their keys sorted. OpenAPIRuntime's default also
+    /// pretty-prints them, which makes the body longer on the wire and costs lockd's
+    /// body reader ~870 instructions a lock request (benchmarks/locks/CPU.md, session 26).
+    static let configuration = Configuration(dateTranscoder: RFC3339DateTranscoder(), jsonEncodingOptions: [.sortedKeys])
 
     /// The transport of clients made without one: its connection pools are shared.
     private static let sharedTransport = SocketTransport()
