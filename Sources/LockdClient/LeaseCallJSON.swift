@@ -216,12 +216,7 @@ enum LeaseCallJSON {
             // Checked here: a body may end right after a comma, before the next key.
             guard offset < bytes.count, bytes[offset] == UInt8(ascii: "\"") else { return nil }
             let start = offset + 1
-            var end = start
-            while end < bytes.count, bytes[end] != UInt8(ascii: "\"") {
-                guard bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 else { return nil }
-                end += 1
-            }
-            guard end < bytes.count else { return nil }
+            guard let end = JSONStringScan.closingQuote(in: bytes, from: start) else { return nil }
             offset = end + 1
             return UnsafeBufferPointer(rebasing: bytes[start..<end])
         }
