@@ -15,12 +15,12 @@ import OpenAPIRuntime
 enum LeaseCallJSON {
     // MARK: Writing
 
-    /// The acquire request as `JSONEncoder` writes it with `[.sortedKeys, .prettyPrinted]`
-    /// (OpenAPIRuntime's default, the SDK's), or nil for other options or a string that
-    /// it would escape.
+    /// The acquire request as `JSONEncoder` writes it with `[.sortedKeys]` (compact,
+    /// the SDK's: ``LockClient/configuration``), or nil for other options or a string
+    /// that it would escape.
     static func body(_ request: Components.Schemas.AcquireRequest, options: JSONEncodingOptions) -> [UInt8]? {
-        guard options == [.sortedKeys, .prettyPrinted] else { return nil }
-        var writer = PrettyObjectWriter()
+        guard options == [.sortedKeys] else { return nil }
+        var writer = CompactObjectWriter()
         // Sorted: the keys in byte order.
         guard writer.member("durability", string: request.durability?.rawValue),
             writer.member("limit", integer: request.limit),
@@ -34,13 +34,13 @@ enum LeaseCallJSON {
         return writer.finish()
     }
 
-    /// A pretty-printed object of string and integer members; empty objects are left to `JSONEncoder`.
-    private struct PrettyObjectWriter {
+    /// A compact object of string and integer members; empty objects are left to `JSONEncoder`.
+    private struct CompactObjectWriter {
         var bytes: [UInt8] = []
 
-        init() { bytes.reserveCapacity(160) }
+        init() { bytes.reserveCapacity(128) }
 
-        /// Adds `"key" : "value"` when `value` is present; false if `value` would need escaping.
+        /// Adds `"key":"value"` when `value` is present; false if `value` would need escaping.
         mutating func member(_ key: StaticString, string value: String?) -> Bool {
             guard var value else { return true }
             // Through `withUTF8`: walking the `utf8` view cost ~1.5k instructions a request.
@@ -58,7 +58,7 @@ enum LeaseCallJSON {
             }
         }
 
-        /// Adds `"key" : value` when `value` is present.
+        /// Adds `"key":value` when `value` is present.
         mutating func member(_ key: StaticString, integer value: Int?) -> Bool {
             guard let value else { return true }
             open(key)
@@ -67,14 +67,15 @@ enum LeaseCallJSON {
         }
 
         private mutating func open(_ key: StaticString) {
-            bytes.append(bytes.isEmpty ? "{\n  \"" : ",\n  \"")
+            bytes.append(bytes.isEmpty ? UInt8(ascii: "{") : UInt8(ascii: ","))
+            bytes.append(UInt8(ascii: "\""))
             bytes.append(key)
-            bytes.append("\" : ")
+            bytes.append("\":")
         }
 
         consuming func finish() -> [UInt8]? {
             guard !bytes.isEmpty else { return nil }
-            bytes.append("\n}")
+            bytes.append(UInt8(ascii: "}"))
             return bytes
         }
     }
@@ -215,12 +216,7 @@ enum LeaseCallJSON {
             // Checked here: a body may end right after a comma, before the next key.
             guard offset < bytes.count, bytes[offset] == UInt8(ascii: "\"") else { return nil }
             let start = offset + 1
-            var end = start
-            while end < bytes.count, bytes[end] != UInt8(ascii: "\"") {
-                guard bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 else { return nil }
-                end += 1
-            }
-            guard end < bytes.count else { return nil }
+            guard let end = JSONStringScan.closingQuote(in: bytes, from: start) else { return nil }
             offset = end + 1
             return UnsafeBufferPointer(rebasing: bytes[start..<end])
         }

@@ -63,14 +63,24 @@ extension LockClient {
         } else {
             try await acquireOffTheActor(name, request, wait: wait)
         }
-        let outcome = await lease.run(body, on: isolation)
+        // The body's value, kept where it is written rather than in a `Result<T, any Error>`:
+        // every generic type of `T` made here (the result, the task group of its handoff)
+        // was looked up in the runtime's metadata caches every cycle: ~8k instructions a cycle with
+        // what came with them (benchmarks/sdk).
+        let value = UnsafeMutablePointer<T>.allocate(capacity: 1)
+        defer { value.deallocate() }
+        let failure = await lease.run(body, into: value, on: isolation)
         // Judged before the release, which may take long enough for the TTL to pass.
         let lostWhileRunning = lease.isLost
         let goneAtRelease = await lease.releaseIgnoringCancellation()
-        if lostWhileRunning { throw LockError.leaseLost }
-        let value = try outcome.get()
+        if lostWhileRunning {
+            if failure == nil { value.deinitialize(count: 1) }
+            throw LockError.leaseLost
+        }
+        if let failure { throw failure }
+        let returned = value.move()
         if goneAtRelease { throw LockError.leaseLost }
-        return value
+        return returned
     }
 
     /// An actor-isolated caller's acquire, off its actor (as every acquire ran
@@ -86,47 +96,51 @@ extension LockClient {
 
 extension Lease {
     /// Runs `body` in a child task on `isolation`, cancelling that task if the
-    /// lease is lost first; returns what `body` returned or threw.
+    /// lease is lost first; initializes `value` with what `body` returned, or
+    /// returns what it threw (then `value` is left uninitialized).
     ///
     /// A child task, because cancellation is per task: cancelling the caller's own
     /// task would leave it cancelled after `withLock` returned. The loss cancels it
     /// directly (``cancelledOnLoss(_:)``): no watcher task beside it.
     func run<T>(
         _ body: (Lease) async throws -> T,
+        into value: UnsafeMutablePointer<T>,
         on isolation: isolated (any Actor)?
-    ) async -> Result<T, any Error> {
+    ) async -> (any Error)? {
         await withoutActuallyEscaping(body) { body in
-            let body = Handoff(body)
-            return await withTaskGroup(of: Handoff<Result<T, any Error>>.self, isolation: isolation) { group in
+            // Nothing below is generic over `T` but this closure: no type of `T` is
+            // made at run time for the task group or what its child returns.
+            let call = BodyCall { lease in
+                do {
+                    value.initialize(to: try await body(lease))
+                    return nil
+                } catch {
+                    return error
+                }
+            }
+            return await withTaskGroup(of: (any Error)?.self, isolation: isolation) { group in
                 if isolation == nil {
                     // Starts on this thread, where a nonisolated caller's code runs
                     // anyway: no other thread woken to run it (and the caller's own
                     // task not resumed from one afterwards) when the body is quick.
                     group.addImmediateTask {
-                        await self.cancelledOnLoss { await Self.run(body, self, on: isolation) }
+                        await self.cancelledOnLoss { await Self.run(call, self, on: isolation) }
                     }
                 } else {
                     group.addTask {
-                        await self.cancelledOnLoss { await Self.run(body, self, on: isolation) }
+                        await self.cancelledOnLoss { await Self.run(call, self, on: isolation) }
                     }
                 }
                 // The one child always reports how the body ended.
-                return await group.next()?.value ?? .failure(CancellationError())
+                guard let ended = await group.next() else { return CancellationError() }
+                return ended
             }
         }
     }
 
-    /// Calls `body` on `isolation`, in the child task, catching what it throws.
-    private static func run<T>(
-        _ body: Handoff<(Lease) async throws -> T>,
-        _ lease: Lease,
-        on isolation: isolated (any Actor)?
-    ) async -> Handoff<Result<T, any Error>> {
-        do {
-            return Handoff(.success(try await body.value(lease)))
-        } catch {
-            return Handoff(.failure(error))
-        }
+    /// Calls `body` on `isolation`, in the child task; returns what it threw.
+    private static func run(_ body: BodyCall, _ lease: Lease, on isolation: isolated (any Actor)?) async -> (any Error)? {
+        await body.call(lease)
     }
 
     /// Releases even when the calling task is cancelled; other failures leave the
@@ -161,18 +175,18 @@ extension Lease {
     }
 }
 
-/// Carries `withLock`'s body, and what it returns, between the caller's task and
-/// the child task that runs the body.
+/// Carries `withLock`'s body, which writes what it returns into the caller's
+/// storage, from the caller's task to the child task that runs it.
 ///
-/// `@unchecked Sendable` is safe here: the body and its result are only ever
-/// touched by one task at a time. The caller's task hands the body over when it
-/// creates the child task and then only awaits the task group until that child
-/// has finished (task creation and completion order the accesses); the child
-/// runs the body on the caller's own actor (`isolation`), or — for a
-/// nonisolated caller — while the caller waits in `addImmediateTask` (the
-/// body's first steps, on the caller's thread) or is suspended in the group.
-/// The result is read by the caller only after the child returned it.
-private struct Handoff<Value>: @unchecked Sendable {
-    var value: Value
-    init(_ value: Value) { self.value = value }
+/// `@unchecked Sendable` is safe here: the body and the storage it writes are
+/// only ever touched by one task at a time. The caller's task hands the body over
+/// when it creates the child task and then only awaits the task group until that
+/// child has finished (task creation and completion order the accesses); the
+/// child runs the body on the caller's own actor (`isolation`), or — for a
+/// nonisolated caller — while the caller waits in `addImmediateTask` (the body's
+/// first steps, on the caller's thread) or is suspended in the group. The
+/// storage is read by the caller only after the child has returned.
+private struct BodyCall: @unchecked Sendable {
+    /// Runs the body on the caller's executor (the child's, on `isolation`), as the body ran before.
+    let call: nonisolated(nonsending) (Lease) async -> (any Error)?
 }

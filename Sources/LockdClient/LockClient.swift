@@ -1,5 +1,6 @@
 public import Foundation
 public import OpenAPIRuntime
+import LockdTransport
 
 /// A client for a lockd service: take named locks for a bounded time, keep them,
 /// give them back.
@@ -93,24 +94,30 @@ public struct LockClient: Sendable {
         timeout: Duration,
         bearerToken: String? = nil
     ) {
-        let configuration = Configuration(dateTranscoder: RFC3339DateTranscoder())
+        let configuration = Self.configuration
         let middlewares: [any ClientMiddleware] = bearerToken.map { [BearerToken(secret: $0)] } ?? []
         self.owner = owner
-        var remote = RemoteLocks(
-            prompt: Client(serverURL: serverURL, configuration: configuration, transport: prompt, middlewares: middlewares),
-            waiting: Client(serverURL: serverURL, configuration: configuration, transport: waiting, middlewares: middlewares),
-            timeout: timeout,
-            waitLimit: WaitLimit()
-        )
+        let promptClient = Client(serverURL: serverURL, configuration: configuration, transport: prompt, middlewares: middlewares)
+        let waitingClient = Client(serverURL: serverURL, configuration: configuration, transport: waiting, middlewares: middlewares)
+        var executor: EventLoop?
+        var direct: (prompt: DirectLeaseCalls, waiting: DirectLeaseCalls)?
         if let prompt = prompt as? SocketTransport, let waiting = waiting as? SocketTransport {
-            remote.executor = prompt.executor
-            func direct(_ transport: SocketTransport) -> DirectLeaseCalls? {
+            executor = prompt.executor
+            func directCalls(_ transport: SocketTransport) -> DirectLeaseCalls? {
                 DirectLeaseCalls(transport: transport, serverURL: serverURL, configuration: configuration, bearerToken: bearerToken)
             }
-            if let prompt = direct(prompt), let waiting = direct(waiting) { remote.direct = (prompt, waiting) }
+            if let prompt = directCalls(prompt), let waiting = directCalls(waiting) { direct = (prompt, waiting) }
         }
-        self.remote = remote
+        self.remote = RemoteLocks(
+            prompt: promptClient, waiting: waitingClient, timeout: timeout, waitLimit: WaitLimit(), executor: executor, direct: direct
+        )
     }
+
+    /// The generated client's configuration: dates as lockd writes them, and request
+    /// bodies compact with their keys sorted. OpenAPIRuntime's default also
+    /// pretty-prints them, which makes the body longer on the wire and costs lockd's
+    /// body reader ~180 instructions an acquire (benchmarks/locks/CPU.md, session 26).
+    static let configuration = Configuration(dateTranscoder: RFC3339DateTranscoder(), jsonEncodingOptions: [.sortedKeys])
 
     /// The transport of clients made without one: its connection pools are shared.
     private static let sharedTransport = SocketTransport()

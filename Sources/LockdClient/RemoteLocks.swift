@@ -6,7 +6,12 @@ import OpenAPIRuntime
 ///
 /// Acquires that wait go through a client of their own: each holds a connection
 /// for as long as it waits, and must not make renewals queue for one.
-struct RemoteLocks: Sendable {
+///
+/// A class: every lease and listing keeps the client's, and a cycle's acquire
+/// copied it twice as a struct (a retain and a release of each of its parts,
+/// ~2k instructions a `withLock` cycle, benchmarks/sdk). Nothing in it changes
+/// once made.
+final class RemoteLocks: Sendable {
     /// For requests lockd answers at once: renew, release, status, list, a try.
     let prompt: Client
     /// For acquires that wait.
@@ -22,10 +27,26 @@ struct RemoteLocks: Sendable {
     /// Also says whether the transport keeps each request's deadline itself
     /// (``RequestDeadline``). Acquire, renew and release (``direct``) run on the
     /// caller's executor.
-    var executor: EventLoop? = nil
+    let executor: EventLoop?
     /// Acquire, renew and release straight over SocketTransport (for `prompt` and
     /// `waiting`), or nil to send them through the generated client.
-    var direct: (prompt: DirectLeaseCalls, waiting: DirectLeaseCalls)? = nil
+    let direct: (prompt: DirectLeaseCalls, waiting: DirectLeaseCalls)?
+
+    init(
+        prompt: Client,
+        waiting: Client,
+        timeout: Duration,
+        waitLimit: WaitLimit,
+        executor: EventLoop? = nil,
+        direct: (prompt: DirectLeaseCalls, waiting: DirectLeaseCalls)? = nil
+    ) {
+        self.prompt = prompt
+        self.waiting = waiting
+        self.timeout = timeout
+        self.waitLimit = waitLimit
+        self.executor = executor
+        self.direct = direct
+    }
 
     /// A granted lease, exactly as lockd sent it (`201`, or `200` for a retried acquire).
     nonisolated(nonsending) func acquire(
@@ -133,7 +154,7 @@ struct RemoteLocks: Sendable {
     /// cancelled caller must still give the lock back: the separate task does not
     /// inherit the cancellation, and is awaited, so nothing outlives the caller.
     func releaseIgnoringCancellation(_ name: String, token: String) async {
-        await Task(executorPreference: executor) { try? await release(name, token: token, until: .now + timeout) }.value
+        await Task(executorPreference: executor) { try? await self.release(name, token: token, until: .now + self.timeout) }.value
     }
 
     /// One lock's status; retried while lockd cannot serve, for up to `timeout`.

@@ -36,7 +36,7 @@ import Testing
     @Test(arguments: ["http://127.0.0.1:7070", "https://lockd.internal/base/", "http://[::1]:8080/x"], [nil, "s3cret"])
     func requestsAreTheGeneratedClientsByteForByte(url: String, bearerToken: String?) async throws {
         let baseURL = try #require(URL(string: url))
-        let configuration = Configuration(dateTranscoder: RFC3339DateTranscoder())
+        let configuration = LockClient.configuration
         let capture = Capture()
         let middlewares: [any ClientMiddleware] = bearerToken.map { [BearerToken(secret: $0)] } ?? []
         let generated = Client(serverURL: baseURL, configuration: configuration, transport: capture, middlewares: middlewares)
@@ -53,6 +53,21 @@ import Testing
             }
             _ = try? await generated.releaseLock(path: .init(name: name), headers: .init(lockToken: "tok_en-1"))
             #expect(String(decoding: direct.releaseMessage(name, token: "tok_en-1"), as: UTF8.self) == (try capture.lastMessage(to: baseURL)))
+        }
+    }
+
+    /// A `LockClient` over ``SocketTransport`` sends its acquires and renewals through
+    /// direct calls made with the configuration its generated client has, so both send
+    /// the same compact bodies.
+    @Test func theClientsDirectCallsUseItsConfiguration() throws {
+        let locks = LockClient(serverURL: try #require(URL(string: "http://127.0.0.1:7070")))
+        let direct = try #require(locks.remote.direct)
+        for calls in [direct.prompt, direct.waiting] {
+            #expect(calls.configuration.jsonEncodingOptions == [.sortedKeys])
+            let message = String(decoding: try calls.acquireMessage("orders", .init(ttlMs: 30_000, waitMs: 0, token: "abc")), as: UTF8.self)
+            #expect(message.hasSuffix("\r\n\r\n" + #"{"token":"abc","ttl_ms":30000,"wait_ms":0}"#), "\(message)")
+            let renewal = String(decoding: try calls.renewMessage("orders", token: "abc", .init(ttlMs: 45_000)), as: UTF8.self)
+            #expect(renewal.hasSuffix("\r\n\r\n" + #"{"ttl_ms":45000}"#), "\(renewal)")
         }
     }
 }

@@ -8,44 +8,77 @@ import Testing
 @Suite struct LeaseCallJSONTests {
     private static let transcoder = RFC3339DateTranscoder()
 
-    /// The generated client's encoder, as OpenAPIRuntime configures it by default.
+    /// The SDK's encoding options (compact, keys sorted).
+    private static let options = LockClient.configuration.jsonEncodingOptions
+
+    /// The generated client's encoder, as OpenAPIRuntime's converter configures it for the SDK.
     private static func encoded(_ request: Components.Schemas.AcquireRequest) throws -> [UInt8] {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        encoder.outputFormatting = [.sortedKeys]
         return [UInt8](try encoder.encode(request))
     }
 
+    @Test func theSDKSendsCompactJSONWithSortedKeys() {
+        #expect(Self.options == [.sortedKeys])
+        let body = LeaseCallJSON.body(.init(ttlMs: 30_000, waitMs: 0, owner: "billing 7", token: "abc"), options: Self.options)
+        #expect(body.map { String(decoding: $0, as: UTF8.self) } == #"{"owner":"billing 7","token":"abc","ttl_ms":30000,"wait_ms":0}"#)
+    }
+
+    /// A string from characters JSONEncoder writes as they are and ones it escapes
+    /// (quotes, backslashes, slashes, controls) or that the fast path leaves to it (non-ASCII, DEL).
+    private static func randomString(using generator: inout some RandomNumberGenerator) -> String {
+        let plain = Array("abcXYZ019 -_.:~+=@!#$%&*()[]{}<>,;?'`^|")
+        let unusual: [Character] = ["\"", "\\", "/", "\n", "\t", "\u{0}", "\u{1F}", "\u{7F}", "ü", "é", "😀", "\u{2028}"]
+        let count = Int.random(in: 0...24, using: &generator)
+        let unusualShare = [0, 0, 0, 1, 5].randomElement(using: &generator)!  // mostly plain strings
+        return String((0..<count).map { _ in
+            Int.random(in: 0..<100, using: &generator) < unusualShare
+                ? unusual.randomElement(using: &generator)! : plain.randomElement(using: &generator)!
+        })
+    }
+
+    /// What the direct calls send (the fast path's bytes, or JSONEncoder's when it declines)
+    /// is JSONEncoder's, byte for byte; the fast path declines only the empty object and
+    /// strings it would escape or that are not ASCII.
     @Test func acquireBodiesAreJSONEncodersByteForByte() throws {
         var generator = SystemRandomNumberGenerator()
-        let strings: [String?] = [nil, "", "worker-7", "a b:c.d_e~f", "OdopvwD5PnHzOx1AHaAxr9nA-rRz1iP4"]
+        let fixedStrings: [String?] = [nil, "", "worker-7", "a b:c.d_e~f", "OdopvwD5PnHzOx1AHaAxr9nA-rRz1iP4", "a/b", "say \"hi\""]
         let integers: [Int?] = [nil, 0, 1, 30_000, -5, Int.max, Int.min]
-        for _ in 0..<500 {
+        func string() -> String? {
+            Bool.random(using: &generator) ? fixedStrings.randomElement(using: &generator)! : Self.randomString(using: &generator)
+        }
+        var fastPaths = 0
+        for _ in 0..<5_000 {
             let request = Components.Schemas.AcquireRequest(
                 ttlMs: integers.randomElement(using: &generator)!,
                 waitMs: integers.randomElement(using: &generator)!,
-                owner: strings.randomElement(using: &generator)!,
-                token: strings.randomElement(using: &generator)!,
+                owner: string(),
+                token: string(),
                 limit: integers.randomElement(using: &generator)!,
                 mode: [nil, .exclusive, .shared].randomElement(using: &generator)!,
-                durability: [nil, .primary, .replicated].randomElement(using: &generator)!
+                durability: [nil, .primary, .replicated].randomElement(using: &generator)!,
+                lockDelayMs: integers.randomElement(using: &generator)!
             )
-            let fast = LeaseCallJSON.body(request, options: [.sortedKeys, .prettyPrinted])
-            if request == Components.Schemas.AcquireRequest() {
-                #expect(fast == nil)  // the empty object is left to JSONEncoder
-            } else {
-                #expect(fast == (try Self.encoded(request)), "\(request)")
-            }
+            let expected = try Self.encoded(request)
+            let fast = LeaseCallJSON.body(request, options: Self.options)
+            #expect((fast ?? expected) == expected, "\(request)")
+            let strings = [request.owner, request.token].compactMap { $0 }
+            let plain = strings.allSatisfy { $0.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") && $0 != UInt8(ascii: "/") } }
+            #expect((fast != nil) == (plain && request != Components.Schemas.AcquireRequest()), "\(request)")
+            if fast != nil { fastPaths += 1 }
         }
+        #expect(fastPaths > 1_000)  // the fast path itself was compared, not only the fallback
     }
 
     @Test(arguments: ["worker \"7\"", "a/b", "back\\slash", "tab\there", "ünïcødé", "del\u{7F}"])
     func stringsJSONEncoderWouldEscapeAreLeftToIt(owner: String) {
-        #expect(LeaseCallJSON.body(.init(ttlMs: 1, owner: owner), options: [.sortedKeys, .prettyPrinted]) == nil)
+        #expect(LeaseCallJSON.body(.init(ttlMs: 1, owner: owner), options: Self.options) == nil)
     }
 
     @Test func otherEncoderOptionsAreLeftToJSONEncoder() {
-        #expect(LeaseCallJSON.body(.init(ttlMs: 1), options: [.sortedKeys]) == nil)
-        #expect(LeaseCallJSON.body(.init(ttlMs: 1), options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]) == nil)
+        #expect(LeaseCallJSON.body(.init(ttlMs: 1), options: [.sortedKeys, .prettyPrinted]) == nil)
+        #expect(LeaseCallJSON.body(.init(ttlMs: 1), options: []) == nil)
+        #expect(LeaseCallJSON.body(.init(ttlMs: 1), options: [.sortedKeys, .withoutEscapingSlashes]) == nil)
     }
 
     private static func decoded(_ text: String) -> Components.Schemas.Lease? {

@@ -10,6 +10,8 @@
 #   benchmarks/sdk/instructions.sh                     # TASKS=16 FEW=20 MANY=220, MODE=withlock, STORE=memory
 #   SDK_BENCH=/other/lockd-sdk-bench benchmarks/sdk/instructions.sh   # count another build (A/B)
 #   STORE=redis MODE=withlock-try SKIP_BUILD=1 …
+#   LOCKD=/other/release/lockd …   # serve from another lockd build (the client's count does not depend on it)
+#   KEEP=/tmp/dumps …              # keeps the callgrind dumps (callgrind.FEW, callgrind.MANY)
 #
 # Prints instructions per cycle. Needs valgrind, python3, curl (and
 # redis-server for STORE=redis).
@@ -18,7 +20,7 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 TASKS=${TASKS:-16}; FEW=${FEW:-20}; MANY=${MANY:-220}; MODE=${MODE:-withlock}; STORE=${STORE:-memory}
 if [[ -z ${SKIP_BUILD:-} ]]; then
-    swift build -c release --product lockd >&2
+    [[ -n ${LOCKD:-} ]] || swift build -c release --product lockd >&2
     [[ -n ${SDK_BENCH:-} ]] || swift build -c release --product lockd-sdk-bench >&2
 fi
 SDK_BENCH=${SDK_BENCH:-$ROOT/.build/release/lockd-sdk-bench}
@@ -33,7 +35,7 @@ if [[ $STORE == redis ]]; then
     start_redis "$REDIS_PORT"
     REDIS_URL=redis://127.0.0.1:$REDIS_PORT
 fi
-LOCKD=$ROOT/.build/release/lockd start_lockd sdk "$REDIS_URL"  # sets LOCKD_PORT
+LOCKD=${LOCKD:-$ROOT/.build/release/lockd} start_lockd sdk "$REDIS_URL"  # sets LOCKD_PORT
 
 # Valgrind 3.19 cannot read the DWARF 5 Swift writes: count a copy without debug information.
 objcopy --strip-debug "$SDK_BENCH" "$TMP/lockd-sdk-bench"
@@ -42,6 +44,7 @@ count() {  # count CYCLES_PER_TASK → total instructions of the client process
         --url "http://127.0.0.1:$LOCKD_PORT" --tasks "$TASKS" --cycles "$1" --mode "$MODE" >"$TMP/out.$1" 2>"$TMP/err.$1"
     python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); sys.exit(1 if d["errors"] else 0)' "$TMP/out.$1" \
         || { echo "$(basename "$0"): cycles failed" >&2; exit 1; }
+    if [[ -n ${KEEP:-} ]]; then mkdir -p "$KEEP" && cp "$TMP/callgrind.$1" "$KEEP/callgrind.$1"; fi
     sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$TMP/err.$1"
 }
 few=$(count "$FEW"); many=$(count "$MANY")
