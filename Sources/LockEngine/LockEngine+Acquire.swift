@@ -173,7 +173,7 @@ extension LockEngine {
                 metrics.granted(grant.lease, isRetry: grant.isRetry, now: now ?? MonotonicClock.now())
             }
         }
-        if store.mayWatch(name) { store.publish(LockEvent(grant.isRetry ? .renewed : .acquired, lease: grant.lease, client: client)) }
+        if mayWatch(name) { store.publish(LockEvent(grant.isRetry ? .renewed : .acquired, lease: grant.lease, client: client)) }
         return grant
     }
 
