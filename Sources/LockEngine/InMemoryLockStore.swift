@@ -89,9 +89,15 @@ public final class InMemoryLockStore: ImmediateLockStore, LeaseCountingStore {
         try acquireAtOnce(attempt, countingFrom: 0)
     }
 
+    func acquireAtOnce(_ attempt: AcquireAttempt, countingFrom heldSince: UInt64) throws(LockError) -> AcquireResult {
+        try acquireAtOnce(terms: attempt, countingFrom: heldSince)
+    }
+
+    /// ``acquireAtOnce(_:countingFrom:)`` of any attempt's terms: the
+    /// engine's at-once acquire hands the request's own (``RequestAttempt``).
     /// (Inline in the engine's at-once acquire, its one caller on every request.)
     @inline(__always)
-    func acquireAtOnce(_ attempt: AcquireAttempt, countingFrom heldSince: UInt64) throws(LockError) -> AcquireResult {
+    func acquireAtOnce<Attempt: AttemptTerms>(terms attempt: Attempt, countingFrom heldSince: UInt64) throws(LockError) -> AcquireResult {
         // One reading for the lease's times and its fence (the fence read the clock again, under the lock).
         let micros = WallClock.microseconds()
         let (result, notice) = state.withLock { state in state.acquire(attempt, micros: micros, countingFrom: heldSince) }
@@ -425,7 +431,7 @@ extension InMemoryLockStore.State {
     /// ``InMemoryLockStore/acquireAtOnce(_:)`` on the name's record, changed
     /// where it is stored: one hash of the name (looked up, then stored
     /// back, the record was hashed twice and its arrays copied).
-    fileprivate mutating func acquire(_ attempt: AcquireAttempt, micros: Int64,
+    fileprivate mutating func acquire<Attempt: AttemptTerms>(_ attempt: Attempt, micros: Int64,
                                       countingFrom heldSince: UInt64) -> (Result<AcquireResult, LockError>, InMemoryLockStore.Notice?) {
         let now = micros / 1_000
         // A fence granted below is then at least the reading (``nextFence(after:)``).
@@ -596,7 +602,7 @@ extension InMemoryLockRecord {
     /// than waking them in its reply's hint. `spare`: an empty array for
     /// the leases of a record that has none (``InMemoryLockStore/State/spareLeases``).
     /// `heldSince`, `counting`: see ``LeaseCountingStore/acquireAtOnce(_:countingFrom:)``.
-    fileprivate mutating func acquire(_ attempt: AcquireAttempt, lastFence: inout Int64, spare: inout [StoredLease],
+    fileprivate mutating func acquire<Attempt: AttemptTerms>(_ attempt: Attempt, lastFence: inout Int64, spare: inout [StoredLease],
                                       now: Int64, handsOver: Bool, countingFrom heldSince: UInt64, counting: inout InMemoryLeaseCounting)
         -> (result: Result<AcquireResult, LockError>, wakes: Bool, isEmpty: Bool) {
         dropExpired(now: now, counting: &counting)
@@ -605,7 +611,7 @@ extension InMemoryLockRecord {
         return (result, wakes, isEmpty)
     }
 
-    private mutating func take(_ attempt: AcquireAttempt, lastFence: inout Int64, spare: inout [StoredLease],
+    private mutating func take<Attempt: AttemptTerms>(_ attempt: Attempt, lastFence: inout Int64, spare: inout [StoredLease],
                                now: Int64, handsOver: Bool, countingFrom heldSince: UInt64,
                                counting: inout InMemoryLeaseCounting) -> (Result<AcquireResult, LockError>, Bool) {
         // Nothing held, nothing queued (a fresh name, most acquires): no
@@ -679,7 +685,7 @@ extension InMemoryLockRecord {
 
     /// Grants `attempt` a new lease (it may take the name now); `place`:
     /// its waiter's place in the queue, if queued.
-    private mutating func grant(_ attempt: AcquireAttempt, at place: Int?, lastFence: inout Int64, spare: inout [StoredLease],
+    private mutating func grant<Attempt: AttemptTerms>(_ attempt: Attempt, at place: Int?, lastFence: inout Int64, spare: inout [StoredLease],
                                 now: Int64, handsOver: Bool, countingFrom heldSince: UInt64,
                                 counting: inout InMemoryLeaseCounting) -> (Result<AcquireResult, LockError>, Bool) {
         if let place { unqueue(at: place) }
