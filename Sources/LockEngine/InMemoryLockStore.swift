@@ -135,6 +135,8 @@ public final class InMemoryLockStore: ImmediateLockStore, LeaseCountingStore {
         releaseAtOnce(name, token: token)
     }
 
+    /// (Inline in the engine's at-once release, which calls it directly.)
+    @inline(__always)
     public func releaseAtOnce(_ name: LockName, token: LeaseToken) -> Bool {
         end(name, forced: false, where: { $0.token == token }, reporting: { _, _ in }) != nil
     }
