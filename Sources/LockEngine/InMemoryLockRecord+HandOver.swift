@@ -13,7 +13,7 @@ extension InMemoryLockRecord {
         var client: String?
         var delayMs: Int64
 
-        init(_ attempt: AcquireAttempt) {
+        init(_ attempt: some AttemptTerms) {
             token = attempt.token
             ttlMs = attempt.ttlMs
             owner = attempt.owner

@@ -87,6 +87,7 @@ extension LockEngine {
         // optional lends the engine's own reference.
         guard answersAtOnce else { return nil }
         try validate(request)
+        if storeCountsLeases { return try acquireCountingAtOnce(request, startedAt: startedAt) }
         let attempt = firstAttempt(request)
         let ownToken = request.token == nil
         for attemptNumber in 1...Self.deliveryAttempts {
@@ -95,11 +96,7 @@ extension LockEngine {
             // matches a callback's: made into a ``Delivery`` and settled
             // after (``settled(_:)``), its lease was copied twice more and the
             // delivery's case asked again (~0.1 k instructions an acquire).
-            // A store that counts its leases counts this one from `started`
-            // (the ledger's grant time), under its own lock: told after, it
-            // looked the lease up again.
-            let answer = storeCountsLeases ? try countingStore?.acquireAtOnce(attempt, countingFrom: started)
-                : try immediateStore?.acquireAtOnce(attempt)
+            let answer = try immediateStore?.acquireAtOnce(attempt)
             switch consume answer {
             case nil:
                 return nil  // never: `answersAtOnce` says there is one
@@ -111,18 +108,61 @@ extension LockEngine {
                 follow(hint, on: attempt.name, isOrdered: false)
                 if let deliverBy = deliverBy(lease, of: attempt.name, startedAt: started) {
                     return granted(AcquireGrant(lease: lease, isRetry: isRetry && !ownToken, lockdMadeToken: ownToken, deliverBy: deliverBy),
-                                   name: request.name, client: request.client, at: started, countedByStore: storeCountsLeases)
+                                   name: request.name, client: request.client, at: started)
                 }
-                // Never delivered, never counted: what the store counted at
-                // its grant (a new lease, or one found under lockd's own
-                // token) is taken back before the give-back.
-                if storeCountsLeases, !(isRetry && !ownToken) { countingStore?.forgetHold(attempt.name, token: attempt.token) }
                 // Too late: given back as ``givesBack(lateGrantFound:ownToken:lastAttempt:)``
                 // says, and tried anew unless it was the last attempt.
                 if let evenIfClaimed = Self.givesBack(lateGrantFound: isRetry, ownToken: ownToken,
                                                       lastAttempt: attemptNumber == Self.deliveryAttempts),
                    immediateStore?.giveBackAtOnce(attempt.name, token: attempt.token, grant: .fence(lease.fence), evenIfClaimed: evenIfClaimed) == false {
                     giveBackLater(attempt.name, token: attempt.token, grant: .fence(lease.fence), evenIfClaimed: evenIfClaimed)
+                }
+            }
+        }
+        throw .unavailable(Self.tooSlowDetail)
+    }
+
+    /// ``acquireAtOnce(_:startedAt:)`` on the in-memory store (``countingStore``),
+    /// which counts the lease it grants from `started` (the ledger's grant
+    /// time) under its own lock: told after, it looked the lease up again.
+    /// The store reads the request where it is (``RequestAttempt``): no
+    /// attempt is made of it.
+    private func acquireCountingAtOnce(_ request: AcquireRequest, startedAt: UInt64?) throws(LockError) -> AcquireGrant? {
+        let ownToken = request.token == nil
+        let (token, nonce) = Self.firstToken(of: request)
+        let durability = request.durability ?? configuration.defaultDurability
+        for attemptNumber in 1...Self.deliveryAttempts {
+            let started = attemptNumber == 1 ? startedAt ?? MonotonicClock.now() : MonotonicClock.now()
+            // The answer matched as it comes (see ``acquireAtOnce(_:startedAt:)``).
+            let answer = try withUnsafePointer(to: request) { (request) throws(LockError) in
+                try withUnsafePointer(to: token) { (token) throws(LockError) in
+                    try countingStore?.acquireAtOnce(terms: RequestAttempt(request, token: token, nonce: nonce, durability: durability),
+                                                     countingFrom: started)
+                }
+            }
+            switch consume answer {
+            case nil:
+                return nil  // never: `storeCountsLeases` says there is one
+            case .held(let holders, let retryAfterMs, _)?:
+                // Held: a request that may wait queues on the waiting path.
+                if request.waitMs > 0 { return nil }
+                throw .lockHeld(holders: holders, retryAfterMs: retryAfterMs)
+            case .granted(let lease, let isRetry, let hint)?:
+                follow(hint, on: request.name, isOrdered: false)
+                if let deliverBy = deliverBy(lease, of: request.name, startedAt: started) {
+                    return granted(AcquireGrant(lease: lease, isRetry: isRetry && !ownToken, lockdMadeToken: ownToken, deliverBy: deliverBy),
+                                   name: request.name, client: request.client, at: started, countedByStore: true)
+                }
+                // Never delivered, never counted: what the store counted at
+                // its grant (a new lease, or one found under lockd's own
+                // token) is taken back before the give-back.
+                if !(isRetry && !ownToken) { countingStore?.forgetHold(request.name, token: token) }
+                // Too late: given back as ``givesBack(lateGrantFound:ownToken:lastAttempt:)``
+                // says, and tried anew unless it was the last attempt.
+                if let evenIfClaimed = Self.givesBack(lateGrantFound: isRetry, ownToken: ownToken,
+                                                      lastAttempt: attemptNumber == Self.deliveryAttempts),
+                   immediateStore?.giveBackAtOnce(request.name, token: token, grant: .fence(lease.fence), evenIfClaimed: evenIfClaimed) == false {
+                    giveBackLater(request.name, token: token, grant: .fence(lease.fence), evenIfClaimed: evenIfClaimed)
                 }
             }
         }
@@ -173,7 +213,7 @@ extension LockEngine {
                 metrics.granted(grant.lease, isRetry: grant.isRetry, now: now ?? MonotonicClock.now())
             }
         }
-        if store.mayWatch(name) { store.publish(LockEvent(grant.isRetry ? .renewed : .acquired, lease: grant.lease, client: client)) }
+        if mayWatch(name) { store.publish(LockEvent(grant.isRetry ? .renewed : .acquired, lease: grant.lease, client: client)) }
         return grant
     }
 
@@ -186,10 +226,17 @@ extension LockEngine {
     /// and destroyed the copies, ~30 instructions an acquire).
     @inline(__always)
     private func firstAttempt(_ request: AcquireRequest) -> AcquireAttempt {
-        let (token, nonce): (LeaseToken, AttemptNonce?) = if let token = request.token { (token, .random()) } else { (.random(), nil) }
+        let (token, nonce) = Self.firstToken(of: request)
         return AcquireAttempt(name: request.name, token: token, ttlMs: request.ttlMs,
                               owner: request.owner, waiter: nil, mode: request.mode, limit: request.limit, client: request.client,
                               durability: request.durability ?? configuration.defaultDurability, lockDelayMs: request.lockDelayMs,
                               nonce: nonce)
+    }
+
+    /// The token and nonce of a request's first attempt: a fresh token
+    /// unless it brought one (then with a nonce: ``AcquireAttempt/nonce``).
+    @inline(__always)
+    private static func firstToken(of request: AcquireRequest) -> (LeaseToken, AttemptNonce?) {
+        if let token = request.token { (token, .random()) } else { (.random(), nil) }
     }
 }

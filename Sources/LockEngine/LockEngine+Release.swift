@@ -55,8 +55,11 @@ extension LockEngine {
         // Through `immediateStore?`, not bound (see ``acquireAtOnce(_:startedAt:)``);
         // `answersAtOnce` says there is one.
         guard answersAtOnce else { return false }
-        if store.mayWatch(name) {
+        if mayWatch(name) {
             try released(name, token: token, holder: immediateStore?.releaseReportingHolderAtOnce(name, token: token))
+        } else if storeCountsLeases {
+            // The in-memory store called directly (see ``countingStore``).
+            try released(name, token: token, ended: countingStore?.releaseAtOnce(name, token: token) == true)
         } else {
             try released(name, token: token, ended: immediateStore?.releaseAtOnce(name, token: token) == true)
         }
