@@ -77,9 +77,10 @@ extension RedisLockStore {
         // before, serves as the call's start too (one reading less).
         let start = callStart(at: answer.startedAt)
         let now = start.time
-        let cancellation = answer.cancellation
+        // Lent: the call holds the answer, which holds it, until it is answered.
+        let cancellation = Unmanaged.passUnretained(answer.cancellation)
         client.run(AnsweringAcquireCall(store: self, attempt: consume attempt, start: start, answer: consume answer),
-                   cancellation: cancellation, now: now)
+                   lentCancellation: cancellation, now: now)
     }
 
     /// Whether an acquire is answered on the loop as its reply is read:

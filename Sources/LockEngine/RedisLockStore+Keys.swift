@@ -50,6 +50,27 @@ extension RedisLockStore {
     /// key; in a Cluster, the liveness key from its slot's tag, as
     /// ``RedisLivenessKeys/key(for:)`` makes it).
     func writeNameKeys(_ name: LockName, to call: inout RESPArgumentCursor) {
+        // A name of 4 to 32 bytes with the one shared liveness key (most
+        // names, and every single server's): its bytes read once for the
+        // six keys, each key then a few stores (~52 instructions a key
+        // through the general path, the name's words loaded again for each).
+        // The name is borrowed where it lies, not copied into a `var` as
+        // `withUTF8` needs (a retain and two releases a call).
+        if livenessKeys == .shared, name.value.utf8.withContiguousStorageIfAvailable({ bytes in
+            guard let name = RESPRepeatedBytes(UnsafeRawBufferPointer(bytes)) else { return false }
+            call.batch { call in
+                call.append("lockd:{", name, "}:lease")
+                call.append("lockd:{", name, "}:fence")
+                call.append("lockd:{", name, "}:waiters")
+                call.append("lockd:instances" as StaticString)
+                call.append("lockd:{", name, "}:holders")
+                call.append("lockd:{", name, "}:grants")
+                call.append("lockd:{", name, "}:wishes")
+            }
+            return true
+        }) == true {
+            return
+        }
         let slotTag = livenessKeys == .perSlot ? RedisHashSlot(key: name.value).hashTag : nil
         Self.withKeyBytes(name) { name in
             call.append("lockd:{", name, "}:lease")

@@ -24,10 +24,11 @@ extension RedisLockStore {
         let start = callStart()
         // (Read before `start` is handed over: read after, it was copied.)
         let now = start.time
-        let cancellation = answer.cancellation
+        // Lent: the call holds the answer, which holds it, until it is answered.
+        let cancellation = Unmanaged.passUnretained(answer.cancellation)
         client.run(AnsweringReleaseCall(store: self, name: name, token: token, unclaimedOnly: false, namesCaller: handler != nil,
                                         fence: nil, nonce: nil, handler: handler, start: start, answer: consume answer),
-                   cancellation: cancellation, now: now)
+                   lentCancellation: cancellation, now: now)
     }
 
     nonisolated(nonsending) public func giveBack(_ name: LockName, token: LeaseToken, grant: GrantIdentity, evenIfClaimed: Bool) async throws(LockError) -> Bool {

@@ -52,6 +52,34 @@ extension RedisClient {
         }
         if cancellation.isCancelled { return call.answer(RedisScriptReply(failure: RedisError(.cancelled, message: "the caller was cancelled"))) }
         cancellation.onCancel(call)
+        send(call, now: now)
+    }
+
+    /// ``run(_:idempotent:cancellation:now:)`` for a call that holds its
+    /// caller's cancellation itself until it is answered (a store's call
+    /// keeping the engine's answer): the cancellation is lent, not retained
+    /// for the run and released after (~40 instructions a call).
+    ///
+    /// It is used only before the call can be answered — whether it is
+    /// cancelled, then the call installed as its step, which answers
+    /// nothing at once (``RedisScriptCall/callCancelled()`` only schedules
+    /// the cancel on the loop) — so the call, unanswered, holds it
+    /// throughout. In a cluster the call runs in a task, which may answer
+    /// it before its step is installed: the cancellation is then held.
+    public func run(_ call: RedisScriptCall, lentCancellation cancellation: Unmanaged<CallCancellation>, now: UInt64? = nil) {
+        guard !isCluster else { return run(call, cancellation: cancellation.takeUnretainedValue(), now: now) }
+        let cancelled = cancellation._withUnsafeGuaranteedRef { cancellation -> Bool in
+            if cancellation.isCancelled { return true }
+            cancellation.onCancel(call)
+            return false
+        }
+        if cancelled { return call.answer(RedisScriptReply(failure: RedisError(.cancelled, message: "the caller was cancelled"))) }
+        send(call, now: now)
+    }
+
+    /// Sends `call`, on its loop: at once when this is its loop's thread.
+    @inline(__always)
+    private func send(_ call: RedisScriptCall, now: UInt64?) {
         if call.isOnLoop {
             call.send(now: now)
         } else {

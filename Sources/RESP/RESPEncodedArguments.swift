@@ -303,6 +303,13 @@ public struct RESPArgumentCursor: ~Copyable {
         end = start + capacity
     }
 
+    @inlinable
+    init(position: UnsafeMutablePointer<UInt8>, end: UnsafeMutablePointer<UInt8>, written: Int) {
+        self.position = position
+        self.end = end
+        self.written = written
+    }
+
     /// Appends raw bytes.
     @inlinable @inline(__always)
     public mutating func append(_ bytes: UnsafeRawBufferPointer) {

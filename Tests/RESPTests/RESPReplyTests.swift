@@ -64,6 +64,48 @@ import Testing
         #expect(viaValue == value.int)
     }
 
+    /// Integers of 1 to 19 digits, signed or not, read eight digits at a
+    /// time where eight bytes are left: each the integer the decoder reads,
+    /// the cursor at the next element whatever follows (another integer,
+    /// a string of digits, the frame's end); counts of one and two digits.
+    @Test func longIntegersAndCountsReadAsTheDecoderReadsThem() throws {
+        var generator = SystemRandomNumberGenerator()
+        var texts: [String] = ["0", "-0", "+7", "12345678", "99999999", "100000000", "9223372036854775807", "-9223372036854775808"]
+        for digits in 1...19 {
+            for _ in 0..<30 {
+                var text = String(Int.random(in: 1...9, using: &generator))
+                for _ in 1..<digits { text += String(Int.random(in: 0...9, using: &generator)) }
+                if digits == 19, text > "9223372036854775807" { continue }
+                texts.append(Bool.random(using: &generator) ? "-" + text : text)
+            }
+        }
+        for text in texts {
+            let expected = Int(text)
+            for tail in ["", ":1\r\n", "$8\r\n12345678\r\n", ":123456789012\r\n"] {
+                for elements in [1, 2] where (elements == 2) != tail.isEmpty {
+                    let frame = Array(((elements == 2 ? "*2\r\n" : "") + ":\(text)\r\n" + tail).utf8)
+                    let decoded = try #require(try RESPDecoder().decode(frame)).value
+                    frame.withUnsafeBytes { frame in
+                        var reply = RESPReply(unsafeFrame: frame)
+                        if elements == 2 { #expect(reply.array() == 2) }
+                        let read = reply.int()
+                        #expect(read == expected, "\(text) before \(tail.debugDescription)")
+                        #expect(read == (elements == 2 ? decoded.array?.first?.int : decoded.int))
+                        if elements == 2 { #expect(reply.value() == decoded.array?.last) }
+                    }
+                }
+            }
+        }
+        for count in [0, 1, 9, 10, 12, 99] {
+            let frame = Array(("*\(count)\r\n" + String(repeating: ":1\r\n", count: count)).utf8)
+            frame.withUnsafeBytes { frame in
+                var reply = RESPReply(unsafeFrame: frame)
+                #expect(reply.array() == count)
+                if count > 0 { #expect(reply.int() == 1) }
+            }
+        }
+    }
+
     @Test func aReplysElementsReadInOrderGiveTheirFields() {
         let frame = Array("*9\r\n:1\r\n:17\r\n:1733400000000\r\n:30000\r\n$5\r\nowner\r\n:0\r\n:-1\r\n:1\r\n$1\r\nx\r\n".utf8)
         frame.withUnsafeBytes { frame in
