@@ -21,9 +21,8 @@ import Synchronization
 /// ```
 public final class HTTPPromise: CallCancellation, HTTPRequestLogMetadataSource, @unchecked Sendable {
     // Safe to share (unchecked, as a `CallCancellation` subclass must be):
-    // every stored property here is a `let` of a Sendable type (the
-    // cancelled flag an `Atomic`), but `step`, an `Atomic` too, which holds
-    // a `CallCancellationTarget` (Sendable) and is only ever exchanged whole.
+    // every stored property here is a `let` of a Sendable type; the
+    // cancellation's state is the base class's.
 
     /// Cancelled when the client goes before the response is given: the
     /// server's promise is its own cancellation (one allocation, not two);
@@ -92,67 +91,26 @@ public final class HTTPPromise: CallCancellation, HTTPRequestLogMetadataSource, 
         super.init()
     }
 
-    /// Set as this promise is cancelled (its own cancellation, not a
-    /// shared one's), before its hook runs: read without the base class's
-    /// lock. A store asks two or three times a request whether its caller
-    /// went (~45 instructions each under the lock, a few here); every way
-    /// to cancel comes through ``cancel()`` below, so this flag and the
-    /// base class's state say the same.
-    private let cancelled = Atomic<Bool>(false)
-
-    /// What cancelling abandons (this promise's own cancellation only): the
-    /// step installed last, retained while held here. Kept here rather than
-    /// under the base class's lock: a store installs one a call (a Redis
-    /// script call), and the lock, with the target copied in and out of
-    /// its state, cost ~110 instructions each.
-    ///
-    /// Installing and cancelling each exchange it whole, after setting
-    /// their side (the step here, `cancelled` there) and before reading the
-    /// other's, all sequentially consistent: whichever comes second sees
-    /// the first, so a step installed as the promise is cancelled is run
-    /// exactly once — by `cancel()`, or at once by the installer.
-    private let step = Atomic<Unmanaged<AnyObject>?>(nil)
-
     // A filtered promise answers for its parent's cancellation, whichever
-    // way it is asked.
+    // way it is asked; the server's own promise is its own, kept by the
+    // base class (its flag and step are atomics: asking and installing
+    // take no lock).
     override public var isCancelled: Bool {
         if let shared { return shared.isCancelled }
-        return cancelled.load(ordering: .acquiring)
+        return super.isCancelled
     }
 
     override public func cancel() {
         if let shared { return shared.cancel() }
-        cancelled.store(true, ordering: .sequentiallyConsistent)
         super.cancel()
-        if let taken = step.exchange(nil, ordering: .sequentiallyConsistent) { Self.abandon(taken) }
     }
 
     override public func onCancel(_ hook: @escaping @Sendable () -> Void) {
-        // (A hook is installed by a call that runs in a task, which makes
-        // one allocation more already: its box is one more.)
-        if let shared { shared.onCancel(hook) } else { install(CancelHook(hook)) }
+        if let shared { shared.onCancel(hook) } else { super.onCancel(hook) }
     }
 
     override public func onCancel(_ target: any CallCancellationTarget) {
-        if let shared { shared.onCancel(target) } else { install(target) }
-    }
-
-    /// Makes `target` what cancelling runs, in place of any earlier step
-    /// (released here); runs it at once when cancelled already.
-    private func install(_ target: any CallCancellationTarget) {
-        step.exchange(.passRetained(target), ordering: .sequentiallyConsistent)?.release()
-        guard cancelled.load(ordering: .sequentiallyConsistent) else { return }
-        if let taken = step.exchange(nil, ordering: .sequentiallyConsistent) { Self.abandon(taken) }
-    }
-
-    /// Runs a step taken out of `step` (whose reference it takes over).
-    private static func abandon(_ taken: Unmanaged<AnyObject>) {
-        // Only targets are ever installed: the cast finds one.
-        (taken.takeRetainedValue() as? any CallCancellationTarget)?.callCancelled()
-    }
-
-    deinit {
-        step.exchange(nil, ordering: .relaxed)?.release()
+        if let shared { shared.onCancel(target) } else { super.onCancel(target) }
     }
 
     /// Binds the request's log metadata in a task started for the request's
@@ -212,20 +170,6 @@ public final class HTTPPromise: CallCancellation, HTTPRequestLogMetadataSource, 
     /// gets it adds its filter to the context after theirs instead.
     public func filtered(by filter: some HTTPResponseFilter) -> HTTPPromise {
         HTTPPromise(filtering: self, by: filter)
-    }
-}
-
-/// A cancellation hook as a ``CallCancellationTarget``, so that an
-/// ``HTTPPromise`` keeps hooks and targets in one place.
-private final class CancelHook: CallCancellationTarget {
-    private let hook: @Sendable () -> Void
-
-    init(_ hook: @escaping @Sendable () -> Void) {
-        self.hook = hook
-    }
-
-    func callCancelled() {
-        hook()
     }
 }
 
