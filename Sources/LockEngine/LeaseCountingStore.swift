@@ -13,6 +13,11 @@
 /// late, a cancelled waiter) is never counted. The engine reads whether a
 /// store counts once, when it is made, and then tells the ledger nothing
 /// of its leases.
+///
+/// The engine hands the counting only to ``InMemoryLockStore``, held by its
+/// type (``LockEngine/countingStore``: direct calls, its at-once acquire
+/// inline in the engine's). Another store that conforms is counted by the
+/// ledger — correctly, without the saving — until the engine holds it too.
 protocol LeaseCountingStore: ImmediateLockStore {
     /// Counts from now on, reporting through `handles` (the engine's).
     func countLeases(reportingTo handles: LeaseLedger.Handles)
