@@ -176,14 +176,16 @@ let package = Package(
             path: "Tests/LockdTestSupport",
             swiftSettings: strictSwift
         ),
+        // Inaccessible pages around test bytes, for code that reads through raw pointers.
+        .target(name: "LockdGuardPages", path: "Tests/LockdGuardPages", swiftSettings: strictSwift),
         .testTarget(name: "LockdTransportTests", dependencies: ["LockdTransport", "LockdTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "LockdHTTPTests", dependencies: ["LockdHTTP", "LockdTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "LockdHTTPCompressionTests", dependencies: ["LockdHTTPCompression", "LockdTestSupport"], swiftSettings: strictSwift),
-        .testTarget(name: "RESPTests", dependencies: ["RESP"], swiftSettings: strictSwift),
+        .testTarget(name: "RESPTests", dependencies: ["RESP", "LockdGuardPages"], swiftSettings: strictSwift),
         .testTarget(name: "LockdRedisTests", dependencies: ["LockdRedis", "LockdTestSupport", .product(name: "Logging", package: "swift-log")], swiftSettings: strictSwift),
         .testTarget(name: "LockEngineTests", dependencies: ["LockEngine", "LockdTestSupport", .product(name: "CoreMetrics", package: "swift-metrics")], swiftSettings: strictSwift),
         .testTarget(name: "LockdAuthTests", dependencies: ["LockdAuth", "LockEngine"], swiftSettings: strictSwift),
-        .testTarget(name: "LockdAPITests", dependencies: ["LockdAPI", "LockdAuth", "LockEngine", "LockdTestSupport"], swiftSettings: strictSwift),
+        .testTarget(name: "LockdAPITests", dependencies: ["LockdAPI", "LockdAuth", "LockEngine", "LockdTestSupport", "LockdGuardPages"], swiftSettings: strictSwift),
         // The SDK. Its generated half is committed (GeneratedSources/, made by `swift run
         // swift-openapi-generator`, see its config): a build plugin on any target makes
         // SwiftPM build the generator for every product, `swift run lockd` included.
@@ -221,7 +223,7 @@ let package = Package(
         .testTarget(
             name: "LockdClientTests",
             dependencies: [
-                "LockdClient", "LockdClientURLSession", "LockdAPI", "LockdAuth", "LockdTLS", "LockdTransport", "LockdTestSupport",
+                "LockdClient", "LockdClientURLSession", "LockdAPI", "LockdAuth", "LockdTLS", "LockdTransport", "LockdTestSupport", "LockdGuardPages",
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "OpenAPIURLSession", package: "swift-openapi-urlsession"),
             ],

@@ -1,9 +1,5 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 @testable import LockdAPI
+import LockdGuardPages
 import LockEngine
 import Testing
 
@@ -14,35 +10,11 @@ import Testing
 /// read from bytes that end exactly where an inaccessible page begins (and,
 /// apart, that start exactly where one ends): one byte read outside faults.
 @Suite struct Review19AcquireBodyGuardPageTests {
-    /// Three pages, the first and last inaccessible.
-    final class GuardedPages {
-        let base: UnsafeMutableRawPointer
-        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
-
-        init() throws {
-            let mapped = mmap(nil, 3 * pageSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-            guard let mapped, mapped != MAP_FAILED else { throw MappingFailed() }
-            base = mapped
-            guard mprotect(base, pageSize, PROT_NONE) == 0, mprotect(base + 2 * pageSize, pageSize, PROT_NONE) == 0 else {
-                throw MappingFailed()
-            }
-        }
-
-        deinit { munmap(base, 3 * pageSize) }
-
-        /// `body` over `bytes` placed against the second guard page, then against the first.
-        func reading<Value>(_ bytes: ArraySlice<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Value) -> (Value, Value) {
-            func at(_ start: UnsafeMutableRawPointer) -> Value {
-                bytes.withUnsafeBytes { source in
-                    if let from = source.baseAddress { start.copyMemory(from: from, byteCount: source.count) }
-                }
-                return body(UnsafeBufferPointer(start: start.assumingMemoryBound(to: UInt8.self), count: bytes.count))
-            }
-            return (at(base + 2 * pageSize - bytes.count), at(base + pageSize))
-        }
+    /// `body` over `bytes` placed against the trailing guard page, then against the leading one.
+    static func reading<Value>(_ bytes: ArraySlice<UInt8>, on pages: GuardedPages,
+                               _ body: (UnsafeBufferPointer<UInt8>) -> Value) -> (Value, Value) {
+        (body(pages.endingAtGuard(bytes).asBytes), body(pages.startingAtGuard(bytes).asBytes))
     }
-
-    struct MappingFailed: Error {}
 
     /// What the pass reads of `body`, as plain values (nil: left to the reading by fields).
     static func read(_ body: UnsafeBufferPointer<UInt8>) -> String? {
@@ -64,12 +36,12 @@ import Testing
         for text in Self.bodies {
             let bytes = Array(text.utf8)
             for end in 0...bytes.count {
-                let (against, after) = pages.reading(bytes[..<end], Self.read)
+                let (against, after) = Self.reading(bytes[..<end], on: pages, Self.read)
                 #expect(against == after, "\(text.prefix(end))")
                 if against != nil { read += 1 }
             }
             for start in 0...bytes.count {
-                let (against, after) = pages.reading(bytes[start...], Self.read)
+                let (against, after) = Self.reading(bytes[start...], on: pages, Self.read)
                 #expect(against == after)
             }
         }
@@ -84,7 +56,7 @@ import Testing
         for name in names {
             let member = Array("{\"\(name)\":1}".utf8)
             for end in 0...member.count {
-                _ = pages.reading(member[..<end], Self.read)
+                _ = Self.reading(member[..<end], on: pages, Self.read)
             }
         }
     }

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import LockdGuardPages
 @testable import RESP
 import Testing
 
@@ -13,17 +9,11 @@ import Testing
 /// (no byte written outside the run's place).
 @Suite struct Review19RepeatedBytesGuardPageTests {
     @Test func runsOfEveryLengthAreReadAndWrittenWithinTheirBytes() throws {
-        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let mapped = mmap(nil, 3 * pageSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-        guard let base = mapped, base != MAP_FAILED else { Issue.record("mmap failed"); return }
-        defer { munmap(base, 3 * pageSize) }
-        #expect(mprotect(base, pageSize, PROT_NONE) == 0)
-        #expect(mprotect(base + 2 * pageSize, pageSize, PROT_NONE) == 0)
+        let pages = try GuardedPages()
         for length in 0...40 {
             let bytes = (0..<length).map { UInt8(truncatingIfNeeded: 0x41 + $0 * 3) }
-            for start in [base + 2 * pageSize - length, base + pageSize] {
-                bytes.withUnsafeBytes { if let from = $0.baseAddress { start.copyMemory(from: from, byteCount: length) } }
-                let run = RESPRepeatedBytes(UnsafeRawBufferPointer(start: start, count: length))
+            for againstTheEnd in [true, false] {
+                let run = RESPRepeatedBytes(againstTheEnd ? pages.endingAtGuard(bytes) : pages.startingAtGuard(bytes))
                 #expect((run != nil) == (4...32).contains(length), "length \(length)")
                 guard let run else { continue }
                 // Written into a buffer with guard bytes around it.

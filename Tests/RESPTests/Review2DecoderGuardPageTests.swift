@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import LockdGuardPages
 import Testing
 
 @testable import RESP
@@ -13,50 +9,28 @@ import Testing
 /// end exactly where an inaccessible page begins: one byte read too far
 /// faults.
 @Suite struct Review2DecoderGuardPageTests {
-    /// Two pages, the second inaccessible.
-    final class GuardedPage {
-        let base: UnsafeMutableRawPointer
-        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+    /// The decoder's calls over bytes placed so that the byte after the
+    /// last is an inaccessible page's first.
+    struct GuardedPage {
+        let pages: GuardedPages
 
-        init() throws {
-            let mapped = mmap(nil, 2 * pageSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-            guard let mapped, mapped != MAP_FAILED else { throw MappingFailed() }
-            base = mapped
-            guard mprotect(base + pageSize, pageSize, PROT_NONE) == 0 else { throw MappingFailed() }
-        }
+        init() throws { pages = try GuardedPages() }
 
-        deinit { munmap(base, 2 * pageSize) }
-
-        /// `bytes` placed so that the byte after the last is the guard page's first.
         func decode(_ bytes: ArraySlice<UInt8>) throws(RESPProtocolError) -> (value: RESPValue, consumed: Int)? {
-            let start = base + pageSize - bytes.count
-            bytes.withUnsafeBytes { source in
-                if let from = source.baseAddress { start.copyMemory(from: from, byteCount: source.count) }
-            }
-            return try RESPDecoder().decode(UnsafeRawBufferPointer(start: start, count: bytes.count))
+            try RESPDecoder().decode(pages.endingAtGuard(bytes))
         }
 
         /// ``RESPDecoder/plainFrameLength(_:)`` of `bytes` placed as ``decode(_:)`` places them.
         func plainFrameLength(_ bytes: ArraySlice<UInt8>) -> Int? {
-            RESPDecoder().plainFrameLength(place(bytes))
+            RESPDecoder().plainFrameLength(pages.endingAtGuard(bytes))
         }
 
         /// `body` reading `bytes` (one whole frame) in place, placed as ``decode(_:)`` places them.
         func reading<Value>(_ bytes: ArraySlice<UInt8>, _ body: (inout RESPReply) -> Value) -> Value {
-            var reply = RESPReply(unsafeFrame: place(bytes))
+            var reply = RESPReply(unsafeFrame: pages.endingAtGuard(bytes))
             return body(&reply)
         }
-
-        private func place(_ bytes: ArraySlice<UInt8>) -> UnsafeRawBufferPointer {
-            let start = base + pageSize - bytes.count
-            bytes.withUnsafeBytes { source in
-                if let from = source.baseAddress { start.copyMemory(from: from, byteCount: source.count) }
-            }
-            return UnsafeRawBufferPointer(start: start, count: bytes.count)
-        }
     }
-
-    struct MappingFailed: Error {}
 
     /// Integers and lengths of every digit count around the fast path's 18,
     /// signed and not, and a script reply made of them.
