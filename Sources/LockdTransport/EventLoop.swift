@@ -281,12 +281,14 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         // So `top -H`, perf and crash reports name the thread (Linux keeps 15 bytes).
         _ = clockd_set_thread_name(name)
         let capacity = 256
-        var events = [UInt32](repeating: 0, count: capacity)
-        // The events' data (their descriptors), read by this function only:
-        // a buffer of its own, allocated here and freed when the loop ends,
-        // so that a wait does not check an array's uniqueness first (~15
-        // instructions an iteration). (`events` stays an array: the hang-up
-        // window reads it.)
+        // The events' flags and data (their descriptors), read by this
+        // function (and the hang-up window, lent the flags) only: buffers
+        // of their own, allocated here and freed when the loop ends, so that
+        // a wait does not check an array's uniqueness first (~15
+        // instructions an iteration, for each array).
+        let events = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: capacity)
+        events.initialize(repeating: 0)
+        defer { events.deallocate() }
         let data = UnsafeMutablePointer<UInt64>.allocate(capacity: capacity)
         data.initialize(repeating: 0, count: capacity)
         defer { data.deallocate() }
@@ -295,7 +297,7 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         var now: UInt64?
         while true {
             guard let timeout = prepareToWait(now: now) else { break }
-            let count = clockd_epoll_wait(epollFD, &events, data, Int32(capacity), timeout)
+            let count = clockd_epoll_wait(epollFD, events.baseAddress, data, Int32(capacity), timeout)
             now = nil
             // Awake again: jobs submitted from other threads while events are
             // handled are picked up by `runJobs` below without an eventfd write.
@@ -305,7 +307,7 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
                 precondition(code == EINTR, "epoll_wait failed: errno \(code)")
                 continue
             }
-            hangUps.began(at: MonotonicClock.now(), count: Int(count), events: events)
+            hangUps.began(at: MonotonicClock.now(), count: Int(count), events: UnsafeBufferPointer(events))
             for index in 0..<Int(count) {
                 let fd = Int32(bitPattern: UInt32(truncatingIfNeeded: data[index]))
                 if fd == wakeFD {
