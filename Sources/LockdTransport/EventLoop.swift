@@ -31,7 +31,9 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     private let epollFD: Int32
     private let wakeFD: Int32
     private let shared = Mutex(SharedState())
-    private let threadID = Atomic<UInt>(0)
+    /// The loop's thread (0 until it runs); read by ``inEventLoop``, which
+    /// other modules inline.
+    @usableFromInline let threadID = Atomic<UInt>(0)
     /// The wake-up handshake, kept out of the lock so that an iteration
     /// with no job queued takes no lock at all (it took three, ~130
     /// instructions an iteration, two iterations a Redis lock request):
@@ -130,7 +132,11 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         return loop
     }
 
-    /// Whether the caller runs on this loop's thread.
+    /// Whether the caller runs on this loop's thread. (Inlinable: asked
+    /// three times a Redis lock request from other modules — the HTTP
+    /// server, the Redis client — where a call of ours around the load and
+    /// `pthread_self` cost ~15 instructions.)
+    @inlinable
     public var inEventLoop: Bool {
         threadID.load(ordering: .relaxed) == UInt(pthread_self())
     }
@@ -281,12 +287,14 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         // So `top -H`, perf and crash reports name the thread (Linux keeps 15 bytes).
         _ = clockd_set_thread_name(name)
         let capacity = 256
-        var events = [UInt32](repeating: 0, count: capacity)
-        // The events' data (their descriptors), read by this function only:
-        // a buffer of its own, allocated here and freed when the loop ends,
-        // so that a wait does not check an array's uniqueness first (~15
-        // instructions an iteration). (`events` stays an array: the hang-up
-        // window reads it.)
+        // The events' flags and data (their descriptors), read by this
+        // function (and the hang-up window, lent the flags) only: buffers
+        // of their own, allocated here and freed when the loop ends, so that
+        // a wait does not check an array's uniqueness first (~15
+        // instructions an iteration, for each array).
+        let events = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: capacity)
+        events.initialize(repeating: 0)
+        defer { events.deallocate() }
         let data = UnsafeMutablePointer<UInt64>.allocate(capacity: capacity)
         data.initialize(repeating: 0, count: capacity)
         defer { data.deallocate() }
@@ -295,7 +303,7 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         var now: UInt64?
         while true {
             guard let timeout = prepareToWait(now: now) else { break }
-            let count = clockd_epoll_wait(epollFD, &events, data, Int32(capacity), timeout)
+            let count = clockd_epoll_wait(epollFD, events.baseAddress, data, Int32(capacity), timeout)
             now = nil
             // Awake again: jobs submitted from other threads while events are
             // handled are picked up by `runJobs` below without an eventfd write.
@@ -305,7 +313,7 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
                 precondition(code == EINTR, "epoll_wait failed: errno \(code)")
                 continue
             }
-            hangUps.began(at: MonotonicClock.now(), count: Int(count), events: events)
+            hangUps.began(at: MonotonicClock.now(), count: Int(count), events: UnsafeBufferPointer(events))
             for index in 0..<Int(count) {
                 let fd = Int32(bitPattern: UInt32(truncatingIfNeeded: data[index]))
                 if fd == wakeFD {

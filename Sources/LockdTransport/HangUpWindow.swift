@@ -26,6 +26,12 @@ struct HangUpWindow {
     /// A batch of `count` events began at `now`: their flags are the first
     /// `count` of `events`, whose size is the most one wait returns.
     mutating func began(at now: UInt64, count: Int, events: [UInt32]) {
+        events.withUnsafeBufferPointer { began(at: now, count: count, events: $0) }
+    }
+
+    /// ``began(at:count:events:)`` over the loop's own buffer of flags.
+    @inline(__always)
+    mutating func began(at now: UInt64, count: Int, events: UnsafeBufferPointer<UInt32>) {
         startedAt = now
         guard count < events.count else {
             flagged = true

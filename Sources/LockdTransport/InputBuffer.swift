@@ -25,8 +25,10 @@ final class InputBuffer {
 
     deinit { free(storage) }
 
-    /// How many bytes wait to be consumed.
-    var count: Int { end - start }
+    /// How many bytes wait to be consumed. (`0 <= start <= end <= capacity`
+    /// always holds, so the difference cannot overflow: no check, on a
+    /// path every read takes.)
+    var count: Int { end &- start }
     var isEmpty: Bool { end == start }
 
     /// The unread bytes, valid until the next fill, append or consume.

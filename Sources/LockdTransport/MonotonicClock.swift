@@ -1,14 +1,13 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import CLockdSystem
 
 /// Nanoseconds on `CLOCK_MONOTONIC`: cheap to read, never jumps with wall time.
 public enum MonotonicClock {
-    /// The current reading in nanoseconds.
+    /// The current reading in nanoseconds. (Inlinable: the reading is a
+    /// call into the vDSO, and the callers in other modules — the engine,
+    /// the HTTP server, the Redis client — need no call of ours around it.)
+    @inlinable
     public static func now() -> UInt64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &spec)
-        return UInt64(spec.tv_sec) &* 1_000_000_000 &+ UInt64(spec.tv_nsec)
+        clockd_monotonic_ns()
     }
 
     /// `duration` in whole nanoseconds, 0 when negative, saturating when huge.

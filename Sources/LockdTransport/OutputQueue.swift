@@ -20,8 +20,10 @@ struct OutputQueue {
     /// Bytes `0..<sent` were sent.
     private(set) var sent = 0
 
-    /// Bytes queued and not yet sent.
-    var unsent: Int { end - sent }
+    /// Bytes queued and not yet sent. (`0 <= sent <= end <= storage.count`
+    /// always holds — a send takes at most the bytes it is offered — so
+    /// the difference cannot overflow: no check, on every send's path.)
+    var unsent: Int { end &- sent }
 
     /// Appends through `body`, which gets an array holding the queued bytes
     /// (for owners that append arrays: rare paths, such as streamed bodies).

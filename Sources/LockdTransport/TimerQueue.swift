@@ -14,16 +14,24 @@ struct TimerQueue {
     private var heap: [Entry] = []
     private var work: [UInt64: @Sendable () -> Void] = [:]
     private var nextID: UInt64 = 0
-    /// The id of the heap's top when it was last found live (0: not known):
-    /// the loop asks for the next deadline every iteration, and this spares
-    /// it a hash lookup while the top stays the same.
+    /// The id of the heap's top while it is known live (0: not known), and
+    /// its deadline: the loop asks for the next deadline twice an
+    /// iteration, and while the top stays the same this answers with two
+    /// loads — no hash lookup, no look at the heap, no call (a call that
+    /// looked at the heap cost ~23 instructions, four a Redis lock
+    /// request). Ids start at 1, so 0 is never a timer's. Whenever
+    /// `liveTop` is not 0, it is the heap's top, its work is still there,
+    /// and `liveTopDeadline` is its deadline: every change of the top —
+    /// a timer scheduled ahead of it, the top cancelled, removed or fired —
+    /// sets or clears it.
     private var liveTop: UInt64 = 0
+    private var liveTopDeadline: UInt64 = 0
 
     /// The earliest live deadline, if any.
     var nextDeadline: UInt64? {
         mutating get {
-            dropCancelledTop()
-            return heap.first?.deadline
+            if liveTop != 0 { return liveTopDeadline }
+            return findLiveTop()
         }
     }
 
@@ -32,6 +40,11 @@ struct TimerQueue {
         work[nextID] = body
         heap.append(Entry(deadline: deadline, id: nextID))
         siftUp(heap.count - 1)
+        // Ahead of the top: the new timer is the top now, and live.
+        if heap[0].id == nextID {
+            liveTop = nextID
+            liveTopDeadline = deadline
+        }
         return TimerID(value: nextID)
     }
 
@@ -51,13 +64,18 @@ struct TimerQueue {
         return due
     }
 
-    private mutating func dropCancelledTop() {
-        guard let first = heap.first, first.id != liveTop else { return }
+    /// Drops cancelled timers from the top and notes the live one found
+    /// there; its deadline, or nil when no timer is left.
+    private mutating func findLiveTop() -> UInt64? {
         while let top = heap.first, work[top.id] == nil { removeTop() }
-        liveTop = heap.first?.id ?? 0
+        guard let top = heap.first else { return nil }
+        liveTop = top.id
+        liveTopDeadline = top.deadline
+        return top.deadline
     }
 
     private mutating func removeTop() {
+        liveTop = 0
         let last = heap.removeLast()
         guard !heap.isEmpty else { return }
         heap[0] = last

@@ -41,30 +41,42 @@ struct PlainFrameScanner {
             guard index < end else { return false }
             if base[index] == UInt8(ascii: "-") { return skipNull() }
             guard let count = unsignedLine(), count <= limits.maxAggregateCount, depth < limits.maxDepth else { return false }
+            // The elements are scanned by a copy of the scanner that no call
+            // can reach (a nested frame is given a copy of its own): `self`
+            // lives in memory, as the recursive call takes it `inout`, so
+            // its index, end, base and limits were stored and loaded again
+            // for every element (~6 instructions an element).
+            var elements = self
+            let (base, end, limits) = (elements.base, elements.end, elements.limits)
             for _ in 0..<count {
-                guard index < end else { return false }
-                switch base[index] {
+                guard elements.index < end else { return false }
+                switch base[elements.index] {
                 case UInt8(ascii: ":"):
-                    index &+= 1
-                    guard skipInteger() else { return false }
+                    elements.index &+= 1
+                    guard elements.skipInteger() else { return false }
                 case UInt8(ascii: "$"):
                     // A length of one digit (an empty owner, a mode) checked
                     // at once: the digit, CRLF, that many bytes, CRLF.
-                    if end &- index >= 6 {
-                        let length = Int(base[index &+ 1] &- UInt8(ascii: "0"))
-                        if length < 10, base[index &+ 2] == Self.cr, base[index &+ 3] == Self.lf, end &- index >= 6 &+ length,
-                           base[index &+ 4 &+ length] == Self.cr, base[index &+ 5 &+ length] == Self.lf,
+                    let at = elements.index
+                    if end &- at >= 6 {
+                        let length = Int(base[at &+ 1] &- UInt8(ascii: "0"))
+                        if length < 10, base[at &+ 2] == Self.cr, base[at &+ 3] == Self.lf, end &- at >= 6 &+ length,
+                           base[at &+ 4 &+ length] == Self.cr, base[at &+ 5 &+ length] == Self.lf,
                            length <= limits.maxBulkLength, limits.maxLineLength >= 1 {
-                            index &+= 6 &+ length
+                            elements.index &+= 6 &+ length
                             continue
                         }
                     }
-                    index &+= 1
-                    guard skipBulk() else { return false }
+                    elements.index &+= 1
+                    guard elements.skipBulk() else { return false }
                 default:
-                    guard skip(depth: depth &+ 1) else { return false }
+                    guard let next = Self.nestedFrameEnd(base: base, end: end, limits: limits, index: elements.index, depth: depth &+ 1) else {
+                        return false
+                    }
+                    elements.index = next
                 }
             }
+            index = elements.index
             return true
         case UInt8(ascii: "+"):
             var cursor = index
@@ -81,6 +93,15 @@ struct PlainFrameScanner {
         default:
             return false
         }
+    }
+
+    /// Where a frame nested in an array ends (nil: it is no plain frame),
+    /// scanned by a scanner of its own: `elements` above is never passed
+    /// `inout` to a call, so it stays in registers.
+    @inline(never)
+    private static func nestedFrameEnd(base: UnsafePointer<UInt8>, end: Int, limits: RESPLimits, index: Int, depth: Int) -> Int? {
+        var nested = PlainFrameScanner(base: base, end: end, limits: limits, index: index)
+        return nested.skip(depth: depth) ? nested.index : nil
     }
 
     /// After `:`: an optional sign, 1 to 18 digits (what the decoder reads
@@ -116,6 +137,7 @@ struct PlainFrameScanner {
     }
 
     /// After `$` or `*`, at its `-`: a null, `-1` exactly.
+    @inline(__always)
     private mutating func skipNull() -> Bool {
         guard end &- index >= 4, base[index &+ 1] == UInt8(ascii: "1"), base[index &+ 2] == Self.cr, base[index &+ 3] == Self.lf else {
             return false

@@ -1,3 +1,4 @@
+import Glibc
 import Testing
 
 @testable import LockdTransport
@@ -15,5 +16,25 @@ import Testing
         #expect(MonotonicClock.nanoseconds(.milliseconds(1500)) == 1_500_000_000)
         #expect(MonotonicClock.nanoseconds(.nanoseconds(7)) == 7)
         #expect(MonotonicClock.nanoseconds(.seconds(Int64.max)) == .max)
+    }
+
+    /// A reading is `CLOCK_MONOTONIC`'s seconds and nanoseconds in
+    /// nanoseconds: it lies between two readings of clock_gettime taken
+    /// around it, and readings never go back.
+    @Test func aReadingIsTheMonotonicClockInNanoseconds() {
+        func reference() -> UInt64 {
+            var spec = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &spec)
+            return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
+        }
+        var previous: UInt64 = 0
+        for _ in 0..<1_000 {
+            let before = reference()
+            let reading = MonotonicClock.now()
+            let after = reference()
+            #expect(before <= reading && reading <= after)
+            #expect(reading >= previous)
+            previous = reading
+        }
     }
 }

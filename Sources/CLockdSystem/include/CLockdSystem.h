@@ -96,6 +96,17 @@ static inline int clockd_peer_closed(int fd) {
     return (entry.revents & (EPOLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
+/* CLOCK_MONOTONIC in nanoseconds (MonotonicClock.now). Read here rather than
+   in Swift: Swift's wrapper around clock_gettime spent ~25 instructions a
+   reading on a stack protector for its timespec and on checks that the
+   seconds and nanoseconds are not negative, which CLOCK_MONOTONIC's never
+   are; a Redis lock request reads the clock ~11 times. */
+static inline uint64_t clockd_monotonic_ns(void) {
+    struct timespec spec;
+    clock_gettime(CLOCK_MONOTONIC, &spec);
+    return (uint64_t)spec.tv_sec * 1000000000u + (uint64_t)spec.tv_nsec;
+}
+
 /* Names the calling thread (prctl is variadic, which Swift cannot call); Linux keeps 15 bytes. */
 static inline int clockd_set_thread_name(const char *name) { return prctl(PR_SET_NAME, name, 0, 0, 0); }
 
