@@ -1,6 +1,8 @@
 /// Where the parts of a usual field line are, from the line's start: the
 /// name ends at `colon`, the value is `valueStart..<valueEnd`, the CR is at `end`.
 struct UsualFieldLine: Equatable {
+    /// The line's first byte (in the decoder's input).
+    var start: UnsafeRawPointer
     var colon: Int
     var valueStart: Int
     var valueEnd: Int
@@ -75,7 +77,7 @@ extension PartialHead {
         if valueEnd > valueStart, line.load(fromByteOffset: valueEnd &- 1, as: UInt8.self) == HTTPSyntax.space {
             repeat { valueEnd &-= 1 } while valueEnd > valueStart && line.load(fromByteOffset: valueEnd &- 1, as: UInt8.self) == HTTPSyntax.space
         }
-        return UsualFieldLine(colon: colon, valueStart: valueStart, valueEnd: valueEnd, end: end)
+        return UsualFieldLine(start: line, colon: colon, valueStart: valueStart, valueEnd: valueEnd, end: end)
     }
 
     /// The first lane whose high bit `flags` sets (lane 0 is the lowest

@@ -365,8 +365,9 @@ struct PartialHead {
             // instructions a line.)
             if headers.count < maxCount, let usual = Self.usualFieldLine(input, from: offset, limit: limit) {
                 end = offset &+ usual.end
+                // The line from where the blocks read it: no range of the input made and checked again.
                 if let refused = recordField(
-                    UnsafeRawBufferPointer(rebasing: input[offset..<end]), colon: usual.colon, valueStart: usual.valueStart,
+                    UnsafeRawBufferPointer(start: usual.start, count: usual.end), colon: usual.colon, valueStart: usual.valueStart,
                     valueEnd: usual.valueEnd) {
                     sectionLength &+= end &- offset &+ 2
                     fault = refused
