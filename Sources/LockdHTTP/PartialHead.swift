@@ -282,7 +282,8 @@ struct PartialHead {
     /// (the line's end found over its name too, then the name scanned again
     /// for its colon, then the result returned through the decoder's loop):
     /// ~0.1 k instructions a field. `fault`: why the field was refused, once added.
-    @inline(__always)
+    /// Out of line: ``usualFieldLine(_:from:limit:)`` reads nearly every line first.
+    @inline(never)
     mutating func addPlainFieldLine(
         _ input: UnsafeRawBufferPointer, from start: Int, limit: Int, maxCount: Int, fault: inout FieldFault?
     ) -> Int? {
@@ -304,7 +305,15 @@ struct PartialHead {
         // Trailing whitespace is SP only: an HTAB would have ended the scan.
         var valueEnd = end
         while valueEnd > valueStart, rest[valueEnd &- 1] == HTTPSyntax.space { valueEnd &-= 1 }
-        let line = UnsafeRawBufferPointer(rebasing: rest[..<end])
+        fault = recordField(UnsafeRawBufferPointer(rebasing: rest[..<end]), colon: colon, valueStart: valueStart, valueEnd: valueEnd)
+        return start &+ end
+    }
+
+    /// Adds the field of a plain line (`line`, its CRLF left out; its name
+    /// ends at `colon`, its value is `line[valueStart..<valueEnd]`),
+    /// tracking the fields that decide framing; returns why it is refused, if it is.
+    @inline(__always)
+    private mutating func recordField(_ line: UnsafeRawBufferPointer, colon: Int, valueStart: Int, valueEnd: Int) -> FieldFault? {
         headers.appendField(line: line, nameLength: colon, valueStart: valueStart, valueEnd: valueEnd)
         switch colon {
         case 4:
@@ -316,20 +325,17 @@ struct PartialHead {
         case 14 where Self.isContentLength(line):
             // The usual single number, as ``track(_:_:)`` reads it, without its call (~60 instructions).
             if let length = Self.decimal(UnsafeRawBufferPointer(rebasing: line[valueStart..<valueEnd])) {
-                if let contentLength, contentLength != length {
-                    fault = .conflictingContentLengths
-                } else {
-                    contentLength = length
-                }
+                if let contentLength, contentLength != length { return .conflictingContentLengths }
+                contentLength = length
             } else {
-                fault = track(UnsafeRawBufferPointer(rebasing: line[..<colon]), UnsafeRawBufferPointer(rebasing: line[valueStart..<valueEnd]))
+                return track(UnsafeRawBufferPointer(rebasing: line[..<colon]), UnsafeRawBufferPointer(rebasing: line[valueStart..<valueEnd]))
             }
         case 6, 10, 17:
-            fault = track(UnsafeRawBufferPointer(rebasing: line[..<colon]), UnsafeRawBufferPointer(rebasing: line[valueStart..<valueEnd]))
+            return track(UnsafeRawBufferPointer(rebasing: line[..<colon]), UnsafeRawBufferPointer(rebasing: line[valueStart..<valueEnd]))
         default:
             break
         }
-        return start &+ end
+        return nil
     }
 
     /// Adds the plain field lines (``addPlainFieldLine(_:from:limit:maxCount:fault:)``)
@@ -347,19 +353,41 @@ struct PartialHead {
         fault: inout FieldFault?, faultLine: inout Int
     ) -> Int {
         var offset = start
-        // As the decoder asked before each line: a line starting with CR
-        // (the blank one) is never plain, nor one not yet begun.
-        while offset < input.count, input[offset] != HTTPSyntax.cr {
+        while true {
             // The room for the line's content, its CRLF left out, as the
             // decoder's general path bounds it.
-            guard let end = addPlainFieldLine(
-                input, from: offset, limit: maxSection &- sectionLength &- 2, maxCount: maxCount, fault: &fault)
-            else { break }
-            sectionLength &+= end &- offset &+ 2
-            if fault != nil {
-                faultLine = offset
-                return end &+ 2
+            let limit = maxSection &- sectionLength &- 2
+            let end: Int
+            // The usual line first: its name's block also tells a line
+            // starting with CR (the blank one), which is no usual line.
+            // (Asked first, the line's first byte was loaded on its own, and
+            // swiftc built the block from it and seven more loads: ~30
+            // instructions a line.)
+            if headers.count < maxCount, let usual = Self.usualFieldLine(input, from: offset, limit: limit) {
+                end = offset &+ usual.end
+                // The line from where the blocks read it: no range of the input made and checked again.
+                if let refused = recordField(
+                    UnsafeRawBufferPointer(start: usual.start, count: usual.end), colon: usual.colon, valueStart: usual.valueStart,
+                    valueEnd: usual.valueEnd) {
+                    sectionLength &+= end &- offset &+ 2
+                    fault = refused
+                    faultLine = offset
+                    return end &+ 2
+                }
+            } else {
+                // As the decoder asked before each line: a line starting
+                // with CR (the blank one) is never plain, nor one not yet begun.
+                guard offset < input.count, input[offset] != HTTPSyntax.cr,
+                      let plainEnd = addPlainFieldLine(input, from: offset, limit: limit, maxCount: maxCount, fault: &fault)
+                else { break }
+                end = plainEnd
+                if fault != nil {
+                    sectionLength &+= end &- offset &+ 2
+                    faultLine = offset
+                    return end &+ 2
+                }
             }
+            sectionLength &+= end &- offset &+ 2
             offset = end &+ 2
         }
         return offset
