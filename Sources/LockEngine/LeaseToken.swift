@@ -135,6 +135,18 @@ public struct LeaseToken: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Room that holds the token's text: ``count`` but for a token kept in
+    /// words, which takes their 32 bytes whatever its count — a bound told
+    /// without reading the words (sized by ``count``, a grant's body asked
+    /// whether a server-made token has a 32nd character, twice).
+    @inlinable @inline(__always)
+    public var room: Int {
+        switch form {
+        case .text(let text): text.utf8.count
+        case .characters: Self.encodedCount
+        }
+    }
+
     /// Writes the token's text at `position` (room for ``count`` bytes)
     /// and returns how many bytes it wrote: a body or a store's call takes
     /// the characters without a `String` made for them. Inlined where it is

@@ -145,13 +145,13 @@ struct JSONCursor {
     }
 
     /// A token's characters, unquoted (they need no escaping), in
-    /// `token.count` bytes: a lease's quotes are part of the literals
-    /// around it. Inlined, with ``LeaseToken/write(to:)``: a server-made
-    /// token is four stores (called, with its own quotes each checked and
-    /// stored, it cost a grant ~45 instructions).
+    /// `token.count` bytes (`token.room` required): a lease's quotes are
+    /// part of the literals around it. Inlined, with ``LeaseToken/write(to:)``:
+    /// a server-made token is four stores (called, with its own quotes each
+    /// checked and stored, it cost a grant ~45 instructions).
     @inline(__always)
     mutating func tokenCharacters(_ token: LeaseToken) {
-        requireRoom(token.count)
+        requireRoom(token.room)
         position += token.write(to: position)
     }
 
@@ -273,7 +273,7 @@ enum LockJSON {
         // Keys, quotes and punctuation 85 bytes, the longer mode's 9, three numbers, the instant.
         // Wrapping sums: each term is a length in memory (the name at most
         // 255 bytes, an owner's escapes at most six times its length).
-        let capacity = 85 &+ 9 &+ name.count &+ lease.token.count &+ (owner?.count ?? 0) &+ ownerEscapes
+        let capacity = 85 &+ 9 &+ name.count &+ lease.token.room &+ (owner?.count ?? 0) &+ ownerEscapes
             &+ 3 &* ASCIIDigits.maxCount &+ JSONCursor.instantMaxCount
         // Written in temporary memory, then copied into the thread's body
         // array (``ThreadBodyBuffer``): an array made to be written in is
