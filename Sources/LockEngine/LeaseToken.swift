@@ -92,7 +92,8 @@ public struct LeaseToken: Hashable, Sendable, CustomStringConvertible {
     /// fourth words (the first two are all text: at least 22 characters).
     @inlinable @inline(__always)
     static func count(third: UInt64, fourth: UInt64) -> Int {
-        16 &+ (71 &- third.leadingZeroBitCount) &>> 3 &+ (71 &- fourth.leadingZeroBitCount) &>> 3
+        // A 32nd character: 32 (every server-made token), told by one compare.
+        fourth >> 56 != 0 ? encodedCount : 16 &+ (71 &- third.leadingZeroBitCount) &>> 3 &+ (71 &- fourth.leadingZeroBitCount) &>> 3
     }
 
     /// The most characters a token has.
@@ -128,10 +129,21 @@ public struct LeaseToken: Hashable, Sendable, CustomStringConvertible {
     public var count: Int {
         switch form {
         case .text(let text): text.utf8.count
-        case .characters(_, _, let third, let low, let middle, let high, let last):
+        case .characters(_, _, _, _, _, _, let last):
             // A 32nd character: 32 (every server-made token), told by one compare.
-            last.rawValue != 0 ? Self.encodedCount
-                : Self.count(third: third, fourth: UInt64(low) | UInt64(middle) << 32 | UInt64(high) << 48)
+            last.rawValue != 0 ? Self.encodedCount : shortCount
+        }
+    }
+
+    /// ``count`` of a token of 22–31 characters kept in words. Out of
+    /// line: inlined, its arithmetic grew every caller, and a Redis
+    /// release's room was no longer inlined (~20 instructions a release).
+    @usableFromInline @inline(never)
+    var shortCount: Int {
+        switch form {
+        case .text(let text): text.utf8.count
+        case .characters(_, _, let third, let low, let middle, let high, _):
+            Self.count(third: third, fourth: UInt64(low) | UInt64(middle) << 32 | UInt64(high) << 48)
         }
     }
 
@@ -150,12 +162,29 @@ public struct LeaseToken: Hashable, Sendable, CustomStringConvertible {
     /// Writes the token's text at `position` (room for ``count`` bytes)
     /// and returns how many bytes it wrote: a body or a store's call takes
     /// the characters without a `String` made for them. Inlined where it is
-    /// called — four stores for a server-made token, four or five for a
-    /// shorter one kept in words (never a byte past ``count``: the caller's
-    /// room may end there); a token kept as its text is copied by
-    /// ``writeText(to:)``, out of line.
+    /// called — four stores for a server-made token; a shorter one kept in
+    /// words is written by ``writeShort(to:)`` (never a byte past ``count``:
+    /// the caller's room may end there), a token kept as its text by
+    /// ``writeText(to:)``, both out of line.
     @inlinable @inline(__always)
     public func write(to position: UnsafeMutablePointer<UInt8>) -> Int {
+        guard case .characters(let first, let second, let third, let low, let middle, let high, let last) = form else {
+            return writeText(to: position)
+        }
+        guard last.rawValue != 0 else { return writeShort(to: position) }
+        let fourth = Self.words(first, second, third, low, middle, high, last).3
+        let raw = UnsafeMutableRawPointer(position)
+        raw.storeBytes(of: first.littleEndian, as: UInt64.self)
+        raw.storeBytes(of: second.littleEndian, toByteOffset: 8, as: UInt64.self)
+        raw.storeBytes(of: third.littleEndian, toByteOffset: 16, as: UInt64.self)
+        raw.storeBytes(of: fourth.littleEndian, toByteOffset: 24, as: UInt64.self)
+        return Self.encodedCount
+    }
+
+    /// ``write(to:)`` of a token of 22–31 characters kept in words, out of
+    /// line (as ``shortCount``).
+    @usableFromInline @inline(never)
+    func writeShort(to position: UnsafeMutablePointer<UInt8>) -> Int {
         guard case .characters(let first, let second, let third, let low, let middle, let high, let last) = form else {
             return writeText(to: position)
         }
@@ -163,14 +192,8 @@ public struct LeaseToken: Hashable, Sendable, CustomStringConvertible {
         let raw = UnsafeMutableRawPointer(position)
         raw.storeBytes(of: first.littleEndian, as: UInt64.self)
         raw.storeBytes(of: second.littleEndian, toByteOffset: 8, as: UInt64.self)
-        if last.rawValue != 0 {
-            raw.storeBytes(of: third.littleEndian, toByteOffset: 16, as: UInt64.self)
-            raw.storeBytes(of: fourth.littleEndian, toByteOffset: 24, as: UInt64.self)
-            return Self.encodedCount
-        }
-        // 22–31 characters: the last eight, put together from the two
-        // words they straddle, end the text exactly (smart shifts: a shift
-        // by 64 is zero).
+        // The last eight characters, put together from the two words they
+        // straddle, end the text exactly (smart shifts: a shift by 64 is zero).
         let count = Self.count(third: third, fourth: fourth)
         let tail: UInt64
         if count >= 24 {
