@@ -82,7 +82,7 @@ public struct LeaseToken: Hashable, Sendable, CustomStringConvertible {
     /// How many characters the base64url of 24 bytes has: the most a
     /// token kept in words has.
     @inlinable
-    package static var encodedCount: Int { 32 }
+    static var encodedCount: Int { 32 }
 
     /// The fewest characters a token has.
     @inlinable
@@ -257,22 +257,39 @@ public struct LeaseToken: Hashable, Sendable, CustomStringConvertible {
         form = Form(characters: words)
     }
 
-    /// A token of the four words ``read(_:)`` returned (checked there):
-    /// a header's value read where it is lent, and the token made after,
-    /// from plain values (see `LockAPI`'s `lockToken`).
-    package init(checkedCharacters words: (UInt64, UInt64, UInt64, UInt64)) {
-        form = Form(characters: words)
+    /// A client-presented token of `count` characters, 22–32, given as
+    /// four words as ``init(characters:)`` takes them; the bytes past
+    /// `count` are not read (a header's value copied into zeroed words).
+    /// Nil when `count` is out of that range or any of its bytes is no
+    /// token character, for which ``malformed`` is the error to answer.
+    /// (A header's value read and checked in place by ``read(_:)``, its
+    /// words made into a token after, cost a release of 22 characters ~40
+    /// instructions more: the call across modules, its thunk, the words
+    /// returned through memory.)
+    public init?(characters words: (UInt64, UInt64, UInt64, UInt64), count: Int) {
+        guard count >= Self.minCount, count <= Self.encodedCount else { return nil }
+        // The bytes of the third and fourth words that are text.
+        let third = Self.lowBytes(count &- 16), fourth = Self.lowBytes(count &- 24)
+        let invalid = Self.invalidBytes(words.0) | Self.invalidBytes(words.1) | Self.invalidBytes(words.2) & third
+            | Self.invalidBytes(words.3) & fourth
+        guard invalid == 0 else { return nil }
+        form = Form(characters: (words.0, words.1, words.2 & third, words.3 & fourth))
+    }
+
+    /// A mask of a word's low `count` bytes (none below 1, all above 7).
+    @inline(__always)
+    private static func lowBytes(_ count: Int) -> UInt64 {
+        UInt64.max >> ((8 &- min(max(count, 0), 8)) &* 8)
     }
 
     /// The error for bytes that are no token.
     public static var malformed: LockError { .invalidRequest("a lease token is 22–128 characters of A-Z a-z 0-9 _ -") }
 
     /// Whether `utf8` is a token, and the four words of 22–32 characters
-    /// (zeros past the text; for ``init(checkedCharacters:)``). Read and
-    /// checked eight bytes at a time, the last eight loaded where they end
+    /// (zeros past the text). Read and checked eight bytes at a time, the last eight loaded where they end
     /// (overlapping the word before): checked byte by byte, a client's
     /// token of 22 characters cost ~0.28 k instructions.
-    package static func read(_ utf8: UnsafeBufferPointer<UInt8>) -> (valid: Bool, words: (UInt64, UInt64, UInt64, UInt64)?) {
+    static func read(_ utf8: UnsafeBufferPointer<UInt8>) -> (valid: Bool, words: (UInt64, UInt64, UInt64, UInt64)?) {
         let count = utf8.count
         guard count >= minCount, count <= maxCount, let base = utf8.baseAddress else { return (false, nil) }
         let raw = UnsafeRawPointer(base)

@@ -345,8 +345,8 @@ public struct LockAPI: Sendable {
     /// `String` name, and lent as a slice of the headers' array (retained
     /// and released), it cost a release ~0.2 k instructions more.
     ///
-    /// The closure keeps only plain values — up to 32 characters copied or
-    /// read into four words, a longer token as a `String` — and the token is made after:
+    /// The closure keeps only plain values — up to 32 characters copied
+    /// into four words, a longer token as a `String` — and the token is read after:
     /// a `LeaseToken?` assigned inside it went through the runtime's generic
     /// `Optional` witnesses (~0.13 k instructions a release).
     private func lockToken(_ request: HTTPRequest) throws(LockError) -> LeaseToken {
@@ -363,12 +363,11 @@ public struct LockAPI: Sendable {
                 utf8 = UnsafeBufferPointer(rebasing: utf8.dropFirst().dropLast())
             }
             length = utf8.count
-            if length == LeaseToken.encodedCount, let base = utf8.baseAddress {
+            if length == 32, let base = utf8.baseAddress {
                 withUnsafeMutableBytes(of: &characters) { $0.copyMemory(from: UnsafeRawBufferPointer(start: base, count: 32)) }
-            } else if length < LeaseToken.encodedCount {
-                // 22–31 characters (the SDK's 22): read and checked into words here.
-                let (valid, words) = LeaseToken.read(utf8)
-                if valid, let words { characters = words }
+            } else if length < 32, let base = utf8.baseAddress {
+                // Into the zeroed words: a token of 22–31 characters is kept in words too.
+                withUnsafeMutableBytes(of: &characters) { $0.copyMemory(from: UnsafeRawBufferPointer(start: base, count: length)) }
             } else if length <= LeaseToken.maxCount {
                 otherText = String(decoding: utf8, as: UTF8.self)
             }
@@ -376,15 +375,12 @@ public struct LockAPI: Sendable {
         guard present else {
             throw .invalidRequest("the Lock-Token header is required: send the token acquire returned")
         }
-        // 32 characters (every server-made token) checked as four words in
-        // one expression: through `read`, called across modules, a release
-        // cost ~20 instructions more.
-        let token: LeaseToken? = if length == LeaseToken.encodedCount {
+        let token = if length == 32 {
             LeaseToken(characters: (UInt64(littleEndian: characters.0), UInt64(littleEndian: characters.1),
                                     UInt64(littleEndian: characters.2), UInt64(littleEndian: characters.3)))
-        } else if length < LeaseToken.encodedCount {
-            // A token's words are never zero (the first holds eight token characters).
-            characters.0 == 0 ? nil : LeaseToken(checkedCharacters: characters)
+        } else if length < 32 {
+            LeaseToken(characters: (UInt64(littleEndian: characters.0), UInt64(littleEndian: characters.1),
+                                    UInt64(littleEndian: characters.2), UInt64(littleEndian: characters.3)), count: length)
         } else {
             otherText.flatMap { try? LeaseToken($0) }
         }

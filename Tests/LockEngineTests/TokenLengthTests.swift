@@ -16,11 +16,15 @@ import Testing
         text.withUnsafeBufferPointer { LeaseToken(checking: $0) }
     }
 
-    /// The token a `Lock-Token` header of `text` makes: read into words, then made of them.
-    static func fromRead(_ text: [UInt8]) -> LeaseToken? {
-        let (valid, words) = text.withUnsafeBufferPointer { LeaseToken.read($0) }
-        guard valid, let words else { return nil }
-        return LeaseToken(checkedCharacters: words)
+    /// The words a `Lock-Token` header of `text` is copied into: its bytes, then zeros.
+    static func headerWords(_ text: [UInt8]) -> (UInt64, UInt64, UInt64, UInt64) {
+        func word(_ index: Int) -> UInt64 {
+            (0..<8).reduce(UInt64(0)) { word, place in
+                let at = index * 8 + place
+                return at < text.count ? word | UInt64(text[at]) << UInt64(place * 8) : word
+            }
+        }
+        return (word(0), word(1), word(2), word(3))
     }
 
     /// 22–32 characters are kept in words, a longer token as its text.
@@ -56,7 +60,7 @@ import Testing
 
     /// Every byte value at every place of every length kept in words: the
     /// text is a token exactly when the byte is in the alphabet, read from
-    /// bytes and as a header's value is (its words, then the token).
+    /// bytes, and from a header's zero-padded words.
     @Test(arguments: Array(22...32))
     func everyByteAtEveryPlaceOfEveryLength(_ length: Int) throws {
         let valid = Self.text(length)
@@ -67,7 +71,7 @@ import Testing
                 text[place] = byte
                 let token = Self.token(text)
                 #expect((token != nil) == allowed.contains(byte), "byte \(byte) at \(place) of \(length)")
-                let fromHeader = Self.fromRead(text)
+                let fromHeader = LeaseToken(characters: Self.headerWords(text), count: length)
                 #expect((fromHeader != nil) == allowed.contains(byte), "byte \(byte) at \(place) of \(length), as a header's words")
                 #expect(fromHeader == token)
                 if let token, let fromHeader {
@@ -78,9 +82,25 @@ import Testing
         }
     }
 
-    /// `read` gives words for 22–32 characters only, their first never
-    /// zero (a header's reading takes a zero first word for no token), and
-    /// zeros past the text.
+    /// Bytes past `count` in a header's words are not read as the token's.
+    @Test func aHeadersWordsPastItsCountAreIgnored() throws {
+        let text = Self.text(22)
+        var words = Self.headerWords(text)
+        words.2 |= 0xFFFF_0000_0000_0000
+        words.3 = 0x4141_4141_4141_4141
+        let token = try #require(LeaseToken(characters: words, count: 22))
+        #expect(token == Self.token(text))
+        #expect(Array(token.value.utf8) == text)
+        #expect(token.count == 22)
+    }
+
+    /// A header's words of a count out of 22–32 are no token.
+    @Test(arguments: [0, 1, 21, 33, 64])
+    func aHeadersWordsOfAnotherCountAreNoToken(_ count: Int) {
+        #expect(LeaseToken(characters: Self.headerWords(Self.text(32)), count: count) == nil)
+    }
+
+    /// `read` gives words for 22–32 characters only, with zeros past the text.
     @Test(arguments: Array(0...40) + [128, 129])
     func readGivesWordsForUpTo32Characters(_ length: Int) {
         let (valid, words) = Self.text(length).withUnsafeBufferPointer { LeaseToken.read($0) }
