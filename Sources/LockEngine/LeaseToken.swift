@@ -114,16 +114,31 @@ public struct LeaseToken: Hashable, Sendable, CustomStringConvertible {
         case .text(var text):
             return text.withUTF8(body)
         case .characters(let first, let second, let third, let low, let middle, let high, let last):
+            // A shorter token out of line: inlined where a Redis call's
+            // arguments are written, its count's arithmetic left an
+            // argument's append there outlined (~25 instructions a request).
+            guard last.rawValue != 0 else { return withShortUTF8(body) }
             let words = Self.words(first, second, third, low, middle, high, last)
-            var characters = (words.0.littleEndian, words.1.littleEndian, words.2.littleEndian, words.3.littleEndian)  // the text, then zeros
-            // A shorter token's count out of line (as ``count``'s): inlined
-            // where a Redis acquire's arguments are written, its arithmetic
-            // left an argument's append there outlined (~40 instructions).
-            let count = last.rawValue != 0 ? Self.encodedCount : shortCount
+            var characters = (words.0.littleEndian, words.1.littleEndian, words.2.littleEndian, words.3.littleEndian)  // the text's 32 bytes
             return withUnsafeBytes(of: &characters) { raw in
                 // A tuple's bytes have an address; read as bytes inside this closure only.
-                body(UnsafeBufferPointer(start: raw.baseAddress.unsafelyUnwrapped.assumingMemoryBound(to: UInt8.self), count: count))
+                body(UnsafeBufferPointer(start: raw.baseAddress.unsafelyUnwrapped.assumingMemoryBound(to: UInt8.self), count: raw.count))
             }
+        }
+    }
+
+    /// ``withUTF8(_:)`` of a token of 22–31 characters kept in words.
+    @inline(never)
+    private func withShortUTF8<Result>(_ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+        guard case .characters(let first, let second, let third, let low, let middle, let high, let last) = form else {
+            return withUTF8(body)
+        }
+        let words = Self.words(first, second, third, low, middle, high, last)
+        var characters = (words.0.littleEndian, words.1.littleEndian, words.2.littleEndian, words.3.littleEndian)  // the text, then zeros
+        let count = Self.count(third: words.2, fourth: words.3)
+        return withUnsafeBytes(of: &characters) { raw in
+            // A tuple's bytes have an address; read as bytes inside this closure only.
+            body(UnsafeBufferPointer(start: raw.baseAddress.unsafelyUnwrapped.assumingMemoryBound(to: UInt8.self), count: count))
         }
     }
 
