@@ -115,8 +115,8 @@ public struct LeaseToken: Hashable, Sendable, CustomStringConvertible {
             return text.withUTF8(body)
         case .characters(let first, let second, let third, let low, let middle, let high, let last):
             // A shorter token out of line: inlined where a Redis call's
-            // arguments are written, its count's arithmetic left an
-            // argument's append there outlined (~25 instructions a request).
+            // arguments are written, its count's arithmetic left a name's
+            // append there outlined (~40 instructions a Redis lock request).
             guard last.rawValue != 0 else { return withShortUTF8(body) }
             let words = Self.words(first, second, third, low, middle, high, last)
             var characters = (words.0.littleEndian, words.1.littleEndian, words.2.littleEndian, words.3.littleEndian)  // the text's 32 bytes
