@@ -41,8 +41,17 @@ final class EntropyPool: Sendable {
                     state.used = 0
                 }
                 let source = base + state.used
-                target.copyMemory(from: source, byteCount: buffer.count)
-                source.initializeMemory(as: UInt8.self, repeating: 0, count: buffer.count)
+                if buffer.count == 32 {
+                    // A token's 32 bytes as four words: by `memcpy` and
+                    // `memset` calls, ~20 instructions more a token.
+                    for offset in stride(from: 0, to: 32, by: 8) {
+                        target.storeBytes(of: source.loadUnaligned(fromByteOffset: offset, as: UInt64.self), toByteOffset: offset, as: UInt64.self)
+                        source.storeBytes(of: 0, toByteOffset: offset, as: UInt64.self)
+                    }
+                } else {
+                    target.copyMemory(from: source, byteCount: buffer.count)
+                    source.initializeMemory(as: UInt8.self, repeating: 0, count: buffer.count)
+                }
                 state.used += buffer.count
             }
         }

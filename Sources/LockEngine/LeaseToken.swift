@@ -6,15 +6,20 @@
 /// of `[A-Za-z0-9_-]`) to make acquire retry-safe. `description` never shows
 /// the token, so interpolating one into a log line leaks nothing.
 public struct LeaseToken: Hashable, Sendable, CustomStringConvertible {
-    /// A token of 32 characters — every server-made one — is kept as its
-    /// text's 32 bytes, in words: a fresh token then needs no `String`
-    /// (allocated, its UTF-8 checked: ~0.9 k instructions an acquire), its
-    /// copies no reference counting, and its text is written — to a store's
-    /// call, to the grant's JSON — by storing four words. Kept as the 24
-    /// bytes its base64url encodes, the text was made again for each of
-    /// those (~0.16 k instructions each), and a presented token decoded
-    /// (~0.27 k) only to be encoded again for the store. Any other length
-    /// is kept as its text.
+    /// A token of 22–32 characters — every server-made one (32), the SDK's
+    /// (22), a UUID's hex (32) — is kept as its text's bytes, in four words
+    /// with zero bytes past the text (no token byte is zero, so the words
+    /// tell the length): a fresh token then needs no `String` (allocated,
+    /// its UTF-8 checked: ~0.9 k instructions an acquire), its copies no
+    /// reference counting, and its text is written — to a store's call, to
+    /// the grant's JSON — by storing words. Kept as the 24 bytes its
+    /// base64url encodes, the text was made again for each of those
+    /// (~0.16 k instructions each), and a presented token decoded (~0.27 k)
+    /// only to be encoded again for the store. A client's token of 22
+    /// characters kept as its text cost an in-memory lock request ~0.4 k
+    /// instructions more (its `String`, a byte-by-byte check, a compare of
+    /// texts). A longer token is kept as its text: words for 128 characters
+    /// would grow every live lease.
     ///
     /// The last character is kept as a ``LastCharacter``: an enum's unused
     /// values let `Form` tell its cases apart without a byte of its own, so
@@ -32,8 +37,9 @@ public struct LeaseToken: Hashable, Sendable, CustomStringConvertible {
         case characters(UInt64, UInt64, UInt64, UInt32, UInt16, UInt8, LastCharacter)
         case text(String)
 
-        /// The 32 characters in four words (character `i` in byte `i % 8`
-        /// of word `i / 8`, counted from the low byte); each a token byte.
+        /// The 22–32 characters in four words (character `i` in byte `i % 8`
+        /// of word `i / 8`, counted from the low byte); each a token byte,
+        /// every byte past them zero.
         init(characters words: (UInt64, UInt64, UInt64, UInt64)) {
             let last = words.3
             self = .characters(words.0, words.1, words.2, UInt32(truncatingIfNeeded: last), UInt16(truncatingIfNeeded: last >> 32),
@@ -41,8 +47,9 @@ public struct LeaseToken: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// A token's last character: a token byte (at most `z`, 0x7A), one case
-    /// per byte value up to it, so that the values above are free (see ``Form``).
+    /// A token's 32nd character: a token byte (at most `z`, 0x7A), or zero
+    /// for a shorter token; one case per byte value up to `z`, so that the
+    /// values above are free (see ``Form``).
     @usableFromInline
     enum LastCharacter: UInt8, Sendable {
         case c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16, c17, c18, c19, c20, c21, c22, c23
@@ -52,8 +59,8 @@ public struct LeaseToken: Hashable, Sendable, CustomStringConvertible {
         case c90, c91, c92, c93, c94, c95, c96, c97, c98, c99, c100, c101, c102, c103, c104, c105, c106, c107, c108, c109
         case c110, c111, c112, c113, c114, c115, c116, c117, c118, c119, c120, c121, c122
 
-        /// The case of `byte`, a token byte (checked before: every byte of a
-        /// token's text is at most `z`, whose case is the last). Checked here
+        /// The case of `byte`, a token byte or zero (checked before: every
+        /// byte of a token's text is at most `z`, whose case is the last). Checked here
         /// too, in release builds: a byte past `z` would read as another
         /// ``Form`` with the token's text in it (review16), for one compare.
         init(unchecked byte: UInt8) {
@@ -72,9 +79,22 @@ public struct LeaseToken: Hashable, Sendable, CustomStringConvertible {
     @usableFromInline
     let form: Form
 
-    /// How many characters the base64url of 24 bytes has.
+    /// How many characters the base64url of 24 bytes has: the most a
+    /// token kept in words has.
     @inlinable
     static var encodedCount: Int { 32 }
+
+    /// The fewest characters a token has.
+    @inlinable
+    static var minCount: Int { 22 }
+
+    /// How many characters a token kept in words has, from its third and
+    /// fourth words (the first two are all text: at least 22 characters).
+    @inlinable @inline(__always)
+    static func count(third: UInt64, fourth: UInt64) -> Int {
+        // A 32nd character: 32 (every server-made token), told by one compare.
+        fourth >> 56 != 0 ? encodedCount : 16 &+ (71 &- third.leadingZeroBitCount) &>> 3 &+ (71 &- fourth.leadingZeroBitCount) &>> 3
+    }
 
     /// The most characters a token has.
     public static let maxCount = 128
@@ -88,12 +108,16 @@ public struct LeaseToken: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Calls `body` with the token's text as UTF-8 (a copy on the stack
-    /// for a token of 32 characters).
+    /// for a token kept in words).
     public func withUTF8<Result>(_ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
         switch form {
         case .text(var text):
             return text.withUTF8(body)
         case .characters(let first, let second, let third, let low, let middle, let high, let last):
+            // A shorter token out of line: inlined where a Redis call's
+            // arguments are written, its count's arithmetic left a name's
+            // append there outlined (~40 instructions a Redis lock request).
+            guard last.rawValue != 0 else { return withShortUTF8(body) }
             let words = Self.words(first, second, third, low, middle, high, last)
             var characters = (words.0.littleEndian, words.1.littleEndian, words.2.littleEndian, words.3.littleEndian)  // the text's 32 bytes
             return withUnsafeBytes(of: &characters) { raw in
@@ -103,9 +127,50 @@ public struct LeaseToken: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// ``withUTF8(_:)`` of a token of 22–31 characters kept in words.
+    @inline(never)
+    private func withShortUTF8<Result>(_ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+        guard case .characters(let first, let second, let third, let low, let middle, let high, let last) = form else {
+            return withUTF8(body)
+        }
+        let words = Self.words(first, second, third, low, middle, high, last)
+        var characters = (words.0.littleEndian, words.1.littleEndian, words.2.littleEndian, words.3.littleEndian)  // the text, then zeros
+        let count = Self.count(third: words.2, fourth: words.3)
+        return withUnsafeBytes(of: &characters) { raw in
+            // A tuple's bytes have an address; read as bytes inside this closure only.
+            body(UnsafeBufferPointer(start: raw.baseAddress.unsafelyUnwrapped.assumingMemoryBound(to: UInt8.self), count: count))
+        }
+    }
+
     /// How many characters (bytes) the token's text has.
     @inlinable @inline(__always)
     public var count: Int {
+        switch form {
+        case .text(let text): text.utf8.count
+        case .characters(_, _, _, _, _, _, let last):
+            // A 32nd character: 32 (every server-made token), told by one compare.
+            last.rawValue != 0 ? Self.encodedCount : shortCount
+        }
+    }
+
+    /// ``count`` of a token of 22–31 characters kept in words. Out of
+    /// line: inlined, its arithmetic grew every caller, and a Redis
+    /// release's room was no longer inlined (~20 instructions a release).
+    @usableFromInline @inline(never)
+    var shortCount: Int {
+        switch form {
+        case .text(let text): text.utf8.count
+        case .characters(_, _, let third, let low, let middle, let high, _):
+            Self.count(third: third, fourth: UInt64(low) | UInt64(middle) << 32 | UInt64(high) << 48)
+        }
+    }
+
+    /// Room that holds the token's text: ``count`` but for a token kept in
+    /// words, which takes their 32 bytes whatever its count — a bound told
+    /// without reading the words (sized by ``count``, a grant's body asked
+    /// whether a server-made token has a 32nd character, twice).
+    @inlinable @inline(__always)
+    public var room: Int {
         switch form {
         case .text(let text): text.utf8.count
         case .characters: Self.encodedCount
@@ -115,13 +180,16 @@ public struct LeaseToken: Hashable, Sendable, CustomStringConvertible {
     /// Writes the token's text at `position` (room for ``count`` bytes)
     /// and returns how many bytes it wrote: a body or a store's call takes
     /// the characters without a `String` made for them. Inlined where it is
-    /// called — four stores for a server-made token; a token kept as its
-    /// text is copied by ``writeText(to:)``, out of line.
+    /// called — four stores for a server-made token; a shorter one kept in
+    /// words is written by ``writeShort(to:)`` (never a byte past ``count``:
+    /// the caller's room may end there), a token kept as its text by
+    /// ``writeText(to:)``, both out of line.
     @inlinable @inline(__always)
     public func write(to position: UnsafeMutablePointer<UInt8>) -> Int {
         guard case .characters(let first, let second, let third, let low, let middle, let high, let last) = form else {
             return writeText(to: position)
         }
+        guard last.rawValue != 0 else { return writeShort(to: position) }
         let fourth = Self.words(first, second, third, low, middle, high, last).3
         let raw = UnsafeMutableRawPointer(position)
         raw.storeBytes(of: first.littleEndian, as: UInt64.self)
@@ -129,6 +197,31 @@ public struct LeaseToken: Hashable, Sendable, CustomStringConvertible {
         raw.storeBytes(of: third.littleEndian, toByteOffset: 16, as: UInt64.self)
         raw.storeBytes(of: fourth.littleEndian, toByteOffset: 24, as: UInt64.self)
         return Self.encodedCount
+    }
+
+    /// ``write(to:)`` of a token of 22–31 characters kept in words, out of
+    /// line (as ``shortCount``).
+    @usableFromInline @inline(never)
+    func writeShort(to position: UnsafeMutablePointer<UInt8>) -> Int {
+        guard case .characters(let first, let second, let third, let low, let middle, let high, let last) = form else {
+            return writeText(to: position)
+        }
+        let fourth = Self.words(first, second, third, low, middle, high, last).3
+        let raw = UnsafeMutableRawPointer(position)
+        raw.storeBytes(of: first.littleEndian, as: UInt64.self)
+        raw.storeBytes(of: second.littleEndian, toByteOffset: 8, as: UInt64.self)
+        // The last eight characters, put together from the two words they
+        // straddle, end the text exactly (smart shifts: a shift by 64 is zero).
+        let count = Self.count(third: third, fourth: fourth)
+        let tail: UInt64
+        if count >= 24 {
+            raw.storeBytes(of: third.littleEndian, toByteOffset: 16, as: UInt64.self)
+            tail = third >> ((count &- 24) &* 8) | fourth << ((32 &- count) &* 8)
+        } else {
+            tail = second >> ((count &- 16) &* 8) | third << ((24 &- count) &* 8)
+        }
+        raw.storeBytes(of: tail.littleEndian, toByteOffset: count &- 8, as: UInt64.self)
+        return count
     }
 
     /// ``write(to:)`` of a token kept as its text.
@@ -182,24 +275,77 @@ public struct LeaseToken: Hashable, Sendable, CustomStringConvertible {
         form = Form(characters: words)
     }
 
+    /// A client-presented token of `count` characters, 22–32, given as
+    /// four words as ``init(characters:)`` takes them; the bytes past
+    /// `count` are not read (a header's value copied into zeroed words).
+    /// Nil when `count` is out of that range or any of its bytes is no
+    /// token character, for which ``malformed`` is the error to answer.
+    /// (A header's value read and checked in place by ``read(_:)``, its
+    /// words made into a token after, cost a release of 22 characters ~40
+    /// instructions more: the call across modules, its thunk, the words
+    /// returned through memory.)
+    public init?(characters words: (UInt64, UInt64, UInt64, UInt64), count: Int) {
+        guard count >= Self.minCount, count <= Self.encodedCount else { return nil }
+        // The bytes of the third and fourth words that are text.
+        let third = Self.lowBytes(count &- 16), fourth = Self.lowBytes(count &- 24)
+        let invalid = Self.invalidBytes(words.0) | Self.invalidBytes(words.1) | Self.invalidBytes(words.2) & third
+            | Self.invalidBytes(words.3) & fourth
+        guard invalid == 0 else { return nil }
+        form = Form(characters: (words.0, words.1, words.2 & third, words.3 & fourth))
+    }
+
+    /// A mask of a word's low `count` bytes (none below 1, all above 7).
+    @inline(__always)
+    private static func lowBytes(_ count: Int) -> UInt64 {
+        UInt64.max >> ((8 &- min(max(count, 0), 8)) &* 8)
+    }
+
     /// The error for bytes that are no token.
     public static var malformed: LockError { .invalidRequest("a lease token is 22–128 characters of A-Z a-z 0-9 _ -") }
 
-    /// Whether `utf8` is a token, and the four words of 32 characters.
-    private static func read(_ utf8: UnsafeBufferPointer<UInt8>) -> (valid: Bool, words: (UInt64, UInt64, UInt64, UInt64)?) {
-        // 32 characters are loaded as four words and checked eight at a time.
-        if utf8.count == encodedCount, let base = utf8.baseAddress {
-            let raw = UnsafeRawPointer(base)
-            func word(_ offset: Int) -> UInt64 { UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) }
+    /// Whether `utf8` is a token, and the four words of 22–32 characters
+    /// (zeros past the text). Read and checked eight bytes at a time, the last eight loaded where they end
+    /// (overlapping the word before): checked byte by byte, a client's
+    /// token of 22 characters cost ~0.28 k instructions.
+    static func read(_ utf8: UnsafeBufferPointer<UInt8>) -> (valid: Bool, words: (UInt64, UInt64, UInt64, UInt64)?) {
+        let count = utf8.count
+        guard count >= minCount, count <= maxCount, let base = utf8.baseAddress else { return (false, nil) }
+        let raw = UnsafeRawPointer(base)
+        func word(_ offset: Int) -> UInt64 { UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) }
+        // 32 characters (every server-made token sent back) in four words
+        // checked in one expression: through the general path below, its
+        // masks and shifts kept live, a release's token cost ~0.1 k more.
+        if count == encodedCount {
             let words = (word(0), word(8), word(16), word(24))
             let invalid = invalidBytes(words.0) | invalidBytes(words.1) | invalidBytes(words.2) | invalidBytes(words.3)
             return invalid == 0 ? (true, words) : (false, nil)
         }
-        return ((22...maxCount).contains(utf8.count) && utf8.allSatisfy(isTokenByte), nil)
+        let first = word(0), second = word(8), tail = word(count &- 8)
+        var invalid = invalidBytes(first) | invalidBytes(second) | invalidBytes(tail)
+        if count <= encodedCount {
+            // The text's bytes from 16 on are the third word, then the
+            // fourth: the tail's high bytes (smart shifts: by 64 is zero).
+            let third: UInt64, fourth: UInt64
+            if count >= 24 {
+                third = word(16)
+                invalid |= invalidBytes(third)
+                fourth = tail >> ((32 &- count) &* 8)
+            } else {
+                third = tail >> ((24 &- count) &* 8)
+                fourth = 0
+            }
+            return invalid == 0 ? (true, (first, second, third, fourth)) : (false, nil)
+        }
+        var offset = 16
+        while offset &+ 8 <= count {
+            invalid |= invalidBytes(word(offset))
+            offset &+= 8
+        }
+        return (invalid == 0, nil)
     }
 
     /// The high bit of each byte of `word` that is no token byte
-    /// (`[A-Za-z0-9_-]`, as ``isTokenByte(_:)`` says); zero when all are.
+    /// (`[A-Za-z0-9_-]`; a zero byte is none); zero when all are.
     /// ``ByteLanes``' comparisons, as ``LockName/invalidBytes(_:)``.
     /// Through a table of each byte's sextet, a token's 32 bytes cost ~0.27 k
     /// instructions; this, ~0.1 k.
@@ -259,7 +405,7 @@ public struct LeaseToken: Hashable, Sendable, CustomStringConvertible {
         case (.text(let left), .text(let right)):
             return equalInConstantTime(left, right)
         default:
-            // 32 characters against another length.
+            // 22–32 characters against a longer token.
             return false
         }
     }
@@ -302,14 +448,4 @@ public struct LeaseToken: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "<redacted token>" }
-
-    private static func isTokenByte(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "-"):
-            true
-        default:
-            false
-        }
-    }
 }

@@ -345,8 +345,8 @@ public struct LockAPI: Sendable {
     /// `String` name, and lent as a slice of the headers' array (retained
     /// and released), it cost a release ~0.2 k instructions more.
     ///
-    /// The closure keeps only plain values — 32 characters copied into four
-    /// words, another length as a `String` — and the token is read after:
+    /// The closure keeps only plain values — up to 32 characters copied
+    /// into four words, a longer token as a `String` — and the token is read after:
     /// a `LeaseToken?` assigned inside it went through the runtime's generic
     /// `Optional` witnesses (~0.13 k instructions a release).
     private func lockToken(_ request: HTTPRequest) throws(LockError) -> LeaseToken {
@@ -365,6 +365,9 @@ public struct LockAPI: Sendable {
             length = utf8.count
             if length == 32, let base = utf8.baseAddress {
                 withUnsafeMutableBytes(of: &characters) { $0.copyMemory(from: UnsafeRawBufferPointer(start: base, count: 32)) }
+            } else if length < 32, let base = utf8.baseAddress {
+                // Into the zeroed words: a token of 22–31 characters is kept in words too.
+                withUnsafeMutableBytes(of: &characters) { $0.copyMemory(from: UnsafeRawBufferPointer(start: base, count: length)) }
             } else if length <= LeaseToken.maxCount {
                 otherText = String(decoding: utf8, as: UTF8.self)
             }
@@ -375,6 +378,9 @@ public struct LockAPI: Sendable {
         let token = if length == 32 {
             LeaseToken(characters: (UInt64(littleEndian: characters.0), UInt64(littleEndian: characters.1),
                                     UInt64(littleEndian: characters.2), UInt64(littleEndian: characters.3)))
+        } else if length < 32 {
+            LeaseToken(characters: (UInt64(littleEndian: characters.0), UInt64(littleEndian: characters.1),
+                                    UInt64(littleEndian: characters.2), UInt64(littleEndian: characters.3)), count: length)
         } else {
             otherText.flatMap { try? LeaseToken($0) }
         }
