@@ -43,6 +43,10 @@ extension LockEngine {
     public func acquire(_ request: AcquireRequest, cancellation: CallCancellation,
                         completion: @escaping @Sendable (consuming Result<AcquireGrant, LockError>) -> Void) {
         guard request.waitMs <= 0 else {
+            // On a store that answers by callbacks (Redis) the first attempt
+            // is made here too, in its waiting form: a free name's grant is
+            // answered from its reply, with no task (``acquireWaitingByCallback(_:cancellation:completion:)``).
+            if !answersAtOnce { return acquireWaitingByCallback(request, cancellation: cancellation, completion: completion) }
             return cancellation.startTask { [self] in
                 do throws(LockError) {
                     completion(.success(try await acquire(request)))
