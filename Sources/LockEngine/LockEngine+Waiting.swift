@@ -22,16 +22,15 @@ extension LockEngine {
     func joinWaiters(_ request: borrowing AcquireRequest) throws(LockError) -> WaitingPlace {
         let waiter = WaiterID.random(mode: request.mode, limit: request.limit)
         let deadline = MonotonicClock.now() + UInt64(request.waitMs) * 1_000_000
-        guard waiters.add(waiter, name: request.name, deadline: deadline) else { throw .unavailable("lockd is shutting down") }
-        metrics.waiting(waiters.count)
+        guard let count = waiters.add(waiter, name: request.name, deadline: deadline) else { throw .unavailable("lockd is shutting down") }
+        metrics.waiting(count)
         return WaitingPlace(waiter: waiter, deadline: deadline)
     }
 
     /// The last step of every waiting acquire, however it ends: its entry
     /// leaves the registry, and the gauge says so.
     func leaveWaiters(_ waiter: WaiterID) {
-        waiters.remove(waiter)
-        metrics.waiting(waiters.count)
+        metrics.waiting(waiters.remove(waiter))
     }
 
     /// The outcome of a waiting acquire's first attempt, made by its caller
