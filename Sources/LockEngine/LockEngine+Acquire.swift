@@ -114,13 +114,9 @@ extension LockEngine {
                     return granted(AcquireGrant(lease: lease, isRetry: isRetry && !ownToken, lockdMadeToken: ownToken, deliverBy: deliverBy),
                                    name: request.name, client: request.client, at: started)
                 }
-                // Too late: given back as ``givesBack(lateGrantFound:ownToken:lastAttempt:)``
-                // says, and tried anew unless it was the last attempt.
-                if let evenIfClaimed = Self.givesBack(lateGrantFound: isRetry, ownToken: ownToken,
-                                                      lastAttempt: attemptNumber == Self.deliveryAttempts),
-                   immediateStore?.giveBackAtOnce(attempt.name, token: attempt.token, grant: .fence(lease.fence), evenIfClaimed: evenIfClaimed) == false {
-                    giveBackLater(attempt.name, token: attempt.token, grant: .fence(lease.fence), evenIfClaimed: evenIfClaimed)
-                }
+                // Too late: given back, and tried anew unless it was the last attempt.
+                giveBackLateAtOnce(attempt.name, token: attempt.token, fence: lease.fence, found: isRetry, ownToken: ownToken,
+                                   lastAttempt: attemptNumber == Self.deliveryAttempts)
             }
         }
         throw .unavailable(Self.tooSlowDetail)
@@ -161,16 +157,26 @@ extension LockEngine {
                 // its grant (a new lease, or one found under lockd's own
                 // token) is taken back before the give-back.
                 if !(isRetry && !ownToken) { countingStore?.forgetHold(request.name, token: token) }
-                // Too late: given back as ``givesBack(lateGrantFound:ownToken:lastAttempt:)``
-                // says, and tried anew unless it was the last attempt.
-                if let evenIfClaimed = Self.givesBack(lateGrantFound: isRetry, ownToken: ownToken,
-                                                      lastAttempt: attemptNumber == Self.deliveryAttempts),
-                   immediateStore?.giveBackAtOnce(request.name, token: token, grant: .fence(lease.fence), evenIfClaimed: evenIfClaimed) == false {
-                    giveBackLater(request.name, token: token, grant: .fence(lease.fence), evenIfClaimed: evenIfClaimed)
-                }
+                // Too late: given back, and tried anew unless it was the last attempt.
+                giveBackLateAtOnce(request.name, token: token, fence: lease.fence, found: isRetry, ownToken: ownToken,
+                                   lastAttempt: attemptNumber == Self.deliveryAttempts)
             }
         }
         throw .unavailable(Self.tooSlowDetail)
+    }
+
+    /// A grant an at-once attempt found too late to deliver (``acquireAtOnce(_:startedAt:)``,
+    /// ``acquireCountingAtOnce(_:startedAt:)``): given back as
+    /// ``givesBack(lateGrantFound:ownToken:lastAttempt:)`` says — at once
+    /// through the immediate store, or later when it cannot. One helper for
+    /// both loops (which then try anew, unless it was the last attempt);
+    /// reached only by a late grant, so kept out of them.
+    @inline(never)
+    private func giveBackLateAtOnce(_ name: LockName, token: LeaseToken, fence: Int64, found: Bool, ownToken: Bool, lastAttempt: Bool) {
+        if let evenIfClaimed = Self.givesBack(lateGrantFound: found, ownToken: ownToken, lastAttempt: lastAttempt),
+           immediateStore?.giveBackAtOnce(name, token: token, grant: .fence(fence), evenIfClaimed: evenIfClaimed) == false {
+            giveBackLater(name, token: token, grant: .fence(fence), evenIfClaimed: evenIfClaimed)
+        }
     }
 
     /// What one attempt of a request that does not wait comes to: the
