@@ -34,7 +34,8 @@ extension LockEngine {
     /// ``acquire(_:)`` answered through `completion`. A request that does
     /// not wait runs no task on a store that answers by callbacks (Redis):
     /// it is answered on the request's loop when the store's reply is read.
-    /// One that may wait runs ``acquire(_:)`` in a task. `cancellation`
+    /// One that may wait runs ``acquire(_:)`` in a task — on Redis only
+    /// once its first attempt finds the name held. `cancellation`
     /// stands for the caller's task (its client hung up): the request is
     /// answered ``LockError/cancelled`` and nothing is left held.
     /// `completion` is handed its result to keep (consumed): lent, the
@@ -42,11 +43,22 @@ extension LockEngine {
     /// grant copied it first (~0.25 k instructions a Redis acquire).
     public func acquire(_ request: AcquireRequest, cancellation: CallCancellation,
                         completion: @escaping @Sendable (consuming Result<AcquireGrant, LockError>) -> Void) {
+        acquire(request, cancellation: cancellation, taskExecutor: nil, completion: completion)
+    }
+
+    /// ``acquire(_:cancellation:completion:)`` with `taskExecutor`: where
+    /// the task of a request that goes on waiting runs on Redis (the
+    /// request's loop, as the request's own task would; nil: the default
+    /// executor).
+    public func acquire(_ request: AcquireRequest, cancellation: CallCancellation, taskExecutor: (any TaskExecutor)?,
+                        completion: @escaping @Sendable (consuming Result<AcquireGrant, LockError>) -> Void) {
         guard request.waitMs <= 0 else {
             // On a store that answers by callbacks (Redis) the first attempt
             // is made here too, in its waiting form: a free name's grant is
-            // answered from its reply, with no task (``acquireWaitingByCallback(_:cancellation:completion:)``).
-            if !answersAtOnce { return acquireWaitingByCallback(request, cancellation: cancellation, completion: completion) }
+            // answered from its reply, with no task (``acquireWaitingByCallback(_:cancellation:taskExecutor:completion:)``).
+            if !answersAtOnce {
+                return acquireWaitingByCallback(request, cancellation: cancellation, taskExecutor: taskExecutor, completion: completion)
+            }
             return cancellation.startTask { [self] in
                 do throws(LockError) {
                     completion(.success(try await acquire(request)))

@@ -34,7 +34,7 @@ extension LockEngine {
     }
 
     /// The outcome of a waiting acquire's first attempt, made by its caller
-    /// (``acquireWaitingByCallback(_:cancellation:completion:)``) rather than
+    /// (``acquireWaitingByCallback(_:cancellation:taskExecutor:completion:)``) rather than
     /// by ``keepWaiting(_:token:_:first:)``, and whether that attempt asked
     /// for the holders.
     struct FirstOutcome: Sendable {
@@ -171,7 +171,10 @@ extension LockEngine {
     /// once first (``acquireAtOnce(_:startedAt:)``); on Redis that try was
     /// not made, and every waiting acquire ran a task, awaited its attempt
     /// and woke for its reply (~10 k instructions a free name's acquire).
-    func acquireWaitingByCallback(_ request: AcquireRequest, cancellation: CallCancellation,
+    /// `taskExecutor`: where that task runs (the request's loop: there a
+    /// hang-up its loop has seen is seen before the task goes on, as for
+    /// the request's own task before).
+    func acquireWaitingByCallback(_ request: AcquireRequest, cancellation: CallCancellation, taskExecutor: (any TaskExecutor)?,
                                   completion: @escaping @Sendable (consuming Result<AcquireGrant, LockError>) -> Void) {
         let token: LeaseToken
         let place: WaitingPlace
@@ -206,13 +209,17 @@ extension LockEngine {
                 left = other
             }
             let first = FirstOutcome(outcome: left, neededHolders: neededHolders)
-            cancellation.startTask { [self] in
-                do throws(LockError) {
-                    completion(.success(granted(try await keepWaiting(request, token: token, place, first: first), for: request)))
-                } catch {
-                    completion(.failure(error))
+            // As ``CallCancellation/startTask(_:)``, on `taskExecutor`.
+            let task = Task(executorPreference: taskExecutor) { [self] in
+                await cancellation.inCallerContext {
+                    do throws(LockError) {
+                        completion(.success(granted(try await keepWaiting(request, token: token, place, first: first), for: request)))
+                    } catch {
+                        completion(.failure(error))
+                    }
                 }
             }
+            cancellation.onCancel { task.cancel() }
         })
         store.acquire(attempt, answering: answer)
     }
