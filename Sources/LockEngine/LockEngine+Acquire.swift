@@ -34,7 +34,8 @@ extension LockEngine {
     /// ``acquire(_:)`` answered through `completion`. A request that does
     /// not wait runs no task on a store that answers by callbacks (Redis):
     /// it is answered on the request's loop when the store's reply is read.
-    /// One that may wait runs ``acquire(_:)`` in a task. `cancellation`
+    /// One that may wait runs ``acquire(_:)`` in a task — on Redis only
+    /// once its first attempt finds the name held. `cancellation`
     /// stands for the caller's task (its client hung up): the request is
     /// answered ``LockError/cancelled`` and nothing is left held.
     /// `completion` is handed its result to keep (consumed): lent, the
@@ -42,7 +43,22 @@ extension LockEngine {
     /// grant copied it first (~0.25 k instructions a Redis acquire).
     public func acquire(_ request: AcquireRequest, cancellation: CallCancellation,
                         completion: @escaping @Sendable (consuming Result<AcquireGrant, LockError>) -> Void) {
+        acquire(request, cancellation: cancellation, taskExecutor: nil, completion: completion)
+    }
+
+    /// ``acquire(_:cancellation:completion:)`` with `taskExecutor`: where
+    /// the task of a request that goes on waiting runs on Redis (the
+    /// request's loop, as the request's own task would; nil: the default
+    /// executor).
+    public func acquire(_ request: AcquireRequest, cancellation: CallCancellation, taskExecutor: (any TaskExecutor)?,
+                        completion: @escaping @Sendable (consuming Result<AcquireGrant, LockError>) -> Void) {
         guard request.waitMs <= 0 else {
+            // On a store that answers by callbacks (Redis) the first attempt
+            // is made here too, in its waiting form: a free name's grant is
+            // answered from its reply, with no task (``acquireWaitingByCallback(_:cancellation:taskExecutor:completion:)``).
+            if !answersAtOnce {
+                return acquireWaitingByCallback(request, cancellation: cancellation, taskExecutor: taskExecutor, completion: completion)
+            }
             return cancellation.startTask { [self] in
                 do throws(LockError) {
                     completion(.success(try await acquire(request)))
@@ -110,13 +126,9 @@ extension LockEngine {
                     return granted(AcquireGrant(lease: lease, isRetry: isRetry && !ownToken, lockdMadeToken: ownToken, deliverBy: deliverBy),
                                    name: request.name, client: request.client, at: started)
                 }
-                // Too late: given back as ``givesBack(lateGrantFound:ownToken:lastAttempt:)``
-                // says, and tried anew unless it was the last attempt.
-                if let evenIfClaimed = Self.givesBack(lateGrantFound: isRetry, ownToken: ownToken,
-                                                      lastAttempt: attemptNumber == Self.deliveryAttempts),
-                   immediateStore?.giveBackAtOnce(attempt.name, token: attempt.token, grant: .fence(lease.fence), evenIfClaimed: evenIfClaimed) == false {
-                    giveBackLater(attempt.name, token: attempt.token, grant: .fence(lease.fence), evenIfClaimed: evenIfClaimed)
-                }
+                // Too late: given back, and tried anew unless it was the last attempt.
+                giveBackLateAtOnce(attempt.name, token: attempt.token, fence: lease.fence, found: isRetry, ownToken: ownToken,
+                                   lastAttempt: attemptNumber == Self.deliveryAttempts)
             }
         }
         throw .unavailable(Self.tooSlowDetail)
@@ -157,16 +169,26 @@ extension LockEngine {
                 // its grant (a new lease, or one found under lockd's own
                 // token) is taken back before the give-back.
                 if !(isRetry && !ownToken) { countingStore?.forgetHold(request.name, token: token) }
-                // Too late: given back as ``givesBack(lateGrantFound:ownToken:lastAttempt:)``
-                // says, and tried anew unless it was the last attempt.
-                if let evenIfClaimed = Self.givesBack(lateGrantFound: isRetry, ownToken: ownToken,
-                                                      lastAttempt: attemptNumber == Self.deliveryAttempts),
-                   immediateStore?.giveBackAtOnce(request.name, token: token, grant: .fence(lease.fence), evenIfClaimed: evenIfClaimed) == false {
-                    giveBackLater(request.name, token: token, grant: .fence(lease.fence), evenIfClaimed: evenIfClaimed)
-                }
+                // Too late: given back, and tried anew unless it was the last attempt.
+                giveBackLateAtOnce(request.name, token: token, fence: lease.fence, found: isRetry, ownToken: ownToken,
+                                   lastAttempt: attemptNumber == Self.deliveryAttempts)
             }
         }
         throw .unavailable(Self.tooSlowDetail)
+    }
+
+    /// A grant an at-once attempt found too late to deliver (``acquireAtOnce(_:startedAt:)``,
+    /// ``acquireCountingAtOnce(_:startedAt:)``): given back as
+    /// ``givesBack(lateGrantFound:ownToken:lastAttempt:)`` says — at once
+    /// through the immediate store, or later when it cannot. One helper for
+    /// both loops (which then try anew, unless it was the last attempt);
+    /// reached only by a late grant, so kept out of them.
+    @inline(never)
+    private func giveBackLateAtOnce(_ name: LockName, token: LeaseToken, fence: Int64, found: Bool, ownToken: Bool, lastAttempt: Bool) {
+        if let evenIfClaimed = Self.givesBack(lateGrantFound: found, ownToken: ownToken, lastAttempt: lastAttempt),
+           immediateStore?.giveBackAtOnce(name, token: token, grant: .fence(fence), evenIfClaimed: evenIfClaimed) == false {
+            giveBackLater(name, token: token, grant: .fence(fence), evenIfClaimed: evenIfClaimed)
+        }
     }
 
     /// What one attempt of a request that does not wait comes to: the

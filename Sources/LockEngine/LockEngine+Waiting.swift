@@ -5,14 +5,52 @@ import Logging
 /// woken, handed a grant, or out of time.
 extension LockEngine {
     func acquireWaiting(_ request: AcquireRequest, token: LeaseToken) async throws(LockError) -> AcquireGrant {
+        let place = try joinWaiters(request)
+        return try await keepWaiting(request, token: token, place, first: nil)
+    }
+
+    /// Where a waiting acquire stands in this process: its id and when its
+    /// wait ends (monotonic ns).
+    struct WaitingPlace: Sendable {
+        let waiter: WaiterID
+        let deadline: UInt64
+    }
+
+    /// The first step of a waiting acquire, before its first attempt: an id,
+    /// a deadline, its entry in the registry (which keeps a wake-up or a
+    /// handed grant that comes before it parks) and the gauge.
+    func joinWaiters(_ request: borrowing AcquireRequest) throws(LockError) -> WaitingPlace {
         let waiter = WaiterID.random(mode: request.mode, limit: request.limit)
         let deadline = MonotonicClock.now() + UInt64(request.waitMs) * 1_000_000
-        guard waiters.add(waiter, name: request.name, deadline: deadline) else { throw .unavailable("lockd is shutting down") }
-        metrics.waiting(waiters.count)
-        defer {
-            waiters.remove(waiter)
-            metrics.waiting(waiters.count)
-        }
+        guard let count = waiters.add(waiter, name: request.name, deadline: deadline) else { throw .unavailable("lockd is shutting down") }
+        metrics.waiting(count)
+        return WaitingPlace(waiter: waiter, deadline: deadline)
+    }
+
+    /// The last step of every waiting acquire, however it ends: its entry
+    /// leaves the registry, and the gauge says so.
+    func leaveWaiters(_ waiter: WaiterID) {
+        metrics.waiting(waiters.remove(waiter))
+    }
+
+    /// The outcome of a waiting acquire's first attempt, made by its caller
+    /// (``acquireWaitingByCallback(_:cancellation:taskExecutor:completion:)``) rather than
+    /// by ``keepWaiting(_:token:_:first:)``, and whether that attempt asked
+    /// for the holders.
+    struct FirstOutcome: Sendable {
+        let outcome: Result<Delivery, LockError>
+        let neededHolders: Bool
+    }
+
+    /// ``acquireWaiting(_:token:)`` from its first attempt on, the request
+    /// registered already (``joinWaiters(_:)``); `first`, when set, is the
+    /// outcome of that attempt, made already: handled as the loop would
+    /// handle its own.
+    func keepWaiting(_ request: AcquireRequest, token: LeaseToken, _ place: WaitingPlace,
+                     first: FirstOutcome?) async throws(LockError) -> AcquireGrant {
+        let (waiter, deadline) = (place.waiter, place.deadline)
+        defer { leaveWaiters(waiter) }
+        var first = first
         var lastHeld: (holders: [Holder], retryAfterMs: Int64) = ([], 0)
         var isRechecking = false
         /// An attempt failed after it may have run (or may run yet), or a
@@ -36,7 +74,14 @@ extension LockEngine {
             var outageUntil: UInt64?
             let outcome: Delivery?
             do throws(LockError) {
-                outcome = try await attemptDeliverable(attempt, ownToken: request.token == nil, deadline: deadline)
+                if let made = first.take() {
+                    // The first attempt, made by the caller with these very
+                    // terms (its wait as long as this one's, to the ms).
+                    attempt.needsHolders = made.neededHolders
+                    outcome = try made.outcome.get()
+                } else {
+                    outcome = try await attemptDeliverable(attempt, ownToken: request.token == nil, deadline: deadline)
+                }
                 storeServed()
             } catch {
                 // A short outage (Redis restarting, a failover) costs a waiter
@@ -110,6 +155,73 @@ extension LockEngine {
                 throw .unavailable("lockd is shutting down")
             }
         }
+    }
+
+    /// A waiting acquire (`request.waitMs` > 0) on a store that answers by
+    /// callbacks, answered through `completion`: its first attempt, in its
+    /// waiting form — the one ``acquireWaiting(_:token:)`` makes first, with
+    /// the same id, deadline and registry entry — is made without a task,
+    /// and a grant in its reply answers the request there. Only a request
+    /// that attempt leaves waiting (queued: the script put it in the name's
+    /// queue as it found the name held), or that failed, goes on in a task
+    /// (``keepWaiting(_:token:_:first:)``), which handles that outcome as
+    /// its own first and parks. One script call either way, as before.
+    ///
+    /// On a store that answers at once, the caller tries the request at
+    /// once first (``acquireAtOnce(_:startedAt:)``); on Redis that try was
+    /// not made, and every waiting acquire ran a task, awaited its attempt
+    /// and woke for its reply (~10 k instructions a free name's acquire).
+    /// `taskExecutor`: where that task runs (the request's loop: there a
+    /// hang-up its loop has seen is seen before the task goes on, as for
+    /// the request's own task before).
+    func acquireWaitingByCallback(_ request: AcquireRequest, cancellation: CallCancellation, taskExecutor: (any TaskExecutor)?,
+                                  completion: @escaping @Sendable (consuming Result<AcquireGrant, LockError>) -> Void) {
+        let token: LeaseToken
+        let place: WaitingPlace
+        do throws(LockError) {
+            try validate(request)
+            token = request.token ?? LeaseToken.random()
+            place = try joinWaiters(request)
+        } catch {
+            return completion(.failure(error))
+        }
+        // The terms ``keepWaiting(_:token:_:first:)`` makes its attempts with.
+        let now = MonotonicClock.now()
+        var attempt = AcquireAttempt(
+            name: request.name, token: token, ttlMs: request.ttlMs, owner: request.owner, waiter: place.waiter,
+            waitMs: Int64((place.deadline > now ? place.deadline - now : 0) / 1_000_000), mode: request.mode, limit: request.limit,
+            client: request.client, durability: request.durability ?? configuration.defaultDurability)
+        attempt.lockDelayMs = request.lockDelayMs
+        if request.token != nil { attempt.nonce = .random() }
+        attempt.needsHolders = attempt.waitMs < Self.holdersNeededWithinMs
+        let neededHolders = attempt.needsHolders
+        let answer = AttemptAnswer(engine: self, ownToken: request.token == nil, cancellation: cancellation, answer: .delivery(until: place.deadline) {
+            [self] outcome in
+            let left: Result<Delivery, LockError>
+            switch consume outcome {
+            case .success(.granted(let grant)):
+                // Granted: what ``keepWaiting(_:token:_:first:)`` and
+                // ``acquireByWaiting(_:)`` do with their own attempt's grant.
+                storeServed()
+                leaveWaiters(place.waiter)
+                return completion(.success(granted(grant, for: request)))
+            case let other:
+                left = other
+            }
+            let first = FirstOutcome(outcome: left, neededHolders: neededHolders)
+            // As ``CallCancellation/startTask(_:)``, on `taskExecutor`.
+            let task = Task(executorPreference: taskExecutor) { [self] in
+                await cancellation.inCallerContext {
+                    do throws(LockError) {
+                        completion(.success(granted(try await keepWaiting(request, token: token, place, first: first), for: request)))
+                    } catch {
+                        completion(.failure(error))
+                    }
+                }
+            }
+            cancellation.onCancel { task.cancel() }
+        })
+        store.acquire(attempt, answering: answer)
     }
 
     /// Ends a waiting acquire that has no lease to deliver: leaves the queue

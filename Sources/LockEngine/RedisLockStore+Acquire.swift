@@ -210,7 +210,7 @@ extension RedisLockStore {
         call.append(attempt.mode == .shared ? "s" : "x" as StaticString)
         call.append(Int64(attempt.limit))
         guard last > 8 else { return }
-        if let waiter = attempt.waiter { call.append(member(waiter)) } else { call.append("" as StaticString) }
+        if let waiter = attempt.waiter { appendMember(waiter, to: &call) } else { call.append("" as StaticString) }
         call.append(retention(waitMs: attempt.waitMs))
         guard last > 10 else { return }
         call.append(asksWish ? "1" : "" as StaticString)

@@ -46,6 +46,27 @@ extension RedisLockStore {
     /// A waiter's queue entry: this instance's id, then the waiter's.
     func member(_ waiter: WaiterID) -> String { "\(instanceID):\(waiter.value)" }
 
+    /// Appends ``member(_:)`` of `waiter` as one argument, joined in a
+    /// buffer on the stack: made as a `String` (an interpolation of two,
+    /// grown as it is appended to, then freed), it cost a waiting acquire's
+    /// script call ~1.5 k instructions.
+    func appendMember(_ waiter: WaiterID, to call: inout RESPArgumentCursor) {
+        var id = instanceID
+        var tail = waiter.value
+        id.withUTF8 { id in
+            tail.withUTF8 { tail in
+                let length = id.count + 1 + tail.count
+                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: length) { buffer in
+                    guard let start = buffer.baseAddress else { return }
+                    if let base = id.baseAddress { start.initialize(from: base, count: id.count) }
+                    start[id.count] = UInt8(ascii: ":")
+                    if let base = tail.baseAddress { (start + id.count + 1).initialize(from: base, count: tail.count) }
+                    call.append(UnsafeRawBufferPointer(start: start, count: length))
+                }
+            }
+        }
+    }
+
     /// The waiter of this instance a queue entry stands for; nil for another instance's.
     private func waiter(fromMember member: some StringProtocol) -> WaiterID? {
         let id = instanceID.utf8

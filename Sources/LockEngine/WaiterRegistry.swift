@@ -57,7 +57,7 @@ final class WaiterRegistry: Sendable {
     }
 
     private struct State {
-        var entries: [WaiterID: Entry] = [:]
+        var entries: [WaiterKey: Entry] = [:]
         var names: [LockName: NameState] = [:]
         var nextOrder: UInt64 = 0
         var nextTimerGeneration: UInt64 = 0
@@ -75,30 +75,36 @@ final class WaiterRegistry: Sendable {
         self.loops = loops
     }
 
-    /// Registers a waiter before its first attempt; false when shutting down.
+    /// Registers a waiter before its first attempt.
     /// - Parameter deadline: when its wait ends (monotonic nanoseconds).
-    func add(_ waiter: WaiterID, name: LockName, deadline: UInt64) -> Bool {
-        state.withLock { state in
-            guard !state.isShuttingDown else { return false }
+    /// - Returns: how many waiters there are now, this one counted (for
+    ///   the gauge, read under the same lock: asked after, ``count`` took
+    ///   it again); nil when shutting down (not registered).
+    func add(_ waiter: WaiterID, name: LockName, deadline: UInt64) -> Int? {
+        state.withLock { state -> Int? in
+            guard !state.isShuttingDown else { return nil }
             state.nextOrder += 1
-            state.entries[waiter] = Entry(name: name, order: state.nextOrder, deadline: deadline)
+            state.entries[WaiterKey(waiter)] = Entry(name: name, order: state.nextOrder, deadline: deadline)
             state.names[name, default: NameState()].count += 1
-            return true
+            return state.entries.count
         }
     }
 
     /// Forgets a waiter (granted, timed out, cancelled or failed).
-    func remove(_ waiter: WaiterID) {
-        let continuation = state.withLock { state -> CheckedContinuation<WakeReason, Never>? in
-            guard let entry = state.entries.removeValue(forKey: waiter) else { return nil }
+    /// - Returns: how many waiters are left (as ``add(_:name:deadline:)``'s count).
+    @discardableResult
+    func remove(_ waiter: WaiterID) -> Int {
+        let (continuation, left) = state.withLock { state -> (CheckedContinuation<WakeReason, Never>?, Int) in
+            guard let entry = state.entries.removeValue(forKey: WaiterKey(waiter)) else { return (nil, state.entries.count) }
             // One lookup of the name, not three.
             if let index = state.names.index(forKey: entry.name) {
                 state.names.values[index].count -= 1
                 if state.names.values[index].count == 0 { state.names.remove(at: index) }
             }
-            return entry.continuation
+            return (entry.continuation, state.entries.count)
         }
         continuation?.resume(returning: .cancelled)
+        return left
     }
 
     /// Parks the calling task until `waiter` is woken, its deadline (or
@@ -112,10 +118,10 @@ final class WaiterRegistry: Sendable {
                 let (immediate, generation, deadlineTimer) = state.withLock { state -> (WakeReason?, UInt64, UInt64?) in
                     if state.isShuttingDown { return (.shutdown, 0, nil) }
                     if Task.isCancelled { return (.cancelled, 0, nil) }
-                    guard var entry = state.entries[waiter] else { return (.cancelled, 0, nil) }
+                    guard var entry = state.entries[WaiterKey(waiter)] else { return (.cancelled, 0, nil) }
                     if let pending = entry.pendingWake {
                         entry.pendingWake = nil
-                        state.entries[waiter] = entry
+                        state.entries[WaiterKey(waiter)] = entry
                         return (pending, 0, nil)
                     }
                     if entry.deadlinePassed { return (.timer, 0, nil) }
@@ -133,7 +139,7 @@ final class WaiterRegistry: Sendable {
                             deadlineTimer = entry.deadline
                         }
                     }
-                    state.entries[waiter] = entry
+                    state.entries[WaiterKey(waiter)] = entry
                     return (nil, entry.generation, deadlineTimer)
                 }
                 if let deadlineTimer {
@@ -157,7 +163,7 @@ final class WaiterRegistry: Sendable {
     @discardableResult
     func wake(_ waiter: WaiterID, as reason: WakeReason = .woken) -> Bool {
         let (known, continuation) = state.withLock { state -> (Bool, CheckedContinuation<WakeReason, Never>?) in
-            guard var entry = state.entries[waiter] else { return (false, nil) }
+            guard var entry = state.entries[WaiterKey(waiter)] else { return (false, nil) }
             guard let continuation = entry.continuation else {
                 // A grant is never overwritten (the waiter must deliver it
                 // or give it back), nor a recheck by a plain wake.
@@ -166,11 +172,11 @@ final class WaiterRegistry: Sendable {
                 case .recheck?: if case .granted = reason { entry.pendingWake = reason }
                 default: entry.pendingWake = reason
                 }
-                state.entries[waiter] = entry
+                state.entries[WaiterKey(waiter)] = entry
                 return (true, nil)
             }
             entry.continuation = nil
-            state.entries[waiter] = entry
+            state.entries[WaiterKey(waiter)] = entry
             return (true, continuation)
         }
         continuation?.resume(returning: reason)
@@ -192,12 +198,12 @@ final class WaiterRegistry: Sendable {
     private func wakeEach(where matches: (Entry) -> Bool) {
         let continuations = state.withLock { state -> [CheckedContinuation<WakeReason, Never>] in
             var parked: [CheckedContinuation<WakeReason, Never>] = []
-            for (waiter, entry) in state.entries where matches(entry) {
+            for (key, entry) in state.entries where matches(entry) {
                 if let continuation = entry.continuation {
                     parked.append(continuation)
-                    state.entries[waiter]?.continuation = nil
-                } else if state.entries[waiter]?.pendingWake == nil {
-                    state.entries[waiter]?.pendingWake = .woken
+                    state.entries[key]?.continuation = nil
+                } else if state.entries[key]?.pendingWake == nil {
+                    state.entries[key]?.pendingWake = .woken
                 }
             }
             return parked
@@ -249,8 +255,8 @@ final class WaiterRegistry: Sendable {
             // A scan, but rechecks are rare (a lease that ran out, a dead
             // head), and a set of waiters per name would cost every waiter.
             var first: (waiter: WaiterID, order: UInt64)?
-            for (waiter, entry) in state.entries where entry.name == name && entry.order < first?.order ?? .max {
-                first = (waiter, entry.order)
+            for (key, entry) in state.entries where entry.name == name && entry.order < first?.order ?? .max {
+                first = (key.waiter, entry.order)
             }
             return (first?.waiter, nil)
         }
@@ -271,8 +277,8 @@ final class WaiterRegistry: Sendable {
         let now = MonotonicClock.now()
         return state.withLock { state in
             var parked: [LockName: [(waiter: WaiterID, entry: Entry)]] = [:]
-            for (waiter, entry) in state.entries where entry.continuation != nil && only?.contains(entry.name) ?? true {
-                parked[entry.name, default: []].append((waiter, entry))
+            for (key, entry) in state.entries where entry.continuation != nil && only?.contains(entry.name) ?? true {
+                parked[entry.name, default: []].append((key.waiter, entry))
             }
             return parked.map { name, waiters in
                 var waiters = waiters.sorted { $0.entry.order < $1.entry.order }
@@ -292,10 +298,10 @@ final class WaiterRegistry: Sendable {
         let continuations = state.withLock { state -> [CheckedContinuation<WakeReason, Never>] in
             state.isShuttingDown = true
             var parked: [CheckedContinuation<WakeReason, Never>] = []
-            for waiter in state.entries.keys {
-                if let continuation = state.entries[waiter]?.continuation {
+            for key in state.entries.keys {
+                if let continuation = state.entries[key]?.continuation {
                     parked.append(continuation)
-                    state.entries[waiter]?.continuation = nil
+                    state.entries[key]?.continuation = nil
                 }
             }
             return parked
@@ -317,14 +323,14 @@ final class WaiterRegistry: Sendable {
             var passed: [CheckedContinuation<WakeReason, Never>] = []
             while let first = state.deadlines.first, first.at <= now {
                 state.deadlines.removeFirst()
-                guard var entry = state.entries[first.waiter], entry.order == first.order else { continue }
+                guard var entry = state.entries[WaiterKey(first.waiter)], entry.order == first.order else { continue }
                 entry.deadlinePassed = true
                 if let continuation = entry.continuation { passed.append(continuation) }
                 entry.continuation = nil
-                state.entries[first.waiter] = entry
+                state.entries[WaiterKey(first.waiter)] = entry
             }
             // Deadlines of waiters that left need no timer.
-            while let first = state.deadlines.first, state.entries[first.waiter]?.order != first.order {
+            while let first = state.deadlines.first, state.entries[WaiterKey(first.waiter)]?.order != first.order {
                 state.deadlines.removeFirst()
             }
             // A timer set for a sooner deadline than this one's is still due.
@@ -339,9 +345,9 @@ final class WaiterRegistry: Sendable {
     /// Resumes `waiter` with `reason` if it is parked and `matches` its entry.
     private func resume(_ waiter: WaiterID, with reason: WakeReason, if matches: (Entry) -> Bool) {
         let continuation = state.withLock { state -> CheckedContinuation<WakeReason, Never>? in
-            guard var entry = state.entries[waiter], let continuation = entry.continuation, matches(entry) else { return nil }
+            guard var entry = state.entries[WaiterKey(waiter)], let continuation = entry.continuation, matches(entry) else { return nil }
             entry.continuation = nil
-            state.entries[waiter] = entry
+            state.entries[WaiterKey(waiter)] = entry
             return continuation
         }
         continuation?.resume(returning: reason)

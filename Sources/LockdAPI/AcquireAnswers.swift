@@ -84,13 +84,13 @@ final class AcquireAnswers: Sendable {
         metrics.record(isRetry ? .retried : .granted, startedAt: started)
     }
 
-    /// ``LockEngine/acquire(_:cancellation:completion:)``, for a holder of
+    /// ``LockEngine/acquire(_:cancellation:taskExecutor:completion:)``, for a holder of
     /// these answers (never inlined, as ``recordGrant(isRetry:startedAt:)``:
     /// reached as `answers.engine`, the engine was retained around the call).
     @inline(never)
-    func acquire(_ request: AcquireRequest, cancellation: CallCancellation,
+    func acquire(_ request: AcquireRequest, cancellation: CallCancellation, taskExecutor: (any TaskExecutor)?,
                  completion: @escaping @Sendable (consuming Result<AcquireGrant, LockError>) -> Void) {
-        engine.acquire(request, cancellation: cancellation, completion: completion)
+        engine.acquire(request, cancellation: cancellation, taskExecutor: taskExecutor, completion: completion)
     }
 
     /// The debug line of a grant.

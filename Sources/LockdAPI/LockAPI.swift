@@ -141,12 +141,15 @@ public struct LockAPI: Sendable {
             } catch {
                 return .now(acquireAnswers.failed(error, name: acquire.name, waitMs: waitMs, context, startedAt: started))
             }
-        } else if waitMs <= 0 {
+        } else {
             // One object for the start, the store's callback and the
             // answer's give-back (``PromisedAcquire``): each closure
             // captures it alone, and makes no context of its own. (No
             // failure is answered here after: the request is moved in.)
-            let promised = PromisedAcquire(acquire, answers: acquireAnswers, startedAt: started)
+            // A request that may wait is promised too: the engine answers a
+            // free name's grant from its first reply, and runs a task only
+            // for a request that goes on waiting.
+            let promised = PromisedAcquire(acquire, answers: acquireAnswers, startedAt: started, waitMs: waitMs)
             return .promised { [promised] _, context, promise in promised.start(context, promise) }
         }
         return .later { [acquireAnswers, waitMs] _, context in

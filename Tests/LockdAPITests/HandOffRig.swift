@@ -145,11 +145,25 @@ private struct NotingResponder<Next: HTTPResponder>: HTTPResponder {
     func answer(to request: HTTPRequest, context: inout HTTPRequestContext) -> HTTPAnswer {
         notes.loop.withLock { $0 = context.eventLoop }
         let answer = next.answer(to: request, context: &context)
-        guard case .later(let work) = answer else { return answer }
-        return .later { [notes] request, context in
-            let response = await work(request, context)
-            notes.answered.withLock { $0.append(response.status.code) }
-            return response
+        switch answer {
+        case .later(let work):
+            return .later { [notes] request, context in
+                let response = await work(request, context)
+                notes.answered.withLock { $0.append(response.status.code) }
+                return response
+            }
+        case .promised(let start):
+            // On Redis a waiting request is promised (its task, if it must
+            // wait, is the engine's): noted as its promise is kept.
+            return .promised { [notes] request, context, promise in
+                let noting = HTTPPromise(cancellation: promise.cancellation, metadata: nil) { response in
+                    notes.answered.withLock { $0.append(response.status.code) }
+                    promise.succeed(response)
+                }
+                start(request, context, noting)
+            }
+        default:
+            return answer
         }
     }
 

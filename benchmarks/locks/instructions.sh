@@ -19,11 +19,14 @@
 #   BODY='{"ttl_ms": 30000, "owner": "billing-7"}' …  # the body of the cycle's
 #                       # acquire and of every POST (default: {"ttl_ms":30000}
 #                       # and {"ttl_ms":1000}): what another client's body costs
+#                       # (the waiting POST keeps its own body)
 #
 # Prints instructions per lock request (acquire or release: the cycle's
 # total / 2) and per /healthz, and their ratio; then per POST /locks/{name}
 # on a fresh name each time ({"ttl_ms":1000}, acquire only: cpu.sh's
-# in-memory request against nginx). Needs valgrind, redis-server,
+# in-memory request against nginx); then per waiting POST /locks/{name} on a
+# fresh name ({"ttl_ms":1000,"wait_ms":5000}: a waiting acquire of a free
+# name, the SDK's default). Needs valgrind, redis-server,
 # python3. The latest figures are in CPU.md beside this script.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -120,6 +123,11 @@ if phase == "healthz":
     for _ in range(count):
         status, _ = call("GET", "/healthz")
         assert status == 200, status
+elif phase.endswith("waitpost"):
+    # A waiting acquire of a free name (the SDK's default): its own body.
+    for i in range(count):
+        status, body = call("POST", f"/locks/{phase}-{i}", b'{"ttl_ms":1000,"wait_ms":5000}', {"Content-Type": "application/json"})
+        assert status == 201, (status, body)
 elif phase.endswith("post"):
     for i in range(count):
         status, body = call("POST", f"/locks/{phase}-{i}", body_override or b'{"ttl_ms":1000}', {"Content-Type": "application/json"})
@@ -149,10 +157,12 @@ counted() {
 LOCK=$(counted lock)
 HEALTHZ=$(counted healthz)
 POST=$(counted post)
-python3 - "$LOCK" "$HEALTHZ" "$REQUESTS" "$LOCKD" "$POST" "${STORE:-redis}" <<'EOF'
+WAITPOST=$(counted waitpost)
+python3 - "$LOCK" "$HEALTHZ" "$REQUESTS" "$LOCKD" "$POST" "${STORE:-redis}" "$WAITPOST" <<'EOF'
 import os, sys
 idle = os.environ.get("IDLE_STREAMS", "0")
 lock, healthz, n, binary, post, store = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], int(sys.argv[5]), sys.argv[6]
+waitpost = int(sys.argv[7])
 print(f"lockd: {binary}")
 print(f"requests per phase: {n} (one keep-alive client, one event loop, {store} store, {idle} idle event streams)")
 if os.environ.get("BODY"):
@@ -161,4 +171,5 @@ print(f"instructions per lock request (acquire or release, cycle / 2): {lock / n
 print(f"instructions per GET /healthz: {healthz / n:,.0f}")
 print(f"lock request / healthz: {lock / healthz:.2f}x")
 print(f"instructions per POST /locks/{{fresh name}}: {post / n:,.0f} ({post / healthz:.2f}x healthz)")
+print(f"instructions per waiting POST /locks/{{fresh name}}: {waitpost / n:,.0f} ({waitpost / healthz:.2f}x healthz)")
 EOF
