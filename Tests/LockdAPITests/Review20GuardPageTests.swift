@@ -1,7 +1,7 @@
 @testable import LockdAPI
 import LockdGuardPages
 @testable import LockdHTTP
-import LockEngine
+@testable import LockEngine
 import Testing
 
 /// review20: the word-at-a-time code this session added — a token of
@@ -94,8 +94,14 @@ import Testing
             for end in 0...bytes.count {
                 for start in [0, 1, 5] where start <= end {
                     for limit in [1_000, 10] {
-                        let near = PartialHead.usualFieldLine(pages.endingAtGuard(bytes[..<end]), from: start, limit: limit)
-                        let far = PartialHead.usualFieldLine(pages.startingAtGuard(bytes[..<end]), from: start, limit: limit)
+                        // The line's start is a pointer into the placed bytes: compared as an offset from them.
+                        func read(_ placed: UnsafeRawBufferPointer) -> [Int]? {
+                            guard let line = PartialHead.usualFieldLine(placed, from: start, limit: limit),
+                                  let base = placed.baseAddress else { return nil }
+                            return [line.start - base, line.colon, line.valueStart, line.valueEnd, line.end]
+                        }
+                        let near = read(pages.endingAtGuard(bytes[..<end]))
+                        let far = read(pages.startingAtGuard(bytes[..<end]))
                         #expect(near == far)
                         if near != nil { answered += 1 }
                     }
