@@ -178,33 +178,9 @@ extension LockEngine {
         }
         // The terms ``keepWaiting(_:token:_:first:)`` makes its attempts with.
         let attempt = waitingAttempt(request, token: token, place)
-        let neededHolders = attempt.needsHolders
-        let answer = AttemptAnswer(engine: self, ownToken: request.token == nil, cancellation: cancellation, answer: .delivery(until: place.deadline) {
-            [self] outcome in
-            let left: Result<Delivery, LockError>
-            switch consume outcome {
-            case .success(.granted(let grant)):
-                // Granted: what ``keepWaiting(_:token:_:first:)`` and
-                // ``acquireByWaiting(_:)`` do with their own attempt's grant.
-                storeServed()
-                leaveWaiters(place.waiter)
-                return completion(.success(granted(grant, for: request)))
-            case let other:
-                left = other
-            }
-            let first = FirstOutcome(outcome: left, neededHolders: neededHolders)
-            // As ``CallCancellation/startTask(_:)``, on `taskExecutor`.
-            let task = Task(executorPreference: taskExecutor) { [self] in
-                await cancellation.inCallerContext {
-                    do throws(LockError) {
-                        completion(.success(granted(try await keepWaiting(request, token: token, place, first: first), for: request)))
-                    } catch {
-                        completion(.failure(error))
-                    }
-                }
-            }
-            cancellation.onCancel { task.cancel() }
-        })
+        let first = WaitingFirstAttempt(request: request, token: token, place: place, neededHolders: attempt.needsHolders,
+                                        cancellation: cancellation, taskExecutor: taskExecutor, completion: completion)
+        let answer = AttemptAnswer(engine: self, ownToken: request.token == nil, cancellation: cancellation, answer: .firstOfWaiting(first))
         store.acquire(attempt, answering: answer)
     }
 
