@@ -27,6 +27,10 @@ extension LockEngine {
             /// the request itself, carried here, was copied in and out and
             /// destroyed (~0.5 k instructions a Redis acquire).
             case grant(attemptsLeft: Int, @Sendable (consuming Result<AcquireGrant, LockError>) -> Void)
+            /// A waiting acquire's first attempt made by callback: a grant
+            /// goes to `first` as it is made, any other outcome as its
+            /// delivery (``WaitingFirstAttempt``); its wait ends at its place's deadline.
+            case firstOfWaiting(WaitingFirstAttempt)
         }
 
         private let engine: LockEngine
@@ -44,6 +48,8 @@ extension LockEngine {
         private let grant: (@Sendable (consuming Result<AcquireGrant, LockError>) -> Void)?
         private let attemptsLeft: Int
         private let delivery: StoreCompletion<Delivery>?
+        /// Set instead of `delivery` for ``Answer/firstOfWaiting(_:)``.
+        private let waiting: WaitingFirstAttempt?
         /// When the request's wait ends (monotonic ns), for `delivery`.
         private let waitEnds: UInt64
         /// When the attempt left: its grant is measured against its TTL from here.
@@ -59,9 +65,11 @@ extension LockEngine {
             self.cancellation = cancellation
             switch consume answer {
             case .delivery(let until, let completion):
-                (grant, attemptsLeft, delivery, waitEnds) = (nil, 0, completion, until)
+                (grant, attemptsLeft, delivery, waitEnds, waiting) = (nil, 0, completion, until, nil)
             case .grant(let attemptsLeft, let completion):
-                (grant, self.attemptsLeft, delivery, waitEnds) = (completion, attemptsLeft, nil, 0)
+                (grant, self.attemptsLeft, delivery, waitEnds, waiting) = (completion, attemptsLeft, nil, 0, nil)
+            case .firstOfWaiting(let first):
+                (grant, attemptsLeft, delivery, waitEnds, waiting) = (nil, 0, nil, first.place.deadline, first)
             }
         }
 
@@ -121,6 +129,8 @@ extension LockEngine {
                 }
                 let delivered = AcquireGrant(lease: lease, isRetry: isRetry && !ownToken, lockdMadeToken: ownToken, deliverBy: deliverBy)
                 guard grant != nil else {
+                    // (`waiting` is set: checked.)
+                    guard waiting == nil else { return waiting.unsafelyUnwrapped.granted(delivered, by: engine) }
                     delivery?(.success(.granted(delivered)))
                     return
                 }
@@ -157,6 +167,7 @@ extension LockEngine {
         // bound, each was retained for the call and released after.
         private consuming func finish(_ outcome: consuming Result<Delivery, LockError>, of attempt: borrowing AcquireAttempt) {
             guard grant != nil else {
+                guard waiting == nil else { return waiting.unsafelyUnwrapped.goOn(from: outcome, by: engine) }
                 delivery?(outcome)
                 return
             }

@@ -61,16 +61,7 @@ extension LockEngine {
         /// part of ``mayHoldLease`` that a last too-late grant does not settle.
         var storeMayRunAnAttempt = false
         while true {
-            let now = MonotonicClock.now()
-            var attempt = AcquireAttempt(
-                name: request.name, token: token, ttlMs: request.ttlMs, owner: request.owner, waiter: waiter,
-                waitMs: Int64((deadline > now ? deadline - now : 0) / 1_000_000), mode: request.mode, limit: request.limit,
-                client: request.client, durability: request.durability ?? configuration.defaultDurability)
-            attempt.lockDelayMs = request.lockDelayMs
-            if request.token != nil { attempt.nonce = .random() }
-            // The holders are answered only when the wait ends: an attempt
-            // with long to wait goes without (a lighter reply).
-            attempt.needsHolders = attempt.waitMs < Self.holdersNeededWithinMs
+            var attempt = waitingAttempt(request, token: token, place)
             var outageUntil: UInt64?
             let outcome: Delivery?
             do throws(LockError) {
@@ -186,41 +177,10 @@ extension LockEngine {
             return completion(.failure(error))
         }
         // The terms ``keepWaiting(_:token:_:first:)`` makes its attempts with.
-        let now = MonotonicClock.now()
-        var attempt = AcquireAttempt(
-            name: request.name, token: token, ttlMs: request.ttlMs, owner: request.owner, waiter: place.waiter,
-            waitMs: Int64((place.deadline > now ? place.deadline - now : 0) / 1_000_000), mode: request.mode, limit: request.limit,
-            client: request.client, durability: request.durability ?? configuration.defaultDurability)
-        attempt.lockDelayMs = request.lockDelayMs
-        if request.token != nil { attempt.nonce = .random() }
-        attempt.needsHolders = attempt.waitMs < Self.holdersNeededWithinMs
-        let neededHolders = attempt.needsHolders
-        let answer = AttemptAnswer(engine: self, ownToken: request.token == nil, cancellation: cancellation, answer: .delivery(until: place.deadline) {
-            [self] outcome in
-            let left: Result<Delivery, LockError>
-            switch consume outcome {
-            case .success(.granted(let grant)):
-                // Granted: what ``keepWaiting(_:token:_:first:)`` and
-                // ``acquireByWaiting(_:)`` do with their own attempt's grant.
-                storeServed()
-                leaveWaiters(place.waiter)
-                return completion(.success(granted(grant, for: request)))
-            case let other:
-                left = other
-            }
-            let first = FirstOutcome(outcome: left, neededHolders: neededHolders)
-            // As ``CallCancellation/startTask(_:)``, on `taskExecutor`.
-            let task = Task(executorPreference: taskExecutor) { [self] in
-                await cancellation.inCallerContext {
-                    do throws(LockError) {
-                        completion(.success(granted(try await keepWaiting(request, token: token, place, first: first), for: request)))
-                    } catch {
-                        completion(.failure(error))
-                    }
-                }
-            }
-            cancellation.onCancel { task.cancel() }
-        })
+        let attempt = waitingAttempt(request, token: token, place)
+        let first = WaitingFirstAttempt(request: request, token: token, place: place, neededHolders: attempt.needsHolders,
+                                        cancellation: cancellation, taskExecutor: taskExecutor, completion: completion)
+        let answer = AttemptAnswer(engine: self, ownToken: request.token == nil, cancellation: cancellation, answer: .firstOfWaiting(first))
         store.acquire(attempt, answering: answer)
     }
 
@@ -269,6 +229,26 @@ extension LockEngine {
             return nil
         }
         return AcquireGrant(lease: lease, isRetry: false, lockdMadeToken: request.token == nil, deliverBy: deliverBy)
+    }
+
+    /// The attempt a waiting acquire makes now, its first or a later one:
+    /// its place in the queue, what is left of its wait, and the request's
+    /// terms. Both ``acquireWaitingByCallback(_:cancellation:taskExecutor:completion:)``
+    /// (the first) and ``keepWaiting(_:token:_:first:)`` (the rest) make it
+    /// here, so the first attempt's terms are the loop's to the field.
+    func waitingAttempt(_ request: borrowing AcquireRequest, token: LeaseToken, _ place: WaitingPlace) -> AcquireAttempt {
+        let now = MonotonicClock.now()
+        let waitMs = Int64((place.deadline > now ? place.deadline - now : 0) / 1_000_000)
+        return AcquireAttempt(
+            name: request.name, token: token, ttlMs: request.ttlMs, owner: request.owner, waiter: place.waiter,
+            waitMs: waitMs, mode: request.mode, limit: request.limit, client: request.client,
+            durability: request.durability ?? configuration.defaultDurability, lockDelayMs: request.lockDelayMs,
+            // The holders are answered only when the wait ends: an attempt
+            // with long to wait goes without (a lighter reply).
+            needsHolders: waitMs < Self.holdersNeededWithinMs,
+            // A client's own token may hold a lease the client has: its
+            // attempts are named (``AcquireAttempt/nonce``).
+            nonce: request.token != nil ? .random() : nil)
     }
 
     /// A waiting attempt asks for the holders when less than this is left of its wait.

@@ -1,8 +1,6 @@
-import LockdRedis
 import LockdTestSupport
 import LockdTransport
 import LockEngine
-import Logging
 import Synchronization
 import Testing
 
@@ -49,16 +47,7 @@ import Testing
     /// Cancelling answers the caller at once; once Redis runs again, the
     /// grant it then makes is given back.
     @Test func aCallbackAcquireCancelledWhileRedisHangsIsAnsweredAtOnceAndItsLateGrantGivenBack() async throws {
-        let server = try await offThePool { try RedisServerFixture.start() }
-        defer { server.stop() }
-        let loops = try EventLoopGroup(loopCount: 1, namePrefix: "callback-answers")
-        defer { loops.shutdown() }
-        let logger = Logger(label: "test")
-        let backend = try RedisLockBackend(configuration: try RedisConfiguration(url: server.url), loops: loops, logger: logger)
-        let engine = LockEngine(store: backend.store, loops: loops, upkeepLoop: backend.upkeepLoop, logger: logger)
-        let runner = Task { await engine.run() }
-        do {
-            try await retrying(within: .seconds(10)) { try await engine.checkReady() }
+        try await PausableRedisRig.withEngine(loopPrefix: "callback-answers") { engine, server in
             let name = try LockName(uniqueLockName())
             server.pause()
             let cancellation = CallCancellation()
@@ -77,14 +66,7 @@ import Testing
                 return !held
             }
             #expect(!held, "the grant Redis made after the caller left was not given back")
-        } catch {
-            server.resume()
-            runner.cancel()
-            await backend.shutdown()
-            throw error
         }
-        runner.cancel()
-        await backend.shutdown()
     }
 
     // MARK: Helpers

@@ -1,8 +1,6 @@
-import LockdRedis
 import LockdTestSupport
 import LockdTransport
 import LockEngine
-import Logging
 import Synchronization
 import Testing
 
@@ -18,16 +16,7 @@ import Testing
     /// runs again the queue holds no place of it, the registry no entry,
     /// and the holder's release hands the name to no one.
     @Test func aHeldNamesWaiterCancelledBeforeItsFirstReplyLeavesNoPlaceAndIsHandedNothing() async throws {
-        let server = try await offThePool { try RedisServerFixture.start() }
-        defer { server.stop() }
-        let loops = try EventLoopGroup(loopCount: 1, namePrefix: "review20-first-reply")
-        defer { loops.shutdown() }
-        let logger = Logger(label: "test")
-        let backend = try RedisLockBackend(configuration: try RedisConfiguration(url: server.url), loops: loops, logger: logger)
-        let engine = LockEngine(store: backend.store, loops: loops, upkeepLoop: backend.upkeepLoop, logger: logger)
-        let runner = Task { await engine.run() }
-        do {
-            try await retrying(within: .seconds(10)) { try await engine.checkReady() }
+        try await PausableRedisRig.withEngine(loopPrefix: "review20-first-reply") { engine, server in
             let name = try LockName(uniqueLockName())
             let holder = try await engine.acquire(AcquireRequest(name: name, ttlMs: 60_000))
             server.pause()
@@ -53,14 +42,7 @@ import Testing
             try await Task.sleep(for: .milliseconds(200))
             let status = try await engine.status(of: name)
             #expect(!status.isHeld, "the name was handed to the caller that left: \(status.holders.map(\.fence))")
-        } catch {
-            server.resume()
-            runner.cancel()
-            await backend.shutdown()
-            throw error
         }
-        runner.cancel()
-        await backend.shutdown()
     }
 
     /// A queued (parked) waiter whose caller leaves: answered `cancelled`,

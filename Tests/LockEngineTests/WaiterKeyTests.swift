@@ -29,3 +29,35 @@ import Testing
         #expect(table.count == 1_000)
     }
 }
+
+/// The registry's table places an id by its words mixed with the table's
+/// seed (``WaiterKey/_rawHashValue(seed:)``): equal ids in one place, and
+/// lockd's random ids spread over the low bits a table uses.
+@Suite struct WaiterKeyPlacementTests {
+    @Test func equalIdsArePlacedAlikeUnderEverySeed() {
+        for text in ["", "a", "0123456789abcdef", "0123456789abcdef:s", "0123456789abcdef:12"] {
+            let copy = String(decoding: Array(text.utf8), as: UTF8.self)
+            for seed in [0, 1, -1, 0x5eed, Int.max] {
+                #expect(WaiterKey(WaiterID(text))._rawHashValue(seed: seed) == WaiterKey(WaiterID(copy))._rawHashValue(seed: seed))
+            }
+        }
+    }
+
+    @Test func randomIdsSpreadOverTheLowBits() {
+        // 1,024 random ids in 1,024 buckets: about 647 buckets are used
+        // when placing is uniform; a mix that left the low bits to the hex
+        // digits' few patterns would use far fewer.
+        for seed in [0, 0x5eed] {
+            var used = Set<Int>()
+            for _ in 0..<1_024 { used.insert(WaiterKey(WaiterID.random())._rawHashValue(seed: seed) & 1_023) }
+            #expect(used.count > 560)
+        }
+    }
+
+    @Test func idsThatDifferInEitherWordArePlacedApart() {
+        let base = WaiterKey(WaiterID("0123456789abcdef"))._rawHashValue(seed: 7)
+        #expect(WaiterKey(WaiterID("1123456789abcdef"))._rawHashValue(seed: 7) != base)
+        #expect(WaiterKey(WaiterID("0123456789abcdee"))._rawHashValue(seed: 7) != base)
+        #expect(WaiterKey(WaiterID("0123456789abcdef"))._rawHashValue(seed: 8) != base)
+    }
+}

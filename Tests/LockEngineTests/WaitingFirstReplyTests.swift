@@ -1,8 +1,6 @@
-import LockdRedis
 import LockdTestSupport
 import LockdTransport
 import LockEngine
-import Logging
 import Synchronization
 import Testing
 
@@ -105,16 +103,7 @@ import Testing
     /// Redis runs again, whatever that attempt was granted is given back
     /// and the request leaves no place in the queue.
     @Test func aWaitingAcquireCancelledBeforeItsFirstReplyLeavesNoLeaseAndNoPlace() async throws {
-        let server = try await offThePool { try RedisServerFixture.start() }
-        defer { server.stop() }
-        let loops = try EventLoopGroup(loopCount: 1, namePrefix: "waiting-first-reply")
-        defer { loops.shutdown() }
-        let logger = Logger(label: "test")
-        let backend = try RedisLockBackend(configuration: try RedisConfiguration(url: server.url), loops: loops, logger: logger)
-        let engine = LockEngine(store: backend.store, loops: loops, upkeepLoop: backend.upkeepLoop, logger: logger)
-        let runner = Task { await engine.run() }
-        do {
-            try await retrying(within: .seconds(10)) { try await engine.checkReady() }
+        try await PausableRedisRig.withEngine(loopPrefix: "waiting-first-reply") { engine, server in
             let name = try LockName(uniqueLockName())
             server.pause()
             let cancellation = CallCancellation()
@@ -138,14 +127,7 @@ import Testing
             #expect(status?.isHeld == false, "the grant Redis made after the caller left was not given back")
             #expect(status?.waiting == 0, "the cancelled request kept its place in the queue")
             #expect(engine.waiterCount == 0)
-        } catch {
-            server.resume()
-            runner.cancel()
-            await backend.shutdown()
-            throw error
         }
-        runner.cancel()
-        await backend.shutdown()
     }
 
     // MARK: Helpers
