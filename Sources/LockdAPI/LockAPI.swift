@@ -32,6 +32,12 @@ public struct LockAPI: Sendable {
     /// with rules). Without rules none ever does: the task-local read is
     /// skipped (~0.14 k instructions an acquire).
     private let readsClient: Bool
+    /// A release's 204, made once and shared (as `/healthz`'s answer):
+    /// written exactly as one made for each release, which was built and
+    /// destroyed again for every release answered at once (its status's
+    /// reason and its empty headers each retained and released). Held by
+    /// the API, not a `static let`: read with no `swift_once` check.
+    private let releasedAtOnce = SharedHTTPResponse(HTTPResponse(status: .noContent))
 
     /// Creates the API.
     /// - Parameters:
@@ -200,7 +206,7 @@ public struct LockAPI: Sendable {
             guard try engine.releaseAtOnce(name, token: token) else {
                 return .later { request, context in await release(request, context) }
             }
-            return .now(HTTPResponse(status: .noContent))
+            return .shared(releasedAtOnce)
         } catch {
             return .now(failure(error, name: name, context))
         }
