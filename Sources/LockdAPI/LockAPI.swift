@@ -380,7 +380,8 @@ public struct LockAPI: Sendable {
                 // Into the zeroed words: a token of 22–31 characters is kept in words too.
                 withUnsafeMutableBytes(of: &characters) { $0.copyMemory(from: UnsafeRawBufferPointer(start: base, count: length)) }
             } else if length <= LeaseToken.maxCount {
-                otherBytes = Array(utf8)
+                // Into the thread's token array (``ThreadTokenBytes``), used again once the token is gone.
+                otherBytes = ThreadTokenBytes.bytes(copying: utf8)
             }
         }
         guard present else {
