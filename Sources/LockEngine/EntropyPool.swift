@@ -17,14 +17,28 @@ final class EntropyPool: Sendable {
     /// The process's pool.
     static let shared = EntropyPool()
 
-    private struct State {
-        var bytes = [UInt8](repeating: 0, count: EntropyPool.capacity)
+    /// `@unchecked Sendable`: its pointer is to memory only this pool
+    /// holds, allocated with it and freed in its `deinit`, and read or
+    /// written only inside `state.withLock` (nothing keeps the pointer or
+    /// a pointer into it past the closure): the mutex orders every access.
+    private struct State: @unchecked Sendable {
+        /// The pool's bytes: memory of its own, allocated once with the
+        /// pool and freed with it, reached only under the lock.
+        /// As an array, each fill checked it unique and lent it through a
+        /// closure (~15 instructions a token).
+        let bytes: UnsafeMutableRawPointer
         /// Bytes before this offset were handed out (and zeroed).
         var used = EntropyPool.capacity
     }
 
     private static let capacity = 4096
-    private let state = Mutex(State())
+    private let state = Mutex(State(bytes: UnsafeMutableRawPointer.allocate(byteCount: EntropyPool.capacity, alignment: 8)))
+
+    /// The process's pool lives as long as the process; another (a test's)
+    /// gives its memory back.
+    deinit {
+        state.withLock { $0.bytes.deallocate() }
+    }
 
     /// Fills `buffer` with fresh random bytes.
     func fill(_ buffer: UnsafeMutableRawBufferPointer) {
@@ -34,26 +48,24 @@ final class EntropyPool: Sendable {
             return
         }
         state.withLock { state in
-            state.bytes.withUnsafeMutableBytes { pool in
-                guard let base = pool.baseAddress else { preconditionFailure("a non-empty array has an address") }
-                if Self.capacity - state.used < buffer.count {
-                    arc4random_buf(base, Self.capacity)
-                    state.used = 0
-                }
-                let source = base + state.used
-                if buffer.count == 32 {
-                    // A token's 32 bytes as four words: by `memcpy` and
-                    // `memset` calls, ~20 instructions more a token.
-                    for offset in stride(from: 0, to: 32, by: 8) {
-                        target.storeBytes(of: source.loadUnaligned(fromByteOffset: offset, as: UInt64.self), toByteOffset: offset, as: UInt64.self)
-                        source.storeBytes(of: 0, toByteOffset: offset, as: UInt64.self)
-                    }
-                } else {
-                    target.copyMemory(from: source, byteCount: buffer.count)
-                    source.initializeMemory(as: UInt8.self, repeating: 0, count: buffer.count)
-                }
-                state.used += buffer.count
+            let base = state.bytes
+            if Self.capacity - state.used < buffer.count {
+                arc4random_buf(base, Self.capacity)
+                state.used = 0
             }
+            let source = base + state.used
+            if buffer.count == 32 {
+                // A token's 32 bytes as four words: by `memcpy` and
+                // `memset` calls, ~20 instructions more a token.
+                for offset in stride(from: 0, to: 32, by: 8) {
+                    target.storeBytes(of: source.loadUnaligned(fromByteOffset: offset, as: UInt64.self), toByteOffset: offset, as: UInt64.self)
+                    source.storeBytes(of: 0, toByteOffset: offset, as: UInt64.self)
+                }
+            } else {
+                target.copyMemory(from: source, byteCount: buffer.count)
+                source.initializeMemory(as: UInt8.self, repeating: 0, count: buffer.count)
+            }
+            state.used += buffer.count
         }
     }
 }

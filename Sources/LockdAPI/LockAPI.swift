@@ -32,6 +32,12 @@ public struct LockAPI: Sendable {
     /// with rules). Without rules none ever does: the task-local read is
     /// skipped (~0.14 k instructions an acquire).
     private let readsClient: Bool
+    /// A release's 204, made once and shared (as `/healthz`'s answer):
+    /// written exactly as one made for each release, which was built and
+    /// destroyed again for every release answered at once (its status's
+    /// reason and its empty headers each retained and released). Held by
+    /// the API, not a `static let`: read with no `swift_once` check.
+    private let releasedAtOnce = SharedHTTPResponse(HTTPResponse(status: .noContent))
 
     /// Creates the API.
     /// - Parameters:
@@ -200,7 +206,7 @@ public struct LockAPI: Sendable {
             guard try engine.releaseAtOnce(name, token: token) else {
                 return .later { request, context in await release(request, context) }
             }
-            return .now(HTTPResponse(status: .noContent))
+            return .shared(releasedAtOnce)
         } catch {
             return .now(failure(error, name: name, context))
         }
@@ -349,14 +355,16 @@ public struct LockAPI: Sendable {
     /// and released), it cost a release ~0.2 k instructions more.
     ///
     /// The closure keeps only plain values — up to 32 characters copied
-    /// into four words, a longer token as a `String` — and the token is read after:
+    /// into four words, a longer token's bytes as an array (as a `String`,
+    /// checked as UTF-8 and copied again into the token: ~0.2 k instructions
+    /// a release more) — and the token is read after:
     /// a `LeaseToken?` assigned inside it went through the runtime's generic
     /// `Optional` witnesses (~0.13 k instructions a release).
     private func lockToken(_ request: HTTPRequest) throws(LockError) -> LeaseToken {
         var present = false
         var length = 0
         var characters: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-        var otherText: String?
+        var otherBytes: [UInt8]?
         request.headers.forEachValue(named: "lock-token") { value in
             guard !present else { return }
             present = true
@@ -372,7 +380,8 @@ public struct LockAPI: Sendable {
                 // Into the zeroed words: a token of 22–31 characters is kept in words too.
                 withUnsafeMutableBytes(of: &characters) { $0.copyMemory(from: UnsafeRawBufferPointer(start: base, count: length)) }
             } else if length <= LeaseToken.maxCount {
-                otherText = String(decoding: utf8, as: UTF8.self)
+                // Into the thread's token array (``ThreadTokenBytes``), used again once the token is gone.
+                otherBytes = ThreadTokenBytes.bytes(copying: utf8)
             }
         }
         guard present else {
@@ -385,7 +394,7 @@ public struct LockAPI: Sendable {
             LeaseToken(characters: (UInt64(littleEndian: characters.0), UInt64(littleEndian: characters.1),
                                     UInt64(littleEndian: characters.2), UInt64(littleEndian: characters.3)), count: length)
         } else {
-            otherText.flatMap { try? LeaseToken($0) }
+            otherBytes.flatMap { LeaseToken(bytes: $0) }
         }
         guard let token else { throw LeaseToken.malformed }
         return token

@@ -3,7 +3,7 @@ import Testing
 @testable import LockEngine
 
 /// A token of 22–32 characters (the SDK's 22, a UUID's 32 hex) is kept in
-/// words like a server-made one, and a longer one as its text; every length
+/// words like a server-made one, and a longer one as its bytes; every length
 /// reads, checks, writes and compares exactly as its text says.
 @Suite struct TokenLengthTests {
     static let alphabet = TokenTextTests.alphabet
@@ -27,13 +27,13 @@ import Testing
         return (word(0), word(1), word(2), word(3))
     }
 
-    /// 22–32 characters are kept in words, a longer token as its text.
+    /// 22–32 characters are kept in words, a longer token as its bytes.
     @Test(arguments: Array(22...40) + [43, 127, 128])
     func aTokenUpTo32CharactersIsKeptInWords(_ length: Int) throws {
         let token = try #require(Self.token(Self.text(length)))
         switch token.form {
         case .characters: #expect(length <= 32)
-        case .text: #expect(length > 32)
+        case .long: #expect(length > 32)
         }
     }
 
@@ -140,6 +140,47 @@ import Testing
                 var text = valid
                 text[place] = byte
                 #expect(Self.token(text) == nil, "byte \(byte) at \(place) of \(length)")
+            }
+        }
+    }
+
+    /// A token made from an array of its bytes (a `Lock-Token` header of
+    /// 33–128 characters) is the token its bytes read as, of every length;
+    /// bytes that are no token are refused alike.
+    @Test(arguments: Array(0...40) + [43, 64, 127, 128, 129])
+    func aTokenFromAnArrayIsTheTokenItsBytesAre(_ length: Int) throws {
+        for seed in 0..<4 {
+            let text = Self.text(length, seed: seed)
+            let fromArray = LeaseToken(bytes: text)
+            #expect(fromArray == Self.token(text))
+            #expect((fromArray != nil) == (22...128).contains(length))
+            if let fromArray {
+                #expect(fromArray.hashValue == Self.token(text)?.hashValue)
+                #expect(fromArray.withUTF8 { Array($0) } == text)
+                #expect(fromArray.count == length)
+            }
+            if length >= 22, length <= 128 {
+                var stray = text
+                stray[(seed * 11) % length] = UInt8(ascii: "=")
+                #expect(LeaseToken(bytes: stray) == nil)
+            }
+        }
+    }
+
+    /// Two longer tokens are equal only when every byte is: one differing
+    /// at any place, by any other character of the alphabet, is another
+    /// token (the constant-time compare reads each byte, the tail's too).
+    @Test(arguments: [33, 36, 41, 43, 127, 128])
+    func longerTokensDifferingAtAnyPlaceAreUnequal(_ length: Int) throws {
+        let text = Self.text(length)
+        let token = try #require(Self.token(text))
+        #expect(token == (try #require(Self.token(text))))
+        for place in 0..<length {
+            for byte in [UInt8(ascii: "A"), UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: "9")] where byte != text[place] {
+                var other = text
+                other[place] = byte
+                let otherToken = try #require(Self.token(other))
+                #expect(token != otherToken && otherToken != token, "\(length) characters, byte \(byte) at \(place)")
             }
         }
     }
