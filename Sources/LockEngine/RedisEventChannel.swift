@@ -68,10 +68,11 @@ final class RedisEventChannel: Sendable {
     private let changed: AsyncStream<Void>.Continuation
 
     /// A channel over `client`; `countsEverySubscriber` is false on a cluster.
-    init(client: RedisClient, instanceID: String, countsEverySubscriber: Bool, logger: Logger) {
+    /// `grace`: how long it publishes everything at first (tests shorten it).
+    init(client: RedisClient, instanceID: String, countsEverySubscriber: Bool, logger: Logger, grace: Duration = graceInterval) {
         self.client = client
         self.instanceID = instanceID
-        self.prefixes = Mutex(Prefixes(allUntil: MonotonicClock.now() + MonotonicClock.nanoseconds(Self.graceInterval)))
+        self.prefixes = Mutex(Prefixes(allUntil: MonotonicClock.now() + MonotonicClock.nanoseconds(grace)))
         self.countsEverySubscriber = countsEverySubscriber
         self.logger = logger
         (changes, changed) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
@@ -85,12 +86,7 @@ final class RedisEventChannel: Sendable {
     func publish(_ event: LockEvent) {
         let generation = publication.withLock { $0.generation }
         client.publish(Self.eventsChannel, message: event.message) { [self] receivers in
-            guard receivers == 0, countsEverySubscriber else { return }
-            publication.withLock { publication in
-                guard publication.generation == generation else { return }
-                publication.watched = false
-                watched.store(false, ordering: .relaxed)
-            }
+            if receivers == 0 { nobodyWatches(since: generation) }
         }
     }
 
@@ -98,11 +94,37 @@ final class RedisEventChannel: Sendable {
     /// prefix of it, or this instance cannot be sure nobody does.
     func mayWatch(_ name: LockName) -> Bool {
         guard watched.load(ordering: .relaxed) else { return false }
+        // Read before the prefixes: an announcement heard meanwhile moves
+        // it, and then nobodyWatches(since:) leaves publishing on.
+        let generation = publication.withLock { $0.generation }
         let now = MonotonicClock.now()
-        return prefixes.withLock { prefixes in
-            if now < prefixes.allUntil { return true }
-            if prefixes.local.contains(where: { name.starts(with: $0) }) { return true }
-            return prefixes.remote.values.contains { entry in entry.until > now && entry.prefixes.contains { name.starts(with: $0) } }
+        let (may, nobody) = prefixes.withLock { prefixes -> (Bool, Bool) in
+            if now < prefixes.allUntil { return (true, false) }
+            if prefixes.local.contains(where: { name.starts(with: $0) }) { return (true, false) }
+            var anyLive = false
+            for entry in prefixes.remote.values where entry.until > now {
+                if entry.prefixes.contains(where: { name.starts(with: $0) }) { return (true, false) }
+                anyLive = true
+            }
+            return (false, prefixes.local.isEmpty && !anyLive)
+        }
+        // Nobody watches anything: the lock path then skips the clock and
+        // this lock, as after a PUBLISH that reached no one. Without this,
+        // an instance whose first lock operation came after its grace
+        // published nothing, so no reply ever turned publishing off, and
+        // every acquire and release took this path for good.
+        if nobody { nobodyWatches(since: generation) }
+        return may
+    }
+
+    /// Stops publishing, unless an announcement or a reconnection has
+    /// turned it on again since `generation` was read.
+    private func nobodyWatches(since generation: UInt64) {
+        guard countsEverySubscriber else { return }
+        publication.withLock { publication in
+            guard publication.generation == generation else { return }
+            publication.watched = false
+            watched.store(false, ordering: .relaxed)
         }
     }
 
