@@ -76,7 +76,16 @@ struct PartialHead {
     // MARK: Request line
 
     /// Parses `method SP request-target SP HTTP-version`; returns the error, if any.
+    /// Nearly every line is read by ``parseUsualRequestLine(_:)``; any other
+    /// by ``parseAnyRequestLine(_:)``.
     mutating func parseRequestLine(_ line: UnsafeRawBufferPointer) -> HTTPError? {
+        if parseUsualRequestLine(line) { return nil }
+        return parseAnyRequestLine(line)
+    }
+
+    /// The request line in the full parse (``parseRequestLine(_:)``'s
+    /// rules); the usual line's reading answers as this one does.
+    mutating func parseAnyRequestLine(_ line: UnsafeRawBufferPointer) -> HTTPError? {
         guard let firstSpace = HTTPSyntax.firstIndex(of: HTTPSyntax.space, in: line), firstSpace > 0 else {
             return .invalidRequest("the request line must be METHOD SP TARGET SP VERSION")
         }
@@ -168,17 +177,24 @@ struct PartialHead {
         // keeps it as it was): replaced in one call, as typed bytes (a raw
         // buffer would go byte by byte). Emptied when kept and appended to
         // here, it cost ~0.1 k instructions more a request.
+        if path.isEmpty {
+            pathBytes.replaceSubrange(0..<pathBytes.count, with: CollectionOfOne(UInt8(ascii: "/")))
+        } else {
+            storePath(path)
+        }
+        return nil
+    }
+
+    /// Writes `path` (not empty) over ``pathBytes``, keeping its storage
+    /// where it has room.
+    @inline(__always)
+    mutating func storePath(_ path: UnsafeRawBufferPointer) {
         // Room for most paths at once, so storage that goes round is seldom grown.
         if pathBytes.capacity < path.count {
             pathBytes = []
             pathBytes.reserveCapacity(Swift.max(64, path.count))
         }
-        if path.isEmpty {
-            pathBytes.replaceSubrange(0..<pathBytes.count, with: CollectionOfOne(UInt8(ascii: "/")))
-        } else {
-            pathBytes.replaceSubrange(0..<pathBytes.count, with: path.assumingMemoryBound(to: UInt8.self))
-        }
-        return nil
+        pathBytes.replaceSubrange(0..<pathBytes.count, with: path.assumingMemoryBound(to: UInt8.self))
     }
 
     private static func absoluteFormAuthority(_ target: UnsafeRawBufferPointer) -> Int? {

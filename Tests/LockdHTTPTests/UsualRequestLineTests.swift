@@ -1,0 +1,110 @@
+import Testing
+
+@testable import LockdHTTP
+
+/// The usual request line's reading (``PartialHead/parseUsualRequestLine(_:)``)
+/// must answer as the full parse (``PartialHead/parseAnyRequestLine(_:)``)
+/// wherever it answers, and leave every other line to it untouched.
+@Suite struct UsualRequestLineTests {
+    @Test func theMethodWordsAreTheTextAsLoadedFromMemory() {
+        func word(_ text: String) -> UInt64 {
+            var bytes = Array(text.utf8)
+            bytes += Array(repeating: 0, count: 8 - bytes.count)
+            return bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+        }
+        #expect(word("GET ") == PartialHead.getWord)
+        #expect(word("PUT ") == PartialHead.putWord)
+        #expect(word("POST ") == PartialHead.postWord)
+        #expect(word("HEAD ") == PartialHead.headWord)
+        #expect(word("DELETE ") == PartialHead.deleteWord)
+    }
+
+    @Test func theLinesClientsSendAreReadByTheUsualLine() {
+        for line in ["GET /healthz HTTP/1.1", "POST /locks/instr-lock-17 HTTP/1.1", "DELETE /locks/instr-lock-17 HTTP/1.1",
+                     "HEAD / HTTP/1.1", "PUT /a HTTP/1.1", "GET /metrics HTTP/1.1", "POST /locks/a%2Fb/renew HTTP/1.1"] {
+            var head = PartialHead()
+            let read = Array(line.utf8).withUnsafeBytes { head.parseUsualRequestLine($0) }
+            #expect(read, "\(line)")
+            var reference = PartialHead()
+            let error = Array(line.utf8).withUnsafeBytes { reference.parseAnyRequestLine($0) }
+            #expect(error == nil)
+            #expect(Self.outcome(head, nil) == Self.outcome(reference, nil), "\(line)")
+        }
+    }
+
+    @Test func everyLineIsReadAsTheFullParseReadsIt() {
+        let methods = ["GET", "PUT", "POST", "HEAD", "DELETE", "PATCH", "OPTIONS", "get", "GETS", "POSTS", "DELETES", "HEADS",
+                       "GE", "P", "DELET", "M-SEARCH", "G\tT", "POS\u{7F}"]
+        let versions = ["HTTP/1.1", "HTTP/1.0", "HTTP/1.2", "http/1.1", "HTTP/1.1 ", " HTTP/1.1", "HTTP/11", "HTTP/2.0", ""]
+        let bases = ["/", "/healthz", "/locks/instr-lock-123", "/locks/a/renew", "/abcdefg", "/abcdefgh", "/abcdefghi",
+                     "/0123456789abcde", "/0123456789abcdef", "*", "http://h/p", "", "a"]
+        // Bytes that matter to a target: controls, HTAB, SP, the marks
+        // `!`, `#`, `%`, `/`, `?`, `~`, DEL and obs-text.
+        let specials: [UInt8] = [0x00, 0x09, 0x20, 0x21, 0x23, 0x25, 0x2F, 0x3F, 0x7E, 0x7F, 0x80, 0xFF]
+        var targets: [[UInt8]] = []
+        for base in bases.map({ Array($0.utf8) }) {
+            targets.append(base)
+            for position in base.indices {
+                for special in specials {
+                    var target = base
+                    target[position] = special
+                    targets.append(target)
+                }
+            }
+            for special in specials { targets.append(base + [special]) }
+        }
+        var lines: [[UInt8]] = []
+        for method in methods {
+            for version in versions {
+                for target in targets {
+                    lines.append(Array(method.utf8) + [0x20] + target + [0x20] + Array(version.utf8))
+                }
+                // Two spaces, or none, between the parts.
+                lines.append(Array(method.utf8) + [0x20, 0x20] + Array("/a".utf8) + [0x20] + Array(version.utf8))
+                lines.append(Array(method.utf8) + Array("/a".utf8) + [0x20] + Array(version.utf8))
+                lines.append(Array(method.utf8) + [0x20] + Array("/a".utf8) + Array(version.utf8))
+            }
+        }
+        // Random lines built from the same parts, with one byte changed.
+        var random = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 {
+            var line = Array(methods.randomElement(using: &random)!.utf8) + [0x20] + targets.randomElement(using: &random)!
+                + [0x20] + Array(versions.randomElement(using: &random)!.utf8)
+            if Bool.random(using: &random), !line.isEmpty {
+                line[Int.random(in: 0..<line.count, using: &random)] = specials.randomElement(using: &random)!
+            }
+            lines.append(line)
+        }
+        var mismatches: [String] = []
+        var usualCount = 0
+        for line in lines {
+            // Both heads start from a used one: the storage of an earlier path.
+            var head = PartialHead()
+            var reference = PartialHead()
+            head.pathBytes = Array("/an/earlier/path/of/some/length".utf8)
+            reference.pathBytes = head.pathBytes
+            let before = Self.outcome(head, nil)
+            let read = line.withUnsafeBytes { head.parseUsualRequestLine($0) }
+            if read {
+                usualCount += 1
+            } else if Self.outcome(head, nil) != before {
+                mismatches.append("\(Array(line)): changed the head and returned false")
+                continue
+            }
+            let error = read ? nil : line.withUnsafeBytes { head.parseAnyRequestLine($0) }
+            let expected = line.withUnsafeBytes { reference.parseAnyRequestLine($0) }
+            let actual = Self.outcome(head, error), wanted = Self.outcome(reference, expected)
+            if actual != wanted { mismatches.append("\(String(decoding: line, as: UTF8.self)): \(actual) instead of \(wanted)") }
+        }
+        #expect(lines.count > 30_000)
+        #expect(usualCount > 1_000)
+        let mismatchCount = mismatches.count
+        #expect(mismatchCount == 0, "the first: \(mismatches.prefix(20))")
+    }
+
+    /// What a parse left: its error, or the method, `HEAD` flag, version, path and query.
+    static func outcome(_ head: PartialHead, _ error: HTTPError?) -> String {
+        if let error { return "error \(error.status.code) \(error.type) \(error.detail)" }
+        return "\(head.method.rawValue) head \(head.isHead) \(head.version) path \(head.pathBytes) query \(head.query ?? "none")"
+    }
+}
