@@ -102,6 +102,31 @@ import Testing
         #expect(mismatchCount == 0, "the first: \(mismatches.prefix(20))")
     }
 
+    /// One head reads line after line (as the decoder's does, its path's
+    /// storage kept): a path as long as the one held is written over it in
+    /// place, any other replaces it; a copy of the held path taken before
+    /// stays as it was.
+    @Test func pathsOfEveryLengthReplaceTheOneHeld() {
+        let paths = ["/locks/a-1", "/locks/b-2", "/locks/c-33", "/locks/d-4", "/healthz", "/healthy", "/", "/x",
+                     "/" + String(repeating: "p", count: 40), "/" + String(repeating: "q", count: 40), "/" + String(repeating: "r", count: 100),
+                     "/locks/e?x=1", "/locks/f?y=2", "/locks/g"]
+        var head = PartialHead()
+        var kept: [[UInt8]] = []
+        for (index, path) in paths.enumerated() {
+            let before = head.pathBytes
+            let line = Array("\(index % 2 == 0 ? "GET" : "DELETE") \(path) HTTP/1.1".utf8)
+            let error = line.withUnsafeBytes { head.parseRequestLine($0) }
+            #expect(error == nil)
+            let expected = path.split(separator: "?", maxSplits: 1).first.map { Array($0.utf8) } ?? []
+            #expect(head.pathBytes == expected, "\(path)")
+            kept.append(before)
+            head.query = nil
+        }
+        // The copies taken before each line still hold the path before it.
+        #expect(kept.dropFirst().map { String(decoding: $0, as: UTF8.self) }
+            == paths.dropLast().map { String($0.split(separator: "?", maxSplits: 1)[0]) })
+    }
+
     /// What a parse left: its error, or the method, `HEAD` flag, version, path and query.
     static func outcome(_ head: PartialHead, _ error: HTTPError?) -> String {
         if let error { return "error \(error.status.code) \(error.type) \(error.detail)" }
