@@ -142,7 +142,10 @@ enum HTTPResponseEncoder {
         }
     }
 
-    /// Writes the status line and header fields to `sink`.
+    /// Writes the status line and header fields to `sink`. Inline: swiftc
+    /// otherwise left it, or the request id's writing in it, out of line
+    /// as either changed (~30–80 instructions a response each time).
+    @inline(__always)
     private static func writeHead(
         _ response: HTTPResponse,
         length: Int?,
