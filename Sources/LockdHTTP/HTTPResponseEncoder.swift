@@ -170,10 +170,10 @@ enum HTTPResponseEncoder {
         }
         response.headers.forEachField { name, value in
             if !isServerField(name) {
-                sink.write(name)
+                sink.write(short: name)
                 // A literal here is a `String`: written through its UTF-8 view.
                 sink.write(packed: 0x20_3A, count: 2)  // ": "
-                sink.write(value)
+                sink.write(short: value)
                 sink.crlf()
             }
             return true
