@@ -75,6 +75,7 @@ import Testing
             }
             lines.append(line)
         }
+        Self.readFromTheInputAsTheLineIsRead(lines)
         var mismatches: [String] = []
         var usualCount = 0
         for line in lines {
@@ -125,6 +126,41 @@ import Testing
         // The copies taken before each line still hold the path before it.
         #expect(kept.dropFirst().map { String(decoding: $0, as: UTF8.self) }
             == paths.dropLast().map { String($0.split(separator: "?", maxSplits: 1)[0]) })
+    }
+
+    /// The line read from the decoder's input (its end found by the path's
+    /// scan) answers as the line read whole: the same head, its CR where
+    /// the line ends — followed by more bytes, by nothing, by a bare CR or
+    /// LF, cut short, at an offset, within a limit or one byte over it.
+    static func readFromTheInputAsTheLineIsRead(_ lines: [[UInt8]]) {
+        var mismatches: [String] = []
+        var read = 0
+        // Every eleventh line (the corpus is large for a debug build), and
+        // every line the usual reading takes.
+        for (index, line) in lines.enumerated()
+        where index % 11 == 0 || line.withUnsafeBytes({ var head = PartialHead(); return head.parseUsualRequestLine($0) }) {
+            for tail in ["\r\n", "\r\nHost: x\r\n\r\n", "\r", "\n", "\r\r\n", ""] {
+                for offset in [0, 3] {
+                    let input = Array(repeating: UInt8(ascii: "z"), count: offset) + line + Array(tail.utf8)
+                    let whole = tail.hasPrefix("\r\n")
+                    for limit in [8 * 1024, line.count, line.count - 1] {
+                        var head = PartialHead(), reference = PartialHead()
+                        let end = input.withUnsafeBytes { head.parseUsualRequestLine($0, from: offset, limit: limit) }
+                        let lineRead = line.withUnsafeBytes { reference.parseUsualRequestLine($0) }
+                        let expected = whole && lineRead && line.count <= limit
+                        if end != nil { read += 1 }
+                        if (end != nil) != expected || (end != nil && end != offset + line.count)
+                            || (expected && outcome(head, nil) != outcome(reference, nil))
+                            || (!expected && outcome(head, nil) != outcome(PartialHead(), nil)) {
+                            mismatches.append("\(String(decoding: line, as: UTF8.self)) tail \(tail.debugDescription) offset \(offset) limit \(limit): \(String(describing: end))")
+                        }
+                    }
+                }
+            }
+        }
+        #expect(read > 1_000)
+        let mismatchCount = mismatches.count
+        #expect(mismatchCount == 0, "the first: \(mismatches.prefix(20))")
     }
 
     /// What a parse left: its error, or the method, `HEAD` flag, version, path and query.
