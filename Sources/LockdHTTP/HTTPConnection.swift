@@ -264,7 +264,11 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
         exchange.remoteAddress = remoteAddress
         exchangeStartedAt = machine.requestStartedAt
         isExchangeOpen = true
-        requestContext.beginRequest(requestID: requestID, traceParent: traceParent)
+        // The id moved into the context, not copied (through its outlined
+        // copy, and the copy kept here destroyed after the answer): the
+        // answers that still need it read the exchange's, which only this
+        // connection writes (a responder may replace the context).
+        requestContext.beginRequest(requestID: consume requestID, traceParent: traceParent)
         // The log metadata is bound for the loop's thread while the answer
         // is made in place (a task local bound outside a task costs an
         // allocation and its free); as a task local in a deferred answer's
@@ -301,10 +305,10 @@ final class HTTPConnection: StreamSocketDelegate, HTTPRequestLogMetadataSource, 
             // instructions a request).
             withExtendedLifetime(shared) { finish(shared.response) }
         case .later(let work):
-            startTask(work, request, requestID: requestID, traceParent: traceParent)
+            startTask(work, request, requestID: exchange.requestID, traceParent: traceParent)
         case .promised(let start):
             if !server.observerReadsPath { exchange.pathBytes = request.pathBytes }
-            let metadata = HTTPRequestLogMetadata(requestID: requestID, traceParent: traceParent)
+            let metadata = HTTPRequestLogMetadata(requestID: exchange.requestID, traceParent: traceParent)
             let promise = if let filter = requestContext.promisedResponseFilter {
                 HTTPPromise(connection: self, metadata: metadata, filter: filter)
             } else {

@@ -140,6 +140,14 @@ struct HTTPRequestDecoder {
                 // Set with the state; the fallback is never used.
                 return .failure(failure ?? .invalidRequest("the request could not be read"))
             case .requestLine:
+                // The usual line, all here, read in one pass with its end
+                // (``PartialHead/parseUsualRequestLine(_:from:limit:)``).
+                if scanned == 0, let end = head.parseUsualRequestLine(input, from: offset, limit: limits.maxRequestLineLength) {
+                    offset = end &+ 2
+                    state = .headers
+                    sectionLength = 0
+                    continue
+                }
                 switch nextLine(input, from: offset, limit: limits.maxRequestLineLength) {
                 case .incomplete:
                     return .needMore

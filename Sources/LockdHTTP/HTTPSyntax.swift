@@ -43,7 +43,7 @@ package enum HTTPSyntax {
     /// The high bit of each byte of `word` that is not visible ASCII or is
     /// `#` or `?` — every byte of a usual request target's path — exactly,
     /// byte by byte, as ``notLetterOrHyphen(_:)``.
-    static func notPlainTargetBytes(_ word: UInt64) -> UInt64 {
+    @inline(__always) static func notPlainTargetBytes(_ word: UInt64) -> UInt64 {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let highBits = ones &* 0x80, lowBits = ones &* 0x7F
         let low = word & lowBits

@@ -165,9 +165,15 @@ public struct Router: HTTPResponder {
                 var headFallback: Int?
                 var fallbackRanges = PathPattern.ParameterRanges()
                 for index in indices {
-                    let routeMethod = routes[index].method
-                    let exact = routeMethod == method
-                    guard exact || (method == .head && routeMethod == .get && headFallback == nil) else { continue }
+                    // Compared by their bits (``String/equalsByBits(_:)``):
+                    // a `DELETE` tried against the `POST` route called the
+                    // standard library's compare twice (~45 instructions).
+                    let routeMethod = routes[index].method.rawValue
+                    let exact = routeMethod.equalsByBits(method.rawValue)
+                    guard exact
+                        || (method.rawValue.equalsByBits(HTTPMethod.head.rawValue) && routeMethod.equalsByBits(HTTPMethod.get.rawValue)
+                            && headFallback == nil)
+                    else { continue }
                     var matched = PathPattern.ParameterRanges()
                     guard routes[index].pattern.match(path, ranges: &matched) else { continue }
                     if exact {

@@ -26,7 +26,9 @@ import Testing
         dropped.add(name: "Transfer-Encoding", value: "chunked")
         dropped.add(name: "X", value: "")
         let longReason = String(repeating: "R", count: 300)
+        // Every status of the encoder's padded table (wip-http34), and others.
         let statuses = [HTTPStatus.ok, HTTPStatus(code: 201), HTTPStatus(code: 204), HTTPStatus(code: 304), HTTPStatus(code: 409),
+                        HTTPStatus.badRequest, HTTPStatus.notFound, HTTPStatus(code: 404, reason: "Not Found!"),
                         HTTPStatus(code: 599, reason: longReason), HTTPStatus(code: 299, reason: ""), HTTPStatus(code: 200, reason: "Fine"),
                         HTTPStatus(code: 1_000_000, reason: "é")]
         let bodies: [[UInt8]] = [[], [1], Array(repeating: 7, count: 65_536)]
