@@ -75,7 +75,25 @@ public final class StreamSocket: EventHandler, @unchecked Sendable {
     // the loop thread only, never passed `inout`, and no access spans a call:
     // the runtime's exclusivity checks cost ~100 instructions each, several
     // a request (`@exclusivity(unchecked)`).
-    @exclusivity(unchecked) var delegate: (any StreamSocketDelegate)?
+    /// The owner, held in an object of its own (see ``StreamDelegateHolder``).
+    @exclusivity(unchecked) private var delegateHolder: StreamDelegateHolder?
+    /// The same holder, unretained: the read calls the delegate through it.
+    /// It lives while `delegateHolder` holds it, and, once dropped during a
+    /// delivery, until the loop's iteration ends (the setter of `delegate`).
+    @exclusivity(unchecked) var lentDelegate: Unmanaged<StreamDelegateHolder>?
+    /// The owner (retained as it is read: the paths other than the read's).
+    var delegate: (any StreamSocketDelegate)? {
+        get { delegateHolder?.delegate }
+        set {
+            // Dropped during a delivery (the delegate closed its stream
+            // while it read), the holder may still be in use up the stack,
+            // unretained: the loop holds it until the iteration ends.
+            if delivering, let dropped = delegateHolder { loop.retire(dropped) }
+            let holder = newValue.map(StreamDelegateHolder.init)
+            lentDelegate = holder.map { Unmanaged.passUnretained($0) }
+            delegateHolder = holder
+        }
+    }
     @exclusivity(unchecked) var phase: Phase
     /// TLS still to be started (a client's, once connected).
     var pendingTLS: TLS?
