@@ -186,22 +186,39 @@ open class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
     /// Hands the command to the master's connection (loop thread only);
     /// `now`, a clock reading taken just before, if there is one.
     func send(now: UInt64? = nil) {
+        let reference = Unmanaged.passRetained(self)
+        if !send(now: now, handing: reference) { reference.release() }
+    }
+
+    /// ``send(now:)``, its reply's waiter given `reference`, a reference
+    /// to this call that the caller gives up (``RedisClient/run(_:lentCancellation:now:)``
+    /// gives its own), where the waiter retained one of its own.
+    ///
+    /// - Returns: whether the reference was taken. Only a ready connection
+    ///   takes it: its send answers no one, so the call lives on, held by
+    ///   the waiter, until the send is over. Otherwise (no master, or a
+    ///   connection not ready, which may answer the call at once) the waiter
+    ///   holds a reference of its own, as before, and the caller still owns
+    ///   `reference`, to let go of once this returns.
+    func send(now: UInt64?, handing reference: Unmanaged<RedisScriptCall>) -> Bool {
         guard let connection = lentRouter._withUnsafeGuaranteedRef({ $0.singleConnectionUnretained() }) else {
-            return received(.failure(router.noSingleMaster()))
+            received(.failure(router.noSingleMaster()))
+            return false
         }
         let now = now ?? MonotonicClock.now()
         // The connection lent unretained while it is ready (a retain and a
         // release, ~40 instructions a call): the router's node holds it,
         // and its table changes only on this loop, by nothing a ready
-        // connection's send reaches (``RedisConnection/sendScriptIfReady(_:head:id:now:)``).
+        // connection's send reaches (``RedisConnection/sendScriptIfReady(_:head:id:handing:now:)``).
         // Any other state may call back (a failure answered at once): the
         // connection is then held as usual.
         let sent = connection._withUnsafeGuaranteedRef { connection in
-            lentScript.withHead(form) { connection.sendScriptIfReady(self, head: $0, id: id, now: now) }
+            lentScript.withHead(form) { connection.sendScriptIfReady(self, head: $0, id: id, handing: reference, now: now) }
         }
-        guard !sent else { return }
+        guard !sent else { return true }
         let held = connection.takeUnretainedValue()
         lentScript.withHead(form) { held.sendScript(self, head: $0, id: id, waiter: .script(self), now: now) }
+        return false
     }
 
     /// The command's outcome, decoded (loop thread only): a missing
