@@ -151,10 +151,13 @@ final class RedisConnection: StreamSocketDelegate, IterationFlushing, @unchecked
     /// caller back and touches no other connection or the router: the
     /// encoder, the call's ``RedisScriptCall/writeArguments(_:)`` and the
     /// loop's flush list and timers only (see ``RedisScriptCall/send(now:)``,
-    /// which lends this connection unretained).
-    func sendScriptIfReady(_ call: RedisScriptCall, head: borrowing RESPEncodedArguments, id: UInt64, now: UInt64) -> Bool {
+    /// which lends this connection unretained). The waiter takes
+    /// `reference`, a reference to `call` given up by the caller, when
+    /// this sends (and only then).
+    func sendScriptIfReady(_ call: RedisScriptCall, head: borrowing RESPEncodedArguments, id: UInt64,
+                           handing reference: Unmanaged<RedisScriptCall>, now: UInt64) -> Bool {
         guard io.machine.state == .ready else { return false }
-        sendScriptWhileReady(call, head: head, id: id, waiter: .script(call), now: now)
+        sendScriptWhileReady(call, head: head, id: id, waiter: .script(reference.takeRetainedValue()), now: now)
         return true
     }
 

@@ -28,10 +28,14 @@ import Synchronization
 /// connection's bytes lent to it, exclusivity unchecked): it must not call
 /// the client, the router or any connection, and reads only immutable state.
 open class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
-    /// The client, not retained; `heldClient` holds it, unless the
+    /// The client, not retained; `held` holds it, unless the
     /// subclass lends it (``init(lendingClient:script:keyCount:argumentRoom:)``).
     private let lentClient: Unmanaged<RedisClient>
-    private let heldClient: RedisClient?
+    /// What the call holds, unless its subclass lends it: the client, the
+    /// script, and the keys and arguments when written beforehand. One
+    /// optional, not three: a lent call's `deinit` tests one nil, where it
+    /// released three (~27 instructions a call).
+    private let held: Held?
     /// The client, retained for its use (off the hot path: failures, the library's load).
     private var client: RedisClient { lentClient.takeUnretainedValue() }
     /// The router of the loop the call is sent on, not retained (a retain
@@ -44,10 +48,9 @@ open class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
     private let lentRouter: Unmanaged<LoopRouter>
     /// The router, retained for its use (off the hot path).
     private var router: LoopRouter { lentRouter.takeUnretainedValue() }
-    /// The script, not retained; `heldScript` holds it, unless the
+    /// The script, not retained; `held` holds it, unless the
     /// subclass lends it (as `lentClient`).
     private let lentScript: RedisScript.Lent
-    private let heldScript: RedisScript?
     /// The script, retained for its use (off the hot path, and in a cluster).
     var script: RedisScript { lentScript.script }
     let keyCount: Int
@@ -55,7 +58,7 @@ open class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
     let argumentRoom: Int
     /// The keys and arguments written beforehand; nil when the subclass
     /// writes them as the call is sent (``writeArguments(_:)``).
-    private let written: RESPEncodedArguments?
+    private var written: RESPEncodedArguments? { held?.written }
     /// The command's id: the same for the library's load and every form
     /// sent again, whose entry is the only one with it by then, so a
     /// cancel finds it.
@@ -80,12 +83,10 @@ open class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
         self.id = router._withUnsafeGuaranteedRef { $0.nextID.wrappingAdd(1, ordering: .relaxed).newValue }
         self.keyCount = keyCount
         self.argumentRoom = arguments.bytes.count
-        self.written = arguments
         self.lentRouter = router
         self.lentScript = script.lent
-        self.heldScript = script
         self.lentClient = Unmanaged.passUnretained(client)
-        self.heldClient = client
+        self.held = Held(client: client, script: script, written: arguments)
     }
 
     /// A call of `script` on `client` whose `keyCount` keys, then its
@@ -110,12 +111,10 @@ open class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
         self.id = router._withUnsafeGuaranteedRef { $0.nextID.wrappingAdd(1, ordering: .relaxed).newValue }
         self.keyCount = keyCount
         self.argumentRoom = argumentRoom
-        self.written = nil
         self.lentRouter = router
         self.lentScript = script.lent
-        self.heldScript = script
         self.lentClient = Unmanaged.passUnretained(client)
-        self.heldClient = client
+        self.held = Held(client: client, script: script, written: nil)
     }
 
     /// ``init(client:script:keyCount:argumentRoom:)`` for a subclass that
@@ -133,12 +132,17 @@ open class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
         self.id = router._withUnsafeGuaranteedRef { $0.nextID.wrappingAdd(1, ordering: .relaxed).newValue }
         self.keyCount = keyCount
         self.argumentRoom = argumentRoom
-        self.written = nil
         self.lentRouter = router
         self.lentScript = script.lent
-        self.heldScript = nil
         self.lentClient = Unmanaged.passUnretained(client)
-        self.heldClient = nil
+        self.held = nil
+    }
+
+    /// What a call that is not lent its client and script holds.
+    private struct Held {
+        let client: RedisClient
+        let script: RedisScript
+        let written: RESPEncodedArguments?
     }
 
     /// Writes the call's keys, then its arguments — each time the call is
@@ -182,22 +186,39 @@ open class RedisScriptCall: CallCancellationTarget, @unchecked Sendable {
     /// Hands the command to the master's connection (loop thread only);
     /// `now`, a clock reading taken just before, if there is one.
     func send(now: UInt64? = nil) {
+        let reference = Unmanaged.passRetained(self)
+        if !send(now: now, handing: reference) { reference.release() }
+    }
+
+    /// ``send(now:)``, its reply's waiter given `reference`, a reference
+    /// to this call that the caller gives up (``RedisClient/run(_:lentCancellation:now:)``
+    /// gives its own), where the waiter retained one of its own.
+    ///
+    /// - Returns: whether the reference was taken. Only a ready connection
+    ///   takes it: its send answers no one, so the call lives on, held by
+    ///   the waiter, until the send is over. Otherwise (no master, or a
+    ///   connection not ready, which may answer the call at once) the waiter
+    ///   holds a reference of its own, as before, and the caller still owns
+    ///   `reference`, to let go of once this returns.
+    func send(now: UInt64?, handing reference: Unmanaged<RedisScriptCall>) -> Bool {
         guard let connection = lentRouter._withUnsafeGuaranteedRef({ $0.singleConnectionUnretained() }) else {
-            return received(.failure(router.noSingleMaster()))
+            received(.failure(router.noSingleMaster()))
+            return false
         }
         let now = now ?? MonotonicClock.now()
         // The connection lent unretained while it is ready (a retain and a
         // release, ~40 instructions a call): the router's node holds it,
         // and its table changes only on this loop, by nothing a ready
-        // connection's send reaches (``RedisConnection/sendScriptIfReady(_:head:id:now:)``).
+        // connection's send reaches (``RedisConnection/sendScriptIfReady(_:head:id:handing:now:)``).
         // Any other state may call back (a failure answered at once): the
         // connection is then held as usual.
         let sent = connection._withUnsafeGuaranteedRef { connection in
-            lentScript.withHead(form) { connection.sendScriptIfReady(self, head: $0, id: id, now: now) }
+            lentScript.withHead(form) { connection.sendScriptIfReady(self, head: $0, id: id, handing: reference, now: now) }
         }
-        guard !sent else { return }
+        guard !sent else { return true }
         let held = connection.takeUnretainedValue()
         lentScript.withHead(form) { held.sendScript(self, head: $0, id: id, waiter: .script(self), now: now) }
+        return false
     }
 
     /// The command's outcome, decoded (loop thread only): a missing

@@ -21,7 +21,7 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     // Safe to share: `epollFD`, `wakeFD`, `name` and `readBuffer` (the
     // pointer) never change; `shared` is a Mutex; `threadID`, `sleeping`,
     // `jobsQueued` and `stopping` are atomic;
-    // `handlers`, `timers`, `runnable`, `hangUps`, `flushes`, `flushing`, `readBufferInUse` and the bytes of
+    // `handlers`, `retired`, `timers`, `runnable`, `hangUps`, `flushes`, `flushing`, `readBufferInUse` and the bytes of
     // `readBuffer` are touched only on the loop's own thread — by `run()`, by
     // the methods that call `preconditionInEventLoop()` first, and by the
     // handlers the loop calls.
@@ -55,6 +55,9 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     // mutation that found it has ended): the runtime's exclusivity checks
     // cost ~70 instructions each, several a request.
     @exclusivity(unchecked) private var handlers = EventHandlerTable()
+    /// Handlers and stream delegates let go of during this iteration, held
+    /// until it ends (``retire(_:)``).
+    @exclusivity(unchecked) private var retired: [AnyObject] = []
     @exclusivity(unchecked) private var timers = TimerQueue()
     @exclusivity(unchecked) private var runnable: [Job] = []
     @exclusivity(unchecked) private var hangUps = HangUpWindow()
@@ -201,6 +204,9 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         guard clockd_epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, events.rawValue, UInt64(UInt32(bitPattern: fd))) == 0 else {
             throw TransportError("epoll_ctl(ADD)", code: clockd_errno())
         }
+        // A handler still in the slot (none, unless its descriptor was
+        // closed without a deregistration) is let go of after the iteration.
+        if let replaced = handlers[fd] { retired.append(replaced) }
         handlers[fd] = handler
     }
 
@@ -217,7 +223,21 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     public func deregister(fd: Int32) {
         preconditionInEventLoop()
         _ = clockd_epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, 0, 0)
-        handlers[fd] = nil
+        // Held until the iteration ends, not let go of here: the loop
+        // calls a stream unretained (see `EventHandlerTable.stream(fd:)`),
+        // and a stream deregisters as it closes, often during that call.
+        if let handler = handlers[fd] {
+            retired.append(handler)
+            handlers[fd] = nil
+        }
+    }
+
+    /// Holds `object` until this iteration of the loop ends (loop thread
+    /// only): for what a caller up the stack may be using unretained, such
+    /// as a stream's delegate dropped as the stream closes while it reads.
+    func retire(_ object: AnyObject) {
+        preconditionInEventLoop()
+        retired.append(object)
     }
 
     /// Calls `owner.flushAfterIteration()` once this iteration's events,
@@ -302,6 +322,10 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         // needs no reading of its own (one per wake-up, not two).
         var now: UInt64?
         while true {
+            // What this iteration's callers used unretained, let go of now
+            // that none of them runs (taken out first: a deinit may retire
+            // more, for the next iteration).
+            if !retired.isEmpty { releaseRetired() }
             guard let timeout = prepareToWait(now: now) else { break }
             let count = clockd_epoll_wait(epollFD, events.baseAddress, data, Int32(capacity), timeout)
             now = nil
@@ -319,6 +343,9 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
                 if fd == wakeFD {
                     var value: UInt64 = 0
                     _ = read(wakeFD, &value, 8)
+                } else if let stream = handlers.stream(fd: fd) {
+                    // Unretained: see `EventHandlerTable.stream(fd:)`.
+                    stream._withUnsafeGuaranteedRef { $0.handleEvents(EpollEvents(rawValue: events[index])) }
                 } else if let handler = handlers[fd] {
                     handler.handleEvents(EpollEvents(rawValue: events[index]))
                 }
@@ -348,7 +375,16 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         dropped.removeAll()
         flushes.removeAll()
         handlers.removeAll()
+        releaseRetired()
         timers = TimerQueue()
+    }
+
+    /// Lets go of the retired handlers and delegates (loop thread only).
+    @inline(never)
+    private func releaseRetired() {
+        var released: [AnyObject] = []
+        swap(&released, &retired)
+        released.removeAll()
     }
 
     /// The epoll timeout in milliseconds (0 when work is pending), or nil to

@@ -15,9 +15,11 @@
 /// ```
 public struct LoopDeadline: Sendable {
     /// When the deadline passes (`MonotonicClock` nanoseconds); `.max` for none.
-    public private(set) var instant = UInt64.max
-    private var timer: TimerID?
-    private var timerFiresAt = UInt64.max
+    public var instant: UInt64 { storedInstant }
+    /// ``instant``, settable by the inlined ``set(_:)``.
+    @usableFromInline var storedInstant = UInt64.max
+    @usableFromInline var timer: TimerID?
+    @usableFromInline var timerFiresAt = UInt64.max
 
     /// No deadline.
     public init() {}
@@ -25,8 +27,10 @@ public struct LoopDeadline: Sendable {
     /// Sets the deadline (`.max` for none).
     /// - Returns: whether the caller must ``arm(on:_:)`` the timer: none is
     ///   armed, or the armed one would fire too late.
+    // Inlinable (with ``StreamSocket/setDeadline(_:)``): a store and a compare.
+    @inlinable
     public mutating func set(_ instant: UInt64) -> Bool {
-        self.instant = instant
+        storedInstant = instant
         return instant != .max && (timer == nil || instant < timerFiresAt)
     }
 
@@ -46,7 +50,7 @@ public struct LoopDeadline: Sendable {
         timer = nil
         timerFiresAt = .max
         guard instant != .max, now >= instant else { return false }
-        instant = .max
+        storedInstant = .max
         return true
     }
 

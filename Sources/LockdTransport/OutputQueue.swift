@@ -7,7 +7,7 @@
 /// ~0.2 k instructions a response more. Emptying after a send only resets
 /// two numbers (`removeAll(keepingCapacity:)` went through
 /// `replaceSubrange`, ~0.1 k instructions a send).
-struct OutputQueue {
+@usableFromInline struct OutputQueue {
     /// Room at least this large is made when room runs out.
     static let minimumRoom = 1_024
     /// Room larger than this is not kept once everything is sent.
@@ -16,14 +16,14 @@ struct OutputQueue {
     /// `count` is the room; bytes past ``end`` are not queued.
     private var storage: [UInt8] = []
     /// Bytes `0..<end` of ``storage`` were queued.
-    private(set) var end = 0
+    @usableFromInline private(set) var end = 0
     /// Bytes `0..<sent` were sent.
-    private(set) var sent = 0
+    @usableFromInline private(set) var sent = 0
 
     /// Bytes queued and not yet sent. (`0 <= sent <= end <= storage.count`
     /// always holds — a send takes at most the bytes it is offered — so
     /// the difference cannot overflow: no check, on every send's path.)
-    var unsent: Int { end &- sent }
+    @inlinable var unsent: Int { end &- sent }
 
     /// Appends through `body`, which gets an array holding the queued bytes
     /// (for owners that append arrays: rare paths, such as streamed bodies).

@@ -157,10 +157,12 @@ extension StreamSocket {
     /// Offers bytes that live in the loop's read buffer; keeps what is left.
     @inline(__always)
     private func deliverInPlace(_ bytes: UnsafeRawBufferPointer) {
-        guard let delegate else { return }
+        // The delegate called unretained: its holder lives through the call
+        // even if the delegate closes the stream (see `delegate`'s setter).
+        guard let lentDelegate else { return }
         delivering = true
         loop.readBufferInUse = true
-        let consumed = delegate.streamReceived(self, bytes)
+        let consumed = lentDelegate._withUnsafeGuaranteedRef { $0.delegate.streamReceived(self, bytes) }
         loop.readBufferInUse = false
         delivering = false
         guard !isClosed, consumed < bytes.count else { return }

@@ -27,7 +27,9 @@ extension StreamSocket {
 
     /// Bytes queued and not yet on the wire (plaintext not yet sent or
     /// encrypted, and ciphertext not yet sent).
-    public var queuedOutputCount: Int {
+    // Inlinable: an HTTP connection asks two or three times a request, and
+    // a call of another module's cost ~12 instructions for four loads.
+    @inlinable public var queuedOutputCount: Int {
         output.unsent + (ciphertext.count - ciphertextSent)
     }
 

@@ -55,7 +55,7 @@ public final class StreamSocket: EventHandler, @unchecked Sendable {
         }
     }
 
-    enum Phase {
+    @usableFromInline enum Phase {
         case connecting
         case handshaking
         case open
@@ -75,8 +75,26 @@ public final class StreamSocket: EventHandler, @unchecked Sendable {
     // the loop thread only, never passed `inout`, and no access spans a call:
     // the runtime's exclusivity checks cost ~100 instructions each, several
     // a request (`@exclusivity(unchecked)`).
-    @exclusivity(unchecked) var delegate: (any StreamSocketDelegate)?
-    @exclusivity(unchecked) var phase: Phase
+    /// The owner, held in an object of its own (see ``StreamDelegateHolder``).
+    @exclusivity(unchecked) private var delegateHolder: StreamDelegateHolder?
+    /// The same holder, unretained: the read calls the delegate through it.
+    /// It lives while `delegateHolder` holds it, and, once dropped during a
+    /// delivery, until the loop's iteration ends (the setter of `delegate`).
+    @exclusivity(unchecked) var lentDelegate: Unmanaged<StreamDelegateHolder>?
+    /// The owner (retained as it is read: the paths other than the read's).
+    var delegate: (any StreamSocketDelegate)? {
+        get { delegateHolder?.delegate }
+        set {
+            // Dropped during a delivery (the delegate closed its stream
+            // while it read), the holder may still be in use up the stack,
+            // unretained: the loop holds it until the iteration ends.
+            if delivering, let dropped = delegateHolder { loop.retire(dropped) }
+            let holder = newValue.map(StreamDelegateHolder.init)
+            lentDelegate = holder.map { Unmanaged.passUnretained($0) }
+            delegateHolder = holder
+        }
+    }
+    @usableFromInline @exclusivity(unchecked) var phase: Phase
     /// TLS still to be started (a client's, once connected).
     var pendingTLS: TLS?
     /// The TLS session, once started.
@@ -87,11 +105,13 @@ public final class StreamSocket: EventHandler, @unchecked Sendable {
     // reach them again (`queueOutput`'s closure only appends, by contract):
     // the runtime's exclusivity checks would cost a lookup on every request.
     let input = InputBuffer()
+    // (`output`, `ciphertext` and `ciphertextSent` are read by
+    // ``queuedOutputCount``, which other modules inline.)
     /// Plaintext queued by ``queueOutput(_:)`` and ``queueOutput(atMost:_:)``.
-    @exclusivity(unchecked) var output = OutputQueue()
+    @usableFromInline @exclusivity(unchecked) var output = OutputQueue()
     /// Ciphertext made by the TLS session, sent from `ciphertextSent` on.
-    @exclusivity(unchecked) var ciphertext: [UInt8] = []
-    var ciphertextSent = 0
+    @usableFromInline @exclusivity(unchecked) var ciphertext: [UInt8] = []
+    @usableFromInline @exclusivity(unchecked) var ciphertextSent = 0
     /// TLS could not take output until the peer sends something.
     @exclusivity(unchecked) var writeAwaitsInput = false
     /// ``shutdownOutput()`` was called: nothing more is sent, input is dropped raw.
@@ -114,7 +134,7 @@ public final class StreamSocket: EventHandler, @unchecked Sendable {
 
     @exclusivity(unchecked) var interest: EpollEvents = []
     @exclusivity(unchecked) var registered = false
-    @exclusivity(unchecked) var deadline = LoopDeadline()
+    @usableFromInline @exclusivity(unchecked) var deadline = LoopDeadline()
 
     private init(socket: Socket, loop: EventLoop, tls: TLS?, isServer: Bool, options: Options) {
         self.socket = socket
@@ -181,12 +201,12 @@ public final class StreamSocket: EventHandler, @unchecked Sendable {
     }
 
     /// Whether the stream is closed.
-    public var isClosed: Bool {
+    @inlinable public var isClosed: Bool {
         if case .closed = phase { return true }
         return false
     }
 
-    func assertInLoop() {
+    @usableFromInline func assertInLoop() {
         assert(loop.inEventLoop, "StreamSocket used off its event loop")
     }
 
@@ -283,10 +303,20 @@ public final class StreamSocket: EventHandler, @unchecked Sendable {
     /// Sets the one deadline (`MonotonicClock` nanoseconds; `.max` for none),
     /// after which ``StreamSocketDelegate/streamDeadlinePassed(_:)`` is called.
     /// Moving it later costs a store (loop thread only).
+    // Inlinable, the arming out of line: an HTTP connection sets its
+    // deadline once or twice a request, nearly always to a store (a call
+    // of another module's cost ~20 instructions).
+    @inlinable
     public func setDeadline(_ instant: UInt64) {
         assertInLoop()
         guard !isClosed else { return }
-        if deadline.set(instant) { deadline.arm(on: loop) { [self] in deadlineTimerFired() } }
+        if deadline.set(instant) { armDeadline() }
+    }
+
+    /// Arms the deadline's timer (see ``LoopDeadline/set(_:)``).
+    @usableFromInline
+    func armDeadline() {
+        deadline.arm(on: loop) { [self] in deadlineTimerFired() }
     }
 
     private func deadlineTimerFired() {
@@ -354,7 +384,10 @@ public final class StreamSocket: EventHandler, @unchecked Sendable {
     /// unchanged: the check is kept to loads and compares — the blocked
     /// flags before the unsent bytes they gate, the `epoll_ctl` out of line,
     /// so that the check saves no registers (~46 instructions a call with
-    /// the change inline).
+    /// the change inline). Kept out of line (swiftc inlined it into its three
+    /// callers once `isClosed` became inlinable, and they grew by more than
+    /// the calls cost: +20 instructions a Redis lock request).
+    @inline(never)
     func updateInterest() {
         guard registered, !isClosed else { return }
         var wanted: EpollEvents = [.readHangup]

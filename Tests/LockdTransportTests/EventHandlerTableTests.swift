@@ -36,4 +36,25 @@ import Testing
         table.removeAll()
         #expect(table[3] == nil && table[200] == nil)
     }
+
+    @Test func aStreamIsFoundUnretainedAndNoOtherHandlerIs() throws {
+        let loop = try EventLoop.spawn(name: "table-test")
+        defer { loop.shutdown() }
+        let socket = try Socket.listen(on: SocketAddress(parsing: "127.0.0.1:0"))
+        defer { socket.close() }
+        // Never started: the table only holds it.
+        let stream = StreamSocket(accepted: socket, on: loop, tls: nil)
+        var table = EventHandlerTable()
+        table[3] = Handler(id: 0)
+        table[5] = stream
+        #expect(table.stream(fd: 3) == nil)
+        #expect(table.stream(fd: 5)?.takeUnretainedValue() === stream)
+        #expect(table[5] === stream)
+        for probe in [Int32(-1), 0, 4, 6, 10_000] { #expect(table.stream(fd: probe) == nil) }
+        table[5] = Handler(id: 1)
+        #expect(table.stream(fd: 5) == nil)
+        table[5] = stream
+        table[5] = nil
+        #expect(table.stream(fd: 5) == nil && table[5] == nil)
+    }
 }
