@@ -94,27 +94,36 @@ final class RedisEventChannel: Sendable {
     /// prefix of it, or this instance cannot be sure nobody does.
     func mayWatch(_ name: LockName) -> Bool {
         guard watched.load(ordering: .relaxed) else { return false }
-        // Read before the prefixes: an announcement heard meanwhile moves
-        // it, and then nobodyWatches(since:) leaves publishing on.
-        let generation = publication.withLock { $0.generation }
         let now = MonotonicClock.now()
-        let (may, nobody) = prefixes.withLock { prefixes -> (Bool, Bool) in
-            if now < prefixes.allUntil { return (true, false) }
-            if prefixes.local.contains(where: { name.starts(with: $0) }) { return (true, false) }
+        let reach = reach(of: name, at: now)
+        guard reach == .nobody else { return reach == .someone }
+        // Nobody watches anything: the lock path then skips the clock and
+        // the lock, as after a PUBLISH that reached no one. Without this, an
+        // instance whose first lock operation came after its grace
+        // published nothing, so no reply ever turned publishing off, and
+        // every acquire and release came here for good. The generation is
+        // read before the prefixes are read again: an announcement heard
+        // meanwhile moves it, and publishing stays on.
+        let generation = publication.withLock { $0.generation }
+        let again = self.reach(of: name, at: now)
+        if again == .nobody { nobodyWatches(since: generation) }
+        return again == .someone
+    }
+
+    /// Who an event of a name may reach, as far as this instance knows.
+    private enum Reach { case someone, notThisName, nobody }
+
+    private func reach(of name: LockName, at now: UInt64) -> Reach {
+        prefixes.withLock { prefixes in
+            if now < prefixes.allUntil { return .someone }
+            if prefixes.local.contains(where: { name.starts(with: $0) }) { return .someone }
             var anyLive = false
             for entry in prefixes.remote.values where entry.until > now {
-                if entry.prefixes.contains(where: { name.starts(with: $0) }) { return (true, false) }
+                if entry.prefixes.contains(where: { name.starts(with: $0) }) { return .someone }
                 anyLive = true
             }
-            return (false, prefixes.local.isEmpty && !anyLive)
+            return prefixes.local.isEmpty && !anyLive ? .nobody : .notThisName
         }
-        // Nobody watches anything: the lock path then skips the clock and
-        // this lock, as after a PUBLISH that reached no one. Without this,
-        // an instance whose first lock operation came after its grace
-        // published nothing, so no reply ever turned publishing off, and
-        // every acquire and release took this path for good.
-        if nobody { nobodyWatches(since: generation) }
-        return may
     }
 
     /// Stops publishing, unless an announcement or a reconnection has
