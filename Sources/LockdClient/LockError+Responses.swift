@@ -10,20 +10,12 @@ struct UnexpectedResponse: Error, CustomStringConvertible {
 
 extension LockError {
     init(_ response: Components.Responses.InvalidRequest) {
-        guard case .applicationProblemJson(let problem) = response.body else {
-            self = .invalidRequest(detail: "invalid request")
-            return
-        }
-        self = .invalidRequest(detail: problem.detail)
+        self = .invalidRequest(detail: Self.detail(of: response.body, or: "invalid request"))
     }
 
     /// Something between this client and lockd compressed the request body.
     init(_ response: Components.Responses.UnsupportedContentEncoding) {
-        guard case .applicationProblemJson(let problem) = response.body else {
-            self = .invalidRequest(detail: "lockd reads request bodies uncompressed only")
-            return
-        }
-        self = .invalidRequest(detail: problem.detail)
+        self = .invalidRequest(detail: Self.detail(of: response.body, or: "lockd reads request bodies uncompressed only"))
     }
 
     /// `lock-held` or `limit-mismatch`.
@@ -42,20 +34,12 @@ extension LockError {
 
     /// lockd runs with an auth file and knows no client by this token (or none was sent).
     init(_ response: Components.Responses.Unauthorized) {
-        guard case .applicationProblemJson(let problem) = response.body else {
-            self = .unauthorized(detail: "send a bearer token")
-            return
-        }
-        self = .unauthorized(detail: problem.detail)
+        self = .unauthorized(detail: Self.detail(of: response.body, or: "send a bearer token"))
     }
 
     /// The client's grants do not cover this action on this name.
     init(_ response: Components.Responses.Forbidden) {
-        guard case .applicationProblemJson(let problem) = response.body else {
-            self = .forbidden(detail: "no grant for this action on this name")
-            return
-        }
-        self = .forbidden(detail: problem.detail)
+        self = .forbidden(detail: Self.detail(of: response.body, or: "no grant for this action on this name"))
     }
 
     init(_ response: Components.Responses.Unavailable) {
@@ -70,6 +54,13 @@ extension LockError {
             return
         }
         self = .invalidRequest(detail: problem.detail)
+    }
+
+    /// The detail of the problem `body` holds; `fallback` for a body of
+    /// another content type (should the spec ever add one: lockd sends
+    /// these answers as problem+json only).
+    private static func detail(of body: some ProblemResponseBody, or fallback: String) -> String {
+        (try? body.applicationProblemJson)?.detail ?? fallback
     }
 
     /// The generated client failed: no response, or one it could not decode.
@@ -87,3 +78,15 @@ extension LockError {
         return LockError.transport(UnexpectedResponse(status: response.status.code))
     }
 }
+
+/// A generated response's body that may be a problem (RFC 9457): the
+/// responses whose problem's detail becomes the error's, read in one place.
+protocol ProblemResponseBody {
+    /// The problem; throws when the body is of another content type.
+    var applicationProblemJson: Components.Schemas.Problem { get throws }
+}
+
+extension Components.Responses.InvalidRequest.Body: ProblemResponseBody {}
+extension Components.Responses.UnsupportedContentEncoding.Body: ProblemResponseBody {}
+extension Components.Responses.Unauthorized.Body: ProblemResponseBody {}
+extension Components.Responses.Forbidden.Body: ProblemResponseBody {}

@@ -11,12 +11,6 @@ import Testing
 /// answered 204 with the same fields and no body, one release after another
 /// (the in-memory store's 204 is one shared response).
 @Suite struct LongTokenHeaderTests {
-    private static func request(_ method: String, _ path: String, body: String = "", headers: [String] = []) -> String {
-        var head = "\(method) \(path) HTTP/1.1\r\nHost: lockd\r\n"
-        for header in headers { head += header + "\r\n" }
-        return head + "Content-Length: \(body.utf8.count)\r\n\r\n" + body
-    }
-
     /// The names of a response's fields, and each value but the ones that
     /// change from one answer to the next.
     private static func fixedFields(_ response: RawHTTPResponse) -> [String] {
@@ -30,42 +24,38 @@ import Testing
         try await store.withLockd { lockd in
             let client = try RawHTTPClient(port: UInt16(lockd.url.port ?? 0))
             defer { client.close() }
-            func exchange(_ text: String) async throws -> RawHTTPResponse {
-                try client.send(text)
-                return try await client.readResponse()
-            }
             let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
             var releases: [RawHTTPResponse] = []
             for (index, length) in [33, 36, 40, 43, 64, 127, 128].enumerated() {
                 let name = uniqueLockName() + "-\(length)"
                 let token = String((0..<length).map { alphabet[($0 * 5 + length) % 64] })
-                let acquired = try await exchange(Self.request("POST", "/locks/\(name)", body: #"{"ttl_ms":60000,"token":"\#(token)"}"#))
+                let acquired = try await client.exchange("POST", "/locks/\(name)", body: #"{"ttl_ms":60000,"token":"\#(token)"}"#)
                 #expect(acquired.status == 201, "\(length): \(acquired.text)")
                 #expect(acquired.text.contains(#""token":"\#(token)""#), "\(length): the grant shows its token")
                 // Asked again with its token: the same lease, retry-safe.
-                let again = try await exchange(Self.request("POST", "/locks/\(name)", body: #"{"ttl_ms":60000,"token":"\#(token)"}"#))
+                let again = try await client.exchange("POST", "/locks/\(name)", body: #"{"ttl_ms":60000,"token":"\#(token)"}"#)
                 #expect(again.status == 201 || again.status == 200, "\(length): \(again.text)")
                 #expect(again.text.contains(#""token":"\#(token)""#), "\(length): \(again.text)")
                 var others = [String(token.dropLast()), String(token.dropLast()) + (token.last == "A" ? "B" : "A")]
                 if length < 128 { others.append(token + "A") }
                 for other in others {
-                    let wrong = try await exchange(Self.request("DELETE", "/locks/\(name)", headers: ["Lock-Token: \(other)"]))
+                    let wrong = try await client.exchange("DELETE", "/locks/\(name)", headers: ["Lock-Token: \(other)"])
                     #expect(wrong.status == 409, "\(length) against \(other.utf8.count): \(wrong.text)")
                 }
                 for place in [0, 8, 16, 31, 32, length - 9, length - 1] {
                     for stray in ["=", "+", "/", ".", "~"] {
                         var characters = Array(token)
                         characters[place] = Character(stray)
-                        let refused = try await exchange(Self.request("DELETE", "/locks/\(name)", headers: ["Lock-Token: \(String(characters))"]))
+                        let refused = try await client.exchange("DELETE", "/locks/\(name)", headers: ["Lock-Token: \(String(characters))"])
                         #expect(refused.status == 400, "\(length), \(stray) at \(place): \(refused.text)")
                     }
                 }
                 let header = index.isMultiple(of: 2) ? token : "<\(token)>"
-                let released = try await exchange(Self.request("DELETE", "/locks/\(name)", headers: ["Lock-Token: \(header)"]))
+                let released = try await client.exchange("DELETE", "/locks/\(name)", headers: ["Lock-Token: \(header)"])
                 #expect(released.status == 204, "\(length): \(released.text)")
                 #expect(released.body.isEmpty)
                 releases.append(released)
-                let gone = try await exchange(Self.request("DELETE", "/locks/\(name)", headers: ["Lock-Token: \(token)"]))
+                let gone = try await client.exchange("DELETE", "/locks/\(name)", headers: ["Lock-Token: \(token)"])
                 #expect(gone.status == 409, "\(length), released twice: \(gone.text)")
             }
             // Every 204 has the same fields.
@@ -75,9 +65,9 @@ import Testing
             }
             // 129 characters: too long, in either form.
             let long = String(repeating: "a", count: 129)
-            let refused = try await exchange(Self.request("DELETE", "/locks/\(uniqueLockName())", headers: ["Lock-Token: \(long)"]))
+            let refused = try await client.exchange("DELETE", "/locks/\(uniqueLockName())", headers: ["Lock-Token: \(long)"])
             #expect(refused.status == 400, "\(refused.text)")
-            let bracketed = try await exchange(Self.request("DELETE", "/locks/\(uniqueLockName())", headers: ["Lock-Token: <\(long)>"]))
+            let bracketed = try await client.exchange("DELETE", "/locks/\(uniqueLockName())", headers: ["Lock-Token: <\(long)>"])
             #expect(bracketed.status == 400, "\(bracketed.text)")
         }
     }

@@ -19,42 +19,13 @@ import Testing
 /// where the look and the write run on the loop without a gap.
 @Suite struct PromisedDeadGrantTests {
     @Test func aClientGoneBeforeItsPromisedGrantIsWrittenDoesNotKeepTheGrant() async throws {
-        let loops = try EventLoopGroup(loopCount: 1, namePrefix: "review-dead-grant")
-        let loop = loops.next()
-        let steps = Steps()
-        let store = HookedStore(InMemoryLockStore()) { await steps.granted(loop) }
-        let logger = Logger(label: "review-dead-grant")
-        let metrics = LockdMetrics(store: "memory")
-        let engine = LockEngine(store: store, loops: loops, metrics: metrics.lock, logger: logger)
-        let api = metrics.api(engine: engine, redis: nil, accessLog: nil) { 0 }
-        let server = HTTPServer(configuration: HTTPServerConfiguration(listenAddress: "127.0.0.1:0"),
-                                responder: SignallingResponder(next: api.responder, delivered: steps.delivered),
-                                eventLoopGroup: loops, logger: logger, observer: api.observer)
-        let port = try server.start()[0].port
-        let runner = Task { await engine.run() }
-        defer {
-            steps.release()
-            runner.cancel()
-            loops.shutdown()
-        }
-        let name = try LockName(uniqueLockName())
-        let client = try RawHTTPClient(port: port)
-        let body = #"{"ttl_ms":60000}"#
-        try client.send("POST /locks/\(name.value) HTTP/1.1\r\nHost: lockd\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body)
-        // The store granted, and holds the loop until the grant is delivered.
-        try await steps.waitAsked("the store never granted")
-        client.close()
-        steps.closed.signal()
-        let closedAgain = await eventually(within: .seconds(5)) { server.openConnectionCount == 0 }
-        #expect(closedAgain)
-        var holders = -1
-        _ = await eventually(within: .seconds(5)) {
-            holders = (try? await engine.status(of: name).holders.count) ?? -1
-            return holders == 0
-        }
-        #expect(holders == 0, "the grant to a client that was gone before its answer was written is still held")
-        #expect(steps.failures.isEmpty, "\(steps.failures)")
-        await server.shutdown(gracePeriod: .seconds(1))
+        try await expectTheGrantGoesBack(
+            "review-dead-grant", store: { loop, steps in HookedStore(InMemoryLockStore()) { await steps.granted(loop) } },
+            signalsDelivery: true,
+            // Asked means granted here: the store holds the loop until the grant is delivered.
+            asked: "the store never granted",
+            hangUp: { client in client.close() },
+            stillHeld: "the grant to a client that was gone before its answer was written is still held")
     }
 
     /// With auth on, a lock request is answered in a task that awaits the
@@ -65,44 +36,15 @@ import Testing
     /// after it, and the 201 is dropped. On main the engine's own look ran in
     /// the resumed task (`Task.isCancelled`) and gave the grant back.
     @Test func underAuthAClientGoneAsItsGrantIsReadOnTheLoopDoesNotKeepTheGrant() async throws {
-        let loops = try EventLoopGroup(loopCount: 1, namePrefix: "review-dead-grant-auth")
-        let loop = loops.next()
-        let steps = Steps()
-        let store = LoopAnsweringStore(InMemoryLockStore(), loop: loop, steps: steps)
-        let logger = Logger(label: "review-dead-grant-auth")
-        let metrics = LockdMetrics(store: "memory")
         let secret = "review1-secret-for-dead-grants"
         let digest = SHA256Digest(hashing: secret)?.hex ?? ""
         let policy = try AuthFile.parse(Array(#"{"clients": [{"id": "review", "sha256": "\#(digest)", "grants": [{"names": "*", "actions": ["lock", "read"]}]}]}"#.utf8), file: "test")
-        let engine = LockEngine(store: store, loops: loops, metrics: metrics.lock, logger: logger)
-        let api = metrics.api(engine: engine, redis: nil, accessLog: nil, access: AccessRules(policy: policy)) { 0 }
-        let server = HTTPServer(configuration: HTTPServerConfiguration(listenAddress: "127.0.0.1:0"), responder: api.responder,
-                                eventLoopGroup: loops, logger: logger, observer: api.observer)
-        let port = try server.start()[0].port
-        let runner = Task { await engine.run() }
-        defer {
-            steps.release()
-            runner.cancel()
-            loops.shutdown()
-        }
-        let name = try LockName(uniqueLockName())
-        let client = try RawHTTPClient(port: port)
-        let body = #"{"ttl_ms":60000}"#
-        try client.send("POST /locks/\(name.value) HTTP/1.1\r\nHost: lockd\r\nAuthorization: Bearer \(secret)\r\n"
-                        + "Content-Length: \(body.utf8.count)\r\n\r\n" + body)
-        try await steps.waitAsked("the store was never asked")
-        client.close()
-        steps.closed.signal()
-        let closedAgain = await eventually(within: .seconds(5)) { server.openConnectionCount == 0 }
-        #expect(closedAgain)
-        var holders = -1
-        _ = await eventually(within: .seconds(5)) {
-            holders = (try? await engine.status(of: name).holders.count) ?? -1
-            return holders == 0
-        }
-        #expect(holders == 0, "the grant to a client that hung up as it was granted is still held")
-        #expect(steps.failures.isEmpty, "\(steps.failures)")
-        await server.shutdown(gracePeriod: .seconds(1))
+        try await expectTheGrantGoesBack(
+            "review-dead-grant-auth", store: { loop, steps in LoopAnsweringStore(InMemoryLockStore(), loop: loop, steps: steps) },
+            access: AccessRules(policy: policy), fields: "Authorization: Bearer \(secret)\r\n",
+            asked: "the store was never asked",
+            hangUp: { client in client.close() },
+            stillHeld: "the grant to a client that hung up as it was granted is still held")
     }
 
     /// Without auth the promise is kept where the store's reply is read —
@@ -112,15 +54,43 @@ import Testing
     /// engine's last look at the cancellation cannot see it either; the
     /// server looks at the socket before it writes.)
     @Test func aClientGoneAsItsGrantIsReadOnTheLoopDoesNotKeepTheGrant() async throws {
-        let loops = try EventLoopGroup(loopCount: 1, namePrefix: "review-dead-grant-loop")
+        try await expectTheGrantGoesBack(
+            "review-dead-grant-loop", store: { loop, steps in LoopAnsweringStore(InMemoryLockStore(), loop: loop, steps: steps) },
+            asked: "the store was never asked",
+            // The store answers in a job on the loop, once the hang-up is at the server's socket.
+            hangUp: { client in try await client.closeAndAwaitAcknowledgement() },
+            stillHeld: "the grant to a client that hung up as it was granted is still held")
+    }
+
+    /// Each test's course (the tests differ in the store, auth and how the
+    /// client hangs up): a server of one loop over the store `store` makes
+    /// (the API checking requests against `access`, when given; signalling
+    /// ``Steps/delivered`` when `signalsDelivery`); a client asks for a lock
+    /// (with `fields` in its head) and, once the store was asked, hangs up
+    /// by `hangUp`. Expects the server to close the connection, the lock
+    /// then to be held by nobody (waited for up to 5 s; else `stillHeld`),
+    /// and every step to have come.
+    private func expectTheGrantGoesBack(
+        _ label: String,
+        store makeStore: (EventLoop, Steps) -> any LockStore,
+        access: AccessRules? = nil,
+        fields: String = "",
+        signalsDelivery: Bool = false,
+        asked: String,
+        hangUp: (RawHTTPClient) async throws -> Void,
+        stillHeld: Comment,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
+        let loops = try EventLoopGroup(loopCount: 1, namePrefix: label)
         let loop = loops.next()
         let steps = Steps()
-        let store = LoopAnsweringStore(InMemoryLockStore(), loop: loop, steps: steps)
-        let logger = Logger(label: "review-dead-grant-loop")
+        let store = makeStore(loop, steps)
+        let logger = Logger(label: label)
         let metrics = LockdMetrics(store: "memory")
         let engine = LockEngine(store: store, loops: loops, metrics: metrics.lock, logger: logger)
-        let api = metrics.api(engine: engine, redis: nil, accessLog: nil) { 0 }
-        let server = HTTPServer(configuration: HTTPServerConfiguration(listenAddress: "127.0.0.1:0"), responder: api.responder,
+        let api = metrics.api(engine: engine, redis: nil, accessLog: nil, access: access) { 0 }
+        let responder = SignallingResponder(next: api.responder, delivered: signalsDelivery ? steps.delivered : nil)
+        let server = HTTPServer(configuration: HTTPServerConfiguration(listenAddress: "127.0.0.1:0"), responder: responder,
                                 eventLoopGroup: loops, logger: logger, observer: api.observer)
         let port = try server.start()[0].port
         let runner = Task { await engine.run() }
@@ -132,20 +102,19 @@ import Testing
         let name = try LockName(uniqueLockName())
         let client = try RawHTTPClient(port: port)
         let body = #"{"ttl_ms":60000}"#
-        try client.send("POST /locks/\(name.value) HTTP/1.1\r\nHost: lockd\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body)
-        try await steps.waitAsked("the store was never asked")
-        // The store answers in a job on the loop, once the hang-up is at the server's socket.
-        try await client.closeAndAwaitAcknowledgement()
+        try client.send("POST /locks/\(name.value) HTTP/1.1\r\nHost: lockd\r\n\(fields)Content-Length: \(body.utf8.count)\r\n\r\n" + body)
+        try await steps.waitAsked(asked)
+        try await hangUp(client)
         steps.closed.signal()
         let closedAgain = await eventually(within: .seconds(5)) { server.openConnectionCount == 0 }
-        #expect(closedAgain)
+        #expect(closedAgain, sourceLocation: sourceLocation)
         var holders = -1
         _ = await eventually(within: .seconds(5)) {
             holders = (try? await engine.status(of: name).holders.count) ?? -1
             return holders == 0
         }
-        #expect(holders == 0, "the grant to a client that hung up as it was granted is still held")
-        #expect(steps.failures.isEmpty, "\(steps.failures)")
+        #expect(holders == 0, stillHeld, sourceLocation: sourceLocation)
+        #expect(steps.failures.isEmpty, "\(steps.failures)", sourceLocation: sourceLocation)
         await server.shutdown(gracePeriod: .seconds(1))
     }
 
@@ -203,16 +172,17 @@ import Testing
     }
 }
 
-/// Passes promised answers on, signalling once each is delivered (which,
-/// off the loop, queues the write on the loop).
+/// Passes promised answers on, signalling `delivered` once each is
+/// delivered (which, off the loop, queues the write on the loop); with no
+/// `delivered`, passes every answer on as it is.
 private struct SignallingResponder<Next: HTTPResponder>: HTTPResponder {
     let next: Next
-    let delivered: DispatchSemaphore
+    let delivered: DispatchSemaphore?
 
     func answer(to request: HTTPRequest, context: inout HTTPRequestContext) -> HTTPAnswer {
         let answer = next.answer(to: request, context: &context)
-        guard case .promised(let start) = answer else { return answer }
-        let delivered = delivered
+        // (Bound here: the promise's closure captures the semaphore, not `self`.)
+        guard let delivered, case .promised(let start) = answer else { return answer }
         return .promised { request, context, promise in
             start(request, context, HTTPPromise(cancellation: promise.cancellation, metadata: nil) { response in
                 promise.succeed(response)

@@ -14,43 +14,32 @@ import Testing
         return Int(text[range.upperBound...].prefix { $0.isNumber })
     }
 
-    private static func request(_ method: String, _ path: String, body: String = "", headers: [String] = []) -> String {
-        var head = "\(method) \(path) HTTP/1.1\r\nHost: lockd\r\n"
-        for header in headers { head += header + "\r\n" }
-        return head + "Content-Length: \(body.utf8.count)\r\n\r\n" + body
-    }
-
     @Test(arguments: StoreKind.allCases)
     func clientTokensOfEveryLengthAreRetrySafeAndExact(store: StoreKind) async throws {
         try await store.withLockd { lockd in
             let client = try RawHTTPClient(port: UInt16(lockd.url.port ?? 0))
             defer { client.close() }
-            func exchange(_ text: String) async throws -> RawHTTPResponse {
-                try client.send(text)
-                return try await client.readResponse()
-            }
             let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
             for length in [22, 31, 32, 33, 64, 128] {
                 let name = uniqueLockName() + "-\(length)"
                 let token = "q" + String((1..<length).map { alphabet[($0 * 7 + length) % 64] })
-                let acquire = Self.request("POST", "/locks/\(name)", body: #"{"ttl_ms":60000,"token":"\#(token)"}"#)
-                let first = try await exchange(acquire)
+                let first = try await client.exchange("POST", "/locks/\(name)", body: #"{"ttl_ms":60000,"token":"\#(token)"}"#)
                 #expect(first.status == 201, "\(length): \(first.text)")
-                let again = try await exchange(Self.request("POST", "/locks/\(name)", body: #"{"ttl_ms":30000,"token":"\#(token)"}"#))
+                let again = try await client.exchange("POST", "/locks/\(name)", body: #"{"ttl_ms":30000,"token":"\#(token)"}"#)
                 #expect(again.status == 200, "\(length): \(again.text)")
                 #expect(Self.fence(first.text) != nil && Self.fence(first.text) == Self.fence(again.text), "\(length): \(first.text) / \(again.text)")
                 #expect(again.text.contains(#""ttl_ms":30000"#), "\(length): \(again.text)")
                 #expect(first.text.contains(token), "\(length): the grant shows its token")
                 // One letter's case changed: another token, which holds nothing.
                 let other = "Q" + token.dropFirst()
-                let wrong = try await exchange(Self.request("DELETE", "/locks/\(name)", headers: ["Lock-Token: \(other)"]))
+                let wrong = try await client.exchange("DELETE", "/locks/\(name)", headers: ["Lock-Token: \(other)"])
                 #expect(wrong.status == 409, "\(length): \(wrong.text)")
-                let renewed = try await exchange(Self.request("POST", "/locks/\(name)/renew", headers: ["Lock-Token: <\(token)>"]))
+                let renewed = try await client.exchange("POST", "/locks/\(name)/renew", headers: ["Lock-Token: <\(token)>"])
                 #expect(renewed.status == 200, "\(length): \(renewed.text)")
                 #expect(Self.fence(renewed.text) == Self.fence(first.text))
-                let released = try await exchange(Self.request("DELETE", "/locks/\(name)", headers: ["Lock-Token: \(token)"]))
+                let released = try await client.exchange("DELETE", "/locks/\(name)", headers: ["Lock-Token: \(token)"])
                 #expect(released.status == 204, "\(length): \(released.text)")
-                let gone = try await exchange(Self.request("DELETE", "/locks/\(name)", headers: ["Lock-Token: \(token)"]))
+                let gone = try await client.exchange("DELETE", "/locks/\(name)", headers: ["Lock-Token: \(token)"])
                 #expect(gone.status == 409, "\(length): \(gone.text)")
             }
             // Refused: lengths out of range, 32 bytes with a byte beyond ASCII or a
@@ -66,11 +55,11 @@ import Testing
                 }
             }
             for token in refused {
-                let answer = try await exchange(Self.request("POST", "/locks/\(name)", body: #"{"ttl_ms":60000,"token":"\#(token)"}"#))
+                let answer = try await client.exchange("POST", "/locks/\(name)", body: #"{"ttl_ms":60000,"token":"\#(token)"}"#)
                 #expect(answer.status == 400, "\(Array(token.utf8)): \(answer.text)")
                 // In a header, printable ASCII only (a control byte or one beyond ASCII is the decoder's to refuse).
                 guard token.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else { continue }
-                let release = try await exchange(Self.request("DELETE", "/locks/\(name)", headers: ["Lock-Token: \(token)"]))
+                let release = try await client.exchange("DELETE", "/locks/\(name)", headers: ["Lock-Token: \(token)"])
                 #expect(release.status == 400, "\(Array(token.utf8)): \(release.text)")
             }
         }

@@ -7,50 +7,40 @@ import Testing
 /// prefix of the held token or the held token extended by a character
 /// holds nothing (409), and a stray byte at any place is refused (400).
 @Suite struct ShortTokenHeaderTests {
-    private static func request(_ method: String, _ path: String, body: String = "", headers: [String] = []) -> String {
-        var head = "\(method) \(path) HTTP/1.1\r\nHost: lockd\r\n"
-        for header in headers { head += header + "\r\n" }
-        return head + "Content-Length: \(body.utf8.count)\r\n\r\n" + body
-    }
-
     @Test(arguments: StoreKind.allCases)
     func aShortTokenInTheHeaderIsExact(store: StoreKind) async throws {
         try await store.withLockd { lockd in
             let client = try RawHTTPClient(port: UInt16(lockd.url.port ?? 0))
             defer { client.close() }
-            func exchange(_ text: String) async throws -> RawHTTPResponse {
-                try client.send(text)
-                return try await client.readResponse()
-            }
             let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
             for length in 22...32 {
                 let name = uniqueLockName() + "-\(length)"
                 let token = String((0..<length).map { alphabet[($0 * 5 + length) % 64] })
-                let acquired = try await exchange(Self.request("POST", "/locks/\(name)", body: #"{"ttl_ms":60000,"token":"\#(token)"}"#))
+                let acquired = try await client.exchange("POST", "/locks/\(name)", body: #"{"ttl_ms":60000,"token":"\#(token)"}"#)
                 #expect(acquired.status == 201, "\(length): \(acquired.text)")
                 #expect(acquired.text.contains(#""token":"\#(token)""#), "\(length): the grant shows its token")
                 var others = [token + "A"]
                 if length > 22 { others.append(String(token.dropLast())) }
                 for other in others {
-                    let wrong = try await exchange(Self.request("DELETE", "/locks/\(name)", headers: ["Lock-Token: \(other)"]))
+                    let wrong = try await client.exchange("DELETE", "/locks/\(name)", headers: ["Lock-Token: \(other)"])
                     #expect(wrong.status == 409, "\(length) against \(other.utf8.count): \(wrong.text)")
                 }
                 for place in [0, 7, 8, 15, 16, length - 2, length - 1] {
                     for stray in ["=", "+", "/", ".", "~", "{", "@"] {
                         var characters = Array(token)
                         characters[place] = Character(stray)
-                        let refused = try await exchange(Self.request("DELETE", "/locks/\(name)", headers: ["Lock-Token: \(String(characters))"]))
+                        let refused = try await client.exchange("DELETE", "/locks/\(name)", headers: ["Lock-Token: \(String(characters))"])
                         #expect(refused.status == 400, "\(length), \(stray) at \(place): \(refused.text)")
                     }
                 }
-                let released = try await exchange(Self.request("DELETE", "/locks/\(name)", headers: ["Lock-Token: \(token)"]))
+                let released = try await client.exchange("DELETE", "/locks/\(name)", headers: ["Lock-Token: \(token)"])
                 #expect(released.status == 204, "\(length): \(released.text)")
             }
             // 21 characters: too short, in either form.
             let short = String(repeating: "a", count: 21)
-            let refused = try await exchange(Self.request("DELETE", "/locks/\(uniqueLockName())", headers: ["Lock-Token: \(short)"]))
+            let refused = try await client.exchange("DELETE", "/locks/\(uniqueLockName())", headers: ["Lock-Token: \(short)"])
             #expect(refused.status == 400, "\(refused.text)")
-            let bracketed = try await exchange(Self.request("DELETE", "/locks/\(uniqueLockName())", headers: ["Lock-Token: <\(short)>"]))
+            let bracketed = try await client.exchange("DELETE", "/locks/\(uniqueLockName())", headers: ["Lock-Token: <\(short)>"])
             #expect(bracketed.status == 400, "\(bracketed.text)")
         }
     }

@@ -41,18 +41,9 @@ import Testing
         // Bytes that matter to a target: controls, HTAB, SP, the marks
         // `!`, `#`, `%`, `/`, `?`, `~`, DEL and obs-text.
         let specials: [UInt8] = [0x00, 0x09, 0x20, 0x21, 0x23, 0x25, 0x2F, 0x3F, 0x7E, 0x7F, 0x80, 0xFF]
-        var targets: [[UInt8]] = []
-        for base in bases.map({ Array($0.utf8) }) {
-            targets.append(base)
-            for position in base.indices {
-                for special in specials {
-                    var target = base
-                    target[position] = special
-                    targets.append(target)
-                }
-            }
-            for special in specials { targets.append(base + [special]) }
-        }
+        var targets = bases.map { Array($0.utf8) }
+        targets += ByteReplacement.all(of: targets, by: specials).map(\.replaced)
+        targets += bases.flatMap { base in specials.map { Array(base.utf8) + [$0] } }
         var lines: [[UInt8]] = []
         for method in methods {
             for version in versions {

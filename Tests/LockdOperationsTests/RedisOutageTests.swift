@@ -30,41 +30,25 @@ import Testing
     @Test func aRedisStalledByDebugSleepGets503WithinTheDeadlineThenRecovers() async throws {
         // Redis 7 refuses DEBUG unless enabled.
         let redis = try await offThePool { try RedisServerFixture.start(arguments: ["--enable-debug-command", "yes"]) }
-        let lockd = try await LockdProcess.start(["--redis", redis.url])
-        let (name, token) = try await holdLease(lockd)
-
-        // (An admin connection's connect and send do not block.)
-        let admin = try RedisAdmin(port: redis.port)
-        try admin.send("DEBUG", "SLEEP", "3")
-        let stalled = ContinuousClock.now
-        try await expectStalled(redis)
-        for (call, reply) in try await LockCall.sendAll(to: lockd, name: name, token: token) {
-            expectUnavailable(reply, call, redisPort: redis.port, within: .seconds(1))
+        try await expect503sThroughAThreeSecondStall(of: redis) {
+            // (An admin connection's connect and send do not block.)
+            let admin = try RedisAdmin(port: redis.port)
+            try admin.send("DEBUG", "SLEEP", "3")
+            let stalled = ContinuousClock.now
+            try await expectStalled(redis)
+            return stalled
         }
-
-        try await Task.sleep(until: stalled + .seconds(3))
-        try await expectRecovery(lockd, within: .seconds(5))
-        await lockd.stop()
-        try await offThePool { redis.stop() }
     }
 
     @Test func aRedisStalledByClientPauseGets503WithinTheDeadlineThenRecovers() async throws {
         let redis = try await offThePool { try RedisServerFixture.start() }
-        let lockd = try await LockdProcess.start(["--redis", redis.url])
-        let (name, token) = try await holdLease(lockd)
-
-        // CLIENT PAUSE answers at once; the pause starts with the answer.
-        let paused = try RedisAdmin(port: redis.port).call("CLIENT", "PAUSE", "3000")
-        let stalled = ContinuousClock.now
-        try #require(paused == "+OK")
-        for (call, reply) in try await LockCall.sendAll(to: lockd, name: name, token: token) {
-            expectUnavailable(reply, call, redisPort: redis.port, within: .seconds(1))
+        try await expect503sThroughAThreeSecondStall(of: redis) {
+            // CLIENT PAUSE answers at once; the pause starts with the answer.
+            let paused = try RedisAdmin(port: redis.port).call("CLIENT", "PAUSE", "3000")
+            let stalled = ContinuousClock.now
+            try #require(paused == "+OK")
+            return stalled
         }
-
-        try await Task.sleep(until: stalled + .seconds(3))
-        try await expectRecovery(lockd, within: .seconds(5))
-        await lockd.stop()
-        try await offThePool { redis.stop() }
     }
 
     @Test func lockdStartsWhileRedisIsDownAndBecomesReadyWhenItStarts() async throws {
@@ -114,6 +98,28 @@ import Testing
         let lease = try await lockd.request("POST", "/locks/\(name)", body: #"{"ttl_ms":30000}"#)
         try #require(lease.status == 201, "acquire before the outage: \(lease.status) \(lease.text)")
         return (name, try #require(lease.json["token"] as? String))
+    }
+
+    /// The stalled-Redis tests' course: a lockd on `redis` takes a lease;
+    /// `stall` stalls Redis for 3 s and returns when the stall began. Every
+    /// lock call is then answered 503 within 1 s, and once the stall is
+    /// over lockd serves again within 5 s. Stops lockd and `redis`.
+    private func expect503sThroughAThreeSecondStall(
+        of redis: RedisServerFixture, _ stall: () async throws -> ContinuousClock.Instant
+    ) async throws {
+        let lockd = try await LockdProcess.start(["--redis", redis.url])
+        let (name, token) = try await holdLease(lockd)
+
+        let stalled = try await stall()
+        for (call, reply) in try await LockCall.sendAll(to: lockd, name: name, token: token) {
+            expectUnavailable(reply, call, redisPort: redis.port, within: .seconds(1))
+        }
+
+        // The stall's end is a time, not a condition to wait on.
+        try await Task.sleep(until: stalled + .seconds(3))
+        try await expectRecovery(lockd, within: .seconds(5))
+        await lockd.stop()
+        try await offThePool { redis.stop() }
     }
 
     /// Makes sure Redis really stalls now (so the calls cannot slip in first).

@@ -25,14 +25,10 @@ REPEATS=${REPEATS:-4}
 CLIENTS=${CLIENTS:-32}
 BIN=$ROOT/.build/release
 
-for tool in redis-server redis-cli curl python3; do
-    command -v "$tool" >/dev/null || { echo "auth/run.sh: $tool is missing (apt-get install -y redis-server curl)" >&2; exit 1; }
-done
-if [[ -z ${SKIP_BUILD:-} ]]; then
-    # One product per invocation: swift build keeps only the last --product.
-    swift build -c release --product lockd
-    swift build -c release --product lockbench
-fi
+# shellcheck source=../lib/prepare.sh
+source "$(dirname "$0")/../lib/prepare.sh"
+require_tools "apt-get install -y redis-server curl" redis-server redis-cli curl python3
+build_release lockd lockbench
 
 TMP=$(mktemp -d /tmp/lockd-authbench.XXXXXX)
 # shellcheck source=../lib/processes.sh

@@ -27,10 +27,10 @@ HERE=$ROOT/benchmarks/cli
 RUNS=${RUNS:-50}
 WARMUP=${WARMUP:-5}
 
-for tool in hyperfine flock etcd etcdctl python3; do
-    command -v "$tool" >/dev/null || { echo "run.sh: $tool is missing" >&2; exit 1; }
-done
-[[ -n ${SKIP_BUILD:-} ]] || swift build -c release --product lockd
+# shellcheck source=../lib/prepare.sh
+source "$(dirname "$0")/../lib/prepare.sh"
+require_tools "" hyperfine flock etcd etcdctl python3
+build_release lockd
 LOCKD=$ROOT/.build/release/lockd
 
 TMP=$(mktemp -d /tmp/lockd-cli-bench.XXXXXX)

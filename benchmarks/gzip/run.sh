@@ -40,14 +40,10 @@ CONNECTIONS=${CONNECTIONS:-16}
 BIN=$ROOT/.build/release
 : "${BASE_LOCKD:?set BASE_LOCKD to a lockd built without compression (see the header)}"
 
-for tool in redis-server redis-cli wrk curl python3; do
-    command -v "$tool" >/dev/null || { echo "run.sh: $tool is missing" >&2; exit 1; }
-done
-if [[ -z ${SKIP_BUILD:-} ]]; then
-    swift build -c release --product lockd
-    swift build -c release --product lockbench
-    swift build -c release --product lockd-gzip-bench
-fi
+# shellcheck source=../lib/prepare.sh
+source "$(dirname "$0")/../lib/prepare.sh"
+require_tools "" redis-server redis-cli wrk curl python3
+build_release lockd lockbench lockd-gzip-bench
 
 TMP=$(mktemp -d /tmp/lockd-gzip-bench.XXXXXX)
 # shellcheck source=../lib/processes.sh

@@ -33,15 +33,12 @@ LOCKD_STORE=${LOCKD_STORE:-redis}
 export ANCHORS=${ANCHORS:-$(cd "$ROOT/.." && pwd)/shared/anchors}
 BIN=$ROOT/.build/release
 
-for tool in redis-server redis-cli redis-benchmark etcd wrk curl python3; do
-    command -v "$tool" >/dev/null || { echo "run.sh: $tool is missing (apt-get install -y redis-server etcd-server wrk curl)" >&2; exit 1; }
-done
+# shellcheck source=../lib/prepare.sh
+source "$(dirname "$0")/../lib/prepare.sh"
+require_tools "apt-get install -y redis-server etcd-server wrk curl" redis-server redis-cli redis-benchmark etcd wrk curl python3
 [[ -f $ANCHORS/etcd-lock-cycle.lua ]] || { echo "run.sh: no etcd-lock-cycle.lua in ANCHORS=$ANCHORS" >&2; exit 1; }
 
-if [[ -z ${SKIP_BUILD:-} ]]; then
-    swift build -c release --product lockd
-    swift build -c release --product lockbench
-fi
+build_release lockd lockbench
 
 TMP=$(mktemp -d /tmp/lockd-bench.XXXXXX)
 # shellcheck source=../lib/processes.sh

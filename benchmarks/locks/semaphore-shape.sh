@@ -21,10 +21,9 @@ ROOT=$PWD
 DURATION=${DURATION:-5}
 REPEATS=${REPEATS:-3}
 BIN=$ROOT/.build/release
-if [[ -z ${SKIP_BUILD:-} ]]; then
-    swift build -c release --product lockd
-    swift build -c release --product lockbench
-fi
+# shellcheck source=../lib/prepare.sh
+source "$(dirname "$0")/../lib/prepare.sh"
+build_release lockd lockbench
 
 TMP=$(mktemp -d /tmp/lockd-semshape.XXXXXX)
 # shellcheck source=../lib/processes.sh

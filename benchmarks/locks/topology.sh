@@ -33,10 +33,9 @@ MODE=${MODE:-all}  # all | first-wait
 ROUNDS=${ROUNDS:-300}
 FAILOVERS=${FAILOVERS:-5}
 BIN=$ROOT/.build/release
-if [[ -z ${SKIP_BUILD:-} ]]; then
-    swift build -c release --product lockd
-    swift build -c release --product lockbench
-fi
+# shellcheck source=../lib/prepare.sh
+source "$(dirname "$0")/../lib/prepare.sh"
+build_release lockd lockbench
 
 TMP=$(mktemp -d /tmp/lockd-topobench.XXXXXX)
 # shellcheck source=../lib/processes.sh
