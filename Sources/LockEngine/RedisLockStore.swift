@@ -82,7 +82,9 @@ public final class RedisLockStore: LockStore {
     /// A handler in a struct: a bare closure in a generic `Mutex` is
     /// reabstracted on every `withLock`, and as its `inout` value is
     /// written back each access wraps it in two more thunks — a chain that
-    /// grows with every release until the stack overflows.
+    /// grows with every release until the stack overflows. Read out whole
+    /// too: its closure returned alone through `withLock`'s generic result
+    /// is wrapped in a thunk on the way out and another on the way in.
     struct EventHandler: Sendable {
         let handle: @Sendable (StoreEvent) -> Void
     }

@@ -57,8 +57,9 @@ public struct PathParameters: Sendable, Equatable, ExpressibleByDictionaryLitera
         }
     }
 
-    /// Appends a parameter the router bound (its names are distinct).
-    mutating func append(name: String, value: String) {
+    /// Appends a parameter the router bound (its names are distinct),
+    /// taking its name and value (consumed: lent, each was copied again).
+    mutating func append(name: consuming String, value: consuming String) {
         if first == nil {
             first = Pair(name: name, value: value)
         } else {

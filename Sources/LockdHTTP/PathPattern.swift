@@ -207,30 +207,37 @@ struct PathPattern: Sendable {
     /// The parameters of a path that ``match(_:ranges:)`` matched,
     /// percent-decoded from its bytes where `ranges` says they are.
     func parameters(of bytes: UnsafeBufferPointer<UInt8>, ranges: ParameterRanges) -> Result<PathParameters, InvalidSegment> {
-        guard ranges.count <= 2 else { return parameters(of: bytes) }
-        return Self.parameters(of: bytes, ranges: ranges, names: parameterNames)
+        switch ranges.count {
+        case 1: return Self.parameters(of: bytes, ranges: ranges, first: parameterNames[0], second: nil)
+        case 2: return Self.parameters(of: bytes, ranges: ranges, first: parameterNames[0], second: parameterNames[1])
+        default: return parameters(of: bytes)
+        }
     }
 
-    /// The parameters named `names` (one or two, as `ranges` has) of a
-    /// path's `bytes`, percent-decoded: static, so that a router binding
-    /// them reads the pattern's names alone (calling a method on a pattern
-    /// read out of its route copied all five of its arrays, ~0.2 k
-    /// instructions with their releases).
+    /// The parameters named `first` and `second` (one or two, as `ranges`
+    /// has) of a path's `bytes`, percent-decoded: static, so that a router
+    /// binding them reads the pattern's names alone (calling a method on a
+    /// pattern read out of its route copied all five of its arrays, ~0.2 k
+    /// instructions with their releases). The names, not the pattern's
+    /// array of them: an array handed over from a route read in place was
+    /// retained around the call and released after (~40 instructions a
+    /// lock request); a name is copied once, and given (consumed) to the
+    /// parameters. Out of line: inlined, it grew the router's lookup, and a
+    /// route without parameters (`/healthz`) paid ~17 instructions for it.
+    @inline(never)
     static func parameters(
-        of bytes: UnsafeBufferPointer<UInt8>, ranges: ParameterRanges, names parameterNames: [String]
+        of bytes: UnsafeBufferPointer<UInt8>, ranges: ParameterRanges, first: consuming String, second: consuming String?
     ) -> Result<PathParameters, InvalidSegment> {
         var parameters = PathParameters()
-        if ranges.count > 0 {
-            guard let value = PercentDecoding.decode(UnsafeBufferPointer(rebasing: bytes[ranges.first])) else {
-                return .failure(InvalidSegment(name: parameterNames[0]))
-            }
-            parameters.append(name: parameterNames[0], value: value)
+        guard let value = PercentDecoding.decode(UnsafeBufferPointer(rebasing: bytes[ranges.first])) else {
+            return .failure(InvalidSegment(name: first))
         }
-        if ranges.count > 1 {
+        parameters.append(name: first, value: value)
+        if let second {
             guard let value = PercentDecoding.decode(UnsafeBufferPointer(rebasing: bytes[ranges.second])) else {
-                return .failure(InvalidSegment(name: parameterNames[1]))
+                return .failure(InvalidSegment(name: second))
             }
-            parameters.append(name: parameterNames[1], value: value)
+            parameters.append(name: second, value: value)
         }
         return .success(parameters)
     }

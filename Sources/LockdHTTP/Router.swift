@@ -141,9 +141,14 @@ public struct Router: HTTPResponder {
                     let allowed = allowedMethods(path)
                     return allowed.isEmpty ? .notFound : .methodNotAllowed(allowed)
                 }
+                // The names read in place, each copied alone (see
+                // ``PathPattern/parameters(of:ranges:first:second:)``).
                 switch ranges.count {
                 case 0: return .route(index, .success(PathParameters()))
-                case 1, 2: return .route(index, PathPattern.parameters(of: path, ranges: ranges, names: routes[index].pattern.parameterNames))
+                case 1: return .route(index, PathPattern.parameters(of: path, ranges: ranges, first: routes[index].pattern.parameterNames[0], second: nil))
+                case 2:
+                    return .route(index, PathPattern.parameters(of: path, ranges: ranges, first: routes[index].pattern.parameterNames[0],
+                                                                second: routes[index].pattern.parameterNames[1]))
                 default: return .route(index, routes[index].pattern.parameters(of: path, ranges: ranges))
                 }
             }

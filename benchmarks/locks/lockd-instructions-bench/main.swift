@@ -8,6 +8,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Dispatch
 import LockEngine
 import LockdAPI
 import LockdHTTP
@@ -38,7 +39,22 @@ let engine = LockEngine(store: redis?.store ?? InMemoryLockStore(), configuratio
 let api = metrics.api(engine: engine, redis: redis?.client, accessLog: nil) { 0 }
 let server = HTTPServer(configuration: HTTPServerConfiguration(listenAddress: arguments[0]), responder: api.responder,
                         eventLoopGroup: loops, logger: logger, observer: api.observer)
-let upkeep = Task { await engine.run() }
+// The engine's loop on the global executor, as lockd's service group runs
+// it. Not a top-level `Task { … }`: that is the main actor's, and the main
+// thread here only pauses, so it never ran (no upkeep, no wake-ups: a
+// queued waiter was answered only when its wait ended).
+let upkeep = Task.detached { [engine] in await engine.run() }
+// Proven once before listening: instructions.sh never sees a bench whose loop does not run.
+let upkeepChecked = DispatchSemaphore(value: 0)
+Task.detached { [engine] in
+    if let failure = await UpkeepCheck.run(engine: engine) {
+        print("lockd-instructions-bench: \(failure)")
+        fflush(nil)
+        exit(1)
+    }
+    upkeepChecked.signal()
+}
+upkeepChecked.wait()
 let bound = try server.start()
 print("lockd-instructions-bench listening on \(bound[0])")
 fflush(nil)
