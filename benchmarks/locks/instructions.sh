@@ -51,8 +51,12 @@ valgrind --tool=callgrind --compress-strings=no --compress-pos=no --callgrind-ou
     "$TMP/lockd" "127.0.0.1:$LOCKD_PORT" "$([[ ${STORE:-redis} == memory ]] && echo memory || echo "redis://127.0.0.1:$REDIS_PORT")" 1 >"$TMP/lockd.log" 2>&1 &
 LOCKD_PID=$!
 PIDS+=("$LOCKD_PID")
-alive_and_ready() { kill -0 "$LOCKD_PID" && curl -sf "http://127.0.0.1:$LOCKD_PORT/healthz"; }
-wait_until 120 alive_and_ready || { cat "$TMP/lockd.log" >&2; exit 1; }
+# A bench that exited (its start-up check failed, say) is a zombie until
+# waited for, which `kill -0` still finds: read its state instead, and stop
+# waiting at once.
+running() { local state; state=$(sed 's/.*) //' "/proc/$LOCKD_PID/stat" 2>/dev/null | cut -d' ' -f1); [[ -n $state && $state != Z ]]; }
+ready_or_gone() { ! running || curl -sf "http://127.0.0.1:$LOCKD_PORT/healthz"; }
+{ wait_until 120 ready_or_gone && running; } || { cat "$TMP/lockd.log" >&2; exit 1; }
 
 if [[ ${IDLE_STREAMS:-0} -gt 0 ]]; then
     # A holder process keeps IDLE_STREAMS streams open until it is stopped.
